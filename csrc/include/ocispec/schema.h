@@ -1,0 +1,300 @@
+/* The schema: how every OCI type is described, and the generic operations
+   (parse, write, validate, clone, compare, edit) driven by those
+   descriptions. Types themselves are declared once in types.def. */
+#ifndef OCISPEC_SCHEMA_H
+#define OCISPEC_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocispec/arena.h"
+#include "ocispec/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Kinds of values a field can hold, and their C representation. */
+typedef enum oci_kind {
+  OCI_K_STRING, /* char * (NUL-terminated UTF-8, no embedded NUL) */
+  OCI_K_BOOL,   /* bool */
+  OCI_K_I32,    /* int32_t */
+  OCI_K_U16,    /* uint16_t */
+  OCI_K_U32,    /* uint32_t */
+  OCI_K_I64,    /* int64_t */
+  OCI_K_U64,    /* uint64_t */
+  OCI_K_DOUBLE, /* double */
+  OCI_K_RAW,    /* char *: any JSON value, as compact JSON text */
+  OCI_K_OBJECT, /* struct oci_X * */
+  OCI_K_ARRAY,  /* oci_array of the element kind */
+  OCI_K_MAP,    /* oci_map: string keys -> values of the element kind */
+  OCI_K_SET     /* oci_map of raw values: {"80/tcp": {}} (NULL value = {}) */
+} oci_kind;
+
+struct oci_type;
+
+/* A value type: a kind plus, for containers, what they hold. */
+typedef struct oci_vtype {
+  oci_kind kind;
+  size_t size;                   /* sizeof the C representation */
+  const struct oci_type *object; /* OCI_K_OBJECT */
+  const struct oci_vtype *elem;  /* OCI_K_ARRAY, OCI_K_MAP, OCI_K_SET */
+} oci_vtype;
+
+/* Unknown members of a JSON object, kept in input order and written back. */
+typedef struct oci_extra {
+  char **keys;
+  char **raws; /* compact JSON text of each value */
+  size_t len;
+} oci_extra;
+
+/* Every declared struct starts with this header. */
+typedef struct oci_object {
+  oci_arena *arena; /* the document's arena; all edits allocate here */
+  uint64_t present; /* bit i: field i present */
+  uint64_t nulls;   /* bit i: field i present as JSON null */
+  oci_extra extra;
+} oci_object;
+
+/* Containers. Arrays of objects hold pointers, so a child never moves. */
+typedef struct oci_array {
+  void *items;
+  size_t len;
+} oci_array;
+
+typedef struct oci_map {
+  char **keys;
+  void *values; /* array of the element's C type */
+  size_t len;
+} oci_map;
+
+typedef struct oci_str_array {
+  char **items;
+  size_t len;
+} oci_str_array;
+typedef struct oci_bool_array {
+  bool *items;
+  size_t len;
+} oci_bool_array;
+typedef struct oci_i32_array {
+  int32_t *items;
+  size_t len;
+} oci_i32_array;
+typedef struct oci_u16_array {
+  uint16_t *items;
+  size_t len;
+} oci_u16_array;
+typedef struct oci_u32_array {
+  uint32_t *items;
+  size_t len;
+} oci_u32_array;
+typedef struct oci_i64_array {
+  int64_t *items;
+  size_t len;
+} oci_i64_array;
+typedef struct oci_u64_array {
+  uint64_t *items;
+  size_t len;
+} oci_u64_array;
+typedef struct oci_str_map {
+  char **keys;
+  char **values;
+  size_t len;
+} oci_str_map;
+typedef struct oci_set {
+  char **keys;
+  char **values; /* raw JSON object text, NULL for {} */
+  size_t len;
+} oci_set;
+
+/* Validation context (opaque) and hooks declared next to the fields. */
+typedef struct oci_vctx oci_vctx;
+struct oci_field;
+typedef void (*oci_field_check)(oci_vctx *v, const struct oci_field *f,
+                                const void *value);
+typedef void (*oci_type_check)(oci_vctx *v, const void *obj);
+
+enum {
+  OCI_F_REQUIRED = 1, /* must be present (and not null) */
+  OCI_F_NULLABLE = 2  /* the spec allows JSON null here */
+};
+
+typedef struct oci_field {
+  const char *key;  /* JSON member name, as the spec writes it */
+  const char *name; /* snake_case name (C member, Lua getter) */
+  const oci_vtype *vt;
+  uint32_t offset;
+  uint16_t key_len;
+  uint8_t flags;
+  uint8_t index;
+  oci_field_check check; /* spec rules for this field; may be NULL */
+} oci_field;
+
+typedef struct oci_type {
+  const char *name;      /* as oci-spec-rs: "Descriptor" */
+  const char *ns;        /* "image", "runtime", "distribution" */
+  const char *c_name;    /* "image_descriptor" */
+  size_t size;           /* sizeof the struct */
+  const oci_field *fields;
+  size_t nfields;
+  oci_type_check check;  /* cross-field rules; may be NULL */
+  const oci_vtype *vt;   /* the OCI_K_OBJECT vtype of this type */
+} oci_type;
+
+/* Value types of the scalar kinds, and arrays and maps of them, for
+   declaring types outside types.def (tests, extensions). */
+#define OCI_DECLARE_SCALAR_VT(name)                                            \
+  OCI_API extern const oci_vtype oci_vt_##name, oci_vt_arr_##name,             \
+      oci_vt_map_##name;
+OCI_DECLARE_SCALAR_VT(string)
+OCI_DECLARE_SCALAR_VT(bool)
+OCI_DECLARE_SCALAR_VT(i32)
+OCI_DECLARE_SCALAR_VT(u16)
+OCI_DECLARE_SCALAR_VT(u32)
+OCI_DECLARE_SCALAR_VT(i64)
+OCI_DECLARE_SCALAR_VT(u64)
+OCI_DECLARE_SCALAR_VT(double)
+OCI_DECLARE_SCALAR_VT(raw)
+OCI_API extern const oci_vtype oci_vt_set;
+
+/* ---- limits ------------------------------------------------------------ */
+
+typedef struct oci_parse_options {
+  unsigned version;            /* OCI_PARSE_OPTIONS_VERSION */
+  size_t max_depth;            /* nesting of arrays/objects */
+  size_t max_size;             /* bytes of input */
+  size_t max_string;           /* bytes of one decoded string */
+  bool allow_duplicate_keys;   /* lenient: the last duplicate wins */
+} oci_parse_options;
+
+#define OCI_PARSE_OPTIONS_VERSION 1
+#define OCI_DEFAULT_MAX_DEPTH 256
+#define OCI_DEFAULT_MAX_SIZE ((size_t)256 << 20)
+#define OCI_DEFAULT_MAX_STRING ((size_t)64 << 20)
+#define OCI_PARSE_OPTIONS_INIT                                                 \
+  {OCI_PARSE_OPTIONS_VERSION, OCI_DEFAULT_MAX_DEPTH, OCI_DEFAULT_MAX_SIZE,     \
+   OCI_DEFAULT_MAX_STRING, false}
+
+typedef struct oci_write_options {
+  unsigned version; /* OCI_WRITE_OPTIONS_VERSION */
+  bool pretty;      /* 2-space indent, "key": value, no trailing newline */
+} oci_write_options;
+#define OCI_WRITE_OPTIONS_VERSION 1
+
+/* ---- whole documents --------------------------------------------------- */
+
+/* Parse buf[0..len) as a document of type t into a new arena; *out is the
+   root object, freed with oci_free(*out). opts may be NULL (defaults). */
+OCI_API int oci_parse(const oci_type *t, const char *buf, size_t len,
+                      const oci_parse_options *opts, void **out,
+                      oci_error *err);
+
+/* Read and parse a file. */
+OCI_API int oci_parse_file(const oci_type *t, const char *path,
+                           const oci_parse_options *opts, void **out,
+                           oci_error *err);
+
+/* Check that buf holds exactly one JSON value (structure only, no types). */
+OCI_API int oci_json_check(const char *buf, size_t len,
+                           const oci_parse_options *opts, oci_error *err);
+
+/* Serialize to a new malloc'd, NUL-terminated buffer (free with free()). */
+OCI_API int oci_to_json(const oci_type *t, const void *obj,
+                        const oci_write_options *opts, char **out,
+                        size_t *out_len, oci_error *err);
+
+/* Serialize to path atomically: a temporary file in the same directory,
+   fsync, rename. On failure nothing is left at path or beside it. */
+OCI_API int oci_write_file(const oci_type *t, const void *obj,
+                           const oci_write_options *opts, const char *path,
+                           oci_error *err);
+
+/* A new empty object of type t in a new arena (free with oci_free). */
+OCI_API int oci_new(const oci_type *t, void **out, oci_error *err);
+
+/* An empty object of type t inside an existing arena (not freed alone). */
+OCI_API void *oci_new_in(const oci_type *t, oci_arena *a);
+
+/* Frees the arena that `root` owns: every object in it. NULL is a no-op. */
+OCI_API void oci_free(void *root);
+
+/* Deep copy of obj into a new arena (compacting: detached values are left
+   behind). */
+OCI_API int oci_clone(const oci_type *t, const void *obj, void **out,
+                      oci_error *err);
+
+/* Deep copy of obj into arena a (for setting a child from another doc). */
+OCI_API void *oci_copy_into(const oci_type *t, const void *obj, oci_arena *a);
+
+/* Deep equality as JSON values (unknown members included; map order not
+   significant, array order significant). */
+OCI_API bool oci_equal(const oci_type *t, const void *a, const void *b);
+
+/* Field lookups. */
+OCI_API const oci_field *oci_field_by_key(const oci_type *t, const char *key,
+                                          size_t len);
+OCI_API const oci_field *oci_field_by_name(const oci_type *t,
+                                           const char *name);
+
+/* Presence of field index i. */
+static inline bool oci_is_present(const void *obj, unsigned i) {
+  return (((const oci_object *)obj)->present >> i) & 1u;
+}
+static inline bool oci_is_null(const void *obj, unsigned i) {
+  return (((const oci_object *)obj)->nulls >> i) & 1u;
+}
+/* Mark field i present (after assigning the member directly). */
+static inline void oci_mark(void *obj, unsigned i) {
+  ((oci_object *)obj)->present |= (uint64_t)1 << i;
+  ((oci_object *)obj)->nulls &= ~((uint64_t)1 << i);
+}
+/* Remove field i (the value stays in the arena, detached). */
+OCI_API void oci_unset(void *obj, const oci_field *f);
+/* Set field i to JSON null (only if the field is not required). */
+OCI_API void oci_set_null(void *obj, const oci_field *f);
+
+/* Setters that copy into obj's arena. Return OCI_OK or OCI_ENOMEM. */
+OCI_API int oci_set_string(void *obj, const oci_field *f, const char *s);
+OCI_API int oci_set_object(void *obj, const oci_field *f, const void *child);
+
+/* Address of field f inside obj. */
+static inline void *oci_field_ptr(const void *obj, const oci_field *f) {
+  return (char *)(uintptr_t)obj + f->offset;
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+typedef enum { OCI_SEV_ERROR = 0, OCI_SEV_WARNING = 1 } oci_severity;
+
+typedef struct oci_problem {
+  oci_severity severity;
+  char rule[24];   /* RULES.md id, e.g. "I-DESC-5" */
+  char pointer[OCI_ERROR_POINTER_MAX];
+  char message[OCI_ERROR_MESSAGE_MAX];
+} oci_problem;
+
+typedef struct oci_problems {
+  oci_problem *items;
+  size_t len;
+  size_t errors;   /* problems with severity error */
+  size_t warnings;
+} oci_problems;
+
+/* Check every spec rule of obj and its children. Returns OCI_OK when there
+   is no error (warnings allowed), OCI_EVALIDATE when there are errors,
+   OCI_ENOMEM. *out is filled either way; free with oci_problems_free. */
+OCI_API int oci_validate(const oci_type *t, const void *obj,
+                         oci_problems *out);
+OCI_API void oci_problems_free(oci_problems *p);
+
+/* For rule implementations: report a problem at the current pointer, with
+   an optional suffix segment (NULL for none). */
+OCI_API void oci_report(oci_vctx *v, oci_severity sev, const char *rule,
+                        const char *suffix, const char *fmt, ...)
+    OCI_PRINTF(5, 6);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

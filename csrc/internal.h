@@ -1,0 +1,74 @@
+/* Internal helpers shared by the core's files (not installed). */
+#ifndef OCISPEC_INTERNAL_H
+#define OCISPEC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocispec/schema.h"
+
+/* A growing byte buffer (malloc'd). `failed` latches allocation failure so
+   writers can append without checking every call. */
+typedef struct oci_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  bool failed;
+} oci_buf;
+
+bool oci_buf_reserve(oci_buf *b, size_t extra);
+void oci_buf_append(oci_buf *b, const char *s, size_t n);
+static inline void oci_buf_putc(oci_buf *b, char c) {
+  if (b->len < b->cap || oci_buf_reserve(b, 1)) b->data[b->len++] = c;
+}
+void oci_buf_free(oci_buf *b);
+
+/* JSON string escaping as serde_json does it: ", \, and control chars. */
+void oci_json_write_string(oci_buf *b, const char *s, size_t n);
+
+/* Re-emit compact raw JSON text (already validated) compactly or pretty at
+   the given indent depth. */
+void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
+                        unsigned depth);
+
+/* Parse any JSON value into compact text in arena a (for RAW fields set
+   from Lua or C). */
+int oci_json_compact(const char *buf, size_t len, oci_arena *a, char **out,
+                     oci_error *err);
+
+int oci_json_compact_opts(const char *buf, size_t len,
+                          const oci_parse_options *opts, oci_arena *a,
+                          char **out, oci_error *err);
+
+/* Decode the body of a validated JSON string (between the quotes) into
+   out (raw_len + 1 bytes); returns the decoded length. */
+size_t oci_json_unescape(const char *body, size_t raw_len, char *out);
+
+/* Whether s[0..n) is valid UTF-8 (no surrogates, overlongs, > U+10FFFF). */
+bool oci_utf8_valid(const char *s, size_t n);
+
+/* Decimal text of integers. Returns the length written (max 20). */
+size_t oci_u64_to_dec(uint64_t v, char *out);
+size_t oci_i64_to_dec(int64_t v, char *out);
+
+/* Fill err->line and err->column from err->offset within buf. */
+void oci_error_locate(oci_error *err, const char *buf, size_t len);
+
+/* Append a JSON Pointer segment (escaping ~ and /) to out of size cap. */
+void oci_pointer_append(char *out, size_t cap, const char *seg, size_t n);
+void oci_pointer_append_index(char *out, size_t cap, size_t index);
+
+/* Range of each integer kind, for messages and checks. */
+const char *oci_kind_name(oci_kind k);
+
+/* Deep copy of a value of vtype vt from src into dst (arena a). */
+int oci_copy_value(const oci_vtype *vt, const void *src, void *dst,
+                   oci_arena *a);
+/* Deep equality of two values of vtype vt. */
+bool oci_equal_value(const oci_vtype *vt, const void *x, const void *y);
+
+/* Bitmask of the required fields of t. */
+uint64_t oci_required_mask(const oci_type *t);
+
+#endif

@@ -1,0 +1,1221 @@
+/* The schema-driven JSON reader: bytes straight into arena structs, RFC 8259
+   exactly, no token stream and no intermediate tree.
+
+   Values of declared fields are decoded into their C types; unknown members
+   and RAW fields are validated and kept as compact JSON text. Errors carry
+   a code, a message, a JSON Pointer and line:column. */
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ocispec/schema.h"
+
+typedef struct seg {
+  const char *key; /* NULL for an array index */
+  size_t len;
+  size_t index;
+} seg;
+
+typedef struct reader {
+  const char *start, *p, *end;
+  oci_arena *arena;
+  oci_error *err;
+  size_t max_depth, max_string;
+  bool allow_dup;
+  size_t depth;
+  seg *path;
+  size_t npath;
+  oci_buf stack; /* elements of arrays/maps being read (LIFO) */
+  oci_buf raw;   /* compact text of the RAW value being read */
+  bool raw_out;  /* false: validate only (oci_json_check) */
+} reader;
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void build_pointer(const reader *r, char *out, size_t cap) {
+  out[0] = '\0';
+  for (size_t i = 0; i < r->npath; i++) {
+    if (r->path[i].key)
+      oci_pointer_append(out, cap, r->path[i].key, r->path[i].len);
+    else
+      oci_pointer_append_index(out, cap, r->path[i].index);
+  }
+}
+
+static int fail_at(reader *r, const char *at, int code, const char *fmt, ...)
+    OCI_PRINTF(4, 5);
+static int fail_at(reader *r, const char *at, int code, const char *fmt, ...) {
+  oci_error *e = r->err;
+  if (!e) return code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  va_end(ap);
+  e->code = code;
+  build_pointer(r, e->pointer, sizeof e->pointer);
+  e->offset = (size_t)(at - r->start);
+  oci_error_locate(e, r->start, (size_t)(r->end - r->start));
+  return code;
+}
+
+static int nomem(reader *r) {
+  return fail_at(r, r->p, OCI_ENOMEM, "out of memory");
+}
+
+static const char *json_type_at(const reader *r) {
+  if (r->p >= r->end) return "end of input";
+  switch (*r->p) {
+  case '"': return "string";
+  case '{': return "object";
+  case '[': return "array";
+  case 't':
+  case 'f': return "boolean";
+  case 'n': return "null";
+  default:
+    if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) return "number";
+    return NULL;
+  }
+}
+
+static int unexpected(reader *r) {
+  if (r->p >= r->end)
+    return fail_at(r, r->p, OCI_ESYNTAX, "unexpected end of input");
+  unsigned char c = (unsigned char)*r->p;
+  if (c >= 0x20 && c < 0x7f)
+    return fail_at(r, r->p, OCI_ESYNTAX, "unexpected character '%c'", c);
+  return fail_at(r, r->p, OCI_ESYNTAX, "unexpected byte 0x%02x", c);
+}
+
+/* The value at p is not of the expected JSON type. */
+static int type_error(reader *r, const char *expected) {
+  const char *got = json_type_at(r);
+  if (!got) return unexpected(r);
+  /* Report a malformed value as a syntax error, not a type error. */
+  return fail_at(r, r->p, OCI_ETYPE, "expected %s, got %s", expected, got);
+}
+
+/* ---- lexical helpers --------------------------------------------------- */
+
+static inline void skip_ws(reader *r) {
+  const char *p = r->p, *end = r->end;
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
+  r->p = p;
+}
+
+static int expect_literal(reader *r, const char *lit, size_t n) {
+  if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0)
+    return unexpected(r);
+  r->p += n;
+  return OCI_OK;
+}
+
+static int push_key(reader *r, const char *k, size_t n) {
+  r->path[r->npath].key = k;
+  r->path[r->npath].len = n;
+  r->npath++;
+  return OCI_OK;
+}
+
+static void push_index(reader *r, size_t i) {
+  r->path[r->npath].key = NULL;
+  r->path[r->npath].index = i;
+  r->npath++;
+}
+
+static int enter(reader *r) {
+  if (++r->depth > r->max_depth)
+    return fail_at(r, r->p, OCI_EDEPTH, "nesting deeper than %zu levels",
+                   r->max_depth);
+  r->p++;
+  return OCI_OK;
+}
+
+/* ---- strings ----------------------------------------------------------- */
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static int read_hex4(reader *r, const char *p, unsigned *out) {
+  if (r->end - p < 4)
+    return fail_at(r, p, OCI_ESYNTAX, "truncated \\u escape");
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    int h = hexval((unsigned char)p[i]);
+    if (h < 0)
+      return fail_at(r, p + i, OCI_ESYNTAX, "invalid hex digit in \\u escape");
+    v = v << 4 | (unsigned)h;
+  }
+  *out = v;
+  return OCI_OK;
+}
+
+/* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid
+   (Unicode 15, table 3-7: no overlongs, surrogates or > U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+  unsigned c = p[0];
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else
+    return 0;
+  if ((size_t)(end - p) < n) return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
+    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  return n;
+}
+
+bool oci_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    if (*p < 0x80) {
+      p++;
+      continue;
+    }
+    size_t k = utf8_seq(p, end);
+    if (!k) return false;
+    p += k;
+  }
+  return true;
+}
+
+/* Byte classes inside a string: 0 plain ASCII, 1 quote, 2 backslash,
+   3 control, 4 non-ASCII. */
+static const unsigned char str_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+typedef struct strspan {
+  const char *body; /* after the opening quote */
+  size_t raw_len;   /* bytes up to the closing quote */
+  size_t dec_len;   /* bytes once escapes are decoded */
+  bool escaped;
+} strspan;
+
+/* Validate the string at p (which is '"'); leave p after its closing
+   quote. NUL (\u0000) is refused unless allow_nul: C strings cannot hold
+   it, and no OCI field has a use for it. */
+static int scan_string(reader *r, strspan *s, bool allow_nul) {
+  const unsigned char *p = (const unsigned char *)r->p + 1;
+  const unsigned char *end = (const unsigned char *)r->end;
+  size_t shrink = 0;
+  s->body = (const char *)p;
+  s->escaped = false;
+  for (;;) {
+    while (p < end && str_class[*p] == 0) p++;
+    if (p >= end)
+      return fail_at(r, (const char *)p, OCI_ESYNTAX, "unterminated string");
+    switch (str_class[*p]) {
+    case 1: {
+      s->raw_len = (size_t)((const char *)p - s->body);
+      s->dec_len = s->raw_len - shrink;
+      r->p = (const char *)p + 1;
+      if (s->dec_len > r->max_string)
+        return fail_at(r, s->body, OCI_ETOOBIG,
+                       "string of %zu bytes exceeds the limit of %zu",
+                       s->dec_len, r->max_string);
+      return OCI_OK;
+    }
+    case 3:
+      return fail_at(r, (const char *)p, OCI_ESYNTAX,
+                     "unescaped control character 0x%02x in string", *p);
+    case 4: {
+      size_t n = utf8_seq(p, end);
+      if (!n)
+        return fail_at(r, (const char *)p, OCI_EUTF8,
+                       "invalid UTF-8 byte 0x%02x in string", *p);
+      p += n;
+      break;
+    }
+    case 2: {
+      s->escaped = true;
+      if (end - p < 2)
+        return fail_at(r, (const char *)p, OCI_ESYNTAX, "unterminated string");
+      switch (p[1]) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        p += 2;
+        shrink += 1;
+        break;
+      case 'u': {
+        unsigned cp;
+        int rc = read_hex4(r, (const char *)p + 2, &cp);
+        if (rc) return rc;
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+          return fail_at(r, (const char *)p, OCI_EUTF8,
+                         "lone low surrogate \\u%04X in string", cp);
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          unsigned lo;
+          if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
+            return fail_at(r, (const char *)p, OCI_EUTF8,
+                           "lone high surrogate \\u%04X in string", cp);
+          rc = read_hex4(r, (const char *)p + 8, &lo);
+          if (rc) return rc;
+          if (lo < 0xDC00 || lo > 0xDFFF)
+            return fail_at(r, (const char *)p, OCI_EUTF8,
+                           "high surrogate \\u%04X not followed by a low "
+                           "surrogate",
+                           cp);
+          p += 12;
+          shrink += 12 - 4;
+          break;
+        }
+        if (cp == 0 && !allow_nul)
+          return fail_at(r, (const char *)p, OCI_EINVAL,
+                         "NUL character (\\u0000) is not allowed here");
+        p += 6;
+        shrink += 6 - (cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3);
+        break;
+      }
+      default:
+        return fail_at(r, (const char *)p, OCI_ESYNTAX,
+                       "invalid escape '\\%c' in string",
+                       p[1] >= 0x20 && p[1] < 0x7f ? p[1] : '?');
+      }
+      break;
+    }
+    }
+  }
+}
+
+static size_t put_utf8(char *o, unsigned cp) {
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xC0 | cp >> 6);
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xE0 | cp >> 12);
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | cp >> 18);
+  o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  o[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+static unsigned hex4(const char *p) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) v = v << 4 | (unsigned)hexval((unsigned char)p[i]);
+  return v;
+}
+
+/* Decode an already validated span into out (dec_len + 1 bytes); returns
+   the decoded length. */
+static size_t decode_string(const strspan *s, char *out) {
+  if (!s->escaped) {
+    memcpy(out, s->body, s->raw_len);
+    out[s->raw_len] = '\0';
+    return s->raw_len;
+  }
+  const char *p = s->body, *end = s->body + s->raw_len;
+  char *o = out;
+  while (p < end) {
+    const char *bs = memchr(p, '\\', (size_t)(end - p));
+    if (!bs) bs = end;
+    memcpy(o, p, (size_t)(bs - p));
+    o += bs - p;
+    p = bs;
+    if (p >= end) break;
+    char c = p[1];
+    p += 2;
+    switch (c) {
+    case 'b': *o++ = '\b'; break;
+    case 'f': *o++ = '\f'; break;
+    case 'n': *o++ = '\n'; break;
+    case 'r': *o++ = '\r'; break;
+    case 't': *o++ = '\t'; break;
+    case 'u': {
+      unsigned cp = hex4(p);
+      p += 4;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        unsigned lo = hex4(p + 2);
+        p += 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      }
+      o += put_utf8(o, cp);
+      break;
+    }
+    default: *o++ = c; break; /* " \ / */
+    }
+  }
+  *o = '\0';
+  return (size_t)(o - out);
+}
+
+size_t oci_json_unescape(const char *body, size_t raw_len, char *out) {
+  strspan s = {body, raw_len, raw_len, true};
+  return decode_string(&s, out);
+}
+
+/* Read a string value into the arena. */
+static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
+  strspan s;
+  int rc = scan_string(r, &s, allow_nul);
+  if (rc) return rc;
+  char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+  if (!d) return nomem(r);
+  decode_string(&s, d);
+  *out = d;
+  if (len) *len = s.dec_len;
+  return OCI_OK;
+}
+
+/* A key: points into the input when it has no escapes. */
+static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
+                    size_t *raw_len) {
+  if (r->p >= r->end || *r->p != '"') {
+    if (r->p < r->end && *r->p == '}')
+      return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in object");
+    return fail_at(r, r->p, OCI_ESYNTAX, "expected a string key");
+  }
+  strspan s;
+  int rc = scan_string(r, &s, allow_nul);
+  if (rc) return rc;
+  if (raw_len) *raw_len = s.raw_len + 2;
+  if (!s.escaped) {
+    *k = s.body;
+    *n = s.raw_len;
+  } else {
+    char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+    if (!d) return nomem(r);
+    decode_string(&s, d);
+    *k = d;
+    *n = s.dec_len;
+  }
+  skip_ws(r);
+  if (r->p >= r->end || *r->p != ':')
+    return fail_at(r, r->p, OCI_ESYNTAX, "expected ':' after object key");
+  r->p++;
+  skip_ws(r);
+  return OCI_OK;
+}
+
+/* ---- duplicate-key detection ------------------------------------------- */
+
+typedef struct kent {
+  const char *k;
+  size_t n;
+  size_t idx;
+} kent;
+
+/* Linear for small objects, open addressing once they grow, so a hostile
+   object with 10^6 keys costs O(n), not O(n^2). */
+typedef struct keyset {
+  kent small[8];
+  kent *tab;
+  size_t cap, n;
+} keyset;
+
+static uint64_t key_hash(const char *k, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+  return h;
+}
+
+static kent *tab_find(kent *tab, size_t cap, const char *k, size_t n) {
+  size_t i = (size_t)key_hash(k, n) & (cap - 1);
+  for (;;) {
+    kent *e = &tab[i];
+    if (!e->k || (e->n == n && memcmp(e->k, k, n) == 0)) return e;
+    i = (i + 1) & (cap - 1);
+  }
+}
+
+static bool keyset_grow(keyset *s) {
+  size_t cap = s->cap ? s->cap * 2 : 64;
+  kent *tab = calloc(cap, sizeof *tab);
+  if (!tab) return false;
+  if (s->tab) {
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->tab[i].k) *tab_find(tab, cap, s->tab[i].k, s->tab[i].n) = s->tab[i];
+  } else {
+    for (size_t i = 0; i < s->n; i++)
+      *tab_find(tab, cap, s->small[i].k, s->small[i].n) = s->small[i];
+  }
+  free(s->tab);
+  s->tab = tab;
+  s->cap = cap;
+  return true;
+}
+
+/* Returns the index of an existing equal key, SIZE_MAX if inserted,
+   SIZE_MAX - 1 when out of memory. */
+static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
+  if (!s->tab) {
+    for (size_t i = 0; i < s->n; i++)
+      if (s->small[i].n == n && memcmp(s->small[i].k, k, n) == 0)
+        return s->small[i].idx;
+    if (s->n < 8) {
+      s->small[s->n++] = (kent){k, n, idx};
+      return SIZE_MAX;
+    }
+    if (!keyset_grow(s)) return SIZE_MAX - 1;
+  }
+  if ((s->n + 1) * 2 > s->cap && !keyset_grow(s)) return SIZE_MAX - 1;
+  kent *e = tab_find(s->tab, s->cap, k, n);
+  if (e->k) return e->idx;
+  *e = (kent){k, n, idx};
+  s->n++;
+  return SIZE_MAX;
+}
+
+static void keyset_free(keyset *s) { free(s->tab); }
+
+/* Insert key k; fail on a duplicate unless lenient. *dup gets the index of
+   the earlier key when lenient. */
+static int check_dup(reader *r, keyset *ks, const char *at, const char *k,
+                     size_t n, size_t idx, size_t *dup) {
+  size_t prev = keyset_insert(ks, k, n, idx);
+  *dup = SIZE_MAX;
+  if (prev == SIZE_MAX) return OCI_OK;
+  if (prev == SIZE_MAX - 1) return nomem(r);
+  if (!r->allow_dup)
+    return fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
+                   (int)(n > 64 ? 64 : n), k);
+  *dup = prev;
+  return OCI_OK;
+}
+
+/* ---- numbers ----------------------------------------------------------- */
+
+/* Validate the number grammar at p; returns its end, or NULL on error. */
+static const char *scan_number(reader *r, bool *is_int) {
+  const char *p = r->p, *end = r->end;
+  *is_int = true;
+  if (p < end && *p == '-') p++;
+  if (p >= end || *p < '0' || *p > '9') {
+    fail_at(r, p, OCI_ESYNTAX, "invalid number: expected a digit");
+    return NULL;
+  }
+  if (*p == '0') {
+    p++;
+    if (p < end && *p >= '0' && *p <= '9') {
+      fail_at(r, p, OCI_ESYNTAX, "invalid number: leading zero");
+      return NULL;
+    }
+  } else
+    while (p < end && *p >= '0' && *p <= '9') p++;
+  if (p < end && *p == '.') {
+    *is_int = false;
+    p++;
+    if (p >= end || *p < '0' || *p > '9') {
+      fail_at(r, p, OCI_ESYNTAX, "invalid number: expected a digit after '.'");
+      return NULL;
+    }
+    while (p < end && *p >= '0' && *p <= '9') p++;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    *is_int = false;
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    if (p >= end || *p < '0' || *p > '9') {
+      fail_at(r, p, OCI_ESYNTAX, "invalid number: expected an exponent digit");
+      return NULL;
+    }
+    while (p < end && *p >= '0' && *p <= '9') p++;
+  }
+  return p;
+}
+
+typedef struct irange {
+  int64_t min;
+  uint64_t max;
+} irange;
+
+static irange kind_range(oci_kind k) {
+  switch (k) {
+  case OCI_K_I32: return (irange){INT32_MIN, INT32_MAX};
+  case OCI_K_U16: return (irange){0, UINT16_MAX};
+  case OCI_K_U32: return (irange){0, UINT32_MAX};
+  case OCI_K_I64: return (irange){INT64_MIN, INT64_MAX};
+  default: return (irange){0, UINT64_MAX};
+  }
+}
+
+static int read_integer(reader *r, oci_kind k, void *dst) {
+  const char *s = r->p;
+  if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
+    return type_error(r, "integer");
+  bool is_int;
+  const char *e = scan_number(r, &is_int);
+  if (!e) return r->err ? r->err->code : OCI_ESYNTAX;
+  int len = (int)(e - s);
+  if (!is_int)
+    return fail_at(r, s, OCI_ETYPE,
+                   "expected an integer, got %.*s (fraction or exponent)",
+                   len > 40 ? 40 : len, s);
+  bool neg = *s == '-';
+  uint64_t mag = 0;
+  irange rg = kind_range(k);
+  for (const char *p = s + neg; p < e; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (mag > (UINT64_MAX - d) / 10) goto out_of_range;
+    mag = mag * 10 + d;
+  }
+  if (neg) {
+    if (mag == 0) { /* -0 is the integer 0 */
+    } else if (rg.min == 0 || mag > (uint64_t)(-(rg.min + 1)) + 1)
+      goto out_of_range;
+  } else if (mag > rg.max)
+    goto out_of_range;
+  r->p = e;
+  switch (k) {
+  case OCI_K_I32: *(int32_t *)dst = neg ? (int32_t)(0 - mag) : (int32_t)mag; break;
+  case OCI_K_U16: *(uint16_t *)dst = (uint16_t)mag; break;
+  case OCI_K_U32: *(uint32_t *)dst = (uint32_t)mag; break;
+  case OCI_K_I64:
+    *(int64_t *)dst = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    break;
+  default: *(uint64_t *)dst = mag; break;
+  }
+  return OCI_OK;
+out_of_range:
+  return fail_at(r, s, OCI_ERANGE, "%.*s is out of range for %s", len > 40 ? 40 : len,
+                 s, oci_kind_name(k));
+}
+
+/* strtod with a '.' decimal point whatever the C locale. */
+static int read_double(reader *r, double *dst) {
+  const char *s = r->p;
+  if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
+    return type_error(r, "number");
+  bool is_int;
+  const char *e = scan_number(r, &is_int);
+  if (!e) return r->err ? r->err->code : OCI_ESYNTAX;
+  char buf[128];
+  size_t n = (size_t)(e - s);
+  if (n >= sizeof buf)
+    return fail_at(r, s, OCI_ERANGE, "number with more than %zu characters",
+                   sizeof buf - 1);
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  const char *dp = localeconv()->decimal_point;
+  if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
+    char *dot = strchr(buf, '.');
+    if (dot) *dot = dp[0];
+  }
+  double v = strtod(buf, NULL);
+  if (!isfinite(v))
+    return fail_at(r, s, OCI_ERANGE, "%s is out of range for a double", buf);
+  *dst = v;
+  r->p = e;
+  return OCI_OK;
+}
+
+/* ---- raw values (any JSON, kept as compact text) ----------------------- */
+
+static int raw_value(reader *r);
+
+static inline void raw_put(reader *r, const char *s, size_t n) {
+  if (r->raw_out) oci_buf_append(&r->raw, s, n);
+}
+
+static int raw_object(reader *r) {
+  int rc = enter(r);
+  if (rc) return rc;
+  raw_put(r, "{", 1);
+  keyset ks = {0};
+  size_t count = 0;
+  skip_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    goto done;
+  }
+  for (;;) {
+    const char *kstart = r->p;
+    const char *k;
+    size_t n, dup, klen_raw;
+    rc = read_key(r, &k, &n, true, &klen_raw);
+    if (rc) goto out;
+    rc = check_dup(r, &ks, kstart, k, n, count, &dup);
+    if (rc) goto out;
+    /* Lenient mode: a duplicate stays in the raw text (readers of raw text
+       take the last one, as the typed reader does). */
+    raw_put(r, kstart, klen_raw);
+    raw_put(r, ":", 1);
+    push_key(r, k, n);
+    rc = raw_value(r);
+    r->npath--;
+    if (rc) goto out;
+    count++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      raw_put(r, ",", 1);
+      skip_ws(r);
+      continue;
+    }
+    if (r->p < r->end && *r->p == '}') {
+      r->p++;
+      break;
+    }
+    rc = r->p < r->end ? fail_at(r, r->p, OCI_ESYNTAX,
+                                 "expected ',' or '}' after object member")
+                       : unexpected(r);
+    goto out;
+  }
+done:
+  raw_put(r, "}", 1);
+  r->depth--;
+  rc = OCI_OK;
+out:
+  keyset_free(&ks);
+  return rc;
+}
+
+static int raw_array(reader *r) {
+  int rc = enter(r);
+  if (rc) return rc;
+  raw_put(r, "[", 1);
+  skip_ws(r);
+  if (r->p < r->end && *r->p == ']') {
+    r->p++;
+    goto done;
+  }
+  for (size_t i = 0;; i++) {
+    push_index(r, i);
+    rc = raw_value(r);
+    r->npath--;
+    if (rc) return rc;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      raw_put(r, ",", 1);
+      skip_ws(r);
+      if (r->p < r->end && *r->p == ']')
+        return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in array");
+      continue;
+    }
+    if (r->p < r->end && *r->p == ']') {
+      r->p++;
+      break;
+    }
+    return r->p < r->end ? fail_at(r, r->p, OCI_ESYNTAX,
+                                   "expected ',' or ']' after array element")
+                         : unexpected(r);
+  }
+done:
+  raw_put(r, "]", 1);
+  r->depth--;
+  return OCI_OK;
+}
+
+static int raw_value(reader *r) {
+  if (r->p >= r->end) return unexpected(r);
+  const char *s = r->p;
+  switch (*s) {
+  case '{': return raw_object(r);
+  case '[': return raw_array(r);
+  case '"': {
+    strspan sp;
+    int rc = scan_string(r, &sp, true);
+    if (rc) return rc;
+    raw_put(r, s, sp.raw_len + 2);
+    return OCI_OK;
+  }
+  case 't':
+  case 'f':
+  case 'n': {
+    const char *lit = *s == 't' ? "true" : *s == 'f' ? "false" : "null";
+    int rc = expect_literal(r, lit, strlen(lit));
+    if (rc) return rc;
+    raw_put(r, lit, strlen(lit));
+    return OCI_OK;
+  }
+  default: {
+    bool is_int;
+    if (*s != '-' && (*s < '0' || *s > '9')) return unexpected(r);
+    const char *e = scan_number(r, &is_int);
+    if (!e) return r->err ? r->err->code : OCI_ESYNTAX;
+    r->p = e;
+    raw_put(r, s, (size_t)(e - s));
+    return OCI_OK;
+  }
+  }
+}
+
+/* A raw value as compact text in the arena. */
+static int read_raw(reader *r, char **out) {
+  size_t base = r->raw.len;
+  int rc = raw_value(r);
+  if (rc) return rc;
+  if (r->raw.failed) return nomem(r);
+  char *d = oci_arena_strndup(r->arena, r->raw.data + base, r->raw.len - base);
+  r->raw.len = base;
+  if (!d) return nomem(r);
+  *out = d;
+  return OCI_OK;
+}
+
+/* ---- typed values ------------------------------------------------------- */
+
+static int read_value(reader *r, const oci_vtype *vt, void *dst);
+
+/* Scratch for one element while it is read (the stack may move). */
+typedef union elem_tmp {
+  char *s;
+  void *p;
+  uint64_t u;
+  double d;
+  oci_map m;
+  oci_array a;
+} elem_tmp;
+
+static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
+  if (r->p >= r->end || *r->p != '[') return type_error(r, "array");
+  int rc = enter(r);
+  if (rc) return rc;
+  const oci_vtype *el = vt->elem;
+  size_t base = r->stack.len, n = 0;
+  skip_ws(r);
+  if (r->p < r->end && *r->p == ']') {
+    r->p++;
+    goto done;
+  }
+  for (;;) {
+    elem_tmp tmp;
+    memset(&tmp, 0, sizeof tmp);
+    push_index(r, n);
+    if (r->p < r->end && *r->p == 'n')
+      rc = type_error(r, oci_kind_name(el->kind));
+    else
+      rc = read_value(r, el, &tmp);
+    r->npath--;
+    if (rc) return rc;
+    oci_buf_append(&r->stack, (const char *)&tmp, el->size);
+    n++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      skip_ws(r);
+      if (r->p < r->end && *r->p == ']')
+        return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in array");
+      continue;
+    }
+    if (r->p < r->end && *r->p == ']') {
+      r->p++;
+      break;
+    }
+    return r->p < r->end ? fail_at(r, r->p, OCI_ESYNTAX,
+                                   "expected ',' or ']' after array element")
+                         : unexpected(r);
+  }
+done:
+  if (r->stack.failed) return nomem(r);
+  dst->len = n;
+  dst->items = NULL;
+  if (n) {
+    dst->items = oci_arena_alloc(r->arena, n * el->size);
+    if (!dst->items) return nomem(r);
+    memcpy(dst->items, r->stack.data + base, n * el->size);
+  }
+  r->stack.len = base;
+  r->depth--;
+  return OCI_OK;
+}
+
+/* Maps (and sets): keys in input order, duplicates refused. */
+static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
+  if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
+  int rc = enter(r);
+  if (rc) return rc;
+  bool is_set = vt->kind == OCI_K_SET;
+  size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
+  size_t stride = sizeof(char *) + sizeof(elem_tmp);
+  size_t base = r->stack.len, n = 0;
+  keyset ks = {0};
+  skip_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    goto done;
+  }
+  for (;;) {
+    const char *kstart = r->p, *k;
+    size_t klen, dup;
+    rc = read_key(r, &k, &klen, false, NULL);
+    if (rc) goto out;
+    char *key = oci_arena_strndup(r->arena, k, klen);
+    if (!key) {
+      rc = nomem(r);
+      goto out;
+    }
+    rc = check_dup(r, &ks, kstart, key, klen, n, &dup);
+    if (rc) goto out;
+    elem_tmp tmp;
+    memset(&tmp, 0, sizeof tmp);
+    push_key(r, key, klen);
+    if (is_set) {
+      if (r->p >= r->end || *r->p != '{')
+        rc = type_error(r, "object");
+      else
+        rc = read_raw(r, &tmp.s);
+      if (!rc && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
+    } else if (r->p < r->end && *r->p == 'n')
+      rc = type_error(r, oci_kind_name(vt->elem->kind));
+    else
+      rc = read_value(r, vt->elem, &tmp);
+    r->npath--;
+    if (rc) goto out;
+    if (dup != SIZE_MAX) {
+      /* lenient: the last value wins, in the first key's place */
+      memcpy(r->stack.data + base + dup * stride + sizeof(char *), &tmp,
+             sizeof tmp);
+    } else {
+      oci_buf_append(&r->stack, (const char *)&key, sizeof key);
+      oci_buf_append(&r->stack, (const char *)&tmp, sizeof tmp);
+      n++;
+    }
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      skip_ws(r);
+      continue;
+    }
+    if (r->p < r->end && *r->p == '}') {
+      r->p++;
+      break;
+    }
+    rc = r->p < r->end ? fail_at(r, r->p, OCI_ESYNTAX,
+                                 "expected ',' or '}' after object member")
+                       : unexpected(r);
+    goto out;
+  }
+done:
+  if (r->stack.failed) {
+    rc = nomem(r);
+    goto out;
+  }
+  dst->len = n;
+  dst->keys = NULL;
+  dst->values = NULL;
+  if (n) {
+    dst->keys = oci_arena_alloc(r->arena, n * sizeof(char *));
+    dst->values = oci_arena_alloc(r->arena, n * vsize);
+    if (!dst->keys || !dst->values) {
+      rc = nomem(r);
+      goto out;
+    }
+    const char *src = r->stack.data + base;
+    for (size_t i = 0; i < n; i++, src += stride) {
+      memcpy(&dst->keys[i], src, sizeof(char *));
+      memcpy((char *)dst->values + i * vsize, src + sizeof(char *), vsize);
+    }
+  }
+  r->stack.len = base;
+  r->depth--;
+  rc = OCI_OK;
+out:
+  keyset_free(&ks);
+  return rc;
+}
+
+/* Find field by key, trying the one after the last match first: documents
+   usually list fields in declaration order. */
+static const oci_field *match_field(const oci_type *t, const char *k, size_t n,
+                                    size_t *hint) {
+  size_t nf = t->nfields;
+  for (size_t i = 0; i < nf; i++) {
+    size_t j = *hint + i;
+    if (j >= nf) j -= nf;
+    const oci_field *f = &t->fields[j];
+    if (f->key_len == n && memcmp(f->key, k, n) == 0) {
+      *hint = j + 1 == nf ? 0 : j + 1;
+      return f;
+    }
+  }
+  return NULL;
+}
+
+static int read_object(reader *r, const oci_type *t, void **out) {
+  const char *open = r->p;
+  if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
+  int rc = enter(r);
+  if (rc) return rc;
+  oci_object *o = oci_arena_calloc(r->arena, t->size);
+  if (!o) return nomem(r);
+  o->arena = r->arena;
+  size_t hint = 0, nextra = 0, base = r->stack.len;
+  keyset ks = {0};
+  skip_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    goto done;
+  }
+  for (;;) {
+    const char *kstart = r->p, *k;
+    size_t klen;
+    rc = read_key(r, &k, &klen, false, NULL);
+    if (rc) goto out;
+    const oci_field *f = match_field(t, k, klen, &hint);
+    if (f) {
+      uint64_t bit = (uint64_t)1 << f->index;
+      if ((o->present & bit) && !r->allow_dup) {
+        rc = fail_at(r, kstart, OCI_EDUPKEY, "duplicate key \"%s\"", f->key);
+        goto out;
+      }
+      push_key(r, f->key, f->key_len);
+      if (r->p < r->end && *r->p == 'n') {
+        if (f->flags & OCI_F_REQUIRED) {
+          rc = fail_at(r, r->p, OCI_ETYPE,
+                       "required field \"%s\" must not be null", f->key);
+        } else {
+          rc = expect_literal(r, "null", 4);
+          o->nulls |= bit;
+        }
+      } else {
+        rc = read_value(r, f->vt, (char *)o + f->offset);
+        o->nulls &= ~bit;
+      }
+      r->npath--;
+      if (rc) goto out;
+      o->present |= bit;
+    } else {
+      size_t dup;
+      char *key = oci_arena_strndup(r->arena, k, klen);
+      if (!key) {
+        rc = nomem(r);
+        goto out;
+      }
+      rc = check_dup(r, &ks, kstart, key, klen, nextra, &dup);
+      if (rc) goto out;
+      char *raw;
+      push_key(r, key, klen);
+      rc = read_raw(r, &raw);
+      r->npath--;
+      if (rc) goto out;
+      if (dup != SIZE_MAX) {
+        memcpy(r->stack.data + base + dup * 2 * sizeof(char *) + sizeof(char *),
+               &raw, sizeof raw);
+      } else {
+        oci_buf_append(&r->stack, (const char *)&key, sizeof key);
+        oci_buf_append(&r->stack, (const char *)&raw, sizeof raw);
+        nextra++;
+      }
+    }
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      skip_ws(r);
+      continue;
+    }
+    if (r->p < r->end && *r->p == '}') {
+      r->p++;
+      break;
+    }
+    rc = r->p < r->end ? fail_at(r, r->p, OCI_ESYNTAX,
+                                 "expected ',' or '}' after object member")
+                       : unexpected(r);
+    goto out;
+  }
+done : {
+  uint64_t missing = oci_required_mask(t) & ~o->present;
+  if (missing) {
+    const oci_field *f = &t->fields[__builtin_ctzll(missing)];
+    rc = fail_at(r, open, OCI_EMISSING, "missing required field \"%s\" in %s",
+                 f->key, t->name);
+    goto out;
+  }
+}
+  if (r->stack.failed) {
+    rc = nomem(r);
+    goto out;
+  }
+  if (nextra) {
+    o->extra.keys = oci_arena_alloc(r->arena, nextra * sizeof(char *));
+    o->extra.raws = oci_arena_alloc(r->arena, nextra * sizeof(char *));
+    if (!o->extra.keys || !o->extra.raws) {
+      rc = nomem(r);
+      goto out;
+    }
+    const char *src = r->stack.data + base;
+    for (size_t i = 0; i < nextra; i++, src += 2 * sizeof(char *)) {
+      memcpy(&o->extra.keys[i], src, sizeof(char *));
+      memcpy(&o->extra.raws[i], src + sizeof(char *), sizeof(char *));
+    }
+    o->extra.len = nextra;
+  }
+  r->stack.len = base;
+  r->depth--;
+  *out = o;
+  rc = OCI_OK;
+out:
+  keyset_free(&ks);
+  return rc;
+}
+
+static int read_value(reader *r, const oci_vtype *vt, void *dst) {
+  if (r->p >= r->end) return unexpected(r);
+  switch (vt->kind) {
+  case OCI_K_STRING:
+    if (*r->p != '"') return type_error(r, "string");
+    return read_string(r, (char **)dst, NULL, false);
+  case OCI_K_BOOL:
+    if (*r->p == 't') {
+      *(bool *)dst = true;
+      return expect_literal(r, "true", 4);
+    }
+    if (*r->p == 'f') {
+      *(bool *)dst = false;
+      return expect_literal(r, "false", 5);
+    }
+    return type_error(r, "boolean");
+  case OCI_K_I32:
+  case OCI_K_U16:
+  case OCI_K_U32:
+  case OCI_K_I64:
+  case OCI_K_U64: return read_integer(r, vt->kind, dst);
+  case OCI_K_DOUBLE: return read_double(r, (double *)dst);
+  case OCI_K_RAW: return read_raw(r, (char **)dst);
+  case OCI_K_OBJECT: return read_object(r, vt->object, (void **)dst);
+  case OCI_K_ARRAY: return read_array(r, vt, (oci_array *)dst);
+  case OCI_K_MAP:
+  case OCI_K_SET: return read_map(r, vt, (oci_map *)dst);
+  }
+  return unexpected(r);
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static int reader_init(reader *r, const char *buf, size_t len,
+                       const oci_parse_options *opts, oci_error *err) {
+  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
+  if (!opts) opts = &def;
+  memset(r, 0, sizeof *r);
+  r->start = r->p = buf;
+  r->end = buf + len;
+  r->err = err;
+  r->max_depth = opts->max_depth ? opts->max_depth : OCI_DEFAULT_MAX_DEPTH;
+  r->max_string = opts->max_string ? opts->max_string : OCI_DEFAULT_MAX_STRING;
+  r->allow_dup = opts->allow_duplicate_keys;
+  r->raw_out = true;
+  size_t max_size = opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
+  oci_error_clear(err);
+  if (len > max_size)
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "document of %zu bytes exceeds the limit of %zu", len,
+                         max_size);
+  r->path = malloc((r->max_depth + 2) * sizeof *r->path);
+  if (!r->path) return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+    return fail_at(r, buf, OCI_ESYNTAX,
+                   "byte order mark at the start of the document (RFC 8259 "
+                   "section 8.1 forbids it)");
+  skip_ws(r);
+  if (r->p >= r->end)
+    return fail_at(r, r->p, OCI_ESYNTAX, "empty document: expected a value");
+  return OCI_OK;
+}
+
+static void reader_done(reader *r) {
+  free(r->path);
+  oci_buf_free(&r->stack);
+  oci_buf_free(&r->raw);
+}
+
+static int expect_end(reader *r) {
+  skip_ws(r);
+  if (r->p < r->end)
+    return fail_at(r, r->p, OCI_ESYNTAX,
+                   "trailing characters after the JSON value");
+  return OCI_OK;
+}
+
+int oci_parse(const oci_type *t, const char *buf, size_t len,
+              const oci_parse_options *opts, void **out, oci_error *err) {
+  reader r;
+  *out = NULL;
+  int rc = reader_init(&r, buf, len, opts, err);
+  if (!rc) {
+    /* Parsed documents take about their JSON size; start there. */
+    r.arena = oci_arena_new(len + len / 4 + 256);
+    if (!r.arena) rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  void *obj = NULL;
+  if (!rc) rc = read_object(&r, t, &obj);
+  if (!rc) rc = expect_end(&r);
+  if (rc)
+    oci_arena_free(r.arena);
+  else
+    *out = obj;
+  reader_done(&r);
+  return rc;
+}
+
+int oci_json_check(const char *buf, size_t len, const oci_parse_options *opts,
+                   oci_error *err) {
+  reader r;
+  int rc = reader_init(&r, buf, len, opts, err);
+  if (!rc) {
+    r.arena = oci_arena_new(0); /* only for keys with escapes */
+    if (!r.arena) rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  r.raw_out = false;
+  if (!rc) rc = raw_value(&r);
+  if (!rc) rc = expect_end(&r);
+  oci_arena_free(r.arena);
+  reader_done(&r);
+  return rc;
+}
+
+int oci_json_compact(const char *buf, size_t len, oci_arena *a, char **out,
+                     oci_error *err) {
+  return oci_json_compact_opts(buf, len, NULL, a, out, err);
+}
+
+int oci_json_compact_opts(const char *buf, size_t len,
+                          const oci_parse_options *opts, oci_arena *a,
+                          char **out, oci_error *err) {
+  reader r;
+  int rc = reader_init(&r, buf, len, opts, err);
+  r.arena = a;
+  if (!rc) rc = read_raw(&r, out);
+  if (!rc) rc = expect_end(&r);
+  reader_done(&r);
+  return rc;
+}

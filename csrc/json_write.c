@@ -1,0 +1,368 @@
+/* The schema-driven JSON writer: one growing buffer, fields in declaration
+   order, maps in their stored order, unknown members after the known ones.
+   Pretty output is serde_json's: 2-space indent, "key": value, no trailing
+   newline, so documents match what oci-spec-rs writes byte for byte. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ocispec/schema.h"
+
+typedef struct writer {
+  oci_buf b;
+  bool pretty;
+  unsigned depth;
+} writer;
+
+static void newline(writer *w) {
+  if (!w->pretty) return;
+  if (!oci_buf_reserve(&w->b, 1 + 2 * (size_t)w->depth)) return;
+  w->b.data[w->b.len++] = '\n';
+  memset(w->b.data + w->b.len, ' ', 2 * (size_t)w->depth);
+  w->b.len += 2 * (size_t)w->depth;
+}
+
+static void write_key(writer *w, const char *k, size_t n) {
+  oci_json_write_string(&w->b, k, n);
+  if (w->pretty)
+    oci_buf_append(&w->b, ": ", 2);
+  else
+    oci_buf_putc(&w->b, ':');
+}
+
+/* Opening, separating and closing members of objects and arrays. */
+static void open_container(writer *w, char c) {
+  oci_buf_putc(&w->b, c);
+  w->depth++;
+}
+static void member_sep(writer *w, bool *first) {
+  if (!*first) oci_buf_putc(&w->b, ',');
+  *first = false;
+  newline(w);
+}
+static void close_container(writer *w, char c, bool empty) {
+  w->depth--;
+  if (!empty) newline(w);
+  oci_buf_putc(&w->b, c);
+}
+
+static void write_double(writer *w, double v) {
+  char buf[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  /* snprintf follows the C locale's decimal point; JSON wants '.'. */
+  const char *dp = localeconv()->decimal_point;
+  if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
+    char *c = strchr(buf, dp[0]);
+    if (c) *c = '.';
+  }
+  oci_buf_append(&w->b, buf, strlen(buf));
+}
+
+static void write_value(writer *w, const oci_vtype *vt, const void *p);
+
+static void write_object(writer *w, const oci_type *t, const oci_object *o) {
+  bool first = true;
+  open_container(w, '{');
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    uint64_t bit = (uint64_t)1 << f->index;
+    if (!(o->present & bit)) continue;
+    member_sep(w, &first);
+    write_key(w, f->key, f->key_len);
+    if (o->nulls & bit)
+      oci_buf_append(&w->b, "null", 4);
+    else
+      write_value(w, f->vt, (const char *)o + f->offset);
+  }
+  for (size_t i = 0; i < o->extra.len; i++) {
+    member_sep(w, &first);
+    write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));
+    oci_json_write_raw(&w->b, o->extra.raws[i], w->pretty, w->depth);
+  }
+  close_container(w, '}', first);
+}
+
+static void write_array(writer *w, const oci_vtype *vt, const oci_array *a) {
+  bool first = true;
+  open_container(w, '[');
+  const char *item = a->items;
+  for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
+    member_sep(w, &first);
+    write_value(w, vt->elem, item);
+  }
+  close_container(w, ']', first);
+}
+
+static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
+  bool first = true;
+  bool is_set = vt->kind == OCI_K_SET;
+  size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
+  open_container(w, '{');
+  for (size_t i = 0; i < m->len; i++) {
+    member_sep(w, &first);
+    write_key(w, m->keys[i], strlen(m->keys[i]));
+    const void *v = (const char *)m->values + i * vsize;
+    if (is_set) {
+      const char *raw = *(char *const *)v;
+      oci_json_write_raw(&w->b, raw ? raw : "{}", w->pretty, w->depth);
+    } else
+      write_value(w, vt->elem, v);
+  }
+  close_container(w, '}', first);
+}
+
+static void write_value(writer *w, const oci_vtype *vt, const void *p) {
+  char num[24];
+  switch (vt->kind) {
+  case OCI_K_STRING: {
+    const char *s = *(char *const *)p;
+    oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0);
+    break;
+  }
+  case OCI_K_BOOL:
+    if (*(const bool *)p)
+      oci_buf_append(&w->b, "true", 4);
+    else
+      oci_buf_append(&w->b, "false", 5);
+    break;
+  case OCI_K_I32:
+    oci_buf_append(&w->b, num, oci_i64_to_dec(*(const int32_t *)p, num));
+    break;
+  case OCI_K_U16:
+    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint16_t *)p, num));
+    break;
+  case OCI_K_U32:
+    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint32_t *)p, num));
+    break;
+  case OCI_K_I64:
+    oci_buf_append(&w->b, num, oci_i64_to_dec(*(const int64_t *)p, num));
+    break;
+  case OCI_K_U64:
+    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint64_t *)p, num));
+    break;
+  case OCI_K_DOUBLE: write_double(w, *(const double *)p); break;
+  case OCI_K_RAW: {
+    const char *raw = *(char *const *)p;
+    oci_json_write_raw(&w->b, raw ? raw : "null", w->pretty, w->depth);
+    break;
+  }
+  case OCI_K_OBJECT: {
+    const oci_object *o = *(const oci_object *const *)p;
+    if (o)
+      write_object(w, vt->object, o);
+    else
+      oci_buf_append(&w->b, "{}", 2);
+    break;
+  }
+  case OCI_K_ARRAY: write_array(w, vt, p); break;
+  case OCI_K_MAP:
+  case OCI_K_SET: write_map(w, vt, p); break;
+  }
+}
+
+int oci_to_json(const oci_type *t, const void *obj,
+                const oci_write_options *opts, char **out, size_t *out_len,
+                oci_error *err) {
+  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, 0};
+  *out = NULL;
+  /* Documents serialize to about the size they parsed from. */
+  size_t hint = oci_arena_used(((const oci_object *)obj)->arena);
+  oci_buf_reserve(&w.b, hint < 256 ? 256 : hint);
+  write_object(&w, t, obj);
+  oci_buf_putc(&w.b, '\0');
+  if (w.b.failed) {
+    oci_buf_free(&w.b);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  *out = w.b.data;
+  if (out_len) *out_len = w.b.len - 1;
+  return OCI_OK;
+}
+
+/* ---- strings and raw text ---------------------------------------------- */
+
+/* 0: copy as is; otherwise the escape letter, or 'u' for \u00XX. */
+static const char esc_tab[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
+    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0, 0, '"', 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, '\\',
+};
+
+void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  if (!oci_buf_reserve(b, n + 2)) return;
+  b->data[b->len++] = '"';
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char e = esc_tab[c];
+    if (!e) continue;
+    oci_buf_append(b, s + run, i - run);
+    run = i + 1;
+    if (e == 'u') {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      oci_buf_append(b, u, 6);
+    } else {
+      char u[2] = {'\\', e};
+      oci_buf_append(b, u, 2);
+    }
+  }
+  oci_buf_append(b, s + run, n - run);
+  oci_buf_putc(b, '"');
+}
+
+void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
+                        unsigned depth) {
+  size_t n = strlen(raw);
+  if (!pretty) {
+    oci_buf_append(b, raw, n);
+    return;
+  }
+  writer w = {*b, true, depth};
+  for (size_t i = 0; i < n; i++) {
+    char c = raw[i];
+    switch (c) {
+    case '"': {
+      size_t j = i + 1;
+      while (raw[j] != '"') j += raw[j] == '\\' ? 2 : 1;
+      oci_buf_append(&w.b, raw + i, j + 1 - i);
+      i = j;
+      break;
+    }
+    case '{':
+    case '[':
+      if (raw[i + 1] == (c == '{' ? '}' : ']')) {
+        oci_buf_append(&w.b, raw + i, 2);
+        i++;
+      } else {
+        open_container(&w, c);
+        newline(&w);
+      }
+      break;
+    case '}':
+    case ']': close_container(&w, c, false); break;
+    case ',':
+      oci_buf_putc(&w.b, ',');
+      newline(&w);
+      break;
+    case ':': oci_buf_append(&w.b, ": ", 2); break;
+    default: oci_buf_putc(&w.b, c); break;
+    }
+  }
+  *b = w.b;
+}
+
+/* ---- buffers and small utilities --------------------------------------- */
+
+bool oci_buf_reserve(oci_buf *b, size_t extra) {
+  if (b->failed) return false;
+  if (b->cap - b->len >= extra) return true;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->len < extra) {
+    if (cap > SIZE_MAX / 2) {
+      b->failed = true;
+      return false;
+    }
+    cap *= 2;
+  }
+  char *d = realloc(b->data, cap);
+  if (!d) {
+    b->failed = true;
+    return false;
+  }
+  b->data = d;
+  b->cap = cap;
+  return true;
+}
+
+void oci_buf_append(oci_buf *b, const char *s, size_t n) {
+  if (!n || !oci_buf_reserve(b, n)) return;
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+}
+
+void oci_buf_free(oci_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+size_t oci_u64_to_dec(uint64_t v, char *out) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+size_t oci_i64_to_dec(int64_t v, char *out) {
+  if (v >= 0) return oci_u64_to_dec((uint64_t)v, out);
+  out[0] = '-';
+  return 1 + oci_u64_to_dec(0 - (uint64_t)v, out + 1);
+}
+
+void oci_error_locate(oci_error *err, const char *buf, size_t len) {
+  size_t off = err->offset < len ? err->offset : len;
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < off; i++) {
+    if (buf[i] == '\n') {
+      line++;
+      col = 1;
+    } else
+      col++;
+  }
+  err->line = line;
+  err->column = col;
+}
+
+void oci_pointer_append(char *out, size_t cap, const char *seg, size_t n) {
+  size_t len = strlen(out);
+  if (len + 1 >= cap) return;
+  out[len++] = '/';
+  for (size_t i = 0; i < n && len + 2 < cap; i++) {
+    if (seg[i] == '~' || seg[i] == '/') {
+      out[len++] = '~';
+      out[len++] = seg[i] == '~' ? '0' : '1';
+    } else
+      out[len++] = seg[i];
+  }
+  out[len] = '\0';
+}
+
+void oci_pointer_append_index(char *out, size_t cap, size_t index) {
+  char num[24];
+  size_t n = oci_u64_to_dec(index, num);
+  oci_pointer_append(out, cap, num, n);
+}
+
+const char *oci_kind_name(oci_kind k) {
+  switch (k) {
+  case OCI_K_STRING: return "string";
+  case OCI_K_BOOL: return "boolean";
+  case OCI_K_I32: return "int32 (-2147483648..2147483647)";
+  case OCI_K_U16: return "uint16 (0..65535)";
+  case OCI_K_U32: return "uint32 (0..4294967295)";
+  case OCI_K_I64: return "int64 (-9223372036854775808..9223372036854775807)";
+  case OCI_K_U64: return "uint64 (0..18446744073709551615)";
+  case OCI_K_DOUBLE: return "number";
+  case OCI_K_RAW: return "JSON value";
+  case OCI_K_OBJECT:
+  case OCI_K_MAP:
+  case OCI_K_SET: return "object";
+  case OCI_K_ARRAY: return "array";
+  }
+  return "value";
+}

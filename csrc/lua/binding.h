@@ -1,0 +1,66 @@
+/* The one generic Lua binding: every declared type becomes a class table,
+   a userdata metatable and a builder, driven by its oci_type. */
+#ifndef OCISPEC_LUA_BINDING_H
+#define OCISPEC_LUA_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "ocispec/types.h"
+
+/* A userdata for an object. The root of a document owns its arena; a child
+   keeps its root alive through its user value, so no pointer can dangle. */
+typedef struct ocil_obj {
+  void *obj; /* NULL once a builder is consumed */
+  const oci_type *type;
+  int owner; /* frees obj's arena when collected */
+} ocil_obj;
+
+/* Conversion errors: what, and where (a JSON Pointer). */
+typedef struct ocil_conv {
+  int code;
+  char message[OCI_ERROR_MESSAGE_MAX];
+  char pointer[OCI_ERROR_POINTER_MAX];
+} ocil_conv;
+
+/* Push a new userdata owning obj (a root: its arena is freed with it). */
+void ocil_push_root(lua_State *L, const oci_type *t, void *obj);
+
+/* Push a userdata for child object obj, kept alive by the document that
+   the userdata at index `parent` belongs to. */
+void ocil_push_child(lua_State *L, int parent, const oci_type *t, void *obj);
+
+/* The object userdata at idx of type t (raises if it is not one). */
+ocil_obj *ocil_check(lua_State *L, int idx, const oci_type *t);
+
+/* The object userdata at idx of any declared type, or NULL. */
+ocil_obj *ocil_test_any(lua_State *L, int idx);
+
+/* C value -> Lua value (to_table shape when `as_table`; otherwise getters:
+   child objects become userdata tied to the userdata at `parent`). */
+void ocil_push_value(lua_State *L, int parent, const oci_vtype *vt,
+                     const void *p, int as_table);
+
+/* Lua value at idx -> C value of vtype vt in arena a. Returns 0, or an
+   oci_status with c filled. Never raises (except Lua memory errors). */
+int ocil_to_value(lua_State *L, int idx, const oci_vtype *vt, void *dst,
+                  oci_arena *a, ocil_conv *c);
+
+/* A Lua table at idx (JSON-shaped, as cjson.decode gives) -> new object. */
+int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
+                   void **out, ocil_conv *c);
+
+/* Push obj as a Lua table shaped like cjson.decode(obj:to_json()). */
+void ocil_push_table(lua_State *L, const oci_type *t, const void *obj);
+
+/* Push any Lua value at idx as compact JSON text into arena a. */
+int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
+                    ocil_conv *c);
+
+/* Return nil, message, details from an oci_error (3 results). */
+int ocil_push_error(lua_State *L, const oci_error *e, const char *context);
+
+/* cjson.empty_array_mt, when registered by the Lua layer. */
+void ocil_set_array_mt(lua_State *L, int tableidx);
+
+#endif

@@ -1,0 +1,859 @@
+/* ocispec.core: the one generic binding. For every declared type it makes
+   a class table (from_json, from_file, from_table, new, builder), an object
+   metatable "ocispec.<ns>.<Name>" whose methods are the common ones plus a
+   getter and a set_ setter per field, and a builder metatable
+   "ocispec.<ns>.<Name>Builder" with one setter per field and build(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../internal.h"
+#include "ocispec/platform.h"
+#include "binding.h"
+#include "ocil_parts.h"
+
+#define TYPES_KEY "ocispec.types" /* registry: metatable -> true */
+
+/* ---- userdata ----------------------------------------------------------- */
+
+static void push_meta(lua_State *L, const oci_type *t, int builder) {
+  char name[96];
+  snprintf(name, sizeof name, "ocispec.%s.%s%s", t->ns, t->name,
+           builder ? "Builder" : "");
+  luaL_getmetatable(L, name);
+}
+
+static ocil_obj *new_userdata(lua_State *L, const oci_type *t, void *obj,
+                              int owner, int builder) {
+  ocil_obj *u = lua_newuserdatauv(L, sizeof *u, 1);
+  u->obj = obj;
+  u->type = t;
+  u->owner = owner;
+  push_meta(L, t, builder);
+  lua_setmetatable(L, -2);
+  return u;
+}
+
+void ocil_push_root(lua_State *L, const oci_type *t, void *obj) {
+  new_userdata(L, t, obj, 1, 0);
+}
+
+void ocil_push_child(lua_State *L, int parent, const oci_type *t, void *obj) {
+  parent = lua_absindex(L, parent);
+  ocil_obj *p = lua_touserdata(L, parent);
+  new_userdata(L, t, obj, 0, 0);
+  /* keep the document's root alive: the parent if it owns, else its root */
+  if (p && p->owner)
+    lua_pushvalue(L, parent);
+  else
+    lua_getiuservalue(L, parent, 1);
+  lua_setiuservalue(L, -2, 1);
+}
+
+ocil_obj *ocil_test_any(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+    return NULL;
+  lua_getfield(L, LUA_REGISTRYINDEX, TYPES_KEY);
+  lua_pushvalue(L, -2);
+  int known = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 3);
+  return known ? lua_touserdata(L, idx) : NULL;
+}
+
+ocil_obj *ocil_check(lua_State *L, int idx, const oci_type *t) {
+  ocil_obj *u = ocil_test_any(L, idx);
+  if (!u || u->type != t) {
+    char want[96];
+    snprintf(want, sizeof want, "ocispec.%s.%s", t->ns, t->name);
+    luaL_typeerror(L, idx, want);
+  }
+  if (!u->obj) luaL_argerror(L, idx, "attempt to use a consumed builder");
+  return u;
+}
+
+/* The object userdata at 1, of the type in upvalue 1. */
+static ocil_obj *self(lua_State *L) {
+  return ocil_check(L, 1, lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+static int obj_gc(lua_State *L) {
+  ocil_obj *u = lua_touserdata(L, 1);
+  if (u->owner && u->obj) oci_free(u->obj);
+  u->obj = NULL;
+  return 0;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void push_error_table(lua_State *L, int code, const char *message,
+                             const char *pointer, size_t line, size_t column) {
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, oci_status_name(code));
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, pointer);
+  lua_setfield(L, -2, "pointer");
+  if (line) {
+    lua_pushinteger(L, (lua_Integer)line);
+    lua_setfield(L, -2, "line");
+    lua_pushinteger(L, (lua_Integer)column);
+    lua_setfield(L, -2, "column");
+  }
+}
+
+/* nil, "context: line:col: /pointer: message", {code=, message=, ...} */
+int ocil_push_error(lua_State *L, const oci_error *e, const char *context) {
+  luaL_Buffer b;
+  lua_pushnil(L);
+  luaL_buffinit(L, &b);
+  if (context) {
+    luaL_addstring(&b, context);
+    luaL_addstring(&b, ": ");
+  }
+  if (e->line) {
+    lua_pushfstring(L, "%d:%d: ", (int)e->line, (int)e->column);
+    luaL_addvalue(&b);
+  }
+  if (e->pointer[0]) {
+    luaL_addstring(&b, e->pointer);
+    luaL_addstring(&b, ": ");
+  }
+  luaL_addstring(&b, e->message);
+  luaL_pushresult(&b);
+  push_error_table(L, e->code, e->message, e->pointer, e->line, e->column);
+  return 3;
+}
+
+static int push_conv_error(lua_State *L, const ocil_conv *c, const char *ctx) {
+  oci_error e;
+  memset(&e, 0, sizeof e);
+  e.code = c->code;
+  snprintf(e.message, sizeof e.message, "%s", c->message);
+  snprintf(e.pointer, sizeof e.pointer, "%s", c->pointer);
+  return ocil_push_error(L, &e, ctx);
+}
+
+static void raise_nomem(lua_State *L) { luaL_error(L, "not enough memory"); }
+
+/* ---- parse options ------------------------------------------------------- */
+
+static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
+  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
+  *o = def;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, "max_depth");
+  if (!lua_isnil(L, -1)) o->max_depth = (size_t)luaL_checkinteger(L, -1);
+  lua_getfield(L, idx, "max_size");
+  if (!lua_isnil(L, -1)) o->max_size = (size_t)luaL_checkinteger(L, -1);
+  lua_getfield(L, idx, "max_string");
+  if (!lua_isnil(L, -1)) o->max_string = (size_t)luaL_checkinteger(L, -1);
+  lua_getfield(L, idx, "allow_duplicate_keys");
+  o->allow_duplicate_keys = lua_toboolean(L, -1);
+  lua_pop(L, 4);
+}
+
+/* ---- class functions (upvalue 1: the oci_type) -------------------------- */
+
+static const oci_type *up_type(lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static int cls_from_json(lua_State *L) {
+  const oci_type *t = up_type(L);
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  oci_parse_options o;
+  get_parse_options(L, 2, &o);
+  void *obj;
+  oci_error e;
+  if (oci_parse(t, s, len, &o, &obj, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return ocil_push_error(L, &e, t->name);
+  }
+  ocil_push_root(L, t, obj);
+  return 1;
+}
+
+static int cls_from_file(lua_State *L) {
+  const oci_type *t = up_type(L);
+  const char *path = luaL_checkstring(L, 1);
+  oci_parse_options o;
+  get_parse_options(L, 2, &o);
+  void *obj;
+  oci_error e;
+  if (oci_parse_file(t, path, &o, &obj, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return ocil_push_error(L, &e, e.line ? path : NULL);
+  }
+  ocil_push_root(L, t, obj);
+  return 1;
+}
+
+/* A new root userdata with an empty object (created before any work so a
+   raised error cannot leak the arena). */
+static ocil_obj *push_new(lua_State *L, const oci_type *t, int builder) {
+  ocil_obj *u = new_userdata(L, t, NULL, 1, builder);
+  void *obj;
+  if (oci_new(t, &obj, NULL)) raise_nomem(L);
+  u->obj = obj;
+  return u;
+}
+
+static int cls_from_table(lua_State *L) {
+  const oci_type *t = up_type(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  ocil_obj *u = push_new(L, t, 0);
+  oci_arena *a = ((oci_object *)u->obj)->arena;
+  void *obj;
+  ocil_conv c;
+  memset(&c, 0, sizeof c);
+  if (ocil_to_object(L, 1, t, a, &obj, &c)) {
+    if (c.code == OCI_ENOMEM) raise_nomem(L);
+    return push_conv_error(L, &c, t->name);
+  }
+  /* the root is the converted object; the empty one stays, unused */
+  u->obj = obj;
+  return 1;
+}
+
+static int cls_new(lua_State *L) {
+  push_new(L, up_type(L), 0);
+  return 1;
+}
+
+static int cls_builder(lua_State *L) {
+  push_new(L, up_type(L), 1);
+  return 1;
+}
+
+/* ---- field access (upvalues: 1 type, 2 field) --------------------------- */
+
+static const oci_field *up_field(lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(2));
+}
+
+static int obj_get(lua_State *L) {
+  ocil_obj *u = self(L);
+  const oci_field *f = up_field(L);
+  if (!oci_is_present(u->obj, f->index) || oci_is_null(u->obj, f->index))
+    return 0;
+  ocil_push_value(L, 1, f->vt, oci_field_ptr(u->obj, f), 0);
+  return 1;
+}
+
+/* Set field f of u from the Lua value at 2: nil removes it, cjson.null
+   makes it JSON null. Misuse raises, naming the argument. */
+static void set_field(lua_State *L, ocil_obj *u, const oci_field *f) {
+  if (lua_isnoneornil(L, 2)) {
+    oci_unset(u->obj, f);
+    return;
+  }
+  if (lua_type(L, 2) == LUA_TLIGHTUSERDATA && !lua_touserdata(L, 2)) {
+    if (f->flags & OCI_F_REQUIRED)
+      luaL_argerror(L, 2, lua_pushfstring(L, "required field '%s' cannot be "
+                                             "null", f->name));
+    oci_set_null(u->obj, f);
+    return;
+  }
+  oci_object *o = u->obj;
+  union {
+    char *s;
+    void *p;
+    uint64_t u;
+    double d;
+    oci_map m;
+    oci_array a;
+  } tmp;
+  memset(&tmp, 0, sizeof tmp);
+  ocil_conv c;
+  memset(&c, 0, sizeof c);
+  int rc = ocil_to_value(L, 2, f->vt, &tmp, o->arena, &c);
+  if (rc == OCI_ENOMEM) raise_nomem(L);
+  if (rc) {
+    if (c.pointer[0])
+      luaL_argerror(L, 2, lua_pushfstring(L, "%s: %s: %s", f->name, c.pointer,
+                                          c.message));
+    luaL_argerror(L, 2, lua_pushfstring(L, "%s: %s", f->name, c.message));
+  }
+  memcpy(oci_field_ptr(u->obj, f), &tmp, f->vt->size);
+  oci_mark(u->obj, f->index);
+}
+
+static int obj_set(lua_State *L) {
+  ocil_obj *u = self(L);
+  set_field(L, u, up_field(L));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* ---- common methods (upvalue 1: the type) ------------------------------- */
+
+static int obj_to_json(lua_State *L) {
+  ocil_obj *u = self(L);
+  oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, false};
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "pretty");
+    w.pretty = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, 2))
+    luaL_typeerror(L, 2, "table or nil");
+  char *json;
+  size_t len;
+  if (oci_to_json(u->type, u->obj, &w, &json, &len, NULL)) raise_nomem(L);
+  lua_pushlstring(L, json, len);
+  free(json);
+  return 1;
+}
+
+static int write_file(lua_State *L, bool pretty) {
+  ocil_obj *u = self(L);
+  const char *path = luaL_checkstring(L, 2);
+  oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
+  oci_error e;
+  if (oci_write_file(u->type, u->obj, &w, path, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return ocil_push_error(L, &e, NULL);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int obj_to_file(lua_State *L) {
+  bool pretty = false;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "pretty");
+    pretty = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  return write_file(L, pretty);
+}
+
+static int obj_to_file_pretty(lua_State *L) { return write_file(L, true); }
+
+static int obj_to_table(lua_State *L) {
+  ocil_obj *u = self(L);
+  ocil_push_table(L, u->type, u->obj);
+  return 1;
+}
+
+static int obj_tostring(lua_State *L) {
+  ocil_obj *u = ocil_test_any(L, 1);
+  if (!u || !u->obj) {
+    lua_pushfstring(L, "%s (consumed)", u ? u->type->name : "?");
+    return 1;
+  }
+  char *json;
+  size_t len;
+  if (oci_to_json(u->type, u->obj, NULL, &json, &len, NULL)) raise_nomem(L);
+  lua_pushlstring(L, json, len);
+  free(json);
+  return 1;
+}
+
+static int obj_eq(lua_State *L) {
+  ocil_obj *a = ocil_test_any(L, 1), *b = ocil_test_any(L, 2);
+  lua_pushboolean(L, a && b && a->obj && b->obj && a->type == b->type &&
+                         oci_equal(a->type, a->obj, b->obj));
+  return 1;
+}
+
+static int obj_clone(lua_State *L) {
+  ocil_obj *u = self(L);
+  ocil_obj *c = new_userdata(L, u->type, NULL, 1, 0);
+  void *copy;
+  if (oci_clone(u->type, u->obj, &copy, NULL)) raise_nomem(L);
+  c->obj = copy;
+  return 1;
+}
+
+static const char *severity_name(oci_severity s) {
+  return s == OCI_SEV_ERROR ? "error" : "warning";
+}
+
+/* true, warnings | nil, message, problems */
+static int obj_validate(lua_State *L) {
+  ocil_obj *u = self(L);
+  oci_problems p;
+  int rc = oci_validate(u->type, u->obj, &p);
+  if (rc == OCI_ENOMEM) {
+    oci_problems_free(&p);
+    raise_nomem(L);
+  }
+  /* copy into Lua first: lua_* may raise, so build then free */
+  int top = lua_gettop(L);
+  lua_createtable(L, (int)p.len, 0);
+  ocil_set_array_mt(L, -1);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  int shown = 0;
+  for (size_t i = 0; i < p.len; i++) {
+    const oci_problem *pr = &p.items[i];
+    if (pr->severity == OCI_SEV_ERROR && shown < 8) {
+      if (shown++) luaL_addstring(&b, "; ");
+      lua_pushfstring(L, "%s: %s (%s)", pr->pointer[0] ? pr->pointer : "/",
+                      pr->message, pr->rule);
+      luaL_addvalue(&b);
+    }
+  }
+  if (p.errors > 8) {
+    lua_pushfstring(L, "; and %d more", (int)(p.errors - 8));
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  for (size_t i = 0; i < p.len; i++) {
+    const oci_problem *pr = &p.items[i];
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, severity_name(pr->severity));
+    lua_setfield(L, -2, "severity");
+    lua_pushstring(L, pr->rule);
+    lua_setfield(L, -2, "rule");
+    lua_pushstring(L, pr->pointer);
+    lua_setfield(L, -2, "pointer");
+    lua_pushstring(L, pr->message);
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, top + 1, (lua_Integer)i + 1);
+  }
+  oci_problems_free(&p);
+  if (rc == OCI_OK) {
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, top + 1); /* warnings (maybe empty) */
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_pushvalue(L, top + 2);
+  lua_pushvalue(L, top + 1);
+  return 3;
+}
+
+static const oci_field *check_field_name(lua_State *L, const oci_type *t,
+                                         int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  const oci_field *f = oci_field_by_name(t, name);
+  if (!f) f = oci_field_by_key(t, name, strlen(name));
+  if (!f)
+    luaL_argerror(L, idx,
+                  lua_pushfstring(L, "%s has no field '%s'", t->name, name));
+  return f;
+}
+
+/* obj:has(name): present (even as null) */
+static int obj_has(lua_State *L) {
+  ocil_obj *u = self(L);
+  const oci_field *f = check_field_name(L, u->type, 2);
+  lua_pushboolean(L, oci_is_present(u->obj, f->index));
+  return 1;
+}
+
+static int obj_is_null(lua_State *L) {
+  ocil_obj *u = self(L);
+  const oci_field *f = check_field_name(L, u->type, 2);
+  lua_pushboolean(L, oci_is_null(u->obj, f->index));
+  return 1;
+}
+
+/* obj:unknown_fields(): members not in the spec, kept for round trips */
+static int obj_unknown_fields(lua_State *L) {
+  ocil_obj *u = self(L);
+  const oci_object *o = u->obj;
+  lua_createtable(L, 0, (int)o->extra.len);
+  for (size_t i = 0; i < o->extra.len; i++) {
+    ocil_push_value(L, 1, &oci_vt_raw, &o->extra.raws[i], 1);
+    lua_setfield(L, -2, o->extra.keys[i]);
+  }
+  return 1;
+}
+
+/* obj:set_unknown_field(key, value): add or replace an unknown member */
+static int obj_set_unknown_field(lua_State *L) {
+  ocil_obj *u = self(L);
+  oci_object *o = u->obj;
+  size_t kl;
+  const char *k = luaL_checklstring(L, 2, &kl);
+  if (oci_field_by_key(u->type, k, kl))
+    luaL_argerror(L, 2, "a field of the spec: use its setter");
+  size_t i = 0;
+  while (i < o->extra.len && strcmp(o->extra.keys[i], k)) i++;
+  if (lua_isnoneornil(L, 3)) { /* remove */
+    if (i < o->extra.len) {
+      memmove(&o->extra.keys[i], &o->extra.keys[i + 1],
+              (o->extra.len - i - 1) * sizeof(char *));
+      memmove(&o->extra.raws[i], &o->extra.raws[i + 1],
+              (o->extra.len - i - 1) * sizeof(char *));
+      o->extra.len--;
+    }
+    lua_settop(L, 1);
+    return 1;
+  }
+  char *raw;
+  ocil_conv c;
+  memset(&c, 0, sizeof c);
+  if (ocil_encode_raw(L, 3, o->arena, &raw, &c))
+    luaL_argerror(L, 3, lua_pushfstring(L, "%s", c.message));
+  if (i < o->extra.len) {
+    o->extra.raws[i] = raw;
+  } else {
+    size_t n = o->extra.len + 1;
+    char **keys = oci_arena_alloc(o->arena, n * sizeof(char *));
+    char **raws = oci_arena_alloc(o->arena, n * sizeof(char *));
+    char *key = oci_arena_strndup(o->arena, k, kl);
+    if (!keys || !raws || !key) raise_nomem(L);
+    if (o->extra.len) {
+      memcpy(keys, o->extra.keys, o->extra.len * sizeof(char *));
+      memcpy(raws, o->extra.raws, o->extra.len * sizeof(char *));
+    }
+    keys[n - 1] = key;
+    raws[n - 1] = raw;
+    o->extra.keys = keys;
+    o->extra.raws = raws;
+    o->extra.len = n;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int obj_type_name(lua_State *L) {
+  ocil_obj *u = self(L);
+  lua_pushstring(L, u->type->name);
+  return 1;
+}
+
+/* Bytes the document's arena holds (shared by every object of it). */
+static int obj_memory(lua_State *L) {
+  ocil_obj *u = self(L);
+  lua_pushinteger(L, (lua_Integer)oci_arena_bytes(((oci_object *)u->obj)->arena));
+  return 1;
+}
+
+static const luaL_Reg obj_methods[] = {
+    {"to_json", obj_to_json},
+    {"to_file", obj_to_file},
+    {"to_file_pretty", obj_to_file_pretty},
+    {"to_table", obj_to_table},
+    {"validate", obj_validate},
+    {"clone", obj_clone},
+    {"has", obj_has},
+    {"is_null", obj_is_null},
+    {"unknown_fields", obj_unknown_fields},
+    {"set_unknown_field", obj_set_unknown_field},
+    {"type_name", obj_type_name},
+    {"memory_size", obj_memory},
+    {NULL, NULL}};
+
+/* ---- builders ------------------------------------------------------------ */
+
+static ocil_obj *builder_self(lua_State *L) {
+  const oci_type *t = lua_touserdata(L, lua_upvalueindex(1));
+  char name[96];
+  snprintf(name, sizeof name, "ocispec.%s.%sBuilder", t->ns, t->name);
+  ocil_obj *u = luaL_checkudata(L, 1, name);
+  if (!u->obj) luaL_argerror(L, 1, "attempt to use a consumed builder");
+  return u;
+}
+
+static int builder_set(lua_State *L) {
+  ocil_obj *u = builder_self(L);
+  set_field(L, u, up_field(L));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* build(): the object, or nil and a message naming every missing required
+   field (then the spec rules the values break). The builder is consumed
+   on success, as oci-spec-rs's owned builders are. */
+static int builder_build(lua_State *L) {
+  ocil_obj *u = builder_self(L);
+  const oci_type *t = u->type;
+  uint64_t missing = oci_required_mask(t) & ~((oci_object *)u->obj)->present;
+  if (missing) {
+    luaL_Buffer b;
+    lua_pushnil(L);
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "%sBuilder: missing required field", t->name);
+    luaL_addvalue(&b);
+    if (missing & (missing - 1)) luaL_addchar(&b, 's');
+    const char *sep = " ";
+    for (size_t i = 0; i < t->nfields; i++) {
+      if (!(missing >> i & 1)) continue;
+      lua_pushfstring(L, "%s'%s'", sep, t->fields[i].name);
+      luaL_addvalue(&b);
+      sep = ", ";
+    }
+    luaL_pushresult(&b);
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, "missing");
+    lua_setfield(L, -2, "code");
+    lua_newtable(L);
+    int n = 0;
+    for (size_t i = 0; i < t->nfields; i++) {
+      if (!(missing >> i & 1)) continue;
+      lua_pushstring(L, t->fields[i].name);
+      lua_rawseti(L, -2, ++n);
+    }
+    lua_setfield(L, -2, "fields");
+    return 3;
+  }
+  oci_problems p;
+  int rc = oci_validate(t, u->obj, &p);
+  if (rc == OCI_ENOMEM) {
+    oci_problems_free(&p);
+    raise_nomem(L);
+  }
+  if (rc == OCI_EVALIDATE) {
+    oci_problem first = p.items[0];
+    for (size_t i = 0; i < p.len; i++)
+      if (p.items[i].severity == OCI_SEV_ERROR) {
+        first = p.items[i];
+        break;
+      }
+    size_t errors = p.errors;
+    oci_problems_free(&p);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%sBuilder: %s: %s (%s)%s", t->name,
+                    first.pointer[0] ? first.pointer : "/", first.message,
+                    first.rule, errors > 1 ? " and more" : "");
+    push_error_table(L, OCI_EVALIDATE, first.message, first.pointer, 0, 0);
+    lua_pushstring(L, first.rule);
+    lua_setfield(L, -2, "rule");
+    return 3;
+  }
+  oci_problems_free(&p);
+  new_userdata(L, t, u->obj, 1, 0);
+  u->obj = NULL; /* consumed: the object took the arena */
+  return 1;
+}
+
+static int builder_tostring(lua_State *L) {
+  ocil_obj *u = lua_touserdata(L, 1);
+  lua_pushfstring(L, "%sBuilder%s", u->type->name, u->obj ? "" : " (consumed)");
+  return 1;
+}
+
+/* ---- registration --------------------------------------------------------- */
+
+/* method table at -1: add getters and setters of every field of t */
+static void add_field_methods(lua_State *L, const oci_type *t, int builder) {
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    lua_pushlightuserdata(L, (void *)t);
+    lua_pushlightuserdata(L, (void *)f);
+    if (builder) {
+      lua_pushcclosure(L, builder_set, 2);
+      lua_setfield(L, -2, f->name);
+    } else {
+      lua_pushcclosure(L, obj_get, 2);
+      lua_setfield(L, -2, f->name);
+      lua_pushlightuserdata(L, (void *)t);
+      lua_pushlightuserdata(L, (void *)f);
+      lua_pushcclosure(L, obj_set, 2);
+      lua_pushfstring(L, "set_%s", f->name);
+      lua_insert(L, -2);
+      lua_settable(L, -3);
+    }
+  }
+}
+
+static void set_funcs_with_type(lua_State *L, const luaL_Reg *r,
+                                const oci_type *t) {
+  for (; r->name; r++) {
+    lua_pushlightuserdata(L, (void *)t);
+    lua_pushcclosure(L, r->func, 1);
+    lua_setfield(L, -2, r->name);
+  }
+}
+
+/* field descriptions, for introspection: {key=, name=, kind=, required=} */
+static void push_field_list(lua_State *L, const oci_type *t) {
+  lua_createtable(L, (int)t->nfields, 0);
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, f->key);
+    lua_setfield(L, -2, "key");
+    lua_pushstring(L, f->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, oci_kind_name(f->vt->kind));
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, f->flags & OCI_F_REQUIRED);
+    lua_setfield(L, -2, "required");
+    lua_pushboolean(L, f->flags & OCI_F_NULLABLE);
+    lua_setfield(L, -2, "nullable");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* Push the class table of t; registers its two metatables. */
+static void register_type(lua_State *L, const oci_type *t) {
+  char name[96];
+  /* object metatable */
+  snprintf(name, sizeof name, "ocispec.%s.%s", t->ns, t->name);
+  luaL_newmetatable(L, name);
+  int mt = lua_gettop(L);
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, mt, "__gc");
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, mt, "__close");
+  lua_pushcfunction(L, obj_tostring);
+  lua_setfield(L, mt, "__tostring");
+  lua_pushcfunction(L, obj_eq);
+  lua_setfield(L, mt, "__eq");
+  lua_createtable(L, 0, (int)(2 * t->nfields + 12));
+  set_funcs_with_type(L, obj_methods, t);
+  add_field_methods(L, t, 0);
+  int methods = lua_gettop(L);
+  lua_pushvalue(L, methods);
+  lua_setfield(L, mt, "__index");
+  lua_getfield(L, LUA_REGISTRYINDEX, TYPES_KEY);
+  lua_pushvalue(L, mt);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+
+  /* builder metatable */
+  snprintf(name, sizeof name, "ocispec.%s.%sBuilder", t->ns, t->name);
+  luaL_newmetatable(L, name);
+  int bmt = lua_gettop(L);
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, bmt, "__gc");
+  lua_pushcfunction(L, obj_gc);
+  lua_setfield(L, bmt, "__close");
+  lua_pushcfunction(L, builder_tostring);
+  lua_setfield(L, bmt, "__tostring");
+  lua_createtable(L, 0, (int)t->nfields + 1);
+  add_field_methods(L, t, 1);
+  lua_pushlightuserdata(L, (void *)t);
+  lua_pushcclosure(L, builder_build, 1);
+  lua_setfield(L, -2, "build");
+  int bmethods = lua_gettop(L);
+  lua_pushvalue(L, bmethods);
+  lua_setfield(L, bmt, "__index");
+
+  /* class table */
+  static const luaL_Reg cls[] = {{"from_json", cls_from_json},
+                                 {"from_file", cls_from_file},
+                                 {"from_table", cls_from_table},
+                                 {"new", cls_new},
+                                 {"builder", cls_builder},
+                                 {NULL, NULL}};
+  lua_createtable(L, 0, 10);
+  set_funcs_with_type(L, cls, t);
+  lua_pushstring(L, t->name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, t->ns);
+  lua_setfield(L, -2, "namespace");
+  lua_pushvalue(L, methods);
+  lua_setfield(L, -2, "methods"); /* the Lua layer adds helpers here */
+  lua_pushvalue(L, bmethods);
+  lua_setfield(L, -2, "builder_methods");
+  push_field_list(L, t);
+  lua_setfield(L, -2, "fields");
+  lua_replace(L, mt);
+  lua_settop(L, mt);
+}
+
+/* core.set_empty_array_mt(cjson.empty_array_mt) */
+static int core_set_array_mt(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "ocispec.empty_array_mt");
+  return 0;
+}
+
+/* core.json_encode(v) -> compact JSON text (sorted object keys) | nil, msg */
+static int core_json_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  oci_arena *a = oci_arena_new(0);
+  if (!a) raise_nomem(L);
+  char *out;
+  ocil_conv c;
+  memset(&c, 0, sizeof c);
+  int rc = ocil_encode_raw(L, 1, a, &out, &c);
+  if (rc == OCI_OK) lua_pushstring(L, out);
+  oci_arena_free(a);
+  if (rc) return push_conv_error(L, &c, NULL);
+  return 1;
+}
+
+/* core.json_decode(s [, opts]) -> Lua value (cjson shape) | nil, msg, err */
+static int core_json_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  oci_parse_options o;
+  get_parse_options(L, 2, &o);
+  oci_arena *a = oci_arena_new(len);
+  if (!a) raise_nomem(L);
+  char *raw;
+  oci_error e;
+  /* validated and compacted first, so converting cannot fail half-way */
+  if (oci_json_compact_opts(s, len, &o, a, &raw, &e)) {
+    oci_arena_free(a);
+    return ocil_push_error(L, &e, NULL);
+  }
+  ocil_push_value(L, 0, &oci_vt_raw, &raw, 1);
+  oci_arena_free(a);
+  return 1;
+}
+
+/* core.json_check(s [, opts]) -> true | nil, msg, err */
+static int core_json_check(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  oci_parse_options o;
+  get_parse_options(L, 2, &o);
+  oci_error e;
+  if (oci_json_check(s, len, &o, &e)) return ocil_push_error(L, &e, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int luaopen_ocispec_core(lua_State *L);
+int luaopen_ocispec_core(lua_State *L) {
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, TYPES_KEY);
+  /* our empty-array marker, until the Lua layer shares cjson's */
+  lua_newtable(L);
+  lua_pushliteral(L, "ocispec.empty_array");
+  lua_setfield(L, -2, "__name");
+  lua_setfield(L, LUA_REGISTRYINDEX, "ocispec.empty_array_mt");
+  lua_newtable(L); /* module */
+  lua_newtable(L); /* types: ns -> Name -> class */
+  for (size_t i = 0; oci_all_types[i]; i++) {
+    const oci_type *t = oci_all_types[i];
+    if (lua_getfield(L, -1, t->ns) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, t->ns);
+    }
+    register_type(L, t);
+    lua_setfield(L, -2, t->name);
+    lua_pop(L, 1);
+  }
+  lua_setfield(L, -2, "types");
+  lua_pushcfunction(L, core_set_array_mt);
+  lua_setfield(L, -2, "set_empty_array_mt");
+  lua_pushcfunction(L, core_json_check);
+  lua_setfield(L, -2, "json_check");
+  lua_pushcfunction(L, core_json_encode);
+  lua_setfield(L, -2, "json_encode");
+  lua_pushcfunction(L, core_json_decode);
+  lua_setfield(L, -2, "json_decode");
+  lua_getfield(L, LUA_REGISTRYINDEX, "ocispec.empty_array_mt");
+  lua_setfield(L, -2, "empty_array_mt");
+  ocil_push_digest_lib(L);
+  lua_setfield(L, -2, "digest");
+  ocil_push_reference_lib(L);
+  lua_setfield(L, -2, "reference");
+  ocil_push_check_lib(L);
+  lua_setfield(L, -2, "check");
+  lua_pushlightuserdata(L, NULL); /* JSON null, as cjson.null */
+  lua_setfield(L, -2, "null");
+  lua_pushstring(L, oci_host_arch());
+  lua_setfield(L, -2, "host_arch");
+  lua_pushstring(L, oci_host_os());
+  lua_setfield(L, -2, "host_os");
+  lua_pushliteral(L, "0.1.0");
+  lua_setfield(L, -2, "version");
+  return 1;
+}

@@ -1,0 +1,34 @@
+/* Pieces of the ocispec.core Lua module (Lua 5.4) for the string grammars,
+   digests and image references. luaopen_ocispec_core calls each
+   ocil_push_*_lib once; each pushes one table and returns 1:
+     core.check     = ocil_push_check_lib(L)
+     core.digest    = ocil_push_digest_lib(L)
+     core.reference = ocil_push_reference_lib(L)
+   Data errors return nil, message, code name (oci_status_name); misuse (a
+   non-string argument) raises through luaL_check*. */
+#ifndef OCISPEC_LUA_PARTS_H
+#define OCISPEC_LUA_PARTS_H
+
+#include <lua.h>
+
+#include "ocispec/error.h"
+
+/* Metatable (luaL_newmetatable name) of Reference userdata. */
+#define OCIL_REFERENCE_MT "ocispec.distribution.Reference"
+
+int ocil_push_check_lib(lua_State *L);
+int ocil_push_digest_lib(lua_State *L);
+int ocil_push_reference_lib(lua_State *L);
+
+/* Shared by the three files (defined in l_strcheck.c). */
+
+/* Pushes nil, err->message, oci_status_name(err->code); returns 3. */
+int ocil_parts_push_error(lua_State *L, const oci_error *err);
+
+/* String argument idx for a C function that wants a NUL-terminated string:
+   raises if it is not a string; returns 0 with *out set, or OCI_EINVAL with
+   err filled when it holds a NUL (the C side would silently cut it). */
+int ocil_parts_cstring(lua_State *L, int idx, const char *what,
+                       const char **out, oci_error *err);
+
+#endif

@@ -1,0 +1,501 @@
+/* Type descriptors generated from types.def, and the generic operations
+   they drive: new, free, copy, compare, set, field lookup, file I/O. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ocispec/types.h"
+#include "rules.h"
+
+/* ---- scalar and container value types ---------------------------------- */
+
+#define SCALAR_VT(name, kind, ctype)                                           \
+  const oci_vtype oci_vt_##name = {kind, sizeof(ctype), NULL, NULL};    \
+  const oci_vtype oci_vt_arr_##name = {OCI_K_ARRAY, sizeof(oci_array),  \
+                                              NULL, &oci_vt_##name};           \
+  const oci_vtype oci_vt_map_##name = {OCI_K_MAP, sizeof(oci_map),      \
+                                              NULL, &oci_vt_##name};
+SCALAR_VT(string, OCI_K_STRING, char *)
+SCALAR_VT(bool, OCI_K_BOOL, bool)
+SCALAR_VT(i32, OCI_K_I32, int32_t)
+SCALAR_VT(u16, OCI_K_U16, uint16_t)
+SCALAR_VT(u32, OCI_K_U32, uint32_t)
+SCALAR_VT(i64, OCI_K_I64, int64_t)
+SCALAR_VT(u64, OCI_K_U64, uint64_t)
+SCALAR_VT(double, OCI_K_DOUBLE, double)
+SCALAR_VT(raw, OCI_K_RAW, char *)
+const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL,
+                                     &oci_vt_raw};
+
+/* KIND token of types.def -> its vtype. */
+#define OCI_VT(k) OCI_VT_##k
+#define OCI_VT_STRING &oci_vt_string
+#define OCI_VT_BOOL &oci_vt_bool
+#define OCI_VT_I32 &oci_vt_i32
+#define OCI_VT_U16 &oci_vt_u16
+#define OCI_VT_U32 &oci_vt_u32
+#define OCI_VT_I64 &oci_vt_i64
+#define OCI_VT_U64 &oci_vt_u64
+#define OCI_VT_DOUBLE &oci_vt_double
+#define OCI_VT_RAW &oci_vt_raw
+#define OCI_VT_SET &oci_vt_set
+#define OCI_VT_OBJ(t) &oci_vt_obj_##t
+#define OCI_VT_ARR(e) OCI_VTA_##e
+#define OCI_VT_MAP(e) OCI_VTM_##e
+#define OCI_VTA_STRING &oci_vt_arr_string
+#define OCI_VTA_BOOL &oci_vt_arr_bool
+#define OCI_VTA_I32 &oci_vt_arr_i32
+#define OCI_VTA_U16 &oci_vt_arr_u16
+#define OCI_VTA_U32 &oci_vt_arr_u32
+#define OCI_VTA_I64 &oci_vt_arr_i64
+#define OCI_VTA_U64 &oci_vt_arr_u64
+#define OCI_VTA_RAW &oci_vt_arr_raw
+#define OCI_VTA_OBJ(t) &oci_vt_arr_obj_##t
+#define OCI_VTM_STRING &oci_vt_map_string
+#define OCI_VTM_RAW &oci_vt_map_raw
+#define OCI_VTM_OBJ(t) &oci_vt_map_obj_##t
+
+#define OCI_FLAGS_REQ OCI_F_REQUIRED
+#define OCI_FLAGS_OPT 0
+#define OCI_FLAGS_NUL OCI_F_NULLABLE
+
+/* Field tables. */
+#define OCI_TYPE(c, name, ns, check) static const oci_field fields_##c[] = {
+#define OCI_FIELD(c, m, key, kind, flags, check)                               \
+  {key,                                                                        \
+   #m,                                                                         \
+   OCI_VT(kind),                                                               \
+   (uint32_t)offsetof(oci_##c, m),                                             \
+   (uint16_t)(sizeof(key) - 1),                                                \
+   OCI_FLAGS_##flags,                                                          \
+   OCI_F_##c##_##m,                                                            \
+   oci_chk_##check},
+#define OCI_END(c)                                                             \
+  }                                                                            \
+  ;                                                                            \
+  _Static_assert(OCI_NFIELDS_##c <= 64, "at most 64 fields per type");
+#include "ocispec/types.def"
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+/* Type descriptors and their object/array/map vtypes. */
+#define OCI_TYPE(c, name, ns, check)                                           \
+  const oci_vtype oci_vt_obj_##c = {OCI_K_OBJECT, sizeof(void *),              \
+                                    &oci_type_##c, NULL};                      \
+  const oci_vtype oci_vt_arr_obj_##c = {OCI_K_ARRAY, sizeof(oci_array), NULL,  \
+                                        &oci_vt_obj_##c};                      \
+  const oci_vtype oci_vt_map_obj_##c = {OCI_K_MAP, sizeof(oci_map), NULL,      \
+                                        &oci_vt_obj_##c};                      \
+  const oci_type oci_type_##c = {name,                                         \
+                                 ns,                                           \
+                                 #c,                                           \
+                                 sizeof(oci_##c),                              \
+                                 fields_##c,                                   \
+                                 OCI_NFIELDS_##c,                              \
+                                 oci_tchk_##check,                             \
+                                 &oci_vt_obj_##c};
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
+#include "ocispec/types.def"
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+#define OCI_TYPE(c, name, ns, check) &oci_type_##c,
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
+const oci_type *const oci_all_types[] = {
+#include "ocispec/types.def"
+    NULL};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+const oci_type *oci_type_by_c_name(const char *c_name) {
+  for (size_t i = 0; oci_all_types[i]; i++)
+    if (strcmp(oci_all_types[i]->c_name, c_name) == 0) return oci_all_types[i];
+  return NULL;
+}
+
+const oci_type *oci_type_by_name(const char *ns, const char *name) {
+  for (size_t i = 0; oci_all_types[i]; i++)
+    if (strcmp(oci_all_types[i]->ns, ns) == 0 &&
+        strcmp(oci_all_types[i]->name, name) == 0)
+      return oci_all_types[i];
+  return NULL;
+}
+
+uint64_t oci_required_mask(const oci_type *t) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < t->nfields; i++)
+    if (t->fields[i].flags & OCI_F_REQUIRED) m |= (uint64_t)1 << i;
+  return m;
+}
+
+const oci_field *oci_field_by_key(const oci_type *t, const char *key,
+                                  size_t len) {
+  for (size_t i = 0; i < t->nfields; i++)
+    if (t->fields[i].key_len == len && memcmp(t->fields[i].key, key, len) == 0)
+      return &t->fields[i];
+  return NULL;
+}
+
+const oci_field *oci_field_by_name(const oci_type *t, const char *name) {
+  for (size_t i = 0; i < t->nfields; i++)
+    if (strcmp(t->fields[i].name, name) == 0) return &t->fields[i];
+  return NULL;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+void *oci_new_in(const oci_type *t, oci_arena *a) {
+  oci_object *o = oci_arena_calloc(a, t->size);
+  if (o) o->arena = a;
+  return o;
+}
+
+int oci_new(const oci_type *t, void **out, oci_error *err) {
+  oci_arena *a = oci_arena_new(t->size + 256);
+  *out = a ? oci_new_in(t, a) : NULL;
+  if (!*out) {
+    oci_arena_free(a);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  return OCI_OK;
+}
+
+void oci_free(void *root) {
+  if (root) oci_arena_free(((oci_object *)root)->arena);
+}
+
+/* ---- copying ----------------------------------------------------------- */
+
+static int copy_object(const oci_type *t, const oci_object *src,
+                       oci_object **dst, oci_arena *a);
+
+int oci_copy_value(const oci_vtype *vt, const void *src, void *dst,
+                   oci_arena *a) {
+  switch (vt->kind) {
+  case OCI_K_STRING:
+  case OCI_K_RAW: {
+    const char *s = *(char *const *)src;
+    char *d = NULL;
+    if (s && !(d = oci_arena_strdup(a, s))) return OCI_ENOMEM;
+    *(char **)dst = d;
+    return OCI_OK;
+  }
+  case OCI_K_OBJECT: {
+    const oci_object *o = *(const oci_object *const *)src;
+    *(oci_object **)dst = NULL;
+    return o ? copy_object(vt->object, o, (oci_object **)dst, a) : OCI_OK;
+  }
+  case OCI_K_ARRAY: {
+    const oci_array *s = src;
+    oci_array *d = dst;
+    size_t es = vt->elem->size;
+    d->len = 0;
+    d->items = NULL;
+    if (!s->len) return OCI_OK;
+    if (!(d->items = oci_arena_alloc(a, s->len * es))) return OCI_ENOMEM;
+    for (size_t i = 0; i < s->len; i++) {
+      int rc = oci_copy_value(vt->elem, (const char *)s->items + i * es,
+                              (char *)d->items + i * es, a);
+      if (rc) return rc;
+    }
+    d->len = s->len;
+    return OCI_OK;
+  }
+  case OCI_K_MAP:
+  case OCI_K_SET: {
+    const oci_map *s = src;
+    oci_map *d = dst;
+    size_t vs = vt->elem->size;
+    d->len = 0;
+    d->keys = NULL;
+    d->values = NULL;
+    if (!s->len) return OCI_OK;
+    d->keys = oci_arena_alloc(a, s->len * sizeof(char *));
+    d->values = oci_arena_alloc(a, s->len * vs);
+    if (!d->keys || !d->values) return OCI_ENOMEM;
+    for (size_t i = 0; i < s->len; i++) {
+      if (!(d->keys[i] = oci_arena_strdup(a, s->keys[i]))) return OCI_ENOMEM;
+      int rc = oci_copy_value(vt->elem, (const char *)s->values + i * vs,
+                              (char *)d->values + i * vs, a);
+      if (rc) return rc;
+    }
+    d->len = s->len;
+    return OCI_OK;
+  }
+  default: memcpy(dst, src, vt->size); return OCI_OK;
+  }
+}
+
+static int copy_object(const oci_type *t, const oci_object *src,
+                       oci_object **dst, oci_arena *a) {
+  oci_object *o = oci_new_in(t, a);
+  if (!o) return OCI_ENOMEM;
+  o->present = src->present;
+  o->nulls = src->nulls;
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    if (!(src->present >> f->index & 1) || (src->nulls >> f->index & 1))
+      continue;
+    int rc = oci_copy_value(f->vt, (const char *)src + f->offset,
+                            (char *)o + f->offset, a);
+    if (rc) return rc;
+  }
+  if (src->extra.len) {
+    size_t n = src->extra.len;
+    o->extra.keys = oci_arena_alloc(a, n * sizeof(char *));
+    o->extra.raws = oci_arena_alloc(a, n * sizeof(char *));
+    if (!o->extra.keys || !o->extra.raws) return OCI_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+      o->extra.keys[i] = oci_arena_strdup(a, src->extra.keys[i]);
+      o->extra.raws[i] = oci_arena_strdup(a, src->extra.raws[i]);
+      if (!o->extra.keys[i] || !o->extra.raws[i]) return OCI_ENOMEM;
+    }
+    o->extra.len = n;
+  }
+  *dst = o;
+  return OCI_OK;
+}
+
+void *oci_copy_into(const oci_type *t, const void *obj, oci_arena *a) {
+  oci_object *o = NULL;
+  return copy_object(t, obj, &o, a) ? NULL : o;
+}
+
+int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
+  const oci_object *src = obj;
+  oci_arena *a = oci_arena_new(oci_arena_used(src->arena));
+  *out = NULL;
+  if (!a || !(*out = oci_copy_into(t, obj, a))) {
+    oci_arena_free(a);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  return OCI_OK;
+}
+
+/* ---- equality ---------------------------------------------------------- */
+
+static bool equal_object(const oci_type *t, const oci_object *x,
+                         const oci_object *y);
+
+/* Raw values are compact text; the same JSON value written the same way
+   compares equal (escapes and number spellings are kept as written). */
+static bool equal_str(const char *x, const char *y) {
+  if (!x || !y) return x == y;
+  return strcmp(x, y) == 0;
+}
+
+static size_t map_find(const oci_map *m, const char *key) {
+  for (size_t i = 0; i < m->len; i++)
+    if (strcmp(m->keys[i], key) == 0) return i;
+  return SIZE_MAX;
+}
+
+bool oci_equal_value(const oci_vtype *vt, const void *x, const void *y) {
+  switch (vt->kind) {
+  case OCI_K_STRING:
+  case OCI_K_RAW: return equal_str(*(char *const *)x, *(char *const *)y);
+  case OCI_K_BOOL: return *(const bool *)x == *(const bool *)y;
+  case OCI_K_DOUBLE: return *(const double *)x == *(const double *)y;
+  case OCI_K_OBJECT: {
+    const oci_object *a = *(const oci_object *const *)x;
+    const oci_object *b = *(const oci_object *const *)y;
+    if (!a || !b) return a == b;
+    return equal_object(vt->object, a, b);
+  }
+  case OCI_K_ARRAY: {
+    const oci_array *a = x, *b = y;
+    size_t es = vt->elem->size;
+    if (a->len != b->len) return false;
+    for (size_t i = 0; i < a->len; i++)
+      if (!oci_equal_value(vt->elem, (const char *)a->items + i * es,
+                           (const char *)b->items + i * es))
+        return false;
+    return true;
+  }
+  case OCI_K_MAP:
+  case OCI_K_SET: {
+    const oci_map *a = x, *b = y;
+    size_t vs = vt->elem->size;
+    if (a->len != b->len) return false;
+    for (size_t i = 0; i < a->len; i++) {
+      size_t j = map_find(b, a->keys[i]);
+      if (j == SIZE_MAX ||
+          !oci_equal_value(vt->elem, (const char *)a->values + i * vs,
+                           (const char *)b->values + j * vs))
+        return false;
+    }
+    return true;
+  }
+  default: return memcmp(x, y, vt->size) == 0;
+  }
+}
+
+static bool equal_object(const oci_type *t, const oci_object *x,
+                         const oci_object *y) {
+  if (x->present != y->present || x->nulls != y->nulls) return false;
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    if (!(x->present >> f->index & 1) || (x->nulls >> f->index & 1)) continue;
+    if (!oci_equal_value(f->vt, (const char *)x + f->offset,
+                         (const char *)y + f->offset))
+      return false;
+  }
+  if (x->extra.len != y->extra.len) return false;
+  for (size_t i = 0; i < x->extra.len; i++) {
+    size_t j = 0;
+    while (j < y->extra.len && strcmp(x->extra.keys[i], y->extra.keys[j]))
+      j++;
+    if (j == y->extra.len || strcmp(x->extra.raws[i], y->extra.raws[j]))
+      return false;
+  }
+  return true;
+}
+
+bool oci_equal(const oci_type *t, const void *a, const void *b) {
+  return equal_object(t, a, b);
+}
+
+/* ---- editing ----------------------------------------------------------- */
+
+void oci_unset(void *obj, const oci_field *f) {
+  oci_object *o = obj;
+  o->present &= ~((uint64_t)1 << f->index);
+  o->nulls &= ~((uint64_t)1 << f->index);
+  memset((char *)obj + f->offset, 0, f->vt->size);
+}
+
+void oci_set_null(void *obj, const oci_field *f) {
+  if (f->flags & OCI_F_REQUIRED) return;
+  oci_unset(obj, f);
+  ((oci_object *)obj)->present |= (uint64_t)1 << f->index;
+  ((oci_object *)obj)->nulls |= (uint64_t)1 << f->index;
+}
+
+int oci_set_string(void *obj, const oci_field *f, const char *s) {
+  oci_object *o = obj;
+  char *d = oci_arena_strdup(o->arena, s);
+  if (!d) return OCI_ENOMEM;
+  *(char **)oci_field_ptr(obj, f) = d;
+  oci_mark(obj, f->index);
+  return OCI_OK;
+}
+
+int oci_set_object(void *obj, const oci_field *f, const void *child) {
+  oci_object *o = obj;
+  void *copy = oci_copy_into(f->vt->object, child, o->arena);
+  if (!copy) return OCI_ENOMEM;
+  *(void **)oci_field_ptr(obj, f) = copy;
+  oci_mark(obj, f->index);
+  return OCI_OK;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+int oci_parse_file(const oci_type *t, const char *path,
+                   const oci_parse_options *opts, void **out, oci_error *err) {
+  *out = NULL;
+  oci_error_clear(err);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,
+                         strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = errno;
+    close(fd);
+    return oci_error_set(err, OCI_EIO, "%s: %s", path,
+                         S_ISDIR(st.st_mode) ? "is a directory"
+                                             : e ? strerror(e)
+                                                 : "not a regular file");
+  }
+  size_t max = opts && opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
+  if ((uint64_t)st.st_size > max) {
+    close(fd);
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "%s: %lld bytes exceeds the limit of %zu", path,
+                         (long long)st.st_size, max);
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  char *buf = malloc(size ? size : 1);
+  if (!buf) {
+    close(fd);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  while (got < size) {
+    ssize_t n = read(fd, buf + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                           n ? strerror(e) : "file shrank while reading");
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  int rc = oci_parse(t, buf, size, opts, out, err);
+  free(buf);
+  return rc;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int oci_write_file(const oci_type *t, const void *obj,
+                   const oci_write_options *opts, const char *path,
+                   oci_error *err) {
+  char *json;
+  size_t len;
+  int rc = oci_to_json(t, obj, opts, &json, &len, err);
+  if (rc) return rc;
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16);
+  if (!tmp) {
+    free(json);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot create a file beside %s: %s", path,
+                       strerror(errno));
+    goto out;
+  }
+  if (fchmod(fd, 0644) != 0 || write_all(fd, json, len) != 0 ||
+      fsync(fd) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", tmp,
+                       strerror(errno));
+    close(fd);
+    unlink(tmp);
+    goto out;
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", path,
+                       strerror(errno));
+    unlink(tmp);
+  }
+out:
+  free(tmp);
+  free(json);
+  return rc;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Install the Debian packages ocispec needs to build and test.
+# Idempotent: installs only what dpkg says is missing; runs `apt-get update`
+# only when something is missing. Non-interactive (CI-safe).
+#
+#   bash scripts/install-deps.sh            # install what is missing
+#   bash scripts/install-deps.sh --check    # list missing packages, exit 1 if any
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake gcc clang clang-format pkg-config libssl-dev
+  # Lua 5.4 and its test tools
+  liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check luarocks
+  # C tests, memory checking, test oracles
+  libcmocka-dev valgrind python3-jsonschema libyajl-dev
+)
+
+check_only=0
+case "${1:-}" in
+  --check) check_only=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [ "$status" != "installed" ]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: missing: ${missing[*]}"
+if [ "$check_only" -eq 1 ]; then
+  exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=(sudo -n)
+  else
+    echo "install-deps: not root and no password-less sudo; run as root:" >&2
+    echo "  apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update </dev/null
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null
+echo "install-deps: installed ${missing[*]}"

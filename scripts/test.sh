@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# THE test command: install deps, configure, build, run every suite with ctest.
+#
+#   bash scripts/test.sh              # build/      Debug
+#   bash scripts/test.sh --sanitize   # build-asan/ Debug, ASan + UBSan
+#   bash scripts/test.sh --valgrind   # build/      also runs valgrind_busted
+#
+# Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
+# ../shared/conformance), JOBS (build parallelism, default 2).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build_dir=build
+sanitize=OFF
+valgrind=OFF
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize) build_dir=build-asan; sanitize=ON ;;
+    --valgrind) valgrind=ON ;;
+    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/install-deps.sh
+
+cmake -S . -B "$build_dir" \
+  -DCMAKE_BUILD_TYPE=Debug \
+  -DOCISPEC_TESTS=ON \
+  -DOCISPEC_SANITIZE="$sanitize" \
+  -DOCISPEC_VALGRIND="$valgrind"
+cmake --build "$build_dir" -j "${JOBS:-2}"
+
+cd "$build_dir"
+exec ctest --output-on-failure </dev/null
