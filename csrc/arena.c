@@ -22,7 +22,9 @@ struct oci_arena {
   size_t used;  /* bytes handed out */
 };
 
-static char *payload(block *b) { return (char *)(b + 1); }
+static char *payload(block *b) {
+  return (char *)(b + 1);
+}
 
 static block *block_new(size_t cap) {
   if (cap > SIZE_MAX - sizeof(block)) return NULL;
@@ -117,4 +119,6 @@ size_t oci_arena_bytes(const oci_arena *a) {
   return a->total + sizeof *a;
 }
 
-size_t oci_arena_used(const oci_arena *a) { return a->used; }
+size_t oci_arena_used(const oci_arena *a) {
+  return a->used;
+}

@@ -160,9 +160,8 @@ static void copy_as_tag(char *out, const char *s, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    out[i] = oci_ascii_alnum(c) || c == '.' || c == '_' || c == '-'
-                 ? (char)c
-                 : '-';
+    out[i] =
+        oci_ascii_alnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '-';
   }
 }
 

@@ -66,15 +66,22 @@ static int nomem(reader *r) {
   return fail_at(r, r->p, OCI_ENOMEM, "out of memory");
 }
 
+static bool literal_at(const reader *r, const char *lit) {
+  size_t n = strlen(lit);
+  return (size_t)(r->end - r->p) >= n && memcmp(r->p, lit, n) == 0;
+}
+
+/* The JSON type of the value at p, or NULL when no value starts there (a
+   syntax error, reported as such rather than as a wrong type). */
 static const char *json_type_at(const reader *r) {
   if (r->p >= r->end) return "end of input";
   switch (*r->p) {
   case '"': return "string";
   case '{': return "object";
   case '[': return "array";
-  case 't':
-  case 'f': return "boolean";
-  case 'n': return "null";
+  case 't': return literal_at(r, "true") ? "boolean" : NULL;
+  case 'f': return literal_at(r, "false") ? "boolean" : NULL;
+  case 'n': return literal_at(r, "null") ? "null" : NULL;
   default:
     if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) return "number";
     return NULL;
@@ -145,8 +152,7 @@ static int hexval(int c) {
 }
 
 static int read_hex4(reader *r, const char *p, unsigned *out) {
-  if (r->end - p < 4)
-    return fail_at(r, p, OCI_ESYNTAX, "truncated \\u escape");
+  if (r->end - p < 4) return fail_at(r, p, OCI_ESYNTAX, "truncated \\u escape");
   unsigned v = 0;
   for (int i = 0; i < 4; i++) {
     int h = hexval((unsigned char)p[i]);
@@ -164,7 +170,8 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
   unsigned c = p[0];
   size_t n;
   unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
   else if (c >= 0xE0 && c <= 0xEF) {
     n = 3;
     if (c == 0xE0) lo = 0xA0;
@@ -199,21 +206,16 @@ bool oci_utf8_valid(const char *s, size_t n) {
 /* Byte classes inside a string: 0 plain ASCII, 1 quote, 2 backslash,
    3 control, 4 non-ASCII. */
 static const unsigned char str_class[256] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
@@ -234,7 +236,8 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
   s->body = (const char *)p;
   s->escaped = false;
   for (;;) {
-    while (p < end && str_class[*p] == 0) p++;
+    while (p < end && str_class[*p] == 0)
+      p++;
     if (p >= end)
       return fail_at(r, (const char *)p, OCI_ESYNTAX, "unterminated string");
     switch (str_class[*p]) {
@@ -341,7 +344,8 @@ static size_t put_utf8(char *o, unsigned cp) {
 
 static unsigned hex4(const char *p) {
   unsigned v = 0;
-  for (int i = 0; i < 4; i++) v = v << 4 | (unsigned)hexval((unsigned char)p[i]);
+  for (int i = 0; i < 4; i++)
+    v = v << 4 | (unsigned)hexval((unsigned char)p[i]);
   return v;
 }
 
@@ -454,7 +458,8 @@ typedef struct keyset {
 
 static uint64_t key_hash(const char *k, size_t n) {
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
   return h;
 }
 
@@ -473,7 +478,8 @@ static bool keyset_grow(keyset *s) {
   if (!tab) return false;
   if (s->tab) {
     for (size_t i = 0; i < s->cap; i++)
-      if (s->tab[i].k) *tab_find(tab, cap, s->tab[i].k, s->tab[i].n) = s->tab[i];
+      if (s->tab[i].k)
+        *tab_find(tab, cap, s->tab[i].k, s->tab[i].n) = s->tab[i];
   } else {
     for (size_t i = 0; i < s->n; i++)
       *tab_find(tab, cap, s->small[i].k, s->small[i].n) = s->small[i];
@@ -505,7 +511,9 @@ static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
   return SIZE_MAX;
 }
 
-static void keyset_free(keyset *s) { free(s->tab); }
+static void keyset_free(keyset *s) {
+  free(s->tab);
+}
 
 /* Insert key k; fail on a duplicate unless lenient. *dup gets the index of
    the earlier key when lenient. */
@@ -515,9 +523,11 @@ static int check_dup(reader *r, keyset *ks, const char *at, const char *k,
   *dup = SIZE_MAX;
   if (prev == SIZE_MAX) return OCI_OK;
   if (prev == SIZE_MAX - 1) return nomem(r);
-  if (!r->allow_dup)
+  if (!r->allow_dup) {
+    push_key(r, k, n); /* the pointer names the duplicated member */
     return fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
                    (int)(n > 64 ? 64 : n), k);
+  }
   *dup = prev;
   return OCI_OK;
 }
@@ -540,7 +550,8 @@ static const char *scan_number(reader *r, bool *is_int) {
       return NULL;
     }
   } else
-    while (p < end && *p >= '0' && *p <= '9') p++;
+    while (p < end && *p >= '0' && *p <= '9')
+      p++;
   if (p < end && *p == '.') {
     *is_int = false;
     p++;
@@ -548,7 +559,8 @@ static const char *scan_number(reader *r, bool *is_int) {
       fail_at(r, p, OCI_ESYNTAX, "invalid number: expected a digit after '.'");
       return NULL;
     }
-    while (p < end && *p >= '0' && *p <= '9') p++;
+    while (p < end && *p >= '0' && *p <= '9')
+      p++;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     *is_int = false;
@@ -558,7 +570,8 @@ static const char *scan_number(reader *r, bool *is_int) {
       fail_at(r, p, OCI_ESYNTAX, "invalid number: expected an exponent digit");
       return NULL;
     }
-    while (p < end && *p >= '0' && *p <= '9') p++;
+    while (p < end && *p >= '0' && *p <= '9')
+      p++;
   }
   return p;
 }
@@ -606,7 +619,9 @@ static int read_integer(reader *r, oci_kind k, void *dst) {
     goto out_of_range;
   r->p = e;
   switch (k) {
-  case OCI_K_I32: *(int32_t *)dst = neg ? (int32_t)(0 - mag) : (int32_t)mag; break;
+  case OCI_K_I32:
+    *(int32_t *)dst = neg ? (int32_t)(0 - mag) : (int32_t)mag;
+    break;
   case OCI_K_U16: *(uint16_t *)dst = (uint16_t)mag; break;
   case OCI_K_U32: *(uint32_t *)dst = (uint32_t)mag; break;
   case OCI_K_I64:
@@ -616,8 +631,8 @@ static int read_integer(reader *r, oci_kind k, void *dst) {
   }
   return OCI_OK;
 out_of_range:
-  return fail_at(r, s, OCI_ERANGE, "%.*s is out of range for %s", len > 40 ? 40 : len,
-                 s, oci_kind_name(k));
+  return fail_at(r, s, OCI_ERANGE, "%.*s is out of range for %s",
+                 len > 40 ? 40 : len, s, oci_kind_name(k));
 }
 
 /* strtod with a '.' decimal point whatever the C locale. */
@@ -656,12 +671,45 @@ static inline void raw_put(reader *r, const char *s, size_t n) {
   if (r->raw_out) oci_buf_append(&r->raw, s, n);
 }
 
+/* Lenient mode inside raw values: spans of each member's text, so that the
+   last duplicate's value can take the first one's place, as it does for
+   typed fields, maps and unknown members. */
+typedef struct raw_member {
+  size_t key, value, end; /* offsets into r->raw */
+  size_t last;            /* index of the member whose value wins */
+  bool dropped;           /* a later duplicate, folded into an earlier one */
+} raw_member;
+
+static int raw_fold_duplicates(reader *r, size_t start, raw_member *m,
+                               size_t n) {
+  oci_buf out = {0};
+  oci_buf_putc(&out, '{');
+  bool first = true;
+  for (size_t i = 0; i < n; i++) {
+    if (m[i].dropped) continue;
+    if (!first) oci_buf_putc(&out, ',');
+    first = false;
+    const raw_member *w = &m[m[i].last];
+    oci_buf_append(&out, r->raw.data + m[i].key, m[i].value - m[i].key);
+    oci_buf_append(&out, r->raw.data + w->value, w->end - w->value);
+  }
+  oci_buf_putc(&out, '}');
+  if (out.failed) return nomem(r);
+  r->raw.len = start;
+  oci_buf_append(&r->raw, out.data, out.len);
+  oci_buf_free(&out);
+  return OCI_OK;
+}
+
 static int raw_object(reader *r) {
   int rc = enter(r);
   if (rc) return rc;
+  size_t start = r->raw.len;
   raw_put(r, "{", 1);
   keyset ks = {0};
   size_t count = 0;
+  bool track = r->allow_dup && r->raw_out, folded = false;
+  oci_buf spans = {0}; /* raw_member[], when tracking */
   skip_ws(r);
   if (r->p < r->end && *r->p == '}') {
     r->p++;
@@ -675,14 +723,22 @@ static int raw_object(reader *r) {
     if (rc) goto out;
     rc = check_dup(r, &ks, kstart, k, n, count, &dup);
     if (rc) goto out;
-    /* Lenient mode: a duplicate stays in the raw text (readers of raw text
-       take the last one, as the typed reader does). */
+    raw_member mem = {r->raw.len, 0, 0, count, false};
     raw_put(r, kstart, klen_raw);
     raw_put(r, ":", 1);
+    mem.value = r->raw.len;
     push_key(r, k, n);
     rc = raw_value(r);
     r->npath--;
     if (rc) goto out;
+    mem.end = r->raw.len;
+    if (track) {
+      if (dup != SIZE_MAX) {
+        ((raw_member *)(void *)spans.data)[dup].last = count;
+        mem.dropped = folded = true;
+      }
+      oci_buf_append(&spans, (const char *)&mem, sizeof mem);
+    }
     count++;
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
@@ -702,9 +758,18 @@ static int raw_object(reader *r) {
   }
 done:
   raw_put(r, "}", 1);
+  if (spans.failed) {
+    rc = nomem(r);
+    goto out;
+  }
+  if (folded) {
+    rc = raw_fold_duplicates(r, start, (raw_member *)(void *)spans.data, count);
+    if (rc) goto out;
+  }
   r->depth--;
   rc = OCI_OK;
 out:
+  oci_buf_free(&spans);
   keyset_free(&ks);
   return rc;
 }
@@ -822,7 +887,7 @@ static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
     push_index(r, n);
-    if (r->p < r->end && *r->p == 'n')
+    if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(el->kind));
     else
       rc = read_value(r, el, &tmp);
@@ -896,7 +961,7 @@ static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       else
         rc = read_raw(r, &tmp.s);
       if (!rc && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
-    } else if (r->p < r->end && *r->p == 'n')
+    } else if (r->p < r->end && *r->p == 'n' && vt->elem->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
       rc = read_value(r, vt->elem, &tmp);
@@ -996,6 +1061,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {
+        push_key(r, f->key, f->key_len);
         rc = fail_at(r, kstart, OCI_EDUPKEY, "duplicate key \"%s\"", f->key);
         goto out;
       }
@@ -1131,6 +1197,11 @@ static int reader_init(reader *r, const char *buf, size_t len,
   r->end = buf + len;
   r->err = err;
   r->max_depth = opts->max_depth ? opts->max_depth : OCI_DEFAULT_MAX_DEPTH;
+  if (r->max_depth > OCI_MAX_DEPTH_LIMIT)
+    return oci_error_set(err, OCI_EINVAL,
+                         "max_depth %zu exceeds the hard limit of %d (the "
+                         "reader recurses once per level)",
+                         r->max_depth, OCI_MAX_DEPTH_LIMIT);
   r->max_string = opts->max_string ? opts->max_string : OCI_DEFAULT_MAX_STRING;
   r->allow_dup = opts->allow_duplicate_keys;
   r->raw_out = true;

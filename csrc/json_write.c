@@ -188,14 +188,13 @@ int oci_to_json(const oci_type *t, const void *obj,
 
 /* 0: copy as is; otherwise the escape letter, or 'u' for \u00XX. */
 static const char esc_tab[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
-    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0, 0, '"', 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, '\\',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b',  't', 'n', 'u', 'f', 'r',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',  'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 0,   0,   '"', 0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   '\\',
 };
 
 void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
@@ -234,7 +233,8 @@ void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
     switch (c) {
     case '"': {
       size_t j = i + 1;
-      while (raw[j] != '"') j += raw[j] == '\\' ? 2 : 1;
+      while (raw[j] != '"')
+        j += raw[j] == '\\' ? 2 : 1;
       oci_buf_append(&w.b, raw + i, j + 1 - i);
       i = j;
       break;
@@ -304,7 +304,8 @@ size_t oci_u64_to_dec(uint64_t v, char *out) {
     tmp[n++] = (char)('0' + v % 10);
     v /= 10;
   } while (v);
-  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
   return n;
 }
 

@@ -91,8 +91,7 @@ static char *put(char **cursor, slice a, slice b) {
 
 /* One block holds the struct and its four strings; the mirror, which may
    change, is a separate allocation. */
-static int ref_alloc(const ref_parts *p, oci_reference **out,
-                     oci_error *err) {
+static int ref_alloc(const ref_parts *p, oci_reference **out, oci_error *err) {
   static const slice none = {"", 0};
   size_t size = sizeof(oci_reference) + p->registry.n + 1 + p->prefix.n +
                 p->repo.n + 1 + (p->tag.p ? p->tag.n + 1 : 0) +
@@ -130,8 +129,9 @@ static int dup_string(const char *s, char **out, oci_error *err) {
 static void split_domain(slice name, ref_parts *p) {
   const char *slash = memchr(name.p, '/', name.n);
   slice first = {name.p, slash ? (size_t)(slash - name.p) : 0};
-  if (slash && (memchr(first.p, '.', first.n) || memchr(first.p, ':', first.n) ||
-                slice_is(first, "localhost"))) {
+  if (slash &&
+      (memchr(first.p, '.', first.n) || memchr(first.p, ':', first.n) ||
+       slice_is(first, "localhost"))) {
     p->registry = first;
     p->repo.p = slash + 1;
     p->repo.n = name.n - first.n - 1;
@@ -195,8 +195,8 @@ int oci_reference_parse(const char *s, size_t len, oci_reference **out,
 /* Building from parts                                                 */
 
 int oci_reference_new(const char *registry, const char *repository,
-                      const char *tag, const char *digest,
-                      oci_reference **out, oci_error *err) {
+                      const char *tag, const char *digest, oci_reference **out,
+                      oci_error *err) {
   ref_parts p;
   int rc;
   *out = NULL;
@@ -207,17 +207,16 @@ int oci_reference_new(const char *registry, const char *repository,
   p.tag = cstr(tag);
   p.digest = cstr(digest);
   if (!tag && !digest)
-    return oci_fail_value(err, OCI_EINVAL, "reference to repository",
-                          p.repo.p, p.repo.n, "needs a tag, a digest or both");
+    return oci_fail_value(err, OCI_EINVAL, "reference to repository", p.repo.p,
+                          p.repo.n, "needs a tag, a digest or both");
   rc = check_parts(&p, err);
   return rc ? rc : ref_alloc(&p, out, err);
 }
 
-int oci_reference_clone_with_digest(const oci_reference *r,
-                                    const char *digest, oci_reference **out,
-                                    oci_error *err) {
-  int rc = oci_reference_new(r->registry, r->repository, NULL, digest, out,
-                             err);
+int oci_reference_clone_with_digest(const oci_reference *r, const char *digest,
+                                    oci_reference **out, oci_error *err) {
+  int rc =
+      oci_reference_new(r->registry, r->repository, NULL, digest, out, err);
   if (rc || !r->mirror_registry) return rc;
   rc = dup_string(r->mirror_registry, &(*out)->mirror_registry, err);
   if (rc) {

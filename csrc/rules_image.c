@@ -30,8 +30,11 @@ static bool check_str(oci_vctx *v, const char *rule, const char *suffix,
 /* descriptor.md:23 "Values MUST comply with RFC 6838" (I-DESC-2; also
    artifactType, I-DESC-11, I-MAN-4, I-IDX-3). */
 void oci_chk_media_type(oci_vctx *v, const oci_field *f, const void *value) {
-  const char *rule = strcmp(f->key, "artifactType") == 0 ? "I-DESC-11"
-                                                        : "I-DESC-2";
+  const oci_type *t = oci_vctx_type(v);
+  const char *rule = strcmp(f->key, "artifactType") != 0 ? "I-DESC-2"
+                     : t == &oci_type_image_manifest     ? "I-MAN-4"
+                     : t == &oci_type_image_index        ? "I-IDX-3"
+                                                         : "I-DESC-11";
   check_str(v, rule, NULL, *(char *const *)value, oci_check_media_type);
 }
 
@@ -48,8 +51,8 @@ static void report_digest(oci_vctx *v, const char *suffix, const char *s) {
   oci_error_clear(&e);
   if (oci_digest_parse(s, strlen(s), &d, &e) == OCI_OK) return;
   const char *colon = strchr(s, ':');
-  oci_digest_alg alg =
-      colon ? oci_digest_alg_from_name(s, (size_t)(colon - s)) : OCI_DIGEST_OTHER;
+  oci_digest_alg alg = colon ? oci_digest_alg_from_name(s, (size_t)(colon - s))
+                             : OCI_DIGEST_OTHER;
   const char *rule = alg == OCI_DIGEST_SHA256   ? "I-DIG-2"
                      : alg == OCI_DIGEST_SHA512 ? "I-DIG-3"
                      : alg == OCI_DIGEST_BLAKE3 ? "I-DIG-4"
@@ -104,11 +107,13 @@ static void check_annotation_map(oci_vctx *v, const oci_str_map *m) {
         oci_report(v, OCI_SEV_WARNING, "I-ANN-6", k, "%s", e.message);
     } else if (strncmp(k, "org.opencontainers.image.", 25) == 0) {
       static const char *const known[] = {
-          "created",  "authors",  "url",       "documentation", "source",
-          "version",  "revision", "vendor",    "licenses",      "title",
-          "description", "base.digest", "base.name", NULL};
+          "created",   "authors", "url",         "documentation",
+          "source",    "version", "revision",    "vendor",
+          "licenses",  "title",   "description", "base.digest",
+          "base.name", NULL};
       size_t j = 0;
-      while (known[j] && strcmp(k + 25, known[j]) != 0) j++;
+      while (known[j] && strcmp(k + 25, known[j]) != 0)
+        j++;
       if (!known[j])
         oci_report(v, OCI_SEV_WARNING, "I-ANN-4", k,
                    "\"%s\" is not a key defined by image-spec annotations.md; "
@@ -199,7 +204,8 @@ void oci_chk_exposed_ports(oci_vctx *v, const oci_field *f, const void *value) {
     size_t digits = strspn(k, "0123456789");
     const char *proto = k + digits;
     bool port_ok = digits > 0 && digits <= 5 && strtol(k, NULL, 10) <= 65535;
-    if (port_ok && (!*proto || !strcmp(proto, "/tcp") || !strcmp(proto, "/udp")))
+    if (port_ok &&
+        (!*proto || !strcmp(proto, "/tcp") || !strcmp(proto, "/udp")))
       continue;
     if (port_ok && !strcmp(proto, "/sctp")) {
       oci_report(v, OCI_SEV_WARNING, "I-CFG-9", k,
@@ -281,7 +287,8 @@ static void check_embedded_data(oci_vctx *v, const oci_image_descriptor *d) {
   const EVP_MD *md = NULL;
   if (oci_is_present(d, OCI_F_image_descriptor_digest) &&
       oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL) == OCI_OK) {
-    oci_digest_alg alg = oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
+    oci_digest_alg alg =
+        oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
     md = alg == OCI_DIGEST_SHA256   ? EVP_sha256()
          : alg == OCI_DIGEST_SHA512 ? EVP_sha512()
                                     : NULL;
@@ -298,8 +305,8 @@ static void check_embedded_data(oci_vctx *v, const oci_image_descriptor *d) {
     got[2 * hl] = '\0';
     if (dv.encoded_len != 2 * hl || memcmp(got, dv.encoded, 2 * hl) != 0)
       oci_report(v, OCI_SEV_ERROR, "I-DESC-10", "data",
-                 "data does not match digest: its %.*s is %s", (int)dv.algorithm_len,
-                 dv.algorithm, got);
+                 "data does not match digest: its %.*s is %s",
+                 (int)dv.algorithm_len, dv.algorithm, got);
   }
   free(buf);
 }

@@ -15,11 +15,11 @@
 /* ---- scalar and container value types ---------------------------------- */
 
 #define SCALAR_VT(name, kind, ctype)                                           \
-  const oci_vtype oci_vt_##name = {kind, sizeof(ctype), NULL, NULL};    \
-  const oci_vtype oci_vt_arr_##name = {OCI_K_ARRAY, sizeof(oci_array),  \
-                                              NULL, &oci_vt_##name};           \
-  const oci_vtype oci_vt_map_##name = {OCI_K_MAP, sizeof(oci_map),      \
-                                              NULL, &oci_vt_##name};
+  const oci_vtype oci_vt_##name = {kind, sizeof(ctype), NULL, NULL};           \
+  const oci_vtype oci_vt_arr_##name = {OCI_K_ARRAY, sizeof(oci_array), NULL,   \
+                                       &oci_vt_##name};                        \
+  const oci_vtype oci_vt_map_##name = {OCI_K_MAP, sizeof(oci_map), NULL,       \
+                                       &oci_vt_##name};
 SCALAR_VT(string, OCI_K_STRING, char *)
 SCALAR_VT(bool, OCI_K_BOOL, bool)
 SCALAR_VT(i32, OCI_K_I32, int32_t)
@@ -29,8 +29,7 @@ SCALAR_VT(i64, OCI_K_I64, int64_t)
 SCALAR_VT(u64, OCI_K_U64, uint64_t)
 SCALAR_VT(double, OCI_K_DOUBLE, double)
 SCALAR_VT(raw, OCI_K_RAW, char *)
-const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL,
-                                     &oci_vt_raw};
+const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL, &oci_vt_raw};
 
 /* KIND token of types.def -> its vtype. */
 #define OCI_VT(k) OCI_VT_##k
@@ -146,9 +145,21 @@ const oci_field *oci_field_by_key(const oci_type *t, const char *key,
   return NULL;
 }
 
+/* A member named like a C/C++ keyword or predefined macro carries a
+   trailing underscore (class_, linux_); its public name has none. */
+size_t oci_field_name_len(const oci_field *f) {
+  size_t n = strlen(f->name);
+  return n > 1 && f->name[n - 1] == '_' ? n - 1 : n;
+}
+
 const oci_field *oci_field_by_name(const oci_type *t, const char *name) {
-  for (size_t i = 0; i < t->nfields; i++)
-    if (strcmp(t->fields[i].name, name) == 0) return &t->fields[i];
+  size_t len = strlen(name);
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    if (strcmp(f->name, name) == 0 ||
+        (oci_field_name_len(f) == len && memcmp(f->name, name, len) == 0))
+      return f;
+  }
   return NULL;
 }
 
@@ -410,13 +421,16 @@ int oci_parse_file(const oci_type *t, const char *path,
     return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,
                          strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     int e = errno;
+    close(fd);
+    return oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
     close(fd);
     return oci_error_set(err, OCI_EIO, "%s: %s", path,
                          S_ISDIR(st.st_mode) ? "is a directory"
-                                             : e ? strerror(e)
-                                                 : "not a regular file");
+                                             : "not a regular file");
   }
   size_t max = opts && opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
   if ((uint64_t)st.st_size > max) {

@@ -92,7 +92,8 @@ oci_word_fail oci_scan_words(const char *s, size_t len,
       return g->separator(s + i, len - i) ? OCI_WORDS_BAD_SEP
                                           : OCI_WORDS_BAD_CHAR;
     }
-    while (i < len && g->is_word((unsigned char)s[i])) i++;
+    while (i < len && g->is_word((unsigned char)s[i]))
+      i++;
     if (i == len) return OCI_WORDS_OK;
     n = g->separator(s + i, len - i);
     if (n == 0) {
@@ -118,13 +119,12 @@ static int words_fail(oci_error *err, const char *what, const char *s,
                           "alphanumeric runs (%s)",
                           QCHAR(c, s, pos), pos, allowed);
   default:
-    return oci_fail_value(err, OCI_EINVAL, what, s, len,
-                          "invalid character %s at offset %zu%s (%s)",
-                          QCHAR(c, s, pos), pos,
-                          oci_ascii_upper((unsigned char)s[pos])
-                              ? ", uppercase is not allowed"
-                              : "",
-                          allowed);
+    return oci_fail_value(
+        err, OCI_EINVAL, what, s, len,
+        "invalid character %s at offset %zu%s (%s)", QCHAR(c, s, pos), pos,
+        oci_ascii_upper((unsigned char)s[pos]) ? ", uppercase is not allowed"
+                                               : "",
+        allowed);
   }
 }
 
@@ -137,17 +137,16 @@ static bool is_restricted_name_char(unsigned char c) {
 }
 
 static int check_restricted_name(const char *s, size_t len, size_t from,
-                                 size_t to, const char *part,
-                                 oci_error *err) {
+                                 size_t to, const char *part, oci_error *err) {
   char c[OCI_QUOTE_SIZE];
   size_t i;
   if (from == to)
-    return oci_fail_value(err, OCI_EINVAL, "media type", s, len,
-                          "%s is empty", part);
+    return oci_fail_value(err, OCI_EINVAL, "media type", s, len, "%s is empty",
+                          part);
   if (!oci_ascii_alnum((unsigned char)s[from]))
     return oci_fail_value(err, OCI_EINVAL, "media type", s, len,
-                          "%s must start with a letter or digit, got %s",
-                          part, QCHAR(c, s, from));
+                          "%s must start with a letter or digit, got %s", part,
+                          QCHAR(c, s, from));
   for (i = from + 1; i < to; i++)
     if (!is_restricted_name_char((unsigned char)s[i]))
       return oci_fail_value(
@@ -274,7 +273,8 @@ static bool ipv6_ok(const char *s, size_t len) {
   }
   while (i < len) {
     size_t j = i;
-    while (j < len && oci_ascii_hex((unsigned char)s[j]) && j - i < 5) j++;
+    while (j < len && oci_ascii_hex((unsigned char)s[j]) && j - i < 5)
+      j++;
     if (j < len && s[j] == '.') { /* the IPv4 tail ends the address */
       if (!ipv4_ok(s + i, len - i)) return false;
       groups += 2;
@@ -306,7 +306,8 @@ static bool uri_sub_delim(unsigned char c) {
 static bool ipvfuture_ok(const char *s, size_t len) {
   size_t i = 1;
   if (len < 4 || (s[0] != 'v' && s[0] != 'V')) return false;
-  while (i < len && oci_ascii_hex((unsigned char)s[i])) i++;
+  while (i < len && oci_ascii_hex((unsigned char)s[i]))
+    i++;
   if (i == 1 || i + 1 >= len || s[i] != '.') return false;
   for (i++; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -344,9 +345,9 @@ static int uri_scan(const char *s, size_t len, size_t from, size_t to,
   return 0;
 }
 
-static size_t find_any(const char *s, size_t from, size_t to,
-                       const char *set) {
-  while (from < to && (s[from] == 0 || !strchr(set, s[from]))) from++;
+static size_t find_any(const char *s, size_t from, size_t to, const char *set) {
+  while (from < to && (s[from] == 0 || !strchr(set, s[from])))
+    from++;
   return from;
 }
 
@@ -361,12 +362,11 @@ static int uri_ip_literal(const char *s, size_t len, size_t from, size_t to,
                           "\"[\" at offset %zu has no closing \"]\"", from);
   if (!ipv6_ok(s + from + 1, close - from - 1) &&
       !ipvfuture_ok(s + from + 1, close - from - 1))
-    return oci_fail_value(err, OCI_EINVAL, "URI", s, len,
-                          "IP literal %s at offset %zu is not an IPv6 "
-                          "address or IPvFuture",
-                          oci_quote(q, sizeof q, s + from + 1,
-                                    close - from - 1),
-                          from);
+    return oci_fail_value(
+        err, OCI_EINVAL, "URI", s, len,
+        "IP literal %s at offset %zu is not an IPv6 "
+        "address or IPvFuture",
+        oci_quote(q, sizeof q, s + from + 1, close - from - 1), from);
   *end = close + 1;
   return 0;
 }
@@ -431,7 +431,8 @@ static int uri_scheme(const char *s, size_t len, size_t *after,
 int oci_check_uri(const char *s, size_t len, oci_error *err) {
   size_t i = 0, hash, query, path;
   int rc;
-  if (len == 0) return oci_fail_value(err, OCI_EINVAL, "URI", s, len, "is empty");
+  if (len == 0)
+    return oci_fail_value(err, OCI_EINVAL, "URI", s, len, "is empty");
   rc = uri_scheme(s, len, &i, err);
   if (rc) return rc;
   hash = find_any(s, i, len, "#");
@@ -484,7 +485,8 @@ static int match_template(const char *s, size_t len, size_t off,
 
 static int num_at(const char *s, size_t off, size_t n) {
   int v = 0;
-  while (n--) v = v * 10 + (s[off++] - '0');
+  while (n--)
+    v = v * 10 + (s[off++] - '0');
   return v;
 }
 
@@ -495,8 +497,8 @@ static int days_in_month(int year, int month) {
 }
 
 /* One range check of RFC 3339 5.6/5.7: name is in [lo, hi]. */
-static int in_range(const char *s, size_t len, const char *name, int v,
-                    int lo, int hi, oci_error *err) {
+static int in_range(const char *s, size_t len, const char *name, int v, int lo,
+                    int hi, oci_error *err) {
   if (v >= lo && v <= hi) return 0;
   return oci_fail_value(err, OCI_EINVAL, "date-time", s, len,
                         "%s %02d out of range %02d-%02d", name, v, lo, hi);
@@ -505,7 +507,8 @@ static int in_range(const char *s, size_t len, const char *name, int v,
 static int check_date_values(const char *s, size_t len, oci_error *err) {
   int year = num_at(s, 0, 4), month = num_at(s, 5, 2), day = num_at(s, 8, 2);
   int rc = in_range(s, len, "month", month, 1, 12, err);
-  if (!rc) rc = in_range(s, len, "day", day, 1, days_in_month(year, month), err);
+  if (!rc)
+    rc = in_range(s, len, "day", day, 1, days_in_month(year, month), err);
   if (!rc) rc = in_range(s, len, "hour", num_at(s, 11, 2), 0, 23, err);
   if (!rc) rc = in_range(s, len, "minute", num_at(s, 14, 2), 0, 59, err);
   /* 60 is a leap second (RFC 3339 5.7); which minutes may hold one is
@@ -525,8 +528,10 @@ static int check_offset(const char *s, size_t len, size_t i, oci_error *err) {
     i++;
   } else if (s[i] == '+' || s[i] == '-') {
     rc = match_template(s, len, i + 1, "00:00", err);
-    if (!rc) rc = in_range(s, len, "offset hour", num_at(s, i + 1, 2), 0, 23, err);
-    if (!rc) rc = in_range(s, len, "offset minute", num_at(s, i + 4, 2), 0, 59, err);
+    if (!rc)
+      rc = in_range(s, len, "offset hour", num_at(s, i + 1, 2), 0, 23, err);
+    if (!rc)
+      rc = in_range(s, len, "offset minute", num_at(s, i + 4, 2), 0, 59, err);
     if (rc) return rc;
     i += 6;
   } else {
@@ -549,7 +554,8 @@ int oci_check_rfc3339(const char *s, size_t len, oci_error *err) {
   if (rc) return rc;
   if (i < len && s[i] == '.') { /* time-secfrac = "." 1*DIGIT */
     size_t start = ++i;
-    while (i < len && oci_ascii_digit((unsigned char)s[i])) i++;
+    while (i < len && oci_ascii_digit((unsigned char)s[i]))
+      i++;
     if (i == start)
       return oci_fail_value(err, OCI_EINVAL, "date-time", s, len,
                             "fraction of a second after \".\" at offset %zu "
@@ -581,7 +587,8 @@ static int semver_core(const char *s, size_t len, size_t *i, semver_parts *p,
                             "expected \".\" and the %s version at offset %zu",
                             semver_core_names[k], start);
     start = *i;
-    while (*i < len && oci_ascii_digit((unsigned char)s[*i])) (*i)++;
+    while (*i < len && oci_ascii_digit((unsigned char)s[*i]))
+      (*i)++;
     if (*i == start)
       return oci_fail_value(err, OCI_EINVAL, "version", s, len,
                             "%s version at offset %zu must be digits",
@@ -606,8 +613,8 @@ static bool all_digits(const char *s, size_t n) {
 /* Dot-separated identifiers of [0-9A-Za-z-], non-empty; in a pre-release a
    numeric identifier has no leading zero and "+" (the build) ends the list;
    build identifiers run to the end. */
-static int semver_idents(const char *s, size_t len, size_t *i,
-                         bool prerelease, oci_error *err) {
+static int semver_idents(const char *s, size_t len, size_t *i, bool prerelease,
+                         oci_error *err) {
   const char *part = prerelease ? "pre-release" : "build";
   char c[OCI_QUOTE_SIZE];
   for (;;) {
@@ -668,7 +675,9 @@ int oci_check_semver(const char *s, size_t len, oci_error *err) {
   return semver_parse(s, len, &p, err);
 }
 
-static int sign(int v) { return (v > 0) - (v < 0); }
+static int sign(int v) {
+  return (v > 0) - (v < 0);
+}
 
 /* Numbers without leading zeros: the longer is larger, else by bytes. */
 static int cmp_numeric(const char *a, size_t an, const char *b, size_t bn) {
@@ -693,14 +702,15 @@ static int cmp_ident(const char *a, size_t an, const char *b, size_t bn) {
 }
 
 /* SemVer 11.4.4: identifier by identifier; more identifiers sort higher. */
-static int cmp_prerelease(const char *a, size_t an, const char *b,
-                          size_t bn) {
+static int cmp_prerelease(const char *a, size_t an, const char *b, size_t bn) {
   size_t i = 0, j = 0;
   while (i < an && j < bn) {
     size_t ie = i, je = j;
     int r;
-    while (ie < an && a[ie] != '.') ie++;
-    while (je < bn && b[je] != '.') je++;
+    while (ie < an && a[ie] != '.')
+      ie++;
+    while (je < bn && b[je] != '.')
+      je++;
     r = cmp_ident(a + i, ie - i, b + j, je - j);
     if (r) return r;
     i = ie + 1;
@@ -711,8 +721,7 @@ static int cmp_prerelease(const char *a, size_t an, const char *b,
   return 0;
 }
 
-int oci_semver_compare(const char *a, size_t alen, const char *b,
-                       size_t blen) {
+int oci_semver_compare(const char *a, size_t alen, const char *b, size_t blen) {
   semver_parts pa, pb;
   bool va = semver_parse(a, alen, &pa, NULL) == 0;
   bool vb = semver_parse(b, blen, &pb, NULL) == 0;
@@ -725,8 +734,8 @@ int oci_semver_compare(const char *a, size_t alen, const char *b,
   }
   /* SemVer 11.3: a pre-release sorts before its normal version. */
   if (pa.has_pre != pb.has_pre) return pa.has_pre ? -1 : 1;
-  return cmp_prerelease(a + pa.pre[0], pa.pre[1] - pa.pre[0],
-                        b + pb.pre[0], pb.pre[1] - pb.pre[0]);
+  return cmp_prerelease(a + pa.pre[0], pa.pre[1] - pa.pre[0], b + pb.pre[0],
+                        pb.pre[1] - pb.pre[0]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -742,7 +751,8 @@ static size_t name_separator(const char *s, size_t n) {
   size_t k = 0;
   if (s[0] == '/' || s[0] == '.') return 1;
   if (s[0] == '_') return n >= 2 && s[1] == '_' ? 2 : 1;
-  while (k < n && s[k] == '-') k++;
+  while (k < n && s[k] == '-')
+    k++;
   return k;
 }
 
@@ -766,7 +776,8 @@ static bool tag_char(unsigned char c) {
 int oci_check_tag(const char *s, size_t len, oci_error *err) {
   char c[OCI_QUOTE_SIZE];
   size_t i;
-  if (len == 0) return oci_fail_value(err, OCI_EINVAL, "tag", s, len, "is empty");
+  if (len == 0)
+    return oci_fail_value(err, OCI_EINVAL, "tag", s, len, "is empty");
   if (s[0] == '.' || s[0] == '-' || !tag_char((unsigned char)s[0]))
     return oci_fail_value(err, OCI_EINVAL, "tag", s, len,
                           "must start with a letter, digit or \"_\", got %s",
@@ -838,8 +849,7 @@ int oci_check_registry_host(const char *s, size_t len, oci_error *err) {
   size_t i = 0, port;
   int rc;
   if (len == 0)
-    return oci_fail_value(err, OCI_EINVAL, "registry host", s, len,
-                          "is empty");
+    return oci_fail_value(err, OCI_EINVAL, "registry host", s, len, "is empty");
   rc = host_name_or_ip(s, len, &i, err);
   if (rc || i == len) return rc;
   if (s[i] != ':')
@@ -847,7 +857,8 @@ int oci_check_registry_host(const char *s, size_t len, oci_error *err) {
                           "invalid character %s at offset %zu", QCHAR(c, s, i),
                           i);
   port = ++i;
-  while (i < len && oci_ascii_digit((unsigned char)s[i])) i++;
+  while (i < len && oci_ascii_digit((unsigned char)s[i]))
+    i++;
   if (i == port || i < len)
     return oci_fail_value(err, OCI_EINVAL, "registry host", s, len,
                           "port after \":\" at offset %zu must be digits",
@@ -858,7 +869,9 @@ int oci_check_registry_host(const char *s, size_t len, oci_error *err) {
 /* ------------------------------------------------------------------ */
 /* Ref name annotation: I-ANN-6, image-spec annotations.md:36-43       */
 
-static bool ref_word(unsigned char c) { return oci_ascii_alnum(c); }
+static bool ref_word(unsigned char c) {
+  return oci_ascii_alnum(c);
+}
 
 /* separator ::= [-._:@+] | "--"; "/" joins components like a separator */
 static size_t ref_separator(const char *s, size_t n) {
@@ -866,8 +879,7 @@ static size_t ref_separator(const char *s, size_t n) {
   return s[0] != 0 && strchr("-._:@+/", s[0]) ? 1 : 0;
 }
 
-int oci_check_ref_name_annotation(const char *s, size_t len,
-                                  oci_error *err) {
+int oci_check_ref_name_annotation(const char *s, size_t len, oci_error *err) {
   static const oci_word_grammar g = {ref_word, ref_separator};
   size_t pos;
   oci_word_fail f = oci_scan_words(s, len, &g, &pos);
@@ -881,11 +893,11 @@ int oci_check_ref_name_annotation(const char *s, size_t len,
 /* Error codes: D-ERR-2 spec.md:879, D-ERR-3 spec.md:883-900           */
 
 const char *const oci_error_codes[OCI_ERROR_CODE_COUNT] = {
-    "BLOB_UNKNOWN",      "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN",
-    "DIGEST_INVALID",    "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",
-    "MANIFEST_UNKNOWN",  "NAME_INVALID",        "NAME_UNKNOWN",
-    "SIZE_INVALID",      "UNAUTHORIZED",        "DENIED",
-    "UNSUPPORTED",       "TOOMANYREQUESTS"};
+    "BLOB_UNKNOWN",     "BLOB_UPLOAD_INVALID",   "BLOB_UPLOAD_UNKNOWN",
+    "DIGEST_INVALID",   "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",
+    "MANIFEST_UNKNOWN", "NAME_INVALID",          "NAME_UNKNOWN",
+    "SIZE_INVALID",     "UNAUTHORIZED",          "DENIED",
+    "UNSUPPORTED",      "TOOMANYREQUESTS"};
 
 int oci_check_error_code(const char *s, size_t len, oci_error *err) {
   char c[OCI_QUOTE_SIZE];
@@ -917,8 +929,8 @@ static int refuse_nul(const char *what, const char *s, size_t len,
                       oci_error *err) {
   const char *nul = len ? memchr(s, '\0', len) : NULL;
   if (!nul) return 0;
-  return oci_fail_value(err, OCI_EINVAL, what, s, len,
-                        "NUL byte at offset %zu", (size_t)(nul - s));
+  return oci_fail_value(err, OCI_EINVAL, what, s, len, "NUL byte at offset %zu",
+                        (size_t)(nul - s));
 }
 
 int oci_check_env_entry(const char *s, size_t len, oci_error *err) {

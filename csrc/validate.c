@@ -22,9 +22,13 @@ struct oci_vctx {
   const oci_type *type; /* the object being checked */
 };
 
-const oci_type *oci_vctx_type(const oci_vctx *v) { return v->type; }
+const oci_type *oci_vctx_type(const oci_vctx *v) {
+  return v->type;
+}
 
-const char *oci_vctx_pointer(const oci_vctx *v) { return v->path; }
+const char *oci_vctx_pointer(const oci_vctx *v) {
+  return v->path;
+}
 
 static void push_len(oci_vctx *v) {
   if (v->depth < VCTX_MAX_DEPTH) v->lens[v->depth] = strlen(v->path);
@@ -64,8 +68,7 @@ void oci_report(oci_vctx *v, oci_severity sev, const char *rule,
   snprintf(pr->rule, sizeof pr->rule, "%s", rule);
   snprintf(pr->pointer, sizeof pr->pointer, "%s", v->path);
   if (suffix)
-    oci_pointer_append(pr->pointer, sizeof pr->pointer, suffix,
-                       strlen(suffix));
+    oci_pointer_append(pr->pointer, sizeof pr->pointer, suffix, strlen(suffix));
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(pr->message, sizeof pr->message, fmt, ap);
@@ -128,14 +131,23 @@ static void check_object(oci_vctx *v, const oci_type *t, const oci_object *o) {
       if (f->flags & OCI_F_REQUIRED)
         oci_report(v, OCI_SEV_ERROR, "required", f->key,
                    "required field \"%s\" must not be null", f->key);
-      else if (!(f->flags & OCI_F_NULLABLE))
+      else if (!(f->flags & OCI_F_NULLABLE) &&
+               f->vt->kind != OCI_K_RAW) /* null is a JSON value too */
         oci_report(v, OCI_SEV_ERROR, "null", f->key,
                    "\"%s\" must not be null: the schema allows only a %s here",
                    f->key, oci_kind_name(f->vt->kind));
       continue;
     }
-    oci_vctx_push_key(v, f->key);
     const void *p = (const char *)o + f->offset;
+    oci_kind k = f->vt->kind;
+    if ((k == OCI_K_STRING || k == OCI_K_RAW || k == OCI_K_OBJECT) &&
+        !*(void *const *)p) {
+      /* only reachable from C: a bit set by oci_mark without a value */
+      oci_report(v, OCI_SEV_ERROR, "required", f->key,
+                 "\"%s\" is marked present but holds no value", f->key);
+      continue;
+    }
+    oci_vctx_push_key(v, f->key);
     f->check(v, f, p);
     check_value(v, f->vt, p);
     v->type = t;

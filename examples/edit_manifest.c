@@ -27,17 +27,18 @@ int main(int argc, char **argv) {
   oci_image_manifest *m;
 
   /* Parse: typed structs, one arena; free with oci_image_manifest_free. */
-  if (oci_image_manifest_parse_file(in, NULL, &m, &err))
-    return fail(in, &err);
+  if (oci_image_manifest_parse_file(in, NULL, &m, &err)) return fail(in, &err);
   printf("%s: %zu layers, config %s\n", in, m->layers.len, m->config->digest);
 
   /* Edit: setters copy into the document's arena. */
-  const oci_field *f = oci_field_by_name(&oci_type_image_manifest, "artifact_type");
+  const oci_field *f =
+      oci_field_by_name(&oci_type_image_manifest, "artifact_type");
   if (oci_set_string(m, f, "application/vnd.example.thing.v1")) return 1;
   m->layers.items[0]->size = 12345; /* scalars: assign (already present) */
 
   /* A descriptor built from nothing, set as the manifest's subject. */
-  oci_image_descriptor *d = oci_new_in(&oci_type_image_descriptor, m->hdr.arena);
+  oci_image_descriptor *d =
+      oci_new_in(&oci_type_image_descriptor, m->hdr.arena);
   if (!d) return 1;
   d->media_type = "application/vnd.oci.image.manifest.v1+json"; /* static */
   d->digest =

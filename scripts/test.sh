@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: install deps, configure, build, run every suite with ctest.
 #
-#   bash scripts/test.sh              # build/      Debug
-#   bash scripts/test.sh --sanitize   # build-asan/ Debug, ASan + UBSan
-#   bash scripts/test.sh --valgrind   # build/      also runs valgrind_busted
+#   bash scripts/test.sh                # build/      Debug, + valgrind_busted
+#   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
+#   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
 # ../shared/conformance), JOBS (build parallelism, default 2).
@@ -13,11 +13,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=build
 sanitize=OFF
-valgrind=OFF
+valgrind=ON
 for arg in "$@"; do
   case "$arg" in
-    --sanitize) build_dir=build-asan; sanitize=ON ;;
+    --sanitize) build_dir=build-asan; sanitize=ON; valgrind=OFF ;;
     --valgrind) valgrind=ON ;;
+    --no-valgrind) valgrind=OFF ;;
     -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac

@@ -87,7 +87,9 @@ describe("core.digest", function()
       { "sha256:" .. ("a"):rep(64), "sha256-" .. ("a"):rep(64) },
       { "sha512:" .. ("a"):rep(128), "sha512-" .. ("a"):rep(64) },
       {
-        "test+algorithm+using+algorithm+separators+and+lots+of+characters+to+excercise+overall+truncation:alsoSome=InTheEncodedSectionToShowHyphenReplacementAndLotsAndLotsOfCharactersToExcerciseEncodedTruncation",
+        "test+algorithm+using+algorithm+separators+and+lots+of+characters+to+excercise+overall+truncation:"
+          .. "alsoSome=InTheEncodedSectionToShowHyphenReplacementAndLotsAndLots"
+          .. "OfCharactersToExcerciseEncodedTruncation",
         "test-algorithm-using-algorithm-s-alsoSome-InTheEncodedSectionToShowHyphenReplacementAndLotsAndLot",
       },
     }
@@ -153,7 +155,7 @@ describe("core.check", function()
         assert.is_true(ok, msg)
       end
       assert_fails(bad[name][2], "invalid", check[name](bad[name][1]))
-      assert.has_error(function() check[name](42 == 42 and {} or nil) end)
+      assert.has_error(function() check[name]({}) end)
     end)
   end
 

@@ -71,7 +71,8 @@ static const char *push_raw(lua_State *L, const char *p) {
   }
   case '"': {
     const char *q = p + 1;
-    while (*q != '"') q += *q == '\\' ? 2 : 1;
+    while (*q != '"')
+      q += *q == '\\' ? 2 : 1;
     size_t raw = (size_t)(q - p - 1);
     luaL_Buffer b;
     char *out = luaL_buffinitsize(L, &b, raw + 1);
@@ -84,7 +85,8 @@ static const char *push_raw(lua_State *L, const char *p) {
   case 'n': lua_pushlightuserdata(L, NULL); return p + 4;
   default: {
     const char *e = p;
-    while (*e && strchr("-+.eE0123456789", *e)) e++;
+    while (*e && strchr("-+.eE0123456789", *e))
+      e++;
     char buf[64];
     size_t n = (size_t)(e - p);
     if (n < sizeof buf) {
@@ -114,7 +116,9 @@ void ocil_push_value(lua_State *L, int parent, const oci_vtype *vt,
   case OCI_K_BOOL: lua_pushboolean(L, *(const bool *)p); break;
   case OCI_K_I32: lua_pushinteger(L, *(const int32_t *)p); break;
   case OCI_K_U16: lua_pushinteger(L, *(const uint16_t *)p); break;
-  case OCI_K_U32: lua_pushinteger(L, (lua_Integer) * (const uint32_t *)p); break;
+  case OCI_K_U32:
+    lua_pushinteger(L, (lua_Integer) * (const uint32_t *)p);
+    break;
   case OCI_K_I64: lua_pushinteger(L, (lua_Integer) * (const int64_t *)p); break;
   case OCI_K_U64: push_u64(L, *(const uint64_t *)p); break;
   case OCI_K_DOUBLE: lua_pushnumber(L, *(const double *)p); break;
@@ -257,8 +261,10 @@ static int to_integer(lua_State *L, int idx, oci_kind k, void *dst,
     /* a decimal string carries the uint64 values above math.maxinteger */
     const char *s = lua_tostring(L, idx);
     if (!*s || strspn(s, "0123456789") != strlen(s))
-      return conv_fail(c, OCI_ETYPE, "expected an integer or a decimal string, "
-                                     "got \"%.40s\"", s);
+      return conv_fail(c, OCI_ETYPE,
+                       "expected an integer or a decimal string, "
+                       "got \"%.40s\"",
+                       s);
     for (; *s; s++) {
       unsigned d = (unsigned)(*s - '0');
       if (u > (UINT64_MAX - d) / 10)
@@ -269,29 +275,36 @@ static int to_integer(lua_State *L, int idx, oci_kind k, void *dst,
     *(uint64_t *)dst = u;
     return OCI_OK;
   }
-  if (lua_type(L, idx) != LUA_TNUMBER)
-    return wrong_type(L, idx, c, "integer");
+  if (lua_type(L, idx) != LUA_TNUMBER) return wrong_type(L, idx, c, "integer");
   v = lua_tointegerx(L, idx, &isnum);
   if (!isnum)
     return conv_fail(c, OCI_ETYPE, "expected an integer, got %g",
                      (double)lua_tonumber(L, idx));
   switch (k) {
   case OCI_K_I32:
-    if (v < INT32_MIN || v > INT32_MAX) big = true;
-    else *(int32_t *)dst = (int32_t)v;
+    if (v < INT32_MIN || v > INT32_MAX)
+      big = true;
+    else
+      *(int32_t *)dst = (int32_t)v;
     break;
   case OCI_K_U16:
-    if (v < 0 || v > UINT16_MAX) big = true;
-    else *(uint16_t *)dst = (uint16_t)v;
+    if (v < 0 || v > UINT16_MAX)
+      big = true;
+    else
+      *(uint16_t *)dst = (uint16_t)v;
     break;
   case OCI_K_U32:
-    if (v < 0 || v > (lua_Integer)UINT32_MAX) big = true;
-    else *(uint32_t *)dst = (uint32_t)v;
+    if (v < 0 || v > (lua_Integer)UINT32_MAX)
+      big = true;
+    else
+      *(uint32_t *)dst = (uint32_t)v;
     break;
   case OCI_K_I64: *(int64_t *)dst = v; break;
   default:
-    if (v < 0) big = true;
-    else *(uint64_t *)dst = (uint64_t)v;
+    if (v < 0)
+      big = true;
+    else
+      *(uint64_t *)dst = (uint64_t)v;
     break;
   }
   if (big)
@@ -311,8 +324,9 @@ static int to_array(lua_State *L, int idx, const oci_vtype *vt, oci_array *dst,
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
         (size_t)lua_tointeger(L, -1) > n) {
       lua_pop(L, 1);
-      return conv_fail(c, OCI_ETYPE, "expected an array (a sequence), got a "
-                                     "table with other keys");
+      return conv_fail(c, OCI_ETYPE,
+                       "expected an array (a sequence), got a "
+                       "table with other keys");
     }
   }
   char *items = NULL;
@@ -351,8 +365,9 @@ static int to_map(lua_State *L, int idx, const oci_vtype *vt, oci_map *dst,
     if (as_list) {
       if (lua_type(L, -1) != LUA_TNUMBER) {
         lua_pop(L, 1);
-        return conv_fail(c, OCI_ETYPE, "a set is an array of strings or a "
-                                       "table keyed by strings, not both");
+        return conv_fail(c, OCI_ETYPE,
+                         "a set is an array of strings or a "
+                         "table keyed by strings, not both");
       }
     } else if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pop(L, 1);
@@ -424,7 +439,8 @@ int ocil_to_value(lua_State *L, int idx, const oci_vtype *vt, void *dst,
   switch (vt->kind) {
   case OCI_K_STRING: return to_string(L, idx, a, dst, c);
   case OCI_K_BOOL:
-    if (lua_type(L, idx) != LUA_TBOOLEAN) return wrong_type(L, idx, c, "boolean");
+    if (lua_type(L, idx) != LUA_TBOOLEAN)
+      return wrong_type(L, idx, c, "boolean");
     *(bool *)dst = lua_toboolean(L, idx);
     return OCI_OK;
   case OCI_K_I32:
@@ -459,8 +475,7 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
       return conv_fail(c, OCI_ENOMEM, "out of memory");
     return OCI_OK;
   }
-  if (lua_type(L, idx) != LUA_TTABLE)
-    return wrong_type(L, idx, c, t->name);
+  if (lua_type(L, idx) != LUA_TTABLE) return wrong_type(L, idx, c, t->name);
   oci_object *o = oci_new_in(t, a);
   if (!o) return conv_fail(c, OCI_ENOMEM, "out of memory");
   /* Known fields by JSON key; the rest are kept as unknown members. */
@@ -611,8 +626,10 @@ static int encode_table(lua_State *L, int idx, oci_buf *b, ocil_conv *c,
 
 static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
   if (depth > MAX_LUA_DEPTH)
-    return conv_fail(c, OCI_EDEPTH, "value nested deeper than %d levels "
-                                    "(a cycle?)", MAX_LUA_DEPTH);
+    return conv_fail(c, OCI_EDEPTH,
+                     "value nested deeper than %d levels "
+                     "(a cycle?)",
+                     MAX_LUA_DEPTH);
   luaL_checkstack(L, 8, "value too deep");
   switch (lua_type(L, idx)) {
   case LUA_TNIL: oci_buf_append(b, "null", 4); return OCI_OK;
@@ -633,8 +650,7 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
       return OCI_OK;
     }
     double d = lua_tonumber(L, idx);
-    if (!isfinite(d))
-      return conv_fail(c, OCI_ERANGE, "JSON cannot hold %g", d);
+    if (!isfinite(d)) return conv_fail(c, OCI_ERANGE, "JSON cannot hold %g", d);
     for (int prec = 15; prec <= 17; prec++) {
       snprintf(num, sizeof num, "%.*g", prec, d);
       if (strtod(num, NULL) == d) break;

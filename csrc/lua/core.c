@@ -8,11 +8,15 @@
 #include <string.h>
 
 #include "../internal.h"
-#include "ocispec/platform.h"
 #include "binding.h"
 #include "ocil_parts.h"
+#include "ocispec/platform.h"
 
 #define TYPES_KEY "ocispec.types" /* registry: metatable -> true */
+
+static void push_field_name(lua_State *L, const oci_field *f) {
+  lua_pushlstring(L, f->name, oci_field_name_len(f));
+}
 
 /* ---- userdata ----------------------------------------------------------- */
 
@@ -134,7 +138,9 @@ static int push_conv_error(lua_State *L, const ocil_conv *c, const char *ctx) {
   return ocil_push_error(L, &e, ctx);
 }
 
-static void raise_nomem(lua_State *L) { luaL_error(L, "not enough memory"); }
+static void raise_nomem(lua_State *L) {
+  luaL_error(L, "not enough memory");
+}
 
 /* ---- parse options ------------------------------------------------------- */
 
@@ -252,8 +258,11 @@ static void set_field(lua_State *L, ocil_obj *u, const oci_field *f) {
   }
   if (lua_type(L, 2) == LUA_TLIGHTUSERDATA && !lua_touserdata(L, 2)) {
     if (f->flags & OCI_F_REQUIRED)
-      luaL_argerror(L, 2, lua_pushfstring(L, "required field '%s' cannot be "
-                                             "null", f->name));
+      luaL_argerror(L, 2,
+                    lua_pushfstring(L,
+                                    "required field '%s' cannot be "
+                                    "null",
+                                    f->name));
     oci_set_null(u->obj, f);
     return;
   }
@@ -273,8 +282,9 @@ static void set_field(lua_State *L, ocil_obj *u, const oci_field *f) {
   if (rc == OCI_ENOMEM) raise_nomem(L);
   if (rc) {
     if (c.pointer[0])
-      luaL_argerror(L, 2, lua_pushfstring(L, "%s: %s: %s", f->name, c.pointer,
-                                          c.message));
+      luaL_argerror(
+          L, 2,
+          lua_pushfstring(L, "%s: %s: %s", f->name, c.pointer, c.message));
     luaL_argerror(L, 2, lua_pushfstring(L, "%s: %s", f->name, c.message));
   }
   memcpy(oci_field_ptr(u->obj, f), &tmp, f->vt->size);
@@ -312,6 +322,7 @@ static int write_file(lua_State *L, bool pretty) {
   const char *path = luaL_checkstring(L, 2);
   oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
   oci_error e;
+  oci_error_clear(&e); /* oci_write_file sets only code and message */
   if (oci_write_file(u->type, u->obj, &w, path, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL);
@@ -330,7 +341,9 @@ static int obj_to_file(lua_State *L) {
   return write_file(L, pretty);
 }
 
-static int obj_to_file_pretty(lua_State *L) { return write_file(L, true); }
+static int obj_to_file_pretty(lua_State *L) {
+  return write_file(L, true);
+}
 
 static int obj_to_table(lua_State *L) {
   ocil_obj *u = self(L);
@@ -474,7 +487,8 @@ static int obj_set_unknown_field(lua_State *L) {
   if (oci_field_by_key(u->type, k, kl))
     luaL_argerror(L, 2, "a field of the spec: use its setter");
   size_t i = 0;
-  while (i < o->extra.len && strcmp(o->extra.keys[i], k)) i++;
+  while (i < o->extra.len && strcmp(o->extra.keys[i], k))
+    i++;
   if (lua_isnoneornil(L, 3)) { /* remove */
     if (i < o->extra.len) {
       memmove(&o->extra.keys[i], &o->extra.keys[i + 1],
@@ -522,7 +536,8 @@ static int obj_type_name(lua_State *L) {
 /* Bytes the document's arena holds (shared by every object of it). */
 static int obj_memory(lua_State *L) {
   ocil_obj *u = self(L);
-  lua_pushinteger(L, (lua_Integer)oci_arena_bytes(((oci_object *)u->obj)->arena));
+  lua_pushinteger(L,
+                  (lua_Integer)oci_arena_bytes(((oci_object *)u->obj)->arena));
   return 1;
 }
 
@@ -576,8 +591,11 @@ static int builder_build(lua_State *L) {
     const char *sep = " ";
     for (size_t i = 0; i < t->nfields; i++) {
       if (!(missing >> i & 1)) continue;
-      lua_pushfstring(L, "%s'%s'", sep, t->fields[i].name);
+      lua_pushfstring(L, "%s'", sep);
       luaL_addvalue(&b);
+      push_field_name(L, &t->fields[i]);
+      luaL_addvalue(&b);
+      luaL_addchar(&b, '\'');
       sep = ", ";
     }
     luaL_pushresult(&b);
@@ -588,7 +606,7 @@ static int builder_build(lua_State *L) {
     int n = 0;
     for (size_t i = 0; i < t->nfields; i++) {
       if (!(missing >> i & 1)) continue;
-      lua_pushstring(L, t->fields[i].name);
+      push_field_name(L, &t->fields[i]);
       lua_rawseti(L, -2, ++n);
     }
     lua_setfield(L, -2, "fields");
@@ -630,27 +648,30 @@ static int builder_tostring(lua_State *L) {
   return 1;
 }
 
-/* ---- registration --------------------------------------------------------- */
+/* ---- registration ---------------------------------------------------------
+ */
 
 /* method table at -1: add getters and setters of every field of t */
 static void add_field_methods(lua_State *L, const oci_type *t, int builder) {
   for (size_t i = 0; i < t->nfields; i++) {
     const oci_field *f = &t->fields[i];
+    lua_pushlstring(L, f->name, oci_field_name_len(f)); /* public name */
+    const char *name = lua_tostring(L, -1);
     lua_pushlightuserdata(L, (void *)t);
     lua_pushlightuserdata(L, (void *)f);
     if (builder) {
       lua_pushcclosure(L, builder_set, 2);
-      lua_setfield(L, -2, f->name);
+      lua_setfield(L, -3, name);
     } else {
       lua_pushcclosure(L, obj_get, 2);
-      lua_setfield(L, -2, f->name);
+      lua_setfield(L, -3, name);
+      lua_pushfstring(L, "set_%s", name);
       lua_pushlightuserdata(L, (void *)t);
       lua_pushlightuserdata(L, (void *)f);
       lua_pushcclosure(L, obj_set, 2);
-      lua_pushfstring(L, "set_%s", f->name);
-      lua_insert(L, -2);
-      lua_settable(L, -3);
+      lua_settable(L, -4);
     }
+    lua_pop(L, 1);
   }
 }
 
@@ -671,7 +692,7 @@ static void push_field_list(lua_State *L, const oci_type *t) {
     lua_createtable(L, 0, 5);
     lua_pushstring(L, f->key);
     lua_setfield(L, -2, "key");
-    lua_pushstring(L, f->name);
+    push_field_name(L, f);
     lua_setfield(L, -2, "name");
     lua_pushstring(L, oci_kind_name(f->vt->kind));
     lua_setfield(L, -2, "kind");
@@ -730,12 +751,10 @@ static void register_type(lua_State *L, const oci_type *t) {
   lua_setfield(L, bmt, "__index");
 
   /* class table */
-  static const luaL_Reg cls[] = {{"from_json", cls_from_json},
-                                 {"from_file", cls_from_file},
-                                 {"from_table", cls_from_table},
-                                 {"new", cls_new},
-                                 {"builder", cls_builder},
-                                 {NULL, NULL}};
+  static const luaL_Reg cls[] = {
+      {"from_json", cls_from_json},   {"from_file", cls_from_file},
+      {"from_table", cls_from_table}, {"new", cls_new},
+      {"builder", cls_builder},       {NULL, NULL}};
   lua_createtable(L, 0, 10);
   set_funcs_with_type(L, cls, t);
   lua_pushstring(L, t->name);

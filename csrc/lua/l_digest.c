@@ -32,7 +32,8 @@ static int l_validate(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_error err;
   oci_error_clear(&err);
-  if (oci_digest_parse(s, len, NULL, &err)) return ocil_parts_push_error(L, &err);
+  if (oci_digest_parse(s, len, NULL, &err))
+    return ocil_parts_push_error(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -66,9 +66,15 @@ static int build(lua_State *L, int tag_at, int digest_at) {
                 &err);
 }
 
-static int l_with_tag(lua_State *L) { return build(L, 3, 0); }
-static int l_with_digest(lua_State *L) { return build(L, 0, 3); }
-static int l_with_tag_and_digest(lua_State *L) { return build(L, 3, 4); }
+static int l_with_tag(lua_State *L) {
+  return build(L, 3, 0);
+}
+static int l_with_digest(lua_State *L) {
+  return build(L, 0, 3);
+}
+static int l_with_tag_and_digest(lua_State *L) {
+  return build(L, 3, 4);
+}
 
 /* ---- methods ---- */
 
@@ -86,7 +92,9 @@ static int m_registry(lua_State *L) {
 static int m_repository(lua_State *L) {
   return push_opt(L, check_ref(L, 1)->repository);
 }
-static int m_tag(lua_State *L) { return push_opt(L, check_ref(L, 1)->tag); }
+static int m_tag(lua_State *L) {
+  return push_opt(L, check_ref(L, 1)->tag);
+}
 static int m_digest(lua_State *L) {
   return push_opt(L, check_ref(L, 1)->digest);
 }

@@ -165,7 +165,7 @@ end
 -- Builders with struct-level defaults in oci-spec-rs start from them here.
 local rootfs_builder = M.RootFs.builder
 function M.RootFsBuilder()
-  return rootfs_builder():typ("layers")
+  return rootfs_builder():typ("layers"):diff_ids({})
 end
 
 local config_builder = ImageConfiguration.builder

@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
 
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +41,8 @@ static void test_good(void **state) {
       {"multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
        "multihash+base58", OCI_DIGEST_OTHER},
       {"a.b+c_d-e:AZaz09=_-", "a.b+c_d-e", OCI_DIGEST_OTHER},
-      {"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
-       "sha256+b64u", OCI_DIGEST_OTHER},
+      {"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564", "sha256+b64u",
+       OCI_DIGEST_OTHER},
       {"sha384:x", "sha384", OCI_DIGEST_OTHER}, /* not registered here */
       {"sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709", "sha1",
        OCI_DIGEST_OTHER},
@@ -63,9 +64,8 @@ static void test_good(void **state) {
     assert_ptr_equal(v.encoded, colon + 1);
     assert_int_equal(v.encoded_len, strlen(colon + 1));
     /* out may be NULL */
-    assert_int_equal(oci_digest_parse(good[k].in, strlen(good[k].in), NULL,
-                                      NULL),
-                     0);
+    assert_int_equal(
+        oci_digest_parse(good[k].in, strlen(good[k].in), NULL, NULL), 0);
   }
 }
 
@@ -140,7 +140,8 @@ static void test_bad(void **state) {
   const bad_case *b;
   char s[200];
   (void)state;
-  for (b = bad; b->in; b++) expect_bad_len(b->in, strlen(b->in), b->why);
+  for (b = bad; b->in; b++)
+    expect_bad_len(b->in, strlen(b->in), b->why);
   /* 63 hex, and a NUL inside */
   snprintf(s, sizeof s, "sha256:%.63s", HEX64);
   expect_bad_len(s, strlen(s), "for sha256, got 63");
@@ -210,14 +211,13 @@ static void test_referrers_tag(void **state) {
                    OCI_ETOOBIG);
   /* a bad digest */
   oci_error_clear(&err);
-  assert_int_equal(oci_digest_referrers_tag("sha256:abc", out, sizeof out,
-                                            &err),
-                   OCI_EINVAL);
+  assert_int_equal(
+      oci_digest_referrers_tag("sha256:abc", out, sizeof out, &err),
+      OCI_EINVAL);
   assert_non_null(strstr(err.message, "for sha256, got 3"));
   /* "_" and "." survive; "=" does not */
-  assert_int_equal(oci_digest_referrers_tag("a.b_c:x=_-y", out, sizeof out,
-                                            NULL),
-                   0);
+  assert_int_equal(
+      oci_digest_referrers_tag("a.b_c:x=_-y", out, sizeof out, NULL), 0);
   assert_string_equal(out, "a.b_c-x-_-y");
 }
 

@@ -9,7 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,16 +58,14 @@ static void assert_opt_string(const char *got, const char *want,
              want ? want : "(null)");
 }
 
-static void expect_fail(const char *s, size_t len, int code,
-                        const char *why) {
+static void expect_fail(const char *s, size_t len, int code, const char *why) {
   oci_reference *r = (oci_reference *)&r; /* must be reset to NULL */
   oci_error err;
   int rc;
   oci_error_clear(&err);
   rc = oci_reference_parse(s, len, &r, &err);
   if (rc != code)
-    fail_msg("\"%s\": expected code %d, got %d (%s)", s, code, rc,
-             err.message);
+    fail_msg("\"%s\": expected code %d, got %d (%s)", s, code, rc, err.message);
   assert_null(r);
   assert_int_equal(err.code, code);
   if (!strstr(err.message, why))
@@ -89,8 +88,7 @@ static void run_good(const good_case *list) {
     oci_reference *r = parse_ok(list->in);
     char *whole = oci_reference_to_string(r);
     assert_opt_string(r->registry, list->registry, "registry", list->in);
-    assert_opt_string(r->repository, list->repository, "repository",
-                      list->in);
+    assert_opt_string(r->repository, list->repository, "repository", list->in);
     assert_opt_string(r->tag, list->tag, "tag", list->in);
     assert_opt_string(r->digest, list->digest, "digest", list->in);
     assert_null(r->mirror_registry);
@@ -127,8 +125,8 @@ static void test_rs_good(void **state) {
       {"test:5000/repo", "test:5000", "repo", "latest", NULL,
        "test:5000/repo:latest"},
       {"test:5000/repo:tag", "test:5000", "repo", "tag", NULL, NULL},
-      {"test:5000/repo@sha256:" F64, "test:5000", "repo", NULL,
-       "sha256:" F64, "test:5000/repo@sha256:" F64},
+      {"test:5000/repo@sha256:" F64, "test:5000", "repo", NULL, "sha256:" F64,
+       "test:5000/repo@sha256:" F64},
       {"test:5000/repo:tag@sha256:" F64, "test:5000", "repo", "tag",
        "sha256:" F64, "test:5000/repo:tag@sha256:" F64},
       {"lowercase:Uppercase", "docker.io", "library/lowercase", "Uppercase",
@@ -185,8 +183,7 @@ static void test_rs_bad(void **state) {
   /* NameTooLong: 256 "a" become "library/" + 256 */
   memset(s, 'a', 256);
   s[256] = '\0';
-  expect_fail(s, 256, OCI_ETOOBIG,
-              "repository \"library/aaaa");
+  expect_fail(s, 256, OCI_ETOOBIG, "repository \"library/aaaa");
   expect_fail(s, 256, OCI_ETOOBIG, "is 264 characters, at most 255 allowed");
 }
 
@@ -195,8 +192,8 @@ static void test_rs_bad(void **state) {
 static void test_own_good(void **state) {
   static const good_case good[] = {
       /* blake3 is registered (I-DIG-4) */
-      {"repo@blake3:" HEX64, "docker.io", "library/repo", NULL,
-       "blake3:" HEX64, "docker.io/library/repo@blake3:" HEX64},
+      {"repo@blake3:" HEX64, "docker.io", "library/repo", NULL, "blake3:" HEX64,
+       "docker.io/library/repo@blake3:" HEX64},
       /* IPv6 registries, as docker/distribution */
       {"[::1]:5000/repo:tag", "[::1]:5000", "repo", "tag", NULL, NULL},
       {"[::1]/repo", "[::1]", "repo", "latest", NULL, NULL},
@@ -206,12 +203,10 @@ static void test_own_good(void **state) {
       {"localhost/repo", "localhost", "repo", "latest", NULL, NULL},
       {"localhost:5000/a/b:t", "localhost:5000", "a/b", "t", NULL, NULL},
       {"localhost:5000", "docker.io", "library/localhost", "5000", NULL, NULL},
-      {"index.docker.io/foo", "docker.io", "library/foo", "latest", NULL,
+      {"index.docker.io/foo", "docker.io", "library/foo", "latest", NULL, NULL},
+      {"index.docker.io/foo/bar", "docker.io", "foo/bar", "latest", NULL, NULL},
+      {"docker.io/library/busybox:1", "docker.io", "library/busybox", "1", NULL,
        NULL},
-      {"index.docker.io/foo/bar", "docker.io", "foo/bar", "latest", NULL,
-       NULL},
-      {"docker.io/library/busybox:1", "docker.io", "library/busybox", "1",
-       NULL, NULL},
       {"docker.io/busybox", "docker.io", "library/busybox", "latest", NULL,
        NULL},
       {"foo.com", "docker.io", "library/foo.com", "latest", NULL, NULL},
@@ -254,7 +249,8 @@ static void test_own_bad(void **state) {
        "registry host \"foo_bar.com\": invalid character \"_\" at offset 3"},
       {"repo:t\xc3\xa4g", OCI_EINVAL,
        "tag \"t\\xc3\\xa4g\": invalid character \"\\xc3\" at offset 1"},
-      {"repo@sha256:" "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+      {"repo@sha256:"
+       "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
        OCI_EINVAL, "uppercase hex \"F\" at offset 7 is not allowed for sha256"},
       /* oci-spec-rs accepts sha384; image-spec does not register it */
       {"repo@sha384:" F64 F32, OCI_EUNSUPPORTED,
@@ -327,27 +323,25 @@ static void test_new(void **state) {
   free(s);
   oci_reference_free(r);
 
-  assert_int_equal(oci_reference_new("quay.io", "a", NULL, "sha256:" HEX64,
-                                     &r, NULL),
-                   0);
+  assert_int_equal(
+      oci_reference_new("quay.io", "a", NULL, "sha256:" HEX64, &r, NULL), 0);
   s = oci_reference_to_string(r);
   assert_string_equal(s, "quay.io/a@sha256:" HEX64);
   assert_null(r->tag);
   free(s);
   oci_reference_free(r);
 
-  assert_int_equal(oci_reference_new("localhost:5000", "a", "t",
-                                     "sha256:" HEX64, &r, NULL),
-                   0);
+  assert_int_equal(
+      oci_reference_new("localhost:5000", "a", "t", "sha256:" HEX64, &r, NULL),
+      0);
   s = oci_reference_to_string(r);
   assert_string_equal(s, "localhost:5000/a:t@sha256:" HEX64);
   free(s);
   oci_reference_free(r);
 
   /* parts as given: no docker.io normalisation */
-  assert_int_equal(oci_reference_new("docker.io", "busybox", "latest", NULL,
-                                     &r, NULL),
-                   0);
+  assert_int_equal(
+      oci_reference_new("docker.io", "busybox", "latest", NULL, &r, NULL), 0);
   assert_string_equal(r->repository, "busybox");
   assert_string_equal(oci_reference_resolve_registry(r), "index.docker.io");
   oci_reference_free(r);
@@ -365,7 +359,8 @@ static void test_new(void **state) {
          "registry host \"quay.io/x\": invalid character \"/\""},
         {"quay.io", "A", "t", NULL, OCI_EINVAL,
          "repository name \"A\": invalid character \"A\""},
-        {"quay.io", "", "t", NULL, OCI_EINVAL, "repository name \"\": is empty"},
+        {"quay.io", "", "t", NULL, OCI_EINVAL,
+         "repository name \"\": is empty"},
         {"quay.io", "a", "", NULL, OCI_EINVAL, "tag \"\": is empty"},
         {"quay.io", "a", "a:b", NULL, OCI_EINVAL, "tag \"a:b\": invalid"},
         {"quay.io", "a", NULL, "sha256:abc", OCI_EINVAL, "got 3"},
@@ -421,9 +416,8 @@ static void test_mirror(void **state) {
   assert_string_equal(r->mirror_registry, "docker.mirror.io");
 
   /* clone_with_digest keeps registry and mirror, drops the tag */
-  assert_int_equal(oci_reference_clone_with_digest(r, "sha256:" HEX64, &c,
-                                                   NULL),
-                   0);
+  assert_int_equal(
+      oci_reference_clone_with_digest(r, "sha256:" HEX64, &c, NULL), 0);
   assert_string_equal(c->registry, "docker.io");
   assert_string_equal(c->repository, "library/busybox");
   assert_null(c->tag);
@@ -502,8 +496,7 @@ static void test_format(void **state) {
 typedef int (*alloc_op)(oci_reference *base, oci_reference **out,
                         oci_error *err);
 
-static int op_parse(oci_reference *base, oci_reference **out,
-                    oci_error *err) {
+static int op_parse(oci_reference *base, oci_reference **out, oci_error *err) {
   (void)base;
   return oci_reference_parse("quay.io/a/b:t@sha256:" HEX64,
                              strlen("quay.io/a/b:t@sha256:" HEX64), out, err);
@@ -514,8 +507,7 @@ static int op_new(oci_reference *base, oci_reference **out, oci_error *err) {
   return oci_reference_new("quay.io", "a", "t", NULL, out, err);
 }
 
-static int op_clone(oci_reference *base, oci_reference **out,
-                    oci_error *err) {
+static int op_clone(oci_reference *base, oci_reference **out, oci_error *err) {
   return oci_reference_clone_with_digest(base, "sha256:" HEX64, out, err);
 }
 
@@ -573,10 +565,14 @@ static void test_enomem(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rs_good),       cmocka_unit_test(test_rs_bad),
-      cmocka_unit_test(test_own_good),      cmocka_unit_test(test_own_bad),
-      cmocka_unit_test(test_new),           cmocka_unit_test(test_mirror),
-      cmocka_unit_test(test_to_string_rule), cmocka_unit_test(test_format),
+      cmocka_unit_test(test_rs_good),
+      cmocka_unit_test(test_rs_bad),
+      cmocka_unit_test(test_own_good),
+      cmocka_unit_test(test_own_bad),
+      cmocka_unit_test(test_new),
+      cmocka_unit_test(test_mirror),
+      cmocka_unit_test(test_to_string_rule),
+      cmocka_unit_test(test_format),
       cmocka_unit_test(test_enomem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

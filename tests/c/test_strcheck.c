@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
 
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +35,8 @@ static void expect_good_len(check_fn f, const char *s, size_t len) {
 }
 
 static void expect_good(check_fn f, const char *const *list) {
-  for (; *list; list++) expect_good_len(f, *list, strlen(*list));
+  for (; *list; list++)
+    expect_good_len(f, *list, strlen(*list));
 }
 
 static void expect_bad_len(check_fn f, const char *s, size_t len,
@@ -50,7 +52,7 @@ static void expect_bad_len(check_fn f, const char *s, size_t len,
   assert_int_equal(err.code, OCI_EINVAL);
   if (!strstr(err.message, why))
     fail_msg("message for \"%s\" lacks \"%s\": %s", s, why, err.message);
-  assert_string_equal(err.pointer, "/kept"); /* callers own the pointer */
+  assert_string_equal(err.pointer, "/kept");     /* callers own the pointer */
   assert_int_equal(f(s, len, NULL), OCI_EINVAL); /* err may be NULL */
 }
 
@@ -145,7 +147,7 @@ static size_t encode64(const unsigned char *in, size_t n, char *out) {
 }
 
 static void test_base64(void **state) {
-  static const char *const good[] = {"",     "e30=", "YQ==", "YWI=", "YWJj",
+  static const char *const good[] = {"",     "e30=", "YQ==",     "YWI=", "YWJj",
                                      "+/+/", "AAAA", "YWJjZA==", NULL};
   static const bad_case bad[] = {
       {"e30", "length 3 is not a multiple of 4"},
@@ -187,7 +189,8 @@ static void test_base64_decode(void **state) {
   assert_int_equal(oci_base64_decode("e30", 3, out, &n), OCI_EINVAL);
   assert_int_equal(oci_base64_decode("e3-=", 4, out, &n), OCI_EINVAL);
   /* every byte value, every padding length */
-  for (i = 0; i < 256; i++) all[i] = (unsigned char)(255 - i);
+  for (i = 0; i < 256; i++)
+    all[i] = (unsigned char)(255 - i);
   for (len = 0; len <= 256; len += 85) {
     size_t elen = encode64(all, len, enc); /* 85, 170, 255: each padding */
     assert_int_equal(oci_check_base64(enc, elen, NULL), 0);
@@ -423,12 +426,26 @@ static void test_semver_compare(void **state) {
   /* ascending, from SemVer 2.0.0 section 11 plus numeric edge cases */
   static const char *const order[] = {
       "not a version", /* invalid ones sort first */
-      "0.0.0",      "0.9.0",      "0.10.0",      "1.0.0-0",
-      "1.0.0-2",    "1.0.0-10",   "1.0.0-alpha", "1.0.0-alpha.1",
-      "1.0.0-alpha.beta",         "1.0.0-beta",  "1.0.0-beta.2",
-      "1.0.0-beta.11",            "1.0.0-rc.1",  "1.0.0",
-      "2.0.0",      "2.1.0",      "2.1.1",       "9.0.0",
-      "10.0.0",     "99999999999999999999.0.0"};
+      "0.0.0",
+      "0.9.0",
+      "0.10.0",
+      "1.0.0-0",
+      "1.0.0-2",
+      "1.0.0-10",
+      "1.0.0-alpha",
+      "1.0.0-alpha.1",
+      "1.0.0-alpha.beta",
+      "1.0.0-beta",
+      "1.0.0-beta.2",
+      "1.0.0-beta.11",
+      "1.0.0-rc.1",
+      "1.0.0",
+      "2.0.0",
+      "2.1.0",
+      "2.1.1",
+      "9.0.0",
+      "10.0.0",
+      "99999999999999999999.0.0"};
   size_t n = sizeof order / sizeof order[0], i, j;
   (void)state;
   for (i = 0; i < n; i++)
@@ -441,8 +458,8 @@ static void test_semver_compare(void **state) {
   assert_int_equal(cmp("1.0.0-rc.1+x", "1.0.0-rc.1"), 0);
   assert_int_equal(cmp("1.0.0-a", "1.0.0-B"), 1); /* ASCII: 'B' < 'a' */
   assert_int_equal(cmp("1.0.0-alpha", "1.0.0-alpha0"), -1);
-  assert_int_equal(cmp("01.0.0", "1.0.0"), -1);   /* invalid first */
-  assert_int_equal(cmp("a", "b"), -1);            /* two invalid: bytes */
+  assert_int_equal(cmp("01.0.0", "1.0.0"), -1); /* invalid first */
+  assert_int_equal(cmp("a", "b"), -1);          /* two invalid: bytes */
   assert_int_equal(cmp("b", "a"), 1);
   assert_int_equal(cmp("", ""), 0);
   assert_int_equal(cmp("1.0.2-dev", "1.0.2"), -1); /* R-FT-2 style */
@@ -488,9 +505,9 @@ static void test_repository_name(void **state) {
 }
 
 static void test_tag(void **state) {
-  static const char *const good[] = {"latest", "_",       "v1.0.0", "A",
-                                     "a-b_c.d", "_a",     "0",      "1.0-",
-                                     "x..y",   "UPPER",  NULL};
+  static const char *const good[] = {"latest",  "_",     "v1.0.0", "A",
+                                     "a-b_c.d", "_a",    "0",      "1.0-",
+                                     "x..y",    "UPPER", NULL};
   static const bad_case bad[] = {
       {"", "is empty"},
       {".a", "must start with a letter, digit or \"_\", got \".\""},
@@ -510,11 +527,21 @@ static void test_tag(void **state) {
 }
 
 static void test_registry_host(void **state) {
-  static const char *const good[] = {
-      "docker.io", "localhost", "localhost:5000",   "a",
-      "a-b.c",     "xn--n3h.com", "sub-dom1.foo.com", "test:5000",
-      "[::1]",     "[::1]:5000",  "[2001:db8::1]:443", "192.168.0.1:5000",
-      "EXAMPLE.COM", "a1-2b",     NULL};
+  static const char *const good[] = {"docker.io",
+                                     "localhost",
+                                     "localhost:5000",
+                                     "a",
+                                     "a-b.c",
+                                     "xn--n3h.com",
+                                     "sub-dom1.foo.com",
+                                     "test:5000",
+                                     "[::1]",
+                                     "[::1]:5000",
+                                     "[2001:db8::1]:443",
+                                     "192.168.0.1:5000",
+                                     "EXAMPLE.COM",
+                                     "a1-2b",
+                                     NULL};
   static const bad_case bad[] = {
       {"", "is empty"},
       {"-a.com", "host component at offset 0 must not start or end with "
@@ -557,21 +584,20 @@ static void test_ipv6(void **state) {
       "[1:2:3:4:5:6:1.2.3.4]",
       "[fe80::1:2]",
       NULL};
-  static const bad_case bad[] = {
-      {"[1:2:3:4:5:6:7]", "not an IPv6"},
-      {"[1:2:3:4:5:6:7:8:9]", "not an IPv6"},
-      {"[1::2::3]", "not an IPv6"},
-      {"[:1]", "not an IPv6"},
-      {"[1:]", "not an IPv6"},
-      {"[12345::]", "not an IPv6"},
-      {"[:::]", "not an IPv6"},
-      {"[1:2:3:4:5:6:7:1.2.3.4]", "not an IPv6"},
-      {"[::1.2.3.256]", "not an IPv6"},
-      {"[::1.2.3]", "not an IPv6"},
-      {"[::01.2.3.4]", "not an IPv6"},
-      {"[::1.2.3.4.5]", "not an IPv6"},
-      {"[::1.2.3.4:5]", "not an IPv6"},
-      {NULL, NULL}};
+  static const bad_case bad[] = {{"[1:2:3:4:5:6:7]", "not an IPv6"},
+                                 {"[1:2:3:4:5:6:7:8:9]", "not an IPv6"},
+                                 {"[1::2::3]", "not an IPv6"},
+                                 {"[:1]", "not an IPv6"},
+                                 {"[1:]", "not an IPv6"},
+                                 {"[12345::]", "not an IPv6"},
+                                 {"[:::]", "not an IPv6"},
+                                 {"[1:2:3:4:5:6:7:1.2.3.4]", "not an IPv6"},
+                                 {"[::1.2.3.256]", "not an IPv6"},
+                                 {"[::1.2.3]", "not an IPv6"},
+                                 {"[::01.2.3.4]", "not an IPv6"},
+                                 {"[::1.2.3.4.5]", "not an IPv6"},
+                                 {"[::1.2.3.4:5]", "not an IPv6"},
+                                 {NULL, NULL}};
   (void)state;
   expect_good(oci_check_registry_host, good);
   expect_bad(oci_check_registry_host, bad);
@@ -588,18 +614,17 @@ static void test_ref_name(void **state) {
                                      "a-b.c_d:e@f+g",
                                      "example.com/app:1.0",
                                      NULL};
-  static const bad_case bad[] = {
-      {"", "is empty"},
-      {"a---b", "separator \"-\" at offset 3"},
-      {"-a", "separator \"-\" at offset 0"},
-      {"a-", "separator \"-\" at offset 1"},
-      {"a/", "separator \"/\" at offset 1"},
-      {"a//b", "separator \"/\" at offset 2"},
-      {"a.-b", "separator \"-\" at offset 2"},
-      {"a__b", "separator \"_\" at offset 2"},
-      {"a b", "invalid character \" \" at offset 1"},
-      {"a!b", "invalid character \"!\" at offset 1"},
-      {NULL, NULL}};
+  static const bad_case bad[] = {{"", "is empty"},
+                                 {"a---b", "separator \"-\" at offset 3"},
+                                 {"-a", "separator \"-\" at offset 0"},
+                                 {"a-", "separator \"-\" at offset 1"},
+                                 {"a/", "separator \"/\" at offset 1"},
+                                 {"a//b", "separator \"/\" at offset 2"},
+                                 {"a.-b", "separator \"-\" at offset 2"},
+                                 {"a__b", "separator \"_\" at offset 2"},
+                                 {"a b", "invalid character \" \" at offset 1"},
+                                 {"a!b", "invalid character \"!\" at offset 1"},
+                                 {NULL, NULL}};
   (void)state;
   expect_good(oci_check_ref_name_annotation, good);
   expect_bad(oci_check_ref_name_annotation, bad);
@@ -608,8 +633,8 @@ static void test_ref_name(void **state) {
 /* ---------------------------------------------------------------- */
 
 static void test_error_code(void **state) {
-  static const char *const good[] = {"BLOB_UNKNOWN", "_", "TAG_INVALID",
-                                     "X", NULL};
+  static const char *const good[] = {"BLOB_UNKNOWN", "_", "TAG_INVALID", "X",
+                                     NULL};
   static const bad_case bad[] = {
       {"", "is empty"},
       {"blob_unknown", "invalid character \"b\" at offset 0"},
@@ -619,10 +644,10 @@ static void test_error_code(void **state) {
       {NULL, NULL}};
   /* distribution/grammar.json error_codes, spec.md:887-900 order */
   static const char *const spec[OCI_ERROR_CODE_COUNT] = {
-      "BLOB_UNKNOWN",     "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN",
+      "BLOB_UNKNOWN",     "BLOB_UPLOAD_INVALID",   "BLOB_UPLOAD_UNKNOWN",
       "DIGEST_INVALID",   "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",
-      "MANIFEST_UNKNOWN", "NAME_INVALID",        "NAME_UNKNOWN",
-      "SIZE_INVALID",     "UNAUTHORIZED",        "DENIED",
+      "MANIFEST_UNKNOWN", "NAME_INVALID",          "NAME_UNKNOWN",
+      "SIZE_INVALID",     "UNAUTHORIZED",          "DENIED",
       "UNSUPPORTED",      "TOOMANYREQUESTS"};
   size_t k;
   (void)state;
@@ -642,9 +667,9 @@ static void test_error_code(void **state) {
 }
 
 static void test_env_entry(void **state) {
-  static const char *const good[] = {"A=b", "A=",       "PATH=/usr/bin:/bin",
-                                     "A==b", "A=b\nc", "A B=c",
-                                     "\xc3\xa9=1", NULL};
+  static const char *const good[] = {
+      "A=b",    "A=",    "PATH=/usr/bin:/bin", "A==b",
+      "A=b\nc", "A B=c", "\xc3\xa9=1",         NULL};
   static const bad_case bad[] = {
       {"", "missing \"=\" (expected VARNAME=VARVALUE)"},
       {"foo", "missing \"=\""},
@@ -660,12 +685,11 @@ static void test_env_entry(void **state) {
 
 static void test_absolute_path(void **state) {
   static const char *const good[] = {"/", "/a/b", "/a/../b", "//x", NULL};
-  static const bad_case bad[] = {
-      {"", "must be absolute (start with \"/\")"},
-      {"a/b", "must be absolute"},
-      {"./a", "must be absolute"},
-      {" /a", "must be absolute"},
-      {NULL, NULL}};
+  static const bad_case bad[] = {{"", "must be absolute (start with \"/\")"},
+                                 {"a/b", "must be absolute"},
+                                 {"./a", "must be absolute"},
+                                 {" /a", "must be absolute"},
+                                 {NULL, NULL}};
   (void)state;
   expect_good(oci_check_absolute_path, good);
   expect_bad(oci_check_absolute_path, bad);

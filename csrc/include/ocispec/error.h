@@ -39,12 +39,12 @@ typedef enum oci_status {
 
 /* What failed, where and why. Fill with oci_error_set(); read the fields. */
 typedef struct oci_error {
-  int code;                              /* an oci_status */
-  char message[OCI_ERROR_MESSAGE_MAX];   /* human-readable, one line */
-  char pointer[OCI_ERROR_POINTER_MAX];   /* RFC 6901 JSON Pointer, "" = root */
-  size_t line;                           /* 1-based; 0 when not from parsing */
-  size_t column;                         /* 1-based byte column; 0 when n/a */
-  size_t offset;                         /* byte offset into the input */
+  int code;                            /* an oci_status */
+  char message[OCI_ERROR_MESSAGE_MAX]; /* human-readable, one line */
+  char pointer[OCI_ERROR_POINTER_MAX]; /* RFC 6901 JSON Pointer, "" = root */
+  size_t line;                         /* 1-based; 0 when not from parsing */
+  size_t column;                       /* 1-based byte column; 0 when n/a */
+  size_t offset;                       /* byte offset into the input */
 } oci_error;
 
 /* Short constant name of a status ("syntax", "type", ...). */

@@ -132,14 +132,14 @@ typedef struct oci_field {
 } oci_field;
 
 typedef struct oci_type {
-  const char *name;      /* as oci-spec-rs: "Descriptor" */
-  const char *ns;        /* "image", "runtime", "distribution" */
-  const char *c_name;    /* "image_descriptor" */
-  size_t size;           /* sizeof the struct */
+  const char *name;   /* as oci-spec-rs: "Descriptor" */
+  const char *ns;     /* "image", "runtime", "distribution" */
+  const char *c_name; /* "image_descriptor" */
+  size_t size;        /* sizeof the struct */
   const oci_field *fields;
   size_t nfields;
-  oci_type_check check;  /* cross-field rules; may be NULL */
-  const oci_vtype *vt;   /* the OCI_K_OBJECT vtype of this type */
+  oci_type_check check; /* cross-field rules; may be NULL */
+  const oci_vtype *vt;  /* the OCI_K_OBJECT vtype of this type */
 } oci_type;
 
 /* Value types of the scalar kinds, and arrays and maps of them, for
@@ -161,20 +161,24 @@ OCI_API extern const oci_vtype oci_vt_set;
 /* ---- limits ------------------------------------------------------------ */
 
 typedef struct oci_parse_options {
-  unsigned version;            /* OCI_PARSE_OPTIONS_VERSION */
-  size_t max_depth;            /* nesting of arrays/objects */
-  size_t max_size;             /* bytes of input */
-  size_t max_string;           /* bytes of one decoded string */
-  bool allow_duplicate_keys;   /* lenient: the last duplicate wins */
+  unsigned version;          /* OCI_PARSE_OPTIONS_VERSION */
+  size_t max_depth;          /* nesting of arrays/objects */
+  size_t max_size;           /* bytes of input */
+  size_t max_string;         /* bytes of one decoded string */
+  bool allow_duplicate_keys; /* lenient: the last duplicate wins */
 } oci_parse_options;
 
 #define OCI_PARSE_OPTIONS_VERSION 1
 #define OCI_DEFAULT_MAX_DEPTH 256
+/* max_depth cannot exceed this: recursion stays within ~1 MiB of stack. */
+#define OCI_MAX_DEPTH_LIMIT 1024
 #define OCI_DEFAULT_MAX_SIZE ((size_t)256 << 20)
 #define OCI_DEFAULT_MAX_STRING ((size_t)64 << 20)
 #define OCI_PARSE_OPTIONS_INIT                                                 \
-  {OCI_PARSE_OPTIONS_VERSION, OCI_DEFAULT_MAX_DEPTH, OCI_DEFAULT_MAX_SIZE,     \
-   OCI_DEFAULT_MAX_STRING, false}
+  {                                                                            \
+    OCI_PARSE_OPTIONS_VERSION, OCI_DEFAULT_MAX_DEPTH, OCI_DEFAULT_MAX_SIZE,    \
+        OCI_DEFAULT_MAX_STRING, false                                          \
+  }
 
 typedef struct oci_write_options {
   unsigned version; /* OCI_WRITE_OPTIONS_VERSION */
@@ -234,8 +238,10 @@ OCI_API bool oci_equal(const oci_type *t, const void *a, const void *b);
 /* Field lookups. */
 OCI_API const oci_field *oci_field_by_key(const oci_type *t, const char *key,
                                           size_t len);
-OCI_API const oci_field *oci_field_by_name(const oci_type *t,
-                                           const char *name);
+OCI_API const oci_field *oci_field_by_name(const oci_type *t, const char *name);
+/* Length of f's public name: its C name without a trailing underscore
+   (members named like C++ keywords or predefined macros: class_, linux_). */
+OCI_API size_t oci_field_name_len(const oci_field *f);
 
 /* Presence of field index i. */
 static inline bool oci_is_present(const void *obj, unsigned i) {
@@ -269,7 +275,7 @@ typedef enum { OCI_SEV_ERROR = 0, OCI_SEV_WARNING = 1 } oci_severity;
 
 typedef struct oci_problem {
   oci_severity severity;
-  char rule[24];   /* RULES.md id, e.g. "I-DESC-5" */
+  char rule[24]; /* RULES.md id, e.g. "I-DESC-5" */
   char pointer[OCI_ERROR_POINTER_MAX];
   char message[OCI_ERROR_MESSAGE_MAX];
 } oci_problem;
@@ -277,15 +283,14 @@ typedef struct oci_problem {
 typedef struct oci_problems {
   oci_problem *items;
   size_t len;
-  size_t errors;   /* problems with severity error */
+  size_t errors; /* problems with severity error */
   size_t warnings;
 } oci_problems;
 
 /* Check every spec rule of obj and its children. Returns OCI_OK when there
    is no error (warnings allowed), OCI_EVALIDATE when there are errors,
    OCI_ENOMEM. *out is filled either way; free with oci_problems_free. */
-OCI_API int oci_validate(const oci_type *t, const void *obj,
-                         oci_problems *out);
+OCI_API int oci_validate(const oci_type *t, const void *obj, oci_problems *out);
 OCI_API void oci_problems_free(oci_problems *p);
 
 /* For rule implementations: report a problem at the current pointer, with

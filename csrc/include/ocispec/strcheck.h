@@ -70,8 +70,7 @@ OCI_API int oci_check_tag(const char *s, size_t len, oci_error *err);
    components [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] joined by ".",
    or an RFC 3986 IPv6 address in brackets, then an optional ":" and
    port digits. Examples: "docker.io", "localhost:5000", "[::1]:5000". */
-OCI_API int oci_check_registry_host(const char *s, size_t len,
-                                    oci_error *err);
+OCI_API int oci_check_registry_host(const char *s, size_t len, oci_error *err);
 
 /* image-spec annotations.md:36-43 (I-ANN-6): the value of
    org.opencontainers.image.ref.name:
@@ -96,8 +95,7 @@ OCI_API bool oci_error_code_is_known(const char *s, size_t len);
 OCI_API int oci_check_env_entry(const char *s, size_t len, oci_error *err);
 
 /* runtime-spec paths that MUST be absolute: a leading "/". */
-OCI_API int oci_check_absolute_path(const char *s, size_t len,
-                                    oci_error *err);
+OCI_API int oci_check_absolute_path(const char *s, size_t len, oci_error *err);
 
 /* ---- Building blocks shared by the matchers (digest, reference). ---- */
 
@@ -115,8 +113,7 @@ static inline bool oci_ascii_alnum(unsigned char c) {
   return oci_ascii_digit(c) || oci_ascii_lower(c) || oci_ascii_upper(c);
 }
 static inline bool oci_ascii_hex(unsigned char c) {
-  return oci_ascii_digit(c) || (c >= 'a' && c <= 'f') ||
-         (c >= 'A' && c <= 'F');
+  return oci_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /* Grammars of the shape  word (separator word)*  where a word is one or
@@ -129,9 +126,9 @@ typedef struct oci_word_grammar {
 
 typedef enum oci_word_fail {
   OCI_WORDS_OK = 0,
-  OCI_WORDS_EMPTY,     /* the input is empty */
-  OCI_WORDS_BAD_CHAR,  /* byte at *pos is neither word nor separator */
-  OCI_WORDS_BAD_SEP    /* separator at *pos is not between two words */
+  OCI_WORDS_EMPTY,    /* the input is empty */
+  OCI_WORDS_BAD_CHAR, /* byte at *pos is neither word nor separator */
+  OCI_WORDS_BAD_SEP   /* separator at *pos is not between two words */
 } oci_word_fail;
 
 /* Matches all of s against g; on failure *pos is the offending offset. */

@@ -93,7 +93,7 @@ extern "C" {
   OCI_API extern const oci_vtype oci_vt_obj_##c;                               \
   OCI_API extern const oci_vtype oci_vt_arr_obj_##c;                           \
   OCI_API extern const oci_vtype oci_vt_map_obj_##c;                           \
-  static inline int oci_##c##_parse(const char *buf, size_t len,              \
+  static inline int oci_##c##_parse(const char *buf, size_t len,               \
                                     const oci_parse_options *o, oci_##c **out, \
                                     oci_error *e) {                            \
     return oci_parse(&oci_type_##c, buf, len, o, (void **)out, e);             \
@@ -106,8 +106,10 @@ extern "C" {
   static inline int oci_##c##_new(oci_##c **out, oci_error *e) {               \
     return oci_new(&oci_type_##c, (void **)out, e);                            \
   }                                                                            \
-  static inline void oci_##c##_free(oci_##c *obj) { oci_free(obj); }          \
-  static inline int oci_##c##_to_json(const oci_##c *obj, bool pretty,        \
+  static inline void oci_##c##_free(oci_##c *obj) {                            \
+    oci_free(obj);                                                             \
+  }                                                                            \
+  static inline int oci_##c##_to_json(const oci_##c *obj, bool pretty,         \
                                       char **out, size_t *len, oci_error *e) { \
     oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};                 \
     return oci_to_json(&oci_type_##c, obj, &w, out, len, e);                   \

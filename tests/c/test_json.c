@@ -1,0 +1,1420 @@
+/* Unit tests for the JSON codec (csrc/json_read.c, csrc/json_write.c) and
+   the generic operations of csrc/schema.c, through a test-only type that
+   has a field of every kind. No OCI type is involved: see test_image.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocispec/schema.h"
+
+/* ---- the test types ----------------------------------------------------- */
+
+typedef struct t_kid {
+  oci_object hdr;
+  char *name; /* required */
+  int32_t n;
+} t_kid;
+
+typedef struct t_doc {
+  oci_object hdr;
+  char *req; /* required */
+  char *s;   /* nullable */
+  bool b;
+  int32_t i32;
+  uint16_t u16;
+  uint32_t u32;
+  int64_t i64;
+  uint64_t u64;
+  double d;
+  char *raw;
+  oci_set set;
+  oci_str_array arr;
+  oci_str_map map;
+  t_kid *kid;
+  struct {
+    t_kid **items;
+    size_t len;
+  } kids;
+  oci_i64_array ai64;
+  oci_u64_array au64;
+  oci_bool_array abool;
+  oci_str_map mraw;
+  struct {
+    char **keys;
+    t_kid **values;
+    size_t len;
+  } mkids;
+} t_doc;
+
+enum {
+  F_REQ,
+  F_S,
+  F_B,
+  F_I32,
+  F_U16,
+  F_U32,
+  F_I64,
+  F_U64,
+  F_D,
+  F_RAW,
+  F_SET,
+  F_ARR,
+  F_MAP,
+  F_KID,
+  F_KIDS,
+  F_AI64,
+  F_AU64,
+  F_ABOOL,
+  F_MRAW,
+  F_MKIDS,
+  F_COUNT
+};
+
+static void no_field_check(oci_vctx *v, const oci_field *f, const void *p) {
+  (void)v;
+  (void)f;
+  (void)p;
+}
+static void no_type_check(oci_vctx *v, const void *obj) {
+  (void)v;
+  (void)obj;
+}
+
+#define FIELD(st, m, key, vt, flags, idx)                                      \
+  {                                                                            \
+    key, #m, &(vt), (uint32_t)offsetof(st, m), (uint16_t)(sizeof(key) - 1),    \
+        (flags), (idx), no_field_check                                         \
+  }
+
+static const oci_type kid_type;
+static const oci_vtype vt_kid = {OCI_K_OBJECT, sizeof(void *), &kid_type, NULL};
+static const oci_vtype vt_arr_kid = {OCI_K_ARRAY, sizeof(oci_array), NULL,
+                                     &vt_kid};
+static const oci_vtype vt_map_kid = {OCI_K_MAP, sizeof(oci_map), NULL, &vt_kid};
+
+static const oci_field kid_fields[] = {
+    FIELD(t_kid, name, "name", oci_vt_string, OCI_F_REQUIRED, 0),
+    FIELD(t_kid, n, "n", oci_vt_i32, 0, 1),
+};
+static const oci_type kid_type = {"Kid",         "test",     "test_kid",
+                                  sizeof(t_kid), kid_fields, 2,
+                                  no_type_check, &vt_kid};
+
+static const oci_field doc_fields[] = {
+    FIELD(t_doc, req, "req", oci_vt_string, OCI_F_REQUIRED, F_REQ),
+    FIELD(t_doc, s, "s", oci_vt_string, OCI_F_NULLABLE, F_S),
+    FIELD(t_doc, b, "b", oci_vt_bool, 0, F_B),
+    FIELD(t_doc, i32, "i32", oci_vt_i32, 0, F_I32),
+    FIELD(t_doc, u16, "u16", oci_vt_u16, 0, F_U16),
+    FIELD(t_doc, u32, "u32", oci_vt_u32, 0, F_U32),
+    FIELD(t_doc, i64, "i64", oci_vt_i64, 0, F_I64),
+    FIELD(t_doc, u64, "u64", oci_vt_u64, 0, F_U64),
+    FIELD(t_doc, d, "d", oci_vt_double, 0, F_D),
+    FIELD(t_doc, raw, "raw", oci_vt_raw, 0, F_RAW),
+    FIELD(t_doc, set, "set", oci_vt_set, 0, F_SET),
+    FIELD(t_doc, arr, "arr", oci_vt_arr_string, 0, F_ARR),
+    FIELD(t_doc, map, "map", oci_vt_map_string, 0, F_MAP),
+    FIELD(t_doc, kid, "kid", vt_kid, 0, F_KID),
+    FIELD(t_doc, kids, "kids", vt_arr_kid, 0, F_KIDS),
+    FIELD(t_doc, ai64, "ai64", oci_vt_arr_i64, 0, F_AI64),
+    FIELD(t_doc, au64, "au64", oci_vt_arr_u64, 0, F_AU64),
+    FIELD(t_doc, abool, "abool", oci_vt_arr_bool, 0, F_ABOOL),
+    FIELD(t_doc, mraw, "mraw", oci_vt_map_raw, 0, F_MRAW),
+    FIELD(t_doc, mkids, "mkids", vt_map_kid, 0, F_MKIDS),
+};
+static const oci_vtype vt_doc;
+static const oci_type doc_type = {"Doc",         "test",     "test_doc",
+                                  sizeof(t_doc), doc_fields, F_COUNT,
+                                  no_type_check, &vt_doc};
+static const oci_vtype vt_doc = {OCI_K_OBJECT, sizeof(void *), &doc_type, NULL};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int parse_opts(const char *json, size_t len,
+                      const oci_parse_options *opts, t_doc **out,
+                      oci_error *err) {
+  oci_error_clear(err);
+  return oci_parse(&doc_type, json, len, opts, (void **)out, err);
+}
+
+/* Parses json, which must succeed. */
+static t_doc *parse_ok(const char *json) {
+  t_doc *d = NULL;
+  oci_error err;
+  if (parse_opts(json, strlen(json), NULL, &d, &err) != OCI_OK)
+    fail_msg("parse of %s failed: %s (%s) at %s %zu:%zu", json, err.message,
+             oci_status_name(err.code), err.pointer, err.line, err.column);
+  assert_non_null(d);
+  return d;
+}
+
+static char *to_json(const t_doc *d, bool pretty) {
+  oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
+  oci_error err;
+  char *out = NULL;
+  size_t len = 0;
+  oci_error_clear(&err);
+  if (oci_to_json(&doc_type, d, &w, &out, &len, &err) != OCI_OK)
+    fail_msg("to_json failed: %s", err.message);
+  assert_int_equal(len, strlen(out));
+  return out;
+}
+
+/* Parse `in`, write it compactly: the output must be `expect` (NULL = the
+   input itself), and parsing the output must give an equal object that
+   writes the same bytes. */
+static void roundtrip(const char *in, const char *expect) {
+  t_doc *d = parse_ok(in), *d2;
+  char *out = to_json(d, false), *out2;
+  if (strcmp(out, expect ? expect : in) != 0)
+    fail_msg("round trip of\n  %s\ngave\n  %s\nexpected\n  %s", in, out,
+             expect ? expect : in);
+  d2 = parse_ok(out);
+  assert_true(oci_equal(&doc_type, d, d2));
+  out2 = to_json(d2, false);
+  assert_string_equal(out, out2);
+  free(out);
+  free(out2);
+  oci_free(d);
+  oci_free(d2);
+}
+
+/* An expected failure. line/column 0: not checked. */
+typedef struct bad_case {
+  const char *json;
+  size_t len; /* 0: strlen(json) */
+  int code;
+  const char *pointer;
+  const char *msg; /* a distinctive part of the message */
+  size_t line, column;
+} bad_case;
+
+static void expect_bad_opts(const bad_case *c, const oci_parse_options *o) {
+  t_doc *d = (t_doc *)1;
+  oci_error err;
+  size_t len = c->len ? c->len : strlen(c->json);
+  int rc = parse_opts(c->json, len, o, &d, &err);
+  if (rc != c->code || err.code != c->code)
+    fail_msg("%.200s: expected %s, got %s (%s)", c->json,
+             oci_status_name(c->code), oci_status_name(rc), err.message);
+  assert_null(d);
+  if (!strstr(err.message, c->msg))
+    fail_msg("%.200s: message \"%s\" lacks \"%s\"", c->json, err.message,
+             c->msg);
+  if (strcmp(err.pointer, c->pointer) != 0)
+    fail_msg("%.200s: pointer \"%s\", expected \"%s\" (%s)", c->json,
+             err.pointer, c->pointer, err.message);
+  assert_true(err.line >= 1 && err.column >= 1);
+  if (c->line && (err.line != c->line || err.column != c->column))
+    fail_msg("%.200s: at %zu:%zu, expected %zu:%zu", c->json, err.line,
+             err.column, c->line, c->column);
+}
+
+static void expect_bad_all(const bad_case *cases, size_t n,
+                           const oci_parse_options *o) {
+  for (size_t i = 0; i < n; i++)
+    expect_bad_opts(&cases[i], o);
+}
+#define EXPECT_BAD(tab) expect_bad_all(tab, sizeof tab / sizeof tab[0], NULL)
+
+/* ---- the declaration itself ----------------------------------------------
+ */
+
+static void test_declaration(void **state) {
+  (void)state;
+  for (size_t i = 0; i < doc_type.nfields; i++) {
+    assert_int_equal(doc_fields[i].index, i);
+    assert_int_equal(doc_fields[i].key_len, strlen(doc_fields[i].key));
+    assert_ptr_equal(
+        oci_field_by_key(&doc_type, doc_fields[i].key, doc_fields[i].key_len),
+        &doc_fields[i]);
+    assert_ptr_equal(oci_field_by_name(&doc_type, doc_fields[i].name),
+                     &doc_fields[i]);
+  }
+  assert_null(oci_field_by_key(&doc_type, "nope", 4));
+  assert_null(oci_field_by_name(&doc_type, "nope"));
+}
+
+/* ---- integers ------------------------------------------------------------ */
+
+static void test_integer_limits(void **state) {
+  (void)state;
+  static const char *const ok[] = {
+      "{\"req\":\"\",\"i32\":-2147483648}",
+      "{\"req\":\"\",\"i32\":2147483647}",
+      "{\"req\":\"\",\"u16\":0}",
+      "{\"req\":\"\",\"u16\":65535}",
+      "{\"req\":\"\",\"u32\":0}",
+      "{\"req\":\"\",\"u32\":4294967295}",
+      "{\"req\":\"\",\"i64\":-9223372036854775808}",
+      "{\"req\":\"\",\"i64\":9223372036854775807}",
+      "{\"req\":\"\",\"u64\":0}",
+      "{\"req\":\"\",\"u64\":18446744073709551615}",
+      "{\"req\":\"\",\"ai64\":[-9223372036854775808,0,9223372036854775807]}",
+      "{\"req\":\"\",\"au64\":[18446744073709551615,1]}",
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    roundtrip(ok[i], NULL);
+
+  t_doc *d = parse_ok("{\"req\":\"\",\"i32\":-2147483648,\"u16\":65535,"
+                      "\"u32\":4294967295,\"i64\":-9223372036854775808,"
+                      "\"u64\":18446744073709551615}");
+  assert_int_equal(d->i32, INT32_MIN);
+  assert_int_equal(d->u16, UINT16_MAX);
+  assert_int_equal(d->u32, UINT32_MAX);
+  assert_true(d->i64 == INT64_MIN);
+  assert_true(d->u64 == UINT64_MAX);
+  oci_free(d);
+  d = parse_ok("{\"req\":\"\",\"i32\":2147483647,\"i64\":9223372036854775807}");
+  assert_int_equal(d->i32, INT32_MAX);
+  assert_true(d->i64 == INT64_MAX);
+  oci_free(d);
+
+  /* -0 is the integer 0, for every kind (unsigned too) */
+  roundtrip("{\"req\":\"\",\"i32\":-0,\"u16\":-0,\"u32\":-0,\"i64\":-0,"
+            "\"u64\":-0}",
+            "{\"req\":\"\",\"i32\":0,\"u16\":0,\"u32\":0,\"i64\":0,\"u64\":0}");
+
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"i32\":-2147483649}", 0, OCI_ERANGE, "/i32",
+       "-2147483649 is out of range for int32 (-2147483648..2147483647)", 1,
+       17},
+      {"{\"req\":\"\",\"i32\":2147483648}", 0, OCI_ERANGE, "/i32",
+       "2147483648 is out of range for int32 (-2147483648..2147483647)", 0, 0},
+      {"{\"req\":\"\",\"u16\":-1}", 0, OCI_ERANGE, "/u16",
+       "-1 is out of range for uint16 (0..65535)", 0, 0},
+      {"{\"req\":\"\",\"u16\":65536}", 0, OCI_ERANGE, "/u16",
+       "65536 is out of range for uint16 (0..65535)", 0, 0},
+      {"{\"req\":\"\",\"u32\":-1}", 0, OCI_ERANGE, "/u32",
+       "-1 is out of range for uint32 (0..4294967295)", 0, 0},
+      {"{\"req\":\"\",\"u32\":4294967296}", 0, OCI_ERANGE, "/u32",
+       "4294967296 is out of range for uint32 (0..4294967295)", 0, 0},
+      {"{\"req\":\"\",\"i64\":-9223372036854775809}", 0, OCI_ERANGE, "/i64",
+       "-9223372036854775809 is out of range for int64 "
+       "(-9223372036854775808..9223372036854775807)",
+       0, 0},
+      {"{\"req\":\"\",\"i64\":9223372036854775808}", 0, OCI_ERANGE, "/i64",
+       "9223372036854775808 is out of range for int64", 0, 0},
+      {"{\"req\":\"\",\"u64\":-1}", 0, OCI_ERANGE, "/u64",
+       "-1 is out of range for uint64 (0..18446744073709551615)", 0, 0},
+      {"{\"req\":\"\",\"u64\":18446744073709551616}", 0, OCI_ERANGE, "/u64",
+       "18446744073709551616 is out of range for uint64", 0, 0},
+      {"{\"req\":\"\",\"u64\":184467440737095516150}", 0, OCI_ERANGE, "/u64",
+       "184467440737095516150 is out of range for uint64", 0, 0},
+      {"{\"req\":\"\",\"i64\":-99999999999999999999999}", 0, OCI_ERANGE, "/i64",
+       "is out of range for int64", 0, 0},
+      {"{\"req\":\"\",\"ai64\":[0,9223372036854775808]}", 0, OCI_ERANGE,
+       "/ai64/1", "9223372036854775808 is out of range for int64", 0, 0},
+      /* a fraction or an exponent is not an integer, even when whole */
+      {"{\"req\":\"\",\"i32\":1.0}", 0, OCI_ETYPE, "/i32",
+       "expected an integer, got 1.0 (fraction or exponent)", 1, 17},
+      {"{\"req\":\"\",\"i64\":1e3}", 0, OCI_ETYPE, "/i64",
+       "expected an integer, got 1e3", 0, 0},
+      {"{\"req\":\"\",\"u64\":1E+2}", 0, OCI_ETYPE, "/u64",
+       "expected an integer, got 1E+2", 0, 0},
+      {"{\"req\":\"\",\"u16\":-0.0}", 0, OCI_ETYPE, "/u16",
+       "expected an integer, got -0.0", 0, 0},
+      /* malformed numbers are syntax errors */
+      {"{\"req\":\"\",\"i32\":01}", 0, OCI_ESYNTAX, "/i32",
+       "invalid number: leading zero", 1, 18},
+      {"{\"req\":\"\",\"i32\":-}", 0, OCI_ESYNTAX, "/i32",
+       "invalid number: expected a digit", 0, 0},
+      {"{\"req\":\"\",\"i32\":+1}", 0, OCI_ESYNTAX, "/i32",
+       "unexpected character '+'", 0, 0},
+      {"{\"req\":\"\",\"d\":1.}", 0, OCI_ESYNTAX, "/d",
+       "expected a digit after '.'", 0, 0},
+      {"{\"req\":\"\",\"d\":1e}", 0, OCI_ESYNTAX, "/d",
+       "expected an exponent digit", 0, 0},
+      {"{\"req\":\"\",\"d\":.5}", 0, OCI_ESYNTAX, "/d",
+       "unexpected character '.'", 0, 0},
+  };
+  EXPECT_BAD(bad);
+}
+
+/* ---- doubles ------------------------------------------------------------- */
+
+static void test_doubles(void **state) {
+  (void)state;
+  static const struct {
+    const char *in;
+    double v;
+    const char *out;
+  } cases[] = {
+      {"1.5", 1.5, "1.5"},
+      {"-2.25", -2.25, "-2.25"},
+      {"0.1", 0.1, "0.1"},
+      {"3", 3.0, "3"},
+      {"1e3", 1000.0, "1000"},
+      {"2.5E-3", 0.0025, "0.0025"},
+      {"1.7976931348623157e308", 1.7976931348623157e308,
+       "1.7976931348623157e+308"},
+      {"5e-324", 5e-324, "4.94065645841247e-324"},
+      {"0.30000000000000004", 0.30000000000000004, "0.30000000000000004"},
+      {"123456789012345678", 123456789012345678.0, "1.2345678901234568e+17"},
+      {"1e-400", 0.0, "0"}, /* underflow to zero is not an error */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char in[128], out[128];
+    snprintf(in, sizeof in, "{\"req\":\"\",\"d\":%s}", cases[i].in);
+    snprintf(out, sizeof out, "{\"req\":\"\",\"d\":%s}", cases[i].out);
+    t_doc *d = parse_ok(in);
+    if (d->d != cases[i].v)
+      fail_msg("%s parsed as %.17g, expected %.17g", in, d->d, cases[i].v);
+    oci_free(d);
+    roundtrip(in, out);
+  }
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"d\":1e309}", 0, OCI_ERANGE, "/d",
+       "1e309 is out of range for a double", 0, 0},
+      {"{\"req\":\"\",\"d\":-1e999}", 0, OCI_ERANGE, "/d",
+       "-1e999 is out of range for a double", 0, 0},
+      {"{\"req\":\"\",\"d\":\"1.5\"}", 0, OCI_ETYPE, "/d",
+       "expected number, got string", 0, 0},
+  };
+  EXPECT_BAD(bad);
+}
+
+/* ---- strings ------------------------------------------------------------- */
+
+static void test_string_escapes(void **state) {
+  (void)state;
+  t_doc *d =
+      parse_ok("{\"req\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20AC"
+               "\\ud83d\\ude00\\uDBFF\\uDFFF|\\u0001\"}");
+  static const char expect[] = "\"\\/\b\f\n\r\tA"
+                               "\xc3\xa9"         /* U+00E9 */
+                               "\xe2\x82\xac"     /* U+20AC */
+                               "\xf0\x9f\x98\x80" /* U+1F600 */
+                               "\xf4\x8f\xbf\xbf" /* U+10FFFF */
+                               "|\x01";
+  assert_int_equal(strlen(d->req), sizeof expect - 1);
+  assert_memory_equal(d->req, expect, sizeof expect - 1);
+  /* serde_json's output escaping: short escapes, \u00XX lowercase for the
+     other controls, "/" and non-ASCII as they are */
+  char *out = to_json(d, false);
+  assert_string_equal(out,
+                      "{\"req\":\"\\\"\\\\/\\b\\f\\n\\r\\tA\xc3\xa9\xe2\x82"
+                      "\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf|\\u0001\"}");
+  free(out);
+  oci_free(d);
+
+  roundtrip("{\"req\":\"\\u001F\\u000b\\u007f\\u0080/\"}",
+            "{\"req\":\"\\u001f\\u000b\x7f\xc2\x80/\"}");
+  roundtrip("{\"req\":\"plain \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x90\xb3\"}",
+            NULL);
+  /* escaped keys match declared fields */
+  roundtrip("{\"r\\u0065q\":\"x\",\"\\u0062\":true}",
+            "{\"req\":\"x\",\"b\":true}");
+  /* escapes in unknown keys and in raw values are kept as written */
+  roundtrip("{\"req\":\"\",\"k\\u00e9\\n\":\"\\u00E9\\/\",\"raw\":[\"\\uD83D"
+            "\\uDE00\"]}",
+            "{\"req\":\"\",\"raw\":[\"\\uD83D\\uDE00\"],\"k\xc3\xa9\\n\":"
+            "\"\\u00E9\\/\"}");
+}
+
+static void test_string_errors(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      /* lone surrogates */
+      {"{\"req\":\"\\ud800\"}", 0, OCI_EUTF8, "/req",
+       "lone high surrogate \\uD800", 1, 9},
+      {"{\"req\":\"a\\udc00\"}", 0, OCI_EUTF8, "/req",
+       "lone low surrogate \\uDC00", 1, 10},
+      {"{\"req\":\"\\udbff\\u0041\"}", 0, OCI_EUTF8, "/req",
+       "high surrogate \\uDBFF not followed by a low surrogate", 0, 0},
+      {"{\"req\":\"\\ud800\\ud800\"}", 0, OCI_EUTF8, "/req",
+       "not followed by a low surrogate", 0, 0},
+      {"{\"req\":\"\\ud800x\"}", 0, OCI_EUTF8, "/req", "lone high surrogate", 0,
+       0},
+      {"{\"req\":\"\",\"raw\":\"\\udfff\"}", 0, OCI_EUTF8, "/raw",
+       "lone low surrogate", 0, 0},
+      {"{\"req\":\"\",\"\\udfff\":1}", 0, OCI_EUTF8, "", "lone low surrogate",
+       0, 0},
+      /* invalid UTF-8 of each kind */
+      {"{\"req\":\"\xc0\xaf\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xc0", 1, 9}, /* overlong 2 */
+      {"{\"req\":\"\xc1\xbf\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xc1", 0, 0},
+      {"{\"req\":\"\xe0\x80\xaf\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xe0", 0, 0}, /* overlong 3 */
+      {"{\"req\":\"\xf0\x80\x80\xaf\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xf0", 0, 0}, /* overlong 4 */
+      {"{\"req\":\"\xed\xa0\x80\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xed", 0, 0}, /* U+D800 encoded */
+      {"{\"req\":\"\xed\xbf\xbf\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xed", 0, 0}, /* U+DFFF encoded */
+      {"{\"req\":\"\xf4\x90\x80\x80\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xf4", 0, 0}, /* U+110000 */
+      {"{\"req\":\"\xf5\x80\x80\x80\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xf5", 0, 0},
+      {"{\"req\":\"\xff\"}", 0, OCI_EUTF8, "/req", "invalid UTF-8 byte 0xff", 0,
+       0},
+      {"{\"req\":\"\xe2\x82\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xe2", 0, 0}, /* truncated before the quote */
+      {"{\"req\":\"\xf0\x9f\x98", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xf0", 0, 0}, /* truncated at the end */
+      {"{\"req\":\"a\x80\"}", 0, OCI_EUTF8, "/req", "invalid UTF-8 byte 0x80",
+       1, 10}, /* stray continuation */
+      {"{\"req\":\"\xc3\xa9\xa9\"}", 0, OCI_EUTF8, "/req",
+       "invalid UTF-8 byte 0xa9", 1, 11},
+      {"{\"req\":\"\",\"raw\":{\"\xc3\x28\":1}}", 0, OCI_EUTF8, "/raw",
+       "invalid UTF-8 byte 0xc3", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"k\":\"\xc0\x80\"}}", 0, OCI_EUTF8, "/map/k",
+       "invalid UTF-8 byte 0xc0", 0, 0},
+      /* raw control characters */
+      {"{\"req\":\"a\x01\"}", 0, OCI_ESYNTAX, "/req",
+       "unescaped control character 0x01 in string", 1, 10},
+      {"{\"req\":\"a\nb\"}", 0, OCI_ESYNTAX, "/req",
+       "unescaped control character 0x0a", 1, 10},
+      {"{\"req\":\"\t\"}", 0, OCI_ESYNTAX, "/req",
+       "unescaped control character 0x09", 0, 0},
+      {"{\"req\":\"a\0b\"}", 13, OCI_ESYNTAX, "/req",
+       "unescaped control character 0x00", 1, 10},
+      {"{\"req\":\"\",\"raw\":\"\x1f\"}", 0, OCI_ESYNTAX, "/raw",
+       "unescaped control character 0x1f", 0, 0},
+      /* bad escapes */
+      {"{\"req\":\"\\x41\"}", 0, OCI_ESYNTAX, "/req", "invalid escape '\\x'", 1,
+       9},
+      {"{\"req\":\"\\u12G4\"}", 0, OCI_ESYNTAX, "/req",
+       "invalid hex digit in \\u escape", 1, 13},
+      {"{\"req\":\"\\u12\"}", 0, OCI_ESYNTAX, "/req",
+       "invalid hex digit in \\u escape", 0, 0},
+      {"{\"req\":\"\\u12", 0, OCI_ESYNTAX, "/req", "truncated \\u escape", 0,
+       0},
+      {"{\"req\":\"abc", 0, OCI_ESYNTAX, "/req", "unterminated string", 1, 12},
+      {"{\"req\":\"abc\\", 0, OCI_ESYNTAX, "/req", "unterminated string", 0, 0},
+      /* NUL is refused in typed strings and map keys, kept in raw values */
+      {"{\"req\":\"a\\u0000\"}", 0, OCI_EINVAL, "/req",
+       "NUL character (\\u0000) is not allowed here", 1, 10},
+      {"{\"req\":\"\",\"arr\":[\"\\u0000\"]}", 0, OCI_EINVAL, "/arr/0",
+       "NUL character", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"\\u0000\":\"\"}}", 0, OCI_EINVAL, "/map",
+       "NUL character", 0, 0},
+      {"{\"req\":\"\",\"x\\u0000\":1}", 0, OCI_EINVAL, "", "NUL character", 0,
+       0},
+  };
+  EXPECT_BAD(bad);
+
+  /* NUL inside RAW values (any JSON) is fine: kept as the escape */
+  roundtrip("{\"req\":\"\",\"raw\":{\"k\\u0000\":\"a\\u0000b\"}}", NULL);
+  roundtrip("{\"req\":\"\",\"mraw\":{\"a\":\"\\u0000\"}}", NULL);
+}
+
+/* ---- duplicate keys ------------------------------------------------------ */
+
+static void test_duplicate_keys(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      /* known field */
+      {"{\"req\":\"a\",\"req\":\"b\"}", 0, OCI_EDUPKEY, "/req",
+       "duplicate key \"req\"", 1, 12},
+      /* known field spelt differently */
+      {"{\"req\":\"a\",\"r\\u0065q\":\"b\"}", 0, OCI_EDUPKEY, "/req",
+       "duplicate key \"req\"", 0, 0},
+      /* in a child object and an array item */
+      {"{\"req\":\"\",\"kid\":{\"name\":\"a\",\"n\":1,\"n\":2}}", 0,
+       OCI_EDUPKEY, "/kid/n", "duplicate key \"n\"", 0, 0},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"a\"},{\"name\":\"a\",\"name\":"
+       "\"b\"}]}",
+       0, OCI_EDUPKEY, "/kids/1/name", "duplicate key \"name\"", 0, 0},
+      /* unknown field, at the top and nested */
+      {"{\"x\":1,\"req\":\"\",\"x\":2}", 0, OCI_EDUPKEY, "/x",
+       "duplicate key \"x\"", 1, 17},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"u\":1,\"u\":1}}", 0, OCI_EDUPKEY,
+       "/kid/u", "duplicate key \"u\"", 0, 0},
+      /* map keys (also after an escape), set keys, map of objects */
+      {"{\"req\":\"\",\"map\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}", 0,
+       OCI_EDUPKEY, "/map/a", "duplicate key \"a\"", 1, 34},
+      {"{\"req\":\"\",\"map\":{\"a\":\"1\",\"\\u0061\":\"3\"}}", 0, OCI_EDUPKEY,
+       "/map/a", "duplicate key \"a\"", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"80/tcp\":{},\"80/tcp\":{}}}", 0, OCI_EDUPKEY,
+       "/set/80~1tcp", "duplicate key \"80/tcp\"", 0, 0},
+      {"{\"req\":\"\",\"mkids\":{\"a\":{\"name\":\"\"},\"a\":{\"name\":\"\"}}}",
+       0, OCI_EDUPKEY, "/mkids/a", "duplicate key \"a\"", 0, 0},
+      {"{\"req\":\"\",\"mkids\":{\"a\":{\"name\":\"\",\"name\":\"\"}}}", 0,
+       OCI_EDUPKEY, "/mkids/a/name", "duplicate key \"name\"", 0, 0},
+      /* inside raw values, at any depth */
+      {"{\"req\":\"\",\"raw\":{\"a\":1,\"a\":1}}", 0, OCI_EDUPKEY, "/raw/a",
+       "duplicate key \"a\"", 0, 0},
+      {"{\"req\":\"\",\"raw\":[0,{\"q\":{\"z\":1,\"y\":2,\"z\":3}}]}", 0,
+       OCI_EDUPKEY, "/raw/1/q/z", "duplicate key \"z\"", 1, 38},
+      {"{\"req\":\"\",\"x\":{\"a/b\":{\"c\":1,\"c\":2}}}", 0, OCI_EDUPKEY,
+       "/x/a~1b/c", "duplicate key \"c\"", 0, 0},
+      {"{\"req\":\"\",\"mraw\":{\"k\":{\"c\":1,\"c\":2}}}", 0, OCI_EDUPKEY,
+       "/mraw/k/c", "duplicate key \"c\"", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"80\":{\"c\":1,\"c\":2}}}", 0, OCI_EDUPKEY,
+       "/set/80/c", "duplicate key \"c\"", 0, 0},
+  };
+  EXPECT_BAD(bad);
+
+  /* Many keys (the hashed path of the duplicate detector). */
+  char big[8192];
+  size_t n = (size_t)snprintf(big, sizeof big, "{\"req\":\"\",\"map\":{");
+  for (int i = 0; i < 300; i++)
+    n += (size_t)snprintf(big + n, sizeof big - n, "\"k%d\":\"\",", i);
+  snprintf(big + n, sizeof big - n, "\"k150\":\"\"}}");
+  bad_case many = {big, 0, OCI_EDUPKEY, "/map/k150", "duplicate key \"k150\"",
+                   0,   0};
+  expect_bad_opts(&many, NULL);
+  big[n - 1] = '}';
+  big[n] = '}';
+  big[n + 1] = '\0';
+  t_doc *d = parse_ok(big);
+  assert_int_equal(d->map.len, 300);
+  assert_string_equal(d->map.keys[299], "k299");
+  oci_free(d);
+}
+
+static void test_duplicate_keys_lenient(void **state) {
+  (void)state;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  oci_error err;
+  t_doc *d;
+  o.allow_duplicate_keys = true;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      /* known field: the last value */
+      {"{\"req\":\"a\",\"b\":true,\"req\":\"b\"}",
+       "{\"req\":\"b\",\"b\":true}"},
+      /* a null then a value, a value then a null */
+      {"{\"req\":\"\",\"s\":null,\"s\":\"x\"}", "{\"req\":\"\",\"s\":\"x\"}"},
+      {"{\"req\":\"\",\"s\":\"x\",\"s\":null}", "{\"req\":\"\",\"s\":null}"},
+      /* unknown field: the last value, in the first one's place */
+      {"{\"x\":1,\"req\":\"\",\"y\":2,\"x\":3}",
+       "{\"req\":\"\",\"x\":3,\"y\":2}"},
+      /* map keys: likewise */
+      {"{\"req\":\"\",\"map\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}",
+       "{\"req\":\"\",\"map\":{\"a\":\"3\",\"b\":\"2\"}}"},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"a\",\"n\":1,\"n\":2}}",
+       "{\"req\":\"\",\"kid\":{\"name\":\"a\",\"n\":2}}"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (parse_opts(cases[i].in, strlen(cases[i].in), &o, &d, &err) != OCI_OK)
+      fail_msg("%s: %s", cases[i].in, err.message);
+    char *out = to_json(d, false);
+    if (strcmp(out, cases[i].out) != 0)
+      fail_msg("%s gave %s, expected %s", cases[i].in, out, cases[i].out);
+    free(out);
+    oci_free(d);
+  }
+  const char *two = "{\"req\":\"\",\"map\":{\"a\":\"1\",\"a\":\"3\"}}";
+  if (parse_opts(two, strlen(two), &o, &d, &err) != OCI_OK)
+    fail_msg("%s", err.message);
+  assert_int_equal(d->map.len, 1);
+  assert_string_equal(d->map.values[0], "3");
+  oci_free(d);
+}
+
+/* Invariant 7, "a lenient option takes the last", inside RAW values: the
+   written document must not carry the duplicate on (ocispec itself would
+   reject it by default, and oci_equal would see two different values). */
+static void test_duplicate_keys_lenient_raw(void **state) {
+  (void)state;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  oci_error err;
+  t_doc *d, *d2;
+  o.allow_duplicate_keys = true;
+  const char *in = "{\"req\":\"\",\"raw\":{\"a\":1,\"b\":2,\"a\":3}}";
+  if (parse_opts(in, strlen(in), &o, &d, &err) != OCI_OK)
+    fail_msg("%s", err.message);
+  char *out = to_json(d, false);
+  /* strict re-parse of our own output */
+  if (parse_opts(out, strlen(out), NULL, &d2, &err) != OCI_OK)
+    fail_msg("lenient parse of %s wrote %s, which the default parse rejects: "
+             "%s",
+             in, out, err.message);
+  assert_string_equal(out, "{\"req\":\"\",\"raw\":{\"a\":3,\"b\":2}}");
+  free(out);
+  oci_free(d);
+  oci_free(d2);
+}
+
+/* ---- wrong types, null, missing ----------------------------------------- */
+
+static void test_wrong_types(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      {"{\"req\":1}", 0, OCI_ETYPE, "/req", "expected string, got number", 1,
+       8},
+      {"{\"req\":\"\",\"s\":[]}", 0, OCI_ETYPE, "/s",
+       "expected string, got array", 0, 0},
+      {"{\"req\":\"\",\"b\":\"true\"}", 0, OCI_ETYPE, "/b",
+       "expected boolean, got string", 0, 0},
+      {"{\"req\":\"\",\"b\":1}", 0, OCI_ETYPE, "/b",
+       "expected boolean, got number", 0, 0},
+      {"{\"req\":\"\",\"i32\":\"1\"}", 0, OCI_ETYPE, "/i32",
+       "expected integer, got string", 0, 0},
+      {"{\"req\":\"\",\"u16\":true}", 0, OCI_ETYPE, "/u16",
+       "expected integer, got boolean", 0, 0},
+      {"{\"req\":\"\",\"u32\":{}}", 0, OCI_ETYPE, "/u32",
+       "expected integer, got object", 0, 0},
+      {"{\"req\":\"\",\"i64\":[1]}", 0, OCI_ETYPE, "/i64",
+       "expected integer, got array", 0, 0},
+      {"{\"req\":\"\",\"u64\":\"18446744073709551615\"}", 0, OCI_ETYPE, "/u64",
+       "expected integer, got string", 0, 0},
+      {"{\"req\":\"\",\"d\":false}", 0, OCI_ETYPE, "/d",
+       "expected number, got boolean", 0, 0},
+      {"{\"req\":\"\",\"set\":[\"80/tcp\"]}", 0, OCI_ETYPE, "/set",
+       "expected object, got array", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"80/tcp\":true}}", 0, OCI_ETYPE, "/set/80~1tcp",
+       "expected object, got boolean", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"80/tcp\":null}}", 0, OCI_ETYPE, "/set/80~1tcp",
+       "expected object, got null", 0, 0},
+      {"{\"req\":\"\",\"arr\":\"a\"}", 0, OCI_ETYPE, "/arr",
+       "expected array, got string", 0, 0},
+      {"{\"req\":\"\",\"arr\":[\"a\",2]}", 0, OCI_ETYPE, "/arr/1",
+       "expected string, got number", 1, 22},
+      {"{\"req\":\"\",\"arr\":[null]}", 0, OCI_ETYPE, "/arr/0",
+       "expected string, got null", 0, 0},
+      {"{\"req\":\"\",\"map\":[]}", 0, OCI_ETYPE, "/map",
+       "expected object, got array", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"a/b~c\":1}}", 0, OCI_ETYPE, "/map/a~1b~0c",
+       "expected string, got number", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"k\":null}}", 0, OCI_ETYPE, "/map/k",
+       "expected string, got null", 0, 0},
+      {"{\"req\":\"\",\"kid\":\"x\"}", 0, OCI_ETYPE, "/kid",
+       "expected object, got string", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"n\":\"1\"}}", 0, OCI_ETYPE,
+       "/kid/n", "expected integer, got string", 0, 0},
+      {"{\"req\":\"\",\"kids\":{}}", 0, OCI_ETYPE, "/kids",
+       "expected array, got object", 0, 0},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"},[]]}", 0, OCI_ETYPE, "/kids/1",
+       "expected object, got array", 0, 0},
+      {"{\"req\":\"\",\"kids\":[null]}", 0, OCI_ETYPE, "/kids/0",
+       "expected object, got null", 0, 0},
+      {"{\"req\":\"\",\"ai64\":[1,true]}", 0, OCI_ETYPE, "/ai64/1",
+       "expected integer, got boolean", 0, 0},
+      {"{\"req\":\"\",\"au64\":[null]}", 0, OCI_ETYPE, "/au64/0",
+       "expected uint64 (0..18446744073709551615), got null", 0, 0},
+      {"{\"req\":\"\",\"abool\":[true,0]}", 0, OCI_ETYPE, "/abool/1",
+       "expected boolean, got number", 0, 0},
+      {"{\"req\":\"\",\"mkids\":{\"a\":1}}", 0, OCI_ETYPE, "/mkids/a",
+       "expected object, got number", 0, 0},
+      {"{\"req\":\"\",\"mkids\":{\"a\":{}}}", 0, OCI_EMISSING, "/mkids/a",
+       "missing required field \"name\" in Kid", 0, 0},
+      /* the document itself */
+      {"[]", 0, OCI_ETYPE, "", "expected object, got array", 1, 1},
+      {"\"x\"", 0, OCI_ETYPE, "", "expected object, got string", 0, 0},
+      {"null", 0, OCI_ETYPE, "", "expected object, got null", 0, 0},
+      /* a malformed value is a syntax error, not a type error */
+      {"{\"req\":\"\",\"b\":tru}", 0, OCI_ESYNTAX, "/b",
+       "unexpected character 't'", 0, 0},
+      {"{\"req\":\"\",\"b\":nul}", 0, OCI_ESYNTAX, "/b",
+       "unexpected character 'n'", 0, 0},
+      {"{\"req\":\"\",\"s\":x}", 0, OCI_ESYNTAX, "/s",
+       "unexpected character 'x'", 1, 15},
+      {"{\"req\":\"\",\"raw\":True}", 0, OCI_ESYNTAX, "/raw",
+       "unexpected character 'T'", 0, 0},
+      {"{\"req\":\"\",\"s\":\xc3\xa9}", 0, OCI_ESYNTAX, "/s",
+       "unexpected byte 0xc3", 0, 0},
+  };
+  EXPECT_BAD(bad);
+}
+
+static void test_null_and_missing(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      {"{\"req\":null}", 0, OCI_ETYPE, "/req",
+       "required field \"req\" must not be null", 1, 8},
+      {"{\"req\":\"\",\"kid\":{\"name\":null}}", 0, OCI_ETYPE, "/kid/name",
+       "required field \"name\" must not be null", 0, 0},
+      {"{}", 0, OCI_EMISSING, "", "missing required field \"req\" in Doc", 1,
+       1},
+      {"{\"s\":\"x\",\"b\":true}", 0, OCI_EMISSING, "",
+       "missing required field \"req\" in Doc", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"n\":1}}", 0, OCI_EMISSING, "/kid",
+       "missing required field \"name\" in Kid", 1, 17},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"},{}]}", 0, OCI_EMISSING,
+       "/kids/1", "missing required field \"name\" in Kid", 0, 0},
+  };
+  EXPECT_BAD(bad);
+
+  /* null for an optional field is kept as null (not as absent) */
+  static const char *const nulls =
+      "{\"req\":\"\",\"s\":null,\"b\":null,\"i32\":null,\"u16\":null,"
+      "\"u32\":null,\"i64\":null,\"u64\":null,\"d\":null,\"raw\":null,"
+      "\"set\":null,\"arr\":null,\"map\":null,\"kid\":null,\"kids\":null,"
+      "\"ai64\":null,\"au64\":null,\"abool\":null,\"mraw\":null,"
+      "\"mkids\":null}";
+  t_doc *d = parse_ok(nulls);
+  for (unsigned i = 1; i < F_COUNT; i++) {
+    assert_true(oci_is_present(d, i));
+    assert_true(oci_is_null(d, i));
+  }
+  assert_false(oci_is_null(d, F_REQ));
+  oci_free(d);
+  roundtrip(nulls, NULL);
+
+  /* absent, null and a value are three different documents */
+  t_doc *a = parse_ok("{\"req\":\"\"}");
+  t_doc *n = parse_ok("{\"req\":\"\",\"b\":null}");
+  t_doc *f = parse_ok("{\"req\":\"\",\"b\":false}");
+  assert_false(oci_is_present(a, F_B));
+  assert_true(oci_is_present(n, F_B) && oci_is_null(n, F_B));
+  assert_true(oci_is_present(f, F_B) && !oci_is_null(f, F_B));
+  assert_false(oci_equal(&doc_type, a, n));
+  assert_false(oci_equal(&doc_type, n, f));
+  assert_false(oci_equal(&doc_type, a, f));
+  oci_free(a);
+  oci_free(n);
+  oci_free(f);
+
+  /* raw null inside containers */
+  roundtrip("{\"req\":\"\",\"mraw\":{\"a\":null},\"raw\":[null]}",
+            "{\"req\":\"\",\"raw\":[null],\"mraw\":{\"a\":null}}");
+}
+
+/* ---- document-level syntax ----------------------------------------------- */
+
+static void test_document_syntax(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      {"", 0, OCI_ESYNTAX, "", "empty document: expected a value", 1, 1},
+      {" \n\t\r ", 0, OCI_ESYNTAX, "", "empty document", 2, 4},
+      {"\xef\xbb\xbf{\"req\":\"\"}", 0, OCI_ESYNTAX, "", "byte order mark", 1,
+       1},
+      {"{\"req\":\"\"} x", 0, OCI_ESYNTAX, "",
+       "trailing characters after the JSON value", 1, 12},
+      {"{\"req\":\"\"}{}", 0, OCI_ESYNTAX, "", "trailing characters", 1, 11},
+      {"{\"req\":\"\"}\n\n]", 0, OCI_ESYNTAX, "", "trailing characters", 3, 1},
+      {"{\"req\":\"\"}\0", 12, OCI_ESYNTAX, "", "trailing characters", 1, 11},
+      {"{\"req\":\"\"", 0, OCI_ESYNTAX, "", "unexpected end of input", 1, 10},
+      {"{\"req\":\"\",}", 0, OCI_ESYNTAX, "", "trailing comma in object", 1,
+       11},
+      {"{\"req\":\"\",\"arr\":[\"a\",]}", 0, OCI_ESYNTAX, "/arr",
+       "trailing comma in array", 0, 0},
+      {"{\"req\":\"\",\"raw\":[1,]}", 0, OCI_ESYNTAX, "/raw",
+       "trailing comma in array", 0, 0},
+      {"{\"req\":\"\",\"raw\":{\"a\":1,}}", 0, OCI_ESYNTAX, "/raw",
+       "trailing comma in object", 0, 0},
+      {"{\"req\" \"\"}", 0, OCI_ESYNTAX, "", "expected ':' after object key", 1,
+       8},
+      {"{\"req\":\"\" \"b\":true}", 0, OCI_ESYNTAX, "",
+       "expected ',' or '}' after object member", 1, 11},
+      {"{\"req\":\"\",\"arr\":[\"a\" \"b\"]}", 0, OCI_ESYNTAX, "/arr",
+       "expected ',' or ']' after array element", 0, 0},
+      {"{req:\"\"}", 0, OCI_ESYNTAX, "", "expected a string key", 1, 2},
+      {"{'req':''}", 0, OCI_ESYNTAX, "", "expected a string key", 0, 0},
+      {"{\"req\":\"\"\x0c}", 0, OCI_ESYNTAX, "",
+       "expected ',' or '}' after object member", 0, 0},
+      {"{\"req\":\"\",\"raw\":[1 2]}", 0, OCI_ESYNTAX, "/raw",
+       "expected ',' or ']' after array element", 0, 0},
+      {"{\"req\":\"\",\"raw\":NaN}", 0, OCI_ESYNTAX, "/raw",
+       "unexpected character 'N'", 0, 0},
+      {"{\"req\":\"\",\"raw\":", 0, OCI_ESYNTAX, "/raw",
+       "unexpected end of input", 0, 0},
+  };
+  EXPECT_BAD(bad);
+  /* whitespace of all four kinds around every token */
+  roundtrip(" \t\r\n{ \"req\" :\n\"\" ,\r\n\"raw\" : [ 1 , { \"a\" : [ ] } ] "
+            ",\t\"arr\":[ ]}\n ",
+            "{\"req\":\"\",\"raw\":[1,{\"a\":[]}],\"arr\":[]}");
+}
+
+/* Line and column of errors in a multi-line document. */
+static void test_line_column(void **state) {
+  (void)state;
+  static const char doc[] = "{\n"
+                            "  \"req\": \"ok\",\n"
+                            "  \"kids\": [\n"
+                            "    {\"name\": \"a\"},\n"
+                            "    {\"name\": \"b\", \"n\": true}\n"
+                            "  ]\n"
+                            "}\n";
+  static const bad_case bad[] = {
+      {doc, 0, OCI_ETYPE, "/kids/1/n", "expected integer, got boolean", 5, 24},
+      {"{\n\t\"req\": \"\",\r\n\t\"raw\": [1, 2,\n\n   ]}", 0, OCI_ESYNTAX,
+       "/raw", "trailing comma in array", 5, 4},
+      {"{\"req\": \"\xc3\xa9\xc3\xa9\", \"b\": 7}", 0, OCI_ETYPE, "/b",
+       "expected boolean", 1, 22}, /* columns count bytes */
+      {"{\n\"req\": \"\",\n\"raw\": {\"a\": 1,\n        \"a\": 2}}", 0,
+       OCI_EDUPKEY, "/raw/a", "duplicate key \"a\"", 4, 9},
+  };
+  EXPECT_BAD(bad);
+  oci_error err;
+  t_doc *d;
+  assert_int_equal(parse_opts(doc, sizeof doc - 1, NULL, &d, &err), OCI_ETYPE);
+  assert_int_equal(err.offset, 71);
+}
+
+/* ---- limits ---------------------------------------------------------------
+ */
+
+static char *nested(size_t n, const char *prefix, const char *open,
+                    const char *mid, const char *close, const char *suffix) {
+  size_t lo = strlen(open), lc = strlen(close), lp = strlen(prefix);
+  size_t lm = strlen(mid), ls = strlen(suffix);
+  char *s = malloc(lp + n * (lo + lc) + lm + ls + 1), *p = s;
+  assert_non_null(s);
+  memcpy(p, prefix, lp);
+  p += lp;
+  for (size_t i = 0; i < n; i++, p += lo)
+    memcpy(p, open, lo);
+  memcpy(p, mid, lm);
+  p += lm;
+  for (size_t i = 0; i < n; i++, p += lc)
+    memcpy(p, close, lc);
+  memcpy(p, suffix, ls + 1);
+  return s;
+}
+
+static void test_depth(void **state) {
+  (void)state;
+  oci_error err;
+  t_doc *d = (t_doc *)1;
+  /* 100000 nested arrays, closed and unclosed, in a raw field: EDEPTH, no
+     crash, at the default limit (256: the document object is level 1) */
+  char *s = nested(100000, "{\"req\":\"\",\"raw\":", "[", "", "]", "}");
+  assert_int_equal(parse_opts(s, strlen(s), NULL, &d, &err), OCI_EDEPTH);
+  assert_null(d);
+  assert_non_null(strstr(err.message, "nesting deeper than 256 levels"));
+  assert_int_equal(err.column, 16 + 256);
+  assert_int_equal(strncmp(err.pointer, "/raw/0/0/0/", 11), 0);
+  assert_int_equal(oci_json_check(s + 16, 100000, NULL, &err), OCI_EDEPTH);
+  free(s);
+  s = nested(100000, "{\"req\":\"\",\"x\":", "{\"a\":", "1", "}", "}");
+  assert_int_equal(parse_opts(s, strlen(s), NULL, &d, &err), OCI_EDEPTH);
+  assert_int_equal(strncmp(err.pointer, "/x/a/a/a", 8), 0);
+  free(s);
+  s = nested(100000, "", "[", "", "", "");
+  assert_int_equal(oci_json_check(s, strlen(s), NULL, &err), OCI_EDEPTH);
+  free(s);
+
+  /* exactly at the limit passes: 255 arrays + the document object */
+  s = nested(255, "{\"req\":\"\",\"raw\":", "[", "", "]", "}");
+  d = parse_ok(s);
+  char *out = to_json(d, false);
+  assert_string_equal(out, s);
+  free(out);
+  out = to_json(d, true); /* re-indented 255 levels deep */
+  assert_non_null(out);
+  free(out);
+  oci_free(d);
+  free(s);
+  s = nested(256, "{\"req\":\"\",\"raw\":", "[", "", "]", "}");
+  assert_int_equal(parse_opts(s, strlen(s), NULL, &d, &err), OCI_EDEPTH);
+  free(s);
+
+  /* typed containers count too */
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  o.max_depth = 2;
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"x\":[]}}", 0, OCI_EDEPTH,
+       "/kid/x", "nesting deeper than 2 levels", 1, 32},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"}]}", 0, OCI_EDEPTH, "/kids/0",
+       "nesting deeper than 2 levels", 0, 0},
+      {"{\"req\":\"\",\"map\":{},\"raw\":[[]]}", 0, OCI_EDEPTH, "/raw/0",
+       "nesting deeper than 2 levels", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"1\":{}}}", 0, OCI_EDEPTH, "/set/1",
+       "nesting deeper than 2 levels", 0, 0},
+  };
+  expect_bad_all(bad, sizeof bad / sizeof bad[0], &o);
+  const char *two = "{\"req\":\"\",\"kid\":{\"name\":\"\"},\"raw\":[1],"
+                    "\"map\":{\"a\":\"\"},\"set\":{}}";
+  assert_int_equal(parse_opts(two, strlen(two), &o, &d, &err), OCI_OK);
+  oci_free(d);
+}
+
+static void test_size_limits(void **state) {
+  (void)state;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  oci_error err;
+  t_doc *d = (t_doc *)1;
+  const char *doc = "{\"req\":\"abcd\"}";
+  o.max_size = 14;
+  assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_OK);
+  oci_free(d);
+  o.max_size = 13;
+  assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_ETOOBIG);
+  assert_null(d);
+  assert_string_equal(err.message,
+                      "document of 14 bytes exceeds the limit of 13");
+  assert_int_equal(oci_json_check(doc, 14, &o, &err), OCI_ETOOBIG);
+
+  o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+  o.max_string = 4;
+  assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_OK);
+  oci_free(d);
+  /* the limit is on decoded bytes: 2 x U+00E9 = 4 bytes from 12 */
+  const char *esc = "{\"req\":\"\\u00e9\\u00E9\"}";
+  assert_int_equal(parse_opts(esc, strlen(esc), &o, &d, &err), OCI_OK);
+  oci_free(d);
+  static const bad_case bad[] = {
+      {"{\"req\":\"abcde\"}", 0, OCI_ETOOBIG, "/req",
+       "string of 5 bytes exceeds the limit of 4", 1, 9},
+      {"{\"req\":\"\",\"longer\":1}", 0, OCI_ETOOBIG, "",
+       "string of 6 bytes exceeds the limit of 4", 0, 0},
+      {"{\"req\":\"\",\"raw\":[\"\\u00e9\\u00e9x\"]}", 0, OCI_ETOOBIG, "/raw/0",
+       "string of 5 bytes", 0, 0},
+  };
+  expect_bad_all(bad, sizeof bad / sizeof bad[0], &o);
+
+  /* defaults */
+  o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+  assert_int_equal(o.max_depth, 256);
+  assert_true(o.max_size == (size_t)256 << 20);
+  assert_true(o.max_string == (size_t)64 << 20);
+  assert_false(o.allow_duplicate_keys);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static const char full_compact[] =
+    "{\"req\":\"r\",\"s\":null,\"b\":true,\"i32\":-7,\"u16\":65535,"
+    "\"u32\":4294967295,\"i64\":-9223372036854775808,"
+    "\"u64\":18446744073709551615,\"d\":0.5,"
+    "\"raw\":{\"a\":[1,{\"b\":null,\"c\":\"x,y:{[\\\"\"}],\"e\":{},\"f\":[],"
+    "\"g\":[[]]},"
+    "\"set\":{\"80/tcp\":{},\"53/udp\":{\"x\":1}},\"arr\":[\"a\",\"b\"],"
+    "\"map\":{\"z\":\"1\",\"a\":\"2\"},\"kid\":{\"name\":\"k\",\"n\":1},"
+    "\"kids\":[{\"name\":\"k0\"},{\"name\":\"k1\",\"extra\":[]}],"
+    "\"ai64\":[],\"au64\":[1],\"abool\":[true,false],\"mraw\":{},"
+    "\"mkids\":{\"m\":{\"name\":\"mk\"}},\"unknown\":{\"deep\":[1,2]},"
+    "\"zz\":\"last\"}";
+
+static const char full_pretty[] = "{\n"
+                                  "  \"req\": \"r\",\n"
+                                  "  \"s\": null,\n"
+                                  "  \"b\": true,\n"
+                                  "  \"i32\": -7,\n"
+                                  "  \"u16\": 65535,\n"
+                                  "  \"u32\": 4294967295,\n"
+                                  "  \"i64\": -9223372036854775808,\n"
+                                  "  \"u64\": 18446744073709551615,\n"
+                                  "  \"d\": 0.5,\n"
+                                  "  \"raw\": {\n"
+                                  "    \"a\": [\n"
+                                  "      1,\n"
+                                  "      {\n"
+                                  "        \"b\": null,\n"
+                                  "        \"c\": \"x,y:{[\\\"\"\n"
+                                  "      }\n"
+                                  "    ],\n"
+                                  "    \"e\": {},\n"
+                                  "    \"f\": [],\n"
+                                  "    \"g\": [\n"
+                                  "      []\n"
+                                  "    ]\n"
+                                  "  },\n"
+                                  "  \"set\": {\n"
+                                  "    \"80/tcp\": {},\n"
+                                  "    \"53/udp\": {\n"
+                                  "      \"x\": 1\n"
+                                  "    }\n"
+                                  "  },\n"
+                                  "  \"arr\": [\n"
+                                  "    \"a\",\n"
+                                  "    \"b\"\n"
+                                  "  ],\n"
+                                  "  \"map\": {\n"
+                                  "    \"z\": \"1\",\n"
+                                  "    \"a\": \"2\"\n"
+                                  "  },\n"
+                                  "  \"kid\": {\n"
+                                  "    \"name\": \"k\",\n"
+                                  "    \"n\": 1\n"
+                                  "  },\n"
+                                  "  \"kids\": [\n"
+                                  "    {\n"
+                                  "      \"name\": \"k0\"\n"
+                                  "    },\n"
+                                  "    {\n"
+                                  "      \"name\": \"k1\",\n"
+                                  "      \"extra\": []\n"
+                                  "    }\n"
+                                  "  ],\n"
+                                  "  \"ai64\": [],\n"
+                                  "  \"au64\": [\n"
+                                  "    1\n"
+                                  "  ],\n"
+                                  "  \"abool\": [\n"
+                                  "    true,\n"
+                                  "    false\n"
+                                  "  ],\n"
+                                  "  \"mraw\": {},\n"
+                                  "  \"mkids\": {\n"
+                                  "    \"m\": {\n"
+                                  "      \"name\": \"mk\"\n"
+                                  "    }\n"
+                                  "  },\n"
+                                  "  \"unknown\": {\n"
+                                  "    \"deep\": [\n"
+                                  "      1,\n"
+                                  "      2\n"
+                                  "    ]\n"
+                                  "  },\n"
+                                  "  \"zz\": \"last\"\n"
+                                  "}";
+
+static void test_output(void **state) {
+  (void)state;
+  roundtrip(full_compact, NULL);
+  t_doc *d = parse_ok(full_compact);
+  char *out = to_json(d, true);
+  if (strcmp(out, full_pretty) != 0)
+    fail_msg("pretty output:\n%s\nexpected:\n%s", out, full_pretty);
+  /* the pretty text parses back to an equal document */
+  t_doc *d2 = parse_ok(out);
+  assert_true(oci_equal(&doc_type, d, d2));
+  free(out);
+  oci_free(d2);
+  oci_free(d);
+
+  /* the smallest documents */
+  d = parse_ok("{\"req\":\"\"}");
+  out = to_json(d, true);
+  assert_string_equal(out, "{\n  \"req\": \"\"\n}");
+  free(out);
+  oci_free(d);
+
+  /* unknown members at several levels keep their order, after the known
+     fields; maps keep theirs */
+  roundtrip("{\"z\":1,\"kids\":[{\"q\":[],\"name\":\"a\",\"b\":{}}],\"a\":2,"
+            "\"req\":\"\",\"map\":{\"b\":\"\",\"a\":\"\",\"c\":\"\"},"
+            "\"kid\":{\"y\":{\"m\":{\"z\":1,\"a\":2}},\"name\":\"\",\"x\":0},"
+            "\"m\":3}",
+            "{\"req\":\"\",\"map\":{\"b\":\"\",\"a\":\"\",\"c\":\"\"},"
+            "\"kid\":{\"name\":\"\",\"y\":{\"m\":{\"z\":1,\"a\":2}},\"x\":0},"
+            "\"kids\":[{\"name\":\"a\",\"q\":[],\"b\":{}}],\"z\":1,\"a\":2,"
+            "\"m\":3}");
+  /* numbers in raw values are kept exactly as written */
+  roundtrip("{\"req\":\"\",\"raw\":[1.000000000000000005,1E400,-0,"
+            "100000000000000000000000000000001,0.1e-2]}",
+            NULL);
+}
+
+/* ---- equality and copies ------------------------------------------------- */
+
+static void test_equal_and_clone(void **state) {
+  (void)state;
+  t_doc *d = parse_ok(full_compact), *c = NULL, *e;
+  oci_error err;
+  assert_int_equal(oci_clone(&doc_type, d, (void **)&c, &err), OCI_OK);
+  assert_ptr_not_equal(c->hdr.arena, d->hdr.arena);
+  assert_ptr_not_equal(c->req, d->req);
+  assert_true(oci_equal(&doc_type, d, c));
+  assert_true(oci_equal(&doc_type, c, d));
+  char *a = to_json(d, false), *b = to_json(c, false);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+
+  /* each kind of change breaks equality */
+  assert_int_equal(oci_set_string(c, &doc_fields[F_REQ], "R"), OCI_OK);
+  assert_false(oci_equal(&doc_type, d, c));
+  oci_free(c);
+  static const struct {
+    const char *a, *b;
+    bool equal;
+  } pairs[] = {
+      {"{\"req\":\"\",\"u64\":1}", "{\"req\":\"\",\"u64\":2}", false},
+      {"{\"req\":\"\",\"d\":0.5}", "{\"req\":\"\",\"d\":0.25}", false},
+      {"{\"req\":\"\",\"arr\":[\"a\",\"b\"]}",
+       "{\"req\":\"\",\"arr\":[\"b\","
+       "\"a\"]}",
+       false},
+      {"{\"req\":\"\",\"raw\":[1]}", "{\"req\":\"\",\"raw\":[2]}", false},
+      {"{\"req\":\"\",\"x\":1}", "{\"req\":\"\",\"x\":2}", false},
+      {"{\"req\":\"\",\"x\":1}", "{\"req\":\"\",\"y\":1}", false},
+      {"{\"req\":\"\",\"x\":1}", "{\"req\":\"\"}", false},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"a\"}}",
+       "{\"req\":\"\",\"kid\":{\"name\":\"a\",\"n\":0}}", false},
+      {"{\"req\":\"\",\"set\":{\"1\":{}}}",
+       "{\"req\":\"\",\"set\":{\"1\":"
+       "{\"a\":1}}}",
+       false},
+      {"{\"req\":\"\",\"map\":{\"a\":\"1\"}}",
+       "{\"req\":\"\",\"map\":{\"a\":\"1\",\"b\":\"1\"}}", false},
+      /* map and unknown-member order is not significant */
+      {"{\"req\":\"\",\"map\":{\"a\":\"1\",\"b\":\"2\"}}",
+       "{\"req\":\"\",\"map\":{\"b\":\"2\",\"a\":\"1\"}}", true},
+      {"{\"x\":1,\"y\":2,\"req\":\"\"}", "{\"req\":\"\",\"y\":2,\"x\":1}",
+       true},
+      /* -0 and 0 are the same integer */
+      {"{\"req\":\"\",\"i64\":-0}", "{\"req\":\"\",\"i64\":0}", true},
+  };
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    d = parse_ok(pairs[i].a);
+    e = parse_ok(pairs[i].b);
+    if (oci_equal(&doc_type, d, e) != pairs[i].equal)
+      fail_msg("oci_equal(%s, %s) should be %d", pairs[i].a, pairs[i].b,
+               pairs[i].equal);
+    oci_free(d);
+    oci_free(e);
+  }
+
+  /* copies are deep: editing the copy leaves the original alone */
+  d = parse_ok(full_compact);
+  assert_int_equal(oci_clone(&doc_type, d, (void **)&c, &err), OCI_OK);
+  c->kids.items[1]->name[0] = 'X';
+  c->map.values[0][0] = '9';
+  assert_string_equal(d->kids.items[1]->name, "k1");
+  assert_string_equal(d->map.values[0], "1");
+  assert_false(oci_equal(&doc_type, d, c));
+  oci_free(c);
+
+  /* oci_unset / oci_set_null / oci_copy_into */
+  assert_int_equal(oci_clone(&doc_type, d, (void **)&c, &err), OCI_OK);
+  oci_unset(c, &doc_fields[F_RAW]);
+  assert_false(oci_is_present(c, F_RAW));
+  oci_set_null(c, &doc_fields[F_KID]);
+  assert_true(oci_is_null(c, F_KID));
+  oci_set_null(c, &doc_fields[F_REQ]); /* refused: required */
+  assert_false(oci_is_null(c, F_REQ));
+  assert_true(oci_is_present(c, F_REQ));
+  t_kid *k = oci_copy_into(&kid_type, d->kid, c->hdr.arena);
+  assert_non_null(k);
+  assert_true(oci_equal(&kid_type, k, d->kid));
+  a = to_json(c, false);
+  assert_non_null(strstr(a, "\"d\":0.5,\"set\""));
+  assert_non_null(strstr(a, "\"kid\":null,"));
+  free(a);
+  oci_free(c);
+  oci_free(d);
+}
+
+/* Documents built in C, the way a program does it. */
+static void test_build(void **state) {
+  (void)state;
+  t_doc *d = NULL;
+  oci_error err;
+  assert_int_equal(oci_new(&doc_type, (void **)&d, &err), OCI_OK);
+  assert_int_equal(d->hdr.present, 0);
+  assert_int_equal(oci_set_string(d, &doc_fields[F_REQ], "a\x1f\"b"), OCI_OK);
+  d->u64 = UINT64_MAX;
+  oci_mark(d, F_U64);
+  d->d = -1.25;
+  oci_mark(d, F_D);
+  t_kid *k = oci_new_in(&kid_type, d->hdr.arena);
+  assert_non_null(k);
+  assert_int_equal(oci_set_string(k, &kid_fields[0], "k"), OCI_OK);
+  d->kids.items = oci_arena_alloc(d->hdr.arena, 2 * sizeof *d->kids.items);
+  d->kids.items[0] = k;
+  d->kids.items[1] = k;
+  d->kids.len = 2;
+  oci_mark(d, F_KIDS);
+  d->arr.items = oci_arena_alloc(d->hdr.arena, sizeof(char *));
+  d->arr.items[0] = "\xc3\xa9/";
+  d->arr.len = 1;
+  oci_mark(d, F_ARR);
+  oci_set_null(d, &doc_fields[F_S]);
+  assert_int_equal(oci_set_object(d, &doc_fields[F_KID], k), OCI_OK);
+  assert_ptr_not_equal(d->kid, k);
+  char *out = to_json(d, false);
+  assert_string_equal(
+      out, "{\"req\":\"a\\u001f\\\"b\",\"s\":null,\"u64\":18446744073709551615,"
+           "\"d\":-1.25,\"arr\":[\"\xc3\xa9/\"],\"kid\":{\"name\":\"k\"},"
+           "\"kids\":[{\"name\":\"k\"},{\"name\":\"k\"}]}");
+  roundtrip(out, NULL);
+  free(out);
+  oci_free(d);
+}
+
+/* ---- oci_json_check ------------------------------------------------------ */
+
+static void test_json_check(void **state) {
+  (void)state;
+  oci_error err;
+  static const char *const good[] = {
+      "0",
+      "-0",
+      "1e5",
+      "\"\\u0000\"",
+      "[]",
+      "{}",
+      " [1, {\"a\": null}] ",
+      "{\"a\":{\"b\":[true,false,null]}}",
+      "\"\xf4\x8f\xbf\xbf\"",
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (oci_json_check(good[i], strlen(good[i]), NULL, &err) != OCI_OK)
+      fail_msg("%s: %s", good[i], err.message);
+  static const struct {
+    const char *in;
+    int code;
+    const char *msg;
+  } bad[] = {
+      {"", OCI_ESYNTAX, "empty document"},
+      {"[", OCI_ESYNTAX, "unexpected end of input"},
+      {"{\"a\":1,\"a\":2}", OCI_EDUPKEY, "duplicate key \"a\""},
+      {"1 2", OCI_ESYNTAX, "trailing characters"},
+      {"\"\\ud800\"", OCI_EUTF8, "lone high surrogate"},
+      {"\"\xed\xa0\x80\"", OCI_EUTF8, "invalid UTF-8 byte 0xed"},
+      {"-", OCI_ESYNTAX, "invalid number"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    oci_error_clear(&err);
+    if (oci_json_check(bad[i].in, strlen(bad[i].in), NULL, &err) != bad[i].code)
+      fail_msg("%s: expected %s, got %s", bad[i].in,
+               oci_status_name(bad[i].code), err.message);
+    assert_int_equal(err.code, bad[i].code);
+    assert_non_null(strstr(err.message, bad[i].msg));
+  }
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  o.allow_duplicate_keys = true;
+  assert_int_equal(oci_json_check("{\"a\":1,\"a\":2}", 13, &o, &err), OCI_OK);
+  assert_int_equal(oci_json_check("{\"a\":1,\"a\":2}", 13, NULL, NULL),
+                   OCI_EDUPKEY); /* err may be NULL */
+  t_doc *d = (t_doc *)1;
+  assert_int_equal(oci_parse(&doc_type, "{}", 2, NULL, (void **)&d, NULL),
+                   OCI_EMISSING);
+  assert_null(d);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static size_t count_entries(const char *dir, const char *only) {
+  DIR *dp = opendir(dir);
+  struct dirent *de;
+  size_t n = 0;
+  assert_non_null(dp);
+  while ((de = readdir(dp)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (strstr(de->d_name, ".tmp."))
+      fail_msg("temporary file %s/%s left behind", dir, de->d_name);
+    if (only && strcmp(de->d_name, only) != 0)
+      fail_msg("unexpected file %s/%s", dir, de->d_name);
+    n++;
+  }
+  closedir(dp);
+  return n;
+}
+
+static void test_files(void **state) {
+  (void)state;
+  char dir[] = "/tmp/ocispec-test-json-XXXXXX";
+  char path[256], missing[256];
+  oci_error err;
+  oci_write_options pretty = {OCI_WRITE_OPTIONS_VERSION, true};
+  t_doc *d = parse_ok(full_compact), *back = NULL;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/doc.json", dir);
+  snprintf(missing, sizeof missing, "%s/missing/doc.json", dir);
+
+  assert_int_equal(oci_write_file(&doc_type, d, &pretty, path, &err), OCI_OK);
+  assert_int_equal(count_entries(dir, "doc.json"), 1);
+  assert_int_equal(oci_parse_file(&doc_type, path, NULL, (void **)&back, &err),
+                   OCI_OK);
+  assert_true(oci_equal(&doc_type, d, back));
+  oci_free(back);
+  /* the bytes on disk are the pretty text, without a trailing newline */
+  FILE *f = fopen(path, "rb");
+  char buf[4096];
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  assert_int_equal(n, sizeof full_pretty - 1);
+  assert_memory_equal(buf, full_pretty, n);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+
+  /* overwrite in place */
+  oci_set_string(d, &doc_fields[F_REQ], "second");
+  assert_int_equal(oci_write_file(&doc_type, d, NULL, path, &err), OCI_OK);
+  assert_int_equal(count_entries(dir, "doc.json"), 1);
+  assert_int_equal(oci_parse_file(&doc_type, path, NULL, (void **)&back, &err),
+                   OCI_OK);
+  assert_string_equal(back->req, "second");
+  oci_free(back);
+
+  /* into a missing directory: OCI_EIO, nothing written anywhere */
+  oci_error_clear(&err);
+  assert_int_equal(oci_write_file(&doc_type, d, NULL, missing, &err), OCI_EIO);
+  assert_int_equal(err.code, OCI_EIO);
+  assert_non_null(strstr(err.message, missing));
+  assert_non_null(strstr(err.message, strerror(ENOENT)));
+  assert_int_equal(count_entries(dir, "doc.json"), 1);
+
+  /* reading a missing file, a directory, a bad file */
+  back = (t_doc *)1;
+  assert_int_equal(
+      oci_parse_file(&doc_type, missing, NULL, (void **)&back, &err), OCI_EIO);
+  assert_null(back);
+  assert_non_null(strstr(err.message, missing));
+  assert_non_null(strstr(err.message, strerror(ENOENT)));
+  assert_int_equal(oci_parse_file(&doc_type, dir, NULL, (void **)&back, &err),
+                   OCI_EIO);
+  assert_non_null(strstr(err.message, dir));
+  assert_non_null(strstr(err.message, "is a directory"));
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  o.max_size = 10;
+  assert_int_equal(oci_parse_file(&doc_type, path, &o, (void **)&back, &err),
+                   OCI_ETOOBIG);
+  assert_non_null(strstr(err.message, path));
+  f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs("{\n  \"req\": 1\n}", f);
+  fclose(f);
+  assert_int_equal(oci_parse_file(&doc_type, path, NULL, (void **)&back, &err),
+                   OCI_ETYPE);
+  assert_string_equal(err.pointer, "/req");
+  assert_int_equal(err.line, 2);
+  assert_int_equal(err.column, 10);
+
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(count_entries(dir, NULL), 0);
+  assert_int_equal(rmdir(dir), 0);
+  oci_free(d);
+}
+
+/* Invariant 5 whatever limit the caller picks: a max_depth too large for
+   the reader's path buffer or for the C stack must be refused or capped,
+   never overflow. (Kept last: under ASan a failure aborts the run.) */
+static void test_depth_limit_is_bounded(void **state) {
+  (void)state;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  oci_error err;
+  t_doc *d = NULL;
+  const char *doc = "{\"req\":\"\",\"raw\":[[[[1]]]]}";
+  o.max_depth = SIZE_MAX;
+  int rc = parse_opts(doc, strlen(doc), &o, &d, &err);
+  if (rc != OCI_OK && rc != OCI_EINVAL)
+    fail_msg("max_depth SIZE_MAX: %s", err.message);
+  oci_free(d);
+  /* a million nested arrays with a million-level limit */
+  o.max_depth = (size_t)1 << 20;
+  char *s = nested((size_t)1 << 20, "", "[", "", "]", "");
+  rc = oci_json_check(s, strlen(s), &o, &err);
+  if (rc != OCI_OK && rc != OCI_EDEPTH && rc != OCI_EINVAL)
+    fail_msg("2^20 nested arrays: %s", err.message);
+  free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_declaration),
+      cmocka_unit_test(test_integer_limits),
+      cmocka_unit_test(test_doubles),
+      cmocka_unit_test(test_string_escapes),
+      cmocka_unit_test(test_string_errors),
+      cmocka_unit_test(test_duplicate_keys),
+      cmocka_unit_test(test_duplicate_keys_lenient),
+      cmocka_unit_test(test_duplicate_keys_lenient_raw),
+      cmocka_unit_test(test_wrong_types),
+      cmocka_unit_test(test_null_and_missing),
+      cmocka_unit_test(test_document_syntax),
+      cmocka_unit_test(test_line_column),
+      cmocka_unit_test(test_depth),
+      cmocka_unit_test(test_size_limits),
+      cmocka_unit_test(test_output),
+      cmocka_unit_test(test_equal_and_clone),
+      cmocka_unit_test(test_build),
+      cmocka_unit_test(test_json_check),
+      cmocka_unit_test(test_files),
+      cmocka_unit_test(test_depth_limit_is_bounded),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
