@@ -298,11 +298,93 @@ int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
 static bool equal_object(const oci_type *t, const oci_object *x,
                          const oci_object *y);
 
-/* Raw values are compact text; the same JSON value written the same way
-   compares equal (escapes and number spellings are kept as written). */
+/* Strings compare by their bytes. */
 static bool equal_str(const char *x, const char *y) {
   if (!x || !y) return x == y;
   return strcmp(x, y) == 0;
+}
+
+/* Raw values are compact, validated JSON text. Objects compare as sets of
+   members (order is not significant in JSON); strings and numbers compare
+   as written. */
+static const char *raw_skip(const char *p) {
+  if (*p == '"') {
+    for (p++; *p != '"'; p++)
+      if (*p == '\\') p++;
+    return p + 1;
+  }
+  if (*p == '{' || *p == '[') {
+    int depth = 0;
+    do {
+      if (*p == '"') {
+        p = raw_skip(p);
+        continue;
+      }
+      if (*p == '{' || *p == '[') depth++;
+      if (*p == '}' || *p == ']') depth--;
+      p++;
+    } while (depth);
+    return p;
+  }
+  while (*p && *p != ',' && *p != ']' && *p != '}')
+    p++;
+  return p;
+}
+
+static bool raw_eq(const char *a, const char *b);
+
+static size_t raw_count(const char *p) { /* members or elements */
+  size_t n = 0;
+  for (p++; *p != '}' && *p != ']'; n++) {
+    if (*p == ',') p++;
+    p = raw_skip(p);
+    if (*p == ':') p = raw_skip(p + 1);
+  }
+  return n;
+}
+
+static bool raw_object_has(const char *obj, const char *key, size_t klen,
+                           const char *val) {
+  for (const char *p = obj + 1; *p != '}';) {
+    if (*p == ',') p++;
+    const char *k = p, *ke = raw_skip(p);
+    const char *v = ke + 1;
+    p = raw_skip(v);
+    if ((size_t)(ke - k) == klen && memcmp(k, key, klen) == 0)
+      return raw_eq(val, v);
+  }
+  return false;
+}
+
+static bool raw_eq(const char *a, const char *b) {
+  if (*a == '{' && *b == '{') {
+    if (raw_count(a) != raw_count(b)) return false;
+    for (const char *p = a + 1; *p != '}';) {
+      if (*p == ',') p++;
+      const char *k = p, *ke = raw_skip(p);
+      if (!raw_object_has(b, k, (size_t)(ke - k), ke + 1)) return false;
+      p = raw_skip(ke + 1);
+    }
+    return true;
+  }
+  if (*a == '[' && *b == '[') {
+    const char *p = a + 1, *q = b + 1;
+    for (;;) {
+      if (*p == ',') p++;
+      if (*q == ',') q++;
+      if (*p == ']' || *q == ']') return *p == ']' && *q == ']';
+      if (!raw_eq(p, q)) return false;
+      p = raw_skip(p);
+      q = raw_skip(q);
+    }
+  }
+  const char *ae = raw_skip(a), *be = raw_skip(b);
+  return ae - a == be - b && memcmp(a, b, (size_t)(ae - a)) == 0;
+}
+
+static bool equal_raw(const char *x, const char *y) {
+  if (!x || !y) return x == y;
+  return raw_eq(x, y);
 }
 
 static size_t map_find(const oci_map *m, const char *key) {
@@ -313,8 +395,8 @@ static size_t map_find(const oci_map *m, const char *key) {
 
 bool oci_equal_value(const oci_vtype *vt, const void *x, const void *y) {
   switch (vt->kind) {
-  case OCI_K_STRING:
-  case OCI_K_RAW: return equal_str(*(char *const *)x, *(char *const *)y);
+  case OCI_K_STRING: return equal_str(*(char *const *)x, *(char *const *)y);
+  case OCI_K_RAW: return equal_raw(*(char *const *)x, *(char *const *)y);
   case OCI_K_BOOL: return *(const bool *)x == *(const bool *)y;
   case OCI_K_DOUBLE: return *(const double *)x == *(const double *)y;
   case OCI_K_OBJECT: {
@@ -366,7 +448,7 @@ static bool equal_object(const oci_type *t, const oci_object *x,
     size_t j = 0;
     while (j < y->extra.len && strcmp(x->extra.keys[i], y->extra.keys[j]))
       j++;
-    if (j == y->extra.len || strcmp(x->extra.raws[i], y->extra.raws[j]))
+    if (j == y->extra.len || !equal_raw(x->extra.raws[i], y->extra.raws[j]))
       return false;
   }
   return true;

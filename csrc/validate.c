@@ -134,8 +134,10 @@ static void check_object(oci_vctx *v, const oci_type *t, const oci_object *o) {
       else if (!(f->flags & OCI_F_NULLABLE) &&
                f->vt->kind != OCI_K_RAW) /* null is a JSON value too */
         oci_report(v, OCI_SEV_ERROR, "null", f->key,
-                   "\"%s\" must not be null: the schema allows only a %s here",
-                   f->key, oci_kind_name(f->vt->kind));
+                   "\"%s\" must not be null: the schema allows only %s %s here",
+                   f->key,
+                   strchr("aeiou", oci_kind_name(f->vt->kind)[0]) ? "an" : "a",
+                   oci_kind_name(f->vt->kind));
       continue;
     }
     const void *p = (const char *)o + f->offset;

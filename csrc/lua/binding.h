@@ -14,6 +14,7 @@ typedef struct ocil_obj {
   void *obj; /* NULL once a builder is consumed */
   const oci_type *type;
   int owner; /* frees obj's arena when collected */
+  int lent;  /* a root that child userdata point into */
 } ocil_obj;
 
 /* Conversion errors: what, and where (a JSON Pointer). */

@@ -388,8 +388,7 @@ static int to_map(lua_State *L, int idx, const oci_vtype *vt, oci_map *dst,
       rc = to_string(L, lua_gettop(L), a, &keys[n], c);
       path_pop(c, mark, rc);
     } else {
-      keys[n] = oci_arena_strdup(a, lua_tostring(L, -2));
-      if (!keys[n]) rc = conv_fail(c, OCI_ENOMEM, "out of memory");
+      rc = to_string(L, lua_gettop(L) - 1, a, &keys[n], c); /* NUL, UTF-8 */
     }
     lua_pop(L, 1);
     if (rc) {
@@ -470,7 +469,8 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
     if (u->type != t)
       return conv_fail(c, OCI_ETYPE, "expected %s, got %s", t->name,
                        u->type->name);
-    if (!u->obj) return conv_fail(c, OCI_EINVAL, "consumed builder");
+    if (!u->obj)
+      return conv_fail(c, OCI_EINVAL, "a consumed builder or closed object");
     if (!(*out = oci_copy_into(t, u->obj, a)))
       return conv_fail(c, OCI_ENOMEM, "out of memory");
     return OCI_OK;
@@ -484,13 +484,23 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
+      const char *kind = lua_kind(L, -1);
       lua_pop(L, 1);
       return conv_fail(c, OCI_ETYPE, "%s keys must be strings, got %s", t->name,
-                       lua_kind(L, -1));
+                       kind);
     }
     size_t kl;
     const char *k = lua_tolstring(L, -1, &kl);
-    if (!oci_field_by_key(t, k, kl)) nextra++;
+    if (!oci_field_by_key(t, k, kl)) {
+      if (memchr(k, '\0', kl) || !oci_utf8_valid(k, kl)) {
+        lua_pop(L, 1);
+        return conv_fail(c, OCI_EUTF8,
+                         "%s key is not valid UTF-8 or holds a "
+                         "NUL byte",
+                         t->name);
+      }
+      nextra++;
+    }
   }
   char **ekeys = NULL, **eraws = NULL;
   if (nextra) {

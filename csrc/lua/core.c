@@ -33,6 +33,7 @@ static ocil_obj *new_userdata(lua_State *L, const oci_type *t, void *obj,
   u->obj = obj;
   u->type = t;
   u->owner = owner;
+  u->lent = 0;
   push_meta(L, t, builder);
   lua_setmetatable(L, -2);
   return u;
@@ -47,9 +48,10 @@ void ocil_push_child(lua_State *L, int parent, const oci_type *t, void *obj) {
   ocil_obj *p = lua_touserdata(L, parent);
   new_userdata(L, t, obj, 0, 0);
   /* keep the document's root alive: the parent if it owns, else its root */
-  if (p && p->owner)
+  if (p && p->owner) {
+    p->lent = 1;
     lua_pushvalue(L, parent);
-  else
+  } else
     lua_getiuservalue(L, parent, 1);
   lua_setiuservalue(L, -2, 1);
 }
@@ -71,7 +73,7 @@ ocil_obj *ocil_check(lua_State *L, int idx, const oci_type *t) {
     snprintf(want, sizeof want, "ocispec.%s.%s", t->ns, t->name);
     luaL_typeerror(L, idx, want);
   }
-  if (!u->obj) luaL_argerror(L, idx, "attempt to use a consumed builder");
+  if (!u->obj) luaL_argerror(L, idx, "attempt to use a closed object");
   return u;
 }
 
@@ -84,6 +86,14 @@ static int obj_gc(lua_State *L) {
   ocil_obj *u = lua_touserdata(L, 1);
   if (u->owner && u->obj) oci_free(u->obj);
   u->obj = NULL;
+  return 0;
+}
+
+/* __close: release the document now, unless child objects taken from it
+   may still point into it; then the collector releases it after them. */
+static int obj_close(lua_State *L) {
+  ocil_obj *u = lua_touserdata(L, 1);
+  if (u->owner && !u->lent) return obj_gc(L);
   return 0;
 }
 
@@ -354,7 +364,7 @@ static int obj_to_table(lua_State *L) {
 static int obj_tostring(lua_State *L) {
   ocil_obj *u = ocil_test_any(L, 1);
   if (!u || !u->obj) {
-    lua_pushfstring(L, "%s (consumed)", u ? u->type->name : "?");
+    lua_pushfstring(L, "%s (closed)", u ? u->type->name : "?");
     return 1;
   }
   char *json;
@@ -397,7 +407,7 @@ static int obj_validate(lua_State *L) {
   /* copy into Lua first: lua_* may raise, so build then free */
   int top = lua_gettop(L);
   lua_createtable(L, (int)p.len, 0);
-  ocil_set_array_mt(L, -1);
+  if (!p.len) ocil_set_array_mt(L, -1);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   int shown = 0;
@@ -484,6 +494,8 @@ static int obj_set_unknown_field(lua_State *L) {
   oci_object *o = u->obj;
   size_t kl;
   const char *k = luaL_checklstring(L, 2, &kl);
+  luaL_argcheck(L, !memchr(k, 0, kl) && oci_utf8_valid(k, kl), 2,
+                "key must be UTF-8 without NUL bytes");
   if (oci_field_by_key(u->type, k, kl))
     luaL_argerror(L, 2, "a field of the spec: use its setter");
   size_t i = 0;
@@ -713,7 +725,7 @@ static void register_type(lua_State *L, const oci_type *t) {
   int mt = lua_gettop(L);
   lua_pushcfunction(L, obj_gc);
   lua_setfield(L, mt, "__gc");
-  lua_pushcfunction(L, obj_gc);
+  lua_pushcfunction(L, obj_close);
   lua_setfield(L, mt, "__close");
   lua_pushcfunction(L, obj_tostring);
   lua_setfield(L, mt, "__tostring");

@@ -176,6 +176,14 @@ function M.ImageConfigurationBuilder()
     :rootfs({ type = "layers", diff_ids = {} })
 end
 
+local artifact_builder = M.ArtifactManifest.builder
+--- oci-spec-rs fixes mediaType and starts blobs empty; artifact_type is the
+-- one field to give.
+function M.ArtifactManifestBuilder()
+  return artifact_builder():media_type(media.ArtifactManifest)
+    :blobs({})
+end
+
 local platform_new = M.Platform.new
 --- The platform of the running machine (oci-spec-rs `Platform::default`).
 function M.Platform.default()

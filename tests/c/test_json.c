@@ -1115,6 +1115,7 @@ static void test_equal_and_clone(void **state) {
   assert_int_equal(oci_set_string(c, &doc_fields[F_REQ], "R"), OCI_OK);
   assert_false(oci_equal(&doc_type, d, c));
   oci_free(c);
+  oci_free(d);
   static const struct {
     const char *a, *b;
     bool equal;
@@ -1142,6 +1143,17 @@ static void test_equal_and_clone(void **state) {
        "{\"req\":\"\",\"map\":{\"b\":\"2\",\"a\":\"1\"}}", true},
       {"{\"x\":1,\"y\":2,\"req\":\"\"}", "{\"req\":\"\",\"y\":2,\"x\":1}",
        true},
+      /* members of raw objects compare as sets, elements in order */
+      {"{\"req\":\"\",\"raw\":{\"a\":1,\"b\":{\"c\":[1,2],\"d\":null}}}",
+       "{\"req\":\"\",\"raw\":{\"b\":{\"d\":null,\"c\":[1,2]},\"a\":1}}", true},
+      {"{\"req\":\"\",\"raw\":{\"a\":1,\"b\":2}}",
+       "{\"req\":\"\",\"raw\":{\"a\":1,\"c\":2}}", false},
+      {"{\"req\":\"\",\"raw\":{\"a\":1}}",
+       "{\"req\":\"\",\"raw\":{\"a\":1,\"b\":2}}", false},
+      {"{\"req\":\"\",\"raw\":[{\"x\":\"}\",\"y\":2},3]}",
+       "{\"req\":\"\",\"raw\":[{\"y\":2,\"x\":\"}\"},3]}", true},
+      {"{\"req\":\"\",\"x\":{\"p\":1,\"q\":2}}",
+       "{\"req\":\"\",\"x\":{\"q\":2,\"p\":1}}", true},
       /* -0 and 0 are the same integer */
       {"{\"req\":\"\",\"i64\":-0}", "{\"req\":\"\",\"i64\":0}", true},
   };
