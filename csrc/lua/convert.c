@@ -397,7 +397,7 @@ static int to_map(lua_State *L, int idx, const oci_vtype *vt, oci_map *dst,
     }
     n++;
   }
-  qsort(keys, n, sizeof *keys, cmp_keys);
+  if (n) qsort(keys, n, sizeof *keys, cmp_keys); /* keys is NULL when empty */
   void *values = NULL;
   if (n && !(values = oci_arena_calloc(a, n * vsize)))
     return conv_fail(c, OCI_ENOMEM, "out of memory");
