@@ -26,6 +26,7 @@ typedef struct reader {
   oci_error *err;
   size_t max_depth, max_string;
   bool allow_dup;
+  bool allow_missing;
   size_t depth;
   seg *path;
   size_t npath;
@@ -1121,7 +1122,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   }
 done : {
   uint64_t missing = oci_required_mask(t) & ~o->present;
-  if (missing) {
+  if (missing && !r->allow_missing) {
     const oci_field *f = &t->fields[__builtin_ctzll(missing)];
     rc = fail_at(r, open, OCI_EMISSING, "missing required field \"%s\" in %s",
                  f->key, t->name);
@@ -1204,6 +1205,7 @@ static int reader_init(reader *r, const char *buf, size_t len,
                          r->max_depth, OCI_MAX_DEPTH_LIMIT);
   r->max_string = opts->max_string ? opts->max_string : OCI_DEFAULT_MAX_STRING;
   r->allow_dup = opts->allow_duplicate_keys;
+  r->allow_missing = opts->allow_missing_required;
   r->raw_out = true;
   size_t max_size = opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
   oci_error_clear(err);

@@ -22,5 +22,8 @@ void oci_vctx_push_key(oci_vctx *v, const char *key);
 void oci_vctx_push_index(oci_vctx *v, size_t i);
 void oci_vctx_pop(oci_vctx *v);
 const oci_type *oci_vctx_type(const oci_vctx *v);
+const oci_validate_options *oci_vctx_options(const oci_vctx *v);
+/* The document being validated (rules that depend on the whole of it). */
+const void *oci_vctx_root(const oci_vctx *v, const oci_type **type);
 
 #endif

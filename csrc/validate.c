@@ -20,7 +20,19 @@ struct oci_vctx {
   size_t lens[VCTX_MAX_DEPTH];
   size_t depth;
   const oci_type *type; /* the object being checked */
+  const oci_validate_options *opts;
+  const oci_type *root_type; /* the document validate() was called on */
+  const void *root;
 };
+
+const void *oci_vctx_root(const oci_vctx *v, const oci_type **type) {
+  *type = v->root_type;
+  return v->root;
+}
+
+const oci_validate_options *oci_vctx_options(const oci_vctx *v) {
+  return v->opts;
+}
 
 const oci_type *oci_vctx_type(const oci_vctx *v) {
   return v->type;
@@ -160,10 +172,19 @@ static void check_object(oci_vctx *v, const oci_type *t, const oci_object *o) {
 }
 
 int oci_validate(const oci_type *t, const void *obj, oci_problems *out) {
+  return oci_validate_ex(t, obj, NULL, out);
+}
+
+int oci_validate_ex(const oci_type *t, const void *obj,
+                    const oci_validate_options *opts, oci_problems *out) {
+  static const oci_validate_options defaults = OCI_VALIDATE_OPTIONS_INIT;
   oci_vctx v;
   memset(&v, 0, sizeof v);
   memset(out, 0, sizeof *out);
   v.out = out;
+  v.opts = opts ? opts : &defaults;
+  v.root_type = t;
+  v.root = obj;
   check_object(&v, t, obj);
   if (v.oom) return OCI_ENOMEM;
   return out->errors ? OCI_EVALIDATE : OCI_OK;

@@ -10,10 +10,16 @@ set -euo pipefail
 PACKAGES=(
   # build
   cmake gcc clang clang-format pkg-config libssl-dev
+  # layers: libarchive built with zlib and zstd
+  libarchive-dev zlib1g-dev libzstd-dev
   # Lua 5.4 and its test tools
   liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check luarocks
   # C tests, memory checking, test oracles
   libcmocka-dev valgrind python3-jsonschema libyajl-dev
+  # real peers: runc runs the bundles the runtime tests build
+  runc busybox-static
+  # real peers of the image pipeline: they read the layouts we write
+  umoci skopeo oci-image-tool
 )
 
 check_only=0

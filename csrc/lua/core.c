@@ -3,6 +3,7 @@
    metatable "ocispec.<ns>.<Name>" whose methods are the common ones plus a
    getter and a set_ setter per field, and a builder metatable
    "ocispec.<ns>.<Name>Builder" with one setter per field and build(). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,18 @@
 #include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/platform.h"
+#include "ocispec/runtime.h"
 
 #define TYPES_KEY "ocispec.types" /* registry: metatable -> true */
 
 static void push_field_name(lua_State *L, const oci_field *f) {
   lua_pushlstring(L, f->name, oci_field_name_len(f));
+}
+
+/* The public name as a C string kept on the Lua stack (for messages). */
+static const char *public_name(lua_State *L, const oci_field *f) {
+  push_field_name(L, f);
+  return lua_tostring(L, -1);
 }
 
 /* ---- userdata ----------------------------------------------------------- */
@@ -167,7 +175,9 @@ static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
   if (!lua_isnil(L, -1)) o->max_string = (size_t)luaL_checkinteger(L, -1);
   lua_getfield(L, idx, "allow_duplicate_keys");
   o->allow_duplicate_keys = lua_toboolean(L, -1);
-  lua_pop(L, 4);
+  lua_getfield(L, idx, "allow_missing_required");
+  o->allow_missing_required = lua_toboolean(L, -1);
+  lua_pop(L, 5);
 }
 
 /* ---- class functions (upvalue 1: the oci_type) -------------------------- */
@@ -272,7 +282,7 @@ static void set_field(lua_State *L, ocil_obj *u, const oci_field *f) {
                     lua_pushfstring(L,
                                     "required field '%s' cannot be "
                                     "null",
-                                    f->name));
+                                    public_name(L, f)));
     oci_set_null(u->obj, f);
     return;
   }
@@ -292,10 +302,11 @@ static void set_field(lua_State *L, ocil_obj *u, const oci_field *f) {
   if (rc == OCI_ENOMEM) raise_nomem(L);
   if (rc) {
     if (c.pointer[0])
-      luaL_argerror(
-          L, 2,
-          lua_pushfstring(L, "%s: %s: %s", f->name, c.pointer, c.message));
-    luaL_argerror(L, 2, lua_pushfstring(L, "%s: %s", f->name, c.message));
+      luaL_argerror(L, 2,
+                    lua_pushfstring(L, "%s: %s: %s", public_name(L, f),
+                                    c.pointer, c.message));
+    luaL_argerror(L, 2,
+                  lua_pushfstring(L, "%s: %s", public_name(L, f), c.message));
   }
   memcpy(oci_field_ptr(u->obj, f), &tmp, f->vt->size);
   oci_mark(u->obj, f->index);
@@ -395,11 +406,28 @@ static const char *severity_name(oci_severity s) {
   return s == OCI_SEV_ERROR ? "error" : "warning";
 }
 
+/* opts {platform = "linux"|"windows"|..., for_start = bool}, or nil. The
+   platform string stays on the Lua stack (index idx) while it is used. */
+static void get_validate_options(lua_State *L, int idx,
+                                 oci_validate_options *o) {
+  oci_validate_options def = OCI_VALIDATE_OPTIONS_INIT;
+  *o = def;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, "platform");
+  if (!lua_isnil(L, -1)) o->platform = luaL_checkstring(L, -1);
+  lua_getfield(L, idx, "for_start");
+  o->for_start = lua_toboolean(L, -1);
+  lua_pop(L, 1); /* keep platform referenced until validation is done */
+}
+
 /* true, warnings | nil, message, problems */
 static int obj_validate(lua_State *L) {
   ocil_obj *u = self(L);
+  oci_validate_options opts;
+  get_validate_options(L, 2, &opts);
   oci_problems p;
-  int rc = oci_validate(u->type, u->obj, &p);
+  int rc = oci_validate_ex(u->type, u->obj, &opts, &p);
   if (rc == OCI_ENOMEM) {
     oci_problems_free(&p);
     raise_nomem(L);
@@ -826,6 +854,51 @@ static int core_json_decode(lua_State *L) {
   return 1;
 }
 
+/* core.runtime_spec_default() / core.runtime_spec_rootless(uid, gid) */
+static int push_spec(lua_State *L, int rc, oci_runtime_spec *s,
+                     const oci_error *e) {
+  if (rc == OCI_ENOMEM) raise_nomem(L);
+  if (rc) return ocil_push_error(L, e, "Spec");
+  ocil_push_root(L, &oci_type_runtime_spec, s);
+  return 1;
+}
+
+static int core_runtime_spec_default(lua_State *L) {
+  oci_runtime_spec *s;
+  oci_error e;
+  int rc = oci_runtime_spec_default(&s, &e);
+  return push_spec(L, rc, s, &e);
+}
+
+static uint32_t check_id(lua_State *L, int idx) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, idx,
+                "id out of range for uint32");
+  return (uint32_t)v;
+}
+
+static int core_runtime_spec_rootless(lua_State *L) {
+  uint32_t uid = check_id(L, 1), gid = check_id(L, 2);
+  oci_runtime_spec *s;
+  oci_error e;
+  int rc = oci_runtime_spec_rootless(uid, gid, &s, &e);
+  return push_spec(L, rc, s, &e);
+}
+
+/* core.realpath(path) -> absolute path without symlinks | nil, message */
+static int core_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *r = realpath(path, NULL);
+  if (!r) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, r);
+  free(r);
+  return 1;
+}
+
 /* core.json_check(s [, opts]) -> true | nil, msg, err */
 static int core_json_check(lua_State *L) {
   size_t len;
@@ -866,6 +939,12 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "set_empty_array_mt");
   lua_pushcfunction(L, core_json_check);
   lua_setfield(L, -2, "json_check");
+  lua_pushcfunction(L, core_runtime_spec_default);
+  lua_setfield(L, -2, "runtime_spec_default");
+  lua_pushcfunction(L, core_runtime_spec_rootless);
+  lua_setfield(L, -2, "runtime_spec_rootless");
+  lua_pushcfunction(L, core_realpath);
+  lua_setfield(L, -2, "realpath");
   lua_pushcfunction(L, core_json_encode);
   lua_setfield(L, -2, "json_encode");
   lua_pushcfunction(L, core_json_decode);

@@ -47,6 +47,7 @@ end
 
 M.image = require "ocispec.image"
 M.distribution = require "ocispec.distribution"
+M.runtime = require "ocispec.runtime"
 M.digest = require "ocispec.digest"
 
 return M

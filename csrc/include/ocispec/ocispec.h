@@ -8,6 +8,7 @@
 #include "ocispec/error.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
+#include "ocispec/runtime.h"
 #include "ocispec/schema.h"
 #include "ocispec/strcheck.h"
 #include "ocispec/types.h"

@@ -166,6 +166,10 @@ typedef struct oci_parse_options {
   size_t max_size;           /* bytes of input */
   size_t max_string;         /* bytes of one decoded string */
   bool allow_duplicate_keys; /* lenient: the last duplicate wins */
+  /* Partial documents (a spec page's fragment, a document being edited):
+     a missing required field is not a parse error; validate() still
+     reports it (rule "required"). */
+  bool allow_missing_required;
 } oci_parse_options;
 
 #define OCI_PARSE_OPTIONS_VERSION 1
@@ -177,7 +181,7 @@ typedef struct oci_parse_options {
 #define OCI_PARSE_OPTIONS_INIT                                                 \
   {                                                                            \
     OCI_PARSE_OPTIONS_VERSION, OCI_DEFAULT_MAX_DEPTH, OCI_DEFAULT_MAX_SIZE,    \
-        OCI_DEFAULT_MAX_STRING, false                                          \
+        OCI_DEFAULT_MAX_STRING, false, false                                   \
   }
 
 typedef struct oci_write_options {
@@ -291,6 +295,30 @@ typedef struct oci_problems {
    is no error (warnings allowed), OCI_EVALIDATE when there are errors,
    OCI_ENOMEM. *out is filled either way; free with oci_problems_free. */
 OCI_API int oci_validate(const oci_type *t, const void *obj, oci_problems *out);
+
+/* What the document is checked for, where a rule depends on it. */
+typedef struct oci_validate_options {
+  unsigned version; /* OCI_VALIDATE_OPTIONS_VERSION */
+  /* The target platform of a runtime config, as a GOOS value ("linux",
+     "windows", "solaris", "freebsd", "zos", ...). NULL: inferred from
+     which platform object the config has (windows, solaris, zos, freebsd;
+     linux or none means a POSIX platform). With "windows", a config
+     without a windows object is an error (config.md: "This MUST be set if
+     the target platform of this spec is windows", R-CFG-25). */
+  const char *platform;
+  /* The config is meant to be started: process is REQUIRED (config.md
+     "process ... is REQUIRED when start is called", R-CFG-11). */
+  bool for_start;
+} oci_validate_options;
+
+#define OCI_VALIDATE_OPTIONS_VERSION 1
+#define OCI_VALIDATE_OPTIONS_INIT                                              \
+  { OCI_VALIDATE_OPTIONS_VERSION, NULL, false }
+
+/* oci_validate with options; opts may be NULL (the defaults). */
+OCI_API int oci_validate_ex(const oci_type *t, const void *obj,
+                            const oci_validate_options *opts,
+                            oci_problems *out);
 OCI_API void oci_problems_free(oci_problems *p);
 
 /* For rule implementations: report a problem at the current pointer, with

@@ -1,0 +1,406 @@
+--- runtime-spec types, constants, defaults and helpers
+-- (oci-spec-rs `oci_spec::runtime`).
+--
+-- Every type of config.json (Spec, Process, Linux, ...), state.json
+-- (State, ContainerProcessState) and features.json (Features, ...), each
+-- with `<Name>Builder()`. `Spec.default()` is what `runc spec` writes and
+-- `Spec.rootless(uid, gid)` what `runc spec --rootless` writes.
+-- @module ocispec.runtime
+local core = require "ocispec.core"
+local util = require "ocispec.util"
+
+local M = {}
+util.export_classes(M, "runtime")
+
+--- runtime-spec version these types follow.
+M.VERSION = "1.3.0"
+M.VERSION_MAJOR, M.VERSION_MINOR, M.VERSION_PATCH = 1, 3, 0
+--- Name of the seccomp agent's file descriptor (config-linux.md).
+M.SECCOMP_FD_NAME = "seccompFd"
+
+-- ---- enumerations as string constants (oci-spec-rs variant names) ---------
+
+local function enum(kind, names)
+  local t = {}
+  for name, value in pairs(names) do t[name] = value end
+  return util.constants(kind, t)
+end
+
+--- Linux capabilities, `Capability.SysAdmin == "CAP_SYS_ADMIN"`.
+local capability_names = {
+  AuditControl = "CAP_AUDIT_CONTROL", AuditRead = "CAP_AUDIT_READ",
+  AuditWrite = "CAP_AUDIT_WRITE", BlockSuspend = "CAP_BLOCK_SUSPEND",
+  Bpf = "CAP_BPF", CheckpointRestore = "CAP_CHECKPOINT_RESTORE",
+  Chown = "CAP_CHOWN", DacOverride = "CAP_DAC_OVERRIDE",
+  DacReadSearch = "CAP_DAC_READ_SEARCH", Fowner = "CAP_FOWNER",
+  Fsetid = "CAP_FSETID", IpcLock = "CAP_IPC_LOCK", IpcOwner = "CAP_IPC_OWNER",
+  Kill = "CAP_KILL", Lease = "CAP_LEASE", LinuxImmutable = "CAP_LINUX_IMMUTABLE",
+  MacAdmin = "CAP_MAC_ADMIN", MacOverride = "CAP_MAC_OVERRIDE",
+  Mknod = "CAP_MKNOD", NetAdmin = "CAP_NET_ADMIN",
+  NetBindService = "CAP_NET_BIND_SERVICE", NetBroadcast = "CAP_NET_BROADCAST",
+  NetRaw = "CAP_NET_RAW", Perfmon = "CAP_PERFMON", Setgid = "CAP_SETGID",
+  Setfcap = "CAP_SETFCAP", Setpcap = "CAP_SETPCAP", Setuid = "CAP_SETUID",
+  SysAdmin = "CAP_SYS_ADMIN", SysBoot = "CAP_SYS_BOOT",
+  SysChroot = "CAP_SYS_CHROOT", SysModule = "CAP_SYS_MODULE",
+  SysNice = "CAP_SYS_NICE", SysPacct = "CAP_SYS_PACCT",
+  SysPtrace = "CAP_SYS_PTRACE", SysRawio = "CAP_SYS_RAWIO",
+  SysResource = "CAP_SYS_RESOURCE", SysTime = "CAP_SYS_TIME",
+  SysTtyConfig = "CAP_SYS_TTY_CONFIG", Syslog = "CAP_SYSLOG",
+  WakeAlarm = "CAP_WAKE_ALARM",
+}
+M.Capability = enum("Capability", capability_names)
+
+--- Namespace types (`LinuxNamespaceType.Network == "network"`).
+M.LinuxNamespaceType = enum("LinuxNamespaceType", {
+  Mount = "mount", Cgroup = "cgroup", Uts = "uts", Ipc = "ipc", User = "user",
+  Pid = "pid", Network = "network", Time = "time",
+})
+M.ZOSNamespaceType = enum("ZOSNamespaceType", {
+  Pid = "pid", Mount = "mount", Ipc = "ipc", Uts = "uts",
+})
+M.LinuxDeviceType = enum("LinuxDeviceType", {
+  A = "a", B = "b", C = "c", U = "u", P = "p",
+})
+M.PosixRlimitType = enum("PosixRlimitType", {
+  RlimitCpu = "RLIMIT_CPU", RlimitFsize = "RLIMIT_FSIZE",
+  RlimitData = "RLIMIT_DATA", RlimitStack = "RLIMIT_STACK",
+  RlimitCore = "RLIMIT_CORE", RlimitRss = "RLIMIT_RSS",
+  RlimitNproc = "RLIMIT_NPROC", RlimitNofile = "RLIMIT_NOFILE",
+  RlimitMemlock = "RLIMIT_MEMLOCK", RlimitAs = "RLIMIT_AS",
+  RlimitLocks = "RLIMIT_LOCKS", RlimitSigpending = "RLIMIT_SIGPENDING",
+  RlimitMsgqueue = "RLIMIT_MSGQUEUE", RlimitNice = "RLIMIT_NICE",
+  RlimitRtprio = "RLIMIT_RTPRIO", RlimitRttime = "RLIMIT_RTTIME",
+})
+M.IOPriorityClass = enum("IOPriorityClass", {
+  IoprioClassRt = "IOPRIO_CLASS_RT", IoprioClassBe = "IOPRIO_CLASS_BE",
+  IoprioClassIdle = "IOPRIO_CLASS_IDLE",
+})
+M.LinuxSchedulerPolicy = enum("LinuxSchedulerPolicy", {
+  SchedOther = "SCHED_OTHER", SchedFifo = "SCHED_FIFO", SchedRr = "SCHED_RR",
+  SchedBatch = "SCHED_BATCH", SchedIso = "SCHED_ISO",
+  SchedIdle = "SCHED_IDLE", SchedDeadline = "SCHED_DEADLINE",
+})
+--- Scheduler flags as runtime-spec spells them (oci-spec-rs writes two of
+-- them wrongly: SCHED_RESET_ON_FORK and SCHED_FLAG_D_L_OVERRUN).
+M.LinuxSchedulerFlag = enum("LinuxSchedulerFlag", {
+  SchedResetOnFork = "SCHED_FLAG_RESET_ON_FORK",
+  SchedFlagReclaim = "SCHED_FLAG_RECLAIM",
+  SchedFlagDLOverrun = "SCHED_FLAG_DL_OVERRUN",
+  SchedFlagKeepPolicy = "SCHED_FLAG_KEEP_POLICY",
+  SchedFlagKeepParams = "SCHED_FLAG_KEEP_PARAMS",
+  SchedFlagUtilClampMin = "SCHED_FLAG_UTIL_CLAMP_MIN",
+  SchedFlagUtilClampMax = "SCHED_FLAG_UTIL_CLAMP_MAX",
+})
+M.LinuxSeccompAction = enum("LinuxSeccompAction", {
+  ScmpActKill = "SCMP_ACT_KILL", ScmpActKillThread = "SCMP_ACT_KILL_THREAD",
+  ScmpActKillProcess = "SCMP_ACT_KILL_PROCESS", ScmpActTrap = "SCMP_ACT_TRAP",
+  ScmpActErrno = "SCMP_ACT_ERRNO", ScmpActNotify = "SCMP_ACT_NOTIFY",
+  ScmpActTrace = "SCMP_ACT_TRACE", ScmpActLog = "SCMP_ACT_LOG",
+  ScmpActAllow = "SCMP_ACT_ALLOW",
+})
+M.LinuxSeccompOperator = enum("LinuxSeccompOperator", {
+  ScmpCmpNe = "SCMP_CMP_NE", ScmpCmpLt = "SCMP_CMP_LT",
+  ScmpCmpLe = "SCMP_CMP_LE", ScmpCmpEq = "SCMP_CMP_EQ",
+  ScmpCmpGe = "SCMP_CMP_GE", ScmpCmpGt = "SCMP_CMP_GT",
+  ScmpCmpMaskedEq = "SCMP_CMP_MASKED_EQ",
+})
+M.Arch = enum("Arch", {
+  ScmpArchNative = "SCMP_ARCH_NATIVE", ScmpArchX86 = "SCMP_ARCH_X86",
+  ScmpArchX86_64 = "SCMP_ARCH_X86_64", ScmpArchX32 = "SCMP_ARCH_X32",
+  ScmpArchArm = "SCMP_ARCH_ARM", ScmpArchAarch64 = "SCMP_ARCH_AARCH64",
+  ScmpArchMips = "SCMP_ARCH_MIPS", ScmpArchMips64 = "SCMP_ARCH_MIPS64",
+  ScmpArchMips64n32 = "SCMP_ARCH_MIPS64N32", ScmpArchMipsel = "SCMP_ARCH_MIPSEL",
+  ScmpArchMipsel64 = "SCMP_ARCH_MIPSEL64",
+  ScmpArchMipsel64n32 = "SCMP_ARCH_MIPSEL64N32", ScmpArchPpc = "SCMP_ARCH_PPC",
+  ScmpArchPpc64 = "SCMP_ARCH_PPC64", ScmpArchPpc64le = "SCMP_ARCH_PPC64LE",
+  ScmpArchS390 = "SCMP_ARCH_S390", ScmpArchS390x = "SCMP_ARCH_S390X",
+  ScmpArchParisc = "SCMP_ARCH_PARISC", ScmpArchParisc64 = "SCMP_ARCH_PARISC64",
+  ScmpArchRiscv64 = "SCMP_ARCH_RISCV64",
+  ScmpArchLoongarch64 = "SCMP_ARCH_LOONGARCH64", ScmpArchM68k = "SCMP_ARCH_M68K",
+  ScmpArchSh = "SCMP_ARCH_SH", ScmpArchSheb = "SCMP_ARCH_SHEB",
+})
+M.LinuxSeccompFilterFlag = enum("LinuxSeccompFilterFlag", {
+  SeccompFilterFlagLog = "SECCOMP_FILTER_FLAG_LOG",
+  SeccompFilterFlagTsync = "SECCOMP_FILTER_FLAG_TSYNC",
+  SeccompFilterFlagSpecAllow = "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+  SeccompFilterFlagWaitKillableRecv = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+})
+M.LinuxPersonalityDomain = enum("LinuxPersonalityDomain", {
+  PerLinux = "LINUX", PerLinux32 = "LINUX32",
+})
+M.MemoryPolicyModeType = enum("MemoryPolicyModeType", {
+  MpolDefault = "MPOL_DEFAULT", MpolBind = "MPOL_BIND",
+  MpolInterleave = "MPOL_INTERLEAVE",
+  MpolWeightedInterleave = "MPOL_WEIGHTED_INTERLEAVE",
+  MpolPreferred = "MPOL_PREFERRED", MpolPreferredMany = "MPOL_PREFERRED_MANY",
+  MpolLocal = "MPOL_LOCAL",
+})
+M.MemoryPolicyFlagType = enum("MemoryPolicyFlagType", {
+  MpolFNumaBalancing = "MPOL_F_NUMA_BALANCING",
+  MpolFRelativeNodes = "MPOL_F_RELATIVE_NODES",
+  MpolFStaticNodes = "MPOL_F_STATIC_NODES",
+})
+M.ContainerState = enum("ContainerState", {
+  Creating = "creating", Created = "created", Running = "running",
+  Stopped = "stopped",
+})
+
+-- ---- defaults (runc spec) -------------------------------------------------
+
+local Spec = M.Spec
+
+--- What `runc spec` writes (Debian's runc): a shell in a read-only rootfs.
+function Spec.default()
+  return core.runtime_spec_default()
+end
+
+--- What `runc spec --rootless` writes, mapping root to `uid` and `gid`.
+function Spec.rootless(uid, gid)
+  assert(math.type(uid) == "integer" and math.type(gid) == "integer",
+    "bad argument to 'rootless' (integer uid and gid expected)")
+  return core.runtime_spec_rootless(uid, gid)
+end
+
+--- oci-spec-rs `Spec::load(path)` / `spec.save(path)` (compact JSON).
+Spec.load = Spec.from_file
+function Spec.methods.save(self, path) return self:to_file(path) end
+M.State.load = M.State.from_file
+function M.State.methods.save(self, path) return self:to_file(path) end
+
+--- Resolve root.path against `bundle` to an absolute, symlink-free path
+-- (oci-spec-rs `canonicalize_rootfs`); readonly becomes explicit.
+function Spec.methods.canonicalize_rootfs(self, bundle)
+  local root = self:root()
+  if not root then return nil, "no root path provided for canonicalization" end
+  local path = root:path()
+  if path:sub(1, 1) ~= "/" then
+    local base, err = core.realpath(bundle)
+    if not base then return nil, err end
+    path = base .. "/" .. path
+  end
+  local real, err = core.realpath(path)
+  if not real then return nil, err end
+  root:set_path(real)
+  root:set_readonly(root:readonly() or false)
+  return self
+end
+
+local function defaults(rootless)
+  return rootless and Spec.rootless(0, 0) or Spec.default()
+end
+
+--- The 7 mounts of `runc spec`, as Mount objects.
+function M.get_default_mounts() return defaults(false):mounts() end
+--- The mounts of `runc spec --rootless`.
+function M.get_rootless_mounts() return defaults(true):mounts() end
+--- The namespaces of `runc spec` (pid, network, ipc, uts, mount).
+function M.get_default_namespaces() return defaults(false):linux():namespaces() end
+--- The masked paths of `runc spec`.
+function M.get_default_maskedpaths() return defaults(false):linux():masked_paths() end
+--- The read-only paths of `runc spec`.
+function M.get_default_readonly_paths()
+  return defaults(false):linux():readonly_paths()
+end
+
+-- ---- image configuration -> runtime configuration (image-spec conversion.md)
+
+-- Lines of a colon-separated file (/etc/passwd, /etc/group) of the rootfs.
+local function read_db(rootfs, name)
+  local path = rootfs .. "/etc/" .. name
+  local f, err = io.open(path, "r")
+  if not f then return nil, err end
+  local rows = {}
+  for line in f:lines() do
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      local fields = {}
+      for field in (line .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = field end
+      rows[#rows + 1] = fields
+    end
+  end
+  f:close()
+  return rows
+end
+
+local function numeric(s) return s:match("^%d+$") and math.tointeger(tonumber(s)) end
+
+local function lookup(rootfs, db, key, col)
+  if not rootfs then
+    return nil, ("cannot resolve %q: no rootfs given to look it up in /etc/%s"):format(key, db)
+  end
+  local rows, err = read_db(rootfs, db)
+  if not rows then return nil, ("cannot resolve %q: %s"):format(key, err) end
+  for _, r in ipairs(rows) do
+    if r[col] == key then return r end
+  end
+  return nil
+end
+
+-- conversion.md "Config.User": numeric ids verbatim; names from the
+-- rootfs's /etc/passwd and /etc/group; additionalGids from /etc/group
+-- unless the user is numeric or a group is given. An unknown user or group
+-- is an error (conversion.md: the converter MUST return an error).
+local function resolve_user(spec_user, rootfs)
+  local user, group = spec_user:match("^([^:]*):(.*)$")
+  if not user then user = spec_user end
+  if user == "" then user = "0" end
+  local uid = numeric(user)
+  local gid, additional
+  local entry
+  if uid then
+    if rootfs and not group then
+      local rows = read_db(rootfs, "passwd")
+      for _, r in ipairs(rows or {}) do
+        if numeric(r[3] or "") == uid then entry = r break end
+      end
+    end
+  else
+    local err
+    entry, err = lookup(rootfs, "passwd", user, 1)
+    if not entry then
+      return nil, err or ("user %q not found in the rootfs's /etc/passwd"):format(user)
+    end
+    uid = numeric(entry[3] or "")
+    if not uid then return nil, ("/etc/passwd entry of %q has no numeric uid"):format(user) end
+  end
+  if group and group ~= "" then
+    gid = numeric(group)
+    if not gid then
+      local g, err = lookup(rootfs, "group", group, 1)
+      if not g then
+        return nil, err or ("group %q not found in the rootfs's /etc/group"):format(group)
+      end
+      gid = numeric(g[3] or "")
+      if not gid then return nil, ("/etc/group entry of %q has no numeric gid"):format(group) end
+    end
+  else
+    gid = entry and numeric(entry[4] or "") or 0
+    if entry and not numeric(user) then
+      additional = {}
+      for _, g in ipairs(read_db(rootfs, "group") or {}) do
+        local gg = numeric(g[3] or "")
+        for member in (g[4] or ""):gmatch("[^,]+") do
+          if member == user and gg and gg ~= gid then additional[#additional + 1] = gg end
+        end
+      end
+      table.sort(additional)
+    end
+  end
+  return uid, gid, additional
+end
+
+--- Convert an image configuration to a runtime configuration
+-- (image-spec conversion.md), starting from `Spec.default()` (or
+-- `opts.base`). `opts.rootfs`: the extracted root filesystem, to resolve
+-- user and group names; `opts.volumes = true`: a tmpfs mount for each
+-- `Config.Volumes` path. Returns the Spec or nil, message.
+function Spec.from_image_config(image_config, opts)
+  opts = opts or {}
+  local image = require "ocispec.image"
+  local cfg = image_config
+  if type(cfg) == "table" then
+    local err
+    cfg, err = image.ImageConfiguration.from_table(cfg)
+    if not cfg then return nil, err end
+  end
+  local spec = opts.base and opts.base:clone() or Spec.default()
+  local process = spec:process() or (spec:set_process(M.Process.from_table({ cwd = "/" })) and spec:process())
+  local c = cfg:config()
+  local env, args, cwd, user, labels, stop, ports, volumes
+  if c then
+    env, cwd, user, labels = c:env(), c:working_dir(), c:user(), c:labels()
+    stop, ports, volumes = c:stop_signal(), c:exposed_ports(), c:volumes()
+    local entry, cmd = c:entrypoint(), c:cmd()
+    if entry or cmd then
+      args = {}
+      for _, a in ipairs(entry or {}) do args[#args + 1] = a end
+      for _, a in ipairs(cmd or {}) do args[#args + 1] = a end
+    end
+  end
+  -- Env verbatim; a default entry is kept only when the image does not
+  -- name the same variable (note 1).
+  if env then
+    local named, merged = {}, {}
+    for _, e in ipairs(env) do named[e:match("^([^=]*)")] = true end
+    for _, e in ipairs(process:env() or {}) do
+      if not named[e:match("^([^=]*)")] then merged[#merged + 1] = e end
+    end
+    for _, e in ipairs(env) do merged[#merged + 1] = e end
+    process:set_env(merged)
+  end
+  if args and #args > 0 then process:set_args(args) end
+  process:set_cwd(cwd and cwd ~= "" and cwd or "/")
+  process:set_terminal(false)
+  if user then
+    local uid, gid, additional = resolve_user(user, opts.rootfs)
+    if not uid then return nil, gid end
+    local u = { uid = uid, gid = gid }
+    if additional and #additional > 0 then u.additionalGids = additional end
+    process:set_user(u)
+  end
+  -- Annotations: implicit ones, then Config.Labels, which win (conversion.md
+  -- "Annotations"); exposedPorts unless a label sets it.
+  local ann = spec:annotations() or {}
+  local function implicit(key, value)
+    if value ~= nil then ann["org.opencontainers.image." .. key] = value end
+  end
+  implicit("os", cfg:os())
+  implicit("architecture", cfg:architecture())
+  implicit("variant", cfg:variant())
+  implicit("os.version", cfg:os_version())
+  local features = cfg:os_features()
+  implicit("os.features", features and table.concat(features, ","))
+  implicit("author", cfg:author())
+  implicit("created", cfg:created())
+  implicit("stopSignal", stop)
+  if ports and #ports > 0 then implicit("exposedPorts", table.concat(ports, ",")) end
+  for k, v in pairs(labels or {}) do ann[k] = v end
+  if next(ann) then spec:set_annotations(ann) end
+  if opts.volumes and volumes then
+    local mounts = {}
+    for _, m in ipairs(spec:mounts() or {}) do mounts[#mounts + 1] = m end
+    for _, path in ipairs(volumes) do
+      mounts[#mounts + 1] = { destination = path, type = "tmpfs", source = "tmpfs",
+        options = { "nosuid", "nodev", "mode=755" } }
+    end
+    spec:set_mounts(mounts)
+  end
+  return spec
+end
+
+-- ---- helpers mirroring oci-spec-rs ------------------------------------------
+
+local seccomp_values = {
+  SCMP_ACT_KILL = 0x00000000, SCMP_ACT_KILL_THREAD = 0x00000000,
+  SCMP_ACT_KILL_PROCESS = 0x80000000, SCMP_ACT_TRAP = 0x00030000,
+  SCMP_ACT_ERRNO = 0x00050000, SCMP_ACT_NOTIFY = 0x7fc00000,
+  SCMP_ACT_TRACE = 0x7ff00000, SCMP_ACT_LOG = 0x7ffc0000,
+  SCMP_ACT_ALLOW = 0x7fff0000,
+}
+
+--- The kernel value of a seccomp action (libseccomp's), with `errno_ret`
+-- for ERRNO and TRACE (1 when absent), as oci-spec-rs `as_u32`.
+function M.seccomp_action_value(action, errno_ret)
+  local v = seccomp_values[action]
+  if not v then return nil, ("unknown seccomp action %q"):format(tostring(action)) end
+  if action == "SCMP_ACT_ERRNO" or action == "SCMP_ACT_TRACE" then
+    v = v | ((errno_ret or 1) & 0xffff)
+  end
+  return v
+end
+
+--- "b 1:9 rwm" as a cgroup v1 devices rule (oci-spec-rs Display).
+function M.LinuxDeviceCgroup.methods.to_string(self)
+  local function num(x) return x and tostring(x) or "*" end
+  return ("%s %s:%s %s"):format(self:typ() or "a", num(self:major()),
+    num(self:minor()), self:access() or "")
+end
+
+--- A cgroup rule allowing a device (oci-spec-rs `From<&LinuxDevice>`).
+function M.LinuxDeviceCgroup.from_device(dev)
+  local b = M.LinuxDeviceCgroupBuilder():allow(true):typ(dev:typ()):access("rwm")
+  if dev:major() then b:major(dev:major()) end
+  if dev:minor() then b:minor(dev:minor()) end
+  return b:build()
+end
+
+return M
