@@ -21,6 +21,7 @@ const char *oci_status_name(int code) {
   case OCI_EIO: return "io";
   case OCI_EVALIDATE: return "validate";
   case OCI_EUNSUPPORTED: return "unsupported";
+  case OCI_EMISMATCH: return "mismatch";
   default: return "unknown";
   }
 }

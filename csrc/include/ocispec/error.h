@@ -19,19 +19,20 @@ extern "C" {
 /* Status codes: 0 is success, every failure is negative. */
 typedef enum oci_status {
   OCI_OK = 0,
-  OCI_ENOMEM = -1,       /* allocation failed */
-  OCI_ESYNTAX = -2,      /* not JSON (RFC 8259) */
-  OCI_ETYPE = -3,        /* JSON value of the wrong type for a field */
-  OCI_ERANGE = -4,       /* number outside its field's range */
-  OCI_EDUPKEY = -5,      /* duplicate key in one JSON object */
-  OCI_EMISSING = -6,     /* required field absent */
-  OCI_EDEPTH = -7,       /* nesting deeper than the configured limit */
-  OCI_ETOOBIG = -8,      /* document or string longer than the limit */
-  OCI_EUTF8 = -9,        /* invalid UTF-8 or lone surrogate */
-  OCI_EINVAL = -10,      /* value breaks a grammar (digest, reference, ...) */
-  OCI_EIO = -11,         /* file system error */
-  OCI_EVALIDATE = -12,   /* document breaks a spec rule (see oci_problems) */
-  OCI_EUNSUPPORTED = -13 /* valid but not supported here */
+  OCI_ENOMEM = -1,        /* allocation failed */
+  OCI_ESYNTAX = -2,       /* not JSON (RFC 8259) */
+  OCI_ETYPE = -3,         /* JSON value of the wrong type for a field */
+  OCI_ERANGE = -4,        /* number outside its field's range */
+  OCI_EDUPKEY = -5,       /* duplicate key in one JSON object */
+  OCI_EMISSING = -6,      /* required field absent */
+  OCI_EDEPTH = -7,        /* nesting deeper than the configured limit */
+  OCI_ETOOBIG = -8,       /* document or string longer than the limit */
+  OCI_EUTF8 = -9,         /* invalid UTF-8 or lone surrogate */
+  OCI_EINVAL = -10,       /* value breaks a grammar (digest, reference, ...) */
+  OCI_EIO = -11,          /* file system error */
+  OCI_EVALIDATE = -12,    /* document breaks a spec rule (see oci_problems) */
+  OCI_EUNSUPPORTED = -13, /* valid but not supported here */
+  OCI_EMISMATCH = -14     /* content does not match its digest or size */
 } oci_status;
 
 #define OCI_ERROR_MESSAGE_MAX 256
