@@ -7,7 +7,7 @@
 -- `--deps-mode=none` because lua-cjson comes from Debian (apt-get install
 -- lua-cjson), which LuaRocks does not see in its own manifests; without it
 -- LuaRocks tries to download lua-cjson. Needs cmake, a C compiler, Lua 5.4
--- headers and OpenSSL's libcrypto headers (libssl-dev). Tests are off here
+-- headers, OpenSSL's libcrypto (libssl-dev) and libarchive (libarchive-dev). Tests are off here
 -- (no cmocka/busted needed): run `bash scripts/test.sh` for those.
 rockspec_format = "3.0"
 package = "ocispec"
@@ -45,5 +45,8 @@ build = {
     OCISPEC_TESTS = "OFF",
     -- release flags/compilers may warn where the Debug CI build does not
     OCISPEC_WERROR = "OFF",
+  },
+  install = {
+    bin = { ocispec = "bin/ocispec" },
   },
 }

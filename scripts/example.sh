@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Build ocispec and run the main example (examples/readme.lua) against the
+# Build ocispec and run the main example (examples/build_image.lua) against the
 # build tree, in a fresh folder build/example-run/.
 #
-#   bash scripts/example.sh                # examples/readme.lua
+#   bash scripts/example.sh                # examples/build_image.lua
 #   bash scripts/example.sh other [args]   # examples/other.lua args...
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 src=$(pwd)
 
-name=${1:-readme}
+name=${1:-build_image}
 [ $# -gt 0 ] && shift
 script="$src/examples/$name.lua"
 if [ ! -f "$script" ]; then

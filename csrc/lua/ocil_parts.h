@@ -19,6 +19,7 @@
 int ocil_push_check_lib(lua_State *L);
 int ocil_push_digest_lib(lua_State *L);
 int ocil_push_reference_lib(lua_State *L);
+int ocil_push_unpack_lib(lua_State *L);
 
 /* Shared by the three files (defined in l_strcheck.c). */
 

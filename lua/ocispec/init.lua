@@ -49,5 +49,7 @@ M.image = require "ocispec.image"
 M.distribution = require "ocispec.distribution"
 M.runtime = require "ocispec.runtime"
 M.digest = require "ocispec.digest"
+M.build = require "ocispec.build"
+M.unpack = require "ocispec.unpack"
 
 return M

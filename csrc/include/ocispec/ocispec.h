@@ -6,12 +6,14 @@
 #include "ocispec/arena.h"
 #include "ocispec/digest.h"
 #include "ocispec/error.h"
+#include "ocispec/hash.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
 #include "ocispec/runtime.h"
 #include "ocispec/schema.h"
 #include "ocispec/strcheck.h"
 #include "ocispec/types.h"
+#include "ocispec/unpack.h"
 
 #define OCISPEC_VERSION "0.1.0"
 

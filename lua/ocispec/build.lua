@@ -1,0 +1,405 @@
+--- Building images into an OCI image layout, the way a script reads.
+--
+--    local oci = require "ocispec"
+--    local L = assert(oci.layout.create("out"))
+--    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" } })
+--    assert(img:add_layer{ dir = "rootfs", created_by = "COPY rootfs /" })
+--    img:cmd{ "/bin/sh", "-c", "echo hello" }:env("PATH", "/bin")
+--    local manifest = assert(img:commit("latest"))
+--
+-- An `Image` starts empty (`Image.new`) or from an image already in a
+-- layout (`Image.from`); layers come from directories, entry lists or the
+-- difference of two directories (`ocispec.layer`), are written into the
+-- layout in one pass and recorded with their diff_id and a history entry;
+-- config setters add history entries marked `empty_layer`. `commit(tag)`
+-- writes the configuration and the manifest and tags the manifest.
+-- `Index` gathers manifests of several platforms into an image index.
+--
+-- Builds are reproducible: with the same inputs and the same `created`
+-- time (default: `SOURCE_DATE_EPOCH` when set, else no timestamps), two
+-- builds give the same manifest digest.
+-- @module ocispec.build
+local image = require "ocispec.image"
+
+local M = {}
+
+local MT = image.MediaType
+
+-- RFC 3339 UTC time of a Unix timestamp.
+local function rfc3339(t)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+end
+
+-- The build time: opts.created (a string or seconds), else
+-- SOURCE_DATE_EPOCH, else nil (no timestamps at all).
+local function created_time(opts)
+  local c = opts.created
+  if type(c) == "number" then return rfc3339(math.tointeger(c) or error("created: integer seconds expected", 3)) end
+  if type(c) == "string" then return c end
+  if c ~= nil then error("created: a string or integer seconds expected, got " .. type(c), 3) end
+  local epoch = os.getenv("SOURCE_DATE_EPOCH")
+  if epoch and epoch ~= "" then
+    local n = math.tointeger(tonumber(epoch))
+    if not n then error("SOURCE_DATE_EPOCH is not an integer: " .. epoch, 3) end
+    return rfc3339(n)
+  end
+  return nil
+end
+
+local function copy(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do c[k] = copy(v) end
+  return setmetatable(c, getmetatable(t))
+end
+
+local function check_string(v, what, level)
+  if type(v) ~= "string" then
+    error(("%s: string expected, got %s"):format(what, type(v)), (level or 2) + 1)
+  end
+end
+
+local function check_strings(list, what)
+  if type(list) ~= "table" then error(what .. ": a list of strings expected", 3) end
+  for i, s in ipairs(list) do
+    if type(s) ~= "string" then error(("%s[%d]: string expected, got %s"):format(what, i, type(s)), 3) end
+  end
+end
+
+local function layer_media_type(compression)
+  return compression == "zstd" and MT.ImageLayerZstd
+    or compression == "none" and MT.ImageLayer
+    or MT.ImageLayerGzip
+end
+
+-- ---------------------------------------------------------------- Image
+
+--- An image being built in a layout.
+-- @type Image
+local Image = {}
+Image.__index = Image
+M.Image = Image
+
+--- A new, empty image.
+-- opts: `platform` {os=, architecture=, variant=, ["os.version"]=,
+-- ["os.features"]=} (default: the host's os and architecture),
+-- `created` (RFC 3339 string or Unix seconds; default SOURCE_DATE_EPOCH,
+-- else none), `author`, `compression` for layers ("gzip", "zstd",
+-- "none"; default "gzip"), `level`, `uid`/`gid` (owners of every layer
+-- entry), `annotations` (manifest annotations).
+function Image.new(layout, opts)
+  opts = opts or {}
+  assert(type(layout) == "table" or type(layout) == "userdata", "Image.new: a layout expected")
+  local core = require "ocispec.core"
+  local platform = opts.platform or {}
+  local self = setmetatable({
+    layout = layout,
+    created = created_time(opts),
+    compression = opts.compression or "gzip",
+    level = opts.level,
+    uid = opts.uid,
+    gid = opts.gid,
+    annotations = copy(opts.annotations),
+    layers = {},
+    cfg = {
+      architecture = platform.architecture or core.host_arch,
+      os = platform.os or core.host_os,
+      variant = platform.variant,
+      ["os.version"] = platform["os.version"] or platform.os_version,
+      ["os.features"] = copy(platform["os.features"] or platform.os_features),
+      author = opts.author,
+      config = {},
+      rootfs = { type = "layers", diff_ids = {} },
+      history = {},
+    },
+  }, Image)
+  self.cfg.created = self.created
+  if not ({ gzip = true, zstd = true, none = true })[self.compression] then
+    error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), 2)
+  end
+  return self
+end
+
+--- An image continuing one in a layout: its layers, diff_ids, history
+-- and config are kept; `ref` is a tag or digest that `layout:resolve`
+-- understands; opts as `Image.new` (its platform chooses from an index).
+function Image.from(layout, ref, opts)
+  opts = opts or {}
+  local r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
+  if not r then return nil, msg, code end
+  local self = Image.new(layout, opts)
+  local base = r.config:to_table()
+  -- the base's platform and config stay; this build's created time wins
+  base.created = self.created or base.created
+  if opts.author then base.author = opts.author end
+  base.config = base.config or {}
+  base.history = base.history or {}
+  base.rootfs = base.rootfs or { type = "layers", diff_ids = {} }
+  self.cfg = base
+  for _, d in ipairs(r.layers) do self.layers[#self.layers + 1] = d:to_table() end
+  if r.manifest:annotations() then
+    local a = copy(r.manifest:annotations())
+    for k, v in pairs(self.annotations or {}) do a[k] = v end
+    self.annotations = a
+  end
+  return self
+end
+
+-- Appends a history entry for this build.
+function Image:_history(entry)
+  entry.created = entry.created or self.created
+  local h = self.cfg.history
+  h[#h + 1] = entry
+end
+
+--- Add a layer built by `ocispec.layer.build` from `spec` (`dir`, or
+-- `entries`, or `lower` + `upper`; `compression`, `level`, `mtime`,
+-- `uid`, `gid` default to the image's), written into the layout in one
+-- pass. `created_by` and `comment` go into its history entry.
+-- Returns self, or nil, message, code.
+function Image:add_layer(spec)
+  assert(type(spec) == "table", "add_layer: a table expected")
+  local opts = {}
+  for k, v in pairs(spec) do
+    if k ~= "created_by" and k ~= "comment" then opts[k] = v end
+  end
+  opts.compression = opts.compression or self.compression
+  opts.level = opts.level or self.level
+  if opts.uid == nil then opts.uid = self.uid end
+  if opts.gid == nil then opts.gid = self.gid end
+  opts.output = self.layout:temp_path()
+  local r, msg, code = require("ocispec.layer").build(opts)
+  if not r then
+    os.remove(opts.output)
+    return nil, msg, code
+  end
+  local desc
+  desc, msg, code = self.layout:adopt_blob(r.path, r.digest, r.size, r.media_type)
+  if not desc then
+    os.remove(opts.output)
+    return nil, msg, code
+  end
+  return self:add_layer_descriptor(desc, r.diff_id, { created_by = spec.created_by, comment = spec.comment })
+end
+
+--- Add a layer blob already in the layout: its descriptor (a Descriptor
+-- or table), its diff_id and optional history fields.
+function Image:add_layer_descriptor(desc, diff_id, history)
+  local t = type(desc) == "userdata" and desc:to_table() or copy(desc)
+  check_string(diff_id, "diff_id")
+  self.layers[#self.layers + 1] = t
+  local ids = self.cfg.rootfs.diff_ids
+  ids[#ids + 1] = diff_id
+  history = history or {}
+  self:_history({ created_by = history.created_by, comment = history.comment, author = history.author })
+  return self
+end
+
+-- Config setters: each records the change in history as an empty layer,
+-- the way Dockerfile instructions do.
+local function config_step(self, created_by)
+  self:_history({ created_by = created_by, empty_layer = true })
+  return self
+end
+
+local function json_list(list)
+  local parts = {}
+  for i, s in ipairs(list) do parts[i] = string.format("%q", s) end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+
+--- Set Entrypoint (a list of strings).
+function Image:entrypoint(list)
+  check_strings(list, "entrypoint")
+  self.cfg.config.Entrypoint = copy(list)
+  return config_step(self, "ENTRYPOINT " .. json_list(list))
+end
+
+--- Set Cmd (a list of strings).
+function Image:cmd(list)
+  check_strings(list, "cmd")
+  self.cfg.config.Cmd = copy(list)
+  return config_step(self, "CMD " .. json_list(list))
+end
+
+--- Set one environment variable (replacing an entry of the same name).
+function Image:env(name, value)
+  check_string(name, "env name")
+  check_string(value, "env value")
+  if name == "" or name:find("=", 1, true) then
+    error(("env: bad variable name %q"):format(name), 2)
+  end
+  local env = self.cfg.config.Env or {}
+  local entry, replaced = name .. "=" .. value, false
+  for i, e in ipairs(env) do
+    if e:match("^([^=]*)") == name then env[i], replaced = entry, true end
+  end
+  if not replaced then env[#env + 1] = entry end
+  self.cfg.config.Env = env
+  return config_step(self, "ENV " .. entry)
+end
+
+--- Set WorkingDir.
+function Image:working_dir(dir)
+  check_string(dir, "working_dir")
+  self.cfg.config.WorkingDir = dir
+  return config_step(self, "WORKDIR " .. dir)
+end
+
+--- Set User ("uid", "uid:gid", "name", "name:group").
+function Image:user(user)
+  check_string(user, "user")
+  self.cfg.config.User = user
+  return config_step(self, "USER " .. user)
+end
+
+--- Set a label (Config.Labels).
+function Image:label(key, value)
+  check_string(key, "label key")
+  check_string(value, "label value")
+  local labels = self.cfg.config.Labels or {}
+  labels[key] = value
+  self.cfg.config.Labels = labels
+  return config_step(self, ("LABEL %s=%q"):format(key, value))
+end
+
+--- Expose a port ("80/tcp", "53/udp", "8080").
+function Image:expose(port)
+  check_string(port, "port")
+  local ports = self.cfg.config.ExposedPorts or {}
+  ports[port] = {}
+  self.cfg.config.ExposedPorts = ports
+  return config_step(self, "EXPOSE " .. port)
+end
+
+--- Declare a volume ("/data").
+function Image:volume(path)
+  check_string(path, "volume")
+  local volumes = self.cfg.config.Volumes or {}
+  volumes[path] = {}
+  self.cfg.config.Volumes = volumes
+  return config_step(self, "VOLUME " .. json_list({ path }))
+end
+
+--- Set StopSignal ("SIGTERM").
+function Image:stop_signal(sig)
+  check_string(sig, "stop_signal")
+  self.cfg.config.StopSignal = sig
+  return config_step(self, "STOPSIGNAL " .. sig)
+end
+
+--- Set a manifest annotation.
+function Image:annotate(key, value)
+  check_string(key, "annotation key")
+  check_string(value, "annotation value")
+  self.annotations = self.annotations or {}
+  self.annotations[key] = value
+  return self
+end
+
+--- The image configuration as it stands (an `image.ImageConfiguration`),
+-- or nil, message when it does not convert.
+function Image:config()
+  local cfg = copy(self.cfg)
+  if next(cfg.config) == nil then cfg.config = nil end
+  if #cfg.history == 0 then cfg.history = nil end
+  return image.ImageConfiguration.from_table(cfg)
+end
+
+--- Write the configuration and the manifest into the layout and, when
+-- `tag` is given, tag the manifest. Returns the manifest's descriptor
+-- (with the image's platform), or nil, message, code.
+function Image:commit(tag)
+  local cfg, msg, code = self:config()
+  if not cfg then return nil, msg, code end
+  local ok
+  ok, msg, code = cfg:validate()
+  if not ok then return nil, "image configuration: " .. msg, code end
+  local cfg_desc
+  cfg_desc, msg, code = self.layout:put_document(cfg)
+  if not cfg_desc then return nil, msg, code end
+  local layers = self.layers
+  if #layers == 0 then layers = setmetatable({}, require("ocispec").empty_array_mt()) end
+  local manifest
+  manifest, msg, code = image.ImageManifest.from_table({
+    schemaVersion = image.SCHEMA_VERSION,
+    mediaType = MT.ImageManifest,
+    config = cfg_desc:to_table(),
+    layers = layers,
+    annotations = self.annotations and next(self.annotations) and self.annotations or nil,
+  })
+  if not manifest then return nil, msg, code end
+  ok, msg, code = manifest:validate()
+  if not ok then return nil, "image manifest: " .. msg, code end
+  local platform = {
+    architecture = self.cfg.architecture,
+    os = self.cfg.os,
+    variant = self.cfg.variant,
+    ["os.version"] = self.cfg["os.version"],
+    ["os.features"] = self.cfg["os.features"],
+  }
+  local desc
+  desc, msg, code = self.layout:put_document(manifest, { platform = platform })
+  if not desc then return nil, msg, code end
+  if tag then
+    ok, msg, code = self.layout:tag(desc, tag)
+    if not ok then return nil, msg, code end
+  end
+  return desc
+end
+
+--- The media type a layer of this compression gets.
+M.layer_media_type = layer_media_type
+
+-- ---------------------------------------------------------------- Index
+
+--- An image index gathering manifests (typically one per platform).
+-- @type Index
+local Index = {}
+Index.__index = Index
+M.Index = Index
+
+--- A new index in `layout`; opts: `annotations`.
+function Index.new(layout, opts)
+  opts = opts or {}
+  return setmetatable({ layout = layout, manifests = {}, annotations = copy(opts.annotations) }, Index)
+end
+
+--- Add a manifest descriptor (as `Image:commit` returns it); `platform`
+-- replaces the descriptor's platform when given.
+function Index:add(desc, platform)
+  local t = type(desc) == "userdata" and desc:to_table() or copy(desc)
+  if platform then t.platform = copy(platform) end
+  -- the ref.name of a tagged manifest belongs to index.json, not here
+  if t.annotations then
+    t.annotations["org.opencontainers.image.ref.name"] = nil
+    if next(t.annotations) == nil then t.annotations = nil end
+  end
+  self.manifests[#self.manifests + 1] = t
+  return self
+end
+
+--- Write the index into the layout and tag it when `tag` is given;
+-- returns its descriptor, or nil, message, code.
+function Index:commit(tag)
+  local idx, msg, code = image.ImageIndex.from_table({
+    schemaVersion = image.SCHEMA_VERSION,
+    mediaType = MT.ImageIndex,
+    manifests = self.manifests,
+    annotations = self.annotations and next(self.annotations) and self.annotations or nil,
+  })
+  if not idx then return nil, msg, code end
+  local ok
+  ok, msg, code = idx:validate()
+  if not ok then return nil, "image index: " .. msg, code end
+  local desc
+  desc, msg, code = self.layout:put_document(idx)
+  if not desc then return nil, msg, code end
+  if tag then
+    ok, msg, code = self.layout:tag(desc, tag)
+    if not ok then return nil, msg, code end
+  end
+  return desc
+end
+
+return M

@@ -1,0 +1,549 @@
+--- The `ocispec` command (bin/ocispec): subcommands over the module.
+--
+-- `main(argv)` returns the exit status: 0 success, 1 a document is
+-- invalid (or a check failed), 2 usage or I/O error. Errors go to stderr
+-- as one line `ocispec <command>: <what>: <why>`; nothing is half-written
+-- (files are written atomically by the library).
+-- @module ocispec.cli
+local oci = require "ocispec"
+
+local M = {}
+
+local image, runtime, dist = oci.image, oci.runtime, oci.distribution
+
+--- Document kinds `--kind` accepts, and their classes.
+M.KINDS = {
+  ["runtime-config"] = runtime.Spec,
+  ["runtime-state"] = runtime.State,
+  ["runtime-features"] = runtime.Features,
+  ["image-manifest"] = image.ImageManifest,
+  ["image-index"] = image.ImageIndex,
+  ["image-config"] = image.ImageConfiguration,
+  ["image-descriptor"] = image.Descriptor,
+  ["image-layout"] = image.OciLayout,
+  ["distribution-errors"] = dist.ErrorResponse,
+  ["distribution-tags"] = dist.TagList,
+  ["distribution-catalog"] = dist.RepositoryList,
+}
+
+local function kind_names()
+  local names = {}
+  for k in pairs(M.KINDS) do names[#names + 1] = k end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+local MT = image.MediaType
+local MANIFEST_TYPES = { [MT.ImageManifest] = true, [MT.DockerManifest] = true }
+local INDEX_TYPES = { [MT.ImageIndex] = true, [MT.DockerManifestList] = true }
+
+--- The kind of a decoded JSON document, from its mediaType or its shape;
+-- nil when it cannot be told.
+function M.detect_kind(t)
+  if type(t) ~= "table" then return nil end
+  local mt = t.mediaType
+  if t.schemaVersion ~= nil then
+    if INDEX_TYPES[mt] or t.manifests ~= nil then return "image-index" end
+    if MANIFEST_TYPES[mt] or t.config ~= nil or t.layers ~= nil then return "image-manifest" end
+  end
+  if t.ociVersionMin ~= nil or t.ociVersionMax ~= nil then return "runtime-features" end
+  if t.ociVersion ~= nil then
+    if t.id ~= nil and t.status ~= nil then return "runtime-state" end
+    return "runtime-config"
+  end
+  if t.imageLayoutVersion ~= nil then return "image-layout" end
+  if t.rootfs ~= nil or (t.architecture ~= nil and t.os ~= nil) then return "image-config" end
+  if mt ~= nil and t.digest ~= nil and t.size ~= nil then return "image-descriptor" end
+  if t.errors ~= nil then return "distribution-errors" end
+  if t.repositories ~= nil then return "distribution-catalog" end
+  if t.name ~= nil and t.tags ~= nil then return "distribution-tags" end
+  return nil
+end
+
+-- ------------------------------------------------------------ plumbing
+
+-- An error that ends the command with a status (raised, caught by main).
+local Exit = {}
+Exit.__index = Exit
+local function fail(status, msg)
+  error(setmetatable({ status = status, msg = msg }, Exit), 0)
+end
+
+local function read_input(path)
+  if path == "-" then return io.stdin:read("a") end
+  local f, err = io.open(path, "rb")
+  if not f then fail(2, err) end
+  local s = f:read("a")
+  f:close()
+  if not s then fail(2, path .. ": cannot read") end
+  return s
+end
+
+-- Options parser: spec maps "--name" to "flag" | "value"; short aliases
+-- map "-x" to "--name". Returns opts, positional args.
+local function parse_args(args, spec, aliases)
+  local opts, pos = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      for j = i + 1, #args do pos[#pos + 1] = args[j] end
+      break
+    end
+    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    name = name or a
+    name = aliases and aliases[name] or name
+    if name:sub(1, 1) == "-" and name ~= "-" then
+      local kind = spec[name]
+      if not kind then fail(2, "unknown option " .. a) end
+      local key = name:gsub("^%-%-", ""):gsub("-", "_")
+      if kind == "flag" then
+        if inline then fail(2, name .. " takes no value") end
+        opts[key] = true
+      else
+        local v = inline
+        if not v then
+          i = i + 1
+          v = args[i]
+          if not v then fail(2, name .. " needs a value") end
+        end
+        opts[key] = v
+      end
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, pos
+end
+
+-- Loads a document: text -> (class, kind, object) or fails with status 1
+-- (not JSON, not the kind) / 2 (cannot tell the kind).
+local function load_document(path, text, kind)
+  local T
+  if kind then
+    T = M.KINDS[kind]
+    if not T then fail(2, ("unknown kind %q (one of: %s)"):format(kind, kind_names())) end
+  else
+    local t, msg = oci.json.decode(text)
+    if t == nil then fail(1, path .. ": not JSON: " .. tostring(msg)) end
+    kind = M.detect_kind(t)
+    if not kind then fail(2, path .. ": cannot tell what kind of document this is; pass --kind") end
+    T = M.KINDS[kind]
+  end
+  local obj, msg = T.from_json(text)
+  if not obj then fail(1, path .. ": " .. msg) end
+  return T, kind, obj
+end
+
+-- ------------------------------------------------------------ commands
+
+local commands = {}
+local order = {}
+
+local function command(name, summary, usage, run)
+  commands[name] = { summary = summary, usage = usage, run = run }
+  order[#order + 1] = name
+end
+
+command("validate", "check documents against the OCI specs",
+  [[usage: ocispec validate [--kind KIND] [--quiet] FILE|-...
+
+Parses each document and checks every spec rule. The kind is detected from
+mediaType or shape unless --kind gives it. Prints every problem with its
+JSON Pointer and rule id. Exit status: 0 all valid, 1 a document is invalid,
+2 usage or I/O error.
+  --kind KIND   one of: ]] .. kind_names() .. [[
+
+  --quiet       print only problems]],
+  function(args, out)
+    local opts, files = parse_args(args, { ["--kind"] = "value", ["--quiet"] = "flag" }, { ["-q"] = "--quiet" })
+    if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
+    local status = 0
+    for _, path in ipairs(files) do
+      local ok, err = pcall(function()
+        local _, kind, obj = load_document(path, read_input(path), opts.kind)
+        local valid, warnings_or_msg, problems = obj:validate()
+        local list = valid and warnings_or_msg or problems
+        for _, p in ipairs(list) do
+          out:write(("%s: %s: %s: %s (%s)\n"):format(path, p.severity, p.pointer ~= "" and p.pointer or "/",
+            p.message, p.rule))
+        end
+        if valid then
+          if not opts.quiet then out:write(("%s: valid %s\n"):format(path, kind)) end
+        else
+          status = math.max(status, 1)
+        end
+      end)
+      if not ok then
+        if getmetatable(err) ~= Exit then error(err, 0) end
+        io.stderr:write(("ocispec validate: %s\n"):format(err.msg))
+        status = math.max(status, err.status)
+      end
+    end
+    return status
+  end)
+
+command("fmt", "rewrite documents in canonical form",
+  [[usage: ocispec fmt [--pretty|--compact] [--in-place] [--kind KIND] FILE|-...
+
+Round-trips each document through the library: fields in spec order,
+unknown fields kept, numbers exact. Pretty (2-space indent, the default) or
+compact. Without --in-place the result goes to stdout.]],
+  function(args, out)
+    local opts, files = parse_args(args, {
+      ["--pretty"] = "flag", ["--compact"] = "flag", ["--in-place"] = "flag", ["--kind"] = "value",
+    }, { ["-i"] = "--in-place" })
+    if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
+    if opts.pretty and opts.compact then fail(2, "--pretty and --compact exclude each other") end
+    local pretty = not opts.compact
+    for _, path in ipairs(files) do
+      if opts.in_place and path == "-" then fail(2, "--in-place needs files, not stdin") end
+      local _, _, obj = load_document(path, read_input(path), opts.kind)
+      if opts.in_place then
+        local ok, msg = (pretty and obj.to_file_pretty or obj.to_file)(obj, path)
+        if not ok then fail(2, msg) end
+      else
+        out:write(obj:to_json({ pretty = pretty }), "\n")
+      end
+    end
+    return 0
+  end)
+
+command("digest", "print the digest of files",
+  [[usage: ocispec digest [--algorithm sha256|sha512] FILE|-...
+
+Prints "ALGORITHM:HEX  FILE" for each file (stdin for -), as image-spec
+descriptors write digests.]],
+  function(args, out)
+    local opts, files = parse_args(args, { ["--algorithm"] = "value" }, { ["-a"] = "--algorithm" })
+    if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
+    local alg = opts.algorithm or "sha256"
+    if alg ~= "sha256" and alg ~= "sha512" then
+      fail(2, ("unsupported algorithm %q (sha256 or sha512)"):format(alg))
+    end
+    for _, path in ipairs(files) do
+      local d, msg
+      if path == "-" then
+        local h <close> = oci.digest.hasher(alg)
+        repeat
+          local chunk = io.stdin:read(1 << 20)
+          if chunk then h:update(chunk) end
+        until not chunk
+        d = h:finish()
+      else
+        d, msg = oci.digest.file(path, alg)
+        if not d then fail(2, msg) end
+      end
+      out:write(("%s  %s\n"):format(d, path))
+    end
+    return 0
+  end)
+
+-- Rewrites media types of a manifest or index to the other family.
+local function convert_media_types(obj, kind, to, path)
+  local map = to == "docker" and MT.to_docker_v2s2 or MT.from_docker_v2s2
+  local function conv(o, pointer)
+    local mt = o:media_type()
+    if mt == nil then return end
+    local other = map(mt)
+    if other then
+      o:set_media_type(other)
+    elseif not (to == "docker" and mt:find("^application/vnd%.docker")
+        or to == "oci" and mt:find("^application/vnd%.oci")) then
+      fail(1, ("%s: %s: %s has no %s equivalent"):format(path, pointer, mt, to == "docker" and "Docker" or "OCI"))
+    end
+  end
+  conv(obj, "/mediaType")
+  if kind == "image-manifest" then
+    conv(obj:config(), "/config/mediaType")
+    for i, l in ipairs(obj:layers() or {}) do conv(l, ("/layers/%d/mediaType"):format(i - 1)) end
+  elseif kind == "image-index" then
+    for i, m in ipairs(obj:manifests() or {}) do conv(m, ("/manifests/%d/mediaType"):format(i - 1)) end
+  end
+end
+
+command("convert", "convert manifests and indexes between OCI and Docker media types",
+  [[usage: ocispec convert --to docker|oci [--in-place] FILE|-...
+
+Rewrites the media types of an image manifest or index (the document's,
+its config's, its layers' or manifests') to Docker v2 schema 2 or to OCI,
+as oci-spec-rs's ToDockerV2S2 does. Pretty JSON on stdout unless
+--in-place. A media type with no equivalent is an error naming it.]],
+  function(args, out)
+    local opts, files = parse_args(args, { ["--to"] = "value", ["--in-place"] = "flag" }, { ["-i"] = "--in-place" })
+    if opts.to ~= "docker" and opts.to ~= "oci" then fail(2, "--to docker or --to oci is required") end
+    if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
+    for _, path in ipairs(files) do
+      if opts.in_place and path == "-" then fail(2, "--in-place needs files, not stdin") end
+      local _, kind, obj = load_document(path, read_input(path))
+      if kind ~= "image-manifest" and kind ~= "image-index" then
+        fail(1, ("%s: a %s has no media types to convert (image-manifest or image-index expected)"):format(path, kind))
+      end
+      convert_media_types(obj, kind, opts.to, path)
+      if opts.in_place then
+        local ok, msg = obj:to_file_pretty(path)
+        if not ok then fail(2, msg) end
+      else
+        out:write(obj:to_json({ pretty = true }), "\n")
+      end
+    end
+    return 0
+  end)
+
+local function id_of(flag)
+  local p = io.popen("id " .. flag)
+  local s = p and p:read("l")
+  if p then p:close() end
+  local n = math.tointeger(tonumber(s or ""))
+  if not n then fail(2, "cannot read the current user's ids (id " .. flag .. ")") end
+  return n
+end
+
+command("spec", "write a runtime config.json like `runc spec`",
+  [[usage: ocispec spec [--rootless] [--bundle DIR]
+
+Writes DIR/config.json (default: the current folder) with the content of
+`runc spec` (or `runc spec --rootless` for the current user and group).
+Refuses to overwrite an existing config.json.]],
+  function(args, out)
+    local opts, rest = parse_args(args, { ["--rootless"] = "flag", ["--bundle"] = "value" }, { ["-b"] = "--bundle" })
+    if #rest > 0 then fail(2, "unexpected argument " .. rest[1]) end
+    local path = (opts.bundle or ".") .. "/config.json"
+    local f = io.open(path, "rb")
+    if f then
+      f:close()
+      fail(2, path .. ": exists; remove it first")
+    end
+    local spec = opts.rootless and runtime.Spec.rootless(id_of("-u"), id_of("-g")) or runtime.Spec.default()
+    local ok, msg = spec:to_file_pretty(path)
+    if not ok then fail(2, msg) end
+    out:write(path, "\n")
+    return 0
+  end)
+
+-- "os/arch[/variant]" -> platform table.
+local function parse_platform(s)
+  if not s then return nil end
+  local os_, arch, variant = s:match("^([^/]+)/([^/]+)/?([^/]*)$")
+  if not os_ then fail(2, ("bad --platform %q (os/arch[/variant], e.g. linux/arm64/v8)"):format(s)) end
+  return { os = os_, architecture = arch, variant = variant ~= "" and variant or nil }
+end
+
+-- "DIR[:TAG]" -> dir, tag (default "latest"), as umoci and skopeo's oci:
+-- transport write it. A colon inside the directory name needs the tag.
+local function parse_image_ref(s)
+  local dir, tag = s:match("^(.*):([^/:]+)$")
+  if not dir or dir == "" then return s, "latest" end
+  return dir, tag
+end
+
+local function open_layout(dir)
+  local L, msg = oci.layout.open(dir)
+  if not L then fail(2, msg) end
+  return L
+end
+
+local function format_size(n)
+  local units = { "B", "KiB", "MiB", "GiB", "TiB" }
+  local i = 1
+  while n >= 1024 and i < #units do
+    n, i = n / 1024, i + 1
+  end
+  return i == 1 and ("%d B"):format(n) or ("%.1f %s"):format(n, units[i])
+end
+
+command("layout", "create, list, inspect, verify and garbage-collect OCI image layouts",
+  [[usage: ocispec layout init DIR
+       ocispec layout ls [--json] DIR
+       ocispec layout inspect [--json] [--platform OS/ARCH[/VARIANT]] DIR[:TAG]
+       ocispec layout verify DIR
+       ocispec layout gc DIR
+
+init creates an empty layout (oci-layout, index.json, blobs/). ls lists the
+entries of index.json with their ref names. inspect resolves a tag (through
+nested indexes, choosing the platform) and shows the manifest, config and
+layers. verify checks every reachable blob (presence, size, digest), every
+document, diff_ids against the layers; exit 1 when it finds problems. gc
+removes blobs nothing references. --json prints JSON for scripts.]],
+  function(args, out)
+    local sub = table.remove(args, 1)
+    local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value" })
+    if not sub then fail(2, "no layout command (init, ls, inspect, verify, gc)") end
+    if #pos ~= 1 then fail(2, "expected one DIR") end
+    if sub == "init" then
+      local L, msg = oci.layout.create(pos[1])
+      if not L then fail(2, msg) end
+      out:write(L:path(), "\n")
+      return 0
+    elseif sub == "ls" then
+      local L = open_layout(pos[1])
+      local rows = {}
+      for _, e in ipairs(L:list()) do
+        local d = e.descriptor
+        rows[#rows + 1] = { name = e.name, digest = d:digest(), mediaType = d:media_type(), size = d:size() }
+      end
+      if opts.json then
+        out:write(oci.json.encode(setmetatable(rows, #rows == 0 and oci.empty_array_mt() or nil)), "\n")
+      else
+        for _, r in ipairs(rows) do
+          out:write(("%-24s %s %10s %s\n"):format(r.name or "<none>", r.digest, format_size(r.size), r.mediaType))
+        end
+      end
+      return 0
+    elseif sub == "inspect" then
+      local dir, tag = parse_image_ref(pos[1])
+      local L = open_layout(dir)
+      local r, msg = L:resolve(tag, opts.platform and { platform = parse_platform(opts.platform) } or nil)
+      if not r then fail(1, msg) end
+      if opts.json then
+        local layers = {}
+        for i, d in ipairs(r.layers) do layers[i] = d:to_table() end
+        out:write(oci.json.encode({
+          descriptor = r.descriptor:to_table(), manifest = r.manifest:to_table(), config = r.config:to_table(),
+          layers = layers,
+        }), "\n")
+        return 0
+      end
+      local c = r.config
+      out:write(("%s:%s\n  manifest  %s\n  platform  %s/%s%s\n  config    %s\n"):format(dir, tag,
+        r.descriptor:digest(), c:os(), c:architecture(), c:variant() and "/" .. c:variant() or "",
+        r.manifest:config():digest()))
+      if c:created() then out:write(("  created   %s\n"):format(c:created())) end
+      local cc = c:config()
+      if cc then
+        if cc:entrypoint() then out:write(("  entrypoint %s\n"):format(oci.json.encode(cc:entrypoint()))) end
+        if cc:cmd() then out:write(("  cmd       %s\n"):format(oci.json.encode(cc:cmd()))) end
+      end
+      out:write(("  layers    %d\n"):format(#r.layers))
+      for _, d in ipairs(r.layers) do
+        out:write(("    %s %10s %s\n"):format(d:digest(), format_size(d:size()), d:media_type()))
+      end
+      return 0
+    elseif sub == "verify" then
+      local L = open_layout(pos[1])
+      local ok, warnings_or_msg, problems = L:verify()
+      if ok then
+        for _, w in ipairs(type(warnings_or_msg) == "table" and warnings_or_msg or {}) do
+          out:write(("warning: %s\n"):format(w.message or tostring(w)))
+        end
+        out:write(("%s: verified\n"):format(pos[1]))
+        return 0
+      end
+      for _, p in ipairs(problems or {}) do
+        out:write(("%s: %s\n"):format(p.digest or p.path or pos[1], p.message))
+      end
+      if not problems or #problems == 0 then out:write(warnings_or_msg, "\n") end
+      return 1
+    elseif sub == "gc" then
+      local L = open_layout(pos[1])
+      local removed, msg = L:gc()
+      if not removed then fail(2, msg) end
+      for _, d in ipairs(removed) do out:write("removed ", d, "\n") end
+      return 0
+    end
+    fail(2, ("unknown layout command %q (init, ls, inspect, verify, gc)"):format(sub))
+  end)
+
+command("build", "run an image build script",
+  [[usage: ocispec build SCRIPT.lua [ARGS...]
+
+Runs a Lua build script (see ocispec.build in the README) with `oci` set to
+the module and `arg` to ARGS; the script's error ends the command with exit
+status 1.]],
+  function(args)
+    local script = table.remove(args, 1)
+    if not script then fail(2, "no SCRIPT given") end
+    local chunk, msg = loadfile(script, "t")
+    if not chunk then fail(2, msg) end
+    local script_args = { [0] = script }
+    for i, a in ipairs(args) do script_args[i] = a end
+    local saved_arg, saved_oci = rawget(_G, "arg"), rawget(_G, "oci")
+    rawset(_G, "arg", script_args)
+    rawset(_G, "oci", oci)
+    local ok, err = pcall(chunk, table.unpack(args))
+    rawset(_G, "arg", saved_arg)
+    rawset(_G, "oci", saved_oci)
+    if not ok then fail(1, tostring(err)) end
+    return 0
+  end)
+
+command("unpack", "unpack an image of a layout into a runtime bundle",
+  [[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:TAG] BUNDLE
+
+Applies the image's layers in order into BUNDLE/rootfs (whiteouts
+included, digests checked while reading) and writes BUNDLE/config.json from
+its configuration, as image-spec conversion.md says; `runc run` takes it
+from there. --rootless: no owners, no device nodes, and a rootless runtime
+config for the current user.]],
+  function(args, out)
+    local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value" })
+    if #pos ~= 2 then fail(2, "expected DIR[:TAG] and BUNDLE") end
+    local dir, tag = parse_image_ref(pos[1])
+    local L = open_layout(dir)
+    local spec, msg = oci.unpack.image(L, tag, pos[2], {
+      rootless = opts.rootless, platform = parse_platform(opts.platform),
+    })
+    if not spec then fail(1, msg) end
+    out:write(pos[2], "\n")
+    return 0
+  end)
+
+-- ------------------------------------------------------------ main
+
+local function usage()
+  local lines = { "usage: ocispec COMMAND [OPTIONS] [ARGS]", "", "Commands:" }
+  for _, name in ipairs(order) do
+    lines[#lines + 1] = ("  %-10s %s"):format(name, commands[name].summary)
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "`ocispec COMMAND --help` describes a command."
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- Runs the command line `argv` (a list of strings); returns the exit
+-- status. `out` (default io.stdout) receives normal output.
+function M.main(argv, out)
+  out = out or io.stdout
+  local name = argv[1]
+  if name == nil or name == "--help" or name == "-h" or name == "help" then
+    local cmd = name == "help" and argv[2] and commands[argv[2]]
+    out:write(cmd and cmd.usage .. "\n" or usage())
+    return name == nil and 2 or 0
+  end
+  if name == "--version" then
+    out:write("ocispec ", oci._VERSION, "\n")
+    return 0
+  end
+  local cmd = commands[name]
+  if not cmd then
+    io.stderr:write(("ocispec: unknown command %q (see ocispec --help)\n"):format(name))
+    return 2
+  end
+  local args = table.move(argv, 2, #argv, 1, {})
+  for _, a in ipairs(args) do
+    if a == "--help" or a == "-h" then
+      out:write(cmd.usage, "\n")
+      return 0
+    end
+  end
+  local ok, status = pcall(cmd.run, args, out)
+  if ok then return status end
+  if getmetatable(status) == Exit then
+    io.stderr:write(("ocispec %s: %s\n"):format(name, status.msg))
+    return status.status
+  end
+  io.stderr:write(("ocispec %s: internal error: %s\n"):format(name, tostring(status)))
+  return 2
+end
+
+--- Adds a subcommand (used as library parts land): name, one-line
+-- summary, usage text, run(args, out) -> status. `fail(status, msg)` and
+-- `parse_args` are passed as helpers.
+function M.command(name, summary, usage_text, run)
+  command(name, summary, usage_text, run)
+end
+M.fail = fail
+M.parse_args = parse_args
+
+return M

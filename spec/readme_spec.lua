@@ -1,0 +1,153 @@
+-- Every code block of README.md runs, so the documentation cannot rot:
+-- ```lua blocks with lua5.4 (`oci` predefined; `print(...) --> text`
+-- comments are checked against the output, a trailing "..." meaning "starts
+-- with"), ```c blocks compiled into a main() against the static library,
+-- ```sh blocks with bin/ocispec on PATH. Each runs in a fresh folder holding
+-- the files the README names (manifest.json, config.json, index.json,
+-- layer.tar.gz, rootfs/, bundle/, mybundle/, examples/). A block whose info string says
+-- `notest` (installing, or running the test suite itself) is skipped and
+-- listed as pending. Plain ``` blocks are text.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local oci = require("ocispec")
+
+local SRC = assert(oci.core.realpath(here .. ".."))
+local BUILD = os.getenv("OCISPEC_BUILD_DIR")
+
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- The README's fenced blocks: { lang=, info=, line=, code= }.
+local function blocks(text)
+  local list, cur = {}, nil
+  local n = 0
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    local fence = line:match("^```(.*)$")
+    if fence and not cur then
+      cur = { info = fence, lang = fence:match("^(%S*)"), line = n, lines = {} }
+    elseif fence and cur then
+      cur.code = table.concat(cur.lines, "\n") .. "\n"
+      list[#list + 1] = cur
+      cur = nil
+    elseif cur then
+      cur.lines[#cur.lines + 1] = line
+    end
+  end
+  return list
+end
+
+local MANIFEST = [[{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+"config":{"mediaType":"application/vnd.oci.image.config.v1+json",
+"digest":"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7","size":7023},
+"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",
+"digest":"sha256:9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0","size":32654}]}]]
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- The folder a block runs in, with the files README blocks name.
+local function prepare(dir)
+  write(dir .. "/manifest.json", MANIFEST)
+  assert(oci.runtime.Spec.default():to_file_pretty(dir .. "/config.json"))
+  write(dir .. "/index.json", assert(support.read(SRC .. "/../shared/bench-inputs/image-index.json")
+    or [[{"schemaVersion":2,"manifests":[]}]]))
+  assert(os.execute(("mkdir -p %s/rootfs/etc %s/bundle %s/mybundle && echo box > %s/rootfs/etc/hostname")
+    :format(quote(dir), quote(dir), quote(dir), quote(dir))))
+  assert(os.execute(("tar -C %s -czf %s/layer.tar.gz rootfs"):format(quote(dir), quote(dir))))
+  assert(os.execute(("ln -s %s/examples %s/examples"):format(quote(SRC), quote(dir))))
+end
+
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok
+end
+
+-- `print(...) --> expected` lines of a Lua block, in order.
+local function expectations(code)
+  local list = {}
+  for line in code:gmatch("[^\n]+") do
+    local want = line:match("^%s*print%b()%s*%-%->%s*(.-)%s*$")
+    if want then list[#list + 1] = want end
+  end
+  return list
+end
+
+local function normalize(s)
+  return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+end
+
+local function check_output(out, wants, name)
+  local lines = {}
+  for l in out:gmatch("[^\n]*") do
+    if l ~= "" then lines[#lines + 1] = l end
+  end
+  for i, want in ipairs(wants) do
+    local got = normalize(lines[i] or "")
+    want = normalize(want)
+    local prefix = want:match("^(.-)%s*%.%.%.$")
+    if prefix then
+      assert.are.equal(prefix, got:sub(1, #prefix), ("%s: output line %d"):format(name, i))
+    else
+      assert.are.equal(want, got, ("%s: output line %d"):format(name, i))
+    end
+  end
+end
+
+local runners = {
+  lua = function(block, dir, name)
+    write(dir .. "/block.lua", 'local oci = require "ocispec"\n' .. block.code)
+    local out, ok = run(("cd %s && lua5.4 block.lua"):format(quote(dir)))
+    assert(ok, name .. " failed:\n" .. out)
+    check_output(out, expectations(block.code), name)
+  end,
+  c = function(block, dir, name)
+    if not BUILD then return pending("OCISPEC_BUILD_DIR is not set (run through ctest)") end
+    local includes, body = {}, {}
+    for line in block.code:gmatch("[^\n]*") do
+      if line:match("^#include") then includes[#includes + 1] = line else body[#body + 1] = line end
+    end
+    write(dir .. "/block.c", "#include <stdio.h>\n" .. table.concat(includes, "\n")
+      .. "\nint main(void) {\n" .. table.concat(body, "\n") .. "\nreturn 0;\n}\n")
+    local cc = ("cc -std=gnu11 -Wall -Werror -I%s/csrc/include -o %s/block %s/block.c %s/libocispec.a %s")
+      :format(quote(SRC), quote(dir), quote(dir), quote(BUILD), "$(pkg-config --libs libcrypto libarchive)")
+    local out, ok = run(cc)
+    assert(ok, name .. " does not compile:\n" .. out)
+    out, ok = run(("cd %s && ./block"):format(quote(dir)))
+    assert(ok, name .. " failed:\n" .. out)
+  end,
+  sh = function(block, dir, name)
+    write(dir .. "/block.sh", block.code)
+    local out, ok = run(("cd %s && PATH=%s/bin:$PATH sh -e block.sh"):format(quote(dir), quote(SRC)))
+    assert(ok, name .. " failed:\n" .. out)
+  end,
+}
+
+describe("README.md code blocks", function()
+  local text = assert(support.read(SRC .. "/README.md"))
+  local list = blocks(text)
+  it("has code blocks", function() assert.is_true(#list >= 8) end)
+  for _, block in ipairs(list) do
+    local name = ("README.md:%d (%s)"):format(block.line, block.lang ~= "" and block.lang or "text")
+    local runner = runners[block.lang]
+    if block.info:find("notest", 1, true) then
+      pending(name .. ": marked notest")
+    elseif runner then
+      it(name .. " runs", function()
+        local dir = support.tmpdir()
+        local ok, err = pcall(function()
+          prepare(dir)
+          runner(block, dir, name)
+        end)
+        support.rmdir(dir)
+        if not ok then error(err, 0) end
+      end)
+    end
+  end
+end)
