@@ -513,7 +513,7 @@ static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
   strspan s;
   int rc = scan_string(r, &s, allow_nul);
   if (rc) return rc;
-  char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+  char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
   if (!d) return nomem(r);
   decode_string(&s, d);
   *out = d;
@@ -537,7 +537,7 @@ static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
     *k = s.body;
     *n = s.raw_len;
   } else {
-    char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+    char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
     if (!d) return nomem(r);
     decode_string(&s, d);
     *k = d;
