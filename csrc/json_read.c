@@ -7,6 +7,8 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,25 @@ typedef struct reader {
   oci_buf stack; /* elements of arrays/maps being read (LIFO) */
   oci_buf raw;   /* compact text of the RAW value being read */
   bool raw_out;  /* false: validate only (oci_json_check) */
+  size_t path_cap;
+  /* oci_required_mask of the types met so far: a direct-mapped cache
+     local to this parse (the schema's function loops over every field) */
+  const oci_type *req_type[8];
+  uint64_t req_mask[8];
+  /* The JSON Pointer path starts here and moves to the heap only for
+     documents nested deeper than this (was one malloc per parse). Last
+     member: reader_init does not clear it. */
+  seg path_small[24];
 } reader;
+
+static uint64_t required_mask(reader *r, const oci_type *t) {
+  size_t i = ((uintptr_t)t >> 5) & 7;
+  if (r->req_type[i] != t) {
+    r->req_type[i] = t;
+    r->req_mask[i] = oci_required_mask(t);
+  }
+  return r->req_mask[i];
+}
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -108,10 +128,68 @@ static int type_error(reader *r, const char *expected) {
 
 /* ---- lexical helpers --------------------------------------------------- */
 
+/* Word-at-a-time scanning (SWAR, no SIMD intrinsics): 8 input bytes are
+   loaded into a uint64_t (memcpy: no alignment or aliasing assumptions)
+   and tested together. Little-endian only, so that the lowest flagged
+   byte is the first one in memory; elsewhere the byte loops do the work. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
+    defined(__GNUC__)
+#define OCI_SWAR 1
+#else
+#define OCI_SWAR 0
+#endif
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load8(const void *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* High bit set in the bytes of w that end a plain run inside a string:
+   '"', '\\', a control character (< 0x20) or a non-ASCII byte. The
+   subtractions borrow only upward out of a true hit, so bytes above the
+   first hit may be flagged spuriously but the lowest flagged byte is
+   always exact, and only that one is used. */
+static inline uint64_t str_special(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+  return ((((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w) | w) & HIGHS;
+}
+
+/* Pretty-printed documents spend a large share of their bytes on
+   indentation: after a line break, the run of the indentation character
+   (space or tab) is skipped 8 bytes at a time (XOR with that byte is zero
+   exactly where the run goes on, so the lowest non-zero byte ends it).
+   Returns at once when no whitespace is there (the common case between
+   tokens of compact JSON). */
 static inline void skip_ws(reader *r) {
   const char *p = r->p, *end = r->end;
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    p++;
+  if (p < end && (unsigned char)*p > ' ') return;
+  while (p < end) {
+    char c = *p;
+    if (c == ' ' || c == '\t') {
+#if OCI_SWAR
+      uint64_t pat = ONES * (unsigned char)c;
+      while (end - p >= 8) {
+        uint64_t w = load8(p) ^ pat;
+        if (w) {
+          p += __builtin_ctzll(w) >> 3;
+          goto next;
+        }
+        p += 8;
+      }
+#endif
+      while (p < end && *p == c)
+        p++;
+#if OCI_SWAR
+    next:;
+#endif
+    } else if (c == '\n' || c == '\r')
+      p++;
+    else
+      break;
+  }
   r->p = p;
 }
 
@@ -135,10 +213,28 @@ static void push_index(reader *r, size_t i) {
   r->npath++;
 }
 
+/* Room for the path of a value at depth r->depth (at most one segment per
+   level, plus one for a member named in an error). */
+static bool grow_path(reader *r) {
+  size_t cap = r->path_cap * 2;
+  if (cap < r->depth + 2) cap = r->depth + 2;
+  seg *p = malloc(cap * sizeof *p);
+  if (!p) return false;
+  memcpy(p, r->path, r->npath * sizeof *p);
+  if (r->path != r->path_small) free(r->path);
+  r->path = p;
+  r->path_cap = cap;
+  return true;
+}
+
 static int enter(reader *r) {
   if (++r->depth > r->max_depth)
     return fail_at(r, r->p, OCI_EDEPTH, "nesting deeper than %zu levels",
                    r->max_depth);
+  if (r->depth + 2 > r->path_cap && !grow_path(r)) {
+    r->depth--;
+    return fail_at(r, r->p, OCI_ENOMEM, "out of memory");
+  }
   r->p++;
   return OCI_OK;
 }
@@ -237,10 +333,24 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
   s->body = (const char *)p;
   s->escaped = false;
   for (;;) {
+#if OCI_SWAR
+    /* plain ASCII runs 8 bytes at a time; the byte loop finishes */
+    while (end - p >= 8) {
+      uint64_t m = str_special(load8(p));
+      if (m) {
+        p += __builtin_ctzll(m) >> 3;
+        goto special;
+      }
+      p += 8;
+    }
+#endif
     while (p < end && str_class[*p] == 0)
       p++;
     if (p >= end)
       return fail_at(r, (const char *)p, OCI_ESYNTAX, "unterminated string");
+#if OCI_SWAR
+  special:
+#endif
     switch (str_class[*p]) {
     case 1: {
       s->raw_len = (size_t)((const char *)p - s->body);
@@ -403,7 +513,7 @@ static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
   strspan s;
   int rc = scan_string(r, &s, allow_nul);
   if (rc) return rc;
-  char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+  char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
   if (!d) return nomem(r);
   decode_string(&s, d);
   *out = d;
@@ -427,7 +537,7 @@ static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
     *k = s.body;
     *n = s.raw_len;
   } else {
-    char *d = oci_arena_alloc(r->arena, s.dec_len + 1);
+    char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
     if (!d) return nomem(r);
     decode_string(&s, d);
     *k = d;
@@ -1030,7 +1140,9 @@ static const oci_field *match_field(const oci_type *t, const char *k, size_t n,
     size_t j = *hint + i;
     if (j >= nf) j -= nf;
     const oci_field *f = &t->fields[j];
-    if (f->key_len == n && memcmp(f->key, k, n) == 0) {
+    /* length and first byte before the memcmp call */
+    if (f->key_len == n &&
+        (n == 0 || (f->key[0] == k[0] && memcmp(f->key, k, n) == 0))) {
       *hint = j + 1 == nf ? 0 : j + 1;
       return f;
     }
@@ -1121,7 +1233,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     goto out;
   }
 done : {
-  uint64_t missing = oci_required_mask(t) & ~o->present;
+  uint64_t missing = required_mask(r, t) & ~o->present;
   if (missing && !r->allow_missing) {
     const oci_field *f = &t->fields[__builtin_ctzll(missing)];
     rc = fail_at(r, open, OCI_EMISSING, "missing required field \"%s\" in %s",
@@ -1193,7 +1305,9 @@ static int reader_init(reader *r, const char *buf, size_t len,
                        const oci_parse_options *opts, oci_error *err) {
   oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
   if (!opts) opts = &def;
-  memset(r, 0, sizeof *r);
+  memset(r, 0, offsetof(reader, path_small));
+  r->path = r->path_small;
+  r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1213,8 +1327,6 @@ static int reader_init(reader *r, const char *buf, size_t len,
     return oci_error_set(err, OCI_ETOOBIG,
                          "document of %zu bytes exceeds the limit of %zu", len,
                          max_size);
-  r->path = malloc((r->max_depth + 2) * sizeof *r->path);
-  if (!r->path) return oci_error_set(err, OCI_ENOMEM, "out of memory");
   if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
     return fail_at(r, buf, OCI_ESYNTAX,
                    "byte order mark at the start of the document (RFC 8259 "
@@ -1226,7 +1338,7 @@ static int reader_init(reader *r, const char *buf, size_t len,
 }
 
 static void reader_done(reader *r) {
-  free(r->path);
+  if (r->path != r->path_small) free(r->path);
   oci_buf_free(&r->stack);
   oci_buf_free(&r->raw);
 }

@@ -16,6 +16,25 @@ typedef struct writer {
   unsigned depth;
 } writer;
 
+/* Hot-path appends: the capacity check is inline and the reallocating
+   slow path (oci_buf_reserve, geometric growth) is a call. After a failed
+   allocation nothing more is written (b->failed latches). */
+static inline bool room(oci_buf *b, size_t n) {
+  return (b->cap - b->len >= n && !b->failed) || oci_buf_reserve(b, n);
+}
+static inline void put(oci_buf *b, const char *s, size_t n) {
+  if (room(b, n)) {
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+  }
+}
+static inline void put1(oci_buf *b, char c) {
+  if (room(b, 1)) b->data[b->len++] = c;
+}
+
+static void write_u64(oci_buf *b, uint64_t v);
+static void write_i64(oci_buf *b, int64_t v);
+
 static void newline(writer *w) {
   if (!w->pretty) return;
   if (!oci_buf_reserve(&w->b, 1 + 2 * (size_t)w->depth)) return;
@@ -27,25 +46,25 @@ static void newline(writer *w) {
 static void write_key(writer *w, const char *k, size_t n) {
   oci_json_write_string(&w->b, k, n);
   if (w->pretty)
-    oci_buf_append(&w->b, ": ", 2);
+    put(&w->b, ": ", 2);
   else
-    oci_buf_putc(&w->b, ':');
+    put1(&w->b, ':');
 }
 
 /* Opening, separating and closing members of objects and arrays. */
 static void open_container(writer *w, char c) {
-  oci_buf_putc(&w->b, c);
+  put1(&w->b, c);
   w->depth++;
 }
-static void member_sep(writer *w, bool *first) {
-  if (!*first) oci_buf_putc(&w->b, ',');
+static inline void member_sep(writer *w, bool *first) {
+  if (!*first) put1(&w->b, ',');
   *first = false;
-  newline(w);
+  if (w->pretty) newline(w);
 }
 static void close_container(writer *w, char c, bool empty) {
   w->depth--;
   if (!empty) newline(w);
-  oci_buf_putc(&w->b, c);
+  put1(&w->b, c);
 }
 
 static void write_double(writer *w, double v) {
@@ -75,7 +94,7 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
     member_sep(w, &first);
     write_key(w, f->key, f->key_len);
     if (o->nulls & bit)
-      oci_buf_append(&w->b, "null", 4);
+      put(&w->b, "null", 4);
     else
       write_value(w, f->vt, (const char *)o + f->offset);
   }
@@ -117,7 +136,6 @@ static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
 }
 
 static void write_value(writer *w, const oci_vtype *vt, const void *p) {
-  char num[24];
   switch (vt->kind) {
   case OCI_K_STRING: {
     const char *s = *(char *const *)p;
@@ -126,25 +144,15 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   }
   case OCI_K_BOOL:
     if (*(const bool *)p)
-      oci_buf_append(&w->b, "true", 4);
+      put(&w->b, "true", 4);
     else
-      oci_buf_append(&w->b, "false", 5);
+      put(&w->b, "false", 5);
     break;
-  case OCI_K_I32:
-    oci_buf_append(&w->b, num, oci_i64_to_dec(*(const int32_t *)p, num));
-    break;
-  case OCI_K_U16:
-    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint16_t *)p, num));
-    break;
-  case OCI_K_U32:
-    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint32_t *)p, num));
-    break;
-  case OCI_K_I64:
-    oci_buf_append(&w->b, num, oci_i64_to_dec(*(const int64_t *)p, num));
-    break;
-  case OCI_K_U64:
-    oci_buf_append(&w->b, num, oci_u64_to_dec(*(const uint64_t *)p, num));
-    break;
+  case OCI_K_I32: write_i64(&w->b, *(const int32_t *)p); break;
+  case OCI_K_U16: write_u64(&w->b, *(const uint16_t *)p); break;
+  case OCI_K_U32: write_u64(&w->b, *(const uint32_t *)p); break;
+  case OCI_K_I64: write_i64(&w->b, *(const int64_t *)p); break;
+  case OCI_K_U64: write_u64(&w->b, *(const uint64_t *)p); break;
   case OCI_K_DOUBLE: write_double(w, *(const double *)p); break;
   case OCI_K_RAW: {
     const char *raw = *(char *const *)p;
@@ -156,7 +164,7 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
     if (o)
       write_object(w, vt->object, o);
     else
-      oci_buf_append(&w->b, "{}", 2);
+      put(&w->b, "{}", 2);
     break;
   }
   case OCI_K_ARRAY: write_array(w, vt, p); break;
@@ -197,27 +205,78 @@ static const char esc_tab[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   '\\',
 };
 
+/* Word-at-a-time (SWAR) scanning, as in json_read.c: 8 bytes in a
+   uint64_t, little-endian only (elsewhere the byte loop does it all). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
+    defined(__GNUC__)
+#define OCI_SWAR 1
+#else
+#define OCI_SWAR 0
+#endif
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* High bit set in the bytes of w that JSON needs escaped: '"', '\\' and
+   control characters. The lowest flagged byte is exact (borrows only go
+   upward out of a true hit); only that one is used. */
+static inline uint64_t esc_special(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+  return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGHS;
+}
+
+/* One pass: 8 bytes are copied to the output and tested at once; most
+   strings (digests, media types, paths) have nothing to escape and go
+   through in n/8 steps. Room is reserved once for the unescaped case,
+   plus 8 bytes of slack so that whole words can be stored; an escape
+   (rare) reserves again for its 6 bytes and the rest of the string.
+   Invariant: from o, at least (end - s) + 1 + 8 bytes are reserved. */
 void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  if (!oci_buf_reserve(b, n + 2)) return;
-  b->data[b->len++] = '"';
-  size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    char e = esc_tab[c];
-    if (!e) continue;
-    oci_buf_append(b, s + run, i - run);
-    run = i + 1;
-    if (e == 'u') {
-      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      oci_buf_append(b, u, 6);
-    } else {
-      char u[2] = {'\\', e};
-      oci_buf_append(b, u, 2);
+  if (n > SIZE_MAX - 16 || !room(b, n + 2 + 8)) return;
+  const char *end = s + n;
+  char *o = b->data + b->len;
+  *o++ = '"';
+  for (;;) {
+#if OCI_SWAR
+    while (end - s >= 8) {
+      uint64_t w;
+      memcpy(&w, s, 8);
+      memcpy(o, &w, 8);
+      uint64_t m = esc_special(w);
+      if (m) {
+        size_t k = (size_t)__builtin_ctzll(m) >> 3;
+        s += k;
+        o += k;
+        goto escape;
+      }
+      s += 8;
+      o += 8;
     }
+#endif
+    while (s < end && !esc_tab[(unsigned char)*s])
+      *o++ = *s++;
+    if (s >= end) break;
+#if OCI_SWAR
+  escape:
+#endif
+    b->len = (size_t)(o - b->data);
+    if (!room(b, 6 + (size_t)(end - s) + 8)) return;
+    o = b->data + b->len;
+    unsigned char c = (unsigned char)*s++;
+    char e = esc_tab[c];
+    *o++ = '\\';
+    if (e == 'u') {
+      o[0] = 'u';
+      o[1] = '0';
+      o[2] = '0';
+      o[3] = hex[c >> 4];
+      o[4] = hex[c & 15];
+      o += 5;
+    } else
+      *o++ = e;
   }
-  oci_buf_append(b, s + run, n - run);
-  oci_buf_putc(b, '"');
+  *o++ = '"';
+  b->len = (size_t)(o - b->data);
 }
 
 void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
@@ -295,6 +354,51 @@ void oci_buf_free(oci_buf *b) {
   free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+}
+
+/* Two digits per division, written backwards straight into the buffer. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536"
+    "37383940414243444546474849505152535455565758596061626364656667686970717273"
+    "7475767778798081828384858687888990919293949596979899";
+
+static size_t dec_len(uint64_t v) {
+  size_t n = 1;
+  while (v >= 10000) {
+    v /= 10000;
+    n += 4;
+  }
+  return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+static void put_dec(char *end, uint64_t v) {
+  while (v >= 100) {
+    unsigned d = (unsigned)(v % 100) * 2;
+    v /= 100;
+    *--end = digits2[d + 1];
+    *--end = digits2[d];
+  }
+  if (v >= 10) {
+    *--end = digits2[v * 2 + 1];
+    *--end = digits2[v * 2];
+  } else
+    *--end = (char)('0' + v);
+}
+
+static void write_u64(oci_buf *b, uint64_t v) {
+  if (!room(b, 20)) return;
+  size_t n = dec_len(v);
+  put_dec(b->data + b->len + n, v);
+  b->len += n;
+}
+
+static void write_i64(oci_buf *b, int64_t v) {
+  if (v >= 0) {
+    write_u64(b, (uint64_t)v);
+    return;
+  }
+  put1(b, '-');
+  write_u64(b, 0 - (uint64_t)v);
 }
 
 size_t oci_u64_to_dec(uint64_t v, char *out) {

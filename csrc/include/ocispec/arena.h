@@ -22,6 +22,9 @@ OCI_API void oci_arena_free(oci_arena *a);
 /* `size` bytes aligned for any scalar; NULL when out of memory. Not zeroed. */
 OCI_API void *oci_arena_alloc(oci_arena *a, size_t size);
 
+/* `size` bytes with no alignment (for strings); NULL when out of memory. */
+OCI_API char *oci_arena_alloc_chars(oci_arena *a, size_t size);
+
 /* As oci_arena_alloc, zero-filled. */
 OCI_API void *oci_arena_calloc(oci_arena *a, size_t size);
 
