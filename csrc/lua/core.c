@@ -955,6 +955,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "digest");
   ocil_push_reference_lib(L);
   lua_setfield(L, -2, "reference");
+  ocil_push_layer_lib(L);
+  lua_setfield(L, -2, "layer");
   ocil_push_check_lib(L);
   lua_setfield(L, -2, "check");
   lua_pushlightuserdata(L, NULL); /* JSON null, as cjson.null */
