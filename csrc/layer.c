@@ -709,9 +709,13 @@ static int from_entries(plan *p, const oci_layer_entry *e, size_t n,
 static int make_keys(plan *p, oci_error *err) {
   for (size_t i = 0; i < p->len; i++) {
     item *it = &p->v[i];
-    if (it->type == OCI_LAYER_DIR)
-      it->key = join(it->name, "/");
-    else if (it->opaque) {
+    if (it->type == OCI_LAYER_DIR) {
+      size_t n = strlen(it->name);
+      if ((it->key = malloc(n + 2))) {
+        memcpy(it->key, it->name, n);
+        memcpy(it->key + n, "/", 2);
+      }
+    } else if (it->opaque) {
       /* key "dir/": right after its directory, before the directory's
          other entries, so a streaming extractor that clears the directory
          when it meets the marker never drops this layer's own entries */
@@ -795,7 +799,8 @@ static la_ssize_t blob_out(struct archive *a, void *ud, const void *buf,
   (void)a;
   sink *s = ud;
   if (s->failed) return -1;
-  if (oci_hasher_update(s->blob_hash, buf, len, s->err))
+  /* uncompressed: the blob is the tar, already hashed in tar_out */
+  if (s->z && oci_hasher_update(s->blob_hash, buf, len, s->err))
     return sink_fail(s, s->err ? s->err->code : OCI_ENOMEM);
   const char *c = buf;
   size_t left = len;
@@ -1094,10 +1099,11 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
     goto out;
   }
   res->uncompressed_size = oci_hasher_size(s.tar_hash);
-  res->size = oci_hasher_size(s.blob_hash);
+  res->size = s.z ? oci_hasher_size(s.blob_hash) : res->uncompressed_size;
   if ((rc = oci_hasher_finish(s.tar_hash, res->diff_id, err)) ||
-      (rc = oci_hasher_finish(s.blob_hash, res->digest, err)))
+      (s.z && (rc = oci_hasher_finish(s.blob_hash, res->digest, err))))
     goto out;
+  if (!s.z) memcpy(res->digest, res->diff_id, sizeof res->digest);
   res->media_type = oci_layer_media_type(opts->compression);
   res->skipped = p.skipped;
 
