@@ -4,8 +4,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ocispec/layer.h"
 
@@ -78,6 +80,7 @@ int oci_layer_list(const char *path, oci_layer_listing **out, oci_error *err) {
   struct archive *a = archive_read_new();
   int rc = OCI_OK;
   size_t cap = 0;
+  int fd = -1;
   if (!l || !a) {
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
     goto out;
@@ -85,7 +88,13 @@ int oci_layer_list(const char *path, oci_layer_listing **out, oci_error *err) {
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
-  if (archive_read_open_filename(a, path, 1024 * 1024) != ARCHIVE_OK) {
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    rc = oci_error_set(err, OCI_EIO, "layer %s: cannot open: %s", path,
+                       strerror(errno));
+    goto out;
+  }
+  if (archive_read_open_fd(a, fd, 1024 * 1024) != ARCHIVE_OK) {
     rc = read_fail(a, path, err);
     goto out;
   }
@@ -116,6 +125,7 @@ int oci_layer_list(const char *path, oci_layer_listing **out, oci_error *err) {
   }
 out:
   if (a) archive_read_free(a);
+  if (fd >= 0) close(fd);
   if (rc)
     oci_layer_listing_free(l);
   else
