@@ -96,12 +96,10 @@ local function time_best(fn)
   return best
 end
 
-local results = {}
 local function report(name, secs, out)
   local f = assert(io.open(out, "rb"))
   local size = f:seek("end")
   f:close()
-  results[name] = secs
   print(("  %-34s %7.2f s  %7.1f MB/s  blob %6.1f MiB (%.1f%%)"):format(
     name, secs, total / 1e6 / secs, size / (1024 * 1024), 100 * size / total))
 end

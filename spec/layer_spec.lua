@@ -31,7 +31,8 @@ local tmp
 before_each(function()
   tmp = out("mktemp -d /tmp/ocispec-layer-spec.XXXXXX"):gsub("%s+$", "")
   sh(("mkdir -p %s/root/bin %s/root/etc && cp /bin/busybox %s/root/bin/ && ln %s/root/bin/busybox %s/root/bin/ls"
-    .. " && ln -s busybox %s/root/bin/sh && printf 'box\\n' > %s/root/etc/hostname && touch -d @2000000000 %s/root/etc/hostname")
+    .. " && ln -s busybox %s/root/bin/sh && printf 'box\\n' > %s/root/etc/hostname"
+    .. " && touch -d @2000000000 %s/root/etc/hostname")
     :format(tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp))
 end)
 after_each(function() sh("rm -rf " .. tmp) end)
@@ -100,14 +101,16 @@ describe("layer.build", function()
     local env = ("LUA_PATH='%s' LUA_CPATH='%s' "):format(package.path, package.cpath)
     local res = out(env .. ("SOURCE_DATE_EPOCH=86400 lua5.4 %s 2>&1"):format(script))
     assert.truthy(res:find("^table"), res)
-    res = out(env .. ("SOURCE_DATE_EPOCH=soon lua5.4 -e 'print(require(\"ocispec\").layer.build{dir=%q, output=%q})' 2>&1")
+    res = out(env .. ("SOURCE_DATE_EPOCH=soon lua5.4 -e"
+      .. " 'print(require(\"ocispec\").layer.build{dir=%q, output=%q})' 2>&1")
       :format(tmp .. "/root", tmp .. "/u.tgz"))
     assert.truthy(res:find('SOURCE_DATE_EPOCH="soon" is not a number of seconds since the epoch', 1, true), res)
   end)
 
   it("overrides owners", function()
     sh("chown -R 1234:5678 " .. tmp .. "/root/etc 2>/dev/null || true")
-    local r = assert(layer.build{ dir = tmp .. "/root", output = tmp .. "/o.tar", compression = "none", uid = 7, gid = 8 })
+    local r = assert(layer.build{ dir = tmp .. "/root", output = tmp .. "/o.tar", compression = "none",
+      uid = 7, gid = 8 })
     for _, e in ipairs(assert(layer.entries(r.path))) do
       assert.are.equal(7, e.uid)
       assert.are.equal(8, e.gid)
@@ -179,21 +182,24 @@ describe("layer.build", function()
       config = { mediaType = "application/vnd.oci.image.config.v1+json", digest = cd, size = cs },
       layers = { { mediaType = r.media_type, digest = r.digest, size = r.size } } }))
     local f = assert(io.open(img .. "/index.json", "w"))
-    f:write(oci.json.encode({ schemaVersion = 2, manifests = { { mediaType = "application/vnd.oci.image.manifest.v1+json",
+    f:write(oci.json.encode({ schemaVersion = 2, manifests = { {
+      mediaType = "application/vnd.oci.image.manifest.v1+json",
       digest = md, size = ms, annotations = { ["org.opencontainers.image.ref.name"] = "t" } } } }))
     f:close()
     f = assert(io.open(img .. "/oci-layout", "w"))
     f:write('{"imageLayoutVersion":"1.0.0"}')
     f:close()
     sh(("umoci raw unpack --rootless --image %s:t %s/rootfs >/dev/null 2>&1"):format(img, tmp))
-    sh(("test \"$(cat %s/rootfs/etc/hostname)\" = box && test -L %s/rootfs/bin/sh && test %s/rootfs/bin/ls -ef %s/rootfs/bin/busybox")
+    sh(("test \"$(cat %s/rootfs/etc/hostname)\" = box && test -L %s/rootfs/bin/sh"
+      .. " && test %s/rootfs/bin/ls -ef %s/rootfs/bin/busybox")
       :format(tmp, tmp, tmp, tmp))
   end)
 
   it("reports bad input with a specific message and leaves no output", function()
     local o = tmp .. "/bad.tgz"
     local cases = {
-      { { entries = { { path = "../x", type = "file" } } }, 'layer entry #1 "../x": path escapes the layer root ("..")' },
+      { { entries = { { path = "../x", type = "file" } } },
+        'layer entry #1 "../x": path escapes the layer root ("..")' },
       { { entries = { { path = "/abs", type = "file" } } }, 'layer entry #1 "/abs": path is absolute' },
       { { entries = { { path = "x" }, { path = "./x", type = "dir" } } },
         'layer entry "x": duplicate path (entries #1 and #2)' },
@@ -206,7 +212,8 @@ describe("layer.build", function()
       { { entries = { { path = "x", mode = 33188 } } }, 'layer entry "x": mode 33188 is not permission bits' },
       { { entries = {}, compression = "bzip2" }, 'unknown layer compression "bzip2" (gzip, zstd or none)' },
       { { entries = {}, level = 0 }, "layer compression level 0 is out of range" },
-      { { entries = {}, compression = "gzip", level = 12 }, "layer compression level 12 is out of range for gzip (1 to 9)" },
+      { { entries = {}, compression = "gzip", level = 12 },
+        "layer compression level 12 is out of range for gzip (1 to 9)" },
       { { dir = tmp .. "/missing" }, "layer: directory " .. tmp .. "/missing: No such file or directory", "io" },
       { { dir = tmp .. "/root", entries = {} }, "give exactly one of dir, entries, or lower and upper (got 2)" },
       { { lower = tmp .. "/root" }, "a changeset needs both lower and upper" },
@@ -228,7 +235,8 @@ describe("layer.build", function()
 
   it("raises on misuse, naming the field", function()
     assert.has_error(function() layer.build("x") end)
-    assert.has_error(function() layer.build{ dir = 5, output = "x" } end, "layer.build: dir must be a string, got number")
+    assert.has_error(function() layer.build{ dir = 5, output = "x" } end,
+      "layer.build: dir must be a string, got number")
     assert.has_error(function() layer.build{ entries = { "x" }, output = "x" } end,
       "layer.build: entries[1] must be a table, got string")
     assert.has_error(function() layer.build{ entries = { { path = "x", mode = "755" } }, output = "x" } end,
