@@ -11,6 +11,8 @@
    listing is held by a box whose __gc frees it if a Lua error strikes. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ocil_parts.h"
