@@ -644,7 +644,7 @@ static int from_entries(plan *p, const oci_layer_entry *e, size_t n,
   }
 
   /* one entry per path (a tar with two would extract differently by tool) */
-  qsort(p->v, p->len, sizeof *p->v, cmp_name);
+  if (p->len) qsort(p->v, p->len, sizeof *p->v, cmp_name);
   for (size_t i = 1; i < p->len; i++)
     if (!strcmp(p->v[i - 1].name, p->v[i].name))
       return oci_error_set(
@@ -1061,7 +1061,7 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
   struct archive_entry *e = NULL;
   char *buf = NULL;
   if ((rc = make_plan(src, &p, err)) || (rc = make_keys(&p, err))) goto out;
-  qsort(p.v, p.len, sizeof *p.v, cmp_key);
+  if (p.len) qsort(p.v, p.len, sizeof *p.v, cmp_key);
   if ((rc = link_groups(&p, err))) goto out;
 
   if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &s.tar_hash, err)) ||
