@@ -990,6 +990,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "digest");
   ocil_push_reference_lib(L);
   lua_setfield(L, -2, "reference");
+  ocil_push_layer_lib(L);
+  lua_setfield(L, -2, "layer");
   ocil_push_check_lib(L);
   lua_setfield(L, -2, "check");
   ocil_push_unpack_lib(L);

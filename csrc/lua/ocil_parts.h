@@ -4,6 +4,7 @@
      core.check     = ocil_push_check_lib(L)
      core.digest    = ocil_push_digest_lib(L)
      core.reference = ocil_push_reference_lib(L)
+     core.layer     = ocil_push_layer_lib(L)
    Data errors return nil, message, code name (oci_status_name); misuse (a
    non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H
@@ -20,6 +21,7 @@ int ocil_push_check_lib(lua_State *L);
 int ocil_push_digest_lib(lua_State *L);
 int ocil_push_reference_lib(lua_State *L);
 int ocil_push_unpack_lib(lua_State *L);
+int ocil_push_layer_lib(lua_State *L);
 
 /* Shared by the three files (defined in l_strcheck.c). */
 

@@ -51,5 +51,6 @@ M.runtime = require "ocispec.runtime"
 M.digest = require "ocispec.digest"
 M.build = require "ocispec.build"
 M.unpack = require "ocispec.unpack"
+M.layer = require "ocispec.layer"
 
 return M

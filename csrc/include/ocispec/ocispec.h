@@ -7,6 +7,7 @@
 #include "ocispec/digest.h"
 #include "ocispec/error.h"
 #include "ocispec/hash.h"
+#include "ocispec/layer.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
 #include "ocispec/runtime.h"

@@ -1,0 +1,131 @@
+-- Layer build speed: ocispec.layer.build against `tar --sort=name | gzip -6`
+-- and `| zstd -3` over the same generated tree, in the same run. Figures
+-- and ratios only (bench/README.md records them), never pass/fail.
+--
+--   OCISPEC_BENCH_MB=150 OCISPEC_BENCH_FILES=200 lua5.4 bench/layer.lua
+local layer = require("ocispec").layer
+
+local MB = tonumber(os.getenv("OCISPEC_BENCH_MB")) or 150
+local FILES = tonumber(os.getenv("OCISPEC_BENCH_FILES")) or 200
+local ROUNDS = tonumber(os.getenv("OCISPEC_BENCH_ROUNDS")) or 1
+
+local function now()
+  local p = assert(io.popen("date +%s%N"))
+  local ns = assert(tonumber(p:read("l")))
+  p:close()
+  return ns / 1e9
+end
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  assert(ok, "command failed: " .. cmd)
+end
+
+local tmp = os.getenv("TMPDIR") or "/tmp"
+local base = tmp .. "/ocispec-bench-layer." .. os.time() .. "." .. math.random(1e6)
+local root = base .. "/rootfs"
+sh("mkdir -p '" .. root .. "'")
+
+-- Semi-compressible, realistic content: copies of the system's own
+-- binaries and libraries (gzip -6 takes them to 35-45%), FILES of them
+-- adding up to about MB MiB, spread over 16 folders. Where /usr has too
+-- few, the rest is pseudo-random words (about half compressible).
+local seed = 12345
+local function rnd(n)
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return (seed >> 8) % n
+end
+local function words(bytes)
+  local parts, n, len = {}, 0, 0
+  while len < bytes do
+    local w = {}
+    for k = 1, 2 + rnd(10) do w[k] = string.char(97 + rnd(26)) end
+    w[#w + 1] = rnd(3) == 0 and string.pack("<I3", rnd(1 << 24)) or " "
+    n = n + 1
+    parts[n] = table.concat(w)
+    len = len + #parts[n]
+  end
+  return table.concat(parts):sub(1, bytes)
+end
+
+local t0 = now()
+local want = MB * 1024 * 1024
+local per_file = want // FILES
+local p = assert(io.popen(("find /usr/lib /usr/bin -type f -size +%dk -size -%dk 2>/dev/null | LC_ALL=C sort")
+  :format(per_file // 2048, per_file * 3 // 1024)))
+local candidates = {}
+for line in p:lines() do candidates[#candidates + 1] = line end
+p:close()
+local total, i = 0, 0
+local k = 1
+while i < FILES and total < want and k <= #candidates do
+  local src = candidates[k]
+  k = k + math.max(1, #candidates // (FILES * 2))
+  local f = io.open(src, "rb")
+  if f then
+    local size = f:seek("end")
+    f:close()
+    i = i + 1
+    local dir = ("%s/d%02d"):format(root, i % 16)
+    sh(("mkdir -p '%s' && cp '%s' '%s/f%04d.bin'"):format(dir, src, dir, i))
+    total = total + size
+  end
+end
+while total < want do
+  i = i + 1
+  local dir = ("%s/d%02d"):format(root, i % 16)
+  sh("mkdir -p '" .. dir .. "'")
+  local f = assert(io.open(("%s/f%04d.bin"):format(dir, i), "wb"))
+  local size = math.min(per_file, math.max(4096, want - total))
+  f:write(words(size))
+  f:close()
+  total = total + size
+end
+FILES = i
+local gen = now() - t0
+local total_mb = total / (1024 * 1024)
+print(("layer bench: %d files, %.1f MiB in %s (prepared in %.1f s)"):format(FILES, total_mb, root, gen))
+
+local function time_best(fn)
+  local best = math.huge
+  for _ = 1, ROUNDS do
+    local s = now()
+    fn()
+    best = math.min(best, now() - s)
+  end
+  return best
+end
+
+local function report(name, secs, out)
+  local f = assert(io.open(out, "rb"))
+  local size = f:seek("end")
+  f:close()
+  print(("  %-34s %7.2f s  %7.1f MB/s  blob %6.1f MiB (%.1f%%)"):format(
+    name, secs, total / 1e6 / secs, size / (1024 * 1024), 100 * size / total))
+end
+
+sh(("tar -C '%s' --sort=name -cf - . > /dev/null"):format(root)) -- warm the page cache
+
+local out = base .. "/out"
+for _, c in ipairs({ { "gzip", 6, "gzip -6" }, { "zstd", 3, "zstd -3 -q" } }) do
+  local name, level, tool = c[1], c[2], c[3]
+  local ours = time_best(function()
+    assert(layer.build{ dir = root, output = out .. ".ocispec." .. name, compression = name, level = level })
+  end)
+  report("ocispec.layer " .. name .. " -" .. level, ours, out .. ".ocispec." .. name)
+  local theirs = time_best(function()
+    sh(("tar -C '%s' --sort=name -cf - . | %s > '%s'"):format(root, tool, out .. ".tar." .. name))
+  end)
+  report("tar --sort=name | " .. tool, theirs, out .. ".tar." .. name)
+  print(("  ratio (tar|%s time / ocispec time): %.2f  (> 1: ocispec faster)"):format(name, theirs / ours))
+end
+local none = time_best(function()
+  assert(layer.build{ dir = root, output = out .. ".ocispec.none", compression = "none" })
+end)
+report("ocispec.layer none (tar + sha256)", none, out .. ".ocispec.none")
+local tar_only = time_best(function()
+  sh(("tar -C '%s' --sort=name -cf - . > '%s'"):format(root, out .. ".tar"))
+end)
+report("tar --sort=name (no hashing)", tar_only, out .. ".tar")
+
+sh("rm -rf '" .. base .. "'")

@@ -1,0 +1,251 @@
+/* core.layer: reproducible layer blobs for Lua (see ocispec/layer.h).
+     build{dir= | entries= | lower=, upper=; output=, compression=, level=,
+           mtime=, uid=, gid=}
+       -> {diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
+           entry_count=, skipped=} | nil, msg, code
+     entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
+                         target=, major=, minor=}, ... } | nil, msg, code
+   A value of the wrong Lua type raises (naming the field); bad values
+   return nil, message, code. Nothing is malloc'd on this side: the entry
+   array is a userdata, the strings stay in the caller's table, and the
+   listing is held by a box whose __gc frees it if a Lua error strikes. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ocil_parts.h"
+#include "ocispec/layer.h"
+
+#define LISTING_MT "ocispec.layer.listing"
+
+/* Optional string field of the table at idx: NULL when absent; raises on
+   another type or an embedded NUL. The string stays referenced by the
+   table, which the caller keeps on the stack. */
+static const char *opt_string(lua_State *L, int idx, const char *field,
+                              const char *ctx, size_t *len) {
+  int t = lua_getfield(L, idx, field);
+  const char *s = NULL;
+  size_t n = 0;
+  if (t == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, &n);
+    if (!len && memchr(s, '\0', n))
+      luaL_error(L, "layer.build: %s%s holds a NUL byte", ctx, field);
+  } else if (t != LUA_TNIL)
+    luaL_error(L, "layer.build: %s%s must be a string, got %s", ctx, field,
+               luaL_typename(L, -1));
+  lua_pop(L, 1);
+  if (len) *len = n;
+  return s;
+}
+
+/* Optional integer field: 0 when absent (*has = 0). */
+static lua_Integer opt_integer(lua_State *L, int idx, const char *field,
+                               const char *ctx, int *has) {
+  int t = lua_getfield(L, idx, field);
+  lua_Integer v = 0;
+  int isnum = 0;
+  *has = 0;
+  if (t != LUA_TNIL) {
+    v = lua_tointegerx(L, -1, &isnum);
+    if (t != LUA_TNUMBER || !isnum)
+      luaL_error(L, "layer.build: %s%s must be an integer, got %s", ctx, field,
+                 t == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
+    *has = 1;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* entries[] -> C entries in a userdata left on the stack. Returns 0, or
+   fills err (a data error) and returns its code. */
+static int read_entries(lua_State *L, int tidx, oci_layer_entry **out,
+                        size_t *n_out, oci_error *err) {
+  size_t n = (size_t)lua_rawlen(L, tidx);
+  oci_layer_entry *v =
+      lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 0); /* anchored */
+  memset(v, 0, (n ? n : 1) * sizeof *v);
+  *out = v;
+  *n_out = n;
+  for (size_t i = 0; i < n; i++) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "entries[%zu].", i + 1);
+    if (lua_rawgeti(L, tidx, (lua_Integer)i + 1) != LUA_TTABLE)
+      return luaL_error(L, "layer.build: entries[%d] must be a table, got %s",
+                        (int)i + 1, luaL_typename(L, -1));
+    int e = lua_gettop(L);
+    oci_layer_entry *x = &v[i];
+    int has;
+    x->path = opt_string(L, e, "path", ctx, NULL);
+    const char *type = opt_string(L, e, "type", ctx, NULL);
+    int t = type ? oci_layer_type_from_name(type) : OCI_LAYER_FILE;
+    if (t < 0)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry #%zu \"%.128s\": unknown type "
+                           "\"%.32s\" (file, dir, symlink, hardlink, char, "
+                           "block or fifo)",
+                           i + 1, x->path ? x->path : "", type);
+    x->type = (oci_layer_type)t;
+    lua_Integer mode = opt_integer(L, e, "mode", ctx, &has);
+    if (has && (mode < 0 || mode > 07777))
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%.128s\": mode %lld is not "
+                           "permission bits (0 to 07777 = 4095)",
+                           x->path ? x->path : "", (long long)mode);
+    x->mode = has ? (int)mode : -1;
+    lua_Integer uid = opt_integer(L, e, "uid", ctx, &has);
+    x->uid = has ? (uid < 0 ? -2 : uid) : -1;
+    lua_Integer gid = opt_integer(L, e, "gid", ctx, &has);
+    x->gid = has ? (gid < 0 ? -2 : gid) : -1;
+    x->mtime = opt_integer(L, e, "mtime", ctx, &x->has_mtime);
+    x->source = opt_string(L, e, "source", ctx, NULL);
+    size_t clen;
+    x->content = opt_string(L, e, "content", ctx, &clen);
+    x->content_len = clen;
+    x->target = opt_string(L, e, "target", ctx, NULL);
+    lua_Integer major = opt_integer(L, e, "major", ctx, &has);
+    lua_Integer minor = opt_integer(L, e, "minor", ctx, &has);
+    if (major < 0 || major > 0xfff || minor < 0 || minor > 0xfffff)
+      /* the Linux dev_t limits (12-bit major, 20-bit minor) */
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%.128s\": device %lld:%lld out of "
+                           "range",
+                           x->path ? x->path : "", (long long)major,
+                           (long long)minor);
+    x->major = (unsigned)major;
+    x->minor = (unsigned)minor;
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static int l_build(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  oci_error err;
+  oci_error_clear(&err);
+  oci_layer_options o;
+  oci_layer_options_init(&o);
+  oci_layer_source src;
+  memset(&src, 0, sizeof src);
+  int has;
+
+  const char *output = opt_string(L, 1, "output", "", NULL);
+  src.dir = opt_string(L, 1, "dir", "", NULL);
+  src.lower = opt_string(L, 1, "lower", "", NULL);
+  src.upper = opt_string(L, 1, "upper", "", NULL);
+  const char *comp = opt_string(L, 1, "compression", "", NULL);
+  lua_Integer level = opt_integer(L, 1, "level", "", &has);
+  int has_level = has;
+  lua_Integer mtime = opt_integer(L, 1, "mtime", "", &o.clamp_mtime);
+  lua_Integer uid = opt_integer(L, 1, "uid", "", &has);
+  o.uid = has ? (uid < 0 ? -2 : uid) : -1;
+  lua_Integer gid = opt_integer(L, 1, "gid", "", &has);
+  o.gid = has ? (gid < 0 ? -2 : gid) : -1;
+  /* 0 would mean "the default" to the C side */
+  o.level = !has_level ? 0 : level < 1 || level > 99 ? -1 : (int)level;
+  o.mtime = mtime;
+
+  int t = lua_getfield(L, 1, "entries"); /* index 2 */
+  if (t != LUA_TNIL && t != LUA_TTABLE)
+    return luaL_error(L, "layer.build: entries must be a table, got %s",
+                      luaL_typename(L, -1));
+  int rc = 0;
+  if (o.level < 0)
+    rc = oci_error_set(&err, OCI_EINVAL,
+                       "layer compression level %lld is out of range (gzip 1 "
+                       "to 9, zstd 1 to 19)",
+                       (long long)level);
+  if (!rc && !output)
+    rc = oci_error_set(&err, OCI_EINVAL, "layer.build: output is required");
+  if (!rc && comp)
+    rc = oci_layer_compression_from_name(comp, &o.compression, &err);
+  if (!rc && !o.clamp_mtime) rc = oci_layer_options_from_env(&o, &err);
+  if (!rc && t == LUA_TTABLE) {
+    oci_layer_entry *v;
+    rc = read_entries(L, 2, &v, &src.n_entries, &err);
+    src.entries = v;
+  }
+  oci_layer_result r;
+  if (!rc) rc = oci_layer_build_file(&src, &o, output, &r, &err);
+  if (rc) return ocil_parts_push_error(L, &err);
+  lua_createtable(L, 0, 8);
+  set_str(L, "diff_id", r.diff_id);
+  set_str(L, "digest", r.digest);
+  set_int(L, "size", (lua_Integer)r.size);
+  set_str(L, "media_type", r.media_type);
+  set_str(L, "path", output);
+  set_int(L, "uncompressed_size", (lua_Integer)r.uncompressed_size);
+  set_int(L, "entry_count", (lua_Integer)r.entries);
+  set_int(L, "skipped", (lua_Integer)r.skipped);
+  return 1;
+}
+
+static int listing_gc(lua_State *L) {
+  oci_layer_listing **box = luaL_checkudata(L, 1, LISTING_MT);
+  oci_layer_listing_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+static int l_entries(lua_State *L) {
+  oci_error err;
+  oci_error_clear(&err);
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "layer path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  oci_layer_listing **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, LISTING_MT);
+  if (oci_layer_list(path, box, &err)) return ocil_parts_push_error(L, &err);
+  oci_layer_listing *l = *box;
+  lua_createtable(L, l->len > INT32_MAX ? INT32_MAX : (int)l->len, 0);
+  for (size_t i = 0; i < l->len; i++) {
+    const oci_layer_info *it = &l->items[i];
+    lua_createtable(L, 0, 10);
+    set_str(L, "path", it->path);
+    set_str(L, "type", oci_layer_type_name(it->type));
+    set_int(L, "mode", it->mode);
+    set_int(L, "uid", it->uid);
+    set_int(L, "gid", it->gid);
+    set_int(L, "mtime", it->mtime);
+    set_int(L, "size", (lua_Integer)it->size);
+    if (it->target) set_str(L, "target", it->target);
+    if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
+      set_int(L, "major", it->major);
+      set_int(L, "minor", it->minor);
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  oci_layer_listing_free(l);
+  *box = NULL;
+  return 1;
+}
+
+int ocil_push_layer_lib(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"build", l_build}, {"entries", l_entries}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LISTING_MT)) {
+    lua_pushcfunction(L, listing_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, fns);
+  lua_createtable(L, 0, 3);
+  set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);
+  set_str(L, "zstd", OCI_MEDIA_TYPE_LAYER_ZSTD);
+  set_str(L, "none", OCI_MEDIA_TYPE_LAYER);
+  lua_setfield(L, -2, "media_types");
+  return 1;
+}
