@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +131,59 @@ static double run_read(const char *path) {
   return now() - t0;
 }
 
+/* The same loop as oci_hash_fd with another block size and an optional
+   posix_fadvise, through the public hasher: what the block size costs. */
+static double run_block(oci_digest_alg alg, const char *path, size_t block,
+                        int advise) {
+  unsigned char *buf = malloc(block);
+  oci_hasher *h;
+  char out[OCI_DIGEST_STRING_MAX];
+  if (!buf || oci_hasher_new(alg, &h, NULL)) die("hasher");
+  double t0 = now();
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) die(path);
+  if (advise) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  ssize_t n;
+  while ((n = read(fd, buf, block)) > 0)
+    oci_hasher_update(h, buf, (size_t)n, NULL);
+  close(fd);
+  oci_hasher_finish(h, out, NULL);
+  double t = now() - t0;
+  oci_hasher_free(h);
+  free(buf);
+  return t;
+}
+
+/* mmap the whole file and hash it in one update (no copy). */
+static double run_mmap(oci_digest_alg alg, const char *path) {
+  oci_hasher *h;
+  char out[OCI_DIGEST_STRING_MAX];
+  if (oci_hasher_new(alg, &h, NULL)) die("hasher");
+  double t0 = now();
+  int fd = open(path, O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st)) die(path);
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) die("mmap");
+  madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+  oci_hasher_update(h, p, (size_t)st.st_size, NULL);
+  munmap(p, (size_t)st.st_size);
+  close(fd);
+  oci_hasher_finish(h, out, NULL);
+  double t = now() - t0;
+  oci_hasher_free(h);
+  return t;
+}
+
+/* Drops the file's pages from the page cache (this file only). */
+static void evict(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) die(path);
+  fdatasync(fd);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+}
+
 static double mbs(uint64_t bytes, double secs) {
   return (double)bytes / 1e6 / secs;
 }
@@ -153,6 +208,7 @@ int main(int argc, char **argv) {
          made ? "generated file" : path, (double)bytes / 1048576.0, RUNS);
 
   double t[RUNS];
+  char got_tool[256];
   for (int i = 0; i < RUNS; i++)
     t[i] = run_read(path);
   printf("  %-34s %8.0f MB/s\n", "read(2) only, 256 KiB blocks",
@@ -211,6 +267,40 @@ int main(int argc, char **argv) {
            mbs(memlen, median(inmem, RUNS)));
     printf("  %-34s %8.0f calls/s (%.0f MB/s)\n", "oci_hash_buffer, 1 KiB",
            (double)calls / tsmall, mbs(calls * sizeof small, tsmall));
+  }
+
+  /* Why the library reads as it does (sha256, cached file). */
+  printf("sha256, cached file, read block size (public hasher API):\n");
+  static const size_t blocks[] = {16 << 10,  32 << 10, 64 << 10, 128 << 10,
+                                  256 << 10, 1 << 20,  4 << 20};
+  for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+    for (int i = 0; i < RUNS; i++)
+      t[i] = run_block(OCI_DIGEST_SHA256, path, blocks[b], 1);
+    printf("  read %4zu KiB blocks %21.0f MB/s\n", blocks[b] >> 10,
+           mbs(bytes, median(t, RUNS)));
+  }
+  for (int i = 0; i < RUNS; i++)
+    t[i] = run_mmap(OCI_DIGEST_SHA256, path);
+  printf("  %-34s %8.0f MB/s\n", "mmap + one update",
+         mbs(bytes, median(t, RUNS)));
+  /* Cold file (its pages evicted before each run): posix_fadvise or not.
+     Only meaningful when the file is on a real disk, not tmpfs. */
+  if (!getenv("OCISPEC_BENCH_HASH_NO_COLD")) {
+    printf("sha256, file evicted from the page cache before each run:\n");
+    for (int adv = 0; adv < 2; adv++) {
+      for (int i = 0; i < 3; i++) {
+        evict(path);
+        t[i] = run_block(OCI_DIGEST_SHA256, path, 128 << 10, adv);
+      }
+      printf("  %-34s %8.0f MB/s\n",
+             adv ? "128 KiB, FADV_SEQUENTIAL" : "128 KiB, no fadvise",
+             mbs(bytes, median(t, 3)));
+    }
+    for (int i = 0; i < 3; i++) {
+      evict(path);
+      t[i] = run_tool("sha256sum", path, got_tool, sizeof got_tool);
+    }
+    printf("  %-34s %8.0f MB/s\n", "sha256sum", mbs(bytes, median(t, 3)));
   }
   if (made) {
     unlink(made);
