@@ -3,12 +3,27 @@
      validate(s)      -> true | nil, msg, code
      referrers_tag(s) -> tag | nil, msg, code
      hex_len(alg)     -> 64 | 128 | nil (not registered)
-     algorithms       =  {"sha256", "sha512", "blake3"} */
+     algorithms       =  {"sha256", "sha512", "blake3"}
+   and hashing (see ocispec/hash.h):
+     sha256(s), sha512(s)   -> "alg:hex"
+     hash(s [, alg])        -> "alg:hex" | nil, msg, code
+     file(path [, alg])     -> digest, size | nil, msg, code
+     hasher([alg])          -> Hasher | nil, msg, code
+     verify(d, data)        -> true | nil, msg, code
+     verify_file(d, path)   -> true, size | nil, msg, code
+   alg is "sha256" (default) or "sha512"; "blake3" is "unsupported", any
+   other name "invalid". A Hasher is a full userdata holding one oci_hasher
+   pointer, created (pointer NULL) before the C call that allocates it, so
+   a Lua error cannot leak it; __gc and __close free it (idempotent). */
 #include <lauxlib.h>
 #include <lua.h>
+#include <string.h>
 
 #include "ocil_parts.h"
 #include "ocispec/digest.h"
+#include "ocispec/hash.h"
+
+#define OCIL_HASHER_MT "ocispec.digest.Hasher"
 
 static int l_parse(lua_State *L) {
   size_t len;
@@ -72,12 +87,241 @@ static void push_algorithms(lua_State *L) {
   }
 }
 
+/* ---- hashing ---- */
+
+/* String argument idx, strictly: a number raises too (DESIGN.md: a number
+   where a string belongs is misuse), unlike luaL_checklstring. */
+static const char *str_arg(lua_State *L, int idx, size_t *len) {
+  if (lua_type(L, idx) != LUA_TSTRING) luaL_typeerror(L, idx, "string");
+  return lua_tolstring(L, idx, len);
+}
+
+/* Optional algorithm argument idx: nil/none is sha256; anything else but a
+   string raises (call this before any data error can be returned). */
+static const char *opt_alg_arg(lua_State *L, int idx, size_t *len) {
+  if (lua_isnoneornil(L, idx)) {
+    *len = 6;
+    return "sha256";
+  }
+  return str_arg(L, idx, len);
+}
+
+static int alg_of(const char *name, size_t len, oci_digest_alg *alg,
+                  oci_error *err) {
+  *alg = oci_digest_alg_from_name(name, len);
+  if (*alg == OCI_DIGEST_SHA256 || *alg == OCI_DIGEST_SHA512) return 0;
+  if (*alg == OCI_DIGEST_BLAKE3)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "cannot compute blake3 digests: only sha256 and "
+                         "sha512 are supported (no blake3 library is "
+                         "available)");
+  return oci_error_set(err, OCI_EINVAL,
+                       "unknown digest algorithm \"%.*s\": expected "
+                       "\"sha256\" or \"sha512\"",
+                       (int)(len > 64 ? 64 : strnlen(name, len)), name);
+}
+
+static int hash_string(lua_State *L, oci_digest_alg alg) {
+  size_t len;
+  const char *s = str_arg(L, 1, &len);
+  char out[OCI_DIGEST_STRING_MAX];
+  oci_error err;
+  oci_error_clear(&err);
+  if (oci_hash_buffer(alg, s, len, out, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int l_sha256(lua_State *L) {
+  return hash_string(L, OCI_DIGEST_SHA256);
+}
+
+static int l_sha512(lua_State *L) {
+  return hash_string(L, OCI_DIGEST_SHA512);
+}
+
+static int l_hash(lua_State *L) {
+  size_t alen;
+  str_arg(L, 1, NULL);
+  const char *a = opt_alg_arg(L, 2, &alen);
+  oci_digest_alg alg;
+  oci_error err;
+  oci_error_clear(&err);
+  if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
+  return hash_string(L, alg);
+}
+
+static int l_file(lua_State *L) {
+  size_t alen;
+  str_arg(L, 1, NULL);
+  const char *a = opt_alg_arg(L, 2, &alen), *path;
+  oci_digest_alg alg;
+  char out[OCI_DIGEST_STRING_MAX];
+  uint64_t size = 0;
+  oci_error err;
+  oci_error_clear(&err);
+  if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
+      alg_of(a, alen, &alg, &err) || oci_hash_file(alg, path, out, &size, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushstring(L, out);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
+}
+
+/* The mismatch message, whole (the C one shortens two sha512 digests). */
+static int push_mismatch(lua_State *L, const char *what, const char *want,
+                         const char *got) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: digest mismatch: expected %s, got %s", what, want,
+                  got);
+  lua_pushstring(L, oci_status_name(OCI_EMISMATCH));
+  return 3;
+}
+
+static int l_verify(lua_State *L) {
+  size_t len;
+  const char *d;
+  str_arg(L, 1, NULL);
+  const char *data = str_arg(L, 2, &len);
+  char got[OCI_DIGEST_STRING_MAX];
+  oci_error err;
+  oci_error_clear(&err);
+  int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
+  if (!rc) rc = oci_digest_verify_buffer_ex(d, data, len, got, &err);
+  if (rc == OCI_EMISMATCH) return push_mismatch(L, "content", d, got);
+  if (rc) return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_verify_file(lua_State *L) {
+  const char *d, *path;
+  str_arg(L, 1, NULL);
+  str_arg(L, 2, NULL);
+  char got[OCI_DIGEST_STRING_MAX];
+  uint64_t size = 0;
+  oci_error err;
+  oci_error_clear(&err);
+  int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
+  if (!rc) rc = ocil_parts_cstring(L, 2, "path", &path, &err);
+  if (!rc) rc = oci_digest_verify_file_ex(d, path, got, &size, &err);
+  if (rc == OCI_EMISMATCH) return push_mismatch(L, path, d, got);
+  if (rc) return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
+}
+
+/* ---- Hasher ---- */
+
+typedef struct hasher_box {
+  oci_hasher *h; /* NULL before construction and after close */
+} hasher_box;
+
+static oci_hasher *check_hasher(lua_State *L, int idx) {
+  hasher_box *b = luaL_checkudata(L, idx, OCIL_HASHER_MT);
+  luaL_argcheck(L, b->h != NULL, idx, "hasher is closed");
+  return b->h;
+}
+
+static int l_hasher(lua_State *L) {
+  size_t alen;
+  const char *a = opt_alg_arg(L, 1, &alen);
+  oci_digest_alg alg;
+  oci_error err;
+  oci_error_clear(&err);
+  if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
+  hasher_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->h = NULL;
+  luaL_setmetatable(L, OCIL_HASHER_MT);
+  if (oci_hasher_new(alg, &b->h, &err)) return ocil_parts_push_error(L, &err);
+  return 1;
+}
+
+static int m_update(lua_State *L) {
+  oci_hasher *h = check_hasher(L, 1);
+  size_t len;
+  const char *s = str_arg(L, 2, &len);
+  oci_error err;
+  oci_error_clear(&err);
+  if (oci_hasher_update(h, s, len, &err)) return ocil_parts_push_error(L, &err);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_size(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)oci_hasher_size(check_hasher(L, 1)));
+  return 1;
+}
+
+static int m_algorithm(lua_State *L) {
+  lua_pushstring(L, oci_digest_alg_name(oci_hasher_alg(check_hasher(L, 1))));
+  return 1;
+}
+
+static int m_finish(lua_State *L) {
+  oci_hasher *h = check_hasher(L, 1);
+  uint64_t size = oci_hasher_size(h);
+  char out[OCI_DIGEST_STRING_MAX];
+  oci_error err;
+  oci_error_clear(&err);
+  if (oci_hasher_finish(h, out, &err)) return ocil_parts_push_error(L, &err);
+  lua_pushstring(L, out);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
+}
+
+static int mm_hasher_gc(lua_State *L) { /* also __close and close() */
+  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
+  oci_hasher_free(b->h);
+  b->h = NULL;
+  return 0;
+}
+
+static int mm_hasher_tostring(lua_State *L) {
+  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
+  if (!b->h)
+    lua_pushliteral(L, "Hasher (closed)");
+  else
+    lua_pushfstring(L, "Hasher (%s, %I bytes)",
+                    oci_digest_alg_name(oci_hasher_alg(b->h)),
+                    (lua_Integer)oci_hasher_size(b->h));
+  return 1;
+}
+
+static void create_hasher_metatable(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", mm_hasher_gc},
+                                  {"__close", mm_hasher_gc},
+                                  {"__tostring", mm_hasher_tostring},
+                                  {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"update", m_update},       {"size", m_size},        {"finish", m_finish},
+      {"algorithm", m_algorithm}, {"close", mm_hasher_gc}, {NULL, NULL}};
+  if (!luaL_newmetatable(L, OCIL_HASHER_MT)) { /* made by an earlier call */
+    lua_pop(L, 1);
+    return;
+  }
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
 int ocil_push_digest_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"parse", l_parse},
                                  {"validate", l_validate},
                                  {"referrers_tag", l_referrers_tag},
                                  {"hex_len", l_hex_len},
+                                 {"sha256", l_sha256},
+                                 {"sha512", l_sha512},
+                                 {"hash", l_hash},
+                                 {"file", l_file},
+                                 {"hasher", l_hasher},
+                                 {"verify", l_verify},
+                                 {"verify_file", l_verify_file},
                                  {NULL, NULL}};
+  create_hasher_metatable(L);
   luaL_newlib(L, fns);
   push_algorithms(L);
   lua_setfield(L, -2, "algorithms");
