@@ -113,7 +113,7 @@ describe("unpack.layer", function()
       { name = "fresh", data = "f" },
       { name = ".wh.fresh" },
     }), rootfs))
-    assert.are.equal(2, st.whiteouts)
+    assert.are.equal(3, st.whiteouts)
     assert.are.equal(1, st.opaque_dirs)
     assert.is_false(exists(rootfs .. "/a/x"))
     assert.are.equal("y", read(rootfs .. "/a/y"))

@@ -147,15 +147,15 @@ local function command(name, summary, usage, run)
 end
 
 command("validate", "check documents against the OCI specs",
-  [[usage: ocispec validate [--kind KIND] [--quiet] FILE|-...
+  [==[usage: ocispec validate [--kind KIND] [--quiet] FILE|-...
 
 Parses each document and checks every spec rule. The kind is detected from
 mediaType or shape unless --kind gives it. Prints every problem with its
 JSON Pointer and rule id. Exit status: 0 all valid, 1 a document is invalid,
 2 usage or I/O error.
-  --kind KIND   one of: ]] .. kind_names() .. [[
+  --kind KIND   one of: ]==] .. kind_names() .. [==[
 
-  --quiet       print only problems]],
+  --quiet       print only problems]==],
   function(args, out)
     local opts, files = parse_args(args, { ["--kind"] = "value", ["--quiet"] = "flag" }, { ["-q"] = "--quiet" })
     if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
@@ -185,11 +185,11 @@ JSON Pointer and rule id. Exit status: 0 all valid, 1 a document is invalid,
   end)
 
 command("fmt", "rewrite documents in canonical form",
-  [[usage: ocispec fmt [--pretty|--compact] [--in-place] [--kind KIND] FILE|-...
+  [==[usage: ocispec fmt [--pretty|--compact] [--in-place] [--kind KIND] FILE|-...
 
 Round-trips each document through the library: fields in spec order,
 unknown fields kept, numbers exact. Pretty (2-space indent, the default) or
-compact. Without --in-place the result goes to stdout.]],
+compact. Without --in-place the result goes to stdout.]==],
   function(args, out)
     local opts, files = parse_args(args, {
       ["--pretty"] = "flag", ["--compact"] = "flag", ["--in-place"] = "flag", ["--kind"] = "value",
@@ -211,10 +211,10 @@ compact. Without --in-place the result goes to stdout.]],
   end)
 
 command("digest", "print the digest of files",
-  [[usage: ocispec digest [--algorithm sha256|sha512] FILE|-...
+  [==[usage: ocispec digest [--algorithm sha256|sha512] FILE|-...
 
 Prints "ALGORITHM:HEX  FILE" for each file (stdin for -), as image-spec
-descriptors write digests.]],
+descriptors write digests.]==],
   function(args, out)
     local opts, files = parse_args(args, { ["--algorithm"] = "value" }, { ["-a"] = "--algorithm" })
     if #files == 0 then fail(2, "no FILE given (use - for stdin)") end
@@ -264,12 +264,12 @@ local function convert_media_types(obj, kind, to, path)
 end
 
 command("convert", "convert manifests and indexes between OCI and Docker media types",
-  [[usage: ocispec convert --to docker|oci [--in-place] FILE|-...
+  [==[usage: ocispec convert --to docker|oci [--in-place] FILE|-...
 
 Rewrites the media types of an image manifest or index (the document's,
 its config's, its layers' or manifests') to Docker v2 schema 2 or to OCI,
 as oci-spec-rs's ToDockerV2S2 does. Pretty JSON on stdout unless
---in-place. A media type with no equivalent is an error naming it.]],
+--in-place. A media type with no equivalent is an error naming it.]==],
   function(args, out)
     local opts, files = parse_args(args, { ["--to"] = "value", ["--in-place"] = "flag" }, { ["-i"] = "--in-place" })
     if opts.to ~= "docker" and opts.to ~= "oci" then fail(2, "--to docker or --to oci is required") end
@@ -301,11 +301,11 @@ local function id_of(flag)
 end
 
 command("spec", "write a runtime config.json like `runc spec`",
-  [[usage: ocispec spec [--rootless] [--bundle DIR]
+  [==[usage: ocispec spec [--rootless] [--bundle DIR]
 
 Writes DIR/config.json (default: the current folder) with the content of
 `runc spec` (or `runc spec --rootless` for the current user and group).
-Refuses to overwrite an existing config.json.]],
+Refuses to overwrite an existing config.json.]==],
   function(args, out)
     local opts, rest = parse_args(args, { ["--rootless"] = "flag", ["--bundle"] = "value" }, { ["-b"] = "--bundle" })
     if #rest > 0 then fail(2, "unexpected argument " .. rest[1]) end
@@ -354,7 +354,7 @@ local function format_size(n)
 end
 
 command("layout", "create, list, inspect, verify and garbage-collect OCI image layouts",
-  [[usage: ocispec layout init DIR
+  [==[usage: ocispec layout init DIR
        ocispec layout ls [--json] DIR
        ocispec layout inspect [--json] [--platform OS/ARCH[/VARIANT]] DIR[:TAG]
        ocispec layout verify DIR
@@ -365,7 +365,7 @@ entries of index.json with their ref names. inspect resolves a tag (through
 nested indexes, choosing the platform) and shows the manifest, config and
 layers. verify checks every reachable blob (presence, size, digest), every
 document, diff_ids against the layers; exit 1 when it finds problems. gc
-removes blobs nothing references. --json prints JSON for scripts.]],
+removes blobs nothing references. --json prints JSON for scripts.]==],
   function(args, out)
     local sub = table.remove(args, 1)
     local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value" })
@@ -446,11 +446,11 @@ removes blobs nothing references. --json prints JSON for scripts.]],
   end)
 
 command("build", "run an image build script",
-  [[usage: ocispec build SCRIPT.lua [ARGS...]
+  [==[usage: ocispec build SCRIPT.lua [ARGS...]
 
 Runs a Lua build script (see ocispec.build in the README) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
-status 1.]],
+status 1.]==],
   function(args)
     local script = table.remove(args, 1)
     if not script then fail(2, "no SCRIPT given") end
@@ -469,13 +469,13 @@ status 1.]],
   end)
 
 command("unpack", "unpack an image of a layout into a runtime bundle",
-  [[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:TAG] BUNDLE
+  [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:TAG] BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included, digests checked while reading) and writes BUNDLE/config.json from
 its configuration, as image-spec conversion.md says; `runc run` takes it
 from there. --rootless: no owners, no device nodes, and a rootless runtime
-config for the current user.]],
+config for the current user.]==],
   function(args, out)
     local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value" })
     if #pos ~= 2 then fail(2, "expected DIR[:TAG] and BUNDLE") end
