@@ -19,6 +19,7 @@
 int ocil_push_check_lib(lua_State *L);
 int ocil_push_digest_lib(lua_State *L);
 int ocil_push_reference_lib(lua_State *L);
+int ocil_push_layout_lib(lua_State *L); /* core.layout (l_layout.c) */
 
 /* Shared by the three files (defined in l_strcheck.c). */
 

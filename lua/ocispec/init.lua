@@ -49,5 +49,6 @@ M.image = require "ocispec.image"
 M.distribution = require "ocispec.distribution"
 M.runtime = require "ocispec.runtime"
 M.digest = require "ocispec.digest"
+M.layout = require "ocispec.layout"
 
 return M

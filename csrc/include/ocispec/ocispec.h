@@ -6,6 +6,7 @@
 #include "ocispec/arena.h"
 #include "ocispec/digest.h"
 #include "ocispec/error.h"
+#include "ocispec/layout.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
 #include "ocispec/runtime.h"
