@@ -195,13 +195,16 @@ OCI_API void oci_layout_strings_free(oci_layout_strings *s);
 OCI_API int oci_layout_gc(oci_layout *l, oci_layout_strings *removed,
                           oci_error *err);
 
+/* Room for a problem's message: two full digests and a reason. */
+#define OCI_LAYOUT_MESSAGE_MAX 512
+
 /* One problem found by oci_layout_verify. */
 typedef struct oci_layout_problem {
   oci_severity severity;
-  int code;                            /* an oci_status */
-  char digest[OCI_ERROR_POINTER_MAX];  /* the blob, or "" */
-  char path[OCI_ERROR_MESSAGE_MAX];    /* file concerned, relative to root */
-  char message[OCI_ERROR_MESSAGE_MAX]; /* names the blob and the reason */
+  int code;                             /* an oci_status */
+  char digest[OCI_ERROR_POINTER_MAX];   /* the blob, or "" */
+  char path[OCI_ERROR_MESSAGE_MAX];     /* file concerned, relative to root */
+  char message[OCI_LAYOUT_MESSAGE_MAX]; /* names the blob and the reason */
 } oci_layout_problem;
 
 typedef struct oci_layout_problems {
