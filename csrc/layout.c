@@ -418,6 +418,10 @@ fail:
   return rc;
 }
 
+static bool is_dot(const char *n) {
+  return strcmp(n, ".") == 0 || strcmp(n, "..") == 0;
+}
+
 /* 1 when dir has no entries, 0 when it has, -1 on error (errno). */
 static int dir_is_empty(const char *dir) {
   DIR *d = opendir(dir);
@@ -425,12 +429,36 @@ static int dir_is_empty(const char *dir) {
   struct dirent *de;
   int empty = 1;
   while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+    if (!is_dot(de->d_name)) {
       empty = 0;
       break;
     }
   closedir(d);
   return empty;
+}
+
+/* What an interrupted create leaves (oci-layout is written last): only
+   .ocispec-tmp, index.json and an empty blobs/. Such a directory holds no
+   data and create starts it over. */
+static bool is_unfinished_create(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *de;
+  bool ok = true;
+  while (ok && (de = readdir(d))) {
+    if (is_dot(de->d_name) || strcmp(de->d_name, OCI_LAYOUT_TMP_DIR) == 0 ||
+        strcmp(de->d_name, "index.json") == 0)
+      continue;
+    if (strcmp(de->d_name, "blobs") == 0) {
+      char *b = ol_join(dir, "blobs");
+      ok = b && dir_is_empty(b) == 1;
+      free(b);
+    } else {
+      ok = false;
+    }
+  }
+  closedir(d);
+  return ok;
 }
 
 static int write_small(const char *root, const char *name, const char *text,
@@ -479,11 +507,12 @@ int oci_layout_create(const char *dir, oci_layout **out, oci_error *err) {
       int has = access(p, F_OK) == 0;
       free(p);
       if (has) return oci_layout_open(dir, out, err);
-      return oci_error_set(err, OCI_EINVAL,
-                           "cannot create layout %s: the directory is not "
-                           "empty and is not an OCI image layout (no "
-                           "oci-layout file)",
-                           dir);
+      if (!is_unfinished_create(dir))
+        return oci_error_set(err, OCI_EINVAL,
+                             "cannot create layout %s: the directory is not "
+                             "empty and is not an OCI image layout (no "
+                             "oci-layout file)",
+                             dir);
     }
   }
   oci_layout *l;

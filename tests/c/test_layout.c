@@ -252,6 +252,25 @@ static void test_create_open(void **state) {
   assert_int_equal(oci_layout_create(deep, &l, &e), OCI_EIO);
   assert_null(l);
 
+  /* an interrupted create (no oci-layout yet, no data) starts over */
+  char *half = join(d, "half"), *hb = join(half, "blobs"),
+       *hi = join(half, "index.json"), *hs = join(hb, "sha256");
+  assert_int_equal(mkdir(half, 0755), 0);
+  assert_int_equal(mkdir(hb, 0755), 0);
+  write_file(hi, "{", 1);
+  assert_int_equal(oci_layout_create(half, &l, &e), OCI_OK);
+  oci_layout_close(l);
+  unlink(hi);
+  char *ol0 = join(half, "oci-layout");
+  unlink(ol0);
+  assert_int_equal(mkdir(hs, 0755), 0); /* blobs/ holds something: refused */
+  assert_int_equal(oci_layout_create(half, &l, &e), OCI_EINVAL);
+  free(ol0);
+  free(hs);
+  free(hi);
+  free(hb);
+  free(half);
+
   /* bad oci-layout, bad index.json */
   char *ol = join(sub, "oci-layout"), *ix = join(sub, "index.json");
   write_file(ol, "{\"imageLayoutVersion\":\"2.0.0\"}", 30);
