@@ -131,10 +131,6 @@ local function new_layout()
   return assert(layout.create(newdir() .. "/L"))
 end
 
-local function blob_file(L, digest)
-  return assert(L:blob_path(digest))
-end
-
 -- problems whose message contains every needle
 local function find_problem(problems, ...)
   local needles = { ... }
@@ -685,9 +681,10 @@ describe("resolve", function()
     assert.is_nil(r)
     assert.equal("unsupported", code)
     assert.matches("not an image manifest or index", msg)
-    r, _, code = L:resolve("sha256:" .. ("c"):rep(64))
+    r, msg, code = L:resolve("sha256:" .. ("c"):rep(64))
     assert.is_nil(r)
     assert.equal("io", code)
+    assert.matches("No such file", msg)
   end)
 
   it("reports a corrupted manifest", function()
