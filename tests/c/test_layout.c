@@ -691,22 +691,26 @@ static void check_blobs_sound(const char *root) {
 }
 
 /* Child: put ever new large blobs (mode 0) or retag in a loop (mode 1),
-   until killed. */
+   until killed. It reports on ready_fd once a first round is complete and,
+   in mode 0, again halfway through writing the second blob. */
 static void child_loop(const char *root, int mode, int ready_fd) {
   oci_layout *l;
   if (oci_layout_open(root, &l, NULL)) _exit(2);
-  size_t big = mode == 0 ? (size_t)24 << 20 : 4096;
+  size_t big = mode == 0 ? (size_t)24 << 20 : 4096, chunk = 1 << 20;
   unsigned char *buf = malloc(big);
   if (!buf) _exit(3);
+  for (size_t i = 0; i < big; i++)
+    buf[i] = (unsigned char)(i * 31);
   for (unsigned iter = 0;; iter++) {
-    for (size_t i = 0; i < big; i++)
-      buf[i] = (unsigned char)(i * 31 + iter);
+    memcpy(buf, &iter, sizeof iter); /* a new blob each round */
     oci_image_descriptor *d;
     if (mode == 0) {
       oci_blob_writer *w;
       if (oci_layout_blob_writer(l, NULL, &w, NULL)) _exit(4);
-      for (size_t off = 0; off < big; off += 1 << 20)
-        if (oci_blob_writer_write(w, buf + off, 1 << 20, NULL)) _exit(5);
+      for (size_t off = 0; off < big; off += chunk) {
+        if (iter == 1 && off == big / 2) (void)!write(ready_fd, "m", 1);
+        if (oci_blob_writer_write(w, buf + off, chunk, NULL)) _exit(5);
+      }
       if (oci_blob_writer_commit(w, NULL, &d, NULL)) _exit(6);
     } else if (oci_layout_put_blob(l, buf, big, NULL, &d, NULL)) {
       _exit(7);
@@ -715,11 +719,7 @@ static void child_loop(const char *root, int mode, int ready_fd) {
     snprintf(name, sizeof name, "t%u", iter % 20);
     if (oci_layout_tag(l, d, name, NULL)) _exit(8);
     oci_image_descriptor_free(d);
-    if (iter == 0 && ready_fd >= 0) {
-      (void)!write(ready_fd, "r", 1);
-      close(ready_fd);
-      ready_fd = -1;
-    }
+    if (iter == 0) (void)!write(ready_fd, "r", 1);
   }
 }
 
@@ -739,6 +739,8 @@ static size_t crash_round(int mode, long delay_us) {
   close(pfd[1]);
   char c;
   assert_int_equal(read(pfd[0], &c, 1), 1); /* one full round done */
+  if (mode == 0) /* halfway through the second blob */
+    assert_int_equal(read(pfd[0], &c, 1), 1);
   close(pfd[0]);
   struct timespec ts = {delay_us / 1000000, (delay_us % 1000000) * 1000};
   nanosleep(&ts, NULL);
