@@ -87,12 +87,15 @@ int ol_read_file(const char *path, size_t max, char **buf, size_t *len,
     return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
                          strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
-                         S_ISREG(st.st_mode) ? strerror(e)
-                                             : "not a regular file");
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: not a regular file",
+                         path);
   }
   if ((uint64_t)st.st_size > max) {
     close(fd);
@@ -203,13 +206,30 @@ int ol_tmp_create(const char *root, char **path, int *fd, oci_error *err) {
   if (!dir) return ol_nomem(err);
   int rc = mkdir_p1(dir, err);
   char *p = rc ? NULL : ol_join(dir, OL_TMP_PREFIX "XXXXXX");
+  char *lk = rc ? NULL : ol_join(dir, OL_TMP_LOCK_NAME);
   free(dir);
-  if (rc) return rc;
-  if (!p) return ol_nomem(err);
+  if (!rc && (!p || !lk)) rc = ol_nomem(err);
+  if (rc) {
+    free(p);
+    free(lk);
+    return rc;
+  }
+  /* A shared lock on tmp.lock spans creating and locking the file: gc's
+     sweep holds it exclusively, so it never sees a file not yet locked. */
+  int lf = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lf < 0 || flock(lf, LOCK_SH) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot lock %s: %s", lk, strerror(errno));
+    if (lf >= 0) close(lf);
+    free(lk);
+    free(p);
+    return rc;
+  }
+  free(lk);
   int f = mkostemp(p, O_CLOEXEC);
   if (f < 0) {
     rc = oci_error_set(err, OCI_EIO, "cannot create a temporary file %s: %s", p,
                        strerror(errno));
+    close(lf);
     free(p);
     return rc;
   }
@@ -217,10 +237,12 @@ int ol_tmp_create(const char *root, char **path, int *fd, oci_error *err) {
     rc = oci_error_set(err, OCI_EIO, "cannot prepare temporary file %s: %s", p,
                        strerror(errno));
     close(f);
+    close(lf);
     unlink(p);
     free(p);
     return rc;
   }
+  close(lf);
   *path = p;
   *fd = f;
   return OCI_OK;
@@ -273,9 +295,7 @@ int ol_read_index(const char *root, oci_image_index **out, oci_error *err) {
   if (!p) return ol_nomem(err);
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
   int rc = oci_image_index_parse_file(p, &o, out, err);
-  if (rc == OCI_EIO)
-    oci_error_set(err, OCI_EIO, "cannot read %s: %s", p, strerror(errno));
-  else if (rc)
+  if (rc && rc != OCI_EIO) /* an I/O error already names the file */
     ol_wrap(err, p);
   free(p);
   return rc;
@@ -349,9 +369,10 @@ static int check_oci_layout(const char *root, oci_error *err) {
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
   int rc = oci_image_oci_layout_parse_file(p, &o, &ol, err);
   if (rc == OCI_EIO) {
-    rc = oci_error_set(err, OCI_EINVAL,
-                       "%s is not an OCI image layout: cannot read %s: %s",
-                       root, p, strerror(errno));
+    char m[OCI_ERROR_MESSAGE_MAX];
+    snprintf(m, sizeof m, "%s", err ? err->message : "");
+    rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
+                       root, m);
   } else if (rc) {
     ol_wrap(err, p);
     char m[OCI_ERROR_MESSAGE_MAX];
@@ -387,6 +408,7 @@ static int new_handle(const char *dir, oci_layout **out, oci_error *err) {
 }
 
 int oci_layout_open(const char *dir, oci_layout **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   struct stat st;
   if (stat(dir, &st) != 0)
@@ -484,6 +506,7 @@ static int write_small(const char *root, const char *name, const char *text,
 }
 
 int oci_layout_create(const char *dir, oci_layout **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   struct stat st;
   if (stat(dir, &st) != 0) {
@@ -562,11 +585,13 @@ const char *oci_layout_path(const oci_layout *l) {
 
 int oci_layout_blob_path(const oci_layout *l, const char *digest, char **out,
                          oci_error *err) {
+  OL_ERR(err);
   return ol_digest_path(l->root, digest, out, err);
 }
 
 int oci_layout_has_blob(const oci_layout *l, const char *digest, bool *out,
                         oci_error *err) {
+  OL_ERR(err);
   char *p;
   *out = false;
   int rc = ol_digest_path(l->root, digest, &p, err);
@@ -608,6 +633,7 @@ static int check_media_type(const char *mt, oci_error *err) {
 int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
                         const char *media_type, oci_image_descriptor **out,
                         oci_error *err) {
+  OL_ERR(err);
   char digest[OCI_DIGEST_STRING_MAX];
   *out = NULL;
   int rc = check_media_type(media_type, err);
@@ -636,6 +662,7 @@ int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
 
 int oci_layout_blob_writer(oci_layout *l, const char *media_type,
                            oci_blob_writer **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   int rc = check_media_type(media_type, err);
   if (rc) return rc;
@@ -658,6 +685,7 @@ fail:
 
 int oci_blob_writer_write(oci_blob_writer *w, const void *buf, size_t len,
                           oci_error *err) {
+  OL_ERR(err);
   if (w->failed) {
     if (err) *err = w->saved;
     return w->saved.code;
@@ -679,6 +707,7 @@ uint64_t oci_blob_writer_size(const oci_blob_writer *w) {
 
 int oci_blob_writer_commit(oci_blob_writer *w, const char *expected,
                            oci_image_descriptor **out, oci_error *err) {
+  OL_ERR(err);
   char digest[OCI_DIGEST_STRING_MAX];
   *out = NULL;
   int rc;
@@ -736,6 +765,7 @@ void oci_blob_writer_abort(oci_blob_writer *w) {
 int oci_layout_put_blob_file(oci_layout *l, const char *path,
                              const char *media_type, oci_image_descriptor **out,
                              oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   int in = open(path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
@@ -774,6 +804,7 @@ fail:
 }
 
 int oci_layout_temp_path(oci_layout *l, char **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   if (l->npending == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 4;
@@ -816,6 +847,7 @@ int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
                           const char *digest, int64_t size,
                           const char *media_type, oci_image_descriptor **out,
                           oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   char *final;
   int rc = check_media_type(media_type, err);
@@ -862,6 +894,7 @@ int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
 
 int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
                         char **buf, size_t *len, oci_error *err) {
+  OL_ERR(err);
   char *p;
   *buf = NULL;
   *len = 0;
@@ -870,11 +903,8 @@ int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
   char *b;
   size_t n;
   if ((rc = ol_read_file(p, SIZE_MAX / 2, &b, &n, err))) {
-    if (rc == OCI_EIO)
-      oci_error_set(err, OCI_EIO, "blob %s: cannot read %s: %s", digest, p,
-                    strerror(errno));
     free(p);
-    return rc;
+    return ol_wrap(err, digest);
   }
   free(p);
   if (size >= 0 && (uint64_t)size != n) {
@@ -918,6 +948,7 @@ static const char *string_field(const oci_type *t, const void *obj,
 int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
                             const oci_layout_put_options *opts,
                             oci_image_descriptor **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   char *json;
   size_t len;
@@ -963,6 +994,7 @@ nomem:
 int oci_layout_get_document(const oci_layout *l, const char *digest,
                             int64_t size, const oci_type *t, void **out,
                             oci_error *err) {
+  OL_ERR(err);
   char *b;
   size_t n;
   *out = NULL;
@@ -983,6 +1015,7 @@ int oci_layout_get_document(const oci_layout *l, const char *digest,
 
 int oci_layout_index(const oci_layout *l, oci_image_index **out,
                      oci_error *err) {
+  OL_ERR(err);
   return ol_read_index(l->root, out, err);
 }
 
@@ -1024,6 +1057,7 @@ static oci_image_descriptor *named_copy(oci_image_index *idx,
 
 int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
                    const char *name, oci_error *err) {
+  OL_ERR(err);
   /* annotations.md "org.opencontainers.image.ref.name" grammar (I-ANN-6) */
   if (!name || oci_check_ref_name_annotation(name, strlen(name), err))
     return name ? ol_wrap(err, "tag: invalid reference name")
@@ -1079,6 +1113,7 @@ out:
 }
 
 int oci_layout_untag(oci_layout *l, const char *name, oci_error *err) {
+  OL_ERR(err);
   if (!name) return oci_error_set(err, OCI_EINVAL, "untag: name missing");
   int lock, rc;
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;

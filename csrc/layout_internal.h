@@ -11,6 +11,7 @@
 /* Temporary files: .ocispec-tmp/tmp-XXXXXX; the index lock beside them. */
 #define OL_TMP_PREFIX "tmp-"
 #define OL_LOCK_NAME "index.lock"
+#define OL_TMP_LOCK_NAME "tmp.lock"
 
 /* image-spec media-types.md, and Docker's v2 schema 2 equivalents, which
    skopeo and older tools still write. */
@@ -37,6 +38,11 @@ struct oci_layout {
   ol_pending *pending;
   size_t npending, cap;
 };
+
+/* Public entry points accept err == NULL: messages then go to a local. */
+#define OL_ERR(err)                                                            \
+  oci_error ol_local_err_;                                                     \
+  if (!(err)) (err) = &ol_local_err_
 
 int ol_nomem(oci_error *err);
 char *ol_join(const char *a, const char *b);

@@ -180,6 +180,7 @@ static int sniff(const oci_layout *l, const char *digest,
 int oci_layout_resolve(const oci_layout *l, const char *ref,
                        const oci_layout_platform *platform,
                        oci_layout_resolved **out, oci_error *err) {
+  OL_ERR(err);
   *out = NULL;
   if (!ref) return oci_error_set(err, OCI_EINVAL, "resolve: name missing");
   oci_image_index *top;
@@ -363,7 +364,19 @@ static int each_stale_tmp(const char *root,
                                     void *arg),
                           void *arg) {
   char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
-  if (!dir) return OCI_ENOMEM;
+  char *lk = dir ? ol_join(dir, OL_TMP_LOCK_NAME) : NULL;
+  if (!lk) {
+    free(dir);
+    return OCI_ENOMEM;
+  }
+  /* excludes writers between creating and locking a file (ol_tmp_create);
+     without the lock file nobody has created a temporary file yet */
+  int lf = open(lk, O_RDONLY | O_CLOEXEC);
+  free(lk);
+  if (lf >= 0 && flock(lf, LOCK_EX) != 0) {
+    close(lf);
+    lf = -1;
+  }
   DIR *dh = opendir(dir);
   int rc = OCI_OK;
   struct dirent *de;
@@ -379,6 +392,7 @@ static int each_stale_tmp(const char *root,
     free(p);
   }
   if (dh) closedir(dh);
+  if (lf >= 0) close(lf);
   free(dir);
   return rc;
 }
@@ -458,6 +472,7 @@ static int gc_sweep(const char *digest, const char *path, void *arg) {
 }
 
 int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
+  OL_ERR(err);
   removed->items = NULL;
   removed->len = 0;
   dset live = {0};
@@ -854,6 +869,7 @@ void oci_layout_problems_free(oci_layout_problems *p) {
 
 int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
                       oci_error *err) {
+  OL_ERR(err);
   memset(out, 0, sizeof *out);
   vstate v;
   memset(&v, 0, sizeof v);

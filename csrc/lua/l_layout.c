@@ -221,6 +221,7 @@ static int m_put_document(lua_State *L) {
     a = oci_arena_new(0);
     if (!a) return luaL_error(L, "not enough memory");
     ocil_conv c;
+    memset(&c, 0, sizeof c); /* the conversion appends to c.pointer */
     int rc = OCI_OK;
     if (lua_getfield(L, 3, "annotations") != LUA_TNIL) {
       memset(&ann, 0, sizeof ann);
@@ -237,6 +238,7 @@ static int m_put_document(lua_State *L) {
         opts.platform = p->obj;
       else {
         void *obj;
+        memset(&c, 0, sizeof c);
         rc = ocil_to_object(L, lua_gettop(L), &oci_type_image_platform, a, &obj,
                             &c);
         if (rc)

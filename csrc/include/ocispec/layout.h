@@ -9,7 +9,10 @@
    blob's final path therefore only ever holds complete, verified content;
    a crash leaves at most a temporary file, which gc removes. index.json
    read-modify-write cycles (tag, untag, gc) hold an flock on
-   `.ocispec-tmp/index.lock`, so concurrent writers do not lose updates.
+   `.ocispec-tmp/index.lock`, so concurrent writers do not lose updates;
+   each temporary file is flock'ed by its writer, and gc removes only those
+   nobody holds (creation and locking happen under a shared lock on
+   `.ocispec-tmp/tmp.lock`, which gc's sweep takes exclusively).
 
    A handle has no global state; one handle is not shared between threads
    while in use. Strings returned through char ** are malloc'd (free());
@@ -191,7 +194,9 @@ OCI_API void oci_layout_strings_free(oci_layout_strings *s);
    layers, nested indexes; a subject alone does not keep its target) and
    stale temporary files (not locked by a live writer). *removed gets the
    removed digests. When a reachable document is missing or unreadable,
-   nothing is removed (its references are unknown): OCI_EINVAL. */
+   nothing is removed (its references are unknown): OCI_EINVAL. After an
+   OCI_EIO while removing, *removed lists what was removed before it; free
+   *removed with oci_layout_strings_free in every case. */
 OCI_API int oci_layout_gc(oci_layout *l, oci_layout_strings *removed,
                           oci_error *err);
 
