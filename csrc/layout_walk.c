@@ -500,9 +500,11 @@ out:
 typedef struct vstate {
   const oci_layout *l;
   oci_layout_problems *out;
-  dset seen; /* blobs looked at */
-  dset bad;  /* of those, missing or corrupt */
-  dset docs; /* documents checked */
+  dset seen;   /* blobs looked at */
+  dset good;   /* of those, hashed and sound */
+  dset bad;    /* hashed and corrupt */
+  dset docs;   /* documents checked */
+  dset layers; /* "layer diff_id" pairs checked */
   bool nomem;
 } vstate;
 
@@ -558,8 +560,8 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
     return false;
   }
   rel_blob(d->digest, rel);
-  bool first = !dset_has(&v->seen, d->digest);
-  if (first && dset_add(&v->seen, d->digest)) v->nomem = true;
+  if (!dset_has(&v->seen, d->digest) && dset_add(&v->seen, d->digest))
+    v->nomem = true;
   char *path;
   if (ol_digest_path(v->l->root, d->digest, &path, &e)) {
     v->nomem = true;
@@ -579,8 +581,10 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
     problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
             "blob %s (%s): %lld bytes on disk, the descriptor says %lld",
             d->digest, role, (long long)st.st_size, (long long)d->size);
-  } else if (!first) {
-    ok = !dset_has(&v->bad, d->digest);
+  } else if (dset_has(&v->good, d->digest)) {
+    ok = true; /* hashed already */
+  } else if (dset_has(&v->bad, d->digest)) {
+    ok = false; /* reported already */
   } else {
     oci_digest_view dv;
     char got[OCI_DIGEST_STRING_MAX];
@@ -602,7 +606,7 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
       problem(v, OCI_SEV_ERROR, rc, d->digest, rel, "blob %s (%s): %s",
               d->digest, role, e.message);
     }
-    if (!ok && dset_add(&v->bad, d->digest)) v->nomem = true;
+    if (dset_add(ok ? &v->good : &v->bad, d->digest)) v->nomem = true;
   }
   free(path);
   return ok;
@@ -796,9 +800,15 @@ static void check_manifest(vstate *v, const oci_image_descriptor *d,
               m->config->digest, sd, nd, nl);
     for (size_t i = 0; i < nl; i++) {
       if (!ok[i]) continue;
+      const char *did = i < nd ? c->rootfs->diff_ids.items[i] : NULL;
+      /* a layer shared by several images is decompressed once per diff_id */
+      char key[2 * OCI_DIGEST_STRING_MAX + 2];
+      snprintf(key, sizeof key, "%s %s", m->layers.items[i]->digest,
+               did ? did : "");
+      if (dset_has(&v->layers, key)) continue;
+      if (dset_add(&v->layers, key)) v->nomem = true;
       snprintf(r, sizeof r, "layer %zu of manifest %s", i, sd);
-      check_layer(v, m->layers.items[i],
-                  i < nd ? c->rootfs->diff_ids.items[i] : NULL, r);
+      check_layer(v, m->layers.items[i], did, r);
     }
   }
   free(ok);
@@ -925,8 +935,10 @@ int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
   }
   if (each_stale_tmp(l->root, warn_tmp, &v)) v.nomem = true;
   dset_free(&v.seen);
+  dset_free(&v.good);
   dset_free(&v.bad);
   dset_free(&v.docs);
+  dset_free(&v.layers);
   if (v.nomem) {
     oci_layout_problems_free(out);
     return ol_nomem(err);
