@@ -996,6 +996,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "check");
   ocil_push_unpack_lib(L);
   lua_setfield(L, -2, "unpack");
+  ocil_push_layout_lib(L);
+  lua_setfield(L, -2, "layout");
   lua_pushlightuserdata(L, NULL); /* JSON null, as cjson.null */
   lua_setfield(L, -2, "null");
   lua_pushstring(L, oci_host_arch());

@@ -5,6 +5,8 @@
      core.digest    = ocil_push_digest_lib(L)
      core.reference = ocil_push_reference_lib(L)
      core.layer     = ocil_push_layer_lib(L)
+     core.layout    = ocil_push_layout_lib(L)
+     core.unpack    = ocil_push_unpack_lib(L)
    Data errors return nil, message, code name (oci_status_name); misuse (a
    non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H
@@ -22,6 +24,7 @@ int ocil_push_digest_lib(lua_State *L);
 int ocil_push_reference_lib(lua_State *L);
 int ocil_push_unpack_lib(lua_State *L);
 int ocil_push_layer_lib(lua_State *L);
+int ocil_push_layout_lib(lua_State *L); /* core.layout (l_layout.c) */
 
 /* Shared by the three files (defined in l_strcheck.c). */
 

@@ -52,5 +52,6 @@ M.digest = require "ocispec.digest"
 M.build = require "ocispec.build"
 M.unpack = require "ocispec.unpack"
 M.layer = require "ocispec.layer"
+M.layout = require "ocispec.layout"
 
 return M

@@ -8,6 +8,7 @@
 #include "ocispec/error.h"
 #include "ocispec/hash.h"
 #include "ocispec/layer.h"
+#include "ocispec/layout.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
 #include "ocispec/runtime.h"

@@ -1,0 +1,1155 @@
+/* OCI image layouts on disk (image-spec image-layout.md): opening and
+   creating, content-addressed blobs written atomically, documents, and the
+   index.json references (tags). Resolution, gc and verify live in
+   layout_walk.c. */
+#define _GNU_SOURCE /* mkostemp */
+#include "layout_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocispec/hash.h"
+#include "ocispec/strcheck.h"
+
+/* Copy blocks for put_blob_file. */
+#define COPY_BLOCK (256 * 1024)
+
+struct oci_blob_writer {
+  char *root;
+  char *tmp; /* temporary file, NULL once gone */
+  int fd;
+  oci_hasher *h;
+  char *media_type;
+  int failed; /* a write failed: saved holds why */
+  oci_error saved;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+int ol_nomem(oci_error *err) {
+  return oci_error_set(err, OCI_ENOMEM, "out of memory");
+}
+
+char *ol_join(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  char *p = malloc(la + lb + 2);
+  if (!p) return NULL;
+  memcpy(p, a, la);
+  p[la] = '/';
+  memcpy(p + la + 1, b, lb + 1);
+  return p;
+}
+
+int ol_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* A rename or a new entry is durable only once its directory is synced
+   (fsync(2)); a directory that cannot be synced (some file systems refuse)
+   is not an error: the data itself was synced. */
+static void fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
+}
+
+static int mkdir_p1(const char *path, oci_error *err) {
+  if (mkdir(path, 0755) == 0 || errno == EEXIST) return OCI_OK;
+  return oci_error_set(err, OCI_EIO, "cannot create directory %s: %s", path,
+                       strerror(errno));
+}
+
+int ol_read_file(const char *path, size_t max, char **buf, size_t *len,
+                 oci_error *err) {
+  *buf = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                         strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: not a regular file",
+                         path);
+  }
+  if ((uint64_t)st.st_size > max) {
+    close(fd);
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "%s: %lld bytes, more than the limit of %zu", path,
+                         (long long)st.st_size, max);
+  }
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  char *p = malloc(cap);
+  if (!p) {
+    close(fd);
+    return ol_nomem(err);
+  }
+  for (;;) {
+    if (n + 1 >= cap) { /* the file grew while we read it */
+      if (cap > max) {
+        free(p);
+        close(fd);
+        return oci_error_set(err, OCI_ETOOBIG, "%s: more than %zu bytes", path,
+                             max);
+      }
+      char *q = realloc(p, cap * 2);
+      if (!q) {
+        free(p);
+        close(fd);
+        return ol_nomem(err);
+      }
+      p = q;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, p + n, cap - 1 - n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      free(p);
+      close(fd);
+      return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                           strerror(e));
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  p[n] = '\0';
+  *buf = p;
+  *len = n;
+  return OCI_OK;
+}
+
+/* Prefix err's message with what (a file name): "what: line:col: /ptr: msg".
+ */
+int ol_wrap(oci_error *err, const char *what) {
+  if (!err) return OCI_OK;
+  char inner[OCI_ERROR_MESSAGE_MAX];
+  char loc[48] = "";
+  snprintf(inner, sizeof inner, "%s", err->message);
+  if (err->line) snprintf(loc, sizeof loc, "%zu:%zu: ", err->line, err->column);
+  char out[2 * OCI_ERROR_MESSAGE_MAX + 64];
+  snprintf(out, sizeof out, "%s: %s%s%s%s", what, loc, err->pointer,
+           err->pointer[0] ? ": " : "", inner);
+  /* long messages are cut, never overflowed */
+  snprintf(err->message, sizeof err->message, "%.*s",
+           (int)sizeof err->message - 1, out);
+  return err->code;
+}
+
+bool ol_str_eq(const char *a, const char *b) {
+  return a && b && strcmp(a, b) == 0;
+}
+
+const char *ol_ref_name(const oci_image_descriptor *d) {
+  if (!oci_is_present(d, OCI_F_image_descriptor_annotations)) return NULL;
+  for (size_t i = 0; i < d->annotations.len; i++)
+    if (strcmp(d->annotations.keys[i], OCI_ANNOTATION_REF_NAME) == 0)
+      return d->annotations.values[i];
+  return NULL;
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+/* Only after oci_digest_parse accepted the digest is a path built from it:
+   the grammar (descriptor.md "Digests": algorithm [a-z0-9]+([+._-]
+   [a-z0-9]+)*, encoded [a-zA-Z0-9=_-]+) admits no "/" and no leading ".",
+   so blobs/<alg>/<encoded> cannot leave blobs/ (image-layout.md "Blobs"). */
+int ol_digest_path(const char *root, const char *digest, char **out,
+                   oci_error *err) {
+  *out = NULL;
+  oci_digest_view v;
+  if (!digest) return oci_error_set(err, OCI_EINVAL, "digest missing (NULL)");
+  if (oci_digest_parse(digest, strlen(digest), &v, err))
+    return ol_wrap(err, "invalid blob digest");
+  size_t n = strlen(root) + 8 + v.algorithm_len + v.encoded_len + 2;
+  char *p = malloc(n);
+  if (!p) return ol_nomem(err);
+  snprintf(p, n, "%s/blobs/%.*s/%.*s", root, (int)v.algorithm_len, v.algorithm,
+           (int)v.encoded_len, v.encoded);
+  *out = p;
+  return OCI_OK;
+}
+
+/* A temporary file in the layout's temporary area, created 0644 (blobs are
+   readable by all, like skopeo's) and flock'ed: gc removes only files no
+   live process holds. */
+int ol_tmp_create(const char *root, char **path, int *fd, oci_error *err) {
+  *path = NULL;
+  *fd = -1;
+  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
+  if (!dir) return ol_nomem(err);
+  int rc = mkdir_p1(dir, err);
+  char *p = rc ? NULL : ol_join(dir, OL_TMP_PREFIX "XXXXXX");
+  char *lk = rc ? NULL : ol_join(dir, OL_TMP_LOCK_NAME);
+  free(dir);
+  if (!rc && (!p || !lk)) rc = ol_nomem(err);
+  if (rc) {
+    free(p);
+    free(lk);
+    return rc;
+  }
+  /* A shared lock on tmp.lock spans creating and locking the file: gc's
+     sweep holds it exclusively, so it never sees a file not yet locked. */
+  int lf = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lf < 0 || flock(lf, LOCK_SH) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot lock %s: %s", lk, strerror(errno));
+    if (lf >= 0) close(lf);
+    free(lk);
+    free(p);
+    return rc;
+  }
+  free(lk);
+  int f = mkostemp(p, O_CLOEXEC);
+  if (f < 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot create a temporary file %s: %s", p,
+                       strerror(errno));
+    close(lf);
+    free(p);
+    return rc;
+  }
+  if (fchmod(f, 0644) != 0 || flock(f, LOCK_EX) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot prepare temporary file %s: %s", p,
+                       strerror(errno));
+    close(f);
+    close(lf);
+    unlink(p);
+    free(p);
+    return rc;
+  }
+  close(lf);
+  *path = p;
+  *fd = f;
+  return OCI_OK;
+}
+
+/* Move the synced temporary file tmp to the blob path of digest. If the
+   blob is there already, tmp is removed instead (content-addressed: same
+   digest, same bytes). rename(2) is atomic: the final path holds either
+   nothing or the whole blob. */
+int ol_install(const char *root, const char *tmp, const char *digest,
+               oci_error *err) {
+  char *final;
+  int rc = ol_digest_path(root, digest, &final, err);
+  if (rc) return rc;
+  char *blobs = ol_join(root, "blobs");
+  char *slash = strrchr(final, '/');
+  char *algdir = strndup(final, (size_t)(slash - final));
+  if (!blobs || !algdir) {
+    rc = ol_nomem(err);
+    goto out;
+  }
+  if ((rc = mkdir_p1(blobs, err)) || (rc = mkdir_p1(algdir, err))) goto out;
+  struct stat st;
+  if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) {
+    unlink(tmp);
+    goto out;
+  }
+  if (rename(tmp, final) != 0) {
+    int e = errno;
+    rc = oci_error_set(err, OCI_EIO, "cannot move %s to %s: %s%s", tmp, final,
+                       strerror(e),
+                       e == EXDEV ? " (the temporary file must be on the "
+                                    "layout's file system: use temp_path)"
+                                  : "");
+    goto out;
+  }
+  fsync_dir(algdir);
+out:
+  free(blobs);
+  free(algdir);
+  free(final);
+  return rc;
+}
+
+/* ---- index.json --------------------------------------------------------- */
+
+int ol_read_index(const char *root, oci_image_index **out, oci_error *err) {
+  *out = NULL;
+  char *p = ol_join(root, "index.json");
+  if (!p) return ol_nomem(err);
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  int rc = oci_image_index_parse_file(p, &o, out, err);
+  if (rc && rc != OCI_EIO) /* an I/O error already names the file */
+    ol_wrap(err, p);
+  free(p);
+  return rc;
+}
+
+/* Replace index.json atomically: a synced temporary file renamed over it
+   (image-layout.md "index.json file" MUST exist: it never goes missing). */
+static int write_index(const char *root, const oci_image_index *idx,
+                       oci_error *err) {
+  char *json = NULL, *tmp = NULL, *dst = NULL;
+  size_t len;
+  int fd = -1;
+  int rc = oci_image_index_to_json(idx, false, &json, &len, err);
+  if (rc) return rc;
+  if ((rc = ol_tmp_create(root, &tmp, &fd, err))) goto out;
+  if (ol_write_all(fd, json, len) != 0 || fsync(fd) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", tmp,
+                       strerror(errno));
+    goto out;
+  }
+  if (!(dst = ol_join(root, "index.json"))) {
+    rc = ol_nomem(err);
+    goto out;
+  }
+  if (rename(tmp, dst) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot replace %s: %s", dst,
+                       strerror(errno));
+    goto out;
+  }
+  free(tmp);
+  tmp = NULL;
+  fsync_dir(root);
+out:
+  if (fd >= 0) close(fd);
+  if (tmp) unlink(tmp);
+  free(tmp);
+  free(dst);
+  free(json);
+  return rc;
+}
+
+/* index.json is read, changed and replaced under an exclusive flock on
+   .ocispec-tmp/index.lock, so two writers cannot lose each other's tags. */
+int ol_lock_index(const char *root, int *fd, oci_error *err) {
+  *fd = -1;
+  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
+  if (!dir) return ol_nomem(err);
+  int rc = mkdir_p1(dir, err);
+  char *p = rc ? NULL : ol_join(dir, OL_LOCK_NAME);
+  free(dir);
+  if (rc) return rc;
+  if (!p) return ol_nomem(err);
+  int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (f < 0 || flock(f, LOCK_EX) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot lock %s: %s", p, strerror(errno));
+    if (f >= 0) close(f);
+    free(p);
+    return rc;
+  }
+  free(p);
+  *fd = f;
+  return OCI_OK;
+}
+
+/* ---- open / create ------------------------------------------------------ */
+
+static int check_oci_layout(const char *root, oci_error *err) {
+  char *p = ol_join(root, "oci-layout");
+  if (!p) return ol_nomem(err);
+  oci_image_oci_layout *ol;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  int rc = oci_image_oci_layout_parse_file(p, &o, &ol, err);
+  if (rc == OCI_EIO) {
+    char m[OCI_ERROR_MESSAGE_MAX];
+    snprintf(m, sizeof m, "%s", err ? err->message : "");
+    rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
+                       root, m);
+  } else if (rc) {
+    ol_wrap(err, p);
+    char m[OCI_ERROR_MESSAGE_MAX];
+    snprintf(m, sizeof m, "%s", err->message);
+    rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
+                       root, m);
+  } else {
+    /* image-layout.md "oci-layout file": imageLayoutVersion, "1.0.0" */
+    if (strcmp(ol->image_layout_version, OCI_LAYOUT_VERSION) != 0)
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "%s: imageLayoutVersion \"%s\" is not supported (only "
+                         "\"" OCI_LAYOUT_VERSION "\", image-layout.md)",
+                         p, ol->image_layout_version);
+    oci_image_oci_layout_free(ol);
+  }
+  free(p);
+  return rc;
+}
+
+static int new_handle(const char *dir, oci_layout **out, oci_error *err) {
+  oci_layout *l = calloc(1, sizeof *l);
+  if (!l) return ol_nomem(err);
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  l->root = strndup(dir, n);
+  if (!l->root) {
+    free(l);
+    return ol_nomem(err);
+  }
+  *out = l;
+  return OCI_OK;
+}
+
+int oci_layout_open(const char *dir, oci_layout **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return oci_error_set(err, errno == ENOENT ? OCI_EINVAL : OCI_EIO,
+                         "%s is not an OCI image layout: %s", dir,
+                         strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return oci_error_set(err, OCI_EINVAL,
+                         "%s is not an OCI image layout: not a directory", dir);
+  oci_layout *l;
+  int rc = new_handle(dir, &l, err);
+  if (rc) return rc;
+  if ((rc = check_oci_layout(l->root, err))) goto fail;
+  oci_image_index *idx;
+  if ((rc = ol_read_index(l->root, &idx, err))) {
+    if (rc != OCI_ENOMEM) {
+      char m[OCI_ERROR_MESSAGE_MAX];
+      snprintf(m, sizeof m, "%s", err->message);
+      rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
+                         l->root, m);
+    }
+    goto fail;
+  }
+  oci_image_index_free(idx);
+  *out = l;
+  return OCI_OK;
+fail:
+  oci_layout_close(l);
+  return rc;
+}
+
+static bool is_dot(const char *n) {
+  return strcmp(n, ".") == 0 || strcmp(n, "..") == 0;
+}
+
+/* 1 when dir has no entries, 0 when it has, -1 on error (errno). */
+static int dir_is_empty(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  struct dirent *de;
+  int empty = 1;
+  while ((de = readdir(d)))
+    if (!is_dot(de->d_name)) {
+      empty = 0;
+      break;
+    }
+  closedir(d);
+  return empty;
+}
+
+/* What an interrupted create leaves (oci-layout is written last): only
+   .ocispec-tmp, index.json and an empty blobs/. Such a directory holds no
+   data and create starts it over. */
+static bool is_unfinished_create(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *de;
+  bool ok = true;
+  while (ok && (de = readdir(d))) {
+    if (is_dot(de->d_name) || strcmp(de->d_name, OCI_LAYOUT_TMP_DIR) == 0 ||
+        strcmp(de->d_name, "index.json") == 0)
+      continue;
+    if (strcmp(de->d_name, "blobs") == 0) {
+      char *b = ol_join(dir, "blobs");
+      ok = b && dir_is_empty(b) == 1;
+      free(b);
+    } else {
+      ok = false;
+    }
+  }
+  closedir(d);
+  return ok;
+}
+
+static int write_small(const char *root, const char *name, const char *text,
+                       oci_error *err) {
+  char *tmp, *dst = ol_join(root, name);
+  int fd;
+  if (!dst) return ol_nomem(err);
+  int rc = ol_tmp_create(root, &tmp, &fd, err);
+  if (rc) {
+    free(dst);
+    return rc;
+  }
+  if (ol_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0 ||
+      rename(tmp, dst) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", dst,
+                       strerror(errno));
+    unlink(tmp);
+  }
+  close(fd);
+  free(tmp);
+  free(dst);
+  return rc;
+}
+
+int oci_layout_create(const char *dir, oci_layout **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    if (errno != ENOENT)
+      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                           strerror(errno));
+    if (mkdir(dir, 0755) != 0)
+      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                           strerror(errno));
+  } else if (!S_ISDIR(st.st_mode)) {
+    return oci_error_set(err, OCI_EINVAL,
+                         "cannot create layout %s: not a directory", dir);
+  } else {
+    int empty = dir_is_empty(dir);
+    if (empty < 0)
+      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                           strerror(errno));
+    if (!empty) {
+      char *p = ol_join(dir, "oci-layout");
+      if (!p) return ol_nomem(err);
+      int has = access(p, F_OK) == 0;
+      free(p);
+      if (has) return oci_layout_open(dir, out, err);
+      if (!is_unfinished_create(dir))
+        return oci_error_set(err, OCI_EINVAL,
+                             "cannot create layout %s: the directory is not "
+                             "empty and is not an OCI image layout (no "
+                             "oci-layout file)",
+                             dir);
+    }
+  }
+  oci_layout *l;
+  int rc = new_handle(dir, &l, err);
+  if (rc) return rc;
+  char *blobs = ol_join(l->root, "blobs");
+  if (!blobs) {
+    rc = ol_nomem(err);
+    goto fail;
+  }
+  rc = mkdir_p1(blobs, err);
+  free(blobs);
+  /* oci-layout last: a directory is a layout only once index.json and
+     blobs/ are there (image-layout.md: all three MUST exist). */
+  if (rc ||
+      (rc = write_small(l->root, "index.json",
+                        "{\"schemaVersion\":2,\"manifests\":[]}", err)) ||
+      (rc = write_small(l->root, "oci-layout",
+                        "{\"imageLayoutVersion\":\"" OCI_LAYOUT_VERSION "\"}",
+                        err)))
+    goto fail;
+  fsync_dir(l->root);
+  *out = l;
+  return OCI_OK;
+fail:
+  oci_layout_close(l);
+  return rc;
+}
+
+void oci_layout_close(oci_layout *l) {
+  if (!l) return;
+  for (size_t i = 0; i < l->npending; i++) {
+    unlink(l->pending[i].path);
+    close(l->pending[i].fd);
+    free(l->pending[i].path);
+  }
+  free(l->pending);
+  free(l->root);
+  free(l);
+}
+
+const char *oci_layout_path(const oci_layout *l) {
+  return l->root;
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+int oci_layout_blob_path(const oci_layout *l, const char *digest, char **out,
+                         oci_error *err) {
+  OL_ERR(err);
+  return ol_digest_path(l->root, digest, out, err);
+}
+
+int oci_layout_has_blob(const oci_layout *l, const char *digest, bool *out,
+                        oci_error *err) {
+  OL_ERR(err);
+  char *p;
+  *out = false;
+  int rc = ol_digest_path(l->root, digest, &p, err);
+  if (rc) return rc;
+  struct stat st;
+  *out = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return OCI_OK;
+}
+
+#define DESC_F(m)                                                              \
+  (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
+
+int ol_make_descriptor(const char *media_type, const char *digest, int64_t size,
+                       oci_image_descriptor **out, oci_error *err) {
+  oci_image_descriptor *d;
+  *out = NULL;
+  int rc = oci_image_descriptor_new(&d, err);
+  if (rc) return rc;
+  if (oci_set_string(d, DESC_F(media_type),
+                     media_type ? media_type : OL_MT_OCTET) ||
+      oci_set_string(d, DESC_F(digest), digest)) {
+    oci_image_descriptor_free(d);
+    return ol_nomem(err);
+  }
+  d->size = size;
+  oci_mark(d, OCI_F_image_descriptor_size);
+  *out = d;
+  return OCI_OK;
+}
+
+static int check_media_type(const char *mt, oci_error *err) {
+  if (!mt) return OCI_OK;
+  if (oci_check_media_type(mt, strlen(mt), err))
+    return ol_wrap(err, "invalid media type");
+  return OCI_OK;
+}
+
+int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
+                        const char *media_type, oci_image_descriptor **out,
+                        oci_error *err) {
+  OL_ERR(err);
+  char digest[OCI_DIGEST_STRING_MAX];
+  *out = NULL;
+  int rc = check_media_type(media_type, err);
+  if (rc) return rc;
+  /* hash first: an existing blob then costs no write at all */
+  if ((rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, digest, err)))
+    return rc;
+  bool have;
+  if ((rc = oci_layout_has_blob(l, digest, &have, err))) return rc;
+  if (!have) {
+    char *tmp;
+    int fd;
+    if ((rc = ol_tmp_create(l->root, &tmp, &fd, err))) return rc;
+    if (ol_write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+      rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", tmp,
+                         strerror(errno));
+    else
+      rc = ol_install(l->root, tmp, digest, err);
+    if (rc) unlink(tmp);
+    close(fd);
+    free(tmp);
+    if (rc) return rc;
+  }
+  return ol_make_descriptor(media_type, digest, (int64_t)len, out, err);
+}
+
+int oci_layout_blob_writer(oci_layout *l, const char *media_type,
+                           oci_blob_writer **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  int rc = check_media_type(media_type, err);
+  if (rc) return rc;
+  oci_blob_writer *w = calloc(1, sizeof *w);
+  if (!w) return ol_nomem(err);
+  w->fd = -1;
+  if (!(w->root = strdup(l->root)) ||
+      (media_type && !(w->media_type = strdup(media_type)))) {
+    rc = ol_nomem(err);
+    goto fail;
+  }
+  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &w->h, err))) goto fail;
+  if ((rc = ol_tmp_create(l->root, &w->tmp, &w->fd, err))) goto fail;
+  *out = w;
+  return OCI_OK;
+fail:
+  oci_blob_writer_abort(w);
+  return rc;
+}
+
+int oci_blob_writer_write(oci_blob_writer *w, const void *buf, size_t len,
+                          oci_error *err) {
+  OL_ERR(err);
+  if (w->failed) {
+    if (err) *err = w->saved;
+    return w->saved.code;
+  }
+  int rc = oci_hasher_update(w->h, buf, len, &w->saved);
+  if (!rc && ol_write_all(w->fd, buf, len) != 0)
+    rc = oci_error_set(&w->saved, OCI_EIO, "cannot write %s: %s", w->tmp,
+                       strerror(errno));
+  if (rc) {
+    w->failed = 1;
+    if (err) *err = w->saved;
+  }
+  return rc;
+}
+
+uint64_t oci_blob_writer_size(const oci_blob_writer *w) {
+  return oci_hasher_size(w->h);
+}
+
+int oci_blob_writer_commit(oci_blob_writer *w, const char *expected,
+                           oci_image_descriptor **out, oci_error *err) {
+  OL_ERR(err);
+  char digest[OCI_DIGEST_STRING_MAX];
+  *out = NULL;
+  int rc;
+  if (w->failed) {
+    if (err) *err = w->saved;
+    rc = w->saved.code;
+    goto done;
+  }
+  uint64_t size = oci_hasher_size(w->h);
+  if ((rc = oci_hasher_finish(w->h, digest, err))) goto done;
+  if (expected) {
+    oci_digest_view v;
+    if ((rc = oci_digest_parse(expected, strlen(expected), &v, err))) {
+      ol_wrap(err, "blob writer: invalid expected digest");
+      goto done;
+    }
+    if (v.alg != OCI_DIGEST_SHA256) {
+      /* another algorithm: hash what was written with it */
+      uint64_t n;
+      if ((rc = oci_hash_file(v.alg, w->tmp, digest, &n, err))) goto done;
+    }
+    if (strcmp(digest, expected) != 0) {
+      rc = oci_error_set(err, OCI_EMISMATCH,
+                         "blob writer: the %llu bytes written have digest %s, "
+                         "expected %s; nothing was stored",
+                         (unsigned long long)size, digest, expected);
+      goto done;
+    }
+  }
+  if (fsync(w->fd) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", w->tmp,
+                       strerror(errno));
+    goto done;
+  }
+  if ((rc = ol_install(w->root, w->tmp, digest, err))) goto done;
+  free(w->tmp); /* moved (or removed as a duplicate) */
+  w->tmp = NULL;
+  rc = ol_make_descriptor(w->media_type, digest, (int64_t)size, out, err);
+done:
+  oci_blob_writer_abort(w);
+  return rc;
+}
+
+void oci_blob_writer_abort(oci_blob_writer *w) {
+  if (!w) return;
+  if (w->tmp) unlink(w->tmp);
+  if (w->fd >= 0) close(w->fd);
+  oci_hasher_free(w->h);
+  free(w->tmp);
+  free(w->root);
+  free(w->media_type);
+  free(w);
+}
+
+int oci_layout_put_blob_file(oci_layout *l, const char *path,
+                             const char *media_type, oci_image_descriptor **out,
+                             oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  int in = open(path, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                         strerror(errno));
+  oci_blob_writer *w;
+  int rc = oci_layout_blob_writer(l, media_type, &w, err);
+  if (rc) {
+    close(in);
+    return rc;
+  }
+  char *buf = malloc(COPY_BLOCK);
+  if (!buf) {
+    rc = ol_nomem(err);
+    goto fail;
+  }
+  for (;;) {
+    ssize_t n = read(in, buf, COPY_BLOCK);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rc = oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                         strerror(errno));
+      goto fail;
+    }
+    if (n == 0) break;
+    if ((rc = oci_blob_writer_write(w, buf, (size_t)n, err))) goto fail;
+  }
+  free(buf);
+  close(in);
+  return oci_blob_writer_commit(w, NULL, out, err);
+fail:
+  free(buf);
+  close(in);
+  oci_blob_writer_abort(w);
+  return rc;
+}
+
+int oci_layout_temp_path(oci_layout *l, char **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  if (l->npending == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 4;
+    void *p = realloc(l->pending, cap * sizeof *l->pending);
+    if (!p) return ol_nomem(err);
+    l->pending = p;
+    l->cap = cap;
+  }
+  char *path;
+  int fd;
+  int rc = ol_tmp_create(l->root, &path, &fd, err);
+  if (rc) return rc;
+  char *copy = strdup(path);
+  if (!copy) {
+    unlink(path);
+    close(fd);
+    free(path);
+    return ol_nomem(err);
+  }
+  l->pending[l->npending].path = path;
+  l->pending[l->npending].fd = fd;
+  l->npending++;
+  *out = copy;
+  return OCI_OK;
+}
+
+/* Forget a temporary path handed out by temp_path (its lock goes with the
+   descriptor). */
+static void drop_pending(oci_layout *l, const char *path) {
+  for (size_t i = 0; i < l->npending; i++)
+    if (strcmp(l->pending[i].path, path) == 0) {
+      close(l->pending[i].fd);
+      free(l->pending[i].path);
+      l->pending[i] = l->pending[--l->npending];
+      return;
+    }
+}
+
+int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
+                          const char *digest, int64_t size,
+                          const char *media_type, oci_image_descriptor **out,
+                          oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  char *final;
+  int rc = check_media_type(media_type, err);
+  if (rc) return rc;
+  /* the digest is checked before anything is touched */
+  if ((rc = ol_digest_path(l->root, digest, &final, err))) return rc;
+  free(final);
+  if (size < 0)
+    return oci_error_set(err, OCI_EINVAL, "adopt_blob: negative size %lld",
+                         (long long)size);
+  int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "adopt_blob: cannot open %s: %s", tmp_path,
+                       strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return oci_error_set(err, OCI_EINVAL,
+                         "adopt_blob: %s is not a regular file", tmp_path);
+  }
+  if ((int64_t)st.st_size != size) {
+    close(fd);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "adopt_blob: %s holds %lld bytes, the caller says "
+                         "%lld for %s; nothing was stored",
+                         tmp_path, (long long)st.st_size, (long long)size,
+                         digest);
+  }
+  /* the producer's writes must be durable before the blob is visible */
+  if (fsync(fd) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "adopt_blob: cannot sync %s: %s", tmp_path,
+                       strerror(errno));
+    close(fd);
+    return rc;
+  }
+  close(fd);
+  if ((rc = ol_install(l->root, tmp_path, digest, err))) return rc;
+  drop_pending(l, tmp_path);
+  return ol_make_descriptor(media_type, digest, size, out, err);
+}
+
+int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
+                        char **buf, size_t *len, oci_error *err) {
+  OL_ERR(err);
+  char *p;
+  *buf = NULL;
+  *len = 0;
+  int rc = ol_digest_path(l->root, digest, &p, err);
+  if (rc) return rc;
+  char *b;
+  size_t n;
+  if ((rc = ol_read_file(p, SIZE_MAX / 2, &b, &n, err))) {
+    free(p);
+    return ol_wrap(err, digest);
+  }
+  free(p);
+  if (size >= 0 && (uint64_t)size != n) {
+    free(b);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: %zu bytes on disk, expected %lld", digest, n,
+                         (long long)size);
+  }
+  if ((rc = oci_digest_verify_buffer(digest, b, n, err))) {
+    free(b);
+    return ol_wrap(err, digest);
+  }
+  *buf = b;
+  *len = n;
+  return OCI_OK;
+}
+
+/* ---- documents ---------------------------------------------------------- */
+
+const char *oci_layout_media_type_of(const oci_type *t) {
+  /* image-spec media-types.md */
+  if (t == &oci_type_image_manifest) return OL_MT_MANIFEST;
+  if (t == &oci_type_image_index) return OL_MT_INDEX;
+  if (t == &oci_type_image_configuration) return OL_MT_CONFIG;
+  if (t == &oci_type_image_descriptor) return OL_MT_DESCRIPTOR;
+  if (t == &oci_type_image_oci_layout) return OL_MT_LAYOUT_HEADER;
+  if (t == &oci_type_image_artifact_manifest) return OL_MT_ARTIFACT;
+  return "application/json";
+}
+
+/* A string member of obj by JSON key, when present. */
+static const char *string_field(const oci_type *t, const void *obj,
+                                const char *key) {
+  const oci_field *f = oci_field_by_key(t, key, strlen(key));
+  if (!f || f->vt->kind != OCI_K_STRING || !oci_is_present(obj, f->index) ||
+      oci_is_null(obj, f->index))
+    return NULL;
+  return *(char **)oci_field_ptr(obj, f);
+}
+
+int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
+                            const oci_layout_put_options *opts,
+                            oci_image_descriptor **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  char *json;
+  size_t len;
+  int rc = oci_to_json(t, obj, NULL, &json, &len, err);
+  if (rc) return rc;
+  const char *mt = string_field(t, obj, "mediaType");
+  if (t == &oci_type_image_descriptor || !mt) mt = oci_layout_media_type_of(t);
+  oci_image_descriptor *d;
+  rc = oci_layout_put_blob(l, json, len, mt, &d, err);
+  free(json);
+  if (rc) return rc;
+  /* descriptor.md artifactType: the manifest's artifactType */
+  const char *at = NULL;
+  if (t == &oci_type_image_manifest || t == &oci_type_image_index ||
+      t == &oci_type_image_artifact_manifest)
+    at = string_field(t, obj, "artifactType");
+  if (at && oci_set_string(d, DESC_F(artifact_type), at)) goto nomem;
+  if (opts && opts->annotations) {
+    oci_str_map *m = &d->annotations;
+    size_t n = opts->annotations->len;
+    m->keys = oci_arena_calloc(d->hdr.arena, (n + 1) * sizeof(char *));
+    m->values = oci_arena_calloc(d->hdr.arena, (n + 1) * sizeof(char *));
+    if (!m->keys || !m->values) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+      m->keys[i] = oci_arena_strdup(d->hdr.arena, opts->annotations->keys[i]);
+      m->values[i] =
+          oci_arena_strdup(d->hdr.arena, opts->annotations->values[i]);
+      if (!m->keys[i] || !m->values[i]) goto nomem;
+    }
+    m->len = n;
+    oci_mark(d, OCI_F_image_descriptor_annotations);
+  }
+  if (opts && opts->platform &&
+      oci_set_object(d, DESC_F(platform), opts->platform))
+    goto nomem;
+  *out = d;
+  return OCI_OK;
+nomem:
+  oci_image_descriptor_free(d);
+  return ol_nomem(err);
+}
+
+int oci_layout_get_document(const oci_layout *l, const char *digest,
+                            int64_t size, const oci_type *t, void **out,
+                            oci_error *err) {
+  OL_ERR(err);
+  char *b;
+  size_t n;
+  *out = NULL;
+  int rc = oci_layout_get_blob(l, digest, size, &b, &n, err);
+  if (rc) return rc;
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  rc = oci_parse(t, b, n, &o, out, err);
+  free(b);
+  if (rc) {
+    char what[OCI_DIGEST_STRING_MAX + 64];
+    snprintf(what, sizeof what, "blob %s as %s", digest, t->name);
+    ol_wrap(err, what);
+  }
+  return rc;
+}
+
+/* ---- references --------------------------------------------------------- */
+
+int oci_layout_index(const oci_layout *l, oci_image_index **out,
+                     oci_error *err) {
+  OL_ERR(err);
+  return ol_read_index(l->root, out, err);
+}
+
+/* A copy of d in idx's arena, with ref.name = name among its annotations. */
+static oci_image_descriptor *named_copy(oci_image_index *idx,
+                                        const oci_image_descriptor *d,
+                                        const char *name) {
+  oci_arena *a = idx->hdr.arena;
+  oci_image_descriptor *c = oci_copy_into(&oci_type_image_descriptor, d, a);
+  if (!c) return NULL;
+  oci_str_map old = c->annotations;
+  if (!oci_is_present(c, OCI_F_image_descriptor_annotations)) old.len = 0;
+  char **keys = oci_arena_calloc(a, (old.len + 1) * sizeof(char *));
+  char **vals = oci_arena_calloc(a, (old.len + 1) * sizeof(char *));
+  char *v = oci_arena_strdup(a, name);
+  if (!keys || !vals || !v) return NULL;
+  size_t n = 0;
+  bool set = false;
+  for (size_t i = 0; i < old.len; i++) {
+    keys[n] = old.keys[i];
+    vals[n] = old.values[i];
+    if (strcmp(old.keys[i], OCI_ANNOTATION_REF_NAME) == 0) {
+      vals[n] = v;
+      set = true;
+    }
+    n++;
+  }
+  if (!set) {
+    keys[n] = oci_arena_strdup(a, OCI_ANNOTATION_REF_NAME);
+    if (!keys[n]) return NULL;
+    vals[n++] = v;
+  }
+  c->annotations.keys = keys;
+  c->annotations.values = vals;
+  c->annotations.len = n;
+  oci_mark(c, OCI_F_image_descriptor_annotations);
+  return c;
+}
+
+int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
+                   const char *name, oci_error *err) {
+  OL_ERR(err);
+  /* annotations.md "org.opencontainers.image.ref.name" grammar (I-ANN-6) */
+  if (!name || oci_check_ref_name_annotation(name, strlen(name), err))
+    return name ? ol_wrap(err, "tag: invalid reference name")
+                : oci_error_set(err, OCI_EINVAL, "tag: name missing");
+  /* what goes into index.json must be a valid descriptor (descriptor.md) */
+  oci_problems pr;
+  int rc = oci_image_descriptor_validate(d, &pr);
+  if (rc) {
+    if (rc == OCI_EVALIDATE)
+      for (size_t i = 0; i < pr.len; i++)
+        if (pr.items[i].severity == OCI_SEV_ERROR) {
+          oci_error_set(err, OCI_EINVAL, "tag %s: invalid descriptor: %s: %s",
+                        name, pr.items[i].pointer, pr.items[i].message);
+          break;
+        }
+    oci_problems_free(&pr);
+    return rc == OCI_ENOMEM ? ol_nomem(err) : OCI_EINVAL;
+  }
+  oci_problems_free(&pr);
+  int lock;
+  if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
+  oci_image_index *idx;
+  if ((rc = ol_read_index(l->root, &idx, err))) goto out;
+  size_t n = idx->manifests.len;
+  oci_image_descriptor **items =
+      oci_arena_calloc(idx->hdr.arena, (n + 1) * sizeof *items);
+  oci_image_descriptor *c = named_copy(idx, d, name);
+  if (!items || !c) {
+    rc = ol_nomem(err);
+    goto out_idx;
+  }
+  size_t k = 0;
+  bool placed = false;
+  for (size_t i = 0; i < n; i++) {
+    oci_image_descriptor *e = idx->manifests.items[i];
+    if (ol_str_eq(ol_ref_name(e), name)) {
+      /* the new entry takes the place of the first old one */
+      if (!placed) items[k++] = c;
+      placed = true;
+    } else {
+      items[k++] = e;
+    }
+  }
+  if (!placed) items[k++] = c;
+  idx->manifests.items = items;
+  idx->manifests.len = k;
+  rc = write_index(l->root, idx, err);
+out_idx:
+  oci_image_index_free(idx);
+out:
+  close(lock);
+  return rc;
+}
+
+int oci_layout_untag(oci_layout *l, const char *name, oci_error *err) {
+  OL_ERR(err);
+  if (!name) return oci_error_set(err, OCI_EINVAL, "untag: name missing");
+  int lock, rc;
+  if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
+  oci_image_index *idx;
+  if ((rc = ol_read_index(l->root, &idx, err))) goto out;
+  size_t k = 0, n = idx->manifests.len;
+  for (size_t i = 0; i < n; i++)
+    if (!ol_str_eq(ol_ref_name(idx->manifests.items[i]), name))
+      idx->manifests.items[k++] = idx->manifests.items[i];
+  if (k == n)
+    rc = oci_error_set(err, OCI_EINVAL, "untag: no tag \"%s\" in %s/index.json",
+                       name, l->root);
+  else {
+    idx->manifests.len = k;
+    rc = write_index(l->root, idx, err);
+  }
+  oci_image_index_free(idx);
+out:
+  close(lock);
+  return rc;
+}
+
+void oci_layout_strings_free(oci_layout_strings *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->len; i++)
+    free(s->items[i]);
+  free(s->items);
+  s->items = NULL;
+  s->len = 0;
+}
+
+int ol_strings_add(oci_layout_strings *s, const char *v, oci_error *err) {
+  char **p = realloc(s->items, (s->len + 1) * sizeof *p);
+  if (!p) return ol_nomem(err);
+  s->items = p;
+  if (!(p[s->len] = strdup(v))) return ol_nomem(err);
+  s->len++;
+  return OCI_OK;
+}

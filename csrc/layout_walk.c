@@ -1,0 +1,955 @@
+/* Walking an OCI image layout from index.json: resolving a reference to a
+   manifest for a platform, garbage collection, and full verification
+   (image-spec image-layout.md, manifest.md, image-index.md, config.md,
+   layer.md). */
+#include "layout_internal.h"
+
+#include <archive.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocispec/hash.h"
+#include "ocispec/platform.h"
+
+/* Nested indexes deeper than this are refused: content addressing rules
+   out cycles, but not a hostile chain of thousands of indexes. */
+#define MAX_NESTING 16
+/* Manifests, indexes and configs read whole are at most this big. */
+#define MAX_DOCUMENT ((size_t)64 << 20)
+
+/* "sha256:0123456789ab" for messages. */
+static const char *short_digest(const char *d, char buf[32]) {
+  snprintf(buf, 32, "%.19s", d ? d : "?");
+  return buf;
+}
+
+/* ---- resolve ------------------------------------------------------------ */
+
+typedef struct want {
+  const char *os, *arch, *variant;
+} want;
+
+typedef struct rstate {
+  const oci_layout *l;
+  want w;
+  char avail[384]; /* what the indexes offer, for the "no match" message */
+  bool nomatch;
+} rstate;
+
+static void avail_add(rstate *s, const char *os, const char *arch,
+                      const char *variant) {
+  size_t n = strlen(s->avail);
+  if (n + 4 >= sizeof s->avail) return;
+  snprintf(s->avail + n, sizeof s->avail - n, "%s%s/%s%s%s", n ? ", " : "",
+           os ? os : "?", arch ? arch : "?", variant ? "/" : "",
+           variant ? variant : "");
+}
+
+/* image-index.md "platform": os and architecture must match; a variant
+   is compared when both sides name one. */
+static bool platform_matches(const want *w, const char *os, const char *arch,
+                             const char *variant) {
+  return ol_str_eq(os, w->os) && ol_str_eq(arch, w->arch) &&
+         (!w->variant || !variant || strcmp(w->variant, variant) == 0);
+}
+
+static int load_manifest(const oci_layout *l, const oci_image_descriptor *d,
+                         oci_layout_resolved *r, oci_error *err) {
+  int rc =
+      oci_layout_get_document(l, d->digest, d->size, &oci_type_image_manifest,
+                              (void **)&r->manifest, err);
+  if (rc) return rc;
+  const oci_image_descriptor *c = r->manifest->config;
+  /* an artifact's config is not an image configuration: config stays NULL */
+  if (ol_is_config_mt(c->media_type) &&
+      (rc = oci_layout_get_document(l, c->digest, c->size,
+                                    &oci_type_image_configuration,
+                                    (void **)&r->config, err)))
+    return rc;
+  return oci_clone(&oci_type_image_descriptor, d, (void **)&r->descriptor, err);
+}
+
+static void clear_manifest(oci_layout_resolved *r) {
+  oci_image_manifest_free(r->manifest);
+  oci_image_configuration_free(r->config);
+  oci_image_descriptor_free(r->descriptor);
+  r->manifest = NULL;
+  r->config = NULL;
+  r->descriptor = NULL;
+}
+
+static int resolve_index(rstate *s, const oci_image_descriptor *d, int depth,
+                         oci_layout_resolved *r, oci_error *err) {
+  if (depth > MAX_NESTING)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "index %s: indexes nested more than %d deep",
+                         d->digest, MAX_NESTING);
+  oci_image_index *idx;
+  int rc = oci_layout_get_document(s->l, d->digest, d->size,
+                                   &oci_type_image_index, (void **)&idx, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < idx->manifests.len; i++) {
+    const oci_image_descriptor *e = idx->manifests.items[i];
+    if (ol_is_index_mt(e->media_type)) {
+      rc = resolve_index(s, e, depth + 1, r, err);
+      if (rc == OCI_OK || !s->nomatch) goto out;
+      continue;
+    }
+    if (!ol_is_manifest_mt(e->media_type)) continue;
+    if (oci_is_present(e, OCI_F_image_descriptor_platform)) {
+      const oci_image_platform *p = e->platform;
+      const char *v =
+          oci_is_present(p, OCI_F_image_platform_variant) ? p->variant : NULL;
+      if (platform_matches(&s->w, p->os, p->architecture, v)) {
+        rc = load_manifest(s->l, e, r, err);
+        goto out;
+      }
+      avail_add(s, p->os, p->architecture, v);
+      continue;
+    }
+    /* no platform in the index: the config says what the image is for */
+    if ((rc = load_manifest(s->l, e, r, err))) goto out;
+    const oci_image_configuration *c = r->config;
+    const char *cv =
+        c && oci_is_present(c, OCI_F_image_configuration_variant) &&
+                !oci_is_null(c, OCI_F_image_configuration_variant)
+            ? c->variant
+            : NULL;
+    if (c && platform_matches(&s->w, c->os, c->architecture, cv)) goto out;
+    avail_add(s, c ? c->os : NULL, c ? c->architecture : NULL, cv);
+    clear_manifest(r);
+  }
+  s->nomatch = true;
+  rc = oci_error_set(
+      err, OCI_EINVAL, "index %s has no manifest for %s/%s%s%s (available: %s)",
+      d->digest, s->w.os, s->w.arch, s->w.variant ? "/" : "",
+      s->w.variant ? s->w.variant : "", s->avail[0] ? s->avail : "none");
+out:
+  if (rc == OCI_OK && depth == 0)
+    r->index = idx;
+  else
+    oci_image_index_free(idx);
+  if (rc == OCI_OK) s->nomatch = false;
+  return rc;
+}
+
+/* A digest that index.json does not list: its media type comes from the
+   document itself (manifest.md, image-index.md "mediaType"). */
+static int sniff(const oci_layout *l, const char *digest,
+                 oci_image_descriptor **out, oci_error *err) {
+  char *b;
+  size_t n;
+  int rc = oci_layout_get_blob(l, digest, -1, &b, &n, err);
+  if (rc) return rc;
+  oci_image_manifest *m = NULL;
+  const char *mt = NULL;
+  if (oci_image_manifest_parse(b, n, NULL, &m, NULL) == OCI_OK)
+    mt = oci_is_present(m, OCI_F_image_manifest_media_type) ? m->media_type
+                                                            : OL_MT_MANIFEST;
+  else {
+    oci_image_index *x;
+    if (oci_image_index_parse(b, n, NULL, &x, NULL) == OCI_OK) {
+      rc = ol_make_descriptor(oci_is_present(x, OCI_F_image_index_media_type)
+                                  ? x->media_type
+                                  : OL_MT_INDEX,
+                              digest, (int64_t)n, out, err);
+      oci_image_index_free(x);
+      free(b);
+      return rc;
+    }
+  }
+  if (mt)
+    rc = ol_make_descriptor(mt, digest, (int64_t)n, out, err);
+  else
+    rc = oci_error_set(err, OCI_EUNSUPPORTED,
+                       "blob %s is neither an image manifest nor an index",
+                       digest);
+  oci_image_manifest_free(m);
+  free(b);
+  return rc;
+}
+
+int oci_layout_resolve(const oci_layout *l, const char *ref,
+                       const oci_layout_platform *platform,
+                       oci_layout_resolved **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  if (!ref) return oci_error_set(err, OCI_EINVAL, "resolve: name missing");
+  oci_image_index *top;
+  int rc = ol_read_index(l->root, &top, err);
+  if (rc) return rc;
+  const oci_image_descriptor *d = NULL;
+  oci_image_descriptor *own = NULL;
+  for (size_t i = 0; i < top->manifests.len && !d; i++)
+    if (ol_str_eq(ol_ref_name(top->manifests.items[i]), ref))
+      d = top->manifests.items[i];
+  if (!d && oci_digest_parse(ref, strlen(ref), NULL, NULL) == OCI_OK) {
+    for (size_t i = 0; i < top->manifests.len && !d; i++)
+      if (ol_str_eq(top->manifests.items[i]->digest, ref))
+        d = top->manifests.items[i];
+    if (!d) {
+      if ((rc = sniff(l, ref, &own, err))) goto out;
+      d = own;
+    }
+  }
+  if (!d) {
+    char names[256] = "";
+    for (size_t i = 0; i < top->manifests.len; i++) {
+      const char *n = ol_ref_name(top->manifests.items[i]);
+      size_t k = strlen(names);
+      if (n && k + 4 < sizeof names)
+        snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", n);
+    }
+    rc = oci_error_set(err, OCI_EINVAL,
+                       "resolve: no tag \"%s\" in %s/index.json (tags: %s)",
+                       ref, l->root, names[0] ? names : "none");
+    goto out;
+  }
+  oci_layout_resolved *r = calloc(1, sizeof *r);
+  if (!r) {
+    rc = ol_nomem(err);
+    goto out;
+  }
+  if (ol_is_manifest_mt(d->media_type)) {
+    rc = load_manifest(l, d, r, err);
+  } else if (ol_is_index_mt(d->media_type)) {
+    rstate s;
+    memset(&s, 0, sizeof s);
+    s.l = l;
+    bool given = platform && (platform->os || platform->architecture);
+    s.w.os = platform && platform->os ? platform->os : oci_host_os();
+    s.w.arch = platform && platform->architecture ? platform->architecture
+                                                  : oci_host_arch();
+    s.w.variant = platform && platform->variant ? platform->variant
+                  : given                       ? NULL
+                                                : oci_host_variant();
+    rc = resolve_index(&s, d, 0, r, err);
+  } else {
+    rc = oci_error_set(err, OCI_EUNSUPPORTED,
+                       "resolve %s: %s has media type %s, not an image "
+                       "manifest or index",
+                       ref, d->digest, d->media_type);
+  }
+  if (rc)
+    oci_layout_resolved_free(r);
+  else
+    *out = r;
+out:
+  oci_image_descriptor_free(own);
+  oci_image_index_free(top);
+  return rc;
+}
+
+void oci_layout_resolved_free(oci_layout_resolved *r) {
+  if (!r) return;
+  clear_manifest(r);
+  oci_image_index_free(r->index);
+  free(r);
+}
+
+/* ---- digests sets ------------------------------------------------------- */
+
+typedef struct dset {
+  char **items;
+  size_t len, cap;
+} dset;
+
+static bool dset_has(const dset *s, const char *d) {
+  for (size_t i = 0; i < s->len; i++)
+    if (strcmp(s->items[i], d) == 0) return true;
+  return false;
+}
+
+static int dset_add(dset *s, const char *d) {
+  if (s->len == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    char **p = realloc(s->items, cap * sizeof *p);
+    if (!p) return OCI_ENOMEM;
+    s->items = p;
+    s->cap = cap;
+  }
+  if (!(s->items[s->len] = strdup(d))) return OCI_ENOMEM;
+  s->len++;
+  return OCI_OK;
+}
+
+static void dset_free(dset *s) {
+  for (size_t i = 0; i < s->len; i++)
+    free(s->items[i]);
+  free(s->items);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- gc ----------------------------------------------------------------- */
+
+static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
+                   dset *live, int depth, oci_error *err);
+
+static int gc_mark_all(const oci_layout *l, oci_image_descriptor *const *v,
+                       size_t n, dset *live, int depth, oci_error *err) {
+  for (size_t i = 0; i < n; i++) {
+    int rc = gc_mark(l, v[i], live, depth, err);
+    if (rc) return rc;
+  }
+  return OCI_OK;
+}
+
+/* image-layout.md: blobs reachable from index.json are kept. A subject
+   (manifest.md "subject") points the other way, at what a referrer is
+   about: it does not keep its target alive. */
+static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
+                   dset *live, int depth, oci_error *err) {
+  if (dset_has(live, d->digest)) return OCI_OK;
+  if (dset_add(live, d->digest)) return ol_nomem(err);
+  if (depth > MAX_NESTING)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "gc: indexes nested more than %d deep", MAX_NESTING);
+  const char *mt = d->media_type;
+  const oci_type *t = ol_is_manifest_mt(mt) ? &oci_type_image_manifest
+                      : ol_is_index_mt(mt)  ? &oci_type_image_index
+                      : ol_str_eq(mt, OL_MT_ARTIFACT)
+                          ? &oci_type_image_artifact_manifest
+                          : NULL;
+  if (!t) return OCI_OK;
+  void *doc;
+  int rc = oci_layout_get_document(l, d->digest, d->size, t, &doc, err);
+  if (rc) {
+    /* its references are unknown: removing anything could lose data */
+    char m[OCI_ERROR_MESSAGE_MAX];
+    snprintf(m, sizeof m, "%s", err ? err->message : "");
+    return oci_error_set(err, rc == OCI_ENOMEM ? OCI_ENOMEM : OCI_EINVAL,
+                         "gc: nothing removed: %s", m);
+  }
+  if (t == &oci_type_image_manifest) {
+    oci_image_manifest *m = doc;
+    rc = gc_mark(l, m->config, live, depth + 1, err);
+    if (!rc)
+      rc = gc_mark_all(l, m->layers.items, m->layers.len, live, depth + 1, err);
+  } else if (t == &oci_type_image_index) {
+    oci_image_index *x = doc;
+    rc = gc_mark_all(l, x->manifests.items, x->manifests.len, live, depth + 1,
+                     err);
+  } else {
+    oci_image_artifact_manifest *a = doc;
+    rc = gc_mark_all(l, a->blobs.items, a->blobs.len, live, depth + 1, err);
+  }
+  oci_free(doc);
+  return rc;
+}
+
+/* A temporary file nobody holds a lock on is left over from a crash or an
+   abandoned writer. */
+static bool tmp_is_stale(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  close(fd); /* releases the probe lock */
+  return stale;
+}
+
+/* Calls fn(path, name, arg) for each stale temporary file. */
+static int each_stale_tmp(const char *root,
+                          int (*fn)(const char *path, const char *name,
+                                    void *arg),
+                          void *arg) {
+  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
+  char *lk = dir ? ol_join(dir, OL_TMP_LOCK_NAME) : NULL;
+  if (!lk) {
+    free(dir);
+    return OCI_ENOMEM;
+  }
+  /* excludes writers between creating and locking a file (ol_tmp_create);
+     without the lock file nobody has created a temporary file yet */
+  int lf = open(lk, O_RDONLY | O_CLOEXEC);
+  free(lk);
+  if (lf >= 0 && flock(lf, LOCK_EX) != 0) {
+    close(lf);
+    lf = -1;
+  }
+  DIR *dh = opendir(dir);
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (dh && !rc && (de = readdir(dh))) {
+    if (strncmp(de->d_name, OL_TMP_PREFIX, strlen(OL_TMP_PREFIX)) != 0)
+      continue;
+    char *p = ol_join(dir, de->d_name);
+    if (!p) {
+      rc = OCI_ENOMEM;
+      break;
+    }
+    if (tmp_is_stale(p)) rc = fn(p, de->d_name, arg);
+    free(p);
+  }
+  if (dh) closedir(dh);
+  if (lf >= 0) close(lf);
+  free(dir);
+  return rc;
+}
+
+static int unlink_tmp(const char *path, const char *name, void *arg) {
+  (void)name;
+  (void)arg;
+  unlink(path);
+  return OCI_OK;
+}
+
+/* Calls fn(digest, path, arg) for every blobs/<alg>/<encoded> file whose
+   name is a valid digest (other entries are not ours to judge). */
+static int each_blob(const char *root,
+                     int (*fn)(const char *digest, const char *path, void *arg),
+                     void *arg, oci_error *err) {
+  char *blobs = ol_join(root, "blobs");
+  if (!blobs) return ol_nomem(err);
+  DIR *bd = opendir(blobs);
+  int rc = OCI_OK;
+  if (!bd) {
+    rc = oci_error_set(err, OCI_EIO, "cannot list %s: %s", blobs,
+                       strerror(errno));
+    free(blobs);
+    return rc;
+  }
+  struct dirent *ad;
+  while (!rc && (ad = readdir(bd))) {
+    if (ad->d_name[0] == '.') continue;
+    char *algdir = ol_join(blobs, ad->d_name);
+    if (!algdir) {
+      rc = ol_nomem(err);
+      break;
+    }
+    DIR *dd = opendir(algdir);
+    struct dirent *fe;
+    while (dd && !rc && (fe = readdir(dd))) {
+      if (fe->d_name[0] == '.') continue;
+      char digest[512];
+      int n = snprintf(digest, sizeof digest, "%s:%s", ad->d_name, fe->d_name);
+      if (n < 0 || (size_t)n >= sizeof digest ||
+          oci_digest_parse(digest, (size_t)n, NULL, NULL) != OCI_OK)
+        continue;
+      char *p = ol_join(algdir, fe->d_name);
+      if (!p) {
+        rc = ol_nomem(err);
+        break;
+      }
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = fn(digest, p, arg);
+      free(p);
+    }
+    if (dd) closedir(dd);
+    free(algdir);
+  }
+  closedir(bd);
+  free(blobs);
+  if (rc == OCI_ENOMEM) ol_nomem(err);
+  return rc;
+}
+
+typedef struct gc_ctx {
+  dset *live; /* sorted */
+  oci_layout_strings *removed;
+  oci_error *err;
+} gc_ctx;
+
+static int gc_sweep(const char *digest, const char *path, void *arg) {
+  gc_ctx *g = arg;
+  const char *key = digest;
+  if (bsearch(&key, g->live->items, g->live->len, sizeof(char *), cmp_str))
+    return OCI_OK;
+  if (unlink(path) != 0)
+    return oci_error_set(g->err, OCI_EIO, "gc: cannot remove %s: %s", path,
+                         strerror(errno));
+  return ol_strings_add(g->removed, digest, g->err);
+}
+
+int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
+  OL_ERR(err);
+  removed->items = NULL;
+  removed->len = 0;
+  dset live = {0};
+  int lock, rc;
+  /* the index lock keeps tag/untag out while reachability is computed */
+  if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
+  oci_image_index *idx;
+  if ((rc = ol_read_index(l->root, &idx, err))) goto out;
+  rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0, err);
+  oci_image_index_free(idx);
+  if (rc) goto out;
+  qsort(live.items, live.len, sizeof(char *), cmp_str);
+  gc_ctx g = {&live, removed, err};
+  if ((rc = each_blob(l->root, gc_sweep, &g, err))) goto out;
+  if (each_stale_tmp(l->root, unlink_tmp, NULL)) rc = ol_nomem(err);
+out:
+  close(lock);
+  dset_free(&live);
+  if (rc && rc != OCI_EIO) oci_layout_strings_free(removed);
+  return rc;
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+typedef struct vstate {
+  const oci_layout *l;
+  oci_layout_problems *out;
+  dset seen;   /* blobs looked at */
+  dset good;   /* of those, hashed and sound */
+  dset bad;    /* hashed and corrupt */
+  dset docs;   /* documents checked */
+  dset layers; /* "layer diff_id" pairs checked */
+  bool nomem;
+} vstate;
+
+static void problem(vstate *v, oci_severity sev, int code, const char *digest,
+                    const char *path, const char *fmt, ...) OCI_PRINTF(6, 7);
+static void problem(vstate *v, oci_severity sev, int code, const char *digest,
+                    const char *path, const char *fmt, ...) {
+  oci_layout_problems *o = v->out;
+  oci_layout_problem *p = realloc(o->items, (o->len + 1) * sizeof *p);
+  if (!p) {
+    v->nomem = true;
+    return;
+  }
+  o->items = p;
+  p = &o->items[o->len++];
+  memset(p, 0, sizeof *p);
+  p->severity = sev;
+  p->code = code;
+  snprintf(p->digest, sizeof p->digest, "%s", digest ? digest : "");
+  snprintf(p->path, sizeof p->path, "%s", path ? path : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->message, sizeof p->message, fmt, ap);
+  va_end(ap);
+  if (sev == OCI_SEV_ERROR)
+    o->errors++;
+  else
+    o->warnings++;
+}
+
+/* blobs/<alg>/<encoded> relative to the root, for problem paths. */
+static void rel_blob(const char *digest, char out[OCI_DIGEST_STRING_MAX + 8]) {
+  const char *c = strchr(digest, ':');
+  if (!c) {
+    out[0] = '\0';
+    return;
+  }
+  snprintf(out, OCI_DIGEST_STRING_MAX + 8, "blobs/%.*s/%s", (int)(c - digest),
+           digest, c + 1);
+}
+
+/* Presence, size and digest of the blob d points at; true when sound. */
+static bool check_blob(vstate *v, const oci_image_descriptor *d,
+                       const char *role) {
+  char rel[OCI_DIGEST_STRING_MAX + 8];
+  oci_error e;
+  oci_error_clear(&e);
+  if (!d->digest ||
+      oci_digest_parse(d->digest, strlen(d->digest), NULL, &e) != OCI_OK) {
+    problem(v, OCI_SEV_ERROR, OCI_EINVAL, d->digest, "",
+            "%s: invalid digest \"%s\": %s", role, d->digest ? d->digest : "",
+            e.message);
+    return false;
+  }
+  rel_blob(d->digest, rel);
+  if (!dset_has(&v->seen, d->digest) && dset_add(&v->seen, d->digest))
+    v->nomem = true;
+  char *path;
+  if (ol_digest_path(v->l->root, d->digest, &path, &e)) {
+    v->nomem = true;
+    return false;
+  }
+  struct stat st;
+  bool ok = false;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* image-layout.md "Blobs": a blob MAY be missing when an external
+       store provides it; descriptor urls name one (descriptor.md) */
+    bool ext = oci_is_present(d, OCI_F_image_descriptor_urls);
+    problem(v, ext ? OCI_SEV_WARNING : OCI_SEV_ERROR, OCI_EMISSING, d->digest,
+            rel, "blob %s (%s) is missing%s", d->digest, role,
+            ext ? " (the descriptor lists urls)" : "");
+  } else if ((int64_t)st.st_size != d->size) {
+    /* descriptor.md "size": the exact byte size of the content */
+    problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
+            "blob %s (%s): %lld bytes on disk, the descriptor says %lld",
+            d->digest, role, (long long)st.st_size, (long long)d->size);
+  } else if (dset_has(&v->good, d->digest)) {
+    ok = true; /* hashed already */
+  } else if (dset_has(&v->bad, d->digest)) {
+    ok = false; /* reported already */
+  } else {
+    oci_digest_view dv;
+    char got[OCI_DIGEST_STRING_MAX];
+    uint64_t n;
+    oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL);
+    int rc = oci_hash_file(dv.alg, path, got, &n, &e);
+    if (rc == OCI_OK && strcmp(got, d->digest) == 0)
+      ok = true;
+    else if (rc == OCI_OK) {
+      /* descriptor.md "digest": content MUST match it */
+      problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
+              "blob %s (%s): content has digest %s", d->digest, role, got);
+    } else if (rc == OCI_EUNSUPPORTED) {
+      problem(v, OCI_SEV_WARNING, rc, d->digest, rel,
+              "blob %s (%s): content not verified: %s", d->digest, role,
+              e.message);
+      ok = true;
+    } else {
+      problem(v, OCI_SEV_ERROR, rc, d->digest, rel, "blob %s (%s): %s",
+              d->digest, role, e.message);
+    }
+    if (dset_add(ok ? &v->good : &v->bad, d->digest)) v->nomem = true;
+  }
+  free(path);
+  return ok;
+}
+
+/* Parse and validate the sound blob d as type t; NULL (problems noted)
+   when it does not parse. */
+static void *check_document(vstate *v, const oci_image_descriptor *d,
+                            const oci_type *t, const char *role) {
+  char rel[OCI_DIGEST_STRING_MAX + 8];
+  rel_blob(d->digest, rel);
+  oci_error e;
+  oci_error_clear(&e);
+  void *doc = NULL;
+  int rc = oci_layout_get_document(v->l, d->digest, d->size, t, &doc, &e);
+  if (rc) {
+    if (rc == OCI_ENOMEM) v->nomem = true;
+    problem(v, OCI_SEV_ERROR, rc, d->digest, rel, "%s (%s): not a valid %s: %s",
+            d->digest, role, t->name, e.message);
+    return NULL;
+  }
+  oci_problems pr;
+  rc = oci_validate(t, doc, &pr);
+  if (rc == OCI_ENOMEM) v->nomem = true;
+  for (size_t i = 0; i < pr.len; i++) {
+    const oci_problem *q = &pr.items[i];
+    problem(v, q->severity, OCI_EVALIDATE, d->digest, rel,
+            "%s %s (%s): %s: %s (%s)", t->name, d->digest, role,
+            q->pointer[0] ? q->pointer : "/", q->message, q->rule);
+  }
+  oci_problems_free(&pr);
+  return doc;
+}
+
+typedef enum { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD } comp;
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* layer.md / media-types.md: +gzip and +zstd layers, plain .tar ones
+   (and Docker's .tar.gzip, .tar.zstd, .tar). */
+static comp comp_of_media_type(const char *mt) {
+  if (!mt) return COMP_UNKNOWN;
+  if (ends_with(mt, "tar+gzip") || ends_with(mt, "tar.gzip")) return COMP_GZIP;
+  if (ends_with(mt, "tar+zstd") || ends_with(mt, "tar.zstd")) return COMP_ZSTD;
+  if (ends_with(mt, ".tar")) return COMP_NONE;
+  return COMP_UNKNOWN;
+}
+
+static const char *comp_name(comp c) {
+  switch (c) {
+  case COMP_NONE: return "uncompressed";
+  case COMP_GZIP: return "gzip";
+  case COMP_ZSTD: return "zstd";
+  default: return "unknown";
+  }
+}
+
+/* The compression of a layer file by its magic number (RFC 1952 gzip
+   1f 8b; RFC 8878 zstd frame 28 b5 2f fd); anything else is taken for a
+   plain tar, which has no magic at offset 0. */
+static comp sniff_comp(const char *path, char *other, size_t othersz) {
+  unsigned char m[6] = {0};
+  other[0] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return COMP_UNKNOWN;
+  ssize_t n = read(fd, m, sizeof m);
+  close(fd);
+  if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b) return COMP_GZIP;
+  if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+    return COMP_ZSTD;
+  if (n >= 3 && m[0] == 'B' && m[1] == 'Z' && m[2] == 'h')
+    snprintf(other, othersz, "bzip2");
+  else if (n >= 6 && memcmp(m,
+                            "\xfd"
+                            "7zXZ\0",
+                            6) == 0)
+    snprintf(other, othersz, "xz");
+  return COMP_NONE;
+}
+
+/* The digest (alg of want) of the decompressed layer: libarchive's read
+   filters (gzip, zstd, none, ...) under the raw format. */
+static int diff_digest(const char *path, oci_digest_alg alg,
+                       char out[OCI_DIGEST_STRING_MAX], oci_error *err) {
+  oci_hasher *h;
+  int rc = oci_hasher_new(alg, &h, err);
+  if (rc) return rc;
+  struct archive *a = archive_read_new();
+  if (!a) {
+    oci_hasher_free(h);
+    return ol_nomem(err);
+  }
+  archive_read_support_filter_all(a);
+  archive_read_support_format_raw(a);
+  archive_read_support_format_empty(a);
+  struct archive_entry *ent;
+  if (archive_read_open_filename(a, path, 256 * 1024) != ARCHIVE_OK) {
+    rc = oci_error_set(err, OCI_EIO, "cannot decompress: %s",
+                       archive_error_string(a));
+    goto out;
+  }
+  int r = archive_read_next_header(a, &ent);
+  if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    char buf[64 * 1024];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+      if ((rc = oci_hasher_update(h, buf, (size_t)n, err))) goto out;
+    if (n < 0) {
+      rc = oci_error_set(err, OCI_EINVAL, "cannot decompress: %s",
+                         archive_error_string(a));
+      goto out;
+    }
+  } else if (r != ARCHIVE_EOF) {
+    rc = oci_error_set(err, OCI_EINVAL, "cannot decompress: %s",
+                       archive_error_string(a));
+    goto out;
+  }
+  rc = oci_hasher_finish(h, out, err);
+out:
+  archive_read_free(a);
+  oci_hasher_free(h);
+  return rc;
+}
+
+/* layer.md: the compression must be what the media type says, and config.md
+   "rootfs.diff_ids": the digest of the uncompressed layer. */
+static void check_layer(vstate *v, const oci_image_descriptor *d,
+                        const char *diff_id, const char *role) {
+  char rel[OCI_DIGEST_STRING_MAX + 8], other[16];
+  rel_blob(d->digest, rel);
+  char *path;
+  if (ol_digest_path(v->l->root, d->digest, &path, NULL)) return;
+  comp expect = comp_of_media_type(d->media_type);
+  comp got = sniff_comp(path, other, sizeof other);
+  if (expect != COMP_UNKNOWN && expect != got)
+    problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
+            "layer %s (%s): media type %s says %s, the content is %s",
+            d->digest, role, d->media_type, comp_name(expect),
+            other[0] ? other : comp_name(got));
+  oci_digest_view dv;
+  if (diff_id &&
+      oci_digest_parse(diff_id, strlen(diff_id), &dv, NULL) == OCI_OK) {
+    char dig[OCI_DIGEST_STRING_MAX];
+    oci_error e;
+    oci_error_clear(&e);
+    int rc = diff_digest(path, dv.alg, dig, &e);
+    if (rc == OCI_ENOMEM) v->nomem = true;
+    if (rc)
+      problem(v, rc == OCI_EUNSUPPORTED ? OCI_SEV_WARNING : OCI_SEV_ERROR, rc,
+              d->digest, rel, "layer %s (%s): %s", d->digest, role, e.message);
+    else if (strcmp(dig, diff_id) != 0)
+      problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
+              "layer %s (%s): uncompressed content is %s, the config's "
+              "diff_id is %s",
+              d->digest, role, dig, diff_id);
+  }
+  free(path);
+}
+
+static void check_manifest(vstate *v, const oci_image_descriptor *d,
+                           const char *role) {
+  if (!check_blob(v, d, role) || dset_has(&v->docs, d->digest)) return;
+  if (dset_add(&v->docs, d->digest)) v->nomem = true;
+  oci_image_manifest *m = check_document(v, d, &oci_type_image_manifest, role);
+  if (!m) return;
+  char sd[32], r[96];
+  short_digest(d->digest, sd);
+  oci_image_configuration *c = NULL;
+  snprintf(r, sizeof r, "config of manifest %s", sd);
+  if (check_blob(v, m->config, r) && ol_is_config_mt(m->config->media_type))
+    c = check_document(v, m->config, &oci_type_image_configuration, r);
+  size_t nl = m->layers.len;
+  bool *ok = calloc(nl + 1, sizeof *ok);
+  if (!ok) v->nomem = true;
+  for (size_t i = 0; i < nl; i++) {
+    snprintf(r, sizeof r, "layer %zu of manifest %s", i, sd);
+    bool good = check_blob(v, m->layers.items[i], r);
+    if (ok) ok[i] = good;
+  }
+  if (c && ok) {
+    char rel[OCI_DIGEST_STRING_MAX + 8];
+    rel_blob(m->config->digest, rel);
+    size_t nd = c->rootfs->diff_ids.len;
+    /* config.md rootfs.diff_ids: one per layer, in order */
+    if (nd != nl)
+      problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, m->config->digest, rel,
+              "config %s (of manifest %s): %zu diff_ids for %zu layers",
+              m->config->digest, sd, nd, nl);
+    for (size_t i = 0; i < nl; i++) {
+      if (!ok[i]) continue;
+      const char *did = i < nd ? c->rootfs->diff_ids.items[i] : NULL;
+      /* a layer shared by several images is decompressed once per diff_id */
+      char key[2 * OCI_DIGEST_STRING_MAX + 2];
+      snprintf(key, sizeof key, "%s %s", m->layers.items[i]->digest,
+               did ? did : "");
+      if (dset_has(&v->layers, key)) continue;
+      if (dset_add(&v->layers, key)) v->nomem = true;
+      snprintf(r, sizeof r, "layer %zu of manifest %s", i, sd);
+      check_layer(v, m->layers.items[i], did, r);
+    }
+  }
+  free(ok);
+  oci_image_configuration_free(c);
+  oci_image_manifest_free(m);
+}
+
+static void check_entries(vstate *v, const oci_image_index *x,
+                          const char *where, int depth);
+
+static void check_index_blob(vstate *v, const oci_image_descriptor *d,
+                             const char *role, int depth) {
+  if (!check_blob(v, d, role) || dset_has(&v->docs, d->digest)) return;
+  if (dset_add(&v->docs, d->digest)) v->nomem = true;
+  if (depth > MAX_NESTING) {
+    problem(v, OCI_SEV_ERROR, OCI_EUNSUPPORTED, d->digest, "",
+            "index %s (%s): indexes nested more than %d deep", d->digest, role,
+            MAX_NESTING);
+    return;
+  }
+  oci_image_index *x = check_document(v, d, &oci_type_image_index, role);
+  if (!x) return;
+  char sd[32], where[64];
+  snprintf(where, sizeof where, "index %s", short_digest(d->digest, sd));
+  check_entries(v, x, where, depth + 1);
+  oci_image_index_free(x);
+}
+
+static void check_entries(vstate *v, const oci_image_index *x,
+                          const char *where, int depth) {
+  for (size_t i = 0; i < x->manifests.len; i++) {
+    const oci_image_descriptor *e = x->manifests.items[i];
+    char role[128];
+    snprintf(role, sizeof role, "%s /manifests/%zu", where, i);
+    if (ol_is_manifest_mt(e->media_type))
+      check_manifest(v, e, role);
+    else if (ol_is_index_mt(e->media_type))
+      check_index_blob(v, e, role, depth);
+    else
+      check_blob(v, e, role);
+  }
+}
+
+static int warn_unreachable(const char *digest, const char *path, void *arg) {
+  vstate *v = arg;
+  (void)path;
+  if (dset_has(&v->seen, digest)) return OCI_OK;
+  char rel[OCI_DIGEST_STRING_MAX + 8];
+  rel_blob(digest, rel);
+  problem(v, OCI_SEV_WARNING, OCI_OK, digest, rel,
+          "blob %s is not reachable from index.json (gc removes it)", digest);
+  return OCI_OK;
+}
+
+static int warn_tmp(const char *path, const char *name, void *arg) {
+  vstate *v = arg;
+  (void)path;
+  problem(v, OCI_SEV_WARNING, OCI_OK, "", "",
+          OCI_LAYOUT_TMP_DIR "/%s: stale temporary file (gc removes it)", name);
+  return OCI_OK;
+}
+
+void oci_layout_problems_free(oci_layout_problems *p) {
+  if (!p) return;
+  free(p->items);
+  memset(p, 0, sizeof *p);
+}
+
+int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
+                      oci_error *err) {
+  OL_ERR(err);
+  memset(out, 0, sizeof *out);
+  vstate v;
+  memset(&v, 0, sizeof v);
+  v.l = l;
+  v.out = out;
+  oci_error e;
+  oci_error_clear(&e);
+
+  /* image-layout.md "oci-layout file" */
+  char *p = ol_join(l->root, "oci-layout");
+  if (!p) return ol_nomem(err);
+  oci_image_oci_layout *ol;
+  int rc = oci_image_oci_layout_parse_file(p, NULL, &ol, &e);
+  free(p);
+  if (rc == OCI_EIO)
+    problem(&v, OCI_SEV_ERROR, OCI_EIO, "", "oci-layout",
+            "oci-layout: cannot read it: %s", e.message);
+  else if (rc)
+    problem(&v, OCI_SEV_ERROR, rc, "", "oci-layout", "oci-layout: %s%s%s",
+            e.pointer, e.pointer[0] ? ": " : "", e.message);
+  else {
+    if (strcmp(ol->image_layout_version, OCI_LAYOUT_VERSION) != 0)
+      problem(&v, OCI_SEV_ERROR, OCI_EINVAL, "", "oci-layout",
+              "oci-layout: imageLayoutVersion \"%s\" is not "
+              "\"" OCI_LAYOUT_VERSION "\" (image-layout.md, I-LAY-2)",
+              ol->image_layout_version);
+    oci_image_oci_layout_free(ol);
+  }
+
+  /* image-layout.md "index.json file" */
+  oci_image_index *idx;
+  oci_error_clear(&e);
+  rc = ol_read_index(l->root, &idx, &e);
+  if (rc == OCI_ENOMEM) v.nomem = true;
+  if (rc) {
+    problem(&v, OCI_SEV_ERROR, rc, "", "index.json", "index.json: %s",
+            e.message);
+  } else {
+    oci_problems pr;
+    if (oci_validate(&oci_type_image_index, idx, &pr) == OCI_ENOMEM)
+      v.nomem = true;
+    for (size_t i = 0; i < pr.len; i++)
+      problem(&v, pr.items[i].severity, OCI_EVALIDATE, "", "index.json",
+              "index.json: %s: %s (%s)",
+              pr.items[i].pointer[0] ? pr.items[i].pointer : "/",
+              pr.items[i].message, pr.items[i].rule);
+    oci_problems_free(&pr);
+    check_entries(&v, idx, "index.json", 0);
+    oci_image_index_free(idx);
+    oci_error_clear(&e);
+    if (each_blob(l->root, warn_unreachable, &v, &e) == OCI_ENOMEM)
+      v.nomem = true;
+  }
+  if (each_stale_tmp(l->root, warn_tmp, &v)) v.nomem = true;
+  dset_free(&v.seen);
+  dset_free(&v.good);
+  dset_free(&v.bad);
+  dset_free(&v.docs);
+  dset_free(&v.layers);
+  if (v.nomem) {
+    oci_layout_problems_free(out);
+    return ol_nomem(err);
+  }
+  if (out->errors) {
+    size_t i = 0;
+    while (out->items[i].severity != OCI_SEV_ERROR)
+      i++;
+    return oci_error_set(err, OCI_EVALIDATE, "%s: %zu problem%s, first: %s",
+                         l->root, out->errors, out->errors == 1 ? "" : "s",
+                         out->items[i].message);
+  }
+  return OCI_OK;
+}

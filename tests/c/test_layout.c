@@ -1,0 +1,806 @@
+/* Unit tests for csrc/layout.c and csrc/layout_walk.c: OCI image layouts
+   (image-spec image-layout.md), including crash safety: a child killed
+   with SIGKILL while writing a large blob or replacing index.json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ocispec/hash.h"
+#include "ocispec/layout.h"
+#include "ocispec/platform.h"
+
+#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_TAR "application/vnd.oci.image.layer.v1.tar"
+#define MT_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define E64 "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *tmpdir(void) {
+  char *d = strdup("/tmp/ocispec-test-layout-XXXXXX");
+  assert_non_null(d);
+  assert_non_null(mkdtemp(d));
+  return d;
+}
+
+static void rmrf(const char *d) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+}
+
+static char *join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *p = malloc(n);
+  assert_non_null(p);
+  snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+static void write_file(const char *path, const char *s, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(s, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+}
+
+static bool exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* Number of tmp-* files in the temporary area. */
+static size_t count_tmp(const oci_layout *l) {
+  char *d = join(oci_layout_path(l), OCI_LAYOUT_TMP_DIR);
+  DIR *dh = opendir(d);
+  size_t n = 0;
+  struct dirent *de;
+  while (dh && (de = readdir(dh)))
+    if (strncmp(de->d_name, "tmp-", 4) == 0) n++;
+  if (dh) closedir(dh);
+  free(d);
+  return n;
+}
+
+static void flip_byte(const char *path, long off) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  if (off < 0) {
+    fseek(f, 0, SEEK_END);
+    off = ftell(f) / 2;
+  }
+  fseek(f, off, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, off, SEEK_SET);
+  fputc(c ^ 0xff, f);
+  fclose(f);
+}
+
+static void flip_blob(const oci_layout *l, const char *digest, long off) {
+  char *p;
+  assert_int_equal(oci_layout_blob_path(l, digest, &p, NULL), OCI_OK);
+  flip_byte(p, off);
+  free(p);
+}
+
+static oci_layout *new_layout(char **dir) {
+  *dir = tmpdir();
+  oci_layout *l;
+  oci_error e;
+  if (oci_layout_create(*dir, &l, &e)) fail_msg("create: %s", e.message);
+  return l;
+}
+
+/* A tar with one file, compressed with filter (ARCHIVE_FILTER_NONE,
+   _GZIP, _ZSTD); *diff_id gets the digest of the uncompressed tar. */
+static char *make_tar(int filter, const char *content, size_t *len,
+                      char diff_id[OCI_DIGEST_STRING_MAX]) {
+  size_t cap = 1 << 16;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  for (int pass = 0; pass < 2; pass++) {
+    struct archive *a = archive_write_new();
+    assert_non_null(a);
+    archive_write_set_format_pax_restricted(a);
+    int f = pass == 0 ? ARCHIVE_FILTER_NONE : filter;
+    if (f == ARCHIVE_FILTER_GZIP) archive_write_add_filter_gzip(a);
+    if (f == ARCHIVE_FILTER_ZSTD) archive_write_add_filter_zstd(a);
+    archive_write_set_bytes_in_last_block(a, 1);
+    size_t used = 0;
+    assert_int_equal(archive_write_open_memory(a, buf, cap, &used), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "etc/hello");
+    archive_entry_set_size(e, (la_int64_t)strlen(content));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    archive_write_data(a, content, strlen(content));
+    archive_entry_free(e);
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    *len = used;
+    if (pass == 0)
+      assert_int_equal(
+          oci_hash_buffer(OCI_DIGEST_SHA256, buf, used, diff_id, NULL), 0);
+  }
+  return buf;
+}
+
+typedef struct image {
+  oci_image_descriptor *manifest, *config, *layer;
+} image;
+
+static void image_free(image *im) {
+  oci_image_descriptor_free(im->manifest);
+  oci_image_descriptor_free(im->config);
+  oci_image_descriptor_free(im->layer);
+}
+
+/* An image of one layer. layer_mt NULL: the filter's own type. A
+   non-NULL diff_id replaces the right one; size >= 0 replaces the layer
+   descriptor's size. */
+static image make_image(oci_layout *l, const char *arch, int filter,
+                        const char *layer_mt, const char *diff_id,
+                        int64_t size) {
+  static int counter;
+  char content[64], did[OCI_DIGEST_STRING_MAX], json[1024];
+  image im;
+  oci_error e;
+  size_t n;
+  snprintf(content, sizeof content, "hello %d\n", ++counter);
+  char *tar = make_tar(filter, content, &n, did);
+  if (!layer_mt)
+    layer_mt = filter == ARCHIVE_FILTER_GZIP   ? MT_GZIP
+               : filter == ARCHIVE_FILTER_ZSTD ? MT_ZSTD
+                                               : MT_TAR;
+  assert_int_equal(oci_layout_put_blob(l, tar, n, layer_mt, &im.layer, &e), 0);
+  free(tar);
+  if (size >= 0) im.layer->size = size;
+  snprintf(json, sizeof json,
+           "{\"architecture\":\"%s\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+           "\"layers\",\"diff_ids\":[\"%s\"]}}",
+           arch, diff_id ? diff_id : did);
+  oci_image_configuration *c;
+  assert_int_equal(
+      oci_image_configuration_parse(json, strlen(json), NULL, &c, &e), 0);
+  assert_int_equal(oci_layout_put_document(l, &oci_type_image_configuration, c,
+                                           NULL, &im.config, &e),
+                   0);
+  oci_image_configuration_free(c);
+  char *cj, *lj;
+  size_t cl, ll;
+  assert_int_equal(oci_image_descriptor_to_json(im.config, false, &cj, &cl, &e),
+                   0);
+  assert_int_equal(oci_image_descriptor_to_json(im.layer, false, &lj, &ll, &e),
+                   0);
+  snprintf(json, sizeof json,
+           "{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST
+           "\",\"config\":%s,\"layers\":[%s]}",
+           cj, lj);
+  free(cj);
+  free(lj);
+  oci_image_manifest *m;
+  assert_int_equal(oci_image_manifest_parse(json, strlen(json), NULL, &m, &e),
+                   0);
+  assert_int_equal(oci_layout_put_document(l, &oci_type_image_manifest, m, NULL,
+                                           &im.manifest, &e),
+                   0);
+  oci_image_manifest_free(m);
+  return im;
+}
+
+static const oci_layout_problem *find(const oci_layout_problems *p,
+                                      const char *a, const char *b) {
+  for (size_t i = 0; i < p->len; i++)
+    if (strstr(p->items[i].message, a) &&
+        (!b || strstr(p->items[i].message, b)))
+      return &p->items[i];
+  return NULL;
+}
+
+static void dump(const oci_layout_problems *p) {
+  for (size_t i = 0; i < p->len; i++)
+    fprintf(stderr, "  [%s] %s\n", oci_status_name(p->items[i].code),
+            p->items[i].message);
+}
+
+/* ---- create / open ------------------------------------------------------ */
+
+static void test_create_open(void **state) {
+  (void)state;
+  char *d = tmpdir(), *sub = join(d, "L");
+  oci_layout *l;
+  oci_error e;
+  assert_int_equal(oci_layout_create(sub, &l, &e), OCI_OK);
+  assert_string_equal(oci_layout_path(l), sub);
+  oci_layout_close(l);
+  /* existing layout: opened as is */
+  assert_int_equal(oci_layout_create(sub, &l, &e), OCI_OK);
+  oci_layout_close(l);
+  assert_int_equal(oci_layout_open(sub, &l, &e), OCI_OK);
+  oci_layout_close(l);
+
+  /* not a layout */
+  char *junk = join(d, "junk");
+  write_file(junk, "x", 1);
+  assert_int_equal(oci_layout_create(d, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "not empty"));
+  assert_int_equal(oci_layout_open(d, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "oci-layout"));
+  assert_int_equal(oci_layout_open(junk, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "not a directory"));
+  char *deep = join(d, "a/b");
+  assert_int_equal(oci_layout_create(deep, &l, &e), OCI_EIO);
+  assert_null(l);
+
+  /* an interrupted create (no oci-layout yet, no data) starts over */
+  char *half = join(d, "half"), *hb = join(half, "blobs"),
+       *hi = join(half, "index.json"), *hs = join(hb, "sha256");
+  assert_int_equal(mkdir(half, 0755), 0);
+  assert_int_equal(mkdir(hb, 0755), 0);
+  write_file(hi, "{", 1);
+  assert_int_equal(oci_layout_create(half, &l, &e), OCI_OK);
+  oci_layout_close(l);
+  unlink(hi);
+  char *ol0 = join(half, "oci-layout");
+  unlink(ol0);
+  assert_int_equal(mkdir(hs, 0755), 0); /* blobs/ holds something: refused */
+  assert_int_equal(oci_layout_create(half, &l, &e), OCI_EINVAL);
+  free(ol0);
+  free(hs);
+  free(hi);
+  free(hb);
+  free(half);
+
+  /* bad oci-layout, bad index.json */
+  char *ol = join(sub, "oci-layout"), *ix = join(sub, "index.json");
+  write_file(ol, "{\"imageLayoutVersion\":\"2.0.0\"}", 30);
+  assert_int_equal(oci_layout_open(sub, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "imageLayoutVersion \"2.0.0\""));
+  write_file(ol, "nope", 4);
+  assert_int_equal(oci_layout_open(sub, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "oci-layout: 1:1"));
+  write_file(ol, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+  write_file(ix, "{\"schemaVersion\":2}", 19);
+  assert_int_equal(oci_layout_open(sub, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "index.json"));
+  assert_non_null(strstr(e.message, "manifests"));
+  unlink(ix);
+  assert_int_equal(oci_layout_open(sub, &l, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "index.json: No such file"));
+  free(ol);
+  free(ix);
+  free(deep);
+  free(junk);
+  free(sub);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+static void test_blobs(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  oci_image_descriptor *desc;
+  char *p, *buf;
+  size_t n;
+  bool have;
+
+  /* digests are validated before any path is built */
+  static const char *bad[] = {"sha256:../../etc/passwd",
+                              "../x",
+                              "sha256:",
+                              "sha256:abc",
+                              "a/b:c",
+                              NULL};
+  for (int i = 0; bad[i]; i++) {
+    assert_int_equal(oci_layout_blob_path(l, bad[i], &p, &e), OCI_EINVAL);
+    assert_null(p);
+    assert_int_equal(oci_layout_has_blob(l, bad[i], &have, &e), OCI_EINVAL);
+    assert_int_equal(oci_layout_get_blob(l, bad[i], -1, &buf, &n, &e),
+                     OCI_EINVAL);
+  }
+
+  assert_int_equal(oci_layout_put_blob(l, "hello", 5, NULL, &desc, &e), 0);
+  assert_string_equal(desc->media_type, "application/octet-stream");
+  assert_string_equal(desc->digest, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b"
+                                    "161e5c1fa7425e73043362938b9824");
+  assert_int_equal(desc->size, 5);
+  assert_int_equal(oci_layout_has_blob(l, desc->digest, &have, &e), 0);
+  assert_true(have);
+  assert_int_equal(oci_layout_get_blob(l, desc->digest, 5, &buf, &n, &e), 0);
+  assert_int_equal(n, 5);
+  assert_memory_equal(buf, "hello", 5);
+  free(buf);
+  assert_int_equal(oci_layout_get_blob(l, desc->digest, 4, &buf, &n, &e),
+                   OCI_EMISMATCH);
+  assert_non_null(strstr(e.message, desc->digest));
+  flip_blob(l, desc->digest, 0);
+  assert_int_equal(oci_layout_get_blob(l, desc->digest, -1, &buf, &n, &e),
+                   OCI_EMISMATCH);
+  assert_non_null(strstr(e.message, desc->digest));
+  assert_int_equal(oci_layout_get_blob(l,
+                                       "sha256:0000000000000000000000000000000"
+                                       "000000000000000000000000000000000",
+                                       -1, &buf, &n, &e),
+                   OCI_EIO);
+  oci_image_descriptor_free(desc);
+  assert_int_equal(oci_layout_put_blob(l, "x", 1, "bad type", &desc, &e),
+                   OCI_EINVAL);
+
+  /* file */
+  char *f = join(d, "data");
+  write_file(f, "file content", 12);
+  assert_int_equal(oci_layout_put_blob_file(l, f, "text/plain", &desc, &e), 0);
+  assert_int_equal(desc->size, 12);
+  oci_image_descriptor_free(desc);
+  char *missing = join(d, "missing");
+  assert_int_equal(oci_layout_put_blob_file(l, missing, NULL, &desc, &e),
+                   OCI_EIO);
+  assert_non_null(strstr(e.message, "missing"));
+  assert_int_equal(count_tmp(l), 0);
+
+  /* writer */
+  oci_blob_writer *w;
+  assert_int_equal(oci_layout_blob_writer(l, NULL, &w, &e), 0);
+  assert_int_equal(oci_blob_writer_write(w, "abc", 3, &e), 0);
+  assert_int_equal(oci_blob_writer_size(w), 3);
+  assert_int_equal(
+      oci_blob_writer_commit(w,
+                             "sha256:ba7816bf8f01cfea414140de5dae"
+                             "2223b00361a396177a9cb410ff61f20015ad",
+                             &desc, &e),
+      0);
+  oci_image_descriptor_free(desc);
+  assert_int_equal(oci_layout_blob_writer(l, NULL, &w, &e), 0);
+  assert_int_equal(oci_blob_writer_write(w, "abd", 3, &e), 0);
+  assert_int_equal(
+      oci_blob_writer_commit(w,
+                             "sha256:ba7816bf8f01cfea414140de5dae"
+                             "2223b00361a396177a9cb410ff61f20015ad",
+                             &desc, &e),
+      OCI_EMISMATCH);
+  assert_null(desc);
+  assert_non_null(strstr(e.message, "nothing was stored"));
+  assert_int_equal(oci_layout_blob_writer(l, NULL, &w, &e), 0);
+  assert_int_equal(oci_blob_writer_write(w, "zzz", 3, &e), 0);
+  assert_int_equal(oci_blob_writer_commit(w, "sha256:zz", &desc, &e),
+                   OCI_EINVAL);
+  assert_int_equal(oci_layout_blob_writer(l, NULL, &w, &e), 0);
+  assert_int_equal(oci_blob_writer_write(w, "zzz", 3, &e), 0);
+  oci_blob_writer_abort(w);
+  oci_blob_writer_abort(NULL);
+  assert_int_equal(count_tmp(l), 0);
+
+  /* temp_path + adopt_blob */
+  char *tmp, *tmp2;
+  assert_int_equal(oci_layout_temp_path(l, &tmp, &e), 0);
+  write_file(tmp, "abc", 3);
+  assert_int_equal(
+      oci_layout_adopt_blob(l, tmp, "sha256:../x", 3, NULL, &desc, &e),
+      OCI_EINVAL);
+  assert_int_equal(oci_layout_adopt_blob(l, tmp,
+                                         "sha256:ba7816bf8f01cfea414140de5dae22"
+                                         "23b00361a396177a9cb410ff61f20015ad",
+                                         2, NULL, &desc, &e),
+                   OCI_EMISMATCH);
+  assert_true(exists(tmp));
+  /* the blob exists already: the temporary file goes */
+  assert_int_equal(oci_layout_adopt_blob(l, tmp,
+                                         "sha256:ba7816bf8f01cfea414140de5dae22"
+                                         "23b00361a396177a9cb410ff61f20015ad",
+                                         3, MT_TAR, &desc, &e),
+                   0);
+  assert_false(exists(tmp));
+  assert_string_equal(desc->media_type, MT_TAR);
+  oci_image_descriptor_free(desc);
+  assert_int_equal(oci_layout_adopt_blob(l, tmp,
+                                         "sha256:ba7816bf8f01cfea414140de5dae22"
+                                         "23b00361a396177a9cb410ff61f20015ad",
+                                         3, NULL, &desc, &e),
+                   OCI_EIO);
+  assert_int_equal(oci_layout_temp_path(l, &tmp2, &e), 0);
+  assert_true(exists(tmp2));
+  oci_layout_close(l); /* unadopted temporary paths are removed */
+  assert_false(exists(tmp2));
+  free(tmp);
+  free(tmp2);
+  free(missing);
+  free(f);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- documents, tags, resolve ------------------------------------------- */
+
+static void test_documents_and_tags(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image a = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image b = make_image(l, "arm64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_string_equal(a.manifest->media_type, MT_MANIFEST);
+  assert_string_equal(a.config->media_type, MT_CONFIG);
+  assert_string_equal(oci_layout_media_type_of(&oci_type_runtime_spec),
+                      "application/json");
+
+  oci_image_manifest *m;
+  assert_int_equal(
+      oci_layout_get_document(l, a.manifest->digest, a.manifest->size,
+                              &oci_type_image_manifest, (void **)&m, &e),
+      0);
+  assert_string_equal(m->config->digest, a.config->digest);
+  oci_image_manifest_free(m);
+  assert_int_equal(oci_layout_get_document(l, a.config->digest, -1,
+                                           &oci_type_image_manifest,
+                                           (void **)&m, &e),
+                   OCI_EMISSING);
+  assert_non_null(strstr(e.message, "as ImageManifest"));
+
+  /* options: annotations and platform on the descriptor */
+  char *ak[] = {"org.example"}, *av[] = {"yes"};
+  oci_str_map ann = {ak, av, 1};
+  oci_image_platform *plat;
+  assert_int_equal(
+      oci_image_platform_parse("{\"architecture\":\"amd64\",\"os\":\"linux\"}",
+                               37, NULL, &plat, &e),
+      0);
+  oci_layout_put_options o = {&ann, plat};
+  oci_image_descriptor *pd;
+  assert_int_equal(
+      oci_layout_put_document(l, &oci_type_image_platform, plat, &o, &pd, &e),
+      0);
+  assert_int_equal(pd->annotations.len, 1);
+  assert_string_equal(pd->platform->architecture, "amd64");
+  oci_image_descriptor_free(pd);
+
+  /* tags */
+  assert_int_equal(oci_layout_tag(l, a.manifest, "v1", &e), 0);
+  assert_int_equal(oci_layout_tag(l, b.manifest, "v2", &e), 0);
+  assert_int_equal(oci_layout_tag(l, b.manifest, "v1", &e), 0);
+  assert_int_equal(oci_layout_tag(l, b.manifest, "bad name", &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "invalid reference name"));
+  oci_image_index *idx;
+  assert_int_equal(oci_layout_index(l, &idx, &e), 0);
+  assert_int_equal(idx->manifests.len, 2);
+  assert_string_equal(idx->manifests.items[0]->digest, b.manifest->digest);
+  oci_image_index_free(idx);
+  assert_int_equal(oci_layout_untag(l, "v2", &e), 0);
+  assert_int_equal(oci_layout_untag(l, "v2", &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "no tag \"v2\""));
+  assert_int_equal(count_tmp(l), 0);
+
+  /* resolve through an index with platforms */
+  char *aj, *bj, json[2048];
+  size_t n;
+  assert_int_equal(oci_image_descriptor_to_json(a.manifest, false, &aj, &n, &e),
+                   0);
+  assert_int_equal(oci_image_descriptor_to_json(b.manifest, false, &bj, &n, &e),
+                   0);
+  /* a without platform (its config says amd64), b with arm64/v8 */
+  bj[strlen(bj) - 1] = '\0';
+  snprintf(json, sizeof json,
+           "{\"schemaVersion\":2,\"mediaType\":\"" MT_INDEX "\",\"manifests\":"
+           "[%s,%s,\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\","
+           "\"variant\":\"v8\"}}]}",
+           aj, bj);
+  free(aj);
+  free(bj);
+  oci_image_index *x;
+  assert_int_equal(oci_image_index_parse(json, strlen(json), NULL, &x, &e), 0);
+  oci_image_descriptor *xd;
+  assert_int_equal(
+      oci_layout_put_document(l, &oci_type_image_index, x, NULL, &xd, &e), 0);
+  oci_image_index_free(x);
+  assert_string_equal(xd->media_type, MT_INDEX);
+  assert_int_equal(oci_layout_tag(l, xd, "multi", &e), 0);
+  oci_layout_resolved *r;
+  oci_layout_platform want = {"linux", "arm64", NULL};
+  assert_int_equal(oci_layout_resolve(l, "multi", &want, &r, &e), 0);
+  assert_string_equal(r->descriptor->digest, b.manifest->digest);
+  assert_non_null(r->index);
+  assert_string_equal(r->config->architecture, "arm64");
+  oci_layout_resolved_free(r);
+  want.architecture = "amd64";
+  assert_int_equal(oci_layout_resolve(l, "multi", &want, &r, &e), 0);
+  assert_string_equal(r->descriptor->digest, a.manifest->digest);
+  oci_layout_resolved_free(r);
+  want.architecture = "arm64";
+  want.variant = "v7";
+  assert_int_equal(oci_layout_resolve(l, "multi", &want, &r, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "no manifest for linux/arm64/v7"));
+  assert_non_null(strstr(e.message, "linux/amd64"));
+  assert_non_null(strstr(e.message, "linux/arm64/v8"));
+  assert_int_equal(oci_layout_resolve(l, "v1", NULL, &r, &e), 0);
+  assert_null(r->index);
+  oci_layout_resolved_free(r);
+  assert_int_equal(oci_layout_resolve(l, a.manifest->digest, NULL, &r, &e), 0);
+  oci_layout_resolved_free(r);
+  assert_int_equal(oci_layout_resolve(l, "nope", NULL, &r, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "tags: v1, multi"));
+
+  oci_image_descriptor_free(xd);
+  oci_image_platform_free(plat);
+  image_free(&a);
+  image_free(&b);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- gc ----------------------------------------------------------------- */
+
+static void test_gc(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image a = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image b = make_image(l, "arm64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, a.manifest, "keep", &e), 0);
+  char *stale = join(d, OCI_LAYOUT_TMP_DIR "/tmp-stale");
+  write_file(stale, "x", 1);
+  char *held;
+  assert_int_equal(oci_layout_temp_path(l, &held, &e), 0);
+  oci_layout_strings rm;
+  assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
+  assert_int_equal(rm.len, 3); /* b's manifest, config and layer */
+  bool have;
+  for (size_t i = 0; i < rm.len; i++)
+    assert_true(strcmp(rm.items[i], b.manifest->digest) == 0 ||
+                strcmp(rm.items[i], b.config->digest) == 0 ||
+                strcmp(rm.items[i], b.layer->digest) == 0);
+  oci_layout_strings_free(&rm);
+  assert_int_equal(oci_layout_has_blob(l, a.layer->digest, &have, &e), 0);
+  assert_true(have);
+  assert_false(exists(stale));
+  assert_true(exists(held));
+  /* an unreadable manifest: nothing is removed */
+  oci_image_descriptor *junk;
+  assert_int_equal(oci_layout_put_blob(l, "junk", 4, NULL, &junk, &e), 0);
+  flip_blob(l, a.manifest->digest, -1);
+  assert_int_equal(oci_layout_gc(l, &rm, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "nothing removed"));
+  assert_int_equal(oci_layout_has_blob(l, junk->digest, &have, &e), 0);
+  assert_true(have);
+  oci_image_descriptor_free(junk);
+  free(held);
+  free(stale);
+  image_free(&a);
+  image_free(&b);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+static void test_verify(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  oci_layout_problems p;
+  image ok1 = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image ok2 = make_image(l, "arm64", ARCHIVE_FILTER_ZSTD, NULL, NULL, -1);
+  image ok3 = make_image(l, "s390x", ARCHIVE_FILTER_NONE, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, ok1.manifest, "gz", &e), 0);
+  assert_int_equal(oci_layout_tag(l, ok2.manifest, "zst", &e), 0);
+  assert_int_equal(oci_layout_tag(l, ok3.manifest, "tar", &e), 0);
+  if (oci_layout_verify(l, &p, &e) != OCI_OK) {
+    dump(&p);
+    fail_msg("verify: %s", e.message);
+  }
+  assert_int_equal(p.len, 0);
+  oci_layout_problems_free(&p);
+
+  image lf = make_image(l, "a1", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image cf = make_image(l, "a2", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image mf = make_image(l, "a3", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  image ws = make_image(l, "a4", ARCHIVE_FILTER_GZIP, NULL, NULL, 7);
+  image cm = make_image(l, "a5", ARCHIVE_FILTER_ZSTD, MT_GZIP, NULL, -1);
+  image df = make_image(l, "a6", ARCHIVE_FILTER_GZIP, NULL, "sha256:" E64, -1);
+  image *all[] = {&lf, &cf, &mf, &ws, &cm, &df};
+  const char *names[] = {"lf", "cf", "mf", "ws", "cm", "df"};
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(oci_layout_tag(l, all[i]->manifest, names[i], &e), 0);
+  flip_blob(l, lf.layer->digest, 20);
+  flip_blob(l, cf.config->digest, -1);
+  flip_blob(l, mf.manifest->digest, -1);
+  assert_int_equal(oci_layout_verify(l, &p, &e), OCI_EVALIDATE);
+  assert_non_null(strstr(e.message, "6 problems"));
+  const oci_layout_problem *q;
+  assert_non_null(q = find(&p, lf.layer->digest, "content has digest"));
+  assert_int_equal(q->code, OCI_EMISMATCH);
+  assert_string_equal(q->digest, lf.layer->digest);
+  assert_non_null(q = find(&p, cf.config->digest, "config of manifest"));
+  assert_non_null(q = find(&p, mf.manifest->digest, "index.json /manifests/5"));
+  assert_non_null(q = find(&p, ws.layer->digest, "the descriptor says 7"));
+  assert_non_null(
+      q = find(&p, cm.layer->digest, "says gzip, the content is zstd"));
+  assert_non_null(q = find(&p, df.layer->digest, "uncompressed content is"));
+  assert_int_equal(p.errors, 6);
+  oci_layout_problems_free(&p);
+
+  /* bad oci-layout and index.json are reported too */
+  char *ol = join(d, "oci-layout"), *ix = join(d, "index.json");
+  write_file(ol, "{}", 2);
+  write_file(ix, "{\"schemaVersion\":", 16);
+  assert_int_equal(oci_layout_verify(l, &p, &e), OCI_EVALIDATE);
+  assert_int_equal(p.errors, 2);
+  assert_string_equal(p.items[0].path, "oci-layout");
+  assert_int_equal(p.items[0].code, OCI_EMISSING);
+  assert_string_equal(p.items[1].path, "index.json");
+  assert_int_equal(p.items[1].code, OCI_ESYNTAX);
+  oci_layout_problems_free(&p);
+  free(ol);
+  free(ix);
+  image_free(&ok1);
+  image_free(&ok2);
+  image_free(&ok3);
+  for (int i = 0; i < 6; i++)
+    image_free(all[i]);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- crash safety ------------------------------------------------------- */
+
+/* Every file under blobs/ holds the content its name says: no temporary or
+   partial file was ever taken for a blob. */
+static void check_blobs_sound(const char *root) {
+  char *dir = join(root, "blobs/sha256");
+  DIR *dh = opendir(dir);
+  assert_non_null(dh);
+  struct dirent *de;
+  while ((de = readdir(dh))) {
+    if (de->d_name[0] == '.') continue;
+    char digest[300], *p = join(dir, de->d_name);
+    snprintf(digest, sizeof digest, "sha256:%s", de->d_name);
+    oci_error e;
+    if (oci_digest_verify_file(digest, p, &e) != OCI_OK)
+      fail_msg("%s: %s", p, e.message);
+    free(p);
+  }
+  closedir(dh);
+  free(dir);
+}
+
+/* Child: put ever new large blobs (mode 0) or retag in a loop (mode 1),
+   until killed. It reports on ready_fd once a first round is complete and,
+   in mode 0, again halfway through writing the second blob. */
+static void child_loop(const char *root, int mode, int ready_fd) {
+  oci_layout *l;
+  if (oci_layout_open(root, &l, NULL)) _exit(2);
+  size_t big = mode == 0 ? (size_t)24 << 20 : 4096, chunk = 1 << 20;
+  unsigned char *buf = malloc(big);
+  if (!buf) _exit(3);
+  for (size_t i = 0; i < big; i++)
+    buf[i] = (unsigned char)(i * 31);
+  for (unsigned iter = 0;; iter++) {
+    memcpy(buf, &iter, sizeof iter); /* a new blob each round */
+    oci_image_descriptor *d;
+    if (mode == 0) {
+      oci_blob_writer *w;
+      if (oci_layout_blob_writer(l, NULL, &w, NULL)) _exit(4);
+      for (size_t off = 0; off < big; off += chunk) {
+        if (iter == 1 && off == big / 2) (void)!write(ready_fd, "m", 1);
+        if (oci_blob_writer_write(w, buf + off, chunk, NULL)) _exit(5);
+      }
+      if (oci_blob_writer_commit(w, NULL, &d, NULL)) _exit(6);
+    } else if (oci_layout_put_blob(l, buf, big, NULL, &d, NULL)) {
+      _exit(7);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "t%u", iter % 20);
+    if (oci_layout_tag(l, d, name, NULL)) _exit(8);
+    oci_image_descriptor_free(d);
+    if (iter == 0) (void)!write(ready_fd, "r", 1);
+  }
+}
+
+/* Returns how many temporary files the killed child left behind. */
+static size_t crash_round(int mode, long delay_us) {
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_layout_close(l);
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(pfd[0]);
+    child_loop(d, mode, pfd[1]);
+  }
+  close(pfd[1]);
+  char c;
+  assert_int_equal(read(pfd[0], &c, 1), 1); /* one full round done */
+  if (mode == 0) /* halfway through the second blob */
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+  close(pfd[0]);
+  struct timespec ts = {delay_us / 1000000, (delay_us % 1000000) * 1000};
+  nanosleep(&ts, NULL);
+  assert_int_equal(kill(pid, SIGKILL), 0);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+
+  oci_error e;
+  oci_layout_problems p;
+  if (oci_layout_open(d, &l, &e)) fail_msg("open after crash: %s", e.message);
+  if (oci_layout_verify(l, &p, &e) != OCI_OK) {
+    dump(&p);
+    fail_msg("verify after crash (mode %d, %ld us): %s", mode, delay_us,
+             e.message);
+  }
+  for (size_t i = 0; i < p.len; i++) /* warnings only: leftovers */
+    assert_int_equal(p.items[i].severity, OCI_SEV_WARNING);
+  oci_layout_problems_free(&p);
+  check_blobs_sound(d);
+  size_t left = count_tmp(l);
+  oci_layout_strings rm;
+  assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
+  oci_layout_strings_free(&rm);
+  assert_int_equal(count_tmp(l), 0); /* stale temporary files collected */
+  assert_int_equal(oci_layout_verify(l, &p, &e), OCI_OK);
+  assert_int_equal(p.len, 0);
+  oci_layout_problems_free(&p);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+  return left;
+}
+
+static void test_crash_large_blob(void **state) {
+  (void)state;
+  static const long delays[] = {0, 700, 3000, 11000, 29000, 53000, 97000};
+  size_t interrupted = 0;
+  for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++)
+    interrupted += crash_round(0, delays[i]) > 0;
+  /* the kills did land in the middle of writing a blob */
+  assert_true(interrupted > 0);
+}
+
+static void test_crash_index(void **state) {
+  (void)state;
+  static const long delays[] = {0, 50, 200, 450, 900, 1700, 3100, 7000};
+  for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++)
+    crash_round(1, delays[i]);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_open),
+      cmocka_unit_test(test_blobs),
+      cmocka_unit_test(test_documents_and_tags),
+      cmocka_unit_test(test_gc),
+      cmocka_unit_test(test_verify),
+      cmocka_unit_test(test_crash_large_blob),
+      cmocka_unit_test(test_crash_index),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
