@@ -465,7 +465,13 @@ static unsigned hex4(const char *p) {
    the decoded length. */
 static size_t decode_string(const strspan *s, char *out) {
   if (!s->escaped) {
-    memcpy(out, s->body, s->raw_len);
+    size_t n = s->raw_len;
+    if (n >= 8 && n <= 16) { /* two overlapping words instead of a call */
+      uint64_t a = load8(s->body), b = load8(s->body + n - 8);
+      memcpy(out, &a, 8);
+      memcpy(out + n - 8, &b, 8);
+    } else
+      memcpy(out, s->body, n);
     out[s->raw_len] = '\0';
     return s->raw_len;
   }
@@ -726,11 +732,15 @@ static int read_integer(reader *r, oci_kind k, void *dst) {
   bool neg = *s == '-';
   uint64_t mag = 0;
   irange rg = kind_range(k);
-  for (const char *p = s + neg; p < e; p++) {
-    unsigned d = (unsigned)(*p - '0');
-    if (mag > (UINT64_MAX - d) / 10) goto out_of_range;
-    mag = mag * 10 + d;
-  }
+  if (e - (s + neg) <= 19) { /* < 10^19 < 2^64: no overflow check needed */
+    for (const char *p = s + neg; p < e; p++)
+      mag = mag * 10 + (unsigned)(*p - '0');
+  } else
+    for (const char *p = s + neg; p < e; p++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (mag > (UINT64_MAX - d) / 10) goto out_of_range;
+      mag = mag * 10 + d;
+    }
   if (neg) {
     if (mag == 0) { /* -0 is the integer 0 */
     } else if (rg.min == 0 || mag > (uint64_t)(-(rg.min + 1)) + 1)
