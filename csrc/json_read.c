@@ -32,9 +32,10 @@ typedef struct reader {
   size_t depth;
   seg *path;
   size_t npath;
-  oci_buf stack; /* elements of arrays/maps being read (LIFO) */
-  oci_buf raw;   /* compact text of the RAW value being read */
-  bool raw_out;  /* false: validate only (oci_json_check) */
+  oci_buf stack;     /* elements of arrays/maps being read (LIFO) */
+  oci_buf raw;       /* compact text of the RAW value being read */
+  bool raw_out;      /* false: validate only (oci_json_check) */
+  bool key_in_input; /* the last read_key's key points into the input */
   size_t path_cap;
   /* oci_required_mask of the types met so far: a direct-mapped cache
      local to this parse (the schema's function loops over every field) */
@@ -464,7 +465,13 @@ static unsigned hex4(const char *p) {
    the decoded length. */
 static size_t decode_string(const strspan *s, char *out) {
   if (!s->escaped) {
-    memcpy(out, s->body, s->raw_len);
+    size_t n = s->raw_len;
+    if (n >= 8 && n <= 16) { /* two overlapping words instead of a call */
+      uint64_t a = load8(s->body), b = load8(s->body + n - 8);
+      memcpy(out, &a, 8);
+      memcpy(out + n - 8, &b, 8);
+    } else
+      memcpy(out, s->body, n);
     out[s->raw_len] = '\0';
     return s->raw_len;
   }
@@ -533,6 +540,7 @@ static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
   int rc = scan_string(r, &s, allow_nul);
   if (rc) return rc;
   if (raw_len) *raw_len = s.raw_len + 2;
+  r->key_in_input = !s.escaped;
   if (!s.escaped) {
     *k = s.body;
     *n = s.raw_len;
@@ -620,6 +628,13 @@ static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
   *e = (kent){k, n, idx};
   s->n++;
   return SIZE_MAX;
+}
+
+/* Only the counters: the small entries are written before they are read
+   (zeroing all eight cost more than a typical object's key lookups). */
+static inline void keyset_init(keyset *s) {
+  s->tab = NULL;
+  s->cap = s->n = 0;
 }
 
 static void keyset_free(keyset *s) {
@@ -717,11 +732,15 @@ static int read_integer(reader *r, oci_kind k, void *dst) {
   bool neg = *s == '-';
   uint64_t mag = 0;
   irange rg = kind_range(k);
-  for (const char *p = s + neg; p < e; p++) {
-    unsigned d = (unsigned)(*p - '0');
-    if (mag > (UINT64_MAX - d) / 10) goto out_of_range;
-    mag = mag * 10 + d;
-  }
+  if (e - (s + neg) <= 19) { /* < 10^19 < 2^64: no overflow check needed */
+    for (const char *p = s + neg; p < e; p++)
+      mag = mag * 10 + (unsigned)(*p - '0');
+  } else
+    for (const char *p = s + neg; p < e; p++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (mag > (UINT64_MAX - d) / 10) goto out_of_range;
+      mag = mag * 10 + d;
+    }
   if (neg) {
     if (mag == 0) { /* -0 is the integer 0 */
     } else if (rg.min == 0 || mag > (uint64_t)(-(rg.min + 1)) + 1)
@@ -817,7 +836,8 @@ static int raw_object(reader *r) {
   if (rc) return rc;
   size_t start = r->raw.len;
   raw_put(r, "{", 1);
-  keyset ks = {0};
+  keyset ks;
+  keyset_init(&ks);
   size_t count = 0;
   bool track = r->allow_dup && r->raw_out, folded = false;
   oci_buf spans = {0}; /* raw_member[], when tracking */
@@ -1045,7 +1065,8 @@ static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
   size_t stride = sizeof(char *) + sizeof(elem_tmp);
   size_t base = r->stack.len, n = 0;
-  keyset ks = {0};
+  keyset ks;
+  keyset_init(&ks);
   skip_ws(r);
   if (r->p < r->end && *r->p == '}') {
     r->p++;
@@ -1132,10 +1153,37 @@ out:
 }
 
 /* Find field by key, trying the one after the last match first: documents
-   usually list fields in declaration order. */
-static const oci_field *match_field(const oci_type *t, const char *k, size_t n,
-                                    size_t *hint) {
+   usually list fields in declaration order, so the first candidate is
+   usually the one. With the type's compile-time tables (t->fast) and a key
+   that lies in the input, the key's first and last 8 bytes, loaded as two
+   words, are compared with each field's: no memcmp for keys of up to 16
+   bytes, and for longer ones only on the candidate that matched both. */
+static const oci_field *match_field(const reader *r, const oci_type *t,
+                                    const char *k, size_t n, size_t *hint) {
   size_t nf = t->nfields;
+#if OCI_SWAR
+  const oci_field_fast *ff = oci_type_fast(t);
+  if (ff && nf && r->key_in_input && r->end - k >= 8) {
+    uint64_t kh = load8(k), kt;
+    if (n >= 8)
+      kt = load8(k + n - 8);
+    else
+      kt = kh &= ((uint64_t)1 << (8 * n)) - 1;
+    size_t j = *hint;
+    for (size_t i = 0; i < nf; i++) {
+      const oci_field_fast *c = &ff[j];
+      if (c->head == kh && c->tail == kt && c->len == n &&
+          (n <= 16 || memcmp(k + 8, t->fields[j].key + 8, n - 16) == 0)) {
+        *hint = j + 1 == nf ? 0 : j + 1;
+        return &t->fields[j];
+      }
+      if (++j == nf) j = 0;
+    }
+    return NULL;
+  }
+#else
+  (void)r;
+#endif
   for (size_t i = 0; i < nf; i++) {
     size_t j = *hint + i;
     if (j >= nf) j -= nf;
@@ -1159,7 +1207,8 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (!o) return nomem(r);
   o->arena = r->arena;
   size_t hint = 0, nextra = 0, base = r->stack.len;
-  keyset ks = {0};
+  keyset ks;
+  keyset_init(&ks);
   skip_ws(r);
   if (r->p < r->end && *r->p == '}') {
     r->p++;
@@ -1170,7 +1219,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     size_t klen;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
-    const oci_field *f = match_field(t, k, klen, &hint);
+    const oci_field *f = match_field(r, t, k, klen, &hint);
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {

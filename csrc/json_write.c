@@ -84,15 +84,31 @@ static void write_double(writer *w, double v) {
 
 static void write_value(writer *w, const oci_vtype *vt, const void *p);
 
+/* A declared key from the type's compile-time table: quoted, with its
+   colon (and the space of pretty output), padded to whole words, so it
+   goes out as at most five 8-byte stores with no escaping scan. */
+static inline void write_fast_key(writer *w, const oci_field_fast *ff) {
+  size_t n = ff->len + 3 + w->pretty;
+  if (!room(&w->b, OCI_QUOTED_KEY_MAX)) return;
+  char *o = w->b.data + w->b.len;
+  for (size_t i = 0; i < n; i += 8)
+    memcpy(o + i, ff->quoted + i, 8);
+  w->b.len += n;
+}
+
 static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   bool first = true;
+  const oci_field_fast *fast = oci_type_fast(t);
   open_container(w, '{');
   for (size_t i = 0; i < t->nfields; i++) {
     const oci_field *f = &t->fields[i];
     uint64_t bit = (uint64_t)1 << f->index;
     if (!(o->present & bit)) continue;
     member_sep(w, &first);
-    write_key(w, f->key, f->key_len);
+    if (fast)
+      write_fast_key(w, &fast[i]);
+    else
+      write_key(w, f->key, f->key_len);
     if (o->nulls & bit)
       put(&w->b, "null", 4);
     else
@@ -224,11 +240,33 @@ static inline uint64_t esc_special(uint64_t w) {
   return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGHS;
 }
 
+#if OCI_SWAR
+/* The n < 8 bytes of a short string in the low bytes of a word (the rest
+   zero), read without touching a byte outside s[0..n): two overlapping
+   4-byte loads, or three single bytes. */
+static inline uint64_t short_word(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  if (n >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    return lo | (uint64_t)hi << (8 * (n - 4));
+  }
+  if (!n) return 0;
+  return u[0] | (uint64_t)u[n >> 1] << (8 * (n >> 1)) |
+         (uint64_t)u[n - 1] << (8 * (n - 1));
+}
+#endif
+
 /* One pass: 8 bytes are copied to the output and tested at once; most
    strings (digests, media types, paths) have nothing to escape and go
    through in n/8 steps. Room is reserved once for the unescaped case,
    plus 8 bytes of slack so that whole words can be stored; an escape
    (rare) reserves again for its 6 bytes and the rest of the string.
+   The tail (< 8 bytes) is tested as one word too: the string's last 8
+   bytes (overlapping what was done) when it has 8, else its bytes
+   gathered by short_word; a flag there (possibly spurious) sends it to
+   the byte loop. Nothing outside s[0..n) is read.
    Invariant: from o, at least (end - s) + 1 + 8 bytes are reserved. */
 void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -236,6 +274,16 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   const char *end = s + n;
   char *o = b->data + b->len;
   *o++ = '"';
+#if OCI_SWAR
+  if (n < 8) {
+    uint64_t w = short_word(s, n);
+    if (!(esc_special(w) & ((1ull << (8 * n)) - 1))) {
+      memcpy(o, &w, 8);
+      o += n;
+      goto done;
+    }
+  }
+#endif
   for (;;) {
 #if OCI_SWAR
     while (end - s >= 8) {
@@ -251,6 +299,18 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
       }
       s += 8;
       o += 8;
+    }
+    if (s < end && n >= 8) {
+      size_t rem = (size_t)(end - s); /* 1..7 */
+      uint64_t w;
+      memcpy(&w, end - 8, 8);
+      unsigned drop = 8 * (unsigned)(8 - rem);
+      if (!(esc_special(w) >> drop)) {
+        w >>= drop;
+        memcpy(o, &w, 8);
+        o += rem;
+        break;
+      }
     }
 #endif
     while (s < end && !esc_tab[(unsigned char)*s])
@@ -275,6 +335,9 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
     } else
       *o++ = e;
   }
+#if OCI_SWAR
+done:
+#endif
   *o++ = '"';
   b->len = (size_t)(o - b->data);
 }

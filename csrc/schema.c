@@ -63,8 +63,20 @@ const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL, &oci_vt_raw};
 #define OCI_FLAGS_OPT 0
 #define OCI_FLAGS_NUL OCI_F_NULLABLE
 
-/* Field tables. */
-#define OCI_TYPE(c, name, ns, check) static const oci_field fields_##c[] = {
+/* Field tables: every declared type's fields in one object, one member
+   array per type (so that oci_type_fast can tell a declared type by where
+   its fields are, and find its codec tables at the same index). */
+#define OCI_TYPE(c, name, ns, check) oci_field c[OCI_NFIELDS_##c];
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
+struct all_fields {
+#include "ocispec/types.def"
+};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+#define OCI_TYPE(c, name, ns, check) {
 #define OCI_FIELD(c, m, key, kind, flags, check)                               \
   {key,                                                                        \
    #m,                                                                         \
@@ -76,12 +88,88 @@ const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL, &oci_vt_raw};
    oci_chk_##check},
 #define OCI_END(c)                                                             \
   }                                                                            \
-  ;                                                                            \
+  ,
+static const struct all_fields all_fields = {
+#include "ocispec/types.def"
+};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+#define OCI_TYPE(c, name, ns, check)                                           \
   _Static_assert(OCI_NFIELDS_##c <= 64, "at most 64 fields per type");
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
 #include "ocispec/types.def"
 #undef OCI_TYPE
 #undef OCI_FIELD
 #undef OCI_END
+
+#define OCI_TYPE(c, name, ns, check) +OCI_NFIELDS_##c
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
+enum {
+  ALL_NFIELDS = 0
+#include "ocispec/types.def"
+};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+_Static_assert(sizeof(struct all_fields) == ALL_NFIELDS * sizeof(oci_field),
+               "field arrays are contiguous");
+
+/* Codec tables (oci_field_fast), from the same declarations. A string
+   literal's bytes are folded as constants in static initializers by GCC
+   and Clang (C11 6.6p10 lets an implementation accept such forms). The
+   index guards keep every subscript inside the literal. */
+#define OCI_KLEN(s) (sizeof(s) - 1)
+#define OCI_KB(s, i)                                                           \
+  ((i) < OCI_KLEN(s)                                                           \
+       ? (uint64_t)(unsigned char)(s)[(i) < OCI_KLEN(s) ? (i) : 0]             \
+             << (8 * (i))                                                      \
+       : 0)
+#define OCI_KT(s, i)                                                           \
+  ((uint64_t)(unsigned char)(s)[OCI_KLEN(s) >= 8 ? OCI_KLEN(s) - 8 + (i) : 0]  \
+   << (8 * (i)))
+#define OCI_KHEAD(s)                                                           \
+  (OCI_KB(s, 0) | OCI_KB(s, 1) | OCI_KB(s, 2) | OCI_KB(s, 3) | OCI_KB(s, 4) |  \
+   OCI_KB(s, 5) | OCI_KB(s, 6) | OCI_KB(s, 7))
+#define OCI_KTAIL(s)                                                           \
+  (OCI_KLEN(s) >= 8                                                            \
+       ? (OCI_KT(s, 0) | OCI_KT(s, 1) | OCI_KT(s, 2) | OCI_KT(s, 3) |          \
+          OCI_KT(s, 4) | OCI_KT(s, 5) | OCI_KT(s, 6) | OCI_KT(s, 7))           \
+       : OCI_KHEAD(s))
+#define OCI_TYPE(c, name, ns, check) oci_field_fast c[OCI_NFIELDS_##c];
+#define OCI_FIELD(c, m, key, kind, flags, check)
+#define OCI_END(c)
+struct all_fast {
+#include "ocispec/types.def"
+};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+_Static_assert(sizeof(struct all_fast) == ALL_NFIELDS * sizeof(oci_field_fast),
+               "codec tables are contiguous");
+
+#define OCI_TYPE(c, name, ns, check) {
+#define OCI_FIELD(c, m, key, kind, flags, check)                               \
+  {OCI_KHEAD(key), OCI_KTAIL(key), "\"" key "\": ", (uint32_t)OCI_KLEN(key)},
+#define OCI_END(c)                                                             \
+  }                                                                            \
+  ,
+static const struct all_fast all_fast = {
+#include "ocispec/types.def"
+};
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
+const oci_field_fast *oci_type_fast(const oci_type *t) {
+  uintptr_t off = (uintptr_t)t->fields - (uintptr_t)&all_fields;
+  if (off >= sizeof all_fields) return NULL;
+  return (const oci_field_fast *)(const void *)&all_fast +
+         off / sizeof(oci_field);
+}
 
 /* Type descriptors and their object/array/map vtypes. */
 #define OCI_TYPE(c, name, ns, check)                                           \
@@ -95,7 +183,7 @@ const oci_vtype oci_vt_set = {OCI_K_SET, sizeof(oci_map), NULL, &oci_vt_raw};
                                  ns,                                           \
                                  #c,                                           \
                                  sizeof(oci_##c),                              \
-                                 fields_##c,                                   \
+                                 all_fields.c,                                 \
                                  OCI_NFIELDS_##c,                              \
                                  oci_tchk_##check,                             \
                                  &oci_vt_obj_##c};

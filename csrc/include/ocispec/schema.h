@@ -131,6 +131,21 @@ typedef struct oci_field {
   oci_field_check check; /* spec rules for this field; may be NULL */
 } oci_field;
 
+/* Per-field tables the codec uses, computed at compile time from the
+   declarations (schema.c): the key's bytes as two little-endian words for
+   the reader's key lookup (no memcmp for keys up to 16 bytes), and the key
+   as the writer emits it, quoted, with its colon, in a padded array that
+   can be copied 8 bytes at a time. Found with oci_type_fast(); types
+   declared by hand have none and take the generic paths. */
+#define OCI_QUOTED_KEY_MAX 40
+typedef struct oci_field_fast {
+  uint64_t head; /* key bytes 0..7, zero-padded */
+  uint64_t tail; /* key bytes len-8..len-1 when len >= 8, else head */
+  /* "\"key\": " (compact output uses all but the final space) */
+  char quoted[OCI_QUOTED_KEY_MAX];
+  uint32_t len; /* key length */
+} oci_field_fast;
+
 typedef struct oci_type {
   const char *name;   /* as oci-spec-rs: "Descriptor" */
   const char *ns;     /* "image", "runtime", "distribution" */
@@ -141,6 +156,10 @@ typedef struct oci_type {
   oci_type_check check; /* cross-field rules; may be NULL */
   const oci_vtype *vt;  /* the OCI_K_OBJECT vtype of this type */
 } oci_type;
+
+/* The codec tables of t's fields (indexed like t->fields), or NULL for a
+   type not declared in types.def. */
+OCI_API const oci_field_fast *oci_type_fast(const oci_type *t);
 
 /* Value types of the scalar kinds, and arrays and maps of them, for
    declaring types outside types.def (tests, extensions). */
