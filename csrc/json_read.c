@@ -1194,6 +1194,7 @@ static int reader_init(reader *r, const char *buf, size_t len,
   oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
   if (!opts) opts = &def;
   memset(r, 0, sizeof *r);
+  oci_error_clear(err); /* before any return: no stale pointer or position */
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1208,7 +1209,6 @@ static int reader_init(reader *r, const char *buf, size_t len,
   r->allow_missing = opts->allow_missing_required;
   r->raw_out = true;
   size_t max_size = opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
-  oci_error_clear(err);
   if (len > max_size)
     return oci_error_set(err, OCI_ETOOBIG,
                          "document of %zu bytes exceeds the limit of %zu", len,
