@@ -1357,6 +1357,7 @@ static int reader_init(reader *r, const char *buf, size_t len,
   memset(r, 0, offsetof(reader, path_small));
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
+  oci_error_clear(err); /* before any return: no stale pointer or position */
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1371,7 +1372,6 @@ static int reader_init(reader *r, const char *buf, size_t len,
   r->allow_missing = opts->allow_missing_required;
   r->raw_out = true;
   size_t max_size = opts->max_size ? opts->max_size : OCI_DEFAULT_MAX_SIZE;
-  oci_error_clear(err);
   if (len > max_size)
     return oci_error_set(err, OCI_ETOOBIG,
                          "document of %zu bytes exceeds the limit of %zu", len,

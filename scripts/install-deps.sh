@@ -10,6 +10,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   cmake gcc clang clang-format pkg-config libssl-dev
+  # hardening: libFuzzer and the clang sanitizer runtimes, TSan for gcc
+  libclang-rt-14-dev libtsan2 python3
   # layers: libarchive built with zlib and zstd
   libarchive-dev zlib1g-dev libzstd-dev
   # Lua 5.4 and its test tools

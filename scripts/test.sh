@@ -4,6 +4,7 @@
 #   bash scripts/test.sh                # build/      Debug, + valgrind_busted
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted
+#   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
 # ../shared/conformance), JOBS (build parallelism, default 2).
@@ -13,13 +14,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=build
 sanitize=OFF
+tsan=OFF
 valgrind=ON
 for arg in "$@"; do
   case "$arg" in
     --sanitize) build_dir=build-asan; sanitize=ON; valgrind=OFF ;;
+    --tsan) build_dir=build-tsan; tsan=ON; valgrind=OFF ;;
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +33,15 @@ cmake -S . -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=Debug \
   -DOCISPEC_TESTS=ON \
   -DOCISPEC_SANITIZE="$sanitize" \
-  -DOCISPEC_VALGRIND="$valgrind"
+  -DOCISPEC_VALGRIND="$valgrind" \
+  -DOCISPEC_TSAN="$tsan"
+if [ "$tsan" = ON ]; then
+  # TSan: the threaded test (the library with -fsanitize=thread)
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads
+  cd "$build_dir"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+    exec ctest --output-on-failure -R '^c_threads$' </dev/null
+fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 
 cd "$build_dir"
