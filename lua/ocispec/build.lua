@@ -66,12 +66,6 @@ local function check_strings(list, what)
   end
 end
 
-local function layer_media_type(compression)
-  return compression == "zstd" and MT.ImageLayerZstd
-    or compression == "none" and MT.ImageLayer
-    or MT.ImageLayerGzip
-end
-
 -- ---------------------------------------------------------------- Image
 
 --- An image being built in a layout.
@@ -347,9 +341,6 @@ function Image:commit(tag)
   end
   return desc
 end
-
---- The media type a layer of this compression gets.
-M.layer_media_type = layer_media_type
 
 -- ---------------------------------------------------------------- Index
 
