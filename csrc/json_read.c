@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "ocispec/schema.h"
+#include "swar.h"
 
 typedef struct seg {
   const char *key; /* NULL for an array index */
@@ -128,25 +129,6 @@ static int type_error(reader *r, const char *expected) {
 }
 
 /* ---- lexical helpers --------------------------------------------------- */
-
-/* Word-at-a-time scanning (SWAR, no SIMD intrinsics): 8 input bytes are
-   loaded into a uint64_t (memcpy: no alignment or aliasing assumptions)
-   and tested together. Little-endian only, so that the lowest flagged
-   byte is the first one in memory; elsewhere the byte loops do the work. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
-    defined(__GNUC__)
-#define OCI_SWAR 1
-#else
-#define OCI_SWAR 0
-#endif
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static inline uint64_t load8(const void *p) {
-  uint64_t w;
-  memcpy(&w, p, 8);
-  return w;
-}
 
 /* High bit set in the bytes of w that end a plain run inside a string:
    '"', '\\', a control character (< 0x20) or a non-ASCII byte. The

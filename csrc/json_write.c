@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "ocispec/schema.h"
+#include "swar.h"
 
 typedef struct writer {
   oci_buf b;
@@ -221,17 +222,6 @@ static const char esc_tab[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   '\\',
 };
 
-/* Word-at-a-time (SWAR) scanning, as in json_read.c: 8 bytes in a
-   uint64_t, little-endian only (elsewhere the byte loop does it all). */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
-    defined(__GNUC__)
-#define OCI_SWAR 1
-#else
-#define OCI_SWAR 0
-#endif
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
 /* High bit set in the bytes of w that JSON needs escaped: '"', '\\' and
    control characters. The lowest flagged byte is exact (borrows only go
    upward out of a true hit); only that one is used. */
@@ -287,8 +277,7 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   for (;;) {
 #if OCI_SWAR
     while (end - s >= 8) {
-      uint64_t w;
-      memcpy(&w, s, 8);
+      uint64_t w = load8(s);
       memcpy(o, &w, 8);
       uint64_t m = esc_special(w);
       if (m) {
@@ -302,8 +291,7 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
     }
     if (s < end && n >= 8) {
       size_t rem = (size_t)(end - s); /* 1..7 */
-      uint64_t w;
-      memcpy(&w, end - 8, 8);
+      uint64_t w = load8(end - 8);
       unsigned drop = 8 * (unsigned)(8 - rem);
       if (!(esc_special(w) >> drop)) {
         w >>= drop;

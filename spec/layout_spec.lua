@@ -1,4 +1,6 @@
 -- ocispec.layout: OCI image layouts on disk (image-spec image-layout.md).
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
 local oci = require "ocispec"
 local image = oci.image
 local layout = oci.layout
@@ -16,24 +18,10 @@ end
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local function mktemp()
-  local ok, out = sh("mktemp -d /tmp/ocispec-layout-spec-XXXXXX")
-  assert(ok, out)
-  return (out:gsub("%s+$", ""))
+  return support.tmpdir()
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local read, write = support.read, support.write
 
 local function exists(path)
   local f = io.open(path, "rb")

@@ -44,11 +44,7 @@ local MANIFEST = [[{"schemaVersion":2,"mediaType":"application/vnd.oci.image.man
 "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",
 "digest":"sha256:9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0","size":32654}]}]]
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local write = support.write
 
 -- The folder a block runs in, with the files README blocks name.
 local function prepare(dir)

@@ -1,19 +1,10 @@
 -- runtime.Spec.from_image_config: image-spec conversion.md.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 local runtime = oci.runtime
 
-local function tmpdir()
-  local p = assert(io.popen("mktemp -d"))
-  local d = p:read("l")
-  p:close()
-  return d
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local tmpdir, write = support.tmpdir, support.write
 
 local function config(c)
   return { architecture = "arm64", os = "linux", variant = "v8",
@@ -30,7 +21,7 @@ describe("runtime.Spec.from_image_config", function()
     write(rootfs .. "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n")
     write(rootfs .. "/etc/group", "root:x:0:\napp:x:1001:\nwheel:x:10:app,bob\naudio:x:29:app\n")
   end)
-  teardown(function() os.execute("rm -rf " .. rootfs) end)
+  teardown(function() support.rmdir(rootfs) end)
 
   it("copies WorkingDir, Env and Entrypoint + Cmd verbatim", function()
     local s = assert(runtime.Spec.from_image_config(config({

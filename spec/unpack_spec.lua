@@ -56,9 +56,7 @@ local function layer(name, entries, compression)
   return path
 end
 
-local function read(path)
-  return support.read(path)
-end
+local read = support.read
 
 local function exists(path)
   return os.rename(path, path) == true

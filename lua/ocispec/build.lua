@@ -66,6 +66,27 @@ local function check_strings(list, what)
   end
 end
 
+-- t when it has an entry, else nil (empty maps are left out).
+local function nonempty(t)
+  return t and next(t) ~= nil and t or nil
+end
+
+-- Validates obj (`what` names it in the message), writes it into the
+-- layout as a document and, when `tag` is given, tags it. Returns its
+-- descriptor, or nil, message, code.
+local function store(layout, what, obj, desc_opts, tag)
+  local ok, msg, code = obj:validate()
+  if not ok then return nil, what .. ": " .. msg, code end
+  local desc
+  desc, msg, code = layout:put_document(obj, desc_opts)
+  if not desc then return nil, msg, code end
+  if tag then
+    ok, msg, code = layout:tag(desc, tag)
+    if not ok then return nil, msg, code end
+  end
+  return desc
+end
+
 -- ---------------------------------------------------------------- Image
 
 --- An image being built in a layout.
@@ -306,11 +327,8 @@ end
 function Image:commit(tag)
   local cfg, msg, code = self:config()
   if not cfg then return nil, msg, code end
-  local ok
-  ok, msg, code = cfg:validate()
-  if not ok then return nil, "image configuration: " .. msg, code end
   local cfg_desc
-  cfg_desc, msg, code = self.layout:put_document(cfg)
+  cfg_desc, msg, code = store(self.layout, "image configuration", cfg)
   if not cfg_desc then return nil, msg, code end
   local layers = self.layers
   if #layers == 0 then layers = setmetatable({}, require("ocispec").empty_array_mt()) end
@@ -320,11 +338,9 @@ function Image:commit(tag)
     mediaType = MT.ImageManifest,
     config = cfg_desc:to_table(),
     layers = layers,
-    annotations = self.annotations and next(self.annotations) and self.annotations or nil,
+    annotations = nonempty(self.annotations),
   })
   if not manifest then return nil, msg, code end
-  ok, msg, code = manifest:validate()
-  if not ok then return nil, "image manifest: " .. msg, code end
   local platform = {
     architecture = self.cfg.architecture,
     os = self.cfg.os,
@@ -332,14 +348,7 @@ function Image:commit(tag)
     ["os.version"] = self.cfg["os.version"],
     ["os.features"] = self.cfg["os.features"],
   }
-  local desc
-  desc, msg, code = self.layout:put_document(manifest, { platform = platform })
-  if not desc then return nil, msg, code end
-  if tag then
-    ok, msg, code = self.layout:tag(desc, tag)
-    if not ok then return nil, msg, code end
-  end
-  return desc
+  return store(self.layout, "image manifest", manifest, { platform = platform }, tag)
 end
 
 -- ---------------------------------------------------------------- Index
@@ -364,7 +373,7 @@ function Index:add(desc, platform)
   -- the ref.name of a tagged manifest belongs to index.json, not here
   if t.annotations then
     t.annotations["org.opencontainers.image.ref.name"] = nil
-    if next(t.annotations) == nil then t.annotations = nil end
+    t.annotations = nonempty(t.annotations)
   end
   self.manifests[#self.manifests + 1] = t
   return self
@@ -377,20 +386,10 @@ function Index:commit(tag)
     schemaVersion = image.SCHEMA_VERSION,
     mediaType = MT.ImageIndex,
     manifests = self.manifests,
-    annotations = self.annotations and next(self.annotations) and self.annotations or nil,
+    annotations = nonempty(self.annotations),
   })
   if not idx then return nil, msg, code end
-  local ok
-  ok, msg, code = idx:validate()
-  if not ok then return nil, "image index: " .. msg, code end
-  local desc
-  desc, msg, code = self.layout:put_document(idx)
-  if not desc then return nil, msg, code end
-  if tag then
-    ok, msg, code = self.layout:tag(desc, tag)
-    if not ok then return nil, msg, code end
-  end
-  return desc
+  return store(self.layout, "image index", idx, nil, tag)
 end
 
 return M
