@@ -22,6 +22,9 @@ const char *oci_status_name(int code) {
   case OCI_EVALIDATE: return "validate";
   case OCI_EUNSUPPORTED: return "unsupported";
   case OCI_EMISMATCH: return "mismatch";
+  case OCI_EREGISTRY: return "registry";
+  case OCI_ENETWORK: return "network";
+  case OCI_ECANCELED: return "canceled";
   default: return "unknown";
   }
 }

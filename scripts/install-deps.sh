@@ -14,6 +14,8 @@ PACKAGES=(
   libclang-rt-14-dev libtsan2 python3
   # layers: libarchive built with zlib and zstd
   libarchive-dev zlib1g-dev libzstd-dev
+  # registry client
+  libcurl4-openssl-dev
   # Lua 5.4 and its test tools
   liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check luarocks
   # C tests, memory checking, test oracles
@@ -24,6 +26,10 @@ PACKAGES=(
   runc busybox-static
   # real peers of the image pipeline: they read the layouts we write
   umoci skopeo oci-image-tool
+  # the registry tests: the CNCF distribution registry on 127.0.0.1,
+  # htpasswd (bcrypt) for its basic-auth instance, openssl for the token
+  # server's key and certificate
+  docker-registry apache2-utils openssl
 )
 
 check_only=0

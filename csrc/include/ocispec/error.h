@@ -32,7 +32,10 @@ typedef enum oci_status {
   OCI_EIO = -11,          /* file system error */
   OCI_EVALIDATE = -12,    /* document breaks a spec rule (see oci_problems) */
   OCI_EUNSUPPORTED = -13, /* valid but not supported here */
-  OCI_EMISMATCH = -14     /* content does not match its digest or size */
+  OCI_EMISMATCH = -14,    /* content does not match its digest or size */
+  OCI_EREGISTRY = -15,    /* a registry answered with an error status */
+  OCI_ENETWORK = -16,     /* connection, TLS or timeout failure */
+  OCI_ECANCELED = -17     /* stopped by the caller's callback */
 } oci_status;
 
 #define OCI_ERROR_MESSAGE_MAX 256
