@@ -162,6 +162,38 @@ describe("ocispec registry commands against docker-registry", function()
     end
   end)
 
+  it("pull --platform keeps only the matching manifest of an index", function()
+    local L = assert(oci.layout.create(tmp .. "/multi"))
+    local descs = {}
+    for _, arch in ipairs({ "amd64", "arm64" }) do
+      local cfg = assert(L:put_blob(oci.json.encode({
+        architecture = arch, os = "linux", rootfs = { type = "layers", diff_ids = { "sha256:" .. ("1"):rep(64) } },
+      }), image.MediaType.ImageConfig))
+      local layer = assert(L:put_blob("layer of " .. arch, image.MediaType.ImageLayerGzip))
+      local m = assert(image.ImageManifestBuilder():schema_version(2):media_type(image.MediaType.ImageManifest)
+        :config(cfg):layers({ layer }):build())
+      descs[arch] = assert(L:put_document(m, { platform = { os = "linux", architecture = arch } }))
+    end
+    local index = assert(image.ImageIndexBuilder():schema_version(2):media_type(image.MediaType.ImageIndex)
+      :manifests({ descs.amd64, descs.arm64 }):build())
+    assert(L:tag(assert(L:put_document(index)), "multi"))
+    L:close()
+    local ref = reg.host .. "/cli/multi:1"
+    local _, err, status = ocispec("push --plain-http -q multi:multi " .. ref)
+    assert.are.equal(0, status, err)
+    local out
+    out, err, status = ocispec("pull --plain-http -q --platform linux/arm64 " .. ref .. " one:arm")
+    assert.are.equal(0, status, err)
+    assert.are.equal(descs.arm64:digest() .. "\n", out)
+    local P = assert(oci.layout.open(tmp .. "/one"))
+    assert.is_false(P:has_blob(descs.amd64))
+    assert.is_true(P:has_blob(descs.arm64))
+    P:close()
+    _, err, status = ocispec("pull --plain-http -q --platform linux/s390x " .. ref .. " none")
+    assert.are.equal(1, status)
+    assert.truthy(err:find("arm64", 1, true), err) -- the error lists what the index offers
+  end)
+
   it("a missing manifest is exit 1 with one line naming the status", function()
     local out, err, status = ocispec("inspect --plain-http " .. reg.host .. "/cli/none:nope")
     assert.are.equal(1, status)
