@@ -523,31 +523,39 @@ local function remote_opts(args, extra)
   return parse_args(args, spec, REMOTE_ALIASES)
 end
 
--- A progress reporter on stderr: nil with --quiet; a bar on a terminal,
--- plain lines (at the start, the end and at most once a second) otherwise.
+-- A progress reporter on stderr: nil with --quiet; a bar on a terminal
+-- (redrawn when its percentage changes), plain lines otherwise (at the
+-- start, the end, and at most once a second between).
 local function progress_reporter(quiet)
   if quiet then return nil end
   local tty = os.execute("test -t 2")
-  local last = {}
+  local shown = {} -- digest -> {done=, at=, pct=}
   return function(digest, done, total)
-    local short = digest:gsub("^(%w+:)(" .. ("%x"):rep(12) .. ")%x*$", "%1%2")
+    local last = shown[digest]
+    if last and last.done == done then return end -- the same point again
+    local finished = total >= 0 and done >= total
     if tty then
-      local width = 30
-      local bar
-      if total and total > 0 then
-        local n = math.floor(width * done / total)
-        bar = ("[%s%s] %s / %s"):format(("="):rep(n), (" "):rep(width - n), format_size(done), format_size(total))
-      else
-        bar = format_size(done)
+      local pct = total > 0 and math.floor(100 * done / total) or nil
+      if last and not finished and pct ~= nil and pct == last.pct then
+        last.done = done
+        return
       end
-      io.stderr:write(("\r%s %s\027[K"):format(short, bar))
-      if total and total >= 0 and done >= total then io.stderr:write("\n") end
+      shown[digest] = { done = done, pct = pct }
+      local short = digest:gsub("^(%w+:)(" .. ("%x"):rep(12) .. ")%x*$", "%1%2")
+      local width = 30
+      local text
+      if total > 0 then
+        local n = math.min(width, math.floor(width * done / total))
+        text = ("[%s%s] %s / %s"):format(("="):rep(n), (" "):rep(width - n), format_size(done), format_size(total))
+      else
+        text = format_size(done)
+      end
+      io.stderr:write(("\r%s %s\027[K"):format(short, text), finished and "\n" or "")
     else
       local now = os.time()
-      if done == 0 or done == total or last[digest] ~= now then
-        io.stderr:write(("%s %d/%d\n"):format(digest, done, total))
-        last[digest] = now
-      end
+      if done ~= 0 and not finished and last and last.at == now then return end
+      shown[digest] = { done = done, at = now }
+      io.stderr:write(("%s %d/%d\n"):format(digest, done, total))
     end
     io.stderr:flush()
   end
@@ -679,11 +687,13 @@ connection options apply to both sides.
   function(args, out)
     local opts, pos = remote_opts(args)
     if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
-    parse_remote(pos[1], "SRC_REF")
+    local rs = parse_remote(pos[1], "SRC_REF")
     local rd = parse_remote(pos[2], "DST_REF")
     local d, msg, code = oci.registry.copy(pos[1], pos[2], connection(opts))
     if not d then remote_fail(msg, code) end
-    report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository), d, msg)
+    -- as registry.copy tags it: DST_REF's own tag, else the source's
+    local tag = not rd.digest and (pos[2]:match(":[^/]*$") and rd.tag or rs.tag) or nil
+    report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
     return 0
   end)
 

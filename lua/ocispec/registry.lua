@@ -19,12 +19,20 @@
 -- failed request: `{status=, method=, url=, body=, content_type=, codes=,
 -- response=}` (`response`: the body as a `distribution.ErrorResponse` when
 -- it is one). Credentials never appear in messages.
+--
+-- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
+-- config.json), each with its `<Name>Builder()`.
 -- @module ocispec.registry
 local core = require "ocispec.core"
 local distribution = require "ocispec.distribution"
 local layout = require "ocispec.layout"
+local util = require "ocispec.util"
 
 local M = {}
+-- The client's own documents, as classes like every other type:
+-- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
+-- config.json), each with its `<Name>Builder()`.
+util.export_classes(M, "registry")
 
 --- Largest manifest accepted (4 MiB, distribution-spec's limit).
 M.MANIFEST_MAX = core.registry.MANIFEST_MAX
