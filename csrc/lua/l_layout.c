@@ -21,6 +21,7 @@
 
 typedef struct ud_layout {
   oci_layout *l;
+  int users; /* calls in progress that hold l (registry transfers) */
 } ud_layout;
 
 typedef struct ud_writer {
@@ -36,6 +37,11 @@ oci_layout *ocil_check_layout(lua_State *L, int idx) {
   ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
   if (!u->l) luaL_argerror(L, idx, "attempt to use a closed layout");
   return u->l;
+}
+
+void ocil_layout_use(lua_State *L, int idx, int delta) {
+  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
+  u->users += delta;
 }
 
 static oci_layout *check_layout(lua_State *L) {
@@ -104,6 +110,8 @@ static int l_open(lua_State *L) {
 
 static int m_close(lua_State *L) {
   ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
+  /* a progress callback must not free the layout under its transfer */
+  if (u->users) return luaL_error(L, "layout is in use by a transfer");
   oci_layout_close(u->l);
   u->l = NULL;
   return 0;

@@ -654,7 +654,9 @@ static int c_get_blob_to_layout(lua_State *L) {
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
+  ocil_layout_use(L, 4, 1);
   int rc = oci_registry_get_blob_to_layout(u->r, repo, d, l, &e);
+  ocil_layout_use(L, 4, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -725,7 +727,9 @@ static int c_push_blob_from_layout(lua_State *L) {
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
+  ocil_layout_use(L, 3, 1);
   int rc = oci_registry_push_blob_from_layout(u->r, repo, l, d, &e);
+  ocil_layout_use(L, 3, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -850,7 +854,9 @@ static int c_push(lua_State *L) {
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
+  ocil_layout_use(L, 2, 1);
   int rc = oci_registry_push(u->r, l, name, repo, tag, &d, &e);
+  ocil_layout_use(L, 2, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
   return push_desc(L, d);
@@ -920,7 +926,9 @@ static int c_pull(lua_State *L) {
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
+  ocil_layout_use(L, 4, 1);
   int rc = oci_registry_pull(u->r, repo, ref, l, name, p, &d, &e);
+  ocil_layout_use(L, 4, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
   return push_desc(L, d);

@@ -31,6 +31,9 @@ int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 /* The open Layout userdata (core.layout) at idx; raises when idx holds
    something else or a closed layout (defined in l_layout.c). */
 struct oci_layout *ocil_check_layout(lua_State *L, int idx);
+/* Counts a call in progress that uses the Layout at idx (delta +1 / -1):
+   close() raises meanwhile. */
+void ocil_layout_use(lua_State *L, int idx, int delta);
 
 /* Shared by the three files (defined in l_strcheck.c). */
 
