@@ -19,9 +19,10 @@ MODE:
   503       each path answers 503 twice, then normally
   429       each path answers 429 with "Retry-After: 1" once, then normally
   ok        always normally
-GET /_fake/blobs answers the JSON {"config": DIGEST, "layer": DIGEST,
-"manifest": DIGEST, "bad_layer_sha256": DIGEST-of-the-bytes-sent} (for the
-tests; never failed, never counted).
+GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
+digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
+the digest of the bytes the mismatch mode sends} (for the tests; never
+failed).
 """
 import hashlib
 import io
@@ -143,7 +144,8 @@ def make_handler(state):
             if path == "/_fake/blobs":
                 return self.send(200, json.dumps({
                     "config": sha256(CONFIG), "layer": sha256(LAYER),
-                    "manifest": sha256(MANIFEST),
+                    "manifest": sha256(MANIFEST), "layer_size": len(LAYER),
+                    "config_size": len(CONFIG), "manifest_size": len(MANIFEST),
                     "bad_layer_sha256": sha256(BAD_LAYER)}).encode(),
                     {"Content-Type": "application/json"}, head)
             status = state.failure(self.command + " " + path)
