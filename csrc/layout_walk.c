@@ -177,17 +177,15 @@ static int sniff(const oci_layout *l, const char *digest,
   return rc;
 }
 
-int oci_layout_resolve(const oci_layout *l, const char *ref,
-                       const oci_layout_platform *platform,
-                       oci_layout_resolved **out, oci_error *err) {
+int oci_layout_lookup(const oci_layout *l, const char *ref,
+                      oci_image_descriptor **out, oci_error *err) {
   OL_ERR(err);
   *out = NULL;
-  if (!ref) return oci_error_set(err, OCI_EINVAL, "resolve: name missing");
+  if (!ref) return oci_error_set(err, OCI_EINVAL, "lookup: name missing");
   oci_image_index *top;
   int rc = ol_read_index(l->root, &top, err);
   if (rc) return rc;
   const oci_image_descriptor *d = NULL;
-  oci_image_descriptor *own = NULL;
   for (size_t i = 0; i < top->manifests.len && !d; i++)
     if (ol_str_eq(ol_ref_name(top->manifests.items[i]), ref))
       d = top->manifests.items[i];
@@ -196,8 +194,9 @@ int oci_layout_resolve(const oci_layout *l, const char *ref,
       if (ol_str_eq(top->manifests.items[i]->digest, ref))
         d = top->manifests.items[i];
     if (!d) {
-      if ((rc = sniff(l, ref, &own, err))) goto out;
-      d = own;
+      rc = sniff(l, ref, out, err);
+      oci_image_index_free(top);
+      return rc;
     }
   }
   if (!d) {
@@ -209,10 +208,23 @@ int oci_layout_resolve(const oci_layout *l, const char *ref,
         snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", n);
     }
     rc = oci_error_set(err, OCI_EINVAL,
-                       "resolve: no tag \"%s\" in %s/index.json (tags: %s)",
-                       ref, l->root, names[0] ? names : "none");
-    goto out;
-  }
+                       "no tag \"%s\" in %s/index.json (tags: %s)", ref,
+                       l->root, names[0] ? names : "none");
+  } else if (oci_clone(&oci_type_image_descriptor, d, (void **)out, err))
+    rc = ol_nomem(err);
+  oci_image_index_free(top);
+  return rc;
+}
+
+int oci_layout_resolve(const oci_layout *l, const char *ref,
+                       const oci_layout_platform *platform,
+                       oci_layout_resolved **out, oci_error *err) {
+  OL_ERR(err);
+  *out = NULL;
+  if (!ref) return oci_error_set(err, OCI_EINVAL, "resolve: name missing");
+  oci_image_descriptor *d;
+  int rc = oci_layout_lookup(l, ref, &d, err);
+  if (rc) return ol_wrap(err, "resolve");
   oci_layout_resolved *r = calloc(1, sizeof *r);
   if (!r) {
     rc = ol_nomem(err);
@@ -243,8 +255,7 @@ int oci_layout_resolve(const oci_layout *l, const char *ref,
   else
     *out = r;
 out:
-  oci_image_descriptor_free(own);
-  oci_image_index_free(top);
+  oci_image_descriptor_free(d);
   return rc;
 }
 

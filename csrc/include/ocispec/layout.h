@@ -159,6 +159,13 @@ OCI_API int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
 /* Removes the entries named name (OCI_EINVAL when there is none). */
 OCI_API int oci_layout_untag(oci_layout *l, const char *name, oci_error *err);
 
+/* The descriptor a name stands for: the index.json entry with that
+   ref.name, else (a digest) the entry with that digest, else a blob of the
+   layout whose media type is read from the document. OCI_EINVAL naming the
+   tags there are when nothing matches. */
+OCI_API int oci_layout_lookup(const oci_layout *l, const char *name_or_digest,
+                              oci_image_descriptor **out, oci_error *err);
+
 /* The platform resolve looks for; NULL members: the host's (os and
    architecture) or any (variant). */
 typedef struct oci_layout_platform {

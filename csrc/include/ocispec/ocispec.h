@@ -11,6 +11,7 @@
 #include "ocispec/layout.h"
 #include "ocispec/platform.h"
 #include "ocispec/reference.h"
+#include "ocispec/registry.h"
 #include "ocispec/runtime.h"
 #include "ocispec/schema.h"
 #include "ocispec/strcheck.h"

@@ -62,23 +62,23 @@ typedef int (*oci_registry_progress_fn)(void *ud, const char *digest,
 
 /* Options; start from oci_registry_options_init (zeroes + defaults). */
 typedef struct oci_registry_options {
-  const char *username;  /* with password: Basic, or token-flow credentials */
+  const char *username; /* with password: Basic, or token-flow credentials */
   const char *password;
-  const char *auth_file; /* Docker config.json read when username is NULL;
-                            NULL: $DOCKER_CONFIG/config.json, else
-                            ~/.docker/config.json (a missing file is fine);
-                            "": none */
-  bool plain_http;       /* http:// instead of https:// */
-  bool tls_verify;       /* default true; false accepts any certificate */
-  const char *ca_file;   /* extra CA bundle (PEM) for a private registry */
-  unsigned retries;      /* retries of 429/5xx/transient (default 3) */
+  const char *auth_file;   /* Docker config.json read when username is NULL;
+                              NULL: $DOCKER_CONFIG/config.json, else
+                              ~/.docker/config.json (a missing file is fine);
+                              "": none */
+  bool plain_http;         /* http:// instead of https:// */
+  bool tls_verify;         /* default true; false accepts any certificate */
+  const char *ca_file;     /* extra CA bundle (PEM) for a private registry */
+  unsigned retries;        /* retries of 429/5xx/transient (default 3) */
   unsigned retry_delay_ms; /* first backoff, doubled per retry (default 200) */
   unsigned retry_max_delay_ms; /* backoff cap (default 10000) */
-  long connect_timeout_s;  /* default 30 */
+  long connect_timeout_s;      /* default 30 */
   long low_speed_timeout_s; /* abort when < 1 byte/s that long (default 60) */
-  size_t chunk_size;       /* 0: monolithic uploads (POST + PUT); else chunked
-                              (POST, PATCH chunks of this size, PUT) */
-  const char *user_agent;  /* default "ocispec/<version>" */
+  size_t chunk_size;        /* 0: monolithic uploads (POST + PUT); else chunked
+                               (POST, PATCH chunks of this size, PUT) */
+  const char *user_agent;   /* default "ocispec/<version>" */
   oci_registry_progress_fn progress;
   void *progress_ud;
 } oci_registry_options;
@@ -142,8 +142,7 @@ OCI_API void oci_registry_manifest_free(oci_registry_manifest *m);
    OCI_REGISTRY_ACCEPT_MANIFESTS. Bodies above OCI_REGISTRY_MANIFEST_MAX
    are OCI_ETOOBIG. A digest reference must match the body (OCI_EMISMATCH). */
 OCI_API int oci_registry_get_manifest(oci_registry *r, const char *repo,
-                                      const char *reference,
-                                      const char *accept,
+                                      const char *reference, const char *accept,
                                       oci_registry_manifest *out,
                                       oci_error *err);
 
@@ -167,8 +166,7 @@ OCI_API int oci_registry_put_manifest(oci_registry *r, const char *repo,
 
 /* DELETE /v2/<repo>/manifests/<reference>. */
 OCI_API int oci_registry_delete_manifest(oci_registry *r, const char *repo,
-                                         const char *reference,
-                                         oci_error *err);
+                                         const char *reference, oci_error *err);
 
 /* ---- blobs -------------------------------------------------------------- */
 
@@ -260,9 +258,8 @@ OCI_API int oci_registry_tags(oci_registry *r, const char *repo, unsigned n,
 
 /* The same for GET /v2/_catalog. */
 OCI_API int oci_registry_catalog_page(oci_registry *r, unsigned n,
-                                      const char *last,
-                                      oci_layout_strings *out, char **next,
-                                      oci_error *err);
+                                      const char *last, oci_layout_strings *out,
+                                      char **next, oci_error *err);
 OCI_API int oci_registry_catalog(oci_registry *r, unsigned n,
                                  oci_layout_strings *out, oci_error *err);
 

@@ -1,0 +1,976 @@
+/* distribution-spec spec.md endpoints: ping, manifests, blobs, uploads,
+   mounts, tag and catalog listings, referrers. Paths are built only from
+   names, tags and digests that passed their grammars, so nothing in a URL
+   needs escaping except query values. */
+#define _GNU_SOURCE /* asprintf, vasprintf */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layout_internal.h"
+#include "ocispec/ocispec.h"
+#include "registry_internal.h"
+
+/* ---- argument checks --------------------------------------------------------
+ */
+
+static int check_repo(const char *repo, oci_error *err) {
+  if (!repo) return oci_error_set(err, OCI_EINVAL, "repository is missing");
+  return oci_check_repository_name(repo, strlen(repo), err);
+}
+
+static int check_digest(const char *d, oci_error *err) {
+  if (!d) return oci_error_set(err, OCI_EINVAL, "digest is missing");
+  oci_digest_view v;
+  return oci_digest_parse(d, strlen(d), &v, err);
+}
+
+/* A manifest reference: a digest (has ':') or a tag (spec.md:160). */
+static int check_reference(const char *ref, oci_error *err) {
+  if (!ref) return oci_error_set(err, OCI_EINVAL, "reference is missing");
+  if (strchr(ref, ':')) return check_digest(ref, err);
+  return oci_check_tag(ref, strlen(ref), err);
+}
+
+static char *scope_of(const char *repo, const char *actions) {
+  char *s = NULL;
+  if (asprintf(&s, "repository:%s:%s", repo, actions) < 0) return NULL;
+  return s;
+}
+
+/* "type/subtype; charset=..." -> "type/subtype" (malloc'd). */
+static char *bare_media_type(const char *ct) {
+  if (!ct) return strdup("");
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+    n--;
+  return strndup(ct, n);
+}
+
+/* ---- ping -------------------------------------------------------------------
+ */
+
+int oci_registry_ping(oci_registry *r, oci_error *err) {
+  char *url = reg_url(r, "%s", "");
+  if (!url) return reg_nomem(err);
+  reg_req q = {.method = "GET", .url = url, .max_body = 1u << 16};
+  reg_resp p;
+  int rc = reg_do(r, &q, NULL, &p, err);
+  reg_resp_free(&p);
+  free(url);
+  return rc;
+}
+
+/* ---- manifests --------------------------------------------------------------
+ */
+
+void oci_registry_manifest_free(oci_registry_manifest *m) {
+  if (!m) return;
+  free(m->media_type);
+  free(m->digest);
+  free(m->body);
+  memset(m, 0, sizeof *m);
+}
+
+/* The digest of body under the algorithm of want (sha256 when want is
+   NULL or not a digest). */
+static int body_digest(const char *want, const void *body, size_t len,
+                       char out[OCI_DIGEST_STRING_MAX], oci_error *err) {
+  oci_digest_alg alg = OCI_DIGEST_SHA256;
+  oci_digest_view v;
+  if (want && oci_digest_parse(want, strlen(want), &v, NULL) == OCI_OK &&
+      v.alg != OCI_DIGEST_OTHER)
+    alg = v.alg;
+  return oci_hash_buffer(alg, body, len, out, err);
+}
+
+int oci_registry_get_manifest(oci_registry *r, const char *repo,
+                              const char *reference, const char *accept,
+                              oci_registry_manifest *out, oci_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
+    return rc;
+  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
+  char *scope = scope_of(repo, "pull");
+  reg_resp p = {0};
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  reg_req q = {.method = "GET",
+               .url = url,
+               .scope = scope,
+               .accept = accept ? accept : OCI_REGISTRY_ACCEPT_MANIFESTS,
+               .max_body = OCI_REGISTRY_MANIFEST_MAX};
+  if ((rc = reg_do(r, &q, NULL, &p, err))) goto out;
+  char dg[OCI_DIGEST_STRING_MAX];
+  bool by_digest = strchr(reference, ':') != NULL;
+  if ((rc = body_digest(by_digest ? reference : p.content_digest,
+                        p.body ? p.body : "", p.len, dg, err)))
+    goto out;
+  /* spec.md "Pulling manifests": the client SHOULD verify the content
+     against the digest it asked for; Docker-Content-Digest is a claim we
+     check too */
+  if (by_digest && strcmp(dg, reference)) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "GET %s: manifest content has digest %s, not %s", url,
+                       dg, reference);
+    goto out;
+  }
+  if (!by_digest && p.content_digest &&
+      oci_digest_parse(p.content_digest, strlen(p.content_digest), NULL,
+                       NULL) == OCI_OK &&
+      strcmp(dg, p.content_digest)) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "GET %s: manifest content has digest %s, but the "
+                       "registry says %s",
+                       url, dg, p.content_digest);
+    goto out;
+  }
+  out->media_type = bare_media_type(p.content_type);
+  out->digest = strdup(dg);
+  if (!p.body) p.body = calloc(1, 1);
+  out->body = p.body;
+  out->len = p.len;
+  p.body = NULL;
+  if (!out->media_type || !out->digest || !out->body) {
+    oci_registry_manifest_free(out);
+    rc = reg_nomem(err);
+    goto out;
+  }
+  r->stats.manifests_pulled++;
+out:
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_head_manifest(oci_registry *r, const char *repo,
+                               const char *reference, const char *accept,
+                               bool *found, oci_image_descriptor **out,
+                               oci_error *err) {
+  if (out) *out = NULL;
+  *found = false;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
+    return rc;
+  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
+  char *scope = scope_of(repo, "pull");
+  reg_resp p = {0};
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  reg_req q = {.method = "HEAD",
+               .url = url,
+               .scope = scope,
+               .accept = accept ? accept : OCI_REGISTRY_ACCEPT_MANIFESTS};
+  static const long ok404[] = {404, 0};
+  if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  if (p.status == 404) goto out;
+  *found = true;
+  if (!out) goto out;
+  const char *dg = strchr(reference, ':') ? reference : p.content_digest;
+  if (!dg || check_digest(dg, NULL)) {
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "HEAD %s: no valid Docker-Content-Digest header", url);
+    goto out;
+  }
+  char *mt = bare_media_type(p.content_type);
+  if (!mt) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  rc = ol_make_descriptor(*mt ? mt : OL_MT_OCTET, dg,
+                          p.content_length >= 0 ? p.content_length : 0, out,
+                          err);
+  free(mt);
+out:
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_put_manifest(oci_registry *r, const char *repo,
+                              const char *reference, const char *media_type,
+                              const void *body, size_t len,
+                              oci_image_descriptor **out, bool *subject_handled,
+                              oci_error *err) {
+  if (out) *out = NULL;
+  if (subject_handled) *subject_handled = false;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
+    return rc;
+  if (!media_type ||
+      (rc = oci_check_media_type(media_type, strlen(media_type), err)))
+    return media_type ? rc
+                      : oci_error_set(err, OCI_EINVAL,
+                                      "manifest media type is missing");
+  if (len > OCI_REGISTRY_MANIFEST_MAX)
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "manifest of %zu bytes is over the %u bytes "
+                         "registries must accept",
+                         len, OCI_REGISTRY_MANIFEST_MAX);
+  char dg[OCI_DIGEST_STRING_MAX];
+  bool by_digest = strchr(reference, ':') != NULL;
+  if ((rc = body_digest(by_digest ? reference : NULL, body, len, dg, err)))
+    return rc;
+  if (by_digest && strcmp(dg, reference))
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "manifest content has digest %s, not %s", dg,
+                         reference);
+  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
+  char *scope = scope_of(repo, "pull,push");
+  reg_resp p = {0};
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  reg_req q = {.method = "PUT",
+               .url = url,
+               .scope = scope,
+               .content_type = media_type,
+               .body = body,
+               .body_len = len,
+               .has_body = true,
+               .max_body = 1u << 16};
+  if ((rc = reg_do(r, &q, NULL, &p, err))) goto out;
+  r->stats.manifests_pushed++;
+  if (subject_handled) *subject_handled = p.oci_subject != NULL;
+  if (out) rc = ol_make_descriptor(media_type, dg, (int64_t)len, out, err);
+out:
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+static int delete_path(oci_registry *r, const char *repo, const char *kind,
+                       const char *reference, oci_error *err) {
+  char *url = reg_url(r, "%s/%s/%s", repo, kind, reference);
+  char *scope = scope_of(repo, "delete");
+  reg_resp p = {0};
+  int rc;
+  if (!url || !scope)
+    rc = reg_nomem(err);
+  else {
+    reg_req q = {
+        .method = "DELETE", .url = url, .scope = scope, .max_body = 1u << 16};
+    rc = reg_do(r, &q, NULL, &p, err);
+  }
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_delete_manifest(oci_registry *r, const char *repo,
+                                 const char *reference, oci_error *err) {
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
+    return rc;
+  return delete_path(r, repo, "manifests", reference, err);
+}
+
+/* ---- blobs ------------------------------------------------------------------
+ */
+
+int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
+                          bool *found, int64_t *size, oci_error *err) {
+  *found = false;
+  if (size) *size = -1;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
+    return rc;
+  char *url = reg_url(r, "%s/blobs/%s", repo, digest);
+  char *scope = scope_of(repo, "pull");
+  reg_resp p = {0};
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  reg_req q = {.method = "HEAD", .url = url, .scope = scope, .follow = true};
+  static const long ok404[] = {404, 0};
+  if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  *found = p.status != 404;
+  if (*found && size) *size = p.content_length;
+out:
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_delete_blob(oci_registry *r, const char *repo,
+                             const char *digest, oci_error *err) {
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
+    return rc;
+  return delete_path(r, repo, "blobs", digest, err);
+}
+
+/* Hashes and counts what passes to the caller's sink. */
+typedef struct verify_sink {
+  oci_hasher *h;
+  int64_t size, seen;
+  const char *digest;
+  oci_registry_sink_fn sink;
+  void *ud;
+} verify_sink;
+
+static int verify_write(void *ud, const void *buf, size_t len, oci_error *err) {
+  verify_sink *v = ud;
+  v->seen += (int64_t)len;
+  if (v->size >= 0 && v->seen > v->size)
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: more than the %lld bytes its descriptor "
+                         "gives",
+                         v->digest, (long long)v->size);
+  int rc = oci_hasher_update(v->h, buf, len, err);
+  if (rc) return rc;
+  return v->sink ? v->sink(v->ud, buf, len, err) : OCI_OK;
+}
+
+int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
+                          int64_t size, oci_registry_sink_fn sink, void *ud,
+                          oci_error *err) {
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
+    return rc;
+  oci_digest_view dv;
+  oci_digest_parse(digest, strlen(digest), &dv, NULL);
+  if (dv.alg == OCI_DIGEST_OTHER)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "blob %s: cannot verify this digest algorithm",
+                         digest);
+  verify_sink v = {.size = size, .digest = digest, .sink = sink, .ud = ud};
+  if ((rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
+  char *url = reg_url(r, "%s/blobs/%s", repo, digest);
+  char *scope = scope_of(repo, "pull");
+  reg_resp p = {0};
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  if ((rc = reg_progress(r, digest, 0, size, err))) goto out;
+  /* a retry after bytes reached the sink would repeat them: no retry once
+     the body started (the sink cannot rewind) */
+  reg_req q = {.method = "GET",
+               .url = url,
+               .scope = scope,
+               .sink = verify_write,
+               .sink_ud = &v,
+               .follow = true,
+               .max_body = 0,
+               .what = digest,
+               .total = size};
+  if ((rc = reg_do(r, &q, NULL, &p, err))) goto out;
+  if (size >= 0 && v.seen != size) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "blob %s: got %lld bytes, its descriptor gives %lld",
+                       digest, (long long)v.seen, (long long)size);
+    goto out;
+  }
+  char got[OCI_DIGEST_STRING_MAX];
+  if ((rc = oci_hasher_finish(v.h, got, err))) goto out;
+  if (strcmp(got, digest)) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "blob %s from %s: content has digest %s", digest, url,
+                       got);
+    goto out;
+  }
+  r->stats.blobs_downloaded++;
+  r->stats.bytes_downloaded += (uint64_t)v.seen;
+  if (v.seen != size || size < 0)
+    rc = reg_progress(r, digest, v.seen, v.seen, err);
+out:
+  oci_hasher_free(v.h);
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}
+
+typedef struct mem_sink {
+  char *buf;
+  size_t len, cap, max;
+} mem_sink;
+
+static int mem_write(void *ud, const void *buf, size_t len, oci_error *err) {
+  mem_sink *m = ud;
+  if (m->len + len > m->max)
+    return oci_error_set(err, OCI_ETOOBIG, "blob larger than %zu bytes",
+                         m->max);
+  if (m->len + len + 1 > m->cap) {
+    size_t cap = m->cap ? m->cap : 4096;
+    while (cap < m->len + len + 1)
+      cap *= 2;
+    char *nb = realloc(m->buf, cap);
+    if (!nb) return reg_nomem(err);
+    m->buf = nb;
+    m->cap = cap;
+  }
+  memcpy(m->buf + m->len, buf, len);
+  m->len += len;
+  m->buf[m->len] = '\0';
+  return OCI_OK;
+}
+
+int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
+                                 const char *digest, int64_t size, size_t max,
+                                 char **buf, size_t *len, oci_error *err) {
+  *buf = NULL;
+  *len = 0;
+  if (size >= 0 && (uint64_t)size > max)
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "blob %s: %lld bytes, over the limit of %zu",
+                         digest ? digest : "", (long long)size, max);
+  mem_sink m = {.max = max};
+  int rc = oci_registry_get_blob(r, repo, digest, size, mem_write, &m, err);
+  if (rc) {
+    free(m.buf);
+    return rc;
+  }
+  if (!m.buf && !(m.buf = calloc(1, 1))) return reg_nomem(err);
+  *buf = m.buf;
+  *len = m.len;
+  return OCI_OK;
+}
+
+static int writer_sink(void *ud, const void *buf, size_t len, oci_error *err) {
+  return oci_blob_writer_write(ud, buf, len, err);
+}
+
+int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
+                                    const oci_image_descriptor *d,
+                                    oci_layout *l, oci_error *err) {
+  bool have = false;
+  int rc = oci_layout_has_blob(l, d->digest, &have, err);
+  if (rc || have) return rc;
+  oci_blob_writer *w;
+  if ((rc = oci_layout_blob_writer(l, d->media_type, &w, err))) return rc;
+  rc = oci_registry_get_blob(r, repo, d->digest, d->size, writer_sink, w, err);
+  if (rc) {
+    oci_blob_writer_abort(w);
+    return rc;
+  }
+  oci_image_descriptor *done = NULL;
+  rc = oci_blob_writer_commit(w, d->digest, &done, err);
+  oci_image_descriptor_free(done);
+  return rc;
+}
+
+/* ---- uploads ----------------------------------------------------------------
+ */
+
+/* POST /v2/<repo>/blobs/uploads/ (+ query): the upload URL (malloc'd) or,
+   for a mount answered 201, *mounted. */
+static int start_upload(oci_registry *r, const char *repo, const char *query,
+                        const char *scope, char **location, bool *mounted,
+                        oci_error *err) {
+  *location = NULL;
+  if (mounted) *mounted = false;
+  char *url = reg_url(r, "%s/blobs/uploads/%s", repo, query ? query : "");
+  if (!url) return reg_nomem(err);
+  reg_req q = {
+      .method = "POST", .url = url, .scope = scope, .max_body = 1u << 16};
+  reg_resp p;
+  int rc = reg_do(r, &q, NULL, &p, err);
+  if (rc) goto out;
+  if (p.status == 201 && mounted) {
+    *mounted = true;
+    goto out;
+  }
+  if (p.status != 202 || !p.location) {
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "POST %s: expected 202 with a Location, got %ld%s", url,
+                       p.status, p.location ? "" : " without Location");
+    goto out;
+  }
+  if (!(*location = reg_resolve_location(r, p.location))) rc = reg_nomem(err);
+out:
+  reg_resp_free(&p);
+  free(url);
+  return rc;
+}
+
+static void cancel_upload(oci_registry *r, const char *location,
+                          const char *scope) {
+  reg_req q = {.method = "DELETE",
+               .url = location,
+               .scope = scope,
+               .no_retry = true,
+               .max_body = 1u << 16};
+  reg_resp p;
+  oci_error ignored;
+  (void)reg_do(r, &q, NULL, &p, &ignored); /* best effort */
+  reg_resp_free(&p);
+}
+
+/* Reads at most `left` bytes of an inner source (a chunk of it). */
+typedef struct chunk_src {
+  oci_registry_source_fn source;
+  void *ud;
+  int64_t left;
+  int (*seek)(void *ud, int64_t off); /* NULL: the source cannot rewind */
+  int64_t start, len;
+} chunk_src;
+
+/* Back to the chunk's start, for a retry. */
+static int chunk_rewind(void *ud) {
+  chunk_src *c = ud;
+  if (!c->seek || c->seek(c->ud, c->start)) return -1;
+  c->left = c->len;
+  return 0;
+}
+
+static ssize_t chunk_read(void *ud, void *buf, size_t cap, oci_error *err) {
+  chunk_src *c = ud;
+  if (c->left <= 0) return 0;
+  if ((int64_t)cap > c->left) cap = (size_t)c->left;
+  ssize_t n = c->source(c->ud, buf, cap, err);
+  if (n > 0) c->left -= n;
+  return n;
+}
+
+/* push_blob with a source that can seek (retries allowed), or not. */
+static int push_blob(oci_registry *r, const char *repo, const char *digest,
+                     int64_t size, oci_registry_source_fn source, void *ud,
+                     int (*seek)(void *ud, int64_t off), oci_error *err) {
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
+    return rc;
+  if (size < 0)
+    return oci_error_set(err, OCI_EINVAL, "blob %s: negative size", digest);
+  char *scope = scope_of(repo, "pull,push");
+  char *loc = NULL, *put = NULL;
+  reg_resp p = {0};
+  if (!scope) return reg_nomem(err);
+  if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, err))) goto out;
+  if ((rc = reg_progress(r, digest, 0, size, err))) goto cancel;
+  int64_t off = 0;
+  if (r->o.chunk_size && size > 0) {
+    /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
+       <start>-<end> (inclusive), each answered 202 with the next Location */
+    while (off < size) {
+      int64_t n = size - off;
+      if ((uint64_t)n > r->o.chunk_size) n = (int64_t)r->o.chunk_size;
+      chunk_src c = {source, ud, n, seek, off, n};
+      char range[64];
+      snprintf(range, sizeof range, "%lld-%lld", (long long)off,
+               (long long)(off + n - 1));
+      reg_req q = {.method = "PATCH",
+                   .url = loc,
+                   .scope = scope,
+                   .content_type = "application/octet-stream",
+                   .content_range = range,
+                   .has_body = true,
+                   .source = chunk_read,
+                   .source_ud = &c,
+                   .source_len = n,
+                   .rewind = seek ? chunk_rewind : NULL,
+                   .max_body = 1u << 16,
+                   .what = digest,
+                   .total = size};
+      if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
+      if (c.left) {
+        rc = oci_error_set(err, OCI_EMISMATCH,
+                           "blob %s: the source ended early", digest);
+        goto cancel;
+      }
+      if (!p.location) {
+        rc = oci_error_set(err, OCI_EREGISTRY,
+                           "PATCH %s: no Location in the answer", loc);
+        goto cancel;
+      }
+      char *next = reg_resolve_location(r, p.location);
+      if (!next) {
+        rc = reg_nomem(err);
+        goto cancel;
+      }
+      free(loc);
+      loc = next;
+      reg_resp_free(&p);
+      off += n;
+      if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
+    }
+  }
+  if (!(put = reg_url_add(r, loc, "digest", digest))) {
+    rc = reg_nomem(err);
+    goto cancel;
+  }
+  {
+    /* the closing PUT carries the whole blob (monolithic) or nothing */
+    bool mono = off < size;
+    chunk_src c = {source, ud, size - off, seek, off, size - off};
+    reg_req q = {.method = "PUT",
+                 .url = put,
+                 .scope = scope,
+                 .content_type = "application/octet-stream",
+                 .has_body = mono,
+                 .source = mono ? chunk_read : NULL,
+                 .source_ud = &c,
+                 .source_len = size - off,
+                 .rewind = seek && mono ? chunk_rewind : NULL,
+                 .max_body = 1u << 16,
+                 .what = digest,
+                 .total = size};
+    if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
+    if (mono && c.left) {
+      rc = oci_error_set(err, OCI_EMISMATCH, "blob %s: the source ended early",
+                         digest);
+      goto cancel;
+    }
+    if (p.status != 201) {
+      rc =
+          oci_error_set(err, OCI_EREGISTRY,
+                        "PUT %s: expected 201 Created, got %ld", put, p.status);
+      goto out;
+    }
+  }
+  r->stats.blobs_uploaded++;
+  r->stats.bytes_uploaded += (uint64_t)size;
+  rc = reg_progress(r, digest, size, size, err);
+  goto out;
+cancel:
+  if (loc) cancel_upload(r, loc, scope);
+out:
+  reg_resp_free(&p);
+  free(put);
+  free(loc);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_push_blob(oci_registry *r, const char *repo,
+                           const char *digest, int64_t size,
+                           oci_registry_source_fn source, void *ud,
+                           oci_error *err) {
+  return push_blob(r, repo, digest, size, source, ud, NULL, err);
+}
+
+typedef struct mem_src {
+  const char *buf;
+  size_t len, off;
+} mem_src;
+
+static ssize_t mem_read(void *ud, void *buf, size_t cap, oci_error *err) {
+  (void)err;
+  mem_src *m = ud;
+  size_t n = m->len - m->off;
+  if (n > cap) n = cap;
+  memcpy(buf, m->buf + m->off, n);
+  m->off += n;
+  return (ssize_t)n;
+}
+
+static int mem_seek(void *ud, int64_t off) {
+  mem_src *m = ud;
+  m->off = (size_t)off;
+  return 0;
+}
+
+int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
+                                  const void *buf, size_t len,
+                                  const char *media_type,
+                                  oci_image_descriptor **out, oci_error *err) {
+  if (out) *out = NULL;
+  char dg[OCI_DIGEST_STRING_MAX];
+  int rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err);
+  if (rc) return rc;
+  mem_src m = {buf, len, 0};
+  if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, err)))
+    return rc;
+  if (!out) return OCI_OK;
+  return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
+                            (int64_t)len, out, err);
+}
+
+typedef struct fd_src {
+  int fd;
+  const char *path;
+} fd_src;
+
+static ssize_t fd_read(void *ud, void *buf, size_t cap, oci_error *err) {
+  fd_src *f = ud;
+  for (;;) {
+    ssize_t n = read(f->fd, buf, cap);
+    if (n >= 0) return n;
+    if (errno != EINTR) {
+      oci_error_set(err, OCI_EIO, "%s: read: %s", f->path, strerror(errno));
+      return -1;
+    }
+  }
+}
+
+static int fd_seek(void *ud, int64_t off) {
+  fd_src *f = ud;
+  return lseek(f->fd, (off_t)off, SEEK_SET) == (off_t)off ? 0 : -1;
+}
+
+int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
+                                       const oci_layout *l,
+                                       const oci_image_descriptor *d,
+                                       oci_error *err) {
+  bool found = false;
+  int rc = oci_registry_has_blob(r, repo, d->digest, &found, NULL, err);
+  if (rc) return rc;
+  if (found) {
+    r->stats.blobs_skipped++;
+    return OCI_OK;
+  }
+  char *path;
+  if ((rc = oci_layout_blob_path(l, d->digest, &path, err))) return rc;
+  fd_src f = {open(path, O_RDONLY | O_CLOEXEC), path};
+  if (f.fd < 0) {
+    rc = oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+  }
+  rc = push_blob(r, repo, d->digest, d->size, fd_read, &f, fd_seek, err);
+  close(f.fd);
+  free(path);
+  return rc;
+}
+
+int oci_registry_mount_blob(oci_registry *r, const char *repo,
+                            const char *from_repo, const char *digest,
+                            bool *mounted, oci_error *err) {
+  *mounted = false;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_repo(from_repo, err)) ||
+      (rc = check_digest(digest, err)))
+    return rc;
+  char *query = NULL, *scope = NULL, *loc = NULL;
+  if (asprintf(&query, "?mount=%s&from=%s", digest, from_repo) < 0)
+    query = NULL;
+  if (asprintf(&scope, "repository:%s:pull,push repository:%s:pull", repo,
+               from_repo) < 0)
+    scope = NULL;
+  if (!query || !scope)
+    rc = reg_nomem(err);
+  else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, err))) {
+    if (*mounted)
+      r->stats.blobs_mounted++;
+    else if (loc)
+      cancel_upload(r, loc, scope); /* spec.md: a 202 opened a session */
+  }
+  free(loc);
+  free(query);
+  free(scope);
+  return rc;
+}
+
+/* ---- listings
+ * ----------------------------------------------------------------- */
+
+static int list_page(oci_registry *r, const char *path, const char *scope,
+                     const oci_type *t, unsigned n, const char *last,
+                     oci_layout_strings *out, char **next, oci_error *err) {
+  *next = NULL;
+  char *url = reg_url(r, "%s", path), *u;
+  if (url && n) {
+    char num[16];
+    snprintf(num, sizeof num, "%u", n);
+    u = reg_url_add(r, url, "n", num);
+    free(url);
+    url = u;
+  }
+  if (url && last) {
+    u = reg_url_add(r, url, "last", last);
+    free(url);
+    url = u;
+  }
+  if (!url) return reg_nomem(err);
+  reg_req q = {.method = "GET",
+               .url = url,
+               .scope = scope,
+               .accept = "application/json",
+               .max_body = 64u << 20};
+  reg_resp p;
+  void *doc = NULL;
+  int rc = reg_do(r, &q, NULL, &p, err);
+  if (rc) goto out;
+  oci_error pe;
+  if ((rc = oci_parse(t, p.body ? p.body : "", p.len, NULL, &doc, &pe))) {
+    if (rc == OCI_ENOMEM) {
+      rc = reg_nomem(err);
+      goto out;
+    }
+    rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad %s body: %s%s%s", url,
+                       t->name, pe.pointer, pe.pointer[0] ? ": " : "",
+                       pe.message);
+    goto out;
+  }
+  const oci_str_array *items =
+      t == &oci_type_dist_tag_list
+          ? &((oci_dist_tag_list *)doc)->tags
+          : &((oci_dist_repository_list *)doc)->repositories;
+  for (size_t i = 0; i < items->len && !rc; i++)
+    rc = ol_strings_add(out, items->items[i], err);
+  if (!rc && p.link &&
+      (rc = reg_parse_link_next(p.link, strlen(p.link), next, err)))
+    rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: %s", url, err->message);
+out:
+  oci_free(doc);
+  reg_resp_free(&p);
+  free(url);
+  return rc;
+}
+
+int oci_registry_tags_page(oci_registry *r, const char *repo, unsigned n,
+                           const char *last, oci_layout_strings *out,
+                           char **next, oci_error *err) {
+  *next = NULL;
+  int rc = check_repo(repo, err);
+  if (rc) return rc;
+  char *path = NULL, *scope = scope_of(repo, "pull");
+  if (asprintf(&path, "%s/tags/list", repo) < 0) path = NULL;
+  if (!path || !scope)
+    rc = reg_nomem(err);
+  else
+    rc = list_page(r, path, scope, &oci_type_dist_tag_list, n, last, out, next,
+                   err);
+  free(path);
+  free(scope);
+  return rc;
+}
+
+int oci_registry_catalog_page(oci_registry *r, unsigned n, const char *last,
+                              oci_layout_strings *out, char **next,
+                              oci_error *err) {
+  return list_page(r, "_catalog", "registry:catalog:*",
+                   &oci_type_dist_repository_list, n, last, out, next, err);
+}
+
+static int list_all(oci_registry *r, const char *repo, unsigned n,
+                    oci_layout_strings *out, oci_error *err) {
+  char *last = NULL;
+  int rc;
+  size_t pages = 0;
+  do {
+    char *next = NULL;
+    size_t before = out->len;
+    rc = repo ? oci_registry_tags_page(r, repo, n, last, out, &next, err)
+              : oci_registry_catalog_page(r, n, last, out, &next, err);
+    free(last);
+    last = next;
+    /* a Link that does not move forward would loop forever */
+    if (!rc && last && out->len == before)
+      rc = oci_error_set(err, OCI_EREGISTRY,
+                         "listing: the registry's next page link repeats "
+                         "an empty page");
+    if (!rc && ++pages > 1000000)
+      rc = oci_error_set(err, OCI_ETOOBIG, "listing: more than 10^6 pages");
+  } while (!rc && last);
+  free(last);
+  return rc;
+}
+
+int oci_registry_tags(oci_registry *r, const char *repo, unsigned n,
+                      oci_layout_strings *out, oci_error *err) {
+  int rc = check_repo(repo, err);
+  return rc ? rc : list_all(r, repo, n, out, err);
+}
+
+int oci_registry_catalog(oci_registry *r, unsigned n, oci_layout_strings *out,
+                         oci_error *err) {
+  return list_all(r, NULL, n, out, err);
+}
+
+/* ---- referrers
+ * ------------------------------------------------------------------ */
+
+/* Keeps the entries whose artifactType is artifact_type. */
+static void filter_index(oci_image_index *x, const char *artifact_type) {
+  size_t k = 0;
+  for (size_t i = 0; i < x->manifests.len; i++) {
+    oci_image_descriptor *d = x->manifests.items[i];
+    if (d->artifact_type && !strcmp(d->artifact_type, artifact_type))
+      x->manifests.items[k++] = d;
+  }
+  x->manifests.len = k; /* dropped entries stay in the arena until freed */
+}
+
+int reg_empty_index(oci_image_index **out, oci_error *err) {
+  static const char empty[] = "{\"schemaVersion\":2,\"mediaType\":"
+                              "\"application/vnd.oci.image.index.v1+json\","
+                              "\"manifests\":[]}";
+  return oci_image_index_parse(empty, sizeof empty - 1, NULL, out, err);
+}
+
+int oci_registry_referrers(oci_registry *r, const char *repo,
+                           const char *digest, const char *artifact_type,
+                           oci_image_index **out, oci_error *err) {
+  *out = NULL;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
+    return rc;
+  char *url = reg_url(r, "%s/referrers/%s", repo, digest), *u;
+  char *scope = scope_of(repo, "pull");
+  reg_resp p = {0};
+  if (url && artifact_type) {
+    u = reg_url_add(r, url, "artifactType", artifact_type);
+    free(url);
+    url = u;
+  }
+  if (!url || !scope) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  reg_req q = {.method = "GET",
+               .url = url,
+               .scope = scope,
+               .accept = OL_MT_INDEX,
+               .max_body = OCI_REGISTRY_MANIFEST_MAX};
+  /* spec.md "Listing Referrers": a registry that supports the API never
+     answers 404; a 404 means "use the referrers tag schema" */
+  static const long ok404[] = {404, 0};
+  if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  bool filtered = false;
+  if (p.status != 404) {
+    oci_error pe;
+    rc = oci_image_index_parse(p.body ? p.body : "", p.len, NULL, out, &pe);
+    if (rc == OCI_ENOMEM) {
+      rc = reg_nomem(err);
+      goto out;
+    }
+    if (rc) {
+      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s%s", url,
+                         pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
+      goto out;
+    }
+    filtered = p.filters_applied && strstr(p.filters_applied, "artifactType");
+  } else {
+    char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
+    if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err))) goto out;
+    oci_registry_manifest m;
+    rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &m, err);
+    if (rc == OCI_EREGISTRY && r->last_status == 404) {
+      rc = reg_empty_index(out, err);
+      goto out;
+    }
+    if (rc) goto out;
+    oci_error pe;
+    rc = oci_image_index_parse(m.body, m.len, NULL, out, &pe);
+    oci_registry_manifest_free(&m);
+    if (rc == OCI_ENOMEM) rc = reg_nomem(err);
+    if (rc && rc != OCI_ENOMEM)
+      rc = oci_error_set(err, OCI_EREGISTRY,
+                         "referrers tag %s of %s: not an image index: %s", tag,
+                         repo, pe.message);
+    if (rc) goto out;
+  }
+  if (artifact_type && !filtered) filter_index(*out, artifact_type);
+out:
+  reg_resp_free(&p);
+  free(url);
+  free(scope);
+  return rc;
+}

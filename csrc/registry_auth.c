@@ -1,0 +1,452 @@
+/* Registry auth: WWW-Authenticate challenges (RFC 7235), Basic (RFC 7617),
+   the bearer token flow of distribution's docs/spec/auth/token.md, and
+   credentials from a Docker CLI config.json. Secrets are wiped before they
+   are freed and never enter an error message. */
+#define _GNU_SOURCE /* asprintf, vasprintf */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ocispec/ocispec.h"
+#include "registry_internal.h"
+
+static void wipe_free(char *s) {
+  if (!s) return;
+  volatile char *v = s;
+  while (*v)
+    *v++ = 0;
+  free(s);
+}
+
+/* ---- challenges -----------------------------------------------------------
+ */
+
+static bool is_tchar(char c) {
+  /* RFC 7230 token characters */
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static void skip_ows(const char *s, size_t len, size_t *i) {
+  while (*i < len && (s[*i] == ' ' || s[*i] == '\t'))
+    (*i)++;
+}
+
+void reg_challenge_free(reg_challenge *c) {
+  free(c->realm);
+  free(c->service);
+  free(c->scope);
+  memset(c, 0, sizeof *c);
+}
+
+/* One auth-param value: token or quoted-string (backslash escapes). */
+static int param_value(const char *s, size_t len, size_t *i, char **out,
+                       oci_error *err) {
+  *out = NULL;
+  if (*i < len && s[*i] == '"') {
+    char *v = malloc(len - *i + 1), *p = v;
+    if (!v) return reg_nomem(err);
+    for ((*i)++; *i < len && s[*i] != '"'; (*i)++) {
+      if (s[*i] == '\\' && *i + 1 < len) (*i)++;
+      *p++ = s[*i];
+    }
+    if (*i == len) {
+      free(v);
+      return oci_error_set(err, OCI_EINVAL,
+                           "WWW-Authenticate: unterminated quoted string");
+    }
+    (*i)++;
+    *p = '\0';
+    *out = v;
+    return OCI_OK;
+  }
+  size_t v0 = *i;
+  while (*i < len && is_tchar(s[*i]))
+    (*i)++;
+  if (!(*out = strndup(s + v0, *i - v0))) return reg_nomem(err);
+  return OCI_OK;
+}
+
+int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
+                        oci_error *err) {
+  memset(out, 0, sizeof *out);
+  size_t i = 0;
+  while (i < len) {
+    /* challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ] */
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+      i++;
+    if (i == len) break;
+    size_t k0 = i;
+    while (i < len && is_tchar(s[i]))
+      i++;
+    size_t kl = i - k0;
+    if (!kl)
+      return oci_error_set(err, OCI_EINVAL,
+                           "WWW-Authenticate: unexpected '%c' at byte %zu",
+                           s[i], i);
+    int scheme = REG_AUTH_NONE;
+    if (kl == 5 && !strncasecmp(s + k0, "Basic", 5)) scheme = REG_AUTH_BASIC;
+    if (kl == 6 && !strncasecmp(s + k0, "Bearer", 6)) scheme = REG_AUTH_BEARER;
+    out->scheme = scheme;
+    size_t nparams = 0;
+    /* auth-params until a token that is not followed by '=' (the next
+       challenge's scheme) */
+    for (;;) {
+      skip_ows(s, len, &i);
+      size_t n0 = i;
+      while (i < len && is_tchar(s[i]))
+        i++;
+      size_t n1 = i;
+      skip_ows(s, len, &i);
+      if (n1 == n0 || i == len || s[i] != '=') {
+        i = n0;
+        break;
+      }
+      i++;
+      skip_ows(s, len, &i);
+      if (i == len || s[i] == ',' || s[i] == '=') {
+        /* token68 ("abc==") of a scheme we do not use: skip it */
+        while (i < len && s[i] != ',')
+          i++;
+        break;
+      }
+      char *v;
+      int rc = param_value(s, len, &i, &v, err);
+      if (rc) {
+        reg_challenge_free(out);
+        return rc;
+      }
+      nparams++;
+      char **slot = NULL;
+      size_t nl = n1 - n0;
+      if (scheme != REG_AUTH_NONE) {
+        if (nl == 5 && !strncasecmp(s + n0, "realm", 5)) slot = &out->realm;
+        if (nl == 7 && !strncasecmp(s + n0, "service", 7)) slot = &out->service;
+        if (nl == 5 && !strncasecmp(s + n0, "scope", 5)) slot = &out->scope;
+      }
+      if (slot) {
+        free(*slot);
+        *slot = v;
+      } else
+        free(v);
+      skip_ows(s, len, &i);
+      if (i < len && s[i] != ',') {
+        reg_challenge_free(out);
+        return oci_error_set(err, OCI_EINVAL,
+                             "WWW-Authenticate: unexpected '%c' at byte %zu",
+                             s[i], i);
+      }
+      if (i < len) i++; /* the ',' */
+    }
+    if (scheme != REG_AUTH_NONE) break;
+    reg_challenge_free(out);
+    /* an unknown scheme: a token68 right after it is skipped */
+    if (!nparams)
+      while (i < len && s[i] != ',')
+        i++;
+  }
+  if (out->scheme == REG_AUTH_NONE) {
+    reg_challenge_free(out);
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "WWW-Authenticate: no Basic or Bearer challenge");
+  }
+  if (out->scheme == REG_AUTH_BEARER && !out->realm) {
+    reg_challenge_free(out);
+    return oci_error_set(err, OCI_EINVAL,
+                         "WWW-Authenticate: Bearer challenge without realm");
+  }
+  return OCI_OK;
+}
+
+/* ---- headers ----------------------------------------------------------------
+ */
+
+static char *basic_header(const oci_registry *r) {
+  size_t ul = strlen(r->username), pl = strlen(r->password ? r->password : "");
+  size_t n = ul + 1 + pl;
+  char *plain = malloc(n + 1);
+  char *out = malloc(6 + 4 * ((n + 2) / 3) + 1);
+  if (!plain || !out) {
+    free(plain);
+    free(out);
+    return NULL;
+  }
+  memcpy(plain, r->username, ul);
+  plain[ul] = ':';
+  memcpy(plain + ul + 1, r->password ? r->password : "", pl);
+  plain[n] = '\0';
+  memcpy(out, "Basic ", 6);
+  EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)plain,
+                  (int)n);
+  wipe_free(plain);
+  return out;
+}
+
+static reg_token *find_token(oci_registry *r, const char *scope) {
+  const char *key = scope ? scope : "";
+  for (size_t i = 0; i < r->ntokens; i++)
+    if (!strcmp(r->tokens[i].scope, key)) return &r->tokens[i];
+  return NULL;
+}
+
+char *reg_auth_header(oci_registry *r, const char *scope) {
+  reg_token *t = find_token(r, scope);
+  if (t) {
+    char *h = NULL;
+    if (asprintf(&h, "Bearer %s", t->token) < 0) return NULL;
+    return h;
+  }
+  if (r->basic && r->username) return basic_header(r);
+  return NULL;
+}
+
+static int store_token(oci_registry *r, const char *scope, const char *tok,
+                       oci_error *err) {
+  reg_token *t = find_token(r, scope);
+  char *copy = strdup(tok);
+  if (!copy) return reg_nomem(err);
+  if (t) {
+    wipe_free(t->token);
+    t->token = copy;
+    return OCI_OK;
+  }
+  reg_token *nt = realloc(r->tokens, (r->ntokens + 1) * sizeof *nt);
+  if (!nt) {
+    wipe_free(copy);
+    return reg_nomem(err);
+  }
+  r->tokens = nt;
+  if (!(nt[r->ntokens].scope = strdup(scope ? scope : ""))) {
+    wipe_free(copy);
+    return reg_nomem(err);
+  }
+  nt[r->ntokens++].token = copy;
+  return OCI_OK;
+}
+
+/* GET realm?service=...&scope=...(one per space-separated scope). */
+static int fetch_token(oci_registry *r, const reg_challenge *c,
+                       const char *scope, oci_error *err) {
+  if (strncmp(c->realm, "https://", 8) && strncmp(c->realm, "http://", 7))
+    return oci_error_set(err, OCI_EINVAL,
+                         "token realm \"%.100s\" is not an http(s) URL",
+                         c->realm);
+  char *url = strdup(c->realm), *t;
+  if (!url) return reg_nomem(err);
+  if (c->service) {
+    t = reg_url_add(r, url, "service", c->service);
+    free(url);
+    if (!(url = t)) return reg_nomem(err);
+  }
+  const char *scopes = c->scope ? c->scope : scope;
+  char *sc = scopes ? strdup(scopes) : NULL;
+  if (scopes && !sc) {
+    free(url);
+    return reg_nomem(err);
+  }
+  char *save = NULL;
+  for (char *w = sc ? strtok_r(sc, " ", &save) : NULL; w;
+       w = strtok_r(NULL, " ", &save)) {
+    t = reg_url_add(r, url, "scope", w);
+    free(url);
+    if (!(url = t)) {
+      free(sc);
+      return reg_nomem(err);
+    }
+  }
+  free(sc);
+  char *auth = r->username ? basic_header(r) : NULL;
+  if (r->username && !auth) {
+    free(url);
+    return reg_nomem(err);
+  }
+  reg_req q = {.method = "GET",
+               .url = url,
+               .authorization = auth,
+               .no_auth = true,
+               .max_body = 1u << 20};
+  reg_resp p;
+  oci_error e;
+  oci_error_clear(&e);
+  int rc = reg_do(r, &q, NULL, &p, &e);
+  wipe_free(auth);
+  if (rc) {
+    if (rc == OCI_ENOMEM) {
+      free(url);
+      reg_resp_free(&p);
+      return reg_nomem(err);
+    }
+    oci_error_set(err, rc, "token service: %s", e.message);
+    free(url);
+    reg_resp_free(&p);
+    return rc;
+  }
+  oci_registry_token_response *tr = NULL;
+  oci_error pe;
+  rc = oci_registry_token_response_parse(p.body ? p.body : "", p.len, NULL, &tr,
+                                         &pe);
+  if (rc == OCI_ENOMEM)
+    rc = reg_nomem(err);
+  else if (rc)
+    oci_error_set(err, OCI_EINVAL, "token service %s: bad response: %s", url,
+                  pe.message);
+  else {
+    const char *tok = tr->token ? tr->token : tr->access_token;
+    if (!tok || !*tok)
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "token service %s: response has no token", url);
+    else
+      rc = store_token(r, scope, tok, err);
+  }
+  if (tr) {
+    if (tr->token) memset(tr->token, 0, strlen(tr->token));
+    if (tr->access_token) memset(tr->access_token, 0, strlen(tr->access_token));
+  }
+  oci_registry_token_response_free(tr);
+  if (p.body) memset(p.body, 0, p.len);
+  reg_resp_free(&p);
+  free(url);
+  return rc;
+}
+
+int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
+                    oci_error *err) {
+  reg_challenge c;
+  int rc = reg_parse_challenge(resp->www_authenticate,
+                               strlen(resp->www_authenticate), &c, err);
+  if (rc == OCI_EINVAL) {
+    /* a malformed challenge is the registry's fault: report the 401 */
+    return oci_error_set(err, OCI_EUNSUPPORTED, "%s", err->message);
+  }
+  if (rc) return rc;
+  if (c.scheme == REG_AUTH_BASIC) {
+    /* answer once; a second 401 means the credentials were refused */
+    bool can = r->username && !r->basic;
+    r->basic = true;
+    reg_challenge_free(&c);
+    return can ? OCI_OK
+               : oci_error_set(err, OCI_EUNSUPPORTED, "no credentials to send");
+  }
+  rc = fetch_token(r, &c, scope, err);
+  reg_challenge_free(&c);
+  return rc;
+}
+
+void reg_auth_free(oci_registry *r) {
+  for (size_t i = 0; i < r->ntokens; i++) {
+    free(r->tokens[i].scope);
+    wipe_free(r->tokens[i].token);
+  }
+  free(r->tokens);
+  r->tokens = NULL;
+  r->ntokens = 0;
+  wipe_free(r->username);
+  wipe_free(r->password);
+  r->username = r->password = NULL;
+}
+
+/* ---- Docker config.json
+ * ------------------------------------------------------- */
+
+/* A config key ("https://index.docker.io/v1/", "127.0.0.1:5000") names host
+   when, without scheme and path, it is host (docker/cli ConvertToHostname). */
+static bool key_names(const char *key, const char *host) {
+  if (!strncmp(key, "https://", 8))
+    key += 8;
+  else if (!strncmp(key, "http://", 7))
+    key += 7;
+  size_t n = strcspn(key, "/");
+  if (strlen(host) == n && !strncmp(key, host, n)) return true;
+  /* Docker Hub's credentials are filed under index.docker.io */
+  return !strcmp(host, "docker.io") && n == 15 &&
+         !strncmp(key, "index.docker.io", 15);
+}
+
+static int entry_creds(oci_registry *r, const char *path, const char *key,
+                       const oci_registry_auth_entry *e, oci_error *err) {
+  if (e->auth && *e->auth) {
+    size_t len = strlen(e->auth), n = 0;
+    unsigned char *plain = malloc(len / 4 * 3 + 1);
+    if (!plain) return reg_nomem(err);
+    if (oci_base64_decode(e->auth, len, plain, &n) != OCI_OK) {
+      free(plain);
+      return oci_error_set(err, OCI_EINVAL,
+                           "auth file %s: auths[\"%.100s\"].auth is not base64",
+                           path, key);
+    }
+    plain[n] = '\0';
+    char *colon = memchr(plain, ':', n);
+    if (!colon || memchr(plain, '\0', n)) {
+      memset(plain, 0, n);
+      free(plain);
+      return oci_error_set(
+          err, OCI_EINVAL,
+          "auth file %s: auths[\"%.100s\"].auth is not base64 of user:password",
+          path, key);
+    }
+    *colon = '\0';
+    r->username = strdup((char *)plain);
+    r->password = strdup(colon + 1);
+    memset(plain, 0, n);
+    free(plain);
+  } else if (e->username) {
+    r->username = strdup(e->username);
+    r->password = strdup(e->password ? e->password : "");
+  } else
+    return OCI_OK; /* identitytoken only, or empty: anonymous */
+  if (!r->username || !r->password) return reg_nomem(err);
+  return OCI_OK;
+}
+
+int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
+  char *def = NULL;
+  bool explicit_path = path != NULL;
+  if (!path) {
+    const char *d = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+    if (d && *d) {
+      if (asprintf(&def, "%s/config.json", d) < 0) return reg_nomem(err);
+    } else if (home && *home) {
+      if (asprintf(&def, "%s/.docker/config.json", home) < 0)
+        return reg_nomem(err);
+    } else
+      return OCI_OK;
+    path = def;
+  }
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int rc = explicit_path ? oci_error_set(err, OCI_EIO,
+                                           "auth file %s: cannot open", path)
+                           : OCI_OK;
+    free(def);
+    return rc;
+  }
+  fclose(f);
+  oci_registry_auth_config *c = NULL;
+  oci_error pe;
+  int rc = oci_registry_auth_config_parse_file(path, NULL, &c, &pe);
+  if (rc == OCI_ENOMEM)
+    rc = reg_nomem(err);
+  else if (rc)
+    oci_error_set(err, rc = OCI_EINVAL, "auth file %s: %s%s%s", path,
+                  pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
+  else {
+    for (size_t i = 0; i < c->auths.len; i++)
+      if (key_names(c->auths.keys[i], r->host)) {
+        rc = entry_creds(r, path, c->auths.keys[i], c->auths.values[i], err);
+        break;
+      }
+  }
+  if (c) {
+    /* wipe the secrets in the parsed copy */
+    for (size_t i = 0; i < c->auths.len; i++) {
+      oci_registry_auth_entry *e = c->auths.values[i];
+      if (e->auth) memset(e->auth, 0, strlen(e->auth));
+      if (e->password) memset(e->password, 0, strlen(e->password));
+    }
+  }
+  oci_registry_auth_config_free(c);
+  free(def);
+  return rc;
+}

@@ -1,0 +1,495 @@
+/* Whole images between layouts and registries: push, pull and copy walk
+   the graph index -> manifests -> config and layers, move blobs before the
+   documents that name them, and documents byte for byte (their digests
+   never change on the way). */
+#define _GNU_SOURCE /* asprintf */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layout_internal.h"
+#include "ocispec/ocispec.h"
+#include "registry_internal.h"
+
+/* Indexes nest (image-index.md allows an index in an index); deeper than
+   this is a loop or an attack. */
+#define REG_MAX_DEPTH 8
+
+#define DESC_F(m)                                                              \
+  (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
+
+static const char *doc_media_type(const oci_image_descriptor *d) {
+  return d->media_type ? d->media_type : OL_MT_OCTET;
+}
+
+/* ---- referrers tag schema ------------------------------------------------ */
+
+/* distribution-spec spec.md "Pushing Manifests with Subject": when the
+   registry does not answer OCI-Subject, the client updates the index
+   tagged <alg>-<ref> with a descriptor of the manifest, carrying its
+   artifactType (else the config's mediaType) and annotations. */
+static int add_referrer(oci_registry *r, const char *repo,
+                        const oci_image_manifest *m,
+                        const oci_image_descriptor *md, oci_error *err) {
+  char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
+  int rc = oci_digest_referrers_tag(m->subject->digest, tag, sizeof tag, err);
+  if (rc) return rc;
+  oci_image_index *x = NULL;
+  oci_image_descriptor *d = NULL;
+  char *json = NULL;
+  size_t len = 0;
+  oci_registry_manifest cur;
+  rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &cur, err);
+  if (rc == OCI_EREGISTRY && r->last_status == 404) {
+    rc = reg_empty_index(&x, err);
+  } else if (rc == OCI_OK) {
+    rc = oci_image_index_parse(cur.body, cur.len, NULL, &x, err);
+    oci_registry_manifest_free(&cur);
+    if (rc && rc != OCI_ENOMEM)
+      rc = oci_error_set(err, OCI_EREGISTRY,
+                         "referrers tag %s in %s is not an image index", tag,
+                         repo);
+  }
+  if (rc) goto out;
+  for (size_t i = 0; i < x->manifests.len; i++)
+    if (!strcmp(x->manifests.items[i]->digest, md->digest)) goto out;
+  if ((rc = oci_clone(&oci_type_image_descriptor, md, (void **)&d, err)))
+    goto out;
+  const char *at = m->artifact_type ? m->artifact_type
+                   : m->config      ? m->config->media_type
+                                    : NULL;
+  if (at && oci_set_string(d, DESC_F(artifact_type), at)) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  if (oci_is_present(m, OCI_F_image_manifest_annotations)) {
+    d->annotations = m->annotations; /* deep-copied below into the index */
+    oci_mark(d, OCI_F_image_descriptor_annotations);
+  }
+  /* append: the index's array gets a copy in the index's arena */
+  oci_image_descriptor **items =
+      oci_arena_alloc(x->hdr.arena, (x->manifests.len + 1) * sizeof *items);
+  oci_image_descriptor *copy =
+      items ? oci_copy_into(&oci_type_image_descriptor, d, x->hdr.arena) : NULL;
+  if (!items || !copy) {
+    rc = reg_nomem(err);
+    goto out;
+  }
+  if (x->manifests.len)
+    memcpy(items, x->manifests.items, x->manifests.len * sizeof *items);
+  items[x->manifests.len] = copy;
+  x->manifests.items = items;
+  x->manifests.len++;
+  if ((rc = oci_image_index_to_json(x, false, &json, &len, err))) goto out;
+  rc = oci_registry_put_manifest(r, repo, tag, OL_MT_INDEX, json, len, NULL,
+                                 NULL, err);
+out:
+  free(json);
+  oci_image_descriptor_free(d);
+  oci_image_index_free(x);
+  return rc;
+}
+
+/* PUT one document (manifest or index bytes) under ref, then the referrers
+   fallback when it has a subject the registry did not index. */
+static int put_document(oci_registry *r, const char *repo, const char *ref,
+                        const oci_image_descriptor *d, const char *body,
+                        size_t len, oci_error *err) {
+  bool handled = false;
+  int rc = oci_registry_put_manifest(r, repo, ref, doc_media_type(d), body, len,
+                                     NULL, &handled, err);
+  if (rc || handled || !ol_is_manifest_mt(d->media_type)) return rc;
+  oci_image_manifest *m = NULL;
+  if (oci_image_manifest_parse(body, len, NULL, &m, NULL) == OCI_OK &&
+      m->subject)
+    rc = add_referrer(r, repo, m, d, err);
+  oci_image_manifest_free(m);
+  return rc;
+}
+
+/* ---- push
+ * --------------------------------------------------------------------- */
+
+static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
+                     const oci_image_descriptor *d, const char *tag, int depth,
+                     oci_error *err) {
+  if (depth > REG_MAX_DEPTH)
+    return oci_error_set(err, OCI_EDEPTH, "push: indexes nest deeper than %d",
+                         REG_MAX_DEPTH);
+  char *body;
+  size_t len;
+  int rc = oci_layout_get_blob(l, d->digest, d->size, &body, &len, err);
+  if (rc) return rc;
+  if (ol_is_index_mt(d->media_type)) {
+    oci_image_index *x;
+    if ((rc = oci_image_index_parse(body, len, NULL, &x, err))) {
+      ol_wrap(err, d->digest);
+      goto out;
+    }
+    for (size_t i = 0; i < x->manifests.len && !rc; i++)
+      rc = push_node(r, l, repo, x->manifests.items[i], NULL, depth + 1, err);
+    oci_image_index_free(x);
+  } else if (ol_is_manifest_mt(d->media_type)) {
+    oci_image_manifest *m;
+    if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err))) {
+      ol_wrap(err, d->digest);
+      goto out;
+    }
+    rc = oci_registry_push_blob_from_layout(r, repo, l, m->config, err);
+    for (size_t i = 0; i < m->layers.len && !rc; i++) {
+      const oci_image_descriptor *b = m->layers.items[i];
+      bool here = false;
+      /* a foreign layer (urls, not in the layout) is not ours to upload */
+      if (b->urls.len && !oci_layout_has_blob(l, b->digest, &here, NULL) &&
+          !here)
+        continue;
+      rc = oci_registry_push_blob_from_layout(r, repo, l, b, err);
+    }
+    oci_image_manifest_free(m);
+  } else {
+    rc = oci_error_set(err, OCI_EUNSUPPORTED,
+                       "push: %s has media type %s, not an image manifest "
+                       "or index",
+                       d->digest, doc_media_type(d));
+  }
+  if (!rc) rc = put_document(r, repo, tag ? tag : d->digest, d, body, len, err);
+out:
+  free(body);
+  return rc;
+}
+
+int oci_registry_push(oci_registry *r, const oci_layout *l, const char *name,
+                      const char *repo, const char *tag,
+                      oci_image_descriptor **out, oci_error *err) {
+  if (out) *out = NULL;
+  int rc;
+  if (!repo || (rc = oci_check_repository_name(repo, strlen(repo), err)))
+    return repo ? rc : oci_error_set(err, OCI_EINVAL, "repository missing");
+  if (tag && (rc = oci_check_tag(tag, strlen(tag), err))) return rc;
+  oci_image_descriptor *d;
+  if ((rc = oci_layout_lookup(l, name, &d, err))) return rc;
+  rc = push_node(r, l, repo, d, tag, 0, err);
+  if (!rc && out)
+    *out = d;
+  else
+    oci_image_descriptor_free(d);
+  return rc;
+}
+
+/* ---- pull
+ * ----------------------------------------------------------------------- */
+
+/* Stores document bytes already verified against d->digest. */
+static int store_document(oci_layout *l, const oci_image_descriptor *d,
+                          const char *body, size_t len, oci_error *err) {
+  bool have = false;
+  int rc = oci_layout_has_blob(l, d->digest, &have, err);
+  if (rc || have) return rc;
+  oci_blob_writer *w;
+  if ((rc = oci_layout_blob_writer(l, doc_media_type(d), &w, err))) return rc;
+  if ((rc = oci_blob_writer_write(w, body, len, err))) {
+    oci_blob_writer_abort(w);
+    return rc;
+  }
+  oci_image_descriptor *done = NULL;
+  rc = oci_blob_writer_commit(w, d->digest, &done, err);
+  oci_image_descriptor_free(done);
+  return rc;
+}
+
+static bool platform_matches(const oci_registry_platform *want,
+                             const oci_image_platform *p) {
+  if (!p) return false;
+  return (!want->os || (p->os && !strcmp(want->os, p->os))) &&
+         (!want->architecture ||
+          (p->architecture && !strcmp(want->architecture, p->architecture))) &&
+         (!want->variant || (p->variant && !strcmp(want->variant, p->variant)));
+}
+
+/* Fetches the document d names, checks it against d (digest, size). */
+static int fetch_document(oci_registry *r, const char *repo,
+                          const oci_image_descriptor *d,
+                          oci_registry_manifest *m, oci_error *err) {
+  int rc = oci_registry_get_manifest(r, repo, d->digest,
+                                     OCI_REGISTRY_ACCEPT_MANIFESTS, m, err);
+  if (rc) return rc;
+  if (d->size >= 0 && (uint64_t)d->size != m->len) {
+    oci_registry_manifest_free(m);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "manifest %s: %zu bytes, its descriptor gives %lld",
+                         d->digest, m->len, (long long)d->size);
+  }
+  return OCI_OK;
+}
+
+static int pull_node(oci_registry *r, const char *repo,
+                     const oci_image_descriptor *d, const char *body,
+                     size_t len, oci_layout *l,
+                     const oci_registry_platform *platform, int depth,
+                     oci_image_descriptor **chosen, oci_error *err);
+
+/* Pulls the child document d (fetching it first). */
+static int pull_child(oci_registry *r, const char *repo,
+                      const oci_image_descriptor *d, oci_layout *l,
+                      const oci_registry_platform *platform, int depth,
+                      oci_image_descriptor **chosen, oci_error *err) {
+  oci_registry_manifest m;
+  int rc = fetch_document(r, repo, d, &m, err);
+  if (rc) return rc;
+  rc = pull_node(r, repo, d, m.body, m.len, l, platform, depth, chosen, err);
+  oci_registry_manifest_free(&m);
+  return rc;
+}
+
+static int pull_node(oci_registry *r, const char *repo,
+                     const oci_image_descriptor *d, const char *body,
+                     size_t len, oci_layout *l,
+                     const oci_registry_platform *platform, int depth,
+                     oci_image_descriptor **chosen, oci_error *err) {
+  if (depth > REG_MAX_DEPTH)
+    return oci_error_set(err, OCI_EDEPTH, "pull: indexes nest deeper than %d",
+                         REG_MAX_DEPTH);
+  int rc = OCI_OK;
+  if (ol_is_index_mt(d->media_type)) {
+    oci_image_index *x;
+    if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
+      return ol_wrap(err, d->digest);
+    if (!platform) {
+      for (size_t i = 0; i < x->manifests.len && !rc; i++)
+        rc = pull_child(r, repo, x->manifests.items[i], l, NULL, depth + 1,
+                        NULL, err);
+      if (!rc) rc = store_document(l, d, body, len, err);
+    } else {
+      const oci_image_descriptor *pick = NULL;
+      char seen[256] = "";
+      for (size_t i = 0; i < x->manifests.len && !pick; i++) {
+        const oci_image_descriptor *c = x->manifests.items[i];
+        if (ol_is_index_mt(c->media_type) ||
+            platform_matches(platform, c->platform))
+          pick = c;
+        else if (c->platform) {
+          size_t k = strlen(seen);
+          snprintf(seen + k, sizeof seen - k, "%s%s/%s%s%s", k ? ", " : "",
+                   c->platform->os, c->platform->architecture,
+                   c->platform->variant ? "/" : "",
+                   c->platform->variant ? c->platform->variant : "");
+        }
+      }
+      if (!pick)
+        rc = oci_error_set(
+            err, OCI_EINVAL,
+            "pull: index %s has no manifest for %s/%s%s%s (it has: %s)",
+            d->digest, platform->os ? platform->os : "*",
+            platform->architecture ? platform->architecture : "*",
+            platform->variant ? "/" : "",
+            platform->variant ? platform->variant : "",
+            seen[0] ? seen : "none with a platform");
+      else
+        rc = pull_child(r, repo, pick, l, platform, depth + 1, chosen, err);
+    }
+    oci_image_index_free(x);
+    return rc;
+  }
+  if (!ol_is_manifest_mt(d->media_type))
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "pull: %s has media type %s, not an image manifest "
+                         "or index",
+                         d->digest, doc_media_type(d));
+  oci_image_manifest *m;
+  if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
+    return ol_wrap(err, d->digest);
+  rc = oci_registry_get_blob_to_layout(r, repo, m->config, l, err);
+  for (size_t i = 0; i < m->layers.len && !rc; i++) {
+    const oci_image_descriptor *b = m->layers.items[i];
+    /* a foreign layer is fetched from its urls by whoever needs it */
+    if (b->urls.len && strstr(doc_media_type(b), "nondistributable")) continue;
+    rc = oci_registry_get_blob_to_layout(r, repo, b, l, err);
+  }
+  oci_image_manifest_free(m);
+  if (!rc) rc = store_document(l, d, body, len, err);
+  if (!rc && chosen && !*chosen &&
+      oci_clone(&oci_type_image_descriptor, d, (void **)chosen, err))
+    rc = reg_nomem(err);
+  return rc;
+}
+
+int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
+                      oci_layout *l, const char *name,
+                      const oci_registry_platform *platform,
+                      oci_image_descriptor **out, oci_error *err) {
+  if (out) *out = NULL;
+  if (name) {
+    int rc = oci_check_ref_name_annotation(name, strlen(name), err);
+    if (rc) return rc;
+  }
+  oci_registry_manifest m;
+  int rc = oci_registry_get_manifest(r, repo, reference,
+                                     OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err);
+  if (rc) return rc;
+  oci_image_descriptor *top = NULL, *chosen = NULL;
+  if ((rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
+                               m.digest, (int64_t)m.len, &top, err)))
+    goto out;
+  /* a manifest says what it is; trust the body over a generic header */
+  if (!ol_is_index_mt(top->media_type) && !ol_is_manifest_mt(top->media_type)) {
+    oci_image_manifest *mm = NULL;
+    oci_image_index *xx = NULL;
+    const char *mt = NULL;
+    if (oci_image_manifest_parse(m.body, m.len, NULL, &mm, NULL) == OCI_OK &&
+        mm->media_type && mm->config)
+      mt = mm->media_type;
+    else if (oci_image_index_parse(m.body, m.len, NULL, &xx, NULL) == OCI_OK &&
+             xx->media_type)
+      mt = xx->media_type;
+    if (mt && oci_set_string(top, DESC_F(media_type), mt)) rc = reg_nomem(err);
+    oci_image_manifest_free(mm);
+    oci_image_index_free(xx);
+    if (rc) goto out;
+  }
+  rc = pull_node(r, repo, top, m.body, m.len, l, platform, 0,
+                 platform ? &chosen : NULL, err);
+  if (rc) goto out;
+  oci_image_descriptor *res = chosen ? chosen : top;
+  if (name && (rc = oci_layout_tag(l, res, name, err))) goto out;
+  if (out) {
+    *out = res;
+    if (res == chosen)
+      chosen = NULL;
+    else
+      top = NULL;
+  }
+out:
+  oci_image_descriptor_free(top);
+  oci_image_descriptor_free(chosen);
+  oci_registry_manifest_free(&m);
+  return rc;
+}
+
+/* ---- copy
+ * ----------------------------------------------------------------------- */
+
+typedef struct file_io {
+  FILE *f;
+} file_io;
+
+static int file_sink(void *ud, const void *buf, size_t len, oci_error *err) {
+  file_io *io = ud;
+  if (fwrite(buf, 1, len, io->f) != len)
+    return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
+  return OCI_OK;
+}
+
+static ssize_t file_source(void *ud, void *buf, size_t cap, oci_error *err) {
+  file_io *io = ud;
+  size_t n = fread(buf, 1, cap, io->f);
+  if (n == 0 && ferror(io->f)) {
+    oci_error_set(err, OCI_EIO, "temporary file: read failed");
+    return -1;
+  }
+  return (ssize_t)n;
+}
+
+static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
+                     const char *dst_repo, const oci_image_descriptor *b,
+                     oci_error *err) {
+  bool found = false;
+  int rc = oci_registry_has_blob(dst, dst_repo, b->digest, &found, NULL, err);
+  if (rc) return rc;
+  if (found) {
+    dst->stats.blobs_skipped++;
+    return OCI_OK;
+  }
+  if (src == dst && strcmp(src_repo, dst_repo)) {
+    bool mounted = false;
+    if ((rc = oci_registry_mount_blob(dst, dst_repo, src_repo, b->digest,
+                                      &mounted, err)))
+      return rc;
+    if (mounted) return OCI_OK;
+  }
+  /* through a verified temporary file: the upload starts only once the
+     content is known to be right */
+  file_io io = {tmpfile()};
+  if (!io.f)
+    return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
+  rc = oci_registry_get_blob(src, src_repo, b->digest, b->size, file_sink, &io,
+                             err);
+  if (!rc && (fflush(io.f) || fseek(io.f, 0, SEEK_SET)))
+    rc = oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
+  if (!rc)
+    rc = oci_registry_push_blob(dst, dst_repo, b->digest, b->size, file_source,
+                                &io, err);
+  fclose(io.f);
+  return rc;
+}
+
+static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
+                     const char *dst_repo, const oci_image_descriptor *d,
+                     const char *body, size_t len, const char *tag, int depth,
+                     oci_error *err) {
+  if (depth > REG_MAX_DEPTH)
+    return oci_error_set(err, OCI_EDEPTH, "copy: indexes nest deeper than %d",
+                         REG_MAX_DEPTH);
+  int rc = OCI_OK;
+  if (ol_is_index_mt(d->media_type)) {
+    oci_image_index *x;
+    if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
+      return ol_wrap(err, d->digest);
+    for (size_t i = 0; i < x->manifests.len && !rc; i++) {
+      oci_registry_manifest m;
+      const oci_image_descriptor *c = x->manifests.items[i];
+      if ((rc = fetch_document(src, src_repo, c, &m, err))) break;
+      rc = copy_node(src, src_repo, dst, dst_repo, c, m.body, m.len, NULL,
+                     depth + 1, err);
+      oci_registry_manifest_free(&m);
+    }
+    oci_image_index_free(x);
+  } else if (ol_is_manifest_mt(d->media_type)) {
+    oci_image_manifest *m;
+    if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
+      return ol_wrap(err, d->digest);
+    rc = copy_blob(src, src_repo, dst, dst_repo, m->config, err);
+    for (size_t i = 0; i < m->layers.len && !rc; i++) {
+      const oci_image_descriptor *b = m->layers.items[i];
+      if (b->urls.len && strstr(doc_media_type(b), "nondistributable"))
+        continue;
+      rc = copy_blob(src, src_repo, dst, dst_repo, b, err);
+    }
+    oci_image_manifest_free(m);
+  } else
+    rc = oci_error_set(err, OCI_EUNSUPPORTED,
+                       "copy: %s has media type %s, not an image manifest "
+                       "or index",
+                       d->digest, doc_media_type(d));
+  if (!rc)
+    rc = put_document(dst, dst_repo, tag ? tag : d->digest, d, body, len, err);
+  return rc;
+}
+
+int oci_registry_copy(oci_registry *src, const char *src_repo,
+                      const char *src_reference, oci_registry *dst,
+                      const char *dst_repo, const char *dst_tag,
+                      oci_image_descriptor **out, oci_error *err) {
+  if (out) *out = NULL;
+  int rc;
+  if (!dst_repo ||
+      (rc = oci_check_repository_name(dst_repo, strlen(dst_repo), err)))
+    return dst_repo ? rc : oci_error_set(err, OCI_EINVAL, "repository missing");
+  if (dst_tag && (rc = oci_check_tag(dst_tag, strlen(dst_tag), err))) return rc;
+  oci_registry_manifest m;
+  if ((rc = oci_registry_get_manifest(src, src_repo, src_reference,
+                                      OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err)))
+    return rc;
+  oci_image_descriptor *top = NULL;
+  if (!(rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
+                                m.digest, (int64_t)m.len, &top, err)))
+    rc = copy_node(src, src_repo, dst, dst_repo, top, m.body, m.len, dst_tag, 0,
+                   err);
+  oci_registry_manifest_free(&m);
+  if (!rc && out)
+    *out = top;
+  else
+    oci_image_descriptor_free(top);
+  return rc;
+}

@@ -1,0 +1,135 @@
+/* Shared by registry*.c (not installed): the client, one HTTP exchange, and
+   the pure parsers of registry headers (fuzzed by fuzz/registry.c). */
+#ifndef OCISPEC_REGISTRY_INTERNAL_H
+#define OCISPEC_REGISTRY_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocispec/registry.h"
+
+/* Error bodies kept for oci_registry_last_response (and messages). */
+#define REG_ERROR_BODY_MAX (64u << 10)
+
+/* One cached bearer token, by the scope string it was asked for. */
+typedef struct reg_token {
+  char *scope;
+  char *token;
+} reg_token;
+
+struct oci_registry {
+  char *host;     /* as given: "127.0.0.1:5000" */
+  char *api_host; /* contacted: docker.io -> registry-1.docker.io */
+  char *base;     /* "https://host" */
+  oci_registry_options o;
+  char *username, *password, *ca_file, *user_agent; /* owned copies */
+  CURL *curl;
+  char curl_err[CURL_ERROR_SIZE];
+  bool basic; /* the registry asked for Basic: send it up front */
+  reg_token *tokens;
+  size_t ntokens;
+  oci_registry_stats stats;
+  /* the last failed request (oci_registry_last_response) */
+  long last_status;
+  char last_method[8];
+  char *last_url, *last_body, *last_content_type;
+  size_t last_body_len;
+};
+
+/* Response headers the client reads (NULL when absent; owned by the
+   response). */
+typedef struct reg_resp {
+  long status;
+  char *body; /* buffered body (NUL-terminated), NULL when streamed */
+  size_t len;
+  char *content_type, *location, *content_digest, *link, *www_authenticate,
+      *retry_after, *oci_subject, *filters_applied;
+  int64_t content_length; /* -1 when absent */
+} reg_resp;
+void reg_resp_free(reg_resp *p);
+
+/* One request. url is absolute. A body comes from memory (body/body_len)
+   or from source (source_len bytes; replayable only with rewind). A 2xx
+   response body goes to sink when set, else is buffered up to max_body. */
+typedef struct reg_req {
+  const char *method; /* GET HEAD PUT POST PATCH DELETE */
+  const char *url;
+  const char *scope; /* token scope ("repository:foo:pull"), NULL: none */
+  const char *accept;
+  const char *authorization; /* sent as is (token requests) */
+  bool no_auth;              /* no cached credentials, no 401 handling */
+  const char *content_type;
+  const char *content_range;
+  const void *body;
+  size_t body_len;
+  bool has_body; /* send a body (possibly empty) */
+  oci_registry_source_fn source;
+  void *source_ud;
+  int64_t source_len;
+  int (*rewind)(void *source_ud); /* nonzero: cannot rewind */
+  oci_registry_sink_fn sink;
+  void *sink_ud;
+  size_t max_body;
+  bool follow;      /* follow redirects (blob GET) */
+  bool no_retry;    /* a request that must not be repeated */
+  const char *what; /* for progress: the digest moved, or NULL */
+  int64_t total;    /* for progress: the expected size, -1 unknown */
+} reg_req;
+
+/* Performs req with auth and retries. OCI_OK for 2xx (and for statuses in
+   ok_also, a 0-terminated list: e.g. 404 for HEAD); else OCI_EREGISTRY /
+   OCI_ENETWORK / the sink's or source's error, with last_* recorded. */
+int reg_do(oci_registry *r, const reg_req *req, const long *ok_also,
+           reg_resp *resp, oci_error *err);
+
+/* "<base>/v2/<fmt...>" (malloc'd); NULL on allocation failure. */
+char *reg_url(const oci_registry *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* url with "?"/"&" name=escaped(value) appended (malloc'd). */
+char *reg_url_add(oci_registry *r, const char *url, const char *name,
+                  const char *value);
+/* Location resolved against the registry base (malloc'd). */
+char *reg_resolve_location(const oci_registry *r, const char *location);
+
+int reg_nomem(oci_error *err);
+/* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
+int reg_empty_index(oci_image_index **out, oci_error *err);
+int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
+                 oci_error *err);
+
+/* ---- auth (registry_auth.c) ---------------------------------------------- */
+
+/* A parsed WWW-Authenticate challenge (pointers into a private copy). */
+typedef struct reg_challenge {
+  enum { REG_AUTH_NONE, REG_AUTH_BASIC, REG_AUTH_BEARER } scheme;
+  char *realm, *service, *scope; /* malloc'd, NULL when absent */
+} reg_challenge;
+/* Parses the first Basic or Bearer challenge of a header value (RFC 7235
+   auth-params: token or quoted-string values). OCI_EINVAL when malformed,
+   OCI_EUNSUPPORTED when no Basic/Bearer challenge is there. */
+int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
+                        oci_error *err);
+void reg_challenge_free(reg_challenge *c);
+
+/* The Authorization header value for scope (malloc'd "Bearer ..." or
+   "Basic ..."), or NULL for none. */
+char *reg_auth_header(oci_registry *r, const char *scope);
+/* Handles a 401: obtains credentials for the challenge (token fetch for
+   Bearer). OCI_OK when a retry can succeed. */
+int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
+                    oci_error *err);
+/* Fills username/password from the Docker config file of the options. */
+int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err);
+void reg_auth_free(oci_registry *r);
+
+/* ---- headers (registry_http.c) --------------------------------------------
+ */
+
+/* The `last` query parameter of a Link header's rel="next" URL (RFC 8288;
+   distribution-spec "Listing Tags"), URL-decoded, malloc'd; *out NULL when
+   there is no next link. OCI_EINVAL when malformed. */
+int reg_parse_link_next(const char *s, size_t len, char **out, oci_error *err);
+
+#endif
