@@ -71,7 +71,7 @@ end
 -- Assert a failure `nil, message, code, info`: the code, and every part
 -- (plain text) in the message. Returns message and info.
 local function assert_fails(code, parts, ok, msg, got_code, info)
-  assert.is_nil(ok, "expected a failure, got " .. tostring(ok))
+  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
   assert.is_string(msg, "no message")
   assert.are.equal(code, got_code, ("code of %q"):format(msg))
   for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
@@ -223,6 +223,13 @@ describe("ocispec.registry against docker-registry", function()
       assert.are.equal(support.read(S:blob_path(l:digest())), support.read(L:blob_path(l:digest())))
     end
     assert.are.same({}, tmp_leftovers(tmp .. "/by-ocispec"))
+
+    -- by digest, into an existing layout: nothing downloaded twice
+    local again, astats = reg_module().pull(reg.host .. "/pipeline/pulled@" .. example_digest, L, "by-digest", opts())
+    assert.is_not_nil(again, astats)
+    assert.are.equal(example_digest, again:digest())
+    assert.are.equal(0, astats.blobs_downloaded)
+    assert.are.equal(example_digest, assert(L:resolve("by-digest")).descriptor:digest())
   end)
 
   it("a second push uploads no blob again", function()
@@ -272,6 +279,10 @@ describe("ocispec.registry against docker-registry", function()
       local c = connect(reg.host)
       local idx = assert(c:get_manifest("multi/app", "1"))
       assert.are.equal(2, #idx:manifests())
+      if have("skopeo") then
+        local raw = stdout_of(("skopeo inspect --raw --tls-verify=false docker://%s/multi/app:1"):format(reg.host))
+        assert.are.equal(support.read(L:blob_path(top:digest())), raw)
+      end
 
       local dir = tmp .. "/multi-whole"
       local pulled, pstats = reg_module().pull(reg.host .. "/multi/app:1", dir, "whole", opts())
@@ -325,7 +336,7 @@ describe("ocispec.registry against docker-registry", function()
     if skip then return pending(skip) end
     local c = connect(reg.host)
     local tags = { "t1", "t2", "t3", "t4", "t5" }
-    local desc = push_small_manifest(c, "tags/app", tags, "tags")
+    local desc, m = push_small_manifest(c, "tags/app", tags, "tags")
     -- docker-registry 2.8 ignores n for tags (one page): the paginated walk
     -- must still give every tag (tests with real pages use the fake below)
     local all = assert(c:tags("tags/app"))
@@ -347,6 +358,13 @@ describe("ocispec.registry against docker-registry", function()
       local second = assert(c:catalog_page(1, next_last))
       assert.are.equal(cat[2], second[1])
     end
+
+    -- a JSON string with its media type: the same digest as the document
+    local json_desc, jmsg = c:put_manifest("tags/app", "j1", m:to_json(), MT.ImageManifest)
+    assert.is_truthy(json_desc, jmsg)
+    assert.are.equal(desc:digest(), json_desc:digest())
+    assert.are.equal(oci.digest.hash(m:to_json()), json_desc:digest())
+    assert.are.equal(desc:digest(), assert(c:head_manifest("tags/app", "j1")):digest())
 
     -- delete a manifest: head is false, get is a registry 404
     assert.is_true(c:delete_manifest("tags/app", desc:digest()))
@@ -372,9 +390,23 @@ describe("ocispec.registry against docker-registry", function()
     data = table.concat(data) -- 10000 bytes
     local digest = assert(oci.digest.hash(data))
 
-    local chunked = connect(reg.host, { chunk_size = 1024 })
+    local calls = {}
+    local chunked = connect(reg.host, { chunk_size = 1024, progress = function(dg, done, total)
+      calls[#calls + 1] = { dg, done, total }
+    end })
     local d = chunked:push_blob("chunks/app", data)
     assert.is_truthy(d)
+    -- upload progress: this blob, from 0 up to its size, never backwards
+    assert.is_true(#calls >= 2, "progress called " .. #calls .. " times")
+    local prev = -1
+    for _, call in ipairs(calls) do
+      assert.are.equal(digest, call[1])
+      assert.are.equal(#data, call[3])
+      assert.is_true(call[2] >= prev, ("upload progress went back from %d to %d of %d"):format(prev, call[2], #data))
+      prev = call[2]
+    end
+    assert.are.equal(0, calls[1][2])
+    assert.are.equal(#data, calls[#calls][2])
     assert.are.equal(digest, d:digest())
     assert.are.equal(#data, d:size())
     assert.are.equal("application/octet-stream", d:media_type())
@@ -403,6 +435,7 @@ describe("ocispec.registry against docker-registry", function()
     local c = connect(reg.host)
     local d = assert(c:push_blob("mount/from", "mount me"))
     assert.is_true(c:mount_blob("mount/to", "mount/from", d:digest()))
+    assert.are.equal(1, c:stats().blobs_mounted)
     assert.are.equal(#"mount me", c:has_blob("mount/to", d:digest()))
     assert.are.equal(1, reg.count_requests("POST", "^/v2/mount/to/blobs/uploads/%?.*mount=sha256"))
     -- from a repository without it: the registry refuses (false, no error)
