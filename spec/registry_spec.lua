@@ -513,6 +513,11 @@ describe("ocispec.registry against docker-registry", function()
     }))
     assert.is_false(exists(blob_file(dir, layer:digest())))
     assert.are.same({}, tmp_leftovers(dir))
+    -- a push canceled by its progress callback: no manifest is put
+    assert_fails("canceled", { "cancel" }, reg_module().push(example_dir, "latest", reg.host .. "/progress/canceled:1",
+      opts{ progress = function() return false end }))
+    assert.is_false(connect(reg.host):head_manifest("progress/canceled", "1"))
+    assert.are.equal(0, reg.count_requests("PUT", "^/v2/progress/canceled/manifests/"))
     -- an error raised in the callback cancels too, and is reported
     local dir2 = tmp .. "/progress-raised"
     assert_fails("canceled", { "boom-in-progress" }, reg_module().pull(ref, dir2, nil, opts{
@@ -685,6 +690,10 @@ describe("ocispec.registry failure paths (fake registry)", function()
     assert.are.same({}, tmp_leftovers(dir))
     local L = assert(oci.layout.open(dir))
     assert.are.same({}, L:list())
+
+    -- a manifest asked for by digest whose body has another digest
+    local wanted = oci.digest.hash("some other manifest")
+    assert_fails("mismatch", { wanted }, c:get_manifest("bad/app", wanted))
 
     -- get_blob_to_layout: the same
     local L2 = assert(oci.layout.create(tmp .. "/mismatch-blob"))

@@ -15,7 +15,9 @@ Requests are logged one per line: "METHOD PATH -> STATUS".
 MODE:
   mismatch  the layer blob's GET returns other bytes of the same length
             than the digest in the manifest names (a client must report a
-            digest mismatch and keep nothing of it)
+            digest mismatch and keep nothing of it); a manifest asked for by
+            an unknown digest answers the image's manifest (whose digest is
+            another)
   503       each path answers 503 twice, then normally
   429       each path answers 429 with "Retry-After: 1" once, then normally
   ok        always normally
@@ -163,6 +165,8 @@ def make_handler(state):
             parts = path[len("/v2/"):].rsplit("/", 2) if path.startswith("/v2/") else []
             if len(parts) == 3 and parts[1] == "manifests":
                 body = manifests.get(parts[2])
+                if body is None and state.mode == "mismatch" and parts[2].startswith("sha256:"):
+                    body = MANIFEST
                 if body is None:
                     return self.error(404, "MANIFEST_UNKNOWN", "manifest unknown", head)
                 return self.send(200, body, {"Content-Type": MANIFEST_TYPE,
