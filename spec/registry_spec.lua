@@ -153,7 +153,7 @@ describe("ocispec.registry against docker-registry", function()
   setup(function()
     if not ok_reg then skip = why return end
     reg = registries.start{}
-    tmp = support.tmpdir()
+    tmp = registries.scratch()
     example_dir = tmp .. "/example"
     example_digest = build_example(example_dir, "latest")
   end)
@@ -538,7 +538,7 @@ describe("ocispec.registry with basic auth (htpasswd)", function()
     if not ok_reg then skip = why return end
     if not ok_h then skip = why_h return end
     reg = registries.start{ auth = "htpasswd" }
-    tmp = support.tmpdir()
+    tmp = registries.scratch()
     example_dir = tmp .. "/example"
     example_digest = build_example(example_dir, "latest")
   end)
@@ -672,7 +672,7 @@ end)
 describe("ocispec.registry failure paths (fake registry)", function()
   local tmp
   local skip = not have("python3") and "python3 is not installed" or nil
-  setup(function() tmp = support.tmpdir() end)
+  setup(function() tmp = registries.scratch() end)
   teardown(function() if tmp then support.rmdir(tmp) end end)
 
   it("a blob whose content does not match its digest: mismatch, nothing kept", function()
