@@ -1,7 +1,7 @@
 /* The registry client's HTTP exchange over libcurl: one easy handle per
    client (connections reused), response headers captured, bodies buffered
-   or streamed, 401 answered once through registry_auth.c, and 429 / 502 /
-   503 / 504 / transient network failures retried with exponential backoff
+   or streamed, 401 answered once through registry_auth.c, and 429 / 5xx /
+   transient network failures retried with exponential backoff
    (distribution-spec does not mandate retries; this is what docker and
    containers/image do). */
 #define _GNU_SOURCE /* asprintf, vasprintf */
@@ -406,8 +406,10 @@ static bool retryable_curl(CURLcode c) {
   }
 }
 
+/* 429 Too Many Requests and 5xx, except the ones that say "never":
+   501 Not Implemented, 505 HTTP Version Not Supported. */
 static bool retryable_status(long st) {
-  return st == 429 || st == 502 || st == 503 || st == 504;
+  return st == 429 || (st >= 500 && st <= 599 && st != 501 && st != 505);
 }
 
 static void sleep_ms(unsigned ms) {

@@ -41,7 +41,8 @@ describe("ocispec command", function()
   it("lists its commands; every command has --help", function()
     local out, _, status = ocispec("--help")
     assert.are.equal(0, status)
-    for _, cmd in ipairs({ "validate", "fmt", "digest", "convert", "spec", "layout", "build", "unpack" }) do
+    for _, cmd in ipairs({ "validate", "fmt", "digest", "convert", "spec", "layout", "build", "unpack",
+      "push", "pull", "copy", "tags", "inspect" }) do
       assert.truthy(out:find("\n  " .. cmd, 1, true), cmd)
       local help, err, st = ocispec(cmd .. " --help")
       assert.are.equal(0, st, err)
@@ -289,6 +290,92 @@ describe("ocispec command", function()
       _, err, status = ocispec("build boom.lua now")
       assert.are.equal(1, status)
       assert.truthy(err:find("boom: now", 1, true), err)
+    end)
+  end)
+
+  describe("registry commands (no server needed)", function()
+    it("--help describes the arguments and the connection options", function()
+      for cmd, args in pairs({
+        push = "DIR[:NAME] REMOTE_REF", pull = "REMOTE_REF DIR[:NAME]", copy = "SRC_REF DST_REF",
+        tags = "REMOTE_REPO", inspect = "REMOTE_REF",
+      }) do
+        local out, err, status = ocispec(cmd .. " --help")
+        assert.are.equal(0, status, err)
+        assert.truthy(out:find(args, 1, true), cmd .. ": " .. out)
+        for _, opt in ipairs({ "--plain-http", "--tls-verify=false", "--insecure", "--username", "--password-stdin",
+          "--auth-file", "--quiet", "--json" }) do
+          assert.truthy(out:find(opt, 1, true), cmd .. " --help lacks " .. opt)
+        end
+        local help = ocispec("help " .. cmd)
+        assert.are.equal(out, help)
+      end
+      assert.truthy((ocispec("pull --help")):find("--platform", 1, true))
+    end)
+
+    it("wrong argument counts are usage errors (exit 2, one line)", function()
+      for args, want in pairs({
+        ["push"] = "expected DIR[:NAME] and REMOTE_REF",
+        ["push layout:1"] = "expected DIR[:NAME] and REMOTE_REF",
+        ["pull 127.0.0.1:5000/demo:1"] = "expected REMOTE_REF and DIR[:NAME]",
+        ["copy 127.0.0.1:5000/a:1"] = "expected SRC_REF and DST_REF",
+        ["copy a b c"] = "expected SRC_REF and DST_REF",
+        ["tags"] = "expected one REMOTE_REPO",
+        ["inspect"] = "expected one REMOTE_REF",
+        ["inspect a b"] = "expected one REMOTE_REF",
+      }) do
+        local out, err, status = ocispec(args)
+        assert.are.equal(2, status, args)
+        assert.are.equal("", out, args)
+        local cmd = args:match("^%S+")
+        assert.are.equal(("ocispec %s: %s\n"):format(cmd, want), err, args)
+      end
+    end)
+
+    it("bad references name the argument and the bad part (exit 2)", function()
+      local _, err, status = ocispec("inspect 127.0.0.1:5000/Demo:1")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("^ocispec inspect: REMOTE_REF: reference \"127.0.0.1:5000/Demo:1\""), err)
+      assert.truthy(err:find("uppercase", 1, true), err)
+      _, err, status = ocispec("copy 127.0.0.1:5000/a:1 'b c'")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("ocispec copy: DST_REF: reference", 1, true), err)
+      _, err, status = ocispec("pull 'x y' dir")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("ocispec pull: REMOTE_REF: ", 1, true), err)
+      _, err, status = ocispec("tags bad::ref")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("ocispec tags: REMOTE_REPO: ", 1, true), err)
+    end)
+
+    it("checks option combinations before connecting; never echoes a password", function()
+      local cases = {
+        ["tags --username u 127.0.0.1:5000/demo"] = "--username needs --password or --password-stdin",
+        ["tags --password s3cr3t 127.0.0.1:5000/demo"] = "a password needs --username",
+        ["tags --username u --password s3cr3t --password-stdin 127.0.0.1:5000/demo"] =
+          "--password and --password-stdin exclude each other",
+        ["tags --tls-verify=maybe 127.0.0.1:5000/demo"] = "--tls-verify takes true or false",
+        ["tags --pasword=s3cr3t 127.0.0.1:5000/demo"] = "unknown option --pasword",
+        ["pull --platform linux 127.0.0.1:5000/demo:1 dir"] = 'bad --platform "linux"',
+        ["push --json"] = "expected DIR[:NAME] and REMOTE_REF",
+      }
+      for args, want in pairs(cases) do
+        local out, err, status = ocispec(args)
+        assert.are.equal(2, status, args)
+        assert.are.equal("", out, args)
+        assert.truthy(err:find(want, 1, true), args .. ": " .. err)
+        assert.is_nil(err:find("s3cr3t", 1, true), args .. ": " .. err)
+        assert.are.equal(1, select(2, err:gsub("\n", "")), args .. ": one line")
+      end
+      local _, err, status = ocispec("tags --username u --password-stdin 127.0.0.1:5000/demo", "")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("--password-stdin: nothing on stdin", 1, true), err)
+    end)
+
+    it("push checks the layout before connecting (exit 2)", function()
+      local _, err, status = ocispec("push no-such-layout:1 127.0.0.1:1/demo:1")
+      assert.are.equal(2, status)
+      assert.truthy(err:find("^ocispec push: no%-such%-layout"), err)
+      assert.truthy(err:find("not an OCI image layout", 1, true), err)
     end)
   end)
 

@@ -32,10 +32,14 @@ static int push_err(lua_State *L, const oci_error *e) {
   return ocil_parts_push_error(L, e);
 }
 
-static oci_layout *check_layout(lua_State *L) {
-  ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
-  if (!u->l) luaL_argerror(L, 1, "attempt to use a closed layout");
+oci_layout *ocil_check_layout(lua_State *L, int idx) {
+  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
+  if (!u->l) luaL_argerror(L, idx, "attempt to use a closed layout");
   return u->l;
+}
+
+static oci_layout *check_layout(lua_State *L) {
+  return ocil_check_layout(L, 1);
 }
 
 /* A string argument without NUL bytes (nil allowed when opt). */

@@ -4,7 +4,7 @@
 --    local m = assert(oci.image.ImageManifest.from_file("manifest.json"))
 --    print(#m:layers(), m:config():digest())
 --
--- Namespaces: `image`, `distribution`, `digest`. Every type has
+-- Namespaces: `image`, `distribution`, `digest`, `layout`, `registry`. Every type has
 -- `from_json`, `from_file`, `from_table`, a builder, getters, `set_`
 -- setters, `to_json`, `to_file`, `to_file_pretty`, `to_table`, `validate`,
 -- `clone`, `==` and `tostring` (see the README).
@@ -53,5 +53,6 @@ M.build = require "ocispec.build"
 M.unpack = require "ocispec.unpack"
 M.layer = require "ocispec.layer"
 M.layout = require "ocispec.layout"
+M.registry = require "ocispec.registry"
 
 return M

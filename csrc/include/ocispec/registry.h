@@ -21,9 +21,10 @@
    ErrorResponse body; oci_registry_last_response has the details);
    OCI_ENETWORK for connection, TLS and timeout failures (curl's reason);
    OCI_EMISMATCH when content does not match its digest or size;
-   OCI_ECANCELED when the progress callback asked to stop. 429, 502, 503,
-   504 and transient network failures are retried a bounded number of times
-   with exponential backoff (Retry-After honoured up to the cap). */
+   OCI_ECANCELED when the progress callback asked to stop. 429, 5xx (but
+   501 and 505) and transient network failures are retried a bounded
+   number of times with exponential backoff (Retry-After honoured up to the
+   cap), when the request's body can be sent again. */
 #ifndef OCISPEC_REGISTRY_H
 #define OCISPEC_REGISTRY_H
 
@@ -264,8 +265,8 @@ OCI_API int oci_registry_catalog(oci_registry *r, unsigned n,
                                  oci_layout_strings *out, oci_error *err);
 
 /* GET /v2/<repo>/referrers/<digest>[?artifactType=]; when the registry
-   does not support it (404 without an ErrorResponse, or 405... see .c),
-   the referrers tag schema: the index tagged <alg>-<encoded> (no such tag:
+   does not support it (it answers 404: spec.md "Listing Referrers"), the
+   referrers tag schema: the index tagged <alg>-<encoded> (no such tag:
    an empty index). Filtered by artifact_type (NULL: all) on our side when
    the registry did not (OCI-Filters-Applied). *out is an image index. */
 OCI_API int oci_registry_referrers(oci_registry *r, const char *repo,

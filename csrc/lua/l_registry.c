@@ -1,0 +1,1047 @@
+/* core.registry: the registry client for Lua (see ocispec/registry.h and
+   registry-lua-api in the README).
+     connect(host [, opts]) -> Client | nil, msg, code
+   Client methods: host, ping, get_manifest, get_manifest_raw,
+   head_manifest, put_manifest, delete_manifest, has_blob, get_blob,
+   get_blob_to_layout, push_blob, push_blob_file, push_blob_from_layout,
+   mount_blob, delete_blob, tags, tags_page, catalog, catalog_page,
+   referrers, push, pull, copy, stats, last_response, close.
+   Data errors return nil, message, code name, info; info (for "registry"
+   and "network") describes the failed request: {status, method, url,
+   body, content_type, codes, response}.
+
+   Progress: opts.progress is kept in the client's user value; the C
+   callback is a trampoline that calls it under lua_pcall on the lua_State
+   of the method call in progress (stored in the client at each call), so a
+   Lua error never unwinds through libcurl. It returning false, or raising,
+   cancels the transfer. While a call is in progress the client is busy: a
+   progress function calling a method of its own client raises. */
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+#include "ocil_parts.h"
+#include "ocispec/hash.h"
+#include "ocispec/registry.h"
+
+#define CLIENT_MT "ocispec.registry.Client"
+#define HOLD_MT "ocispec.registry.hold"
+
+/* Default max_bytes of get_blob: 64 MiB. */
+#define GET_BLOB_MAX ((size_t)64 << 20)
+
+typedef struct ud_client {
+  oci_registry *r;
+  lua_State *L; /* the state of the call in progress (NULL: none) */
+  int self;     /* stack index of this userdata in L during a call */
+  int busy;
+  int cb_failed;                      /* the progress function raised */
+  char cb_msg[OCI_ERROR_MESSAGE_MAX]; /* ... with this message */
+} ud_client;
+
+/* ---- C results held by a userdata until they are in Lua ---------------- */
+
+/* What a C call hands back (malloc'd); a Lua memory error while converting
+   it cannot leak it: the holder's __gc frees what is still here. */
+typedef struct hold {
+  char *buf;
+  char *next;
+  oci_layout_strings strings;
+  oci_registry_manifest man;
+} hold;
+
+static int hold_gc(lua_State *L) {
+  hold *h = luaL_checkudata(L, 1, HOLD_MT);
+  free(h->buf);
+  h->buf = NULL;
+  free(h->next);
+  h->next = NULL;
+  oci_layout_strings_free(&h->strings);
+  memset(&h->strings, 0, sizeof h->strings);
+  oci_registry_manifest_free(&h->man);
+  memset(&h->man, 0, sizeof h->man);
+  return 0;
+}
+
+static hold *new_hold(lua_State *L) {
+  hold *h = lua_newuserdatauv(L, sizeof *h, 0);
+  memset(h, 0, sizeof *h);
+  luaL_setmetatable(L, HOLD_MT);
+  return h;
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+/* A string argument without NUL bytes (nil allowed when opt). */
+static const char *arg_str(lua_State *L, int idx, const char *what, int opt) {
+  if (opt && lua_isnoneornil(L, idx)) return NULL;
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  if (memchr(s, '\0', len))
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s holds a NUL byte", what));
+  return s;
+}
+
+/* A digest string, or a Descriptor (its digest and size). */
+static const char *arg_digest(lua_State *L, int idx, int64_t *size) {
+  *size = -1;
+  if (lua_type(L, idx) == LUA_TSTRING) return arg_str(L, idx, "digest", 0);
+  ocil_obj *u = ocil_check(L, idx, &oci_type_image_descriptor);
+  const oci_image_descriptor *d = u->obj;
+  *size = d->size;
+  return d->digest;
+}
+
+static const oci_image_descriptor *arg_desc(lua_State *L, int idx) {
+  return ocil_check(L, idx, &oci_type_image_descriptor)->obj;
+}
+
+static unsigned arg_count(lua_State *L, int idx, const char *what) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  lua_Integer n = luaL_checkinteger(L, idx);
+  if (n < 0 || n > 1000000000)
+    luaL_argerror(L, idx,
+                  lua_pushfstring(L, "%s must be between 0 and 1e9", what));
+  return (unsigned)n;
+}
+
+static ud_client *to_client(lua_State *L, int idx) {
+  ud_client *u = luaL_checkudata(L, idx, CLIENT_MT);
+  if (!u->r) luaL_argerror(L, idx, "attempt to use a closed registry client");
+  if (u->busy)
+    luaL_argerror(L, idx,
+                  "registry client is busy (used from its progress callback)");
+  return u;
+}
+
+/* Marks the client (at idx of L) as used by the call in progress. */
+static void begin(lua_State *L, ud_client *u, int idx) {
+  u->L = L;
+  u->self = lua_absindex(L, idx);
+  u->busy = 1;
+  u->cb_failed = 0;
+  u->cb_msg[0] = '\0';
+}
+
+static void end(ud_client *u) {
+  u->busy = 0;
+  u->L = NULL;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* The list of codes of an ErrorResponse, and the response userdata. */
+static void push_response(lua_State *L, int info, const char *body,
+                          size_t len) {
+  void *obj = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  lua_newtable(L);
+  int codes = lua_gettop(L);
+  if (body && len &&
+      oci_parse(&oci_type_dist_error_response, body, len, NULL, &obj, &e) ==
+          OCI_OK) {
+    ocil_push_root(L, &oci_type_dist_error_response, obj);
+    const oci_dist_error_response *er = obj;
+    for (size_t i = 0; i < er->errors.len; i++) {
+      lua_pushstring(L, er->errors.items[i]->code);
+      lua_rawseti(L, codes, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, info, "response");
+  }
+  if (lua_rawlen(L, codes) == 0) ocil_set_array_mt(L, codes);
+  lua_setfield(L, info, "codes");
+}
+
+static void set_str(lua_State *L, int t, const char *k, const char *v) {
+  if (!v) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, t, k);
+}
+
+/* {status, method, url, body, content_type} of the last failed request;
+   with codes and response when `full`. */
+static void push_last_response(lua_State *L, const oci_registry *r, int full) {
+  oci_registry_response resp;
+  memset(&resp, 0, sizeof resp);
+  oci_registry_last_response(r, &resp);
+  lua_createtable(L, 0, 7);
+  int t = lua_gettop(L);
+  lua_pushinteger(L, (lua_Integer)resp.status);
+  lua_setfield(L, t, "status");
+  set_str(L, t, "method", resp.method);
+  set_str(L, t, "url", resp.url);
+  if (resp.body) {
+    lua_pushlstring(L, resp.body, resp.body_len);
+    lua_setfield(L, t, "body");
+  }
+  set_str(L, t, "content_type", resp.content_type);
+  if (full) push_response(L, t, resp.body, resp.body ? resp.body_len : 0);
+}
+
+/* nil, message, code name[, info]: the error of a failed call on u. */
+static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
+  if (e->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
+  lua_pushnil(L);
+  if (e->code == OCI_ECANCELED && u && u->cb_failed)
+    lua_pushfstring(L, "canceled by progress callback: %s", u->cb_msg);
+  else
+    lua_pushstring(L, e->message);
+  lua_pushstring(L, oci_status_name(e->code));
+  if (u && u->r && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
+    push_last_response(L, u->r, 1);
+    return 4;
+  }
+  return 3;
+}
+
+static int push_desc(lua_State *L, oci_image_descriptor *d) {
+  ocil_push_root(L, &oci_type_image_descriptor, d);
+  return 1;
+}
+
+#define DESC_F(m)                                                              \
+  (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
+
+static int make_desc(const char *media_type, const char *digest, int64_t size,
+                     oci_image_descriptor **out, oci_error *e) {
+  oci_image_descriptor *d;
+  *out = NULL;
+  int rc = oci_image_descriptor_new(&d, e);
+  if (rc) return rc;
+  if (oci_set_string(d, DESC_F(media_type),
+                     media_type ? media_type : "application/octet-stream") ||
+      oci_set_string(d, DESC_F(digest), digest)) {
+    oci_image_descriptor_free(d);
+    return oci_error_set(e, OCI_ENOMEM, "not enough memory");
+  }
+  d->size = size;
+  oci_mark(d, OCI_F_image_descriptor_size);
+  *out = d;
+  return OCI_OK;
+}
+
+/* ---- progress trampoline ------------------------------------------------ */
+
+typedef struct progress_call {
+  ud_client *u;
+  const char *digest;
+  int64_t done, total;
+  int cancel;
+} progress_call;
+
+/* Runs under lua_pcall with (call, function): calls the progress function
+   and reads its verdict. */
+static int progress_body(lua_State *L) {
+  progress_call *pc = lua_touserdata(L, 1);
+  if (!lua_isfunction(L, 2)) return 0;
+  lua_pushvalue(L, 2);
+  lua_pushstring(L, pc->digest ? pc->digest : "");
+  lua_pushinteger(L, (lua_Integer)pc->done);
+  lua_pushinteger(L, (lua_Integer)pc->total);
+  lua_call(L, 3, 1);
+  if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) pc->cancel = 1;
+  return 0;
+}
+
+/* Called by the C core during a method call, on the C stack of that call:
+   u->self indexes the client in the method's frame. Nothing here may raise
+   (it would unwind through libcurl): what allocates runs under lua_pcall. */
+static int progress_trampoline(void *ud, const char *digest, int64_t done,
+                               int64_t total) {
+  ud_client *u = ud;
+  lua_State *L = u->L;
+  if (!L) return 0;
+  if (!lua_checkstack(L, 8)) {
+    u->cb_failed = 1;
+    snprintf(u->cb_msg, sizeof u->cb_msg, "Lua stack overflow");
+    return 1;
+  }
+  int top = lua_gettop(L);
+  progress_call pc = {u, digest, done, total, 0};
+  lua_pushcfunction(L, progress_body); /* a light C function: no allocation */
+  lua_pushlightuserdata(L, &pc);
+  lua_getiuservalue(L, u->self, 1);
+  int rc = lua_pcall(L, 2, 0, 0);
+  if (rc != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    u->cb_failed = 1;
+    snprintf(u->cb_msg, sizeof u->cb_msg, "%s",
+             m ? m
+               : (rc == LUA_ERRMEM ? "not enough memory"
+                                   : "(error object is not a string)"));
+    lua_settop(L, top);
+    return 1;
+  }
+  lua_settop(L, top);
+  return pc.cancel;
+}
+
+/* ---- connect ------------------------------------------------------------ */
+
+/* The option `name` of the table at idx; pushes it (nil when absent). */
+static int opt_get(lua_State *L, int idx, const char *name) {
+  if (lua_isnoneornil(L, idx)) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  return lua_getfield(L, idx, name);
+}
+
+static void opt_fail(lua_State *L, int idx, const char *name,
+                     const char *want) {
+  luaL_argerror(L, idx,
+                lua_pushfstring(L, "option '%s' must be %s (got %s)", name,
+                                want, luaL_typename(L, -1)));
+}
+
+static void opt_bool(lua_State *L, int idx, const char *name, bool *out) {
+  int t = opt_get(L, idx, name);
+  if (t == LUA_TBOOLEAN)
+    *out = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    opt_fail(L, idx, name, "a boolean");
+  lua_pop(L, 1);
+}
+
+/* The string stays referenced by the options table (kept on the stack). */
+static void opt_string(lua_State *L, int idx, const char *name,
+                       const char **out) {
+  int t = opt_get(L, idx, name);
+  if (t == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (memchr(s, '\0', len))
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L, "option '%s' holds a NUL byte", name));
+    *out = s;
+  } else if (t != LUA_TNIL)
+    opt_fail(L, idx, name, "a string");
+  lua_pop(L, 1);
+}
+
+static lua_Integer opt_int(lua_State *L, int idx, const char *name,
+                           lua_Integer dflt, lua_Integer max) {
+  int t = opt_get(L, idx, name);
+  lua_Integer v = dflt;
+  if (t != LUA_TNIL) {
+    int isint;
+    v = lua_tointegerx(L, -1, &isint);
+    if (t != LUA_TNUMBER || !isint) opt_fail(L, idx, name, "an integer");
+    if (v < 0 || v > max)
+      luaL_argerror(
+          L, idx,
+          lua_pushfstring(L, "option '%s' is out of range (0..%I)", name, max));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int l_connect(lua_State *L) {
+  const char *host = arg_str(L, 1, "host", 0);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  oci_registry_options o;
+  oci_registry_options_init(&o);
+  opt_bool(L, 2, "plain_http", &o.plain_http);
+  opt_bool(L, 2, "tls_verify", &o.tls_verify);
+  opt_string(L, 2, "ca_file", &o.ca_file);
+  opt_string(L, 2, "username", &o.username);
+  opt_string(L, 2, "password", &o.password);
+  int t = opt_get(L, 2, "auth_file");
+  if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+    o.auth_file = "";
+  else if (t != LUA_TNIL && t != LUA_TSTRING)
+    opt_fail(L, 2, "auth_file", "a string or false");
+  lua_pop(L, 1);
+  if (t == LUA_TSTRING) opt_string(L, 2, "auth_file", &o.auth_file);
+  opt_string(L, 2, "user_agent", &o.user_agent);
+  const lua_Integer UMAX = 0x7fffffff;
+  o.retries = (unsigned)opt_int(L, 2, "retries", o.retries, 1000);
+  o.retry_delay_ms =
+      (unsigned)opt_int(L, 2, "retry_delay_ms", o.retry_delay_ms, UMAX);
+  o.retry_max_delay_ms =
+      (unsigned)opt_int(L, 2, "retry_max_delay_ms", o.retry_max_delay_ms, UMAX);
+  o.connect_timeout_s =
+      (long)opt_int(L, 2, "connect_timeout", o.connect_timeout_s, UMAX);
+  o.low_speed_timeout_s =
+      (long)opt_int(L, 2, "low_speed_timeout", o.low_speed_timeout_s, UMAX);
+  o.chunk_size = (size_t)opt_int(L, 2, "chunk_size", (lua_Integer)o.chunk_size,
+                                 (lua_Integer)1 << 40);
+  t = opt_get(L, 2, "progress");
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    opt_fail(L, 2, "progress", "a function");
+  int progress = lua_gettop(L);
+
+  ud_client *u = lua_newuserdatauv(L, sizeof *u, 1);
+  memset(u, 0, sizeof *u);
+  luaL_setmetatable(L, CLIENT_MT);
+  if (t == LUA_TFUNCTION) {
+    lua_pushvalue(L, progress);
+    lua_setiuservalue(L, -2, 1);
+    o.progress = progress_trampoline;
+    o.progress_ud = u; /* full userdata memory does not move */
+  }
+  oci_error e;
+  oci_error_clear(&e);
+  if (oci_registry_new(host, &o, &u->r, &e)) return push_err(L, NULL, &e);
+  return 1;
+}
+
+/* ---- Client methods ----------------------------------------------------- */
+
+static int c_close(lua_State *L) {
+  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
+  if (u->busy)
+    luaL_argerror(L, 1,
+                  "registry client is busy (used from its progress callback)");
+  oci_registry_free(u->r);
+  u->r = NULL;
+  return 0;
+}
+
+static int c_gc(lua_State *L) {
+  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
+  oci_registry_free(u->r);
+  u->r = NULL;
+  return 0;
+}
+
+static int c_tostring(lua_State *L) {
+  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
+  if (u->r)
+    lua_pushfstring(L, "ocispec.registry(%s)", oci_registry_host(u->r));
+  else
+    lua_pushliteral(L, "ocispec.registry(closed)");
+  return 1;
+}
+
+static int c_host(lua_State *L) {
+  lua_pushstring(L, oci_registry_host(to_client(L, 1)->r));
+  return 1;
+}
+
+static int push_true(lua_State *L) {
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int c_ping(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_ping(u->r, &e);
+  end(u);
+  return rc ? push_err(L, u, &e) : push_true(L);
+}
+
+static int is_manifest_type(const char *mt) {
+  return strcmp(mt, "application/vnd.oci.image.manifest.v1+json") == 0 ||
+         strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json") ==
+             0;
+}
+
+static int is_index_type(const char *mt) {
+  return strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
+         strcmp(mt,
+                "application/vnd.docker.distribution.manifest.list.v2+json") ==
+             0;
+}
+
+/* get_manifest / get_manifest_raw: (doc or body), descriptor. */
+static int get_manifest(lua_State *L, int raw) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *ref = arg_str(L, 3, "reference", 0);
+  const char *accept = arg_str(L, 4, "accept", 1);
+  hold *h = new_hold(L);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_get_manifest(u->r, repo, ref, accept, &h->man, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  const char *mt = h->man.media_type ? h->man.media_type : "";
+  oci_image_descriptor *d;
+  if (make_desc(h->man.media_type, h->man.digest, (int64_t)h->man.len, &d, &e))
+    return push_err(L, u, &e);
+  push_desc(L, d);
+  int di = lua_gettop(L);
+  const oci_type *t = NULL;
+  if (!raw && is_manifest_type(mt))
+    t = &oci_type_image_manifest;
+  else if (!raw && is_index_type(mt))
+    t = &oci_type_image_index;
+  if (t) {
+    void *obj;
+    if (oci_parse(t, h->man.body, h->man.len, NULL, &obj, &e))
+      return push_err(L, u, &e);
+    ocil_push_root(L, t, obj);
+  } else {
+    lua_pushlstring(L, h->man.body, h->man.len);
+  }
+  lua_pushvalue(L, di);
+  return 2;
+}
+
+static int c_get_manifest(lua_State *L) {
+  return get_manifest(L, 0);
+}
+
+static int c_get_manifest_raw(lua_State *L) {
+  return get_manifest(L, 1);
+}
+
+static int c_head_manifest(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *ref = arg_str(L, 3, "reference", 0);
+  const char *accept = arg_str(L, 4, "accept", 1);
+  bool found = false;
+  oci_image_descriptor *d = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_head_manifest(u->r, repo, ref, accept, &found, &d, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  if (!found || !d) {
+    if (d) oci_free(d);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return push_desc(L, d);
+}
+
+/* The media type of a JSON manifest text: its mediaType member, or NULL. */
+static char *json_media_type(const char *s, size_t len) {
+  oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+  po.allow_missing_required = true;
+  oci_image_manifest *m;
+  oci_error e;
+  if (oci_parse(&oci_type_image_manifest, s, len, &po, (void **)&m, &e))
+    return NULL;
+  char *mt = NULL;
+  if (oci_is_present(m, OCI_F_image_manifest_media_type) && m->media_type)
+    mt = strdup(m->media_type);
+  oci_free(m);
+  return mt;
+}
+
+static int c_put_manifest(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *ref = arg_str(L, 3, "reference", 0);
+  const char *mt = arg_str(L, 5, "media type", 1);
+  hold *h = new_hold(L);
+  const char *body;
+  size_t len;
+  oci_error e;
+  oci_error_clear(&e);
+  if (lua_type(L, 4) == LUA_TSTRING) {
+    body = lua_tolstring(L, 4, &len);
+    if (!mt) {
+      h->next = json_media_type(body, len);
+      mt = h->next;
+    }
+    if (!mt) {
+      oci_error_set(&e, OCI_EINVAL,
+                    "put_manifest: the manifest text has no mediaType member; "
+                    "pass the media type");
+      return push_err(L, NULL, &e);
+    }
+  } else {
+    ocil_obj *o = ocil_test_any(L, 4);
+    if (!o || (o->type != &oci_type_image_manifest &&
+               o->type != &oci_type_image_index))
+      return luaL_typeerror(L, 4,
+                            "image.ImageManifest, image.ImageIndex or string");
+    if (!o->obj) return luaL_argerror(L, 4, "attempt to use a closed object");
+    if (oci_to_json(o->type, o->obj, NULL, &h->buf, &len, &e))
+      return push_err(L, NULL, &e);
+    body = h->buf;
+    if (!mt) {
+      if (o->type == &oci_type_image_manifest) {
+        const oci_image_manifest *m = o->obj;
+        mt = oci_is_present(m, OCI_F_image_manifest_media_type) && m->media_type
+                 ? m->media_type
+                 : "application/vnd.oci.image.manifest.v1+json";
+      } else {
+        const oci_image_index *x = o->obj;
+        mt = oci_is_present(x, OCI_F_image_index_media_type) && x->media_type
+                 ? x->media_type
+                 : "application/vnd.oci.image.index.v1+json";
+      }
+    }
+  }
+  oci_image_descriptor *d = NULL;
+  begin(L, u, 1);
+  int rc =
+      oci_registry_put_manifest(u->r, repo, ref, mt, body, len, &d, NULL, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  return push_desc(L, d);
+}
+
+static int c_delete_manifest(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *ref = arg_str(L, 3, "reference", 0);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_delete_manifest(u->r, repo, ref, &e);
+  end(u);
+  return rc ? push_err(L, u, &e) : push_true(L);
+}
+
+static int c_has_blob(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  int64_t dsize;
+  const char *dg = arg_digest(L, 3, &dsize);
+  bool found = false;
+  int64_t size = -1;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_has_blob(u->r, repo, dg, &found, &size, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  if (!found)
+    lua_pushboolean(L, 0);
+  else if (size >= 0)
+    lua_pushinteger(L, (lua_Integer)size);
+  else
+    lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int c_get_blob(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  int64_t size;
+  const char *dg = arg_digest(L, 3, &size);
+  size_t max = GET_BLOB_MAX;
+  if (!lua_isnoneornil(L, 4)) {
+    lua_Integer m = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, m >= 0, 4, "max_bytes must not be negative");
+    max = (size_t)m;
+  }
+  hold *h = new_hold(L);
+  size_t len = 0;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_get_blob_buffer(u->r, repo, dg, size, max, &h->buf,
+                                        &len, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  lua_pushlstring(L, h->buf ? h->buf : "", len);
+  return 1;
+}
+
+static int c_get_blob_to_layout(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const oci_image_descriptor *d = arg_desc(L, 3);
+  oci_layout *l = ocil_check_layout(L, 4);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_get_blob_to_layout(u->r, repo, d, l, &e);
+  end(u);
+  return rc ? push_err(L, u, &e) : push_true(L);
+}
+
+static int c_push_blob(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  size_t len;
+  const char *data = luaL_checklstring(L, 3, &len);
+  const char *mt = arg_str(L, 4, "media type", 1);
+  oci_image_descriptor *d = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_push_blob_buffer(u->r, repo, data, len, mt, &d, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  return push_desc(L, d);
+}
+
+typedef struct file_source {
+  FILE *f;
+  const char *path;
+} file_source;
+
+static ssize_t file_read(void *ud, void *buf, size_t cap, oci_error *err) {
+  file_source *s = ud;
+  size_t n = fread(buf, 1, cap, s->f);
+  if (n == 0 && ferror(s->f)) {
+    oci_error_set(err, OCI_EIO, "%s: read: %s", s->path, strerror(errno));
+    return -1;
+  }
+  return (ssize_t)n;
+}
+
+static int c_push_blob_file(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *path = arg_str(L, 3, "path", 0);
+  const char *mt = arg_str(L, 4, "media type", 1);
+  char digest[OCI_DIGEST_STRING_MAX];
+  uint64_t size = 0;
+  oci_error e;
+  oci_error_clear(&e);
+  if (oci_hash_file(OCI_DIGEST_SHA256, path, digest, &size, &e))
+    return push_err(L, u, &e);
+  file_source src = {fopen(path, "rb"), path};
+  if (!src.f) {
+    oci_error_set(&e, OCI_EIO, "%s: %s", path, strerror(errno));
+    return push_err(L, u, &e);
+  }
+  begin(L, u, 1);
+  int rc = oci_registry_push_blob(u->r, repo, digest, (int64_t)size, file_read,
+                                  &src, &e);
+  end(u);
+  fclose(src.f);
+  if (rc) return push_err(L, u, &e);
+  oci_image_descriptor *d;
+  if (make_desc(mt, digest, (int64_t)size, &d, &e)) return push_err(L, u, &e);
+  return push_desc(L, d);
+}
+
+static int c_push_blob_from_layout(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  oci_layout *l = ocil_check_layout(L, 3);
+  const oci_image_descriptor *d = arg_desc(L, 4);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_push_blob_from_layout(u->r, repo, l, d, &e);
+  end(u);
+  return rc ? push_err(L, u, &e) : push_true(L);
+}
+
+static int c_mount_blob(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *from = arg_str(L, 3, "from_repo", 0);
+  int64_t size;
+  const char *dg = arg_digest(L, 4, &size);
+  bool mounted = false;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_mount_blob(u->r, repo, from, dg, &mounted, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  lua_pushboolean(L, mounted);
+  return 1;
+}
+
+static int c_delete_blob(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  int64_t size;
+  const char *dg = arg_digest(L, 3, &size);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_delete_blob(u->r, repo, dg, &e);
+  end(u);
+  return rc ? push_err(L, u, &e) : push_true(L);
+}
+
+static void push_strings(lua_State *L, const oci_layout_strings *s) {
+  lua_createtable(L, (int)s->len, 0);
+  if (!s->len) ocil_set_array_mt(L, -1);
+  for (size_t i = 0; i < s->len; i++) {
+    lua_pushstring(L, s->items[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* tags / catalog: every name. repo_at 0: the catalog. */
+static int list_all(lua_State *L, int catalog) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = catalog ? NULL : arg_str(L, 2, "repo", 0);
+  unsigned n = arg_count(L, catalog ? 2 : 3, "page_size");
+  hold *h = new_hold(L);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = catalog ? oci_registry_catalog(u->r, n, &h->strings, &e)
+                   : oci_registry_tags(u->r, repo, n, &h->strings, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  push_strings(L, &h->strings);
+  return 1;
+}
+
+static int list_page(lua_State *L, int catalog) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = catalog ? NULL : arg_str(L, 2, "repo", 0);
+  int at = catalog ? 2 : 3;
+  unsigned n = arg_count(L, at, "n");
+  const char *last = arg_str(L, at + 1, "last", 1);
+  hold *h = new_hold(L);
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = catalog ? oci_registry_catalog_page(u->r, n, last, &h->strings,
+                                               &h->next, &e)
+                   : oci_registry_tags_page(u->r, repo, n, last, &h->strings,
+                                            &h->next, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  push_strings(L, &h->strings);
+  if (h->next)
+    lua_pushstring(L, h->next);
+  else
+    lua_pushnil(L);
+  return 2;
+}
+
+static int c_tags(lua_State *L) {
+  return list_all(L, 0);
+}
+static int c_catalog(lua_State *L) {
+  return list_all(L, 1);
+}
+static int c_tags_page(lua_State *L) {
+  return list_page(L, 0);
+}
+static int c_catalog_page(lua_State *L) {
+  return list_page(L, 1);
+}
+
+static int c_referrers(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  int64_t size;
+  const char *dg = arg_digest(L, 3, &size);
+  const char *at = arg_str(L, 4, "artifact_type", 1);
+  oci_image_index *idx = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_referrers(u->r, repo, dg, at, &idx, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  ocil_push_root(L, &oci_type_image_index, idx);
+  return 1;
+}
+
+static int c_push(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  oci_layout *l = ocil_check_layout(L, 2);
+  const char *name = arg_str(L, 3, "name", 0);
+  const char *repo = arg_str(L, 4, "repo", 0);
+  const char *tag = arg_str(L, 5, "tag", 1);
+  oci_image_descriptor *d = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_push(u->r, l, name, repo, tag, &d, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  return push_desc(L, d);
+}
+
+/* A platform: "os/arch[/variant]", a table {os=, architecture=, variant=}
+   or an image.Platform; the strings stay referenced from the stack. */
+static const oci_registry_platform *arg_platform(lua_State *L, int idx,
+                                                 oci_registry_platform *p) {
+  memset(p, 0, sizeof *p);
+  if (lua_isnoneornil(L, idx)) return NULL;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char *s = arg_str(L, idx, "platform", 0);
+    const char *a = strchr(s, '/');
+    const char *v = a ? strchr(a + 1, '/') : NULL;
+    if (!a || a == s || !a[1] || a[1] == '/' ||
+        (v && (!v[1] || strchr(v + 1, '/'))))
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L,
+                                    "platform \"%s\" is not os/arch[/variant] "
+                                    "(such as linux/arm64/v8)",
+                                    s));
+    lua_pushlstring(L, s, (size_t)(a - s));
+    p->os = lua_tostring(L, -1);
+    if (v) {
+      lua_pushlstring(L, a + 1, (size_t)(v - a - 1));
+      p->architecture = lua_tostring(L, -1);
+      p->variant = v + 1;
+    } else {
+      p->architecture = a + 1;
+    }
+    return p;
+  }
+  ocil_obj *u = ocil_test_any(L, idx);
+  if (u && u->type == &oci_type_image_platform && u->obj) {
+    const oci_image_platform *pl = u->obj;
+    p->os = pl->os;
+    p->architecture = pl->architecture;
+    if (oci_is_present(pl, OCI_F_image_platform_variant))
+      p->variant = pl->variant;
+    return p;
+  }
+  if (!lua_istable(L, idx))
+    luaL_typeerror(L, idx, "platform string, table or image.Platform");
+  static const char *const keys[] = {"os", "architecture", "variant"};
+  const char **dst[] = {&p->os, &p->architecture, &p->variant};
+  for (int i = 0; i < 3; i++) {
+    int t = lua_getfield(L, idx, keys[i]);
+    if (t == LUA_TSTRING)
+      *dst[i] = lua_tostring(L, -1);
+    else if (t != LUA_TNIL)
+      luaL_argerror(
+          L, idx, lua_pushfstring(L, "platform.%s must be a string", keys[i]));
+  }
+  return p;
+}
+
+static int c_pull(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *ref = arg_str(L, 3, "reference", 0);
+  oci_layout *l = ocil_check_layout(L, 4);
+  const char *name = arg_str(L, 5, "name", 1);
+  oci_registry_platform pbuf;
+  const oci_registry_platform *p = arg_platform(L, 6, &pbuf);
+  oci_image_descriptor *d = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  begin(L, u, 1);
+  int rc = oci_registry_pull(u->r, repo, ref, l, name, p, &d, &e);
+  end(u);
+  if (rc) return push_err(L, u, &e);
+  return push_desc(L, d);
+}
+
+static int c_copy(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *src_repo = arg_str(L, 2, "src_repo", 0);
+  const char *src_ref = arg_str(L, 3, "src_reference", 0);
+  ud_client *dst = u;
+  if (!lua_rawequal(L, 1, 4)) dst = to_client(L, 4);
+  const char *dst_repo = arg_str(L, 5, "dst_repo", 0);
+  const char *dst_tag = arg_str(L, 6, "dst_tag", 1);
+  oci_image_descriptor *d = NULL;
+  oci_error e;
+  oci_error_clear(&e);
+  if (dst != u) begin(L, dst, 4);
+  begin(L, u, 1);
+  int rc = oci_registry_copy(u->r, src_repo, src_ref, dst->r, dst_repo, dst_tag,
+                             &d, &e);
+  end(u);
+  if (dst != u) end(dst);
+  if (rc) {
+    /* the side that failed: the destination when its last request did */
+    ud_client *who = u;
+    if (dst != u && dst->cb_failed) who = dst;
+    if (dst != u && !u->cb_failed &&
+        (e.code == OCI_EREGISTRY || e.code == OCI_ENETWORK)) {
+      oci_registry_response a, b;
+      memset(&a, 0, sizeof a);
+      memset(&b, 0, sizeof b);
+      oci_registry_last_response(u->r, &a);
+      oci_registry_last_response(dst->r, &b);
+      if (b.url && (!a.url || strstr(e.message, b.url))) who = dst;
+    }
+    return push_err(L, who, &e);
+  }
+  return push_desc(L, d);
+}
+
+static void set_u64(lua_State *L, const char *k, uint64_t v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
+static int c_stats(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  oci_registry_stats s;
+  memset(&s, 0, sizeof s);
+  oci_registry_get_stats(u->r, &s);
+  lua_createtable(L, 0, 9);
+  set_u64(L, "requests", s.requests);
+  set_u64(L, "blobs_uploaded", s.blobs_uploaded);
+  set_u64(L, "blobs_skipped", s.blobs_skipped);
+  set_u64(L, "blobs_mounted", s.blobs_mounted);
+  set_u64(L, "blobs_downloaded", s.blobs_downloaded);
+  set_u64(L, "bytes_uploaded", s.bytes_uploaded);
+  set_u64(L, "bytes_downloaded", s.bytes_downloaded);
+  set_u64(L, "manifests_pushed", s.manifests_pushed);
+  set_u64(L, "manifests_pulled", s.manifests_pulled);
+  return 1;
+}
+
+static int c_last_response(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  push_last_response(L, u->r, 0);
+  return 1;
+}
+
+int ocil_push_registry_lib(lua_State *L) {
+  static const luaL_Reg cmeth[] = {
+      {"host", c_host},
+      {"ping", c_ping},
+      {"get_manifest", c_get_manifest},
+      {"get_manifest_raw", c_get_manifest_raw},
+      {"head_manifest", c_head_manifest},
+      {"put_manifest", c_put_manifest},
+      {"delete_manifest", c_delete_manifest},
+      {"has_blob", c_has_blob},
+      {"get_blob", c_get_blob},
+      {"get_blob_to_layout", c_get_blob_to_layout},
+      {"push_blob", c_push_blob},
+      {"push_blob_file", c_push_blob_file},
+      {"push_blob_from_layout", c_push_blob_from_layout},
+      {"mount_blob", c_mount_blob},
+      {"delete_blob", c_delete_blob},
+      {"tags", c_tags},
+      {"tags_page", c_tags_page},
+      {"catalog", c_catalog},
+      {"catalog_page", c_catalog_page},
+      {"referrers", c_referrers},
+      {"push", c_push},
+      {"pull", c_pull},
+      {"copy", c_copy},
+      {"stats", c_stats},
+      {"last_response", c_last_response},
+      {"close", c_close},
+      {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"connect", l_connect}, {NULL, NULL}};
+  if (luaL_newmetatable(L, CLIENT_MT)) {
+    luaL_newlib(L, cmeth);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, c_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, c_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, c_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, HOLD_MT)) {
+    lua_pushcfunction(L, hold_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, fns);
+  lua_pushinteger(L, (lua_Integer)OCI_REGISTRY_MANIFEST_MAX);
+  lua_setfield(L, -2, "MANIFEST_MAX");
+  lua_pushinteger(L, (lua_Integer)GET_BLOB_MAX);
+  lua_setfield(L, -2, "GET_BLOB_MAX");
+  lua_pushliteral(L, OCI_REGISTRY_ACCEPT_MANIFESTS);
+  lua_setfield(L, -2, "ACCEPT_MANIFESTS");
+  return 1;
+}

@@ -1,0 +1,254 @@
+--- Registry client (distribution-spec): push, pull and copy images,
+-- list tags, read and write manifests and blobs.
+--
+--    local registry = require("ocispec").registry
+--    local desc, stats = assert(registry.push("image-layout", "1.0",
+--      "127.0.0.1:5000/demo:1.0", { plain_http = true }))
+--
+-- `connect(host, opts)` gives a client whose methods are listed in the
+-- README ("Registries"): `host`, `ping`, `get_manifest`, `get_manifest_raw`,
+-- `head_manifest`, `put_manifest`, `delete_manifest`, `has_blob`,
+-- `get_blob`, `get_blob_to_layout`, `push_blob`, `push_blob_file`,
+-- `push_blob_from_layout`, `mount_blob`, `delete_blob`, `tags`,
+-- `tags_page`, `catalog`, `catalog_page`, `referrers`, `push`, `pull`,
+-- `copy`, `stats`, `last_response` and `close`.
+--
+-- Failures return `nil, message, code, info`: `code` is the status name
+-- (`"registry"`, `"network"`, `"mismatch"`, `"canceled"`, `"invalid"`,
+-- `"io"`, ...) and `info`, for `"registry"` and `"network"`, describes the
+-- failed request: `{status=, method=, url=, body=, content_type=, codes=,
+-- response=}` (`response`: the body as a `distribution.ErrorResponse` when
+-- it is one). Credentials never appear in messages.
+--
+-- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
+-- config.json), each with its `<Name>Builder()`.
+-- @module ocispec.registry
+local core = require "ocispec.core"
+local distribution = require "ocispec.distribution"
+local layout = require "ocispec.layout"
+local util = require "ocispec.util"
+
+local M = {}
+-- The client's own documents, as classes like every other type:
+-- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
+-- config.json), each with its `<Name>Builder()`.
+util.export_classes(M, "registry")
+
+--- Largest manifest accepted (4 MiB, distribution-spec's limit).
+M.MANIFEST_MAX = core.registry.MANIFEST_MAX
+--- Default `max_bytes` of `client:get_blob` (64 MiB).
+M.GET_BLOB_MAX = core.registry.GET_BLOB_MAX
+--- The Accept header of manifest requests (OCI and Docker v2 manifests
+-- and indexes).
+M.ACCEPT_MANIFESTS = core.registry.ACCEPT_MANIFESTS
+
+-- Hosts contacted for a reference's registry part.
+local HOST_ALIASES = {
+  ["docker.io"] = "registry-1.docker.io",
+  ["index.docker.io"] = "registry-1.docker.io",
+}
+
+--- The host a registry name is contacted at: `docker.io` (and
+-- `index.docker.io`) is `registry-1.docker.io`, others are themselves.
+-- @tparam string registry the registry part of a reference
+-- @treturn string
+function M.host_of(registry)
+  return HOST_ALIASES[registry] or registry
+end
+
+--- Opens a client for `host` ("127.0.0.1:5000", "ghcr.io").
+-- Options: `plain_http`, `tls_verify`, `ca_file`, `username`, `password`,
+-- `auth_file` (a Docker config.json; `false` or `""`: none), `retries`,
+-- `retry_delay_ms`, `retry_max_delay_ms`, `connect_timeout`,
+-- `low_speed_timeout` (seconds), `chunk_size`, `user_agent`, and
+-- `progress`, a function(digest, done, total) whose `false` (or error)
+-- cancels. Unknown keys are ignored; a wrong type raises.
+-- @tparam string host registry host, no scheme
+-- @tparam[opt] table opts connection options
+-- @return a client, or nil, message, code
+function M.connect(host, opts)
+  -- not a tail call: argument errors then name `connect`, not this file
+  local c, msg, code, info = core.registry.connect(M.host_of(host), opts)
+  return c, msg, code, info
+end
+
+--- Parses a reference "host/repo[:tag][@digest]" for the client calls.
+-- @tparam string s the reference (docker.io normalisation applies)
+-- @treturn table `{registry=, host=, repository=, tag=, digest=,
+-- reference=}` where `reference` is the digest when there is one, else
+-- the tag, and `host` is what `connect` is given; or nil, message, code
+function M.parse_reference(s)
+  local r, msg, code = distribution.Reference.parse(s)
+  if not r then return nil, msg, code end
+  local t = {
+    registry = r:registry(),
+    repository = r:repository(),
+    tag = r:tag(),
+    digest = r:digest(),
+    whole = r:whole(),
+  }
+  t.host = M.host_of(t.registry)
+  t.reference = t.digest or t.tag or "latest"
+  return t
+end
+
+-- The connection options of one side of a copy: opts.src or opts.dst over
+-- the common ones.
+local function side_options(opts, side)
+  if not opts or type(opts[side]) ~= "table" then return opts end
+  local o = {}
+  for k, v in pairs(opts) do
+    if k ~= "src" and k ~= "dst" then o[k] = v end
+  end
+  for k, v in pairs(opts[side]) do o[k] = v end
+  return o
+end
+
+local function connect_ref(ref, opts)
+  local r, msg, code = M.parse_reference(ref)
+  if not r then return nil, msg, code end
+  local c, cmsg, ccode, info = core.registry.connect(r.host, opts)
+  if not c then return nil, cmsg, ccode, info end
+  return c, r
+end
+
+-- A Layout from a Layout or a directory (create: made when it holds no
+-- layout yet). Second result: whether we opened it (and close it).
+local function get_layout(l, create)
+  if type(l) ~= "string" then return l, false end
+  local L, msg, code = layout.open(l)
+  if L then return L, true end
+  if create then
+    local f = io.open(l .. "/oci-layout", "rb")
+    if f then
+      f:close()
+      return nil, msg, code
+    end
+    L, msg, code = layout.create(l)
+    if L then return L, true end
+  end
+  return nil, msg, code
+end
+
+-- Runs f(client...) and closes what it opened; returns f's results.
+local function finish(clients, L, opened, ok, ...)
+  if opened then L:close() end
+  for _, c in ipairs(clients) do c:close() end
+  if not ok then error(..., 0) end
+  return ...
+end
+
+--- Pushes the image `name` (a ref name in the layout, or a digest) of a
+-- layout to a reference: blobs the registry lacks, then manifests, the top
+-- one under the reference's tag (a digest reference pushes by digest only).
+-- @param layout_or_dir a Layout (ocispec.layout) or a directory
+-- @tparam string name the image in the layout
+-- @tparam string ref "host/repo[:tag]"
+-- @tparam[opt] table opts connection options (see `connect`)
+-- @return the pushed top Descriptor and the client's stats table, or nil,
+-- message, code, info
+function M.push(layout_or_dir, name, ref, opts)
+  assert(type(name) == "string", "bad argument #2 to 'push' (string expected)")
+  local L, lmsg, lcode = get_layout(layout_or_dir, false)
+  if not L then return nil, lmsg, lcode end
+  local c, r, code, info = connect_ref(ref, opts)
+  if not c then
+    if type(layout_or_dir) == "string" then L:close() end
+    return nil, r, code, info
+  end
+  return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
+    local tag = not r.digest and r.tag or nil
+    local d, msg, ecode, einfo = c:push(L, name, r.repository, tag)
+    if not d then return nil, msg, ecode, einfo end
+    return d, c:stats()
+  end))
+end
+
+--- Pulls a reference into a layout: every blob verified as it streams,
+-- then the image tagged `name` in the layout.
+-- @tparam string ref "host/repo[:tag|@digest]"
+-- @param layout_or_dir a Layout, or a directory (created when it holds no
+-- layout)
+-- @tparam[opt] string name the ref name in the layout (nil: the
+-- reference's tag; a digest reference without tag is not tagged)
+-- @tparam[opt] table opts connection options (see `connect`) and
+-- `platform` ("linux/amd64", "linux/arm/v7" or `{os=, architecture=,
+-- variant=}`; nil keeps every manifest of an index)
+-- @return the pulled Descriptor and the client's stats table, or nil,
+-- message, code, info
+function M.pull(ref, layout_or_dir, name, opts)
+  local c, r, code, info = connect_ref(ref, opts)
+  if not c then return nil, r, code, info end
+  local L, lmsg, lcode = get_layout(layout_or_dir, true)
+  if not L then
+    c:close()
+    return nil, lmsg, lcode
+  end
+  if name == nil and not r.digest then name = r.tag end
+  return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
+    local d, msg, ecode, einfo = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
+    if not d then return nil, msg, ecode, einfo end
+    return d, c:stats()
+  end))
+end
+
+local STAT_KEYS = {
+  "requests", "blobs_uploaded", "blobs_skipped", "blobs_mounted", "blobs_downloaded",
+  "bytes_uploaded", "bytes_downloaded", "manifests_pushed", "manifests_pulled",
+}
+
+--- Copies a reference to another, registry to registry: manifests byte
+-- for byte, blobs streamed (mounted when both are in one registry).
+-- @tparam string src "host/repo[:tag|@digest]"
+-- @tparam string dst "host/repo[:tag]" (no tag: the source's tag)
+-- @tparam[opt] table opts connection options for both sides; `opts.src`
+-- and `opts.dst` hold options for one side over the common ones
+-- @return the copied Descriptor and the stats (of both clients, added),
+-- or nil, message, code, info
+function M.copy(src, dst, opts)
+  local rs, msg, code = M.parse_reference(src)
+  if not rs then return nil, msg, code end
+  local rd
+  rd, msg, code = M.parse_reference(dst)
+  if not rd then return nil, msg, code end
+  local so, dopt = side_options(opts, "src"), side_options(opts, "dst")
+  local cs, info
+  cs, msg, code, info = core.registry.connect(rs.host, so)
+  if not cs then return nil, msg, code, info end
+  local cd = cs
+  if rd.host ~= rs.host or (opts and (opts.src or opts.dst)) then
+    cd, msg, code, info = core.registry.connect(rd.host, dopt)
+    if not cd then
+      cs:close()
+      return nil, msg, code, info
+    end
+  end
+  local clients = cd == cs and { cs } or { cs, cd }
+  return finish(clients, nil, false, pcall(function()
+    local tag = nil
+    if rd.digest == nil then
+      -- "host/b" takes the source's tag, not the "latest" of normalisation
+      tag = dst:match(":[^/]*$") and rd.tag or rs.tag
+    end
+    local d, emsg, ecode, einfo = cs:copy(rs.repository, rs.reference, cd, rd.repository, tag)
+    if not d then return nil, emsg, ecode, einfo end
+    local stats = cs:stats()
+    if cd ~= cs then
+      local other = cd:stats()
+      for _, k in ipairs(STAT_KEYS) do stats[k] = stats[k] + other[k] end
+    end
+    return d, stats
+  end))
+end
+
+--- Every tag of a repository.
+-- @tparam string repo "host/repo" (a tag or digest in it is ignored)
+-- @tparam[opt] table opts connection options (see `connect`)
+-- @return a list of tags, or nil, message, code, info
+function M.tags(repo, opts)
+  local c, r, code, info = connect_ref(repo, opts)
+  if not c then return nil, r, code, info end
+  return finish({ c }, nil, false, pcall(c.tags, c, r.repository))
+end
+
+return M

@@ -1,0 +1,147 @@
+-- The Lua binding of the registry client where no registry is needed:
+-- option checking, argument misuse, closed clients, references, and the
+-- error shape of a network failure (a port nobody listens on). The calls
+-- against real registries are in registry_spec.lua and cli_registry_spec.lua.
+local oci = require("ocispec")
+local registry = oci.registry
+
+-- A port of 127.0.0.1 nothing listens on (bound, then released).
+local function closed_port()
+  local p = io.popen([[python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()' 2>/dev/null]])
+  local port = p and tonumber(p:read("a"):match("%d+"))
+  if p then p:close() end
+  return port
+end
+
+describe("ocispec.registry binding", function()
+  it("is reachable as oci.registry and ocispec.registry", function()
+    assert.are.equal(registry, require("ocispec.registry"))
+    assert.is_function(registry.connect)
+    assert.are.equal(4 * 1024 * 1024, registry.MANIFEST_MAX)
+    assert.are.equal(64 * 1024 * 1024, registry.GET_BLOB_MAX)
+    assert.truthy(registry.ACCEPT_MANIFESTS:find("application/vnd.oci.image.index.v1+json", 1, true))
+  end)
+
+  it("checks option types, naming the option", function()
+    local cases = {
+      { { plain_http = "yes" }, "option 'plain_http' must be a boolean" },
+      { { tls_verify = 1 }, "option 'tls_verify' must be a boolean" },
+      { { username = 5 }, "option 'username' must be a string" },
+      { { password = {} }, "option 'password' must be a string" },
+      { { auth_file = true }, "option 'auth_file' must be a string or false" },
+      { { retries = 1.5 }, "option 'retries' must be an integer" },
+      { { retries = -1 }, "option 'retries' is out of range" },
+      { { chunk_size = "big" }, "option 'chunk_size' must be an integer" },
+      { { connect_timeout = -5 }, "option 'connect_timeout' is out of range" },
+      { { progress = "print" }, "option 'progress' must be a function" },
+      { { ca_file = "a\0b" }, "option 'ca_file' holds a NUL byte" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(registry.connect, "127.0.0.1:5000", case[1])
+      assert.is_false(ok)
+      assert.truthy(err:find("bad argument #2 to 'connect'", 1, true), err)
+      assert.truthy(err:find(case[2], 1, true), err)
+    end
+    assert.has_error(function() registry.connect("127.0.0.1:5000", "plain") end)
+    assert.has_error(function() registry.connect(nil) end)
+    local ok, err = pcall(registry.connect, "127.0.0.1\0:5000")
+    assert.is_false(ok)
+    assert.truthy(err:find("host holds a NUL byte", 1, true), err)
+  end)
+
+  it("returns nil, message, 'invalid' for a malformed host", function()
+    local c, msg, code = registry.connect("http://127.0.0.1:5000/v2")
+    assert.is_nil(c)
+    assert.are.equal("invalid", code)
+    assert.is_string(msg)
+  end)
+
+  it("makes a client without contacting anyone; close is idempotent", function()
+    local c = assert(registry.connect("127.0.0.1:5000", { plain_http = true, auth_file = false, retries = 0 }))
+    assert.are.equal("127.0.0.1:5000", c:host())
+    assert.are.equal("ocispec.registry(127.0.0.1:5000)", tostring(c))
+    local s = c:stats()
+    assert.are.equal(0, s.requests)
+    assert.are.equal(0, s.bytes_uploaded)
+    c:close()
+    c:close()
+    assert.are.equal("ocispec.registry(closed)", tostring(c))
+    local ok, err = pcall(c.ping, c)
+    assert.is_false(ok)
+    assert.truthy(err:find("closed registry client", 1, true), err)
+    do
+      local d <close> = assert(registry.connect("registry.example"))
+      assert.are.equal("registry.example", d:host())
+    end
+  end)
+
+  it("raises on argument misuse, naming the argument", function()
+    local c = assert(registry.connect("127.0.0.1:5000", { auth_file = "" }))
+    assert.has_error(function() c:get_manifest(nil, "1") end)
+    assert.has_error(function() c:get_blob("demo", 42) end)
+    assert.has_error(function() c:put_manifest("demo", "1", 42) end)
+    assert.has_error(function() c:push("not a layout", "1", "demo") end)
+    assert.has_error(function() c:pull("demo", "1", {}) end)
+    assert.has_error(function() c:copy("a", "1", "not a client", "b") end)
+    local ok, err = pcall(c.tags_page, c, "demo", -1)
+    assert.is_false(ok)
+    assert.truthy(err:find("between 0 and 1e9", 1, true), err)
+    ok, err = pcall(c.get_manifest, c, "de\0mo", "1")
+    assert.is_false(ok)
+    assert.truthy(err:find("repo holds a NUL byte", 1, true), err)
+    -- a JSON text without mediaType needs the media type argument
+    local d, msg, code = c:put_manifest("demo", "1", '{"schemaVersion":2}')
+    assert.is_nil(d)
+    assert.are.equal("invalid", code)
+    assert.truthy(msg:find("mediaType", 1, true), msg)
+    c:close()
+  end)
+
+  it("parses references; docker.io is contacted as registry-1.docker.io", function()
+    local r = assert(registry.parse_reference("busybox"))
+    assert.are.equal("docker.io", r.registry)
+    assert.are.equal("registry-1.docker.io", r.host)
+    assert.are.equal("library/busybox", r.repository)
+    assert.are.equal("latest", r.tag)
+    assert.are.equal("latest", r.reference)
+    local dg = "sha256:" .. ("a"):rep(64)
+    r = assert(registry.parse_reference("127.0.0.1:5000/a/b@" .. dg))
+    assert.are.equal("127.0.0.1:5000", r.host)
+    assert.are.equal("a/b", r.repository)
+    assert.are.equal(dg, r.reference)
+    local none, msg, code = registry.parse_reference("Upper/case")
+    assert.is_nil(none)
+    assert.are.equal("invalid", code)
+    assert.truthy(msg:find("Upper", 1, true), msg)
+    assert.are.equal("registry-1.docker.io", registry.host_of("index.docker.io"))
+    assert.are.equal("ghcr.io", registry.host_of("ghcr.io"))
+  end)
+
+  it("reports a network failure with its info table", function()
+    local port = closed_port()
+    if not port then return pending("python3 is needed to find a closed port") end
+    local c = assert(registry.connect("127.0.0.1:" .. port, { plain_http = true, retries = 0, auth_file = false }))
+    local ok, msg, code, info = c:ping()
+    assert.is_nil(ok)
+    assert.are.equal("network", code)
+    assert.is_string(msg)
+    assert.is_table(info)
+    assert.are.equal(0, info.status)
+    assert.are.equal("GET", info.method)
+    assert.truthy(info.url:find("http://127.0.0.1:" .. port .. "/v2/", 1, true), info.url)
+    assert.are.same({}, info.codes)
+    assert.is_nil(info.response)
+    assert.is_true(c:stats().requests >= 1)
+    c:close()
+    -- the module functions give the same shape
+    local d, msg2, code2, info2 = registry.tags("127.0.0.1:" .. port .. "/demo", { plain_http = true, retries = 0 })
+    assert.is_nil(d)
+    assert.are.equal("network", code2)
+    assert.is_string(msg2)
+    assert.are.equal(0, info2.status)
+  end)
+end)
