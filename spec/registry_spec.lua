@@ -162,14 +162,16 @@ describe("ocispec.registry against docker-registry", function()
     if tmp then support.rmdir(tmp) end
   end)
 
-  local function need_skopeo()
-    if skip then return skip end
-    if not have("skopeo") then return "skopeo is not installed" end
+  -- skopeo's cross-checks run when it is there (install-deps installs it);
+  -- without it the test, having checked the rest, ends pending (pending
+  -- raises) with the reason
+  local function skopeo_or_pending()
+    if have("skopeo") then return true end
+    pending("skopeo is not installed: its cross-checks were skipped")
   end
 
   it("pushes the pipeline example; skopeo inspect reports the same manifest digest", function()
-    local reason = need_skopeo()
-    if reason then return pending(reason) end
+    if skip then return pending(skip) end
     local desc, stats = reg_module().push(example_dir, "latest", reg.host .. "/pipeline/example:v1", opts())
     assert.is_not_nil(desc, stats)
     assert.are.equal(example_digest, desc:digest())
@@ -177,12 +179,8 @@ describe("ocispec.registry against docker-registry", function()
     assert.are.equal(2, stats.blobs_uploaded) -- config and the busybox layer
     assert.are.equal(1, stats.manifests_pushed)
     assert.is_true(stats.requests > 0)
-    local info = skopeo_json(("inspect --tls-verify=false docker://%s/pipeline/example:v1"):format(reg.host))
-    assert.are.equal(example_digest, info.Digest)
-    -- the manifest as the registry stores it: the bytes of our layout
-    local raw = stdout_of(("skopeo inspect --raw --tls-verify=false docker://%s/pipeline/example:v1"):format(reg.host))
-    assert.are.equal(support.read(blob_file(example_dir, example_digest)), raw)
-    -- and our client reads it back
+    local raw = support.read(blob_file(example_dir, example_digest))
+    -- our client reads it back: the bytes of our layout
     local c = connect(reg.host)
     local doc, d = c:get_manifest("pipeline/example", "v1")
     assert.is_not_nil(doc, d)
@@ -194,19 +192,19 @@ describe("ocispec.registry against docker-registry", function()
     assert.is_truthy(head)
     assert.are.equal(example_digest, head:digest())
     assert.are.equal(#raw, head:size())
+    if skopeo_or_pending() then
+      local info = skopeo_json(("inspect --tls-verify=false docker://%s/pipeline/example:v1"):format(reg.host))
+      assert.are.equal(example_digest, info.Digest)
+      -- the manifest as the registry stores it
+      assert.are.equal(raw, stdout_of(("skopeo inspect --raw --tls-verify=false docker://%s/pipeline/example:v1")
+        :format(reg.host)))
+    end
   end)
 
   it("skopeo copy and registry.pull give the same manifest digest, and both layouts verify", function()
-    local reason = need_skopeo()
-    if reason then return pending(reason) end
+    if skip then return pending(skip) end
     local ref = reg.host .. "/pipeline/pulled:v2"
     assert(reg_module().push(example_dir, "latest", ref, opts()))
-    local out, ok = sh(("skopeo copy --src-tls-verify=false docker://%s oci:%s:v2"):format(ref, q(tmp .. "/by-skopeo")))
-    assert(ok, out)
-    local S = assert(oci.layout.open(tmp .. "/by-skopeo"))
-    assert(S:verify())
-    assert.are.equal(example_digest, assert(S:resolve("v2")).descriptor:digest())
-
     local desc, stats = reg_module().pull(ref, tmp .. "/by-ocispec", nil, opts())
     assert.is_not_nil(desc, stats)
     assert.are.equal(example_digest, desc:digest())
@@ -218,11 +216,11 @@ describe("ocispec.registry against docker-registry", function()
     local r = assert(L:resolve("v2")) -- name nil: the reference's tag
     assert.are.equal(example_digest, r.descriptor:digest())
     assert.are.same({ "/bin/sh", "-c", "echo hello from an ocispec image" }, r.config:config():cmd())
-    -- same blobs as skopeo's copy, byte for byte
-    for _, l in ipairs(r.layers) do
-      assert.are.equal(support.read(S:blob_path(l:digest())), support.read(L:blob_path(l:digest())))
-    end
     assert.are.same({}, tmp_leftovers(tmp .. "/by-ocispec"))
+    -- the blobs are those of the layout pushed, byte for byte
+    for _, l in ipairs(r.layers) do
+      assert.are.equal(support.read(blob_file(example_dir, l:digest())), support.read(L:blob_path(l:digest())))
+    end
 
     -- by digest, into an existing layout: nothing downloaded twice
     local again, astats = reg_module().pull(reg.host .. "/pipeline/pulled@" .. example_digest, L, "by-digest", opts())
@@ -230,6 +228,20 @@ describe("ocispec.registry against docker-registry", function()
     assert.are.equal(example_digest, again:digest())
     assert.are.equal(0, astats.blobs_downloaded)
     assert.are.equal(example_digest, assert(L:resolve("by-digest")).descriptor:digest())
+
+    if skopeo_or_pending() then
+      local out, ok = sh(("skopeo copy --src-tls-verify=false docker://%s oci:%s:v2")
+        :format(ref, q(tmp .. "/by-skopeo")))
+      assert(ok, out)
+      local S = assert(oci.layout.open(tmp .. "/by-skopeo"))
+      local sok, smsg = S:verify()
+      assert.is_true(sok, smsg)
+      assert.are.equal(example_digest, assert(S:resolve("v2")).descriptor:digest())
+      -- same blobs as skopeo's copy
+      for _, l in ipairs(r.layers) do
+        assert.are.equal(support.read(S:blob_path(l:digest())), support.read(L:blob_path(l:digest())))
+      end
+    end
   end)
 
   it("a second push uploads no blob again", function()
