@@ -577,6 +577,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                    .rewind = seek ? chunk_rewind : NULL,
                    .max_body = 1u << 16,
                    .what = digest,
+                   .done_before = off,
                    .total = size};
       if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
       if (c.left) {
@@ -619,7 +620,8 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                  .source_len = size - off,
                  .rewind = seek && mono ? chunk_rewind : NULL,
                  .max_body = 1u << 16,
-                 .what = digest,
+                 .what = mono ? digest : NULL,
+                 .done_before = off,
                  .total = size};
     if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
     if (mono && c.left) {

@@ -339,8 +339,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
                              (long long)x->sent, (long long)q->source_len);
     return CURL_READFUNC_ABORT;
   }
-  if (got &&
-      (x->cb_rc = reg_progress(x->r, q->what, x->sent, q->total, x->err)))
+  if (got && (x->cb_rc = reg_progress(x->r, q->what, q->done_before + x->sent,
+                                      q->total, x->err)))
     return CURL_READFUNC_ABORT;
   return got;
 }

@@ -72,10 +72,11 @@ typedef struct reg_req {
   oci_registry_sink_fn sink;
   void *sink_ud;
   size_t max_body;
-  bool follow;      /* follow redirects (blob GET) */
-  bool no_retry;    /* a request that must not be repeated */
-  const char *what; /* for progress: the digest moved, or NULL */
-  int64_t total;    /* for progress: the expected size, -1 unknown */
+  bool follow;         /* follow redirects (blob GET) */
+  bool no_retry;       /* a request that must not be repeated */
+  const char *what;    /* for progress: the digest moved, or NULL */
+  int64_t done_before; /* for progress: bytes of `what` moved earlier */
+  int64_t total;       /* for progress: the expected size, -1 unknown */
 } reg_req;
 
 /* Performs req with auth and retries. OCI_OK for 2xx (and for statuses in

@@ -536,6 +536,13 @@ describe("ocispec.registry against docker-registry", function()
       progress = function() error("boom-in-progress") end,
     }))
     assert.is_false(exists(blob_file(dir2, layer:digest())))
+    -- the layout of a transfer cannot be closed from its progress callback
+    local L3 = assert(oci.layout.create(tmp .. "/progress-close"))
+    local c = connect(reg.host, { progress = function() L3:close() end })
+    assert_fails("canceled", { "layout is in use by a transfer" }, c:pull("progress/app", "1", L3))
+    c:close()
+    assert.are.equal("ocispec.layout(" .. tmp .. "/progress-close)", tostring(L3))
+    L3:close()
   end)
 end)
 

@@ -89,6 +89,7 @@ static int push_layout(lua_State *L, int create) {
   const char *dir = arg_str(L, 1, "dir", 0);
   ud_layout *u = lua_newuserdatauv(L, sizeof *u, 0);
   u->l = NULL;
+  u->users = 0;
   luaL_setmetatable(L, LAYOUT_MT);
   oci_error e;
   oci_error_clear(&e);
