@@ -14,8 +14,7 @@
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
 
-/* ---- argument checks --------------------------------------------------------
- */
+/* ---- argument checks ----------------------------------------------------- */
 
 static int check_repo(const char *repo, oci_error *err) {
   if (!repo) return oci_error_set(err, OCI_EINVAL, "repository is missing");
@@ -41,6 +40,27 @@ static char *scope_of(const char *repo, const char *actions) {
   return s;
 }
 
+/* The URL /v2/<repo>/<kind>/<ref> of one request and its token scope
+   repository:<repo>:<actions> (free with target_free). */
+typedef struct target {
+  char *url, *scope;
+} target;
+
+static void target_free(target *t) {
+  free(t->url);
+  free(t->scope);
+}
+
+static int target_of(oci_registry *r, const char *repo, const char *kind,
+                     const char *ref, const char *actions, target *t,
+                     oci_error *err) {
+  t->url = reg_url(r, "%s/%s/%s", repo, kind, ref);
+  t->scope = scope_of(repo, actions);
+  if (t->url && t->scope) return OCI_OK;
+  target_free(t);
+  return reg_nomem(err);
+}
+
 /* "type/subtype; charset=..." -> "type/subtype" (malloc'd). */
 static char *bare_media_type(const char *ct) {
   if (!ct) return strdup("");
@@ -50,8 +70,7 @@ static char *bare_media_type(const char *ct) {
   return strndup(ct, n);
 }
 
-/* ---- ping -------------------------------------------------------------------
- */
+/* ---- ping ---------------------------------------------------------------- */
 
 int oci_registry_ping(oci_registry *r, oci_error *err) {
   char *url = reg_url(r, "%s", "");
@@ -64,8 +83,7 @@ int oci_registry_ping(oci_registry *r, oci_error *err) {
   return rc;
 }
 
-/* ---- manifests --------------------------------------------------------------
- */
+/* ---- manifests ----------------------------------------------------------- */
 
 void oci_registry_manifest_free(oci_registry_manifest *m) {
   if (!m) return;
@@ -94,16 +112,13 @@ int oci_registry_get_manifest(oci_registry *r, const char *repo,
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
     return rc;
-  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
-  char *scope = scope_of(repo, "pull");
+  target t;
+  if ((rc = target_of(r, repo, "manifests", reference, "pull", &t, err)))
+    return rc;
   reg_resp p = {0};
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
-  }
   reg_req q = {.method = "GET",
-               .url = url,
-               .scope = scope,
+               .url = t.url,
+               .scope = t.scope,
                .accept = accept ? accept : OCI_REGISTRY_ACCEPT_MANIFESTS,
                .max_body = OCI_REGISTRY_MANIFEST_MAX};
   if ((rc = reg_do(r, &q, NULL, &p, err))) goto out;
@@ -117,7 +132,7 @@ int oci_registry_get_manifest(oci_registry *r, const char *repo,
      check too */
   if (by_digest && strcmp(dg, reference)) {
     rc = oci_error_set(err, OCI_EMISMATCH,
-                       "GET %s: manifest content has digest %s, not %s", url,
+                       "GET %s: manifest content has digest %s, not %s", t.url,
                        dg, reference);
     goto out;
   }
@@ -128,7 +143,7 @@ int oci_registry_get_manifest(oci_registry *r, const char *repo,
     rc = oci_error_set(err, OCI_EMISMATCH,
                        "GET %s: manifest content has digest %s, but the "
                        "registry says %s",
-                       url, dg, p.content_digest);
+                       t.url, dg, p.content_digest);
     goto out;
   }
   out->media_type = bare_media_type(p.content_type);
@@ -145,8 +160,7 @@ int oci_registry_get_manifest(oci_registry *r, const char *repo,
   r->stats.manifests_pulled++;
 out:
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
@@ -159,16 +173,13 @@ int oci_registry_head_manifest(oci_registry *r, const char *repo,
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
     return rc;
-  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
-  char *scope = scope_of(repo, "pull");
+  target t;
+  if ((rc = target_of(r, repo, "manifests", reference, "pull", &t, err)))
+    return rc;
   reg_resp p = {0};
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
-  }
   reg_req q = {.method = "HEAD",
-               .url = url,
-               .scope = scope,
+               .url = t.url,
+               .scope = t.scope,
                .accept = accept ? accept : OCI_REGISTRY_ACCEPT_MANIFESTS};
   static const long ok404[] = {404, 0};
   if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
@@ -178,7 +189,7 @@ int oci_registry_head_manifest(oci_registry *r, const char *repo,
   const char *dg = strchr(reference, ':') ? reference : p.content_digest;
   if (!dg || check_digest(dg, NULL)) {
     rc = oci_error_set(err, OCI_EREGISTRY,
-                       "HEAD %s: no valid Docker-Content-Digest header", url);
+                       "HEAD %s: no valid Docker-Content-Digest header", t.url);
     goto out;
   }
   char *mt = bare_media_type(p.content_type);
@@ -192,8 +203,7 @@ int oci_registry_head_manifest(oci_registry *r, const char *repo,
   free(mt);
 out:
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
@@ -225,16 +235,13 @@ int oci_registry_put_manifest(oci_registry *r, const char *repo,
     return oci_error_set(err, OCI_EMISMATCH,
                          "manifest content has digest %s, not %s", dg,
                          reference);
-  char *url = reg_url(r, "%s/manifests/%s", repo, reference);
-  char *scope = scope_of(repo, "pull,push");
+  target t;
+  if ((rc = target_of(r, repo, "manifests", reference, "pull,push", &t, err)))
+    return rc;
   reg_resp p = {0};
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
-  }
   reg_req q = {.method = "PUT",
-               .url = url,
-               .scope = scope,
+               .url = t.url,
+               .scope = t.scope,
                .content_type = media_type,
                .body = body,
                .body_len = len,
@@ -246,27 +253,21 @@ int oci_registry_put_manifest(oci_registry *r, const char *repo,
   if (out) rc = ol_make_descriptor(media_type, dg, (int64_t)len, out, err);
 out:
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
 static int delete_path(oci_registry *r, const char *repo, const char *kind,
                        const char *reference, oci_error *err) {
-  char *url = reg_url(r, "%s/%s/%s", repo, kind, reference);
-  char *scope = scope_of(repo, "delete");
-  reg_resp p = {0};
-  int rc;
-  if (!url || !scope)
-    rc = reg_nomem(err);
-  else {
-    reg_req q = {
-        .method = "DELETE", .url = url, .scope = scope, .max_body = 1u << 16};
-    rc = reg_do(r, &q, NULL, &p, err);
-  }
+  target t;
+  int rc = target_of(r, repo, kind, reference, "delete", &t, err);
+  if (rc) return rc;
+  reg_req q = {
+      .method = "DELETE", .url = t.url, .scope = t.scope, .max_body = 1u << 16};
+  reg_resp p;
+  rc = reg_do(r, &q, NULL, &p, err);
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
@@ -278,8 +279,7 @@ int oci_registry_delete_manifest(oci_registry *r, const char *repo,
   return delete_path(r, repo, "manifests", reference, err);
 }
 
-/* ---- blobs ------------------------------------------------------------------
- */
+/* ---- blobs --------------------------------------------------------------- */
 
 int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
                           bool *found, int64_t *size, oci_error *err) {
@@ -288,22 +288,18 @@ int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
     return rc;
-  char *url = reg_url(r, "%s/blobs/%s", repo, digest);
-  char *scope = scope_of(repo, "pull");
+  target t;
+  if ((rc = target_of(r, repo, "blobs", digest, "pull", &t, err))) return rc;
   reg_resp p = {0};
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
-  }
-  reg_req q = {.method = "HEAD", .url = url, .scope = scope, .follow = true};
+  reg_req q = {
+      .method = "HEAD", .url = t.url, .scope = t.scope, .follow = true};
   static const long ok404[] = {404, 0};
   if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
   *found = p.status != 404;
   if (*found && size) *size = p.content_length;
 out:
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
@@ -351,19 +347,18 @@ int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                          digest);
   verify_sink v = {.size = size, .digest = digest, .sink = sink, .ud = ud};
   if ((rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
-  char *url = reg_url(r, "%s/blobs/%s", repo, digest);
-  char *scope = scope_of(repo, "pull");
-  reg_resp p = {0};
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
+  target t;
+  if ((rc = target_of(r, repo, "blobs", digest, "pull", &t, err))) {
+    oci_hasher_free(v.h);
+    return rc;
   }
+  reg_resp p = {0};
   if ((rc = reg_progress(r, digest, 0, size, err))) goto out;
   /* a retry after bytes reached the sink would repeat them: no retry once
      the body started (the sink cannot rewind) */
   reg_req q = {.method = "GET",
-               .url = url,
-               .scope = scope,
+               .url = t.url,
+               .scope = t.scope,
                .sink = verify_write,
                .sink_ud = &v,
                .follow = true,
@@ -381,7 +376,7 @@ int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
   if ((rc = oci_hasher_finish(v.h, got, err))) goto out;
   if (strcmp(got, digest)) {
     rc = oci_error_set(err, OCI_EMISMATCH,
-                       "blob %s from %s: content has digest %s", digest, url,
+                       "blob %s from %s: content has digest %s", digest, t.url,
                        got);
     goto out;
   }
@@ -392,8 +387,7 @@ int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
 out:
   oci_hasher_free(v.h);
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }
 
@@ -447,16 +441,15 @@ static int writer_sink(void *ud, const void *buf, size_t len, oci_error *err) {
   return oci_blob_writer_write(ud, buf, len, err);
 }
 
-int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
-                                    const oci_image_descriptor *d,
-                                    oci_layout *l, oci_error *err) {
+int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
+                     int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
+                     void *ud, oci_error *err) {
   bool have = false;
   int rc = oci_layout_has_blob(l, d->digest, &have, err);
   if (rc || have) return rc;
   oci_blob_writer *w;
   if ((rc = oci_layout_blob_writer(l, d->media_type, &w, err))) return rc;
-  rc = oci_registry_get_blob(r, repo, d->digest, d->size, writer_sink, w, err);
-  if (rc) {
+  if ((rc = fill(ud, w, err))) {
     oci_blob_writer_abort(w);
     return rc;
   }
@@ -466,8 +459,26 @@ int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
   return rc;
 }
 
-/* ---- uploads ----------------------------------------------------------------
- */
+typedef struct fetch_job {
+  oci_registry *r;
+  const char *repo;
+  const oci_image_descriptor *d;
+} fetch_job;
+
+static int fetch_into(void *ud, oci_blob_writer *w, oci_error *err) {
+  fetch_job *j = ud;
+  return oci_registry_get_blob(j->r, j->repo, j->d->digest, j->d->size,
+                               writer_sink, w, err);
+}
+
+int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
+                                    const oci_image_descriptor *d,
+                                    oci_layout *l, oci_error *err) {
+  fetch_job j = {r, repo, d};
+  return reg_layout_store(l, d, fetch_into, &j, err);
+}
+
+/* ---- uploads ------------------------------------------------------------- */
 
 /* POST /v2/<repo>/blobs/uploads/ (+ query): the upload URL (malloc'd) or,
    for a mount answered 201, *mounted. */
@@ -914,21 +925,22 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
     return rc;
-  char *url = reg_url(r, "%s/referrers/%s", repo, digest), *u;
-  char *scope = scope_of(repo, "pull");
+  target t;
+  if ((rc = target_of(r, repo, "referrers", digest, "pull", &t, err)))
+    return rc;
   reg_resp p = {0};
-  if (url && artifact_type) {
-    u = reg_url_add(r, url, "artifactType", artifact_type);
-    free(url);
-    url = u;
-  }
-  if (!url || !scope) {
-    rc = reg_nomem(err);
-    goto out;
+  if (artifact_type) {
+    char *u = reg_url_add(r, t.url, "artifactType", artifact_type);
+    if (!u) {
+      rc = reg_nomem(err);
+      goto out;
+    }
+    free(t.url);
+    t.url = u;
   }
   reg_req q = {.method = "GET",
-               .url = url,
-               .scope = scope,
+               .url = t.url,
+               .scope = t.scope,
                .accept = OL_MT_INDEX,
                .max_body = OCI_REGISTRY_MANIFEST_MAX};
   /* spec.md "Listing Referrers": a registry that supports the API never
@@ -944,7 +956,7 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
       goto out;
     }
     if (rc) {
-      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s%s", url,
+      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s%s", t.url,
                          pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
       goto out;
     }
@@ -972,7 +984,6 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
   if (artifact_type && !filtered) filter_index(*out, artifact_type);
 out:
   reg_resp_free(&p);
-  free(url);
-  free(scope);
+  target_free(&t);
   return rc;
 }

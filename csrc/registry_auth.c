@@ -20,8 +20,7 @@ static void wipe_free(char *s) {
   free(s);
 }
 
-/* ---- challenges -----------------------------------------------------------
- */
+/* ---- challenges ---------------------------------------------------------- */
 
 static bool is_tchar(char c) {
   /* RFC 7230 token characters */
@@ -160,8 +159,7 @@ int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
   return OCI_OK;
 }
 
-/* ---- headers ----------------------------------------------------------------
- */
+/* ---- headers ------------------------------------------------------------- */
 
 static char *basic_header(const oci_registry *r) {
   size_t ul = strlen(r->username), pl = strlen(r->password ? r->password : "");

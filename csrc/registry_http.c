@@ -45,8 +45,7 @@ int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
   return OCI_OK;
 }
 
-/* ---- URLs -----------------------------------------------------------------
- */
+/* ---- URLs ---------------------------------------------------------------- */
 
 char *reg_url(const oci_registry *r, const char *fmt, ...) {
   va_list ap;
@@ -84,8 +83,7 @@ char *reg_resolve_location(const oci_registry *r, const char *location) {
   return out;
 }
 
-/* ---- Link header ----------------------------------------------------------
- */
+/* ---- Link header --------------------------------------------------------- */
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -186,8 +184,7 @@ int reg_parse_link_next(const char *s, size_t len, char **out, oci_error *err) {
   return OCI_OK;
 }
 
-/* ---- one transfer -----------------------------------------------------------
- */
+/* ---- one transfer -------------------------------------------------------- */
 
 typedef struct xfer {
   oci_registry *r;

@@ -181,22 +181,21 @@ int oci_registry_push(oci_registry *r, const oci_layout *l, const char *name,
 /* ---- pull
  * ----------------------------------------------------------------------- */
 
-/* Stores document bytes already verified against d->digest. */
+typedef struct bytes {
+  const char *buf;
+  size_t len;
+} bytes;
+
+static int write_bytes(void *ud, oci_blob_writer *w, oci_error *err) {
+  const bytes *b = ud;
+  return oci_blob_writer_write(w, b->buf, b->len, err);
+}
+
+/* Stores document bytes (the writer checks them against d->digest). */
 static int store_document(oci_layout *l, const oci_image_descriptor *d,
                           const char *body, size_t len, oci_error *err) {
-  bool have = false;
-  int rc = oci_layout_has_blob(l, d->digest, &have, err);
-  if (rc || have) return rc;
-  oci_blob_writer *w;
-  if ((rc = oci_layout_blob_writer(l, doc_media_type(d), &w, err))) return rc;
-  if ((rc = oci_blob_writer_write(w, body, len, err))) {
-    oci_blob_writer_abort(w);
-    return rc;
-  }
-  oci_image_descriptor *done = NULL;
-  rc = oci_blob_writer_commit(w, d->digest, &done, err);
-  oci_image_descriptor_free(done);
-  return rc;
+  bytes b = {body, len};
+  return reg_layout_store(l, d, write_bytes, &b, err);
 }
 
 static bool platform_matches(const oci_registry_platform *want,

@@ -95,6 +95,11 @@ char *reg_url_add(oci_registry *r, const char *url, const char *name,
 char *reg_resolve_location(const oci_registry *r, const char *location);
 
 int reg_nomem(oci_error *err);
+/* Stores blob d in l unless present: fill writes its bytes to w; the blob
+   appears only when they match d's digest. */
+int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
+                     int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
+                     void *ud, oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
