@@ -1,6 +1,7 @@
 /* Threads: several pthreads parse, validate, clone, compare and serialize
    independent documents at the same time, and share one read-only parsed
-   document (the library keeps no global mutable state). Run under TSan by
+   document (the library keeps no global mutable state); registry clients
+   are made and used by several threads at once. Run under TSan by
    `scripts/test.sh --tsan` (-DOCISPEC_TSAN=ON); in the other builds it
    checks that every thread gets the same bytes. */
 #include <setjmp.h>
@@ -115,9 +116,49 @@ static void test_threads(void **state) {
   oci_free(spec);
 }
 
+/* Registry clients made and used at once: the first of them initialises
+   libcurl (once, under pthread_once), each gets its own handle and error.
+   Port 1 of 127.0.0.1 refuses connections: a network error at once. */
+static void *registry_worker(void *arg) {
+  int *failures = arg;
+  for (int i = 0; i < 20; i++) {
+    oci_registry_options o;
+    oci_registry_options_init(&o);
+    o.plain_http = true;
+    o.retries = 0;
+    o.auth_file = "";
+    oci_registry *r = NULL;
+    oci_error e;
+    oci_error_clear(&e);
+    if (oci_registry_new("127.0.0.1:1", &o, &r, &e) != OCI_OK) {
+      (*failures)++;
+      continue;
+    }
+    if (oci_registry_ping(r, &e) != OCI_ENETWORK ||
+        !strstr(e.message, "http://127.0.0.1:1/v2/"))
+      (*failures)++;
+    oci_registry_free(r);
+  }
+  return NULL;
+}
+
+static void test_registry_threads(void **state) {
+  (void)state;
+  pthread_t th[NTHREADS];
+  int failures[NTHREADS] = {0};
+  for (int i = 0; i < NTHREADS; i++)
+    assert_int_equal(
+        pthread_create(&th[i], NULL, registry_worker, &failures[i]), 0);
+  for (int i = 0; i < NTHREADS; i++) {
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(failures[i], 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_registry_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
