@@ -688,6 +688,59 @@ end)
 
 -- --------------------------------------------------------------------------
 
+describe("ocispec.registry over TLS (self-signed certificate)", function()
+  local reg, skip
+  local ok_reg, why = registries.available()
+  local ok_t, why_t = registries.token_available() -- openssl
+
+  setup(function()
+    if not ok_reg then skip = why return end
+    if not ok_t then skip = why_t return end
+    reg = registries.start{ tls = true }
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+  end)
+
+  local function tls_opts(extra)
+    local o = { auth_file = "", retries = 0 }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+
+  it("verifies the certificate by default: an unknown CA is a network error", function()
+    if skip then return pending(skip) end
+    local c = assert(oci.registry.connect(reg.host, tls_opts()))
+    local msg, info = assert_fails("network", { "https://" .. reg.host .. "/v2/" }, c:ping())
+    assert.truthy(msg:lower():find("certificate", 1, true), msg)
+    assert.are.equal(0, info.status)
+    c:close()
+  end)
+
+  it("trusts the registry's CA given as ca_file, and pushes and pulls", function()
+    if skip then return pending(skip) end
+    local c = assert(oci.registry.connect(reg.host, tls_opts{ ca_file = reg.ca_file }))
+    assert.is_true(c:ping())
+    local d = assert(c:push_blob("tls/app", "over tls"))
+    assert.are.equal("over tls", assert(c:get_blob("tls/app", d)))
+    c:close()
+  end)
+
+  it("accepts any certificate with tls_verify = false", function()
+    if skip then return pending(skip) end
+    local c = assert(oci.registry.connect(reg.host, tls_opts{ tls_verify = false }))
+    assert.is_true(c:ping())
+    -- plain HTTP to a TLS port is not silently accepted either
+    local p = assert(oci.registry.connect(reg.host, tls_opts{ plain_http = true }))
+    local _, info = assert_fails("registry", { "http://" .. reg.host .. "/v2/", "400" }, p:ping())
+    assert.are.equal(400, info.status)
+    c:close()
+    p:close()
+  end)
+end)
+
+-- --------------------------------------------------------------------------
+
 describe("ocispec.registry failure paths (fake registry)", function()
   local tmp
   local skip = not have("python3") and "python3 is not installed" or nil
