@@ -328,14 +328,17 @@ static int verify_write(void *ud, const void *buf, size_t len, oci_error *err) {
                          "blob %s: more than the %lld bytes its descriptor "
                          "gives",
                          v->digest, (long long)v->size);
-  int rc = oci_hasher_update(v->h, buf, len, err);
+  int rc = v->h ? oci_hasher_update(v->h, buf, len, err) : OCI_OK;
   if (rc) return rc;
   return v->sink ? v->sink(v->ud, buf, len, err) : OCI_OK;
 }
 
-int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
-                          int64_t size, oci_registry_sink_fn sink, void *ud,
-                          oci_error *err) {
+/* GET of a blob into sink; verify false leaves the digest check (and the
+   counters) to a sink that hashes what it gets itself (a layout's blob
+   writer): every byte is hashed once. The size is checked either way. */
+static int get_blob(oci_registry *r, const char *repo, const char *digest,
+                    int64_t size, oci_registry_sink_fn sink, void *ud,
+                    bool verify, oci_error *err) {
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
     return rc;
@@ -346,7 +349,7 @@ int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                          "blob %s: cannot verify this digest algorithm",
                          digest);
   verify_sink v = {.size = size, .digest = digest, .sink = sink, .ud = ud};
-  if ((rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
+  if (verify && (rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
   target t;
   if ((rc = target_of(r, repo, "blobs", digest, "pull", &t, err))) {
     oci_hasher_free(v.h);
@@ -372,6 +375,7 @@ int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                        digest, (long long)v.seen, (long long)size);
     goto out;
   }
+  if (!verify) goto out;
   char got[OCI_DIGEST_STRING_MAX];
   if ((rc = oci_hasher_finish(v.h, got, err))) goto out;
   if (strcmp(got, digest)) {
@@ -389,6 +393,12 @@ out:
   reg_resp_free(&p);
   target_free(&t);
   return rc;
+}
+
+int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
+                          int64_t size, oci_registry_sink_fn sink, void *ud,
+                          oci_error *err) {
+  return get_blob(r, repo, digest, size, sink, ud, true, err);
 }
 
 typedef struct mem_sink {
@@ -463,19 +473,32 @@ typedef struct fetch_job {
   oci_registry *r;
   const char *repo;
   const oci_image_descriptor *d;
+  oci_blob_writer *w; /* set once fetching started */
 } fetch_job;
 
 static int fetch_into(void *ud, oci_blob_writer *w, oci_error *err) {
   fetch_job *j = ud;
-  return oci_registry_get_blob(j->r, j->repo, j->d->digest, j->d->size,
-                               writer_sink, w, err);
+  j->w = w;
+  return get_blob(j->r, j->repo, j->d->digest, j->d->size, writer_sink, w,
+                  false, err);
 }
 
 int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                     const oci_image_descriptor *d,
                                     oci_layout *l, oci_error *err) {
-  fetch_job j = {r, repo, d};
-  return reg_layout_store(l, d, fetch_into, &j, err);
+  fetch_job j = {r, repo, d, NULL};
+  int rc = reg_layout_store(l, d, fetch_into, &j, err);
+  if (rc == OCI_EMISMATCH && j.w) {
+    /* the writer's check; its message would not fit with the origin */
+    oci_error_set(err, rc,
+                  "blob %s from %s/v2/%s: the content does not match the "
+                  "digest; nothing was stored",
+                  d->digest, r->base, repo);
+  } else if (rc == OCI_OK && j.w) {
+    r->stats.blobs_downloaded++;
+    r->stats.bytes_downloaded += (uint64_t)d->size;
+  }
+  return rc;
 }
 
 /* ---- uploads ------------------------------------------------------------- */
