@@ -348,6 +348,11 @@ void reg_auth_free(oci_registry *r) {
 /* ---- Docker config.json
  * ------------------------------------------------------- */
 
+static bool is_docker_hub(const char *host) {
+  return !strcmp(host, "docker.io") || !strcmp(host, "index.docker.io") ||
+         !strcmp(host, "registry-1.docker.io");
+}
+
 /* A config key ("https://index.docker.io/v1/", "127.0.0.1:5000") names host
    when, without scheme and path, it is host (docker/cli ConvertToHostname). */
 static bool key_names(const char *key, const char *host) {
@@ -358,8 +363,9 @@ static bool key_names(const char *key, const char *host) {
   size_t n = strcspn(key, "/");
   if (strlen(host) == n && !strncmp(key, host, n)) return true;
   /* Docker Hub's credentials are filed under index.docker.io */
-  return !strcmp(host, "docker.io") && n == 15 &&
-         !strncmp(key, "index.docker.io", 15);
+  return is_docker_hub(host) &&
+         ((n == 15 && !strncmp(key, "index.docker.io", 15)) ||
+          (n == 9 && !strncmp(key, "docker.io", 9)));
 }
 
 static int entry_creds(oci_registry *r, const char *path, const char *key,

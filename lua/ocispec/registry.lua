@@ -67,8 +67,10 @@ end
 -- @tparam[opt] table opts connection options
 -- @return a client, or nil, message, code
 function M.connect(host, opts)
-  -- not a tail call: argument errors then name `connect`, not this file
-  local c, msg, code, info = core.registry.connect(M.host_of(host), opts)
+  -- not a tail call: argument errors then name `connect`, not this file.
+  -- The core maps docker.io to its API host itself, after finding Docker
+  -- Hub's credentials (filed under index.docker.io) by the name.
+  local c, msg, code, info = core.registry.connect(host, opts)
   return c, msg, code, info
 end
 
@@ -76,7 +78,8 @@ end
 -- @tparam string s the reference (docker.io normalisation applies)
 -- @treturn table `{registry=, host=, repository=, tag=, digest=,
 -- reference=}` where `reference` is the digest when there is one, else
--- the tag, and `host` is what `connect` is given; or nil, message, code
+-- the tag, and `host` is what `connect` is given (the registry name:
+-- `connect` contacts docker.io at `host_of(host)`); or nil, message, code
 function M.parse_reference(s)
   local r, msg, code = distribution.Reference.parse(s)
   if not r then return nil, msg, code end
@@ -87,7 +90,7 @@ function M.parse_reference(s)
     digest = r:digest(),
     whole = r:whole(),
   }
-  t.host = M.host_of(t.registry)
+  t.host = t.registry
   t.reference = t.digest or t.tag or "latest"
   return t
 end

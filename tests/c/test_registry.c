@@ -221,6 +221,11 @@ static void test_auth_file(void **state) {
   assert_string_equal(r->username, "u");
   assert_string_equal(r->password, "pw");
   oci_registry_free(r);
+  /* ... whichever of Docker Hub's names the client is made with */
+  assert_int_equal(oci_registry_new("registry-1.docker.io", &o, &r, &e),
+                   OCI_OK);
+  assert_string_equal(r->username, "u");
+  oci_registry_free(r);
   /* explicit credentials win over the file */
   o.username = "x";
   o.password = "y";
