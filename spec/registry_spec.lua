@@ -775,6 +775,23 @@ describe("ocispec.registry failure paths (fake registry)", function()
     assert.are.same({}, tmp_leftovers(tmp .. "/mismatch-blob"))
   end)
 
+  it("follows a blob GET's redirect to where the bytes are", function()
+    if skip then return pending(skip) end
+    local fake = registries.fake("redirect")
+    finally(fake.stop)
+    local c = connect(fake.host)
+    local L = assert(oci.layout.create(tmp .. "/redirect"))
+    local desc = assert(c:pull("redir/app", "latest", L, "latest"))
+    assert.are.equal(fake.blobs.manifest, desc:digest())
+    local vok, vmsg = L:verify()
+    assert.is_true(vok, vmsg)
+    local log = fake.log()
+    local layer = fake.blobs.layer
+    assert.truthy(log:find("GET /v2/redir/app/blobs/" .. layer .. " -> 307\n", 1, true), log)
+    assert.truthy(log:find("GET /_fake/content/" .. layer .. " -> 200\n", 1, true), log)
+    assert.are.equal(assert(L:get_blob(layer)), assert(c:get_blob("redir/app", layer)))
+  end)
+
   it("retries 503 and succeeds; stats count every request", function()
     if skip then return pending(skip) end
     local fake = registries.fake("503")

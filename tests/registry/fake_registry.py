@@ -20,6 +20,9 @@ MODE:
             another)
   503       each path answers 503 twice, then normally
   429       each path answers 429 with "Retry-After: 1" once, then normally
+  redirect  a blob GET answers 307 with a relative Location,
+            /_fake/content/<digest>, which serves the bytes (the way
+            registries send clients to a storage backend)
   ok        always normally
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
@@ -171,7 +174,14 @@ def make_handler(state):
                     return self.error(404, "MANIFEST_UNKNOWN", "manifest unknown", head)
                 return self.send(200, body, {"Content-Type": MANIFEST_TYPE,
                                              "Docker-Content-Digest": sha256(body)}, head)
+            if path.startswith("/_fake/content/"):
+                body = blobs.get(path[len("/_fake/content/"):])
+                if body is None:
+                    return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
+                return self.send(200, body, {"Content-Type": "application/octet-stream"}, head)
             if len(parts) == 3 and parts[1] == "blobs":
+                if state.mode == "redirect" and not head and parts[2] in blobs:
+                    return self.send(307, b"", {"Location": "/_fake/content/" + parts[2]})
                 body = blobs.get(parts[2])
                 if body is None:
                     return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
@@ -192,7 +202,7 @@ def make_handler(state):
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
-    if mode not in ("mismatch", "503", "429", "ok"):
+    if mode not in ("mismatch", "503", "429", "redirect", "ok"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
