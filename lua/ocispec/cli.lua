@@ -504,7 +504,8 @@ local REMOTE_HELP = [==[
 Connection options:
   --plain-http          http:// instead of https://
   --tls-verify=false    accept any TLS certificate (also --insecure)
-  --ca-file FILE        extra CA bundle (PEM) for a private registry
+  --ca-file FILE        CA bundle (PEM) to verify the registry with,
+                        instead of the system's
   --username USER       with --password PASS or --password-stdin (the
                         first line of stdin): Basic or token auth
   --auth-file FILE      Docker config.json to take credentials from
@@ -680,9 +681,9 @@ command("copy", "copy an image from one registry reference to another",
   [==[usage: ocispec copy [OPTIONS] SRC_REF DST_REF
 
 Copies SRC_REF (host/repo[:tag|@digest]) to DST_REF (host/repo[:tag]; no
-tag: the source's tag): manifests byte for byte, blobs streamed from one
-registry to the other, mounted when both are in the same registry. The
-connection options apply to both sides.
+tag: the source's tag): manifests byte for byte; blobs mounted when both
+are in the same registry, else through a temporary file that is verified
+before the upload. The connection options apply to both sides.
 ]==] .. REMOTE_HELP,
   function(args, out)
     local opts, pos = remote_opts(args)

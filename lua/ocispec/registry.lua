@@ -201,7 +201,8 @@ local STAT_KEYS = {
 }
 
 --- Copies a reference to another, registry to registry: manifests byte
--- for byte, blobs streamed (mounted when both are in one registry).
+-- for byte; blobs mounted when both are in one registry, else through a
+-- temporary file verified before the upload.
 -- @tparam string src "host/repo[:tag|@digest]"
 -- @tparam string dst "host/repo[:tag]" (no tag: the source's tag)
 -- @tparam[opt] table opts connection options for both sides; `opts.src`

@@ -71,7 +71,8 @@ typedef struct oci_registry_options {
                               "": none */
   bool plain_http;         /* http:// instead of https:// */
   bool tls_verify;         /* default true; false accepts any certificate */
-  const char *ca_file;     /* extra CA bundle (PEM) for a private registry */
+  const char *ca_file;     /* CA bundle (PEM) to verify the registry with,
+                              instead of the system's */
   unsigned retries;        /* retries of 429/5xx/transient (default 3) */
   unsigned retry_delay_ms; /* first backoff, doubled per retry (default 200) */
   unsigned retry_max_delay_ms; /* backoff cap (default 10000) */
