@@ -509,8 +509,15 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
         oci_error_set(err, OCI_ETOOBIG, "%s %s: response larger than %zu bytes",
                       q->method, q->url, q->max_body);
   } else if (*cc != CURLE_OK) {
-    rc = oci_error_set(err, OCI_ENETWORK, "%s %s: %s", q->method, q->url,
-                       r->curl_err[0] ? r->curl_err : curl_easy_strerror(*cc));
+    /* OpenSSL's "wrong version number": the server answered in plain
+       HTTP, which the caller can fix with one option */
+    bool plain = *cc == CURLE_SSL_CONNECT_ERROR &&
+                 strstr(r->curl_err, "wrong version number");
+    rc = oci_error_set(err, OCI_ENETWORK, "%s %s: %s%s", q->method, q->url,
+                       r->curl_err[0] ? r->curl_err : curl_easy_strerror(*cc),
+                       plain ? " (the server does not speak TLS: a plain-HTTP "
+                               "registry needs plain_http)"
+                             : "");
   }
 out:
 #undef ADD

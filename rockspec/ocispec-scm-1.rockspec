@@ -7,7 +7,8 @@
 -- `--deps-mode=none` because lua-cjson comes from Debian (apt-get install
 -- lua-cjson), which LuaRocks does not see in its own manifests; without it
 -- LuaRocks tries to download lua-cjson. Needs cmake, a C compiler, Lua 5.4
--- headers, OpenSSL's libcrypto (libssl-dev) and libarchive (libarchive-dev). Tests are off here
+-- headers, OpenSSL's libcrypto (libssl-dev), libarchive (libarchive-dev) and
+-- libcurl (libcurl4-openssl-dev). Tests are off here
 -- (no cmocka/busted needed): run `bash scripts/test.sh` for those.
 rockspec_format = "3.0"
 package = "ocispec"
@@ -21,7 +22,8 @@ description = {
   summary = "Open Container Initiative specs (runtime, image, distribution) for Lua 5.4",
   detailed = [[
 Parse, build, validate and serialize OCI runtime, image and distribution
-documents with exact round trips; digests, image layouts and layers. A C
+documents with exact round trips; digests, image layouts, layers and a
+registry client (push, pull, copy). A C
 library core (ocispec.core) with a Lua layer (require "ocispec").
 ]],
   license = "Apache-2.0", -- placeholder until the project states its licence

@@ -708,6 +708,15 @@ describe("ocispec.registry over TLS (self-signed certificate)", function()
     return o
   end
 
+  it("says so when https meets a plain-HTTP registry", function()
+    if skip then return pending(skip) end
+    local plain = registries.start{}
+    finally(plain.stop)
+    local c = assert(oci.registry.connect(plain.host, tls_opts()))
+    assert_fails("network", { "https://" .. plain.host .. "/v2/", "plain_http" }, c:ping())
+    c:close()
+  end)
+
   it("verifies the certificate by default: an unknown CA is a network error", function()
     if skip then return pending(skip) end
     local c = assert(oci.registry.connect(reg.host, tls_opts()))

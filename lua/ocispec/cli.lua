@@ -599,6 +599,8 @@ end
 -- layout, files), 1 for the registry and the transfer.
 local LOCAL_CODES = { io = true }
 local function remote_fail(msg, code)
+  -- the library names its option; here it is a flag
+  msg = msg:gsub("needs plain_http%)", "needs --plain-http)")
   fail(LOCAL_CODES[code] and 2 or 1, msg)
 end
 
