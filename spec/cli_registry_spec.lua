@@ -222,6 +222,8 @@ describe("ocispec registry commands against docker-registry", function()
     local _, err, status = ocispec("tags " .. reg.host .. "/cli/demo")
     assert.are.equal(1, status)
     assert.truthy(err:find("^ocispec tags: "), err)
+    assert.truthy(err:find("needs --plain-http", 1, true), err)
+    assert.is_true(one_line(err), err)
   end)
 end)
 
