@@ -750,6 +750,31 @@ static int fd_seek(void *ud, int64_t off) {
   return lseek(f->fd, (off_t)off, SEEK_SET) == (off_t)off ? 0 : -1;
 }
 
+int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
+                     int64_t size, int fd, const char *what, oci_error *err) {
+  fd_src f = {fd, what};
+  if (fd_seek(&f, 0))
+    return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
+  return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, err);
+}
+
+int oci_registry_push_blob_file(oci_registry *r, const char *repo,
+                                const char *path, const char *media_type,
+                                oci_image_descriptor **out, oci_error *err) {
+  if (out) *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
+  char dg[OCI_DIGEST_STRING_MAX];
+  uint64_t size = 0;
+  int rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
+  if (!rc) rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, err);
+  close(fd);
+  if (rc || !out) return rc;
+  return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
+                            (int64_t)size, out, err);
+}
+
 int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
                                        const oci_layout *l,
                                        const oci_image_descriptor *d,
@@ -763,14 +788,13 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
   }
   char *path;
   if ((rc = oci_layout_blob_path(l, d->digest, &path, err))) return rc;
-  fd_src f = {open(path, O_RDONLY | O_CLOEXEC), path};
-  if (f.fd < 0) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     rc = oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
-    free(path);
-    return rc;
+  else {
+    rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, path, err);
+    close(fd);
   }
-  rc = push_blob(r, repo, d->digest, d->size, fd_read, &f, fd_seek, err);
-  close(f.fd);
   free(path);
   return rc;
 }

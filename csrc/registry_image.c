@@ -369,25 +369,10 @@ out:
 /* ---- copy
  * ----------------------------------------------------------------------- */
 
-typedef struct file_io {
-  FILE *f;
-} file_io;
-
 static int file_sink(void *ud, const void *buf, size_t len, oci_error *err) {
-  file_io *io = ud;
-  if (fwrite(buf, 1, len, io->f) != len)
+  if (fwrite(buf, 1, len, ud) != len)
     return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
   return OCI_OK;
-}
-
-static ssize_t file_source(void *ud, void *buf, size_t cap, oci_error *err) {
-  file_io *io = ud;
-  size_t n = fread(buf, 1, cap, io->f);
-  if (n == 0 && ferror(io->f)) {
-    oci_error_set(err, OCI_EIO, "temporary file: read failed");
-    return -1;
-  }
-  return (ssize_t)n;
 }
 
 static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
@@ -409,17 +394,17 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
   }
   /* through a verified temporary file: the upload starts only once the
      content is known to be right */
-  file_io io = {tmpfile()};
-  if (!io.f)
+  FILE *f = tmpfile();
+  if (!f)
     return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
-  rc = oci_registry_get_blob(src, src_repo, b->digest, b->size, file_sink, &io,
+  rc = oci_registry_get_blob(src, src_repo, b->digest, b->size, file_sink, f,
                              err);
-  if (!rc && (fflush(io.f) || fseek(io.f, 0, SEEK_SET)))
+  if (!rc && fflush(f))
     rc = oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
   if (!rc)
-    rc = oci_registry_push_blob(dst, dst_repo, b->digest, b->size, file_source,
-                                &io, err);
-  fclose(io.f);
+    rc = reg_push_blob_fd(dst, dst_repo, b->digest, b->size, fileno(f),
+                          "temporary file", err);
+  fclose(f);
   return rc;
 }
 

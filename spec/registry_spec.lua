@@ -272,6 +272,19 @@ describe("ocispec.registry against docker-registry", function()
     assert.are.equal(example_digest, desc:digest())
     local c = connect(reg.host)
     assert.are.equal(assert(c:get_manifest_raw("copy/src", "1")), assert(c:get_manifest_raw("copy/dst", "2")))
+    assert.are.equal(2, stats.blobs_mounted)
+
+    -- between two clients: no mount; each blob is downloaded, verified in
+    -- a temporary file, then uploaded
+    local c2 = connect(reg.host)
+    local d2 = assert(c:copy("copy/src", "1", c2, "copy/other", "3"))
+    assert.are.equal(example_digest, d2:digest())
+    assert.are.equal(2, c:stats().blobs_downloaded)
+    assert.are.equal(2, c2:stats().blobs_uploaded)
+    assert.are.equal(0, c2:stats().blobs_mounted)
+    assert.are.equal(assert(c:get_manifest_raw("copy/src", "1")), assert(c2:get_manifest_raw("copy/other", "3")))
+    c2:close()
+    c:close()
   end)
 
   describe("a multi-platform index", function()

@@ -677,45 +677,18 @@ static int c_push_blob(lua_State *L) {
   return push_desc(L, d);
 }
 
-typedef struct file_source {
-  FILE *f;
-  const char *path;
-} file_source;
-
-static ssize_t file_read(void *ud, void *buf, size_t cap, oci_error *err) {
-  file_source *s = ud;
-  size_t n = fread(buf, 1, cap, s->f);
-  if (n == 0 && ferror(s->f)) {
-    oci_error_set(err, OCI_EIO, "%s: read: %s", s->path, strerror(errno));
-    return -1;
-  }
-  return (ssize_t)n;
-}
-
 static int c_push_blob_file(lua_State *L) {
   ud_client *u = to_client(L, 1);
   const char *repo = arg_str(L, 2, "repo", 0);
   const char *path = arg_str(L, 3, "path", 0);
   const char *mt = arg_str(L, 4, "media type", 1);
-  char digest[OCI_DIGEST_STRING_MAX];
-  uint64_t size = 0;
+  oci_image_descriptor *d = NULL;
   oci_error e;
   oci_error_clear(&e);
-  if (oci_hash_file(OCI_DIGEST_SHA256, path, digest, &size, &e))
-    return push_err(L, u, &e);
-  file_source src = {fopen(path, "rb"), path};
-  if (!src.f) {
-    oci_error_set(&e, OCI_EIO, "%s: %s", path, strerror(errno));
-    return push_err(L, u, &e);
-  }
   begin(L, u, 1);
-  int rc = oci_registry_push_blob(u->r, repo, digest, (int64_t)size, file_read,
-                                  &src, &e);
+  int rc = oci_registry_push_blob_file(u->r, repo, path, mt, &d, &e);
   end(u);
-  fclose(src.f);
   if (rc) return push_err(L, u, &e);
-  oci_image_descriptor *d;
-  if (make_desc(mt, digest, (int64_t)size, &d, &e)) return push_err(L, u, &e);
   return push_desc(L, d);
 }
 

@@ -226,6 +226,15 @@ OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                           oci_image_descriptor **out,
                                           oci_error *err);
 
+/* Uploads the file at path: hashed (sha256) first, then streamed (a
+   retried request reads it again); *out (may be NULL) gets its descriptor
+   (media_type NULL: application/octet-stream). */
+OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
+                                        const char *path,
+                                        const char *media_type,
+                                        oci_image_descriptor **out,
+                                        oci_error *err);
+
 /* Uploads blob d from layout l (unless the registry has it). */
 OCI_API int oci_registry_push_blob_from_layout(oci_registry *r,
                                                const char *repo,
