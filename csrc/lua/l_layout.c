@@ -48,8 +48,7 @@ static oci_layout *check_layout(lua_State *L) {
   return ocil_check_layout(L, 1);
 }
 
-/* A string argument without NUL bytes (nil allowed when opt). */
-static const char *arg_str(lua_State *L, int idx, const char *what, int opt) {
+const char *ocil_arg_str(lua_State *L, int idx, const char *what, int opt) {
   if (opt && lua_isnoneornil(L, idx)) return NULL;
   size_t len;
   const char *s = luaL_checklstring(L, idx, &len);
@@ -58,15 +57,14 @@ static const char *arg_str(lua_State *L, int idx, const char *what, int opt) {
   return s;
 }
 
-static int push_desc(lua_State *L, oci_image_descriptor *d) {
+int ocil_push_desc(lua_State *L, oci_image_descriptor *d) {
   ocil_push_root(L, &oci_type_image_descriptor, d);
   return 1;
 }
 
-/* A digest string, or a Descriptor (its digest and size). */
-static const char *arg_digest(lua_State *L, int idx, int64_t *size) {
+const char *ocil_arg_digest(lua_State *L, int idx, int64_t *size) {
   *size = -1;
-  if (lua_type(L, idx) == LUA_TSTRING) return arg_str(L, idx, "digest", 0);
+  if (lua_type(L, idx) == LUA_TSTRING) return ocil_arg_str(L, idx, "digest", 0);
   ocil_obj *u = ocil_check(L, idx, &oci_type_image_descriptor);
   const oci_image_descriptor *d = u->obj;
   *size = d->size;
@@ -86,7 +84,7 @@ static void conv_to_err(const ocil_conv *c, const char *what, oci_error *e) {
 /* ---- module functions --------------------------------------------------- */
 
 static int push_layout(lua_State *L, int create) {
-  const char *dir = arg_str(L, 1, "dir", 0);
+  const char *dir = ocil_arg_str(L, 1, "dir", 0);
   ud_layout *u = lua_newuserdatauv(L, sizeof *u, 0);
   u->l = NULL;
   u->users = 0;
@@ -135,7 +133,7 @@ static int m_path(lua_State *L) {
 static int m_blob_path(lua_State *L) {
   oci_layout *l = check_layout(L);
   int64_t size;
-  const char *d = arg_digest(L, 2, &size);
+  const char *d = ocil_arg_digest(L, 2, &size);
   char *p;
   oci_error e;
   oci_error_clear(&e);
@@ -148,7 +146,7 @@ static int m_blob_path(lua_State *L) {
 static int m_has_blob(lua_State *L) {
   oci_layout *l = check_layout(L);
   int64_t size;
-  const char *d = arg_digest(L, 2, &size);
+  const char *d = ocil_arg_digest(L, 2, &size);
   bool have;
   oci_error e;
   oci_error_clear(&e);
@@ -161,23 +159,23 @@ static int m_put_blob(lua_State *L) {
   oci_layout *l = check_layout(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
-  const char *mt = arg_str(L, 3, "media type", 1);
+  const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
   oci_error e;
   oci_error_clear(&e);
   if (oci_layout_put_blob(l, s, len, mt, &d, &e)) return push_err(L, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int m_put_blob_file(lua_State *L) {
   oci_layout *l = check_layout(L);
-  const char *path = arg_str(L, 2, "path", 0);
-  const char *mt = arg_str(L, 3, "media type", 1);
+  const char *path = ocil_arg_str(L, 2, "path", 0);
+  const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
   oci_error e;
   oci_error_clear(&e);
   if (oci_layout_put_blob_file(l, path, mt, &d, &e)) return push_err(L, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int m_temp_path(lua_State *L) {
@@ -193,22 +191,22 @@ static int m_temp_path(lua_State *L) {
 
 static int m_adopt_blob(lua_State *L) {
   oci_layout *l = check_layout(L);
-  const char *tmp = arg_str(L, 2, "tmp_path", 0);
-  const char *dg = arg_str(L, 3, "digest", 0);
+  const char *tmp = ocil_arg_str(L, 2, "tmp_path", 0);
+  const char *dg = ocil_arg_str(L, 3, "digest", 0);
   lua_Integer size = luaL_checkinteger(L, 4);
-  const char *mt = arg_str(L, 5, "media type", 1);
+  const char *mt = ocil_arg_str(L, 5, "media type", 1);
   oci_image_descriptor *d;
   oci_error e;
   oci_error_clear(&e);
   if (oci_layout_adopt_blob(l, tmp, dg, (int64_t)size, mt, &d, &e))
     return push_err(L, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int m_get_blob(lua_State *L) {
   oci_layout *l = check_layout(L);
   int64_t size;
-  const char *d = arg_digest(L, 2, &size);
+  const char *d = ocil_arg_digest(L, 2, &size);
   char *buf;
   size_t len;
   oci_error e;
@@ -270,7 +268,7 @@ static int m_put_document(lua_State *L) {
   int rc = oci_layout_put_document(l, u->type, u->obj, &opts, &d, &e);
   oci_arena_free(a);
   if (rc) return push_err(L, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 /* A class table (image.ImageManifest) -> its oci_type. */
@@ -289,7 +287,7 @@ static const oci_type *arg_type(lua_State *L, int idx) {
 static int m_get_document(lua_State *L) {
   oci_layout *l = check_layout(L);
   int64_t size;
-  const char *d = arg_digest(L, 2, &size);
+  const char *d = ocil_arg_digest(L, 2, &size);
   const oci_type *t = arg_type(L, 3);
   void *obj;
   oci_error e;
@@ -302,7 +300,7 @@ static int m_get_document(lua_State *L) {
 static int m_tag(lua_State *L) {
   oci_layout *l = check_layout(L);
   ocil_obj *u = ocil_check(L, 2, &oci_type_image_descriptor);
-  const char *name = arg_str(L, 3, "name", 0);
+  const char *name = ocil_arg_str(L, 3, "name", 0);
   oci_error e;
   oci_error_clear(&e);
   if (oci_layout_tag(l, u->obj, name, &e)) return push_err(L, &e);
@@ -312,7 +310,7 @@ static int m_tag(lua_State *L) {
 
 static int m_untag(lua_State *L) {
   oci_layout *l = check_layout(L);
-  const char *name = arg_str(L, 2, "name", 0);
+  const char *name = ocil_arg_str(L, 2, "name", 0);
   oci_error e;
   oci_error_clear(&e);
   if (oci_layout_untag(l, name, &e)) return push_err(L, &e);
@@ -387,7 +385,7 @@ static void arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
 
 static int m_resolve(lua_State *L) {
   oci_layout *l = check_layout(L);
-  const char *ref = arg_str(L, 2, "name", 0);
+  const char *ref = ocil_arg_str(L, 2, "name", 0);
   oci_layout_platform p;
   arg_platform(L, 3, &p);
   oci_layout_resolved *r;
@@ -502,7 +500,7 @@ static int m_verify(lua_State *L) {
 
 static int m_blob_writer(lua_State *L) {
   oci_layout *l = check_layout(L);
-  const char *mt = arg_str(L, 2, "media type", 1);
+  const char *mt = ocil_arg_str(L, 2, "media type", 1);
   ud_writer *u = lua_newuserdatauv(L, sizeof *u, 1);
   u->w = NULL;
   luaL_setmetatable(L, WRITER_MT);
@@ -539,14 +537,14 @@ static int w_size(lua_State *L) {
 
 static int w_commit(lua_State *L) {
   ud_writer *u = check_writer(L);
-  const char *expected = arg_str(L, 2, "expected digest", 1);
+  const char *expected = ocil_arg_str(L, 2, "expected digest", 1);
   oci_blob_writer *w = u->w;
   u->w = NULL; /* commit always consumes the writer */
   oci_image_descriptor *d;
   oci_error e;
   oci_error_clear(&e);
   if (oci_blob_writer_commit(w, expected, &d, &e)) return push_err(L, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int w_abort(lua_State *L) {

@@ -76,26 +76,6 @@ static hold *new_hold(lua_State *L) {
 
 /* ---- arguments ---------------------------------------------------------- */
 
-/* A string argument without NUL bytes (nil allowed when opt). */
-static const char *arg_str(lua_State *L, int idx, const char *what, int opt) {
-  if (opt && lua_isnoneornil(L, idx)) return NULL;
-  size_t len;
-  const char *s = luaL_checklstring(L, idx, &len);
-  if (memchr(s, '\0', len))
-    luaL_argerror(L, idx, lua_pushfstring(L, "%s holds a NUL byte", what));
-  return s;
-}
-
-/* A digest string, or a Descriptor (its digest and size). */
-static const char *arg_digest(lua_State *L, int idx, int64_t *size) {
-  *size = -1;
-  if (lua_type(L, idx) == LUA_TSTRING) return arg_str(L, idx, "digest", 0);
-  ocil_obj *u = ocil_check(L, idx, &oci_type_image_descriptor);
-  const oci_image_descriptor *d = u->obj;
-  *size = d->size;
-  return d->digest;
-}
-
 static const oci_image_descriptor *arg_desc(lua_State *L, int idx) {
   return ocil_check(L, idx, &oci_type_image_descriptor)->obj;
 }
@@ -197,11 +177,6 @@ static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
     return 4;
   }
   return 3;
-}
-
-static int push_desc(lua_State *L, oci_image_descriptor *d) {
-  ocil_push_root(L, &oci_type_image_descriptor, d);
-  return 1;
 }
 
 #define DESC_F(m)                                                              \
@@ -342,7 +317,7 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *name,
 }
 
 static int l_connect(lua_State *L) {
-  const char *host = arg_str(L, 1, "host", 0);
+  const char *host = ocil_arg_str(L, 1, "host", 0);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   oci_registry_options o;
@@ -456,9 +431,9 @@ static int is_index_type(const char *mt) {
 /* get_manifest / get_manifest_raw: (doc or body), descriptor. */
 static int get_manifest(lua_State *L, int raw) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *ref = arg_str(L, 3, "reference", 0);
-  const char *accept = arg_str(L, 4, "accept", 1);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *ref = ocil_arg_str(L, 3, "reference", 0);
+  const char *accept = ocil_arg_str(L, 4, "accept", 1);
   hold *h = new_hold(L);
   oci_error e;
   oci_error_clear(&e);
@@ -470,7 +445,7 @@ static int get_manifest(lua_State *L, int raw) {
   oci_image_descriptor *d;
   if (make_desc(h->man.media_type, h->man.digest, (int64_t)h->man.len, &d, &e))
     return push_err(L, u, &e);
-  push_desc(L, d);
+  ocil_push_desc(L, d);
   int di = lua_gettop(L);
   const oci_type *t = NULL;
   if (!raw && is_manifest_type(mt))
@@ -499,9 +474,9 @@ static int c_get_manifest_raw(lua_State *L) {
 
 static int c_head_manifest(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *ref = arg_str(L, 3, "reference", 0);
-  const char *accept = arg_str(L, 4, "accept", 1);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *ref = ocil_arg_str(L, 3, "reference", 0);
+  const char *accept = ocil_arg_str(L, 4, "accept", 1);
   bool found = false;
   oci_image_descriptor *d = NULL;
   oci_error e;
@@ -515,7 +490,7 @@ static int c_head_manifest(lua_State *L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 /* The media type of a JSON manifest text: its mediaType member, or NULL. */
@@ -535,9 +510,9 @@ static char *json_media_type(const char *s, size_t len) {
 
 static int c_put_manifest(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *ref = arg_str(L, 3, "reference", 0);
-  const char *mt = arg_str(L, 5, "media type", 1);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *ref = ocil_arg_str(L, 3, "reference", 0);
+  const char *mt = ocil_arg_str(L, 5, "media type", 1);
   hold *h = new_hold(L);
   const char *body;
   size_t len;
@@ -585,13 +560,13 @@ static int c_put_manifest(lua_State *L) {
       oci_registry_put_manifest(u->r, repo, ref, mt, body, len, &d, NULL, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int c_delete_manifest(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *ref = arg_str(L, 3, "reference", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *ref = ocil_arg_str(L, 3, "reference", 0);
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
@@ -602,9 +577,9 @@ static int c_delete_manifest(lua_State *L) {
 
 static int c_has_blob(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t dsize;
-  const char *dg = arg_digest(L, 3, &dsize);
+  const char *dg = ocil_arg_digest(L, 3, &dsize);
   bool found = false;
   int64_t size = -1;
   oci_error e;
@@ -624,9 +599,9 @@ static int c_has_blob(lua_State *L) {
 
 static int c_get_blob(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t size;
-  const char *dg = arg_digest(L, 3, &size);
+  const char *dg = ocil_arg_digest(L, 3, &size);
   size_t max = GET_BLOB_MAX;
   if (!lua_isnoneornil(L, 4)) {
     lua_Integer m = luaL_checkinteger(L, 4);
@@ -648,7 +623,7 @@ static int c_get_blob(lua_State *L) {
 
 static int c_get_blob_to_layout(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   const oci_image_descriptor *d = arg_desc(L, 3);
   oci_layout *l = ocil_check_layout(L, 4);
   oci_error e;
@@ -663,10 +638,10 @@ static int c_get_blob_to_layout(lua_State *L) {
 
 static int c_push_blob(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   size_t len;
   const char *data = luaL_checklstring(L, 3, &len);
-  const char *mt = arg_str(L, 4, "media type", 1);
+  const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
   oci_error e;
   oci_error_clear(&e);
@@ -674,14 +649,14 @@ static int c_push_blob(lua_State *L) {
   int rc = oci_registry_push_blob_buffer(u->r, repo, data, len, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int c_push_blob_file(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *path = arg_str(L, 3, "path", 0);
-  const char *mt = arg_str(L, 4, "media type", 1);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *path = ocil_arg_str(L, 3, "path", 0);
+  const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
   oci_error e;
   oci_error_clear(&e);
@@ -689,12 +664,12 @@ static int c_push_blob_file(lua_State *L) {
   int rc = oci_registry_push_blob_file(u->r, repo, path, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int c_push_blob_from_layout(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   oci_layout *l = ocil_check_layout(L, 3);
   const oci_image_descriptor *d = arg_desc(L, 4);
   oci_error e;
@@ -709,10 +684,10 @@ static int c_push_blob_from_layout(lua_State *L) {
 
 static int c_mount_blob(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *from = arg_str(L, 3, "from_repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *from = ocil_arg_str(L, 3, "from_repo", 0);
   int64_t size;
-  const char *dg = arg_digest(L, 4, &size);
+  const char *dg = ocil_arg_digest(L, 4, &size);
   bool mounted = false;
   oci_error e;
   oci_error_clear(&e);
@@ -726,9 +701,9 @@ static int c_mount_blob(lua_State *L) {
 
 static int c_delete_blob(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t size;
-  const char *dg = arg_digest(L, 3, &size);
+  const char *dg = ocil_arg_digest(L, 3, &size);
   oci_error e;
   oci_error_clear(&e);
   begin(L, u, 1);
@@ -749,7 +724,7 @@ static void push_strings(lua_State *L, const oci_layout_strings *s) {
 /* tags / catalog: every name. repo_at 0: the catalog. */
 static int list_all(lua_State *L, int catalog) {
   ud_client *u = to_client(L, 1);
-  const char *repo = catalog ? NULL : arg_str(L, 2, "repo", 0);
+  const char *repo = catalog ? NULL : ocil_arg_str(L, 2, "repo", 0);
   unsigned n = arg_count(L, catalog ? 2 : 3, "page_size");
   hold *h = new_hold(L);
   oci_error e;
@@ -765,10 +740,10 @@ static int list_all(lua_State *L, int catalog) {
 
 static int list_page(lua_State *L, int catalog) {
   ud_client *u = to_client(L, 1);
-  const char *repo = catalog ? NULL : arg_str(L, 2, "repo", 0);
+  const char *repo = catalog ? NULL : ocil_arg_str(L, 2, "repo", 0);
   int at = catalog ? 2 : 3;
   unsigned n = arg_count(L, at, "n");
-  const char *last = arg_str(L, at + 1, "last", 1);
+  const char *last = ocil_arg_str(L, at + 1, "last", 1);
   hold *h = new_hold(L);
   oci_error e;
   oci_error_clear(&e);
@@ -802,10 +777,10 @@ static int c_catalog_page(lua_State *L) {
 
 static int c_referrers(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t size;
-  const char *dg = arg_digest(L, 3, &size);
-  const char *at = arg_str(L, 4, "artifact_type", 1);
+  const char *dg = ocil_arg_digest(L, 3, &size);
+  const char *at = ocil_arg_str(L, 4, "artifact_type", 1);
   oci_image_index *idx = NULL;
   oci_error e;
   oci_error_clear(&e);
@@ -820,9 +795,9 @@ static int c_referrers(lua_State *L) {
 static int c_push(lua_State *L) {
   ud_client *u = to_client(L, 1);
   oci_layout *l = ocil_check_layout(L, 2);
-  const char *name = arg_str(L, 3, "name", 0);
-  const char *repo = arg_str(L, 4, "repo", 0);
-  const char *tag = arg_str(L, 5, "tag", 1);
+  const char *name = ocil_arg_str(L, 3, "name", 0);
+  const char *repo = ocil_arg_str(L, 4, "repo", 0);
+  const char *tag = ocil_arg_str(L, 5, "tag", 1);
   oci_image_descriptor *d = NULL;
   oci_error e;
   oci_error_clear(&e);
@@ -832,7 +807,7 @@ static int c_push(lua_State *L) {
   ocil_layout_use(L, 2, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 /* A platform: "os/arch[/variant]", a table {os=, architecture=, variant=}
@@ -842,7 +817,7 @@ static const oci_registry_platform *arg_platform(lua_State *L, int idx,
   memset(p, 0, sizeof *p);
   if (lua_isnoneornil(L, idx)) return NULL;
   if (lua_type(L, idx) == LUA_TSTRING) {
-    const char *s = arg_str(L, idx, "platform", 0);
+    const char *s = ocil_arg_str(L, idx, "platform", 0);
     const char *a = strchr(s, '/');
     const char *v = a ? strchr(a + 1, '/') : NULL;
     if (!a || a == s || !a[1] || a[1] == '/' ||
@@ -889,10 +864,10 @@ static const oci_registry_platform *arg_platform(lua_State *L, int idx,
 
 static int c_pull(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *repo = arg_str(L, 2, "repo", 0);
-  const char *ref = arg_str(L, 3, "reference", 0);
+  const char *repo = ocil_arg_str(L, 2, "repo", 0);
+  const char *ref = ocil_arg_str(L, 3, "reference", 0);
   oci_layout *l = ocil_check_layout(L, 4);
-  const char *name = arg_str(L, 5, "name", 1);
+  const char *name = ocil_arg_str(L, 5, "name", 1);
   oci_registry_platform pbuf;
   const oci_registry_platform *p = arg_platform(L, 6, &pbuf);
   oci_image_descriptor *d = NULL;
@@ -904,17 +879,17 @@ static int c_pull(lua_State *L) {
   ocil_layout_use(L, 4, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static int c_copy(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  const char *src_repo = arg_str(L, 2, "src_repo", 0);
-  const char *src_ref = arg_str(L, 3, "src_reference", 0);
+  const char *src_repo = ocil_arg_str(L, 2, "src_repo", 0);
+  const char *src_ref = ocil_arg_str(L, 3, "src_reference", 0);
   ud_client *dst = u;
   if (!lua_rawequal(L, 1, 4)) dst = to_client(L, 4);
-  const char *dst_repo = arg_str(L, 5, "dst_repo", 0);
-  const char *dst_tag = arg_str(L, 6, "dst_tag", 1);
+  const char *dst_repo = ocil_arg_str(L, 5, "dst_repo", 0);
+  const char *dst_tag = ocil_arg_str(L, 6, "dst_tag", 1);
   oci_image_descriptor *d = NULL;
   oci_error e;
   oci_error_clear(&e);
@@ -939,7 +914,7 @@ static int c_copy(lua_State *L) {
     }
     return push_err(L, who, &e);
   }
-  return push_desc(L, d);
+  return ocil_push_desc(L, d);
 }
 
 static void set_u64(lua_State *L, const char *k, uint64_t v) {

@@ -14,8 +14,11 @@
 #define OCISPEC_LUA_PARTS_H
 
 #include <lua.h>
+#include <stdint.h>
 
 #include "ocispec/error.h"
+
+struct oci_image_descriptor;
 
 /* Metatable (luaL_newmetatable name) of Reference userdata. */
 #define OCIL_REFERENCE_MT "ocispec.distribution.Reference"
@@ -31,6 +34,14 @@ int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 /* The open Layout userdata (core.layout) at idx; raises when idx holds
    something else or a closed layout (defined in l_layout.c). */
 struct oci_layout *ocil_check_layout(lua_State *L, int idx);
+/* Arguments and results shared by l_layout.c and l_registry.c (defined in
+   l_layout.c): a string argument without NUL bytes (nil allowed when opt,
+   then NULL); a digest string or a Descriptor (*size: its size, else -1);
+   pushes d as a Descriptor root (owned by Lua from then on), returns 1. */
+const char *ocil_arg_str(lua_State *L, int idx, const char *what, int opt);
+const char *ocil_arg_digest(lua_State *L, int idx, int64_t *size);
+int ocil_push_desc(lua_State *L, struct oci_image_descriptor *d);
+
 /* Counts a call in progress that uses the Layout at idx (delta +1 / -1):
    close() raises meanwhile. */
 void ocil_layout_use(lua_State *L, int idx, int delta);
