@@ -76,9 +76,7 @@ int oci_registry_ping(oci_registry *r, oci_error *err) {
   char *url = reg_url(r, "%s", "");
   if (!url) return reg_nomem(err);
   reg_req q = {.method = "GET", .url = url, .max_body = 1u << 16};
-  reg_resp p;
-  int rc = reg_do(r, &q, NULL, &p, err);
-  reg_resp_free(&p);
+  int rc = reg_call(r, &q, err);
   free(url);
   return rc;
 }
@@ -264,9 +262,7 @@ static int delete_path(oci_registry *r, const char *repo, const char *kind,
   if (rc) return rc;
   reg_req q = {
       .method = "DELETE", .url = t.url, .scope = t.scope, .max_body = 1u << 16};
-  reg_resp p;
-  rc = reg_do(r, &q, NULL, &p, err);
-  reg_resp_free(&p);
+  rc = reg_call(r, &q, err);
   target_free(&t);
   return rc;
 }
@@ -411,19 +407,8 @@ static int mem_write(void *ud, const void *buf, size_t len, oci_error *err) {
   if (m->len + len > m->max)
     return oci_error_set(err, OCI_ETOOBIG, "blob larger than %zu bytes",
                          m->max);
-  if (m->len + len + 1 > m->cap) {
-    size_t cap = m->cap ? m->cap : 4096;
-    while (cap < m->len + len + 1)
-      cap *= 2;
-    char *nb = realloc(m->buf, cap);
-    if (!nb) return reg_nomem(err);
-    m->buf = nb;
-    m->cap = cap;
-  }
-  memcpy(m->buf + m->len, buf, len);
-  m->len += len;
-  m->buf[m->len] = '\0';
-  return OCI_OK;
+  return reg_append(&m->buf, &m->len, &m->cap, buf, len) ? reg_nomem(err)
+                                                         : OCI_OK;
 }
 
 int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
@@ -541,10 +526,8 @@ static void cancel_upload(oci_registry *r, const char *location,
                .scope = scope,
                .no_retry = true,
                .max_body = 1u << 16};
-  reg_resp p;
   oci_error ignored;
-  (void)reg_do(r, &q, NULL, &p, &ignored); /* best effort */
-  reg_resp_free(&p);
+  (void)reg_call(r, &q, &ignored); /* best effort */
 }
 
 /* Reads at most `left` bytes of an inner source (a chunk of it). */

@@ -267,6 +267,23 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   return len;
 }
 
+int reg_append(char **buf, size_t *len, size_t *cap, const void *src,
+               size_t n) {
+  if (*len + n + 1 > *cap) {
+    size_t c = *cap ? *cap : 4096;
+    while (c < *len + n + 1)
+      c *= 2;
+    char *nb = realloc(*buf, c);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = c;
+  }
+  memcpy(*buf + *len, src, n);
+  *len += n;
+  (*buf)[*len] = '\0';
+  return 0;
+}
+
 static bool is_success(long st) {
   return st >= 200 && st < 300;
 }
@@ -293,21 +310,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud) {
     x->too_big = true;
     return 0;
   }
-  if (p->len + len + 1 > x->cap) {
-    size_t cap = x->cap ? x->cap : 4096;
-    while (cap < p->len + len + 1)
-      cap *= 2;
-    char *nb = realloc(p->body, cap);
-    if (!nb) {
-      x->cb_rc = reg_nomem(x->err);
-      return 0;
-    }
-    p->body = nb;
-    x->cap = cap;
+  if (reg_append(&p->body, &p->len, &x->cap, buf, len)) {
+    x->cb_rc = reg_nomem(x->err);
+    return 0;
   }
-  memcpy(p->body + p->len, buf, len);
-  p->len += len;
-  p->body[p->len] = '\0';
   return size * n;
 }
 
@@ -625,6 +631,13 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
                                         : "";
   return oci_error_set(err, OCI_EREGISTRY, "%s %s: HTTP %ld%s%s", q->method,
                        q->url, p->status, hint, detail);
+}
+
+int reg_call(oci_registry *r, const reg_req *q, oci_error *err) {
+  reg_resp p;
+  int rc = reg_do(r, q, NULL, &p, err);
+  reg_resp_free(&p);
+  return rc;
 }
 
 /* ---- client

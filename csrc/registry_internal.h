@@ -85,6 +85,13 @@ typedef struct reg_req {
 int reg_do(oci_registry *r, const reg_req *req, const long *ok_also,
            reg_resp *resp, oci_error *err);
 
+/* Appends n bytes of src to the growing buffer *buf (*len used, *cap
+   allocated), kept NUL-terminated; -1 when out of memory (*buf intact). */
+int reg_append(char **buf, size_t *len, size_t *cap, const void *src, size_t n);
+
+/* reg_do for a request whose answer only matters by its status. */
+int reg_call(oci_registry *r, const reg_req *q, oci_error *err);
+
 /* "<base>/v2/<fmt...>" (malloc'd); NULL on allocation failure. */
 char *reg_url(const oci_registry *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
