@@ -5,17 +5,9 @@
 local oci = require("ocispec")
 local registry = oci.registry
 
--- A port of 127.0.0.1 nothing listens on (bound, then released).
-local function closed_port()
-  local p = io.popen([[python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()' 2>/dev/null]])
-  local port = p and tonumber(p:read("a"):match("%d+"))
-  if p then p:close() end
-  return port
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
 
 describe("ocispec.registry binding", function()
   it("is reachable as oci.registry and ocispec.registry", function()
@@ -69,6 +61,15 @@ describe("ocispec.registry binding", function()
     assert.is_nil(none)
     assert.are.equal("io", code)
     assert.truthy(msg:find("/nonexistent/layer.tar", 1, true), msg)
+    -- a folder that holds something else is not made a layout
+    local dir = support.tmpdir()
+    support.write(dir .. "/notes.txt", "mine")
+    local none2, msg2, code2 = registry.pull("127.0.0.1:1/a/b:1", dir, nil, { auth_file = false })
+    assert.is_nil(none2)
+    assert.are.equal("invalid", code2)
+    assert.truthy(msg2:find(dir, 1, true), msg2)
+    assert.are.equal("mine", support.read(dir .. "/notes.txt"))
+    support.rmdir(dir)
     local s = c:stats()
     assert.are.equal(0, s.requests)
     assert.are.equal(0, s.bytes_uploaded)
@@ -130,7 +131,7 @@ describe("ocispec.registry binding", function()
   end)
 
   it("reports a network failure with its info table", function()
-    local port = closed_port()
+    local port = registries.closed_port()
     if not port then return pending("python3 is needed to find a closed port") end
     local c = assert(registry.connect("127.0.0.1:" .. port, { plain_http = true, retries = 0, auth_file = false }))
     local ok, msg, code, info = c:ping()

@@ -115,22 +115,12 @@ local function connect_ref(ref, opts)
   return c, r
 end
 
--- A Layout from a Layout or a directory (create: made when it holds no
--- layout yet). Second result: whether we opened it (and close it).
+-- A Layout from a Layout or a directory (create: the core's
+-- layout.create, which opens an existing layout and makes a missing or
+-- empty directory one); nil, message, code on failure.
 local function get_layout(l, create)
-  if type(l) ~= "string" then return l, false end
-  local L, msg, code = layout.open(l)
-  if L then return L, true end
-  if create then
-    local f = io.open(l .. "/oci-layout", "rb")
-    if f then
-      f:close()
-      return nil, msg, code
-    end
-    L, msg, code = layout.create(l)
-    if L then return L, true end
-  end
-  return nil, msg, code
+  if type(l) ~= "string" then return l end
+  return (create and layout.create or layout.open)(l)
 end
 
 -- Runs f(client...) and closes what it opened; returns f's results.
@@ -152,14 +142,15 @@ end
 -- message, code, info
 function M.push(layout_or_dir, name, ref, opts)
   assert(type(name) == "string", "bad argument #2 to 'push' (string expected)")
+  local opened = type(layout_or_dir) == "string"
   local L, lmsg, lcode = get_layout(layout_or_dir, false)
   if not L then return nil, lmsg, lcode end
   local c, r, code, info = connect_ref(ref, opts)
   if not c then
-    if type(layout_or_dir) == "string" then L:close() end
+    if opened then L:close() end
     return nil, r, code, info
   end
-  return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
+  return finish({ c }, L, opened, pcall(function()
     local tag = not r.digest and r.tag or nil
     local d, msg, ecode, einfo = c:push(L, name, r.repository, tag)
     if not d then return nil, msg, ecode, einfo end
