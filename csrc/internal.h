@@ -59,6 +59,11 @@ void oci_error_locate(oci_error *err, const char *buf, size_t len);
 void oci_pointer_append(char *out, size_t cap, const char *seg, size_t n);
 void oci_pointer_append_index(char *out, size_t cap, size_t index);
 
+/* Write data[0..len) to path atomically (a temporary file beside it, mode
+   0644, fsync, rename); on failure nothing is left at path or beside it. */
+int oci_file_write_atomic(const char *path, const char *data, size_t len,
+                          oci_error *err);
+
 /* Range of each integer kind, for messages and checks. */
 const char *oci_kind_name(oci_kind k);
 

@@ -644,19 +644,12 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-int oci_write_file(const oci_type *t, const void *obj,
-                   const oci_write_options *opts, const char *path,
-                   oci_error *err) {
-  char *json;
-  size_t len;
-  int rc = oci_to_json(t, obj, opts, &json, &len, err);
-  if (rc) return rc;
+int oci_file_write_atomic(const char *path, const char *data, size_t len,
+                          oci_error *err) {
+  int rc = OCI_OK;
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
-  if (!tmp) {
-    free(json);
-    return oci_error_set(err, OCI_ENOMEM, "out of memory");
-  }
+  if (!tmp) return oci_error_set(err, OCI_ENOMEM, "out of memory");
   memcpy(tmp, path, plen);
   memcpy(tmp + plen, ".tmp.XXXXXX", 12);
   int fd = mkstemp(tmp);
@@ -665,7 +658,7 @@ int oci_write_file(const oci_type *t, const void *obj,
                        strerror(errno));
     goto out;
   }
-  if (fchmod(fd, 0644) != 0 || write_all(fd, json, len) != 0 ||
+  if (fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0 ||
       fsync(fd) != 0) {
     rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", tmp,
                        strerror(errno));
@@ -680,6 +673,17 @@ int oci_write_file(const oci_type *t, const void *obj,
   }
 out:
   free(tmp);
+  return rc;
+}
+
+int oci_write_file(const oci_type *t, const void *obj,
+                   const oci_write_options *opts, const char *path,
+                   oci_error *err) {
+  char *json;
+  size_t len;
+  int rc = oci_to_json(t, obj, opts, &json, &len, err);
+  if (rc) return rc;
+  rc = oci_file_write_atomic(path, json, len, err);
   free(json);
   return rc;
 }

@@ -90,6 +90,118 @@ describe("runtime.Spec.from_image_config", function()
     end
   end)
 
+  describe("reads /etc/passwd and /etc/group without leaving the rootfs", function()
+    local top, outside
+    local function sh(cmd) assert(os.execute(cmd), cmd) end
+    -- a fresh rootfs under top with etc/group; returns its path
+    local n = 0
+    local function new_rootfs()
+      n = n + 1
+      local r = top .. "/r" .. n
+      sh("mkdir -p " .. r .. "/etc")
+      write(r .. "/etc/group", "root:x:0:\n")
+      return r
+    end
+    local function convert(r, user)
+      return runtime.Spec.from_image_config(config({ User = user or "app" }), { rootfs = r })
+    end
+    before_each(function()
+      top = tmpdir()
+      -- host data the image must never reach: uid 4242
+      outside = top .. "/outside"
+      sh("mkdir -p " .. outside)
+      write(outside .. "/passwd", "app:x:4242:4242::/:/bin/sh\n")
+    end)
+    after_each(function() support.rmdir(top) end)
+
+    it("an absolute symlink is resolved inside the rootfs, never on the host", function()
+      -- etc/passwd -> <host file>: the host file is not read
+      local r = new_rootfs()
+      sh(("ln -s %s %s/etc/passwd"):format(outside .. "/passwd", r))
+      local s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("the rootfs has no /etc/passwd", 1, true), err)
+      -- etc/passwd -> /srv/passwd: the rootfs's own /srv/passwd
+      r = new_rootfs()
+      sh(("mkdir -p %s/srv && ln -s /srv/passwd %s/etc/passwd"):format(r, r))
+      write(r .. "/srv/passwd", "app:x:1000:1001::/:/bin/sh\n")
+      s = assert(convert(r))
+      assert.are.equal(1000, s:process():user():uid())
+    end)
+
+    it("a symlinked directory (etc -> /etc) is resolved inside the rootfs", function()
+      local r = top .. "/rdir"
+      sh(("mkdir -p %s && ln -s %s %s/etc"):format(r, outside, r))
+      local s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("the rootfs has no /etc/passwd", 1, true), err)
+      -- numeric users look the entry up too: nothing from the host either
+      s = assert(convert(r, "4242"))
+      assert.are.same({ uid = 4242, gid = 0 }, s:process():user():to_table())
+      -- etc -> /data/etc inside the rootfs works
+      r = top .. "/rdir2"
+      sh(("mkdir -p %s/data/etc && ln -s /data/etc %s/etc"):format(r, r))
+      write(r .. "/data/etc/passwd", "app:x:1000:1001::/:/bin/sh\n")
+      s = assert(convert(r))
+      assert.are.equal(1000, s:process():user():uid())
+    end)
+
+    it("'..' in a link stops at the rootfs, as in a chroot", function()
+      local r = new_rootfs()
+      -- r/etc/passwd -> ../../../../outside/passwd: climbs to r, not top
+      sh(("ln -s ../../../../../../outside/passwd %s/etc/passwd"):format(r))
+      local s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("the rootfs has no /etc/passwd", 1, true), err)
+      sh(("mkdir -p %s/outside"):format(r))
+      write(r .. "/outside/passwd", "app:x:7:7::/:/bin/sh\n")
+      s = assert(convert(r))
+      assert.are.equal(7, s:process():user():uid())
+    end)
+
+    it("refuses a FIFO without blocking, a directory, a loop and a file over 4 MiB", function()
+      local r = new_rootfs()
+      sh(("mkfifo %s/etc/passwd"):format(r))
+      -- in a child with a time limit: without the check the read blocks forever
+      local cmd = ("timeout 20 lua5.4 -e %q >%s/out 2>&1"):format(
+        ("package.path=%q package.cpath=%q "):format(package.path, package.cpath)
+        .. ("local s, e = require('ocispec').runtime.Spec.from_image_config("
+        .. "{architecture='amd64', os='linux', rootfs={type='layers', diff_ids={}}, config={User='app'}},"
+        .. "{rootfs=%q}) io.write(tostring(s), ' ', tostring(e)) os.exit(s and 1 or 0)"):format(r), top)
+      local ok, _, code = os.execute(cmd)
+      local out = support.read(top .. "/out")
+      assert.is_true(ok, ("exit %s: %s"):format(tostring(code), out))
+      assert.truthy(out:find("/etc/passwd is a FIFO, not a regular file", 1, true), out)
+      r = new_rootfs()
+      sh(("mkdir %s/etc/passwd"):format(r))
+      local s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("/etc/passwd is a directory, not a regular file", 1, true), err)
+      r = new_rootfs()
+      sh(("ln -s passwd %s/etc/passwd"):format(r))
+      s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("more than 40 symbolic links", 1, true), err)
+      r = new_rootfs()
+      write(r .. "/etc/passwd", "app:x:1000:1001::/:/bin/sh\n" .. ("#"):rep(runtime.ROOTFS_DB_MAX))
+      s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("/etc/passwd is larger than 4194304 bytes", 1, true), err)
+      -- a numeric user reads /etc/passwd too: refusals are errors there as well
+      s, err = convert(r, "1000")
+      assert.is_nil(s)
+      assert.truthy(err:find("larger than", 1, true), err)
+      -- a group file that is not a file
+      r = new_rootfs()
+      write(r .. "/etc/passwd", "app:x:1000:1001::/:/bin/sh\n")
+      os.remove(r .. "/etc/group")
+      sh(("mkfifo %s/etc/group"):format(r))
+      s, err = convert(r)
+      assert.is_nil(s)
+      assert.truthy(err:find("/etc/group is a FIFO", 1, true), err)
+    end)
+  end)
+
   it("mounts Volumes on request, and accepts an ImageConfiguration object", function()
     local cfg = assert(oci.image.ImageConfiguration.from_table(config({ Volumes = { ["/data"] = {} } })))
     local plain = assert(runtime.Spec.from_image_config(cfg))

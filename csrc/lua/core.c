@@ -1000,6 +1000,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "layout");
   ocil_push_registry_lib(L);
   lua_setfield(L, -2, "registry");
+  ocil_push_fs_lib(L);
+  lua_setfield(L, -2, "fs");
   lua_pushlightuserdata(L, NULL); /* JSON null, as cjson.null */
   lua_setfield(L, -2, "null");
   lua_pushstring(L, oci_host_arch());

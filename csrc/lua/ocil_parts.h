@@ -8,6 +8,7 @@
      core.layout    = ocil_push_layout_lib(L)
      core.unpack    = ocil_push_unpack_lib(L)
      core.registry  = ocil_push_registry_lib(L)
+     core.fs        = ocil_push_fs_lib(L)
    Data errors return nil, message, code name (oci_status_name); misuse (a
    non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H
@@ -30,6 +31,7 @@ int ocil_push_unpack_lib(lua_State *L);
 int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
+int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
 
 /* The open Layout userdata (core.layout) at idx; raises when idx holds
    something else or a closed layout (defined in l_layout.c). */

@@ -204,20 +204,27 @@ end
 
 -- ---- image configuration -> runtime configuration (image-spec conversion.md)
 
--- Lines of a colon-separated file (/etc/passwd, /etc/group) of the rootfs.
+--- Size cap of the rootfs's /etc/passwd and /etc/group (4 MiB).
+M.ROOTFS_DB_MAX = 4 << 20
+
+-- Rows of a colon-separated file (/etc/passwd, /etc/group) of the rootfs,
+-- read without leaving it (core.fs.read_in_root, oci_rootfs_read_file):
+-- symlinks are resolved inside the rootfs as in a chroot (securejoin), only
+-- a regular file of at most ROOTFS_DB_MAX bytes is read. Returns rows; or
+-- nil when the file does not exist; or nil, message when it is refused.
 local function read_db(rootfs, name)
-  local path = rootfs .. "/etc/" .. name
-  local f, err = io.open(path, "r")
-  if not f then return nil, err end
+  local text, msg = core.fs.read_in_root(rootfs, "etc/" .. name, M.ROOTFS_DB_MAX)
+  if text == false then return nil end
+  if not text then return nil, msg end
   local rows = {}
-  for line in f:lines() do
+  for line in text:gmatch("[^\n]+") do
+    line = line:gsub("\r$", "")
     if line ~= "" and line:sub(1, 1) ~= "#" then
       local fields = {}
       for field in (line .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = field end
       rows[#rows + 1] = fields
     end
   end
-  f:close()
   return rows
 end
 
@@ -228,7 +235,9 @@ local function lookup(rootfs, db, key, col)
     return nil, ("cannot resolve %q: no rootfs given to look it up in /etc/%s"):format(key, db)
   end
   local rows, err = read_db(rootfs, db)
-  if not rows then return nil, ("cannot resolve %q: %s"):format(key, err) end
+  if not rows then
+    return nil, ("cannot resolve %q: %s"):format(key, err or ("the rootfs has no /etc/" .. db))
+  end
   for _, r in ipairs(rows) do
     if r[col] == key then return r end
   end
@@ -248,7 +257,8 @@ local function resolve_user(spec_user, rootfs)
   local entry
   if uid then
     if rootfs and not group then
-      local rows = read_db(rootfs, "passwd")
+      local rows, err = read_db(rootfs, "passwd")
+      if err then return nil, err end
       for _, r in ipairs(rows or {}) do
         if numeric(r[3] or "") == uid then entry = r break end
       end
@@ -276,7 +286,9 @@ local function resolve_user(spec_user, rootfs)
     gid = entry and numeric(entry[4] or "") or 0
     if entry and not numeric(user) then
       additional = {}
-      for _, g in ipairs(read_db(rootfs, "group") or {}) do
+      local groups, err = read_db(rootfs, "group")
+      if err then return nil, err end
+      for _, g in ipairs(groups or {}) do
         local gg = numeric(g[3] or "")
         for member in (g[4] or ""):gmatch("[^,]+") do
           if member == user and gg and gg ~= gid then additional[#additional + 1] = gg end
@@ -291,7 +303,11 @@ end
 --- Convert an image configuration to a runtime configuration
 -- (image-spec conversion.md), starting from `Spec.default()` (or
 -- `opts.base`). `opts.rootfs`: the extracted root filesystem, to resolve
--- user and group names; `opts.volumes = true`: a tmpfs mount for each
+-- user and group names (its /etc/passwd and /etc/group are read without
+-- leaving it: a symlink is resolved inside the rootfs as in a chroot, an
+-- absolute target from the rootfs and `..` stopping there, at most 40
+-- links; a FIFO, device or directory is refused, and so is a file over
+-- `ROOTFS_DB_MAX`, 4 MiB); `opts.volumes = true`: a tmpfs mount for each
 -- `Config.Volumes` path. Returns the Spec or nil, message.
 function Spec.from_image_config(image_config, opts)
   opts = opts or {}
