@@ -130,8 +130,14 @@ describe("ocispec command", function()
       local path = write("m.json", MANIFEST)
       local _, err, status = ocispec("fmt --in-place m.json")
       assert.are.equal(0, status, err)
-      assert.are.equal(assert(oci.image.ImageManifest.from_json(MANIFEST)):to_json({ pretty = true }),
+      -- what stdout shows, final newline included
+      assert.are.equal(assert(oci.image.ImageManifest.from_json(MANIFEST)):to_json({ pretty = true }) .. "\n",
         support.read(path))
+      assert.are.equal(ocispec("fmt m.json"), support.read(path))
+      _, err, status = ocispec("fmt --in-place --compact m.json")
+      assert.are.equal(0, status, err)
+      assert.are.equal(ocispec("fmt --compact m.json"), support.read(path))
+      assert.truthy(support.read(path):find("}\n$"))
       local bad = '{"schemaVersion":2,"config":{}}'
       write("bad.json", bad)
       _, err, status = ocispec("fmt --in-place --kind image-manifest bad.json")
@@ -178,6 +184,10 @@ describe("ocispec command", function()
       local back = ocispec("convert --to oci d.json")
       assert.is_true(assert(oci.image.ImageManifest.from_json(back)) ==
         assert(oci.image.ImageManifest.from_json(MANIFEST)))
+      -- --in-place writes what stdout shows, final newline included
+      local _, err2, st2 = ocispec("convert --to docker --in-place m.json")
+      assert.are.equal(0, st2, err2)
+      assert.are.equal(out, support.read(tmp .. "/m.json"))
     end)
 
     it("refuses what has no equivalent, and other kinds", function()

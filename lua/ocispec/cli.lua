@@ -69,6 +69,13 @@ local function fail(status, msg)
   error(setmetatable({ status = status, msg = msg }, Exit), 0)
 end
 
+-- Writes a document's JSON and a final newline (as on stdout) to path,
+-- atomically: a file beside it, then a rename.
+local function write_document(path, obj, pretty)
+  local ok, msg = oci.core.fs.write_atomic(path, obj:to_json({ pretty = pretty }) .. "\n")
+  if not ok then fail(2, msg) end
+end
+
 local function read_input(path)
   if path == "-" then return io.stdin:read("a") end
   local f, err = io.open(path, "rb")
@@ -202,8 +209,7 @@ compact. Without --in-place the result goes to stdout.]==],
       if opts.in_place and path == "-" then fail(2, "--in-place needs files, not stdin") end
       local _, _, obj = load_document(path, read_input(path), opts.kind)
       if opts.in_place then
-        local ok, msg = (pretty and obj.to_file_pretty or obj.to_file)(obj, path)
-        if not ok then fail(2, msg) end
+        write_document(path, obj, pretty)
       else
         out:write(obj:to_json({ pretty = pretty }), "\n")
       end
@@ -283,8 +289,7 @@ as oci-spec-rs's ToDockerV2S2 does. Pretty JSON on stdout unless
       end
       convert_media_types(obj, kind, opts.to, path)
       if opts.in_place then
-        local ok, msg = obj:to_file_pretty(path)
-        if not ok then fail(2, msg) end
+        write_document(path, obj, true)
       else
         out:write(obj:to_json({ pretty = true }), "\n")
       end
