@@ -231,10 +231,85 @@ describe("ocispec command", function()
       out, err, status = ocispec("layout verify img")
       assert.are.equal(0, status, err)
       assert.truthy(out:find("img: verified", 1, true), out)
+      -- a local tag missing from the layout is a local error (2)
       out, err, status = ocispec("layout inspect img:nope")
       assert.are.equal("", out)
-      assert.are.equal(1, status)
-      assert.truthy(err:find("nope", 1, true), err)
+      assert.are.equal(2, status)
+      assert.truthy(err:find('^ocispec layout: img: no image named "nope" in index.json %(names: latest%)'), err)
+    end)
+
+    it("IMAGE is DIR[:NAME], DIR:DIGEST, DIR@DIGEST or DIR:NAME@DIGEST (inspect, unpack, push)", function()
+      local out, err, status = ocispec("build " .. quote(EXAMPLE) .. " img")
+      assert.are.equal(0, status, err)
+      local digest = out:match("img:latest (sha256:%x+)")
+      local other = "sha256:" .. ("0"):rep(64)
+      for _, ref in ipairs({ "img@" .. digest, "img:" .. digest, "img:latest@" .. digest }) do
+        out, err, status = ocispec("layout inspect " .. ref)
+        assert.are.equal(0, status, ref .. ": " .. err)
+        assert.truthy(out:find("manifest  " .. digest, 1, true), out)
+        out, err, status = ocispec("layout inspect --json " .. ref)
+        assert.are.equal(0, status, err)
+        assert.are.equal(digest, assert(oci.json.decode(out)).descriptor.digest)
+      end
+      local bad = {
+        ["img@" .. other] = "img: no blob " .. other .. " in the layout",
+        ["img:" .. other] = "img: no blob " .. other,
+        ["img:latest@" .. other] = "img: latest is " .. digest .. ", not " .. other,
+        ["img:nope@" .. digest] = 'img: no image named "nope"',
+        ["img@sha256:abc"] = 'img@sha256:abc: bad digest "sha256:abc"',
+        ["img:sha256:abc"] = 'bad digest "sha256:abc"',
+      }
+      for ref, msg in pairs(bad) do
+        out, err, status = ocispec("layout inspect " .. ref)
+        assert.are.equal(2, status, ref)
+        assert.are.equal("", out)
+        assert.truthy(err:find(msg, 1, true), ref .. ": " .. err)
+        out, err, status = ocispec("unpack " .. ref .. " b")
+        assert.are.equal(2, status, ref)
+        assert.are.equal("", out)
+        assert.truthy(err:find(msg, 1, true), ref .. ": " .. err)
+        -- push checks the image before it connects
+        out, err, status = ocispec("push " .. ref .. " 127.0.0.1:1/demo:1")
+        assert.are.equal(2, status, ref)
+        assert.are.equal("", out)
+        assert.truthy(err:find(msg, 1, true), ref .. ": " .. err)
+      end
+      assert.is_nil(support.read(tmp .. "/b/config.json"))
+      out, err, status = ocispec("unpack --rootless img@" .. digest .. " bundle")
+      assert.are.equal(0, status, err)
+      assert.are.equal("bundle\n", out)
+      assert.is_not_nil(support.read(tmp .. "/bundle/config.json"))
+      -- a digest push gets past the layout: the closed port is the error (1)
+      local _, err2, st2 = ocispec("push img@" .. digest .. " 127.0.0.1:1/demo:1")
+      assert.are.equal(1, st2, err2)
+      assert.is_nil(err2:find("layout", 1, true), err2)
+      for _, cmd in ipairs({ "layout", "unpack", "push" }) do
+        out = ocispec(cmd .. " --help")
+        assert.truthy(out:find("DIR:NAME@DIGEST", 1, true), cmd)
+      end
+    end)
+
+    it("inspects an artifact (a manifest whose config is not an image config)", function()
+      local L = assert(oci.layout.create(tmp .. "/art"))
+      local empty = assert(L:put_blob("{}", "application/vnd.oci.empty.v1+json"))
+      local blob = assert(L:put_blob("hello", "text/plain"))
+      local m = assert(oci.image.ImageManifest.from_table({ schemaVersion = 2,
+        mediaType = oci.image.MediaType.ImageManifest, artifactType = "application/vnd.example+type",
+        config = empty:to_table(), layers = { blob:to_table() } }))
+      local d = assert(L:put_document(m))
+      assert(L:tag(d, "a1"))
+      local out, err, status = ocispec("layout inspect art:a1")
+      assert.are.equal(0, status, err)
+      assert.truthy(out:find("manifest  " .. d:digest(), 1, true), out)
+      assert.truthy(out:find("artifact  application/vnd.example+type", 1, true), out)
+      assert.truthy(out:find("config    " .. empty:digest() .. " application/vnd.oci.empty.v1+json", 1, true), out)
+      assert.truthy(out:find("layers    1", 1, true), out)
+      out, err, status = ocispec("layout inspect --json art:a1")
+      assert.are.equal(0, status, err)
+      local t = assert(oci.json.decode(out))
+      assert.is_nil(t.config)
+      assert.are.equal("application/vnd.example+type", t.manifest.artifactType)
+      assert.are.equal(blob:digest(), t.layers[1].digest)
     end)
 
     it("verify finds a corrupted blob (exit 1); gc removes unreferenced blobs", function()

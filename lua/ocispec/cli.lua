@@ -336,10 +336,38 @@ local function parse_platform(s)
   return { os = os_, architecture = arch, variant = variant ~= "" and variant or nil }
 end
 
--- "DIR[:TAG]" -> dir, tag (default "latest"), as umoci and skopeo's oci:
--- transport write it. A colon inside the directory name needs the tag.
+-- An image of a layout on the command line: "DIR[:NAME]" (NAME default
+-- "latest", as umoci and skopeo's oci: transport write it; a colon inside
+-- the directory name needs the NAME), "DIR:DIGEST" or "DIR@DIGEST" (the
+-- manifest or index of that digest), "DIR:NAME@DIGEST" (NAME must be that
+-- digest). -> dir, ref (a name or a digest), name (the NAME of
+-- DIR:NAME@DIGEST). Something shaped like a digest that is not one is a
+-- usage error.
+local LOCAL_REF_HELP = [==[
+DIR[:NAME] is the image NAME (a ref name of DIR's index.json, default
+"latest") of the layout DIR; DIR:DIGEST and DIR@DIGEST name the manifest or
+index of that digest, DIR:NAME@DIGEST checks that NAME is that digest.]==]
+local function digest_or_fail(s, what)
+  local ok, msg = oci.digest.parse(s)
+  if not ok then fail(2, ("%s: bad digest %q: %s"):format(what, s, msg)) end
+  return s
+end
 local function parse_image_ref(s)
-  local dir, tag = s:match("^(.*):([^/:]+)$")
+  local head, dg = s:match("^(.+)@([%w+._-]+:[^/:@]*)$")
+  if head then
+    digest_or_fail(dg, s)
+    local dir, name = head:match("^(.*):([^/:]+)$")
+    if dir and dir ~= "" then return dir, dg, name end
+    return head, dg
+  end
+  local dir, alg, enc = s:match("^(.+):([%w+._-]+):([^/:]*)$")
+  if dir then
+    for _, a in ipairs(oci.digest.algorithms) do
+      if a == alg then return dir, digest_or_fail(alg .. ":" .. enc, s) end
+    end
+  end
+  local tag
+  dir, tag = s:match("^(.*):([^/:]+)$")
   if not dir or dir == "" then return s, "latest" end
   return dir, tag
 end
@@ -348,6 +376,30 @@ local function open_layout(dir)
   local L, msg = oci.layout.open(dir)
   if not L then fail(2, msg) end
   return L
+end
+
+-- Checks that the image parse_image_ref gave is in layout L before
+-- anything is done with it: a name missing from index.json, a digest
+-- missing from blobs/, or a NAME that is not DIGEST is a local error (2).
+local function check_image_ref(L, dir, ref, name)
+  local is_digest = oci.digest.parse(ref) ~= nil
+  if is_digest and not name then
+    if not L:has_blob(ref) then fail(2, ("%s: no blob %s in the layout"):format(dir, ref)) end
+    return
+  end
+  local want = name or ref
+  local names = {}
+  for _, e in ipairs(L:list()) do
+    if e.name == want then
+      if name and e.descriptor:digest() ~= ref then
+        fail(2, ("%s: %s is %s, not %s"):format(dir, name, e.descriptor:digest(), ref))
+      end
+      return
+    end
+    if e.name then names[#names + 1] = e.name end
+  end
+  fail(2, ("%s: no image named %q in index.json (names: %s)"):format(dir, want,
+    #names > 0 and table.concat(names, ", ") or "none"))
 end
 
 local function format_size(n)
@@ -362,16 +414,18 @@ end
 command("layout", "create, list, inspect, verify and garbage-collect OCI image layouts",
   [==[usage: ocispec layout init DIR
        ocispec layout ls [--json] DIR
-       ocispec layout inspect [--json] [--platform OS/ARCH[/VARIANT]] DIR[:TAG]
+       ocispec layout inspect [--json] [--platform OS/ARCH[/VARIANT]] DIR[:NAME]
        ocispec layout verify DIR
        ocispec layout gc DIR
 
 init creates an empty layout (oci-layout, index.json, blobs/). ls lists the
-entries of index.json with their ref names. inspect resolves a tag (through
-nested indexes, choosing the platform) and shows the manifest, config and
-layers. verify checks every reachable blob (presence, size, digest), every
+entries of index.json with their ref names. inspect resolves an image
+(DIR[:NAME], see below; through nested indexes, choosing the platform) and shows the manifest,
+config and layers (an artifact: its artifactType and config media type).
+verify checks every reachable blob (presence, size, digest), every
 document, diff_ids against the layers; exit 1 when it finds problems. gc
-removes blobs nothing references. --json prints JSON for scripts.]==],
+removes blobs nothing references. --json prints JSON for scripts.
+]==] .. LOCAL_REF_HELP,
   function(args, out)
     local sub = table.remove(args, 1)
     local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value" })
@@ -398,25 +452,36 @@ removes blobs nothing references. --json prints JSON for scripts.]==],
       end
       return 0
     elseif sub == "inspect" then
-      local dir, tag = parse_image_ref(pos[1])
+      local dir, ref, name = parse_image_ref(pos[1])
+      local platform = parse_platform(opts.platform)
       local L = open_layout(dir)
-      local r, msg = L:resolve(tag, opts.platform and { platform = parse_platform(opts.platform) } or nil)
-      if not r then fail(1, msg) end
+      check_image_ref(L, dir, ref, name)
+      local r, msg, code = L:resolve(ref, platform and { platform = platform } or nil)
+      -- nothing for the platform, unreadable blobs: local (2); bad documents: 1
+      if not r then fail((code == "invalid" or code == "io") and 2 or 1, msg) end
+      -- an artifact's config is not an image configuration: r.config is nil
+      local c, m = r.config, r.manifest
       if opts.json then
         local layers = {}
         for i, d in ipairs(r.layers) do layers[i] = d:to_table() end
         out:write(oci.json.encode({
-          descriptor = r.descriptor:to_table(), manifest = r.manifest:to_table(), config = r.config:to_table(),
-          layers = layers,
+          descriptor = r.descriptor:to_table(), manifest = m:to_table(), config = c and c:to_table() or nil,
+          layers = setmetatable(layers, #layers == 0 and oci.empty_array_mt() or nil),
         }), "\n")
         return 0
       end
-      local c = r.config
-      out:write(("%s:%s\n  manifest  %s\n  platform  %s/%s%s\n  config    %s\n"):format(dir, tag,
-        r.descriptor:digest(), c:os(), c:architecture(), c:variant() and "/" .. c:variant() or "",
-        r.manifest:config():digest()))
-      if c:created() then out:write(("  created   %s\n"):format(c:created())) end
-      local cc = c:config()
+      local shown = name and ("%s:%s@%s"):format(dir, name, ref)
+        or oci.digest.parse(ref) and ("%s@%s"):format(dir, ref) or ("%s:%s"):format(dir, ref)
+      out:write(("%s\n  manifest  %s\n"):format(shown, r.descriptor:digest()))
+      if m:artifact_type() then out:write(("  artifact  %s\n"):format(m:artifact_type())) end
+      if c then
+        out:write(("  platform  %s/%s%s\n  config    %s\n"):format(c:os(), c:architecture(),
+          c:variant() and "/" .. c:variant() or "", m:config():digest()))
+      else
+        out:write(("  config    %s %s\n"):format(m:config():digest(), m:config():media_type()))
+      end
+      if c and c:created() then out:write(("  created   %s\n"):format(c:created())) end
+      local cc = c and c:config()
       if cc then
         if cc:entrypoint() then out:write(("  entrypoint %s\n"):format(oci.json.encode(cc:entrypoint()))) end
         if cc:cmd() then out:write(("  cmd       %s\n"):format(oci.json.encode(cc:cmd()))) end
@@ -475,19 +540,21 @@ status 1.]==],
   end)
 
 command("unpack", "unpack an image of a layout into a runtime bundle",
-  [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:TAG] BUNDLE
+  [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:NAME] BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included, digests checked while reading) and writes BUNDLE/config.json from
 its configuration, as image-spec conversion.md says; `runc run` takes it
 from there. --rootless: no owners, no device nodes, and a rootless runtime
-config for the current user.]==],
+config for the current user.
+]==] .. LOCAL_REF_HELP,
   function(args, out)
     local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value" })
-    if #pos ~= 2 then fail(2, "expected DIR[:TAG] and BUNDLE") end
-    local dir, tag = parse_image_ref(pos[1])
+    if #pos ~= 2 then fail(2, "expected DIR[:NAME] and BUNDLE") end
+    local dir, ref, name = parse_image_ref(pos[1])
     local L = open_layout(dir)
-    local spec, msg = oci.unpack.image(L, tag, pos[2], {
+    check_image_ref(L, dir, ref, name)
+    local spec, msg = oci.unpack.image(L, ref, pos[2], {
       rootless = opts.rootless, platform = parse_platform(opts.platform),
     })
     if not spec then fail(1, msg) end
@@ -635,19 +702,19 @@ end
 command("push", "push an image of a layout to a registry",
   [==[usage: ocispec push [OPTIONS] DIR[:NAME] REMOTE_REF
 
-Pushes the image NAME (a ref name of the layout's index.json, default
-"latest"; or a digest) of layout DIR to REMOTE_REF (host/repo[:tag]): the
+Pushes an image of a layout to REMOTE_REF (host/repo[:tag]): the
 blobs the registry lacks, then the manifests, the top one under the tag.
 Prints the pushed reference and digest.
-]==] .. REMOTE_HELP,
+]==] .. LOCAL_REF_HELP .. "\n" .. REMOTE_HELP,
   function(args, out)
     local opts, pos = remote_opts(args)
     if #pos ~= 2 then fail(2, "expected DIR[:NAME] and REMOTE_REF") end
-    local dir, name = parse_image_ref(pos[1])
+    local dir, ref, name = parse_image_ref(pos[1])
     local r = parse_remote(pos[2], "REMOTE_REF")
     local conn = connection(opts)
     local L = open_layout(dir)
-    local d, msg, code = oci.registry.push(L, name, pos[2], conn)
+    check_image_ref(L, dir, ref, name)
+    local d, msg, code = oci.registry.push(L, ref, pos[2], conn)
     L:close()
     if not d then remote_fail(msg, code) end
     local where = ("%s/%s"):format(r.registry, r.repository) .. (r.digest and "" or ":" .. r.tag)
