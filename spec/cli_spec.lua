@@ -86,6 +86,61 @@ describe("ocispec command", function()
       assert.truthy(err:find("notjson.json: not JSON", 1, true), err)
     end)
 
+    it("detects kinds exactly: artifact manifests, platforms vs image configs, descriptors", function()
+      local blob = '{"mediaType":"text/plain","digest":'
+        .. '"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","size":5}'
+      local am = '{"mediaType":"application/vnd.oci.artifact.manifest.v1+json",'
+        .. '"artifactType":"application/vnd.example+type","blobs":[' .. blob .. ']}'
+      local cases = {
+        { am, "image-artifact-manifest" },
+        { '{"architecture":"amd64","os":"linux"}', "image-platform" },
+        { '{"architecture":"arm64","os":"linux","variant":"v8","os.features":["x"]}', "image-platform" },
+        { '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}', "image-config" },
+        { blob, "image-descriptor" },
+        -- a descriptor of a manifest is a descriptor, not a manifest
+        { (blob:gsub("text/plain", "application/vnd.oci.image.manifest.v1+json")), "image-descriptor" },
+        { MANIFEST, "image-manifest" },
+      }
+      for i, c in ipairs(cases) do
+        write("k" .. i .. ".json", c[1])
+        local out, err, status = ocispec("validate k" .. i .. ".json")
+        assert.are.equal(0, status, c[1] .. ": " .. err)
+        assert.are.equal(("k%d.json: valid %s\n"):format(i, c[2]), out)
+      end
+      -- without its mediaType (required): known by blobs + artifactType
+      write("nomt.json", (am:gsub('"mediaType":"application/vnd.oci.artifact.manifest.v1%+json",', "")))
+      local _, e, st = ocispec("validate nomt.json")
+      assert.are.equal(1, st)
+      assert.truthy(e:find('missing required field "mediaType" in ArtifactManifest', 1, true), e)
+      -- told the kind
+      write("am.json", am)
+      local out, err, status = ocispec("validate --kind image-artifact-manifest am.json")
+      assert.are.equal(0, status, err)
+      assert.are.equal("am.json: valid image-artifact-manifest\n", out)
+      write("bad-am.json", (am:gsub("sha256:2cf2", "sha256:XYZ")))
+      out, _, status = ocispec("validate bad-am.json")
+      assert.are.equal(1, status)
+      assert.truthy(out:find("bad-am.json: error: /blobs/0/digest:", 1, true), out)
+      -- a platform is not an image config: told the kind, it is invalid
+      write("plat.json", '{"architecture":"amd64","os":"linux"}')
+      _, err, status = ocispec("validate --kind image-config plat.json")
+      assert.are.equal(1, status)
+      assert.truthy(err:find('missing required field "rootfs"', 1, true), err)
+      -- a shape that fits none or two kinds: --kind is needed
+      for _, doc in ipairs({ '{"architecture":"amd64","os":"linux","x":1}',
+        '{"schemaVersion":2,"manifests":[],"layers":[]}' }) do
+        write("amb.json", doc)
+        _, err, status = ocispec("validate amb.json")
+        assert.are.equal(2, status, doc)
+        assert.truthy(err:find("cannot tell what kind of document this is; pass --kind", 1, true), err)
+      end
+      -- an image config without rootfs is still an image config (reported missing)
+      write("nr.json", '{"architecture":"amd64","os":"linux","config":{}}')
+      _, err, status = ocispec("validate nr.json")
+      assert.are.equal(1, status)
+      assert.truthy(err:find('missing required field "rootfs"', 1, true), err)
+    end)
+
     it("reads stdin for -, and takes --kind", function()
       local out, err, status = ocispec("validate -", MANIFEST)
       assert.are.equal(0, status, err)

@@ -18,7 +18,9 @@ M.KINDS = {
   ["runtime-features"] = runtime.Features,
   ["image-manifest"] = image.ImageManifest,
   ["image-index"] = image.ImageIndex,
+  ["image-artifact-manifest"] = image.ArtifactManifest,
   ["image-config"] = image.ImageConfiguration,
+  ["image-platform"] = image.Platform,
   ["image-descriptor"] = image.Descriptor,
   ["image-layout"] = image.OciLayout,
   ["distribution-errors"] = dist.ErrorResponse,
@@ -36,23 +38,52 @@ end
 local MT = image.MediaType
 local MANIFEST_TYPES = { [MT.ImageManifest] = true, [MT.DockerManifest] = true }
 local INDEX_TYPES = { [MT.ImageIndex] = true, [MT.DockerManifestList] = true }
+-- the members a Platform may have (image-index.md)
+local PLATFORM_KEYS = {
+  architecture = true, os = true, ["os.version"] = true, ["os.features"] = true, variant = true, features = true,
+}
+-- the members of an image config that a Platform has not (config.md)
+local CONFIG_KEYS = { created = true, author = true, config = true, rootfs = true, history = true }
 
 --- The kind of a decoded JSON document, from its mediaType or its shape;
--- nil when it cannot be told.
+-- nil when it cannot be told. Exact: a document's own mediaType decides
+-- (a descriptor's describes something else); otherwise each kind needs
+-- members that only it has (an image config one of rootfs, config,
+-- history, created, author; a Platform nothing but platform members), so
+-- one kind is never taken for another.
 function M.detect_kind(t)
   if type(t) ~= "table" then return nil end
   local mt = t.mediaType
-  if t.schemaVersion ~= nil then
-    if INDEX_TYPES[mt] or t.manifests ~= nil then return "image-index" end
-    if MANIFEST_TYPES[mt] or t.config ~= nil or t.layers ~= nil then return "image-manifest" end
+  if mt ~= nil and t.digest == nil then
+    if INDEX_TYPES[mt] then return "image-index" end
+    if MANIFEST_TYPES[mt] then return "image-manifest" end
+    if mt == MT.ArtifactManifest then return "image-artifact-manifest" end
   end
+  if t.schemaVersion ~= nil then
+    if t.manifests ~= nil and t.config == nil and t.layers == nil then return "image-index" end
+    if t.manifests == nil and (t.config ~= nil or t.layers ~= nil) then return "image-manifest" end
+    return nil
+  end
+  if t.blobs ~= nil and t.artifactType ~= nil then return "image-artifact-manifest" end
   if t.ociVersionMin ~= nil or t.ociVersionMax ~= nil then return "runtime-features" end
   if t.ociVersion ~= nil then
     if t.id ~= nil and t.status ~= nil then return "runtime-state" end
     return "runtime-config"
   end
   if t.imageLayoutVersion ~= nil then return "image-layout" end
-  if t.rootfs ~= nil or (t.architecture ~= nil and t.os ~= nil) then return "image-config" end
+  if t.rootfs ~= nil then return "image-config" end
+  if t.architecture ~= nil and t.os ~= nil then
+    local config_only, other = false, false
+    for k in pairs(t) do
+      if CONFIG_KEYS[k] then
+        config_only = true
+      elseif not PLATFORM_KEYS[k] then
+        other = true
+      end
+    end
+    if config_only then return "image-config" end
+    return not other and "image-platform" or nil
+  end
   if mt ~= nil and t.digest ~= nil and t.size ~= nil then return "image-descriptor" end
   if t.errors ~= nil then return "distribution-errors" end
   if t.repositories ~= nil then return "distribution-catalog" end
