@@ -431,6 +431,45 @@ describe("ocispec command", function()
       assert.are.equal(1, status)
       assert.truthy(err:find("boom: now", 1, true), err)
     end)
+
+    it("build names the script's line when a library call is misused", function()
+      local _, err, status = ocispec("build " .. quote(EXAMPLE) .. " img")
+      assert.are.equal(0, status, err)
+      local head = 'local L = assert(oci.layout.open("img"))\nlocal img = oci.build.Image.new(L)\n'
+      local cases = {
+        -- raised in build.lua (Lua), at several depths
+        { "oci.build.Image.new(nil)", "Image.new: a layout expected, got nil" },
+        { 'oci.build.Image.new(L, { compression = "lzma" })', "compression must be gzip, zstd or none" },
+        { 'img:add_layer("nope")', "add_layer: a table expected, got string" },
+        { 'oci.build.Image.from(L, "latest", { created = {} })', "created: a string or integer seconds expected" },
+        { "oci.build.Image.from(L, 5)", "Image.from: ref: string expected, got number" },
+        { 'img:cmd("x")', "cmd: a list of strings expected" },
+        { "oci.build.Index.new(L):add(7)", "Index:add: a Descriptor or table expected" },
+        -- raised by a C function
+        { "L:put_blob(42, {})", "bad argument #2 to 'put_blob'" },
+        -- an assert in another library module (a message without a position)
+        { 'oci.registry.push(L, 5, "127.0.0.1:1/x:1")', "bad argument #2 to 'push'" },
+        -- inside a function of the script, called by the script
+        { "local function f() img:env(1, 'x') end\nf()", "env name: string expected, got number" },
+      }
+      for _, c in ipairs(cases) do
+        write("misuse.lua", head .. "\n" .. c[1] .. "\n")
+        _, err, status = ocispec("build misuse.lua")
+        assert.are.equal(1, status, c[1])
+        -- line 4: the misused call (in the function case, the line of f that makes it)
+        assert.truthy(err:find("^ocispec build: misuse%.lua:4: "), c[1] .. ": " .. err)
+        assert.truthy(err:find(c[2], 1, true), c[1] .. ": " .. err)
+        assert.is_nil(err:find("build.lua", 1, true), err)
+      end
+      -- the same levels for a library user, without the command
+      local ok, e = pcall(function() oci.build.Image.new(nil) end)
+      assert.is_false(ok)
+      assert.truthy(e:find("^[^\n]*cli_spec%.lua:%d+: Image%.new: a layout expected"), e)
+      local L = assert(oci.layout.open(tmp .. "/img"))
+      ok, e = pcall(function() oci.build.Image.from(L, "latest", { created = 1.5 }) end)
+      assert.is_false(ok)
+      assert.truthy(e:find("^[^\n]*cli_spec%.lua:%d+: created: integer seconds expected"), e)
+    end)
   end)
 
   describe("registry commands (no server needed)", function()

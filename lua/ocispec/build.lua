@@ -31,16 +31,19 @@ local function rfc3339(t)
 end
 
 -- The build time: opts.created (a string or seconds), else
--- SOURCE_DATE_EPOCH, else nil (no timestamps at all).
-local function created_time(opts)
+-- SOURCE_DATE_EPOCH, else nil (no timestamps at all). `level`: the error
+-- level of the public function's caller, seen from here.
+local function created_time(opts, level)
   local c = opts.created
-  if type(c) == "number" then return rfc3339(math.tointeger(c) or error("created: integer seconds expected", 3)) end
+  if type(c) == "number" then
+    return rfc3339(math.tointeger(c) or error("created: integer seconds expected", level))
+  end
   if type(c) == "string" then return c end
-  if c ~= nil then error("created: a string or integer seconds expected, got " .. type(c), 3) end
+  if c ~= nil then error("created: a string or integer seconds expected, got " .. type(c), level) end
   local epoch = os.getenv("SOURCE_DATE_EPOCH")
   if epoch and epoch ~= "" then
     local n = math.tointeger(tonumber(epoch))
-    if not n then error("SOURCE_DATE_EPOCH is not an integer: " .. epoch, 3) end
+    if not n then error("SOURCE_DATE_EPOCH is not an integer: " .. epoch, level) end
     return rfc3339(n)
   end
   return nil
@@ -92,6 +95,7 @@ end
 --- An image being built in a layout.
 -- @type Image
 local Image = {}
+local new_image
 Image.__index = Image
 M.Image = Image
 
@@ -103,13 +107,24 @@ M.Image = Image
 -- "none"; default "gzip"), `level`, `uid`/`gid` (owners of every layer
 -- entry), `annotations` (manifest annotations).
 function Image.new(layout, opts)
+  local self = new_image(layout, opts, 3) -- not a tail call: the level counts this frame
+  return self
+end
+
+-- Image.new, raising misuse errors at `level` (seen from here): the
+-- caller of Image.new or of Image.from.
+new_image = function(layout, opts, level)
+  if type(layout) ~= "table" and type(layout) ~= "userdata" then
+    error("Image.new: a layout expected, got " .. type(layout), level)
+  end
+  if opts ~= nil and type(opts) ~= "table" then error("Image.new: options must be a table", level) end
   opts = opts or {}
-  assert(type(layout) == "table" or type(layout) == "userdata", "Image.new: a layout expected")
   local core = require "ocispec.core"
   local platform = opts.platform or {}
+  if type(platform) ~= "table" then error("Image.new: platform must be a table", level) end
   local self = setmetatable({
     layout = layout,
-    created = created_time(opts),
+    created = created_time(opts, level + 1),
     compression = opts.compression or "gzip",
     level = opts.level,
     uid = opts.uid,
@@ -130,7 +145,7 @@ function Image.new(layout, opts)
   }, Image)
   self.cfg.created = self.created
   if not ({ gzip = true, zstd = true, none = true })[self.compression] then
-    error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), 2)
+    error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), level)
   end
   return self
 end
@@ -139,10 +154,19 @@ end
 -- and config are kept; `ref` is a tag or digest that `layout:resolve`
 -- understands; opts as `Image.new` (its platform chooses from an index).
 function Image.from(layout, ref, opts)
+  if type(layout) ~= "table" and type(layout) ~= "userdata" then
+    error("Image.from: a layout expected, got " .. type(layout), 2)
+  end
+  check_string(ref, "Image.from: ref")
+  if opts ~= nil and type(opts) ~= "table" then error("Image.from: options must be a table", 2) end
   opts = opts or {}
+  local self = new_image(layout, opts, 3)
   local r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
   if not r then return nil, msg, code end
-  local self = Image.new(layout, opts)
+  if not r.config then
+    return nil, ("Image.from: %s is an artifact, not an image (config %s)"):format(ref,
+      r.manifest:config():media_type()), "invalid"
+  end
   local base = r.config:to_table()
   -- the base's platform and config stay; this build's created time wins
   base.created = self.created or base.created
@@ -173,7 +197,7 @@ end
 -- pass. `created_by` and `comment` go into its history entry.
 -- Returns self, or nil, message, code.
 function Image:add_layer(spec)
-  assert(type(spec) == "table", "add_layer: a table expected")
+  if type(spec) ~= "table" then error("add_layer: a table expected, got " .. type(spec), 2) end
   local opts = {}
   for k, v in pairs(spec) do
     if k ~= "created_by" and k ~= "comment" then opts[k] = v end
@@ -200,6 +224,9 @@ end
 --- Add a layer blob already in the layout: its descriptor (a Descriptor
 -- or table), its diff_id and optional history fields.
 function Image:add_layer_descriptor(desc, diff_id, history)
+  if type(desc) ~= "table" and type(desc) ~= "userdata" then
+    error("add_layer_descriptor: a Descriptor or table expected, got " .. type(desc), 2)
+  end
   local t = type(desc) == "userdata" and desc:to_table() or copy(desc)
   check_string(diff_id, "diff_id")
   self.layers[#self.layers + 1] = t
@@ -368,6 +395,9 @@ end
 --- Add a manifest descriptor (as `Image:commit` returns it); `platform`
 -- replaces the descriptor's platform when given.
 function Index:add(desc, platform)
+  if type(desc) ~= "table" and type(desc) ~= "userdata" then
+    error("Index:add: a Descriptor or table expected, got " .. type(desc), 2)
+  end
   local t = type(desc) == "userdata" and desc:to_table() or copy(desc)
   if platform then t.platform = copy(platform) end
   -- the ref.name of a tagged manifest belongs to index.json, not here

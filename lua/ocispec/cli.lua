@@ -547,6 +547,28 @@ removes blobs nothing references. --json prints JSON for scripts.
     fail(2, ("unknown layout command %q (init, ls, inspect, verify, gc)"):format(sub))
   end)
 
+-- Message handler for a build script: an error raised inside the library
+-- (a misused call: wrong argument type, a C function's argument check)
+-- names the script's line that made the call, the innermost frame of the
+-- script on the stack, instead of a line of the library or none.
+local function script_error(script)
+  local source = "@" .. script
+  return function(e)
+    local msg = tostring(e)
+    if msg:sub(1, #script + 1) == script .. ":" then return msg end
+    for level = 2, math.huge do
+      local info = debug.getinfo(level, "Sl")
+      if not info then break end
+      if info.source == source and info.currentline and info.currentline > 0 then
+        -- the library's own position goes: the script's replaces it
+        msg = msg:gsub("^[^\n]-%.lua:%d+: ", "", 1)
+        return ("%s:%d: %s"):format(script, info.currentline, msg)
+      end
+    end
+    return msg
+  end
+end
+
 command("build", "run an image build script",
   [==[usage: ocispec build SCRIPT.lua [ARGS...]
 
@@ -563,10 +585,10 @@ status 1.]==],
     local saved_arg, saved_oci = rawget(_G, "arg"), rawget(_G, "oci")
     rawset(_G, "arg", script_args)
     rawset(_G, "oci", oci)
-    local ok, err = pcall(chunk, table.unpack(args))
+    local ok, err = xpcall(chunk, script_error(script), table.unpack(args))
     rawset(_G, "arg", saved_arg)
     rawset(_G, "oci", saved_oci)
-    if not ok then fail(1, tostring(err)) end
+    if not ok then fail(1, err) end
     return 0
   end)
 
