@@ -24,8 +24,15 @@ static inline void oci_buf_putc(oci_buf *b, char c) {
 }
 void oci_buf_free(oci_buf *b);
 
-/* JSON string escaping as serde_json does it: ", \, and control chars. */
-void oci_json_write_string(oci_buf *b, const char *s, size_t n);
+/* JSON string escaping as serde_json does it: ", \, and control chars.
+   Returns false when s[0..n) is not valid UTF-8 (it is written anyway: the
+   caller must not use the output then). */
+bool oci_json_write_string(oci_buf *b, const char *s, size_t n);
+
+/* OCI_OK when every string, member name and raw value of obj can be
+   written as JSON (valid UTF-8; raw values one JSON value); else
+   OCI_EUTF8 with the JSON Pointer of the first that cannot. */
+int oci_json_check_writable(const oci_type *t, const void *obj, oci_error *err);
 
 /* Re-emit compact raw JSON text (already validated) compactly or pretty at
    the given indent depth. */

@@ -14,6 +14,7 @@
 typedef struct writer {
   oci_buf b;
   bool pretty;
+  bool bad; /* a string, key or raw value that is not valid (UTF-8) JSON */
   unsigned depth;
 } writer;
 
@@ -45,7 +46,7 @@ static void newline(writer *w) {
 }
 
 static void write_key(writer *w, const char *k, size_t n) {
-  oci_json_write_string(&w->b, k, n);
+  if (!oci_json_write_string(&w->b, k, n)) w->bad = true;
   if (w->pretty)
     put(&w->b, ": ", 2);
   else
@@ -85,6 +86,30 @@ static void write_double(writer *w, double v) {
 
 static void write_value(writer *w, const oci_vtype *vt, const void *p);
 
+/* Raw JSON text of a RAW field, an unknown member or a set value. Parsed
+   documents only hold valid, compact text there, but a C caller can
+   assign anything: text that is not one JSON value (or not UTF-8) is not
+   written (the pretty re-indenter would walk past its end) and fails the
+   whole write. Raw values are rare (unknown members, free-form fields);
+   the check is one validating scan of their bytes. */
+static int raw_check(const char *raw) {
+  oci_error e;
+  int rc = oci_json_check(raw, strlen(raw), NULL, &e);
+  return rc == OCI_OK || rc == OCI_ENOMEM ? rc : OCI_ESYNTAX;
+}
+static void write_raw_checked(writer *w, const char *raw) {
+  int rc = raw_check(raw);
+  if (rc) {
+    if (rc == OCI_ENOMEM)
+      w->b.failed = true;
+    else
+      w->bad = true;
+    put(&w->b, "null", 4);
+    return;
+  }
+  oci_json_write_raw(&w->b, raw, w->pretty, w->depth);
+}
+
 /* A declared key from the type's compile-time table: quoted, with its
    colon (and the space of pretty output), padded to whole words, so it
    goes out as at most five 8-byte stores with no escaping scan. */
@@ -118,7 +143,7 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   for (size_t i = 0; i < o->extra.len; i++) {
     member_sep(w, &first);
     write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));
-    oci_json_write_raw(&w->b, o->extra.raws[i], w->pretty, w->depth);
+    write_raw_checked(w, o->extra.raws[i]);
   }
   close_container(w, '}', first);
 }
@@ -145,7 +170,7 @@ static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
     const void *v = (const char *)m->values + i * vsize;
     if (is_set) {
       const char *raw = *(char *const *)v;
-      oci_json_write_raw(&w->b, raw ? raw : "{}", w->pretty, w->depth);
+      write_raw_checked(w, raw ? raw : "{}");
     } else
       write_value(w, vt->elem, v);
   }
@@ -156,7 +181,8 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   switch (vt->kind) {
   case OCI_K_STRING: {
     const char *s = *(char *const *)p;
-    oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0);
+    if (!oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0))
+      w->bad = true;
     break;
   }
   case OCI_K_BOOL:
@@ -173,7 +199,7 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   case OCI_K_DOUBLE: write_double(w, *(const double *)p); break;
   case OCI_K_RAW: {
     const char *raw = *(char *const *)p;
-    oci_json_write_raw(&w->b, raw ? raw : "null", w->pretty, w->depth);
+    write_raw_checked(w, raw ? raw : "null");
     break;
   }
   case OCI_K_OBJECT: {
@@ -190,16 +216,135 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   }
 }
 
+/* ---- finding what cannot be written ------------------------------------ */
+
+/* The first string, key or raw value (in output order) that is not valid
+   UTF-8 (raw values: not one JSON value), with its JSON Pointer in ptr and
+   what it is in *what. Only run after a write failed, so the hot path
+   keeps no pointer. */
+static bool find_bad_value(const oci_vtype *vt, const void *p, char *ptr,
+                           size_t cap, const char **what);
+
+static bool find_bad_key(const char *k, char *ptr, size_t cap,
+                         const char **what) {
+  if (oci_utf8_valid(k, strlen(k))) return false;
+  *what = "invalid UTF-8 in a member name of";
+  (void)ptr;
+  (void)cap;
+  return true;
+}
+
+/* *what NULL: out of memory while checking. */
+static bool find_bad_raw(const char *raw, const char **what) {
+  int rc = raw_check(raw);
+  if (!rc) return false;
+  *what = rc == OCI_ENOMEM ? NULL
+          : oci_utf8_valid(raw, strlen(raw))
+              ? "not one JSON value: the raw value at"
+              : "invalid UTF-8 in the raw JSON value at";
+  return true;
+}
+
+static bool find_bad_object(const oci_type *t, const oci_object *o, char *ptr,
+                            size_t cap, const char **what) {
+  size_t base = strlen(ptr);
+  for (size_t i = 0; i < t->nfields; i++) {
+    const oci_field *f = &t->fields[i];
+    uint64_t bit = (uint64_t)1 << f->index;
+    if (!(o->present & bit) || (o->nulls & bit)) continue;
+    oci_pointer_append(ptr, cap, f->key, f->key_len);
+    if (find_bad_value(f->vt, (const char *)o + f->offset, ptr, cap, what))
+      return true;
+    ptr[base] = '\0';
+  }
+  for (size_t i = 0; i < o->extra.len; i++) {
+    const char *k = o->extra.keys[i];
+    if (find_bad_key(k, ptr, cap, what)) return true;
+    oci_pointer_append(ptr, cap, k, strlen(k));
+    if (find_bad_raw(o->extra.raws[i], what)) return true;
+    ptr[base] = '\0';
+  }
+  return false;
+}
+
+static bool find_bad_value(const oci_vtype *vt, const void *p, char *ptr,
+                           size_t cap, const char **what) {
+  size_t base = strlen(ptr);
+  switch (vt->kind) {
+  case OCI_K_STRING: {
+    const char *s = *(char *const *)p;
+    if (!s || oci_utf8_valid(s, strlen(s))) return false;
+    *what = "invalid UTF-8 in the string at";
+    return true;
+  }
+  case OCI_K_RAW: {
+    const char *raw = *(char *const *)p;
+    return find_bad_raw(raw ? raw : "null", what);
+  }
+  case OCI_K_OBJECT: {
+    const oci_object *o = *(const oci_object *const *)p;
+    return o && find_bad_object(vt->object, o, ptr, cap, what);
+  }
+  case OCI_K_ARRAY: {
+    const oci_array *a = p;
+    const char *item = a->items;
+    for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
+      oci_pointer_append_index(ptr, cap, i);
+      if (find_bad_value(vt->elem, item, ptr, cap, what)) return true;
+      ptr[base] = '\0';
+    }
+    return false;
+  }
+  case OCI_K_MAP:
+  case OCI_K_SET: {
+    const oci_map *m = p;
+    bool is_set = vt->kind == OCI_K_SET;
+    size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
+    for (size_t i = 0; i < m->len; i++) {
+      if (find_bad_key(m->keys[i], ptr, cap, what)) return true;
+      oci_pointer_append(ptr, cap, m->keys[i], strlen(m->keys[i]));
+      const void *v = (const char *)m->values + i * vsize;
+      if (is_set) {
+        const char *raw = *(char *const *)v;
+        if (find_bad_raw(raw ? raw : "{}", what)) return true;
+      } else if (find_bad_value(vt->elem, v, ptr, cap, what))
+        return true;
+      ptr[base] = '\0';
+    }
+    return false;
+  }
+  default: return false;
+  }
+}
+
+int oci_json_check_writable(const oci_type *t, const void *obj,
+                            oci_error *err) {
+  char ptr[OCI_ERROR_POINTER_MAX] = "";
+  const char *what = NULL;
+  if (!find_bad_object(t, obj, ptr, sizeof ptr, &what)) return OCI_OK;
+  if (!what) return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  oci_error_set_pointer(err, ptr);
+  return oci_error_set(err, OCI_EUTF8, "%s %s: it cannot be written as JSON",
+                       what, ptr[0] ? ptr : "/");
+}
+
 int oci_to_json(const oci_type *t, const void *obj,
                 const oci_write_options *opts, char **out, size_t *out_len,
                 oci_error *err) {
-  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, 0};
+  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
   *out = NULL;
   /* Documents serialize to about the size they parsed from. */
   size_t hint = oci_arena_used(((const oci_object *)obj)->arena);
   oci_buf_reserve(&w.b, hint < 256 ? 256 : hint);
   write_object(&w, t, obj);
   oci_buf_putc(&w.b, '\0');
+  if (w.bad && !w.b.failed) {
+    /* never emit invalid JSON: find what and where */
+    oci_buf_free(&w.b);
+    int rc = oci_json_check_writable(t, obj, err);
+    return rc ? rc
+              : oci_error_set(err, OCI_EUTF8, "a value is not valid UTF-8");
+  }
   if (w.b.failed) {
     oci_buf_free(&w.b);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
@@ -258,10 +403,15 @@ static inline uint64_t short_word(const char *s, size_t n) {
    gathered by short_word; a flag there (possibly spurious) sends it to
    the byte loop. Nothing outside s[0..n) is read.
    Invariant: from o, at least (end - s) + 1 + 8 bytes are reserved. */
-void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  if (n > SIZE_MAX - 16 || !room(b, n + 2 + 8)) return;
-  const char *end = s + n;
+  if (n > SIZE_MAX - 16 || !room(b, n + 2 + 8)) return true;
+  const char *const start = s, *end = s + n;
+  /* UTF-8: the words scanned are OR-ed together; a string with no byte
+     >= 0x80 (the usual case: digests, media types, paths) is ASCII and
+     valid as it is. Otherwise, or when the byte loop ran, one validating
+     pass follows. */
+  uint64_t seen = 0;
   char *o = b->data + b->len;
   *o++ = '"';
 #if OCI_SWAR
@@ -270,15 +420,19 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
     if (!(esc_special(w) & ((1ull << (8 * n)) - 1))) {
       memcpy(o, &w, 8);
       o += n;
+      seen = w;
       goto done;
     }
   }
+#else
+  seen = HIGHS;
 #endif
   for (;;) {
 #if OCI_SWAR
     while (end - s >= 8) {
       uint64_t w = load8(s);
       memcpy(o, &w, 8);
+      seen |= w;
       uint64_t m = esc_special(w);
       if (m) {
         size_t k = (size_t)__builtin_ctzll(m) >> 3;
@@ -294,6 +448,7 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
       uint64_t w = load8(end - 8);
       unsigned drop = 8 * (unsigned)(8 - rem);
       if (!(esc_special(w) >> drop)) {
+        seen |= w;
         w >>= drop;
         memcpy(o, &w, 8);
         o += rem;
@@ -301,6 +456,7 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
       }
     }
 #endif
+    if (s < end) seen = HIGHS; /* the byte loop: validate the whole string */
     while (s < end && !esc_tab[(unsigned char)*s])
       *o++ = *s++;
     if (s >= end) break;
@@ -308,7 +464,7 @@ void oci_json_write_string(oci_buf *b, const char *s, size_t n) {
   escape:
 #endif
     b->len = (size_t)(o - b->data);
-    if (!room(b, 6 + (size_t)(end - s) + 8)) return;
+    if (!room(b, 6 + (size_t)(end - s) + 8)) return true;
     o = b->data + b->len;
     unsigned char c = (unsigned char)*s++;
     char e = esc_tab[c];
@@ -328,6 +484,7 @@ done:
 #endif
   *o++ = '"';
   b->len = (size_t)(o - b->data);
+  return !(seen & HIGHS) || oci_utf8_valid(start, n);
 }
 
 void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
@@ -337,7 +494,7 @@ void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
     oci_buf_append(b, raw, n);
     return;
   }
-  writer w = {*b, true, depth};
+  writer w = {*b, true, false, depth};
   for (size_t i = 0; i < n; i++) {
     char c = raw[i];
     switch (c) {

@@ -3,6 +3,7 @@
    index.json references (tags). Resolution, gc and verify live in
    layout_walk.c. */
 #define _GNU_SOURCE /* mkostemp */
+#include "internal.h"
 #include "layout_internal.h"
 
 #include <dirent.h>
@@ -1062,6 +1063,10 @@ int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
   if (!name || oci_check_ref_name_annotation(name, strlen(name), err))
     return name ? ol_wrap(err, "tag: invalid reference name")
                 : oci_error_set(err, OCI_EINVAL, "tag: name missing");
+  /* index.json must stay readable: every string of d valid UTF-8 */
+  if (!d || oci_json_check_writable(&oci_type_image_descriptor, d, err))
+    return d ? ol_wrap(err, "tag: descriptor")
+             : oci_error_set(err, OCI_EINVAL, "tag: descriptor missing");
   /* what goes into index.json must be a valid descriptor (descriptor.md) */
   oci_problems pr;
   int rc = oci_image_descriptor_validate(d, &pr);

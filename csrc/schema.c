@@ -564,6 +564,7 @@ void oci_set_null(void *obj, const oci_field *f) {
 
 int oci_set_string(void *obj, const oci_field *f, const char *s) {
   oci_object *o = obj;
+  if (!oci_utf8_valid(s, strlen(s))) return OCI_EUTF8;
   char *d = oci_arena_strdup(o->arena, s);
   if (!d) return OCI_ENOMEM;
   *(char **)oci_field_ptr(obj, f) = d;

@@ -1095,6 +1095,153 @@ static void test_output(void **state) {
             NULL);
 }
 
+/* ---- the writer never emits invalid JSON (invalid UTF-8 set from C) ---- */
+
+/* oci_to_json of d must fail with OCI_EUTF8 at pointer, message naming
+   `msg`, in both styles, and leave *out NULL. */
+static void write_fails(const t_doc *d, const char *pointer, const char *msg) {
+  for (int pretty = 0; pretty < 2; pretty++) {
+    oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
+    oci_error err;
+    char *out = (char *)1;
+    size_t len = 7;
+    assert_int_equal(oci_to_json(&doc_type, d, &w, &out, &len, &err),
+                     OCI_EUTF8);
+    assert_null(out);
+    assert_string_equal(err.pointer, pointer);
+    if (!strstr(err.message, msg))
+      fail_msg("expected \"%s\" in \"%s\"", msg, err.message);
+  }
+}
+
+static void test_write_invalid_utf8(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+      "\x80",             /* lone continuation byte */
+      "\xc0\xaf",         /* overlong "/" */
+      "\xc1\xbf",         /* overlong */
+      "\xe0\x80\xaf",     /* overlong, 3 bytes */
+      "\xf0\x80\x80\xaf", /* overlong, 4 bytes */
+      "\xed\xa0\x80",     /* surrogate U+D800 */
+      "\xed\xbf\xbf",     /* surrogate U+DFFF */
+      "\xf4\x90\x80\x80", /* above U+10FFFF */
+      "\xe2\x82",         /* truncated */
+      "\xf0\x9f\x98",     /* truncated */
+      "\xc3",             /* truncated at the end */
+      "\xff",
+      "\xfe",
+  };
+  static const char *const good[] = {"\xc3\xa9", "\xe2\x82\xac",
+                                     "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+                                     "\xef\xbf\xbf"};
+  char str[64];
+  /* every path of the string writer: short strings, whole words, the tail
+     word, after an escape; the bad sequence at every offset */
+  for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
+    for (size_t pre = 0; pre < 20; pre++)
+      for (int esc = 0; esc < 2; esc++) {
+        size_t n = 0;
+        if (esc) str[n++] = '"';
+        memset(str + n, 'a', pre);
+        n += pre;
+        n += (size_t)snprintf(str + n, sizeof str - n, "%s", bad[b]);
+        memcpy(str + n, "xyz", 4);
+        t_doc *d = parse_ok(full_compact);
+        d->req = str;
+        write_fails(d, "/req", "invalid UTF-8 in the string at /req");
+        oci_free(d);
+        /* and alone, at the very end */
+        d = parse_ok(full_compact);
+        str[n] = '\0';
+        d->arr.items[1] = str;
+        write_fails(d, "/arr/1", "invalid UTF-8 in the string at /arr/1");
+        oci_free(d);
+      }
+  for (size_t g = 0; g < sizeof good / sizeof *good; g++)
+    for (size_t pre = 0; pre < 20; pre++) {
+      memset(str, 'a', pre);
+      snprintf(str + pre, sizeof str - pre, "%s\"%s", good[g], good[g]);
+      t_doc *d = parse_ok(full_compact);
+      d->req = str;
+      char *out = to_json(d, false);
+      t_doc *back = parse_ok(out);
+      assert_string_equal(back->req, str);
+      oci_free(back);
+      free(out);
+      oci_free(d);
+    }
+
+  /* every place a string goes: map keys and values, objects in arrays and
+     maps, unknown members' names and values, raw values, set values */
+  char bad_json[] = "\"\xed\xa0\x80\"";
+  t_doc *d = parse_ok(full_compact);
+  d->map.keys[1] = "\xc0\xaf";
+  write_fails(d, "/map", "invalid UTF-8 in a member name of /map");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->map.values[1] = "\xe2\x82";
+  write_fails(d, "/map/a", "invalid UTF-8 in the string at /map/a");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->kids.items[1]->name = "k\xff";
+  write_fails(d, "/kids/1/name", "at /kids/1/name");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->mkids.values[0]->name = "\x80";
+  write_fails(d, "/mkids/m/name", "at /mkids/m/name");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->hdr.extra.keys[1] = "z\xc3";
+  write_fails(d, "", "invalid UTF-8 in a member name of /");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->hdr.extra.raws[0] = bad_json;
+  write_fails(d, "/unknown", "invalid UTF-8 in the raw JSON value at /unknown");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->kids.items[1]->hdr.extra.raws[0] = bad_json;
+  write_fails(d, "/kids/1/extra", "raw JSON value at /kids/1/extra");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->raw = bad_json;
+  write_fails(d, "/raw", "invalid UTF-8 in the raw JSON value at /raw");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->set.values[1] = "{\"\xf4\x90\x80\x80\":1}";
+  write_fails(d, "/set/53~1udp", "raw JSON value at /set/53~1udp");
+  oci_free(d);
+  d = parse_ok(full_compact);
+  d->set.keys[0] = "\xed\xbf\xbf";
+  write_fails(d, "/set", "member name of /set");
+  oci_free(d);
+  /* a raw value that is not one JSON value: the pretty writer would walk
+     past its end */
+  static const char *const not_json[] = {"\"abc", "{\"a\":",    "[1,]", "1 2",
+                                         "",      "{\"a\":1}}", "nul"};
+  for (size_t i = 0; i < sizeof not_json / sizeof *not_json; i++) {
+    d = parse_ok(full_compact);
+    d->raw = (char *)not_json[i];
+    write_fails(d, "/raw", "not one JSON value: the raw value at /raw");
+    oci_free(d);
+  }
+  /* the first bad value in output order is named */
+  d = parse_ok(full_compact);
+  d->kids.items[0]->name = "\x80";
+  d->req = "\x80";
+  write_fails(d, "/req", "at /req");
+  oci_free(d);
+
+  /* oci_set_string refuses what cannot be written, and sets nothing */
+  d = parse_ok(full_compact);
+  assert_int_equal(oci_set_string(d, &doc_fields[F_REQ], "a\xed\xa0\x80"),
+                   OCI_EUTF8);
+  assert_string_equal(d->req, "r");
+  assert_int_equal(oci_set_string(d, &doc_fields[F_REQ], "\xf0\x9f\x98\x80"),
+                   OCI_OK);
+  assert_string_equal(d->req, "\xf0\x9f\x98\x80");
+  oci_free(d);
+}
+
 /* ---- equality and copies ------------------------------------------------- */
 
 static void test_equal_and_clone(void **state) {
@@ -1425,6 +1572,7 @@ int main(void) {
       cmocka_unit_test(test_equal_and_clone),
       cmocka_unit_test(test_build),
       cmocka_unit_test(test_json_check),
+      cmocka_unit_test(test_write_invalid_utf8),
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_depth_limit_is_bounded),
   };

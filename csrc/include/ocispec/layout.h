@@ -152,7 +152,8 @@ OCI_API int oci_layout_index(const oci_layout *l, oci_image_index **out,
 
 /* Adds a copy of d to index.json with annotation ref.name = name, replacing
    any entry with that name (annotations.md ref.name grammar, else
-   OCI_EINVAL). index.json is replaced atomically. */
+   OCI_EINVAL; a string of d that is not UTF-8: OCI_EUTF8 naming its JSON
+   Pointer). index.json is replaced atomically. */
 OCI_API int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
                            const char *name, oci_error *err);
 

@@ -283,7 +283,8 @@ OCI_API void oci_unset(void *obj, const oci_field *f);
 /* Set field i to JSON null (only if the field is not required). */
 OCI_API void oci_set_null(void *obj, const oci_field *f);
 
-/* Setters that copy into obj's arena. Return OCI_OK or OCI_ENOMEM. */
+/* Setters that copy into obj's arena. Return OCI_OK or OCI_ENOMEM;
+   oci_set_string also OCI_EUTF8 (s is not valid UTF-8: nothing is set). */
 OCI_API int oci_set_string(void *obj, const oci_field *f, const char *s);
 OCI_API int oci_set_object(void *obj, const oci_field *f, const void *child);
 
