@@ -97,7 +97,12 @@ static int raw_check(const char *raw) {
   int rc = oci_json_check(raw, strlen(raw), NULL, &e);
   return rc == OCI_OK || rc == OCI_ENOMEM ? rc : OCI_ESYNTAX;
 }
-static void write_raw_checked(writer *w, const char *raw) {
+/* raw NULL: `absent` (our own constant text, "{}" or "null"), unchecked. */
+static void write_raw_checked(writer *w, const char *raw, const char *absent) {
+  if (!raw) {
+    oci_json_write_raw(&w->b, absent, w->pretty, w->depth);
+    return;
+  }
   int rc = raw_check(raw);
   if (rc) {
     if (rc == OCI_ENOMEM)
@@ -143,7 +148,7 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   for (size_t i = 0; i < o->extra.len; i++) {
     member_sep(w, &first);
     write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));
-    write_raw_checked(w, o->extra.raws[i]);
+    write_raw_checked(w, o->extra.raws[i], "null");
   }
   close_container(w, '}', first);
 }
@@ -170,7 +175,7 @@ static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
     const void *v = (const char *)m->values + i * vsize;
     if (is_set) {
       const char *raw = *(char *const *)v;
-      write_raw_checked(w, raw ? raw : "{}");
+      write_raw_checked(w, raw, "{}");
     } else
       write_value(w, vt->elem, v);
   }
@@ -199,7 +204,7 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   case OCI_K_DOUBLE: write_double(w, *(const double *)p); break;
   case OCI_K_RAW: {
     const char *raw = *(char *const *)p;
-    write_raw_checked(w, raw ? raw : "null");
+    write_raw_checked(w, raw, "null");
     break;
   }
   case OCI_K_OBJECT: {
@@ -261,7 +266,7 @@ static bool find_bad_object(const oci_type *t, const oci_object *o, char *ptr,
     const char *k = o->extra.keys[i];
     if (find_bad_key(k, ptr, cap, what)) return true;
     oci_pointer_append(ptr, cap, k, strlen(k));
-    if (find_bad_raw(o->extra.raws[i], what)) return true;
+    if (o->extra.raws[i] && find_bad_raw(o->extra.raws[i], what)) return true;
     ptr[base] = '\0';
   }
   return false;
@@ -279,7 +284,7 @@ static bool find_bad_value(const oci_vtype *vt, const void *p, char *ptr,
   }
   case OCI_K_RAW: {
     const char *raw = *(char *const *)p;
-    return find_bad_raw(raw ? raw : "null", what);
+    return raw && find_bad_raw(raw, what);
   }
   case OCI_K_OBJECT: {
     const oci_object *o = *(const oci_object *const *)p;
@@ -306,7 +311,7 @@ static bool find_bad_value(const oci_vtype *vt, const void *p, char *ptr,
       const void *v = (const char *)m->values + i * vsize;
       if (is_set) {
         const char *raw = *(char *const *)v;
-        if (find_bad_raw(raw ? raw : "{}", what)) return true;
+        if (raw && find_bad_raw(raw, what)) return true;
       } else if (find_bad_value(vt->elem, v, ptr, cap, what))
         return true;
       ptr[base] = '\0';
