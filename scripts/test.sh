@@ -5,6 +5,11 @@
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted
 #   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
+#   bash scripts/test.sh --release      # build-release/ Release (-O3, the usual
+#                                       # user build): warning-free, then every suite
+#
+# Every build here treats warnings as errors (OCISPEC_WERROR=ON); a user's
+# own cmake build does not (the option is OFF by default).
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
 # ../shared/conformance), JOBS (build parallelism, default 2).
@@ -13,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir=build
+build_type=Debug
 sanitize=OFF
 tsan=OFF
 valgrind=ON
@@ -20,9 +26,10 @@ for arg in "$@"; do
   case "$arg" in
     --sanitize) build_dir=build-asan; sanitize=ON; valgrind=OFF ;;
     --tsan) build_dir=build-tsan; tsan=ON; valgrind=OFF ;;
+    --release) build_dir=build-release; build_type=Release; valgrind=OFF ;;
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +37,8 @@ done
 bash scripts/install-deps.sh
 
 cmake -S . -B "$build_dir" \
-  -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_BUILD_TYPE="$build_type" \
+  -DOCISPEC_WERROR=ON \
   -DOCISPEC_TESTS=ON \
   -DOCISPEC_SANITIZE="$sanitize" \
   -DOCISPEC_VALGRIND="$valgrind" \

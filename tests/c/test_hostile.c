@@ -37,6 +37,7 @@ static void sb_add(sb *b, const char *s, size_t n) {
       cap *= 2;
     char *p = realloc(b->s, cap);
     assert_non_null(p);
+    if (!p) abort(); /* tells gcc -O2 that b->s is not NULL below */
     b->s = p;
     b->cap = cap;
   }

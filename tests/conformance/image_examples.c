@@ -172,7 +172,11 @@ static int error_response(const struct dirent *d) {
 static void run_distribution(const char *conf) {
   char dir[4096], path[8192];
   struct dirent **list;
-  snprintf(dir, sizeof dir, "%s/distribution/derived", conf);
+  int w = snprintf(dir, sizeof dir, "%s/distribution/derived", conf);
+  if (w < 0 || (size_t)w >= sizeof dir) {
+    check(0, conf, "path too long");
+    return;
+  }
   int n = scandir(dir, &list, error_response, alphasort);
   if (!check(n >= 14, dir, "expected the 14 error-response files, got %d", n)) {
     failed++;

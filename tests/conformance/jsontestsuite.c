@@ -90,8 +90,9 @@ static void run_parsing(const char *dir) {
     char path[4096];
     size_t len = 0;
     oci_error err;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *buf = read_file(path, &len);
+    int w = snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *buf =
+        w >= 0 && (size_t)w < sizeof path ? read_file(path, &len) : NULL;
     if (!buf) {
       check(0, name, "cannot read %s", path);
       free(list[i]);
@@ -148,8 +149,9 @@ static void run_transform(const char *dir) {
     char path[4096];
     size_t len = 0;
     oci_error err;
-    snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-    char *buf = read_file(path, &len);
+    int w = snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+    char *buf =
+        w >= 0 && (size_t)w < sizeof path ? read_file(path, &len) : NULL;
     if (!buf) {
       check(0, list[i]->d_name, "cannot read %s", path);
     } else {
