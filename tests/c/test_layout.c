@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -792,6 +793,201 @@ static void test_crash_index(void **state) {
     crash_round(1, delays[i]);
 }
 
+/* ---- concurrency (issue 13 items 11 and 12) ----------------------------- */
+
+/* Children block on go until the parent closes its write end: they all
+   start at once. */
+static void wait_go(int go[2]) {
+  char c;
+  close(go[1]);
+  (void)!read(go[0], &c, 1);
+  close(go[0]);
+}
+
+/* Child: create dir (new), put a blob of its own and tag it p<i>. */
+static void create_and_tag(const char *dir, int i) {
+  oci_layout *l;
+  oci_error e;
+  oci_image_descriptor *d;
+  char content[32], name[16];
+  if (oci_layout_create(dir, &l, &e)) {
+    fprintf(stderr, "child %d: create: %s\n", i, e.message);
+    _exit(10);
+  }
+  snprintf(content, sizeof content, "blob of child %d", i);
+  snprintf(name, sizeof name, "p%d", i);
+  if (oci_layout_put_blob(l, content, strlen(content), NULL, &d, &e) ||
+      oci_layout_tag(l, d, name, &e)) {
+    fprintf(stderr, "child %d: put/tag: %s\n", i, e.message);
+    _exit(11);
+  }
+  oci_image_descriptor_free(d);
+  oci_layout_close(l);
+  _exit(0);
+}
+
+/* Processes creating one new directory at once: every create succeeds and
+   every tag they write is in index.json (create used to write index.json
+   over tags a faster process had written, and to fail on mkdir's
+   EEXIST). */
+static void test_create_race(void **state) {
+  (void)state;
+  enum { ROUNDS = 40, PROCS = 6 };
+  char *parent = tmpdir();
+  int failed = 0, lost = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/l%d", parent, r);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pids[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+      pids[i] = fork();
+      assert_true(pids[i] >= 0);
+      if (pids[i] == 0) {
+        wait_go(go);
+        create_and_tag(dir, i);
+      }
+    }
+    close(go[0]);
+    close(go[1]); /* go */
+    for (int i = 0; i < PROCS; i++) {
+      int st;
+      assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed++;
+    }
+    oci_layout *l;
+    oci_error e;
+    oci_image_index *idx;
+    if (oci_layout_open(dir, &l, &e)) fail_msg("open %s: %s", dir, e.message);
+    assert_int_equal(oci_layout_index(l, &idx, &e), 0);
+    for (int i = 0; i < PROCS; i++) {
+      char name[16];
+      snprintf(name, sizeof name, "p%d", i);
+      bool found = false;
+      for (size_t k = 0; k < idx->manifests.len; k++) {
+        const oci_image_descriptor *m = idx->manifests.items[k];
+        for (size_t a = 0; a < m->annotations.len; a++)
+          if (strcmp(m->annotations.keys[a], OCI_ANNOTATION_REF_NAME) == 0 &&
+              strcmp(m->annotations.values[a], name) == 0)
+            found = true;
+      }
+      lost += !found;
+    }
+    oci_image_index_free(idx);
+    oci_layout_close(l);
+  }
+  if (failed || lost)
+    fail_msg("%d of %d creates failed, %d of %d tags lost", failed,
+             ROUNDS * PROCS, lost, ROUNDS * PROCS);
+  rmrf(parent);
+  free(parent);
+}
+
+/* Child: gc in a loop until stop is closed; exits with the number of gc
+   failures (a tag naming a blob gc removed makes every later gc fail). */
+static void gc_loop(const char *dir, int stop) {
+  oci_layout *l;
+  oci_error e;
+  if (oci_layout_open(dir, &l, &e)) _exit(100);
+  int failures = 0;
+  for (;;) {
+    char c;
+    if (read(stop, &c, 1) == 0) break; /* non-blocking: EAGAIN until EOF */
+    oci_layout_strings rm;
+    if (oci_layout_gc(l, &rm, &e)) {
+      if (failures++ == 0) fprintf(stderr, "gc: %s\n", e.message);
+    }
+    oci_layout_strings_free(&rm);
+    usleep(3000); /* gives the tagger a chance: both outcomes happen */
+  }
+  oci_layout_close(l);
+  _exit(failures > 99 ? 99 : failures);
+}
+
+/* Puts a fresh config and manifest (not yet tagged: garbage to a gc). */
+static oci_image_descriptor *put_fresh_image(oci_layout *l, unsigned n) {
+  char cfg[256], man[512];
+  oci_image_descriptor *c, *m;
+  snprintf(cfg, sizeof cfg,
+           "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{"
+           "\"type\":\"layers\",\"diff_ids\":[]},\"author\":\"%u\"}",
+           n);
+  if (oci_layout_put_blob(l, cfg, strlen(cfg), MT_CONFIG, &c, NULL))
+    return NULL;
+  snprintf(man, sizeof man,
+           "{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST
+           "\",\"config\":{\"mediaType\":\"" MT_CONFIG
+           "\",\"digest\":\"%s\",\"size\":%lld},\"layers\":[]}",
+           c->digest, (long long)c->size);
+  oci_image_descriptor_free(c);
+  if (oci_layout_put_blob(l, man, strlen(man), MT_MANIFEST, &m, NULL))
+    return NULL;
+  return m;
+}
+
+/* tag racing gc: gc may remove what was put for a tag before the tag
+   takes the index lock. tag then fails (the blob is missing) instead of
+   writing an entry that breaks every later gc. */
+static void test_tag_gc_race(void **state) {
+  (void)state;
+  char *dir;
+  oci_layout *l = new_layout(&dir);
+  int stop[2];
+  assert_int_equal(pipe(stop), 0);
+  assert_int_equal(fcntl(stop[0], F_SETFL, O_NONBLOCK), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(stop[1]);
+    gc_loop(dir, stop[0]);
+  }
+  close(stop[0]);
+  unsigned refused = 0, tagged = 0;
+  oci_error e;
+  for (unsigned i = 0; i < 300; i++) {
+    oci_image_descriptor *m = put_fresh_image(l, i);
+    if (!m) { /* gc removed the config before the manifest was put: fine */
+      refused++;
+      continue;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "t%u", i); /* kept: a bad entry stays */
+    int rc = oci_layout_tag(l, m, name, &e);
+    if (rc == OCI_OK)
+      tagged++;
+    else {
+      /* the only acceptable failure: gc removed what was to be tagged */
+      if (rc != OCI_EIO || !strstr(e.message, "missing"))
+        fail_msg("tag: unexpected failure %d: %s", rc, e.message);
+      refused++;
+    }
+    oci_image_descriptor_free(m);
+  }
+  close(stop[1]);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  if (WEXITSTATUS(st) != 0)
+    fail_msg("%d gc runs failed (%u tags, %u refused)", WEXITSTATUS(st), tagged,
+             refused);
+  assert_true(tagged > 0);
+  /* what is tagged is whole: gc and verify are clean */
+  oci_layout_strings rm;
+  assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
+  oci_layout_strings_free(&rm);
+  oci_layout_problems p;
+  if (oci_layout_verify(l, &p, &e) != OCI_OK) {
+    dump(&p);
+    fail_msg("verify: %s", e.message);
+  }
+  oci_layout_problems_free(&p);
+  print_message("tag/gc race: %u tagged, %u refused\n", tagged, refused);
+  oci_layout_close(l);
+  rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_open),
@@ -801,6 +997,8 @@ int main(void) {
       cmocka_unit_test(test_verify),
       cmocka_unit_test(test_crash_large_blob),
       cmocka_unit_test(test_crash_index),
+      cmocka_unit_test(test_create_race),
+      cmocka_unit_test(test_tag_gc_race),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
