@@ -793,6 +793,328 @@ static void test_crash_index(void **state) {
     crash_round(1, delays[i]);
 }
 
+/* ---- hostile layouts (issue 13 item 13) --------------------------------- */
+
+static char *read_all(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *b = calloc(1, 4096);
+  assert_non_null(b);
+  size_t n = fread(b, 1, 4095, f);
+  b[n] = '\0';
+  fclose(f);
+  return b;
+}
+
+static void expect_err(int rc, const oci_error *e, int code, const char *a,
+                       const char *b) {
+  if (rc != code || !strstr(e->message, a) || (b && !strstr(e->message, b)))
+    fail_msg("expected %d \"%s\" \"%s\", got %d: %s", code, a, b ? b : "", rc,
+             e->message);
+}
+
+/* The blob of d is replaced by a symlink to a file outside the layout
+   holding exactly its content (the digest would even match): every reader
+   refuses it, naming the blob. */
+static void test_blob_symlink_refused(void **state) {
+  (void)state;
+  char *d, *out = tmpdir();
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image im = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, im.manifest, "v1", &e), 0);
+  char *bp, *buf;
+  size_t n;
+  assert_int_equal(oci_layout_get_blob(l, im.config->digest, -1, &buf, &n, &e),
+                   0);
+  char *secret = join(out, "shadow");
+  write_file(secret, buf, n);
+  free(buf);
+  assert_int_equal(oci_layout_blob_path(l, im.config->digest, &bp, &e), 0);
+  assert_int_equal(unlink(bp), 0);
+  assert_int_equal(symlink(secret, bp), 0);
+
+  int rc = oci_layout_get_blob(l, im.config->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  int fd = 7;
+  int64_t size;
+  rc = oci_layout_open_blob(l, im.config->digest, &fd, &size, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  assert_int_equal(fd, -1);
+  bool have;
+  rc = oci_layout_has_blob(l, im.config->digest, &have, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  char *p2 = NULL;
+  rc = oci_layout_blob_path(l, im.config->digest, &p2, &e);
+  expect_err(rc, &e, OCI_EINVAL, "symbolic link", NULL);
+  assert_null(p2);
+  oci_layout_resolved *r;
+  rc = oci_layout_resolve(l, "v1", NULL, &r, &e);
+  if (rc == OCI_OK) fail_msg("resolve read a config through a symlink");
+  oci_layout_problems pr;
+  assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+  const oci_layout_problem *q = find(&pr, im.config->digest, "symbolic link");
+  assert_non_null(q);
+  assert_int_equal(q->code, OCI_EINVAL);
+  oci_layout_problems_free(&pr);
+  /* tag checks the config too */
+  rc = oci_layout_tag(l, im.manifest, "v2", &e);
+  expect_err(rc, &e, OCI_EINVAL, "tag v2", "symbolic link");
+
+  /* the manifest itself as a symlink: resolve refuses it */
+  assert_int_equal(oci_layout_blob_path(l, im.manifest->digest, &p2, &e), 0);
+  char *mcopy = join(out, "manifest");
+  assert_int_equal(rename(p2, mcopy), 0);
+  assert_int_equal(symlink(mcopy, p2), 0);
+  rc = oci_layout_resolve(l, "v1", NULL, &r, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.manifest->digest, "symbolic link");
+  /* gc stops (the manifest cannot be read) and removes nothing; the link
+     (not its target) would be all it could ever remove */
+  oci_layout_strings rm;
+  rc = oci_layout_gc(l, &rm, &e);
+  expect_err(rc, &e, OCI_EINVAL, "nothing removed", "symbolic link");
+  assert_true(exists(secret) && exists(mcopy));
+
+  /* writing the blob again replaces the link, never writes through it */
+  unlink(secret);
+  oci_image_descriptor *again;
+  assert_int_equal(unlink(p2), 0);
+  char *planted = join(out, "planted");
+  assert_int_equal(symlink(planted, p2), 0); /* dangling */
+  char *mj = read_all(mcopy);
+  assert_non_null(mj);
+  assert_int_equal(
+      oci_layout_put_blob(l, mj, strlen(mj), MT_MANIFEST, &again, &e), 0);
+  assert_false(exists(planted)); /* nothing created outside */
+  struct stat st;
+  assert_int_equal(lstat(p2, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_string_equal(again->digest, im.manifest->digest);
+  oci_image_descriptor_free(again);
+  free(mj);
+  free(planted);
+  free(mcopy);
+  free(p2);
+  free(secret);
+  free(bp);
+  image_free(&im);
+  oci_layout_close(l);
+  rmrf(d);
+  rmrf(out);
+  free(d);
+  free(out);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char m[] = "test_layout: a FIFO hung the layout code\n";
+  (void)!write(2, m, sizeof m - 1);
+  _exit(99);
+}
+
+/* FIFOs and directories in place of a blob, index.json or oci-layout are
+   refused at once (no open blocks), naming them. */
+static void test_not_regular_refused(void **state) {
+  (void)state;
+  signal(SIGALRM, on_alarm);
+  alarm(30);
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image im = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, im.manifest, "v1", &e), 0);
+  char *lp, *buf;
+  size_t n;
+  assert_int_equal(oci_layout_blob_path(l, im.layer->digest, &lp, &e), 0);
+  assert_int_equal(unlink(lp), 0);
+  assert_int_equal(mkfifo(lp, 0644), 0);
+  int rc = oci_layout_get_blob(l, im.layer->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a FIFO");
+  int fd;
+  rc = oci_layout_open_blob(l, im.layer->digest, &fd, NULL, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a FIFO");
+  oci_layout_problems pr;
+  assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+  assert_non_null(find(&pr, im.layer->digest, "a FIFO"));
+  oci_layout_problems_free(&pr);
+  assert_int_equal(unlink(lp), 0);
+  assert_int_equal(mkdir(lp, 0755), 0);
+  rc = oci_layout_get_blob(l, im.layer->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a directory");
+  assert_int_equal(rmdir(lp), 0);
+  oci_layout_close(l);
+
+  /* index.json and oci-layout */
+  char *ij = join(d, "index.json"), *ol = join(d, "oci-layout");
+  char *saved = read_all(ij);
+  assert_int_equal(unlink(ij), 0);
+  assert_int_equal(mkfifo(ij, 0644), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "index.json", "a FIFO");
+  assert_int_equal(unlink(ij), 0);
+  char *elsewhere = join(d, "blobs/elsewhere.json");
+  write_file(elsewhere, saved, strlen(saved));
+  assert_int_equal(symlink(elsewhere, ij), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "index.json", "symbolic link");
+  assert_int_equal(unlink(ij), 0);
+  write_file(ij, saved, strlen(saved));
+  char *olsaved = read_all(ol);
+  assert_int_equal(unlink(ol), 0);
+  assert_int_equal(mkfifo(ol, 0644), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "oci-layout", "a FIFO");
+  assert_int_equal(unlink(ol), 0);
+  write_file(ol, olsaved, strlen(olsaved));
+  assert_int_equal(oci_layout_open(d, &l, &e), 0);
+  oci_layout_close(l);
+  alarm(0);
+  free(olsaved);
+  free(saved);
+  free(elsewhere);
+  free(ij);
+  free(ol);
+  free(lp);
+  image_free(&im);
+  rmrf(d);
+  free(d);
+}
+
+/* blobs/ or blobs/sha256/ a symlink out of the layout: refused for reads
+   and writes (decided: never followed, although the spec does not forbid
+   it; skopeo and umoci write real directories), and gc removes nothing
+   there. */
+static void test_blob_dirs_symlink_refused(void **state) {
+  (void)state;
+  for (int which = 0; which < 2; which++) {
+    char *d, *out = tmpdir();
+    oci_layout *l = new_layout(&d);
+    oci_error e;
+    oci_image_descriptor *b, *junk;
+    assert_int_equal(oci_layout_put_blob(l, "kept", 4, NULL, &b, &e), 0);
+    assert_int_equal(oci_layout_tag(l, b, "v1", &e), 0);
+    /* move the real directory out and link to it */
+    const char *rel = which ? "blobs/sha256" : "blobs";
+    char *inside = join(d, rel), *moved = join(out, "moved");
+    assert_int_equal(rename(inside, moved), 0);
+    assert_int_equal(symlink(moved, inside), 0);
+    char *buf;
+    size_t n;
+    int rc = oci_layout_get_blob(l, b->digest, -1, &buf, &n, &e);
+    expect_err(rc, &e, OCI_EINVAL, b->digest, "symbolic link");
+    assert_non_null(strstr(e.message, rel));
+    /* writes: nothing lands in the outside directory */
+    rc = oci_layout_put_blob(l, "new", 3, NULL, &junk, &e);
+    expect_err(rc, &e, OCI_EINVAL, "symbolic link", rel);
+    /* gc: refused, the outside files stay (an unreachable-looking one
+       too) */
+    char *stray = join(moved, which ? E64 : "sha256/" E64);
+    write_file(stray, "x", 1);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    assert_true(rc != OCI_OK);
+    assert_non_null(strstr(e.message, "symbolic link"));
+    assert_true(exists(stray));
+    oci_layout_problems pr;
+    assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+    assert_non_null(find(&pr, "symbolic link", rel));
+    oci_layout_problems_free(&pr);
+    free(stray);
+    oci_image_descriptor_free(b);
+    free(inside);
+    free(moved);
+    oci_layout_close(l);
+    rmrf(d);
+    rmrf(out);
+    free(d);
+    free(out);
+  }
+}
+
+/* The temporary area and the lock files: a planted symlink is never
+   written through (no file appears where it points). */
+static void test_tmp_symlinks_refused(void **state) {
+  (void)state;
+  char *d, *out = tmpdir();
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  oci_image_descriptor *b;
+  char *tmpd = join(d, OCI_LAYOUT_TMP_DIR);
+  rmrf(tmpd);
+  assert_int_equal(symlink(out, tmpd), 0);
+  int rc = oci_layout_put_blob(l, "data", 4, NULL, &b, &e);
+  expect_err(rc, &e, OCI_EINVAL, OCI_LAYOUT_TMP_DIR, "symbolic link");
+  DIR *dh = opendir(out);
+  assert_non_null(dh);
+  struct dirent *de;
+  while ((de = readdir(dh)))
+    if (de->d_name[0] != '.') fail_msg("written outside: %s", de->d_name);
+  closedir(dh);
+  assert_int_equal(unlink(tmpd), 0);
+  /* a dangling symlink as index.lock: tag fails, nothing is created */
+  assert_int_equal(oci_layout_put_blob(l, "data", 4, NULL, &b, &e), 0);
+  char *lock = join(tmpd, "index.lock"), *target = join(out, "created");
+  unlink(lock);
+  assert_int_equal(symlink(target, lock), 0);
+  rc = oci_layout_tag(l, b, "v1", &e);
+  expect_err(rc, &e, OCI_EIO, "index.lock", "symbolic link");
+  assert_false(exists(target));
+  /* once the link is gone, the lock is made again and tag works */
+  unlink(lock);
+  assert_int_equal(oci_layout_tag(l, b, "v1", &e), 0);
+  oci_image_descriptor_free(b);
+  free(lock);
+  free(target);
+  free(tmpd);
+  oci_layout_close(l);
+  rmrf(d);
+  rmrf(out);
+  free(d);
+  free(out);
+}
+
+/* Digests read from index.json and documents are checked by the digest
+   grammar before any path is built: "sha256:../../x" names nothing. */
+static void test_hostile_digests(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  static const char *bad[] = {"sha256:../../../etc/passwd",
+                              "sha256:..",
+                              "../../x:abc",
+                              "sha256:a/b",
+                              "sha256:",
+                              "sha256:" E64 "/../x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int fd;
+    int rc = oci_layout_open_blob(l, bad[i], &fd, NULL, &e);
+    expect_err(rc, &e, OCI_EINVAL, "invalid blob digest", NULL);
+    /* index.json lists it as a tagged manifest */
+    char json[512], *ij = join(d, "index.json");
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":2,"
+             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
+             bad[i]);
+    write_file(ij, json, strlen(json));
+    free(ij);
+    oci_layout_resolved *r;
+    rc = oci_layout_resolve(l, "x", NULL, &r, &e);
+    expect_err(rc, &e, OCI_EINVAL, "invalid blob digest", NULL);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    expect_err(rc, &e, OCI_EINVAL, "nothing removed", "invalid blob digest");
+    oci_layout_problems pr;
+    assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+    assert_non_null(find(&pr, "invalid digest", NULL));
+    oci_layout_problems_free(&pr);
+  }
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
 /* ---- concurrency (issue 13 items 11 and 12) ----------------------------- */
 
 /* Children block on go until the parent closes its write end: they all
@@ -899,7 +1221,7 @@ static void gc_loop(const char *dir, int stop) {
       if (failures++ == 0) fprintf(stderr, "gc: %s\n", e.message);
     }
     oci_layout_strings_free(&rm);
-    usleep(3000); /* gives the tagger a chance: both outcomes happen */
+    usleep(5000); /* gives the tagger a chance: both outcomes happen */
   }
   oci_layout_close(l);
   _exit(failures > 99 ? 99 : failures);
@@ -997,6 +1319,11 @@ int main(void) {
       cmocka_unit_test(test_verify),
       cmocka_unit_test(test_crash_large_blob),
       cmocka_unit_test(test_crash_index),
+      cmocka_unit_test(test_blob_symlink_refused),
+      cmocka_unit_test(test_not_regular_refused),
+      cmocka_unit_test(test_blob_dirs_symlink_refused),
+      cmocka_unit_test(test_tmp_symlinks_refused),
+      cmocka_unit_test(test_hostile_digests),
       cmocka_unit_test(test_create_race),
       cmocka_unit_test(test_tag_gc_race),
   };
