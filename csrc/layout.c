@@ -242,11 +242,16 @@ int ol_open_regular(int dirfd, const char *name, const char *shown, int *fd,
                          strerror(e));
   }
   /* it may have been replaced between the two looks: the open one counts */
-  if (fstat(f, st) != 0 || !S_ISREG(st->st_mode)) {
+  if (fstat(f, st) != 0) {
     int e = errno;
     close(f);
-    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
-                         e ? strerror(e) : "not a regular file", OL_REFUSED);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", shown,
+                         strerror(e));
+  }
+  if (!S_ISREG(st->st_mode)) {
+    close(f);
+    return oci_error_set(err, OCI_EINVAL, "%s is %s, not a regular file (%s)",
+                         shown, kind_of(st->st_mode), OL_REFUSED);
   }
   int fl = fcntl(f, F_GETFL);
   if (fl >= 0) (void)fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
