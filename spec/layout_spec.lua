@@ -988,6 +988,55 @@ if not ok then io.stderr:write("tag ", i, ": ", tmsg, "\n") os.exit(4) end
   end)
 end)
 
+describe("concurrent pulls", function()
+  -- a regression check: the network calls before create spread the
+  -- processes out, so this rarely met the old create race (the create
+  -- tests above do); it checks identical blobs written at once and tags
+  it("into one new directory all succeed and keep every tag (item 11)", function()
+    local registries = dofile(here .. "fixtures/registry.lua")
+    local ok, why = registries.available()
+    if not ok then return pending("no registry to pull from: " .. why) end
+    local reg = registries.start {}
+    local src = new_layout()
+    local md = make_image(src)
+    assert(src:tag(md, "v1"))
+    local c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false }))
+    assert(c:push(src, "v1", "par/app", "v1"))
+    c:close()
+    local procs = 6
+    local script = newdir() .. "/pull.lua"
+    write(script, [[
+local oci = require("ocispec")
+local ref, dir, i, go = arg[1], arg[2], arg[3], arg[4]
+while not io.open(go) do end
+local d, msg = oci.registry.pull(ref, dir, "n" .. i, { plain_http = true, auth_file = false })
+if not d then io.stderr:write("pull ", i, ": ", msg, "\n") os.exit(3) end
+]])
+    for r = 1, 3 do
+      local base = newdir()
+      local dir, go = base .. "/new", base .. "/go"
+      local cmd = { ("export LUA_PATH=%s LUA_CPATH=%s; "):format(q(package.path), q(package.cpath)) }
+      for i = 1, procs do
+        cmd[#cmd + 1] = ("lua5.4 %s %s %s %d %s & pids=\"$pids $!\"; "):format(q(script),
+          q(reg.host .. "/par/app:v1"), q(dir), i, q(go))
+      end
+      local done, out = sh(table.concat(cmd) .. "sleep 0.3; touch " .. q(go) ..
+        "; fail=0; for p in $pids; do wait $p || fail=1; done; exit $fail")
+      if not done then reg.stop() end
+      assert(done, out)
+      local L = assert(layout.open(dir))
+      local names = {}
+      for _, e in ipairs(assert(L:list())) do names[e.name] = true end
+      for i = 1, procs do
+        assert.is_true(names["n" .. i] == true, ("round %d: tag n%d lost"):format(r, i))
+      end
+      assert(L:verify())
+      L:close()
+    end
+    reg.stop()
+  end)
+end)
+
 describe("interoperability", function()
   local function build(L)
     local md = make_image(L)
