@@ -1157,21 +1157,29 @@ int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
   return ol_make_descriptor(media_type, digest, size, out, err);
 }
 
-int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
-                        char **buf, size_t *len, oci_error *err) {
-  OL_ERR(err);
+/* get_blob with a cap on the bytes read (documents: the parser's limit).
+   The size on disk is compared with the expected one before anything is
+   read: a descriptor cannot make us read a huge file whole. */
+static int get_blob_max(const oci_layout *l, const char *digest, int64_t size,
+                        size_t max, char **buf, size_t *len, oci_error *err) {
   *buf = NULL;
   *len = 0;
   int fd;
   struct stat st;
   int rc = ol_open_blob(l->root, digest, &fd, &st, NULL, err);
   if (rc) return rc; /* names the blob */
+  if (size >= 0 && st.st_size != size) {
+    close(fd);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: %lld bytes on disk, expected %lld", digest,
+                         (long long)st.st_size, (long long)size);
+  }
   char *b;
   size_t n;
-  rc = ol_read_fd(fd, digest, SIZE_MAX / 2, &b, &n, err);
+  rc = ol_read_fd(fd, digest, max, &b, &n, err);
   close(fd);
   if (rc) return rc;
-  if (size >= 0 && (uint64_t)size != n) {
+  if (size >= 0 && (uint64_t)size != n) { /* it changed while read */
     free(b);
     return oci_error_set(err, OCI_EMISMATCH,
                          "blob %s: %zu bytes on disk, expected %lld", digest, n,
@@ -1184,6 +1192,12 @@ int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
   *buf = b;
   *len = n;
   return OCI_OK;
+}
+
+int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
+                        char **buf, size_t *len, oci_error *err) {
+  OL_ERR(err);
+  return get_blob_max(l, digest, size, SIZE_MAX / 2, buf, len, err);
 }
 
 /* ---- documents ---------------------------------------------------------- */
@@ -1262,9 +1276,9 @@ int oci_layout_get_document(const oci_layout *l, const char *digest,
   char *b;
   size_t n;
   *out = NULL;
-  int rc = oci_layout_get_blob(l, digest, size, &b, &n, err);
-  if (rc) return rc;
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  int rc = get_blob_max(l, digest, size, o.max_size, &b, &n, err);
+  if (rc) return rc;
   rc = oci_parse(t, b, n, &o, out, err);
   free(b);
   if (rc) {

@@ -1115,6 +1115,48 @@ static void test_hostile_digests(void **state) {
   free(d);
 }
 
+/* A document blob far bigger than the parser's limit is refused before it
+   is read (a descriptor in index.json cannot make resolve or gc load a
+   huge file); a size that disagrees with the file is refused at once. */
+static void test_huge_document_not_read(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  char *p = join(d, "blobs/sha256/" E64), json[512],
+       *alg = join(d, "blobs/sha256");
+  assert_int_equal(mkdir(alg, 0755), 0);
+  free(alg);
+  FILE *f = fopen(p, "wb");
+  assert_non_null(f);
+  assert_int_equal(ftruncate(fileno(f), (off_t)300 << 20), 0); /* sparse */
+  fclose(f);
+  for (int claim = 0; claim < 2; claim++) {
+    long long size = claim ? 2 : (300LL << 20);
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"" MT_MANIFEST "\",\"digest\":\"sha256:" E64 "\",\"size\":%lld,"
+             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
+             size);
+    char *ij = join(d, "index.json");
+    write_file(ij, json, strlen(json));
+    free(ij);
+    oci_layout_resolved *r;
+    int rc = oci_layout_resolve(l, "x", NULL, &r, &e);
+    if (claim)
+      expect_err(rc, &e, OCI_EMISMATCH, "bytes on disk, expected 2", NULL);
+    else
+      expect_err(rc, &e, OCI_ETOOBIG, "more than the limit", NULL);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    expect_err(rc, &e, OCI_EINVAL, "nothing removed", "sha256:" E64);
+  }
+  free(p);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
 /* ---- concurrency (issue 13 items 11 and 12) ----------------------------- */
 
 /* Children block on go until the parent closes its write end: they all
@@ -1324,6 +1366,7 @@ int main(void) {
       cmocka_unit_test(test_blob_dirs_symlink_refused),
       cmocka_unit_test(test_tmp_symlinks_refused),
       cmocka_unit_test(test_hostile_digests),
+      cmocka_unit_test(test_huge_document_not_read),
       cmocka_unit_test(test_create_race),
       cmocka_unit_test(test_tag_gc_race),
   };

@@ -143,8 +143,9 @@ OCI_API int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
                                   oci_image_descriptor **out, oci_error *err);
 
 /* Reads a blob whole (malloc'd, NUL-terminated for convenience) and checks
-   its size (when size >= 0) and digest: OCI_EMISMATCH names the blob. A
-   missing blob is OCI_EIO. */
+   its size (when size >= 0, against the file before reading it) and
+   digest: OCI_EMISMATCH names the blob. A missing blob is OCI_EIO; it is
+   opened as oci_layout_open_blob does. */
 OCI_API int oci_layout_get_blob(const oci_layout *l, const char *digest,
                                 int64_t size, char **buf, size_t *len,
                                 oci_error *err);
@@ -168,7 +169,9 @@ OCI_API int oci_layout_put_document(oci_layout *l, const oci_type *t,
    image-spec gives none). */
 OCI_API const char *oci_layout_media_type_of(const oci_type *t);
 
-/* Reads, verifies (size when >= 0, digest) and parses a blob as type t. */
+/* Reads, verifies (size when >= 0, digest) and parses a blob as type t.
+   A size that differs from the file's is OCI_EMISMATCH, and a blob over
+   the parser's default max_size OCI_ETOOBIG, before anything is read. */
 OCI_API int oci_layout_get_document(const oci_layout *l, const char *digest,
                                     int64_t size, const oci_type *t, void **out,
                                     oci_error *err);
