@@ -524,7 +524,8 @@ typedef struct gc_ctx {
 static int gc_sweep(const char *digest, int dfd, const char *name, void *arg) {
   gc_ctx *g = arg;
   const char *key = digest;
-  if (bsearch(&key, g->live->items, g->live->len, sizeof(char *), cmp_str))
+  if (g->live->len &&
+      bsearch(&key, g->live->items, g->live->len, sizeof(char *), cmp_str))
     return OCI_OK;
   if (unlinkat(dfd, name, 0) != 0)
     return oci_error_set(g->err, OCI_EIO, "gc: cannot remove blob %s: %s",
@@ -546,7 +547,7 @@ int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
                    err);
   oci_image_index_free(idx);
   if (rc) goto out;
-  qsort(live.items, live.len, sizeof(char *), cmp_str);
+  if (live.len) qsort(live.items, live.len, sizeof(char *), cmp_str);
   gc_ctx g = {&live, removed, err};
   if ((rc = each_blob(l->root, gc_sweep, &g, err))) goto out;
   if (each_stale_tmp(l->root, unlink_tmp, NULL)) rc = ol_nomem(err);
