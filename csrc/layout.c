@@ -183,7 +183,14 @@ static const char *kind_of(mode_t m) {
   return "not a regular file";
 }
 
-#define OL_REFUSED "refused: nothing in a layout is followed out of it"
+#define OL_REFUSED "refused: a layout's symlinks are never followed"
+
+/* Why an entry of kind m is refused, for messages. */
+static const char *why_refused(mode_t m, bool want_dir) {
+  if (S_ISLNK(m)) return OL_REFUSED;
+  return want_dir ? "refused: not a directory"
+                  : "refused: only regular files are read";
+}
 
 /* The directory name under dirfd (shown: its path relative to the root,
    for messages), never through a symlink; made first (0755) when create.
@@ -205,8 +212,8 @@ int ol_open_dir(int dirfd, const char *name, const char *shown, bool create,
   struct stat st;
   if ((e == ELOOP || e == ENOTDIR) &&
       fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    return oci_error_set(err, OCI_EINVAL, "%s is %s, not a directory (%s)",
-                         shown, kind_of(st.st_mode), OL_REFUSED);
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(st.st_mode), why_refused(st.st_mode, true));
   if (e == ENOENT && missing) *missing = true;
   return oci_error_set(err, OCI_EIO, "cannot open %s: %s", shown, strerror(e));
 }
@@ -227,17 +234,16 @@ int ol_open_regular(int dirfd, const char *name, const char *shown, int *fd,
                          strerror(e));
   }
   if (!S_ISREG(pre.st_mode))
-    return oci_error_set(err, OCI_EINVAL, "%s is %s, not a regular file (%s)",
-                         shown, kind_of(pre.st_mode), OL_REFUSED);
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(pre.st_mode), why_refused(pre.st_mode, false));
   int f = openat(dirfd, name,
                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (f < 0) {
     int e = errno;
     if (e == ENOENT && missing) *missing = true;
     if (e == ELOOP)
-      return oci_error_set(err, OCI_EINVAL,
-                           "%s is a symbolic link, not a regular file (%s)",
-                           shown, OL_REFUSED);
+      return oci_error_set(err, OCI_EINVAL, "%s is a symbolic link (%s)", shown,
+                           OL_REFUSED);
     return oci_error_set(err, OCI_EIO, "cannot read %s: %s", shown,
                          strerror(e));
   }
@@ -250,8 +256,8 @@ int ol_open_regular(int dirfd, const char *name, const char *shown, int *fd,
   }
   if (!S_ISREG(st->st_mode)) {
     close(f);
-    return oci_error_set(err, OCI_EINVAL, "%s is %s, not a regular file (%s)",
-                         shown, kind_of(st->st_mode), OL_REFUSED);
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(st->st_mode), why_refused(st->st_mode, false));
   }
   int fl = fcntl(f, F_GETFL);
   if (fl >= 0) (void)fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
