@@ -2,7 +2,7 @@
    creating, content-addressed blobs written atomically, documents, and the
    index.json references (tags). Resolution, gc and verify live in
    layout_walk.c. */
-#define _GNU_SOURCE /* mkostemp */
+#define _GNU_SOURCE /* O_NOFOLLOW, getrandom, mkostemp */
 #include "internal.h"
 #include "layout_internal.h"
 
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,55 +74,36 @@ static void fsync_dir(const char *dir) {
   close(fd);
 }
 
-static int mkdir_p1(const char *path, oci_error *err) {
-  if (mkdir(path, 0755) == 0 || errno == EEXIST) return OCI_OK;
-  return oci_error_set(err, OCI_EIO, "cannot create directory %s: %s", path,
-                       strerror(errno));
-}
-
-int ol_read_file(const char *path, size_t max, char **buf, size_t *len,
-                 oci_error *err) {
+/* Reads fd (a regular file, not closed) whole: at most max bytes, else
+   OCI_ETOOBIG; what names it in messages. */
+int ol_read_fd(int fd, const char *what, size_t max, char **buf, size_t *len,
+               oci_error *err) {
   *buf = NULL;
   *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
-                         strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path, strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
+  if (fstat(fd, &st) != 0)
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", what,
+                         strerror(errno));
+  if (!S_ISREG(st.st_mode))
     return oci_error_set(err, OCI_EIO, "cannot read %s: not a regular file",
-                         path);
-  }
-  if ((uint64_t)st.st_size > max) {
-    close(fd);
+                         what);
+  if ((uint64_t)st.st_size > max)
     return oci_error_set(err, OCI_ETOOBIG,
-                         "%s: %lld bytes, more than the limit of %zu", path,
+                         "%s: %lld bytes, more than the limit of %zu", what,
                          (long long)st.st_size, max);
-  }
   size_t cap = (size_t)st.st_size + 1, n = 0;
   char *p = malloc(cap);
-  if (!p) {
-    close(fd);
-    return ol_nomem(err);
-  }
+  if (!p) return ol_nomem(err);
   for (;;) {
     if (n + 1 >= cap) { /* the file grew while we read it */
       if (cap > max) {
         free(p);
-        close(fd);
-        return oci_error_set(err, OCI_ETOOBIG, "%s: more than %zu bytes", path,
+        return oci_error_set(err, OCI_ETOOBIG, "%s: more than %zu bytes", what,
                              max);
       }
       char *q = realloc(p, cap * 2);
       if (!q) {
         free(p);
-        close(fd);
         return ol_nomem(err);
       }
       p = q;
@@ -132,14 +114,12 @@ int ol_read_file(const char *path, size_t max, char **buf, size_t *len,
       if (errno == EINTR) continue;
       int e = errno;
       free(p);
-      close(fd);
-      return oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+      return oci_error_set(err, OCI_EIO, "cannot read %s: %s", what,
                            strerror(e));
     }
     if (r == 0) break;
     n += (size_t)r;
   }
-  close(fd);
   p[n] = '\0';
   *buf = p;
   *len = n;
@@ -175,26 +155,274 @@ const char *ol_ref_name(const oci_image_descriptor *d) {
   return NULL;
 }
 
-/* ---- paths -------------------------------------------------------------- */
+/* ---- files under the root, never through a symlink ---------------------- */
+
+/* A layout directory is attacker-controlled input (an unpacked archive, a
+   download): nothing below its root is followed through a symbolic link.
+   The root itself is the caller's path and is opened as given; every
+   component below it (blobs, blobs/<alg>, a blob, .ocispec-tmp, index.json,
+   oci-layout, the lock files) is opened with openat from its parent's
+   descriptor and O_NOFOLLOW, and read only when it is a regular file
+   (O_NONBLOCK: a FIFO planted there cannot hang the open). */
+
+int ol_root_fd(const char *root, int *fd, oci_error *err) {
+  *fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0)
+    return oci_error_set(err, OCI_EIO, "cannot open layout %s: %s", root,
+                         strerror(errno));
+  return OCI_OK;
+}
+
+/* What st is, for "... is <kind>" messages. */
+static const char *kind_of(mode_t m) {
+  if (S_ISLNK(m)) return "a symbolic link";
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+  if (S_ISREG(m)) return "a regular file";
+  return "not a regular file";
+}
+
+#define OL_REFUSED "refused: a layout's symlinks are never followed"
+
+/* Why an entry of kind m is refused, for messages. */
+static const char *why_refused(mode_t m, bool want_dir) {
+  if (S_ISLNK(m)) return OL_REFUSED;
+  return want_dir ? "refused: not a directory"
+                  : "refused: only regular files are read";
+}
+
+/* The directory name under dirfd (shown: its path relative to the root,
+   for messages), never through a symlink; made first (0755) when create.
+   A symlink or a non-directory is OCI_EINVAL; *missing (may be NULL) is set
+   when it does not exist (OCI_EIO). */
+int ol_open_dir(int dirfd, const char *name, const char *shown, bool create,
+                int *fd, bool *missing, oci_error *err) {
+  *fd = -1;
+  if (missing) *missing = false;
+  if (create && mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST)
+    return oci_error_set(err, OCI_EIO, "cannot create directory %s: %s", shown,
+                         strerror(errno));
+  int f = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (f >= 0) {
+    *fd = f;
+    return OCI_OK;
+  }
+  int e = errno;
+  struct stat st;
+  if ((e == ELOOP || e == ENOTDIR) &&
+      fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(st.st_mode), why_refused(st.st_mode, true));
+  if (e == ENOENT && missing) *missing = true;
+  return oci_error_set(err, OCI_EIO, "cannot open %s: %s", shown, strerror(e));
+}
+
+/* Opens name under dirfd for reading: a regular file, not a symlink
+   (OCI_EINVAL otherwise, naming shown), O_NONBLOCK cleared once it is known
+   to be regular. *missing (may be NULL) is set when it does not exist. */
+int ol_open_regular(int dirfd, const char *name, const char *shown, int *fd,
+                    struct stat *st, bool *missing, oci_error *err) {
+  *fd = -1;
+  if (missing) *missing = false;
+  struct stat pre;
+  /* a device or FIFO is refused before it is ever opened */
+  if (fstatat(dirfd, name, &pre, AT_SYMLINK_NOFOLLOW) != 0) {
+    int e = errno;
+    if (e == ENOENT && missing) *missing = true;
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", shown,
+                         strerror(e));
+  }
+  if (!S_ISREG(pre.st_mode))
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(pre.st_mode), why_refused(pre.st_mode, false));
+  int f = openat(dirfd, name,
+                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (f < 0) {
+    int e = errno;
+    if (e == ENOENT && missing) *missing = true;
+    if (e == ELOOP)
+      return oci_error_set(err, OCI_EINVAL, "%s is a symbolic link (%s)", shown,
+                           OL_REFUSED);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", shown,
+                         strerror(e));
+  }
+  /* it may have been replaced between the two looks: the open one counts */
+  if (fstat(f, st) != 0) {
+    int e = errno;
+    close(f);
+    return oci_error_set(err, OCI_EIO, "cannot read %s: %s", shown,
+                         strerror(e));
+  }
+  if (!S_ISREG(st->st_mode)) {
+    close(f);
+    return oci_error_set(err, OCI_EINVAL, "%s is %s (%s)", shown,
+                         kind_of(st->st_mode), why_refused(st->st_mode, false));
+  }
+  int fl = fcntl(f, F_GETFL);
+  if (fl >= 0) (void)fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
+  *fd = f;
+  return OCI_OK;
+}
+
+/* Reads a small file of the layout (index.json, oci-layout) at its root. */
+int ol_read_rel(const char *root, const char *name, size_t max, char **buf,
+                size_t *len, oci_error *err) {
+  *buf = NULL;
+  *len = 0;
+  char *shown = ol_join(root, name);
+  if (!shown) return ol_nomem(err);
+  int rfd, fd = -1, rc;
+  struct stat st;
+  if (!(rc = ol_root_fd(root, &rfd, err))) {
+    rc = ol_open_regular(rfd, name, shown, &fd, &st, NULL, err);
+    close(rfd);
+  }
+  if (!rc) {
+    rc = ol_read_fd(fd, shown, max, buf, len, err);
+    close(fd);
+  }
+  free(shown);
+  return rc;
+}
 
 /* Only after oci_digest_parse accepted the digest is a path built from it:
    the grammar (descriptor.md "Digests": algorithm [a-z0-9]+([+._-]
    [a-z0-9]+)*, encoded [a-zA-Z0-9=_-]+) admits no "/" and no leading ".",
-   so blobs/<alg>/<encoded> cannot leave blobs/ (image-layout.md "Blobs"). */
-int ol_digest_path(const char *root, const char *digest, char **out,
-                   oci_error *err) {
-  *out = NULL;
+   so blobs/<alg>/<encoded> cannot leave blobs/ (image-layout.md "Blobs").
+   alg and enc (each may be NULL) get the two components (malloc'd). */
+static int digest_parts(const char *digest, char **alg, char **enc,
+                        oci_error *err) {
   oci_digest_view v;
   if (!digest) return oci_error_set(err, OCI_EINVAL, "digest missing (NULL)");
   if (oci_digest_parse(digest, strlen(digest), &v, err))
     return ol_wrap(err, "invalid blob digest");
-  size_t n = strlen(root) + 8 + v.algorithm_len + v.encoded_len + 2;
-  char *p = malloc(n);
-  if (!p) return ol_nomem(err);
-  snprintf(p, n, "%s/blobs/%.*s/%.*s", root, (int)v.algorithm_len, v.algorithm,
-           (int)v.encoded_len, v.encoded);
-  *out = p;
+  *alg = strndup(v.algorithm, v.algorithm_len);
+  *enc = strndup(v.encoded, v.encoded_len);
+  if (!*alg || !*enc) {
+    free(*alg);
+    free(*enc);
+    *alg = *enc = NULL;
+    return ol_nomem(err);
+  }
   return OCI_OK;
+}
+
+int ol_digest_path(const char *root, const char *digest, char **out,
+                   oci_error *err) {
+  *out = NULL;
+  char *alg, *enc;
+  int rc = digest_parts(digest, &alg, &enc, err);
+  if (rc) return rc;
+  size_t n = strlen(root) + strlen(alg) + strlen(enc) + 9;
+  char *p = malloc(n);
+  if (p)
+    snprintf(p, n, "%s/blobs/%s/%s", root, alg, enc);
+  else
+    rc = ol_nomem(err);
+  free(alg);
+  free(enc);
+  *out = p;
+  return rc;
+}
+
+/* The blobs/<alg> directory of digest (made when create), never through a
+   symlink; *enc gets the file name (malloc'd). Messages name the blob. */
+static int open_alg_dir(const char *root, const char *digest, bool create,
+                        int *dfd, char **enc, bool *missing, oci_error *err) {
+  *dfd = -1;
+  *enc = NULL;
+  if (missing) *missing = false;
+  char *alg;
+  int rc = digest_parts(digest, &alg, enc, err);
+  if (rc) return rc;
+  char shown[OCI_DIGEST_STRING_MAX + 16];
+  int rfd = -1, bfd = -1;
+  if ((rc = ol_root_fd(root, &rfd, err))) goto out;
+  if ((rc = ol_open_dir(rfd, "blobs", "blobs", create, &bfd, missing, err)))
+    goto out;
+  snprintf(shown, sizeof shown, "blobs/%.*s", OCI_DIGEST_STRING_MAX, alg);
+  rc = ol_open_dir(bfd, alg, shown, create, dfd, missing, err);
+out:
+  if (rc) {
+    char what[OCI_DIGEST_STRING_MAX + 8];
+    snprintf(what, sizeof what, "blob %.*s", OCI_DIGEST_STRING_MAX, digest);
+    ol_wrap(err, what);
+    free(*enc);
+    *enc = NULL;
+  }
+  if (bfd >= 0) close(bfd);
+  if (rfd >= 0) close(rfd);
+  free(alg);
+  return rc;
+}
+
+int ol_open_blob(const char *root, const char *digest, int *fd, struct stat *st,
+                 bool *missing, oci_error *err) {
+  *fd = -1;
+  int dfd;
+  char *enc;
+  int rc = open_alg_dir(root, digest, false, &dfd, &enc, missing, err);
+  if (rc) return rc;
+  char shown[2 * OCI_DIGEST_STRING_MAX];
+  const char *c = strchr(digest, ':');
+  snprintf(shown, sizeof shown, "blobs/%.*s/%s", (int)(c - digest), digest,
+           enc);
+  if ((rc = ol_open_regular(dfd, enc, shown, fd, st, missing, err))) {
+    char what[OCI_DIGEST_STRING_MAX + 8];
+    snprintf(what, sizeof what, "blob %.*s", OCI_DIGEST_STRING_MAX, digest);
+    ol_wrap(err, what);
+  }
+  close(dfd);
+  free(enc);
+  return rc;
+}
+
+/* The temporary area, made when missing and never a symlink. */
+static int open_tmp_dir(const char *root, int *fd, oci_error *err) {
+  int rfd;
+  int rc = ol_root_fd(root, &rfd, err);
+  if (rc) return rc;
+  rc = ol_open_dir(rfd, OCI_LAYOUT_TMP_DIR, OCI_LAYOUT_TMP_DIR, true, fd, NULL,
+                   err);
+  close(rfd);
+  if (rc) ol_wrap(err, root);
+  return rc;
+}
+
+/* A lock file in the temporary area (created, never through a symlink). */
+static int open_lock(int tfd, const char *root, const char *name, int *fd,
+                     oci_error *err) {
+  *fd = openat(tfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (*fd < 0)
+    return oci_error_set(
+        err, OCI_EIO, "cannot lock %s/" OCI_LAYOUT_TMP_DIR "/%s: %s%s", root,
+        name, strerror(errno),
+        errno == ELOOP ? " (a symbolic link: " OL_REFUSED ")" : "");
+  return OCI_OK;
+}
+
+/* A new file tmp-XXXXXX in the temporary directory tfd: O_EXCL and
+   O_NOFOLLOW, so a name planted there (a symlink) is never written
+   through; another name is tried instead. */
+static int tmp_openat(int tfd, char name[16]) {
+  static const char chars[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int tries = 0; tries < 100; tries++) {
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return -1;
+    memcpy(name, OL_TMP_PREFIX, strlen(OL_TMP_PREFIX));
+    char *p = name + strlen(OL_TMP_PREFIX);
+    for (size_t i = 0; i < sizeof r; i++)
+      p[i] = chars[r[i] % (sizeof chars - 1)];
+    p[sizeof r] = '\0';
+    int f = openat(tfd, name,
+                   O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f >= 0 || errno != EEXIST) return f;
+  }
+  errno = EEXIST;
+  return -1;
 }
 
 /* A temporary file in the layout's temporary area, created 0644 (blobs are
@@ -203,88 +431,82 @@ int ol_digest_path(const char *root, const char *digest, char **out,
 int ol_tmp_create(const char *root, char **path, int *fd, oci_error *err) {
   *path = NULL;
   *fd = -1;
-  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
-  if (!dir) return ol_nomem(err);
-  int rc = mkdir_p1(dir, err);
-  char *p = rc ? NULL : ol_join(dir, OL_TMP_PREFIX "XXXXXX");
-  char *lk = rc ? NULL : ol_join(dir, OL_TMP_LOCK_NAME);
-  free(dir);
-  if (!rc && (!p || !lk)) rc = ol_nomem(err);
-  if (rc) {
-    free(p);
-    free(lk);
-    return rc;
-  }
+  int tfd, lf;
+  int rc = open_tmp_dir(root, &tfd, err);
+  if (rc) return rc;
   /* A shared lock on tmp.lock spans creating and locking the file: gc's
      sweep holds it exclusively, so it never sees a file not yet locked. */
-  int lf = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lf < 0 || flock(lf, LOCK_SH) != 0) {
-    rc = oci_error_set(err, OCI_EIO, "cannot lock %s: %s", lk, strerror(errno));
-    if (lf >= 0) close(lf);
-    free(lk);
-    free(p);
+  if ((rc = open_lock(tfd, root, OL_TMP_LOCK_NAME, &lf, err))) {
+    close(tfd);
     return rc;
   }
-  free(lk);
-  int f = mkostemp(p, O_CLOEXEC);
+  if (flock(lf, LOCK_SH) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot lock %s/%s/%s: %s", root,
+                       OCI_LAYOUT_TMP_DIR, OL_TMP_LOCK_NAME, strerror(errno));
+    goto out;
+  }
+  char name[16];
+  int f = tmp_openat(tfd, name);
   if (f < 0) {
-    rc = oci_error_set(err, OCI_EIO, "cannot create a temporary file %s: %s", p,
-                       strerror(errno));
-    close(lf);
-    free(p);
-    return rc;
+    rc = oci_error_set(err, OCI_EIO,
+                       "cannot create a temporary file in %s/%s: %s", root,
+                       OCI_LAYOUT_TMP_DIR, strerror(errno));
+    goto out;
   }
   if (fchmod(f, 0644) != 0 || flock(f, LOCK_EX) != 0) {
-    rc = oci_error_set(err, OCI_EIO, "cannot prepare temporary file %s: %s", p,
-                       strerror(errno));
+    rc = oci_error_set(err, OCI_EIO, "cannot prepare temporary file %s: %s",
+                       name, strerror(errno));
     close(f);
-    close(lf);
-    unlink(p);
-    free(p);
-    return rc;
+    unlinkat(tfd, name, 0);
+    goto out;
   }
-  close(lf);
+  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
+  char *p = dir ? ol_join(dir, name) : NULL;
+  free(dir);
+  if (!p) {
+    close(f);
+    unlinkat(tfd, name, 0);
+    rc = ol_nomem(err);
+    goto out;
+  }
   *path = p;
   *fd = f;
-  return OCI_OK;
+out:
+  close(lf);
+  close(tfd);
+  return rc;
 }
 
 /* Move the synced temporary file tmp to the blob path of digest. If the
    blob is there already, tmp is removed instead (content-addressed: same
    digest, same bytes). rename(2) is atomic: the final path holds either
-   nothing or the whole blob. */
+   nothing or the whole blob; it replaces a symlink or other non-regular
+   entry planted at the final name instead of writing through it, and
+   blobs/ and blobs/<alg> are never symlinks (open_alg_dir). */
 int ol_install(const char *root, const char *tmp, const char *digest,
                oci_error *err) {
-  char *final;
-  int rc = ol_digest_path(root, digest, &final, err);
+  int dfd;
+  char *enc;
+  int rc = open_alg_dir(root, digest, true, &dfd, &enc, NULL, err);
   if (rc) return rc;
-  char *blobs = ol_join(root, "blobs");
-  char *slash = strrchr(final, '/');
-  char *algdir = strndup(final, (size_t)(slash - final));
-  if (!blobs || !algdir) {
-    rc = ol_nomem(err);
-    goto out;
-  }
-  if ((rc = mkdir_p1(blobs, err)) || (rc = mkdir_p1(algdir, err))) goto out;
   struct stat st;
-  if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) {
+  if (fstatat(dfd, enc, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
     unlink(tmp);
     goto out;
   }
-  if (rename(tmp, final) != 0) {
+  if (renameat(AT_FDCWD, tmp, dfd, enc) != 0) {
     int e = errno;
-    rc = oci_error_set(err, OCI_EIO, "cannot move %s to %s: %s%s", tmp, final,
-                       strerror(e),
+    rc = oci_error_set(err, OCI_EIO, "cannot move %s to the blob %s: %s%s", tmp,
+                       digest, strerror(e),
                        e == EXDEV ? " (the temporary file must be on the "
                                     "layout's file system: use temp_path)"
                                   : "");
     goto out;
   }
-  fsync_dir(algdir);
+  (void)fsync(dfd);
 out:
-  free(blobs);
-  free(algdir);
-  free(final);
+  close(dfd);
+  free(enc);
   return rc;
 }
 
@@ -292,13 +514,18 @@ out:
 
 int ol_read_index(const char *root, oci_image_index **out, oci_error *err) {
   *out = NULL;
-  char *p = ol_join(root, "index.json");
-  if (!p) return ol_nomem(err);
+  char *b;
+  size_t n;
+  int rc = ol_read_rel(root, "index.json", OCI_DEFAULT_MAX_SIZE, &b, &n, err);
+  if (rc) return rc; /* names the file */
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
-  int rc = oci_image_index_parse_file(p, &o, out, err);
-  if (rc && rc != OCI_EIO) /* an I/O error already names the file */
-    ol_wrap(err, p);
-  free(p);
+  rc = oci_image_index_parse(b, n, &o, out, err);
+  free(b);
+  if (rc) {
+    char *p = ol_join(root, "index.json");
+    ol_wrap(err, p ? p : "index.json");
+    free(p);
+  }
   return rc;
 }
 
@@ -339,24 +566,23 @@ out:
 }
 
 /* index.json is read, changed and replaced under an exclusive flock on
-   .ocispec-tmp/index.lock, so two writers cannot lose each other's tags. */
+   .ocispec-tmp/index.lock, so two writers cannot lose each other's tags;
+   create takes it too, so that it writes index.json only for a layout
+   nobody finished creating. */
 int ol_lock_index(const char *root, int *fd, oci_error *err) {
   *fd = -1;
-  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
-  if (!dir) return ol_nomem(err);
-  int rc = mkdir_p1(dir, err);
-  char *p = rc ? NULL : ol_join(dir, OL_LOCK_NAME);
-  free(dir);
+  int tfd, f;
+  int rc = open_tmp_dir(root, &tfd, err);
   if (rc) return rc;
-  if (!p) return ol_nomem(err);
-  int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (f < 0 || flock(f, LOCK_EX) != 0) {
-    rc = oci_error_set(err, OCI_EIO, "cannot lock %s: %s", p, strerror(errno));
-    if (f >= 0) close(f);
-    free(p);
+  rc = open_lock(tfd, root, OL_LOCK_NAME, &f, err);
+  close(tfd);
+  if (rc) return rc;
+  if (flock(f, LOCK_EX) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot lock %s/%s/%s: %s", root,
+                       OCI_LAYOUT_TMP_DIR, OL_LOCK_NAME, strerror(errno));
+    close(f);
     return rc;
   }
-  free(p);
   *fd = f;
   return OCI_OK;
 }
@@ -366,16 +592,19 @@ int ol_lock_index(const char *root, int *fd, oci_error *err) {
 static int check_oci_layout(const char *root, oci_error *err) {
   char *p = ol_join(root, "oci-layout");
   if (!p) return ol_nomem(err);
-  oci_image_oci_layout *ol;
+  oci_image_oci_layout *ol = NULL;
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
-  int rc = oci_image_oci_layout_parse_file(p, &o, &ol, err);
-  if (rc == OCI_EIO) {
-    char m[OCI_ERROR_MESSAGE_MAX];
-    snprintf(m, sizeof m, "%s", err ? err->message : "");
-    rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
-                       root, m);
+  char *b;
+  size_t n;
+  int rc = ol_read_rel(root, "oci-layout", OCI_DEFAULT_MAX_SIZE, &b, &n, err);
+  if (rc == OCI_OK) {
+    rc = oci_image_oci_layout_parse(b, n, &o, &ol, err);
+    free(b);
+    if (rc) ol_wrap(err, p);
+  }
+  if (rc == OCI_ENOMEM) {
+    /* as is */
   } else if (rc) {
-    ol_wrap(err, p);
     char m[OCI_ERROR_MESSAGE_MAX];
     snprintf(m, sizeof m, "%s", err->message);
     rc = oci_error_set(err, OCI_EINVAL, "%s is not an OCI image layout: %s",
@@ -506,62 +735,80 @@ static int write_small(const char *root, const char *name, const char *text,
   return rc;
 }
 
+/* Whether dir/oci-layout exists (not followed: open judges it). */
+static bool has_oci_layout(const char *dir) {
+  char *p = ol_join(dir, "oci-layout");
+  struct stat st;
+  bool has = p && fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  free(p);
+  return has;
+}
+
+/* Creation is race-free: any number of processes may create the same new
+   directory at once (parallel pulls into one folder). mkdir's EEXIST is no
+   error; the rest happens under the index lock, where whoever finds
+   oci-layout already written opens the layout instead of writing
+   index.json again (which would drop the tags written since). */
 int oci_layout_create(const char *dir, oci_layout **out, oci_error *err) {
   OL_ERR(err);
   *out = NULL;
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                         strerror(errno));
   struct stat st;
-  if (stat(dir, &st) != 0) {
-    if (errno != ENOENT)
-      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
-                           strerror(errno));
-    if (mkdir(dir, 0755) != 0)
-      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
-                           strerror(errno));
-  } else if (!S_ISDIR(st.st_mode)) {
+  if (stat(dir, &st) != 0)
+    return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                         strerror(errno));
+  if (!S_ISDIR(st.st_mode))
     return oci_error_set(err, OCI_EINVAL,
                          "cannot create layout %s: not a directory", dir);
-  } else {
-    int empty = dir_is_empty(dir);
-    if (empty < 0)
-      return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
-                           strerror(errno));
-    if (!empty) {
-      char *p = ol_join(dir, "oci-layout");
-      if (!p) return ol_nomem(err);
-      int has = access(p, F_OK) == 0;
-      free(p);
-      if (has) return oci_layout_open(dir, out, err);
-      if (!is_unfinished_create(dir))
-        return oci_error_set(err, OCI_EINVAL,
-                             "cannot create layout %s: the directory is not "
-                             "empty and is not an OCI image layout (no "
-                             "oci-layout file)",
-                             dir);
-    }
-  }
+  if (has_oci_layout(dir)) return oci_layout_open(dir, out, err);
+  int empty = dir_is_empty(dir);
+  if (empty < 0)
+    return oci_error_set(err, OCI_EIO, "cannot create layout %s: %s", dir,
+                         strerror(errno));
+  /* a folder that is neither empty nor a layout being created is left
+     untouched; oci-layout is looked for again because a concurrent create
+     may have finished (and added blobs) since the first look */
+  if (!empty && !is_unfinished_create(dir) && !has_oci_layout(dir))
+    return oci_error_set(err, OCI_EINVAL,
+                         "cannot create layout %s: the directory is not "
+                         "empty and is not an OCI image layout (no "
+                         "oci-layout file)",
+                         dir);
   oci_layout *l;
   int rc = new_handle(dir, &l, err);
   if (rc) return rc;
-  char *blobs = ol_join(l->root, "blobs");
-  if (!blobs) {
-    rc = ol_nomem(err);
+  int lock = -1, rfd = -1, bfd = -1;
+  if ((rc = ol_lock_index(l->root, &lock, err))) goto fail;
+  if (has_oci_layout(l->root)) { /* another process finished it first */
+    close(lock);
+    oci_layout_close(l);
+    return oci_layout_open(dir, out, err);
+  }
+  if ((rc = ol_root_fd(l->root, &rfd, err)) ||
+      (rc = ol_open_dir(rfd, "blobs", "blobs", true, &bfd, NULL, err))) {
+    ol_wrap(err, l->root);
     goto fail;
   }
-  rc = mkdir_p1(blobs, err);
-  free(blobs);
   /* oci-layout last: a directory is a layout only once index.json and
      blobs/ are there (image-layout.md: all three MUST exist). */
-  if (rc ||
-      (rc = write_small(l->root, "index.json",
+  if ((rc = write_small(l->root, "index.json",
                         "{\"schemaVersion\":2,\"manifests\":[]}", err)) ||
       (rc = write_small(l->root, "oci-layout",
                         "{\"imageLayoutVersion\":\"" OCI_LAYOUT_VERSION "\"}",
                         err)))
     goto fail;
-  fsync_dir(l->root);
+  (void)fsync(rfd);
+  close(bfd);
+  close(rfd);
+  close(lock);
   *out = l;
   return OCI_OK;
 fail:
+  if (bfd >= 0) close(bfd);
+  if (rfd >= 0) close(rfd);
+  if (lock >= 0) close(lock);
   oci_layout_close(l);
   return rc;
 }
@@ -584,22 +831,42 @@ const char *oci_layout_path(const oci_layout *l) {
 
 /* ---- blobs -------------------------------------------------------------- */
 
+int oci_layout_open_blob(const oci_layout *l, const char *digest, int *fd,
+                         int64_t *size, oci_error *err) {
+  OL_ERR(err);
+  struct stat st;
+  if (size) *size = 0;
+  int rc = ol_open_blob(l->root, digest, fd, &st, NULL, err);
+  if (!rc && size) *size = (int64_t)st.st_size;
+  return rc;
+}
+
 int oci_layout_blob_path(const oci_layout *l, const char *digest, char **out,
                          oci_error *err) {
   OL_ERR(err);
+  *out = NULL;
+  /* a path is handed out only for a blob that is absent or safe to open:
+     its consumers (unpack, layer readers) open it by name */
+  int fd;
+  struct stat st;
+  bool missing;
+  int rc = ol_open_blob(l->root, digest, &fd, &st, &missing, err);
+  if (rc && !missing) return rc;
+  if (!rc) close(fd);
   return ol_digest_path(l->root, digest, out, err);
 }
 
 int oci_layout_has_blob(const oci_layout *l, const char *digest, bool *out,
                         oci_error *err) {
   OL_ERR(err);
-  char *p;
   *out = false;
-  int rc = ol_digest_path(l->root, digest, &p, err);
-  if (rc) return rc;
+  int fd;
   struct stat st;
-  *out = stat(p, &st) == 0 && S_ISREG(st.st_mode);
-  free(p);
+  bool missing;
+  int rc = ol_open_blob(l->root, digest, &fd, &st, &missing, err);
+  if (rc) return missing ? OCI_OK : rc;
+  close(fd);
+  *out = true;
   return OCI_OK;
 }
 
@@ -642,8 +909,12 @@ int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
   /* hash first: an existing blob then costs no write at all */
   if ((rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, digest, err)))
     return rc;
-  bool have;
-  if ((rc = oci_layout_has_blob(l, digest, &have, err))) return rc;
+  /* a symlink or FIFO planted at the blob's name is not the blob: it is
+     replaced (ol_install renames over it), never written through */
+  int bfd;
+  struct stat st;
+  bool have = ol_open_blob(l->root, digest, &bfd, &st, NULL, NULL) == OCI_OK;
+  if (have) close(bfd);
   if (!have) {
     char *tmp;
     int fd;
@@ -893,22 +1164,29 @@ int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
   return ol_make_descriptor(media_type, digest, size, out, err);
 }
 
-int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
-                        char **buf, size_t *len, oci_error *err) {
-  OL_ERR(err);
-  char *p;
+/* get_blob with a cap on the bytes read (documents: the parser's limit).
+   The size on disk is compared with the expected one before anything is
+   read: a descriptor cannot make us read a huge file whole. */
+static int get_blob_max(const oci_layout *l, const char *digest, int64_t size,
+                        size_t max, char **buf, size_t *len, oci_error *err) {
   *buf = NULL;
   *len = 0;
-  int rc = ol_digest_path(l->root, digest, &p, err);
-  if (rc) return rc;
+  int fd;
+  struct stat st;
+  int rc = ol_open_blob(l->root, digest, &fd, &st, NULL, err);
+  if (rc) return rc; /* names the blob */
+  if (size >= 0 && st.st_size != size) {
+    close(fd);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: %lld bytes on disk, expected %lld", digest,
+                         (long long)st.st_size, (long long)size);
+  }
   char *b;
   size_t n;
-  if ((rc = ol_read_file(p, SIZE_MAX / 2, &b, &n, err))) {
-    free(p);
-    return ol_wrap(err, digest);
-  }
-  free(p);
-  if (size >= 0 && (uint64_t)size != n) {
+  rc = ol_read_fd(fd, digest, max, &b, &n, err);
+  close(fd);
+  if (rc) return rc;
+  if (size >= 0 && (uint64_t)size != n) { /* it changed while read */
     free(b);
     return oci_error_set(err, OCI_EMISMATCH,
                          "blob %s: %zu bytes on disk, expected %lld", digest, n,
@@ -921,6 +1199,12 @@ int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
   *buf = b;
   *len = n;
   return OCI_OK;
+}
+
+int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
+                        char **buf, size_t *len, oci_error *err) {
+  OL_ERR(err);
+  return get_blob_max(l, digest, size, SIZE_MAX / 2, buf, len, err);
 }
 
 /* ---- documents ---------------------------------------------------------- */
@@ -999,9 +1283,9 @@ int oci_layout_get_document(const oci_layout *l, const char *digest,
   char *b;
   size_t n;
   *out = NULL;
-  int rc = oci_layout_get_blob(l, digest, size, &b, &n, err);
-  if (rc) return rc;
   oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  int rc = get_blob_max(l, digest, size, o.max_size, &b, &n, err);
+  if (rc) return rc;
   rc = oci_parse(t, b, n, &o, out, err);
   free(b);
   if (rc) {
@@ -1084,6 +1368,8 @@ int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
   oci_problems_free(&pr);
   int lock;
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
+  /* under the lock gc takes: what is tagged stays until untagged */
+  if ((rc = ol_check_taggable(l, d, name, err))) goto out;
   oci_image_index *idx;
   if ((rc = ol_read_index(l->root, &idx, err))) goto out;
   size_t n = idx->manifests.len;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "ocispec/layout.h"
 
@@ -47,8 +48,19 @@ struct oci_layout {
 int ol_nomem(oci_error *err);
 char *ol_join(const char *a, const char *b);
 int ol_write_all(int fd, const void *buf, size_t len);
-int ol_read_file(const char *path, size_t max, char **buf, size_t *len,
-                 oci_error *err);
+int ol_read_fd(int fd, const char *what, size_t max, char **buf, size_t *len,
+               oci_error *err);
+int ol_read_rel(const char *root, const char *name, size_t max, char **buf,
+                size_t *len, oci_error *err);
+int ol_root_fd(const char *root, int *fd, oci_error *err);
+int ol_open_dir(int dirfd, const char *name, const char *shown, bool create,
+                int *fd, bool *missing, oci_error *err);
+int ol_open_regular(int dirfd, const char *name, const char *shown, int *fd,
+                    struct stat *st, bool *missing, oci_error *err);
+/* Opens a blob for reading from the root without following a symlink
+   (blobs, blobs/<alg>, the blob); regular files only; errors name it. */
+int ol_open_blob(const char *root, const char *digest, int *fd, struct stat *st,
+                 bool *missing, oci_error *err);
 int ol_wrap(oci_error *err, const char *what);
 bool ol_str_eq(const char *a, const char *b);
 const char *ol_ref_name(const oci_image_descriptor *d);
@@ -61,6 +73,8 @@ int ol_read_index(const char *root, oci_image_index **out, oci_error *err);
 int ol_lock_index(const char *root, int *fd, oci_error *err);
 int ol_make_descriptor(const char *media_type, const char *digest, int64_t size,
                        oci_image_descriptor **out, oci_error *err);
+int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
+                      const char *name, oci_error *err);
 int ol_strings_add(oci_layout_strings *s, const char *v, oci_error *err);
 
 static inline bool ol_is_manifest_mt(const char *mt) {

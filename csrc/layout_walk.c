@@ -304,13 +304,16 @@ static int cmp_str(const void *a, const void *b) {
 
 /* ---- gc ----------------------------------------------------------------- */
 
+/* what: "gc" (a document that cannot be read stops gc: OCI_EINVAL,
+   "nothing removed") or "tag NAME" (its own error, named). */
 static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
-                   dset *live, int depth, oci_error *err);
+                   dset *live, int depth, const char *what, oci_error *err);
 
 static int gc_mark_all(const oci_layout *l, oci_image_descriptor *const *v,
-                       size_t n, dset *live, int depth, oci_error *err) {
+                       size_t n, dset *live, int depth, const char *what,
+                       oci_error *err) {
   for (size_t i = 0; i < n; i++) {
-    int rc = gc_mark(l, v[i], live, depth, err);
+    int rc = gc_mark(l, v[i], live, depth, what, err);
     if (rc) return rc;
   }
   return OCI_OK;
@@ -320,21 +323,37 @@ static int gc_mark_all(const oci_layout *l, oci_image_descriptor *const *v,
    (manifest.md "subject") points the other way, at what a referrer is
    about: it does not keep its target alive. */
 static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
-                   dset *live, int depth, oci_error *err) {
+                   dset *live, int depth, const char *what, oci_error *err) {
   if (dset_has(live, d->digest)) return OCI_OK;
   if (dset_add(live, d->digest)) return ol_nomem(err);
   if (depth > MAX_NESTING)
     return oci_error_set(err, OCI_EUNSUPPORTED,
-                         "gc: indexes nested more than %d deep", MAX_NESTING);
+                         "%s: indexes nested more than %d deep", what,
+                         MAX_NESTING);
   const char *mt = d->media_type;
   const oci_type *t = ol_is_manifest_mt(mt) ? &oci_type_image_manifest
                       : ol_is_index_mt(mt)  ? &oci_type_image_index
                       : ol_str_eq(mt, OL_MT_ARTIFACT)
                           ? &oci_type_image_artifact_manifest
                           : NULL;
+  if (!t && strcmp(what, "gc") != 0 && depth > 0 &&
+      !oci_is_present(d, OCI_F_image_descriptor_urls)) {
+    /* tag: a config or layer a concurrent gc removed would be lost for
+       good; only blobs an external store provides (urls) may be absent */
+    bool have;
+    int rc = oci_layout_has_blob(l, d->digest, &have, err);
+    if (rc) return ol_wrap(err, what);
+    if (!have)
+      return oci_error_set(err, OCI_EIO,
+                           "%s: blob %s is missing from the layout (put it "
+                           "before tagging what refers to it; a gc may have "
+                           "removed it)",
+                           what, d->digest);
+  }
   if (!t) return OCI_OK;
   void *doc;
   int rc = oci_layout_get_document(l, d->digest, d->size, t, &doc, err);
+  if (rc && strcmp(what, "gc") != 0) return ol_wrap(err, what);
   if (rc) {
     /* its references are unknown: removing anything could lose data */
     char m[OCI_ERROR_MESSAGE_MAX];
@@ -344,101 +363,136 @@ static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
   }
   if (t == &oci_type_image_manifest) {
     oci_image_manifest *m = doc;
-    rc = gc_mark(l, m->config, live, depth + 1, err);
+    rc = gc_mark(l, m->config, live, depth + 1, what, err);
     if (!rc)
-      rc = gc_mark_all(l, m->layers.items, m->layers.len, live, depth + 1, err);
+      rc = gc_mark_all(l, m->layers.items, m->layers.len, live, depth + 1, what,
+                       err);
   } else if (t == &oci_type_image_index) {
     oci_image_index *x = doc;
     rc = gc_mark_all(l, x->manifests.items, x->manifests.len, live, depth + 1,
-                     err);
+                     what, err);
   } else {
     oci_image_artifact_manifest *a = doc;
-    rc = gc_mark_all(l, a->blobs.items, a->blobs.len, live, depth + 1, err);
+    rc = gc_mark_all(l, a->blobs.items, a->blobs.len, live, depth + 1, what,
+                     err);
   }
   oci_free(doc);
   return rc;
 }
 
+/* Called by tag under the index lock: d's blob is present, and so is every
+   document gc reads from it (the new entry cannot break a later gc) and
+   every config and layer they name, except those with urls (descriptor.md:
+   an external store provides them). */
+int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
+                      const char *name, oci_error *err) {
+  char what[300];
+  snprintf(what, sizeof what, "tag %.200s", name);
+  bool have;
+  int rc = oci_layout_has_blob(l, d->digest, &have, err);
+  if (rc) return ol_wrap(err, what);
+  if (!have)
+    return oci_error_set(err, OCI_EIO,
+                         "%s: blob %s is missing from the layout (put it "
+                         "before tagging it; a gc may have removed it)",
+                         what, d->digest);
+  dset live = {0};
+  rc = gc_mark(l, d, &live, 0, what, err);
+  dset_free(&live);
+  return rc;
+}
+
 /* A temporary file nobody holds a lock on is left over from a crash or an
    abandoned writer. */
-static bool tmp_is_stale(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+static bool tmp_is_stale(int dfd, const char *name) {
+  int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return false;
   bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
   close(fd); /* releases the probe lock */
   return stale;
 }
 
-/* Calls fn(path, name, arg) for each stale temporary file. */
+/* Calls fn(dfd, name, arg) for each stale temporary file of the temporary
+   directory dfd. A temporary area that is a symlink is not entered: nothing
+   outside the layout is listed or removed. */
 static int each_stale_tmp(const char *root,
-                          int (*fn)(const char *path, const char *name,
-                                    void *arg),
+                          int (*fn)(int dfd, const char *name, void *arg),
                           void *arg) {
-  char *dir = ol_join(root, OCI_LAYOUT_TMP_DIR);
-  char *lk = dir ? ol_join(dir, OL_TMP_LOCK_NAME) : NULL;
-  if (!lk) {
-    free(dir);
-    return OCI_ENOMEM;
-  }
+  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return OCI_OK;
+  int dfd = openat(rfd, OCI_LAYOUT_TMP_DIR,
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close(rfd);
+  if (dfd < 0) return OCI_OK;
   /* excludes writers between creating and locking a file (ol_tmp_create);
      without the lock file nobody has created a temporary file yet */
-  int lf = open(lk, O_RDONLY | O_CLOEXEC);
-  free(lk);
+  int lf = openat(dfd, OL_TMP_LOCK_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (lf >= 0 && flock(lf, LOCK_EX) != 0) {
     close(lf);
     lf = -1;
   }
-  DIR *dh = opendir(dir);
+  int lfd = dup(dfd);
+  DIR *dh = lfd >= 0 ? fdopendir(lfd) : NULL;
+  if (!dh && lfd >= 0) close(lfd);
   int rc = OCI_OK;
   struct dirent *de;
   while (dh && !rc && (de = readdir(dh))) {
     if (strncmp(de->d_name, OL_TMP_PREFIX, strlen(OL_TMP_PREFIX)) != 0)
       continue;
-    char *p = ol_join(dir, de->d_name);
-    if (!p) {
-      rc = OCI_ENOMEM;
-      break;
-    }
-    if (tmp_is_stale(p)) rc = fn(p, de->d_name, arg);
-    free(p);
+    if (tmp_is_stale(dfd, de->d_name)) rc = fn(dfd, de->d_name, arg);
   }
   if (dh) closedir(dh);
   if (lf >= 0) close(lf);
-  free(dir);
+  close(dfd);
   return rc;
 }
 
-static int unlink_tmp(const char *path, const char *name, void *arg) {
-  (void)name;
+static int unlink_tmp(int dfd, const char *name, void *arg) {
   (void)arg;
-  unlink(path);
+  unlinkat(dfd, name, 0);
   return OCI_OK;
 }
 
-/* Calls fn(digest, path, arg) for every blobs/<alg>/<encoded> file whose
-   name is a valid digest (other entries are not ours to judge). */
+/* Calls fn(digest, dfd, name, arg) for every blobs/<alg>/<encoded> regular
+   file whose name is a valid digest (other entries are not ours to judge).
+   blobs/ and blobs/<alg>/ are never entered through a symlink: such a
+   layout is refused (OCI_EINVAL), so gc cannot remove files outside it. */
 static int each_blob(const char *root,
-                     int (*fn)(const char *digest, const char *path, void *arg),
+                     int (*fn)(const char *digest, int dfd, const char *name,
+                               void *arg),
                      void *arg, oci_error *err) {
-  char *blobs = ol_join(root, "blobs");
-  if (!blobs) return ol_nomem(err);
-  DIR *bd = opendir(blobs);
-  int rc = OCI_OK;
+  int rfd, bfd;
+  int rc = ol_root_fd(root, &rfd, err);
+  if (rc) return rc;
+  rc = ol_open_dir(rfd, "blobs", "blobs", false, &bfd, NULL, err);
+  close(rfd);
+  if (rc) return ol_wrap(err, root);
+  int lfd = dup(bfd);
+  DIR *bd = lfd >= 0 ? fdopendir(lfd) : NULL;
   if (!bd) {
-    rc = oci_error_set(err, OCI_EIO, "cannot list %s: %s", blobs,
+    rc = oci_error_set(err, OCI_EIO, "cannot list %s/blobs: %s", root,
                        strerror(errno));
-    free(blobs);
+    if (lfd >= 0) close(lfd);
+    close(bfd);
     return rc;
   }
   struct dirent *ad;
   while (!rc && (ad = readdir(bd))) {
     if (ad->d_name[0] == '.') continue;
-    char *algdir = ol_join(blobs, ad->d_name);
-    if (!algdir) {
-      rc = ol_nomem(err);
+    struct stat ast;
+    if (fstatat(bfd, ad->d_name, &ast, AT_SYMLINK_NOFOLLOW) != 0 ||
+        (!S_ISDIR(ast.st_mode) && !S_ISLNK(ast.st_mode)))
+      continue; /* a stray file: not a blob directory */
+    char shown[300];
+    snprintf(shown, sizeof shown, "blobs/%.200s", ad->d_name);
+    int afd;
+    if ((rc = ol_open_dir(bfd, ad->d_name, shown, false, &afd, NULL, err))) {
+      ol_wrap(err, root);
       break;
     }
-    DIR *dd = opendir(algdir);
+    int dd_fd = dup(afd);
+    DIR *dd = dd_fd >= 0 ? fdopendir(dd_fd) : NULL;
+    if (!dd && dd_fd >= 0) close(dd_fd);
     struct dirent *fe;
     while (dd && !rc && (fe = readdir(dd))) {
       if (fe->d_name[0] == '.') continue;
@@ -447,20 +501,16 @@ static int each_blob(const char *root,
       if (n < 0 || (size_t)n >= sizeof digest ||
           oci_digest_parse(digest, (size_t)n, NULL, NULL) != OCI_OK)
         continue;
-      char *p = ol_join(algdir, fe->d_name);
-      if (!p) {
-        rc = ol_nomem(err);
-        break;
-      }
       struct stat st;
-      if (lstat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = fn(digest, p, arg);
-      free(p);
+      if (fstatat(afd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISREG(st.st_mode))
+        rc = fn(digest, afd, fe->d_name, arg);
     }
     if (dd) closedir(dd);
-    free(algdir);
+    close(afd);
   }
   closedir(bd);
-  free(blobs);
+  close(bfd);
   if (rc == OCI_ENOMEM) ol_nomem(err);
   return rc;
 }
@@ -471,14 +521,15 @@ typedef struct gc_ctx {
   oci_error *err;
 } gc_ctx;
 
-static int gc_sweep(const char *digest, const char *path, void *arg) {
+static int gc_sweep(const char *digest, int dfd, const char *name, void *arg) {
   gc_ctx *g = arg;
   const char *key = digest;
-  if (bsearch(&key, g->live->items, g->live->len, sizeof(char *), cmp_str))
+  if (g->live->len &&
+      bsearch(&key, g->live->items, g->live->len, sizeof(char *), cmp_str))
     return OCI_OK;
-  if (unlink(path) != 0)
-    return oci_error_set(g->err, OCI_EIO, "gc: cannot remove %s: %s", path,
-                         strerror(errno));
+  if (unlinkat(dfd, name, 0) != 0)
+    return oci_error_set(g->err, OCI_EIO, "gc: cannot remove blob %s: %s",
+                         digest, strerror(errno));
   return ol_strings_add(g->removed, digest, g->err);
 }
 
@@ -492,10 +543,11 @@ int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
   oci_image_index *idx;
   if ((rc = ol_read_index(l->root, &idx, err))) goto out;
-  rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0, err);
+  rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0, "gc",
+                   err);
   oci_image_index_free(idx);
   if (rc) goto out;
-  qsort(live.items, live.len, sizeof(char *), cmp_str);
+  if (live.len) qsort(live.items, live.len, sizeof(char *), cmp_str);
   gc_ctx g = {&live, removed, err};
   if ((rc = each_blob(l->root, gc_sweep, &g, err))) goto out;
   if (each_stale_tmp(l->root, unlink_tmp, NULL)) rc = ol_nomem(err);
@@ -573,14 +625,15 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
   rel_blob(d->digest, rel);
   if (!dset_has(&v->seen, d->digest) && dset_add(&v->seen, d->digest))
     v->nomem = true;
-  char *path;
-  if (ol_digest_path(v->l->root, d->digest, &path, &e)) {
-    v->nomem = true;
-    return false;
-  }
+  int fd;
   struct stat st;
-  bool ok = false;
-  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+  bool ok = false, missing = false;
+  int orc = ol_open_blob(v->l->root, d->digest, &fd, &st, &missing, &e);
+  if (orc == OCI_ENOMEM) v->nomem = true;
+  if (orc && !missing) {
+    /* a symlink, a FIFO, a directory: refused, never followed */
+    problem(v, OCI_SEV_ERROR, orc, d->digest, rel, "%s (%s)", e.message, role);
+  } else if (orc) {
     /* image-layout.md "Blobs": a blob MAY be missing when an external
        store provides it; descriptor urls name one (descriptor.md) */
     bool ext = oci_is_present(d, OCI_F_image_descriptor_urls);
@@ -601,7 +654,7 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
     char got[OCI_DIGEST_STRING_MAX];
     uint64_t n;
     oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL);
-    int rc = oci_hash_file(dv.alg, path, got, &n, &e);
+    int rc = oci_hash_fd(dv.alg, fd, rel, got, &n, &e);
     if (rc == OCI_OK && strcmp(got, d->digest) == 0)
       ok = true;
     else if (rc == OCI_OK) {
@@ -619,7 +672,7 @@ static bool check_blob(vstate *v, const oci_image_descriptor *d,
     }
     if (dset_add(ok ? &v->good : &v->bad, d->digest)) v->nomem = true;
   }
-  free(path);
+  if (fd >= 0) close(fd);
   return ok;
 }
 
@@ -681,13 +734,10 @@ static const char *comp_name(comp c) {
 /* The compression of a layer file by its magic number (RFC 1952 gzip
    1f 8b; RFC 8878 zstd frame 28 b5 2f fd); anything else is taken for a
    plain tar, which has no magic at offset 0. */
-static comp sniff_comp(const char *path, char *other, size_t othersz) {
+static comp sniff_comp(int fd, char *other, size_t othersz) {
   unsigned char m[6] = {0};
   other[0] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return COMP_UNKNOWN;
-  ssize_t n = read(fd, m, sizeof m);
-  close(fd);
+  ssize_t n = pread(fd, m, sizeof m, 0);
   if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b) return COMP_GZIP;
   if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
     return COMP_ZSTD;
@@ -703,7 +753,7 @@ static comp sniff_comp(const char *path, char *other, size_t othersz) {
 
 /* The digest (alg of want) of the decompressed layer: libarchive's read
    filters (gzip, zstd, none, ...) under the raw format. */
-static int diff_digest(const char *path, oci_digest_alg alg,
+static int diff_digest(int fd, oci_digest_alg alg,
                        char out[OCI_DIGEST_STRING_MAX], oci_error *err) {
   oci_hasher *h;
   int rc = oci_hasher_new(alg, &h, err);
@@ -717,7 +767,8 @@ static int diff_digest(const char *path, oci_digest_alg alg,
   archive_read_support_format_raw(a);
   archive_read_support_format_empty(a);
   struct archive_entry *ent;
-  if (archive_read_open_filename(a, path, 256 * 1024) != ARCHIVE_OK) {
+  if (lseek(fd, 0, SEEK_SET) != 0 ||
+      archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
     rc = oci_error_set(err, OCI_EIO, "cannot decompress: %s",
                        archive_error_string(a));
     goto out;
@@ -751,10 +802,12 @@ static void check_layer(vstate *v, const oci_image_descriptor *d,
                         const char *diff_id, const char *role) {
   char rel[OCI_DIGEST_STRING_MAX + 8], other[16];
   rel_blob(d->digest, rel);
-  char *path;
-  if (ol_digest_path(v->l->root, d->digest, &path, NULL)) return;
+  int fd;
+  struct stat st;
+  if (ol_open_blob(v->l->root, d->digest, &fd, &st, NULL, NULL))
+    return; /* check_blob reported it */
   comp expect = comp_of_media_type(d->media_type);
-  comp got = sniff_comp(path, other, sizeof other);
+  comp got = sniff_comp(fd, other, sizeof other);
   if (expect != COMP_UNKNOWN && expect != got)
     problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, d->digest, rel,
             "layer %s (%s): media type %s says %s, the content is %s",
@@ -766,7 +819,7 @@ static void check_layer(vstate *v, const oci_image_descriptor *d,
     char dig[OCI_DIGEST_STRING_MAX];
     oci_error e;
     oci_error_clear(&e);
-    int rc = diff_digest(path, dv.alg, dig, &e);
+    int rc = diff_digest(fd, dv.alg, dig, &e);
     if (rc == OCI_ENOMEM) v->nomem = true;
     if (rc)
       problem(v, rc == OCI_EUNSUPPORTED ? OCI_SEV_WARNING : OCI_SEV_ERROR, rc,
@@ -777,7 +830,7 @@ static void check_layer(vstate *v, const oci_image_descriptor *d,
               "diff_id is %s",
               d->digest, role, dig, diff_id);
   }
-  free(path);
+  close(fd);
 }
 
 static void check_manifest(vstate *v, const oci_image_descriptor *d,
@@ -863,9 +916,11 @@ static void check_entries(vstate *v, const oci_image_index *x,
   }
 }
 
-static int warn_unreachable(const char *digest, const char *path, void *arg) {
+static int warn_unreachable(const char *digest, int dfd, const char *name,
+                            void *arg) {
   vstate *v = arg;
-  (void)path;
+  (void)dfd;
+  (void)name;
   if (dset_has(&v->seen, digest)) return OCI_OK;
   char rel[OCI_DIGEST_STRING_MAX + 8];
   rel_blob(digest, rel);
@@ -874,9 +929,9 @@ static int warn_unreachable(const char *digest, const char *path, void *arg) {
   return OCI_OK;
 }
 
-static int warn_tmp(const char *path, const char *name, void *arg) {
+static int warn_tmp(int dfd, const char *name, void *arg) {
   vstate *v = arg;
-  (void)path;
+  (void)dfd;
   problem(v, OCI_SEV_WARNING, OCI_OK, "", "",
           OCI_LAYOUT_TMP_DIR "/%s: stale temporary file (gc removes it)", name);
   return OCI_OK;
@@ -900,11 +955,18 @@ int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
   oci_error_clear(&e);
 
   /* image-layout.md "oci-layout file" */
-  char *p = ol_join(l->root, "oci-layout");
-  if (!p) return ol_nomem(err);
-  oci_image_oci_layout *ol;
-  int rc = oci_image_oci_layout_parse_file(p, NULL, &ol, &e);
-  free(p);
+  oci_image_oci_layout *ol = NULL;
+  char *ob;
+  size_t on;
+  int rc =
+      ol_read_rel(l->root, "oci-layout", OCI_DEFAULT_MAX_SIZE, &ob, &on, &e);
+  if (rc == OCI_EINVAL) /* a symlink or not a regular file */
+    rc = OCI_EIO;
+  else if (rc == OCI_OK) {
+    rc = oci_image_oci_layout_parse(ob, on, NULL, &ol, &e);
+    free(ob);
+  }
+  if (rc == OCI_ENOMEM) v.nomem = true;
   if (rc == OCI_EIO)
     problem(&v, OCI_SEV_ERROR, OCI_EIO, "", "oci-layout",
             "oci-layout: cannot read it: %s", e.message);
@@ -941,8 +1003,11 @@ int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
     check_entries(&v, idx, "index.json", 0);
     oci_image_index_free(idx);
     oci_error_clear(&e);
-    if (each_blob(l->root, warn_unreachable, &v, &e) == OCI_ENOMEM)
+    rc = each_blob(l->root, warn_unreachable, &v, &e);
+    if (rc == OCI_ENOMEM)
       v.nomem = true;
+    else if (rc)
+      problem(&v, OCI_SEV_ERROR, rc, "", "blobs", "%s", e.message);
   }
   if (each_stale_tmp(l->root, warn_tmp, &v)) v.nomem = true;
   dset_free(&v.seen);

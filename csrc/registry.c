@@ -769,16 +769,13 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
     r->stats.blobs_skipped++;
     return OCI_OK;
   }
-  char *path;
-  if ((rc = oci_layout_blob_path(l, d->digest, &path, err))) return rc;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    rc = oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
-  else {
-    rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, path, err);
-    close(fd);
-  }
-  free(path);
+  /* never through a symlink, regular files only (the layout is input) */
+  int fd;
+  if ((rc = oci_layout_open_blob(l, d->digest, &fd, NULL, err))) return rc;
+  char what[OCI_DIGEST_STRING_MAX + 8];
+  snprintf(what, sizeof what, "blob %s", d->digest);
+  rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, err);
+  close(fd);
   return rc;
 }
 

@@ -7,8 +7,13 @@
    once) so that index.json entries naming its manifest reach resolve and
    verify. Properties: opening either works or fails with a specific error;
    an opened layout's index, resolve and verify give OK or a specific
-   error, never a crash or a leak; verify's counts agree with its list. */
-#define _XOPEN_SOURCE 700 /* nftw */
+   error, never a crash or a leak; verify's counts agree with its list.
+   The blobs directory also holds hostile entries (issue 13): a blob that is
+   a symlink to a file outside the layout holding its exact bytes, a blob
+   that is a FIFO, and a manifest naming both. Reading them is always
+   refused (OCI_EINVAL), never followed and never blocking, whatever
+   index.json says. */
+#define _XOPEN_SOURCE 700 /* nftw, symlink */
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
@@ -26,6 +31,12 @@ static const char VALID_LAYOUT[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 /* The fuzzer's own scratch layout (a fuzz target is one process). */
 static char dir[64];
 static char manifest_digest[OCI_DIGEST_STRING_MAX];
+static char outside[64]; /* the symlink's target lives here */
+static char link_digest[OCI_DIGEST_STRING_MAX];
+static char fifo_digest[OCI_DIGEST_STRING_MAX];
+static char hostile_digest[OCI_DIGEST_STRING_MAX];
+static const char LINKED[] = "bytes outside the layout";
+static const char FIFO[] = "fifo";
 
 static void write_file(const char *name, const void *data, size_t len) {
   char path[256];
@@ -58,6 +69,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
 /* The scratch layout goes when the fuzzer exits. */
 static void cleanup(void) {
   nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (outside[0]) nftw(outside, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void setup(void) {
@@ -79,6 +91,47 @@ static void setup(void) {
            "\"layers\":[]}",
            cfg, strlen(CONFIG));
   put_blob(manifest, manifest_digest);
+
+  /* hostile entries */
+  snprintf(outside, sizeof outside, "/tmp/ocispec-fuzz-outside-XXXXXX");
+  FUZZ_CHECK(mkdtemp(outside) != NULL, "mkdtemp");
+  char target[128], name[256];
+  snprintf(target, sizeof target, "%s/secret", outside);
+  int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  FUZZ_CHECK(fd >= 0 &&
+                 write(fd, LINKED, strlen(LINKED)) == (ssize_t)strlen(LINKED),
+             "write %s", target);
+  close(fd);
+  oci_error err;
+  FUZZ_CHECK(oci_hash_buffer(OCI_DIGEST_SHA256, LINKED, strlen(LINKED),
+                             link_digest, &err) == OCI_OK &&
+                 oci_hash_buffer(OCI_DIGEST_SHA256, FIFO, strlen(FIFO),
+                                 fifo_digest, &err) == OCI_OK,
+             "hash");
+  snprintf(name, sizeof name, "%s/blobs/sha256/%s", dir, link_digest + 7);
+  FUZZ_CHECK(symlink(target, name) == 0, "symlink %s", name);
+  snprintf(name, sizeof name, "%s/blobs/sha256/%s", dir, fifo_digest + 7);
+  FUZZ_CHECK(mkfifo(name, 0644) == 0, "mkfifo %s", name);
+  snprintf(manifest, sizeof manifest,
+           "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image."
+           "manifest.v1+json\",\"config\":{\"mediaType\":\"application/"
+           "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+           "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1."
+           "tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+           link_digest, strlen(LINKED), fifo_digest, strlen(FIFO));
+  put_blob(manifest, hostile_digest);
+}
+
+/* The hostile blobs are refused, naming them. */
+static void check_hostile(const oci_layout *l, const char *digest) {
+  char *buf = NULL;
+  size_t len;
+  oci_error err;
+  oci_error_clear(&err);
+  int rc = oci_layout_get_blob(l, digest, -1, &buf, &len, &err);
+  FUZZ_CHECK(rc == OCI_EINVAL && buf == NULL, "hostile blob %s read: %d",
+             digest, rc);
+  FUZZ_CHECK(strstr(err.message, digest) != NULL, "message %s", err.message);
 }
 
 static void check_status(int rc, const oci_error *err) {
@@ -134,6 +187,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   resolve(l, manifest_digest);
   resolve(l, "latest");
+  oci_layout_resolved *r = NULL;
+  rc = oci_layout_resolve(l, hostile_digest, NULL, &r, &err);
+  FUZZ_CHECK(rc != OCI_OK && r == NULL, "resolved a hostile manifest");
+  check_hostile(l, link_digest);
+  check_hostile(l, fifo_digest);
 
   oci_layout_problems p;
   memset(&p, 0, sizeof p);

@@ -808,7 +808,14 @@ describe("verify", function()
   it("reports documents that do not parse or validate", function()
     local L = new_layout()
     local notjson = assert(L:put_blob("not json", MT.ImageManifest))
-    assert(L:tag(notjson, "notjson"))
+    -- tag refuses what gc could not read; another tool may still write it
+    local tagged, msg = L:tag(notjson, "notjson")
+    assert.is_nil(tagged)
+    assert.matches("tag notjson: .*" .. notjson:digest() .. " as ImageManifest: 1:1", msg)
+    local idx = assert(image.ImageIndex.from_file(L:path() .. "/index.json"))
+    notjson:set_annotations({ ["org.opencontainers.image.ref.name"] = "notjson" })
+    idx:set_manifests({ notjson })
+    assert(idx:to_file(L:path() .. "/index.json"))
     local cd = assert(L:put_document(config_for("linux", "amd64", {})))
     local bad = assert(image.ImageManifest.from_json(
       '{"schemaVersion":3,"config":' .. cd:to_json() .. ',"layers":[]}'))
@@ -842,6 +849,193 @@ describe("verify", function()
 end)
 
 -- ---------------------------------------------------------------- real tools
+
+describe("hostile layouts", function()
+  -- A layout is input an attacker may have made (an unpacked archive): no
+  -- file below its root is followed through a symlink, only regular files
+  -- are read, and every refusal names the blob.
+  local function link_out(L, digest)
+    local path = assert(L:blob_path(digest))
+    local outside = newdir() .. "/outside"
+    assert(os.rename(path, outside)) -- the same bytes: even the digest matches
+    assert(sh("ln -s " .. q(outside) .. " " .. q(path)))
+    return path, outside
+  end
+
+  it("refuses a blob that is a symlink out of the layout, everywhere", function()
+    local L = new_layout()
+    local md, parts = make_image(L)
+    assert(L:tag(md, "v1"))
+    local digest = parts.layer:digest()
+    link_out(L, digest)
+    for _, call in ipairs {
+      function() return L:get_blob(digest) end,
+      function() return L:blob_path(digest) end,
+      function() return L:has_blob(digest) end,
+    } do
+      local v, msg, code = call()
+      assert.is_nil(v)
+      assert.equal("invalid", code)
+      assert.truthy(msg:find(digest, 1, true), msg)
+      assert.truthy(msg:find("is a symbolic link", 1, true), msg)
+    end
+    local ok, _, problems = L:verify()
+    assert.is_nil(ok)
+    assert.truthy(find_problem(problems, digest, "symbolic link"), messages(problems))
+    -- unpack opens layers by blob_path: refused before anything is applied
+    local bundle = newdir() .. "/bundle"
+    local spec, msg = oci.unpack.image(L, "v1", bundle, { rootless = true })
+    assert.is_nil(spec)
+    assert.truthy(msg:find("symbolic link", 1, true), msg)
+    assert.is_false(exists(bundle .. "/rootfs"))
+  end)
+
+  it("refuses a FIFO in place of a blob without blocking", function()
+    local L = new_layout()
+    local d = assert(L:put_blob("data"))
+    local path = assert(L:blob_path(d:digest()))
+    os.remove(path)
+    assert(sh("mkfifo " .. q(path)))
+    local v, msg, code = L:get_blob(d:digest())
+    assert.is_nil(v)
+    assert.equal("invalid", code)
+    assert.truthy(msg:find(d:digest() .. ": blobs/sha256/", 1, true), msg)
+    assert.truthy(msg:find("is a FIFO", 1, true), msg)
+  end)
+
+  it("refuses blobs/ or blobs/sha256 linking out of the layout", function()
+    for _, rel in ipairs { "blobs", "blobs/sha256" } do
+      local L = new_layout()
+      local d = assert(L:put_blob("kept"))
+      assert(L:tag(d, "v1"))
+      local moved = newdir() .. "/moved"
+      assert(os.rename(L:path() .. "/" .. rel, moved))
+      assert(sh("ln -s " .. q(moved) .. " " .. q(L:path() .. "/" .. rel)))
+      local v, msg, code = L:get_blob(d:digest())
+      assert.is_nil(v)
+      assert.equal("invalid", code)
+      assert.truthy(msg:find(rel .. " is a symbolic link", 1, true), msg)
+      -- gc removes nothing there, not even what looks unreachable
+      local stray = moved .. (rel == "blobs" and "/sha256/" or "/") .. ("e"):rep(64)
+      write(stray, "x")
+      local removed, gmsg = L:gc()
+      assert.is_nil(removed)
+      assert.truthy(gmsg:find("symbolic link", 1, true), gmsg)
+      assert.is_true(exists(stray))
+      -- and nothing is written there
+      local n = #ls(moved .. (rel == "blobs" and "/sha256" or ""))
+      assert.is_nil((L:put_blob("new")))
+      assert.equal(n, #ls(moved .. (rel == "blobs" and "/sha256" or "")))
+    end
+  end)
+
+  it("push refuses a blob that is a symlink before uploading it", function()
+    local registries = dofile(here .. "fixtures/registry.lua")
+    local ok, why = registries.available()
+    if not ok then return pending("no registry to push to: " .. why) end
+    local reg = registries.start {}
+    local L = new_layout()
+    local md, parts = make_image(L)
+    assert(L:tag(md, "v1"))
+    link_out(L, parts.config:digest())
+    local c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false }))
+    local pushed, msg = c:push(L, "v1", "hostile/app")
+    c:close()
+    local puts = reg.count_requests("PUT", "^/v2/hostile/app/blobs/uploads/.*digest=" .. parts.config:digest())
+    reg.stop()
+    assert.is_nil(pushed)
+    assert.truthy(msg:find(parts.config:digest(), 1, true), msg)
+    assert.truthy(msg:find("symbolic link", 1, true), msg)
+    assert.equal(0, puts)
+  end)
+end)
+
+describe("concurrent processes", function()
+  it("creating one new layout at once keep every tag (item 11)", function()
+    local procs, rounds = 6, 8
+    local lua = "lua5.4"
+    local script = newdir() .. "/create_tag.lua"
+    write(script, [[
+local layout = require("ocispec").layout
+local dir, i, go = arg[1], arg[2], arg[3]
+while not io.open(go) do end -- loaded: wait until every process is
+local L, msg = layout.create(dir)
+if not L then io.stderr:write("create ", i, ": ", msg, "\n") os.exit(3) end
+local d = assert(L:put_blob("blob of process " .. i))
+local ok, tmsg = L:tag(d, "p" .. i)
+if not ok then io.stderr:write("tag ", i, ": ", tmsg, "\n") os.exit(4) end
+]])
+    for r = 1, rounds do
+      local base = newdir()
+      local dir, go = base .. "/new", base .. "/go"
+      local cmd = { ("export LUA_PATH=%s LUA_CPATH=%s; "):format(q(package.path), q(package.cpath)) }
+      for i = 1, procs do
+        cmd[#cmd + 1] = ("%s %s %s %d %s & pids=\"$pids $!\"; "):format(lua, q(script), q(dir), i, q(go))
+      end
+      -- all start at once; wait for each child by its pid: any failure
+      -- fails the shell
+      local ok, out = sh(table.concat(cmd) .. "sleep 0.3; touch " .. q(go) ..
+        "; fail=0; for p in $pids; do wait $p || fail=1; done; exit $fail")
+      assert(ok, out)
+      local L = assert(layout.open(dir))
+      local names = {}
+      for _, e in ipairs(assert(L:list())) do names[e.name] = true end
+      for i = 1, procs do
+        assert.is_true(names["p" .. i] == true, ("round %d: tag p%d lost"):format(r, i))
+      end
+      L:close()
+    end
+  end)
+end)
+
+describe("concurrent pulls", function()
+  -- a regression check: the network calls before create spread the
+  -- processes out, so this rarely met the old create race (the create
+  -- tests above do); it checks identical blobs written at once and tags
+  it("into one new directory all succeed and keep every tag (item 11)", function()
+    local registries = dofile(here .. "fixtures/registry.lua")
+    local ok, why = registries.available()
+    if not ok then return pending("no registry to pull from: " .. why) end
+    local reg = registries.start {}
+    local src = new_layout()
+    local md = make_image(src)
+    assert(src:tag(md, "v1"))
+    local c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false }))
+    assert(c:push(src, "v1", "par/app", "v1"))
+    c:close()
+    local procs = 6
+    local script = newdir() .. "/pull.lua"
+    write(script, [[
+local oci = require("ocispec")
+local ref, dir, i, go = arg[1], arg[2], arg[3], arg[4]
+while not io.open(go) do end
+local d, msg = oci.registry.pull(ref, dir, "n" .. i, { plain_http = true, auth_file = false })
+if not d then io.stderr:write("pull ", i, ": ", msg, "\n") os.exit(3) end
+]])
+    for r = 1, 3 do
+      local base = newdir()
+      local dir, go = base .. "/new", base .. "/go"
+      local cmd = { ("export LUA_PATH=%s LUA_CPATH=%s; "):format(q(package.path), q(package.cpath)) }
+      for i = 1, procs do
+        cmd[#cmd + 1] = ("lua5.4 %s %s %s %d %s & pids=\"$pids $!\"; "):format(q(script),
+          q(reg.host .. "/par/app:v1"), q(dir), i, q(go))
+      end
+      local done, out = sh(table.concat(cmd) .. "sleep 0.3; touch " .. q(go) ..
+        "; fail=0; for p in $pids; do wait $p || fail=1; done; exit $fail")
+      if not done then reg.stop() end
+      assert(done, out)
+      local L = assert(layout.open(dir))
+      local names = {}
+      for _, e in ipairs(assert(L:list())) do names[e.name] = true end
+      for i = 1, procs do
+        assert.is_true(names["n" .. i] == true, ("round %d: tag n%d lost"):format(r, i))
+      end
+      assert(L:verify())
+      L:close()
+    end
+    reg.stop()
+  end)
+end)
 
 describe("interoperability", function()
   local function build(L)

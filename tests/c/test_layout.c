@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -792,6 +793,565 @@ static void test_crash_index(void **state) {
     crash_round(1, delays[i]);
 }
 
+/* ---- hostile layouts (issue 13 item 13) --------------------------------- */
+
+static char *read_all(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *b = calloc(1, 4096);
+  assert_non_null(b);
+  size_t n = fread(b, 1, 4095, f);
+  b[n] = '\0';
+  fclose(f);
+  return b;
+}
+
+static void expect_err(int rc, const oci_error *e, int code, const char *a,
+                       const char *b) {
+  if (rc != code || !strstr(e->message, a) || (b && !strstr(e->message, b)))
+    fail_msg("expected %d \"%s\" \"%s\", got %d: %s", code, a, b ? b : "", rc,
+             e->message);
+}
+
+/* The blob of d is replaced by a symlink to a file outside the layout
+   holding exactly its content (the digest would even match): every reader
+   refuses it, naming the blob. */
+static void test_blob_symlink_refused(void **state) {
+  (void)state;
+  char *d, *out = tmpdir();
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image im = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, im.manifest, "v1", &e), 0);
+  char *bp, *buf;
+  size_t n;
+  assert_int_equal(oci_layout_get_blob(l, im.config->digest, -1, &buf, &n, &e),
+                   0);
+  char *secret = join(out, "shadow");
+  write_file(secret, buf, n);
+  free(buf);
+  assert_int_equal(oci_layout_blob_path(l, im.config->digest, &bp, &e), 0);
+  assert_int_equal(unlink(bp), 0);
+  assert_int_equal(symlink(secret, bp), 0);
+
+  int rc = oci_layout_get_blob(l, im.config->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  int fd = 7;
+  int64_t size;
+  rc = oci_layout_open_blob(l, im.config->digest, &fd, &size, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  assert_int_equal(fd, -1);
+  bool have;
+  rc = oci_layout_has_blob(l, im.config->digest, &have, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.config->digest, "symbolic link");
+  char *p2 = NULL;
+  rc = oci_layout_blob_path(l, im.config->digest, &p2, &e);
+  expect_err(rc, &e, OCI_EINVAL, "symbolic link", NULL);
+  assert_null(p2);
+  oci_layout_resolved *r;
+  rc = oci_layout_resolve(l, "v1", NULL, &r, &e);
+  if (rc == OCI_OK) fail_msg("resolve read a config through a symlink");
+  oci_layout_problems pr;
+  assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+  const oci_layout_problem *q = find(&pr, im.config->digest, "symbolic link");
+  assert_non_null(q);
+  assert_int_equal(q->code, OCI_EINVAL);
+  oci_layout_problems_free(&pr);
+  /* tag checks the config too */
+  rc = oci_layout_tag(l, im.manifest, "v2", &e);
+  expect_err(rc, &e, OCI_EINVAL, "tag v2", "symbolic link");
+
+  /* the manifest itself as a symlink: resolve refuses it */
+  assert_int_equal(oci_layout_blob_path(l, im.manifest->digest, &p2, &e), 0);
+  char *mcopy = join(out, "manifest");
+  assert_int_equal(rename(p2, mcopy), 0);
+  assert_int_equal(symlink(mcopy, p2), 0);
+  rc = oci_layout_resolve(l, "v1", NULL, &r, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.manifest->digest, "symbolic link");
+  /* gc stops (the manifest cannot be read) and removes nothing; the link
+     (not its target) would be all it could ever remove */
+  oci_layout_strings rm;
+  rc = oci_layout_gc(l, &rm, &e);
+  expect_err(rc, &e, OCI_EINVAL, "nothing removed", "symbolic link");
+  assert_true(exists(secret) && exists(mcopy));
+
+  /* writing the blob again replaces the link, never writes through it */
+  unlink(secret);
+  oci_image_descriptor *again;
+  assert_int_equal(unlink(p2), 0);
+  char *planted = join(out, "planted");
+  assert_int_equal(symlink(planted, p2), 0); /* dangling */
+  char *mj = read_all(mcopy);
+  assert_non_null(mj);
+  assert_int_equal(
+      oci_layout_put_blob(l, mj, strlen(mj), MT_MANIFEST, &again, &e), 0);
+  assert_false(exists(planted)); /* nothing created outside */
+  struct stat st;
+  assert_int_equal(lstat(p2, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_string_equal(again->digest, im.manifest->digest);
+  oci_image_descriptor_free(again);
+  free(mj);
+  free(planted);
+  free(mcopy);
+  free(p2);
+  free(secret);
+  free(bp);
+  image_free(&im);
+  oci_layout_close(l);
+  rmrf(d);
+  rmrf(out);
+  free(d);
+  free(out);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char m[] = "test_layout: a FIFO hung the layout code\n";
+  (void)!write(2, m, sizeof m - 1);
+  _exit(99);
+}
+
+/* FIFOs and directories in place of a blob, index.json or oci-layout are
+   refused at once (no open blocks), naming them. */
+static void test_not_regular_refused(void **state) {
+  (void)state;
+  signal(SIGALRM, on_alarm);
+  alarm(30);
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image im = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, im.manifest, "v1", &e), 0);
+  char *lp, *buf;
+  size_t n;
+  assert_int_equal(oci_layout_blob_path(l, im.layer->digest, &lp, &e), 0);
+  assert_int_equal(unlink(lp), 0);
+  assert_int_equal(mkfifo(lp, 0644), 0);
+  int rc = oci_layout_get_blob(l, im.layer->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a FIFO");
+  int fd;
+  rc = oci_layout_open_blob(l, im.layer->digest, &fd, NULL, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a FIFO");
+  oci_layout_problems pr;
+  assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+  assert_non_null(find(&pr, im.layer->digest, "a FIFO"));
+  oci_layout_problems_free(&pr);
+  assert_int_equal(unlink(lp), 0);
+  assert_int_equal(mkdir(lp, 0755), 0);
+  rc = oci_layout_get_blob(l, im.layer->digest, -1, &buf, &n, &e);
+  expect_err(rc, &e, OCI_EINVAL, im.layer->digest, "a directory");
+  assert_int_equal(rmdir(lp), 0);
+  oci_layout_close(l);
+
+  /* index.json and oci-layout */
+  char *ij = join(d, "index.json"), *ol = join(d, "oci-layout");
+  char *saved = read_all(ij);
+  assert_int_equal(unlink(ij), 0);
+  assert_int_equal(mkfifo(ij, 0644), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "index.json", "a FIFO");
+  assert_int_equal(unlink(ij), 0);
+  char *elsewhere = join(d, "blobs/elsewhere.json");
+  write_file(elsewhere, saved, strlen(saved));
+  assert_int_equal(symlink(elsewhere, ij), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "index.json", "symbolic link");
+  assert_int_equal(unlink(ij), 0);
+  write_file(ij, saved, strlen(saved));
+  char *olsaved = read_all(ol);
+  assert_int_equal(unlink(ol), 0);
+  assert_int_equal(mkfifo(ol, 0644), 0);
+  rc = oci_layout_open(d, &l, &e);
+  expect_err(rc, &e, OCI_EINVAL, "oci-layout", "a FIFO");
+  assert_int_equal(unlink(ol), 0);
+  write_file(ol, olsaved, strlen(olsaved));
+  assert_int_equal(oci_layout_open(d, &l, &e), 0);
+  oci_layout_close(l);
+  alarm(0);
+  free(olsaved);
+  free(saved);
+  free(elsewhere);
+  free(ij);
+  free(ol);
+  free(lp);
+  image_free(&im);
+  rmrf(d);
+  free(d);
+}
+
+/* blobs/ or blobs/sha256/ a symlink out of the layout: refused for reads
+   and writes (decided: never followed, although the spec does not forbid
+   it; skopeo and umoci write real directories), and gc removes nothing
+   there. */
+static void test_blob_dirs_symlink_refused(void **state) {
+  (void)state;
+  for (int which = 0; which < 2; which++) {
+    char *d, *out = tmpdir();
+    oci_layout *l = new_layout(&d);
+    oci_error e;
+    oci_image_descriptor *b, *junk;
+    assert_int_equal(oci_layout_put_blob(l, "kept", 4, NULL, &b, &e), 0);
+    assert_int_equal(oci_layout_tag(l, b, "v1", &e), 0);
+    /* move the real directory out and link to it */
+    const char *rel = which ? "blobs/sha256" : "blobs";
+    char *inside = join(d, rel), *moved = join(out, "moved");
+    assert_int_equal(rename(inside, moved), 0);
+    assert_int_equal(symlink(moved, inside), 0);
+    char *buf;
+    size_t n;
+    int rc = oci_layout_get_blob(l, b->digest, -1, &buf, &n, &e);
+    expect_err(rc, &e, OCI_EINVAL, b->digest, "symbolic link");
+    assert_non_null(strstr(e.message, rel));
+    /* writes: nothing lands in the outside directory */
+    rc = oci_layout_put_blob(l, "new", 3, NULL, &junk, &e);
+    expect_err(rc, &e, OCI_EINVAL, "symbolic link", rel);
+    /* gc: refused, the outside files stay (an unreachable-looking one
+       too) */
+    char *stray = join(moved, which ? E64 : "sha256/" E64);
+    write_file(stray, "x", 1);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    assert_true(rc != OCI_OK);
+    assert_non_null(strstr(e.message, "symbolic link"));
+    assert_true(exists(stray));
+    oci_layout_problems pr;
+    assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+    assert_non_null(find(&pr, "symbolic link", rel));
+    oci_layout_problems_free(&pr);
+    free(stray);
+    oci_image_descriptor_free(b);
+    free(inside);
+    free(moved);
+    oci_layout_close(l);
+    rmrf(d);
+    rmrf(out);
+    free(d);
+    free(out);
+  }
+}
+
+/* The temporary area and the lock files: a planted symlink is never
+   written through (no file appears where it points). */
+static void test_tmp_symlinks_refused(void **state) {
+  (void)state;
+  char *d, *out = tmpdir();
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  oci_image_descriptor *b;
+  char *tmpd = join(d, OCI_LAYOUT_TMP_DIR);
+  rmrf(tmpd);
+  assert_int_equal(symlink(out, tmpd), 0);
+  int rc = oci_layout_put_blob(l, "data", 4, NULL, &b, &e);
+  expect_err(rc, &e, OCI_EINVAL, OCI_LAYOUT_TMP_DIR, "symbolic link");
+  DIR *dh = opendir(out);
+  assert_non_null(dh);
+  struct dirent *de;
+  while ((de = readdir(dh)))
+    if (de->d_name[0] != '.') fail_msg("written outside: %s", de->d_name);
+  closedir(dh);
+  assert_int_equal(unlink(tmpd), 0);
+  /* a dangling symlink as index.lock: tag fails, nothing is created */
+  assert_int_equal(oci_layout_put_blob(l, "data", 4, NULL, &b, &e), 0);
+  char *lock = join(tmpd, "index.lock"), *target = join(out, "created");
+  unlink(lock);
+  assert_int_equal(symlink(target, lock), 0);
+  rc = oci_layout_tag(l, b, "v1", &e);
+  expect_err(rc, &e, OCI_EIO, "index.lock", "symbolic link");
+  assert_false(exists(target));
+  /* once the link is gone, the lock is made again and tag works */
+  unlink(lock);
+  assert_int_equal(oci_layout_tag(l, b, "v1", &e), 0);
+  oci_image_descriptor_free(b);
+  free(lock);
+  free(target);
+  free(tmpd);
+  oci_layout_close(l);
+  rmrf(d);
+  rmrf(out);
+  free(d);
+  free(out);
+}
+
+/* Digests read from index.json and documents are checked by the digest
+   grammar before any path is built: "sha256:../../x" names nothing. */
+static void test_hostile_digests(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  static const char *bad[] = {"sha256:../../../etc/passwd",
+                              "sha256:..",
+                              "../../x:abc",
+                              "sha256:a/b",
+                              "sha256:",
+                              "sha256:" E64 "/../x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int fd;
+    int rc = oci_layout_open_blob(l, bad[i], &fd, NULL, &e);
+    expect_err(rc, &e, OCI_EINVAL, "invalid blob digest", NULL);
+    /* index.json lists it as a tagged manifest */
+    char json[512], *ij = join(d, "index.json");
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":2,"
+             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
+             bad[i]);
+    write_file(ij, json, strlen(json));
+    free(ij);
+    oci_layout_resolved *r;
+    rc = oci_layout_resolve(l, "x", NULL, &r, &e);
+    expect_err(rc, &e, OCI_EINVAL, "invalid blob digest", NULL);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    expect_err(rc, &e, OCI_EINVAL, "nothing removed", "invalid blob digest");
+    oci_layout_problems pr;
+    assert_int_equal(oci_layout_verify(l, &pr, &e), OCI_EVALIDATE);
+    assert_non_null(find(&pr, "invalid digest", NULL));
+    oci_layout_problems_free(&pr);
+  }
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
+/* A document blob far bigger than the parser's limit is refused before it
+   is read (a descriptor in index.json cannot make resolve or gc load a
+   huge file); a size that disagrees with the file is refused at once. */
+static void test_huge_document_not_read(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  char *p = join(d, "blobs/sha256/" E64), json[512],
+       *alg = join(d, "blobs/sha256");
+  assert_int_equal(mkdir(alg, 0755), 0);
+  free(alg);
+  FILE *f = fopen(p, "wb");
+  assert_non_null(f);
+  assert_int_equal(ftruncate(fileno(f), (off_t)300 << 20), 0); /* sparse */
+  fclose(f);
+  for (int claim = 0; claim < 2; claim++) {
+    long long size = claim ? 2 : (300LL << 20);
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"" MT_MANIFEST "\",\"digest\":\"sha256:" E64 "\",\"size\":%lld,"
+             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
+             size);
+    char *ij = join(d, "index.json");
+    write_file(ij, json, strlen(json));
+    free(ij);
+    oci_layout_resolved *r;
+    int rc = oci_layout_resolve(l, "x", NULL, &r, &e);
+    if (claim)
+      expect_err(rc, &e, OCI_EMISMATCH, "bytes on disk, expected 2", NULL);
+    else
+      expect_err(rc, &e, OCI_ETOOBIG, "more than the limit", NULL);
+    oci_layout_strings rm;
+    rc = oci_layout_gc(l, &rm, &e);
+    expect_err(rc, &e, OCI_EINVAL, "nothing removed", "sha256:" E64);
+  }
+  free(p);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
+/* ---- concurrency (issue 13 items 11 and 12) ----------------------------- */
+
+/* Children block on go until the parent closes its write end: they all
+   start at once. */
+static void wait_go(int go[2]) {
+  char c;
+  close(go[1]);
+  (void)!read(go[0], &c, 1);
+  close(go[0]);
+}
+
+/* Child: create dir (new), put a blob of its own and tag it p<i>. */
+static void create_and_tag(const char *dir, int i) {
+  oci_layout *l;
+  oci_error e;
+  oci_image_descriptor *d;
+  char content[32], name[16];
+  if (oci_layout_create(dir, &l, &e)) {
+    fprintf(stderr, "child %d: create: %s\n", i, e.message);
+    _exit(10);
+  }
+  snprintf(content, sizeof content, "blob of child %d", i);
+  snprintf(name, sizeof name, "p%d", i);
+  if (oci_layout_put_blob(l, content, strlen(content), NULL, &d, &e) ||
+      oci_layout_tag(l, d, name, &e)) {
+    fprintf(stderr, "child %d: put/tag: %s\n", i, e.message);
+    _exit(11);
+  }
+  oci_image_descriptor_free(d);
+  oci_layout_close(l);
+  _exit(0);
+}
+
+/* Processes creating one new directory at once: every create succeeds and
+   every tag they write is in index.json (create used to write index.json
+   over tags a faster process had written, and to fail on mkdir's
+   EEXIST). */
+static void test_create_race(void **state) {
+  (void)state;
+  enum { ROUNDS = 40, PROCS = 6 };
+  char *parent = tmpdir();
+  int failed = 0, lost = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/l%d", parent, r);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pids[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+      pids[i] = fork();
+      assert_true(pids[i] >= 0);
+      if (pids[i] == 0) {
+        wait_go(go);
+        create_and_tag(dir, i);
+      }
+    }
+    close(go[0]);
+    close(go[1]); /* go */
+    for (int i = 0; i < PROCS; i++) {
+      int st;
+      assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed++;
+    }
+    oci_layout *l;
+    oci_error e;
+    oci_image_index *idx;
+    if (oci_layout_open(dir, &l, &e)) fail_msg("open %s: %s", dir, e.message);
+    assert_int_equal(oci_layout_index(l, &idx, &e), 0);
+    for (int i = 0; i < PROCS; i++) {
+      char name[16];
+      snprintf(name, sizeof name, "p%d", i);
+      bool found = false;
+      for (size_t k = 0; k < idx->manifests.len; k++) {
+        const oci_image_descriptor *m = idx->manifests.items[k];
+        for (size_t a = 0; a < m->annotations.len; a++)
+          if (strcmp(m->annotations.keys[a], OCI_ANNOTATION_REF_NAME) == 0 &&
+              strcmp(m->annotations.values[a], name) == 0)
+            found = true;
+      }
+      lost += !found;
+    }
+    oci_image_index_free(idx);
+    oci_layout_close(l);
+  }
+  if (failed || lost)
+    fail_msg("%d of %d creates failed, %d of %d tags lost", failed,
+             ROUNDS * PROCS, lost, ROUNDS * PROCS);
+  rmrf(parent);
+  free(parent);
+}
+
+/* Child: gc in a loop until stop is closed; exits with the number of gc
+   failures (a tag naming a blob gc removed makes every later gc fail). */
+static void gc_loop(const char *dir, int stop) {
+  oci_layout *l;
+  oci_error e;
+  if (oci_layout_open(dir, &l, &e)) _exit(100);
+  int failures = 0;
+  for (;;) {
+    char c;
+    if (read(stop, &c, 1) == 0) break; /* non-blocking: EAGAIN until EOF */
+    oci_layout_strings rm;
+    if (oci_layout_gc(l, &rm, &e)) {
+      if (failures++ == 0) fprintf(stderr, "gc: %s\n", e.message);
+    }
+    oci_layout_strings_free(&rm);
+    usleep(5000); /* gives the tagger a chance: both outcomes happen */
+  }
+  oci_layout_close(l);
+  _exit(failures > 99 ? 99 : failures);
+}
+
+/* Puts a fresh config and manifest (not yet tagged: garbage to a gc). */
+static oci_image_descriptor *put_fresh_image(oci_layout *l, unsigned n) {
+  char cfg[256], man[512];
+  oci_image_descriptor *c, *m;
+  snprintf(cfg, sizeof cfg,
+           "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{"
+           "\"type\":\"layers\",\"diff_ids\":[]},\"author\":\"%u\"}",
+           n);
+  if (oci_layout_put_blob(l, cfg, strlen(cfg), MT_CONFIG, &c, NULL))
+    return NULL;
+  snprintf(man, sizeof man,
+           "{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST
+           "\",\"config\":{\"mediaType\":\"" MT_CONFIG
+           "\",\"digest\":\"%s\",\"size\":%lld},\"layers\":[]}",
+           c->digest, (long long)c->size);
+  oci_image_descriptor_free(c);
+  if (oci_layout_put_blob(l, man, strlen(man), MT_MANIFEST, &m, NULL))
+    return NULL;
+  return m;
+}
+
+/* tag racing gc: gc may remove what was put for a tag before the tag
+   takes the index lock. tag then fails (the blob is missing) instead of
+   writing an entry that breaks every later gc. */
+static void test_tag_gc_race(void **state) {
+  (void)state;
+  char *dir;
+  oci_layout *l = new_layout(&dir);
+  int stop[2];
+  assert_int_equal(pipe(stop), 0);
+  assert_int_equal(fcntl(stop[0], F_SETFL, O_NONBLOCK), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(stop[1]);
+    gc_loop(dir, stop[0]);
+  }
+  close(stop[0]);
+  unsigned refused = 0, tagged = 0;
+  oci_error e;
+  for (unsigned i = 0; i < 300; i++) {
+    oci_image_descriptor *m = put_fresh_image(l, i);
+    if (!m) { /* gc removed the config before the manifest was put: fine */
+      refused++;
+      continue;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "t%u", i); /* kept: a bad entry stays */
+    int rc = oci_layout_tag(l, m, name, &e);
+    if (rc == OCI_OK)
+      tagged++;
+    else {
+      /* the only acceptable failure: gc removed what was to be tagged */
+      if (rc != OCI_EIO || !strstr(e.message, "missing"))
+        fail_msg("tag: unexpected failure %d: %s", rc, e.message);
+      refused++;
+    }
+    oci_image_descriptor_free(m);
+  }
+  close(stop[1]);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  if (WEXITSTATUS(st) != 0)
+    fail_msg("%d gc runs failed (%u tags, %u refused)", WEXITSTATUS(st), tagged,
+             refused);
+  assert_true(tagged > 0);
+  /* what is tagged is whole: gc and verify are clean */
+  oci_layout_strings rm;
+  assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
+  oci_layout_strings_free(&rm);
+  oci_layout_problems p;
+  if (oci_layout_verify(l, &p, &e) != OCI_OK) {
+    dump(&p);
+    fail_msg("verify: %s", e.message);
+  }
+  oci_layout_problems_free(&p);
+  print_message("tag/gc race: %u tagged, %u refused\n", tagged, refused);
+  oci_layout_close(l);
+  rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_open),
@@ -801,6 +1361,14 @@ int main(void) {
       cmocka_unit_test(test_verify),
       cmocka_unit_test(test_crash_large_blob),
       cmocka_unit_test(test_crash_index),
+      cmocka_unit_test(test_blob_symlink_refused),
+      cmocka_unit_test(test_not_regular_refused),
+      cmocka_unit_test(test_blob_dirs_symlink_refused),
+      cmocka_unit_test(test_tmp_symlinks_refused),
+      cmocka_unit_test(test_hostile_digests),
+      cmocka_unit_test(test_huge_document_not_read),
+      cmocka_unit_test(test_create_race),
+      cmocka_unit_test(test_tag_gc_race),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,15 @@
    nobody holds (creation and locking happen under a shared lock on
    `.ocispec-tmp/tmp.lock`, which gc's sweep takes exclusively).
 
+   Untrusted layouts: nothing below the root directory is followed through
+   a symbolic link (blobs/, blobs/<alg>/, blobs, index.json, oci-layout,
+   .ocispec-tmp/ and its files): reads refuse it, writes replace the link
+   (rename) or refuse it, never write through it. Only regular files are
+   read. oci_layout_create is race-free: processes creating the same new
+   directory at once all end with one layout and every tag they wrote.
+   oci_layout_tag checks, under the index lock gc holds, that what it tags
+   is present (see there).
+
    A handle has no global state; one handle is not shared between threads
    while in use. Strings returned through char ** are malloc'd (free());
    descriptors and documents are roots freed with their *_free. */
@@ -45,7 +54,9 @@ typedef struct oci_blob_writer oci_blob_writer;
 /* Open the layout at dir, creating it when dir is missing (its parent must
    exist) or empty: writes oci-layout and {"schemaVersion":2,"manifests":[]}
    as index.json. An existing valid layout is opened as is; any other
-   non-empty directory is OCI_EINVAL. Close with oci_layout_close. */
+   non-empty directory is OCI_EINVAL. Concurrent creates of one directory
+   are safe: one writes the files, the others open its layout. Close with
+   oci_layout_close. */
 OCI_API int oci_layout_create(const char *dir, oci_layout **out,
                               oci_error *err);
 
@@ -63,13 +74,29 @@ OCI_API void oci_layout_close(oci_layout *l);
 OCI_API const char *oci_layout_path(const oci_layout *l);
 
 /* blobs/<alg>/<encoded> under the layout for digest (malloc'd). The digest
-   is validated first (OCI_EINVAL): no path is built from a bad one. */
+   is validated first (OCI_EINVAL): no path is built from a bad one. A blob
+   that exists must be safe to open by that path: a symlink at blobs,
+   blobs/<alg> or the blob, or a blob that is not a regular file, is
+   OCI_EINVAL naming it (the path of a missing blob is given). Readers
+   that open the blob themselves should prefer oci_layout_open_blob, which
+   has no window between the check and the open. */
 OCI_API int oci_layout_blob_path(const oci_layout *l, const char *digest,
                                  char **out, oci_error *err);
 
-/* *out: whether the blob file exists (OCI_EINVAL for a bad digest). */
+/* *out: whether the blob file exists (OCI_EINVAL for a bad digest, and
+   for a blob that is a symlink or not a regular file, see open_blob). */
 OCI_API int oci_layout_has_blob(const oci_layout *l, const char *digest,
                                 bool *out, oci_error *err);
+
+/* Opens a blob for reading, component by component from the layout root
+   and never through a symbolic link: blobs/ and blobs/<alg>/ must be real
+   directories and the blob a regular file (a symlink, FIFO, device, socket
+   or directory there is OCI_EINVAL naming the blob; a FIFO does not block).
+   A missing blob is OCI_EIO. The content is NOT verified: hash what you
+   read. *fd (O_RDONLY, offset 0) is the caller's to close; *size (may be
+   NULL) gets the file's size. */
+OCI_API int oci_layout_open_blob(const oci_layout *l, const char *digest,
+                                 int *fd, int64_t *size, oci_error *err);
 
 /* Store len bytes as a sha256 blob; *out gets {mediaType (NULL:
    application/octet-stream), digest, size}. An existing blob is kept. */
@@ -116,8 +143,9 @@ OCI_API int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
                                   oci_image_descriptor **out, oci_error *err);
 
 /* Reads a blob whole (malloc'd, NUL-terminated for convenience) and checks
-   its size (when size >= 0) and digest: OCI_EMISMATCH names the blob. A
-   missing blob is OCI_EIO. */
+   its size (when size >= 0, against the file before reading it) and
+   digest: OCI_EMISMATCH names the blob. A missing blob is OCI_EIO; it is
+   opened as oci_layout_open_blob does. */
 OCI_API int oci_layout_get_blob(const oci_layout *l, const char *digest,
                                 int64_t size, char **buf, size_t *len,
                                 oci_error *err);
@@ -141,7 +169,9 @@ OCI_API int oci_layout_put_document(oci_layout *l, const oci_type *t,
    image-spec gives none). */
 OCI_API const char *oci_layout_media_type_of(const oci_type *t);
 
-/* Reads, verifies (size when >= 0, digest) and parses a blob as type t. */
+/* Reads, verifies (size when >= 0, digest) and parses a blob as type t.
+   A size that differs from the file's is OCI_EMISMATCH, and a blob over
+   the parser's default max_size OCI_ETOOBIG, before anything is read. */
 OCI_API int oci_layout_get_document(const oci_layout *l, const char *digest,
                                     int64_t size, const oci_type *t, void **out,
                                     oci_error *err);
@@ -153,7 +183,13 @@ OCI_API int oci_layout_index(const oci_layout *l, oci_image_index **out,
 /* Adds a copy of d to index.json with annotation ref.name = name, replacing
    any entry with that name (annotations.md ref.name grammar, else
    OCI_EINVAL; a string of d that is not UTF-8: OCI_EUTF8 naming its JSON
-   Pointer). index.json is replaced atomically. */
+   Pointer). index.json is replaced atomically. Under the index lock (the
+   one gc holds), the blob d names must be in the layout, and when it is a
+   manifest, index or artifact manifest, every document gc would read from
+   it (nested manifests and indexes) too: a blob a concurrent gc removed is
+   an error (OCI_EIO "missing", or the document's own error), never a tag
+   that breaks every later gc; so must every config and layer they name,
+   except those whose descriptor lists urls (an external store's blobs). */
 OCI_API int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
                            const char *name, oci_error *err);
 
