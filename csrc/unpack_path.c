@@ -1,0 +1,197 @@
+/* Entry names of layers and the walk of a root file system by directory
+   descriptors: every parent is opened relative to the one before with
+   O_NOFOLLOW, so a symbolic link planted by a layer (or anyone) is never
+   followed, and removals work on (directory fd, name) pairs instead of
+   strings checked first and used later. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocispec/unpack.h"
+#include "unpack_internal.h"
+
+bool up_component_ok(const char *c, size_t n) {
+  if (n == 0 || (n == 1 && c[0] == '.') ||
+      (n == 2 && c[0] == '.' && c[1] == '.'))
+    return false;
+  return !memchr(c, '/', n) && !memchr(c, '\0', n);
+}
+
+int up_clean(const char *name, char out[PATH_MAX], const char *shown,
+             oci_error *err) {
+  size_t o = 0;
+  const char *in = name;
+  while (*in) {
+    while (*in == '/')
+      in++;
+    if (!*in) break;
+    const char *end = strchr(in, '/');
+    size_t n = end ? (size_t)(end - in) : strlen(in);
+    if (n == 1 && in[0] == '.') {
+      /* "./x", "a/./b": dropped, as Go's filepath.Clean and umoci do */
+    } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": \"..\" would leave the root "
+                           "file system",
+                           shown);
+    } else {
+      if (o + (o ? 1 : 0) + n >= PATH_MAX)
+        return oci_error_set(err, OCI_EINVAL,
+                             "layer entry \"%s\": path longer than %d bytes",
+                             shown, PATH_MAX - 1);
+      if (o) out[o++] = '/';
+      memcpy(out + o, in, n);
+      o += n;
+    }
+    in += n;
+  }
+  out[o] = '\0';
+  return OCI_OK;
+}
+
+int up_open_dir(int rootfd, const char *rel, size_t len, bool create, int *out,
+                const char *shown, oci_error *err) {
+  *out = -1;
+  int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  if (cur < 0)
+    return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", shown,
+                         strerror(errno));
+  size_t i = 0;
+  while (i < len) {
+    const char *c = rel + i;
+    const char *slash = memchr(c, '/', len - i);
+    size_t n = slash ? (size_t)(slash - c) : len - i;
+    char comp[NAME_MAX + 1];
+    if (n > NAME_MAX) {
+      close(cur);
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": a name is longer than %d "
+                           "bytes",
+                           shown, NAME_MAX);
+    }
+    memcpy(comp, c, n);
+    comp[n] = '\0';
+    if (!up_component_ok(comp, n)) { /* up_clean's output never has one */
+      close(cur);
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": bad path component \"%s\"",
+                           shown, comp);
+    }
+    int fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (mkdirat(cur, comp, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        close(cur);
+        return oci_error_set(err, OCI_EIO,
+                             "layer entry \"%s\": cannot create \"%.*s\": %s",
+                             shown, (int)(i + n), rel, strerror(e));
+      }
+      fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      int e = errno;
+      struct stat st;
+      bool is_link = fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     S_ISLNK(st.st_mode);
+      close(cur);
+      if (is_link)
+        return oci_error_set(err, OCI_EINVAL,
+                             "layer entry \"%s\": parent \"%.*s\" is a "
+                             "symbolic link; refusing to follow it",
+                             shown, (int)(i + n), rel);
+      if (!create && (e == ENOENT || e == ENOTDIR))
+        return OCI_OK; /* nothing there */
+      if (e == ENOTDIR)
+        return oci_error_set(err, OCI_EINVAL,
+                             "layer entry \"%s\": parent \"%.*s\" is not a "
+                             "directory",
+                             shown, (int)(i + n), rel);
+      return oci_error_set(err, OCI_EIO, "layer entry \"%s\": \"%.*s\": %s",
+                           shown, (int)(i + n), rel, strerror(e));
+    }
+    close(cur);
+    cur = fd;
+    i += n + (slash ? 1 : 0);
+  }
+  *out = cur;
+  return OCI_OK;
+}
+
+int up_remove_at(int parent, const char *name, const char *shown,
+                 oci_error *err) {
+  if (!up_component_ok(name, strlen(name)))
+    return oci_error_set(err, OCI_EINVAL,
+                         "%s: refusing to remove \"%s\" (not a name)", shown,
+                         name);
+  struct stat st;
+  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? OCI_OK
+                           : oci_error_set(err, OCI_EIO, "%s: %s: %s", shown,
+                                           name, strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    int fd =
+        openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, name,
+                           strerror(errno));
+    DIR *d = fdopendir(fd);
+    if (!d) {
+      int e = errno;
+      close(fd);
+      return oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, name,
+                           strerror(e));
+    }
+    int rc = OCI_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      rc = up_remove_at(dirfd(d), e->d_name, shown, err);
+    }
+    closedir(d);
+    if (rc) return rc;
+    if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+      return oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown,
+                           name, strerror(errno));
+    return OCI_OK;
+  }
+  if (unlinkat(parent, name, 0) != 0 && errno != ENOENT)
+    return oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown, name,
+                         strerror(errno));
+  return OCI_OK;
+}
+
+int oci_remove_tree(const char *path, oci_error *err) {
+  oci_error_clear(err);
+  if (!path || !*path)
+    return oci_error_set(err, OCI_EINVAL, "remove_tree: empty path");
+  /* split into the parent (followed: the caller's own path) and the last
+     name (never followed) */
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/')
+    n--;
+  if (n >= PATH_MAX)
+    return oci_error_set(err, OCI_EINVAL, "%s: path too long", path);
+  char buf[PATH_MAX];
+  memcpy(buf, path, n);
+  buf[n] = '\0';
+  char *slash = strrchr(buf, '/');
+  const char *name = slash ? slash + 1 : buf;
+  const char *dir = slash ? (slash == buf ? "/" : buf) : ".";
+  if (slash) *slash = '\0';
+  if (!up_component_ok(name, strlen(name)))
+    return oci_error_set(err, OCI_EINVAL,
+                         "%s: refusing to remove (the last component must be "
+                         "a name, not \".\", \"..\" or \"/\")",
+                         path);
+  int pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0)
+    return errno == ENOENT
+               ? OCI_OK
+               : oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
+  int rc = up_remove_at(pfd, name, path, err);
+  close(pfd);
+  return rc;
+}
