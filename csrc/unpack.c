@@ -254,6 +254,12 @@ typedef struct parsed {
   bool hard;
 } parsed;
 
+/* A symbolic link's target: the bytes as stored, else their UTF-8 form. */
+static const char *link_target(struct archive_entry *e) {
+  const char *t = archive_entry_symlink(e);
+  return t ? t : archive_entry_symlink_utf8(e);
+}
+
 static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
   const char *name = archive_entry_pathname(e);
   if (!name) name = archive_entry_pathname_utf8(e);
@@ -273,6 +279,7 @@ static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
   if (rc) return rc;
   mode_t type = archive_entry_filetype(e);
   const char *hard = archive_entry_hardlink(e);
+  if (!hard) hard = archive_entry_hardlink_utf8(e);
   p->hard = hard != NULL;
   if (!p->rel[0]) {
     if (p->hard || type != AE_IFDIR)
@@ -314,7 +321,7 @@ static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
                            "directory",
                            p->shown);
   } else if (type == AE_IFLNK) {
-    const char *t = archive_entry_symlink(e);
+    const char *t = link_target(e);
     if (!t || !*t)
       return oci_error_set(err, OCI_EINVAL,
                            "layer entry \"%s\": symbolic link without a "
@@ -571,7 +578,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     if (!(rc = set_owner(a, pfd, base, -1, e, p, err)))
       rc = push_dir(a, p, e, err); /* mode and times at the end */
   } else if (type == AE_IFLNK) {
-    if (symlinkat(archive_entry_symlink(e), pfd, base) != 0)
+    if (symlinkat(link_target(e), pfd, base) != 0)
       rc = io_error(p, "cannot create the symbolic link", err);
     else if (!(rc = set_owner(a, pfd, base, -1, e, p, err)) &&
              utimensat(pfd, base, t, AT_SYMLINK_NOFOLLOW) != 0)
@@ -605,10 +612,13 @@ static int fix_dirs(applier *a, oci_error *err) {
   for (size_t i = 0; i < a->ndirs; i++) {
     dir_fix *f = &a->dirs[i];
     int fd;
-    int rc =
-        up_open_dir(a->rootfd, f->rel, strlen(f->rel), false, &fd, f->rel, err);
-    if (rc) return rc;
-    if (fd < 0) continue; /* replaced later in the layer */
+    oci_error ignored;
+    /* no longer a directory reached without links (replaced later in the
+       layer): nothing to fix */
+    if (up_open_dir(a->rootfd, f->rel, strlen(f->rel), false, &fd, f->rel,
+                    &ignored) ||
+        fd < 0)
+      continue;
     if (fchmod(fd, f->mode) != 0 || futimens(fd, f->times) != 0) {
       int e = errno;
       close(fd);
@@ -626,8 +636,9 @@ static int next_entry(stream *s, uint64_t max_entries, oci_unpack_stats *st,
                       struct archive_entry **e, oci_error *err) {
   int r = archive_read_next_header(s->tar, e);
   if (r == ARCHIVE_EOF) return 1;
-  if (r < ARCHIVE_WARN || r == ARCHIVE_WARN)
-    return archive_fail(s, s->tar, "not a layer", err);
+  /* ARCHIVE_WARN: the entry is usable (for instance a PAX UTF-8 name that
+     the C locale cannot convert: parse_entry takes the UTF-8 form) */
+  if (r < ARCHIVE_WARN) return archive_fail(s, s->tar, "not a layer", err);
   if (++st->entries > max_entries)
     return oci_error_set(err, OCI_ETOOBIG,
                          "%s: the layer has more than %" PRIu64

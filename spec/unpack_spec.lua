@@ -331,6 +331,14 @@ describe("unpack.layer against hostile layers", function()
     }), rootfs))
     assert.are.equal("c", read(rootfs .. "/a/c"))
     assert.are.equal("b", read(rootfs .. "/a/b")) -- same layer: spared
+    -- a PAX UTF-8 name, which the C locale cannot convert (ARCHIVE_WARN)
+    assert(unpack.layer(layer("utf8", { { name = "caf\u{e9}", data = "u" },
+      { name = "l", type = "symlink", target = "caf\u{e9}" } }), rootfs))
+    assert.are.equal("u", read(rootfs .. "/l"))
+    -- a directory replaced later in the same layer
+    assert(unpack.layer(layer("dirthenlink", { { name = "z", type = "dir" }, { name = "z/y", type = "dir" },
+      { name = "z", type = "symlink", target = "a" } }), rootfs))
+    assert.are.equal("b", read(rootfs .. "/z/b"))
     fails(layer("rootlink", { { name = ".", type = "symlink", target = "/etc" } }), rootfs,
       'layer entry ".": refusing to replace the root directory')
   end)
