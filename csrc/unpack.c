@@ -665,9 +665,41 @@ static int parse_alg(const char *digest, oci_digest_alg *alg, oci_error *err) {
   return OCI_OK;
 }
 
+/* Entry names are the layer's bytes: a message must not carry its control
+   characters (terminal escapes) to whoever prints it. Escapes them as
+   \xNN in place, cutting the message where it no longer fits. */
+static void escape_controls(oci_error *err) {
+  if (!err) return;
+  char out[sizeof err->message];
+  size_t o = 0;
+  for (const unsigned char *c = (const unsigned char *)err->message; *c; c++) {
+    bool ctl = *c < 0x20 || *c == 0x7f;
+    size_t need = ctl ? 4 : 1;
+    if (o + need >= sizeof out) break;
+    if (ctl)
+      o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", *c);
+    else
+      out[o++] = (char)*c;
+  }
+  out[o] = '\0';
+  memcpy(err->message, out, o + 1);
+}
+
+static int layer_apply(const char *blob_path, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err);
+
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
+  int rc = layer_apply(blob_path, rootfs, opts, stats, err);
+  if (rc) escape_controls(err);
+  return rc;
+}
+
+static int layer_apply(const char *blob_path, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err) {
   static const oci_unpack_options defaults = OCI_UNPACK_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   oci_unpack_stats local;

@@ -306,6 +306,9 @@ describe("unpack.layer against hostile layers", function()
     support.write(tmp .. "/x", "x")
     fails(layer("h1", { { name = "h", type = "link", target = "../x" } }), rootfs, '"..\" would leave')
     fails(layer("h2", { { name = "d/../../x", data = "x" } }), rootfs, '"..\" would leave')
+    -- the layer's control characters never reach a terminal
+    local msg = fails(layer("h3", { { name = "\27]0;owned\7/../x", data = "x" } }), rootfs, '"..\" would leave')
+    assert.truthy(msg:find('layer entry "\\x1b]0;owned\\x07/../x"', 1, true), msg)
     -- a symlink planted by an earlier layer: nothing goes through it
     assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
       { name = "rel", type = "symlink", target = "../outside" } }), rootfs))
