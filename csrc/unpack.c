@@ -89,13 +89,19 @@ static int set_add_n(path_set *s, const char *p, size_t n) {
   return 0;
 }
 
-/* Adds rel and each of its ancestors. */
+/* Adds rel and each of its ancestors. The set always holds the ancestors
+   of what it holds, so the walk up stops at the first one present (else a
+   layer of deep paths would hash a quadratic number of bytes). */
 static int set_add_upper(path_set *s, const char *rel) {
   size_t n = strlen(rel);
-  if (set_add_n(s, rel, n)) return -1;
-  for (size_t i = n; i-- > 0;)
-    if (rel[i] == '/' && set_add_n(s, rel, i)) return -1;
-  return 0;
+  for (;;) {
+    if (set_has_n(s, rel, n)) return 0;
+    if (set_add_n(s, rel, n)) return -1;
+    while (n > 0 && rel[n - 1] != '/')
+      n--;
+    if (n == 0) return 0;
+    n--; /* the parent, without its slash */
+  }
 }
 
 static void set_free(path_set *s) {
@@ -350,7 +356,7 @@ typedef struct dir_fix {
 } dir_fix;
 
 typedef struct applier {
-  int rootfd;
+  up_walk walk;
   bool rootless, owner;
   path_set upper;
   dir_fix *dirs;
@@ -419,8 +425,9 @@ static int wipe_at(applier *a, int at, const char *name, char *rel,
 static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
   int dfd;
   int rc =
-      up_open_dir(a->rootfd, p->rel, p->dir_len, false, &dfd, p->shown, err);
+      up_open_dir(&a->walk, p->rel, p->dir_len, false, &dfd, p->shown, err);
   if (rc || dfd < 0) return rc; /* missing parent: nothing below to hide */
+  up_walk_forget(&a->walk);     /* what it names may go */
   char rel[PATH_MAX];
   memcpy(rel, p->rel, p->dir_len);
   size_t len = p->dir_len;
@@ -508,8 +515,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     return OCI_OK;
   }
   int pfd;
-  int rc =
-      up_open_dir(a->rootfd, p->rel, p->dir_len, true, &pfd, p->shown, err);
+  int rc = up_open_dir(&a->walk, p->rel, p->dir_len, true, &pfd, p->shown, err);
   if (rc) return rc;
   const char *base = p->base;
   bool is_dir = !p->hard && type == AE_IFDIR;
@@ -520,9 +526,10 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     goto out;
   }
   /* anything but a directory over a directory: the old tree goes first */
-  if (exists && !(is_dir && S_ISDIR(old.st_mode)) &&
-      (rc = up_remove_at(pfd, base, p->shown, err)))
-    goto out;
+  if (exists && !(is_dir && S_ISDIR(old.st_mode))) {
+    up_walk_forget(&a->walk); /* the cached directory may be below */
+    if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
+  }
   struct timespec t[2];
   entry_times(e, t);
   mode_t perm = archive_entry_perm(e) & 07777;
@@ -531,8 +538,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     const char *slash = strrchr(p->link, '/');
     size_t tlen = slash ? (size_t)(slash - p->link) : 0;
     const char *tbase = slash ? slash + 1 : p->link;
-    if ((rc =
-             up_open_dir(a->rootfd, p->link, tlen, false, &tfd, p->shown, err)))
+    if ((rc = up_open_dir(&a->walk, p->link, tlen, false, &tfd, p->shown, err)))
       goto out;
     struct stat ts;
     if (tfd < 0 || fstatat(tfd, tbase, &ts, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -615,7 +621,7 @@ static int fix_dirs(applier *a, oci_error *err) {
     oci_error ignored;
     /* no longer a directory reached without links (replaced later in the
        layer): nothing to fix */
-    if (up_open_dir(a->rootfd, f->rel, strlen(f->rel), false, &fd, f->rel,
+    if (up_open_dir(&a->walk, f->rel, strlen(f->rel), false, &fd, f->rel,
                     &ignored) ||
         fd < 0)
       continue;
@@ -739,7 +745,10 @@ static int layer_apply(const char *blob_path, const char *rootfs,
     close(s.fd);
     return oci_error_set(err, OCI_EIO, "%s: not a regular file", blob_path);
   }
-  applier a = {.rootfd = -1, .rootless = opts->rootless, .st = stats, .s = &s};
+  applier a = {.walk = {.rootfd = -1, .cache_fd = -1},
+               .rootless = opts->rootless,
+               .st = stats,
+               .s = &s};
   a.owner = !opts->rootless && geteuid() == 0;
   s.cbuf = malloc(READ_BLOCK);
   s.ubuf = malloc(READ_BLOCK);
@@ -754,8 +763,8 @@ static int layer_apply(const char *blob_path, const char *rootfs,
                        want_size, (int64_t)bst.st_size, blob_path);
     goto done;
   }
-  a.rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (a.rootfd < 0) {
+  a.walk.rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (a.walk.rootfd < 0) {
     rc = oci_error_set(err, OCI_EIO, "%s: %s", rootfs,
                        errno == ENOTDIR ? "not a directory" : strerror(errno));
     goto done;
@@ -815,7 +824,8 @@ done:
   set_free(&a.upper);
   free(s.cbuf);
   free(s.ubuf);
-  if (a.rootfd >= 0) close(a.rootfd);
+  up_walk_forget(&a.walk);
+  if (a.walk.rootfd >= 0) close(a.walk.rootfd);
   close(s.fd);
   return rc;
 }

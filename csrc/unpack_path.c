@@ -8,7 +8,11 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include "ocispec/unpack.h"
 #include "unpack_internal.h"
@@ -52,14 +56,63 @@ int up_clean(const char *name, char out[PATH_MAX], const char *shown,
   return OCI_OK;
 }
 
-int up_open_dir(int rootfd, const char *rel, size_t len, bool create, int *out,
+void up_walk_forget(up_walk *w) {
+  if (w->cache_fd >= 0) close(w->cache_fd);
+  w->cache_fd = -1;
+  w->cache_len = 0;
+}
+
+/* openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the kernel walks
+   the whole path in one call and fails (ELOOP, EXDEV) on any symbolic
+   link or escape. -1 with errno when it fails; ENOSYS when the kernel (or
+   a seccomp filter) lacks it, and then the component walk does it all. */
+static int open_beneath(int from, const char *path) {
+#ifdef SYS_openat2
+  struct open_how how = {
+      .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  long fd;
+  do
+    fd = syscall(SYS_openat2, from, path, &how, sizeof how);
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  return (int)fd;
+#else
+  (void)from;
+  (void)path;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
                 const char *shown, oci_error *err) {
   *out = -1;
-  int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-  if (cur < 0)
+  size_t i = 0;
+  int from = w->rootfd;
+  if (w->cache_fd >= 0 && w->cache_len <= len &&
+      memcmp(rel, w->cache, w->cache_len) == 0 &&
+      (w->cache_len == len || rel[w->cache_len] == '/')) {
+    from = w->cache_fd;
+    i = w->cache_len == len ? len : w->cache_len + 1;
+  }
+  int cur = -1;
+  if (i < len && !w->no_openat2) {
+    /* the usual case, an existing directory: one call; anything else
+       (missing, a link, not a directory) falls to the walk below, which
+       creates or names precisely what is wrong */
+    char rest[PATH_MAX];
+    memcpy(rest, rel + i, len - i);
+    rest[len - i] = '\0';
+    cur = open_beneath(from, rest);
+    if (cur >= 0)
+      i = len;
+    else if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
+      w->no_openat2 = true;
+  }
+  if (cur < 0 && (cur = fcntl(from, F_DUPFD_CLOEXEC, 0)) < 0)
     return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", shown,
                          strerror(errno));
-  size_t i = 0;
   while (i < len) {
     const char *c = rel + i;
     const char *slash = memchr(c, '/', len - i);
@@ -115,6 +168,16 @@ int up_open_dir(int rootfd, const char *rel, size_t len, bool create, int *out,
     close(cur);
     cur = fd;
     i += n + (slash ? 1 : 0);
+  }
+  if (len && (w->cache_fd < 0 || w->cache_len != len ||
+              memcmp(w->cache, rel, len) != 0)) {
+    int keep = fcntl(cur, F_DUPFD_CLOEXEC, 0);
+    up_walk_forget(w);
+    if (keep >= 0) { /* else: no cache, still correct */
+      w->cache_fd = keep;
+      w->cache_len = len;
+      memcpy(w->cache, rel, len);
+    }
   }
   *out = cur;
   return OCI_OK;
