@@ -571,8 +571,7 @@ describe("unpack.image bundles", function()
       pending("umoci not installed")
       return
     end
-    local img = tmp .. "/img"
-    make_image(img, {
+    local layers = {
       layer("a", {
         { name = "d", type = "dir" }, { name = "d/old", data = "o" },
         { name = "d/sub", type = "dir" }, { name = "d/sub/old2", data = "o" },
@@ -587,15 +586,38 @@ describe("unpack.image bundles", function()
         { name = "bin", type = "symlink", target = "usr/bin" },
         { name = "w/.wh.x" }, { name = "w/z", data = "z" }, { name = "w/.wh.z" },
         { name = "f", type = "dir" }, { name = "f/in", data = "in" },
+        { name = "x/old", data = "o" }, { name = "y/old", data = "o" }, { name = "hl", type = "link", target = "h" },
       }),
-    })
-    local L = assert(oci.layout.open(img))
-    assert(unpack.image(L, "t", tmp .. "/ours", { rootless = true }))
-    local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/umoci")))
-    assert.is_true(ok, out)
-    local ours, theirs = tree(tmp .. "/ours/rootfs"), tree(tmp .. "/umoci/rootfs")
-    assert.are.equal(theirs, ours)
-    assert.is_false(exists(tmp .. "/ours/rootfs/d/sub/old2"))
-    assert.are.equal("z", read(tmp .. "/ours/rootfs/w/z"))
+      layer("c", {
+        { name = "x/new", data = "n" }, { name = ".wh.x" },
+        { name = ".wh.y" }, { name = "y/new", data = "n" },
+        { name = ".wh.h" }, { name = "g", type = "fifo" },
+      }),
+      layer("d", { { name = "keep", data = "k" }, { name = "./.wh..wh..opq" }, { name = "d/late", data = "l" } }),
+    }
+    -- the first three layers, then all four (the last one's opaque root
+    -- removes what the first three left)
+    for n = 3, 4 do
+      local img = tmp .. "/img" .. n
+      make_image(img, table.move(layers, 1, n, 1, {}))
+      local L = assert(oci.layout.open(img))
+      assert(unpack.image(L, "t", tmp .. "/ours" .. n, { rootless = true }))
+      local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/umoci" .. n)))
+      assert.is_true(ok, out)
+      assert.are.equal(tree(tmp .. "/umoci" .. n .. "/rootfs"), tree(tmp .. "/ours" .. n .. "/rootfs"))
+    end
+    local ours = tmp .. "/ours3/rootfs"
+    assert.is_false(exists(ours .. "/d/sub/old2"))
+    assert.are.equal("n2", read(ours .. "/d/sub/n2"))
+    assert.are.equal("z", read(ours .. "/w/z"))
+    assert.are.equal("n", read(ours .. "/x/new"))
+    assert.is_false(exists(ours .. "/x/old"))
+    assert.are.equal("n", read(ours .. "/y/new"))
+    assert.is_false(exists(ours .. "/y/old"))
+    assert.are.equal("file", read(ours .. "/hl"))
+    ours = tmp .. "/ours4/rootfs"
+    assert.is_false(exists(ours .. "/bin"))
+    assert.are.equal("k", read(ours .. "/keep"))
+    assert.are.equal("l", read(ours .. "/d/late"))
   end)
 end)
