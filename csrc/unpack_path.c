@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -183,9 +185,78 @@ int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
   return OCI_OK;
 }
 
+/* One directory being emptied by up_remove_at: its name in its parent,
+   the parent's identity (checked when climbing back through ".."), and
+   the names of its subdirectories still to empty. */
+typedef struct level {
+  char self[NAME_MAX + 1];
+  dev_t parent_dev;
+  ino_t parent_ino;
+  char **dirs;
+  size_t ndirs, next;
+} level;
+
+static void level_free(level *l) {
+  for (size_t i = 0; i < l->ndirs; i++)
+    free(l->dirs[i]);
+  free(l->dirs);
+}
+
+/* Removes every entry of the directory fd that is not a directory, and
+   lists its subdirectories in l. Consumes nothing: fd stays open. */
+static int scan_level(int fd, level *l, const char *shown, oci_error *err) {
+  int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    int e = errno;
+    if (dfd >= 0) close(dfd);
+    return oci_error_set(err, OCI_EIO, "%s: cannot read %s: %s", shown, l->self,
+                         strerror(e));
+  }
+  size_t cap = 0;
+  int rc = OCI_OK;
+  struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT)
+        rc = oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, e->d_name,
+                           strerror(errno));
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+        rc = oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown,
+                           e->d_name, strerror(errno));
+      continue;
+    }
+    if (l->ndirs == cap) {
+      size_t ncap = cap ? cap * 2 : 8;
+      char **nd = realloc(l->dirs, ncap * sizeof *nd);
+      if (!nd) {
+        rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+        break;
+      }
+      l->dirs = nd;
+      cap = ncap;
+    }
+    if (!(l->dirs[l->ndirs] = strdup(e->d_name)))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+    else
+      l->ndirs++;
+  }
+  closedir(d);
+  return rc;
+}
+
+/* Iterative, with one directory descriptor open whatever the depth (a
+   layer can nest 2000 directories, more than a usual descriptor limit):
+   down by openat(O_NOFOLLOW), back up by "..", checked against the
+   device and inode the parent had on the way down. */
 int up_remove_at(int parent, const char *name, const char *shown,
                  oci_error *err) {
-  if (!up_component_ok(name, strlen(name)))
+  if (!up_component_ok(name, strlen(name)) || strlen(name) > NAME_MAX)
     return oci_error_set(err, OCI_EINVAL,
                          "%s: refusing to remove \"%s\" (not a name)", shown,
                          name);
@@ -194,36 +265,108 @@ int up_remove_at(int parent, const char *name, const char *shown,
     return errno == ENOENT ? OCI_OK
                            : oci_error_set(err, OCI_EIO, "%s: %s: %s", shown,
                                            name, strerror(errno));
-  if (S_ISDIR(st.st_mode)) {
-    int fd =
-        openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      return oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, name,
-                           strerror(errno));
-    DIR *d = fdopendir(fd);
-    if (!d) {
-      int e = errno;
-      close(fd);
-      return oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, name,
-                           strerror(e));
-    }
-    int rc = OCI_OK;
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      rc = up_remove_at(dirfd(d), e->d_name, shown, err);
-    }
-    closedir(d);
-    if (rc) return rc;
-    if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(parent, name, 0) != 0 && errno != ENOENT)
       return oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown,
                            name, strerror(errno));
     return OCI_OK;
   }
-  if (unlinkat(parent, name, 0) != 0 && errno != ENOENT)
-    return oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown, name,
+  level *stack = NULL;
+  size_t depth = 0, cap = 0;
+  int rc = OCI_OK, cur = -1;
+  const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int from = parent;
+  const char *child = name;
+  for (;;) {
+    if (child) { /* down into from/child */
+      struct stat ps;
+      if (fstat(from, &ps) != 0) {
+        rc = oci_error_set(err, OCI_EIO, "%s: %s", shown, strerror(errno));
+        break;
+      }
+      int fd = openat(from, child, dflags);
+      if (fd < 0) {
+        if (errno == ENOENT) {
+          child = NULL;
+          if (depth == 0) break; /* gone meanwhile */
+          continue;
+        }
+        if (errno == ENOTDIR || errno == ELOOP) { /* replaced meanwhile */
+          if (unlinkat(from, child, 0) != 0 && errno != ENOENT)
+            rc = oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown,
+                               child, strerror(errno));
+          child = NULL;
+          if (rc || depth == 0) break;
+          continue;
+        }
+        rc = oci_error_set(err, OCI_EIO, "%s: %s: %s", shown, child,
+                           strerror(errno));
+        break;
+      }
+      if (depth == cap) {
+        size_t ncap = cap ? cap * 2 : 16;
+        level *ns = realloc(stack, ncap * sizeof *ns);
+        if (!ns) {
+          close(fd);
+          rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+          break;
+        }
+        stack = ns;
+        cap = ncap;
+      }
+      level *l = &stack[depth++];
+      memset(l, 0, sizeof *l);
+      snprintf(l->self, sizeof l->self, "%s", child);
+      l->parent_dev = ps.st_dev;
+      l->parent_ino = ps.st_ino;
+      if (cur >= 0) close(cur);
+      cur = fd;
+      child = NULL;
+      if ((rc = scan_level(cur, l, shown, err))) break;
+    }
+    level *l = &stack[depth - 1];
+    if (l->next < l->ndirs) {
+      from = cur;
+      child = l->dirs[l->next++];
+      continue;
+    }
+    /* l is empty now: climb to its parent and remove it */
+    char self[NAME_MAX + 1];
+    memcpy(self, l->self, sizeof self);
+    dev_t pdev = l->parent_dev;
+    ino_t pino = l->parent_ino;
+    level_free(l);
+    depth--;
+    if (depth == 0) {
+      close(cur);
+      cur = -1;
+      if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rc = oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown,
+                           name, strerror(errno));
+      break;
+    }
+    int up = openat(cur, "..", dflags);
+    struct stat us;
+    if (up < 0 || fstat(up, &us) != 0 || us.st_dev != pdev ||
+        us.st_ino != pino) {
+      if (up >= 0) close(up);
+      rc = oci_error_set(err, OCI_EIO,
+                         "%s: a directory moved while it was removed", shown);
+      break;
+    }
+    close(cur);
+    cur = up;
+    if (unlinkat(cur, self, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      rc = oci_error_set(err, OCI_EIO, "%s: cannot remove %s: %s", shown, self,
                          strerror(errno));
-  return OCI_OK;
+      break;
+    }
+  }
+  for (size_t i = 0; i < depth; i++)
+    level_free(&stack[i]);
+  free(stack);
+  if (cur >= 0) close(cur);
+  return rc;
 }
 
 int oci_remove_tree(const char *path, oci_error *err) {

@@ -221,6 +221,38 @@ static void test_remove_tree(void **state) {
   assert_true(is_there(p("outside/secret")));
 }
 
+/* A tree deeper than the descriptor limit is removed all the same (the
+   walk keeps one directory open, not one per level), and so is its
+   whiteout in a layer. */
+static void test_deep_tree(void **state) {
+  (void)state;
+  sh("mkdir '%s' && cd '%s' && python3 -c \"import os\n"
+     "for i in range(300): os.mkdir('d'); os.chdir('d')\n"
+     "open('f', 'w').write('x')\"",
+     p("t"), p("t"));
+  sh("mkdir '%s' && cp -a '%s' '%s'", p("root"), p("t/d"), p("root/d"));
+  const char *blob = tar("wh.tar", "f('.wh.d')\n");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {32, 32};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    oci_error err;
+    int rc = oci_remove_tree(p("t/d"), &err);
+    if (rc == OCI_OK) rc = oci_layer_apply(blob, p("root"), NULL, NULL, &err);
+    if (rc != OCI_OK) fprintf(stderr, "%s\n", err.message);
+    _exit(rc == OCI_OK ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_false(is_there(p("t/d")));
+  assert_false(is_there(p("root/d")));
+  assert_true(is_there(p("t")));
+  assert_true(is_there(p("root")));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_whiteout_names, setup, teardown),
@@ -229,6 +261,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
