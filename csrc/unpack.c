@@ -381,44 +381,72 @@ static int io_error(const parsed *p, const char *what, oci_error *err) {
                        what, strerror(errno));
 }
 
-/* Removes dirfd/name (at rel) unless this layer wrote it: whiteouts and
-   opaque markers (keep_top: the directory itself stays). What the layer
-   wrote stays, and so do the directories above it, which lose their lower
-   contents all the same. */
-static int wipe_at(applier *a, int at, const char *name, char *rel,
-                   size_t rel_len, bool keep_top, const parsed *p,
-                   oci_error *err) {
-  if (!keep_top && !set_has_n(&a->upper, rel, rel_len))
-    return up_remove_at(at, name, p->shown, err);
-  int fd =
-      *name ? openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            : fcntl(at, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0)
-    return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
-               ? OCI_OK /* a file or link this layer wrote: spared */
-               : io_error(p, "cannot open a directory to clear", err);
-  DIR *d = fdopendir(fd);
+/* Directories still to clear of lower entries, by path (so that no
+   descriptor stays open per level of a deep tree). */
+typedef struct rel_stack {
+  char **items;
+  size_t len, cap;
+} rel_stack;
+
+static int push_rel(rel_stack *st, const char *rel, size_t n) {
+  if (st->len == st->cap) {
+    size_t cap = st->cap ? st->cap * 2 : 16;
+    char **items = realloc(st->items, cap * sizeof *items);
+    if (!items) return -1;
+    st->items = items;
+    st->cap = cap;
+  }
+  if (!(st->items[st->len] = strndup(rel, n))) return -1;
+  st->len++;
+  return 0;
+}
+
+/* Clears the directory at rel of every entry this layer did not write
+   (nor lead to): those go whole; written directories are cleared in turn
+   (pushed on todo). layer.md: whiteouts apply to lower layers only. */
+static int clear_dir(applier *a, const char *rel, rel_stack *todo,
+                     const parsed *p, oci_error *err) {
+  size_t rel_len = strlen(rel);
+  int fd;
+  oci_error ignored;
+  /* a written directory replaced since by a link or file: nothing below */
+  if (up_open_dir(&a->walk, rel, rel_len, false, &fd, p->shown, &ignored) ||
+      fd < 0)
+    return OCI_OK;
+  int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
   if (!d) {
+    int e = errno;
+    if (dfd >= 0) close(dfd);
     close(fd);
+    errno = e;
     return io_error(p, "cannot read a directory", err);
   }
+  char sub[PATH_MAX];
+  memcpy(sub, rel, rel_len);
   int rc = OCI_OK;
   struct dirent *de;
   while (!rc && (de = readdir(d))) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
     size_t n = strlen(de->d_name);
-    size_t sub = rel_len + (rel_len ? 1 : 0) + n;
-    if (sub >= PATH_MAX) {
-      /* cannot be a path of this layer (they are shorter): not spared */
-      rc = up_remove_at(dirfd(d), de->d_name, p->shown, err);
+    size_t sl = rel_len + (rel_len ? 1 : 0) + n;
+    bool written = false; /* longer than PATH_MAX: not by this layer */
+    if (sl < PATH_MAX) {
+      if (rel_len) sub[rel_len] = '/';
+      memcpy(sub + rel_len + (rel_len ? 1 : 0), de->d_name, n);
+      written = set_has_n(&a->upper, sub, sl);
+    }
+    if (!written) {
+      rc = up_remove_at(fd, de->d_name, p->shown, err);
       continue;
     }
-    if (rel_len) rel[rel_len] = '/';
-    memcpy(rel + rel_len + (rel_len ? 1 : 0), de->d_name, n + 1);
-    rc = wipe_at(a, dirfd(d), de->d_name, rel, sub, false, p, err);
-    rel[rel_len] = '\0';
+    struct stat st;
+    if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && push_rel(todo, sub, sl))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   closedir(d);
+  close(fd);
   return rc;
 }
 
@@ -431,19 +459,34 @@ static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
   char rel[PATH_MAX];
   memcpy(rel, p->rel, p->dir_len);
   size_t len = p->dir_len;
+  rel_stack todo = {0};
   if (p->kind == K_OPAQUE) {
-    rel[len] = '\0';
     a->st->opaque_dirs++;
-    rc = wipe_at(a, dfd, "", rel, len, true, p, err);
+    if (push_rel(&todo, rel, len))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   } else {
     const char *target = p->base + sizeof WH_PREFIX - 1;
     size_t tn = strlen(target);
     if (len) rel[len++] = '/';
     memcpy(rel + len, target, tn + 1); /* fits: shorter than p->rel */
     a->st->whiteouts++;
-    rc = wipe_at(a, dfd, target, rel, len + tn, false, p, err);
+    struct stat st;
+    if (!set_has_n(&a->upper, rel, len + tn))
+      rc = up_remove_at(dfd, target, p->shown, err);
+    else if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len + tn))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   close(dfd);
+  while (!rc && todo.len) {
+    char *next = todo.items[--todo.len];
+    rc = clear_dir(a, next, &todo, p, err);
+    free(next);
+  }
+  for (size_t i = 0; i < todo.len; i++)
+    free(todo.items[i]);
+  free(todo.items);
+  up_walk_forget(&a->walk);
   return rc;
 }
 

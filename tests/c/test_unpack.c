@@ -253,6 +253,39 @@ static void test_deep_tree(void **state) {
   assert_true(is_there(p("root")));
 }
 
+/* A whiteout of a deep tree this layer wrote too: the lower files go at
+   every level, the layer's directories stay; one descriptor suffices. */
+static void test_deep_own_tree(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *lower =
+      tar("lower.tar", "n = 'a'\n"
+                       "for i in range(400):\n"
+                       "    d(n); f(n + '/f', b'x'); n += '/a'\n");
+  const char *upper = tar("upper.tar", "n = 'a'\n"
+                                       "for i in range(400):\n"
+                                       "    d(n); n += '/a'\n"
+                                       "f('.wh.a')\n");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {32, 32};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    oci_error err;
+    int rc = oci_layer_apply(lower, p("root"), NULL, NULL, &err);
+    if (rc == OCI_OK) rc = oci_layer_apply(upper, p("root"), NULL, NULL, &err);
+    if (rc != OCI_OK) fprintf(stderr, "%s\n", err.message);
+    _exit(rc == OCI_OK ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_true(is_there(p("root/a/a/a")));
+  assert_false(is_there(p("root/a/f")));
+  assert_false(is_there(p("root/a/a/a/f")));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_whiteout_names, setup, teardown),
@@ -262,6 +295,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
