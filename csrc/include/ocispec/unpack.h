@@ -19,6 +19,8 @@ extern "C" {
 #define OCI_UNPACK_DEFAULT_MAX_BYTES (UINT64_C(64) << 30)
 #define OCI_UNPACK_DEFAULT_MAX_ENTRIES UINT64_C(1000000)
 
+/* Options of oci_layer_apply; its strings stay the caller's (read during
+   the call only). */
 typedef struct oci_unpack_options {
   unsigned version; /* OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
   /* Do not set owners, and skip device nodes (which need root): what an
