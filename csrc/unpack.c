@@ -1,8 +1,15 @@
-/* Applying layer changesets (image-spec layer.md) to a root file system
-   with libarchive: entries go through archive_write_disk with its
-   security checks, whiteouts are ours. Every path is checked before it is
-   used: relative, no "..", and no symbolic link on the way, so a hostile
-   layer cannot write or delete outside rootfs. */
+/* Applying layer changesets (image-spec layer.md) to a root file system.
+   libarchive reads the blob (gzip, zstd or plain tar); writing is ours,
+   through directory descriptors (unpack_path.c), so that no path string
+   is checked first and used later, no symbolic link is followed, and
+   every write error is seen.
+
+   A blob is read twice: pass 1 writes nothing and checks the blob's size
+   and digest, the uncompressed stream's digest (diff_id), the limits and
+   every entry name; pass 2 applies the entries. Both read through the
+   same chain: the file -> libarchive "raw" format with the gzip/zstd
+   filters (the uncompressed stream, hashed) -> a second libarchive reader
+   of tar format fed by the first. */
 #include "ocispec/unpack.h"
 
 #include <archive.h>
@@ -10,15 +17,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
+#include "unpack_internal.h"
 
 #define READ_BLOCK (1 << 20)
 
@@ -26,40 +36,41 @@
 static const char WH_PREFIX[] = ".wh.";
 static const char WH_OPAQUE[] = ".wh..wh..opq";
 
-/* ---- the set of paths this layer wrote ---------------------------------
+/* ---- the set of paths this layer wrote, with their ancestors -----------
    layer.md: whiteouts "MUST only apply to resources in lower/parent
-   layers", so a whiteout or an opaque marker must spare what the same
-   layer already wrote. Open addressing over FNV-1a hashes. */
+   layers", so a whiteout or an opaque marker spares exactly what the same
+   layer wrote, and the directories above it (as directories: their lower
+   contents still go). Open addressing over FNV-1a hashes. */
 
 typedef struct path_set {
   char **slots;
   size_t cap, len;
 } path_set;
 
-static uint64_t fnv1a(const char *s) {
+static uint64_t fnv1a(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
-static bool set_has(const path_set *s, const char *p) {
+static bool set_has_n(const path_set *s, const char *p, size_t n) {
   if (!s->cap) return false;
-  for (size_t i = fnv1a(p) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+  for (size_t i = fnv1a(p, n) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
     if (!s->slots[i]) return false;
-    if (strcmp(s->slots[i], p) == 0) return true;
+    if (strncmp(s->slots[i], p, n) == 0 && s->slots[i][n] == '\0') return true;
   }
 }
 
-static int set_add(path_set *s, const char *p) {
-  if (set_has(s, p)) return 0;
+static int set_add_n(path_set *s, const char *p, size_t n) {
+  if (set_has_n(s, p, n)) return 0;
   if ((s->len + 1) * 2 > s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 256;
     char **slots = calloc(cap, sizeof *slots);
     if (!slots) return -1;
     for (size_t i = 0; i < s->cap; i++) {
       if (!s->slots[i]) continue;
-      size_t j = fnv1a(s->slots[i]) & (cap - 1);
+      size_t j = fnv1a(s->slots[i], strlen(s->slots[i])) & (cap - 1);
       while (slots[j])
         j = (j + 1) & (cap - 1);
       slots[j] = s->slots[i];
@@ -68,14 +79,29 @@ static int set_add(path_set *s, const char *p) {
     s->slots = slots;
     s->cap = cap;
   }
-  char *copy = strdup(p);
+  char *copy = strndup(p, n);
   if (!copy) return -1;
-  size_t i = fnv1a(p) & (s->cap - 1);
+  size_t i = fnv1a(p, n) & (s->cap - 1);
   while (s->slots[i])
     i = (i + 1) & (s->cap - 1);
   s->slots[i] = copy;
   s->len++;
   return 0;
+}
+
+/* Adds rel and each of its ancestors. The set always holds the ancestors
+   of what it holds, so the walk up stops at the first one present (else a
+   layer of deep paths would hash a quadratic number of bytes). */
+static int set_add_upper(path_set *s, const char *rel) {
+  size_t n = strlen(rel);
+  for (;;) {
+    if (set_has_n(s, rel, n)) return 0;
+    if (set_add_n(s, rel, n)) return -1;
+    while (n > 0 && rel[n - 1] != '/')
+      n--;
+    if (n == 0) return 0;
+    n--; /* the parent, without its slash */
+  }
 }
 
 static void set_free(path_set *s) {
@@ -84,383 +110,765 @@ static void set_free(path_set *s) {
   free(s->slots);
 }
 
-/* A parent directory of p (relative) was written by this layer when p's
-   own ancestors are in the set; used to spare same-layer entries. */
-static bool written_or_under(const path_set *s, const char *p) {
-  char buf[PATH_MAX];
-  size_t n = strlen(p);
-  if (n >= sizeof buf) return false;
-  memcpy(buf, p, n + 1);
-  for (;;) {
-    if (set_has(s, buf)) return true;
-    char *slash = strrchr(buf, '/');
-    if (!slash) return false;
-    *slash = '\0';
-  }
-}
+/* ---- reading the blob ---------------------------------------------------- */
 
-/* ---- paths -------------------------------------------------------------- */
-
-/* Normalises a tar path in place: drops leading "./" and "/", repeated and
-   trailing slashes, "." components; refuses ".." (layer.md: paths are
-   relative to the root of the changeset). Empty result = the root. */
-static int clean_path(char *p, const char *entry, oci_error *err) {
-  char *out = p, *in = p;
-  while (*in) {
-    while (*in == '/')
-      in++;
-    if (!*in) break;
-    char *end = strchr(in, '/');
-    size_t n = end ? (size_t)(end - in) : strlen(in);
-    if (n == 1 && in[0] == '.') {
-    } else if (n == 2 && in[0] == '.' && in[1] == '.') {
-      return oci_error_set(err, OCI_EINVAL,
-                           "layer entry \"%s\": \"..\" would leave the root "
-                           "file system",
-                           entry);
-    } else {
-      if (out != p) *out++ = '/';
-      memmove(out, in, n);
-      out += n;
-    }
-    in += n;
-  }
-  *out = '\0';
-  return OCI_OK;
-}
-
-/* Checks that every existing component of rootfs/rel before the last is a
-   real directory, not a symbolic link: a layer must not reach outside
-   rootfs through a link an earlier entry (or layer) planted. */
-static int check_parents(const char *rootfs, const char *rel, const char *entry,
-                         oci_error *err) {
-  char buf[PATH_MAX];
-  int n = snprintf(buf, sizeof buf, "%s/%s", rootfs, rel);
-  if (n < 0 || (size_t)n >= sizeof buf)
-    return oci_error_set(err, OCI_EINVAL, "layer entry \"%s\": path too long",
-                         entry);
-  size_t root_len = strlen(rootfs);
-  for (char *s = buf + root_len + 1; (s = strchr(s, '/')); s++) {
-    *s = '\0';
-    struct stat st;
-    int rc = lstat(buf, &st);
-    *s = '/';
-    if (rc != 0) return OCI_OK; /* missing: created as a directory */
-    if (S_ISLNK(st.st_mode))
-      return oci_error_set(err, OCI_EINVAL,
-                           "layer entry \"%s\": a parent is a symbolic link; "
-                           "refusing to follow it out of the root file system",
-                           entry);
-    if (!S_ISDIR(st.st_mode))
-      return oci_error_set(err, OCI_EINVAL,
-                           "layer entry \"%s\": a parent is not a directory",
-                           entry);
-  }
-  return OCI_OK;
-}
-
-/* Removes the tree at dirfd/name without following links. */
-static int remove_at(int parent, const char *name, const char *what,
-                     oci_error *err) {
-  struct stat st;
-  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return errno == ENOENT
-               ? OCI_OK
-               : oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-  if (S_ISDIR(st.st_mode)) {
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (fd < 0)
-      return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-    DIR *d = fdopendir(fd);
-    if (!d) {
-      close(fd);
-      return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-    }
-    int rc = OCI_OK;
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      rc = remove_at(dirfd(d), e->d_name, what, err);
-    }
-    closedir(d);
-    if (rc) return rc;
-    if (unlinkat(parent, name, AT_REMOVEDIR) != 0)
-      return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-    return OCI_OK;
-  }
-  if (unlinkat(parent, name, 0) != 0 && errno != ENOENT)
-    return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-  return OCI_OK;
-}
-
-/* layer.md "Whiteouts": `.wh.<name>` hides <name> of lower layers. */
-static int apply_whiteout(const char *rootfs, const char *dir, const char *name,
-                          const path_set *written, const char *entry,
-                          oci_error *err) {
-  char rel[PATH_MAX];
-  int n = snprintf(rel, sizeof rel, "%s%s%s", dir, *dir ? "/" : "", name);
-  if (n < 0 || (size_t)n >= sizeof rel)
-    return oci_error_set(err, OCI_EINVAL, "layer entry \"%s\": path too long",
-                         entry);
-  if (set_has(written, rel)) return OCI_OK; /* same layer: spared */
-  int rc = check_parents(rootfs, rel, entry, err);
-  if (rc) return rc;
-  char parent[PATH_MAX];
-  snprintf(parent, sizeof parent, "%s%s%s", rootfs, *dir ? "/" : "", dir);
-  int fd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (fd < 0) return OCI_OK; /* nothing below to hide */
-  rc = remove_at(fd, name, entry, err);
-  close(fd);
-  return rc;
-}
-
-/* layer.md "Opaque Whiteout": `.wh..wh..opq` hides every lower entry of its
-   directory; entries this layer wrote there stay. */
-static int apply_opaque(const char *rootfs, const char *dir,
-                        const path_set *written, const char *entry,
-                        oci_error *err) {
-  int rc = check_parents(rootfs, *dir ? dir : ".", entry, err);
-  if (rc) return rc;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s%s%s", rootfs, *dir ? "/" : "", dir);
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (fd < 0) return OCI_OK;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return oci_error_set(err, OCI_EIO, "%s: %s", entry, strerror(errno));
-  }
-  struct dirent *e;
-  while (!rc && (e = readdir(d))) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    char rel[PATH_MAX];
-    snprintf(rel, sizeof rel, "%s%s%s", dir, *dir ? "/" : "", e->d_name);
-    if (written_or_under(written, rel)) continue;
-    rc = remove_at(dirfd(d), e->d_name, entry, err);
-  }
-  closedir(d);
-  return rc;
-}
-
-/* ---- reading the blob, hashed as it streams ---------------------------- */
-
-typedef struct reader {
+typedef struct stream {
   int fd;
-  unsigned char *buf;
-  oci_hasher *hasher; /* NULL when no digest is expected */
-  bool failed_hash;
-} reader;
+  const char *blob;
+  unsigned char *cbuf, *ubuf;
+  oci_hasher *chash, *uhash; /* NULL when not wanted */
+  uint64_t csize, usize, max_bytes;
+  bool over_limit, hash_failed;
+  struct archive *raw, *tar;
+} stream;
 
-static la_ssize_t read_cb(struct archive *a, void *ctx, const void **out) {
-  reader *r = ctx;
+static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **out) {
+  stream *s = ctx;
   ssize_t n;
   do
-    n = read(r->fd, r->buf, READ_BLOCK);
+    n = read(s->fd, s->cbuf, READ_BLOCK);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     archive_set_error(a, errno, "read failed");
     return -1;
   }
-  if (r->hasher && n > 0 &&
-      oci_hasher_update(r->hasher, r->buf, (size_t)n, NULL) != OCI_OK)
-    r->failed_hash = true;
-  *out = r->buf;
+  if (s->chash && n > 0 &&
+      oci_hasher_update(s->chash, s->cbuf, (size_t)n, NULL) != OCI_OK)
+    s->hash_failed = true;
+  s->csize += (uint64_t)n;
+  *out = s->cbuf;
   return n;
 }
 
-/* Feeds the rest of the blob to the hasher (tar's end-of-archive blocks
-   and compressor trailers may be left unread by libarchive). */
-static int drain(reader *r, const char *blob, oci_error *err) {
-  for (;;) {
-    ssize_t n = read(r->fd, r->buf, READ_BLOCK);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return oci_error_set(err, OCI_EIO, "%s: read failed: %s", blob,
-                           strerror(errno));
-    if (n == 0) return OCI_OK;
-    if (oci_hasher_update(r->hasher, r->buf, (size_t)n, err)) return OCI_ENOMEM;
+/* Next block of the uncompressed stream, hashed and counted. */
+static la_ssize_t next_plain(stream *s, struct archive *report) {
+  la_ssize_t n = archive_read_data(s->raw, s->ubuf, READ_BLOCK);
+  if (n < 0) {
+    const char *m = archive_error_string(s->raw);
+    archive_set_error(report, archive_errno(s->raw), "%s",
+                      m ? m : "decompression failed");
+    return -1;
   }
+  if (s->uhash && n > 0 &&
+      oci_hasher_update(s->uhash, s->ubuf, (size_t)n, NULL) != OCI_OK)
+    s->hash_failed = true;
+  s->usize += (uint64_t)n;
+  if (s->usize > s->max_bytes) {
+    s->over_limit = true;
+    archive_set_error(report, EFBIG, "uncompressed size limit");
+    return -1;
+  }
+  return n;
 }
 
-/* ---- applying ----------------------------------------------------------- */
+static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **out) {
+  stream *s = ctx;
+  *out = s->ubuf;
+  return next_plain(s, a);
+}
 
-static int archive_fail(struct archive *a, const char *blob, const char *what,
+static int limit_error(const stream *s, oci_error *err) {
+  return oci_error_set(err, OCI_ETOOBIG,
+                       "%s: the layer uncompresses to more than %" PRIu64
+                       " bytes (limit max_bytes)",
+                       s->blob, s->max_bytes);
+}
+
+static int archive_fail(const stream *s, struct archive *a, const char *what,
                         oci_error *err) {
+  if (s->over_limit) return limit_error(s, err);
   const char *msg = archive_error_string(a);
-  return oci_error_set(err, OCI_EINVAL, "%s: %s%s%s", blob, what,
+  return oci_error_set(err, OCI_EINVAL, "%s: %s%s%s", s->blob, what,
                        msg ? ": " : "", msg ? msg : "");
 }
 
-static int prefix_path(char *out, size_t outsz, const char *rootfs,
-                       const char *rel, const char *entry, oci_error *err) {
-  int n = snprintf(out, outsz, "%s%s%s", rootfs, *rel ? "/" : "", rel);
-  if (n < 0 || (size_t)n >= outsz)
-    return oci_error_set(err, OCI_EINVAL, "layer entry \"%s\": path too long",
-                         entry);
+static void stream_close(stream *s) {
+  if (s->tar) archive_read_free(s->tar);
+  if (s->raw) archive_read_free(s->raw);
+  s->tar = s->raw = NULL;
+  oci_hasher_free(s->chash);
+  oci_hasher_free(s->uhash);
+  s->chash = s->uhash = NULL;
+}
+
+/* Opens the chain from the start of s->fd; calg/ualg OCI_DIGEST_OTHER =
+   no hashing of that stream. */
+static int stream_open(stream *s, oci_digest_alg calg, oci_digest_alg ualg,
+                       oci_error *err) {
+  s->csize = s->usize = 0;
+  s->over_limit = s->hash_failed = false;
+  if (lseek(s->fd, 0, SEEK_SET) != 0)
+    return oci_error_set(err, OCI_EIO, "%s: %s", s->blob, strerror(errno));
+  int rc;
+  if (calg != OCI_DIGEST_OTHER && (rc = oci_hasher_new(calg, &s->chash, err)))
+    return rc;
+  if (ualg != OCI_DIGEST_OTHER && (rc = oci_hasher_new(ualg, &s->uhash, err)))
+    return rc;
+  s->raw = archive_read_new();
+  s->tar = archive_read_new();
+  if (!s->raw || !s->tar)
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  archive_read_support_filter_gzip(s->raw);
+  archive_read_support_filter_zstd(s->raw);
+  archive_read_support_format_raw(s->raw);
+  struct archive_entry *e;
+  if (archive_read_open(s->raw, s, NULL, raw_read_cb, NULL) != ARCHIVE_OK ||
+      archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
+    return archive_fail(s, s->raw, "not a layer", err);
+  archive_read_support_format_tar(s->tar);
+  if (archive_read_open(s->tar, s, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+    return archive_fail(s, s->tar, "not a layer", err);
   return OCI_OK;
 }
 
-static int apply_entries(struct archive *in, struct archive *out,
-                         const char *blob, const char *rootfs, bool rootless,
-                         path_set *written, oci_unpack_stats *st,
-                         oci_error *err) {
-  struct archive_entry *e;
-  char rel[PATH_MAX], link[PATH_MAX], full[PATH_MAX], full_link[PATH_MAX];
+/* After the tar's end: reads (and hashes) the rest of both streams, then
+   writes the digests (when hashed) into c and u. */
+static int stream_finish(stream *s, char c[OCI_DIGEST_STRING_MAX],
+                         char u[OCI_DIGEST_STRING_MAX], oci_error *err) {
   for (;;) {
-    int r = archive_read_next_header(in, &e);
-    if (r == ARCHIVE_EOF) return OCI_OK;
-    if (r < ARCHIVE_WARN) return archive_fail(in, blob, "not a layer", err);
-    st->entries++;
-    const char *name = archive_entry_pathname(e);
-    if (!name)
-      return oci_error_set(err, OCI_EINVAL, "%s: entry without a name", blob);
-    if (strlen(name) >= sizeof rel)
+    la_ssize_t n = next_plain(s, s->raw);
+    if (n < 0) return archive_fail(s, s->raw, "corrupt layer", err);
+    if (n == 0) break;
+  }
+  for (;;) {
+    const void *unused;
+    la_ssize_t n = raw_read_cb(s->raw, s, &unused);
+    if (n < 0)
+      return oci_error_set(err, OCI_EIO, "%s: read failed: %s", s->blob,
+                           strerror(errno));
+    if (n == 0) break;
+  }
+  if (s->hash_failed) return oci_error_set(err, OCI_ENOMEM, "hashing failed");
+  int rc;
+  if (s->chash && (rc = oci_hasher_finish(s->chash, c, err))) return rc;
+  if (s->uhash && (rc = oci_hasher_finish(s->uhash, u, err))) return rc;
+  return OCI_OK;
+}
+
+/* ---- one entry, parsed and checked -----------------------------------------
+ */
+
+enum kind { K_ROOT, K_WHITEOUT, K_OPAQUE, K_ENTRY };
+
+typedef struct parsed {
+  char shown[160];     /* our own copy of the entry's name, for messages */
+  char rel[PATH_MAX];  /* cleaned path */
+  char link[PATH_MAX]; /* cleaned hard link target */
+  enum kind kind;
+  size_t dir_len;   /* rel[0..dir_len) is the parent directory */
+  const char *base; /* into rel: the last component */
+  bool hard;
+} parsed;
+
+/* A symbolic link's target: the bytes as stored, else their UTF-8 form. */
+static const char *link_target(struct archive_entry *e) {
+  const char *t = archive_entry_symlink(e);
+  return t ? t : archive_entry_symlink_utf8(e);
+}
+
+static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
+  const char *name = archive_entry_pathname(e);
+  if (!name) name = archive_entry_pathname_utf8(e);
+  if (!name)
+    return oci_error_set(err, OCI_EINVAL, "layer entry without a name");
+  size_t nl = strlen(name);
+  if (nl < sizeof p->shown)
+    memcpy(p->shown, name, nl + 1);
+  else
+    snprintf(p->shown, sizeof p->shown, "%.*s...", (int)sizeof p->shown - 4,
+             name);
+  if (nl >= PATH_MAX)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": name longer than %d bytes",
+                         p->shown, PATH_MAX - 1);
+  int rc = up_clean(name, p->rel, p->shown, err);
+  if (rc) return rc;
+  mode_t type = archive_entry_filetype(e);
+  const char *hard = archive_entry_hardlink(e);
+  if (!hard) hard = archive_entry_hardlink_utf8(e);
+  p->hard = hard != NULL;
+  if (!p->rel[0]) {
+    if (p->hard || type != AE_IFDIR)
       return oci_error_set(err, OCI_EINVAL,
-                           "layer entry \"%.64s...\": path too long", name);
-    strcpy(rel, name);
-    int rc = clean_path(rel, name, err);
-    if (rc) return rc;
-    if (!*rel) continue; /* "./": the root itself keeps rootfs's mode */
-    char *slash = strrchr(rel, '/');
-    const char *base = slash ? slash + 1 : rel;
-    if (strncmp(base, WH_PREFIX, sizeof WH_PREFIX - 1) == 0) {
-      char dir[PATH_MAX];
-      size_t dn = slash ? (size_t)(slash - rel) : 0;
-      memcpy(dir, rel, dn);
-      dir[dn] = '\0';
-      if (strcmp(base, WH_OPAQUE) == 0) {
-        st->opaque_dirs++;
-        rc = apply_opaque(rootfs, dir, written, name, err);
-      } else {
-        st->whiteouts++;
-        rc = apply_whiteout(rootfs, dir, base + sizeof WH_PREFIX - 1, written,
-                            name, err);
-      }
-      if (rc) return rc;
-      continue;
+                           "layer entry \"%s\": refusing to replace the root "
+                           "directory with something else",
+                           p->shown);
+    p->kind = K_ROOT;
+    return OCI_OK;
+  }
+  char *slash = strrchr(p->rel, '/');
+  p->dir_len = slash ? (size_t)(slash - p->rel) : 0;
+  p->base = slash ? slash + 1 : p->rel;
+  if (strncmp(p->base, WH_PREFIX, sizeof WH_PREFIX - 1) == 0) {
+    if (strcmp(p->base, WH_OPAQUE) == 0) {
+      p->kind = K_OPAQUE;
+      return OCI_OK;
     }
-    mode_t type = archive_entry_filetype(e);
-    if (rootless && (type == AE_IFCHR || type == AE_IFBLK)) {
-      st->skipped++;
-      continue;
-    }
-    if ((rc = check_parents(rootfs, rel, name, err)) ||
-        (rc = prefix_path(full, sizeof full, rootfs, rel, name, err)))
-      return rc;
-    archive_entry_copy_pathname(e, full);
-    const char *hard = archive_entry_hardlink(e);
-    if (hard) {
-      if (strlen(hard) >= sizeof link)
-        return oci_error_set(err, OCI_EINVAL,
-                             "layer entry \"%s\": link target too long", name);
-      strcpy(link, hard);
-      if ((rc = clean_path(link, name, err)) ||
-          (rc = check_parents(rootfs, link, name, err)) ||
-          (rc = prefix_path(full_link, sizeof full_link, rootfs, link, name,
-                            err)))
-        return rc;
-      archive_entry_copy_hardlink(e, full_link);
-    }
-    r = archive_write_header(out, e);
-    if (r < ARCHIVE_WARN)
-      return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", name,
-                           archive_error_string(out));
-    if (archive_entry_size(e) > 0 && !hard) {
-      const void *buf;
-      size_t len;
-      la_int64_t off;
-      while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
-        if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN)
-          return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", name,
-                               archive_error_string(out));
-      if (r != ARCHIVE_EOF)
-        return archive_fail(in, blob, "truncated or corrupt layer", err);
-    }
-    if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-      return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", name,
-                           archive_error_string(out));
-    if (set_add(written, rel) != 0)
-      return oci_error_set(err, OCI_ENOMEM, "out of memory");
+    const char *target = p->base + sizeof WH_PREFIX - 1;
+    if (!up_component_ok(target, strlen(target)))
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": whiteout of \"%s\" names no "
+                           "entry",
+                           p->shown, target);
+    p->kind = K_WHITEOUT;
+    return OCI_OK;
+  }
+  p->kind = K_ENTRY;
+  if (hard) {
+    if (strlen(hard) >= PATH_MAX)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": link target longer than %d "
+                           "bytes",
+                           p->shown, PATH_MAX - 1);
+    if ((rc = up_clean(hard, p->link, p->shown, err))) return rc;
+    if (!p->link[0])
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": hard link to the root "
+                           "directory",
+                           p->shown);
+  } else if (type == AE_IFLNK) {
+    const char *t = link_target(e);
+    if (!t || !*t)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": symbolic link without a "
+                           "target",
+                           p->shown);
+    if (strlen(t) >= PATH_MAX)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": link target longer than %d "
+                           "bytes",
+                           p->shown, PATH_MAX - 1);
+  } else if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFCHR &&
+             type != AE_IFBLK && type != AE_IFIFO) {
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "layer entry \"%s\": unsupported entry type 0%o",
+                         p->shown, (unsigned)type);
+  }
+  return OCI_OK;
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+typedef struct dir_fix {
+  char *rel;
+  mode_t mode;
+  struct timespec times[2];
+} dir_fix;
+
+typedef struct applier {
+  up_walk walk;
+  bool rootless, owner;
+  path_set upper;
+  dir_fix *dirs;
+  size_t ndirs, capdirs;
+  oci_unpack_stats *st;
+  stream *s;
+} applier;
+
+static void entry_times(struct archive_entry *e, struct timespec t[2]) {
+  t[1].tv_sec = archive_entry_mtime(e);
+  t[1].tv_nsec = archive_entry_mtime_nsec(e);
+  if (archive_entry_atime_is_set(e)) {
+    t[0].tv_sec = archive_entry_atime(e);
+    t[0].tv_nsec = archive_entry_atime_nsec(e);
+  } else {
+    t[0] = t[1];
   }
 }
+
+static int io_error(const parsed *p, const char *what, oci_error *err) {
+  return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s: %s", p->shown,
+                       what, strerror(errno));
+}
+
+/* Directories still to clear of lower entries, by path (so that no
+   descriptor stays open per level of a deep tree). */
+typedef struct rel_stack {
+  char **items;
+  size_t len, cap;
+} rel_stack;
+
+static int push_rel(rel_stack *st, const char *rel, size_t n) {
+  if (st->len == st->cap) {
+    size_t cap = st->cap ? st->cap * 2 : 16;
+    char **items = realloc(st->items, cap * sizeof *items);
+    if (!items) return -1;
+    st->items = items;
+    st->cap = cap;
+  }
+  if (!(st->items[st->len] = strndup(rel, n))) return -1;
+  st->len++;
+  return 0;
+}
+
+/* Clears the directory at rel of every entry this layer did not write
+   (nor lead to): those go whole; written directories are cleared in turn
+   (pushed on todo). layer.md: whiteouts apply to lower layers only. */
+static int clear_dir(applier *a, const char *rel, rel_stack *todo,
+                     const parsed *p, oci_error *err) {
+  size_t rel_len = strlen(rel);
+  int fd;
+  oci_error ignored;
+  /* a written directory replaced since by a link or file: nothing below */
+  if (up_open_dir(&a->walk, rel, rel_len, false, &fd, p->shown, &ignored) ||
+      fd < 0)
+    return OCI_OK;
+  int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    int e = errno;
+    if (dfd >= 0) close(dfd);
+    close(fd);
+    errno = e;
+    return io_error(p, "cannot read a directory", err);
+  }
+  char sub[PATH_MAX];
+  memcpy(sub, rel, rel_len);
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (!rc && (de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    size_t n = strlen(de->d_name);
+    size_t sl = rel_len + (rel_len ? 1 : 0) + n;
+    bool written = false; /* longer than PATH_MAX: not by this layer */
+    if (sl < PATH_MAX) {
+      if (rel_len) sub[rel_len] = '/';
+      memcpy(sub + rel_len + (rel_len ? 1 : 0), de->d_name, n);
+      written = set_has_n(&a->upper, sub, sl);
+    }
+    if (!written) {
+      rc = up_remove_at(fd, de->d_name, p->shown, err);
+      continue;
+    }
+    struct stat st;
+    if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && push_rel(todo, sub, sl))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  closedir(d);
+  close(fd);
+  return rc;
+}
+
+static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
+  int dfd;
+  int rc =
+      up_open_dir(&a->walk, p->rel, p->dir_len, false, &dfd, p->shown, err);
+  if (rc || dfd < 0) return rc; /* missing parent: nothing below to hide */
+  up_walk_forget(&a->walk);     /* what it names may go */
+  char rel[PATH_MAX];
+  memcpy(rel, p->rel, p->dir_len);
+  size_t len = p->dir_len;
+  rel_stack todo = {0};
+  if (p->kind == K_OPAQUE) {
+    a->st->opaque_dirs++;
+    if (push_rel(&todo, rel, len))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  } else {
+    const char *target = p->base + sizeof WH_PREFIX - 1;
+    size_t tn = strlen(target);
+    if (len) rel[len++] = '/';
+    memcpy(rel + len, target, tn + 1); /* fits: shorter than p->rel */
+    a->st->whiteouts++;
+    struct stat st;
+    if (!set_has_n(&a->upper, rel, len + tn))
+      rc = up_remove_at(dfd, target, p->shown, err);
+    else if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len + tn))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  close(dfd);
+  while (!rc && todo.len) {
+    char *next = todo.items[--todo.len];
+    rc = clear_dir(a, next, &todo, p, err);
+    free(next);
+  }
+  for (size_t i = 0; i < todo.len; i++)
+    free(todo.items[i]);
+  free(todo.items);
+  up_walk_forget(&a->walk);
+  return rc;
+}
+
+static int write_data(applier *a, int fd, struct archive_entry *e,
+                      const parsed *p, oci_error *err) {
+  const void *buf;
+  size_t len;
+  la_int64_t off;
+  int r;
+  while ((r = archive_read_data_block(a->s->tar, &buf, &len, &off)) ==
+         ARCHIVE_OK) {
+    const char *b = buf;
+    while (len) {
+      ssize_t w = pwrite(fd, b, len, (off_t)off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        if (w == 0) errno = EIO;
+        return io_error(p, "write failed", err);
+      }
+      b += w;
+      len -= (size_t)w;
+      off += w;
+    }
+  }
+  if (r != ARCHIVE_EOF)
+    return archive_fail(a->s, a->s->tar, "truncated or corrupt layer", err);
+  /* sparse files end in a hole: give the file its full size */
+  la_int64_t size = archive_entry_size(e);
+  struct stat st;
+  if (fstat(fd, &st) != 0) return io_error(p, "fstat", err);
+  if (st.st_size < size && ftruncate(fd, (off_t)size) != 0)
+    return io_error(p, "write failed", err);
+  return OCI_OK;
+}
+
+static int set_owner(applier *a, int dirfd, const char *name, int fd,
+                     struct archive_entry *e, const parsed *p, oci_error *err) {
+  if (!a->owner) return OCI_OK;
+  uid_t u = (uid_t)archive_entry_uid(e);
+  gid_t g = (gid_t)archive_entry_gid(e);
+  int r = fd >= 0 ? fchown(fd, u, g)
+                  : fchownat(dirfd, name, u, g, AT_SYMLINK_NOFOLLOW);
+  return r == 0 ? OCI_OK : io_error(p, "cannot set the owner", err);
+}
+
+static int push_dir(applier *a, const parsed *p, struct archive_entry *e,
+                    oci_error *err) {
+  if (a->ndirs == a->capdirs) {
+    size_t cap = a->capdirs ? a->capdirs * 2 : 64;
+    dir_fix *d = realloc(a->dirs, cap * sizeof *d);
+    if (!d) return oci_error_set(err, OCI_ENOMEM, "out of memory");
+    a->dirs = d;
+    a->capdirs = cap;
+  }
+  dir_fix *f = &a->dirs[a->ndirs];
+  if (!(f->rel = strdup(p->rel)))
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  f->mode = archive_entry_perm(e) & 07777;
+  entry_times(e, f->times);
+  a->ndirs++;
+  return OCI_OK;
+}
+
+static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
+                       oci_error *err) {
+  mode_t type = archive_entry_filetype(e);
+  if (!p->hard && a->rootless && (type == AE_IFCHR || type == AE_IFBLK)) {
+    a->st->skipped++;
+    return OCI_OK;
+  }
+  int pfd;
+  int rc = up_open_dir(&a->walk, p->rel, p->dir_len, true, &pfd, p->shown, err);
+  if (rc) return rc;
+  const char *base = p->base;
+  bool is_dir = !p->hard && type == AE_IFDIR;
+  struct stat old;
+  bool exists = fstatat(pfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!exists && errno != ENOENT) {
+    rc = io_error(p, "stat", err);
+    goto out;
+  }
+  /* anything but a directory over a directory: the old tree goes first */
+  if (exists && !(is_dir && S_ISDIR(old.st_mode))) {
+    up_walk_forget(&a->walk); /* the cached directory may be below */
+    if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
+  }
+  struct timespec t[2];
+  entry_times(e, t);
+  mode_t perm = archive_entry_perm(e) & 07777;
+  if (p->hard) {
+    int tfd;
+    const char *slash = strrchr(p->link, '/');
+    size_t tlen = slash ? (size_t)(slash - p->link) : 0;
+    const char *tbase = slash ? slash + 1 : p->link;
+    if ((rc = up_open_dir(&a->walk, p->link, tlen, false, &tfd, p->shown, err)))
+      goto out;
+    struct stat ts;
+    if (tfd < 0 || fstatat(tfd, tbase, &ts, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (tfd >= 0) close(tfd);
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": hard link target \"%s\" does "
+                         "not exist",
+                         p->shown, p->link);
+      goto out;
+    }
+    if (S_ISDIR(ts.st_mode)) {
+      close(tfd);
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": hard link to a directory",
+                         p->shown);
+      goto out;
+    }
+    int r = linkat(tfd, tbase, pfd, base, 0); /* 0: a link is not followed */
+    close(tfd);
+    if (r != 0) rc = io_error(p, "cannot create the hard link", err);
+  } else if (type == AE_IFREG) {
+    int fd = openat(pfd, base,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      rc = io_error(p, "cannot create", err);
+      goto out;
+    }
+    if (!(rc = write_data(a, fd, e, p, err)) &&
+        !(rc = set_owner(a, -1, NULL, fd, e, p, err))) {
+      if (fchmod(fd, perm) != 0)
+        rc = io_error(p, "cannot set the mode", err);
+      else if (futimens(fd, t) != 0)
+        rc = io_error(p, "cannot set the times", err);
+    }
+    if (close(fd) != 0 && !rc) rc = io_error(p, "write failed", err);
+  } else if (is_dir) {
+    if (!exists || !S_ISDIR(old.st_mode)) {
+      if (mkdirat(pfd, base, 0700) != 0) {
+        rc = io_error(p, "cannot create the directory", err);
+        goto out;
+      }
+    }
+    if (!(rc = set_owner(a, pfd, base, -1, e, p, err)))
+      rc = push_dir(a, p, e, err); /* mode and times at the end */
+  } else if (type == AE_IFLNK) {
+    if (symlinkat(link_target(e), pfd, base) != 0)
+      rc = io_error(p, "cannot create the symbolic link", err);
+    else if (!(rc = set_owner(a, pfd, base, -1, e, p, err)) &&
+             utimensat(pfd, base, t, AT_SYMLINK_NOFOLLOW) != 0)
+      rc = io_error(p, "cannot set the times", err);
+  } else { /* fifo, character or block device */
+    mode_t kind = type == AE_IFIFO   ? S_IFIFO
+                  : type == AE_IFCHR ? S_IFCHR
+                                     : S_IFBLK;
+    dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+    if (mknodat(pfd, base, kind | 0600, kind == S_IFIFO ? 0 : dev) != 0)
+      rc = io_error(p, "cannot create the node", err);
+    else if (!(rc = set_owner(a, pfd, base, -1, e, p, err))) {
+      /* just made in a directory held open, and not a link */
+      if (fchmodat(pfd, base, perm, 0) != 0)
+        rc = io_error(p, "cannot set the mode", err);
+      else if (utimensat(pfd, base, t, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = io_error(p, "cannot set the times", err);
+    }
+  }
+  if (!rc && set_add_upper(&a->upper, p->rel))
+    rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+out:
+  close(pfd);
+  return rc;
+}
+
+/* Modes and times of the layer's directories, once nothing more is
+   written into them (in entry order: a later entry for the same
+   directory wins). */
+static int fix_dirs(applier *a, oci_error *err) {
+  for (size_t i = 0; i < a->ndirs; i++) {
+    dir_fix *f = &a->dirs[i];
+    int fd;
+    oci_error ignored;
+    /* no longer a directory reached without links (replaced later in the
+       layer): nothing to fix */
+    if (up_open_dir(&a->walk, f->rel, strlen(f->rel), false, &fd, f->rel,
+                    &ignored) ||
+        fd < 0)
+      continue;
+    if (fchmod(fd, f->mode) != 0 || futimens(fd, f->times) != 0) {
+      int e = errno;
+      close(fd);
+      return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s", f->rel,
+                           strerror(e));
+    }
+    close(fd);
+  }
+  return OCI_OK;
+}
+
+/* ---- the two passes --------------------------------------------------- */
+
+static int next_entry(stream *s, uint64_t max_entries, oci_unpack_stats *st,
+                      struct archive_entry **e, oci_error *err) {
+  int r = archive_read_next_header(s->tar, e);
+  if (r == ARCHIVE_EOF) return 1;
+  /* ARCHIVE_WARN: the entry is usable (for instance a PAX UTF-8 name that
+     the C locale cannot convert: parse_entry takes the UTF-8 form) */
+  if (r < ARCHIVE_WARN) return archive_fail(s, s->tar, "not a layer", err);
+  if (++st->entries > max_entries)
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "%s: the layer has more than %" PRIu64
+                         " entries (limit max_entries)",
+                         s->blob, max_entries);
+  return 0;
+}
+
+static int check_digest(const char *what, const char *got, const char *want,
+                        const char *blob, oci_error *err) {
+  if (strcmp(got, want) == 0) return OCI_OK;
+  return oci_error_set(err, OCI_EMISMATCH,
+                       "%s mismatch: expected %s, got %s (%s)", what, want, got,
+                       blob);
+}
+
+static int parse_alg(const char *digest, oci_digest_alg *alg, oci_error *err) {
+  *alg = OCI_DIGEST_OTHER;
+  if (!digest) return OCI_OK;
+  oci_digest_view v;
+  int rc = oci_digest_parse(digest, strlen(digest), &v, err);
+  if (rc) return rc;
+  *alg = v.alg;
+  return OCI_OK;
+}
+
+/* Entry names are the layer's bytes: a message must not carry its control
+   characters (terminal escapes) to whoever prints it. Escapes them as
+   \xNN in place, cutting the message where it no longer fits. */
+static void escape_controls(oci_error *err) {
+  if (!err) return;
+  char out[sizeof err->message];
+  size_t o = 0;
+  for (const unsigned char *c = (const unsigned char *)err->message; *c; c++) {
+    bool ctl = *c < 0x20 || *c == 0x7f;
+    size_t need = ctl ? 4 : 1;
+    if (o + need >= sizeof out) break;
+    if (ctl)
+      o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", *c);
+    else
+      out[o++] = (char)*c;
+  }
+  out[o] = '\0';
+  memcpy(err->message, out, o + 1);
+}
+
+static int layer_apply(const char *blob_path, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err);
 
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
+  int rc = layer_apply(blob_path, rootfs, opts, stats, err);
+  if (rc) escape_controls(err);
+  return rc;
+}
+
+static int layer_apply(const char *blob_path, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err) {
   static const oci_unpack_options defaults = OCI_UNPACK_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   oci_unpack_stats local;
   if (!stats) stats = &local;
   memset(stats, 0, sizeof *stats);
   oci_error_clear(err);
+  if (!blob_path || !rootfs)
+    return oci_error_set(err, OCI_EINVAL, "oci_layer_apply: NULL path");
+  if (opts->version < 1 || opts->version > OCI_UNPACK_OPTIONS_VERSION)
+    return oci_error_set(err, OCI_EINVAL,
+                         "oci_unpack_options: unknown version %u",
+                         opts->version);
+  bool v2 = opts->version >= 2;
+  int64_t want_size = v2 ? opts->expected_size : -1;
+  const char *want_diff = v2 ? opts->expected_diff_id : NULL;
+  uint64_t max_bytes =
+      v2 && opts->max_bytes ? opts->max_bytes : OCI_UNPACK_DEFAULT_MAX_BYTES;
+  uint64_t max_entries = v2 && opts->max_entries
+                             ? opts->max_entries
+                             : OCI_UNPACK_DEFAULT_MAX_ENTRIES;
+  oci_digest_alg calg, ualg;
+  int rc;
+  if ((rc = parse_alg(opts->expected_digest, &calg, err)) ||
+      (rc = parse_alg(want_diff, &ualg, err)))
+    return rc;
 
-  char root[PATH_MAX];
-  if (!realpath(rootfs, root))
-    return oci_error_set(err, OCI_EIO, "%s: %s", rootfs, strerror(errno));
-  struct stat st;
-  if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
-    return oci_error_set(err, OCI_EINVAL, "%s: not a directory", rootfs);
-
-  oci_digest_alg alg = OCI_DIGEST_OTHER;
-  if (opts->expected_digest) {
-    oci_digest_view v;
-    int rc = oci_digest_parse(opts->expected_digest,
-                              strlen(opts->expected_digest), &v, err);
-    if (rc) return rc;
-    alg = v.alg;
-  }
-
-  reader r = {.fd = open(blob_path, O_RDONLY | O_CLOEXEC)};
-  if (r.fd < 0)
+  /* the blob: never through a symbolic link, a regular file only (a FIFO
+     must not block the open: O_NONBLOCK, then fstat) */
+  stream s = {.blob = blob_path, .max_bytes = max_bytes};
+  s.fd = open(blob_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (s.fd < 0)
     return oci_error_set(err, OCI_EIO, "%s: cannot open: %s", blob_path,
-                         strerror(errno));
-  int rc = OCI_OK;
-  path_set written = {0};
-  struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-  r.buf = malloc(READ_BLOCK);
-  if (!in || !out || !r.buf) {
+                         errno == ELOOP ? "a symbolic link (refused)"
+                                        : strerror(errno));
+  struct stat bst;
+  if (fstat(s.fd, &bst) != 0 || !S_ISREG(bst.st_mode)) {
+    close(s.fd);
+    return oci_error_set(err, OCI_EIO, "%s: not a regular file", blob_path);
+  }
+  applier a = {.walk = {.rootfd = -1, .cache_fd = -1},
+               .rootless = opts->rootless,
+               .st = stats,
+               .s = &s};
+  a.owner = !opts->rootless && geteuid() == 0;
+  s.cbuf = malloc(READ_BLOCK);
+  s.ubuf = malloc(READ_BLOCK);
+  if (!s.cbuf || !s.ubuf) {
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
     goto done;
   }
-  if (opts->expected_digest &&
-      (rc = oci_hasher_new(alg, &r.hasher, err)) != OCI_OK)
-    goto done;
-  archive_read_support_filter_gzip(in);
-  archive_read_support_filter_zstd(in);
-  archive_read_support_format_tar(in);
-  /* SECURE_*: libarchive's own guard against "..", absolute paths and
-     symlinks on the way, on top of ours; no ACLs, xattrs or fflags (OCI
-     layers carry xattrs in PAX headers that need privileges to set). */
-  int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-              ARCHIVE_EXTRACT_UNLINK | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-  if (!opts->rootless && geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
-  archive_write_disk_set_options(out, flags);
-  if (archive_read_open(in, &r, NULL, read_cb, NULL) != ARCHIVE_OK) {
-    rc = archive_fail(in, blob_path, "not a layer", err);
+  if (want_size >= 0 && bst.st_size != want_size) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "size mismatch: expected %" PRId64 ", got %" PRId64
+                       " (%s)",
+                       want_size, (int64_t)bst.st_size, blob_path);
     goto done;
   }
-  rc = apply_entries(in, out, blob_path, root, opts->rootless, &written, stats,
-                     err);
-  if (!rc && archive_write_close(out) != ARCHIVE_OK)
+  a.walk.rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (a.walk.rootfd < 0) {
     rc = oci_error_set(err, OCI_EIO, "%s: %s", rootfs,
-                       archive_error_string(out));
-  if (!rc && r.hasher) {
-    char got[OCI_DIGEST_STRING_MAX];
-    if (r.failed_hash)
-      rc = oci_error_set(err, OCI_ENOMEM, "hashing failed");
-    else if (!(rc = drain(&r, blob_path, err)) &&
-             !(rc = oci_hasher_finish(r.hasher, got, err)) &&
-             strcmp(got, opts->expected_digest) != 0)
-      rc = oci_error_set(err, OCI_EMISMATCH, "%s has digest %s, expected %s",
-                         blob_path, got, opts->expected_digest);
+                       errno == ENOTDIR ? "not a directory" : strerror(errno));
+    goto done;
   }
+
+  /* pass 1: verify, write nothing */
+  char c1[OCI_DIGEST_STRING_MAX] = "", u1[OCI_DIGEST_STRING_MAX] = "";
+  parsed *p = malloc(sizeof *p);
+  if (!p) {
+    rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
+  struct archive_entry *e;
+  while (!(rc = next_entry(&s, max_entries, stats, &e, err)))
+    if ((rc = parse_entry(e, p, err))) goto free_p;
+  if (rc < 0 || (rc = stream_finish(&s, c1, u1, err))) goto free_p;
+  if (want_size >= 0 && s.csize != (uint64_t)want_size) {
+    rc = oci_error_set(err, OCI_EMISMATCH,
+                       "size mismatch: expected %" PRId64 ", got %" PRIu64
+                       " (%s)",
+                       want_size, s.csize, blob_path);
+    goto free_p;
+  }
+  if ((opts->expected_digest &&
+       (rc = check_digest("digest", c1, opts->expected_digest, blob_path,
+                          err))) ||
+      (want_diff && (rc = check_digest("uncompressed digest (diff_id)", u1,
+                                       want_diff, blob_path, err))))
+    goto free_p;
+  stream_close(&s);
+
+  /* pass 2: apply */
+  memset(stats, 0, sizeof *stats);
+  if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
+  while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
+    if ((rc = parse_entry(e, p, err))) goto free_p;
+    if (p->kind == K_ROOT) continue; /* rootfs keeps its own metadata */
+    rc = p->kind == K_ENTRY ? apply_entry(&a, e, p, err)
+                            : apply_whiteout(&a, p, err);
+    if (rc) goto free_p;
+  }
+  char c2[OCI_DIGEST_STRING_MAX] = "", u2[OCI_DIGEST_STRING_MAX] = "";
+  if (rc < 0 || (rc = fix_dirs(&a, err)) ||
+      (rc = stream_finish(&s, c2, u2, err)))
+    goto free_p;
+  if (strcmp(c1, c2) != 0 || strcmp(u1, u2) != 0)
+    rc = oci_error_set(err, OCI_EMISMATCH, "%s changed while it was applied",
+                       blob_path);
+free_p:
+  free(p);
 done:
-  if (in) archive_read_free(in);
-  if (out) archive_write_free(out);
-  oci_hasher_free(r.hasher);
-  set_free(&written);
-  free(r.buf);
-  close(r.fd);
+  stream_close(&s);
+  for (size_t i = 0; i < a.ndirs; i++)
+    free(a.dirs[i].rel);
+  free(a.dirs);
+  set_free(&a.upper);
+  free(s.cbuf);
+  free(s.ubuf);
+  up_walk_forget(&a.walk);
+  if (a.walk.rootfd >= 0) close(a.walk.rootfd);
+  close(s.fd);
   return rc;
 }

@@ -27,7 +27,7 @@ with tarfile.open(out, mode, format=tarfile.PAX_FORMAT) as t:
         i.mtime = 1704067200
         i.linkname = e.get("target", "")
         i.devmajor, i.devminor = e.get("major", 0), e.get("minor", 0)
-        data = e.get("data", "").encode()
+        data = e.get("data", "").encode() + b"\0" * e.get("zeros", 0)
         i.size = len(data) if i.type == tarfile.REGTYPE else 0
         t.addfile(i, io.BytesIO(data) if i.size else None)
 ]]
@@ -57,6 +57,69 @@ local function layer(name, entries, compression)
 end
 
 local read = support.read
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok
+end
+
+-- Paths, types, link targets, sizes and modes of a tree (find -printf),
+-- and file contents by sha256sum: what two unpackers must agree on.
+local function tree(root)
+  local out = sh(("cd %s && find . -mindepth 1 -printf '%%P %%y %%l %%s %%m\n' | sort"
+    .. " && find . -type f -exec sha256sum {} + | sort -k2"):format(quote(root)))
+  -- directory sizes depend on the file system, not on the unpacker
+  return (out:gsub("(%S+ d  )%d+", "%1-"))
+end
+
+-- The uncompressed tar stream's sha256 (a layer's diff_id), by Python.
+local function diff_id(blob)
+  return "sha256:" .. sh(("python3 -c 'import sys,gzip,hashlib;"
+    .. "d=open(sys.argv[1],\"rb\").read();d=gzip.decompress(d) if d[:2]==b\"\\x1f\\x8b\" else d;"
+    .. "print(hashlib.sha256(d).hexdigest())' %s"):format(quote(blob))):sub(1, 64)
+end
+
+-- An OCI image layout at dir, tag "t", with these layer blobs; diff_ids
+-- (default: the real ones) go into the config.
+local function make_image(dir, blobs, diff_ids)
+  assert(os.execute(("mkdir -p %s/blobs/sha256"):format(quote(dir))))
+  local function put(path)
+    local d = assert(oci.digest.file(path))
+    local size = #read(path)
+    assert(os.execute(("cp %s %s/blobs/sha256/%s"):format(quote(path), quote(dir), d:sub(8))))
+    return d, size
+  end
+  local function put_string(s)
+    local p = dir .. "/tmp-blob"
+    support.write(p, s)
+    local d, size = put(p)
+    os.remove(p)
+    return d, size
+  end
+  local layers, ids = {}, {}
+  for i, b in ipairs(blobs) do
+    local d, size = put(b)
+    layers[i] = { mediaType = "application/vnd.oci.image.layer.v1.tar+gzip", digest = d, size = size }
+    ids[i] = diff_id(b)
+  end
+  local cd, cs = put_string(oci.json.encode({ architecture = "amd64", os = "linux",
+    rootfs = { type = "layers", diff_ids = diff_ids or ids }, config = { Cmd = { "/bin/sh" } } }))
+  local md, ms = put_string(oci.json.encode({ schemaVersion = 2,
+    mediaType = "application/vnd.oci.image.manifest.v1+json",
+    config = { mediaType = "application/vnd.oci.image.config.v1+json", digest = cd, size = cs },
+    layers = layers }))
+  support.write(dir .. "/index.json", oci.json.encode({ schemaVersion = 2, manifests = { {
+    mediaType = "application/vnd.oci.image.manifest.v1+json",
+    digest = md, size = ms, annotations = { ["org.opencontainers.image.ref.name"] = "t" } } } }))
+  support.write(dir .. "/oci-layout", '{"imageLayoutVersion":"1.0.0"}')
+  return layers
+end
+
+local function has(cmd)
+  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
+end
 
 local function exists(path)
   return os.rename(path, path) == true
@@ -199,5 +262,362 @@ describe("unpack.layer", function()
     ok, msg = unpack.layer(junk, tmp .. "/no-rootfs")
     assert.is_nil(ok)
     assert.truthy(msg:find("no-rootfs", 1, true), msg)
+  end)
+end)
+
+-- issue 13: hostile and unusual layers, each case failing before its fix.
+describe("unpack.layer against hostile layers", function()
+  local rootfs
+  before_each(function()
+    tmp = support.tmpdir()
+    rootfs = tmp .. "/rootfs"
+    assert(os.execute("mkdir " .. quote(rootfs)))
+  end)
+  after_each(function() support.rmdir(tmp) end)
+
+  local function fails(blob, root, want, opts)
+    local ok, msg, code = unpack.layer(blob, root, opts)
+    assert.is_nil(ok, "applied, expected: " .. want)
+    assert.truthy(msg:find(want, 1, true), msg)
+    return msg, code
+  end
+
+  it("refuses whiteouts of '..', '.' and '' before writing anything", function()
+    -- a sentinel beside the rootfs: `.wh...` at the layer root used to
+    -- delete the rootfs's parent (tmp) with everything in it
+    support.write(tmp .. "/sentinel", "keep")
+    support.write(rootfs .. "/inside", "keep")
+    for i, name in ipairs({ ".wh...", ".wh..", ".wh.", "a/.wh...", "./a/.wh..", "a/.wh." }) do
+      local blob = layer("wh" .. i, { { name = "early", data = "x" }, { name = "a", type = "dir" }, { name = name } })
+      local _, code = fails(blob, rootfs, ('layer entry "%s": whiteout of'):format(name))
+      assert.are.equal("invalid", code)
+    end
+    assert.are.equal("keep", read(tmp .. "/sentinel"))
+    assert.are.equal("keep", read(rootfs .. "/inside"))
+    -- pass 1 refused the layer: not even the entries before the bad one
+    assert.is_false(exists(rootfs .. "/early"))
+    assert.is_false(exists(rootfs .. "/a"))
+  end)
+
+  it("refuses '..' in names and hard link targets, and symlinked parents", function()
+    local outside = tmp .. "/outside"
+    assert(os.execute("mkdir " .. quote(outside)))
+    support.write(outside .. "/secret", "s")
+    support.write(tmp .. "/x", "x")
+    fails(layer("h1", { { name = "h", type = "link", target = "../x" } }), rootfs, '"..\" would leave')
+    fails(layer("h2", { { name = "d/../../x", data = "x" } }), rootfs, '"..\" would leave')
+    -- the layer's control characters never reach a terminal
+    local msg = fails(layer("h3", { { name = "\27]0;owned\7/../x", data = "x" } }), rootfs, '"..\" would leave')
+    assert.truthy(msg:find('layer entry "\\x1b]0;owned\\x07/../x"', 1, true), msg)
+    -- a symlink planted by an earlier layer: nothing goes through it
+    assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
+      { name = "rel", type = "symlink", target = "../outside" } }), rootfs))
+    fails(layer("through1", { { name = "l/evil", data = "x" } }), rootfs,
+      'layer entry "l/evil": parent "l" is a symbolic link')
+    fails(layer("through2", { { name = "h", type = "link", target = "l/secret" } }), rootfs,
+      'layer entry "h": parent "l" is a symbolic link')
+    fails(layer("through3", { { name = "rel/.wh.secret" } }), rootfs, 'parent "rel" is a symbolic link')
+    fails(layer("through4", { { name = "l/.wh..wh..opq" } }), rootfs, 'parent "l" is a symbolic link')
+    assert.is_false(exists(outside .. "/evil"))
+    assert.are.equal("s", read(outside .. "/secret"))
+    assert.are.equal("x", read(tmp .. "/x"))
+    -- a file replacing the link is fine, and does not touch its target
+    assert(unpack.layer(layer("over", { { name = "l", data = "now a file" } }), rootfs))
+    assert.are.equal("now a file", read(rootfs .. "/l"))
+    assert.are.equal("s", read(outside .. "/secret"))
+  end)
+
+  it("normalises './', '//', '/./' and trailing '/' in names", function()
+    assert(unpack.layer(layer("norm", {
+      { name = "./a/", type = "dir" }, { name = "a//b", data = "b" }, { name = "a/./c", data = "c" },
+      { name = "./", type = "dir" }, { name = "a/./.wh.b" },
+    }), rootfs))
+    assert.are.equal("c", read(rootfs .. "/a/c"))
+    assert.are.equal("b", read(rootfs .. "/a/b")) -- same layer: spared
+    -- a PAX UTF-8 name, which the C locale cannot convert (ARCHIVE_WARN)
+    assert(unpack.layer(layer("utf8", { { name = "caf\u{e9}", data = "u" },
+      { name = "l", type = "symlink", target = "caf\u{e9}" } }), rootfs))
+    assert.are.equal("u", read(rootfs .. "/l"))
+    -- a directory replaced later in the same layer
+    assert(unpack.layer(layer("dirthenlink", { { name = "z", type = "dir" }, { name = "z/y", type = "dir" },
+      { name = "z", type = "symlink", target = "a" } }), rootfs))
+    assert.are.equal("b", read(rootfs .. "/z/b"))
+    fails(layer("rootlink", { { name = ".", type = "symlink", target = "/etc" } }), rootfs,
+      'layer entry ".": refusing to replace the root directory')
+  end)
+
+  it("opaque whiteouts in the usual order remove every lower entry, at any depth", function()
+    assert(unpack.layer(layer("lower", {
+      { name = "d", type = "dir" }, { name = "d/old", data = "o" },
+      { name = "d/sub", type = "dir" }, { name = "d/sub/old2", data = "o" },
+      { name = "d/sub/keep", data = "lower" },
+      { name = "d/gone", type = "dir" }, { name = "d/gone/deep", data = "o" },
+    }), rootfs))
+    local st = assert(unpack.layer(layer("upper", {
+      { name = "d", type = "dir" }, { name = "d/.wh..wh..opq" },
+      { name = "d/new", data = "n" },
+      { name = "d/sub", type = "dir" }, { name = "d/sub/keep", data = "upper" },
+      { name = "d/implicit/x", data = "i" },
+    }), rootfs))
+    assert.are.equal(1, st.opaque_dirs)
+    assert.is_false(exists(rootfs .. "/d/old"))
+    assert.is_false(exists(rootfs .. "/d/sub/old2"))
+    assert.is_false(exists(rootfs .. "/d/gone"))
+    assert.are.equal("n", read(rootfs .. "/d/new"))
+    assert.are.equal("upper", read(rootfs .. "/d/sub/keep"))
+    assert.are.equal("i", read(rootfs .. "/d/implicit/x"))
+    -- the marker after the layer's own subdirectory: its lower contents go too
+    assert(unpack.layer(layer("lower2", { { name = "e/sub/old", data = "o" } }), rootfs))
+    assert(unpack.layer(layer("upper2", { { name = "e/sub", type = "dir" }, { name = "e/sub/n", data = "n" },
+      { name = "e/.wh..wh..opq" } }), rootfs))
+    assert.is_false(exists(rootfs .. "/e/sub/old"))
+    assert.are.equal("n", read(rootfs .. "/e/sub/n"))
+  end)
+
+  it("replaces a non-empty directory by a symlink or file, and keeps one under a directory", function()
+    assert(unpack.layer(layer("lower", {
+      { name = "bin", type = "dir" }, { name = "bin/sh", data = "old sh" },
+      { name = "bin/sub", type = "dir" }, { name = "bin/sub/x", data = "x" },
+      { name = "usr/bin", type = "dir" }, { name = "usr/bin/sh", data = "new sh" },
+      { name = "keep", type = "dir", mode = 493 }, { name = "keep/inside", data = "i" },
+      { name = "f", data = "file" }, { name = "s", type = "symlink", target = "usr" },
+    }), rootfs))
+    assert(unpack.layer(layer("usrmerge", {
+      { name = "bin", type = "symlink", target = "usr/bin" },
+      { name = "keep", type = "dir", mode = 448 },
+      { name = "f", type = "dir" }, { name = "s", type = "dir" },
+    }), rootfs))
+    assert.are.equal("usr/bin", sh("readlink " .. quote(rootfs .. "/bin")):gsub("\n$", ""))
+    assert.are.equal("new sh", read(rootfs .. "/bin/sh"))
+    assert.are.equal("i", read(rootfs .. "/keep/inside"))
+    assert.are.equal("700\n", (sh("stat -c %a " .. quote(rootfs .. "/keep"))))
+    local types = sh(("stat -c %%F %s %s | cut -c1"):format(quote(rootfs .. "/f"), quote(rootfs .. "/s")))
+    assert.are.equal("d\nd\n", types)
+  end)
+
+  it("refuses blobs that are symbolic links or not regular files, without hanging", function()
+    local blob = layer("ok", { { name = "f", data = "x" } })
+    assert(os.execute(("ln -s %s %s"):format(quote(blob), quote(tmp .. "/link"))))
+    fails(tmp .. "/link", rootfs, "symbolic link (refused)")
+    assert(os.execute("mkfifo " .. quote(tmp .. "/fifo")))
+    fails(tmp .. "/fifo", rootfs, "not a regular file")
+    fails(tmp, rootfs, "not a regular file")
+    assert.is_false(exists(rootfs .. "/f"))
+  end)
+
+  it("checks digest, size and diff_id before touching an existing directory", function()
+    support.write(rootfs .. "/f", "mine")
+    local blob = layer("v", { { name = "f", data = "theirs" }, { name = ".wh.g" } })
+    support.write(rootfs .. "/g", "mine too")
+    local digest = assert(oci.digest.file(blob))
+    local size = #read(blob)
+    local _, code = fails(blob, rootfs, "digest mismatch: expected sha256:" .. ("0"):rep(64),
+      { digest = "sha256:" .. ("0"):rep(64) })
+    assert.are.equal("mismatch", code)
+    fails(blob, rootfs, "size mismatch: expected " .. (size + 1), { digest = digest, size = size + 1 })
+    fails(blob, rootfs, "uncompressed digest (diff_id) mismatch",
+      { digest = digest, size = size, diff_id = "sha256:" .. ("1"):rep(64) })
+    assert.are.equal("mine", read(rootfs .. "/f"))
+    assert.are.equal("mine too", read(rootfs .. "/g"))
+    assert(unpack.layer(blob, rootfs, { digest = digest, size = size, diff_id = diff_id(blob) }))
+    assert.are.equal("theirs", read(rootfs .. "/f"))
+    assert.is_false(exists(rootfs .. "/g"))
+  end)
+
+  it("limits entries and uncompressed bytes, naming the option", function()
+    local many = {}
+    for i = 1, 5 do many[i] = { name = "f" .. i, data = "x" } end
+    local msg, code = fails(layer("many", many), rootfs, "more than 3 entries (limit max_entries)",
+      { max_entries = 3 })
+    assert.are.equal("too_big", code, msg)
+    assert(unpack.layer(layer("many5", many), rootfs, { max_entries = 5 }))
+    -- 32 MiB of zeros, a few kB compressed
+    local bomb = layer("bomb", { { name = "zeros", zeros = 32 * 1024 * 1024 } })
+    assert.is_true(#read(bomb) < 100000)
+    fails(bomb, tmp .. "/rootfs", "uncompresses to more than 1048576 bytes (limit max_bytes)",
+      { max_bytes = 1048576 })
+    assert.is_false(exists(rootfs .. "/zeros"))
+    -- link targets are bounded too
+    fails(layer("longlink", { { name = "l", type = "symlink", target = ("a/"):rep(2100) } }), rootfs,
+      "link target longer than 4095 bytes")
+  end)
+
+  it("applies and whites out a 2000-deep tree in linear time", function()
+    local entries, name = {}, "a"
+    for i = 1, 2000 do
+      entries[i] = { name = name, type = "dir" }
+      name = name .. "/a"
+    end
+    local deep = layer("deep", entries)
+    local wh = layer("wh", { { name = ".wh.a" } })
+    local cpu = os.clock()
+    assert(unpack.layer(deep, rootfs))
+    assert.truthy(exists(rootfs .. "/" .. ("a/"):rep(1000) .. "a"))
+    assert(unpack.layer(wh, rootfs))
+    cpu = os.clock() - cpu
+    assert.is_false(exists(rootfs .. "/a"))
+    -- CPU time (load does not count): 19 s with the quadratic walks
+    assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
+  end)
+
+  it("reports a full disk as an error naming the entry", function()
+    if sh("id -u"):match("^0") == nil or not has("mount") then
+      pending("needs root to mount a small tmpfs")
+      return
+    end
+    local small = tmp .. "/small"
+    assert(os.execute("mkdir " .. quote(small)))
+    local _, ok = sh("mount -t tmpfs -o size=64k tmpfs " .. quote(small))
+    if not ok then
+      pending("cannot mount a tmpfs here")
+      return
+    end
+    local blob = layer("big", { { name = "small", data = "s" }, { name = "big", data = ("x"):rep(256 * 1024) } })
+    local res = table.pack(pcall(unpack.layer, blob, small))
+    sh("umount " .. quote(small))
+    assert.is_true(res[1])
+    assert.is_nil(res[2])
+    assert.truthy(res[3]:find('layer entry "big": write failed: No space left on device', 1, true), res[3])
+    assert.are.equal("io", res[4])
+  end)
+end)
+
+describe("unpack.image bundles", function()
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  local function entries_of(dir)
+    return sh("ls -A " .. quote(dir))
+  end
+
+  it("makes a 0700 bundle atomically, leaves nothing on failure, and a retry works", function()
+    local img = tmp .. "/img"
+    make_image(img, { layer("base", { { name = "etc", type = "dir" }, { name = "etc/hostname", data = "box\n" } }) })
+    local L = assert(oci.layout.open(img))
+    assert(unpack.image(L, "t", tmp .. "/bundle", { rootless = true }))
+    assert.are.equal("700\n", (sh("stat -c %a " .. quote(tmp .. "/bundle"))))
+    assert.are.equal("box\n", read(tmp .. "/bundle/rootfs/etc/hostname"))
+    assert.are.equal("config.json\nrootfs\n", entries_of(tmp .. "/bundle"))
+    -- an existing non-empty bundle (or ".") is refused before any work
+    local ok, msg = unpack.image(L, "t", tmp .. "/bundle")
+    assert.is_nil(ok)
+    assert.truthy(msg:find("exists and is not an empty directory", 1, true), msg)
+    ok, msg = unpack.image(L, "t", ".")
+    assert.is_nil(ok)
+    assert.truthy(msg:find("must name a new or empty directory", 1, true), msg)
+    -- an empty existing directory is replaced whole
+    assert(os.execute("mkdir " .. quote(tmp .. "/empty")))
+    assert(unpack.image(L, "t", tmp .. "/empty", { rootless = true }))
+    assert.are.equal("box\n", read(tmp .. "/empty/rootfs/etc/hostname"))
+    assert.are.equal("base\nbase.json\nbundle\nempty\nimg\nmake_tar.py\n", entries_of(tmp))
+  end)
+
+  it("checks each layer's diff_id and leaves no bundle on a mismatch", function()
+    local l1 = layer("l1", { { name = "a", data = "a" } })
+    local l2 = layer("l2", { { name = "b", data = "b" } })
+    local img = tmp .. "/img"
+    make_image(img, { l1, l2 }, { diff_id(l1), "sha256:" .. ("2"):rep(64) })
+    local L = assert(oci.layout.open(img))
+    local before = entries_of(tmp)
+    local ok, msg, code = unpack.image(L, "t", tmp .. "/bundle", { rootless = true })
+    assert.is_nil(ok)
+    assert.are.equal("mismatch", code)
+    assert.truthy(msg:find("layer 2 (", 1, true), msg)
+    assert.truthy(msg:find("diff_id) mismatch: expected sha256:" .. ("2"):rep(64), 1, true), msg)
+    assert.are.equal(before, entries_of(tmp))
+    -- fewer diff_ids than layers
+    support.rmdir(img)
+    make_image(img, { l1, l2 }, { diff_id(l1) })
+    ok, msg = unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/bundle")
+    assert.is_nil(ok)
+    assert.truthy(msg:find("2 layers but its config lists 1 diff_ids", 1, true), msg)
+    -- fixed: the retry works
+    support.rmdir(img)
+    make_image(img, { l1, l2 })
+    assert(unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/bundle", { rootless = true }))
+    assert.are.equal("b", read(tmp .. "/bundle/rootfs/b"))
+  end)
+
+  it("ocispec unpack IMG . refuses the current directory and leaves it alone", function()
+    local img = tmp .. "/img"
+    make_image(img, { layer("w", { { name = ".wh..." }, { name = "x", data = "x" } }) })
+    local cli = assert(oci.core.realpath(here .. "../bin/ocispec"))
+    local out, ok = sh(("cd %s && lua5.4 %s unpack img:t ."):format(quote(tmp), quote(cli)))
+    assert.is_false(ok == true)
+    assert.truthy(out:find("must name a new or empty directory", 1, true), out)
+    assert.truthy(exists(img .. "/index.json"))
+    -- into a new bundle: the hostile whiteout is refused, nothing is left
+    local before = entries_of(tmp)
+    out, ok = sh(("cd %s && lua5.4 %s unpack --rootless img:t b"):format(quote(tmp), quote(cli)))
+    assert.is_false(ok == true)
+    assert.truthy(out:find('layer entry ".wh...": whiteout of ".." names no entry', 1, true), out)
+    assert.are.equal(before, entries_of(tmp))
+    -- the limits as options
+    support.rmdir(img)
+    make_image(img, { layer("two", { { name = "a", data = "a" }, { name = "b", data = "b" } }) })
+    out, ok = sh(("cd %s && lua5.4 %s unpack --rootless --max-entries 1 img:t b"):format(quote(tmp), quote(cli)))
+    assert.is_false(ok == true)
+    assert.truthy(out:find("more than 1 entries (limit max_entries)", 1, true), out)
+    out, ok = sh(("cd %s && lua5.4 %s unpack --max-bytes=x img:t b"):format(quote(tmp), quote(cli)))
+    assert.is_false(ok == true)
+    assert.truthy(out:find('--max-bytes: expected a positive integer, got "x"', 1, true), out)
+    out, ok = sh(("cd %s && lua5.4 %s unpack --rootless --max-bytes 100000 img:t b"):format(quote(tmp), quote(cli)))
+    assert.is_true(ok, out)
+    assert.are.equal("b", read(tmp .. "/b/rootfs/b"))
+  end)
+
+  it("agrees with umoci unpack --rootless on opaque whiteouts and replacements", function()
+    if not has("umoci") then
+      pending("umoci not installed")
+      return
+    end
+    local layers = {
+      layer("a", {
+        { name = "d", type = "dir" }, { name = "d/old", data = "o" },
+        { name = "d/sub", type = "dir" }, { name = "d/sub/old2", data = "o" },
+        { name = "bin", type = "dir" }, { name = "bin/sh", data = "sh" },
+        { name = "usr", type = "dir" }, { name = "usr/bin", type = "dir" }, { name = "usr/bin/sh", data = "sh2" },
+        { name = "w", type = "dir" }, { name = "w/x", data = "x" }, { name = "w/y", data = "y" },
+        { name = "f", data = "file" }, { name = "h", type = "link", target = "f" },
+      }),
+      layer("b", {
+        { name = "d", type = "dir" }, { name = "d/.wh..wh..opq" }, { name = "d/new", data = "n" },
+        { name = "d/sub", type = "dir" }, { name = "d/sub/n2", data = "n2" },
+        { name = "bin", type = "symlink", target = "usr/bin" },
+        { name = "w/.wh.x" }, { name = "w/z", data = "z" }, { name = "w/.wh.z" },
+        { name = "f", type = "dir" }, { name = "f/in", data = "in" },
+        { name = "x/old", data = "o" }, { name = "y/old", data = "o" }, { name = "hl", type = "link", target = "h" },
+      }),
+      layer("c", {
+        { name = "x/new", data = "n" }, { name = ".wh.x" },
+        { name = ".wh.y" }, { name = "y/new", data = "n" },
+        { name = ".wh.h" }, { name = "g", type = "fifo" },
+      }),
+      layer("d", { { name = "keep", data = "k" }, { name = "./.wh..wh..opq" }, { name = "d/late", data = "l" } }),
+    }
+    -- the first three layers, then all four (the last one's opaque root
+    -- removes what the first three left)
+    for n = 3, 4 do
+      local img = tmp .. "/img" .. n
+      make_image(img, table.move(layers, 1, n, 1, {}))
+      local L = assert(oci.layout.open(img))
+      assert(unpack.image(L, "t", tmp .. "/ours" .. n, { rootless = true }))
+      local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/umoci" .. n)))
+      assert.is_true(ok, out)
+      assert.are.equal(tree(tmp .. "/umoci" .. n .. "/rootfs"), tree(tmp .. "/ours" .. n .. "/rootfs"))
+    end
+    local ours = tmp .. "/ours3/rootfs"
+    assert.is_false(exists(ours .. "/d/sub/old2"))
+    assert.are.equal("n2", read(ours .. "/d/sub/n2"))
+    assert.are.equal("z", read(ours .. "/w/z"))
+    assert.are.equal("n", read(ours .. "/x/new"))
+    assert.is_false(exists(ours .. "/x/old"))
+    assert.are.equal("n", read(ours .. "/y/new"))
+    assert.is_false(exists(ours .. "/y/old"))
+    assert.are.equal("file", read(ours .. "/hl"))
+    ours = tmp .. "/ours4/rootfs"
+    assert.is_false(exists(ours .. "/bin"))
+    assert.are.equal("k", read(ours .. "/keep"))
+    assert.are.equal("l", read(ours .. "/d/late"))
   end)
 end)

@@ -1,11 +1,49 @@
-/* core.unpack: applying layers to a root file system (ocispec/unpack.h).
-     apply(blob_path, rootfs [, {rootless=bool, digest=string}])
-       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, code */
+/* core.unpack: applying layers to a root file system (ocispec/unpack.h),
+   and the few file system helpers oci.unpack.image needs instead of
+   shelling out.
+     apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
+                                 max_bytes=, max_entries=}])
+       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, code
+     mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
+     mkdir(path [, mode=0755]) -> true (exactly this mode, umask aside)
+     remove_tree(path) -> true (never follows a symbolic link)
+     dir_state(path) -> "missing" | "empty" | "full" | "other" (not a dir)
+     ids() -> effective uid, gid
+   Errors: nil, message, code name. */
+#include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ocil_parts.h"
 #include "ocispec/unpack.h"
+
+static const char *opt_string(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  /* stays on the stack (and alive) until the call returns */
+  if (lua_isnil(L, -1)) return NULL;
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "option %s: expected a string", key);
+  return lua_tostring(L, -1);
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *key,
+                           lua_Integer dflt) {
+  lua_getfield(L, t, key);
+  lua_Integer v = dflt;
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    v = lua_tointegerx(L, -1, &ok);
+    if (!ok || v < 0)
+      luaL_error(L, "option %s: expected a non-negative integer", key);
+  }
+  lua_pop(L, 1);
+  return v;
+}
 
 static int l_apply(lua_State *L) {
   oci_error err;
@@ -19,9 +57,12 @@ static int l_apply(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_getfield(L, 3, "rootless");
     opts.rootless = lua_toboolean(L, -1);
-    lua_getfield(L, 3, "digest");
-    /* stays on the stack (and alive) until the call returns */
-    if (!lua_isnil(L, -1)) opts.expected_digest = luaL_checkstring(L, -1);
+    lua_pop(L, 1);
+    opts.expected_digest = opt_string(L, 3, "digest");
+    opts.expected_diff_id = opt_string(L, 3, "diff_id");
+    opts.expected_size = (int64_t)opt_int(L, 3, "size", -1);
+    opts.max_bytes = (uint64_t)opt_int(L, 3, "max_bytes", 0);
+    opts.max_entries = (uint64_t)opt_int(L, 3, "max_entries", 0);
   }
   oci_unpack_stats st;
   if (oci_layer_apply(blob, rootfs, &opts, &st, &err))
@@ -38,8 +79,90 @@ static int l_apply(lua_State *L) {
   return 1;
 }
 
+static int push_errno(lua_State *L, const char *path) {
+  oci_error err;
+  oci_error_set(&err, OCI_EIO, "%s: %s", path, strerror(errno));
+  return ocil_parts_push_error(L, &err);
+}
+
+static int l_mkdtemp(lua_State *L) {
+  oci_error err;
+  const char *tmpl;
+  if (ocil_parts_cstring(L, 1, "template", &tmpl, &err))
+    return ocil_parts_push_error(L, &err);
+  size_t n = strlen(tmpl);
+  char *buf = lua_newuserdatauv(L, n + 1, 0); /* freed by the collector */
+  memcpy(buf, tmpl, n + 1);
+  if (!mkdtemp(buf)) return push_errno(L, tmpl);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+static int l_mkdir(lua_State *L) {
+  oci_error err;
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_Integer mode = luaL_optinteger(L, 2, 0755);
+  luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode out of range");
+  if (mkdir(path, 0700) != 0) return push_errno(L, path);
+  if (chmod(path, (mode_t)mode) != 0) return push_errno(L, path);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_remove_tree(lua_State *L) {
+  oci_error err;
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
+      oci_remove_tree(path, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_dir_state(lua_State *L) {
+  oci_error err;
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT) {
+      lua_pushliteral(L, "missing");
+      return 1;
+    }
+    return push_errno(L, path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    lua_pushliteral(L, "other");
+    return 1;
+  }
+  DIR *d = opendir(path);
+  if (!d) return push_errno(L, path);
+  struct dirent *e;
+  bool empty = true;
+  while (empty && (e = readdir(d)))
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  lua_pushstring(L, empty ? "empty" : "full");
+  return 1;
+}
+
+static int l_ids(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)geteuid());
+  lua_pushinteger(L, (lua_Integer)getegid());
+  return 2;
+}
+
 int ocil_push_unpack_lib(lua_State *L) {
-  static const luaL_Reg fns[] = {{"apply", l_apply}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"apply", l_apply},
+                                 {"mkdtemp", l_mkdtemp},
+                                 {"mkdir", l_mkdir},
+                                 {"remove_tree", l_remove_tree},
+                                 {"dir_state", l_dir_state},
+                                 {"ids", l_ids},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -593,22 +593,40 @@ status 1.]==],
   end)
 
 command("unpack", "unpack an image of a layout into a runtime bundle",
-  [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]] DIR[:NAME] BUNDLE
+  [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]]
+                      [--max-bytes N] [--max-entries N] DIR[:NAME] BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
-included, digests checked while reading) and writes BUNDLE/config.json from
-its configuration, as image-spec conversion.md says; `runc run` takes it
-from there. --rootless: no owners, no device nodes, and a rootless runtime
-config for the current user.
+included) and writes BUNDLE/config.json from its configuration, as
+image-spec conversion.md says; `runc run` takes it from there. Each layer's
+digest, size and diff_id are checked before it is applied, and entries
+never leave the rootfs (README: Security). BUNDLE must not exist or be an
+empty directory: it is built beside it (mode 0700) and appears only when
+complete. --rootless: no owners, no device nodes, and a rootless runtime
+config for the current user. --max-bytes, --max-entries: limits per layer
+(uncompressed bytes, default 64 GiB; tar entries, default 1000000).
 ]==] .. LOCAL_REF_HELP,
   function(args, out)
-    local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value" })
+    local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value",
+      ["--max-bytes"] = "value", ["--max-entries"] = "value" })
     if #pos ~= 2 then fail(2, "expected DIR[:NAME] and BUNDLE") end
+    local limits = {}
+    for _, key in ipairs({ "max_bytes", "max_entries" }) do
+      local v = opts[key]
+      if v ~= nil then
+        local n = math.tointeger(tonumber(v))
+        if not n or n < 1 then
+          fail(2, ("--%s: expected a positive integer, got %q"):format(key:gsub("_", "-"), v))
+        end
+        limits[key] = n
+      end
+    end
     local dir, ref, name = parse_image_ref(pos[1])
     local L = open_layout(dir)
     check_image_ref(L, dir, ref, name)
     local spec, msg = oci.unpack.image(L, ref, pos[2], {
       rootless = opts.rootless, platform = parse_platform(opts.platform),
+      max_bytes = limits.max_bytes, max_entries = limits.max_entries,
     })
     if not spec then fail(1, msg) end
     out:write(pos[2], "\n")

@@ -5,11 +5,19 @@
 --    local spec = assert(oci.unpack.image(L, "latest", "bundle"))
 --    -- bundle/rootfs holds the layers, bundle/config.json the runtime config
 --
--- `layer(blob_path, rootfs [, {rootless=, digest=}])` applies one layer
--- (image-spec layer.md changesets: whiteouts and opaque whiteouts) and
--- returns `{entries=, whiteouts=, opaque_dirs=, skipped=}`; with `digest`
--- the blob is hashed while read and must match. Entries never leave rootfs
--- ("..", absolute paths and paths through symbolic links are errors).
+-- `layer(blob_path, rootfs [, opts])` applies one layer (image-spec
+-- layer.md changesets: whiteouts and opaque whiteouts) and returns
+-- `{entries=, whiteouts=, opaque_dirs=, skipped=}`. opts: `rootless`,
+-- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
+-- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
+-- 1,000,000). The whole blob is read and checked (digest, size, diff_id,
+-- limits, every entry name) before anything is written; entries never
+-- leave rootfs (see the README's Security section).
+--
+-- File system helpers (C, no shell): `mkdtemp(template)` (mode 0700),
+-- `mkdir(path [, mode])` (exactly mode, default 0755),
+-- `remove_tree(path)` (never follows a symbolic link), `dir_state(path)`
+-- ("missing", "empty", "full" or "other").
 -- @module ocispec.unpack
 local core = require "ocispec.core"
 local runtime = require "ocispec.runtime"
@@ -20,67 +28,101 @@ local M = {}
 -- @function layer
 M.layer = core.unpack.apply
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+--- Make a new directory (mode 0700) from a template ending in XXXXXX.
+-- @function mkdtemp
+M.mkdtemp = core.unpack.mkdtemp
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil or os.rename(path, path) == true
-end
+--- Make a directory with exactly `mode` (default 0755).
+-- @function mkdir
+M.mkdir = core.unpack.mkdir
 
-local function id_of(flag)
-  local p = io.popen("id " .. flag)
-  local n = p and math.tointeger(tonumber(p:read("l") or ""))
-  if p then p:close() end
-  return n
+--- Remove a path and everything below it, never following a link.
+-- @function remove_tree
+M.remove_tree = core.unpack.remove_tree
+
+--- "missing", "empty" (directory), "full" (directory) or "other".
+-- @function dir_state
+M.dir_state = core.unpack.dir_state
+
+-- The parent directory and last name of a bundle path.
+local function split(bundle)
+  local p = bundle:gsub("/+$", "")
+  if p == "" then return nil end
+  local dir, name = p:match("^(.*)/([^/]+)$")
+  if not dir then dir, name = ".", p end
+  if dir == "" then dir = "/" end
+  if name == "." or name == ".." then return nil end
+  return dir, name
 end
 
 --- Unpack image `ref` of `layout` into the runtime bundle `bundle`:
--- `bundle/rootfs` from its layers in order (each blob's digest checked
--- while it is read), `bundle/config.json` from its configuration
--- (`runtime.Spec.from_image_config`). opts: `platform` (choose from an
--- index; default the host), `rootless` (no owners, no device nodes, and
--- the config of `runc spec --rootless` for the current user as the base).
--- The rootfs is built in `bundle/.rootfs-partial` and renamed when
--- complete; an existing `bundle/rootfs` or `config.json` is an error.
+-- `bundle/rootfs` from its layers in order, `bundle/config.json` from its
+-- configuration (`runtime.Spec.from_image_config`). opts: `platform`
+-- (choose from an index; default the host), `rootless` (no owners, no
+-- device nodes, and the config of `runc spec --rootless` for the current
+-- user as the base), `max_bytes`, `max_entries` (per layer, as `layer`).
+--
+-- Each layer's digest and size (from the manifest) and its diff_id (from
+-- the config's rootfs.diff_ids) are checked before it is applied. The
+-- bundle is built in a new directory beside it (mode 0700, as umoci's)
+-- and renamed to `bundle` only when complete; `bundle` must not exist or
+-- be an empty directory. On any failure nothing is left behind.
 -- Returns the runtime Spec, or nil, message, code.
 function M.image(layout, ref, bundle, opts)
   opts = opts or {}
-  local r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
+  local parent, name = split(bundle)
+  if not parent then
+    return nil, ("%s: the bundle must name a new or empty directory"):format(bundle), "invalid"
+  end
+  local state, msg, code = M.dir_state(bundle)
+  if not state then return nil, msg, code end
+  if state == "full" or state == "other" then
+    return nil, ("%s: exists and is not an empty directory; unpack into a new bundle"):format(bundle), "io"
+  end
+  local r
+  r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
   if not r then return nil, msg, code end
-  local rootfs, config = bundle .. "/rootfs", bundle .. "/config.json"
-  if exists(rootfs) then return nil, rootfs .. ": exists; unpack into a new bundle", "io" end
-  if exists(config) then return nil, config .. ": exists; unpack into a new bundle", "io" end
-  local partial = bundle .. "/.rootfs-partial"
-  local ok = os.execute(("mkdir -p %s && rm -rf %s && mkdir %s"):format(quote(bundle), quote(partial), quote(partial)))
-  if not ok then return nil, bundle .. ": cannot create the bundle folder", "io" end
+  local cfg = r.config:to_table()
+  local diff_ids = cfg.rootfs and cfg.rootfs.diff_ids or {}
+  if #diff_ids ~= #r.layers then
+    return nil, ("the image has %d layers but its config lists %d diff_ids"):format(#r.layers, #diff_ids),
+      "invalid"
+  end
+  local base
+  if opts.rootless then
+    local uid, gid = core.unpack.ids()
+    base = runtime.Spec.rootless(uid, gid)
+  end
+  local tmp
+  tmp, msg, code = M.mkdtemp(parent .. "/." .. name .. ".unpack-XXXXXX")
+  if not tmp then return nil, msg, code end
   local function fail(m, c)
-    os.execute("rm -rf " .. quote(partial))
+    M.remove_tree(tmp)
     return nil, m, c
   end
+  local rootfs = tmp .. "/rootfs"
+  local ok, err
+  ok, msg, code = M.mkdir(rootfs, tonumber("755", 8))
+  if not ok then return fail(msg, code) end
   for i, d in ipairs(r.layers) do
     local path
     path, msg, code = layout:blob_path(d:digest())
     if not path then return fail(msg, code) end
     local st
-    st, msg, code = M.layer(path, partial, { rootless = opts.rootless, digest = d:digest() })
+    st, msg, code = M.layer(path, rootfs, {
+      rootless = opts.rootless, digest = d:digest(), size = d:size(), diff_id = diff_ids[i],
+      max_bytes = opts.max_bytes, max_entries = opts.max_entries,
+    })
     if not st then return fail(("layer %d (%s): %s"):format(i, d:digest(), msg), code) end
   end
-  local base
-  if opts.rootless then
-    local uid, gid = id_of("-u"), id_of("-g")
-    if not uid or not gid then return fail("cannot read the current user's ids", "io") end
-    base = runtime.Spec.rootless(uid, gid)
-  end
   local spec
-  spec, msg, code = runtime.Spec.from_image_config(r.config, { rootfs = partial, base = base })
+  spec, msg, code = runtime.Spec.from_image_config(r.config, { rootfs = rootfs, base = base })
   if not spec then return fail(msg, code) end
-  local renamed, err = os.rename(partial, rootfs)
-  if not renamed then return fail(err, "io") end
-  ok, msg, code = spec:to_file_pretty(config)
-  if not ok then return nil, msg, code end
+  ok, msg, code = spec:to_file_pretty(tmp .. "/config.json")
+  if not ok then return fail(msg, code) end
+  -- config.json says "rootfs"; the bundle's own folder is renamed whole
+  ok, err = os.rename(tmp, bundle)
+  if not ok then return fail(("%s: %s"):format(bundle, err), "io") end
   return spec
 end
 

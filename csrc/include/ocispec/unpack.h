@@ -12,19 +12,38 @@
 extern "C" {
 #endif
 
+/* Defaults of the limits against decompression bombs (per layer): 64 GiB
+   of uncompressed tar stream, and 1,000,000 tar entries (the largest
+   public layers hold a few hundred thousand; each entry costs memory for
+   the set of paths the layer wrote). */
+#define OCI_UNPACK_DEFAULT_MAX_BYTES (UINT64_C(64) << 30)
+#define OCI_UNPACK_DEFAULT_MAX_ENTRIES UINT64_C(1000000)
+
+/* Options of oci_layer_apply; its strings stay the caller's (read during
+   the call only). */
 typedef struct oci_unpack_options {
-  unsigned version; /* OCI_UNPACK_OPTIONS_VERSION */
+  unsigned version; /* OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
   /* Do not set owners, and skip device nodes (which need root): what an
      unprivileged user can unpack, as `umoci unpack --rootless` does. */
   bool rootless;
-  /* When set, the blob's bytes are hashed while read and must have this
-     digest ("sha256:..." or "sha512:..."); OCI_EMISMATCH otherwise. */
+  /* When set, the blob's bytes must have this digest ("sha256:..." or
+     "sha512:..."); OCI_EMISMATCH otherwise, before anything is written. */
   const char *expected_digest;
+  /* ---- version 2 ---- */
+  /* When >= 0, the blob must be this many bytes (OCI_EMISMATCH). */
+  int64_t expected_size;
+  /* When set, the uncompressed tar stream must have this digest (the
+     config's rootfs.diff_ids entry); OCI_EMISMATCH otherwise. */
+  const char *expected_diff_id;
+  /* Limits; 0 = the default above, UINT64_MAX = none. Exceeding one is
+     OCI_ETOOBIG naming the limit and the option. */
+  uint64_t max_bytes;   /* uncompressed bytes of the tar stream */
+  uint64_t max_entries; /* tar entries, whiteouts included */
 } oci_unpack_options;
 
-#define OCI_UNPACK_OPTIONS_VERSION 1
+#define OCI_UNPACK_OPTIONS_VERSION 2
 #define OCI_UNPACK_OPTIONS_INIT                                                \
-  { OCI_UNPACK_OPTIONS_VERSION, false, NULL }
+  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
 
 typedef struct oci_unpack_stats {
   uint64_t entries;     /* tar entries read */
@@ -36,14 +55,36 @@ typedef struct oci_unpack_stats {
 /* Applies the layer blob at blob_path (a tar, gzip- or zstd-compressed) to
    the directory rootfs, as image-spec layer.md "Applying Changesets" says:
    entries are created or replaced, `.wh.<name>` removes <name> of lower
-   layers, `.wh..wh..opq` empties its directory of lower layers' entries.
-   Entries never leave rootfs: paths with "..", absolute paths, and paths
-   through symbolic links are errors naming the entry. opts and stats may
-   be NULL. On error rootfs may hold part of the layer: unpack into a fresh
-   directory and rename it when done (the Lua unpack does). */
+   layers, `.wh..wh..opq` removes every lower entry of its directory (at any
+   depth; what this layer writes stays).
+
+   Two passes. The first reads the whole blob without writing anything: it
+   checks the blob's size and digest, the uncompressed stream's digest
+   (diff_id), the limits, and every entry's name and link target. Only
+   then does the second pass apply the entries (and hashes again: a blob
+   changed in between is OCI_EMISMATCH).
+
+   Safety: blob_path must be a regular file and is opened without
+   following a symbolic link. Entry names are normalised (leading "/" and
+   "./", empty and "." components dropped); a ".." component, a whiteout of
+   "", "." or "..", a name or link target longer than PATH_MAX - 1 and a
+   non-directory entry for the root are errors naming the entry. Every
+   parent is opened component by component from rootfs with O_NOFOLLOW, so
+   nothing is created or removed through a symbolic link (an error names
+   the entry); removals never follow links. An entry over an existing
+   directory (a file, symlink, ...) removes that tree first; a directory
+   over a directory keeps its contents. Every write error is an error.
+   opts and stats may be NULL. On error after the first pass rootfs may
+   hold part of the layer: unpack into a fresh directory and rename it when
+   done (oci.unpack.image does). */
 OCI_API int oci_layer_apply(const char *blob_path, const char *rootfs,
                             const oci_unpack_options *opts,
                             oci_unpack_stats *stats, oci_error *err);
+
+/* Removes path and everything below it without following any symbolic
+   link (a link is removed itself, never its target). A missing path is
+   OCI_OK. For cleaning up a partial bundle. */
+OCI_API int oci_remove_tree(const char *path, oci_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,301 @@
+/* Unit tests for csrc/unpack.c and csrc/unpack_path.c: hostile layers
+   (written by Python's tarfile, an independent tool), write failures
+   (RLIMIT_FSIZE in a child process), options versions and
+   oci_remove_tree. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ocispec/hash.h"
+#include "ocispec/unpack.h"
+
+static char tmp[256];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmp, sizeof tmp, "/tmp/ocispec-test-unpack.XXXXXX");
+  return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *p(const char *rel) {
+  static char buf[32][512];
+  static int k;
+  k = (k + 1) % 32;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
+  return buf[k];
+}
+
+static void sh(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int rc = system(cmd);
+  if (rc != 0) fail_msg("command failed (%d): %s", rc, cmd);
+}
+
+/* A tar at tmp/name from Python statements over `t` (a TarFile) and the
+   helpers f(name, data), d(name), l(name, target, type). */
+static const char *tar(const char *name, const char *body) {
+  const char *out = p(name);
+  sh("python3 - '%s' <<'EOF'\n"
+     "import io, sys, tarfile\n"
+     "t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)\n"
+     "def f(n, data=b''):\n"
+     "    i = tarfile.TarInfo(n); i.size = len(data); i.mode = 0o644\n"
+     "    t.addfile(i, io.BytesIO(data))\n"
+     "def d(n):\n"
+     "    i = tarfile.TarInfo(n); i.type = tarfile.DIRTYPE; i.mode = 0o755\n"
+     "    t.addfile(i)\n"
+     "def l(n, target, typ=tarfile.SYMTYPE):\n"
+     "    i = tarfile.TarInfo(n); i.type = typ; i.linkname = target\n"
+     "    t.addfile(i)\n"
+     "%s\n"
+     "t.close()\n"
+     "EOF",
+     out, body);
+  return out;
+}
+
+static int is_there(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+static void expect_fail(const char *blob, const char *root,
+                        const oci_unpack_options *o, int code,
+                        const char *part) {
+  oci_error err;
+  int rc = oci_layer_apply(blob, root, o, NULL, &err);
+  if (rc != code || !strstr(err.message, part))
+    fail_msg("expected %d with \"%s\", got %d: %s", code, part, rc,
+             err.message);
+}
+
+static void test_whiteout_names(void **state) {
+  (void)state;
+  sh("mkdir '%s' && echo keep > '%s' && echo in > '%s'", p("root"),
+     p("sentinel"), p("root/inside"));
+  static const char *bad[] = {".wh...",  ".wh..",      ".wh.",
+                              "a/.wh..", "./a/.wh...", "a/b/.wh."};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char body[200], want[100];
+    snprintf(body, sizeof body, "f('early', b'x')\nd('a')\nf('%s')", bad[i]);
+    snprintf(want, sizeof want, "layer entry \"%s\": whiteout of", bad[i]);
+    expect_fail(tar("wh.tar", body), p("root"), NULL, OCI_EINVAL, want);
+  }
+  assert_true(is_there(p("sentinel")));
+  assert_true(is_there(p("root/inside")));
+  assert_false(is_there(p("root/early")));
+}
+
+/* Long names refused after parsing: the message quotes our own copy of
+   the name (the old code read archive_entry_pathname after
+   archive_entry_copy_pathname freed it; ASan saw it). */
+static void test_messages_keep_names(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *blob =
+      tar("h.tar", "l('n' * 150 + '/h', '../x', tarfile.LNKTYPE)\n");
+  expect_fail(blob, p("root"), NULL, OCI_EINVAL,
+              "\"..\" would leave the root file system");
+  blob = tar("h2.tar",
+             "l('q' * 200 + '/' + 'r' * 100, 'missing', tarfile.LNKTYPE)\n");
+  oci_error err;
+  assert_int_equal(oci_layer_apply(blob, p("root"), NULL, NULL, &err),
+                   OCI_EINVAL);
+  assert_non_null(strstr(err.message, "qqqq..."));
+  assert_non_null(strstr(err.message, "does not exist"));
+}
+
+/* A write that fails (here: EFBIG from RLIMIT_FSIZE) is an error naming
+   the entry, not a silently short file. */
+static void test_write_failure(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *blob = tar("big.tar", "f('small', b's')\n"
+                                    "f('big', b'x' * 262144)\n");
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {65536, 65536};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    oci_error err;
+    int rc = oci_layer_apply(blob, p("root"), NULL, NULL, &err);
+    char msg[400];
+    int n = snprintf(msg, sizeof msg, "%d %s", rc, rc ? err.message : "");
+    if (write(fds[1], msg, (size_t)n) != n) _exit(2);
+    _exit(0);
+  }
+  close(fds[1]);
+  char got[400] = "";
+  ssize_t n = read(fds[0], got, sizeof got - 1);
+  close(fds[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(n > 0);
+  got[n] = '\0';
+  char want[200];
+  snprintf(want, sizeof want, "%d layer entry \"big\": write failed: %s",
+           OCI_EIO, strerror(EFBIG));
+  if (strcmp(got, want) != 0) fail_msg("got \"%s\", want \"%s\"", got, want);
+}
+
+static void test_options(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *blob = tar("ok.tar", "f('a', b'a')\nf('b', b'b')\n");
+  oci_unpack_options o = OCI_UNPACK_OPTIONS_INIT;
+  o.version = 0;
+  expect_fail(blob, p("root"), &o, OCI_EINVAL, "unknown version 0");
+  o.version = OCI_UNPACK_OPTIONS_VERSION + 1;
+  expect_fail(blob, p("root"), &o, OCI_EINVAL, "unknown version");
+  /* a version 1 caller: the version 2 fields are not read */
+  o.version = 1;
+  o.max_entries = 1;
+  o.expected_size = 1;
+  oci_error err;
+  oci_unpack_stats st;
+  assert_int_equal(oci_layer_apply(blob, p("root"), &o, &st, &err), OCI_OK);
+  assert_int_equal(st.entries, 2);
+  o = (oci_unpack_options)OCI_UNPACK_OPTIONS_INIT;
+  o.max_entries = 1;
+  expect_fail(blob, p("root"), &o, OCI_ETOOBIG,
+              "more than 1 entries (limit max_entries)");
+  o = (oci_unpack_options)OCI_UNPACK_OPTIONS_INIT;
+  char digest[OCI_DIGEST_STRING_MAX];
+  uint64_t size;
+  assert_int_equal(oci_hash_file(OCI_DIGEST_SHA256, blob, digest, &size, &err),
+                   OCI_OK);
+  o.expected_digest = digest;
+  o.expected_size = (int64_t)size;
+  /* an uncompressed layer: its diff_id is its digest */
+  o.expected_diff_id = digest;
+  assert_int_equal(oci_layer_apply(blob, p("root"), &o, &st, &err), OCI_OK);
+  o.expected_size = (int64_t)size - 1;
+  expect_fail(blob, p("root"), &o, OCI_EMISMATCH, "size mismatch");
+}
+
+static void test_remove_tree(void **state) {
+  (void)state;
+  sh("mkdir -p '%s' '%s' && echo s > '%s' && ln -s '%s' '%s' && "
+     "ln -s '%s' '%s'",
+     p("outside"), p("t/sub"), p("outside/secret"), p("outside"),
+     p("t/sub/link"), p("outside"), p("toplink"));
+  oci_error err;
+  assert_int_equal(oci_remove_tree(p("t"), &err), OCI_OK);
+  assert_false(is_there(p("t")));
+  assert_int_equal(oci_remove_tree(p("toplink"), &err), OCI_OK);
+  assert_false(is_there(p("toplink")));
+  assert_true(is_there(p("outside/secret")));
+  assert_int_equal(oci_remove_tree(p("missing"), &err), OCI_OK);
+  assert_int_equal(oci_remove_tree(p("outside/.."), &err), OCI_EINVAL);
+  assert_int_equal(oci_remove_tree(p("outside/."), &err), OCI_EINVAL);
+  assert_int_equal(oci_remove_tree("/", &err), OCI_EINVAL);
+  assert_true(is_there(p("outside/secret")));
+}
+
+/* A tree deeper than the descriptor limit is removed all the same (the
+   walk keeps one directory open, not one per level), and so is its
+   whiteout in a layer. */
+static void test_deep_tree(void **state) {
+  (void)state;
+  sh("mkdir '%s' && cd '%s' && python3 -c \"import os\n"
+     "for i in range(300): os.mkdir('d'); os.chdir('d')\n"
+     "open('f', 'w').write('x')\"",
+     p("t"), p("t"));
+  sh("mkdir '%s' && cp -a '%s' '%s'", p("root"), p("t/d"), p("root/d"));
+  const char *blob = tar("wh.tar", "f('.wh.d')\n");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {32, 32};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    oci_error err;
+    int rc = oci_remove_tree(p("t/d"), &err);
+    if (rc == OCI_OK) rc = oci_layer_apply(blob, p("root"), NULL, NULL, &err);
+    if (rc != OCI_OK) fprintf(stderr, "%s\n", err.message);
+    _exit(rc == OCI_OK ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_false(is_there(p("t/d")));
+  assert_false(is_there(p("root/d")));
+  assert_true(is_there(p("t")));
+  assert_true(is_there(p("root")));
+}
+
+/* A whiteout of a deep tree this layer wrote too: the lower files go at
+   every level, the layer's directories stay; one descriptor suffices. */
+static void test_deep_own_tree(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *lower =
+      tar("lower.tar", "n = 'a'\n"
+                       "for i in range(400):\n"
+                       "    d(n); f(n + '/f', b'x'); n += '/a'\n");
+  const char *upper = tar("upper.tar", "n = 'a'\n"
+                                       "for i in range(400):\n"
+                                       "    d(n); n += '/a'\n"
+                                       "f('.wh.a')\n");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {32, 32};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    oci_error err;
+    int rc = oci_layer_apply(lower, p("root"), NULL, NULL, &err);
+    if (rc == OCI_OK) rc = oci_layer_apply(upper, p("root"), NULL, NULL, &err);
+    if (rc != OCI_OK) fprintf(stderr, "%s\n", err.message);
+    _exit(rc == OCI_OK ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_true(is_there(p("root/a/a/a")));
+  assert_false(is_there(p("root/a/f")));
+  assert_false(is_there(p("root/a/a/a/f")));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_whiteout_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_messages_keep_names, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
