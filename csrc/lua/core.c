@@ -193,22 +193,55 @@ static void raise_nomem(lua_State *L) {
 
 /* ---- parse options ------------------------------------------------------- */
 
+/* A size option: a non-negative integer (0 = the default). */
+static size_t get_size_option(lua_State *L, int idx, const char *name,
+                              size_t max) {
+  size_t v = 0;
+  if (lua_getfield(L, idx, name) != LUA_TNIL) {
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || n < 0 || (lua_Unsigned)n > max)
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L,
+                                    "%s must be an integer from 0 (the "
+                                    "default) to %I",
+                                    name, (lua_Integer)max));
+    v = (size_t)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Parse options {max_depth=, max_size=, max_string=,
+   allow_duplicate_keys=, allow_missing_required=} at idx (or none). A
+   max_depth past the hard limit is misuse: it would let the recursion
+   exhaust the C stack. */
 static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
   oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
   *o = def;
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
-  lua_getfield(L, idx, "max_depth");
-  if (!lua_isnil(L, -1)) o->max_depth = (size_t)luaL_checkinteger(L, -1);
-  lua_getfield(L, idx, "max_size");
-  if (!lua_isnil(L, -1)) o->max_size = (size_t)luaL_checkinteger(L, -1);
-  lua_getfield(L, idx, "max_string");
-  if (!lua_isnil(L, -1)) o->max_string = (size_t)luaL_checkinteger(L, -1);
+  size_t v = get_size_option(L, idx, "max_depth", OCI_MAX_DEPTH_LIMIT);
+  if (v) o->max_depth = v;
+  v = get_size_option(L, idx, "max_size", (size_t)LUA_MAXINTEGER);
+  if (v) o->max_size = v;
+  v = get_size_option(L, idx, "max_string", (size_t)LUA_MAXINTEGER);
+  if (v) o->max_string = v;
   lua_getfield(L, idx, "allow_duplicate_keys");
   o->allow_duplicate_keys = lua_toboolean(L, -1);
   lua_getfield(L, idx, "allow_missing_required");
   o->allow_missing_required = lua_toboolean(L, -1);
-  lua_pop(L, 5);
+  lua_pop(L, 2);
+}
+
+/* A conversion from Lua with the limits of parse options at idx. */
+static void get_conv_options(lua_State *L, int idx, ocil_conv *c) {
+  oci_parse_options o;
+  get_parse_options(L, idx, &o);
+  memset(c, 0, sizeof *c);
+  c->max_depth = o.max_depth;
+  c->max_size = o.max_size;
+  c->max_string = o.max_string;
 }
 
 /* ---- class functions (upvalue 1: the oci_type) -------------------------- */
@@ -261,11 +294,11 @@ static ocil_obj *push_new(lua_State *L, const oci_type *t, int builder) {
 static int cls_from_table(lua_State *L) {
   const oci_type *t = up_type(L);
   luaL_checktype(L, 1, LUA_TTABLE);
+  ocil_conv c;
+  get_conv_options(L, 2, &c);
   ocil_obj *u = push_new(L, t, 0);
   oci_arena *a = ((oci_object *)u->obj)->arena;
   void *obj;
-  ocil_conv c;
-  memset(&c, 0, sizeof c);
   if (ocil_to_object(L, 1, t, a, &obj, &c)) {
     if (c.code == OCI_ENOMEM) raise_nomem(L);
     return push_conv_error(L, &c, t->name);
@@ -854,18 +887,47 @@ static int core_set_array_mt(lua_State *L) {
   return 0;
 }
 
-/* core.json_encode(v) -> compact JSON text (sorted object keys) | nil, msg */
+/* A scratch arena owned by a userdata on the stack: a Lua error raised
+   while it is in use (out of memory) cannot leak it. */
+static int scratch_gc(lua_State *L) {
+  oci_arena **box = lua_touserdata(L, 1);
+  oci_arena_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* Free it now rather than at the next collection. */
+static void scratch_gc_now(oci_arena **box) {
+  oci_arena_free(*box);
+  *box = NULL;
+}
+
+static oci_arena **push_scratch(lua_State *L, size_t hint) {
+  oci_arena **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  if (luaL_newmetatable(L, "ocispec.scratch_arena")) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if (!(*box = oci_arena_new(hint))) raise_nomem(L);
+  return box;
+}
+
+/* core.json_encode(v [, opts]) -> compact JSON text (sorted object keys) |
+   nil, msg, err. opts: the limits of parsing (max_depth, max_size,
+   max_string). */
 static int core_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
-  oci_arena *a = oci_arena_new(0);
-  if (!a) raise_nomem(L);
-  char *out;
   ocil_conv c;
-  memset(&c, 0, sizeof c);
-  int rc = ocil_encode_raw(L, 1, a, &out, &c);
-  if (rc == OCI_OK) lua_pushstring(L, out);
-  oci_arena_free(a);
+  get_conv_options(L, 2, &c);
+  oci_arena **box = push_scratch(L, 0);
+  char *out;
+  int rc = ocil_encode_raw(L, 1, *box, &out, &c);
+  if (rc == OCI_ENOMEM) raise_nomem(L);
   if (rc) return push_conv_error(L, &c, NULL);
+  lua_pushstring(L, out);
+  scratch_gc_now(box);
   return 1;
 }
 
@@ -875,17 +937,16 @@ static int core_json_decode(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
-  oci_arena *a = oci_arena_new(len);
-  if (!a) raise_nomem(L);
+  oci_arena **box = push_scratch(L, len);
   char *raw;
   oci_error e;
   /* validated and compacted first, so converting cannot fail half-way */
-  if (oci_json_compact_opts(s, len, &o, a, &raw, &e)) {
-    oci_arena_free(a);
+  if (oci_json_compact_opts(s, len, &o, *box, &raw, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL);
   }
   ocil_push_value(L, 0, &oci_vt_raw, &raw, 1);
-  oci_arena_free(a);
+  scratch_gc_now(box);
   return 1;
 }
 
