@@ -328,8 +328,9 @@ static int obj_get(lua_State *L) {
   ocil_obj *u = self(L);
   const oci_field *f = up_field(L);
   if (!oci_is_present(u->obj, f->index) || oci_is_null(u->obj, f->index))
-    return 0;
-  ocil_push_value(L, 1, f->vt, oci_field_ptr(u->obj, f), 0);
+    lua_pushnil(L); /* one value: tostring(d:platform()) must work */
+  else
+    ocil_push_value(L, 1, f->vt, oci_field_ptr(u->obj, f), 0);
   return 1;
 }
 
