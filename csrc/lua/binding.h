@@ -10,11 +10,14 @@
 
 /* A userdata for an object. The root of a document owns its arena; a child
    keeps its root alive through its user value, so no pointer can dangle. */
+typedef struct ocil_gc ocil_gc;
 typedef struct ocil_obj {
   void *obj; /* NULL once a builder is consumed */
   const oci_type *type;
-  int owner; /* frees obj's arena when collected */
-  int lent;  /* a root that child userdata point into */
+  int owner;   /* frees obj's arena when collected */
+  int lent;    /* a root that child userdata point into */
+  size_t held; /* an owner: arena bytes counted in gc->outstanding */
+  ocil_gc *gc; /* the lua_State's accounting (set for owners) */
 } ocil_obj;
 
 /* Conversion errors: what, and where (a JSON Pointer); and the limits of a
