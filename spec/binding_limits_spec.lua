@@ -241,6 +241,25 @@ describe("nesting limits", function()
     assert.are.equal('{"B":3,"_":4,"a":2,"b":1}', text)
   end)
 
+  it("numbers keep their value through decode and encode", function()
+    -- a number of more than 63 characters was decoded as 0
+    local long = "1" .. ("0"):rep(100)
+    assert.are.equal(1e100, json.decode("[" .. long .. "]")[1])
+    assert.are.equal(-1.5, json.decode("[-1.5" .. ("0"):rep(80) .. "]")[1])
+    local with_long = deep_descriptor(0, "array"):gsub('"x":1', '"x":' .. long)
+    local d = assert(image.Descriptor.from_json(with_long))
+    assert.are.equal(1e100, d:unknown_fields().x)
+    assert.are.equal(1e100, d:to_table().x)
+    -- -0.0 was written "-0", which reads back as the integer 0 (found by
+    -- fuzz_lua_binding: encode(decode(encode(v))) differed from encode(v))
+    local text = json.encode({ -0.0 })
+    assert.are.equal("[-0.0]", text)
+    local back = json.decode(text)[1]
+    assert.are.equal("float", math.type(back))
+    assert.are.equal(-math.huge, 1 / back)
+    assert.are.equal(text, json.encode(json.decode(text)))
+  end)
+
   it("unknown members given in from_table are written sorted (many of them)", function()
     local t = deep_descriptor_table(0, "array")
     t.x = nil

@@ -759,6 +759,10 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c) {
     }
     double d = lua_tonumber(L, idx);
     if (!isfinite(d)) return conv_fail(c, OCI_ERANGE, "JSON cannot hold %g", d);
+    if (d == 0 && signbit(d)) { /* "-0" would read back as the integer 0 */
+      oci_buf_append(b, "-0.0", 4);
+      return OCI_OK;
+    }
     for (int prec = 15; prec <= 17; prec++) {
       snprintf(num, sizeof num, "%.*g", prec, d);
       if (strtod(num, NULL) == d) break;
