@@ -77,7 +77,7 @@ describe("ocispec.json", function()
     it("refuses a cycle instead of looping", function()
       local t = {}
       t.self = t
-      assert_fails({ "nested deeper than", "a cycle?" }, { code = "depth" }, json.encode(t))
+      assert_fails({ "nesting deeper than 256 levels", "a cycle?" }, { code = "depth" }, json.encode(t))
     end)
 
     it("writes ocispec objects as their JSON", function()
