@@ -500,7 +500,11 @@ static int obj_to_json(lua_State *L) {
     luaL_typeerror(L, 2, "table or nil");
   char *json;
   size_t len;
-  if (oci_to_json(u->type, u->obj, &w, &json, &len, NULL)) raise_nomem(L);
+  oci_error e;
+  if (oci_to_json(u->type, u->obj, &w, &json, &len, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return ocil_push_error(L, &e, NULL); /* OCI_EUTF8, with its pointer */
+  }
   lua_pushlstring(L, json, len);
   free(json);
   return 1;
@@ -548,7 +552,11 @@ static int obj_tostring(lua_State *L) {
   }
   char *json;
   size_t len;
-  if (oci_to_json(u->type, u->obj, NULL, &json, &len, NULL)) raise_nomem(L);
+  oci_error e;
+  if (oci_to_json(u->type, u->obj, NULL, &json, &len, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return luaL_error(L, "%s", e.message); /* __tostring must give a string */
+  }
   lua_pushlstring(L, json, len);
   free(json);
   return 1;
