@@ -257,6 +257,10 @@ describe("ocispec.digest hashing", function()
       h:close()
       h = nil -- luacheck: ignore 311
       collectgarbage()
+      -- the state is still sound after the collections
+      local again = digest.hasher()
+      again:update("abc")
+      assert.are.equal(SHA256_ABC, (again:finish()))
     end)
 
     it("prints its algorithm and size", function()

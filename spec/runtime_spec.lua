@@ -724,6 +724,19 @@ describe("runtime", function()
     local types = { config = rt.Spec, state = rt.State, features = rt.Features }
     -- bad cases our prose-based decisions accept (README): none so far
     local accepted = {}
+    -- why each bad case fails: the parse error's code and pointer, or the
+    -- validation rule and pointer. A bad case missing here fails the run.
+    local reasons = {
+      ["config/freebsd-vnet-disable.json"] = { rule = "R-BSD-1", pointer = "/freebsd/jail/vnet" },
+      ["config/invalid-json.json"] = { code = "syntax", line = 1, message = "expected a string key" },
+      ["config/linux-hugepage.json"] = { rule = "R-LNX-14", pointer = "/linux/resources/hugepageLimits/0/pageSize" },
+      ["config/linux-netdevice.json"] = { code = "type", pointer = "/linux/netDevices/eth0/name" },
+      ["config/linux-rdma.json"] = { code = "type", pointer = "/linux/resources/rdma/mlx5_1/hcaHandles" },
+      ["features/missing-ociVersionMax.json"] = {
+        code = "missing", message = 'missing required field "ociVersionMax"',
+      },
+      ["state/invalid-json.json"] = { code = "syntax", line = 1, message = "expected a string key" },
+    }
 
     if not root then
       it("needs $OCISPEC_CONFORMANCE", function() pending("conformance folder not found") end)
@@ -746,11 +759,16 @@ describe("runtime", function()
         if accepted[case] then
           pending("bad " .. case .. ": " .. accepted[case])
         else
-          it("bad " .. case .. " fails from_json or validate", function()
-            local obj = T.from_file(bad .. "/" .. name)
-            if obj then
-              local ok = obj:validate()
-              assert.is_nil(ok, case .. " was accepted: " .. obj:to_json())
+          it("bad " .. case .. " fails from_json or validate for its reason", function()
+            local want = reasons[case]
+            assert.is_table(want, case .. ": a new bad case: add why it fails to `reasons`")
+            local obj, msg, err = T.from_file(bad .. "/" .. name)
+            if want.code then
+              support.assert_fails({ want.message or want.pointer }, { code = want.code, line = want.line,
+                pointer = want.pointer }, obj, msg, err)
+            else
+              assert.is_not_nil(obj, case .. " does not parse: " .. tostring(msg))
+              support.assert_rule(obj, want.rule, want.pointer)
             end
           end)
         end
