@@ -7,7 +7,11 @@
 #   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
-# ../shared/conformance), JOBS (build parallelism, default 2).
+# ../shared/conformance), JOBS (build parallelism, default 2),
+# OCISPEC_REQUIRE_ALL=1 (.ci/run sets it): a skipped test fails the run.
+#
+# At the end it lists every skipped test (ctest "Not Run"/"Skipped") with
+# the "SKIP: ..." lines its output gave as the reason.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,4 +49,24 @@ fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 
 cd "$build_dir"
-exec ctest --output-on-failure </dev/null
+rc=0
+ctest --output-on-failure </dev/null || rc=$?
+
+# What was skipped, and why: every "SKIP: ..." line of each test's output
+# (busted's pending tests, cmocka skips, examples and runners exiting 77).
+skips=$(awk '
+  /^[0-9]+\/[0-9]+ Test: / { sub(/^[0-9]+\/[0-9]+ Test: /, ""); name = $0; next }
+  /^SKIP: / { print "  " name ": " substr($0, 7) }
+' Testing/Temporary/LastTest.log 2>/dev/null || true)
+if [ -n "$skips" ]; then
+  echo
+  echo "test.sh: skipped, and why:"
+  echo "$skips"
+  if [ "${OCISPEC_REQUIRE_ALL:-0}" = 1 ]; then
+    echo "test.sh: OCISPEC_REQUIRE_ALL=1: nothing may be skipped here (a peer tool, root or ../shared is missing)" >&2
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+else
+  echo "test.sh: nothing skipped"
+fi
+exit "$rc"
