@@ -5,8 +5,9 @@
 
 Each pair of files is decoded with Python's json module (not ocispec's
 reader) and compared as JSON values: objects as key -> value maps (order
-free), arrays in order, integers exactly (Python ints), other numbers as
-Decimal, and an integer never equals a number with a fraction or exponent.
+free), arrays in order, numbers by exact decimal value (2e2 equals 200,
+1e-78 does not equal 0; no rounding to doubles), strings, booleans and null
+by identity.
 Prints one "DIFF" line per pair that differs (with the JSON Pointer of the
 first difference) and "N same, M differ"; exit 0 when all are the same, 1
 when one differs, 2 when a file cannot be read or is not JSON.
@@ -25,8 +26,17 @@ def esc(key):
     return key.replace("~", "~0").replace("/", "~1")
 
 
+def is_number(v):
+    return isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool)
+
+
 def diff(a, b, ptr=""):
     """The pointer and reason of the first difference, or None."""
+    if is_number(a) and is_number(b):
+        # JSON has one number type: 2e2 and 200 are the same value
+        if decimal.Decimal(a) != decimal.Decimal(b):
+            return ptr, "%s vs %s" % (a, b)
+        return None
     if type(a) is not type(b):
         return ptr, "%s vs %s" % (type(a).__name__, type(b).__name__)
     if isinstance(a, dict):
