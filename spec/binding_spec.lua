@@ -118,7 +118,7 @@ describe("binding", function()
       local m <close> = assert(oci.image.ImageManifest.from_table(fixtures.get("image", "ImageManifest").minimal))
       keep = m
     end
-    assert.has_error(function() keep:to_json() end)
+    assert.has_error(function() keep:to_json() end, "calling 'to_json' on bad self (attempt to use a closed object)")
     local ok, err = pcall(keep.to_json, keep)
     assert.is_false(ok)
     assert.truthy(tostring(err):find("closed object", 1, true), err)

@@ -105,7 +105,8 @@ describe("runtime", function()
       local maps = spec:linux():uid_mappings()
       assert.are.equal(uid, maps[1]:host_id())
       assert.are.equal(gid, spec:linux():gid_mappings()[1]:host_id())
-      assert.has_error(function() rt.Spec.rootless("0", 0) end)
+      assert.has_error(function() rt.Spec.rootless("0", 0) end,
+        "bad argument to 'rootless' (integer uid and gid expected)")
       if not file_exists(RUNC) then
         pending(RUNC .. " is not installed")
         return
@@ -135,7 +136,8 @@ describe("runtime", function()
       assert.are.equal("CAP_CHECKPOINT_RESTORE", rt.Capability.CheckpointRestore)
       assert.are.equal("CAP_WAKE_ALARM", rt.Capability.WakeAlarm)
       for _, c in pairs(rt.Capability) do assert.truthy(c:match("^CAP_[A-Z_]+$"), c) end
-      assert.has_error(function() return rt.Capability.NoSuchCapability end)
+      assert.has_error(function() return rt.Capability.NoSuchCapability end,
+        "Capability has no member 'NoSuchCapability'")
     end)
 
     it("has the namespace types", function()
@@ -230,8 +232,10 @@ describe("runtime", function()
       a:set_value_two("9223372036854775808")
       assert.are.equal("9223372036854775808", a:value_two())
       local before = a:to_json()
-      assert.has_error(function() a:set_value("18446744073709551616") end)
-      assert.has_error(function() a:set_value(-1) end)
+      assert.has_error(function() a:set_value("18446744073709551616") end,
+        "bad argument #1 to 'set_value' (value: value is out of range for uint64 (0..18446744073709551615))")
+      assert.has_error(function() a:set_value(-1) end,
+        "bad argument #1 to 'set_value' (value: -1 is out of range for uint64 (0..18446744073709551615))")
       assert.are.equal(before, a:to_json())
     end)
 

@@ -25,17 +25,80 @@ local ALLOWED = {
   },
 }
 
+-- ------------------------------------------------------------ children
+-- Under ASan (ctest sets OCISPEC_CHILD_ASAN_OPTIONS) busted itself runs with
+-- leak detection, but the programs the specs start (sh, python3, tar, the
+-- CLI) inherit LD_PRELOAD and must not: bash and python3 leak by design.
+-- Commands given to os.execute and io.popen get the children's options.
+local child_asan = os.getenv("OCISPEC_CHILD_ASAN_OPTIONS")
+if child_asan and child_asan ~= "" then
+  local prefix = "ASAN_OPTIONS='" .. child_asan:gsub("'", "") .. "'; export ASAN_OPTIONS; "
+  local execute, popen = os.execute, io.popen
+  os.execute = function(cmd, ...) -- luacheck: ignore 122
+    if cmd == nil then return execute() end
+    return execute(prefix .. cmd, ...)
+  end
+  io.popen = function(cmd, ...) -- luacheck: ignore 122
+    return popen(prefix .. cmd, ...)
+  end
+end
+
 -- ------------------------------------------------------------ assertions
 local count = 0
+
+-- assert.has_error(f) and assert.error_matches(f, nil) pass on ANY error,
+-- a typo or a nil index included: the expected message is required. These
+-- files still have such calls (their owners are reworking them): remove a
+-- file from the list once it names its messages.
+local BARE_HAS_ERROR_ALLOWED = {
+  ["spec/layer_spec.lua"] = true,
+  ["spec/layout_spec.lua"] = true,
+  ["spec/registry_binding_spec.lua"] = true,
+}
+local ERROR_ASSERTIONS = { error = true, errors = true, error_matches = true, error_match = true }
+
+-- The spec file and line that called the assertion.
+local function spec_caller()
+  for level = 3, 40 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    local file = info.source:match("^@(.*_spec%.lua)$")
+    if file then return file:gsub("^%./", ""):gsub("^.*/(spec/[^/]+)$", "%1"), info.currentline end
+  end
+  return "?", 0
+end
 
 -- Count every assertion luassert runs: the registered assertions (is_true,
 -- equal, has_error, spies' called, ...) and plain assert(v, msg).
 local function wrap(entry)
   if entry.__ocispec_counted then return end
   local callback = entry.callback
-  entry.callback = function(...)
-    count = count + 1
-    return callback(...)
+  if ERROR_ASSERTIONS[entry.name] then
+    entry.callback = function(state, arguments, level)
+      count = count + 1
+      if state.mod and arguments[2] == nil then
+        local file, line = spec_caller()
+        local record = os.getenv("OCISPEC_RECORD_BARE_HAS_ERROR") -- a maintainer's aid: where, and what
+        if record then
+          local ok, actual = pcall(arguments[1], table.unpack(arguments, 3, arguments.n))
+          local f = io.open(record, "a")
+          if f then
+            f:write(("%s:%d\t%s\n"):format(file, line, ok and "" or tostring(actual):gsub("^.-:%d+: ", "", 1)))
+            f:close()
+          end
+        elseif not BARE_HAS_ERROR_ALLOWED[file] then
+          local ok, actual = pcall(arguments[1], table.unpack(arguments, 3, arguments.n))
+          busted.fail(("%s:%d: assert.has_error without the expected message (it %s): name it"):format(file, line,
+            ok and "raised nothing" or ("raised " .. tostring(actual))), 0)
+        end
+      end
+      return callback(state, arguments, level)
+    end
+  else
+    entry.callback = function(...)
+      count = count + 1
+      return callback(...)
+    end
   end
   entry.__ocispec_counted = true
 end
