@@ -5,6 +5,8 @@
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted
 #   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
+#   bash scripts/test.sh --coverage     # build-cov/  gcov line coverage of csrc/ and
+#                                       # a line-hook coverage of lua/ocispec and bin/
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
 # ../shared/conformance), JOBS (build parallelism, default 2),
@@ -20,20 +22,27 @@ build_dir=build
 sanitize=OFF
 tsan=OFF
 valgrind=ON
+coverage=OFF
 for arg in "$@"; do
   case "$arg" in
     --sanitize) build_dir=build-asan; sanitize=ON; valgrind=OFF ;;
     --tsan) build_dir=build-tsan; tsan=ON; valgrind=OFF ;;
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --coverage) build_dir=build-cov; coverage=ON; valgrind=OFF ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
 
 bash scripts/install-deps.sh
 
-cmake -S . -B "$build_dir" \
+cov_flags=()
+if [ "$coverage" = ON ]; then
+  cov_flags=(-DCMAKE_C_FLAGS=--coverage -DCMAKE_EXE_LINKER_FLAGS=--coverage
+             -DCMAKE_SHARED_LINKER_FLAGS=--coverage -DCMAKE_MODULE_LINKER_FLAGS=--coverage)
+fi
+cmake -S . -B "$build_dir" "${cov_flags[@]}" \
   -DCMAKE_BUILD_TYPE=Debug \
   -DOCISPEC_TESTS=ON \
   -DOCISPEC_SANITIZE="$sanitize" \
@@ -48,9 +57,38 @@ if [ "$tsan" = ON ]; then
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 
+if [ "$coverage" = ON ]; then
+  # every lua5.4 the suites start counts its lines (spec/support/coverage.lua)
+  find "$build_dir" -name '*.gcda' -delete
+  rm -rf "$build_dir/lua-coverage" && mkdir -p "$build_dir/lua-coverage"
+  export LUA_INIT_5_4="@$PWD/spec/support/coverage.lua"
+  export OCISPEC_LUA_COVERAGE_DIR="$PWD/$build_dir/lua-coverage"
+  # README C blocks link the instrumented libocispec.a
+  export OCISPEC_TEST_CFLAGS=--coverage
+fi
+
 cd "$build_dir"
 rc=0
 ctest --output-on-failure </dev/null || rc=$?
+
+if [ "$coverage" = ON ]; then
+  unset LUA_INIT_5_4
+  echo
+  echo "C line coverage (gcov) of csrc/:"
+  # the library's objects (tests, the CLI, the Lua module) and the binding's
+  find CMakeFiles/ocispec_objects.dir CMakeFiles/ocispec_core.dir -name '*.gcda' 2>/dev/null | sort |
+    while read -r f; do (cd "$(dirname "$f")" && gcov -n "$(basename "$f")" 2>/dev/null); done | awk '
+    /^File / { file = $2; gsub(/\047/, "", file) }
+    /^Lines executed:/ && file ~ /\/csrc\// && file !~ /\.(h|def)$/ {
+      split($2, a, ":"); pct = a[2]; sub(/%/, "", pct); n = $4
+      hit = pct * n / 100; H += hit; N += n
+      sub(/.*\/csrc\//, "csrc/", file); printf "%6.1f%%  %5d  %s\n", pct, n, file
+      file = "" }
+    END { if (N) printf "C line coverage: %.1f%% (%d of %d lines)\n", 100 * H / N, H + 0.5, N }'
+  echo
+  echo "Lua line coverage (debug.sethook) of lua/ocispec and bin/ocispec:"
+  lua5.4 ../scripts/lua-coverage.lua .. lua-coverage
+fi
 
 # What was skipped, and why: every "SKIP: ..." line of each test's output
 # (busted's pending tests, cmocka skips, examples and runners exiting 77).
