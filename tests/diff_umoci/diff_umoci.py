@@ -9,8 +9,10 @@ over a small path alphabet), writes it as an OCI image layout, and both
 trees are then compared: paths, types, file contents, permission bits
 (mode & 0o7777), symbolic link targets and hard-link identity (paths that
 share an inode in one tree share it in the other). Times and owners are
-not compared, nor the rootfs folder's own mode. Both tools refusing the
-image counts as agreement; one refusing is a difference.
+not compared, nor the rootfs folder's own mode. Both tools refusing an
+image with a dangling hard link (gen.py makes a few) is agreement; one
+refusing, or both refusing any other image (all are legal), is a
+difference.
 
 A difference is a failure unless a documented exception (EXCEPTIONS
 below: what, why, the image-spec sentence umoci breaks) explains it.
@@ -20,6 +22,7 @@ Failing images are saved with their seed, listing and diff under --out.
     diff_umoci.py --seeds 10000 --jobs 2        # the long run (run.sh)
     diff_umoci.py --seed 1234 --show            # one seed, verbose
     diff_umoci.py --seed 1234 --minimize        # smallest failing image
+    diff_umoci.py --case opaque-after-its-dir --show   # one fixed case
 
 Exit: 0 no difference, 1 differences, 77 umoci missing (skip), 2 usage.
 """
@@ -39,6 +42,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
 import gen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -231,7 +235,7 @@ def umoci_unpack(layout, bundle):
 
 # ------------------------------------------------------------ one image
 
-BOTH = "(both refused)"
+BOTH = "(both refused a dangling hard link)"
 
 
 def run_image(image, work, ours):
@@ -245,7 +249,12 @@ def run_image(image, work, ours):
     eu = umoci_unpack(layout, os.path.join(work, "umoci"))
     if eo is not None or eu is not None:
         if eo is not None and eu is not None:
-            return [BOTH], [], 0  # both refused: agreement
+            if any(e.get("dangling") for la in image for e in la["entries"]):
+                return [BOTH], [], 0  # a dangling hard link: agreement
+            # the model makes every other image legal: both are wrong
+            return (["both-error: " + normalise(eo)],
+                    ["both refused a legal image: ocispec: %s; umoci: %s"
+                     % (eo, eu)], 1)
         if eo is not None:
             sig = "ours-error: " + normalise(eo)
             return [sig], ["ocispec failed, umoci did not: " + eo], 1
@@ -268,17 +277,21 @@ def run_image(image, work, ours):
 
 
 def save_failure(out, seed, image, lines):
-    d = os.path.join(out, "seed-%d" % seed)
+    d = os.path.join(out, seed if isinstance(seed, str) else "seed-%d" % seed)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     gen.write_layout(image, os.path.join(d, "image"))
+    if isinstance(seed, str):
+        what, opt = "fixed case " + seed[5:], "--case " + seed[5:]
+    else:
+        what, opt = "seed %d" % seed, "--seed %d" % seed
     with open(os.path.join(d, "README.txt"), "w") as f:
-        f.write("seed %d\n\nreproduce:\n"
-                "  python3 tests/diff_umoci/diff_umoci.py --seed %d --show\n"
+        f.write("%s\n\nreproduce:\n"
+                "  python3 tests/diff_umoci/diff_umoci.py %s --show\n"
                 "  umoci unpack --rootless --image image:latest bundle-umoci\n"
                 "  ocispec unpack --rootless image:latest bundle-ours\n\n"
                 "%s\n\ndifferences:\n%s\n"
-                % (seed, seed, gen.describe(image), "\n".join(lines)))
+                % (what, opt, gen.describe(image), "\n".join(lines)))
     return d
 
 
@@ -358,11 +371,14 @@ def main():
     ap.add_argument("--seeds", type=int, default=200, help="how many seeds")
     ap.add_argument("--start", type=int, default=0, help="first seed")
     ap.add_argument("--seed", type=int, help="one seed only")
+    ap.add_argument("--case", help="one fixed case of cases.py only")
     ap.add_argument("--show", action="store_true",
                     help="print the layers and every difference")
     ap.add_argument("--minimize", action="store_true",
                     help="with --seed: shrink the failing image")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--no-cases", action="store_true",
+                    help="skip the fixed cases of cases.py")
     ap.add_argument("--build-dir", default=os.environ.get(
         "OCISPEC_BUILD_DIR", os.path.join(SOURCE, "build")))
     ap.add_argument("--source-dir", default=SOURCE,
@@ -389,22 +405,34 @@ def main():
         args.out = os.path.join(tmp, "failures")
     args.out = os.path.abspath(args.out)
 
-    if args.seed is not None:
+    if args.seed is not None or args.case:
         ours = Ours(args.build_dir, args.preload, args.source_dir)
-        image = gen.generate(args.seed)
+        if args.case:
+            found = [c for c in cases.CASES if c[0] == args.case]
+            if not found:
+                print("diff_umoci: no case %r (cases.py has: %s)" % (
+                    args.case, " ".join(c[0] for c in cases.CASES)),
+                    file=sys.stderr)
+                return 2
+            image = found[0][3]
+        else:
+            image = gen.generate(args.seed)
         if args.minimize:
             image = minimize(image, os.path.join(tmp, "w"), ours)
         sigs, lines, bad = run_image(image, os.path.join(tmp, "w"), ours)
         ours.close()
+        label = "case " + args.case if args.case else "seed %d" % args.seed
         if args.show or args.minimize or bad:
-            print("seed %d\n%s" % (args.seed, gen.describe(image)))
+            print("%s\n%s" % (label, gen.describe(image)))
             print("differences:" if lines else "no difference")
             for ln in lines:
                 print("  " + ln)
             for s in sigs:
                 print("class: " + s)
         if bad:
-            print("saved: " + save_failure(args.out, args.seed, image, lines))
+            print("saved: " + save_failure(
+                args.out, "case-" + args.case if args.case else args.seed,
+                image, lines))
         else:
             shutil.rmtree(tmp, ignore_errors=True)
         return 1 if bad else 0
@@ -413,8 +441,21 @@ def main():
     seeds = range(args.start, args.start + args.seeds)
     classes = collections.OrderedDict()
     failed = both = 0
+    case_failed = []
+    if not args.no_cases:
+        ours = Ours(args.build_dir, args.preload, args.source_dir)
+        for name, seed, what, image in cases.CASES:
+            sigs, lines, bad = run_image(image, os.path.join(tmp, "w"), ours)
+            if bad:
+                case_failed.append(name)
+                print("case %s (from seed %d: %s): %s" % (
+                    name, seed, what, " + ".join(sigs)))
+                for ln in lines[:12]:
+                    print("    " + ln)
+                save_failure(args.out, "case-" + name, image, lines)
+        ours.close()
     for old in os.listdir(args.out) if os.path.isdir(args.out) else []:
-        if old.startswith("seed-"):  # a previous run's
+        if old.startswith(("seed-", "case-")):  # a previous run's
             shutil.rmtree(os.path.join(args.out, old))
     if args.jobs > 1:
         pool = multiprocessing.Pool(args.jobs, _init, (args,))
@@ -439,9 +480,13 @@ def main():
         pool.close()
         pool.join()
     elapsed = time.time() - t0
-    summary = ["%d seeds (%d..%d), %d with differences, %d refused by both, "
-               "%.1f s" % (args.seeds, args.start, args.start + args.seeds - 1,
-                           failed, both, elapsed)]
+    summary = ["%d fixed cases, %d with differences%s" % (
+        0 if args.no_cases else len(cases.CASES), len(case_failed),
+        ": " + " ".join(case_failed) if case_failed else ""),
+        "%d seeds (%d..%d), %d with differences, %d refused by both "
+        "(dangling hard links), %.1f s" % (
+            args.seeds, args.start, args.start + args.seeds - 1, failed, both,
+            elapsed)]
     for key, c in sorted(classes.items(), key=lambda kv: -kv[1]["count"]):
         summary.append("%6d  %s  (seeds %s)" % (
             c["count"], key, " ".join(map(str, sorted(c["seeds"])[:5]))))
@@ -449,6 +494,7 @@ def main():
     if args.summary:
         with open(args.summary, "w") as f:
             f.write("\n".join(summary) + "\n")
+    failed += len(case_failed)
     if failed:
         print("failing images: " + args.out)
         shutil.rmtree(os.path.join(tmp, "w"), ignore_errors=True)
