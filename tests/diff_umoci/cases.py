@@ -1,12 +1,16 @@
 """Fixed images: the smallest reproducer of each difference class the
 random runs found (shrunk with `diff_umoci.py --seed N --minimize`), run
 before the random seeds so that each class stays covered whatever the
-generator draws. Each: name, the seed it came from, what it checks, and
-its layers (gen.py's format, written with the helpers below).
+generator draws; and a few hand-written ones for what the generator
+draws rarely (seed None). Each: name, the seed it came from, what it
+checks, and its layers (gen.py's format, written with the helpers below).
 """
 
 
-def layer(*entries, gz=False):
+LONG = "long-" + "x" * 120
+
+
+def layer(*entries, gz=False, fmt="gnu"):
     out = []
     for e in entries:
         kind, path = e[0], e[1]
@@ -19,8 +23,10 @@ def layer(*entries, gz=False):
         elif kind in ("symlink", "hardlink"):
             d["link"] = e[2]
             d["mode"] = 0o644
+        elif kind == "fifo":
+            d["mode"] = e[2] if len(e) > 2 else 0o644
         out.append(d)
-    return {"entries": out, "gzip": gz, "format": "gnu", "prefix": "",
+    return {"entries": out, "gzip": gz, "format": fmt, "prefix": "",
             "root": False}
 
 
@@ -65,4 +71,22 @@ CASES = [
      "creates a directory under it: no setgid inherited",
      [layer(("dir", "c", 0o2755)),
       layer(("dir", "c", 0o755), ("file", "c/a/c"))]),
+    ("long-names", None,
+     "names and hard-link targets past ustar's 100 bytes (GNU long name "
+     "and long link records, PAX path and linkpath)",
+     [layer(("dir", LONG), ("file", LONG + "/f"), ("hardlink", "h", LONG + "/f"),
+            ("symlink", "s", LONG + "/f")),
+      layer(("file", LONG + "/g"), ("hardlink", LONG + "/h", "h"), fmt="pax")]),
+    ("utf8-names", None,
+     "non-ASCII names, targets and whiteouts (PAX UTF-8 records, raw bytes "
+     "in GNU headers)",
+     [layer(("dir", "d\u00e9"), ("file", "d\u00e9/caf\u00e9"),
+            ("symlink", "l", "d\u00e9/caf\u00e9"), fmt="pax"),
+      layer(("whiteout", "d\u00e9/caf\u00e9"), ("file", "\u00fc", 0o600),
+            ("hardlink", "h", "\u00fc"))]),
+    ("fifo-replacements", None,
+     "FIFOs replacing and replaced by files and directories",
+     [layer(("fifo", "p", 0o600), ("fifo", "q"), ("dir", "r"),
+            ("file", "r/x")),
+      layer(("file", "p", 0o644, b"file"), ("dir", "q"), ("fifo", "r", 0o640))]),
 ]

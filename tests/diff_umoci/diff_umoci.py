@@ -448,8 +448,9 @@ def main():
             sigs, lines, bad = run_image(image, os.path.join(tmp, "w"), ours)
             if bad:
                 case_failed.append(name)
-                print("case %s (from seed %d: %s): %s" % (
-                    name, seed, what, " + ".join(sigs)))
+                print("case %s (%s: %s): %s" % (
+                    name, "hand-written" if seed is None else
+                    "from seed %d" % seed, what, " + ".join(sigs)))
                 for ln in lines[:12]:
                     print("    " + ln)
                 save_failure(args.out, "case-" + name, image, lines)

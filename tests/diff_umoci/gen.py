@@ -4,7 +4,7 @@ Independent of ocispec: python's tarfile, gzip, hashlib and json only.
 
 generate(seed) returns an image: a list of layers, each a dict with
 `entries` (in archive order) and `gzip`, `format`, `prefix`. Entries are
-dicts: kind in dir/file/symlink/hardlink/whiteout/opaque, `path` (relative,
+dicts: kind in dir/file/symlink/hardlink/fifo/whiteout/opaque, `path` (relative,
 no leading "./", no trailing "/"), `mode`, `data`, `link`, `mtime`.
 
 A model of the tree (types and file modes, with the whiteout rules of
@@ -30,6 +30,9 @@ import random
 import tarfile
 
 NAMES = ["a", "b", "c"]
+# now and then: a name past ustar's 100 bytes (GNU long names, PAX path
+# records) and a non-ASCII one (UTF-8 bytes; PAX's UTF-8 path)
+RARE_NAMES = ["long-" + "x" * 120, "caf\u00e9"]
 MAX_DEPTH = 3
 
 FILE_MODES = [0o644] * 5 + [0o755] * 2 + [0o600, 0o444, 0o640, 0o700, 0o4755,
@@ -129,6 +132,8 @@ class Model:
             self.remove_tree(p)
             if k == "symlink":
                 self.nodes[p] = ("l", 0o777)
+            elif k == "fifo":
+                self.nodes[p] = ("p", e["mode"])
             elif k == "hardlink":
                 tn = self.nodes.get(e["link"])
                 self.nodes[p] = tn if tn else ("f", e["mode"])
@@ -153,7 +158,8 @@ def random_path(rng, model):
             p = p + "/" + rng.choice(NAMES)
         return p
     depth = rng.randint(1, MAX_DEPTH)
-    return "/".join(rng.choice(NAMES) for _ in range(depth))
+    return "/".join(rng.choice(RARE_NAMES) if rng.random() < 0.02
+                    else rng.choice(NAMES) for _ in range(depth))
 
 
 def symlink_target(rng, p, model):
@@ -183,8 +189,10 @@ def gen_layer(rng, model, dangling):
             kind = "dir"
         elif r < 0.50:
             kind = "file"
-        elif r < 0.62:
+        elif r < 0.60:
             kind = "symlink"
+        elif r < 0.62:
+            kind = "fifo"
         elif r < 0.72:
             kind = "hardlink"
         elif r < 0.90:
@@ -206,6 +214,8 @@ def gen_layer(rng, model, dangling):
             e["mode"] = rng.choice(FILE_MODES)
             e["data"] = bytes(rng.getrandbits(8)
                               for _ in range(rng.choice([0, 1, 5, 17, 64])))
+        elif kind == "fifo":
+            e["mode"] = rng.choice([0o644, 0o600, 0o666])
         elif kind == "symlink":
             e["link"] = symlink_target(rng, p, model)
         elif kind == "hardlink":
@@ -284,8 +294,13 @@ def entry_name(layer, e):
 def layer_tar(layer):
     """The uncompressed tar bytes of a layer."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w",
-                      format=FORMATS[layer["format"]]) as t:
+    fmt = layer["format"]
+    if fmt == "ustar" and any(len(entry_name(layer, e).encode()) > 100 or
+                              len(e.get("link", "").encode()) + 2 > 100
+                              for e in layer["entries"]):
+        fmt = "pax"  # ustar cannot hold the name
+    with tarfile.open(fileobj=buf, mode="w", format=FORMATS[fmt],
+                      encoding="utf-8") as t:
         if layer["root"]:
             ti = tarfile.TarInfo("./")
             ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 1_600_000_000
@@ -307,6 +322,8 @@ def layer_tar(layer):
                 ti.size = len(data)
             elif k == "symlink":
                 ti.type, ti.mode, ti.linkname = tarfile.SYMTYPE, 0o777, e["link"]
+            elif k == "fifo":
+                ti.type, ti.mode = tarfile.FIFOTYPE, e["mode"]
             elif k == "hardlink":
                 ti.type, ti.mode = tarfile.LNKTYPE, e.get("mode", 0o644)
                 ti.linkname = layer["prefix"] + e["link"]
@@ -383,6 +400,8 @@ def describe(image):
                                                            len(e["data"])))
             elif k == "symlink":
                 lines.append("  %s -> %s  symlink" % (name, e["link"]))
+            elif k == "fifo":
+                lines.append("  %s  fifo %04o" % (name, e["mode"]))
             elif k == "hardlink":
                 lines.append("  %s => %s  hardlink%s" % (
                     name, layer["prefix"] + e["link"],
