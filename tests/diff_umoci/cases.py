@@ -71,6 +71,12 @@ CASES = [
      "creates a directory under it: no setgid inherited",
      [layer(("dir", "c", 0o2755)),
       layer(("dir", "c", 0o755), ("file", "c/a/c"))]),
+    ("stale-dir-attributes-after-parent-replaced", 4483,
+     "`b/b/` 1777, then `b` replaced by a file (b/b goes with it), then "
+     "`b/` and `b/b/a`: the new, implicit b/b must not get the removed "
+     "b/b's mode",
+     [layer(("dir", "b/b", 0o1777), ("file", "b", 0o755), ("dir", "b"),
+            ("file", "b/b/a"))]),
     ("long-names", None,
      "names and hard-link targets past ustar's 100 bytes (GNU long name "
      "and long link records, PAX path and linkpath)",

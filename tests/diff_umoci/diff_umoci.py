@@ -23,6 +23,7 @@ Failing images are saved with their seed, listing and diff under --out.
     diff_umoci.py --seed 1234 --show            # one seed, verbose
     diff_umoci.py --seed 1234 --minimize        # smallest failing image
     diff_umoci.py --case opaque-after-its-dir --show   # one fixed case
+    diff_umoci.py --replay FAILURES/seed-N/image.json --minimize
 
 Exit: 0 no difference, 1 differences, 77 umoci missing (skip), 2 usage.
 """
@@ -281,6 +282,8 @@ def save_failure(out, seed, image, lines):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     gen.write_layout(image, os.path.join(d, "image"))
+    with open(os.path.join(d, "image.json"), "w") as f:
+        f.write(gen.dump(image))
     if isinstance(seed, str):
         what, opt = "fixed case " + seed[5:], "--case " + seed[5:]
     else:
@@ -288,6 +291,7 @@ def save_failure(out, seed, image, lines):
     with open(os.path.join(d, "README.txt"), "w") as f:
         f.write("%s\n\nreproduce:\n"
                 "  python3 tests/diff_umoci/diff_umoci.py %s --show\n"
+                "  python3 tests/diff_umoci/diff_umoci.py --replay image.json --show\n"
                 "  umoci unpack --rootless --image image:latest bundle-umoci\n"
                 "  ocispec unpack --rootless image:latest bundle-ours\n\n"
                 "%s\n\ndifferences:\n%s\n"
@@ -372,6 +376,8 @@ def main():
     ap.add_argument("--start", type=int, default=0, help="first seed")
     ap.add_argument("--seed", type=int, help="one seed only")
     ap.add_argument("--case", help="one fixed case of cases.py only")
+    ap.add_argument("--replay", metavar="IMAGE.JSON",
+                    help="one saved image (a failure folder's image.json)")
     ap.add_argument("--show", action="store_true",
                     help="print the layers and every difference")
     ap.add_argument("--minimize", action="store_true",
@@ -405,9 +411,13 @@ def main():
         args.out = os.path.join(tmp, "failures")
     args.out = os.path.abspath(args.out)
 
-    if args.seed is not None or args.case:
+    if args.seed is not None or args.case or args.replay:
         ours = Ours(args.build_dir, args.preload, args.source_dir)
-        if args.case:
+        if args.replay:
+            with open(args.replay) as f:
+                image = gen.load(f.read())
+            args.case = "replay"
+        elif args.case:
             found = [c for c in cases.CASES if c[0] == args.case]
             if not found:
                 print("diff_umoci: no case %r (cases.py has: %s)" % (

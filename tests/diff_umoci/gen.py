@@ -382,6 +382,22 @@ def write_layout(image, out, tag="latest"):
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
 
 
+def dump(image):
+    """The image as JSON text (file contents in hex): replayable with
+    load() whatever later versions of the generator draw for a seed."""
+    def enc(e):
+        return dict(e, data=e["data"].hex()) if "data" in e else e
+    return json.dumps([dict(la, entries=[enc(e) for e in la["entries"]])
+                       for la in image], indent=1, sort_keys=True)
+
+
+def load(text):
+    def dec(e):
+        return dict(e, data=bytes.fromhex(e["data"])) if "data" in e else e
+    return [dict(la, entries=[dec(e) for e in la["entries"]])
+            for la in json.loads(text)]
+
+
 def describe(image):
     """A readable listing of the layers, one entry a line."""
     lines = []
