@@ -204,6 +204,10 @@ def self_check(tmp):
 
 # ------------------------------------------------------------ the tools
 
+class DriverDied(Exception):
+    """ours.lua is gone: nothing more can be compared."""
+
+
 class Ours:
     """ours.lua, one process for many images."""
 
@@ -221,11 +225,15 @@ class Ours:
                                   errors="backslashreplace")
 
     def unpack(self, layout, bundle):
-        self.p.stdin.write("%s\tlatest\t%s\n" % (layout, bundle))
-        self.p.stdin.flush()
-        line = self.p.stdout.readline()
+        try:
+            self.p.stdin.write("%s\tlatest\t%s\n" % (layout, bundle))
+            self.p.stdin.flush()
+            line = self.p.stdout.readline()
+        except BrokenPipeError:
+            line = ""
         if not line:
-            raise RuntimeError("ours.lua exited (rc %s)" % self.p.wait())
+            raise DriverDied("ours.lua exited (status %s) unpacking %s; its "
+                             "stderr is above" % (self.p.wait(), layout))
         line = line.rstrip("\n")
         return None if line == "ok" else line.split("\t", 1)[-1]
 
@@ -327,6 +335,8 @@ def _one(seed):
     work = os.path.join(_args.work, "w%d" % os.getpid())
     try:
         sigs, lines, bad = run_image(image, work, _ours)
+    except DriverDied:
+        raise
     except Exception as e:  # a harness failure is a failure too
         sigs, lines, bad = ["harness: %s" % type(e).__name__], [repr(e)], 1
     saved = None
@@ -382,6 +392,14 @@ def minimize(image, work, ours):
 
 
 def main():
+    try:
+        return run()
+    except DriverDied as e:
+        print("diff_umoci: %s" % e, file=sys.stderr)
+        return 2
+
+
+def run():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=200, help="how many seeds")
     ap.add_argument("--start", type=int, default=0, help="first seed")
