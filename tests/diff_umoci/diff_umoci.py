@@ -14,9 +14,11 @@ image with a dangling hard link (gen.py makes a few) is agreement; one
 refusing, or both refusing any other image (all are legal), is a
 difference.
 
-A difference is a failure unless a documented exception (EXCEPTIONS
-below: what, why, the image-spec sentence umoci breaks) explains it.
-Failing images are saved with their seed, listing and diff under --out.
+The fixed cases of cases.py (the smallest reproducer of each difference
+class found so far) run before the seeds. A difference is a failure
+unless a documented exception (EXCEPTIONS below: what, why, the
+image-spec sentence umoci breaks) explains it. Failing images are saved
+with their seed, listing, diff and image.json under --out.
 
     diff_umoci.py --seeds 200                   # ctest's short run
     diff_umoci.py --seeds 10000 --jobs 2        # the long run (run.sh)
@@ -25,7 +27,8 @@ Failing images are saved with their seed, listing and diff under --out.
     diff_umoci.py --case opaque-after-its-dir --show   # one fixed case
     diff_umoci.py --replay FAILURES/seed-N/image.json --minimize
 
-Exit: 0 no difference, 1 differences, 77 umoci missing (skip), 2 usage.
+Exit: 0 no difference, 1 differences, 77 umoci missing (skip), 2 usage
+error or ours.lua died.
 """
 
 import argparse
