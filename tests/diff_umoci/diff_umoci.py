@@ -484,6 +484,9 @@ def run():
     classes = collections.OrderedDict()
     failed = both = 0
     case_failed = []
+    for old in os.listdir(args.out) if os.path.isdir(args.out) else []:
+        if old.startswith(("seed-", "case-")):  # a previous run's
+            shutil.rmtree(os.path.join(args.out, old))
     if not args.no_cases:
         ours = Ours(args.build_dir, args.preload, args.source_dir)
         for name, seed, what, image in cases.CASES:
@@ -497,9 +500,6 @@ def run():
                     print("    " + ln)
                 save_failure(args.out, "case-" + name, image, lines)
         ours.close()
-    for old in os.listdir(args.out) if os.path.isdir(args.out) else []:
-        if old.startswith(("seed-", "case-")):  # a previous run's
-            shutil.rmtree(os.path.join(args.out, old))
     if args.jobs > 1:
         pool = multiprocessing.Pool(args.jobs, _init, (args,))
         results = pool.imap_unordered(_one, seeds, chunksize=8)
