@@ -234,7 +234,7 @@ describe("layer.build", function()
   end)
 
   it("raises on misuse, naming the field", function()
-    assert.has_error(function() layer.build("x") end)
+    assert.has_error(function() layer.build("x") end, "bad argument #1 to 'build' (table expected, got string)")
     assert.has_error(function() layer.build{ dir = 5, output = "x" } end,
       "layer.build: dir must be a string, got number")
     assert.has_error(function() layer.build{ entries = { "x" }, output = "x" } end,
