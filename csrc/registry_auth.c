@@ -227,10 +227,31 @@ static int store_token(oci_registry *r, const char *scope, const char *tok,
 /* GET realm?service=...&scope=...(one per space-separated scope). */
 static int fetch_token(oci_registry *r, const reg_challenge *c,
                        const char *scope, oci_error *err) {
-  if (strncmp(c->realm, "https://", 8) && strncmp(c->realm, "http://", 7))
+  int rc;
+  if ((rc = reg_check_url("the token realm", c->realm, err)) ||
+      (c->service &&
+       (rc = reg_check_header_value("the token service", c->service, err))) ||
+      (c->scope &&
+       (rc = reg_check_header_value("the token scope", c->scope, err))))
+    return rc;
+  bool https = !strncasecmp(c->realm, "https://", 8);
+  if (!https && strncasecmp(c->realm, "http://", 7)) {
+    char shown[104];
+    reg_escape(c->realm, strlen(c->realm), shown, sizeof shown);
     return oci_error_set(err, OCI_EINVAL,
-                         "token realm \"%.100s\" is not an http(s) URL",
-                         c->realm);
+                         "token realm \"%s\" is not an http(s) URL", shown);
+  }
+  /* the password goes to the realm: over https only, or over http when the
+     registry itself is plain HTTP on the same host (the credentials travel
+     in the clear there already), unless the caller allowed more */
+  if (r->username && !https && !r->o.allow_insecure_realm &&
+      !(r->o.plain_http && reg_same_host(c->realm, r->base)))
+    return oci_error_set(
+        err, OCI_EINVAL,
+        "token realm %.*s is plain http: the credentials are not sent "
+        "there in the clear (allow_insecure_realm allows it)",
+        reg_url_shown(c->realm) > 160 ? 160 : reg_url_shown(c->realm),
+        c->realm);
   char *url = strdup(c->realm), *t;
   if (!url) return reg_nomem(err);
   if (c->service) {
@@ -268,7 +289,7 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
   reg_resp p;
   oci_error e;
   oci_error_clear(&e);
-  int rc = reg_do(r, &q, NULL, &p, &e);
+  rc = reg_do(r, &q, NULL, &p, &e);
   wipe_free(auth);
   if (rc) {
     if (rc == OCI_ENOMEM) {
@@ -288,13 +309,17 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
   if (rc == OCI_ENOMEM)
     rc = reg_nomem(err);
   else if (rc)
-    oci_error_set(err, OCI_EINVAL, "token service %s: bad response: %s", url,
-                  pe.message);
+    oci_error_set(err, OCI_EINVAL, "token service %.*s: bad response: %s",
+                  reg_url_shown(url), url, pe.message);
   else {
     const char *tok = tr->token ? tr->token : tr->access_token;
     if (!tok || !*tok)
       rc = oci_error_set(err, OCI_EINVAL,
-                         "token service %s: response has no token", url);
+                         "token service %.*s: response has no token",
+                         reg_url_shown(url), url);
+    else if (reg_check_header_value("the token", tok, &pe))
+      rc = oci_error_set(err, OCI_EINVAL, "token service %.*s: %s",
+                         reg_url_shown(url), url, pe.message);
     else
       rc = store_token(r, scope, tok, err);
   }
@@ -316,7 +341,9 @@ int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
                                strlen(resp->www_authenticate), &c, err);
   if (rc == OCI_EINVAL) {
     /* a malformed challenge is the registry's fault: report the 401 */
-    return oci_error_set(err, OCI_EUNSUPPORTED, "%s", err->message);
+    char why[OCI_ERROR_MESSAGE_MAX];
+    memcpy(why, err->message, sizeof why); /* not formatted onto itself */
+    return oci_error_set(err, OCI_EUNSUPPORTED, "%s", why);
   }
   if (rc) return rc;
   if (c.scheme == REG_AUTH_BASIC) {

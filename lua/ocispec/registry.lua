@@ -164,7 +164,7 @@ end
 -- @param layout_or_dir a Layout, or a directory (created when it holds no
 -- layout)
 -- @tparam[opt] string name the ref name in the layout (nil: the
--- reference's tag; a digest reference without tag is not tagged)
+-- reference's tag; a digest reference is recorded under its digest)
 -- @tparam[opt] table opts connection options (see `connect`) and
 -- `platform` ("linux/amd64", "linux/arm/v7" or `{os=, architecture=,
 -- variant=}`; nil keeps every manifest of an index)
@@ -178,7 +178,9 @@ function M.pull(ref, layout_or_dir, name, opts)
     c:close()
     return nil, lmsg, lcode
   end
-  if name == nil and not r.digest then name = r.tag end
+  -- no name: the reference's tag; a digest reference is recorded under its
+  -- digest (as skopeo does), so that the next gc keeps what was pulled
+  if name == nil then name = r.digest or r.tag end
   return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
     local d, msg, ecode, einfo = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
     if not d then return nil, msg, ecode, einfo end
