@@ -52,6 +52,8 @@ MODE:
   link-grow tags/list: page k (last=k) lists 2^k tags of 100 bytes and
             links to last=k+1, without end
   trickle   tags/list and manifests send their headers, then 1 byte/s
+  evil-strings  tags/list lists tags holding ESC, CR and BEL; a manifest GET
+            answers 404 with a message holding ESC and LF
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends} (for the tests; never
@@ -283,6 +285,12 @@ def make_handler(state):
                     return self.send(204)
             if self.auth_needed(path):
                 return None
+            if state.mode == "evil-strings" and path.endswith("/tags/list"):
+                return self.send(200, json.dumps({"name": "x", "tags": [
+                    "plain", "red\x1b[31mtag", "cr\rover", "bell\x07"]}).encode(),
+                    {"Content-Type": "application/json"}, head)
+            if state.mode == "evil-strings" and "/manifests/" in path:
+                return self.error(404, "MANIFEST_UNKNOWN", "no\x1b[2Jsuch\nmanifest", head)
             if state.mode == "trickle" and (path.endswith("/tags/list") or "/manifests/" in path):
                 return self.trickle(600)
             if state.mode in ("link-loop", "link-grow") and path.startswith("/v2/") \
@@ -384,7 +392,7 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
-                    "link-grow", "trickle"):
+                    "link-grow", "trickle", "evil-strings"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
