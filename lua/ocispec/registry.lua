@@ -60,9 +60,12 @@ end
 -- Options: `plain_http`, `tls_verify`, `ca_file`, `username`, `password`,
 -- `auth_file` (a Docker config.json; `false` or `""`: none), `retries`,
 -- `retry_delay_ms`, `retry_max_delay_ms`, `connect_timeout`,
--- `low_speed_timeout` (seconds), `chunk_size`, `user_agent`, and
--- `progress`, a function(digest, done, total) whose `false` (or error)
--- cancels. Unknown keys are ignored; a wrong type raises.
+-- `low_speed_timeout` (seconds), `low_speed_limit` (bytes/s), `chunk_size`,
+-- `user_agent`, `max_fanout`, `max_nodes`, `max_pages`, `max_list_bytes`,
+-- `allow_cross_host_auth`, `allow_insecure_realm` (README: "Where
+-- credentials go", "Bounds"), and `progress`, a function(digest, done,
+-- total) whose `false` (or error) cancels. Unknown keys are ignored; a
+-- wrong type raises.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options
 -- @return a client, or nil, message, code

@@ -14,11 +14,16 @@
    and caches it for the scope. Credentials come from the options, else
    from a Docker-style config.json (`auths`, `auth` = base64(user:pass) or
    username/password/identitytoken), else none (anonymous). Credentials and
-   tokens never appear in an error message.
+   tokens never appear in an error message, and go only to the registry's
+   origin and its token realm (see allow_cross_host_auth below). Every
+   header value sent (from the options or from a server) is refused when it
+   holds a control character (OCI_EINVAL): nothing injects a header.
 
    Errors: OCI_EREGISTRY when the registry answered with an error status
-   (the message names method, URL and status, and the first code of its
-   ErrorResponse body; oci_registry_last_response has the details);
+   (the message names method, URL without its query, and status, and the
+   first code and message of its ErrorResponse body, control characters
+   escaped; oci_registry_last_response has the details of the failed
+   request itself, never of a cleanup after it);
    OCI_ENETWORK for connection, TLS and timeout failures (curl's reason);
    OCI_EMISMATCH when content does not match its digest or size;
    OCI_ECANCELED when the progress callback asked to stop. 429, 5xx (but
@@ -98,11 +103,12 @@ typedef struct oci_registry_options {
   unsigned max_pages;    /* default 1000 */
   size_t max_list_bytes; /* default 64 MiB */
   /* Credentials (Basic, bearer tokens) go only to the registry's own origin
-     (scheme, host and port of the client's base URL); a request elsewhere
-     (an upload Location or a redirect on another host) carries none unless
-     allow_cross_host_auth. The username and password go to a token realm
-     only over https, or over http when the registry itself is plain HTTP on
-     the realm's host, unless allow_insecure_realm. */
+     (scheme, host and port of the client's base URL): a request elsewhere
+     (an upload Location on another host or port) carries none unless
+     allow_cross_host_auth; a redirect never carries them. The username and
+     password go to a token realm only over https, or over http when the
+     registry itself is plain HTTP on the realm's host name, unless
+     allow_insecure_realm. */
   bool allow_cross_host_auth;
   bool allow_insecure_realm;
 } oci_registry_options;
