@@ -33,6 +33,16 @@ static void skip_ows(const char *s, size_t len, size_t *i) {
     (*i)++;
 }
 
+/* "'x'", or "0x1b" for a byte a terminal would act on. */
+static const char *shown_byte(char c, char out[8]) {
+  unsigned char u = (unsigned char)c;
+  if (u >= 0x20 && u < 0x7f)
+    snprintf(out, 8, "'%c'", c);
+  else
+    snprintf(out, 8, "0x%02x", u);
+  return out;
+}
+
 void reg_challenge_free(reg_challenge *c) {
   free(c->realm);
   free(c->service);
@@ -71,6 +81,7 @@ static int param_value(const char *s, size_t len, size_t *i, char **out,
 int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
                         oci_error *err) {
   memset(out, 0, sizeof *out);
+  char ch[8];
   size_t i = 0;
   while (i < len) {
     /* challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ] */
@@ -83,8 +94,8 @@ int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
     size_t kl = i - k0;
     if (!kl)
       return oci_error_set(err, OCI_EINVAL,
-                           "WWW-Authenticate: unexpected '%c' at byte %zu",
-                           s[i], i);
+                           "WWW-Authenticate: unexpected %s at byte %zu",
+                           shown_byte(s[i], ch), i);
     int scheme = REG_AUTH_NONE;
     if (kl == 5 && !strncasecmp(s + k0, "Basic", 5)) scheme = REG_AUTH_BASIC;
     if (kl == 6 && !strncasecmp(s + k0, "Bearer", 6)) scheme = REG_AUTH_BEARER;
@@ -134,8 +145,8 @@ int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
       if (i < len && s[i] != ',') {
         reg_challenge_free(out);
         return oci_error_set(err, OCI_EINVAL,
-                             "WWW-Authenticate: unexpected '%c' at byte %zu",
-                             s[i], i);
+                             "WWW-Authenticate: unexpected %s at byte %zu",
+                             shown_byte(s[i], ch), i);
       }
       if (i < len) i++; /* the ',' */
     }

@@ -25,6 +25,12 @@ static const char *doc_media_type(const oci_image_descriptor *d) {
   return d->media_type ? d->media_type : OL_MT_OCTET;
 }
 
+/* A string from a server, for a message: control characters escaped. */
+static const char *shown(const char *s, char *buf, size_t n) {
+  reg_escape(s ? s : "?", s ? strlen(s) : 1, buf, n);
+  return buf;
+}
+
 /* ---- one walk: each digest once, bounded ------------------------------- */
 
 /* A set of digests (open addressing; the strings are copies). */
@@ -223,6 +229,7 @@ static int put_document(oci_registry *r, const char *repo, const char *ref,
 static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
                      const oci_image_descriptor *d, const char *tag, int depth,
                      walk *w, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "push: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
@@ -264,7 +271,8 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
                        "push: %s has media type %s, not an image manifest "
                        "or index",
-                       d->digest, doc_media_type(d));
+                       shown(d->digest, dg, sizeof dg),
+                       shown(doc_media_type(d), mt, sizeof mt));
   }
   if (!rc) rc = put_document(r, repo, tag ? tag : d->digest, d, body, len, err);
 out:
@@ -365,6 +373,7 @@ static int pull_node(oci_registry *r, const char *repo,
                      size_t len, oci_layout *l,
                      const oci_registry_platform *platform, int depth, walk *w,
                      oci_image_descriptor **chosen, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "pull: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
@@ -392,10 +401,14 @@ static int pull_node(oci_registry *r, const char *repo,
           pick = c;
         else if (c->platform) {
           size_t k = strlen(seen);
+          char os[40], arch[40], var[40];
           snprintf(seen + k, sizeof seen - k, "%s%s/%s%s%s", k ? ", " : "",
-                   c->platform->os, c->platform->architecture,
+                   shown(c->platform->os, os, sizeof os),
+                   shown(c->platform->architecture, arch, sizeof arch),
                    c->platform->variant ? "/" : "",
-                   c->platform->variant ? c->platform->variant : "");
+                   c->platform->variant
+                       ? shown(c->platform->variant, var, sizeof var)
+                       : "");
         }
       }
       if (!pick)
@@ -417,7 +430,8 @@ static int pull_node(oci_registry *r, const char *repo,
     return oci_error_set(err, OCI_EUNSUPPORTED,
                          "pull: %s has media type %s, not an image manifest "
                          "or index",
-                         d->digest, doc_media_type(d));
+                         shown(d->digest, dg, sizeof dg),
+                         shown(doc_media_type(d), mt, sizeof mt));
   oci_image_manifest *m;
   if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
     return ol_wrap(err, d->digest);
@@ -538,6 +552,7 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
                      const char *dst_repo, const oci_image_descriptor *d,
                      const char *body, size_t len, const char *tag, int depth,
                      walk *w, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "copy: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
@@ -573,7 +588,8 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
                        "copy: %s has media type %s, not an image manifest "
                        "or index",
-                       d->digest, doc_media_type(d));
+                       shown(d->digest, dg, sizeof dg),
+                       shown(doc_media_type(d), mt, sizeof mt));
   if (!rc)
     rc = put_document(dst, dst_repo, tag ? tag : d->digest, d, body, len, err);
   return rc;

@@ -289,6 +289,22 @@ describe("registry client against hostile servers", function()
     end)
   end)
 
+  -- ------------------------------------------------------------ item 19
+
+  it("library messages show a server's strings with control characters escaped", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("evil-strings")
+    finally(fake.stop)
+    local msg = assert_fails("unsupported", { "has media type application/x\\x1b[31mred" },
+      registry.pull(fake.host .. "/x:evil-index", tmp .. "/evil", nil, opts()))
+    assert.is_nil(msg:find("[%c]"), msg)
+    local c = connect(fake.host)
+    msg = assert_fails("registry", { "HTTP 404", "MANIFEST_UNKNOWN: no\\x1b[2Jsuch\\nmanifest" },
+      c:get_manifest("x", "nope"))
+    assert.is_nil(msg:find("[%c]"), msg)
+    c:close()
+  end)
+
   -- ------------------------------------------------------------ item 13
 
   describe("push verifies what it uploads (docker-registry)", function()

@@ -823,6 +823,9 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
     if opts.json then
       out:write(desc_json(d, { reference = r.whole }), "\n")
     else
+      -- as served; a valid document holds no control character but
+      -- whitespace, so only a broken or hostile body is changed here
+      body = body:gsub("[%z\1-\8\11\12\14-\31\127]", printable)
       out:write(body, body:sub(-1) == "\n" and "" or "\n")
     end
     return 0

@@ -52,8 +52,10 @@ MODE:
   link-grow tags/list: page k (last=k) lists 2^k tags of 100 bytes and
             links to last=k+1, without end
   trickle   tags/list and manifests send their headers, then 1 byte/s
-  evil-strings  tags/list lists tags holding ESC, CR and BEL; a manifest GET
-            answers 404 with a message holding ESC and LF
+  evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
+            "evil-index" is an index whose entry's mediaType holds ESC;
+            "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
+            manifest GETs answer 404 with a message holding ESC and LF
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends} (for the tests; never
@@ -289,6 +291,14 @@ def make_handler(state):
                 return self.send(200, json.dumps({"name": "x", "tags": [
                     "plain", "red\x1b[31mtag", "cr\rover", "bell\x07"]}).encode(),
                     {"Content-Type": "application/json"}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/evil-index"):
+                body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": [
+                    {"mediaType": "application/x\x1b[31mred", "digest": sha256(b"x"), "size": 1}]}).encode()
+                return self.send(200, body, {"Content-Type": INDEX_TYPE}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/" + sha256(b"x")):
+                return self.send(200, b"x", {"Content-Type": "application/octet-stream"}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/raw-esc"):
+                return self.send(200, b'{"schemaVersion":2,"x":"\x1b[2J\x07"}\n', {"Content-Type": MANIFEST_TYPE}, head)
             if state.mode == "evil-strings" and "/manifests/" in path:
                 return self.error(404, "MANIFEST_UNKNOWN", "no\x1b[2Jsuch\nmanifest", head)
             if state.mode == "trickle" and (path.endswith("/tags/list") or "/manifests/" in path):
