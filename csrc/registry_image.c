@@ -543,7 +543,7 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
     rc = oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
   if (!rc)
     rc = reg_push_blob_fd(dst, dst_repo, b->digest, b->size, fileno(f),
-                          "temporary file", err);
+                          "temporary file", true, err); /* verified above */
   fclose(f);
   return rc;
 }

@@ -109,9 +109,12 @@ int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
                      int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
                      void *ud, oci_error *err);
 /* Uploads size bytes of fd from its start, which hash to digest (what
-   names fd in messages); the upload can be retried (the fd is seeked). */
+   names fd in messages); the upload can be retried (the fd is seeked).
+   Unless trusted (a private file this library verified), the bytes are
+   hashed as they are sent and a mismatch aborts before the final PUT. */
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
-                     int64_t size, int fd, const char *what, oci_error *err);
+                     int64_t size, int fd, const char *what, bool trusted,
+                     oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,

@@ -607,7 +607,6 @@ local function connection(opts)
   end
   if opts.insecure then o.tls_verify = false end
   if opts.password and opts.password_stdin then fail(2, "--password and --password-stdin exclude each other") end
-  if opts.password then password_warning("--password") end
   local password = opts.password
   if opts.password_stdin then
     password = io.stdin:read("l")
@@ -616,6 +615,9 @@ local function connection(opts)
   end
   if password and not opts.username then fail(2, "a password needs --username") end
   if opts.username and not password then fail(2, "--username needs --password or --password-stdin") end
+  -- warned once the options are known to be usable (a usage error stays
+  -- one line)
+  if opts.password then password_warning("--password") end
   o.username, o.password = opts.username, password
   o.progress = progress_reporter(opts.quiet or opts.json)
   return o
@@ -740,13 +742,11 @@ local function side_connection(opts, side)
     if user or pass then fail(2, ("--%s-creds excludes --%s-username and --%s-password"):format(side, side, side)) end
     user, pass = get("creds"):match("^([^:]*):(.*)$")
     if not user then fail(2, ("--%s-creds takes USERNAME:PASSWORD"):format(side)) end
-    password_warning("--" .. side .. "-creds")
-  elseif pass then
-    password_warning("--" .. side .. "-password")
   end
   if (user == nil) ~= (pass == nil) then
     fail(2, ("--%s-username and --%s-password go together"):format(side, side))
   end
+  if pass then password_warning(get("creds") and ("--" .. side .. "-creds") or ("--" .. side .. "-password")) end
   if user then o.username, o.password, any = user, pass, true end
   return any and o or nil
 end
