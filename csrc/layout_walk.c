@@ -57,8 +57,7 @@ static void avail_add(rstate *s, const char *os, const char *arch,
    is compared when both sides name one. */
 static bool platform_matches(const want *w, const char *os, const char *arch,
                              const char *variant) {
-  return ol_str_eq(os, w->os) && ol_str_eq(arch, w->arch) &&
-         (!w->variant || !variant || strcmp(w->variant, variant) == 0);
+  return oci_platform_matches(w->os, w->arch, w->variant, os, arch, variant);
 }
 
 static int load_manifest(const oci_layout *l, const oci_image_descriptor *d,

@@ -2,6 +2,7 @@
 #include "ocispec/platform.h"
 
 #include <stddef.h>
+#include <string.h>
 
 const char *oci_host_arch(void) {
 #if defined(__x86_64__)
@@ -73,4 +74,15 @@ const char *oci_host_variant(void) {
 #else
   return NULL;
 #endif
+}
+
+static bool same(const char *want, const char *have) {
+  return !want || (have && strcmp(want, have) == 0);
+}
+
+bool oci_platform_matches(const char *want_os, const char *want_arch,
+                          const char *want_variant, const char *os,
+                          const char *arch, const char *variant) {
+  return same(want_os, os) && same(want_arch, arch) &&
+         (!want_variant || !variant || strcmp(want_variant, variant) == 0);
 }

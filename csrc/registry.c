@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "layout_internal.h"
@@ -507,9 +508,9 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
     goto out;
   }
   if (p.status != 202 || !p.location) {
-    rc = oci_error_set(err, OCI_EREGISTRY,
-                       "POST %s: expected 202 with a Location, got %ld%s", url,
-                       p.status, p.location ? "" : " without Location");
+    rc = reg_fail(err, OCI_EREGISTRY, "POST", url,
+                  "expected 202 with a Location, got %ld%s", p.status,
+                  p.location ? "" : " without Location");
     goto out;
   }
   if (!(*location = reg_resolve_location(r, p.location))) rc = reg_nomem(err);
@@ -525,9 +526,43 @@ static void cancel_upload(oci_registry *r, const char *location,
                .url = location,
                .scope = scope,
                .no_retry = true,
+               .keep_last = true,
                .max_body = 1u << 16};
   oci_error ignored;
   (void)reg_call(r, &q, &ignored); /* best effort */
+}
+
+/* The digest check of one upload: every byte is hashed once as it is read
+   for sending (a retry re-reads bytes already hashed), and the last byte
+   is not handed to curl before the whole content matched the digest. */
+typedef struct up_verify {
+  oci_hasher *h;
+  int64_t hashed, size;
+  const char *digest, *what;
+  bool done, ok;
+} up_verify;
+
+static int verify_end(up_verify *v, oci_error *err) {
+  if (!v->h) return OCI_OK; /* content verified before (trusted) */
+  if (!v->done) {
+    char got[OCI_DIGEST_STRING_MAX];
+    int rc = oci_hasher_finish(v->h, got, err);
+    if (rc) return rc;
+    v->done = true;
+    v->ok = !strcmp(got, v->digest);
+    if (!v->ok)
+      return oci_error_set(err, OCI_EMISMATCH,
+                           "blob %s%s%s%s: content does not match its digest "
+                           "(it hashes to %s); the upload was abandoned "
+                           "before its final PUT",
+                           v->digest, v->what ? " (" : "",
+                           v->what ? v->what : "", v->what ? ")" : "", got);
+  }
+  if (!v->ok)
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: content does not match its digest",
+                         v->digest);
+  return OCI_OK;
 }
 
 /* Reads at most `left` bytes of an inner source (a chunk of it). */
@@ -537,6 +572,7 @@ typedef struct chunk_src {
   int64_t left;
   int (*seek)(void *ud, int64_t off); /* NULL: the source cannot rewind */
   int64_t start, len;
+  up_verify *v;
 } chunk_src;
 
 /* Back to the chunk's start, for a retry. */
@@ -552,23 +588,57 @@ static ssize_t chunk_read(void *ud, void *buf, size_t cap, oci_error *err) {
   if (c->left <= 0) return 0;
   if ((int64_t)cap > c->left) cap = (size_t)c->left;
   ssize_t n = c->source(c->ud, buf, cap, err);
-  if (n > 0) c->left -= n;
+  if (n <= 0) return n;
+  if (n > (ssize_t)cap) {
+    oci_error_set(err, OCI_EINVAL, "blob %s: the source gave more than asked",
+                  c->v->digest);
+    return -1;
+  }
+  up_verify *v = c->v;
+  int64_t pos = c->start + (c->len - c->left);
+  c->left -= n;
+  if (v->h && pos + n > v->hashed) {
+    int64_t skip = v->hashed > pos ? v->hashed - pos : 0;
+    if (oci_hasher_update(v->h, (const char *)buf + skip, (size_t)(n - skip),
+                          err))
+      return -1;
+    v->hashed = pos + n;
+  }
+  if (pos + n == v->size && verify_end(v, err)) return -1;
   return n;
 }
 
-/* push_blob with a source that can seek (retries allowed), or not. */
+/* push_blob with a source that can seek (retries allowed), or not. The
+   content is hashed as it is read unless trusted (bytes this library
+   verified or hashed itself, which nobody else can change). */
 static int push_blob(oci_registry *r, const char *repo, const char *digest,
                      int64_t size, oci_registry_source_fn source, void *ud,
-                     int (*seek)(void *ud, int64_t off), oci_error *err) {
+                     int (*seek)(void *ud, int64_t off), const char *what,
+                     bool trusted, oci_error *err) {
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
     return rc;
   if (size < 0)
     return oci_error_set(err, OCI_EINVAL, "blob %s: negative size", digest);
+  oci_digest_view dv;
+  oci_digest_parse(digest, strlen(digest), &dv, NULL);
+  up_verify v = {.size = size, .digest = digest, .what = what};
+  if (dv.alg == OCI_DIGEST_OTHER)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "blob %s: cannot verify this digest algorithm",
+                         digest);
+  if (!trusted && (rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
+  if (size == 0 && (rc = verify_end(&v, err))) {
+    oci_hasher_free(v.h);
+    return rc;
+  }
   char *scope = scope_of(repo, "pull,push");
   char *loc = NULL, *put = NULL;
   reg_resp p = {0};
-  if (!scope) return reg_nomem(err);
+  if (!scope) {
+    oci_hasher_free(v.h);
+    return reg_nomem(err);
+  }
   if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, err))) goto out;
   if ((rc = reg_progress(r, digest, 0, size, err))) goto cancel;
   int64_t off = 0;
@@ -578,7 +648,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
     while (off < size) {
       int64_t n = size - off;
       if ((uint64_t)n > r->o.chunk_size) n = (int64_t)r->o.chunk_size;
-      chunk_src c = {source, ud, n, seek, off, n};
+      chunk_src c = {source, ud, n, seek, off, n, &v};
       char range[64];
       snprintf(range, sizeof range, "%lld-%lld", (long long)off,
                (long long)(off + n - 1));
@@ -603,8 +673,8 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
         goto cancel;
       }
       if (!p.location) {
-        rc = oci_error_set(err, OCI_EREGISTRY,
-                           "PATCH %s: no Location in the answer", loc);
+        rc = reg_fail(err, OCI_EREGISTRY, "PATCH", loc,
+                      "no Location in the answer");
         goto cancel;
       }
       char *next = reg_resolve_location(r, p.location);
@@ -619,6 +689,9 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
       if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
     }
   }
+  /* chunked: every byte went out in PATCHes and matched the digest before
+     this PUT commits them */
+  if (off == size && (rc = verify_end(&v, err))) goto cancel;
   if (!(put = reg_url_add(r, loc, "digest", digest))) {
     rc = reg_nomem(err);
     goto cancel;
@@ -626,7 +699,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
   {
     /* the closing PUT carries the whole blob (monolithic) or nothing */
     bool mono = off < size;
-    chunk_src c = {source, ud, size - off, seek, off, size - off};
+    chunk_src c = {source, ud, size - off, seek, off, size - off, &v};
     reg_req q = {.method = "PUT",
                  .url = put,
                  .scope = scope,
@@ -647,9 +720,8 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
       goto cancel;
     }
     if (p.status != 201) {
-      rc =
-          oci_error_set(err, OCI_EREGISTRY,
-                        "PUT %s: expected 201 Created, got %ld", put, p.status);
+      rc = reg_fail(err, OCI_EREGISTRY, "PUT", put,
+                    "expected 201 Created, got %ld", p.status);
       goto out;
     }
   }
@@ -660,6 +732,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
 cancel:
   if (loc) cancel_upload(r, loc, scope);
 out:
+  oci_hasher_free(v.h);
   reg_resp_free(&p);
   free(put);
   free(loc);
@@ -671,7 +744,7 @@ int oci_registry_push_blob(oci_registry *r, const char *repo,
                            const char *digest, int64_t size,
                            oci_registry_source_fn source, void *ud,
                            oci_error *err) {
-  return push_blob(r, repo, digest, size, source, ud, NULL, err);
+  return push_blob(r, repo, digest, size, source, ud, NULL, NULL, false, err);
 }
 
 typedef struct mem_src {
@@ -704,7 +777,9 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
   int rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err);
   if (rc) return rc;
   mem_src m = {buf, len, 0};
-  if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, err)))
+  /* the buffer was hashed just above */
+  if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, NULL,
+                      true, err)))
     return rc;
   if (!out) return OCI_OK;
   return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
@@ -734,11 +809,13 @@ static int fd_seek(void *ud, int64_t off) {
 }
 
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
-                     int64_t size, int fd, const char *what, oci_error *err) {
+                     int64_t size, int fd, const char *what, bool trusted,
+                     oci_error *err) {
   fd_src f = {fd, what};
   if (fd_seek(&f, 0))
     return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
-  return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, err);
+  return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, what, trusted,
+                   err);
 }
 
 int oci_registry_push_blob_file(oci_registry *r, const char *repo,
@@ -751,7 +828,9 @@ int oci_registry_push_blob_file(oci_registry *r, const char *repo,
   char dg[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
   int rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
-  if (!rc) rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, err);
+  /* hashed above, and again while it streams: the file may change */
+  if (!rc)
+    rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, err);
   close(fd);
   if (rc || !out) return rc;
   return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
@@ -769,12 +848,14 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
     r->stats.blobs_skipped++;
     return OCI_OK;
   }
-  /* never through a symlink, regular files only (the layout is input) */
+  /* never through a symlink, regular files only (the layout is input): what
+     leaves is the layout's own content, and its digest is checked while it
+     streams */
   int fd;
   if ((rc = oci_layout_open_blob(l, d->digest, &fd, NULL, err))) return rc;
   char what[OCI_DIGEST_STRING_MAX + 8];
   snprintf(what, sizeof what, "blob %s", d->digest);
-  rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, err);
+  rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, false, err);
   close(fd);
   return rc;
 }
@@ -810,9 +891,11 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
 /* ---- listings
  * ----------------------------------------------------------------- */
 
+/* One page; at most max_body bytes of body (*used gets its size). */
 static int list_page(oci_registry *r, const char *path, const char *scope,
                      const oci_type *t, unsigned n, const char *last,
-                     oci_layout_strings *out, char **next, oci_error *err) {
+                     oci_layout_strings *out, char **next, size_t max_body,
+                     size_t *used, oci_error *err) {
   *next = NULL;
   char *url = reg_url(r, "%s", path), *u;
   if (url && n) {
@@ -832,20 +915,20 @@ static int list_page(oci_registry *r, const char *path, const char *scope,
                .url = url,
                .scope = scope,
                .accept = "application/json",
-               .max_body = 64u << 20};
+               .max_body = max_body};
   reg_resp p;
   void *doc = NULL;
   int rc = reg_do(r, &q, NULL, &p, err);
   if (rc) goto out;
+  if (used) *used = p.len;
   oci_error pe;
   if ((rc = oci_parse(t, p.body ? p.body : "", p.len, NULL, &doc, &pe))) {
     if (rc == OCI_ENOMEM) {
       rc = reg_nomem(err);
       goto out;
     }
-    rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad %s body: %s%s%s", url,
-                       t->name, pe.pointer, pe.pointer[0] ? ": " : "",
-                       pe.message);
+    rc = reg_fail(err, OCI_EREGISTRY, "GET", url, "bad %s body: %s%s%s",
+                  t->name, pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
     goto out;
   }
   const oci_str_array *items =
@@ -856,7 +939,7 @@ static int list_page(oci_registry *r, const char *path, const char *scope,
     rc = ol_strings_add(out, items->items[i], err);
   if (!rc && p.link &&
       (rc = reg_parse_link_next(p.link, strlen(p.link), next, err)))
-    rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: %s", url, err->message);
+    rc = reg_fail(err, OCI_EREGISTRY, "GET", url, "%s", err->message);
 out:
   oci_free(doc);
   reg_resp_free(&p);
@@ -876,7 +959,7 @@ int oci_registry_tags_page(oci_registry *r, const char *repo, unsigned n,
     rc = reg_nomem(err);
   else
     rc = list_page(r, path, scope, &oci_type_dist_tag_list, n, last, out, next,
-                   err);
+                   r->o.max_list_bytes, NULL, err);
   free(path);
   free(scope);
   return rc;
@@ -886,30 +969,76 @@ int oci_registry_catalog_page(oci_registry *r, unsigned n, const char *last,
                               oci_layout_strings *out, char **next,
                               oci_error *err) {
   return list_page(r, "_catalog", "registry:catalog:*",
-                   &oci_type_dist_repository_list, n, last, out, next, err);
+                   &oci_type_dist_repository_list, n, last, out, next,
+                   r->o.max_list_bytes, NULL, err);
 }
 
+/* Every page, following Link: bounded by max_pages and max_list_bytes,
+   and stopped when a next link repeats one already followed (a server
+   sending clients round in circles). */
 static int list_all(oci_registry *r, const char *repo, unsigned n,
                     oci_layout_strings *out, oci_error *err) {
+  char *path = NULL, *scope = NULL;
+  if (repo) {
+    scope = scope_of(repo, "pull");
+    if (asprintf(&path, "%s/tags/list", repo) < 0) path = NULL;
+    if (!path || !scope) {
+      free(path);
+      free(scope);
+      return reg_nomem(err);
+    }
+  }
+  oci_layout_strings seen = {0}; /* the `last` of every page asked for */
   char *last = NULL;
-  int rc;
-  size_t pages = 0;
+  int rc = OCI_OK;
+  size_t pages = 0, bytes = 0;
+  const char *what = repo ? "tags" : "catalog";
   do {
+    if (pages == r->o.max_pages) {
+      rc = oci_error_set(err, OCI_ETOOBIG,
+                         "%s listing: more than %u pages (max_pages)", what,
+                         r->o.max_pages);
+      break;
+    }
     char *next = NULL;
-    size_t before = out->len;
-    rc = repo ? oci_registry_tags_page(r, repo, n, last, out, &next, err)
-              : oci_registry_catalog_page(r, n, last, out, &next, err);
+    size_t before = out->len, used = 0;
+    rc = list_page(
+        r, repo ? path : "_catalog", repo ? scope : "registry:catalog:*",
+        repo ? &oci_type_dist_tag_list : &oci_type_dist_repository_list, n,
+        last, out, &next, r->o.max_list_bytes - bytes, &used, err);
+    if (rc == OCI_ETOOBIG)
+      rc = oci_error_set(err, OCI_ETOOBIG,
+                         "%s listing: more than %zu bytes in %zu pages "
+                         "(max_list_bytes)",
+                         what, r->o.max_list_bytes, pages + 1);
+    pages++;
+    bytes += used;
+    if (!rc && last) rc = ol_strings_add(&seen, last, err);
     free(last);
     last = next;
+    if (rc || !last) break;
     /* a Link that does not move forward would loop forever */
-    if (!rc && last && out->len == before)
+    if (out->len == before) {
       rc = oci_error_set(err, OCI_EREGISTRY,
-                         "listing: the registry's next page link repeats "
-                         "an empty page");
-    if (!rc && ++pages > 1000000)
-      rc = oci_error_set(err, OCI_ETOOBIG, "listing: more than 10^6 pages");
-  } while (!rc && last);
+                         "%s listing: the registry's next page link repeats "
+                         "an empty page",
+                         what);
+      break;
+    }
+    for (size_t i = 0; i < seen.len && !rc; i++)
+      if (!strcmp(seen.items[i], last)) {
+        char shown[80];
+        reg_escape(last, strlen(last), shown, sizeof shown);
+        rc = oci_error_set(err, OCI_EREGISTRY,
+                           "%s listing: the registry's next page link "
+                           "repeats last=%s (page %zu): stopped",
+                           what, shown, pages + 1);
+      }
+  } while (!rc);
   free(last);
+  oci_layout_strings_free(&seen);
+  free(path);
+  free(scope);
   return rc;
 }
 

@@ -33,6 +33,16 @@ static void skip_ows(const char *s, size_t len, size_t *i) {
     (*i)++;
 }
 
+/* "'x'", or "0x1b" for a byte a terminal would act on. */
+static const char *shown_byte(char c, char out[8]) {
+  unsigned char u = (unsigned char)c;
+  if (u >= 0x20 && u < 0x7f)
+    snprintf(out, 8, "'%c'", c);
+  else
+    snprintf(out, 8, "0x%02x", u);
+  return out;
+}
+
 void reg_challenge_free(reg_challenge *c) {
   free(c->realm);
   free(c->service);
@@ -71,6 +81,7 @@ static int param_value(const char *s, size_t len, size_t *i, char **out,
 int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
                         oci_error *err) {
   memset(out, 0, sizeof *out);
+  char ch[8];
   size_t i = 0;
   while (i < len) {
     /* challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ] */
@@ -83,8 +94,8 @@ int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
     size_t kl = i - k0;
     if (!kl)
       return oci_error_set(err, OCI_EINVAL,
-                           "WWW-Authenticate: unexpected '%c' at byte %zu",
-                           s[i], i);
+                           "WWW-Authenticate: unexpected %s at byte %zu",
+                           shown_byte(s[i], ch), i);
     int scheme = REG_AUTH_NONE;
     if (kl == 5 && !strncasecmp(s + k0, "Basic", 5)) scheme = REG_AUTH_BASIC;
     if (kl == 6 && !strncasecmp(s + k0, "Bearer", 6)) scheme = REG_AUTH_BEARER;
@@ -134,8 +145,8 @@ int reg_parse_challenge(const char *s, size_t len, reg_challenge *out,
       if (i < len && s[i] != ',') {
         reg_challenge_free(out);
         return oci_error_set(err, OCI_EINVAL,
-                             "WWW-Authenticate: unexpected '%c' at byte %zu",
-                             s[i], i);
+                             "WWW-Authenticate: unexpected %s at byte %zu",
+                             shown_byte(s[i], ch), i);
       }
       if (i < len) i++; /* the ',' */
     }
@@ -227,10 +238,31 @@ static int store_token(oci_registry *r, const char *scope, const char *tok,
 /* GET realm?service=...&scope=...(one per space-separated scope). */
 static int fetch_token(oci_registry *r, const reg_challenge *c,
                        const char *scope, oci_error *err) {
-  if (strncmp(c->realm, "https://", 8) && strncmp(c->realm, "http://", 7))
+  int rc;
+  if ((rc = reg_check_url("the token realm", c->realm, err)) ||
+      (c->service &&
+       (rc = reg_check_header_value("the token service", c->service, err))) ||
+      (c->scope &&
+       (rc = reg_check_header_value("the token scope", c->scope, err))))
+    return rc;
+  bool https = !strncasecmp(c->realm, "https://", 8);
+  if (!https && strncasecmp(c->realm, "http://", 7)) {
+    char shown[104];
+    reg_escape(c->realm, strlen(c->realm), shown, sizeof shown);
     return oci_error_set(err, OCI_EINVAL,
-                         "token realm \"%.100s\" is not an http(s) URL",
-                         c->realm);
+                         "token realm \"%s\" is not an http(s) URL", shown);
+  }
+  /* the password goes to the realm: over https only, or over http when the
+     registry itself is plain HTTP on the same host (the credentials travel
+     in the clear there already), unless the caller allowed more */
+  if (r->username && !https && !r->o.allow_insecure_realm &&
+      !(r->o.plain_http && reg_same_host(c->realm, r->base)))
+    return oci_error_set(
+        err, OCI_EINVAL,
+        "token realm %.*s is plain http: the credentials are not sent "
+        "there in the clear (allow_insecure_realm allows it)",
+        reg_url_shown(c->realm) > 160 ? 160 : reg_url_shown(c->realm),
+        c->realm);
   char *url = strdup(c->realm), *t;
   if (!url) return reg_nomem(err);
   if (c->service) {
@@ -268,7 +300,7 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
   reg_resp p;
   oci_error e;
   oci_error_clear(&e);
-  int rc = reg_do(r, &q, NULL, &p, &e);
+  rc = reg_do(r, &q, NULL, &p, &e);
   wipe_free(auth);
   if (rc) {
     if (rc == OCI_ENOMEM) {
@@ -288,13 +320,17 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
   if (rc == OCI_ENOMEM)
     rc = reg_nomem(err);
   else if (rc)
-    oci_error_set(err, OCI_EINVAL, "token service %s: bad response: %s", url,
-                  pe.message);
+    oci_error_set(err, OCI_EINVAL, "token service %.*s: bad response: %s",
+                  reg_url_shown(url), url, pe.message);
   else {
     const char *tok = tr->token ? tr->token : tr->access_token;
     if (!tok || !*tok)
       rc = oci_error_set(err, OCI_EINVAL,
-                         "token service %s: response has no token", url);
+                         "token service %.*s: response has no token",
+                         reg_url_shown(url), url);
+    else if (reg_check_header_value("the token", tok, &pe))
+      rc = oci_error_set(err, OCI_EINVAL, "token service %.*s: %s",
+                         reg_url_shown(url), url, pe.message);
     else
       rc = store_token(r, scope, tok, err);
   }
@@ -316,7 +352,9 @@ int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
                                strlen(resp->www_authenticate), &c, err);
   if (rc == OCI_EINVAL) {
     /* a malformed challenge is the registry's fault: report the 401 */
-    return oci_error_set(err, OCI_EUNSUPPORTED, "%s", err->message);
+    char why[OCI_ERROR_MESSAGE_MAX];
+    memcpy(why, err->message, sizeof why); /* not formatted onto itself */
+    return oci_error_set(err, OCI_EUNSUPPORTED, "%s", why);
   }
   if (rc) return rc;
   if (c.scheme == REG_AUTH_BASIC) {

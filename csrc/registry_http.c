@@ -45,6 +45,137 @@ int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
   return OCI_OK;
 }
 
+/* ---- what crosses the wire and what reaches a message -------------------- */
+
+int reg_check_header_value(const char *what, const char *v, oci_error *err) {
+  /* CR and LF end a header line (an injected header follows), NUL cuts it;
+     no other C0 control or DEL belongs in a field value either. The value
+     is not quoted back: it may be a secret. */
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return oci_error_set(err, OCI_EINVAL,
+                           "%s holds a control character (0x%02x at byte %zu): "
+                           "refused, it would inject into an HTTP header",
+                           what, *p, (size_t)(p - (const unsigned char *)v));
+  return OCI_OK;
+}
+
+int reg_check_url(const char *what, const char *url, oci_error *err) {
+  for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+    if (*p <= 0x20 || *p == 0x7f)
+      return oci_error_set(err, OCI_EINVAL,
+                           "%s holds a space or control character (0x%02x at "
+                           "byte %zu): refused",
+                           what, *p, (size_t)(p - (const unsigned char *)url));
+  return OCI_OK;
+}
+
+int reg_url_shown(const char *url) {
+  /* the query (upload state, signatures, scopes) and fragment stay out */
+  return url ? (int)strcspn(url, "?#") : 0;
+}
+
+size_t reg_escape(const char *s, size_t n, char *out, size_t outsz) {
+  size_t k = 0;
+  if (!outsz) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char tmp[5];
+    const char *e = tmp;
+    if (c == '\n')
+      e = "\\n";
+    else if (c == '\r')
+      e = "\\r";
+    else if (c == '\t')
+      e = "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      snprintf(tmp, sizeof tmp, "\\x%02x", c);
+    else {
+      tmp[0] = (char)c;
+      tmp[1] = '\0';
+    }
+    size_t el = strlen(e);
+    if (k + el + 1 > outsz) break;
+    memcpy(out + k, e, el);
+    k += el;
+  }
+  out[k] = '\0';
+  return k;
+}
+
+/* "scheme://host:port" of url, host lowercased, the default port made
+   explicit; false when url is not http(s). */
+static bool origin_of(const char *url, char *out, size_t outsz) {
+  const char *rest;
+  const char *port = NULL;
+  bool https;
+  if (!strncasecmp(url, "https://", 8))
+    https = true, rest = url + 8;
+  else if (!strncasecmp(url, "http://", 7))
+    https = false, rest = url + 7;
+  else
+    return false;
+  size_t alen = strcspn(rest, "/?#");
+  const char *a = rest, *end = rest + alen;
+  for (const char *p = a; p < end; p++)
+    if (*p == '@') a = p + 1; /* userinfo is not part of the origin */
+  const char *h = a, *hend = end;
+  if (*h == '[') {
+    const char *rb = memchr(h, ']', (size_t)(end - h));
+    if (!rb) return false;
+    hend = rb + 1;
+    if (hend < end && *hend == ':') port = hend + 1;
+  } else {
+    const char *colon = memchr(h, ':', (size_t)(end - h));
+    if (colon) hend = colon, port = colon + 1;
+  }
+  size_t hl = (size_t)(hend - h);
+  const char *pt = port && port < end ? port : (https ? "443" : "80");
+  size_t pl = port && port < end ? (size_t)(end - port) : strlen(pt);
+  int n = snprintf(out, outsz, "%s://%.*s:%.*s", https ? "https" : "http",
+                   (int)hl, h, (int)pl, pt);
+  if (n < 0 || (size_t)n >= outsz) return false;
+  for (char *p = out; *p; p++)
+    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+  return true;
+}
+
+bool reg_same_origin(const char *a, const char *b) {
+  char oa[600], ob[600];
+  return origin_of(a, oa, sizeof oa) && origin_of(b, ob, sizeof ob) &&
+         !strcmp(oa, ob);
+}
+
+bool reg_same_host(const char *a, const char *b) {
+  char oa[600], ob[600];
+  if (!origin_of(a, oa, sizeof oa) || !origin_of(b, ob, sizeof ob))
+    return false;
+  /* compare without scheme and port */
+  char *ha = strstr(oa, "://") + 3, *hb = strstr(ob, "://") + 3;
+  char *pa = strrchr(ha, ':'), *pb = strrchr(hb, ':');
+  return pa - ha == pb - hb && !strncmp(ha, hb, (size_t)(pa - ha));
+}
+
+int reg_fail(oci_error *err, int code, const char *method, const char *url,
+             const char *fmt, ...) {
+  char tail[OCI_ERROR_MESSAGE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tail, sizeof tail, fmt, ap);
+  va_end(ap);
+  /* the URL without its query; when the message would not fit, its middle
+     gives way ("...") so that the status and the registry's words stay */
+  int ul = reg_url_shown(url);
+  int room = (int)OCI_ERROR_MESSAGE_MAX - 1 - (int)strlen(method) - 3 -
+             (int)strlen(tail);
+  if (room < 48) room = 48;
+  if (ul <= room)
+    return oci_error_set(err, code, "%s %.*s: %s", method, ul, url, tail);
+  int head = (room - 3) / 2, back = room - 3 - head;
+  return oci_error_set(err, code, "%s %.*s...%.*s: %s", method, head, url, back,
+                       url + ul - back, tail);
+}
+
 /* ---- URLs ---------------------------------------------------------------- */
 
 char *reg_url(const oci_registry *r, const char *fmt, ...) {
@@ -349,10 +480,11 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
 }
 
 static void set_last(oci_registry *r, const reg_req *q, const reg_resp *p) {
+  if (q->keep_last) return; /* a cleanup does not hide the failure */
   r->last_status = p ? p->status : 0;
   snprintf(r->last_method, sizeof r->last_method, "%s", q->method);
   free(r->last_url);
-  r->last_url = strdup(q->url);
+  r->last_url = strndup(q->url, (size_t)reg_url_shown(q->url));
   free(r->last_body);
   r->last_body = NULL;
   r->last_body_len = 0;
@@ -377,8 +509,11 @@ static void describe_body(const reg_resp *p, char *out, size_t outsz) {
           OCI_OK &&
       e->errors.len) {
     const oci_dist_error_info *i = e->errors.items[0];
-    snprintf(out, outsz, ": %s%s%s", i->code, i->message ? ": " : "",
-             i->message ? i->message : "");
+    char code[64], msg[160];
+    reg_escape(i->code, strlen(i->code), code, sizeof code);
+    reg_escape(i->message ? i->message : "",
+               i->message ? strlen(i->message) : 0, msg, sizeof msg);
+    snprintf(out, outsz, ": %s%s%s", code, i->message ? ": " : "", msg);
   } else {
     /* not an ErrorResponse: the first line of the body, printable bytes */
     size_t n = 0;
@@ -438,24 +573,29 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
     }                                                                          \
     h = t;                                                                     \
   } while (0)
-#define ADDF(fmt, v)                                                           \
+#define ADDF(name, v)                                                          \
   do {                                                                         \
+    if ((rc = reg_check_header_value("the " name " header's value", v, err)))  \
+      goto out;                                                                \
     free(line);                                                                \
-    if (asprintf(&line, fmt, v) < 0) {                                         \
+    if (asprintf(&line, name ": %s", v) < 0) {                                 \
       line = NULL;                                                             \
       rc = reg_nomem(err);                                                     \
       goto out;                                                                \
     }                                                                          \
     ADD(line);                                                                 \
   } while (0)
+  if ((rc = reg_check_url("request URL", q->url, err))) goto out;
   ADD("Expect:"); /* no 100-continue round trip */
-  if (q->accept) ADDF("Accept: %s", q->accept);
-  if (q->content_type) ADDF("Content-Type: %s", q->content_type);
-  if (q->content_range) ADDF("Content-Range: %s", q->content_range);
+  if (q->accept) ADDF("Accept", q->accept);
+  if (q->content_type) ADDF("Content-Type", q->content_type);
+  if (q->content_range) ADDF("Content-Range", q->content_range);
   if (q->authorization)
-    ADDF("Authorization: %s", q->authorization);
-  else if (!q->no_auth && (auth = reg_auth_header(r, q->scope)))
-    ADDF("Authorization: %s", auth);
+    ADDF("Authorization", q->authorization);
+  else if (!q->no_auth &&
+           (r->o.allow_cross_host_auth || reg_same_origin(q->url, r->base)) &&
+           (auth = reg_auth_header(r, q->scope)))
+    ADDF("Authorization", auth);
   if (!q->has_body && !strcmp(q->method, "PUT")) ADD("Content-Length: 0");
 
   curl_easy_setopt(c, CURLOPT_URL, q->url);
@@ -466,7 +606,7 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_USERAGENT, r->user_agent);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->o.connect_timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, r->o.low_speed_limit);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, r->o.low_speed_timeout_s);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, r->o.tls_verify ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, r->o.tls_verify ? 2L : 0L);
@@ -476,8 +616,10 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
   if (q->follow) {
-    /* curl drops our Authorization header when a redirect changes host */
+    /* curl (>= 7.83) drops our Authorization header when a redirect
+       changes scheme, host or port; UNRESTRICTED_AUTH would keep it */
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
   }
   if (!strcmp(q->method, "HEAD"))
@@ -511,19 +653,20 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   if (x.cb_rc) {
     rc = x.cb_rc;
   } else if (x.too_big) {
-    rc =
-        oci_error_set(err, OCI_ETOOBIG, "%s %s: response larger than %zu bytes",
-                      q->method, q->url, q->max_body);
+    rc = reg_fail(err, OCI_ETOOBIG, q->method, q->url,
+                  "response larger than %zu bytes", q->max_body);
   } else if (*cc != CURLE_OK) {
     /* OpenSSL's "wrong version number": the server answered in plain
        HTTP, which the caller can fix with one option */
     bool plain = *cc == CURLE_SSL_CONNECT_ERROR &&
                  strstr(r->curl_err, "wrong version number");
-    rc = oci_error_set(err, OCI_ENETWORK, "%s %s: %s%s", q->method, q->url,
-                       r->curl_err[0] ? r->curl_err : curl_easy_strerror(*cc),
-                       plain ? " (the server does not speak TLS: a plain-HTTP "
-                               "registry needs plain_http)"
-                             : "");
+    char why[CURL_ERROR_SIZE];
+    const char *cw = r->curl_err[0] ? r->curl_err : curl_easy_strerror(*cc);
+    reg_escape(cw, strlen(cw), why, sizeof why);
+    rc = reg_fail(err, OCI_ENETWORK, q->method, q->url, "%s%s", why,
+                  plain ? " (the server does not speak TLS: a plain-HTTP "
+                          "registry needs plain_http)"
+                        : "");
   }
 out:
 #undef ADD
@@ -602,17 +745,17 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
       if (reg_auth_answer(r, p, q->scope, &aerr) == OCI_OK) {
         if (q->source && q->rewind && q->rewind(q->source_ud)) {
           set_last(r, q, p);
-          return oci_error_set(err, OCI_EIO, "%s %s: cannot replay the body",
-                               q->method, q->url);
+          return reg_fail(err, OCI_EIO, q->method, q->url,
+                          "cannot replay the body");
         }
         continue;
       }
       if (aerr.code != OCI_EUNSUPPORTED) {
         /* the token service failed: say so, keeping the registry's 401 */
         set_last(r, q, p);
-        return oci_error_set(
+        return reg_fail(
             err, aerr.code == OCI_ENOMEM ? OCI_ENOMEM : OCI_EREGISTRY,
-            "%s %s: 401 Unauthorized; %s", q->method, q->url, aerr.message);
+            q->method, q->url, "401 Unauthorized; %s", aerr.message);
       }
     }
     if (retryable_status(p->status) && !q->no_retry && attempt < r->o.retries &&
@@ -629,8 +772,8 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
   const char *hint = p->status == 401   ? " (credentials missing or refused)"
                      : p->status == 403 ? " (access denied)"
                                         : "";
-  return oci_error_set(err, OCI_EREGISTRY, "%s %s: HTTP %ld%s%s", q->method,
-                       q->url, p->status, hint, detail);
+  return reg_fail(err, OCI_EREGISTRY, q->method, q->url, "HTTP %ld%s%s",
+                  p->status, hint, detail);
 }
 
 int reg_call(oci_registry *r, const reg_req *q, oci_error *err) {
@@ -657,6 +800,11 @@ void oci_registry_options_init(oci_registry_options *o) {
   o->retry_max_delay_ms = 10000;
   o->connect_timeout_s = 30;
   o->low_speed_timeout_s = 60;
+  o->low_speed_limit = 1024;
+  o->max_fanout = 1000;
+  o->max_nodes = 10000;
+  o->max_pages = 1000;
+  o->max_list_bytes = 64u << 20;
 }
 
 static char *dup_or_null(const char *s, bool *fail) {
@@ -686,6 +834,21 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   if (!r->o.connect_timeout_s) r->o.connect_timeout_s = 30;
   if (!r->o.low_speed_timeout_s) r->o.low_speed_timeout_s = 60;
   if (!r->o.retry_max_delay_ms) r->o.retry_max_delay_ms = 10000;
+  if (r->o.low_speed_limit <= 0) r->o.low_speed_limit = 1024;
+  if (!r->o.max_fanout) r->o.max_fanout = 1000;
+  if (!r->o.max_nodes) r->o.max_nodes = 10000;
+  if (!r->o.max_pages) r->o.max_pages = 1000;
+  if (!r->o.max_list_bytes) r->o.max_list_bytes = 64u << 20;
+  /* what the user gives goes into headers: no control characters */
+  if (o && ((o->user_agent &&
+             (rc = reg_check_header_value("user agent", o->user_agent, err))) ||
+            (o->username &&
+             (rc = reg_check_header_value("username", o->username, err))) ||
+            (o->password &&
+             (rc = reg_check_header_value("password", o->password, err))))) {
+    free(r);
+    return rc;
+  }
   bool fail = false;
   r->host = dup_or_null(host, &fail);
   /* docker.io is a name; its API lives at registry-1.docker.io */

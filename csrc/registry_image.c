@@ -11,6 +11,7 @@
 
 #include "layout_internal.h"
 #include "ocispec/ocispec.h"
+#include "ocispec/platform.h"
 #include "registry_internal.h"
 
 /* Indexes nest (image-index.md allows an index in an index); deeper than
@@ -22,6 +23,115 @@
 
 static const char *doc_media_type(const oci_image_descriptor *d) {
   return d->media_type ? d->media_type : OL_MT_OCTET;
+}
+
+/* A string from a server, for a message: control characters escaped. */
+static const char *shown(const char *s, char *buf, size_t n) {
+  reg_escape(s ? s : "?", s ? strlen(s) : 1, buf, n);
+  return buf;
+}
+
+/* ---- one walk: each digest once, bounded ------------------------------- */
+
+/* A set of digests (open addressing; the strings are copies). */
+typedef struct strset {
+  char **slot;
+  size_t cap, len;
+} strset;
+
+static size_t str_hash(const char *s) {
+  size_t h = 1469598103934665603u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+/* 1: added, 0: there already, -1: out of memory. */
+static int strset_add(strset *t, const char *s) {
+  if ((t->len + 1) * 2 > t->cap) {
+    size_t ncap = t->cap ? t->cap * 2 : 64;
+    char **ns = calloc(ncap, sizeof *ns);
+    if (!ns) return -1;
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->slot[i]) {
+        size_t j = str_hash(t->slot[i]) & (ncap - 1);
+        while (ns[j])
+          j = (j + 1) & (ncap - 1);
+        ns[j] = t->slot[i];
+      }
+    free(t->slot);
+    t->slot = ns;
+    t->cap = ncap;
+  }
+  size_t j = str_hash(s) & (t->cap - 1);
+  for (; t->slot[j]; j = (j + 1) & (t->cap - 1))
+    if (!strcmp(t->slot[j], s)) return 0;
+  if (!(t->slot[j] = strdup(s))) return -1;
+  t->len++;
+  return 1;
+}
+
+static void strset_free(strset *t) {
+  for (size_t i = 0; i < t->cap; i++)
+    free(t->slot[i]);
+  free(t->slot);
+  memset(t, 0, sizeof *t);
+}
+
+/* The state of one push, pull or copy (image-index.md lets indexes name
+   one manifest many times, and nest: without a memo a 6-wide, 4-deep
+   index costs 6^4 fetches of one manifest). */
+typedef struct walk {
+  const char *op; /* "push", "pull", "copy" */
+  unsigned max_fanout, max_nodes;
+  strset docs;  /* documents handled (or being handled) */
+  strset blobs; /* blobs handled */
+} walk;
+
+static void walk_init(walk *w, const oci_registry *r, const char *op) {
+  memset(w, 0, sizeof *w);
+  w->op = op;
+  w->max_fanout = r->o.max_fanout;
+  w->max_nodes = r->o.max_nodes;
+}
+
+static void walk_free(walk *w) {
+  strset_free(&w->docs);
+  strset_free(&w->blobs);
+}
+
+/* 1: a document to handle now; 0: handled already; else (negative) an
+   error. */
+static int walk_visit(walk *w, const oci_image_descriptor *d, oci_error *err) {
+  if (w->docs.len >= w->max_nodes) {
+    strset probe = w->docs; /* is it one seen already? */
+    size_t j = str_hash(d->digest) & (probe.cap - 1);
+    for (; probe.slot[j]; j = (j + 1) & (probe.cap - 1))
+      if (!strcmp(probe.slot[j], d->digest)) return 0;
+    return oci_error_set(err, OCI_ETOOBIG,
+                         "%s: more than %u distinct documents (max_nodes); "
+                         "stopped at %s",
+                         w->op, w->max_nodes, d->digest);
+  }
+  int n = strset_add(&w->docs, d->digest);
+  if (n < 0) return reg_nomem(err);
+  return n;
+}
+
+/* 1: a blob to move now; 0: moved already; else (negative) an error. */
+static int walk_blob(walk *w, const oci_image_descriptor *b, oci_error *err) {
+  int n = strset_add(&w->blobs, b->digest);
+  if (n < 0) return reg_nomem(err);
+  return n;
+}
+
+static int walk_fanout(const walk *w, const oci_image_descriptor *d,
+                       const oci_image_index *x, oci_error *err) {
+  if (x->manifests.len <= w->max_fanout) return OCI_OK;
+  return oci_error_set(err, OCI_ETOOBIG,
+                       "%s: index %s lists %zu manifests, more than %u "
+                       "(max_fanout)",
+                       w->op, d->digest, x->manifests.len, w->max_fanout);
 }
 
 /* ---- referrers tag schema ------------------------------------------------ */
@@ -55,7 +165,11 @@ static int add_referrer(oci_registry *r, const char *repo,
   if (rc) goto out;
   for (size_t i = 0; i < x->manifests.len; i++)
     if (!strcmp(x->manifests.items[i]->digest, md->digest)) goto out;
-  if ((rc = oci_clone(&oci_type_image_descriptor, md, (void **)&d, err)))
+  /* a fresh descriptor: md may come from a layout's index.json, whose
+     annotations (org.opencontainers.image.ref.name) name the image there
+     and mean nothing in the registry */
+  if ((rc = ol_make_descriptor(doc_media_type(md), md->digest, md->size, &d,
+                               err)))
     goto out;
   const char *at = m->artifact_type ? m->artifact_type
                    : m->config      ? m->config->media_type
@@ -114,22 +228,27 @@ static int put_document(oci_registry *r, const char *repo, const char *ref,
 
 static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
                      const oci_image_descriptor *d, const char *tag, int depth,
-                     oci_error *err) {
+                     walk *w, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "push: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
+  int rc = walk_visit(w, d, err);
+  if (rc <= 0) return rc; /* pushed already, or an error */
   char *body;
   size_t len;
-  int rc = oci_layout_get_blob(l, d->digest, d->size, &body, &len, err);
-  if (rc) return rc;
+  if ((rc = oci_layout_get_blob(l, d->digest, d->size, &body, &len, err)))
+    return rc;
   if (ol_is_index_mt(d->media_type)) {
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err))) {
       ol_wrap(err, d->digest);
       goto out;
     }
+    rc = walk_fanout(w, d, x, err);
     for (size_t i = 0; i < x->manifests.len && !rc; i++)
-      rc = push_node(r, l, repo, x->manifests.items[i], NULL, depth + 1, err);
+      rc =
+          push_node(r, l, repo, x->manifests.items[i], NULL, depth + 1, w, err);
     oci_image_index_free(x);
   } else if (ol_is_manifest_mt(d->media_type)) {
     oci_image_manifest *m;
@@ -137,22 +256,23 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
       ol_wrap(err, d->digest);
       goto out;
     }
-    rc = oci_registry_push_blob_from_layout(r, repo, l, m->config, err);
-    for (size_t i = 0; i < m->layers.len && !rc; i++) {
-      const oci_image_descriptor *b = m->layers.items[i];
+    for (size_t i = 0; i <= m->layers.len && !rc; i++) {
+      const oci_image_descriptor *b = i ? m->layers.items[i - 1] : m->config;
       bool here = false;
       /* a foreign layer (urls, not in the layout) is not ours to upload */
-      if (b->urls.len && !oci_layout_has_blob(l, b->digest, &here, NULL) &&
+      if (i && b->urls.len && !oci_layout_has_blob(l, b->digest, &here, NULL) &&
           !here)
         continue;
-      rc = oci_registry_push_blob_from_layout(r, repo, l, b, err);
+      if ((rc = walk_blob(w, b, err)) == 1)
+        rc = oci_registry_push_blob_from_layout(r, repo, l, b, err);
     }
     oci_image_manifest_free(m);
   } else {
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
                        "push: %s has media type %s, not an image manifest "
                        "or index",
-                       d->digest, doc_media_type(d));
+                       shown(d->digest, dg, sizeof dg),
+                       shown(doc_media_type(d), mt, sizeof mt));
   }
   if (!rc) rc = put_document(r, repo, tag ? tag : d->digest, d, body, len, err);
 out:
@@ -170,7 +290,10 @@ int oci_registry_push(oci_registry *r, const oci_layout *l, const char *name,
   if (tag && (rc = oci_check_tag(tag, strlen(tag), err))) return rc;
   oci_image_descriptor *d;
   if ((rc = oci_layout_lookup(l, name, &d, err))) return rc;
-  rc = push_node(r, l, repo, d, tag, 0, err);
+  walk w;
+  walk_init(&w, r, "push");
+  rc = push_node(r, l, repo, d, tag, 0, &w, err);
+  walk_free(&w);
   if (!rc && out)
     *out = d;
   else
@@ -198,13 +321,15 @@ static int store_document(oci_layout *l, const oci_image_descriptor *d,
   return reg_layout_store(l, d, write_bytes, &b, err);
 }
 
+/* The library's one platform rule (oci_platform_matches, which
+   oci_layout_resolve uses too); an entry without a platform matches no
+   platform asked for. */
 static bool platform_matches(const oci_registry_platform *want,
                              const oci_image_platform *p) {
   if (!p) return false;
-  return (!want->os || (p->os && !strcmp(want->os, p->os))) &&
-         (!want->architecture ||
-          (p->architecture && !strcmp(want->architecture, p->architecture))) &&
-         (!want->variant || (p->variant && !strcmp(want->variant, p->variant)));
+  return oci_platform_matches(
+      want->os, want->architecture, want->variant, p->os, p->architecture,
+      oci_is_present(p, OCI_F_image_platform_variant) ? p->variant : NULL);
 }
 
 /* Fetches the document d names, checks it against d (digest, size). */
@@ -226,18 +351,19 @@ static int fetch_document(oci_registry *r, const char *repo,
 static int pull_node(oci_registry *r, const char *repo,
                      const oci_image_descriptor *d, const char *body,
                      size_t len, oci_layout *l,
-                     const oci_registry_platform *platform, int depth,
+                     const oci_registry_platform *platform, int depth, walk *w,
                      oci_image_descriptor **chosen, oci_error *err);
 
 /* Pulls the child document d (fetching it first). */
 static int pull_child(oci_registry *r, const char *repo,
                       const oci_image_descriptor *d, oci_layout *l,
-                      const oci_registry_platform *platform, int depth,
+                      const oci_registry_platform *platform, int depth, walk *w,
                       oci_image_descriptor **chosen, oci_error *err) {
+  int rc = walk_visit(w, d, err);
+  if (rc <= 0) return rc; /* pulled already, or an error */
   oci_registry_manifest m;
-  int rc = fetch_document(r, repo, d, &m, err);
-  if (rc) return rc;
-  rc = pull_node(r, repo, d, m.body, m.len, l, platform, depth, chosen, err);
+  if ((rc = fetch_document(r, repo, d, &m, err))) return rc;
+  rc = pull_node(r, repo, d, m.body, m.len, l, platform, depth, w, chosen, err);
   oci_registry_manifest_free(&m);
   return rc;
 }
@@ -245,8 +371,9 @@ static int pull_child(oci_registry *r, const char *repo,
 static int pull_node(oci_registry *r, const char *repo,
                      const oci_image_descriptor *d, const char *body,
                      size_t len, oci_layout *l,
-                     const oci_registry_platform *platform, int depth,
+                     const oci_registry_platform *platform, int depth, walk *w,
                      oci_image_descriptor **chosen, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "pull: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
@@ -255,9 +382,13 @@ static int pull_node(oci_registry *r, const char *repo,
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
       return ol_wrap(err, d->digest);
+    if ((rc = walk_fanout(w, d, x, err))) {
+      oci_image_index_free(x);
+      return rc;
+    }
     if (!platform) {
       for (size_t i = 0; i < x->manifests.len && !rc; i++)
-        rc = pull_child(r, repo, x->manifests.items[i], l, NULL, depth + 1,
+        rc = pull_child(r, repo, x->manifests.items[i], l, NULL, depth + 1, w,
                         NULL, err);
       if (!rc) rc = store_document(l, d, body, len, err);
     } else {
@@ -270,10 +401,14 @@ static int pull_node(oci_registry *r, const char *repo,
           pick = c;
         else if (c->platform) {
           size_t k = strlen(seen);
+          char os[40], arch[40], var[40];
           snprintf(seen + k, sizeof seen - k, "%s%s/%s%s%s", k ? ", " : "",
-                   c->platform->os, c->platform->architecture,
+                   shown(c->platform->os, os, sizeof os),
+                   shown(c->platform->architecture, arch, sizeof arch),
                    c->platform->variant ? "/" : "",
-                   c->platform->variant ? c->platform->variant : "");
+                   c->platform->variant
+                       ? shown(c->platform->variant, var, sizeof var)
+                       : "");
         }
       }
       if (!pick)
@@ -286,7 +421,7 @@ static int pull_node(oci_registry *r, const char *repo,
             platform->variant ? platform->variant : "",
             seen[0] ? seen : "none with a platform");
       else
-        rc = pull_child(r, repo, pick, l, platform, depth + 1, chosen, err);
+        rc = pull_child(r, repo, pick, l, platform, depth + 1, w, chosen, err);
     }
     oci_image_index_free(x);
     return rc;
@@ -295,7 +430,8 @@ static int pull_node(oci_registry *r, const char *repo,
     return oci_error_set(err, OCI_EUNSUPPORTED,
                          "pull: %s has media type %s, not an image manifest "
                          "or index",
-                         d->digest, doc_media_type(d));
+                         shown(d->digest, dg, sizeof dg),
+                         shown(doc_media_type(d), mt, sizeof mt));
   oci_image_manifest *m;
   if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
     return ol_wrap(err, d->digest);
@@ -347,8 +483,12 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
     oci_image_index_free(xx);
     if (rc) goto out;
   }
-  rc = pull_node(r, repo, top, m.body, m.len, l, platform, 0,
-                 platform ? &chosen : NULL, err);
+  walk w;
+  walk_init(&w, r, "pull");
+  if ((rc = walk_visit(&w, top, err)) == 1)
+    rc = pull_node(r, repo, top, m.body, m.len, l, platform, 0, &w,
+                   platform ? &chosen : NULL, err);
+  walk_free(&w);
   if (rc) goto out;
   oci_image_descriptor *res = chosen ? chosen : top;
   if (name && (rc = oci_layout_tag(l, res, name, err))) goto out;
@@ -403,7 +543,7 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
     rc = oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
   if (!rc)
     rc = reg_push_blob_fd(dst, dst_repo, b->digest, b->size, fileno(f),
-                          "temporary file", err);
+                          "temporary file", true, err); /* verified above */
   fclose(f);
   return rc;
 }
@@ -411,7 +551,8 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
 static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
                      const char *dst_repo, const oci_image_descriptor *d,
                      const char *body, size_t len, const char *tag, int depth,
-                     oci_error *err) {
+                     walk *w, oci_error *err) {
+  char mt[128], dg[160]; /* for messages */
   if (depth > REG_MAX_DEPTH)
     return oci_error_set(err, OCI_EDEPTH, "copy: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
@@ -420,12 +561,14 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
       return ol_wrap(err, d->digest);
+    rc = walk_fanout(w, d, x, err);
     for (size_t i = 0; i < x->manifests.len && !rc; i++) {
       oci_registry_manifest m;
       const oci_image_descriptor *c = x->manifests.items[i];
+      if ((rc = walk_visit(w, c, err)) <= 0) continue; /* copied already */
       if ((rc = fetch_document(src, src_repo, c, &m, err))) break;
       rc = copy_node(src, src_repo, dst, dst_repo, c, m.body, m.len, NULL,
-                     depth + 1, err);
+                     depth + 1, w, err);
       oci_registry_manifest_free(&m);
     }
     oci_image_index_free(x);
@@ -433,19 +576,20 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
     oci_image_manifest *m;
     if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
       return ol_wrap(err, d->digest);
-    rc = copy_blob(src, src_repo, dst, dst_repo, m->config, err);
-    for (size_t i = 0; i < m->layers.len && !rc; i++) {
-      const oci_image_descriptor *b = m->layers.items[i];
-      if (b->urls.len && strstr(doc_media_type(b), "nondistributable"))
+    for (size_t i = 0; i <= m->layers.len && !rc; i++) {
+      const oci_image_descriptor *b = i ? m->layers.items[i - 1] : m->config;
+      if (i && b->urls.len && strstr(doc_media_type(b), "nondistributable"))
         continue;
-      rc = copy_blob(src, src_repo, dst, dst_repo, b, err);
+      if ((rc = walk_blob(w, b, err)) == 1)
+        rc = copy_blob(src, src_repo, dst, dst_repo, b, err);
     }
     oci_image_manifest_free(m);
   } else
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
                        "copy: %s has media type %s, not an image manifest "
                        "or index",
-                       d->digest, doc_media_type(d));
+                       shown(d->digest, dg, sizeof dg),
+                       shown(doc_media_type(d), mt, sizeof mt));
   if (!rc)
     rc = put_document(dst, dst_repo, tag ? tag : d->digest, d, body, len, err);
   return rc;
@@ -466,10 +610,14 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
                                       OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err)))
     return rc;
   oci_image_descriptor *top = NULL;
+  walk w;
+  walk_init(&w, src, "copy");
   if (!(rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
-                                m.digest, (int64_t)m.len, &top, err)))
+                                m.digest, (int64_t)m.len, &top, err)) &&
+      (rc = walk_visit(&w, top, err)) == 1)
     rc = copy_node(src, src_repo, dst, dst_repo, top, m.body, m.len, dst_tag, 0,
-                   err);
+                   &w, err);
+  walk_free(&w);
   oci_registry_manifest_free(&m);
   if (!rc && out)
     *out = top;

@@ -74,6 +74,7 @@ typedef struct reg_req {
   size_t max_body;
   bool follow;         /* follow redirects (blob GET) */
   bool no_retry;       /* a request that must not be repeated */
+  bool keep_last;      /* a cleanup: leaves last_* (the failure) alone */
   const char *what;    /* for progress: the digest moved, or NULL */
   int64_t done_before; /* for progress: bytes of `what` moved earlier */
   int64_t total;       /* for progress: the expected size, -1 unknown */
@@ -108,13 +109,36 @@ int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
                      int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
                      void *ud, oci_error *err);
 /* Uploads size bytes of fd from its start, which hash to digest (what
-   names fd in messages); the upload can be retried (the fd is seeked). */
+   names fd in messages); the upload can be retried (the fd is seeked).
+   Unless trusted (a private file this library verified), the bytes are
+   hashed as they are sent and a mismatch aborts before the final PUT. */
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
-                     int64_t size, int fd, const char *what, oci_error *err);
+                     int64_t size, int fd, const char *what, bool trusted,
+                     oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
                  oci_error *err);
+
+/* OCI_EINVAL when v holds a C0 control character or DEL (what names it;
+   the value is never quoted: it may be a secret). Every header value sent
+   passes here, whoever gave it. */
+int reg_check_header_value(const char *what, const char *v, oci_error *err);
+/* The same for a URL (spaces refused too). */
+int reg_check_url(const char *what, const char *url, oci_error *err);
+/* How much of url a message shows: everything before its query. */
+int reg_url_shown(const char *url);
+/* s[0..n) with control characters escaped (\n, \x01) into out (always
+   NUL-terminated, cut at outsz); returns the length written. */
+size_t reg_escape(const char *s, size_t n, char *out, size_t outsz);
+/* Same scheme, host (case-insensitive) and port (the default made
+   explicit); same host name only. */
+bool reg_same_origin(const char *a, const char *b);
+bool reg_same_host(const char *a, const char *b);
+/* oci_error_set of "METHOD URL: <fmt...>", the URL without its query and
+   shortened in its middle when the whole would not fit the message. */
+int reg_fail(oci_error *err, int code, const char *method, const char *url,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- auth (registry_auth.c) ---------------------------------------------- */
 

@@ -6,7 +6,10 @@
    1: Link — a failure is EINVAL; a success gives no `last` or a string;
    2: round trip — the rest, split at '\n' into realm, service and scope,
       is quoted (backslash escapes) into a Bearer challenge, which must
-      parse back to exactly those values. */
+      parse back to exactly those values;
+   3: origins and escaping — the rest, split at its first NUL into two
+      URLs: reg_same_origin is symmetric and implies reg_same_host; the
+      escaped text holds no control character and fits its buffer. */
 #include "../csrc/registry_internal.h"
 #include "fuzz_common.h"
 
@@ -65,6 +68,14 @@ static void round_trip(const char *s, size_t n) {
     free(q[k]);
 }
 
+static char *dupn(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
@@ -72,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t n = size - 1;
   oci_error err;
   oci_error_clear(&err);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
   case 0: {
     reg_challenge c;
     int rc = reg_parse_challenge(s, n, &c, &err);
@@ -97,6 +108,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     FUZZ_CHECK(last != (char *)1, "*out not set");
     free(last);
+    return 0;
+  }
+  case 3: {
+    /* origins (who gets credentials) and escaping (what reaches a
+       terminal): the input split at its first NUL into two URLs */
+    char *a = dupn(s, n);
+    if (!a) return 0;
+    size_t al = strlen(a);
+    const char *b = al < n ? s + al + 1 : "";
+    char *bb = dupn(b, n - (al < n ? al + 1 : n));
+    if (!bb) {
+      free(a);
+      return 0;
+    }
+    bool same = reg_same_origin(a, bb);
+    FUZZ_CHECK(same == reg_same_origin(bb, a), "origin not symmetric");
+    FUZZ_CHECK(!same || reg_same_host(a, bb), "same origin, other host");
+    FUZZ_CHECK(!same || reg_same_origin(a, a), "origin not reflexive");
+    char out[128];
+    size_t k = reg_escape(s, n, out, sizeof out);
+    FUZZ_CHECK(k < sizeof out && out[k] == '\0', "escape overran");
+    for (size_t i = 0; i < k; i++)
+      FUZZ_CHECK((unsigned char)out[i] >= 0x20 && out[i] != 0x7f,
+                 "control character left at %zu", i);
+    FUZZ_CHECK(reg_url_shown(a) <= (int)al, "shown past the URL");
+    free(a);
+    free(bb);
     return 0;
   }
   default: round_trip(s, n); return 0;

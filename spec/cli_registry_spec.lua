@@ -272,3 +272,129 @@ describe("ocispec registry commands with htpasswd auth", function()
     assert.are.equal(d:digest(), oci.json.decode(out).digest)
   end)
 end)
+
+-- Issue 13 items 18-20: what a hostile server sends is printed escaped,
+-- --timeout, the --password warning, and per-side options of copy.
+describe("ocispec registry commands against hostile servers and per-side options", function()
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  local function now()
+    local p = io.popen("date +%s.%N")
+    local t = tonumber(p:read("l"))
+    p:close()
+    return t
+  end
+
+  it("tags and registry messages are printed with control characters escaped", function()
+    local fake = registries.fake("evil-strings")
+    finally(fake.stop)
+    local out, err, status = ocispec("tags --plain-http --auth-file '' " .. fake.host .. "/x")
+    assert.are.equal(0, status, err)
+    assert.is_nil(out:find("[\27\r\7]"), out)
+    assert.are.equal("plain\nred\\x1b[31mtag\ncr\\rover\nbell\\x07\n", out)
+    out, err, status = ocispec("inspect --plain-http --auth-file '' " .. fake.host .. "/x:nope")
+    assert.are.equal("", out)
+    assert.are.equal(1, status, err)
+    assert.is_nil(err:find("[\27\r\7]"), err)
+    assert.truthy(err:find("no\\x1b[2Jsuch\\nmanifest", 1, true), err)
+    assert.is_true(one_line(err), err)
+    -- a body with raw control bytes (no valid document has them)
+    out, err, status = ocispec("inspect --plain-http --auth-file '' " .. fake.host .. "/x:raw-esc")
+    assert.are.equal(0, status, err)
+    assert.are.equal('{"schemaVersion":2,"x":"\\x1b[2J\\x07"}\n', out)
+  end)
+
+  it("pull REF@digest DIR records the image under its digest; gc keeps it", function()
+    local _
+    local fake = registries.fake("ok")
+    finally(fake.stop)
+    local ref = fake.host .. "/x@" .. fake.blobs.manifest
+    local out, err, status = ocispec("pull --plain-http --auth-file '' -q " .. ref .. " pulled")
+    assert.are.equal(0, status, err)
+    assert.are.equal(fake.blobs.manifest .. "\n", out)
+    _, err, status = ocispec("layout gc pulled")
+    assert.are.equal(0, status, err)
+    out, err, status = ocispec("layout ls pulled")
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find(fake.blobs.manifest, 1, true), out)
+    local L = assert(oci.layout.open(tmp .. "/pulled"))
+    assert(L:verify())
+    assert.are.equal(fake.blobs.manifest, L:list()[1].name)
+    L:close()
+  end)
+
+  it("--password warns and names --password-stdin; --password-stdin does not warn", function()
+    local fake = registries.fake("ok")
+    finally(fake.stop)
+    local _, err, status = ocispec("tags --plain-http --auth-file '' --username u --password pw-on-argv "
+      .. fake.host .. "/x")
+    assert.are.equal(0, status, err)
+    assert.truthy(err:find("WARNING", 1, true), err)
+    assert.truthy(err:find("--password-stdin", 1, true), err)
+    assert.is_nil(err:find("pw-on-argv", 1, true), err)
+    _, err, status = ocispec("tags --plain-http --auth-file '' --username u --password-stdin " .. fake.host .. "/x",
+      "pw-on-stdin\n")
+    assert.are.equal(0, status, err)
+    assert.are.equal("", err)
+  end)
+
+  it("--timeout drops a server that trickles", function()
+    local fake = registries.fake("trickle")
+    finally(fake.stop)
+    local t0 = now()
+    local _, err, status = ocispec("tags --plain-http --auth-file '' --timeout 1 " .. fake.host .. "/x")
+    assert.are.equal(1, status, err)
+    assert.is_true(now() - t0 < 15, "took " .. (now() - t0) .. " s")
+    assert.truthy(err:find("GET http://" .. fake.host .. "/v2/x/tags/list", 1, true), err)
+    _, err, status = ocispec("tags --plain-http --timeout soon " .. fake.host .. "/x")
+    assert.are.equal(2, status)
+    assert.truthy(err:find("--timeout takes a whole number of seconds", 1, true), err)
+  end)
+
+  it("copy takes --src-… and --dest-… connection options (plain source, TLS and htpasswd destination)", function()
+    local ok, why_not = registries.htpasswd_available()
+    if not ok then return pending(why_not) end
+    ok, why_not = registries.token_available() -- openssl, for the certificate
+    if not ok then return pending(why_not) end
+    local src = registries.start()
+    finally(src.stop)
+    local dst = registries.start{ auth = "htpasswd", tls = true }
+    finally(dst.stop)
+    local d = make_image(tmp .. "/src", "1")
+    local out, err, status = ocispec(("push --plain-http --auth-file '' -q src:1 %s/app:1"):format(src.host))
+    assert.are.equal(0, status, err)
+    assert.are.equal(d:digest() .. "\n", out)
+    local from, to = src.host .. "/app:1", dst.host .. "/copied:1"
+    -- the destination's options on the destination only
+    out, err, status = ocispec(("copy --auth-file '' -q --src-plain-http --dest-ca-file %s --dest-creds %s %s %s")
+      :format(quote(dst.ca_file), quote(dst.username .. ":" .. dst.password), from, to))
+    assert.are.equal(0, status, err)
+    assert.are.equal(d:digest() .. "\n", out)
+    assert.truthy(err:find("--password-stdin", 1, true), err) -- creds on the command line warn
+    assert.is_nil(err:find(dst.password, 1, true), err)
+    -- the same with --dest-username/--dest-password and --dest-tls-verify=false
+    out, err, status = ocispec(("copy --auth-file '' -q --src-plain-http --dest-tls-verify=false "
+      .. "--dest-username %s --dest-password %s %s %s")
+      :format(quote(dst.username), quote(dst.password), from, dst.host .. "/copied2:1"))
+    assert.are.equal(0, status, err)
+    assert.are.equal(d:digest() .. "\n", out)
+    -- without the destination's credentials: its 401
+    out, err, status = ocispec(("copy --auth-file '' -q --src-plain-http --dest-ca-file %s %s %s")
+      :format(quote(dst.ca_file), from, dst.host .. "/copied3:1"))
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("401", 1, true), err)
+    -- one --plain-http for both cannot reach the TLS destination
+    out, err, status = ocispec(("copy --auth-file '' -q --plain-http --dest-creds %s %s %s")
+      :format(quote(dst.username .. ":" .. dst.password), from, dst.host .. "/copied4:1"))
+    assert.are.equal(1, status, out .. err)
+    -- bad per-side values are usage errors
+    local _
+    _, err, status = ocispec(("copy --src-tls-verify=maybe %s %s"):format(from, to))
+    assert.are.equal(2, status)
+    assert.truthy(err:find("--src-tls-verify takes true or false", 1, true), err)
+    _, err, status = ocispec(("copy --dest-creds nopassword %s %s"):format(from, to))
+    assert.are.equal(2, status)
+    assert.truthy(err:find("--dest-creds takes USERNAME:PASSWORD", 1, true), err)
+  end)
+end)

@@ -347,6 +347,16 @@ static int l_connect(lua_State *L) {
       (long)opt_int(L, 2, "low_speed_timeout", o.low_speed_timeout_s, UMAX);
   o.chunk_size = (size_t)opt_int(L, 2, "chunk_size", (lua_Integer)o.chunk_size,
                                  (lua_Integer)1 << 40);
+  o.low_speed_limit =
+      (long)opt_int(L, 2, "low_speed_limit", o.low_speed_limit, UMAX);
+  o.max_fanout = (unsigned)opt_int(L, 2, "max_fanout", o.max_fanout, UMAX);
+  o.max_nodes = (unsigned)opt_int(L, 2, "max_nodes", o.max_nodes, UMAX);
+  o.max_pages = (unsigned)opt_int(L, 2, "max_pages", o.max_pages, UMAX);
+  o.max_list_bytes =
+      (size_t)opt_int(L, 2, "max_list_bytes", (lua_Integer)o.max_list_bytes,
+                      (lua_Integer)1 << 40);
+  opt_bool(L, 2, "allow_cross_host_auth", &o.allow_cross_host_auth);
+  opt_bool(L, 2, "allow_insecure_realm", &o.allow_insecure_realm);
   t = opt_get(L, 2, "progress");
   if (t != LUA_TNIL && t != LUA_TFUNCTION)
     opt_fail(L, 2, "progress", "a function");

@@ -639,7 +639,7 @@ config for the current user. --max-bytes, --max-entries: limits per layer
 local REMOTE_OPTS = {
   ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--insecure"] = "flag", ["--ca-file"] = "value",
   ["--username"] = "value", ["--password"] = "value", ["--password-stdin"] = "flag", ["--auth-file"] = "value",
-  ["--quiet"] = "flag", ["--json"] = "flag",
+  ["--timeout"] = "value", ["--quiet"] = "flag", ["--json"] = "flag",
 }
 local REMOTE_ALIASES = { ["-q"] = "--quiet", ["-u"] = "--username", ["-p"] = "--password" }
 
@@ -654,6 +654,12 @@ Connection options:
   --auth-file FILE      Docker config.json to take credentials from
                         (default $DOCKER_CONFIG/config.json, then
                         ~/.docker/config.json; "" for none)
+  --timeout SECONDS     connect timeout, and the time a transfer may move
+                        less than 1 KiB/s before it is dropped (default
+                        30 and 60)
+Credentials go only to the registry's own scheme, host and port (an upload
+or a redirect elsewhere gets none), and to a token service over https (or
+plain http on the registry's own host when --plain-http).
   --quiet, -q           no progress, print only the result
   --json                print the result as JSON
 Progress goes to stderr: a bar on a terminal, "DIGEST DONE/TOTAL" lines
@@ -705,9 +711,34 @@ local function progress_reporter(quiet)
   end
 end
 
+-- A string from a server (a tag, a registry's message) made safe to print:
+-- control characters (an ESC sequence could rewrite the terminal, a CR
+-- the line) are shown escaped.
+local function printable(s)
+  return (tostring(s):gsub("[%z\1-\31\127]", function(c)
+    if c == "\n" then return "\\n" end
+    if c == "\r" then return "\\r" end
+    if c == "\t" then return "\\t" end
+    return ("\\x%02x"):format(c:byte())
+  end))
+end
+M.printable = printable
+
+local function password_warning(flag)
+  io.stderr:write(("ocispec: WARNING! Using %s on the command line is insecure "
+    .. "(other users can see it in the process list). Use --password-stdin.\n"):format(flag))
+end
+
 -- Connection options from the command line (fails 2 on bad combinations).
 local function connection(opts)
   local o = { plain_http = opts.plain_http or nil, ca_file = opts.ca_file, auth_file = opts.auth_file }
+  if opts.timeout ~= nil then
+    local t = tonumber(opts.timeout)
+    if not t or t ~= math.floor(t) or t < 1 or t > 86400 then
+      fail(2, "--timeout takes a whole number of seconds (1..86400)")
+    end
+    o.connect_timeout, o.low_speed_timeout = math.tointeger(t), math.tointeger(t)
+  end
   if opts.tls_verify ~= nil then
     if opts.tls_verify == "false" then
       o.tls_verify = false
@@ -727,6 +758,9 @@ local function connection(opts)
   end
   if password and not opts.username then fail(2, "a password needs --username") end
   if opts.username and not password then fail(2, "--username needs --password or --password-stdin") end
+  -- warned once the options are known to be usable (a usage error stays
+  -- one line)
+  if opts.password then password_warning("--password") end
   o.username, o.password = opts.username, password
   o.progress = progress_reporter(opts.quiet or opts.json)
   return o
@@ -734,7 +768,7 @@ end
 
 local function parse_remote(s, what)
   local r, msg = oci.registry.parse_reference(s)
-  if not r then fail(2, ("%s: %s"):format(what, msg)) end
+  if not r then fail(2, ("%s: %s"):format(what, printable(msg))) end
   return r
 end
 
@@ -744,7 +778,7 @@ local LOCAL_CODES = { io = true }
 local function remote_fail(msg, code)
   -- the library names its option; here it is a flag
   msg = msg:gsub("needs plain_http%)", "needs --plain-http)")
-  fail(LOCAL_CODES[code] and 2 or 1, msg)
+  fail(LOCAL_CODES[code] and 2 or 1, printable(msg))
 end
 
 local function desc_json(d, extra)
@@ -822,20 +856,67 @@ whole; with it, only the matching manifest.
     return 0
   end)
 
+-- Per-side options of copy, as skopeo names them: --src-… and --dest-….
+local SIDE_OPTS = {}
+for _, side in ipairs({ "src", "dest" }) do
+  for name, kind in pairs({ ["plain-http"] = "flag", ["tls-verify"] = "value", ["ca-file"] = "value",
+                            creds = "value", username = "value", password = "value",
+                            authfile = "value", ["auth-file"] = "value" }) do
+    SIDE_OPTS["--" .. side .. "-" .. name] = kind
+  end
+end
+
+-- The connection options of one side of copy: its own flags, over nothing
+-- (registry.copy lays them over the common ones).
+local function side_connection(opts, side)
+  local function get(name) return opts[side .. "_" .. name] end
+  local o, any = {}, false
+  if get("plain_http") then o.plain_http, any = true, true end
+  local tv = get("tls_verify")
+  if tv ~= nil then
+    if tv ~= "true" and tv ~= "false" then fail(2, ("--%s-tls-verify takes true or false"):format(side)) end
+    o.tls_verify, any = tv == "true", true
+  end
+  if get("ca_file") then o.ca_file, any = get("ca_file"), true end
+  local af = get("authfile") or get("auth_file")
+  if af then o.auth_file, any = af, true end
+  local user, pass = get("username"), get("password")
+  if get("creds") then
+    if user or pass then fail(2, ("--%s-creds excludes --%s-username and --%s-password"):format(side, side, side)) end
+    user, pass = get("creds"):match("^([^:]*):(.*)$")
+    if not user then fail(2, ("--%s-creds takes USERNAME:PASSWORD"):format(side)) end
+  end
+  if (user == nil) ~= (pass == nil) then
+    fail(2, ("--%s-username and --%s-password go together"):format(side, side))
+  end
+  if pass then password_warning(get("creds") and ("--" .. side .. "-creds") or ("--" .. side .. "-password")) end
+  if user then o.username, o.password, any = user, pass, true end
+  return any and o or nil
+end
+
 command("copy", "copy an image from one registry reference to another",
   [==[usage: ocispec copy [OPTIONS] SRC_REF DST_REF
 
 Copies SRC_REF (host/repo[:tag|@digest]) to DST_REF (host/repo[:tag]; no
 tag: the source's tag): manifests byte for byte; blobs mounted when both
 are in the same registry, else through a temporary file that is verified
-before the upload. The connection options apply to both sides.
+before the upload. The connection options below apply to both sides; these
+apply to one side, over them (skopeo's names):
+  --src-plain-http, --dest-plain-http
+  --src-tls-verify=BOOL, --dest-tls-verify=BOOL
+  --src-ca-file FILE, --dest-ca-file FILE
+  --src-creds USER:PASS, --dest-creds USER:PASS (or --src-username U
+      --src-password P, and --dest-… likewise)
+  --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args)
+    local opts, pos = remote_opts(args, SIDE_OPTS)
     if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
     local rs = parse_remote(pos[1], "SRC_REF")
     local rd = parse_remote(pos[2], "DST_REF")
-    local d, msg, code = oci.registry.copy(pos[1], pos[2], connection(opts))
+    local conn = connection(opts)
+    conn.src, conn.dst = side_connection(opts, "src"), side_connection(opts, "dest")
+    local d, msg, code = oci.registry.copy(pos[1], pos[2], conn)
     if not d then remote_fail(msg, code) end
     -- as registry.copy tags it: DST_REF's own tag, else the source's
     local tag = not rd.digest and (pos[2]:match(":[^/]*$") and rd.tag or rs.tag) or nil
@@ -858,7 +939,7 @@ array), following the registry's pages.
     if opts.json then
       out:write(oci.json.encode(setmetatable(tags, #tags == 0 and oci.empty_array_mt() or nil)), "\n")
     else
-      for _, t in ipairs(tags) do out:write(t, "\n") end
+      for _, t in ipairs(tags) do out:write(printable(t), "\n") end
     end
     return 0
   end)
@@ -885,6 +966,9 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
     if opts.json then
       out:write(desc_json(d, { reference = r.whole }), "\n")
     else
+      -- as served; a valid document holds no control character but
+      -- whitespace, so only a broken or hostile body is changed here
+      body = body:gsub("[%z\1-\8\11\12\14-\31\127]", printable)
       out:write(body, body:sub(-1) == "\n" and "" or "\n")
     end
     return 0

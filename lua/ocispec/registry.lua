@@ -60,9 +60,12 @@ end
 -- Options: `plain_http`, `tls_verify`, `ca_file`, `username`, `password`,
 -- `auth_file` (a Docker config.json; `false` or `""`: none), `retries`,
 -- `retry_delay_ms`, `retry_max_delay_ms`, `connect_timeout`,
--- `low_speed_timeout` (seconds), `chunk_size`, `user_agent`, and
--- `progress`, a function(digest, done, total) whose `false` (or error)
--- cancels. Unknown keys are ignored; a wrong type raises.
+-- `low_speed_timeout` (seconds), `low_speed_limit` (bytes/s), `chunk_size`,
+-- `user_agent`, `max_fanout`, `max_nodes`, `max_pages`, `max_list_bytes`,
+-- `allow_cross_host_auth`, `allow_insecure_realm` (README: "Where
+-- credentials go", "Bounds"), and `progress`, a function(digest, done,
+-- total) whose `false` (or error) cancels. Unknown keys are ignored; a
+-- wrong type raises.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options
 -- @return a client, or nil, message, code
@@ -164,7 +167,7 @@ end
 -- @param layout_or_dir a Layout, or a directory (created when it holds no
 -- layout)
 -- @tparam[opt] string name the ref name in the layout (nil: the
--- reference's tag; a digest reference without tag is not tagged)
+-- reference's tag; a digest reference is recorded under its digest)
 -- @tparam[opt] table opts connection options (see `connect`) and
 -- `platform` ("linux/amd64", "linux/arm/v7" or `{os=, architecture=,
 -- variant=}`; nil keeps every manifest of an index)
@@ -178,7 +181,9 @@ function M.pull(ref, layout_or_dir, name, opts)
     c:close()
     return nil, lmsg, lcode
   end
-  if name == nil and not r.digest then name = r.tag end
+  -- no name: the reference's tag; a digest reference is recorded under its
+  -- digest (as skopeo does), so that the next gc keeps what was pulled
+  if name == nil then name = r.digest or r.tag end
   return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
     local d, msg, ecode, einfo = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
     if not d then return nil, msg, ecode, einfo end

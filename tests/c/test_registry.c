@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ocispec/ocispec.h"
+#include "ocispec/platform.h"
 #include "registry_internal.h"
 
 static int challenge(const char *s, reg_challenge *c, oci_error *e) {
@@ -263,6 +264,90 @@ static void test_auth_file(void **state) {
   assert_non_null(strstr(e.message, "/nonexistent/config.json"));
 }
 
+/* Item 16: what counts as the registry's own origin. */
+static void test_origin(void **state) {
+  (void)state;
+  assert_true(reg_same_origin("http://127.0.0.1:5000/v2/x/blobs/uploads/1?a",
+                              "http://127.0.0.1:5000"));
+  assert_true(reg_same_origin("https://GHCR.io/v2/", "https://ghcr.io:443"));
+  assert_true(reg_same_origin("http://h/v2/", "http://h:80"));
+  assert_true(reg_same_origin("https://[::1]:5000/v2/", "https://[::1]:5000"));
+  assert_true(reg_same_origin("http://user:pw@h:1/x", "http://h:1"));
+  /* another port, scheme or host is another origin */
+  assert_false(
+      reg_same_origin("http://127.0.0.1:5001/x", "http://127.0.0.1:5000"));
+  assert_false(reg_same_origin("http://h:443/x", "https://h"));
+  assert_false(reg_same_origin("https://h.evil/x", "https://h"));
+  assert_false(reg_same_origin("https://h@evil/x", "https://h"));
+  assert_false(reg_same_origin("https://evil/h", "https://h"));
+  assert_false(reg_same_origin("ftp://h/x", "ftp://h/x"));
+  assert_false(reg_same_origin("https://[::1/x", "https://[::1/x"));
+  /* same host name, any scheme and port */
+  assert_true(
+      reg_same_host("http://127.0.0.1:7/token", "http://127.0.0.1:5000"));
+  assert_false(
+      reg_same_host("http://localhost:7/token", "http://127.0.0.1:5000"));
+  assert_false(reg_same_host("http://127.0.0.10/t", "http://127.0.0.1"));
+}
+
+/* Items 15, 17, 19: header values, escaping, message shaping. */
+static void test_header_values_and_messages(void **state) {
+  (void)state;
+  oci_error e;
+  assert_int_equal(reg_check_header_value("v", "Bearer abc.def-_~+/=", &e),
+                   OCI_OK);
+  const char *bad[] = {"a\r\nX-Injected: 1", "a\nb", "a\tb", "a\x01", "a\x7f"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(reg_check_header_value("the token", bad[i], &e),
+                     OCI_EINVAL);
+    assert_non_null(strstr(e.message, "the token holds a control character"));
+    assert_null(strstr(e.message, "Injected")); /* never quoted back */
+  }
+  assert_int_equal(reg_check_url("u", "http://h/a b", &e), OCI_EINVAL);
+  assert_int_equal(reg_check_url("u", "http://h/a?b=c", &e), OCI_OK);
+
+  char out[64];
+  reg_escape("a\x1b[2J\r\n\tz\x7f", 10, out, sizeof out);
+  assert_string_equal(out, "a\\x1b[2J\\r\\n\\tz\\x7f");
+  reg_escape("\x01\x01\x01", 3, out, 6); /* cut between escapes, not inside */
+  assert_string_equal(out, "\\x01");
+
+  assert_int_equal(reg_url_shown("http://h/v2/x?_state=secret"), 13);
+  reg_fail(&e, OCI_EREGISTRY, "PUT", "http://h/v2/x/blobs/uploads/1?_state=s",
+           "HTTP %d: %s", 400, "DIGEST_INVALID");
+  assert_string_equal(e.message, "PUT http://h/v2/x/blobs/uploads/1: HTTP 400: "
+                                 "DIGEST_INVALID");
+  /* a URL too long for the message gives way in its middle */
+  char url[600];
+  snprintf(url, sizeof url, "http://h/v2/%0400d/blobs/uploads/END?q=%0100d", 0,
+           0);
+  reg_fail(&e, OCI_EREGISTRY, "PUT", url, "HTTP 400: DIGEST_INVALID: %s",
+           "provided digest did not match uploaded content");
+  assert_true(strlen(e.message) <= OCI_ERROR_MESSAGE_MAX - 1);
+  assert_non_null(strstr(e.message, "PUT http://h/v2/000"));
+  assert_non_null(strstr(e.message, "...0000"));
+  assert_non_null(strstr(e.message, "/blobs/uploads/END: HTTP 400: "
+                                    "DIGEST_INVALID: provided digest did not "
+                                    "match uploaded content"));
+  assert_null(strstr(e.message, "q="));
+}
+
+/* The one platform rule (layout resolve and registry pull). */
+static void test_platform_rule(void **state) {
+  (void)state;
+  assert_true(
+      oci_platform_matches("linux", "amd64", "v2", "linux", "amd64", NULL));
+  assert_true(
+      oci_platform_matches("linux", "amd64", NULL, "linux", "amd64", "v3"));
+  assert_true(oci_platform_matches(NULL, NULL, NULL, "linux", "arm64", "v8"));
+  assert_false(
+      oci_platform_matches("linux", "arm", "v7", "linux", "arm", "v6"));
+  assert_false(
+      oci_platform_matches("linux", "amd64", NULL, "linux", "arm64", NULL));
+  assert_false(
+      oci_platform_matches("linux", "amd64", NULL, NULL, "amd64", NULL));
+}
+
 static void test_status_names(void **state) {
   (void)state;
   assert_string_equal(oci_status_name(OCI_EREGISTRY), "registry");
@@ -279,6 +364,9 @@ int main(void) {
       cmocka_unit_test(test_options_and_arguments),
       cmocka_unit_test(test_auth_file),
       cmocka_unit_test(test_status_names),
+      cmocka_unit_test(test_origin),
+      cmocka_unit_test(test_header_values_and_messages),
+      cmocka_unit_test(test_platform_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

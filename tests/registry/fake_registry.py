@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny fake registry for the failure paths of the registry client tests.
 
-    fake_registry.py MODE [PORT] [LOGFILE]
+    fake_registry.py MODE [PORT] [LOGFILE] [OTHER]
 
 Listens on 127.0.0.1 (PORT 0 or absent: the OS chooses) and prints the port
 on the first line of stdout. It serves one image under every repository:
@@ -10,7 +10,11 @@ one plain-tar layer (media type application/vnd.oci.image.layer.v1.tar).
 GET /v2/<repo>/tags/list lists the tags TAGS and GET /v2/_catalog the
 repositories REPOS, both paginated by n and last with a Link header (the
 way distribution-spec says; docker-registry 2.8 ignores n for tags).
-Requests are logged one per line: "METHOD PATH -> STATUS".
+Requests are logged one per line: "METHOD PATH -> STATUS"; LOGFILE.headers
+gets "METHOD PATH headers=NAMES" (the request's header names, lowercased,
+comma-separated) and "AUTH METHOD PATH" when the request carried an
+Authorization header. OTHER is the base URL ("http://127.0.0.1:PORT") of a second fake
+server, for the modes that send clients to another host.
 
 MODE:
   mismatch  the layer blob's GET returns other bytes of the same length
@@ -23,7 +27,35 @@ MODE:
   redirect  a blob GET answers 307 with a relative Location,
             /_fake/content/<digest>, which serves the bytes (the way
             registries send clients to a storage backend)
-  ok        always normally
+  ok        always normally (also: PUT/PATCH/DELETE /_fake/upload/<id>
+            answer 201/202/204, the far end of an upload sent elsewhere)
+  nested    "latest" names an index 6 wide and 4 deep: each index lists the
+            same child 6 times (the leaves: the image's manifest, with
+            platform linux/amd64 and no variant); 4 indexes + 1 manifest +
+            2 blobs in all
+  basic     every /v2/ request needs Basic auth (any credentials; 401
+            with a Basic challenge without); blob GETs answer 307 to
+            OTHER/_fake/content/<digest>; blob HEADs 404; uploads (POST)
+            answer 202 with Location OTHER/_fake/upload/<id>
+  token-crlf  every /v2/ request needs a bearer token (401 with a Bearer
+            challenge, realm /_fake/token on this server); the token
+            service hands out a token holding CR LF and an injected header
+  realm-other  like token-crlf with a clean token, but the realm is
+            http://localhost:PORT/_fake/token (another host name, plain http)
+  upload-reject  blob HEADs 404; POST uploads answer 202 with a Location
+            whose query (_state=) is 400 bytes long; the closing PUT answers
+            400 DIGEST_INVALID with a message; DELETE answers 404
+            BLOB_UPLOAD_UNKNOWN (the cleanup's own error)
+  link-loop tags/list: each page has one new tag, and every page's Link
+            names last=a (the first page's): a client following Links
+            naively loops forever
+  link-grow tags/list: page k (last=k) lists 2^k tags of 100 bytes and
+            links to last=k+1, without end
+  trickle   tags/list and manifests send their headers, then 1 byte/s
+  evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
+            "evil-index" is an index whose entry's mediaType holds ESC;
+            "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
+            manifest GETs answer 404 with a message holding ESC and LF
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends} (for the tests; never
@@ -35,6 +67,7 @@ import json
 import sys
 import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
@@ -71,6 +104,27 @@ MANIFEST = json.dumps({
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 TAGS = ["latest", "t1", "t2", "t3", "t4"]
 REPOS = ["fake/a", "fake/b", "fake/c"]
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def nested_indexes(width=6, depth=4):
+    """{digest: body} of the indexes, and the top one's body: each lists
+    its child `width` times; the leaves are MANIFEST (linux/amd64)."""
+    child = {"mediaType": MANIFEST_TYPE, "digest": sha256(MANIFEST),
+             "size": len(MANIFEST),
+             "platform": {"os": "linux", "architecture": "amd64"}}
+    docs = {}
+    body = None
+    for _ in range(depth):
+        body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE,
+                           "manifests": [child] * width},
+                          separators=(",", ":")).encode()
+        docs[sha256(body)] = body
+        child = {"mediaType": INDEX_TYPE, "digest": sha256(body), "size": len(body)}
+    return docs, body
+
+
+NESTED, NESTED_TOP = nested_indexes()
 
 
 def page(items, query, path):
@@ -87,11 +141,15 @@ def page(items, query, path):
 
 
 class State:
-    def __init__(self, mode, log):
+    def __init__(self, mode, log, other=None, port=0):
         self.mode = mode
+        self.other = other
+        self.port = port
+        self.uploads = 0
         self.hits = {}
         self.lock = threading.Lock()
         self.log_file = log
+        self.headers_file = open(log.name + ".headers", "a") if log is not sys.stderr else log
 
     def failure(self, path):
         """The status to fail this request with, or None."""
@@ -104,15 +162,29 @@ class State:
             return 429
         return None
 
-    def log(self, line):
+    def hits_of(self, key):
         with self.lock:
-            self.log_file.write(line + "\n")
-            self.log_file.flush()
+            n = self.hits.get(key, 0) + 1
+            self.hits[key] = n
+        return n
+
+    def log(self, line, headers=False):
+        f = self.headers_file if headers else self.log_file
+        with self.lock:
+            f.write(line + "\n")
+            f.flush()
 
 
 def make_handler(state):
     blobs = {sha256(CONFIG): CONFIG, sha256(LAYER): LAYER}
     manifests = {"latest": MANIFEST, sha256(MANIFEST): MANIFEST}
+    types = {}
+    if state.mode == "nested":
+        manifests.update(NESTED)
+        manifests["latest"] = NESTED_TOP
+        for d in NESTED:
+            types[d] = INDEX_TYPE
+        types["latest"] = INDEX_TYPE
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -122,6 +194,7 @@ def make_handler(state):
 
         def send(self, status, body=b"", headers=None, head=False):
             state.log("%s %s -> %d" % (self.command, self.path, status))
+            self.log_headers()
             self.send_response(status)
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -144,8 +217,98 @@ def make_handler(state):
                 headers["Link"] = link
             return self.send(200, json.dumps(body).encode(), headers, head)
 
+        def log_headers(self):
+            names = ",".join(k.lower() for k in self.headers.keys())
+            state.log("%s %s headers=%s" % (self.command, self.path, names), True)
+            if "Authorization" in self.headers:
+                state.log("AUTH %s %s" % (self.command, self.path), True)
+
+        def trickle(self, n):
+            state.log("%s %s -> 200 (trickling)" % (self.command, self.path))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            try:
+                for _ in range(n):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def auth_needed(self, path):
+            """A 401 when this mode wants credentials the request lacks."""
+            if not path.startswith("/v2/"):
+                return False
+            auth = self.headers.get("Authorization", "")
+            if state.mode == "basic" and not auth.startswith("Basic "):
+                self.error(401, "UNAUTHORIZED", "authentication required",
+                           self.command == "HEAD",
+                           {"WWW-Authenticate": 'Basic realm="fake"'})
+                return True
+            if state.mode in ("token-crlf", "realm-other") and not auth.startswith("Bearer "):
+                host = "localhost" if state.mode == "realm-other" else "127.0.0.1"
+                realm = "http://%s:%d/_fake/token" % (host, state.port)
+                self.error(401, "UNAUTHORIZED", "authentication required",
+                           self.command == "HEAD",
+                           {"WWW-Authenticate": 'Bearer realm="%s",service="fake",scope="repository:x:pull"' % realm})
+                return True
+            return False
+
+        def listing_mode(self, path, query, head):
+            q = parse_qs(query)
+            last = q.get("last", [None])[0]
+            name = path[len("/v2/"):-len("/tags/list")]
+            if state.mode == "link-loop":
+                tag = "a" if last is None else "t%d" % state.hits_of("loop")
+                return self.send(200, json.dumps({"name": name, "tags": [tag]}).encode(),
+                                 {"Content-Type": "application/json",
+                                  "Link": '<%s?last=a&n=1>; rel="next"' % path}, head)
+            k = int(last) if last and last.isdigit() else 0
+            tags = ["%d-%s" % (k, "x" * 90 + "%08d" % i) for i in range(2 ** min(k, 16))]
+            return self.send(200, json.dumps({"name": name, "tags": tags}).encode(),
+                             {"Content-Type": "application/json",
+                              "Link": '<%s?last=%d>; rel="next"' % (path, k + 1)}, head)
+
         def route(self, head):
             path, _, query = self.path.partition("?")
+            if path == "/_fake/token":
+                tok = "fake-token\r\nX-Injected: yes" if state.mode == "token-crlf" else "fake-token"
+                return self.send(200, json.dumps({"token": tok}).encode(),
+                                 {"Content-Type": "application/json"}, head)
+            if path.startswith("/_fake/upload/"):
+                if self.command == "PUT":
+                    return self.send(201, b"", {"Location": "/v2/x/blobs/" + parse_qs(query).get("digest", [""])[0]})
+                if self.command == "PATCH":
+                    return self.send(202, b"", {"Location": path, "Range": "0-0"})
+                if self.command == "DELETE":
+                    return self.send(204)
+            if self.auth_needed(path):
+                return None
+            if state.mode == "evil-strings" and path.endswith("/tags/list"):
+                return self.send(200, json.dumps({"name": "x", "tags": [
+                    "plain", "red\x1b[31mtag", "cr\rover", "bell\x07"]}).encode(),
+                    {"Content-Type": "application/json"}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/evil-index"):
+                body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": [
+                    {"mediaType": "application/x\x1b[31mred", "digest": sha256(b"x"), "size": 1}]}).encode()
+                return self.send(200, body, {"Content-Type": INDEX_TYPE}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/" + sha256(b"x")):
+                return self.send(200, b"x", {"Content-Type": "application/octet-stream"}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/raw-esc"):
+                return self.send(200, b'{"schemaVersion":2,"x":"\x1b[2J\x07"}\n', {"Content-Type": MANIFEST_TYPE}, head)
+            if state.mode == "evil-strings" and "/manifests/" in path:
+                return self.error(404, "MANIFEST_UNKNOWN", "no\x1b[2Jsuch\nmanifest", head)
+            if state.mode == "trickle" and (path.endswith("/tags/list") or "/manifests/" in path):
+                return self.trickle(600)
+            if state.mode in ("link-loop", "link-grow") and path.startswith("/v2/") \
+                    and path.endswith("/tags/list"):
+                return self.listing_mode(path, query, head)
+            parts0 = path[len("/v2/"):].rsplit("/", 3) if path.startswith("/v2/") else []
+            if len(parts0) >= 3 and parts0[-2] == "uploads" or path.endswith("/blobs/uploads/"):
+                return self.upload(path, query, head)
             if path == "/_fake/blobs":
                 return self.send(200, json.dumps({
                     "config": sha256(CONFIG), "layer": sha256(LAYER),
@@ -172,7 +335,7 @@ def make_handler(state):
                     body = MANIFEST
                 if body is None:
                     return self.error(404, "MANIFEST_UNKNOWN", "manifest unknown", head)
-                return self.send(200, body, {"Content-Type": MANIFEST_TYPE,
+                return self.send(200, body, {"Content-Type": types.get(parts[2], MANIFEST_TYPE),
                                              "Docker-Content-Digest": sha256(body)}, head)
             if path.startswith("/_fake/content/"):
                 body = blobs.get(path[len("/_fake/content/"):])
@@ -180,8 +343,12 @@ def make_handler(state):
                     return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
                 return self.send(200, body, {"Content-Type": "application/octet-stream"}, head)
             if len(parts) == 3 and parts[1] == "blobs":
+                if state.mode in ("basic", "upload-reject") and head:
+                    return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
                 if state.mode == "redirect" and not head and parts[2] in blobs:
                     return self.send(307, b"", {"Location": "/_fake/content/" + parts[2]})
+                if state.mode == "basic" and not head and parts[2] in blobs:
+                    return self.send(307, b"", {"Location": "%s/_fake/content/%s" % (state.other, parts[2])})
                 body = blobs.get(parts[2])
                 if body is None:
                     return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
@@ -191,22 +358,58 @@ def make_handler(state):
                                              "Docker-Content-Digest": parts[2]}, head)
             return self.error(404, "NAME_UNKNOWN", "not served by the fake", head)
 
+        def upload(self, path, query, head):
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            if length:
+                self.rfile.read(length)
+            if self.command == "POST":
+                with state.lock:
+                    state.uploads += 1
+                    n = state.uploads
+                if state.mode == "basic":
+                    return self.send(202, b"", {"Location": "%s/_fake/upload/%d" % (state.other, n)})
+                if state.mode == "upload-reject":
+                    return self.send(202, b"", {"Location": "%s%d?_state=%s" % (path, n, "S" * 400)})
+            if state.mode == "upload-reject" and self.command == "PUT":
+                return self.error(400, "DIGEST_INVALID",
+                                  "provided digest did not match uploaded content")
+            if state.mode == "upload-reject" and self.command == "DELETE":
+                return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+            return self.error(404, "NAME_UNKNOWN", "not served by the fake", head)
+
         def do_GET(self):
             self.route(False)
 
         def do_HEAD(self):
             self.route(True)
 
+        def do_POST(self):
+            self.route(False)
+
+        def do_PUT(self):
+            self.route(False)
+
+        def do_PATCH(self):
+            self.route(False)
+
+        def do_DELETE(self):
+            self.route(False)
+
     return Handler
 
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
-    if mode not in ("mismatch", "503", "429", "redirect", "ok"):
+    if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
+                    "token-crlf", "realm-other", "upload-reject", "link-loop",
+                    "link-grow", "trickle", "evil-strings"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(State(mode, log)))
+    other = sys.argv[4] if len(sys.argv) > 4 else None
+    state = State(mode, log, other)
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(state))
+    state.port = httpd.server_address[1]
     httpd.daemon_threads = True
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()

@@ -14,11 +14,16 @@
    and caches it for the scope. Credentials come from the options, else
    from a Docker-style config.json (`auths`, `auth` = base64(user:pass) or
    username/password/identitytoken), else none (anonymous). Credentials and
-   tokens never appear in an error message.
+   tokens never appear in an error message, and go only to the registry's
+   origin and its token realm (see allow_cross_host_auth below). Every
+   header value sent (from the options or from a server) is refused when it
+   holds a control character (OCI_EINVAL): nothing injects a header.
 
    Errors: OCI_EREGISTRY when the registry answered with an error status
-   (the message names method, URL and status, and the first code of its
-   ErrorResponse body; oci_registry_last_response has the details);
+   (the message names method, URL without its query, and status, and the
+   first code and message of its ErrorResponse body, control characters
+   escaped; oci_registry_last_response has the details of the failed
+   request itself, never of a cleanup after it);
    OCI_ENETWORK for connection, TLS and timeout failures (curl's reason);
    OCI_EMISMATCH when content does not match its digest or size;
    OCI_ECANCELED when the progress callback asked to stop. 429, 5xx (but
@@ -77,12 +82,35 @@ typedef struct oci_registry_options {
   unsigned retry_delay_ms; /* first backoff, doubled per retry (default 200) */
   unsigned retry_max_delay_ms; /* backoff cap (default 10000) */
   long connect_timeout_s;      /* default 30 */
-  long low_speed_timeout_s; /* abort when < 1 byte/s that long (default 60) */
-  size_t chunk_size;        /* 0: monolithic uploads (POST + PUT); else chunked
-                               (POST, PATCH chunks of this size, PUT) */
-  const char *user_agent;   /* default "ocispec/<version>" */
+  long low_speed_timeout_s;    /* abort a transfer that moves fewer than
+                                  low_speed_limit bytes/s for this many seconds
+                                  (default 60) */
+  long low_speed_limit;        /* bytes per second (default 1024) */
+  size_t chunk_size;      /* 0: monolithic uploads (POST + PUT); else chunked
+                             (POST, PATCH chunks of this size, PUT) */
+  const char *user_agent; /* default "ocispec/<version>" */
   oci_registry_progress_fn progress;
   void *progress_ud;
+  /* Bounds of one push, pull or copy (0: the default). Each document is
+     fetched (or pushed) once per operation, however often indexes name it;
+     an index listing more than max_fanout entries, or an operation walking
+     more than max_nodes distinct documents, is OCI_ETOOBIG. */
+  unsigned max_fanout; /* default 1000 */
+  unsigned max_nodes;  /* default 10000 */
+  /* Bounds of tag and catalog listings (oci_registry_tags, _catalog): at
+     most max_pages pages and max_list_bytes bytes of bodies in all
+     (OCI_ETOOBIG beyond); a next-page Link that repeats is OCI_EREGISTRY. */
+  unsigned max_pages;    /* default 1000 */
+  size_t max_list_bytes; /* default 64 MiB */
+  /* Credentials (Basic, bearer tokens) go only to the registry's own origin
+     (scheme, host and port of the client's base URL): a request elsewhere
+     (an upload Location on another host or port) carries none unless
+     allow_cross_host_auth; a redirect never carries them. The username and
+     password go to a token realm only over https, or over http when the
+     registry itself is plain HTTP on the realm's host name, unless
+     allow_insecure_realm. */
+  bool allow_cross_host_auth;
+  bool allow_insecure_realm;
 } oci_registry_options;
 
 OCI_API void oci_registry_options_init(oci_registry_options *o);
