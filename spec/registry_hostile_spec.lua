@@ -355,7 +355,7 @@ describe("registry client against hostile servers", function()
       local real = tmp .. "/symlink-target"
       local _, ok = sh(("mv %s %s && ln -s %s %s"):format(q(path), q(real), q(real), q(path)))
       assert.truthy(ok)
-      assert_fails("io", { layer:digest(), "symlink" },
+      assert_fails("invalid", { layer:digest(), "symbolic link", "never followed" },
         registry.push(dir, "t", reg.host .. "/symlinked:t", opts()))
       local c = connect(reg.host)
       assert.is_false((c:has_blob("symlinked", layer:digest())))
