@@ -38,8 +38,9 @@ describe("ocispec.registry binding", function()
       assert.truthy(err:find("bad argument #2 to 'connect'", 1, true), err)
       assert.truthy(err:find(case[2], 1, true), err)
     end
-    assert.has_error(function() registry.connect("127.0.0.1:5000", "plain") end)
-    assert.has_error(function() registry.connect(nil) end)
+    assert.has_error(function() registry.connect("127.0.0.1:5000", "plain") end,
+      "bad argument #2 to 'connect' (table expected, got string)")
+    assert.has_error(function() registry.connect(nil) end, "bad argument #1 to 'connect' (string expected, got nil)")
     local ok, err = pcall(registry.connect, "127.0.0.1\0:5000")
     assert.is_false(ok)
     assert.truthy(err:find("host holds a NUL byte", 1, true), err)
@@ -87,12 +88,18 @@ describe("ocispec.registry binding", function()
 
   it("raises on argument misuse, naming the argument", function()
     local c = assert(registry.connect("127.0.0.1:5000", { auth_file = "" }))
-    assert.has_error(function() c:get_manifest(nil, "1") end)
-    assert.has_error(function() c:get_blob("demo", 42) end)
-    assert.has_error(function() c:put_manifest("demo", "1", 42) end)
-    assert.has_error(function() c:push("not a layout", "1", "demo") end)
-    assert.has_error(function() c:pull("demo", "1", {}) end)
-    assert.has_error(function() c:copy("a", "1", "not a client", "b") end)
+    assert.has_error(function() c:get_manifest(nil, "1") end,
+      "bad argument #1 to 'get_manifest' (string expected, got nil)")
+    assert.has_error(function() c:get_blob("demo", 42) end,
+      "bad argument #2 to 'get_blob' (ocispec.image.Descriptor expected, got number)")
+    assert.has_error(function() c:put_manifest("demo", "1", 42) end,
+      "bad argument #3 to 'put_manifest' (image.ImageManifest, image.ImageIndex or string expected, got number)")
+    assert.has_error(function() c:push("not a layout", "1", "demo") end,
+      "bad argument #1 to 'push' (ocispec.layout.Layout expected, got string)")
+    assert.has_error(function() c:pull("demo", "1", {}) end,
+      "bad argument #3 to 'pull' (ocispec.layout.Layout expected, got table)")
+    assert.has_error(function() c:copy("a", "1", "not a client", "b") end,
+      "bad argument #3 to 'copy' (ocispec.registry.Client expected, got string)")
     local ok, err = pcall(c.tags_page, c, "demo", -1)
     assert.is_false(ok)
     assert.truthy(err:find("between 0 and 1e9", 1, true), err)

@@ -47,12 +47,9 @@ end
 local count = 0
 
 -- assert.has_error(f) and assert.error_matches(f, nil) pass on ANY error,
--- a typo or a nil index included: the expected message is required. These
--- files still have such calls (their owners are reworking them): remove a
--- file from the list once it names its messages.
-local BARE_HAS_ERROR_ALLOWED = {
-  ["spec/registry_binding_spec.lua"] = true,
-}
+-- a typo or a nil index included: the expected message is required. A
+-- file listed here may keep such calls while it is reworked (none now).
+local BARE_HAS_ERROR_ALLOWED = {}
 local ERROR_ASSERTIONS = { error = true, errors = true, error_matches = true, error_match = true }
 
 -- The spec file and line that called the assertion.
