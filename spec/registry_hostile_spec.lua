@@ -271,10 +271,8 @@ describe("registry client against hostile servers", function()
       c = connect(fake.host, { max_list_bytes = 20000 })
       assert_fails("too_big", { "more than 20000 bytes", "max_list_bytes" }, c:tags("x"))
       c:close()
-      -- the default bounds end it too
-      c = connect(fake.host)
-      assert_fails("too_big", { "max_list_bytes" }, c:tags("x"))
-      c:close()
+      -- the defaults (1000 pages, 64 MiB) are c_registry's: reaching 64 MiB
+      -- here costs minutes under the sanitizers and valgrind
     end)
 
     it("a server trickling 1 byte/s is dropped after low_speed_timeout", function()

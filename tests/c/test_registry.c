@@ -146,6 +146,23 @@ static void test_options_and_arguments(void **state) {
   assert_true(o.tls_verify);
   assert_int_equal(o.retries, 3);
   assert_false(o.plain_http);
+  /* the documented bounds (registry.h); a listing without end meets them */
+  assert_int_equal(o.max_fanout, 1000);
+  assert_int_equal(o.max_nodes, 10000);
+  assert_int_equal(o.max_pages, 1000);
+  assert_int_equal(o.max_list_bytes, (size_t)64 << 20);
+  {
+    oci_registry_options zero = o;
+    zero.max_pages = 0;
+    zero.max_list_bytes = 0;
+    oci_registry *z = NULL;
+    oci_error ze;
+    assert_int_equal(oci_registry_new("127.0.0.1:5000", &zero, &z, &ze),
+                     OCI_OK);
+    assert_int_equal(z->o.max_pages, 1000); /* 0: the default */
+    assert_int_equal(z->o.max_list_bytes, (size_t)64 << 20);
+    oci_registry_free(z);
+  }
   o.auth_file = "";
   oci_registry *r = (oci_registry *)1;
   oci_error e;
