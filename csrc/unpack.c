@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "inroot.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
 #include "unpack_internal.h"
@@ -381,6 +382,60 @@ static int io_error(const parsed *p, const char *what, oci_error *err) {
                        what, strerror(errno));
 }
 
+/* The directory at rel[0..len) (a cleaned entry path's parent) resolved
+   inside the root as umoci (securejoin) does: symbolic links on the way
+   are followed inside the root, never out of it (inroot.c). Its resolved
+   path goes to canon (length *clen), the directory, opened (with create: made
+   where missing), to *fd; without create, -1 when there is none. */
+static int open_parent(applier *a, const char *rel, size_t len, bool create,
+                       char canon[PATH_MAX], size_t *clen, int *fd,
+                       const char *shown, oci_error *err) {
+  oci_error ignored;
+  /* the usual case, an existing directory reached without a link: one
+     call (cached), and rel is its resolved path */
+  if (up_open_dir(&a->walk, rel, len, false, fd, shown, &ignored) == OCI_OK &&
+      *fd >= 0) {
+    memcpy(canon, rel, len);
+    canon[len] = '\0';
+    *clen = len;
+    return OCI_OK;
+  }
+  char tmp[PATH_MAX];
+  memcpy(tmp, rel, len);
+  tmp[len] = '\0';
+  int r = inroot_resolve(a->walk.rootfd, tmp, false, canon, clen);
+  if (r == ELOOP)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": more than %d symbolic links "
+                         "in \"%s\" (ELOOP)",
+                         shown, INROOT_MAX_LINKS, tmp);
+  if (r == ENAMETOOLONG)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": \"%s\" resolves to a path "
+                         "longer than %d bytes",
+                         shown, tmp, PATH_MAX - 1);
+  if (r)
+    return oci_error_set(err, r == ENOMEM ? OCI_ENOMEM : OCI_EIO,
+                         "layer entry \"%s\": cannot resolve \"%s\": %s", shown,
+                         tmp, strerror(r));
+  return up_open_dir(&a->walk, canon, *clen, create, fd, shown, err);
+}
+
+/* canon (length *clen) + "/" + name, if it fits. */
+static int join_name(char canon[PATH_MAX], size_t *clen, const char *name,
+                     const char *shown, oci_error *err) {
+  size_t n = strlen(name);
+  if (*clen + 1 + n >= PATH_MAX)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": resolves to a path longer than "
+                         "%d bytes",
+                         shown, PATH_MAX - 1);
+  if (*clen) canon[(*clen)++] = '/';
+  memcpy(canon + *clen, name, n + 1);
+  *clen += n;
+  return OCI_OK;
+}
+
 /* Directories still to clear of lower entries, by path (so that no
    descriptor stays open per level of a deep tree). */
 typedef struct rel_stack {
@@ -452,13 +507,12 @@ static int clear_dir(applier *a, const char *rel, rel_stack *todo,
 
 static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
   int dfd;
+  char rel[PATH_MAX];
+  size_t len;
   int rc =
-      up_open_dir(&a->walk, p->rel, p->dir_len, false, &dfd, p->shown, err);
+      open_parent(a, p->rel, p->dir_len, false, rel, &len, &dfd, p->shown, err);
   if (rc || dfd < 0) return rc; /* missing parent: nothing below to hide */
   up_walk_forget(&a->walk);     /* what it names may go */
-  char rel[PATH_MAX];
-  memcpy(rel, p->rel, p->dir_len);
-  size_t len = p->dir_len;
   rel_stack todo = {0};
   if (p->kind == K_OPAQUE) {
     a->st->opaque_dirs++;
@@ -466,15 +520,14 @@ static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   } else {
     const char *target = p->base + sizeof WH_PREFIX - 1;
-    size_t tn = strlen(target);
-    if (len) rel[len++] = '/';
-    memcpy(rel + len, target, tn + 1); /* fits: shorter than p->rel */
     a->st->whiteouts++;
     struct stat st;
-    if (!set_has_n(&a->upper, rel, len + tn))
+    if ((rc = join_name(rel, &len, target, p->shown, err))) {
+      /* nothing this long exists to be hidden */
+    } else if (!set_has_n(&a->upper, rel, len))
       rc = up_remove_at(dfd, target, p->shown, err);
     else if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len + tn))
+             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len))
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   close(dfd);
@@ -532,7 +585,7 @@ static int set_owner(applier *a, int dirfd, const char *name, int fd,
   return r == 0 ? OCI_OK : io_error(p, "cannot set the owner", err);
 }
 
-static int push_dir(applier *a, const parsed *p, struct archive_entry *e,
+static int push_dir(applier *a, const char *rel, struct archive_entry *e,
                     oci_error *err) {
   if (a->ndirs == a->capdirs) {
     size_t cap = a->capdirs ? a->capdirs * 2 : 64;
@@ -542,7 +595,7 @@ static int push_dir(applier *a, const parsed *p, struct archive_entry *e,
     a->capdirs = cap;
   }
   dir_fix *f = &a->dirs[a->ndirs];
-  if (!(f->rel = strdup(p->rel)))
+  if (!(f->rel = strdup(rel)))
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   f->mode = archive_entry_perm(e) & 07777;
   entry_times(e, f->times);
@@ -558,9 +611,13 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     return OCI_OK;
   }
   int pfd;
-  int rc = up_open_dir(&a->walk, p->rel, p->dir_len, true, &pfd, p->shown, err);
+  char canon[PATH_MAX]; /* p->rel resolved in the root, but its last name */
+  size_t clen;
+  int rc = open_parent(a, p->rel, p->dir_len, true, canon, &clen, &pfd,
+                       p->shown, err);
   if (rc) return rc;
   const char *base = p->base;
+  if ((rc = join_name(canon, &clen, base, p->shown, err))) goto out;
   bool is_dir = !p->hard && type == AE_IFDIR;
   struct stat old;
   bool exists = fstatat(pfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
@@ -577,11 +634,16 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
   entry_times(e, t);
   mode_t perm = archive_entry_perm(e) & 07777;
   if (p->hard) {
+    /* umoci: the target's directory is resolved in the root, its last
+       name is not followed (a link to a symbolic link links to it) */
     int tfd;
     const char *slash = strrchr(p->link, '/');
     size_t tlen = slash ? (size_t)(slash - p->link) : 0;
     const char *tbase = slash ? slash + 1 : p->link;
-    if ((rc = up_open_dir(&a->walk, p->link, tlen, false, &tfd, p->shown, err)))
+    char tcanon[PATH_MAX];
+    size_t tclen;
+    if ((rc = open_parent(a, p->link, tlen, false, tcanon, &tclen, &tfd,
+                          p->shown, err)))
       goto out;
     struct stat ts;
     if (tfd < 0 || fstatat(tfd, tbase, &ts, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -625,7 +687,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
       }
     }
     if (!(rc = set_owner(a, pfd, base, -1, e, p, err)))
-      rc = push_dir(a, p, e, err); /* mode and times at the end */
+      rc = push_dir(a, canon, e, err); /* mode and times at the end */
   } else if (type == AE_IFLNK) {
     if (symlinkat(link_target(e), pfd, base) != 0)
       rc = io_error(p, "cannot create the symbolic link", err);
@@ -647,7 +709,8 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
         rc = io_error(p, "cannot set the times", err);
     }
   }
-  if (!rc && set_add_upper(&a->upper, p->rel))
+  /* umoci's upperPaths: the path written, as resolved */
+  if (!rc && set_add_upper(&a->upper, canon))
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
 out:
   close(pfd);

@@ -68,7 +68,7 @@ end
 -- Paths, types, link targets, sizes and modes of a tree (find -printf),
 -- and file contents by sha256sum: what two unpackers must agree on.
 local function tree(root)
-  local out = sh(("cd %s && find . -mindepth 1 -printf '%%P %%y %%l %%s %%m\n' | sort"
+  local out = sh(("cd %s && find . -mindepth 1 -printf '%%P %%y %%l %%s %%m %%n\n' | sort"
     .. " && find . -type f -exec sha256sum {} + | sort -k2"):format(quote(root)))
   -- directory sizes depend on the file system, not on the unpacker
   return (out:gsub("(%S+ d  )%d+", "%1-"))
@@ -217,9 +217,7 @@ describe("unpack.layer", function()
     local cases = {
       { { name = "../evil", data = "x" } },
       { { name = "a/../../evil", data = "x" } },
-      { { name = "link", type = "symlink", target = outside }, { name = "link/evil", data = "x" } },
       { { name = "h", type = "link", target = "../../etc/passwd" } },
-      { { name = "link", type = "symlink", target = outside }, { name = "link/.wh.victim" } },
     }
     local f = assert(io.open(outside .. "/victim", "wb"))
     f:write("keep")
@@ -232,6 +230,15 @@ describe("unpack.layer", function()
       assert.truthy(msg:find("layer entry", 1, true) or msg:find("symbolic link", 1, true), msg)
     end
     assert.is_false(exists(tmp .. "/evil"))
+    assert.is_false(exists(outside .. "/evil"))
+    assert.are.equal("keep", read(outside .. "/victim"))
+    -- through a symbolic link to a directory outside: resolved inside the
+    -- root (the link's absolute target is relative to it), never out
+    local root = tmp .. "/through"
+    assert(os.execute("mkdir " .. quote(root)))
+    assert(unpack.layer(layer("via", { { name = "link", type = "symlink", target = outside },
+      { name = "link/evil", data = "x" }, { name = "link/.wh.victim" } }), root))
+    assert.are.equal("x", read(root .. outside .. "/evil"))
     assert.is_false(exists(outside .. "/evil"))
     assert.are.equal("keep", read(outside .. "/victim"))
     -- an absolute path is taken relative to the root (layer.md: paths are
@@ -299,32 +306,65 @@ describe("unpack.layer against hostile layers", function()
     assert.is_false(exists(rootfs .. "/a"))
   end)
 
-  it("refuses '..' in names and hard link targets, and symlinked parents", function()
-    local outside = tmp .. "/outside"
-    assert(os.execute("mkdir " .. quote(outside)))
-    support.write(outside .. "/secret", "s")
+  it("refuses '..' in names and hard link targets", function()
     support.write(tmp .. "/x", "x")
     fails(layer("h1", { { name = "h", type = "link", target = "../x" } }), rootfs, '"..\" would leave')
     fails(layer("h2", { { name = "d/../../x", data = "x" } }), rootfs, '"..\" would leave')
     -- the layer's control characters never reach a terminal
     local msg = fails(layer("h3", { { name = "\27]0;owned\7/../x", data = "x" } }), rootfs, '"..\" would leave')
     assert.truthy(msg:find('layer entry "\\x1b]0;owned\\x07/../x"', 1, true), msg)
-    -- a symlink planted by an earlier layer: nothing goes through it
-    assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
-      { name = "rel", type = "symlink", target = "../outside" } }), rootfs))
-    fails(layer("through1", { { name = "l/evil", data = "x" } }), rootfs,
-      'layer entry "l/evil": parent "l" is a symbolic link')
-    fails(layer("through2", { { name = "h", type = "link", target = "l/secret" } }), rootfs,
-      'layer entry "h": parent "l" is a symbolic link')
-    fails(layer("through3", { { name = "rel/.wh.secret" } }), rootfs, 'parent "rel" is a symbolic link')
-    fails(layer("through4", { { name = "l/.wh..wh..opq" } }), rootfs, 'parent "l" is a symbolic link')
-    assert.is_false(exists(outside .. "/evil"))
-    assert.are.equal("s", read(outside .. "/secret"))
     assert.are.equal("x", read(tmp .. "/x"))
+  end)
+
+  it("resolves symlinked parents inside the root, never out of it", function()
+    -- sentinels beside the rootfs, which planted links point at
+    local outside = tmp .. "/outside"
+    assert(os.execute("mkdir " .. quote(outside)))
+    support.write(outside .. "/secret", "s")
+    local function untouched()
+      assert.are.equal(".\n./secret\n", (sh(("cd %s && find . | sort"):format(quote(outside)))))
+      assert.are.equal("s", read(outside .. "/secret"))
+    end
+    assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
+      { name = "rel", type = "symlink", target = "../outside" },
+      { name = "up", type = "symlink", target = "../../../../../../../.." },
+      { name = "chain", type = "symlink", target = "rel/../l" },
+      { name = "loop", type = "symlink", target = "loop2" }, { name = "loop2", type = "symlink", target = "loop" },
+      { name = "file", data = "f" }, { name = "tofile", type = "symlink", target = "/file" } }), rootfs))
+    -- absolute: rootfs/<outside>/evil, made as needed
+    assert(unpack.layer(layer("t1", { { name = "l/evil", data = "x" } }), rootfs))
+    assert.are.equal("x", read(rootfs .. outside .. "/evil"))
+    untouched()
+    -- "..": clamped at the root
+    assert(unpack.layer(layer("t2", { { name = "rel/evil", data = "r" }, { name = "up/top", data = "t" } }), rootfs))
+    assert.are.equal("r", read(rootfs .. "/outside/evil"))
+    assert.are.equal("t", read(rootfs .. "/top"))
+    untouched()
+    -- a chain of links with ".." between them
+    assert(unpack.layer(layer("t3", { { name = "chain/c", data = "c" } }), rootfs))
+    assert.are.equal("c", read(rootfs .. outside .. "/c"))
+    -- whiteouts and opaque markers through links act inside too
+    support.write(rootfs .. "/outside/gone", "g")
+    assert(unpack.layer(layer("t4", { { name = "rel/.wh.gone" }, { name = "l/.wh.secret" },
+      { name = "chain/.wh..wh..opq" } }), rootfs))
+    assert.is_false(exists(rootfs .. "/outside/gone"))
+    assert.is_false(exists(rootfs .. outside .. "/c"))
+    assert.is_false(exists(rootfs .. outside .. "/evil"))
+    assert.truthy(exists(rootfs .. outside))
+    untouched()
+    -- a hard link's target resolves inside: there is no rootfs/<outside>/secret
+    fails(layer("t5", { { name = "h", type = "link", target = "l/secret" } }), rootfs,
+      'layer entry "h": hard link target "l/secret" does not exist')
+    untouched()
+    -- a loop, and a link to a file, as parents
+    fails(layer("t6", { { name = "loop/x", data = "x" } }), rootfs,
+      'layer entry "loop/x": more than 40 symbolic links in "loop" (ELOOP)')
+    fails(layer("t7", { { name = "tofile/x", data = "x" } }), rootfs, 'parent "file" is not a directory')
+    assert.are.equal("f", read(rootfs .. "/file"))
     -- a file replacing the link is fine, and does not touch its target
     assert(unpack.layer(layer("over", { { name = "l", data = "now a file" } }), rootfs))
     assert.are.equal("now a file", read(rootfs .. "/l"))
-    assert.are.equal("s", read(outside .. "/secret"))
+    untouched()
   end)
 
   it("normalises './', '//', '/./' and trailing '/' in names", function()
@@ -619,5 +659,75 @@ describe("unpack.image bundles", function()
     assert.is_false(exists(ours .. "/bin"))
     assert.are.equal("k", read(ours .. "/keep"))
     assert.are.equal("l", read(ours .. "/d/late"))
+  end)
+
+  it("agrees with umoci unpack --rootless on entries through symbolic links", function()
+    if not has("umoci") then
+      pending("umoci not installed")
+      return
+    end
+    local sentinel = tmp .. "/sentinel"
+    assert(os.execute("mkdir " .. quote(sentinel)))
+    support.write(sentinel .. "/s", "keep")
+    local usr = { { name = "usr", type = "dir" }, { name = "usr/bin", type = "dir" },
+      { name = "usr/bin/sh", data = "sh" }, { name = "usr/bin/ls", data = "ls" } }
+    local function with(base, more)
+      local t = table.move(base, 1, #base, 1, {})
+      return table.move(more, 1, #more, #t + 1, t)
+    end
+    local cases = {
+      -- usrmerge: bin -> usr/bin, relative and absolute
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }), { { name = "bin/foo", data = "f" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "/usr/bin" } }), { { name = "bin/foo", data = "f" } } },
+      -- ".." clamps at the root; the missing target is made inside
+      { { { name = "x", type = "symlink", target = "../../../../tmp" } }, { { name = "x/foo", data = "f" } } },
+      -- an absolute link at a directory beside the rootfs
+      { { { name = "s", type = "symlink", target = sentinel } },
+        { { name = "s/foo", data = "f" }, { name = "s/.wh.s" } } },
+      -- whiteouts, opaque markers (before and after the layer's own entry) and hard links through it
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }), { { name = "bin/.wh.sh" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "bin/.wh..wh..opq" }, { name = "bin/new", data = "n" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "bin/new", data = "n" }, { name = "usr/bin/new2", data = "n2" }, { name = "bin/.wh..wh..opq" },
+          { name = "bin/.wh.new2" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "h", type = "link", target = "bin/sh" } } },
+      -- a hard link whose target's last component is a symbolic link: to the link itself
+      { { { name = "f", data = "f" }, { name = "s", type = "symlink", target = "f" } },
+        { { name = "h", type = "link", target = "s" } } },
+      -- chains with ".." between links
+      { with(usr, { { name = "a", type = "symlink", target = "b/../c" }, { name = "b", type = "dir" },
+        { name = "c", type = "symlink", target = "/x/../usr" } }),
+        { { name = "a/bin/foo", data = "f" }, { name = "a/bin/.wh.ls" } } },
+    }
+    for n, c in ipairs(cases) do
+      local img = tmp .. "/simg" .. n
+      make_image(img, { layer("s" .. n .. "a", c[1]), layer("s" .. n .. "b", c[2]) })
+      local L = assert(oci.layout.open(img))
+      assert(unpack.image(L, "t", tmp .. "/sours" .. n, { rootless = true }))
+      local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/sumoci" .. n)))
+      assert.is_true(ok, out)
+      assert.are.equal(tree(tmp .. "/sumoci" .. n .. "/rootfs"), tree(tmp .. "/sours" .. n .. "/rootfs"), "case " .. n)
+    end
+    local r = function(n) return tmp .. "/sours" .. n .. "/rootfs" end
+    assert.are.equal("f", read(r(1) .. "/usr/bin/foo"))
+    assert.are.equal("f", read(r(2) .. "/usr/bin/foo"))
+    assert.are.equal("f", read(r(3) .. "/tmp/foo"))
+    assert.are.equal("f", read(r(4) .. sentinel .. "/foo"))
+    assert.are.equal(".\n./s\n", (sh(("cd %s && find . | sort"):format(quote(sentinel)))))
+    assert.are.equal("keep", read(sentinel .. "/s"))
+    assert.is_false(exists(r(5) .. "/usr/bin/sh"))
+    assert.are.equal("n", read(r(6) .. "/usr/bin/new"))
+    assert.is_false(exists(r(6) .. "/usr/bin/ls"))
+    assert.are.equal("n", read(r(7) .. "/usr/bin/new")) -- written by the layer: spared
+    -- written as usr/bin/new2, whited out as bin/.wh.new2: the same
+    -- resolved path, spared (umoci's upperPaths hold resolved paths)
+    assert.are.equal("n2", read(r(7) .. "/usr/bin/new2"))
+    assert.is_false(exists(r(7) .. "/usr/bin/ls"))
+    assert.are.equal("sh", read(r(8) .. "/h"))
+    assert.are.equal("f", (sh("readlink " .. quote(r(9) .. "/h"))):gsub("\n$", ""))
+    assert.are.equal("f", read(r(10) .. "/usr/bin/foo"))
+    assert.is_false(exists(r(10) .. "/usr/bin/ls"))
   end)
 end)
