@@ -98,9 +98,21 @@ static int push(state *s, const char *name, size_t n) {
 
 int inroot_resolve(int rootfd, const char *path, bool strict,
                    char out[PATH_MAX], size_t *out_len) {
+  return inroot_resolve_at(rootfd, -1, "", 0, path, strict, out, out_len);
+}
+
+int inroot_resolve_at(int rootfd, int startfd, const char *start,
+                      size_t start_len, const char *path, bool strict,
+                      char out[PATH_MAX], size_t *out_len) {
   state s = {.rootfd = rootfd, .out = out, .cur = -1};
   out[0] = '\0';
   *out_len = 0;
+  if (start_len >= PATH_MAX) return ENAMETOOLONG;
+  memmove(out, start, start_len);
+  out[start_len] = '\0';
+  s.len = start_len;
+  if (startfd >= 0 && (s.cur = fcntl(startfd, F_DUPFD_CLOEXEC, 0)) < 0)
+    return errno;
   /* what is left to resolve: at most PATH_MAX bytes of a target in front
      of at most 2 * PATH_MAX left over */
   size_t cap = 3 * PATH_MAX;

@@ -31,6 +31,15 @@
 int inroot_resolve(int rootfd, const char *path, bool strict,
                    char out[PATH_MAX], size_t *out_len);
 
+/* inroot_resolve, from a prefix already resolved: start (start_len bytes,
+   an output of inroot_resolve naming an existing directory) whose
+   directory startfd is (-1: opened here), then path, relative to it
+   (".." in it may still climb to the root). The cost is path's, not the
+   prefix's. */
+int inroot_resolve_at(int rootfd, int startfd, const char *start,
+                      size_t start_len, const char *path, bool strict,
+                      char out[PATH_MAX], size_t *out_len);
+
 /* Opens the directory at the first len bytes of rel (a clean relative
    path, as inroot_resolve writes; 0 = the root, duplicated) below rootfd
    without following any link (openat2 RESOLVE_BENEATH |

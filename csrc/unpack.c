@@ -364,6 +364,13 @@ typedef struct applier {
   size_t ndirs, capdirs;
   oci_unpack_stats *st;
   stream *s;
+  /* the last parent resolved through a link: its name in the layer and
+     its resolved path (entries below it resolve from there: a deep tree
+     under a link costs linear time); forgotten when a link is made or
+     anything removed */
+  bool rc_ok;
+  size_t rc_rlen, rc_clen;
+  char rc_raw[PATH_MAX], rc_canon[PATH_MAX];
 } applier;
 
 static void entry_times(struct archive_entry *e, struct timespec t[2]) {
@@ -403,7 +410,26 @@ static int open_parent(applier *a, const char *rel, size_t len, bool create,
   char tmp[PATH_MAX];
   memcpy(tmp, rel, len);
   tmp[len] = '\0';
-  int r = inroot_resolve(a->walk.rootfd, tmp, false, canon, clen);
+  int r = -1;
+  if (a->rc_ok && len > a->rc_rlen && rel[a->rc_rlen] == '/' &&
+      memcmp(rel, a->rc_raw, a->rc_rlen) == 0) {
+    int sfd;
+    if (up_open_dir(&a->walk, a->rc_canon, a->rc_clen, false, &sfd, shown,
+                    &ignored) == OCI_OK &&
+        sfd >= 0) {
+      r = inroot_resolve_at(a->walk.rootfd, sfd, a->rc_canon, a->rc_clen,
+                            tmp + a->rc_rlen + 1, false, canon, clen);
+      close(sfd);
+    }
+  }
+  if (r < 0) r = inroot_resolve(a->walk.rootfd, tmp, false, canon, clen);
+  a->rc_ok = r == 0;
+  if (!r) {
+    memcpy(a->rc_raw, tmp, len + 1);
+    memcpy(a->rc_canon, canon, *clen + 1);
+    a->rc_rlen = len;
+    a->rc_clen = *clen;
+  }
   if (r == ELOOP)
     return oci_error_set(err, OCI_EINVAL,
                          "layer entry \"%s\": more than %d symbolic links "
@@ -513,6 +539,7 @@ static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
       open_parent(a, p->rel, p->dir_len, false, rel, &len, &dfd, p->shown, err);
   if (rc || dfd < 0) return rc; /* missing parent: nothing below to hide */
   up_walk_forget(&a->walk);     /* what it names may go */
+  a->rc_ok = false;
   rel_stack todo = {0};
   if (p->kind == K_OPAQUE) {
     a->st->opaque_dirs++;
@@ -626,8 +653,10 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     goto out;
   }
   /* anything but a directory over a directory: the old tree goes first */
+  if (p->hard || type == AE_IFLNK) a->rc_ok = false; /* may make a link */
   if (exists && !(is_dir && S_ISDIR(old.st_mode))) {
     up_walk_forget(&a->walk); /* the cached directory may be below */
+    a->rc_ok = false;
     if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
   }
   struct timespec t[2];

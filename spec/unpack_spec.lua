@@ -500,6 +500,26 @@ describe("unpack.layer against hostile layers", function()
     assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
   end)
 
+  it("applies a 2000-deep tree under a symbolic link in linear time", function()
+    local entries, name = { { name = "y", type = "dir" }, { name = "x", type = "symlink", target = "/y" } }, "x"
+    for _ = 1, 2000 do
+      name = name .. "/a"
+      entries[#entries + 1] = { name = name, type = "dir" }
+    end
+    entries[#entries + 1] = { name = name .. "/f", data = "f" }
+    entries[#entries + 1] = { name = name .. "/.wh.f" }
+    entries[#entries + 1] = { name = name .. "/g", data = "g" }
+    local deep = layer("deep", entries)
+    local cpu = os.clock()
+    assert(unpack.layer(deep, rootfs))
+    cpu = os.clock() - cpu
+    local leaf = rootfs .. "/y/" .. ("a/"):rep(2000)
+    assert.are.equal("f", read(leaf .. "f")) -- written by the layer: spared
+    assert.are.equal("g", read(leaf .. "g"))
+    -- CPU time: 7.4 s when each entry resolved its parent from the root
+    assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
+  end)
+
   it("reports a full disk as an error naming the entry", function()
     if sh("id -u"):match("^0") == nil or not has("mount") then
       pending("needs root to mount a small tmpfs")
