@@ -937,7 +937,12 @@ static int layer_apply(const char *blob_path, const char *rootfs,
   if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
   while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
     if ((rc = parse_entry(e, p, err))) goto free_p;
-    if (p->kind == K_ROOT) continue; /* rootfs keeps its own metadata */
+    if (p->kind == K_ROOT) { /* as umoci: the root takes its metadata */
+      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err)) ||
+          (rc = push_dir(&a, "", e, err)))
+        goto free_p;
+      continue;
+    }
     rc = p->kind == K_ENTRY ? apply_entry(&a, e, p, err)
                             : apply_whiteout(&a, p, err);
     if (rc) goto free_p;

@@ -681,6 +681,24 @@ describe("unpack.image bundles", function()
     assert.are.equal("l", read(ours .. "/d/late"))
   end)
 
+  it("gives the rootfs the mode and times of the layers' './' entry, as umoci does", function()
+    if not has("umoci") then
+      pending("umoci not installed")
+      return
+    end
+    local img = tmp .. "/rimg"
+    make_image(img, {
+      layer("r1", { { name = "./", type = "dir", mode = tonumber("750", 8) }, { name = "a", data = "a" } }),
+      layer("r2", { { name = ".", type = "dir", mode = tonumber("711", 8) }, { name = "b", data = "b" } }),
+    })
+    assert(unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/rours", { rootless = true }))
+    local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/rumoci")))
+    assert.is_true(ok, out)
+    local function st(dir) return (sh("stat -c '%a %Y' " .. quote(dir .. "/rootfs"))) end
+    assert.are.equal("711 1704067200\n", st(tmp .. "/rumoci"))
+    assert.are.equal(st(tmp .. "/rumoci"), st(tmp .. "/rours"))
+  end)
+
   it("agrees with umoci unpack --rootless on entries through symbolic links", function()
     if not has("umoci") then
       pending("umoci not installed")
