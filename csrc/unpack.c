@@ -826,19 +826,34 @@ static void escape_controls(oci_error *err) {
   memcpy(err->message, out, o + 1);
 }
 
-static int layer_apply(const char *blob_path, const char *rootfs,
+static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err);
 
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
-  int rc = layer_apply(blob_path, rootfs, opts, stats, err);
+  int rc = layer_apply(-1, blob_path, rootfs, opts, stats, err);
   if (rc) escape_controls(err);
   return rc;
 }
 
-static int layer_apply(const char *blob_path, const char *rootfs,
+int oci_layer_apply_fd(int blob_fd, const char *name, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err) {
+  if (blob_fd < 0) {
+    oci_error_clear(err);
+    return oci_error_set(err, OCI_EINVAL, "oci_layer_apply_fd: no descriptor");
+  }
+  int rc = layer_apply(blob_fd, name ? name : "layer blob", rootfs, opts, stats,
+                       err);
+  if (rc) escape_controls(err);
+  return rc;
+}
+
+/* fd < 0: open blob_path; else read fd (the caller's, not closed here),
+   blob_path naming it in messages. */
+static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err) {
   static const oci_unpack_options defaults = OCI_UNPACK_OPTIONS_INIT;
@@ -869,15 +884,18 @@ static int layer_apply(const char *blob_path, const char *rootfs,
 
   /* the blob: never through a symbolic link, a regular file only (a FIFO
      must not block the open: O_NONBLOCK, then fstat) */
-  stream s = {.blob = blob_path, .max_bytes = max_bytes};
-  s.fd = open(blob_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (s.fd < 0)
-    return oci_error_set(err, OCI_EIO, "%s: cannot open: %s", blob_path,
-                         errno == ELOOP ? "a symbolic link (refused)"
-                                        : strerror(errno));
+  stream s = {.blob = blob_path, .max_bytes = max_bytes, .fd = fd};
+  bool own_fd = fd < 0;
+  if (own_fd) {
+    s.fd = open(blob_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (s.fd < 0)
+      return oci_error_set(err, OCI_EIO, "%s: cannot open: %s", blob_path,
+                           errno == ELOOP ? "a symbolic link (refused)"
+                                          : strerror(errno));
+  }
   struct stat bst;
   if (fstat(s.fd, &bst) != 0 || !S_ISREG(bst.st_mode)) {
-    close(s.fd);
+    if (own_fd) close(s.fd);
     return oci_error_set(err, OCI_EIO, "%s: not a regular file", blob_path);
   }
   applier a = {.walk = {.rootfd = -1, .cache_fd = -1},
@@ -966,6 +984,6 @@ done:
   free(s.ubuf);
   up_walk_forget(&a.walk);
   if (a.walk.rootfd >= 0) close(a.walk.rootfd);
-  close(s.fd);
+  if (own_fd) close(s.fd);
   return rc;
 }

@@ -598,6 +598,30 @@ describe("unpack.image bundles", function()
     assert.are.equal("b", read(tmp .. "/bundle/rootfs/b"))
   end)
 
+  it("layout_layer applies a layout's blob from the descriptor the layout opened", function()
+    local img = tmp .. "/img"
+    local l1 = layer("one", { { name = "a", data = "a" } })
+    make_image(img, { l1 })
+    local L = assert(oci.layout.open(img))
+    local d = assert(oci.digest.file(l1))
+    assert(oci.unpack.mkdir(tmp .. "/r"))
+    local st = assert(unpack.layout_layer(L, d, tmp .. "/r", { digest = d, diff_id = diff_id(l1) }))
+    assert.are.equal(1, st.entries)
+    assert.are.equal("a", read(tmp .. "/r/a"))
+    local ok, msg, code = unpack.layout_layer(L, d, tmp .. "/r", { diff_id = "sha256:" .. ("1"):rep(64) })
+    assert.is_nil(ok)
+    assert.are.equal("mismatch", code)
+    assert.truthy(msg:find("(" .. d:sub(1, 30), 1, true), msg) -- names the blob
+    -- a blob that is a symbolic link is refused by the layout, unread
+    local blob = img .. "/blobs/sha256/" .. d:sub(8)
+    assert(os.rename(blob, tmp .. "/moved"))
+    assert(os.execute(("ln -s %s %s"):format(quote(tmp .. "/moved"), quote(blob))))
+    ok, msg, code = unpack.layout_layer(L, d, tmp .. "/r")
+    assert.is_nil(ok)
+    assert.are.equal("invalid", code)
+    assert.truthy(msg:find("symbolic link", 1, true), msg)
+  end)
+
   it("ocispec unpack IMG . refuses the current directory and leaves it alone", function()
     local img = tmp .. "/img"
     make_image(img, { layer("w", { { name = ".wh..." }, { name = "x", data = "x" } }) })

@@ -287,6 +287,42 @@ static void test_deep_own_tree(void **state) {
   assert_false(is_there(p("root/a/a/a/f")));
 }
 
+/* oci_layer_apply_fd: reads the caller's descriptor from its start and
+   leaves it open; anything but a regular file is refused naming it. */
+static void test_apply_fd(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *blob = tar("ok.tar", "f('a', b'a')\n");
+  int fd = open(blob, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(lseek(fd, 100, SEEK_SET), 100); /* read from the start */
+  oci_error err;
+  oci_unpack_stats st;
+  assert_int_equal(
+      oci_layer_apply_fd(fd, "sha256:x", p("root"), NULL, &st, &err), OCI_OK);
+  assert_int_equal(st.entries, 1);
+  assert_true(is_there(p("root/a")));
+  assert_true(fcntl(fd, F_GETFD) >= 0); /* still the caller's */
+  oci_unpack_options o = OCI_UNPACK_OPTIONS_INIT;
+  o.expected_digest = "sha256:"
+                      "000000000000000000000000000000000000000000000000000000"
+                      "0000000000";
+  assert_int_equal(
+      oci_layer_apply_fd(fd, "sha256:x", p("root"), &o, NULL, &err),
+      OCI_EMISMATCH);
+  assert_non_null(strstr(err.message, "(sha256:x)"));
+  close(fd);
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  assert_int_equal(
+      oci_layer_apply_fd(pfd[0], NULL, p("root"), NULL, NULL, &err), OCI_EIO);
+  assert_string_equal(err.message, "layer blob: not a regular file");
+  close(pfd[0]);
+  close(pfd[1]);
+  assert_int_equal(oci_layer_apply_fd(-1, NULL, p("root"), NULL, NULL, &err),
+                   OCI_EINVAL);
+}
+
 /* Parents resolved through symbolic links inside the root (unpack and
    oci_rootfs_read_file share the resolver): a 300-deep tree below a link
    whose absolute target names a directory beside the root lands inside
@@ -352,6 +388,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_through_link, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_apply_fd, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,6 +85,16 @@ OCI_API int oci_layer_apply(const char *blob_path, const char *rootfs,
                             const oci_unpack_options *opts,
                             oci_unpack_stats *stats, oci_error *err);
 
+/* oci_layer_apply from an open blob descriptor (from oci_layout_open_blob,
+   say: no path is looked up between the layout's checks and the read),
+   read from its start: it must be a regular file. The descriptor stays
+   the caller's (not closed); name (NULL: "layer blob") names it in
+   messages. */
+OCI_API int oci_layer_apply_fd(int blob_fd, const char *name,
+                               const char *rootfs,
+                               const oci_unpack_options *opts,
+                               oci_unpack_stats *stats, oci_error *err);
+
 /* Removes path and everything below it without following any symbolic
    link (a link is removed itself, never its target). A missing path is
    OCI_OK. For cleaning up a partial bundle. */
