@@ -92,9 +92,18 @@ static void write_value(writer *w, const oci_vtype *vt, const void *p);
    written (the pretty re-indenter would walk past its end) and fails the
    whole write. Raw values are rare (unknown members, free-form fields);
    the check is one validating scan of their bytes. */
+/* A raw value may be as deep as any document the parser accepts (up to
+   the hard limit) and as large as memory allows: the writer only refuses
+   text that is not one JSON value. */
 static int raw_check(const char *raw) {
+  static const oci_parse_options any = {OCI_PARSE_OPTIONS_VERSION,
+                                        OCI_MAX_DEPTH_LIMIT,
+                                        SIZE_MAX,
+                                        SIZE_MAX,
+                                        false,
+                                        false};
   oci_error e;
-  int rc = oci_json_check(raw, strlen(raw), NULL, &e);
+  int rc = oci_json_check(raw, strlen(raw), &any, &e);
   return rc == OCI_OK || rc == OCI_ENOMEM ? rc : OCI_ESYNTAX;
 }
 /* raw NULL: `absent` (our own constant text, "{}" or "null"), unchecked. */

@@ -103,6 +103,10 @@ for p in files(os.path.join(root, "tests/cases"), bench, conf):
     if t:
         put("types", bytes([index[t]]) + data)
         put("validate", bytes([index[t], 0]) + data)
+        # lua_binding: type, options, operations (plain, and hashed bits)
+        h = hashlib.sha1(data).digest()
+        put("lua_binding", bytes([index[t], 0, 0]) + data)
+        put("lua_binding", bytes([index[t], h[0], h[1]]) + data)
         docs += 1
     if len(data) < 64 << 10:
         put("json", data)

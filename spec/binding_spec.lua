@@ -118,7 +118,7 @@ describe("binding", function()
       local m <close> = assert(oci.image.ImageManifest.from_table(fixtures.get("image", "ImageManifest").minimal))
       keep = m
     end
-    assert.has_error(function() keep:to_json() end)
+    assert.has_error(function() keep:to_json() end, "calling 'to_json' on bad self (attempt to use a closed object)")
     local ok, err = pcall(keep.to_json, keep)
     assert.is_false(ok)
     assert.truthy(tostring(err):find("closed object", 1, true), err)
@@ -253,14 +253,15 @@ describe("binding", function()
         assert.are.equal(#req_names > 1, msg:find("fields", 1, true) ~= nil)
       end)
 
-      it("builder names only the required fields still missing", function()
-        if #req_names < 2 then return end
-        local b = T.builder()
-        b[req_names[1]](b, fresh(e, "minimal")[req_keys[1]])
-        local _, msg, err = b:build()
-        assert.is_nil(msg:find("'" .. req_names[1] .. "'", 1, true), msg)
-        assert.are.same({ table.unpack(req_names, 2) }, err.fields)
-      end)
+      if #req_names >= 2 then
+        it("builder names only the required fields still missing", function()
+          local b = T.builder()
+          b[req_names[1]](b, fresh(e, "minimal")[req_keys[1]])
+          local _, msg, err = b:build()
+          assert.is_nil(msg:find("'" .. req_names[1] .. "'", 1, true), msg)
+          assert.are.same({ table.unpack(req_names, 2) }, err.fields)
+        end)
+      end
 
       it("builder with every field builds the same object, then is consumed", function()
         local full = fresh(e, "full")
@@ -424,18 +425,20 @@ describe("binding", function()
           end
         end)
 
-        it("reports each missing required field", function()
-          for _, key in ipairs(req_keys) do
-            local t = build(e, "minimal"):to_table() -- empty arrays keep their marker
-            t[key] = nil
-            local doc = oci.json.encode(t)
-            assert_fails({ 'missing required field "' .. key .. '"' }, { code = "missing", line = 1 },
-              T.from_json(doc))
-            local partial = assert(T.from_json(doc, { allow_missing_required = true }))
-            assert.is_false(partial:has(key))
-            support.assert_rule(partial, "required", "/" .. key, key)
-          end
-        end)
+        if #req_keys > 0 then
+          it("reports each missing required field", function()
+            for _, key in ipairs(req_keys) do
+              local t = build(e, "minimal"):to_table() -- empty arrays keep their marker
+              t[key] = nil
+              local doc = oci.json.encode(t)
+              assert_fails({ 'missing required field "' .. key .. '"' }, { code = "missing", line = 1 },
+                T.from_json(doc))
+              local partial = assert(T.from_json(doc, { allow_missing_required = true }))
+              assert.is_false(partial:has(key))
+              support.assert_rule(partial, "required", "/" .. key, key)
+            end
+          end)
+        end
 
         it("refuses duplicate keys, unless allow_duplicate_keys", function()
           local obj = build(e, "full")
@@ -477,13 +480,15 @@ describe("binding", function()
           end
         end)
 
-        it("reports a missing required field", function()
-          for _, key in ipairs(req_keys) do
-            local t = fresh(e, "minimal")
-            t[key] = nil
-            assert_fails({ 'missing required field "' .. key .. '"' }, { code = "missing" }, T.from_table(t))
-          end
-        end)
+        if #req_keys > 0 then
+          it("reports a missing required field", function()
+            for _, key in ipairs(req_keys) do
+              local t = fresh(e, "minimal")
+              t[key] = nil
+              assert_fails({ 'missing required field "' .. key .. '"' }, { code = "missing" }, T.from_table(t))
+            end
+          end)
+        end
       end)
 
       describe("files", function()
@@ -594,16 +599,17 @@ describe("binding", function()
           assert.are.equal(CHILD_FIELDS[name] or 0, checked, "fields giving child userdata")
         end)
 
-        it("grandchildren keep the root alive too", function()
-          if name ~= "ImageIndex" then return end
-          local idx = build(e, "full")
-          local platform = idx:manifests()[1]:platform()
-          idx = nil -- luacheck: ignore 311
-          collect()
-          assert.are.equal("ppc64le", platform:architecture())
-          platform:set_variant("v9")
-          assert.are.equal("v9", platform:variant())
-        end)
+        if name == "ImageIndex" then
+          it("grandchildren keep the root alive too", function()
+            local idx = build(e, "full")
+            local platform = idx:manifests()[1]:platform()
+            idx = nil -- luacheck: ignore 311
+            collect()
+            assert.are.equal("ppc64le", platform:architecture())
+            platform:set_variant("v9")
+            assert.are.equal("v9", platform:variant())
+          end)
+        end
       end)
     end)
   end

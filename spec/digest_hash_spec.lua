@@ -106,15 +106,16 @@ describe("ocispec.digest hashing", function()
     end)
 
     it("raises on misuse", function()
-      assert.has_error(function() digest.sha256() end)
-      assert.has_error(function() digest.sha256({}) end)
-      assert.has_error(function() digest.sha512(true) end)
-      assert.has_error(function() digest.hash() end)
-      assert.has_error(function() digest.hash({}, "sha256") end)
+      assert.has_error(function() digest.sha256() end, "bad argument #1 to 'sha256' (string expected, got no value)")
+      assert.has_error(function() digest.sha256({}) end, "bad argument #1 to 'sha256' (string expected, got table)")
+      assert.has_error(function() digest.sha512(true) end, "bad argument #1 to 'sha512' (string expected, got boolean)")
+      assert.has_error(function() digest.hash() end, "bad argument #1 to 'hash' (string expected, got no value)")
+      assert.has_error(function() digest.hash({}, "sha256") end,
+        "bad argument #1 to 'hash' (string expected, got table)")
       -- a number is not a string here (no coercion)
-      assert.has_error(function() digest.sha256(42) end)
-      assert.has_error(function() digest.hash("x", 256) end)
-      assert.has_error(function() digest.hash("x", {}) end)
+      assert.has_error(function() digest.sha256(42) end, "bad argument #1 to 'sha256' (string expected, got number)")
+      assert.has_error(function() digest.hash("x", 256) end, "bad argument #2 to 'hash' (string expected, got number)")
+      assert.has_error(function() digest.hash("x", {}) end, "bad argument #2 to 'hash' (string expected, got table)")
     end)
   end)
 
@@ -168,9 +169,10 @@ describe("ocispec.digest hashing", function()
     end)
 
     it("raises on misuse", function()
-      assert.has_error(function() digest.file() end)
-      assert.has_error(function() digest.file(42) end)
-      assert.has_error(function() digest.file(dir .. "/missing", 1) end)
+      assert.has_error(function() digest.file() end, "bad argument #1 to 'file' (string expected, got no value)")
+      assert.has_error(function() digest.file(42) end, "bad argument #1 to 'file' (string expected, got number)")
+      assert.has_error(function() digest.file(dir .. "/missing", 1) end,
+        "bad argument #2 to 'file' (string expected, got number)")
     end)
   end)
 
@@ -218,8 +220,8 @@ describe("ocispec.digest hashing", function()
         assert.are.equal(SHA256_ABC, (h:finish()))
       end
       assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
-      assert.has_error(function() saved:finish() end)
-      assert.has_error(function() saved:size() end)
+      assert.has_error(function() saved:finish() end, "calling 'finish' on bad self (hasher is closed)")
+      assert.has_error(function() saved:size() end, "calling 'size' on bad self (hasher is closed)")
       assert.are.equal("Hasher (closed)", tostring(saved))
       -- closing twice (close() then __close) is harmless
       do
@@ -243,7 +245,7 @@ describe("ocispec.digest hashing", function()
         error("boom")
       end)
       assert.is_false(ok)
-      assert.has_error(function() saved:update("x") end)
+      assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
     end)
 
     it("is garbage-collected safely", function()
@@ -257,6 +259,10 @@ describe("ocispec.digest hashing", function()
       h:close()
       h = nil -- luacheck: ignore 311
       collectgarbage()
+      -- the state is still sound after the collections
+      local again = digest.hasher()
+      again:update("abc")
+      assert.are.equal(SHA256_ABC, (again:finish()))
     end)
 
     it("prints its algorithm and size", function()
@@ -270,13 +276,15 @@ describe("ocispec.digest hashing", function()
     end)
 
     it("raises on misuse", function()
-      assert.has_error(function() digest.hasher(256) end)
+      assert.has_error(function() digest.hasher(256) end, "bad argument #1 to 'hasher' (string expected, got number)")
       local h = digest.hasher()
-      assert.has_error(function() h:update() end)
-      assert.has_error(function() h:update({}) end)
-      assert.has_error(function() h:update(1) end)
-      assert.has_error(function() h.update({}, "x") end)
-      assert.has_error(function() h.finish("x") end)
+      assert.has_error(function() h:update() end, "bad argument #1 to 'update' (string expected, got no value)")
+      assert.has_error(function() h:update({}) end, "bad argument #1 to 'update' (string expected, got table)")
+      assert.has_error(function() h:update(1) end, "bad argument #1 to 'update' (string expected, got number)")
+      assert.has_error(function() h.update({}, "x") end,
+        "bad argument #1 to 'update' (ocispec.digest.Hasher expected, got table)")
+      assert.has_error(function() h.finish("x") end,
+        "bad argument #1 to 'finish' (ocispec.digest.Hasher expected, got string)")
     end)
   end)
 
@@ -313,13 +321,16 @@ describe("ocispec.digest hashing", function()
     end)
 
     it("raises on misuse", function()
-      assert.has_error(function() digest.verify() end)
-      assert.has_error(function() digest.verify(SHA256_ABC) end)
+      assert.has_error(function() digest.verify() end, "bad argument #1 to 'verify' (string expected, got no value)")
+      assert.has_error(function() digest.verify(SHA256_ABC) end,
+        "bad argument #2 to 'verify' (string expected, got no value)")
       assert.has_error(function() digest.verify(SHA256_ABC, 42) end,
         "bad argument #2 to 'verify' (string expected, got number)")
-      assert.has_error(function() digest.verify(nil, "abc") end)
+      assert.has_error(function() digest.verify(nil, "abc") end,
+        "bad argument #1 to 'verify' (string expected, got nil)")
       -- misuse raises even when the digest is also bad
-      assert.has_error(function() digest.verify("sha256:abc", {}) end)
+      assert.has_error(function() digest.verify("sha256:abc", {}) end,
+        "bad argument #2 to 'verify' (string expected, got table)")
     end)
   end)
 
@@ -354,9 +365,12 @@ describe("ocispec.digest hashing", function()
     end)
 
     it("raises on misuse", function()
-      assert.has_error(function() digest.verify_file(SHA256_ABC) end)
-      assert.has_error(function() digest.verify_file(SHA256_ABC, 1) end)
-      assert.has_error(function() digest.verify_file(false, dir) end)
+      assert.has_error(function() digest.verify_file(SHA256_ABC) end,
+        "bad argument #2 to 'verify_file' (string expected, got no value)")
+      assert.has_error(function() digest.verify_file(SHA256_ABC, 1) end,
+        "bad argument #2 to 'verify_file' (string expected, got number)")
+      assert.has_error(function() digest.verify_file(false, dir) end,
+        "bad argument #1 to 'verify_file' (string expected, got boolean)")
     end)
   end)
 

@@ -68,8 +68,8 @@ describe("core.digest", function()
     end)
 
     it("raises on a non-string argument", function()
-      assert.has_error(function() digest.parse({}) end)
-      assert.has_error(function() digest.parse() end)
+      assert.has_error(function() digest.parse({}) end, "bad argument #1 to 'parse' (string expected, got table)")
+      assert.has_error(function() digest.parse() end, "bad argument #1 to 'parse' (string expected, got no value)")
     end)
   end)
 
@@ -155,7 +155,7 @@ describe("core.check", function()
         assert.is_true(ok, msg)
       end
       assert_fails(bad[name][2], "invalid", check[name](bad[name][1]))
-      assert.has_error(function() check[name]({}) end)
+      assert.has_error(function() check[name]({}) end, "bad argument #1 to '?' (string expected, got table)")
     end)
   end
 

@@ -187,9 +187,10 @@ describe("build pipeline", function()
       local ok, msg = img:add_layer{ dir = tmp .. "/does-not-exist" }
       assert.is_nil(ok)
       assert.truthy(msg:find("does-not-exist", 1, true), msg)
-      assert.has_error(function() img:cmd("not a list") end)
-      assert.has_error(function() img:env("A=B", "c") end)
-      assert.has_error(function() oci.build.Image.new(L, { compression = "lz4" }) end)
+      assert.has_error(function() img:cmd("not a list") end, "cmd: a list of strings expected")
+      assert.has_error(function() img:env("A=B", "c") end, "env: bad variable name \"A=B\"")
+      assert.has_error(function() oci.build.Image.new(L, { compression = "lz4" }) end,
+        "Image.new: compression must be gzip, zstd or none, got lz4")
       local none, err = oci.build.Image.from(L, "no-such-tag")
       assert.is_nil(none)
       assert.truthy(err:find("no-such-tag", 1, true), err)

@@ -147,10 +147,13 @@ describe("core.reference", function()
     end)
 
     it("raises on non-string arguments", function()
-      assert.has_error(function() reference.parse(nil) end)
-      assert.has_error(function() reference.with_tag("quay.io", "a") end)
-      assert.has_error(function() reference.with_digest("quay.io", {}, "sha256:" .. HEX64) end)
-      assert.has_error(function() reference.with_tag_and_digest("quay.io", "a", "t") end)
+      assert.has_error(function() reference.parse(nil) end, "bad argument #1 to 'parse' (string expected, got nil)")
+      assert.has_error(function() reference.with_tag("quay.io", "a") end,
+        "bad argument #3 to 'with_tag' (string expected, got no value)")
+      assert.has_error(function() reference.with_digest("quay.io", {}, "sha256:" .. HEX64) end,
+        "bad argument #2 to 'with_digest' (string expected, got table)")
+      assert.has_error(function() reference.with_tag_and_digest("quay.io", "a", "t") end,
+        "bad argument #4 to 'with_tag_and_digest' (string expected, got no value)")
     end)
   end)
 
@@ -172,7 +175,8 @@ describe("core.reference", function()
       assert.is_true(r:set_mirror_registry("m.io"))
       assert_fails('registry host "bad host!"', "invalid", r:set_mirror_registry("bad host!"))
       assert.are.equal("m.io", r:resolve_registry())
-      assert.has_error(function() r:set_mirror_registry(true) end)
+      assert.has_error(function() r:set_mirror_registry(true) end,
+        "bad argument #1 to 'set_mirror_registry' (string expected, got boolean)")
     end)
   end)
 

@@ -10,18 +10,29 @@
 
 /* A userdata for an object. The root of a document owns its arena; a child
    keeps its root alive through its user value, so no pointer can dangle. */
+typedef struct ocil_gc ocil_gc;
 typedef struct ocil_obj {
   void *obj; /* NULL once a builder is consumed */
   const oci_type *type;
-  int owner; /* frees obj's arena when collected */
-  int lent;  /* a root that child userdata point into */
+  int owner;   /* frees obj's arena when collected */
+  int lent;    /* a root that child userdata point into */
+  size_t held; /* an owner: arena bytes counted in gc->outstanding */
+  ocil_gc *gc; /* the lua_State's accounting (set for owners) */
 } ocil_obj;
 
-/* Conversion errors: what, and where (a JSON Pointer). */
+/* Conversion errors: what, and where (a JSON Pointer); and the limits of a
+   conversion, those of parsing (oci_parse_options; 0 = the default). Zero
+   the whole struct before use. Containers are counted as the reader counts
+   them: the object being converted is level `depth + 1`, so a table nested
+   as deep as a JSON text the reader refuses is refused too (and a table
+   that contains itself cannot loop). max_size bounds the JSON text of each
+   free-form value, max_string every string and key. */
 typedef struct ocil_conv {
   int code;
   char message[OCI_ERROR_MESSAGE_MAX];
   char pointer[OCI_ERROR_POINTER_MAX];
+  size_t max_depth, max_size, max_string;
+  size_t depth; /* containers entered so far */
 } ocil_conv;
 
 /* Push a new userdata owning obj (a root: its arena is freed with it). */

@@ -13,7 +13,6 @@
 #include "binding.h"
 
 #define ARRAY_MT_KEY "ocispec.empty_array_mt"
-#define MAX_LUA_DEPTH 256
 
 void ocil_set_array_mt(lua_State *L, int tableidx) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY) == LUA_TTABLE)
@@ -42,63 +41,81 @@ static void push_u64(lua_State *L, uint64_t v) {
   }
 }
 
-/* Push a compact raw JSON value (already validated) as Lua values. */
-static const char *push_raw(lua_State *L, const char *p) {
-  switch (*p) {
-  case '{': {
-    lua_newtable(L);
-    p++;
-    while (*p != '}') {
-      p = push_raw(L, p); /* key */
-      p++;                /* ':' */
-      p = push_raw(L, p);
-      lua_rawset(L, -3);
-      if (*p == ',') p++;
-    }
-    return p + 1;
+/* The leaves of push_raw, out of line so that its recursive frame stays
+   small (a luaL_Buffer is about 1 KiB). */
+static __attribute__((noinline)) const char *push_raw_string(lua_State *L,
+                                                             const char *p) {
+  const char *q = p + 1;
+  while (*q != '"')
+    q += *q == '\\' ? 2 : 1;
+  size_t raw = (size_t)(q - p - 1);
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, raw + 1);
+  size_t n = oci_json_unescape(p + 1, raw, out);
+  luaL_pushresultsize(&b, n);
+  return q + 1;
+}
+
+static __attribute__((noinline)) const char *push_raw_number(lua_State *L,
+                                                             const char *p) {
+  const char *e = p;
+  while (*e && strchr("-+.eE0123456789", *e))
+    e++;
+  char buf[64];
+  size_t n = (size_t)(e - p);
+  const char *text = buf;
+  if (n < sizeof buf) {
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+  } else { /* a long one: a NUL-terminated copy in Lua */
+    lua_pushlstring(L, p, n);
+    text = lua_tostring(L, -1);
   }
+  /* As lua-cjson: integers that fit are integers, the rest floats (those
+     past the double range are infinite). */
+  if (!lua_stringtonumber(L, text)) lua_pushnumber(L, HUGE_VAL);
+  if (text != buf) lua_remove(L, -2);
+  return e;
+}
+
+/* Push a compact raw JSON value (already validated) as Lua values. Every
+   raw value went through the reader, so it nests at most
+   OCI_MAX_DEPTH_LIMIT deep; the check below is a guard, and each level
+   makes room on the Lua stack for the table, a key and a value (a
+   coroutine's stack starts at 40 slots). */
+static const char *push_raw(lua_State *L, const char *p, int depth) {
+  switch (*p) {
+  case '{':
   case '[': {
+    if (depth >= OCI_MAX_DEPTH_LIMIT)
+      luaL_error(L, "JSON value nested deeper than %d levels",
+                 OCI_MAX_DEPTH_LIMIT);
+    luaL_checkstack(L, 4, "JSON value too deep");
     lua_newtable(L);
-    p++;
+    if (*p++ == '{') {
+      while (*p != '}') {
+        p = push_raw_string(L, p); /* key */
+        p++;                       /* ':' */
+        p = push_raw(L, p, depth + 1);
+        lua_rawset(L, -3);
+        if (*p == ',') p++;
+      }
+      return p + 1;
+    }
     lua_Integer i = 0;
     while (*p != ']') {
-      p = push_raw(L, p);
+      p = push_raw(L, p, depth + 1);
       lua_rawseti(L, -2, ++i);
       if (*p == ',') p++;
     }
     if (!i) ocil_set_array_mt(L, -1);
     return p + 1;
   }
-  case '"': {
-    const char *q = p + 1;
-    while (*q != '"')
-      q += *q == '\\' ? 2 : 1;
-    size_t raw = (size_t)(q - p - 1);
-    luaL_Buffer b;
-    char *out = luaL_buffinitsize(L, &b, raw + 1);
-    size_t n = oci_json_unescape(p + 1, raw, out);
-    luaL_pushresultsize(&b, n);
-    return q + 1;
-  }
+  case '"': return push_raw_string(L, p);
   case 't': lua_pushboolean(L, 1); return p + 4;
   case 'f': lua_pushboolean(L, 0); return p + 5;
   case 'n': lua_pushlightuserdata(L, NULL); return p + 4;
-  default: {
-    const char *e = p;
-    while (*e && strchr("-+.eE0123456789", *e))
-      e++;
-    char buf[64];
-    size_t n = (size_t)(e - p);
-    if (n < sizeof buf) {
-      memcpy(buf, p, n);
-      buf[n] = '\0';
-    } else {
-      buf[0] = '\0';
-    }
-    /* As lua-cjson: integers that fit are integers, the rest floats. */
-    if (!lua_stringtonumber(L, buf[0] ? buf : "0")) lua_pushnumber(L, HUGE_VAL);
-    return e;
-  }
+  default: return push_raw_number(L, p);
   }
 }
 
@@ -125,7 +142,7 @@ void ocil_push_value(lua_State *L, int parent, const oci_vtype *vt,
   case OCI_K_RAW: {
     const char *raw = *(char *const *)p;
     if (raw)
-      push_raw(L, raw);
+      push_raw(L, raw, 0);
     else
       lua_pushlightuserdata(L, NULL);
     break;
@@ -142,6 +159,7 @@ void ocil_push_value(lua_State *L, int parent, const oci_vtype *vt,
   }
   case OCI_K_ARRAY: {
     const oci_array *a = p;
+    luaL_checkstack(L, 4, "document too deep");
     lua_createtable(L, (int)a->len, 0);
     for (size_t i = 0; i < a->len; i++) {
       ocil_push_value(L, parent, vt->elem,
@@ -154,6 +172,7 @@ void ocil_push_value(lua_State *L, int parent, const oci_vtype *vt,
   case OCI_K_SET:
   case OCI_K_MAP: {
     const oci_map *m = p;
+    luaL_checkstack(L, 4, "document too deep");
     if (vt->kind == OCI_K_SET && !as_table) {
       /* getters: the keys, in order (as oci-spec-rs gives a Vec) */
       lua_createtable(L, (int)m->len, 0);
@@ -192,7 +211,7 @@ void ocil_push_table(lua_State *L, const oci_type *t, const void *obj) {
     lua_setfield(L, -2, f->key);
   }
   for (size_t i = 0; i < o->extra.len; i++) {
-    push_raw(L, o->extra.raws[i]);
+    push_raw(L, o->extra.raws[i], 0);
     lua_setfield(L, -2, o->extra.keys[i]);
   }
 }
@@ -210,10 +229,38 @@ static int conv_fail(ocil_conv *c, int code, const char *fmt, ...) {
   return code;
 }
 
+/* Limits (0 = the parse defaults; the depth never past the hard limit,
+   which bounds the recursion of every conversion). */
+static size_t max_depth(const ocil_conv *c) {
+  size_t d = c->max_depth ? c->max_depth : OCI_DEFAULT_MAX_DEPTH;
+  return d > OCI_MAX_DEPTH_LIMIT ? OCI_MAX_DEPTH_LIMIT : d;
+}
+static size_t max_size(const ocil_conv *c) {
+  return c->max_size ? c->max_size : OCI_DEFAULT_MAX_SIZE;
+}
+static size_t max_string(const ocil_conv *c) {
+  return c->max_string ? c->max_string : OCI_DEFAULT_MAX_STRING;
+}
+
+/* Entering a container (a table becoming an object, array, map or JSON
+   value): one more level, and room on the Lua stack for the iteration.
+   Pair with leave() whatever the result. */
+static int enter(lua_State *L, ocil_conv *c) {
+  if (++c->depth > max_depth(c))
+    return conv_fail(c, OCI_EDEPTH,
+                     "nesting deeper than %zu levels (max_depth; a cycle?)",
+                     max_depth(c));
+  if (!lua_checkstack(L, 8)) return conv_fail(c, OCI_ENOMEM, "out of memory");
+  return OCI_OK;
+}
+static void leave(ocil_conv *c) {
+  c->depth--;
+}
+
 /* Path bookkeeping: append a segment, restore on the way out. */
-static size_t path_push_key(ocil_conv *c, const char *k) {
+static size_t path_push_key(ocil_conv *c, const char *k, size_t kl) {
   size_t n = strlen(c->pointer);
-  oci_pointer_append(c->pointer, sizeof c->pointer, k, strlen(k));
+  oci_pointer_append(c->pointer, sizeof c->pointer, k, kl);
   return n;
 }
 static size_t path_push_index(ocil_conv *c, size_t i) {
@@ -236,6 +283,15 @@ static int wrong_type(lua_State *L, int idx, ocil_conv *c, const char *want) {
   return conv_fail(c, OCI_ETYPE, "expected %s, got %s", want, lua_kind(L, idx));
 }
 
+static int check_string_size(ocil_conv *c, size_t n) {
+  if (n > max_string(c))
+    return conv_fail(c, OCI_ETOOBIG,
+                     "string of %zu bytes exceeds the limit of %zu "
+                     "(max_string)",
+                     n, max_string(c));
+  return OCI_OK;
+}
+
 static int to_string(lua_State *L, int idx, oci_arena *a, char **dst,
                      ocil_conv *c) {
   if (lua_type(L, idx) != LUA_TSTRING) return wrong_type(L, idx, c, "string");
@@ -246,6 +302,8 @@ static int to_string(lua_State *L, int idx, oci_arena *a, char **dst,
   /* Strings must be UTF-8 like everything the parser accepts. */
   if (!oci_utf8_valid(s, n))
     return conv_fail(c, OCI_EUTF8, "string is not valid UTF-8");
+  int rc = check_string_size(c, n);
+  if (rc) return rc;
   if (!(*dst = oci_arena_strndup(a, s, n)))
     return conv_fail(c, OCI_ENOMEM, "out of memory");
   return OCI_OK;
@@ -405,8 +463,9 @@ static int to_map(lua_State *L, int idx, const oci_vtype *vt, oci_map *dst,
     if (i && strcmp(keys[i - 1], keys[i]) == 0)
       return conv_fail(c, OCI_EDUPKEY, "duplicate key \"%s\"", keys[i]);
     if (as_list) continue; /* every value {} */
-    lua_getfield(L, idx, keys[i]);
-    size_t mark = path_push_key(c, keys[i]);
+    lua_pushstring(L, keys[i]);
+    lua_rawget(L, idx);
+    size_t mark = path_push_key(c, keys[i], strlen(keys[i]));
     int rc;
     if (set) {
       if (lua_type(L, -1) != LUA_TTABLE)
@@ -434,7 +493,7 @@ static int to_map(lua_State *L, int idx, const oci_vtype *vt, oci_map *dst,
 
 int ocil_to_value(lua_State *L, int idx, const oci_vtype *vt, void *dst,
                   oci_arena *a, ocil_conv *c) {
-  luaL_checkstack(L, 8, "value too deep");
+  int rc;
   switch (vt->kind) {
   case OCI_K_STRING: return to_string(L, idx, a, dst, c);
   case OCI_K_BOOL:
@@ -455,27 +514,31 @@ int ocil_to_value(lua_State *L, int idx, const oci_vtype *vt, void *dst,
     return OCI_OK;
   case OCI_K_RAW: return ocil_encode_raw(L, idx, a, dst, c);
   case OCI_K_OBJECT: return ocil_to_object(L, idx, vt->object, a, dst, c);
-  case OCI_K_ARRAY: return to_array(L, idx, vt, dst, a, c);
+  case OCI_K_ARRAY:
   case OCI_K_MAP:
-  case OCI_K_SET: return to_map(L, idx, vt, dst, a, c);
+  case OCI_K_SET:
+    rc = enter(L, c);
+    if (!rc)
+      rc = vt->kind == OCI_K_ARRAY ? to_array(L, idx, vt, dst, a, c)
+                                   : to_map(L, idx, vt, dst, a, c);
+    leave(c);
+    return rc;
   }
   return conv_fail(c, OCI_ETYPE, "unsupported kind");
 }
 
-int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
-                   void **out, ocil_conv *c) {
-  ocil_obj *u = ocil_test_any(L, idx);
-  if (u) { /* an object of the same type: copied into this document */
-    if (u->type != t)
-      return conv_fail(c, OCI_ETYPE, "expected %s, got %s", t->name,
-                       u->type->name);
-    if (!u->obj)
-      return conv_fail(c, OCI_EINVAL, "a consumed builder or closed object");
-    if (!(*out = oci_copy_into(t, u->obj, a)))
-      return conv_fail(c, OCI_ENOMEM, "out of memory");
-    return OCI_OK;
-  }
-  if (lua_type(L, idx) != LUA_TTABLE) return wrong_type(L, idx, c, t->name);
+/* Unknown members of an object, sorted by key like every map built from a
+   Lua table. */
+typedef struct extra_member {
+  char *key, *raw;
+} extra_member;
+
+static int cmp_members(const void *x, const void *y) {
+  return strcmp(((const extra_member *)x)->key, ((const extra_member *)y)->key);
+}
+
+static int table_to_object(lua_State *L, int idx, const oci_type *t,
+                           oci_arena *a, void **out, ocil_conv *c) {
   oci_object *o = oci_new_in(t, a);
   if (!o) return conv_fail(c, OCI_ENOMEM, "out of memory");
   /* Known fields by JSON key; the rest are kept as unknown members. */
@@ -499,15 +562,16 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
                          "NUL byte",
                          t->name);
       }
+      if (check_string_size(c, kl)) {
+        lua_pop(L, 1);
+        return c->code;
+      }
       nextra++;
     }
   }
-  char **ekeys = NULL, **eraws = NULL;
-  if (nextra) {
-    ekeys = oci_arena_alloc(a, nextra * sizeof(char *));
-    eraws = oci_arena_alloc(a, nextra * sizeof(char *));
-    if (!ekeys || !eraws) return conv_fail(c, OCI_ENOMEM, "out of memory");
-  }
+  extra_member *extra = NULL;
+  if (nextra && !(extra = oci_arena_alloc(a, nextra * sizeof *extra)))
+    return conv_fail(c, OCI_ENOMEM, "out of memory");
   size_t ne = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -515,7 +579,7 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
     size_t kl;
     const char *k = lua_tolstring(L, -2, &kl);
     const oci_field *f = oci_field_by_key(t, k, kl);
-    size_t mark = path_push_key(c, k);
+    size_t mark = path_push_key(c, k, kl);
     int rc = OCI_OK;
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
@@ -530,9 +594,9 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
         o->present |= bit;
       }
     } else {
-      ekeys[ne] = oci_arena_strndup(a, k, kl);
-      rc = ekeys[ne] ? ocil_encode_raw(L, vi, a, &eraws[ne], c)
-                     : conv_fail(c, OCI_ENOMEM, "out of memory");
+      extra[ne].key = oci_arena_strndup(a, k, kl);
+      rc = extra[ne].key ? ocil_encode_raw(L, vi, a, &extra[ne].raw, c)
+                         : conv_fail(c, OCI_ENOMEM, "out of memory");
       ne++;
     }
     path_pop(c, mark, rc);
@@ -542,15 +606,15 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
       return rc;
     }
   }
-  if (ne) { /* sorted, like every map built from a Lua table */
-    for (size_t i = 1; i < ne; i++)
-      for (size_t j = i; j > 0 && strcmp(ekeys[j - 1], ekeys[j]) > 0; j--) {
-        char *tk = ekeys[j], *tr = eraws[j];
-        ekeys[j] = ekeys[j - 1];
-        eraws[j] = eraws[j - 1];
-        ekeys[j - 1] = tk;
-        eraws[j - 1] = tr;
-      }
+  if (ne) {
+    qsort(extra, ne, sizeof *extra, cmp_members);
+    char **ekeys = oci_arena_alloc(a, ne * sizeof(char *));
+    char **eraws = oci_arena_alloc(a, ne * sizeof(char *));
+    if (!ekeys || !eraws) return conv_fail(c, OCI_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ne; i++) {
+      ekeys[i] = extra[i].key;
+      eraws[i] = extra[i].raw;
+    }
     o->extra.keys = ekeys;
     o->extra.raws = eraws;
     o->extra.len = ne;
@@ -565,12 +629,55 @@ int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
   return OCI_OK;
 }
 
+int ocil_to_object(lua_State *L, int idx, const oci_type *t, oci_arena *a,
+                   void **out, ocil_conv *c) {
+  idx = lua_absindex(L, idx);
+  ocil_obj *u = ocil_test_any(L, idx);
+  if (u) { /* an object of the same type: copied into this document */
+    if (u->type != t)
+      return conv_fail(c, OCI_ETYPE, "expected %s, got %s", t->name,
+                       u->type->name);
+    if (!u->obj)
+      return conv_fail(c, OCI_EINVAL, "a consumed builder or closed object");
+    if (!(*out = oci_copy_into(t, u->obj, a)))
+      return conv_fail(c, OCI_ENOMEM, "out of memory");
+    return OCI_OK;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE) return wrong_type(L, idx, c, t->name);
+  int rc = enter(L, c);
+  if (!rc) rc = table_to_object(L, idx, t, a, out, c);
+  leave(c);
+  return rc;
+}
+
 /* ---- any Lua value -> compact JSON text --------------------------------- */
 
-static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth);
+static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c);
 
-static int encode_table(lua_State *L, int idx, oci_buf *b, ocil_conv *c,
-                        int depth) {
+static int check_size(oci_buf *b, ocil_conv *c) {
+  if (b->len > max_size(c))
+    return conv_fail(c, OCI_ETOOBIG,
+                     "JSON text of the value exceeds the limit of %zu bytes "
+                     "(max_size)",
+                     max_size(c));
+  return OCI_OK;
+}
+
+typedef struct lua_key {
+  const char *s;
+  size_t n;
+} lua_key;
+
+/* Object keys in byte order (as to_map sorts them): neither the locale
+   (strcoll) nor a replaced table.sort can change the output. */
+static int cmp_lua_keys(const void *x, const void *y) {
+  const lua_key *a = x, *b = y;
+  int d = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+  if (d) return d;
+  return a->n < b->n ? -1 : a->n > b->n;
+}
+
+static int encode_table(lua_State *L, int idx, oci_buf *b, ocil_conv *c) {
   size_t n = (size_t)lua_rawlen(L, idx), count = 0;
   bool array = true;
   lua_pushnil(L);
@@ -587,60 +694,51 @@ static int encode_table(lua_State *L, int idx, oci_buf *b, ocil_conv *c,
     for (size_t i = 1; i <= n; i++) {
       if (i > 1) oci_buf_putc(b, ',');
       lua_rawgeti(L, idx, (lua_Integer)i);
-      int rc = encode(L, lua_gettop(L), b, c, depth + 1);
+      size_t mark = path_push_index(c, i - 1);
+      int rc = encode(L, lua_gettop(L), b, c);
+      path_pop(c, mark, rc);
       lua_pop(L, 1);
       if (rc) return rc;
     }
     oci_buf_putc(b, ']');
     return OCI_OK;
   }
-  /* Objects: string keys, written sorted. */
-  lua_createtable(L, (int)count, 0);
-  int keys = lua_gettop(L);
+  /* Objects: string keys, written sorted. The keys stay alive: they are
+     keys of the table at idx, which nothing changes meanwhile. */
+  lua_key *keys = count ? lua_newuserdatauv(L, count * sizeof *keys, 0) : NULL;
   size_t k = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pop(L, 2);
+      lua_pop(L, count ? 2 : 1);
       return conv_fail(c, OCI_ETYPE, "JSON object keys must be strings");
     }
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, keys, (lua_Integer)++k);
+    keys[k].s = lua_tolstring(L, -1, &keys[k].n);
+    k++;
   }
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, keys);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
+  if (k) qsort(keys, k, sizeof *keys, cmp_lua_keys);
   oci_buf_putc(b, '{');
-  for (size_t i = 1; i <= k; i++) {
-    if (i > 1) oci_buf_putc(b, ',');
-    lua_rawgeti(L, keys, (lua_Integer)i);
-    size_t kl;
-    const char *ks = lua_tolstring(L, -1, &kl);
-    oci_json_write_string(b, ks, kl);
+  int rc = OCI_OK;
+  for (size_t i = 0; i < k && !rc; i++) {
+    if (i) oci_buf_putc(b, ',');
+    oci_json_write_string(b, keys[i].s, keys[i].n);
     oci_buf_putc(b, ':');
+    lua_pushlstring(L, keys[i].s, keys[i].n);
     lua_rawget(L, idx);
-    int rc = encode(L, lua_gettop(L), b, c, depth + 1);
+    size_t mark = path_push_key(c, keys[i].s, keys[i].n);
+    rc = encode(L, lua_gettop(L), b, c);
+    path_pop(c, mark, rc);
     lua_pop(L, 1);
-    if (rc) {
-      lua_pop(L, 1);
-      return rc;
-    }
   }
-  lua_pop(L, 1);
+  if (count) lua_pop(L, 1); /* the keys */
+  if (rc) return rc;
   oci_buf_putc(b, '}');
   return OCI_OK;
 }
 
-static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
-  if (depth > MAX_LUA_DEPTH)
-    return conv_fail(c, OCI_EDEPTH,
-                     "value nested deeper than %d levels "
-                     "(a cycle?)",
-                     MAX_LUA_DEPTH);
-  luaL_checkstack(L, 8, "value too deep");
+static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c) {
+  int rc;
   switch (lua_type(L, idx)) {
   case LUA_TNIL: oci_buf_append(b, "null", 4); return OCI_OK;
   case LUA_TLIGHTUSERDATA:
@@ -661,6 +759,10 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
     }
     double d = lua_tonumber(L, idx);
     if (!isfinite(d)) return conv_fail(c, OCI_ERANGE, "JSON cannot hold %g", d);
+    if (d == 0 && signbit(d)) { /* "-0" would read back as the integer 0 */
+      oci_buf_append(b, "-0.0", 4);
+      return OCI_OK;
+    }
     for (int prec = 15; prec <= 17; prec++) {
       snprintf(num, sizeof num, "%.*g", prec, d);
       if (strtod(num, NULL) == d) break;
@@ -673,10 +775,16 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
   case LUA_TSTRING: {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
+    if ((rc = check_string_size(c, n))) return rc;
     oci_json_write_string(b, s, n);
-    return OCI_OK;
+    return check_size(b, c);
   }
-  case LUA_TTABLE: return encode_table(L, idx, b, c, depth);
+  case LUA_TTABLE:
+    rc = enter(L, c);
+    if (!rc) rc = check_size(b, c);
+    if (!rc) rc = encode_table(L, idx, b, c);
+    leave(c);
+    return rc;
   case LUA_TUSERDATA: {
     ocil_obj *u = ocil_test_any(L, idx);
     if (!u || !u->obj) break;
@@ -687,7 +795,7 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c, int depth) {
       return conv_fail(c, OCI_ENOMEM, "out of memory");
     oci_buf_append(b, json, len);
     free(json);
-    return OCI_OK;
+    return check_size(b, c);
   }
   default: break;
   }
@@ -705,6 +813,7 @@ static int buf_gc(lua_State *L) {
 int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
                     ocil_conv *c) {
   idx = lua_absindex(L, idx);
+  if (!lua_checkstack(L, 8)) return conv_fail(c, OCI_ENOMEM, "out of memory");
   oci_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   if (luaL_newmetatable(L, "ocispec.buffer")) {
@@ -712,12 +821,17 @@ int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  int rc = encode(L, idx, b, c, 0);
+  int rc = encode(L, idx, b, c);
   if (!rc && b->failed) rc = conv_fail(c, OCI_ENOMEM, "out of memory");
   if (!rc) {
-    /* Re-read what was written: validates UTF-8 and compacts. */
+    /* Re-read what was written: validates UTF-8 and compacts. Within the
+       limits encode applied (the value starts at level c->depth + 1). */
+    oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+    po.max_depth = max_depth(c);
+    po.max_size = max_size(c);
+    po.max_string = max_string(c);
     oci_error e;
-    rc = oci_json_compact(b->data, b->len, a, out, &e);
+    rc = oci_json_compact_opts(b->data, b->len, &po, a, out, &e);
     if (rc) conv_fail(c, rc, "%s", e.message);
   }
   oci_buf_free(b);

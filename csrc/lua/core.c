@@ -48,6 +48,87 @@ static void push_meta(lua_State *L, const oci_type *t, int builder) {
   luaL_getmetatable(L, name);
 }
 
+/* ---- memory of documents -------------------------------------------------
+
+   A document's arena is malloc'd outside Lua: the collector sees a small
+   userdata and would let dead documents pile up (300 round trips of a
+   3.7 MB index reached 1.2 GiB). Adding the arena's size as GC debt
+   (lua_gc LUA_GCSTEP) is not enough: in generational mode, the lua5.4
+   interpreter's default, the extra steps are young collections that age
+   the live documents, and the old dead ones then wait for a major
+   collection, which only the growth of the Lua heap itself triggers (it
+   still helps: the collector keeps pace between full collections). So
+   the binding counts the bytes of the arenas its userdata own
+   ("outstanding": live documents and garbage not yet collected) and runs a
+   full collection when they pass a limit: past what was outstanding after
+   the last one by as much again, or by the Lua heap's size if larger
+   (the pause of Lua's own collector, 200 %), and at least 4 MiB. A full
+   collection costs about the Lua heap's size, so this stays amortised; a
+   closed document gives its bytes back at once and triggers nothing. */
+
+#define GC_MIN_STEP ((size_t)4 << 20)
+
+struct ocil_gc {
+  size_t outstanding; /* arena bytes of owners not yet freed */
+  size_t limit;       /* collect fully when outstanding passes it */
+  lua_Integer collections;
+};
+
+static const char gc_key = 0; /* registry[&gc_key] = the ocil_gc userdata */
+
+/* Push the lua_State's accounting (made by luaopen_ocispec_core). Every
+   owner keeps it alive in its user value, so it outlives them even if the
+   registry entry were removed; lua_close runs every finalizer before it
+   frees anything. */
+static ocil_gc *push_gc(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &gc_key) == LUA_TUSERDATA)
+    return lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  ocil_gc *g = lua_newuserdatauv(L, sizeof *g, 0);
+  g->outstanding = 0;
+  g->limit = GC_MIN_STEP;
+  g->collections = 0;
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &gc_key);
+  return g;
+}
+
+static size_t lua_heap(lua_State *L) {
+  return (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 +
+         (size_t)lua_gc(L, LUA_GCCOUNTB);
+}
+
+/* Owner u now holds its arena's current size: count the difference, and
+   collect when the limit is passed. u must be reachable (on the stack). */
+static void gc_account(lua_State *L, ocil_obj *u) {
+  if (!u->owner || !u->obj) return;
+  ocil_gc *g = u->gc;
+  size_t now = oci_arena_bytes(((oci_object *)u->obj)->arena);
+  if (now <= u->held) return; /* arenas never shrink */
+  size_t kb = (now - u->held) / 1024;
+  g->outstanding += now - u->held;
+  u->held = now;
+  /* The growth as GC debt too: the collector then keeps pace with the
+     documents (and with the Lua strings made from them) between full
+     collections. */
+  if (kb) lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+  if (g->outstanding <= g->limit || !lua_gc(L, LUA_GCISRUNNING)) return;
+  lua_gc(L, LUA_GCCOLLECT); /* finalizers give their bytes back */
+  g->collections++;
+  size_t step = lua_heap(L);
+  if (step < g->outstanding) step = g->outstanding;
+  if (step < GC_MIN_STEP) step = GC_MIN_STEP;
+  g->limit = g->outstanding + step;
+}
+
+/* The owner's arena goes (freed, or handed to another userdata). */
+static void gc_release(ocil_obj *u) {
+  if (u->gc)
+    u->gc->outstanding -=
+        u->held < u->gc->outstanding ? u->held : u->gc->outstanding;
+  u->held = 0;
+}
+
 static ocil_obj *new_userdata(lua_State *L, const oci_type *t, void *obj,
                               int owner, int builder) {
   ocil_obj *u = lua_newuserdatauv(L, sizeof *u, 1);
@@ -55,20 +136,30 @@ static ocil_obj *new_userdata(lua_State *L, const oci_type *t, void *obj,
   u->type = t;
   u->owner = owner;
   u->lent = 0;
+  u->held = 0;
+  u->gc = NULL;
   push_meta(L, t, builder);
   lua_setmetatable(L, -2);
+  if (owner) { /* its user value: the accounting (a child's: its root) */
+    u->gc = push_gc(L);
+    lua_setiuservalue(L, -2, 1);
+  }
   return u;
 }
 
 void ocil_push_root(lua_State *L, const oci_type *t, void *obj) {
-  new_userdata(L, t, obj, 1, 0);
-  /* The document's arena is malloc'd outside Lua, so the collector only
-     sees a small userdata and would let thousands of dead documents pile
-     up (more memory, cold caches). Tell it about the arena as GC debt, the
-     usual Lua 5.4 idiom for external memory: a step runs only when the
-     debt becomes positive. */
-  size_t kb = (oci_arena_bytes(((oci_object *)obj)->arena) + 1023) / 1024;
-  lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+  gc_account(L, new_userdata(L, t, obj, 1, 0));
+}
+
+/* The owner of the document that the object userdata at idx belongs to
+   (itself, or the root its user value keeps alive). */
+static ocil_obj *owner_of(lua_State *L, int idx) {
+  ocil_obj *u = lua_touserdata(L, idx);
+  if (u->owner) return u;
+  lua_getiuservalue(L, idx, 1);
+  ocil_obj *root = lua_touserdata(L, -1);
+  lua_pop(L, 1); /* still referenced by the child's user value */
+  return root && root->owner ? root : NULL;
 }
 
 void ocil_push_child(lua_State *L, int parent, const oci_type *t, void *obj) {
@@ -123,7 +214,10 @@ static ocil_obj *self(lua_State *L) {
 
 static int obj_gc(lua_State *L) {
   ocil_obj *u = lua_touserdata(L, 1);
-  if (u->owner && u->obj) oci_free(u->obj);
+  if (u->owner && u->obj) {
+    gc_release(u);
+    oci_free(u->obj);
+  }
   u->obj = NULL;
   return 0;
 }
@@ -193,22 +287,55 @@ static void raise_nomem(lua_State *L) {
 
 /* ---- parse options ------------------------------------------------------- */
 
+/* A size option: a non-negative integer (0 = the default). */
+static size_t get_size_option(lua_State *L, int idx, const char *name,
+                              size_t max) {
+  size_t v = 0;
+  if (lua_getfield(L, idx, name) != LUA_TNIL) {
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || n < 0 || (lua_Unsigned)n > max)
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L,
+                                    "%s must be an integer from 0 (the "
+                                    "default) to %I",
+                                    name, (lua_Integer)max));
+    v = (size_t)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Parse options {max_depth=, max_size=, max_string=,
+   allow_duplicate_keys=, allow_missing_required=} at idx (or none). A
+   max_depth past the hard limit is misuse: it would let the recursion
+   exhaust the C stack. */
 static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
   oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
   *o = def;
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
-  lua_getfield(L, idx, "max_depth");
-  if (!lua_isnil(L, -1)) o->max_depth = (size_t)luaL_checkinteger(L, -1);
-  lua_getfield(L, idx, "max_size");
-  if (!lua_isnil(L, -1)) o->max_size = (size_t)luaL_checkinteger(L, -1);
-  lua_getfield(L, idx, "max_string");
-  if (!lua_isnil(L, -1)) o->max_string = (size_t)luaL_checkinteger(L, -1);
+  size_t v = get_size_option(L, idx, "max_depth", OCI_MAX_DEPTH_LIMIT);
+  if (v) o->max_depth = v;
+  v = get_size_option(L, idx, "max_size", (size_t)LUA_MAXINTEGER);
+  if (v) o->max_size = v;
+  v = get_size_option(L, idx, "max_string", (size_t)LUA_MAXINTEGER);
+  if (v) o->max_string = v;
   lua_getfield(L, idx, "allow_duplicate_keys");
   o->allow_duplicate_keys = lua_toboolean(L, -1);
   lua_getfield(L, idx, "allow_missing_required");
   o->allow_missing_required = lua_toboolean(L, -1);
-  lua_pop(L, 5);
+  lua_pop(L, 2);
+}
+
+/* A conversion from Lua with the limits of parse options at idx. */
+static void get_conv_options(lua_State *L, int idx, ocil_conv *c) {
+  oci_parse_options o;
+  get_parse_options(L, idx, &o);
+  memset(c, 0, sizeof *c);
+  c->max_depth = o.max_depth;
+  c->max_size = o.max_size;
+  c->max_string = o.max_string;
 }
 
 /* ---- class functions (upvalue 1: the oci_type) -------------------------- */
@@ -223,13 +350,16 @@ static int cls_from_json(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
+  /* the userdata first: a Lua memory error after the parse cannot leak */
+  ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
   oci_error e;
   if (oci_parse(t, s, len, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, t->name);
   }
-  ocil_push_root(L, t, obj);
+  u->obj = obj;
+  gc_account(L, u);
   return 1;
 }
 
@@ -238,13 +368,15 @@ static int cls_from_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
+  ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
   oci_error e;
   if (oci_parse_file(t, path, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, e.line ? path : NULL);
   }
-  ocil_push_root(L, t, obj);
+  u->obj = obj;
+  gc_account(L, u);
   return 1;
 }
 
@@ -255,23 +387,25 @@ static ocil_obj *push_new(lua_State *L, const oci_type *t, int builder) {
   void *obj;
   if (oci_new(t, &obj, NULL)) raise_nomem(L);
   u->obj = obj;
+  gc_account(L, u);
   return u;
 }
 
 static int cls_from_table(lua_State *L) {
   const oci_type *t = up_type(L);
   luaL_checktype(L, 1, LUA_TTABLE);
+  ocil_conv c;
+  get_conv_options(L, 2, &c);
   ocil_obj *u = push_new(L, t, 0);
   oci_arena *a = ((oci_object *)u->obj)->arena;
   void *obj;
-  ocil_conv c;
-  memset(&c, 0, sizeof c);
   if (ocil_to_object(L, 1, t, a, &obj, &c)) {
     if (c.code == OCI_ENOMEM) raise_nomem(L);
     return push_conv_error(L, &c, t->name);
   }
   /* the root is the converted object; the empty one stays, unused */
   u->obj = obj;
+  gc_account(L, u);
   return 1;
 }
 
@@ -295,8 +429,9 @@ static int obj_get(lua_State *L) {
   ocil_obj *u = self(L);
   const oci_field *f = up_field(L);
   if (!oci_is_present(u->obj, f->index) || oci_is_null(u->obj, f->index))
-    return 0;
-  ocil_push_value(L, 1, f->vt, oci_field_ptr(u->obj, f), 0);
+    lua_pushnil(L); /* one value: tostring(d:platform()) must work */
+  else
+    ocil_push_value(L, 1, f->vt, oci_field_ptr(u->obj, f), 0);
   return 1;
 }
 
@@ -347,6 +482,8 @@ static int obj_set(lua_State *L) {
   ocil_obj *u = self(L);
   set_field(L, u, up_field(L));
   lua_settop(L, 1);
+  ocil_obj *root = owner_of(L, 1);
+  if (root) gc_account(L, root); /* the value went into its arena */
   return 1;
 }
 
@@ -363,7 +500,11 @@ static int obj_to_json(lua_State *L) {
     luaL_typeerror(L, 2, "table or nil");
   char *json;
   size_t len;
-  if (oci_to_json(u->type, u->obj, &w, &json, &len, NULL)) raise_nomem(L);
+  oci_error e;
+  if (oci_to_json(u->type, u->obj, &w, &json, &len, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return ocil_push_error(L, &e, NULL); /* OCI_EUTF8, with its pointer */
+  }
   lua_pushlstring(L, json, len);
   free(json);
   return 1;
@@ -411,7 +552,11 @@ static int obj_tostring(lua_State *L) {
   }
   char *json;
   size_t len;
-  if (oci_to_json(u->type, u->obj, NULL, &json, &len, NULL)) raise_nomem(L);
+  oci_error e;
+  if (oci_to_json(u->type, u->obj, NULL, &json, &len, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
+    return luaL_error(L, "%s", e.message); /* __tostring must give a string */
+  }
   lua_pushlstring(L, json, len);
   free(json);
   return 1;
@@ -430,6 +575,7 @@ static int obj_clone(lua_State *L) {
   void *copy;
   if (oci_clone(u->type, u->obj, &copy, NULL)) raise_nomem(L);
   c->obj = copy;
+  gc_account(L, c);
   return 1;
 }
 
@@ -595,6 +741,8 @@ static int obj_set_unknown_field(lua_State *L) {
     o->extra.len = n;
   }
   lua_settop(L, 1);
+  ocil_obj *root = owner_of(L, 1);
+  if (root) gc_account(L, root);
   return 1;
 }
 
@@ -642,6 +790,7 @@ static int builder_set(lua_State *L) {
   ocil_obj *u = builder_self(L);
   set_field(L, u, up_field(L));
   lua_settop(L, 1);
+  gc_account(L, u);
   return 1;
 }
 
@@ -708,7 +857,9 @@ static int builder_build(lua_State *L) {
     return 3;
   }
   oci_problems_free(&p);
-  new_userdata(L, t, u->obj, 1, 0);
+  ocil_obj *built = new_userdata(L, t, u->obj, 1, 0);
+  built->held = u->held; /* the count goes with the arena */
+  u->held = 0;
   u->obj = NULL; /* consumed: the object took the arena */
   return 1;
 }
@@ -846,6 +997,16 @@ static void register_type(lua_State *L, const oci_type *t) {
   lua_settop(L, mt);
 }
 
+/* core.arena_bytes() -> bytes of document arenas held by objects not yet
+   freed (live, or garbage the collector has not reached), and the number
+   of full collections they triggered. */
+static int core_arena_bytes(lua_State *L) {
+  ocil_gc *g = push_gc(L);
+  lua_pushinteger(L, (lua_Integer)g->outstanding);
+  lua_pushinteger(L, g->collections);
+  return 2;
+}
+
 /* core.set_empty_array_mt(cjson.empty_array_mt) */
 static int core_set_array_mt(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -854,18 +1015,47 @@ static int core_set_array_mt(lua_State *L) {
   return 0;
 }
 
-/* core.json_encode(v) -> compact JSON text (sorted object keys) | nil, msg */
+/* A scratch arena owned by a userdata on the stack: a Lua error raised
+   while it is in use (out of memory) cannot leak it. */
+static int scratch_gc(lua_State *L) {
+  oci_arena **box = lua_touserdata(L, 1);
+  oci_arena_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* Free it now rather than at the next collection. */
+static void scratch_gc_now(oci_arena **box) {
+  oci_arena_free(*box);
+  *box = NULL;
+}
+
+static oci_arena **push_scratch(lua_State *L, size_t hint) {
+  oci_arena **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  if (luaL_newmetatable(L, "ocispec.scratch_arena")) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if (!(*box = oci_arena_new(hint))) raise_nomem(L);
+  return box;
+}
+
+/* core.json_encode(v [, opts]) -> compact JSON text (sorted object keys) |
+   nil, msg, err. opts: the limits of parsing (max_depth, max_size,
+   max_string). */
 static int core_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
-  oci_arena *a = oci_arena_new(0);
-  if (!a) raise_nomem(L);
-  char *out;
   ocil_conv c;
-  memset(&c, 0, sizeof c);
-  int rc = ocil_encode_raw(L, 1, a, &out, &c);
-  if (rc == OCI_OK) lua_pushstring(L, out);
-  oci_arena_free(a);
+  get_conv_options(L, 2, &c);
+  oci_arena **box = push_scratch(L, 0);
+  char *out;
+  int rc = ocil_encode_raw(L, 1, *box, &out, &c);
+  if (rc == OCI_ENOMEM) raise_nomem(L);
   if (rc) return push_conv_error(L, &c, NULL);
+  lua_pushstring(L, out);
+  scratch_gc_now(box);
   return 1;
 }
 
@@ -875,34 +1065,37 @@ static int core_json_decode(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
-  oci_arena *a = oci_arena_new(len);
-  if (!a) raise_nomem(L);
+  oci_arena **box = push_scratch(L, len);
   char *raw;
   oci_error e;
   /* validated and compacted first, so converting cannot fail half-way */
-  if (oci_json_compact_opts(s, len, &o, a, &raw, &e)) {
-    oci_arena_free(a);
+  if (oci_json_compact_opts(s, len, &o, *box, &raw, &e)) {
+    if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL);
   }
   ocil_push_value(L, 0, &oci_vt_raw, &raw, 1);
-  oci_arena_free(a);
+  scratch_gc_now(box);
   return 1;
 }
 
 /* core.runtime_spec_default() / core.runtime_spec_rootless(uid, gid) */
-static int push_spec(lua_State *L, int rc, oci_runtime_spec *s,
+/* The userdata is pushed before the spec is made (a Lua memory error
+   cannot leak it); `u` receives it. */
+static int push_spec(lua_State *L, ocil_obj *u, int rc, oci_runtime_spec *s,
                      const oci_error *e) {
   if (rc == OCI_ENOMEM) raise_nomem(L);
   if (rc) return ocil_push_error(L, e, "Spec");
-  ocil_push_root(L, &oci_type_runtime_spec, s);
+  u->obj = s;
+  gc_account(L, u);
   return 1;
 }
 
 static int core_runtime_spec_default(lua_State *L) {
+  ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
   oci_error e;
   int rc = oci_runtime_spec_default(&s, &e);
-  return push_spec(L, rc, s, &e);
+  return push_spec(L, u, rc, s, &e);
 }
 
 static uint32_t check_id(lua_State *L, int idx) {
@@ -914,10 +1107,11 @@ static uint32_t check_id(lua_State *L, int idx) {
 
 static int core_runtime_spec_rootless(lua_State *L) {
   uint32_t uid = check_id(L, 1), gid = check_id(L, 2);
+  ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
   oci_error e;
   int rc = oci_runtime_spec_rootless(uid, gid, &s, &e);
-  return push_spec(L, rc, s, &e);
+  return push_spec(L, u, rc, s, &e);
 }
 
 /* core.realpath(path) -> absolute path without symlinks | nil, message */
@@ -948,6 +1142,8 @@ static int core_json_check(lua_State *L) {
 
 int luaopen_ocispec_core(lua_State *L);
 int luaopen_ocispec_core(lua_State *L) {
+  push_gc(L); /* now: made later, a memory error could leak a document */
+  lua_pop(L, 1);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, TYPES_KEY);
   /* our empty-array marker, until the Lua layer shares cjson's */
@@ -974,6 +1170,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "set_empty_array_mt");
   lua_pushcfunction(L, core_json_check);
   lua_setfield(L, -2, "json_check");
+  lua_pushcfunction(L, core_arena_bytes);
+  lua_setfield(L, -2, "arena_bytes");
   lua_pushcfunction(L, core_runtime_spec_default);
   lua_setfield(L, -2, "runtime_spec_default");
   lua_pushcfunction(L, core_runtime_spec_rootless);

@@ -132,9 +132,11 @@ function Descriptor.new(media_type, size, digest)
   return M.DescriptorBuilder():media_type(media_type):size(size):digest(digest):build()
 end
 
---- The hex part of a sha256 digest, or nil for another algorithm.
+--- The hex part of a sha256 digest, or nil for another algorithm (or no
+-- digest).
 function Descriptor.methods.as_digest_sha256(self)
-  return self:digest():match("^sha256:(%x+)$")
+  local digest = self:digest()
+  return digest and digest:match("^sha256:(%x+)$") or nil
 end
 
 --- The empty descriptor (`{}` with its digest and data).

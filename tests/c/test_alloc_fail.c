@@ -342,6 +342,20 @@ static const char lua_script[] =
     "local r = assert(core.reference.parse('localhost:5000/a/b:v1'))\n"
     "assert(tostring(r))\n"
     "assert(core.digest.parse('" DIGEST "'))\n"
+    /* nested values both ways, JSON of Lua values, a refused cycle */
+    "local deep = 1\n"
+    "for _ = 1, 40 do deep = {deep, {k = 'v'}} end\n"
+    "local j = assert(core.json_encode({b = deep, a = 'x', c = core.null}))\n"
+    "assert(core.json_encode(assert(core.json_decode(j))) == j)\n"
+    "local d = assert(image.Descriptor.from_table({mediaType = 'a/b', "
+    "digest = '" DIGEST "', size = 1, x = deep}))\n"
+    "assert(#d:unknown_fields().x == 2 and #d:to_table().x == 2)\n"
+    "d:set_unknown_field('y', deep)\n"
+    "assert(d:platform() == nil)\n"
+    "local cyc = {}\n"
+    "cyc.self = cyc\n"
+    "assert(core.json_encode(cyc) == nil)\n"
+    "assert(core.arena_bytes() > 0)\n"
     "return #s + #p\n";
 
 static int lua_body(lua_State *L) {

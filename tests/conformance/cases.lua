@@ -14,13 +14,16 @@
 --           fragment form), `-` means not checked.
 -- Lines starting with `#` are comments.
 --
--- When python3 with jsonschema and $OCISPEC_CONFORMANCE/validate.py are
--- there, the reference validator (official schemas + image-spec's Go checks)
--- is also run over the image kinds and its disagreements with our
--- expectations are listed: information only, never a failure (README,
--- "Where the schema and the prose disagree"). OCISPEC_CASES_NO_REFERENCE=1
--- skips that run.
+-- With --reference it checks the reference validator instead
+-- (ctest conformance_cases_reference): $OCISPEC_CONFORMANCE/validate.py
+-- (official schemas + image-spec's Go checks, python3-jsonschema) runs over
+-- the image kinds, and every disagreement with our expectation must be a row
+-- of tests/cases/REFERENCE.tsv (file, what the reference says, our rule, the
+-- reason; README, "Where the schema and the prose disagree"). A new
+-- disagreement fails, and so does a row that no longer disagrees. Without
+-- validate.py or jsonschema it prints "SKIP: ..." and exits 77.
 local oci = require("ocispec")
+local reference_mode = arg and arg[1] == "--reference"
 
 local function dirname(p)
   return (p:match("^(.*)/[^/]*$")) or "."
@@ -217,8 +220,10 @@ local function check_row(row)
   passed = passed + 1
 end
 
-for _, row in ipairs(rows) do
-  check_row(row)
+if not reference_mode then
+  for _, row in ipairs(rows) do
+    check_row(row)
+  end
 end
 
 -- ---------------------------------------------------------------- reference
@@ -233,12 +238,34 @@ local function reference_run()
   end
   local script = conformance .. "/validate.py"
   if not read_file(script) then
-    print("reference validator: skipped (no " .. script .. ")")
-    return
+    print("SKIP: reference validator: no " .. script .. " (set OCISPEC_CONFORMANCE)")
+    os.exit(77)
   end
   if not os.execute("python3 -c 'import jsonschema' >/dev/null 2>&1") then
-    print("reference validator: skipped (python3 with jsonschema not found)")
-    return
+    print("SKIP: reference validator: python3 with jsonschema not found (Debian python3-jsonschema)")
+    os.exit(77)
+  end
+  -- the documented disagreements
+  local allowed = {}
+  do
+    local text, err = read_file(cases_dir .. "/REFERENCE.tsv")
+    if not text then
+      fail("REFERENCE.tsv", "cannot read: %s", tostring(err))
+      text = ""
+    end
+    local header = true
+    for line in text:gmatch("([^\n]*)\n?") do
+      if line ~= "" and line:sub(1, 1) ~= "#" then
+        local f = split_tabs(line)
+        if header then
+          header = false
+        elseif #f ~= 4 or f[4] == "" or (f[2] ~= "OK" and f[2] ~= "INVALID") then
+          fail("REFERENCE.tsv", "row %q: want file, OK|INVALID, rule, reason", line)
+        else
+          allowed[f[1]] = { reference = f[2], rule = f[3], reason = f[4], used = false }
+        end
+      end
+    end
   end
   local by_kind, kinds = {}, {}
   for _, row in ipairs(rows) do
@@ -284,23 +311,43 @@ local function reference_run()
       if got then
         compared = compared + 1
         local want = (row.expect == "valid" or row.expect == "warning") and "OK" or "INVALID"
+        local a = allowed[row.file]
         if got ~= want then
-          disagreements[#disagreements + 1] = ("  %s: we expect %s, reference says %s%s"):format(row.file,
-            row.expect, got, first_error[path] and (" (" .. first_error[path] .. ")") or "")
+          disagreements[#disagreements + 1] = row.file
+          local why = first_error[path] and (" (" .. first_error[path] .. ")") or ""
+          if not a then
+            fail(row.file, "new disagreement: we expect %s (%s), reference says %s%s: fix it or add it to "
+              .. "REFERENCE.tsv with its rule and reason", row.expect, row.rule, got, why)
+          elseif a.reference ~= got or (a.rule ~= "-" and a.rule ~= row.rule) then
+            fail(row.file, "REFERENCE.tsv says reference %s, rule %s; got %s, rule %s", a.reference, a.rule,
+              got, row.rule)
+          else
+            a.used = true
+            passed = passed + 1
+            print(("  known: %s: we expect %s (%s), reference says %s: %s"):format(row.file, row.expect,
+              row.rule, got, a.reason))
+          end
+        elseif a then
+          fail(row.file, "listed in REFERENCE.tsv, but the reference now agrees (%s): remove the row", got)
+        else
+          passed = passed + 1
         end
       else
-        disagreements[#disagreements + 1] = ("  %s: no verdict from the reference validator"):format(row.file)
+        fail(row.file, "no verdict from the reference validator")
       end
     end
   end
-  print(("reference validator (schemas + --go-checks, informational): %d compared, %d disagree"):format(compared,
-    #disagreements))
-  for _, d in ipairs(disagreements) do
-    print(d)
+  for _, row in ipairs(rows) do
+    if REFERENCE_KIND[row.kind] and allowed[row.file] then allowed[row.file].checked = true end
   end
+  for file, a in pairs(allowed) do
+    if not a.checked then fail(file, "listed in REFERENCE.tsv but not a case the reference validator checks") end
+  end
+  print(("reference validator (schemas + --go-checks): %d compared, %d disagree, all listed in REFERENCE.tsv: %s")
+    :format(compared, #disagreements, failed == 0 and "yes" or "no"))
 end
 
-if os.getenv("OCISPEC_CASES_NO_REFERENCE") ~= "1" then reference_run() end
+if reference_mode then reference_run() end
 
 print(("%d passed, %d failed"):format(passed, failed))
 os.exit(failed == 0 and 0 or 1)

@@ -1,7 +1,8 @@
 /* The example documents of the specs against ocispec's types:
    - every .json file of image/examples, parsed as the type its INDEX.tsv `kind`
      names, round-trips (parse(to_json(x)) equals x, and writing that gives
-     the same bytes, pretty and compact) and validates with no error (the
+     the same bytes, pretty and compact; Python's json reads the file and our
+     output as the same value) and validates with no error (the
      README says they are all valid);
    - distribution/derived/error-response.<CODE>.json as ErrorResponse:
      round trip, no error;
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ocispec/types.h"
 
@@ -57,6 +59,32 @@ typedef struct expected {
   const char *rule, *pointer;
 } expected;
 
+/* The independent oracle: Python's json module decodes the file `path` and
+   `text` (our output) to the same JSON value
+   (tests/conformance/json_same.py). */
+static bool python_agrees(const char *path, const char *text, size_t n,
+                          const char *name) {
+  char tmp[] = "/tmp/ocispec-image-examples-XXXXXX", cmd[8192], out[2048];
+  int fd = mkstemp(tmp);
+  if (!check(fd >= 0, name, "mkstemp failed")) return false;
+  FILE *f = fdopen(fd, "wb");
+  bool wrote = f && fwrite(text, 1, n, f) == n;
+  if (f) wrote &= fclose(f) == 0;
+  if (!check(wrote, name, "cannot write %s", tmp)) {
+    unlink(tmp);
+    return false;
+  }
+  snprintf(cmd, sizeof cmd,
+           "python3 '%s/tests/conformance/json_same.py' '%s' '%s' 2>&1",
+           OCISPEC_SOURCE_DIR, path, tmp);
+  FILE *p = popen(cmd, "r");
+  size_t got = p ? fread(out, 1, sizeof out - 1, p) : 0;
+  out[got] = '\0';
+  int status = p ? pclose(p) : -1;
+  unlink(tmp);
+  return check(status == 0, name, "Python's json reads another value: %s", out);
+}
+
 /* Parse, round-trip and validate one file; `want` lists the expected
    errors (NULL-terminated; NULL for none). Counts one pass or one fail. */
 static void run_file(const oci_type *t, const char *path, const char *name,
@@ -77,6 +105,7 @@ static void run_file(const oci_type *t, const char *path, const char *name,
     size_t n1 = 0, n2 = 0;
     ok = check(oci_to_json(t, a, &w, &o1, &n1, &err) == OCI_OK, name,
                "to_json: %s", err.message) &&
+         python_agrees(path, o1, n1, name) &&
          check(oci_parse(t, o1, n1, NULL, &b, &err) == OCI_OK, name,
                "re-parse of our output: %s", err.message) &&
          check(oci_equal(t, a, b), name, "round trip changed the value") &&

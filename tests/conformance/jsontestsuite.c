@@ -4,7 +4,10 @@
           ocispec rejects by default (DESIGN.md invariant 7) with
           OCI_EDUPKEY and accepts with allow_duplicate_keys;
      n_*  MUST be rejected with a message and a line number;
-     i_*  either; the choice is printed per file;
+     i_*  either, but each file's verdict is pinned to the choice the
+          README documents ("JSON choices"): the table `implementation`
+          below; an i_ file missing from it, or a different verdict or
+          error code, fails;
    then every test_transform file is read without crashing (the outcome is
    printed). Prints "N passed, M failed"; exit 0 when M is 0, 1 otherwise,
    77 (skipped) when the conformance folder is missing. */
@@ -33,6 +36,58 @@ static void check(int ok, const char *file, const char *fmt, ...) {
   vprintf(fmt, ap);
   va_end(ap);
   printf("\n");
+}
+
+/* README, "JSON choices (JSONTestSuite i_ files)": "accepted", or the
+   status name (oci_status_name) of the rejection. */
+static const struct {
+  const char *file, *verdict;
+} implementation[] = {
+    /* numbers beyond any integer type: accepted, kept exactly */
+    {"i_number_double_huge_neg_exp.json", "accepted"},
+    {"i_number_huge_exp.json", "accepted"},
+    {"i_number_neg_int_huge_exp.json", "accepted"},
+    {"i_number_pos_double_huge_exp.json", "accepted"},
+    {"i_number_real_neg_overflow.json", "accepted"},
+    {"i_number_real_pos_overflow.json", "accepted"},
+    {"i_number_real_underflow.json", "accepted"},
+    {"i_number_too_big_neg_int.json", "accepted"},
+    {"i_number_too_big_pos_int.json", "accepted"},
+    {"i_number_very_big_negative_int.json", "accepted"},
+    /* lone or inverted surrogates, invalid UTF-8: a utf8 error */
+    {"i_object_key_lone_2nd_surrogate.json", "utf8"},
+    {"i_string_1st_surrogate_but_2nd_missing.json", "utf8"},
+    {"i_string_1st_valid_surrogate_2nd_invalid.json", "utf8"},
+    {"i_string_UTF-8_invalid_sequence.json", "utf8"},
+    {"i_string_UTF8_surrogate_U+D800.json", "utf8"},
+    {"i_string_incomplete_surrogate_and_escape_valid.json", "utf8"},
+    {"i_string_incomplete_surrogate_pair.json", "utf8"},
+    {"i_string_incomplete_surrogates_escape_valid.json", "utf8"},
+    {"i_string_invalid_lonely_surrogate.json", "utf8"},
+    {"i_string_invalid_surrogate.json", "utf8"},
+    {"i_string_invalid_utf-8.json", "utf8"},
+    {"i_string_inverted_surrogates_U+1D11E.json", "utf8"},
+    {"i_string_iso_latin_1.json", "utf8"},
+    {"i_string_lone_second_surrogate.json", "utf8"},
+    {"i_string_lone_utf8_continuation_byte.json", "utf8"},
+    {"i_string_not_in_unicode_range.json", "utf8"},
+    {"i_string_overlong_sequence_2_bytes.json", "utf8"},
+    {"i_string_overlong_sequence_6_bytes.json", "utf8"},
+    {"i_string_overlong_sequence_6_bytes_null.json", "utf8"},
+    {"i_string_truncated-utf-8.json", "utf8"},
+    /* byte order marks and UTF-16 input: RFC 8259 8.1 */
+    {"i_string_UTF-16LE_with_BOM.json", "syntax"},
+    {"i_string_utf16BE_no_BOM.json", "syntax"},
+    {"i_string_utf16LE_no_BOM.json", "syntax"},
+    {"i_structure_UTF-8_BOM_empty_object.json", "syntax"},
+    /* deeper than max_depth (256) */
+    {"i_structure_500_nested_arrays.json", "depth"},
+};
+
+static const char *documented_verdict(const char *name) {
+  for (size_t i = 0; i < sizeof implementation / sizeof implementation[0]; i++)
+    if (!strcmp(implementation[i].file, name)) return implementation[i].verdict;
+  return NULL;
 }
 
 static int is_dir(const char *p) {
@@ -121,12 +176,22 @@ static void run_parsing(const char *dir) {
             err.message);
     } else if (name[0] == 'i') {
       counts[2]++;
+      const char *want = documented_verdict(name);
+      const char *got = rc == OCI_OK ? "accepted" : oci_status_name(rc);
       if (rc == OCI_OK)
         printf("i  %-50s accepted\n", name);
       else
-        printf("i  %-50s rejected (%s: %s)\n", name, oci_status_name(rc),
-               err.message);
-      passed++;
+        printf("i  %-50s rejected (%s: %s)\n", name, got, err.message);
+      check(want != NULL, name,
+            "an i_ file the README's JSON choices do not cover: "
+            "document its verdict (%s) and add it to `implementation`",
+            got);
+      if (want)
+        check(!strcmp(want, got), name, "README documents %s, got %s (%s)",
+              want, got, rc == OCI_OK ? "" : err.message);
+      if (want && rc != OCI_OK)
+        check(err.message[0] != '\0' && err.line > 0, name,
+              "rejected without a message or line");
     }
     free(buf);
     free(list[i]);
@@ -136,6 +201,9 @@ static void run_parsing(const char *dir) {
          counts[2]);
   check(counts[0] > 90 && counts[1] > 180, dir, "too few test files in %s",
         dir);
+  check(counts[2] == sizeof implementation / sizeof implementation[0], dir,
+        "%zu i_ files, %zu documented", counts[2],
+        sizeof implementation / sizeof implementation[0]);
 }
 
 static void run_transform(const char *dir) {
