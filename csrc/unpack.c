@@ -111,6 +111,64 @@ static void set_free(path_set *s) {
   free(s->slots);
 }
 
+/* ---- directories replaced during the layer ------------------------------
+   A directory's mode and times are set when the layer ends (see fix_dirs);
+   a fix recorded for dir/x must not reach a new dir/x made after dir (or
+   dir/x itself) was removed and recreated later in the same layer. The map
+   keeps, per removed path, the number of the last entry that removed it. */
+
+typedef struct removal {
+  char *rel;
+  uint64_t seq;
+} removal;
+
+typedef struct removal_map {
+  removal *slots;
+  size_t cap, len;
+} removal_map;
+
+static removal *removal_slot(const removal_map *m, const char *p, size_t n) {
+  for (size_t i = fnv1a(p, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    removal *r = &m->slots[i];
+    if (!r->rel || (strncmp(r->rel, p, n) == 0 && r->rel[n] == '\0')) return r;
+  }
+}
+
+/* The entry number of the last removal of the first n bytes of p; 0: none. */
+static uint64_t removal_seq(const removal_map *m, const char *p, size_t n) {
+  if (!m->cap) return 0;
+  const removal *r = removal_slot(m, p, n);
+  return r->rel ? r->seq : 0;
+}
+
+static int removal_note(removal_map *m, const char *p, uint64_t seq) {
+  size_t n = strlen(p);
+  if ((m->len + 1) * 2 > m->cap) {
+    removal_map g = {calloc(m->cap ? m->cap * 2 : 64, sizeof(removal)),
+                     m->cap ? m->cap * 2 : 64, m->len};
+    if (!g.slots) return -1;
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->slots[i].rel)
+        *removal_slot(&g, m->slots[i].rel, strlen(m->slots[i].rel)) =
+            m->slots[i];
+    free(m->slots);
+    *m = g;
+  }
+  removal *r = removal_slot(m, p, n);
+  if (!r->rel) {
+    if (!(r->rel = strndup(p, n))) return -1;
+    m->len++;
+  }
+  r->seq = seq;
+  return 0;
+}
+
+static void removal_free(removal_map *m) {
+  for (size_t i = 0; i < m->cap; i++)
+    free(m->slots[i].rel);
+  free(m->slots);
+}
+
 /* ---- reading the blob ---------------------------------------------------- */
 
 typedef struct stream {
@@ -352,6 +410,7 @@ static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
 
 typedef struct dir_fix {
   char *rel;
+  uint64_t seq; /* the entry that asked for it */
   mode_t mode;
   struct timespec times[2];
 } dir_fix;
@@ -360,6 +419,7 @@ typedef struct applier {
   up_walk walk;
   bool rootless, owner;
   path_set upper;
+  removal_map removed;
   dir_fix *dirs;
   size_t ndirs, capdirs;
   oci_unpack_stats *st;
@@ -625,6 +685,7 @@ static int push_dir(applier *a, const char *rel, struct archive_entry *e,
   if (!(f->rel = strdup(rel)))
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   f->mode = archive_entry_perm(e) & 07777;
+  f->seq = a->st->entries;
   entry_times(e, f->times);
   a->ndirs++;
   return OCI_OK;
@@ -658,6 +719,11 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     up_walk_forget(&a->walk); /* the cached directory may be below */
     a->rc_ok = false;
     if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
+    if (S_ISDIR(old.st_mode) &&
+        removal_note(&a->removed, canon, a->st->entries)) {
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+      goto out;
+    }
   }
   struct timespec t[2];
   entry_times(e, t);
@@ -715,8 +781,22 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
         goto out;
       }
     }
-    if (!(rc = set_owner(a, pfd, base, -1, e, p, err)))
-      rc = push_dir(a, canon, e, err); /* mode and times at the end */
+    /* The owner, then the mode now, with the owner's rwx so that the layer
+       can still write below it (rootless), and exactly at the end with the
+       times (writing below changes them): the directories this layer
+       creates below inherit setgid as they would have on the author's
+       system (a chown may clear setgid: it comes first). */
+    if ((rc = set_owner(a, pfd, base, -1, e, p, err))) goto out;
+    int dfd =
+        openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+      rc = io_error(p, "cannot open the directory", err);
+      goto out;
+    }
+    if (fchmod(dfd, perm | 0700) != 0)
+      rc = io_error(p, "cannot set the mode", err);
+    close(dfd);
+    if (!rc) rc = push_dir(a, canon, e, err); /* mode and times at the end */
   } else if (type == AE_IFLNK) {
     if (symlinkat(link_target(e), pfd, base) != 0)
       rc = io_error(p, "cannot create the symbolic link", err);
@@ -754,6 +834,16 @@ static int fix_dirs(applier *a, oci_error *err) {
     dir_fix *f = &a->dirs[i];
     int fd;
     oci_error ignored;
+    /* removed (itself or a directory above it) after the fix was asked
+       for: the directory there now is another one */
+    bool stale = false;
+    for (size_t n = strlen(f->rel); n > 0 && !stale;) {
+      stale = removal_seq(&a->removed, f->rel, n) > f->seq;
+      while (n > 0 && f->rel[n - 1] != '/')
+        n--;
+      if (n > 0) n--;
+    }
+    if (stale) continue;
     /* no longer a directory reached without links (replaced later in the
        layer): nothing to fix */
     if (up_open_dir(&a->walk, f->rel, strlen(f->rel), false, &fd, f->rel,
@@ -956,9 +1046,14 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
     if ((rc = parse_entry(e, p, err))) goto free_p;
     if (p->kind == K_ROOT) { /* as umoci: the root takes its metadata */
-      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err)) ||
-          (rc = push_dir(&a, "", e, err)))
+      /* as for any directory: the mode now (for setgid to be inherited),
+         with the owner's rwx, and exactly at the end with the times */
+      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err))) goto free_p;
+      if (fchmod(a.walk.rootfd, (archive_entry_perm(e) & 07777) | 0700) != 0) {
+        rc = io_error(p, "cannot set the mode", err);
         goto free_p;
+      }
+      if ((rc = push_dir(&a, "", e, err))) goto free_p;
       continue;
     }
     rc = p->kind == K_ENTRY ? apply_entry(&a, e, p, err)
@@ -980,6 +1075,7 @@ done:
     free(a.dirs[i].rel);
   free(a.dirs);
   set_free(&a.upper);
+  removal_free(&a.removed);
   free(s.cbuf);
   free(s.ubuf);
   up_walk_forget(&a.walk);
