@@ -3,13 +3,11 @@
    looks user and group names up in the rootfs's /etc/passwd and
    /etc/group, and an image decides what those paths are.
 
-   Every component is opened with openat(O_NOFOLLOW) from the directory
-   opened before it, so nothing is looked up by a path the image could
-   redirect. A symlink is resolved here, inside the rootfs, the way
-   securejoin (runc, umoci) does: an absolute target starts again at the
-   rootfs, ".." stops at it (the stack of open directories is popped, never
-   openat(".."), which a moved directory could turn into an escape), and at
-   most OCI_ROOTFS_MAX_LINKS links are followed. The file itself must be a
+   The path is resolved inside the rootfs by inroot_resolve (inroot.c, the
+   unpacker's resolver too): a symlink the way securejoin (runc, umoci)
+   does, an absolute target starting again at the rootfs, ".." stopping at
+   it, at most OCI_ROOTFS_MAX_LINKS links; then its directory is opened
+   without following any link. The file itself must be a
    regular file (checked before it is opened, so a FIFO or a device node is
    never opened, and again on the open descriptor) of at most max bytes. */
 #include <errno.h>
@@ -21,29 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inroot.h"
 #include "ocispec/runtime.h"
-
-typedef struct walk {
-  int *fds; /* fds[0]: the rootfs; fds[len - 1]: the current directory */
-  size_t len, cap;
-} walk;
-
-static void walk_pop_to(walk *w, size_t len) {
-  while (w->len > len)
-    close(w->fds[--w->len]);
-}
-
-static bool walk_push(walk *w, int fd) {
-  if (w->len == w->cap) {
-    size_t cap = w->cap ? 2 * w->cap : 16;
-    int *n = realloc(w->fds, cap * sizeof *n);
-    if (!n) return false;
-    w->fds = n;
-    w->cap = cap;
-  }
-  w->fds[w->len++] = fd;
-  return true;
-}
 
 static const char *type_name(mode_t m) {
   if (S_ISDIR(m)) return "a directory";
@@ -109,155 +86,100 @@ int oci_rootfs_read_file(const char *rootfs, const char *path, size_t max,
   if (!max) max = OCI_ROOTFS_READ_MAX;
   if (max > SIZE_MAX - 2) max = SIZE_MAX - 2;
 
-  walk w = {NULL, 0, 0};
   int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return oci_error_set(err, OCI_EIO, "rootfs: cannot open %s: %s", rootfs,
                          strerror(errno));
-  if (!walk_push(&w, root)) {
+  char *rel = malloc(PATH_MAX);
+  if (!rel) {
     close(root);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
-  char *pend = strdup(path); /* what is left to resolve */
-  char *target = malloc(PATH_MAX);
-  int rc = OCI_OK, fd = -1;
-  unsigned links = 0;
-  size_t pos = 0;
-  if (!pend || !target) {
-    rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  int rc = OCI_OK, dir = -1, fd = -1;
+  size_t len;
+  int r = inroot_resolve(root, path, true, rel, &len);
+  if (r == ENOTDIR) { /* rel ends in the component that is not one */
+    const char *bad = strrchr(rel, '/');
+    bad = bad ? bad + 1 : rel;
+    struct stat bs;
+    rc = oci_error_set(err, OCI_EIO, "rootfs: /%s: %s is %s, not a directory",
+                       path, bad,
+                       fstatat(root, rel, &bs, AT_SYMLINK_NOFOLLOW) == 0
+                           ? type_name(bs.st_mode)
+                           : "not one");
     goto out;
   }
-  for (;;) {
-    while (pend[pos] == '/')
-      pos++;
-    if (!pend[pos]) {
-      rc = oci_error_set(err, OCI_EIO, "rootfs: /%s is a directory", path);
-      goto out;
-    }
-    size_t end = pos;
-    while (pend[end] && pend[end] != '/')
-      end++;
-    size_t rest = end;
-    while (pend[rest] == '/')
-      rest++;
-    bool last = !pend[rest];
-    size_t n = end - pos;
-    if (n == 1 && pend[pos] == '.') {
-      pos = end;
-      continue;
-    }
-    if (n == 2 && pend[pos] == '.' && pend[pos + 1] == '.') {
-      if (w.len > 1) walk_pop_to(&w, w.len - 1); /* ".." of "/" is "/" */
-      pos = end;
-      continue;
-    }
-    if (n > NAME_MAX) {
+  if (r == ELOOP) {
+    rc = oci_error_set(err, OCI_EIO, "rootfs: /%s: more than %d symbolic links",
+                       path, OCI_ROOTFS_MAX_LINKS);
+    goto out;
+  }
+  if (r == ENAMETOOLONG) {
+    rc = oci_error_set(err, OCI_EIO,
+                       "rootfs: a name longer than %d bytes or a path longer "
+                       "than %d in /%s",
+                       NAME_MAX, PATH_MAX - 1, path);
+    goto out;
+  }
+  if (r) {
+    rc = oci_error_set(err, r == ENOMEM ? OCI_ENOMEM : OCI_EIO,
+                       "rootfs: cannot look up /%s: %s", path, strerror(r));
+    goto out;
+  }
+  if (!len) {
+    rc = oci_error_set(err, OCI_EIO, "rootfs: /%s is a directory", path);
+    goto out;
+  }
+  /* rel has no link among its existing components: open its parent
+     without following any (one swapped in meanwhile is refused) */
+  const char *slash = strrchr(rel, '/');
+  const char *name = slash ? slash + 1 : rel;
+  dir = inroot_open_dir(root, rel, slash ? (size_t)(slash - rel) : 0);
+  if (dir < 0) {
+    if (errno != ENOENT && errno != ENOTDIR) /* absent: OCI_OK, *out NULL */
       rc = oci_error_set(err, OCI_EIO,
-                         "rootfs: a name longer than %d bytes in /%s", NAME_MAX,
-                         path);
-      goto out;
-    }
-    char name[NAME_MAX + 1];
-    memcpy(name, pend + pos, n);
-    name[n] = '\0';
-    int cur = w.fds[w.len - 1];
-    struct stat st;
-    if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) goto out; /* absent: OCI_OK, *out NULL */
+                         "rootfs: cannot open a directory of /%s: %s", path,
+                         strerror(errno));
+    goto out;
+  }
+  struct stat st;
+  if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT)
       rc = oci_error_set(err, OCI_EIO, "rootfs: cannot look up /%s: %s", path,
                          strerror(errno));
-      goto out;
-    }
-    if (S_ISLNK(st.st_mode)) {
-      if (++links > OCI_ROOTFS_MAX_LINKS) {
-        rc = oci_error_set(err, OCI_EIO,
-                           "rootfs: /%s: more than %d symbolic links", path,
-                           OCI_ROOTFS_MAX_LINKS);
-        goto out;
-      }
-      ssize_t tl = readlinkat(cur, name, target, PATH_MAX);
-      if (tl < 0 || tl >= PATH_MAX) {
-        rc =
-            oci_error_set(err, OCI_EIO, "rootfs: cannot read a link of /%s: %s",
-                          path, tl < 0 ? strerror(errno) : "target too long");
-        goto out;
-      }
-      if (tl == 0) goto out; /* no such file */
-      /* the target takes the link's place in what is left */
-      size_t tail = strlen(pend + end);
-      char *np = malloc((size_t)tl + tail + 1);
-      if (!np) {
-        rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
-        goto out;
-      }
-      memcpy(np, target, (size_t)tl);
-      memcpy(np + tl, pend + end, tail + 1);
-      free(pend);
-      pend = np;
-      pos = 0;
-      if (target[0] == '/') walk_pop_to(&w, 1); /* absolute: from the rootfs */
-      continue;
-    }
-    if (!last) {
-      if (!S_ISDIR(st.st_mode)) {
-        rc = oci_error_set(err, OCI_EIO,
-                           "rootfs: /%s: %.*s is %s, not a "
-                           "directory",
-                           path, (int)n, name, type_name(st.st_mode));
-        goto out;
-      }
-      int d =
-          openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (d < 0) {
-        if (errno == ENOENT) goto out;
-        rc = oci_error_set(err, OCI_EIO,
-                           "rootfs: cannot open a directory of "
-                           "/%s: %s",
-                           path, strerror(errno));
-        goto out;
-      }
-      if (!walk_push(&w, d)) {
-        close(d);
-        rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
-        goto out;
-      }
-      pos = end;
-      continue;
-    }
-    if (!S_ISREG(st.st_mode)) {
-      rc = oci_error_set(err, OCI_EIO, "rootfs: /%s is %s, not a regular file",
-                         path, type_name(st.st_mode));
-      goto out;
-    }
-    if ((uintmax_t)st.st_size > max) {
-      rc = oci_error_set(err, OCI_ETOOBIG,
-                         "rootfs: /%s is larger than %zu bytes", path, max);
-      goto out;
-    }
-    fd = openat(cur, name,
-                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) goto out;
-      rc = oci_error_set(err, OCI_EIO, "rootfs: cannot open /%s: %s", path,
-                         strerror(errno));
-      goto out;
-    }
-    struct stat st2;
-    /* replaced between the look-up and the open: refuse what it became */
-    if (fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
-        st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
-      rc = oci_error_set(err, OCI_EIO,
-                         "rootfs: /%s changed while it was opened", path);
-      goto out;
-    }
-    rc = read_all(fd, path, max, out, out_len ? out_len : &(size_t){0}, err);
     goto out;
   }
+  if (!S_ISREG(st.st_mode)) {
+    rc = oci_error_set(err, OCI_EIO, "rootfs: /%s is %s, not a regular file",
+                       path, type_name(st.st_mode));
+    goto out;
+  }
+  if ((uintmax_t)st.st_size > max) {
+    rc = oci_error_set(err, OCI_ETOOBIG, "rootfs: /%s is larger than %zu bytes",
+                       path, max);
+    goto out;
+  }
+  fd = openat(dir, name,
+              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT)
+      rc = oci_error_set(err, OCI_EIO, "rootfs: cannot open /%s: %s", path,
+                         strerror(errno));
+    goto out;
+  }
+  struct stat st2;
+  /* replaced between the look-up and the open: refuse what it became */
+  if (fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
+      st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
+    rc = oci_error_set(err, OCI_EIO, "rootfs: /%s changed while it was opened",
+                       path);
+    goto out;
+  }
+  rc = read_all(fd, path, max, out, out_len ? out_len : &(size_t){0}, err);
 out:
   if (fd >= 0) close(fd);
-  walk_pop_to(&w, 0);
-  free(w.fds);
-  free(pend);
-  free(target);
+  if (dir >= 0) close(dir);
+  close(root);
+  free(rel);
   return rc;
 }

@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "inroot.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
 #include "unpack_internal.h"
@@ -423,6 +424,13 @@ typedef struct applier {
   size_t ndirs, capdirs;
   oci_unpack_stats *st;
   stream *s;
+  /* the last parent resolved through a link: its name in the layer and
+     its resolved path (entries below it resolve from there: a deep tree
+     under a link costs linear time); forgotten when a link is made or
+     anything removed */
+  bool rc_ok;
+  size_t rc_rlen, rc_clen;
+  char rc_raw[PATH_MAX], rc_canon[PATH_MAX];
 } applier;
 
 static void entry_times(struct archive_entry *e, struct timespec t[2]) {
@@ -439,6 +447,79 @@ static void entry_times(struct archive_entry *e, struct timespec t[2]) {
 static int io_error(const parsed *p, const char *what, oci_error *err) {
   return oci_error_set(err, OCI_EIO, "layer entry \"%s\": %s: %s", p->shown,
                        what, strerror(errno));
+}
+
+/* The directory at rel[0..len) (a cleaned entry path's parent) resolved
+   inside the root as umoci (securejoin) does: symbolic links on the way
+   are followed inside the root, never out of it (inroot.c). Its resolved
+   path goes to canon (length *clen), the directory, opened (with create: made
+   where missing), to *fd; without create, -1 when there is none. */
+static int open_parent(applier *a, const char *rel, size_t len, bool create,
+                       char canon[PATH_MAX], size_t *clen, int *fd,
+                       const char *shown, oci_error *err) {
+  oci_error ignored;
+  /* the usual case, an existing directory reached without a link: one
+     call (cached), and rel is its resolved path */
+  if (up_open_dir(&a->walk, rel, len, false, fd, shown, &ignored) == OCI_OK &&
+      *fd >= 0) {
+    memcpy(canon, rel, len);
+    canon[len] = '\0';
+    *clen = len;
+    return OCI_OK;
+  }
+  char tmp[PATH_MAX];
+  memcpy(tmp, rel, len);
+  tmp[len] = '\0';
+  int r = -1;
+  if (a->rc_ok && len > a->rc_rlen && rel[a->rc_rlen] == '/' &&
+      memcmp(rel, a->rc_raw, a->rc_rlen) == 0) {
+    int sfd;
+    if (up_open_dir(&a->walk, a->rc_canon, a->rc_clen, false, &sfd, shown,
+                    &ignored) == OCI_OK &&
+        sfd >= 0) {
+      r = inroot_resolve_at(a->walk.rootfd, sfd, a->rc_canon, a->rc_clen,
+                            tmp + a->rc_rlen + 1, false, canon, clen);
+      close(sfd);
+    }
+  }
+  if (r < 0) r = inroot_resolve(a->walk.rootfd, tmp, false, canon, clen);
+  a->rc_ok = r == 0;
+  if (!r) {
+    memcpy(a->rc_raw, tmp, len + 1);
+    memcpy(a->rc_canon, canon, *clen + 1);
+    a->rc_rlen = len;
+    a->rc_clen = *clen;
+  }
+  if (r == ELOOP)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": more than %d symbolic links "
+                         "in \"%s\" (ELOOP)",
+                         shown, INROOT_MAX_LINKS, tmp);
+  if (r == ENAMETOOLONG)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": \"%s\" resolves to a path "
+                         "longer than %d bytes",
+                         shown, tmp, PATH_MAX - 1);
+  if (r)
+    return oci_error_set(err, r == ENOMEM ? OCI_ENOMEM : OCI_EIO,
+                         "layer entry \"%s\": cannot resolve \"%s\": %s", shown,
+                         tmp, strerror(r));
+  return up_open_dir(&a->walk, canon, *clen, create, fd, shown, err);
+}
+
+/* canon (length *clen) + "/" + name, if it fits. */
+static int join_name(char canon[PATH_MAX], size_t *clen, const char *name,
+                     const char *shown, oci_error *err) {
+  size_t n = strlen(name);
+  if (*clen + 1 + n >= PATH_MAX)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": resolves to a path longer than "
+                         "%d bytes",
+                         shown, PATH_MAX - 1);
+  if (*clen) canon[(*clen)++] = '/';
+  memcpy(canon + *clen, name, n + 1);
+  *clen += n;
+  return OCI_OK;
 }
 
 /* Directories still to clear of lower entries, by path (so that no
@@ -512,13 +593,13 @@ static int clear_dir(applier *a, const char *rel, rel_stack *todo,
 
 static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
   int dfd;
+  char rel[PATH_MAX];
+  size_t len;
   int rc =
-      up_open_dir(&a->walk, p->rel, p->dir_len, false, &dfd, p->shown, err);
+      open_parent(a, p->rel, p->dir_len, false, rel, &len, &dfd, p->shown, err);
   if (rc || dfd < 0) return rc; /* missing parent: nothing below to hide */
   up_walk_forget(&a->walk);     /* what it names may go */
-  char rel[PATH_MAX];
-  memcpy(rel, p->rel, p->dir_len);
-  size_t len = p->dir_len;
+  a->rc_ok = false;
   rel_stack todo = {0};
   if (p->kind == K_OPAQUE) {
     a->st->opaque_dirs++;
@@ -526,15 +607,14 @@ static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   } else {
     const char *target = p->base + sizeof WH_PREFIX - 1;
-    size_t tn = strlen(target);
-    if (len) rel[len++] = '/';
-    memcpy(rel + len, target, tn + 1); /* fits: shorter than p->rel */
     a->st->whiteouts++;
     struct stat st;
-    if (!set_has_n(&a->upper, rel, len + tn))
+    if ((rc = join_name(rel, &len, target, p->shown, err))) {
+      /* nothing this long exists to be hidden */
+    } else if (!set_has_n(&a->upper, rel, len))
       rc = up_remove_at(dfd, target, p->shown, err);
     else if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len + tn))
+             S_ISDIR(st.st_mode) && push_rel(&todo, rel, len))
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   close(dfd);
@@ -592,7 +672,7 @@ static int set_owner(applier *a, int dirfd, const char *name, int fd,
   return r == 0 ? OCI_OK : io_error(p, "cannot set the owner", err);
 }
 
-static int push_dir(applier *a, const parsed *p, struct archive_entry *e,
+static int push_dir(applier *a, const char *rel, struct archive_entry *e,
                     oci_error *err) {
   if (a->ndirs == a->capdirs) {
     size_t cap = a->capdirs ? a->capdirs * 2 : 64;
@@ -602,7 +682,7 @@ static int push_dir(applier *a, const parsed *p, struct archive_entry *e,
     a->capdirs = cap;
   }
   dir_fix *f = &a->dirs[a->ndirs];
-  if (!(f->rel = strdup(p->rel)))
+  if (!(f->rel = strdup(rel)))
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   f->mode = archive_entry_perm(e) & 07777;
   f->seq = a->st->entries;
@@ -619,9 +699,13 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     return OCI_OK;
   }
   int pfd;
-  int rc = up_open_dir(&a->walk, p->rel, p->dir_len, true, &pfd, p->shown, err);
+  char canon[PATH_MAX]; /* p->rel resolved in the root, but its last name */
+  size_t clen;
+  int rc = open_parent(a, p->rel, p->dir_len, true, canon, &clen, &pfd,
+                       p->shown, err);
   if (rc) return rc;
   const char *base = p->base;
+  if ((rc = join_name(canon, &clen, base, p->shown, err))) goto out;
   bool is_dir = !p->hard && type == AE_IFDIR;
   struct stat old;
   bool exists = fstatat(pfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
@@ -630,11 +714,13 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     goto out;
   }
   /* anything but a directory over a directory: the old tree goes first */
+  if (p->hard || type == AE_IFLNK) a->rc_ok = false; /* may make a link */
   if (exists && !(is_dir && S_ISDIR(old.st_mode))) {
     up_walk_forget(&a->walk); /* the cached directory may be below */
+    a->rc_ok = false;
     if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
     if (S_ISDIR(old.st_mode) &&
-        removal_note(&a->removed, p->rel, a->st->entries)) {
+        removal_note(&a->removed, canon, a->st->entries)) {
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
       goto out;
     }
@@ -643,11 +729,16 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
   entry_times(e, t);
   mode_t perm = archive_entry_perm(e) & 07777;
   if (p->hard) {
+    /* umoci: the target's directory is resolved in the root, its last
+       name is not followed (a link to a symbolic link links to it) */
     int tfd;
     const char *slash = strrchr(p->link, '/');
     size_t tlen = slash ? (size_t)(slash - p->link) : 0;
     const char *tbase = slash ? slash + 1 : p->link;
-    if ((rc = up_open_dir(&a->walk, p->link, tlen, false, &tfd, p->shown, err)))
+    char tcanon[PATH_MAX];
+    size_t tclen;
+    if ((rc = open_parent(a, p->link, tlen, false, tcanon, &tclen, &tfd,
+                          p->shown, err)))
       goto out;
     struct stat ts;
     if (tfd < 0 || fstatat(tfd, tbase, &ts, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -705,7 +796,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     if (fchmod(dfd, perm | 0700) != 0)
       rc = io_error(p, "cannot set the mode", err);
     close(dfd);
-    if (!rc) rc = push_dir(a, p, e, err); /* mode and times at the end */
+    if (!rc) rc = push_dir(a, canon, e, err); /* mode and times at the end */
   } else if (type == AE_IFLNK) {
     if (symlinkat(link_target(e), pfd, base) != 0)
       rc = io_error(p, "cannot create the symbolic link", err);
@@ -727,7 +818,8 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
         rc = io_error(p, "cannot set the times", err);
     }
   }
-  if (!rc && set_add_upper(&a->upper, p->rel))
+  /* umoci's upperPaths: the path written, as resolved */
+  if (!rc && set_add_upper(&a->upper, canon))
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
 out:
   close(pfd);
@@ -824,19 +916,34 @@ static void escape_controls(oci_error *err) {
   memcpy(err->message, out, o + 1);
 }
 
-static int layer_apply(const char *blob_path, const char *rootfs,
+static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err);
 
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
-  int rc = layer_apply(blob_path, rootfs, opts, stats, err);
+  int rc = layer_apply(-1, blob_path, rootfs, opts, stats, err);
   if (rc) escape_controls(err);
   return rc;
 }
 
-static int layer_apply(const char *blob_path, const char *rootfs,
+int oci_layer_apply_fd(int blob_fd, const char *name, const char *rootfs,
+                       const oci_unpack_options *opts, oci_unpack_stats *stats,
+                       oci_error *err) {
+  if (blob_fd < 0) {
+    oci_error_clear(err);
+    return oci_error_set(err, OCI_EINVAL, "oci_layer_apply_fd: no descriptor");
+  }
+  int rc = layer_apply(blob_fd, name ? name : "layer blob", rootfs, opts, stats,
+                       err);
+  if (rc) escape_controls(err);
+  return rc;
+}
+
+/* fd < 0: open blob_path; else read fd (the caller's, not closed here),
+   blob_path naming it in messages. */
+static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err) {
   static const oci_unpack_options defaults = OCI_UNPACK_OPTIONS_INIT;
@@ -867,15 +974,18 @@ static int layer_apply(const char *blob_path, const char *rootfs,
 
   /* the blob: never through a symbolic link, a regular file only (a FIFO
      must not block the open: O_NONBLOCK, then fstat) */
-  stream s = {.blob = blob_path, .max_bytes = max_bytes};
-  s.fd = open(blob_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (s.fd < 0)
-    return oci_error_set(err, OCI_EIO, "%s: cannot open: %s", blob_path,
-                         errno == ELOOP ? "a symbolic link (refused)"
-                                        : strerror(errno));
+  stream s = {.blob = blob_path, .max_bytes = max_bytes, .fd = fd};
+  bool own_fd = fd < 0;
+  if (own_fd) {
+    s.fd = open(blob_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (s.fd < 0)
+      return oci_error_set(err, OCI_EIO, "%s: cannot open: %s", blob_path,
+                           errno == ELOOP ? "a symbolic link (refused)"
+                                          : strerror(errno));
+  }
   struct stat bst;
   if (fstat(s.fd, &bst) != 0 || !S_ISREG(bst.st_mode)) {
-    close(s.fd);
+    if (own_fd) close(s.fd);
     return oci_error_set(err, OCI_EIO, "%s: not a regular file", blob_path);
   }
   applier a = {.walk = {.rootfd = -1, .cache_fd = -1},
@@ -935,7 +1045,17 @@ static int layer_apply(const char *blob_path, const char *rootfs,
   if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
   while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
     if ((rc = parse_entry(e, p, err))) goto free_p;
-    if (p->kind == K_ROOT) continue; /* rootfs keeps its own metadata */
+    if (p->kind == K_ROOT) { /* as umoci: the root takes its metadata */
+      /* as for any directory: the mode now (for setgid to be inherited),
+         with the owner's rwx, and exactly at the end with the times */
+      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err))) goto free_p;
+      if (fchmod(a.walk.rootfd, (archive_entry_perm(e) & 07777) | 0700) != 0) {
+        rc = io_error(p, "cannot set the mode", err);
+        goto free_p;
+      }
+      if ((rc = push_dir(&a, "", e, err))) goto free_p;
+      continue;
+    }
     rc = p->kind == K_ENTRY ? apply_entry(&a, e, p, err)
                             : apply_whiteout(&a, p, err);
     if (rc) goto free_p;
@@ -960,6 +1080,6 @@ done:
   free(s.ubuf);
   up_walk_forget(&a.walk);
   if (a.walk.rootfd >= 0) close(a.walk.rootfd);
-  close(s.fd);
+  if (own_fd) close(s.fd);
   return rc;
 }

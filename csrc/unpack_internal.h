@@ -40,9 +40,10 @@ void up_walk_forget(up_walk *w);
    with O_DIRECTORY | O_NOFOLLOW (from the cached directory when it is a
    prefix; with openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS in one call
    where the kernel has it), into *out. With create, missing directories
-   are made (0755); without, a missing or non-directory component gives
-   *out = -1 and OCI_OK. A symbolic link on the way is OCI_EINVAL, a file
-   on the way (with create) too; both name `shown`. */
+   are made (0755); without, a missing, non-directory or symbolic link
+   component gives *out = -1 and OCI_OK. With create, a symbolic link on
+   the way is OCI_EINVAL (rel is the output of inroot_resolve: one there
+   was swapped in since), a file on the way too; both name `shown`. */
 int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
                 const char *shown, oci_error *err);
 

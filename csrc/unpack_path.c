@@ -152,13 +152,13 @@ int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
       bool is_link = fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                      S_ISLNK(st.st_mode);
       close(cur);
+      if (!create && (is_link || e == ENOENT || e == ENOTDIR))
+        return OCI_OK; /* nothing there reached without a link */
       if (is_link)
         return oci_error_set(err, OCI_EINVAL,
-                             "layer entry \"%s\": parent \"%.*s\" is a "
-                             "symbolic link; refusing to follow it",
+                             "layer entry \"%s\": parent \"%.*s\" became a "
+                             "symbolic link after it was resolved",
                              shown, (int)(i + n), rel);
-      if (!create && (e == ENOENT || e == ENOTDIR))
-        return OCI_OK; /* nothing there */
       if (e == ENOTDIR)
         return oci_error_set(err, OCI_EINVAL,
                              "layer entry \"%s\": parent \"%.*s\" is not a "

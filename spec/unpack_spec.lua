@@ -68,7 +68,7 @@ end
 -- Paths, types, link targets, sizes and modes of a tree (find -printf),
 -- and file contents by sha256sum: what two unpackers must agree on.
 local function tree(root)
-  local out = sh(("cd %s && find . -mindepth 1 -printf '%%P %%y %%l %%s %%m\n' | sort"
+  local out = sh(("cd %s && find . -mindepth 1 -printf '%%P %%y %%l %%s %%m %%n\n' | sort"
     .. " && find . -type f -exec sha256sum {} + | sort -k2"):format(quote(root)))
   -- directory sizes depend on the file system, not on the unpacker
   return (out:gsub("(%S+ d  )%d+", "%1-"))
@@ -217,9 +217,7 @@ describe("unpack.layer", function()
     local cases = {
       { { name = "../evil", data = "x" } },
       { { name = "a/../../evil", data = "x" } },
-      { { name = "link", type = "symlink", target = outside }, { name = "link/evil", data = "x" } },
       { { name = "h", type = "link", target = "../../etc/passwd" } },
-      { { name = "link", type = "symlink", target = outside }, { name = "link/.wh.victim" } },
     }
     local f = assert(io.open(outside .. "/victim", "wb"))
     f:write("keep")
@@ -232,6 +230,15 @@ describe("unpack.layer", function()
       assert.truthy(msg:find("layer entry", 1, true) or msg:find("symbolic link", 1, true), msg)
     end
     assert.is_false(exists(tmp .. "/evil"))
+    assert.is_false(exists(outside .. "/evil"))
+    assert.are.equal("keep", read(outside .. "/victim"))
+    -- through a symbolic link to a directory outside: resolved inside the
+    -- root (the link's absolute target is relative to it), never out
+    local root = tmp .. "/through"
+    assert(os.execute("mkdir " .. quote(root)))
+    assert(unpack.layer(layer("via", { { name = "link", type = "symlink", target = outside },
+      { name = "link/evil", data = "x" }, { name = "link/.wh.victim" } }), root))
+    assert.are.equal("x", read(root .. outside .. "/evil"))
     assert.is_false(exists(outside .. "/evil"))
     assert.are.equal("keep", read(outside .. "/victim"))
     -- an absolute path is taken relative to the root (layer.md: paths are
@@ -299,32 +306,65 @@ describe("unpack.layer against hostile layers", function()
     assert.is_false(exists(rootfs .. "/a"))
   end)
 
-  it("refuses '..' in names and hard link targets, and symlinked parents", function()
-    local outside = tmp .. "/outside"
-    assert(os.execute("mkdir " .. quote(outside)))
-    support.write(outside .. "/secret", "s")
+  it("refuses '..' in names and hard link targets", function()
     support.write(tmp .. "/x", "x")
     fails(layer("h1", { { name = "h", type = "link", target = "../x" } }), rootfs, '"..\" would leave')
     fails(layer("h2", { { name = "d/../../x", data = "x" } }), rootfs, '"..\" would leave')
     -- the layer's control characters never reach a terminal
     local msg = fails(layer("h3", { { name = "\27]0;owned\7/../x", data = "x" } }), rootfs, '"..\" would leave')
     assert.truthy(msg:find('layer entry "\\x1b]0;owned\\x07/../x"', 1, true), msg)
-    -- a symlink planted by an earlier layer: nothing goes through it
-    assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
-      { name = "rel", type = "symlink", target = "../outside" } }), rootfs))
-    fails(layer("through1", { { name = "l/evil", data = "x" } }), rootfs,
-      'layer entry "l/evil": parent "l" is a symbolic link')
-    fails(layer("through2", { { name = "h", type = "link", target = "l/secret" } }), rootfs,
-      'layer entry "h": parent "l" is a symbolic link')
-    fails(layer("through3", { { name = "rel/.wh.secret" } }), rootfs, 'parent "rel" is a symbolic link')
-    fails(layer("through4", { { name = "l/.wh..wh..opq" } }), rootfs, 'parent "l" is a symbolic link')
-    assert.is_false(exists(outside .. "/evil"))
-    assert.are.equal("s", read(outside .. "/secret"))
     assert.are.equal("x", read(tmp .. "/x"))
+  end)
+
+  it("resolves symlinked parents inside the root, never out of it", function()
+    -- sentinels beside the rootfs, which planted links point at
+    local outside = tmp .. "/outside"
+    assert(os.execute("mkdir " .. quote(outside)))
+    support.write(outside .. "/secret", "s")
+    local function untouched()
+      assert.are.equal(".\n./secret\n", (sh(("cd %s && find . | sort"):format(quote(outside)))))
+      assert.are.equal("s", read(outside .. "/secret"))
+    end
+    assert(unpack.layer(layer("plant", { { name = "l", type = "symlink", target = outside },
+      { name = "rel", type = "symlink", target = "../outside" },
+      { name = "up", type = "symlink", target = "../../../../../../../.." },
+      { name = "chain", type = "symlink", target = "rel/../l" },
+      { name = "loop", type = "symlink", target = "loop2" }, { name = "loop2", type = "symlink", target = "loop" },
+      { name = "file", data = "f" }, { name = "tofile", type = "symlink", target = "/file" } }), rootfs))
+    -- absolute: rootfs/<outside>/evil, made as needed
+    assert(unpack.layer(layer("t1", { { name = "l/evil", data = "x" } }), rootfs))
+    assert.are.equal("x", read(rootfs .. outside .. "/evil"))
+    untouched()
+    -- "..": clamped at the root
+    assert(unpack.layer(layer("t2", { { name = "rel/evil", data = "r" }, { name = "up/top", data = "t" } }), rootfs))
+    assert.are.equal("r", read(rootfs .. "/outside/evil"))
+    assert.are.equal("t", read(rootfs .. "/top"))
+    untouched()
+    -- a chain of links with ".." between them
+    assert(unpack.layer(layer("t3", { { name = "chain/c", data = "c" } }), rootfs))
+    assert.are.equal("c", read(rootfs .. outside .. "/c"))
+    -- whiteouts and opaque markers through links act inside too
+    support.write(rootfs .. "/outside/gone", "g")
+    assert(unpack.layer(layer("t4", { { name = "rel/.wh.gone" }, { name = "l/.wh.secret" },
+      { name = "chain/.wh..wh..opq" } }), rootfs))
+    assert.is_false(exists(rootfs .. "/outside/gone"))
+    assert.is_false(exists(rootfs .. outside .. "/c"))
+    assert.is_false(exists(rootfs .. outside .. "/evil"))
+    assert.truthy(exists(rootfs .. outside))
+    untouched()
+    -- a hard link's target resolves inside: there is no rootfs/<outside>/secret
+    fails(layer("t5", { { name = "h", type = "link", target = "l/secret" } }), rootfs,
+      'layer entry "h": hard link target "l/secret" does not exist')
+    untouched()
+    -- a loop, and a link to a file, as parents
+    fails(layer("t6", { { name = "loop/x", data = "x" } }), rootfs,
+      'layer entry "loop/x": more than 40 symbolic links in "loop" (ELOOP)')
+    fails(layer("t7", { { name = "tofile/x", data = "x" } }), rootfs, 'parent "file" is not a directory')
+    assert.are.equal("f", read(rootfs .. "/file"))
     -- a file replacing the link is fine, and does not touch its target
     assert(unpack.layer(layer("over", { { name = "l", data = "now a file" } }), rootfs))
     assert.are.equal("now a file", read(rootfs .. "/l"))
-    assert.are.equal("s", read(outside .. "/secret"))
+    untouched()
   end)
 
   it("normalises './', '//', '/./' and trailing '/' in names", function()
@@ -460,6 +500,26 @@ describe("unpack.layer against hostile layers", function()
     assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
   end)
 
+  it("applies a 2000-deep tree under a symbolic link in linear time", function()
+    local entries, name = { { name = "y", type = "dir" }, { name = "x", type = "symlink", target = "/y" } }, "x"
+    for _ = 1, 2000 do
+      name = name .. "/a"
+      entries[#entries + 1] = { name = name, type = "dir" }
+    end
+    entries[#entries + 1] = { name = name .. "/f", data = "f" }
+    entries[#entries + 1] = { name = name .. "/.wh.f" }
+    entries[#entries + 1] = { name = name .. "/g", data = "g" }
+    local deep = layer("deep", entries)
+    local cpu = os.clock()
+    assert(unpack.layer(deep, rootfs))
+    cpu = os.clock() - cpu
+    local leaf = rootfs .. "/y/" .. ("a/"):rep(2000)
+    assert.are.equal("f", read(leaf .. "f")) -- written by the layer: spared
+    assert.are.equal("g", read(leaf .. "g"))
+    -- CPU time: 7.4 s when each entry resolved its parent from the root
+    assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
+  end)
+
   it("reports a full disk as an error naming the entry", function()
     if sh("id -u"):match("^0") == nil or not has("mount") then
       pending("needs root to mount a small tmpfs")
@@ -536,6 +596,30 @@ describe("unpack.image bundles", function()
     make_image(img, { l1, l2 })
     assert(unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/bundle", { rootless = true }))
     assert.are.equal("b", read(tmp .. "/bundle/rootfs/b"))
+  end)
+
+  it("layout_layer applies a layout's blob from the descriptor the layout opened", function()
+    local img = tmp .. "/img"
+    local l1 = layer("one", { { name = "a", data = "a" } })
+    make_image(img, { l1 })
+    local L = assert(oci.layout.open(img))
+    local d = assert(oci.digest.file(l1))
+    assert(oci.unpack.mkdir(tmp .. "/r"))
+    local st = assert(unpack.layout_layer(L, d, tmp .. "/r", { digest = d, diff_id = diff_id(l1) }))
+    assert.are.equal(1, st.entries)
+    assert.are.equal("a", read(tmp .. "/r/a"))
+    local ok, msg, code = unpack.layout_layer(L, d, tmp .. "/r", { diff_id = "sha256:" .. ("1"):rep(64) })
+    assert.is_nil(ok)
+    assert.are.equal("mismatch", code)
+    assert.truthy(msg:find("(" .. d:sub(1, 30), 1, true), msg) -- names the blob
+    -- a blob that is a symbolic link is refused by the layout, unread
+    local blob = img .. "/blobs/sha256/" .. d:sub(8)
+    assert(os.rename(blob, tmp .. "/moved"))
+    assert(os.execute(("ln -s %s %s"):format(quote(tmp .. "/moved"), quote(blob))))
+    ok, msg, code = unpack.layout_layer(L, d, tmp .. "/r")
+    assert.is_nil(ok)
+    assert.are.equal("invalid", code)
+    assert.truthy(msg:find("symbolic link", 1, true), msg)
   end)
 
   it("ocispec unpack IMG . refuses the current directory and leaves it alone", function()
@@ -619,5 +703,93 @@ describe("unpack.image bundles", function()
     assert.is_false(exists(ours .. "/bin"))
     assert.are.equal("k", read(ours .. "/keep"))
     assert.are.equal("l", read(ours .. "/d/late"))
+  end)
+
+  it("gives the rootfs the mode and times of the layers' './' entry, as umoci does", function()
+    if not has("umoci") then
+      pending("umoci not installed")
+      return
+    end
+    local img = tmp .. "/rimg"
+    make_image(img, {
+      layer("r1", { { name = "./", type = "dir", mode = tonumber("750", 8) }, { name = "a", data = "a" } }),
+      layer("r2", { { name = ".", type = "dir", mode = tonumber("711", 8) }, { name = "b", data = "b" } }),
+    })
+    assert(unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/rours", { rootless = true }))
+    local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/rumoci")))
+    assert.is_true(ok, out)
+    local function st(dir) return (sh("stat -c '%a %Y' " .. quote(dir .. "/rootfs"))) end
+    assert.are.equal("711 1704067200\n", st(tmp .. "/rumoci"))
+    assert.are.equal(st(tmp .. "/rumoci"), st(tmp .. "/rours"))
+  end)
+
+  it("agrees with umoci unpack --rootless on entries through symbolic links", function()
+    if not has("umoci") then
+      pending("umoci not installed")
+      return
+    end
+    local sentinel = tmp .. "/sentinel"
+    assert(os.execute("mkdir " .. quote(sentinel)))
+    support.write(sentinel .. "/s", "keep")
+    local usr = { { name = "usr", type = "dir" }, { name = "usr/bin", type = "dir" },
+      { name = "usr/bin/sh", data = "sh" }, { name = "usr/bin/ls", data = "ls" } }
+    local function with(base, more)
+      local t = table.move(base, 1, #base, 1, {})
+      return table.move(more, 1, #more, #t + 1, t)
+    end
+    local cases = {
+      -- usrmerge: bin -> usr/bin, relative and absolute
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }), { { name = "bin/foo", data = "f" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "/usr/bin" } }), { { name = "bin/foo", data = "f" } } },
+      -- ".." clamps at the root; the missing target is made inside
+      { { { name = "x", type = "symlink", target = "../../../../tmp" } }, { { name = "x/foo", data = "f" } } },
+      -- an absolute link at a directory beside the rootfs
+      { { { name = "s", type = "symlink", target = sentinel } },
+        { { name = "s/foo", data = "f" }, { name = "s/.wh.s" } } },
+      -- whiteouts, opaque markers (before and after the layer's own entry) and hard links through it
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }), { { name = "bin/.wh.sh" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "bin/.wh..wh..opq" }, { name = "bin/new", data = "n" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "bin/new", data = "n" }, { name = "usr/bin/new2", data = "n2" }, { name = "bin/.wh..wh..opq" },
+          { name = "bin/.wh.new2" } } },
+      { with(usr, { { name = "bin", type = "symlink", target = "usr/bin" } }),
+        { { name = "h", type = "link", target = "bin/sh" } } },
+      -- a hard link whose target's last component is a symbolic link: to the link itself
+      { { { name = "f", data = "f" }, { name = "s", type = "symlink", target = "f" } },
+        { { name = "h", type = "link", target = "s" } } },
+      -- chains with ".." between links
+      { with(usr, { { name = "a", type = "symlink", target = "b/../c" }, { name = "b", type = "dir" },
+        { name = "c", type = "symlink", target = "/x/../usr" } }),
+        { { name = "a/bin/foo", data = "f" }, { name = "a/bin/.wh.ls" } } },
+    }
+    for n, c in ipairs(cases) do
+      local img = tmp .. "/simg" .. n
+      make_image(img, { layer("s" .. n .. "a", c[1]), layer("s" .. n .. "b", c[2]) })
+      local L = assert(oci.layout.open(img))
+      assert(unpack.image(L, "t", tmp .. "/sours" .. n, { rootless = true }))
+      local out, ok = sh(("umoci unpack --rootless --image %s:t %s"):format(quote(img), quote(tmp .. "/sumoci" .. n)))
+      assert.is_true(ok, out)
+      assert.are.equal(tree(tmp .. "/sumoci" .. n .. "/rootfs"), tree(tmp .. "/sours" .. n .. "/rootfs"), "case " .. n)
+    end
+    local r = function(n) return tmp .. "/sours" .. n .. "/rootfs" end
+    assert.are.equal("f", read(r(1) .. "/usr/bin/foo"))
+    assert.are.equal("f", read(r(2) .. "/usr/bin/foo"))
+    assert.are.equal("f", read(r(3) .. "/tmp/foo"))
+    assert.are.equal("f", read(r(4) .. sentinel .. "/foo"))
+    assert.are.equal(".\n./s\n", (sh(("cd %s && find . | sort"):format(quote(sentinel)))))
+    assert.are.equal("keep", read(sentinel .. "/s"))
+    assert.is_false(exists(r(5) .. "/usr/bin/sh"))
+    assert.are.equal("n", read(r(6) .. "/usr/bin/new"))
+    assert.is_false(exists(r(6) .. "/usr/bin/ls"))
+    assert.are.equal("n", read(r(7) .. "/usr/bin/new")) -- written by the layer: spared
+    -- written as usr/bin/new2, whited out as bin/.wh.new2: the same
+    -- resolved path, spared (umoci's upperPaths hold resolved paths)
+    assert.are.equal("n2", read(r(7) .. "/usr/bin/new2"))
+    assert.is_false(exists(r(7) .. "/usr/bin/ls"))
+    assert.are.equal("sh", read(r(8) .. "/h"))
+    assert.are.equal("f", (sh("readlink " .. quote(r(9) .. "/h"))):gsub("\n$", ""))
+    assert.are.equal("f", read(r(10) .. "/usr/bin/foo"))
+    assert.is_false(exists(r(10) .. "/usr/bin/ls"))
   end)
 end)

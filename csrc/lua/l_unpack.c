@@ -4,6 +4,8 @@
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
        -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, code
+     apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
+       opened by oci_layout_open_blob (no path looked up in between)
      mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
      mkdir(path [, mode=0755]) -> true (exactly this mode, umask aside)
      remove_tree(path) -> true (never follows a symbolic link)
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "ocil_parts.h"
+#include "ocispec/layout.h"
 #include "ocispec/unpack.h"
 
 static const char *opt_string(lua_State *L, int t, const char *key) {
@@ -45,6 +48,32 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key,
   return v;
 }
 
+static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
+  if (lua_isnoneornil(L, t)) return;
+  luaL_checktype(L, t, LUA_TTABLE);
+  lua_getfield(L, t, "rootless");
+  opts->rootless = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  opts->expected_digest = opt_string(L, t, "digest");
+  opts->expected_diff_id = opt_string(L, t, "diff_id");
+  opts->expected_size = (int64_t)opt_int(L, t, "size", -1);
+  opts->max_bytes = (uint64_t)opt_int(L, t, "max_bytes", 0);
+  opts->max_entries = (uint64_t)opt_int(L, t, "max_entries", 0);
+}
+
+static int push_stats(lua_State *L, const oci_unpack_stats *st) {
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)st->entries);
+  lua_setfield(L, -2, "entries");
+  lua_pushinteger(L, (lua_Integer)st->whiteouts);
+  lua_setfield(L, -2, "whiteouts");
+  lua_pushinteger(L, (lua_Integer)st->opaque_dirs);
+  lua_setfield(L, -2, "opaque_dirs");
+  lua_pushinteger(L, (lua_Integer)st->skipped);
+  lua_setfield(L, -2, "skipped");
+  return 1;
+}
+
 static int l_apply(lua_State *L) {
   oci_error err;
   oci_error_clear(&err);
@@ -53,30 +82,31 @@ static int l_apply(lua_State *L) {
       ocil_parts_cstring(L, 2, "rootfs", &rootfs, &err))
     return ocil_parts_push_error(L, &err);
   oci_unpack_options opts = OCI_UNPACK_OPTIONS_INIT;
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_getfield(L, 3, "rootless");
-    opts.rootless = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    opts.expected_digest = opt_string(L, 3, "digest");
-    opts.expected_diff_id = opt_string(L, 3, "diff_id");
-    opts.expected_size = (int64_t)opt_int(L, 3, "size", -1);
-    opts.max_bytes = (uint64_t)opt_int(L, 3, "max_bytes", 0);
-    opts.max_entries = (uint64_t)opt_int(L, 3, "max_entries", 0);
-  }
+  read_opts(L, 3, &opts);
   oci_unpack_stats st;
   if (oci_layer_apply(blob, rootfs, &opts, &st, &err))
     return ocil_parts_push_error(L, &err);
-  lua_createtable(L, 0, 4);
-  lua_pushinteger(L, (lua_Integer)st.entries);
-  lua_setfield(L, -2, "entries");
-  lua_pushinteger(L, (lua_Integer)st.whiteouts);
-  lua_setfield(L, -2, "whiteouts");
-  lua_pushinteger(L, (lua_Integer)st.opaque_dirs);
-  lua_setfield(L, -2, "opaque_dirs");
-  lua_pushinteger(L, (lua_Integer)st.skipped);
-  lua_setfield(L, -2, "skipped");
-  return 1;
+  return push_stats(L, &st);
+}
+
+static int l_apply_blob(lua_State *L) {
+  oci_error err;
+  oci_error_clear(&err);
+  oci_layout *l = ocil_check_layout(L, 1);
+  const char *digest, *rootfs;
+  if (ocil_parts_cstring(L, 2, "digest", &digest, &err) ||
+      ocil_parts_cstring(L, 3, "rootfs", &rootfs, &err))
+    return ocil_parts_push_error(L, &err);
+  oci_unpack_options opts = OCI_UNPACK_OPTIONS_INIT;
+  read_opts(L, 4, &opts);
+  int fd;
+  if (oci_layout_open_blob(l, digest, &fd, NULL, &err))
+    return ocil_parts_push_error(L, &err);
+  oci_unpack_stats st;
+  int rc = oci_layer_apply_fd(fd, digest, rootfs, &opts, &st, &err);
+  close(fd);
+  if (rc) return ocil_parts_push_error(L, &err);
+  return push_stats(L, &st);
 }
 
 static int push_errno(lua_State *L, const char *path) {
@@ -157,6 +187,7 @@ static int l_ids(lua_State *L) {
 
 int ocil_push_unpack_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"apply", l_apply},
+                                 {"apply_blob", l_apply_blob},
                                  {"mkdtemp", l_mkdtemp},
                                  {"mkdir", l_mkdir},
                                  {"remove_tree", l_remove_tree},

@@ -5,7 +5,8 @@
 --    local spec = assert(oci.unpack.image(L, "latest", "bundle"))
 --    -- bundle/rootfs holds the layers, bundle/config.json the runtime config
 --
--- `layer(blob_path, rootfs [, opts])` applies one layer (image-spec
+-- `layer(blob_path, rootfs [, opts])` (or `layout_layer(layout, digest,
+-- rootfs [, opts])`, from the layout's open blob) applies one layer (image-spec
 -- layer.md changesets: whiteouts and opaque whiteouts) and returns
 -- `{entries=, whiteouts=, opaque_dirs=, skipped=}`. opts: `rootless`,
 -- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
@@ -27,6 +28,12 @@ local M = {}
 --- Apply one layer blob to a root file system.
 -- @function layer
 M.layer = core.unpack.apply
+
+--- The same for the blob `digest` of `layout`, read from the descriptor
+-- the layout opens (never through a symbolic link, no path looked up in
+-- between): `layout_layer(layout, digest, rootfs [, opts])`.
+-- @function layout_layer
+M.layout_layer = core.unpack.apply_blob
 
 --- Make a new directory (mode 0700) from a template ending in XXXXXX.
 -- @function mkdtemp
@@ -105,11 +112,8 @@ function M.image(layout, ref, bundle, opts)
   ok, msg, code = M.mkdir(rootfs, tonumber("755", 8))
   if not ok then return fail(msg, code) end
   for i, d in ipairs(r.layers) do
-    local path
-    path, msg, code = layout:blob_path(d:digest())
-    if not path then return fail(msg, code) end
     local st
-    st, msg, code = M.layer(path, rootfs, {
+    st, msg, code = M.layout_layer(layout, d:digest(), rootfs, {
       rootless = opts.rootless, digest = d:digest(), size = d:size(), diff_id = diff_ids[i],
       max_bytes = opts.max_bytes, max_entries = opts.max_entries,
     })

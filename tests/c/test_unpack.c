@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ocispec/hash.h"
+#include "ocispec/runtime.h"
 #include "ocispec/unpack.h"
 
 static char tmp[256];
@@ -286,6 +287,96 @@ static void test_deep_own_tree(void **state) {
   assert_false(is_there(p("root/a/a/a/f")));
 }
 
+/* oci_layer_apply_fd: reads the caller's descriptor from its start and
+   leaves it open; anything but a regular file is refused naming it. */
+static void test_apply_fd(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("root"));
+  const char *blob = tar("ok.tar", "f('a', b'a')\n");
+  int fd = open(blob, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(lseek(fd, 100, SEEK_SET), 100); /* read from the start */
+  oci_error err;
+  oci_unpack_stats st;
+  assert_int_equal(
+      oci_layer_apply_fd(fd, "sha256:x", p("root"), NULL, &st, &err), OCI_OK);
+  assert_int_equal(st.entries, 1);
+  assert_true(is_there(p("root/a")));
+  assert_true(fcntl(fd, F_GETFD) >= 0); /* still the caller's */
+  oci_unpack_options o = OCI_UNPACK_OPTIONS_INIT;
+  o.expected_digest = "sha256:"
+                      "000000000000000000000000000000000000000000000000000000"
+                      "0000000000";
+  assert_int_equal(
+      oci_layer_apply_fd(fd, "sha256:x", p("root"), &o, NULL, &err),
+      OCI_EMISMATCH);
+  assert_non_null(strstr(err.message, "(sha256:x)"));
+  close(fd);
+  int pfd[2];
+  assert_int_equal(pipe(pfd), 0);
+  assert_int_equal(
+      oci_layer_apply_fd(pfd[0], NULL, p("root"), NULL, NULL, &err), OCI_EIO);
+  assert_string_equal(err.message, "layer blob: not a regular file");
+  close(pfd[0]);
+  close(pfd[1]);
+  assert_int_equal(oci_layer_apply_fd(-1, NULL, p("root"), NULL, NULL, &err),
+                   OCI_EINVAL);
+}
+
+/* Parents resolved through symbolic links inside the root (unpack and
+   oci_rootfs_read_file share the resolver): a 300-deep tree below a link
+   whose absolute target names a directory beside the root lands inside
+   the root, the sentinel there is untouched, and both paths keep one
+   descriptor at a time under a 32 descriptor limit. */
+static void test_deep_through_link(void **state) {
+  (void)state;
+  sh("mkdir '%s' '%s' && echo keep > '%s'", p("root"), p("outside"),
+     p("outside/s"));
+  char body[8192], target[400];
+  snprintf(target, sizeof target, "%s", p("outside"));
+  int n = snprintf(body, sizeof body,
+                   "l('l', '%s')\n"
+                   "n = 'l'\n"
+                   "for i in range(300):\n"
+                   "    n += '/d'; d(n)\n"
+                   "f(n + '/f', b'deep')\n"
+                   "l('up', '../../../../..')\n"
+                   "f('up/top', b'top')\n",
+                   target);
+  assert_true(n > 0 && (size_t)n < sizeof body);
+  const char *blob = tar("deep.tar", body);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {32, 32};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    oci_error err;
+    int rc = oci_layer_apply(blob, p("root"), NULL, NULL, &err);
+    char rel[1024] = "l";
+    for (int i = 0; i < 300; i++)
+      strcat(rel, "/d");
+    strcat(rel, "/f");
+    char *buf = NULL;
+    if (rc == OCI_OK)
+      rc = oci_rootfs_read_file(p("root"), rel, 0, &buf, NULL, &err);
+    if (rc != OCI_OK) fprintf(stderr, "%s\n", err.message);
+    if (rc == OCI_OK && (!buf || strcmp(buf, "deep") != 0)) rc = 99;
+    free(buf);
+    _exit(rc == OCI_OK ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  char inside[600];
+  snprintf(inside, sizeof inside, "root%s/d/d/d", p("outside"));
+  assert_true(is_there(p(inside)));
+  assert_true(is_there(p("root/top")));
+  assert_false(is_there(p("outside/d")));
+  sh("test \"$(ls -A '%s')\" = s && grep -qx keep '%s'", p("outside"),
+     p("outside/s"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_whiteout_names, setup, teardown),
@@ -296,6 +387,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deep_through_link, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_apply_fd, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,4 +95,34 @@ CASES = [
      [layer(("fifo", "p", 0o600), ("fifo", "q"), ("dir", "r"),
             ("file", "r/x")),
       layer(("file", "p", 0o644, b"file"), ("dir", "q"), ("fifo", "r", 0o640))]),
+    # entries through symbolic links: resolved inside the root, as umoci
+    # (securejoin) does; hand-written from /work/hostile/umoci_probe.py's
+    # probes
+    ("usrmerge-write-through", None,
+     "on a usrmerged base (bin -> usr/bin, relative and absolute) the "
+     "entries bin/foo write usr/bin/foo",
+     [layer(("dir", "usr"), ("dir", "usr/bin"), ("symlink", "bin", "usr/bin"),
+            ("symlink", "sbin", "/usr/bin")),
+      layer(("file", "bin/foo"), ("file", "sbin/bar"), ("dir", "bin/d"))]),
+    ("link-dotdot-clamps", None,
+     "x -> ../../../../tmp: x/foo writes tmp/foo in the root (.. stops at "
+     "it); a chain of links with .. and absolute targets",
+     [layer(("symlink", "x", "../../../../tmp"), ("dir", "b"),
+            ("symlink", "a", "b/../c"), ("symlink", "c", "/x/../usr")),
+      layer(("file", "x/foo"), ("file", "a/bin/sh"))]),
+    ("whiteouts-through-link", None,
+     "a whiteout and an opaque marker through bin -> usr/bin act on "
+     "usr/bin; what the layer wrote there, by either name, stays",
+     [layer(("dir", "usr"), ("dir", "usr/bin"), ("file", "usr/bin/sh"),
+            ("file", "usr/bin/ls"), ("dir", "usr/lib"), ("file", "usr/lib/a"),
+            ("symlink", "bin", "usr/bin"), ("symlink", "lib", "/usr/lib")),
+      layer(("whiteout", "bin/sh"), ("file", "usr/lib/new"),
+            ("opaque", "lib"), ("file", "bin/x"), ("whiteout", "usr/bin/x"))]),
+    ("hardlinks-through-link", None,
+     "a hard link whose target goes through a link, and one whose target "
+     "is a link (the link itself is linked)",
+     [layer(("dir", "usr"), ("dir", "usr/bin"), ("file", "usr/bin/sh"),
+            ("symlink", "bin", "usr/bin"), ("symlink", "s", "usr/bin/sh")),
+      layer(("hardlink", "h", "bin/sh"), ("hardlink", "hs", "s"),
+            ("hardlink", "bin/h2", "h"))]),
 ]

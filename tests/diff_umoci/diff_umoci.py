@@ -8,8 +8,9 @@ over a small path alphabet), writes it as an OCI image layout, and both
 `ocispec unpack --rootless`, through ours.lua) unpack it. The two rootfs
 trees are then compared: paths, types, file contents, permission bits
 (mode & 0o7777), symbolic link targets and hard-link identity (paths that
-share an inode in one tree share it in the other). Times and owners are
-not compared, nor the rootfs folder's own mode. Both tools refusing an
+share an inode in one tree share it in the other), and the rootfs
+folder's own mode (a layer's "./" entry sets it). Times and owners are
+not compared. Both tools refusing an
 image with a dangling hard link (gen.py makes a few) is agreement; one
 refusing, or both refusing any other image (all are legal), is a
 difference.
@@ -86,8 +87,9 @@ TYPES = {stat.S_IFDIR: "dir", stat.S_IFREG: "file", stat.S_IFLNK: "symlink",
 
 
 def snapshot(root):
-    """path -> {type, mode, sha, target, inode} for everything under root."""
-    tree = {}
+    """path -> {type, mode, sha, target, inode} for everything under root,
+    and "." -> the root's own mode (a layer's "./" entry sets it)."""
+    tree = {".": {"type": "dir", "mode": stat.S_IMODE(os.lstat(root).st_mode)}}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             full = os.path.join(dirpath, name)

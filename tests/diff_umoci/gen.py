@@ -7,12 +7,16 @@ generate(seed) returns an image: a list of layers, each a dict with
 dicts: kind in dir/file/symlink/hardlink/fifo/whiteout/opaque, `path` (relative,
 no leading "./", no trailing "/"), `mode`, `data`, `link`, `mtime`.
 
-A model of the tree (types and file modes, with the whiteout rules of
-image-spec layer.md: a whiteout spares what the same layer wrote) keeps the
-layers legal and non-hostile: no entry path, whiteout or hard-link target
-goes through a symbolic link or a non-directory, and hard links name an
-existing non-directory (a few dangling ones are kept on purpose with
-`--dangling`: both tools must then refuse the image). Everything else is
+A model of the tree (types, file modes and link targets, with the
+whiteout rules of image-spec layer.md: a whiteout spares what the same
+layer wrote) keeps the layers legal: entry paths, whiteouts, opaque
+markers and hard-link targets may go through symbolic links (relative,
+absolute, with ".." that stops at the root, chains of links), which the
+model resolves inside the root as umoci (securejoin) does, the last
+component never followed; an entry whose resolved parent is not a
+directory, or whose resolution loops (more than 40 links), is dropped.
+Hard links name an existing non-directory (a few dangling ones are kept
+on purpose with `--dangling`: both tools must then refuse the image). Everything else is
 random over a small path alphabet so that paths collide often: files
 replaced by directories and back, non-empty directories replaced by files
 or symbolic links, symbolic links replaced by directories, opaque markers
@@ -34,6 +38,7 @@ NAMES = ["a", "b", "c"]
 # records) and a non-ASCII one (UTF-8 bytes; PAX's UTF-8 path)
 RARE_NAMES = ["long-" + "x" * 120, "caf\u00e9"]
 MAX_DEPTH = 3
+MAX_LINKS = 40  # ocispec's limit (umoci's is 255): a longer chain is dropped
 
 FILE_MODES = [0o644] * 5 + [0o755] * 2 + [0o600, 0o444, 0o640, 0o700, 0o4755,
                                            0o2755, 0o6755, 0o1644]
@@ -58,12 +63,68 @@ def under(p, q):
     return p == q or p.startswith(q + "/")
 
 
+def join(d, name):
+    return d + "/" + name if d else name
+
+
+def base(p):
+    return p.rsplit("/", 1)[-1]
+
+
 class Model:
-    """The tree after each entry: path -> (kind, mode); kinds d, f, l."""
+    """The tree after each entry: path -> (kind, mode[, link target]);
+    kinds d, f, l, p. Paths are resolved ones: no link among their
+    ancestors."""
 
     def __init__(self):
         self.nodes = {}
         self.upper = set()  # this layer's paths and their ancestors
+
+    def resolve(self, p):
+        """p with every symbolic link followed inside the root (the last
+        component too), as securejoin does; None: more than MAX_LINKS."""
+        todo = [c for c in p.split("/")]
+        cur = []
+        links = 0
+        while todo:
+            c = todo.pop(0)
+            if c in ("", "."):
+                continue
+            if c == "..":
+                if cur:
+                    cur.pop()
+                continue
+            n = self.nodes.get("/".join(cur + [c]))
+            if n is not None and n[0] == "l":
+                links += 1
+                if links > MAX_LINKS:
+                    return None
+                t = n[2]
+                if t.startswith("/"):
+                    cur = []
+                todo = t.split("/") + todo
+                continue
+            cur.append(c)
+        return "/".join(cur)
+
+    def resolve_parent(self, p):
+        """p's parent resolved, p's last name kept; None: a loop."""
+        d = self.resolve(parent(p))
+        return None if d is None else join(d, base(p))
+
+    def alias(self, rng, q):
+        """Sometimes q's name through a symbolic link to one of its
+        ancestors (or through a chain of them)."""
+        if rng.random() >= 0.5:
+            return q
+        ways = []
+        for lp, n in sorted(self.nodes.items()):
+            if n[0] != "l":
+                continue
+            t = self.resolve(lp)
+            if t is not None and t != q and (t == "" or q.startswith(t + "/")):
+                ways.append(join(lp, q[len(t) + 1 if t else 0:]))
+        return rng.choice(ways) if ways else q
 
     def new_layer(self):
         self.upper = set()
@@ -100,7 +161,10 @@ class Model:
         """Applies entry e; False when it would not be legal (dropped)."""
         k, p = e["kind"], e["path"]
         if k in ("whiteout", "opaque"):
-            d = p if k == "opaque" else parent(p)
+            d = self.resolve(p if k == "opaque" else parent(p))
+            if d is None:
+                return False
+            p = join(d, base(p)) if k == "whiteout" else d
             if d and not (self.ancestors_ok(d + "/x") and
                           self.nodes.get(d, ("d",))[0] == "d"):
                 return False
@@ -111,11 +175,22 @@ class Model:
             else:
                 self.remove_tree(p, spare_upper=True)
             return True
-        if not self.ancestors_ok(p):
+        p = self.resolve_parent(p)
+        if p is None or not p or not self.ancestors_ok(p):
             return False
         if k == "hardlink":
-            t = e["link"]
+            t = self.resolve_parent(e["link"])
+            if t is None:
+                return False
             tn = self.nodes.get(t)
+            # the tools resolve the target after p is gone: p must not be
+            # on its way
+            saved = dict(self.nodes)
+            self.remove_tree(p)
+            moved = self.resolve_parent(e["link"]) != t
+            self.nodes = saved
+            if moved:
+                return False
             if not e.get("dangling"):
                 if tn is None or tn[0] == "d" or not self.ancestors_ok(t) or \
                         under(t, p):
@@ -131,11 +206,11 @@ class Model:
         else:
             self.remove_tree(p)
             if k == "symlink":
-                self.nodes[p] = ("l", 0o777)
+                self.nodes[p] = ("l", 0o777, e["link"])
             elif k == "fifo":
                 self.nodes[p] = ("p", e["mode"])
             elif k == "hardlink":
-                tn = self.nodes.get(e["link"])
+                tn = self.nodes.get(self.resolve_parent(e["link"]))
                 self.nodes[p] = tn if tn else ("f", e["mode"])
             else:
                 self.nodes[p] = ("f", e["mode"])
@@ -150,13 +225,16 @@ class Model:
 
 def random_path(rng, model):
     existing = list(model.nodes)
+    links = sorted(q for q, n in model.nodes.items() if n[0] == "l")
+    if links and rng.random() < 0.2:  # below a link, whatever it names
+        return rng.choice(links) + "/" + rng.choice(NAMES)
     if existing and rng.random() < 0.6:
         p = rng.choice(sorted(existing))
-        # sometimes a child of an existing directory
-        if model.nodes[p][0] == "d" and p.count("/") < MAX_DEPTH - 1 and \
+        # sometimes a child of an existing directory, or of a link
+        if model.nodes[p][0] in "dl" and p.count("/") < MAX_DEPTH - 1 and \
                 rng.random() < 0.4:
             p = p + "/" + rng.choice(NAMES)
-        return p
+        return model.alias(rng, p)
     depth = rng.randint(1, MAX_DEPTH)
     return "/".join(rng.choice(RARE_NAMES) if rng.random() < 0.02
                     else rng.choice(NAMES) for _ in range(depth))
@@ -165,6 +243,16 @@ def random_path(rng, model):
 def symlink_target(rng, p, model):
     r = rng.random()
     existing = sorted(model.nodes)
+    dirs = sorted(q for q, n in model.nodes.items() if n[0] == "d")
+    if dirs and rng.random() < 0.35:
+        # at a directory, so that later entries go through the link:
+        # relative, absolute, ".." past the root, or at another link
+        t = rng.choice(dirs + [q for q in existing
+                               if model.nodes[q][0] == "l"])
+        ups = p.count("/")
+        return rng.choice(["../" * ups + t, "/" + t,
+                           "../" * (ups + rng.randint(1, 3)) + t,
+                           "/" + rng.choice(NAMES) + "/../" + t])
     if r < 0.35 and existing:
         t = rng.choice(existing)  # relative, from p's directory
         ups = p.count("/")
@@ -173,8 +261,14 @@ def symlink_target(rng, p, model):
         return "/" + rng.choice(existing)  # absolute (inside the image)
     if r < 0.75:
         return rng.choice(["nonexistent", "../nowhere", "/missing/file"])
-    if r < 0.85:
+    if r < 0.8:
         return rng.choice([".", "..", "./" + rng.choice(NAMES)])
+    if r < 0.9 and existing:
+        # ".." past the root (it stops there), absolute ones with ".."
+        t = rng.choice(existing)
+        return rng.choice(["../" * rng.randint(1, 4) + t,
+                           "/" + rng.choice(NAMES) + "/../" + t,
+                           "/../../" + t])
     return "/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 2)))
 
 
@@ -202,9 +296,11 @@ def gen_layer(rng, model, dangling):
         # parent directory entries, as tar writes them (not always)
         for a in ancestors(p):
             n = model.nodes.get(a)
+            # (a link on the way is mostly kept: the entry goes through it)
             if n is None and rng.random() < 0.85 or \
-                    n is not None and n[0] != "d" or \
-                    n is not None and rng.random() < 0.25:
+                    n is not None and n[0] not in "dl" or \
+                    n is not None and n[0] == "l" and rng.random() < 0.1 or \
+                    n is not None and n[0] == "d" and rng.random() < 0.25:
                 ops.append({"kind": "dir", "path": a,
                             "mode": rng.choice(DIR_MODES)})
         e = {"kind": kind, "path": p}
@@ -227,12 +323,13 @@ def gen_layer(rng, model, dangling):
                 e["dangling"] = True
                 e["mode"] = 0o644
             elif files:
-                e["link"] = rng.choice(files)
+                e["link"] = model.alias(rng, rng.choice(files))
             else:
                 continue
         elif kind == "opaque":
             dirs = sorted(q for q, n in model.nodes.items() if n[0] == "d")
-            e["path"] = rng.choice(dirs) if dirs and rng.random() < 0.9 else ""
+            e["path"] = model.alias(rng, rng.choice(dirs)) \
+                if dirs and rng.random() < 0.9 else ""
             if e["path"] and rng.random() < 0.6:
                 ops.append({"kind": "dir", "path": e["path"],
                             "mode": rng.choice(DIR_MODES)})
@@ -265,6 +362,7 @@ def gen_layer(rng, model, dangling):
         "format": rng.choice(["gnu", "pax", "ustar"]),
         "prefix": rng.choice(["", "", "./", "/"]),
         "root": rng.random() < 0.3,
+        "root_mode": rng.choice(DIR_MODES),
     }
 
 
@@ -303,7 +401,8 @@ def layer_tar(layer):
                       encoding="utf-8") as t:
         if layer["root"]:
             ti = tarfile.TarInfo("./")
-            ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 1_600_000_000
+            ti.type, ti.mtime = tarfile.DIRTYPE, 1_600_000_000
+            ti.mode = layer.get("root_mode", 0o755)
             t.addfile(ti)
         for e in layer["entries"]:
             ti = tarfile.TarInfo(entry_name(layer, e))
@@ -405,7 +504,7 @@ def describe(image):
         lines.append("layer %d (%s%s):" % (i, layer["format"],
                                            ", gzip" if layer["gzip"] else ""))
         if layer["root"]:
-            lines.append("  ./  dir 0755")
+            lines.append("  ./  dir %04o" % layer.get("root_mode", 0o755))
         for e in layer["entries"]:
             name = entry_name(layer, e)
             k = e["kind"]

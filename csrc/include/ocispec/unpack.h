@@ -68,10 +68,14 @@ typedef struct oci_unpack_stats {
    following a symbolic link. Entry names are normalised (leading "/" and
    "./", empty and "." components dropped); a ".." component, a whiteout of
    "", "." or "..", a name or link target longer than PATH_MAX - 1 and a
-   non-directory entry for the root are errors naming the entry. Every
-   parent is opened component by component from rootfs with O_NOFOLLOW, so
-   nothing is created or removed through a symbolic link (an error names
-   the entry); removals never follow links. An entry over an existing
+   non-directory entry for the root are errors naming the entry; the root
+   entry ("./") gives rootfs its mode and times. Symbolic links in the
+   parents of an entry, a whiteout or a hard link's target are resolved
+   inside rootfs as umoci does (an absolute target from rootfs, ".."
+   stopping at it, at most 40 links: more is an error naming the entry),
+   never out of it; the resolved directory is opened from rootfs without
+   following any link, and an entry's own last component is never
+   followed. Removals never follow links. An entry over an existing
    directory (a file, symlink, ...) removes that tree first; a directory
    over a directory keeps its contents. Every write error is an error.
    opts and stats may be NULL. On error after the first pass rootfs may
@@ -80,6 +84,16 @@ typedef struct oci_unpack_stats {
 OCI_API int oci_layer_apply(const char *blob_path, const char *rootfs,
                             const oci_unpack_options *opts,
                             oci_unpack_stats *stats, oci_error *err);
+
+/* oci_layer_apply from an open blob descriptor (from oci_layout_open_blob,
+   say: no path is looked up between the layout's checks and the read),
+   read from its start: it must be a regular file. The descriptor stays
+   the caller's (not closed); name (NULL: "layer blob") names it in
+   messages. */
+OCI_API int oci_layer_apply_fd(int blob_fd, const char *name,
+                               const char *rootfs,
+                               const oci_unpack_options *opts,
+                               oci_unpack_stats *stats, oci_error *err);
 
 /* Removes path and everything below it without following any symbolic
    link (a link is removed itself, never its target). A missing path is
