@@ -816,6 +816,87 @@ describe("ocispec.registry failure paths (fake registry)", function()
     assert.are.equal(assert(L:get_blob(layer)), assert(c:get_blob("redir/app", layer)))
   end)
 
+  it("retries a 503 on an upload's PUT and PATCH, sending the same bytes again", function()
+    if skip then return pending(skip) end
+    local fake = registries.fake("upload-retry")
+    finally(fake.stop)
+    -- the upload bodies the fake received: { path, len, digest } (hashlib's)
+    local function bodies(method, repo)
+      local list = {}
+      for m, path, len, dg in fake.log():gmatch("BODY (%u+) (%S+) (%d+) (%S+)") do
+        if m == method and path:find("/v2/" .. repo .. "/", 1, true) == 1 then
+          list[#list + 1] = { path = path, len = tonumber(len), digest = dg }
+        end
+      end
+      return list
+    end
+    local function blob(n, salt)
+      local t = {}
+      for i = 1, n // 10 do t[i] = ("%010d"):format(i * salt) end
+      return table.concat(t)
+    end
+    local log_has = function(line) return fake.log():find(line .. "\n", 1, true) ~= nil end
+
+    -- monolithic, from a buffer (rewound by mem_seek): POST, PUT 503, PUT 201
+    local data = blob(5000, 7919)
+    local digest = oci.digest.hash(data)
+    local c = connect(fake.host, { retries = 2, retry_delay_ms = 10 })
+    local d = assert(c:push_blob("mono/app", data))
+    assert.are.equal(digest, d:digest())
+    local puts = bodies("PUT", "mono/app")
+    assert.are.equal(2, #puts, fake.log())
+    assert.are.equal(puts[1].path, puts[2].path)
+    for _, b in ipairs(puts) do
+      assert.are.equal(#data, b.len)
+      assert.are.equal(digest, b.digest)
+    end
+    assert.is_true(log_has("PUT " .. puts[1].path .. " -> 503"), fake.log())
+    assert.is_true(log_has("PUT " .. puts[1].path .. " -> 201"), fake.log())
+    -- the fake checked the digest (hashlib) and serves what it assembled
+    assert.are.equal(data, assert(c:get_blob("mono/app", digest)))
+
+    -- in chunks (each PATCH rewound by chunk_rewind): every range twice,
+    -- the same bytes, then the closing PUT (no body) twice
+    local big = blob(5000, 104729)
+    local bdigest = oci.digest.hash(big)
+    local cc = connect(fake.host, { retries = 2, retry_delay_ms = 10, chunk_size = 2048 })
+    assert.are.equal(bdigest, assert(cc:push_blob("chunked/app", big)):digest())
+    local patches = bodies("PATCH", "chunked/app")
+    assert.are.equal(6, #patches, fake.log())
+    for k, range in ipairs({ { 0, 2047 }, { 2048, 4095 }, { 4096, 4999 } }) do
+      local want = big:sub(range[1] + 1, range[2] + 1)
+      for _, b in ipairs({ patches[2 * k - 1], patches[2 * k] }) do
+        assert.are.equal(#want, b.len)
+        assert.are.equal(oci.digest.hash(want), b.digest)
+      end
+    end
+    local _, n503 = fake.log():gsub("PATCH /v2/chunked/app/%S+ %-> 503\n", "")
+    assert.are.equal(3, n503, fake.log())
+    assert.are.equal(6, fake.count_requests("PATCH", "^/v2/chunked/app/"))
+    local cputs = bodies("PUT", "chunked/app")
+    assert.are.equal(2, #cputs)
+    assert.are.equal(0, cputs[2].len)
+    assert.are.equal(big, assert(cc:get_blob("chunked/app", bdigest)))
+
+    -- from a file (rewound by seeking the descriptor)
+    local path = tmp .. "/upload-retry.bin"
+    local fdata = blob(3000, 65537)
+    support.write(path, fdata)
+    local fd = assert(c:push_blob_file("file/app", path))
+    assert.are.equal(oci.digest.hash(fdata), fd:digest())
+    local fputs = bodies("PUT", "file/app")
+    assert.are.equal(2, #fputs)
+    assert.are.equal(fputs[1].digest, fputs[2].digest)
+    assert.are.equal(oci.digest.hash(fdata), fputs[2].digest)
+
+    -- without retries the 503 is the answer, and the body went out once
+    local c0 = connect(fake.host, { retries = 0 })
+    local _, info = assert_fails("registry", { "503", "/v2/none/app/blobs/uploads/" },
+      c0:push_blob("none/app", "once"))
+    assert.are.equal(503, info.status)
+    assert.are.equal(1, #bodies("PUT", "none/app"))
+  end)
+
   it("retries 503 and succeeds; stats count every request", function()
     if skip then return pending(skip) end
     local fake = registries.fake("503")
