@@ -58,6 +58,7 @@ MODE:
             each range answer 503 after reading the body; every upload
             request's body is logged as "BODY METHOD PATH LENGTH SHA256"
             (so a test sees the bytes sent again)
+  upload    the same upload endpoint, logging the same, without the 503s
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
@@ -369,7 +370,7 @@ def make_handler(state):
         def upload(self, path, query, head):
             length = int(self.headers.get("Content-Length", "0") or 0)
             body = self.rfile.read(length) if length else b""
-            if state.mode == "upload-retry":
+            if state.mode in ("upload", "upload-retry"):
                 return self.upload_retry(path, query, body)
             if self.command == "POST":
                 with state.lock:
@@ -405,7 +406,7 @@ def make_handler(state):
                 known = uid in state.partial
             if not known:
                 return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
-            if first:
+            if first and state.mode == "upload-retry":
                 return self.error(503, "UNAVAILABLE", "try again later")
             with state.lock:
                 state.partial[uid] += body
@@ -449,7 +450,8 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
-                    "link-grow", "trickle", "evil-strings", "upload-retry"):
+                    "link-grow", "trickle", "evil-strings", "upload-retry",
+                    "upload"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
