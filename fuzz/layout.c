@@ -84,12 +84,14 @@ static void setup(void) {
   char cfg[OCI_DIGEST_STRING_MAX];
   put_blob(CONFIG, cfg);
   char manifest[512];
-  snprintf(manifest, sizeof manifest,
-           "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image."
-           "manifest.v1+json\",\"config\":{\"mediaType\":\"application/"
-           "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-           "\"layers\":[]}",
-           cfg, strlen(CONFIG));
+  int mlen =
+      snprintf(manifest, sizeof manifest,
+               "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image."
+               "manifest.v1+json\",\"config\":{\"mediaType\":\"application/"
+               "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+               "\"layers\":[]}",
+               cfg, strlen(CONFIG));
+  FUZZ_CHECK(mlen > 0 && (size_t)mlen < sizeof manifest, "manifest too long");
   put_blob(manifest, manifest_digest);
 
   /* hostile entries */
@@ -112,13 +114,15 @@ static void setup(void) {
   FUZZ_CHECK(symlink(target, name) == 0, "symlink %s", name);
   snprintf(name, sizeof name, "%s/blobs/sha256/%s", dir, fifo_digest + 7);
   FUZZ_CHECK(mkfifo(name, 0644) == 0, "mkfifo %s", name);
-  snprintf(manifest, sizeof manifest,
-           "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image."
-           "manifest.v1+json\",\"config\":{\"mediaType\":\"application/"
-           "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-           "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1."
-           "tar\",\"digest\":\"%s\",\"size\":%zu}]}",
-           link_digest, strlen(LINKED), fifo_digest, strlen(FIFO));
+  mlen = snprintf(
+      manifest, sizeof manifest,
+      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image."
+      "manifest.v1+json\",\"config\":{\"mediaType\":\"application/"
+      "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+      "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1."
+      "tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+      link_digest, strlen(LINKED), fifo_digest, strlen(FIFO));
+  FUZZ_CHECK(mlen > 0 && (size_t)mlen < sizeof manifest, "manifest too long");
   put_blob(manifest, hostile_digest);
 }
 

@@ -6,6 +6,7 @@
 #   bash scripts/fuzz.sh 300        # every target, 5 minutes each
 #   bash scripts/fuzz.sh 60 types   # only fuzz_types
 #   bash scripts/fuzz.sh --seeds    # only build and write the seed corpora
+#   bash scripts/fuzz.sh --persist  # refresh the CI corpus fuzz/corpus/<t>/
 #
 # Seed corpora are generated into build-fuzz/seeds/<target>/ from
 # tests/cases, ../shared/bench-inputs and the conformance folder
@@ -14,6 +15,12 @@
 # fuzzer finds) is build-fuzz/corpus/<target>/ and is kept between runs;
 # crashes land in build-fuzz/artifacts/<target>/. Exits non-zero when a
 # target finds a crash, a leak or a broken property.
+# --persist (no fuzzing): libFuzzer -merge=1 (edges only, -use_counters=0)
+# of the working corpus and the seeds into a fresh folder that starts with
+# the hand-written seeds of fuzz/corpus/<t>/; of the inputs the merge finds
+# adding edges, those adding the most (48 files in all at most) replace the
+# m-* files there: the small minimised corpus the repository carries (CI
+# fuzzes from it, c_fuzz_replay_<t> replays it).
 # Extra environment: JOBS (build parallelism, default 2), FUZZ_FLAGS (more
 # libFuzzer flags).
 set -euo pipefail
@@ -24,11 +31,13 @@ build=$root/build-fuzz
 
 seconds=60
 seeds_only=0
+persist=0
 targets=()
 for arg in "$@"; do
   case "$arg" in
     --seeds) seeds_only=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --persist) persist=1 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 0 ;;
     [0-9]*) seconds=$arg ;;
     *) targets+=("$arg") ;;
   esac
@@ -124,6 +133,64 @@ print("fuzz.sh: seeds:", ", ".join(
     for t in sorted(os.listdir(seeds))), "(%d typed documents)" % docs)
 EOF
 [ "$seeds_only" -eq 1 ] && exit 0
+
+# ---- persist ----------------------------------------------------------------
+if [ "$persist" -eq 1 ]; then
+  status=0
+  for t in "${targets[@]}"; do
+    exe=$build/fuzz/fuzz_$t
+    fresh=$build/persist/$t
+    dst=$root/fuzz/corpus/$t
+    rm -rf "$fresh" "$build/persist_$t.cf"
+    mkdir -p "$fresh" "$dst" "$build/corpus/$t" "$seeds/$t"
+    # hand-written seeds (every name but m-*) stay, and count as covered
+    find "$dst" -maxdepth 1 -type f ! -name 'm-*' -exec cp {} "$fresh/" \;
+    "$exe" -merge=1 -use_counters=0 -max_len=65536 \
+      -merge_control_file="$build/persist_$t.cf" "$fresh" \
+      "$build/corpus/$t" "$seeds/$t" >"$build/persist_$t.log" 2>&1 || {
+      echo "fuzz.sh: merge of fuzz_$t failed (log: $build/persist_$t.log)" >&2
+      exit 1
+    }
+    rm -f "$dst"/m-*
+    # the merge's control file: for each input, in the merge's order (hand
+    # seeds first, then smallest first), the edges it added (FT); of the
+    # inputs that added any, those that added the most, up to 48 files
+    python3 - "$build/persist_$t.cf" "$dst" <<'EOF2'
+import hashlib, os, sys
+cf, dst = sys.argv[1:3]
+lines = open(cf).read().split("\n")
+n, first = int(lines[0]), int(lines[1])
+paths = lines[2:2 + n]
+added = {}
+for line in lines[2 + n:]:
+    if line.startswith("FT "):
+        parts = line.split()
+        added[int(parts[1])] = len(parts) - 2
+room = 48 - first
+picked = sorted((i for i in added if i >= first and added[i] > 0),
+                key=lambda i: (-added[i], i))[:max(room, 0)]
+names = set(os.listdir(dst))
+for i in picked:
+    data = open(paths[i], "rb").read()
+    name = "m-" + hashlib.sha1(data).hexdigest()[:16]
+    if name not in names:
+        open(os.path.join(dst, name), "wb").write(data)
+        names.add(name)
+kept = sum(added[i] for i in picked)
+total = sum(added[i] for i in added if i >= first)
+print("fuzz.sh: %s: %d of %d new features (edges) kept by %d of %d inputs that add any"
+      % (os.path.basename(dst), kept, total, len(picked),
+         sum(1 for i in added if i >= first and added[i] > 0)))
+EOF2
+    total=$(find "$dst" -maxdepth 1 -type f | wc -l)
+    echo "fuzz.sh: fuzz/corpus/$t: $total files ($(du -sk "$dst" | cut -f1) KiB)"
+    if [ "$total" -gt 48 ]; then
+      echo "fuzz.sh: fuzz/corpus/$t holds more than 48 files" >&2
+      status=1
+    fi
+  done
+  exit $status
+fi
 
 # ---- run --------------------------------------------------------------------
 status=0

@@ -787,4 +787,59 @@ describe("runtime", function()
       assert.is_true(#support.list(root .. "/runtime/cases/bad/config", "%.json$") > 0)
     end)
   end)
+
+  describe("Spec:canonicalize_rootfs", function()
+    -- the oracle: Python's os.path.realpath
+    local function py_realpath(path)
+      local p = assert(io.popen(("python3 -c 'import os,sys; print(os.path.realpath(sys.argv[1]))' %s")
+        :format("'" .. path:gsub("'", "'\\''") .. "'")))
+      local out = p:read("a")
+      assert(p:close(), "python3 failed")
+      return (out:gsub("\n$", ""))
+    end
+    local dir
+    before_each(function()
+      dir = support.tmpdir()
+      assert(os.execute(("mkdir -p %s/bundle/real/root %s/other && ln -s real/root %s/bundle/rootfs"
+        .. " && ln -s ../bundle %s/other/link"):format(dir, dir, dir, dir)))
+    end)
+    after_each(function() support.rmdir(dir) end)
+
+    it("resolves a relative root.path against the bundle, through symlinks", function()
+      local spec = rt.Spec.default()
+      spec:root():set_path("rootfs")
+      -- the bundle is named through a symlink too
+      assert.are.equal(spec, assert(spec:canonicalize_rootfs(dir .. "/other/link")))
+      assert.are.equal(py_realpath(dir .. "/bundle/rootfs"), spec:root():path())
+      assert.are.equal(py_realpath(dir) .. "/bundle/real/root", spec:root():path())
+      assert.is_true(spec:root():readonly()) -- runc spec's true is kept
+      support.assert_valid(spec)
+    end)
+
+    it("resolves an absolute root.path and makes readonly explicit", function()
+      local spec = assert(rt.Spec.from_table({ ociVersion = "1.2.0", root = { path = dir .. "/other/link/rootfs" } }))
+      assert.is_nil(spec:root():readonly())
+      assert(spec:canonicalize_rootfs("/nonexistent-bundle")) -- not needed for an absolute path
+      assert.are.equal(py_realpath(dir .. "/other/link/rootfs"), spec:root():path())
+      assert.is_false(spec:root():readonly())
+    end)
+
+    it("fails with the reason: no root, a missing path, a missing bundle", function()
+      local none = assert(rt.Spec.from_table({ ociVersion = "1.2.0" }))
+      local ok, msg = none:canonicalize_rootfs(dir)
+      assert.is_nil(ok)
+      assert.are.equal("no root path provided for canonicalization", msg)
+
+      local spec = rt.Spec.default()
+      spec:root():set_path("missing")
+      ok, msg = spec:canonicalize_rootfs(dir .. "/bundle")
+      assert.is_nil(ok)
+      assert.are.equal(py_realpath(dir .. "/bundle") .. "/missing: No such file or directory", msg)
+      assert.are.equal("missing", spec:root():path()) -- unchanged
+
+      ok, msg = spec:canonicalize_rootfs(dir .. "/no-bundle")
+      assert.is_nil(ok)
+      assert.are.equal(dir .. "/no-bundle: No such file or directory", msg)
+    end)
+  end)
 end)

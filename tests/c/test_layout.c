@@ -724,8 +724,30 @@ static void child_loop(const char *root, int mode, int ready_fd) {
   }
 }
 
-/* Returns how many temporary files the killed child left behind. */
-static size_t crash_round(int mode, long delay_us) {
+/* How many of the temporary files left behind hold (part of) an index.json
+   being written: its JSON starts with '{', a mode-1 blob starts with the
+   round number (binary), an empty file is counted as neither. */
+static size_t count_tmp_index(const oci_layout *l) {
+  char *d = join(oci_layout_path(l), OCI_LAYOUT_TMP_DIR);
+  DIR *dh = opendir(d);
+  size_t n = 0;
+  struct dirent *de;
+  while (dh && (de = readdir(dh))) {
+    if (strncmp(de->d_name, "tmp-", 4) != 0) continue;
+    char *p = join(d, de->d_name);
+    FILE *f = fopen(p, "rb");
+    if (f && fgetc(f) == '{') n++;
+    if (f) fclose(f);
+    free(p);
+  }
+  if (dh) closedir(dh);
+  free(d);
+  return n;
+}
+
+/* Returns how many temporary files the killed child left behind; *index_tmp
+   (if not NULL) how many of them were an index.json being written. */
+static size_t crash_round(int mode, long delay_us, size_t *index_tmp) {
   char *d;
   oci_layout *l = new_layout(&d);
   oci_layout_close(l);
@@ -763,6 +785,7 @@ static size_t crash_round(int mode, long delay_us) {
   oci_layout_problems_free(&p);
   check_blobs_sound(d);
   size_t left = count_tmp(l);
+  if (index_tmp) *index_tmp = count_tmp_index(l);
   oci_layout_strings rm;
   assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
   oci_layout_strings_free(&rm);
@@ -781,7 +804,7 @@ static void test_crash_large_blob(void **state) {
   static const long delays[] = {0, 700, 3000, 11000, 29000, 53000, 97000};
   size_t interrupted = 0;
   for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++)
-    interrupted += crash_round(0, delays[i]) > 0;
+    interrupted += crash_round(0, delays[i], NULL) > 0;
   /* the kills did land in the middle of writing a blob */
   assert_true(interrupted > 0);
 }
@@ -789,8 +812,21 @@ static void test_crash_large_blob(void **state) {
 static void test_crash_index(void **state) {
   (void)state;
   static const long delays[] = {0, 50, 200, 450, 900, 1700, 3100, 7000};
-  for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++)
-    crash_round(1, delays[i]);
+  size_t interrupted = 0, rounds = 0;
+  /* Each round must leave a sound layout. Rounds go on (bounded) until one
+     kill did land while index.json was being written: a temporary file
+     holding index JSON was left behind, not yet renamed over index.json. */
+  for (size_t i = 0; rounds < 8 || (!interrupted && rounds < 64); i++) {
+    size_t n;
+    crash_round(1, delays[i % 8] + (long)(i / 8) * 37, &n);
+    interrupted += n > 0;
+    rounds++;
+  }
+  if (!interrupted)
+    fail_msg("none of %zu kills interrupted an index.json write", rounds);
+  print_message("test_crash_index: %zu of %zu kills interrupted an index "
+                "write\n",
+                interrupted, rounds);
 }
 
 /* ---- hostile layouts (issue 13 item 13) --------------------------------- */

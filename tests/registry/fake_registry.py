@@ -52,6 +52,13 @@ MODE:
   link-grow tags/list: page k (last=k) lists 2^k tags of 100 bytes and
             links to last=k+1, without end
   trickle   tags/list and manifests send their headers, then 1 byte/s
+  upload-retry  a working upload endpoint (POST, PATCH with
+            Content-Range, PUT ?digest= checked with hashlib; the blob is
+            then served) whose first PUT of each upload and first PATCH of
+            each range answer 503 after reading the body; every upload
+            request's body is logged as "BODY METHOD PATH LENGTH SHA256"
+            (so a test sees the bytes sent again)
+  upload    the same upload endpoint, logging the same, without the 503s
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
@@ -150,6 +157,8 @@ class State:
         self.lock = threading.Lock()
         self.log_file = log
         self.headers_file = open(log.name + ".headers", "a") if log is not sys.stderr else log
+        self.partial = {}  # upload-retry: upload id -> the bytes so far
+        self.failed = set()  # upload-retry: requests answered 503 already
 
     def failure(self, path):
         """The status to fail this request with, or None."""
@@ -360,8 +369,9 @@ def make_handler(state):
 
         def upload(self, path, query, head):
             length = int(self.headers.get("Content-Length", "0") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
+            if state.mode in ("upload", "upload-retry"):
+                return self.upload_retry(path, query, body)
             if self.command == "POST":
                 with state.lock:
                     state.uploads += 1
@@ -376,6 +386,44 @@ def make_handler(state):
             if state.mode == "upload-reject" and self.command == "DELETE":
                 return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
             return self.error(404, "NAME_UNKNOWN", "not served by the fake", head)
+
+        def upload_retry(self, path, query, body):
+            repo = path[len("/v2/"):path.index("/blobs/uploads/")]
+            if self.command != "POST":
+                state.log("BODY %s %s %d %s" % (self.command, self.path, len(body), sha256(body)))
+            if self.command == "POST":
+                with state.lock:
+                    state.uploads += 1
+                    n = str(state.uploads)
+                    state.partial[n] = b""
+                return self.send(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, n),
+                                            "Range": "0-0"})
+            uid = path.rsplit("/", 1)[1]
+            key = (self.command, uid, self.headers.get("Content-Range", ""))
+            with state.lock:
+                first = key not in state.failed
+                state.failed.add(key)
+                known = uid in state.partial
+            if not known:
+                return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+            if first and state.mode == "upload-retry":
+                return self.error(503, "UNAVAILABLE", "try again later")
+            with state.lock:
+                state.partial[uid] += body
+                data = state.partial[uid]
+            if self.command == "PATCH":
+                return self.send(202, b"", {"Location": path, "Range": "0-%d" % (len(data) - 1)})
+            if self.command == "PUT":
+                digest = parse_qs(query).get("digest", [""])[0]
+                if sha256(data) != digest:
+                    return self.error(400, "DIGEST_INVALID",
+                                      "provided digest did not match uploaded content")
+                with state.lock:
+                    del state.partial[uid]
+                    blobs[digest] = data
+                return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, digest),
+                                            "Docker-Content-Digest": digest})
+            return self.error(405, "UNSUPPORTED", "not served by the fake")
 
         def do_GET(self):
             self.route(False)
@@ -402,7 +450,8 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
-                    "link-grow", "trickle", "evil-strings"):
+                    "link-grow", "trickle", "evil-strings", "upload-retry",
+                    "upload"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
