@@ -74,7 +74,7 @@ static int param_value(const char *s, size_t len, size_t *i, char **out,
   size_t v0 = *i;
   while (*i < len && is_tchar(s[*i]))
     (*i)++;
-  if (!(*out = strndup(s + v0, *i - v0))) return reg_nomem(err);
+  if (!(*out = reg_dupn(s + v0, *i - v0))) return reg_nomem(err);
   return OCI_OK;
 }
 

@@ -336,7 +336,7 @@ static char *dup_trim(const char *s, size_t n) {
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
                s[n - 1] == '\n'))
     n--;
-  return strndup(s, n);
+  return reg_dupn(s, n);
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
@@ -396,6 +396,14 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   free(*slot);
   if (!(*slot = dup_trim(v, vl))) return 0;
   return len;
+}
+
+char *reg_dupn(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) return NULL;
+  if (n) memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
 }
 
 int reg_append(char **buf, size_t *len, size_t *cap, const void *src,

@@ -86,6 +86,11 @@ typedef struct reg_req {
 int reg_do(oci_registry *r, const reg_req *req, const long *ok_also,
            reg_resp *resp, oci_error *err);
 
+/* A NUL-terminated malloc'd copy of the n bytes at s, which need not be
+   NUL-terminated (curl's header lines, a slice of one): unlike strndup,
+   nothing past s[n - 1] is read. NULL when out of memory. */
+char *reg_dupn(const char *s, size_t n);
+
 /* Appends n bytes of src to the growing buffer *buf (*len used, *cap
    allocated), kept NUL-terminated; -1 when out of memory (*buf intact). */
 int reg_append(char **buf, size_t *len, size_t *cap, const void *src, size_t n);
