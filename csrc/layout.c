@@ -295,6 +295,7 @@ int ol_read_rel(const char *root, const char *name, size_t max, char **buf,
 static int digest_parts(const char *digest, char **alg, char **enc,
                         oci_error *err) {
   oci_digest_view v;
+  *alg = *enc = NULL;
   if (!digest) return oci_error_set(err, OCI_EINVAL, "digest missing (NULL)");
   if (oci_digest_parse(digest, strlen(digest), &v, err))
     return ol_wrap(err, "invalid blob digest");
@@ -312,7 +313,7 @@ static int digest_parts(const char *digest, char **alg, char **enc,
 int ol_digest_path(const char *root, const char *digest, char **out,
                    oci_error *err) {
   *out = NULL;
-  char *alg, *enc;
+  char *alg = NULL, *enc = NULL;
   int rc = digest_parts(digest, &alg, &enc, err);
   if (rc) return rc;
   size_t n = strlen(root) + strlen(alg) + strlen(enc) + 9;

@@ -775,7 +775,7 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
     break;
   }
   set_last(r, q, p);
-  char detail[200];
+  char detail[240]; /* ": " code (64) ": " message (160) */
   describe_body(p, detail, sizeof detail);
   const char *hint = p->status == 401   ? " (credentials missing or refused)"
                      : p->status == 403 ? " (access denied)"

@@ -40,7 +40,8 @@ static const char FIFO[] = "fifo";
 
 static void write_file(const char *name, const void *data, size_t len) {
   char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int w = snprintf(path, sizeof path, "%s/%s", dir, name);
+  FUZZ_CHECK(w > 0 && (size_t)w < sizeof path, "path too long: %s", name);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   FUZZ_CHECK(fd >= 0, "open %s", path);
   FUZZ_CHECK(len == 0 || write(fd, data, len) == (ssize_t)len, "write %s",
@@ -54,7 +55,8 @@ static void put_blob(const char *data, char digest[OCI_DIGEST_STRING_MAX]) {
                              &err) == OCI_OK,
              "hash");
   char name[128];
-  snprintf(name, sizeof name, "blobs/sha256/%s", digest + 7);
+  int w = snprintf(name, sizeof name, "blobs/sha256/%s", digest + 7);
+  FUZZ_CHECK(w > 0 && (size_t)w < sizeof name, "name too long");
   write_file(name, data, strlen(data));
 }
 

@@ -43,7 +43,8 @@ static const char *p(const char *rel) {
   static char buf[32][512];
   static int k;
   k = (k + 1) % 32;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
+  int n = snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
+  if (n < 0 || (size_t)n >= sizeof buf[k]) fail_msg("path too long: %s", rel);
   return buf[k];
 }
 
