@@ -20,7 +20,7 @@
 #include <linux/openat2.h>
 #endif
 
-static int open_beneath(int from, const char *path) {
+int inroot_open_beneath(int from, const char *path) {
 #ifdef SYS_openat2
   struct open_how how = {
       .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
@@ -48,7 +48,7 @@ int inroot_open_dir(int rootfd, const char *rel, size_t len) {
   memcpy(buf, rel, len);
   buf[len] = '\0';
   if (len) {
-    int fd = open_beneath(rootfd, buf);
+    int fd = inroot_open_beneath(rootfd, buf);
     if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != E2BIG))
       return fd;
   }

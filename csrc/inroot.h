@@ -48,4 +48,10 @@ int inroot_resolve_at(int rootfd, int startfd, const char *start,
    the way, ENOENT, ENOTDIR). */
 int inroot_open_dir(int rootfd, const char *rel, size_t len);
 
+/* openat2(2) of the directory path below from with RESOLVE_BENEATH |
+   RESOLVE_NO_SYMLINKS: one call, failing (ELOOP, EXDEV) on any symbolic
+   link or escape; -1 with errno, ENOSYS where the kernel (or a seccomp
+   filter) lacks openat2 and the caller walks component by component. */
+int inroot_open_beneath(int from, const char *path);
+
 #endif

@@ -10,12 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
 
+#include "inroot.h"
 #include "ocispec/unpack.h"
 #include "unpack_internal.h"
 
@@ -64,29 +61,6 @@ void up_walk_forget(up_walk *w) {
   w->cache_len = 0;
 }
 
-/* openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the kernel walks
-   the whole path in one call and fails (ELOOP, EXDEV) on any symbolic
-   link or escape. -1 with errno when it fails; ENOSYS when the kernel (or
-   a seccomp filter) lacks it, and then the component walk does it all. */
-static int open_beneath(int from, const char *path) {
-#ifdef SYS_openat2
-  struct open_how how = {
-      .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  long fd;
-  do
-    fd = syscall(SYS_openat2, from, path, &how, sizeof how);
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-  return (int)fd;
-#else
-  (void)from;
-  (void)path;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
 int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
                 const char *shown, oci_error *err) {
   *out = -1;
@@ -106,7 +80,7 @@ int up_open_dir(up_walk *w, const char *rel, size_t len, bool create, int *out,
     char rest[PATH_MAX];
     memcpy(rest, rel + i, len - i);
     rest[len - i] = '\0';
-    cur = open_beneath(from, rest);
+    cur = inroot_open_beneath(from, rest);
     if (cur >= 0)
       i = len;
     else if (errno == ENOSYS || errno == EPERM || errno == E2BIG)
