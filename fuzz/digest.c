@@ -1,10 +1,8 @@
 /* libFuzzer target: oci_digest_parse and oci_digest_referrers_tag
-   (csrc/digest_parse.c), checked against a plain re-implementation of the
-   grammar of image-spec descriptor.md (I-DIG-1..4):
-     digest    ::= algorithm ":" encoded
-     algorithm ::= [a-z0-9]+ ([+._-] [a-z0-9]+)*
-     encoded   ::= [a-zA-Z0-9=_-]+
-   sha256 and blake3: 64 of [a-f0-9]; sha512: 128. */
+   (csrc/schema/digest_parse.c), checked against a plain re-implementation of
+   the grammar of image-spec descriptor.md (I-DIG-1..4): digest    ::= algorithm
+   ":" encoded algorithm ::= [a-z0-9]+ ([+._-] [a-z0-9]+)* encoded   ::=
+   [a-zA-Z0-9=_-]+ sha256 and blake3: 64 of [a-f0-9]; sha512: 128. */
 #include "fuzz_common.h"
 
 static bool is_alnum_lower(unsigned char c) {

@@ -1,4 +1,4 @@
-/* libFuzzer target: oci_reference_parse (csrc/reference.c). Properties:
+/* libFuzzer target: oci_reference_parse (csrc/schema/reference.c). Properties:
    - a failure is EINVAL, ETOOBIG or EUNSUPPORTED with a message, *out NULL;
    - parse -> to_string -> parse is stable: the same parts, the same text;
    - oci_reference_format agrees with to_string, and cuts short safely;

@@ -1,7 +1,7 @@
 /* libFuzzer target: the registry client's parsers of what a server sends
-   in headers (csrc/registry_auth.c, csrc/registry_http.c). Byte 0 picks:
-   0: WWW-Authenticate — a failure is EINVAL/EUNSUPPORTED with a message
-      and nothing allocated; a success is Basic or Bearer, Bearer with a
+   in headers (csrc/registry/registry_auth.c, csrc/registry/registry_http.c).
+   Byte 0 picks: 0: WWW-Authenticate — a failure is EINVAL/EUNSUPPORTED with a
+   message and nothing allocated; a success is Basic or Bearer, Bearer with a
       realm;
    1: Link — a failure is EINVAL; a success gives no `last` or a string;
    2: round trip — the rest, split at '\n' into realm, service and scope,
@@ -10,8 +10,8 @@
    3: origins and escaping — the rest, split at its first NUL into two
       URLs: reg_same_origin is symmetric and implies reg_same_host; the
       escaped text holds no control character and fits its buffer. */
-#include "../csrc/registry_internal.h"
 #include "fuzz_common.h"
+#include "registry/registry_internal.h"
 
 /* s as an RFC 7230 quoted-string into out (room for 2 * n + 3). */
 static void quote(const char *s, size_t n, char *out) {

@@ -122,7 +122,7 @@ for p in files(os.path.join(root, "tests/cases"), bench, conf):
     digests.update(re.findall(rb'"([a-z0-9+._-]+:[a-zA-Z0-9=_-]{8,})"', data))
 for d in sorted(digests)[:500]:
     put("digest", d)
-src = open(os.path.join(root, "tests/c/test_reference.c"), "rb").read()
+src = open(os.path.join(root, "tests/c/schema/test_reference.c"), "rb").read()
 for r in set(re.findall(rb'"([^"\\ ]{1,300})"', src)):
     put("reference", r)
 for t in os.listdir(os.path.join(root, "fuzz/corpus")):

@@ -1,5 +1,5 @@
 -- ocispec.digest hashing: sha256, sha512, hash, file, hasher, verify,
--- verify_file (csrc/lua/l_digest.c over csrc/hash.c).
+-- verify_file (csrc/lua/l_digest.c over csrc/image/hash.c).
 local digest = require("ocispec").digest
 
 local SHA256_EMPTY = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -1,4 +1,4 @@
--- ocispec.layer (csrc/layer.c, csrc/layer_read.c, csrc/lua/l_layer.c):
+-- ocispec.layer (csrc/image/layer.c, csrc/image/layer_read.c, csrc/lua/l_layer.c):
 -- reproducible layer blobs checked against GNU tar, gzip, zstd, sha256sum
 -- and umoci.
 local oci = require("ocispec")

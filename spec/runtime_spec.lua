@@ -1,5 +1,5 @@
 -- runtime-spec (config.json, state.json, features.json): defaults against
--- `runc spec`, constants, uint64 values, the rules of csrc/rules_runtime.c
+-- `runc spec`, constants, uint64 values, the rules of csrc/rules/rules_runtime.c
 -- (rule id and JSON Pointer), key spellings, features.json nulls and the
 -- conformance cases of $OCISPEC_CONFORMANCE/runtime.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layout_internal.h"
+#include "image/layout_internal.h"
 #include "ocispec/ocispec.h"
 #include "ocispec/platform.h"
 #include "registry_internal.h"

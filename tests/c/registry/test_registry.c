@@ -18,7 +18,7 @@
 
 #include "ocispec/ocispec.h"
 #include "ocispec/platform.h"
-#include "registry_internal.h"
+#include "registry/registry_internal.h"
 
 static int challenge(const char *s, reg_challenge *c, oci_error *e) {
   oci_error_clear(e);

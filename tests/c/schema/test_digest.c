@@ -1,5 +1,6 @@
-/* Unit tests for csrc/digest_parse.c: image-spec digest grammar (I-DIG-1),
-   registered algorithms (I-DIG-2..5) and the referrers tag (D-RTAG-1). */
+/* Unit tests for csrc/schema/digest_parse.c: image-spec digest grammar
+   (I-DIG-1), registered algorithms (I-DIG-2..5) and the referrers tag
+   (D-RTAG-1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@
 
 #include "internal.h"
 #include "ocispec/types.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 /* ---- scalar and container value types ---------------------------------- */
 

@@ -1,6 +1,6 @@
-/* Unit tests for the JSON codec (csrc/json_read.c, csrc/json_write.c) and
-   the generic operations of csrc/schema.c, through a test-only type that
-   has a field of every kind. No OCI type is involved: see test_image.c. */
+/* Unit tests for the JSON codec (csrc/json/json_read.c, csrc/json/json_write.c)
+   and the generic operations of csrc/schema/schema.c, through a test-only type
+   that has a field of every kind. No OCI type is involved: see test_image.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* Unit tests for the declared image-spec and distribution-spec types:
    real documents round-trip, documents built in C serialize byte for byte
-   as oci-spec-rs writes them, and every rule of csrc/rules_image.c,
-   csrc/rules_dist.c and the validation engine reports its id, severity and
-   JSON Pointer. */
+   as oci-spec-rs writes them, and every rule of csrc/rules/rules_image.c,
+   csrc/rules/rules_dist.c and the validation engine reports its id, severity
+   and JSON Pointer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* Unit tests for csrc/layer.c and csrc/layer_read.c: reproducible layer
-   blobs (image-spec layer.md) from a directory, from entries and from a
+/* Unit tests for csrc/image/layer.c and csrc/image/layer_read.c: reproducible
+   layer blobs (image-spec layer.md) from a directory, from entries and from a
    changeset, checked against GNU tar, gzip, zstd and sha256sum. */
 #include <setjmp.h>
 #include <stdarg.h>

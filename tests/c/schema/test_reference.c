@@ -1,6 +1,6 @@
-/* Unit tests for csrc/reference.c: every vector of oci-spec-rs's Reference
-   tests (shared/reference/oci-spec-rs.md, section 3.7), then the cases
-   where ocispec deliberately differs (reference.h), constructors, mirrors
+/* Unit tests for csrc/schema/reference.c: every vector of oci-spec-rs's
+   Reference tests (shared/reference/oci-spec-rs.md, section 3.7), then the
+   cases where ocispec deliberately differs (reference.h), constructors, mirrors
    and allocation failures.
 
    Allocation failures need the link option -Wl,--wrap=malloc; without it

@@ -1,5 +1,5 @@
-/* Unit tests for csrc/hash.c: sha256/sha512 of buffers, streams, files and
-   file descriptors against the FIPS 180-2 vectors and coreutils'
+/* Unit tests for csrc/image/hash.c: sha256/sha512 of buffers, streams, files
+   and file descriptors against the FIPS 180-2 vectors and coreutils'
    sha256sum/sha512sum, and every error (missing file, directory,
    unsupported algorithm, malformed digest, mismatch). */
 #define _GNU_SOURCE

@@ -1,5 +1,5 @@
-/* Unit tests for csrc/layout.c and csrc/layout_walk.c: OCI image layouts
-   (image-spec image-layout.md), including crash safety: a child killed
+/* Unit tests for csrc/image/layout.c and csrc/image/layout_walk.c: OCI image
+   layouts (image-spec image-layout.md), including crash safety: a child killed
    with SIGKILL while writing a large blob or replacing index.json. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
-/* Unit tests for csrc/unpack.c and csrc/unpack_path.c: hostile layers
-   (written by Python's tarfile, an independent tool), write failures
+/* Unit tests for csrc/image/unpack.c and csrc/image/unpack_path.c: hostile
+   layers (written by Python's tarfile, an independent tool), write failures
    (RLIMIT_FSIZE in a child process), options versions and
    oci_remove_tree. */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
-/* Unit tests for csrc/strcheck.c: good and bad strings for every grammar;
-   each bad one must fail with OCI_EINVAL and a message naming why. */
+/* Unit tests for csrc/schema/strcheck.c: good and bad strings for every
+   grammar; each bad one must fail with OCI_EINVAL and a message naming why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layout_internal.h"
+#include "image/layout_internal.h"
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
 
