@@ -184,10 +184,14 @@ for i, f in ipairs(T.fields) do
   end
 end
 
--- validate: true, warnings | nil, message, problems
+-- validate: true, warnings | nil, message, err (err.problems)
 local ok, a, b = d:validate()
-local list = ok and a or b
-check(ok == true or ok == nil and type(a) == "string" and #b > 0, "validate results")
+if not ok then
+  check(type(a) == "string" and getmetatable(b) == core.Error and b.code == "validate" and b.message == a
+    and type(b.pointer) == "string" and type(b.rule) == "string", "validate: error table")
+end
+local list = ok and a or b.problems
+check(ok == true or ok == nil and b.code == "validate" and #list > 0, "validate results")
 for _, p in ipairs(list) do
   check(type(p.rule) == "string" and p.rule ~= "" and type(p.message) == "string"
     and type(p.pointer) == "string" and (p.severity == "error" or p.severity == "warning"),

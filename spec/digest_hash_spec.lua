@@ -16,11 +16,13 @@ local SHA512_448 = "sha512:204a8fc6dda82f0a0ced7beb8e08a41657c16ef468b228a8279be
 local BLAKE3_EMPTY = "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 
 -- A failure: nil, a message containing `why` (plain text), and the code.
-local function assert_fails(why, code, ok, msg, got_code, extra)
+local function assert_fails(why, code, ok, msg, err, extra)
   assert.is_nil(ok)
   assert.is_string(msg)
   assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(code, got_code)
+  assert.are.equal(require("ocispec.core").Error, getmetatable(err))
+  assert.are.equal(code, err.code)
+  assert.are.equal(msg, err.message)
   assert.is_nil(extra)
 end
 
@@ -230,10 +232,10 @@ describe("ocispec.digest hashing", function()
       end
       -- a failed construction gives nil, which <close> accepts
       do
-        local h <close>, msg, code = digest.hasher("blake3")
+        local h <close>, msg, err = digest.hasher("blake3")
         assert.is_nil(h)
         assert.truthy(msg:find("blake3", 1, true))
-        assert.are.equal("unsupported", code)
+        assert.are.equal("unsupported", err.code)
       end
     end)
 

@@ -69,8 +69,25 @@ void ocil_push_table(lua_State *L, const oci_type *t, const void *obj);
 int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
                     ocil_conv *c);
 
-/* Return nil, message, details from an oci_error (3 results). */
+/* Metatable of every error table (core.Error): __tostring gives the
+   message. */
+#define OCIL_ERROR_MT "ocispec.Error"
+
+/* THE error table of the binding: pushes {code = oci_status_name(code),
+   message = the string at msgidx, pointer = (from e when not NULL: a
+   JSON Pointer, "" for the whole value or none), line =, column = (when
+   e has a line)} with the ocispec.Error metatable.
+   Callers add `rule`, `fields`, `problems`, `http` as they apply. */
+void ocil_error_table(lua_State *L, int code, int msgidx, const oci_error *e);
+
+/* Return nil, message, err from an oci_error (3 results); the message is
+   "context: line:col: /pointer: message" (each part when present). */
 int ocil_push_error(lua_State *L, const oci_error *e, const char *context);
+
+/* Return nil, message, err with this message as it is (3 results); e (may
+   be NULL) gives the pointer and position. */
+int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
+                        const char *message);
 
 /* cjson.empty_array_mt, when registered by the Lua layer. */
 void ocil_set_array_mt(lua_State *L, int tableidx);

@@ -232,21 +232,51 @@ static int obj_close(lua_State *L) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-static void push_error_table(lua_State *L, int code, const char *message,
-                             const char *pointer, size_t line, size_t column) {
-  lua_createtable(L, 0, 5);
+/* __tostring of error tables: their message. */
+static int error_tostring(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TTABLE ||
+      lua_getfield(L, 1, "message") != LUA_TSTRING) {
+    lua_settop(L, 1);
+    lua_pushfstring(L, "%s", luaL_tolstring(L, 1, NULL));
+  }
+  return 1;
+}
+
+/* The shared metatable of error tables (made once, by luaopen). */
+static void push_error_mt(lua_State *L) {
+  if (luaL_newmetatable(L, OCIL_ERROR_MT)) {
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+}
+
+void ocil_error_table(lua_State *L, int code, int msgidx, const oci_error *e) {
+  msgidx = lua_absindex(L, msgidx);
+  lua_createtable(L, 0, 6);
   lua_pushstring(L, oci_status_name(code));
   lua_setfield(L, -2, "code");
-  lua_pushstring(L, message);
+  lua_pushvalue(L, msgidx);
   lua_setfield(L, -2, "message");
-  lua_pushstring(L, pointer);
-  lua_setfield(L, -2, "pointer");
-  if (line) {
-    lua_pushinteger(L, (lua_Integer)line);
+  if (e) { /* "" when the error is about the whole value, or no value */
+    lua_pushstring(L, e->pointer);
+    lua_setfield(L, -2, "pointer");
+  }
+  if (e && e->line) {
+    lua_pushinteger(L, (lua_Integer)e->line);
     lua_setfield(L, -2, "line");
-    lua_pushinteger(L, (lua_Integer)column);
+    lua_pushinteger(L, (lua_Integer)e->column);
     lua_setfield(L, -2, "column");
   }
+  push_error_mt(L);
+  lua_setmetatable(L, -2);
+}
+
+int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
+                        const char *message) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  ocil_error_table(L, code, -1, e);
+  return 3;
 }
 
 /* nil, "context: line:col: /pointer: message", {code=, message=, ...} */
@@ -268,13 +298,12 @@ int ocil_push_error(lua_State *L, const oci_error *e, const char *context) {
   }
   luaL_addstring(&b, e->message);
   luaL_pushresult(&b);
-  push_error_table(L, e->code, e->message, e->pointer, e->line, e->column);
+  ocil_error_table(L, e->code, -1, e);
   return 3;
 }
 
 static int push_conv_error(lua_State *L, const ocil_conv *c, const char *ctx) {
-  oci_error e;
-  memset(&e, 0, sizeof e);
+  oci_error e = {0};
   e.code = c->code;
   snprintf(e.message, sizeof e.message, "%s", c->message);
   snprintf(e.pointer, sizeof e.pointer, "%s", c->pointer);
@@ -353,7 +382,7 @@ static int cls_from_json(lua_State *L) {
   /* the userdata first: a Lua memory error after the parse cannot leak */
   ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse(t, s, len, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, t->name);
@@ -370,7 +399,7 @@ static int cls_from_file(lua_State *L) {
   get_parse_options(L, 2, &o);
   ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse_file(t, path, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, e.line ? path : NULL);
@@ -500,7 +529,7 @@ static int obj_to_json(lua_State *L) {
     luaL_typeerror(L, 2, "table or nil");
   char *json;
   size_t len;
-  oci_error e;
+  oci_error e = {0};
   if (oci_to_json(u->type, u->obj, &w, &json, &len, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL); /* OCI_EUTF8, with its pointer */
@@ -514,8 +543,7 @@ static int write_file(lua_State *L, bool pretty) {
   ocil_obj *u = self(L);
   const char *path = luaL_checkstring(L, 2);
   oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
-  oci_error e;
-  oci_error_clear(&e); /* oci_write_file sets only code and message */
+  oci_error e = {0}; /* oci_write_file sets only code and message */
   if (oci_write_file(u->type, u->obj, &w, path, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL);
@@ -552,7 +580,7 @@ static int obj_tostring(lua_State *L) {
   }
   char *json;
   size_t len;
-  oci_error e;
+  oci_error e = {0};
   if (oci_to_json(u->type, u->obj, NULL, &json, &len, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return luaL_error(L, "%s", e.message); /* __tostring must give a string */
@@ -598,7 +626,51 @@ static void get_validate_options(lua_State *L, int idx,
   lua_pop(L, 1); /* keep platform referenced until validation is done */
 }
 
-/* true, warnings | nil, message, problems */
+/* The first problem of severity error (the first one if none is). */
+static const oci_problem *first_error(const oci_problems *p) {
+  for (size_t i = 0; i < p->len; i++)
+    if (p->items[i].severity == OCI_SEV_ERROR) return &p->items[i];
+  return &p->items[0];
+}
+
+/* Push the list of p's problems {severity=, rule=, pointer=, message=}
+   (an empty one marked as an array); returns its index. */
+static int push_problem_list(lua_State *L, const oci_problems *p) {
+  lua_createtable(L, (int)p->len, 0);
+  int list = lua_gettop(L);
+  if (!p->len) ocil_set_array_mt(L, list);
+  for (size_t i = 0; i < p->len; i++) {
+    const oci_problem *pr = &p->items[i];
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, severity_name(pr->severity));
+    lua_setfield(L, -2, "severity");
+    lua_pushstring(L, pr->rule);
+    lua_setfield(L, -2, "rule");
+    lua_pushstring(L, pr->pointer);
+    lua_setfield(L, -2, "pointer");
+    lua_pushstring(L, pr->message);
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, list, (lua_Integer)i + 1);
+  }
+  return list;
+}
+
+/* The error table of a failed validation (message at msgidx, the problem
+   list at list): code "validate", pointer and rule of the first error,
+   and every problem. */
+static void push_validate_error(lua_State *L, int msgidx, int list,
+                                const oci_problem *first) {
+  oci_error e = {0};
+  memset(&e, 0, sizeof e);
+  snprintf(e.pointer, sizeof e.pointer, "%s", first->pointer);
+  ocil_error_table(L, OCI_EVALIDATE, msgidx, &e);
+  lua_pushstring(L, first->rule);
+  lua_setfield(L, -2, "rule");
+  lua_pushvalue(L, list);
+  lua_setfield(L, -2, "problems");
+}
+
+/* true, warnings | nil, message, err (err.problems: every problem) */
 static int obj_validate(lua_State *L) {
   ocil_obj *u = self(L);
   oci_validate_options opts;
@@ -610,9 +682,14 @@ static int obj_validate(lua_State *L) {
     raise_nomem(L);
   }
   /* copy into Lua first: lua_* may raise, so build then free */
-  int top = lua_gettop(L);
-  lua_createtable(L, (int)p.len, 0);
-  if (!p.len) ocil_set_array_mt(L, -1);
+  int list = push_problem_list(L, &p);
+  if (rc == OCI_OK) {
+    oci_problems_free(&p);
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, list); /* warnings (maybe empty) */
+    return 2;
+  }
+  lua_pushnil(L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   int shown = 0;
@@ -630,28 +707,8 @@ static int obj_validate(lua_State *L) {
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
-  for (size_t i = 0; i < p.len; i++) {
-    const oci_problem *pr = &p.items[i];
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, severity_name(pr->severity));
-    lua_setfield(L, -2, "severity");
-    lua_pushstring(L, pr->rule);
-    lua_setfield(L, -2, "rule");
-    lua_pushstring(L, pr->pointer);
-    lua_setfield(L, -2, "pointer");
-    lua_pushstring(L, pr->message);
-    lua_setfield(L, -2, "message");
-    lua_rawseti(L, top + 1, (lua_Integer)i + 1);
-  }
+  push_validate_error(L, lua_gettop(L), list, first_error(&p));
   oci_problems_free(&p);
-  if (rc == OCI_OK) {
-    lua_pushboolean(L, 1);
-    lua_pushvalue(L, top + 1); /* warnings (maybe empty) */
-    return 2;
-  }
-  lua_pushnil(L);
-  lua_pushvalue(L, top + 2);
-  lua_pushvalue(L, top + 1);
   return 3;
 }
 
@@ -819,9 +876,7 @@ static int builder_build(lua_State *L) {
       sep = ", ";
     }
     luaL_pushresult(&b);
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, "missing");
-    lua_setfield(L, -2, "code");
+    ocil_error_table(L, OCI_EMISSING, -1, NULL);
     lua_newtable(L);
     int n = 0;
     for (size_t i = 0; i < t->nfields; i++) {
@@ -839,21 +894,16 @@ static int builder_build(lua_State *L) {
     raise_nomem(L);
   }
   if (rc == OCI_EVALIDATE) {
-    oci_problem first = p.items[0];
-    for (size_t i = 0; i < p.len; i++)
-      if (p.items[i].severity == OCI_SEV_ERROR) {
-        first = p.items[i];
-        break;
-      }
-    size_t errors = p.errors;
-    oci_problems_free(&p);
+    /* Lua values first (lua_* may raise), then free */
     lua_pushnil(L);
+    int list = push_problem_list(L, &p);
+    const oci_problem *first = first_error(&p);
     lua_pushfstring(L, "%sBuilder: %s: %s (%s)%s", t->name,
-                    first.pointer[0] ? first.pointer : "/", first.message,
-                    first.rule, errors > 1 ? " and more" : "");
-    push_error_table(L, OCI_EVALIDATE, first.message, first.pointer, 0, 0);
-    lua_pushstring(L, first.rule);
-    lua_setfield(L, -2, "rule");
+                    first->pointer[0] ? first->pointer : "/", first->message,
+                    first->rule, p.errors > 1 ? " and more" : "");
+    push_validate_error(L, lua_gettop(L), list, first);
+    oci_problems_free(&p);
+    lua_remove(L, list);
     return 3;
   }
   oci_problems_free(&p);
@@ -1067,7 +1117,7 @@ static int core_json_decode(lua_State *L) {
   get_parse_options(L, 2, &o);
   oci_arena **box = push_scratch(L, len);
   char *raw;
-  oci_error e;
+  oci_error e = {0};
   /* validated and compacted first, so converting cannot fail half-way */
   if (oci_json_compact_opts(s, len, &o, *box, &raw, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
@@ -1093,7 +1143,7 @@ static int push_spec(lua_State *L, ocil_obj *u, int rc, oci_runtime_spec *s,
 static int core_runtime_spec_default(lua_State *L) {
   ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
-  oci_error e;
+  oci_error e = {0};
   int rc = oci_runtime_spec_default(&s, &e);
   return push_spec(L, u, rc, s, &e);
 }
@@ -1109,19 +1159,19 @@ static int core_runtime_spec_rootless(lua_State *L) {
   uint32_t uid = check_id(L, 1), gid = check_id(L, 2);
   ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
-  oci_error e;
+  oci_error e = {0};
   int rc = oci_runtime_spec_rootless(uid, gid, &s, &e);
   return push_spec(L, u, rc, s, &e);
 }
 
-/* core.realpath(path) -> absolute path without symlinks | nil, message */
+/* core.realpath(path) -> absolute path without symlinks | nil, msg, err */
 static int core_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char *r = realpath(path, NULL);
   if (!r) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(errno));
-    return 2;
+    oci_error e = {0};
+    oci_error_set(&e, OCI_EIO, "%s: %s", path, strerror(errno));
+    return ocil_push_error(L, &e, NULL);
   }
   lua_pushstring(L, r);
   free(r);
@@ -1134,7 +1184,7 @@ static int core_json_check(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
-  oci_error e;
+  oci_error e = {0};
   if (oci_json_check(s, len, &o, &e)) return ocil_push_error(L, &e, NULL);
   lua_pushboolean(L, 1);
   return 1;
@@ -1151,6 +1201,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_pushliteral(L, "ocispec.empty_array");
   lua_setfield(L, -2, "__name");
   lua_setfield(L, LUA_REGISTRYINDEX, "ocispec.empty_array_mt");
+  push_error_mt(L); /* core.Error: the metatable of every error table */
+  lua_pop(L, 1);
   lua_newtable(L); /* module */
   lua_newtable(L); /* types: ns -> Name -> class */
   for (size_t i = 0; oci_all_types[i]; i++) {
@@ -1166,6 +1218,8 @@ int luaopen_ocispec_core(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_setfield(L, -2, "types");
+  luaL_getmetatable(L, OCIL_ERROR_MT);
+  lua_setfield(L, -2, "Error");
   lua_pushcfunction(L, core_set_array_mt);
   lua_setfield(L, -2, "set_empty_array_mt");
   lua_pushcfunction(L, core_json_check);

@@ -1,16 +1,16 @@
 /* core.digest: digest strings for Lua (see ocispec/digest.h).
-     parse(s)         -> {algorithm=, encoded=, digest=s} | nil, msg, code
-     validate(s)      -> true | nil, msg, code
-     referrers_tag(s) -> tag | nil, msg, code
+     parse(s)         -> {algorithm=, encoded=, digest=s} | nil, msg, err
+     validate(s)      -> true | nil, msg, err
+     referrers_tag(s) -> tag | nil, msg, err
      hex_len(alg)     -> 64 | 128 | nil (not registered)
      algorithms       =  {"sha256", "sha512", "blake3"}
    and hashing (see ocispec/hash.h):
      sha256(s), sha512(s)   -> "alg:hex"
-     hash(s [, alg])        -> "alg:hex" | nil, msg, code
-     file(path [, alg])     -> digest, size | nil, msg, code
-     hasher([alg])          -> Hasher | nil, msg, code
-     verify(d, data)        -> true | nil, msg, code
-     verify_file(d, path)   -> true, size | nil, msg, code
+     hash(s [, alg])        -> "alg:hex" | nil, msg, err
+     file(path [, alg])     -> digest, size | nil, msg, err
+     hasher([alg])          -> Hasher | nil, msg, err
+     verify(d, data)        -> true | nil, msg, err
+     verify_file(d, path)   -> true, size | nil, msg, err
    alg is "sha256" (default) or "sha512"; "blake3" is "unsupported", any
    other name "invalid". A Hasher is a full userdata holding one oci_hasher
    pointer, created (pointer NULL) before the C call that allocates it, so
@@ -19,6 +19,7 @@
 #include <lua.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
@@ -29,8 +30,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   oci_digest_view v;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_digest_parse(s, len, &v, &err)) return ocil_parts_push_error(L, &err);
   lua_createtable(L, 0, 3);
   lua_pushlstring(L, v.algorithm, v.algorithm_len);
@@ -45,8 +45,7 @@ static int l_parse(lua_State *L) {
 static int l_validate(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_digest_parse(s, len, NULL, &err))
     return ocil_parts_push_error(L, &err);
   lua_pushboolean(L, 1);
@@ -56,8 +55,7 @@ static int l_validate(lua_State *L) {
 static int l_referrers_tag(lua_State *L) {
   char out[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
   const char *s;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 1, "digest", &s, &err) ||
       oci_digest_referrers_tag(s, out, sizeof out, &err))
     return ocil_parts_push_error(L, &err);
@@ -125,8 +123,7 @@ static int hash_string(lua_State *L, oci_digest_alg alg) {
   size_t len;
   const char *s = str_arg(L, 1, &len);
   char out[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hash_buffer(alg, s, len, out, &err))
     return ocil_parts_push_error(L, &err);
   lua_pushstring(L, out);
@@ -146,8 +143,7 @@ static int l_hash(lua_State *L) {
   str_arg(L, 1, NULL);
   const char *a = opt_alg_arg(L, 2, &alen);
   oci_digest_alg alg;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
   return hash_string(L, alg);
 }
@@ -159,8 +155,7 @@ static int l_file(lua_State *L) {
   oci_digest_alg alg;
   char out[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
       alg_of(a, alen, &alg, &err) || oci_hash_file(alg, path, out, &size, &err))
     return ocil_parts_push_error(L, &err);
@@ -172,10 +167,10 @@ static int l_file(lua_State *L) {
 /* The mismatch message, whole (the C one shortens two sha512 digests). */
 static int push_mismatch(lua_State *L, const char *what, const char *want,
                          const char *got) {
-  lua_pushnil(L);
   lua_pushfstring(L, "%s: digest mismatch: expected %s, got %s", what, want,
                   got);
-  lua_pushstring(L, oci_status_name(OCI_EMISMATCH));
+  ocil_push_error_msg(L, OCI_EMISMATCH, NULL, lua_tostring(L, -1));
+  lua_remove(L, -4);
   return 3;
 }
 
@@ -185,8 +180,7 @@ static int l_verify(lua_State *L) {
   str_arg(L, 1, NULL);
   const char *data = str_arg(L, 2, &len);
   char got[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
   if (!rc) rc = oci_digest_verify_buffer_ex(d, data, len, got, &err);
   if (rc == OCI_EMISMATCH) return push_mismatch(L, "content", d, got);
@@ -201,8 +195,7 @@ static int l_verify_file(lua_State *L) {
   str_arg(L, 2, NULL);
   char got[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
   if (!rc) rc = ocil_parts_cstring(L, 2, "path", &path, &err);
   if (!rc) rc = oci_digest_verify_file_ex(d, path, got, &size, &err);
@@ -229,8 +222,7 @@ static int l_hasher(lua_State *L) {
   size_t alen;
   const char *a = opt_alg_arg(L, 1, &alen);
   oci_digest_alg alg;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
   hasher_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->h = NULL;
@@ -243,8 +235,7 @@ static int m_update(lua_State *L) {
   oci_hasher *h = check_hasher(L, 1);
   size_t len;
   const char *s = str_arg(L, 2, &len);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hasher_update(h, s, len, &err)) return ocil_parts_push_error(L, &err);
   lua_settop(L, 1);
   return 1;
@@ -264,8 +255,7 @@ static int m_finish(lua_State *L) {
   oci_hasher *h = check_hasher(L, 1);
   uint64_t size = oci_hasher_size(h);
   char out[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hasher_finish(h, out, &err)) return ocil_parts_push_error(L, &err);
   lua_pushstring(L, out);
   lua_pushinteger(L, (lua_Integer)size);

@@ -2,11 +2,11 @@
      build{dir= | entries= | lower=, upper=; output=, compression=, level=,
            mtime=, uid=, gid=}
        -> {diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
-           entry_count=, skipped=} | nil, msg, code
+           entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
-                         target=, major=, minor=}, ... } | nil, msg, code
+                         target=, major=, minor=}, ... } | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
-   return nil, message, code. Nothing is malloc'd on this side: the entry
+   return nil, message, err. Nothing is malloc'd on this side: the entry
    array is a userdata, the strings stay in the caller's table, and the
    listing is held by a box whose __gc frees it if a Lua error strikes. */
 #include <lauxlib.h>
@@ -133,8 +133,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 static int l_build(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   oci_layer_options o;
   oci_layer_options_init(&o);
   oci_layer_source src;
@@ -200,8 +199,7 @@ static int listing_gc(lua_State *L) {
 }
 
 static int l_entries(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err))
     return ocil_parts_push_error(L, &err);

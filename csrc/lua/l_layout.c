@@ -1,11 +1,11 @@
 /* core.layout: OCI image layouts for Lua (see ocispec/layout.h).
-     create(dir), open(dir) -> Layout | nil, msg, code
+     create(dir), open(dir) -> Layout | nil, msg, err
    Layout methods: path, blob_path, has_blob, put_blob, put_blob_file,
    blob_writer, temp_path, adopt_blob, get_blob, put_document, get_document,
    tag, untag, list, index, resolve, gc, verify, close.
    BlobWriter methods: write (returns the writer), size, commit, abort; a
    collected or closed writer aborts. Descriptors and documents are the
-   generic binding's userdata. Data errors return nil, message, code name. */
+   generic binding's userdata. Data errors return nil, message, err. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -72,7 +72,7 @@ const char *ocil_arg_digest(lua_State *L, int idx, int64_t *size) {
 }
 
 static void conv_to_err(const ocil_conv *c, const char *what, oci_error *e) {
-  oci_error_clear(e);
+  memset(e, 0, sizeof *e);
   e->code = c->code;
   char m[2 * OCI_ERROR_MESSAGE_MAX + 64];
   snprintf(m, sizeof m, "%s: %s%s%s", what, c->pointer,
@@ -89,8 +89,7 @@ static int push_layout(lua_State *L, int create) {
   u->l = NULL;
   u->users = 0;
   luaL_setmetatable(L, LAYOUT_MT);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   int rc = create ? oci_layout_create(dir, &u->l, &e)
                   : oci_layout_open(dir, &u->l, &e);
   if (rc) return push_err(L, &e);
@@ -135,8 +134,7 @@ static int m_blob_path(lua_State *L) {
   int64_t size;
   const char *d = ocil_arg_digest(L, 2, &size);
   char *p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_blob_path(l, d, &p, &e)) return push_err(L, &e);
   lua_pushstring(L, p);
   free(p);
@@ -148,8 +146,7 @@ static int m_has_blob(lua_State *L) {
   int64_t size;
   const char *d = ocil_arg_digest(L, 2, &size);
   bool have;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_has_blob(l, d, &have, &e)) return push_err(L, &e);
   lua_pushboolean(L, have);
   return 1;
@@ -161,8 +158,7 @@ static int m_put_blob(lua_State *L) {
   const char *s = luaL_checklstring(L, 2, &len);
   const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_put_blob(l, s, len, mt, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
@@ -172,8 +168,7 @@ static int m_put_blob_file(lua_State *L) {
   const char *path = ocil_arg_str(L, 2, "path", 0);
   const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_put_blob_file(l, path, mt, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
@@ -181,8 +176,7 @@ static int m_put_blob_file(lua_State *L) {
 static int m_temp_path(lua_State *L) {
   oci_layout *l = check_layout(L);
   char *p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_temp_path(l, &p, &e)) return push_err(L, &e);
   lua_pushstring(L, p);
   free(p);
@@ -196,8 +190,7 @@ static int m_adopt_blob(lua_State *L) {
   lua_Integer size = luaL_checkinteger(L, 4);
   const char *mt = ocil_arg_str(L, 5, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_adopt_blob(l, tmp, dg, (int64_t)size, mt, &d, &e))
     return push_err(L, &e);
   return ocil_push_desc(L, d);
@@ -209,8 +202,7 @@ static int m_get_blob(lua_State *L) {
   const char *d = ocil_arg_digest(L, 2, &size);
   char *buf;
   size_t len;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_get_blob(l, d, size, &buf, &len, &e)) return push_err(L, &e);
   lua_pushlstring(L, buf, len);
   free(buf);
@@ -225,8 +217,7 @@ static int m_put_document(lua_State *L) {
   oci_layout_put_options opts = {NULL, NULL};
   oci_arena *a = NULL;
   oci_str_map ann;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     a = oci_arena_new(0);
@@ -290,8 +281,7 @@ static int m_get_document(lua_State *L) {
   const char *d = ocil_arg_digest(L, 2, &size);
   const oci_type *t = arg_type(L, 3);
   void *obj;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_get_document(l, d, size, t, &obj, &e)) return push_err(L, &e);
   ocil_push_root(L, t, obj);
   return 1;
@@ -301,8 +291,7 @@ static int m_tag(lua_State *L) {
   oci_layout *l = check_layout(L);
   ocil_obj *u = ocil_check(L, 2, &oci_type_image_descriptor);
   const char *name = ocil_arg_str(L, 3, "name", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_tag(l, u->obj, name, &e)) return push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
@@ -311,8 +300,7 @@ static int m_tag(lua_State *L) {
 static int m_untag(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *name = ocil_arg_str(L, 2, "name", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_untag(l, name, &e)) return push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
@@ -321,8 +309,7 @@ static int m_untag(lua_State *L) {
 static int m_index(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_image_index *idx;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_index(l, &idx, &e)) return push_err(L, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
   return 1;
@@ -331,8 +318,7 @@ static int m_index(lua_State *L) {
 static int m_list(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_image_index *idx;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_index(l, &idx, &e)) return push_err(L, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
   int ix = lua_gettop(L);
@@ -389,8 +375,7 @@ static int m_resolve(lua_State *L) {
   oci_layout_platform p;
   arg_platform(L, 3, &p);
   oci_layout_resolved *r;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_resolve(l, ref, &p, &r, &e)) return push_err(L, &e);
   lua_createtable(L, 0, 5);
   int res = lua_gettop(L);
@@ -426,8 +411,7 @@ static int m_resolve(lua_State *L) {
 static int m_gc(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_layout_strings s;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   int rc = oci_layout_gc(l, &s, &e);
   if (rc) {
     oci_layout_strings_free(&s);
@@ -464,8 +448,7 @@ static void push_problem(lua_State *L, const oci_layout_problem *p) {
 static int m_verify(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_layout_problems p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   int rc = oci_layout_verify(l, &p, &e);
   if (rc != OCI_OK && rc != OCI_EVALIDATE) {
     oci_layout_problems_free(&p);
@@ -490,9 +473,9 @@ static int m_verify(lua_State *L) {
     lua_pushvalue(L, warns);
     return 2;
   }
-  lua_pushnil(L);
-  lua_pushstring(L, e.message);
+  ocil_push_error_msg(L, OCI_EVALIDATE, NULL, e.message);
   lua_pushvalue(L, errs);
+  lua_setfield(L, -2, "problems");
   return 3;
 }
 
@@ -506,8 +489,7 @@ static int m_blob_writer(lua_State *L) {
   luaL_setmetatable(L, WRITER_MT);
   lua_pushvalue(L, 1); /* the layout stays alive while the writer is */
   lua_setiuservalue(L, -2, 1);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_blob_writer(l, mt, &u->w, &e)) return push_err(L, &e);
   return 1;
 }
@@ -522,8 +504,7 @@ static int w_write(lua_State *L) {
   ud_writer *u = check_writer(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_blob_writer_write(u->w, s, len, &e)) return push_err(L, &e);
   lua_settop(L, 1);
   return 1;
@@ -541,8 +522,7 @@ static int w_commit(lua_State *L) {
   oci_blob_writer *w = u->w;
   u->w = NULL; /* commit always consumes the writer */
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_blob_writer_commit(w, expected, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }

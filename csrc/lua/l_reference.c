@@ -1,6 +1,6 @@
 /* core.reference: image references for Lua (see ocispec/reference.h).
-     parse(s)                                   -> Reference | nil, msg, code
-     with_tag(registry, repository, tag)        -> Reference | nil, msg, code
+     parse(s)                                   -> Reference | nil, msg, err
+     with_tag(registry, repository, tag)        -> Reference | nil, msg, err
      with_digest(registry, repository, digest)  -> ...
      with_tag_and_digest(registry, repository, tag, digest) -> ...
    A Reference is a full userdata holding one oci_reference pointer; it is
@@ -31,7 +31,7 @@ static oci_reference *check_ref(lua_State *L, int idx) {
   return b->ref;
 }
 
-/* Leaves the box on top as the result, or pushes nil, msg, code. */
+/* Leaves the box on top as the result, or pushes nil, msg, err. */
 static int finish(lua_State *L, int rc, const oci_error *err) {
   return rc ? ocil_parts_push_error(L, err) : 1;
 }
@@ -42,8 +42,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   ref_box *b = new_box(L);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   return finish(L, oci_reference_parse(s, len, &b->ref, &err), &err);
 }
 
@@ -52,9 +51,8 @@ static int l_parse(lua_State *L) {
 static int build(lua_State *L, int tag_at, int digest_at) {
   const char *reg, *repo, *tag = NULL, *digest = NULL;
   ref_box *b;
-  oci_error err;
+  oci_error err = {0};
   int rc;
-  oci_error_clear(&err);
   rc = ocil_parts_cstring(L, 1, "registry", &reg, &err);
   if (!rc) rc = ocil_parts_cstring(L, 2, "repository", &repo, &err);
   if (!rc && tag_at) rc = ocil_parts_cstring(L, tag_at, "tag", &tag, &err);
@@ -123,8 +121,7 @@ static int m_whole(lua_State *L) {
 static int m_set_mirror_registry(lua_State *L) {
   oci_reference *r = check_ref(L, 1);
   const char *mirror;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 2, "mirror registry", &mirror, &err) ||
       oci_reference_set_mirror(r, mirror, &err))
     return ocil_parts_push_error(L, &err);
@@ -136,8 +133,7 @@ static int m_clone_with_digest(lua_State *L) {
   oci_reference *r = check_ref(L, 1);
   const char *digest;
   ref_box *b;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 2, "digest", &digest, &err))
     return ocil_parts_push_error(L, &err);
   b = new_box(L);

@@ -1,14 +1,14 @@
 /* core.registry: the registry client for Lua (see ocispec/registry.h and
    registry-lua-api in the README).
-     connect(host [, opts]) -> Client | nil, msg, code
+     connect(host [, opts]) -> Client | nil, msg, err
    Client methods: host, ping, get_manifest, get_manifest_raw,
    head_manifest, put_manifest, delete_manifest, has_blob, get_blob,
    get_blob_to_layout, push_blob, push_blob_file, push_blob_from_layout,
    mount_blob, delete_blob, tags, tags_page, catalog, catalog_page,
    referrers, push, pull, copy, stats, last_response, close.
-   Data errors return nil, message, code name, info; info (for "registry"
-   and "network") describes the failed request: {status, method, url,
-   body, content_type, codes, response}.
+   Data errors return nil, message, err (binding.h's error table); for
+   "registry" and "network", err.http describes the failed request:
+   {status, method, url, body, content_type, codes, response}.
 
    Progress: opts.progress is kept in the client's user value; the C
    callback is a trampoline that calls it under lua_pcall on the lua_State
@@ -118,8 +118,7 @@ static void end(ud_client *u) {
 static void push_response(lua_State *L, int info, const char *body,
                           size_t len) {
   void *obj = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   lua_newtable(L);
   int codes = lua_gettop(L);
   if (body && len &&
@@ -163,18 +162,19 @@ static void push_last_response(lua_State *L, const oci_registry *r, int full) {
   if (full) push_response(L, t, resp.body, resp.body ? resp.body_len : 0);
 }
 
-/* nil, message, code name[, info]: the error of a failed call on u. */
+/* nil, message, err: the error of a failed call on u; err.http (for
+   "registry" and "network") describes the failed request. */
 static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
   if (e->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
-  lua_pushnil(L);
-  if (e->code == OCI_ECANCELED && u && u->cb_failed)
+  if (e->code == OCI_ECANCELED && u && u->cb_failed) {
     lua_pushfstring(L, "canceled by progress callback: %s", u->cb_msg);
-  else
-    lua_pushstring(L, e->message);
-  lua_pushstring(L, oci_status_name(e->code));
+    ocil_push_error_msg(L, e->code, e, lua_tostring(L, -1));
+    lua_remove(L, -4);
+  } else
+    ocil_push_error_msg(L, e->code, e, e->message);
   if (u && u->r && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
     push_last_response(L, u->r, 1);
-    return 4;
+    lua_setfield(L, -2, "http");
   }
   return 3;
 }
@@ -371,8 +371,7 @@ static int l_connect(lua_State *L) {
     o.progress = progress_trampoline;
     o.progress_ud = u; /* full userdata memory does not move */
   }
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_registry_new(host, &o, &u->r, &e)) return push_err(L, NULL, &e);
   return 1;
 }
@@ -417,8 +416,7 @@ static int push_true(lua_State *L) {
 
 static int c_ping(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_ping(u->r, &e);
   end(u);
@@ -445,8 +443,7 @@ static int get_manifest(lua_State *L, int raw) {
   const char *ref = ocil_arg_str(L, 3, "reference", 0);
   const char *accept = ocil_arg_str(L, 4, "accept", 1);
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_get_manifest(u->r, repo, ref, accept, &h->man, &e);
   end(u);
@@ -489,8 +486,7 @@ static int c_head_manifest(lua_State *L) {
   const char *accept = ocil_arg_str(L, 4, "accept", 1);
   bool found = false;
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_head_manifest(u->r, repo, ref, accept, &found, &d, &e);
   end(u);
@@ -508,7 +504,7 @@ static char *json_media_type(const char *s, size_t len) {
   oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
   po.allow_missing_required = true;
   oci_image_manifest *m;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse(&oci_type_image_manifest, s, len, &po, (void **)&m, &e))
     return NULL;
   char *mt = NULL;
@@ -526,8 +522,7 @@ static int c_put_manifest(lua_State *L) {
   hold *h = new_hold(L);
   const char *body;
   size_t len;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (lua_type(L, 4) == LUA_TSTRING) {
     body = lua_tolstring(L, 4, &len);
     if (!mt) {
@@ -577,8 +572,7 @@ static int c_delete_manifest(lua_State *L) {
   ud_client *u = to_client(L, 1);
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   const char *ref = ocil_arg_str(L, 3, "reference", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_delete_manifest(u->r, repo, ref, &e);
   end(u);
@@ -592,8 +586,7 @@ static int c_has_blob(lua_State *L) {
   const char *dg = ocil_arg_digest(L, 3, &dsize);
   bool found = false;
   int64_t size = -1;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_has_blob(u->r, repo, dg, &found, &size, &e);
   end(u);
@@ -620,8 +613,7 @@ static int c_get_blob(lua_State *L) {
   }
   hold *h = new_hold(L);
   size_t len = 0;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_get_blob_buffer(u->r, repo, dg, size, max, &h->buf,
                                         &len, &e);
@@ -636,8 +628,7 @@ static int c_get_blob_to_layout(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   const oci_image_descriptor *d = arg_desc(L, 3);
   oci_layout *l = ocil_check_layout(L, 4);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
   int rc = oci_registry_get_blob_to_layout(u->r, repo, d, l, &e);
@@ -653,8 +644,7 @@ static int c_push_blob(lua_State *L) {
   const char *data = luaL_checklstring(L, 3, &len);
   const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_push_blob_buffer(u->r, repo, data, len, mt, &d, &e);
   end(u);
@@ -668,8 +658,7 @@ static int c_push_blob_file(lua_State *L) {
   const char *path = ocil_arg_str(L, 3, "path", 0);
   const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_push_blob_file(u->r, repo, path, mt, &d, &e);
   end(u);
@@ -682,8 +671,7 @@ static int c_push_blob_from_layout(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   oci_layout *l = ocil_check_layout(L, 3);
   const oci_image_descriptor *d = arg_desc(L, 4);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 3, 1);
   int rc = oci_registry_push_blob_from_layout(u->r, repo, l, d, &e);
@@ -699,8 +687,7 @@ static int c_mount_blob(lua_State *L) {
   int64_t size;
   const char *dg = ocil_arg_digest(L, 4, &size);
   bool mounted = false;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_mount_blob(u->r, repo, from, dg, &mounted, &e);
   end(u);
@@ -714,8 +701,7 @@ static int c_delete_blob(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t size;
   const char *dg = ocil_arg_digest(L, 3, &size);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_delete_blob(u->r, repo, dg, &e);
   end(u);
@@ -737,8 +723,7 @@ static int list_all(lua_State *L, int catalog) {
   const char *repo = catalog ? NULL : ocil_arg_str(L, 2, "repo", 0);
   unsigned n = arg_count(L, catalog ? 2 : 3, "page_size");
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = catalog ? oci_registry_catalog(u->r, n, &h->strings, &e)
                    : oci_registry_tags(u->r, repo, n, &h->strings, &e);
@@ -755,8 +740,7 @@ static int list_page(lua_State *L, int catalog) {
   unsigned n = arg_count(L, at, "n");
   const char *last = ocil_arg_str(L, at + 1, "last", 1);
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = catalog ? oci_registry_catalog_page(u->r, n, last, &h->strings,
                                                &h->next, &e)
@@ -792,8 +776,7 @@ static int c_referrers(lua_State *L) {
   const char *dg = ocil_arg_digest(L, 3, &size);
   const char *at = ocil_arg_str(L, 4, "artifact_type", 1);
   oci_image_index *idx = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   int rc = oci_registry_referrers(u->r, repo, dg, at, &idx, &e);
   end(u);
@@ -809,8 +792,7 @@ static int c_push(lua_State *L) {
   const char *repo = ocil_arg_str(L, 4, "repo", 0);
   const char *tag = ocil_arg_str(L, 5, "tag", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 2, 1);
   int rc = oci_registry_push(u->r, l, name, repo, tag, &d, &e);
@@ -881,8 +863,7 @@ static int c_pull(lua_State *L) {
   oci_registry_platform pbuf;
   const oci_registry_platform *p = arg_platform(L, 6, &pbuf);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
   int rc = oci_registry_pull(u->r, repo, ref, l, name, p, &d, &e);
@@ -901,8 +882,7 @@ static int c_copy(lua_State *L) {
   const char *dst_repo = ocil_arg_str(L, 5, "dst_repo", 0);
   const char *dst_tag = ocil_arg_str(L, 6, "dst_tag", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (dst != u) begin(L, dst, 4);
   begin(L, u, 1);
   int rc = oci_registry_copy(u->r, src_repo, src_ref, dst->r, dst_repo, dst_tag,

@@ -3,7 +3,7 @@
    shelling out.
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
-       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, code
+       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, err
      apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
        opened by oci_layout_open_blob (no path looked up in between)
      mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
@@ -11,7 +11,7 @@
      remove_tree(path) -> true (never follows a symbolic link)
      dir_state(path) -> "missing" | "empty" | "full" | "other" (not a dir)
      ids() -> effective uid, gid
-   Errors: nil, message, code name. */
+   Errors: nil, message, err. */
 #include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
@@ -75,8 +75,7 @@ static int push_stats(lua_State *L, const oci_unpack_stats *st) {
 }
 
 static int l_apply(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *blob, *rootfs;
   if (ocil_parts_cstring(L, 1, "blob path", &blob, &err) ||
       ocil_parts_cstring(L, 2, "rootfs", &rootfs, &err))
@@ -90,8 +89,7 @@ static int l_apply(lua_State *L) {
 }
 
 static int l_apply_blob(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   oci_layout *l = ocil_check_layout(L, 1);
   const char *digest, *rootfs;
   if (ocil_parts_cstring(L, 2, "digest", &digest, &err) ||
@@ -110,13 +108,13 @@ static int l_apply_blob(lua_State *L) {
 }
 
 static int push_errno(lua_State *L, const char *path) {
-  oci_error err;
+  oci_error err = {0};
   oci_error_set(&err, OCI_EIO, "%s: %s", path, strerror(errno));
   return ocil_parts_push_error(L, &err);
 }
 
 static int l_mkdtemp(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *tmpl;
   if (ocil_parts_cstring(L, 1, "template", &tmpl, &err))
     return ocil_parts_push_error(L, &err);
@@ -129,7 +127,7 @@ static int l_mkdtemp(lua_State *L) {
 }
 
 static int l_mkdir(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err))
     return ocil_parts_push_error(L, &err);
@@ -142,7 +140,7 @@ static int l_mkdir(lua_State *L) {
 }
 
 static int l_remove_tree(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
       oci_remove_tree(path, &err))
@@ -152,7 +150,7 @@ static int l_remove_tree(lua_State *L) {
 }
 
 static int l_dir_state(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err))
     return ocil_parts_push_error(L, &err);

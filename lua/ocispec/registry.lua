@@ -13,12 +13,13 @@
 -- `tags_page`, `catalog`, `catalog_page`, `referrers`, `push`, `pull`,
 -- `copy`, `stats`, `last_response` and `close`.
 --
--- Failures return `nil, message, code, info`: `code` is the status name
+-- Failures return `nil, message, err`: `err.code` is the status name
 -- (`"registry"`, `"network"`, `"mismatch"`, `"canceled"`, `"invalid"`,
--- `"io"`, ...) and `info`, for `"registry"` and `"network"`, describes the
--- failed request: `{status=, method=, url=, body=, content_type=, codes=,
--- response=}` (`response`: the body as a `distribution.ErrorResponse` when
--- it is one). Credentials never appear in messages.
+-- `"io"`, ...) and `err.http`, for `"registry"` and `"network"`, describes
+-- the failed request: `{status=, method=, url=, body=, content_type=,
+-- codes=, response=}` (`response`: the body as a
+-- `distribution.ErrorResponse` when it is one). Credentials never appear
+-- in messages.
 --
 -- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
 -- config.json), each with its `<Name>Builder()`.
@@ -68,13 +69,13 @@ end
 -- wrong type raises.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options
--- @return a client, or nil, message, code
+-- @return a client, or nil, message, err
 function M.connect(host, opts)
   -- not a tail call: argument errors then name `connect`, not this file.
   -- The core maps docker.io to its API host itself, after finding Docker
   -- Hub's credentials (filed under index.docker.io) by the name.
-  local c, msg, code, info = core.registry.connect(host, opts)
-  return c, msg, code, info
+  local c, msg, err = core.registry.connect(host, opts)
+  return c, msg, err
 end
 
 --- Parses a reference "host/repo[:tag][@digest]" for the client calls.
@@ -82,10 +83,10 @@ end
 -- @treturn table `{registry=, host=, repository=, tag=, digest=,
 -- reference=}` where `reference` is the digest when there is one, else
 -- the tag, and `host` is what `connect` is given (the registry name:
--- `connect` contacts docker.io at `host_of(host)`); or nil, message, code
+-- `connect` contacts docker.io at `host_of(host)`); or nil, message, err
 function M.parse_reference(s)
-  local r, msg, code = distribution.Reference.parse(s)
-  if not r then return nil, msg, code end
+  local r, msg, err = distribution.Reference.parse(s)
+  if not r then return nil, msg, err end
   local t = {
     registry = r:registry(),
     repository = r:repository(),
@@ -111,16 +112,16 @@ local function side_options(opts, side)
 end
 
 local function connect_ref(ref, opts)
-  local r, msg, code = M.parse_reference(ref)
-  if not r then return nil, msg, code end
-  local c, cmsg, ccode, info = core.registry.connect(r.host, opts)
-  if not c then return nil, cmsg, ccode, info end
+  local r, msg, err = M.parse_reference(ref)
+  if not r then return nil, msg, err end
+  local c, cmsg, cerr = core.registry.connect(r.host, opts)
+  if not c then return nil, cmsg, cerr end
   return c, r
 end
 
 -- A Layout from a Layout or a directory (create: the core's
 -- layout.create, which opens an existing layout and makes a missing or
--- empty directory one); nil, message, code on failure.
+-- empty directory one); nil, message, err on failure.
 local function get_layout(l, create)
   if type(l) ~= "string" then return l end
   return (create and layout.create or layout.open)(l)
@@ -142,21 +143,21 @@ end
 -- @tparam string ref "host/repo[:tag]"
 -- @tparam[opt] table opts connection options (see `connect`)
 -- @return the pushed top Descriptor and the client's stats table, or nil,
--- message, code, info
+-- message, err
 function M.push(layout_or_dir, name, ref, opts)
   assert(type(name) == "string", "bad argument #2 to 'push' (string expected)")
   local opened = type(layout_or_dir) == "string"
-  local L, lmsg, lcode = get_layout(layout_or_dir, false)
-  if not L then return nil, lmsg, lcode end
-  local c, r, code, info = connect_ref(ref, opts)
+  local L, lmsg, lerr = get_layout(layout_or_dir, false)
+  if not L then return nil, lmsg, lerr end
+  local c, r, err = connect_ref(ref, opts)
   if not c then
     if opened then L:close() end
-    return nil, r, code, info
+    return nil, r, err
   end
   return finish({ c }, L, opened, pcall(function()
     local tag = not r.digest and r.tag or nil
-    local d, msg, ecode, einfo = c:push(L, name, r.repository, tag)
-    if not d then return nil, msg, ecode, einfo end
+    local d, msg, perr = c:push(L, name, r.repository, tag)
+    if not d then return nil, msg, perr end
     return d, c:stats()
   end))
 end
@@ -172,21 +173,21 @@ end
 -- `platform` ("linux/amd64", "linux/arm/v7" or `{os=, architecture=,
 -- variant=}`; nil keeps every manifest of an index)
 -- @return the pulled Descriptor and the client's stats table, or nil,
--- message, code, info
+-- message, err
 function M.pull(ref, layout_or_dir, name, opts)
-  local c, r, code, info = connect_ref(ref, opts)
-  if not c then return nil, r, code, info end
-  local L, lmsg, lcode = get_layout(layout_or_dir, true)
+  local c, r, err = connect_ref(ref, opts)
+  if not c then return nil, r, err end
+  local L, lmsg, lerr = get_layout(layout_or_dir, true)
   if not L then
     c:close()
-    return nil, lmsg, lcode
+    return nil, lmsg, lerr
   end
   -- no name: the reference's tag; a digest reference is recorded under its
   -- digest (as skopeo does), so that the next gc keeps what was pulled
   if name == nil then name = r.digest or r.tag end
   return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
-    local d, msg, ecode, einfo = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
-    if not d then return nil, msg, ecode, einfo end
+    local d, msg, perr = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
+    if not d then return nil, msg, perr end
     return d, c:stats()
   end))
 end
@@ -204,23 +205,23 @@ local STAT_KEYS = {
 -- @tparam[opt] table opts connection options for both sides; `opts.src`
 -- and `opts.dst` hold options for one side over the common ones
 -- @return the copied Descriptor and the stats (of both clients, added),
--- or nil, message, code, info
+-- or nil, message, err
 function M.copy(src, dst, opts)
-  local rs, msg, code = M.parse_reference(src)
-  if not rs then return nil, msg, code end
+  local rs, msg, err = M.parse_reference(src)
+  if not rs then return nil, msg, err end
   local rd
-  rd, msg, code = M.parse_reference(dst)
-  if not rd then return nil, msg, code end
+  rd, msg, err = M.parse_reference(dst)
+  if not rd then return nil, msg, err end
   local so, dopt = side_options(opts, "src"), side_options(opts, "dst")
-  local cs, info
-  cs, msg, code, info = core.registry.connect(rs.host, so)
-  if not cs then return nil, msg, code, info end
+  local cs
+  cs, msg, err = core.registry.connect(rs.host, so)
+  if not cs then return nil, msg, err end
   local cd = cs
   if rd.host ~= rs.host or (opts and (opts.src or opts.dst)) then
-    cd, msg, code, info = core.registry.connect(rd.host, dopt)
+    cd, msg, err = core.registry.connect(rd.host, dopt)
     if not cd then
       cs:close()
-      return nil, msg, code, info
+      return nil, msg, err
     end
   end
   local clients = cd == cs and { cs } or { cs, cd }
@@ -230,8 +231,8 @@ function M.copy(src, dst, opts)
       -- "host/b" takes the source's tag, not the "latest" of normalisation
       tag = dst:match(":[^/]*$") and rd.tag or rs.tag
     end
-    local d, emsg, ecode, einfo = cs:copy(rs.repository, rs.reference, cd, rd.repository, tag)
-    if not d then return nil, emsg, ecode, einfo end
+    local d, emsg, cerr = cs:copy(rs.repository, rs.reference, cd, rd.repository, tag)
+    if not d then return nil, emsg, cerr end
     local stats = cs:stats()
     if cd ~= cs then
       local other = cd:stats()
@@ -244,10 +245,10 @@ end
 --- Every tag of a repository.
 -- @tparam string repo "host/repo" (a tag or digest in it is ignored)
 -- @tparam[opt] table opts connection options (see `connect`)
--- @return a list of tags, or nil, message, code, info
+-- @return a list of tags, or nil, message, err
 function M.tags(repo, opts)
-  local c, r, code, info = connect_ref(repo, opts)
-  if not c then return nil, r, code, info end
+  local c, r, err = connect_ref(repo, opts)
+  if not c then return nil, r, err end
   return finish({ c }, nil, false, pcall(c.tags, c, r.repository))
 end
 

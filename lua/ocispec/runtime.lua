@@ -171,15 +171,15 @@ function M.State.methods.save(self, path) return self:to_file(path) end
 -- (oci-spec-rs `canonicalize_rootfs`); readonly becomes explicit.
 function Spec.methods.canonicalize_rootfs(self, bundle)
   local root = self:root()
-  if not root then return nil, "no root path provided for canonicalization" end
+  if not root then return util.fail("missing", "no root path provided for canonicalization") end
   local path = root:path()
   if path:sub(1, 1) ~= "/" then
-    local base, err = core.realpath(bundle)
-    if not base then return nil, err end
+    local base, msg, err = core.realpath(bundle)
+    if not base then return nil, msg, err end
     path = base .. "/" .. path
   end
-  local real, err = core.realpath(path)
-  if not real then return nil, err end
+  local real, msg, err = core.realpath(path)
+  if not real then return nil, msg, err end
   root:set_path(real)
   root:set_readonly(root:readonly() or false)
   return self
@@ -308,15 +308,17 @@ end
 -- absolute target from the rootfs and `..` stopping there, at most 40
 -- links; a FIFO, device or directory is refused, and so is a file over
 -- `ROOTFS_DB_MAX`, 4 MiB); `opts.volumes = true`: a tmpfs mount for each
--- `Config.Volumes` path. Returns the Spec or nil, message.
+-- `Config.Volumes` path. Returns the Spec or nil, message, err (code
+-- "invalid" when a user or group cannot be resolved).
 function Spec.from_image_config(image_config, opts)
   opts = opts or {}
   local image = require "ocispec.image"
   local cfg = image_config
   if type(cfg) == "table" then
     local err
-    cfg, err = image.ImageConfiguration.from_table(cfg)
-    if not cfg then return nil, err end
+    local e
+    cfg, err, e = image.ImageConfiguration.from_table(cfg)
+    if not cfg then return nil, err, e end
   end
   local spec = opts.base and opts.base:clone() or Spec.default()
   local process = spec:process() or (spec:set_process(M.Process.from_table({ cwd = "/" })) and spec:process())
@@ -348,7 +350,7 @@ function Spec.from_image_config(image_config, opts)
   process:set_terminal(false)
   if user then
     local uid, gid, additional = resolve_user(user, opts.rootfs)
-    if not uid then return nil, gid end
+    if not uid then return util.fail("invalid", gid) end
     local u = { uid = uid, gid = gid }
     if additional and #additional > 0 then u.additionalGids = additional end
     process:set_user(u)
@@ -397,7 +399,7 @@ local seccomp_values = {
 -- for ERRNO and TRACE (1 when absent), as oci-spec-rs `as_u32`.
 function M.seccomp_action_value(action, errno_ret)
   local v = seccomp_values[action]
-  if not v then return nil, ("unknown seccomp action %q"):format(tostring(action)) end
+  if not v then return util.fail("invalid", ("unknown seccomp action %q"):format(tostring(action))) end
   if action == "SCMP_ACT_ERRNO" or action == "SCMP_ACT_TRACE" then
     v = v | ((errno_ret or 1) & 0xffff)
   end

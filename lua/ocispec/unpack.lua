@@ -22,6 +22,7 @@
 -- @module ocispec.unpack
 local core = require "ocispec.core"
 local runtime = require "ocispec.runtime"
+local util = require "ocispec.util"
 
 local M = {}
 
@@ -74,17 +75,17 @@ end
 -- bundle is built in a new directory beside it (mode 0700, as umoci's)
 -- and renamed to `bundle` only when complete; `bundle` must not exist or
 -- be an empty directory. On any failure nothing is left behind.
--- Returns the runtime Spec, or nil, message, code.
+-- Returns the runtime Spec, or nil, message, err.
 function M.image(layout, ref, bundle, opts)
   opts = opts or {}
   local parent, name = split(bundle)
   if not parent then
-    return nil, ("%s: the bundle must name a new or empty directory"):format(bundle), "invalid"
+    return util.fail("invalid", ("%s: the bundle must name a new or empty directory"):format(bundle))
   end
   local state, msg, code = M.dir_state(bundle)
   if not state then return nil, msg, code end
   if state == "full" or state == "other" then
-    return nil, ("%s: exists and is not an empty directory; unpack into a new bundle"):format(bundle), "io"
+    return util.fail("io", ("%s: exists and is not an empty directory; unpack into a new bundle"):format(bundle))
   end
   local r
   r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
@@ -92,8 +93,8 @@ function M.image(layout, ref, bundle, opts)
   local cfg = r.config:to_table()
   local diff_ids = cfg.rootfs and cfg.rootfs.diff_ids or {}
   if #diff_ids ~= #r.layers then
-    return nil, ("the image has %d layers but its config lists %d diff_ids"):format(#r.layers, #diff_ids),
-      "invalid"
+    return util.fail("invalid", ("the image has %d layers but its config lists %d diff_ids"):format(#r.layers,
+      #diff_ids))
   end
   local base
   if opts.rootless then
@@ -105,7 +106,7 @@ function M.image(layout, ref, bundle, opts)
   if not tmp then return nil, msg, code end
   local function fail(m, c)
     M.remove_tree(tmp)
-    return nil, m, c
+    return util.fail(c, m)
   end
   local rootfs = tmp .. "/rootfs"
   local ok, err

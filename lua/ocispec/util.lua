@@ -27,4 +27,31 @@ function util.constants(kind, t)
   })
 end
 
+--- The error of a failed call, in the one shape of the whole API:
+-- returns `nil, message, err`, where `err` is a table with `code` (a
+-- string: "invalid", "io", "validate", ...) and `message` (the same
+-- message), plus whatever `fields` holds (`pointer`, `rule`, `problems`,
+-- `http`, ...), carrying the metatable `core.Error` that the C layer's
+-- errors carry (its `__tostring` gives the message).
+-- `code` may also be an error table (from a failed call being reported
+-- with more context): its fields are kept and `message` replaces its
+-- message.
+-- @tparam string|table code the error code, or an error to re-word
+-- @tparam string message what failed, where and why
+-- @tparam[opt] table fields more members of the error table
+-- @return nil, message, err
+function util.fail(code, message, fields)
+  local err = {}
+  if type(code) == "table" then
+    for k, v in pairs(code) do err[k] = v end
+  else
+    err.code = code
+  end
+  assert(type(err.code) == "string", "util.fail: an error code expected")
+  assert(type(message) == "string", "util.fail: a message expected")
+  for k, v in pairs(fields or {}) do err[k] = v end
+  err.message = message
+  return nil, message, setmetatable(err, core.Error)
+end
+
 return util
