@@ -122,7 +122,7 @@ describe("registry client against hostile servers", function()
       local whole = tmp .. "/nested-platform-whole"
       assert(registry.pull(fake.host .. "/deep/app:latest", whole, "all", opts()))
       local L = assert(oci.layout.open(whole))
-      local r = assert(L:resolve("all", { os = "linux", architecture = "amd64", variant = "v2" }))
+      local r = assert(L:resolve("all", { platform = { os = "linux", architecture = "amd64", variant = "v2" } }))
       assert.are.equal(d:digest(), r.descriptor:digest())
       L:close()
     end)

@@ -33,6 +33,7 @@ typedef struct ocil_conv {
   char pointer[OCI_ERROR_POINTER_MAX];
   size_t max_depth, max_size, max_string;
   size_t depth; /* containers entered so far */
+  int strict;   /* a member no type declares is an error, not kept */
 } ocil_conv;
 
 /* Push a new userdata owning obj (a root: its arena is freed with it). */
@@ -88,6 +89,13 @@ int ocil_push_error(lua_State *L, const oci_error *e, const char *context);
    be NULL) gives the pointer and position. */
 int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
                         const char *message);
+
+/* Options tables are checked: raises `unknown option "k"` when the table
+   at idx has a key that is not in `known` (NULL-ended) or is not a string:
+   as a bad argument idx, or prefixed with `what` when not NULL (a table
+   inside the arguments). Nothing when idx holds no table. */
+void ocil_check_options(lua_State *L, int idx, const char *const *known,
+                        const char *what);
 
 /* cjson.empty_array_mt, when registered by the Lua layer. */
 void ocil_set_array_mt(lua_State *L, int tableidx);

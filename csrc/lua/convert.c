@@ -593,6 +593,9 @@ static int table_to_object(lua_State *L, int idx, const oci_type *t,
         rc = ocil_to_value(L, vi, f->vt, (char *)o + f->offset, a, c);
         o->present |= bit;
       }
+    } else if (c->strict) {
+      rc = conv_fail(c, OCI_EINVAL, "%s has no member \"%s\" (strict)", t->name,
+                     k);
     } else {
       extra[ne].key = oci_arena_strndup(a, k, kl);
       rc = extra[ne].key ? ocil_encode_raw(L, vi, a, &extra[ne].raw, c)

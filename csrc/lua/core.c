@@ -314,7 +314,40 @@ static void raise_nomem(lua_State *L) {
   luaL_error(L, "not enough memory");
 }
 
-/* ---- parse options ------------------------------------------------------- */
+/* ---- options ------------------------------------------------------------- */
+
+void ocil_check_options(lua_State *L, int idx, const char *const *known,
+                        const char *what) {
+  if (lua_type(L, idx) != LUA_TTABLE) return;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    size_t i = 0;
+    while (k && known[i] && strcmp(known[i], k) != 0)
+      i++;
+    if (!k || !known[i]) {
+      const char *m = lua_pushfstring(L, "unknown option \"%s\"",
+                                      luaL_tolstring(L, -1, NULL));
+      if (what) luaL_error(L, "%s: %s", what, m);
+      luaL_argerror(L, idx, m);
+    }
+  }
+}
+
+static const char *const PARSE_OPTIONS[] = {"max_depth",
+                                            "max_size",
+                                            "max_string",
+                                            "allow_duplicate_keys",
+                                            "allow_missing_required",
+                                            NULL};
+static const char *const CONV_OPTIONS[] = {"max_depth", "max_size",
+                                           "max_string", NULL};
+static const char *const FROM_TABLE_OPTIONS[] = {"max_depth", "max_size",
+                                                 "max_string", "strict", NULL};
+static const char *const WRITE_OPTIONS[] = {"pretty", NULL};
+static const char *const VALIDATE_OPTIONS[] = {"platform", "for_start", NULL};
 
 /* A size option: a non-negative integer (0 = the default). */
 static size_t get_size_option(lua_State *L, int idx, const char *name,
@@ -335,21 +368,27 @@ static size_t get_size_option(lua_State *L, int idx, const char *name,
   return v;
 }
 
-/* Parse options {max_depth=, max_size=, max_string=,
-   allow_duplicate_keys=, allow_missing_required=} at idx (or none). A
+/* The limits {max_depth=, max_size=, max_string=} of the table at idx. A
    max_depth past the hard limit is misuse: it would let the recursion
    exhaust the C stack. */
-static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
-  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
-  *o = def;
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
+static void get_limits(lua_State *L, int idx, oci_parse_options *o) {
   size_t v = get_size_option(L, idx, "max_depth", OCI_MAX_DEPTH_LIMIT);
   if (v) o->max_depth = v;
   v = get_size_option(L, idx, "max_size", (size_t)LUA_MAXINTEGER);
   if (v) o->max_size = v;
   v = get_size_option(L, idx, "max_string", (size_t)LUA_MAXINTEGER);
   if (v) o->max_string = v;
+}
+
+/* Parse options {max_depth=, max_size=, max_string=,
+   allow_duplicate_keys=, allow_missing_required=} at idx (or none). */
+static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
+  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
+  *o = def;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  ocil_check_options(L, idx, PARSE_OPTIONS, NULL);
+  get_limits(L, idx, o);
   lua_getfield(L, idx, "allow_duplicate_keys");
   o->allow_duplicate_keys = lua_toboolean(L, -1);
   lua_getfield(L, idx, "allow_missing_required");
@@ -357,11 +396,20 @@ static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
   lua_pop(L, 2);
 }
 
-/* A conversion from Lua with the limits of parse options at idx. */
-static void get_conv_options(lua_State *L, int idx, ocil_conv *c) {
-  oci_parse_options o;
-  get_parse_options(L, idx, &o);
+/* A conversion from Lua with the limits at idx (or none); `known`:
+   CONV_OPTIONS, or FROM_TABLE_OPTIONS, which adds `strict`. */
+static void get_conv_options(lua_State *L, int idx, ocil_conv *c,
+                             const char *const *known) {
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
   memset(c, 0, sizeof *c);
+  if (!lua_isnoneornil(L, idx)) {
+    luaL_checktype(L, idx, LUA_TTABLE);
+    ocil_check_options(L, idx, known, NULL);
+    get_limits(L, idx, &o);
+    lua_getfield(L, idx, "strict");
+    c->strict = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   c->max_depth = o.max_depth;
   c->max_size = o.max_size;
   c->max_string = o.max_string;
@@ -424,7 +472,7 @@ static int cls_from_table(lua_State *L) {
   const oci_type *t = up_type(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   ocil_conv c;
-  get_conv_options(L, 2, &c);
+  get_conv_options(L, 2, &c, FROM_TABLE_OPTIONS);
   ocil_obj *u = push_new(L, t, 0);
   oci_arena *a = ((oci_object *)u->obj)->arena;
   void *obj;
@@ -522,6 +570,7 @@ static int obj_to_json(lua_State *L) {
   ocil_obj *u = self(L);
   oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, false};
   if (lua_istable(L, 2)) {
+    ocil_check_options(L, 2, WRITE_OPTIONS, NULL);
     lua_getfield(L, 2, "pretty");
     w.pretty = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -555,6 +604,7 @@ static int write_file(lua_State *L, bool pretty) {
 static int obj_to_file(lua_State *L) {
   bool pretty = false;
   if (lua_istable(L, 3)) {
+    ocil_check_options(L, 3, WRITE_OPTIONS, NULL);
     lua_getfield(L, 3, "pretty");
     pretty = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -619,6 +669,7 @@ static void get_validate_options(lua_State *L, int idx,
   *o = def;
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
+  ocil_check_options(L, idx, VALIDATE_OPTIONS, NULL);
   lua_getfield(L, idx, "platform");
   if (!lua_isnil(L, -1)) o->platform = luaL_checkstring(L, -1);
   lua_getfield(L, idx, "for_start");
@@ -1098,7 +1149,7 @@ static oci_arena **push_scratch(lua_State *L, size_t hint) {
 static int core_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
   ocil_conv c;
-  get_conv_options(L, 2, &c);
+  get_conv_options(L, 2, &c, CONV_OPTIONS);
   oci_arena **box = push_scratch(L, 0);
   char *out;
   int rc = ocil_encode_raw(L, 1, *box, &out, &c);

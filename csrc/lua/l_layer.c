@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/layer.h"
 
@@ -75,6 +76,12 @@ static int read_entries(lua_State *L, int tidx, oci_layer_entry **out,
       return luaL_error(L, "layer.build: entries[%d] must be a table, got %s",
                         (int)i + 1, luaL_typename(L, -1));
     int e = lua_gettop(L);
+    static const char *const known[] = {"path",   "type",  "mode",   "uid",
+                                        "gid",    "mtime", "source", "content",
+                                        "target", "major", "minor",  NULL};
+    char what[64];
+    snprintf(what, sizeof what, "layer.build: entries[%zu]", i + 1);
+    ocil_check_options(L, e, known, what);
     oci_layer_entry *x = &v[i];
     int has;
     x->path = opt_string(L, e, "path", ctx, NULL);
@@ -131,8 +138,12 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static int l_build(lua_State *L) {
+  static const char *const known[] = {"dir",    "entries",     "lower", "upper",
+                                      "output", "compression", "level", "mtime",
+                                      "uid",    "gid",         NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  ocil_check_options(L, 1, known, NULL);
   oci_error err = {0};
   oci_layer_options o;
   oci_layer_options_init(&o);

@@ -219,7 +219,9 @@ static int m_put_document(lua_State *L) {
   oci_str_map ann;
   oci_error e = {0};
   if (!lua_isnoneornil(L, 3)) {
+    static const char *const known[] = {"annotations", "platform", NULL};
     luaL_checktype(L, 3, LUA_TTABLE);
+    ocil_check_options(L, 3, known, NULL);
     a = oci_arena_new(0);
     if (!a) return luaL_error(L, "not enough memory");
     ocil_conv c;
@@ -345,8 +347,10 @@ static int m_list(lua_State *L) {
 /* opts.platform: a table {os=, architecture=, variant=} or a Platform. */
 static void arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
   memset(p, 0, sizeof *p);
+  static const char *const known[] = {"platform", NULL};
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
+  ocil_check_options(L, idx, known, NULL);
   if (lua_getfield(L, idx, "platform") == LUA_TNIL) return; /* left on stack */
   ocil_obj *u = ocil_test_any(L, -1);
   if (u && u->type == &oci_type_image_platform && u->obj) {

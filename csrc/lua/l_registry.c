@@ -317,8 +317,33 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *name,
 }
 
 static int l_connect(lua_State *L) {
+  static const char *const known[] = {"plain_http",
+                                      "tls_verify",
+                                      "ca_file",
+                                      "username",
+                                      "password",
+                                      "auth_file",
+                                      "user_agent",
+                                      "retries",
+                                      "retry_delay_ms",
+                                      "retry_max_delay_ms",
+                                      "connect_timeout",
+                                      "low_speed_timeout",
+                                      "chunk_size",
+                                      "low_speed_limit",
+                                      "max_fanout",
+                                      "max_nodes",
+                                      "max_pages",
+                                      "max_list_bytes",
+                                      "allow_cross_host_auth",
+                                      "allow_insecure_realm",
+                                      "progress",
+                                      NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
-  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ocil_check_options(L, 2, known, NULL);
+  }
   lua_settop(L, 2);
   oci_registry_options o;
   oci_registry_options_init(&o);

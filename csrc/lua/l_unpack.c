@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/layout.h"
 #include "ocispec/unpack.h"
@@ -49,8 +50,12 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key,
 }
 
 static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
+  static const char *const known[] = {"rootless", "digest",    "diff_id",
+                                      "size",     "max_bytes", "max_entries",
+                                      NULL};
   if (lua_isnoneornil(L, t)) return;
   luaL_checktype(L, t, LUA_TTABLE);
+  ocil_check_options(L, t, known, NULL);
   lua_getfield(L, t, "rootless");
   opts->rootless = lua_toboolean(L, -1);
   lua_pop(L, 1);

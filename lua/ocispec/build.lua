@@ -114,11 +114,14 @@ end
 
 -- Image.new, raising misuse errors at `level` (seen from here): the
 -- caller of Image.new or of Image.from.
+local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations" }
+
 new_image = function(layout, opts, level)
   if type(layout) ~= "table" and type(layout) ~= "userdata" then
     error("Image.new: a layout expected, got " .. type(layout), level)
   end
   if opts ~= nil and type(opts) ~= "table" then error("Image.new: options must be a table", level) end
+  util.check_options(opts, IMAGE_OPTIONS, "Image.new", level)
   opts = opts or {}
   local core = require "ocispec.core"
   local platform = opts.platform or {}
@@ -389,6 +392,7 @@ M.Index = Index
 
 --- A new index in `layout`; opts: `annotations`.
 function Index.new(layout, opts)
+  util.check_options(opts, { "annotations" }, "Index.new")
   opts = opts or {}
   return setmetatable({ layout = layout, manifests = {}, annotations = copy(opts.annotations) }, Index)
 end

@@ -65,8 +65,8 @@ end
 -- `user_agent`, `max_fanout`, `max_nodes`, `max_pages`, `max_list_bytes`,
 -- `allow_cross_host_auth`, `allow_insecure_realm` (README: "Where
 -- credentials go", "Bounds"), and `progress`, a function(digest, done,
--- total) whose `false` (or error) cancels. Unknown keys are ignored; a
--- wrong type raises.
+-- total) whose `false` (or error) cancels. An unknown key raises
+-- (`unknown option "plain_htpp"`), and so does a wrong type.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options
 -- @return a client, or nil, message, err
@@ -102,12 +102,23 @@ end
 -- The connection options of one side of a copy: opts.src or opts.dst over
 -- the common ones.
 local function side_options(opts, side)
-  if not opts or type(opts[side]) ~= "table" then return opts end
+  if not opts then return opts end
   local o = {}
   for k, v in pairs(opts) do
     if k ~= "src" and k ~= "dst" then o[k] = v end
   end
-  for k, v in pairs(opts[side]) do o[k] = v end
+  for k, v in pairs(type(opts[side]) == "table" and opts[side] or {}) do o[k] = v end
+  return o
+end
+
+-- opts without the keys that are not connection options.
+local function without(opts, ...)
+  if not opts then return opts end
+  local drop, o = {}, {}
+  for _, k in ipairs({ ... }) do drop[k] = true end
+  for k, v in pairs(opts) do
+    if not drop[k] then o[k] = v end
+  end
   return o
 end
 
@@ -175,7 +186,7 @@ end
 -- @return the pulled Descriptor and the client's stats table, or nil,
 -- message, err
 function M.pull(ref, layout_or_dir, name, opts)
-  local c, r, err = connect_ref(ref, opts)
+  local c, r, err = connect_ref(ref, without(opts, "platform"))
   if not c then return nil, r, err end
   local L, lmsg, lerr = get_layout(layout_or_dir, true)
   if not L then

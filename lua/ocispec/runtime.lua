@@ -311,6 +311,7 @@ end
 -- `Config.Volumes` path. Returns the Spec or nil, message, err (code
 -- "invalid" when a user or group cannot be resolved).
 function Spec.from_image_config(image_config, opts)
+  util.check_options(opts, { "rootfs", "volumes", "base" }, "from_image_config")
   opts = opts or {}
   local image = require "ocispec.image"
   local cfg = image_config

@@ -77,6 +77,7 @@ end
 -- be an empty directory. On any failure nothing is left behind.
 -- Returns the runtime Spec, or nil, message, err.
 function M.image(layout, ref, bundle, opts)
+  util.check_options(opts, { "platform", "rootless", "max_bytes", "max_entries" }, "image")
   opts = opts or {}
   local parent, name = split(bundle)
   if not parent then
