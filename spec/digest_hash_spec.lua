@@ -221,10 +221,13 @@ describe("ocispec.digest hashing", function()
         h:update("abc")
         assert.are.equal(SHA256_ABC, (h:finish()))
       end
-      assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
-      assert.has_error(function() saved:finish() end, "calling 'finish' on bad self (hasher is closed)")
-      assert.has_error(function() saved:size() end, "calling 'size' on bad self (hasher is closed)")
-      assert.are.equal("Hasher (closed)", tostring(saved))
+      assert.has_error(function() saved:update("x") end,
+        "calling 'update' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.has_error(function() saved:finish() end,
+        "calling 'finish' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.has_error(function() saved:size() end,
+        "calling 'size' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.are.equal("ocispec.digest.Hasher (closed)", tostring(saved))
       -- closing twice (close() then __close) is harmless
       do
         local h <close> = digest.hasher("sha512")
@@ -247,7 +250,8 @@ describe("ocispec.digest hashing", function()
         error("boom")
       end)
       assert.is_false(ok)
-      assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
+      assert.has_error(function() saved:update("x") end,
+        "calling 'update' on bad self (attempt to use a closed ocispec.digest.Hasher)")
     end)
 
     it("is garbage-collected safely", function()
@@ -269,7 +273,7 @@ describe("ocispec.digest hashing", function()
 
     it("prints its algorithm and size", function()
       local h = digest.hasher():update("abcd")
-      assert.are.equal("Hasher (sha256, 4 bytes)", tostring(h))
+      assert.are.equal("ocispec.digest.Hasher (sha256, 4 bytes)", tostring(h))
     end)
 
     it("returns errors for bad algorithms", function()

@@ -264,8 +264,9 @@ describe("layout.open", function()
     assert.has_error(function() layout.open("a\0b") end, "bad argument #1 to 'open' (dir holds a NUL byte)")
     local L = new_layout()
     L:close()
-    assert.has_error(function() L:path() end, "calling 'path' on bad self (attempt to use a closed layout)")
-    assert.matches("ocispec.layout%(closed%)", tostring(L))
+    assert.has_error(function() L:path() end,
+      "calling 'path' on bad self (attempt to use a closed ocispec.layout.Layout)")
+    assert.matches("^ocispec%.layout%.Layout %(closed%)$", tostring(L))
   end)
 end)
 
@@ -374,9 +375,9 @@ describe("blobs", function()
     assert.equal("hello world", L:get_blob(d))
     assert.same({}, tmp_files(L))
     assert.has_error(function() w:write("x") end,
-      "calling 'write' on bad self (blob writer already committed or aborted)")
+      "calling 'write' on bad self (attempt to use a closed ocispec.layout.BlobWriter)")
     assert.has_error(function() w:commit() end,
-      "calling 'commit' on bad self (blob writer already committed or aborted)")
+      "calling 'commit' on bad self (attempt to use a closed ocispec.layout.BlobWriter)")
   end)
 
   it("blob_writer commit with a wrong digest leaves nothing", function()

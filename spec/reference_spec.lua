@@ -232,7 +232,7 @@ describe("core.reference", function()
       mt.__gc(kept)
       local ok, err = pcall(kept.registry, kept)
       assert.is_false(ok)
-      assert.truthy(tostring(err):find("reference is closed", 1, true))
+      assert.truthy(tostring(err):find("attempt to use a closed ocispec.distribution.Reference", 1, true))
       assert.is_false(kept == reference.parse("busybox"))
     end)
 

@@ -558,9 +558,10 @@ describe("ocispec.registry against docker-registry", function()
     -- the layout of a transfer cannot be closed from its progress callback
     local L3 = assert(oci.layout.create(tmp .. "/progress-close"))
     local c = connect(reg.host, { progress = function() L3:close() end })
-    assert_fails("canceled", { "layout is in use by a transfer" }, c:pull("progress/app", "1", L3))
+    assert_fails("canceled", { "ocispec.layout.Layout is in use by a call in progress" },
+      c:pull("progress/app", "1", L3))
     c:close()
-    assert.are.equal("ocispec.layout(" .. tmp .. "/progress-close)", tostring(L3))
+    assert.are.equal("ocispec.layout.Layout (" .. tmp .. "/progress-close)", tostring(L3))
     L3:close()
   end)
 end)

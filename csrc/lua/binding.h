@@ -97,6 +97,45 @@ int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
 void ocil_check_options(lua_State *L, int idx, const char *const *known,
                         const char *what);
 
+/* ---- handles (handle.c): the hand-written metatables ----------------- */
+
+/* A kind of handle: its metatable name (dotted, "ocispec.layout.Layout"),
+   how to release its C object, and what tostring shows. */
+typedef struct ocil_handle_class {
+  const char *name;
+  void (*release)(void *p);                /* p is never NULL */
+  void (*describe)(lua_State *L, void *p); /* pushes one string, or NULL */
+  int exclusive; /* busy: every method raises, not only close */
+} ocil_handle_class;
+
+/* The userdata of a handle: the C object (NULL before it is made and once
+   closed; owned by the handle) and the number of calls using it. `extra`
+   bytes of the class's own follow (ocil_handle_extra). */
+typedef struct ocil_handle {
+  void *p;
+  int busy;
+  const ocil_handle_class *cls;
+} ocil_handle;
+
+/* Make c's metatable (once): __gc, __close, __tostring, a close() method,
+   then `methods` in __index and `meta` (both may be NULL) beside them. */
+void ocil_handle_register(lua_State *L, const ocil_handle_class *c,
+                          const luaL_Reg *methods, const luaL_Reg *meta);
+/* Push a new handle of class c with p = NULL (set it after the C call
+   that makes the object: a Lua error can then not leak it). */
+ocil_handle *ocil_handle_new(lua_State *L, const ocil_handle_class *c,
+                             size_t extra, int nuv);
+/* The handle of class c at idx, open (and idle when c is exclusive);
+   raises naming the argument otherwise. */
+ocil_handle *ocil_handle_check(lua_State *L, int idx,
+                               const ocil_handle_class *c);
+/* The handle of class c at idx, open or not (raises on another type). */
+ocil_handle *ocil_handle_at(lua_State *L, int idx, const ocil_handle_class *c);
+void *ocil_handle_extra(ocil_handle *h);
+/* Count a call in progress using the handle at idx (+1 / -1). */
+void ocil_handle_use(lua_State *L, int idx, const ocil_handle_class *c,
+                     int delta);
+
 /* cjson.empty_array_mt, when registered by the Lua layer. */
 void ocil_set_array_mt(lua_State *L, int tableidx);
 

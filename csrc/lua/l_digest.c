@@ -12,9 +12,8 @@
      verify(d, data)        -> true | nil, msg, err
      verify_file(d, path)   -> true, size | nil, msg, err
    alg is "sha256" (default) or "sha512"; "blake3" is "unsupported", any
-   other name "invalid". A Hasher is a full userdata holding one oci_hasher
-   pointer, created (pointer NULL) before the C call that allocates it, so
-   a Lua error cannot leak it; __gc and __close free it (idempotent). */
+   other name "invalid". A Hasher is a handle (handle.c) holding one
+   oci_hasher. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
@@ -208,14 +207,20 @@ static int l_verify_file(lua_State *L) {
 
 /* ---- Hasher ---- */
 
-typedef struct hasher_box {
-  oci_hasher *h; /* NULL before construction and after close */
-} hasher_box;
+static void hasher_release(void *p) {
+  oci_hasher_free(p);
+}
+
+static void hasher_describe(lua_State *L, void *p) {
+  lua_pushfstring(L, "%s, %I bytes", oci_digest_alg_name(oci_hasher_alg(p)),
+                  (lua_Integer)oci_hasher_size(p));
+}
+
+static const ocil_handle_class hasher_class = {OCIL_HASHER_MT, hasher_release,
+                                               hasher_describe, 0};
 
 static oci_hasher *check_hasher(lua_State *L, int idx) {
-  hasher_box *b = luaL_checkudata(L, idx, OCIL_HASHER_MT);
-  luaL_argcheck(L, b->h != NULL, idx, "hasher is closed");
-  return b->h;
+  return ocil_handle_check(L, idx, &hasher_class)->p;
 }
 
 static int l_hasher(lua_State *L) {
@@ -224,10 +229,10 @@ static int l_hasher(lua_State *L) {
   oci_digest_alg alg;
   oci_error err = {0};
   if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
-  hasher_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->h = NULL;
-  luaL_setmetatable(L, OCIL_HASHER_MT);
-  if (oci_hasher_new(alg, &b->h, &err)) return ocil_parts_push_error(L, &err);
+  ocil_handle *b = ocil_handle_new(L, &hasher_class, 0, 0);
+  oci_hasher *h;
+  if (oci_hasher_new(alg, &h, &err)) return ocil_parts_push_error(L, &err);
+  b->p = h;
   return 1;
 }
 
@@ -262,40 +267,13 @@ static int m_finish(lua_State *L) {
   return 2;
 }
 
-static int mm_hasher_gc(lua_State *L) { /* also __close and close() */
-  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
-  oci_hasher_free(b->h);
-  b->h = NULL;
-  return 0;
-}
-
-static int mm_hasher_tostring(lua_State *L) {
-  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
-  if (!b->h)
-    lua_pushliteral(L, "Hasher (closed)");
-  else
-    lua_pushfstring(L, "Hasher (%s, %I bytes)",
-                    oci_digest_alg_name(oci_hasher_alg(b->h)),
-                    (lua_Integer)oci_hasher_size(b->h));
-  return 1;
-}
-
 static void create_hasher_metatable(lua_State *L) {
-  static const luaL_Reg meta[] = {{"__gc", mm_hasher_gc},
-                                  {"__close", mm_hasher_gc},
-                                  {"__tostring", mm_hasher_tostring},
-                                  {NULL, NULL}};
-  static const luaL_Reg methods[] = {
-      {"update", m_update},       {"size", m_size},        {"finish", m_finish},
-      {"algorithm", m_algorithm}, {"close", mm_hasher_gc}, {NULL, NULL}};
-  if (!luaL_newmetatable(L, OCIL_HASHER_MT)) { /* made by an earlier call */
-    lua_pop(L, 1);
-    return;
-  }
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {{"update", m_update},
+                                     {"size", m_size},
+                                     {"finish", m_finish},
+                                     {"algorithm", m_algorithm},
+                                     {NULL, NULL}};
+  ocil_handle_register(L, &hasher_class, methods, NULL);
 }
 
 int ocil_push_digest_lib(lua_State *L) {

@@ -202,23 +202,24 @@ static int l_build(lua_State *L) {
   return 1;
 }
 
-static int listing_gc(lua_State *L) {
-  oci_layer_listing **box = luaL_checkudata(L, 1, LISTING_MT);
-  oci_layer_listing_free(*box);
-  *box = NULL;
-  return 0;
+/* The listing is held by a handle until it is in Lua: a Lua memory error
+   while converting it cannot leak it. */
+static void listing_release(void *p) {
+  oci_layer_listing_free(p);
 }
+
+static const ocil_handle_class listing_class = {LISTING_MT, listing_release,
+                                                NULL, 0};
 
 static int l_entries(lua_State *L) {
   oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err))
     return ocil_parts_push_error(L, &err);
-  oci_layer_listing **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = NULL;
-  luaL_setmetatable(L, LISTING_MT);
-  if (oci_layer_list(path, box, &err)) return ocil_parts_push_error(L, &err);
-  oci_layer_listing *l = *box;
+  ocil_handle *box = ocil_handle_new(L, &listing_class, 0, 0);
+  oci_layer_listing *l = NULL;
+  if (oci_layer_list(path, &l, &err)) return ocil_parts_push_error(L, &err);
+  box->p = l;
   lua_createtable(L, l->len > INT32_MAX ? INT32_MAX : (int)l->len, 0);
   for (size_t i = 0; i < l->len; i++) {
     const oci_layer_info *it = &l->items[i];
@@ -237,19 +238,15 @@ static int l_entries(lua_State *L) {
     }
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  oci_layer_listing_free(l);
-  *box = NULL;
+  listing_release(l);
+  box->p = NULL;
   return 1;
 }
 
 int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"build", l_build}, {"entries", l_entries}, {NULL, NULL}};
-  if (luaL_newmetatable(L, LISTING_MT)) {
-    lua_pushcfunction(L, listing_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &listing_class, NULL, NULL);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);
   set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);

@@ -19,14 +19,25 @@
 #define LAYOUT_MT "ocispec.layout.Layout"
 #define WRITER_MT "ocispec.layout.BlobWriter"
 
-typedef struct ud_layout {
-  oci_layout *l;
-  int users; /* calls in progress that hold l (registry transfers) */
-} ud_layout;
+/* Layout and BlobWriter are handles (handle.c): busy counts the calls in
+   progress that hold the layout (registry transfers). */
+static void layout_release(void *p) {
+  oci_layout_close(p);
+}
 
-typedef struct ud_writer {
-  oci_blob_writer *w;
-} ud_writer;
+static void layout_describe(lua_State *L, void *p) {
+  lua_pushstring(L, oci_layout_path(p));
+}
+
+static const ocil_handle_class layout_class = {LAYOUT_MT, layout_release,
+                                               layout_describe, 0};
+
+static void writer_release(void *p) {
+  oci_blob_writer_abort(p);
+}
+
+static const ocil_handle_class writer_class = {WRITER_MT, writer_release, NULL,
+                                               0};
 
 static int push_err(lua_State *L, const oci_error *e) {
   if (e->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
@@ -34,14 +45,11 @@ static int push_err(lua_State *L, const oci_error *e) {
 }
 
 oci_layout *ocil_check_layout(lua_State *L, int idx) {
-  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
-  if (!u->l) luaL_argerror(L, idx, "attempt to use a closed layout");
-  return u->l;
+  return ocil_handle_check(L, idx, &layout_class)->p;
 }
 
 void ocil_layout_use(lua_State *L, int idx, int delta) {
-  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
-  u->users += delta;
+  ocil_handle_use(L, idx, &layout_class, delta);
 }
 
 static oci_layout *check_layout(lua_State *L) {
@@ -85,14 +93,13 @@ static void conv_to_err(const ocil_conv *c, const char *what, oci_error *e) {
 
 static int push_layout(lua_State *L, int create) {
   const char *dir = ocil_arg_str(L, 1, "dir", 0);
-  ud_layout *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->l = NULL;
-  u->users = 0;
-  luaL_setmetatable(L, LAYOUT_MT);
+  ocil_handle *u = ocil_handle_new(L, &layout_class, 0, 0);
+  oci_layout *l = NULL;
   oci_error e = {0};
-  int rc = create ? oci_layout_create(dir, &u->l, &e)
-                  : oci_layout_open(dir, &u->l, &e);
+  int rc =
+      create ? oci_layout_create(dir, &l, &e) : oci_layout_open(dir, &l, &e);
   if (rc) return push_err(L, &e);
+  u->p = l;
   return 1;
 }
 
@@ -105,24 +112,6 @@ static int l_open(lua_State *L) {
 }
 
 /* ---- Layout methods ----------------------------------------------------- */
-
-static int m_close(lua_State *L) {
-  ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
-  /* a progress callback must not free the layout under its transfer */
-  if (u->users) return luaL_error(L, "layout is in use by a transfer");
-  oci_layout_close(u->l);
-  u->l = NULL;
-  return 0;
-}
-
-static int m_tostring(lua_State *L) {
-  ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
-  if (u->l)
-    lua_pushfstring(L, "ocispec.layout(%s)", oci_layout_path(u->l));
-  else
-    lua_pushliteral(L, "ocispec.layout(closed)");
-  return 1;
-}
 
 static int m_path(lua_State *L) {
   lua_pushstring(L, oci_layout_path(check_layout(L)));
@@ -488,62 +477,54 @@ static int m_verify(lua_State *L) {
 static int m_blob_writer(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *mt = ocil_arg_str(L, 2, "media type", 1);
-  ud_writer *u = lua_newuserdatauv(L, sizeof *u, 1);
-  u->w = NULL;
-  luaL_setmetatable(L, WRITER_MT);
+  ocil_handle *u = ocil_handle_new(L, &writer_class, 0, 1);
   lua_pushvalue(L, 1); /* the layout stays alive while the writer is */
   lua_setiuservalue(L, -2, 1);
+  oci_blob_writer *w = NULL;
   oci_error e = {0};
-  if (oci_layout_blob_writer(l, mt, &u->w, &e)) return push_err(L, &e);
+  if (oci_layout_blob_writer(l, mt, &w, &e)) return push_err(L, &e);
+  u->p = w;
   return 1;
 }
 
-static ud_writer *check_writer(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  if (!u->w) luaL_argerror(L, 1, "blob writer already committed or aborted");
-  return u;
+static ocil_handle *check_writer(lua_State *L) {
+  return ocil_handle_check(L, 1, &writer_class);
 }
 
 static int w_write(lua_State *L) {
-  ud_writer *u = check_writer(L);
+  ocil_handle *u = check_writer(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
   oci_error e = {0};
-  if (oci_blob_writer_write(u->w, s, len, &e)) return push_err(L, &e);
+  if (oci_blob_writer_write(u->p, s, len, &e)) return push_err(L, &e);
   lua_settop(L, 1);
   return 1;
 }
 
 static int w_size(lua_State *L) {
-  ud_writer *u = check_writer(L);
-  lua_pushinteger(L, (lua_Integer)oci_blob_writer_size(u->w));
+  ocil_handle *u = check_writer(L);
+  lua_pushinteger(L, (lua_Integer)oci_blob_writer_size(u->p));
   return 1;
 }
 
 static int w_commit(lua_State *L) {
-  ud_writer *u = check_writer(L);
+  ocil_handle *u = check_writer(L);
   const char *expected = ocil_arg_str(L, 2, "expected digest", 1);
-  oci_blob_writer *w = u->w;
-  u->w = NULL; /* commit always consumes the writer */
+  oci_blob_writer *w = u->p;
+  u->p = NULL; /* commit always consumes the writer */
   oci_image_descriptor *d;
   oci_error e = {0};
   if (oci_blob_writer_commit(w, expected, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
 
+/* abort(): close() that says true. */
 static int w_abort(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  oci_blob_writer_abort(u->w);
-  u->w = NULL;
+  ocil_handle *u = ocil_handle_at(L, 1, &writer_class);
+  if (u->p) oci_blob_writer_abort(u->p);
+  u->p = NULL;
   lua_pushboolean(L, 1);
   return 1;
-}
-
-static int w_gc(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  oci_blob_writer_abort(u->w);
-  u->w = NULL;
-  return 0;
 }
 
 int ocil_push_layout_lib(lua_State *L) {
@@ -565,7 +546,6 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {"resolve", m_resolve},
                                    {"gc", m_gc},
                                    {"verify", m_verify},
-                                   {"close", m_close},
                                    {NULL, NULL}};
   static const luaL_Reg wmeth[] = {{"write", w_write},
                                    {"size", w_size},
@@ -574,26 +554,8 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {NULL, NULL}};
   static const luaL_Reg fns[] = {
       {"create", l_create}, {"open", l_open}, {NULL, NULL}};
-  if (luaL_newmetatable(L, LAYOUT_MT)) {
-    luaL_newlib(L, lmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, m_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, WRITER_MT)) {
-    luaL_newlib(L, wmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, w_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, w_gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &layout_class, lmeth, NULL);
+  ocil_handle_register(L, &writer_class, wmeth, NULL);
   luaL_newlib(L, fns);
   return 1;
 }

@@ -34,14 +34,29 @@
 /* Default max_bytes of get_blob: 64 MiB. */
 #define GET_BLOB_MAX ((size_t)64 << 20)
 
+/* A Client is a handle (handle.c, exclusive: a method called while
+   another runs, from its progress function, raises) holding the
+   oci_registry, with the state of the call in progress after it. */
 typedef struct ud_client {
-  oci_registry *r;
-  lua_State *L; /* the state of the call in progress (NULL: none) */
-  int self;     /* stack index of this userdata in L during a call */
-  int busy;
-  int cb_failed;                      /* the progress function raised */
+  ocil_handle h; /* h.p: the oci_registry; h.busy: a call in progress */
+  lua_State *L;  /* the state of the call in progress (NULL: none) */
+  int self;      /* stack index of this userdata in L during a call */
+  int cb_failed; /* the progress function raised */
   char cb_msg[OCI_ERROR_MESSAGE_MAX]; /* ... with this message */
 } ud_client;
+
+#define REG(u) ((oci_registry *)(u)->h.p)
+
+static void client_release(void *p) {
+  oci_registry_free(p);
+}
+
+static void client_describe(lua_State *L, void *p) {
+  lua_pushstring(L, oci_registry_host(p));
+}
+
+static const ocil_handle_class client_class = {CLIENT_MT, client_release,
+                                               client_describe, 1};
 
 /* ---- C results held by a userdata until they are in Lua ---------------- */
 
@@ -90,25 +105,20 @@ static unsigned arg_count(lua_State *L, int idx, const char *what) {
 }
 
 static ud_client *to_client(lua_State *L, int idx) {
-  ud_client *u = luaL_checkudata(L, idx, CLIENT_MT);
-  if (!u->r) luaL_argerror(L, idx, "attempt to use a closed registry client");
-  if (u->busy)
-    luaL_argerror(L, idx,
-                  "registry client is busy (used from its progress callback)");
-  return u;
+  return (ud_client *)ocil_handle_check(L, idx, &client_class);
 }
 
 /* Marks the client (at idx of L) as used by the call in progress. */
 static void begin(lua_State *L, ud_client *u, int idx) {
   u->L = L;
   u->self = lua_absindex(L, idx);
-  u->busy = 1;
+  u->h.busy = 1;
   u->cb_failed = 0;
   u->cb_msg[0] = '\0';
 }
 
 static void end(ud_client *u) {
-  u->busy = 0;
+  u->h.busy = 0;
   u->L = NULL;
 }
 
@@ -172,8 +182,8 @@ static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
     lua_remove(L, -4);
   } else
     ocil_push_error_msg(L, e->code, e, e->message);
-  if (u && u->r && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
-    push_last_response(L, u->r, 1);
+  if (u && REG(u) && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
+    push_last_response(L, REG(u), 1);
     lua_setfield(L, -2, "http");
   }
   return 3;
@@ -387,9 +397,8 @@ static int l_connect(lua_State *L) {
     opt_fail(L, 2, "progress", "a function");
   int progress = lua_gettop(L);
 
-  ud_client *u = lua_newuserdatauv(L, sizeof *u, 1);
-  memset(u, 0, sizeof *u);
-  luaL_setmetatable(L, CLIENT_MT);
+  ud_client *u = (ud_client *)ocil_handle_new(
+      L, &client_class, sizeof *u - sizeof(ocil_handle), 1);
   if (t == LUA_TFUNCTION) {
     lua_pushvalue(L, progress);
     lua_setiuservalue(L, -2, 1);
@@ -397,40 +406,16 @@ static int l_connect(lua_State *L) {
     o.progress_ud = u; /* full userdata memory does not move */
   }
   oci_error e = {0};
-  if (oci_registry_new(host, &o, &u->r, &e)) return push_err(L, NULL, &e);
+  oci_registry *r = NULL;
+  if (oci_registry_new(host, &o, &r, &e)) return push_err(L, NULL, &e);
+  u->h.p = r;
   return 1;
 }
 
 /* ---- Client methods ----------------------------------------------------- */
 
-static int c_close(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  if (u->busy)
-    luaL_argerror(L, 1,
-                  "registry client is busy (used from its progress callback)");
-  oci_registry_free(u->r);
-  u->r = NULL;
-  return 0;
-}
-
-static int c_gc(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  oci_registry_free(u->r);
-  u->r = NULL;
-  return 0;
-}
-
-static int c_tostring(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  if (u->r)
-    lua_pushfstring(L, "ocispec.registry(%s)", oci_registry_host(u->r));
-  else
-    lua_pushliteral(L, "ocispec.registry(closed)");
-  return 1;
-}
-
 static int c_host(lua_State *L) {
-  lua_pushstring(L, oci_registry_host(to_client(L, 1)->r));
+  lua_pushstring(L, oci_registry_host(REG(to_client(L, 1))));
   return 1;
 }
 
@@ -443,7 +428,7 @@ static int c_ping(lua_State *L) {
   ud_client *u = to_client(L, 1);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_ping(u->r, &e);
+  int rc = oci_registry_ping(REG(u), &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -470,7 +455,7 @@ static int get_manifest(lua_State *L, int raw) {
   hold *h = new_hold(L);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_get_manifest(u->r, repo, ref, accept, &h->man, &e);
+  int rc = oci_registry_get_manifest(REG(u), repo, ref, accept, &h->man, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   const char *mt = h->man.media_type ? h->man.media_type : "";
@@ -513,7 +498,8 @@ static int c_head_manifest(lua_State *L) {
   oci_image_descriptor *d = NULL;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_head_manifest(u->r, repo, ref, accept, &found, &d, &e);
+  int rc =
+      oci_registry_head_manifest(REG(u), repo, ref, accept, &found, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   if (!found || !d) {
@@ -587,7 +573,7 @@ static int c_put_manifest(lua_State *L) {
   oci_image_descriptor *d = NULL;
   begin(L, u, 1);
   int rc =
-      oci_registry_put_manifest(u->r, repo, ref, mt, body, len, &d, NULL, &e);
+      oci_registry_put_manifest(REG(u), repo, ref, mt, body, len, &d, NULL, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -599,7 +585,7 @@ static int c_delete_manifest(lua_State *L) {
   const char *ref = ocil_arg_str(L, 3, "reference", 0);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_delete_manifest(u->r, repo, ref, &e);
+  int rc = oci_registry_delete_manifest(REG(u), repo, ref, &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -613,7 +599,7 @@ static int c_has_blob(lua_State *L) {
   int64_t size = -1;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_has_blob(u->r, repo, dg, &found, &size, &e);
+  int rc = oci_registry_has_blob(REG(u), repo, dg, &found, &size, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   if (!found)
@@ -640,7 +626,7 @@ static int c_get_blob(lua_State *L) {
   size_t len = 0;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_get_blob_buffer(u->r, repo, dg, size, max, &h->buf,
+  int rc = oci_registry_get_blob_buffer(REG(u), repo, dg, size, max, &h->buf,
                                         &len, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -656,7 +642,7 @@ static int c_get_blob_to_layout(lua_State *L) {
   oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
-  int rc = oci_registry_get_blob_to_layout(u->r, repo, d, l, &e);
+  int rc = oci_registry_get_blob_to_layout(REG(u), repo, d, l, &e);
   ocil_layout_use(L, 4, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
@@ -671,7 +657,7 @@ static int c_push_blob(lua_State *L) {
   oci_image_descriptor *d = NULL;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_push_blob_buffer(u->r, repo, data, len, mt, &d, &e);
+  int rc = oci_registry_push_blob_buffer(REG(u), repo, data, len, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -685,7 +671,7 @@ static int c_push_blob_file(lua_State *L) {
   oci_image_descriptor *d = NULL;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_push_blob_file(u->r, repo, path, mt, &d, &e);
+  int rc = oci_registry_push_blob_file(REG(u), repo, path, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -699,7 +685,7 @@ static int c_push_blob_from_layout(lua_State *L) {
   oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 3, 1);
-  int rc = oci_registry_push_blob_from_layout(u->r, repo, l, d, &e);
+  int rc = oci_registry_push_blob_from_layout(REG(u), repo, l, d, &e);
   ocil_layout_use(L, 3, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
@@ -714,7 +700,7 @@ static int c_mount_blob(lua_State *L) {
   bool mounted = false;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_mount_blob(u->r, repo, from, dg, &mounted, &e);
+  int rc = oci_registry_mount_blob(REG(u), repo, from, dg, &mounted, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   lua_pushboolean(L, mounted);
@@ -728,7 +714,7 @@ static int c_delete_blob(lua_State *L) {
   const char *dg = ocil_arg_digest(L, 3, &size);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_delete_blob(u->r, repo, dg, &e);
+  int rc = oci_registry_delete_blob(REG(u), repo, dg, &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -750,8 +736,8 @@ static int list_all(lua_State *L, int catalog) {
   hold *h = new_hold(L);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = catalog ? oci_registry_catalog(u->r, n, &h->strings, &e)
-                   : oci_registry_tags(u->r, repo, n, &h->strings, &e);
+  int rc = catalog ? oci_registry_catalog(REG(u), n, &h->strings, &e)
+                   : oci_registry_tags(REG(u), repo, n, &h->strings, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   push_strings(L, &h->strings);
@@ -767,9 +753,9 @@ static int list_page(lua_State *L, int catalog) {
   hold *h = new_hold(L);
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = catalog ? oci_registry_catalog_page(u->r, n, last, &h->strings,
+  int rc = catalog ? oci_registry_catalog_page(REG(u), n, last, &h->strings,
                                                &h->next, &e)
-                   : oci_registry_tags_page(u->r, repo, n, last, &h->strings,
+                   : oci_registry_tags_page(REG(u), repo, n, last, &h->strings,
                                             &h->next, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -803,7 +789,7 @@ static int c_referrers(lua_State *L) {
   oci_image_index *idx = NULL;
   oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_referrers(u->r, repo, dg, at, &idx, &e);
+  int rc = oci_registry_referrers(REG(u), repo, dg, at, &idx, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
@@ -820,7 +806,7 @@ static int c_push(lua_State *L) {
   oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 2, 1);
-  int rc = oci_registry_push(u->r, l, name, repo, tag, &d, &e);
+  int rc = oci_registry_push(REG(u), l, name, repo, tag, &d, &e);
   ocil_layout_use(L, 2, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -891,7 +877,7 @@ static int c_pull(lua_State *L) {
   oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
-  int rc = oci_registry_pull(u->r, repo, ref, l, name, p, &d, &e);
+  int rc = oci_registry_pull(REG(u), repo, ref, l, name, p, &d, &e);
   ocil_layout_use(L, 4, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -910,8 +896,8 @@ static int c_copy(lua_State *L) {
   oci_error e = {0};
   if (dst != u) begin(L, dst, 4);
   begin(L, u, 1);
-  int rc = oci_registry_copy(u->r, src_repo, src_ref, dst->r, dst_repo, dst_tag,
-                             &d, &e);
+  int rc = oci_registry_copy(REG(u), src_repo, src_ref, REG(dst), dst_repo,
+                             dst_tag, &d, &e);
   end(u);
   if (dst != u) end(dst);
   if (rc) {
@@ -923,8 +909,8 @@ static int c_copy(lua_State *L) {
       oci_registry_response a, b;
       memset(&a, 0, sizeof a);
       memset(&b, 0, sizeof b);
-      oci_registry_last_response(u->r, &a);
-      oci_registry_last_response(dst->r, &b);
+      oci_registry_last_response(REG(u), &a);
+      oci_registry_last_response(REG(dst), &b);
       if (b.url && (!a.url || strstr(e.message, b.url))) who = dst;
     }
     return push_err(L, who, &e);
@@ -941,7 +927,7 @@ static int c_stats(lua_State *L) {
   ud_client *u = to_client(L, 1);
   oci_registry_stats s;
   memset(&s, 0, sizeof s);
-  oci_registry_get_stats(u->r, &s);
+  oci_registry_get_stats(REG(u), &s);
   lua_createtable(L, 0, 9);
   set_u64(L, "requests", s.requests);
   set_u64(L, "blobs_uploaded", s.blobs_uploaded);
@@ -957,7 +943,7 @@ static int c_stats(lua_State *L) {
 
 static int c_last_response(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  push_last_response(L, u->r, 0);
+  push_last_response(L, REG(u), 0);
   return 1;
 }
 
@@ -988,20 +974,9 @@ int ocil_push_registry_lib(lua_State *L) {
       {"copy", c_copy},
       {"stats", c_stats},
       {"last_response", c_last_response},
-      {"close", c_close},
       {NULL, NULL}};
   static const luaL_Reg fns[] = {{"connect", l_connect}, {NULL, NULL}};
-  if (luaL_newmetatable(L, CLIENT_MT)) {
-    luaL_newlib(L, cmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, c_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, c_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, c_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &client_class, cmeth, NULL);
   if (luaL_newmetatable(L, HOLD_MT)) {
     lua_pushcfunction(L, hold_gc);
     lua_setfield(L, -2, "__gc");
