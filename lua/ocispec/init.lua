@@ -8,6 +8,14 @@
 -- `from_json`, `from_file`, `from_table`, a builder, getters, `set_`
 -- setters, `to_json`, `to_file`, `to_file_pretty`, `to_table`, `validate`,
 -- `clone`, `==` and `tostring` (see the README).
+--
+-- Errors: every function that can fail on data returns `nil, message,
+-- err`; `err` is always a table (metatable `core.Error`, `tostring(err)`
+-- is the message) with `code` (a string such as "syntax", "invalid",
+-- "io", "validate", "network") and `message`, plus as they apply
+-- `pointer`, `line`, `column`, `rule`, `fields`, `problems` and `http`.
+-- Misuse raises: a wrong argument type, a closed handle, and an unknown
+-- key in an options table (`unknown option "pretyy"`).
 -- @module ocispec
 
 local core = require "ocispec.core"

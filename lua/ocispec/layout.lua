@@ -9,7 +9,8 @@
 -- `has_blob`, `put_blob`, `put_blob_file`, `blob_writer`, `temp_path`,
 -- `adopt_blob`, `get_blob`, `put_document`, `get_document`, `tag`, `untag`,
 -- `list`, `index`, `resolve`, `gc`, `verify` and `close` (see the README,
--- "Image layouts"). Failures return nil, message, code.
+-- "Image layouts"). Failures return nil, message, err (an error table:
+-- `err.code`, `err.message`; `verify` adds `err.problems`).
 -- @module ocispec.layout
 local core = require "ocispec.core"
 
