@@ -4,18 +4,52 @@
 --    local m = assert(oci.image.ImageManifest.from_file("manifest.json"))
 --    print(#m:layers(), m:config():digest())
 --
--- Namespaces: `image`, `distribution`, `digest`, `layout`, `registry`. Every type has
--- `from_json`, `from_file`, `from_table`, a builder, getters, `set_`
--- setters, `to_json`, `to_file`, `to_file_pretty`, `to_table`, `validate`,
--- `clone`, `==` and `tostring` (see the README).
+-- Namespaces: `image`, `runtime`, `distribution` (the OCI types, named as
+-- in the Rust crate oci-spec), `digest`, `layout` (image layouts on disk),
+-- `layer` (reproducible layers), `build` (image builds), `unpack`
+-- (runtime bundles), `registry` (the distribution-spec client) and `json`.
 --
--- Errors: every function that can fail on data returns `nil, message,
--- err`; `err` is always a table (metatable `core.Error`, `tostring(err)`
--- is the message) with `code` (a string such as "syntax", "invalid",
--- "io", "validate", "network") and `message`, plus as they apply
--- `pointer`, `line`, `column`, `rule`, `fields`, `problems` and `http`.
--- Misuse raises: a wrong argument type, a closed handle, and an unknown
--- key in an options table (`unknown option "pretyy"`).
+-- Every type `T` has:
+--
+-- * `T.from_json(s [, opts])`, `T.from_file(path [, opts])`,
+--   `T.from_table(t [, opts])` (JSON keys, as `cjson.decode` gives): the
+--   object, or `nil, message, err`
+-- * `T.new()` (an empty object) and `ns.TBuilder()` (= `T.builder()`): one
+--   method per field, then `:build()`, which names every missing required
+--   field and then checks the spec rules
+-- * getters `obj:field()` in snake_case (exactly one `nil` when absent or
+--   `null`) and setters `obj:set_field(v)` returning `obj` (`nil` removes
+--   the field, `oci.null` writes JSON `null`)
+-- * `obj:to_json{pretty=true}`, `tostring(obj)`, `obj:to_file(path)`,
+--   `obj:to_file_pretty(path)` (written atomically), `obj:to_table()`
+-- * `obj:validate([opts])`: `true, warnings` or `nil, message, err` with
+--   `err.problems` (every problem; `err.rule`, `err.pointer`: the first
+--   error's)
+-- * `obj:clone()`, `a == b` (deep equality as JSON values), `obj:has(name)`,
+--   `obj:is_null(name)`, `obj:unknown_fields()`, `obj:set_unknown_field(k, v)`
+--
+-- Parse options: `{max_depth=256, max_size=256 MiB, max_string=64 MiB,
+-- allow_duplicate_keys=false, allow_missing_required=false}`;
+-- `from_table` takes the limits and `strict=true` (a member no type
+-- declares is an error instead of an unknown field). An unknown key in
+-- any options table raises (`unknown option "pretyy"`).
+--
+-- Errors: every function of every module that can fail on data returns
+-- `nil, message, err`; `err` is always a table (metatable `core.Error`,
+-- `tostring(err)` is the message) with `code` and `message` (the second
+-- result), plus as they apply `pointer`, `line`, `column`, `rule`,
+-- `fields`, `problems` and `http`. The message says what, where and why
+-- (`ImageManifest: 3:14: /layers/0/size: expected integer, got string`);
+-- codes: `syntax`, `type`, `range`, `duplicate_key`, `missing`, `depth`,
+-- `too_big`, `utf8`, `invalid`, `io`, `validate`, `unsupported`,
+-- `mismatch`, `registry`, `network`, `canceled`. Misuse (a number where a
+-- string belongs, an unknown field name, a closed handle) raises an error
+-- naming the argument.
+--
+-- Children alias their document (`m:config():set_size(5)` edits `m`);
+-- setters copy. Maps built from Lua tables are written with sorted keys; a
+-- uint64 above `math.maxinteger` is a decimal string. Objects are
+-- to-be-closed values.
 -- @module ocispec
 
 local core = require "ocispec.core"
