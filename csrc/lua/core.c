@@ -152,6 +152,15 @@ void ocil_push_root(lua_State *L, const oci_type *t, void *obj) {
   gc_account(L, new_userdata(L, t, obj, 1, 0));
 }
 
+ocil_obj *ocil_new_root(lua_State *L, const oci_type *t) {
+  return new_userdata(L, t, NULL, 1, 0);
+}
+
+void ocil_root_adopt(lua_State *L, ocil_obj *u, void *obj) {
+  u->obj = obj;
+  gc_account(L, u);
+}
+
 /* The owner of the document that the object userdata at idx belongs to
    (itself, or the root its user value keeps alive). */
 static ocil_obj *owner_of(lua_State *L, int idx) {
