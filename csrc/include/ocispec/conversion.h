@@ -1,4 +1,5 @@
-/* image-spec conversion.md: an image configuration to a runtime
+/** @file
+   image-spec conversion.md: an image configuration to a runtime
    configuration (what `umoci unpack` and `oci.unpack.image` write as a
    bundle's config.json). */
 #ifndef OCISPEC_CONVERSION_H
@@ -13,29 +14,32 @@
 extern "C" {
 #endif
 
-/* Options of oci_runtime_spec_from_image_config; everything stays the
+/** Options of oci_runtime_spec_from_image_config; everything stays the
    caller's (read during the call only). */
 typedef struct oci_conversion_options {
-  unsigned version; /* OCI_CONVERSION_OPTIONS_VERSION */
-  /* The runtime configuration to start from (copied). NULL: what
+  unsigned version; /**< OCI_CONVERSION_OPTIONS_VERSION */
+  /** The runtime configuration to start from (copied). NULL: what
      oci_runtime_spec_default gives (`runc spec`). */
   const oci_runtime_spec *base;
-  /* The image's extracted root file system. User and group names of
+  /** The image's extracted root file system. User and group names of
      Config.User are looked up in its /etc/passwd and /etc/group, read with
      oci_rootfs_read_file (never leaving rootfs, regular files of at most
      OCI_ROOTFS_READ_MAX bytes). NULL: a name is an error. */
   const char *rootfs;
-  /* A tmpfs mount (nosuid, nodev, mode=755) for each Config.Volumes path,
+  /** A tmpfs mount (nosuid, nodev, mode=755) for each Config.Volumes path,
      after the base's mounts. */
   bool volumes;
 } oci_conversion_options;
 
+/** The version of oci_conversion_options this header declares. */
 #define OCI_CONVERSION_OPTIONS_VERSION 1
+/** Initializer of oci_conversion_options: the defaults. */
 #define OCI_CONVERSION_OPTIONS_INIT                                            \
   { OCI_CONVERSION_OPTIONS_VERSION, NULL, NULL, false }
+/** Sets *o to OCI_CONVERSION_OPTIONS_INIT. */
 OCI_API void oci_conversion_options_init(oci_conversion_options *o);
 
-/* Converts cfg as image-spec conversion.md says, into a new document *out
+/** Converts cfg as image-spec conversion.md says, into a new document *out
    (free with oci_runtime_spec_free; NULL on error). opts may be NULL.
    - process (made when the base has none): cwd = Config.WorkingDir ("/"
      when empty or absent); args = Entrypoint followed by Cmd when they
