@@ -167,6 +167,7 @@ local CANNOT = {
   ["core.set_empty_array_mt"] = "a setting", ["core.arena_bytes"] = "counters",
   ["core.runtime_spec_default"] = "constant", ["core.runtime_spec_rootless"] = "any uint32 ids",
   ["core.check.error_code_is_known"] = "a boolean",
+  ["core.fs.ids"] = "the process's ids", ["core.fs.isatty"] = "a boolean (a closed file raises)",
   ["Layout:path"] = "a string", ["Layout:close"] = "releases",
   ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
   ["BlobWriter:size"] = "a number", ["BlobWriter:abort"] = "releases", ["BlobWriter:close"] = "releases",
@@ -222,6 +223,11 @@ local FAILS = {
   ["Class.from_table"] = function() return oci.image.Descriptor.from_table({ size = "x" }) end,
   ["runtime.Spec.load"] = function() return oci.runtime.Spec.load(tmp .. "/none.json") end,
   ["runtime.State.load"] = function() return oci.runtime.State.load(tmp .. "/none.json") end,
+  ["core.runtime_spec_from_image_config"] = function()
+    local cfg = assert(oci.image.ImageConfiguration.from_table({ architecture = "amd64", os = "linux",
+      rootfs = { type = "layers", diff_ids = {} }, config = { User = "nobody" } }))
+    return core.runtime_spec_from_image_config(cfg, nil, tmp)
+  end,
   ["runtime.Spec.from_image_config"] = function()
     return oci.runtime.Spec.from_image_config({ architecture = "amd64", os = "linux",
       rootfs = { type = "layers", diff_ids = {} }, config = { User = "nobody" } })

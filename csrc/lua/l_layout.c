@@ -334,12 +334,10 @@ static int m_list(lua_State *L) {
 }
 
 /* opts.platform: a table {os=, architecture=, variant=} or a Platform. */
-static void arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
+void ocil_arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
   memset(p, 0, sizeof *p);
-  static const char *const known[] = {"platform", NULL};
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
-  ocil_check_options(L, idx, known, NULL);
   if (lua_getfield(L, idx, "platform") == LUA_TNIL) return; /* left on stack */
   ocil_obj *u = ocil_test_any(L, -1);
   if (u && u->type == &oci_type_image_platform && u->obj) {
@@ -366,7 +364,9 @@ static int m_resolve(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *ref = ocil_arg_str(L, 2, "name", 0);
   oci_layout_platform p;
-  arg_platform(L, 3, &p);
+  static const char *const known[] = {"platform", NULL};
+  ocil_check_options(L, 3, known, NULL);
+  ocil_arg_platform(L, 3, &p);
   oci_layout_resolved *r;
   oci_error e = {0};
   if (oci_layout_resolve(l, ref, &p, &r, &e)) return push_err(L, &e);
