@@ -1165,6 +1165,8 @@ int luaopen_ocispec_core(lua_State *L) {
     lua_setfield(L, -2, t->name);
     lua_pop(L, 1);
   }
+  ocil_push_values_lib(L, -1);
+  lua_setfield(L, -3, "values");
   lua_setfield(L, -2, "types");
   lua_pushcfunction(L, core_set_array_mt);
   lua_setfield(L, -2, "set_empty_array_mt");

@@ -21,6 +21,7 @@
 
 #include "ocispec/error.h"
 #include "ocispec/hash.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,9 +33,7 @@ typedef enum oci_layer_compression {
   OCI_LAYER_NONE = 2
 } oci_layer_compression;
 
-#define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+/* OCI_MEDIA_TYPE_LAYER, _LAYER_GZIP, _LAYER_ZSTD: ocispec/values.h */
 
 typedef struct oci_layer_options {
   oci_layer_compression compression;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "ocispec/error.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,9 +83,10 @@ OCI_API int oci_check_ref_name_annotation(const char *s, size_t len,
 /* distribution-spec spec.md:879 (D-ERR-2): ^[A-Z_]+$. */
 OCI_API int oci_check_error_code(const char *s, size_t len, oci_error *err);
 
-/* distribution-spec spec.md:883-900 (D-ERR-3): the 14 codes, in spec order.
+/* distribution-spec spec.md:883-900 (D-ERR-3): the 14 codes, in spec order
+   (values.def; also oci_enums[OCI_ENUM_ERROR_CODE]).
    Clients may meet others (TAG_INVALID, ...), so unknown is not an error. */
-#define OCI_ERROR_CODE_COUNT 14
+#define OCI_ERROR_CODE_COUNT OCI_ENUM_SIZE_ERROR_CODE
 OCI_API extern const char *const oci_error_codes[OCI_ERROR_CODE_COUNT];
 OCI_API bool oci_error_code_is_known(const char *s, size_t len);
 
