@@ -16,7 +16,7 @@ M.VERSION_MAJOR, M.VERSION_MINOR, M.VERSION_PATCH = 1, 1, 1
 --- oci-spec-rs' ErrorResponse display text.
 M.ERR_REGISTRY = "distribution: registry returned error"
 
---- The 14 error codes of distribution-spec spec.md, by oci-spec-rs name
+-- The 14 error codes of distribution-spec spec.md, by oci-spec-rs name
 -- (`ErrorCode.BlobUnknown == "BLOB_UNKNOWN"`), and LegacyErrorCode, the
 -- Docker schema1 codes clients may meet: values.def, from the core.
 for name, values in pairs(core.values.enums.distribution) do

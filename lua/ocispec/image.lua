@@ -18,7 +18,7 @@ M.VERSION_MAJOR, M.VERSION_MINOR, M.VERSION_PATCH = 1, 1, 1
 --- Label consulted by ImageConfiguration:version() after the annotation.
 M.LABEL_VERSION = "version"
 
---- Media types (image-spec media-types.md), plus Docker v2 schema 2 and
+-- Media types (image-spec media-types.md), plus Docker v2 schema 2 and
 -- the generic application/octet-stream and application/json: the
 -- declarations of values.def, from the core (`MediaType.ImageManifest`).
 local values = core.values
