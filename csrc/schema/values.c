@@ -5,8 +5,7 @@
 
 #include "internal.h"
 
-/* ---- media types ----------------------------------------------------------
- */
+/* ---- media types ------------------------------------------------------- */
 
 #define OCI_MEDIA_TYPE(id, lua, value, kind, comp, family, dist)               \
   const char OCI_MEDIA_TYPE_##id[] = value;
@@ -184,8 +183,7 @@ int oci_image_descriptor_make(const char *media_type, const char *digest,
   return OCI_OK;
 }
 
-/* ---- enumerations ---------------------------------------------------------
- */
+/* ---- enumerations ------------------------------------------------------ */
 
 #define OCI_ENUM_VALUE_(id, key, value) {#key, value},
 #define OCI_ENUM(id, ns, lua, what, list)                                      \
@@ -212,8 +210,7 @@ bool oci_enum_has(oci_enum_id id, const char *s) {
   return s && oci_enum_has_n(id, s, strlen(s));
 }
 
-/* ---- document kinds -------------------------------------------------------
- */
+/* ---- document kinds ---------------------------------------------------- */
 
 #define OCI_DOC_KIND(id, name, type) {name, &oci_type_##type},
 const oci_doc_kind oci_doc_kinds[OCI_DOC_KIND_COUNT] = {
@@ -227,8 +224,7 @@ const oci_doc_kind *oci_doc_kind_find(const char *name) {
   return NULL;
 }
 
-/* ---- hosts ----------------------------------------------------------------
- */
+/* ---- hosts ------------------------------------------------------------- */
 
 #define OCI_HOST(id, host) const char OCI_HOST_##id[] = host;
 #include "ocispec/values.def"
