@@ -264,6 +264,26 @@ describe("values.def", function()
       assert.is_nil(okv)
       assert.matches('"SCMP_ARCH_Z80" is not a known seccomp architecture', msg, 1, true)
     end)
+
+    it("messages list the declared values (device types, VM image formats)", function()
+      local t = oci.runtime.Spec.default():to_table()
+      t.linux.devices = { { path = "/dev/x", type = "x", major = 1, minor = 2 } }
+      t.linux.resources.devices = { { allow = true, type = "u" } }
+      local ok, msg = oci.runtime.Spec.from_table(t):validate()
+      assert.is_nil(ok)
+      assert.matches('/linux/devices/0/type: device type MUST be c, b, u or p; got "x" (R-LNX-6)', msg, 1, true)
+      assert.matches('/linux/resources/devices/0/type: device cgroup type MUST be a, c or b; got "u" (R-LNX-10)',
+        msg, 1, true)
+      local vm = assert(oci.runtime.Spec.from_table({ ociVersion = "1.2.0", root = { path = "r" },
+        process = { cwd = "/", args = { "a" }, user = { uid = 0, gid = 0 } },
+        vm = { hypervisor = { path = "/h" }, kernel = { path = "/k" }, image = { path = "/i", format = "iso" } } }))
+      local valid, warnings = vm:validate()
+      assert.is_true(valid)
+      local text = {}
+      for _, w in ipairs(warnings) do text[#text + 1] = tostring(w.message) end
+      assert.matches('"iso" is not one of the commonly supported formats raw, qcow2, vdi, vmdk or vhd',
+        table.concat(text, "\n"), 1, true)
+    end)
   end)
 
   describe("distribution", function()
