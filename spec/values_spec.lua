@@ -286,6 +286,25 @@ describe("values.def", function()
     end)
   end)
 
+  describe("image platforms", function()
+    it("image.Arch and image.Os wrap core.values.enums.image, with the host's as default()", function()
+      for _, name in ipairs({ "Arch", "Os" }) do
+        local n = 0
+        for k, v in pairs(values.enums.image[name]) do
+          n = n + 1
+          assert.are.equal(v, oci.image[name][k], name .. "." .. k)
+        end
+        assert.is_true(n > 15, name)
+      end
+      assert.are.equal("386", oci.image.Arch.i386)
+      assert.are.equal(core.host_arch, oci.image.Arch.default())
+      assert.are.equal(core.host_os, oci.image.Os.default())
+      local known = {}
+      for _, v in ipairs(values.enum_lists.GO_ARCH) do known[v] = true end
+      assert.is_true(known[core.host_arch] or core.host_arch == "unknown", core.host_arch)
+    end)
+  end)
+
   describe("distribution", function()
     it("ErrorCode is distribution-spec's 14 codes in spec order (grammar.json)", function()
       local order = values.enum_lists.ERROR_CODE

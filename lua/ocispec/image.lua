@@ -66,29 +66,17 @@ function media.is_layer(mt) local i = media_info[mt]; return i ~= nil and i.kind
 
 M.MediaType = util.constants("MediaType", media)
 
---- Architectures with Go's GOARCH spellings (oci-spec-rs `Arch`).
-M.Arch = util.constants("Arch", {
-  i386 = "386", Amd64 = "amd64", Amd64p32 = "amd64p32", ARM = "arm",
-  ARMbe = "armbe", ARM64 = "arm64", ARM64be = "arm64be", LoongArch64 = "loong64",
-  Mips = "mips", Mipsle = "mipsle", Mips64 = "mips64", Mips64le = "mips64le",
-  Mips64p32 = "mips64p32", Mips64p32le = "mips64p32le", PowerPC = "ppc",
-  PowerPC64 = "ppc64", PowerPC64le = "ppc64le", RISCV = "riscv",
-  RISCV64 = "riscv64", s390 = "s390", s390x = "s390x", SPARC = "sparc",
-  SPARC64 = "sparc64", Wasm = "wasm",
-  --- The GOARCH of the machine running this code.
-  default = function() return core.host_arch end,
-})
-
---- Operating systems with Go's GOOS spellings (oci-spec-rs `Os`).
-M.Os = util.constants("Os", {
-  AIX = "aix", Android = "android", Darwin = "darwin", DragonFlyBSD = "dragonfly",
-  FreeBSD = "freebsd", Hurd = "hurd", Illumos = "illumos", iOS = "ios",
-  Js = "js", Linux = "linux", Nacl = "nacl", NetBSD = "netbsd",
-  OpenBSD = "openbsd", Plan9 = "plan9", Solaris = "solaris",
-  Windows = "windows", zOS = "zos",
-  --- The GOOS of the machine running this code.
-  default = function() return core.host_os end,
-})
+-- Architectures and operating systems with Go's GOARCH / GOOS spellings
+-- (oci-spec-rs `Arch` and `Os`: `Arch.Amd64 == "amd64"`, `Os.Linux`), from
+-- values.def; `default()` gives the machine's own.
+local function with_default(name, host)
+  local t = {}
+  for k, v in pairs(values.enums.image[name]) do t[k] = v end
+  t.default = function() return host end
+  return util.constants(name, t)
+end
+M.Arch = with_default("Arch", core.host_arch)
+M.Os = with_default("Os", core.host_os)
 
 --- The 14 pre-defined annotation keys (image-spec annotations.md).
 local annotations = {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocispec/platform.h"
 #include "ocispec/strcheck.h"
 #include "ocispec/types.h"
 #include "ocispec/values.h"
@@ -200,6 +201,12 @@ static void test_enums(void **state) {
           fail_msg("%s lists %s twice", e->id, e->values[a].value);
     }
   }
+  assert_int_equal(OCI_ENUM_COUNT, 26);
+  /* the host platform is spelt as declared */
+  assert_true(oci_enum_has(OCI_ENUM_GO_ARCH, oci_host_arch()) ||
+              strcmp(oci_host_arch(), "unknown") == 0);
+  assert_true(oci_enum_has(OCI_ENUM_GO_OS, oci_host_os()) ||
+              strcmp(oci_host_os(), "unknown") == 0);
   /* the public error-code array is the enum */
   assert_int_equal(OCI_ERROR_CODE_COUNT, 14);
   for (size_t k = 0; k < OCI_ERROR_CODE_COUNT; k++)
