@@ -274,6 +274,11 @@ static void test_descriptor_make(void **state) {
   assert_string_equal(d->media_type, OCI_MEDIA_TYPE_EMPTY_JSON);
   oci_image_descriptor_free(d);
 
+  /* err may be NULL */
+  assert_int_equal(oci_image_descriptor_make(NULL, dg, 0, &d, NULL), OCI_OK);
+  assert_string_equal(d->media_type, OCI_MEDIA_TYPE_OCTET_STREAM);
+  oci_image_descriptor_free(d);
+
   /* invalid UTF-8: refused, named, nothing returned */
   d = (oci_image_descriptor *)&err; /* must become NULL */
   assert_int_equal(oci_image_descriptor_make("text/\xff", dg, 2, &d, &err),
