@@ -237,7 +237,7 @@ describe("values.def", function()
         local wrapped = oci.runtime[name]
         for k, v in pairs(tbl) do assert.are.equal(v, wrapped[k], name .. "." .. k) end
       end
-      assert.are.equal(21, n) -- 22 enums; the two device types share one table
+      assert.are.equal(22, n) -- 23 enums; the two device types share one table
       assert.are.equal("CAP_SYS_ADMIN", oci.runtime.Capability.SysAdmin)
       -- LinuxDeviceType is the union of the device and device cgroup types
       assert.are.same({ "a", "b", "c", "p", "u" }, (function()
@@ -302,6 +302,49 @@ describe("values.def", function()
       local known = {}
       for _, v in ipairs(values.enum_lists.GO_ARCH) do known[v] = true end
       assert.is_true(known[core.host_arch] or core.host_arch == "unknown", core.host_arch)
+    end)
+  end)
+
+  describe("annotation keys", function()
+    it("image.annotations and image.ANNOTATION_* wrap the declaration; the validators use it", function()
+      local n = 0
+      for k, v in pairs(values.enums.image.annotations) do
+        n = n + 1
+        assert.are.equal(v, oci.image[k], k)
+        assert.are.equal(v, oci.image.annotations[k], k)
+        assert.is_truthy(v:match("^org%.opencontainers%.image%.[a-z.]+$"), v)
+      end
+      assert.are.equal(14, n)
+      local d = oci.image.Descriptor.new(MT.ImageConfig, 2,
+        "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+      local ann = {}
+      for _, v in pairs(values.enums.image.annotations) do ann[v] = "x" end
+      ann[oci.image.ANNOTATION_CREATED] = "2024-01-02T03:04:05Z"
+      ann[oci.image.ANNOTATION_REF_NAME] = "v1"
+      d:set_annotations(ann)
+      local ok, warnings = d:validate()
+      assert.is_true(ok)
+      assert.are.equal(0, #(warnings or {}))
+      ann["org.opencontainers.image.colour"] = "x"
+      d:set_annotations(ann)
+      ok, warnings = d:validate()
+      assert.is_true(ok)
+      assert.are.equal(1, #warnings)
+      assert.matches('"org.opencontainers.image.colour" is not a key defined by image-spec annotations.md',
+        warnings[1].message, 1, true)
+      -- a runtime config: config.md's keys and annotations.md's are known
+      local spec = oci.runtime.Spec.default()
+      local rann = { [oci.runtime.ConfigAnnotation.StopSignal] = "SIGTERM",
+        [oci.image.ANNOTATION_AUTHORS] = "me" }
+      spec:set_annotations(rann)
+      ok, warnings = spec:validate()
+      assert.is_true(ok)
+      assert.are.equal(0, #(warnings or {}))
+      rann["org.opencontainers.image.colour"] = "x"
+      spec:set_annotations(rann)
+      ok, warnings = spec:validate()
+      assert.is_true(ok)
+      assert.matches("R-CFG-27", tostring(warnings[1].rule), 1, true)
     end)
   end)
 

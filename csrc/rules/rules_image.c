@@ -95,22 +95,14 @@ static void check_annotation_map(oci_vctx *v, const oci_str_map *m) {
       oci_report(v, OCI_SEV_WARNING, "I-ANN-1", "",
                  "empty annotation key (image-spec allows any string; "
                  "runtime-spec forbids empty keys)");
-    if (strcmp(k, "org.opencontainers.image.ref.name") == 0) {
+    if (strcmp(k, OCI_ENUM_STR(ANNOTATION, ANNOTATION_REF_NAME)) == 0) {
       oci_error e;
       oci_error_clear(&e);
       const char *val = m->values[i];
       if (oci_check_ref_name_annotation(val, strlen(val), &e) != OCI_OK)
         oci_report(v, OCI_SEV_WARNING, "I-ANN-6", k, "%s", e.message);
     } else if (strncmp(k, "org.opencontainers.image.", 25) == 0) {
-      static const char *const known[] = {
-          "created",   "authors", "url",         "documentation",
-          "source",    "version", "revision",    "vendor",
-          "licenses",  "title",   "description", "base.digest",
-          "base.name", NULL};
-      size_t j = 0;
-      while (known[j] && strcmp(k + 25, known[j]) != 0)
-        j++;
-      if (!known[j])
+      if (!oci_enum_has(OCI_ENUM_ANNOTATION, k))
         oci_report(v, OCI_SEV_WARNING, "I-ANN-4", k,
                    "\"%s\" is not a key defined by image-spec annotations.md; "
                    "the org.opencontainers.image prefix is reserved",

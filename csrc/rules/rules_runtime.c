@@ -12,12 +12,6 @@
 
 /* Value lists: values.def (OCI_ENUM_*), each named by its enum id. */
 
-static bool in_list(const char *const *list, const char *s) {
-  for (; *list; list++)
-    if (strcmp(*list, s) == 0) return true;
-  return false;
-}
-
 static void check_enum(oci_vctx *v, const char *rule, const char *what,
                        oci_enum_id list, const char *s) {
   if (!oci_enum_has(list, s))
@@ -242,19 +236,8 @@ void oci_chk_runtime_env(oci_vctx *v, const oci_field *f, const void *value) {
    image-spec annotations.md's keys (conversion.md copies Config.Labels,
    where images keep them, into annotations). */
 static bool known_oci_annotation(const char *k) {
-  static const char *const keys[] = {
-      /* config.md "Annotations" table */
-      "os", "os.version", "os.features", "architecture", "variant", "author",
-      "created", "stopSignal",
-      /* conversion.md */
-      "exposedPorts",
-      /* annotations.md pre-defined keys */
-      "authors", "url", "documentation", "source", "version", "revision",
-      "vendor", "licenses", "ref.name", "title", "description", "base.digest",
-      "base.name", NULL};
-  static const char prefix[] = "org.opencontainers.image.";
-  if (strncmp(k, prefix, sizeof prefix - 1) != 0) return false;
-  return in_list(keys, k + sizeof prefix - 1);
+  return oci_enum_has(OCI_ENUM_CONFIG_ANNOTATION, k) ||
+         oci_enum_has(OCI_ENUM_ANNOTATION, k);
 }
 
 /* config.md:723-744 "Keys MUST NOT be an empty string" (R-CFG-26; state
@@ -280,7 +263,7 @@ void oci_chk_runtime_annotations(oci_vctx *v, const oci_field *f,
                  "\"%s\" is in the reserved org.opencontainers namespace "
                  "but no OCI specification defines it",
                  k);
-    } else if (strcmp(k, "org.opencontainers.image.created") == 0) {
+    } else if (strcmp(k, OCI_ENUM_STR(ANNOTATION, ANNOTATION_CREATED)) == 0) {
       oci_error e;
       const char *val = m->values[i];
       if (oci_check_rfc3339(val, strlen(val), &e) != OCI_OK)

@@ -78,23 +78,9 @@ end
 M.Arch = with_default("Arch", core.host_arch)
 M.Os = with_default("Os", core.host_os)
 
---- The 14 pre-defined annotation keys (image-spec annotations.md).
-local annotations = {
-  ANNOTATION_CREATED = "org.opencontainers.image.created",
-  ANNOTATION_AUTHORS = "org.opencontainers.image.authors",
-  ANNOTATION_URL = "org.opencontainers.image.url",
-  ANNOTATION_DOCUMENTATION = "org.opencontainers.image.documentation",
-  ANNOTATION_SOURCE = "org.opencontainers.image.source",
-  ANNOTATION_VERSION = "org.opencontainers.image.version",
-  ANNOTATION_REVISION = "org.opencontainers.image.revision",
-  ANNOTATION_VENDOR = "org.opencontainers.image.vendor",
-  ANNOTATION_LICENSES = "org.opencontainers.image.licenses",
-  ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name",
-  ANNOTATION_TITLE = "org.opencontainers.image.title",
-  ANNOTATION_DESCRIPTION = "org.opencontainers.image.description",
-  ANNOTATION_BASE_IMAGE_DIGEST = "org.opencontainers.image.base.digest",
-  ANNOTATION_BASE_IMAGE_NAME = "org.opencontainers.image.base.name",
-}
+-- The 14 pre-defined annotation keys (image-spec annotations.md), from
+-- values.def: `image.ANNOTATION_CREATED` ... and `image.annotations`.
+local annotations = values.enums.image.annotations
 for k, v in pairs(annotations) do M[k] = v end
 M.annotations = util.constants("annotations", annotations)
 
