@@ -466,6 +466,9 @@ describe("ocispec.image", function()
         DockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip",
         DockerLayerZstd = "application/vnd.docker.image.rootfs.diff.tar.zstd",
         DockerForeignLayerGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        -- the generic ones, for blobs of unknown type and JSON bodies
+        OctetStream = "application/octet-stream",
+        JSON = "application/json",
       }
       for k, v in pairs(want) do assert.are.equal(v, MT[k], k) end
       local n = 0
@@ -475,7 +478,7 @@ describe("ocispec.image", function()
           assert.are.equal(want[k], v, "unexpected MediaType." .. k)
         end
       end
-      assert.are.equal(20, n)
+      assert.are.equal(22, n)
     end)
 
     it("maps OCI media types to Docker v2 schema 2 and back", function()

@@ -17,10 +17,10 @@
 #include "ocispec/conversion.h"
 #include "ocispec/runtime.h"
 #include "ocispec/strcheck.h"
+#include "ocispec/values.h"
 
 #define FIELD(t, m) (&oci_type_##t.fields[OCI_F_##t##_##m])
 #define HAS(obj, t, m) has((obj), OCI_F_##t##_##m)
-#define ANN_PREFIX "org.opencontainers.image."
 #define USER_POINTER "/config/User"
 
 void oci_conversion_options_init(oci_conversion_options *o) {
@@ -446,25 +446,28 @@ static int set_annotations(oci_runtime_spec *spec,
   if (HAS(spec, runtime_spec, annotations))
     for (size_t i = 0; ok && i < spec->annotations.len; i++)
       ok = ann_add(&v, spec->annotations.keys[i], spec->annotations.values[i]);
-#define IMPLICIT(present, name, value)                                         \
-  if (ok && (present) && (value)) ok = ann_add(&v, ANN_PREFIX name, (value))
-  IMPLICIT(HAS(cfg, image_configuration, os), "os", cfg->os);
-  IMPLICIT(HAS(cfg, image_configuration, architecture), "architecture",
+/* the keys: config.md's annotations (values.def CONFIG_ANNOTATION) */
+#define IMPLICIT(present, key, value)                                          \
+  if (ok && (present) && (value))                                              \
+  ok = ann_add(&v, OCI_ENUM_STR(CONFIG_ANNOTATION, key), (value))
+  IMPLICIT(HAS(cfg, image_configuration, os), Os, cfg->os);
+  IMPLICIT(HAS(cfg, image_configuration, architecture), Architecture,
            cfg->architecture);
-  IMPLICIT(HAS(cfg, image_configuration, variant), "variant", cfg->variant);
-  IMPLICIT(HAS(cfg, image_configuration, os_version), "os.version",
+  IMPLICIT(HAS(cfg, image_configuration, variant), Variant, cfg->variant);
+  IMPLICIT(HAS(cfg, image_configuration, os_version), OsVersion,
            cfg->os_version);
   if (ok && HAS(cfg, image_configuration, os_features)) {
     char *f = join(a, cfg->os_features.items, cfg->os_features.len);
-    ok = f && ann_add(&v, ANN_PREFIX "os.features", f);
+    ok = f && ann_add(&v, OCI_ENUM_STR(CONFIG_ANNOTATION, OsFeatures), f);
   }
-  IMPLICIT(HAS(cfg, image_configuration, author), "author", cfg->author);
-  IMPLICIT(HAS(cfg, image_configuration, created), "created", cfg->created);
-  IMPLICIT(HAS(c, image_config, stop_signal), "stopSignal", c->stop_signal);
+  IMPLICIT(HAS(cfg, image_configuration, author), Author, cfg->author);
+  IMPLICIT(HAS(cfg, image_configuration, created), Created, cfg->created);
+  IMPLICIT(HAS(c, image_config, stop_signal), StopSignal, c->stop_signal);
 #undef IMPLICIT
   if (ok && HAS(c, image_config, exposed_ports) && c->exposed_ports.len) {
     char *ports = join(a, c->exposed_ports.keys, c->exposed_ports.len);
-    ok = ports && ann_add(&v, ANN_PREFIX "exposedPorts", ports);
+    ok = ports &&
+         ann_add(&v, OCI_ENUM_STR(CONFIG_ANNOTATION, ExposedPorts), ports);
   }
   if (HAS(c, image_config, labels))
     for (size_t i = 0; ok && i < c->labels.len; i++)

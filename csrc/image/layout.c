@@ -874,24 +874,6 @@ int oci_layout_has_blob(const oci_layout *l, const char *digest, bool *out,
 #define DESC_F(m)                                                              \
   (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
 
-int ol_make_descriptor(const char *media_type, const char *digest, int64_t size,
-                       oci_image_descriptor **out, oci_error *err) {
-  oci_image_descriptor *d;
-  *out = NULL;
-  int rc = oci_image_descriptor_new(&d, err);
-  if (rc) return rc;
-  if (oci_set_string(d, DESC_F(media_type),
-                     media_type ? media_type : OL_MT_OCTET) ||
-      oci_set_string(d, DESC_F(digest), digest)) {
-    oci_image_descriptor_free(d);
-    return ol_nomem(err);
-  }
-  d->size = size;
-  oci_mark(d, OCI_F_image_descriptor_size);
-  *out = d;
-  return OCI_OK;
-}
-
 static int check_media_type(const char *mt, oci_error *err) {
   if (!mt) return OCI_OK;
   if (oci_check_media_type(mt, strlen(mt), err))
@@ -930,7 +912,7 @@ int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
     free(tmp);
     if (rc) return rc;
   }
-  return ol_make_descriptor(media_type, digest, (int64_t)len, out, err);
+  return oci_image_descriptor_make(media_type, digest, (int64_t)len, out, err);
 }
 
 int oci_layout_blob_writer(oci_layout *l, const char *media_type,
@@ -1018,7 +1000,8 @@ int oci_blob_writer_commit(oci_blob_writer *w, const char *expected,
   if ((rc = ol_install(w->root, w->tmp, digest, err))) goto done;
   free(w->tmp); /* moved (or removed as a duplicate) */
   w->tmp = NULL;
-  rc = ol_make_descriptor(w->media_type, digest, (int64_t)size, out, err);
+  rc =
+      oci_image_descriptor_make(w->media_type, digest, (int64_t)size, out, err);
 done:
   oci_blob_writer_abort(w);
   return rc;
@@ -1162,7 +1145,7 @@ int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
   close(fd);
   if ((rc = ol_install(l->root, tmp_path, digest, err))) return rc;
   drop_pending(l, tmp_path);
-  return ol_make_descriptor(media_type, digest, size, out, err);
+  return oci_image_descriptor_make(media_type, digest, size, out, err);
 }
 
 /* get_blob with a cap on the bytes read (documents: the parser's limit).
@@ -1212,13 +1195,14 @@ int oci_layout_get_blob(const oci_layout *l, const char *digest, int64_t size,
 
 const char *oci_layout_media_type_of(const oci_type *t) {
   /* image-spec media-types.md */
-  if (t == &oci_type_image_manifest) return OL_MT_MANIFEST;
-  if (t == &oci_type_image_index) return OL_MT_INDEX;
-  if (t == &oci_type_image_configuration) return OL_MT_CONFIG;
-  if (t == &oci_type_image_descriptor) return OL_MT_DESCRIPTOR;
-  if (t == &oci_type_image_oci_layout) return OL_MT_LAYOUT_HEADER;
-  if (t == &oci_type_image_artifact_manifest) return OL_MT_ARTIFACT;
-  return "application/json";
+  if (t == &oci_type_image_manifest) return OCI_MEDIA_TYPE_IMAGE_MANIFEST;
+  if (t == &oci_type_image_index) return OCI_MEDIA_TYPE_IMAGE_INDEX;
+  if (t == &oci_type_image_configuration) return OCI_MEDIA_TYPE_IMAGE_CONFIG;
+  if (t == &oci_type_image_descriptor) return OCI_MEDIA_TYPE_DESCRIPTOR;
+  if (t == &oci_type_image_oci_layout) return OCI_MEDIA_TYPE_LAYOUT_HEADER;
+  if (t == &oci_type_image_artifact_manifest)
+    return OCI_MEDIA_TYPE_ARTIFACT_MANIFEST;
+  return OCI_MEDIA_TYPE_JSON;
 }
 
 /* A string member of obj by JSON key, when present. */

@@ -8,26 +8,12 @@
 #include <sys/stat.h>
 
 #include "ocispec/layout.h"
+#include "ocispec/values.h"
 
 /* Temporary files: .ocispec-tmp/tmp-XXXXXX; the index lock beside them. */
 #define OL_TMP_PREFIX "tmp-"
 #define OL_LOCK_NAME "index.lock"
 #define OL_TMP_LOCK_NAME "tmp.lock"
-
-/* image-spec media-types.md, and Docker's v2 schema 2 equivalents, which
-   skopeo and older tools still write. */
-#define OL_MT_OCTET "application/octet-stream"
-#define OL_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OL_MT_INDEX "application/vnd.oci.image.index.v1+json"
-#define OL_MT_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OL_MT_DESCRIPTOR "application/vnd.oci.descriptor.v1+json"
-#define OL_MT_LAYOUT_HEADER "application/vnd.oci.layout.header.v1+json"
-#define OL_MT_ARTIFACT "application/vnd.oci.artifact.manifest.v1+json"
-#define OL_MT_DOCKER_MANIFEST                                                  \
-  "application/vnd.docker.distribution.manifest.v2+json"
-#define OL_MT_DOCKER_LIST                                                      \
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-#define OL_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
 typedef struct ol_pending {
   char *path;
@@ -71,20 +57,8 @@ int ol_install(const char *root, const char *tmp, const char *digest,
                oci_error *err);
 int ol_read_index(const char *root, oci_image_index **out, oci_error *err);
 int ol_lock_index(const char *root, int *fd, oci_error *err);
-int ol_make_descriptor(const char *media_type, const char *digest, int64_t size,
-                       oci_image_descriptor **out, oci_error *err);
 int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
                       const char *name, oci_error *err);
 int ol_strings_add(oci_layout_strings *s, const char *v, oci_error *err);
-
-static inline bool ol_is_manifest_mt(const char *mt) {
-  return ol_str_eq(mt, OL_MT_MANIFEST) || ol_str_eq(mt, OL_MT_DOCKER_MANIFEST);
-}
-static inline bool ol_is_index_mt(const char *mt) {
-  return ol_str_eq(mt, OL_MT_INDEX) || ol_str_eq(mt, OL_MT_DOCKER_LIST);
-}
-static inline bool ol_is_config_mt(const char *mt) {
-  return ol_str_eq(mt, OL_MT_CONFIG) || ol_str_eq(mt, OL_MT_DOCKER_CONFIG);
-}
 
 #endif

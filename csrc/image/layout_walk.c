@@ -68,7 +68,7 @@ static int load_manifest(const oci_layout *l, const oci_image_descriptor *d,
   if (rc) return rc;
   const oci_image_descriptor *c = r->manifest->config;
   /* an artifact's config is not an image configuration: config stays NULL */
-  if (ol_is_config_mt(c->media_type) &&
+  if (oci_media_type_is_config(c->media_type) &&
       (rc = oci_layout_get_document(l, c->digest, c->size,
                                     &oci_type_image_configuration,
                                     (void **)&r->config, err)))
@@ -97,12 +97,12 @@ static int resolve_index(rstate *s, const oci_image_descriptor *d, int depth,
   if (rc) return rc;
   for (size_t i = 0; i < idx->manifests.len; i++) {
     const oci_image_descriptor *e = idx->manifests.items[i];
-    if (ol_is_index_mt(e->media_type)) {
+    if (oci_media_type_is_index(e->media_type)) {
       rc = resolve_index(s, e, depth + 1, r, err);
       if (rc == OCI_OK || !s->nomatch) goto out;
       continue;
     }
-    if (!ol_is_manifest_mt(e->media_type)) continue;
+    if (!oci_media_type_is_manifest(e->media_type)) continue;
     if (oci_is_present(e, OCI_F_image_descriptor_platform)) {
       const oci_image_platform *p = e->platform;
       const char *v =
@@ -151,22 +151,24 @@ static int sniff(const oci_layout *l, const char *digest,
   oci_image_manifest *m = NULL;
   const char *mt = NULL;
   if (oci_image_manifest_parse(b, n, NULL, &m, NULL) == OCI_OK)
-    mt = oci_is_present(m, OCI_F_image_manifest_media_type) ? m->media_type
-                                                            : OL_MT_MANIFEST;
+    mt = oci_is_present(m, OCI_F_image_manifest_media_type)
+             ? m->media_type
+             : OCI_MEDIA_TYPE_IMAGE_MANIFEST;
   else {
     oci_image_index *x;
     if (oci_image_index_parse(b, n, NULL, &x, NULL) == OCI_OK) {
-      rc = ol_make_descriptor(oci_is_present(x, OCI_F_image_index_media_type)
-                                  ? x->media_type
-                                  : OL_MT_INDEX,
-                              digest, (int64_t)n, out, err);
+      rc = oci_image_descriptor_make(
+          oci_is_present(x, OCI_F_image_index_media_type)
+              ? x->media_type
+              : OCI_MEDIA_TYPE_IMAGE_INDEX,
+          digest, (int64_t)n, out, err);
       oci_image_index_free(x);
       free(b);
       return rc;
     }
   }
   if (mt)
-    rc = ol_make_descriptor(mt, digest, (int64_t)n, out, err);
+    rc = oci_image_descriptor_make(mt, digest, (int64_t)n, out, err);
   else
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
                        "blob %s is neither an image manifest nor an index",
@@ -229,9 +231,9 @@ int oci_layout_resolve(const oci_layout *l, const char *ref,
     rc = ol_nomem(err);
     goto out;
   }
-  if (ol_is_manifest_mt(d->media_type)) {
+  if (oci_media_type_is_manifest(d->media_type)) {
     rc = load_manifest(l, d, r, err);
-  } else if (ol_is_index_mt(d->media_type)) {
+  } else if (oci_media_type_is_index(d->media_type)) {
     rstate s;
     memset(&s, 0, sizeof s);
     s.l = l;
@@ -330,9 +332,9 @@ static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
                          "%s: indexes nested more than %d deep", what,
                          MAX_NESTING);
   const char *mt = d->media_type;
-  const oci_type *t = ol_is_manifest_mt(mt) ? &oci_type_image_manifest
-                      : ol_is_index_mt(mt)  ? &oci_type_image_index
-                      : ol_str_eq(mt, OL_MT_ARTIFACT)
+  const oci_type *t = oci_media_type_is_manifest(mt) ? &oci_type_image_manifest
+                      : oci_media_type_is_index(mt)  ? &oci_type_image_index
+                      : ol_str_eq(mt, OCI_MEDIA_TYPE_ARTIFACT_MANIFEST)
                           ? &oci_type_image_artifact_manifest
                           : NULL;
   if (!t && strcmp(what, "gc") != 0 && depth > 0 &&
@@ -842,7 +844,8 @@ static void check_manifest(vstate *v, const oci_image_descriptor *d,
   short_digest(d->digest, sd);
   oci_image_configuration *c = NULL;
   snprintf(r, sizeof r, "config of manifest %s", sd);
-  if (check_blob(v, m->config, r) && ol_is_config_mt(m->config->media_type))
+  if (check_blob(v, m->config, r) &&
+      oci_media_type_is_config(m->config->media_type))
     c = check_document(v, m->config, &oci_type_image_configuration, r);
   size_t nl = m->layers.len;
   bool *ok = calloc(nl + 1, sizeof *ok);
@@ -906,9 +909,9 @@ static void check_entries(vstate *v, const oci_image_index *x,
     const oci_image_descriptor *e = x->manifests.items[i];
     char role[128];
     snprintf(role, sizeof role, "%s /manifests/%zu", where, i);
-    if (ol_is_manifest_mt(e->media_type))
+    if (oci_media_type_is_manifest(e->media_type))
       check_manifest(v, e, role);
-    else if (ol_is_index_mt(e->media_type))
+    else if (oci_media_type_is_index(e->media_type))
       check_index_blob(v, e, role, depth);
     else
       check_blob(v, e, role);

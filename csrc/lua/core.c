@@ -1300,6 +1300,8 @@ int luaopen_ocispec_core(lua_State *L) {
     lua_setfield(L, -2, t->name);
     lua_pop(L, 1);
   }
+  ocil_push_values_lib(L, -1);
+  lua_setfield(L, -3, "values");
   lua_setfield(L, -2, "types");
   luaL_getmetatable(L, OCIL_ERROR_MT);
   lua_setfield(L, -2, "Error");

@@ -189,27 +189,6 @@ static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
   return 3;
 }
 
-#define DESC_F(m)                                                              \
-  (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
-
-static int make_desc(const char *media_type, const char *digest, int64_t size,
-                     oci_image_descriptor **out, oci_error *e) {
-  oci_image_descriptor *d;
-  *out = NULL;
-  int rc = oci_image_descriptor_new(&d, e);
-  if (rc) return rc;
-  if (oci_set_string(d, DESC_F(media_type),
-                     media_type ? media_type : "application/octet-stream") ||
-      oci_set_string(d, DESC_F(digest), digest)) {
-    oci_image_descriptor_free(d);
-    return oci_error_set(e, OCI_ENOMEM, "not enough memory");
-  }
-  d->size = size;
-  oci_mark(d, OCI_F_image_descriptor_size);
-  *out = d;
-  return OCI_OK;
-}
-
 /* ---- progress trampoline ------------------------------------------------ */
 
 typedef struct progress_call {
@@ -433,19 +412,6 @@ static int c_ping(lua_State *L) {
   return rc ? push_err(L, u, &e) : push_true(L);
 }
 
-static int is_manifest_type(const char *mt) {
-  return strcmp(mt, "application/vnd.oci.image.manifest.v1+json") == 0 ||
-         strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json") ==
-             0;
-}
-
-static int is_index_type(const char *mt) {
-  return strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
-         strcmp(mt,
-                "application/vnd.docker.distribution.manifest.list.v2+json") ==
-             0;
-}
-
 /* get_manifest / get_manifest_raw: (doc or body), descriptor. */
 static int get_manifest(lua_State *L, int raw) {
   ud_client *u = to_client(L, 1);
@@ -460,14 +426,15 @@ static int get_manifest(lua_State *L, int raw) {
   if (rc) return push_err(L, u, &e);
   const char *mt = h->man.media_type ? h->man.media_type : "";
   oci_image_descriptor *d;
-  if (make_desc(h->man.media_type, h->man.digest, (int64_t)h->man.len, &d, &e))
+  if (oci_image_descriptor_make(h->man.media_type, h->man.digest,
+                                (int64_t)h->man.len, &d, &e))
     return push_err(L, u, &e);
   ocil_push_desc(L, d);
   int di = lua_gettop(L);
   const oci_type *t = NULL;
-  if (!raw && is_manifest_type(mt))
+  if (!raw && oci_media_type_is_manifest(mt))
     t = &oci_type_image_manifest;
-  else if (!raw && is_index_type(mt))
+  else if (!raw && oci_media_type_is_index(mt))
     t = &oci_type_image_index;
   if (t) {
     void *obj;
@@ -561,12 +528,12 @@ static int c_put_manifest(lua_State *L) {
         const oci_image_manifest *m = o->obj;
         mt = oci_is_present(m, OCI_F_image_manifest_media_type) && m->media_type
                  ? m->media_type
-                 : "application/vnd.oci.image.manifest.v1+json";
+                 : OCI_MEDIA_TYPE_IMAGE_MANIFEST;
       } else {
         const oci_image_index *x = o->obj;
         mt = oci_is_present(x, OCI_F_image_index_media_type) && x->media_type
                  ? x->media_type
-                 : "application/vnd.oci.image.index.v1+json";
+                 : OCI_MEDIA_TYPE_IMAGE_INDEX;
       }
     }
   }
@@ -987,7 +954,7 @@ int ocil_push_registry_lib(lua_State *L) {
   lua_setfield(L, -2, "MANIFEST_MAX");
   lua_pushinteger(L, (lua_Integer)GET_BLOB_MAX);
   lua_setfield(L, -2, "GET_BLOB_MAX");
-  lua_pushliteral(L, OCI_REGISTRY_ACCEPT_MANIFESTS);
+  lua_pushstring(L, OCI_REGISTRY_ACCEPT_MANIFESTS);
   lua_setfield(L, -2, "ACCEPT_MANIFESTS");
   return 1;
 }

@@ -9,6 +9,7 @@
      core.unpack    = ocil_push_unpack_lib(L)
      core.registry  = ocil_push_registry_lib(L)
      core.fs        = ocil_push_fs_lib(L)
+      core.values    = ocil_push_values_lib(L, types)
    Data errors return nil, message, err (an error table, binding.h);
    misuse (a non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H
@@ -32,6 +33,8 @@ int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
+/* core.values (l_values.c); types_idx: the core.types table */
+int ocil_push_values_lib(lua_State *L, int types_idx);
 
 /* The open Layout userdata (core.layout) at idx; raises when idx holds
    something else or a closed layout (defined in l_layout.c). */

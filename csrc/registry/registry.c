@@ -196,9 +196,9 @@ int oci_registry_head_manifest(oci_registry *r, const char *repo,
     rc = reg_nomem(err);
     goto out;
   }
-  rc = ol_make_descriptor(*mt ? mt : OL_MT_OCTET, dg,
-                          p.content_length >= 0 ? p.content_length : 0, out,
-                          err);
+  rc = oci_image_descriptor_make(*mt ? mt : OCI_MEDIA_TYPE_OCTET_STREAM, dg,
+                                 p.content_length >= 0 ? p.content_length : 0,
+                                 out, err);
   free(mt);
 out:
   reg_resp_free(&p);
@@ -249,7 +249,8 @@ int oci_registry_put_manifest(oci_registry *r, const char *repo,
   if ((rc = reg_do(r, &q, NULL, &p, err))) goto out;
   r->stats.manifests_pushed++;
   if (subject_handled) *subject_handled = p.oci_subject != NULL;
-  if (out) rc = ol_make_descriptor(media_type, dg, (int64_t)len, out, err);
+  if (out)
+    rc = oci_image_descriptor_make(media_type, dg, (int64_t)len, out, err);
 out:
   reg_resp_free(&p);
   target_free(&t);
@@ -655,7 +656,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
       reg_req q = {.method = "PATCH",
                    .url = loc,
                    .scope = scope,
-                   .content_type = "application/octet-stream",
+                   .content_type = OCI_MEDIA_TYPE_OCTET_STREAM,
                    .content_range = range,
                    .has_body = true,
                    .source = chunk_read,
@@ -703,7 +704,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
     reg_req q = {.method = "PUT",
                  .url = put,
                  .scope = scope,
-                 .content_type = "application/octet-stream",
+                 .content_type = OCI_MEDIA_TYPE_OCTET_STREAM,
                  .has_body = mono,
                  .source = mono ? chunk_read : NULL,
                  .source_ud = &c,
@@ -782,8 +783,9 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                       true, err)))
     return rc;
   if (!out) return OCI_OK;
-  return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
-                            (int64_t)len, out, err);
+  return oci_image_descriptor_make(media_type ? media_type
+                                              : OCI_MEDIA_TYPE_OCTET_STREAM,
+                                   dg, (int64_t)len, out, err);
 }
 
 typedef struct fd_src {
@@ -833,8 +835,9 @@ int oci_registry_push_blob_file(oci_registry *r, const char *repo,
     rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, err);
   close(fd);
   if (rc || !out) return rc;
-  return ol_make_descriptor(media_type ? media_type : OL_MT_OCTET, dg,
-                            (int64_t)size, out, err);
+  return oci_image_descriptor_make(media_type ? media_type
+                                              : OCI_MEDIA_TYPE_OCTET_STREAM,
+                                   dg, (int64_t)size, out, err);
 }
 
 int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
@@ -914,7 +917,7 @@ static int list_page(oci_registry *r, const char *path, const char *scope,
   reg_req q = {.method = "GET",
                .url = url,
                .scope = scope,
-               .accept = "application/json",
+               .accept = OCI_MEDIA_TYPE_JSON,
                .max_body = max_body};
   reg_resp p;
   void *doc = NULL;
@@ -1068,10 +1071,18 @@ static void filter_index(oci_image_index *x, const char *artifact_type) {
 }
 
 int reg_empty_index(oci_image_index **out, oci_error *err) {
-  static const char empty[] = "{\"schemaVersion\":2,\"mediaType\":"
-                              "\"application/vnd.oci.image.index.v1+json\","
-                              "\"manifests\":[]}";
-  return oci_image_index_parse(empty, sizeof empty - 1, NULL, out, err);
+  static const char empty[] = "{\"schemaVersion\":2,\"manifests\":[]}";
+  int rc = oci_image_index_parse(empty, sizeof empty - 1, NULL, out, err);
+  if (rc) return rc;
+  /* mediaType after schemaVersion, as the type declares its fields */
+  if (oci_set_string(*out,
+                     &oci_type_image_index.fields[OCI_F_image_index_media_type],
+                     OCI_MEDIA_TYPE_IMAGE_INDEX)) {
+    oci_image_index_free(*out);
+    *out = NULL;
+    return oci_error_set(err, OCI_ENOMEM, "not enough memory");
+  }
+  return OCI_OK;
 }
 
 int oci_registry_referrers(oci_registry *r, const char *repo,
@@ -1097,7 +1108,7 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
   reg_req q = {.method = "GET",
                .url = t.url,
                .scope = t.scope,
-               .accept = OL_MT_INDEX,
+               .accept = OCI_MEDIA_TYPE_IMAGE_INDEX,
                .max_body = OCI_REGISTRY_MANIFEST_MAX};
   /* spec.md "Listing Referrers": a registry that supports the API never
      answers 404; a 404 means "use the referrers tag schema" */
@@ -1121,7 +1132,8 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
     char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
     if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err))) goto out;
     oci_registry_manifest m;
-    rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &m, err);
+    rc = oci_registry_get_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, &m,
+                                   err);
     if (rc == OCI_EREGISTRY && r->last_status == 404) {
       rc = reg_empty_index(out, err);
       goto out;

@@ -386,11 +386,6 @@ void reg_auth_free(oci_registry *r) {
 /* ---- Docker config.json
  * ------------------------------------------------------- */
 
-static bool is_docker_hub(const char *host) {
-  return !strcmp(host, "docker.io") || !strcmp(host, "index.docker.io") ||
-         !strcmp(host, "registry-1.docker.io");
-}
-
 /* A config key ("https://index.docker.io/v1/", "127.0.0.1:5000") names host
    when, without scheme and path, it is host (docker/cli ConvertToHostname). */
 static bool key_names(const char *key, const char *host) {
@@ -401,9 +396,11 @@ static bool key_names(const char *key, const char *host) {
   size_t n = strcspn(key, "/");
   if (strlen(host) == n && !strncmp(key, host, n)) return true;
   /* Docker Hub's credentials are filed under index.docker.io */
-  return is_docker_hub(host) &&
-         ((n == 15 && !strncmp(key, "index.docker.io", 15)) ||
-          (n == 9 && !strncmp(key, "docker.io", 9)));
+  return oci_host_is_docker_hub(host) &&
+         ((n == strlen(OCI_HOST_DOCKER_HUB_INDEX) &&
+           !strncmp(key, OCI_HOST_DOCKER_HUB_INDEX, n)) ||
+          (n == strlen(OCI_HOST_DOCKER_HUB) &&
+           !strncmp(key, OCI_HOST_DOCKER_HUB, n)));
 }
 
 static int entry_creds(oci_registry *r, const char *path, const char *key,

@@ -860,11 +860,11 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   bool fail = false;
   r->host = dup_or_null(host, &fail);
   /* docker.io is a name; its API lives at registry-1.docker.io */
-  r->api_host =
-      dup_or_null(!strcmp(host, "docker.io") || !strcmp(host, "index.docker.io")
-                      ? "registry-1.docker.io"
-                      : host,
-                  &fail);
+  r->api_host = dup_or_null(!strcmp(host, OCI_HOST_DOCKER_HUB) ||
+                                    !strcmp(host, OCI_HOST_DOCKER_HUB_INDEX)
+                                ? OCI_HOST_DOCKER_HUB_API
+                                : host,
+                            &fail);
   r->ca_file = dup_or_null(r->o.ca_file, &fail);
   r->user_agent = dup_or_null(
       r->o.user_agent ? r->o.user_agent : "ocispec/" OCISPEC_VERSION, &fail);

@@ -22,7 +22,7 @@
   (&oci_type_image_descriptor.fields[OCI_F_image_descriptor_##m])
 
 static const char *doc_media_type(const oci_image_descriptor *d) {
-  return d->media_type ? d->media_type : OL_MT_OCTET;
+  return d->media_type ? d->media_type : OCI_MEDIA_TYPE_OCTET_STREAM;
 }
 
 /* A string from a server, for a message: control characters escaped. */
@@ -151,7 +151,8 @@ static int add_referrer(oci_registry *r, const char *repo,
   char *json = NULL;
   size_t len = 0;
   oci_registry_manifest cur;
-  rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &cur, err);
+  rc = oci_registry_get_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, &cur,
+                                 err);
   if (rc == OCI_EREGISTRY && r->last_status == 404) {
     rc = reg_empty_index(&x, err);
   } else if (rc == OCI_OK) {
@@ -168,8 +169,8 @@ static int add_referrer(oci_registry *r, const char *repo,
   /* a fresh descriptor: md may come from a layout's index.json, whose
      annotations (org.opencontainers.image.ref.name) name the image there
      and mean nothing in the registry */
-  if ((rc = ol_make_descriptor(doc_media_type(md), md->digest, md->size, &d,
-                               err)))
+  if ((rc = oci_image_descriptor_make(doc_media_type(md), md->digest, md->size,
+                                      &d, err)))
     goto out;
   const char *at = m->artifact_type ? m->artifact_type
                    : m->config      ? m->config->media_type
@@ -197,8 +198,8 @@ static int add_referrer(oci_registry *r, const char *repo,
   x->manifests.items = items;
   x->manifests.len++;
   if ((rc = oci_image_index_to_json(x, false, &json, &len, err))) goto out;
-  rc = oci_registry_put_manifest(r, repo, tag, OL_MT_INDEX, json, len, NULL,
-                                 NULL, err);
+  rc = oci_registry_put_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, json,
+                                 len, NULL, NULL, err);
 out:
   free(json);
   oci_image_descriptor_free(d);
@@ -214,7 +215,7 @@ static int put_document(oci_registry *r, const char *repo, const char *ref,
   bool handled = false;
   int rc = oci_registry_put_manifest(r, repo, ref, doc_media_type(d), body, len,
                                      NULL, &handled, err);
-  if (rc || handled || !ol_is_manifest_mt(d->media_type)) return rc;
+  if (rc || handled || !oci_media_type_is_manifest(d->media_type)) return rc;
   oci_image_manifest *m = NULL;
   if (oci_image_manifest_parse(body, len, NULL, &m, NULL) == OCI_OK &&
       m->subject)
@@ -239,7 +240,7 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
   size_t len;
   if ((rc = oci_layout_get_blob(l, d->digest, d->size, &body, &len, err)))
     return rc;
-  if (ol_is_index_mt(d->media_type)) {
+  if (oci_media_type_is_index(d->media_type)) {
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err))) {
       ol_wrap(err, d->digest);
@@ -250,7 +251,7 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
       rc =
           push_node(r, l, repo, x->manifests.items[i], NULL, depth + 1, w, err);
     oci_image_index_free(x);
-  } else if (ol_is_manifest_mt(d->media_type)) {
+  } else if (oci_media_type_is_manifest(d->media_type)) {
     oci_image_manifest *m;
     if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err))) {
       ol_wrap(err, d->digest);
@@ -378,7 +379,7 @@ static int pull_node(oci_registry *r, const char *repo,
     return oci_error_set(err, OCI_EDEPTH, "pull: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
   int rc = OCI_OK;
-  if (ol_is_index_mt(d->media_type)) {
+  if (oci_media_type_is_index(d->media_type)) {
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
       return ol_wrap(err, d->digest);
@@ -396,7 +397,7 @@ static int pull_node(oci_registry *r, const char *repo,
       char seen[256] = "";
       for (size_t i = 0; i < x->manifests.len && !pick; i++) {
         const oci_image_descriptor *c = x->manifests.items[i];
-        if (ol_is_index_mt(c->media_type) ||
+        if (oci_media_type_is_index(c->media_type) ||
             platform_matches(platform, c->platform))
           pick = c;
         else if (c->platform) {
@@ -426,7 +427,7 @@ static int pull_node(oci_registry *r, const char *repo,
     oci_image_index_free(x);
     return rc;
   }
-  if (!ol_is_manifest_mt(d->media_type))
+  if (!oci_media_type_is_manifest(d->media_type))
     return oci_error_set(err, OCI_EUNSUPPORTED,
                          "pull: %s has media type %s, not an image manifest "
                          "or index",
@@ -464,11 +465,13 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                                      OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err);
   if (rc) return rc;
   oci_image_descriptor *top = NULL, *chosen = NULL;
-  if ((rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
-                               m.digest, (int64_t)m.len, &top, err)))
+  if ((rc = oci_image_descriptor_make(
+           m.media_type[0] ? m.media_type : OCI_MEDIA_TYPE_OCTET_STREAM,
+           m.digest, (int64_t)m.len, &top, err)))
     goto out;
   /* a manifest says what it is; trust the body over a generic header */
-  if (!ol_is_index_mt(top->media_type) && !ol_is_manifest_mt(top->media_type)) {
+  if (!oci_media_type_is_index(top->media_type) &&
+      !oci_media_type_is_manifest(top->media_type)) {
     oci_image_manifest *mm = NULL;
     oci_image_index *xx = NULL;
     const char *mt = NULL;
@@ -557,7 +560,7 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
     return oci_error_set(err, OCI_EDEPTH, "copy: indexes nest deeper than %d",
                          REG_MAX_DEPTH);
   int rc = OCI_OK;
-  if (ol_is_index_mt(d->media_type)) {
+  if (oci_media_type_is_index(d->media_type)) {
     oci_image_index *x;
     if ((rc = oci_image_index_parse(body, len, NULL, &x, err)))
       return ol_wrap(err, d->digest);
@@ -572,7 +575,7 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
       oci_registry_manifest_free(&m);
     }
     oci_image_index_free(x);
-  } else if (ol_is_manifest_mt(d->media_type)) {
+  } else if (oci_media_type_is_manifest(d->media_type)) {
     oci_image_manifest *m;
     if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
       return ol_wrap(err, d->digest);
@@ -612,8 +615,9 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
   oci_image_descriptor *top = NULL;
   walk w;
   walk_init(&w, src, "copy");
-  if (!(rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
-                                m.digest, (int64_t)m.len, &top, err)) &&
+  if (!(rc = oci_image_descriptor_make(
+            m.media_type[0] ? m.media_type : OCI_MEDIA_TYPE_OCTET_STREAM,
+            m.digest, (int64_t)m.len, &top, err)) &&
       (rc = walk_visit(&w, top, err)) == 1)
     rc = copy_node(src, src_repo, dst, dst_repo, top, m.body, m.len, dst_tag, 0,
                    &w, err);

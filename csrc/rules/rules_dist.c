@@ -29,7 +29,7 @@ void oci_chk_error_code(oci_vctx *v, const oci_field *f, const void *value) {
     return;
   }
   if (oci_error_code_is_known(code, n)) return;
-  if (!strcmp(code, "TAG_INVALID") || !strcmp(code, "MANIFEST_UNVERIFIED"))
+  if (oci_enum_has_n(OCI_ENUM_LEGACY_ERROR_CODE, code, n))
     oci_report(v, OCI_SEV_WARNING, "D-ERR-3", NULL,
                "\"%s\" is a legacy Docker schema1 error code", code);
   else

@@ -11,10 +11,6 @@
 #include "ocispec/strcheck.h"
 #include "rules.h"
 
-#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_EMPTY "application/vnd.oci.empty.v1+json"
-
 typedef int (*str_check)(const char *s, size_t len, oci_error *err);
 
 /* Run a string grammar check; report its message under rule. */
@@ -99,22 +95,14 @@ static void check_annotation_map(oci_vctx *v, const oci_str_map *m) {
       oci_report(v, OCI_SEV_WARNING, "I-ANN-1", "",
                  "empty annotation key (image-spec allows any string; "
                  "runtime-spec forbids empty keys)");
-    if (strcmp(k, "org.opencontainers.image.ref.name") == 0) {
+    if (strcmp(k, OCI_ENUM_STR(ANNOTATION, ANNOTATION_REF_NAME)) == 0) {
       oci_error e;
       oci_error_clear(&e);
       const char *val = m->values[i];
       if (oci_check_ref_name_annotation(val, strlen(val), &e) != OCI_OK)
         oci_report(v, OCI_SEV_WARNING, "I-ANN-6", k, "%s", e.message);
     } else if (strncmp(k, "org.opencontainers.image.", 25) == 0) {
-      static const char *const known[] = {
-          "created",   "authors", "url",         "documentation",
-          "source",    "version", "revision",    "vendor",
-          "licenses",  "title",   "description", "base.digest",
-          "base.name", NULL};
-      size_t j = 0;
-      while (known[j] && strcmp(k + 25, known[j]) != 0)
-        j++;
-      if (!known[j])
+      if (!oci_enum_has(OCI_ENUM_ANNOTATION, k))
         oci_report(v, OCI_SEV_WARNING, "I-ANN-4", k,
                    "\"%s\" is not a key defined by image-spec annotations.md; "
                    "the org.opencontainers.image prefix is reserved",
@@ -160,10 +148,10 @@ void oci_chk_manifest_media_type(oci_vctx *v, const oci_field *f,
                                  const void *value) {
   (void)f;
   const char *mt = *(char *const *)value;
-  if (strcmp(mt, MT_MANIFEST) != 0)
+  if (strcmp(mt, OCI_MEDIA_TYPE_IMAGE_MANIFEST) != 0)
     oci_report(v, OCI_SEV_ERROR, "I-MAN-2", NULL,
                "mediaType of an image manifest MUST be \"%s\", got \"%s\"",
-               MT_MANIFEST, mt);
+               OCI_MEDIA_TYPE_IMAGE_MANIFEST, mt);
 }
 
 /* image-index.md:22 (I-IDX-2) */
@@ -171,10 +159,10 @@ void oci_chk_index_media_type(oci_vctx *v, const oci_field *f,
                               const void *value) {
   (void)f;
   const char *mt = *(char *const *)value;
-  if (strcmp(mt, MT_INDEX) != 0)
+  if (strcmp(mt, OCI_MEDIA_TYPE_IMAGE_INDEX) != 0)
     oci_report(v, OCI_SEV_ERROR, "I-IDX-2", NULL,
                "mediaType of an image index MUST be \"%s\", got \"%s\"",
-               MT_INDEX, mt);
+               OCI_MEDIA_TYPE_IMAGE_INDEX, mt);
 }
 
 /* manifest.md:65 "layers SHOULD have at least one entry" (I-MAN-8): the
@@ -323,11 +311,11 @@ void oci_tchk_descriptor(oci_vctx *v, const void *obj) {
 void oci_tchk_manifest(oci_vctx *v, const void *obj) {
   const oci_image_manifest *m = obj;
   if (!m->config || !m->config->media_type) return;
-  if (strcmp(m->config->media_type, MT_EMPTY) == 0 &&
+  if (strcmp(m->config->media_type, OCI_MEDIA_TYPE_EMPTY_JSON) == 0 &&
       !oci_is_present(m, OCI_F_image_manifest_artifact_type))
     oci_report(v, OCI_SEV_ERROR, "I-MAN-3", "artifactType",
                "artifactType MUST be set when config.mediaType is \"%s\"",
-               MT_EMPTY);
+               OCI_MEDIA_TYPE_EMPTY_JSON);
 }
 
 /* Nothing beyond the field rules for image configurations yet; declared so

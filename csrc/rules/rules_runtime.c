@@ -10,127 +10,31 @@
 #include "ocispec/strcheck.h"
 #include "rules.h"
 
-/* ---- value lists (runtime-spec schema enums, in spec order) ------------- */
-
-static const char *const rlimit_types[] = {"RLIMIT_AS",
-                                           "RLIMIT_CORE",
-                                           "RLIMIT_CPU",
-                                           "RLIMIT_DATA",
-                                           "RLIMIT_FSIZE",
-                                           "RLIMIT_LOCKS",
-                                           "RLIMIT_MEMLOCK",
-                                           "RLIMIT_MSGQUEUE",
-                                           "RLIMIT_NICE",
-                                           "RLIMIT_NOFILE",
-                                           "RLIMIT_NPROC",
-                                           "RLIMIT_RSS",
-                                           "RLIMIT_RTPRIO",
-                                           "RLIMIT_RTTIME",
-                                           "RLIMIT_SIGPENDING",
-                                           "RLIMIT_STACK",
-                                           NULL};
-static const char *const sched_policies[] = {
-    "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",       "SCHED_BATCH",
-    "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE", NULL};
-static const char *const sched_flags[] = {
-    "SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",
-    "SCHED_FLAG_DL_OVERRUN",     "SCHED_FLAG_KEEP_POLICY",
-    "SCHED_FLAG_KEEP_PARAMS",    "SCHED_FLAG_UTIL_CLAMP_MIN",
-    "SCHED_FLAG_UTIL_CLAMP_MAX", NULL};
-static const char *const ioprio_classes[] = {
-    "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE", NULL};
-static const char *const namespace_types[] = {
-    "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time", NULL};
-static const char *const zos_namespace_types[] = {"pid", "mount", "ipc", "uts",
-                                                  NULL};
-static const char *const propagations[] = {"private", "shared", "slave",
-                                           "unbindable", NULL};
-static const char *const seccomp_actions[] = {
-    "SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-    "SCMP_ACT_ERRNO",       "SCMP_ACT_TRACE",
-    "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY",      NULL};
-static const char *const seccomp_operators[] = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL};
-/* The schema's list, plus libseccomp's SCMP_ARCH_NATIVE (oci-spec-rs has
-   it too). */
-static const char *const seccomp_arches[] = {"SCMP_ARCH_NATIVE",
-                                             "SCMP_ARCH_X86",
-                                             "SCMP_ARCH_X86_64",
-                                             "SCMP_ARCH_X32",
-                                             "SCMP_ARCH_ARM",
-                                             "SCMP_ARCH_AARCH64",
-                                             "SCMP_ARCH_MIPS",
-                                             "SCMP_ARCH_MIPS64",
-                                             "SCMP_ARCH_MIPS64N32",
-                                             "SCMP_ARCH_MIPSEL",
-                                             "SCMP_ARCH_MIPSEL64",
-                                             "SCMP_ARCH_MIPSEL64N32",
-                                             "SCMP_ARCH_PPC",
-                                             "SCMP_ARCH_PPC64",
-                                             "SCMP_ARCH_PPC64LE",
-                                             "SCMP_ARCH_S390",
-                                             "SCMP_ARCH_S390X",
-                                             "SCMP_ARCH_PARISC",
-                                             "SCMP_ARCH_PARISC64",
-                                             "SCMP_ARCH_RISCV64",
-                                             "SCMP_ARCH_LOONGARCH64",
-                                             "SCMP_ARCH_M68K",
-                                             "SCMP_ARCH_SH",
-                                             "SCMP_ARCH_SHEB",
-                                             NULL};
-static const char *const seccomp_flags[] = {
-    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-    NULL};
-static const char *const mpol_modes[] = {
-    "MPOL_DEFAULT",    "MPOL_BIND",
-    "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-    "MPOL_PREFERRED",  "MPOL_PREFERRED_MANY",
-    "MPOL_LOCAL",      NULL};
-static const char *const mpol_flags[] = {"MPOL_F_NUMA_BALANCING",
-                                         "MPOL_F_RELATIVE_NODES",
-                                         "MPOL_F_STATIC_NODES", NULL};
-static const char *const personality_domains[] = {"LINUX", "LINUX32", NULL};
-static const char *const container_states[] = {"creating", "created", "running",
-                                               "stopped", NULL};
-static const char *const vm_formats[] = {"raw",  "qcow2", "vdi",
-                                         "vmdk", "vhd",   NULL};
-
-/* The 41 capabilities of capabilities(7) that runtime-spec names. */
-static const char *const capabilities[] = {
-    "CAP_AUDIT_CONTROL",   "CAP_AUDIT_READ",   "CAP_AUDIT_WRITE",
-    "CAP_BLOCK_SUSPEND",   "CAP_BPF",          "CAP_CHECKPOINT_RESTORE",
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",          "CAP_FSETID",       "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",       "CAP_KILL",         "CAP_LEASE",
-    "CAP_LINUX_IMMUTABLE", "CAP_MAC_ADMIN",    "CAP_MAC_OVERRIDE",
-    "CAP_MKNOD",           "CAP_NET_ADMIN",    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",   "CAP_NET_RAW",      "CAP_PERFMON",
-    "CAP_SETGID",          "CAP_SETFCAP",      "CAP_SETPCAP",
-    "CAP_SETUID",          "CAP_SYS_ADMIN",    "CAP_SYS_BOOT",
-    "CAP_SYS_CHROOT",      "CAP_SYS_MODULE",   "CAP_SYS_NICE",
-    "CAP_SYS_PACCT",       "CAP_SYS_PTRACE",   "CAP_SYS_RAWIO",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",     "CAP_SYS_TTY_CONFIG",
-    "CAP_SYSLOG",          "CAP_WAKE_ALARM",   NULL};
-
-static bool in_list(const char *const *list, const char *s) {
-  for (; *list; list++)
-    if (strcmp(*list, s) == 0) return true;
-  return false;
-}
+/* Value lists: values.def (OCI_ENUM_*), each named by its enum id. */
 
 static void check_enum(oci_vctx *v, const char *rule, const char *what,
-                       const char *const *list, const char *s) {
-  if (!in_list(list, s))
+                       oci_enum_id list, const char *s) {
+  if (!oci_enum_has(list, s))
     oci_report(v, OCI_SEV_ERROR, rule, NULL, "\"%s\" is not a known %s", s,
                what);
 }
 
+/* "a, b or c": the values of enumeration id, for messages. */
+static const char *enum_text(char *buf, size_t size, oci_enum_id id) {
+  const oci_enum *e = &oci_enums[id];
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < e->count && n < size; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == e->count ? " or " : ", ";
+    int w = snprintf(buf + n, size - n, "%s%s", sep, e->values[i].value);
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+  return buf;
+}
+
 static void check_enum_array(oci_vctx *v, const char *rule, const char *what,
-                             const char *const *list, const oci_str_array *a) {
+                             oci_enum_id list, const oci_str_array *a) {
   for (size_t i = 0; i < a->len; i++) {
     oci_vctx_push_index(v, i);
     check_enum(v, rule, what, list, a->items[i]);
@@ -154,29 +58,42 @@ static const char *str(const void *value) {
     check_enum_array(v, rule, what, list, value);                              \
   }
 
-ENUM_RULE(rlimit_type, "R-CFG-16", "rlimit type", rlimit_types)
-ENUM_RULE(scheduler_policy, "R-CFG-18", "scheduler policy", sched_policies)
-ENUM_ARRAY_RULE(scheduler_flags, "R-CFG-18", "scheduler flag", sched_flags)
-ENUM_RULE(ioprio_class, "R-CFG-19", "I/O priority class", ioprio_classes)
-ENUM_RULE(namespace_type, "R-LNX-1", "namespace type", namespace_types)
-ENUM_ARRAY_RULE(namespace_types, "R-FT-6", "namespace type", namespace_types)
-ENUM_RULE(rootfs_propagation, "R-LNX-25", "rootfs propagation", propagations)
-ENUM_RULE(seccomp_action, "R-LNX-21", "seccomp action", seccomp_actions)
-ENUM_ARRAY_RULE(seccomp_actions, "R-FT-6", "seccomp action", seccomp_actions)
-ENUM_RULE(seccomp_operator, "R-LNX-24", "seccomp operator", seccomp_operators)
+ENUM_RULE(rlimit_type, "R-CFG-16", "rlimit type", OCI_ENUM_POSIX_RLIMIT_TYPE)
+ENUM_RULE(scheduler_policy, "R-CFG-18", "scheduler policy",
+          OCI_ENUM_SCHEDULER_POLICY)
+ENUM_ARRAY_RULE(scheduler_flags, "R-CFG-18", "scheduler flag",
+                OCI_ENUM_SCHEDULER_FLAG)
+ENUM_RULE(ioprio_class, "R-CFG-19", "I/O priority class",
+          OCI_ENUM_IO_PRIORITY_CLASS)
+ENUM_RULE(namespace_type, "R-LNX-1", "namespace type",
+          OCI_ENUM_LINUX_NAMESPACE_TYPE)
+ENUM_ARRAY_RULE(namespace_types, "R-FT-6", "namespace type",
+                OCI_ENUM_LINUX_NAMESPACE_TYPE)
+ENUM_RULE(rootfs_propagation, "R-LNX-25", "rootfs propagation",
+          OCI_ENUM_MOUNT_PROPAGATION)
+ENUM_RULE(seccomp_action, "R-LNX-21", "seccomp action", OCI_ENUM_SECCOMP_ACTION)
+ENUM_ARRAY_RULE(seccomp_actions, "R-FT-6", "seccomp action",
+                OCI_ENUM_SECCOMP_ACTION)
+ENUM_RULE(seccomp_operator, "R-LNX-24", "seccomp operator",
+          OCI_ENUM_SECCOMP_OPERATOR)
 ENUM_ARRAY_RULE(seccomp_operators, "R-FT-6", "seccomp operator",
-                seccomp_operators)
+                OCI_ENUM_SECCOMP_OPERATOR)
 ENUM_ARRAY_RULE(seccomp_arches, "R-LNX-21", "seccomp architecture",
-                seccomp_arches)
-ENUM_ARRAY_RULE(seccomp_flags, "R-LNX-21", "seccomp filter flag", seccomp_flags)
-ENUM_RULE(mpol_mode, "R-LNX-20", "memory policy mode", mpol_modes)
-ENUM_ARRAY_RULE(mpol_modes, "R-LNX-20", "memory policy mode", mpol_modes)
-ENUM_ARRAY_RULE(mpol_flags, "R-LNX-20", "memory policy flag", mpol_flags)
+                OCI_ENUM_SECCOMP_ARCH)
+ENUM_ARRAY_RULE(seccomp_flags, "R-LNX-21", "seccomp filter flag",
+                OCI_ENUM_SECCOMP_FILTER_FLAG)
+ENUM_RULE(mpol_mode, "R-LNX-20", "memory policy mode",
+          OCI_ENUM_MEMORY_POLICY_MODE)
+ENUM_ARRAY_RULE(mpol_modes, "R-LNX-20", "memory policy mode",
+                OCI_ENUM_MEMORY_POLICY_MODE)
+ENUM_ARRAY_RULE(mpol_flags, "R-LNX-20", "memory policy flag",
+                OCI_ENUM_MEMORY_POLICY_FLAG)
 ENUM_RULE(personality_domain, "R-LNX-27", "personality domain",
-          personality_domains)
+          OCI_ENUM_PERSONALITY_DOMAIN)
 ENUM_RULE(zos_namespace_type, "R-ZOS-1", "z/OS namespace type",
-          zos_namespace_types)
-ENUM_RULE(container_state, "R-ST-2", "container status", container_states)
+          OCI_ENUM_ZOS_NAMESPACE_TYPE)
+ENUM_RULE(container_state, "R-ST-2", "container status",
+          OCI_ENUM_CONTAINER_STATE)
 
 static bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
@@ -319,19 +236,8 @@ void oci_chk_runtime_env(oci_vctx *v, const oci_field *f, const void *value) {
    image-spec annotations.md's keys (conversion.md copies Config.Labels,
    where images keep them, into annotations). */
 static bool known_oci_annotation(const char *k) {
-  static const char *const keys[] = {
-      /* config.md "Annotations" table */
-      "os", "os.version", "os.features", "architecture", "variant", "author",
-      "created", "stopSignal",
-      /* conversion.md */
-      "exposedPorts",
-      /* annotations.md pre-defined keys */
-      "authors", "url", "documentation", "source", "version", "revision",
-      "vendor", "licenses", "ref.name", "title", "description", "base.digest",
-      "base.name", NULL};
-  static const char prefix[] = "org.opencontainers.image.";
-  if (strncmp(k, prefix, sizeof prefix - 1) != 0) return false;
-  return in_list(keys, k + sizeof prefix - 1);
+  return oci_enum_has(OCI_ENUM_CONFIG_ANNOTATION, k) ||
+         oci_enum_has(OCI_ENUM_ANNOTATION, k);
 }
 
 /* config.md:723-744 "Keys MUST NOT be an empty string" (R-CFG-26; state
@@ -357,7 +263,7 @@ void oci_chk_runtime_annotations(oci_vctx *v, const oci_field *f,
                  "\"%s\" is in the reserved org.opencontainers namespace "
                  "but no OCI specification defines it",
                  k);
-    } else if (strcmp(k, "org.opencontainers.image.created") == 0) {
+    } else if (strcmp(k, OCI_ENUM_STR(ANNOTATION, ANNOTATION_CREATED)) == 0) {
       oci_error e;
       const char *val = m->values[i];
       if (oci_check_rfc3339(val, strlen(val), &e) != OCI_OK)
@@ -399,7 +305,7 @@ void oci_chk_capabilities(oci_vctx *v, const oci_field *f, const void *value) {
                  "\"%s\" is not a capability name (CAP_ followed by "
                  "uppercase letters and underscores)",
                  c);
-    else if (!in_list(capabilities, c))
+    else if (!oci_enum_has(OCI_ENUM_CAPABILITY, c))
       oci_report(v, OCI_SEV_WARNING, "R-CAP-UNKNOWN", NULL,
                  "unknown capability \"%s\": runtimes ignore it", c);
     oci_vctx_pop(v);
@@ -442,9 +348,11 @@ void oci_chk_cpu_list(oci_vctx *v, const oci_field *f, const void *value) {
 void oci_chk_device_type(oci_vctx *v, const oci_field *f, const void *value) {
   (void)f;
   const char *t = str(value);
-  if (strlen(t) != 1 || !strchr("cbup", t[0]))
+  char list[64];
+  if (!oci_enum_has(OCI_ENUM_LINUX_DEVICE_TYPE, t))
     oci_report(v, OCI_SEV_ERROR, "R-LNX-6", NULL,
-               "device type MUST be one of c, b, u, p; got \"%s\"", t);
+               "device type MUST be %s; got \"%s\"",
+               enum_text(list, sizeof list, OCI_ENUM_LINUX_DEVICE_TYPE), t);
 }
 
 /* config-linux.md:138 fileMode; the schema allows only permission bits
@@ -465,9 +373,12 @@ void oci_chk_device_cgroup_type(oci_vctx *v, const oci_field *f,
                                 const void *value) {
   (void)f;
   const char *t = str(value);
-  if (strlen(t) != 1 || !strchr("acb", t[0]))
+  char list[64];
+  if (!oci_enum_has(OCI_ENUM_LINUX_DEVICE_CGROUP_TYPE, t))
     oci_report(v, OCI_SEV_ERROR, "R-LNX-10", NULL,
-               "device cgroup type MUST be a, c or b; got \"%s\"", t);
+               "device cgroup type MUST be %s; got \"%s\"",
+               enum_text(list, sizeof list, OCI_ENUM_LINUX_DEVICE_CGROUP_TYPE),
+               t);
 }
 
 void oci_chk_device_access(oci_vctx *v, const oci_field *f, const void *value) {
@@ -534,9 +445,12 @@ void oci_chk_layer_folders(oci_vctx *v, const oci_field *f, const void *value) {
 void oci_chk_windows_id_type(oci_vctx *v, const oci_field *f,
                              const void *value) {
   (void)f;
-  if (strcmp(str(value), "class") != 0)
+  char list[64];
+  if (!oci_enum_has(OCI_ENUM_WINDOWS_DEVICE_ID_TYPE, str(value)))
     oci_report(v, OCI_SEV_ERROR, "R-WIN-2", NULL,
-               "idType MUST be \"class\"; got \"%s\"", str(value));
+               "idType MUST be %s; got \"%s\"",
+               enum_text(list, sizeof list, OCI_ENUM_WINDOWS_DEVICE_ID_TYPE),
+               str(value));
 }
 
 /* config-vm.md:46 image format: the schema closes the set the prose calls
@@ -544,25 +458,26 @@ void oci_chk_windows_id_type(oci_vctx *v, const oci_field *f,
 void oci_chk_vm_image_format(oci_vctx *v, const oci_field *f,
                              const void *value) {
   (void)f;
-  if (!in_list(vm_formats, str(value)))
+  char list[128];
+  if (!oci_enum_has(OCI_ENUM_VM_IMAGE_FORMAT, str(value)))
     oci_report(v, OCI_SEV_WARNING, "R-VM-3", NULL,
-               "\"%s\" is not one of the commonly supported formats raw, "
-               "qcow2, vdi, vmdk, vhd",
-               str(value));
+               "\"%s\" is not one of the commonly supported formats %s",
+               str(value),
+               enum_text(list, sizeof list, OCI_ENUM_VM_IMAGE_FORMAT));
 }
 
 /* config-freebsd.md sharing modes (R-BSD-1) */
 void oci_chk_sharing(oci_vctx *v, const oci_field *f, const void *value) {
-  static const char *const modes[] = {"disable", "new", "inherit", NULL};
   (void)f;
-  check_enum(v, "R-BSD-1", "sharing mode", modes, str(value));
+  check_enum(v, "R-BSD-1", "sharing mode", OCI_ENUM_FREEBSD_SHARING,
+             str(value));
 }
 
 void oci_chk_sharing_no_disable(oci_vctx *v, const oci_field *f,
                                 const void *value) {
-  static const char *const modes[] = {"new", "inherit", NULL};
   (void)f;
-  check_enum(v, "R-BSD-1", "sharing mode (new or inherit)", modes, str(value));
+  check_enum(v, "R-BSD-1", "sharing mode (new or inherit)",
+             OCI_ENUM_FREEBSD_SHARING_NO_DISABLE, str(value));
 }
 
 void oci_chk_enforce_statfs(oci_vctx *v, const oci_field *f,
@@ -751,7 +666,8 @@ void oci_tchk_linux(oci_vctx *v, const void *obj) {
    (R-LNX-7) */
 void oci_tchk_device(oci_vctx *v, const void *obj) {
   const oci_runtime_linux_device *d = obj;
-  if (!d->typ || strcmp(d->typ, "p") == 0) return;
+  if (!d->typ || strcmp(d->typ, OCI_ENUM_STR(LINUX_DEVICE_TYPE, P)) == 0)
+    return;
   if (!oci_is_present(d, OCI_F_runtime_linux_device_major) ||
       !oci_is_present(d, OCI_F_runtime_linux_device_minor))
     oci_report(v, OCI_SEV_ERROR, "R-LNX-7", NULL,
@@ -824,7 +740,8 @@ void oci_tchk_zos(oci_vctx *v, const void *obj) {
 void oci_tchk_state(oci_vctx *v, const void *obj) {
   const oci_runtime_state *s = obj;
   if (s->status &&
-      (!strcmp(s->status, "created") || !strcmp(s->status, "running")) &&
+      (!strcmp(s->status, OCI_ENUM_STR(CONTAINER_STATE, Created)) ||
+       !strcmp(s->status, OCI_ENUM_STR(CONTAINER_STATE, Running))) &&
       !oci_is_present(s, OCI_F_runtime_state_pid))
     oci_report(v, OCI_SEV_ERROR, "R-ST-3", "pid",
                "pid is REQUIRED when status is \"%s\"", s->status);

@@ -1,45 +1,46 @@
 /* Host platform in Go's spellings, decided at compile time. */
 #include "ocispec/platform.h"
+#include "ocispec/values.h"
 
 #include <stddef.h>
 #include <string.h>
 
 const char *oci_host_arch(void) {
 #if defined(__x86_64__)
-  return "amd64";
+  return OCI_ENUM_STR(GO_ARCH, Amd64);
 #elif defined(__i386__)
-  return "386";
+  return OCI_ENUM_STR(GO_ARCH, i386);
 #elif defined(__aarch64__)
 #if defined(__AARCH64EB__)
-  return "arm64be";
+  return OCI_ENUM_STR(GO_ARCH, ARM64be);
 #else
-  return "arm64";
+  return OCI_ENUM_STR(GO_ARCH, ARM64);
 #endif
 #elif defined(__arm__)
-  return "arm";
+  return OCI_ENUM_STR(GO_ARCH, ARM);
 #elif defined(__powerpc64__)
 #if defined(__LITTLE_ENDIAN__)
-  return "ppc64le";
+  return OCI_ENUM_STR(GO_ARCH, PowerPC64le);
 #else
-  return "ppc64";
+  return OCI_ENUM_STR(GO_ARCH, PowerPC64);
 #endif
 #elif defined(__s390x__)
-  return "s390x";
+  return OCI_ENUM_STR(GO_ARCH, s390x);
 #elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
+  return OCI_ENUM_STR(GO_ARCH, RISCV64);
 #elif defined(__loongarch64)
-  return "loong64";
+  return OCI_ENUM_STR(GO_ARCH, LoongArch64);
 #elif defined(__mips64)
 #if defined(__MIPSEL__)
-  return "mips64le";
+  return OCI_ENUM_STR(GO_ARCH, Mips64le);
 #else
-  return "mips64";
+  return OCI_ENUM_STR(GO_ARCH, Mips64);
 #endif
 #elif defined(__mips__)
 #if defined(__MIPSEL__)
-  return "mipsle";
+  return OCI_ENUM_STR(GO_ARCH, Mipsle);
 #else
-  return "mips";
+  return OCI_ENUM_STR(GO_ARCH, Mips);
 #endif
 #else
   return "unknown";
@@ -48,17 +49,17 @@ const char *oci_host_arch(void) {
 
 const char *oci_host_os(void) {
 #if defined(__linux__)
-  return "linux";
+  return OCI_ENUM_STR(GO_OS, Linux);
 #elif defined(__FreeBSD__)
-  return "freebsd";
+  return OCI_ENUM_STR(GO_OS, FreeBSD);
 #elif defined(__NetBSD__)
-  return "netbsd";
+  return OCI_ENUM_STR(GO_OS, NetBSD);
 #elif defined(__OpenBSD__)
-  return "openbsd";
+  return OCI_ENUM_STR(GO_OS, OpenBSD);
 #elif defined(__APPLE__)
-  return "darwin";
+  return OCI_ENUM_STR(GO_OS, Darwin);
 #elif defined(_WIN32)
-  return "windows";
+  return OCI_ENUM_STR(GO_OS, Windows);
 #else
   return "unknown";
 #endif

@@ -10,6 +10,7 @@
 
 #include "ocispec/digest.h"
 #include "ocispec/strcheck.h"
+#include "ocispec/values.h"
 
 /* A piece of some string; p == NULL means absent. */
 typedef struct slice {
@@ -26,7 +27,6 @@ typedef struct ref_parts {
   slice digest;
 } ref_parts;
 
-static const char docker_hub[] = "docker.io";
 static const char library[] = "library/";
 
 static slice cstr(const char *s) {
@@ -136,12 +136,14 @@ static void split_domain(slice name, ref_parts *p) {
     p->repo.p = slash + 1;
     p->repo.n = name.n - first.n - 1;
   } else {
-    p->registry = cstr(docker_hub);
+    p->registry = cstr(OCI_HOST_DOCKER_HUB);
     p->repo = name;
   }
-  if (slice_is(p->registry, "index.docker.io")) p->registry = cstr(docker_hub);
+  if (slice_is(p->registry, OCI_HOST_DOCKER_HUB_INDEX))
+    p->registry = cstr(OCI_HOST_DOCKER_HUB);
   p->prefix = cstr("");
-  if (slice_is(p->registry, docker_hub) && !memchr(p->repo.p, '/', p->repo.n))
+  if (slice_is(p->registry, OCI_HOST_DOCKER_HUB) &&
+      !memchr(p->repo.p, '/', p->repo.n))
     p->prefix = cstr(library);
 }
 
@@ -242,7 +244,8 @@ int oci_reference_set_mirror(oci_reference *r, const char *mirror,
 
 const char *oci_reference_resolve_registry(const oci_reference *r) {
   if (r->mirror_registry) return r->mirror_registry;
-  if (strcmp(r->registry, docker_hub) == 0) return "index.docker.io";
+  if (strcmp(r->registry, OCI_HOST_DOCKER_HUB) == 0)
+    return OCI_HOST_DOCKER_HUB_INDEX;
   return r->registry;
 }
 

@@ -892,12 +892,9 @@ int oci_check_ref_name_annotation(const char *s, size_t len, oci_error *err) {
 /* ------------------------------------------------------------------ */
 /* Error codes: D-ERR-2 spec.md:879, D-ERR-3 spec.md:883-900           */
 
+#define ERROR_CODE_VALUE_(id, key, value) value,
 const char *const oci_error_codes[OCI_ERROR_CODE_COUNT] = {
-    "BLOB_UNKNOWN",     "BLOB_UPLOAD_INVALID",   "BLOB_UPLOAD_UNKNOWN",
-    "DIGEST_INVALID",   "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",
-    "MANIFEST_UNKNOWN", "NAME_INVALID",          "NAME_UNKNOWN",
-    "SIZE_INVALID",     "UNAUTHORIZED",          "DENIED",
-    "UNSUPPORTED",      "TOOMANYREQUESTS"};
+    OCI_VALUES_ERROR_CODE(ERROR_CODE_VALUE_)};
 
 int oci_check_error_code(const char *s, size_t len, oci_error *err) {
   char c[OCI_QUOTE_SIZE];
@@ -914,12 +911,7 @@ int oci_check_error_code(const char *s, size_t len, oci_error *err) {
 }
 
 bool oci_error_code_is_known(const char *s, size_t len) {
-  size_t k;
-  for (k = 0; k < OCI_ERROR_CODE_COUNT; k++)
-    if (strlen(oci_error_codes[k]) == len &&
-        memcmp(oci_error_codes[k], s, len) == 0)
-      return true;
-  return false;
+  return oci_enum_has_n(OCI_ENUM_ERROR_CODE, s, len);
 }
 
 /* ------------------------------------------------------------------ */

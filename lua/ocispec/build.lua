@@ -407,7 +407,7 @@ function Index:add(desc, platform)
   if platform then t.platform = copy(platform) end
   -- the ref.name of a tagged manifest belongs to index.json, not here
   if t.annotations then
-    t.annotations["org.opencontainers.image.ref.name"] = nil
+    t.annotations[image.ANNOTATION_REF_NAME] = nil
     t.annotations = nonempty(t.annotations)
   end
   self.manifests[#self.manifests + 1] = t

@@ -9,24 +9,14 @@ local oci = require "ocispec"
 
 local M = {}
 
-local image, runtime, dist = oci.image, oci.runtime, oci.distribution
+local image, runtime = oci.image, oci.runtime
 
---- Document kinds `--kind` accepts, and their classes.
-M.KINDS = {
-  ["runtime-config"] = runtime.Spec,
-  ["runtime-state"] = runtime.State,
-  ["runtime-features"] = runtime.Features,
-  ["image-manifest"] = image.ImageManifest,
-  ["image-index"] = image.ImageIndex,
-  ["image-artifact-manifest"] = image.ArtifactManifest,
-  ["image-config"] = image.ImageConfiguration,
-  ["image-platform"] = image.Platform,
-  ["image-descriptor"] = image.Descriptor,
-  ["image-layout"] = image.OciLayout,
-  ["distribution-errors"] = dist.ErrorResponse,
-  ["distribution-tags"] = dist.TagList,
-  ["distribution-catalog"] = dist.RepositoryList,
-}
+--- Document kinds `--kind` accepts, and their classes (values.def's
+-- document kinds, from the core).
+M.KINDS = {}
+for name, class in pairs(oci.core.values.kinds) do M.KINDS[name] = class end
+-- the kind names by values.def id: K.IMAGE_MANIFEST == "image-manifest"
+local K = require("ocispec.util").constants("kind_ids", oci.core.values.kind_ids)
 
 local function kind_names()
   local names = {}
@@ -36,8 +26,6 @@ local function kind_names()
 end
 
 local MT = image.MediaType
-local MANIFEST_TYPES = { [MT.ImageManifest] = true, [MT.DockerManifest] = true }
-local INDEX_TYPES = { [MT.ImageIndex] = true, [MT.DockerManifestList] = true }
 -- the members a Platform may have (image-index.md)
 local PLATFORM_KEYS = {
   architecture = true, os = true, ["os.version"] = true, ["os.features"] = true, variant = true, features = true,
@@ -55,23 +43,23 @@ function M.detect_kind(t)
   if type(t) ~= "table" then return nil end
   local mt = t.mediaType
   if mt ~= nil and t.digest == nil then
-    if INDEX_TYPES[mt] then return "image-index" end
-    if MANIFEST_TYPES[mt] then return "image-manifest" end
-    if mt == MT.ArtifactManifest then return "image-artifact-manifest" end
+    if MT.is_index(mt) then return K.IMAGE_INDEX end
+    if MT.is_manifest(mt) then return K.IMAGE_MANIFEST end
+    if mt == MT.ArtifactManifest then return K.IMAGE_ARTIFACT_MANIFEST end
   end
   if t.schemaVersion ~= nil then
-    if t.manifests ~= nil and t.config == nil and t.layers == nil then return "image-index" end
-    if t.manifests == nil and (t.config ~= nil or t.layers ~= nil) then return "image-manifest" end
+    if t.manifests ~= nil and t.config == nil and t.layers == nil then return K.IMAGE_INDEX end
+    if t.manifests == nil and (t.config ~= nil or t.layers ~= nil) then return K.IMAGE_MANIFEST end
     return nil
   end
-  if t.blobs ~= nil and t.artifactType ~= nil then return "image-artifact-manifest" end
-  if t.ociVersionMin ~= nil or t.ociVersionMax ~= nil then return "runtime-features" end
+  if t.blobs ~= nil and t.artifactType ~= nil then return K.IMAGE_ARTIFACT_MANIFEST end
+  if t.ociVersionMin ~= nil or t.ociVersionMax ~= nil then return K.RUNTIME_FEATURES end
   if t.ociVersion ~= nil then
-    if t.id ~= nil and t.status ~= nil then return "runtime-state" end
-    return "runtime-config"
+    if t.id ~= nil and t.status ~= nil then return K.RUNTIME_STATE end
+    return K.RUNTIME_CONFIG
   end
-  if t.imageLayoutVersion ~= nil then return "image-layout" end
-  if t.rootfs ~= nil then return "image-config" end
+  if t.imageLayoutVersion ~= nil then return K.IMAGE_LAYOUT end
+  if t.rootfs ~= nil then return K.IMAGE_CONFIG end
   if t.architecture ~= nil and t.os ~= nil then
     local config_only, other = false, false
     for k in pairs(t) do
@@ -81,13 +69,13 @@ function M.detect_kind(t)
         other = true
       end
     end
-    if config_only then return "image-config" end
-    return not other and "image-platform" or nil
+    if config_only then return K.IMAGE_CONFIG end
+    return not other and K.IMAGE_PLATFORM or nil
   end
-  if mt ~= nil and t.digest ~= nil and t.size ~= nil then return "image-descriptor" end
-  if t.errors ~= nil then return "distribution-errors" end
-  if t.repositories ~= nil then return "distribution-catalog" end
-  if t.name ~= nil and t.tags ~= nil then return "distribution-tags" end
+  if mt ~= nil and t.digest ~= nil and t.size ~= nil then return K.IMAGE_DESCRIPTOR end
+  if t.errors ~= nil then return K.DISTRIBUTION_ERRORS end
+  if t.repositories ~= nil then return K.DISTRIBUTION_CATALOG end
+  if t.name ~= nil and t.tags ~= nil then return K.DISTRIBUTION_TAGS end
   return nil
 end
 
@@ -293,10 +281,10 @@ local function convert_media_types(obj, kind, to, path)
     end
   end
   conv(obj, "/mediaType")
-  if kind == "image-manifest" then
+  if kind == K.IMAGE_MANIFEST then
     conv(obj:config(), "/config/mediaType")
     for i, l in ipairs(obj:layers() or {}) do conv(l, ("/layers/%d/mediaType"):format(i - 1)) end
-  elseif kind == "image-index" then
+  elseif kind == K.IMAGE_INDEX then
     for i, m in ipairs(obj:manifests() or {}) do conv(m, ("/manifests/%d/mediaType"):format(i - 1)) end
   end
 end
@@ -315,7 +303,7 @@ as oci-spec-rs's ToDockerV2S2 does. Pretty JSON on stdout unless
     for _, path in ipairs(files) do
       if opts.in_place and path == "-" then fail(2, "--in-place needs files, not stdin") end
       local _, kind, obj = load_document(path, read_input(path))
-      if kind ~= "image-manifest" and kind ~= "image-index" then
+      if kind ~= K.IMAGE_MANIFEST and kind ~= K.IMAGE_INDEX then
         fail(1, ("%s: a %s has no media types to convert (image-manifest or image-index expected)"):format(path, kind))
       end
       convert_media_types(obj, kind, opts.to, path)

@@ -16,23 +16,12 @@ M.VERSION_MAJOR, M.VERSION_MINOR, M.VERSION_PATCH = 1, 1, 1
 --- oci-spec-rs' ErrorResponse display text.
 M.ERR_REGISTRY = "distribution: registry returned error"
 
---- The 14 error codes of distribution-spec spec.md, by oci-spec-rs name.
-M.ErrorCode = util.constants("ErrorCode", {
-  BlobUnknown = "BLOB_UNKNOWN",
-  BlobUploadInvalid = "BLOB_UPLOAD_INVALID",
-  BlobUploadUnknown = "BLOB_UPLOAD_UNKNOWN",
-  DigestInvalid = "DIGEST_INVALID",
-  ManifestBlobUnknown = "MANIFEST_BLOB_UNKNOWN",
-  ManifestInvalid = "MANIFEST_INVALID",
-  ManifestUnknown = "MANIFEST_UNKNOWN",
-  NameInvalid = "NAME_INVALID",
-  NameUnknown = "NAME_UNKNOWN",
-  SizeInvalid = "SIZE_INVALID",
-  Unauthorized = "UNAUTHORIZED",
-  Denied = "DENIED",
-  Unsupported = "UNSUPPORTED",
-  TooManyRequests = "TOOMANYREQUESTS",
-})
+-- The 14 error codes of distribution-spec spec.md, by oci-spec-rs name
+-- (`ErrorCode.BlobUnknown == "BLOB_UNKNOWN"`), and LegacyErrorCode, the
+-- Docker schema1 codes clients may meet: values.def, from the core.
+for name, values in pairs(core.values.enums.distribution) do
+  M[name] = util.constants(name, values)
+end
 
 --- oci-spec-rs `ErrorResponse::detail()`: the list of ErrorInfo.
 function M.ErrorResponse.methods.detail(self)

@@ -18,48 +18,20 @@ M.VERSION_MAJOR, M.VERSION_MINOR, M.VERSION_PATCH = 1, 1, 1
 --- Label consulted by ImageConfiguration:version() after the annotation.
 M.LABEL_VERSION = "version"
 
---- Media types (image-spec media-types.md), plus Docker v2 schema 2.
-local media = {
-  Descriptor = "application/vnd.oci.descriptor.v1+json",
-  LayoutHeader = "application/vnd.oci.layout.header.v1+json",
-  ImageIndex = "application/vnd.oci.image.index.v1+json",
-  ImageManifest = "application/vnd.oci.image.manifest.v1+json",
-  ImageConfig = "application/vnd.oci.image.config.v1+json",
-  ImageLayer = "application/vnd.oci.image.layer.v1.tar",
-  ImageLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip",
-  ImageLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd",
-  ImageLayerNonDistributable = "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  ImageLayerNonDistributableGzip = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  ImageLayerNonDistributableZstd = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  EmptyJSON = "application/vnd.oci.empty.v1+json",
-  ArtifactManifest = "application/vnd.oci.artifact.manifest.v1+json",
-  DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json",
-  DockerManifest = "application/vnd.docker.distribution.manifest.v2+json",
-  DockerContainerConfig = "application/vnd.docker.container.image.v1+json",
-  DockerLayer = "application/vnd.docker.image.rootfs.diff.tar",
-  DockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  DockerLayerZstd = "application/vnd.docker.image.rootfs.diff.tar.zstd",
-  DockerForeignLayerGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-}
-
--- OCI <-> Docker v2 schema 2 (oci-spec-rs ToDockerV2S2, and its reverse).
-local to_docker = {
-  [media.ImageIndex] = media.DockerManifestList,
-  [media.ImageManifest] = media.DockerManifest,
-  [media.ImageConfig] = media.DockerContainerConfig,
-  [media.ImageLayer] = media.DockerLayer,
-  [media.ImageLayerGzip] = media.DockerLayerGzip,
-  [media.ImageLayerZstd] = media.DockerLayerZstd,
-  [media.ImageLayerNonDistributableGzip] = media.DockerForeignLayerGzip,
-}
-local to_oci = {}
-for oci, docker in pairs(to_docker) do to_oci[docker] = oci end
+-- Media types (image-spec media-types.md), plus Docker v2 schema 2 and
+-- the generic application/octet-stream and application/json: the
+-- declarations of values.def, from the core (`MediaType.ImageManifest`).
+local values = core.values
+local media = {}
+for name, value in pairs(values.media_types) do media[name] = value end
+local media_info = values.media_type_info
 
 --- The Docker v2 schema 2 media type of an OCI one, or nil, message, err
 -- (code "unsupported").
 function media.to_docker_v2s2(mt)
   assert(type(mt) == "string", "bad argument #1 to 'to_docker_v2s2' (string expected)")
-  local d = to_docker[mt]
+  local info = media_info[mt]
+  local d = info and info.docker
   if d then return d end
   return util.fail("unsupported", ("%s has no Docker v2 schema 2 equivalent"):format(mt))
 end
@@ -68,54 +40,49 @@ end
 -- (code "unsupported").
 function media.from_docker_v2s2(mt)
   assert(type(mt) == "string", "bad argument #1 to 'from_docker_v2s2' (string expected)")
-  local o = to_oci[mt]
+  local info = media_info[mt]
+  local o = info and info.oci
   if o then return o end
   return util.fail("unsupported", ("%s is not a Docker v2 schema 2 media type with an OCI equivalent"):format(mt))
 end
 
+--- What values.def declares about a media type: a table with `name`
+-- (its MediaType key), `value`, `kind` ("manifest", "index", "config",
+-- "layer" or "other"), `compression` ("none", "gzip" or "zstd"), `family`
+-- ("oci", "docker" or "generic"), `distributable`, and `docker` / `oci`
+-- (its equivalent, if any); nil for an undeclared media type.
+function media.info(mt)
+  assert(type(mt) == "string", "bad argument #1 to 'info' (string expected)")
+  local info = media_info[mt]
+  if not info then return nil end
+  local copy = {}
+  for k, v in pairs(info) do copy[k] = v end
+  return copy
+end
+
+--- Whether mt is a declared media type of that kind (OCI or Docker).
+function media.is_manifest(mt) local i = media_info[mt]; return i ~= nil and i.kind == "manifest" end
+function media.is_index(mt) local i = media_info[mt]; return i ~= nil and i.kind == "index" end
+function media.is_config(mt) local i = media_info[mt]; return i ~= nil and i.kind == "config" end
+function media.is_layer(mt) local i = media_info[mt]; return i ~= nil and i.kind == "layer" end
+
 M.MediaType = util.constants("MediaType", media)
 
---- Architectures with Go's GOARCH spellings (oci-spec-rs `Arch`).
-M.Arch = util.constants("Arch", {
-  i386 = "386", Amd64 = "amd64", Amd64p32 = "amd64p32", ARM = "arm",
-  ARMbe = "armbe", ARM64 = "arm64", ARM64be = "arm64be", LoongArch64 = "loong64",
-  Mips = "mips", Mipsle = "mipsle", Mips64 = "mips64", Mips64le = "mips64le",
-  Mips64p32 = "mips64p32", Mips64p32le = "mips64p32le", PowerPC = "ppc",
-  PowerPC64 = "ppc64", PowerPC64le = "ppc64le", RISCV = "riscv",
-  RISCV64 = "riscv64", s390 = "s390", s390x = "s390x", SPARC = "sparc",
-  SPARC64 = "sparc64", Wasm = "wasm",
-  --- The GOARCH of the machine running this code.
-  default = function() return core.host_arch end,
-})
+-- Architectures and operating systems with Go's GOARCH / GOOS spellings
+-- (oci-spec-rs `Arch` and `Os`: `Arch.Amd64 == "amd64"`, `Os.Linux`), from
+-- values.def; `default()` gives the machine's own.
+local function with_default(name, host)
+  local t = {}
+  for k, v in pairs(values.enums.image[name]) do t[k] = v end
+  t.default = function() return host end
+  return util.constants(name, t)
+end
+M.Arch = with_default("Arch", core.host_arch)
+M.Os = with_default("Os", core.host_os)
 
---- Operating systems with Go's GOOS spellings (oci-spec-rs `Os`).
-M.Os = util.constants("Os", {
-  AIX = "aix", Android = "android", Darwin = "darwin", DragonFlyBSD = "dragonfly",
-  FreeBSD = "freebsd", Hurd = "hurd", Illumos = "illumos", iOS = "ios",
-  Js = "js", Linux = "linux", Nacl = "nacl", NetBSD = "netbsd",
-  OpenBSD = "openbsd", Plan9 = "plan9", Solaris = "solaris",
-  Windows = "windows", zOS = "zos",
-  --- The GOOS of the machine running this code.
-  default = function() return core.host_os end,
-})
-
---- The 14 pre-defined annotation keys (image-spec annotations.md).
-local annotations = {
-  ANNOTATION_CREATED = "org.opencontainers.image.created",
-  ANNOTATION_AUTHORS = "org.opencontainers.image.authors",
-  ANNOTATION_URL = "org.opencontainers.image.url",
-  ANNOTATION_DOCUMENTATION = "org.opencontainers.image.documentation",
-  ANNOTATION_SOURCE = "org.opencontainers.image.source",
-  ANNOTATION_VERSION = "org.opencontainers.image.version",
-  ANNOTATION_REVISION = "org.opencontainers.image.revision",
-  ANNOTATION_VENDOR = "org.opencontainers.image.vendor",
-  ANNOTATION_LICENSES = "org.opencontainers.image.licenses",
-  ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name",
-  ANNOTATION_TITLE = "org.opencontainers.image.title",
-  ANNOTATION_DESCRIPTION = "org.opencontainers.image.description",
-  ANNOTATION_BASE_IMAGE_DIGEST = "org.opencontainers.image.base.digest",
-  ANNOTATION_BASE_IMAGE_NAME = "org.opencontainers.image.base.name",
-}
+-- The 14 pre-defined annotation keys (image-spec annotations.md), from
+-- values.def: `image.ANNOTATION_CREATED` ... and `image.annotations`.
+local annotations = values.enums.image.annotations
 for k, v in pairs(annotations) do M[k] = v end
 M.annotations = util.constants("annotations", annotations)
 

@@ -52,10 +52,11 @@ M.GET_BLOB_MAX = core.registry.GET_BLOB_MAX
 -- and indexes).
 M.ACCEPT_MANIFESTS = core.registry.ACCEPT_MANIFESTS
 
--- Hosts contacted for a reference's registry part.
+-- Hosts contacted for a reference's registry part (values.def's hosts).
+local HOSTS = core.values.hosts
 local HOST_ALIASES = {
-  ["docker.io"] = "registry-1.docker.io",
-  ["index.docker.io"] = "registry-1.docker.io",
+  [HOSTS.docker_hub] = HOSTS.docker_hub_api,
+  [HOSTS.docker_hub_index] = HOSTS.docker_hub_api,
 }
 
 --- The host a registry name is contacted at: `docker.io` (and

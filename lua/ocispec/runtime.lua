@@ -20,130 +20,18 @@ M.SECCOMP_FD_NAME = "seccompFd"
 
 -- ---- enumerations as string constants (oci-spec-rs variant names) ---------
 
-local function enum(kind, names)
-  local t = {}
-  for name, value in pairs(names) do t[name] = value end
-  return util.constants(kind, t)
+-- Every runtime enumeration of values.def, from the core: Capability
+-- (`Capability.SysAdmin == "CAP_SYS_ADMIN"`), LinuxNamespaceType,
+-- ZOSNamespaceType, LinuxDeviceType, PosixRlimitType, IOPriorityClass,
+-- LinuxSchedulerPolicy, LinuxSchedulerFlag (as runtime-spec spells them;
+-- oci-spec-rs writes two wrongly), MountPropagation, LinuxSeccompAction,
+-- LinuxSeccompOperator, Arch (seccomp architectures), LinuxSeccompFilterFlag,
+-- LinuxPersonalityDomain, MemoryPolicyModeType, MemoryPolicyFlagType,
+-- ContainerState, VMImageFormat, FreeBSDSharing, FreeBSDSharingNoDisable,
+-- WindowsDeviceIdType.
+for name, values in pairs(core.values.enums.runtime) do
+  M[name] = util.constants(name, values)
 end
-
---- Linux capabilities, `Capability.SysAdmin == "CAP_SYS_ADMIN"`.
-local capability_names = {
-  AuditControl = "CAP_AUDIT_CONTROL", AuditRead = "CAP_AUDIT_READ",
-  AuditWrite = "CAP_AUDIT_WRITE", BlockSuspend = "CAP_BLOCK_SUSPEND",
-  Bpf = "CAP_BPF", CheckpointRestore = "CAP_CHECKPOINT_RESTORE",
-  Chown = "CAP_CHOWN", DacOverride = "CAP_DAC_OVERRIDE",
-  DacReadSearch = "CAP_DAC_READ_SEARCH", Fowner = "CAP_FOWNER",
-  Fsetid = "CAP_FSETID", IpcLock = "CAP_IPC_LOCK", IpcOwner = "CAP_IPC_OWNER",
-  Kill = "CAP_KILL", Lease = "CAP_LEASE", LinuxImmutable = "CAP_LINUX_IMMUTABLE",
-  MacAdmin = "CAP_MAC_ADMIN", MacOverride = "CAP_MAC_OVERRIDE",
-  Mknod = "CAP_MKNOD", NetAdmin = "CAP_NET_ADMIN",
-  NetBindService = "CAP_NET_BIND_SERVICE", NetBroadcast = "CAP_NET_BROADCAST",
-  NetRaw = "CAP_NET_RAW", Perfmon = "CAP_PERFMON", Setgid = "CAP_SETGID",
-  Setfcap = "CAP_SETFCAP", Setpcap = "CAP_SETPCAP", Setuid = "CAP_SETUID",
-  SysAdmin = "CAP_SYS_ADMIN", SysBoot = "CAP_SYS_BOOT",
-  SysChroot = "CAP_SYS_CHROOT", SysModule = "CAP_SYS_MODULE",
-  SysNice = "CAP_SYS_NICE", SysPacct = "CAP_SYS_PACCT",
-  SysPtrace = "CAP_SYS_PTRACE", SysRawio = "CAP_SYS_RAWIO",
-  SysResource = "CAP_SYS_RESOURCE", SysTime = "CAP_SYS_TIME",
-  SysTtyConfig = "CAP_SYS_TTY_CONFIG", Syslog = "CAP_SYSLOG",
-  WakeAlarm = "CAP_WAKE_ALARM",
-}
-M.Capability = enum("Capability", capability_names)
-
---- Namespace types (`LinuxNamespaceType.Network == "network"`).
-M.LinuxNamespaceType = enum("LinuxNamespaceType", {
-  Mount = "mount", Cgroup = "cgroup", Uts = "uts", Ipc = "ipc", User = "user",
-  Pid = "pid", Network = "network", Time = "time",
-})
-M.ZOSNamespaceType = enum("ZOSNamespaceType", {
-  Pid = "pid", Mount = "mount", Ipc = "ipc", Uts = "uts",
-})
-M.LinuxDeviceType = enum("LinuxDeviceType", {
-  A = "a", B = "b", C = "c", U = "u", P = "p",
-})
-M.PosixRlimitType = enum("PosixRlimitType", {
-  RlimitCpu = "RLIMIT_CPU", RlimitFsize = "RLIMIT_FSIZE",
-  RlimitData = "RLIMIT_DATA", RlimitStack = "RLIMIT_STACK",
-  RlimitCore = "RLIMIT_CORE", RlimitRss = "RLIMIT_RSS",
-  RlimitNproc = "RLIMIT_NPROC", RlimitNofile = "RLIMIT_NOFILE",
-  RlimitMemlock = "RLIMIT_MEMLOCK", RlimitAs = "RLIMIT_AS",
-  RlimitLocks = "RLIMIT_LOCKS", RlimitSigpending = "RLIMIT_SIGPENDING",
-  RlimitMsgqueue = "RLIMIT_MSGQUEUE", RlimitNice = "RLIMIT_NICE",
-  RlimitRtprio = "RLIMIT_RTPRIO", RlimitRttime = "RLIMIT_RTTIME",
-})
-M.IOPriorityClass = enum("IOPriorityClass", {
-  IoprioClassRt = "IOPRIO_CLASS_RT", IoprioClassBe = "IOPRIO_CLASS_BE",
-  IoprioClassIdle = "IOPRIO_CLASS_IDLE",
-})
-M.LinuxSchedulerPolicy = enum("LinuxSchedulerPolicy", {
-  SchedOther = "SCHED_OTHER", SchedFifo = "SCHED_FIFO", SchedRr = "SCHED_RR",
-  SchedBatch = "SCHED_BATCH", SchedIso = "SCHED_ISO",
-  SchedIdle = "SCHED_IDLE", SchedDeadline = "SCHED_DEADLINE",
-})
---- Scheduler flags as runtime-spec spells them (oci-spec-rs writes two of
--- them wrongly: SCHED_RESET_ON_FORK and SCHED_FLAG_D_L_OVERRUN).
-M.LinuxSchedulerFlag = enum("LinuxSchedulerFlag", {
-  SchedResetOnFork = "SCHED_FLAG_RESET_ON_FORK",
-  SchedFlagReclaim = "SCHED_FLAG_RECLAIM",
-  SchedFlagDLOverrun = "SCHED_FLAG_DL_OVERRUN",
-  SchedFlagKeepPolicy = "SCHED_FLAG_KEEP_POLICY",
-  SchedFlagKeepParams = "SCHED_FLAG_KEEP_PARAMS",
-  SchedFlagUtilClampMin = "SCHED_FLAG_UTIL_CLAMP_MIN",
-  SchedFlagUtilClampMax = "SCHED_FLAG_UTIL_CLAMP_MAX",
-})
-M.LinuxSeccompAction = enum("LinuxSeccompAction", {
-  ScmpActKill = "SCMP_ACT_KILL", ScmpActKillThread = "SCMP_ACT_KILL_THREAD",
-  ScmpActKillProcess = "SCMP_ACT_KILL_PROCESS", ScmpActTrap = "SCMP_ACT_TRAP",
-  ScmpActErrno = "SCMP_ACT_ERRNO", ScmpActNotify = "SCMP_ACT_NOTIFY",
-  ScmpActTrace = "SCMP_ACT_TRACE", ScmpActLog = "SCMP_ACT_LOG",
-  ScmpActAllow = "SCMP_ACT_ALLOW",
-})
-M.LinuxSeccompOperator = enum("LinuxSeccompOperator", {
-  ScmpCmpNe = "SCMP_CMP_NE", ScmpCmpLt = "SCMP_CMP_LT",
-  ScmpCmpLe = "SCMP_CMP_LE", ScmpCmpEq = "SCMP_CMP_EQ",
-  ScmpCmpGe = "SCMP_CMP_GE", ScmpCmpGt = "SCMP_CMP_GT",
-  ScmpCmpMaskedEq = "SCMP_CMP_MASKED_EQ",
-})
-M.Arch = enum("Arch", {
-  ScmpArchNative = "SCMP_ARCH_NATIVE", ScmpArchX86 = "SCMP_ARCH_X86",
-  ScmpArchX86_64 = "SCMP_ARCH_X86_64", ScmpArchX32 = "SCMP_ARCH_X32",
-  ScmpArchArm = "SCMP_ARCH_ARM", ScmpArchAarch64 = "SCMP_ARCH_AARCH64",
-  ScmpArchMips = "SCMP_ARCH_MIPS", ScmpArchMips64 = "SCMP_ARCH_MIPS64",
-  ScmpArchMips64n32 = "SCMP_ARCH_MIPS64N32", ScmpArchMipsel = "SCMP_ARCH_MIPSEL",
-  ScmpArchMipsel64 = "SCMP_ARCH_MIPSEL64",
-  ScmpArchMipsel64n32 = "SCMP_ARCH_MIPSEL64N32", ScmpArchPpc = "SCMP_ARCH_PPC",
-  ScmpArchPpc64 = "SCMP_ARCH_PPC64", ScmpArchPpc64le = "SCMP_ARCH_PPC64LE",
-  ScmpArchS390 = "SCMP_ARCH_S390", ScmpArchS390x = "SCMP_ARCH_S390X",
-  ScmpArchParisc = "SCMP_ARCH_PARISC", ScmpArchParisc64 = "SCMP_ARCH_PARISC64",
-  ScmpArchRiscv64 = "SCMP_ARCH_RISCV64",
-  ScmpArchLoongarch64 = "SCMP_ARCH_LOONGARCH64", ScmpArchM68k = "SCMP_ARCH_M68K",
-  ScmpArchSh = "SCMP_ARCH_SH", ScmpArchSheb = "SCMP_ARCH_SHEB",
-})
-M.LinuxSeccompFilterFlag = enum("LinuxSeccompFilterFlag", {
-  SeccompFilterFlagLog = "SECCOMP_FILTER_FLAG_LOG",
-  SeccompFilterFlagTsync = "SECCOMP_FILTER_FLAG_TSYNC",
-  SeccompFilterFlagSpecAllow = "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-  SeccompFilterFlagWaitKillableRecv = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-})
-M.LinuxPersonalityDomain = enum("LinuxPersonalityDomain", {
-  PerLinux = "LINUX", PerLinux32 = "LINUX32",
-})
-M.MemoryPolicyModeType = enum("MemoryPolicyModeType", {
-  MpolDefault = "MPOL_DEFAULT", MpolBind = "MPOL_BIND",
-  MpolInterleave = "MPOL_INTERLEAVE",
-  MpolWeightedInterleave = "MPOL_WEIGHTED_INTERLEAVE",
-  MpolPreferred = "MPOL_PREFERRED", MpolPreferredMany = "MPOL_PREFERRED_MANY",
-  MpolLocal = "MPOL_LOCAL",
-})
-M.MemoryPolicyFlagType = enum("MemoryPolicyFlagType", {
-  MpolFNumaBalancing = "MPOL_F_NUMA_BALANCING",
-  MpolFRelativeNodes = "MPOL_F_RELATIVE_NODES",
-  MpolFStaticNodes = "MPOL_F_STATIC_NODES",
-})
-M.ContainerState = enum("ContainerState", {
-  Creating = "creating", Created = "created", Running = "running",
-  Stopped = "stopped",
-})
 
 -- ---- defaults (runc spec) -------------------------------------------------
 
@@ -235,12 +123,13 @@ end
 
 -- ---- helpers mirroring oci-spec-rs ------------------------------------------
 
+local Act = M.LinuxSeccompAction
 local seccomp_values = {
-  SCMP_ACT_KILL = 0x00000000, SCMP_ACT_KILL_THREAD = 0x00000000,
-  SCMP_ACT_KILL_PROCESS = 0x80000000, SCMP_ACT_TRAP = 0x00030000,
-  SCMP_ACT_ERRNO = 0x00050000, SCMP_ACT_NOTIFY = 0x7fc00000,
-  SCMP_ACT_TRACE = 0x7ff00000, SCMP_ACT_LOG = 0x7ffc0000,
-  SCMP_ACT_ALLOW = 0x7fff0000,
+  [Act.ScmpActKill] = 0x00000000, [Act.ScmpActKillThread] = 0x00000000,
+  [Act.ScmpActKillProcess] = 0x80000000, [Act.ScmpActTrap] = 0x00030000,
+  [Act.ScmpActErrno] = 0x00050000, [Act.ScmpActNotify] = 0x7fc00000,
+  [Act.ScmpActTrace] = 0x7ff00000, [Act.ScmpActLog] = 0x7ffc0000,
+  [Act.ScmpActAllow] = 0x7fff0000,
 }
 
 --- The kernel value of a seccomp action (libseccomp's), with `errno_ret`
@@ -248,7 +137,7 @@ local seccomp_values = {
 function M.seccomp_action_value(action, errno_ret)
   local v = seccomp_values[action]
   if not v then return util.fail("invalid", ("unknown seccomp action %q"):format(tostring(action))) end
-  if action == "SCMP_ACT_ERRNO" or action == "SCMP_ACT_TRACE" then
+  if action == Act.ScmpActErrno or action == Act.ScmpActTrace then
     v = v | ((errno_ret or 1) & 0xffff)
   end
   return v
@@ -257,7 +146,7 @@ end
 --- "b 1:9 rwm" as a cgroup v1 devices rule (oci-spec-rs Display).
 function M.LinuxDeviceCgroup.methods.to_string(self)
   local function num(x) return x and tostring(x) or "*" end
-  return ("%s %s:%s %s"):format(self:typ() or "a", num(self:major()),
+  return ("%s %s:%s %s"):format(self:typ() or M.LinuxDeviceType.A, num(self:major()),
     num(self:minor()), self:access() or "")
 end
 

@@ -37,25 +37,28 @@ end
 local cases_dir = source_dir .. "/tests/cases"
 local index_path = cases_dir .. "/INDEX.tsv"
 
-local TYPES = {
-  descriptor = oci.image.Descriptor,
-  manifest = oci.image.ImageManifest,
-  index = oci.image.ImageIndex,
-  config = oci.image.ImageConfiguration,
-  layout = oci.image.OciLayout,
-  ["error-response"] = oci.distribution.ErrorResponse,
-  ["tag-list"] = oci.distribution.TagList,
-  ["repository-list"] = oci.distribution.RepositoryList,
-}
-
--- validate.py kinds for the reference run (distribution has no schema)
-local REFERENCE_KIND = {
+-- INDEX.tsv's short kind -> the document kind of values.def (the CLI's
+-- --kind, validate.py's KIND), whose class parses the row
+local KIND_OF = {
   descriptor = "image-descriptor",
   manifest = "image-manifest",
   index = "image-index",
   config = "image-config",
   layout = "image-layout",
+  ["error-response"] = "distribution-errors",
+  ["tag-list"] = "distribution-tags",
+  ["repository-list"] = "distribution-catalog",
 }
+local TYPES = {}
+for short, kind in pairs(KIND_OF) do
+  TYPES[short] = assert(oci.core.values.kinds[kind], "values.def has no document kind " .. kind)
+end
+
+-- validate.py kinds for the reference run (distribution has no schema)
+local REFERENCE_KIND = {}
+for short, kind in pairs(KIND_OF) do
+  if kind:find("^image%-") then REFERENCE_KIND[short] = kind end
+end
 
 local EXPECTS = { valid = true, warning = true, invalid = true, ["parse-error"] = true }
 local COLUMNS = { "file", "kind", "expect", "rule", "pointer", "source", "note" }

@@ -22,6 +22,7 @@
 
 #include "ocispec/error.h"
 #include "ocispec/hash.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,11 +35,7 @@ typedef enum oci_layer_compression {
   OCI_LAYER_NONE = 2  /**< a plain tar */
 } oci_layer_compression;
 
-/** The layer media types (image-spec media-types.md). @{ */
-#define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-/** @} */
+/* OCI_MEDIA_TYPE_LAYER, _LAYER_GZIP, _LAYER_ZSTD: ocispec/values.h */
 
 /** How a layer is built (start from oci_layer_options_init). */
 typedef struct oci_layer_options {

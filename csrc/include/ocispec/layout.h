@@ -37,6 +37,7 @@
 #include "ocispec/error.h"
 #include "ocispec/schema.h"
 #include "ocispec/types.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,7 +48,7 @@ extern "C" {
 /** The temporary area, relative to the layout root. */
 #define OCI_LAYOUT_TMP_DIR ".ocispec-tmp"
 /** image-spec annotations.md: the annotation naming a reference. */
-#define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+#define OCI_ANNOTATION_REF_NAME OCI_ENUM_STR(ANNOTATION, ANNOTATION_REF_NAME)
 
 /** An open image layout (oci_layout_create, oci_layout_open). */
 typedef struct oci_layout oci_layout;

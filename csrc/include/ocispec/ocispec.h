@@ -19,6 +19,7 @@
 #include "ocispec/strcheck.h"
 #include "ocispec/types.h"
 #include "ocispec/unpack.h"
+#include "ocispec/values.h"
 
 /** The library version. */
 #define OCISPEC_VERSION "0.1.0"

@@ -42,18 +42,16 @@
 #include "ocispec/error.h"
 #include "ocispec/layout.h"
 #include "ocispec/types.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /** Accept header of manifest requests: OCI and Docker v2 manifests and
-   indexes (distribution-spec spec.md "Pulling manifests"). */
-#define OCI_REGISTRY_ACCEPT_MANIFESTS                                          \
-  "application/vnd.oci.image.manifest.v1+json, "                               \
-  "application/vnd.oci.image.index.v1+json, "                                  \
-  "application/vnd.docker.distribution.manifest.v2+json, "                     \
-  "application/vnd.docker.distribution.manifest.list.v2+json"
+   indexes (distribution-spec spec.md "Pulling manifests"), generated from
+   values.def (oci_media_type_accept_manifests()). */
+#define OCI_REGISTRY_ACCEPT_MANIFESTS (oci_media_type_accept_manifests())
 
 /** Largest manifest (or other JSON body) accepted: 4 MiB, the limit
    distribution-spec spec.md names for registries ("Pushing Manifests"). */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "ocispec/error.h"
+#include "ocispec/values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,9 +84,10 @@ OCI_API int oci_check_ref_name_annotation(const char *s, size_t len,
 /** distribution-spec spec.md:879 (D-ERR-2): ^[A-Z_]+$. */
 OCI_API int oci_check_error_code(const char *s, size_t len, oci_error *err);
 
-/** distribution-spec spec.md:883-900 (D-ERR-3): the 14 codes, in spec order.
-   Clients may meet others (TAG_INVALID, ...), so unknown is not an error. */
-#define OCI_ERROR_CODE_COUNT 14
+/** distribution-spec spec.md:883-900 (D-ERR-3): the 14 codes, in spec order
+   (values.def; also oci_enums[OCI_ENUM_ERROR_CODE]). Clients may meet
+   others (TAG_INVALID, ...), so unknown is not an error. */
+#define OCI_ERROR_CODE_COUNT OCI_ENUM_SIZE_ERROR_CODE
 /** The codes ("BLOB_UNKNOWN", ...). */
 OCI_API extern const char *const oci_error_codes[OCI_ERROR_CODE_COUNT];
 /** Whether s[0..len) is one of oci_error_codes. */

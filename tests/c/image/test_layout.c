@@ -1131,8 +1131,8 @@ static void test_hostile_digests(void **state) {
     snprintf(json, sizeof json,
              "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
              "\"" MT_MANIFEST "\",\"digest\":\"%s\",\"size\":2,"
-             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
-             bad[i]);
+             "\"annotations\":{\"%s\":\"x\"}}]}",
+             bad[i], OCI_ANNOTATION_REF_NAME);
     write_file(ij, json, strlen(json));
     free(ij);
     oci_layout_resolved *r;
@@ -1172,8 +1172,8 @@ static void test_huge_document_not_read(void **state) {
     snprintf(json, sizeof json,
              "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
              "\"" MT_MANIFEST "\",\"digest\":\"sha256:" E64 "\",\"size\":%lld,"
-             "\"annotations\":{\"" OCI_ANNOTATION_REF_NAME "\":\"x\"}}]}",
-             size);
+             "\"annotations\":{\"%s\":\"x\"}}]}",
+             size, OCI_ANNOTATION_REF_NAME);
     char *ij = join(d, "index.json");
     write_file(ij, json, strlen(json));
     free(ij);
