@@ -16,6 +16,7 @@
    in a directory hides every lower entry of that directory). */
 #include "ocispec/layer.h"
 
+#include "internal.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -47,6 +48,7 @@ void oci_layer_options_init(oci_layer_options *o) {
 }
 
 int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
+  oci_error_reset(err);
   /* reproducible-builds.org SOURCE_DATE_EPOCH: "If the value is malformed,
      the build process SHOULD exit with a non-zero error code." */
   const char *s = getenv("SOURCE_DATE_EPOCH");
@@ -67,6 +69,7 @@ int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
 int oci_layer_compression_from_name(const char *name,
                                     oci_layer_compression *out,
                                     oci_error *err) {
+  oci_error_reset(err);
   if (name && !strcmp(name, "gzip"))
     *out = OCI_LAYER_GZIP;
   else if (name && !strcmp(name, "zstd"))
@@ -1045,6 +1048,7 @@ static int make_plan(const oci_layer_source *src, plan *p, oci_error *err) {
 
 int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
                     int fd, oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
   oci_layer_options defaults;
   if (!opts) {
     oci_layer_options_init(&defaults);
@@ -1128,6 +1132,7 @@ out:
 int oci_layer_build_file(const oci_layer_source *src,
                          const oci_layer_options *opts, const char *path,
                          oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
   memset(res, 0, sizeof *res);
   if (!path || !*path)
     return oci_error_set(err, OCI_EINVAL, "layer: no output path");

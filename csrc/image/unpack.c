@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "internal.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
 #include "unpack_internal.h"
@@ -923,6 +924,7 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
+  oci_error_reset(err);
   int rc = layer_apply(-1, blob_path, rootfs, opts, stats, err);
   if (rc) escape_controls(err);
   return rc;
@@ -931,10 +933,9 @@ int oci_layer_apply(const char *blob_path, const char *rootfs,
 int oci_layer_apply_fd(int blob_fd, const char *name, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err) {
-  if (blob_fd < 0) {
-    oci_error_clear(err);
+  oci_error_reset(err);
+  if (blob_fd < 0)
     return oci_error_set(err, OCI_EINVAL, "oci_layer_apply_fd: no descriptor");
-  }
   int rc = layer_apply(blob_fd, name ? name : "layer blob", rootfs, opts, stats,
                        err);
   if (rc) escape_controls(err);

@@ -1339,7 +1339,7 @@ static int reader_init(reader *r, const char *buf, size_t len,
   memset(r, 0, offsetof(reader, path_small));
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
-  oci_error_clear(err); /* before any return: no stale pointer or position */
+  oci_error_reset(err); /* before any return: no stale pointer or position */
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1384,6 +1384,7 @@ static int expect_end(reader *r) {
 
 int oci_parse(const oci_type *t, const char *buf, size_t len,
               const oci_parse_options *opts, void **out, oci_error *err) {
+  oci_error_reset(err);
   reader r;
   *out = NULL;
   int rc = reader_init(&r, buf, len, opts, err);
@@ -1405,6 +1406,7 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
 
 int oci_json_check(const char *buf, size_t len, const oci_parse_options *opts,
                    oci_error *err) {
+  oci_error_reset(err);
   reader r;
   int rc = reader_init(&r, buf, len, opts, err);
   if (!rc) {

@@ -345,6 +345,7 @@ int oci_json_check_writable(const oci_type *t, const void *obj,
 int oci_to_json(const oci_type *t, const void *obj,
                 const oci_write_options *opts, char **out, size_t *out_len,
                 oci_error *err) {
+  oci_error_reset(err);
   writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
   *out = NULL;
   /* Documents serialize to about the size they parsed from. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
 
@@ -824,6 +825,7 @@ static char *dup_or_null(const char *s, bool *fail) {
 
 int oci_registry_new(const char *host, const oci_registry_options *o,
                      oci_registry **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
   if (!host || !*host)
     return oci_error_set(err, OCI_EINVAL, "registry host is empty");

@@ -283,6 +283,7 @@ out:
 int oci_registry_push(oci_registry *r, const oci_layout *l, const char *name,
                       const char *repo, const char *tag,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   int rc;
   if (!repo || (rc = oci_check_repository_name(repo, strlen(repo), err)))
@@ -454,6 +455,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                       oci_layout *l, const char *name,
                       const oci_registry_platform *platform,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   if (name) {
     int rc = oci_check_ref_name_annotation(name, strlen(name), err);
@@ -599,6 +601,7 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
                       const char *src_reference, oci_registry *dst,
                       const char *dst_repo, const char *dst_tag,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   int rc;
   if (!dst_repo ||

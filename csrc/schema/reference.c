@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "ocispec/digest.h"
 #include "ocispec/strcheck.h"
 
@@ -174,6 +175,7 @@ static int split_reference(const char *s, size_t len, ref_parts *p,
 
 int oci_reference_parse(const char *s, size_t len, oci_reference **out,
                         oci_error *err) {
+  oci_error_reset(err);
   ref_parts p;
   oci_error inner;
   int rc;
@@ -197,6 +199,7 @@ int oci_reference_parse(const char *s, size_t len, oci_reference **out,
 int oci_reference_new(const char *registry, const char *repository,
                       const char *tag, const char *digest, oci_reference **out,
                       oci_error *err) {
+  oci_error_reset(err);
   ref_parts p;
   int rc;
   *out = NULL;
@@ -215,6 +218,7 @@ int oci_reference_new(const char *registry, const char *repository,
 
 int oci_reference_clone_with_digest(const oci_reference *r, const char *digest,
                                     oci_reference **out, oci_error *err) {
+  oci_error_reset(err);
   int rc =
       oci_reference_new(r->registry, r->repository, NULL, digest, out, err);
   if (rc || !r->mirror_registry) return rc;
@@ -228,6 +232,7 @@ int oci_reference_clone_with_digest(const oci_reference *r, const char *digest,
 
 int oci_reference_set_mirror(oci_reference *r, const char *mirror,
                              oci_error *err) {
+  oci_error_reset(err);
   char *copy = NULL;
   int rc;
   if (mirror) {

@@ -260,6 +260,7 @@ void *oci_new_in(const oci_type *t, oci_arena *a) {
 }
 
 int oci_new(const oci_type *t, void **out, oci_error *err) {
+  oci_error_reset(err);
   oci_arena *a = oci_arena_new(t->size + 256);
   *out = a ? oci_new_in(t, a) : NULL;
   if (!*out) {
@@ -371,6 +372,7 @@ void *oci_copy_into(const oci_type *t, const void *obj, oci_arena *a) {
 }
 
 int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
+  oci_error_reset(err);
   const oci_object *src = obj;
   oci_arena *a = oci_arena_new(oci_arena_used(src->arena));
   *out = NULL;
@@ -585,8 +587,8 @@ int oci_set_object(void *obj, const oci_field *f, const void *child) {
 
 int oci_parse_file(const oci_type *t, const char *path,
                    const oci_parse_options *opts, void **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
-  oci_error_clear(err);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,
@@ -680,6 +682,7 @@ out:
 int oci_write_file(const oci_type *t, const void *obj,
                    const oci_write_options *opts, const char *path,
                    oci_error *err) {
+  oci_error_reset(err);
   char *json;
   size_t len;
   int rc = oci_to_json(t, obj, opts, &json, &len, err);

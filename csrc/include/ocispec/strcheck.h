@@ -3,8 +3,9 @@
 
    Every oci_check_* function takes (s, len) (no NUL needed; an embedded NUL
    is just an invalid byte), returns 0 or OCI_EINVAL, and on failure fills
-   err->code and err->message (err may be NULL). They never touch
-   err->pointer: the caller knows where the string sits in its document.
+   err->code and err->message (err may be NULL). Like every function taking
+   an oci_error, they reset it on entry; they never set err->pointer: the
+   caller knows where the string sits in its document and sets it after.
    Each grammar is a small hand-written matcher naming its spec source
    (RULES.md IDs and spec file:line in ../shared/conformance/RULES.md). */
 #ifndef OCISPEC_STRCHECK_H
