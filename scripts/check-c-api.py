@@ -7,6 +7,21 @@ public function or options struct cannot miss it:
    the layout's OL_ERR(<err>), which calls it). error.h's own helpers,
    which exist to fill an error, are exempt.
 
+2. options: every `typedef struct oci_<x>_options` of the public headers
+   has `unsigned version;` as its first member, and the headers define
+   OCI_<X>_OPTIONS_VERSION and OCI_<X>_OPTIONS_INIT and declare
+   `OCI_API void oci_<x>_options_init(oci_<x>_options *o)`.
+
+3. ownership: every OCI_API function that returns a pointer or fills a
+   `**` out-parameter says who owns the result in its comment (the comment
+   right above it, or above the run of declarations it belongs to): one
+   of "caller", "free", "owned by", "static", "points into", "valid
+   until/while".
+
+4. public headers hold the public API only: the core's internal building
+   blocks (csrc/internal.h, csrc/schema/strcheck_internal.h) are not
+   named in csrc/include/ocispec/*.h.
+
 Usage: check-c-api.py [SOURCE_DIR]. Prints each violation; exit 1 if any.
 """
 import glob
@@ -16,8 +31,7 @@ import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..")
-EXEMPT = {"oci_error_clear", "oci_error_set", "oci_error_set_pointer",
-          "oci_fail_value"}  # an internal helper, leaving the public headers
+EXEMPT = {"oci_error_clear", "oci_error_set", "oci_error_set_pointer"}
 
 
 def strip_comments(s):
@@ -75,6 +89,67 @@ def main():
                 f"{os.path.relpath(f, ROOT)}:{line}: {name} does not start "
                 f"with oci_error_reset({err}); (first statement: {first[:60]})")
         checked += 1
+    headers = ""
+    for h in sorted(glob.glob(os.path.join(ROOT, "csrc/include/ocispec/*.h"))):
+        headers += strip_comments(open(h, encoding="utf-8").read())
+    nopts = 0
+    for m in re.finditer(r"typedef struct (oci_(\w+)_options) \{\s*([^;]*);",
+                         headers):
+        struct, x, first = m.group(1), m.group(2), " ".join(m.group(3).split())
+        X = x.upper()
+        nopts += 1
+        if first != "unsigned version":
+            problems.append(f"{struct}: first member is `{first}`, not "
+                            "`unsigned version`")
+        for macro in (f"OCI_{X}_OPTIONS_VERSION", f"OCI_{X}_OPTIONS_INIT"):
+            if not re.search(r"#define " + macro + r"\b", headers):
+                problems.append(f"{struct}: no #define {macro}")
+        if not re.search(r"OCI_API void " + struct + r"_init\(" + struct +
+                         r" \*\w+\);", headers):
+            problems.append(f"{struct}: no OCI_API void {struct}_init("
+                            f"{struct} *o);")
+    print(f"check-c-api: {nopts} options structs checked")
+    nown = 0
+    owner_words = re.compile(r"caller|free|owned by|static|points? into|"
+                             r"valid (until|while)", re.I)
+    for h in sorted(glob.glob(os.path.join(ROOT, "csrc/include/ocispec/*.h"))):
+        raw = open(h, encoding="utf-8").read()
+        decl = re.compile(r"OCI_API\s+([^;{}]*?)\(([^;{}]*?)\)\s*"
+                          r"(?:OCI_PRINTF\([^)]*\))?\s*;", re.S)
+        for m in decl.finditer(raw):
+            name = re.findall(r"(\w+)\s*$", m.group(1))
+            if not name or "/*" in m.group(0):
+                continue
+            if "*" not in m.group(1) and "**" not in m.group(2):
+                continue
+            nown += 1
+            # the comment above, skipping declarations of the same run
+            pre = raw[:m.start()].rstrip()
+            while not pre.endswith("*/"):
+                prev = pre.rfind("\n")
+                line = pre[prev + 1:]
+                if prev < 0 or not line.strip() or line.lstrip().startswith(
+                        "#"):
+                    pre = ""
+                    break
+                pre = pre[:prev].rstrip()
+            comment = pre[pre.rfind("/*"):] if pre else ""
+            if not owner_words.search(comment):
+                problems.append(f"{os.path.basename(h)}: {name[0]}: its "
+                                "comment does not say who owns what it "
+                                "returns")
+    print(f"check-c-api: {nown} functions returning pointers checked")
+    internal = ["oci_scan_words", "oci_fail_value", "oci_quote",
+                "OCI_QUOTE_SIZE", "oci_word_grammar", "oci_word_fail",
+                "oci_ascii_digit", "oci_type_fast", "oci_field_fast",
+                "OCI_QUOTED_KEY_MAX", "oci_error_reset", "oci_options_check",
+                "oci_arena_set_root", "oci_arena_root"]
+    for h in sorted(glob.glob(os.path.join(ROOT, "csrc/include/ocispec/*"))):
+        text = open(h, encoding="utf-8").read()
+        for name in internal:
+            if re.search(r"\b" + name + r"\b", text):
+                problems.append(f"{os.path.basename(h)}: names {name}, "
+                                "which is internal")
     for p in problems:
         print(p)
     print(f"check-c-api: {checked} functions taking an oci_error checked, "

@@ -41,14 +41,14 @@
 /* ---- options ------------------------------------------------------------ */
 
 void oci_layer_options_init(oci_layer_options *o) {
-  memset(o, 0, sizeof *o);
-  o->compression = OCI_LAYER_GZIP;
-  o->uid = -1;
-  o->gid = -1;
+  *o = (oci_layer_options)OCI_LAYER_OPTIONS_INIT;
 }
 
 int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
   oci_error_reset(err);
+  int vrc = oci_options_check(err, "oci_layer_options", o->version,
+                              OCI_LAYER_OPTIONS_VERSION);
+  if (vrc) return vrc;
   /* reproducible-builds.org SOURCE_DATE_EPOCH: "If the value is malformed,
      the build process SHOULD exit with a non-zero error code." */
   const char *s = getenv("SOURCE_DATE_EPOCH");
@@ -996,6 +996,9 @@ static int open_compressor(sink *s, const oci_layer_options *o,
 }
 
 static int check_options(const oci_layer_options *o, oci_error *err) {
+  int vrc = oci_options_check(err, "oci_layer_options", o->version,
+                              OCI_LAYER_OPTIONS_VERSION);
+  if (vrc) return vrc;
   if (!oci_layer_media_type(o->compression))
     return oci_error_set(err, OCI_EINVAL, "unknown layer compression %d",
                          (int)o->compression);
@@ -1136,6 +1139,10 @@ int oci_layer_build_file(const oci_layer_source *src,
   memset(res, 0, sizeof *res);
   if (!path || !*path)
     return oci_error_set(err, OCI_EINVAL, "layer: no output path");
+  if (opts) { /* before the temporary file is made */
+    int vrc = check_options(opts, err);
+    if (vrc) return vrc;
+  }
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
   if (!tmp) return nomem(err);

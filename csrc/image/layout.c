@@ -1231,11 +1231,20 @@ static const char *string_field(const oci_type *t, const void *obj,
   return *(char **)oci_field_ptr(obj, f);
 }
 
+void oci_layout_put_options_init(oci_layout_put_options *o) {
+  *o = (oci_layout_put_options)OCI_LAYOUT_PUT_OPTIONS_INIT;
+}
+
 int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
                             const oci_layout_put_options *opts,
                             oci_image_descriptor **out, oci_error *err) {
   OL_ERR(err);
   *out = NULL;
+  if (opts) {
+    int vrc = oci_options_check(err, "oci_layout_put_options", opts->version,
+                                OCI_LAYOUT_PUT_OPTIONS_VERSION);
+    if (vrc) return vrc;
+  }
   char *json;
   size_t len;
   int rc = oci_to_json(t, obj, NULL, &json, &len, err);

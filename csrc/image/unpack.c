@@ -921,6 +921,10 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err);
 
+void oci_unpack_options_init(oci_unpack_options *o) {
+  *o = (oci_unpack_options)OCI_UNPACK_OPTIONS_INIT;
+}
+
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
@@ -955,10 +959,9 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   oci_error_clear(err);
   if (!blob_path || !rootfs)
     return oci_error_set(err, OCI_EINVAL, "oci_layer_apply: NULL path");
-  if (opts->version < 1 || opts->version > OCI_UNPACK_OPTIONS_VERSION)
-    return oci_error_set(err, OCI_EINVAL,
-                         "oci_unpack_options: unknown version %u",
-                         opts->version);
+  int vrc = oci_options_check(err, "oci_unpack_options", opts->version,
+                              OCI_UNPACK_OPTIONS_VERSION);
+  if (vrc) return vrc;
   bool v2 = opts->version >= 2;
   int64_t want_size = v2 ? opts->expected_size : -1;
   const char *want_diff = v2 ? opts->expected_diff_id : NULL;

@@ -14,6 +14,11 @@ int oci_parse_file(const oci_type *t, const char *path,
                    const oci_parse_options *opts, void **out, oci_error *err) {
   oci_error_reset(err);
   *out = NULL;
+  if (opts) {
+    int vrc = oci_options_check(err, "oci_parse_options", opts->version,
+                                OCI_PARSE_OPTIONS_VERSION);
+    if (vrc) return vrc;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,

@@ -1302,6 +1302,9 @@ static int reader_init(reader *r, const char *buf, size_t len,
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
   oci_error_reset(err); /* before any return: no stale pointer or position */
+  int vrc = oci_options_check(err, "oci_parse_options", opts->version,
+                              OCI_PARSE_OPTIONS_VERSION);
+  if (vrc) return vrc;
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1344,6 +1347,10 @@ static int expect_end(reader *r) {
   return OCI_OK;
 }
 
+void oci_parse_options_init(oci_parse_options *o) {
+  *o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+}
+
 int oci_parse(const oci_type *t, const char *buf, size_t len,
               const oci_parse_options *opts, void **out, oci_error *err) {
   oci_error_reset(err);
@@ -1358,10 +1365,12 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
   void *obj = NULL;
   if (!rc) rc = read_object(&r, t, &obj);
   if (!rc) rc = expect_end(&r);
-  if (rc)
+  if (rc) {
     oci_arena_free(r.arena);
-  else
+  } else {
+    oci_arena_set_root(r.arena, obj);
     *out = obj;
+  }
   reader_done(&r);
   return rc;
 }

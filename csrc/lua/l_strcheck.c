@@ -7,6 +7,7 @@
 
 #include "ocil_parts.h"
 #include "ocispec/strcheck.h"
+#include "schema/strcheck_internal.h"
 
 int ocil_parts_push_error(lua_State *L, const oci_error *err) {
   lua_pushnil(L);

@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "ocispec/strcheck.h"
+#include "strcheck_internal.h"
 
 static const struct {
   oci_digest_alg alg;

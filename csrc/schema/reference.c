@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "ocispec/digest.h"
 #include "ocispec/strcheck.h"
+#include "strcheck_internal.h"
 
 /* A piece of some string; p == NULL means absent. */
 typedef struct slice {

@@ -264,11 +264,15 @@ int oci_new(const oci_type *t, void **out, oci_error *err) {
     oci_arena_free(a);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
+  oci_arena_set_root(a, *out);
   return OCI_OK;
 }
 
 void oci_free(void *root) {
-  if (root) oci_arena_free(((oci_object *)root)->arena);
+  if (!root) return;
+  oci_arena *a = ((oci_object *)root)->arena;
+  /* a child, or an object of a caller's own arena: not ours to free */
+  if (a && oci_arena_root(a) == root) oci_arena_free(a);
 }
 
 /* ---- copying ----------------------------------------------------------- */
@@ -377,6 +381,7 @@ int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
     oci_arena_free(a);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
+  oci_arena_set_root(a, *out);
   return OCI_OK;
 }
 

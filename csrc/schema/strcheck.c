@@ -5,6 +5,7 @@
 #include "ocispec/strcheck.h"
 
 #include "internal.h"
+#include "strcheck_internal.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

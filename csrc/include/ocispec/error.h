@@ -57,7 +57,7 @@ typedef struct oci_error {
   size_t offset;                       /* byte offset into the input */
 } oci_error;
 
-/* Short constant name of a status ("syntax", "type", ...). */
+/* Short constant name of a status ("syntax", "type", ...): a static string. */
 OCI_API const char *oci_status_name(int code);
 
 /* Reset err (may be NULL). */

@@ -44,6 +44,8 @@ typedef struct oci_unpack_options {
 #define OCI_UNPACK_OPTIONS_VERSION 2
 #define OCI_UNPACK_OPTIONS_INIT                                                \
   { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
+/* *o = OCI_UNPACK_OPTIONS_INIT. */
+OCI_API void oci_unpack_options_init(oci_unpack_options *o);
 
 typedef struct oci_unpack_stats {
   uint64_t entries;     /* tar entries read */

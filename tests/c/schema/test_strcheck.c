@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ocispec/strcheck.h"
+#include "schema/strcheck_internal.h"
 
 typedef int (*check_fn)(const char *s, size_t len, oci_error *err);
 

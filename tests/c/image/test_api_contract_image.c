@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../error_contract.h"
+#include "../api_contract.h"
 #include "ocispec/ocispec.h"
 
 #define EMPTY_SHA256                                                           \
@@ -221,12 +221,107 @@ static void test_image_failure_fresh(void **state) {
   free(dir);
 }
 
+/* Options of layers, unpacking and layout documents: version first, the
+   _INIT macro and _init() agree, an unknown version (0 included: a zeroed
+   struct) is OCI_EINVAL before anything is written. */
+static void test_image_options(void **state) {
+  (void)state;
+  oci_error e;
+  oci_layer_options lo = OCI_LAYER_OPTIONS_INIT, lo2;
+  memset(&lo2, 0x5a, sizeof lo2);
+  oci_layer_options_init(&lo2);
+  assert_int_equal(lo2.version, OCI_LAYER_OPTIONS_VERSION);
+  assert_int_equal(lo.version, OCI_LAYER_OPTIONS_VERSION);
+  assert_int_equal(lo2.compression, OCI_LAYER_GZIP);
+  assert_int_equal(lo.compression, lo2.compression);
+  assert_int_equal(lo.level, lo2.level);
+  assert_int_equal(lo.clamp_mtime, lo2.clamp_mtime);
+  assert_int_equal(lo.uid, -1);
+  assert_int_equal(lo2.uid, -1);
+  assert_int_equal(lo2.gid, -1);
+
+  oci_unpack_options uo = OCI_UNPACK_OPTIONS_INIT, uo2;
+  memset(&uo2, 0x5a, sizeof uo2);
+  oci_unpack_options_init(&uo2);
+  assert_int_equal(uo2.version, OCI_UNPACK_OPTIONS_VERSION);
+  assert_false(uo2.rootless);
+  assert_null(uo2.expected_digest);
+  assert_int_equal(uo2.expected_size, -1);
+  assert_null(uo2.expected_diff_id);
+  assert_int_equal(uo2.max_bytes, 0);
+  assert_int_equal(uo2.max_entries, 0);
+
+  oci_layout_put_options po = OCI_LAYOUT_PUT_OPTIONS_INIT, po2;
+  memset(&po2, 0x5a, sizeof po2);
+  oci_layout_put_options_init(&po2);
+  assert_int_equal(po2.version, OCI_LAYOUT_PUT_OPTIONS_VERSION);
+  assert_int_equal(po.version, OCI_LAYOUT_PUT_OPTIONS_VERSION);
+  assert_null(po2.annotations);
+  assert_null(po2.platform);
+
+  char *dir = tmpdir(), *blob = join(dir, "layer.tar"),
+       *root = join(dir, "rootfs"), *lp = join(dir, "layout");
+  assert_int_equal(mkdir(root, 0755), 0);
+  oci_layer_entry ent = {
+      .path = "f", .type = OCI_LAYER_FILE, .mode = -1, .uid = -1, .gid = -1};
+  oci_layer_source src = {.entries = &ent, .n_entries = 1};
+  oci_layer_result res;
+  oci_layout *l = NULL;
+  OK_CLEAN(e, oci_layout_create(lp, &l, &e));
+  oci_image_manifest *m = NULL;
+  OK_CLEAN(e, oci_image_manifest_new(&m, &e));
+
+  unsigned bad[] = {0, OCI_LAYER_OPTIONS_VERSION + 1, 0xffffffffu};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "unknown version %u", bad[i]);
+    lo.version = bad[i];
+    FAIL_FRESH(e, oci_layer_build_file(&src, &lo, blob, &res, &e), OCI_EINVAL,
+               want, "", 0);
+    assert_non_null(strstr(e.message, "oci_layer_options"));
+    assert_int_equal(access(blob, F_OK), -1); /* nothing written */
+    FAIL_FRESH(e, oci_layer_build(&src, &lo, -1, &res, &e), OCI_EINVAL, want,
+               "", 0);
+    FAIL_FRESH(e, oci_layer_options_from_env(&lo, &e), OCI_EINVAL, want, "", 0);
+    lo.version = OCI_LAYER_OPTIONS_VERSION;
+
+    po.version = bad[i];
+    oci_image_descriptor *d = (oci_image_descriptor *)1;
+    FAIL_FRESH(
+        e, oci_layout_put_document(l, &oci_type_image_manifest, m, &po, &d, &e),
+        OCI_EINVAL, want, "", 0);
+    assert_null(d);
+    assert_non_null(strstr(e.message, "oci_layout_put_options"));
+    po.version = OCI_LAYOUT_PUT_OPTIONS_VERSION;
+  }
+  OK_CLEAN(e, oci_layer_build_file(&src, &lo, blob, &res, &e));
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char want[64];
+    uo.version = bad[i] == 2 ? 3 : bad[i]; /* 2 is known to unpack */
+    snprintf(want, sizeof want, "unknown version %u", uo.version);
+    FAIL_FRESH(e, oci_layer_apply(blob, root, &uo, NULL, &e), OCI_EINVAL, want,
+               "", 0);
+    assert_non_null(strstr(e.message, "oci_unpack_options"));
+  }
+  /* unpack keeps reading version 1 structs (no expected_size and later) */
+  oci_unpack_options v1 = {1, true, NULL, 0, NULL, 0, 0};
+  OK_CLEAN(e, oci_layer_apply(blob, root, &v1, NULL, &e));
+  oci_image_manifest_free(m);
+  oci_layout_close(l);
+  OK_CLEAN(e, oci_remove_tree(dir, &e));
+  free(lp);
+  free(root);
+  free(blob);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash_success_clean),
       cmocka_unit_test(test_layer_success_clean),
       cmocka_unit_test(test_layout_success_clean),
       cmocka_unit_test(test_image_failure_fresh),
+      cmocka_unit_test(test_image_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,10 @@
-/* Shared by the test_error_reset*.c files: the C API's error contract
+/* Shared by the test_api_contract*.c files: the C API's error contract
    (DESIGN.md "C API"): every public function that takes an oci_error *
    resets it on entry, so a struct left over from an earlier call (or never
    initialised) never comes back with a stale code, message, pointer or
    position. Include after <cmocka.h>. */
-#ifndef OCISPEC_TEST_ERROR_CONTRACT_H
-#define OCISPEC_TEST_ERROR_CONTRACT_H
+#ifndef OCISPEC_TEST_API_CONTRACT_H
+#define OCISPEC_TEST_API_CONTRACT_H
 
 #include <stdio.h>
 #include <string.h>
