@@ -25,6 +25,13 @@ static inline void oci_error_reset(oci_error *err) {
   }
 }
 
+/* oci_set_string reporting why it failed in err: OCI_EUTF8 naming the
+   member and the (quoted, escaped) string, or OCI_ENOMEM. For strings
+   from outside (a server's header, a caller's argument): their failure is
+   not "out of memory". */
+int oci_set_string_err(void *obj, const oci_field *f, const char *s,
+                       oci_error *err);
+
 /* The root object of the document arena a holds (set by oci_new, oci_clone
    and oci_parse, the functions that hand out documents): oci_free frees
    the arena only when given that object. NULL: none (an arena the caller

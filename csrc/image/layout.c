@@ -880,11 +880,11 @@ int ol_make_descriptor(const char *media_type, const char *digest, int64_t size,
   *out = NULL;
   int rc = oci_image_descriptor_new(&d, err);
   if (rc) return rc;
-  if (oci_set_string(d, DESC_F(media_type),
-                     media_type ? media_type : OL_MT_OCTET) ||
-      oci_set_string(d, DESC_F(digest), digest)) {
+  if ((rc = oci_set_string_err(d, DESC_F(media_type),
+                               media_type ? media_type : OL_MT_OCTET, err)) ||
+      (rc = oci_set_string_err(d, DESC_F(digest), digest, err))) {
     oci_image_descriptor_free(d);
-    return ol_nomem(err);
+    return rc;
   }
   d->size = size;
   oci_mark(d, OCI_F_image_descriptor_size);
@@ -1260,7 +1260,11 @@ int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
   if (t == &oci_type_image_manifest || t == &oci_type_image_index ||
       t == &oci_type_image_artifact_manifest)
     at = string_field(t, obj, "artifactType");
-  if (at && oci_set_string(d, DESC_F(artifact_type), at)) goto nomem;
+  if (at && (rc = oci_set_string_err(d, DESC_F(artifact_type), at, err))) {
+    oci_image_descriptor_free(d);
+    *out = NULL;
+    return rc;
+  }
   if (opts && opts->annotations) {
     oci_str_map *m = &d->annotations;
     size_t n = opts->annotations->len;

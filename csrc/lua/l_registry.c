@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "internal.h"
 #include "ocil_parts.h"
 #include "ocispec/hash.h"
 #include "ocispec/registry.h"
@@ -188,11 +189,12 @@ static int make_desc(const char *media_type, const char *digest, int64_t size,
   *out = NULL;
   int rc = oci_image_descriptor_new(&d, e);
   if (rc) return rc;
-  if (oci_set_string(d, DESC_F(media_type),
-                     media_type ? media_type : "application/octet-stream") ||
-      oci_set_string(d, DESC_F(digest), digest)) {
+  if ((rc = oci_set_string_err(
+           d, DESC_F(media_type),
+           media_type ? media_type : "application/octet-stream", e)) ||
+      (rc = oci_set_string_err(d, DESC_F(digest), digest, e))) {
     oci_image_descriptor_free(d);
-    return oci_error_set(e, OCI_ENOMEM, "not enough memory");
+    return rc;
   }
   d->size = size;
   oci_mark(d, OCI_F_image_descriptor_size);

@@ -174,10 +174,8 @@ static int add_referrer(oci_registry *r, const char *repo,
   const char *at = m->artifact_type ? m->artifact_type
                    : m->config      ? m->config->media_type
                                     : NULL;
-  if (at && oci_set_string(d, DESC_F(artifact_type), at)) {
-    rc = reg_nomem(err);
+  if (at && (rc = oci_set_string_err(d, DESC_F(artifact_type), at, err)))
     goto out;
-  }
   if (oci_is_present(m, OCI_F_image_manifest_annotations)) {
     d->annotations = m->annotations; /* deep-copied below into the index */
     oci_mark(d, OCI_F_image_descriptor_annotations);
@@ -480,7 +478,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
     else if (oci_image_index_parse(m.body, m.len, NULL, &xx, NULL) == OCI_OK &&
              xx->media_type)
       mt = xx->media_type;
-    if (mt && oci_set_string(top, DESC_F(media_type), mt)) rc = reg_nomem(err);
+    if (mt) rc = oci_set_string_err(top, DESC_F(media_type), mt, err);
     oci_image_manifest_free(mm);
     oci_image_index_free(xx);
     if (rc) goto out;

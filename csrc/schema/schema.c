@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "ocispec/types.h"
 #include "rules/rules.h"
+#include "strcheck_internal.h"
 
 /* ---- scalar and container value types ---------------------------------- */
 
@@ -573,6 +574,18 @@ int oci_set_string(void *obj, const oci_field *f, const char *s) {
   if (!d) return OCI_ENOMEM;
   *(char **)oci_field_ptr(obj, f) = d;
   oci_mark(obj, f->index);
+  return OCI_OK;
+}
+
+int oci_set_string_err(void *obj, const oci_field *f, const char *s,
+                       oci_error *err) {
+  int rc = oci_set_string(obj, f, s);
+  if (rc == OCI_EUTF8) {
+    char q[OCI_QUOTE_SIZE];
+    return oci_error_set(err, OCI_EUTF8, "%s %s: not valid UTF-8", f->key,
+                         oci_quote(q, sizeof q, s, strlen(s)));
+  }
+  if (rc) return oci_error_set(err, rc, "out of memory");
   return OCI_OK;
 }
 
