@@ -61,6 +61,8 @@ typedef struct path_info {
 typedef struct path_map {
   path_info *slots;
   size_t cap, len; /* cap: a power of two, or 0 */
+  size_t removals; /* entries with removed != 0: none spares fix_dirs a
+                      lookup per ancestor of every directory */
 } path_map;
 
 static uint64_t fnv1a(const char *s, size_t n) {
@@ -88,7 +90,7 @@ static const path_info *map_find(const path_map *m, const char *p, size_t n) {
 static path_info *map_get(path_map *m, const char *p, size_t n) {
   if ((m->len + 1) * 2 > m->cap) {
     path_map g = {calloc(m->cap ? m->cap * 2 : 256, sizeof(path_info)),
-                  m->cap ? m->cap * 2 : 256, m->len};
+                  m->cap ? m->cap * 2 : 256, m->len, m->removals};
     if (!g.slots) return NULL;
     for (size_t i = 0; i < m->cap; i++)
       if (m->slots[i].rel)
@@ -129,6 +131,7 @@ static int map_add_upper(path_map *m, const char *rel) {
 
 /* The entry number of the last removal of p[0..n); 0: none. */
 static uint64_t map_removed(const path_map *m, const char *p, size_t n) {
+  if (!m->removals) return 0;
   const path_info *e = map_find(m, p, n);
   return e ? e->removed : 0;
 }
@@ -136,6 +139,7 @@ static uint64_t map_removed(const path_map *m, const char *p, size_t n) {
 static int map_note_removal(path_map *m, const char *p, uint64_t seq) {
   path_info *e = map_get(m, p, strlen(p));
   if (!e) return -1;
+  if (!e->removed) m->removals++;
   e->removed = seq;
   return 0;
 }
