@@ -315,6 +315,54 @@ static void test_image_options(void **state) {
   free(dir);
 }
 
+/* The spec algorithms (conversion.md, unpacking an image into a bundle)
+   follow the same contract. */
+static void test_algorithms_contract(void **state) {
+  (void)state;
+  oci_error e;
+  static const char cj[] =
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":"
+      "[\"A=1\"],\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\","
+      "\"diff_ids\":[]}}";
+  oci_image_configuration *cfg = NULL;
+  OK_CLEAN(e, oci_image_configuration_parse(cj, sizeof cj - 1, NULL, &cfg, &e));
+  oci_runtime_spec *spec = NULL;
+  OK_CLEAN(e, oci_runtime_spec_from_image_config(cfg, NULL, &spec, &e));
+  oci_runtime_spec_free(spec);
+  oci_conversion_options co = OCI_CONVERSION_OPTIONS_INIT, co2;
+  memset(&co2, 0x5a, sizeof co2);
+  oci_conversion_options_init(&co2);
+  assert_int_equal(co2.version, co.version);
+  co.version = 0;
+  spec = (oci_runtime_spec *)1;
+  FAIL_FRESH(e, oci_runtime_spec_from_image_config(cfg, &co, &spec, &e),
+             OCI_EINVAL, "oci_conversion_options: unknown version 0", "", 0);
+  assert_null(spec);
+  oci_image_configuration_free(cfg);
+
+  char *dir = tmpdir(), *lp = join(dir, "l"), *bundle = join(dir, "b");
+  oci_layout *l = NULL;
+  OK_CLEAN(e, oci_layout_create(lp, &l, &e));
+  oci_unpack_image_options uo = OCI_UNPACK_IMAGE_OPTIONS_INIT, uo2;
+  memset(&uo2, 0x5a, sizeof uo2);
+  oci_unpack_image_options_init(&uo2);
+  assert_int_equal(uo2.version, uo.version);
+  uo.version = OCI_UNPACK_IMAGE_OPTIONS_VERSION + 1;
+  char want[64];
+  snprintf(want, sizeof want, "unknown version %u", uo.version);
+  FAIL_FRESH(e, oci_unpack_image(l, "latest", bundle, &uo, NULL, &e),
+             OCI_EINVAL, want, "", 0);
+  assert_int_equal(access(bundle, F_OK), -1); /* nothing made */
+  uo.version = OCI_UNPACK_IMAGE_OPTIONS_VERSION;
+  FAIL_FRESH(e, oci_unpack_image(l, "nosuchtag", bundle, &uo, NULL, &e),
+             OCI_EINVAL, "nosuchtag", "", 0);
+  oci_layout_close(l);
+  OK_CLEAN(e, oci_remove_tree(dir, &e));
+  free(bundle);
+  free(lp);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash_success_clean),
@@ -322,6 +370,7 @@ int main(void) {
       cmocka_unit_test(test_layout_success_clean),
       cmocka_unit_test(test_image_failure_fresh),
       cmocka_unit_test(test_image_options),
+      cmocka_unit_test(test_algorithms_contract),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
