@@ -8,6 +8,70 @@
 
 #include "ocispec/schema.h"
 
+/* The first statement of every public function that takes an oci_error *
+   (DESIGN.md "C API": every function taking one resets it on entry): no
+   code, message, pointer or position of an earlier call survives into
+   this one, whatever the caller left in the struct. err may be NULL.
+   Cheaper than oci_error_clear (no memset of the two buffers): the
+   strings are emptied, which is all a reader of the struct can see. */
+static inline void oci_error_reset(oci_error *err) {
+  if (err) {
+    err->code = OCI_OK;
+    err->message[0] = '\0';
+    err->pointer[0] = '\0';
+    err->line = 0;
+    err->column = 0;
+    err->offset = 0;
+  }
+}
+
+/* oci_set_string reporting why it failed in err: OCI_EUTF8 naming the
+   member and the (quoted, escaped) string, or OCI_ENOMEM. For strings
+   from outside (a server's header, a caller's argument): their failure is
+   not "out of memory". */
+int oci_set_string_err(void *obj, const oci_field *f, const char *s,
+                       oci_error *err);
+
+/* The root object of the document arena a holds (set by oci_new, oci_clone
+   and oci_parse, the functions that hand out documents): oci_free frees
+   the arena only when given that object. NULL: none (an arena the caller
+   made with oci_arena_new). */
+void oci_arena_set_root(oci_arena *a, void *root);
+const void *oci_arena_root(const oci_arena *a);
+
+/* The options convention (schema.h "limits"): a function given an options
+   struct checks its version first. `what` is the struct's name
+   ("oci_layer_options"), `known` the newest version this library has;
+   versions 1 to known are accepted, anything else (0 included: a struct
+   zeroed instead of initialised) is OCI_EINVAL. */
+static inline int oci_options_check(oci_error *err, const char *what,
+                                    unsigned version, unsigned known) {
+  if (version >= 1 && version <= known) return OCI_OK;
+  return oci_error_set(err, OCI_EINVAL,
+                       "%s: unknown version %u (this library knows 1 to %u; "
+                       "start from %s_init() or its _INIT macro)",
+                       what, version, known, what);
+}
+
+/* Per-field tables the codec uses, computed at compile time from the
+   declarations (schema.c): the key's bytes as two little-endian words for
+   the reader's key lookup (no memcmp for keys up to 16 bytes), and the key
+   as the writer emits it, quoted, with its colon, in a padded array that
+   can be copied 8 bytes at a time. Found with oci_type_fast(); types
+   declared by hand have none and take the generic paths. */
+#define OCI_QUOTED_KEY_MAX 40
+typedef struct oci_field_fast {
+  uint64_t head; /* key bytes 0..7, zero-padded */
+  uint64_t tail; /* key bytes len-8..len-1 when len >= 8, else head */
+  /* "\"key\": " (compact output uses all but the final space) */
+  char quoted[OCI_QUOTED_KEY_MAX];
+  uint32_t len; /* key length */
+} oci_field_fast;
+
+/* The codec tables of t's fields (indexed like t->fields; static), or NULL
+   for a type not declared in types.def. */
+const oci_field_fast *oci_type_fast(const oci_type *t);
+
 /* A growing byte buffer (malloc'd). `failed` latches allocation failure so
    writers can append without checking every call. */
 typedef struct oci_buf {

@@ -307,6 +307,20 @@ describe("registry client against hostile servers", function()
     c:close()
   end)
 
+  it("a server's Content-Type that is not UTF-8 is reported as such, not as out of memory", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("evil-strings")
+    finally(fake.stop)
+    local c = connect(fake.host)
+    local ok, msg, err = c:get_manifest("x", "bad-ctype")
+    c:close()
+    assert.is_nil(ok)
+    assert.is_string(msg)
+    assert.truthy(msg:find('mediaType "application/vnd.\\xff\\xfe+json": not valid UTF-8', 1, true), msg)
+    assert.is_nil(msg:find("memory", 1, true), msg)
+    assert.are.equal("utf8", type(err) == "table" and err.code or err)
+  end)
+
   -- ------------------------------------------------------------ item 13
 
   describe("push verifies what it uploads (docker-registry)", function()

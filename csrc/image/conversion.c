@@ -17,7 +17,7 @@
 #include "ocispec/conversion.h"
 #include "ocispec/runtime.h"
 #include "ocispec/strcheck.h"
-#include "ocispec/values.h"
+#include "schema/strcheck_internal.h"
 
 #define FIELD(t, m) (&oci_type_##t.fields[OCI_F_##t##_##m])
 #define HAS(obj, t, m) has((obj), OCI_F_##t##_##m)
@@ -574,14 +574,13 @@ static int convert(oci_runtime_spec *spec, const oci_image_configuration *cfg,
 int oci_runtime_spec_from_image_config(const oci_image_configuration *cfg,
                                        const oci_conversion_options *opts,
                                        oci_runtime_spec **out, oci_error *err) {
-  oci_error_clear(err);
+  oci_error_reset(err);
   *out = NULL;
   oci_conversion_options defaults = OCI_CONVERSION_OPTIONS_INIT;
   const oci_conversion_options *o = opts ? opts : &defaults;
-  if (o->version != OCI_CONVERSION_OPTIONS_VERSION)
-    return oci_error_set(err, OCI_EINVAL,
-                         "oci_conversion_options: unknown version %u",
-                         o->version);
+  int vrc = oci_options_check(err, "oci_conversion_options", o->version,
+                              OCI_CONVERSION_OPTIONS_VERSION);
+  if (vrc) return vrc;
   if (!cfg)
     return oci_error_set(err, OCI_EINVAL, "no image configuration to convert");
   oci_runtime_spec *spec;

@@ -3,6 +3,7 @@
    digests: lowercase, "algorithm:encoded". */
 #include "ocispec/hash.h"
 
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -64,6 +65,7 @@ static int unsupported_alg(oci_digest_alg alg, oci_error *err) {
 }
 
 int oci_hasher_new(oci_digest_alg alg, oci_hasher **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
   const EVP_MD *md = md_of(alg);
   if (!md) return unsupported_alg(alg, err);
@@ -83,6 +85,7 @@ int oci_hasher_new(oci_digest_alg alg, oci_hasher **out, oci_error *err) {
 
 int oci_hasher_update(oci_hasher *h, const void *buf, size_t len,
                       oci_error *err) {
+  oci_error_reset(err);
   if (len && EVP_DigestUpdate(h->ctx, buf, len) != 1)
     return oci_error_set(err, OCI_ENOMEM, "%s hashing failed",
                          oci_digest_alg_name(h->alg));
@@ -100,6 +103,7 @@ oci_digest_alg oci_hasher_alg(const oci_hasher *h) {
 
 int oci_hasher_finish(oci_hasher *h, char out[OCI_DIGEST_STRING_MAX],
                       oci_error *err) {
+  oci_error_reset(err);
   static const char hex[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -130,6 +134,7 @@ void oci_hasher_free(oci_hasher *h) {
 
 int oci_hash_buffer(oci_digest_alg alg, const void *buf, size_t len,
                     char out[OCI_DIGEST_STRING_MAX], oci_error *err) {
+  oci_error_reset(err);
   oci_hasher *h;
   int rc = oci_hasher_new(alg, &h, err);
   if (rc) return rc;
@@ -142,6 +147,7 @@ int oci_hash_buffer(oci_digest_alg alg, const void *buf, size_t len,
 int oci_hash_fd(oci_digest_alg alg, int fd, const char *what,
                 char out[OCI_DIGEST_STRING_MAX], uint64_t *size,
                 oci_error *err) {
+  oci_error_reset(err);
   char fdname[32];
   if (!what) {
     snprintf(fdname, sizeof fdname, "file descriptor %d", fd);
@@ -179,6 +185,7 @@ int oci_hash_fd(oci_digest_alg alg, int fd, const char *what,
 int oci_hash_file(oci_digest_alg alg, const char *path,
                   char out[OCI_DIGEST_STRING_MAX], uint64_t *size,
                   oci_error *err) {
+  oci_error_reset(err);
   if (!md_of(alg)) return unsupported_alg(alg, err);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -228,6 +235,7 @@ static int compare(const char *want, const char *got, const char *what,
 int oci_digest_verify_buffer_ex(const char *digest, const void *buf, size_t len,
                                 char got[OCI_DIGEST_STRING_MAX],
                                 oci_error *err) {
+  oci_error_reset(err);
   oci_digest_alg alg = OCI_DIGEST_OTHER;
   char tmp[OCI_DIGEST_STRING_MAX];
   if (!got) got = tmp;
@@ -240,12 +248,14 @@ int oci_digest_verify_buffer_ex(const char *digest, const void *buf, size_t len,
 
 int oci_digest_verify_buffer(const char *digest, const void *buf, size_t len,
                              oci_error *err) {
+  oci_error_reset(err);
   return oci_digest_verify_buffer_ex(digest, buf, len, NULL, err);
 }
 
 int oci_digest_verify_file_ex(const char *digest, const char *path,
                               char got[OCI_DIGEST_STRING_MAX], uint64_t *size,
                               oci_error *err) {
+  oci_error_reset(err);
   oci_digest_alg alg = OCI_DIGEST_OTHER;
   char tmp[OCI_DIGEST_STRING_MAX];
   if (!got) got = tmp;
@@ -258,5 +268,6 @@ int oci_digest_verify_file_ex(const char *digest, const char *path,
 
 int oci_digest_verify_file(const char *digest, const char *path,
                            oci_error *err) {
+  oci_error_reset(err);
   return oci_digest_verify_file_ex(digest, path, NULL, NULL, err);
 }

@@ -16,6 +16,7 @@
    in a directory hides every lower entry of that directory). */
 #include "ocispec/layer.h"
 
+#include "internal.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -40,13 +41,14 @@
 /* ---- options ------------------------------------------------------------ */
 
 void oci_layer_options_init(oci_layer_options *o) {
-  memset(o, 0, sizeof *o);
-  o->compression = OCI_LAYER_GZIP;
-  o->uid = -1;
-  o->gid = -1;
+  *o = (oci_layer_options)OCI_LAYER_OPTIONS_INIT;
 }
 
 int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
+  oci_error_reset(err);
+  int vrc = oci_options_check(err, "oci_layer_options", o->version,
+                              OCI_LAYER_OPTIONS_VERSION);
+  if (vrc) return vrc;
   /* reproducible-builds.org SOURCE_DATE_EPOCH: "If the value is malformed,
      the build process SHOULD exit with a non-zero error code." */
   const char *s = getenv("SOURCE_DATE_EPOCH");
@@ -67,6 +69,7 @@ int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
 int oci_layer_compression_from_name(const char *name,
                                     oci_layer_compression *out,
                                     oci_error *err) {
+  oci_error_reset(err);
   if (name && !strcmp(name, "gzip"))
     *out = OCI_LAYER_GZIP;
   else if (name && !strcmp(name, "zstd"))
@@ -993,6 +996,9 @@ static int open_compressor(sink *s, const oci_layer_options *o,
 }
 
 static int check_options(const oci_layer_options *o, oci_error *err) {
+  int vrc = oci_options_check(err, "oci_layer_options", o->version,
+                              OCI_LAYER_OPTIONS_VERSION);
+  if (vrc) return vrc;
   if (!oci_layer_media_type(o->compression))
     return oci_error_set(err, OCI_EINVAL, "unknown layer compression %d",
                          (int)o->compression);
@@ -1045,6 +1051,7 @@ static int make_plan(const oci_layer_source *src, plan *p, oci_error *err) {
 
 int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
                     int fd, oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
   oci_layer_options defaults;
   if (!opts) {
     oci_layer_options_init(&defaults);
@@ -1128,9 +1135,14 @@ out:
 int oci_layer_build_file(const oci_layer_source *src,
                          const oci_layer_options *opts, const char *path,
                          oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
   memset(res, 0, sizeof *res);
   if (!path || !*path)
     return oci_error_set(err, OCI_EINVAL, "layer: no output path");
+  if (opts) { /* before the temporary file is made */
+    int vrc = check_options(opts, err);
+    if (vrc) return vrc;
+  }
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
   if (!tmp) return nomem(err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "ocispec/layer.h"
 
 void oci_layer_listing_free(oci_layer_listing *l) {
@@ -75,6 +76,7 @@ static int fill(struct archive_entry *e, oci_layer_info *it, const char *path,
 }
 
 int oci_layer_list(const char *path, oci_layer_listing **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
   oci_layer_listing *l = calloc(1, sizeof *l);
   struct archive *a = archive_read_new();

@@ -1215,11 +1215,20 @@ static const char *string_field(const oci_type *t, const void *obj,
   return *(char **)oci_field_ptr(obj, f);
 }
 
+void oci_layout_put_options_init(oci_layout_put_options *o) {
+  *o = (oci_layout_put_options)OCI_LAYOUT_PUT_OPTIONS_INIT;
+}
+
 int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
                             const oci_layout_put_options *opts,
                             oci_image_descriptor **out, oci_error *err) {
   OL_ERR(err);
   *out = NULL;
+  if (opts) {
+    int vrc = oci_options_check(err, "oci_layout_put_options", opts->version,
+                                OCI_LAYOUT_PUT_OPTIONS_VERSION);
+    if (vrc) return vrc;
+  }
   char *json;
   size_t len;
   int rc = oci_to_json(t, obj, NULL, &json, &len, err);
@@ -1235,7 +1244,11 @@ int oci_layout_put_document(oci_layout *l, const oci_type *t, const void *obj,
   if (t == &oci_type_image_manifest || t == &oci_type_image_index ||
       t == &oci_type_image_artifact_manifest)
     at = string_field(t, obj, "artifactType");
-  if (at && oci_set_string(d, DESC_F(artifact_type), at)) goto nomem;
+  if (at && (rc = oci_set_string_err(d, DESC_F(artifact_type), at, err))) {
+    oci_image_descriptor_free(d);
+    *out = NULL;
+    return rc;
+  }
   if (opts && opts->annotations) {
     oci_str_map *m = &d->annotations;
     size_t n = opts->annotations->len;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "internal.h"
 #include "ocispec/layout.h"
 #include "ocispec/values.h"
 
@@ -26,10 +27,12 @@ struct oci_layout {
   size_t npending, cap;
 };
 
-/* Public entry points accept err == NULL: messages then go to a local. */
+/* Public entry points accept err == NULL: messages then go to a local.
+   Either way err is reset first (oci_error_reset). */
 #define OL_ERR(err)                                                            \
   oci_error ol_local_err_;                                                     \
-  if (!(err)) (err) = &ol_local_err_
+  if (!(err)) (err) = &ol_local_err_;                                          \
+  oci_error_reset(err)
 
 int ol_nomem(oci_error *err);
 char *ol_join(const char *a, const char *b);

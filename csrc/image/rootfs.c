@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "internal.h"
 #include "ocispec/runtime.h"
 
 static const char *type_name(mode_t m) {
@@ -74,7 +75,7 @@ static int read_all(int fd, const char *path, size_t max, char **out,
 
 int oci_rootfs_read_file(const char *rootfs, const char *path, size_t max,
                          char **out, size_t *out_len, oci_error *err) {
-  oci_error_clear(err);
+  oci_error_reset(err);
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!rootfs || !path)

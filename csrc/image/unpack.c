@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "internal.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
 #include "unpack_internal.h"
@@ -37,16 +38,32 @@
 static const char WH_PREFIX[] = ".wh.";
 static const char WH_OPAQUE[] = ".wh..wh..opq";
 
-/* ---- the set of paths this layer wrote, with their ancestors -----------
-   layer.md: whiteouts "MUST only apply to resources in lower/parent
-   layers", so a whiteout or an opaque marker spares exactly what the same
-   layer wrote, and the directories above it (as directories: their lower
-   contents still go). Open addressing over FNV-1a hashes. */
+/* ---- what the layer did to each path -------------------------------------
+   One hash table (open addressing over FNV-1a hashes), keyed by the path
+   relative to the root, holds two facts per path:
 
-typedef struct path_set {
-  char **slots;
-  size_t cap, len;
-} path_set;
+   - upper: the layer wrote it, or something below it. layer.md: whiteouts
+     "MUST only apply to resources in lower/parent layers", so a whiteout
+     or an opaque marker spares exactly what the same layer wrote, and the
+     directories above it (as directories: their lower contents still go).
+   - removed: the number of the last entry that removed it (0: none). A
+     directory's mode and times are set when the layer ends (see
+     fix_dirs); a fix recorded for dir/x must not reach a new dir/x made
+     after dir (or dir/x itself) was removed and recreated later in the
+     same layer. */
+
+typedef struct path_info {
+  char *rel; /* NULL: a free slot */
+  uint64_t removed;
+  bool upper;
+} path_info;
+
+typedef struct path_map {
+  path_info *slots;
+  size_t cap, len; /* cap: a power of two, or 0 */
+  size_t removals; /* entries with removed != 0: none spares fix_dirs a
+                      lookup per ancestor of every directory */
+} path_map;
 
 static uint64_t fnv1a(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull;
@@ -55,49 +72,56 @@ static uint64_t fnv1a(const char *s, size_t n) {
   return h;
 }
 
-static bool set_has_n(const path_set *s, const char *p, size_t n) {
-  if (!s->cap) return false;
-  for (size_t i = fnv1a(p, n) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-    if (!s->slots[i]) return false;
-    if (strncmp(s->slots[i], p, n) == 0 && s->slots[i][n] == '\0') return true;
+/* The slot of p[0..n), or the free slot where it would go (m->cap > 0). */
+static path_info *map_slot(const path_map *m, const char *p, size_t n) {
+  for (size_t i = fnv1a(p, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    path_info *e = &m->slots[i];
+    if (!e->rel || (strncmp(e->rel, p, n) == 0 && e->rel[n] == '\0')) return e;
   }
 }
 
-static int set_add_n(path_set *s, const char *p, size_t n) {
-  if (set_has_n(s, p, n)) return 0;
-  if ((s->len + 1) * 2 > s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    char **slots = calloc(cap, sizeof *slots);
-    if (!slots) return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-      if (!s->slots[i]) continue;
-      size_t j = fnv1a(s->slots[i], strlen(s->slots[i])) & (cap - 1);
-      while (slots[j])
-        j = (j + 1) & (cap - 1);
-      slots[j] = s->slots[i];
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->cap = cap;
-  }
-  char *copy = strndup(p, n);
-  if (!copy) return -1;
-  size_t i = fnv1a(p, n) & (s->cap - 1);
-  while (s->slots[i])
-    i = (i + 1) & (s->cap - 1);
-  s->slots[i] = copy;
-  s->len++;
-  return 0;
+static const path_info *map_find(const path_map *m, const char *p, size_t n) {
+  if (!m->cap) return NULL;
+  const path_info *e = map_slot(m, p, n);
+  return e->rel ? e : NULL;
 }
 
-/* Adds rel and each of its ancestors. The set always holds the ancestors
-   of what it holds, so the walk up stops at the first one present (else a
-   layer of deep paths would hash a quadratic number of bytes). */
-static int set_add_upper(path_set *s, const char *rel) {
+/* The entry of p[0..n), added when missing; NULL when out of memory. */
+static path_info *map_get(path_map *m, const char *p, size_t n) {
+  if ((m->len + 1) * 2 > m->cap) {
+    path_map g = {calloc(m->cap ? m->cap * 2 : 256, sizeof(path_info)),
+                  m->cap ? m->cap * 2 : 256, m->len, m->removals};
+    if (!g.slots) return NULL;
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->slots[i].rel)
+        *map_slot(&g, m->slots[i].rel, strlen(m->slots[i].rel)) = m->slots[i];
+    free(m->slots);
+    *m = g;
+  }
+  path_info *e = map_slot(m, p, n);
+  if (!e->rel) {
+    if (!(e->rel = strndup(p, n))) return NULL;
+    m->len++;
+  }
+  return e;
+}
+
+/* Whether the layer wrote p[0..n) or something below it. */
+static bool map_upper(const path_map *m, const char *p, size_t n) {
+  const path_info *e = map_find(m, p, n);
+  return e && e->upper;
+}
+
+/* Marks rel and each of its ancestors written. The ancestors of a path
+   marked are marked, so the walk up stops at the first one that is (else
+   a layer of deep paths would hash a quadratic number of bytes). */
+static int map_add_upper(path_map *m, const char *rel) {
   size_t n = strlen(rel);
   for (;;) {
-    if (set_has_n(s, rel, n)) return 0;
-    if (set_add_n(s, rel, n)) return -1;
+    if (map_upper(m, rel, n)) return 0;
+    path_info *e = map_get(m, rel, n);
+    if (!e) return -1;
+    e->upper = true;
     while (n > 0 && rel[n - 1] != '/')
       n--;
     if (n == 0) return 0;
@@ -105,65 +129,22 @@ static int set_add_upper(path_set *s, const char *rel) {
   }
 }
 
-static void set_free(path_set *s) {
-  for (size_t i = 0; i < s->cap; i++)
-    free(s->slots[i]);
-  free(s->slots);
+/* The entry number of the last removal of p[0..n); 0: none. */
+static uint64_t map_removed(const path_map *m, const char *p, size_t n) {
+  if (!m->removals) return 0;
+  const path_info *e = map_find(m, p, n);
+  return e ? e->removed : 0;
 }
 
-/* ---- directories replaced during the layer ------------------------------
-   A directory's mode and times are set when the layer ends (see fix_dirs);
-   a fix recorded for dir/x must not reach a new dir/x made after dir (or
-   dir/x itself) was removed and recreated later in the same layer. The map
-   keeps, per removed path, the number of the last entry that removed it. */
-
-typedef struct removal {
-  char *rel;
-  uint64_t seq;
-} removal;
-
-typedef struct removal_map {
-  removal *slots;
-  size_t cap, len;
-} removal_map;
-
-static removal *removal_slot(const removal_map *m, const char *p, size_t n) {
-  for (size_t i = fnv1a(p, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    removal *r = &m->slots[i];
-    if (!r->rel || (strncmp(r->rel, p, n) == 0 && r->rel[n] == '\0')) return r;
-  }
-}
-
-/* The entry number of the last removal of the first n bytes of p; 0: none. */
-static uint64_t removal_seq(const removal_map *m, const char *p, size_t n) {
-  if (!m->cap) return 0;
-  const removal *r = removal_slot(m, p, n);
-  return r->rel ? r->seq : 0;
-}
-
-static int removal_note(removal_map *m, const char *p, uint64_t seq) {
-  size_t n = strlen(p);
-  if ((m->len + 1) * 2 > m->cap) {
-    removal_map g = {calloc(m->cap ? m->cap * 2 : 64, sizeof(removal)),
-                     m->cap ? m->cap * 2 : 64, m->len};
-    if (!g.slots) return -1;
-    for (size_t i = 0; i < m->cap; i++)
-      if (m->slots[i].rel)
-        *removal_slot(&g, m->slots[i].rel, strlen(m->slots[i].rel)) =
-            m->slots[i];
-    free(m->slots);
-    *m = g;
-  }
-  removal *r = removal_slot(m, p, n);
-  if (!r->rel) {
-    if (!(r->rel = strndup(p, n))) return -1;
-    m->len++;
-  }
-  r->seq = seq;
+static int map_note_removal(path_map *m, const char *p, uint64_t seq) {
+  path_info *e = map_get(m, p, strlen(p));
+  if (!e) return -1;
+  if (!e->removed) m->removals++;
+  e->removed = seq;
   return 0;
 }
 
-static void removal_free(removal_map *m) {
+static void map_free(path_map *m) {
   for (size_t i = 0; i < m->cap; i++)
     free(m->slots[i].rel);
   free(m->slots);
@@ -418,8 +399,7 @@ typedef struct dir_fix {
 typedef struct applier {
   up_walk walk;
   bool rootless, owner;
-  path_set upper;
-  removal_map removed;
+  path_map paths; /* what the layer wrote and removed */
   dir_fix *dirs;
   size_t ndirs, capdirs;
   oci_unpack_stats *st;
@@ -575,7 +555,7 @@ static int clear_dir(applier *a, const char *rel, rel_stack *todo,
     if (sl < PATH_MAX) {
       if (rel_len) sub[rel_len] = '/';
       memcpy(sub + rel_len + (rel_len ? 1 : 0), de->d_name, n);
-      written = set_has_n(&a->upper, sub, sl);
+      written = map_upper(&a->paths, sub, sl);
     }
     if (!written) {
       rc = up_remove_at(fd, de->d_name, p->shown, err);
@@ -611,7 +591,7 @@ static int apply_whiteout(applier *a, const parsed *p, oci_error *err) {
     struct stat st;
     if ((rc = join_name(rel, &len, target, p->shown, err))) {
       /* nothing this long exists to be hidden */
-    } else if (!set_has_n(&a->upper, rel, len))
+    } else if (!map_upper(&a->paths, rel, len))
       rc = up_remove_at(dfd, target, p->shown, err);
     else if (fstatat(dfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
              S_ISDIR(st.st_mode) && push_rel(&todo, rel, len))
@@ -720,7 +700,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     a->rc_ok = false;
     if ((rc = up_remove_at(pfd, base, p->shown, err))) goto out;
     if (S_ISDIR(old.st_mode) &&
-        removal_note(&a->removed, canon, a->st->entries)) {
+        map_note_removal(&a->paths, canon, a->st->entries)) {
       rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
       goto out;
     }
@@ -819,7 +799,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     }
   }
   /* umoci's upperPaths: the path written, as resolved */
-  if (!rc && set_add_upper(&a->upper, canon))
+  if (!rc && map_add_upper(&a->paths, canon))
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
 out:
   close(pfd);
@@ -838,7 +818,7 @@ static int fix_dirs(applier *a, oci_error *err) {
        for: the directory there now is another one */
     bool stale = false;
     for (size_t n = strlen(f->rel); n > 0 && !stale;) {
-      stale = removal_seq(&a->removed, f->rel, n) > f->seq;
+      stale = map_removed(&a->paths, f->rel, n) > f->seq;
       while (n > 0 && f->rel[n - 1] != '/')
         n--;
       if (n > 0) n--;
@@ -920,9 +900,14 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err);
 
+void oci_unpack_options_init(oci_unpack_options *o) {
+  *o = (oci_unpack_options)OCI_UNPACK_OPTIONS_INIT;
+}
+
 int oci_layer_apply(const char *blob_path, const char *rootfs,
                     const oci_unpack_options *opts, oci_unpack_stats *stats,
                     oci_error *err) {
+  oci_error_reset(err);
   int rc = layer_apply(-1, blob_path, rootfs, opts, stats, err);
   if (rc) escape_controls(err);
   return rc;
@@ -931,10 +916,9 @@ int oci_layer_apply(const char *blob_path, const char *rootfs,
 int oci_layer_apply_fd(int blob_fd, const char *name, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err) {
-  if (blob_fd < 0) {
-    oci_error_clear(err);
+  oci_error_reset(err);
+  if (blob_fd < 0)
     return oci_error_set(err, OCI_EINVAL, "oci_layer_apply_fd: no descriptor");
-  }
   int rc = layer_apply(blob_fd, name ? name : "layer blob", rootfs, opts, stats,
                        err);
   if (rc) escape_controls(err);
@@ -954,10 +938,9 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   oci_error_clear(err);
   if (!blob_path || !rootfs)
     return oci_error_set(err, OCI_EINVAL, "oci_layer_apply: NULL path");
-  if (opts->version < 1 || opts->version > OCI_UNPACK_OPTIONS_VERSION)
-    return oci_error_set(err, OCI_EINVAL,
-                         "oci_unpack_options: unknown version %u",
-                         opts->version);
+  int vrc = oci_options_check(err, "oci_unpack_options", opts->version,
+                              OCI_UNPACK_OPTIONS_VERSION);
+  if (vrc) return vrc;
   bool v2 = opts->version >= 2;
   int64_t want_size = v2 ? opts->expected_size : -1;
   const char *want_diff = v2 ? opts->expected_diff_id : NULL;
@@ -1074,8 +1057,7 @@ done:
   for (size_t i = 0; i < a.ndirs; i++)
     free(a.dirs[i].rel);
   free(a.dirs);
-  set_free(&a.upper);
-  removal_free(&a.removed);
+  map_free(&a.paths);
   free(s.cbuf);
   free(s.ubuf);
   up_walk_forget(&a.walk);

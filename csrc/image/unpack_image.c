@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "ocispec/conversion.h"
 #include "ocispec/layout.h"
 #include "ocispec/runtime.h"
@@ -144,16 +145,18 @@ out:
 int oci_unpack_image(const oci_layout *l, const char *ref, const char *bundle,
                      const oci_unpack_image_options *opts,
                      oci_runtime_spec **out, oci_error *err) {
+  oci_error_reset(err);
   oci_error local;
-  if (!err) err = &local;
-  oci_error_clear(err);
+  if (!err) {
+    err = &local;
+    oci_error_reset(err);
+  }
   if (out) *out = NULL;
   oci_unpack_image_options defaults = OCI_UNPACK_IMAGE_OPTIONS_INIT;
   const oci_unpack_image_options *o = opts ? opts : &defaults;
-  if (o->version != OCI_UNPACK_IMAGE_OPTIONS_VERSION)
-    return oci_error_set(err, OCI_EINVAL,
-                         "oci_unpack_image_options: unknown version %u",
-                         o->version);
+  int vrc = oci_options_check(err, "oci_unpack_image_options", o->version,
+                              OCI_UNPACK_IMAGE_OPTIONS_VERSION);
+  if (vrc) return vrc;
   if (o->rootless &&
       (o->uid > (int64_t)UINT32_MAX || o->gid > (int64_t)UINT32_MAX ||
        o->uid < -1 || o->gid < -1))

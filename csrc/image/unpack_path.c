@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "internal.h"
 #include "ocispec/unpack.h"
 #include "unpack_internal.h"
 
@@ -344,7 +345,7 @@ int up_remove_at(int parent, const char *name, const char *shown,
 }
 
 int oci_remove_tree(const char *path, oci_error *err) {
-  oci_error_clear(err);
+  oci_error_reset(err);
   if (!path || !*path)
     return oci_error_set(err, OCI_EINVAL, "remove_tree: empty path");
   /* split into the parent (followed: the caller's own path) and the last

@@ -12,8 +12,13 @@
 
 int oci_parse_file(const oci_type *t, const char *path,
                    const oci_parse_options *opts, void **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
-  oci_error_clear(err);
+  if (opts) {
+    int vrc = oci_options_check(err, "oci_parse_options", opts->version,
+                                OCI_PARSE_OPTIONS_VERSION);
+    if (vrc) return vrc;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,
@@ -107,6 +112,7 @@ out:
 int oci_write_file(const oci_type *t, const void *obj,
                    const oci_write_options *opts, const char *path,
                    oci_error *err) {
+  oci_error_reset(err);
   char *json;
   size_t len;
   int rc = oci_to_json(t, obj, opts, &json, &len, err);

@@ -1301,7 +1301,10 @@ static int reader_init(reader *r, const char *buf, size_t len,
   memset(r, 0, offsetof(reader, path_small));
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
-  oci_error_clear(err); /* before any return: no stale pointer or position */
+  oci_error_reset(err); /* before any return: no stale pointer or position */
+  int vrc = oci_options_check(err, "oci_parse_options", opts->version,
+                              OCI_PARSE_OPTIONS_VERSION);
+  if (vrc) return vrc;
   r->start = r->p = buf;
   r->end = buf + len;
   r->err = err;
@@ -1344,8 +1347,13 @@ static int expect_end(reader *r) {
   return OCI_OK;
 }
 
+void oci_parse_options_init(oci_parse_options *o) {
+  *o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+}
+
 int oci_parse(const oci_type *t, const char *buf, size_t len,
               const oci_parse_options *opts, void **out, oci_error *err) {
+  oci_error_reset(err);
   reader r;
   *out = NULL;
   int rc = reader_init(&r, buf, len, opts, err);
@@ -1357,16 +1365,19 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
   void *obj = NULL;
   if (!rc) rc = read_object(&r, t, &obj);
   if (!rc) rc = expect_end(&r);
-  if (rc)
+  if (rc) {
     oci_arena_free(r.arena);
-  else
+  } else {
+    oci_arena_set_root(r.arena, obj);
     *out = obj;
+  }
   reader_done(&r);
   return rc;
 }
 
 int oci_json_check(const char *buf, size_t len, const oci_parse_options *opts,
                    oci_error *err) {
+  oci_error_reset(err);
   reader r;
   int rc = reader_init(&r, buf, len, opts, err);
   if (!rc) {

@@ -342,11 +342,22 @@ int oci_json_check_writable(const oci_type *t, const void *obj,
                        what, ptr[0] ? ptr : "/");
 }
 
+void oci_write_options_init(oci_write_options *o) {
+  *o = (oci_write_options)OCI_WRITE_OPTIONS_INIT;
+}
+
 int oci_to_json(const oci_type *t, const void *obj,
                 const oci_write_options *opts, char **out, size_t *out_len,
                 oci_error *err) {
-  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
+  oci_error_reset(err);
   *out = NULL;
+  if (out_len) *out_len = 0;
+  if (opts) {
+    int vrc = oci_options_check(err, "oci_write_options", opts->version,
+                                OCI_WRITE_OPTIONS_VERSION);
+    if (vrc) return vrc;
+  }
+  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
   /* Documents serialize to about the size they parsed from. */
   size_t hint = oci_arena_used(((const oci_object *)obj)->arena);
   oci_buf_reserve(&w.b, hint < 256 ? 256 : hint);

@@ -226,7 +226,8 @@ static int obj_gc(lua_State *L) {
   ocil_obj *u = lua_touserdata(L, 1);
   if (u->owner && u->obj) {
     gc_release(u);
-    oci_free(u->obj);
+    /* the owner owns the arena: from_table's object is not its root */
+    oci_arena_free(((oci_object *)u->obj)->arena);
   }
   u->obj = NULL;
   return 0;

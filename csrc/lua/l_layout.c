@@ -203,7 +203,7 @@ static int m_put_document(lua_State *L) {
   ocil_obj *u = ocil_test_any(L, 2);
   if (!u) return luaL_typeerror(L, 2, "ocispec object");
   if (!u->obj) return luaL_argerror(L, 2, "attempt to use a closed object");
-  oci_layout_put_options opts = {NULL, NULL};
+  oci_layout_put_options opts = OCI_LAYOUT_PUT_OPTIONS_INIT;
   oci_arena *a = NULL;
   oci_str_map ann;
   oci_error e = {0};

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "internal.h"
 #include "ocil_parts.h"
 #include "ocispec/hash.h"
 #include "ocispec/registry.h"

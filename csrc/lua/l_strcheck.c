@@ -8,6 +8,7 @@
 #include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/strcheck.h"
+#include "schema/strcheck_internal.h"
 
 int ocil_parts_push_error(lua_State *L, const oci_error *err) {
   if (err->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");

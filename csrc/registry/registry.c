@@ -74,6 +74,7 @@ static char *bare_media_type(const char *ct) {
 /* ---- ping ---------------------------------------------------------------- */
 
 int oci_registry_ping(oci_registry *r, oci_error *err) {
+  oci_error_reset(err);
   char *url = reg_url(r, "%s", "");
   if (!url) return reg_nomem(err);
   reg_req q = {.method = "GET", .url = url, .max_body = 1u << 16};
@@ -107,6 +108,7 @@ static int body_digest(const char *want, const void *body, size_t len,
 int oci_registry_get_manifest(oci_registry *r, const char *repo,
                               const char *reference, const char *accept,
                               oci_registry_manifest *out, oci_error *err) {
+  oci_error_reset(err);
   memset(out, 0, sizeof *out);
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
@@ -167,6 +169,7 @@ int oci_registry_head_manifest(oci_registry *r, const char *repo,
                                const char *reference, const char *accept,
                                bool *found, oci_image_descriptor **out,
                                oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   *found = false;
   int rc;
@@ -211,6 +214,7 @@ int oci_registry_put_manifest(oci_registry *r, const char *repo,
                               const void *body, size_t len,
                               oci_image_descriptor **out, bool *subject_handled,
                               oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   if (subject_handled) *subject_handled = false;
   int rc;
@@ -271,6 +275,7 @@ static int delete_path(oci_registry *r, const char *repo, const char *kind,
 
 int oci_registry_delete_manifest(oci_registry *r, const char *repo,
                                  const char *reference, oci_error *err) {
+  oci_error_reset(err);
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_reference(reference, err)))
     return rc;
@@ -281,6 +286,7 @@ int oci_registry_delete_manifest(oci_registry *r, const char *repo,
 
 int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
                           bool *found, int64_t *size, oci_error *err) {
+  oci_error_reset(err);
   *found = false;
   if (size) *size = -1;
   int rc;
@@ -303,6 +309,7 @@ out:
 
 int oci_registry_delete_blob(oci_registry *r, const char *repo,
                              const char *digest, oci_error *err) {
+  oci_error_reset(err);
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
     return rc;
@@ -396,6 +403,7 @@ out:
 int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                           int64_t size, oci_registry_sink_fn sink, void *ud,
                           oci_error *err) {
+  oci_error_reset(err);
   return get_blob(r, repo, digest, size, sink, ud, true, err);
 }
 
@@ -416,6 +424,7 @@ static int mem_write(void *ud, const void *buf, size_t len, oci_error *err) {
 int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
                                  const char *digest, int64_t size, size_t max,
                                  char **buf, size_t *len, oci_error *err) {
+  oci_error_reset(err);
   *buf = NULL;
   *len = 0;
   if (size >= 0 && (uint64_t)size > max)
@@ -473,6 +482,7 @@ static int fetch_into(void *ud, oci_blob_writer *w, oci_error *err) {
 int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                     const oci_image_descriptor *d,
                                     oci_layout *l, oci_error *err) {
+  oci_error_reset(err);
   fetch_job j = {r, repo, d, NULL};
   int rc = reg_layout_store(l, d, fetch_into, &j, err);
   if (rc == OCI_EMISMATCH && j.w) {
@@ -745,6 +755,7 @@ int oci_registry_push_blob(oci_registry *r, const char *repo,
                            const char *digest, int64_t size,
                            oci_registry_source_fn source, void *ud,
                            oci_error *err) {
+  oci_error_reset(err);
   return push_blob(r, repo, digest, size, source, ud, NULL, NULL, false, err);
 }
 
@@ -773,6 +784,7 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                   const void *buf, size_t len,
                                   const char *media_type,
                                   oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   char dg[OCI_DIGEST_STRING_MAX];
   int rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err);
@@ -823,6 +835,7 @@ int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
 int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                 const char *path, const char *media_type,
                                 oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -844,6 +857,7 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
                                        const oci_layout *l,
                                        const oci_image_descriptor *d,
                                        oci_error *err) {
+  oci_error_reset(err);
   bool found = false;
   int rc = oci_registry_has_blob(r, repo, d->digest, &found, NULL, err);
   if (rc) return rc;
@@ -866,6 +880,7 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
 int oci_registry_mount_blob(oci_registry *r, const char *repo,
                             const char *from_repo, const char *digest,
                             bool *mounted, oci_error *err) {
+  oci_error_reset(err);
   *mounted = false;
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_repo(from_repo, err)) ||
@@ -953,6 +968,7 @@ out:
 int oci_registry_tags_page(oci_registry *r, const char *repo, unsigned n,
                            const char *last, oci_layout_strings *out,
                            char **next, oci_error *err) {
+  oci_error_reset(err);
   *next = NULL;
   int rc = check_repo(repo, err);
   if (rc) return rc;
@@ -971,6 +987,7 @@ int oci_registry_tags_page(oci_registry *r, const char *repo, unsigned n,
 int oci_registry_catalog_page(oci_registry *r, unsigned n, const char *last,
                               oci_layout_strings *out, char **next,
                               oci_error *err) {
+  oci_error_reset(err);
   return list_page(r, "_catalog", "registry:catalog:*",
                    &oci_type_dist_repository_list, n, last, out, next,
                    r->o.max_list_bytes, NULL, err);
@@ -1047,12 +1064,14 @@ static int list_all(oci_registry *r, const char *repo, unsigned n,
 
 int oci_registry_tags(oci_registry *r, const char *repo, unsigned n,
                       oci_layout_strings *out, oci_error *err) {
+  oci_error_reset(err);
   int rc = check_repo(repo, err);
   return rc ? rc : list_all(r, repo, n, out, err);
 }
 
 int oci_registry_catalog(oci_registry *r, unsigned n, oci_layout_strings *out,
                          oci_error *err) {
+  oci_error_reset(err);
   return list_all(r, NULL, n, out, err);
 }
 
@@ -1088,6 +1107,7 @@ int reg_empty_index(oci_image_index **out, oci_error *err) {
 int oci_registry_referrers(oci_registry *r, const char *repo,
                            const char *digest, const char *artifact_type,
                            oci_image_index **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
 
@@ -801,18 +802,7 @@ static void curl_init(void) {
 }
 
 void oci_registry_options_init(oci_registry_options *o) {
-  memset(o, 0, sizeof *o);
-  o->tls_verify = true;
-  o->retries = 3;
-  o->retry_delay_ms = 200;
-  o->retry_max_delay_ms = 10000;
-  o->connect_timeout_s = 30;
-  o->low_speed_timeout_s = 60;
-  o->low_speed_limit = 1024;
-  o->max_fanout = 1000;
-  o->max_nodes = 10000;
-  o->max_pages = 1000;
-  o->max_list_bytes = 64u << 20;
+  *o = (oci_registry_options)OCI_REGISTRY_OPTIONS_INIT;
 }
 
 static char *dup_or_null(const char *s, bool *fail) {
@@ -824,11 +814,15 @@ static char *dup_or_null(const char *s, bool *fail) {
 
 int oci_registry_new(const char *host, const oci_registry_options *o,
                      oci_registry **out, oci_error *err) {
+  oci_error_reset(err);
   *out = NULL;
   if (!host || !*host)
     return oci_error_set(err, OCI_EINVAL, "registry host is empty");
   int rc = oci_check_registry_host(host, strlen(host), err);
   if (rc) return rc;
+  if (o && (rc = oci_options_check(err, "oci_registry_options", o->version,
+                                   OCI_REGISTRY_OPTIONS_VERSION)))
+    return rc;
   pthread_once(&curl_once, curl_init);
   if (curl_init_rc != CURLE_OK)
     return oci_error_set(err, OCI_ENETWORK, "curl_global_init: %s",

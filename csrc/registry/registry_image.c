@@ -175,10 +175,8 @@ static int add_referrer(oci_registry *r, const char *repo,
   const char *at = m->artifact_type ? m->artifact_type
                    : m->config      ? m->config->media_type
                                     : NULL;
-  if (at && oci_set_string(d, DESC_F(artifact_type), at)) {
-    rc = reg_nomem(err);
+  if (at && (rc = oci_set_string_err(d, DESC_F(artifact_type), at, err)))
     goto out;
-  }
   if (oci_is_present(m, OCI_F_image_manifest_annotations)) {
     d->annotations = m->annotations; /* deep-copied below into the index */
     oci_mark(d, OCI_F_image_descriptor_annotations);
@@ -284,6 +282,7 @@ out:
 int oci_registry_push(oci_registry *r, const oci_layout *l, const char *name,
                       const char *repo, const char *tag,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   int rc;
   if (!repo || (rc = oci_check_repository_name(repo, strlen(repo), err)))
@@ -455,6 +454,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                       oci_layout *l, const char *name,
                       const oci_registry_platform *platform,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   if (name) {
     int rc = oci_check_ref_name_annotation(name, strlen(name), err);
@@ -481,7 +481,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
     else if (oci_image_index_parse(m.body, m.len, NULL, &xx, NULL) == OCI_OK &&
              xx->media_type)
       mt = xx->media_type;
-    if (mt && oci_set_string(top, DESC_F(media_type), mt)) rc = reg_nomem(err);
+    if (mt) rc = oci_set_string_err(top, DESC_F(media_type), mt, err);
     oci_image_manifest_free(mm);
     oci_image_index_free(xx);
     if (rc) goto out;
@@ -602,6 +602,7 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
                       const char *src_reference, oci_registry *dst,
                       const char *dst_repo, const char *dst_tag,
                       oci_image_descriptor **out, oci_error *err) {
+  oci_error_reset(err);
   if (out) *out = NULL;
   int rc;
   if (!dst_repo ||

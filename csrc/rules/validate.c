@@ -175,6 +175,10 @@ int oci_validate(const oci_type *t, const void *obj, oci_problems *out) {
   return oci_validate_ex(t, obj, NULL, out);
 }
 
+void oci_validate_options_init(oci_validate_options *o) {
+  *o = (oci_validate_options)OCI_VALIDATE_OPTIONS_INIT;
+}
+
 int oci_validate_ex(const oci_type *t, const void *obj,
                     const oci_validate_options *opts, oci_problems *out) {
   static const oci_validate_options defaults = OCI_VALIDATE_OPTIONS_INIT;
@@ -182,6 +186,15 @@ int oci_validate_ex(const oci_type *t, const void *obj,
   memset(&v, 0, sizeof v);
   memset(out, 0, sizeof *out);
   v.out = out;
+  if (opts && oci_options_check(NULL, "oci_validate_options", opts->version,
+                                OCI_VALIDATE_OPTIONS_VERSION)) {
+    oci_report(&v, OCI_SEV_ERROR, "options", NULL,
+               "oci_validate_options: unknown version %u (this library "
+               "knows 1 to %u; start from oci_validate_options_init() or "
+               "its _INIT macro)",
+               opts->version, OCI_VALIDATE_OPTIONS_VERSION);
+    return v.oom ? OCI_ENOMEM : OCI_EINVAL;
+  }
   v.opts = opts ? opts : &defaults;
   v.root_type = t;
   v.root = obj;

@@ -5,6 +5,7 @@
    from the top. Strings are about half of a parsed document and would
    otherwise each round up to 8 bytes (4 bytes lost on average). */
 #include "ocispec/arena.h"
+#include "internal.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@ struct oci_arena {
   block *head;
   size_t total; /* bytes taken from malloc for payloads */
   size_t used;  /* bytes handed out */
+  void *root;   /* the document's root object (oci_free's check), or NULL */
 };
 
 static char *payload(block *b) {
@@ -60,7 +62,16 @@ oci_arena *oci_arena_new(size_t hint) {
   a->head = b;
   a->total = cap;
   a->used = 0;
+  a->root = NULL;
   return a;
+}
+
+void oci_arena_set_root(oci_arena *a, void *root) {
+  a->root = root;
+}
+
+const void *oci_arena_root(const oci_arena *a) {
+  return a->root;
 }
 
 void oci_arena_free(oci_arena *a) {

@@ -4,7 +4,9 @@
 
 #include <string.h>
 
+#include "internal.h"
 #include "ocispec/strcheck.h"
+#include "strcheck_internal.h"
 
 static const struct {
   oci_digest_alg alg;
@@ -124,6 +126,7 @@ static int check_registered(const char *s, size_t len, size_t from,
 
 int oci_digest_parse(const char *s, size_t len, oci_digest_view *out,
                      oci_error *err) {
+  oci_error_reset(err);
   const char *colon = len ? memchr(s, ':', len) : NULL;
   oci_digest_alg alg;
   size_t alen;
@@ -167,6 +170,7 @@ static void copy_as_tag(char *out, const char *s, size_t n) {
 
 int oci_digest_referrers_tag(const char *digest, char *out, size_t outsz,
                              oci_error *err) {
+  oci_error_reset(err);
   size_t len = strlen(digest), an, en;
   oci_digest_view v;
   int rc;

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "ocispec/digest.h"
 #include "ocispec/strcheck.h"
-#include "ocispec/values.h"
+#include "strcheck_internal.h"
 
 /* A piece of some string; p == NULL means absent. */
 typedef struct slice {
@@ -176,6 +177,7 @@ static int split_reference(const char *s, size_t len, ref_parts *p,
 
 int oci_reference_parse(const char *s, size_t len, oci_reference **out,
                         oci_error *err) {
+  oci_error_reset(err);
   ref_parts p;
   oci_error inner;
   int rc;
@@ -199,6 +201,7 @@ int oci_reference_parse(const char *s, size_t len, oci_reference **out,
 int oci_reference_new(const char *registry, const char *repository,
                       const char *tag, const char *digest, oci_reference **out,
                       oci_error *err) {
+  oci_error_reset(err);
   ref_parts p;
   int rc;
   *out = NULL;
@@ -217,6 +220,7 @@ int oci_reference_new(const char *registry, const char *repository,
 
 int oci_reference_clone_with_digest(const oci_reference *r, const char *digest,
                                     oci_reference **out, oci_error *err) {
+  oci_error_reset(err);
   int rc =
       oci_reference_new(r->registry, r->repository, NULL, digest, out, err);
   if (rc || !r->mirror_registry) return rc;
@@ -230,6 +234,7 @@ int oci_reference_clone_with_digest(const oci_reference *r, const char *digest,
 
 int oci_reference_set_mirror(oci_reference *r, const char *mirror,
                              oci_error *err) {
+  oci_error_reset(err);
   char *copy = NULL;
   int rc;
   if (mirror) {

@@ -3,6 +3,7 @@
    runc prints, so the content is exactly runc's; ociVersion is runc's too. */
 #include <string.h>
 
+#include "internal.h"
 #include "ocispec/runtime.h"
 
 /* clang-format off */
@@ -69,6 +70,7 @@ static const char rootless_spec[] =
 /* clang-format on */
 
 int oci_runtime_spec_default(oci_runtime_spec **out, oci_error *err) {
+  oci_error_reset(err);
   return oci_runtime_spec_parse(default_spec, sizeof default_spec - 1, NULL,
                                 out, err);
 }
@@ -77,6 +79,7 @@ int oci_runtime_spec_default(oci_runtime_spec **out, oci_error *err) {
    template holds 0 and the ids are set here. */
 int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
                               oci_runtime_spec **out, oci_error *err) {
+  oci_error_reset(err);
   int rc = oci_runtime_spec_parse(rootless_spec, sizeof rootless_spec - 1, NULL,
                                   out, err);
   if (rc) return rc;

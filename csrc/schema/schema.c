@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "ocispec/types.h"
 #include "rules/rules.h"
+#include "strcheck_internal.h"
 
 /* ---- scalar and container value types ---------------------------------- */
 
@@ -257,17 +258,22 @@ void *oci_new_in(const oci_type *t, oci_arena *a) {
 }
 
 int oci_new(const oci_type *t, void **out, oci_error *err) {
+  oci_error_reset(err);
   oci_arena *a = oci_arena_new(t->size + 256);
   *out = a ? oci_new_in(t, a) : NULL;
   if (!*out) {
     oci_arena_free(a);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
+  oci_arena_set_root(a, *out);
   return OCI_OK;
 }
 
 void oci_free(void *root) {
-  if (root) oci_arena_free(((oci_object *)root)->arena);
+  if (!root) return;
+  oci_arena *a = ((oci_object *)root)->arena;
+  /* a child, or an object of a caller's own arena: not ours to free */
+  if (a && oci_arena_root(a) == root) oci_arena_free(a);
 }
 
 /* ---- copying ----------------------------------------------------------- */
@@ -368,6 +374,7 @@ void *oci_copy_into(const oci_type *t, const void *obj, oci_arena *a) {
 }
 
 int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
+  oci_error_reset(err);
   const oci_object *src = obj;
   oci_arena *a = oci_arena_new(oci_arena_used(src->arena));
   *out = NULL;
@@ -375,6 +382,7 @@ int oci_clone(const oci_type *t, const void *obj, void **out, oci_error *err) {
     oci_arena_free(a);
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
+  oci_arena_set_root(a, *out);
   return OCI_OK;
 }
 
@@ -566,6 +574,18 @@ int oci_set_string(void *obj, const oci_field *f, const char *s) {
   if (!d) return OCI_ENOMEM;
   *(char **)oci_field_ptr(obj, f) = d;
   oci_mark(obj, f->index);
+  return OCI_OK;
+}
+
+int oci_set_string_err(void *obj, const oci_field *f, const char *s,
+                       oci_error *err) {
+  int rc = oci_set_string(obj, f, s);
+  if (rc == OCI_EUTF8) {
+    char q[OCI_QUOTE_SIZE];
+    return oci_error_set(err, OCI_EUTF8, "%s %s: not valid UTF-8", f->key,
+                         oci_quote(q, sizeof q, s, strlen(s)));
+  }
+  if (rc) return oci_error_set(err, rc, "out of memory");
   return OCI_OK;
 }
 

@@ -4,6 +4,8 @@
    cited as RULES.md IDs with the spec file:line they come from. */
 #include "ocispec/strcheck.h"
 
+#include "internal.h"
+#include "strcheck_internal.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +165,7 @@ static int check_restricted_name(const char *s, size_t len, size_t from,
 }
 
 int oci_check_media_type(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   const char *slash = len ? memchr(s, '/', len) : NULL;
   size_t at;
   int rc;
@@ -193,6 +196,7 @@ static int b64_value(unsigned char c) {
    accepted, as Go's encoding/base64 does; I-DESC-10 compares the decoded
    bytes anyway. Line breaks are refused (RFC 4648 3.3). */
 int oci_check_base64(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   char c[OCI_QUOTE_SIZE];
   size_t i;
   if (len % 4)
@@ -429,6 +433,7 @@ static int uri_scheme(const char *s, size_t len, size_t *after,
 }
 
 int oci_check_uri(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   size_t i = 0, hash, query, path;
   int rc;
   if (len == 0)
@@ -548,6 +553,7 @@ static int check_offset(const char *s, size_t len, size_t i, oci_error *err) {
 }
 
 int oci_check_rfc3339(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   size_t i = 19;
   int rc = match_template(s, len, 0, "0000-00-00T00:00:00", err);
   if (!rc) rc = check_date_values(s, len, err);
@@ -671,6 +677,7 @@ static int semver_parse(const char *s, size_t len, semver_parts *p,
 }
 
 int oci_check_semver(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   semver_parts p;
   return semver_parse(s, len, &p, err);
 }
@@ -757,6 +764,7 @@ static size_t name_separator(const char *s, size_t n) {
 }
 
 int oci_check_repository_name(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   static const oci_word_grammar g = {name_word, name_separator};
   size_t pos;
   oci_word_fail f = oci_scan_words(s, len, &g, &pos);
@@ -774,6 +782,7 @@ static bool tag_char(unsigned char c) {
 }
 
 int oci_check_tag(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   char c[OCI_QUOTE_SIZE];
   size_t i;
   if (len == 0)
@@ -845,6 +854,7 @@ static int host_name_or_ip(const char *s, size_t len, size_t *i,
 }
 
 int oci_check_registry_host(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   char c[OCI_QUOTE_SIZE];
   size_t i = 0, port;
   int rc;
@@ -880,6 +890,7 @@ static size_t ref_separator(const char *s, size_t n) {
 }
 
 int oci_check_ref_name_annotation(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   static const oci_word_grammar g = {ref_word, ref_separator};
   size_t pos;
   oci_word_fail f = oci_scan_words(s, len, &g, &pos);
@@ -897,6 +908,7 @@ const char *const oci_error_codes[OCI_ERROR_CODE_COUNT] = {
     OCI_VALUES_ERROR_CODE(ERROR_CODE_VALUE_)};
 
 int oci_check_error_code(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   char c[OCI_QUOTE_SIZE];
   size_t i;
   if (len == 0)
@@ -926,6 +938,7 @@ static int refuse_nul(const char *what, const char *s, size_t len,
 }
 
 int oci_check_env_entry(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   const char *eq = len ? memchr(s, '=', len) : NULL;
   if (!eq)
     return oci_fail_value(err, OCI_EINVAL, "environment entry", s, len,
@@ -937,6 +950,7 @@ int oci_check_env_entry(const char *s, size_t len, oci_error *err) {
 }
 
 int oci_check_absolute_path(const char *s, size_t len, oci_error *err) {
+  oci_error_reset(err);
   if (len == 0 || s[0] != '/')
     return oci_fail_value(err, OCI_EINVAL, "path", s, len,
                           "must be absolute (start with \"/\")");

@@ -155,8 +155,8 @@ const char *oci_media_type_accept_manifests(void) {
 int oci_image_descriptor_make(const char *media_type, const char *digest,
                               int64_t size, oci_image_descriptor **out,
                               oci_error *err) {
+  oci_error_reset(err);
   oci_image_descriptor *d;
-  if (err) oci_error_clear(err);
   if (!out || !digest)
     return oci_error_set(err, OCI_EINVAL,
                          "oci_image_descriptor_make: %s is NULL",
@@ -165,17 +165,10 @@ int oci_image_descriptor_make(const char *media_type, const char *digest,
   int rc = oci_image_descriptor_new(&d, err);
   if (rc) return rc;
   const char *mt = media_type ? media_type : OCI_MEDIA_TYPE_OCTET_STREAM;
-  const char *bad = "mediaType";
-  rc = oci_set_string(d, DESC_F(media_type), mt);
-  if (!rc) {
-    bad = "digest";
-    rc = oci_set_string(d, DESC_F(digest), digest);
-  }
-  if (rc) {
+  if ((rc = oci_set_string_err(d, DESC_F(media_type), mt, err)) ||
+      (rc = oci_set_string_err(d, DESC_F(digest), digest, err))) {
     oci_image_descriptor_free(d);
-    if (rc == OCI_ENOMEM)
-      return oci_error_set(err, OCI_ENOMEM, "not enough memory");
-    return oci_error_set(err, rc, "descriptor %s is not valid UTF-8", bad);
+    return rc;
   }
   d->size = size;
   oci_mark(d, OCI_F_image_descriptor_size);

@@ -62,7 +62,9 @@ MODE:
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
-            manifest GETs answer 404 with a message holding ESC and LF
+            manifest GETs answer 404 with a message holding ESC and LF;
+            "bad-ctype" answers 200 with a Content-Type that is not UTF-8
+            ("application/vnd.\\xff\\xfe+json")
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends} (for the tests; never
@@ -306,6 +308,9 @@ def make_handler(state):
                 return self.send(200, body, {"Content-Type": INDEX_TYPE}, head)
             if state.mode == "evil-strings" and path.endswith("/manifests/" + sha256(b"x")):
                 return self.send(200, b"x", {"Content-Type": "application/octet-stream"}, head)
+            if state.mode == "evil-strings" and path.endswith("/manifests/bad-ctype"):
+                # http.server writes header values as latin-1: bytes 0xff 0xfe
+                return self.send(200, b"{}", {"Content-Type": "application/vnd.\xff\xfe+json"}, head)
             if state.mode == "evil-strings" and path.endswith("/manifests/raw-esc"):
                 return self.send(200, b'{"schemaVersion":2,"x":"\x1b[2J\x07"}\n', {"Content-Type": MANIFEST_TYPE}, head)
             if state.mode == "evil-strings" and "/manifests/" in path:

@@ -21,19 +21,23 @@ OCI_API oci_arena *oci_arena_new(size_t hint);
 /** Frees every allocation of the arena at once. NULL is a no-op. */
 OCI_API void oci_arena_free(oci_arena *a);
 
-/** `size` bytes aligned for any scalar; NULL when out of memory. Not zeroed. */
+/** `size` bytes aligned for any scalar, owned by a (valid until
+   oci_arena_free(a), never freed alone); NULL when out of memory. Not
+   zeroed. */
 OCI_API void *oci_arena_alloc(oci_arena *a, size_t size);
 
-/** `size` bytes with no alignment (for strings); NULL when out of memory. */
+/** `size` bytes with no alignment (for strings), owned by a; NULL when out
+   of memory. */
 OCI_API char *oci_arena_alloc_chars(oci_arena *a, size_t size);
 
-/** As oci_arena_alloc, zero-filled. */
+/** As oci_arena_alloc (owned by a), zero-filled. */
 OCI_API void *oci_arena_calloc(oci_arena *a, size_t size);
 
-/** Copy of s[0..len) plus a NUL, in the arena; NULL when out of memory. */
+/** Copy of s[0..len) plus a NUL, owned by a; NULL when out of memory. */
 OCI_API char *oci_arena_strndup(oci_arena *a, const char *s, size_t len);
 
-/** Copy of a NUL-terminated string; NULL when out of memory or s is NULL. */
+/** Copy of a NUL-terminated string, owned by a; NULL when out of memory or
+   s is NULL. */
 OCI_API char *oci_arena_strdup(oci_arena *a, const char *s);
 
 /** Bytes the arena holds from the system (blocks, including unused tails). */

@@ -40,7 +40,7 @@ typedef struct oci_digest_view {
 OCI_API int oci_digest_parse(const char *s, size_t len, oci_digest_view *out,
                              oci_error *err);
 
-/** "sha256", "sha512", "blake3"; NULL for OCI_DIGEST_OTHER. */
+/** "sha256", "sha512", "blake3" (static strings); NULL for OCI_DIGEST_OTHER. */
 OCI_API const char *oci_digest_alg_name(oci_digest_alg alg);
 
 /** The registered algorithm called s[0..len), else OCI_DIGEST_OTHER. */

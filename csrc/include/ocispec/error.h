@@ -46,7 +46,13 @@ typedef enum oci_status {
 /** Size of oci_error's JSON Pointer buffer. */
 #define OCI_ERROR_POINTER_MAX 256
 
-/** What failed, where and why. Fill with oci_error_set(); read the fields. */
+/** What failed, where and why. Fill with oci_error_set(); read the fields.
+   Every public function that takes an oci_error * resets it on entry
+   (code OCI_OK, empty message and pointer, line, column and offset 0), so
+   one struct can be reused across calls without clearing it: after a
+   failure it holds only what that call found, after a success nothing.
+   Pass NULL when the details are not wanted. The caller owns the struct
+   (no allocation, nothing to free). */
 typedef struct oci_error {
   int code;                            /**< an oci_status */
   char message[OCI_ERROR_MESSAGE_MAX]; /**< human-readable, one line */
@@ -56,7 +62,7 @@ typedef struct oci_error {
   size_t offset;                       /**< byte offset into the input */
 } oci_error;
 
-/** Short constant name of a status ("syntax", "type", ...). */
+/** Short constant name of a status ("syntax", "type", ...): a static string. */
 OCI_API const char *oci_status_name(int code);
 
 /** Reset err (may be NULL). */

@@ -23,7 +23,8 @@ extern "C" {
 typedef struct oci_hasher oci_hasher;
 
 /** New hasher for alg (OCI_DIGEST_SHA256 or OCI_DIGEST_SHA512); blake3 and
-   others give OCI_EUNSUPPORTED. Free with oci_hasher_free. */
+   others give OCI_EUNSUPPORTED. *out is the caller's: free it with
+   oci_hasher_free. */
 OCI_API int oci_hasher_new(oci_digest_alg alg, oci_hasher **out,
                            oci_error *err);
 /** Feed len bytes. */

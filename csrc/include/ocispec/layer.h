@@ -39,6 +39,7 @@ typedef enum oci_layer_compression {
 
 /** How a layer is built (start from oci_layer_options_init). */
 typedef struct oci_layer_options {
+  unsigned version;                  /**< OCI_LAYER_OPTIONS_VERSION */
   oci_layer_compression compression; /**< default gzip */
   int level;       /**< 0: default (gzip 6, zstd 3); gzip 1..9, zstd 1..19 */
   int clamp_mtime; /**< nonzero: every timestamp t becomes min(t, mtime) */
@@ -48,7 +49,12 @@ typedef struct oci_layer_options {
   /** @} */
 } oci_layer_options;
 
+/** The version of oci_layer_options this library knows. */
+#define OCI_LAYER_OPTIONS_VERSION 1
 /** Defaults: gzip, default level, no clamp, owners kept. */
+#define OCI_LAYER_OPTIONS_INIT                                                 \
+  { OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1 }
+/** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
 
 /** Clamp to $SOURCE_DATE_EPOCH when it is set and not empty (reproducible-
@@ -158,7 +164,8 @@ typedef struct oci_layer_listing {
 } oci_layer_listing;
 
 /** Entries of a layer blob (tar, gzip or zstd, detected) in tar order.
-   Free *out with oci_layer_listing_free. */
+   *out (and every string in it) is the caller's: free it with
+   oci_layer_listing_free. */
 OCI_API int oci_layer_list(const char *path, oci_layer_listing **out,
                            oci_error *err);
 /** Frees a listing and its strings (NULL is a no-op). */

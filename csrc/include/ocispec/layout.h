@@ -59,15 +59,15 @@ typedef struct oci_blob_writer oci_blob_writer;
    exist) or empty: writes oci-layout and {"schemaVersion":2,"manifests":[]}
    as index.json. An existing valid layout is opened as is; any other
    non-empty directory is OCI_EINVAL. Concurrent creates of one directory
-   are safe: one writes the files, the others open its layout. Close with
-   oci_layout_close. */
+   are safe: one writes the files, the others open its layout. *out is the
+   caller's: close it with oci_layout_close. */
 OCI_API int oci_layout_create(const char *dir, oci_layout **out,
                               oci_error *err);
 
 /** Open an existing layout: oci-layout must parse with imageLayoutVersion
    "1.0.0" and index.json must parse as an image index (OCI_EINVAL or the
    parse status otherwise, naming the file and reason; OCI_EIO when unreadable).
-   Close with oci_layout_close. */
+   *out is the caller's: close it with oci_layout_close. */
 OCI_API int oci_layout_open(const char *dir, oci_layout **out, oci_error *err);
 
 /** Frees the handle; temporary files handed out by oci_layout_temp_path and
@@ -77,7 +77,8 @@ OCI_API void oci_layout_close(oci_layout *l);
 /** The directory the layout was opened with (owned by l). */
 OCI_API const char *oci_layout_path(const oci_layout *l);
 
-/** `blobs/<alg>/<encoded>` under the layout for digest (malloc'd). The digest
+/** `blobs/<alg>/<encoded>` under the layout for digest (malloc'd: the caller
+   free()s *out). The digest
    is validated first (OCI_EINVAL): no path is built from a bad one. A blob
    that exists must be safe to open by that path: a symlink at blobs,
    `blobs/<alg>` or the blob, or a blob that is not a regular file, is
@@ -103,19 +104,21 @@ OCI_API int oci_layout_open_blob(const oci_layout *l, const char *digest,
                                  int *fd, int64_t *size, oci_error *err);
 
 /** Store len bytes as a sha256 blob; *out gets {mediaType (NULL:
-   application/octet-stream), digest, size}. An existing blob is kept. */
+   application/octet-stream), digest, size}, a root the caller frees with
+   oci_image_descriptor_free. An existing blob is kept. */
 OCI_API int oci_layout_put_blob(oci_layout *l, const void *buf, size_t len,
                                 const char *media_type,
                                 oci_image_descriptor **out, oci_error *err);
 
-/** Same, copying a file while hashing it. */
+/** Same, copying a file while hashing it (*out: the caller's, as above). */
 OCI_API int oci_layout_put_blob_file(oci_layout *l, const char *path,
                                      const char *media_type,
                                      oci_image_descriptor **out,
                                      oci_error *err);
 
-/** A streaming blob writer. It does not point into l (either may be freed
-   first). Feed with oci_blob_writer_write; finish with commit or abort. */
+/** A streaming blob writer, the caller's until commit or abort frees it. It
+   does not point into l (either may be freed first). Feed with
+   oci_blob_writer_write; finish with commit or abort. */
 OCI_API int oci_layout_blob_writer(oci_layout *l, const char *media_type,
                                    oci_blob_writer **out, oci_error *err);
 /** Appends len bytes. A failure is latched: later writes and commit fail. */
@@ -124,14 +127,16 @@ OCI_API int oci_blob_writer_write(oci_blob_writer *w, const void *buf,
 /** Bytes written so far. */
 OCI_API uint64_t oci_blob_writer_size(const oci_blob_writer *w);
 /** Finishes the blob and frees w (always). expected_digest (may be NULL)
-   must match, else OCI_EMISMATCH and nothing is left behind. */
+   must match, else OCI_EMISMATCH and nothing is left behind. *out: the
+   blob's descriptor, a root the caller frees with oci_image_descriptor_free. */
 OCI_API int oci_blob_writer_commit(oci_blob_writer *w,
                                    const char *expected_digest,
                                    oci_image_descriptor **out, oci_error *err);
 /** Removes the temporary file and frees w. NULL is a no-op. */
 OCI_API void oci_blob_writer_abort(oci_blob_writer *w);
 
-/** A fresh, empty file in the layout's temporary area (malloc'd path), for
+/** A fresh, empty file in the layout's temporary area (malloc'd path: the
+   caller free()s *out), for
    producers that write a blob themselves and then call
    oci_layout_adopt_blob. It is locked for l, so gc leaves it alone until it
    is adopted or l is closed. */
@@ -140,13 +145,15 @@ OCI_API int oci_layout_temp_path(oci_layout *l, char **out, oci_error *err);
 /** Moves tmp_path (same file system) to the blob path of digest without
    re-hashing: the caller computed digest and size while writing it. The size
    is checked with stat (OCI_EMISMATCH, tmp_path left in place); the file is
-   fsynced and renamed. When the blob exists already, tmp_path is removed. */
+   fsynced and renamed. When the blob exists already, tmp_path is removed.
+   *out: a root the caller frees with oci_image_descriptor_free. */
 OCI_API int oci_layout_adopt_blob(oci_layout *l, const char *tmp_path,
                                   const char *digest, int64_t size,
                                   const char *media_type,
                                   oci_image_descriptor **out, oci_error *err);
 
-/** Reads a blob whole (malloc'd, NUL-terminated for convenience) and checks
+/** Reads a blob whole (malloc'd, NUL-terminated for convenience: the caller
+   free()s *buf) and checks
    its size (when size >= 0, against the file before reading it) and
    digest: OCI_EMISMATCH names the blob. A missing blob is OCI_EIO; it is
    opened as oci_layout_open_blob does. */
@@ -154,33 +161,45 @@ OCI_API int oci_layout_get_blob(const oci_layout *l, const char *digest,
                                 int64_t size, char **buf, size_t *len,
                                 oci_error *err);
 
-/** Options of oci_layout_put_document (both may be NULL). */
+/** Options of oci_layout_put_document (both pointers may be NULL; what
+   they point to stays the caller's). */
 typedef struct oci_layout_put_options {
+  unsigned version;                   /**< OCI_LAYOUT_PUT_OPTIONS_VERSION */
   const oci_str_map *annotations;     /**< set on the returned descriptor */
   const oci_image_platform *platform; /**< idem */
 } oci_layout_put_options;
+/** The version of oci_layout_put_options this library knows. */
+#define OCI_LAYOUT_PUT_OPTIONS_VERSION 1
+/** Defaults: no annotations, no platform. */
+#define OCI_LAYOUT_PUT_OPTIONS_INIT                                            \
+  { OCI_LAYOUT_PUT_OPTIONS_VERSION, NULL, NULL }
+/** *o = OCI_LAYOUT_PUT_OPTIONS_INIT. */
+OCI_API void oci_layout_put_options_init(oci_layout_put_options *o);
 
 /** Stores obj:to_json() (compact) of type t as a blob. mediaType: the
    document's own mediaType field when present, else the type's OCI media
    type (oci_layout_media_type_of); a manifest's or index's artifactType is
-   copied. opts may be NULL. */
+   copied. opts may be NULL. *out: a root the caller frees with
+   oci_image_descriptor_free. */
 OCI_API int oci_layout_put_document(oci_layout *l, const oci_type *t,
                                     const void *obj,
                                     const oci_layout_put_options *opts,
                                     oci_image_descriptor **out, oci_error *err);
 
 /** The OCI media type of documents of type t (application/json for types
-   image-spec gives none). */
+   image-spec gives none): a static string. */
 OCI_API const char *oci_layout_media_type_of(const oci_type *t);
 
 /** Reads, verifies (size when >= 0, digest) and parses a blob as type t.
    A size that differs from the file's is OCI_EMISMATCH, and a blob over
-   the parser's default max_size OCI_ETOOBIG, before anything is read. */
+   the parser's default max_size OCI_ETOOBIG, before anything is read.
+   *out: a document root the caller frees with oci_free. */
 OCI_API int oci_layout_get_document(const oci_layout *l, const char *digest,
                                     int64_t size, const oci_type *t, void **out,
                                     oci_error *err);
 
-/** A copy of index.json. */
+/** A copy of index.json: *out is a root the caller frees with
+   oci_image_index_free. */
 OCI_API int oci_layout_index(const oci_layout *l, oci_image_index **out,
                              oci_error *err);
 
@@ -203,7 +222,8 @@ OCI_API int oci_layout_untag(oci_layout *l, const char *name, oci_error *err);
 /** The descriptor a name stands for: the index.json entry with that
    ref.name, else (a digest) the entry with that digest, else a blob of the
    layout whose media type is read from the document. OCI_EINVAL naming the
-   tags there are when nothing matches. */
+   tags there are when nothing matches. *out: a copy, a root the caller
+   frees with oci_image_descriptor_free. */
 OCI_API int oci_layout_lookup(const oci_layout *l, const char *name_or_digest,
                               oci_image_descriptor **out, oci_error *err);
 
@@ -215,7 +235,8 @@ typedef struct oci_layout_platform {
   const char *variant;      /**< "v7", "v8", ... */
 } oci_layout_platform;
 
-/** What a name or digest resolves to (free with oci_layout_resolved_free). */
+/** What a name or digest resolves to: the caller's, freed whole (its four
+   documents too) with oci_layout_resolved_free. */
 typedef struct oci_layout_resolved {
   oci_image_descriptor *descriptor; /**< of the manifest */
   oci_image_manifest *manifest;     /**< layers: manifest->layers */
@@ -225,7 +246,8 @@ typedef struct oci_layout_resolved {
 
 /** Resolves a ref.name in index.json (or a digest) to an image manifest,
    following indexes (nested too) to the manifest for the platform (NULL:
-   the host). OCI_EINVAL when nothing matches, listing what is there. */
+   the host). OCI_EINVAL when nothing matches, listing what is there. *out
+   is the caller's: free it with oci_layout_resolved_free. */
 OCI_API int oci_layout_resolve(const oci_layout *l, const char *name_or_digest,
                                const oci_layout_platform *platform,
                                oci_layout_resolved **out, oci_error *err);

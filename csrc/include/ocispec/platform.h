@@ -16,7 +16,7 @@ extern "C" {
 OCI_API const char *oci_host_arch(void);
 /** "linux", "freebsd", "darwin", ... (static strings). */
 OCI_API const char *oci_host_os(void);
-/** The ARM variant ("v7", "v8"...) or NULL when none applies. */
+/** The ARM variant ("v7", "v8"...; static) or NULL when none applies. */
 OCI_API const char *oci_host_variant(void);
 
 /** Whether an index entry's platform (os, arch, variant; NULL: absent)

@@ -61,19 +61,21 @@ typedef struct oci_reference {
 /** Longest repository path a reference may hold (oci-spec-rs NameTooLong). */
 #define OCI_REFERENCE_REPOSITORY_MAX 255
 
-/** Parses s (len bytes, no NUL needed). *out is NULL on failure. */
+/** Parses s (len bytes, no NUL needed). *out is the caller's (free with
+   oci_reference_free); NULL on failure. */
 OCI_API int oci_reference_parse(const char *s, size_t len, oci_reference **out,
                                 oci_error *err);
 
 /** with_tag (digest NULL), with_digest (tag NULL), with_tag_and_digest.
    Parts are taken as given (no docker.io/library normalisation) and
-   checked; at least one of tag and digest is required. */
+   checked; at least one of tag and digest is required. *out: the caller's
+   (oci_reference_free). */
 OCI_API int oci_reference_new(const char *registry, const char *repository,
                               const char *tag, const char *digest,
                               oci_reference **out, oci_error *err);
 
 /** A new reference with r's registry, repository and mirror, no tag, and
-   digest (checked). */
+   digest (checked). *out: the caller's (oci_reference_free). */
 OCI_API int oci_reference_clone_with_digest(const oci_reference *r,
                                             const char *digest,
                                             oci_reference **out,
@@ -85,7 +87,8 @@ OCI_API int oci_reference_set_mirror(oci_reference *r, const char *mirror,
                                      oci_error *err);
 
 /** The registry to contact: the mirror if set, "index.docker.io" for
-   "docker.io", else the registry. Points into r. */
+   "docker.io", else the registry. Points into r (or is static): valid
+   while r is. */
 OCI_API const char *oci_reference_resolve_registry(const oci_reference *r);
 
 /** "registry/repository:tag@digest" (mirror not shown), malloc'd, caller

@@ -66,8 +66,10 @@ typedef struct oci_registry oci_registry;
 typedef int (*oci_registry_progress_fn)(void *ud, const char *digest,
                                         int64_t done, int64_t total);
 
-/** Options; start from oci_registry_options_init (zeroes + defaults). */
+/** Options; start from OCI_REGISTRY_OPTIONS_INIT or
+   oci_registry_options_init (the defaults below). */
 typedef struct oci_registry_options {
+  unsigned version;      /**< OCI_REGISTRY_OPTIONS_VERSION */
   const char *username;  /**< with password: Basic, or token-flow credentials */
   const char *password;  /**< with username */
   const char *auth_file; /**< Docker config.json read when username is NULL;
@@ -113,17 +115,29 @@ typedef struct oci_registry_options {
   bool allow_insecure_realm;  /**< see above; default false */
 } oci_registry_options;
 
-/** Fills o with the defaults (every field set). */
+/** The version of oci_registry_options this library knows. */
+#define OCI_REGISTRY_OPTIONS_VERSION 1
+/** The defaults (every member named here; the others 0). */
+#define OCI_REGISTRY_OPTIONS_INIT                                              \
+  {                                                                            \
+    .version = OCI_REGISTRY_OPTIONS_VERSION, .tls_verify = true, .retries = 3, \
+    .retry_delay_ms = 200, .retry_max_delay_ms = 10000,                        \
+    .connect_timeout_s = 30, .low_speed_timeout_s = 60,                        \
+    .low_speed_limit = 1024, .max_fanout = 1000, .max_nodes = 10000,           \
+    .max_pages = 1000, .max_list_bytes = (size_t)64 << 20                      \
+  }
+/** *o = OCI_REGISTRY_OPTIONS_INIT. */
 OCI_API void oci_registry_options_init(oci_registry_options *o);
 
 /** A client for host (no scheme, no path; validated like a reference's
    registry part). Options are copied (o may be NULL: defaults). The Docker
-   config file is read here: a malformed one is OCI_EINVAL naming the file. */
+   config file is read here: a malformed one is OCI_EINVAL naming the file.
+   *out is the caller's: free it with oci_registry_free. */
 OCI_API int oci_registry_new(const char *host, const oci_registry_options *o,
                              oci_registry **out, oci_error *err);
 /** Frees the client (NULL is a no-op). */
 OCI_API void oci_registry_free(oci_registry *r);
-/** The host the client was made for (owned by r). */
+/** The host the client talks to (owned by r). */
 OCI_API const char *oci_registry_host(const oci_registry *r);
 
 /** What the last failed request got (valid until the next request): HTTP
@@ -176,14 +190,17 @@ OCI_API void oci_registry_manifest_free(oci_registry_manifest *m);
 
 /** GET `/v2/<repo>/manifests/<reference>` (a tag or a digest). accept NULL:
    OCI_REGISTRY_ACCEPT_MANIFESTS. Bodies above OCI_REGISTRY_MANIFEST_MAX
-   are OCI_ETOOBIG. A digest reference must match the body (OCI_EMISMATCH). */
+   are OCI_ETOOBIG. A digest reference must match the body (OCI_EMISMATCH).
+   *out's strings are the caller's: free them with oci_registry_manifest_free.
+ */
 OCI_API int oci_registry_get_manifest(oci_registry *r, const char *repo,
                                       const char *reference, const char *accept,
                                       oci_registry_manifest *out,
                                       oci_error *err);
 
 /** HEAD of the same: *found false (OCI_OK) on 404; else *out gets mediaType,
-   digest (Docker-Content-Digest) and size (Content-Length). out may be NULL. */
+   digest (Docker-Content-Digest) and size (Content-Length), a root the
+   caller frees with oci_image_descriptor_free. out may be NULL. */
 OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
                                        const char *reference,
                                        const char *accept, bool *found,
@@ -191,7 +208,8 @@ OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
                                        oci_error *err);
 
 /** PUT `/v2/<repo>/manifests/<reference>` with Content-Type media_type. *out
-   (may be NULL) gets the descriptor {media_type, sha256 of body, len}.
+   (may be NULL) gets the descriptor {media_type, sha256 of body, len}, the
+   caller's (oci_image_descriptor_free).
    *subject_handled (may be NULL) tells whether the registry answered with
    OCI-Subject (it indexed the manifest's subject itself). */
 OCI_API int oci_registry_put_manifest(oci_registry *r, const char *repo,
@@ -225,8 +243,8 @@ OCI_API int oci_registry_get_blob(oci_registry *r, const char *repo,
                                   oci_registry_sink_fn sink, void *ud,
                                   oci_error *err);
 
-/** The same into memory (malloc'd, NUL-terminated); at most max bytes
-   (OCI_ETOOBIG beyond). */
+/** The same into memory (malloc'd, NUL-terminated: the caller free()s
+ *buf); at most max bytes (OCI_ETOOBIG beyond). */
 OCI_API int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
                                          const char *digest, int64_t size,
                                          size_t max, char **buf, size_t *len,
@@ -253,7 +271,8 @@ OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    oci_error *err);
 
 /** Uploads a buffer; *out (may be NULL) gets its descriptor (media_type
-   NULL: application/octet-stream). */
+   NULL: application/octet-stream), a root the caller frees with
+   oci_image_descriptor_free, as every descriptor returned below. */
 OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                           const void *buf, size_t len,
                                           const char *media_type,
@@ -262,7 +281,7 @@ OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
 
 /** Uploads the file at path: hashed (sha256) first, then streamed (a
    retried request reads it again); *out (may be NULL) gets its descriptor
-   (media_type NULL: application/octet-stream). */
+   (media_type NULL: application/octet-stream), the caller's to free. */
 OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                         const char *path,
                                         const char *media_type,
@@ -301,7 +320,7 @@ OCI_API int oci_registry_tags_page(oci_registry *r, const char *repo,
 OCI_API int oci_registry_tags(oci_registry *r, const char *repo, unsigned n,
                               oci_layout_strings *out, oci_error *err);
 
-/** The same for GET /v2/_catalog. */
+/** The same for GET /v2/_catalog (*next: the caller free()s it). */
 OCI_API int oci_registry_catalog_page(oci_registry *r, unsigned n,
                                       const char *last, oci_layout_strings *out,
                                       char **next, oci_error *err);
@@ -313,7 +332,8 @@ OCI_API int oci_registry_catalog(oci_registry *r, unsigned n,
    does not support it (it answers 404: spec.md "Listing Referrers"), the
    referrers tag schema: the index tagged `<alg>-<encoded>` (no such tag:
    an empty index). Filtered by artifact_type (NULL: all) on our side when
-   the registry did not (OCI-Filters-Applied). *out is an image index. */
+   the registry did not (OCI-Filters-Applied). *out is an image index, a
+   root the caller frees with oci_image_index_free. */
 OCI_API int oci_registry_referrers(oci_registry *r, const char *repo,
                                    const char *digest,
                                    const char *artifact_type,
@@ -333,7 +353,7 @@ typedef struct oci_registry_platform {
    children before parents, the top one under tag (NULL: by digest only). A
    manifest with a subject is added to the referrers tag schema index when
    the registry does not answer OCI-Subject. *out (may be NULL): the pushed
-   top descriptor. */
+   top descriptor, a root the caller frees with oci_image_descriptor_free. */
 OCI_API int oci_registry_push(oci_registry *r, const oci_layout *l,
                               const char *name, const char *repo,
                               const char *tag, oci_image_descriptor **out,
@@ -344,7 +364,8 @@ OCI_API int oci_registry_push(oci_registry *r, const oci_layout *l,
    tags it in l as name (NULL: not tagged; the descriptor is in *out).
    platform NULL: the whole index (every manifest) is kept; else the
    matching manifest is chosen from an index (OCI_EINVAL listing what the
-   index offers when none matches) and only it is pulled. */
+   index offers when none matches) and only it is pulled. *out (may be
+   NULL): the pulled descriptor, the caller's (oci_image_descriptor_free). */
 OCI_API int oci_registry_pull(oci_registry *r, const char *repo,
                               const char *reference, oci_layout *l,
                               const char *name,
@@ -353,7 +374,8 @@ OCI_API int oci_registry_pull(oci_registry *r, const char *repo,
 
 /** Copies src_repo:src_reference from src to dst_repo (tag dst_tag, NULL:
    by digest only), manifests byte for byte; blobs stream from one registry
-   to the other (mounted when src and dst are the same client). */
+   to the other (mounted when src and dst are the same client). *out (may be
+   NULL): the copied descriptor, the caller's (oci_image_descriptor_free). */
 OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *src_reference, oci_registry *dst,
                               const char *dst_repo, const char *dst_tag,

@@ -14,12 +14,14 @@ extern "C" {
 
 /** The configuration `runc spec` writes: a shell in a read-only rootfs with
    the default mounts, namespaces, capabilities, masked and read-only
-   paths. New document; free with oci_runtime_spec_free. */
+   paths. *out: a new document, the caller's; free with
+   oci_runtime_spec_free. */
 OCI_API int oci_runtime_spec_default(oci_runtime_spec **out, oci_error *err);
 
 /** The configuration `runc spec --rootless` writes for a user and group:
    no network namespace but a user namespace mapping root to uid/gid, no
-   cgroup resources, /sys bind-mounted, no gid=5 on /dev/pts. */
+   cgroup resources, /sys bind-mounted, no gid=5 on /dev/pts. *out: as
+   oci_runtime_spec_default (the caller's). */
 OCI_API int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
                                       oci_runtime_spec **out, oci_error *err);
 

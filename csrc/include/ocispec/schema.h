@@ -145,22 +145,6 @@ typedef struct oci_field {
   oci_field_check check; /**< spec rules for this field; may be NULL */
 } oci_field;
 
-/** Per-field tables the codec uses, computed at compile time from the
-   declarations (schema.c): the key's bytes as two little-endian words for
-   the reader's key lookup (no memcmp for keys up to 16 bytes), and the key
-   as the writer emits it, quoted, with its colon, in a padded array that
-   can be copied 8 bytes at a time. Found with oci_type_fast(); types
-   declared by hand have none and take the generic paths. */
-#define OCI_QUOTED_KEY_MAX 40
-/** The codec's table entry of one field (see above). */
-typedef struct oci_field_fast {
-  uint64_t head; /**< key bytes 0..7, zero-padded */
-  uint64_t tail; /**< key bytes len-8..len-1 when len >= 8, else head */
-  /** "\"key\": " (compact output uses all but the final space) */
-  char quoted[OCI_QUOTED_KEY_MAX];
-  uint32_t len; /**< key length */
-} oci_field_fast;
-
 /** A declared type: its names and fields. */
 typedef struct oci_type {
   const char *name;        /**< as oci-spec-rs: "Descriptor" */
@@ -172,10 +156,6 @@ typedef struct oci_type {
   oci_type_check check;    /**< cross-field rules; may be NULL */
   const oci_vtype *vt;     /**< the OCI_K_OBJECT vtype of this type */
 } oci_type;
-
-/** The codec tables of t's fields (indexed like t->fields), or NULL for a
-   type not declared in types.def. */
-OCI_API const oci_field_fast *oci_type_fast(const oci_type *t);
 
 /** Value types of the scalar kinds, and arrays and maps of them, for
    declaring types outside types.def (tests, extensions). */
@@ -195,6 +175,14 @@ OCI_DECLARE_SCALAR_VT(raw)
 OCI_API extern const oci_vtype oci_vt_set;
 
 /* ---- limits ------------------------------------------------------------ */
+
+/* Every options struct of the library follows one convention: `version`
+   first (set it to OCI_<X>_OPTIONS_VERSION), an OCI_<X>_OPTIONS_INIT macro
+   and an oci_<x>_options_init() function that give the defaults. Start
+   from one of them and change the members you need: a function given an
+   options struct whose version it does not know fails with OCI_EINVAL
+   ("oci_<x>_options: unknown version N") before doing anything. Options
+   are read during the call only; the caller keeps what they point to. */
 
 /** Limits and leniency of parsing (oci_parse, oci_parse_file). */
 typedef struct oci_parse_options {
@@ -223,6 +211,8 @@ typedef struct oci_parse_options {
     OCI_PARSE_OPTIONS_VERSION, OCI_DEFAULT_MAX_DEPTH, OCI_DEFAULT_MAX_SIZE,    \
         OCI_DEFAULT_MAX_STRING, false, false                                   \
   }
+/** *o = OCI_PARSE_OPTIONS_INIT. */
+OCI_API void oci_parse_options_init(oci_parse_options *o);
 
 /** How documents are written (oci_to_json, oci_write_file). */
 typedef struct oci_write_options {
@@ -231,25 +221,43 @@ typedef struct oci_write_options {
 } oci_write_options;
 /** The version of oci_write_options this header declares. */
 #define OCI_WRITE_OPTIONS_VERSION 1
+/** Initializer of oci_write_options: the defaults (compact). */
+#define OCI_WRITE_OPTIONS_INIT                                                 \
+  { OCI_WRITE_OPTIONS_VERSION, false }
+/** *o = OCI_WRITE_OPTIONS_INIT (compact output). */
+OCI_API void oci_write_options_init(oci_write_options *o);
 
 /* ---- whole documents --------------------------------------------------- */
 
+/* Ownership: a document is its root object and everything in its arena.
+   oci_parse, oci_parse_file, oci_new and oci_clone hand out roots: the
+   caller owns each and frees it with oci_free (or the typed _free), which
+   frees every object of the document at once. Pointers into a document
+   (children, strings, arrays) are borrowed: valid until its root is freed.
+   oci_free on anything else (a child, an object made with oci_new_in or
+   oci_copy_into in the caller's own arena) is a checked no-op: it frees
+   nothing (a child goes with its root, a caller's arena with
+   oci_arena_free). */
+
 /** Parse buf[0..len) as a document of type t into a new arena; *out is the
-   root object, freed with oci_free(*out). opts may be NULL (defaults). */
+   root object, the caller's, freed with oci_free(*out). opts may be NULL
+   (defaults). */
 OCI_API int oci_parse(const oci_type *t, const char *buf, size_t len,
                       const oci_parse_options *opts, void **out,
                       oci_error *err);
 
-/** Read and parse a file. */
+/** Read and parse a file; *out as oci_parse (the caller's root). */
 OCI_API int oci_parse_file(const oci_type *t, const char *path,
                            const oci_parse_options *opts, void **out,
                            oci_error *err);
 
-/** Check that buf holds exactly one JSON value (structure only, no types). */
+/** Check that buf holds exactly one JSON value (structure only, no types).
+   Nothing is returned or kept. */
 OCI_API int oci_json_check(const char *buf, size_t len,
                            const oci_parse_options *opts, oci_error *err);
 
-/** Serialize to a new malloc'd, NUL-terminated buffer (free with free()). */
+/** Serialize to a new malloc'd, NUL-terminated buffer: *out is the
+   caller's, freed with free(); *out_len (may be NULL) its length. */
 OCI_API int oci_to_json(const oci_type *t, const void *obj,
                         const oci_write_options *opts, char **out,
                         size_t *out_len, oci_error *err);
@@ -260,31 +268,37 @@ OCI_API int oci_write_file(const oci_type *t, const void *obj,
                            const oci_write_options *opts, const char *path,
                            oci_error *err);
 
-/** A new empty object of type t in a new arena (free with oci_free). */
+/** A new empty object of type t in a new arena: *out is a root, the
+   caller's, freed with oci_free. */
 OCI_API int oci_new(const oci_type *t, void **out, oci_error *err);
 
-/** An empty object of type t inside an existing arena (not freed alone). */
+/** An empty object of type t inside arena a, owned by a (never freed alone:
+   oci_free on it is a no-op); NULL when out of memory. */
 OCI_API void *oci_new_in(const oci_type *t, oci_arena *a);
 
-/** Frees the arena that `root` owns: every object in it. NULL is a no-op. */
+/** Frees the document whose root is `root`: every object of its arena.
+   NULL, a child object, or an object of an arena the caller made is a
+   no-op (nothing is freed; see "Ownership" above). */
 OCI_API void oci_free(void *root);
 
-/** Deep copy of obj into a new arena (compacting: detached values are left
-   behind). */
+/** Deep copy of obj (a root or a child) into a new arena (compacting:
+   detached values are left behind): *out is a root, the caller's, freed
+   with oci_free. */
 OCI_API int oci_clone(const oci_type *t, const void *obj, void **out,
                       oci_error *err);
 
-/** Deep copy of obj into arena a (for setting a child from another doc). */
+/** Deep copy of obj into arena a (for setting a child from another doc),
+   owned by a (oci_free on it is a no-op); NULL when out of memory. */
 OCI_API void *oci_copy_into(const oci_type *t, const void *obj, oci_arena *a);
 
 /** Deep equality as JSON values (unknown members included; map order not
    significant, array order significant). */
 OCI_API bool oci_equal(const oci_type *t, const void *a, const void *b);
 
-/** Field lookups. */
+/** Field lookups: entries of t's static field table, or NULL. */
 OCI_API const oci_field *oci_field_by_key(const oci_type *t, const char *key,
                                           size_t len);
-/** The field of that snake_case name, or NULL. */
+/** The field of that snake_case name (static), or NULL. */
 OCI_API const oci_field *oci_field_by_name(const oci_type *t, const char *name);
 /** Length of f's public name: its C name without a trailing underscore
    (members named like C++ keywords or predefined macros: class_, linux_). */
@@ -365,8 +379,11 @@ typedef struct oci_validate_options {
 /** Initializer of oci_validate_options: the defaults. */
 #define OCI_VALIDATE_OPTIONS_INIT                                              \
   { OCI_VALIDATE_OPTIONS_VERSION, NULL, false }
+/** *o = OCI_VALIDATE_OPTIONS_INIT. */
+OCI_API void oci_validate_options_init(oci_validate_options *o);
 
-/** oci_validate with options; opts may be NULL (the defaults). */
+/** oci_validate with options; opts may be NULL (the defaults). An unknown
+   opts->version is OCI_EINVAL with one problem (rule "options") saying so. */
 OCI_API int oci_validate_ex(const oci_type *t, const void *obj,
                             const oci_validate_options *opts,
                             oci_problems *out);

@@ -4,8 +4,9 @@
 
    Every oci_check_* function takes (s, len) (no NUL needed; an embedded NUL
    is just an invalid byte), returns 0 or OCI_EINVAL, and on failure fills
-   err->code and err->message (err may be NULL). They never touch
-   err->pointer: the caller knows where the string sits in its document.
+   err->code and err->message (err may be NULL). Like every function taking
+   an oci_error, they reset it on entry; they never set err->pointer: the
+   caller knows where the string sits in its document and sets it after.
    Each grammar is a small hand-written matcher naming its spec source
    (RULES.md IDs and spec file:line in ../shared/conformance/RULES.md). */
 #ifndef OCISPEC_STRCHECK_H
@@ -101,62 +102,6 @@ OCI_API int oci_check_env_entry(const char *s, size_t len, oci_error *err);
 
 /** runtime-spec paths that MUST be absolute: a leading "/". */
 OCI_API int oci_check_absolute_path(const char *s, size_t len, oci_error *err);
-
-/* ---- Building blocks shared by the matchers (digest, reference). ---- */
-
-/** ASCII classes without `<ctype.h>`: the grammars are ASCII, never locale.
-    @{ */
-static inline bool oci_ascii_digit(unsigned char c) {
-  return c >= '0' && c <= '9';
-}
-static inline bool oci_ascii_lower(unsigned char c) {
-  return c >= 'a' && c <= 'z';
-}
-static inline bool oci_ascii_upper(unsigned char c) {
-  return c >= 'A' && c <= 'Z';
-}
-static inline bool oci_ascii_alnum(unsigned char c) {
-  return oci_ascii_digit(c) || oci_ascii_lower(c) || oci_ascii_upper(c);
-}
-static inline bool oci_ascii_hex(unsigned char c) {
-  return oci_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-/** @} */
-
-/** Grammars of the shape  word (separator word)*  where a word is one or
-   more word characters: repository names, digest algorithms, ref names. */
-typedef struct oci_word_grammar {
-  bool (*is_word)(unsigned char c); /**< whether c is a word character */
-  /** Length of the separator starting at s (n > 0 bytes left), 0 if none. */
-  size_t (*separator)(const char *s, size_t n);
-} oci_word_grammar;
-
-/** Why oci_scan_words failed. */
-typedef enum oci_word_fail {
-  OCI_WORDS_OK = 0,   /**< all of s matches */
-  OCI_WORDS_EMPTY,    /**< the input is empty */
-  OCI_WORDS_BAD_CHAR, /**< byte at *pos is neither word nor separator */
-  OCI_WORDS_BAD_SEP   /**< separator at *pos is not between two words */
-} oci_word_fail;
-
-/** Matches all of s against g; on failure *pos is the offending offset. */
-OCI_API oci_word_fail oci_scan_words(const char *s, size_t len,
-                                     const oci_word_grammar *g, size_t *pos);
-
-/** Sets err to  WHAT "S": MESSAGE  (S quoted, MESSAGE from fmt) and returns
-   code, the "what, where, why" shape of every message here, e.g. digest
-   "sha256:abc": encoded part must be 64 ... . err may be NULL. */
-OCI_API int oci_fail_value(oci_error *err, int code, const char *what,
-                           const char *s, size_t len, const char *fmt, ...)
-    OCI_PRINTF(6, 7);
-
-/** A buffer size for oci_quote. */
-#define OCI_QUOTE_SIZE 64
-/** Writes s as a double-quoted, escaped (quote, backslash, other bytes as
-   \\xNN), possibly shortened
-   ("...") string into buf for error messages; returns buf. */
-OCI_API const char *oci_quote(char *buf, size_t bufsz, const char *s,
-                              size_t len);
 
 #ifdef __cplusplus
 }

@@ -103,7 +103,11 @@ extern "C" {
 #undef OCI_END
 
 /** Pass 4: descriptors and typed conveniences, e.g.
-   oci_image_manifest_parse(buf, len, NULL, &m, &err). */
+   oci_image_manifest_parse(buf, len, NULL, &m, &err). Ownership as the
+   generic functions (schema.h): _parse, _parse_file, _new and _clone give
+   a document root the caller frees with _free; _free of an object that is
+   not a root (a child, an object of the caller's own arena) does nothing;
+   _to_json gives a malloc'd buffer the caller free()s. */
 #define OCI_TYPE(c, name, ns, check)                                           \
   OCI_API extern const oci_type oci_type_##c;                                  \
   OCI_API extern const oci_vtype oci_vt_obj_##c;                               \
@@ -133,6 +137,18 @@ extern "C" {
   static inline int oci_##c##_validate(const oci_##c *obj,                     \
                                        oci_problems *out) {                    \
     return oci_validate(&oci_type_##c, obj, out);                              \
+  }                                                                            \
+  static inline int oci_##c##_clone(const oci_##c *obj, oci_##c **out,         \
+                                    oci_error *e) {                            \
+    return oci_clone(&oci_type_##c, obj, (void **)out, e);                     \
+  }                                                                            \
+  static inline bool oci_##c##_equal(const oci_##c *a, const oci_##c *b) {     \
+    return oci_equal(&oci_type_##c, a, b);                                     \
+  }                                                                            \
+  static inline int oci_##c##_write_file(const oci_##c *obj, bool pretty,      \
+                                         const char *path, oci_error *e) {     \
+    oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};                 \
+    return oci_write_file(&oci_type_##c, obj, &w, path, e);                    \
   }
 #define OCI_FIELD(c, m, key, kind, flags, check)
 #define OCI_END(c)
@@ -147,9 +163,9 @@ extern "C" {
 OCI_API extern const oci_type *const oci_all_types[];
 
 /** A type by its C name ("image_manifest") or namespace and name ("image",
-   "ImageManifest"); NULL when unknown. */
+   "ImageManifest"): a static descriptor; NULL when unknown. */
 OCI_API const oci_type *oci_type_by_c_name(const char *c_name);
-/** A type by namespace and name; NULL when unknown. */
+/** A type by namespace and name (static); NULL when unknown. */
 OCI_API const oci_type *oci_type_by_name(const char *ns, const char *name);
 
 #ifdef __cplusplus

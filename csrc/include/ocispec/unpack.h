@@ -49,6 +49,8 @@ typedef struct oci_unpack_options {
 /** Initializer of oci_unpack_options: the defaults. */
 #define OCI_UNPACK_OPTIONS_INIT                                                \
   { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
+/** *o = OCI_UNPACK_OPTIONS_INIT. */
+OCI_API void oci_unpack_options_init(oci_unpack_options *o);
 
 /** What oci_layer_apply did. */
 typedef struct oci_unpack_stats {

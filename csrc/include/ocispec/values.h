@@ -72,7 +72,8 @@ enum {
 OCI_API extern const oci_media_type_info oci_media_types[OCI_MEDIA_TYPE_COUNT];
 
 /** The declaration of media type mt (compared exactly), or NULL when mt is
-   NULL or not declared. */
+   NULL or not declared. The result points into the static table: never
+   freed. */
 OCI_API const oci_media_type_info *oci_media_type_info_of(const char *mt);
 /** Kind predicates: false for NULL and for undeclared media types. */
 OCI_API oci_media_kind oci_media_type_kind(const char *mt);
@@ -170,7 +171,8 @@ enum {
 #include "ocispec/values.def"
 };
 OCI_API extern const oci_doc_kind oci_doc_kinds[OCI_DOC_KIND_COUNT];
-/** The kind called name, or NULL. */
+/** The kind called name, or NULL. The result points into the static
+   table: never freed. */
 OCI_API const oci_doc_kind *oci_doc_kind_find(const char *name);
 
 /* ---- well-known hosts -------------------------------------------------- */

@@ -469,7 +469,9 @@ static void test_documents_and_tags(void **state) {
       oci_image_platform_parse("{\"architecture\":\"amd64\",\"os\":\"linux\"}",
                                37, NULL, &plat, &e),
       0);
-  oci_layout_put_options o = {&ann, plat};
+  oci_layout_put_options o = OCI_LAYOUT_PUT_OPTIONS_INIT;
+  o.annotations = &ann;
+  o.platform = plat;
   oci_image_descriptor *pd;
   assert_int_equal(
       oci_layout_put_document(l, &oci_type_image_platform, plat, &o, &pd, &e),

@@ -279,10 +279,36 @@ static void test_push_blob_not_retried(void **state) {
   fake_stop(&f);
 }
 
+/* A server's Content-Type that is not UTF-8 is reported as such (it was
+   "out of memory": any oci_set_string failure was taken for one). */
+static void test_content_type_not_utf8(void **state) {
+  (void)state;
+  if (!have_python3()) SKIP_BECAUSE("python3 is not installed");
+  fake f;
+  fake_start(&f, "evil-strings");
+  oci_registry *r = client(&f, 0, 0);
+  char dir[] = "/tmp/ocispec-push-layout-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  oci_layout *l;
+  oci_error e;
+  if (oci_layout_create(dir, &l, &e)) fail_msg("%s", e.message);
+  oci_image_descriptor *d = (oci_image_descriptor *)1;
+  int rc = oci_registry_pull(r, "x", "bad-ctype", l, NULL, NULL, &d, &e);
+  expect(rc, &e, OCI_EUTF8,
+         "mediaType \"application/vnd.\\xff\\xfe+json\": not valid UTF-8");
+  assert_null(strstr(e.message, "memory"));
+  assert_null(d);
+  oci_layout_close(l);
+  assert_int_equal(oci_remove_tree(dir, &e), 0);
+  oci_registry_free(r);
+  fake_stop(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_push_blob_source),
       cmocka_unit_test(test_push_blob_not_retried),
+      cmocka_unit_test(test_content_type_not_utf8),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && skipped) {

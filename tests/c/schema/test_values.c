@@ -284,10 +284,12 @@ static void test_descriptor_make(void **state) {
   assert_int_equal(oci_image_descriptor_make("text/\xff", dg, 2, &d, &err),
                    OCI_EUTF8);
   assert_null(d);
-  assert_non_null(strstr(err.message, "mediaType is not valid UTF-8"));
+  assert_non_null(
+      strstr(err.message, "mediaType \"text/\\xff\": not valid UTF-8"));
   assert_int_equal(oci_image_descriptor_make(NULL, "sha256:\xc3", 2, &d, &err),
                    OCI_EUTF8);
-  assert_non_null(strstr(err.message, "digest is not valid UTF-8"));
+  assert_true(strstr(err.message, "digest ") &&
+              strstr(err.message, "not valid UTF-8"));
   /* misuse */
   assert_int_equal(oci_image_descriptor_make(NULL, NULL, 2, &d, &err),
                    OCI_EINVAL);
