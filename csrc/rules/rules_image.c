@@ -1,7 +1,6 @@
 /* image-spec rules (RULES.md section 1), each next to the field or type it
    constrains in types.def. Ids name the RULES.md row; comments name the
    spec sentence. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "ocispec/digest.h"
 #include "ocispec/strcheck.h"
 #include "rules.h"
+#include "schema/sha2.h"
 
 #define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
@@ -284,20 +284,23 @@ static void check_embedded_data(oci_vctx *v, const oci_image_descriptor *d) {
                "data decodes to %zu bytes but size is %lld", n,
                (long long)d->size);
   oci_digest_view dv;
-  const EVP_MD *md = NULL;
+  oci_digest_alg alg = OCI_DIGEST_OTHER;
   if (oci_is_present(d, OCI_F_image_descriptor_digest) &&
-      oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL) == OCI_OK) {
-    oci_digest_alg alg =
-        oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
-    md = alg == OCI_DIGEST_SHA256   ? EVP_sha256()
-         : alg == OCI_DIGEST_SHA512 ? EVP_sha512()
-                                    : NULL;
-  }
-  unsigned char h[EVP_MAX_MD_SIZE];
+      oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL) == OCI_OK)
+    alg = oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
+  /* the core's own SHA-2 (schema/sha2.c): validation needs no libcrypto */
+  unsigned char h[OCI_SHA512_LEN];
   unsigned hl = 0;
-  if (md && EVP_Digest(buf, n, h, &hl, md, NULL) == 1) {
+  if (alg == OCI_DIGEST_SHA256) {
+    oci_sha256(buf, n, h);
+    hl = OCI_SHA256_LEN;
+  } else if (alg == OCI_DIGEST_SHA512) {
+    oci_sha512(buf, n, h);
+    hl = OCI_SHA512_LEN;
+  }
+  if (hl) {
     static const char hex[] = "0123456789abcdef";
-    char got[2 * EVP_MAX_MD_SIZE + 1];
+    char got[2 * OCI_SHA512_LEN + 1];
     for (unsigned i = 0; i < hl; i++) {
       got[2 * i] = hex[h[i] >> 4];
       got[2 * i + 1] = hex[h[i] & 15];
