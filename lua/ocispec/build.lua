@@ -20,7 +20,11 @@
 -- builds give the same manifest digest.
 -- @module ocispec.build
 local image = require "ocispec.image"
+local util = require "ocispec.util"
 
+if not require("ocispec.core").layer then
+  return util.unavailable({}, "ocispec.build", "OCISPEC_WITH_IMAGE")
+end
 local M = {}
 
 local MT = image.MediaType

@@ -14,7 +14,9 @@
 -- blob's entries in tar order. See the README, "Layers".
 -- @module ocispec.layer
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+if not core.layer then return util.unavailable({}, "ocispec.layer", "OCISPEC_WITH_IMAGE") end
 local M = setmetatable({}, { __index = core.layer })
 
 --- Media type of each compression name.

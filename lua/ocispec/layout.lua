@@ -12,5 +12,7 @@
 -- "Image layouts"). Failures return nil, message, code.
 -- @module ocispec.layout
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+if not core.layout then return util.unavailable({}, "ocispec.layout", "OCISPEC_WITH_IMAGE") end
 return setmetatable({}, { __index = core.layout })

@@ -213,6 +213,10 @@ M.ROOTFS_DB_MAX = 4 << 20
 -- a regular file of at most ROOTFS_DB_MAX bytes is read. Returns rows; or
 -- nil when the file does not exist; or nil, message when it is refused.
 local function read_db(rootfs, name)
+  if not core.fs.read_in_root then
+    error(("ocispec.runtime: looking up /etc/%s in a rootfs: not available (built without "
+      .. "OCISPEC_WITH_IMAGE)"):format(name), 0)
+  end
   local text, msg = core.fs.read_in_root(rootfs, "etc/" .. name, M.ROOTFS_DB_MAX)
   if text == false then return nil end
   if not text then return nil, msg end

@@ -22,7 +22,9 @@
 -- @module ocispec.unpack
 local core = require "ocispec.core"
 local runtime = require "ocispec.runtime"
+local util = require "ocispec.util"
 
+if not core.unpack then return util.unavailable({}, "ocispec.unpack", "OCISPEC_WITH_IMAGE") end
 local M = {}
 
 --- Apply one layer blob to a root file system.
