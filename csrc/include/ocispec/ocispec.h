@@ -1,4 +1,5 @@
-/* ocispec: the Open Container Initiative specifications for C.
+/** @file
+   ocispec: the Open Container Initiative specifications for C.
    Umbrella header: include this one. It includes the headers of the
    components this copy of the library was built with (ocispec/config.h). */
 #ifndef OCISPEC_OCISPEC_H
