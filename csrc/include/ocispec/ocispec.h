@@ -19,6 +19,7 @@
 #include "ocispec/types.h"
 
 #ifdef OCI_WITH_IMAGE
+#include "ocispec/conversion.h"
 #include "ocispec/hash.h"
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
