@@ -129,8 +129,10 @@ local runners = {
     write(dir .. "/block.c", "#include <stdio.h>\n" .. table.concat(includes, "\n")
       .. "\nint main(void) {\n" .. table.concat(body, "\n") .. "\nreturn 0;\n}\n")
     -- OCISPEC_TEST_CFLAGS: the sanitizer flags when the library is instrumented
-    local cc = ("cc -std=gnu11 -Wall -Werror %s -I%s/csrc/include -o %s/block %s/block.c %s/libocispec.a %s")
-      :format(os.getenv("OCISPEC_TEST_CFLAGS") or "", quote(SRC), quote(dir), quote(dir), quote(BUILD),
+    -- (BUILD/include: the generated ocispec/config.h and ocispec/version.h)
+    local cc = ("cc -std=gnu11 -Wall -Werror %s -I%s/csrc/include -I%s/include -o %s/block %s/block.c "
+      .. "%s/libocispec.a %s")
+      :format(os.getenv("OCISPEC_TEST_CFLAGS") or "", quote(SRC), quote(BUILD), quote(dir), quote(dir), quote(BUILD),
         "$(pkg-config --libs libcrypto libarchive)")
     local out, ok = run(cc)
     assert(ok, name .. " does not compile:\n" .. out)

@@ -12,11 +12,26 @@
 #include "../internal.h"
 #include "binding.h"
 #include "ocil_parts.h"
-#include "ocispec/conversion.h"
+#include "ocispec/config.h"
+#ifdef OCI_WITH_IMAGE
+#include "ocispec/conversion.h" /* csrc/image/conversion.c */
+#endif
 #include "ocispec/platform.h"
 #include "ocispec/runtime.h"
+#include "ocispec/version.h"
 
 #define TYPES_KEY "ocispec.types" /* registry: metatable -> true */
+
+#ifdef OCI_WITH_IMAGE
+#define OCIL_WITH_IMAGE 1
+#else
+#define OCIL_WITH_IMAGE 0
+#endif
+#ifdef OCI_WITH_REGISTRY
+#define OCIL_WITH_REGISTRY 1
+#else
+#define OCIL_WITH_REGISTRY 0
+#endif
 
 static void push_field_name(lua_State *L, const oci_field *f) {
   lua_pushlstring(L, f->name, oci_field_name_len(f));
@@ -1226,6 +1241,7 @@ static int core_runtime_spec_rootless(lua_State *L) {
   return push_spec(L, u, rc, s, &e);
 }
 
+#ifdef OCI_WITH_IMAGE
 /* core.runtime_spec_from_image_config(cfg, base, rootfs, volumes): cfg an
    ImageConfiguration, base a Spec or nil, rootfs a string or nil, volumes
    a boolean (oci_runtime_spec_from_image_config) -> Spec | nil, msg, err */
@@ -1247,6 +1263,7 @@ static int core_runtime_spec_from_image_config(lua_State *L) {
   if (rc) return ocil_push_error(L, &e, NULL);
   return push_spec(L, u, rc, s, &e);
 }
+#endif
 
 /* core.realpath(path) -> absolute path without symlinks | nil, msg, err */
 static int core_realpath(lua_State *L) {
@@ -1316,8 +1333,10 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "runtime_spec_default");
   lua_pushcfunction(L, core_runtime_spec_rootless);
   lua_setfield(L, -2, "runtime_spec_rootless");
+#ifdef OCI_WITH_IMAGE
   lua_pushcfunction(L, core_runtime_spec_from_image_config);
   lua_setfield(L, -2, "runtime_spec_from_image_config");
+#endif
   lua_pushcfunction(L, core_realpath);
   lua_setfield(L, -2, "realpath");
   lua_pushcfunction(L, core_json_encode);
@@ -1330,16 +1349,28 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "digest");
   ocil_push_reference_lib(L);
   lua_setfield(L, -2, "reference");
-  ocil_push_layer_lib(L);
-  lua_setfield(L, -2, "layer");
   ocil_push_check_lib(L);
   lua_setfield(L, -2, "check");
+  /* the sub-modules of the optional components exist only when built: the
+     Lua layer says "not available (built without ...)" for the others */
+#ifdef OCI_WITH_IMAGE
+  ocil_push_layer_lib(L);
+  lua_setfield(L, -2, "layer");
   ocil_push_unpack_lib(L);
   lua_setfield(L, -2, "unpack");
   ocil_push_layout_lib(L);
   lua_setfield(L, -2, "layout");
+#endif
+#ifdef OCI_WITH_REGISTRY
   ocil_push_registry_lib(L);
   lua_setfield(L, -2, "registry");
+#endif
+  lua_createtable(L, 0, 2); /* which components were built */
+  lua_pushboolean(L, OCIL_WITH_IMAGE);
+  lua_setfield(L, -2, "image");
+  lua_pushboolean(L, OCIL_WITH_REGISTRY);
+  lua_setfield(L, -2, "registry");
+  lua_setfield(L, -2, "features");
   ocil_push_fs_lib(L);
   lua_setfield(L, -2, "fs");
   lua_pushlightuserdata(L, NULL); /* JSON null, as cjson.null */
@@ -1348,7 +1379,7 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "host_arch");
   lua_pushstring(L, oci_host_os());
   lua_setfield(L, -2, "host_os");
-  lua_pushliteral(L, "0.1.0");
-  lua_setfield(L, -2, "version");
+  lua_pushstring(L, oci_version()); /* the library's, from project(VERSION) */
+  lua_setfield(L, -2, "VERSION");
   return 1;
 }

@@ -11,6 +11,7 @@
      hasher([alg])          -> Hasher | nil, msg, err
      verify(d, data)        -> true | nil, msg, err
      verify_file(d, path)   -> true, size | nil, msg, err
+   (hashing only with OCI_WITH_IMAGE: csrc/image/hash.c)
    alg is "sha256" (default) or "sha512"; "blake3" is "unsupported", any
    other name "invalid". A Hasher is a handle (handle.c) holding one
    oci_hasher. */
@@ -20,8 +21,11 @@
 
 #include "binding.h"
 #include "ocil_parts.h"
+#include "ocispec/config.h"
 #include "ocispec/digest.h"
+#ifdef OCI_WITH_IMAGE
 #include "ocispec/hash.h"
+#endif
 
 #define OCIL_HASHER_MT "ocispec.digest.Hasher"
 
@@ -84,6 +88,7 @@ static void push_algorithms(lua_State *L) {
   }
 }
 
+#ifdef OCI_WITH_IMAGE
 /* ---- hashing ---- */
 
 /* String argument idx, strictly: a number raises too (DESIGN.md: a number
@@ -276,21 +281,27 @@ static void create_hasher_metatable(lua_State *L) {
   ocil_handle_register(L, &hasher_class, methods, NULL);
 }
 
+#endif /* OCI_WITH_IMAGE */
+
 int ocil_push_digest_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"parse", l_parse},
                                  {"validate", l_validate},
                                  {"referrers_tag", l_referrers_tag},
                                  {"hex_len", l_hex_len},
-                                 {"sha256", l_sha256},
-                                 {"sha512", l_sha512},
-                                 {"hash", l_hash},
-                                 {"file", l_file},
-                                 {"hasher", l_hasher},
-                                 {"verify", l_verify},
-                                 {"verify_file", l_verify_file},
                                  {NULL, NULL}};
-  create_hasher_metatable(L);
   luaL_newlib(L, fns);
+#ifdef OCI_WITH_IMAGE
+  static const luaL_Reg hashing[] = {{"sha256", l_sha256},
+                                     {"sha512", l_sha512},
+                                     {"hash", l_hash},
+                                     {"file", l_file},
+                                     {"hasher", l_hasher},
+                                     {"verify", l_verify},
+                                     {"verify_file", l_verify_file},
+                                     {NULL, NULL}};
+  create_hasher_metatable(L);
+  luaL_setfuncs(L, hashing, 0);
+#endif
   push_algorithms(L);
   lua_setfield(L, -2, "algorithms");
   return 1;

@@ -1,5 +1,5 @@
 /* core.fs: file helpers of the Lua layer (ocispec.runtime, the CLI).
-     read_in_root(rootfs, path [, max])
+     read_in_root(rootfs, path [, max])   (OCI_WITH_IMAGE only)
        -> content | false (no such file) | nil, msg, err
        (oci_rootfs_read_file: never leaves rootfs, regular files only,
        max bytes, default 4 MiB)
@@ -21,8 +21,10 @@
 
 #include "internal.h"
 #include "ocil_parts.h"
+#include "ocispec/config.h"
 #include "ocispec/runtime.h"
 
+#ifdef OCI_WITH_IMAGE /* oci_rootfs_read_file: csrc/image/rootfs.c */
 /* lua_pushlstring under lua_pcall, so that buf is freed even when Lua
    cannot allocate the string. */
 static int push_buf(lua_State *L) {
@@ -58,6 +60,8 @@ static int l_read_in_root(lua_State *L) {
   if (st != LUA_OK) return lua_error(L);
   return 1;
 }
+
+#endif
 
 static int l_write_atomic(lua_State *L) {
   oci_error err = {0};
@@ -124,11 +128,14 @@ static int l_isatty(lua_State *L) {
 }
 
 int ocil_push_fs_lib(lua_State *L) {
-  static const luaL_Reg fns[] = {{"read_in_root", l_read_in_root},
-                                 {"write_atomic", l_write_atomic},
-                                 {"ids", l_ids},
-                                 {"isatty", l_isatty},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+#ifdef OCI_WITH_IMAGE
+      {"read_in_root", l_read_in_root},
+#endif
+      {"write_atomic", l_write_atomic},
+      {"ids", l_ids},
+      {"isatty", l_isatty},
+      {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

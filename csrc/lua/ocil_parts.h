@@ -4,12 +4,13 @@
      core.check     = ocil_push_check_lib(L)
      core.digest    = ocil_push_digest_lib(L)
      core.reference = ocil_push_reference_lib(L)
-     core.layer     = ocil_push_layer_lib(L)
-     core.layout    = ocil_push_layout_lib(L)
-     core.unpack    = ocil_push_unpack_lib(L)
-     core.registry  = ocil_push_registry_lib(L)
+     core.layer     = ocil_push_layer_lib(L)      (OCI_WITH_IMAGE only)
+     core.layout    = ocil_push_layout_lib(L)     (OCI_WITH_IMAGE only)
+     core.unpack    = ocil_push_unpack_lib(L)     (OCI_WITH_IMAGE only)
+     core.registry  = ocil_push_registry_lib(L)   (OCI_WITH_REGISTRY only)
      core.fs        = ocil_push_fs_lib(L)
       core.values    = ocil_push_values_lib(L, types)
+   (core.digest's hashing and core.fs.read_in_root: OCI_WITH_IMAGE only.)
    Data errors return nil, message, err (an error table, binding.h);
    misuse (a non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H

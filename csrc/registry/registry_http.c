@@ -861,7 +861,7 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
                             &fail);
   r->ca_file = dup_or_null(r->o.ca_file, &fail);
   r->user_agent = dup_or_null(
-      r->o.user_agent ? r->o.user_agent : "ocispec/" OCISPEC_VERSION, &fail);
+      r->o.user_agent ? r->o.user_agent : "ocispec/" OCI_VERSION_STRING, &fail);
   r->username = dup_or_null(r->o.username, &fail);
   r->password = dup_or_null(r->o.password, &fail);
   if (!fail && asprintf(&r->base, "%s://%s", r->o.plain_http ? "http" : "https",

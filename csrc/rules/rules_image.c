@@ -272,18 +272,18 @@ static void check_embedded_data(oci_vctx *v, const oci_image_descriptor *d) {
                "data decodes to %zu bytes but size is %lld", n,
                (long long)d->size);
   oci_digest_view dv;
-  const EVP_MD *md = NULL;
+  oci_digest_alg alg = OCI_DIGEST_OTHER;
   if (oci_is_present(d, OCI_F_image_descriptor_digest) &&
-      oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL) == OCI_OK) {
-    oci_digest_alg alg =
-        oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
-    md = alg == OCI_DIGEST_SHA256   ? EVP_sha256()
-         : alg == OCI_DIGEST_SHA512 ? EVP_sha512()
-                                    : NULL;
-  }
+      oci_digest_parse(d->digest, strlen(d->digest), &dv, NULL) == OCI_OK)
+    alg = oci_digest_alg_from_name(dv.algorithm, dv.algorithm_len);
+  /* libcrypto, as every digest of the library */
   unsigned char h[EVP_MAX_MD_SIZE];
   unsigned hl = 0;
-  if (md && EVP_Digest(buf, n, h, &hl, md, NULL) == 1) {
+  const EVP_MD *md = alg == OCI_DIGEST_SHA256   ? EVP_sha256()
+                     : alg == OCI_DIGEST_SHA512 ? EVP_sha512()
+                                                : NULL;
+  if (md && EVP_Digest(buf, n, h, &hl, md, NULL) != 1) hl = 0;
+  if (hl) {
     static const char hex[] = "0123456789abcdef";
     char got[2 * EVP_MAX_MD_SIZE + 1];
     for (unsigned i = 0; i < hl; i++) {

@@ -22,6 +22,9 @@
 local image = require "ocispec.image"
 local util = require "ocispec.util"
 
+if not require("ocispec.core").layer then
+  return util.unavailable({}, "ocispec.build", "OCISPEC_WITH_IMAGE")
+end
 local M = {}
 
 local MT = image.MediaType

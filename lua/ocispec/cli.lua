@@ -1001,6 +1001,12 @@ function M.main(argv, out)
     io.stderr:write(("ocispec %s: %s\n"):format(name, status.msg))
     return status.status
   end
+  -- a part this build lacks (util.unavailable): a plain message, status 2
+  local missing = tostring(status):gsub("^[^:\n]*:%d+: ", "")
+  if missing:find("not available (built without ", 1, true) then
+    io.stderr:write(("ocispec %s: %s\n"):format(name, missing))
+    return 2
+  end
   io.stderr:write(("ocispec %s: internal error: %s\n"):format(name, tostring(status)))
   return 2
 end

@@ -36,5 +36,12 @@
 -- number included) raises.
 -- @module ocispec.digest
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+-- built without OCISPEC_WITH_IMAGE: digest strings work, hashing raises
+if not core.digest.sha256 then
+  local M = {}
+  for k, v in pairs(core.digest) do M[k] = v end
+  return util.unavailable(M, "ocispec.digest", "OCISPEC_WITH_IMAGE")
+end
 return setmetatable({}, { __index = core.digest })

@@ -64,7 +64,14 @@ end
 
 local M = {
   _NAME = "ocispec",
-  _VERSION = core.version,
+  --- The library's version, "MAJOR.MINOR.PATCH" (project(VERSION) in
+  -- CMakeLists.txt, through ocispec/version.h).
+  _VERSION = core.VERSION,
+  --- The optional components this build has: `{image = bool, registry =
+  -- bool}` (build options OCISPEC_WITH_IMAGE, OCISPEC_WITH_REGISTRY). The
+  -- modules of a missing one load, and raise "not available (built
+  -- without ...)" where they are used.
+  features = { image = core.features.image, registry = core.features.registry },
   --- JSON null (the same value as `cjson.null`): `obj:set_x(oci.null)`.
   null = core.null,
   core = core,

@@ -32,7 +32,9 @@
 -- and a file already there is left as it was.
 -- @module ocispec.layer
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+if not core.layer then return util.unavailable({}, "ocispec.layer", "OCISPEC_WITH_IMAGE") end
 local M = setmetatable({}, { __index = core.layer })
 
 --- Media type of each compression name.

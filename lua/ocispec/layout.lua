@@ -36,5 +36,7 @@
 -- Failures return nil, message, err (`err.code`, `err.message`).
 -- @module ocispec.layout
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+if not core.layout then return util.unavailable({}, "ocispec.layout", "OCISPEC_WITH_IMAGE") end
 return setmetatable({}, { __index = core.layout })

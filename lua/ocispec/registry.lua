@@ -38,6 +38,10 @@ local distribution = require "ocispec.distribution"
 local layout = require "ocispec.layout"
 local util = require "ocispec.util"
 
+-- Built without OCISPEC_WITH_REGISTRY: the classes, host_of and
+-- parse_reference work; the client raises where it is used.
+local creg = util.core_part("registry", "ocispec.registry", "OCISPEC_WITH_REGISTRY")
+
 local M = {}
 -- The client's own documents, as classes like every other type:
 -- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
@@ -45,12 +49,12 @@ local M = {}
 util.export_classes(M, "registry")
 
 --- Largest manifest accepted (4 MiB, distribution-spec's limit).
-M.MANIFEST_MAX = core.registry.MANIFEST_MAX
+M.MANIFEST_MAX = core.registry and creg.MANIFEST_MAX
 --- Default `max_bytes` of `client:get_blob` (64 MiB).
-M.GET_BLOB_MAX = core.registry.GET_BLOB_MAX
+M.GET_BLOB_MAX = core.registry and creg.GET_BLOB_MAX
 --- The Accept header of manifest requests (OCI and Docker v2 manifests
 -- and indexes).
-M.ACCEPT_MANIFESTS = core.registry.ACCEPT_MANIFESTS
+M.ACCEPT_MANIFESTS = core.registry and creg.ACCEPT_MANIFESTS
 
 -- Hosts contacted for a reference's registry part (values.def's hosts).
 local HOSTS = core.values.hosts
@@ -89,7 +93,7 @@ function M.connect(host, opts)
   -- not a tail call: argument errors then name `connect`, not this file.
   -- The core maps docker.io to its API host itself, after finding Docker
   -- Hub's credentials (filed under index.docker.io) by the name.
-  local c, msg, err = core.registry.connect(host, opts)
+  local c, msg, err = creg.connect(host, opts)
   return c, msg, err
 end
 
@@ -140,7 +144,7 @@ end
 local function connect_ref(ref, opts)
   local r, msg, err = M.parse_reference(ref)
   if not r then return nil, msg, err end
-  local c, cmsg, cerr = core.registry.connect(r.host, opts)
+  local c, cmsg, cerr = creg.connect(r.host, opts)
   if not c then return nil, cmsg, cerr end
   return c, r
 end
@@ -240,11 +244,11 @@ function M.copy(src, dst, opts)
   if not rd then return nil, msg, err end
   local so, dopt = side_options(opts, "src"), side_options(opts, "dst")
   local cs
-  cs, msg, err = core.registry.connect(rs.host, so)
+  cs, msg, err = creg.connect(rs.host, so)
   if not cs then return nil, msg, err end
   local cd = cs
   if rd.host ~= rs.host or (opts and (opts.src or opts.dst)) then
-    cd, msg, err = core.registry.connect(rd.host, dopt)
+    cd, msg, err = creg.connect(rd.host, dopt)
     if not cd then
       cs:close()
       return nil, msg, err
@@ -278,4 +282,5 @@ function M.tags(repo, opts)
   return finish({ c }, nil, false, pcall(c.tags, c, r.repository))
 end
 
+if not core.registry then return util.unavailable(M, "ocispec.registry", "OCISPEC_WITH_REGISTRY") end
 return M

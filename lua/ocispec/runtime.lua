@@ -109,6 +109,9 @@ M.ROOTFS_DB_MAX = 4 << 20
 -- `/config/User`).
 function Spec.from_image_config(image_config, opts)
   util.check_options(opts, { "rootfs", "volumes", "base" }, "from_image_config")
+  if not core.runtime_spec_from_image_config then -- csrc/image/conversion.c
+    error("ocispec.runtime.Spec.from_image_config: not available (built without OCISPEC_WITH_IMAGE)", 2)
+  end
   opts = opts or {}
   local cfg = image_config
   if type(cfg) == "table" then

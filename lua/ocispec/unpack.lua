@@ -35,7 +35,9 @@
 -- ("missing", "empty", "full" or "other").
 -- @module ocispec.unpack
 local core = require "ocispec.core"
+local util = require "ocispec.util"
 
+if not core.unpack then return util.unavailable({}, "ocispec.unpack", "OCISPEC_WITH_IMAGE") end
 local M = {}
 
 --- Apply one layer blob to a root file system.

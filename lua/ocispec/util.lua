@@ -77,4 +77,23 @@ function util.fail(code, message, fields)
   return nil, message, setmetatable(err, core.Error)
 end
 
+--- Marks what this build of ocispec lacks (built without
+-- OCISPEC_WITH_IMAGE or OCISPEC_WITH_REGISTRY): every name absent from `t`
+-- raises `<module>.<name>: not available (built without <option>)` where
+-- it is looked up, so `require "ocispec"` always works and a missing part
+-- is reported where it is used. Returns `t` (a new table when nil).
+function util.unavailable(t, module, option)
+  return setmetatable(t or {}, {
+    __index = function(_, k)
+      error(("%s.%s: not available (built without %s)"):format(module, tostring(k), option), 2)
+    end,
+  })
+end
+
+--- `core[name]`, or `util.unavailable({}, module, option)` when the core
+-- module was built without it.
+function util.core_part(name, module, option)
+  return core[name] or util.unavailable({}, module, option)
+end
+
 return util

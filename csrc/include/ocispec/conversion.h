@@ -5,6 +5,11 @@
 #ifndef OCISPEC_CONVERSION_H
 #define OCISPEC_CONVERSION_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/conversion.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
 #include <stdbool.h>
 
 #include "ocispec/error.h"

@@ -6,6 +6,11 @@
 #ifndef OCISPEC_HASH_H
 #define OCISPEC_HASH_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/hash.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

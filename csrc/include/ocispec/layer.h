@@ -17,6 +17,11 @@
 #ifndef OCISPEC_LAYER_H
 #define OCISPEC_LAYER_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/layer.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

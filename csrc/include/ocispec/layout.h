@@ -30,6 +30,11 @@
 #ifndef OCISPEC_LAYOUT_H
 #define OCISPEC_LAYOUT_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/layout.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -34,6 +34,11 @@
 #ifndef OCISPEC_REGISTRY_H
 #define OCISPEC_REGISTRY_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_REGISTRY
+#error "<ocispec/registry.h>: ocispec was built without OCISPEC_WITH_REGISTRY"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ocispec/config.h"
 #include "ocispec/types.h"
 
 #ifdef __cplusplus
@@ -30,6 +31,7 @@ OCI_API int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
 #define OCI_ROOTFS_READ_MAX ((size_t)4 << 20) /**< default size cap: 4 MiB */
 #define OCI_ROOTFS_MAX_LINKS 40               /**< symlinks followed, at most */
 
+#ifdef OCI_WITH_IMAGE /* csrc/image/rootfs.c */
 /** Reads the regular file `path` of the root file system `rootfs` (path is
    taken relative to rootfs: "etc/passwd" or "/etc/passwd") without ever
    leaving rootfs, as image-spec conversion.md needs for /etc/passwd and
@@ -46,6 +48,7 @@ OCI_API int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
 OCI_API int oci_rootfs_read_file(const char *rootfs, const char *path,
                                  size_t max, char **out, size_t *out_len,
                                  oci_error *err);
+#endif
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,11 @@
 #ifndef OCISPEC_UNPACK_H
 #define OCISPEC_UNPACK_H
 
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/unpack.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
 #include <stdbool.h>
 #include <stdint.h>
 
