@@ -11,6 +11,11 @@ if grep -n 'README' lua/ocispec/*.lua bin/ocispec; then
   echo "check-docs: the lines above send the reader to the README; say it here (or name a docs/ page)" >&2
   exit 1
 fi
+# Every page of docs/ is an LDoc topic (config.ld), so the reference is whole.
+for page in docs/*.md; do
+  grep -q "\"$page\"" config.ld ||
+    { echo "check-docs: $page is not in config.ld's topics" >&2; exit 1; }
+done
 out=$(ldoc -d "$1" . 2>&1) || { echo "$out"; exit 1; }
 echo "$out"
 if echo "$out" | grep -E ':[0-9]+: |[Ww]arning|[Ee]rror'; then

@@ -150,6 +150,48 @@ local runners = {
 local PAGES = { "README.md" }
 for _, name in ipairs(support.list(SRC .. "/docs", "%.md$")) do PAGES[#PAGES + 1] = "docs/" .. name end
 
+-- GitHub's anchor of a heading: lowercase, punctuation dropped (but - and
+-- _), spaces to hyphens.
+local function slug(heading)
+  return (heading:lower():gsub("[^%w%s_%-]", ""):gsub("%s", "-"))
+end
+
+-- The anchors of a page's headings (outside code blocks), as a set.
+local function anchors_of(text)
+  local set, fence = {}, false
+  for line in text:gmatch("[^\n]*") do
+    if line:match("^```") then fence = not fence end
+    local h = not fence and line:match("^#+%s+(.-)%s*$")
+    if h then set[slug(h)] = true end
+  end
+  return set
+end
+
+-- Relative links of a page (`[text](file.md#anchor)`, `(#anchor)`) that
+-- name no file of the repository or no heading of their page: a list of
+-- "LINE: target (why)". `dir` is the page's folder, relative to SRC.
+local function broken_links(text, dir)
+  local bad, n = {}, 0
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    for target in line:gmatch("%]%(([^)%s]+)%)") do
+      if not target:match("^%a[%w+.-]*:") then -- not a URL
+        local file, anchor = target:match("^([^#]*)#?(.*)$")
+        local path = file ~= "" and ((dir ~= "" and dir .. "/" or "") .. file):gsub("[^/]+/%.%./", "") or nil
+        local page = path and support.read(SRC .. "/" .. path)
+        if path and not page and not oci.core.realpath(SRC .. "/" .. path) then
+          bad[#bad + 1] = ("%d: %s (no such file)"):format(n, target)
+        elseif anchor ~= "" and path and not path:match("%.md$") then
+          bad[#bad + 1] = ("%d: %s (an anchor into a file that is not a page)"):format(n, target)
+        elseif anchor ~= "" and not anchors_of(page or text)[anchor] then
+          bad[#bad + 1] = ("%d: %s (no such heading)"):format(n, target)
+        end
+      end
+    end
+  end
+  return bad
+end
+
 -- Runs one block in a fresh folder; raises what the runner raised.
 local function run_block(block, name)
   local dir = support.tmpdir()
@@ -177,6 +219,14 @@ describe("documentation code blocks", function()
     assert.equal(6, unclosed)
   end)
 
+  it("notices a broken link", function()
+    local bad = broken_links("[a](docs/lua.md#types) [b](docs/lua.md#no-such)\n"
+      .. "[c](docs/nope.md) [d](#here) [g](#there)\n"
+      .. "[e](https://example.com/x.md) [f](spec/readme_spec.lua)\n## Here\n", "")
+    assert.same({ "1: docs/lua.md#no-such (no such heading)", "2: docs/nope.md (no such file)",
+      "2: #there (no such heading)" }, bad)
+  end)
+
   -- the harness fails a block that fails: otherwise a broken page would pass
   for _, case in ipairs({
     { lang = "lua", code = 'error("boom")\n', want = "boom" },
@@ -200,6 +250,10 @@ describe("documentation code blocks", function()
       local list, unclosed = blocks(text)
       it("closes every ``` fence", function()
         assert.is_nil(unclosed, ("%s: the ``` fence of line %s is never closed"):format(page, tostring(unclosed)))
+      end)
+      it("links only to files and headings that exist", function()
+        local bad = broken_links(text, page:match("^(.*)/") or "")
+        assert.same({}, bad, page .. ": broken links:\n" .. table.concat(bad, "\n"))
       end)
       if page == "README.md" then
         it("has code blocks", function() assert.is_true(#list >= 6) end)
