@@ -59,14 +59,31 @@ MODE:
             request's body is logged as "BODY METHOD PATH LENGTH SHA256"
             (so a test sees the bytes sent again)
   upload    the same upload endpoint, logging the same, without the 503s
+  referrers  a small registry that keeps what it is sent, per repository,
+            and supports the referrers API (distribution-spec v1.1): the
+            upload endpoint of "upload"; manifest PUTs stored (by tag and
+            digest; a digest reference is checked with hashlib) and served
+            by GET and HEAD; a PUT of a manifest with a subject answers
+            "OCI-Subject: <subject digest>"; GET /v2/<repo>/referrers/<digest>
+            answers 200 with an index of the stored manifests whose subject
+            is <digest> (artifactType: the manifest's, else its config's
+            mediaType; its annotations), filtered by ?artifactType= with
+            "OCI-Filters-Applied: artifactType"; the subject "broken_subject"
+            of /_fake/blobs gets a 200 whose body is not an image index
+  referrers-unfiltered  the same, but the artifactType filter is ignored
+            (no OCI-Filters-Applied: the client must filter)
+  store     the same store without the referrers API (as a registry of
+            distribution-spec v1.0): /referrers/ answers 404 and a PUT no
+            OCI-Subject; any body is stored under the Content-Type it came
+            with (no validation: what a broken or hostile registry may serve)
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
             manifest GETs answer 404 with a message holding ESC and LF
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
-the digest of the bytes the mismatch mode sends} (for the tests; never
-failed).
+the digest of the bytes the mismatch mode sends, "broken_subject": see the
+referrers mode} (for the tests; never failed).
 """
 import hashlib
 import io
@@ -132,6 +149,7 @@ def nested_indexes(width=6, depth=4):
 
 
 NESTED, NESTED_TOP = nested_indexes()
+BROKEN_SUBJECT = sha256(b"a subject whose referrers answer is broken")
 
 
 def page(items, query, path):
@@ -159,6 +177,7 @@ class State:
         self.headers_file = open(log.name + ".headers", "a") if log is not sys.stderr else log
         self.partial = {}  # upload-retry: upload id -> the bytes so far
         self.failed = set()  # upload-retry: requests answered 503 already
+        self.stored = {}  # referrers: (repo, reference) -> (body, media type)
 
     def failure(self, path):
         """The status to fail this request with, or None."""
@@ -318,12 +337,16 @@ def make_handler(state):
             parts0 = path[len("/v2/"):].rsplit("/", 3) if path.startswith("/v2/") else []
             if len(parts0) >= 3 and parts0[-2] == "uploads" or path.endswith("/blobs/uploads/"):
                 return self.upload(path, query, head)
+            if state.mode in ("referrers", "referrers-unfiltered", "store") and path.startswith("/v2/") and (
+                    "/manifests/" in path or "/referrers/" in path):
+                return self.store(path, query, head)
             if path == "/_fake/blobs":
                 return self.send(200, json.dumps({
                     "config": sha256(CONFIG), "layer": sha256(LAYER),
                     "manifest": sha256(MANIFEST), "layer_size": len(LAYER),
                     "config_size": len(CONFIG), "manifest_size": len(MANIFEST),
-                    "bad_layer_sha256": sha256(BAD_LAYER)}).encode(),
+                    "bad_layer_sha256": sha256(BAD_LAYER),
+                    "broken_subject": BROKEN_SUBJECT}).encode(),
                     {"Content-Type": "application/json"}, head)
             status = state.failure(self.command + " " + path)
             if status == 503:
@@ -370,7 +393,7 @@ def make_handler(state):
         def upload(self, path, query, head):
             length = int(self.headers.get("Content-Length", "0") or 0)
             body = self.rfile.read(length) if length else b""
-            if state.mode in ("upload", "upload-retry"):
+            if state.mode in ("upload", "upload-retry", "referrers", "referrers-unfiltered", "store"):
                 return self.upload_retry(path, query, body)
             if self.command == "POST":
                 with state.lock:
@@ -425,6 +448,79 @@ def make_handler(state):
                                             "Docker-Content-Digest": digest})
             return self.error(405, "UNSUPPORTED", "not served by the fake")
 
+        def store(self, path, query, head):
+            """The referrers modes: manifests kept per repository, and
+            the referrers API over them."""
+            repo, kind, ref = path[len("/v2/"):].rsplit("/", 2)
+            if kind == "referrers":
+                if state.mode == "store":
+                    return self.error(404, "NAME_UNKNOWN", "no referrers API here", head)
+                if self.command != "GET":
+                    return self.error(405, "UNSUPPORTED", "not served by the fake", head)
+                if ref == BROKEN_SUBJECT:
+                    return self.send(200, b'{"schemaVersion":2,"manifests":{}}',
+                                     {"Content-Type": INDEX_TYPE}, head)
+                want = parse_qs(query).get("artifactType", [None])[0]
+                if state.mode == "referrers-unfiltered":
+                    want = None
+                entries, seen = [], set()
+                with state.lock:
+                    items = sorted(state.stored.items())
+                for (r, _), (body, mt) in items:
+                    digest = sha256(body)
+                    if r != repo or digest in seen:
+                        continue
+                    seen.add(digest)
+                    try:
+                        doc = json.loads(body)
+                    except ValueError:
+                        continue
+                    if not isinstance(doc, dict) or (doc.get("subject") or {}).get("digest") != ref:
+                        continue
+                    d = {"mediaType": mt, "digest": digest, "size": len(body)}
+                    at = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType")
+                    if at:
+                        d["artifactType"] = at
+                    if doc.get("annotations"):
+                        d["annotations"] = doc["annotations"]
+                    if want is None or at == want:
+                        entries.append(d)
+                headers = {"Content-Type": INDEX_TYPE}
+                if want is not None:
+                    headers["OCI-Filters-Applied"] = "artifactType"
+                body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE,
+                                   "manifests": entries}).encode()
+                return self.send(200, body, headers, head)
+            if kind != "manifests":
+                return self.error(404, "NAME_UNKNOWN", "not served by the fake", head)
+            if self.command == "PUT":
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(length) if length else b""
+                digest = sha256(body)
+                if ref.startswith("sha256:") and ref != digest:
+                    return self.error(400, "DIGEST_INVALID", "manifest digest did not match")
+                mt = self.headers.get("Content-Type", MANIFEST_TYPE)
+                with state.lock:
+                    state.stored[(repo, ref)] = (body, mt)
+                    state.stored[(repo, digest)] = (body, mt)
+                headers = {"Location": "/v2/%s/manifests/%s" % (repo, digest),
+                           "Docker-Content-Digest": digest}
+                try:
+                    subject = (json.loads(body).get("subject") or {}).get("digest")
+                except (ValueError, AttributeError):
+                    subject = None
+                if subject and state.mode != "store":
+                    headers["OCI-Subject"] = subject
+                return self.send(201, b"", headers)
+            if self.command in ("GET", "HEAD"):
+                with state.lock:
+                    found = state.stored.get((repo, ref))
+                if found is None:
+                    return self.error(404, "MANIFEST_UNKNOWN", "manifest unknown", head)
+                return self.send(200, found[0], {"Content-Type": found[1],
+                                                 "Docker-Content-Digest": sha256(found[0])}, head)
+            return self.error(405, "UNSUPPORTED", "not served by the fake", head)
+
         def do_GET(self):
             self.route(False)
 
@@ -451,7 +547,7 @@ def main():
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
                     "link-grow", "trickle", "evil-strings", "upload-retry",
-                    "upload"):
+                    "upload", "referrers", "referrers-unfiltered", "store"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr
