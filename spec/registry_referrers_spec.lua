@@ -251,6 +251,30 @@ local function keeps_entries(host, dir)
   c:close()
 end
 
+-- A layout with a base image and one referrer "sig", the base pushed to
+-- host's repo; returns the layout, its descriptors, the client and the
+-- base's tag schema tag.
+local function base_pushed(host, dir, repo)
+  local L, d = layout_with_artifacts(dir, { { name = "sig", artifact_type = SIG, payload = "sig" } })
+  local c = connect(host)
+  assert(c:push(L, "base", repo, "base"))
+  return L, d, c, assert(oci.digest.referrers_tag(d.base:digest()))
+end
+
+-- Pushing the referrer and listing referrers both fail with "not an image
+-- index" and `why`; the tag still holds the bytes it held.
+local function refused_left_alone(host, L, d, c, repo, tag, why)
+  local base_url = "http://" .. host
+  local before = read_manifest(base_url, repo, tag)
+  assert.are.equal(200, before.status)
+  local parts = { "referrers tag " .. tag, repo, "not an image index", why }
+  assert_fails("registry", parts, c:push(L, "sig", repo, "sig"))
+  assert_fails("registry", parts, c:referrers(repo, d.base:digest()))
+  local after = read_manifest(base_url, repo, tag)
+  assert.are.equal(before.digest, after.digest)
+  assert.are.equal(before.content_type, after.content_type)
+end
+
 describe("referrers tag schema (no referrers API)", function()
   local tmp, reg
   setup(function()
@@ -276,5 +300,43 @@ describe("referrers tag schema (no referrers API)", function()
     keeps_entries(fake.host, tmp .. "/keep-fake")
     assert.is_true(fake.count_requests("GET", "/referrers/") >= 2, fake.log())
     assert.truthy(fake.log():find("/referrers/sha256:%x+ %-> 404\n"), fake.log())
+  end)
+
+  it("a tag holding an image manifest is reported, never overwritten (docker-registry 2.8)", function()
+    if skip_reason() then return pending(skip_reason()) end
+    local repo = "notindex/app"
+    local L, d, c, tag = base_pushed(reg.host, tmp .. "/notindex", repo)
+    -- an image manifest (the base itself) under the schema's tag; 2.8
+    -- answers 404 to an Accept of indexes only: that is no empty tag
+    assert(c:put_manifest(repo, tag, assert(L:get_blob(d.base:digest())), MT.ImageManifest))
+    refused_left_alone(reg.host, L, d, c, repo, tag, "the registry serves it as " .. MT.ImageManifest)
+    L:close()
+    c:close()
+  end)
+
+  it("whatever else the tag holds is reported and left alone (fake registry)", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("store")
+    finally(fake.stop)
+    local DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+    local cases = {
+      { DOCKER_LIST, ('{"schemaVersion":2,"mediaType":"%s","manifests":[]}'):format(DOCKER_LIST),
+        "the registry serves it as " .. DOCKER_LIST },
+      -- served as an index, but the body says it is a manifest
+      { MT.ImageIndex, ('{"schemaVersion":2,"mediaType":"%s","manifests":[]}'):format(MT.ImageManifest),
+        "its mediaType is " .. MT.ImageManifest },
+      { MT.ImageIndex, "not json at all", "1:1" },
+      { "application/json", '{"schemaVersion":2,"manifests":{}}', "/manifests" },
+    }
+    for i, case in ipairs(cases) do
+      local repo = "other" .. i .. "/app"
+      local L, d, c, tag = base_pushed(fake.host, tmp .. "/other" .. i, repo)
+      assert(c:put_manifest(repo, tag, case[2], case[1]))
+      refused_left_alone(fake.host, L, d, c, repo, tag, case[3])
+      -- nothing but the refused tag was written after the referrer itself
+      assert.are.equal(1, fake.count_requests("PUT", "^/v2/" .. repo .. "/manifests/" .. tag:gsub("%-", "%%-") .. "$"))
+      L:close()
+      c:close()
+    end
   end)
 end)

@@ -1074,6 +1074,65 @@ int reg_empty_index(oci_image_index **out, oci_error *err) {
   return oci_image_index_parse(empty, sizeof empty - 1, NULL, out, err);
 }
 
+/* Where a parse error is, for a message: "<pointer>: ", "<line>:<column>: "
+   (syntax) or "". */
+static const char *parse_where(const oci_error *pe, char *buf, size_t n) {
+  if (pe->pointer[0])
+    snprintf(buf, n, "%s: ", pe->pointer);
+  else if (pe->line)
+    snprintf(buf, n, "%zu:%zu: ", pe->line, pe->column);
+  else
+    buf[0] = '\0';
+  return buf;
+}
+
+int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
+                         oci_image_index **out, oci_error *err) {
+  *out = NULL;
+  oci_registry_manifest m;
+  /* every manifest type accepted: a registry may answer 404 to an Accept
+     the tagged document does not match (docker-registry 2.8 does), and a
+     404 here means "start an empty index", which the caller then PUTs over
+     whatever the tag named */
+  int rc = oci_registry_get_manifest(r, repo, tag, NULL, &m, err);
+  if (rc == OCI_EREGISTRY && r->last_status == 404)
+    return reg_empty_index(out, err);
+  if (rc) return rc;
+  char shown[96];
+  oci_error pe;
+  if (ol_is_manifest_mt(m.media_type) ||
+      ol_str_eq(m.media_type, OL_MT_DOCKER_LIST)) {
+    reg_escape(m.media_type, strlen(m.media_type), shown, sizeof shown);
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "referrers tag %s of %s: not an image index: the "
+                       "registry serves it as %s",
+                       tag, repo, shown);
+  } else if ((rc = oci_image_index_parse(m.body, m.len, NULL, out, &pe))) {
+    char where[OCI_ERROR_POINTER_MAX + 48];
+    rc = rc == OCI_ENOMEM
+             ? reg_nomem(err)
+             : oci_error_set(err, OCI_EREGISTRY,
+                             "referrers tag %s of %s: not an image index: "
+                             "%s%s",
+                             tag, repo, parse_where(&pe, where, sizeof where),
+                             pe.message);
+  } else if (oci_is_present(*out, OCI_F_image_index_media_type) &&
+             !ol_str_eq((*out)->media_type, OL_MT_INDEX)) {
+    reg_escape((*out)->media_type, strlen((*out)->media_type), shown,
+               sizeof shown);
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "referrers tag %s of %s: not an image index: its "
+                       "mediaType is %s",
+                       tag, repo, shown);
+  }
+  oci_registry_manifest_free(&m);
+  if (rc) {
+    oci_image_index_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int oci_registry_referrers(oci_registry *r, const char *repo,
                            const char *digest, const char *artifact_type,
                            oci_image_index **out, oci_error *err) {
@@ -1112,30 +1171,17 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
       goto out;
     }
     if (rc) {
-      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s%s", t.url,
-                         pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
+      char where[OCI_ERROR_POINTER_MAX + 48];
+      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s", t.url,
+                         parse_where(&pe, where, sizeof where), pe.message);
       goto out;
     }
     filtered = p.filters_applied && strstr(p.filters_applied, "artifactType");
   } else {
     char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
-    if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err))) goto out;
-    oci_registry_manifest m;
-    rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &m, err);
-    if (rc == OCI_EREGISTRY && r->last_status == 404) {
-      rc = reg_empty_index(out, err);
+    if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err)) ||
+        (rc = reg_tag_schema_index(r, repo, tag, out, err)))
       goto out;
-    }
-    if (rc) goto out;
-    oci_error pe;
-    rc = oci_image_index_parse(m.body, m.len, NULL, out, &pe);
-    oci_registry_manifest_free(&m);
-    if (rc == OCI_ENOMEM) rc = reg_nomem(err);
-    if (rc && rc != OCI_ENOMEM)
-      rc = oci_error_set(err, OCI_EREGISTRY,
-                         "referrers tag %s of %s: not an image index: %s", tag,
-                         repo, pe.message);
-    if (rc) goto out;
   }
   if (artifact_type && !filtered) filter_index(*out, artifact_type);
 out:

@@ -150,18 +150,7 @@ static int add_referrer(oci_registry *r, const char *repo,
   oci_image_descriptor *d = NULL;
   char *json = NULL;
   size_t len = 0;
-  oci_registry_manifest cur;
-  rc = oci_registry_get_manifest(r, repo, tag, OL_MT_INDEX, &cur, err);
-  if (rc == OCI_EREGISTRY && r->last_status == 404) {
-    rc = reg_empty_index(&x, err);
-  } else if (rc == OCI_OK) {
-    rc = oci_image_index_parse(cur.body, cur.len, NULL, &x, err);
-    oci_registry_manifest_free(&cur);
-    if (rc && rc != OCI_ENOMEM)
-      rc = oci_error_set(err, OCI_EREGISTRY,
-                         "referrers tag %s in %s is not an image index", tag,
-                         repo);
-  }
+  rc = reg_tag_schema_index(r, repo, tag, &x, err);
   if (rc) goto out;
   for (size_t i = 0; i < x->manifests.len; i++)
     if (!strcmp(x->manifests.items[i]->digest, md->digest)) goto out;
