@@ -74,8 +74,9 @@ local function build_multi(dir)
   local per = {}
   for _, p in ipairs(PLATFORMS) do
     local img = oci.build.Image.new(L, { platform = p, created = 0 })
-    assert(img:add_layer{ entries = { { path = "etc/base", type = "file", content = "shared base\n", mode = 420 } } })
-    assert(img:add_layer{ entries = { { path = "arch", type = "file", content = p.architecture .. "\n", mode = 420 } } })
+    local function file(path, content) return { path = path, type = "file", content = content, mode = 420 } end
+    assert(img:add_layer{ entries = { file("etc/base", "shared base\n") } })
+    assert(img:add_layer{ entries = { file("arch", p.architecture .. "\n") } })
     img:cmd({ "/bin/cat", "/arch" })
     local d = assert(img:commit())
     per[#per + 1] = d:digest()
