@@ -852,7 +852,15 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
      leaves is the layout's own content, and its digest is checked while it
      streams */
   int fd;
-  if ((rc = oci_layout_open_blob(l, d->digest, &fd, NULL, err))) return rc;
+  int64_t size;
+  if ((rc = oci_layout_open_blob(l, d->digest, &fd, &size, err))) return rc;
+  if (size != d->size) { /* no upload session for what cannot be right */
+    close(fd);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: %lld bytes in the layout, its descriptor "
+                         "gives %lld",
+                         d->digest, (long long)size, (long long)d->size);
+  }
   char what[OCI_DIGEST_STRING_MAX + 8];
   snprintf(what, sizeof what, "blob %s", d->digest);
   rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, false, err);

@@ -57,7 +57,9 @@ MODE:
             then served) whose first PUT of each upload and first PATCH of
             each range answer 503 after reading the body; every upload
             request's body is logged as "BODY METHOD PATH LENGTH SHA256"
-            (so a test sees the bytes sent again)
+            (so a test sees the bytes sent again); a body shorter than its
+            Content-Length (the client gave up) is logged "SHORT METHOD
+            PATH GOT of LENGTH" and committed nowhere
   upload    the same upload endpoint, logging the same, without the 503s
   referrers  a small registry that keeps what it is sent, per repository,
             and supports the referrers API (distribution-spec v1.1): the
@@ -393,6 +395,12 @@ def make_handler(state):
         def upload(self, path, query, head):
             length = int(self.headers.get("Content-Length", "0") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                # the client went away mid-body: nothing is committed (a
+                # real registry answers 500 or drops it the same way)
+                state.log("SHORT %s %s %d of %d" % (self.command, self.path, len(body), length))
+                self.close_connection = True
+                return None
             if state.mode in ("upload", "upload-retry", "referrers", "referrers-unfiltered", "store"):
                 return self.upload_retry(path, query, body)
             if self.command == "POST":

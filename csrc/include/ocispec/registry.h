@@ -263,7 +263,9 @@ OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                         oci_image_descriptor **out,
                                         oci_error *err);
 
-/* Uploads blob d from layout l (unless the registry has it). */
+/* Uploads blob d from layout l (unless the registry has it): a file whose
+   size is not d->size is OCI_EMISMATCH before any upload starts, and the
+   bytes are hashed as they stream (a mismatch is never committed). */
 OCI_API int oci_registry_push_blob_from_layout(oci_registry *r,
                                                const char *repo,
                                                const oci_layout *l,
