@@ -329,10 +329,11 @@ static int fetch_document(oci_registry *r, const char *repo,
                                      OCI_REGISTRY_ACCEPT_MANIFESTS, m, err);
   if (rc) return rc;
   if (d->size >= 0 && (uint64_t)d->size != m->len) {
+    size_t got = m->len; /* the free below clears it */
     oci_registry_manifest_free(m);
     return oci_error_set(err, OCI_EMISMATCH,
                          "manifest %s: %zu bytes, its descriptor gives %lld",
-                         d->digest, m->len, (long long)d->size);
+                         d->digest, got, (long long)d->size);
   }
   return OCI_OK;
 }
@@ -439,6 +440,35 @@ static int pull_node(oci_registry *r, const char *repo,
   return rc;
 }
 
+/* The descriptor of a document fetched by reference: its Content-Type,
+   unless that is no manifest or index type (a generic one) and the body
+   says what it is (a manifest with a config, an index). */
+static int top_descriptor(const oci_registry_manifest *m,
+                          oci_image_descriptor **out, oci_error *err) {
+  int rc = ol_make_descriptor(m->media_type[0] ? m->media_type : OL_MT_OCTET,
+                              m->digest, (int64_t)m->len, out, err);
+  if (rc || ol_is_index_mt((*out)->media_type) ||
+      ol_is_manifest_mt((*out)->media_type))
+    return rc;
+  oci_image_manifest *mm = NULL;
+  oci_image_index *xx = NULL;
+  const char *mt = NULL;
+  if (oci_image_manifest_parse(m->body, m->len, NULL, &mm, NULL) == OCI_OK &&
+      mm->media_type && mm->config)
+    mt = mm->media_type;
+  else if (oci_image_index_parse(m->body, m->len, NULL, &xx, NULL) == OCI_OK &&
+           xx->media_type)
+    mt = xx->media_type;
+  if (mt && oci_set_string(*out, DESC_F(media_type), mt)) rc = reg_nomem(err);
+  oci_image_manifest_free(mm);
+  oci_image_index_free(xx);
+  if (rc) {
+    oci_image_descriptor_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                       oci_layout *l, const char *name,
                       const oci_registry_platform *platform,
@@ -453,25 +483,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                                      OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err);
   if (rc) return rc;
   oci_image_descriptor *top = NULL, *chosen = NULL;
-  if ((rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
-                               m.digest, (int64_t)m.len, &top, err)))
-    goto out;
-  /* a manifest says what it is; trust the body over a generic header */
-  if (!ol_is_index_mt(top->media_type) && !ol_is_manifest_mt(top->media_type)) {
-    oci_image_manifest *mm = NULL;
-    oci_image_index *xx = NULL;
-    const char *mt = NULL;
-    if (oci_image_manifest_parse(m.body, m.len, NULL, &mm, NULL) == OCI_OK &&
-        mm->media_type && mm->config)
-      mt = mm->media_type;
-    else if (oci_image_index_parse(m.body, m.len, NULL, &xx, NULL) == OCI_OK &&
-             xx->media_type)
-      mt = xx->media_type;
-    if (mt && oci_set_string(top, DESC_F(media_type), mt)) rc = reg_nomem(err);
-    oci_image_manifest_free(mm);
-    oci_image_index_free(xx);
-    if (rc) goto out;
-  }
+  if ((rc = top_descriptor(&m, &top, err))) goto out;
   walk w;
   walk_init(&w, r, "pull");
   if ((rc = walk_visit(&w, top, err)) == 1)
@@ -601,8 +613,7 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
   oci_image_descriptor *top = NULL;
   walk w;
   walk_init(&w, src, "copy");
-  if (!(rc = ol_make_descriptor(m.media_type[0] ? m.media_type : OL_MT_OCTET,
-                                m.digest, (int64_t)m.len, &top, err)) &&
+  if (!(rc = top_descriptor(&m, &top, err)) &&
       (rc = walk_visit(&w, top, err)) == 1)
     rc = copy_node(src, src_repo, dst, dst_repo, top, m.body, m.len, dst_tag, 0,
                    &w, err);

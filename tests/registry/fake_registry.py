@@ -63,7 +63,9 @@ MODE:
   upload    the same upload endpoint, logging the same, without the 503s
   referrers  a small registry that keeps what it is sent, per repository,
             and supports the referrers API (distribution-spec v1.1): the
-            upload endpoint of "upload"; manifest PUTs stored (by tag and
+            upload endpoint of "upload", a blob served only by the
+            repositories it was uploaded or mounted (POST ?mount=&from=:
+            201 when the source repository has it) to; manifest PUTs stored (by tag and
             digest; a digest reference is checked with hashlib) and served
             by GET and HEAD; a PUT of a manifest with a subject answers
             "OCI-Subject: <subject digest>"; GET /v2/<repo>/referrers/<digest>
@@ -180,6 +182,7 @@ class State:
         self.partial = {}  # upload-retry: upload id -> the bytes so far
         self.failed = set()  # upload-retry: requests answered 503 already
         self.stored = {}  # referrers: (repo, reference) -> (body, media type)
+        self.repo_blobs = set()  # referrers, store: (repo, digest) held
 
     def failure(self, path):
         """The status to fail this request with, or None."""
@@ -384,6 +387,8 @@ def make_handler(state):
                 if state.mode == "basic" and not head and parts[2] in blobs:
                     return self.send(307, b"", {"Location": "%s/_fake/content/%s" % (state.other, parts[2])})
                 body = blobs.get(parts[2])
+                if state.mode in ("referrers", "referrers-unfiltered", "store") and (parts[0], parts[2]) not in state.repo_blobs:
+                    body = None
                 if body is None:
                     return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
                 if state.mode == "mismatch" and body is LAYER:
@@ -423,6 +428,16 @@ def make_handler(state):
             if self.command != "POST":
                 state.log("BODY %s %s %d %s" % (self.command, self.path, len(body), sha256(body)))
             if self.command == "POST":
+                q = parse_qs(query)
+                mount, source = q.get("mount", [None])[0], q.get("from", [None])[0]
+                if mount and state.mode in ("referrers", "referrers-unfiltered", "store"):
+                    with state.lock:
+                        there = (source, mount) in state.repo_blobs
+                        if there:
+                            state.repo_blobs.add((repo, mount))
+                    if there:
+                        return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, mount),
+                                                    "Docker-Content-Digest": mount})
                 with state.lock:
                     state.uploads += 1
                     n = str(state.uploads)
@@ -452,6 +467,7 @@ def make_handler(state):
                 with state.lock:
                     del state.partial[uid]
                     blobs[digest] = data
+                    state.repo_blobs.add((repo, digest))
                 return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, digest),
                                             "Docker-Content-Digest": digest})
             return self.error(405, "UNSUPPORTED", "not served by the fake")
