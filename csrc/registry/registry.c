@@ -773,9 +773,12 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                   const char *media_type,
                                   oci_image_descriptor **out, oci_error *err) {
   if (out) *out = NULL;
+  int rc;
+  if (media_type &&
+      (rc = oci_check_media_type(media_type, strlen(media_type), err)))
+    return rc; /* before anything is sent: the descriptor would be invalid */
   char dg[OCI_DIGEST_STRING_MAX];
-  int rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err);
-  if (rc) return rc;
+  if ((rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err))) return rc;
   mem_src m = {buf, len, 0};
   /* the buffer was hashed just above */
   if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, NULL,
@@ -822,12 +825,16 @@ int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                 const char *path, const char *media_type,
                                 oci_image_descriptor **out, oci_error *err) {
   if (out) *out = NULL;
+  int rc;
+  if (media_type &&
+      (rc = oci_check_media_type(media_type, strlen(media_type), err)))
+    return rc;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
   char dg[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  int rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
+  rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
   /* hashed above, and again while it streams: the file may change */
   if (!rc)
     rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, err);

@@ -84,6 +84,23 @@ MODE:
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
             manifest GETs answer 404 with a message holding ESC and LF
+  liar      the "upload" endpoint and the image, with one lie per
+            repository (its first path component):
+              lie-digest/...  GET of a manifest by tag answers a
+                              Docker-Content-Digest of other bytes
+              no-digest/...   HEAD of a manifest by tag sends no
+                              Docker-Content-Digest
+              post-noloc/...  POST of an upload answers 202 without Location
+              patch-noloc/... PATCH answers 202 without Location
+              put-200/...     the closing PUT answers 200, not 201
+              bad-list/...    tags/list answers 200 with tags that are no
+                              list ({"name":..,"tags":"nope"})
+              not-json/...    tags/list answers 200 with a body that is no
+                              JSON
+              bad-link/...    tags/list answers a page whose Link header
+                              has no <URL>
+              empty-loop/...  tags/list answers empty pages, each linking
+                              to the next
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends, "broken_subject": see the
@@ -339,6 +356,10 @@ def make_handler(state):
             if state.mode in ("link-loop", "link-grow") and path.startswith("/v2/") \
                     and path.endswith("/tags/list"):
                 return self.listing_mode(path, query, head)
+            if state.mode == "liar" and path.startswith("/v2/"):
+                done = self.lie(path, query, head)
+                if done is not False:
+                    return done
             parts0 = path[len("/v2/"):].rsplit("/", 3) if path.startswith("/v2/") else []
             if len(parts0) >= 3 and parts0[-2] == "uploads" or path.endswith("/blobs/uploads/"):
                 return self.upload(path, query, head)
@@ -406,7 +427,7 @@ def make_handler(state):
                 state.log("SHORT %s %s %d of %d" % (self.command, self.path, len(body), length))
                 self.close_connection = True
                 return None
-            if state.mode in ("upload", "upload-retry", "referrers", "referrers-unfiltered", "store"):
+            if state.mode in ("upload", "upload-retry", "referrers", "referrers-unfiltered", "store", "liar"):
                 return self.upload_retry(path, query, body)
             if self.command == "POST":
                 with state.lock:
@@ -471,6 +492,41 @@ def make_handler(state):
                 return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, digest),
                                             "Docker-Content-Digest": digest})
             return self.error(405, "UNSUPPORTED", "not served by the fake")
+
+        def lie(self, path, query, head):
+            """The liar mode's lies; False: answer normally."""
+            first = path[len("/v2/"):].split("/", 1)[0]
+            if first == "lie-digest" and self.command == "GET" and path.endswith("/manifests/latest"):
+                return self.send(200, MANIFEST, {"Content-Type": MANIFEST_TYPE,
+                                                 "Docker-Content-Digest": sha256(b"other bytes")})
+            if first == "no-digest" and head and path.endswith("/manifests/latest"):
+                return self.send(200, MANIFEST, {"Content-Type": MANIFEST_TYPE}, head)
+            if first == "post-noloc" and self.command == "POST":
+                return self.send(202, b"")
+            if first in ("patch-noloc", "put-200") and self.command in ("PATCH", "PUT") \
+                    and "/blobs/uploads/" in path:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                if length:
+                    self.rfile.read(length)
+                if self.command == "PATCH" and first == "patch-noloc":
+                    return self.send(202, b"", {"Range": "0-0"})
+                if self.command == "PUT" and first == "put-200":
+                    return self.send(200, b"")
+                return False
+            if path.endswith("/tags/list"):
+                ctype = {"Content-Type": "application/json"}
+                if first == "bad-list":
+                    return self.send(200, b'{"name":"x","tags":"nope"}', ctype, head)
+                if first == "not-json":
+                    return self.send(200, b"<html>nope</html>", ctype, head)
+                if first == "bad-link":
+                    return self.send(200, b'{"name":"x","tags":["a"]}',
+                                     dict(ctype, Link="next; rel=\"next\""), head)
+                if first == "empty-loop":
+                    k = int(parse_qs(query).get("last", ["0"])[0] or 0)
+                    return self.send(200, b'{"name":"x","tags":[]}',
+                                     dict(ctype, Link='<%s?last=%d>; rel="next"' % (path, k + 1)), head)
+            return False
 
         def store(self, path, query, head):
             """The referrers modes: manifests kept per repository, and
@@ -571,7 +627,7 @@ def main():
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
                     "link-grow", "trickle", "evil-strings", "upload-retry",
-                    "upload", "referrers", "referrers-unfiltered", "store"):
+                    "upload", "referrers", "referrers-unfiltered", "store", "liar"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr

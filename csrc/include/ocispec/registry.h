@@ -247,7 +247,8 @@ OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    oci_error *err);
 
 /* Uploads a buffer; *out (may be NULL) gets its descriptor (media_type
-   NULL: application/octet-stream). */
+   NULL: application/octet-stream; an invalid one is OCI_EINVAL before
+   anything is sent, here and in _push_blob_file). */
 OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                           const void *buf, size_t len,
                                           const char *media_type,
