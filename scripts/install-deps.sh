@@ -20,8 +20,8 @@ PACKAGES=(
   liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check luarocks
   # C tests, memory checking, test oracles
   libcmocka-dev valgrind python3-jsonschema libyajl-dev
-  # API docs (cmake target docs)
-  lua-ldoc
+  # API docs: LDoc (cmake target docs), doxygen (target docs-c)
+  lua-ldoc doxygen
   # real peers: runc runs the bundles the runtime tests build
   runc busybox-static
   # real peers of the image pipeline: they read the layouts we write

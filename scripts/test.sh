@@ -71,7 +71,7 @@ if [ "$coverage" = ON ]; then
   rm -rf "$build_dir/lua-coverage" && mkdir -p "$build_dir/lua-coverage"
   export LUA_INIT_5_4="@$PWD/spec/support/coverage.lua"
   export OCISPEC_LUA_COVERAGE_DIR="$PWD/$build_dir/lua-coverage"
-  # README C blocks link the instrumented libocispec.a
+  # README and docs/ C blocks link the instrumented libocispec.a
   export OCISPEC_TEST_CFLAGS=--coverage
 fi
 

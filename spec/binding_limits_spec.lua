@@ -12,7 +12,7 @@ local oci = require("ocispec")
 local assert_fails, assert_raises = support.assert_fails, support.assert_raises
 local image, json = oci.image, oci.json
 
-local LIMIT = 256 -- OCI_DEFAULT_MAX_DEPTH (README, "Limits")
+local LIMIT = 256 -- OCI_DEFAULT_MAX_DEPTH (docs/security.md, "Parse limits")
 local HARD = 1024 -- OCI_MAX_DEPTH_LIMIT
 
 local DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"

@@ -1,12 +1,15 @@
--- Every code block of README.md runs, so the documentation cannot rot:
+-- Every code block of README.md and of docs/*.md runs, so the
+-- documentation cannot rot:
 -- ```lua blocks with lua5.4 (`oci` predefined; `print(...) --> text`
 -- comments are checked against the output line by line, whitespace runs
 -- equal, "..." standing for any text), ```c blocks compiled into a main() against the static library,
 -- ```sh blocks with bin/ocispec on PATH. Each runs in a fresh folder holding
--- the files the README names (manifest.json, config.json, index.json,
+-- the files the pages name (manifest.json, config.json, index.json,
 -- layer.tar.gz, rootfs/, bundle/, mybundle/, examples/). A block whose info string says
 -- `notest` (installing, or running the test suite itself) is skipped and
--- listed as pending. Plain ``` blocks are text.
+-- listed as pending. Plain ``` blocks are text. A failing block fails its
+-- own test, named FILE:LINE (the harness itself is checked below: a block
+-- that raises, exits non-zero or prints other than it says must fail).
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
@@ -18,7 +21,7 @@ local function quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- The README's fenced blocks: { lang=, info=, line=, code= }.
+-- A page's fenced blocks: { lang=, info=, line=, code= }.
 local function blocks(text)
   local list, cur = {}, nil
   local n = 0
@@ -35,7 +38,8 @@ local function blocks(text)
       cur.lines[#cur.lines + 1] = line
     end
   end
-  return list
+  -- an unclosed fence (its line, second value) would hide the rest of the page from the tests
+  return list, cur and cur.line
 end
 
 local MANIFEST = [[{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
@@ -46,7 +50,7 @@ local MANIFEST = [[{"schemaVersion":2,"mediaType":"application/vnd.oci.image.man
 
 local write = support.write
 
--- The folder a block runs in, with the files README blocks name.
+-- The folder a block runs in, with the files the blocks name.
 local function prepare(dir)
   write(dir .. "/manifest.json", MANIFEST)
   assert(oci.runtime.Spec.default():to_file_pretty(dir .. "/config.json"))
@@ -105,7 +109,7 @@ local function check_output(out, wants, name)
       parts[#parts + 1] = piece:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
     end
     local pattern = "^" .. table.concat(parts, ".-") .. "$"
-    assert.truthy(got:find(pattern), ("%s: output line %d is %q, README says %q"):format(name, i, got, want))
+    assert.truthy(got:find(pattern), ("%s: output line %d is %q, the page says %q"):format(name, i, got, want))
   end
 end
 
@@ -140,25 +144,72 @@ local runners = {
   end,
 }
 
-describe("README.md code blocks", function()
-  local text = assert(support.read(SRC .. "/README.md"))
-  local list = blocks(text)
-  it("has code blocks", function() assert.is_true(#list >= 8) end)
-  for _, block in ipairs(list) do
-    local name = ("README.md:%d (%s)"):format(block.line, block.lang ~= "" and block.lang or "text")
-    local runner = runners[block.lang]
-    if block.info:find("notest", 1, true) then
-      pending(name .. ": marked notest")
-    elseif runner then
-      it(name .. " runs", function()
-        local dir = support.tmpdir()
-        local ok, err = pcall(function()
-          prepare(dir)
-          runner(block, dir, name)
-        end)
-        support.rmdir(dir)
-        if not ok then error(err, 0) end
-      end)
+-- The pages whose blocks run: README.md and every docs/*.md.
+local PAGES = { "README.md" }
+for _, name in ipairs(support.list(SRC .. "/docs", "%.md$")) do PAGES[#PAGES + 1] = "docs/" .. name end
+
+-- Runs one block in a fresh folder; raises what the runner raised.
+local function run_block(block, name)
+  local dir = support.tmpdir()
+  local ok, err = pcall(function()
+    prepare(dir)
+    runners[block.lang](block, dir, name)
+  end)
+  support.rmdir(dir)
+  if not ok then error(err, 0) end
+end
+
+describe("documentation code blocks", function()
+  it("cover README.md and the docs/ pages", function()
+    -- the reference lives in docs/: an empty or missing folder is a failure, not a pass
+    for _, page in ipairs({ "docs/lua.md", "docs/c.md", "docs/cli.md", "docs/validation.md",
+      "docs/security.md", "docs/performance.md", "docs/testing.md" }) do
+      assert.is_truthy(support.read(SRC .. "/" .. page), page .. " is missing")
     end
+    assert.is_true(#PAGES >= 8)
+  end)
+
+  it("notices an unclosed fence", function()
+    local list, unclosed = blocks("text\n```lua\nprint(1)\n```\n\n```sh\nfalse\n")
+    assert.equal(1, #list)
+    assert.equal(6, unclosed)
+  end)
+
+  -- the harness fails a block that fails: otherwise a broken page would pass
+  for _, case in ipairs({
+    { lang = "lua", code = 'error("boom")\n', want = "boom" },
+    { lang = "lua", code = 'print("one") --> two\n', want = 'output line 1 is "one", the page says "two"' },
+    { lang = "lua", code = 'print(1) --> 1\nos.exit(3)\n', want = "failed" },
+    { lang = "sh", code = "false\n", want = "failed" },
+    { lang = "c", code = "#include <ocispec/ocispec.h>\nint x = ;\n", want = "does not compile" },
+    { lang = "c", code = "return 1;\n", want = "failed" },
+  }) do
+    it(("fails a %s block that fails (%s)"):format(case.lang, case.want), function()
+      if case.lang == "c" and not BUILD then return pending("OCISPEC_BUILD_DIR is not set (run through ctest)") end
+      local ok, err = pcall(run_block, { lang = case.lang, info = case.lang, line = 1, code = case.code }, "self-test")
+      assert.is_false(ok)
+      assert.is_truthy(tostring(err):find(case.want, 1, true), tostring(err))
+    end)
+  end
+
+  for _, page in ipairs(PAGES) do
+    describe(page, function()
+      local text = assert(support.read(SRC .. "/" .. page))
+      local list, unclosed = blocks(text)
+      it("closes every ``` fence", function()
+        assert.is_nil(unclosed, ("%s: the ``` fence of line %s is never closed"):format(page, tostring(unclosed)))
+      end)
+      if page == "README.md" then
+        it("has code blocks", function() assert.is_true(#list >= 6) end)
+      end
+      for _, block in ipairs(list) do
+        local name = ("%s:%d (%s)"):format(page, block.line, block.lang ~= "" and block.lang or "text")
+        if block.info:find("notest", 1, true) then
+          pending(name .. ": marked notest")
+        elseif runners[block.lang] then
+          it(name .. " runs", function() run_block(block, name) end)
+        end
+      end
+    end)
   end
 end)

@@ -585,7 +585,7 @@ describe("runtime", function()
       end))
     end)
 
-    -- prose-based decisions (README): warnings, not errors
+    -- prose-based decisions (docs/validation.md): warnings, not errors
     local warnings = {
       { "R-CFG-20 process without user", function()
           return config(function(t) t.process.user = nil end)
@@ -729,7 +729,7 @@ describe("runtime", function()
   describe("conformance cases", function()
     local root = support.conformance()
     local types = { config = rt.Spec, state = rt.State, features = rt.Features }
-    -- bad cases our prose-based decisions accept (README): none so far
+    -- bad cases our prose-based decisions accept (docs/validation.md): none so far
     local accepted = {}
     -- why each bad case fails: the parse error's code and pointer, or the
     -- validation rule and pointer. A bad case missing here fails the run.

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "ocispec/schema.h"
+#include "schema/utf8.h"
 #include "swar.h"
 
 typedef struct seg {
@@ -244,45 +245,6 @@ static int read_hex4(reader *r, const char *p, unsigned *out) {
   return OCI_OK;
 }
 
-/* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid
-   (Unicode 15, table 3-7: no overlongs, surrogates or > U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
-  unsigned c = p[0];
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else
-    return 0;
-  if ((size_t)(end - p) < n) return 0;
-  if (p[1] < lo || p[1] > hi) return 0;
-  for (size_t i = 2; i < n; i++)
-    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-  return n;
-}
-
-bool oci_utf8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    if (*p < 0x80) {
-      p++;
-      continue;
-    }
-    size_t k = utf8_seq(p, end);
-    if (!k) return false;
-    p += k;
-  }
-  return true;
-}
-
 /* Byte classes inside a string: 0 plain ASCII, 1 quote, 2 backslash,
    3 control, 4 non-ASCII. */
 static const unsigned char str_class[256] = {
@@ -349,7 +311,7 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
       return fail_at(r, (const char *)p, OCI_ESYNTAX,
                      "unescaped control character 0x%02x in string", *p);
     case 4: {
-      size_t n = utf8_seq(p, end);
+      size_t n = oci_utf8_seq(p, end);
       if (!n)
         return fail_at(r, (const char *)p, OCI_EUTF8,
                        "invalid UTF-8 byte 0x%02x in string", *p);

@@ -1,5 +1,5 @@
 /* core.registry: the registry client for Lua (see ocispec/registry.h and
-   registry-lua-api in the README).
+   docs/lua.md, "Registries").
      connect(host [, opts]) -> Client | nil, msg, code
    Client methods: host, ping, get_manifest, get_manifest_raw,
    head_manifest, put_manifest, delete_manifest, has_blob, get_blob,

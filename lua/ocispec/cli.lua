@@ -572,7 +572,7 @@ end
 command("build", "run an image build script",
   [==[usage: ocispec build SCRIPT.lua [ARGS...]
 
-Runs a Lua build script (see ocispec.build in the README) with `oci` set to
+Runs a Lua build script (ocispec.build, docs/lua.md) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
 status 1.]==],
   function(args)
@@ -600,7 +600,7 @@ Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included) and writes BUNDLE/config.json from its configuration, as
 image-spec conversion.md says; `runc run` takes it from there. Each layer's
 digest, size and diff_id are checked before it is applied, and entries
-never leave the rootfs (README: Security). BUNDLE must not exist or be an
+never leave the rootfs (docs/security.md). BUNDLE must not exist or be an
 empty directory: it is built beside it (mode 0700) and appears only when
 complete. --rootless: no owners, no device nodes, and a rootless runtime
 config for the current user. --max-bytes, --max-entries: limits per layer

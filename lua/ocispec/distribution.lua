@@ -41,7 +41,14 @@ end
 
 --- Image references: `Reference.parse(s)` (or `Reference(s)`),
 -- `Reference.with_tag(registry, repository, tag)`, `with_digest`,
--- `with_tag_and_digest`. See the README for normalisation rules.
+-- `with_tag_and_digest`; methods `registry`, `repository`, `tag`, `digest`,
+-- `whole`, `resolve_registry` (`docker.io` -> `index.docker.io`),
+-- `namespace`, `set_mirror_registry`, `clone_with_digest`. Normalisation
+-- is oci-spec-rs's: no registry means `docker.io`, a one-part Docker Hub
+-- repository gets `library/`, no tag and no digest means `latest`; the
+-- repository must follow distribution-spec's name grammar and the tag its
+-- tag grammar, IPv6 registries go in brackets, and an error names the bad
+-- part (`reference "Uppercase:tag": repository name "Uppercase": ...`).
 M.Reference = setmetatable({}, {
   __index = core.reference,
   __call = function(_, s) return core.reference.parse(s) end,

@@ -4,10 +4,41 @@
 --    local m = assert(oci.image.ImageManifest.from_file("manifest.json"))
 --    print(#m:layers(), m:config():digest())
 --
--- Namespaces: `image`, `distribution`, `digest`, `layout`, `registry`. Every type has
--- `from_json`, `from_file`, `from_table`, a builder, getters, `set_`
--- setters, `to_json`, `to_file`, `to_file_pretty`, `to_table`, `validate`,
--- `clone`, `==` and `tostring` (see the README).
+-- Namespaces: `image`, `runtime`, `distribution` (the OCI types, named as
+-- in the Rust crate oci-spec), `digest`, `layout` (image layouts on disk),
+-- `layer` (reproducible layers), `build` (image builds), `unpack`
+-- (runtime bundles), `registry` (the distribution-spec client) and `json`.
+--
+-- Every type `T` has:
+--
+-- * `T.from_json(s [, opts])`, `T.from_file(path [, opts])`,
+--   `T.from_table(t [, opts])` (JSON keys, as `cjson.decode` gives): the
+--   object, or `nil, message, err`
+-- * `T.new()` (an empty object) and `ns.TBuilder()` (= `T.builder()`): one
+--   method per field, then `:build()`, which names every missing required
+--   field and then checks the spec rules
+-- * getters `obj:field()` in snake_case (exactly one `nil` when absent or
+--   `null`) and setters `obj:set_field(v)` returning `obj` (`nil` removes
+--   the field, `oci.null` writes JSON `null`)
+-- * `obj:to_json{pretty=true}`, `tostring(obj)`, `obj:to_file(path)`,
+--   `obj:to_file_pretty(path)` (written atomically), `obj:to_table()`
+-- * `obj:validate([opts])`: `true, warnings` or `nil, message, problems`
+-- * `obj:clone()`, `a == b` (deep equality as JSON values), `obj:has(name)`,
+--   `obj:is_null(name)`, `obj:unknown_fields()`, `obj:set_unknown_field(k, v)`
+--
+-- Parse options: `{max_depth=256, max_size=256 MiB, max_string=64 MiB,
+-- allow_duplicate_keys=false, allow_missing_required=false}`. A failure
+-- gives `nil, message, err`: the message says what, where and why
+-- (`ImageManifest: 3:14: /layers/0/size: expected integer, got string`),
+-- `err.code` is one of `syntax`, `type`, `range`, `duplicate_key`,
+-- `missing`, `depth`, `too_big`, `utf8`, `invalid`, `io`, `validate`,
+-- `unsupported`. Misuse (a number where a string belongs, an unknown field
+-- name) raises an error naming the argument.
+--
+-- Children alias their document (`m:config():set_size(5)` edits `m`);
+-- setters copy. Maps built from Lua tables are written with sorted keys; a
+-- uint64 above `math.maxinteger` is a decimal string. Objects are
+-- to-be-closed values.
 -- @module ocispec
 
 local core = require "ocispec.core"

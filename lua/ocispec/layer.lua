@@ -11,7 +11,25 @@
 -- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override). It returns
 -- `{diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
 -- entry_count=, skipped=}` or nil, message, code. `entries(path)` lists a
--- blob's entries in tar order. See the README, "Layers".
+-- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,
+-- target, major, minor}` each.
+--
+-- Sources: `dir` (the tree below it; hard links become tar hard links,
+-- symlinks are stored, sockets left out and counted in `skipped`);
+-- `entries`, a list of `{path=, type=, mode=, uid=, gid=, mtime=}` with
+-- `type` one of "file" (`source=` or `content=`), "dir", "symlink"
+-- (`target`), "hardlink" (`target`: another entry), "char", "block"
+-- (`major`, `minor`), "fifo" (absolute paths, `..`, duplicates and links to
+-- missing entries are errors naming the entry); `lower` + `upper`: added
+-- and modified entries stored whole, removed ones as `.wh.<name>`
+-- whiteouts, a directory emptied of its lower entries as an opaque
+-- whiteout.
+--
+-- Reproducible: two builds of equal trees give equal bytes (entries sorted
+-- bytewise, whole-second mtimes clamped to `mtime`, no atime or ctime,
+-- empty user and group names, ustar headers with pax only when needed,
+-- gzip header without time or name). On failure `output` is not created,
+-- and a file already there is left as it was.
 -- @module ocispec.layer
 local core = require "ocispec.core"
 

@@ -5,13 +5,22 @@
 --    local desc, stats = assert(registry.push("image-layout", "1.0",
 --      "127.0.0.1:5000/demo:1.0", { plain_http = true }))
 --
--- `connect(host, opts)` gives a client whose methods are listed in the
--- README ("Registries"): `host`, `ping`, `get_manifest`, `get_manifest_raw`,
--- `head_manifest`, `put_manifest`, `delete_manifest`, `has_blob`,
--- `get_blob`, `get_blob_to_layout`, `push_blob`, `push_blob_file`,
--- `push_blob_from_layout`, `mount_blob`, `delete_blob`, `tags`,
--- `tags_page`, `catalog`, `catalog_page`, `referrers`, `push`, `pull`,
--- `copy`, `stats`, `last_response` and `close`.
+-- `connect(host, opts)` gives a client that keeps its connection and
+-- tokens. Its methods: `host()`, `ping()`;
+-- `get_manifest(repo, ref [, accept])` (an `ImageManifest` or `ImageIndex`,
+-- and its descriptor; the digest is checked), `get_manifest_raw`,
+-- `head_manifest` (`false` on 404), `put_manifest(repo, ref, doc [, mt])`,
+-- `delete_manifest`; `has_blob(repo, digest)` (its size, or `false`),
+-- `get_blob(repo, digest_or_desc [, max_bytes])` (verified bytes, 64 MiB at
+-- most by default), `get_blob_to_layout(repo, desc, layout)`,
+-- `push_blob(repo, bytes [, mt])`, `push_blob_file(repo, path [, mt])`,
+-- `push_blob_from_layout(repo, layout, desc)`, `mount_blob(repo, from_repo,
+-- digest)`, `delete_blob`; `tags(repo)`, `tags_page(repo, n [, last])`,
+-- `catalog()`, `catalog_page(n [, last])`, `referrers(repo, digest [,
+-- artifact_type])`; whole images with `push(layout, name, repo [, tag])`,
+-- `pull(repo, ref, layout [, name [, platform]])` and `copy(src_repo,
+-- src_ref, dst_client, dst_repo [, dst_tag])`; `stats()`,
+-- `last_response()` and `close()`.
 --
 -- Failures return `nil, message, code, info`: `code` is the status name
 -- (`"registry"`, `"network"`, `"mismatch"`, `"canceled"`, `"invalid"`,
@@ -61,10 +70,15 @@ end
 -- `auth_file` (a Docker config.json; `false` or `""`: none), `retries`,
 -- `retry_delay_ms`, `retry_max_delay_ms`, `connect_timeout`,
 -- `low_speed_timeout` (seconds), `low_speed_limit` (bytes/s), `chunk_size`,
--- `user_agent`, `max_fanout`, `max_nodes`, `max_pages`, `max_list_bytes`,
--- `allow_cross_host_auth`, `allow_insecure_realm` (README: "Where
--- credentials go", "Bounds"), and `progress`, a function(digest, done,
--- total) whose `false` (or error) cancels. Unknown keys are ignored; a
+-- `user_agent`, `max_fanout` (1000 entries per index), `max_nodes` (10000
+-- documents per push, pull or copy), `max_pages` (1000) and
+-- `max_list_bytes` (64 MiB) per listing, and `progress`, a
+-- function(digest, done, total) whose `false` (or error) cancels.
+-- Credentials go only to the registry's own origin (scheme, host, port):
+-- never with a redirect, to an upload location on another host only with
+-- `allow_cross_host_auth = true`, and to a token realm over plain http
+-- only with `allow_insecure_realm = true` (or when the registry itself is
+-- plain http on the realm's host name). Unknown keys are ignored; a
 -- wrong type raises.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options

@@ -13,7 +13,21 @@
 -- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
 -- 1,000,000). The whole blob is read and checked (digest, size, diff_id,
 -- limits, every entry name) before anything is written; entries never
--- leave rootfs (see the README's Security section).
+-- leave rootfs: `..` is refused, and symbolic links in the directories
+-- above an entry, a whiteout or a hard link's target resolve inside
+-- rootfs as in a chroot (`bin/foo` through `bin -> usr/bin` writes
+-- `usr/bin/foo`; an absolute target starts again at rootfs; at most 40
+-- links), every create and remove is made relative to a directory
+-- descriptor opened without following links, and the entry's own last
+-- component is never followed. Whiteouts apply to lower layers only.
+--
+-- `image(layout, ref, bundle [, opts])` builds `bundle/rootfs` from the
+-- image's layers (each checked against the manifest's digest and size and
+-- the config's diff_id first) and `bundle/config.json` with
+-- `runtime.Spec.from_image_config`; the bundle is made in a 0700 directory
+-- beside `bundle` and renamed into place only when complete (`bundle`
+-- must be missing or empty), so a failure leaves nothing behind. opts:
+-- `rootless`, `platform`, `max_bytes`, `max_entries`.
 --
 -- File system helpers (C, no shell): `mkdtemp(template)` (mode 0700),
 -- `mkdir(path [, mode])` (exactly mode, default 0755),

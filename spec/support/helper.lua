@@ -1,5 +1,5 @@
 -- busted helper loaded before every spec file (.busted: `helper`), so that a
--- green busted run means what it says (README, "Testing"):
+-- green busted run means what it says (docs/testing.md, "What a pass means"):
 --
 -- 1. Every test asserts. A test that ends successfully without one luassert
 --    assertion (assert(...), assert.x(...), spies' assertions) fails with
@@ -21,7 +21,7 @@ local ALLOWED = {
   {
     file = "spec/readme_spec.lua",
     reason = ": marked notest$",
-    why = "README blocks that install packages, run the suites or need a live registry (README, Quick start)",
+    why = "README and docs/ blocks that install packages, run the suites, fuzz or need a live registry",
   },
   {
     file = "spec/binding_memory_spec.lua",

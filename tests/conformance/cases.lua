@@ -19,7 +19,7 @@
 -- (official schemas + image-spec's Go checks, python3-jsonschema) runs over
 -- the image kinds, and every disagreement with our expectation must be a row
 -- of tests/cases/REFERENCE.tsv (file, what the reference says, our rule, the
--- reason; README, "Where the schema and the prose disagree"). A new
+-- reason; docs/validation.md, "Where the schema and the prose disagree"). A new
 -- disagreement fails, and so does a row that no longer disagrees. Without
 -- validate.py or jsonschema it prints "SKIP: ..." and exits 77.
 local oci = require("ocispec")

@@ -5,9 +5,9 @@
           OCI_EDUPKEY and accepts with allow_duplicate_keys;
      n_*  MUST be rejected with a message and a line number;
      i_*  either, but each file's verdict is pinned to the choice the
-          README documents ("JSON choices"): the table `implementation`
-          below; an i_ file missing from it, or a different verdict or
-          error code, fails;
+          docs/validation.md documents ("JSON choices"): the table
+          `implementation` below; an i_ file missing from it, or a
+          different verdict or error code, fails;
    then every test_transform file is read without crashing (the outcome is
    printed). Prints "N passed, M failed"; exit 0 when M is 0, 1 otherwise,
    77 (skipped) when the conformance folder is missing. */
@@ -38,8 +38,8 @@ static void check(int ok, const char *file, const char *fmt, ...) {
   printf("\n");
 }
 
-/* README, "JSON choices (JSONTestSuite i_ files)": "accepted", or the
-   status name (oci_status_name) of the rejection. */
+/* docs/validation.md, "JSON choices (JSONTestSuite i_ files)": "accepted",
+   or the status name (oci_status_name) of the rejection. */
 static const struct {
   const char *file, *verdict;
 } implementation[] = {
@@ -183,12 +183,13 @@ static void run_parsing(const char *dir) {
       else
         printf("i  %-50s rejected (%s: %s)\n", name, got, err.message);
       check(want != NULL, name,
-            "an i_ file the README's JSON choices do not cover: "
+            "an i_ file the JSON choices of docs/validation.md do not cover: "
             "document its verdict (%s) and add it to `implementation`",
             got);
       if (want)
-        check(!strcmp(want, got), name, "README documents %s, got %s (%s)",
-              want, got, rc == OCI_OK ? "" : err.message);
+        check(!strcmp(want, got), name,
+              "docs/validation.md documents %s, got %s (%s)", want, got,
+              rc == OCI_OK ? "" : err.message);
       if (want && rc != OCI_OK)
         check(err.message[0] != '\0' && err.line > 0, name,
               "rejected without a message or line");

@@ -1,4 +1,5 @@
-/* ocispec layers: reproducible image layer blobs (image-spec layer.md) built
+/** @file
+   ocispec layers: reproducible image layer blobs (image-spec layer.md) built
    in one pass from a directory, from a list of entries, or as the changeset
    between two directories (with whiteouts), and listing a layer's entries.
 
@@ -26,97 +27,111 @@
 extern "C" {
 #endif
 
+/** Compression of a built layer blob. */
 typedef enum oci_layer_compression {
-  OCI_LAYER_GZIP = 0, /* the default */
-  OCI_LAYER_ZSTD = 1,
-  OCI_LAYER_NONE = 2
+  OCI_LAYER_GZIP = 0, /**< the default */
+  OCI_LAYER_ZSTD = 1, /**< zstd (single-threaded) */
+  OCI_LAYER_NONE = 2  /**< a plain tar */
 } oci_layer_compression;
 
+/** The layer media types (image-spec media-types.md). @{ */
 #define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
 #define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+/** @} */
 
+/** How a layer is built (start from oci_layer_options_init). */
 typedef struct oci_layer_options {
-  oci_layer_compression compression;
-  int level;        /* 0: default (gzip 6, zstd 3); gzip 1..9, zstd 1..19 */
-  int clamp_mtime;  /* nonzero: every timestamp t becomes min(t, mtime) */
-  int64_t mtime;    /* seconds since the epoch, with clamp_mtime */
-  int64_t uid, gid; /* >= 0: owner of every entry; -1: keep */
+  oci_layer_compression compression; /**< default gzip */
+  int level;       /**< 0: default (gzip 6, zstd 3); gzip 1..9, zstd 1..19 */
+  int clamp_mtime; /**< nonzero: every timestamp t becomes min(t, mtime) */
+  int64_t mtime;   /**< seconds since the epoch, with clamp_mtime */
+  /** >= 0: owner of every entry; -1: keep @{ */
+  int64_t uid, gid;
+  /** @} */
 } oci_layer_options;
 
-/* Defaults: gzip, default level, no clamp, owners kept. */
+/** Defaults: gzip, default level, no clamp, owners kept. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
 
-/* Clamp to $SOURCE_DATE_EPOCH when it is set and not empty (reproducible-
+/** Clamp to $SOURCE_DATE_EPOCH when it is set and not empty (reproducible-
    builds.org). OCI_EINVAL when it is not a decimal number of seconds. */
 OCI_API int oci_layer_options_from_env(oci_layer_options *o, oci_error *err);
 
-/* "gzip" | "zstd" | "none" -> *out; OCI_EINVAL otherwise. */
+/** "gzip" | "zstd" | "none" -> *out; OCI_EINVAL otherwise. */
 OCI_API int oci_layer_compression_from_name(const char *name,
                                             oci_layer_compression *out,
                                             oci_error *err);
-/* The layer media type of a compression (static string). */
+/** The layer media type of a compression (static string). */
 OCI_API const char *oci_layer_media_type(oci_layer_compression c);
 
+/** Type of a layer entry. */
 typedef enum oci_layer_type {
-  OCI_LAYER_FILE = 0,
-  OCI_LAYER_DIR,
-  OCI_LAYER_SYMLINK,
-  OCI_LAYER_HARDLINK,
-  OCI_LAYER_CHAR,
-  OCI_LAYER_BLOCK,
-  OCI_LAYER_FIFO
+  OCI_LAYER_FILE = 0, /**< regular file */
+  OCI_LAYER_DIR,      /**< directory */
+  OCI_LAYER_SYMLINK,  /**< symbolic link */
+  OCI_LAYER_HARDLINK, /**< hard link to another entry */
+  OCI_LAYER_CHAR,     /**< character device */
+  OCI_LAYER_BLOCK,    /**< block device */
+  OCI_LAYER_FIFO      /**< named pipe */
 } oci_layer_type;
 
-/* "file", "dir", "symlink", "hardlink", "char", "block", "fifo" (static). */
+/** "file", "dir", "symlink", "hardlink", "char", "block", "fifo" (static). */
 OCI_API const char *oci_layer_type_name(oci_layer_type t);
-/* The reverse; -1 for an unknown name. */
+/** The reverse; -1 for an unknown name. */
 OCI_API int oci_layer_type_from_name(const char *name);
 
-/* One entry of an explicit list (the caller owns every pointer). */
+/** One entry of an explicit list (the caller owns every pointer). */
 typedef struct oci_layer_entry {
-  const char *path; /* relative; "./" and "//" are normalised, "/x" and
-                       ".." refused */
-  oci_layer_type type;
-  int mode;              /* permission bits 07777; -1: 0644 files, 0755 dirs,
-                            0777 symlinks, 0644 devices and fifos */
-  int64_t uid, gid;      /* -1: 0 */
-  int has_mtime;         /* else: the source file's mtime, or 0 */
-  int64_t mtime;         /* seconds */
-  const char *source;    /* file: read the content from this file, or */
-  const void *content;   /* file: these bytes (content_len of them); */
-  size_t content_len;    /* neither: an empty file */
-  const char *target;    /* symlink: target as is; hardlink: an entry path */
-  unsigned major, minor; /* char, block */
+  const char *path;    /**< relative; "./" and "//" are normalised, "/x" and
+                          ".." refused */
+  oci_layer_type type; /**< what the entry is */
+  int mode;            /**< permission bits 07777; -1: 0644 files, 0755 dirs,
+                          0777 symlinks, 0644 devices and fifos */
+  /** owner; -1: 0 @{ */
+  int64_t uid, gid;
+  /** @} */
+  int has_mtime;       /**< else: the source file's mtime, or 0 */
+  int64_t mtime;       /**< seconds */
+  const char *source;  /**< file: read the content from this file, or */
+  const void *content; /**< file: these bytes (content_len of them); */
+  size_t content_len;  /**< neither: an empty file */
+  const char *target;  /**< symlink: target as is; hardlink: an entry path */
+  /** device number of char and block entries @{ */
+  unsigned major, minor;
+  /** @} */
 } oci_layer_entry;
 
-/* What to build: exactly one of dir, entries (n_entries of them, n_entries
+/** What to build: exactly one of dir, entries (n_entries of them, n_entries
    may be 0 with a non-NULL entries), or lower and upper. */
 typedef struct oci_layer_source {
-  const char *dir;
-  const oci_layer_entry *entries;
-  size_t n_entries;
+  const char *dir;                /**< the tree below this directory */
+  const oci_layer_entry *entries; /**< an explicit list of entries */
+  size_t n_entries;               /**< how many entries */
+  /** the changeset from lower to upper (image-spec layer.md) @{ */
   const char *lower, *upper;
+  /** @} */
 } oci_layer_source;
 
+/** What oci_layer_build wrote. */
 typedef struct oci_layer_result {
-  char diff_id[OCI_DIGEST_STRING_MAX]; /* sha256 of the uncompressed tar */
-  char digest[OCI_DIGEST_STRING_MAX];  /* sha256 of the blob */
-  uint64_t size;                       /* blob bytes */
-  uint64_t uncompressed_size;          /* tar bytes */
-  const char *media_type;              /* static string */
-  size_t entries;                      /* tar entries written */
-  size_t skipped;                      /* sockets left out (tar has none) */
+  char diff_id[OCI_DIGEST_STRING_MAX]; /**< sha256 of the uncompressed tar */
+  char digest[OCI_DIGEST_STRING_MAX];  /**< sha256 of the blob */
+  uint64_t size;                       /**< blob bytes */
+  uint64_t uncompressed_size;          /**< tar bytes */
+  const char *media_type;              /**< static string */
+  size_t entries;                      /**< tar entries written */
+  size_t skipped;                      /**< sockets left out (tar has none) */
 } oci_layer_result;
 
-/* Build the blob and write it to fd (not closed; written from its current
+/** Build the blob and write it to fd (not closed; written from its current
    offset). On failure fd holds a partial blob: use oci_layer_build_file to
    never leave one behind. opts may be NULL (defaults, no environment). */
 OCI_API int oci_layer_build(const oci_layer_source *src,
                             const oci_layer_options *opts, int fd,
                             oci_layer_result *res, oci_error *err);
 
-/* Same into path, atomically: written to a temporary file beside it, then
+/** Same into path, atomically: written to a temporary file beside it, then
    renamed over it (mode 0644). On failure path is not created, and an
    existing file at path is left untouched. */
 OCI_API int oci_layer_build_file(const oci_layer_source *src,
@@ -124,26 +139,32 @@ OCI_API int oci_layer_build_file(const oci_layer_source *src,
                                  const char *path, oci_layer_result *res,
                                  oci_error *err);
 
-/* One entry of a layer blob, as read back. */
+/** One entry of a layer blob, as read back. */
 typedef struct oci_layer_info {
-  char *path; /* as stored (directories end with "/") */
-  oci_layer_type type;
-  uint32_t mode; /* permission bits */
+  char *path;          /**< as stored (directories end with "/") */
+  oci_layer_type type; /**< what the entry is */
+  uint32_t mode;       /**< permission bits */
+  /** owner and modification time (seconds) @{ */
   int64_t uid, gid, mtime;
-  uint64_t size;
-  char *target; /* symlink or hardlink target; NULL otherwise */
+  /** @} */
+  uint64_t size; /**< content bytes (files) */
+  char *target;  /**< symlink or hardlink target; NULL otherwise */
+  /** device number (char, block) @{ */
   unsigned major, minor;
+  /** @} */
 } oci_layer_info;
 
+/** The entries of a layer blob (oci_layer_list). */
 typedef struct oci_layer_listing {
-  oci_layer_info *items;
-  size_t len;
+  oci_layer_info *items; /**< in tar order */
+  size_t len;            /**< how many */
 } oci_layer_listing;
 
-/* Entries of a layer blob (tar, gzip or zstd, detected) in tar order.
+/** Entries of a layer blob (tar, gzip or zstd, detected) in tar order.
    Free *out with oci_layer_listing_free. */
 OCI_API int oci_layer_list(const char *path, oci_layer_listing **out,
                            oci_error *err);
+/** Frees a listing and its strings (NULL is a no-op). */
 OCI_API void oci_layer_listing_free(oci_layer_listing *l);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* ocispec: the Open Container Initiative specifications for C.
+/** @file
+   ocispec: the Open Container Initiative specifications for C.
    Umbrella header: include this one. */
 #ifndef OCISPEC_OCISPEC_H
 #define OCISPEC_OCISPEC_H
@@ -18,6 +19,7 @@
 #include "ocispec/types.h"
 #include "ocispec/unpack.h"
 
+/** The library version. */
 #define OCISPEC_VERSION "0.1.0"
 
 #endif

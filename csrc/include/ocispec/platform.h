@@ -1,4 +1,5 @@
-/* The platform this library was built for, in Go's GOARCH/GOOS spellings
+/** @file
+   The platform this library was built for, in Go's GOARCH/GOOS spellings
    (the values image-spec's platform fields use). */
 #ifndef OCISPEC_PLATFORM_H
 #define OCISPEC_PLATFORM_H
@@ -11,14 +12,14 @@
 extern "C" {
 #endif
 
-/* "amd64", "arm64", "ppc64le", ... (static strings). */
+/** "amd64", "arm64", "ppc64le", ... (static strings). */
 OCI_API const char *oci_host_arch(void);
-/* "linux", "freebsd", "darwin", ... (static strings). */
+/** "linux", "freebsd", "darwin", ... (static strings). */
 OCI_API const char *oci_host_os(void);
-/* The ARM variant ("v7", "v8"...) or NULL when none applies. */
+/** The ARM variant ("v7", "v8"...) or NULL when none applies. */
 OCI_API const char *oci_host_variant(void);
 
-/* Whether an index entry's platform (os, arch, variant; NULL: absent)
+/** Whether an index entry's platform (os, arch, variant; NULL: absent)
    suits the one wanted (want_*; NULL: any). The one rule of the library:
    oci_layout_resolve and oci_registry_pull both use it. os and
    architecture must be equal (image-index.md "platform"); the variant is

@@ -1,4 +1,5 @@
-/* ocispec image references ("registry/repository:tag@digest"), with the
+/** @file
+   ocispec image references ("registry/repository:tag@digest"), with the
    behaviour of oci-spec-rs `distribution::Reference` (itself a port of
    docker/distribution's normalisation):
    - no "/" or a first component without ".", ":" and not "localhost":
@@ -17,7 +18,7 @@
       "localhost") must be a valid host: "foo_bar.com/x" is refused where
       oci-spec-rs returns registry "foo_bar.com" (its regex matched it as a
       path component).
-   3. Tags follow D-TAG-1 (spec.md:160), ASCII only; oci-spec-rs's \w also
+   3. Tags follow D-TAG-1 (spec.md:160), ASCII only; oci-spec-rs's `\w` also
       takes Unicode letters.
    4. The digest must pass oci_digest_parse: lowercase hex only (oci-spec-rs
       takes [[:xdigit:]], so uppercase), and blake3 (64 hex) is accepted.
@@ -45,59 +46,59 @@
 extern "C" {
 #endif
 
-/* Owned by whoever got it from oci_reference_parse/_new/_clone_with_digest;
+/** Owned by whoever got it from oci_reference_parse/_new/_clone_with_digest;
    free with oci_reference_free. Read the fields, do not assign them (set
    the mirror with oci_reference_set_mirror). tag, digest and
    mirror_registry are NULL when absent. */
 typedef struct oci_reference {
-  char *registry;
-  char *repository;
-  char *tag;
-  char *digest;
-  char *mirror_registry;
+  char *registry;        /**< "docker.io", "ghcr.io", "127.0.0.1:5000" */
+  char *repository;      /**< "library/busybox" */
+  char *tag;             /**< "latest", or NULL */
+  char *digest;          /**< "sha256:...", or NULL */
+  char *mirror_registry; /**< set by oci_reference_set_mirror, or NULL */
 } oci_reference;
 
-/* Longest repository path a reference may hold (oci-spec-rs NameTooLong). */
+/** Longest repository path a reference may hold (oci-spec-rs NameTooLong). */
 #define OCI_REFERENCE_REPOSITORY_MAX 255
 
-/* Parses s (len bytes, no NUL needed). *out is NULL on failure. */
+/** Parses s (len bytes, no NUL needed). *out is NULL on failure. */
 OCI_API int oci_reference_parse(const char *s, size_t len, oci_reference **out,
                                 oci_error *err);
 
-/* with_tag (digest NULL), with_digest (tag NULL), with_tag_and_digest.
+/** with_tag (digest NULL), with_digest (tag NULL), with_tag_and_digest.
    Parts are taken as given (no docker.io/library normalisation) and
    checked; at least one of tag and digest is required. */
 OCI_API int oci_reference_new(const char *registry, const char *repository,
                               const char *tag, const char *digest,
                               oci_reference **out, oci_error *err);
 
-/* A new reference with r's registry, repository and mirror, no tag, and
+/** A new reference with r's registry, repository and mirror, no tag, and
    digest (checked). */
 OCI_API int oci_reference_clone_with_digest(const oci_reference *r,
                                             const char *digest,
                                             oci_reference **out,
                                             oci_error *err);
 
-/* Sets (a checked registry host) or, with NULL, clears the mirror. On
+/** Sets (a checked registry host) or, with NULL, clears the mirror. On
    failure r is unchanged. */
 OCI_API int oci_reference_set_mirror(oci_reference *r, const char *mirror,
                                      oci_error *err);
 
-/* The registry to contact: the mirror if set, "index.docker.io" for
+/** The registry to contact: the mirror if set, "index.docker.io" for
    "docker.io", else the registry. Points into r. */
 OCI_API const char *oci_reference_resolve_registry(const oci_reference *r);
 
-/* "registry/repository:tag@digest" (mirror not shown), malloc'd, caller
+/** "registry/repository:tag@digest" (mirror not shown), malloc'd, caller
    frees; NULL when out of memory. */
 OCI_API char *oci_reference_to_string(const oci_reference *r);
 
-/* The same text written snprintf-style: into out (outsz bytes, NUL-ended
+/** The same text written snprintf-style: into out (outsz bytes, NUL-ended
    when outsz > 0, cut short if too small); returns the full length without
    the NUL. For callers with their own buffers (no malloc). */
 OCI_API size_t oci_reference_format(const oci_reference *r, char *out,
                                     size_t outsz);
 
-/* Frees r and its strings; NULL is fine. */
+/** Frees r and its strings; NULL is fine. */
 OCI_API void oci_reference_free(oci_reference *r);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* ocispec registry client: the client side of distribution-spec spec.md
+/** @file
+   ocispec registry client: the client side of distribution-spec spec.md
    over HTTP(S) with libcurl.
 
    A client (oci_registry) talks to one registry host ("127.0.0.1:5000",
@@ -46,7 +47,7 @@
 extern "C" {
 #endif
 
-/* Accept header of manifest requests: OCI and Docker v2 manifests and
+/** Accept header of manifest requests: OCI and Docker v2 manifests and
    indexes (distribution-spec spec.md "Pulling manifests"). */
 #define OCI_REGISTRY_ACCEPT_MANIFESTS                                          \
   "application/vnd.oci.image.manifest.v1+json, "                               \
@@ -54,121 +55,128 @@ extern "C" {
   "application/vnd.docker.distribution.manifest.v2+json, "                     \
   "application/vnd.docker.distribution.manifest.list.v2+json"
 
-/* Largest manifest (or other JSON body) accepted: 4 MiB, the limit
+/** Largest manifest (or other JSON body) accepted: 4 MiB, the limit
    distribution-spec spec.md names for registries ("Pushing Manifests"). */
 #define OCI_REGISTRY_MANIFEST_MAX (4u << 20)
 
+/** A registry client (oci_registry_new); one thread at a time. */
 typedef struct oci_registry oci_registry;
 
-/* Progress of one blob: done of total bytes (total -1 when unknown). It is
+/** Progress of one blob: done of total bytes (total -1 when unknown). It is
    called with done == 0 when a blob starts and done == total when it ends.
    Return nonzero to cancel (OCI_ECANCELED). */
 typedef int (*oci_registry_progress_fn)(void *ud, const char *digest,
                                         int64_t done, int64_t total);
 
-/* Options; start from oci_registry_options_init (zeroes + defaults). */
+/** Options; start from oci_registry_options_init (zeroes + defaults). */
 typedef struct oci_registry_options {
-  const char *username; /* with password: Basic, or token-flow credentials */
-  const char *password;
-  const char *auth_file;   /* Docker config.json read when username is NULL;
-                              NULL: $DOCKER_CONFIG/config.json, else
-                              ~/.docker/config.json (a missing file is fine);
-                              "": none */
-  bool plain_http;         /* http:// instead of https:// */
-  bool tls_verify;         /* default true; false accepts any certificate */
-  const char *ca_file;     /* CA bundle (PEM) to verify the registry with,
-                              instead of the system's */
-  unsigned retries;        /* retries of 429/5xx/transient (default 3) */
-  unsigned retry_delay_ms; /* first backoff, doubled per retry (default 200) */
-  unsigned retry_max_delay_ms; /* backoff cap (default 10000) */
-  long connect_timeout_s;      /* default 30 */
-  long low_speed_timeout_s;    /* abort a transfer that moves fewer than
+  const char *username;  /**< with password: Basic, or token-flow credentials */
+  const char *password;  /**< with username */
+  const char *auth_file; /**< Docker config.json read when username is NULL;
+                            NULL: $DOCKER_CONFIG/config.json, else
+                            ~/.docker/config.json (a missing file is fine);
+                            "": none */
+  bool plain_http;       /**< http:// instead of https:// */
+  bool tls_verify;       /**< default true; false accepts any certificate */
+  const char *ca_file;   /**< CA bundle (PEM) to verify the registry with,
+                            instead of the system's */
+  unsigned retries;      /**< retries of 429/5xx/transient (default 3) */
+  unsigned retry_delay_ms;     /**< first backoff, doubled per retry (200) */
+  unsigned retry_max_delay_ms; /**< backoff cap (default 10000) */
+  long connect_timeout_s;      /**< default 30 */
+  long low_speed_timeout_s;    /**< abort a transfer that moves fewer than
                                   low_speed_limit bytes/s for this many seconds
                                   (default 60) */
-  long low_speed_limit;        /* bytes per second (default 1024) */
-  size_t chunk_size;      /* 0: monolithic uploads (POST + PUT); else chunked
+  long low_speed_limit;        /**< bytes per second (default 1024) */
+  size_t chunk_size;      /**< 0: monolithic uploads (POST + PUT); else chunked
                              (POST, PATCH chunks of this size, PUT) */
-  const char *user_agent; /* default "ocispec/<version>" */
-  oci_registry_progress_fn progress;
-  void *progress_ud;
-  /* Bounds of one push, pull or copy (0: the default). Each document is
+  const char *user_agent; /**< default `"ocispec/<version>"` */
+  oci_registry_progress_fn progress; /**< NULL: no progress reports */
+  void *progress_ud;                 /**< passed to progress */
+  /** Bounds of one push, pull or copy (0: the default). Each document is
      fetched (or pushed) once per operation, however often indexes name it;
      an index listing more than max_fanout entries, or an operation walking
      more than max_nodes distinct documents, is OCI_ETOOBIG. */
-  unsigned max_fanout; /* default 1000 */
-  unsigned max_nodes;  /* default 10000 */
-  /* Bounds of tag and catalog listings (oci_registry_tags, _catalog): at
+  unsigned max_fanout; /**< default 1000 */
+  unsigned max_nodes;  /**< default 10000 */
+  /** Bounds of tag and catalog listings (oci_registry_tags, _catalog): at
      most max_pages pages and max_list_bytes bytes of bodies in all
      (OCI_ETOOBIG beyond); a next-page Link that repeats is OCI_EREGISTRY. */
-  unsigned max_pages;    /* default 1000 */
-  size_t max_list_bytes; /* default 64 MiB */
-  /* Credentials (Basic, bearer tokens) go only to the registry's own origin
+  unsigned max_pages;    /**< default 1000 */
+  size_t max_list_bytes; /**< default 64 MiB */
+  /** Credentials (Basic, bearer tokens) go only to the registry's own origin
      (scheme, host and port of the client's base URL): a request elsewhere
      (an upload Location on another host or port) carries none unless
      allow_cross_host_auth; a redirect never carries them. The username and
      password go to a token realm only over https, or over http when the
      registry itself is plain HTTP on the realm's host name, unless
      allow_insecure_realm. */
-  bool allow_cross_host_auth;
-  bool allow_insecure_realm;
+  bool allow_cross_host_auth; /**< see above; default false */
+  bool allow_insecure_realm;  /**< see above; default false */
 } oci_registry_options;
 
+/** Fills o with the defaults (every field set). */
 OCI_API void oci_registry_options_init(oci_registry_options *o);
 
-/* A client for host (no scheme, no path; validated like a reference's
+/** A client for host (no scheme, no path; validated like a reference's
    registry part). Options are copied (o may be NULL: defaults). The Docker
    config file is read here: a malformed one is OCI_EINVAL naming the file. */
 OCI_API int oci_registry_new(const char *host, const oci_registry_options *o,
                              oci_registry **out, oci_error *err);
+/** Frees the client (NULL is a no-op). */
 OCI_API void oci_registry_free(oci_registry *r);
+/** The host the client was made for (owned by r). */
 OCI_API const char *oci_registry_host(const oci_registry *r);
 
-/* What the last failed request got (valid until the next request): HTTP
+/** What the last failed request got (valid until the next request): HTTP
    status (0 for a network failure), the URL (never with credentials), and
    the body when it was an error body (else NULL / 0). */
 typedef struct oci_registry_response {
-  long status;
-  const char *method;
-  const char *url;
-  const char *body;
-  size_t body_len;
-  const char *content_type;
+  long status;              /**< HTTP status; 0: network failure */
+  const char *method;       /**< "GET", "PUT", ... */
+  const char *url;          /**< without credentials */
+  const char *body;         /**< the error body, or NULL */
+  size_t body_len;          /**< its bytes */
+  const char *content_type; /**< of the body, or NULL */
 } oci_registry_response;
+/** Fills *out with the last failed request (strings owned by r). */
 OCI_API void oci_registry_last_response(const oci_registry *r,
                                         oci_registry_response *out);
 
-/* Requests and bytes since the client was made (monotonic counters). */
+/** Requests and bytes since the client was made (monotonic counters). */
 typedef struct oci_registry_stats {
-  uint64_t requests;         /* HTTP requests sent, retries and auth included */
-  uint64_t blobs_uploaded;   /* blobs sent by push_blob */
-  uint64_t blobs_skipped;    /* blobs push found present (HEAD) */
-  uint64_t blobs_mounted;    /* blobs mounted from another repository */
-  uint64_t blobs_downloaded; /* blobs fetched and verified */
-  uint64_t bytes_uploaded;
-  uint64_t bytes_downloaded;
-  uint64_t manifests_pushed;
-  uint64_t manifests_pulled;
+  uint64_t requests;       /**< HTTP requests sent, retries and auth included */
+  uint64_t blobs_uploaded; /**< blobs sent by push_blob */
+  uint64_t blobs_skipped;  /**< blobs push found present (HEAD) */
+  uint64_t blobs_mounted;  /**< blobs mounted from another repository */
+  uint64_t blobs_downloaded; /**< blobs fetched and verified */
+  uint64_t bytes_uploaded;   /**< blob and manifest bytes sent */
+  uint64_t bytes_downloaded; /**< blob and manifest bytes received */
+  uint64_t manifests_pushed; /**< manifests and indexes PUT */
+  uint64_t manifests_pulled; /**< manifests and indexes fetched */
 } oci_registry_stats;
+/** Copies the counters into *out. */
 OCI_API void oci_registry_get_stats(const oci_registry *r,
                                     oci_registry_stats *out);
 
-/* GET /v2/: OCI_OK when the registry answers 200 (after auth). */
+/** GET /v2/: OCI_OK when the registry answers 200 (after auth). */
 OCI_API int oci_registry_ping(oci_registry *r, oci_error *err);
 
 /* ---- manifests ---------------------------------------------------------- */
 
-/* A fetched manifest (free with oci_registry_manifest_free). */
+/** A fetched manifest (free with oci_registry_manifest_free). */
 typedef struct oci_registry_manifest {
-  char *media_type; /* Content-Type (parameters removed) */
-  char *digest;     /* sha256 of body, or the algorithm of the requested
+  char *media_type; /**< Content-Type (parameters removed) */
+  char *digest;     /**< sha256 of body, or the algorithm of the requested
                        digest; checked against the request and against
                        Docker-Content-Digest when the server sends one */
-  char *body;       /* NUL-terminated */
-  size_t len;
+  char *body;       /**< NUL-terminated */
+  size_t len;       /**< bytes of body */
 } oci_registry_manifest;
+/** Frees m's strings and m (NULL is a no-op). */
 OCI_API void oci_registry_manifest_free(oci_registry_manifest *m);
 
-/* GET /v2/<repo>/manifests/<reference> (a tag or a digest). accept NULL:
+/** GET `/v2/<repo>/manifests/<reference>` (a tag or a digest). accept NULL:
    OCI_REGISTRY_ACCEPT_MANIFESTS. Bodies above OCI_REGISTRY_MANIFEST_MAX
    are OCI_ETOOBIG. A digest reference must match the body (OCI_EMISMATCH). */
 OCI_API int oci_registry_get_manifest(oci_registry *r, const char *repo,
@@ -176,7 +184,7 @@ OCI_API int oci_registry_get_manifest(oci_registry *r, const char *repo,
                                       oci_registry_manifest *out,
                                       oci_error *err);
 
-/* HEAD of the same: *found false (OCI_OK) on 404; else *out gets mediaType,
+/** HEAD of the same: *found false (OCI_OK) on 404; else *out gets mediaType,
    digest (Docker-Content-Digest) and size (Content-Length). out may be NULL. */
 OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
                                        const char *reference,
@@ -184,7 +192,7 @@ OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
                                        oci_image_descriptor **out,
                                        oci_error *err);
 
-/* PUT /v2/<repo>/manifests/<reference> with Content-Type media_type. *out
+/** PUT `/v2/<repo>/manifests/<reference>` with Content-Type media_type. *out
    (may be NULL) gets the descriptor {media_type, sha256 of body, len}.
    *subject_handled (may be NULL) tells whether the registry answered with
    OCI-Subject (it indexed the manifest's subject itself). */
@@ -194,22 +202,22 @@ OCI_API int oci_registry_put_manifest(oci_registry *r, const char *repo,
                                       size_t len, oci_image_descriptor **out,
                                       bool *subject_handled, oci_error *err);
 
-/* DELETE /v2/<repo>/manifests/<reference>. */
+/** DELETE `/v2/<repo>/manifests/<reference>`. */
 OCI_API int oci_registry_delete_manifest(oci_registry *r, const char *repo,
                                          const char *reference, oci_error *err);
 
 /* ---- blobs -------------------------------------------------------------- */
 
-/* HEAD /v2/<repo>/blobs/<digest>: *found, and *size (may be NULL). */
+/** HEAD `/v2/<repo>/blobs/<digest>`: *found, and *size (may be NULL). */
 OCI_API int oci_registry_has_blob(oci_registry *r, const char *repo,
                                   const char *digest, bool *found,
                                   int64_t *size, oci_error *err);
 
-/* Receives blob bytes as they arrive; nonzero return aborts with its err. */
+/** Receives blob bytes as they arrive; nonzero return aborts with its err. */
 typedef int (*oci_registry_sink_fn)(void *ud, const void *buf, size_t len,
                                     oci_error *err);
 
-/* GET /v2/<repo>/blobs/<digest>, following redirects, streaming to sink
+/** GET `/v2/<repo>/blobs/<digest>`, following redirects, streaming to sink
    while hashing. size >= 0 is the expected size: more bytes abort early.
    At the end size and digest are checked (OCI_EMISMATCH). The sink has
    seen the bytes by then: a sink that publishes must wait for OCI_OK (the
@@ -219,25 +227,25 @@ OCI_API int oci_registry_get_blob(oci_registry *r, const char *repo,
                                   oci_registry_sink_fn sink, void *ud,
                                   oci_error *err);
 
-/* The same into memory (malloc'd, NUL-terminated); at most max bytes
+/** The same into memory (malloc'd, NUL-terminated); at most max bytes
    (OCI_ETOOBIG beyond). */
 OCI_API int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
                                          const char *digest, int64_t size,
                                          size_t max, char **buf, size_t *len,
                                          oci_error *err);
 
-/* The same into layout l: the blob appears in l only once verified; a
+/** The same into layout l: the blob appears in l only once verified; a
    present blob is not fetched again. */
 OCI_API int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                             const oci_image_descriptor *d,
                                             oci_layout *l, oci_error *err);
 
-/* Produces upload bytes: returns the count put in buf (0 at the end), or
+/** Produces upload bytes: returns the count put in buf (0 at the end), or
    -1 with err set. */
 typedef ssize_t (*oci_registry_source_fn)(void *ud, void *buf, size_t cap,
                                           oci_error *err);
 
-/* Uploads size bytes that hash to digest: POST then PUT ?digest= (one
+/** Uploads size bytes that hash to digest: POST then PUT ?digest= (one
    request when chunk_size is 0), or POST, PATCH chunks with Content-Range,
    PUT. The source is read once; a source that yields a different length is
    OCI_EMISMATCH (the registry checks the digest). */
@@ -246,7 +254,7 @@ OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    oci_registry_source_fn source, void *ud,
                                    oci_error *err);
 
-/* Uploads a buffer; *out (may be NULL) gets its descriptor (media_type
+/** Uploads a buffer; *out (may be NULL) gets its descriptor (media_type
    NULL: application/octet-stream; an invalid one is OCI_EINVAL before
    anything is sent, here and in _push_blob_file). */
 OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
@@ -255,7 +263,7 @@ OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                           oci_image_descriptor **out,
                                           oci_error *err);
 
-/* Uploads the file at path: hashed (sha256) first, then streamed (a
+/** Uploads the file at path: hashed (sha256) first, then streamed (a
    retried request reads it again); *out (may be NULL) gets its descriptor
    (media_type NULL: application/octet-stream). */
 OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
@@ -264,7 +272,7 @@ OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                         oci_image_descriptor **out,
                                         oci_error *err);
 
-/* Uploads blob d from layout l (unless the registry has it): a file whose
+/** Uploads blob d from layout l (unless the registry has it): a file whose
    size is not d->size is OCI_EMISMATCH before any upload starts, and the
    bytes are hashed as they stream (a mismatch is never committed). */
 OCI_API int oci_registry_push_blob_from_layout(oci_registry *r,
@@ -273,20 +281,20 @@ OCI_API int oci_registry_push_blob_from_layout(oci_registry *r,
                                                const oci_image_descriptor *d,
                                                oci_error *err);
 
-/* POST /v2/<repo>/blobs/uploads/?mount=<digest>&from=<from_repo>:
+/** POST `/v2/<repo>/blobs/uploads/?mount=<digest>&from=<from_repo>`:
    *mounted true on 201; false when the registry opened an upload session
    instead (202; the session is cancelled). */
 OCI_API int oci_registry_mount_blob(oci_registry *r, const char *repo,
                                     const char *from_repo, const char *digest,
                                     bool *mounted, oci_error *err);
 
-/* DELETE /v2/<repo>/blobs/<digest>. */
+/** DELETE `/v2/<repo>/blobs/<digest>`. */
 OCI_API int oci_registry_delete_blob(oci_registry *r, const char *repo,
                                      const char *digest, oci_error *err);
 
 /* ---- listings ----------------------------------------------------------- */
 
-/* One page of GET /v2/<repo>/tags/list?n=&last= (n 0: the server's
+/** One page of GET `/v2/<repo>/tags/list?n=&last=` (n 0: the server's
    default, last NULL: from the start). *next (malloc'd, may be NULL when
    out is the last page) is the `last` of the next page, from the Link
    header. Items are appended to out (free with oci_layout_strings_free). */
@@ -294,20 +302,21 @@ OCI_API int oci_registry_tags_page(oci_registry *r, const char *repo,
                                    unsigned n, const char *last,
                                    oci_layout_strings *out, char **next,
                                    oci_error *err);
-/* Every tag, following Link pages of n (0: server default). */
+/** Every tag, following Link pages of n (0: server default). */
 OCI_API int oci_registry_tags(oci_registry *r, const char *repo, unsigned n,
                               oci_layout_strings *out, oci_error *err);
 
-/* The same for GET /v2/_catalog. */
+/** The same for GET /v2/_catalog. */
 OCI_API int oci_registry_catalog_page(oci_registry *r, unsigned n,
                                       const char *last, oci_layout_strings *out,
                                       char **next, oci_error *err);
+/** Every repository name, following Link pages of n (0: server default). */
 OCI_API int oci_registry_catalog(oci_registry *r, unsigned n,
                                  oci_layout_strings *out, oci_error *err);
 
-/* GET /v2/<repo>/referrers/<digest>[?artifactType=]; when the registry
+/** GET `/v2/<repo>/referrers/<digest>[?artifactType=]`; when the registry
    does not support it (it answers 404: spec.md "Listing Referrers"), the
-   referrers tag schema: the index tagged <alg>-<encoded> (no such tag:
+   referrers tag schema: the index tagged `<alg>-<encoded>` (no such tag:
    an empty index). Filtered by artifact_type (NULL: all) on our side when
    the registry did not (OCI-Filters-Applied). *out is an image index. */
 OCI_API int oci_registry_referrers(oci_registry *r, const char *repo,
@@ -317,14 +326,14 @@ OCI_API int oci_registry_referrers(oci_registry *r, const char *repo,
 
 /* ---- whole images ------------------------------------------------------- */
 
-/* Which manifest pull keeps from an index (NULL members match anything). */
+/** Which manifest pull keeps from an index (NULL members match anything). */
 typedef struct oci_registry_platform {
-  const char *os;
-  const char *architecture;
-  const char *variant;
+  const char *os;           /**< GOOS value: "linux", ... */
+  const char *architecture; /**< GOARCH value: "amd64", ... */
+  const char *variant;      /**< "v7", "v8", ... */
 } oci_registry_platform;
 
-/* Pushes what name (a ref.name in l's index.json, or a digest) names:
+/** Pushes what name (a ref.name in l's index.json, or a digest) names:
    blobs first (those the registry has are skipped), then manifests
    children before parents, the top one under tag (NULL: by digest only). A
    manifest with a subject is added to the referrers tag schema index when
@@ -335,7 +344,7 @@ OCI_API int oci_registry_push(oci_registry *r, const oci_layout *l,
                               const char *tag, oci_image_descriptor **out,
                               oci_error *err);
 
-/* Pulls repo:reference (tag or digest) into l: every blob verified while
+/** Pulls repo:reference (tag or digest) into l: every blob verified while
    it streams, documents before the index entry that names them; then
    tags it in l as name (NULL: not tagged; the descriptor is in *out).
    platform NULL: the whole index (every manifest) is kept; else the
@@ -347,7 +356,7 @@ OCI_API int oci_registry_pull(oci_registry *r, const char *repo,
                               const oci_registry_platform *platform,
                               oci_image_descriptor **out, oci_error *err);
 
-/* Copies src_repo:src_reference from src to dst_repo (tag dst_tag, NULL:
+/** Copies src_repo:src_reference from src to dst_repo (tag dst_tag, NULL:
    by digest only), manifests byte for byte; blobs stream from one registry
    to the other (mounted when src and dst are the same client). */
 OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,

@@ -1,4 +1,5 @@
-/* runtime-spec helpers: default configurations and their parts. */
+/** @file
+   runtime-spec helpers: default configurations and their parts. */
 #ifndef OCISPEC_RUNTIME_H
 #define OCISPEC_RUNTIME_H
 
@@ -11,12 +12,12 @@
 extern "C" {
 #endif
 
-/* The configuration `runc spec` writes: a shell in a read-only rootfs with
+/** The configuration `runc spec` writes: a shell in a read-only rootfs with
    the default mounts, namespaces, capabilities, masked and read-only
    paths. New document; free with oci_runtime_spec_free. */
 OCI_API int oci_runtime_spec_default(oci_runtime_spec **out, oci_error *err);
 
-/* The configuration `runc spec --rootless` writes for a user and group:
+/** The configuration `runc spec --rootless` writes for a user and group:
    no network namespace but a user namespace mapping root to uid/gid, no
    cgroup resources, /sys bind-mounted, no gid=5 on /dev/pts. */
 OCI_API int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
@@ -24,10 +25,10 @@ OCI_API int oci_runtime_spec_rootless(uint32_t uid, uint32_t gid,
 
 /* ---- reading a file of an untrusted root file system ------------------ */
 
-#define OCI_ROOTFS_READ_MAX ((size_t)4 << 20) /* default size cap: 4 MiB */
-#define OCI_ROOTFS_MAX_LINKS 40               /* symlinks followed, at most */
+#define OCI_ROOTFS_READ_MAX ((size_t)4 << 20) /**< default size cap: 4 MiB */
+#define OCI_ROOTFS_MAX_LINKS 40               /**< symlinks followed, at most */
 
-/* Reads the regular file `path` of the root file system `rootfs` (path is
+/** Reads the regular file `path` of the root file system `rootfs` (path is
    taken relative to rootfs: "etc/passwd" or "/etc/passwd") without ever
    leaving rootfs, as image-spec conversion.md needs for /etc/passwd and
    /etc/group. Each component is opened with openat(O_NOFOLLOW); a symbolic

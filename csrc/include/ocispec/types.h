@@ -1,10 +1,25 @@
-/* C structs, field indexes and type descriptors of every OCI type, all
+/** @file
+   C structs, field indexes and type descriptors of every OCI type, all
    generated from the one declaration list in types.def.
 
    Reading a declaration: OCI_FIELD(type, member, "jsonKey", KIND, FLAGS,
    check) becomes the struct member `member` of C type KIND (see the
    OCI_CT_* table below), the field index OCI_F_type_member, and the entry
-   that drives parsing, writing, validation and the Lua binding. */
+   that drives parsing, writing, validation and the Lua binding.
+
+   For each type `X` of types.def (`image_manifest`, `runtime_spec`, ...):
+   - `struct oci_X` (typedef `oci_X`): an oci_object header `hdr`, then one
+     member per field, named as the spec's JSON key in snake_case;
+   - `OCI_F_X_member`: the field's index for oci_is_present(), oci_is_null()
+     and oci_mark(); `OCI_NFIELDS_X`: the number of fields;
+   - `oci_type_X`: the type descriptor the generic entry points take
+     (oci_parse(), oci_to_json(), oci_validate(), ...), and the value types
+     `oci_vt_obj_X`, `oci_vt_arr_obj_X`, `oci_vt_map_obj_X`;
+   - typed wrappers: `oci_X_parse(buf, len, opts, &out, &err)`,
+     `oci_X_parse_file(path, opts, &out, &err)`, `oci_X_new(&out, &err)`,
+     `oci_X_free(obj)`, `oci_X_to_json(obj, pretty, &out, &len, &err)`,
+     `oci_X_validate(obj, &problems)`. Whoever gets an object from
+     `_parse`, `_parse_file` or `_new` frees it with `_free`. */
 #ifndef OCISPEC_TYPES_H
 #define OCISPEC_TYPES_H
 
@@ -14,7 +29,8 @@
 extern "C" {
 #endif
 
-/* C type of each kind. Containers use the element tables below; a separate
+/** @cond internal: the declaration machinery */
+/** C type of each kind. Containers use the element tables below; a separate
    set of names is needed because a macro cannot re-enter itself. */
 #define OCI_CT(k) OCI_CT_##k
 #define OCI_CT_STRING char *
@@ -52,7 +68,7 @@ extern "C" {
     size_t len;                                                                \
   }
 
-/* Pass 1: type names. */
+/** Pass 1: type names. */
 #define OCI_TYPE(c, name, ns, check) typedef struct oci_##c oci_##c;
 #define OCI_FIELD(c, m, key, kind, flags, check)
 #define OCI_END(c)
@@ -61,7 +77,7 @@ extern "C" {
 #undef OCI_FIELD
 #undef OCI_END
 
-/* Pass 2: structs. */
+/** Pass 2: structs. */
 #define OCI_TYPE(c, name, ns, check)                                           \
   struct oci_##c {                                                             \
     oci_object hdr;
@@ -74,7 +90,7 @@ extern "C" {
 #undef OCI_FIELD
 #undef OCI_END
 
-/* Pass 3: field indexes, OCI_F_<type>_<member>, and OCI_NFIELDS_<type>. */
+/** Pass 3: field indexes, `OCI_F_<type>_<member>`, and `OCI_NFIELDS_<type>`. */
 #define OCI_TYPE(c, name, ns, check) enum {
 #define OCI_FIELD(c, m, key, kind, flags, check) OCI_F_##c##_##m,
 #define OCI_END(c)                                                             \
@@ -86,7 +102,7 @@ extern "C" {
 #undef OCI_FIELD
 #undef OCI_END
 
-/* Pass 4: descriptors and typed conveniences, e.g.
+/** Pass 4: descriptors and typed conveniences, e.g.
    oci_image_manifest_parse(buf, len, NULL, &m, &err). */
 #define OCI_TYPE(c, name, ns, check)                                           \
   OCI_API extern const oci_type oci_type_##c;                                  \
@@ -125,12 +141,15 @@ extern "C" {
 #undef OCI_FIELD
 #undef OCI_END
 
-/* Every declared type, for iteration (NULL-terminated). */
+/** @endcond */
+
+/** Every declared type, for iteration (NULL-terminated). */
 OCI_API extern const oci_type *const oci_all_types[];
 
-/* A type by its C name ("image_manifest") or namespace and name ("image",
+/** A type by its C name ("image_manifest") or namespace and name ("image",
    "ImageManifest"); NULL when unknown. */
 OCI_API const oci_type *oci_type_by_c_name(const char *c_name);
+/** A type by namespace and name; NULL when unknown. */
 OCI_API const oci_type *oci_type_by_name(const char *ns, const char *name);
 
 #ifdef __cplusplus

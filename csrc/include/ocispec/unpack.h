@@ -1,4 +1,5 @@
-/* ocispec unpacking: applying image layers (image-spec layer.md
+/** @file
+   ocispec unpacking: applying image layers (image-spec layer.md
    changesets) to a root file system, whiteouts included. */
 #ifndef OCISPEC_UNPACK_H
 #define OCISPEC_UNPACK_H
@@ -12,49 +13,52 @@
 extern "C" {
 #endif
 
-/* Defaults of the limits against decompression bombs (per layer): 64 GiB
+/** Defaults of the limits against decompression bombs (per layer): 64 GiB
    of uncompressed tar stream, and 1,000,000 tar entries (the largest
    public layers hold a few hundred thousand; each entry costs memory for
    the set of paths the layer wrote). */
-#define OCI_UNPACK_DEFAULT_MAX_BYTES (UINT64_C(64) << 30)
-#define OCI_UNPACK_DEFAULT_MAX_ENTRIES UINT64_C(1000000)
+#define OCI_UNPACK_DEFAULT_MAX_BYTES (UINT64_C(64) << 30) /**< 64 GiB */
+#define OCI_UNPACK_DEFAULT_MAX_ENTRIES UINT64_C(1000000)  /**< 1,000,000 */
 
-/* Options of oci_layer_apply; its strings stay the caller's (read during
+/** Options of oci_layer_apply; its strings stay the caller's (read during
    the call only). */
 typedef struct oci_unpack_options {
-  unsigned version; /* OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
-  /* Do not set owners, and skip device nodes (which need root): what an
+  unsigned version; /**< OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
+  /** Do not set owners, and skip device nodes (which need root): what an
      unprivileged user can unpack, as `umoci unpack --rootless` does. */
   bool rootless;
-  /* When set, the blob's bytes must have this digest ("sha256:..." or
+  /** When set, the blob's bytes must have this digest ("sha256:..." or
      "sha512:..."); OCI_EMISMATCH otherwise, before anything is written. */
   const char *expected_digest;
   /* ---- version 2 ---- */
-  /* When >= 0, the blob must be this many bytes (OCI_EMISMATCH). */
+  /** When >= 0, the blob must be this many bytes (OCI_EMISMATCH). */
   int64_t expected_size;
-  /* When set, the uncompressed tar stream must have this digest (the
+  /** When set, the uncompressed tar stream must have this digest (the
      config's rootfs.diff_ids entry); OCI_EMISMATCH otherwise. */
   const char *expected_diff_id;
-  /* Limits; 0 = the default above, UINT64_MAX = none. Exceeding one is
+  /** Limits; 0 = the default above, UINT64_MAX = none. Exceeding one is
      OCI_ETOOBIG naming the limit and the option. */
-  uint64_t max_bytes;   /* uncompressed bytes of the tar stream */
-  uint64_t max_entries; /* tar entries, whiteouts included */
+  uint64_t max_bytes;   /**< uncompressed bytes of the tar stream */
+  uint64_t max_entries; /**< tar entries, whiteouts included */
 } oci_unpack_options;
 
+/** The version of oci_unpack_options this header declares. */
 #define OCI_UNPACK_OPTIONS_VERSION 2
+/** Initializer of oci_unpack_options: the defaults. */
 #define OCI_UNPACK_OPTIONS_INIT                                                \
   { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
 
+/** What oci_layer_apply did. */
 typedef struct oci_unpack_stats {
-  uint64_t entries;     /* tar entries read */
-  uint64_t whiteouts;   /* .wh.<name> entries applied */
-  uint64_t opaque_dirs; /* .wh..wh..opq entries applied */
-  uint64_t skipped;     /* device nodes skipped (rootless) */
+  uint64_t entries;     /**< tar entries read */
+  uint64_t whiteouts;   /**< `.wh.NAME` entries applied */
+  uint64_t opaque_dirs; /**< .wh..wh..opq entries applied */
+  uint64_t skipped;     /**< device nodes skipped (rootless) */
 } oci_unpack_stats;
 
-/* Applies the layer blob at blob_path (a tar, gzip- or zstd-compressed) to
+/** Applies the layer blob at blob_path (a tar, gzip- or zstd-compressed) to
    the directory rootfs, as image-spec layer.md "Applying Changesets" says:
-   entries are created or replaced, `.wh.<name>` removes <name> of lower
+   entries are created or replaced, `.wh.NAME` removes `NAME` of lower
    layers, `.wh..wh..opq` removes every lower entry of its directory (at any
    depth; what this layer writes stays).
 
@@ -85,7 +89,7 @@ OCI_API int oci_layer_apply(const char *blob_path, const char *rootfs,
                             const oci_unpack_options *opts,
                             oci_unpack_stats *stats, oci_error *err);
 
-/* oci_layer_apply from an open blob descriptor (from oci_layout_open_blob,
+/** oci_layer_apply from an open blob descriptor (from oci_layout_open_blob,
    say: no path is looked up between the layout's checks and the read),
    read from its start: it must be a regular file. The descriptor stays
    the caller's (not closed); name (NULL: "layer blob") names it in
@@ -95,7 +99,7 @@ OCI_API int oci_layer_apply_fd(int blob_fd, const char *name,
                                const oci_unpack_options *opts,
                                oci_unpack_stats *stats, oci_error *err);
 
-/* Removes path and everything below it without following any symbolic
+/** Removes path and everything below it without following any symbolic
    link (a link is removed itself, never its target). A missing path is
    OCI_OK. For cleaning up a partial bundle. */
 OCI_API int oci_remove_tree(const char *path, oci_error *err);
