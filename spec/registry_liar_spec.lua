@@ -93,6 +93,28 @@ describe("a registry that lies (fake registry, liar mode)", function()
   end)
 end)
 
+describe("token services that lie (fake registry, liar mode)", function()
+  it("no JSON, an empty token, a realm that is not http(s), a challenge that does not parse", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("liar")
+    finally(fake.stop)
+    local c = assert(registry.connect(fake.host, { plain_http = true, auth_file = false, retries = 0 }))
+    local realm = "token service http://" .. fake.host .. "/_fake/token: "
+    local msg = assert_fails("registry", { "401", realm .. "bad response", "unexpected character" },
+      c:tags("token-nojson/x"))
+    assert.is_nil(msg:find("kind=", 1, true), msg) -- no query (it holds the scope) in messages
+    assert_fails("registry", { "401", realm .. "response has no token" }, c:tags("token-empty/x"))
+    assert_fails("registry", { "401", 'token realm "ftp://127.0.0.1:', "is not an http(s) URL" },
+      c:tags("realm-ftp/x"))
+    assert_fails("registry", { "HTTP 401", "UNAUTHORIZED" }, c:tags("bad-challenge/x"))
+    -- the token service was asked once each; the ftp realm never
+    assert.are.equal(1, fake.count_requests("GET", "^/_fake/token%?kind=nojson"))
+    assert.are.equal(1, fake.count_requests("GET", "^/_fake/token%?kind=empty"))
+    assert.are.equal(2, fake.count_requests("GET", "^/_fake/token"))
+    c:close()
+  end)
+end)
+
 describe("the client refuses before sending", function()
   local fake, c
   setup(function()

@@ -101,6 +101,12 @@ MODE:
                               has no <URL>
               empty-loop/...  tags/list answers empty pages, each linking
                               to the next
+              token-nojson/... every request needs a bearer token; the
+                              token service answers 200 with no JSON
+              token-empty/... the same; the token service answers
+                              {"token":""}
+              realm-ftp/...   a Bearer challenge whose realm is ftp://
+              bad-challenge/... a 401 whose WWW-Authenticate does not parse
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends, "broken_subject": see the
@@ -324,6 +330,10 @@ def make_handler(state):
 
         def route(self, head):
             path, _, query = self.path.partition("?")
+            if path == "/_fake/token" and state.mode == "liar":
+                kind = parse_qs(query).get("kind", [""])[0]
+                body = b"<html>no token here</html>" if kind == "nojson" else b'{"token":""}'
+                return self.send(200, body, {"Content-Type": "application/json"}, head)
             if path == "/_fake/token":
                 tok = "fake-token\r\nX-Injected: yes" if state.mode == "token-crlf" else "fake-token"
                 return self.send(200, json.dumps({"token": tok}).encode(),
@@ -496,6 +506,15 @@ def make_handler(state):
         def lie(self, path, query, head):
             """The liar mode's lies; False: answer normally."""
             first = path[len("/v2/"):].split("/", 1)[0]
+            challenge = {
+                "token-nojson": 'Bearer realm="http://127.0.0.1:%d/_fake/token?kind=nojson",service="fake"',
+                "token-empty": 'Bearer realm="http://127.0.0.1:%d/_fake/token?kind=empty",service="fake"',
+                "realm-ftp": 'Bearer realm="ftp://127.0.0.1:%d/token",service="fake"',
+                "bad-challenge": 'Bearer realm="unterminated, service=%d',
+            }.get(first)
+            if challenge and not self.headers.get("Authorization", "").startswith("Bearer "):
+                return self.error(401, "UNAUTHORIZED", "authentication required", head,
+                                  {"WWW-Authenticate": challenge % state.port})
             if first == "lie-digest" and self.command == "GET" and path.endswith("/manifests/latest"):
                 return self.send(200, MANIFEST, {"Content-Type": MANIFEST_TYPE,
                                                  "Docker-Content-Digest": sha256(b"other bytes")})
