@@ -38,6 +38,13 @@ typedef struct ocil_conv {
 /* Push a new userdata owning obj (a root: its arena is freed with it). */
 void ocil_push_root(lua_State *L, const oci_type *t, void *obj);
 
+/* For a C function that makes a document: push its root userdata first,
+   owning nothing (so that a Lua memory error cannot leak the document),
+   then hand it the document with ocil_root_adopt (u at the stack top or
+   otherwise reachable). */
+ocil_obj *ocil_new_root(lua_State *L, const oci_type *t);
+void ocil_root_adopt(lua_State *L, ocil_obj *u, void *obj);
+
 /* Push a userdata for child object obj, kept alive by the document that
    the userdata at index `parent` belongs to. */
 void ocil_push_child(lua_State *L, int parent, const oci_type *t, void *obj);

@@ -12,6 +12,7 @@
 #include "../internal.h"
 #include "binding.h"
 #include "ocil_parts.h"
+#include "ocispec/conversion.h"
 #include "ocispec/platform.h"
 #include "ocispec/runtime.h"
 
@@ -149,6 +150,15 @@ static ocil_obj *new_userdata(lua_State *L, const oci_type *t, void *obj,
 
 void ocil_push_root(lua_State *L, const oci_type *t, void *obj) {
   gc_account(L, new_userdata(L, t, obj, 1, 0));
+}
+
+ocil_obj *ocil_new_root(lua_State *L, const oci_type *t) {
+  return new_userdata(L, t, NULL, 1, 0);
+}
+
+void ocil_root_adopt(lua_State *L, ocil_obj *u, void *obj) {
+  u->obj = obj;
+  gc_account(L, u);
 }
 
 /* The owner of the document that the object userdata at idx belongs to
@@ -1114,6 +1124,29 @@ static int core_runtime_spec_rootless(lua_State *L) {
   return push_spec(L, u, rc, s, &e);
 }
 
+/* core.runtime_spec_from_image_config(cfg, base, rootfs, volumes): cfg an
+   ImageConfiguration, base a Spec or nil, rootfs a string or nil, volumes
+   a boolean (oci_runtime_spec_from_image_config) -> Spec | nil, msg, err */
+static int core_runtime_spec_from_image_config(lua_State *L) {
+  const oci_image_configuration *cfg =
+      ocil_check(L, 1, &oci_type_image_configuration)->obj;
+  oci_conversion_options o = OCI_CONVERSION_OPTIONS_INIT;
+  if (!lua_isnoneornil(L, 2))
+    o.base = ocil_check(L, 2, &oci_type_runtime_spec)->obj;
+  oci_error e;
+  oci_error_clear(&e);
+  if (!lua_isnoneornil(L, 3) &&
+      ocil_parts_cstring(L, 3, "rootfs", &o.rootfs, &e))
+    return ocil_push_error(L, &e, NULL);
+  o.volumes = lua_toboolean(L, 4);
+  ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
+  oci_runtime_spec *s;
+  int rc = oci_runtime_spec_from_image_config(cfg, &o, &s, &e);
+  if (rc == OCI_ENOMEM) raise_nomem(L);
+  if (rc) return ocil_push_error(L, &e, NULL);
+  return push_spec(L, u, rc, s, &e);
+}
+
 /* core.realpath(path) -> absolute path without symlinks | nil, message */
 static int core_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -1176,6 +1209,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "runtime_spec_default");
   lua_pushcfunction(L, core_runtime_spec_rootless);
   lua_setfield(L, -2, "runtime_spec_rootless");
+  lua_pushcfunction(L, core_runtime_spec_from_image_config);
+  lua_setfield(L, -2, "runtime_spec_from_image_config");
   lua_pushcfunction(L, core_realpath);
   lua_setfield(L, -2, "realpath");
   lua_pushcfunction(L, core_json_encode);

@@ -357,7 +357,7 @@ static int m_list(lua_State *L) {
 }
 
 /* opts.platform: a table {os=, architecture=, variant=} or a Platform. */
-static void arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
+void ocil_arg_platform(lua_State *L, int idx, oci_layout_platform *p) {
   memset(p, 0, sizeof *p);
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
@@ -387,7 +387,7 @@ static int m_resolve(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *ref = ocil_arg_str(L, 2, "name", 0);
   oci_layout_platform p;
-  arg_platform(L, 3, &p);
+  ocil_arg_platform(L, 3, &p);
   oci_layout_resolved *r;
   oci_error e;
   oci_error_clear(&e);

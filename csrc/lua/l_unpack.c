@@ -11,6 +11,9 @@
      remove_tree(path) -> true (never follows a symbolic link)
      dir_state(path) -> "missing" | "empty" | "full" | "other" (not a dir)
      ids() -> effective uid, gid
+     image(layout, ref, bundle [, {platform=, rootless=, max_bytes=,
+                                   max_entries=}])
+       -> runtime Spec written as bundle/config.json (oci_unpack_image)
    Errors: nil, message, code name. */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/layout.h"
 #include "ocispec/unpack.h"
@@ -185,6 +189,36 @@ static int l_ids(lua_State *L) {
   return 2;
 }
 
+static int l_image(lua_State *L) {
+  oci_error err;
+  oci_error_clear(&err);
+  oci_layout *l = ocil_check_layout(L, 1);
+  const char *ref, *bundle;
+  if (ocil_parts_cstring(L, 2, "ref", &ref, &err) ||
+      ocil_parts_cstring(L, 3, "bundle", &bundle, &err))
+    return ocil_parts_push_error(L, &err);
+  oci_unpack_image_options o = OCI_UNPACK_IMAGE_OPTIONS_INIT;
+  oci_layout_platform platform;
+  ocil_arg_platform(L, 4, &platform);
+  if (!lua_isnoneornil(L, 4)) {
+    if (platform.os || platform.architecture || platform.variant)
+      o.platform = &platform;
+    lua_getfield(L, 4, "rootless");
+    o.rootless = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    o.max_bytes = (uint64_t)opt_int(L, 4, "max_bytes", 0);
+    o.max_entries = (uint64_t)opt_int(L, 4, "max_entries", 0);
+  }
+  ocil_obj *u = ocil_new_root(L, &oci_type_runtime_spec);
+  oci_runtime_spec *spec;
+  if (oci_unpack_image(l, ref, bundle, &o, &spec, &err)) {
+    if (err.code == OCI_ENOMEM) return luaL_error(L, "out of memory");
+    return ocil_parts_push_error(L, &err);
+  }
+  ocil_root_adopt(L, u, spec);
+  return 1;
+}
+
 int ocil_push_unpack_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"apply", l_apply},
                                  {"apply_blob", l_apply_blob},
@@ -193,6 +227,7 @@ int ocil_push_unpack_lib(lua_State *L) {
                                  {"remove_tree", l_remove_tree},
                                  {"dir_state", l_dir_state},
                                  {"ids", l_ids},
+                                 {"image", l_image},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

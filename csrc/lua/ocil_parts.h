@@ -44,6 +44,12 @@ const char *ocil_arg_str(lua_State *L, int idx, const char *what, int opt);
 const char *ocil_arg_digest(lua_State *L, int idx, int64_t *size);
 int ocil_push_desc(lua_State *L, struct oci_image_descriptor *d);
 
+/* The field "platform" of the options table at idx (none, nil: all NULL),
+   a table {os=, architecture=, variant=} or an image.Platform, into *p; its
+   strings stay on the stack until the C function returns (l_layout.c). */
+struct oci_layout_platform;
+void ocil_arg_platform(lua_State *L, int idx, struct oci_layout_platform *p);
+
 /* Counts a call in progress that uses the Layout at idx (delta +1 / -1):
    close() raises meanwhile. */
 void ocil_layout_use(lua_State *L, int idx, int delta);

@@ -328,14 +328,6 @@ as oci-spec-rs's ToDockerV2S2 does. Pretty JSON on stdout unless
     return 0
   end)
 
-local function id_of(flag)
-  local p = io.popen("id " .. flag)
-  local s = p and p:read("l")
-  if p then p:close() end
-  local n = math.tointeger(tonumber(s or ""))
-  if not n then fail(2, "cannot read the current user's ids (id " .. flag .. ")") end
-  return n
-end
 
 command("spec", "write a runtime config.json like `runc spec`",
   [==[usage: ocispec spec [--rootless] [--bundle DIR]
@@ -352,7 +344,9 @@ Refuses to overwrite an existing config.json.]==],
       f:close()
       fail(2, path .. ": exists; remove it first")
     end
-    local spec = opts.rootless and runtime.Spec.rootless(id_of("-u"), id_of("-g")) or runtime.Spec.default()
+    -- the effective ids, as `id -u` and `id -g` print them (no shell)
+    local ids = oci.core.fs.ids()
+    local spec = opts.rootless and runtime.Spec.rootless(ids.euid, ids.egid) or runtime.Spec.default()
     local ok, msg = spec:to_file_pretty(path)
     if not ok then fail(2, msg) end
     out:write(path, "\n")
@@ -678,7 +672,7 @@ end
 -- start, the end, and at most once a second between).
 local function progress_reporter(quiet)
   if quiet then return nil end
-  local tty = os.execute("test -t 2")
+  local tty = oci.core.fs.isatty(io.stderr)
   local shown = {} -- digest -> {done=, at=, pct=}
   return function(digest, done, total)
     local last = shown[digest]

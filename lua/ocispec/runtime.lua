@@ -207,99 +207,6 @@ end
 --- Size cap of the rootfs's /etc/passwd and /etc/group (4 MiB).
 M.ROOTFS_DB_MAX = 4 << 20
 
--- Rows of a colon-separated file (/etc/passwd, /etc/group) of the rootfs,
--- read without leaving it (core.fs.read_in_root, oci_rootfs_read_file):
--- symlinks are resolved inside the rootfs as in a chroot (securejoin), only
--- a regular file of at most ROOTFS_DB_MAX bytes is read. Returns rows; or
--- nil when the file does not exist; or nil, message when it is refused.
-local function read_db(rootfs, name)
-  local text, msg = core.fs.read_in_root(rootfs, "etc/" .. name, M.ROOTFS_DB_MAX)
-  if text == false then return nil end
-  if not text then return nil, msg end
-  local rows = {}
-  for line in text:gmatch("[^\n]+") do
-    line = line:gsub("\r$", "")
-    if line ~= "" and line:sub(1, 1) ~= "#" then
-      local fields = {}
-      for field in (line .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = field end
-      rows[#rows + 1] = fields
-    end
-  end
-  return rows
-end
-
-local function numeric(s) return s:match("^%d+$") and math.tointeger(tonumber(s)) end
-
-local function lookup(rootfs, db, key, col)
-  if not rootfs then
-    return nil, ("cannot resolve %q: no rootfs given to look it up in /etc/%s"):format(key, db)
-  end
-  local rows, err = read_db(rootfs, db)
-  if not rows then
-    return nil, ("cannot resolve %q: %s"):format(key, err or ("the rootfs has no /etc/" .. db))
-  end
-  for _, r in ipairs(rows) do
-    if r[col] == key then return r end
-  end
-  return nil
-end
-
--- conversion.md "Config.User": numeric ids verbatim; names from the
--- rootfs's /etc/passwd and /etc/group; additionalGids from /etc/group
--- unless the user is numeric or a group is given. An unknown user or group
--- is an error (conversion.md: the converter MUST return an error).
-local function resolve_user(spec_user, rootfs)
-  local user, group = spec_user:match("^([^:]*):(.*)$")
-  if not user then user = spec_user end
-  if user == "" then user = "0" end
-  local uid = numeric(user)
-  local gid, additional
-  local entry
-  if uid then
-    if rootfs and not group then
-      local rows, err = read_db(rootfs, "passwd")
-      if err then return nil, err end
-      for _, r in ipairs(rows or {}) do
-        if numeric(r[3] or "") == uid then entry = r break end
-      end
-    end
-  else
-    local err
-    entry, err = lookup(rootfs, "passwd", user, 1)
-    if not entry then
-      return nil, err or ("user %q not found in the rootfs's /etc/passwd"):format(user)
-    end
-    uid = numeric(entry[3] or "")
-    if not uid then return nil, ("/etc/passwd entry of %q has no numeric uid"):format(user) end
-  end
-  if group and group ~= "" then
-    gid = numeric(group)
-    if not gid then
-      local g, err = lookup(rootfs, "group", group, 1)
-      if not g then
-        return nil, err or ("group %q not found in the rootfs's /etc/group"):format(group)
-      end
-      gid = numeric(g[3] or "")
-      if not gid then return nil, ("/etc/group entry of %q has no numeric gid"):format(group) end
-    end
-  else
-    gid = entry and numeric(entry[4] or "") or 0
-    if entry and not numeric(user) then
-      additional = {}
-      local groups, err = read_db(rootfs, "group")
-      if err then return nil, err end
-      for _, g in ipairs(groups or {}) do
-        local gg = numeric(g[3] or "")
-        for member in (g[4] or ""):gmatch("[^,]+") do
-          if member == user and gg and gg ~= gid then additional[#additional + 1] = gg end
-        end
-      end
-      table.sort(additional)
-    end
-  end
-  return uid, gid, additional
-end
-
 --- Convert an image configuration to a runtime configuration
 -- (image-spec conversion.md), starting from `Spec.default()` (or
 -- `opts.base`). `opts.rootfs`: the extracted root filesystem, to resolve
@@ -308,79 +215,21 @@ end
 -- absolute target from the rootfs and `..` stopping there, at most 40
 -- links; a FIFO, device or directory is refused, and so is a file over
 -- `ROOTFS_DB_MAX`, 4 MiB); `opts.volumes = true`: a tmpfs mount for each
--- `Config.Volumes` path. Returns the Spec or nil, message.
+-- `Config.Volumes` path. The C function oci_runtime_spec_from_image_config
+-- does the work (ocispec/conversion.h). Returns the Spec, or nil, message,
+-- err (an unknown user or group, or a refused /etc file, names
+-- `/config/User`).
 function Spec.from_image_config(image_config, opts)
   opts = opts or {}
-  local image = require "ocispec.image"
   local cfg = image_config
   if type(cfg) == "table" then
-    local err
-    cfg, err = image.ImageConfiguration.from_table(cfg)
-    if not cfg then return nil, err end
+    local image = require "ocispec.image"
+    local msg, err
+    cfg, msg, err = image.ImageConfiguration.from_table(cfg)
+    if not cfg then return nil, msg, err end
   end
-  local spec = opts.base and opts.base:clone() or Spec.default()
-  local process = spec:process() or (spec:set_process(M.Process.from_table({ cwd = "/" })) and spec:process())
-  local c = cfg:config()
-  local env, args, cwd, user, labels, stop, ports, volumes
-  if c then
-    env, cwd, user, labels = c:env(), c:working_dir(), c:user(), c:labels()
-    stop, ports, volumes = c:stop_signal(), c:exposed_ports(), c:volumes()
-    local entry, cmd = c:entrypoint(), c:cmd()
-    if entry or cmd then
-      args = {}
-      for _, a in ipairs(entry or {}) do args[#args + 1] = a end
-      for _, a in ipairs(cmd or {}) do args[#args + 1] = a end
-    end
-  end
-  -- Env verbatim; a default entry is kept only when the image does not
-  -- name the same variable (note 1).
-  if env then
-    local named, merged = {}, {}
-    for _, e in ipairs(env) do named[e:match("^([^=]*)")] = true end
-    for _, e in ipairs(process:env() or {}) do
-      if not named[e:match("^([^=]*)")] then merged[#merged + 1] = e end
-    end
-    for _, e in ipairs(env) do merged[#merged + 1] = e end
-    process:set_env(merged)
-  end
-  if args and #args > 0 then process:set_args(args) end
-  process:set_cwd(cwd and cwd ~= "" and cwd or "/")
-  process:set_terminal(false)
-  if user then
-    local uid, gid, additional = resolve_user(user, opts.rootfs)
-    if not uid then return nil, gid end
-    local u = { uid = uid, gid = gid }
-    if additional and #additional > 0 then u.additionalGids = additional end
-    process:set_user(u)
-  end
-  -- Annotations: implicit ones, then Config.Labels, which win (conversion.md
-  -- "Annotations"); exposedPorts unless a label sets it.
-  local ann = spec:annotations() or {}
-  local function implicit(key, value)
-    if value ~= nil then ann["org.opencontainers.image." .. key] = value end
-  end
-  implicit("os", cfg:os())
-  implicit("architecture", cfg:architecture())
-  implicit("variant", cfg:variant())
-  implicit("os.version", cfg:os_version())
-  local features = cfg:os_features()
-  implicit("os.features", features and table.concat(features, ","))
-  implicit("author", cfg:author())
-  implicit("created", cfg:created())
-  implicit("stopSignal", stop)
-  if ports and #ports > 0 then implicit("exposedPorts", table.concat(ports, ",")) end
-  for k, v in pairs(labels or {}) do ann[k] = v end
-  if next(ann) then spec:set_annotations(ann) end
-  if opts.volumes and volumes then
-    local mounts = {}
-    for _, m in ipairs(spec:mounts() or {}) do mounts[#mounts + 1] = m end
-    for _, path in ipairs(volumes) do
-      mounts[#mounts + 1] = { destination = path, type = "tmpfs", source = "tmpfs",
-        options = { "nosuid", "nodev", "mode=755" } }
-    end
-    spec:set_mounts(mounts)
-  end
-  return spec
+  -- oci_runtime_spec_from_image_config (csrc/image/conversion.c)
+  return core.runtime_spec_from_image_config(cfg, opts.base, opts.rootfs, opts.volumes)
 end
 
 -- ---- helpers mirroring oci-spec-rs ------------------------------------------

@@ -35,7 +35,6 @@
 -- ("missing", "empty", "full" or "other").
 -- @module ocispec.unpack
 local core = require "ocispec.core"
-local runtime = require "ocispec.runtime"
 
 local M = {}
 
@@ -65,17 +64,6 @@ M.remove_tree = core.unpack.remove_tree
 -- @function dir_state
 M.dir_state = core.unpack.dir_state
 
--- The parent directory and last name of a bundle path.
-local function split(bundle)
-  local p = bundle:gsub("/+$", "")
-  if p == "" then return nil end
-  local dir, name = p:match("^(.*)/([^/]+)$")
-  if not dir then dir, name = ".", p end
-  if dir == "" then dir = "/" end
-  if name == "." or name == ".." then return nil end
-  return dir, name
-end
-
 --- Unpack image `ref` of `layout` into the runtime bundle `bundle`:
 -- `bundle/rootfs` from its layers in order, `bundle/config.json` from its
 -- configuration (`runtime.Spec.from_image_config`). opts: `platform`
@@ -87,61 +75,10 @@ end
 -- the config's rootfs.diff_ids) are checked before it is applied. The
 -- bundle is built in a new directory beside it (mode 0700, as umoci's)
 -- and renamed to `bundle` only when complete; `bundle` must not exist or
--- be an empty directory. On any failure nothing is left behind.
+-- be an empty directory. On any failure nothing is left behind. The C
+-- function oci_unpack_image does the work (ocispec/unpack.h).
 -- Returns the runtime Spec, or nil, message, code.
-function M.image(layout, ref, bundle, opts)
-  opts = opts or {}
-  local parent, name = split(bundle)
-  if not parent then
-    return nil, ("%s: the bundle must name a new or empty directory"):format(bundle), "invalid"
-  end
-  local state, msg, code = M.dir_state(bundle)
-  if not state then return nil, msg, code end
-  if state == "full" or state == "other" then
-    return nil, ("%s: exists and is not an empty directory; unpack into a new bundle"):format(bundle), "io"
-  end
-  local r
-  r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
-  if not r then return nil, msg, code end
-  local cfg = r.config:to_table()
-  local diff_ids = cfg.rootfs and cfg.rootfs.diff_ids or {}
-  if #diff_ids ~= #r.layers then
-    return nil, ("the image has %d layers but its config lists %d diff_ids"):format(#r.layers, #diff_ids),
-      "invalid"
-  end
-  local base
-  if opts.rootless then
-    local uid, gid = core.unpack.ids()
-    base = runtime.Spec.rootless(uid, gid)
-  end
-  local tmp
-  tmp, msg, code = M.mkdtemp(parent .. "/." .. name .. ".unpack-XXXXXX")
-  if not tmp then return nil, msg, code end
-  local function fail(m, c)
-    M.remove_tree(tmp)
-    return nil, m, c
-  end
-  local rootfs = tmp .. "/rootfs"
-  local ok, err
-  ok, msg, code = M.mkdir(rootfs, tonumber("755", 8))
-  if not ok then return fail(msg, code) end
-  for i, d in ipairs(r.layers) do
-    local st
-    st, msg, code = M.layout_layer(layout, d:digest(), rootfs, {
-      rootless = opts.rootless, digest = d:digest(), size = d:size(), diff_id = diff_ids[i],
-      max_bytes = opts.max_bytes, max_entries = opts.max_entries,
-    })
-    if not st then return fail(("layer %d (%s): %s"):format(i, d:digest(), msg), code) end
-  end
-  local spec
-  spec, msg, code = runtime.Spec.from_image_config(r.config, { rootfs = rootfs, base = base })
-  if not spec then return fail(msg, code) end
-  ok, msg, code = spec:to_file_pretty(tmp .. "/config.json")
-  if not ok then return fail(msg, code) end
-  -- config.json says "rootfs"; the bundle's own folder is renamed whole
-  ok, err = os.rename(tmp, bundle)
-  if not ok then return fail(("%s: %s"):format(bundle, err), "io") end
-  return spec
-end
+-- @function image
+M.image = core.unpack.image
 
 return M

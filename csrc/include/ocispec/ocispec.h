@@ -5,6 +5,7 @@
 #define OCISPEC_OCISPEC_H
 
 #include "ocispec/arena.h"
+#include "ocispec/conversion.h"
 #include "ocispec/digest.h"
 #include "ocispec/error.h"
 #include "ocispec/hash.h"

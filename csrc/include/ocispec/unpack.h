@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "ocispec/error.h"
+#include "ocispec/layout.h"
+#include "ocispec/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,6 +100,57 @@ OCI_API int oci_layer_apply_fd(int blob_fd, const char *name,
                                const char *rootfs,
                                const oci_unpack_options *opts,
                                oci_unpack_stats *stats, oci_error *err);
+
+/* ---- an image into a runtime bundle ------------------------------------ */
+
+/** Options of oci_unpack_image; its pointers stay the caller's (read
+   during the call only). */
+typedef struct oci_unpack_image_options {
+  unsigned version; /**< OCI_UNPACK_IMAGE_OPTIONS_VERSION */
+  /** The platform chosen from an index, as oci_layout_resolve takes it
+     (NULL: the host's). */
+  const oci_layout_platform *platform;
+  /** No owners and no device nodes (oci_unpack_options.rootless), and the
+     configuration of `runc spec --rootless` as the base of config.json,
+     mapping root to uid and gid. */
+  bool rootless;
+  int64_t uid; /**< rootless: the host uid root maps to; -1: geteuid() */
+  int64_t gid; /**< rootless: the host gid root maps to; -1: getegid() */
+  /** Limits per layer, as oci_unpack_options (0: the defaults). */
+  uint64_t max_bytes;
+  uint64_t max_entries; /**< tar entries per layer (0: the default) */
+} oci_unpack_image_options;
+
+/** The version of oci_unpack_image_options this header declares. */
+#define OCI_UNPACK_IMAGE_OPTIONS_VERSION 1
+/** Initializer of oci_unpack_image_options: the defaults. */
+#define OCI_UNPACK_IMAGE_OPTIONS_INIT                                          \
+  { OCI_UNPACK_IMAGE_OPTIONS_VERSION, NULL, false, -1, -1, 0, 0 }
+/** Sets *o to OCI_UNPACK_IMAGE_OPTIONS_INIT. */
+OCI_API void oci_unpack_image_options_init(oci_unpack_image_options *o);
+
+/** Unpacks image ref of layout l (a tag or digest, resolved with
+   oci_layout_resolve) into the runtime bundle `bundle`: bundle/rootfs from
+   the manifest's layers in order (oci_layer_apply_fd on the blobs
+   oci_layout_open_blob opens, each checked against its descriptor's
+   digest and size and the config's rootfs.diff_ids entry before anything
+   is written) and bundle/config.json (pretty) from the image
+   configuration (oci_runtime_spec_from_image_config with that rootfs).
+   bundle must be missing or an empty directory (checked first: OCI_EIO
+   otherwise; "", "/", "." or ".." as its last name: OCI_EINVAL). It is
+   built in a new directory beside it, ".NAME.unpack-XXXXXX" (mode 0700,
+   as umoci's), renamed to bundle only when complete; on any failure that
+   directory is removed and nothing is left behind. Errors: those of the
+   steps (a layer's prefixed "layer N (DIGEST): "), OCI_EINVAL when the
+   config lists a different number of diff_ids than the manifest has
+   layers, OCI_EUNSUPPORTED for a manifest whose config is not an image
+   configuration (an artifact). opts may be NULL (defaults). *out (may be
+   NULL: not wanted) gets the runtime config written, a new document the
+   caller frees with oci_runtime_spec_free. */
+OCI_API int oci_unpack_image(const oci_layout *l, const char *ref,
+                             const char *bundle,
+                             const oci_unpack_image_options *opts,
+                             oci_runtime_spec **out, oci_error *err);
 
 /** Removes path and everything below it without following any symbolic
    link (a link is removed itself, never its target). A missing path is
