@@ -16,11 +16,13 @@ local SHA512_448 = "sha512:204a8fc6dda82f0a0ced7beb8e08a41657c16ef468b228a8279be
 local BLAKE3_EMPTY = "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 
 -- A failure: nil, a message containing `why` (plain text), and the code.
-local function assert_fails(why, code, ok, msg, got_code, extra)
+local function assert_fails(why, code, ok, msg, err, extra)
   assert.is_nil(ok)
   assert.is_string(msg)
   assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(code, got_code)
+  assert.are.equal(require("ocispec.core").Error, getmetatable(err))
+  assert.are.equal(code, err.code)
+  assert.are.equal(msg, err.message)
   assert.is_nil(extra)
 end
 
@@ -219,10 +221,13 @@ describe("ocispec.digest hashing", function()
         h:update("abc")
         assert.are.equal(SHA256_ABC, (h:finish()))
       end
-      assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
-      assert.has_error(function() saved:finish() end, "calling 'finish' on bad self (hasher is closed)")
-      assert.has_error(function() saved:size() end, "calling 'size' on bad self (hasher is closed)")
-      assert.are.equal("Hasher (closed)", tostring(saved))
+      assert.has_error(function() saved:update("x") end,
+        "calling 'update' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.has_error(function() saved:finish() end,
+        "calling 'finish' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.has_error(function() saved:size() end,
+        "calling 'size' on bad self (attempt to use a closed ocispec.digest.Hasher)")
+      assert.are.equal("ocispec.digest.Hasher (closed)", tostring(saved))
       -- closing twice (close() then __close) is harmless
       do
         local h <close> = digest.hasher("sha512")
@@ -230,10 +235,10 @@ describe("ocispec.digest hashing", function()
       end
       -- a failed construction gives nil, which <close> accepts
       do
-        local h <close>, msg, code = digest.hasher("blake3")
+        local h <close>, msg, err = digest.hasher("blake3")
         assert.is_nil(h)
         assert.truthy(msg:find("blake3", 1, true))
-        assert.are.equal("unsupported", code)
+        assert.are.equal("unsupported", err.code)
       end
     end)
 
@@ -245,7 +250,8 @@ describe("ocispec.digest hashing", function()
         error("boom")
       end)
       assert.is_false(ok)
-      assert.has_error(function() saved:update("x") end, "calling 'update' on bad self (hasher is closed)")
+      assert.has_error(function() saved:update("x") end,
+        "calling 'update' on bad self (attempt to use a closed ocispec.digest.Hasher)")
     end)
 
     it("is garbage-collected safely", function()
@@ -267,7 +273,7 @@ describe("ocispec.digest hashing", function()
 
     it("prints its algorithm and size", function()
       local h = digest.hasher():update("abcd")
-      assert.are.equal("Hasher (sha256, 4 bytes)", tostring(h))
+      assert.are.equal("ocispec.digest.Hasher (sha256, 4 bytes)", tostring(h))
     end)
 
     it("returns errors for bad algorithms", function()

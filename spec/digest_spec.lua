@@ -8,11 +8,13 @@ local SHA256_EMPTY =
   "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 -- A failure: nil, a message containing `why` (plain text), and the code.
-local function assert_fails(why, code, ok, msg, got_code)
+local function assert_fails(why, code, ok, msg, err)
   assert.is_nil(ok)
   assert.is_string(msg)
   assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(code, got_code)
+  assert.are.equal(core.Error, getmetatable(err))
+  assert.are.equal(code, err.code)
+  assert.are.equal(msg, err.message)
 end
 
 describe("core.digest", function()

@@ -785,10 +785,18 @@ describe("ocispec.image", function()
 
     it("lists every error in the message and the problems", function()
       local m = man({ schemaVersion = 3, mediaType = MT.DockerManifest })
-      local ok, msg, problems = m:validate()
+      local ok, msg, err = m:validate()
       assert.is_nil(ok)
       assert.truthy(msg:find("(I-MAN-1)", 1, true), msg)
       assert.truthy(msg:find("(I-MAN-2)", 1, true), msg)
+      -- the error table: code, message, the first error's rule and pointer
+      assert.are.equal(oci.core.Error, getmetatable(err))
+      assert.are.equal("validate", err.code)
+      assert.are.equal(msg, err.message)
+      assert.are.equal(msg, tostring(err))
+      assert.are.equal("I-MAN-1", err.rule)
+      assert.are.equal("/schemaVersion", err.pointer)
+      local problems = err.problems
       assert.are.equal(2, #problems)
       for _, p in ipairs(problems) do
         assert.are.equal("error", p.severity)

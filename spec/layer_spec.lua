@@ -24,7 +24,9 @@ local function fails(why, code, ok, msg, got_code)
   assert.is_nil(ok)
   assert.is_string(msg)
   assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(code, got_code)
+  assert.are.equal(require("ocispec.core").Error, getmetatable(got_code))
+  assert.are.equal(code, got_code.code)
+  assert.are.equal(msg, got_code.message)
 end
 
 local tmp

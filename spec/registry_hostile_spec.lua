@@ -38,10 +38,14 @@ local function now()
   return t
 end
 
-local function assert_fails(code, parts, ok, msg, got_code, info)
+local function assert_fails(code, parts, ok, msg, err, extra)
   assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
   assert.is_string(msg, "no message")
-  assert.are.equal(code, got_code, ("code of %q"):format(msg))
+  assert.are.equal(require("ocispec.core").Error, getmetatable(err), "no error table")
+  assert.are.equal(code, err.code, ("code of %q"):format(msg))
+  assert.are.equal(msg, err.message)
+  assert.is_nil(extra, "a fourth result")
+  local info = err.http
   for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
     assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
   end
@@ -118,7 +122,7 @@ describe("registry client against hostile servers", function()
       local whole = tmp .. "/nested-platform-whole"
       assert(registry.pull(fake.host .. "/deep/app:latest", whole, "all", opts()))
       local L = assert(oci.layout.open(whole))
-      local r = assert(L:resolve("all", { os = "linux", architecture = "amd64", variant = "v2" }))
+      local r = assert(L:resolve("all", { platform = { os = "linux", architecture = "amd64", variant = "v2" } }))
       assert.are.equal(d:digest(), r.descriptor:digest())
       L:close()
     end)

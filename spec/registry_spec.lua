@@ -77,12 +77,16 @@ local function tmp_leftovers(dir)
   return left
 end
 
--- Assert a failure `nil, message, code, info`: the code, and every part
--- (plain text) in the message. Returns message and info.
-local function assert_fails(code, parts, ok, msg, got_code, info)
+-- Assert a failure `nil, message, err`: the code, and every part (plain
+-- text) in the message. Returns message and err.http.
+local function assert_fails(code, parts, ok, msg, err, extra)
   assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
   assert.is_string(msg, "no message")
-  assert.are.equal(code, got_code, ("code of %q"):format(msg))
+  assert.are.equal(require("ocispec.core").Error, getmetatable(err), "no error table")
+  assert.are.equal(code, err.code, ("code of %q"):format(msg))
+  assert.are.equal(msg, err.message)
+  assert.is_nil(extra, "a fourth result")
+  local info = err.http
   for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
     assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
   end
@@ -554,9 +558,10 @@ describe("ocispec.registry against docker-registry", function()
     -- the layout of a transfer cannot be closed from its progress callback
     local L3 = assert(oci.layout.create(tmp .. "/progress-close"))
     local c = connect(reg.host, { progress = function() L3:close() end })
-    assert_fails("canceled", { "layout is in use by a transfer" }, c:pull("progress/app", "1", L3))
+    assert_fails("canceled", { "ocispec.layout.Layout is in use by a call in progress" },
+      c:pull("progress/app", "1", L3))
     c:close()
-    assert.are.equal("ocispec.layout(" .. tmp .. "/progress-close)", tostring(L3))
+    assert.are.equal("ocispec.layout.Layout (" .. tmp .. "/progress-close)", tostring(L3))
     L3:close()
   end)
 end)

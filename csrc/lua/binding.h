@@ -33,6 +33,7 @@ typedef struct ocil_conv {
   char pointer[OCI_ERROR_POINTER_MAX];
   size_t max_depth, max_size, max_string;
   size_t depth; /* containers entered so far */
+  int strict;   /* a member no type declares is an error, not kept */
 } ocil_conv;
 
 /* Push a new userdata owning obj (a root: its arena is freed with it). */
@@ -76,8 +77,71 @@ void ocil_push_table(lua_State *L, const oci_type *t, const void *obj);
 int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
                     ocil_conv *c);
 
-/* Return nil, message, details from an oci_error (3 results). */
+/* Metatable of every error table (core.Error): __tostring gives the
+   message. */
+#define OCIL_ERROR_MT "ocispec.Error"
+
+/* THE error table of the binding: pushes {code = oci_status_name(code),
+   message = the string at msgidx, pointer = (from e when not NULL: a
+   JSON Pointer, "" for the whole value or none), line =, column = (when
+   e has a line)} with the ocispec.Error metatable.
+   Callers add `rule`, `fields`, `problems`, `http` as they apply. */
+void ocil_error_table(lua_State *L, int code, int msgidx, const oci_error *e);
+
+/* Return nil, message, err from an oci_error (3 results); the message is
+   "context: line:col: /pointer: message" (each part when present). */
 int ocil_push_error(lua_State *L, const oci_error *e, const char *context);
+
+/* Return nil, message, err with this message as it is (3 results); e (may
+   be NULL) gives the pointer and position. */
+int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
+                        const char *message);
+
+/* Options tables are checked: raises `unknown option "k"` when the table
+   at idx has a key that is not in `known` (NULL-ended) or is not a string:
+   as a bad argument idx, or prefixed with `what` when not NULL (a table
+   inside the arguments). Nothing when idx holds no table. */
+void ocil_check_options(lua_State *L, int idx, const char *const *known,
+                        const char *what);
+
+/* ---- handles (handle.c): the hand-written metatables ----------------- */
+
+/* A kind of handle: its metatable name (dotted, "ocispec.layout.Layout"),
+   how to release its C object, and what tostring shows. */
+typedef struct ocil_handle_class {
+  const char *name;
+  void (*release)(void *p);                /* p is never NULL */
+  void (*describe)(lua_State *L, void *p); /* pushes one string, or NULL */
+  int exclusive; /* busy: every method raises, not only close */
+} ocil_handle_class;
+
+/* The userdata of a handle: the C object (NULL before it is made and once
+   closed; owned by the handle) and the number of calls using it. `extra`
+   bytes of the class's own follow (ocil_handle_extra). */
+typedef struct ocil_handle {
+  void *p;
+  int busy;
+  const ocil_handle_class *cls;
+} ocil_handle;
+
+/* Make c's metatable (once): __gc, __close, __tostring, a close() method,
+   then `methods` in __index and `meta` (both may be NULL) beside them. */
+void ocil_handle_register(lua_State *L, const ocil_handle_class *c,
+                          const luaL_Reg *methods, const luaL_Reg *meta);
+/* Push a new handle of class c with p = NULL (set it after the C call
+   that makes the object: a Lua error can then not leak it). */
+ocil_handle *ocil_handle_new(lua_State *L, const ocil_handle_class *c,
+                             size_t extra, int nuv);
+/* The handle of class c at idx, open (and idle when c is exclusive);
+   raises naming the argument otherwise. */
+ocil_handle *ocil_handle_check(lua_State *L, int idx,
+                               const ocil_handle_class *c);
+/* The handle of class c at idx, open or not (raises on another type). */
+ocil_handle *ocil_handle_at(lua_State *L, int idx, const ocil_handle_class *c);
+void *ocil_handle_extra(ocil_handle *h);
+/* Count a call in progress using the handle at idx (+1 / -1). */
+void ocil_handle_use(lua_State *L, int idx, const ocil_handle_class *c,
+                     int delta);
 
 /* cjson.empty_array_mt, when registered by the Lua layer. */
 void ocil_set_array_mt(lua_State *L, int tableidx);

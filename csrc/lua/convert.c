@@ -593,6 +593,9 @@ static int table_to_object(lua_State *L, int idx, const oci_type *t,
         rc = ocil_to_value(L, vi, f->vt, (char *)o + f->offset, a, c);
         o->present |= bit;
       }
+    } else if (c->strict) {
+      rc = conv_fail(c, OCI_EINVAL, "%s has no member \"%s\" (strict)", t->name,
+                     k);
     } else {
       extra[ne].key = oci_arena_strndup(a, k, kl);
       rc = extra[ne].key ? ocil_encode_raw(L, vi, a, &extra[ne].raw, c)
@@ -790,7 +793,7 @@ static int encode(lua_State *L, int idx, oci_buf *b, ocil_conv *c) {
     if (!u || !u->obj) break;
     char *json;
     size_t len;
-    oci_error e;
+    oci_error e = {0};
     if (oci_to_json(u->type, u->obj, NULL, &json, &len, &e))
       return conv_fail(c, OCI_ENOMEM, "out of memory");
     oci_buf_append(b, json, len);
@@ -830,7 +833,7 @@ int ocil_encode_raw(lua_State *L, int idx, oci_arena *a, char **out,
     po.max_depth = max_depth(c);
     po.max_size = max_size(c);
     po.max_string = max_string(c);
-    oci_error e;
+    oci_error e = {0};
     rc = oci_json_compact_opts(b->data, b->len, &po, a, out, &e);
     if (rc) conv_fail(c, rc, "%s", e.message);
   }

@@ -242,21 +242,51 @@ static int obj_close(lua_State *L) {
 
 /* ---- errors ------------------------------------------------------------- */
 
-static void push_error_table(lua_State *L, int code, const char *message,
-                             const char *pointer, size_t line, size_t column) {
-  lua_createtable(L, 0, 5);
+/* __tostring of error tables: their message. */
+static int error_tostring(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TTABLE ||
+      lua_getfield(L, 1, "message") != LUA_TSTRING) {
+    lua_settop(L, 1);
+    lua_pushfstring(L, "%s", luaL_tolstring(L, 1, NULL));
+  }
+  return 1;
+}
+
+/* The shared metatable of error tables (made once, by luaopen). */
+static void push_error_mt(lua_State *L) {
+  if (luaL_newmetatable(L, OCIL_ERROR_MT)) {
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+}
+
+void ocil_error_table(lua_State *L, int code, int msgidx, const oci_error *e) {
+  msgidx = lua_absindex(L, msgidx);
+  lua_createtable(L, 0, 6);
   lua_pushstring(L, oci_status_name(code));
   lua_setfield(L, -2, "code");
-  lua_pushstring(L, message);
+  lua_pushvalue(L, msgidx);
   lua_setfield(L, -2, "message");
-  lua_pushstring(L, pointer);
-  lua_setfield(L, -2, "pointer");
-  if (line) {
-    lua_pushinteger(L, (lua_Integer)line);
+  if (e) { /* "" when the error is about the whole value, or no value */
+    lua_pushstring(L, e->pointer);
+    lua_setfield(L, -2, "pointer");
+  }
+  if (e && e->line) {
+    lua_pushinteger(L, (lua_Integer)e->line);
     lua_setfield(L, -2, "line");
-    lua_pushinteger(L, (lua_Integer)column);
+    lua_pushinteger(L, (lua_Integer)e->column);
     lua_setfield(L, -2, "column");
   }
+  push_error_mt(L);
+  lua_setmetatable(L, -2);
+}
+
+int ocil_push_error_msg(lua_State *L, int code, const oci_error *e,
+                        const char *message) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  ocil_error_table(L, code, -1, e);
+  return 3;
 }
 
 /* nil, "context: line:col: /pointer: message", {code=, message=, ...} */
@@ -278,13 +308,12 @@ int ocil_push_error(lua_State *L, const oci_error *e, const char *context) {
   }
   luaL_addstring(&b, e->message);
   luaL_pushresult(&b);
-  push_error_table(L, e->code, e->message, e->pointer, e->line, e->column);
+  ocil_error_table(L, e->code, -1, e);
   return 3;
 }
 
 static int push_conv_error(lua_State *L, const ocil_conv *c, const char *ctx) {
-  oci_error e;
-  memset(&e, 0, sizeof e);
+  oci_error e = {0};
   e.code = c->code;
   snprintf(e.message, sizeof e.message, "%s", c->message);
   snprintf(e.pointer, sizeof e.pointer, "%s", c->pointer);
@@ -295,7 +324,40 @@ static void raise_nomem(lua_State *L) {
   luaL_error(L, "not enough memory");
 }
 
-/* ---- parse options ------------------------------------------------------- */
+/* ---- options ------------------------------------------------------------- */
+
+void ocil_check_options(lua_State *L, int idx, const char *const *known,
+                        const char *what) {
+  if (lua_type(L, idx) != LUA_TTABLE) return;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    size_t i = 0;
+    while (k && known[i] && strcmp(known[i], k) != 0)
+      i++;
+    if (!k || !known[i]) {
+      const char *m = lua_pushfstring(L, "unknown option \"%s\"",
+                                      luaL_tolstring(L, -1, NULL));
+      if (what) luaL_error(L, "%s: %s", what, m);
+      luaL_argerror(L, idx, m);
+    }
+  }
+}
+
+static const char *const PARSE_OPTIONS[] = {"max_depth",
+                                            "max_size",
+                                            "max_string",
+                                            "allow_duplicate_keys",
+                                            "allow_missing_required",
+                                            NULL};
+static const char *const CONV_OPTIONS[] = {"max_depth", "max_size",
+                                           "max_string", NULL};
+static const char *const FROM_TABLE_OPTIONS[] = {"max_depth", "max_size",
+                                                 "max_string", "strict", NULL};
+static const char *const WRITE_OPTIONS[] = {"pretty", NULL};
+static const char *const VALIDATE_OPTIONS[] = {"platform", "for_start", NULL};
 
 /* A size option: a non-negative integer (0 = the default). */
 static size_t get_size_option(lua_State *L, int idx, const char *name,
@@ -316,21 +378,27 @@ static size_t get_size_option(lua_State *L, int idx, const char *name,
   return v;
 }
 
-/* Parse options {max_depth=, max_size=, max_string=,
-   allow_duplicate_keys=, allow_missing_required=} at idx (or none). A
+/* The limits {max_depth=, max_size=, max_string=} of the table at idx. A
    max_depth past the hard limit is misuse: it would let the recursion
    exhaust the C stack. */
-static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
-  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
-  *o = def;
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
+static void get_limits(lua_State *L, int idx, oci_parse_options *o) {
   size_t v = get_size_option(L, idx, "max_depth", OCI_MAX_DEPTH_LIMIT);
   if (v) o->max_depth = v;
   v = get_size_option(L, idx, "max_size", (size_t)LUA_MAXINTEGER);
   if (v) o->max_size = v;
   v = get_size_option(L, idx, "max_string", (size_t)LUA_MAXINTEGER);
   if (v) o->max_string = v;
+}
+
+/* Parse options {max_depth=, max_size=, max_string=,
+   allow_duplicate_keys=, allow_missing_required=} at idx (or none). */
+static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
+  oci_parse_options def = OCI_PARSE_OPTIONS_INIT;
+  *o = def;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  ocil_check_options(L, idx, PARSE_OPTIONS, NULL);
+  get_limits(L, idx, o);
   lua_getfield(L, idx, "allow_duplicate_keys");
   o->allow_duplicate_keys = lua_toboolean(L, -1);
   lua_getfield(L, idx, "allow_missing_required");
@@ -338,11 +406,20 @@ static void get_parse_options(lua_State *L, int idx, oci_parse_options *o) {
   lua_pop(L, 2);
 }
 
-/* A conversion from Lua with the limits of parse options at idx. */
-static void get_conv_options(lua_State *L, int idx, ocil_conv *c) {
-  oci_parse_options o;
-  get_parse_options(L, idx, &o);
+/* A conversion from Lua with the limits at idx (or none); `known`:
+   CONV_OPTIONS, or FROM_TABLE_OPTIONS, which adds `strict`. */
+static void get_conv_options(lua_State *L, int idx, ocil_conv *c,
+                             const char *const *known) {
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
   memset(c, 0, sizeof *c);
+  if (!lua_isnoneornil(L, idx)) {
+    luaL_checktype(L, idx, LUA_TTABLE);
+    ocil_check_options(L, idx, known, NULL);
+    get_limits(L, idx, &o);
+    lua_getfield(L, idx, "strict");
+    c->strict = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   c->max_depth = o.max_depth;
   c->max_size = o.max_size;
   c->max_string = o.max_string;
@@ -363,7 +440,7 @@ static int cls_from_json(lua_State *L) {
   /* the userdata first: a Lua memory error after the parse cannot leak */
   ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse(t, s, len, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, t->name);
@@ -380,7 +457,7 @@ static int cls_from_file(lua_State *L) {
   get_parse_options(L, 2, &o);
   ocil_obj *u = new_userdata(L, t, NULL, 1, 0);
   void *obj;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse_file(t, path, &o, &obj, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, e.line ? path : NULL);
@@ -405,7 +482,7 @@ static int cls_from_table(lua_State *L) {
   const oci_type *t = up_type(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   ocil_conv c;
-  get_conv_options(L, 2, &c);
+  get_conv_options(L, 2, &c, FROM_TABLE_OPTIONS);
   ocil_obj *u = push_new(L, t, 0);
   oci_arena *a = ((oci_object *)u->obj)->arena;
   void *obj;
@@ -503,6 +580,7 @@ static int obj_to_json(lua_State *L) {
   ocil_obj *u = self(L);
   oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, false};
   if (lua_istable(L, 2)) {
+    ocil_check_options(L, 2, WRITE_OPTIONS, NULL);
     lua_getfield(L, 2, "pretty");
     w.pretty = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -510,7 +588,7 @@ static int obj_to_json(lua_State *L) {
     luaL_typeerror(L, 2, "table or nil");
   char *json;
   size_t len;
-  oci_error e;
+  oci_error e = {0};
   if (oci_to_json(u->type, u->obj, &w, &json, &len, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL); /* OCI_EUTF8, with its pointer */
@@ -524,8 +602,7 @@ static int write_file(lua_State *L, bool pretty) {
   ocil_obj *u = self(L);
   const char *path = luaL_checkstring(L, 2);
   oci_write_options w = {OCI_WRITE_OPTIONS_VERSION, pretty};
-  oci_error e;
-  oci_error_clear(&e); /* oci_write_file sets only code and message */
+  oci_error e = {0}; /* oci_write_file sets only code and message */
   if (oci_write_file(u->type, u->obj, &w, path, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return ocil_push_error(L, &e, NULL);
@@ -537,6 +614,7 @@ static int write_file(lua_State *L, bool pretty) {
 static int obj_to_file(lua_State *L) {
   bool pretty = false;
   if (lua_istable(L, 3)) {
+    ocil_check_options(L, 3, WRITE_OPTIONS, NULL);
     lua_getfield(L, 3, "pretty");
     pretty = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -562,7 +640,7 @@ static int obj_tostring(lua_State *L) {
   }
   char *json;
   size_t len;
-  oci_error e;
+  oci_error e = {0};
   if (oci_to_json(u->type, u->obj, NULL, &json, &len, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
     return luaL_error(L, "%s", e.message); /* __tostring must give a string */
@@ -601,6 +679,7 @@ static void get_validate_options(lua_State *L, int idx,
   *o = def;
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
+  ocil_check_options(L, idx, VALIDATE_OPTIONS, NULL);
   lua_getfield(L, idx, "platform");
   if (!lua_isnil(L, -1)) o->platform = luaL_checkstring(L, -1);
   lua_getfield(L, idx, "for_start");
@@ -608,7 +687,51 @@ static void get_validate_options(lua_State *L, int idx,
   lua_pop(L, 1); /* keep platform referenced until validation is done */
 }
 
-/* true, warnings | nil, message, problems */
+/* The first problem of severity error (the first one if none is). */
+static const oci_problem *first_error(const oci_problems *p) {
+  for (size_t i = 0; i < p->len; i++)
+    if (p->items[i].severity == OCI_SEV_ERROR) return &p->items[i];
+  return &p->items[0];
+}
+
+/* Push the list of p's problems {severity=, rule=, pointer=, message=}
+   (an empty one marked as an array); returns its index. */
+static int push_problem_list(lua_State *L, const oci_problems *p) {
+  lua_createtable(L, (int)p->len, 0);
+  int list = lua_gettop(L);
+  if (!p->len) ocil_set_array_mt(L, list);
+  for (size_t i = 0; i < p->len; i++) {
+    const oci_problem *pr = &p->items[i];
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, severity_name(pr->severity));
+    lua_setfield(L, -2, "severity");
+    lua_pushstring(L, pr->rule);
+    lua_setfield(L, -2, "rule");
+    lua_pushstring(L, pr->pointer);
+    lua_setfield(L, -2, "pointer");
+    lua_pushstring(L, pr->message);
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, list, (lua_Integer)i + 1);
+  }
+  return list;
+}
+
+/* The error table of a failed validation (message at msgidx, the problem
+   list at list): code "validate", pointer and rule of the first error,
+   and every problem. */
+static void push_validate_error(lua_State *L, int msgidx, int list,
+                                const oci_problem *first) {
+  oci_error e = {0};
+  memset(&e, 0, sizeof e);
+  snprintf(e.pointer, sizeof e.pointer, "%s", first->pointer);
+  ocil_error_table(L, OCI_EVALIDATE, msgidx, &e);
+  lua_pushstring(L, first->rule);
+  lua_setfield(L, -2, "rule");
+  lua_pushvalue(L, list);
+  lua_setfield(L, -2, "problems");
+}
+
+/* true, warnings | nil, message, err (err.problems: every problem) */
 static int obj_validate(lua_State *L) {
   ocil_obj *u = self(L);
   oci_validate_options opts;
@@ -620,9 +743,14 @@ static int obj_validate(lua_State *L) {
     raise_nomem(L);
   }
   /* copy into Lua first: lua_* may raise, so build then free */
-  int top = lua_gettop(L);
-  lua_createtable(L, (int)p.len, 0);
-  if (!p.len) ocil_set_array_mt(L, -1);
+  int list = push_problem_list(L, &p);
+  if (rc == OCI_OK) {
+    oci_problems_free(&p);
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, list); /* warnings (maybe empty) */
+    return 2;
+  }
+  lua_pushnil(L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   int shown = 0;
@@ -640,28 +768,8 @@ static int obj_validate(lua_State *L) {
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
-  for (size_t i = 0; i < p.len; i++) {
-    const oci_problem *pr = &p.items[i];
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, severity_name(pr->severity));
-    lua_setfield(L, -2, "severity");
-    lua_pushstring(L, pr->rule);
-    lua_setfield(L, -2, "rule");
-    lua_pushstring(L, pr->pointer);
-    lua_setfield(L, -2, "pointer");
-    lua_pushstring(L, pr->message);
-    lua_setfield(L, -2, "message");
-    lua_rawseti(L, top + 1, (lua_Integer)i + 1);
-  }
+  push_validate_error(L, lua_gettop(L), list, first_error(&p));
   oci_problems_free(&p);
-  if (rc == OCI_OK) {
-    lua_pushboolean(L, 1);
-    lua_pushvalue(L, top + 1); /* warnings (maybe empty) */
-    return 2;
-  }
-  lua_pushnil(L);
-  lua_pushvalue(L, top + 2);
-  lua_pushvalue(L, top + 1);
   return 3;
 }
 
@@ -829,9 +937,7 @@ static int builder_build(lua_State *L) {
       sep = ", ";
     }
     luaL_pushresult(&b);
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, "missing");
-    lua_setfield(L, -2, "code");
+    ocil_error_table(L, OCI_EMISSING, -1, NULL);
     lua_newtable(L);
     int n = 0;
     for (size_t i = 0; i < t->nfields; i++) {
@@ -849,21 +955,16 @@ static int builder_build(lua_State *L) {
     raise_nomem(L);
   }
   if (rc == OCI_EVALIDATE) {
-    oci_problem first = p.items[0];
-    for (size_t i = 0; i < p.len; i++)
-      if (p.items[i].severity == OCI_SEV_ERROR) {
-        first = p.items[i];
-        break;
-      }
-    size_t errors = p.errors;
-    oci_problems_free(&p);
+    /* Lua values first (lua_* may raise), then free */
     lua_pushnil(L);
+    int list = push_problem_list(L, &p);
+    const oci_problem *first = first_error(&p);
     lua_pushfstring(L, "%sBuilder: %s: %s (%s)%s", t->name,
-                    first.pointer[0] ? first.pointer : "/", first.message,
-                    first.rule, errors > 1 ? " and more" : "");
-    push_error_table(L, OCI_EVALIDATE, first.message, first.pointer, 0, 0);
-    lua_pushstring(L, first.rule);
-    lua_setfield(L, -2, "rule");
+                    first->pointer[0] ? first->pointer : "/", first->message,
+                    first->rule, p.errors > 1 ? " and more" : "");
+    push_validate_error(L, lua_gettop(L), list, first);
+    oci_problems_free(&p);
+    lua_remove(L, list);
     return 3;
   }
   oci_problems_free(&p);
@@ -1058,7 +1159,7 @@ static oci_arena **push_scratch(lua_State *L, size_t hint) {
 static int core_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
   ocil_conv c;
-  get_conv_options(L, 2, &c);
+  get_conv_options(L, 2, &c, CONV_OPTIONS);
   oci_arena **box = push_scratch(L, 0);
   char *out;
   int rc = ocil_encode_raw(L, 1, *box, &out, &c);
@@ -1077,7 +1178,7 @@ static int core_json_decode(lua_State *L) {
   get_parse_options(L, 2, &o);
   oci_arena **box = push_scratch(L, len);
   char *raw;
-  oci_error e;
+  oci_error e = {0};
   /* validated and compacted first, so converting cannot fail half-way */
   if (oci_json_compact_opts(s, len, &o, *box, &raw, &e)) {
     if (e.code == OCI_ENOMEM) raise_nomem(L);
@@ -1103,7 +1204,7 @@ static int push_spec(lua_State *L, ocil_obj *u, int rc, oci_runtime_spec *s,
 static int core_runtime_spec_default(lua_State *L) {
   ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
-  oci_error e;
+  oci_error e = {0};
   int rc = oci_runtime_spec_default(&s, &e);
   return push_spec(L, u, rc, s, &e);
 }
@@ -1119,7 +1220,7 @@ static int core_runtime_spec_rootless(lua_State *L) {
   uint32_t uid = check_id(L, 1), gid = check_id(L, 2);
   ocil_obj *u = new_userdata(L, &oci_type_runtime_spec, NULL, 1, 0);
   oci_runtime_spec *s;
-  oci_error e;
+  oci_error e = {0};
   int rc = oci_runtime_spec_rootless(uid, gid, &s, &e);
   return push_spec(L, u, rc, s, &e);
 }
@@ -1133,8 +1234,7 @@ static int core_runtime_spec_from_image_config(lua_State *L) {
   oci_conversion_options o = OCI_CONVERSION_OPTIONS_INIT;
   if (!lua_isnoneornil(L, 2))
     o.base = ocil_check(L, 2, &oci_type_runtime_spec)->obj;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (!lua_isnoneornil(L, 3) &&
       ocil_parts_cstring(L, 3, "rootfs", &o.rootfs, &e))
     return ocil_push_error(L, &e, NULL);
@@ -1147,14 +1247,14 @@ static int core_runtime_spec_from_image_config(lua_State *L) {
   return push_spec(L, u, rc, s, &e);
 }
 
-/* core.realpath(path) -> absolute path without symlinks | nil, message */
+/* core.realpath(path) -> absolute path without symlinks | nil, msg, err */
 static int core_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char *r = realpath(path, NULL);
   if (!r) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(errno));
-    return 2;
+    oci_error e = {0};
+    oci_error_set(&e, OCI_EIO, "%s: %s", path, strerror(errno));
+    return ocil_push_error(L, &e, NULL);
   }
   lua_pushstring(L, r);
   free(r);
@@ -1167,7 +1267,7 @@ static int core_json_check(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   oci_parse_options o;
   get_parse_options(L, 2, &o);
-  oci_error e;
+  oci_error e = {0};
   if (oci_json_check(s, len, &o, &e)) return ocil_push_error(L, &e, NULL);
   lua_pushboolean(L, 1);
   return 1;
@@ -1184,6 +1284,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_pushliteral(L, "ocispec.empty_array");
   lua_setfield(L, -2, "__name");
   lua_setfield(L, LUA_REGISTRYINDEX, "ocispec.empty_array_mt");
+  push_error_mt(L); /* core.Error: the metatable of every error table */
+  lua_pop(L, 1);
   lua_newtable(L); /* module */
   lua_newtable(L); /* types: ns -> Name -> class */
   for (size_t i = 0; oci_all_types[i]; i++) {
@@ -1199,6 +1301,8 @@ int luaopen_ocispec_core(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_setfield(L, -2, "types");
+  luaL_getmetatable(L, OCIL_ERROR_MT);
+  lua_setfield(L, -2, "Error");
   lua_pushcfunction(L, core_set_array_mt);
   lua_setfield(L, -2, "set_empty_array_mt");
   lua_pushcfunction(L, core_json_check);

@@ -1,24 +1,24 @@
 /* core.digest: digest strings for Lua (see ocispec/digest.h).
-     parse(s)         -> {algorithm=, encoded=, digest=s} | nil, msg, code
-     validate(s)      -> true | nil, msg, code
-     referrers_tag(s) -> tag | nil, msg, code
+     parse(s)         -> {algorithm=, encoded=, digest=s} | nil, msg, err
+     validate(s)      -> true | nil, msg, err
+     referrers_tag(s) -> tag | nil, msg, err
      hex_len(alg)     -> 64 | 128 | nil (not registered)
      algorithms       =  {"sha256", "sha512", "blake3"}
    and hashing (see ocispec/hash.h):
      sha256(s), sha512(s)   -> "alg:hex"
-     hash(s [, alg])        -> "alg:hex" | nil, msg, code
-     file(path [, alg])     -> digest, size | nil, msg, code
-     hasher([alg])          -> Hasher | nil, msg, code
-     verify(d, data)        -> true | nil, msg, code
-     verify_file(d, path)   -> true, size | nil, msg, code
+     hash(s [, alg])        -> "alg:hex" | nil, msg, err
+     file(path [, alg])     -> digest, size | nil, msg, err
+     hasher([alg])          -> Hasher | nil, msg, err
+     verify(d, data)        -> true | nil, msg, err
+     verify_file(d, path)   -> true, size | nil, msg, err
    alg is "sha256" (default) or "sha512"; "blake3" is "unsupported", any
-   other name "invalid". A Hasher is a full userdata holding one oci_hasher
-   pointer, created (pointer NULL) before the C call that allocates it, so
-   a Lua error cannot leak it; __gc and __close free it (idempotent). */
+   other name "invalid". A Hasher is a handle (handle.c) holding one
+   oci_hasher. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
@@ -29,8 +29,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   oci_digest_view v;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_digest_parse(s, len, &v, &err)) return ocil_parts_push_error(L, &err);
   lua_createtable(L, 0, 3);
   lua_pushlstring(L, v.algorithm, v.algorithm_len);
@@ -45,8 +44,7 @@ static int l_parse(lua_State *L) {
 static int l_validate(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_digest_parse(s, len, NULL, &err))
     return ocil_parts_push_error(L, &err);
   lua_pushboolean(L, 1);
@@ -56,8 +54,7 @@ static int l_validate(lua_State *L) {
 static int l_referrers_tag(lua_State *L) {
   char out[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
   const char *s;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 1, "digest", &s, &err) ||
       oci_digest_referrers_tag(s, out, sizeof out, &err))
     return ocil_parts_push_error(L, &err);
@@ -125,8 +122,7 @@ static int hash_string(lua_State *L, oci_digest_alg alg) {
   size_t len;
   const char *s = str_arg(L, 1, &len);
   char out[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hash_buffer(alg, s, len, out, &err))
     return ocil_parts_push_error(L, &err);
   lua_pushstring(L, out);
@@ -146,8 +142,7 @@ static int l_hash(lua_State *L) {
   str_arg(L, 1, NULL);
   const char *a = opt_alg_arg(L, 2, &alen);
   oci_digest_alg alg;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
   return hash_string(L, alg);
 }
@@ -159,8 +154,7 @@ static int l_file(lua_State *L) {
   oci_digest_alg alg;
   char out[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
       alg_of(a, alen, &alg, &err) || oci_hash_file(alg, path, out, &size, &err))
     return ocil_parts_push_error(L, &err);
@@ -172,10 +166,10 @@ static int l_file(lua_State *L) {
 /* The mismatch message, whole (the C one shortens two sha512 digests). */
 static int push_mismatch(lua_State *L, const char *what, const char *want,
                          const char *got) {
-  lua_pushnil(L);
   lua_pushfstring(L, "%s: digest mismatch: expected %s, got %s", what, want,
                   got);
-  lua_pushstring(L, oci_status_name(OCI_EMISMATCH));
+  ocil_push_error_msg(L, OCI_EMISMATCH, NULL, lua_tostring(L, -1));
+  lua_remove(L, -4);
   return 3;
 }
 
@@ -185,8 +179,7 @@ static int l_verify(lua_State *L) {
   str_arg(L, 1, NULL);
   const char *data = str_arg(L, 2, &len);
   char got[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
   if (!rc) rc = oci_digest_verify_buffer_ex(d, data, len, got, &err);
   if (rc == OCI_EMISMATCH) return push_mismatch(L, "content", d, got);
@@ -201,8 +194,7 @@ static int l_verify_file(lua_State *L) {
   str_arg(L, 2, NULL);
   char got[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   int rc = ocil_parts_cstring(L, 1, "digest", &d, &err);
   if (!rc) rc = ocil_parts_cstring(L, 2, "path", &path, &err);
   if (!rc) rc = oci_digest_verify_file_ex(d, path, got, &size, &err);
@@ -215,27 +207,32 @@ static int l_verify_file(lua_State *L) {
 
 /* ---- Hasher ---- */
 
-typedef struct hasher_box {
-  oci_hasher *h; /* NULL before construction and after close */
-} hasher_box;
+static void hasher_release(void *p) {
+  oci_hasher_free(p);
+}
+
+static void hasher_describe(lua_State *L, void *p) {
+  lua_pushfstring(L, "%s, %I bytes", oci_digest_alg_name(oci_hasher_alg(p)),
+                  (lua_Integer)oci_hasher_size(p));
+}
+
+static const ocil_handle_class hasher_class = {OCIL_HASHER_MT, hasher_release,
+                                               hasher_describe, 0};
 
 static oci_hasher *check_hasher(lua_State *L, int idx) {
-  hasher_box *b = luaL_checkudata(L, idx, OCIL_HASHER_MT);
-  luaL_argcheck(L, b->h != NULL, idx, "hasher is closed");
-  return b->h;
+  return ocil_handle_check(L, idx, &hasher_class)->p;
 }
 
 static int l_hasher(lua_State *L) {
   size_t alen;
   const char *a = opt_alg_arg(L, 1, &alen);
   oci_digest_alg alg;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (alg_of(a, alen, &alg, &err)) return ocil_parts_push_error(L, &err);
-  hasher_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->h = NULL;
-  luaL_setmetatable(L, OCIL_HASHER_MT);
-  if (oci_hasher_new(alg, &b->h, &err)) return ocil_parts_push_error(L, &err);
+  ocil_handle *b = ocil_handle_new(L, &hasher_class, 0, 0);
+  oci_hasher *h;
+  if (oci_hasher_new(alg, &h, &err)) return ocil_parts_push_error(L, &err);
+  b->p = h;
   return 1;
 }
 
@@ -243,8 +240,7 @@ static int m_update(lua_State *L) {
   oci_hasher *h = check_hasher(L, 1);
   size_t len;
   const char *s = str_arg(L, 2, &len);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hasher_update(h, s, len, &err)) return ocil_parts_push_error(L, &err);
   lua_settop(L, 1);
   return 1;
@@ -264,48 +260,20 @@ static int m_finish(lua_State *L) {
   oci_hasher *h = check_hasher(L, 1);
   uint64_t size = oci_hasher_size(h);
   char out[OCI_DIGEST_STRING_MAX];
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_hasher_finish(h, out, &err)) return ocil_parts_push_error(L, &err);
   lua_pushstring(L, out);
   lua_pushinteger(L, (lua_Integer)size);
   return 2;
 }
 
-static int mm_hasher_gc(lua_State *L) { /* also __close and close() */
-  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
-  oci_hasher_free(b->h);
-  b->h = NULL;
-  return 0;
-}
-
-static int mm_hasher_tostring(lua_State *L) {
-  hasher_box *b = luaL_checkudata(L, 1, OCIL_HASHER_MT);
-  if (!b->h)
-    lua_pushliteral(L, "Hasher (closed)");
-  else
-    lua_pushfstring(L, "Hasher (%s, %I bytes)",
-                    oci_digest_alg_name(oci_hasher_alg(b->h)),
-                    (lua_Integer)oci_hasher_size(b->h));
-  return 1;
-}
-
 static void create_hasher_metatable(lua_State *L) {
-  static const luaL_Reg meta[] = {{"__gc", mm_hasher_gc},
-                                  {"__close", mm_hasher_gc},
-                                  {"__tostring", mm_hasher_tostring},
-                                  {NULL, NULL}};
-  static const luaL_Reg methods[] = {
-      {"update", m_update},       {"size", m_size},        {"finish", m_finish},
-      {"algorithm", m_algorithm}, {"close", mm_hasher_gc}, {NULL, NULL}};
-  if (!luaL_newmetatable(L, OCIL_HASHER_MT)) { /* made by an earlier call */
-    lua_pop(L, 1);
-    return;
-  }
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  static const luaL_Reg methods[] = {{"update", m_update},
+                                     {"size", m_size},
+                                     {"finish", m_finish},
+                                     {"algorithm", m_algorithm},
+                                     {NULL, NULL}};
+  ocil_handle_register(L, &hasher_class, methods, NULL);
 }
 
 int ocil_push_digest_lib(lua_State *L) {

@@ -1,9 +1,9 @@
 /* core.fs: file helpers of the Lua layer (ocispec.runtime, the CLI).
      read_in_root(rootfs, path [, max])
-       -> content | false (no such file) | nil, msg, code
+       -> content | false (no such file) | nil, msg, err
        (oci_rootfs_read_file: never leaves rootfs, regular files only,
        max bytes, default 4 MiB)
-     write_atomic(path, data) -> true | nil, msg, code
+     write_atomic(path, data) -> true | nil, msg, err
        (a temporary file beside path, fsync, rename: all or nothing)
      ids() -> {uid=, gid=, euid=, egid=, groups={...}}
        (getuid, getgid, geteuid, getegid, getgroups: what `id` prints,
@@ -33,8 +33,7 @@ static int push_buf(lua_State *L) {
 }
 
 static int l_read_in_root(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *rootfs, *path;
   if (ocil_parts_cstring(L, 1, "rootfs", &rootfs, &err) ||
       ocil_parts_cstring(L, 2, "path", &path, &err))
@@ -61,8 +60,7 @@ static int l_read_in_root(lua_State *L) {
 }
 
 static int l_write_atomic(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err))
     return ocil_parts_push_error(L, &err);

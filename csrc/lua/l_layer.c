@@ -2,11 +2,11 @@
      build{dir= | entries= | lower=, upper=; output=, compression=, level=,
            mtime=, uid=, gid=}
        -> {diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
-           entry_count=, skipped=} | nil, msg, code
+           entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
-                         target=, major=, minor=}, ... } | nil, msg, code
+                         target=, major=, minor=}, ... } | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
-   return nil, message, code. Nothing is malloc'd on this side: the entry
+   return nil, message, err. Nothing is malloc'd on this side: the entry
    array is a userdata, the strings stay in the caller's table, and the
    listing is held by a box whose __gc frees it if a Lua error strikes. */
 #include <lauxlib.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/layer.h"
 
@@ -75,6 +76,12 @@ static int read_entries(lua_State *L, int tidx, oci_layer_entry **out,
       return luaL_error(L, "layer.build: entries[%d] must be a table, got %s",
                         (int)i + 1, luaL_typename(L, -1));
     int e = lua_gettop(L);
+    static const char *const known[] = {"path",   "type",  "mode",   "uid",
+                                        "gid",    "mtime", "source", "content",
+                                        "target", "major", "minor",  NULL};
+    char what[64];
+    snprintf(what, sizeof what, "layer.build: entries[%zu]", i + 1);
+    ocil_check_options(L, e, known, what);
     oci_layer_entry *x = &v[i];
     int has;
     x->path = opt_string(L, e, "path", ctx, NULL);
@@ -131,10 +138,13 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static int l_build(lua_State *L) {
+  static const char *const known[] = {"dir",    "entries",     "lower", "upper",
+                                      "output", "compression", "level", "mtime",
+                                      "uid",    "gid",         NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  oci_error err;
-  oci_error_clear(&err);
+  ocil_check_options(L, 1, known, NULL);
+  oci_error err = {0};
   oci_layer_options o;
   oci_layer_options_init(&o);
   oci_layer_source src;
@@ -192,24 +202,24 @@ static int l_build(lua_State *L) {
   return 1;
 }
 
-static int listing_gc(lua_State *L) {
-  oci_layer_listing **box = luaL_checkudata(L, 1, LISTING_MT);
-  oci_layer_listing_free(*box);
-  *box = NULL;
-  return 0;
+/* The listing is held by a handle until it is in Lua: a Lua memory error
+   while converting it cannot leak it. */
+static void listing_release(void *p) {
+  oci_layer_listing_free(p);
 }
 
+static const ocil_handle_class listing_class = {LISTING_MT, listing_release,
+                                                NULL, 0};
+
 static int l_entries(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err))
     return ocil_parts_push_error(L, &err);
-  oci_layer_listing **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = NULL;
-  luaL_setmetatable(L, LISTING_MT);
-  if (oci_layer_list(path, box, &err)) return ocil_parts_push_error(L, &err);
-  oci_layer_listing *l = *box;
+  ocil_handle *box = ocil_handle_new(L, &listing_class, 0, 0);
+  oci_layer_listing *l = NULL;
+  if (oci_layer_list(path, &l, &err)) return ocil_parts_push_error(L, &err);
+  box->p = l;
   lua_createtable(L, l->len > INT32_MAX ? INT32_MAX : (int)l->len, 0);
   for (size_t i = 0; i < l->len; i++) {
     const oci_layer_info *it = &l->items[i];
@@ -228,19 +238,15 @@ static int l_entries(lua_State *L) {
     }
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  oci_layer_listing_free(l);
-  *box = NULL;
+  listing_release(l);
+  box->p = NULL;
   return 1;
 }
 
 int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"build", l_build}, {"entries", l_entries}, {NULL, NULL}};
-  if (luaL_newmetatable(L, LISTING_MT)) {
-    lua_pushcfunction(L, listing_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &listing_class, NULL, NULL);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);
   set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);

@@ -1,11 +1,11 @@
 /* core.layout: OCI image layouts for Lua (see ocispec/layout.h).
-     create(dir), open(dir) -> Layout | nil, msg, code
+     create(dir), open(dir) -> Layout | nil, msg, err
    Layout methods: path, blob_path, has_blob, put_blob, put_blob_file,
    blob_writer, temp_path, adopt_blob, get_blob, put_document, get_document,
    tag, untag, list, index, resolve, gc, verify, close.
    BlobWriter methods: write (returns the writer), size, commit, abort; a
    collected or closed writer aborts. Descriptors and documents are the
-   generic binding's userdata. Data errors return nil, message, code name. */
+   generic binding's userdata. Data errors return nil, message, err. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -19,14 +19,25 @@
 #define LAYOUT_MT "ocispec.layout.Layout"
 #define WRITER_MT "ocispec.layout.BlobWriter"
 
-typedef struct ud_layout {
-  oci_layout *l;
-  int users; /* calls in progress that hold l (registry transfers) */
-} ud_layout;
+/* Layout and BlobWriter are handles (handle.c): busy counts the calls in
+   progress that hold the layout (registry transfers). */
+static void layout_release(void *p) {
+  oci_layout_close(p);
+}
 
-typedef struct ud_writer {
-  oci_blob_writer *w;
-} ud_writer;
+static void layout_describe(lua_State *L, void *p) {
+  lua_pushstring(L, oci_layout_path(p));
+}
+
+static const ocil_handle_class layout_class = {LAYOUT_MT, layout_release,
+                                               layout_describe, 0};
+
+static void writer_release(void *p) {
+  oci_blob_writer_abort(p);
+}
+
+static const ocil_handle_class writer_class = {WRITER_MT, writer_release, NULL,
+                                               0};
 
 static int push_err(lua_State *L, const oci_error *e) {
   if (e->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
@@ -34,14 +45,11 @@ static int push_err(lua_State *L, const oci_error *e) {
 }
 
 oci_layout *ocil_check_layout(lua_State *L, int idx) {
-  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
-  if (!u->l) luaL_argerror(L, idx, "attempt to use a closed layout");
-  return u->l;
+  return ocil_handle_check(L, idx, &layout_class)->p;
 }
 
 void ocil_layout_use(lua_State *L, int idx, int delta) {
-  ud_layout *u = luaL_checkudata(L, idx, LAYOUT_MT);
-  u->users += delta;
+  ocil_handle_use(L, idx, &layout_class, delta);
 }
 
 static oci_layout *check_layout(lua_State *L) {
@@ -72,7 +80,7 @@ const char *ocil_arg_digest(lua_State *L, int idx, int64_t *size) {
 }
 
 static void conv_to_err(const ocil_conv *c, const char *what, oci_error *e) {
-  oci_error_clear(e);
+  memset(e, 0, sizeof *e);
   e->code = c->code;
   char m[2 * OCI_ERROR_MESSAGE_MAX + 64];
   snprintf(m, sizeof m, "%s: %s%s%s", what, c->pointer,
@@ -85,15 +93,13 @@ static void conv_to_err(const ocil_conv *c, const char *what, oci_error *e) {
 
 static int push_layout(lua_State *L, int create) {
   const char *dir = ocil_arg_str(L, 1, "dir", 0);
-  ud_layout *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->l = NULL;
-  u->users = 0;
-  luaL_setmetatable(L, LAYOUT_MT);
-  oci_error e;
-  oci_error_clear(&e);
-  int rc = create ? oci_layout_create(dir, &u->l, &e)
-                  : oci_layout_open(dir, &u->l, &e);
+  ocil_handle *u = ocil_handle_new(L, &layout_class, 0, 0);
+  oci_layout *l = NULL;
+  oci_error e = {0};
+  int rc =
+      create ? oci_layout_create(dir, &l, &e) : oci_layout_open(dir, &l, &e);
   if (rc) return push_err(L, &e);
+  u->p = l;
   return 1;
 }
 
@@ -107,24 +113,6 @@ static int l_open(lua_State *L) {
 
 /* ---- Layout methods ----------------------------------------------------- */
 
-static int m_close(lua_State *L) {
-  ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
-  /* a progress callback must not free the layout under its transfer */
-  if (u->users) return luaL_error(L, "layout is in use by a transfer");
-  oci_layout_close(u->l);
-  u->l = NULL;
-  return 0;
-}
-
-static int m_tostring(lua_State *L) {
-  ud_layout *u = luaL_checkudata(L, 1, LAYOUT_MT);
-  if (u->l)
-    lua_pushfstring(L, "ocispec.layout(%s)", oci_layout_path(u->l));
-  else
-    lua_pushliteral(L, "ocispec.layout(closed)");
-  return 1;
-}
-
 static int m_path(lua_State *L) {
   lua_pushstring(L, oci_layout_path(check_layout(L)));
   return 1;
@@ -135,8 +123,7 @@ static int m_blob_path(lua_State *L) {
   int64_t size;
   const char *d = ocil_arg_digest(L, 2, &size);
   char *p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_blob_path(l, d, &p, &e)) return push_err(L, &e);
   lua_pushstring(L, p);
   free(p);
@@ -148,8 +135,7 @@ static int m_has_blob(lua_State *L) {
   int64_t size;
   const char *d = ocil_arg_digest(L, 2, &size);
   bool have;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_has_blob(l, d, &have, &e)) return push_err(L, &e);
   lua_pushboolean(L, have);
   return 1;
@@ -161,8 +147,7 @@ static int m_put_blob(lua_State *L) {
   const char *s = luaL_checklstring(L, 2, &len);
   const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_put_blob(l, s, len, mt, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
@@ -172,8 +157,7 @@ static int m_put_blob_file(lua_State *L) {
   const char *path = ocil_arg_str(L, 2, "path", 0);
   const char *mt = ocil_arg_str(L, 3, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_put_blob_file(l, path, mt, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
@@ -181,8 +165,7 @@ static int m_put_blob_file(lua_State *L) {
 static int m_temp_path(lua_State *L) {
   oci_layout *l = check_layout(L);
   char *p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_temp_path(l, &p, &e)) return push_err(L, &e);
   lua_pushstring(L, p);
   free(p);
@@ -196,8 +179,7 @@ static int m_adopt_blob(lua_State *L) {
   lua_Integer size = luaL_checkinteger(L, 4);
   const char *mt = ocil_arg_str(L, 5, "media type", 1);
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_adopt_blob(l, tmp, dg, (int64_t)size, mt, &d, &e))
     return push_err(L, &e);
   return ocil_push_desc(L, d);
@@ -209,8 +191,7 @@ static int m_get_blob(lua_State *L) {
   const char *d = ocil_arg_digest(L, 2, &size);
   char *buf;
   size_t len;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_get_blob(l, d, size, &buf, &len, &e)) return push_err(L, &e);
   lua_pushlstring(L, buf, len);
   free(buf);
@@ -225,10 +206,11 @@ static int m_put_document(lua_State *L) {
   oci_layout_put_options opts = {NULL, NULL};
   oci_arena *a = NULL;
   oci_str_map ann;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (!lua_isnoneornil(L, 3)) {
+    static const char *const known[] = {"annotations", "platform", NULL};
     luaL_checktype(L, 3, LUA_TTABLE);
+    ocil_check_options(L, 3, known, NULL);
     a = oci_arena_new(0);
     if (!a) return luaL_error(L, "not enough memory");
     ocil_conv c;
@@ -290,8 +272,7 @@ static int m_get_document(lua_State *L) {
   const char *d = ocil_arg_digest(L, 2, &size);
   const oci_type *t = arg_type(L, 3);
   void *obj;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_get_document(l, d, size, t, &obj, &e)) return push_err(L, &e);
   ocil_push_root(L, t, obj);
   return 1;
@@ -301,8 +282,7 @@ static int m_tag(lua_State *L) {
   oci_layout *l = check_layout(L);
   ocil_obj *u = ocil_check(L, 2, &oci_type_image_descriptor);
   const char *name = ocil_arg_str(L, 3, "name", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_tag(l, u->obj, name, &e)) return push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
@@ -311,8 +291,7 @@ static int m_tag(lua_State *L) {
 static int m_untag(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *name = ocil_arg_str(L, 2, "name", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_untag(l, name, &e)) return push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
@@ -321,8 +300,7 @@ static int m_untag(lua_State *L) {
 static int m_index(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_image_index *idx;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_index(l, &idx, &e)) return push_err(L, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
   return 1;
@@ -331,8 +309,7 @@ static int m_index(lua_State *L) {
 static int m_list(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_image_index *idx;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_index(l, &idx, &e)) return push_err(L, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
   int ix = lua_gettop(L);
@@ -387,10 +364,11 @@ static int m_resolve(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *ref = ocil_arg_str(L, 2, "name", 0);
   oci_layout_platform p;
+  static const char *const known[] = {"platform", NULL};
+  ocil_check_options(L, 3, known, NULL);
   ocil_arg_platform(L, 3, &p);
   oci_layout_resolved *r;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_layout_resolve(l, ref, &p, &r, &e)) return push_err(L, &e);
   lua_createtable(L, 0, 5);
   int res = lua_gettop(L);
@@ -426,8 +404,7 @@ static int m_resolve(lua_State *L) {
 static int m_gc(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_layout_strings s;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   int rc = oci_layout_gc(l, &s, &e);
   if (rc) {
     oci_layout_strings_free(&s);
@@ -464,8 +441,7 @@ static void push_problem(lua_State *L, const oci_layout_problem *p) {
 static int m_verify(lua_State *L) {
   oci_layout *l = check_layout(L);
   oci_layout_problems p;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   int rc = oci_layout_verify(l, &p, &e);
   if (rc != OCI_OK && rc != OCI_EVALIDATE) {
     oci_layout_problems_free(&p);
@@ -490,9 +466,9 @@ static int m_verify(lua_State *L) {
     lua_pushvalue(L, warns);
     return 2;
   }
-  lua_pushnil(L);
-  lua_pushstring(L, e.message);
+  ocil_push_error_msg(L, OCI_EVALIDATE, NULL, e.message);
   lua_pushvalue(L, errs);
+  lua_setfield(L, -2, "problems");
   return 3;
 }
 
@@ -501,65 +477,54 @@ static int m_verify(lua_State *L) {
 static int m_blob_writer(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *mt = ocil_arg_str(L, 2, "media type", 1);
-  ud_writer *u = lua_newuserdatauv(L, sizeof *u, 1);
-  u->w = NULL;
-  luaL_setmetatable(L, WRITER_MT);
+  ocil_handle *u = ocil_handle_new(L, &writer_class, 0, 1);
   lua_pushvalue(L, 1); /* the layout stays alive while the writer is */
   lua_setiuservalue(L, -2, 1);
-  oci_error e;
-  oci_error_clear(&e);
-  if (oci_layout_blob_writer(l, mt, &u->w, &e)) return push_err(L, &e);
+  oci_blob_writer *w = NULL;
+  oci_error e = {0};
+  if (oci_layout_blob_writer(l, mt, &w, &e)) return push_err(L, &e);
+  u->p = w;
   return 1;
 }
 
-static ud_writer *check_writer(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  if (!u->w) luaL_argerror(L, 1, "blob writer already committed or aborted");
-  return u;
+static ocil_handle *check_writer(lua_State *L) {
+  return ocil_handle_check(L, 1, &writer_class);
 }
 
 static int w_write(lua_State *L) {
-  ud_writer *u = check_writer(L);
+  ocil_handle *u = check_writer(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
-  oci_error e;
-  oci_error_clear(&e);
-  if (oci_blob_writer_write(u->w, s, len, &e)) return push_err(L, &e);
+  oci_error e = {0};
+  if (oci_blob_writer_write(u->p, s, len, &e)) return push_err(L, &e);
   lua_settop(L, 1);
   return 1;
 }
 
 static int w_size(lua_State *L) {
-  ud_writer *u = check_writer(L);
-  lua_pushinteger(L, (lua_Integer)oci_blob_writer_size(u->w));
+  ocil_handle *u = check_writer(L);
+  lua_pushinteger(L, (lua_Integer)oci_blob_writer_size(u->p));
   return 1;
 }
 
 static int w_commit(lua_State *L) {
-  ud_writer *u = check_writer(L);
+  ocil_handle *u = check_writer(L);
   const char *expected = ocil_arg_str(L, 2, "expected digest", 1);
-  oci_blob_writer *w = u->w;
-  u->w = NULL; /* commit always consumes the writer */
+  oci_blob_writer *w = u->p;
+  u->p = NULL; /* commit always consumes the writer */
   oci_image_descriptor *d;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (oci_blob_writer_commit(w, expected, &d, &e)) return push_err(L, &e);
   return ocil_push_desc(L, d);
 }
 
+/* abort(): close() that says true. */
 static int w_abort(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  oci_blob_writer_abort(u->w);
-  u->w = NULL;
+  ocil_handle *u = ocil_handle_at(L, 1, &writer_class);
+  if (u->p) oci_blob_writer_abort(u->p);
+  u->p = NULL;
   lua_pushboolean(L, 1);
   return 1;
-}
-
-static int w_gc(lua_State *L) {
-  ud_writer *u = luaL_checkudata(L, 1, WRITER_MT);
-  oci_blob_writer_abort(u->w);
-  u->w = NULL;
-  return 0;
 }
 
 int ocil_push_layout_lib(lua_State *L) {
@@ -581,7 +546,6 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {"resolve", m_resolve},
                                    {"gc", m_gc},
                                    {"verify", m_verify},
-                                   {"close", m_close},
                                    {NULL, NULL}};
   static const luaL_Reg wmeth[] = {{"write", w_write},
                                    {"size", w_size},
@@ -590,26 +554,8 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {NULL, NULL}};
   static const luaL_Reg fns[] = {
       {"create", l_create}, {"open", l_open}, {NULL, NULL}};
-  if (luaL_newmetatable(L, LAYOUT_MT)) {
-    luaL_newlib(L, lmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, m_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, WRITER_MT)) {
-    luaL_newlib(L, wmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, w_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, w_gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &layout_class, lmeth, NULL);
+  ocil_handle_register(L, &writer_class, wmeth, NULL);
   luaL_newlib(L, fns);
   return 1;
 }

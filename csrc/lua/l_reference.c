@@ -1,6 +1,6 @@
 /* core.reference: image references for Lua (see ocispec/reference.h).
-     parse(s)                                   -> Reference | nil, msg, code
-     with_tag(registry, repository, tag)        -> Reference | nil, msg, code
+     parse(s)                                   -> Reference | nil, msg, err
+     with_tag(registry, repository, tag)        -> Reference | nil, msg, err
      with_digest(registry, repository, digest)  -> ...
      with_tag_and_digest(registry, repository, tag, digest) -> ...
    A Reference is a full userdata holding one oci_reference pointer; it is
@@ -11,29 +11,43 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/reference.h"
 
-typedef struct ref_box {
-  oci_reference *ref; /* NULL before construction and after close */
-} ref_box;
+static void ref_release(void *p) {
+  oci_reference_free(p);
+}
 
-static ref_box *new_box(lua_State *L) {
-  ref_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->ref = NULL;
-  luaL_setmetatable(L, OCIL_REFERENCE_MT);
-  return b;
+/* whole(), written straight into a Lua buffer: no malloc'd string that a
+   Lua memory error could leak. */
+static void push_whole(lua_State *L, void *p) {
+  size_t n = oci_reference_format(p, NULL, 0);
+  luaL_Buffer b;
+  oci_reference_format(p, luaL_buffinitsize(L, &b, n + 1), n + 1);
+  luaL_pushresultsize(&b, n);
+}
+
+static const ocil_handle_class ref_class = {OCIL_REFERENCE_MT, ref_release,
+                                            push_whole, 0};
+
+/* A new Reference handle (its object set by finish). */
+static ocil_handle *new_box(lua_State *L) {
+  return ocil_handle_new(L, &ref_class, 0, 0);
 }
 
 static oci_reference *check_ref(lua_State *L, int idx) {
-  ref_box *b = luaL_checkudata(L, idx, OCIL_REFERENCE_MT);
-  luaL_argcheck(L, b->ref != NULL, idx, "reference is closed");
-  return b->ref;
+  return ocil_handle_check(L, idx, &ref_class)->p;
 }
 
-/* Leaves the box on top as the result, or pushes nil, msg, code. */
-static int finish(lua_State *L, int rc, const oci_error *err) {
-  return rc ? ocil_parts_push_error(L, err) : 1;
+/* Hands *r to the box b and leaves b on top as the result, or pushes nil,
+   msg, err. (A pointer: the call filling *r is an argument too, and the
+   order arguments are evaluated in is unspecified.) */
+static int finish(lua_State *L, ocil_handle *b, int rc, oci_reference **r,
+                  const oci_error *err) {
+  if (rc) return ocil_parts_push_error(L, err);
+  b->p = *r;
+  return 1;
 }
 
 /* ---- constructors ---- */
@@ -41,20 +55,20 @@ static int finish(lua_State *L, int rc, const oci_error *err) {
 static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  ref_box *b = new_box(L);
-  oci_error err;
-  oci_error_clear(&err);
-  return finish(L, oci_reference_parse(s, len, &b->ref, &err), &err);
+  ocil_handle *b = new_box(L);
+  oci_reference *r = NULL;
+  oci_error err = {0};
+  return finish(L, b, oci_reference_parse(s, len, &r, &err), &r, &err);
 }
 
 /* with_*: string arguments at 1..n (NUL-free); tag_at/digest_at say which
    argument is the tag and which the digest (0 = none). */
 static int build(lua_State *L, int tag_at, int digest_at) {
   const char *reg, *repo, *tag = NULL, *digest = NULL;
-  ref_box *b;
-  oci_error err;
+  ocil_handle *b;
+  oci_reference *r = NULL;
+  oci_error err = {0};
   int rc;
-  oci_error_clear(&err);
   rc = ocil_parts_cstring(L, 1, "registry", &reg, &err);
   if (!rc) rc = ocil_parts_cstring(L, 2, "repository", &repo, &err);
   if (!rc && tag_at) rc = ocil_parts_cstring(L, tag_at, "tag", &tag, &err);
@@ -62,7 +76,7 @@ static int build(lua_State *L, int tag_at, int digest_at) {
     rc = ocil_parts_cstring(L, digest_at, "digest", &digest, &err);
   if (rc) return ocil_parts_push_error(L, &err);
   b = new_box(L);
-  return finish(L, oci_reference_new(reg, repo, tag, digest, &b->ref, &err),
+  return finish(L, b, oci_reference_new(reg, repo, tag, digest, &r, &err), &r,
                 &err);
 }
 
@@ -109,22 +123,15 @@ static int m_namespace(lua_State *L) {
   return push_opt(L, r->mirror_registry ? r->registry : NULL);
 }
 
-/* Written straight into a Lua buffer: no malloc'd string that a Lua
-   memory error could leak. */
 static int m_whole(lua_State *L) {
-  oci_reference *r = check_ref(L, 1);
-  size_t n = oci_reference_format(r, NULL, 0);
-  luaL_Buffer b;
-  oci_reference_format(r, luaL_buffinitsize(L, &b, n + 1), n + 1);
-  luaL_pushresultsize(&b, n);
+  push_whole(L, check_ref(L, 1));
   return 1;
 }
 
 static int m_set_mirror_registry(lua_State *L) {
   oci_reference *r = check_ref(L, 1);
   const char *mirror;
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 2, "mirror registry", &mirror, &err) ||
       oci_reference_set_mirror(r, mirror, &err))
     return ocil_parts_push_error(L, &err);
@@ -133,26 +140,18 @@ static int m_set_mirror_registry(lua_State *L) {
 }
 
 static int m_clone_with_digest(lua_State *L) {
-  oci_reference *r = check_ref(L, 1);
+  oci_reference *r = check_ref(L, 1), *c = NULL;
   const char *digest;
-  ref_box *b;
-  oci_error err;
-  oci_error_clear(&err);
+  ocil_handle *b;
+  oci_error err = {0};
   if (ocil_parts_cstring(L, 2, "digest", &digest, &err))
     return ocil_parts_push_error(L, &err);
   b = new_box(L);
-  return finish(L, oci_reference_clone_with_digest(r, digest, &b->ref, &err),
+  return finish(L, b, oci_reference_clone_with_digest(r, digest, &c, &err), &c,
                 &err);
 }
 
 /* ---- metamethods ---- */
-
-static int mm_gc(lua_State *L) { /* also __close: must be idempotent */
-  ref_box *b = luaL_checkudata(L, 1, OCIL_REFERENCE_MT);
-  oci_reference_free(b->ref);
-  b->ref = NULL;
-  return 0;
-}
 
 static bool same_opt(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
@@ -161,23 +160,19 @@ static bool same_opt(const char *a, const char *b) {
 /* Equal when whole() is: compared part by part, which is the same thing
    for valid parts and needs no allocation. The mirror is not part of it. */
 static int mm_eq(lua_State *L) {
-  ref_box *a = luaL_testudata(L, 1, OCIL_REFERENCE_MT);
-  ref_box *b = luaL_testudata(L, 2, OCIL_REFERENCE_MT);
-  bool eq = a && b && a->ref && b->ref &&
-            same_opt(a->ref->registry, b->ref->registry) &&
-            same_opt(a->ref->repository, b->ref->repository) &&
-            same_opt(a->ref->tag, b->ref->tag) &&
-            same_opt(a->ref->digest, b->ref->digest);
+  ocil_handle *ha = luaL_testudata(L, 1, OCIL_REFERENCE_MT);
+  ocil_handle *hb = luaL_testudata(L, 2, OCIL_REFERENCE_MT);
+  const oci_reference *a = ha ? ha->p : NULL, *b = hb ? hb->p : NULL;
+  bool eq = a && b && same_opt(a->registry, b->registry) &&
+            same_opt(a->repository, b->repository) &&
+            same_opt(a->tag, b->tag) && same_opt(a->digest, b->digest);
   lua_pushboolean(L, eq);
   return 1;
 }
 
 static void create_metatable(lua_State *L) {
-  static const luaL_Reg meta[] = {{"__gc", mm_gc},
-                                  {"__close", mm_gc},
-                                  {"__tostring", m_whole},
-                                  {"__eq", mm_eq},
-                                  {NULL, NULL}};
+  static const luaL_Reg meta[] = {
+      {"__tostring", m_whole}, {"__eq", mm_eq}, {NULL, NULL}};
   static const luaL_Reg methods[] = {
       {"registry", m_registry},
       {"repository", m_repository},
@@ -189,14 +184,7 @@ static void create_metatable(lua_State *L) {
       {"set_mirror_registry", m_set_mirror_registry},
       {"clone_with_digest", m_clone_with_digest},
       {NULL, NULL}};
-  if (!luaL_newmetatable(L, OCIL_REFERENCE_MT)) { /* made by an earlier call */
-    lua_pop(L, 1);
-    return;
-  }
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  ocil_handle_register(L, &ref_class, methods, meta);
 }
 
 int ocil_push_reference_lib(lua_State *L) {

@@ -1,14 +1,14 @@
 /* core.registry: the registry client for Lua (see ocispec/registry.h and
    docs/lua.md, "Registries").
-     connect(host [, opts]) -> Client | nil, msg, code
+     connect(host [, opts]) -> Client | nil, msg, err
    Client methods: host, ping, get_manifest, get_manifest_raw,
    head_manifest, put_manifest, delete_manifest, has_blob, get_blob,
    get_blob_to_layout, push_blob, push_blob_file, push_blob_from_layout,
    mount_blob, delete_blob, tags, tags_page, catalog, catalog_page,
    referrers, push, pull, copy, stats, last_response, close.
-   Data errors return nil, message, code name, info; info (for "registry"
-   and "network") describes the failed request: {status, method, url,
-   body, content_type, codes, response}.
+   Data errors return nil, message, err (binding.h's error table); for
+   "registry" and "network", err.http describes the failed request:
+   {status, method, url, body, content_type, codes, response}.
 
    Progress: opts.progress is kept in the client's user value; the C
    callback is a trampoline that calls it under lua_pcall on the lua_State
@@ -34,14 +34,29 @@
 /* Default max_bytes of get_blob: 64 MiB. */
 #define GET_BLOB_MAX ((size_t)64 << 20)
 
+/* A Client is a handle (handle.c, exclusive: a method called while
+   another runs, from its progress function, raises) holding the
+   oci_registry, with the state of the call in progress after it. */
 typedef struct ud_client {
-  oci_registry *r;
-  lua_State *L; /* the state of the call in progress (NULL: none) */
-  int self;     /* stack index of this userdata in L during a call */
-  int busy;
-  int cb_failed;                      /* the progress function raised */
+  ocil_handle h; /* h.p: the oci_registry; h.busy: a call in progress */
+  lua_State *L;  /* the state of the call in progress (NULL: none) */
+  int self;      /* stack index of this userdata in L during a call */
+  int cb_failed; /* the progress function raised */
   char cb_msg[OCI_ERROR_MESSAGE_MAX]; /* ... with this message */
 } ud_client;
+
+#define REG(u) ((oci_registry *)(u)->h.p)
+
+static void client_release(void *p) {
+  oci_registry_free(p);
+}
+
+static void client_describe(lua_State *L, void *p) {
+  lua_pushstring(L, oci_registry_host(p));
+}
+
+static const ocil_handle_class client_class = {CLIENT_MT, client_release,
+                                               client_describe, 1};
 
 /* ---- C results held by a userdata until they are in Lua ---------------- */
 
@@ -90,25 +105,20 @@ static unsigned arg_count(lua_State *L, int idx, const char *what) {
 }
 
 static ud_client *to_client(lua_State *L, int idx) {
-  ud_client *u = luaL_checkudata(L, idx, CLIENT_MT);
-  if (!u->r) luaL_argerror(L, idx, "attempt to use a closed registry client");
-  if (u->busy)
-    luaL_argerror(L, idx,
-                  "registry client is busy (used from its progress callback)");
-  return u;
+  return (ud_client *)ocil_handle_check(L, idx, &client_class);
 }
 
 /* Marks the client (at idx of L) as used by the call in progress. */
 static void begin(lua_State *L, ud_client *u, int idx) {
   u->L = L;
   u->self = lua_absindex(L, idx);
-  u->busy = 1;
+  u->h.busy = 1;
   u->cb_failed = 0;
   u->cb_msg[0] = '\0';
 }
 
 static void end(ud_client *u) {
-  u->busy = 0;
+  u->h.busy = 0;
   u->L = NULL;
 }
 
@@ -118,8 +128,7 @@ static void end(ud_client *u) {
 static void push_response(lua_State *L, int info, const char *body,
                           size_t len) {
   void *obj = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   lua_newtable(L);
   int codes = lua_gettop(L);
   if (body && len &&
@@ -163,18 +172,19 @@ static void push_last_response(lua_State *L, const oci_registry *r, int full) {
   if (full) push_response(L, t, resp.body, resp.body ? resp.body_len : 0);
 }
 
-/* nil, message, code name[, info]: the error of a failed call on u. */
+/* nil, message, err: the error of a failed call on u; err.http (for
+   "registry" and "network") describes the failed request. */
 static int push_err(lua_State *L, ud_client *u, const oci_error *e) {
   if (e->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
-  lua_pushnil(L);
-  if (e->code == OCI_ECANCELED && u && u->cb_failed)
+  if (e->code == OCI_ECANCELED && u && u->cb_failed) {
     lua_pushfstring(L, "canceled by progress callback: %s", u->cb_msg);
-  else
-    lua_pushstring(L, e->message);
-  lua_pushstring(L, oci_status_name(e->code));
-  if (u && u->r && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
-    push_last_response(L, u->r, 1);
-    return 4;
+    ocil_push_error_msg(L, e->code, e, lua_tostring(L, -1));
+    lua_remove(L, -4);
+  } else
+    ocil_push_error_msg(L, e->code, e, e->message);
+  if (u && REG(u) && (e->code == OCI_EREGISTRY || e->code == OCI_ENETWORK)) {
+    push_last_response(L, REG(u), 1);
+    lua_setfield(L, -2, "http");
   }
   return 3;
 }
@@ -317,8 +327,33 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *name,
 }
 
 static int l_connect(lua_State *L) {
+  static const char *const known[] = {"plain_http",
+                                      "tls_verify",
+                                      "ca_file",
+                                      "username",
+                                      "password",
+                                      "auth_file",
+                                      "user_agent",
+                                      "retries",
+                                      "retry_delay_ms",
+                                      "retry_max_delay_ms",
+                                      "connect_timeout",
+                                      "low_speed_timeout",
+                                      "chunk_size",
+                                      "low_speed_limit",
+                                      "max_fanout",
+                                      "max_nodes",
+                                      "max_pages",
+                                      "max_list_bytes",
+                                      "allow_cross_host_auth",
+                                      "allow_insecure_realm",
+                                      "progress",
+                                      NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
-  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ocil_check_options(L, 2, known, NULL);
+  }
   lua_settop(L, 2);
   oci_registry_options o;
   oci_registry_options_init(&o);
@@ -362,51 +397,25 @@ static int l_connect(lua_State *L) {
     opt_fail(L, 2, "progress", "a function");
   int progress = lua_gettop(L);
 
-  ud_client *u = lua_newuserdatauv(L, sizeof *u, 1);
-  memset(u, 0, sizeof *u);
-  luaL_setmetatable(L, CLIENT_MT);
+  ud_client *u = (ud_client *)ocil_handle_new(
+      L, &client_class, sizeof *u - sizeof(ocil_handle), 1);
   if (t == LUA_TFUNCTION) {
     lua_pushvalue(L, progress);
     lua_setiuservalue(L, -2, 1);
     o.progress = progress_trampoline;
     o.progress_ud = u; /* full userdata memory does not move */
   }
-  oci_error e;
-  oci_error_clear(&e);
-  if (oci_registry_new(host, &o, &u->r, &e)) return push_err(L, NULL, &e);
+  oci_error e = {0};
+  oci_registry *r = NULL;
+  if (oci_registry_new(host, &o, &r, &e)) return push_err(L, NULL, &e);
+  u->h.p = r;
   return 1;
 }
 
 /* ---- Client methods ----------------------------------------------------- */
 
-static int c_close(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  if (u->busy)
-    luaL_argerror(L, 1,
-                  "registry client is busy (used from its progress callback)");
-  oci_registry_free(u->r);
-  u->r = NULL;
-  return 0;
-}
-
-static int c_gc(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  oci_registry_free(u->r);
-  u->r = NULL;
-  return 0;
-}
-
-static int c_tostring(lua_State *L) {
-  ud_client *u = luaL_checkudata(L, 1, CLIENT_MT);
-  if (u->r)
-    lua_pushfstring(L, "ocispec.registry(%s)", oci_registry_host(u->r));
-  else
-    lua_pushliteral(L, "ocispec.registry(closed)");
-  return 1;
-}
-
 static int c_host(lua_State *L) {
-  lua_pushstring(L, oci_registry_host(to_client(L, 1)->r));
+  lua_pushstring(L, oci_registry_host(REG(to_client(L, 1))));
   return 1;
 }
 
@@ -417,10 +426,9 @@ static int push_true(lua_State *L) {
 
 static int c_ping(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_ping(u->r, &e);
+  int rc = oci_registry_ping(REG(u), &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -445,10 +453,9 @@ static int get_manifest(lua_State *L, int raw) {
   const char *ref = ocil_arg_str(L, 3, "reference", 0);
   const char *accept = ocil_arg_str(L, 4, "accept", 1);
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_get_manifest(u->r, repo, ref, accept, &h->man, &e);
+  int rc = oci_registry_get_manifest(REG(u), repo, ref, accept, &h->man, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   const char *mt = h->man.media_type ? h->man.media_type : "";
@@ -489,10 +496,10 @@ static int c_head_manifest(lua_State *L) {
   const char *accept = ocil_arg_str(L, 4, "accept", 1);
   bool found = false;
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_head_manifest(u->r, repo, ref, accept, &found, &d, &e);
+  int rc =
+      oci_registry_head_manifest(REG(u), repo, ref, accept, &found, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   if (!found || !d) {
@@ -508,7 +515,7 @@ static char *json_media_type(const char *s, size_t len) {
   oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
   po.allow_missing_required = true;
   oci_image_manifest *m;
-  oci_error e;
+  oci_error e = {0};
   if (oci_parse(&oci_type_image_manifest, s, len, &po, (void **)&m, &e))
     return NULL;
   char *mt = NULL;
@@ -526,8 +533,7 @@ static int c_put_manifest(lua_State *L) {
   hold *h = new_hold(L);
   const char *body;
   size_t len;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (lua_type(L, 4) == LUA_TSTRING) {
     body = lua_tolstring(L, 4, &len);
     if (!mt) {
@@ -567,7 +573,7 @@ static int c_put_manifest(lua_State *L) {
   oci_image_descriptor *d = NULL;
   begin(L, u, 1);
   int rc =
-      oci_registry_put_manifest(u->r, repo, ref, mt, body, len, &d, NULL, &e);
+      oci_registry_put_manifest(REG(u), repo, ref, mt, body, len, &d, NULL, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -577,10 +583,9 @@ static int c_delete_manifest(lua_State *L) {
   ud_client *u = to_client(L, 1);
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   const char *ref = ocil_arg_str(L, 3, "reference", 0);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_delete_manifest(u->r, repo, ref, &e);
+  int rc = oci_registry_delete_manifest(REG(u), repo, ref, &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -592,10 +597,9 @@ static int c_has_blob(lua_State *L) {
   const char *dg = ocil_arg_digest(L, 3, &dsize);
   bool found = false;
   int64_t size = -1;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_has_blob(u->r, repo, dg, &found, &size, &e);
+  int rc = oci_registry_has_blob(REG(u), repo, dg, &found, &size, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   if (!found)
@@ -620,10 +624,9 @@ static int c_get_blob(lua_State *L) {
   }
   hold *h = new_hold(L);
   size_t len = 0;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_get_blob_buffer(u->r, repo, dg, size, max, &h->buf,
+  int rc = oci_registry_get_blob_buffer(REG(u), repo, dg, size, max, &h->buf,
                                         &len, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -636,11 +639,10 @@ static int c_get_blob_to_layout(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   const oci_image_descriptor *d = arg_desc(L, 3);
   oci_layout *l = ocil_check_layout(L, 4);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
-  int rc = oci_registry_get_blob_to_layout(u->r, repo, d, l, &e);
+  int rc = oci_registry_get_blob_to_layout(REG(u), repo, d, l, &e);
   ocil_layout_use(L, 4, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
@@ -653,10 +655,9 @@ static int c_push_blob(lua_State *L) {
   const char *data = luaL_checklstring(L, 3, &len);
   const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_push_blob_buffer(u->r, repo, data, len, mt, &d, &e);
+  int rc = oci_registry_push_blob_buffer(REG(u), repo, data, len, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -668,10 +669,9 @@ static int c_push_blob_file(lua_State *L) {
   const char *path = ocil_arg_str(L, 3, "path", 0);
   const char *mt = ocil_arg_str(L, 4, "media type", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_push_blob_file(u->r, repo, path, mt, &d, &e);
+  int rc = oci_registry_push_blob_file(REG(u), repo, path, mt, &d, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   return ocil_push_desc(L, d);
@@ -682,11 +682,10 @@ static int c_push_blob_from_layout(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   oci_layout *l = ocil_check_layout(L, 3);
   const oci_image_descriptor *d = arg_desc(L, 4);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 3, 1);
-  int rc = oci_registry_push_blob_from_layout(u->r, repo, l, d, &e);
+  int rc = oci_registry_push_blob_from_layout(REG(u), repo, l, d, &e);
   ocil_layout_use(L, 3, -1);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
@@ -699,10 +698,9 @@ static int c_mount_blob(lua_State *L) {
   int64_t size;
   const char *dg = ocil_arg_digest(L, 4, &size);
   bool mounted = false;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_mount_blob(u->r, repo, from, dg, &mounted, &e);
+  int rc = oci_registry_mount_blob(REG(u), repo, from, dg, &mounted, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   lua_pushboolean(L, mounted);
@@ -714,10 +712,9 @@ static int c_delete_blob(lua_State *L) {
   const char *repo = ocil_arg_str(L, 2, "repo", 0);
   int64_t size;
   const char *dg = ocil_arg_digest(L, 3, &size);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_delete_blob(u->r, repo, dg, &e);
+  int rc = oci_registry_delete_blob(REG(u), repo, dg, &e);
   end(u);
   return rc ? push_err(L, u, &e) : push_true(L);
 }
@@ -737,11 +734,10 @@ static int list_all(lua_State *L, int catalog) {
   const char *repo = catalog ? NULL : ocil_arg_str(L, 2, "repo", 0);
   unsigned n = arg_count(L, catalog ? 2 : 3, "page_size");
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = catalog ? oci_registry_catalog(u->r, n, &h->strings, &e)
-                   : oci_registry_tags(u->r, repo, n, &h->strings, &e);
+  int rc = catalog ? oci_registry_catalog(REG(u), n, &h->strings, &e)
+                   : oci_registry_tags(REG(u), repo, n, &h->strings, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   push_strings(L, &h->strings);
@@ -755,12 +751,11 @@ static int list_page(lua_State *L, int catalog) {
   unsigned n = arg_count(L, at, "n");
   const char *last = ocil_arg_str(L, at + 1, "last", 1);
   hold *h = new_hold(L);
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = catalog ? oci_registry_catalog_page(u->r, n, last, &h->strings,
+  int rc = catalog ? oci_registry_catalog_page(REG(u), n, last, &h->strings,
                                                &h->next, &e)
-                   : oci_registry_tags_page(u->r, repo, n, last, &h->strings,
+                   : oci_registry_tags_page(REG(u), repo, n, last, &h->strings,
                                             &h->next, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -792,10 +787,9 @@ static int c_referrers(lua_State *L) {
   const char *dg = ocil_arg_digest(L, 3, &size);
   const char *at = ocil_arg_str(L, 4, "artifact_type", 1);
   oci_image_index *idx = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
-  int rc = oci_registry_referrers(u->r, repo, dg, at, &idx, &e);
+  int rc = oci_registry_referrers(REG(u), repo, dg, at, &idx, &e);
   end(u);
   if (rc) return push_err(L, u, &e);
   ocil_push_root(L, &oci_type_image_index, idx);
@@ -809,11 +803,10 @@ static int c_push(lua_State *L) {
   const char *repo = ocil_arg_str(L, 4, "repo", 0);
   const char *tag = ocil_arg_str(L, 5, "tag", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 2, 1);
-  int rc = oci_registry_push(u->r, l, name, repo, tag, &d, &e);
+  int rc = oci_registry_push(REG(u), l, name, repo, tag, &d, &e);
   ocil_layout_use(L, 2, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -881,11 +874,10 @@ static int c_pull(lua_State *L) {
   oci_registry_platform pbuf;
   const oci_registry_platform *p = arg_platform(L, 6, &pbuf);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   begin(L, u, 1);
   ocil_layout_use(L, 4, 1);
-  int rc = oci_registry_pull(u->r, repo, ref, l, name, p, &d, &e);
+  int rc = oci_registry_pull(REG(u), repo, ref, l, name, p, &d, &e);
   ocil_layout_use(L, 4, -1);
   end(u);
   if (rc) return push_err(L, u, &e);
@@ -901,12 +893,11 @@ static int c_copy(lua_State *L) {
   const char *dst_repo = ocil_arg_str(L, 5, "dst_repo", 0);
   const char *dst_tag = ocil_arg_str(L, 6, "dst_tag", 1);
   oci_image_descriptor *d = NULL;
-  oci_error e;
-  oci_error_clear(&e);
+  oci_error e = {0};
   if (dst != u) begin(L, dst, 4);
   begin(L, u, 1);
-  int rc = oci_registry_copy(u->r, src_repo, src_ref, dst->r, dst_repo, dst_tag,
-                             &d, &e);
+  int rc = oci_registry_copy(REG(u), src_repo, src_ref, REG(dst), dst_repo,
+                             dst_tag, &d, &e);
   end(u);
   if (dst != u) end(dst);
   if (rc) {
@@ -918,8 +909,8 @@ static int c_copy(lua_State *L) {
       oci_registry_response a, b;
       memset(&a, 0, sizeof a);
       memset(&b, 0, sizeof b);
-      oci_registry_last_response(u->r, &a);
-      oci_registry_last_response(dst->r, &b);
+      oci_registry_last_response(REG(u), &a);
+      oci_registry_last_response(REG(dst), &b);
       if (b.url && (!a.url || strstr(e.message, b.url))) who = dst;
     }
     return push_err(L, who, &e);
@@ -936,7 +927,7 @@ static int c_stats(lua_State *L) {
   ud_client *u = to_client(L, 1);
   oci_registry_stats s;
   memset(&s, 0, sizeof s);
-  oci_registry_get_stats(u->r, &s);
+  oci_registry_get_stats(REG(u), &s);
   lua_createtable(L, 0, 9);
   set_u64(L, "requests", s.requests);
   set_u64(L, "blobs_uploaded", s.blobs_uploaded);
@@ -952,7 +943,7 @@ static int c_stats(lua_State *L) {
 
 static int c_last_response(lua_State *L) {
   ud_client *u = to_client(L, 1);
-  push_last_response(L, u->r, 0);
+  push_last_response(L, REG(u), 0);
   return 1;
 }
 
@@ -983,20 +974,9 @@ int ocil_push_registry_lib(lua_State *L) {
       {"copy", c_copy},
       {"stats", c_stats},
       {"last_response", c_last_response},
-      {"close", c_close},
       {NULL, NULL}};
   static const luaL_Reg fns[] = {{"connect", l_connect}, {NULL, NULL}};
-  if (luaL_newmetatable(L, CLIENT_MT)) {
-    luaL_newlib(L, cmeth);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, c_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, c_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, c_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  ocil_handle_register(L, &client_class, cmeth, NULL);
   if (luaL_newmetatable(L, HOLD_MT)) {
     lua_pushcfunction(L, hold_gc);
     lua_setfield(L, -2, "__gc");

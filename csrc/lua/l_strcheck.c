@@ -1,18 +1,17 @@
 /* core.check: the strcheck.h grammars for Lua, each name(s) -> true or
-   nil, message, code; plus semver_compare, error codes and base64_decode.
+   nil, message, err; plus semver_compare, error codes and base64_decode.
    Also the helpers the other ocil_parts files share. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
 
+#include "binding.h"
 #include "ocil_parts.h"
 #include "ocispec/strcheck.h"
 
 int ocil_parts_push_error(lua_State *L, const oci_error *err) {
-  lua_pushnil(L);
-  lua_pushstring(L, err->message);
-  lua_pushstring(L, oci_status_name(err->code));
-  return 3;
+  if (err->code == OCI_ENOMEM) return luaL_error(L, "not enough memory");
+  return ocil_push_error_msg(L, err->code, err, err->message);
 }
 
 int ocil_parts_cstring(lua_State *L, int idx, const char *what,
@@ -52,21 +51,19 @@ static int l_check(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer k = lua_tointeger(L, lua_upvalueindex(1));
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (checks[k].fn(s, len, &err) != 0) return ocil_parts_push_error(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
 
-/* semver_compare(a, b) -> -1 | 0 | 1, or nil, msg, code if one is not
+/* semver_compare(a, b) -> -1 | 0 | 1, or nil, msg, err if one is not
    SemVer (the C function would still order it, but silently). */
 static int l_semver_compare(lua_State *L) {
   size_t alen, blen;
   const char *a = luaL_checklstring(L, 1, &alen);
   const char *b = luaL_checklstring(L, 2, &blen);
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   if (oci_check_semver(a, alen, &err) || oci_check_semver(b, blen, &err))
     return ocil_parts_push_error(L, &err);
   lua_pushinteger(L, oci_semver_compare(a, alen, b, blen));
@@ -80,14 +77,13 @@ static int l_error_code_is_known(lua_State *L) {
   return 1;
 }
 
-/* base64_decode(s) -> bytes, or nil, msg, code */
+/* base64_decode(s) -> bytes, or nil, msg, err */
 static int l_base64_decode(lua_State *L) {
   size_t len, n;
   const char *s = luaL_checklstring(L, 1, &len);
   luaL_Buffer b;
-  oci_error err;
+  oci_error err = {0};
   unsigned char *out;
-  oci_error_clear(&err);
   if (oci_check_base64(s, len, &err)) return ocil_parts_push_error(L, &err);
   out = (unsigned char *)luaL_buffinitsize(L, &b, len / 4 * 3 + 1);
   oci_base64_decode(s, len, out, &n);

@@ -3,7 +3,7 @@
    shelling out.
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
-       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, code
+       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, err
      apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
        opened by oci_layout_open_blob (no path looked up in between)
      mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
@@ -14,7 +14,7 @@
      image(layout, ref, bundle [, {platform=, rootless=, max_bytes=,
                                    max_entries=}])
        -> runtime Spec written as bundle/config.json (oci_unpack_image)
-   Errors: nil, message, code name. */
+   Errors: nil, message, err. */
 #include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
@@ -53,8 +53,12 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key,
 }
 
 static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
+  static const char *const known[] = {"rootless", "digest",    "diff_id",
+                                      "size",     "max_bytes", "max_entries",
+                                      NULL};
   if (lua_isnoneornil(L, t)) return;
   luaL_checktype(L, t, LUA_TTABLE);
+  ocil_check_options(L, t, known, NULL);
   lua_getfield(L, t, "rootless");
   opts->rootless = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -79,8 +83,7 @@ static int push_stats(lua_State *L, const oci_unpack_stats *st) {
 }
 
 static int l_apply(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   const char *blob, *rootfs;
   if (ocil_parts_cstring(L, 1, "blob path", &blob, &err) ||
       ocil_parts_cstring(L, 2, "rootfs", &rootfs, &err))
@@ -94,8 +97,7 @@ static int l_apply(lua_State *L) {
 }
 
 static int l_apply_blob(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  oci_error err = {0};
   oci_layout *l = ocil_check_layout(L, 1);
   const char *digest, *rootfs;
   if (ocil_parts_cstring(L, 2, "digest", &digest, &err) ||
@@ -114,13 +116,13 @@ static int l_apply_blob(lua_State *L) {
 }
 
 static int push_errno(lua_State *L, const char *path) {
-  oci_error err;
+  oci_error err = {0};
   oci_error_set(&err, OCI_EIO, "%s: %s", path, strerror(errno));
   return ocil_parts_push_error(L, &err);
 }
 
 static int l_mkdtemp(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *tmpl;
   if (ocil_parts_cstring(L, 1, "template", &tmpl, &err))
     return ocil_parts_push_error(L, &err);
@@ -133,7 +135,7 @@ static int l_mkdtemp(lua_State *L) {
 }
 
 static int l_mkdir(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err))
     return ocil_parts_push_error(L, &err);
@@ -146,7 +148,7 @@ static int l_mkdir(lua_State *L) {
 }
 
 static int l_remove_tree(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
       oci_remove_tree(path, &err))
@@ -156,7 +158,7 @@ static int l_remove_tree(lua_State *L) {
 }
 
 static int l_dir_state(lua_State *L) {
-  oci_error err;
+  oci_error err = {0};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &err))
     return ocil_parts_push_error(L, &err);
@@ -190,9 +192,11 @@ static int l_ids(lua_State *L) {
 }
 
 static int l_image(lua_State *L) {
-  oci_error err;
-  oci_error_clear(&err);
+  static const char *const known[] = {"platform", "rootless", "max_bytes",
+                                      "max_entries", NULL};
+  oci_error err = {0};
   oci_layout *l = ocil_check_layout(L, 1);
+  ocil_check_options(L, 4, known, NULL);
   const char *ref, *bundle;
   if (ocil_parts_cstring(L, 2, "ref", &ref, &err) ||
       ocil_parts_cstring(L, 3, "bundle", &bundle, &err))

@@ -9,8 +9,8 @@
      core.unpack    = ocil_push_unpack_lib(L)
      core.registry  = ocil_push_registry_lib(L)
      core.fs        = ocil_push_fs_lib(L)
-   Data errors return nil, message, code name (oci_status_name); misuse (a
-   non-string argument) raises through luaL_check*. */
+   Data errors return nil, message, err (an error table, binding.h);
+   misuse (a non-string argument) raises through luaL_check*. */
 #ifndef OCISPEC_LUA_PARTS_H
 #define OCISPEC_LUA_PARTS_H
 
@@ -56,7 +56,8 @@ void ocil_layout_use(lua_State *L, int idx, int delta);
 
 /* Shared by the three files (defined in l_strcheck.c). */
 
-/* Pushes nil, err->message, oci_status_name(err->code); returns 3. */
+/* Pushes nil, err->message, the error table (ocil_error_table: its code,
+   pointer and position); returns 3. Raises on OCI_ENOMEM. */
 int ocil_parts_push_error(lua_State *L, const oci_error *err);
 
 /* String argument idx for a C function that wants a NUL-terminated string:

@@ -20,6 +20,7 @@
 -- builds give the same manifest digest.
 -- @module ocispec.build
 local image = require "ocispec.image"
+local util = require "ocispec.util"
 
 local M = {}
 
@@ -76,16 +77,16 @@ end
 
 -- Validates obj (`what` names it in the message), writes it into the
 -- layout as a document and, when `tag` is given, tags it. Returns its
--- descriptor, or nil, message, code.
+-- descriptor, or nil, message, err.
 local function store(layout, what, obj, desc_opts, tag)
-  local ok, msg, code = obj:validate()
-  if not ok then return nil, what .. ": " .. msg, code end
+  local ok, msg, err = obj:validate()
+  if not ok then return util.fail(err, what .. ": " .. msg) end
   local desc
-  desc, msg, code = layout:put_document(obj, desc_opts)
-  if not desc then return nil, msg, code end
+  desc, msg, err = layout:put_document(obj, desc_opts)
+  if not desc then return nil, msg, err end
   if tag then
-    ok, msg, code = layout:tag(desc, tag)
-    if not ok then return nil, msg, code end
+    ok, msg, err = layout:tag(desc, tag)
+    if not ok then return nil, msg, err end
   end
   return desc
 end
@@ -113,11 +114,14 @@ end
 
 -- Image.new, raising misuse errors at `level` (seen from here): the
 -- caller of Image.new or of Image.from.
+local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations" }
+
 new_image = function(layout, opts, level)
   if type(layout) ~= "table" and type(layout) ~= "userdata" then
     error("Image.new: a layout expected, got " .. type(layout), level)
   end
   if opts ~= nil and type(opts) ~= "table" then error("Image.new: options must be a table", level) end
+  util.check_options(opts, IMAGE_OPTIONS, "Image.new", level)
   opts = opts or {}
   local core = require "ocispec.core"
   local platform = opts.platform or {}
@@ -164,8 +168,8 @@ function Image.from(layout, ref, opts)
   local r, msg, code = layout:resolve(ref, opts.platform and { platform = opts.platform } or nil)
   if not r then return nil, msg, code end
   if not r.config then
-    return nil, ("Image.from: %s is an artifact, not an image (config %s)"):format(ref,
-      r.manifest:config():media_type()), "invalid"
+    return util.fail("invalid", ("Image.from: %s is an artifact, not an image (config %s)"):format(ref,
+      r.manifest:config():media_type()))
   end
   local base = r.config:to_table()
   -- the base's platform and config stay; this build's created time wins
@@ -195,7 +199,7 @@ end
 -- `entries`, or `lower` + `upper`; `compression`, `level`, `mtime`,
 -- `uid`, `gid` default to the image's), written into the layout in one
 -- pass. `created_by` and `comment` go into its history entry.
--- Returns self, or nil, message, code.
+-- Returns self, or nil, message, err.
 function Image:add_layer(spec)
   if type(spec) ~= "table" then error("add_layer: a table expected, got " .. type(spec), 2) end
   local opts = {}
@@ -350,7 +354,7 @@ end
 
 --- Write the configuration and the manifest into the layout and, when
 -- `tag` is given, tag the manifest. Returns the manifest's descriptor
--- (with the image's platform), or nil, message, code.
+-- (with the image's platform), or nil, message, err.
 function Image:commit(tag)
   local cfg, msg, code = self:config()
   if not cfg then return nil, msg, code end
@@ -388,6 +392,7 @@ M.Index = Index
 
 --- A new index in `layout`; opts: `annotations`.
 function Index.new(layout, opts)
+  util.check_options(opts, { "annotations" }, "Index.new")
   opts = opts or {}
   return setmetatable({ layout = layout, manifests = {}, annotations = copy(opts.annotations) }, Index)
 end
@@ -410,7 +415,7 @@ function Index:add(desc, platform)
 end
 
 --- Write the index into the layout and tag it when `tag` is given;
--- returns its descriptor, or nil, message, code.
+-- returns its descriptor, or nil, message, err.
 function Index:commit(tag)
   local idx, msg, code = image.ImageIndex.from_table({
     schemaVersion = image.SCHEMA_VERSION,

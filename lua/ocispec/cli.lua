@@ -202,8 +202,8 @@ JSON Pointer and rule id. Exit status: 0 all valid, 1 a document is invalid,
     for _, path in ipairs(files) do
       local ok, err = pcall(function()
         local _, kind, obj = load_document(path, read_input(path), opts.kind)
-        local valid, warnings_or_msg, problems = obj:validate()
-        local list = valid and warnings_or_msg or problems
+        local valid, warnings, err = obj:validate()
+        local list = valid and warnings or err.problems
         for _, p in ipairs(list) do
           out:write(("%s: %s: %s: %s (%s)\n"):format(path, p.severity, p.pointer ~= "" and p.pointer or "/",
             p.message, p.rule))
@@ -483,7 +483,7 @@ removes blobs nothing references. --json prints JSON for scripts.
       check_image_ref(L, dir, ref, name)
       local r, msg, code = L:resolve(ref, platform and { platform = platform } or nil)
       -- nothing for the platform, unreadable blobs: local (2); bad documents: 1
-      if not r then fail((code == "invalid" or code == "io") and 2 or 1, msg) end
+      if not r then fail((code.code == "invalid" or code.code == "io") and 2 or 1, msg) end
       -- an artifact's config is not an image configuration: r.config is nil
       local c, m = r.config, r.manifest
       if opts.json then
@@ -518,7 +518,8 @@ removes blobs nothing references. --json prints JSON for scripts.
       return 0
     elseif sub == "verify" then
       local L = open_layout(pos[1])
-      local ok, warnings_or_msg, problems = L:verify()
+      local ok, warnings_or_msg, verr = L:verify()
+      local problems = verr and verr.problems
       if ok then
         for _, w in ipairs(type(warnings_or_msg) == "table" and warnings_or_msg or {}) do
           out:write(("warning: %s\n"):format(w.message or tostring(w)))
@@ -769,10 +770,10 @@ end
 -- The status of a failed remote operation: 2 for local trouble (the
 -- layout, files), 1 for the registry and the transfer.
 local LOCAL_CODES = { io = true }
-local function remote_fail(msg, code)
+local function remote_fail(msg, err)
   -- the library names its option; here it is a flag
   msg = msg:gsub("needs plain_http%)", "needs --plain-http)")
-  fail(LOCAL_CODES[code] and 2 or 1, printable(msg))
+  fail(LOCAL_CODES[err and err.code] and 2 or 1, printable(msg))
 end
 
 local function desc_json(d, extra)

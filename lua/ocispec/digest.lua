@@ -19,16 +19,17 @@
 -- Hashing (sha256 and sha512, OpenSSL; `alg` defaults to "sha256"):
 --
 -- * `sha256(s)`, `sha512(s)` -> "alg:hex" (lowercase hex; NUL bytes count)
--- * `hash(s [, alg])` -> digest | nil, msg, code
--- * `file(path [, alg])` -> digest, size | nil, msg, code
--- * `hasher([alg])` -> Hasher | nil, msg, code. `h:update(s)` returns `h`;
+-- * `hash(s [, alg])` -> digest | nil, msg, err
+-- * `file(path [, alg])` -> digest, size | nil, msg, err
+-- * `hasher([alg])` -> Hasher | nil, msg, err. `h:update(s)` returns `h`;
 --   `h:size()` bytes fed since the last finish; `h:finish()` -> digest, size,
 --   then `h` is empty again; `h:algorithm()`; `h:close()`. A to-be-closed
 --   value; using it once closed raises.
--- * `verify(d, data)` -> true | nil, msg, code
--- * `verify_file(d, path)` -> true, size | nil, msg, code
+-- * `verify(d, data)` -> true | nil, msg, err
+-- * `verify_file(d, path)` -> true, size | nil, msg, err
 --
--- Codes: "unsupported" (blake3, and digests of unregistered algorithms),
+-- Errors are `nil, message, err`, `err` a table with `code` and `message`
+-- (see `ocispec`). Codes: "unsupported" (blake3, and digests of unregistered algorithms),
 -- "invalid" (unknown algorithm name, malformed digest, NUL in a path), "io"
 -- (the message names the path and the reason), "mismatch" (the message
 -- gives the expected and the actual digest). A non-string argument (a

@@ -55,20 +55,22 @@ local to_docker = {
 local to_oci = {}
 for oci, docker in pairs(to_docker) do to_oci[docker] = oci end
 
---- The Docker v2 schema 2 media type of an OCI one, or nil, message.
+--- The Docker v2 schema 2 media type of an OCI one, or nil, message, err
+-- (code "unsupported").
 function media.to_docker_v2s2(mt)
   assert(type(mt) == "string", "bad argument #1 to 'to_docker_v2s2' (string expected)")
   local d = to_docker[mt]
   if d then return d end
-  return nil, ("%s has no Docker v2 schema 2 equivalent"):format(mt)
+  return util.fail("unsupported", ("%s has no Docker v2 schema 2 equivalent"):format(mt))
 end
 
---- The OCI media type of a Docker v2 schema 2 one, or nil, message.
+--- The OCI media type of a Docker v2 schema 2 one, or nil, message, err
+-- (code "unsupported").
 function media.from_docker_v2s2(mt)
   assert(type(mt) == "string", "bad argument #1 to 'from_docker_v2s2' (string expected)")
   local o = to_oci[mt]
   if o then return o end
-  return nil, ("%s is not a Docker v2 schema 2 media type with an OCI equivalent"):format(mt)
+  return util.fail("unsupported", ("%s is not a Docker v2 schema 2 media type with an OCI equivalent"):format(mt))
 end
 
 M.MediaType = util.constants("MediaType", media)
@@ -127,7 +129,7 @@ M.EMPTY_JSON = { data = "{}", size = 2,
 local Descriptor, ImageConfiguration = M.Descriptor, M.ImageConfiguration
 
 --- `Descriptor.new(media_type, size, digest)`: oci-spec-rs' constructor
--- (note its argument order). Returns the descriptor or nil, message.
+-- (note its argument order). Returns the descriptor or nil, message, err.
 function Descriptor.new(media_type, size, digest)
   return M.DescriptorBuilder():media_type(media_type):size(size):digest(digest):build()
 end

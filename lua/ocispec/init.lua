@@ -22,18 +22,29 @@
 --   the field, `oci.null` writes JSON `null`)
 -- * `obj:to_json{pretty=true}`, `tostring(obj)`, `obj:to_file(path)`,
 --   `obj:to_file_pretty(path)` (written atomically), `obj:to_table()`
--- * `obj:validate([opts])`: `true, warnings` or `nil, message, problems`
+-- * `obj:validate([opts])`: `true, warnings` or `nil, message, err` with
+--   `err.problems` (every problem; `err.rule`, `err.pointer`: the first
+--   error's)
 -- * `obj:clone()`, `a == b` (deep equality as JSON values), `obj:has(name)`,
 --   `obj:is_null(name)`, `obj:unknown_fields()`, `obj:set_unknown_field(k, v)`
 --
 -- Parse options: `{max_depth=256, max_size=256 MiB, max_string=64 MiB,
--- allow_duplicate_keys=false, allow_missing_required=false}`. A failure
--- gives `nil, message, err`: the message says what, where and why
--- (`ImageManifest: 3:14: /layers/0/size: expected integer, got string`),
--- `err.code` is one of `syntax`, `type`, `range`, `duplicate_key`,
--- `missing`, `depth`, `too_big`, `utf8`, `invalid`, `io`, `validate`,
--- `unsupported`. Misuse (a number where a string belongs, an unknown field
--- name) raises an error naming the argument.
+-- allow_duplicate_keys=false, allow_missing_required=false}`;
+-- `from_table` takes the limits and `strict=true` (a member no type
+-- declares is an error instead of an unknown field). An unknown key in
+-- any options table raises (`unknown option "pretyy"`).
+--
+-- Errors: every function of every module that can fail on data returns
+-- `nil, message, err`; `err` is always a table (metatable `core.Error`,
+-- `tostring(err)` is the message) with `code` and `message` (the second
+-- result), plus as they apply `pointer`, `line`, `column`, `rule`,
+-- `fields`, `problems` and `http`. The message says what, where and why
+-- (`ImageManifest: 3:14: /layers/0/size: expected integer, got string`);
+-- codes: `syntax`, `type`, `range`, `duplicate_key`, `missing`, `depth`,
+-- `too_big`, `utf8`, `invalid`, `io`, `validate`, `unsupported`,
+-- `mismatch`, `registry`, `network`, `canceled`. Misuse (a number where a
+-- string belongs, an unknown field name, a closed handle) raises an error
+-- naming the argument.
 --
 -- Children alias their document (`m:config():set_size(5)` edits `m`);
 -- setters copy. Maps built from Lua tables are written with sorted keys; a

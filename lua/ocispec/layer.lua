@@ -10,7 +10,7 @@
 -- `compression` ("gzip" default, "zstd", "none"), `level`, `mtime` (clamp;
 -- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override). It returns
 -- `{diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
--- entry_count=, skipped=}` or nil, message, code. `entries(path)` lists a
+-- entry_count=, skipped=}` or nil, message, err. `entries(path)` lists a
 -- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,
 -- target, major, minor}` each.
 --

@@ -21,9 +21,11 @@
 -- * `L:resolve(name_or_digest [, {platform=}])`: `{descriptor=, manifest=,
 --   config=, layers=, index=}`, following indexes to the platform's manifest
 -- * `L:gc()`: removes blobs unreachable from index.json, gives their digests
--- * `L:verify()`: `true, warnings` or `nil, message, problems` (every blob,
---   document, diff_id and layer compression checked)
--- * `L:close()` (also `<close>` and garbage collection)
+-- * `L:verify()`: `true, warnings` or `nil, message, err` with
+--   `err.problems` (every blob, document, diff_id and layer compression
+--   checked)
+-- * `L:close()` (also `<close>` and garbage collection; a closed handle
+--   raises `attempt to use a closed ocispec.layout.Layout`)
 --
 -- Every blob and index.json is written to a temporary file, fsynced and
 -- renamed: a blob's path only ever holds the whole, verified content.
@@ -31,7 +33,7 @@
 -- Everything below the layout's root is untrusted: nothing there is
 -- followed through a symbolic link, only regular files are read, and
 -- digests pass the digest grammar before a path is built from them.
--- Failures return nil, message, code.
+-- Failures return nil, message, err (`err.code`, `err.message`).
 -- @module ocispec.layout
 local core = require "ocispec.core"
 

@@ -22,12 +22,13 @@
 -- src_ref, dst_client, dst_repo [, dst_tag])`; `stats()`,
 -- `last_response()` and `close()`.
 --
--- Failures return `nil, message, code, info`: `code` is the status name
+-- Failures return `nil, message, err`: `err.code` is the status name
 -- (`"registry"`, `"network"`, `"mismatch"`, `"canceled"`, `"invalid"`,
--- `"io"`, ...) and `info`, for `"registry"` and `"network"`, describes the
--- failed request: `{status=, method=, url=, body=, content_type=, codes=,
--- response=}` (`response`: the body as a `distribution.ErrorResponse` when
--- it is one). Credentials never appear in messages.
+-- `"io"`, ...) and `err.http`, for `"registry"` and `"network"`, describes
+-- the failed request: `{status=, method=, url=, body=, content_type=,
+-- codes=, response=}` (`response`: the body as a
+-- `distribution.ErrorResponse` when it is one). Credentials never appear
+-- in messages.
 --
 -- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
 -- config.json), each with its `<Name>Builder()`.
@@ -78,17 +79,17 @@ end
 -- never with a redirect, to an upload location on another host only with
 -- `allow_cross_host_auth = true`, and to a token realm over plain http
 -- only with `allow_insecure_realm = true` (or when the registry itself is
--- plain http on the realm's host name). Unknown keys are ignored; a
--- wrong type raises.
+-- plain http on the realm's host name). An unknown key raises (`unknown
+-- option "plain_htpp"`), and so does a wrong type.
 -- @tparam string host registry host, no scheme
 -- @tparam[opt] table opts connection options
--- @return a client, or nil, message, code
+-- @return a client, or nil, message, err
 function M.connect(host, opts)
   -- not a tail call: argument errors then name `connect`, not this file.
   -- The core maps docker.io to its API host itself, after finding Docker
   -- Hub's credentials (filed under index.docker.io) by the name.
-  local c, msg, code, info = core.registry.connect(host, opts)
-  return c, msg, code, info
+  local c, msg, err = core.registry.connect(host, opts)
+  return c, msg, err
 end
 
 --- Parses a reference "host/repo[:tag][@digest]" for the client calls.
@@ -96,10 +97,10 @@ end
 -- @treturn table `{registry=, host=, repository=, tag=, digest=,
 -- reference=}` where `reference` is the digest when there is one, else
 -- the tag, and `host` is what `connect` is given (the registry name:
--- `connect` contacts docker.io at `host_of(host)`); or nil, message, code
+-- `connect` contacts docker.io at `host_of(host)`); or nil, message, err
 function M.parse_reference(s)
-  local r, msg, code = distribution.Reference.parse(s)
-  if not r then return nil, msg, code end
+  local r, msg, err = distribution.Reference.parse(s)
+  if not r then return nil, msg, err end
   local t = {
     registry = r:registry(),
     repository = r:repository(),
@@ -115,26 +116,37 @@ end
 -- The connection options of one side of a copy: opts.src or opts.dst over
 -- the common ones.
 local function side_options(opts, side)
-  if not opts or type(opts[side]) ~= "table" then return opts end
+  if not opts then return opts end
   local o = {}
   for k, v in pairs(opts) do
     if k ~= "src" and k ~= "dst" then o[k] = v end
   end
-  for k, v in pairs(opts[side]) do o[k] = v end
+  for k, v in pairs(type(opts[side]) == "table" and opts[side] or {}) do o[k] = v end
+  return o
+end
+
+-- opts without the keys that are not connection options.
+local function without(opts, ...)
+  if not opts then return opts end
+  local drop, o = {}, {}
+  for _, k in ipairs({ ... }) do drop[k] = true end
+  for k, v in pairs(opts) do
+    if not drop[k] then o[k] = v end
+  end
   return o
 end
 
 local function connect_ref(ref, opts)
-  local r, msg, code = M.parse_reference(ref)
-  if not r then return nil, msg, code end
-  local c, cmsg, ccode, info = core.registry.connect(r.host, opts)
-  if not c then return nil, cmsg, ccode, info end
+  local r, msg, err = M.parse_reference(ref)
+  if not r then return nil, msg, err end
+  local c, cmsg, cerr = core.registry.connect(r.host, opts)
+  if not c then return nil, cmsg, cerr end
   return c, r
 end
 
 -- A Layout from a Layout or a directory (create: the core's
 -- layout.create, which opens an existing layout and makes a missing or
--- empty directory one); nil, message, code on failure.
+-- empty directory one); nil, message, err on failure.
 local function get_layout(l, create)
   if type(l) ~= "string" then return l end
   return (create and layout.create or layout.open)(l)
@@ -156,21 +168,21 @@ end
 -- @tparam string ref "host/repo[:tag]"
 -- @tparam[opt] table opts connection options (see `connect`)
 -- @return the pushed top Descriptor and the client's stats table, or nil,
--- message, code, info
+-- message, err
 function M.push(layout_or_dir, name, ref, opts)
   assert(type(name) == "string", "bad argument #2 to 'push' (string expected)")
   local opened = type(layout_or_dir) == "string"
-  local L, lmsg, lcode = get_layout(layout_or_dir, false)
-  if not L then return nil, lmsg, lcode end
-  local c, r, code, info = connect_ref(ref, opts)
+  local L, lmsg, lerr = get_layout(layout_or_dir, false)
+  if not L then return nil, lmsg, lerr end
+  local c, r, err = connect_ref(ref, opts)
   if not c then
     if opened then L:close() end
-    return nil, r, code, info
+    return nil, r, err
   end
   return finish({ c }, L, opened, pcall(function()
     local tag = not r.digest and r.tag or nil
-    local d, msg, ecode, einfo = c:push(L, name, r.repository, tag)
-    if not d then return nil, msg, ecode, einfo end
+    local d, msg, perr = c:push(L, name, r.repository, tag)
+    if not d then return nil, msg, perr end
     return d, c:stats()
   end))
 end
@@ -186,21 +198,21 @@ end
 -- `platform` ("linux/amd64", "linux/arm/v7" or `{os=, architecture=,
 -- variant=}`; nil keeps every manifest of an index)
 -- @return the pulled Descriptor and the client's stats table, or nil,
--- message, code, info
+-- message, err
 function M.pull(ref, layout_or_dir, name, opts)
-  local c, r, code, info = connect_ref(ref, opts)
-  if not c then return nil, r, code, info end
-  local L, lmsg, lcode = get_layout(layout_or_dir, true)
+  local c, r, err = connect_ref(ref, without(opts, "platform"))
+  if not c then return nil, r, err end
+  local L, lmsg, lerr = get_layout(layout_or_dir, true)
   if not L then
     c:close()
-    return nil, lmsg, lcode
+    return nil, lmsg, lerr
   end
   -- no name: the reference's tag; a digest reference is recorded under its
   -- digest (as skopeo does), so that the next gc keeps what was pulled
   if name == nil then name = r.digest or r.tag end
   return finish({ c }, L, type(layout_or_dir) == "string", pcall(function()
-    local d, msg, ecode, einfo = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
-    if not d then return nil, msg, ecode, einfo end
+    local d, msg, perr = c:pull(r.repository, r.reference, L, name, opts and opts.platform)
+    if not d then return nil, msg, perr end
     return d, c:stats()
   end))
 end
@@ -218,23 +230,23 @@ local STAT_KEYS = {
 -- @tparam[opt] table opts connection options for both sides; `opts.src`
 -- and `opts.dst` hold options for one side over the common ones
 -- @return the copied Descriptor and the stats (of both clients, added),
--- or nil, message, code, info
+-- or nil, message, err
 function M.copy(src, dst, opts)
-  local rs, msg, code = M.parse_reference(src)
-  if not rs then return nil, msg, code end
+  local rs, msg, err = M.parse_reference(src)
+  if not rs then return nil, msg, err end
   local rd
-  rd, msg, code = M.parse_reference(dst)
-  if not rd then return nil, msg, code end
+  rd, msg, err = M.parse_reference(dst)
+  if not rd then return nil, msg, err end
   local so, dopt = side_options(opts, "src"), side_options(opts, "dst")
-  local cs, info
-  cs, msg, code, info = core.registry.connect(rs.host, so)
-  if not cs then return nil, msg, code, info end
+  local cs
+  cs, msg, err = core.registry.connect(rs.host, so)
+  if not cs then return nil, msg, err end
   local cd = cs
   if rd.host ~= rs.host or (opts and (opts.src or opts.dst)) then
-    cd, msg, code, info = core.registry.connect(rd.host, dopt)
+    cd, msg, err = core.registry.connect(rd.host, dopt)
     if not cd then
       cs:close()
-      return nil, msg, code, info
+      return nil, msg, err
     end
   end
   local clients = cd == cs and { cs } or { cs, cd }
@@ -244,8 +256,8 @@ function M.copy(src, dst, opts)
       -- "host/b" takes the source's tag, not the "latest" of normalisation
       tag = dst:match(":[^/]*$") and rd.tag or rs.tag
     end
-    local d, emsg, ecode, einfo = cs:copy(rs.repository, rs.reference, cd, rd.repository, tag)
-    if not d then return nil, emsg, ecode, einfo end
+    local d, emsg, cerr = cs:copy(rs.repository, rs.reference, cd, rd.repository, tag)
+    if not d then return nil, emsg, cerr end
     local stats = cs:stats()
     if cd ~= cs then
       local other = cd:stats()
@@ -258,10 +270,10 @@ end
 --- Every tag of a repository.
 -- @tparam string repo "host/repo" (a tag or digest in it is ignored)
 -- @tparam[opt] table opts connection options (see `connect`)
--- @return a list of tags, or nil, message, code, info
+-- @return a list of tags, or nil, message, err
 function M.tags(repo, opts)
-  local c, r, code, info = connect_ref(repo, opts)
-  if not c then return nil, r, code, info end
+  local c, r, err = connect_ref(repo, opts)
+  if not c then return nil, r, err end
   return finish({ c }, nil, false, pcall(c.tags, c, r.repository))
 end
 

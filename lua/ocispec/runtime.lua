@@ -171,15 +171,15 @@ function M.State.methods.save(self, path) return self:to_file(path) end
 -- (oci-spec-rs `canonicalize_rootfs`); readonly becomes explicit.
 function Spec.methods.canonicalize_rootfs(self, bundle)
   local root = self:root()
-  if not root then return nil, "no root path provided for canonicalization" end
+  if not root then return util.fail("missing", "no root path provided for canonicalization") end
   local path = root:path()
   if path:sub(1, 1) ~= "/" then
-    local base, err = core.realpath(bundle)
-    if not base then return nil, err end
+    local base, msg, err = core.realpath(bundle)
+    if not base then return nil, msg, err end
     path = base .. "/" .. path
   end
-  local real, err = core.realpath(path)
-  if not real then return nil, err end
+  local real, msg, err = core.realpath(path)
+  if not real then return nil, msg, err end
   root:set_path(real)
   root:set_readonly(root:readonly() or false)
   return self
@@ -220,6 +220,7 @@ M.ROOTFS_DB_MAX = 4 << 20
 -- err (an unknown user or group, or a refused /etc file, names
 -- `/config/User`).
 function Spec.from_image_config(image_config, opts)
+  util.check_options(opts, { "rootfs", "volumes", "base" }, "from_image_config")
   opts = opts or {}
   local cfg = image_config
   if type(cfg) == "table" then
@@ -246,7 +247,7 @@ local seccomp_values = {
 -- for ERRNO and TRACE (1 when absent), as oci-spec-rs `as_u32`.
 function M.seccomp_action_value(action, errno_ret)
   local v = seccomp_values[action]
-  if not v then return nil, ("unknown seccomp action %q"):format(tostring(action)) end
+  if not v then return util.fail("invalid", ("unknown seccomp action %q"):format(tostring(action))) end
   if action == "SCMP_ACT_ERRNO" or action == "SCMP_ACT_TRACE" then
     v = v | ((errno_ret or 1) & 0xffff)
   end

@@ -77,7 +77,8 @@ M.dir_state = core.unpack.dir_state
 -- and renamed to `bundle` only when complete; `bundle` must not exist or
 -- be an empty directory. On any failure nothing is left behind. The C
 -- function oci_unpack_image does the work (ocispec/unpack.h).
--- Returns the runtime Spec, or nil, message, code.
+-- Returns the runtime Spec, or nil, message, err; an unknown option
+-- raises.
 -- @function image
 M.image = core.unpack.image
 

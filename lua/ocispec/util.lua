@@ -27,4 +27,54 @@ function util.constants(kind, t)
   })
 end
 
+--- Options tables are checked: raises `unknown option "k"` (at `level`
+-- above the caller, as `error` counts) when `opts` has a key that is not in
+-- `known` (a list of names). `opts` may be nil. Mirrors the C binding's
+-- ocil_check_options.
+-- @tparam[opt] table opts the options given
+-- @tparam {string,...} known the option names the function takes
+-- @tparam string fname the function, named in the message
+-- @tparam[opt=2] integer level the error level (2: the caller of the
+-- function calling this)
+function util.check_options(opts, known, fname, level)
+  if opts == nil then return end
+  if type(opts) ~= "table" then
+    error(("bad argument to '%s' (options must be a table, got %s)"):format(fname, type(opts)), (level or 2) + 1)
+  end
+  local set = {}
+  for _, k in ipairs(known) do set[k] = true end
+  for k in pairs(opts) do
+    if not set[k] then
+      error(("bad argument to '%s' (unknown option \"%s\")"):format(fname, tostring(k)), (level or 2) + 1)
+    end
+  end
+end
+
+--- The error of a failed call, in the one shape of the whole API:
+-- returns `nil, message, err`, where `err` is a table with `code` (a
+-- string: "invalid", "io", "validate", ...) and `message` (the same
+-- message), plus whatever `fields` holds (`pointer`, `rule`, `problems`,
+-- `http`, ...), carrying the metatable `core.Error` that the C layer's
+-- errors carry (its `__tostring` gives the message).
+-- `code` may also be an error table (from a failed call being reported
+-- with more context): its fields are kept and `message` replaces its
+-- message.
+-- @tparam string|table code the error code, or an error to re-word
+-- @tparam string message what failed, where and why
+-- @tparam[opt] table fields more members of the error table
+-- @return nil, message, err
+function util.fail(code, message, fields)
+  local err = {}
+  if type(code) == "table" then
+    for k, v in pairs(code) do err[k] = v end
+  else
+    err.code = code
+  end
+  assert(type(err.code) == "string", "util.fail: an error code expected")
+  assert(type(message) == "string", "util.fail: a message expected")
+  for k, v in pairs(fields or {}) do err[k] = v end
+  err.message = message
+  return nil, message, setmetatable(err, core.Error)
+end
+
 return util

@@ -177,7 +177,7 @@ local function check_row(row)
     if obj then
       local ok, a, b = obj:validate()
       return fail(file, "expected a parse error (%s), but it parsed (validate: %s)", row.rule,
-        describe(ok and a or b))
+        describe(ok and a or b.problems))
     end
     local code = row.rule:match("^parse:(.+)$")
     if row.rule ~= "parse" and not code then
@@ -198,7 +198,7 @@ local function check_row(row)
     return fail(file, "expected %s, but parsing failed: %s", row.expect, tostring(msg))
   end
   local ok, a, b = obj:validate()
-  local problems = (ok and a or b) or {}
+  local problems = (ok and a or b and b.problems) or {}
   if row.expect == "valid" then
     if not ok then return fail(file, "expected valid, got invalid: %s", describe(problems)) end
     if #problems > 0 then return fail(file, "expected valid, got warnings: %s", describe(problems)) end

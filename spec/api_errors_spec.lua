@@ -1,0 +1,439 @@
+-- The one error shape, over the WHOLE Lua API. Every function of every
+-- ocispec module (and of ocispec.core), every class function and method of
+-- every declared type, every builder method and every method of every
+-- handle (Layout, BlobWriter, registry Client, Hasher, Reference,
+-- build.Image, build.Index) is enumerated from the module tables and the
+-- metatables, so a new function cannot be missed: each must be listed
+-- below either with a call that fails on data, whose results are checked
+-- to be `nil, message, err` with err an ocispec.Error table, or as one
+-- that cannot fail on data (with the reason).
+local oci = require("ocispec")
+local core = oci.core
+
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
+
+local HEX = ("ab"):rep(32)
+local D = "sha256:" .. HEX
+
+local tmp, L, port
+
+-- Members of a table, with those of its __index table (the namespace
+-- modules that forward to ocispec.core's).
+local function members(t)
+  local seen = {}
+  for k, v in pairs(t) do seen[k] = v end
+  local mt = getmetatable(t)
+  if mt and type(mt.__index) == "table" then
+    for k, v in pairs(mt.__index) do
+      if seen[k] == nil then seen[k] = v end
+    end
+  end
+  return seen
+end
+
+local function is_class(v)
+  return type(v) == "table" and rawget(v, "methods") ~= nil and rawget(v, "fields") ~= nil
+end
+
+-- The class functions and methods C gives every type (a type the Lua layer
+-- adds nothing to).
+local base_class, base_methods = {}, {}
+do
+  local plain = core.types.runtime.Hook
+  for k, v in pairs(plain) do
+    if type(v) == "function" then base_class[k] = true end
+  end
+  local fieldm = {}
+  for _, f in ipairs(plain.fields) do
+    fieldm[f.name], fieldm["set_" .. f.name] = true, true
+  end
+  for k in pairs(plain.methods) do
+    if not fieldm[k] then base_methods[k] = true end
+  end
+end
+
+-- Every name of the API, as "module.fn", "Class.fn", "Class:method",
+-- "object:<common>", "builder:build", "Handle:method".
+local function api_names()
+  local names = {}
+  local classes = {}
+  local function add(n) names[n] = true end
+  local function walk_module(prefix, t, depth)
+    for k, v in pairs(members(t)) do
+      local name = prefix .. "." .. tostring(k)
+      local class = type(k) == "string" and k:match("^(.*)Builder$") and rawget(t, k:sub(1, -8))
+      if type(v) == "function" and is_class(class) and v == class.builder then
+        add("Class.builder") -- M.<Name>Builder, exported as is
+      elseif type(v) == "function" then
+        add(name)
+      elseif is_class(v) then
+        classes[v] = true
+      elseif type(v) == "table" and depth < 2 and k ~= "types" and k ~= "core" and k ~= "Error"
+          and v ~= oci.build.Image and v ~= oci.build.Index then -- handles: walked below
+        walk_module(name, v, depth + 1)
+      end
+    end
+  end
+  for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
+    "registry", "json" }) do
+    walk_module("oci." .. ns, oci[ns], 0)
+  end
+  for k, v in pairs(oci) do
+    if type(v) == "function" then add("oci." .. k) end
+  end
+  walk_module("core", core, 0)
+  for _, byname in pairs(core.types) do
+    for _, class in pairs(byname) do classes[class] = true end
+  end
+  for class in pairs(classes) do
+    local cname = class.namespace .. "." .. class.name
+    for k, v in pairs(class) do
+      if type(v) == "function" then add(base_class[k] and "Class." .. k or cname .. "." .. k) end
+    end
+    local fieldm = {}
+    for _, f in ipairs(class.fields) do
+      fieldm[f.name], fieldm["set_" .. f.name] = true, true
+    end
+    for k in pairs(class.methods) do
+      if fieldm[k] then
+        add(k:match("^set_") and "object:set_<field>" or "object:<field>")
+      elseif base_methods[k] then
+        add("object:" .. k)
+      else
+        add(cname .. ":" .. k)
+      end
+    end
+    for k in pairs(class.builder_methods) do
+      add(k == "build" and "builder:build" or "builder:<field>")
+    end
+  end
+  -- handles: the methods of their metatables
+  local handles = {
+    Layout = L,
+    BlobWriter = L:blob_writer(),
+    Client = assert(oci.registry.connect("127.0.0.1:1", { plain_http = true, auth_file = false })),
+    Hasher = oci.digest.hasher(),
+    Reference = assert(oci.distribution.Reference.parse("a/b:c")),
+    Image = oci.build.Image.new(L),
+    Index = oci.build.Index.new(L),
+  }
+  for hname, h in pairs(handles) do
+    local mt = getmetatable(h)
+    local index = type(mt.__index) == "table" and mt.__index or mt
+    for k, v in pairs(index) do
+      if type(v) == "function" and k ~= "__index" then add(hname .. ":" .. k) end
+    end
+  end
+  handles.BlobWriter:abort()
+  handles.Client:close()
+  handles.Hasher:close()
+  return names
+end
+
+-- Functions that cannot fail on data: they return a value for every
+-- argument of the right type (misuse raises).
+local CANNOT = {
+  ["oci.empty_array_mt"] = "a constant",
+  ["oci.image.Arch.default"] = "a constant", ["oci.image.Os.default"] = "a constant",
+  ["oci.image.RootFsBuilder"] = "a new builder", ["oci.image.ImageConfigurationBuilder"] = "a new builder",
+  ["oci.image.ArtifactManifestBuilder"] = "a new builder",
+  ["image.Descriptor.empty"] = "a constant document", ["image.Platform.default"] = "the host's",
+  ["image.ImageIndex.default"] = "a constant document",
+  ["image.Descriptor:as_digest_sha256"] = "a getter (nil: not sha256)",
+  ["image.ImageConfiguration:labels_of_config"] = "a getter",
+  ["image.ImageConfiguration:get_config_annotation"] = "a getter",
+  ["image.ImageConfiguration:version"] = "a getter",
+  ["distribution.ErrorResponse:detail"] = "a getter",
+  ["runtime.Spec.default"] = "a constant document", ["runtime.Spec.rootless"] = "any uint32 ids",
+  ["runtime.LinuxDeviceCgroup.from_device"] = "every field optional but allow, which it sets",
+  ["runtime.LinuxDeviceCgroup:to_string"] = "formats what is there",
+  ["oci.runtime.get_default_mounts"] = "constant", ["oci.runtime.get_rootless_mounts"] = "constant",
+  ["oci.runtime.get_default_namespaces"] = "constant", ["oci.runtime.get_default_maskedpaths"] = "constant",
+  ["oci.runtime.get_default_readonly_paths"] = "constant",
+  ["oci.digest.hex_len"] = "nil means not registered", ["oci.digest.sha256"] = "any bytes",
+  ["oci.digest.sha512"] = "any bytes",
+  ["oci.registry.host_of"] = "a name mapping",
+  ["oci.unpack.ids"] = "the process's ids",
+  ["Class.new"] = "an empty object", ["Class.builder"] = "a new builder",
+  ["object:<field>"] = "getters", ["object:set_<field>"] = "setters raise on a bad value (misuse)",
+  ["builder:<field>"] = "setters raise on a bad value (misuse)",
+  ["object:to_table"] = "every document has a table", ["object:clone"] = "memory only",
+  ["object:has"] = "a boolean", ["object:is_null"] = "a boolean", ["object:unknown_fields"] = "a table",
+  ["object:set_unknown_field"] = "a bad value raises (misuse)", ["object:type_name"] = "a constant",
+  ["object:memory_size"] = "a number",
+  ["object:to_json"] = "documents hold valid UTF-8 only (parsers, from_table and setters check it)",
+  ["core.set_empty_array_mt"] = "a setting", ["core.arena_bytes"] = "counters",
+  ["core.runtime_spec_default"] = "constant", ["core.runtime_spec_rootless"] = "any uint32 ids",
+  ["core.check.error_code_is_known"] = "a boolean",
+  ["core.fs.ids"] = "the process's ids", ["core.fs.isatty"] = "a boolean (a closed file raises)",
+  ["Layout:path"] = "a string", ["Layout:close"] = "releases",
+  ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
+  ["BlobWriter:size"] = "a number", ["BlobWriter:abort"] = "releases", ["BlobWriter:close"] = "releases",
+  ["Reference:close"] = "releases",
+  ["Client:host"] = "a string", ["Client:stats"] = "counters", ["Client:last_response"] = "a table",
+  ["Client:close"] = "releases",
+  ["Hasher:update"] = "any bytes", ["Hasher:size"] = "a number", ["Hasher:algorithm"] = "a string",
+  ["Hasher:finish"] = "a digest", ["Hasher:close"] = "releases",
+  ["Reference:registry"] = "getter", ["Reference:repository"] = "getter", ["Reference:tag"] = "getter",
+  ["Reference:digest"] = "getter", ["Reference:whole"] = "getter", ["Reference:resolve_registry"] = "getter",
+  ["Reference:namespace"] = "getter",
+  ["Image:new"] = "a new image (bad options raise)", ["Image:_history"] = "internal",
+  ["Image:add_layer_descriptor"] = "records (misuse raises)", ["Image:entrypoint"] = "records",
+  ["Image:cmd"] = "records", ["Image:env"] = "records", ["Image:working_dir"] = "records",
+  ["Image:user"] = "records", ["Image:label"] = "records", ["Image:expose"] = "records",
+  ["Image:volume"] = "records", ["Image:stop_signal"] = "records", ["Image:annotate"] = "records",
+  ["Index:new"] = "a new index", ["Index:add"] = "records",
+}
+
+-- A layout whose index.json is broken.
+local function broken_layout()
+  local dir = tmp .. "/broken" .. math.random(1e9)
+  local B = assert(oci.layout.create(dir))
+  support.write(dir .. "/index.json", "{")
+  return B
+end
+
+local function client()
+  return assert(oci.registry.connect("127.0.0.1:" .. port, { plain_http = true, retries = 0, auth_file = false }))
+end
+
+local function desc()
+  return assert(oci.image.Descriptor.new("application/octet-stream", 3, D))
+end
+
+-- Calls that fail on data. `http = true`: the error describes the request.
+local FAILS = {
+  ["oci.json.encode"] = function() return oci.json.encode(print) end,
+  ["oci.json.decode"] = function() return oci.json.decode("{") end,
+  ["core.json_encode"] = function() return core.json_encode(print) end,
+  ["core.json_decode"] = function() return core.json_decode("[1,") end,
+  ["core.json_check"] = function() return core.json_check("[1,") end,
+  ["core.realpath"] = function() return core.realpath(tmp .. "/none") end,
+  ["core.fs.read_in_root"] = function() return core.fs.read_in_root(tmp, "a\0b") end,
+  ["core.fs.write_atomic"] = function() return core.fs.write_atomic(tmp .. "/no/such/dir/f", "x") end,
+  ["core.check.semver_compare"] = function() return core.check.semver_compare("1", "2") end,
+  ["core.check.base64_decode"] = function() return core.check.base64_decode("!!") end,
+  ["oci.image.MediaType.to_docker_v2s2"] = function() return oci.image.MediaType.to_docker_v2s2("text/plain") end,
+  ["oci.image.MediaType.from_docker_v2s2"] = function() return oci.image.MediaType.from_docker_v2s2("text/plain") end,
+  ["image.Descriptor.new"] = function() return oci.image.Descriptor.new("x", 1, "bad") end,
+  ["Class.from_json"] = function() return oci.image.Descriptor.from_json("{") end,
+  ["Class.from_file"] = function() return oci.image.Descriptor.from_file(tmp .. "/none.json") end,
+  ["Class.from_table"] = function() return oci.image.Descriptor.from_table({ size = "x" }) end,
+  ["runtime.Spec.load"] = function() return oci.runtime.Spec.load(tmp .. "/none.json") end,
+  ["runtime.State.load"] = function() return oci.runtime.State.load(tmp .. "/none.json") end,
+  ["core.runtime_spec_from_image_config"] = function()
+    local cfg = assert(oci.image.ImageConfiguration.from_table({ architecture = "amd64", os = "linux",
+      rootfs = { type = "layers", diff_ids = {} }, config = { User = "nobody" } }))
+    return core.runtime_spec_from_image_config(cfg, nil, tmp)
+  end,
+  ["runtime.Spec.from_image_config"] = function()
+    return oci.runtime.Spec.from_image_config({ architecture = "amd64", os = "linux",
+      rootfs = { type = "layers", diff_ids = {} }, config = { User = "nobody" } })
+  end,
+  ["runtime.Spec:save"] = function() return oci.runtime.Spec.default():save(tmp .. "/no/dir/c.json") end,
+  ["runtime.State:save"] = function()
+    return oci.runtime.State.from_table({ ociVersion = "1.0.0", id = "x", status = "created", bundle = "/b" })
+      :save(tmp .. "/no/dir/s.json")
+  end,
+  ["runtime.Spec:canonicalize_rootfs"] = function() return oci.runtime.Spec.new():canonicalize_rootfs(tmp) end,
+  ["oci.runtime.seccomp_action_value"] = function() return oci.runtime.seccomp_action_value("SCMP_ACT_NOPE") end,
+  ["object:to_file"] = function() return desc():to_file(tmp .. "/no/dir/d.json") end,
+  ["object:to_file_pretty"] = function() return desc():to_file_pretty(tmp .. "/no/dir/d.json") end,
+  ["object:validate"] = function() return oci.image.Platform.new():validate() end,
+  ["builder:build"] = function() return oci.image.DescriptorBuilder():build() end,
+  ["oci.digest.parse"] = function() return oci.digest.parse("sha256:x") end,
+  ["oci.digest.validate"] = function() return oci.digest.validate("sha256:x") end,
+  ["oci.digest.referrers_tag"] = function() return oci.digest.referrers_tag("sha256:x") end,
+  ["oci.digest.hash"] = function() return oci.digest.hash("x", "md5") end,
+  ["oci.digest.file"] = function() return oci.digest.file(tmp .. "/none") end,
+  ["oci.digest.hasher"] = function() return oci.digest.hasher("md5") end,
+  ["oci.digest.verify"] = function() return oci.digest.verify(D, "x") end,
+  ["oci.digest.verify_file"] = function() return oci.digest.verify_file(D, tmp .. "/none") end,
+  ["oci.distribution.Reference.parse"] = function() return oci.distribution.Reference.parse("A:b") end,
+  ["oci.distribution.Reference.with_tag"] = function() return oci.distribution.Reference.with_tag("r", "a", "!") end,
+  ["oci.distribution.Reference.with_digest"] = function()
+    return oci.distribution.Reference.with_digest("r", "a", "sha256:x")
+  end,
+  ["oci.distribution.Reference.with_tag_and_digest"] = function()
+    return oci.distribution.Reference.with_tag_and_digest("r", "a", "t", "sha256:x")
+  end,
+  ["Reference:set_mirror_registry"] = function()
+    return assert(oci.distribution.Reference.parse("a/b")):set_mirror_registry("bad host!")
+  end,
+  ["Reference:clone_with_digest"] = function()
+    return assert(oci.distribution.Reference.parse("a/b")):clone_with_digest("sha256:x")
+  end,
+  ["oci.layer.build"] = function() return oci.layer.build({ dir = tmp }) end,
+  ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
+  ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
+  ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,
+  ["Layout:blob_path"] = function() return L:blob_path("sha256:x") end,
+  ["Layout:has_blob"] = function() return L:has_blob("sha256:x") end,
+  ["Layout:put_blob"] = function() return L:put_blob("x", "not a media type") end,
+  ["Layout:put_blob_file"] = function() return L:put_blob_file(tmp .. "/none") end,
+  ["Layout:blob_writer"] = function() return L:blob_writer("not a media type") end,
+  ["Layout:temp_path"] = function()
+    local B = assert(oci.layout.create(tmp .. "/gone"))
+    assert(oci.unpack.remove_tree(tmp .. "/gone"))
+    return B:temp_path()
+  end,
+  ["Layout:adopt_blob"] = function() return L:adopt_blob(tmp .. "/none", D, 1) end,
+  ["Layout:get_blob"] = function() return L:get_blob(D) end,
+  ["Layout:put_document"] = function() return L:put_document(desc(), { annotations = { a = 1 } }) end,
+  ["Layout:get_document"] = function() return L:get_document(D, oci.image.ImageManifest) end,
+  ["Layout:tag"] = function() return L:tag(desc(), "bad tag!") end,
+  ["Layout:untag"] = function() return broken_layout():untag("x") end,
+  ["Layout:list"] = function() return broken_layout():list() end,
+  ["Layout:index"] = function() return broken_layout():index() end,
+  ["Layout:resolve"] = function() return L:resolve("nothing") end,
+  ["Layout:gc"] = function() return broken_layout():gc() end,
+  ["Layout:verify"] = function() return broken_layout():verify() end,
+  ["BlobWriter:commit"] = function() return L:blob_writer():write("x"):commit(D) end,
+  ["oci.unpack.layer"] = function() return oci.unpack.layer(tmp .. "/none", tmp .. "/rootfs") end,
+  ["oci.unpack.layout_layer"] = function() return oci.unpack.layout_layer(L, D, tmp .. "/rootfs") end,
+  ["oci.unpack.mkdtemp"] = function() return oci.unpack.mkdtemp(tmp .. "/no/dir/XXXXXX") end,
+  ["oci.unpack.mkdir"] = function() return oci.unpack.mkdir(tmp .. "/no/dir") end,
+  ["oci.unpack.remove_tree"] = function() return oci.unpack.remove_tree("a\0b") end,
+  ["oci.unpack.dir_state"] = function() return oci.unpack.dir_state("a\0b") end,
+  ["oci.unpack.image"] = function() return oci.unpack.image(L, "latest", ".") end,
+  ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,
+  ["Image:add_layer"] = function() return oci.build.Image.new(L):add_layer({ dir = tmp .. "/none" }) end,
+  ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
+  ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
+  ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
+  ["oci.registry.connect"] = function() return oci.registry.connect("http://x/") end,
+  ["oci.registry.parse_reference"] = function() return oci.registry.parse_reference("A:b") end,
+  ["oci.registry.push"] = function() return oci.registry.push(tmp .. "/none", "x", "h/a:b") end,
+  ["oci.registry.pull"] = function() return oci.registry.pull("A:b", tmp .. "/pulled") end,
+  ["oci.registry.copy"] = function() return oci.registry.copy("A:b", "h/a") end,
+  ["oci.registry.tags"] = function() return oci.registry.tags("A:b") end,
+}
+-- every Client call that talks to the registry: a network failure
+local NET = {
+  ping = function(c) return c:ping() end,
+  get_manifest = function(c) return c:get_manifest("a", "t") end,
+  get_manifest_raw = function(c) return c:get_manifest_raw("a", "t") end,
+  head_manifest = function(c) return c:head_manifest("a", "t") end,
+  put_manifest = function(c) return c:put_manifest("a", "t", '{"mediaType":"a/b"}') end,
+  delete_manifest = function(c) return c:delete_manifest("a", D) end,
+  has_blob = function(c) return c:has_blob("a", D) end,
+  get_blob = function(c) return c:get_blob("a", D) end,
+  get_blob_to_layout = function(c) return c:get_blob_to_layout("a", desc(), L) end,
+  push_blob = function(c) return c:push_blob("a", "x") end,
+  push_blob_file = function(c) return c:push_blob_file("a", tmp .. "/file") end,
+  push_blob_from_layout = function(c)
+    return c:push_blob_from_layout("a", L, assert(L:put_blob("blob", "application/octet-stream")))
+  end,
+  mount_blob = function(c) return c:mount_blob("a", "b", D) end,
+  delete_blob = function(c) return c:delete_blob("a", D) end,
+  tags = function(c) return c:tags("a") end,
+  tags_page = function(c) return c:tags_page("a", 10) end,
+  catalog = function(c) return c:catalog() end,
+  catalog_page = function(c) return c:catalog_page(10) end,
+  referrers = function(c) return c:referrers("a", D) end,
+  push = function(c)
+    assert(L:put_blob("{}", "application/vnd.oci.empty.v1+json"))
+    local d = assert(L:put_document(assert(oci.image.ImageManifest.from_table({ schemaVersion = 2,
+      config = { mediaType = "application/vnd.oci.empty.v1+json", size = 2, digest = oci.image.EMPTY_JSON.digest },
+      layers = setmetatable({}, oci.empty_array_mt()) }))))
+    assert(L:tag(d, "pushme"))
+    return c:push(L, "pushme", "a", "t")
+  end,
+  pull = function(c) return c:pull("a", "t", L) end,
+  copy = function(c) return c:copy("a", "t", c, "b") end,
+}
+-- every grammar of core.check refuses "!"
+for name, f in pairs(core.check) do
+  if type(f) == "function" and not FAILS["core.check." .. name] and not CANNOT["core.check." .. name] then
+    FAILS["core.check." .. name] = function() return f("!") end
+  end
+end
+
+-- The core's functions are the modules' own under another name.
+local EXACT = { ["core.unpack.apply_blob"] = "oci.unpack.layout_layer", ["core.unpack.apply"] = "oci.unpack.layer" }
+local PREFIX = {
+  { "core.digest.", "oci.digest." }, { "core.layout.", "oci.layout." }, { "core.layer.", "oci.layer." },
+  { "core.reference.", "oci.distribution.Reference." }, { "core.registry.", "oci.registry." },
+  { "core.unpack.", "oci.unpack." },
+}
+local function canonical(name)
+  if EXACT[name] then return EXACT[name] end
+  for _, p in ipairs(PREFIX) do
+    if name:sub(1, #p[1]) == p[1] then return p[2] .. name:sub(#p[1] + 1) end
+  end
+  return name
+end
+
+local function check_shape(name, ok, msg, err, extra)
+  assert.is_nil(ok, name .. ": expected a failure")
+  assert.is_string(msg, name .. ": no message")
+  assert.are.equal("table", type(err), name .. ": the third result is not a table: " .. tostring(err))
+  assert.are.equal(core.Error, getmetatable(err), name .. ": not an ocispec.Error")
+  assert.is_string(err.code, name)
+  assert.are.equal(msg, err.message, name)
+  assert.are.equal(msg, tostring(err), name)
+  assert.is_nil(extra, name .. ": a fourth result")
+  return err
+end
+
+describe("the one error shape", function()
+  setup(function()
+    tmp = registries.scratch()
+    support.write(tmp .. "/file", "x")
+    L = assert(oci.layout.create(tmp .. "/L"))
+    port = registries.closed_port()
+  end)
+
+  it("every function is listed, as failing on data or as not able to", function()
+    local missing = {}
+    for name in pairs(api_names()) do
+      local c = canonical(name)
+      local client_method = c:match("^Client:(.*)$")
+      if not (FAILS[c] or CANNOT[c] or (client_method and NET[client_method])) then
+        missing[#missing + 1] = name
+      end
+      assert.is_false(FAILS[c] ~= nil and CANNOT[c] ~= nil, name .. " listed twice")
+    end
+    table.sort(missing)
+    assert.are.same({}, missing)
+  end)
+
+  it("every failing call returns nil, message, err", function()
+    for name, call in pairs(FAILS) do
+      check_shape(name, call())
+    end
+  end)
+
+  it("validate, builders and verify carry their details", function()
+    local err = check_shape("validate", oci.image.Platform.new():set_os("linux"):validate())
+    assert.are.equal("validate", err.code)
+    assert.are.equal("/architecture", err.pointer)
+    assert.are.equal("required", err.rule)
+    assert.are.equal(err.pointer, err.problems[1].pointer)
+    err = check_shape("build", oci.image.DescriptorBuilder():build())
+    assert.are.equal("missing", err.code)
+    assert.are.same({ "media_type", "digest", "size" }, err.fields)
+    err = check_shape("verify", broken_layout():verify())
+    assert.are.equal("validate", err.code)
+    assert.is_true(#err.problems > 0)
+    err = check_shape("from_json", oci.image.Descriptor.from_json('{"size":"x"}'))
+    assert.are.equal("type", err.code)
+    assert.are.equal("/size", err.pointer)
+    err = check_shape("from_json", oci.image.Descriptor.from_json("{\n ]"))
+    assert.are.equal(2, err.line)
+  end)
+
+  it("every registry call gives err.http on a network failure", function()
+    if not port then return pending("python3 is needed to find a closed port") end
+    for name, call in pairs(NET) do
+      local c = client()
+      local err = check_shape("Client:" .. name, call(c))
+      assert.are.equal("network", err.code, name .. ": " .. err.message)
+      assert.is_table(err.http, name)
+      assert.are.equal(0, err.http.status, name)
+      c:close()
+    end
+  end)
+end)
