@@ -786,9 +786,12 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                   oci_image_descriptor **out, oci_error *err) {
   oci_error_reset(err);
   if (out) *out = NULL;
+  int rc;
+  if (media_type &&
+      (rc = oci_check_media_type(media_type, strlen(media_type), err)))
+    return rc; /* before anything is sent: the descriptor would be invalid */
   char dg[OCI_DIGEST_STRING_MAX];
-  int rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err);
-  if (rc) return rc;
+  if ((rc = oci_hash_buffer(OCI_DIGEST_SHA256, buf, len, dg, err))) return rc;
   mem_src m = {buf, len, 0};
   /* the buffer was hashed just above */
   if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, NULL,
@@ -837,12 +840,16 @@ int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                 oci_image_descriptor **out, oci_error *err) {
   oci_error_reset(err);
   if (out) *out = NULL;
+  int rc;
+  if (media_type &&
+      (rc = oci_check_media_type(media_type, strlen(media_type), err)))
+    return rc;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "%s: %s", path, strerror(errno));
   char dg[OCI_DIGEST_STRING_MAX];
   uint64_t size = 0;
-  int rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
+  rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
   /* hashed above, and again while it streams: the file may change */
   if (!rc)
     rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, err);
@@ -869,7 +876,15 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
      leaves is the layout's own content, and its digest is checked while it
      streams */
   int fd;
-  if ((rc = oci_layout_open_blob(l, d->digest, &fd, NULL, err))) return rc;
+  int64_t size;
+  if ((rc = oci_layout_open_blob(l, d->digest, &fd, &size, err))) return rc;
+  if (size != d->size) { /* no upload session for what cannot be right */
+    close(fd);
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: %lld bytes in the layout, its descriptor "
+                         "gives %lld",
+                         d->digest, (long long)size, (long long)d->size);
+  }
   char what[OCI_DIGEST_STRING_MAX + 8];
   snprintf(what, sizeof what, "blob %s", d->digest);
   rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, false, err);
@@ -1104,6 +1119,66 @@ int reg_empty_index(oci_image_index **out, oci_error *err) {
   return OCI_OK;
 }
 
+/* Where a parse error is, for a message: "<pointer>: ", "<line>:<column>: "
+   (syntax) or "". */
+static const char *parse_where(const oci_error *pe, char *buf, size_t n) {
+  if (pe->pointer[0])
+    snprintf(buf, n, "%s: ", pe->pointer);
+  else if (pe->line)
+    snprintf(buf, n, "%zu:%zu: ", pe->line, pe->column);
+  else
+    buf[0] = '\0';
+  return buf;
+}
+
+int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
+                         oci_image_index **out, oci_error *err) {
+  *out = NULL;
+  oci_registry_manifest m;
+  /* every manifest type accepted: a registry may answer 404 to an Accept
+     the tagged document does not match (docker-registry 2.8 does), and a
+     404 here means "start an empty index", which the caller then PUTs over
+     whatever the tag named */
+  int rc = oci_registry_get_manifest(r, repo, tag, NULL, &m, err);
+  if (rc == OCI_EREGISTRY && r->last_status == 404)
+    return reg_empty_index(out, err);
+  if (rc) return rc;
+  char shown[96];
+  oci_error pe;
+  if ((oci_media_type_is_manifest(m.media_type) ||
+       oci_media_type_is_index(m.media_type)) &&
+      strcmp(m.media_type, OCI_MEDIA_TYPE_IMAGE_INDEX) != 0) {
+    reg_escape(m.media_type, strlen(m.media_type), shown, sizeof shown);
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "referrers tag %s of %s: not an image index: the "
+                       "registry serves it as %s",
+                       tag, repo, shown);
+  } else if ((rc = oci_image_index_parse(m.body, m.len, NULL, out, &pe))) {
+    char where[OCI_ERROR_POINTER_MAX + 48];
+    rc = rc == OCI_ENOMEM
+             ? reg_nomem(err)
+             : oci_error_set(err, OCI_EREGISTRY,
+                             "referrers tag %s of %s: not an image index: "
+                             "%s%s",
+                             tag, repo, parse_where(&pe, where, sizeof where),
+                             pe.message);
+  } else if (oci_is_present(*out, OCI_F_image_index_media_type) &&
+             strcmp((*out)->media_type, OCI_MEDIA_TYPE_IMAGE_INDEX) != 0) {
+    reg_escape((*out)->media_type, strlen((*out)->media_type), shown,
+               sizeof shown);
+    rc = oci_error_set(err, OCI_EREGISTRY,
+                       "referrers tag %s of %s: not an image index: its "
+                       "mediaType is %s",
+                       tag, repo, shown);
+  }
+  oci_registry_manifest_free(&m);
+  if (rc) {
+    oci_image_index_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int oci_registry_referrers(oci_registry *r, const char *repo,
                            const char *digest, const char *artifact_type,
                            oci_image_index **out, oci_error *err) {
@@ -1143,31 +1218,17 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
       goto out;
     }
     if (rc) {
-      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s%s", t.url,
-                         pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
+      char where[OCI_ERROR_POINTER_MAX + 48];
+      rc = oci_error_set(err, OCI_EREGISTRY, "GET %s: bad index: %s%s", t.url,
+                         parse_where(&pe, where, sizeof where), pe.message);
       goto out;
     }
     filtered = p.filters_applied && strstr(p.filters_applied, "artifactType");
   } else {
     char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
-    if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err))) goto out;
-    oci_registry_manifest m;
-    rc = oci_registry_get_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, &m,
-                                   err);
-    if (rc == OCI_EREGISTRY && r->last_status == 404) {
-      rc = reg_empty_index(out, err);
+    if ((rc = oci_digest_referrers_tag(digest, tag, sizeof tag, err)) ||
+        (rc = reg_tag_schema_index(r, repo, tag, out, err)))
       goto out;
-    }
-    if (rc) goto out;
-    oci_error pe;
-    rc = oci_image_index_parse(m.body, m.len, NULL, out, &pe);
-    oci_registry_manifest_free(&m);
-    if (rc == OCI_ENOMEM) rc = reg_nomem(err);
-    if (rc && rc != OCI_ENOMEM)
-      rc = oci_error_set(err, OCI_EREGISTRY,
-                         "referrers tag %s of %s: not an image index: %s", tag,
-                         repo, pe.message);
-    if (rc) goto out;
   }
   if (artifact_type && !filtered) filter_index(*out, artifact_type);
 out:

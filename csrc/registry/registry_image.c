@@ -150,19 +150,7 @@ static int add_referrer(oci_registry *r, const char *repo,
   oci_image_descriptor *d = NULL;
   char *json = NULL;
   size_t len = 0;
-  oci_registry_manifest cur;
-  rc = oci_registry_get_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, &cur,
-                                 err);
-  if (rc == OCI_EREGISTRY && r->last_status == 404) {
-    rc = reg_empty_index(&x, err);
-  } else if (rc == OCI_OK) {
-    rc = oci_image_index_parse(cur.body, cur.len, NULL, &x, err);
-    oci_registry_manifest_free(&cur);
-    if (rc && rc != OCI_ENOMEM)
-      rc = oci_error_set(err, OCI_EREGISTRY,
-                         "referrers tag %s in %s is not an image index", tag,
-                         repo);
-  }
+  rc = reg_tag_schema_index(r, repo, tag, &x, err);
   if (rc) goto out;
   for (size_t i = 0; i < x->manifests.len; i++)
     if (!strcmp(x->manifests.items[i]->digest, md->digest)) goto out;
@@ -340,10 +328,11 @@ static int fetch_document(oci_registry *r, const char *repo,
                                      OCI_REGISTRY_ACCEPT_MANIFESTS, m, err);
   if (rc) return rc;
   if (d->size >= 0 && (uint64_t)d->size != m->len) {
+    size_t got = m->len; /* the free below clears it */
     oci_registry_manifest_free(m);
     return oci_error_set(err, OCI_EMISMATCH,
                          "manifest %s: %zu bytes, its descriptor gives %lld",
-                         d->digest, m->len, (long long)d->size);
+                         d->digest, got, (long long)d->size);
   }
   return OCI_OK;
 }
@@ -450,6 +439,36 @@ static int pull_node(oci_registry *r, const char *repo,
   return rc;
 }
 
+/* The descriptor of a document fetched by reference: its Content-Type,
+   unless that is no manifest or index type (a generic one) and the body
+   says what it is (a manifest with a config, an index). */
+static int top_descriptor(const oci_registry_manifest *m,
+                          oci_image_descriptor **out, oci_error *err) {
+  int rc = oci_image_descriptor_make(
+      m->media_type[0] ? m->media_type : OCI_MEDIA_TYPE_OCTET_STREAM, m->digest,
+      (int64_t)m->len, out, err);
+  if (rc || oci_media_type_is_index((*out)->media_type) ||
+      oci_media_type_is_manifest((*out)->media_type))
+    return rc;
+  oci_image_manifest *mm = NULL;
+  oci_image_index *xx = NULL;
+  const char *mt = NULL;
+  if (oci_image_manifest_parse(m->body, m->len, NULL, &mm, NULL) == OCI_OK &&
+      mm->media_type && mm->config)
+    mt = mm->media_type;
+  else if (oci_image_index_parse(m->body, m->len, NULL, &xx, NULL) == OCI_OK &&
+           xx->media_type)
+    mt = xx->media_type;
+  if (mt) rc = oci_set_string_err(*out, DESC_F(media_type), mt, err);
+  oci_image_manifest_free(mm);
+  oci_image_index_free(xx);
+  if (rc) {
+    oci_image_descriptor_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                       oci_layout *l, const char *name,
                       const oci_registry_platform *platform,
@@ -465,27 +484,7 @@ int oci_registry_pull(oci_registry *r, const char *repo, const char *reference,
                                      OCI_REGISTRY_ACCEPT_MANIFESTS, &m, err);
   if (rc) return rc;
   oci_image_descriptor *top = NULL, *chosen = NULL;
-  if ((rc = oci_image_descriptor_make(
-           m.media_type[0] ? m.media_type : OCI_MEDIA_TYPE_OCTET_STREAM,
-           m.digest, (int64_t)m.len, &top, err)))
-    goto out;
-  /* a manifest says what it is; trust the body over a generic header */
-  if (!oci_media_type_is_index(top->media_type) &&
-      !oci_media_type_is_manifest(top->media_type)) {
-    oci_image_manifest *mm = NULL;
-    oci_image_index *xx = NULL;
-    const char *mt = NULL;
-    if (oci_image_manifest_parse(m.body, m.len, NULL, &mm, NULL) == OCI_OK &&
-        mm->media_type && mm->config)
-      mt = mm->media_type;
-    else if (oci_image_index_parse(m.body, m.len, NULL, &xx, NULL) == OCI_OK &&
-             xx->media_type)
-      mt = xx->media_type;
-    if (mt) rc = oci_set_string_err(top, DESC_F(media_type), mt, err);
-    oci_image_manifest_free(mm);
-    oci_image_index_free(xx);
-    if (rc) goto out;
-  }
+  if ((rc = top_descriptor(&m, &top, err))) goto out;
   walk w;
   walk_init(&w, r, "pull");
   if ((rc = walk_visit(&w, top, err)) == 1)
@@ -616,9 +615,7 @@ int oci_registry_copy(oci_registry *src, const char *src_repo,
   oci_image_descriptor *top = NULL;
   walk w;
   walk_init(&w, src, "copy");
-  if (!(rc = oci_image_descriptor_make(
-            m.media_type[0] ? m.media_type : OCI_MEDIA_TYPE_OCTET_STREAM,
-            m.digest, (int64_t)m.len, &top, err)) &&
+  if (!(rc = top_descriptor(&m, &top, err)) &&
       (rc = walk_visit(&w, top, err)) == 1)
     rc = copy_node(src, src_repo, dst, dst_repo, top, m.body, m.len, dst_tag, 0,
                    &w, err);

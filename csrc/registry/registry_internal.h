@@ -122,6 +122,13 @@ int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
                      oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
+/* The index of the referrers tag schema's tag (distribution-spec
+   "Referrers Tag Schema"): an empty one when the tag does not exist;
+   OCI_EREGISTRY "not an image index" when the tag names anything else (a
+   manifest, a Docker list, a body that is no OCI index), which the caller
+   must then leave alone. *out: the caller frees it. */
+int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
+                         oci_image_index **out, oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
                  oci_error *err);
 

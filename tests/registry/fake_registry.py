@@ -57,18 +57,62 @@ MODE:
             then served) whose first PUT of each upload and first PATCH of
             each range answer 503 after reading the body; every upload
             request's body is logged as "BODY METHOD PATH LENGTH SHA256"
-            (so a test sees the bytes sent again)
+            (so a test sees the bytes sent again); a body shorter than its
+            Content-Length (the client gave up) is logged "SHORT METHOD
+            PATH GOT of LENGTH" and committed nowhere
   upload    the same upload endpoint, logging the same, without the 503s
+  referrers  a small registry that keeps what it is sent, per repository,
+            and supports the referrers API (distribution-spec v1.1): the
+            upload endpoint of "upload", a blob served only by the
+            repositories it was uploaded or mounted (POST ?mount=&from=:
+            201 when the source repository has it) to; manifest PUTs stored (by tag and
+            digest; a digest reference is checked with hashlib) and served
+            by GET and HEAD; a PUT of a manifest with a subject answers
+            "OCI-Subject: <subject digest>"; GET /v2/<repo>/referrers/<digest>
+            answers 200 with an index of the stored manifests whose subject
+            is <digest> (artifactType: the manifest's, else its config's
+            mediaType; its annotations), filtered by ?artifactType= with
+            "OCI-Filters-Applied: artifactType"; the subject "broken_subject"
+            of /_fake/blobs gets a 200 whose body is not an image index
+  referrers-unfiltered  the same, but the artifactType filter is ignored
+            (no OCI-Filters-Applied: the client must filter)
+  store     the same store without the referrers API (as a registry of
+            distribution-spec v1.0): /referrers/ answers 404 and a PUT no
+            OCI-Subject; any body is stored under the Content-Type it came
+            with (no validation: what a broken or hostile registry may serve)
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
             manifest GETs answer 404 with a message holding ESC and LF;
             "bad-ctype" answers 200 with a Content-Type that is not UTF-8
             ("application/vnd.\\xff\\xfe+json")
+  liar      the "upload" endpoint and the image, with one lie per
+            repository (its first path component):
+              lie-digest/...  GET of a manifest by tag answers a
+                              Docker-Content-Digest of other bytes
+              no-digest/...   HEAD of a manifest by tag sends no
+                              Docker-Content-Digest
+              post-noloc/...  POST of an upload answers 202 without Location
+              patch-noloc/... PATCH answers 202 without Location
+              put-200/...     the closing PUT answers 200, not 201
+              bad-list/...    tags/list answers 200 with tags that are no
+                              list ({"name":..,"tags":"nope"})
+              not-json/...    tags/list answers 200 with a body that is no
+                              JSON
+              bad-link/...    tags/list answers a page whose Link header
+                              has no <URL>
+              empty-loop/...  tags/list answers empty pages, each linking
+                              to the next
+              token-nojson/... every request needs a bearer token; the
+                              token service answers 200 with no JSON
+              token-empty/... the same; the token service answers
+                              {"token":""}
+              realm-ftp/...   a Bearer challenge whose realm is ftp://
+              bad-challenge/... a 401 whose WWW-Authenticate does not parse
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
-the digest of the bytes the mismatch mode sends} (for the tests; never
-failed).
+the digest of the bytes the mismatch mode sends, "broken_subject": see the
+referrers mode} (for the tests; never failed).
 """
 import hashlib
 import io
@@ -134,6 +178,7 @@ def nested_indexes(width=6, depth=4):
 
 
 NESTED, NESTED_TOP = nested_indexes()
+BROKEN_SUBJECT = sha256(b"a subject whose referrers answer is broken")
 
 
 def page(items, query, path):
@@ -161,6 +206,8 @@ class State:
         self.headers_file = open(log.name + ".headers", "a") if log is not sys.stderr else log
         self.partial = {}  # upload-retry: upload id -> the bytes so far
         self.failed = set()  # upload-retry: requests answered 503 already
+        self.stored = {}  # referrers: (repo, reference) -> (body, media type)
+        self.repo_blobs = set()  # referrers, store: (repo, digest) held
 
     def failure(self, path):
         """The status to fail this request with, or None."""
@@ -285,6 +332,10 @@ def make_handler(state):
 
         def route(self, head):
             path, _, query = self.path.partition("?")
+            if path == "/_fake/token" and state.mode == "liar":
+                kind = parse_qs(query).get("kind", [""])[0]
+                body = b"<html>no token here</html>" if kind == "nojson" else b'{"token":""}'
+                return self.send(200, body, {"Content-Type": "application/json"}, head)
             if path == "/_fake/token":
                 tok = "fake-token\r\nX-Injected: yes" if state.mode == "token-crlf" else "fake-token"
                 return self.send(200, json.dumps({"token": tok}).encode(),
@@ -320,15 +371,23 @@ def make_handler(state):
             if state.mode in ("link-loop", "link-grow") and path.startswith("/v2/") \
                     and path.endswith("/tags/list"):
                 return self.listing_mode(path, query, head)
+            if state.mode == "liar" and path.startswith("/v2/"):
+                done = self.lie(path, query, head)
+                if done is not False:
+                    return done
             parts0 = path[len("/v2/"):].rsplit("/", 3) if path.startswith("/v2/") else []
             if len(parts0) >= 3 and parts0[-2] == "uploads" or path.endswith("/blobs/uploads/"):
                 return self.upload(path, query, head)
+            if state.mode in ("referrers", "referrers-unfiltered", "store") and path.startswith("/v2/") and (
+                    "/manifests/" in path or "/referrers/" in path):
+                return self.store(path, query, head)
             if path == "/_fake/blobs":
                 return self.send(200, json.dumps({
                     "config": sha256(CONFIG), "layer": sha256(LAYER),
                     "manifest": sha256(MANIFEST), "layer_size": len(LAYER),
                     "config_size": len(CONFIG), "manifest_size": len(MANIFEST),
-                    "bad_layer_sha256": sha256(BAD_LAYER)}).encode(),
+                    "bad_layer_sha256": sha256(BAD_LAYER),
+                    "broken_subject": BROKEN_SUBJECT}).encode(),
                     {"Content-Type": "application/json"}, head)
             status = state.failure(self.command + " " + path)
             if status == 503:
@@ -364,6 +423,8 @@ def make_handler(state):
                 if state.mode == "basic" and not head and parts[2] in blobs:
                     return self.send(307, b"", {"Location": "%s/_fake/content/%s" % (state.other, parts[2])})
                 body = blobs.get(parts[2])
+                if state.mode in ("referrers", "referrers-unfiltered", "store") and (parts[0], parts[2]) not in state.repo_blobs:
+                    body = None
                 if body is None:
                     return self.error(404, "BLOB_UNKNOWN", "blob unknown", head)
                 if state.mode == "mismatch" and body is LAYER:
@@ -375,7 +436,13 @@ def make_handler(state):
         def upload(self, path, query, head):
             length = int(self.headers.get("Content-Length", "0") or 0)
             body = self.rfile.read(length) if length else b""
-            if state.mode in ("upload", "upload-retry"):
+            if len(body) < length:
+                # the client went away mid-body: nothing is committed (a
+                # real registry answers 500 or drops it the same way)
+                state.log("SHORT %s %s %d of %d" % (self.command, self.path, len(body), length))
+                self.close_connection = True
+                return None
+            if state.mode in ("upload", "upload-retry", "referrers", "referrers-unfiltered", "store", "liar"):
                 return self.upload_retry(path, query, body)
             if self.command == "POST":
                 with state.lock:
@@ -397,6 +464,16 @@ def make_handler(state):
             if self.command != "POST":
                 state.log("BODY %s %s %d %s" % (self.command, self.path, len(body), sha256(body)))
             if self.command == "POST":
+                q = parse_qs(query)
+                mount, source = q.get("mount", [None])[0], q.get("from", [None])[0]
+                if mount and state.mode in ("referrers", "referrers-unfiltered", "store"):
+                    with state.lock:
+                        there = (source, mount) in state.repo_blobs
+                        if there:
+                            state.repo_blobs.add((repo, mount))
+                    if there:
+                        return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, mount),
+                                                    "Docker-Content-Digest": mount})
                 with state.lock:
                     state.uploads += 1
                     n = str(state.uploads)
@@ -426,9 +503,127 @@ def make_handler(state):
                 with state.lock:
                     del state.partial[uid]
                     blobs[digest] = data
+                    state.repo_blobs.add((repo, digest))
                 return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, digest),
                                             "Docker-Content-Digest": digest})
             return self.error(405, "UNSUPPORTED", "not served by the fake")
+
+        def lie(self, path, query, head):
+            """The liar mode's lies; False: answer normally."""
+            first = path[len("/v2/"):].split("/", 1)[0]
+            challenge = {
+                "token-nojson": 'Bearer realm="http://127.0.0.1:%d/_fake/token?kind=nojson",service="fake"',
+                "token-empty": 'Bearer realm="http://127.0.0.1:%d/_fake/token?kind=empty",service="fake"',
+                "realm-ftp": 'Bearer realm="ftp://127.0.0.1:%d/token",service="fake"',
+                "bad-challenge": 'Bearer realm="unterminated, service=%d',
+            }.get(first)
+            if challenge and not self.headers.get("Authorization", "").startswith("Bearer "):
+                return self.error(401, "UNAUTHORIZED", "authentication required", head,
+                                  {"WWW-Authenticate": challenge % state.port})
+            if first == "lie-digest" and self.command == "GET" and path.endswith("/manifests/latest"):
+                return self.send(200, MANIFEST, {"Content-Type": MANIFEST_TYPE,
+                                                 "Docker-Content-Digest": sha256(b"other bytes")})
+            if first == "no-digest" and head and path.endswith("/manifests/latest"):
+                return self.send(200, MANIFEST, {"Content-Type": MANIFEST_TYPE}, head)
+            if first == "post-noloc" and self.command == "POST":
+                return self.send(202, b"")
+            if first in ("patch-noloc", "put-200") and self.command in ("PATCH", "PUT") \
+                    and "/blobs/uploads/" in path:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                if length:
+                    self.rfile.read(length)
+                if self.command == "PATCH" and first == "patch-noloc":
+                    return self.send(202, b"", {"Range": "0-0"})
+                if self.command == "PUT" and first == "put-200":
+                    return self.send(200, b"")
+                return False
+            if path.endswith("/tags/list"):
+                ctype = {"Content-Type": "application/json"}
+                if first == "bad-list":
+                    return self.send(200, b'{"name":"x","tags":"nope"}', ctype, head)
+                if first == "not-json":
+                    return self.send(200, b"<html>nope</html>", ctype, head)
+                if first == "bad-link":
+                    return self.send(200, b'{"name":"x","tags":["a"]}',
+                                     dict(ctype, Link="next; rel=\"next\""), head)
+                if first == "empty-loop":
+                    k = int(parse_qs(query).get("last", ["0"])[0] or 0)
+                    return self.send(200, b'{"name":"x","tags":[]}',
+                                     dict(ctype, Link='<%s?last=%d>; rel="next"' % (path, k + 1)), head)
+            return False
+
+        def store(self, path, query, head):
+            """The referrers modes: manifests kept per repository, and
+            the referrers API over them."""
+            repo, kind, ref = path[len("/v2/"):].rsplit("/", 2)
+            if kind == "referrers":
+                if state.mode == "store":
+                    return self.error(404, "NAME_UNKNOWN", "no referrers API here", head)
+                if self.command != "GET":
+                    return self.error(405, "UNSUPPORTED", "not served by the fake", head)
+                if ref == BROKEN_SUBJECT:
+                    return self.send(200, b'{"schemaVersion":2,"manifests":{}}',
+                                     {"Content-Type": INDEX_TYPE}, head)
+                want = parse_qs(query).get("artifactType", [None])[0]
+                if state.mode == "referrers-unfiltered":
+                    want = None
+                entries, seen = [], set()
+                with state.lock:
+                    items = sorted(state.stored.items())
+                for (r, _), (body, mt) in items:
+                    digest = sha256(body)
+                    if r != repo or digest in seen:
+                        continue
+                    seen.add(digest)
+                    try:
+                        doc = json.loads(body)
+                    except ValueError:
+                        continue
+                    if not isinstance(doc, dict) or (doc.get("subject") or {}).get("digest") != ref:
+                        continue
+                    d = {"mediaType": mt, "digest": digest, "size": len(body)}
+                    at = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType")
+                    if at:
+                        d["artifactType"] = at
+                    if doc.get("annotations"):
+                        d["annotations"] = doc["annotations"]
+                    if want is None or at == want:
+                        entries.append(d)
+                headers = {"Content-Type": INDEX_TYPE}
+                if want is not None:
+                    headers["OCI-Filters-Applied"] = "artifactType"
+                body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE,
+                                   "manifests": entries}).encode()
+                return self.send(200, body, headers, head)
+            if kind != "manifests":
+                return self.error(404, "NAME_UNKNOWN", "not served by the fake", head)
+            if self.command == "PUT":
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(length) if length else b""
+                digest = sha256(body)
+                if ref.startswith("sha256:") and ref != digest:
+                    return self.error(400, "DIGEST_INVALID", "manifest digest did not match")
+                mt = self.headers.get("Content-Type", MANIFEST_TYPE)
+                with state.lock:
+                    state.stored[(repo, ref)] = (body, mt)
+                    state.stored[(repo, digest)] = (body, mt)
+                headers = {"Location": "/v2/%s/manifests/%s" % (repo, digest),
+                           "Docker-Content-Digest": digest}
+                try:
+                    subject = (json.loads(body).get("subject") or {}).get("digest")
+                except (ValueError, AttributeError):
+                    subject = None
+                if subject and state.mode != "store":
+                    headers["OCI-Subject"] = subject
+                return self.send(201, b"", headers)
+            if self.command in ("GET", "HEAD"):
+                with state.lock:
+                    found = state.stored.get((repo, ref))
+                if found is None:
+                    return self.error(404, "MANIFEST_UNKNOWN", "manifest unknown", head)
+                return self.send(200, found[0], {"Content-Type": found[1],
+                                                 "Docker-Content-Digest": sha256(found[0])}, head)
+            return self.error(405, "UNSUPPORTED", "not served by the fake", head)
 
         def do_GET(self):
             self.route(False)
@@ -456,7 +651,7 @@ def main():
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
                     "link-grow", "trickle", "evil-strings", "upload-retry",
-                    "upload"):
+                    "upload", "referrers", "referrers-unfiltered", "store", "liar"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr

@@ -276,8 +276,9 @@ OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    oci_error *err);
 
 /** Uploads a buffer; *out (may be NULL) gets its descriptor (media_type
-   NULL: application/octet-stream), a root the caller frees with
-   oci_image_descriptor_free, as every descriptor returned below. */
+   NULL: application/octet-stream; an invalid one is OCI_EINVAL before
+   anything is sent, here and in _push_blob_file), a root the caller frees
+   with oci_image_descriptor_free, as every descriptor returned below. */
 OCI_API int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
                                           const void *buf, size_t len,
                                           const char *media_type,
@@ -293,7 +294,9 @@ OCI_API int oci_registry_push_blob_file(oci_registry *r, const char *repo,
                                         oci_image_descriptor **out,
                                         oci_error *err);
 
-/** Uploads blob d from layout l (unless the registry has it). */
+/** Uploads blob d from layout l (unless the registry has it): a file whose
+   size is not d->size is OCI_EMISMATCH before any upload starts, and the
+   bytes are hashed as they stream (a mismatch is never committed). */
 OCI_API int oci_registry_push_blob_from_layout(oci_registry *r,
                                                const char *repo,
                                                const oci_layout *l,

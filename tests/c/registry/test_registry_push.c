@@ -4,7 +4,9 @@
    hashlib and logs every body it read: monolithic and chunked uploads from
    a source giving a few bytes at a time, the source's own errors, a source
    that ends early or gives other bytes, and that a source that cannot
-   rewind is never retried. Skipped (exit 77) without python3. */
+   rewind is never retried; a source claiming more than it was asked for,
+   a digest algorithm that cannot be checked and empty blobs. Skipped (exit
+   77) without python3. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,11 +306,72 @@ static void test_content_type_not_utf8(void **state) {
   fake_stop(&f);
 }
 
+/* A source that claims one byte more than it was asked for (it writes
+   only what fits): a bug in the caller's callback, reported, never read
+   past. */
+static ssize_t overgiving_read(void *ud, void *buf, size_t cap,
+                               oci_error *err) {
+  ssize_t n = src_read(ud, buf, cap, err);
+  return n > 0 ? n + 1 : n;
+}
+
+/* Sources that misbehave, digests that cannot be checked, empty blobs. */
+static void test_push_blob_edges(void **state) {
+  (void)state;
+  if (!have_python3()) SKIP_BECAUSE("python3 is not installed");
+  fake f;
+  fake_start(&f, "upload");
+  const size_t len = 5000;
+  char *data = make_data(len, 17), dg[OCI_DIGEST_STRING_MAX];
+  oci_error e;
+  assert_int_equal(oci_hash_buffer(OCI_DIGEST_SHA256, data, len, dg, &e), 0);
+  oci_registry *r = client(&f, 0, 0), *rc4 = client(&f, 0, 1024);
+
+  /* more than asked, monolithic and chunked: never committed */
+  src s = {data, len, 0, 512, len, -1, 0};
+  expect(oci_registry_push_blob(r, "over/app", dg, (int64_t)len,
+                                overgiving_read, &s, &e),
+         &e, OCI_EINVAL, "the source gave more than asked");
+  s = (src){data, len, 0, 512, len, -1, 0};
+  expect(oci_registry_push_blob(rc4, "over/chunks", dg, (int64_t)len,
+                                overgiving_read, &s, &e),
+         &e, OCI_EINVAL, "the source gave more than asked");
+  assert_int_equal(log_count(&f, "PUT /v2/over/", "-> 201"), 0);
+
+  /* an algorithm the library cannot hash: refused before any request */
+  char other[64];
+  snprintf(other, sizeof other, "foo:%032d", 0);
+  s = (src){data, len, 0, 512, len, -1, 0};
+  expect(oci_registry_push_blob(r, "algo/app", other, (int64_t)len, src_read,
+                                &s, &e),
+         &e, OCI_EUNSUPPORTED, "cannot verify this digest algorithm");
+  assert_int_equal(s.calls, 0);
+  assert_int_equal(log_count(&f, "POST /v2/algo/app/", ""), 0);
+
+  /* an empty blob: its digest is checked before the upload starts */
+  char empty[OCI_DIGEST_STRING_MAX];
+  assert_int_equal(oci_hash_buffer(OCI_DIGEST_SHA256, "", 0, empty, &e), 0);
+  s = (src){data, 0, 0, 512, 0, -1, 0};
+  if (oci_registry_push_blob(r, "empty/app", empty, 0, src_read, &s, &e))
+    fail_msg("push_blob of an empty blob: %s", e.message);
+  check_stored(r, "empty/app", empty, "", 0);
+  s = (src){data, 0, 0, 512, 0, -1, 0};
+  expect(oci_registry_push_blob(r, "empty/other", dg, 0, src_read, &s, &e), &e,
+         OCI_EMISMATCH, "content does not match its digest");
+  assert_int_equal(log_count(&f, "POST /v2/empty/other/", ""), 0);
+
+  oci_registry_free(rc4);
+  oci_registry_free(r);
+  free(data);
+  fake_stop(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_push_blob_source),
       cmocka_unit_test(test_push_blob_not_retried),
       cmocka_unit_test(test_content_type_not_utf8),
+      cmocka_unit_test(test_push_blob_edges),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && skipped) {
