@@ -26,73 +26,12 @@
 #include "ocispec/runtime.h"
 #include "ocispec/types.h"
 
-/* ---- allocation failures ---- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown = -1; /* the allocation that fails: 0 = the next */
-static long injected;
-
-static bool should_fail(void) {
-  if (countdown < 0) return false;
-  if (countdown == 0) {
-    countdown = -1;
-    injected++;
-    return true;
-  }
-  countdown--;
-  return false;
-}
-void *__wrap_malloc(size_t n) {
-  return should_fail() ? NULL : __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t size) {
-  return should_fail() ? NULL : __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : __real_realloc(p, n);
-}
+#include "../alloc_wrap.h"
 
 /* ---- a scratch directory with a rootfs ---- */
 
-static char tmp[256];
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/ocispec-test-conversion.XXXXXX");
-  return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *p(const char *rel) {
-  static char buf[16][512];
-  static int k;
-  k = (k + 1) % 16;
-  int n = snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
-  if (n < 0 || (size_t)n >= sizeof buf[k]) fail_msg("path too long: %s", rel);
-  return buf[k];
-}
-
-static void sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  if (rc != 0) fail_msg("command failed (%d): %s", rc, cmd);
-}
+#define SCRATCH_NAME "conversion"
+#include "../scratch.h"
 
 static void put(const char *rel, const char *data, size_t len) {
   FILE *f = fopen(p(rel), "wb");
@@ -584,11 +523,10 @@ static void test_alloc_failures(void **state) {
     long n;
     for (n = 0;; n++) {
       oci_runtime_spec *s = (oci_runtime_spec *)&o;
-      injected = 0;
-      countdown = n;
+      alloc_arm(n);
       int rc = oci_runtime_spec_from_image_config(c, &o, &s, &err);
-      countdown = -1;
-      if (!injected) {
+      alloc_disarm();
+      if (!alloc_injected) {
         assert_int_equal(rc, want);
         if (want == OCI_OK) {
           assert_non_null(s);

@@ -18,38 +18,8 @@
 
 #include "ocispec/layer.h"
 
-static char tmp[256];
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/ocispec-test-layer.XXXXXX");
-  return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *p(const char *rel) {
-  static char buf[64][512];
-  static int k;
-  k = (k + 1) % 64;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
-  return buf[k];
-}
-
-static void sh(const char *fmt, ...) {
-  char cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  if (rc != 0) fail_msg("command failed (%d): %s", rc, cmd);
-}
+#define SCRATCH_NAME "layer"
+#include "../scratch.h"
 
 /* First line of a command's output. */
 static void out1(char *out, size_t cap, const char *fmt, ...) {

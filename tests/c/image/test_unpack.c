@@ -24,39 +24,8 @@
 #include "ocispec/runtime.h"
 #include "ocispec/unpack.h"
 
-static char tmp[256];
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/ocispec-test-unpack.XXXXXX");
-  return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *p(const char *rel) {
-  static char buf[32][512];
-  static int k;
-  k = (k + 1) % 32;
-  int n = snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
-  if (n < 0 || (size_t)n >= sizeof buf[k]) fail_msg("path too long: %s", rel);
-  return buf[k];
-}
-
-static void sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  if (rc != 0) fail_msg("command failed (%d): %s", rc, cmd);
-}
+#define SCRATCH_NAME "unpack"
+#include "../scratch.h"
 
 /* A tar at tmp/name from Python statements over `t` (a TarFile) and the
    helpers f(name, data), d(name), l(name, target, type). */

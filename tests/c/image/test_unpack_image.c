@@ -22,63 +22,12 @@
 #include "ocispec/runtime.h"
 #include "ocispec/unpack.h"
 
-/* ---- allocation failures ---- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown = -1; /* the allocation that fails: 0 = the next */
-static long injected;
-
-static bool should_fail(void) {
-  if (countdown < 0) return false;
-  if (countdown == 0) {
-    countdown = -1;
-    injected++;
-    return true;
-  }
-  countdown--;
-  return false;
-}
-void *__wrap_malloc(size_t n) {
-  return should_fail() ? NULL : __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t size) {
-  return should_fail() ? NULL : __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : __real_realloc(p, n);
-}
+#include "../alloc_wrap.h"
 
 /* ---- scratch directory ---- */
 
-static char tmp[256];
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/ocispec-test-unpack-image.XXXXXX");
-  return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *p(const char *rel) {
-  static char buf[16][512];
-  static int k;
-  k = (k + 1) % 16;
-  int n = snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, rel);
-  if (n < 0 || (size_t)n >= sizeof buf[k]) fail_msg("path too long: %s", rel);
-  return buf[k];
-}
+#define SCRATCH_NAME "unpack-image"
+#include "../scratch.h"
 
 static int run(const char *fmt, ...) {
   char cmd[8192];
@@ -387,11 +336,10 @@ static void test_alloc_failures(void **state) {
   for (n = 0;; n++) {
     oci_runtime_spec *s = (oci_runtime_spec *)l;
     oci_error err;
-    injected = 0;
-    countdown = n;
+    alloc_arm(n);
     int rc = oci_unpack_image(l, "t", p("bundle"), &o, &s, &err);
-    countdown = -1;
-    if (!injected) {
+    alloc_disarm();
+    if (!alloc_injected) {
       if (rc) fail_msg("unpack failed: %s", err.message);
       oci_free(s);
       break;

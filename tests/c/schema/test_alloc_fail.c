@@ -38,47 +38,7 @@ int luaopen_ocispec_core(lua_State *L);
 
 /* ---- the wrappers ---- */
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long countdown = -1; /* the allocation that fails: 0 = the next */
-static long injected;       /* failures injected since arm() */
-static long seen;           /* allocations since arm() */
-
-static bool should_fail(void) {
-  if (countdown < 0) return false;
-  seen++;
-  if (countdown == 0) {
-    countdown = -1;
-    injected++;
-    return true;
-  }
-  countdown--;
-  return false;
-}
-
-void *__wrap_malloc(size_t n) {
-  return should_fail() ? NULL : __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t size) {
-  return should_fail() ? NULL : __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : __real_realloc(p, n);
-}
-
-static void arm(long n) {
-  injected = 0;
-  seen = 0;
-  countdown = n;
-}
-static void disarm(void) {
-  countdown = -1;
-}
+#include "../alloc_wrap.h"
 
 /* ---- documents ---- */
 
@@ -140,10 +100,10 @@ typedef int (*op_fn)(const doc *d, void *ctx);
 
 static long sweep(const char *name, const doc *d, op_fn op, void *ctx) {
   for (long n = 0;; n++) {
-    arm(n);
+    alloc_arm(n);
     int rc = op(d, ctx);
-    bool hit = injected > 0;
-    disarm();
+    bool hit = alloc_injected > 0;
+    alloc_disarm();
     if (!hit) {
       if (rc != OCI_OK) fail_msg("%s: fails without injection: %d", name, rc);
       return n;
@@ -377,10 +337,10 @@ static int lua_run(lalloc *a, long c_countdown) {
   assert_non_null(L);
   luaL_openlibs(L);
   a->countdown = lc;
-  arm(c_countdown);
+  alloc_arm(c_countdown);
   lua_pushcfunction(L, lua_body);
   int rc = lua_pcall(L, 0, 1, 0);
-  disarm();
+  alloc_disarm();
   a->countdown = -1;
   int result = 0;
   if (rc != LUA_OK) {
@@ -417,7 +377,7 @@ static void test_lua_c_allocations(void **state) {
   for (n = 0;; n++) {
     lalloc a = {-1, 0, 0};
     int r = lua_run(&a, n);
-    if (!injected) {
+    if (!alloc_injected) {
       assert_int_equal(r, 0);
       break;
     }
