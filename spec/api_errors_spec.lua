@@ -158,7 +158,6 @@ local CANNOT = {
   ["oci.image.MediaType.info"] = "nil means not declared", ["oci.image.MediaType.is_config"] = "a boolean",
   ["oci.image.MediaType.is_index"] = "a boolean", ["oci.image.MediaType.is_layer"] = "a boolean",
   ["oci.image.MediaType.is_manifest"] = "a boolean",
-  ["oci.unpack.ids"] = "the process's ids",
   ["Class.new"] = "an empty object", ["Class.builder"] = "a new builder",
   ["object:<field>"] = "getters", ["object:set_<field>"] = "setters raise on a bad value (misuse)",
   ["builder:<field>"] = "setters raise on a bad value (misuse)",

@@ -1,6 +1,6 @@
 /* core.unpack: applying layers to a root file system (ocispec/unpack.h),
-   and the few file system helpers oci.unpack.image needs instead of
-   shelling out.
+   unpacking an image into a bundle, and file system helpers for scripts
+   (oci.unpack's mkdtemp, mkdir, remove_tree, dir_state: no shelling out).
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
        -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, err
@@ -10,7 +10,6 @@
      mkdir(path [, mode=0755]) -> true (exactly this mode, umask aside)
      remove_tree(path) -> true (never follows a symbolic link)
      dir_state(path) -> "missing" | "empty" | "full" | "other" (not a dir)
-     ids() -> effective uid, gid
      image(layout, ref, bundle [, {platform=, rootless=, max_bytes=,
                                    max_entries=}])
        -> runtime Spec written as bundle/config.json (oci_unpack_image)
@@ -185,12 +184,6 @@ static int l_dir_state(lua_State *L) {
   return 1;
 }
 
-static int l_ids(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)geteuid());
-  lua_pushinteger(L, (lua_Integer)getegid());
-  return 2;
-}
-
 static int l_image(lua_State *L) {
   static const char *const known[] = {"platform", "rootless", "max_bytes",
                                       "max_entries", NULL};
@@ -230,7 +223,6 @@ int ocil_push_unpack_lib(lua_State *L) {
                                  {"mkdir", l_mkdir},
                                  {"remove_tree", l_remove_tree},
                                  {"dir_state", l_dir_state},
-                                 {"ids", l_ids},
                                  {"image", l_image},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
