@@ -26,6 +26,10 @@ PACKAGES=(
   runc busybox-static
   # real peers of the image pipeline: they read the layouts we write
   umoci skopeo oci-image-tool
+  # peers of archives, builds and RUN steps (issue 15, 17): podman load/save,
+  # buildah from/run/commit, crun beside runc, newuidmap for rootless, setcap
+  # for file capabilities in layers, fuse-overlayfs where the kernel's is absent
+  podman buildah crun uidmap libcap2-bin fuse-overlayfs
   # the registry tests: the CNCF distribution registry on 127.0.0.1,
   # htpasswd (bcrypt) for its basic-auth instance, openssl for the token
   # server's key and certificate

@@ -33,8 +33,9 @@ end
 
 local function files()
   local list = {}
-  for _, dir in ipairs({ "lua/ocispec", "bin" }) do
-    for _, name in ipairs(support.list(ROOT .. "/" .. dir, ".*")) do
+  for _, d in ipairs({ { "lua/ocispec", "%.lua$" }, { "lua/ocispec/cli", "%.lua$" }, { "bin", ".*" } }) do
+    local dir = d[1]
+    for _, name in ipairs(support.list(ROOT .. "/" .. dir, d[2])) do
       list[#list + 1] = dir .. "/" .. name
     end
   end
