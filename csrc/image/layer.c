@@ -17,6 +17,7 @@
 #include "ocispec/layer.h"
 
 #include "internal.h"
+#include "xattr_internal.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Read block for file content: big enough that syscalls and libarchive's
@@ -109,6 +111,11 @@ int oci_layer_type_from_name(const char *name) {
 
 /* ---- the plan ----------------------------------------------------------- */
 
+typedef struct xattr {
+  char *name, *value;
+  size_t len;
+} xattr;
+
 typedef struct item {
   char *name; /* tar name: relative, no trailing "/" (added for dirs) */
   char *key;  /* sort key: name, "name/" for dirs, "dir/" for opaque */
@@ -124,7 +131,9 @@ typedef struct item {
   int opaque;   /* the ".wh..wh..opq" of its directory */
   int linkable; /* regular file that may share an inode with others */
   uint64_t dev, ino;
-  size_t pos; /* position after sorting */
+  size_t pos;    /* position after sorting */
+  xattr *xattrs; /* sorted by name (xattr_internal.h says which) */
+  size_t n_xattrs;
 } item;
 
 typedef struct plan {
@@ -143,6 +152,11 @@ static void plan_free(plan *p) {
     free(p->v[i].key);
     free(p->v[i].src);
     free(p->v[i].target);
+    for (size_t k = 0; k < p->v[i].n_xattrs; k++) {
+      free(p->v[i].xattrs[k].name);
+      free(p->v[i].xattrs[k].value);
+    }
+    free(p->v[i].xattrs);
   }
   free(p->v);
 }
@@ -250,6 +264,80 @@ static int list_dir(const char *path, dirlist *out, oci_error *err) {
   return rc;
 }
 
+static int cmp_xattr(const void *a, const void *b) {
+  return strcmp(((const xattr *)a)->name, ((const xattr *)b)->name);
+}
+
+/* The xattrs of path (never through a symbolic link) that a layer
+   carries (xattr_internal.h), sorted by name: the tar's bytes must not
+   depend on the file system's listing order. Empty values are left out,
+   as umoci does (a PAX record with an empty value deletes the keyword). */
+static int read_xattrs(item *it, const char *path, oci_error *err) {
+  char *names = NULL;
+  ssize_t n;
+  for (;;) {
+    n = llistxattr(path, NULL, 0);
+    if (n <= 0) break;
+    free(names);
+    if (!(names = malloc((size_t)n))) return nomem(err);
+    ssize_t m = llistxattr(path, names, (size_t)n);
+    if (m >= 0) {
+      n = m;
+      break;
+    }
+    if (errno != ERANGE) {
+      n = -1;
+      break;
+    }
+  }
+  if (n < 0) {
+    int e = errno;
+    free(names);
+    if (e == ENOTSUP) return OCI_OK; /* no xattrs on this file system */
+    return oci_error_set(err, OCI_EIO,
+                         "layer: cannot list the xattrs of %s: %s", path,
+                         strerror(e));
+  }
+  int rc = OCI_OK;
+  for (ssize_t i = 0; i < n && !rc; i += (ssize_t)strlen(names + i) + 1) {
+    const char *name = names + i;
+    if (!oci_xattr_kept(name)) continue;
+    char *value = malloc(OCI_XATTR_VALUE_MAX);
+    if (!value) {
+      rc = nomem(err);
+      break;
+    }
+    ssize_t len = lgetxattr(path, name, value, OCI_XATTR_VALUE_MAX);
+    if (len < 0 && errno == ENODATA) len = 0; /* gone meanwhile */
+    if (len < 0) {
+      rc = oci_error_set(err, OCI_EIO, "layer: cannot read xattr %s of %s: %s",
+                         name, path, strerror(errno));
+      free(value);
+      break;
+    }
+    if (len == 0) {
+      free(value);
+      continue;
+    }
+    char *shrunk = realloc(value, (size_t)len);
+    if (shrunk) value = shrunk;
+    xattr *v = realloc(it->xattrs, (it->n_xattrs + 1) * sizeof *v);
+    char *nm = strdup(name);
+    if (v) it->xattrs = v;
+    if (!v || !nm) {
+      free(nm);
+      free(value);
+      rc = nomem(err);
+      break;
+    }
+    it->xattrs[it->n_xattrs++] = (xattr){nm, value, (size_t)len};
+  }
+  free(names);
+  if (!rc && it->n_xattrs > 1)
+    qsort(it->xattrs, it->n_xattrs, sizeof *it->xattrs, cmp_xattr);
+  return rc;
+}
+
 /* Add the file system object at root/rel (stat st) as an item. Sockets have
    no tar representation: counted in skipped, left out. */
 static int add_stat(plan *p, const char *root, const char *rel,
@@ -280,6 +368,11 @@ static int add_stat(plan *p, const char *root, const char *rel,
   if (t == OCI_LAYER_CHAR || t == OCI_LAYER_BLOCK) {
     it->major = major(st->st_rdev);
     it->minor = minor(st->st_rdev);
+  }
+  int xrc = read_xattrs(it, full, err);
+  if (xrc) {
+    free(full);
+    return xrc;
   }
   if (t == OCI_LAYER_FILE) {
     it->src = full;
@@ -905,6 +998,11 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
     archive_entry_set_rdevmajor(e, it->major);
     archive_entry_set_rdevminor(e, it->minor);
   }
+  /* PAX SCHILY.xattr.NAME records; not on a hard link (the target's
+     inode has them). libarchive lists the last added first. */
+  for (size_t k = it->n_xattrs; it->type != OCI_LAYER_HARDLINK && k-- > 0;)
+    archive_entry_xattr_add_entry(e, it->xattrs[k].name, it->xattrs[k].value,
+                                  it->xattrs[k].len);
   if (archive_write_header(t, e) < ARCHIVE_WARN) {
     rc = archive_fail(s, t, "cannot write the tar header", it->name);
     goto out;
@@ -1086,6 +1184,10 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
      fit; unblocked, so no padding after the end-of-archive blocks (as Go's
      archive/tar, which Docker, BuildKit and umoci use) */
   if (archive_write_set_format_pax_restricted(t) != ARCHIVE_OK ||
+      /* xattrs as GNU tar, Go's archive/tar and umoci write them, not also
+         as LIBARCHIVE.xattr records */
+      archive_write_set_format_option(t, "pax", "xattrheader", "SCHILY") !=
+          ARCHIVE_OK ||
       archive_write_add_filter_none(t) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(t, 0) != ARCHIVE_OK ||
       archive_write_open(t, &s, NULL, tar_out, NULL) != ARCHIVE_OK) {

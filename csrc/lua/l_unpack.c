@@ -3,7 +3,8 @@
    (oci.unpack's mkdtemp, mkdir, remove_tree, dir_state: no shelling out).
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
-       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, err
+       -> {entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=,
+          xattrs_skipped=} | nil, msg, err
      apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
        opened by oci_layout_open_blob (no path looked up in between)
      mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
@@ -69,7 +70,7 @@ static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
 }
 
 static int push_stats(lua_State *L, const oci_unpack_stats *st) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, (lua_Integer)st->entries);
   lua_setfield(L, -2, "entries");
   lua_pushinteger(L, (lua_Integer)st->whiteouts);
@@ -78,6 +79,10 @@ static int push_stats(lua_State *L, const oci_unpack_stats *st) {
   lua_setfield(L, -2, "opaque_dirs");
   lua_pushinteger(L, (lua_Integer)st->skipped);
   lua_setfield(L, -2, "skipped");
+  lua_pushinteger(L, (lua_Integer)st->xattrs);
+  lua_setfield(L, -2, "xattrs");
+  lua_pushinteger(L, (lua_Integer)st->xattrs_skipped);
+  lua_setfield(L, -2, "xattrs_skipped");
   return 1;
 }
 

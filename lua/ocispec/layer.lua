@@ -15,7 +15,9 @@
 -- target, major, minor}` each.
 --
 -- Sources: `dir` (the tree below it; hard links become tar hard links,
--- symlinks are stored, sockets left out and counted in `skipped`);
+-- symlinks are stored, sockets left out and counted in `skipped`; xattrs
+-- of the user., trusted. and security. namespaces, not security.selinux,
+-- as PAX SCHILY.xattr.* records);
 -- `entries`, a list of `{path=, type=, mode=, uid=, gid=, mtime=}` with
 -- `type` one of "file" (`source=` or `content=`), "dir", "symlink"
 -- (`target`), "hardlink" (`target`: another entry), "char", "block"

@@ -63,6 +63,12 @@ typedef struct oci_unpack_stats {
   uint64_t whiteouts;   /**< `.wh.NAME` entries applied */
   uint64_t opaque_dirs; /**< .wh..wh..opq entries applied */
   uint64_t skipped;     /**< device nodes skipped (rootless) */
+  uint64_t xattrs;      /**< extended attributes set (PAX SCHILY.xattr.*) */
+  /** xattrs not set: of a namespace layers do not carry (system.*,
+     security.selinux, unknown), or refused by the file system (ENOTSUP),
+     or, unpacking without privileges, refused for want of them (trusted.*,
+     security.capability) */
+  uint64_t xattrs_skipped;
 } oci_unpack_stats;
 
 /** Applies the layer blob at blob_path (a tar, gzip- or zstd-compressed) to
