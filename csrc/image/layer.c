@@ -14,6 +14,7 @@
    modifications, removals), "Whiteouts" (a removed path p becomes an empty
    file ".wh.<basename p>" beside it) and "Opaque Whiteout" (".wh..wh..opq"
    in a directory hides every lower entry of that directory). */
+#define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE */
 #include "ocispec/layer.h"
 
 #include "internal.h"
@@ -945,6 +946,64 @@ static int archive_fail(sink *s, struct archive *a, const char *what,
       archive_error_string(a) ? archive_error_string(a) : "libarchive failed");
 }
 
+/* The data regions of fd (size bytes), as (offset, length) pairs, when
+   the file has holes (fewer blocks than its size needs; SEEK_DATA and
+   SEEK_HOLE find them); none for a dense file or a file system that
+   cannot tell. A file ending in a hole ends with an empty region at its
+   size, so readers know the full length. */
+static int sparse_map(int fd, uint64_t size, off_t **out, size_t *n,
+                      const item *it, oci_error *err) {
+  *out = NULL;
+  *n = 0;
+  struct stat st;
+  if (size == 0 || fstat(fd, &st) || (uint64_t)st.st_blocks * 512 >= size)
+    return OCI_OK;
+  size_t cap = 0;
+  off_t *v = NULL, pos = 0, end = (off_t)size;
+  int rc = OCI_OK;
+  while (pos < end) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) data = end; /* a hole to the end */
+    if (data < 0) goto dense;                   /* cannot tell */
+    if (data >= end) data = end;
+    off_t hole = data < end ? lseek(fd, data, SEEK_HOLE) : end;
+    if (hole < 0) goto dense;
+    if (hole > end) hole = end;
+    if (hole > data || data == end) {
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 16;
+        off_t *g = realloc(v, cap * 2 * sizeof *v);
+        if (!g) {
+          rc = nomem(err);
+          goto dense;
+        }
+        v = g;
+      }
+      v[2 * *n] = data;
+      v[2 * *n + 1] = hole - data;
+      (*n)++;
+    }
+    if (data == end) break;
+    pos = hole;
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) {
+    rc = oci_error_set(err, OCI_EIO,
+                       "layer entry \"%.128s\": cannot read %s: %s", it->name,
+                       it->src, strerror(errno));
+    goto dense;
+  }
+  *out = v;
+  return OCI_OK;
+dense:
+  free(v);
+  *n = 0;
+  if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+    rc = oci_error_set(err, OCI_EIO,
+                       "layer entry \"%.128s\": cannot read %s: %s", it->name,
+                       it->src, strerror(errno));
+  return rc;
+}
+
 static int write_item(sink *s, struct archive *t, struct archive_entry *e,
                       const item *it, const oci_layer_options *o, char *buf,
                       size_t *n_written, oci_error *err) {
@@ -974,6 +1033,13 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
 #endif
   } else if (it->type == OCI_LAYER_FILE)
     size = it->content_len;
+  /* a file with holes: its data regions, stored sparse */
+  off_t *regions = NULL;
+  size_t n_regions = 0;
+  if (fd >= 0 && (rc = sparse_map(fd, size, &regions, &n_regions, it, err))) {
+    close(fd);
+    return rc;
+  }
 
   if (o->clamp_mtime && mtime > o->mtime) mtime = o->mtime;
   archive_entry_clear(e);
@@ -998,6 +1064,12 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
     archive_entry_set_rdevmajor(e, it->major);
     archive_entry_set_rdevminor(e, it->minor);
   }
+  /* libarchive writes a sparse entry in the PAX GNU sparse 1.0 format (as
+     GNU tar --sparse --posix) and drops the bytes it is given for the
+     holes (read as zeros below) */
+  for (size_t k = 0; k < n_regions; k++)
+    archive_entry_sparse_add_entry(e, regions[2 * k], regions[2 * k + 1]);
+  free(regions);
   /* PAX SCHILY.xattr.NAME records; not on a hard link (the target's
      inode has them). libarchive lists the last added first. */
   for (size_t k = it->n_xattrs; it->type != OCI_LAYER_HARDLINK && k-- > 0;)

@@ -17,7 +17,8 @@
 -- Sources: `dir` (the tree below it; hard links become tar hard links,
 -- symlinks are stored, sockets left out and counted in `skipped`; xattrs
 -- of the user., trusted. and security. namespaces, not security.selinux,
--- as PAX SCHILY.xattr.* records);
+-- as PAX SCHILY.xattr.* records; a file with holes stored sparse, PAX GNU
+-- sparse 1.0);
 -- `entries`, a list of `{path=, type=, mode=, uid=, gid=, mtime=}` with
 -- `type` one of "file" (`source=` or `content=`), "dir", "symlink"
 -- (`target`), "hardlink" (`target`: another entry), "char", "block"

@@ -13,7 +13,12 @@
    no "./" prefix and no root entry, mtime in whole seconds and no
    atime/ctime, empty uname/gname, pax (restricted) headers only when ustar
    cannot hold a value, gzip header without timestamp or file name,
-   single-threaded zstd. */
+   single-threaded zstd.
+
+   From a directory: xattrs of the user., trusted. and security.
+   namespaces (not security.selinux, not system.*) go along as sorted PAX
+   SCHILY.xattr.NAME records; a file with holes is stored sparse (PAX GNU
+   sparse 1.0, its data regions found with SEEK_DATA/SEEK_HOLE). */
 #ifndef OCISPEC_LAYER_H
 #define OCISPEC_LAYER_H
 
