@@ -141,6 +141,7 @@ typedef struct plan {
   item *v;
   size_t len, cap;
   size_t skipped;
+  int rootless; /* oci_layer_options.rootless */
 } plan;
 
 static int nomem(oci_error *err) {
@@ -273,7 +274,8 @@ static int cmp_xattr(const void *a, const void *b) {
    carries (xattr_internal.h), sorted by name: the tar's bytes must not
    depend on the file system's listing order. Empty values are left out,
    as umoci does (a PAX record with an empty value deletes the keyword). */
-static int read_xattrs(item *it, const char *path, oci_error *err) {
+static int read_xattrs(const plan *p, item *it, const char *path,
+                       oci_error *err) {
   char *names = NULL;
   ssize_t n;
   for (;;) {
@@ -318,6 +320,23 @@ static int read_xattrs(item *it, const char *path, oci_error *err) {
     }
     if (len == 0) {
       free(value);
+      continue;
+    }
+    if (p->rootless && !strcmp(name, OCI_XATTR_ROOTLESS)) {
+      /* umoci's mapHeader: the owner recorded, not the xattr */
+      uint32_t u, g;
+      int bad = oci_rootless_decode((const unsigned char *)value, (size_t)len,
+                                    &u, &g);
+      free(value);
+      if (bad) {
+        rc = oci_error_set(err, OCI_EINVAL,
+                           "layer: %s of %s is not a rootlesscontainers "
+                           "Resource (protobuf)",
+                           OCI_XATTR_ROOTLESS, path);
+        break;
+      }
+      if (u && u != OCI_ROOTLESS_NOOP) it->uid = u;
+      if (g && g != OCI_ROOTLESS_NOOP) it->gid = g;
       continue;
     }
     char *shrunk = realloc(value, (size_t)len);
@@ -370,7 +389,8 @@ static int add_stat(plan *p, const char *root, const char *rel,
     it->major = major(st->st_rdev);
     it->minor = minor(st->st_rdev);
   }
-  int xrc = read_xattrs(it, full, err);
+  if (p->rootless) it->uid = it->gid = 0; /* unless the xattr says */
+  int xrc = read_xattrs(p, it, full, err);
   if (xrc) {
     free(full);
     return xrc;
@@ -1231,6 +1251,7 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
   int rc = check_options(opts, err);
   if (rc) return rc;
   plan p = {0};
+  p.rootless = opts->version >= 2 && opts->rootless;
   sink s = {0};
   s.fd = fd;
   s.err = err;

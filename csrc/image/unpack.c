@@ -739,8 +739,28 @@ static int set_xattrs(applier *a, struct archive_entry *e, const parsed *p,
   const char *xname;
   const void *value;
   size_t size;
+  /* rootless, as umoci's unmapHeader: the owner no unprivileged user can
+     give is recorded in user.rootlesscontainers (root's ids as "unchanged";
+     none when both are root), and a layer's own such xattr is ignored */
+  unsigned char rl[12];
+  size_t rl_len = 0;
+  uint32_t uid = (uint32_t)archive_entry_uid(e),
+           gid = (uint32_t)archive_entry_gid(e);
+  if (a->rootless && (uid || gid))
+    rl_len = oci_rootless_encode(uid ? uid : OCI_ROOTLESS_NOOP,
+                                 gid ? gid : OCI_ROOTLESS_NOOP, rl);
   archive_entry_xattr_reset(e);
-  while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
+  for (int more = 1; more;) {
+    if (archive_entry_xattr_next(e, &xname, &value, &size) != ARCHIVE_OK) {
+      if (!rl_len) break;
+      xname = OCI_XATTR_ROOTLESS; /* last: ours */
+      value = rl;
+      size = rl_len;
+      more = 0;
+    } else if (a->rootless && !strcmp(xname, OCI_XATTR_ROOTLESS)) {
+      a->st->xattrs_skipped++;
+      continue;
+    }
     if (!oci_xattr_kept(xname)) {
       a->st->xattrs_skipped++;
       continue;

@@ -138,9 +138,9 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static int l_build(lua_State *L) {
-  static const char *const known[] = {"dir",    "entries",     "lower", "upper",
-                                      "output", "compression", "level", "mtime",
-                                      "uid",    "gid",         NULL};
+  static const char *const known[] = {
+      "dir",   "entries", "lower", "upper", "output",   "compression",
+      "level", "mtime",   "uid",   "gid",   "rootless", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   ocil_check_options(L, 1, known, NULL);
@@ -166,6 +166,9 @@ static int l_build(lua_State *L) {
   /* 0 would mean "the default" to the C side */
   o.level = !has_level ? 0 : level < 1 || level > 99 ? -1 : (int)level;
   o.mtime = mtime;
+  lua_getfield(L, 1, "rootless");
+  o.rootless = lua_toboolean(L, -1);
+  lua_pop(L, 1);
 
   int t = lua_getfield(L, 1, "entries"); /* index 2 */
   if (t != LUA_TNIL && t != LUA_TTABLE)

@@ -8,7 +8,9 @@
 -- `build{...}` takes exactly one of `dir`, `entries` or `lower` + `upper`
 -- (the changeset between two trees, with whiteouts), and `output`,
 -- `compression` ("gzip" default, "zstd", "none"), `level`, `mtime` (clamp;
--- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override). It returns
+-- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `rootless`
+-- (owners from umoci's user.rootlesscontainers xattrs, root otherwise; the
+-- xattr is not stored). It returns
 -- `{diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
 -- entry_count=, skipped=}` or nil, message, err. `entries(path)` lists a
 -- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,

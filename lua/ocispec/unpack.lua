@@ -10,7 +10,8 @@
 -- layer.md changesets: whiteouts and opaque whiteouts) and returns
 -- `{entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=, xattrs_skipped=}`
 -- (xattrs set; skipped: other namespaces, or refused for want of
--- privileges when unprivileged). opts: `rootless`,
+-- privileges when unprivileged). With `rootless`, owners other than root
+-- are recorded in user.rootlesscontainers, as umoci does. opts: `rootless`,
 -- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
 -- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
 -- 1,000,000). The whole blob is read and checked (digest, size, diff_id,

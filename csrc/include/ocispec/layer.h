@@ -57,13 +57,19 @@ typedef struct oci_layer_options {
   /** >= 0: owner of every entry; -1: keep @{ */
   int64_t uid, gid;
   /** @} */
+  /* ---- version 2 ---- */
+  /** A tree unpacked rootless (as umoci repack --rootless): every entry is
+     owned by root unless its user.rootlesscontainers xattr (which umoci
+     and oci_layer_apply with rootless write) records another owner; that
+     xattr is not stored. Directory sources only. */
+  int rootless;
 } oci_layer_options;
 
 /** The version of oci_layer_options this library knows. */
-#define OCI_LAYER_OPTIONS_VERSION 1
+#define OCI_LAYER_OPTIONS_VERSION 2
 /** Defaults: gzip, default level, no clamp, owners kept. */
 #define OCI_LAYER_OPTIONS_INIT                                                 \
-  { OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1 }
+  { OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1, 0 }
 /** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
 

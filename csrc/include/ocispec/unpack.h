@@ -32,7 +32,10 @@ extern "C" {
 typedef struct oci_unpack_options {
   unsigned version; /**< OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
   /** Do not set owners, and skip device nodes (which need root): what an
-     unprivileged user can unpack, as `umoci unpack --rootless` does. */
+     unprivileged user can unpack, as `umoci unpack --rootless` does; an
+     owner other than root:root is recorded in the xattr
+     user.rootlesscontainers as umoci writes it (protobuf Resource, root's
+     id as 4294967295), and a layer's own such xattr is ignored. */
   bool rootless;
   /** When set, the blob's bytes must have this digest ("sha256:..." or
      "sha512:..."); OCI_EMISMATCH otherwise, before anything is written. */
