@@ -147,4 +147,79 @@ os.setxattr(sys.argv[1] + "/f", "user.rootlesscontainers", b"\x08")
     -- without rootless it is an xattr like any other, stored as is
     assert(oci.layer.build { dir = src, output = tmp .. "/y.tar", compression = "none" })
   end)
+
+  -- "path uid:gid" of the unpacked files (Python's lstat)
+  local function owners(root)
+    return py([[
+import os, sys
+for p in ["d", "d/f", "l", "r", "u"]:
+    st = os.lstat(os.path.join(sys.argv[1], p))
+    print(p, "%d:%d" % (st.st_uid, st.st_gid))
+]], root)
+  end
+
+  local MAP = { "0:100000:400000" }
+  local WANT = "d 100000:100005\nd/f 101000:101001\nl 100007:100007\nr 100000:100000\nu 400000:100000\n"
+
+  it("uid_map/gid_map give host owners as umoci unpack --uid-map does; a build maps them back", function()
+    if sh("id -u") ~= "0\n" then
+      pending("needs root to give files owners")
+      return
+    end
+    local ours = tmp .. "/ours"
+    assert(os.execute("mkdir " .. quote(ours)))
+    assert(oci.unpack.layer(tmp .. "/img.tar", ours, { uid_map = MAP, gid_map = MAP }))
+    assert.equal(WANT, owners(ours))
+    local blob = tmp .. "/back.tar"
+    assert(oci.layer.build { dir = ours, output = blob, compression = "none", uid_map = MAP, gid_map = MAP })
+    assert.equal("d 0 5\nd/f 1000 1001\nl 7 7\nr 0 0\nu 300000 0\n", py([[
+import sys, tarfile
+for m in tarfile.open(sys.argv[1]):
+    print(m.name, m.uid, m.gid)
+]], blob))
+    -- a host owner outside the map cannot be mapped back
+    local ok, msg, err = oci.layer.build { dir = ours, output = tmp .. "/x.tar", uid_map = { "0:100000:1000" } }
+    assert.is_nil(ok)
+    assert.matches("host uid 101000 cannot be mapped to a container id %(uid_map%)", msg)
+    assert.equal("invalid", err.code)
+    -- the CLI, through oci.unpack.image
+    local bundle = tmp .. "/bundle"
+    local bin = assert(oci.core.realpath(here .. "../bin/ocispec"))
+    local out, okc = sh(("cd %s && lua5.4 %s unpack --uid-map 0:100000:400000 --gid-map=0:100000:400000 img:t %s")
+      :format(quote(tmp), quote(bin), quote(bundle)))
+    assert(okc, out)
+    assert.equal(WANT, owners(bundle .. "/rootfs"))
+    if os.execute("command -v umoci >/dev/null 2>&1") ~= true then
+      pending("umoci not installed")
+      return
+    end
+    local msg2, ok2 = sh(("umoci unpack --uid-map 0:100000:400000 --gid-map 0:100000:400000 --image %s:t %s"):format(
+      quote(tmp .. "/img"), quote(tmp .. "/umoci")))
+    assert(ok2, msg2)
+    assert.equal(owners(tmp .. "/umoci/rootfs"), owners(ours))
+  end)
+
+  it("an owner no mapping covers is an error before anything is written; bad mappings are named", function()
+    local dst = tmp .. "/dst"
+    assert(os.execute("mkdir " .. quote(dst)))
+    local ok, msg, err = oci.unpack.layer(tmp .. "/img.tar", dst, { uid_map = { "0:100000:65536" } })
+    assert.is_nil(ok)
+    assert.equal('layer entry "u": uid 300000 cannot be mapped to a host id (uid_map)', msg)
+    assert.equal("invalid", err.code)
+    assert.equal("", sh("ls -A " .. quote(dst)))
+    -- rootless: every owner is root in the container, so root must map
+    ok, msg = oci.unpack.layer(tmp .. "/img.tar", dst, { rootless = true, gid_map = { "1:100000:10" } })
+    assert.is_nil(ok)
+    assert.equal('layer entry "d/": gid 0 cannot be mapped to a host id (gid_map)', msg)
+    for _, bad in ipairs({ "1:2:0", "x", "1", "1:2:3:4", "4294967295:0:2", "-1:0:1", "1:2:", "" }) do
+      ok, msg, err = oci.unpack.layer(tmp .. "/img.tar", dst, { uid_map = { bad } })
+      assert.is_nil(ok, bad)
+      assert.equal(('id mapping "%s" is not CONTAINER:HOST[:SIZE] (decimal ids, SIZE at least 1, '
+        .. "ranges within 0..4294967295)"):format(bad), msg)
+      assert.equal("invalid", err.code)
+    end
+    assert.has_error(function() oci.unpack.layer(tmp .. "/img.tar", dst, { uid_map = "0:1:2" }) end,
+      'option uid_map: expected a list of "CONTAINER:HOST[:SIZE]" strings, got string')
+    assert.equal("", sh("ls -A " .. quote(dst)))
+  end)
 end)

@@ -141,7 +141,9 @@ typedef struct plan {
   item *v;
   size_t len, cap;
   size_t skipped;
-  int rootless; /* oci_layer_options.rootless */
+  int rootless;                        /* oci_layer_options.rootless */
+  const oci_id_map *uid_map, *gid_map; /* host -> container */
+  size_t n_uid_map, n_gid_map;
 } plan;
 
 static int nomem(oci_error *err) {
@@ -389,7 +391,27 @@ static int add_stat(plan *p, const char *root, const char *rel,
     it->major = major(st->st_rdev);
     it->minor = minor(st->st_rdev);
   }
-  if (p->rootless) it->uid = it->gid = 0; /* unless the xattr says */
+  if (p->rootless)
+    it->uid = it->gid = 0; /* unless the xattr says */
+  else {
+    /* umoci's mapHeader: host ids back to the container's */
+    uint32_t u, g;
+    if (oci_map_id(p->uid_map, p->n_uid_map, false, st->st_uid, &u) ||
+        oci_map_id(p->gid_map, p->n_gid_map, false, st->st_gid, &g)) {
+      int bad_uid = oci_map_id(p->uid_map, p->n_uid_map, false, st->st_uid, &u);
+      int rc =
+          oci_error_set(err, OCI_EINVAL,
+                        "layer: %s: host %s %u cannot be mapped to a "
+                        "container id (%s_map)",
+                        full, bad_uid ? "uid" : "gid",
+                        bad_uid ? (unsigned)st->st_uid : (unsigned)st->st_gid,
+                        bad_uid ? "uid" : "gid");
+      free(full);
+      return rc;
+    }
+    it->uid = u;
+    it->gid = g;
+  }
   int xrc = read_xattrs(p, it, full, err);
   if (xrc) {
     free(full);
@@ -1251,7 +1273,13 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
   int rc = check_options(opts, err);
   if (rc) return rc;
   plan p = {0};
-  p.rootless = opts->version >= 2 && opts->rootless;
+  if (opts->version >= 2) {
+    p.rootless = opts->rootless;
+    p.uid_map = opts->uid_map;
+    p.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
+    p.gid_map = opts->gid_map;
+    p.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
+  }
   sink s = {0};
   s.fd = fd;
   s.err = err;

@@ -431,9 +431,44 @@ typedef struct dir_fix {
   struct timespec times[2];
 } dir_fix;
 
+int oci_id_map_parse(const char *s, oci_id_map *out, oci_error *err) {
+  oci_error_reset(err);
+  uint64_t v[3] = {0, 0, 1};
+  int n = 0;
+  const char *c = s;
+  while (c && n < 3) {
+    if (*c < '0' || *c > '9') { /* also after a ':' */
+      c = NULL;
+      break;
+    }
+    uint64_t x = 0;
+    while (*c >= '0' && *c <= '9' && x <= UINT32_MAX)
+      x = x * 10 + (uint64_t)(*c++ - '0');
+    if (x > UINT32_MAX) break;
+    v[n++] = x;
+    if (*c == ':' && n < 3)
+      c++;
+    else
+      break;
+  }
+  if (!c || *c || n < 2 || v[2] == 0 || v[0] + v[2] - 1 > UINT32_MAX ||
+      v[1] + v[2] - 1 > UINT32_MAX)
+    return oci_error_set(err, OCI_EINVAL,
+                         "id mapping \"%.64s\" is not CONTAINER:HOST[:SIZE] "
+                         "(decimal ids, SIZE at least 1, ranges within "
+                         "0..4294967295)",
+                         s ? s : "(null)");
+  out->container = (uint32_t)v[0];
+  out->host = (uint32_t)v[1];
+  out->size = (uint32_t)v[2];
+  return OCI_OK;
+}
+
 typedef struct applier {
   up_walk walk;
   bool rootless, owner;
+  const oci_id_map *uid_map, *gid_map;
+  size_t n_uid_map, n_gid_map;
   path_map paths; /* what the layer wrote and removed */
   dir_fix *dirs;
   size_t ndirs, capdirs;
@@ -677,11 +712,35 @@ static int write_data(applier *a, int fd, struct archive_entry *e,
   return OCI_OK;
 }
 
+/* The host owner of an entry (umoci's unmapHeader): rootless, root (the
+   real owner goes to user.rootlesscontainers); through the maps. */
+static int host_owner(const applier *a, struct archive_entry *e,
+                      const parsed *p, uid_t *u, gid_t *g, oci_error *err) {
+  uint32_t cu = a->rootless ? 0 : (uint32_t)archive_entry_uid(e);
+  uint32_t cg = a->rootless ? 0 : (uint32_t)archive_entry_gid(e);
+  uint32_t hu, hg;
+  if (oci_map_id(a->uid_map, a->n_uid_map, true, cu, &hu))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": uid %" PRIu32
+                         " cannot be mapped to a host id (uid_map)",
+                         p->shown, cu);
+  if (oci_map_id(a->gid_map, a->n_gid_map, true, cg, &hg))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": gid %" PRIu32
+                         " cannot be mapped to a host id (gid_map)",
+                         p->shown, cg);
+  *u = (uid_t)hu;
+  *g = (gid_t)hg;
+  return OCI_OK;
+}
+
 static int set_owner(applier *a, int dirfd, const char *name, int fd,
                      struct archive_entry *e, const parsed *p, oci_error *err) {
   if (!a->owner) return OCI_OK;
-  uid_t u = (uid_t)archive_entry_uid(e);
-  gid_t g = (gid_t)archive_entry_gid(e);
+  uid_t u;
+  gid_t g;
+  int rc = host_owner(a, e, p, &u, &g, err);
+  if (rc) return rc;
   int r = fd >= 0 ? fchown(fd, u, g)
                   : fchownat(dirfd, name, u, g, AT_SYMLINK_NOFOLLOW);
   return r == 0 ? OCI_OK : io_error(p, "cannot set the owner", err);
@@ -1109,6 +1168,12 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                .rootless = opts->rootless,
                .st = stats,
                .s = &s};
+  if (opts->version >= 3) {
+    a.uid_map = opts->uid_map;
+    a.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
+    a.gid_map = opts->gid_map;
+    a.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
+  }
   a.owner = !opts->rootless && geteuid() == 0;
   s.cbuf = malloc(READ_BLOCK);
   s.ubuf = malloc(READ_BLOCK);
@@ -1139,8 +1204,14 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   }
   if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
   struct archive_entry *e;
-  while (!(rc = next_entry(&s, max_entries, stats, &e, err)))
-    if ((rc = parse_entry(e, p, err))) goto free_p;
+  while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
+    uid_t hu;
+    gid_t hg;
+    if ((rc = parse_entry(e, p, err)) ||
+        ((p->kind == K_ENTRY || p->kind == K_ROOT) &&
+         (rc = host_owner(&a, e, p, &hu, &hg, err))))
+      goto free_p;
+  }
   if (rc < 0 || (rc = stream_finish(&s, c1, u1, err))) goto free_p;
   if (want_size >= 0 && s.csize != (uint64_t)want_size) {
     rc = oci_error_set(err, OCI_EMISMATCH,

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ocispec/layer.h" /* oci_id_map */
+
 /* Linux XATTR_NAME_MAX and XATTR_SIZE_MAX: the kernel takes no more, so a
    layer's longer name or larger value is hostile (an error naming it). */
 #define OCI_XATTR_NAME_MAX 255
@@ -103,6 +105,25 @@ static inline bool oci_xattr_kept(const char *name) {
   if (!strncmp(name, "security.", 9))
     return name[9] != '\0' && strcmp(name, "security.selinux") != 0;
   return false;
+}
+
+/* umoci's idtools.ToHost (to_host) and ToContainer: the id through the
+   first range holding it; no ranges: the id itself. -1: none holds it. */
+static inline int oci_map_id(const oci_id_map *m, size_t n, bool to_host,
+                             uint32_t id, uint32_t *out) {
+  if (!n) {
+    *out = id;
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t from = to_host ? m[i].container : m[i].host;
+    uint32_t to = to_host ? m[i].host : m[i].container;
+    if (id >= from && id - from < m[i].size) {
+      *out = to + (id - from);
+      return 0;
+    }
+  }
+  return -1;
 }
 
 #endif

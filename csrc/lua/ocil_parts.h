@@ -34,6 +34,13 @@ int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
+struct oci_id_map;
+/* Options table t's `key`: a list of "CONTAINER:HOST[:SIZE]" id mappings,
+   parsed into an array held by a userdata left on the stack (it lives as
+   long as the call). Not a list of strings: raises; a bad mapping: its
+   error in *err (returned). Absent: *n = 0, nothing pushed. (l_unpack.c) */
+int ocil_id_maps(lua_State *L, int t, const char *key,
+                 const struct oci_id_map **out, size_t *n, oci_error *err);
 /* core.values (l_values.c); types_idx: the core.types table */
 int ocil_push_values_lib(lua_State *L, int types_idx);
 

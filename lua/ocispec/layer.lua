@@ -10,7 +10,8 @@
 -- `compression` ("gzip" default, "zstd", "none"), `level`, `mtime` (clamp;
 -- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `rootless`
 -- (owners from umoci's user.rootlesscontainers xattrs, root otherwise; the
--- xattr is not stored). It returns
+-- xattr is not stored), `uid_map`/`gid_map` (lists of
+-- "CONTAINER:HOST[:SIZE]": host owners back to the container's). It returns
 -- `{diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
 -- entry_count=, skipped=}` or nil, message, err. `entries(path)` lists a
 -- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,

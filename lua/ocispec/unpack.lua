@@ -11,7 +11,9 @@
 -- `{entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=, xattrs_skipped=}`
 -- (xattrs set; skipped: other namespaces, or refused for want of
 -- privileges when unprivileged). With `rootless`, owners other than root
--- are recorded in user.rootlesscontainers, as umoci does. opts: `rootless`,
+-- are recorded in user.rootlesscontainers, as umoci does. `uid_map`,
+-- `gid_map`: lists of "CONTAINER:HOST[:SIZE]" (umoci's --uid-map), for
+-- `layer`, `layout_layer` and `image`. opts: `rootless`,
 -- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
 -- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
 -- 1,000,000). The whole blob is read and checked (digest, size, diff_id,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ocispec/error.h"
+#include "ocispec/layer.h" /* oci_id_map */
 #include "ocispec/layout.h"
 #include "ocispec/types.h"
 
@@ -50,13 +51,23 @@ typedef struct oci_unpack_options {
      OCI_ETOOBIG naming the limit and the option. */
   uint64_t max_bytes;   /**< uncompressed bytes of the tar stream */
   uint64_t max_entries; /**< tar entries, whiteouts included */
+  /* ---- version 3 ---- */
+  /** Id mappings (the caller's arrays), as `umoci unpack --uid-map
+     --gid-map`: an entry's owner (root with rootless) is the host id its
+     container id maps to; an id no range maps is OCI_EINVAL naming the
+     entry, found in the first pass. None (n 0): ids as they are. @{ */
+  const oci_id_map *uid_map;
+  size_t n_uid_map;
+  const oci_id_map *gid_map;
+  size_t n_gid_map;
+  /** @} */
 } oci_unpack_options;
 
 /** The version of oci_unpack_options this header declares. */
-#define OCI_UNPACK_OPTIONS_VERSION 2
+#define OCI_UNPACK_OPTIONS_VERSION 3
 /** Initializer of oci_unpack_options: the defaults. */
 #define OCI_UNPACK_OPTIONS_INIT                                                \
-  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
+  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0, NULL, 0, NULL, 0 }
 /** *o = OCI_UNPACK_OPTIONS_INIT. */
 OCI_API void oci_unpack_options_init(oci_unpack_options *o);
 
@@ -135,13 +146,24 @@ typedef struct oci_unpack_image_options {
   /** Limits per layer, as oci_unpack_options (0: the defaults). */
   uint64_t max_bytes;
   uint64_t max_entries; /**< tar entries per layer (0: the default) */
+  /* ---- version 2 ---- */
+  /** Id mappings for every layer, as oci_unpack_options (config.json is
+     not changed by them). @{ */
+  const oci_id_map *uid_map;
+  size_t n_uid_map;
+  const oci_id_map *gid_map;
+  size_t n_gid_map;
+  /** @} */
 } oci_unpack_image_options;
 
 /** The version of oci_unpack_image_options this header declares. */
-#define OCI_UNPACK_IMAGE_OPTIONS_VERSION 1
+#define OCI_UNPACK_IMAGE_OPTIONS_VERSION 2
 /** Initializer of oci_unpack_image_options: the defaults. */
 #define OCI_UNPACK_IMAGE_OPTIONS_INIT                                          \
-  { OCI_UNPACK_IMAGE_OPTIONS_VERSION, NULL, false, -1, -1, 0, 0 }
+  {                                                                            \
+    OCI_UNPACK_IMAGE_OPTIONS_VERSION, NULL, false, -1, -1, 0, 0, NULL, 0,      \
+        NULL, 0                                                                \
+  }
 /** Sets *o to OCI_UNPACK_IMAGE_OPTIONS_INIT. */
 OCI_API void oci_unpack_image_options_init(oci_unpack_image_options *o);
 

@@ -161,7 +161,9 @@ status 1.]==],
 
 command("unpack", "unpack an image of a layout into a runtime bundle",
   [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]]
-                      [--max-bytes N] [--max-entries N] DIR[:NAME] BUNDLE
+                      [--max-bytes N] [--max-entries N]
+                      [--uid-map C:H[:N]]... [--gid-map C:H[:N]]...
+                      DIR[:NAME] BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included) and writes BUNDLE/config.json from its configuration, as
@@ -170,12 +172,17 @@ digest, size and diff_id are checked before it is applied, and entries
 never leave the rootfs (docs/security.md). BUNDLE must not exist or be an
 empty directory: it is built beside it (mode 0700) and appears only when
 complete. --rootless: no owners, no device nodes, and a rootless runtime
-config for the current user. --max-bytes, --max-entries: limits per layer
-(uncompressed bytes, default 64 GiB; tar entries, default 1000000).
+config for the current user; owners other than root are recorded in the
+user.rootlesscontainers xattr, as umoci does. --uid-map, --gid-map
+(repeatable, as umoci's): container ids C..C+N-1 are host ids H..H+N-1
+(N default 1); an owner no mapping covers is an error. --max-bytes,
+--max-entries: limits per layer (uncompressed bytes, default 64 GiB; tar
+entries, default 1000000).
 ]==] .. LOCAL_REF_HELP,
   function(args, out)
     local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value",
-      ["--max-bytes"] = "value", ["--max-entries"] = "value" })
+      ["--max-bytes"] = "value", ["--max-entries"] = "value",
+      ["--uid-map"] = "list", ["--gid-map"] = "list" })
     if #pos ~= 2 then fail(2, "expected DIR[:NAME] and BUNDLE") end
     local limits = {}
     for _, key in ipairs({ "max_bytes", "max_entries" }) do
@@ -194,6 +201,7 @@ config for the current user. --max-bytes, --max-entries: limits per layer
     local spec, msg = oci.unpack.image(L, ref, pos[2], {
       rootless = opts.rootless, platform = parse_platform(opts.platform),
       max_bytes = limits.max_bytes, max_entries = limits.max_entries,
+      uid_map = opts.uid_map, gid_map = opts.gid_map,
     })
     if not spec then fail(1, msg) end
     out:write(pos[2], "\n")
