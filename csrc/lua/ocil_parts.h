@@ -34,6 +34,8 @@ int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
+/* core.image_reader (l_imgread.c; OCI_WITH_IMAGE only) */
+int ocil_push_image_reader_lib(lua_State *L);
 /* core.values (l_values.c); types_idx: the core.types table */
 int ocil_push_values_lib(lua_State *L, int types_idx);
 
