@@ -458,11 +458,10 @@ typedef struct lookup {
 } lookup;
 
 static void lookup_free(lookup *k) {
-  if (k->target)
-    for (size_t i = 0; i <= k->n; i++) {
-      free(k->target[i]);
-      free(k->ltarget[i]);
-    }
+  for (size_t i = 0; i <= k->n; i++) {
+    if (k->target) free(k->target[i]);
+    if (k->ltarget) free(k->ltarget[i]);
+  }
   free(k->ends);
   free(k->st);
   free(k->at);
