@@ -192,6 +192,19 @@ describe("image reader", function()
     L3:close()
   end)
 
+  it("refuses to guess where an entry below a lower layer's symbolic link went", function()
+    local L4 = make_image(tmp .. "/through", {
+      layer("t1", { { name = "real/", type = "dir" }, { name = "lnk", type = "symlink", target = "real" } }),
+      layer("t2", { { name = "lnk/x", data = "via link" } }),
+    })
+    local r = assert(oci.image_reader(L4, "t"))
+    local _, msg, err = r:read("/lnk/x")
+    assert.matches("/lnk: a layer writes below this path, which a lower layer made a symbolic link", msg, 1, true)
+    assert.equal("unsupported", err.code)
+    r:close()
+    L4:close()
+  end)
+
   it("works from the command line: ocispec fs cat, ls, stat", function()
     local cli = require("ocispec.cli")
     local function run(...)
