@@ -54,6 +54,17 @@ do
   end
 end
 
+-- An ImageReader on an image without layers, tagged "empty" in L.
+local function empty_image_reader()
+  local cfg = assert(L:put_blob(oci.json.encode({ architecture = oci.core.host_arch, os = "linux",
+    rootfs = { type = "layers", diff_ids = setmetatable({}, oci.empty_array_mt()) } }),
+    oci.image.MediaType.ImageConfig))
+  local m = assert(oci.image.ImageManifestBuilder():schema_version(2)
+    :media_type(oci.image.MediaType.ImageManifest):config(cfg):layers({}):build())
+  assert(L:tag(assert(L:put_document(m)), "empty"))
+  return assert(oci.image_reader(L, "empty"))
+end
+
 -- Every name of the API, as "module.fn", "Class.fn", "Class:method",
 -- "object:<common>", "builder:build", "Handle:method".
 local function api_names()
@@ -77,7 +88,7 @@ local function api_names()
     end
   end
   for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
-    "registry", "json" }) do
+    "registry", "json", "reader" }) do
     walk_module("oci." .. ns, oci[ns], 0)
   end
   for k, v in pairs(oci) do
@@ -118,6 +129,7 @@ local function api_names()
     Reference = assert(oci.distribution.Reference.parse("a/b:c")),
     Image = oci.build.Image.new(L),
     Index = oci.build.Index.new(L),
+    ImageReader = empty_image_reader(),
   }
   for hname, h in pairs(handles) do
     local mt = getmetatable(h)
@@ -129,6 +141,7 @@ local function api_names()
   handles.BlobWriter:abort()
   handles.Client:close()
   handles.Hasher:close()
+  handles.ImageReader:close()
   return names
 end
 
@@ -187,6 +200,7 @@ local CANNOT = {
   ["Image:user"] = "records", ["Image:label"] = "records", ["Image:expose"] = "records",
   ["Image:volume"] = "records", ["Image:stop_signal"] = "records", ["Image:annotate"] = "records",
   ["Index:new"] = "a new index", ["Index:add"] = "records",
+  ["ImageReader:layers_read"] = "a counter", ["ImageReader:close"] = "releases",
 }
 
 -- A layout whose index.json is broken.
@@ -268,6 +282,13 @@ local FAILS = {
     return assert(oci.distribution.Reference.parse("a/b")):clone_with_digest("sha256:x")
   end,
   ["oci.layer.build"] = function() return oci.layer.build({ dir = tmp }) end,
+  ["oci.image_reader"] = function() return oci.image_reader(L, "nothing") end,
+  ["oci.reader.open"] = function() return oci.reader.open(L, "nothing") end,
+  ["core.image_reader.open"] = function() return core.image_reader.open(L, "nothing") end,
+  ["ImageReader:stat"] = function() return empty_image_reader():stat("/none") end,
+  ["ImageReader:lstat"] = function() return empty_image_reader():lstat("/none") end,
+  ["ImageReader:read"] = function() return empty_image_reader():read("/") end,
+  ["ImageReader:list"] = function() return empty_image_reader():list("/none") end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
   ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
   ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,

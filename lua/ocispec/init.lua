@@ -103,5 +103,11 @@ M.unpack = require "ocispec.unpack"
 M.layer = require "ocispec.layer"
 M.layout = require "ocispec.layout"
 M.registry = require "ocispec.registry"
+M.reader = require "ocispec.reader"
+--- Open an image of a layout for reading its files without unpacking it
+-- (`ocispec.reader`): `oci.image_reader(layout, ref [, opts])`.
+function M.image_reader(layout, ref, opts)
+  return M.reader.open(layout, ref, opts)
+end
 
 return M

@@ -22,6 +22,7 @@
 #ifdef OCI_WITH_IMAGE
 #include "ocispec/conversion.h"
 #include "ocispec/hash.h"
+#include "ocispec/image_read.h"
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
 #include "ocispec/unpack.h"

@@ -1,0 +1,123 @@
+/** @file
+   ocispec image reading: the files of an image of a layout (its merged
+   layers, image-spec layer.md) read without unpacking it: stat, read and
+   list a path. The layers are streamed newest first, honouring whiteouts
+   and opaque whiteouts, and the reading stops at the first layer below
+   which nothing can change the answer (a file whose directories the top
+   layer names reads the top layer only). */
+#ifndef OCISPEC_IMAGE_READ_H
+#define OCISPEC_IMAGE_READ_H
+
+#include "ocispec/config.h"
+#ifndef OCI_WITH_IMAGE
+#error "<ocispec/image_read.h>: ocispec was built without OCISPEC_WITH_IMAGE"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocispec/error.h"
+#include "ocispec/layer.h"
+#include "ocispec/layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open image: its layers' blobs, opened once (the layout may be closed
+   after oci_image_reader_open). Not thread-safe: one caller at a time. */
+typedef struct oci_image_reader oci_image_reader;
+
+/** Options of oci_image_reader_open; its pointers stay the caller's (read
+   during the call only). */
+typedef struct oci_image_reader_options {
+  unsigned version; /**< OCI_IMAGE_READER_OPTIONS_VERSION */
+  /** The platform chosen from an index (NULL: the host's). */
+  const oci_layout_platform *platform;
+  /** Limits per layer, as oci_unpack_options (0: the defaults). */
+  uint64_t max_bytes;
+  uint64_t max_entries; /**< tar entries per layer (0: the default) */
+  /** Largest content oci_image_reader_read returns (0: 64 MiB). */
+  uint64_t max_read;
+} oci_image_reader_options;
+
+/** The version of oci_image_reader_options this header declares. */
+#define OCI_IMAGE_READER_OPTIONS_VERSION 1
+/** Initializer of oci_image_reader_options: the defaults. */
+#define OCI_IMAGE_READER_OPTIONS_INIT                                          \
+  { OCI_IMAGE_READER_OPTIONS_VERSION, NULL, 0, 0, 0 }
+/** *o = OCI_IMAGE_READER_OPTIONS_INIT. */
+OCI_API void oci_image_reader_options_init(oci_image_reader_options *o);
+
+/** One file of the image. info.path is the cleaned path in the image ("" is
+   the root), info.target a symbolic link's target as stored, or a hard
+   link's target path (type OCI_LAYER_HARDLINK). */
+typedef struct oci_image_entry {
+  oci_layer_info info; /**< what the layer's tar header says */
+  /** The layer that holds it (0 = the base layer); -1: a directory no
+     layer names but that a layer writes into (mode 0755, root's). */
+  int64_t layer;
+} oci_image_entry;
+
+/** Frees e and its strings (NULL is a no-op). */
+OCI_API void oci_image_entry_free(oci_image_entry *e);
+
+/** The entries of a directory (oci_image_reader_list). */
+typedef struct oci_image_listing {
+  oci_image_entry *items; /**< sorted bytewise by path */
+  size_t len;             /**< how many */
+} oci_image_listing;
+
+/** Frees l and every string in it (NULL is a no-op). */
+OCI_API void oci_image_listing_free(oci_image_listing *l);
+
+/** Opens image ref (a name or digest, oci_layout_resolve) of layout l for
+   reading: its layer blobs are opened now (never through a symbolic link,
+   oci_layout_open_blob). Each layer read is checked against its
+   descriptor's size and digest before any answer drawn from it is
+   returned (OCI_EMISMATCH). *out is the caller's: free it with
+   oci_image_reader_free. */
+OCI_API int oci_image_reader_open(const oci_layout *l, const char *ref,
+                                  const oci_image_reader_options *opts,
+                                  oci_image_reader **out, oci_error *err);
+
+/** Closes the blobs and frees r (NULL is a no-op). */
+OCI_API void oci_image_reader_free(oci_image_reader *r);
+
+/** Layer blobs read so far (each pass over one layer counts one). */
+OCI_API uint64_t oci_image_reader_layers_read(const oci_image_reader *r);
+
+/** The file at path in the image. Path: absolute or not, "." and empty
+   components dropped, ".." stopping at the root; symbolic links in its
+   directories are followed inside the image (an absolute target from the
+   image's root, at most 40 links: more is OCI_EINVAL), and its last
+   component too when follow is true. A missing path is OCI_EIO whose
+   message says "no such file or directory"; a file where a directory
+   should be, "not a directory". A layer entry written below a name that a
+   lower layer made a symbolic link is OCI_EUNSUPPORTED (the unpacker
+   writes it through the link: unpack that image to read it). *out is the
+   caller's (oci_image_entry_free). */
+OCI_API int oci_image_reader_stat(oci_image_reader *r, const char *path,
+                                  bool follow, oci_image_entry **out,
+                                  oci_error *err);
+
+/** The content of the regular file at path (symbolic links followed as
+   oci_image_reader_stat does with follow, hard links to their target):
+   *data (malloc'd, NUL-terminated for convenience, *len bytes) is the
+   caller's to free(). Not a regular file: OCI_EINVAL; larger than
+   max_read: OCI_ETOOBIG. */
+OCI_API int oci_image_reader_read(oci_image_reader *r, const char *path,
+                                  char **data, size_t *len, oci_error *err);
+
+/** The entries of the directory at path (symbolic links followed), whiteouts
+   applied, sorted by path. Not a directory: OCI_EINVAL. *out is the
+   caller's (oci_image_listing_free). */
+OCI_API int oci_image_reader_list(oci_image_reader *r, const char *path,
+                                  oci_image_listing **out, oci_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

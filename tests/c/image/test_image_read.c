@@ -1,0 +1,218 @@
+/* Unit tests for csrc/image/image_read.c (oci_image_reader_*): image
+   layouts written by Python (tarfile, hashlib, json: independent of our
+   code); whiteouts, the early stop, errors, and an allocation-failure
+   sweep (linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,
+   CMakeLists.txt). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocispec/image_read.h"
+#include "ocispec/layout.h"
+
+#include "../alloc_wrap.h"
+
+#define SCRATCH_NAME "image-read"
+#include "../scratch.h"
+
+static int run(const char *fmt, ...) {
+  char cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  return system(cmd);
+}
+#define sh(...)                                                                \
+  do {                                                                         \
+    if (run(__VA_ARGS__) != 0) fail_msg("command failed");                     \
+  } while (0)
+
+/* An image layout at tmp/dir tagged "t", written by Python: `layers` is a
+   Python list of layers, each a list of (name, data | None for a
+   directory); `extra` Python statements run before writing (they may
+   change cfg, diff_ids, config_mt). */
+static void make_image(const char *dir, const char *layers, const char *extra) {
+  sh("python3 - '%s' <<'EOF'\n"
+     "import gzip, hashlib, io, json, os, sys, tarfile\n"
+     "root = sys.argv[1]\n"
+     "os.makedirs(root + '/blobs/sha256')\n"
+     "def put(data):\n"
+     "    d = hashlib.sha256(data).hexdigest()\n"
+     "    open(root + '/blobs/sha256/' + d, 'wb').write(data)\n"
+     "    return 'sha256:' + d, len(data)\n"
+     "def tar(entries):\n"
+     "    b = io.BytesIO()\n"
+     "    t = tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT)\n"
+     "    for name, data in entries:\n"
+     "        i = tarfile.TarInfo(name)\n"
+     "        if data is None:\n"
+     "            i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)\n"
+     "        else:\n"
+     "            i.size = len(data); i.mode = 0o644\n"
+     "            t.addfile(i, io.BytesIO(data))\n"
+     "    t.close()\n"
+     "    return b.getvalue()\n"
+     "layers = %s\n"
+     "descs, diff_ids = [], []\n"
+     "for entries in layers:\n"
+     "    raw = tar(entries)\n"
+     "    diff_ids.append('sha256:' + hashlib.sha256(raw).hexdigest())\n"
+     "    d, n = put(gzip.compress(raw, mtime=0))\n"
+     "    descs.append({'mediaType': "
+     "'application/vnd.oci.image.layer.v1.tar+gzip', 'digest': d, 'size': "
+     "n})\n"
+     "cfg = {'architecture': 'amd64', 'os': 'linux', 'config': {'User': "
+     "'app', 'Env': ['A=1'], 'Cmd': ['/bin/app']}}\n"
+     "config_mt = 'application/vnd.oci.image.config.v1+json'\n"
+     "%s\n"
+     "cfg['rootfs'] = {'type': 'layers', 'diff_ids': diff_ids}\n"
+     "cd, cn = put(json.dumps(cfg).encode())\n"
+     "m = {'schemaVersion': 2, 'mediaType': "
+     "'application/vnd.oci.image.manifest.v1+json', 'config': {'mediaType': "
+     "config_mt, 'digest': cd, 'size': cn}, 'layers': descs}\n"
+     "md, mn = put(json.dumps(m).encode())\n"
+     "open(root + '/oci-layout', 'w').write('{\"imageLayoutVersion\": "
+     "\"1.0.0\"}')\n"
+     "open(root + '/index.json', 'w').write(json.dumps({'schemaVersion': 2, "
+     "'manifests': [{'mediaType': "
+     "'application/vnd.oci.image.manifest.v1+json', 'digest': md, 'size': "
+     "mn, 'annotations': {'org.opencontainers.image.ref.name': 't'}}]}))\n"
+     "EOF",
+     p(dir), layers, extra ? extra : "");
+}
+
+#define LAYERS                                                                 \
+  "[[('etc', None), ('etc/a', b'A0'), ('etc/b', b'B0'), ('gone', b'x')], "     \
+  "[('.wh.gone', b''), ('etc', None), ('etc/a', b'A1')]]"
+
+static oci_layout *open_layout(const char *dir) {
+  oci_layout *l;
+  oci_error err;
+  if (oci_layout_open(p(dir), &l, &err))
+    fail_msg("cannot open the layout: %s", err.message);
+  return l;
+}
+
+static void test_read(void **state) {
+  (void)state;
+  make_image("img", LAYERS, NULL);
+  oci_layout *l = open_layout("img");
+  oci_image_reader *r = NULL;
+  oci_error err;
+  assert_int_equal(oci_image_reader_open(l, "t", NULL, &r, &err), OCI_OK);
+  oci_layout_close(l); /* the reader holds its blobs */
+  char *data;
+  size_t len;
+  assert_int_equal(oci_image_reader_read(r, "/etc/a", &data, &len, &err),
+                   OCI_OK);
+  assert_int_equal(len, 2);
+  assert_string_equal(data, "A1");
+  free(data);
+  assert_int_equal(oci_image_reader_layers_read(r), 1); /* the top only */
+  assert_int_equal(oci_image_reader_read(r, "etc/b", &data, &len, &err),
+                   OCI_OK);
+  assert_string_equal(data, "B0");
+  free(data);
+  oci_image_entry *e = NULL;
+  assert_int_equal(oci_image_reader_stat(r, "/gone", true, &e, &err), OCI_EIO);
+  assert_null(e);
+  assert_non_null(strstr(err.message, "/gone: no such file or directory"));
+  assert_int_equal(oci_image_reader_stat(r, "/etc/a/x", false, &e, &err),
+                   OCI_EIO);
+  assert_non_null(strstr(err.message, "/etc/a: not a directory"));
+  oci_image_listing *ls = NULL;
+  assert_int_equal(oci_image_reader_list(r, "/", &ls, &err), OCI_OK);
+  assert_int_equal(ls->len, 1);
+  assert_string_equal(ls->items[0].info.path, "etc");
+  assert_int_equal(ls->items[0].layer, 1);
+  oci_image_listing_free(ls);
+  assert_int_equal(oci_image_reader_list(r, "/etc/a", &ls, &err), OCI_EINVAL);
+  assert_null(ls);
+  oci_image_reader_free(r);
+}
+
+static void test_options(void **state) {
+  (void)state;
+  make_image("img", LAYERS, NULL);
+  oci_layout *l = open_layout("img");
+  oci_image_reader *r = NULL;
+  oci_error err;
+  oci_image_reader_options o;
+  oci_image_reader_options_init(&o);
+  o.version = 99;
+  assert_int_equal(oci_image_reader_open(l, "t", &o, &r, &err), OCI_EINVAL);
+  assert_null(r);
+  oci_image_reader_options_init(&o);
+  o.max_read = 1;
+  assert_int_equal(oci_image_reader_open(l, "nothing", &o, &r, &err),
+                   OCI_EINVAL);
+  assert_int_equal(oci_image_reader_open(l, "t", &o, &r, &err), OCI_OK);
+  char *data = NULL;
+  size_t len;
+  assert_int_equal(oci_image_reader_read(r, "/etc/a", &data, &len, &err),
+                   OCI_ETOOBIG);
+  assert_null(data);
+  assert_non_null(strstr(err.message, "limit max_read"));
+  oci_image_reader_free(r);
+  o.max_read = 0;
+  o.max_entries = 2;
+  assert_int_equal(oci_image_reader_open(l, "t", &o, &r, &err), OCI_OK);
+  assert_int_equal(oci_image_reader_read(r, "/etc/b", &data, &len, &err),
+                   OCI_ETOOBIG);
+  assert_non_null(strstr(err.message, "limit max_entries"));
+  oci_image_reader_free(r);
+  oci_layout_close(l);
+}
+
+/* Every allocation of the library, failed in turn: OCI_ENOMEM and nothing
+   returned (ASan: nothing leaked); then it succeeds. */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  make_image("img", LAYERS, NULL);
+  oci_layout *l = open_layout("img");
+  long n;
+  for (n = 0;; n++) {
+    oci_error err;
+    oci_image_reader *r = NULL;
+    oci_image_listing *ls = NULL;
+    char *data = NULL;
+    size_t len;
+    alloc_arm(n);
+    int rc = oci_image_reader_open(l, "t", NULL, &r, &err);
+    if (!rc) rc = oci_image_reader_read(r, "/etc/b", &data, &len, &err);
+    if (!rc) rc = oci_image_reader_list(r, "/etc", &ls, &err);
+    alloc_disarm();
+    free(data);
+    oci_image_listing_free(ls);
+    oci_image_reader_free(r);
+    if (!alloc_injected) {
+      if (rc) fail_msg("read failed: %s", err.message);
+      break;
+    }
+    if (rc != OCI_ENOMEM)
+      fail_msg("allocation %ld failed: got %d (%s)", n, rc, err.message);
+  }
+  print_message("%ld allocations failed in turn\n", n);
+  assert_true(n > 20);
+  oci_layout_close(l);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_read, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
