@@ -1360,6 +1360,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "unpack");
   ocil_push_layout_lib(L);
   lua_setfield(L, -2, "layout");
+  ocil_push_run_lib(L);
+  lua_setfield(L, -2, "run");
 #endif
 #ifdef OCI_WITH_REGISTRY
   ocil_push_registry_lib(L);

@@ -9,6 +9,7 @@
      core.unpack    = ocil_push_unpack_lib(L)     (OCI_WITH_IMAGE only)
      core.registry  = ocil_push_registry_lib(L)   (OCI_WITH_REGISTRY only)
      core.fs        = ocil_push_fs_lib(L)
+     core.run       = ocil_push_run_lib(L)        (OCI_WITH_IMAGE only)
       core.values    = ocil_push_values_lib(L, types)
    (core.digest's hashing and core.fs.read_in_root: OCI_WITH_IMAGE only.)
    Data errors return nil, message, err (an error table, binding.h);
@@ -34,6 +35,7 @@ int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
+int ocil_push_run_lib(lua_State *L);      /* core.run (l_run.c) */
 /* core.values (l_values.c); types_idx: the core.types table */
 int ocil_push_values_lib(lua_State *L, int types_idx);
 

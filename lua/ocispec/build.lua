@@ -385,6 +385,13 @@ function Image:commit(tag)
   return store(self.layout, "image manifest", manifest, { platform = platform }, tag)
 end
 
+--- Run a command in the image and add its change as one layer (RUN);
+-- see `ocispec.build_run` for `cmd` and `opts`. Returns self, or nil,
+-- message, err.
+function Image:run(cmd, opts)
+  return require("ocispec.build_run").run(self, cmd, opts)
+end
+
 -- ---------------------------------------------------------------- Index
 
 --- An image index gathering manifests (typically one per platform).

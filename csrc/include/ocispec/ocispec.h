@@ -25,6 +25,7 @@
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
 #include "ocispec/unpack.h"
+#include "ocispec/run.h"
 #endif
 #ifdef OCI_WITH_REGISTRY
 #include "ocispec/registry.h"

@@ -1,0 +1,143 @@
+/* core.run (OCI_WITH_IMAGE): what `img:run` needs from C (csrc/image/run.c):
+     process(argv, {cwd=, timeout=, output=function(stream, data)})
+       -> {exit_code=, signal=, timed_out=, interrupted=, stderr_tail=}
+     reraise(sig), mount_overlay(lower, upper, work, target),
+     unmount(target), upper_to_changeset(upper)
+   Failures return nil, message, err. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+#include "ocil_parts.h"
+#include "ocispec/run.h"
+
+typedef struct out_ctx {
+  lua_State *L;
+  int fn;     /* stack index of the callback */
+  int failed; /* the callback raised: its error is on the stack */
+} out_ctx;
+
+static int on_output(void *ctx, int stream, const char *data, size_t n) {
+  out_ctx *c = ctx;
+  lua_State *L = c->L;
+  lua_pushvalue(L, c->fn);
+  lua_pushstring(L, stream == 1 ? "stdout" : "stderr");
+  lua_pushlstring(L, data, n);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    c->failed = 1; /* the message stays on the stack, raised after cleanup */
+    return 1;
+  }
+  return 0;
+}
+
+static int l_process(lua_State *L) {
+  static const char *const known[] = {"cwd", "timeout", "output", NULL};
+  oci_error err = {0};
+  lua_settop(L, 2);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1 && n < 4096, 1, "argv: 1 to 4095 strings expected");
+  const char **argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(n + 1), 0);
+  int argv_idx = lua_gettop(L);
+  (void)argv_idx;
+  luaL_checkstack(L, (int)n + 8, "argv too long");
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (!s || lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "argv[%d]: string expected", (int)i);
+    if (strlen(s) != len) {
+      oci_error_set(&err, OCI_EINVAL, "argv[%d]: holds a NUL byte", (int)i);
+      return ocil_parts_push_error(L, &err);
+    }
+    argv[i - 1] = s; /* stays on the stack: reachable while we run */
+  }
+  argv[n] = NULL;
+  oci_run_options o = OCI_RUN_OPTIONS_INIT;
+  out_ctx ctx = {L, 0, 0};
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ocil_check_options(L, 2, known, NULL);
+    lua_getfield(L, 2, "cwd");
+    o.cwd = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+    lua_getfield(L, 2, "timeout");
+    o.timeout = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+    lua_getfield(L, 2, "output");
+    if (!lua_isnil(L, -1)) {
+      luaL_checktype(L, -1, LUA_TFUNCTION);
+      ctx.fn = lua_gettop(L);
+      o.output = on_output;
+      o.output_ctx = &ctx;
+    }
+  }
+  oci_run_result *r = lua_newuserdatauv(L, sizeof *r, 0);
+  int rc = oci_run_process(argv, &o, r, &err);
+  if (ctx.failed) return lua_error(L); /* the callback's error, child gone */
+  if (rc) return ocil_parts_push_error(L, &err);
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, r->exit_code);
+  lua_setfield(L, -2, "exit_code");
+  lua_pushinteger(L, r->signal);
+  lua_setfield(L, -2, "signal");
+  lua_pushboolean(L, r->timed_out);
+  lua_setfield(L, -2, "timed_out");
+  lua_pushinteger(L, r->interrupted);
+  lua_setfield(L, -2, "interrupted");
+  lua_pushlstring(L, r->stderr_tail, r->tail_len);
+  lua_setfield(L, -2, "stderr_tail");
+  return 1;
+}
+
+static int l_reraise(lua_State *L) {
+  lua_Integer sig = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, sig > 0 && sig < 65, 1, "not a signal number");
+  oci_run_reraise((int)sig);
+  return 0;
+}
+
+static int l_mount_overlay(lua_State *L) {
+  oci_error err = {0};
+  const char *lo, *up, *wk, *tg;
+  if (ocil_parts_cstring(L, 1, "lower", &lo, &err) ||
+      ocil_parts_cstring(L, 2, "upper", &up, &err) ||
+      ocil_parts_cstring(L, 3, "work", &wk, &err) ||
+      ocil_parts_cstring(L, 4, "target", &tg, &err) ||
+      oci_run_mount_overlay(lo, up, wk, tg, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_unmount(lua_State *L) {
+  oci_error err = {0};
+  const char *tg;
+  if (ocil_parts_cstring(L, 1, "target", &tg, &err) ||
+      oci_run_unmount(tg, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_upper_to_changeset(lua_State *L) {
+  oci_error err = {0};
+  const char *up;
+  if (ocil_parts_cstring(L, 1, "upper", &up, &err) ||
+      oci_run_upper_to_changeset(up, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int ocil_push_run_lib(lua_State *L) {
+  static const luaL_Reg fns[] = {{"process", l_process},
+                                 {"reraise", l_reraise},
+                                 {"mount_overlay", l_mount_overlay},
+                                 {"unmount", l_unmount},
+                                 {"upper_to_changeset", l_upper_to_changeset},
+                                 {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
