@@ -148,6 +148,22 @@ describe("img:run", function()
     end)
   end
 
+  for _, overlay in ipairs({ true, false }) do
+    it("sees a content change that kept size and mtime (" .. (overlay and "overlayfs" or "snapshot") .. ")", function()
+      if why then return pending(why) end
+      local _, img = base(tmp .. "/img")
+      assert(img:run("echo z > /etc/keep/a; touch -r /etc/keep/b /etc/keep/a",
+        { overlay = overlay, tmpdir = tmp .. "/steps" }))
+      local d = img.layers[#img.layers].digest
+      local names = {}
+      for _, e in ipairs(assert(oci.layer.entries(tmp .. "/img/blobs/sha256/" .. d:sub(8)))) do
+        names[#names + 1] = e.path
+      end
+      table.sort(names)
+      assert.are.same({ "etc/", "etc/keep/", "etc/keep/a" }, names)
+    end)
+  end
+
   it("fails on a non-zero exit with the code and stderr's tail, commits nothing, leaves nothing", function()
     if why then return pending(why) end
     local _, img = base(tmp .. "/img")

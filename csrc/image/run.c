@@ -354,3 +354,120 @@ int oci_run_upper_to_changeset(const char *upper, oci_error *err) {
   close(fd);
   return rc;
 }
+
+/* 1 when the regular files a and b (open) differ in content, 0 when equal,
+   -1 on a read error. */
+static int content_differs(int a, int b) {
+  char ba[16384], bb[16384];
+  for (;;) {
+    ssize_t na = read(a, ba, sizeof ba);
+    if (na < 0 && errno == EINTR) continue;
+    if (na < 0) return -1;
+    size_t got = 0;
+    while (got < (size_t)na) {
+      ssize_t nb = read(b, bb + got, (size_t)na - got);
+      if (nb < 0 && errno == EINTR) continue;
+      if (nb < 0) return -1;
+      if (nb == 0) return 1;
+      got += (size_t)nb;
+    }
+    if (na == 0) {
+      ssize_t nb = read(b, bb, 1);
+      return nb < 0 ? -1 : nb > 0;
+    }
+    if (memcmp(ba, bb, (size_t)na) != 0) return 1;
+  }
+}
+
+static int same_meta(const struct stat *a, const struct stat *b) {
+  return a->st_size == b->st_size && a->st_mode == b->st_mode &&
+         a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int mark_dir(int lfd, int ufd, const char *path, int depth,
+                    size_t *changed, oci_error *err) {
+  if (depth > 512)
+    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
+  int dfd = dup(ufd);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
+                         strerror(errno));
+  }
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (!rc && (errno = 0, de = readdir(d))) {
+    const char *name = de->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", path, name);
+    struct stat us, ls;
+    if (fstatat(ufd, name, &us, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+      break;
+    }
+    if (fstatat(lfd, name, &ls, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue; /* added */
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+      break;
+    }
+    int dir = S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode);
+    int reg = S_ISREG(us.st_mode) && S_ISREG(ls.st_mode);
+    if (!dir && !(reg && same_meta(&ls, &us))) continue;
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0);
+    int a = openat(lfd, name, flags), b = openat(ufd, name, flags);
+    if (a < 0 || b < 0)
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+    else if (dir)
+      rc = mark_dir(a, b, sub, depth + 1, changed, err);
+    else {
+      int c = content_differs(a, b);
+      if (c < 0)
+        rc = oci_error_set(err, OCI_EIO, "snapshot: %s: read: %s", sub,
+                           strerror(errno));
+      else if (c > 0) {
+        struct timespec t[2] = {{0, UTIME_OMIT}, us.st_mtim};
+        t[1].tv_nsec =
+            t[1].tv_nsec == 999999999 ? t[1].tv_nsec - 1 : t[1].tv_nsec + 1;
+        if (futimens(b, t) != 0)
+          rc = oci_error_set(err, OCI_EIO, "snapshot: %s: utimens: %s", sub,
+                             strerror(errno));
+        else if (changed)
+          (*changed)++;
+      }
+    }
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+  }
+  if (!rc && !de && errno)
+    rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(errno));
+  closedir(d);
+  return rc;
+}
+
+int oci_run_mark_content_changes(const char *lower, const char *upper,
+                                 size_t *changed, oci_error *err) {
+  oci_error_reset(err);
+  if (changed) *changed = 0;
+  int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int l = open(lower, flags);
+  if (l < 0)
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", lower,
+                         strerror(errno));
+  int u = open(upper, flags);
+  if (u < 0) {
+    close(l);
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", upper,
+                         strerror(errno));
+  }
+  int rc = mark_dir(l, u, upper, 0, changed, err);
+  close(l);
+  close(u);
+  return rc;
+}

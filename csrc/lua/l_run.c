@@ -2,7 +2,8 @@
      process(argv, {cwd=, timeout=, output=function(stream, data)})
        -> {exit_code=, signal=, timed_out=, interrupted=, stderr_tail=}
      reraise(sig), mount_overlay(lower, upper, work, target),
-     unmount(target), upper_to_changeset(upper)
+     unmount(target), upper_to_changeset(upper),
+     mark_content_changes(lower, upper) -> number of files marked
    Failures return nil, message, err. */
 #include <lauxlib.h>
 #include <lua.h>
@@ -131,13 +132,27 @@ static int l_upper_to_changeset(lua_State *L) {
   return 1;
 }
 
+static int l_mark_content_changes(lua_State *L) {
+  oci_error err = {0};
+  const char *lo, *up;
+  size_t n = 0;
+  if (ocil_parts_cstring(L, 1, "lower", &lo, &err) ||
+      ocil_parts_cstring(L, 2, "upper", &up, &err) ||
+      oci_run_mark_content_changes(lo, up, &n, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
 int ocil_push_run_lib(lua_State *L) {
-  static const luaL_Reg fns[] = {{"process", l_process},
-                                 {"reraise", l_reraise},
-                                 {"mount_overlay", l_mount_overlay},
-                                 {"unmount", l_unmount},
-                                 {"upper_to_changeset", l_upper_to_changeset},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"process", l_process},
+      {"reraise", l_reraise},
+      {"mount_overlay", l_mount_overlay},
+      {"unmount", l_unmount},
+      {"upper_to_changeset", l_upper_to_changeset},
+      {"mark_content_changes", l_mark_content_changes},
+      {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -15,7 +15,8 @@
 -- the layer: whiteouts (overlayfs's 0:0 character devices) as `.wh.NAME`,
 -- opaque directories as `.wh..wh..opq`. Where overlayfs cannot be mounted,
 -- the tree is unpacked twice and the layer is the changeset between the
--- two (`layer.build{lower=, upper=}`: size, mode, owner and mtime compared).
+-- two (`layer.build{lower=, upper=}`: size, mode, owner and mtime
+-- compared, and the content of files whose metadata is unchanged).
 --
 -- Afterwards, whatever happened (success, a failing command, a timeout, an
 -- error raised by the output callback, SIGINT/SIGTERM/SIGHUP/SIGQUIT
@@ -301,6 +302,9 @@ function M.run(img, cmd, opts)
       if not r then return nil, "RUN: " .. m, e end
       spec_layer = { dir = tmp .. "/upper" }
     else
+      -- content changes that kept size and mtime: marked for the comparison
+      r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
+      if not r then return nil, "RUN: " .. m, e end
       spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs" }
     end
     spec_layer.created_by = created_by

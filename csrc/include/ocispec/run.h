@@ -97,12 +97,24 @@ OCI_API int oci_run_unmount(const char *target, oci_error *err);
    0:0) becomes an empty file ".wh.NAME", a directory marked opaque
    (xattr trusted.overlay.opaque or user.overlay.opaque = "y") gets an
    empty ".wh..wh..opq", and every xattr named "trusted.overlay.NAME" or
-   "user.overlay.NAME" is removed. Never follows a symbolic link (every step is made
-   relative to a directory opened with O_NOFOLLOW). A name that already
+   "user.overlay.NAME" is removed. Never follows a symbolic link (every step is
+   made relative to a directory opened with O_NOFOLLOW). A name that already
    starts with ".wh." in the upper directory is refused (OCI_EINVAL): the
    command made a file the layer could not tell from a whiteout. Returns
    OCI_OK, or OCI_EIO / OCI_EINVAL naming the path. */
 OCI_API int oci_run_upper_to_changeset(const char *upper, oci_error *err);
+
+/** For a snapshot comparison (lower: the tree before the step, upper: the
+   same tree after it, two copies): finds the regular files whose size,
+   mode, owner and mtime are equal in both trees but whose content differs
+   (compared byte by byte), and moves such a file's mtime in upper by one
+   nanosecond, so that a comparison of metadata (oci_layer_build's lower
+   and upper source) sees the change. Never follows a symbolic link (every
+   step is relative to a directory opened with O_NOFOLLOW). *changed (may
+   be NULL) counts the files marked. Returns OCI_OK, or OCI_EIO naming the
+   path. */
+OCI_API int oci_run_mark_content_changes(const char *lower, const char *upper,
+                                         size_t *changed, oci_error *err);
 
 #ifdef __cplusplus
 }
