@@ -304,6 +304,7 @@ local FAILS = {
   ["core.run.mount_overlay"] = function() return core.run.mount_overlay("a,b", "u", "w", "t") end,
   ["core.run.unmount"] = function() return core.run.unmount(tmp .. "/not-mounted") end,
   ["core.run.mark_content_changes"] = function() return core.run.mark_content_changes(tmp .. "/none", tmp) end,
+  ["core.run.list"] = function() return core.run.list(tmp .. "/none") end,
   ["core.run.upper_to_changeset"] = function() return core.run.upper_to_changeset(tmp .. "/none") end,
   ["oci.unpack.dir_state"] = function() return oci.unpack.dir_state("a\0b") end,
   ["oci.unpack.image"] = function() return oci.unpack.image(L, "latest", ".") end,

@@ -269,6 +269,28 @@ describe("img:run", function()
     assert.are.same({ "work/" }, names)
   end)
 
+  it("keeps a cache mount between steps and builds by id, out of the image", function()
+    if why then return pending(why) end
+    local function build(n)
+      local _, img = base(tmp .. "/img" .. n)
+      local out = {}
+      assert(img:run("cat /cache/count 2>/dev/null; echo run >> /cache/count", {
+        mounts = { { type = "cache", id = "counter", target = "/cache" } }, cache_dir = tmp .. "/cache",
+        tmpdir = tmp .. "/steps", output = function(_, d) out[#out + 1] = d end }))
+      local names = {}
+      local d = img.layers[#img.layers].digest
+      for _, e in ipairs(assert(oci.layer.entries(tmp .. "/img" .. n .. "/blobs/sha256/" .. d:sub(8)))) do
+        names[#names + 1] = e.path
+      end
+      assert.are.same({}, names)
+      return table.concat(out)
+    end
+    assert.are.equal("", build(1))
+    assert.are.equal("run\n", build(2))
+    assert.are.equal("run\nrun\n", support.read(tmp .. "/cache/counter/count"))
+    assert_clean(tmp .. "/steps")
+  end)
+
   it("runs with crun when asked", function()
     if why then return pending(why) end
     if not have("crun") then return pending("crun is not installed") end
@@ -294,11 +316,14 @@ describe("img:run", function()
     end
     raises('unknown option "nope"', function() img:run("true", { nope = 1 }) end)
     raises('run: network must be "none" or "host", got bridge', function() img:run("true", { network = "bridge" }) end)
-    raises('run: mounts[1].type must be "bind" or "tmpfs", got nfs',
+    raises('run: mounts[1].type must be "bind", "tmpfs" or "cache", got nfs',
       function() img:run("true", { mounts = { { type = "nfs", target = "/x" } } }) end)
     raises('run: mounts[1].target must be an absolute path',
       function() img:run("true", { mounts = { { type = "tmpfs", target = "x" } } }) end)
     raises("run: an empty command", function() img:run({}) end)
+    raises("run: mounts[1].id: letters, digits", function()
+      img:run("true", { mounts = { { type = "cache", id = "../x", target = "/c" } } })
+    end)
     local ok, msg, err = img:run("true", { runtime = "no-such-runtime" })
     if is_root() then
       support.assert_fails({ "no OCI runtime found (no-such-runtime)" }, { code = "unsupported" }, ok, msg, err)

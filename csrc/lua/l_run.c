@@ -3,12 +3,20 @@
        -> {exit_code=, signal=, timed_out=, interrupted=, stderr_tail=}
      reraise(sig), mount_overlay(lower, upper, work, target),
      unmount(target), upper_to_changeset(upper),
-     mark_content_changes(lower, upper) -> number of files marked
+     mark_content_changes(lower, upper) -> number of files marked,
+     list(dir) -> the entries below dir (no link followed)
    Failures return nil, message, err. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "binding.h"
 #include "ocil_parts.h"
@@ -144,6 +152,126 @@ static int l_mark_content_changes(lua_State *L) {
   return 1;
 }
 
+/* ---- list(path): the tree below a directory, or one entry ------------ */
+
+typedef struct lister {
+  lua_State *L;
+  int out; /* stack index of the result list */
+  lua_Integer n;
+  oci_error err;
+} lister;
+
+#define LIST_MAX_ENTRIES 1000000
+#define LIST_MAX_DEPTH 256
+
+static int list_push(lister *ls, int dfd, const char *name, const char *rel,
+                     const struct stat *st) {
+  lua_State *L = ls->L;
+  if (ls->n >= LIST_MAX_ENTRIES)
+    return oci_error_set(&ls->err, OCI_ETOOBIG, "list: more than %d entries",
+                         LIST_MAX_ENTRIES);
+  const char *type = S_ISREG(st->st_mode)   ? "file"
+                     : S_ISDIR(st->st_mode) ? "dir"
+                     : S_ISLNK(st->st_mode) ? "symlink"
+                                            : NULL;
+  if (!type) return OCI_OK; /* devices, fifos, sockets: not copied */
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, rel);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, type);
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, st->st_mode & 07777);
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, st->st_uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, st->st_gid);
+  lua_setfield(L, -2, "gid");
+  lua_pushinteger(L, (lua_Integer)st->st_size);
+  lua_setfield(L, -2, "size");
+  if (S_ISLNK(st->st_mode)) {
+    char t[PATH_MAX];
+    ssize_t n = readlinkat(dfd, name, t, sizeof t - 1);
+    if (n < 0) {
+      lua_pop(L, 1);
+      return oci_error_set(&ls->err, OCI_EIO, "list: %s: %s", rel,
+                           strerror(errno));
+    }
+    lua_pushlstring(L, t, (size_t)n);
+    lua_setfield(L, -2, "target");
+  }
+  lua_rawseti(L, ls->out, ++ls->n);
+  return OCI_OK;
+}
+
+static int list_dir(lister *ls, int fd, const char *rel, int depth) {
+  if (depth > LIST_MAX_DEPTH)
+    return oci_error_set(&ls->err, OCI_EDEPTH, "list: %s: deeper than %d", rel,
+                         LIST_MAX_DEPTH);
+  int dfd = dup(fd);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return oci_error_set(&ls->err, OCI_EIO, "list: %s: %s", rel,
+                         strerror(errno));
+  }
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (!rc && (errno = 0, de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    char sub[PATH_MAX];
+    int n =
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+    if (n < 0 || (size_t)n >= sizeof sub) {
+      rc = oci_error_set(&ls->err, OCI_ETOOBIG, "list: %s: path too long", rel);
+      break;
+    }
+    struct stat st;
+    if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc = oci_error_set(&ls->err, OCI_EIO, "list: %s: %s", sub,
+                         strerror(errno));
+      break;
+    }
+    rc = list_push(ls, fd, de->d_name, sub, &st);
+    if (!rc && S_ISDIR(st.st_mode)) {
+      int cfd = openat(fd, de->d_name,
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0)
+        rc = oci_error_set(&ls->err, OCI_EIO, "list: %s: %s", sub,
+                           strerror(errno));
+      else {
+        rc = list_dir(ls, cfd, sub, depth + 1);
+        close(cfd);
+      }
+    }
+  }
+  if (!rc && !de && errno)
+    rc = oci_error_set(&ls->err, OCI_EIO, "list: %s: %s", rel, strerror(errno));
+  closedir(d);
+  return rc;
+}
+
+/* list(dir): every entry below dir (never following a link), each
+   {path= (relative), type= ("file", "dir", "symlink"), mode=, uid=, gid=,
+   size=, target=}; other kinds are left out. In directory order. */
+static int l_list(lua_State *L) {
+  lister ls = {L, 0, 0, {0}};
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &ls.err))
+    return ocil_parts_push_error(L, &ls.err);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  ls.out = 2;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    oci_error_set(&ls.err, OCI_EIO, "list: %s: %s", path, strerror(errno));
+    return ocil_parts_push_error(L, &ls.err);
+  }
+  int rc = list_dir(&ls, fd, "", 0);
+  close(fd);
+  if (rc) return ocil_parts_push_error(L, &ls.err);
+  return 1;
+}
+
 int ocil_push_run_lib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"process", l_process},
@@ -151,6 +279,7 @@ int ocil_push_run_lib(lua_State *L) {
       {"mount_overlay", l_mount_overlay},
       {"unmount", l_unmount},
       {"upper_to_changeset", l_upper_to_changeset},
+      {"list", l_list},
       {"mark_content_changes", l_mark_content_changes},
       {NULL, NULL}};
   luaL_newlib(L, fns);

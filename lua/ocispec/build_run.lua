@@ -34,7 +34,7 @@ local runtime = require "ocispec.runtime"
 local M = {}
 
 local RUN_OPTIONS = { "env", "workdir", "user", "mounts", "network", "timeout", "runtime", "output",
-  "tmpdir", "comment", "overlay" }
+  "tmpdir", "comment", "overlay", "cache_dir" }
 
 -- The capabilities of a RUN step: Docker's default set, so that package
 -- managers, chown and adduser work.
@@ -78,14 +78,19 @@ local function check_mounts(mounts)
   if type(mounts) ~= "table" then error("run: mounts must be a list", 4) end
   for i, m in ipairs(mounts) do
     if type(m) ~= "table" then error(("run: mounts[%d] must be a table"):format(i), 4) end
-    util.check_options(m, { "type", "source", "target", "readonly", "size" }, ("run: mounts[%d]"):format(i), 5)
+    util.check_options(m, { "type", "source", "target", "readonly", "size", "id" }, ("run: mounts[%d]"):format(i), 5)
     if type(m.target) ~= "string" or m.target:sub(1, 1) ~= "/" then
       error(("run: mounts[%d].target must be an absolute path"):format(i), 4)
     end
     if m.type == "bind" then
       if type(m.source) ~= "string" then error(("run: mounts[%d].source: a host path expected"):format(i), 4) end
+    elseif m.type == "cache" then
+      if m.id ~= nil and (type(m.id) ~= "string" or not m.id:match("^[%w_][%w._-]*$") or #m.id > 200) then
+        error(("run: mounts[%d].id: letters, digits, '.', '_', '-' expected, got %s"):format(i, tostring(m.id)), 4)
+      end
     elseif m.type ~= "tmpfs" then
-      error(("run: mounts[%d].type must be \"bind\" or \"tmpfs\", got %s"):format(i, tostring(m.type)), 4)
+      error(("run: mounts[%d].type must be \"bind\", \"tmpfs\" or \"cache\", got %s"):format(i, tostring(m.type)),
+        4)
     end
   end
   return mounts
@@ -121,8 +126,8 @@ local function step_spec(img, argv, opts, rootfs)
   t.root = { path = "rootfs", readonly = false }
   t.hostname = "ocispec-run"
   for _, m in ipairs(opts.mounts) do
-    if m.type == "bind" then
-      t.mounts[#t.mounts + 1] = { destination = m.target, type = "bind", source = m.source,
+    if m.type == "bind" or m.type == "cache" then
+      t.mounts[#t.mounts + 1] = { destination = m.target, type = "bind", source = m.source or m.host,
         options = { "rbind", m.readonly and "ro" or "rw", "nosuid", "nodev" } }
     else
       t.mounts[#t.mounts + 1] = { destination = m.target, type = "tmpfs", source = "tmpfs",
@@ -164,6 +169,38 @@ local function make_mount_points(spec, lower)
   end
 end
 
+--- The directory of cache mounts (`{type="cache", id=, target=}`):
+-- `dir` when given, else $OCISPEC_CACHE_DIR, else
+-- $XDG_CACHE_HOME/ocispec/mounts, else ~/.cache/ocispec/mounts.
+function M.cache_dir(dir)
+  if dir then return dir end
+  local env = os.getenv("OCISPEC_CACHE_DIR")
+  if env and env ~= "" then return env end
+  local xdg = os.getenv("XDG_CACHE_HOME")
+  if xdg and xdg ~= "" then return xdg .. "/ocispec/mounts" end
+  return (os.getenv("HOME") or "/root") .. "/.cache/ocispec/mounts"
+end
+
+-- mkdir -p of an absolute host path (each missing component, mode 0755);
+-- true, or nil, message, err.
+local function mkdir_p(path)
+  local cur = ""
+  for comp in path:gmatch("[^/]+") do
+    cur = cur .. "/" .. comp
+    local st, msg, err = core.unpack.dir_state(cur)
+    if not st then return nil, msg, err end
+    if st == "missing" then
+      local ok
+      ok, msg, err = core.unpack.mkdir(cur, 493)
+      if not ok and core.unpack.dir_state(cur) == "missing" then return nil, msg, err end
+    elseif st == "other" then
+      return util.fail("io", ("%s: not a directory"):format(cur))
+    end
+  end
+  return true
+end
+M.mkdir_p = mkdir_p
+
 -- Unpacks img's layers into dir (each checked by digest, size, diff_id).
 local function unpack_layers(img, dir)
   local ids = img.cfg.rootfs.diff_ids
@@ -187,7 +224,9 @@ end
 -- opts: `env` (a table name → value, on top of the image's Env), `workdir`,
 -- `user` (as Config.User, resolved in the image), `mounts` (a list of
 -- `{type="bind", source=, target=, readonly=}` or `{type="tmpfs",
--- target=, size=}`; never in the layer), `network` ("none", the default:
+-- target=, size=}` or `{type="cache", id=, target=}`: a directory that
+-- persists between steps and builds by `id` (default: the target), in
+-- `cache_dir` (default `build_run.cache_dir()`); never in the layer), `network` ("none", the default:
 -- its own network namespace with loopback only; or "host"), `timeout`
 -- (seconds), `runtime` ("runc", "crun" or a path; default runc, else
 -- crun), `output` (a function(stream, data), stream "stdout" or "stderr";
@@ -221,7 +260,21 @@ function M.run(img, cmd, opts)
   if o.env ~= nil and type(o.env) ~= "table" then error("run: env must be a table", 2) end
   if o.output ~= nil and type(o.output) ~= "function" then error("run: output must be a function", 2) end
   if o.timeout ~= nil and type(o.timeout) ~= "number" then error("run: timeout must be a number", 2) end
-  o.mounts = check_mounts(o.mounts)
+  local mounts = {}
+  for i, m in ipairs(check_mounts(o.mounts)) do
+    mounts[i] = {}
+    for k, v in pairs(m) do mounts[i][k] = v end
+  end
+  o.mounts = mounts
+  for _, m in ipairs(o.mounts) do
+    if m.type == "cache" then
+      -- by id (default: the target), in the cache directory; made once
+      local id = m.id or m.target:gsub("[^%w._-]", "_")
+      m.host = M.cache_dir(o.cache_dir) .. "/" .. id
+      local ok, msg, err = mkdir_p(m.host)
+      if not ok then return nil, "RUN: cache mount " .. id .. ": " .. msg, err end
+    end
+  end
   local created_by = "RUN " .. describe((cmd[1] == "/bin/sh" and #cmd == 3 and cmd[2] == "-c"
     and cmd[3] or cmd))
   if core.fs.ids().euid ~= 0 then
