@@ -24,8 +24,8 @@
 #include "ocispec/hash.h"
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
-#include "ocispec/unpack.h"
 #include "ocispec/run.h"
+#include "ocispec/unpack.h"
 #endif
 #ifdef OCI_WITH_REGISTRY
 #include "ocispec/registry.h"
