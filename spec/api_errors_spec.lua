@@ -300,10 +300,18 @@ local FAILS = {
   ["oci.unpack.mkdir"] = function() return oci.unpack.mkdir(tmp .. "/no/dir") end,
   ["oci.unpack.remove_tree"] = function() return oci.unpack.remove_tree("a\0b") end,
   ["Image:run"] = function() return oci.build.Image.new(L):run("true", { runtime = "no-such-runtime" }) end,
+  ["Image:copy"] = function() return oci.build.Image.new(L):copy(tmp .. "/no-such-file", "/x") end,
+  ["Image:copy_from"] = function()
+    local other = oci.build.Image.new(L)
+    other.layers[1] = { digest = "sha256:" .. ("0"):rep(64), size = 1 }
+    other.cfg.rootfs.diff_ids[1] = "sha256:" .. ("0"):rep(64)
+    return oci.build.Image.new(L):copy_from(other, "/x", "/x", { tmpdir = tmp })
+  end,
   ["core.run.process"] = function() return core.run.process({ tmp .. "/no-such-program" }) end,
   ["core.run.mount_overlay"] = function() return core.run.mount_overlay("a,b", "u", "w", "t") end,
   ["core.run.unmount"] = function() return core.run.unmount(tmp .. "/not-mounted") end,
   ["core.run.mark_content_changes"] = function() return core.run.mark_content_changes(tmp .. "/none", tmp) end,
+  ["core.run.lstat"] = function() return core.run.lstat("a\0b") end,
   ["core.run.list"] = function() return core.run.list(tmp .. "/none") end,
   ["core.run.upper_to_changeset"] = function() return core.run.upper_to_changeset(tmp .. "/none") end,
   ["oci.unpack.dir_state"] = function() return oci.unpack.dir_state("a\0b") end,

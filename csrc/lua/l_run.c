@@ -4,7 +4,8 @@
      reraise(sig), mount_overlay(lower, upper, work, target),
      unmount(target), upper_to_changeset(upper),
      mark_content_changes(lower, upper) -> number of files marked,
-     list(dir) -> the entries below dir (no link followed)
+     list(dir) -> the entries below dir (no link followed),
+     lstat(path) -> "file", "dir", "symlink", "other" or "missing"
    Failures return nil, message, err. */
 #include <dirent.h>
 #include <errno.h>
@@ -272,6 +273,29 @@ static int l_list(lua_State *L) {
   return 1;
 }
 
+/* lstat(path): "file", "dir", "symlink", "other" or "missing" (no link
+   followed in the last component). */
+static int l_lstat(lua_State *L) {
+  oci_error err = {0};
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      lua_pushliteral(L, "missing");
+      return 1;
+    }
+    oci_error_set(&err, OCI_EIO, "%s: %s", path, strerror(errno));
+    return ocil_parts_push_error(L, &err);
+  }
+  lua_pushstring(L, S_ISREG(st.st_mode)   ? "file"
+                    : S_ISDIR(st.st_mode) ? "dir"
+                    : S_ISLNK(st.st_mode) ? "symlink"
+                                          : "other");
+  return 1;
+}
+
 int ocil_push_run_lib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"process", l_process},
@@ -280,6 +304,7 @@ int ocil_push_run_lib(lua_State *L) {
       {"unmount", l_unmount},
       {"upper_to_changeset", l_upper_to_changeset},
       {"list", l_list},
+      {"lstat", l_lstat},
       {"mark_content_changes", l_mark_content_changes},
       {NULL, NULL}};
   luaL_newlib(L, fns);

@@ -392,6 +392,19 @@ function Image:run(cmd, opts)
   return require("ocispec.build_run").run(self, cmd, opts)
 end
 
+--- Copy host files into the image as one layer (COPY); see
+-- `ocispec.build_copy`. Returns self, or nil, message, err.
+function Image:copy(src, dst, opts)
+  return require("ocispec.build_copy").copy(self, src, dst, opts)
+end
+
+--- Copy `path` of `other` (an Image being built) to `dst` as one layer
+-- (COPY --from); see `ocispec.build_copy`. Returns self, or nil,
+-- message, err.
+function Image:copy_from(other, path, dst, opts)
+  return require("ocispec.build_copy").copy_from(self, other, path, dst, opts)
+end
+
 -- ---------------------------------------------------------------- Index
 
 --- An image index gathering manifests (typically one per platform).

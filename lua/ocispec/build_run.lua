@@ -207,10 +207,12 @@ local function unpack_layers(img, dir)
   for i, d in ipairs(img.layers) do
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
       { digest = d.digest, size = d.size, diff_id = ids[i] })
-    if not ok then return nil, ("RUN: layer %d (%s): %s"):format(i, d.digest, msg), err end
+    if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
   end
   return true
 end
+
+M.unpack_layers = unpack_layers
 
 local function describe(cmd)
   if type(cmd) == "string" then return cmd end
@@ -272,7 +274,7 @@ function M.run(img, cmd, opts)
       local id = m.id or m.target:gsub("[^%w._-]", "_")
       m.host = M.cache_dir(o.cache_dir) .. "/" .. id
       local ok, msg, err = mkdir_p(m.host)
-      if not ok then return nil, "RUN: cache mount " .. id .. ": " .. msg, err end
+      if not ok then return util.fail(err, "RUN: cache mount " .. id .. ": " .. msg) end
     end
   end
   local created_by = "RUN " .. describe((cmd[1] == "/bin/sh" and #cmd == 3 and cmd[2] == "-c"
@@ -286,7 +288,7 @@ function M.run(img, cmd, opts)
   local base = o.tmpdir or os.getenv("TMPDIR") or "/tmp"
   local tmp
   tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-run-XXXXXX")
-  if not tmp then return nil, "RUN: temporary directory: " .. msg, err end
+  if not tmp then return util.fail(err, "RUN: temporary directory: " .. msg) end
   local state = { tmp = tmp, rt = rt, id = "ocispec-run-" .. tmp:match("([^-/]+)$") }
   local function cleanup()
     if state.started then
@@ -305,7 +307,7 @@ function M.run(img, cmd, opts)
     if not r then return nil, m, e end
     local spec
     spec, m, e = step_spec(img, cmd, o, tmp .. "/lower")
-    if not spec then return nil, "RUN: runtime config: " .. m, e end
+    if not spec then return util.fail(e, "RUN: runtime config: " .. m) end
     make_mount_points(spec, tmp .. "/lower")
     local overlay = o.overlay ~= false
       and core.run.mount_overlay(tmp .. "/lower", tmp .. "/upper", tmp .. "/work", tmp .. "/rootfs")
@@ -331,7 +333,7 @@ function M.run(img, cmd, opts)
     for _, a in ipairs({ "run", "--bundle", tmp, state.id }) do argv[#argv + 1] = a end
     res, m, e = core.run.process(argv,
       { timeout = o.timeout, output = output })
-    if not res then return nil, "RUN: " .. m, e end
+    if not res then return util.fail(e, "RUN: " .. m) end
     if res.interrupted ~= 0 then
       state.interrupted = res.interrupted
       return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), res.interrupted))
@@ -352,12 +354,12 @@ function M.run(img, cmd, opts)
       if not r then return nil, m, e end
       state.mounted = false
       r, m, e = core.run.upper_to_changeset(tmp .. "/upper")
-      if not r then return nil, "RUN: " .. m, e end
+      if not r then return util.fail(e, "RUN: " .. m) end
       spec_layer = { dir = tmp .. "/upper" }
     else
       -- content changes that kept size and mtime: marked for the comparison
       r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
-      if not r then return nil, "RUN: " .. m, e end
+      if not r then return util.fail(e, "RUN: " .. m) end
       spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs" }
     end
     spec_layer.created_by = created_by
