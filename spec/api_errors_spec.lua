@@ -156,6 +156,7 @@ local CANNOT = {
   ["oci.digest.sha512"] = "any bytes",
   ["oci.registry.host_of"] = "a name mapping",
   ["core.run.reraise"] = "raises a signal in this process (misuse raises)",
+  ["core.run.now"] = "a clock",
   ["oci.image.MediaType.info"] = "nil means not declared", ["oci.image.MediaType.is_config"] = "a boolean",
   ["oci.image.MediaType.is_index"] = "a boolean", ["oci.image.MediaType.is_layer"] = "a boolean",
   ["oci.image.MediaType.is_manifest"] = "a boolean",
@@ -300,6 +301,7 @@ local FAILS = {
   ["oci.unpack.mkdir"] = function() return oci.unpack.mkdir(tmp .. "/no/dir") end,
   ["oci.unpack.remove_tree"] = function() return oci.unpack.remove_tree("a\0b") end,
   ["Image:run"] = function() return oci.build.Image.new(L):run("true", { runtime = "no-such-runtime" }) end,
+  ["Image:_add_layer"] = function() return oci.build.Image.new(L):_add_layer({ dir = tmp .. "/none" }) end,
   ["Image:copy"] = function() return oci.build.Image.new(L):copy(tmp .. "/no-such-file", "/x") end,
   ["Image:copy_from"] = function()
     local other = oci.build.Image.new(L)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "binding.h"
@@ -296,6 +297,14 @@ static int l_lstat(lua_State *L) {
   return 1;
 }
 
+/* now(): seconds of the monotonic clock (step timings). */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
 int ocil_push_run_lib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"process", l_process},
@@ -305,6 +314,7 @@ int ocil_push_run_lib(lua_State *L) {
       {"upper_to_changeset", l_upper_to_changeset},
       {"list", l_list},
       {"lstat", l_lstat},
+      {"now", l_now},
       {"mark_content_changes", l_mark_content_changes},
       {NULL, NULL}};
   luaL_newlib(L, fns);

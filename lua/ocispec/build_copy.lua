@@ -160,7 +160,7 @@ function M.copy(img, src, dst, opts)
   end
   local entries, msg, err = entries_for(srcs, d, dst_is_dir, uid, gid, opts.chmod)
   if not entries then return nil, msg, err end
-  return img:add_layer({ entries = entries, uid = uid, gid = gid,
+  return img:_add_layer({ entries = entries, uid = uid, gid = gid,
     created_by = opts.created_by or ("COPY %s %s"):format(describe(src), dst), comment = opts.comment })
 end
 
@@ -205,6 +205,38 @@ function M.copy_from(img, other, path, dst, opts)
   core.unpack.remove_tree(tmp)
   if not ok then error(a, 0) end
   return a, b, c
+end
+
+--- The cache key of `img:copy(src, dst, opts)`: the arguments and, for
+-- every source matched, its name and tree digest (content, mode, owner).
+function M.key(img, src, dst, opts)
+  local cache = require "ocispec.build_cache"
+  local list = type(src) == "table" and src or { src }
+  local inputs = {}
+  for _, s in ipairs(list) do
+    if type(s) == "string" then
+      local srcs = expand(s)
+      for _, x in ipairs(srcs or {}) do
+        local d, msg, err = cache.tree_digest(x.path)
+        if not d then return nil, msg, err end
+        inputs[#inputs + 1] = { x.name, d }
+      end
+    end
+  end
+  opts = type(opts) == "table" and opts or {}
+  return cache.key(img, "copy", { src = list, dst = dst, chown = opts.chown or "", chmod = opts.chmod or "",
+    created_by = opts.created_by or "", comment = opts.comment or "", layer = cache.layer_args(img) }, inputs)
+end
+
+--- The cache key of `img:copy_from(other, path, dst, opts)`: other's
+-- state (its diff_ids identify its files) and the arguments.
+function M.key_from(img, other, path, dst, opts)
+  local cache = require "ocispec.build_cache"
+  if type(other) ~= "table" or not other.cfg then error("copy_from: an Image expected", 4) end
+  opts = type(opts) == "table" and opts or {}
+  return cache.key(img, "copy_from", { path = path, dst = dst, chown = opts.chown or "", chmod = opts.chmod or "",
+    created_by = opts.created_by or "", comment = opts.comment or "", layer = cache.layer_args(img) },
+    { other = cache.state(other) })
 end
 
 return M

@@ -214,6 +214,33 @@ end
 
 M.unpack_layers = unpack_layers
 
+--- The cache key of `img:run(cmd, opts)` (ocispec.build_cache): the
+-- command, env, workdir, user, network, mounts (bind mounts: the digest of
+-- their source tree; cache mounts: type, id and target only) and comment.
+function M.key(img, cmd, opts)
+  local cache = require "ocispec.build_cache"
+  opts = type(opts) == "table" and opts or {}
+  local args = { cmd = cmd, env = opts.env or {}, workdir = opts.workdir or "", user = opts.user or "",
+    network = opts.network or "none", comment = opts.comment or "", layer = cache.layer_args(img), mounts = {} }
+  local inputs = {}
+  for i, m in ipairs(type(opts.mounts) == "table" and opts.mounts or {}) do
+    if type(m) == "table" then
+      args.mounts[i] = { type = m.type, target = m.target, id = m.id or "", readonly = m.readonly or false }
+      if m.type == "bind" and type(m.source) == "string" then
+        local d, msg, err = cache.tree_digest(m.source)
+        if not d then return nil, msg, err end
+        inputs[#inputs + 1] = d
+      end
+    end
+  end
+  return cache.key(img, "run", args, inputs)
+end
+
+function M.describe(cmd)
+  if type(cmd) ~= "table" then return "RUN " .. tostring(cmd) end
+  return "RUN " .. table.concat(cmd, " ")
+end
+
 local function describe(cmd)
   if type(cmd) == "string" then return cmd end
   local parts = {}
@@ -364,7 +391,7 @@ function M.run(img, cmd, opts)
     end
     spec_layer.created_by = created_by
     spec_layer.comment = o.comment
-    return img:add_layer(spec_layer)
+    return img:_add_layer(spec_layer)
   end)
   cleanup()
   if state.interrupted then core.run.reraise(state.interrupted) end
