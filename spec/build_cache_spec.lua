@@ -95,4 +95,28 @@ describe("build cache", function()
     assert.are.equal(da, db)
     assert(assert(oci.layout.open(tmp .. "/B")):verify())
   end)
+  it("`ocispec build` prints each step with \"cached\" or its time; --no-cache runs them all", function()
+    if why then return pending(why) end
+    local bin = assert(oci.core.realpath(here .. "../bin/ocispec"))
+    support.write(tmp .. "/build.lua", ([[
+      local L = assert(oci.layout.create(arg[1]))
+      local img = oci.build.Image.new(L, { created = 1704067200 })
+      assert(img:add_layer { entries = {
+        { path = "bin/busybox", type = "file", source = "/bin/busybox", mode = 493 },
+        { path = "bin/sh", type = "symlink", target = "busybox" } }, mtime = 1704067200 })
+      assert(img:run("echo hi > /hi", { output = function() end }))
+      assert(img:copy(%q, "/in.txt"))
+      print(assert(img:commit("t")):digest())
+    ]]):format(tmp .. "/input.txt"))
+    local function run(flags)
+      return sh(("cd %s && lua5.4 %s build %s build.lua L 2>err.txt; cat err.txt"):format(tmp, bin, flags))
+    end
+    local first = run("")
+    assert.matches("#1 RUN echo hi > /hi %d+%.%d%ds\n#2 COPY [^\n]+ %d+%.%d%ds\n", first)
+    local digest = first:match("(sha256:%x+)")
+    local second = run("")
+    assert.matches("#1 RUN echo hi > /hi cached\n#2 COPY [^\n]+ cached\n", second)
+    assert.are.equal(digest, second:match("(sha256:%x+)"))
+    assert.matches("#1 RUN echo hi > /hi %d+%.%d%ds\n", run("--no-cache"))
+  end)
 end)

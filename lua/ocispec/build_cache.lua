@@ -29,6 +29,10 @@ local image = require "ocispec.image"
 local M = {}
 
 M.TAG = "ocispec-build-cache"
+
+--- Defaults for images whose own option is nil: `no_cache`, `on_step`
+-- (the CLI's `ocispec build --no-cache` and step lines set them).
+M.defaults = {}
 -- the artifactType of the records (this module's own, declared here only)
 local ARTIFACT_TYPE = "application/vnd.ocispec.build.cache.v1"
 local KEY = "org.ocispec.build.cache.key"
@@ -264,12 +268,15 @@ function M.step(img, kind, description, key_fn, run_fn)
   local key, msg, err = key_fn()
   if not key then return nil, msg, err end
   local t0 = now()
-  if not img.no_cache then
+  local no_cache = img.no_cache
+  if no_cache == nil then no_cache = M.defaults.no_cache end
+  local on_step = img.on_step or M.defaults.on_step
+  if not no_cache then
     local hit = M.lookup(img, key)
     if hit then
       img:add_layer_descriptor(hit.layer, hit.diff_id, { created_by = hit.created_by, comment = hit.comment })
-      if img.on_step then
-        img.on_step({ kind = kind, description = description, cached = true, seconds = 0, key = key })
+      if on_step then
+        on_step({ kind = kind, description = description, cached = true, seconds = 0, key = key })
       end
       return img
     end
@@ -280,8 +287,8 @@ function M.step(img, kind, description, key_fn, run_fn)
   local stored
   stored, msg, err = M.store(img, key)
   if not stored then return util.fail(err or "io", "build cache: " .. tostring(msg)) end
-  if img.on_step then
-    img.on_step({ kind = kind, description = description, cached = false, seconds = now() - t0, key = key })
+  if on_step then
+    on_step({ kind = kind, description = description, cached = false, seconds = now() - t0, key = key })
   end
   return img
 end
