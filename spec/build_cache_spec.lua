@@ -119,4 +119,26 @@ describe("build cache", function()
     assert.are.equal(digest, second:match("(sha256:%x+)"))
     assert.matches("#1 RUN echo hi > /hi %d+%.%d%ds\n", run("--no-cache"))
   end)
+  it("examples/build_with_run.lua: the second build runs nothing, same digest; umoci sees the change", function()
+    if why then return pending(why) end
+    local ex = assert(oci.core.realpath(here .. "../examples/build_with_run.lua"))
+    local first = sh(("lua5.4 %s %s/ex"):format(ex, tmp))
+    assert.matches("app v2 version\n", first)
+    local second = sh(("lua5.4 %s %s/ex"):format(ex, tmp))
+    local steps = 0
+    for line in second:gmatch("[^\n]+") do
+      if line:match("^RUN ") then
+        steps = steps + 1
+        assert.matches("cached$", line)
+      end
+    end
+    assert.are.equal(4, steps)
+    assert.are.equal(first:match("(sha256:%x+)"), second:match("(sha256:%x+)"))
+    if sh("command -v umoci") == "" then return pending("umoci is not installed") end
+    sh(("umoci unpack --image %s/ex:latest %s/u"):format(tmp, tmp))
+    assert.are.equal("v2\n", support.read(tmp .. "/u/rootfs/app/version"))
+    assert.are.equal("gone\n", sh(("test -e %s/u/rootfs/app/tmpfile || echo gone"):format(tmp)))
+    assert.matches("app:x:1000:1000", support.read(tmp .. "/u/rootfs/etc/passwd"))
+    assert.are.equal("1000:1000\n", sh(("stat -c %%u:%%g %s/u/rootfs/home/app"):format(tmp)))
+  end)
 end)
