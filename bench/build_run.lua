@@ -66,7 +66,9 @@ end
 local B = ("buildah --root %s/root --runroot %s/runroot --storage-driver vfs"):format(tmp, tmp)
 local function buildah_build(out)
   local c = sh(B .. " from --pull-never --name ocispec-bench oci:" .. base .. ":base"):match("([^\n]+)\n?$")
-  for _, s in ipairs(STEPS) do sh(("%s run --runtime runc %s -- /bin/sh -c '%s'"):format(B, c, s:gsub("'", "'\\''"))) end
+  for _, s in ipairs(STEPS) do
+    sh(("%s run --runtime runc %s -- /bin/sh -c '%s'"):format(B, c, (s:gsub("'", "'\\''"))))
+  end
   sh(("%s commit %s oci:%s:out"):format(B, c, out))
   sh(B .. " rm " .. c)
 end
