@@ -4,7 +4,7 @@
      reraise(sig), mount_overlay(lower, upper, work, target),
      unmount(target), upper_to_changeset(upper),
      mark_content_changes(lower, upper) -> number of files marked,
-     list(dir) -> the entries below dir (no link followed),
+     list(dir [, recursive]) -> the entries below dir (no link followed),
      lstat(path) -> "file", "dir", "symlink", "other" or "missing"
    Failures return nil, message, err. */
 #include <dirent.h>
@@ -161,6 +161,7 @@ typedef struct lister {
   int out; /* stack index of the result list */
   lua_Integer n;
   oci_error err;
+  int max_depth; /* 0: the entries of the directory only */
 } lister;
 
 #define LIST_MAX_ENTRIES 1000000
@@ -234,7 +235,7 @@ static int list_dir(lister *ls, int fd, const char *rel, int depth) {
       break;
     }
     rc = list_push(ls, fd, de->d_name, sub, &st);
-    if (!rc && S_ISDIR(st.st_mode)) {
+    if (!rc && S_ISDIR(st.st_mode) && depth < ls->max_depth) {
       int cfd = openat(fd, de->d_name,
                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (cfd < 0)
@@ -252,14 +253,16 @@ static int list_dir(lister *ls, int fd, const char *rel, int depth) {
   return rc;
 }
 
-/* list(dir): every entry below dir (never following a link), each
+/* list(dir [, recursive]): every entry below dir (never following a
+   link; recursive false: the directory's own entries only), each
    {path= (relative), type= ("file", "dir", "symlink"), mode=, uid=, gid=,
    size=, target=}; other kinds are left out. In directory order. */
 static int l_list(lua_State *L) {
-  lister ls = {L, 0, 0, {0}};
+  lister ls = {L, 0, 0, {0}, LIST_MAX_DEPTH};
   const char *path;
   if (ocil_parts_cstring(L, 1, "path", &path, &ls.err))
     return ocil_parts_push_error(L, &ls.err);
+  if (!lua_isnoneornil(L, 2) && !lua_toboolean(L, 2)) ls.max_depth = 0;
   lua_settop(L, 1);
   lua_newtable(L);
   ls.out = 2;

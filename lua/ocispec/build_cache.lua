@@ -101,7 +101,7 @@ function M.tree_digest(path)
     items[1] = { "", "file", d }
   elseif t == "symlink" then
     local dir, name = path:match("^(.*)/([^/]+)$")
-    local list = core.run.list(dir ~= "" and dir or "/") or {}
+    local list = core.run.list(dir ~= "" and dir or "/", false) or {}
     for _, e in ipairs(list) do
       if e.path == name then items[1] = { "", "symlink", e.target } end
     end

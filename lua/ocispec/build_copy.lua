@@ -78,7 +78,7 @@ local function expand(src)
   end
   local pat = glob_pattern(last)
   if not pat then return util.fail("invalid", ("copy: bad glob %q"):format(last)) end
-  local list, msg, err = core.run.list(dir)
+  local list, msg, err = core.run.list(dir, false)
   if not list then return nil, msg, err end
   local out = {}
   for _, e in ipairs(list) do
@@ -110,7 +110,7 @@ local function entries_for(srcs, dst, dst_is_dir, uid, gid, chmod)
         add((dst ~= "" and dst .. "/" or "") .. e.path, e, s.path .. "/" .. e.path)
       end
     elseif t == "file" or t == "symlink" then
-      local list, msg, err = core.run.list(s.path:match("^(.*)/") or ".")
+      local list, msg, err = core.run.list(s.path:match("^(.*)/") or ".", false)
       if not list then return nil, msg, err end
       local meta
       for _, e in ipairs(list) do

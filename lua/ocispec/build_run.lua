@@ -127,7 +127,8 @@ local function step_spec(img, argv, opts, rootfs)
   t.hostname = "ocispec-run"
   for _, m in ipairs(opts.mounts) do
     if m.type == "bind" or m.type == "cache" then
-      t.mounts[#t.mounts + 1] = { destination = m.target, type = "bind", source = m.source or m.host,
+      t.mounts[#t.mounts + 1] = { destination = m.target, type = "bind",
+        source = m.type == "cache" and m.host or m.source,
         options = { "rbind", m.readonly and "ro" or "rw", "nosuid", "nodev" } }
     else
       t.mounts[#t.mounts + 1] = { destination = m.target, type = "tmpfs", source = "tmpfs",
