@@ -168,6 +168,8 @@ local CANNOT = {
   ["oci.digest.hex_len"] = "nil means not registered", ["oci.digest.sha256"] = "any bytes",
   ["oci.digest.sha512"] = "any bytes",
   ["oci.registry.host_of"] = "a name mapping",
+  ["core.run.reraise"] = "raises a signal in this process (misuse raises)",
+  ["core.run.now"] = "a clock",
   ["oci.image.MediaType.info"] = "nil means not declared", ["oci.image.MediaType.is_config"] = "a boolean",
   ["oci.image.MediaType.is_index"] = "a boolean", ["oci.image.MediaType.is_layer"] = "a boolean",
   ["oci.image.MediaType.is_manifest"] = "a boolean",
@@ -319,6 +321,22 @@ local FAILS = {
   ["oci.unpack.mkdtemp"] = function() return oci.unpack.mkdtemp(tmp .. "/no/dir/XXXXXX") end,
   ["oci.unpack.mkdir"] = function() return oci.unpack.mkdir(tmp .. "/no/dir") end,
   ["oci.unpack.remove_tree"] = function() return oci.unpack.remove_tree("a\0b") end,
+  ["Image:run"] = function() return oci.build.Image.new(L):run("true", { runtime = "no-such-runtime" }) end,
+  ["Image:_add_layer"] = function() return oci.build.Image.new(L):_add_layer({ dir = tmp .. "/none" }) end,
+  ["Image:copy"] = function() return oci.build.Image.new(L):copy(tmp .. "/no-such-file", "/x") end,
+  ["Image:copy_from"] = function()
+    local other = oci.build.Image.new(L)
+    other.layers[1] = { digest = "sha256:" .. ("0"):rep(64), size = 1 }
+    other.cfg.rootfs.diff_ids[1] = "sha256:" .. ("0"):rep(64)
+    return oci.build.Image.new(L):copy_from(other, "/x", "/x", { tmpdir = tmp })
+  end,
+  ["core.run.process"] = function() return core.run.process({ tmp .. "/no-such-program" }) end,
+  ["core.run.mount_overlay"] = function() return core.run.mount_overlay("a,b", "u", "w", "t") end,
+  ["core.run.unmount"] = function() return core.run.unmount(tmp .. "/not-mounted") end,
+  ["core.run.mark_content_changes"] = function() return core.run.mark_content_changes(tmp .. "/none", tmp) end,
+  ["core.run.lstat"] = function() return core.run.lstat("a\0b") end,
+  ["core.run.list"] = function() return core.run.list(tmp .. "/none") end,
+  ["core.run.upper_to_changeset"] = function() return core.run.upper_to_changeset(tmp .. "/none") end,
   ["oci.unpack.dir_state"] = function() return oci.unpack.dir_state("a\0b") end,
   ["oci.unpack.image"] = function() return oci.unpack.image(L, "latest", ".") end,
   ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,

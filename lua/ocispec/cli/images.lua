@@ -137,12 +137,26 @@ local function script_error(script)
 end
 
 command("build", "run an image build script",
-  [==[usage: ocispec build SCRIPT.lua [ARGS...]
+  [==[usage: ocispec build [--no-cache] SCRIPT.lua [ARGS...]
 
 Runs a Lua build script (ocispec.build, docs/lua.md) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
-status 1.]==],
+status 1. Each layer step (RUN, COPY, ...) is printed on stderr with
+"cached" or the time it took. --no-cache: run every step (the build cache
+is still recorded).]==],
   function(args)
+    local no_cache = false
+    while args[1] and args[1]:sub(1, 2) == "--" do
+      local o = table.remove(args, 1)
+      if o == "--no-cache" then no_cache = true else fail(2, ("unknown option %q"):format(o)) end
+    end
+    local cache = require "ocispec.build_cache"
+    local n = 0
+    cache.defaults = { no_cache = no_cache, on_step = function(s)
+      n = n + 1
+      local w = io.stderr
+      w:write(("#%d %s %s\n"):format(n, s.description, s.cached and "cached" or ("%.2fs"):format(s.seconds)))
+    end }
     local script = table.remove(args, 1)
     if not script then fail(2, "no SCRIPT given") end
     local chunk, msg = loadfile(script, "t")
@@ -155,6 +169,7 @@ status 1.]==],
     local ok, err = xpcall(chunk, script_error(script), table.unpack(args))
     rawset(_G, "arg", saved_arg)
     rawset(_G, "oci", saved_oci)
+    cache.defaults = {}
     if not ok then fail(1, err) end
     return 0
   end)
