@@ -327,6 +327,7 @@ static int l_connect(lua_State *L) {
                                       "max_list_bytes",
                                       "allow_cross_host_auth",
                                       "allow_insecure_realm",
+                                      "helper_timeout_ms",
                                       "progress",
                                       NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
@@ -356,6 +357,8 @@ static int l_connect(lua_State *L) {
       (unsigned)opt_int(L, 2, "retry_delay_ms", o.retry_delay_ms, UMAX);
   o.retry_max_delay_ms =
       (unsigned)opt_int(L, 2, "retry_max_delay_ms", o.retry_max_delay_ms, UMAX);
+  o.helper_timeout_ms =
+      (unsigned)opt_int(L, 2, "helper_timeout_ms", o.helper_timeout_ms, UMAX);
   o.connect_timeout_s =
       (long)opt_int(L, 2, "connect_timeout", o.connect_timeout_s, UMAX);
   o.low_speed_timeout_s =

@@ -380,7 +380,8 @@ void reg_auth_free(oci_registry *r) {
   r->ntokens = 0;
   wipe_free(r->username);
   wipe_free(r->password);
-  r->username = r->password = NULL;
+  wipe_free(r->identity_token);
+  r->username = r->password = r->identity_token = NULL;
 }
 
 /* ---- Docker config.json
@@ -433,33 +434,35 @@ static int entry_creds(oci_registry *r, const char *path, const char *key,
   } else if (e->username) {
     r->username = strdup(e->username);
     r->password = strdup(e->password ? e->password : "");
+  } else if (e->identity_token && *e->identity_token) {
+    if (reg_check_header_value("the identity token", e->identity_token, err))
+      return oci_error_set(err, OCI_EINVAL,
+                           "auth file %s: auths[\"%.100s\"].identitytoken "
+                           "holds a control character",
+                           path, key);
+    if (!(r->identity_token = strdup(e->identity_token))) return reg_nomem(err);
+    return OCI_OK;
   } else
-    return OCI_OK; /* identitytoken only, or empty: anonymous */
+    return OCI_OK; /* empty: anonymous */
   if (!r->username || !r->password) return reg_nomem(err);
   return OCI_OK;
 }
 
-int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
-  char *def = NULL;
-  bool explicit_path = path != NULL;
-  if (!path) {
-    const char *d = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-    if (d && *d) {
-      if (asprintf(&def, "%s/config.json", d) < 0) return reg_nomem(err);
-    } else if (home && *home) {
-      if (asprintf(&def, "%s/.docker/config.json", home) < 0)
-        return reg_nomem(err);
-    } else
-      return OCI_OK;
-    path = def;
-  }
+/* A key of auths or credHelpers that names a namespace ("host/ns", no
+   scheme: containers' auth.json) names a part of a registry; the client,
+   which serves a whole host, does not use it. */
+static bool key_is_namespace(const char *key) {
+  return !strstr(key, "://") && strchr(key, '/');
+}
+
+int reg_auth_from_file(oci_registry *r, const char *path, bool required,
+                       bool *found, oci_error *err) {
+  *found = false;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    int rc = explicit_path ? oci_error_set(err, OCI_EIO,
-                                           "auth file %s: cannot open", path)
-                           : OCI_OK;
-    free(def);
-    return rc;
+    return required
+               ? oci_error_set(err, OCI_EIO, "auth file %s: cannot open", path)
+               : OCI_OK;
   }
   fclose(f);
   oci_registry_auth_config *c = NULL;
@@ -471,11 +474,31 @@ int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
     oci_error_set(err, rc = OCI_EINVAL, "auth file %s: %s%s%s", path,
                   pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
   else {
-    for (size_t i = 0; i < c->auths.len; i++)
-      if (key_names(c->auths.keys[i], r->host)) {
-        rc = entry_creds(r, path, c->auths.keys[i], c->auths.values[i], err);
+    /* docker's order: credHelpers[host], credsStore, auths[host]; a
+       helper that has none passes on to the next source */
+    const char *helper = NULL;
+    for (size_t i = 0; i < c->cred_helpers.len; i++)
+      if (!key_is_namespace(c->cred_helpers.keys[i]) &&
+          key_names(c->cred_helpers.keys[i], r->host)) {
+        helper = c->cred_helpers.values[i];
         break;
       }
+    if (helper) rc = reg_helper_get(r, helper, found, err);
+    if (!rc && !*found && c->creds_store && *c->creds_store)
+      rc = reg_helper_get(r, c->creds_store, found, err);
+    for (size_t i = 0; !rc && !*found && i < c->auths.len; i++)
+      if (!key_is_namespace(c->auths.keys[i]) &&
+          key_names(c->auths.keys[i], r->host)) {
+        rc = entry_creds(r, path, c->auths.keys[i], c->auths.values[i], err);
+        *found = !rc && (r->username || r->identity_token);
+        break;
+      }
+    if (rc && rc != OCI_ENOMEM) {
+      /* say which file named the helper */
+      char why[OCI_ERROR_MESSAGE_MAX];
+      memcpy(why, err->message, sizeof why);
+      oci_error_set(err, rc, "auth file %s: %s", path, why);
+    }
   }
   if (c) {
     /* wipe the secrets in the parsed copy */
@@ -486,6 +509,5 @@ int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
     }
   }
   oci_registry_auth_config_free(c);
-  free(def);
   return rc;
 }

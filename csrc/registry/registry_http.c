@@ -878,7 +878,7 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
     return reg_nomem(err);
   }
   if (!r->username && !(o && o->auth_file && !*o->auth_file)) {
-    if ((rc = reg_auth_from_config(r, o ? o->auth_file : NULL, err))) {
+    if ((rc = reg_credentials_find(r, o ? o->auth_file : NULL, err))) {
       oci_registry_free(r);
       return rc;
     }

@@ -31,7 +31,8 @@
 -- in messages.
 --
 -- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 -- @module ocispec.registry
 local core = require "ocispec.core"
 local distribution = require "ocispec.distribution"
@@ -45,7 +46,8 @@ local creg = util.core_part("registry", "ocispec.registry", "OCISPEC_WITH_REGIST
 local M = {}
 -- The client's own documents, as classes like every other type:
 -- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 util.export_classes(M, "registry")
 
 --- Largest manifest accepted (4 MiB, distribution-spec's limit).

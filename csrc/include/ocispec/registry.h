@@ -13,8 +13,24 @@
    fetches a token from the challenge's realm with its service and scope
    (token-spec; the credentials, when any, as Basic auth on that request)
    and caches it for the scope. Credentials come from the options, else
-   from a Docker-style config.json (`auths`, `auth` = base64(user:pass) or
-   username/password/identitytoken), else none (anonymous). Credentials and
+   from an auth file (Docker config.json or containers auth.json), else
+   none (anonymous).
+
+   Credential sources, when the options name no username: auth_file alone
+   when given; else, as podman and skopeo (containers/image) read them,
+   $REGISTRY_AUTH_FILE alone when set, else the first of
+   $XDG_RUNTIME_DIR/containers/auth.json,
+   ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json and
+   ${DOCKER_CONFIG:-~/.docker}/config.json that has credentials for the
+   host (missing files are skipped, a malformed one is OCI_EINVAL). In one
+   file, as docker reads it: credHelpers[host], then credsStore (the
+   helper docker-credential-NAME, found on PATH, run with an argv and no
+   shell: `get` with the server on stdin, its JSON reply on stdout; a
+   helper that has none passes on), then auths[host] (`auth` =
+   base64(user:pass), or username/password, or identitytoken). Keys that
+   name a namespace ("host/ns") are not used. A helper that fails, prints
+   more than 64 KiB or outlives helper_timeout_ms is OCI_EIO (OCI_ETOOBIG)
+   with its stderr in the message, at oci_registry_new. Credentials and
    tokens never appear in an error message, and go only to the registry's
    origin and its token realm (see allow_cross_host_auth below). Every
    header value sent (from the options or from a server) is refused when it
@@ -77,10 +93,10 @@ typedef struct oci_registry_options {
   unsigned version;      /**< OCI_REGISTRY_OPTIONS_VERSION */
   const char *username;  /**< with password: Basic, or token-flow credentials */
   const char *password;  /**< with username */
-  const char *auth_file; /**< Docker config.json read when username is NULL;
-                            NULL: $DOCKER_CONFIG/config.json, else
-                            ~/.docker/config.json (a missing file is fine);
-                            "": none */
+  const char *auth_file; /**< the auth file (Docker config.json or
+                            containers auth.json) read when username is
+                            NULL; NULL: the default sources (see "Credential
+                            sources" above); "": none */
   bool plain_http;       /**< http:// instead of https:// */
   bool tls_verify;       /**< default true; false accepts any certificate */
   const char *ca_file;   /**< CA bundle (PEM) to verify the registry with,
@@ -118,6 +134,9 @@ typedef struct oci_registry_options {
      allow_insecure_realm. */
   bool allow_cross_host_auth; /**< see above; default false */
   bool allow_insecure_realm;  /**< see above; default false */
+  /** A credential helper run (docker-credential-NAME) is stopped, and is an
+     error, after this long (default 30000). */
+  unsigned helper_timeout_ms;
 } oci_registry_options;
 
 /** The version of oci_registry_options this library knows. */
@@ -128,8 +147,8 @@ typedef struct oci_registry_options {
     .version = OCI_REGISTRY_OPTIONS_VERSION, .tls_verify = true, .retries = 3, \
     .retry_delay_ms = 200, .retry_max_delay_ms = 10000,                        \
     .connect_timeout_s = 30, .low_speed_timeout_s = 60,                        \
-    .low_speed_limit = 1024, .max_fanout = 1000, .max_nodes = 10000,           \
-    .max_pages = 1000, .max_list_bytes = (size_t)64 << 20                      \
+    .helper_timeout_ms = 30000, .low_speed_limit = 1024, .max_fanout = 1000,   \
+    .max_nodes = 10000, .max_pages = 1000, .max_list_bytes = (size_t)64 << 20  \
   }
 /** *o = OCI_REGISTRY_OPTIONS_INIT. */
 OCI_API void oci_registry_options_init(oci_registry_options *o);

@@ -1,0 +1,119 @@
+-- Credential sources against a real docker-registry with htpasswd auth
+-- (spec/fixtures/registry.lua), through the `ocispec` command run as a user
+-- runs it, with its own HOME, XDG_RUNTIME_DIR and PATH: the auth.json that
+-- `skopeo login` writes is read, a Docker credential helper (a fake script
+-- on PATH) is run and its failure reported with its stderr. The order of
+-- the sources, the helper's bounds and timeout: tests/c/registry/
+-- test_credentials.c.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
+local oci = require("ocispec")
+local image = oci.image
+local MT = image.MediaType
+local q, sh = registries.quote, registries.sh
+
+local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
+
+local function have(tool)
+  local _, ok = sh("command -v " .. q(tool))
+  return ok
+end
+
+describe("credential sources (htpasswd registry, ocispec command)", function()
+  local reg, skip, tmp
+  local ok_reg, why = registries.available()
+  local ok_h, why_h = registries.htpasswd_available()
+
+  -- `ocispec ARGS` with HOME, XDG_RUNTIME_DIR and PATH of the test only;
+  -- extra: more VAR=value words. Returns stdout, stderr, exit status.
+  local function ocispec(args, extra)
+    local cmd = ("cd %s && env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG -u XDG_CONFIG_HOME HOME=%s "
+      .. "XDG_RUNTIME_DIR=%s PATH=%s FAKE_LOG=%s %s lua5.4 %s %s >out.txt 2>err.txt </dev/null")
+      :format(q(tmp), q(tmp .. "/home"), q(tmp .. "/run"), q(tmp .. "/bin:" .. os.getenv("PATH")),
+        q(tmp .. "/helper.log"), extra or "", q(BIN), args)
+    local _, _, status = os.execute(cmd)
+    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
+  end
+
+  setup(function()
+    if not ok_reg then skip = why return end
+    if not ok_h then skip = why_h return end
+    reg = registries.start{ auth = "htpasswd" }
+    tmp = registries.scratch()
+    sh(("mkdir -p %s %s %s"):format(q(tmp .. "/home"), q(tmp .. "/run"), q(tmp .. "/bin")))
+    -- one tagged manifest in creds/app
+    local c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false,
+      username = reg.username, password = reg.password }))
+    local cfg = assert(c:push_blob("creds/app", '{"architecture":"amd64","os":"linux",'
+      .. '"rootfs":{"type":"layers","diff_ids":[]}}', MT.ImageConfig))
+    local m = assert(image.ImageManifest.from_table({ schemaVersion = 2, mediaType = MT.ImageManifest,
+      config = cfg:to_table(), layers = {} }))
+    assert(c:put_manifest("creds/app", "v1", m))
+    -- the fake helper: FAKE_MODE ok (the registry's credentials), fail
+    support.write(tmp .. "/bin/docker-credential-fake", table.concat({
+      "#!/bin/sh",
+      "IFS= read -r server",
+      'printf \'%s %s\\n\' "$1" "$server" >> "$FAKE_LOG"',
+      'case "$FAKE_MODE" in',
+      ("fail) echo 'vault sealed: cannot unlock' >&2; exit 2 ;;"),
+      ("*) printf '{\"ServerURL\":\"%%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}' \"$server\" ;;")
+        :format(reg.username, reg.password),
+      "esac", "" }, "\n"))
+    sh("chmod +x " .. q(tmp .. "/bin/docker-credential-fake"))
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+  before_each(function()
+    if tmp then
+      sh(("rm -rf %s/run/containers %s/home/.docker %s/helper.log && mkdir %s/home/.docker")
+        :format(q(tmp), q(tmp), q(tmp), q(tmp)))
+    end
+  end)
+
+  local ARGS = function() return "tags --plain-http " .. reg.host .. "/creds/app" end
+
+  it("without any source: 401", function()
+    if skip then return pending(skip) end
+    local out, err, status = ocispec(ARGS())
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("401", 1, true), err)
+  end)
+
+  it("reads the auth.json that skopeo login wrote to $XDG_RUNTIME_DIR/containers", function()
+    if skip then return pending(skip) end
+    if not have("skopeo") then return pending("skopeo is not installed") end
+    support.write(tmp .. "/pw.txt", reg.password)
+    local out, ok = sh(("XDG_RUNTIME_DIR=%s skopeo login --tls-verify=false -u %s --password-stdin %s < %s")
+      :format(q(tmp .. "/run"), q(reg.username), q(reg.host), q(tmp .. "/pw.txt")))
+    assert(ok, out)
+    assert.truthy(support.read(tmp .. "/run/containers/auth.json"), "skopeo wrote no auth.json")
+    local o, err, status = ocispec(ARGS())
+    assert.are.equal(0, status, err)
+    assert.are.equal("v1\n", o)
+  end)
+
+  it("runs the credHelpers helper from PATH: `get` with the host on stdin", function()
+    if skip then return pending(skip) end
+    support.write(tmp .. "/home/.docker/config.json",
+      oci.json.encode({ credHelpers = { [reg.host] = "fake" } }))
+    local out, err, status = ocispec(ARGS())
+    assert.are.equal(0, status, err)
+    assert.are.equal("v1\n", out)
+    assert.are.equal("get " .. reg.host .. "\n", support.read(tmp .. "/helper.log"))
+  end)
+
+  it("a failing helper (credsStore): its stderr and the file that named it, no password", function()
+    if skip then return pending(skip) end
+    support.write(tmp .. "/home/.docker/config.json", oci.json.encode({ credsStore = "fake" }))
+    local out, err, status = ocispec(ARGS(), "FAKE_MODE=fail")
+    assert.are.equal(2, status, out) -- a local failure (code "io"), as a bad auth file
+
+    assert.truthy(err:find("docker-credential-fake get", 1, true), err)
+    assert.truthy(err:find("vault sealed: cannot unlock", 1, true), err)
+    assert.truthy(err:find(".docker/config.json", 1, true), err)
+    assert.falsy(err:find(reg.password, 1, true), err)
+  end)
+end)
