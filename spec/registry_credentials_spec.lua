@@ -117,3 +117,64 @@ describe("credential sources (htpasswd registry, ocispec command)", function()
     assert.falsy(err:find(reg.password, 1, true), err)
   end)
 end)
+
+describe("identity tokens and token expiry (token auth)", function()
+  local reg, skip, tmp
+  local RT = "rt-identity-7Hq-not-in-messages"
+  local ok_reg, why = registries.available()
+  local ok_t, why_t = registries.token_available()
+
+  setup(function()
+    if not ok_reg then skip = why return end
+    if not ok_t then skip = why_t return end
+    reg = registries.start{ auth = "token", token_expires_in = 3, refresh_token = RT }
+    tmp = registries.scratch()
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  local function connect_with(entry)
+    local path = tmp .. "/config.json"
+    support.write(path, oci.json.encode({ auths = { [reg.host] = entry } }))
+    return assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = path, retry_delay_ms = 10 }))
+  end
+
+  it("an identitytoken is a refresh_token grant POSTed to the realm", function()
+    if skip then return pending(skip) end
+    local c = connect_with({ identitytoken = RT })
+    local d = assert(c:push_blob("idtok/app", "via an identity token"))
+    assert.are.equal("via an identity token", assert(c:get_blob("idtok/app", d:digest())))
+    local user = reg.username:gsub("%-", "%%-")
+    assert.is_true(reg.count_token_requests("^POST /token grant=refresh_token user=" .. user
+      .. " .*scope=repository:idtok/app:[%a,]*push.* %-> 200") >= 1, reg.token_log())
+    assert.are.equal(0, reg.count_token_requests("^GET "), reg.token_log())
+    -- a refresh token the realm refuses: its 401, without the token
+    local bad = connect_with({ identitytoken = "Wr0ng-" .. RT })
+    local d2, msg = bad:push_blob("idtok/app", "refused")
+    assert.is_nil(d2)
+    assert.truthy(msg:find("401", 1, true), msg)
+    assert.falsy(msg:find(RT, 1, true), msg)
+  end)
+
+  it("a token is fetched again before it expires (expires_in), not after a 401", function()
+    if skip then return pending(skip) end
+    local c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false,
+      username = reg.username, password = reg.password }))
+    local d = assert(c:push_blob("expiry/app", "short-lived tokens"))
+    local scope = "scope=repository:expiry/app:pull %-> 200"
+    local before = reg.count_token_requests(scope)
+    assert.are.equal("short-lived tokens", assert(c:get_blob("expiry/app", d:digest())))
+    local first = reg.count_token_requests(scope)
+    assert.are.equal("short-lived tokens", assert(c:get_blob("expiry/app", d:digest())))
+    assert.are.equal(first, reg.count_token_requests(scope)) -- cached while valid
+    local unauthorized = reg.count_requests("GET", "^/v2/expiry/app/blobs/")
+    os.execute("sleep 3")
+    assert.are.equal("short-lived tokens", assert(c:get_blob("expiry/app", d:digest())))
+    assert.are.equal(first + 1, reg.count_token_requests(scope), reg.token_log())
+    -- one GET of the blob: no request was answered 401 first
+    assert.are.equal(unauthorized + 1, reg.count_requests("GET", "^/v2/expiry/app/blobs/"))
+    assert.is_true(first >= before)
+  end)
+end)

@@ -17,6 +17,7 @@
 typedef struct reg_token {
   char *scope;
   char *token;
+  int64_t refresh_at_ms; /* CLOCK_MONOTONIC: fetched again from then on */
 } reg_token;
 
 struct oci_registry {
@@ -25,8 +26,10 @@ struct oci_registry {
   char *base;     /* "https://host" */
   oci_registry_options o;
   char *username, *password, *ca_file, *user_agent; /* owned copies */
-  char *identity_token; /* from an auth file or a helper: an OAuth2 refresh
-                           token for the token realm */
+  char *identity_token;  /* from an auth file or a helper: an OAuth2 refresh
+                            token for the token realm */
+  char *realm, *service; /* of the last Bearer challenge answered: tokens
+                            are refreshed there before they expire */
   CURL *curl;
   char curl_err[CURL_ERROR_SIZE];
   bool basic; /* the registry asked for Basic: send it up front */

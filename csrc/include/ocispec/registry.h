@@ -11,10 +11,13 @@
    Auth: a request answered 401 is retried once with credentials chosen by
    its WWW-Authenticate challenge: Basic sends username:password; Bearer
    fetches a token from the challenge's realm with its service and scope
-   (token-spec; the credentials, when any, as Basic auth on that request)
-   and caches it for the scope. Credentials come from the options, else
-   from an auth file (Docker config.json or containers auth.json), else
-   none (anonymous).
+   (token-spec; the credentials, when any, as Basic auth on that request;
+   with an identity token and no username, the OAuth2 refresh_token grant
+   POSTed to the realm) and caches it for the scope until shortly before it
+   expires (expires_in, default 60 s, less the age given by issued_at),
+   when it is fetched again from the same realm before the request. Credentials
+   come from the options, else from an auth file (Docker config.json or
+   containers auth.json), else none (anonymous).
 
    Credential sources, when the options name no username: auth_file alone
    when given; else, as podman and skopeo (containers/image) read them,
