@@ -29,9 +29,10 @@ describe("credential sources (htpasswd registry, ocispec command)", function()
   -- extra: more VAR=value words. Returns stdout, stderr, exit status.
   local function ocispec(args, extra)
     local cmd = ("cd %s && env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG -u XDG_CONFIG_HOME HOME=%s "
-      .. "XDG_RUNTIME_DIR=%s PATH=%s FAKE_LOG=%s %s lua5.4 %s %s >out.txt 2>err.txt </dev/null")
+      .. "XDG_RUNTIME_DIR=%s PATH=%s FAKE_LOG=%s %s lua5.4 %s %s >out.txt 2>err.txt")
       :format(q(tmp), q(tmp .. "/home"), q(tmp .. "/run"), q(tmp .. "/bin:" .. os.getenv("PATH")),
         q(tmp .. "/helper.log"), extra or "", q(BIN), args)
+    if not args:find("<", 1, true) then cmd = cmd .. " </dev/null" end
     local _, _, status = os.execute(cmd)
     return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
   end
@@ -115,6 +116,84 @@ describe("credential sources (htpasswd registry, ocispec command)", function()
     assert.truthy(err:find("vault sealed: cannot unlock", 1, true), err)
     assert.truthy(err:find(".docker/config.json", 1, true), err)
     assert.falsy(err:find(reg.password, 1, true), err)
+  end)
+
+  it("login writes config.json (0600, other content kept) that skopeo reads; logout removes it", function()
+    if skip then return pending(skip) end
+    local cfg = tmp .. "/home/.docker/config.json"
+    support.write(cfg, '{"auths":{"other:1":{"auth":"eDp5"}},"proxies":{"default":{"httpProxy":"http://p:3128"}}}')
+    -- a wrong password: refused by the registry, nothing written
+    support.write(tmp .. "/stdin.txt", "wrong-" .. reg.password .. "\n")
+    local out, err, status = ocispec(("login --plain-http -u %s --password-stdin %s < stdin.txt")
+      :format(q(reg.username), reg.host))
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("401", 1, true), err)
+    assert.falsy(support.read(cfg):find(reg.host, 1, true))
+    support.write(tmp .. "/stdin.txt", reg.password .. "\n")
+    out, err, status = ocispec(("login --plain-http -u %s --password-stdin %s < stdin.txt")
+      :format(q(reg.username), reg.host))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("Login Succeeded", 1, true), out)
+    local mode = sh("stat -c %a " .. q(cfg)):gsub("%s+$", "")
+    assert.are.equal("600", mode)
+    -- python3 reads the file: the other members kept, auth = base64(user:password)
+    local check = sh(("python3 -c %s %s"):format(q([==[
+import base64, json, sys
+c = json.load(open(sys.argv[1]))
+print(c["proxies"]["default"]["httpProxy"], c["auths"]["other:1"]["auth"],
+      base64.b64decode(c["auths"][sys.argv[2]]["auth"]).decode())]==]), q(cfg) .. " " .. q(reg.host)))
+    assert.are.equal(("http://p:3128 eDp5 %s:%s\n"):format(reg.username, reg.password), check)
+    if have("skopeo") then
+      local tags, ok = sh(("skopeo list-tags --tls-verify=false --authfile %s docker://%s/creds/app")
+        :format(q(cfg), reg.host))
+      assert(ok, tags)
+      assert.truthy(tags:find('"v1"', 1, true), tags)
+    end
+    out, err, status = ocispec(ARGS())
+    assert.are.equal(0, status, err)
+    assert.are.equal("v1\n", out)
+    out, err, status = ocispec("logout " .. reg.host)
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("Removing login credentials", 1, true), out)
+    assert.falsy(support.read(cfg):find(reg.host, 1, true))
+    assert.truthy(support.read(cfg):find("other:1", 1, true))
+    out, err, status = ocispec("logout " .. reg.host)
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("Not logged in", 1, true), out)
+    out, err, status = ocispec(ARGS())
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("401", 1, true), err)
+    if not have("skopeo") then pending("skopeo is not installed: its cross-check was skipped") end
+  end)
+
+  it("login without a terminal or --password-stdin: a usage error, nothing asked", function()
+    if skip then return pending(skip) end
+    if not have("setsid") then return pending("setsid (util-linux) is not installed") end
+    -- setsid: no controlling terminal, so /dev/tty cannot be opened
+    local out, err, status = ocispec(("-u %s %s"):format(q(reg.username), reg.host):gsub("^", "login "), "setsid -w")
+    assert.are.equal(2, status, out)
+    assert.truthy(err:find("no terminal to read a password from", 1, true), err)
+    assert.truthy(err:find("--password-stdin", 1, true), err)
+  end)
+
+  it("login and logout go through the configured helper (store, erase)", function()
+    if skip then return pending(skip) end
+    local cfg = tmp .. "/home/.docker/config.json"
+    support.write(cfg, oci.json.encode({ credHelpers = { [reg.host] = "fake" } }))
+    support.write(tmp .. "/stdin.txt", reg.password .. "\n")
+    local out, err, status = ocispec(("login --plain-http -u %s --password-stdin %s < stdin.txt")
+      :format(q(reg.username), reg.host))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("docker-credential-fake", 1, true), out)
+    local log = support.read(tmp .. "/helper.log")
+    local json = assert(log:match("^store (.-)\n"), log)
+    local t = oci.json.decode(json)
+    assert.are.same({ ServerURL = reg.host, Username = reg.username, Secret = reg.password }, t)
+    assert.are.equal(oci.json.encode({ credHelpers = { [reg.host] = "fake" } }), support.read(cfg))
+    out, err, status = ocispec("logout " .. reg.host)
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("docker-credential-fake", 1, true), out)
+    assert.truthy(support.read(tmp .. "/helper.log"):find("\nerase " .. reg.host:gsub("%p", "%%%0") .. "\n"))
   end)
 end)
 

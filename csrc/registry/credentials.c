@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
 
@@ -385,4 +386,44 @@ int reg_credentials_find(oci_registry *r, const char *auth_file,
   else if (!rc && !found && home && *home)
     rc = try_file(r, path_of(home, ".docker/config.json"), &found, err);
   return rc;
+}
+
+/* ---- public --------------------------------------------------------------
+ */
+
+int oci_registry_run_helper(const char *name, const char *action,
+                            const char *input, size_t input_len,
+                            unsigned timeout_ms,
+                            oci_registry_helper_output *out, oci_error *err) {
+  oci_error_reset(err);
+  memset(out, 0, sizeof *out);
+  if (!name || !action || (!input && input_len))
+    return oci_error_set(err, OCI_EINVAL, "credential helper: %s is NULL",
+                         !name     ? "name"
+                         : !action ? "action"
+                                   : "input");
+  if (strcmp(action, "get") && strcmp(action, "store") &&
+      strcmp(action, "erase") && strcmp(action, "list"))
+    return oci_error_set(err, OCI_EINVAL,
+                         "credential helper action \"%.20s\" is not get, "
+                         "store, erase or list",
+                         action);
+  reg_helper_result h;
+  int rc = reg_helper_run(name, action, input ? input : "", input_len,
+                          timeout_ms, &h, err);
+  if (rc) return rc;
+  out->status = h.status;
+  out->out = h.out;
+  out->out_len = h.outlen;
+  out->err = h.errtxt;
+  out->err_len = h.errlen;
+  return OCI_OK;
+}
+
+void oci_registry_helper_output_free(oci_registry_helper_output *o) {
+  if (!o) return;
+  if (o->out) wipe(o->out, o->out_len);
+  free(o->out);
+  free(o->err);
+  memset(o, 0, sizeof *o);
 }

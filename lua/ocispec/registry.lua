@@ -285,4 +285,25 @@ function M.tags(repo, opts)
 end
 
 if not core.registry then return util.unavailable(M, "ocispec.registry", "OCISPEC_WITH_REGISTRY") end
+-- Login and logout (docker login/logout), credential helpers
+-- (lua/ocispec/credentials.lua).
+do
+  local credentials = require "ocispec.credentials"
+  M.login, M.logout = credentials.login, credentials.logout
+end
+
+--- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
+-- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
+-- default 30000) and output (64 KiB per stream).
+-- @tparam string name the helper's name (letters, digits, `-`, `_`, `.`)
+-- @tparam string action `get`, `store`, `erase` or `list`
+-- @tparam string input its stdin
+-- @tparam[opt] integer timeout_ms
+-- @return `{status=, stdout=, stderr=}` (whatever its exit status), or
+-- nil, message, err
+function M.run_helper(name, action, input, timeout_ms)
+  local r, msg, err = creg.run_helper(name, action, input, timeout_ms)
+  return r, msg, err
+end
+
 return M

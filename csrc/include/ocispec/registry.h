@@ -411,7 +411,38 @@ OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *dst_repo, const char *dst_tag,
                               oci_image_descriptor **out, oci_error *err);
 
+/** What a credential helper printed (oci_registry_run_helper): its exit
+   status (128 + the signal when one killed it), stdout and stderr, each
+   NUL-terminated (possibly NULL when empty); owned by the struct, freed
+   (stdout wiped first: it may hold a secret) by
+   oci_registry_helper_output_free. */
+typedef struct oci_registry_helper_output {
+  int status;     /**< exit status, or 128 + the signal that ended it */
+  char *out;      /**< stdout, NUL-terminated; NULL when empty */
+  size_t out_len; /**< bytes of out */
+  char *err;      /**< stderr, NUL-terminated; NULL when empty */
+  size_t err_len; /**< bytes of err */
+} oci_registry_helper_output;
+
+/** Runs the Docker credential helper `docker-credential-NAME ACTION`
+   (found on PATH; posix_spawnp with an argv, never a shell) with input on
+   its stdin: ACTION is `get` (input: the server), `store` (input:
+   `{"ServerURL","Username","Secret"}`), `erase` (the server) or `list`.
+   name must be letters, digits, '-', '_', '.' (OCI_EINVAL). The run is
+   bounded by timeout_ms (0: 30000) and 64 KiB per output stream: beyond,
+   the helper is killed and the call fails (OCI_EIO, OCI_ETOOBIG); a helper
+   missing from PATH is OCI_EIO. OCI_OK when it ran, whatever its exit
+   status (out->status): the caller reads its verdict. */
+OCI_API int oci_registry_run_helper(const char *name, const char *action,
+                                    const char *input, size_t input_len,
+                                    unsigned timeout_ms,
+                                    oci_registry_helper_output *out,
+                                    oci_error *err);
+/** Frees what oci_registry_run_helper gave (stdout wiped), and zeroes *o. */
+OCI_API void oci_registry_helper_output_free(oci_registry_helper_output *o);
+
 #ifdef __cplusplus
 }
 #endif
+
 #endif
