@@ -169,6 +169,7 @@ local CANNOT = {
   ["core.set_empty_array_mt"] = "a setting", ["core.arena_bytes"] = "counters",
   ["core.runtime_spec_default"] = "constant", ["core.runtime_spec_rootless"] = "any uint32 ids",
   ["core.check.error_code_is_known"] = "a boolean",
+  ["oci.registry.sort_tags"] = "a list in another order",
   ["core.fs.read_secret"] = "reads the terminal (a test must not wait on one); without one: nil, message, err "
     .. "(spec/registry_credentials_spec.lua)",
   ["core.fs.ids"] = "the process's ids", ["core.fs.isatty"] = "a boolean (a closed file raises)",
@@ -217,6 +218,8 @@ local FAILS = {
   ["core.realpath"] = function() return core.realpath(tmp .. "/none") end,
   ["core.fs.read_in_root"] = function() return core.fs.read_in_root(tmp, "a\0b") end,
   ["core.fs.write_atomic"] = function() return core.fs.write_atomic(tmp .. "/no/such/dir/f", "x") end,
+  ["core.check.regex_find"] = function() return core.check.regex_find("(", "x") end,
+  ["oci.registry.filter_tags"] = function() return oci.registry.filter_tags({ "a" }, "[") end,
   ["core.fs.mkdir"] = function() return core.fs.mkdir(tmp .. "/no/such/dir", 448) end,
   ["core.registry.run_helper"] = function() return core.registry.run_helper("../x", "get", "h") end,
   ["oci.registry.run_helper"] = function() return oci.registry.run_helper("x", "steal", "h") end,

@@ -292,6 +292,13 @@ do
   M.login, M.logout = credentials.login, credentials.logout
 end
 
+-- Tag selection (lua/ocispec/tags.lua): filter_tags(tags, regex),
+-- sort_tags(tags) (semver order first).
+do
+  local tags = require "ocispec.tags"
+  M.filter_tags, M.sort_tags = tags.filter, tags.sort
+end
+
 --- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
 -- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
 -- default 30000) and output (64 KiB per stream).
