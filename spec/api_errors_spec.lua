@@ -220,6 +220,7 @@ local FAILS = {
   ["core.fs.write_atomic"] = function() return core.fs.write_atomic(tmp .. "/no/such/dir/f", "x") end,
   ["core.check.regex_find"] = function() return core.check.regex_find("(", "x") end,
   ["oci.registry.filter_tags"] = function() return oci.registry.filter_tags({ "a" }, "[") end,
+  ["oci.registry.sync"] = function() return oci.registry.sync("A:b", "h/a") end,
   ["core.fs.mkdir"] = function() return core.fs.mkdir(tmp .. "/no/such/dir", 448) end,
   ["core.registry.run_helper"] = function() return core.registry.run_helper("../x", "get", "h") end,
   ["oci.registry.run_helper"] = function() return oci.registry.run_helper("x", "steal", "h") end,

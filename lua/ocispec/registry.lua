@@ -299,6 +299,9 @@ do
   M.filter_tags, M.sort_tags = tags.filter, tags.sort
 end
 
+-- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]).
+M.sync = require("ocispec.sync").sync
+
 --- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
 -- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
 -- default 30000) and output (64 KiB per stream).

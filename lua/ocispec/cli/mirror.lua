@@ -86,3 +86,57 @@ deleted. The registry must allow deletes (distribution: storage.delete).
     end
     return 0
   end)
+
+command("sync", "mirror the tags of one repository to another",
+  [==[usage: ocispec sync [OPTIONS] SRC_REPO DST_REPO
+
+Copies every tag of SRC_REPO (host/repo) to DST_REPO (host/repo), as skopeo
+sync does for one repository: a tag whose manifest is already at the
+destination under the same digest is skipped (one HEAD at each side);
+the others are copied (manifests byte for byte, blobs mounted or
+streamed). Prints one line per tag and a summary; exits 1 when a tag
+failed.
+
+  --filter REGEX        only the tags REGEX (POSIX extended) matches
+  per-side connection options as copy's: --src-plain-http, --dest-creds
+  USER:PASS, --src-authfile FILE, ... (a plain option applies to both)
+]==] .. remote.help,
+  function(args, out)
+    local spec = { ["--filter"] = "value" }
+    for k, v in pairs(remote.side_opts) do spec[k] = v end
+    local opts, pos = remote.opts(args, spec)
+    if #pos ~= 2 then fail(2, "expected SRC_REPO and DST_REPO") end
+    remote.parse(pos[1], "SRC_REPO")
+    remote.parse(pos[2], "DST_REPO")
+    for _, p in ipairs(pos) do
+      if p:find("[:@][^/]*$") then
+        fail(2, "SRC_REPO and DST_REPO name repositories (host/repo), without a tag or digest")
+      end
+    end
+    if opts.filter then
+      local ok, why = oci.core.check.regex_find(opts.filter, "")
+      if ok == nil then fail(2, "--filter: " .. remote.printable(why)) end
+    end
+    local conn = remote.connection(opts)
+    conn.progress = nil
+    conn.src, conn.dst = remote.side_connection(opts, "src"), remote.side_connection(opts, "dest")
+    conn.filter = opts.filter
+    local r, msg, err = oci.registry.sync(pos[1], pos[2], conn)
+    if not r then remote.fail(msg, err) end
+    if opts.json then
+      local function arr(t) return setmetatable(t, #t == 0 and oci.empty_array_mt() or nil) end
+      local failed = {}
+      for _, f in ipairs(r.failed) do failed[#failed + 1] = { tag = f.tag, message = f.message } end
+      out:write(oci.json.encode({ copied = arr(r.copied), skipped = arr(r.skipped), failed = arr(failed) }), "\n")
+    else
+      for _, t in ipairs(r.copied) do out:write("copied ", remote.printable(t), "\n") end
+      for _, t in ipairs(r.skipped) do
+        out:write("skipped ", remote.printable(t), " (same digest at the destination)\n")
+      end
+      for _, f in ipairs(r.failed) do
+        io.stderr:write(("ocispec sync: %s: %s\n"):format(remote.printable(f.tag), remote.printable(f.message)))
+      end
+      out:write(("%d copied, %d skipped, %d failed\n"):format(#r.copied, #r.skipped, #r.failed))
+    end
+    return #r.failed > 0 and 1 or 0
+  end)

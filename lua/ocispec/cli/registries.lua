@@ -362,5 +362,5 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
 -- options, their help, and the failure and printing conventions.
 base.remote = {
   opts = remote_opts, connection = connection, fail = remote_fail, help = REMOTE_HELP,
-  printable = printable, parse = parse_remote,
+  printable = printable, parse = parse_remote, side_opts = SIDE_OPTS, side_connection = side_connection,
 }
