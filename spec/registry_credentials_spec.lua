@@ -229,6 +229,12 @@ describe("identity tokens and token expiry (token auth)", function()
     assert.is_true(reg.count_token_requests("^POST /token grant=refresh_token user=" .. user
       .. " .*scope=repository:idtok/app:[%a,]*push.* %-> 200") >= 1, reg.token_log())
     assert.are.equal(0, reg.count_token_requests("^GET "), reg.token_log())
+    -- the token expires (expires_in 3): refreshed with the same POST
+    -- before the next request, which stays a plain GET
+    local posts = reg.count_token_requests("^POST .* %-> 200")
+    os.execute("sleep 3")
+    assert.are.equal("via an identity token", assert(c:get_blob("idtok/app", d:digest())))
+    assert.are.equal(posts + 1, reg.count_token_requests("^POST .* %-> 200"), reg.token_log())
     -- a refresh token the realm refuses: its 401, without the token
     local bad = connect_with({ identitytoken = "Wr0ng-" .. RT })
     local d2, msg = bad:push_blob("idtok/app", "refused")

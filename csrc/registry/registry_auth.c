@@ -210,24 +210,25 @@ static int64_t mono_ms(void) {
 static int fetch_token(oci_registry *r, const reg_challenge *c,
                        const char *scope, oci_error *err);
 
+void reg_auth_refresh(oci_registry *r, const char *scope) {
+  reg_token *t = find_token(r, scope);
+  if (!t || mono_ms() < t->refresh_at_ms) return;
+  /* expired, or about to: a new one from the realm that gave it, before
+     the request; when that fails, none (the 401 answer reports why) */
+  reg_challenge c = {
+      .scheme = REG_AUTH_BEARER, .realm = r->realm, .service = r->service};
+  oci_error e;
+  oci_error_clear(&e);
+  if (r->realm && !fetch_token(r, &c, scope, &e)) return;
+  t = find_token(r, scope);
+  if (!t) return;
+  wipe_free(t->token);
+  free(t->scope);
+  *t = r->tokens[--r->ntokens];
+}
+
 char *reg_auth_header(oci_registry *r, const char *scope) {
   reg_token *t = find_token(r, scope);
-  if (t && mono_ms() >= t->refresh_at_ms) {
-    /* expired, or about to: a new one from the realm that gave it, before
-       the request; when that fails, none (the 401 answer reports why) */
-    reg_challenge c = {
-        .scheme = REG_AUTH_BEARER, .realm = r->realm, .service = r->service};
-    oci_error e;
-    oci_error_clear(&e);
-    if (!r->realm || fetch_token(r, &c, scope, &e)) {
-      wipe_free(t->token);
-      t->token = NULL;
-      free(t->scope);
-      *t = r->tokens[--r->ntokens];
-      t = NULL;
-    } else
-      t = find_token(r, scope);
-  }
   if (t) {
     char *h = NULL;
     if (asprintf(&h, "Bearer %s", t->token) < 0) return NULL;

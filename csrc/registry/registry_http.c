@@ -568,6 +568,7 @@ static void sleep_ms(unsigned ms) {
 static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
                         oci_error *err, CURLcode *cc, bool *streamed) {
   CURL *c = r->curl;
+  if (!q->authorization && !q->no_auth) reg_auth_refresh(r, q->scope);
   curl_easy_reset(c);
   xfer x = {.r = r, .req = q, .resp = p, .err = err};
   reg_resp_free(p);

@@ -174,6 +174,11 @@ void reg_challenge_free(reg_challenge *c);
 /* The Authorization header value for scope (malloc'd "Bearer ..." or
    "Basic ..."), or NULL for none. */
 char *reg_auth_header(oci_registry *r, const char *scope);
+/* Before a request (and before the client's curl handle is set up for it:
+   this may make a request of its own): a token of scope that is expired or
+   about to be is fetched again from the last challenge's realm, or dropped
+   when that fails. */
+void reg_auth_refresh(oci_registry *r, const char *scope);
 /* Handles a 401: obtains credentials for the challenge (token fetch for
    Bearer). OCI_OK when a retry can succeed. */
 int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
