@@ -184,6 +184,9 @@ local CANNOT = {
   ["core.set_empty_array_mt"] = "a setting", ["core.arena_bytes"] = "counters",
   ["core.runtime_spec_default"] = "constant", ["core.runtime_spec_rootless"] = "any uint32 ids",
   ["core.check.error_code_is_known"] = "a boolean",
+  ["oci.registry.sort_tags"] = "a list in another order",
+  ["core.fs.read_secret"] = "reads the terminal (a test must not wait on one); without one: nil, message, err "
+    .. "(spec/registry_credentials_spec.lua)",
   ["core.fs.ids"] = "the process's ids", ["core.fs.isatty"] = "a boolean (a closed file raises)",
   ["Layout:path"] = "a string", ["Layout:close"] = "releases",
   ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
@@ -231,6 +234,20 @@ local FAILS = {
   ["core.realpath"] = function() return core.realpath(tmp .. "/none") end,
   ["core.fs.read_in_root"] = function() return core.fs.read_in_root(tmp, "a\0b") end,
   ["core.fs.write_atomic"] = function() return core.fs.write_atomic(tmp .. "/no/such/dir/f", "x") end,
+  ["core.check.regex_find"] = function() return core.check.regex_find("(", "x") end,
+  ["oci.registry.filter_tags"] = function() return oci.registry.filter_tags({ "a" }, "[") end,
+  ["oci.registry.sync"] = function() return oci.registry.sync("A:b", "h/a") end,
+  ["core.fs.mkdir"] = function() return core.fs.mkdir(tmp .. "/no/such/dir", 448) end,
+  ["core.registry.run_helper"] = function() return core.registry.run_helper("../x", "get", "h") end,
+  ["oci.registry.run_helper"] = function() return oci.registry.run_helper("x", "steal", "h") end,
+  ["oci.registry.login"] = function()
+    return oci.registry.login("h:1", "u", "p", { verify = false, auth_file = tmp .. "/no/such/dir/config.json" })
+  end,
+  ["oci.registry.logout"] = function()
+    local bad = tmp .. "/bad-config.json"
+    assert(core.fs.write_atomic(bad, "{"))
+    return oci.registry.logout("h:1", { auth_file = bad })
+  end,
   ["core.check.semver_compare"] = function() return core.check.semver_compare("1", "2") end,
   ["core.check.base64_decode"] = function() return core.check.base64_decode("!!") end,
   ["oci.image.MediaType.to_docker_v2s2"] = function() return oci.image.MediaType.to_docker_v2s2("text/plain") end,

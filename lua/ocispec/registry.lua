@@ -31,7 +31,8 @@
 -- in messages.
 --
 -- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 -- @module ocispec.registry
 local core = require "ocispec.core"
 local distribution = require "ocispec.distribution"
@@ -45,7 +46,8 @@ local creg = util.core_part("registry", "ocispec.registry", "OCISPEC_WITH_REGIST
 local M = {}
 -- The client's own documents, as classes like every other type:
 -- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 util.export_classes(M, "registry")
 
 --- Largest manifest accepted (4 MiB, distribution-spec's limit).
@@ -283,4 +285,35 @@ function M.tags(repo, opts)
 end
 
 if not core.registry then return util.unavailable(M, "ocispec.registry", "OCISPEC_WITH_REGISTRY") end
+-- Login and logout (docker login/logout), credential helpers
+-- (lua/ocispec/credentials.lua).
+do
+  local credentials = require "ocispec.credentials"
+  M.login, M.logout = credentials.login, credentials.logout
+end
+
+-- Tag selection (lua/ocispec/tags.lua): filter_tags(tags, regex),
+-- sort_tags(tags) (semver order first).
+do
+  local tags = require "ocispec.tags"
+  M.filter_tags, M.sort_tags = tags.filter, tags.sort
+end
+
+-- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]).
+M.sync = require("ocispec.sync").sync
+
+--- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
+-- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
+-- default 30000) and output (64 KiB per stream).
+-- @tparam string name the helper's name (letters, digits, `-`, `_`, `.`)
+-- @tparam string action `get`, `store`, `erase` or `list`
+-- @tparam string input its stdin
+-- @tparam[opt] integer timeout_ms
+-- @return `{status=, stdout=, stderr=}` (whatever its exit status), or
+-- nil, message, err
+function M.run_helper(name, action, input, timeout_ms)
+  local r, msg, err = creg.run_helper(name, action, input, timeout_ms)
+  return r, msg, err
+end
+
 return M

@@ -301,13 +301,24 @@ command("tags", "list the tags of a repository",
 
 Prints every tag of REMOTE_REPO (host/repo), one a line (--json: a JSON
 array), following the registry's pages.
+
+  --filter REGEX        only the tags REGEX (POSIX extended) matches
+  --sort semver         semantic versions first (a leading v allowed) in
+                        semver order, then the others in byte order
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args)
+    local opts, pos = remote_opts(args, { ["--filter"] = "value", ["--sort"] = "value" })
     if #pos ~= 1 then fail(2, "expected one REMOTE_REPO") end
+    if opts.sort and opts.sort ~= "semver" then fail(2, "--sort takes semver") end
+    if opts.filter then
+      local ok, why = oci.core.check.regex_find(opts.filter, "")
+      if ok == nil then fail(2, "--filter: " .. printable(why)) end
+    end
     parse_remote(pos[1], "REMOTE_REPO")
     local tags, msg, code = oci.registry.tags(pos[1], connection(opts))
     if not tags then remote_fail(msg, code) end
+    if opts.filter then tags = assert(oci.registry.filter_tags(tags, opts.filter)) end
+    if opts.sort then tags = oci.registry.sort_tags(tags) end
     if opts.json then
       out:write(oci.json.encode(setmetatable(tags, #tags == 0 and oci.empty_array_mt() or nil)), "\n")
     else
@@ -346,3 +357,10 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
     return 0
   end)
 
+
+-- For the other registry command groups (cli/mirror.lua): the connection
+-- options, their help, and the failure and printing conventions.
+base.remote = {
+  opts = remote_opts, connection = connection, fail = remote_fail, help = REMOTE_HELP,
+  printable = printable, parse = parse_remote, side_opts = SIDE_OPTS, side_connection = side_connection,
+}
