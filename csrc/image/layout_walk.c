@@ -386,9 +386,7 @@ static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
    every config and layer they name, except those with urls (descriptor.md:
    an external store provides them). */
 int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
-                      const char *name, oci_error *err) {
-  char what[300];
-  snprintf(what, sizeof what, "tag %.200s", name);
+                      const char *what, oci_error *err) {
   bool have;
   int rc = oci_layout_has_blob(l, d->digest, &have, err);
   if (rc) return ol_wrap(err, what);

@@ -2,7 +2,7 @@
      create(dir), open(dir) -> Layout | nil, msg, err
    Layout methods: path, blob_path, has_blob, put_blob, put_blob_file,
    blob_writer, temp_path, adopt_blob, get_blob, put_document, get_document,
-   tag, untag, list, index, resolve, gc, verify, close.
+   tag, untag, add, list, index, resolve, gc, verify, close.
    BlobWriter methods: write (returns the writer), size, commit, abort; a
    collected or closed writer aborts. Descriptors and documents are the
    generic binding's userdata. Data errors return nil, message, err. */
@@ -288,6 +288,15 @@ static int m_tag(lua_State *L) {
   return 1;
 }
 
+static int m_add(lua_State *L) {
+  oci_layout *l = check_layout(L);
+  ocil_obj *u = ocil_check(L, 2, &oci_type_image_descriptor);
+  oci_error e = {0};
+  if (oci_layout_add(l, u->obj, &e)) return push_err(L, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int m_untag(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *name = ocil_arg_str(L, 2, "name", 0);
@@ -541,6 +550,7 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {"get_document", m_get_document},
                                    {"tag", m_tag},
                                    {"untag", m_untag},
+                                   {"add", m_add},
                                    {"list", m_list},
                                    {"index", m_index},
                                    {"resolve", m_resolve},

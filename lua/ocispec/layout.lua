@@ -18,6 +18,8 @@
 -- * `L:put_document(obj [, {annotations=, platform=}])`: the `Descriptor`
 --   of `obj:to_json()`
 -- * `L:tag(desc, name)`, `L:untag(name)`, `L:list()`, `L:index()`
+-- * `L:add(desc)`: an index.json entry without a name (an attached
+--   artifact: gc keeps it), once per digest
 -- * `L:resolve(name_or_digest [, {platform=}])`: `{descriptor=, manifest=,
 --   config=, layers=, index=}`, following indexes to the platform's manifest
 -- * `L:gc()`: removes blobs unreachable from index.json, gives their digests

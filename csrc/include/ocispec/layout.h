@@ -221,6 +221,15 @@ OCI_API int oci_layout_index(const oci_layout *l, oci_image_index **out,
 OCI_API int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
                            const char *name, oci_error *err);
 
+/** Adds a copy of d to index.json without a ref.name, as oras's oci:
+   store keeps every manifest it is given (an artifact attached to an image,
+   a referrer): gc then keeps it. Nothing is added when an entry of d's
+   digest without a ref.name is there already; a d carrying a ref.name
+   annotation is OCI_EINVAL (tag it instead). The checks of oci_layout_tag
+   apply (valid descriptor, blobs present under the index lock). */
+OCI_API int oci_layout_add(oci_layout *l, const oci_image_descriptor *d,
+                           oci_error *err);
+
 /** Removes the entries named name (OCI_EINVAL when there is none). */
 OCI_API int oci_layout_untag(oci_layout *l, const char *name, oci_error *err);
 

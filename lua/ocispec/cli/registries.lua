@@ -346,3 +346,8 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
     return 0
   end)
 
+
+-- The connection plumbing, for the other command groups that reach
+-- registries (ocispec.cli.artifacts).
+base.remote = { opts = remote_opts, connection = connection, fail = remote_fail, printable = printable,
+  HELP = REMOTE_HELP }

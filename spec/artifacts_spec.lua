@@ -1,0 +1,232 @@
+-- Artifacts and referrers (oras attach / discover): ocispec.artifacts and
+-- the CLI's attach and discover, on an image layout and on docker-registry
+-- (no referrers API: the tag schema). What lands is read back by
+-- independent readers: tests/artifacts/read_layout.py (json, hashlib) for
+-- layouts, tests/registry/read_image.py (urllib) for the registry.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
+local cjson = require("cjson")
+local oci = require("ocispec")
+local artifacts = oci.artifacts
+local MT = oci.image.MediaType
+
+local q, sh = registries.quote, registries.sh
+local READ_LAYOUT = here .. "../tests/artifacts/read_layout.py"
+local READ_IMAGE = here .. "../tests/registry/read_image.py"
+local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
+local SBOM, SIG = "application/vnd.example.sbom", "application/vnd.example.sig"
+local TITLE = oci.image.ANNOTATION_TITLE
+
+local NO_PYTHON
+do
+  local _, ok = sh("command -v python3")
+  NO_PYTHON = not ok and "python3 is not installed" or nil
+end
+
+local function read_layout(dir)
+  local out, ok = sh(("env -u LD_PRELOAD python3 %s %s"):format(q(READ_LAYOUT), q(dir)))
+  assert(ok, out)
+  return cjson.decode(out)
+end
+
+local function read_manifest(base, repo, ref)
+  local out, ok = sh(("env -u LD_PRELOAD python3 %s manifest %s %s %s")
+    :format(q(READ_IMAGE), q(base), q(repo), q(ref)))
+  assert(ok, out)
+  return cjson.decode(out)
+end
+
+-- A layout with a small image tagged "base"; returns its descriptor.
+local function base_layout(dir)
+  local L = assert(oci.layout.create(dir))
+  local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0 })
+  assert(img:add_layer{ entries = { { path = "f", type = "file", content = "base\n", mode = 420 } } })
+  local base = assert(img:commit())
+  assert(L:tag(base, "base"))
+  L:close()
+  return base
+end
+
+local function cli(tmp, args)
+  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt </dev/null"):format(q(tmp), q(BIN), args)
+  local _, _, status = os.execute(cmd)
+  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
+end
+
+local function digests(node)
+  local list = {}
+  for i, c in ipairs(node.referrers) do list[i] = c.descriptor:digest() end
+  table.sort(list)
+  return list
+end
+
+describe("artifacts on a layout", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("attach writes an artifact manifest with the image as subject, files titled, kept by index.json", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local dir = tmp .. "/lay"
+    local base = base_layout(dir)
+    support.write(tmp .. "/sbom.json", '{"spdxVersion":"SPDX-2.3"}')
+    support.write(tmp .. "/notes.txt", "notes\n")
+    local d, subject = assert(artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/sbom.json",
+      { path = tmp .. "/notes.txt", title = "README", media_type = "text/plain" } },
+      { artifact_type = SBOM, annotations = { ["org.example.k"] = "v" } }))
+    assert.are.equal(base:digest(), subject:digest())
+    local got = read_layout(dir)
+    -- an index.json entry without a name (oras's oci: store), the base still tagged
+    local entry
+    for _, e in ipairs(got.index.manifests) do
+      if e.digest == d:digest() then entry = e end
+    end
+    assert.is_table(entry, "the artifact is in index.json")
+    assert.is_nil(entry.annotations)
+    assert.are.equal(MT.ImageManifest, entry.mediaType)
+    local m = got.documents[d:digest()]
+    assert.are.equal(SBOM, m.artifactType)
+    assert.are.equal(MT.ImageManifest, m.mediaType)
+    -- image-spec manifest.md: the empty descriptor as config of an artifact
+    assert.are.equal(MT.EmptyJSON, m.config.mediaType)
+    assert.are.equal("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", m.config.digest)
+    assert.are.equal(2, got.blobs[m.config.digest])
+    assert.are.same({ mediaType = base:media_type(), digest = base:digest(), size = base:size() }, m.subject)
+    assert.are.same({ ["org.example.k"] = "v" }, m.annotations)
+    assert.are.equal(2, #m.layers)
+    assert.are.same({ [TITLE] = "sbom.json" }, m.layers[1].annotations)
+    assert.are.equal(MT.ImageLayer, m.layers[1].mediaType)
+    assert.are.equal(oci.digest.sha256('{"spdxVersion":"SPDX-2.3"}'), m.layers[1].digest)
+    assert.are.same({ [TITLE] = "README" }, m.layers[2].annotations)
+    assert.are.equal("text/plain", m.layers[2].mediaType)
+    assert.are.equal(6, got.blobs[m.layers[2].digest])
+    -- attaching the same again adds no second entry
+    assert(artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/sbom.json",
+      { path = tmp .. "/notes.txt", title = "README", media_type = "text/plain" } },
+      { artifact_type = SBOM, annotations = { ["org.example.k"] = "v" } }))
+    assert.are.equal(#got.index.manifests, #read_layout(dir).index.manifests)
+    -- gc keeps the artifact and its blobs
+    local L = assert(oci.layout.open(dir))
+    local removed = assert(L:gc())
+    assert.are.same({}, removed)
+    assert(L:verify())
+    L:close()
+  end)
+
+  it("discover gives the tree (referrers of referrers), filtered by artifactType", function()
+    local dir = tmp .. "/tree"
+    base_layout(dir)
+    support.write(tmp .. "/f", "x")
+    local sbom = assert(artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/f" }, { artifact_type = SBOM }))
+    local sig = assert(artifacts.attach("oci:" .. dir .. ":base", {}, { artifact_type = SIG }))
+    -- a signature of the sbom: a referrer of a referrer
+    local sig2 = assert(artifacts.attach("oci:" .. dir .. "@" .. sbom:digest(), {}, { artifact_type = SIG }))
+    local tree = assert(artifacts.discover("oci:" .. dir .. ":base"))
+    local want = { sbom:digest(), sig:digest() }
+    table.sort(want)
+    assert.are.same(want, digests(tree))
+    for _, c in ipairs(tree.referrers) do
+      if c.descriptor:digest() == sbom:digest() then
+        assert.are.equal(SBOM, c.descriptor:artifact_type())
+        assert.are.same({ sig2:digest() }, digests(c))
+        assert.are.equal(SIG, c.referrers[1].descriptor:artifact_type())
+      else
+        assert.are.same({}, digests(c))
+      end
+    end
+    -- the filter applies at every level (as oras): sig2 hangs under an sbom
+    local only = assert(artifacts.discover("oci:" .. dir .. ":base", { artifact_type = SIG }))
+    assert.are.same({ sig:digest() }, digests(only))
+    local shallow = assert(artifacts.discover("oci:" .. dir .. ":base", { depth = 1 }))
+    for _, c in ipairs(shallow.referrers) do assert.are.same({}, c.referrers) end
+  end)
+
+  it("bad references and files are reported", function()
+    local dir = tmp .. "/bad"
+    base_layout(dir)
+    support.assert_fails({ dir, 'no image named "nope"' }, { code = "invalid" },
+      artifacts.attach("oci:" .. dir .. ":nope", {}, { artifact_type = SBOM }))
+    support.assert_fails({ tmp .. "/missing" }, { code = "io" },
+      artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/missing" }, { artifact_type = SBOM }))
+    support.assert_fails({ "is not an OCI image layout" }, nil, artifacts.discover("oci:" .. tmp .. "/none:base"))
+    support.assert_raises('unknown option "artifact"', artifacts.discover, "oci:" .. dir, { artifact = SBOM })
+    support.assert_raises("artifact_type", artifacts.attach, "oci:" .. dir .. ":base", {}, {})
+    -- Layout:add takes no named descriptor, and a blob that is not there
+    local L = assert(oci.layout.open(dir))
+    local named = assert(L:list()[1].descriptor)
+    support.assert_fails({ "add:", "org.opencontainers.image.ref.name", "tag it" }, { code = "invalid" }, L:add(named))
+    support.assert_fails({ "add:", "missing from the layout" }, { code = "io" },
+      L:add(assert(oci.image.Descriptor.new(MT.ImageManifest, 3, "sha256:" .. ("ab"):rep(32)))))
+    L:close()
+  end)
+
+  it("ocispec attach and discover (CLI, table and --json)", function()
+    local dir = tmp .. "/cli"
+    local base = base_layout(dir)
+    support.write(tmp .. "/s.json", "{}")
+    local out, err, status = cli(tmp, ("attach oci:%s:base --artifact-type %s --annotation a=1,b=2 s.json")
+      :format(q(dir), SBOM))
+    assert.are.equal(0, status, err)
+    local dg = out:match("^attached (sha256:%x+) to " .. base:digest():gsub("%p", "%%%0") .. "\n$")
+    assert.is_string(dg, out)
+    out, err, status = cli(tmp, ("discover --json oci:%s:base"):format(q(dir)))
+    assert.are.equal(0, status, err)
+    local t = cjson.decode(out)
+    assert.are.equal(base:digest(), t.digest)
+    assert.are.equal(1, #t.manifests)
+    assert.are.equal(dg, t.manifests[1].digest)
+    assert.are.equal(SBOM, t.manifests[1].artifactType)
+    assert.are.same({ a = "1", b = "2" }, t.manifests[1].annotations)
+    out, err, status = cli(tmp, ("discover oci:%s:base"):format(q(dir)))
+    assert.are.equal(0, status, err)
+    assert.are.equal(("oci:%s:base@%s\n└── %s  %s\n"):format(dir, base:digest(), dg, SBOM), out)
+    out, err, status = cli(tmp, ("discover --artifact-type %s oci:%s:base"):format(SIG, q(dir)))
+    assert.are.equal(0, status, err)
+    assert.are.equal(("oci:%s:base@%s\n"):format(dir, base:digest()), out)
+    out, err, status = cli(tmp, ("attach oci:%s:base s.json"):format(q(dir)))
+    assert.are.equal("", out)
+    assert.are.equal(2, status)
+    assert.truthy(err:find("--artifact-type is required", 1, true), err)
+  end)
+end)
+
+describe("artifacts on a registry (docker-registry 2.8: the tag schema)", function()
+  local tmp, reg
+  setup(function()
+    tmp = registries.scratch()
+    if registries.available() and not NO_PYTHON then reg = registries.start() end
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  it("attach and discover, read back with urllib", function()
+    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
+    local dir = tmp .. "/lay"
+    base_layout(dir)
+    local o = { plain_http = true, auth_file = false }
+    assert(oci.registry.push(dir, "base", reg.host .. "/art/app:1", o))
+    support.write(tmp .. "/sbom.json", '{"sbom":1}')
+    local aopts = { artifact_type = SBOM, plain_http = true, auth_file = false }
+    local sbom, subject = assert(artifacts.attach(reg.host .. "/art/app:1", { tmp .. "/sbom.json" }, aopts))
+    aopts.artifact_type = SIG
+    local sig = assert(artifacts.attach("docker://" .. reg.host .. "/art/app@" .. sbom:digest(), {}, aopts))
+    local base_url = "http://" .. reg.host
+    local m = read_manifest(base_url, "art/app", sbom:digest())
+    assert.are.equal(200, m.status)
+    assert.are.equal(SBOM, m.body.artifactType)
+    assert.are.equal(subject:digest(), m.body.subject.digest)
+    assert.are.same({ [TITLE] = "sbom.json" }, m.body.layers[1].annotations)
+    -- the tag schema index of the base lists the sbom (put_manifest kept it)
+    local idx = read_manifest(base_url, "art/app", assert(oci.digest.referrers_tag(subject:digest())))
+    assert.are.equal(sbom:digest(), idx.body.manifests[1].digest)
+    assert.are.equal(SBOM, idx.body.manifests[1].artifactType)
+    local tree = assert(artifacts.discover(reg.host .. "/art/app:1", o))
+    assert.are.same({ sbom:digest() }, digests(tree))
+    assert.are.same({ sig:digest() }, digests(tree.referrers[1]))
+    assert.are.same({}, digests(assert(artifacts.discover(reg.host .. "/art/app:1",
+      { artifact_type = SIG, plain_http = true, auth_file = false }))))
+  end)
+end)
