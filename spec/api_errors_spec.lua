@@ -316,6 +316,10 @@ local FAILS = {
     return oci.artifacts.attach("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
   end,
   ["oci.artifacts.discover"] = function() return oci.artifacts.discover("oci:" .. tmp .. "/none") end,
+  ["oci.artifacts.push"] = function()
+    return oci.artifacts.push("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
+  end,
+  ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
 }
 -- every Client call that talks to the registry: a network failure
 local NET = {

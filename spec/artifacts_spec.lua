@@ -228,5 +228,123 @@ describe("artifacts on a registry (docker-registry 2.8: the tag schema)", functi
     assert.are.same({ sig:digest() }, digests(tree.referrers[1]))
     assert.are.same({}, digests(assert(artifacts.discover(reg.host .. "/art/app:1",
       { artifact_type = SIG, plain_http = true, auth_file = false }))))
+    -- push and pull of files (oras push / pull), the manifest read with urllib
+    local pushed = assert(artifacts.push(reg.host .. "/art/files:v1", { tmp .. "/sbom.json" },
+      { artifact_type = SBOM, plain_http = true, auth_file = false }))
+    local pm = read_manifest(base_url, "art/files", "v1")
+    assert.are.equal(pushed:digest(), pm.digest)
+    assert.are.equal(SBOM, pm.body.artifactType)
+    assert.are.same({ "sbom.json" }, assert(artifacts.pull(reg.host .. "/art/files:v1", tmp .. "/got", o)))
+    assert.are.equal('{"sbom":1}', support.read(tmp .. "/got/sbom.json"))
+    -- an image's layers have no titles: nothing to write (as oras)
+    assert.are.same({}, assert(artifacts.pull(reg.host .. "/art/app:1", tmp .. "/img", o)))
+    assert.are.equal("empty", oci.unpack.dir_state(tmp .. "/img"))
+  end)
+end)
+
+-- The files of a directory: {name = bytes}.
+local function files_of(dir)
+  local out, ok = sh(("env -u LD_PRELOAD python3 -c %s %s"):format(q([[
+import json, os, sys
+d = sys.argv[1]
+print(json.dumps({n: open(os.path.join(d, n), "rb").read().decode("latin-1")
+                  for n in os.listdir(d) if os.path.isfile(os.path.join(d, n))}))
+]]), q(dir)))
+  assert(ok, out)
+  return cjson.decode(out)
+end
+
+-- An artifact manifest in layout dir, tagged name, with layers of the
+-- given {title, bytes} (title nil: no annotation), written by hand.
+local function hostile_artifact(dir, name, layers)
+  local L = assert(oci.layout.create(dir))
+  local list = {}
+  for i, l in ipairs(layers) do
+    local d = assert(L:put_blob(l[2], MT.ImageLayer)):to_table()
+    if l[1] then d.annotations = { [TITLE] = l[1] } end
+    list[i] = d
+  end
+  assert(L:put_blob("{}", MT.EmptyJSON))
+  local m = assert(oci.image.ImageManifest.from_table{ schemaVersion = 2, mediaType = MT.ImageManifest,
+    artifactType = SBOM, config = oci.image.Descriptor.empty():to_table(), layers = list })
+  assert(L:tag(assert(L:put_document(m)), name))
+  L:close()
+end
+
+describe("artifact files (oras push / pull)", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("push then pull round-trips titled files through a layout", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local dir = tmp .. "/lay"
+    assert(oci.layout.create(dir)):close()
+    support.write(tmp .. "/a.txt", "alpha\n")
+    support.write(tmp .. "/b.bin", "\0\1\2beta")
+    local d = assert(artifacts.push("oci:" .. dir .. ":files",
+      { tmp .. "/a.txt", { path = tmp .. "/b.bin", title = "b" } }, { artifact_type = SBOM }))
+    local got = read_layout(dir)
+    local m = got.documents[d:digest()]
+    assert.is_nil(m.subject)
+    assert.are.equal(SBOM, m.artifactType)
+    assert.are.equal("files", got.index.manifests[1].annotations["org.opencontainers.image.ref.name"])
+    local titles = assert(artifacts.pull("oci:" .. dir .. ":files", tmp .. "/out"))
+    assert.are.same({ "a.txt", "b" }, titles)
+    assert.are.same({ ["a.txt"] = "alpha\n", b = "\0\1\2beta" }, files_of(tmp .. "/out"))
+    -- no temporary directory is left behind
+    assert.are.equal("full", oci.unpack.dir_state(tmp .. "/out"))
+    local names = {}
+    for n in pairs(files_of(tmp .. "/out")) do names[#names + 1] = n end
+    assert.are.equal(2, #names)
+    local _, ok = sh("ls -A " .. q(tmp .. "/out") .. " | grep -q ocispec-pull")
+    assert.is_falsy(ok)
+    support.assert_fails({ 'files[2]: title "a.txt" is taken by files[1]' }, { code = "invalid" },
+      artifacts.push("oci:" .. dir .. ":dup", { tmp .. "/a.txt", { path = tmp .. "/b.bin", title = "a.txt" } },
+        { artifact_type = SBOM }))
+  end)
+
+  for _, case in ipairs({
+    { "../escape", "traversal" }, { "/etc/passwd", "absolute" }, { "a/b", "a directory" },
+    { "..", "dot-dot" }, { ".", "dot" }, { "", "empty" }, { "evil\n", "a newline" },
+  }) do
+    it(("a hostile title (%s) is refused and nothing is written"):format(case[2]), function()
+      local dir = tmp .. "/hostile"
+      hostile_artifact(dir, "x", { { "fine.txt", "ok" }, { case[1], "pwned" } })
+      support.assert_fails({ "layers[2]: title", "is not a plain file name" }, { code = "invalid" },
+        artifacts.pull("oci:" .. dir .. ":x", tmp .. "/out"))
+      assert.are.equal("missing", oci.unpack.dir_state(tmp .. "/out"))
+      assert.are.equal("missing", oci.unpack.dir_state(tmp .. "/escape"))
+    end)
+  end
+
+  it("two layers with one title, and a planted symlink, cannot write outside the directory", function()
+    local dir = tmp .. "/dup"
+    hostile_artifact(dir, "x", { { "f", "one" }, { "f", "two" } })
+    support.assert_fails({ 'layers[2]: title "f" is taken by layers[1]' }, { code = "invalid" },
+      artifacts.pull("oci:" .. dir .. ":x", tmp .. "/out"))
+    -- a symlink planted under a title's name is replaced, its target untouched
+    hostile_artifact(dir, "y", { { "link", "new" }, { nil, "untitled: skipped" } })
+    assert(oci.unpack.mkdir(tmp .. "/out2"))
+    support.write(tmp .. "/target", "keep")
+    assert(sh(("ln -s %s %s"):format(q(tmp .. "/target"), q(tmp .. "/out2/link"))))
+    assert.are.same({ "link" }, assert(artifacts.pull("oci:" .. dir .. ":y", tmp .. "/out2")))
+    assert.are.equal("keep", support.read(tmp .. "/target"))
+    assert.are.equal("new", support.read(tmp .. "/out2/link"))
+    local _, islink = sh("test -L " .. q(tmp .. "/out2/link"))
+    assert.is_falsy(islink)
+  end)
+
+  it("ocispec push-artifact and pull-artifact (CLI)", function()
+    local dir = tmp .. "/cli"
+    assert(oci.layout.create(dir)):close()
+    support.write(tmp .. "/n.txt", "note")
+    local out, err, status = cli(tmp, ("push-artifact --artifact-type %s oci:%s:v1 n.txt"):format(SBOM, q(dir)))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:match("^pushed oci:.*:v1@sha256:%x+\n$"), out)
+    out, err, status = cli(tmp, ("pull-artifact oci:%s:v1 got"):format(q(dir)))
+    assert.are.equal(0, status, err)
+    assert.are.equal("n.txt\n", out)
+    assert.are.equal("note", support.read(tmp .. "/got/n.txt"))
   end)
 end)

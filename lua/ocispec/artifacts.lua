@@ -149,6 +149,23 @@ function Layout_target:referrers(dg, artifact_type)
   return out
 end
 
+function Layout_target:get_manifest(d)
+  return self.L:get_document(d, image.ImageManifest)
+end
+
+function Layout_target:get_blob(d)
+  return self.L:get_blob(d)
+end
+
+function Layout_target:put_tagged(m)
+  local d, msg, err = self.L:put_document(m)
+  if not d then return nil, msg, err end
+  local ok
+  ok, msg, err = self.L:tag(d, self.ref)
+  if not ok then return nil, msg, err end
+  return d
+end
+
 function Layout_target:close()
   if self.opened then self.L:close() end
 end
@@ -182,6 +199,24 @@ function Registry_target:referrers(dg, artifact_type)
   local idx, msg, err = self.c:referrers(self.repo, dg, artifact_type)
   if not idx then return nil, msg, err end
   return idx:manifests()
+end
+
+function Registry_target:get_manifest(d)
+  local m, msg, err = self.c:get_manifest(self.repo, d:digest())
+  if not m then return nil, msg, err end
+  if not pcall(m.layers, m) then -- an index (served as a manifest)
+    return util.fail("invalid", ("%s@%s: an index, not an artifact manifest"):format(self.where, d:digest()))
+  end
+  return m
+end
+
+function Registry_target:get_blob(d)
+  return self.c:get_blob(self.repo, d, math.max(d:size(), 0))
+end
+
+function Registry_target:put_tagged(m)
+  local json = m:to_json()
+  return self.c:put_manifest(self.repo, self.ref, json, MT.ImageManifest)
 end
 
 function Registry_target:close()
@@ -223,6 +258,52 @@ local function basename(path)
   return (path:gsub("/+$", ""):match("([^/]+)$")) or path
 end
 
+-- Puts the blobs of files and the artifact manifest (subject: a
+-- descriptor or nil) with put(target, manifest); -> its descriptor.
+local function put_artifact(t, files, opts, subject, put)
+  local layers, titles = {}, {}
+  for i, f in ipairs(files) do
+    if type(f) == "string" then f = { path = f } end
+    assert(type(f) == "table" and type(f.path) == "string", ("files[%d]: a path expected"):format(i))
+    local title = f.title or basename(f.path)
+    if titles[title] then
+      return util.fail("invalid", ("files[%d]: title %q is taken by files[%d]"):format(i, title, titles[title]))
+    end
+    titles[title] = i
+    local d, fmsg, ferr = t:put_file(f.path, f.media_type or opts.media_type or M.FILE_MEDIA_TYPE)
+    if not d then return nil, fmsg, ferr end
+    local lt = d:to_table()
+    lt.annotations = { [image.ANNOTATION_TITLE] = title }
+    layers[i] = lt
+  end
+  local empty = image.Descriptor.empty()
+  local d, emsg, eerr = t:put_bytes("{}", MT.EmptyJSON)
+  if not d then return nil, emsg, eerr end
+  local mt = {
+    schemaVersion = 2, mediaType = MT.ImageManifest, artifactType = opts.artifact_type,
+    config = empty:to_table(), layers = layers, annotations = opts.annotations,
+    subject = subject and { mediaType = subject:media_type(), digest = subject:digest(), size = subject:size() },
+  }
+  if #layers == 0 then mt.layers = setmetatable({}, require("ocispec").empty_array_mt()) end
+  local m, mmsg, merr = image.ImageManifest.from_table(mt)
+  if not m then return nil, mmsg, merr end
+  local vok, vmsg, verr = m:validate()
+  if not vok then return nil, vmsg, verr end
+  return put(t, m)
+end
+
+-- Runs f(target) on the target of ref and closes it; f's results.
+local function with_target(ref, opts, f)
+  local t, msg, err = open_target(ref, opts)
+  if not t then return nil, msg, err end
+  local ok, a, b, c = pcall(f, t)
+  t:close()
+  if not ok then error(a, 0) end
+  return a, b, c
+end
+
+local ARTIFACT_KEYS = { "artifact_type", "annotations", "media_type" }
+
 --- Attaches files to an image as an artifact: a manifest with
 -- `artifactType`, the empty config (image-spec's guidance for artifacts),
 -- one layer per file titled `org.opencontainers.image.title`, the
@@ -230,52 +311,125 @@ end
 -- @tparam string ref the image (`oci:DIR[:NAME|@DIGEST]` or `[docker://]HOST/REPO[:TAG|@DIGEST]`)
 -- @tparam {string|table,...} files paths, or `{path=, title=,
 -- media_type=}` (title default: the path's last component; media type
--- default `FILE_MEDIA_TYPE`)
+-- default `FILE_MEDIA_TYPE`; two files with one title are "invalid")
 -- @tparam table opts `artifact_type` (required), `annotations` (of the
 -- manifest), `media_type` (of every file), and connection options
 -- @return the artifact manifest's Descriptor and the subject's, or nil,
 -- message, err
 function M.attach(ref, files, opts)
   assert(type(files) == "table", "bad argument #2 to 'attach' (table expected)")
-  util.check_options(opts, known("artifact_type", "annotations", "media_type"), "attach")
+  util.check_options(opts, known(table.unpack(ARTIFACT_KEYS)), "attach")
   assert(type(opts.artifact_type) == "string", "attach: option artifact_type (a string) is required")
-  local t, msg, err = open_target(ref, opts)
-  if not t then return nil, msg, err end
-  local ok, a, b, c = pcall(function()
+  return with_target(ref, opts, function(t)
     local subject, smsg, serr = t:subject()
     if not subject then return nil, smsg, serr end
-    local layers = {}
-    for i, f in ipairs(files) do
-      if type(f) == "string" then f = { path = f } end
-      assert(type(f) == "table" and type(f.path) == "string", ("attach: files[%d]: a path expected"):format(i))
-      local title = f.title or basename(f.path)
-      local d, fmsg, ferr = t:put_file(f.path, f.media_type or opts.media_type or M.FILE_MEDIA_TYPE)
-      if not d then return nil, fmsg, ferr end
-      local lt = d:to_table()
-      lt.annotations = { [image.ANNOTATION_TITLE] = title }
-      layers[i] = lt
-    end
-    local empty = image.Descriptor.empty()
-    local d, emsg, eerr = t:put_bytes("{}", MT.EmptyJSON)
-    if not d then return nil, emsg, eerr end
-    local mt = {
-      schemaVersion = 2, mediaType = MT.ImageManifest, artifactType = opts.artifact_type,
-      config = empty:to_table(), layers = layers,
-      subject = { mediaType = subject:media_type(), digest = subject:digest(), size = subject:size() },
-      annotations = opts.annotations,
-    }
-    if #layers == 0 then mt.layers = setmetatable({}, require("ocispec").empty_array_mt()) end
-    local m, mmsg, merr = image.ImageManifest.from_table(mt)
-    if not m then return nil, mmsg, merr end
-    local vok, vmsg, verr = m:validate()
-    if not vok then return nil, vmsg, verr end
-    local put, pmsg, perr = t:put_manifest(m)
-    if not put then return nil, pmsg, perr end
-    return put, subject
+    local d, msg, err = put_artifact(t, files, opts, subject, t.put_manifest)
+    if not d then return nil, msg, err end
+    return d, subject
   end)
-  t:close()
-  if not ok then error(a, 0) end
-  return a, b, c
+end
+
+--- Pushes files as an artifact (as `oras push`): the manifest of `attach`
+-- without a subject, tagged with the reference's name or tag.
+-- @tparam string ref where (`oci:DIR[:NAME]`, the layout must exist, or
+-- `[docker://]HOST/REPO[:TAG]`)
+-- @tparam {string|table,...} files as `attach` takes them
+-- @tparam table opts as `attach`
+-- @return the artifact manifest's Descriptor, or nil, message, err
+function M.push(ref, files, opts)
+  assert(type(files) == "table", "bad argument #2 to 'push' (table expected)")
+  util.check_options(opts, known(table.unpack(ARTIFACT_KEYS)), "push")
+  assert(type(opts.artifact_type) == "string", "push: option artifact_type (a string) is required")
+  return with_target(ref, opts, function(t)
+    if digest.parse(t.ref) then
+      return util.fail("invalid", ("push: %s: a tag or name is needed, not a digest"):format(ref))
+    end
+    return put_artifact(t, files, opts, nil, t.put_tagged)
+  end)
+end
+
+-- A title names a file of the output directory: one plain path component
+-- (no "/", not "." or "..", no control character, not empty), so that no
+-- title of a hostile manifest can name anything outside it.
+local function check_title(title, i)
+  if type(title) ~= "string" or title == "" or title == "." or title == ".." or title:find("/", 1, true)
+      or title:find("[%z\1-\31\127]") then
+    return util.fail("invalid", ("layers[%d]: title %q is not a plain file name (no '/', '.', '..' or control "
+      .. "characters)"):format(i, tostring(title)))
+  end
+  return true
+end
+
+--- Writes the titled files of an artifact into a directory (as `oras
+-- pull`): each layer with an `org.opencontainers.image.title` becomes
+-- `dir/<title>`, verified against its digest; layers without a title are
+-- skipped. Titles are untrusted: each must be one plain file name, and two
+-- layers may not share one. Nothing is placed until every file is fetched
+-- and verified (they are written in a fresh private directory inside
+-- `dir`, then renamed into place: an existing symlink of that name is
+-- replaced, never followed).
+-- @tparam string ref the artifact (`oci:DIR[:NAME|@DIGEST]` or `[docker://]HOST/REPO[:TAG|@DIGEST]`)
+-- @tparam string dir the output directory (created when missing)
+-- @tparam[opt] table opts connection options
+-- @return the list of titles written (in manifest order) and the
+-- manifest's Descriptor, or nil, message, err
+function M.pull(ref, dir, opts)
+  assert(type(dir) == "string", "bad argument #2 to 'pull' (string expected)")
+  util.check_options(opts, known(), "pull")
+  local unpack = require "ocispec.unpack"
+  return with_target(ref, opts, function(t)
+    local d, msg, err = t:subject()
+    if not d then return nil, msg, err end
+    if d:media_type() ~= MT.ImageManifest then
+      return util.fail("invalid", ("pull: %s is a %s, not an artifact manifest"):format(ref, d:media_type()))
+    end
+    local m
+    m, msg, err = t:get_manifest(d)
+    if not m then return nil, msg, err end
+    local todo, seen = {}, {}
+    for i, l in ipairs(m:layers()) do
+      local title = (l:annotations() or {})[image.ANNOTATION_TITLE]
+      if title ~= nil then
+        local ok, tmsg, terr = check_title(title, i)
+        if not ok then return nil, tmsg, terr end
+        if seen[title] then
+          return util.fail("invalid", ("layers[%d]: title %q is taken by layers[%d]"):format(i, title, seen[title]))
+        end
+        seen[title] = i
+        todo[#todo + 1] = { title = title, desc = l }
+      end
+    end
+    local state = unpack.dir_state(dir)
+    if state == "missing" then
+      local ok, mmsg, merr = unpack.mkdir(dir)
+      if not ok then return nil, mmsg, merr end
+    elseif state == "other" then
+      return util.fail("invalid", ("pull: %s is not a directory"):format(dir))
+    end
+    local tmp, tmsg, terr = unpack.mkdtemp(dir .. "/.ocispec-pull-XXXXXX")
+    if not tmp then return nil, tmsg, terr end
+    local ok, a, b, c = pcall(function()
+      for _, f in ipairs(todo) do
+        local bytes, bmsg, berr = t:get_blob(f.desc)
+        if not bytes then return nil, bmsg, berr end
+        local fh, omsg = io.open(tmp .. "/" .. f.title, "wb")
+        if not fh then return util.fail("io", ("pull: %s"):format(omsg)) end
+        local wok, wmsg = fh:write(bytes)
+        local cok, cmsg = fh:close()
+        if not wok or not cok then return util.fail("io", ("pull: %s: %s"):format(f.title, wmsg or cmsg)) end
+      end
+      local titles = {}
+      for i, f in ipairs(todo) do
+        local rok, rmsg = os.rename(tmp .. "/" .. f.title, dir .. "/" .. f.title)
+        if not rok then return util.fail("io", ("pull: %s"):format(rmsg)) end
+        titles[i] = f.title
+      end
+      return titles, d
+    end)
+    unpack.remove_tree(tmp)
+    if not ok then error(a, 0) end
+    return a, b, c
+  end)
 end
 
 -- ---------------------------------------------------------------- discover

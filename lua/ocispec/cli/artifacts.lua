@@ -22,6 +22,18 @@ local function run_fail(msg, err)
   remote.fail(msg, err)
 end
 
+-- --annotation K1=V1,K2=V2 -> a table, or nil.
+local function parse_annotations(s)
+  if not s then return nil end
+  local annotations = {}
+  for kv in s:gmatch("[^,]+") do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then fail(2, ("--annotation %q: KEY=VALUE expected"):format(kv)) end
+    annotations[k] = v
+  end
+  return annotations
+end
+
 command("attach", "attach files to an image as an artifact (a referrer)",
   [==[usage: ocispec attach [OPTIONS] REF --artifact-type TYPE FILE...
 
@@ -40,15 +52,7 @@ digest.
       ["--media-type"] = "value" })
     if #pos < 1 then fail(2, "expected REF and FILE...") end
     if not opts.artifact_type then fail(2, "--artifact-type is required") end
-    local annotations
-    if opts.annotation then
-      annotations = {}
-      for kv in opts.annotation:gmatch("[^,]+") do
-        local k, v = kv:match("^([^=]+)=(.*)$")
-        if not k then fail(2, ("--annotation %q: KEY=VALUE expected"):format(kv)) end
-        annotations[k] = v
-      end
-    end
+    local annotations = parse_annotations(opts.annotation)
     local files = table.move(pos, 2, #pos, 1, {})
     local o = connection(pos[1], opts)
     o.artifact_type, o.annotations, o.media_type = opts.artifact_type, annotations, opts.media_type
@@ -115,5 +119,52 @@ as a tree: each line a digest and its artifactType.
       out:write(remote.printable(pos[1]), "@", tree.descriptor:digest(), "\n")
       print_tree(out, tree, "")
     end
+    return 0
+  end)
+
+command("push-artifact", "push files as an artifact (oras push)",
+  [==[usage: ocispec push-artifact [OPTIONS] REF --artifact-type TYPE FILE...
+
+Puts FILEs as an artifact manifest tagged REF (oci:DIR[:NAME], the layout
+must exist, or [docker://]HOST/REPO[:TAG]): artifactType TYPE, the empty
+config, one layer per FILE titled with its name. Prints REF@DIGEST.
+  --artifact-type TYPE  the artifact's type (required)
+  --annotation K=V      annotations of the manifest (K1=V1,K2=V2)
+  --media-type MT       media type of the files
+]==] .. REF_HELP .. "\n" .. remote.HELP,
+  function(args, out)
+    local opts, pos = remote.opts(args, { ["--artifact-type"] = "value", ["--annotation"] = "value",
+      ["--media-type"] = "value" })
+    if #pos < 2 then fail(2, "expected REF and FILE...") end
+    if not opts.artifact_type then fail(2, "--artifact-type is required") end
+    local o = connection(pos[1], opts)
+    o.artifact_type, o.media_type = opts.artifact_type, opts.media_type
+    o.annotations = parse_annotations(opts.annotation)
+    local d, msg, err = oci.artifacts.push(pos[1], table.move(pos, 2, #pos, 1, {}), o)
+    if not d then run_fail(msg, err) end
+    if opts.quiet then
+      out:write(d:digest(), "\n")
+    else
+      out:write(("pushed %s@%s\n"):format(remote.printable(pos[1]), d:digest()))
+    end
+    return 0
+  end)
+
+command("pull-artifact", "write an artifact's titled files into a directory (oras pull)",
+  [==[usage: ocispec pull-artifact [OPTIONS] REF DIR
+
+Writes each layer of the artifact REF that has an
+org.opencontainers.image.title into DIR (created when missing) under that
+title, verified; prints the titles written. A title must be one plain
+file name (no '/', '.', '..' or control character) and unique, else
+nothing is written (exit 1). Files appear only once all are fetched; an
+existing file or symlink of that name is replaced, never followed.
+]==] .. REF_HELP .. "\n" .. remote.HELP,
+  function(args, out)
+    local opts, pos = remote.opts(args)
+    if #pos ~= 2 then fail(2, "expected REF and DIR") end
+    local titles, msg, err = oci.artifacts.pull(pos[1], pos[2], connection(pos[1], opts))
+    if not titles then run_fail(msg, err) end
+    for _, t in ipairs(titles) do out:write(remote.printable(t), "\n") end
     return 0
   end)
