@@ -348,3 +348,60 @@ describe("artifact files (oras push / pull)", function()
     assert.are.equal("note", support.read(tmp .. "/got/n.txt"))
   end)
 end)
+
+describe("layout gc and referrers", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  local function blob_file(dir, dg)
+    local f = io.open(dir .. "/blobs/" .. dg:gsub(":", "/"), "rb")
+    if f then f:close() end
+    return f ~= nil
+  end
+
+  -- An artifact manifest put as a blob only (no index.json entry), about
+  -- subject (a descriptor), with one layer; -> its descriptor, layer's.
+  local function loose_referrer(L, subject, payload)
+    local layer = assert(L:put_blob(payload, MT.ImageLayer))
+    assert(L:put_blob("{}", MT.EmptyJSON))
+    local m = assert(oci.image.ImageManifest.from_table{ schemaVersion = 2, mediaType = MT.ImageManifest,
+      artifactType = SIG, config = oci.image.Descriptor.empty():to_table(), layers = { layer:to_table() },
+      subject = { mediaType = subject:media_type(), digest = subject:digest(), size = subject:size() } })
+    return assert(L:put_document(m)), layer
+  end
+
+  it("keeps the referrers of kept images (and theirs), drops the others", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local dir = tmp .. "/gc"
+    local base = base_layout(dir)
+    local L = assert(oci.layout.open(dir))
+    local r1, l1 = loose_referrer(L, base, "sig of base")
+    local r2, l2 = loose_referrer(L, r1, "sig of sig")
+    local gone = assert(oci.image.Descriptor.new(MT.ImageManifest, 10, oci.digest.sha256("not here")))
+    local r3, l3 = loose_referrer(L, gone, "sig of nothing kept")
+    local removed = assert(L:gc())
+    table.sort(removed)
+    local want = { r3:digest(), l3:digest() }
+    table.sort(want)
+    assert.are.same(want, removed)
+    for _, d in ipairs({ r1, l1, r2, l2 }) do assert.is_true(blob_file(dir, d:digest()), d:digest()) end
+    assert.is_false(blob_file(dir, r3:digest()))
+    -- discover finds index.json referrers only; attach one, then drop all
+    support.write(tmp .. "/f", "attached")
+    local att = assert(artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/f" }, { artifact_type = SBOM }))
+    support.assert_raises('unknown option "drop"', L.gc, L, { drop = true })
+    removed = assert(L:gc({ drop_referrers = true }))
+    local was = {}
+    for _, d in ipairs(removed) do was[d] = true end
+    for _, d in ipairs({ r1, r2, att }) do assert.is_true(was[d:digest()], d:digest()) end
+    for _, d in ipairs({ r1, l1, r2, l2, att }) do assert.is_false(blob_file(dir, d:digest()), d:digest()) end
+    assert.is_true(blob_file(dir, base:digest()))
+    -- index.json keeps the base, loses the attached artifact's entry
+    local got = read_layout(dir)
+    assert.are.equal(1, #got.index.manifests)
+    assert.are.equal(base:digest(), got.index.manifests[1].digest)
+    assert(L:verify())
+    L:close()
+  end)
+end)

@@ -590,6 +590,11 @@ int ol_lock_index(const char *root, int *fd, oci_error *err) {
 
 /* ---- open / create ------------------------------------------------------ */
 
+int ol_write_index(const char *root, const oci_image_index *idx,
+                   oci_error *err) {
+  return write_index(root, idx, err);
+}
+
 static int check_oci_layout(const char *root, oci_error *err) {
   char *p = ol_join(root, "oci-layout");
   if (!p) return ol_nomem(err);

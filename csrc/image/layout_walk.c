@@ -532,18 +532,182 @@ static int gc_sweep(const char *digest, int dfd, const char *name, void *arg) {
   return ol_strings_add(g->removed, digest, g->err);
 }
 
+/* ---- referrers kept by gc ------------------------------------------------ */
+
+/* Documents read to find referrers are at most this big (the 4 MiB
+   distribution-spec lets registries refuse above); bigger blobs are layers
+   or something else, never read whole. */
+#define REF_DOC_MAX ((size_t)4 << 20)
+
+/* An OCI manifest or index among the blobs index.json does not reach, with
+   the subject it names. */
+typedef struct refcand {
+  oci_image_descriptor *d; /* mediaType, digest, size */
+  char *subject;
+} refcand;
+
+typedef struct refscan {
+  const oci_layout *l;
+  dset *live;
+  refcand *items;
+  size_t len;
+  oci_error *err;
+} refscan;
+
+/* The subject of the document bytes b (an OCI manifest or index by its
+   own mediaType), or NULL; *mt gets that mediaType (owned by *doc). */
+static const oci_image_descriptor *doc_subject(const char *b, size_t n,
+                                               void **doc, const oci_type **t,
+                                               const char **mt) {
+  oci_image_manifest *m = NULL;
+  oci_image_index *x = NULL;
+  *doc = NULL;
+  if (oci_image_manifest_parse(b, n, NULL, &m, NULL) == OCI_OK && m->subject &&
+      ol_str_eq(m->media_type, OCI_MEDIA_TYPE_IMAGE_MANIFEST)) {
+    *doc = m, *t = &oci_type_image_manifest, *mt = m->media_type;
+    return m->subject;
+  }
+  oci_image_manifest_free(m);
+  if (oci_image_index_parse(b, n, NULL, &x, NULL) == OCI_OK && x->subject &&
+      ol_str_eq(x->media_type, OCI_MEDIA_TYPE_IMAGE_INDEX)) {
+    *doc = x, *t = &oci_type_image_index, *mt = x->media_type;
+    return x->subject;
+  }
+  oci_image_index_free(x);
+  return NULL;
+}
+
+static int ref_scan(const char *digest, int dfd, const char *name, void *arg) {
+  refscan *s = arg;
+  if (dset_has(s->live, digest)) return OCI_OK;
+  struct stat st;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode) || (size_t)st.st_size > REF_DOC_MAX ||
+      st.st_size < 2)
+    return OCI_OK;
+  char *b;
+  size_t n;
+  oci_error e;
+  oci_error_clear(&e);
+  /* read and verified like any blob (no symlink followed) */
+  int rc = oci_layout_get_blob(s->l, digest, st.st_size, &b, &n, &e);
+  if (rc == OCI_ENOMEM) return ol_nomem(s->err);
+  if (rc) return OCI_OK; /* not ours to judge here: verify reports it */
+  void *doc;
+  const oci_type *t;
+  const char *mt;
+  const oci_image_descriptor *sub =
+      b[0] == '{' ? doc_subject(b, n, &doc, &t, &mt) : NULL;
+  free(b);
+  if (!sub) return OCI_OK;
+  rc = OCI_OK;
+  refcand c = {0};
+  refcand *p = realloc(s->items, (s->len + 1) * sizeof *p);
+  if (!p || !(c.subject = strdup(sub->digest)) ||
+      oci_image_descriptor_make(mt, digest, (int64_t)n, &c.d, NULL)) {
+    if (p) s->items = p;
+    free(c.subject);
+    rc = ol_nomem(s->err);
+  } else {
+    s->items = p;
+    s->items[s->len++] = c;
+  }
+  (void)t;
+  oci_free(doc);
+  return rc;
+}
+
+/* Marks, until nothing changes, the referrers (documents whose subject is
+   live) among the blobs index.json does not reach: the referrers of kept
+   images stay, and so do theirs. */
+static int keep_referrers(const oci_layout *l, dset *live, oci_error *err) {
+  refscan s = {l, live, NULL, 0, err};
+  int rc = each_blob(l->root, ref_scan, &s, err);
+  for (bool changed = true; !rc && changed;) {
+    changed = false;
+    for (size_t i = 0; i < s.len && !rc; i++)
+      if (!dset_has(live, s.items[i].d->digest) &&
+          dset_has(live, s.items[i].subject)) {
+        rc = gc_mark(l, s.items[i].d, live, 0, "gc", err);
+        changed = true;
+      }
+  }
+  for (size_t i = 0; i < s.len; i++) {
+    oci_image_descriptor_free(s.items[i].d);
+    free(s.items[i].subject);
+  }
+  free(s.items);
+  return rc;
+}
+
+/* drop_referrers: the index.json entries without a ref.name whose document
+   has a subject (attached artifacts, oci_layout_add) are no roots; they
+   leave index.json (*changed). */
+static int drop_referrer_entries(const oci_layout *l, oci_image_index *idx,
+                                 bool *changed, oci_error *err) {
+  size_t k = 0;
+  for (size_t i = 0; i < idx->manifests.len; i++) {
+    oci_image_descriptor *e = idx->manifests.items[i];
+    bool drop = false;
+    if (!ol_ref_name(e) && (oci_media_type_is_manifest(e->media_type) ||
+                            oci_media_type_is_index(e->media_type))) {
+      char *b;
+      size_t n;
+      int rc = oci_layout_get_blob(l, e->digest, e->size, &b, &n, err);
+      if (rc)
+        return oci_error_set(err, rc == OCI_ENOMEM ? OCI_ENOMEM : OCI_EINVAL,
+                             "gc: nothing removed: %s", err->message);
+      void *doc;
+      const oci_type *t;
+      const char *mt;
+      drop = doc_subject(b, n, &doc, &t, &mt) != NULL;
+      (void)t;
+      oci_free(doc);
+      free(b);
+    }
+    if (drop)
+      *changed = true;
+    else
+      idx->manifests.items[k++] = e;
+  }
+  idx->manifests.len = k;
+  return OCI_OK;
+}
+
+void oci_layout_gc_options_init(oci_layout_gc_options *o) {
+  oci_layout_gc_options d = OCI_LAYOUT_GC_OPTIONS_INIT;
+  *o = d;
+}
+
 int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
+  OL_ERR(err);
+  return oci_layout_gc_opts(l, NULL, removed, err);
+}
+
+int oci_layout_gc_opts(oci_layout *l, const oci_layout_gc_options *o,
+                       oci_layout_strings *removed, oci_error *err) {
   OL_ERR(err);
   removed->items = NULL;
   removed->len = 0;
+  oci_layout_gc_options defaults = OCI_LAYOUT_GC_OPTIONS_INIT;
+  if (!o) o = &defaults;
+  if (o->version != OCI_LAYOUT_GC_OPTIONS_VERSION)
+    return oci_error_set(err, OCI_EINVAL, "gc: options version %u, not %u",
+                         o->version, OCI_LAYOUT_GC_OPTIONS_VERSION);
   dset live = {0};
   int lock, rc;
   /* the index lock keeps tag/untag out while reachability is computed */
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
   oci_image_index *idx;
   if ((rc = ol_read_index(l->root, &idx, err))) goto out;
-  rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0, "gc",
-                   err);
+  bool rewrite = false;
+  if (o->drop_referrers) rc = drop_referrer_entries(l, idx, &rewrite, err);
+  if (!rc)
+    rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0,
+                     "gc", err);
+  if (!rc && !o->drop_referrers) rc = keep_referrers(l, &live, err);
+  /* index.json first: an entry never names a removed blob */
+  if (!rc && rewrite) rc = ol_write_index(l->root, idx, err);
   oci_image_index_free(idx);
   if (rc) goto out;
   if (live.len) qsort(live.items, live.len, sizeof(char *), cmp_str);

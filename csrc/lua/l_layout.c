@@ -412,9 +412,20 @@ static int m_resolve(lua_State *L) {
 
 static int m_gc(lua_State *L) {
   oci_layout *l = check_layout(L);
+  static const char *const known[] = {"drop_referrers", NULL};
+  ocil_check_options(L, 2, known, NULL);
+  oci_layout_gc_options o = OCI_LAYOUT_GC_OPTIONS_INIT;
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "drop_referrers");
+    if (!lua_isnil(L, -1)) {
+      luaL_argexpected(L, lua_isboolean(L, -1), 2, "drop_referrers: a boolean");
+      o.drop_referrers = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+  }
   oci_layout_strings s;
   oci_error e = {0};
-  int rc = oci_layout_gc(l, &s, &e);
+  int rc = oci_layout_gc_opts(l, &o, &s, &e);
   if (rc) {
     oci_layout_strings_free(&s);
     return push_err(L, &e);

@@ -277,7 +277,8 @@ typedef struct oci_layout_strings {
 OCI_API void oci_layout_strings_free(oci_layout_strings *s);
 
 /** Removes blobs unreachable from index.json (index -> manifests -> config,
-   layers, nested indexes; a subject alone does not keep its target) and
+   layers, nested indexes; a subject alone does not keep its target; the
+   referrers of what is kept stay: see oci_layout_gc_opts) and
    stale temporary files (not locked by a live writer). *removed gets the
    removed digests. When a reachable document is missing or unreadable,
    nothing is removed (its references are unknown): OCI_EINVAL. After an
@@ -285,6 +286,29 @@ OCI_API void oci_layout_strings_free(oci_layout_strings *s);
    *removed with oci_layout_strings_free in every case. */
 OCI_API int oci_layout_gc(oci_layout *l, oci_layout_strings *removed,
                           oci_error *err);
+
+/** Options of oci_layout_gc_opts; start from OCI_LAYOUT_GC_OPTIONS_INIT. */
+typedef struct oci_layout_gc_options {
+  unsigned version; /**< OCI_LAYOUT_GC_OPTIONS_VERSION */
+  /** false (default): the referrers of what is kept stay too (blobs that
+     are OCI manifests or indexes, 4 MiB at most, whose subject is kept,
+     and theirs). true: referrers are dropped: index.json entries without a
+     ref.name whose document has a subject (oci_layout_add's attached
+     artifacts) leave index.json, and what only they reached is removed. */
+  bool drop_referrers;
+} oci_layout_gc_options;
+/** The version of oci_layout_gc_options this library knows. */
+#define OCI_LAYOUT_GC_OPTIONS_VERSION 1
+/** Defaults: referrers kept. */
+#define OCI_LAYOUT_GC_OPTIONS_INIT                                             \
+  { OCI_LAYOUT_GC_OPTIONS_VERSION, false }
+/** *o = OCI_LAYOUT_GC_OPTIONS_INIT. */
+OCI_API void oci_layout_gc_options_init(oci_layout_gc_options *o);
+/** oci_layout_gc with options (o NULL: the defaults, which oci_layout_gc
+   uses): the referrers of kept manifests and indexes are kept unless
+   o->drop_referrers. *removed as for oci_layout_gc. */
+OCI_API int oci_layout_gc_opts(oci_layout *l, const oci_layout_gc_options *o,
+                               oci_layout_strings *removed, oci_error *err);
 
 /** Room for a problem's message: two full digests and a reason. */
 #define OCI_LAYOUT_MESSAGE_MAX 512
