@@ -405,3 +405,60 @@ describe("layout gc and referrers", function()
     L:close()
   end)
 end)
+
+describe("layout verify and referrers tag schema indexes", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("an index tagged <alg>-<hex> must list documents whose subject is that digest", function()
+    local dir = tmp .. "/v"
+    local base = base_layout(dir)
+    support.write(tmp .. "/f", "x")
+    local sbom = assert(artifacts.attach("oci:" .. dir .. ":base", { tmp .. "/f" }, { artifact_type = SBOM }))
+    local L = assert(oci.layout.open(dir))
+    local tag = assert(oci.digest.referrers_tag(base:digest()))
+    local function schema_index(entries)
+      local x = assert(oci.image.ImageIndex.from_table{ schemaVersion = 2, mediaType = MT.ImageIndex,
+        manifests = entries })
+      return assert(L:put_document(x))
+    end
+    local good = { mediaType = MT.ImageManifest, digest = sbom:digest(), size = sbom:size(), artifactType = SBOM }
+    -- as a registry's fallback tag would be copied: it matches
+    assert(L:tag(schema_index({ good }), tag))
+    local ok, warnings = L:verify()
+    assert.is_true(ok)
+    for _, w in ipairs(warnings or {}) do assert.falsy(w.message:find("referrers index", 1, true), w.message) end
+    -- listed under another digest's tag: the sbom's subject is not that one
+    local other = assert(oci.digest.referrers_tag(sbom:digest()))
+    assert(L:tag(schema_index({ good }), other))
+    -- (the problem's whole message: err.message is cut to its size)
+    local function problem_with(text)
+      local _, msg, err = L:verify()
+      assert.are.equal("validate", err.code, msg)
+      for _, p in ipairs(err.problems) do
+        if p.message:find(text, 1, true) then return p end
+      end
+      error(("no problem says %q: %s"):format(text, msg))
+    end
+    local p = problem_with(("referrers index %s /manifests/0: %s has subject %s, not %s")
+      :format(other, sbom:digest(), base:digest(), sbom:digest()))
+    assert.are.equal("error", p.severity)
+    assert.are.equal(sbom:digest(), p.digest)
+    assert(L:untag(other))
+    -- the base itself (no subject) listed as a referrer of the base
+    assert(L:tag(schema_index({ { mediaType = base:media_type(), digest = base:digest(), size = base:size() } }), tag))
+    problem_with(("%s has no subject, not %s"):format(base:digest(), base:digest()))
+    -- a wrong artifactType is a warning
+    local wrong = { mediaType = MT.ImageManifest, digest = sbom:digest(), size = sbom:size(), artifactType = SIG }
+    assert(L:tag(schema_index({ wrong }), tag))
+    ok, warnings = L:verify()
+    assert.is_true(ok)
+    local seen = false
+    for _, w in ipairs(warnings) do
+      seen = seen or w.message:find("artifactType " .. SIG .. ", the document's is " .. SBOM, 1, true) ~= nil
+    end
+    assert.is_true(seen)
+    L:close()
+  end)
+end)

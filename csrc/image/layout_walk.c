@@ -1080,6 +1080,74 @@ static void check_entries(vstate *v, const oci_image_index *x,
   }
 }
 
+/* ---- referrers tag schema indexes ---------------------------------------- */
+
+/* distribution-spec "Referrers Tag Schema": an index.json entry named
+   <alg>-<encoded> (a registry's fallback tag, copied into the layout) is
+   an image index of the referrers of <alg>:<encoded>: each entry it lists
+   must be a document whose subject is that digest, with the artifactType
+   the entry gives (the manifest's, else its config's mediaType). */
+static void check_referrers_index(vstate *v, const oci_image_descriptor *e) {
+  const char *name = ol_ref_name(e);
+  if (!name || !ol_str_eq(e->media_type, OCI_MEDIA_TYPE_IMAGE_INDEX)) return;
+  const char *dash = strrchr(name, '-');
+  char subject[OCI_DIGEST_STRING_MAX];
+  size_t n = strlen(name);
+  if (!dash || n >= sizeof subject) return;
+  memcpy(subject, name, n + 1);
+  subject[dash - name] = ':';
+  if (oci_digest_parse(subject, n, NULL, NULL) != OCI_OK) return;
+  oci_image_index *x = NULL;
+  if (oci_layout_get_document(v->l, e->digest, e->size, &oci_type_image_index,
+                              (void **)&x, NULL))
+    return; /* check_entries reported it */
+  char rel[OCI_DIGEST_STRING_MAX + 8];
+  for (size_t i = 0; i < x->manifests.len; i++) {
+    const oci_image_descriptor *r = x->manifests.items[i];
+    rel_blob(r->digest, rel);
+    const oci_image_descriptor *sub = NULL;
+    const char *at = NULL;
+    void *doc = NULL;
+    if (oci_media_type_is_manifest(r->media_type)) {
+      oci_image_manifest *m;
+      if (oci_layout_get_document(v->l, r->digest, r->size,
+                                  &oci_type_image_manifest, (void **)&m,
+                                  NULL) == OCI_OK) {
+        doc = m, sub = m->subject;
+        at = m->artifact_type ? m->artifact_type
+             : m->config      ? m->config->media_type
+                              : NULL;
+      }
+    } else if (oci_media_type_is_index(r->media_type)) {
+      oci_image_index *xx;
+      if (oci_layout_get_document(v->l, r->digest, r->size,
+                                  &oci_type_image_index, (void **)&xx,
+                                  NULL) == OCI_OK)
+        doc = xx, sub = xx->subject, at = xx->artifact_type;
+    }
+    if (!doc) {
+      /* a referrer the layout does not hold: nothing to compare */
+      problem(v, OCI_SEV_WARNING, OCI_EMISSING, r->digest, rel,
+              "referrers index %s /manifests/%zu: %s is not a manifest or "
+              "index of the layout",
+              name, i, r->digest);
+    } else if (!sub || strcmp(sub->digest, subject) != 0) {
+      problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, r->digest, rel,
+              "referrers index %s /manifests/%zu: %s has %s%s, not %s", name, i,
+              r->digest, sub ? "subject " : "no subject",
+              sub ? sub->digest : "", subject);
+    } else if ((r->artifact_type || at) && !ol_str_eq(r->artifact_type, at)) {
+      problem(v, OCI_SEV_WARNING, OCI_EMISMATCH, r->digest, rel,
+              "referrers index %s /manifests/%zu: artifactType %s, the "
+              "document's is %s",
+              name, i, r->artifact_type ? r->artifact_type : "(none)",
+              at ? at : "(none)");
+    }
+    oci_free(doc);
+  }
+  oci_image_index_free(x);
+}
+
 static int warn_unreachable(const char *digest, int dfd, const char *name,
                             void *arg) {
   vstate *v = arg;
@@ -1165,6 +1233,8 @@ int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
               pr.items[i].message, pr.items[i].rule);
     oci_problems_free(&pr);
     check_entries(&v, idx, "index.json", 0);
+    for (size_t i = 0; i < idx->manifests.len; i++)
+      check_referrers_index(&v, idx->manifests.items[i]);
     oci_image_index_free(idx);
     oci_error_clear(&e);
     rc = each_blob(l->root, warn_unreachable, &v, &e);

@@ -336,7 +336,11 @@ OCI_API void oci_layout_problems_free(oci_layout_problems *p);
    index.json; every reachable blob present with its size and digest; every
    document parses and validates; configs' rootfs.diff_ids against their
    layers (count, and each layer decompressed hashes to its diff_id); each
-   layer's compression against its media type. Returns OCI_OK (warnings
+   layer's compression against its media type; an index.json entry named
+   like a referrers tag (`<alg>-<encoded>`, distribution-spec "Referrers
+   Tag Schema") that is an image index must list documents whose subject
+   is that digest (an error otherwise; a different artifactType, or a
+   referrer the layout lacks, is a warning). Returns OCI_OK (warnings
    allowed), OCI_EVALIDATE when out holds errors, or OCI_ENOMEM. */
 OCI_API int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
                               oci_error *err);
