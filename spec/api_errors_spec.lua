@@ -319,6 +319,9 @@ local FAILS = {
   ["oci.artifacts.push"] = function()
     return oci.artifacts.push("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
   end,
+  ["oci.artifacts.copy_referrers"] = function()
+    return oci.artifacts.copy_referrers("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/none2")
+  end,
   ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
 }
 -- every Client call that talks to the registry: a network failure

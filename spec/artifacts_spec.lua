@@ -271,6 +271,67 @@ local function hostile_artifact(dir, name, layers)
   L:close()
 end
 
+describe("copy of the referrers graph (oras cp -r), docker-registry 2.8", function()
+  local tmp, reg
+  setup(function()
+    tmp = registries.scratch()
+    if registries.available() and not NO_PYTHON then reg = registries.start() end
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  it("registry to registry, registry to layout, layout to registry, and the CLI's copy --referrers", function()
+    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
+    local o = { plain_http = true, auth_file = false }
+    local function with(t)
+      for k, v in pairs(o) do t[k] = v end
+      return t
+    end
+    local dir = tmp .. "/src"
+    base_layout(dir)
+    local src = reg.host .. "/cp/src:1"
+    assert(oci.registry.push(dir, "base", src, o))
+    support.write(tmp .. "/s", "sbom")
+    local sbom = assert(artifacts.attach(src, { tmp .. "/s" }, with({ artifact_type = SBOM })))
+    local sig = assert(artifacts.attach(reg.host .. "/cp/src@" .. sbom:digest(), {}, with({ artifact_type = SIG })))
+    local function tree_of(ref)
+      local t = assert(artifacts.discover(ref, o))
+      assert.are.same({ sbom:digest() }, digests(t), ref)
+      assert.are.same({ sig:digest() }, digests(t.referrers[1]), ref)
+    end
+    -- registry to registry: the image, then its referrers
+    assert(oci.registry.copy(src, reg.host .. "/cp/dst:1", o))
+    local copied = assert(artifacts.copy_referrers(src, reg.host .. "/cp/dst:1", o))
+    assert.are.same({ sbom:digest(), sig:digest() }, { copied[1]:digest(), copied[2]:digest() })
+    tree_of(reg.host .. "/cp/dst:1")
+    -- independently: the destination's tag schema index lists the sbom
+    local base_url = "http://" .. reg.host
+    local top = read_manifest(base_url, "cp/dst", "1")
+    local idx = read_manifest(base_url, "cp/dst", assert(oci.digest.referrers_tag(top.digest)))
+    assert.are.equal(sbom:digest(), idx.body.manifests[1].digest)
+    assert.are.equal(200, read_manifest(base_url, "cp/dst", sig:digest()).status)
+    -- registry to layout
+    local out = tmp .. "/pulled"
+    assert(oci.registry.pull(src, out, "1", o))
+    assert(artifacts.copy_referrers(src, "oci:" .. out .. ":1", o))
+    tree_of("oci:" .. out .. ":1")
+    -- layout to registry
+    assert(oci.registry.push(out, "1", reg.host .. "/cp/back:1", o))
+    assert(artifacts.copy_referrers("oci:" .. out .. ":1", reg.host .. "/cp/back:1", o))
+    tree_of(reg.host .. "/cp/back:1")
+    -- only one artifactType
+    local only = assert(artifacts.copy_referrers(src, reg.host .. "/cp/dst:1", with({ artifact_type = SIG })))
+    assert.are.same({}, only) -- the sig hangs under the sbom: the filter applies at every level
+    -- the CLI
+    local _, err, status = cli(tmp, ("copy --plain-http --auth-file '' --referrers %s %s")
+      :format(src, reg.host .. "/cp/cli:1"))
+    assert.are.equal(0, status, err)
+    tree_of(reg.host .. "/cp/cli:1")
+  end)
+end)
+
 describe("artifact files (oras push / pull)", function()
   local tmp
   before_each(function() tmp = support.tmpdir() end)

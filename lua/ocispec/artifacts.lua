@@ -478,4 +478,104 @@ function M.discover(ref, opts)
   return a, b, c
 end
 
+-- ---------------------------------------------------------------- copy
+
+-- Copies the document d (a referrer) with its blobs from target s to
+-- target t; -> true, or nil, message, err.
+local function copy_document(s, t, d)
+  if s.c and t.c then
+    local got, msg, err = s.c:copy(s.repo, d:digest(), t.c, t.repo)
+    if not got then return nil, msg, err end
+  elseif s.c then
+    local got, msg, err = s.c:pull(s.repo, d:digest(), t.L)
+    if not got then return nil, msg, err end
+    local ok
+    ok, msg, err = t.L:add(assert(image.Descriptor.new(d:media_type(), d:size(), d:digest())))
+    if not ok then return nil, msg, err end
+  elseif t.c then
+    local got, msg, err = t.c:push(s.L, d:digest(), t.repo)
+    if not got then return nil, msg, err end
+  else
+    -- layout to layout: the manifest's blobs, then the manifest itself
+    if d:media_type() ~= MT.ImageManifest then
+      return util.fail("unsupported", ("copy: referrer %s is a %s; layout to layout copies manifests")
+        :format(d:digest(), d:media_type()))
+    end
+    local m, msg, err = s.L:get_document(d, image.ImageManifest)
+    if not m then return nil, msg, err end
+    for _, b in ipairs({ m:config(), table.unpack(m:layers()) }) do
+      local bytes
+      bytes, msg, err = s.L:get_blob(b)
+      if not bytes then return nil, msg, err end
+      local put
+      put, msg, err = t.L:put_blob(bytes, b:media_type())
+      if not put then return nil, msg, err end
+    end
+    local bytes
+    bytes, msg, err = s.L:get_blob(d)
+    if not bytes then return nil, msg, err end
+    local put
+    put, msg, err = t.L:put_blob(bytes, d:media_type())
+    if not put then return nil, msg, err end
+    local ok
+    ok, msg, err = t.L:add(put)
+    if not ok then return nil, msg, err end
+  end
+  return true
+end
+
+--- Copies the referrers graph of an image (as `oras cp -r` does): every
+-- referrer of the source image, and theirs (to `MAX_DEPTH`, each once), is
+-- copied to the destination with its blobs, parents before children;
+-- the image itself is the caller's to copy (registry.copy, pull, push),
+-- before or after. Registry to registry, registry to layout (the
+-- referrers get unnamed index.json entries), layout to registry (the
+-- destination's tag schema is kept when it has no referrers API), and
+-- layout to layout (manifests).
+-- @tparam string src the image (`oci:DIR[:NAME|@DIGEST]` or `[docker://]HOST/REPO[:TAG|@DIGEST]`)
+-- @tparam string dst where its copy is (the same forms; a layout must exist)
+-- @tparam[opt] table opts connection options for both sides (`src` and
+-- `dst` tables: for one side, over them), `artifact_type` (only those)
+-- @return the list of copied referrer Descriptors, or nil, message, err
+function M.copy_referrers(src, dst, opts)
+  util.check_options(opts, known("src", "dst", "artifact_type"), "copy_referrers")
+  local function side(name)
+    local o = connection(opts) or {}
+    for k, v in pairs(opts and opts[name] or {}) do o[k] = v end
+    return o
+  end
+  local t, msg, err = open_target(dst, side("dst"))
+  if not t then return nil, msg, err end
+  local ok, a, b, c = pcall(with_target, src, side("src"), function(s)
+    local subject, smsg, serr = s:subject()
+    if not subject then return nil, smsg, serr end
+    local copied, seen = {}, { [subject:digest()] = true }
+    local function walk(d, level)
+      if level > M.MAX_DEPTH then return true end
+      local list, lmsg, lerr = s:referrers(d:digest(), opts and opts.artifact_type)
+      if not list then return nil, lmsg, lerr end
+      for _, r in ipairs(list) do
+        if not seen[r:digest()] then
+          seen[r:digest()] = true
+          if #copied >= M.MAX_NODES then
+            return util.fail("too_big", ("copy_referrers: more than %d referrers"):format(M.MAX_NODES))
+          end
+          local cok, cmsg, cerr = copy_document(s, t, r)
+          if not cok then return nil, cmsg, cerr end
+          copied[#copied + 1] = r
+          cok, cmsg, cerr = walk(r, level + 1)
+          if not cok then return nil, cmsg, cerr end
+        end
+      end
+      return true
+    end
+    local wok, wmsg, werr = walk(subject, 1)
+    if not wok then return nil, wmsg, werr end
+    return copied
+  end)
+  t:close()
+  if not ok then error(a, 0) end
+  return a, b, c
+end
+
 return M
