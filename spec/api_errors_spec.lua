@@ -88,7 +88,7 @@ local function api_names()
     end
   end
   for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
-    "registry", "json", "reader" }) do
+    "registry", "json", "reader", "artifacts" }) do
     walk_module("oci." .. ns, oci[ns], 0)
   end
   for k, v in pairs(oci) do
@@ -327,6 +327,7 @@ local FAILS = {
   ["Layout:get_document"] = function() return L:get_document(D, oci.image.ImageManifest) end,
   ["Layout:tag"] = function() return L:tag(desc(), "bad tag!") end,
   ["Layout:untag"] = function() return broken_layout():untag("x") end,
+  ["Layout:add"] = function() return L:add(desc()) end,
   ["Layout:list"] = function() return broken_layout():list() end,
   ["Layout:index"] = function() return broken_layout():index() end,
   ["Layout:resolve"] = function() return L:resolve("nothing") end,
@@ -367,6 +368,17 @@ local FAILS = {
   ["oci.registry.pull"] = function() return oci.registry.pull("A:b", tmp .. "/pulled") end,
   ["oci.registry.copy"] = function() return oci.registry.copy("A:b", "h/a") end,
   ["oci.registry.tags"] = function() return oci.registry.tags("A:b") end,
+  ["oci.artifacts.attach"] = function()
+    return oci.artifacts.attach("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
+  end,
+  ["oci.artifacts.discover"] = function() return oci.artifacts.discover("oci:" .. tmp .. "/none") end,
+  ["oci.artifacts.push"] = function()
+    return oci.artifacts.push("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
+  end,
+  ["oci.artifacts.copy_referrers"] = function()
+    return oci.artifacts.copy_referrers("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/none2")
+  end,
+  ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
 }
 -- every Client call that talks to the registry: a network failure
 local NET = {

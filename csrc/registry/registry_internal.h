@@ -134,6 +134,20 @@ int reg_empty_index(oci_image_index **out, oci_error *err);
    must then leave alone. *out: the caller frees it. */
 int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
                          oci_image_index **out, oci_error *err);
+/* oci_registry_put_manifest without the referrers fallback (and without
+   resetting err): the PUT alone. */
+int reg_put_manifest(oci_registry *r, const char *repo, const char *reference,
+                     const char *media_type, const void *body, size_t len,
+                     oci_image_descriptor **out, bool *subject_handled,
+                     oci_error *err);
+/* The referrers tag schema fallback (registry_referrers.c) for a document
+   PUT as media_type whose digest is digest: when it is an OCI manifest or
+   index with a subject, its descriptor (artifactType, annotations) is added
+   to the index tagged <alg>-<encoded> of the subject, once; anything else
+   is left alone (OCI_OK). */
+int reg_add_referrer(oci_registry *r, const char *repo, const char *media_type,
+                     const void *body, size_t len, const char *digest,
+                     oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
                  oci_error *err);
 

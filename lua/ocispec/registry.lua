@@ -9,7 +9,9 @@
 -- tokens. Its methods: `host()`, `ping()`;
 -- `get_manifest(repo, ref [, accept])` (an `ImageManifest` or `ImageIndex`,
 -- and its descriptor; the digest is checked), `get_manifest_raw`,
--- `head_manifest` (`false` on 404), `put_manifest(repo, ref, doc [, mt])`,
+-- `head_manifest` (`false` on 404), `put_manifest(repo, ref, doc [, mt])`
+-- (a document with a subject also updates the referrers tag schema index
+-- when the registry does not answer OCI-Subject),
 -- `delete_manifest`; `has_blob(repo, digest)` (its size, or `false`),
 -- `get_blob(repo, digest_or_desc [, max_bytes])` (verified bytes, 64 MiB at
 -- most by default), `get_blob_to_layout(repo, desc, layout)`,

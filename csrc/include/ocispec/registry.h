@@ -238,7 +238,13 @@ OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
    (may be NULL) gets the descriptor {media_type, sha256 of body, len}, the
    caller's (oci_image_descriptor_free).
    *subject_handled (may be NULL) tells whether the registry answered with
-   OCI-Subject (it indexed the manifest's subject itself). */
+   OCI-Subject (it indexed the manifest's subject itself). When it did not
+   and the body is an OCI manifest or index with a subject, its descriptor
+   (artifactType, else the config's mediaType; annotations) is added, once,
+   to the referrers tag schema index (tag `<alg>-<encoded>` of the subject;
+   distribution-spec "Pushing Manifests with Subject"): a failure there is
+   returned (the manifest itself is stored, *out is NULL), and a tag that
+   names no OCI index is left alone (OCI_EREGISTRY "not an image index"). */
 OCI_API int oci_registry_put_manifest(oci_registry *r, const char *repo,
                                       const char *reference,
                                       const char *media_type, const void *body,
