@@ -187,6 +187,13 @@ local CANNOT = {
   ["Image:user"] = "records", ["Image:label"] = "records", ["Image:expose"] = "records",
   ["Image:volume"] = "records", ["Image:stop_signal"] = "records", ["Image:annotate"] = "records",
   ["Index:new"] = "a new index", ["Index:add"] = "records",
+  -- ocispec.mutate's Image edits: they record, misuse raises
+  ["Image:unset_env"] = "records", ["Image:unset_label"] = "records", ["Image:unset_cmd"] = "records",
+  ["Image:unset_entrypoint"] = "records", ["Image:unset_exposed_port"] = "records",
+  ["Image:unset_volume"] = "records", ["Image:unset_user"] = "records", ["Image:unset_working_dir"] = "records",
+  ["Image:unset_stop_signal"] = "records", ["Image:unset_annotation"] = "records",
+  ["Image:set_config"] = "records (checked at commit)", ["Image:set_platform"] = "records (misuse raises)",
+  ["Image:platform"] = "getter", ["Image:author"] = "records",
 }
 
 -- A layout whose index.json is broken.

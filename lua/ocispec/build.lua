@@ -430,4 +430,7 @@ function Index:commit(tag)
   return store(self.layout, "image index", idx, nil, tag)
 end
 
+-- removals, platform, index edits, layers, rebase, flatten: ocispec.mutate
+require("ocispec.mutate").extend(M)
+
 return M
