@@ -194,6 +194,8 @@ local CANNOT = {
   ["Image:unset_stop_signal"] = "records", ["Image:unset_annotation"] = "records",
   ["Image:set_config"] = "records (checked at commit)", ["Image:set_platform"] = "records (misuse raises)",
   ["Image:platform"] = "getter", ["Image:author"] = "records",
+  ["Index:platforms"] = "getter", ["Index:remove"] = "records (misuse raises)",
+  ["Index:filter"] = "records (misuse raises)",
 }
 
 -- A layout whose index.json is broken.
@@ -312,6 +314,10 @@ local FAILS = {
   ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
+  ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
+  ["Index:edit"] = function()
+    return oci.build.Index.new(L):edit(function() end, { platforms = "linux/amd64" })
+  end,
   ["oci.registry.connect"] = function() return oci.registry.connect("http://x/") end,
   ["oci.registry.parse_reference"] = function() return oci.registry.parse_reference("A:b") end,
   ["oci.registry.push"] = function() return oci.registry.push(tmp .. "/none", "x", "h/a:b") end,

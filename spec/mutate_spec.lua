@@ -126,3 +126,117 @@ describe("mutate: config edits", function()
     assert.are.equal(digests[1], digests[2])
   end)
 end)
+
+describe("mutate: indexes", function()
+  local tmp, L
+  local ARCHES = { "amd64", "arm64", "s390x" }
+  before_each(function()
+    tmp = support.tmpdir()
+    L = assert(oci.layout.create(tmp .. "/multi"))
+    local idx = oci.build.Index.new(L, { annotations = { keep = "me" } })
+    for _, arch in ipairs(ARCHES) do
+      local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = arch }, created = 0 })
+      assert(img:add_layer{ entries = { { path = "arch", type = "file", content = arch .. "\n", mode = 420 } } })
+      img:cmd({ "/bin/cat", "/arch" }):env("ARCH", arch)
+      idx:add(assert(img:commit()))
+    end
+    assert(idx:commit("multi"))
+  end)
+  after_each(function()
+    L:close()
+    support.rmdir(tmp)
+  end)
+
+  -- the index tagged `tag`: decoded by cjson, and its bytes
+  local function index_json(tag)
+    local top
+    for _, e in ipairs(L:list()) do
+      if e.name == tag then top = e.descriptor:digest() end
+    end
+    local bytes = assert(L:get_blob(top))
+    return cjson.decode(bytes), bytes
+  end
+
+  local function config_of(desc)
+    local m = cjson.decode((assert(L:get_blob(desc.digest))))
+    return cjson.decode((assert(L:get_blob(m.config.digest))))
+  end
+
+  it("edits every platform at once and writes a new index", function()
+    local idx = assert(oci.build.Index.from(L, "multi"))
+    local seen = {}
+    assert(idx:edit(function(img, p)
+      seen[#seen + 1] = p.architecture
+      img:unset_env("ARCH"):label("edited", "yes")
+    end, { created = 0 }))
+    assert(idx:commit("edited"))
+    assert.are.same(ARCHES, seen)
+    local t = index_json("edited")
+    assert.are.same({ keep = "me" }, t.annotations)
+    assert.are.equal(3, #t.manifests)
+    for i, d in ipairs(t.manifests) do
+      assert.are.equal(ARCHES[i], d.platform.architecture)
+      local c = config_of(d)
+      assert.are.same({ edited = "yes" }, c.config.Labels)
+      assert.is_nil(c.config.Env)
+    end
+    assert(L:verify())
+  end)
+
+  it("edits a chosen set of platforms and leaves the others byte for byte", function()
+    local before = index_json("multi")
+    local idx = assert(oci.build.Index.from(L, "multi"))
+    assert(idx:edit(function(img) img:cmd({ "/bin/true" }) end, { platforms = { "linux/arm64" }, created = 0 }))
+    assert(idx:commit("one"))
+    local t = index_json("one")
+    assert.are.same(before.manifests[1], t.manifests[1])
+    assert.are.same(before.manifests[3], t.manifests[3])
+    assert.are_not.equal(before.manifests[2].digest, t.manifests[2].digest)
+    assert.are.same({ "/bin/true" }, config_of(t.manifests[2]).config.Cmd)
+    local none, msg = idx:edit(function() end, { platforms = "linux/riscv64" })
+    assert.is_nil(none)
+    assert.are.equal("Index:edit: no image manifest of the index matches the platforms given", msg)
+    -- fn failing: the edit fails with its message, the index unchanged
+    local bad, bmsg = idx:edit(function() return nil, "nope" end)
+    assert.is_nil(bad)
+    assert.truthy(bmsg:find("nope", 1, true), bmsg)
+  end)
+
+  it("adds, removes and filters platforms", function()
+    local idx = assert(oci.build.Index.from(L, "multi"))
+    local _, n = idx:remove("linux/s390x")
+    assert.are.equal(1, n)
+    assert(idx:commit("two"))
+    local t = index_json("two")
+    assert.are.equal(2, #t.manifests)
+    local archs = { t.manifests[1].platform.architecture, t.manifests[2].platform.architecture }
+    assert.are.same({ "amd64", "arm64" }, archs)
+    idx = assert(oci.build.Index.from(L, "multi"))
+    idx:filter({ "linux/arm64", { os = "linux", architecture = "amd64" } })
+    assert.are.equal(2, #idx:platforms())
+    -- add one back from another image
+    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "ppc64le" }, created = 0 })
+    idx:add(assert(img:commit()))
+    assert(idx:commit("plus"))
+    t = index_json("plus")
+    assert.are.equal("ppc64le", t.manifests[3].platform.architecture)
+    idx:filter(function() return false end)
+    assert(idx:commit("empty"))
+    local _, bytes = index_json("empty")
+    assert.truthy(bytes:find('"manifests":[]', 1, true), bytes)
+    assert.has_error(function() idx:remove(5) end,
+      "Index:remove: a platform, a list of platforms or a function expected")
+  end)
+
+  it("refuses a manifest or a missing name", function()
+    local img = oci.build.Image.new(L, { created = 0 })
+    assert(img:commit("single"))
+    local idx, msg, err = oci.build.Index.from(L, "single")
+    assert.is_nil(idx)
+    assert.are.equal("invalid", err.code)
+    assert.truthy(msg:find("is not an image index", 1, true), msg)
+    idx, msg = oci.build.Index.from(L, "nope")
+    assert.is_nil(idx)
+    assert.truthy(msg:find('no image named "nope"', 1, true), msg)
+  end)
+end)

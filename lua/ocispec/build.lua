@@ -422,7 +422,7 @@ end
 function Index:commit(tag)
   local idx, msg, code = image.ImageIndex.from_table({
     schemaVersion = image.SCHEMA_VERSION,
-    mediaType = MT.ImageIndex,
+    mediaType = self.media_type or MT.ImageIndex, -- Index.from keeps a Docker list's
     manifests = self.manifests,
     annotations = nonempty(self.annotations),
   })
