@@ -315,6 +315,8 @@ local FAILS = {
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
   ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
+  ["Image:remove_layer"] = function() return oci.build.Image.new(L):remove_layer(1) end,
+  ["Image:replace_layer"] = function() return oci.build.Image.new(L):replace_layer(1, { entries = {} }) end,
   ["Index:edit"] = function()
     return oci.build.Index.new(L):edit(function() end, { platforms = "linux/amd64" })
   end,

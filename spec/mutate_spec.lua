@@ -240,3 +240,208 @@ describe("mutate: indexes", function()
     assert.truthy(msg:find('no image named "nope"', 1, true), msg)
   end)
 end)
+
+-- ------------------------------------------------------------ layers
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok
+end
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- Runs a python3 script (written to a temporary file) with args.
+local function python(args, script)
+  local file = os.tmpname()
+  support.write(file, script)
+  local out, ok = sh(("python3 %s %s"):format(quote(file), args))
+  os.remove(file)
+  return out, ok
+end
+
+-- A tar written by python's tarfile (the oracle: not our writer), from a
+-- list of {name, type ("file", "dir", "symlink", "hardlink"), content or
+-- link target}.
+local function python_tar(path, members)
+  local lines = {}
+  for _, m in ipairs(members) do
+    lines[#lines + 1] = ("%s\t%s\t%s"):format(m[1], m[2], m[3] or "")
+  end
+  local spec = path .. ".members"
+  support.write(spec, table.concat(lines, "\n") .. "\n")
+  local out, ok = python(([[%s %s]]):format(quote(spec), quote(path)), [[
+import io, sys, tarfile
+spec, out = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for line in open(spec):
+        name, kind, data = line.rstrip("\n").split("\t")
+        i = tarfile.TarInfo(name)
+        i.mtime = 1000
+        if kind == "file":
+            b = data.encode(); i.size = len(b); i.mode = 0o644
+            t.addfile(i, io.BytesIO(b)); continue
+        i.mode = 0o755 if kind == "dir" else 0o777
+        i.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}[kind]
+        i.linkname = data
+        t.addfile(i)
+]])
+  assert(ok, out)
+end
+
+-- The tree below root as python's os.walk sees it: sorted lines
+-- "path type detail" (file: content; symlink: target; dir: nothing), with
+-- the number of hard links of a file when above 1.
+local function python_tree(root)
+  local out, ok = python(quote(root), [[
+import os, stat, sys
+root = sys.argv[1]
+rows = []
+for d, dirs, files in os.walk(root):
+    for n in dirs + files:
+        p = os.path.join(d, n); rel = os.path.relpath(p, root); st = os.lstat(p)
+        if stat.S_ISLNK(st.st_mode): rows.append(f"{rel} symlink {os.readlink(p)}")
+        elif stat.S_ISDIR(st.st_mode): rows.append(f"{rel} dir")
+        else:
+            rows.append(f"{rel} file {open(p).read().strip()}" + (f" links={st.st_nlink}" if st.st_nlink > 1 else ""))
+print("\n".join(sorted(rows)))
+]])
+  assert(ok, out)
+  local rows = {}
+  for l in out:gmatch("[^\n]+") do rows[#rows + 1] = l end
+  return rows
+end
+
+-- umoci's unpack of tag into a tree (nil and the reason without umoci).
+local function umoci_tree(dir, tag, bundle)
+  local _, have = sh("command -v umoci")
+  if not have then return nil, "umoci is not installed" end
+  local out, ok = sh(("umoci unpack --image %s:%s %s"):format(quote(dir), tag, quote(bundle)))
+  assert(ok, out)
+  return python_tree(bundle .. "/rootfs")
+end
+
+describe("mutate: layers", function()
+  local tmp, L
+  before_each(function()
+    tmp = support.tmpdir()
+    L = assert(oci.layout.create(tmp .. "/img"))
+    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0 })
+    assert(img:add_layer{ entries = {
+      { path = "keep", type = "file", content = "keep\n" },
+      { path = "gone", type = "file", content = "gone\n" },
+      { path = "d", type = "dir" },
+      { path = "d/old", type = "file", content = "old\n" },
+    }, created_by = "base layer 1", mtime = 0 })
+    img:env("A", "1")
+    assert(img:add_layer{ entries = { { path = "second", type = "file", content = "2\n" } },
+      created_by = "base layer 2", mtime = 0 })
+    assert(img:commit("base"))
+  end)
+  after_each(function()
+    L:close()
+    support.rmdir(tmp)
+  end)
+
+  local CHANGE = {
+    { "new", "file", "new" }, { ".wh.gone", "file" }, { "d", "dir" }, { "d/.wh..wh..opq", "file" },
+    { "d/fresh", "file", "fresh" }, { "ln", "symlink", "new" }, { "hl", "hardlink", "new" },
+  }
+
+  it("appends a tar file (whiteouts and links kept); umoci unpacks the tree expected", function()
+    python_tar(tmp .. "/change.tar", CHANGE)
+    local img = assert(oci.build.Image.from(L, "base", { created = 0 }))
+    assert.are.equal(img, img:add_layer{ tar = tmp .. "/change.tar", created_by = "append change.tar" })
+    assert(img:commit("appended"))
+    assert(L:verify())
+    local _, c = read_image(L, "appended")
+    assert.are.equal(3, #c.rootfs.diff_ids)
+    assert.are.equal("append change.tar", c.history[#c.history].created_by)
+    local tree, why = umoci_tree(tmp .. "/img", "appended", tmp .. "/bundle")
+    if not tree then return pending(why) end
+    assert.are.same({
+      "d dir", "d/fresh file fresh", "hl file new links=2", "keep file keep", "ln symlink new",
+      "new file new links=2", "second file 2",
+    }, tree)
+  end)
+
+  it("appends a tar stream: a file handle or a function giving chunks, same digest as the file", function()
+    python_tar(tmp .. "/change.tar", CHANGE)
+    local digests = {}
+    local f = assert(io.open(tmp .. "/change.tar", "rb"))
+    local whole = f:read("a")
+    f:seek("set", 0)
+    local sources = {
+      tmp .. "/change.tar", f,
+      coroutine.wrap(function()
+        for i = 1, #whole, 1000 do coroutine.yield(whole:sub(i, i + 999)) end
+      end),
+    }
+    for i, src in ipairs(sources) do
+      local img = assert(oci.build.Image.from(L, "base", { created = 0 }))
+      assert(img:add_layer{ tar = src })
+      digests[i] = assert(img:commit()):digest()
+    end
+    f:close()
+    assert.are.equal(digests[1], digests[2])
+    assert.are.equal(digests[1], digests[3])
+    -- nothing left in the layout's temporary area
+    local left = sh("ls -A " .. quote(tmp .. "/img/blobs") .. " | grep -v sha256 || true")
+    assert.are.equal("", left)
+  end)
+
+  it("refuses a hostile tar with a specific error and adds nothing", function()
+    python_tar(tmp .. "/evil.tar", { { "../evil", "file", "x" } })
+    local img = assert(oci.build.Image.from(L, "base", { created = 0 }))
+    support.assert_fails({ "evil.tar", "../evil" }, nil, img:add_layer{ tar = tmp .. "/evil.tar" })
+    -- a file through the tar's own link: out of the root (the unpacker's
+    -- error), or inside it (refused: its content would be read through it)
+    python_tar(tmp .. "/out.tar", { { "etc", "symlink", "/etc" }, { "etc/passwd", "file", "x" } })
+    support.assert_fails({ "out.tar", 'layer entry "etc/passwd"', "symbolic links" }, nil,
+      img:add_layer{ tar = tmp .. "/out.tar" })
+    python_tar(tmp .. "/through.tar", { { "real", "dir" }, { "sub", "symlink", "real" }, { "sub/f", "file", "x" } })
+    support.assert_fails('tar entry "sub/f" is below the symbolic link "sub"', { code = "unsupported" },
+      img:add_layer{ tar = tmp .. "/through.tar" })
+    support.assert_fails("tar stream: a string chunk expected, got number", { code = "invalid" },
+      img:add_layer{ tar = function() return 5 end })
+    assert.are.equal(2, #img.layers)
+    assert.has_error(function() img:add_layer{ tar = 5 } end,
+      "add_layer: tar must be a path, a file handle or a function, got number")
+  end)
+
+  it("removes and replaces layer N, keeping the history consistent", function()
+    local _, base = read_image(L, "base")
+    assert.are.equal(3, #base.history) -- layer, ENV (empty_layer), layer
+    local img = assert(oci.build.Image.from(L, "base", { created = 0 }))
+    assert(img:replace_layer(1, { entries = { { path = "only", type = "file", content = "only\n" } },
+      created_by = "replaced", mtime = 0 }))
+    assert(img:commit("replaced"))
+    local _, c = read_image(L, "replaced")
+    assert.are.equal("replaced", c.history[1].created_by)
+    assert.are.equal("ENV A=1", c.history[2].created_by)
+    assert.are.equal("base layer 2", c.history[3].created_by)
+    assert.are.equal(base.rootfs.diff_ids[2], c.rootfs.diff_ids[2])
+    assert.are_not.equal(base.rootfs.diff_ids[1], c.rootfs.diff_ids[1])
+    local tree, why = umoci_tree(tmp .. "/img", "replaced", tmp .. "/b1")
+    if tree then assert.are.same({ "only file only", "second file 2" }, tree) end
+
+    img = assert(oci.build.Image.from(L, "base", { created = 0 }))
+    assert(img:remove_layer(1))
+    assert(img:commit("removed"))
+    local m
+    m, c = read_image(L, "removed")
+    assert.are.equal(1, #m.layers)
+    assert.are.same({ base.rootfs.diff_ids[2] }, c.rootfs.diff_ids)
+    assert.are.same({ "ENV A=1", "base layer 2" }, { c.history[1].created_by, c.history[2].created_by })
+    assert(L:verify())
+    support.assert_fails("remove_layer: no layer 5 (the image has 1)", { code = "invalid" }, img:remove_layer(5))
+    support.assert_fails("replace_layer: no layer 0 (the image has 1)", { code = "invalid" },
+      img:replace_layer(0, { entries = {} }))
+    -- a history that does not match the layers is refused, not guessed at
+    img.cfg.history[#img.cfg.history + 1] = { created_by = "stray" }
+    support.assert_fails("remove_layer: the history has 2 entries for layers, the image 1 layers",
+      { code = "invalid" }, img:remove_layer(1))
+    if not tree then pending(why) end
+  end)
+end)

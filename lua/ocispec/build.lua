@@ -199,12 +199,14 @@ function Image:_history(entry)
 end
 
 --- Add a layer built by `ocispec.layer.build` from `spec` (`dir`, or
--- `entries`, or `lower` + `upper`; `compression`, `level`, `mtime`,
+-- `entries`, or `lower` + `upper`, or `tar`: a tar file or stream, see
+-- ocispec.mutate; `compression`, `level`, `mtime`,
 -- `uid`, `gid` default to the image's), written into the layout in one
 -- pass. `created_by` and `comment` go into its history entry.
 -- Returns self, or nil, message, err.
 function Image:add_layer(spec)
   if type(spec) ~= "table" then error("add_layer: a table expected, got " .. type(spec), 2) end
+  if spec.tar ~= nil then return require("ocispec.mutate").add_tar_layer(self, spec) end
   local opts = {}
   for k, v in pairs(spec) do
     if k ~= "created_by" and k ~= "comment" then opts[k] = v end

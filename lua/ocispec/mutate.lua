@@ -192,6 +192,205 @@ local function install_image(Image)
   end
 end
 
+-- -------------------------------------------------------- layers
+
+-- "./a/b/" -> "a/b" (the listing's names; "" for the root).
+local function entry_name(p)
+  return (p:gsub("^%./", ""):gsub("^/+", ""):gsub("/+$", ""))
+end
+
+-- Copies a stream (a file handle, or a function giving chunks, nil at the
+-- end) to a new temporary file of the layout; its path, or nil, message, err.
+local function spool(layout, src)
+  local path = layout:temp_path()
+  local f, ferr = io.open(path, "wb")
+  if not f then return util.fail("io", "tar stream: " .. tostring(ferr)) end
+  local read = type(src) == "function" and src or function() return src:read(65536) end
+  while true do
+    local ok, chunk = pcall(read)
+    if not ok then
+      f:close()
+      os.remove(path)
+      return util.fail("io", "tar stream: " .. tostring(chunk))
+    end
+    if chunk == nil then break end
+    if type(chunk) ~= "string" then
+      f:close()
+      os.remove(path)
+      return util.fail("invalid", "tar stream: a string chunk expected, got " .. type(chunk))
+    end
+    local w, werr = f:write(chunk)
+    if not w then
+      f:close()
+      os.remove(path)
+      return util.fail("io", "tar stream: " .. tostring(werr))
+    end
+  end
+  f:close()
+  return path
+end
+
+-- The entries (ocispec.layer's `entries` list) of the tar `path` (plain,
+-- gzip or zstd), with file contents read from `root`, where the safe
+-- unpacker applied it. Whiteout entries are kept as they are (the
+-- unpacker applies them to nothing below an empty root). A file below one
+-- of the tar's own symbolic links is refused: its content would be read
+-- through the link.
+local function tar_to_entries(path, root)
+  local layer = require "ocispec.layer"
+  local listing, msg, err = layer.entries(path)
+  if not listing then return nil, msg, err end
+  local links, entries = {}, {}
+  for _, e in ipairs(listing) do
+    if e.type == "symlink" then links[entry_name(e.path)] = true end
+  end
+  for _, e in ipairs(listing) do
+    local name = entry_name(e.path)
+    if name ~= "" then
+      local parent = name
+      while true do
+        parent = parent:match("^(.*)/[^/]*$")
+        if not parent then break end
+        if links[parent] then
+          return util.fail("unsupported", ("tar entry %q is below the symbolic link %q of the same tar: "
+            .. "not taken (its content would be read through the link)"):format(name, parent))
+        end
+      end
+      local base = name:match("([^/]*)$")
+      local t = { path = name, type = e.type, mode = e.mode, uid = e.uid, gid = e.gid, mtime = e.mtime }
+      if e.type == "file" then
+        if base:sub(1, 4) == ".wh." then
+          t.content = ""
+        else
+          t.source = root .. "/" .. name
+        end
+      elseif e.type == "symlink" then
+        t.target = e.target
+      elseif e.type == "hardlink" then
+        t.target = entry_name(e.target)
+      elseif e.type == "char" or e.type == "block" then
+        t.major, t.minor = e.major, e.minor
+      end
+      entries[#entries + 1] = t
+    end
+  end
+  return entries
+end
+
+-- Builds the layer of a tar (file or stream) into the image: through the
+-- safe unpacker into a temporary directory (every name checked, nothing
+-- outside it), then rebuilt reproducibly from the tar's own listing.
+local function add_tar_layer(self, spec)
+  local src = spec.tar
+  local layout = self.layout
+  local path, spooled = src, nil
+  if type(src) ~= "string" then
+    if io.type(src) ~= "file" and type(src) ~= "function" then
+      error("add_layer: tar must be a path, a file handle or a function, got " .. type(src), 2)
+    end
+    local msg, err
+    path, msg, err = spool(layout, src)
+    if not path then return nil, msg, err end
+    spooled = path
+  end
+  local unpack = require "ocispec.unpack"
+  local tmpdir = (os.getenv("TMPDIR") or "/tmp") .. "/ocispec-tar-XXXXXX"
+  local root, msg, err = unpack.mkdtemp(tmpdir)
+  local function cleanup()
+    if root then unpack.remove_tree(root) end
+    if spooled then os.remove(spooled) end
+  end
+  if not root then
+    cleanup()
+    return nil, msg, err
+  end
+  local ok
+  ok, msg, err = unpack.layer(path, root, { rootless = true })
+  if not ok then
+    cleanup()
+    return nil, ("add_layer: tar %s: %s"):format(type(src) == "string" and src or "stream", msg), err
+  end
+  local entries
+  entries, msg, err = tar_to_entries(path, root)
+  if not entries then
+    cleanup()
+    return nil, msg, err
+  end
+  local s = {}
+  for k, v in pairs(spec) do s[k] = v end
+  s.tar, s.entries = nil, entries
+  local r
+  r, msg, err = self:add_layer(s)
+  cleanup()
+  return r, msg, err
+end
+M.add_tar_layer = add_tar_layer
+
+-- The index in cfg.history of the history entry of layer n (the n-th entry
+-- without empty_layer); nil when the image has no history; nil, message
+-- when the history does not match the layers.
+local function history_index(self, n)
+  local h = self.cfg.history
+  if #h == 0 then return nil end
+  local count, at = 0, nil
+  for i, e in ipairs(h) do
+    if not e.empty_layer then
+      count = count + 1
+      if count == n then at = i end
+    end
+  end
+  if count ~= #self.layers then
+    return nil, ("the history has %d entries for layers, the image %d layers"):format(count, #self.layers)
+  end
+  return at
+end
+
+local function check_layer_index(self, n, what)
+  if math.type(n) ~= "integer" then error(what .. ": a layer number expected, got " .. type(n), 3) end
+  if n < 1 or n > #self.layers then
+    return util.fail("invalid", ("%s: no layer %d (the image has %d)"):format(what, n, #self.layers))
+  end
+  return true
+end
+
+local function install_layers(Image)
+  --- Remove layer `n` (1 is the base's first): its descriptor, its
+  -- diff_id and its history entry (the n-th one without `empty_layer`).
+  -- Returns self, or nil, message, err (no such layer; a history that does
+  -- not match the layers).
+  function Image:remove_layer(n)
+    local ok, msg, err = check_layer_index(self, n, "remove_layer")
+    if not ok then return nil, msg, err end
+    local h
+    h, msg = history_index(self, n)
+    if msg then return util.fail("invalid", "remove_layer: " .. msg) end
+    table.remove(self.layers, n)
+    table.remove(self.cfg.rootfs.diff_ids, n)
+    if h then table.remove(self.cfg.history, h) end
+    return self
+  end
+
+  --- Replace layer `n` by a layer built from `spec` (as `add_layer`: `dir`,
+  -- `entries`, `lower` + `upper` or `tar`; `created_by`, `comment`), in
+  -- its place; its history entry is replaced too. Returns self, or nil,
+  -- message, err (the image unchanged).
+  function Image:replace_layer(n, spec)
+    local ok, msg, err = check_layer_index(self, n, "replace_layer")
+    if not ok then return nil, msg, err end
+    local h
+    h, msg = history_index(self, n)
+    if msg then return util.fail("invalid", "replace_layer: " .. msg) end
+    ok, msg, err = self:add_layer(spec)
+    if not ok then return nil, msg, err end
+    self.layers[n] = table.remove(self.layers)
+    local ids = self.cfg.rootfs.diff_ids
+    ids[n] = table.remove(ids)
+    local entry = table.remove(self.cfg.history)
+    if h then self.cfg.history[h] = entry end
+    return self
+  end
+end
+
 -- -------------------------------------------------------- Index methods
 
 -- Does descriptor table d's platform match platform p (a table: os and
@@ -363,6 +562,7 @@ end
 -- table); build.lua calls it once.
 function M.extend(build)
   install_image(build.Image)
+  install_layers(build.Image)
   install_index(build, build.Index)
   return build
 end
