@@ -317,6 +317,7 @@ local FAILS = {
   ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
   ["Image:remove_layer"] = function() return oci.build.Image.new(L):remove_layer(1) end,
   ["Image:replace_layer"] = function() return oci.build.Image.new(L):replace_layer(1, { entries = {} }) end,
+  ["Image:rebase"] = function() return oci.build.Image.new(L):rebase("nothing", "nothing") end,
   ["Index:edit"] = function()
     return oci.build.Index.new(L):edit(function() end, { platforms = "linux/amd64" })
   end,

@@ -445,3 +445,82 @@ describe("mutate: layers", function()
     if not tree then pending(why) end
   end)
 end)
+
+describe("mutate: rebase", function()
+  local tmp, L
+  local function layer_image(layout, tag, files, arch)
+    local img = oci.build.Image.new(layout, { platform = { os = "linux", architecture = arch or "amd64" },
+      created = 0 })
+    for _, f in ipairs(files) do
+      assert(img:add_layer{ entries = { { path = f[1], type = "file", content = f[2] .. "\n" } },
+        created_by = "ADD " .. f[1], mtime = 0 })
+    end
+    img:env("BASE", tag)
+    return assert(img:commit(tag))
+  end
+  before_each(function()
+    tmp = support.tmpdir()
+    L = assert(oci.layout.create(tmp .. "/img"))
+    layer_image(L, "old", { { "os-release", "old" } })
+    layer_image(L, "new", { { "os-release", "new" }, { "extra", "extra" } })
+    layer_image(L, "other", { { "os-release", "other" } })
+    local app = assert(oci.build.Image.from(L, "old", { created = 0 }))
+    assert(app:add_layer{ entries = { { path = "app", type = "file", content = "app\n" } }, created_by = "ADD app",
+      mtime = 0 })
+    app:cmd({ "/app" })
+    assert(app:commit("app"))
+  end)
+  after_each(function()
+    L:close()
+    support.rmdir(tmp)
+  end)
+
+  it("swaps the old base's layers for the new base's, history and base annotations updated", function()
+    local _, new_cfg, new_desc = read_image(L, "new")
+    local _, app_cfg = read_image(L, "app")
+    local img = assert(oci.build.Image.from(L, "app", { created = 0 }))
+    assert.are.equal(img, img:rebase("old", "new"))
+    local d1 = assert(img:commit("rebased")):digest()
+    local m, c = read_image(L, "rebased")
+    assert.are.equal(3, #m.layers)
+    assert.are.same({ new_cfg.rootfs.diff_ids[1], new_cfg.rootfs.diff_ids[2], app_cfg.rootfs.diff_ids[2] },
+      c.rootfs.diff_ids)
+    local steps = {}
+    for i, e in ipairs(c.history) do steps[i] = e.created_by end
+    assert.are.same({ "ADD os-release", "ADD extra", "ENV BASE=new", "ADD app", 'CMD ["/app"]' }, steps)
+    assert.are.equal(new_desc:digest(), m.annotations["org.opencontainers.image.base.digest"])
+    assert.are.equal("new", m.annotations["org.opencontainers.image.base.name"])
+    assert(L:verify())
+    -- reproducible
+    local again = assert(oci.build.Image.from(L, "app", { created = 0 }))
+    assert.are.equal(d1, assert(assert(again:rebase("old", "new")):commit()):digest())
+    local tree, why = umoci_tree(tmp .. "/img", "rebased", tmp .. "/bundle")
+    if not tree then return pending(why) end
+    assert.are.same({ "app file app", "extra file extra", "os-release file new" }, tree)
+  end)
+
+  it("takes a new base from another layout (its blobs copied in) and a name", function()
+    local L2 = assert(oci.layout.create(tmp .. "/other-layout"))
+    layer_image(L2, "v2", { { "os-release", "v2" } })
+    local img = assert(oci.build.Image.from(L, "app", { created = 0 }))
+    assert(img:rebase("old", { layout = L2, ref = "v2" }, { name = "example.com/base:v2" }))
+    assert(img:commit("moved"))
+    assert(L:verify())
+    local m = read_image(L, "moved")
+    assert.are.equal("example.com/base:v2", m.annotations["org.opencontainers.image.base.name"])
+    L2:close()
+  end)
+
+  it("refuses an image that does not start with the old base, and a base of another platform", function()
+    local img = assert(oci.build.Image.from(L, "app", { created = 0 }))
+    support.assert_fails({ "rebase: the image does not start with the old base other: its layer 1 is" },
+      { code = "mismatch" }, img:rebase("other", "new"))
+    layer_image(L, "arm", { { "os-release", "arm" } }, "arm64")
+    support.assert_fails("rebase: the new base arm is linux/arm64, the image linux/amd64", { code = "mismatch" },
+      img:rebase("old", { layout = L, ref = "arm" }))
+    support.assert_fails({ "rebase: old base nothing" }, nil, img:rebase("nothing", "new"))
+    assert.are.equal(2, #img.layers) -- unchanged
+    assert.has_error(function() img:rebase(5, "new") end,
+      "rebase: old base: a ref of the image's layout or {layout=, ref=} expected")
+  end)
+end)

@@ -391,6 +391,127 @@ local function install_layers(Image)
   end
 end
 
+-- -------------------------------------------------------- rebase
+
+-- A base image: a ref of img's layout, or {layout=, ref=}; resolved for
+-- img's platform. -> {layout=, ref=, descriptor=, layers={tables},
+-- diff_ids={...}, history={...}, config=table} or nil, message, err.
+local function open_base(self, base, what, level)
+  local layout, ref = self.layout, base
+  if type(base) == "table" then layout, ref = base.layout, base.ref end
+  if type(ref) ~= "string" or (type(layout) ~= "table" and type(layout) ~= "userdata") then
+    error(what .. ": a ref of the image's layout or {layout=, ref=} expected", level + 1)
+  end
+  local p = { os = self.cfg.os, architecture = self.cfg.architecture, variant = self.cfg.variant }
+  local r, msg, err = layout:resolve(ref, { platform = p })
+  if not r then return nil, ("%s %s: %s"):format(what, ref, msg), err end
+  if not r.config then
+    return util.fail("invalid", ("%s %s is an artifact, not an image"):format(what, ref))
+  end
+  local c = r.config:to_table()
+  local t = { layout = layout, ref = ref, descriptor = r.descriptor, layers = {}, config = c,
+    diff_ids = c.rootfs and c.rootfs.diff_ids or {}, history = c.history or {} }
+  for i, d in ipairs(r.layers) do t.layers[i] = d:to_table() end
+  return t
+end
+
+-- Copies the blob of descriptor table d from layout `from` into `to`
+-- (nothing when it is there); checks the digest of what arrived.
+local function copy_blob(from, to, d)
+  if from == to or to:has_blob(d.digest) then return true end
+  local got, msg, err = to:put_blob_file(from:blob_path(d.digest), d.mediaType)
+  if not got then return nil, msg, err end
+  if got:digest() ~= d.digest then
+    return util.fail("mismatch", ("blob %s arrived as %s"):format(d.digest, got:digest()))
+  end
+  return true
+end
+
+local function install_rebase(Image)
+  local image = require "ocispec.image"
+
+  --- Rebase the image: the layers of `old_base` at its bottom are swapped
+  -- for those of `new_base` (crane rebase). Each base is a ref of the
+  -- image's layout, or `{layout=, ref=}` for another layout (its blobs are
+  -- copied in), resolved for the image's platform. The image must really
+  -- start with the old base: the same layer digests AND diff_ids, in
+  -- order, else `mismatch` naming the first layer that differs; the new
+  -- base must have the image's os and architecture. History: the old
+  -- base's entries (its layers' and their empty_layer steps: everything up
+  -- to its last layer entry) give way to the new base's. The manifest's
+  -- `org.opencontainers.image.base.digest` becomes the new base's
+  -- manifest digest and `.base.name` `opts.name` (default: the new base's
+  -- ref). Returns self, or nil, message, err (the image unchanged).
+  function Image:rebase(old_base, new_base, opts)
+    util.check_options(opts, { "name" }, "Image:rebase")
+    opts = opts or {}
+    local old, msg, err = open_base(self, old_base, "rebase: old base", 2)
+    if not old then return nil, msg, err end
+    local new
+    new, msg, err = open_base(self, new_base, "rebase: new base", 2)
+    if not new then return nil, msg, err end
+    local ids = self.cfg.rootfs.diff_ids
+    if #old.layers > #self.layers then
+      return util.fail("mismatch", ("rebase: the image has %d layers, fewer than the old base %s (%d)")
+        :format(#self.layers, old.ref, #old.layers))
+    end
+    for i, d in ipairs(old.layers) do
+      if self.layers[i].digest ~= d.digest or ids[i] ~= old.diff_ids[i] then
+        return util.fail("mismatch", ("rebase: the image does not start with the old base %s: its layer %d is "
+          .. "%s (diff_id %s), the base's %s (diff_id %s)"):format(old.ref, i, self.layers[i].digest,
+          tostring(ids[i]), d.digest, tostring(old.diff_ids[i])))
+      end
+    end
+    if new.config.os ~= self.cfg.os or new.config.architecture ~= self.cfg.architecture then
+      return util.fail("mismatch", ("rebase: the new base %s is %s/%s, the image %s/%s"):format(new.ref,
+        tostring(new.config.os), tostring(new.config.architecture), self.cfg.os, self.cfg.architecture))
+    end
+    for _, d in ipairs(new.layers) do
+      local ok, cmsg, cerr = copy_blob(new.layout, self.layout, d)
+      if not ok then return nil, "rebase: " .. cmsg, cerr end
+    end
+    -- the image's own history: what follows the old base's last layer entry
+    local h, cut, seen = self.cfg.history, 0, 0
+    if #old.layers > 0 then
+      for i, e in ipairs(h) do
+        if not e.empty_layer then
+          seen = seen + 1
+          if seen == #old.layers then
+            cut = i
+            break
+          end
+        end
+      end
+    end
+    -- and the old base's steps after its last layer (ENV, CMD...) when the
+    -- image's history repeats them
+    local old_h = old.history
+    local tail = #old_h
+    while tail > 0 and old_h[tail].empty_layer do tail = tail - 1 end
+    for j = tail + 1, #old_h do
+      local e = h[cut + 1]
+      if e and e.empty_layer and e.created_by == old_h[j].created_by then cut = cut + 1 else break end
+    end
+    if #h > 0 and seen < #old.layers then
+      return util.fail("invalid", "rebase: the history has fewer layer entries than the old base has layers")
+    end
+    local layers, new_ids, history = {}, {}, {}
+    for i, d in ipairs(new.layers) do layers[i], new_ids[i] = copy(d), new.diff_ids[i] end
+    for i = #old.layers + 1, #self.layers do
+      layers[#layers + 1], new_ids[#new_ids + 1] = self.layers[i], ids[i]
+    end
+    if #h > 0 then
+      for _, e in ipairs(new.history) do history[#history + 1] = copy(e) end
+      for i = cut + 1, #h do history[#history + 1] = h[i] end
+    end
+    self.layers, self.cfg.rootfs.diff_ids, self.cfg.history = layers, new_ids, history
+    self.annotations = self.annotations or {}
+    self.annotations[image.ANNOTATION_BASE_IMAGE_DIGEST] = new.descriptor:digest()
+    self.annotations[image.ANNOTATION_BASE_IMAGE_NAME] = opts.name or new.ref
+    return self
+  end
+end
+
 -- -------------------------------------------------------- Index methods
 
 -- Does descriptor table d's platform match platform p (a table: os and
@@ -563,6 +684,7 @@ end
 function M.extend(build)
   install_image(build.Image)
   install_layers(build.Image)
+  install_rebase(build.Image)
   install_index(build, build.Index)
   return build
 end
