@@ -318,6 +318,7 @@ local FAILS = {
   ["Image:remove_layer"] = function() return oci.build.Image.new(L):remove_layer(1) end,
   ["Image:replace_layer"] = function() return oci.build.Image.new(L):replace_layer(1, { entries = {} }) end,
   ["Image:rebase"] = function() return oci.build.Image.new(L):rebase("nothing", "nothing") end,
+  ["Image:flatten"] = function() return oci.build.Image.new(L):flatten() end,
   ["Index:edit"] = function()
     return oci.build.Index.new(L):edit(function() end, { platforms = "linux/amd64" })
   end,

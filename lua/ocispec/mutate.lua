@@ -391,6 +391,99 @@ local function install_layers(Image)
   end
 end
 
+-- -------------------------------------------------------- flatten
+
+local function install_flatten(Image)
+  --- Flatten layers `from` to `to` (default: all of them) into one layer,
+  -- in their place: they are applied in order through the safe unpacker
+  -- (whiteouts resolved, each blob checked against its digest, size and
+  -- diff_id first) into a temporary directory, and one reproducible layer
+  -- is built from it (timestamps clamped to the newest entry of the
+  -- flattened layers, so two flattens of one image give one digest).
+  -- A range above the first layer keeps, as whiteouts, the deletions it
+  -- makes of lower files (see `flatten_range`). History: the history
+  -- entries of the flattened layers give way to one entry (`created_by`,
+  -- `comment` of opts; default `created_by` "ocispec flatten"); their
+  -- `empty_layer` steps stay. opts: `from`, `to`, `created_by`,
+  -- `comment`. Returns self, or nil, message, err (the image unchanged).
+  function Image:flatten(opts)
+    util.check_options(opts, { "from", "to", "created_by", "comment" }, "Image:flatten")
+    opts = opts or {}
+    local from, to = opts.from or 1, opts.to or #self.layers
+    if math.type(from) ~= "integer" or math.type(to) ~= "integer" then
+      error("flatten: from and to must be integers", 2)
+    end
+    if #self.layers == 0 then return util.fail("invalid", "flatten: the image has no layers") end
+    if from < 1 or to > #self.layers or from > to then
+      return util.fail("invalid", ("flatten: no layers %d to %d (the image has %d)"):format(from, to, #self.layers))
+    end
+    -- the history entries of the layers, checked before any work
+    local hidx = {}
+    for n = from, to do
+      local h, msg = history_index(self, n)
+      if msg then return util.fail("invalid", "flatten: " .. msg) end
+      hidx[#hidx + 1] = h
+    end
+    local unpack = require "ocispec.unpack"
+    local layer = require "ocispec.layer"
+    local root, msg, err = unpack.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/ocispec-flatten-XXXXXX")
+    if not root then return nil, "flatten: " .. msg, err end
+    local ids = self.cfg.rootfs.diff_ids
+    local newest, spec = 0, nil
+    local ok = true
+    for i = 1, to do
+      local d = self.layers[i]
+      if i >= from then
+        local list
+        list, msg, err = layer.entries(self.layout:blob_path(d.digest))
+        if not list then ok = false break end
+        for _, e in ipairs(list) do
+          if e.mtime > newest then newest = e.mtime end
+        end
+      end
+      -- the layers below the range too: their files are what the range's
+      -- hard links and whiteouts refer to (flatten_range takes them out)
+      if i >= from or from > 1 then
+        ok, msg, err = unpack.layout_layer(self.layout, d.digest, root,
+          { digest = d.digest, size = d.size, diff_id = ids[i] })
+        if not ok then break end
+      end
+    end
+    if ok and from > 1 then
+      spec, msg, err = M.flatten_range(self, from, to, root)
+      ok = spec ~= nil
+    elseif ok then
+      spec = { dir = root }
+    end
+    if not ok then
+      unpack.remove_tree(root)
+      return nil, "flatten: " .. tostring(msg), err
+    end
+    spec.mtime = newest
+    spec.created_by = opts.created_by or "ocispec flatten"
+    spec.comment = opts.comment
+    local n_layers, n_hist = #self.layers, #self.cfg.history
+    ok, msg, err = self:add_layer(spec)
+    unpack.remove_tree(root)
+    if not ok then return nil, "flatten: " .. msg, err end
+    local merged_layer, merged_id = self.layers[n_layers + 1], ids[n_layers + 1]
+    local merged_hist = self.cfg.history[n_hist + 1]
+    self.layers[n_layers + 1], ids[n_layers + 1], self.cfg.history[n_hist + 1] = nil, nil, nil
+    for _ = from, to do
+      table.remove(self.layers, from)
+      table.remove(ids, from)
+    end
+    table.insert(self.layers, from, merged_layer)
+    table.insert(ids, from, merged_id)
+    if #hidx > 0 then
+      -- the last flattened layer's entry becomes the merged one; the others go
+      self.cfg.history[hidx[#hidx]] = merged_hist
+      for k = #hidx - 1, 1, -1 do table.remove(self.cfg.history, hidx[k]) end
+    end
+    return self
+  end
+end
+
 -- -------------------------------------------------------- rebase
 
 -- A base image: a ref of img's layout, or {layout=, ref=}; resolved for
@@ -679,12 +772,120 @@ local function install_index(build, Index)
   end
 end
 
+-- The parent directory of a path ("" at the top) and its last component.
+local function split_path(p)
+  local dir, base = p:match("^(.*)/([^/]*)$")
+  if not dir then return "", p end
+  return dir, base
+end
+
+local function join_path(dir, base)
+  return dir == "" and base or dir .. "/" .. base
+end
+
+--- The layer spec (`{entries=}`) of layers `from` to `to` of `img`
+-- flattened onto the layers below them; `root` holds the image's tree
+-- after layer `to` (the safe unpacker made it). The range's listings are
+-- replayed in order over a map path -> last entry | deleted, with the
+-- rules of the unpacker (a layer's whiteouts apply to lower layers only,
+-- an opaque whiteout clears a directory, an entry that is not a directory
+-- replaces what was below it), so the result holds: every path the range
+-- leaves written (content read from `root` with core.fs.read_in_root,
+-- which never leaves it), a whiteout for every path it leaves deleted, and
+-- an opaque whiteout for a directory it cleared. A hard link to a file of
+-- a lower layer becomes a copy of that file. Contents are held in memory
+-- until the layer is built.
+function M.flatten_range(img, from, to, root)
+  local layer = require "ocispec.layer"
+  local fs = require("ocispec.core").fs
+  local state, cleared, opaque = {}, {}, {}
+  local function drop_below(prefix)
+    for k in pairs(state) do
+      if prefix == "" or k:sub(1, #prefix + 1) == prefix .. "/" then state[k] = nil end
+    end
+  end
+  for i = from, to do
+    local list, msg, err = layer.entries(img.layout:blob_path(img.layers[i].digest))
+    if not list then return nil, msg, err end
+    local plain = {}
+    for _, e in ipairs(list) do
+      local name = entry_name(e.path)
+      local dir, base = split_path(name)
+      if base == ".wh..wh..opq" then
+        drop_below(dir)
+        opaque[dir] = true
+      elseif base:sub(1, 4) == ".wh." then
+        local target = join_path(dir, base:sub(5))
+        drop_below(target)
+        for d in pairs(opaque) do
+          if d == target or d:sub(1, #target + 1) == target .. "/" then opaque[d] = nil end
+        end
+        state[target], cleared[target] = false, true
+      elseif name ~= "" then
+        plain[#plain + 1] = { name = name, e = e }
+      end
+    end
+    for _, p in ipairs(plain) do
+      state[p.name] = p.e
+      if p.e.type ~= "dir" then drop_below(p.name) end
+    end
+  end
+  local entries, markers = {}, {}
+  local function marker(path)
+    if markers[path] then return end
+    markers[path] = true
+    entries[#entries + 1] = { path = path, type = "file", content = "", mtime = 0 }
+  end
+  local names = {}
+  for k in pairs(state) do names[#names + 1] = k end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local e = state[name]
+    if e == false then
+      local dir, base = split_path(name)
+      marker(join_path(dir, ".wh." .. base))
+    else
+      local t = { path = name, type = e.type, mode = e.mode, uid = e.uid, gid = e.gid, mtime = e.mtime }
+      local ty = e.type
+      if ty == "hardlink" then
+        local target = entry_name(e.target)
+        local te = state[target]
+        if te and te.type == "file" then
+          t.target = target
+        else
+          ty, t.type = "file", "file" -- its target is below the range: a copy
+        end
+      end
+      if ty == "file" then
+        -- a file's size is its entry's; a link's target is not in the range
+        local max = e.type == "file" and math.max(e.size, 1) or 1 << 40
+        local content, msg, err = fs.read_in_root(root, name, max)
+        if content == nil then return nil, msg, err end
+        if content == false then
+          return util.fail("invalid", ("flatten: %s is missing from the flattened tree"):format(name))
+        end
+        t.content = content
+      elseif ty == "symlink" then
+        t.target = e.target
+      elseif ty == "char" or ty == "block" then
+        t.major, t.minor = e.major, e.minor
+      elseif ty == "dir" and cleared[name] then
+        marker(name .. "/.wh..wh..opq")
+      end
+      entries[#entries + 1] = t
+    end
+  end
+  for dir in pairs(opaque) do marker(join_path(dir, ".wh..wh..opq")) end
+  return { entries = entries }
+end
+
 --- Adds the methods of this module to `build` (`ocispec.build`'s module
 -- table); build.lua calls it once.
 function M.extend(build)
   install_image(build.Image)
   install_layers(build.Image)
   install_rebase(build.Image)
+  install_flatten(build.Image)
   install_index(build, build.Index)
   return build
 end
