@@ -115,8 +115,16 @@ describe("ocispec mutate commands on layouts", function()
     assert.are.equal(3, #m1.layers)
     assert.are.equal("COPY d /", c1.history[#c1.history].created_by)
     assert.are.equal(3, #c2.rootfs.diff_ids)
-    _, err, status = ocispec("flatten img:a1 --to img:flat")
+    local flat_out
+    flat_out, err, status = ocispec("flatten img:a1 --to img:flat")
     assert.are.equal(0, status, err)
+    -- reproducible: append and flatten again, into another layout
+    _, err, status = ocispec("append img:app --dir d --created-by 'COPY d /' --to again:a1")
+    assert.are.equal(0, status, err)
+    local again
+    again, err, status = ocispec("flatten again:a1 --to again:flat")
+    assert.are.equal(0, status, err)
+    assert.are.equal(flat_out:match("sha256:%x+"), again:match("sha256:%x+"))
     local _, mf = config_of(tmp .. "/img", "flat")
     assert.are.equal(1, #mf.layers)
     _, err, status = ocispec("flatten img:a1 --layers 2-3 --to img:flat23")
