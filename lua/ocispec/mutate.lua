@@ -199,6 +199,35 @@ local function entry_name(p)
   return (p:gsub("^%./", ""):gsub("^/+", ""):gsub("/+$", ""))
 end
 
+-- The verified bytes of blob `digest` of `layout` (read by the layout,
+-- which never follows a link planted in blobs/, and checked against the
+-- digest); nil, message, err.
+local function blob_bytes(layout, d)
+  return layout:get_blob(d.digest or d)
+end
+
+-- The entries of a layer blob of a layout: its verified bytes go to a
+-- temporary file of the layout first (a path below blobs/ may be a planted
+-- link, which the lister would follow).
+local function blob_entries(layout, d)
+  local bytes, msg, err = blob_bytes(layout, d)
+  if not bytes then return nil, msg, err end
+  local path = layout:temp_path()
+  local f, ferr = io.open(path, "wb")
+  if not f then return util.fail("io", tostring(ferr)) end
+  local ok, werr = f:write(bytes)
+  f:close()
+  if not ok then
+    os.remove(path)
+    return util.fail("io", tostring(werr))
+  end
+  local list
+  list, msg, err = require("ocispec.layer").entries(path)
+  os.remove(path)
+  return list, msg, err
+end
+M.blob_bytes = blob_bytes
+
 -- Copies a stream (a file handle, or a function giving chunks, nil at the
 -- end) to a new temporary file of the layout; its path, or nil, message, err.
 local function spool(layout, src)
@@ -425,7 +454,6 @@ local function install_flatten(Image)
       hidx[#hidx + 1] = h
     end
     local unpack = require "ocispec.unpack"
-    local layer = require "ocispec.layer"
     local root, msg, err = unpack.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/ocispec-flatten-XXXXXX")
     if not root then return nil, "flatten: " .. msg, err end
     local ids = self.cfg.rootfs.diff_ids
@@ -435,7 +463,7 @@ local function install_flatten(Image)
       local d = self.layers[i]
       if i >= from then
         local list
-        list, msg, err = layer.entries(self.layout:blob_path(d.digest))
+        list, msg, err = blob_entries(self.layout, d)
         if not list then ok = false break end
         for _, e in ipairs(list) do
           if e.mtime > newest then newest = e.mtime end
@@ -512,7 +540,11 @@ end
 -- (nothing when it is there); checks the digest of what arrived.
 local function copy_blob(from, to, d)
   if from == to or to:has_blob(d.digest) then return true end
-  local got, msg, err = to:put_blob_file(from:blob_path(d.digest), d.mediaType)
+  -- the verified bytes (a link planted in blobs/ is not followed)
+  local bytes, msg, err = blob_bytes(from, d)
+  if not bytes then return nil, msg, err end
+  local got
+  got, msg, err = to:put_blob(bytes, d.mediaType)
   if not got then return nil, msg, err end
   if got:digest() ~= d.digest then
     return util.fail("mismatch", ("blob %s arrived as %s"):format(d.digest, got:digest()))
@@ -796,7 +828,6 @@ end
 -- a lower layer becomes a copy of that file. Contents are held in memory
 -- until the layer is built.
 function M.flatten_range(img, from, to, root)
-  local layer = require "ocispec.layer"
   local fs = require("ocispec.core").fs
   local state, cleared, opaque = {}, {}, {}
   local function drop_below(prefix)
@@ -805,7 +836,7 @@ function M.flatten_range(img, from, to, root)
     end
   end
   for i = from, to do
-    local list, msg, err = layer.entries(img.layout:blob_path(img.layers[i].digest))
+    local list, msg, err = blob_entries(img.layout, img.layers[i])
     if not list then return nil, msg, err end
     local plain = {}
     for _, e in ipairs(list) do
