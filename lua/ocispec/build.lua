@@ -424,7 +424,7 @@ end
 function Index:commit(tag)
   local idx, msg, code = image.ImageIndex.from_table({
     schemaVersion = image.SCHEMA_VERSION,
-    mediaType = self.media_type or MT.ImageIndex, -- Index.from keeps a Docker list's
+    mediaType = MT.ImageIndex,
     manifests = self.manifests,
     annotations = nonempty(self.annotations),
   })

@@ -686,8 +686,8 @@ local function install_index(build, Index)
 
   --- The image index `ref` (a ref name of index.json, or a digest) of
   -- `layout`, to edit: its manifest descriptors (platforms, annotations)
-  -- and its own annotations are kept, and so is its media type (an OCI
-  -- index, or a Docker manifest list). Returns an `Index`, or nil,
+  -- and its own annotations are kept; a Docker manifest list is read too,
+  -- and written back as an OCI index. Returns an `Index`, or nil,
   -- message, err (`invalid` when `ref` names a manifest, not an index).
   function Index.from(layout, ref, opts)
     if type(layout) ~= "table" and type(layout) ~= "userdata" then
@@ -719,8 +719,9 @@ local function install_index(build, Index)
     local idx
     idx, msg, err = image.ImageIndex.from_json(bytes)
     if not idx then return nil, "Index.from: " .. msg, err end
+    -- always written as an OCI index: the manifests commit() writes are
+    -- OCI manifests, which a Docker manifest list may not hold
     local self = Index.new(layout, { annotations = (opts and opts.annotations) or t.annotations })
-    self.media_type = t.mediaType
     for _, d in ipairs(idx:manifests()) do self.manifests[#self.manifests + 1] = d:to_table() end
     return self
   end
