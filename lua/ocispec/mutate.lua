@@ -23,6 +23,12 @@ local util = require "ocispec.util"
 
 local M = {}
 
+-- A failure re-worded with more context: err's fields kept, `message` the
+-- new message (the API's one error shape).
+local function reword(err, message)
+  return util.fail(type(err) == "table" and err or "invalid", message)
+end
+
 local function check_string(v, what, level)
   if type(v) ~= "string" then
     error(("%s: string expected, got %s"):format(what, type(v)), (level or 2) + 1)
@@ -337,7 +343,7 @@ local function add_tar_layer(self, spec)
   ok, msg, err = unpack.layer(path, root, { rootless = true })
   if not ok then
     cleanup()
-    return nil, ("add_layer: tar %s: %s"):format(type(src) == "string" and src or "stream", msg), err
+    return reword(err, ("add_layer: tar %s: %s"):format(type(src) == "string" and src or "stream", msg))
   end
   local entries
   entries, msg, err = tar_to_entries(path, root)
@@ -455,7 +461,7 @@ local function install_flatten(Image)
     end
     local unpack = require "ocispec.unpack"
     local root, msg, err = unpack.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/ocispec-flatten-XXXXXX")
-    if not root then return nil, "flatten: " .. msg, err end
+    if not root then return reword(err, "flatten: " .. msg) end
     local ids = self.cfg.rootfs.diff_ids
     local newest, spec = 0, nil
     local ok = true
@@ -485,7 +491,7 @@ local function install_flatten(Image)
     end
     if not ok then
       unpack.remove_tree(root)
-      return nil, "flatten: " .. tostring(msg), err
+      return reword(err, "flatten: " .. tostring(msg))
     end
     spec.mtime = newest
     spec.created_by = opts.created_by or "ocispec flatten"
@@ -493,7 +499,7 @@ local function install_flatten(Image)
     local n_layers, n_hist = #self.layers, #self.cfg.history
     ok, msg, err = self:add_layer(spec)
     unpack.remove_tree(root)
-    if not ok then return nil, "flatten: " .. msg, err end
+    if not ok then return reword(err, "flatten: " .. msg) end
     local merged_layer, merged_id = self.layers[n_layers + 1], ids[n_layers + 1]
     local merged_hist = self.cfg.history[n_hist + 1]
     self.layers[n_layers + 1], ids[n_layers + 1], self.cfg.history[n_hist + 1] = nil, nil, nil
@@ -525,7 +531,7 @@ local function open_base(self, base, what, level)
   end
   local p = { os = self.cfg.os, architecture = self.cfg.architecture, variant = self.cfg.variant }
   local r, msg, err = layout:resolve(ref, { platform = p })
-  if not r then return nil, ("%s %s: %s"):format(what, ref, msg), err end
+  if not r then return reword(err, ("%s %s: %s"):format(what, ref, msg)) end
   if not r.config then
     return util.fail("invalid", ("%s %s is an artifact, not an image"):format(what, ref))
   end
@@ -593,7 +599,7 @@ local function install_rebase(Image)
     end
     for _, d in ipairs(new.layers) do
       local ok, cmsg, cerr = copy_blob(new.layout, self.layout, d)
-      if not ok then return nil, "rebase: " .. cmsg, cerr end
+      if not ok then return reword(cerr, "rebase: " .. cmsg) end
     end
     -- the image's own history: what follows the old base's last layer entry
     local h, cut, seen = self.cfg.history, 0, 0
@@ -718,7 +724,7 @@ local function install_index(build, Index)
     end
     local idx
     idx, msg, err = image.ImageIndex.from_json(bytes)
-    if not idx then return nil, "Index.from: " .. msg, err end
+    if not idx then return reword(err, "Index.from: " .. msg) end
     -- always written as an OCI index: the manifests commit() writes are
     -- OCI manifests, which a Docker manifest list may not hold
     local self = Index.new(layout, { annotations = (opts and opts.annotations) or t.annotations })
@@ -782,14 +788,14 @@ local function install_index(build, Index)
       local chosen = is_platform_image(d, MT) and (not match or match(d))
       if chosen then
         local img, msg, err = build.Image.from(self.layout, d.digest, from_opts)
-        if not img then return nil, ("Index:edit: %s: %s"):format(d.digest, msg), err end
+        if not img then return reword(err, ("Index:edit: %s: %s"):format(d.digest, msg)) end
         local ok, emsg, eerr = fn(img, copy(d.platform))
         if ok == nil and emsg ~= nil then
-          return nil, ("Index:edit: %s: %s"):format(d.digest, tostring(emsg)), eerr
+          return reword(eerr, ("Index:edit: %s: %s"):format(d.digest, tostring(emsg)))
         end
         local desc
         desc, msg, err = img:commit()
-        if not desc then return nil, ("Index:edit: %s: %s"):format(d.digest, msg), err end
+        if not desc then return reword(err, ("Index:edit: %s: %s"):format(d.digest, msg)) end
         local t = desc:to_table()
         t.annotations = copy(d.annotations)
         t.platform = t.platform or copy(d.platform)
