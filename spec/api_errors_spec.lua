@@ -206,6 +206,15 @@ local CANNOT = {
   ["Image:volume"] = "records", ["Image:stop_signal"] = "records", ["Image:annotate"] = "records",
   ["Index:new"] = "a new index", ["Index:add"] = "records",
   ["ImageReader:layers_read"] = "a counter", ["ImageReader:close"] = "releases",
+  -- ocispec.mutate's Image edits: they record, misuse raises
+  ["Image:unset_env"] = "records", ["Image:unset_label"] = "records", ["Image:unset_cmd"] = "records",
+  ["Image:unset_entrypoint"] = "records", ["Image:unset_exposed_port"] = "records",
+  ["Image:unset_volume"] = "records", ["Image:unset_user"] = "records", ["Image:unset_working_dir"] = "records",
+  ["Image:unset_stop_signal"] = "records", ["Image:unset_annotation"] = "records",
+  ["Image:set_config"] = "records (checked at commit)", ["Image:set_platform"] = "records (misuse raises)",
+  ["Image:platform"] = "getter", ["Image:author"] = "records",
+  ["Index:platforms"] = "getter", ["Index:remove"] = "records (misuse raises)",
+  ["Index:filter"] = "records (misuse raises)",
 }
 
 -- A layout whose index.json is broken.
@@ -362,6 +371,14 @@ local FAILS = {
   ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
+  ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
+  ["Image:remove_layer"] = function() return oci.build.Image.new(L):remove_layer(1) end,
+  ["Image:replace_layer"] = function() return oci.build.Image.new(L):replace_layer(1, { entries = {} }) end,
+  ["Image:rebase"] = function() return oci.build.Image.new(L):rebase("nothing", "nothing") end,
+  ["Image:flatten"] = function() return oci.build.Image.new(L):flatten() end,
+  ["Index:edit"] = function()
+    return oci.build.Index.new(L):edit(function() end, { platforms = "linux/amd64" })
+  end,
   ["oci.registry.connect"] = function() return oci.registry.connect("http://x/") end,
   ["oci.registry.parse_reference"] = function() return oci.registry.parse_reference("A:b") end,
   ["oci.registry.push"] = function() return oci.registry.push(tmp .. "/none", "x", "h/a:b") end,

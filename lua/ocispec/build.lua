@@ -207,13 +207,17 @@ function Image:_history(entry)
 end
 
 --- Add a layer built by `ocispec.layer.build` from `spec` (`dir`, or
--- `entries`, or `lower` + `upper`; `compression`, `level`, `mtime`,
+-- `entries`, or `lower` + `upper`, or `tar`: a tar file or stream, see
+-- ocispec.mutate; `compression`, `level`, `mtime`,
 -- `uid`, `gid` default to the image's), written into the layout in one
 -- pass. `created_by` and `comment` go into its history entry.
 -- Returns self, or nil, message, err.
 function Image:add_layer(spec)
   if type(spec) ~= "table" then error("add_layer: a table expected, got " .. type(spec), 2) end
-  if self.cache ~= true then return self:_add_layer(spec) end
+  -- a tar stream cannot be keyed without reading it twice: never cached
+  if self.cache ~= true or (spec.tar ~= nil and type(spec.tar) ~= "string") then
+    return self:_add_layer(spec)
+  end
   local cache = require "ocispec.build_cache"
   return cache.step(self, "add_layer", spec.created_by or "ADD",
     function() return cache.add_layer_key(self, spec) end, function() return self:_add_layer(spec) end)
@@ -221,6 +225,7 @@ end
 
 -- add_layer without the cache (the steps that make layers call it).
 function Image:_add_layer(spec)
+  if spec.tar ~= nil then return require("ocispec.mutate").add_tar_layer(self, spec) end
   local opts = {}
   for k, v in pairs(spec) do
     if k ~= "created_by" and k ~= "comment" then opts[k] = v end
@@ -473,5 +478,8 @@ function Index:commit(tag)
   if not idx then return nil, msg, code end
   return store(self.layout, "image index", idx, nil, tag)
 end
+
+-- removals, platform, index edits, layers, rebase, flatten: ocispec.mutate
+require("ocispec.mutate").extend(M)
 
 return M

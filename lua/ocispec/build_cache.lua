@@ -135,7 +135,14 @@ end
 function M.add_layer_key(img, spec)
   local args, inputs = { layer = M.layer_args(img) }, {}
   for k, v in pairs(spec) do
-    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" then args[k] = v end
+    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" and k ~= "tar" then
+      args[k] = v
+    end
+  end
+  if type(spec.tar) == "string" then -- a tar file (ocispec.mutate): its content, not its path
+    local d, msg, err = core.digest.file(spec.tar)
+    if not d then return nil, msg, err end
+    inputs.tar = d
   end
   for _, k in ipairs({ "dir", "lower", "upper" }) do
     if type(spec[k]) == "string" then

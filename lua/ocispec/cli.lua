@@ -12,7 +12,8 @@
 local oci = require "ocispec"
 local base = require "ocispec.cli.base"
 
-for _, group in ipairs({ "documents", "images", "files", "registries", "login", "mirror", "artifacts" }) do
+for _, group in ipairs({ "documents", "images", "files", "mutate", "registries", "login", "mirror",
+  "artifacts" }) do
   require("ocispec.cli." .. group)
 end
 

@@ -1,0 +1,460 @@
+--- `ocispec` commands that change images (crane's forms): mutate, append,
+-- rebase, flatten, index.
+--
+-- Every command takes an image reference REF: a layout image (`DIR[:NAME]`,
+-- `DIR@DIGEST`, or `oci:DIR[:NAME]`) or a registry reference
+-- (`HOST/REPO[:TAG|@DIGEST]`, or `docker://HOST/REPO...`); a ref whose
+-- directory part does not exist and whose first component is a host
+-- (has a "." or ":", or is "localhost") is a registry reference. A
+-- registry image is pulled into a temporary layout first. The result is
+-- written to REF itself or to `--to REF` (a layout: the name tagged, the
+-- blobs copied in when it is another layout; a registry: pushed). An
+-- index is edited platform by platform (`--select` chooses).
+-- @module ocispec.cli.mutate
+local oci = require "ocispec"
+local base = require "ocispec.cli.base"
+local fail, command = base.fail, base.command
+local parse_image_ref = base.parse_image_ref
+
+-- ------------------------------------------------------------ arguments
+
+-- Like base.parse_args, with "list" options that may repeat.
+local function parse(args, spec)
+  local opts, pos = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      for j = i + 1, #args do pos[#pos + 1] = args[j] end
+      break
+    end
+    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    name = name or a
+    if name:sub(1, 2) == "--" then
+      local kind = spec[name]
+      if not kind then fail(2, "unknown option " .. name) end
+      local key = name:gsub("^%-%-", ""):gsub("-", "_")
+      if kind == "flag" then
+        if inline then fail(2, name .. " takes no value") end
+        opts[key] = true
+      else
+        local v = inline
+        if not v then
+          i = i + 1
+          v = args[i]
+          if not v then fail(2, name .. " needs a value") end
+        end
+        if kind == "list" then
+          opts[key] = opts[key] or {}
+          table.insert(opts[key], v)
+        else
+          opts[key] = v
+        end
+      end
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, pos
+end
+
+local CONN_OPTS = { ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--ca-file"] = "value",
+  ["--auth-file"] = "value" }
+local CONN_HELP = [==[
+REF: DIR[:NAME], DIR@DIGEST or oci:DIR[:NAME] (a layout image), or
+HOST/REPO[:TAG|@DIGEST] or docker://HOST/REPO... (a registry image: pulled
+into a temporary layout, the result pushed). The result goes to REF itself,
+or to --to REF (a layout: tagged NAME, blobs copied in; a registry: pushed).
+An index is edited platform by platform; --select P (repeatable) limits
+the edit to those platforms. Registry options: --plain-http,
+--tls-verify=false, --ca-file FILE, --auth-file FILE. Results are
+reproducible: no timestamps are added unless SOURCE_DATE_EPOCH is set.
+Prints the written reference and its digest. Exit status: 0 done, 1 the
+image does not allow the change (a mismatch, a registry error), 2 usage or
+local error.]==]
+
+local function with(spec)
+  local t = { ["--to"] = "value", ["--select"] = "list" }
+  for k, v in pairs(CONN_OPTS) do t[k] = v end
+  for k, v in pairs(spec) do t[k] = v end
+  return t
+end
+
+local function connection(opts)
+  local o = { plain_http = opts.plain_http or nil, ca_file = opts.ca_file, auth_file = opts.auth_file }
+  if opts.tls_verify ~= nil then
+    if opts.tls_verify ~= "true" and opts.tls_verify ~= "false" then fail(2, "--tls-verify takes true or false") end
+    o.tls_verify = opts.tls_verify == "true"
+  end
+  return o
+end
+
+-- ------------------------------------------------------------ references
+
+local function is_dir(path)
+  return oci.unpack.dir_state(path) == "empty" or oci.unpack.dir_state(path) == "full"
+end
+
+-- REF -> {kind = "layout", dir=, ref=, name=} | {kind = "registry", ref=}.
+local function parse_ref(s)
+  local rest = s:match("^oci:(.+)$")
+  if rest then
+    local dir, ref, name = parse_image_ref(rest)
+    return { kind = "layout", dir = dir, ref = ref, name = name, text = s }
+  end
+  rest = s:match("^docker://(.+)$")
+  if rest then return { kind = "registry", ref = rest, text = s } end
+  local dir, ref, name = parse_image_ref(s)
+  if is_dir(dir) then return { kind = "layout", dir = dir, ref = ref, name = name, text = s } end
+  local host = s:match("^([^/]+)/")
+  if host and (host:find("[.:]") or host == "localhost") and oci.registry.parse_reference(s) then
+    return { kind = "registry", ref = s, text = s }
+  end
+  return { kind = "layout", dir = dir, ref = ref, name = name, text = s }
+end
+
+-- Opens REF as a source: {L=, ref=, r=, close=}. A registry image is
+-- pulled whole into a temporary layout.
+local function open_source(s, conn)
+  local r = parse_ref(s)
+  if r.kind == "layout" then
+    local L = base.open_layout(r.dir)
+    base.check_image_ref(L, r.dir, r.ref, r.name)
+    return { L = L, ref = r.ref, r = r, close = function() L:close() end }
+  end
+  local tmp, msg = oci.unpack.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/ocispec-mutate-XXXXXX")
+  if not tmp then fail(2, msg) end
+  local d, perr
+  d, msg, perr = oci.registry.pull(r.ref, tmp, "source", conn)
+  if not d then
+    oci.unpack.remove_tree(tmp)
+    fail((perr and perr.code == "io") and 2 or 1, ("%s: %s"):format(s, msg))
+  end
+  local L = base.open_layout(tmp)
+  return { L = L, ref = "source", r = r, close = function()
+    L:close()
+    oci.unpack.remove_tree(tmp)
+  end }
+end
+
+-- The descriptor (a table) of ref in L: a ref name of index.json or a
+-- digest.
+local function top_descriptor(L, ref)
+  if oci.digest.parse(ref) then
+    local bytes, msg = L:get_blob(ref)
+    if not bytes then fail(2, msg) end
+    local t = oci.json.decode(bytes) or {}
+    return { digest = ref, mediaType = t.mediaType, size = #bytes, manifests = t.manifests }
+  end
+  for _, e in ipairs(L:list()) do
+    if e.name == ref then return e.descriptor:to_table() end
+  end
+  fail(2, ("no image named %q"):format(ref))
+end
+
+local function is_index(d)
+  return (d.mediaType and oci.image.MediaType.is_index(d.mediaType)) or (d.mediaType == nil and d.manifests ~= nil)
+end
+
+-- Copies the graph below descriptor table d from layout A into B.
+local function copy_graph(A, B, d)
+  if not B:has_blob(d.digest) then
+    -- the verified bytes: a link planted in A's blobs/ is not followed
+    local bytes, msg = require("ocispec.mutate").blob_bytes(A, d)
+    if not bytes then fail(2, msg) end
+    local got
+    got, msg = B:put_blob(bytes, d.mediaType)
+    if not got then fail(2, msg) end
+    if got:digest() ~= d.digest then fail(2, ("blob %s arrived as %s"):format(d.digest, got:digest())) end
+  end
+  local mt = d.mediaType or ""
+  if oci.image.MediaType.is_index(mt) or oci.image.MediaType.is_manifest(mt) then
+    local t = oci.json.decode((assert(A:get_blob(d.digest))))
+    for _, m in ipairs(t.manifests or {}) do copy_graph(A, B, m) end
+    if t.config then copy_graph(A, B, t.config) end
+    for _, l in ipairs(t.layers or {}) do copy_graph(A, B, l) end
+  end
+end
+
+-- Writes descriptor desc (in src.L) to dest (default: the source REF).
+local function store(src, desc, dest, conn, out)
+  local r = dest and parse_ref(dest) or src.r
+  local digest = desc:digest()
+  if r.kind == "registry" then
+    local d, msg, err = oci.registry.push(src.L, digest, r.ref, conn)
+    if not d then fail((err and err.code == "io") and 2 or 1, ("%s: %s"):format(r.text, msg)) end
+    out:write(("%s %s\n"):format(r.ref, d:digest()))
+    return
+  end
+  if oci.digest.parse(r.ref) and not r.name then
+    fail(2, ("%s: a layout destination needs a NAME, not a digest"):format(r.text))
+  end
+  local name = r.name or r.ref
+  local L, msg = oci.layout.create(r.dir)
+  if not L then fail(2, msg) end
+  if L:path() ~= src.L:path() then copy_graph(src.L, L, desc:to_table()) end
+  local ok
+  ok, msg = L:tag(desc, name)
+  if not ok then fail(2, msg) end
+  L:close()
+  out:write(("%s:%s %s\n"):format(r.dir, name, digest))
+end
+
+-- Runs edit(img) on the source image, or on each selected platform's
+-- image of an index; returns the new top descriptor.
+local function edit_image(src, opts, edit)
+  local top = top_descriptor(src.L, src.ref)
+  if is_index(top) then
+    local idx, msg = oci.build.Index.from(src.L, top.digest)
+    if not idx then fail(2, msg) end
+    local platforms
+    if opts.select then
+      platforms = {}
+      for i, p in ipairs(opts.select) do platforms[i] = base.parse_platform(p) end
+    end
+    local ok, err
+    ok, msg, err = idx:edit(edit, { platforms = platforms })
+    if not ok then fail((err and err.code == "io") and 2 or 1, msg) end
+    local d
+    d, msg = idx:commit()
+    if not d then fail(1, msg) end
+    return d
+  end
+  if opts.select then fail(2, "--select: the image is not an index") end
+  local img, msg, err = oci.build.Image.from(src.L, top.digest)
+  if not img then fail((err and err.code == "io") and 2 or 1, msg) end
+  local ok, emsg = edit(img)
+  if ok == nil and emsg then fail(1, emsg) end
+  local d
+  d, msg = img:commit()
+  if not d then fail(1, msg) end
+  return d
+end
+
+-- The common frame: parse, open, edit, store, close.
+local function run_edit(args, out, spec, check, edit)
+  local opts, pos = parse(args, with(spec))
+  if #pos ~= 1 then fail(2, "expected one REF") end
+  local conn = connection(opts)
+  check(opts)
+  local src = open_source(pos[1], conn)
+  local ok, err = pcall(function()
+    local d = edit_image(src, opts, function(img) return edit(img, opts, src, conn) end)
+    store(src, d, opts.to, conn, out)
+  end)
+  src.close()
+  if not ok then error(err, 0) end
+  return 0
+end
+
+-- ------------------------------------------------------------ commands
+
+-- "--entrypoint" / "--cmd" values: a JSON array, or words split on spaces.
+local function command_list(v, what)
+  if v:match("^%s*%[") then
+    local t = oci.json.decode(v)
+    if type(t) ~= "table" then fail(2, what .. ": not a JSON array of strings: " .. v) end
+    for _, s in ipairs(t) do
+      if type(s) ~= "string" then fail(2, what .. ": not a JSON array of strings: " .. v) end
+    end
+    return t
+  end
+  local t = {}
+  for w in v:gmatch("%S+") do t[#t + 1] = w end
+  return t
+end
+
+local function key_value(v, what)
+  local k, val = v:match("^([^=]+)=(.*)$")
+  if not k then fail(2, ("%s: K=V expected, got %q"):format(what, v)) end
+  return k, val
+end
+
+command("mutate", "edit an image's configuration (crane mutate, umoci config)",
+  [==[usage: ocispec mutate REF [--env K=V] [--unset-env K] [--label K=V]
+                      [--unset-label K] [--entrypoint JSON|CMD] [--cmd JSON|CMD]
+                      [--unset-entrypoint] [--unset-cmd] [--user U] [--workdir D]
+                      [--expose PORT] [--unset-expose PORT] [--volume D]
+                      [--unset-volume D] [--stop-signal S] [--author A]
+                      [--platform OS/ARCH[/VARIANT]] [--select P] [--to REF]
+
+Edits the image configuration. --env, --unset-env, --label,
+--unset-label, --expose, --unset-expose, --volume and --unset-volume
+repeat. --entrypoint and --cmd take a JSON array (["/bin/sh","-c"]) or a
+command split on spaces; "" empties it. --platform sets the image's
+platform (os/arch[/variant]). Edits a Dockerfile can make get its history
+entry; removals get none (as Docker).
+]==] .. CONN_HELP,
+  function(args, out)
+    return run_edit(args, out, {
+      ["--env"] = "list", ["--unset-env"] = "list", ["--label"] = "list", ["--unset-label"] = "list",
+      ["--entrypoint"] = "value", ["--cmd"] = "value", ["--unset-entrypoint"] = "flag", ["--unset-cmd"] = "flag",
+      ["--user"] = "value", ["--workdir"] = "value", ["--expose"] = "list", ["--unset-expose"] = "list",
+      ["--volume"] = "list", ["--unset-volume"] = "list", ["--stop-signal"] = "value", ["--author"] = "value",
+      ["--platform"] = "value",
+    }, function(opts)
+      for _, e in ipairs(opts.env or {}) do key_value(e, "--env") end
+      for _, e in ipairs(opts.label or {}) do key_value(e, "--label") end
+      if opts.entrypoint then command_list(opts.entrypoint, "--entrypoint") end
+      if opts.cmd then command_list(opts.cmd, "--cmd") end
+      if opts.platform then base.parse_platform(opts.platform) end
+    end, function(img, opts)
+      for _, k in ipairs(opts.unset_env or {}) do img:unset_env(k) end
+      for _, e in ipairs(opts.env or {}) do img:env(key_value(e, "--env")) end
+      for _, k in ipairs(opts.unset_label or {}) do img:unset_label(k) end
+      for _, e in ipairs(opts.label or {}) do img:label(key_value(e, "--label")) end
+      if opts.unset_entrypoint then img:unset_entrypoint() end
+      if opts.unset_cmd then img:unset_cmd() end
+      if opts.entrypoint then img:entrypoint(command_list(opts.entrypoint, "--entrypoint")) end
+      if opts.cmd then img:cmd(command_list(opts.cmd, "--cmd")) end
+      if opts.user then img:user(opts.user) end
+      if opts.workdir then img:working_dir(opts.workdir) end
+      for _, p in ipairs(opts.unset_expose or {}) do img:unset_exposed_port(p) end
+      for _, p in ipairs(opts.expose or {}) do img:expose(p) end
+      for _, v in ipairs(opts.unset_volume or {}) do img:unset_volume(v) end
+      for _, v in ipairs(opts.volume or {}) do img:volume(v) end
+      if opts.stop_signal then img:stop_signal(opts.stop_signal) end
+      if opts.author then img:author(opts.author) end
+      if opts.platform then img:set_platform(base.parse_platform(opts.platform)) end
+    end)
+  end)
+
+command("append", "add a layer to an image from a directory or a tar (crane append)",
+  [==[usage: ocispec append REF (--dir DIR | --tar FILE|-) [--created-by TEXT]
+                      [--select P] [--to REF]
+
+Adds one layer: the tree below DIR, or a tar (plain, gzip or zstd; - reads
+stdin), which goes through the safe unpacker and is rebuilt reproducibly
+with its whiteouts and links. --created-by: its history entry's
+created_by.
+]==] .. CONN_HELP,
+  function(args, out)
+    local stdin_tar
+    local flags = { ["--dir"] = "value", ["--tar"] = "value", ["--created-by"] = "value" }
+    local ok, status = pcall(run_edit, args, out, flags,
+      function(opts)
+        if (opts.dir == nil) == (opts.tar == nil) then fail(2, "give one of --dir and --tar") end
+        if opts.dir and not is_dir(opts.dir) then fail(2, ("--dir %s: not a directory"):format(opts.dir)) end
+      end, function(img, opts)
+        local spec = { created_by = opts.created_by }
+        if opts.dir then
+          spec.dir = opts.dir
+        elseif opts.tar == "-" then
+          -- stdin is read once; an index's platforms share the spooled copy
+          if not stdin_tar then
+            stdin_tar = os.tmpname()
+            local f = assert(io.open(stdin_tar, "wb"))
+            for chunk in function() return io.stdin:read(65536) end do f:write(chunk) end
+            f:close()
+          end
+          spec.tar = stdin_tar
+        else
+          spec.tar = opts.tar
+        end
+        local ok, msg = img:add_layer(spec)
+        if not ok then fail(opts.tar and 1 or 2, msg) end
+      end)
+    if stdin_tar then os.remove(stdin_tar) end
+    if not ok then error(status, 0) end
+    return status
+  end)
+
+command("rebase", "swap an image's base layers for another base's (crane rebase)",
+  [==[usage: ocispec rebase REF --old-base REF --new-base REF [--to REF]
+
+Replaces the old base's layers at the bottom of the image by the new
+base's, after checking that the image really starts with the old base
+(layer digests and diff_ids; exit 1 naming the first difference
+otherwise). The org.opencontainers.image.base.digest and .base.name
+annotations name the new base.
+]==] .. CONN_HELP,
+  function(args, out)
+    local bases = {}
+    local ok, status = pcall(run_edit, args, out, { ["--old-base"] = "value", ["--new-base"] = "value" },
+      function(opts)
+        if not opts.old_base or not opts.new_base then fail(2, "--old-base and --new-base are required") end
+      end, function(img, opts, src, conn)
+        for _, which in ipairs({ "old_base", "new_base" }) do
+          if not bases[which] then
+            local s = open_source(opts[which], conn)
+            bases[#bases + 1] = s
+            bases[which] = s
+          end
+        end
+        local function spec(s) return s.L:path() == src.L:path() and s.ref or { layout = s.L, ref = s.ref } end
+        local r, msg = img:rebase(spec(bases.old_base), spec(bases.new_base), { name = opts.new_base })
+        if not r then fail(1, msg) end
+      end)
+    for _, s in ipairs(bases) do s.close() end
+    if not ok then error(status, 0) end
+    return status
+  end)
+
+command("flatten", "merge an image's layers into one (crane flatten)",
+  [==[usage: ocispec flatten REF [--layers N-M] [--to REF]
+
+Merges all layers (or layers N to M, 1 the lowest) into one, whiteouts
+resolved; the history keeps one entry for them.
+]==] .. CONN_HELP,
+  function(args, out)
+    return run_edit(args, out, { ["--layers"] = "value" }, function(opts)
+      if opts.layers and not opts.layers:match("^%d+%-%d+$") then
+        fail(2, ("--layers: N-M expected, got %q"):format(opts.layers))
+      end
+    end, function(img, opts)
+      local o = {}
+      if opts.layers then
+        local a, b = opts.layers:match("^(%d+)%-(%d+)$")
+        o.from, o.to = math.tointeger(tonumber(a)), math.tointeger(tonumber(b))
+      end
+      local ok, msg = img:flatten(o)
+      if not ok then fail(1, msg) end
+    end)
+  end)
+
+command("index", "add, remove or keep platforms of an image index",
+  [==[usage: ocispec index REF [--remove P] [--keep P] [--add REF] [--to REF]
+
+--remove drops the manifests of platform P (os/arch[/variant]), --keep
+keeps only those of the platforms given, --add adds the image REF (its
+blobs copied in); each repeats. The new index goes to REF or --to REF.
+]==] .. CONN_HELP,
+  function(args, out)
+    local opts, pos = parse(args, with({ ["--remove"] = "list", ["--keep"] = "list", ["--add"] = "list" }))
+    if #pos ~= 1 then fail(2, "expected one REF") end
+    if opts.select then fail(2, "index takes --keep, not --select") end
+    local conn = connection(opts)
+    local remove, keep = {}, {}
+    for i, p in ipairs(opts.remove or {}) do remove[i] = base.parse_platform(p) end
+    for i, p in ipairs(opts.keep or {}) do keep[i] = base.parse_platform(p) end
+    local src = open_source(pos[1], conn)
+    local opened = {}
+    local ok, err = pcall(function()
+      local top = top_descriptor(src.L, src.ref)
+      if not is_index(top) then fail(2, pos[1] .. ": not an image index") end
+      local idx, msg = oci.build.Index.from(src.L, top.digest)
+      if not idx then fail(2, msg) end
+      if #remove > 0 then idx:remove(remove) end
+      if #keep > 0 then idx:filter(keep) end
+      for _, a in ipairs(opts.add or {}) do
+        local s = open_source(a, conn)
+        opened[#opened + 1] = s
+        local d = top_descriptor(s.L, s.ref)
+        if s.L:path() ~= src.L:path() then copy_graph(s.L, src.L, d) end
+        local r, rmsg = s.L:resolve(d.digest)
+        if not r then fail(1, rmsg) end
+        local p = r.config and { os = r.config:os(), architecture = r.config:architecture(),
+          variant = r.config:variant() } or nil
+        idx:add({ mediaType = d.mediaType, digest = d.digest, size = d.size }, not is_index(d) and p or nil)
+      end
+      local d
+      d, msg = idx:commit()
+      if not d then fail(1, msg) end
+      store(src, d, opts.to, conn, out)
+    end)
+    for _, s in ipairs(opened) do s.close() end
+    src.close()
+    if not ok then error(err, 0) end
+    return 0
+  end)

@@ -1,0 +1,251 @@
+-- The mutate commands of the ocispec command (mutate, append, rebase,
+-- flatten, index) on layouts and on a real docker-registry (the fixture
+-- of spec/fixtures/registry.lua; pending without it), run through a shell
+-- as a user runs them. Results are read with lua-cjson, and the registry
+-- result with skopeo when it is installed.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local oci = require("ocispec")
+local cjson = require("cjson")
+
+local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
+
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local tmp
+
+-- Runs `ocispec <args>` in tmp; returns stdout, stderr, exit status.
+local function ocispec(args, stdin_file)
+  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt <%s"):format(quote(tmp), quote(BIN), args,
+    stdin_file and quote(stdin_file) or "/dev/null")
+  local _, _, status = os.execute(cmd)
+  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
+end
+
+-- The config (cjson) and manifest of tag in the layout dir.
+local function config_of(dir, tag, platform)
+  local L = assert(oci.layout.open(dir))
+  local r = assert(L:resolve(tag, platform and { platform = platform } or nil))
+  local m = cjson.decode((assert(L:get_blob(r.descriptor:digest()))))
+  local c = cjson.decode((assert(L:get_blob(m.config.digest))))
+  L:close()
+  return c, m, r
+end
+
+-- A layout at dir: "base" (one layer, env, labels, cmd), "app" (base + a
+-- layer), "multi" (an index of amd64 and arm64).
+local function make_images(dir)
+  local L = assert(oci.layout.create(dir))
+  local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0 })
+  assert(img:add_layer{ entries = { { path = "etc/base", type = "file", content = "base\n" } }, mtime = 0 })
+  img:env("PATH", "/bin"):env("DEBUG", "1"):label("stage", "dev"):cmd({ "/bin/sh" }):expose("80/tcp")
+  assert(img:commit("base"))
+  local app = assert(oci.build.Image.from(L, "base", { created = 0 }))
+  assert(app:add_layer{ entries = { { path = "app", type = "file", content = "app\n" } }, mtime = 0 })
+  assert(app:commit("app"))
+  local idx = oci.build.Index.new(L)
+  for _, arch in ipairs({ "amd64", "arm64" }) do
+    local i = oci.build.Image.new(L, { platform = { os = "linux", architecture = arch }, created = 0 })
+    idx:add(assert(i:env("ARCH", arch):commit()))
+  end
+  assert(idx:commit("multi"))
+  L:close()
+end
+
+describe("ocispec mutate commands on layouts", function()
+  before_each(function()
+    tmp = support.tmpdir()
+    make_images(tmp .. "/img")
+  end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("mutate: sets and removes config fields, writes --to, same digest twice", function()
+    local args = "img:base --unset-env DEBUG --env A=1 --env B=2 --unset-label stage --label x=y "
+      .. "--cmd '[\"/bin/true\"]' --entrypoint '/init -v' --user 1000 --workdir /srv --unset-expose 80 "
+      .. "--volume /data --platform linux/arm64/v8 --to img:edited"
+    local out, err, status = ocispec("mutate " .. args)
+    assert.are.equal(0, status, err)
+    local digest = out:match("^img:edited (sha256:%x+)\n$")
+    assert.truthy(digest, out)
+    local c = config_of(tmp .. "/img", "edited")
+    assert.are.same({ "PATH=/bin", "A=1", "B=2" }, c.config.Env)
+    assert.are.same({ x = "y" }, c.config.Labels)
+    assert.are.same({ "/bin/true" }, c.config.Cmd)
+    assert.are.same({ "/init", "-v" }, c.config.Entrypoint)
+    assert.are.equal("1000", c.config.User)
+    assert.are.equal("/srv", c.config.WorkingDir)
+    assert.is_nil(c.config.ExposedPorts)
+    assert.are.same({ ["/data"] = {} }, c.config.Volumes)
+    assert.are.same({ "arm64", "v8" }, { c.architecture, c.variant })
+    -- the same command on the same image: the same digest (another name)
+    out, err, status = ocispec("mutate " .. args:gsub("img:edited", "other:again"))
+    assert.are.equal(0, status, err)
+    assert.are.equal("other:again " .. digest .. "\n", out)
+    local L = assert(oci.layout.open(tmp .. "/other"))
+    assert(L:verify())
+    L:close()
+  end)
+
+  it("mutate: an index edited platform by platform, or the --select'ed ones", function()
+    local _, err, status = ocispec("mutate img:multi --label edited=yes --select linux/arm64 --to img:m2")
+    assert.are.equal(0, status, err)
+    local arm = config_of(tmp .. "/img", "m2", { os = "linux", architecture = "arm64" })
+    local amd = config_of(tmp .. "/img", "m2", { os = "linux", architecture = "amd64" })
+    assert.are.same({ edited = "yes" }, arm.config.Labels)
+    assert.is_nil(amd.config.Labels)
+    local out
+    out, err, status = ocispec("mutate img:multi --unset-env ARCH")
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^img:multi sha256:"), out)
+    assert.is_nil(config_of(tmp .. "/img", "multi", { os = "linux", architecture = "amd64" }).config)
+  end)
+
+  it("append: a directory, a tar on stdin; flatten; rebase", function()
+    support.write(tmp .. "/hello", "hello\n")
+    os.execute(("mkdir %s/d && cp %s/hello %s/d/ && tar -C %s/d -cf %s/in.tar hello"):format(
+      quote(tmp), quote(tmp), quote(tmp), quote(tmp), quote(tmp)))
+    local _, err, status = ocispec("append img:app --dir d --created-by 'COPY d /' --to img:a1")
+    assert.are.equal(0, status, err)
+    _, err, status = ocispec("append img:app --tar - --to img:a2", tmp .. "/in.tar")
+    assert.are.equal(0, status, err)
+    local c1, m1 = config_of(tmp .. "/img", "a1")
+    local c2 = config_of(tmp .. "/img", "a2")
+    assert.are.equal(3, #m1.layers)
+    assert.are.equal("COPY d /", c1.history[#c1.history].created_by)
+    assert.are.equal(3, #c2.rootfs.diff_ids)
+    local flat_out
+    flat_out, err, status = ocispec("flatten img:a1 --to img:flat")
+    assert.are.equal(0, status, err)
+    -- reproducible: append and flatten again, into another layout
+    _, err, status = ocispec("append img:app --dir d --created-by 'COPY d /' --to again:a1")
+    assert.are.equal(0, status, err)
+    local again
+    again, err, status = ocispec("flatten again:a1 --to again:flat")
+    assert.are.equal(0, status, err)
+    assert.are.equal(flat_out:match("sha256:%x+"), again:match("sha256:%x+"))
+    local _, mf = config_of(tmp .. "/img", "flat")
+    assert.are.equal(1, #mf.layers)
+    _, err, status = ocispec("flatten img:a1 --layers 2-3 --to img:flat23")
+    assert.are.equal(0, status, err)
+    assert.are.equal(2, #select(2, config_of(tmp .. "/img", "flat23")).layers)
+    -- rebase app from base onto flat (amd64 too): base's layer swapped
+    _, err, status = ocispec("rebase img:app --old-base img:base --new-base img:flat --to img:rebased")
+    assert.are.equal(0, status, err)
+    local _, mr = config_of(tmp .. "/img", "rebased")
+    assert.are.equal(mf.layers[1].digest, mr.layers[1].digest)
+    assert.are.equal("img:flat", mr.annotations["org.opencontainers.image.base.name"])
+    -- not its base: exit 1, the first differing layer named
+    local out
+    out, err, status = ocispec("rebase img:app --old-base img:flat --new-base img:base")
+    assert.are.equal(1, status)
+    assert.are.equal("", out)
+    assert.truthy(err:find("does not start with the old base flat: its layer 1 is", 1, true), err)
+  end)
+
+  it("index: remove, keep and add platforms", function()
+    local _, err, status = ocispec("index img:multi --remove linux/amd64 --to img:arm")
+    assert.are.equal(0, status, err)
+    local L = assert(oci.layout.open(tmp .. "/img"))
+    local function manifests(tag)
+      for _, e in ipairs(L:list()) do
+        if e.name == tag then return cjson.decode((assert(L:get_blob(e.descriptor:digest())))).manifests end
+      end
+    end
+    assert.are.equal(1, #manifests("arm"))
+    assert.are.equal("arm64", manifests("arm")[1].platform.architecture)
+    _, err, status = ocispec("index img:arm --add img:base --to img:both")
+    assert.are.equal(0, status, err)
+    local both = manifests("both")
+    assert.are.equal(2, #both)
+    assert.are.equal("amd64", both[2].platform.architecture)
+    _, err, status = ocispec("index img:both --keep linux/amd64 --to img:amd")
+    assert.are.equal(0, status, err)
+    assert.are.equal(1, #manifests("amd"))
+    L:close()
+  end)
+
+  it("usage errors: exit 2, one line", function()
+    for _, case in ipairs({
+      { "mutate img:base --env A", 'mutate: --env: K=V expected, got "A"' },
+      { "mutate img:nope --env A=1", 'no image named "nope"' },
+      { "mutate img:base --select linux/amd64 --env A=1", "--select: the image is not an index" },
+      { "append img:base", "give one of --dir and --tar" },
+      { "append img:base --dir nowhere", "--dir nowhere: not a directory" },
+      { "rebase img:base --old-base img:base", "--old-base and --new-base are required" },
+      { "flatten img:base --layers x", '--layers: N-M expected, got "x"' },
+      { "index img:base --remove linux/amd64", "img:base: not an image index" },
+      { "mutate img:base --bogus", "unknown option --bogus" },
+      { "mutate img:base --env A=1 --to img@sha256:" .. ("0"):rep(64), "a layout destination needs a NAME" },
+    }) do
+      local out, err, status = ocispec(case[1])
+      assert.are.equal(2, status, case[1] .. ": " .. err)
+      assert.are.equal("", out)
+      assert.truthy(err:find(case[2], 1, true), case[1] .. ": " .. err)
+      assert.are.equal(1, select(2, err:gsub("\n", "")), err)
+    end
+  end)
+end)
+
+-- ------------------------------------------------------------ registry
+
+local registries, why
+do
+  local f = io.open(here .. "fixtures/registry.lua", "rb")
+  if f then
+    f:close()
+    registries = dofile(here .. "fixtures/registry.lua")
+    local ok, reason = registries.available()
+    if not ok then registries, why = nil, reason end
+  else
+    why = "spec/fixtures/registry.lua is not there"
+  end
+end
+
+describe("ocispec mutate commands on a registry", function()
+  if not registries then
+    pending("no registry to test against: " .. tostring(why))
+    return
+  end
+  local reg
+  setup(function() reg = registries.start() end)
+  teardown(function() if reg then reg.stop() end end)
+  before_each(function()
+    tmp = support.tmpdir()
+    make_images(tmp .. "/img")
+  end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("mutates a registry image into another tag, and into a layout", function()
+    local ref = reg.host .. "/mut/app"
+    assert(oci.registry.push(tmp .. "/img", "app", ref .. ":1", { plain_http = true }))
+    local out, err, status = ocispec(("mutate --plain-http %s:1 --env X=1 --unset-cmd --to %s:2"):format(ref, ref))
+    assert.are.equal(0, status, err)
+    local digest = out:match("^" .. ref:gsub("%p", "%%%0") .. ":2 (sha256:%x+)\n$")
+    assert.truthy(digest, out)
+    -- read back with skopeo when it is there, else with our pull
+    local p = io.popen(("skopeo inspect --tls-verify=false --config docker://%s:2 2>&1"):format(ref))
+    local text = p:read("a")
+    local skopeo_ok = p:close()
+    local c
+    if skopeo_ok then
+      c = cjson.decode(text)
+    else
+      assert(oci.registry.pull(ref .. ":2", tmp .. "/pulled", "x", { plain_http = true }))
+      c = config_of(tmp .. "/pulled", "x")
+    end
+    assert.are.same({ "PATH=/bin", "DEBUG=1", "X=1" }, c.config.Env)
+    assert.is_nil(c.config.Cmd)
+    -- registry source, layout destination
+    out, err, status = ocispec(("flatten --plain-http %s:2 --to flat:f"):format(ref))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^flat:f sha256:"), out)
+    local _, m = config_of(tmp .. "/flat", "f")
+    assert.are.equal(1, #m.layers)
+    -- a registry base for rebase, and a missing tag: exit 1
+    out, err, status = ocispec(("mutate --plain-http %s:nope --env A=1"):format(ref))
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find(ref .. ":nope", 1, true), err)
+  end)
+end)
