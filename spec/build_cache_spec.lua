@@ -142,3 +142,44 @@ describe("build cache", function()
     assert.are.equal("1000:1000\n", sh(("stat -c %%u:%%g %s/u/rootfs/home/app"):format(tmp)))
   end)
 end)
+
+describe("build cache: add_layer from a tar (ocispec.mutate)", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  -- a one-file tar written by python's tarfile (independent of ocispec)
+  local function make_tar(path, content)
+    support.write(tmp .. "/payload", content)
+    assert(os.execute(("python3 -c 'import tarfile,sys; t=tarfile.open(sys.argv[1],\"w\"); "
+      .. "t.add(sys.argv[2], arcname=\"f.txt\"); t.close()' '%s' '%s'"):format(path, tmp .. "/payload")))
+  end
+
+  local function add(L, tar)
+    local steps = {}
+    local img = oci.build.Image.new(L, { created = 1704067200, cache = true,
+      on_step = function(s) steps[#steps + 1] = s.kind .. ":" .. (s.cached and "cached" or "ran") end })
+    assert(img:add_layer { tar = tar })
+    return assert(img:commit("t")):digest(), steps
+  end
+
+  it("keys on the tar's content, not its path; a stream is never cached", function()
+    local L = assert(oci.layout.create(tmp .. "/L"))
+    local tar = tmp .. "/layer.tar"
+    make_tar(tar, "one\n")
+    local d1, s1 = add(L, tar)
+    assert.are.same({ "add_layer:ran" }, s1)
+    local d2, s2 = add(L, tar)
+    assert.are.same({ "add_layer:cached" }, s2)
+    assert.are.equal(d1, d2)
+    make_tar(tar, "two\n") -- same path, new content
+    local d3, s3 = add(L, tar)
+    assert.are.same({ "add_layer:ran" }, s3)
+    assert.are_not.equal(d1, d3)
+    local f = assert(io.open(tar, "rb"))
+    local d4, s4 = add(L, f)
+    f:close()
+    assert.are.same({}, s4) -- not a cache step at all
+    assert.are.equal(d3, d4)
+  end)
+end)

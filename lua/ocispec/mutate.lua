@@ -355,7 +355,7 @@ local function add_tar_layer(self, spec)
   for k, v in pairs(spec) do s[k] = v end
   s.tar, s.entries = nil, entries
   local r
-  r, msg, err = self:add_layer(s)
+  r, msg, err = self:_add_layer(s) -- the caller's step (cached or not) is this one
   cleanup()
   return r, msg, err
 end
