@@ -1083,7 +1083,8 @@ static void check_entries(vstate *v, const oci_image_index *x,
 /* ---- referrers tag schema indexes ---------------------------------------- */
 
 /* distribution-spec "Referrers Tag Schema": an index.json entry named
-   <alg>-<encoded> (a registry's fallback tag, copied into the layout) is
+   <alg>-<encoded> (a registry's fallback tag, copied into the layout; alg
+   a registered algorithm) is
    an image index of the referrers of <alg>:<encoded>: each entry it lists
    must be a document whose subject is that digest, with the artifactType
    the entry gives (the manifest's, else its config's mediaType). */
@@ -1096,7 +1097,12 @@ static void check_referrers_index(vstate *v, const oci_image_descriptor *e) {
   if (!dash || n >= sizeof subject) return;
   memcpy(subject, name, n + 1);
   subject[dash - name] = ':';
-  if (oci_digest_parse(subject, n, NULL, NULL) != OCI_OK) return;
+  /* a registered algorithm only: other names with a dash (a build cache's
+     "ocispec-build-cache", say) parse as digests of unknown algorithms */
+  oci_digest_view dv;
+  if (oci_digest_parse(subject, n, &dv, NULL) != OCI_OK ||
+      dv.alg == OCI_DIGEST_OTHER)
+    return;
   oci_image_index *x = NULL;
   if (oci_layout_get_document(v->l, e->digest, e->size, &oci_type_image_index,
                               (void **)&x, NULL))

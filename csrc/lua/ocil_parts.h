@@ -44,7 +44,7 @@ int ocil_id_maps(lua_State *L, int t, const char *key,
                  const struct oci_id_map **out, size_t *n, oci_error *err);
 /* core.image_reader (l_imgread.c; OCI_WITH_IMAGE only) */
 int ocil_push_image_reader_lib(lua_State *L);
-int ocil_push_run_lib(lua_State *L);      /* core.run (l_run.c) */
+int ocil_push_run_lib(lua_State *L); /* core.run (l_run.c) */
 /* core.values (l_values.c); types_idx: the core.types table */
 int ocil_push_values_lib(lua_State *L, int types_idx);
 
