@@ -13,7 +13,7 @@
 --
 -- Records live in a layout: each is an image manifest (config: the empty
 -- JSON descriptor; one layer: the result; annotations: key, diff_id,
--- history) listed in an image index tagged `ocispec-build-cache`, so
+-- history) listed in an image index tagged `ocispec.build.cache`, so
 -- `gc` keeps them and their layers. By default the image's own layout;
 -- with `cache_dir`, a layout there (blobs are copied in and out).
 -- Image options: `cache` (nil, the default: run, copy and copy_from steps
@@ -28,7 +28,7 @@ local image = require "ocispec.image"
 
 local M = {}
 
-M.TAG = "ocispec-build-cache"
+M.TAG = "ocispec.build.cache"
 
 --- Defaults for images whose own option is nil: `no_cache`, `on_step`
 -- (the CLI's `ocispec build --no-cache` and step lines set them).
