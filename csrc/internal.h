@@ -134,6 +134,10 @@ void oci_pointer_append_index(char *out, size_t cap, size_t index);
    0644, fsync, rename); on failure nothing is left at path or beside it. */
 int oci_file_write_atomic(const char *path, const char *data, size_t len,
                           oci_error *err);
+/* The same with the file's permission bits (0600 for a file of secrets:
+   the temporary file has them before any byte is written). */
+int oci_file_write_atomic_mode(const char *path, const char *data, size_t len,
+                               unsigned mode, oci_error *err);
 
 /* Range of each integer kind, for messages and checks. */
 const char *oci_kind_name(oci_kind k);

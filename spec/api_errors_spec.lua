@@ -88,7 +88,7 @@ local function api_names()
     end
   end
   for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
-    "registry", "json", "reader" }) do
+    "registry", "json", "reader", "artifacts" }) do
     walk_module("oci." .. ns, oci[ns], 0)
   end
   for k, v in pairs(oci) do
@@ -168,6 +168,8 @@ local CANNOT = {
   ["oci.digest.hex_len"] = "nil means not registered", ["oci.digest.sha256"] = "any bytes",
   ["oci.digest.sha512"] = "any bytes",
   ["oci.registry.host_of"] = "a name mapping",
+  ["core.run.reraise"] = "raises a signal in this process (misuse raises)",
+  ["core.run.now"] = "a clock",
   ["oci.image.MediaType.info"] = "nil means not declared", ["oci.image.MediaType.is_config"] = "a boolean",
   ["oci.image.MediaType.is_index"] = "a boolean", ["oci.image.MediaType.is_layer"] = "a boolean",
   ["oci.image.MediaType.is_manifest"] = "a boolean",
@@ -182,6 +184,9 @@ local CANNOT = {
   ["core.set_empty_array_mt"] = "a setting", ["core.arena_bytes"] = "counters",
   ["core.runtime_spec_default"] = "constant", ["core.runtime_spec_rootless"] = "any uint32 ids",
   ["core.check.error_code_is_known"] = "a boolean",
+  ["oci.registry.sort_tags"] = "a list in another order",
+  ["core.fs.read_secret"] = "reads the terminal (a test must not wait on one); without one: nil, message, err "
+    .. "(spec/registry_credentials_spec.lua)",
   ["core.fs.ids"] = "the process's ids", ["core.fs.isatty"] = "a boolean (a closed file raises)",
   ["Layout:path"] = "a string", ["Layout:close"] = "releases",
   ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
@@ -229,6 +234,20 @@ local FAILS = {
   ["core.realpath"] = function() return core.realpath(tmp .. "/none") end,
   ["core.fs.read_in_root"] = function() return core.fs.read_in_root(tmp, "a\0b") end,
   ["core.fs.write_atomic"] = function() return core.fs.write_atomic(tmp .. "/no/such/dir/f", "x") end,
+  ["core.check.regex_find"] = function() return core.check.regex_find("(", "x") end,
+  ["oci.registry.filter_tags"] = function() return oci.registry.filter_tags({ "a" }, "[") end,
+  ["oci.registry.sync"] = function() return oci.registry.sync("A:b", "h/a") end,
+  ["core.fs.mkdir"] = function() return core.fs.mkdir(tmp .. "/no/such/dir", 448) end,
+  ["core.registry.run_helper"] = function() return core.registry.run_helper("../x", "get", "h") end,
+  ["oci.registry.run_helper"] = function() return oci.registry.run_helper("x", "steal", "h") end,
+  ["oci.registry.login"] = function()
+    return oci.registry.login("h:1", "u", "p", { verify = false, auth_file = tmp .. "/no/such/dir/config.json" })
+  end,
+  ["oci.registry.logout"] = function()
+    local bad = tmp .. "/bad-config.json"
+    assert(core.fs.write_atomic(bad, "{"))
+    return oci.registry.logout("h:1", { auth_file = bad })
+  end,
   ["core.check.semver_compare"] = function() return core.check.semver_compare("1", "2") end,
   ["core.check.base64_decode"] = function() return core.check.base64_decode("!!") end,
   ["oci.image.MediaType.to_docker_v2s2"] = function() return oci.image.MediaType.to_docker_v2s2("text/plain") end,
@@ -308,6 +327,7 @@ local FAILS = {
   ["Layout:get_document"] = function() return L:get_document(D, oci.image.ImageManifest) end,
   ["Layout:tag"] = function() return L:tag(desc(), "bad tag!") end,
   ["Layout:untag"] = function() return broken_layout():untag("x") end,
+  ["Layout:add"] = function() return L:add(desc()) end,
   ["Layout:list"] = function() return broken_layout():list() end,
   ["Layout:index"] = function() return broken_layout():index() end,
   ["Layout:resolve"] = function() return L:resolve("nothing") end,
@@ -319,6 +339,22 @@ local FAILS = {
   ["oci.unpack.mkdtemp"] = function() return oci.unpack.mkdtemp(tmp .. "/no/dir/XXXXXX") end,
   ["oci.unpack.mkdir"] = function() return oci.unpack.mkdir(tmp .. "/no/dir") end,
   ["oci.unpack.remove_tree"] = function() return oci.unpack.remove_tree("a\0b") end,
+  ["Image:run"] = function() return oci.build.Image.new(L):run("true", { runtime = "no-such-runtime" }) end,
+  ["Image:_add_layer"] = function() return oci.build.Image.new(L):_add_layer({ dir = tmp .. "/none" }) end,
+  ["Image:copy"] = function() return oci.build.Image.new(L):copy(tmp .. "/no-such-file", "/x") end,
+  ["Image:copy_from"] = function()
+    local other = oci.build.Image.new(L)
+    other.layers[1] = { digest = "sha256:" .. ("0"):rep(64), size = 1 }
+    other.cfg.rootfs.diff_ids[1] = "sha256:" .. ("0"):rep(64)
+    return oci.build.Image.new(L):copy_from(other, "/x", "/x", { tmpdir = tmp })
+  end,
+  ["core.run.process"] = function() return core.run.process({ tmp .. "/no-such-program" }) end,
+  ["core.run.mount_overlay"] = function() return core.run.mount_overlay("a,b", "u", "w", "t") end,
+  ["core.run.unmount"] = function() return core.run.unmount(tmp .. "/not-mounted") end,
+  ["core.run.mark_content_changes"] = function() return core.run.mark_content_changes(tmp .. "/none", tmp) end,
+  ["core.run.lstat"] = function() return core.run.lstat("a\0b") end,
+  ["core.run.list"] = function() return core.run.list(tmp .. "/none") end,
+  ["core.run.upper_to_changeset"] = function() return core.run.upper_to_changeset(tmp .. "/none") end,
   ["oci.unpack.dir_state"] = function() return oci.unpack.dir_state("a\0b") end,
   ["oci.unpack.image"] = function() return oci.unpack.image(L, "latest", ".") end,
   ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,
@@ -332,6 +368,17 @@ local FAILS = {
   ["oci.registry.pull"] = function() return oci.registry.pull("A:b", tmp .. "/pulled") end,
   ["oci.registry.copy"] = function() return oci.registry.copy("A:b", "h/a") end,
   ["oci.registry.tags"] = function() return oci.registry.tags("A:b") end,
+  ["oci.artifacts.attach"] = function()
+    return oci.artifacts.attach("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
+  end,
+  ["oci.artifacts.discover"] = function() return oci.artifacts.discover("oci:" .. tmp .. "/none") end,
+  ["oci.artifacts.push"] = function()
+    return oci.artifacts.push("oci:" .. tmp .. "/none", {}, { artifact_type = "a/b" })
+  end,
+  ["oci.artifacts.copy_referrers"] = function()
+    return oci.artifacts.copy_referrers("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/none2")
+  end,
+  ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
 }
 -- every Client call that talks to the registry: a network failure
 local NET = {

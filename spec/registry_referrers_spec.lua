@@ -342,3 +342,112 @@ describe("referrers tag schema (no referrers API)", function()
     end
   end)
 end)
+
+-- put_manifest keeps the tag schema too (not only push): a manifest and
+-- an index with a subject, put directly, are listed by referrers() and by
+-- an independent read of the tag's index; putting one again adds nothing.
+local function put_keeps_schema(host, dir, repo)
+  local L, d = layout_with_artifacts(dir, {
+    { name = "sbom", artifact_type = SBOM, payload = '{"b":2}', annotations = { ["org.example.n"] = "2" } },
+  })
+  local c = connect(host)
+  assert(c:push(L, "base", repo, "base"))
+  local tag = assert(oci.digest.referrers_tag(d.base:digest()))
+  -- the layout's bytes, put by tag: the registry gets the digest d.sbom has
+  local bytes = assert(L:get_blob(d.sbom:digest()))
+  local m = assert(oci.image.ImageManifest.from_json(bytes))
+  for _, b in ipairs({ m:config(), m:layers()[1] }) do assert(c:push_blob_from_layout(repo, L, b)) end
+  local put = assert(c:put_manifest(repo, "sbom", bytes, MT.ImageManifest))
+  assert.are.equal(d.sbom:digest(), put:digest())
+  -- an index with a subject (image-index.md allows one) and an artifactType
+  local idx = ('{"schemaVersion":2,"mediaType":"%s","artifactType":"application/vnd.example.idx",'
+    .. '"manifests":[],"subject":{"mediaType":"%s","digest":"%s","size":%d}}')
+    :format(MT.ImageIndex, d.base:media_type(), d.base:digest(), d.base:size())
+  local xd = assert(c:put_manifest(repo, oci.digest.sha256(idx), idx, MT.ImageIndex))
+  assert(c:put_manifest(repo, "sbom-again", bytes, MT.ImageManifest))
+  local got = read_manifest("http://" .. host, repo, tag)
+  assert.are.equal(200, got.status)
+  assert.are.equal(MT.ImageIndex, got.body.mediaType)
+  local list, by = entries(got.body)
+  assert.are.same({ d.sbom:digest(), xd:digest() }, list)
+  assert.are.equal(SBOM, by[d.sbom:digest()].artifactType)
+  assert.are.equal(MT.ImageManifest, by[d.sbom:digest()].mediaType)
+  assert.are.equal(d.sbom:size(), by[d.sbom:digest()].size)
+  assert.are.same({ ["org.example.n"] = "2" }, by[d.sbom:digest()].annotations)
+  assert.are.equal("application/vnd.example.idx", by[xd:digest()].artifactType)
+  assert.are.equal(MT.ImageIndex, by[xd:digest()].mediaType)
+  assert.are.equal(#idx, by[xd:digest()].size)
+  assert.are.same(list, digests(assert(c:referrers(repo, d.base:digest()))))
+  assert.are.same({ xd:digest() }, digests(assert(c:referrers(repo, d.base:digest(), "application/vnd.example.idx"))))
+  L:close()
+  c:close()
+  return d, tag
+end
+
+describe("put_manifest with a subject", function()
+  local tmp, reg
+  setup(function()
+    tmp = registries.scratch()
+    if not NO_REGISTRY and not NO_PYTHON then reg = registries.start() end
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  it("updates the referrers tag schema index (docker-registry 2.8, which has no referrers API)", function()
+    if NO_REGISTRY or NO_PYTHON then return pending(NO_REGISTRY or NO_PYTHON) end
+    local d = put_keeps_schema(reg.host, tmp .. "/put", "put/app")
+    -- the reason for the fallback, seen by Python: no referrers API there
+    local api = cjson.decode((sh(("env -u LD_PRELOAD python3 %s referrers %s put/app %s")
+      :format(q(READ_IMAGE), q("http://" .. reg.host), q(d.base:digest())))))
+    assert.are.equal(404, api.status)
+  end)
+
+  it("updates the referrers tag schema index (fake registry, distribution-spec 1.0)", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("store")
+    finally(fake.stop)
+    put_keeps_schema(fake.host, tmp .. "/put-fake", "putf/app")
+  end)
+
+  it("leaves the tag schema alone when the registry answers OCI-Subject", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("referrers")
+    finally(fake.stop)
+    local L, d = layout_with_artifacts(tmp .. "/put-api", { { name = "sig", artifact_type = SIG, payload = "s" } })
+    local c = connect(fake.host)
+    assert(c:push(L, "base", "puta/app", "base"))
+    assert(c:put_manifest("puta/app", "sig", assert(L:get_blob(d.sig:digest())), MT.ImageManifest))
+    local tag = assert(oci.digest.referrers_tag(d.base:digest()))
+    assert.are.equal(0, fake.count_requests(nil, "/manifests/" .. tag), fake.log())
+    assert.are.same({ d.sig:digest() }, digests(assert(c:referrers("puta/app", d.base:digest()))))
+    L:close()
+    c:close()
+  end)
+
+  it("a subject planted in the tag's index starts no chain of updates", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local fake = registries.fake("store")
+    finally(fake.stop)
+    local repo = "chain/app"
+    local L, d, c, tag = base_pushed(fake.host, tmp .. "/chain", repo)
+    -- the index under the base's tag names a subject: another digest
+    local other = oci.digest.sha256("another subject")
+    local other_tag = assert(oci.digest.referrers_tag(other))
+    local planted = ('{"schemaVersion":2,"mediaType":"%s","manifests":[],'
+      .. '"subject":{"mediaType":"%s","digest":"%s","size":15}}'):format(MT.ImageIndex, MT.ImageManifest, other)
+    -- (putting it is itself a put with a subject: other's index gets it)
+    assert(c:put_manifest(repo, tag, planted, MT.ImageIndex))
+    local other_path = "/manifests/" .. other_tag:gsub("%-", "%%-")
+    assert.are.equal(1, fake.count_requests("PUT", other_path), fake.log())
+    local before = read_manifest("http://" .. fake.host, repo, other_tag)
+    assert(c:put_manifest(repo, "sig", assert(L:get_blob(d.sig:digest())), MT.ImageManifest))
+    assert.are.same({ d.sig:digest() }, digests(assert(c:referrers(repo, d.base:digest()))))
+    -- the base's index was rewritten once, other's never again
+    assert.are.equal(1, fake.count_requests("PUT", other_path), fake.log())
+    assert.are.equal(before.digest, read_manifest("http://" .. fake.host, repo, other_tag).digest)
+    L:close()
+    c:close()
+  end)
+end)

@@ -14,9 +14,11 @@
    modifications, removals), "Whiteouts" (a removed path p becomes an empty
    file ".wh.<basename p>" beside it) and "Opaque Whiteout" (".wh..wh..opq"
    in a directory hides every lower entry of that directory). */
+#define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE */
 #include "ocispec/layer.h"
 
 #include "internal.h"
+#include "xattr_internal.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Read block for file content: big enough that syscalls and libarchive's
@@ -109,6 +112,11 @@ int oci_layer_type_from_name(const char *name) {
 
 /* ---- the plan ----------------------------------------------------------- */
 
+typedef struct xattr {
+  char *name, *value;
+  size_t len;
+} xattr;
+
 typedef struct item {
   char *name; /* tar name: relative, no trailing "/" (added for dirs) */
   char *key;  /* sort key: name, "name/" for dirs, "dir/" for opaque */
@@ -124,13 +132,18 @@ typedef struct item {
   int opaque;   /* the ".wh..wh..opq" of its directory */
   int linkable; /* regular file that may share an inode with others */
   uint64_t dev, ino;
-  size_t pos; /* position after sorting */
+  size_t pos;    /* position after sorting */
+  xattr *xattrs; /* sorted by name (xattr_internal.h says which) */
+  size_t n_xattrs;
 } item;
 
 typedef struct plan {
   item *v;
   size_t len, cap;
   size_t skipped;
+  int rootless;                        /* oci_layer_options.rootless */
+  const oci_id_map *uid_map, *gid_map; /* host -> container */
+  size_t n_uid_map, n_gid_map;
 } plan;
 
 static int nomem(oci_error *err) {
@@ -143,6 +156,11 @@ static void plan_free(plan *p) {
     free(p->v[i].key);
     free(p->v[i].src);
     free(p->v[i].target);
+    for (size_t k = 0; k < p->v[i].n_xattrs; k++) {
+      free(p->v[i].xattrs[k].name);
+      free(p->v[i].xattrs[k].value);
+    }
+    free(p->v[i].xattrs);
   }
   free(p->v);
 }
@@ -250,6 +268,98 @@ static int list_dir(const char *path, dirlist *out, oci_error *err) {
   return rc;
 }
 
+static int cmp_xattr(const void *a, const void *b) {
+  return strcmp(((const xattr *)a)->name, ((const xattr *)b)->name);
+}
+
+/* The xattrs of path (never through a symbolic link) that a layer
+   carries (xattr_internal.h), sorted by name: the tar's bytes must not
+   depend on the file system's listing order. Empty values are left out,
+   as umoci does (a PAX record with an empty value deletes the keyword). */
+static int read_xattrs(const plan *p, item *it, const char *path,
+                       oci_error *err) {
+  char *names = NULL;
+  ssize_t n;
+  for (;;) {
+    n = llistxattr(path, NULL, 0);
+    if (n <= 0) break;
+    free(names);
+    if (!(names = malloc((size_t)n))) return nomem(err);
+    ssize_t m = llistxattr(path, names, (size_t)n);
+    if (m >= 0) {
+      n = m;
+      break;
+    }
+    if (errno != ERANGE) {
+      n = -1;
+      break;
+    }
+  }
+  if (n < 0) {
+    int e = errno;
+    free(names);
+    if (e == ENOTSUP) return OCI_OK; /* no xattrs on this file system */
+    return oci_error_set(err, OCI_EIO,
+                         "layer: cannot list the xattrs of %s: %s", path,
+                         strerror(e));
+  }
+  int rc = OCI_OK;
+  for (ssize_t i = 0; i < n && !rc; i += (ssize_t)strlen(names + i) + 1) {
+    const char *name = names + i;
+    if (!oci_xattr_kept(name)) continue;
+    char *value = malloc(OCI_XATTR_VALUE_MAX);
+    if (!value) {
+      rc = nomem(err);
+      break;
+    }
+    ssize_t len = lgetxattr(path, name, value, OCI_XATTR_VALUE_MAX);
+    if (len < 0 && errno == ENODATA) len = 0; /* gone meanwhile */
+    if (len < 0) {
+      rc = oci_error_set(err, OCI_EIO, "layer: cannot read xattr %s of %s: %s",
+                         name, path, strerror(errno));
+      free(value);
+      break;
+    }
+    if (len == 0) {
+      free(value);
+      continue;
+    }
+    if (p->rootless && !strcmp(name, OCI_XATTR_ROOTLESS)) {
+      /* umoci's mapHeader: the owner recorded, not the xattr */
+      uint32_t u, g;
+      int bad = oci_rootless_decode((const unsigned char *)value, (size_t)len,
+                                    &u, &g);
+      free(value);
+      if (bad) {
+        rc = oci_error_set(err, OCI_EINVAL,
+                           "layer: %s of %s is not a rootlesscontainers "
+                           "Resource (protobuf)",
+                           OCI_XATTR_ROOTLESS, path);
+        break;
+      }
+      if (u && u != OCI_ROOTLESS_NOOP) it->uid = u;
+      if (g && g != OCI_ROOTLESS_NOOP) it->gid = g;
+      continue;
+    }
+    char *shrunk = realloc(value, (size_t)len);
+    if (shrunk) value = shrunk;
+    xattr *v = realloc(it->xattrs, (it->n_xattrs + 1) * sizeof *v);
+    char *nm = strdup(name);
+    if (v) it->xattrs = v;
+    if (!v || !nm) {
+      free(nm);
+      free(value);
+      rc = nomem(err);
+      break;
+    }
+    it->xattrs[it->n_xattrs++] = (xattr){nm, value, (size_t)len};
+  }
+  free(names);
+  if (!rc && it->n_xattrs > 1)
+    qsort(it->xattrs, it->n_xattrs, sizeof *it->xattrs, cmp_xattr);
+  return rc;
+}
+
 /* Add the file system object at root/rel (stat st) as an item. Sockets have
    no tar representation: counted in skipped, left out. */
 static int add_stat(plan *p, const char *root, const char *rel,
@@ -280,6 +390,32 @@ static int add_stat(plan *p, const char *root, const char *rel,
   if (t == OCI_LAYER_CHAR || t == OCI_LAYER_BLOCK) {
     it->major = major(st->st_rdev);
     it->minor = minor(st->st_rdev);
+  }
+  if (p->rootless)
+    it->uid = it->gid = 0; /* unless the xattr says */
+  else {
+    /* umoci's mapHeader: host ids back to the container's */
+    uint32_t u, g;
+    if (oci_map_id(p->uid_map, p->n_uid_map, false, st->st_uid, &u) ||
+        oci_map_id(p->gid_map, p->n_gid_map, false, st->st_gid, &g)) {
+      int bad_uid = oci_map_id(p->uid_map, p->n_uid_map, false, st->st_uid, &u);
+      int rc =
+          oci_error_set(err, OCI_EINVAL,
+                        "layer: %s: host %s %u cannot be mapped to a "
+                        "container id (%s_map)",
+                        full, bad_uid ? "uid" : "gid",
+                        bad_uid ? (unsigned)st->st_uid : (unsigned)st->st_gid,
+                        bad_uid ? "uid" : "gid");
+      free(full);
+      return rc;
+    }
+    it->uid = u;
+    it->gid = g;
+  }
+  int xrc = read_xattrs(p, it, full, err);
+  if (xrc) {
+    free(full);
+    return xrc;
   }
   if (t == OCI_LAYER_FILE) {
     it->src = full;
@@ -852,6 +988,64 @@ static int archive_fail(sink *s, struct archive *a, const char *what,
       archive_error_string(a) ? archive_error_string(a) : "libarchive failed");
 }
 
+/* The data regions of fd (size bytes), as (offset, length) pairs, when
+   the file has holes (fewer blocks than its size needs; SEEK_DATA and
+   SEEK_HOLE find them); none for a dense file or a file system that
+   cannot tell. A file ending in a hole ends with an empty region at its
+   size, so readers know the full length. */
+static int sparse_map(int fd, uint64_t size, off_t **out, size_t *n,
+                      const item *it, oci_error *err) {
+  *out = NULL;
+  *n = 0;
+  struct stat st;
+  if (size == 0 || fstat(fd, &st) || (uint64_t)st.st_blocks * 512 >= size)
+    return OCI_OK;
+  size_t cap = 0;
+  off_t *v = NULL, pos = 0, end = (off_t)size;
+  int rc = OCI_OK;
+  while (pos < end) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) data = end; /* a hole to the end */
+    if (data < 0) goto dense;                   /* cannot tell */
+    if (data >= end) data = end;
+    off_t hole = data < end ? lseek(fd, data, SEEK_HOLE) : end;
+    if (hole < 0) goto dense;
+    if (hole > end) hole = end;
+    if (hole > data || data == end) {
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 16;
+        off_t *g = realloc(v, cap * 2 * sizeof *v);
+        if (!g) {
+          rc = nomem(err);
+          goto dense;
+        }
+        v = g;
+      }
+      v[2 * *n] = data;
+      v[2 * *n + 1] = hole - data;
+      (*n)++;
+    }
+    if (data == end) break;
+    pos = hole;
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) {
+    rc = oci_error_set(err, OCI_EIO,
+                       "layer entry \"%.128s\": cannot read %s: %s", it->name,
+                       it->src, strerror(errno));
+    goto dense;
+  }
+  *out = v;
+  return OCI_OK;
+dense:
+  free(v);
+  *n = 0;
+  if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+    rc = oci_error_set(err, OCI_EIO,
+                       "layer entry \"%.128s\": cannot read %s: %s", it->name,
+                       it->src, strerror(errno));
+  return rc;
+}
+
 static int write_item(sink *s, struct archive *t, struct archive_entry *e,
                       const item *it, const oci_layer_options *o, char *buf,
                       size_t *n_written, oci_error *err) {
@@ -881,6 +1075,13 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
 #endif
   } else if (it->type == OCI_LAYER_FILE)
     size = it->content_len;
+  /* a file with holes: its data regions, stored sparse */
+  off_t *regions = NULL;
+  size_t n_regions = 0;
+  if (fd >= 0 && (rc = sparse_map(fd, size, &regions, &n_regions, it, err))) {
+    close(fd);
+    return rc;
+  }
 
   if (o->clamp_mtime && mtime > o->mtime) mtime = o->mtime;
   archive_entry_clear(e);
@@ -905,6 +1106,17 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
     archive_entry_set_rdevmajor(e, it->major);
     archive_entry_set_rdevminor(e, it->minor);
   }
+  /* libarchive writes a sparse entry in the PAX GNU sparse 1.0 format (as
+     GNU tar --sparse --posix) and drops the bytes it is given for the
+     holes (read as zeros below) */
+  for (size_t k = 0; k < n_regions; k++)
+    archive_entry_sparse_add_entry(e, regions[2 * k], regions[2 * k + 1]);
+  free(regions);
+  /* PAX SCHILY.xattr.NAME records; not on a hard link (the target's
+     inode has them). libarchive lists the last added first. */
+  for (size_t k = it->n_xattrs; it->type != OCI_LAYER_HARDLINK && k-- > 0;)
+    archive_entry_xattr_add_entry(e, it->xattrs[k].name, it->xattrs[k].value,
+                                  it->xattrs[k].len);
   if (archive_write_header(t, e) < ARCHIVE_WARN) {
     rc = archive_fail(s, t, "cannot write the tar header", it->name);
     goto out;
@@ -1061,6 +1273,13 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
   int rc = check_options(opts, err);
   if (rc) return rc;
   plan p = {0};
+  if (opts->version >= 2) {
+    p.rootless = opts->rootless;
+    p.uid_map = opts->uid_map;
+    p.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
+    p.gid_map = opts->gid_map;
+    p.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
+  }
   sink s = {0};
   s.fd = fd;
   s.err = err;
@@ -1086,6 +1305,10 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
      fit; unblocked, so no padding after the end-of-archive blocks (as Go's
      archive/tar, which Docker, BuildKit and umoci use) */
   if (archive_write_set_format_pax_restricted(t) != ARCHIVE_OK ||
+      /* xattrs as GNU tar, Go's archive/tar and umoci write them, not also
+         as LIBARCHIVE.xattr records */
+      archive_write_set_format_option(t, "pax", "xattrheader", "SCHILY") !=
+          ARCHIVE_OK ||
       archive_write_add_filter_none(t) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(t, 0) != ARCHIVE_OK ||
       archive_write_open(t, &s, NULL, tar_out, NULL) != ARCHIVE_OK) {

@@ -590,6 +590,11 @@ int ol_lock_index(const char *root, int *fd, oci_error *err) {
 
 /* ---- open / create ------------------------------------------------------ */
 
+int ol_write_index(const char *root, const oci_image_index *idx,
+                   oci_error *err) {
+  return write_index(root, idx, err);
+}
+
 static int check_oci_layout(const char *root, oci_error *err) {
   char *p = ol_join(root, "oci-layout");
   if (!p) return ol_nomem(err);
@@ -1338,13 +1343,11 @@ static oci_image_descriptor *named_copy(oci_image_index *idx,
   return c;
 }
 
-int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
-                   const char *name, oci_error *err) {
-  OL_ERR(err);
-  /* annotations.md "org.opencontainers.image.ref.name" grammar (I-ANN-6) */
-  if (!name || oci_check_ref_name_annotation(name, strlen(name), err))
-    return name ? ol_wrap(err, "tag: invalid reference name")
-                : oci_error_set(err, OCI_EINVAL, "tag: name missing");
+/* Puts a copy of d into index.json: named name (replacing the entries of
+   that name), or, name NULL, without a ref.name (unless an entry of d's
+   digest without one is there). what: "tag NAME" or "add", for messages. */
+static int put_entry(oci_layout *l, const oci_image_descriptor *d,
+                     const char *name, const char *what, oci_error *err) {
   /* index.json must stay readable: every string of d valid UTF-8 */
   if (!d || oci_json_check_writable(&oci_type_image_descriptor, d, err))
     return d ? ol_wrap(err, "tag: descriptor")
@@ -1356,8 +1359,8 @@ int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
     if (rc == OCI_EVALIDATE)
       for (size_t i = 0; i < pr.len; i++)
         if (pr.items[i].severity == OCI_SEV_ERROR) {
-          oci_error_set(err, OCI_EINVAL, "tag %s: invalid descriptor: %s: %s",
-                        name, pr.items[i].pointer, pr.items[i].message);
+          oci_error_set(err, OCI_EINVAL, "%s: invalid descriptor: %s: %s", what,
+                        pr.items[i].pointer, pr.items[i].message);
           break;
         }
     oci_problems_free(&pr);
@@ -1367,22 +1370,34 @@ int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
   int lock;
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
   /* under the lock gc takes: what is tagged stays until untagged */
-  if ((rc = ol_check_taggable(l, d, name, err))) goto out;
+  if ((rc = ol_check_taggable(l, d, what, err))) goto out;
   oci_image_index *idx;
   if ((rc = ol_read_index(l->root, &idx, err))) goto out;
   size_t n = idx->manifests.len;
   oci_image_descriptor **items =
       oci_arena_calloc(idx->hdr.arena, (n + 1) * sizeof *items);
-  oci_image_descriptor *c = named_copy(idx, d, name);
+  oci_image_descriptor *c =
+      name ? named_copy(idx, d, name)
+           : oci_copy_into(&oci_type_image_descriptor, d, idx->hdr.arena);
   if (!items || !c) {
     rc = ol_nomem(err);
+    goto out_idx;
+  }
+  if (!name && ol_ref_name(c)) {
+    rc = oci_error_set(err, OCI_EINVAL,
+                       "add: the descriptor has a %s annotation (tag it)",
+                       OCI_ANNOTATION_REF_NAME);
     goto out_idx;
   }
   size_t k = 0;
   bool placed = false;
   for (size_t i = 0; i < n; i++) {
     oci_image_descriptor *e = idx->manifests.items[i];
-    if (ol_str_eq(ol_ref_name(e), name)) {
+    if (!name && !ol_ref_name(e) && !strcmp(e->digest, d->digest)) {
+      rc = OCI_OK; /* there already */
+      goto out_idx;
+    }
+    if (name && ol_str_eq(ol_ref_name(e), name)) {
       /* the new entry takes the place of the first old one */
       if (!placed) items[k++] = c;
       placed = true;
@@ -1399,6 +1414,24 @@ out_idx:
 out:
   close(lock);
   return rc;
+}
+
+int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
+                   const char *name, oci_error *err) {
+  OL_ERR(err);
+  /* annotations.md "org.opencontainers.image.ref.name" grammar (I-ANN-6) */
+  if (!name || oci_check_ref_name_annotation(name, strlen(name), err))
+    return name ? ol_wrap(err, "tag: invalid reference name")
+                : oci_error_set(err, OCI_EINVAL, "tag: name missing");
+  char what[300];
+  snprintf(what, sizeof what, "tag %.200s", name);
+  return put_entry(l, d, name, what, err);
+}
+
+int oci_layout_add(oci_layout *l, const oci_image_descriptor *d,
+                   oci_error *err) {
+  OL_ERR(err);
+  return put_entry(l, d, NULL, "add", err);
 }
 
 int oci_layout_untag(oci_layout *l, const char *name, oci_error *err) {

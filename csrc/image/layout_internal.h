@@ -60,8 +60,12 @@ int ol_install(const char *root, const char *tmp, const char *digest,
                oci_error *err);
 int ol_read_index(const char *root, oci_image_index **out, oci_error *err);
 int ol_lock_index(const char *root, int *fd, oci_error *err);
+/* Replaces index.json (atomically); call it under the index lock. */
+int ol_write_index(const char *root, const oci_image_index *idx,
+                   oci_error *err);
+/* what names the operation in messages ("tag NAME", "add"). */
 int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
-                      const char *name, oci_error *err);
+                      const char *what, oci_error *err);
 int ol_strings_add(oci_layout_strings *s, const char *v, oci_error *err);
 
 #endif

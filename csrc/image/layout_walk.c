@@ -386,9 +386,7 @@ static int gc_mark(const oci_layout *l, const oci_image_descriptor *d,
    every config and layer they name, except those with urls (descriptor.md:
    an external store provides them). */
 int ol_check_taggable(const oci_layout *l, const oci_image_descriptor *d,
-                      const char *name, oci_error *err) {
-  char what[300];
-  snprintf(what, sizeof what, "tag %.200s", name);
+                      const char *what, oci_error *err) {
   bool have;
   int rc = oci_layout_has_blob(l, d->digest, &have, err);
   if (rc) return ol_wrap(err, what);
@@ -534,18 +532,182 @@ static int gc_sweep(const char *digest, int dfd, const char *name, void *arg) {
   return ol_strings_add(g->removed, digest, g->err);
 }
 
+/* ---- referrers kept by gc ------------------------------------------------ */
+
+/* Documents read to find referrers are at most this big (the 4 MiB
+   distribution-spec lets registries refuse above); bigger blobs are layers
+   or something else, never read whole. */
+#define REF_DOC_MAX ((size_t)4 << 20)
+
+/* An OCI manifest or index among the blobs index.json does not reach, with
+   the subject it names. */
+typedef struct refcand {
+  oci_image_descriptor *d; /* mediaType, digest, size */
+  char *subject;
+} refcand;
+
+typedef struct refscan {
+  const oci_layout *l;
+  dset *live;
+  refcand *items;
+  size_t len;
+  oci_error *err;
+} refscan;
+
+/* The subject of the document bytes b (an OCI manifest or index by its
+   own mediaType), or NULL; *mt gets that mediaType (owned by *doc). */
+static const oci_image_descriptor *doc_subject(const char *b, size_t n,
+                                               void **doc, const oci_type **t,
+                                               const char **mt) {
+  oci_image_manifest *m = NULL;
+  oci_image_index *x = NULL;
+  *doc = NULL;
+  if (oci_image_manifest_parse(b, n, NULL, &m, NULL) == OCI_OK && m->subject &&
+      ol_str_eq(m->media_type, OCI_MEDIA_TYPE_IMAGE_MANIFEST)) {
+    *doc = m, *t = &oci_type_image_manifest, *mt = m->media_type;
+    return m->subject;
+  }
+  oci_image_manifest_free(m);
+  if (oci_image_index_parse(b, n, NULL, &x, NULL) == OCI_OK && x->subject &&
+      ol_str_eq(x->media_type, OCI_MEDIA_TYPE_IMAGE_INDEX)) {
+    *doc = x, *t = &oci_type_image_index, *mt = x->media_type;
+    return x->subject;
+  }
+  oci_image_index_free(x);
+  return NULL;
+}
+
+static int ref_scan(const char *digest, int dfd, const char *name, void *arg) {
+  refscan *s = arg;
+  if (dset_has(s->live, digest)) return OCI_OK;
+  struct stat st;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode) || (size_t)st.st_size > REF_DOC_MAX ||
+      st.st_size < 2)
+    return OCI_OK;
+  char *b;
+  size_t n;
+  oci_error e;
+  oci_error_clear(&e);
+  /* read and verified like any blob (no symlink followed) */
+  int rc = oci_layout_get_blob(s->l, digest, st.st_size, &b, &n, &e);
+  if (rc == OCI_ENOMEM) return ol_nomem(s->err);
+  if (rc) return OCI_OK; /* not ours to judge here: verify reports it */
+  void *doc;
+  const oci_type *t;
+  const char *mt;
+  const oci_image_descriptor *sub =
+      b[0] == '{' ? doc_subject(b, n, &doc, &t, &mt) : NULL;
+  free(b);
+  if (!sub) return OCI_OK;
+  rc = OCI_OK;
+  refcand c = {0};
+  refcand *p = realloc(s->items, (s->len + 1) * sizeof *p);
+  if (!p || !(c.subject = strdup(sub->digest)) ||
+      oci_image_descriptor_make(mt, digest, (int64_t)n, &c.d, NULL)) {
+    if (p) s->items = p;
+    free(c.subject);
+    rc = ol_nomem(s->err);
+  } else {
+    s->items = p;
+    s->items[s->len++] = c;
+  }
+  (void)t;
+  oci_free(doc);
+  return rc;
+}
+
+/* Marks, until nothing changes, the referrers (documents whose subject is
+   live) among the blobs index.json does not reach: the referrers of kept
+   images stay, and so do theirs. */
+static int keep_referrers(const oci_layout *l, dset *live, oci_error *err) {
+  refscan s = {l, live, NULL, 0, err};
+  int rc = each_blob(l->root, ref_scan, &s, err);
+  for (bool changed = true; !rc && changed;) {
+    changed = false;
+    for (size_t i = 0; i < s.len && !rc; i++)
+      if (!dset_has(live, s.items[i].d->digest) &&
+          dset_has(live, s.items[i].subject)) {
+        rc = gc_mark(l, s.items[i].d, live, 0, "gc", err);
+        changed = true;
+      }
+  }
+  for (size_t i = 0; i < s.len; i++) {
+    oci_image_descriptor_free(s.items[i].d);
+    free(s.items[i].subject);
+  }
+  free(s.items);
+  return rc;
+}
+
+/* drop_referrers: the index.json entries without a ref.name whose document
+   has a subject (attached artifacts, oci_layout_add) are no roots; they
+   leave index.json (*changed). */
+static int drop_referrer_entries(const oci_layout *l, oci_image_index *idx,
+                                 bool *changed, oci_error *err) {
+  size_t k = 0;
+  for (size_t i = 0; i < idx->manifests.len; i++) {
+    oci_image_descriptor *e = idx->manifests.items[i];
+    bool drop = false;
+    if (!ol_ref_name(e) && (oci_media_type_is_manifest(e->media_type) ||
+                            oci_media_type_is_index(e->media_type))) {
+      char *b;
+      size_t n;
+      int rc = oci_layout_get_blob(l, e->digest, e->size, &b, &n, err);
+      if (rc)
+        return oci_error_set(err, rc == OCI_ENOMEM ? OCI_ENOMEM : OCI_EINVAL,
+                             "gc: nothing removed: %s", err->message);
+      void *doc;
+      const oci_type *t;
+      const char *mt;
+      drop = doc_subject(b, n, &doc, &t, &mt) != NULL;
+      (void)t;
+      oci_free(doc);
+      free(b);
+    }
+    if (drop)
+      *changed = true;
+    else
+      idx->manifests.items[k++] = e;
+  }
+  idx->manifests.len = k;
+  return OCI_OK;
+}
+
+void oci_layout_gc_options_init(oci_layout_gc_options *o) {
+  oci_layout_gc_options d = OCI_LAYOUT_GC_OPTIONS_INIT;
+  *o = d;
+}
+
 int oci_layout_gc(oci_layout *l, oci_layout_strings *removed, oci_error *err) {
+  OL_ERR(err);
+  return oci_layout_gc_opts(l, NULL, removed, err);
+}
+
+int oci_layout_gc_opts(oci_layout *l, const oci_layout_gc_options *o,
+                       oci_layout_strings *removed, oci_error *err) {
   OL_ERR(err);
   removed->items = NULL;
   removed->len = 0;
+  oci_layout_gc_options defaults = OCI_LAYOUT_GC_OPTIONS_INIT;
+  if (!o) o = &defaults;
+  if (o->version != OCI_LAYOUT_GC_OPTIONS_VERSION)
+    return oci_error_set(err, OCI_EINVAL, "gc: options version %u, not %u",
+                         o->version, OCI_LAYOUT_GC_OPTIONS_VERSION);
   dset live = {0};
   int lock, rc;
   /* the index lock keeps tag/untag out while reachability is computed */
   if ((rc = ol_lock_index(l->root, &lock, err))) return rc;
   oci_image_index *idx;
   if ((rc = ol_read_index(l->root, &idx, err))) goto out;
-  rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0, "gc",
-                   err);
+  bool rewrite = false;
+  if (o->drop_referrers) rc = drop_referrer_entries(l, idx, &rewrite, err);
+  if (!rc)
+    rc = gc_mark_all(l, idx->manifests.items, idx->manifests.len, &live, 0,
+                     "gc", err);
+  if (!rc && !o->drop_referrers) rc = keep_referrers(l, &live, err);
+  /* index.json first: an entry never names a removed blob */
+  if (!rc && rewrite) rc = ol_write_index(l->root, idx, err);
   oci_image_index_free(idx);
   if (rc) goto out;
   if (live.len) qsort(live.items, live.len, sizeof(char *), cmp_str);
@@ -918,6 +1080,74 @@ static void check_entries(vstate *v, const oci_image_index *x,
   }
 }
 
+/* ---- referrers tag schema indexes ---------------------------------------- */
+
+/* distribution-spec "Referrers Tag Schema": an index.json entry named
+   <alg>-<encoded> (a registry's fallback tag, copied into the layout) is
+   an image index of the referrers of <alg>:<encoded>: each entry it lists
+   must be a document whose subject is that digest, with the artifactType
+   the entry gives (the manifest's, else its config's mediaType). */
+static void check_referrers_index(vstate *v, const oci_image_descriptor *e) {
+  const char *name = ol_ref_name(e);
+  if (!name || !ol_str_eq(e->media_type, OCI_MEDIA_TYPE_IMAGE_INDEX)) return;
+  const char *dash = strrchr(name, '-');
+  char subject[OCI_DIGEST_STRING_MAX];
+  size_t n = strlen(name);
+  if (!dash || n >= sizeof subject) return;
+  memcpy(subject, name, n + 1);
+  subject[dash - name] = ':';
+  if (oci_digest_parse(subject, n, NULL, NULL) != OCI_OK) return;
+  oci_image_index *x = NULL;
+  if (oci_layout_get_document(v->l, e->digest, e->size, &oci_type_image_index,
+                              (void **)&x, NULL))
+    return; /* check_entries reported it */
+  char rel[OCI_DIGEST_STRING_MAX + 8];
+  for (size_t i = 0; i < x->manifests.len; i++) {
+    const oci_image_descriptor *r = x->manifests.items[i];
+    rel_blob(r->digest, rel);
+    const oci_image_descriptor *sub = NULL;
+    const char *at = NULL;
+    void *doc = NULL;
+    if (oci_media_type_is_manifest(r->media_type)) {
+      oci_image_manifest *m;
+      if (oci_layout_get_document(v->l, r->digest, r->size,
+                                  &oci_type_image_manifest, (void **)&m,
+                                  NULL) == OCI_OK) {
+        doc = m, sub = m->subject;
+        at = m->artifact_type ? m->artifact_type
+             : m->config      ? m->config->media_type
+                              : NULL;
+      }
+    } else if (oci_media_type_is_index(r->media_type)) {
+      oci_image_index *xx;
+      if (oci_layout_get_document(v->l, r->digest, r->size,
+                                  &oci_type_image_index, (void **)&xx,
+                                  NULL) == OCI_OK)
+        doc = xx, sub = xx->subject, at = xx->artifact_type;
+    }
+    if (!doc) {
+      /* a referrer the layout does not hold: nothing to compare */
+      problem(v, OCI_SEV_WARNING, OCI_EMISSING, r->digest, rel,
+              "referrers index %s /manifests/%zu: %s is not a manifest or "
+              "index of the layout",
+              name, i, r->digest);
+    } else if (!sub || strcmp(sub->digest, subject) != 0) {
+      problem(v, OCI_SEV_ERROR, OCI_EMISMATCH, r->digest, rel,
+              "referrers index %s /manifests/%zu: %s has %s%s, not %s", name, i,
+              r->digest, sub ? "subject " : "no subject",
+              sub ? sub->digest : "", subject);
+    } else if ((r->artifact_type || at) && !ol_str_eq(r->artifact_type, at)) {
+      problem(v, OCI_SEV_WARNING, OCI_EMISMATCH, r->digest, rel,
+              "referrers index %s /manifests/%zu: artifactType %s, the "
+              "document's is %s",
+              name, i, r->artifact_type ? r->artifact_type : "(none)",
+              at ? at : "(none)");
+    }
+    oci_free(doc);
+  }
+  oci_image_index_free(x);
+}
+
 static int warn_unreachable(const char *digest, int dfd, const char *name,
                             void *arg) {
   vstate *v = arg;
@@ -1003,6 +1233,8 @@ int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
               pr.items[i].message, pr.items[i].rule);
     oci_problems_free(&pr);
     check_entries(&v, idx, "index.json", 0);
+    for (size_t i = 0; i < idx->manifests.len; i++)
+      check_referrers_index(&v, idx->manifests.items[i]);
     oci_image_index_free(idx);
     oci_error_clear(&e);
     rc = each_blob(l->root, warn_unreachable, &v, &e);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "inroot.h"
@@ -31,6 +32,7 @@
 #include "ocispec/digest.h"
 #include "ocispec/hash.h"
 #include "unpack_internal.h"
+#include "xattr_internal.h"
 
 #define READ_BLOCK (1 << 20)
 
@@ -306,6 +308,39 @@ static const char *link_target(struct archive_entry *e) {
   return t ? t : archive_entry_symlink_utf8(e);
 }
 
+/* The entry's xattrs (PAX SCHILY.xattr.*), checked in pass 1: names and
+   values within the kernel's limits, and not too many bytes in all. */
+static int check_xattrs(struct archive_entry *e, const parsed *p,
+                        oci_error *err) {
+  const char *name;
+  const void *value;
+  size_t size, total = 0;
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    size_t nl = name ? strlen(name) : 0;
+    if (!nl)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": an xattr without a name",
+                           p->shown);
+    if (nl > OCI_XATTR_NAME_MAX)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": xattr name \"%.64s...\" is "
+                           "longer than %d bytes",
+                           p->shown, name, OCI_XATTR_NAME_MAX);
+    if (size > OCI_XATTR_VALUE_MAX)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": xattr %s has a value of %zu "
+                           "bytes (more than %d)",
+                           p->shown, name, size, OCI_XATTR_VALUE_MAX);
+    total += nl + size;
+    if (total > OCI_XATTR_ENTRY_MAX)
+      return oci_error_set(err, OCI_EINVAL,
+                           "layer entry \"%s\": more than %u bytes of xattrs",
+                           p->shown, OCI_XATTR_ENTRY_MAX);
+  }
+  return OCI_OK;
+}
+
 static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
   const char *name = archive_entry_pathname(e);
   if (!name) name = archive_entry_pathname_utf8(e);
@@ -322,7 +357,7 @@ static int parse_entry(struct archive_entry *e, parsed *p, oci_error *err) {
                          "layer entry \"%s\": name longer than %d bytes",
                          p->shown, PATH_MAX - 1);
   int rc = up_clean(name, p->rel, p->shown, err);
-  if (rc) return rc;
+  if (rc || (rc = check_xattrs(e, p, err))) return rc;
   mode_t type = archive_entry_filetype(e);
   const char *hard = archive_entry_hardlink(e);
   if (!hard) hard = archive_entry_hardlink_utf8(e);
@@ -396,9 +431,44 @@ typedef struct dir_fix {
   struct timespec times[2];
 } dir_fix;
 
+int oci_id_map_parse(const char *s, oci_id_map *out, oci_error *err) {
+  oci_error_reset(err);
+  uint64_t v[3] = {0, 0, 1};
+  int n = 0;
+  const char *c = s;
+  while (c && n < 3) {
+    if (*c < '0' || *c > '9') { /* also after a ':' */
+      c = NULL;
+      break;
+    }
+    uint64_t x = 0;
+    while (*c >= '0' && *c <= '9' && x <= UINT32_MAX)
+      x = x * 10 + (uint64_t)(*c++ - '0');
+    if (x > UINT32_MAX) break;
+    v[n++] = x;
+    if (*c == ':' && n < 3)
+      c++;
+    else
+      break;
+  }
+  if (!c || *c || n < 2 || v[2] == 0 || v[0] + v[2] - 1 > UINT32_MAX ||
+      v[1] + v[2] - 1 > UINT32_MAX)
+    return oci_error_set(err, OCI_EINVAL,
+                         "id mapping \"%.64s\" is not CONTAINER:HOST[:SIZE] "
+                         "(decimal ids, SIZE at least 1, ranges within "
+                         "0..4294967295)",
+                         s ? s : "(null)");
+  out->container = (uint32_t)v[0];
+  out->host = (uint32_t)v[1];
+  out->size = (uint32_t)v[2];
+  return OCI_OK;
+}
+
 typedef struct applier {
   up_walk walk;
   bool rootless, owner;
+  const oci_id_map *uid_map, *gid_map;
+  size_t n_uid_map, n_gid_map;
   path_map paths; /* what the layer wrote and removed */
   dir_fix *dirs;
   size_t ndirs, capdirs;
@@ -642,14 +712,132 @@ static int write_data(applier *a, int fd, struct archive_entry *e,
   return OCI_OK;
 }
 
+/* The host owner of an entry (umoci's unmapHeader): rootless, root (the
+   real owner goes to user.rootlesscontainers); through the maps. */
+static int host_owner(const applier *a, struct archive_entry *e,
+                      const parsed *p, uid_t *u, gid_t *g, oci_error *err) {
+  uint32_t cu = a->rootless ? 0 : (uint32_t)archive_entry_uid(e);
+  uint32_t cg = a->rootless ? 0 : (uint32_t)archive_entry_gid(e);
+  uint32_t hu, hg;
+  if (oci_map_id(a->uid_map, a->n_uid_map, true, cu, &hu))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": uid %" PRIu32
+                         " cannot be mapped to a host id (uid_map)",
+                         p->shown, cu);
+  if (oci_map_id(a->gid_map, a->n_gid_map, true, cg, &hg))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer entry \"%s\": gid %" PRIu32
+                         " cannot be mapped to a host id (gid_map)",
+                         p->shown, cg);
+  *u = (uid_t)hu;
+  *g = (gid_t)hg;
+  return OCI_OK;
+}
+
 static int set_owner(applier *a, int dirfd, const char *name, int fd,
                      struct archive_entry *e, const parsed *p, oci_error *err) {
   if (!a->owner) return OCI_OK;
-  uid_t u = (uid_t)archive_entry_uid(e);
-  gid_t g = (gid_t)archive_entry_gid(e);
+  uid_t u;
+  gid_t g;
+  int rc = host_owner(a, e, p, &u, &g, err);
+  if (rc) return rc;
   int r = fd >= 0 ? fchown(fd, u, g)
                   : fchownat(dirfd, name, u, g, AT_SYMLINK_NOFOLLOW);
   return r == 0 ? OCI_OK : io_error(p, "cannot set the owner", err);
+}
+
+/* One xattr call on the object: fd when >= 0, else name in the directory
+   dirfd, reached through /proc/self/fd/DIRFD/NAME without following NAME
+   (there is no *xattrat call; the magic link is the open directory
+   itself, so nothing on the way is looked up again). op: 's' set
+   (value, size), 'r' remove, 'l' list into value (size bytes). */
+static ssize_t xattr_op(int fd, int dirfd, const char *name, char op,
+                        const char *xname, void *value, size_t size) {
+  if (fd >= 0)
+    return op == 's'   ? fsetxattr(fd, xname, value, size, 0)
+           : op == 'r' ? fremovexattr(fd, xname)
+                       : flistxattr(fd, value, size);
+  char path[64 + NAME_MAX];
+  if ((size_t)snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name) >=
+      sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return op == 's'   ? lsetxattr(path, xname, value, size, 0)
+         : op == 'r' ? lremovexattr(path, xname)
+                     : llistxattr(path, value, size);
+}
+
+/* Sets the entry's xattrs (after its owner: a chown drops
+   security.capability) on the object made for it (see xattr_op). clear: an
+   existing directory kept, whose xattrs of the namespaces layers carry go
+   first, so that it ends with exactly the entry's (as umoci). Names of
+   other namespaces are skipped; without privileges (rootless, or not
+   root) so are the xattrs the kernel refuses for want of them, and
+   ENOTSUP (a file system without xattrs) is skipped in every case; both
+   are counted in xattrs_skipped. */
+static int set_xattrs(applier *a, struct archive_entry *e, const parsed *p,
+                      int fd, int dirfd, const char *name, bool clear,
+                      oci_error *err) {
+  if (clear) {
+    /* Linux XATTR_LIST_MAX: no list is longer */
+    char *list = malloc(65536);
+    if (!list) return oci_error_set(err, OCI_ENOMEM, "out of memory");
+    ssize_t n = xattr_op(fd, dirfd, name, 'l', NULL, list, 65536);
+    int rc = OCI_OK;
+    if (n < 0 && errno != ENOTSUP)
+      rc = io_error(p, "cannot list the xattrs of the directory", err);
+    for (ssize_t i = 0; !rc && i < n; i += (ssize_t)strlen(list + i) + 1)
+      if (oci_xattr_kept(list + i) &&
+          xattr_op(fd, dirfd, name, 'r', list + i, NULL, 0) != 0 &&
+          errno != ENODATA && (a->owner || (errno != EPERM && errno != EACCES)))
+        rc = io_error(p, "cannot remove an xattr", err);
+    free(list);
+    if (rc) return rc;
+  }
+  const char *xname;
+  const void *value;
+  size_t size;
+  /* rootless, as umoci's unmapHeader: the owner no unprivileged user can
+     give is recorded in user.rootlesscontainers (root's ids as "unchanged";
+     none when both are root), and a layer's own such xattr is ignored */
+  unsigned char rl[12];
+  size_t rl_len = 0;
+  uint32_t uid = (uint32_t)archive_entry_uid(e),
+           gid = (uint32_t)archive_entry_gid(e);
+  if (a->rootless && (uid || gid))
+    rl_len = oci_rootless_encode(uid ? uid : OCI_ROOTLESS_NOOP,
+                                 gid ? gid : OCI_ROOTLESS_NOOP, rl);
+  archive_entry_xattr_reset(e);
+  for (int more = 1; more;) {
+    if (archive_entry_xattr_next(e, &xname, &value, &size) != ARCHIVE_OK) {
+      if (!rl_len) break;
+      xname = OCI_XATTR_ROOTLESS; /* last: ours */
+      value = rl;
+      size = rl_len;
+      more = 0;
+    } else if (a->rootless && !strcmp(xname, OCI_XATTR_ROOTLESS)) {
+      a->st->xattrs_skipped++;
+      continue;
+    }
+    if (!oci_xattr_kept(xname)) {
+      a->st->xattrs_skipped++;
+      continue;
+    }
+    if (xattr_op(fd, dirfd, name, 's', xname, (void *)value, size) == 0) {
+      a->st->xattrs++;
+      continue;
+    }
+    if (errno == ENOTSUP ||
+        (!a->owner && (errno == EPERM || errno == EACCES))) {
+      a->st->xattrs_skipped++;
+      continue;
+    }
+    return oci_error_set(err, OCI_EIO,
+                         "layer entry \"%s\": cannot set xattr %s: %s",
+                         p->shown, xname, strerror(errno));
+  }
+  return OCI_OK;
 }
 
 static int push_dir(applier *a, const char *rel, struct archive_entry *e,
@@ -747,7 +935,8 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
       goto out;
     }
     if (!(rc = write_data(a, fd, e, p, err)) &&
-        !(rc = set_owner(a, -1, NULL, fd, e, p, err))) {
+        !(rc = set_owner(a, -1, NULL, fd, e, p, err)) &&
+        !(rc = set_xattrs(a, e, p, fd, -1, NULL, false, err))) {
       if (fchmod(fd, perm) != 0)
         rc = io_error(p, "cannot set the mode", err);
       else if (futimens(fd, t) != 0)
@@ -773,7 +962,9 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
       rc = io_error(p, "cannot open the directory", err);
       goto out;
     }
-    if (fchmod(dfd, perm | 0700) != 0)
+    if (!(rc = set_xattrs(a, e, p, dfd, -1, NULL,
+                          exists && S_ISDIR(old.st_mode), err)) &&
+        fchmod(dfd, perm | 0700) != 0)
       rc = io_error(p, "cannot set the mode", err);
     close(dfd);
     if (!rc) rc = push_dir(a, canon, e, err); /* mode and times at the end */
@@ -781,6 +972,7 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     if (symlinkat(link_target(e), pfd, base) != 0)
       rc = io_error(p, "cannot create the symbolic link", err);
     else if (!(rc = set_owner(a, pfd, base, -1, e, p, err)) &&
+             !(rc = set_xattrs(a, e, p, -1, pfd, base, false, err)) &&
              utimensat(pfd, base, t, AT_SYMLINK_NOFOLLOW) != 0)
       rc = io_error(p, "cannot set the times", err);
   } else { /* fifo, character or block device */
@@ -790,7 +982,8 @@ static int apply_entry(applier *a, struct archive_entry *e, const parsed *p,
     dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
     if (mknodat(pfd, base, kind | 0600, kind == S_IFIFO ? 0 : dev) != 0)
       rc = io_error(p, "cannot create the node", err);
-    else if (!(rc = set_owner(a, pfd, base, -1, e, p, err))) {
+    else if (!(rc = set_owner(a, pfd, base, -1, e, p, err)) &&
+             !(rc = set_xattrs(a, e, p, -1, pfd, base, false, err))) {
       /* just made in a directory held open, and not a link */
       if (fchmodat(pfd, base, perm, 0) != 0)
         rc = io_error(p, "cannot set the mode", err);
@@ -975,6 +1168,12 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                .rootless = opts->rootless,
                .st = stats,
                .s = &s};
+  if (opts->version >= 3) {
+    a.uid_map = opts->uid_map;
+    a.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
+    a.gid_map = opts->gid_map;
+    a.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
+  }
   a.owner = !opts->rootless && geteuid() == 0;
   s.cbuf = malloc(READ_BLOCK);
   s.ubuf = malloc(READ_BLOCK);
@@ -1005,8 +1204,14 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   }
   if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
   struct archive_entry *e;
-  while (!(rc = next_entry(&s, max_entries, stats, &e, err)))
-    if ((rc = parse_entry(e, p, err))) goto free_p;
+  while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
+    uid_t hu;
+    gid_t hg;
+    if ((rc = parse_entry(e, p, err)) ||
+        ((p->kind == K_ENTRY || p->kind == K_ROOT) &&
+         (rc = host_owner(&a, e, p, &hu, &hg, err))))
+      goto free_p;
+  }
   if (rc < 0 || (rc = stream_finish(&s, c1, u1, err))) goto free_p;
   if (want_size >= 0 && s.csize != (uint64_t)want_size) {
     rc = oci_error_set(err, OCI_EMISMATCH,
@@ -1031,7 +1236,9 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
     if (p->kind == K_ROOT) { /* as umoci: the root takes its metadata */
       /* as for any directory: the mode now (for setgid to be inherited),
          with the owner's rwx, and exactly at the end with the times */
-      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err))) goto free_p;
+      if ((rc = set_owner(&a, -1, NULL, a.walk.rootfd, e, p, err)) ||
+          (rc = set_xattrs(&a, e, p, a.walk.rootfd, -1, NULL, true, err)))
+        goto free_p;
       if (fchmod(a.walk.rootfd, (archive_entry_perm(e) & 07777) | 0700) != 0) {
         rc = io_error(p, "cannot set the mode", err);
         goto free_p;

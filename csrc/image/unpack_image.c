@@ -113,6 +113,12 @@ static int build(const oci_layout *l, const oci_layout_resolved *r,
     uo.expected_diff_id = diff_ids->items[i];
     uo.max_bytes = o->max_bytes;
     uo.max_entries = o->max_entries;
+    if (o->version >= 2) {
+      uo.uid_map = o->uid_map;
+      uo.n_uid_map = o->n_uid_map;
+      uo.gid_map = o->gid_map;
+      uo.n_gid_map = o->n_gid_map;
+    }
     int fd;
     if ((rc = oci_layout_open_blob(l, d->digest, &fd, NULL, err)))
       goto layer_failed;

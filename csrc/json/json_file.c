@@ -79,6 +79,11 @@ static int write_all(int fd, const char *p, size_t n) {
 
 int oci_file_write_atomic(const char *path, const char *data, size_t len,
                           oci_error *err) {
+  return oci_file_write_atomic_mode(path, data, len, 0644, err);
+}
+
+int oci_file_write_atomic_mode(const char *path, const char *data, size_t len,
+                               unsigned mode, oci_error *err) {
   int rc = OCI_OK;
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
@@ -91,7 +96,7 @@ int oci_file_write_atomic(const char *path, const char *data, size_t len,
                        strerror(errno));
     goto out;
   }
-  if (fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0 ||
+  if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||
       fsync(fd) != 0) {
     rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", tmp,
                        strerror(errno));

@@ -1362,6 +1362,8 @@ int luaopen_ocispec_core(lua_State *L) {
   lua_setfield(L, -2, "layout");
   ocil_push_image_reader_lib(L);
   lua_setfield(L, -2, "image_reader");
+  ocil_push_run_lib(L);
+  lua_setfield(L, -2, "run");
 #endif
 #ifdef OCI_WITH_REGISTRY
   ocil_push_registry_lib(L);

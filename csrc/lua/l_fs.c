@@ -10,13 +10,17 @@
        without running it)
      isatty(fd | file) -> boolean (isatty(3); a closed file raises) */
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -70,8 +74,71 @@ static int l_write_atomic(lua_State *L) {
     return ocil_parts_push_error(L, &err);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
-  if (oci_file_write_atomic(path, data, len, &err)) {
+  lua_Integer mode = luaL_optinteger(L, 3, 0644);
+  luaL_argcheck(L, mode >= 0 && mode <= 0777, 3, "a mode 0..0777");
+  if (oci_file_write_atomic_mode(path, data, len, (unsigned)mode, &err)) {
     if (err.code == OCI_ENOMEM) return luaL_error(L, "out of memory");
+    return ocil_parts_push_error(L, &err);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* read_secret(prompt) -> the line typed on the terminal without echo (no
+   newline) | nil, message: the prompt goes to /dev/tty, echo is off while
+   the line is read and restored after. */
+static int l_read_secret(lua_State *L) {
+  const char *prompt = luaL_optstring(L, 1, "Password: ");
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    oci_error err = {0};
+    oci_error_set(&err, OCI_EIO,
+                  "no terminal to read a password from (/dev/tty: %s)",
+                  strerror(errno));
+    return ocil_parts_push_error(L, &err);
+  }
+  struct termios old, quiet;
+  bool have = tcgetattr(fd, &old) == 0;
+  if (have) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  if (write(fd, prompt, strlen(prompt)) < 0) { /* nothing to do */
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char c;
+  size_t n = 0;
+  ssize_t r;
+  while ((r = read(fd, &c, 1)) == 1 && c != '\n' && n < 4096) {
+    luaL_addchar(&b, c);
+    n++;
+  }
+  if (have) tcsetattr(fd, TCSAFLUSH, &old);
+  if (write(fd, "\n", 1) < 0) { /* nothing to do */
+  }
+  close(fd);
+  c = 0;
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* mkdir(path, mode) -> true (also when it is a folder already) | nil,
+   message, err */
+static int l_mkdir(lua_State *L) {
+  oci_error err = {0};
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_Integer mode = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, mode >= 0 && mode <= 0777, 2, "a mode 0..0777");
+  struct stat st;
+  if (mkdir(path, (mode_t)mode) != 0 &&
+      !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    oci_error_set(&err, OCI_EIO, "cannot make the folder %s: %s", path,
+                  strerror(errno));
     return ocil_parts_push_error(L, &err);
   }
   lua_pushboolean(L, 1);
@@ -135,6 +202,8 @@ int ocil_push_fs_lib(lua_State *L) {
       {"write_atomic", l_write_atomic},
       {"ids", l_ids},
       {"isatty", l_isatty},
+      {"read_secret", l_read_secret},
+      {"mkdir", l_mkdir},
       {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

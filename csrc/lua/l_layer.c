@@ -138,9 +138,10 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static int l_build(lua_State *L) {
-  static const char *const known[] = {"dir",    "entries",     "lower", "upper",
-                                      "output", "compression", "level", "mtime",
-                                      "uid",    "gid",         NULL};
+  static const char *const known[] = {
+      "dir",         "entries", "lower",   "upper", "output",
+      "compression", "level",   "mtime",   "uid",   "gid",
+      "rootless",    "uid_map", "gid_map", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   ocil_check_options(L, 1, known, NULL);
@@ -166,6 +167,9 @@ static int l_build(lua_State *L) {
   /* 0 would mean "the default" to the C side */
   o.level = !has_level ? 0 : level < 1 || level > 99 ? -1 : (int)level;
   o.mtime = mtime;
+  lua_getfield(L, 1, "rootless");
+  o.rootless = lua_toboolean(L, -1);
+  lua_pop(L, 1);
 
   int t = lua_getfield(L, 1, "entries"); /* index 2 */
   if (t != LUA_TNIL && t != LUA_TTABLE)
@@ -182,6 +186,9 @@ static int l_build(lua_State *L) {
   if (!rc && comp)
     rc = oci_layer_compression_from_name(comp, &o.compression, &err);
   if (!rc && !o.clamp_mtime) rc = oci_layer_options_from_env(&o, &err);
+  /* the arrays go on the stack above index 2 */
+  if (!rc) rc = ocil_id_maps(L, 1, "uid_map", &o.uid_map, &o.n_uid_map, &err);
+  if (!rc) rc = ocil_id_maps(L, 1, "gid_map", &o.gid_map, &o.n_gid_map, &err);
   if (!rc && t == LUA_TTABLE) {
     oci_layer_entry *v;
     rc = read_entries(L, 2, &v, &src.n_entries, &err);

@@ -2,7 +2,7 @@
      create(dir), open(dir) -> Layout | nil, msg, err
    Layout methods: path, blob_path, has_blob, put_blob, put_blob_file,
    blob_writer, temp_path, adopt_blob, get_blob, put_document, get_document,
-   tag, untag, list, index, resolve, gc, verify, close.
+   tag, untag, add, list, index, resolve, gc, verify, close.
    BlobWriter methods: write (returns the writer), size, commit, abort; a
    collected or closed writer aborts. Descriptors and documents are the
    generic binding's userdata. Data errors return nil, message, err. */
@@ -288,6 +288,15 @@ static int m_tag(lua_State *L) {
   return 1;
 }
 
+static int m_add(lua_State *L) {
+  oci_layout *l = check_layout(L);
+  ocil_obj *u = ocil_check(L, 2, &oci_type_image_descriptor);
+  oci_error e = {0};
+  if (oci_layout_add(l, u->obj, &e)) return push_err(L, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int m_untag(lua_State *L) {
   oci_layout *l = check_layout(L);
   const char *name = ocil_arg_str(L, 2, "name", 0);
@@ -403,9 +412,20 @@ static int m_resolve(lua_State *L) {
 
 static int m_gc(lua_State *L) {
   oci_layout *l = check_layout(L);
+  static const char *const known[] = {"drop_referrers", NULL};
+  ocil_check_options(L, 2, known, NULL);
+  oci_layout_gc_options o = OCI_LAYOUT_GC_OPTIONS_INIT;
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "drop_referrers");
+    if (!lua_isnil(L, -1)) {
+      luaL_argexpected(L, lua_isboolean(L, -1), 2, "drop_referrers: a boolean");
+      o.drop_referrers = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+  }
   oci_layout_strings s;
   oci_error e = {0};
-  int rc = oci_layout_gc(l, &s, &e);
+  int rc = oci_layout_gc_opts(l, &o, &s, &e);
   if (rc) {
     oci_layout_strings_free(&s);
     return push_err(L, &e);
@@ -541,6 +561,7 @@ int ocil_push_layout_lib(lua_State *L) {
                                    {"get_document", m_get_document},
                                    {"tag", m_tag},
                                    {"untag", m_untag},
+                                   {"add", m_add},
                                    {"list", m_list},
                                    {"index", m_index},
                                    {"resolve", m_resolve},

@@ -306,6 +306,33 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *name,
   return v;
 }
 
+/* run_helper(name, action, input [, timeout_ms]) -> {status=, stdout=,
+   stderr=} | nil, message, err */
+static int l_run_helper(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const char *action = luaL_checkstring(L, 2);
+  size_t len;
+  const char *input = luaL_checklstring(L, 3, &len);
+  lua_Integer t = luaL_optinteger(L, 4, 0);
+  luaL_argcheck(L, t >= 0 && t <= 0x7fffffff, 4, "out of range");
+  oci_registry_helper_output o;
+  oci_error err;
+  if (oci_registry_run_helper(name, action, input, len, (unsigned)t, &o,
+                              &err)) {
+    if (err.code == OCI_ENOMEM) return luaL_error(L, "out of memory");
+    return ocil_push_error(L, &err, NULL);
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, o.status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, o.out ? o.out : "", o.out_len);
+  lua_setfield(L, -2, "stdout");
+  lua_pushlstring(L, o.err ? o.err : "", o.err_len);
+  lua_setfield(L, -2, "stderr");
+  oci_registry_helper_output_free(&o);
+  return 1;
+}
+
 static int l_connect(lua_State *L) {
   static const char *const known[] = {"plain_http",
                                       "tls_verify",
@@ -327,6 +354,7 @@ static int l_connect(lua_State *L) {
                                       "max_list_bytes",
                                       "allow_cross_host_auth",
                                       "allow_insecure_realm",
+                                      "helper_timeout_ms",
                                       "progress",
                                       NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
@@ -356,6 +384,8 @@ static int l_connect(lua_State *L) {
       (unsigned)opt_int(L, 2, "retry_delay_ms", o.retry_delay_ms, UMAX);
   o.retry_max_delay_ms =
       (unsigned)opt_int(L, 2, "retry_max_delay_ms", o.retry_max_delay_ms, UMAX);
+  o.helper_timeout_ms =
+      (unsigned)opt_int(L, 2, "helper_timeout_ms", o.helper_timeout_ms, UMAX);
   o.connect_timeout_s =
       (long)opt_int(L, 2, "connect_timeout", o.connect_timeout_s, UMAX);
   o.low_speed_timeout_s =
@@ -943,7 +973,8 @@ int ocil_push_registry_lib(lua_State *L) {
       {"stats", c_stats},
       {"last_response", c_last_response},
       {NULL, NULL}};
-  static const luaL_Reg fns[] = {{"connect", l_connect}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"connect", l_connect}, {"run_helper", l_run_helper}, {NULL, NULL}};
   ocil_handle_register(L, &client_class, cmeth, NULL);
   if (luaL_newmetatable(L, HOLD_MT)) {
     lua_pushcfunction(L, hold_gc);

@@ -3,6 +3,7 @@
    Also the helpers the other ocil_parts files share. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <regex.h>
 #include <string.h>
 
 #include "binding.h"
@@ -92,6 +93,28 @@ static int l_base64_decode(lua_State *L) {
   return 1;
 }
 
+/* regex_find(pattern, s) -> whether the POSIX extended regular expression
+   matches somewhere in s (anchor it with ^...$), or nil, msg, err for a
+   pattern that does not compile */
+static int l_regex_find(lua_State *L) {
+  const char *pat = luaL_checkstring(L, 1);
+  const char *s = luaL_checkstring(L, 2);
+  regex_t re;
+  oci_error err = {0};
+  int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
+  if (rc) {
+    char why[128];
+    regerror(rc, &re, why, sizeof why);
+    oci_error_set(&err, OCI_EINVAL, "regular expression \"%.100s\": %s", pat,
+                  why);
+    return ocil_parts_push_error(L, &err);
+  }
+  rc = regexec(&re, s, 0, NULL, 0);
+  regfree(&re);
+  lua_pushboolean(L, rc == 0);
+  return 1;
+}
+
 static void push_error_codes(lua_State *L) {
   int k;
   lua_createtable(L, OCI_ERROR_CODE_COUNT, 0);
@@ -106,6 +129,7 @@ int ocil_push_check_lib(lua_State *L) {
       {"semver_compare", l_semver_compare},
       {"error_code_is_known", l_error_code_is_known},
       {"base64_decode", l_base64_decode},
+      {"regex_find", l_regex_find},
       {NULL, NULL}};
   size_t k, n = sizeof checks / sizeof checks[0];
   lua_createtable(L, 0, (int)n + 4);

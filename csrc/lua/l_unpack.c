@@ -3,7 +3,8 @@
    (oci.unpack's mkdtemp, mkdir, remove_tree, dir_state: no shelling out).
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
                                  max_bytes=, max_entries=}])
-       -> {entries=, whiteouts=, opaque_dirs=, skipped=} | nil, msg, err
+       -> {entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=,
+          xattrs_skipped=} | nil, msg, err
      apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
        opened by oci_layout_open_blob (no path looked up in between)
      mkdtemp(template) -> path (mode 0700; template ends in XXXXXX)
@@ -51,10 +52,49 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key,
   return v;
 }
 
+int ocil_id_maps(lua_State *L, int t, const char *key,
+                 const struct oci_id_map **out, size_t *n, oci_error *err) {
+  *out = NULL;
+  *n = 0;
+  if (lua_isnoneornil(L, t)) return OCI_OK;
+  int ty = lua_getfield(L, t, key);
+  if (ty == LUA_TNIL) {
+    lua_pop(L, 1);
+    return OCI_OK;
+  }
+  if (ty != LUA_TTABLE)
+    return luaL_error(L,
+                      "option %s: expected a list of \"CONTAINER:HOST[:SIZE]\" "
+                      "strings, got %s",
+                      key, luaL_typename(L, -1));
+  size_t len = lua_rawlen(L, -1);
+  oci_id_map *v = lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
+  for (size_t i = 0; i < len; i++) {
+    if (lua_rawgeti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
+      return luaL_error(L, "option %s: item %d: expected a string, got %s", key,
+                        (int)i + 1, luaL_typename(L, -1));
+    int rc = oci_id_map_parse(lua_tostring(L, -1), &v[i], err);
+    lua_pop(L, 1);
+    if (rc) return rc;
+  }
+  lua_remove(L, -2); /* the list; the array stays */
+  *out = v;
+  *n = len;
+  return OCI_OK;
+}
+
+/* The uid_map and gid_map options of t into opts (arrays on the stack). */
+static int read_maps(lua_State *L, int t, const oci_id_map **uid_map,
+                     size_t *n_uid, const oci_id_map **gid_map, size_t *n_gid,
+                     oci_error *err) {
+  int rc = ocil_id_maps(L, t, "uid_map", uid_map, n_uid, err);
+  return rc ? rc : ocil_id_maps(L, t, "gid_map", gid_map, n_gid, err);
+}
+
 static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
   static const char *const known[] = {"rootless", "digest",    "diff_id",
                                       "size",     "max_bytes", "max_entries",
-                                      NULL};
+                                      "uid_map",  "gid_map",   NULL};
   if (lua_isnoneornil(L, t)) return;
   luaL_checktype(L, t, LUA_TTABLE);
   ocil_check_options(L, t, known, NULL);
@@ -69,7 +109,7 @@ static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
 }
 
 static int push_stats(lua_State *L, const oci_unpack_stats *st) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, (lua_Integer)st->entries);
   lua_setfield(L, -2, "entries");
   lua_pushinteger(L, (lua_Integer)st->whiteouts);
@@ -78,6 +118,10 @@ static int push_stats(lua_State *L, const oci_unpack_stats *st) {
   lua_setfield(L, -2, "opaque_dirs");
   lua_pushinteger(L, (lua_Integer)st->skipped);
   lua_setfield(L, -2, "skipped");
+  lua_pushinteger(L, (lua_Integer)st->xattrs);
+  lua_setfield(L, -2, "xattrs");
+  lua_pushinteger(L, (lua_Integer)st->xattrs_skipped);
+  lua_setfield(L, -2, "xattrs_skipped");
   return 1;
 }
 
@@ -90,7 +134,9 @@ static int l_apply(lua_State *L) {
   oci_unpack_options opts = OCI_UNPACK_OPTIONS_INIT;
   read_opts(L, 3, &opts);
   oci_unpack_stats st;
-  if (oci_layer_apply(blob, rootfs, &opts, &st, &err))
+  if (read_maps(L, 3, &opts.uid_map, &opts.n_uid_map, &opts.gid_map,
+                &opts.n_gid_map, &err) ||
+      oci_layer_apply(blob, rootfs, &opts, &st, &err))
     return ocil_parts_push_error(L, &err);
   return push_stats(L, &st);
 }
@@ -105,7 +151,9 @@ static int l_apply_blob(lua_State *L) {
   oci_unpack_options opts = OCI_UNPACK_OPTIONS_INIT;
   read_opts(L, 4, &opts);
   int fd;
-  if (oci_layout_open_blob(l, digest, &fd, NULL, &err))
+  if (read_maps(L, 4, &opts.uid_map, &opts.n_uid_map, &opts.gid_map,
+                &opts.n_gid_map, &err) ||
+      oci_layout_open_blob(l, digest, &fd, NULL, &err))
     return ocil_parts_push_error(L, &err);
   oci_unpack_stats st;
   int rc = oci_layer_apply_fd(fd, digest, rootfs, &opts, &st, &err);
@@ -185,8 +233,9 @@ static int l_dir_state(lua_State *L) {
 }
 
 static int l_image(lua_State *L) {
-  static const char *const known[] = {"platform", "rootless", "max_bytes",
-                                      "max_entries", NULL};
+  static const char *const known[] = {"platform",    "rootless", "max_bytes",
+                                      "max_entries", "uid_map",  "gid_map",
+                                      NULL};
   oci_error err = {0};
   oci_layout *l = ocil_check_layout(L, 1);
   ocil_check_options(L, 4, known, NULL);
@@ -205,6 +254,9 @@ static int l_image(lua_State *L) {
     lua_pop(L, 1);
     o.max_bytes = (uint64_t)opt_int(L, 4, "max_bytes", 0);
     o.max_entries = (uint64_t)opt_int(L, 4, "max_entries", 0);
+    if (read_maps(L, 4, &o.uid_map, &o.n_uid_map, &o.gid_map, &o.n_gid_map,
+                  &err))
+      return ocil_parts_push_error(L, &err);
   }
   ocil_obj *u = ocil_new_root(L, &oci_type_runtime_spec);
   oci_runtime_spec *spec;

@@ -9,6 +9,7 @@
      core.unpack    = ocil_push_unpack_lib(L)     (OCI_WITH_IMAGE only)
      core.registry  = ocil_push_registry_lib(L)   (OCI_WITH_REGISTRY only)
      core.fs        = ocil_push_fs_lib(L)
+     core.run       = ocil_push_run_lib(L)        (OCI_WITH_IMAGE only)
       core.values    = ocil_push_values_lib(L, types)
    (core.digest's hashing and core.fs.read_in_root: OCI_WITH_IMAGE only.)
    Data errors return nil, message, err (an error table, binding.h);
@@ -34,8 +35,16 @@ int ocil_push_layer_lib(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */
+struct oci_id_map;
+/* Options table t's `key`: a list of "CONTAINER:HOST[:SIZE]" id mappings,
+   parsed into an array held by a userdata left on the stack (it lives as
+   long as the call). Not a list of strings: raises; a bad mapping: its
+   error in *err (returned). Absent: *n = 0, nothing pushed. (l_unpack.c) */
+int ocil_id_maps(lua_State *L, int t, const char *key,
+                 const struct oci_id_map **out, size_t *n, oci_error *err);
 /* core.image_reader (l_imgread.c; OCI_WITH_IMAGE only) */
 int ocil_push_image_reader_lib(lua_State *L);
+int ocil_push_run_lib(lua_State *L);      /* core.run (l_run.c) */
 /* core.values (l_values.c); types_idx: the core.types table */
 int ocil_push_values_lib(lua_State *L, int types_idx);
 

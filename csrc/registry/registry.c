@@ -215,6 +215,29 @@ int oci_registry_put_manifest(oci_registry *r, const char *repo,
                               oci_image_descriptor **out, bool *subject_handled,
                               oci_error *err) {
   oci_error_reset(err);
+  if (subject_handled) *subject_handled = false;
+  bool handled = false;
+  int rc = reg_put_manifest(r, repo, reference, media_type, body, len, out,
+                            &handled, err);
+  if (subject_handled) *subject_handled = handled;
+  /* the registry indexed the subject itself, or the fallback is ours */
+  if (rc || handled) return rc;
+  char dg[OCI_DIGEST_STRING_MAX];
+  if ((rc = body_digest(strchr(reference, ':') ? reference : NULL, body, len,
+                        dg, err)) ||
+      (rc = reg_add_referrer(r, repo, media_type, body, len, dg, err))) {
+    if (out) {
+      oci_image_descriptor_free(*out);
+      *out = NULL;
+    }
+  }
+  return rc;
+}
+
+int reg_put_manifest(oci_registry *r, const char *repo, const char *reference,
+                     const char *media_type, const void *body, size_t len,
+                     oci_image_descriptor **out, bool *subject_handled,
+                     oci_error *err) {
   if (out) *out = NULL;
   if (subject_handled) *subject_handled = false;
   int rc;

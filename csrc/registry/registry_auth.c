@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
@@ -200,6 +201,32 @@ static reg_token *find_token(oci_registry *r, const char *scope) {
   return NULL;
 }
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fetch_token(oci_registry *r, const reg_challenge *c,
+                       const char *scope, oci_error *err);
+
+void reg_auth_refresh(oci_registry *r, const char *scope) {
+  reg_token *t = find_token(r, scope);
+  if (!t || mono_ms() < t->refresh_at_ms) return;
+  /* expired, or about to: a new one from the realm that gave it, before
+     the request; when that fails, none (the 401 answer reports why) */
+  reg_challenge c = {
+      .scheme = REG_AUTH_BEARER, .realm = r->realm, .service = r->service};
+  oci_error e;
+  oci_error_clear(&e);
+  if (r->realm && !fetch_token(r, &c, scope, &e)) return;
+  t = find_token(r, scope);
+  if (!t) return;
+  wipe_free(t->token);
+  free(t->scope);
+  *t = r->tokens[--r->ntokens];
+}
+
 char *reg_auth_header(oci_registry *r, const char *scope) {
   reg_token *t = find_token(r, scope);
   if (t) {
@@ -211,14 +238,39 @@ char *reg_auth_header(oci_registry *r, const char *scope) {
   return NULL;
 }
 
+/* Seconds a token stays usable: expires_in (token-spec: 60 when absent),
+   less the time since issued_at when that is a plausible UTC time. */
+static int64_t token_lifetime_s(const oci_registry_token_response *tr) {
+  int64_t life = tr->expires_in > 0 ? tr->expires_in : 60;
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end =
+      tr->issued_at ? strptime(tr->issued_at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (end) {
+    if (*end == '.')
+      for (end++; *end >= '0' && *end <= '9'; end++)
+        ;
+    if (!strcmp(end, "Z")) {
+      time_t issued = timegm(&tm), now = time(NULL);
+      if (issued != (time_t)-1 && issued <= now && now - issued < life)
+        life -= now - issued;
+    }
+  }
+  return life;
+}
+
 static int store_token(oci_registry *r, const char *scope, const char *tok,
-                       oci_error *err) {
+                       int64_t life_s, oci_error *err) {
   reg_token *t = find_token(r, scope);
+  /* refreshed a tenth of its life (at most 10 s) before it ends */
+  int64_t margin = life_s * 100 < 10000 ? life_s * 100 : 10000;
+  int64_t refresh_at = mono_ms() + life_s * 1000 - margin;
   char *copy = strdup(tok);
   if (!copy) return reg_nomem(err);
   if (t) {
     wipe_free(t->token);
     t->token = copy;
+    t->refresh_at_ms = refresh_at;
     return OCI_OK;
   }
   reg_token *nt = realloc(r->tokens, (r->ntokens + 1) * sizeof *nt);
@@ -231,11 +283,37 @@ static int store_token(oci_registry *r, const char *scope, const char *tok,
     wipe_free(copy);
     return reg_nomem(err);
   }
+  nt[r->ntokens].refresh_at_ms = refresh_at;
   nt[r->ntokens++].token = copy;
   return OCI_OK;
 }
 
-/* GET realm?service=...&scope=...(one per space-separated scope). */
+/* The OAuth2 form of a refresh_token grant (distribution's
+   docs/spec/auth/oauth.md): malloc'd, the caller wipes it; NULL when out of
+   memory. */
+static char *oauth_form(oci_registry *r, const char *service,
+                        const char *scopes) {
+  const char *names[] = {"service", "scope", "refresh_token"};
+  const char *vals[] = {service, scopes, r->identity_token};
+  char *body = strdup("grant_type=refresh_token&client_id=ocispec&"
+                      "access_type=offline");
+  for (int i = 0; body && i < 3; i++) {
+    if (!vals[i]) continue;
+    char *v = curl_easy_escape(r->curl, vals[i], 0), *nb = NULL;
+    if (!v || asprintf(&nb, "%s&%s=%s", body, names[i], v) < 0) nb = NULL;
+    if (v) {
+      memset(v, 0, strlen(v));
+      curl_free(v);
+    }
+    wipe_free(body);
+    body = nb;
+  }
+  return body;
+}
+
+/* GET realm?service=...&scope=...(one per space-separated scope), or, with
+   an identity token and no username, the OAuth2 POST of a refresh_token
+   grant to the realm. */
 static int fetch_token(oci_registry *r, const reg_challenge *c,
                        const char *scope, oci_error *err) {
   int rc;
@@ -255,7 +333,8 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
   /* the password goes to the realm: over https only, or over http when the
      registry itself is plain HTTP on the same host (the credentials travel
      in the clear there already), unless the caller allowed more */
-  if (r->username && !https && !r->o.allow_insecure_realm &&
+  bool oauth = r->identity_token && !r->username;
+  if ((r->username || oauth) && !https && !r->o.allow_insecure_realm &&
       !(r->o.plain_http && reg_same_host(c->realm, r->base)))
     return oci_error_set(
         err, OCI_EINVAL,
@@ -297,11 +376,25 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
                .authorization = auth,
                .no_auth = true,
                .max_body = 1u << 20};
+  char *form = NULL;
+  if (oauth) {
+    if (!(form = oauth_form(r, c->service, scopes))) {
+      free(url);
+      return reg_nomem(err);
+    }
+    q.method = "POST";
+    q.url = c->realm;
+    q.content_type = "application/x-www-form-urlencoded";
+    q.body = form;
+    q.body_len = strlen(form);
+    q.has_body = true;
+  }
   reg_resp p;
   oci_error e;
   oci_error_clear(&e);
   rc = reg_do(r, &q, NULL, &p, &e);
   wipe_free(auth);
+  wipe_free(form);
   if (rc) {
     if (rc == OCI_ENOMEM) {
       free(url);
@@ -332,11 +425,24 @@ static int fetch_token(oci_registry *r, const reg_challenge *c,
       rc = oci_error_set(err, OCI_EINVAL, "token service %.*s: %s",
                          reg_url_shown(url), url, pe.message);
     else
-      rc = store_token(r, scope, tok, err);
+      rc = store_token(r, scope, tok, token_lifetime_s(tr), err);
+    if (!rc && tr->refresh_token && *tr->refresh_token && r->identity_token &&
+        !reg_check_header_value("the refresh token", tr->refresh_token, &pe)) {
+      /* the realm may rotate the refresh token */
+      char *rt = strdup(tr->refresh_token);
+      if (!rt)
+        rc = reg_nomem(err);
+      else {
+        wipe_free(r->identity_token);
+        r->identity_token = rt;
+      }
+    }
   }
   if (tr) {
     if (tr->token) memset(tr->token, 0, strlen(tr->token));
     if (tr->access_token) memset(tr->access_token, 0, strlen(tr->access_token));
+    if (tr->refresh_token)
+      memset(tr->refresh_token, 0, strlen(tr->refresh_token));
   }
   oci_registry_token_response_free(tr);
   if (p.body) memset(p.body, 0, p.len);
@@ -366,6 +472,14 @@ int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
                : oci_error_set(err, OCI_EUNSUPPORTED, "no credentials to send");
   }
   rc = fetch_token(r, &c, scope, err);
+  if (!rc && (!r->realm || strcmp(r->realm, c.realm))) {
+    /* kept to refresh this scope's token (or another's) before it ends */
+    free(r->realm);
+    free(r->service);
+    r->realm = c.realm;
+    r->service = c.service;
+    c.realm = c.service = NULL;
+  }
   reg_challenge_free(&c);
   return rc;
 }
@@ -378,9 +492,13 @@ void reg_auth_free(oci_registry *r) {
   free(r->tokens);
   r->tokens = NULL;
   r->ntokens = 0;
+  free(r->realm);
+  free(r->service);
+  r->realm = r->service = NULL;
   wipe_free(r->username);
   wipe_free(r->password);
-  r->username = r->password = NULL;
+  wipe_free(r->identity_token);
+  r->username = r->password = r->identity_token = NULL;
 }
 
 /* ---- Docker config.json
@@ -433,33 +551,35 @@ static int entry_creds(oci_registry *r, const char *path, const char *key,
   } else if (e->username) {
     r->username = strdup(e->username);
     r->password = strdup(e->password ? e->password : "");
+  } else if (e->identity_token && *e->identity_token) {
+    if (reg_check_header_value("the identity token", e->identity_token, err))
+      return oci_error_set(err, OCI_EINVAL,
+                           "auth file %s: auths[\"%.100s\"].identitytoken "
+                           "holds a control character",
+                           path, key);
+    if (!(r->identity_token = strdup(e->identity_token))) return reg_nomem(err);
+    return OCI_OK;
   } else
-    return OCI_OK; /* identitytoken only, or empty: anonymous */
+    return OCI_OK; /* empty: anonymous */
   if (!r->username || !r->password) return reg_nomem(err);
   return OCI_OK;
 }
 
-int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
-  char *def = NULL;
-  bool explicit_path = path != NULL;
-  if (!path) {
-    const char *d = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-    if (d && *d) {
-      if (asprintf(&def, "%s/config.json", d) < 0) return reg_nomem(err);
-    } else if (home && *home) {
-      if (asprintf(&def, "%s/.docker/config.json", home) < 0)
-        return reg_nomem(err);
-    } else
-      return OCI_OK;
-    path = def;
-  }
+/* A key of auths or credHelpers that names a namespace ("host/ns", no
+   scheme: containers' auth.json) names a part of a registry; the client,
+   which serves a whole host, does not use it. */
+static bool key_is_namespace(const char *key) {
+  return !strstr(key, "://") && strchr(key, '/');
+}
+
+int reg_auth_from_file(oci_registry *r, const char *path, bool required,
+                       bool *found, oci_error *err) {
+  *found = false;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    int rc = explicit_path ? oci_error_set(err, OCI_EIO,
-                                           "auth file %s: cannot open", path)
-                           : OCI_OK;
-    free(def);
-    return rc;
+    return required
+               ? oci_error_set(err, OCI_EIO, "auth file %s: cannot open", path)
+               : OCI_OK;
   }
   fclose(f);
   oci_registry_auth_config *c = NULL;
@@ -471,11 +591,31 @@ int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
     oci_error_set(err, rc = OCI_EINVAL, "auth file %s: %s%s%s", path,
                   pe.pointer, pe.pointer[0] ? ": " : "", pe.message);
   else {
-    for (size_t i = 0; i < c->auths.len; i++)
-      if (key_names(c->auths.keys[i], r->host)) {
-        rc = entry_creds(r, path, c->auths.keys[i], c->auths.values[i], err);
+    /* docker's order: credHelpers[host], credsStore, auths[host]; a
+       helper that has none passes on to the next source */
+    const char *helper = NULL;
+    for (size_t i = 0; i < c->cred_helpers.len; i++)
+      if (!key_is_namespace(c->cred_helpers.keys[i]) &&
+          key_names(c->cred_helpers.keys[i], r->host)) {
+        helper = c->cred_helpers.values[i];
         break;
       }
+    if (helper) rc = reg_helper_get(r, helper, found, err);
+    if (!rc && !*found && c->creds_store && *c->creds_store)
+      rc = reg_helper_get(r, c->creds_store, found, err);
+    for (size_t i = 0; !rc && !*found && i < c->auths.len; i++)
+      if (!key_is_namespace(c->auths.keys[i]) &&
+          key_names(c->auths.keys[i], r->host)) {
+        rc = entry_creds(r, path, c->auths.keys[i], c->auths.values[i], err);
+        *found = !rc && (r->username || r->identity_token);
+        break;
+      }
+    if (rc && rc != OCI_ENOMEM) {
+      /* say which file named the helper */
+      char why[OCI_ERROR_MESSAGE_MAX];
+      memcpy(why, err->message, sizeof why);
+      oci_error_set(err, rc, "auth file %s: %s", path, why);
+    }
   }
   if (c) {
     /* wipe the secrets in the parsed copy */
@@ -486,6 +626,5 @@ int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err) {
     }
   }
   oci_registry_auth_config_free(c);
-  free(def);
   return rc;
 }

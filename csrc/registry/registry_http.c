@@ -568,6 +568,7 @@ static void sleep_ms(unsigned ms) {
 static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
                         oci_error *err, CURLcode *cc, bool *streamed) {
   CURL *c = r->curl;
+  if (!q->authorization && !q->no_auth) reg_auth_refresh(r, q->scope);
   curl_easy_reset(c);
   xfer x = {.r = r, .req = q, .resp = p, .err = err};
   reg_resp_free(p);
@@ -878,7 +879,7 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
     return reg_nomem(err);
   }
   if (!r->username && !(o && o->auth_file && !*o->auth_file)) {
-    if ((rc = reg_auth_from_config(r, o ? o->auth_file : NULL, err))) {
+    if ((rc = reg_credentials_find(r, o ? o->auth_file : NULL, err))) {
       oci_registry_free(r);
       return rc;
     }

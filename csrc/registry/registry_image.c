@@ -134,80 +134,13 @@ static int walk_fanout(const walk *w, const oci_image_descriptor *d,
                        w->op, d->digest, x->manifests.len, w->max_fanout);
 }
 
-/* ---- referrers tag schema ------------------------------------------------ */
-
-/* distribution-spec spec.md "Pushing Manifests with Subject": when the
-   registry does not answer OCI-Subject, the client updates the index
-   tagged <alg>-<ref> with a descriptor of the manifest, carrying its
-   artifactType (else the config's mediaType) and annotations. */
-static int add_referrer(oci_registry *r, const char *repo,
-                        const oci_image_manifest *m,
-                        const oci_image_descriptor *md, oci_error *err) {
-  char tag[OCI_DIGEST_REFERRERS_TAG_MAX + 1];
-  int rc = oci_digest_referrers_tag(m->subject->digest, tag, sizeof tag, err);
-  if (rc) return rc;
-  oci_image_index *x = NULL;
-  oci_image_descriptor *d = NULL;
-  char *json = NULL;
-  size_t len = 0;
-  rc = reg_tag_schema_index(r, repo, tag, &x, err);
-  if (rc) goto out;
-  for (size_t i = 0; i < x->manifests.len; i++)
-    if (!strcmp(x->manifests.items[i]->digest, md->digest)) goto out;
-  /* a fresh descriptor: md may come from a layout's index.json, whose
-     annotations (org.opencontainers.image.ref.name) name the image there
-     and mean nothing in the registry */
-  if ((rc = oci_image_descriptor_make(doc_media_type(md), md->digest, md->size,
-                                      &d, err)))
-    goto out;
-  const char *at = m->artifact_type ? m->artifact_type
-                   : m->config      ? m->config->media_type
-                                    : NULL;
-  if (at && (rc = oci_set_string_err(d, DESC_F(artifact_type), at, err)))
-    goto out;
-  if (oci_is_present(m, OCI_F_image_manifest_annotations)) {
-    d->annotations = m->annotations; /* deep-copied below into the index */
-    oci_mark(d, OCI_F_image_descriptor_annotations);
-  }
-  /* append: the index's array gets a copy in the index's arena */
-  oci_image_descriptor **items =
-      oci_arena_alloc(x->hdr.arena, (x->manifests.len + 1) * sizeof *items);
-  oci_image_descriptor *copy =
-      items ? oci_copy_into(&oci_type_image_descriptor, d, x->hdr.arena) : NULL;
-  if (!items || !copy) {
-    rc = reg_nomem(err);
-    goto out;
-  }
-  if (x->manifests.len)
-    memcpy(items, x->manifests.items, x->manifests.len * sizeof *items);
-  items[x->manifests.len] = copy;
-  x->manifests.items = items;
-  x->manifests.len++;
-  if ((rc = oci_image_index_to_json(x, false, &json, &len, err))) goto out;
-  rc = oci_registry_put_manifest(r, repo, tag, OCI_MEDIA_TYPE_IMAGE_INDEX, json,
-                                 len, NULL, NULL, err);
-out:
-  free(json);
-  oci_image_descriptor_free(d);
-  oci_image_index_free(x);
-  return rc;
-}
-
-/* PUT one document (manifest or index bytes) under ref, then the referrers
-   fallback when it has a subject the registry did not index. */
+/* PUT one document (manifest or index bytes) under ref; put_manifest keeps
+   the referrers fallback when it has a subject the registry did not index. */
 static int put_document(oci_registry *r, const char *repo, const char *ref,
                         const oci_image_descriptor *d, const char *body,
                         size_t len, oci_error *err) {
-  bool handled = false;
-  int rc = oci_registry_put_manifest(r, repo, ref, doc_media_type(d), body, len,
-                                     NULL, &handled, err);
-  if (rc || handled || !oci_media_type_is_manifest(d->media_type)) return rc;
-  oci_image_manifest *m = NULL;
-  if (oci_image_manifest_parse(body, len, NULL, &m, NULL) == OCI_OK &&
-      m->subject)
-    rc = add_referrer(r, repo, m, d, err);
-  oci_image_manifest_free(m);
-  return rc;
+  return oci_registry_put_manifest(r, repo, ref, doc_media_type(d), body, len,
+                                   NULL, NULL, err);
 }
 
 /* ---- push

@@ -17,6 +17,7 @@
 typedef struct reg_token {
   char *scope;
   char *token;
+  int64_t refresh_at_ms; /* CLOCK_MONOTONIC: fetched again from then on */
 } reg_token;
 
 struct oci_registry {
@@ -25,6 +26,10 @@ struct oci_registry {
   char *base;     /* "https://host" */
   oci_registry_options o;
   char *username, *password, *ca_file, *user_agent; /* owned copies */
+  char *identity_token;  /* from an auth file or a helper: an OAuth2 refresh
+                            token for the token realm */
+  char *realm, *service; /* of the last Bearer challenge answered: tokens
+                            are refreshed there before they expire */
   CURL *curl;
   char curl_err[CURL_ERROR_SIZE];
   bool basic; /* the registry asked for Basic: send it up front */
@@ -129,6 +134,20 @@ int reg_empty_index(oci_image_index **out, oci_error *err);
    must then leave alone. *out: the caller frees it. */
 int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
                          oci_image_index **out, oci_error *err);
+/* oci_registry_put_manifest without the referrers fallback (and without
+   resetting err): the PUT alone. */
+int reg_put_manifest(oci_registry *r, const char *repo, const char *reference,
+                     const char *media_type, const void *body, size_t len,
+                     oci_image_descriptor **out, bool *subject_handled,
+                     oci_error *err);
+/* The referrers tag schema fallback (registry_referrers.c) for a document
+   PUT as media_type whose digest is digest: when it is an OCI manifest or
+   index with a subject, its descriptor (artifactType, annotations) is added
+   to the index tagged <alg>-<encoded> of the subject, once; anything else
+   is left alone (OCI_OK). */
+int reg_add_referrer(oci_registry *r, const char *repo, const char *media_type,
+                     const void *body, size_t len, const char *digest,
+                     oci_error *err);
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
                  oci_error *err);
 
@@ -169,13 +188,53 @@ void reg_challenge_free(reg_challenge *c);
 /* The Authorization header value for scope (malloc'd "Bearer ..." or
    "Basic ..."), or NULL for none. */
 char *reg_auth_header(oci_registry *r, const char *scope);
+/* Before a request (and before the client's curl handle is set up for it:
+   this may make a request of its own): a token of scope that is expired or
+   about to be is fetched again from the last challenge's realm, or dropped
+   when that fails. */
+void reg_auth_refresh(oci_registry *r, const char *scope);
 /* Handles a 401: obtains credentials for the challenge (token fetch for
    Bearer). OCI_OK when a retry can succeed. */
 int reg_auth_answer(oci_registry *r, const reg_resp *resp, const char *scope,
                     oci_error *err);
-/* Fills username/password from the Docker config file of the options. */
-int reg_auth_from_config(oci_registry *r, const char *path, oci_error *err);
+/* Fills username/password (or identity_token) from one auth file (Docker
+   config.json or containers auth.json): its credHelpers[host], credsStore,
+   then auths[host]. *found tells whether it had any; a missing file is
+   OCI_EIO when required, else OCI_OK with nothing found. */
+int reg_auth_from_file(oci_registry *r, const char *path, bool required,
+                       bool *found, oci_error *err);
 void reg_auth_free(oci_registry *r);
+
+/* ---- credentials (credentials.c) --------------------------------------- */
+
+/* Most a credential helper may print on stdout or on stderr. */
+#define REG_HELPER_OUT_MAX (64u << 10)
+
+/* What a helper run gave: its exit status (128 + signal when killed by
+   one), stdout (wiped when freed: it holds secrets), stderr. */
+typedef struct reg_helper_result {
+  int status;
+  char *out, *errtxt;
+  size_t outlen, errlen;
+} reg_helper_result;
+void reg_helper_result_free(reg_helper_result *h);
+/* A helper name is letters, digits, '-', '_', '.' (no path, no option). */
+bool reg_helper_name_ok(const char *name);
+/* Runs docker-credential-NAME ACTION (found on PATH, argv, no shell) with
+   in on its stdin; the whole run is bounded by timeout_ms (0: 30 s) and
+   REG_HELPER_OUT_MAX per stream (the helper is killed beyond). OCI_OK when
+   it ran, whatever its exit status; res is the caller's to free. */
+int reg_helper_run(const char *name, const char *action, const char *in,
+                   size_t inlen, unsigned timeout_ms, reg_helper_result *res,
+                   oci_error *err);
+/* Asks helper NAME for r->host's credentials (username/password, or the
+   identity token for Username "<token>"); *found false when it has none. */
+int reg_helper_get(oci_registry *r, const char *name, bool *found,
+                   oci_error *err);
+/* The credentials of the options' auth_file (that file only), else of the
+   first of the default sources that has some (credentials.c). */
+int reg_credentials_find(oci_registry *r, const char *auth_file,
+                         oci_error *err);
 
 /* ---- headers (registry_http.c) --------------------------------------------
  */

@@ -109,7 +109,10 @@ M.Image = Image
 -- `created` (RFC 3339 string or Unix seconds; default SOURCE_DATE_EPOCH,
 -- else none), `author`, `compression` for layers ("gzip", "zstd",
 -- "none"; default "gzip"), `level`, `uid`/`gid` (owners of every layer
--- entry), `annotations` (manifest annotations).
+-- entry), `annotations` (manifest annotations); the build cache
+-- (`ocispec.build_cache`): `cache` (nil: run, copy and copy_from steps
+-- are cached; true: add_layer too; false: nothing), `no_cache` (look
+-- nothing up, still record), `cache_dir`, `on_step`.
 function Image.new(layout, opts)
   local self = new_image(layout, opts, 3) -- not a tail call: the level counts this frame
   return self
@@ -117,7 +120,8 @@ end
 
 -- Image.new, raising misuse errors at `level` (seen from here): the
 -- caller of Image.new or of Image.from.
-local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations" }
+local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations",
+  "cache", "no_cache", "cache_dir", "on_step" }
 
 new_image = function(layout, opts, level)
   if type(layout) ~= "table" and type(layout) ~= "userdata" then
@@ -137,6 +141,10 @@ new_image = function(layout, opts, level)
     uid = opts.uid,
     gid = opts.gid,
     annotations = copy(opts.annotations),
+    cache = opts.cache, -- the build cache (ocispec.build_cache)
+    no_cache = opts.no_cache,
+    cache_dir = opts.cache_dir,
+    on_step = opts.on_step,
     layers = {},
     cfg = {
       architecture = platform.architecture or core.host_arch,
@@ -205,6 +213,14 @@ end
 -- Returns self, or nil, message, err.
 function Image:add_layer(spec)
   if type(spec) ~= "table" then error("add_layer: a table expected, got " .. type(spec), 2) end
+  if self.cache ~= true then return self:_add_layer(spec) end
+  local cache = require "ocispec.build_cache"
+  return cache.step(self, "add_layer", spec.created_by or "ADD",
+    function() return cache.add_layer_key(self, spec) end, function() return self:_add_layer(spec) end)
+end
+
+-- add_layer without the cache (the steps that make layers call it).
+function Image:_add_layer(spec)
   local opts = {}
   for k, v in pairs(spec) do
     if k ~= "created_by" and k ~= "comment" then opts[k] = v end
@@ -383,6 +399,34 @@ function Image:commit(tag)
     ["os.features"] = self.cfg["os.features"],
   }
   return store(self.layout, "image manifest", manifest, { platform = platform }, tag)
+end
+
+--- Run a command in the image and add its change as one layer (RUN);
+-- see `ocispec.build_run` for `cmd` and `opts`. Returns self, or nil,
+-- message, err.
+function Image:run(cmd, opts)
+  local run, cache = require "ocispec.build_run", require "ocispec.build_cache"
+  return cache.step(self, "run", run.describe(cmd), function() return run.key(self, cmd, opts) end,
+    function() return run.run(self, cmd, opts) end)
+end
+
+--- Copy host files into the image as one layer (COPY); see
+-- `ocispec.build_copy`. Returns self, or nil, message, err.
+function Image:copy(src, dst, opts)
+  local c, cache = require "ocispec.build_copy", require "ocispec.build_cache"
+  return cache.step(self, "copy", ("COPY %s %s"):format(type(src) == "table" and table.concat(src, " ") or
+    tostring(src), tostring(dst)), function() return c.key(self, src, dst, opts) end,
+    function() return c.copy(self, src, dst, opts) end)
+end
+
+--- Copy `path` of `other` (an Image being built) to `dst` as one layer
+-- (COPY --from); see `ocispec.build_copy`. Returns self, or nil,
+-- message, err.
+function Image:copy_from(other, path, dst, opts)
+  local c, cache = require "ocispec.build_copy", require "ocispec.build_cache"
+  return cache.step(self, "copy_from", ("COPY --from %s %s"):format(tostring(path), tostring(dst)),
+    function() return c.key_from(self, other, path, dst, opts) end,
+    function() return c.copy_from(self, other, path, dst, opts) end)
 end
 
 -- ---------------------------------------------------------------- Index

@@ -12,7 +12,7 @@
 local oci = require "ocispec"
 local base = require "ocispec.cli.base"
 
-for _, group in ipairs({ "documents", "images", "registries", "files" }) do
+for _, group in ipairs({ "documents", "images", "files", "registries", "login", "mirror", "artifacts" }) do
   require("ocispec.cli." .. group)
 end
 

@@ -109,5 +109,6 @@ M.reader = require "ocispec.reader"
 function M.image_reader(layout, ref, opts)
   return M.reader.open(layout, ref, opts)
 end
+M.artifacts = require "ocispec.artifacts"
 
 return M

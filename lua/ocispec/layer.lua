@@ -8,14 +8,20 @@
 -- `build{...}` takes exactly one of `dir`, `entries` or `lower` + `upper`
 -- (the changeset between two trees, with whiteouts), and `output`,
 -- `compression` ("gzip" default, "zstd", "none"), `level`, `mtime` (clamp;
--- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override). It returns
+-- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `rootless`
+-- (owners from umoci's user.rootlesscontainers xattrs, root otherwise; the
+-- xattr is not stored), `uid_map`/`gid_map` (lists of
+-- "CONTAINER:HOST[:SIZE]": host owners back to the container's). It returns
 -- `{diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
 -- entry_count=, skipped=}` or nil, message, err. `entries(path)` lists a
 -- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,
 -- target, major, minor}` each.
 --
 -- Sources: `dir` (the tree below it; hard links become tar hard links,
--- symlinks are stored, sockets left out and counted in `skipped`);
+-- symlinks are stored, sockets left out and counted in `skipped`; xattrs
+-- of the user., trusted. and security. namespaces, not security.selinux,
+-- as PAX SCHILY.xattr.* records; a file with holes stored sparse, PAX GNU
+-- sparse 1.0);
 -- `entries`, a list of `{path=, type=, mode=, uid=, gid=, mtime=}` with
 -- `type` one of "file" (`source=` or `content=`), "dir", "symlink"
 -- (`target`), "hardlink" (`target`: another entry), "char", "block"

@@ -18,9 +18,13 @@
 -- * `L:put_document(obj [, {annotations=, platform=}])`: the `Descriptor`
 --   of `obj:to_json()`
 -- * `L:tag(desc, name)`, `L:untag(name)`, `L:list()`, `L:index()`
+-- * `L:add(desc)`: an index.json entry without a name (an attached
+--   artifact: gc keeps it), once per digest
 -- * `L:resolve(name_or_digest [, {platform=}])`: `{descriptor=, manifest=,
 --   config=, layers=, index=}`, following indexes to the platform's manifest
--- * `L:gc()`: removes blobs unreachable from index.json, gives their digests
+-- * `L:gc([{drop_referrers=}])`: removes blobs unreachable from index.json
+--   (the referrers of what stays are kept unless `drop_referrers`), gives
+--   their digests
 -- * `L:verify()`: `true, warnings` or `nil, message, err` with
 --   `err.problems` (every blob, document, diff_id and layer compression
 --   checked)

@@ -9,7 +9,9 @@
 -- tokens. Its methods: `host()`, `ping()`;
 -- `get_manifest(repo, ref [, accept])` (an `ImageManifest` or `ImageIndex`,
 -- and its descriptor; the digest is checked), `get_manifest_raw`,
--- `head_manifest` (`false` on 404), `put_manifest(repo, ref, doc [, mt])`,
+-- `head_manifest` (`false` on 404), `put_manifest(repo, ref, doc [, mt])`
+-- (a document with a subject also updates the referrers tag schema index
+-- when the registry does not answer OCI-Subject),
 -- `delete_manifest`; `has_blob(repo, digest)` (its size, or `false`),
 -- `get_blob(repo, digest_or_desc [, max_bytes])` (verified bytes, 64 MiB at
 -- most by default), `get_blob_to_layout(repo, desc, layout)`,
@@ -31,7 +33,8 @@
 -- in messages.
 --
 -- Classes: TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 -- @module ocispec.registry
 local core = require "ocispec.core"
 local distribution = require "ocispec.distribution"
@@ -45,7 +48,8 @@ local creg = util.core_part("registry", "ocispec.registry", "OCISPEC_WITH_REGIST
 local M = {}
 -- The client's own documents, as classes like every other type:
 -- TokenResponse (token-spec), AuthConfig and AuthEntry (Docker
--- config.json), each with its `<Name>Builder()`.
+-- config.json, containers auth.json), HelperReply (a credential helper's
+-- `get` output), each with its `<Name>Builder()`.
 util.export_classes(M, "registry")
 
 --- Largest manifest accepted (4 MiB, distribution-spec's limit).
@@ -283,4 +287,35 @@ function M.tags(repo, opts)
 end
 
 if not core.registry then return util.unavailable(M, "ocispec.registry", "OCISPEC_WITH_REGISTRY") end
+-- Login and logout (docker login/logout), credential helpers
+-- (lua/ocispec/credentials.lua).
+do
+  local credentials = require "ocispec.credentials"
+  M.login, M.logout = credentials.login, credentials.logout
+end
+
+-- Tag selection (lua/ocispec/tags.lua): filter_tags(tags, regex),
+-- sort_tags(tags) (semver order first).
+do
+  local tags = require "ocispec.tags"
+  M.filter_tags, M.sort_tags = tags.filter, tags.sort
+end
+
+-- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]).
+M.sync = require("ocispec.sync").sync
+
+--- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
+-- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
+-- default 30000) and output (64 KiB per stream).
+-- @tparam string name the helper's name (letters, digits, `-`, `_`, `.`)
+-- @tparam string action `get`, `store`, `erase` or `list`
+-- @tparam string input its stdin
+-- @tparam[opt] integer timeout_ms
+-- @return `{status=, stdout=, stderr=}` (whatever its exit status), or
+-- nil, message, err
+function M.run_helper(name, action, input, timeout_ms)
+  local r, msg, err = creg.run_helper(name, action, input, timeout_ms)
+  return r, msg, err
+end
+
 return M

@@ -8,7 +8,12 @@
 -- `layer(blob_path, rootfs [, opts])` (or `layout_layer(layout, digest,
 -- rootfs [, opts])`, from the layout's open blob) applies one layer (image-spec
 -- layer.md changesets: whiteouts and opaque whiteouts) and returns
--- `{entries=, whiteouts=, opaque_dirs=, skipped=}`. opts: `rootless`,
+-- `{entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=, xattrs_skipped=}`
+-- (xattrs set; skipped: other namespaces, or refused for want of
+-- privileges when unprivileged). With `rootless`, owners other than root
+-- are recorded in user.rootlesscontainers, as umoci does. `uid_map`,
+-- `gid_map`: lists of "CONTAINER:HOST[:SIZE]" (umoci's --uid-map), for
+-- `layer`, `layout_layer` and `image`. opts: `rootless`,
 -- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
 -- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
 -- 1,000,000). The whole blob is read and checked (digest, size, diff_id,

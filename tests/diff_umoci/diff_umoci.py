@@ -106,6 +106,11 @@ def snapshot(root):
                 n["target"] = os.readlink(full)
             if t != "dir":
                 n["inode"] = (st.st_dev, st.st_ino)
+            xa = tuple(sorted(
+                (x, os.getxattr(full, x, follow_symlinks=False).hex())
+                for x in os.listxattr(full, follow_symlinks=False)))
+            if xa:
+                n["xattrs"] = xa
             tree[rel] = n
     groups = collections.defaultdict(list)
     for p, n in tree.items():
@@ -130,12 +135,16 @@ def show(n):
         s += " -> " + n["target"]
     if "links" in n:
         s += " links=" + ",".join(n["links"])
+    if "xattrs" in n:
+        s += " xattrs=" + ",".join("%s=%s" % (k, bytes.fromhex(v)[:16])
+                                   for k, v in n["xattrs"])
     return s
 
 
 def compare(ours, theirs):
     """Differences, each {path, what, ours, umoci}; `what` names the first
-    attribute that differs: presence, type, mode, content, target, links."""
+    attribute that differs: presence, type, mode, content, target, xattrs,
+    links."""
     diffs = []
     for p in sorted(set(ours) | set(theirs)):
         a, b = ours.get(p), theirs.get(p)
@@ -151,6 +160,8 @@ def compare(ours, theirs):
             what = "content"
         elif a.get("target") != b.get("target"):
             what = "target"
+        elif a.get("xattrs") != b.get("xattrs"):
+            what = "xattrs"
         else:
             what = "links"
         diffs.append({"path": p, "what": what, "ours": a, "umoci": b})
@@ -193,11 +204,13 @@ def self_check(tmp):
             os.symlink("f", os.path.join(r, "d"))
         elif variant == "only-ours":
             os.mkdir(os.path.join(r, "d", "e"))
+        elif variant == "xattrs":
+            os.setxattr(os.path.join(r, "g"), "user.x", b"1")
         return snapshot(r)
     base = tree("base", None)
     for variant, path in (("mode", "d"), ("content", "g"), ("target", "l"),
                           ("links", "f"), ("type", "d"),
-                          ("only-ours", "d/e")):
+                          ("only-ours", "d/e"), ("xattrs", "g")):
         got = [(d["path"], d["what"]) for d in compare(tree(variant, variant),
                                                        base)]
         if (path, variant) not in got:

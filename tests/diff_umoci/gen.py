@@ -5,7 +5,8 @@ Independent of ocispec: python's tarfile, gzip, hashlib and json only.
 generate(seed) returns an image: a list of layers, each a dict with
 `entries` (in archive order) and `gzip`, `format`, `prefix`. Entries are
 dicts: kind in dir/file/symlink/hardlink/fifo/whiteout/opaque, `path` (relative,
-no leading "./", no trailing "/"), `mode`, `data`, `link`, `mtime`.
+no leading "./", no trailing "/"), `mode`, `data`, `link`, `mtime`, `xattrs`
+(name -> value, written as PAX SCHILY.xattr records in pax layers).
 
 A model of the tree (types, file modes and link targets, with the
 whiteout rules of image-spec layer.md: a whiteout spares what the same
@@ -366,10 +367,33 @@ def gen_layer(rng, model, dangling):
     }
 
 
+XATTR_NAMES = ["user.a", "user.b", "trusted.t"]
+
+
+def add_xattrs(seed, image):
+    """Extended attributes (PAX SCHILY.xattr records, so pax layers only)
+    on some files and directories, from a generator of their own: the
+    images of a seed are otherwise what they were before xattrs came. A
+    directory entry again over a directory (in a later layer, or the same)
+    must leave exactly its own xattrs."""
+    rng = random.Random(seed * 1000003 + 17)
+    for layer in image:
+        if layer["format"] != "pax":
+            continue
+        for e in layer["entries"]:
+            if e["kind"] in ("file", "dir") and rng.random() < 0.4:
+                e["xattrs"] = {
+                    n: "".join(rng.choice("xyz=:. 09") for _ in
+                               range(rng.choice([1, 3, 40, 300])))
+                    for n in XATTR_NAMES if rng.random() < 0.5}
+
+
 def generate(seed, dangling=True):
     rng = random.Random(seed)
     model = Model()
-    return [gen_layer(rng, model, dangling) for _ in range(rng.randint(1, 6))]
+    image = [gen_layer(rng, model, dangling) for _ in range(rng.randint(1, 6))]
+    add_xattrs(seed, image)
+    return image
 
 
 # ---------------------------------------------------------------- writing
@@ -426,6 +450,9 @@ def layer_tar(layer):
             elif k == "hardlink":
                 ti.type, ti.mode = tarfile.LNKTYPE, e.get("mode", 0o644)
                 ti.linkname = layer["prefix"] + e["link"]
+            if e.get("xattrs"):
+                ti.pax_headers = {"SCHILY.xattr." + n: v
+                                  for n, v in e["xattrs"].items()}
             t.addfile(ti, io.BytesIO(data) if data is not None else None)
     return buf.getvalue()
 

@@ -17,6 +17,11 @@ and hashlib; none of ocispec's code), the oracle of the registry specs.
         "blobs": {digest: size}}. Exits 1 with the reason on any
         mismatch or error.
 
+    read_image.py referrers BASE REPO DIGEST
+        GET BASE/v2/REPO/referrers/DIGEST (distribution-spec 1.1) and print
+        JSON {"status", "content_type", "body" (decoded JSON or null)}: a
+        registry without the referrers API answers 404.
+
 BASE is "http://127.0.0.1:PORT". Plain HTTP, no auth: the test registries.
 """
 import hashlib
@@ -56,6 +61,16 @@ def manifest(base, repo, ref):
         doc = None
     return {"status": status, "content_type": ctype, "digest": sha256(body),
             "size": len(body), "body": doc}
+
+
+def referrers(base, repo, digest):
+    status, ctype, body = get("%s/v2/%s/referrers/%s" % (base, repo, digest),
+                              INDEX_TYPES[0])
+    try:
+        doc = json.loads(body) if status == 200 else None
+    except ValueError:
+        doc = None
+    return {"status": status, "content_type": ctype, "body": doc}
 
 
 def fail(msg):
@@ -100,10 +115,10 @@ def walk(base, repo, ref):
 
 
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("manifest", "walk"):
-        fail("usage: read_image.py manifest|walk BASE REPO REF")
-    what, base, repo, ref = sys.argv[1:]
-    out = manifest(base, repo, ref) if what == "manifest" else walk(base, repo, ref)
+    what = {"manifest": manifest, "walk": walk, "referrers": referrers}
+    if len(sys.argv) != 5 or sys.argv[1] not in what:
+        fail("usage: read_image.py manifest|walk|referrers BASE REPO REF")
+    out = what[sys.argv[1]](*sys.argv[2:])
     print(json.dumps(out, sort_keys=True))
 
 

@@ -13,6 +13,13 @@ header carries the signing certificate in `x5c`; the registry checks it
 against its `rootcertbundle` (the same self-signed certificate). Signing is
 done by `openssl dgst -sha256 -sign KEY.pem` (standard library only here).
 Each request is logged as one line: "GET /token user=U scope=S -> STATUS".
+
+--expires-in N sets the tokens' lifetime (expires_in and the JWT's exp;
+default 300). --refresh-token RT accepts the OAuth2 flow: POST /token,
+form-encoded, grant_type=refresh_token with refresh_token=RT (USER's
+identity token) or grant_type=password with USER's username/password; the
+answer has access_token, expires_in, issued_at and refresh_token=RT. Logged
+as "POST /token grant=G user=U service=S scope=S -> STATUS".
 """
 import argparse
 import base64
@@ -77,7 +84,7 @@ class TokenServer:
             "iss": self.args.issuer,
             "sub": user or "",
             "aud": self.args.service,
-            "exp": now + 300,
+            "exp": now + self.args.expires_in,
             "nbf": now - 10,
             "iat": now,
             "jti": str(uuid.uuid4()),
@@ -135,7 +142,39 @@ def make_handler(server):
             token, now = server.token_for(scopes, user)
             issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
             return self.reply(200, {"token": token, "access_token": token,
-                                    "expires_in": 300, "issued_at": issued})
+                                    "expires_in": server.args.expires_in,
+                                    "issued_at": issued})
+
+        def do_POST(self):
+            url = urlsplit(self.path)
+            n = int(self.headers.get("Content-Length", "0") or 0)
+            form = parse_qs(self.rfile.read(n).decode("utf-8", "replace"))
+            one = lambda k: form.get(k, [""])[0]
+            scopes = [w for s in form.get("scope", []) for w in s.split(" ") if w]
+            grant, user, status = one("grant_type"), None, 200
+            rt = server.args.refresh_token
+            if grant == "refresh_token" and rt and one("refresh_token") == rt:
+                user = server.args.user
+            elif (grant == "password" and one("username") == server.args.user and
+                  one("password") == server.args.password):
+                user = server.args.user
+            else:
+                status = 401
+            if url.path != "/token" or not rt:
+                status = 404
+            elif one("service") != server.args.service or not one("client_id"):
+                status = 400
+            if self.headers.get("Content-Type", "") != "application/x-www-form-urlencoded":
+                status = 415
+            server.log("POST %s grant=%s user=%s service=%s scope=%s -> %d" % (
+                url.path, grant or "-", user or "-", one("service") or "-",
+                " ".join(scopes) or "-", status))
+            if status != 200:
+                return self.reply(status, {"error": "invalid_grant"})
+            token, now = server.token_for(scopes, user)
+            issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+            return self.reply(200, {"access_token": token, "expires_in": server.args.expires_in,
+                                    "issued_at": issued, "refresh_token": rt})
 
     return Handler
 
@@ -146,6 +185,8 @@ def main():
         ap.add_argument("--" + name, required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log")
+    ap.add_argument("--expires-in", type=int, default=300)
+    ap.add_argument("--refresh-token")
     args = ap.parse_args()
     ts = TokenServer(args)
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(ts))

@@ -13,7 +13,12 @@
    no "./" prefix and no root entry, mtime in whole seconds and no
    atime/ctime, empty uname/gname, pax (restricted) headers only when ustar
    cannot hold a value, gzip header without timestamp or file name,
-   single-threaded zstd. */
+   single-threaded zstd.
+
+   From a directory: xattrs of the user., trusted. and security.
+   namespaces (not security.selinux, not system.*) go along as sorted PAX
+   SCHILY.xattr.NAME records; a file with holes is stored sparse (PAX GNU
+   sparse 1.0, its data regions found with SEEK_DATA/SEEK_HOLE). */
 #ifndef OCISPEC_LAYER_H
 #define OCISPEC_LAYER_H
 
@@ -42,6 +47,20 @@ typedef enum oci_layer_compression {
 
 /* OCI_MEDIA_TYPE_LAYER, _LAYER_GZIP, _LAYER_ZSTD: ocispec/values.h */
 
+/** One range of a user namespace's id mapping (umoci's --uid-map and
+   --gid-map, runtime-spec LinuxIDMapping): container ids [container,
+   container + size) are host ids [host, host + size). */
+typedef struct oci_id_map {
+  uint32_t container; /**< first id in the container */
+  uint32_t host;      /**< the host id it is */
+  uint32_t size;      /**< how many ids (>= 1) */
+} oci_id_map;
+
+/** Parses "CONTAINER:HOST[:SIZE]" (decimal, SIZE default 1, as umoci) into
+   *out. OCI_EINVAL naming the text when it is not that, SIZE is 0, or a
+   range passes 4294967295. */
+OCI_API int oci_id_map_parse(const char *s, oci_id_map *out, oci_error *err);
+
 /** How a layer is built (start from oci_layer_options_init). */
 typedef struct oci_layer_options {
   unsigned version;                  /**< OCI_LAYER_OPTIONS_VERSION */
@@ -52,13 +71,31 @@ typedef struct oci_layer_options {
   /** >= 0: owner of every entry; -1: keep @{ */
   int64_t uid, gid;
   /** @} */
+  /* ---- version 2 ---- */
+  /** A tree unpacked rootless (as umoci repack --rootless): every entry is
+     owned by root unless its user.rootlesscontainers xattr (which umoci
+     and oci_layer_apply with rootless write) records another owner; that
+     xattr is not stored. Directory sources only. */
+  int rootless;
+  /** Id mappings (the caller's arrays), as `umoci repack --uid-map
+     --gid-map`: each owner read from the directory (not with rootless) is
+     the container id its host id maps to; an id no range maps is
+     OCI_EINVAL naming the file. None (n 0): ids as they are. @{ */
+  const oci_id_map *uid_map;
+  size_t n_uid_map;
+  const oci_id_map *gid_map;
+  size_t n_gid_map;
+  /** @} */
 } oci_layer_options;
 
 /** The version of oci_layer_options this library knows. */
-#define OCI_LAYER_OPTIONS_VERSION 1
+#define OCI_LAYER_OPTIONS_VERSION 2
 /** Defaults: gzip, default level, no clamp, owners kept. */
 #define OCI_LAYER_OPTIONS_INIT                                                 \
-  { OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1 }
+  {                                                                            \
+    OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1, 0, NULL, 0,    \
+        NULL, 0                                                                \
+  }
 /** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
 

@@ -221,6 +221,15 @@ OCI_API int oci_layout_index(const oci_layout *l, oci_image_index **out,
 OCI_API int oci_layout_tag(oci_layout *l, const oci_image_descriptor *d,
                            const char *name, oci_error *err);
 
+/** Adds a copy of d to index.json without a ref.name, as oras's oci:
+   store keeps every manifest it is given (an artifact attached to an image,
+   a referrer): gc then keeps it. Nothing is added when an entry of d's
+   digest without a ref.name is there already; a d carrying a ref.name
+   annotation is OCI_EINVAL (tag it instead). The checks of oci_layout_tag
+   apply (valid descriptor, blobs present under the index lock). */
+OCI_API int oci_layout_add(oci_layout *l, const oci_image_descriptor *d,
+                           oci_error *err);
+
 /** Removes the entries named name (OCI_EINVAL when there is none). */
 OCI_API int oci_layout_untag(oci_layout *l, const char *name, oci_error *err);
 
@@ -268,7 +277,8 @@ typedef struct oci_layout_strings {
 OCI_API void oci_layout_strings_free(oci_layout_strings *s);
 
 /** Removes blobs unreachable from index.json (index -> manifests -> config,
-   layers, nested indexes; a subject alone does not keep its target) and
+   layers, nested indexes; a subject alone does not keep its target; the
+   referrers of what is kept stay: see oci_layout_gc_opts) and
    stale temporary files (not locked by a live writer). *removed gets the
    removed digests. When a reachable document is missing or unreadable,
    nothing is removed (its references are unknown): OCI_EINVAL. After an
@@ -276,6 +286,29 @@ OCI_API void oci_layout_strings_free(oci_layout_strings *s);
    *removed with oci_layout_strings_free in every case. */
 OCI_API int oci_layout_gc(oci_layout *l, oci_layout_strings *removed,
                           oci_error *err);
+
+/** Options of oci_layout_gc_opts; start from OCI_LAYOUT_GC_OPTIONS_INIT. */
+typedef struct oci_layout_gc_options {
+  unsigned version; /**< OCI_LAYOUT_GC_OPTIONS_VERSION */
+  /** false (default): the referrers of what is kept stay too (blobs that
+     are OCI manifests or indexes, 4 MiB at most, whose subject is kept,
+     and theirs). true: referrers are dropped: index.json entries without a
+     ref.name whose document has a subject (oci_layout_add's attached
+     artifacts) leave index.json, and what only they reached is removed. */
+  bool drop_referrers;
+} oci_layout_gc_options;
+/** The version of oci_layout_gc_options this library knows. */
+#define OCI_LAYOUT_GC_OPTIONS_VERSION 1
+/** Defaults: referrers kept. */
+#define OCI_LAYOUT_GC_OPTIONS_INIT                                             \
+  { OCI_LAYOUT_GC_OPTIONS_VERSION, false }
+/** *o = OCI_LAYOUT_GC_OPTIONS_INIT. */
+OCI_API void oci_layout_gc_options_init(oci_layout_gc_options *o);
+/** oci_layout_gc with options (o NULL: the defaults, which oci_layout_gc
+   uses): the referrers of kept manifests and indexes are kept unless
+   o->drop_referrers. *removed as for oci_layout_gc. */
+OCI_API int oci_layout_gc_opts(oci_layout *l, const oci_layout_gc_options *o,
+                               oci_layout_strings *removed, oci_error *err);
 
 /** Room for a problem's message: two full digests and a reason. */
 #define OCI_LAYOUT_MESSAGE_MAX 512
@@ -303,7 +336,11 @@ OCI_API void oci_layout_problems_free(oci_layout_problems *p);
    index.json; every reachable blob present with its size and digest; every
    document parses and validates; configs' rootfs.diff_ids against their
    layers (count, and each layer decompressed hashes to its diff_id); each
-   layer's compression against its media type. Returns OCI_OK (warnings
+   layer's compression against its media type; an index.json entry named
+   like a referrers tag (`<alg>-<encoded>`, distribution-spec "Referrers
+   Tag Schema") that is an image index must list documents whose subject
+   is that digest (an error otherwise; a different artifactType, or a
+   referrer the layout lacks, is a warning). Returns OCI_OK (warnings
    allowed), OCI_EVALIDATE when out holds errors, or OCI_ENOMEM. */
 OCI_API int oci_layout_verify(const oci_layout *l, oci_layout_problems *out,
                               oci_error *err);

@@ -25,6 +25,7 @@
 #include "ocispec/image_read.h"
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
+#include "ocispec/run.h"
 #include "ocispec/unpack.h"
 #endif
 #ifdef OCI_WITH_REGISTRY

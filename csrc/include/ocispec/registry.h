@@ -11,10 +11,29 @@
    Auth: a request answered 401 is retried once with credentials chosen by
    its WWW-Authenticate challenge: Basic sends username:password; Bearer
    fetches a token from the challenge's realm with its service and scope
-   (token-spec; the credentials, when any, as Basic auth on that request)
-   and caches it for the scope. Credentials come from the options, else
-   from a Docker-style config.json (`auths`, `auth` = base64(user:pass) or
-   username/password/identitytoken), else none (anonymous). Credentials and
+   (token-spec; the credentials, when any, as Basic auth on that request;
+   with an identity token and no username, the OAuth2 refresh_token grant
+   POSTed to the realm) and caches it for the scope until shortly before it
+   expires (expires_in, default 60 s, less the age given by issued_at),
+   when it is fetched again from the same realm before the request. Credentials
+   come from the options, else from an auth file (Docker config.json or
+   containers auth.json), else none (anonymous).
+
+   Credential sources, when the options name no username: auth_file alone
+   when given; else, as podman and skopeo (containers/image) read them,
+   $REGISTRY_AUTH_FILE alone when set, else the first of
+   $XDG_RUNTIME_DIR/containers/auth.json,
+   ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json and
+   ${DOCKER_CONFIG:-~/.docker}/config.json that has credentials for the
+   host (missing files are skipped, a malformed one is OCI_EINVAL). In one
+   file, as docker reads it: credHelpers[host], then credsStore (the
+   helper docker-credential-NAME, found on PATH, run with an argv and no
+   shell: `get` with the server on stdin, its JSON reply on stdout; a
+   helper that has none passes on), then auths[host] (`auth` =
+   base64(user:pass), or username/password, or identitytoken). Keys that
+   name a namespace ("host/ns") are not used. A helper that fails, prints
+   more than 64 KiB or outlives helper_timeout_ms is OCI_EIO (OCI_ETOOBIG)
+   with its stderr in the message, at oci_registry_new. Credentials and
    tokens never appear in an error message, and go only to the registry's
    origin and its token realm (see allow_cross_host_auth below). Every
    header value sent (from the options or from a server) is refused when it
@@ -77,10 +96,10 @@ typedef struct oci_registry_options {
   unsigned version;      /**< OCI_REGISTRY_OPTIONS_VERSION */
   const char *username;  /**< with password: Basic, or token-flow credentials */
   const char *password;  /**< with username */
-  const char *auth_file; /**< Docker config.json read when username is NULL;
-                            NULL: $DOCKER_CONFIG/config.json, else
-                            ~/.docker/config.json (a missing file is fine);
-                            "": none */
+  const char *auth_file; /**< the auth file (Docker config.json or
+                            containers auth.json) read when username is
+                            NULL; NULL: the default sources (see "Credential
+                            sources" above); "": none */
   bool plain_http;       /**< http:// instead of https:// */
   bool tls_verify;       /**< default true; false accepts any certificate */
   const char *ca_file;   /**< CA bundle (PEM) to verify the registry with,
@@ -118,6 +137,9 @@ typedef struct oci_registry_options {
      allow_insecure_realm. */
   bool allow_cross_host_auth; /**< see above; default false */
   bool allow_insecure_realm;  /**< see above; default false */
+  /** A credential helper run (docker-credential-NAME) is stopped, and is an
+     error, after this long (default 30000). */
+  unsigned helper_timeout_ms;
 } oci_registry_options;
 
 /** The version of oci_registry_options this library knows. */
@@ -128,8 +150,8 @@ typedef struct oci_registry_options {
     .version = OCI_REGISTRY_OPTIONS_VERSION, .tls_verify = true, .retries = 3, \
     .retry_delay_ms = 200, .retry_max_delay_ms = 10000,                        \
     .connect_timeout_s = 30, .low_speed_timeout_s = 60,                        \
-    .low_speed_limit = 1024, .max_fanout = 1000, .max_nodes = 10000,           \
-    .max_pages = 1000, .max_list_bytes = (size_t)64 << 20                      \
+    .helper_timeout_ms = 30000, .low_speed_limit = 1024, .max_fanout = 1000,   \
+    .max_nodes = 10000, .max_pages = 1000, .max_list_bytes = (size_t)64 << 20  \
   }
 /** *o = OCI_REGISTRY_OPTIONS_INIT. */
 OCI_API void oci_registry_options_init(oci_registry_options *o);
@@ -216,7 +238,13 @@ OCI_API int oci_registry_head_manifest(oci_registry *r, const char *repo,
    (may be NULL) gets the descriptor {media_type, sha256 of body, len}, the
    caller's (oci_image_descriptor_free).
    *subject_handled (may be NULL) tells whether the registry answered with
-   OCI-Subject (it indexed the manifest's subject itself). */
+   OCI-Subject (it indexed the manifest's subject itself). When it did not
+   and the body is an OCI manifest or index with a subject, its descriptor
+   (artifactType, else the config's mediaType; annotations) is added, once,
+   to the referrers tag schema index (tag `<alg>-<encoded>` of the subject;
+   distribution-spec "Pushing Manifests with Subject"): a failure there is
+   returned (the manifest itself is stored, *out is NULL), and a tag that
+   names no OCI index is left alone (OCI_EREGISTRY "not an image index"). */
 OCI_API int oci_registry_put_manifest(oci_registry *r, const char *repo,
                                       const char *reference,
                                       const char *media_type, const void *body,
@@ -389,7 +417,38 @@ OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *dst_repo, const char *dst_tag,
                               oci_image_descriptor **out, oci_error *err);
 
+/** What a credential helper printed (oci_registry_run_helper): its exit
+   status (128 + the signal when one killed it), stdout and stderr, each
+   NUL-terminated (possibly NULL when empty); owned by the struct, freed
+   (stdout wiped first: it may hold a secret) by
+   oci_registry_helper_output_free. */
+typedef struct oci_registry_helper_output {
+  int status;     /**< exit status, or 128 + the signal that ended it */
+  char *out;      /**< stdout, NUL-terminated; NULL when empty */
+  size_t out_len; /**< bytes of out */
+  char *err;      /**< stderr, NUL-terminated; NULL when empty */
+  size_t err_len; /**< bytes of err */
+} oci_registry_helper_output;
+
+/** Runs the Docker credential helper `docker-credential-NAME ACTION`
+   (found on PATH; posix_spawnp with an argv, never a shell) with input on
+   its stdin: ACTION is `get` (input: the server), `store` (input:
+   `{"ServerURL","Username","Secret"}`), `erase` (the server) or `list`.
+   name must be letters, digits, '-', '_', '.' (OCI_EINVAL). The run is
+   bounded by timeout_ms (0: 30000) and 64 KiB per output stream: beyond,
+   the helper is killed and the call fails (OCI_EIO, OCI_ETOOBIG); a helper
+   missing from PATH is OCI_EIO. OCI_OK when it ran, whatever its exit
+   status (out->status): the caller reads its verdict. */
+OCI_API int oci_registry_run_helper(const char *name, const char *action,
+                                    const char *input, size_t input_len,
+                                    unsigned timeout_ms,
+                                    oci_registry_helper_output *out,
+                                    oci_error *err);
+/** Frees what oci_registry_run_helper gave (stdout wiped), and zeroes *o. */
+OCI_API void oci_registry_helper_output_free(oci_registry_helper_output *o);
+
 #ifdef __cplusplus
 }
 #endif
+
 #endif

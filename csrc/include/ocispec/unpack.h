@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ocispec/error.h"
+#include "ocispec/layer.h" /* oci_id_map */
 #include "ocispec/layout.h"
 #include "ocispec/types.h"
 
@@ -32,7 +33,10 @@ extern "C" {
 typedef struct oci_unpack_options {
   unsigned version; /**< OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
   /** Do not set owners, and skip device nodes (which need root): what an
-     unprivileged user can unpack, as `umoci unpack --rootless` does. */
+     unprivileged user can unpack, as `umoci unpack --rootless` does; an
+     owner other than root:root is recorded in the xattr
+     user.rootlesscontainers as umoci writes it (protobuf Resource, root's
+     id as 4294967295), and a layer's own such xattr is ignored. */
   bool rootless;
   /** When set, the blob's bytes must have this digest ("sha256:..." or
      "sha512:..."); OCI_EMISMATCH otherwise, before anything is written. */
@@ -47,13 +51,23 @@ typedef struct oci_unpack_options {
      OCI_ETOOBIG naming the limit and the option. */
   uint64_t max_bytes;   /**< uncompressed bytes of the tar stream */
   uint64_t max_entries; /**< tar entries, whiteouts included */
+  /* ---- version 3 ---- */
+  /** Id mappings (the caller's arrays), as `umoci unpack --uid-map
+     --gid-map`: an entry's owner (root with rootless) is the host id its
+     container id maps to; an id no range maps is OCI_EINVAL naming the
+     entry, found in the first pass. None (n 0): ids as they are. @{ */
+  const oci_id_map *uid_map;
+  size_t n_uid_map;
+  const oci_id_map *gid_map;
+  size_t n_gid_map;
+  /** @} */
 } oci_unpack_options;
 
 /** The version of oci_unpack_options this header declares. */
-#define OCI_UNPACK_OPTIONS_VERSION 2
+#define OCI_UNPACK_OPTIONS_VERSION 3
 /** Initializer of oci_unpack_options: the defaults. */
 #define OCI_UNPACK_OPTIONS_INIT                                                \
-  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0 }
+  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0, NULL, 0, NULL, 0 }
 /** *o = OCI_UNPACK_OPTIONS_INIT. */
 OCI_API void oci_unpack_options_init(oci_unpack_options *o);
 
@@ -63,6 +77,12 @@ typedef struct oci_unpack_stats {
   uint64_t whiteouts;   /**< `.wh.NAME` entries applied */
   uint64_t opaque_dirs; /**< .wh..wh..opq entries applied */
   uint64_t skipped;     /**< device nodes skipped (rootless) */
+  uint64_t xattrs;      /**< extended attributes set (PAX SCHILY.xattr.*) */
+  /** xattrs not set: of a namespace layers do not carry (system.*,
+     security.selinux, unknown), or refused by the file system (ENOTSUP),
+     or, unpacking without privileges, refused for want of them (trusted.*,
+     security.capability) */
+  uint64_t xattrs_skipped;
 } oci_unpack_stats;
 
 /** Applies the layer blob at blob_path (a tar, gzip- or zstd-compressed) to
@@ -126,13 +146,24 @@ typedef struct oci_unpack_image_options {
   /** Limits per layer, as oci_unpack_options (0: the defaults). */
   uint64_t max_bytes;
   uint64_t max_entries; /**< tar entries per layer (0: the default) */
+  /* ---- version 2 ---- */
+  /** Id mappings for every layer, as oci_unpack_options (config.json is
+     not changed by them). @{ */
+  const oci_id_map *uid_map;
+  size_t n_uid_map;
+  const oci_id_map *gid_map;
+  size_t n_gid_map;
+  /** @} */
 } oci_unpack_image_options;
 
 /** The version of oci_unpack_image_options this header declares. */
-#define OCI_UNPACK_IMAGE_OPTIONS_VERSION 1
+#define OCI_UNPACK_IMAGE_OPTIONS_VERSION 2
 /** Initializer of oci_unpack_image_options: the defaults. */
 #define OCI_UNPACK_IMAGE_OPTIONS_INIT                                          \
-  { OCI_UNPACK_IMAGE_OPTIONS_VERSION, NULL, false, -1, -1, 0, 0 }
+  {                                                                            \
+    OCI_UNPACK_IMAGE_OPTIONS_VERSION, NULL, false, -1, -1, 0, 0, NULL, 0,      \
+        NULL, 0                                                                \
+  }
 /** Sets *o to OCI_UNPACK_IMAGE_OPTIONS_INIT. */
 OCI_API void oci_unpack_image_options_init(oci_unpack_image_options *o);
 

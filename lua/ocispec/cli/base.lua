@@ -131,7 +131,12 @@ local function parse_args(args, spec, aliases)
           v = args[i]
           if not v then fail(2, name .. " needs a value") end
         end
-        opts[key] = v
+        if kind == "list" then -- repeatable: every value, in order
+          opts[key] = opts[key] or {}
+          table.insert(opts[key], v)
+        else
+          opts[key] = v
+        end
       end
     else
       pos[#pos + 1] = a

@@ -137,12 +137,26 @@ local function script_error(script)
 end
 
 command("build", "run an image build script",
-  [==[usage: ocispec build SCRIPT.lua [ARGS...]
+  [==[usage: ocispec build [--no-cache] SCRIPT.lua [ARGS...]
 
 Runs a Lua build script (ocispec.build, docs/lua.md) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
-status 1.]==],
+status 1. Each layer step (RUN, COPY, ...) is printed on stderr with
+"cached" or the time it took. --no-cache: run every step (the build cache
+is still recorded).]==],
   function(args)
+    local no_cache = false
+    while args[1] and args[1]:sub(1, 2) == "--" do
+      local o = table.remove(args, 1)
+      if o == "--no-cache" then no_cache = true else fail(2, ("unknown option %q"):format(o)) end
+    end
+    local cache = require "ocispec.build_cache"
+    local n = 0
+    cache.defaults = { no_cache = no_cache, on_step = function(s)
+      n = n + 1
+      local w = io.stderr
+      w:write(("#%d %s %s\n"):format(n, s.description, s.cached and "cached" or ("%.2fs"):format(s.seconds)))
+    end }
     local script = table.remove(args, 1)
     if not script then fail(2, "no SCRIPT given") end
     local chunk, msg = loadfile(script, "t")
@@ -155,13 +169,16 @@ status 1.]==],
     local ok, err = xpcall(chunk, script_error(script), table.unpack(args))
     rawset(_G, "arg", saved_arg)
     rawset(_G, "oci", saved_oci)
+    cache.defaults = {}
     if not ok then fail(1, err) end
     return 0
   end)
 
 command("unpack", "unpack an image of a layout into a runtime bundle",
   [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]]
-                      [--max-bytes N] [--max-entries N] DIR[:NAME] BUNDLE
+                      [--max-bytes N] [--max-entries N]
+                      [--uid-map C:H[:N]]... [--gid-map C:H[:N]]...
+                      DIR[:NAME] BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included) and writes BUNDLE/config.json from its configuration, as
@@ -170,12 +187,17 @@ digest, size and diff_id are checked before it is applied, and entries
 never leave the rootfs (docs/security.md). BUNDLE must not exist or be an
 empty directory: it is built beside it (mode 0700) and appears only when
 complete. --rootless: no owners, no device nodes, and a rootless runtime
-config for the current user. --max-bytes, --max-entries: limits per layer
-(uncompressed bytes, default 64 GiB; tar entries, default 1000000).
+config for the current user; owners other than root are recorded in the
+user.rootlesscontainers xattr, as umoci does. --uid-map, --gid-map
+(repeatable, as umoci's): container ids C..C+N-1 are host ids H..H+N-1
+(N default 1); an owner no mapping covers is an error. --max-bytes,
+--max-entries: limits per layer (uncompressed bytes, default 64 GiB; tar
+entries, default 1000000).
 ]==] .. LOCAL_REF_HELP,
   function(args, out)
     local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value",
-      ["--max-bytes"] = "value", ["--max-entries"] = "value" })
+      ["--max-bytes"] = "value", ["--max-entries"] = "value",
+      ["--uid-map"] = "list", ["--gid-map"] = "list" })
     if #pos ~= 2 then fail(2, "expected DIR[:NAME] and BUNDLE") end
     local limits = {}
     for _, key in ipairs({ "max_bytes", "max_entries" }) do
@@ -194,6 +216,7 @@ config for the current user. --max-bytes, --max-entries: limits per layer
     local spec, msg = oci.unpack.image(L, ref, pos[2], {
       rootless = opts.rootless, platform = parse_platform(opts.platform),
       max_bytes = limits.max_bytes, max_entries = limits.max_entries,
+      uid_map = opts.uid_map, gid_map = opts.gid_map,
     })
     if not spec then fail(1, msg) end
     out:write(pos[2], "\n")

@@ -280,9 +280,13 @@ apply to one side, over them (skopeo's names):
   --src-creds USER:PASS, --dest-creds USER:PASS (or --src-username U
       --src-password P, and --dest-… likewise)
   --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
+  --referrers           also copy the referrers graph of the image (its
+                        artifacts, and theirs), as oras cp -r does
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args, SIDE_OPTS)
+    local spec = { ["--referrers"] = "flag" }
+    for k, v in pairs(SIDE_OPTS) do spec[k] = v end
+    local opts, pos = remote_opts(args, spec)
     if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
     local rs = parse_remote(pos[1], "SRC_REF")
     local rd = parse_remote(pos[2], "DST_REF")
@@ -290,6 +294,18 @@ apply to one side, over them (skopeo's names):
     conn.src, conn.dst = side_connection(opts, "src"), side_connection(opts, "dest")
     local d, msg, code = oci.registry.copy(pos[1], pos[2], conn)
     if not d then remote_fail(msg, code) end
+    if opts.referrers then
+      -- the copy by its digest: DST_REF may take the source's tag
+      local o = { src = conn.src, dst = conn.dst }
+      for _, k in ipairs({ "plain_http", "tls_verify", "ca_file", "auth_file", "username", "password",
+        "connect_timeout", "low_speed_timeout" }) do o[k] = conn[k] end
+      local refs, rmsg, rerr = oci.artifacts.copy_referrers(pos[1],
+        ("%s/%s@%s"):format(rd.registry, rd.repository, d:digest()), o)
+      if not refs then remote_fail(rmsg, rerr) end
+      if not opts.quiet and not opts.json then
+        out:write(("copied %d referrer(s)\n"):format(#refs))
+      end
+    end
     -- as registry.copy tags it: DST_REF's own tag, else the source's
     local tag = not rd.digest and (pos[2]:match(":[^/]*$") and rd.tag or rs.tag) or nil
     report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
@@ -301,13 +317,24 @@ command("tags", "list the tags of a repository",
 
 Prints every tag of REMOTE_REPO (host/repo), one a line (--json: a JSON
 array), following the registry's pages.
+
+  --filter REGEX        only the tags REGEX (POSIX extended) matches
+  --sort semver         semantic versions first (a leading v allowed) in
+                        semver order, then the others in byte order
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args)
+    local opts, pos = remote_opts(args, { ["--filter"] = "value", ["--sort"] = "value" })
     if #pos ~= 1 then fail(2, "expected one REMOTE_REPO") end
+    if opts.sort and opts.sort ~= "semver" then fail(2, "--sort takes semver") end
+    if opts.filter then
+      local ok, why = oci.core.check.regex_find(opts.filter, "")
+      if ok == nil then fail(2, "--filter: " .. printable(why)) end
+    end
     parse_remote(pos[1], "REMOTE_REPO")
     local tags, msg, code = oci.registry.tags(pos[1], connection(opts))
     if not tags then remote_fail(msg, code) end
+    if opts.filter then tags = assert(oci.registry.filter_tags(tags, opts.filter)) end
+    if opts.sort then tags = oci.registry.sort_tags(tags) end
     if opts.json then
       out:write(oci.json.encode(setmetatable(tags, #tags == 0 and oci.empty_array_mt() or nil)), "\n")
     else
@@ -346,3 +373,11 @@ prints a summary instead: {"digest", "mediaType", "size", "reference"}.
     return 0
   end)
 
+
+-- The connection plumbing, for the other command groups that reach
+-- registries (cli/mirror.lua, cli/artifacts.lua): the connection options,
+-- their help, and the failure and printing conventions.
+base.remote = {
+  opts = remote_opts, connection = connection, fail = remote_fail, help = REMOTE_HELP,
+  printable = printable, parse = parse_remote, side_opts = SIDE_OPTS, side_connection = side_connection,
+}

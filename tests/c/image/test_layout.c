@@ -601,6 +601,66 @@ static void test_gc(void **state) {
 
 /* ---- verify ------------------------------------------------------------- */
 
+/* oci_layout_add and gc's referrers: a manifest whose subject is kept
+   stays without an index.json entry; drop_referrers removes it and the
+   unnamed entry oci_layout_add gave it. */
+static void test_referrers_gc(void **state) {
+  (void)state;
+  char *d;
+  oci_layout *l = new_layout(&d);
+  oci_error e;
+  image a = make_image(l, "amd64", ARCHIVE_FILTER_GZIP, NULL, NULL, -1);
+  assert_int_equal(oci_layout_tag(l, a.manifest, "keep", &e), 0);
+  oci_image_descriptor *cfg, *ref;
+  assert_int_equal(
+      oci_layout_put_blob(l, "{}", 2, OCI_MEDIA_TYPE_EMPTY_JSON, &cfg, &e), 0);
+  char json[1024];
+  int n = snprintf(json, sizeof json,
+                   "{\"schemaVersion\":2,\"mediaType\":\"%s\","
+                   "\"artifactType\":\"application/x.sig\",\"config\":{"
+                   "\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":2},"
+                   "\"layers\":[],\"subject\":{\"mediaType\":\"%s\","
+                   "\"digest\":\"%s\",\"size\":%lld}}",
+                   OCI_MEDIA_TYPE_IMAGE_MANIFEST, OCI_MEDIA_TYPE_EMPTY_JSON,
+                   cfg->digest, OCI_MEDIA_TYPE_IMAGE_MANIFEST,
+                   a.manifest->digest, (long long)a.manifest->size);
+  assert_true(n > 0 && (size_t)n < sizeof json);
+  assert_int_equal(oci_layout_put_blob(l, json, (size_t)n,
+                                       OCI_MEDIA_TYPE_IMAGE_MANIFEST, &ref, &e),
+                   0);
+  oci_layout_strings rm;
+  assert_int_equal(oci_layout_gc(l, &rm, &e), 0);
+  assert_int_equal(rm.len, 0); /* the referrer and its config stay */
+  oci_layout_strings_free(&rm);
+  assert_int_equal(oci_layout_add(l, ref, &e), 0);
+  assert_int_equal(oci_layout_add(l, ref, &e), 0); /* once */
+  oci_image_index *idx;
+  assert_int_equal(oci_layout_index(l, &idx, &e), 0);
+  assert_int_equal(idx->manifests.len, 2);
+  oci_image_index_free(idx);
+  /* an image may have an unnamed entry too: drop_referrers keeps it */
+  assert_int_equal(oci_layout_add(l, a.manifest, &e), 0);
+  oci_layout_gc_options o;
+  oci_layout_gc_options_init(&o);
+  o.version = 99;
+  assert_int_equal(oci_layout_gc_opts(l, &o, &rm, &e), OCI_EINVAL);
+  assert_non_null(strstr(e.message, "options version 99"));
+  oci_layout_gc_options_init(&o);
+  o.drop_referrers = true;
+  assert_int_equal(oci_layout_gc_opts(l, &o, &rm, &e), 0);
+  assert_int_equal(rm.len, 2); /* the referrer and its config */
+  oci_layout_strings_free(&rm);
+  assert_int_equal(oci_layout_index(l, &idx, &e), 0);
+  assert_int_equal(idx->manifests.len, 2); /* "keep" and a's unnamed entry */
+  oci_image_index_free(idx);
+  oci_image_descriptor_free(cfg);
+  oci_image_descriptor_free(ref);
+  image_free(&a);
+  oci_layout_close(l);
+  rmrf(d);
+  free(d);
+}
+
 static void test_verify(void **state) {
   (void)state;
   char *d;
@@ -1396,6 +1456,7 @@ int main(void) {
       cmocka_unit_test(test_blobs),
       cmocka_unit_test(test_documents_and_tags),
       cmocka_unit_test(test_gc),
+      cmocka_unit_test(test_referrers_gc),
       cmocka_unit_test(test_verify),
       cmocka_unit_test(test_crash_large_blob),
       cmocka_unit_test(test_crash_index),

@@ -26,6 +26,8 @@
 
 #define SCRATCH_NAME "unpack"
 #include "../scratch.h"
+/* the hand-made protobuf of user.rootlesscontainers (internal, tested here) */
+#include "../../../csrc/image/xattr_internal.h"
 
 /* A tar at tmp/name from Python statements over `t` (a TarFile) and the
    helpers f(name, data), d(name), l(name, target, type). */
@@ -63,6 +65,78 @@ static void expect_fail(const char *blob, const char *root,
   if (rc != code || !strstr(err.message, part))
     fail_msg("expected %d with \"%s\", got %d: %s", code, part, rc,
              err.message);
+}
+
+/* "CONTAINER:HOST[:SIZE]" as umoci parses it, and what is refused */
+static void test_id_map_parse(void **state) {
+  (void)state;
+  oci_error e;
+  oci_id_map m;
+  assert_int_equal(oci_id_map_parse("0:100000:65536", &m, &e), OCI_OK);
+  assert_int_equal(m.container, 0);
+  assert_int_equal(m.host, 100000);
+  assert_int_equal(m.size, 65536);
+  assert_int_equal(oci_id_map_parse("7:8", &m, &e), OCI_OK);
+  assert_int_equal(m.size, 1);
+  assert_int_equal(oci_id_map_parse("4294967295:0:1", &m, &e), OCI_OK);
+  static const char *const bad[] = {"",
+                                    "x",
+                                    "1",
+                                    "1:",
+                                    "1:2:",
+                                    "1:2:0",
+                                    "-1:0",
+                                    "1:2:3:4",
+                                    " 1:2",
+                                    "1:2 ",
+                                    "1::2",
+                                    "4294967296:0",
+                                    "0:4294967295:2",
+                                    "4294967295:0:2",
+                                    "99999999999999999999:0"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(oci_id_map_parse(bad[i], &m, &e), OCI_EINVAL);
+    assert_non_null(strstr(e.message, "is not CONTAINER:HOST[:SIZE]"));
+  }
+  assert_int_equal(oci_id_map_parse(NULL, &m, &e), OCI_EINVAL);
+}
+
+/* Resource{uid, gid}: the bytes umoci writes (checked against umoci in
+   spec/rootless_owner_spec.lua), and back; hostile bytes refused */
+static void test_rootless_protobuf(void **state) {
+  (void)state;
+  unsigned char b[12];
+  size_t n = oci_rootless_encode(1000, OCI_ROOTLESS_NOOP, b);
+  static const unsigned char want[] = {0x08, 0xe8, 0x07, 0x10, 0xff,
+                                       0xff, 0xff, 0xff, 0x0f};
+  assert_int_equal(n, sizeof want);
+  assert_memory_equal(b, want, n);
+  uint32_t u, g;
+  assert_int_equal(oci_rootless_decode(b, n, &u, &g), 0);
+  assert_int_equal(u, 1000);
+  assert_int_equal(g, OCI_ROOTLESS_NOOP);
+  assert_int_equal(oci_rootless_encode(0, 0, b), 0);
+  assert_int_equal(oci_rootless_decode(b, 0, &u, &g), 0);
+  assert_int_equal(u, 0);
+  /* unknown fields of every wire type are skipped */
+  static const unsigned char extra[] = {0x1a, 0x02, 'h', 'i',  0x25, 1,
+                                        2,    3,    4,   0x10, 0x05};
+  assert_int_equal(oci_rootless_decode(extra, sizeof extra, &u, &g), 0);
+  assert_int_equal(g, 5);
+  static const unsigned char *const bad[] = {
+      (const unsigned char *)"\x08",          /* truncated varint */
+      (const unsigned char *)"\x08\x80",      /* unterminated */
+      (const unsigned char *)"\x1a\x05hi",    /* length past the end */
+      (const unsigned char *)"\x0b",          /* wire type 3 */
+      (const unsigned char *)"\x00\x01",      /* field 0 */
+      (const unsigned char *)"\x25\x01\x02"}; /* fixed32 cut short */
+  static const size_t bad_len[] = {1, 2, 4, 1, 2, 3};
+  for (size_t i = 0; i < sizeof bad_len / sizeof bad_len[0]; i++)
+    assert_int_equal(oci_rootless_decode(bad[i], bad_len[i], &u, &g), -1);
+  unsigned char ten[11];
+  memset(ten, 0x80, sizeof ten); /* a varint of more than 64 bits */
+  ten[0] = 0x08;
+  assert_int_equal(oci_rootless_decode(ten, sizeof ten, &u, &g), -1);
 }
 
 static void test_whiteout_names(void **state) {
@@ -349,6 +423,8 @@ static void test_deep_through_link(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_id_map_parse),
+      cmocka_unit_test(test_rootless_protobuf),
       cmocka_unit_test_setup_teardown(test_whiteout_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_messages_keep_names, setup,
                                       teardown),

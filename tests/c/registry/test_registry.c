@@ -217,8 +217,7 @@ static void test_auth_file(void **state) {
   char *p = write_temp("{\"auths\":{"
                        "\"other:1\":{\"auth\":\"Ym9iOng=\"},"
                        "\"https://127.0.0.1:5000/v2/\":"
-                       "{\"auth\":\"YWxpY2U6czNjcjpldA==\"}},"
-                       "\"credsStore\":\"none\"}");
+                       "{\"auth\":\"YWxpY2U6czNjcjpldA==\"}}}");
   o.auth_file = p;
   assert_int_equal(oci_registry_new("127.0.0.1:5000", &o, &r, &e), OCI_OK);
   assert_string_equal(r->username, "alice");

@@ -1,0 +1,473 @@
+/* Running build steps: spawning the OCI runtime (argv, no shell), the
+   overlay mount of a step and its upper directory turned into a layer
+   changeset (reference/formats.md "RUN steps"). */
+#define _GNU_SOURCE
+#include "ocispec/run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void oci_run_options_init(oci_run_options *o) {
+  *o = (oci_run_options)OCI_RUN_OPTIONS_INIT;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void keep_tail(oci_run_result *r, const char *d, size_t n) {
+  if (n >= OCI_RUN_STDERR_TAIL) {
+    memcpy(r->stderr_tail, d + n - OCI_RUN_STDERR_TAIL, OCI_RUN_STDERR_TAIL);
+    r->tail_len = OCI_RUN_STDERR_TAIL;
+  } else {
+    size_t keep = r->tail_len + n > OCI_RUN_STDERR_TAIL
+                      ? OCI_RUN_STDERR_TAIL - n
+                      : r->tail_len;
+    memmove(r->stderr_tail, r->stderr_tail + r->tail_len - keep, keep);
+    memcpy(r->stderr_tail + keep, d, n);
+    r->tail_len = keep + n;
+  }
+  r->stderr_tail[r->tail_len] = '\0';
+}
+
+/* The child: never returns. Writes errno to efd when exec fails. */
+static void child(const char *const *argv, const char *cwd, int out, int errfd,
+                  int efd, const sigset_t *mask) {
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  setpgid(0, 0);
+  signal(SIGPIPE, SIG_DFL);
+  sigprocmask(SIG_SETMASK, mask, NULL);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 ||
+      dup2(errfd, 2) < 0 || (cwd && chdir(cwd) != 0))
+    goto fail;
+  execvp(argv[0], (char *const *)argv);
+fail:;
+  int e = errno;
+  ssize_t w = write(efd, &e, sizeof e);
+  (void)w;
+  _exit(127);
+}
+
+int oci_run_process(const char *const *argv, const oci_run_options *o,
+                    oci_run_result *r, oci_error *err) {
+  oci_error_reset(err);
+  oci_run_options def = OCI_RUN_OPTIONS_INIT;
+  if (!o) o = &def;
+  memset(r, 0, sizeof *r);
+  if (!argv || !argv[0] || !argv[0][0])
+    return oci_error_set(err, OCI_EINVAL, "run: an empty argv");
+  int po[2] = {-1, -1}, pe[2] = {-1, -1}, px[2] = {-1, -1};
+  if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || pipe2(px, O_CLOEXEC)) {
+    int e = errno;
+    for (int i = 0; i < 2; i++) {
+      if (po[i] >= 0) close(po[i]);
+      if (pe[i] >= 0) close(pe[i]);
+      if (px[i] >= 0) close(px[i]);
+    }
+    return oci_error_set(err, OCI_EIO, "run: pipe: %s", strerror(e));
+  }
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
+  sigaddset(&block, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  pid_t pid = fork();
+  if (pid == 0) child(argv, o->cwd, po[1], pe[1], px[1], &old);
+  int fork_errno = errno;
+  close(po[1]);
+  close(pe[1]);
+  close(px[1]);
+  if (pid < 0) {
+    close(po[0]);
+    close(pe[0]);
+    close(px[0]);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return oci_error_set(err, OCI_EIO, "run: fork: %s", strerror(fork_errno));
+  }
+  setpgid(pid, pid); /* also here: no race with kill(-pid) below */
+  int rc = OCI_OK, exec_errno = 0;
+  ssize_t xn = read(px[0], &exec_errno, sizeof exec_errno);
+  close(px[0]);
+  if (xn == (ssize_t)sizeof exec_errno)
+    rc = oci_error_set(err, OCI_EIO, "run: cannot start %s: %s", argv[0],
+                       strerror(exec_errno));
+
+  double deadline = o->timeout > 0 ? now() + o->timeout : 0;
+  struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+  int open_fds = 2, killed = 0;
+  char buf[65536];
+  while (!rc && open_fds > 0) {
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(&block, NULL, &zero);
+    if (sig > 0) {
+      r->interrupted = sig;
+      break;
+    }
+    if (deadline && now() >= deadline) {
+      r->timed_out = true;
+      break;
+    }
+    int n = poll(fds, 2, 100);
+    if (n < 0 && errno != EINTR) {
+      rc = oci_error_set(err, OCI_EIO, "run: poll: %s", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < 2 && !rc && n > 0; i++) {
+      if (fds[i].fd < 0 || !fds[i].revents) continue;
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        open_fds--;
+        continue;
+      }
+      if (i == 1) keep_tail(r, buf, (size_t)got);
+      if (o->output && o->output(o->output_ctx, i + 1, buf, (size_t)got))
+        rc = oci_error_set(err, OCI_ECANCELED,
+                           "run: stopped by the output callback");
+    }
+  }
+  if (rc || r->interrupted || r->timed_out) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    killed = 1;
+  }
+  for (int i = 0; i < 2; i++)
+    if (fds[i].fd >= 0) close(fds[i].fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  (void)killed;
+  if (WIFEXITED(status)) {
+    r->exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r->exit_code = -1;
+    r->signal = WTERMSIG(status);
+  }
+  /* a signal that came after the output closed is still ours to report */
+  if (!r->interrupted) {
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(&block, NULL, &zero);
+    if (sig > 0) r->interrupted = sig;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+void oci_run_reraise(int sig) {
+  sigset_t s;
+  signal(sig, SIG_DFL);
+  sigemptyset(&s);
+  sigaddset(&s, sig);
+  pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+  raise(sig);
+}
+
+int oci_run_mount_overlay(const char *lower, const char *upper,
+                          const char *work, const char *target,
+                          oci_error *err) {
+  oci_error_reset(err);
+  for (const char *const *p = (const char *const[]){lower, upper, work, NULL};
+       *p; p++)
+    if (strchr(*p, ',') || strchr(*p, ':'))
+      return oci_error_set(err, OCI_EINVAL,
+                           "overlay: path %s has a ',' or ':' (mount options)",
+                           *p);
+  char opts[3 * 4096 + 128];
+  const char *extra[] = {",redirect_dir=off,index=off,metacopy=off", ""};
+  int e = 0;
+  for (int i = 0; i < 2; i++) {
+    int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s%s",
+                     lower, upper, work, extra[i]);
+    if (n < 0 || (size_t)n >= sizeof opts)
+      return oci_error_set(err, OCI_ETOOBIG, "overlay: paths too long");
+    if (mount("overlay", target, "overlay", 0, opts) == 0) return OCI_OK;
+    e = errno;
+    if (e != EINVAL) break;
+  }
+  return oci_error_set(err,
+                       e == EPERM || e == ENODEV ? OCI_EUNSUPPORTED : OCI_EIO,
+                       "overlay: cannot mount on %s: %s", target, strerror(e));
+}
+
+int oci_run_unmount(const char *target, oci_error *err) {
+  oci_error_reset(err);
+  if (umount2(target, UMOUNT_NOFOLLOW) == 0) return OCI_OK;
+  if (errno == EBUSY && umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+    return OCI_OK;
+  return oci_error_set(err, OCI_EIO, "cannot unmount %s: %s", target,
+                       strerror(errno));
+}
+
+static int is_overlay_xattr(const char *name) {
+  return strncmp(name, "trusted.overlay.", 16) == 0 ||
+         strncmp(name, "user.overlay.", 13) == 0;
+}
+
+/* Removes the overlay xattrs of fd; *opaque = it was marked opaque. */
+static int strip_xattrs(int fd, const char *path, int *opaque, oci_error *err) {
+  char names[8192], v[4];
+  *opaque = 0;
+  ssize_t n = flistxattr(fd, names, sizeof names);
+  if (n < 0) {
+    if (errno == ENOTSUP) return OCI_OK;
+    return oci_error_set(err, OCI_EIO, "changeset: %s: listxattr: %s", path,
+                         strerror(errno));
+  }
+  for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+    const char *name = names + i;
+    if (!is_overlay_xattr(name)) continue;
+    if (strcmp(strchr(name, '.') + 1, "overlay.opaque") == 0) {
+      ssize_t vn = fgetxattr(fd, name, v, sizeof v);
+      if (vn == 1 && v[0] == 'y') *opaque = 1;
+    }
+    if (fremovexattr(fd, name) != 0)
+      return oci_error_set(err, OCI_EIO, "changeset: %s: removexattr %s: %s",
+                           path, name, strerror(errno));
+  }
+  return OCI_OK;
+}
+
+static int changeset_dir(int dfd, const char *path, int depth, oci_error *err) {
+  if (depth > 512)
+    return oci_error_set(err, OCI_EDEPTH, "changeset: %s: too deep", path);
+  int opaque;
+  int rc = strip_xattrs(dfd, path, &opaque, err);
+  if (rc) return rc;
+  int lfd = dup(dfd);
+  DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+  if (!d) {
+    if (lfd >= 0) close(lfd);
+    return oci_error_set(err, OCI_EIO, "changeset: %s: %s", path,
+                         strerror(errno));
+  }
+  struct dirent *de;
+  char **wh = NULL;
+  size_t n_wh = 0;
+  while (!rc && (errno = 0, de = readdir(d))) {
+    const char *name = de->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", path, name);
+    if (strncmp(name, ".wh.", 4) == 0) {
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "changeset: %s: a file named like a whiteout", sub);
+      break;
+    }
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc = oci_error_set(err, OCI_EIO, "changeset: %s: %s", sub,
+                         strerror(errno));
+      break;
+    }
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      /* replaced after the listing (a new name could show up in it) */
+      char **nw = realloc(wh, (n_wh + 1) * sizeof *wh);
+      char *copy = nw ? strdup(name) : NULL;
+      if (nw) wh = nw;
+      if (!copy) {
+        rc = oci_error_set(err, OCI_ENOMEM, "changeset: out of memory");
+        break;
+      }
+      wh[n_wh++] = copy;
+      continue;
+    }
+    if (S_ISLNK(st.st_mode)) continue; /* xattrs of links: not ours */
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+    if (S_ISDIR(st.st_mode))
+      flags |= O_DIRECTORY;
+    else if (!S_ISREG(st.st_mode))
+      continue;
+    int fd = openat(dfd, name, flags);
+    if (fd < 0) {
+      rc = oci_error_set(err, OCI_EIO, "changeset: %s: %s", sub,
+                         strerror(errno));
+      break;
+    }
+    if (S_ISDIR(st.st_mode))
+      rc = changeset_dir(fd, sub, depth + 1, err);
+    else {
+      int op;
+      rc = strip_xattrs(fd, sub, &op, err);
+    }
+    close(fd);
+  }
+  if (!rc && errno && !de)
+    rc =
+        oci_error_set(err, OCI_EIO, "changeset: %s: %s", path, strerror(errno));
+  closedir(d);
+  for (size_t i = 0; i < n_wh; i++) {
+    char name[NAME_MAX + 8];
+    snprintf(name, sizeof name, ".wh.%s", wh[i]);
+    int f = -1;
+    if (!rc &&
+        (unlinkat(dfd, wh[i], 0) != 0 ||
+         (f = openat(dfd, name,
+                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0600)) < 0))
+      rc = oci_error_set(err, OCI_EIO, "changeset: %s/%s: %s", path, wh[i],
+                         strerror(errno));
+    if (f >= 0) close(f);
+    free(wh[i]);
+  }
+  free(wh);
+  if (!rc && opaque && depth > 0) {
+    int f = openat(dfd, ".wh..wh..opq",
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f < 0)
+      return oci_error_set(err, OCI_EIO, "changeset: %s/.wh..wh..opq: %s", path,
+                           strerror(errno));
+    close(f);
+  }
+  return rc;
+}
+
+int oci_run_upper_to_changeset(const char *upper, oci_error *err) {
+  oci_error_reset(err);
+  int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return oci_error_set(err, OCI_EIO, "changeset: %s: %s", upper,
+                         strerror(errno));
+  int rc = changeset_dir(fd, upper, 0, err);
+  close(fd);
+  return rc;
+}
+
+/* 1 when the regular files a and b (open) differ in content, 0 when equal,
+   -1 on a read error. */
+static int content_differs(int a, int b) {
+  char ba[16384], bb[16384];
+  for (;;) {
+    ssize_t na = read(a, ba, sizeof ba);
+    if (na < 0 && errno == EINTR) continue;
+    if (na < 0) return -1;
+    size_t got = 0;
+    while (got < (size_t)na) {
+      ssize_t nb = read(b, bb + got, (size_t)na - got);
+      if (nb < 0 && errno == EINTR) continue;
+      if (nb < 0) return -1;
+      if (nb == 0) return 1;
+      got += (size_t)nb;
+    }
+    if (na == 0) {
+      ssize_t nb = read(b, bb, 1);
+      return nb < 0 ? -1 : nb > 0;
+    }
+    if (memcmp(ba, bb, (size_t)na) != 0) return 1;
+  }
+}
+
+static int same_meta(const struct stat *a, const struct stat *b) {
+  return a->st_size == b->st_size && a->st_mode == b->st_mode &&
+         a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int mark_dir(int lfd, int ufd, const char *path, int depth,
+                    size_t *changed, oci_error *err) {
+  if (depth > 512)
+    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
+  int dfd = dup(ufd);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
+                         strerror(errno));
+  }
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (!rc && (errno = 0, de = readdir(d))) {
+    const char *name = de->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", path, name);
+    struct stat us, ls;
+    if (fstatat(ufd, name, &us, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+      break;
+    }
+    if (fstatat(lfd, name, &ls, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue; /* added */
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+      break;
+    }
+    int dir = S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode);
+    int reg = S_ISREG(us.st_mode) && S_ISREG(ls.st_mode);
+    if (!dir && !(reg && same_meta(&ls, &us))) continue;
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0);
+    int a = openat(lfd, name, flags), b = openat(ufd, name, flags);
+    if (a < 0 || b < 0)
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+    else if (dir)
+      rc = mark_dir(a, b, sub, depth + 1, changed, err);
+    else {
+      int c = content_differs(a, b);
+      if (c < 0)
+        rc = oci_error_set(err, OCI_EIO, "snapshot: %s: read: %s", sub,
+                           strerror(errno));
+      else if (c > 0) {
+        struct timespec t[2] = {{0, UTIME_OMIT}, us.st_mtim};
+        t[1].tv_nsec =
+            t[1].tv_nsec == 999999999 ? t[1].tv_nsec - 1 : t[1].tv_nsec + 1;
+        if (futimens(b, t) != 0)
+          rc = oci_error_set(err, OCI_EIO, "snapshot: %s: utimens: %s", sub,
+                             strerror(errno));
+        else if (changed)
+          (*changed)++;
+      }
+    }
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+  }
+  if (!rc && !de && errno)
+    rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(errno));
+  closedir(d);
+  return rc;
+}
+
+int oci_run_mark_content_changes(const char *lower, const char *upper,
+                                 size_t *changed, oci_error *err) {
+  oci_error_reset(err);
+  if (changed) *changed = 0;
+  int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int l = open(lower, flags);
+  if (l < 0)
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", lower,
+                         strerror(errno));
+  int u = open(upper, flags);
+  if (u < 0) {
+    close(l);
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", upper,
+                         strerror(errno));
+  }
+  int rc = mark_dir(l, u, upper, 0, changed, err);
+  close(l);
+  close(u);
+  return rc;
+}

@@ -1,0 +1,403 @@
+--- RUN steps of `ocispec.build`: `img:run(cmd, opts)` runs a command in
+-- the image's current file system with an OCI runtime (runc, or crun) and
+-- commits the change as one layer.
+--
+--    local img = assert(oci.build.Image.from(L, "base"))
+--    assert(img:run("adduser -D app && echo hi > /etc/motd"))
+--    assert(img:run({ "/bin/sh", "-c", "rm /etc/motd" }, { network = "host" }))
+--
+-- How: the image's layers are unpacked (the safe unpacker, each layer
+-- checked against its digest and diff_id) into a temporary directory;
+-- overlayfs is mounted over it (lowerdir = the unpacked tree), so the
+-- upper directory holds exactly the change; a bundle is made with
+-- `runtime.Spec.from_image_config` plus the options; the runtime runs it
+-- with its state in the temporary directory. The upper directory becomes
+-- the layer: whiteouts (overlayfs's 0:0 character devices) as `.wh.NAME`,
+-- opaque directories as `.wh..wh..opq`. Where overlayfs cannot be mounted,
+-- the tree is unpacked twice and the layer is the changeset between the
+-- two (`layer.build{lower=, upper=}`: size, mode, owner and mtime
+-- compared, and the content of files whose metadata is unchanged).
+--
+-- Afterwards, whatever happened (success, a failing command, a timeout, an
+-- error raised by the output callback, SIGINT/SIGTERM/SIGHUP/SIGQUIT
+-- while the command runs), the container is deleted (`runtime delete
+-- --force`), the overlay unmounted and the temporary directory removed;
+-- a caught signal is raised again after that.
+--
+-- Needs root (rootless RUN with user namespaces is not implemented: a
+-- clear "unsupported" error says so).
+-- @module ocispec.build_run
+local core = require "ocispec.core"
+local util = require "ocispec.util"
+local runtime = require "ocispec.runtime"
+
+local M = {}
+
+local RUN_OPTIONS = { "env", "workdir", "user", "mounts", "network", "timeout", "runtime", "output",
+  "tmpdir", "comment", "overlay", "cache_dir" }
+
+-- The capabilities of a RUN step: Docker's default set, so that package
+-- managers, chown and adduser work.
+local Cap = runtime.Capability
+local RUN_CAPS = { Cap.Chown, Cap.DacOverride, Cap.Fsetid, Cap.Fowner, Cap.Mknod, Cap.NetRaw, Cap.Setgid,
+  Cap.Setuid, Cap.Setfcap, Cap.Setpcap, Cap.NetBindService, Cap.SysChroot, Cap.Kill, Cap.AuditWrite }
+
+-- The absolute path of program `name` in PATH, or nil.
+local function which(name)
+  if name:find("/", 1, true) then
+    local f = io.open(name, "rb")
+    if f then f:close() return name end
+    return nil
+  end
+  for dir in (os.getenv("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin"):gmatch("[^:]+") do
+    local p = dir .. "/" .. name
+    local f = io.open(p, "rb")
+    if f then
+      f:close()
+      return p
+    end
+  end
+  return nil
+end
+
+--- The runtime a RUN step uses: `name` ("runc", "crun" or a path) or,
+-- by default, runc when installed, else crun. Returns its path, or nil,
+-- message, err.
+function M.find_runtime(name)
+  if name ~= nil and type(name) ~= "string" then error("runtime: a string expected", 2) end
+  for _, n in ipairs(name and { name } or { "runc", "crun" }) do
+    local p = which(n)
+    if p then return p end
+  end
+  return util.fail("unsupported", ("RUN: no OCI runtime found (%s): install Debian's runc or crun")
+    :format(name or "runc, crun"))
+end
+
+local function check_mounts(mounts)
+  if mounts == nil then return {} end
+  if type(mounts) ~= "table" then error("run: mounts must be a list", 4) end
+  for i, m in ipairs(mounts) do
+    if type(m) ~= "table" then error(("run: mounts[%d] must be a table"):format(i), 4) end
+    util.check_options(m, { "type", "source", "target", "readonly", "size", "id" }, ("run: mounts[%d]"):format(i), 5)
+    if type(m.target) ~= "string" or m.target:sub(1, 1) ~= "/" then
+      error(("run: mounts[%d].target must be an absolute path"):format(i), 4)
+    end
+    if m.type == "bind" then
+      if type(m.source) ~= "string" then error(("run: mounts[%d].source: a host path expected"):format(i), 4) end
+    elseif m.type == "cache" then
+      if m.id ~= nil and (type(m.id) ~= "string" or not m.id:match("^[%w_][%w._-]*$") or #m.id > 200) then
+        error(("run: mounts[%d].id: letters, digits, '.', '_', '-' expected, got %s"):format(i, tostring(m.id)), 4)
+      end
+    elseif m.type ~= "tmpfs" then
+      error(("run: mounts[%d].type must be \"bind\", \"tmpfs\" or \"cache\", got %s"):format(i, tostring(m.type)),
+        4)
+    end
+  end
+  return mounts
+end
+
+-- The runtime spec of the step, as a table.
+local function step_spec(img, argv, opts, rootfs)
+  local cfg, msg, err = img:config()
+  if not cfg then return nil, msg, err end
+  local spec
+  spec, msg, err = runtime.Spec.from_image_config(cfg, { rootfs = rootfs })
+  if not spec then return nil, msg, err end
+  local t = spec:to_table()
+  local p = t.process
+  p.args = argv
+  p.terminal = false
+  p.cwd = opts.workdir or p.cwd or "/"
+  local env = p.env or {}
+  if opts.env then
+    local names = {}
+    for k in pairs(opts.env) do names[#names + 1] = k end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      local entry, done = k .. "=" .. tostring(opts.env[k]), false
+      for i, e in ipairs(env) do
+        if e:match("^([^=]*)") == k then env[i], done = entry, true end
+      end
+      if not done then env[#env + 1] = entry end
+    end
+  end
+  p.env = env
+  p.capabilities = { bounding = RUN_CAPS, effective = RUN_CAPS, permitted = RUN_CAPS }
+  t.root = { path = "rootfs", readonly = false }
+  t.hostname = "ocispec-run"
+  for _, m in ipairs(opts.mounts) do
+    if m.type == "bind" or m.type == "cache" then
+      t.mounts[#t.mounts + 1] = { destination = m.target, type = "bind",
+        source = m.type == "cache" and m.host or m.source,
+        options = { "rbind", m.readonly and "ro" or "rw", "nosuid", "nodev" } }
+    else
+      t.mounts[#t.mounts + 1] = { destination = m.target, type = "tmpfs", source = "tmpfs",
+        options = { "nosuid", "nodev", "mode=1777", "size=" .. tostring(m.size or "64m") } }
+    end
+  end
+  -- network "none": a network namespace of its own (the runtime brings up
+  -- its loopback only); "host": none, the host's network
+  local ns = {}
+  for _, n in ipairs(t.linux.namespaces or {}) do
+    if n.type ~= runtime.LinuxNamespaceType.Network then ns[#ns + 1] = n end
+  end
+  if opts.network == "none" then ns[#ns + 1] = { type = runtime.LinuxNamespaceType.Network } end
+  t.linux.namespaces = ns
+  local out
+  out, msg, err = runtime.Spec.from_table(t)
+  if not out then return nil, msg, err end
+  return out
+end
+
+-- Makes the mount points of spec in the unpacked tree `lower` (not in the
+-- layer: the runtime would create the missing ones in the upper
+-- directory). Each component is made only where it is missing; a
+-- component that is not a real directory (a symbolic link the image
+-- planted, a file) stops there and is left to the runtime.
+local function make_mount_points(spec, lower)
+  for _, m in ipairs(spec:to_table().mounts or {}) do
+    local path = lower
+    for comp in m.destination:gmatch("[^/]+") do
+      if comp == "." or comp == ".." then break end
+      path = path .. "/" .. comp
+      local st = core.unpack.dir_state(path)
+      if st == "missing" then
+        if not core.unpack.mkdir(path, 493) then break end
+      elseif st ~= "empty" and st ~= "full" then
+        break
+      end
+    end
+  end
+end
+
+--- The directory of cache mounts (`{type="cache", id=, target=}`):
+-- `dir` when given, else $OCISPEC_CACHE_DIR, else
+-- $XDG_CACHE_HOME/ocispec/mounts, else ~/.cache/ocispec/mounts.
+function M.cache_dir(dir)
+  if dir then return dir end
+  local env = os.getenv("OCISPEC_CACHE_DIR")
+  if env and env ~= "" then return env end
+  local xdg = os.getenv("XDG_CACHE_HOME")
+  if xdg and xdg ~= "" then return xdg .. "/ocispec/mounts" end
+  return (os.getenv("HOME") or "/root") .. "/.cache/ocispec/mounts"
+end
+
+-- mkdir -p of an absolute host path (each missing component, mode 0755);
+-- true, or nil, message, err.
+local function mkdir_p(path)
+  local cur = ""
+  for comp in path:gmatch("[^/]+") do
+    cur = cur .. "/" .. comp
+    local st, msg, err = core.unpack.dir_state(cur)
+    if not st then return nil, msg, err end
+    if st == "missing" then
+      local ok
+      ok, msg, err = core.unpack.mkdir(cur, 493)
+      if not ok and core.unpack.dir_state(cur) == "missing" then return nil, msg, err end
+    elseif st == "other" then
+      return util.fail("io", ("%s: not a directory"):format(cur))
+    end
+  end
+  return true
+end
+M.mkdir_p = mkdir_p
+
+-- Unpacks img's layers into dir (each checked by digest, size, diff_id).
+local function unpack_layers(img, dir)
+  local ids = img.cfg.rootfs.diff_ids
+  for i, d in ipairs(img.layers) do
+    local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
+      { digest = d.digest, size = d.size, diff_id = ids[i] })
+    if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
+  end
+  return true
+end
+
+M.unpack_layers = unpack_layers
+
+--- The cache key of `img:run(cmd, opts)` (ocispec.build_cache): the
+-- command, env, workdir, user, network, mounts (bind mounts: the digest of
+-- their source tree; cache mounts: type, id and target only) and comment.
+function M.key(img, cmd, opts)
+  local cache = require "ocispec.build_cache"
+  opts = type(opts) == "table" and opts or {}
+  local args = { cmd = cmd, env = opts.env or {}, workdir = opts.workdir or "", user = opts.user or "",
+    network = opts.network or "none", comment = opts.comment or "", layer = cache.layer_args(img), mounts = {} }
+  local inputs = {}
+  for i, m in ipairs(type(opts.mounts) == "table" and opts.mounts or {}) do
+    if type(m) == "table" then
+      args.mounts[i] = { type = m.type, target = m.target, id = m.id or "", readonly = m.readonly or false }
+      if m.type == "bind" and type(m.source) == "string" then
+        local d, msg, err = cache.tree_digest(m.source)
+        if not d then return nil, msg, err end
+        inputs[#inputs + 1] = d
+      end
+    end
+  end
+  return cache.key(img, "run", args, inputs)
+end
+
+function M.describe(cmd)
+  if type(cmd) ~= "table" then return "RUN " .. tostring(cmd) end
+  return "RUN " .. table.concat(cmd, " ")
+end
+
+local function describe(cmd)
+  if type(cmd) == "string" then return cmd end
+  local parts = {}
+  for i, s in ipairs(cmd) do parts[i] = string.format("%q", s) end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+
+--- Run `cmd` (a string for `/bin/sh -c`, or an argv list) in the image and
+-- add its change as one layer with the history entry `RUN <cmd>`.
+-- opts: `env` (a table name → value, on top of the image's Env), `workdir`,
+-- `user` (as Config.User, resolved in the image), `mounts` (a list of
+-- `{type="bind", source=, target=, readonly=}` or `{type="tmpfs",
+-- target=, size=}` or `{type="cache", id=, target=}`: a directory that
+-- persists between steps and builds by `id` (default: the target), in
+-- `cache_dir` (default `build_run.cache_dir()`); never in the layer), `network` ("none", the default:
+-- its own network namespace with loopback only; or "host"), `timeout`
+-- (seconds), `runtime` ("runc", "crun" or a path; default runc, else
+-- crun), `output` (a function(stream, data), stream "stdout" or "stderr";
+-- default: written to io.stdout / io.stderr), `tmpdir` (where the step's
+-- temporary directory goes; default $TMPDIR or /tmp), `comment`.
+-- Returns img, or nil, message, err: err.code "command" when the command
+-- exits non-zero (err.exit_code), is killed (err.signal) or times out
+-- (err.timed_out), with the tail of its stderr in the message and
+-- err.stderr; "unsupported" without root or a runtime. Nothing is
+-- committed on failure and nothing is left behind.
+function M.run(img, cmd, opts)
+  if type(cmd) == "string" then
+    cmd = { "/bin/sh", "-c", cmd }
+  elseif type(cmd) == "table" then
+    if #cmd == 0 then error("run: an empty command", 2) end
+    for i, s in ipairs(cmd) do
+      if type(s) ~= "string" then error(("run: cmd[%d]: string expected, got %s"):format(i, type(s)), 2) end
+    end
+  else
+    error("run: a command string or argv list expected, got " .. type(cmd), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then error("run: options must be a table", 2) end
+  util.check_options(opts, RUN_OPTIONS, "run", 3)
+  opts = opts or {}
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.network = o.network or "none"
+  if o.network ~= "none" and o.network ~= "host" then
+    error(("run: network must be \"none\" or \"host\", got %s"):format(tostring(o.network)), 2)
+  end
+  if o.env ~= nil and type(o.env) ~= "table" then error("run: env must be a table", 2) end
+  if o.output ~= nil and type(o.output) ~= "function" then error("run: output must be a function", 2) end
+  if o.timeout ~= nil and type(o.timeout) ~= "number" then error("run: timeout must be a number", 2) end
+  local mounts = {}
+  for i, m in ipairs(check_mounts(o.mounts)) do
+    mounts[i] = {}
+    for k, v in pairs(m) do mounts[i][k] = v end
+  end
+  o.mounts = mounts
+  for _, m in ipairs(o.mounts) do
+    if m.type == "cache" then
+      -- by id (default: the target), in the cache directory; made once
+      local id = m.id or m.target:gsub("[^%w._-]", "_")
+      m.host = M.cache_dir(o.cache_dir) .. "/" .. id
+      local ok, msg, err = mkdir_p(m.host)
+      if not ok then return util.fail(err, "RUN: cache mount " .. id .. ": " .. msg) end
+    end
+  end
+  local created_by = "RUN " .. describe((cmd[1] == "/bin/sh" and #cmd == 3 and cmd[2] == "-c"
+    and cmd[3] or cmd))
+  if core.fs.ids().euid ~= 0 then
+    return util.fail("unsupported", "RUN: needs root (rootless RUN with user namespaces is not implemented)")
+  end
+  local rt, msg, err = M.find_runtime(o.runtime)
+  if not rt then return nil, msg, err end
+
+  local base = o.tmpdir or os.getenv("TMPDIR") or "/tmp"
+  local tmp
+  tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-run-XXXXXX")
+  if not tmp then return util.fail(err, "RUN: temporary directory: " .. msg) end
+  local state = { tmp = tmp, rt = rt, id = "ocispec-run-" .. tmp:match("([^-/]+)$") }
+  local function cleanup()
+    if state.started then
+      core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
+    end
+    if state.mounted then core.run.unmount(tmp .. "/rootfs") end
+    core.unpack.remove_tree(tmp)
+  end
+  local ok, a, b, c = pcall(function()
+    local r, m, e
+    for _, d in ipairs({ "lower", "upper", "work", "rootfs", "state" }) do
+      r, m, e = core.unpack.mkdir(tmp .. "/" .. d, 493)
+      if not r then return nil, m, e end
+    end
+    r, m, e = unpack_layers(img, tmp .. "/lower")
+    if not r then return nil, m, e end
+    local spec
+    spec, m, e = step_spec(img, cmd, o, tmp .. "/lower")
+    if not spec then return util.fail(e, "RUN: runtime config: " .. m) end
+    make_mount_points(spec, tmp .. "/lower")
+    local overlay = o.overlay ~= false
+      and core.run.mount_overlay(tmp .. "/lower", tmp .. "/upper", tmp .. "/work", tmp .. "/rootfs")
+    if overlay then
+      state.mounted = true
+    else -- a second copy, compared afterwards
+      r, m, e = unpack_layers(img, tmp .. "/rootfs")
+      if not r then return nil, m, e end
+      make_mount_points(spec, tmp .. "/rootfs")
+    end
+    r, m, e = spec:to_file(tmp .. "/config.json")
+    if not r then return nil, m, e end
+    local output = o.output or function(stream, data)
+      local f = stream == "stdout" and io.stdout or io.stderr
+      f:write(data)
+      f:flush()
+    end
+    state.started = true
+    local res
+    local argv = { rt, "--root", tmp .. "/state" }
+    -- crun refuses hybrid cgroup hierarchies; a build step needs no limits
+    if rt:match("crun$") then argv[#argv + 1] = "--cgroup-manager=disabled" end
+    for _, a in ipairs({ "run", "--bundle", tmp, state.id }) do argv[#argv + 1] = a end
+    res, m, e = core.run.process(argv,
+      { timeout = o.timeout, output = output })
+    if not res then return util.fail(e, "RUN: " .. m) end
+    if res.interrupted ~= 0 then
+      state.interrupted = res.interrupted
+      return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), res.interrupted))
+    end
+    if res.timed_out or res.exit_code ~= 0 then
+      local tail = res.stderr_tail:gsub("%s+$", "")
+      local how = res.timed_out and ("timed out after %gs"):format(o.timeout)
+        or res.signal ~= 0 and ("killed by signal %d"):format(res.signal)
+        or ("exit code %d"):format(res.exit_code)
+      return util.fail("command", ("%s: %s%s"):format(created_by, how, tail ~= "" and ": " .. tail or ""),
+        { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail })
+    end
+    core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
+    state.started = false
+    local spec_layer
+    if overlay then
+      r, m, e = core.run.unmount(tmp .. "/rootfs")
+      if not r then return nil, m, e end
+      state.mounted = false
+      r, m, e = core.run.upper_to_changeset(tmp .. "/upper")
+      if not r then return util.fail(e, "RUN: " .. m) end
+      spec_layer = { dir = tmp .. "/upper" }
+    else
+      -- content changes that kept size and mtime: marked for the comparison
+      r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
+      if not r then return util.fail(e, "RUN: " .. m) end
+      spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs" }
+    end
+    spec_layer.created_by = created_by
+    spec_layer.comment = o.comment
+    return img:_add_layer(spec_layer)
+  end)
+  cleanup()
+  if state.interrupted then core.run.reraise(state.interrupted) end
+  if not ok then error(a, 0) end
+  return a, b, c
+end
+
+return M

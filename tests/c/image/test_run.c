@@ -1,0 +1,141 @@
+/* Unit tests of csrc/image/run.c: oci_run_process (exit codes, signals,
+   timeout, output, a missing program, an output callback that stops it)
+   and oci_run_upper_to_changeset / oci_run_mark_content_changes on
+   hand-made trees (whiteout devices need root: skipped otherwise). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ocispec/run.h"
+
+#define SCRATCH_NAME "run"
+#include "../scratch.h"
+
+typedef struct {
+  char out[256];
+  size_t n;
+  int stop;
+} collect;
+
+static int on_out(void *ctx, int stream, const char *d, size_t n) {
+  collect *c = ctx;
+  if (stream == 1 && c->n + n < sizeof c->out) {
+    memcpy(c->out + c->n, d, n);
+    c->n += n;
+  }
+  return c->stop;
+}
+
+static void test_exit_and_output(void **state) {
+  (void)state;
+  const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 7",
+                        NULL};
+  collect c = {{0}, 0, 0};
+  oci_run_options o = OCI_RUN_OPTIONS_INIT;
+  o.output = on_out;
+  o.output_ctx = &c;
+  oci_run_result r;
+  oci_error err;
+  assert_int_equal(oci_run_process(argv, &o, &r, &err), OCI_OK);
+  assert_int_equal(r.exit_code, 7);
+  assert_int_equal(r.signal, 0);
+  assert_string_equal(r.stderr_tail, "err\n");
+  assert_memory_equal(c.out, "out\n", 4);
+}
+
+static void test_signal_and_timeout(void **state) {
+  (void)state;
+  const char *kill_self[] = {"/bin/sh", "-c", "kill -9 $$", NULL};
+  oci_run_result r;
+  oci_error err;
+  assert_int_equal(oci_run_process(kill_self, NULL, &r, &err), OCI_OK);
+  assert_int_equal(r.exit_code, -1);
+  assert_int_equal(r.signal, SIGKILL);
+  const char *slow[] = {"sleep", "30", NULL};
+  oci_run_options o = OCI_RUN_OPTIONS_INIT;
+  o.timeout = 0.2;
+  assert_int_equal(oci_run_process(slow, &o, &r, &err), OCI_OK);
+  assert_true(r.timed_out);
+}
+
+static void test_missing_and_cancel(void **state) {
+  (void)state;
+  const char *none[] = {"/no/such/program", NULL};
+  oci_run_result r;
+  oci_error err;
+  assert_int_equal(oci_run_process(none, NULL, &r, &err), OCI_EIO);
+  assert_non_null(strstr(err.message, "cannot start /no/such/program"));
+  const char *chatty[] = {"/bin/sh", "-c", "while :; do echo x; done", NULL};
+  collect c = {{0}, 0, 1};
+  oci_run_options o = OCI_RUN_OPTIONS_INIT;
+  o.output = on_out;
+  o.output_ctx = &c;
+  assert_int_equal(oci_run_process(chatty, &o, &r, &err), OCI_ECANCELED);
+  const char *empty[] = {NULL};
+  assert_int_equal(oci_run_process(empty, NULL, &r, &err), OCI_EINVAL);
+}
+
+static void test_changeset(void **state) {
+  (void)state;
+  if (geteuid() != 0) skip();
+  sh("mkdir -p %s %s %s", p("u/etc"), p("u/opq"), p("u/real"));
+  assert_int_equal(mknod(p("u/etc/gone"), S_IFCHR | 0, makedev(0, 0)), 0);
+  sh("setfattr -n trusted.overlay.opaque -v y %s 2>/dev/null || "
+     "python3 -c \"import os; os.setxattr('%s', 'trusted.overlay.opaque', "
+     "b'y')\"",
+     p("u/opq"), p("u/opq"));
+  sh("ln -s /etc %s", p("u/link"));
+  oci_error err;
+  assert_int_equal(oci_run_upper_to_changeset(p("u"), &err), OCI_OK);
+  struct stat st;
+  assert_int_equal(lstat(p("u/etc/.wh.gone"), &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_not_equal(lstat(p("u/etc/gone"), &st), 0);
+  assert_int_equal(lstat(p("u/opq/.wh..wh..opq"), &st), 0);
+  assert_int_not_equal(lstat(p("u/real/.wh..wh..opq"), &st), 0);
+  /* the link was not followed: nothing written in the host's /etc */
+  assert_int_not_equal(lstat("/etc/.wh..wh..opq", &st), 0);
+  /* a file named like a whiteout, made by the command: refused */
+  sh("mkdir -p %s && touch %s", p("v/d"), p("v/d/.wh.x"));
+  assert_int_equal(oci_run_upper_to_changeset(p("v"), &err), OCI_EINVAL);
+  assert_non_null(strstr(err.message, "named like a whiteout"));
+}
+
+static void test_mark_content(void **state) {
+  (void)state;
+  sh("mkdir -p %s %s && printf a > %s && printf b > %s && printf c > %s && "
+     "printf c > %s && touch -d @1700000000 %s %s %s %s",
+     p("l/d"), p("r/d"), p("l/d/f"), p("r/d/f"), p("l/same"), p("r/same"),
+     p("l/d/f"), p("r/d/f"), p("l/same"), p("r/same"));
+  size_t n = 9;
+  oci_error err;
+  assert_int_equal(oci_run_mark_content_changes(p("l"), p("r"), &n, &err),
+                   OCI_OK);
+  assert_int_equal(n, 1);
+  struct stat a, b;
+  assert_int_equal(stat(p("l/d/f"), &a), 0);
+  assert_int_equal(stat(p("r/d/f"), &b), 0);
+  assert_true(a.st_mtim.tv_nsec != b.st_mtim.tv_nsec);
+  assert_int_equal(oci_run_mark_content_changes(p("none"), p("r"), &n, &err),
+                   OCI_EIO);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_exit_and_output),
+      cmocka_unit_test(test_signal_and_timeout),
+      cmocka_unit_test(test_missing_and_cancel),
+      cmocka_unit_test(test_changeset),
+      cmocka_unit_test(test_mark_content),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
