@@ -20,7 +20,12 @@
           bench_codec --generate DIR          write the generated inputs
           bench_codec --rss FILE TYPE         (child) peak RSS of one parse
           bench_codec --loop PHASE FILE TYPE N  (callgrind driver)
-   TYPE is manifest, index, config or runtime. */
+          bench_codec --peer run|parse SECONDS OUTDIR NAME:TYPE:PATH...
+          bench_codec --peer rss TYPE PATH [N]
+   TYPE is manifest, index, config or runtime. --peer speaks the protocol
+   of the prebuilt peers in ../shared/peers (their README), so that
+   bench/peers.sh drives ours and theirs alike: `run` times the round trip
+   (parse + compact write + free), `parse` parse + free only. */
 #include <ocispec/ocispec.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -426,6 +431,105 @@ static int loop_main(const char *ph, const char *path, const char *type,
   return 0;
 }
 
+/* ---- the peers' protocol (../shared/peers/README.md) --------------------- */
+
+static double wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* `run`/`parse` SECONDS OUTDIR NAME:TYPE:PATH...: for each input, its first
+   output to OUTDIR/NAME.json (`-` for none), ~0.1 s of warm-up, then
+   batches of ~5 ms until SECONDS of wall time; one RESULT line each. */
+static int peer_run(bool roundtrip, double seconds, const char *outdir, int n,
+                    char **specs) {
+  for (int i = 0; i < n; i++) {
+    char spec[4096];
+    snprintf(spec, sizeof spec, "%s", specs[i]);
+    char *type = strchr(spec, ':');
+    char *path = type ? strchr(type + 1, ':') : NULL;
+    if (!path) die(specs[i], "not NAME:TYPE:PATH");
+    *type++ = '\0';
+    *path++ = '\0';
+    input in = {{0}, type_by_name(type), NULL, 0, NULL, 0, false, {0}, {0}};
+    in.buf = read_all(path, &in.len);
+    if (!in.buf) die(path, "cannot open");
+    oci_error err;
+    void *doc;
+    char *out;
+    size_t out_len;
+    if (oci_parse(in.type, in.buf, in.len, NULL, &doc, &err) ||
+        oci_to_json(in.type, doc, NULL, &out, &out_len, &err))
+      die(path, err.message);
+    oci_free(doc);
+    if (strcmp(outdir, "-")) {
+      char opath[8200];
+      if (snprintf(opath, sizeof opath, "%s/%s.json", outdir, spec) >=
+          (int)sizeof opath)
+        die(outdir, "path too long");
+      FILE *f = fopen(opath, "wb");
+      if (!f || fwrite(out, 1, out_len, f) != out_len || fclose(f))
+        die(opath, "cannot write");
+    }
+    free(out);
+    phase p = roundtrip ? ROUNDTRIP : PARSE;
+    long batch = 1, iters = 0;
+    double w0 = wall_now();
+    while (wall_now() - w0 < 0.1) /* warm-up; sizes the 5 ms batch */
+      one(&in, p, NULL), batch++;
+    batch = (long)((double)batch * 0.005 / 0.1) + 1;
+    double c0 = now();
+    w0 = wall_now();
+    double w = w0;
+    while (w - w0 < seconds) {
+      for (long k = 0; k < batch; k++)
+        one(&in, p, NULL);
+      iters += batch;
+      w = wall_now();
+    }
+    printf("RESULT %s %ld %.6f %.6f %zu %zu\n", spec, iters, now() - c0, w - w0,
+           in.len, out_len);
+    fflush(stdout);
+    free(in.buf);
+  }
+  return 0;
+}
+
+/* `rss` TYPE PATH [N]: N round trips in this fresh process; the peak RSS
+   (VmHWM) before and after, and the size of the last output. */
+static int peer_rss(const char *type, const char *path, long n) {
+  size_t len, out_len = 0;
+  char *buf = read_all(path, &len);
+  if (!buf) die(path, "cannot open");
+  const oci_type *t = type_by_name(type);
+  long before = vm_hwm_kb();
+  for (long i = 0; i < n; i++) {
+    void *doc;
+    char *out;
+    oci_error err;
+    if (oci_parse(t, buf, len, NULL, &doc, &err) ||
+        oci_to_json(t, doc, NULL, &out, &out_len, &err))
+      die(path, err.message);
+    free(out);
+    oci_free(doc);
+  }
+  printf("RSS %ld %ld %zu\n", before, vm_hwm_kb(), out_len);
+  free(buf);
+  return 0;
+}
+
+static int peer_main(int argc, char **argv) {
+  if (argc >= 5 && (!strcmp(argv[2], "run") || !strcmp(argv[2], "parse")))
+    return peer_run(!strcmp(argv[2], "run"), atof(argv[3]), argv[4], argc - 5,
+                    argv + 5);
+  if ((argc == 5 || argc == 6) && !strcmp(argv[2], "rss"))
+    return peer_rss(argv[3], argv[4], argc == 6 ? atol(argv[5]) : 1);
+  die("--peer", "usage: --peer run|parse SECONDS OUTDIR NAME:TYPE:PATH... | "
+                "--peer rss TYPE PATH [N]");
+  return 2;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void load(input *in, const char *dir, const char *file,
@@ -458,6 +562,7 @@ int main(int argc, char **argv) {
     return rss_child(argv[2], argv[3]);
   if (argc == 6 && !strcmp(argv[1], "--loop"))
     return loop_main(argv[2], argv[3], argv[4], atol(argv[5]));
+  if (argc >= 2 && !strcmp(argv[1], "--peer")) return peer_main(argc, argv);
   const char *quick = getenv("OCISPEC_BENCH_QUICK");
   if (quick && *quick && strcmp(quick, "0")) runs = 3;
   for (int i = 1; i < argc; i++) {

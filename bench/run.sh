@@ -7,9 +7,14 @@
 #   bash bench/run.sh --callgrind   instruction counts instead: each phase
 #                                   of each input under callgrind, Ir/byte
 #   bash bench/run.sh --quick       fewer repetitions (3 instead of 7)
+#   bash bench/run.sh --peers       the C round trip against the prebuilt
+#                                   peers of ../shared/peers (oci-spec-rs,
+#                                   Go, libocispec, simdjson), same run
+#                                   (bench/peers/compare.lua)
 #
 # Inputs: $OCISPEC_BENCH_INPUTS, else ../shared/bench-inputs beside the
-# checkout. Build folder: $OCISPEC_BENCH_BUILD (default build-rel).
+# checkout. Peers: $OCISPEC_BENCH_PEERS, else ../shared/peers. Build folder:
+# $OCISPEC_BENCH_BUILD (default build-rel).
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCISPEC_BENCH_BUILD:-$src/build-rel}
@@ -18,7 +23,8 @@ for a in "$@"; do
   case "$a" in
     --callgrind) mode=callgrind ;;
     --quick) OCISPEC_BENCH_QUICK=1; export OCISPEC_BENCH_QUICK ;;
-    *) echo "usage: bash bench/run.sh [--callgrind] [--quick]" >&2; exit 2 ;;
+    --peers) mode=peers ;;
+    *) echo "usage: bash bench/run.sh [--callgrind|--peers] [--quick]" >&2; exit 2 ;;
   esac
 done
 : "${OCISPEC_BENCH_INPUTS:=$src/../shared/bench-inputs}"
@@ -34,9 +40,17 @@ if [ "$mode" = run ]; then
 fi
 
 cmake --build "$build" -j2 --target bench_codec >/dev/null
-command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
 gen="$build/bench-generated"
 "$build/bench/bench_codec" --generate "$gen"
+if [ "$mode" = peers ]; then
+  : "${OCISPEC_BENCH_PEERS:=$src/../shared/peers}"
+  rounds=5
+  [ -n "${OCISPEC_BENCH_QUICK:-}" ] && rounds=3
+  exec lua5.4 "$src/bench/peers/compare.lua" --codec "$build/bench/bench_codec" \
+    --peers "$OCISPEC_BENCH_PEERS" --inputs "$OCISPEC_BENCH_INPUTS" --gen "$gen" \
+    --rounds "$rounds"
+fi
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '## Instruction counts (callgrind Ir of the measured loop only, per byte read)\n\n'

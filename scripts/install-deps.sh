@@ -34,6 +34,8 @@ PACKAGES=(
   # htpasswd (bcrypt) for its basic-auth instance, openssl for the token
   # server's key and certificate
   docker-registry apache2-utils openssl
+  # benchmarks only: the untyped reference peer of `bench/run.sh --peers`
+  libsimdjson14
 )
 
 check_only=0
