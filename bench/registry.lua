@@ -278,10 +278,11 @@ local function resume_run(img)
     local ref = ("%s/ours/%s:%s"):format(proxy.host, img.tag, img.tag)
     local biggest = 0
     for _, l in ipairs(img.layers) do biggest = math.max(biggest, l.size) end
-    proxy.configure{ cut_after = biggest * 9 // 10, cut_times = #img.layers }
+    proxy.configure{ cut_after = math.tointeger(biggest * 9 // 10), cut_times = #img.layers }
     local o = { plain_http = true, retries = 0 }
-    local d = registry.pull(ref, dir, nil, o)
+    local d, why = registry.pull(ref, dir, nil, o)
     assert(not d, "the cut pull succeeded")
+    print("  (the cut pull: " .. tostring(why) .. ")")
     local first = proxy.stats()
     proxy.configure{}
     local secs, d2, stats = timed(function() return registry.pull(ref, dir, nil, { plain_http = true }) end)
