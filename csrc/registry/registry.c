@@ -606,12 +606,10 @@ int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                     &kept, err)))
       return rc;
     if ((rc = fetch_resume(r, repo, d, w, err))) {
-      /* a transfer the network cut (or one stopped because another was
-         cut): what arrived stays for the next try; any other failure (a
-         cancel, a refusal, a mismatch) leaves nothing */
-      bool net = rc == OCI_ENETWORK || (rc == OCI_ECANCELED && r->cancel &&
-                                        atomic_load(r->cancel) == 2);
-      if (net)
+      /* a transfer the network cut: what arrived stays for the next try;
+         any other failure (a cancel, a refusal, a mismatch) leaves
+         nothing */
+      if (rc == OCI_ENETWORK)
         ol_blob_writer_keep(w);
       else
         oci_blob_writer_abort(w);

@@ -39,8 +39,7 @@ struct oci_registry {
   size_t last_body_len;
   /* a worker of reg_parallel (NULL in a client of oci_registry_new): the
      pool's curl share (DNS, TLS sessions) and its cancel flag, checked by
-     every transfer at least once a second (0: go on; 2: another transfer
-     failed on the network; 1: any other failure or cancel) */
+     every transfer at least once a second (nonzero: stop) */
   CURLSH *share;
   atomic_int *cancel;
 };
@@ -181,7 +180,8 @@ typedef int (*reg_job_fn)(oci_registry *const *c, void *ctx, size_t i,
    the calling thread. The first failure (or a cancel by the callback)
    stops the others: no new job starts, transfers under way abort; its err
    is returned and its last response moved into the parent. With jobs 1 or
-   n 1 the jobs run one after another on the calling thread. */
+   n 1 the jobs run one after another on the calling thread. A network
+   failure (OCI_ENETWORK) only stops new jobs: those under way finish. */
 int reg_parallel(oci_registry *const *parents, size_t np, size_t n,
                  reg_job_fn fn, void *ctx, oci_error *err);
 

@@ -43,6 +43,7 @@ struct pool {
   void *ctx;
   size_t next, n;
   unsigned running;
+  bool stop_new;  /* a failure: no job starts any more */
   int rc;         /* the first failure */
   oci_error err;  /* its error */
   worker *failed; /* whose it was (NULL: the callback's cancel) */
@@ -96,10 +97,12 @@ static void fail_locked(pool *p, worker *w, int rc, const oci_error *err) {
     p->err = *err;
     p->failed = w;
   }
-  /* 2: the network failed (bytes the others received are worth keeping
-     for a resumed download); 1: anything else */
-  if (!atomic_load(&p->cancel))
-    atomic_store(&p->cancel, rc == OCI_ENETWORK ? 2 : 1);
+  /* the network failed: no new transfer starts, those under way go on
+     (what they receive is kept for a resumed download, or completes);
+     any other failure stops them all */
+  p->stop_new = true;
+  if (rc != OCI_ENETWORK && !atomic_load(&p->cancel))
+    atomic_store(&p->cancel, 1);
   pthread_cond_broadcast(&p->wake_worker);
 }
 
@@ -109,7 +112,7 @@ static void *work(void *ud) {
   oci_error err;
   for (;;) {
     pthread_mutex_lock(&p->mu);
-    if (atomic_load(&p->cancel) || p->next == p->n) {
+    if (p->stop_new || atomic_load(&p->cancel) || p->next == p->n) {
       pthread_mutex_unlock(&p->mu);
       break;
     }

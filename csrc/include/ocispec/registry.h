@@ -125,7 +125,9 @@ typedef struct oci_registry_options {
      thread with its own connection (DNS cache and TLS sessions shared);
      the progress callback is still called on the calling thread, one call
      at a time. Manifests are written only after all their blobs are in
-     place; the first failure cancels the other transfers. */
+     place; the first failure cancels the other transfers (a network
+     failure only stops new ones: those under way finish, or keep what they
+     received for a resumed download). */
   unsigned jobs;
 } oci_registry_options;
 
