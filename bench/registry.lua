@@ -1,12 +1,17 @@
 -- Registry transfer speed: ocispec.registry push, pull, second push (all
--- blobs present) and copy (mount) against `skopeo copy` doing the same, on
--- a docker-registry started here on 127.0.0.1 (plain HTTP), in the same
--- run. Figures and ratios only (bench/README.md records them), never
+-- blobs present), copy within a registry (mount) and copy to a second
+-- registry (every blob moved) against `skopeo copy` doing the same, on
+-- docker-registry started here on 127.0.0.1 (plain HTTP), in the same
+-- run; ocispec with its default `jobs` (4 blobs at once) and, for push,
+-- with jobs = 1; then a pull of the big image cut at 90% of every layer
+-- (tests/registry/fault_proxy.py) and run again: the bytes the second run
+-- moves. Figures and ratios only (bench/README.md records them), never
 -- pass/fail: when docker-registry is missing it says so and stops; without
 -- skopeo only ocispec's figures are printed.
 --
 --   OCISPEC_BENCH_QUICK=1    1 run instead of 3 (median of the runs)
---   OCISPEC_BENCH_REG_MB     size of the big image's data (192 MiB, 3 layers)
+--   OCISPEC_BENCH_REG_MB     size of the big image's data (210 MiB, 3 layers)
+--   OCISPEC_BENCH_REG_MID    number of 2 MiB layers of the "l20" image (20)
 --   OCISPEC_BENCH_REG_SMALL  number of 64 KiB layers of the small image (50)
 --
 -- Every run starts a fresh registry, so no blob is present before a push
@@ -20,12 +25,14 @@ local src = os.getenv("OCISPEC_SOURCE_DIR") or (here .. "..")
 local R = dofile(src .. "/spec/fixtures/registry.lua")
 
 local RUNS = os.getenv("OCISPEC_BENCH_QUICK") == "1" and 1 or 3
-local BIG_MB = tonumber(os.getenv("OCISPEC_BENCH_REG_MB")) or 192
+local BIG_MB = tonumber(os.getenv("OCISPEC_BENCH_REG_MB")) or 210
+local MID_LAYERS = tonumber(os.getenv("OCISPEC_BENCH_REG_MID")) or 20
 local BIG_LAYERS = 3
 local SMALL_LAYERS = tonumber(os.getenv("OCISPEC_BENCH_REG_SMALL")) or 50
 local SMALL_KB = 64
 local CHUNK = 8 * 1024 * 1024
 local OPTS = { plain_http = true }
+local SERIAL = { plain_http = true, jobs = 1 }
 local CHUNKED = { plain_http = true, chunk_size = CHUNK }
 
 local q = R.quote
@@ -115,6 +122,7 @@ end
 
 local base = R.scratch()
 local reg -- the registry of the current run
+local reg2 -- the second registry (copy across registries)
 local results = {} -- results[key] = { secs = {...}, requests = {...}, bytes = n }
 
 local function record(key, secs, requests, bytes)
@@ -186,6 +194,7 @@ local function build_images()
                               and ("%.0f MiB"):format(bytes / 1048576) or ("%d KiB"):format(bytes // 1024)) }
   end
   build("big", BIG_LAYERS, BIG_MB * 1048576 // BIG_LAYERS)
+  build("l20", MID_LAYERS, 2 * 1048576)
   build("small", SMALL_LAYERS, SMALL_KB * 1024)
   L:close()
   sh(("cat %s/blobs/sha256/* > /dev/null"):format(q(layout_dir))) -- page cache
@@ -259,8 +268,38 @@ local function curl_pull(key, img, repo, dir)
   sh("rm -rf " .. q(dir))
 end
 
+-- The big image pulled through the fault proxy: every layer's GET cut at
+-- 90% (no retries: the pull fails), then pulled again: what the second run
+-- moves (the proxy counts the blob body bytes it sent).
+local function resume_run(img)
+  local proxy = R.proxy(reg.port)
+  local dir = base .. "/pull-resume"
+  local ok, err = pcall(function()
+    local ref = ("%s/ours/%s:%s"):format(proxy.host, img.tag, img.tag)
+    local biggest = 0
+    for _, l in ipairs(img.layers) do biggest = math.max(biggest, l.size) end
+    proxy.configure{ cut_after = math.tointeger(biggest * 9 // 10), cut_times = #img.layers }
+    local o = { plain_http = true, retries = 0 }
+    local d, why = registry.pull(ref, dir, nil, o)
+    assert(not d, "the cut pull succeeded")
+    print("  (the cut pull: " .. tostring(why) .. ")")
+    local first = proxy.stats()
+    proxy.configure{}
+    local secs, d2, stats = timed(function() return registry.pull(ref, dir, nil, { plain_http = true }) end)
+    assert(d2, stats)
+    local second = proxy.stats()
+    results.resume = results.resume or {}
+    table.insert(results.resume, { first = first.body_bytes, second = second.body_bytes,
+                                   ranges = second.ranges, secs = secs, bytes = img.bytes })
+  end)
+  proxy.stop()
+  sh("rm -rf " .. q(dir))
+  if not ok then error(err, 0) end
+end
+
 local function one_run(run, layout_dir)
   reg = R.start{}
+  reg2 = R.start{}
   local host = reg.host
   for _, img in ipairs(images) do
     local tag, bytes = img.tag, img.bytes
@@ -272,6 +311,9 @@ local function one_run(run, layout_dir)
     end, function()
       theirs("push " .. tag, bytes, ("--dest-tls-verify=false oci:%s:%s docker://%s")
         :format(q(layout_dir), tag, ref_sk))
+    end)
+    ours("push " .. tag .. " jobs=1", bytes, function()
+      return registry.push(layout_dir, tag, ("%s/serial/%s:%s"):format(host, tag, tag), SERIAL)
     end)
     if tag == "big" then
       ours("push " .. tag .. " chunked 8 MiB", bytes, function()
@@ -307,9 +349,20 @@ local function one_run(run, layout_dir)
       theirs("copy " .. tag, nil, ("--src-tls-verify=false --dest-tls-verify=false docker://%s"
         .. " docker://%s/skopeo-copy/%s:%s"):format(ref_sk, host, tag, tag))
     end)
+    -- (5) copy to another registry: every blob downloaded and uploaded
+    pair(run, function()
+      ours("copy across " .. tag, bytes, function()
+        return registry.copy(ref_ours, ("%s/ours-x/%s:%s"):format(reg2.host, tag, tag), OPTS)
+      end)
+    end, function()
+      theirs("copy across " .. tag, bytes, ("--src-tls-verify=false --dest-tls-verify=false docker://%s"
+        .. " docker://%s/skopeo-x/%s:%s"):format(ref_ours, reg2.host, tag, tag))
+    end)
+    if tag == "big" then resume_run(img) end
   end
   reg.stop()
-  reg = nil
+  reg2.stop()
+  reg, reg2 = nil, nil
 end
 
 -- ---------------------------------------------------------------- report
@@ -336,7 +389,7 @@ local function report()
   for _, img in ipairs(images) do
     print(("\n  image %q: %s, %.1f MB of blobs (manifest + config + layers)"):format(
       img.tag, img.what, img.bytes / 1e6))
-    local keys = { "push", "second push", "pull", "copy" }
+    local keys = { "push", "second push", "pull", "copy", "copy across" }
     for _, phase in ipairs(keys) do
       local key = phase .. " " .. img.tag
       local o, s = results[key .. "|ocispec"], results[key .. "|skopeo"]
@@ -358,6 +411,11 @@ local function report()
           to / line(key .. ": curl GET, layers only", cu)))
       end
       if phase == "push" then
+        local serial = results[key .. " jobs=1|ocispec"]
+        local t1 = serial and line(key .. ": ocispec jobs=1", serial)
+        if t1 and to then
+          print(("  ratio (jobs=4 time / jobs=1 time): %.2f"):format(to / t1))
+        end
         local c = results[key .. " chunked 8 MiB|ocispec"]
         local tc = c and line(key .. ": ocispec chunked 8 MiB", c)
         if tc then
@@ -372,6 +430,14 @@ local function report()
   end
 end
 
+local function report_resume()
+  for i, r in ipairs(results.resume or {}) do
+    print(("\n  resumed pull (run %d): first pull cut at 90%% of each layer moved %.1f MB;"
+      .. " the second moved %.1f MB of %.1f MB (%.1f%%, %d range request(s)) in %.3f s"):format(
+      i, r.first / 1e6, r.second / 1e6, r.bytes / 1e6, 100 * r.second / r.bytes, r.ranges, r.secs))
+  end
+end
+
 -- ------------------------------------------------------------------- main
 
 local ok, err = pcall(function()
@@ -380,7 +446,9 @@ local ok, err = pcall(function()
   print(("registry bench: images built in %.1f s (%s)"):format(now() - t0, layout_dir))
   for run = 1, RUNS do one_run(run, layout_dir) end
   report()
+  report_resume()
 end)
 if reg then pcall(reg.stop) end
+if reg2 then pcall(reg2.stop) end
 os.execute("rm -rf " .. q(base))
 if not ok then error(err, 0) end

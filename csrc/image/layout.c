@@ -32,6 +32,7 @@ struct oci_blob_writer {
   char *media_type;
   int failed; /* a write failed: saved holds why */
   oci_error saved;
+  bool resumable; /* tmp is the digest's partial file (ol_blob_writer_keep) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -941,6 +942,128 @@ int oci_layout_blob_writer(oci_layout *l, const char *media_type,
 fail:
   oci_blob_writer_abort(w);
   return rc;
+}
+
+int ol_blob_writer_resume(oci_layout *l, const char *media_type,
+                          const char *digest, int64_t max,
+                          oci_blob_writer **out, uint64_t *have,
+                          oci_error *err) {
+  *out = NULL;
+  *have = 0;
+  oci_digest_view v;
+  int rc = oci_digest_parse(digest, strlen(digest), &v, err);
+  if (rc) return rc;
+  char name[OCI_DIGEST_STRING_MAX + 16];
+  const char *colon = strchr(digest, ':');
+  /* the digest's grammar keeps it one path component: [a-z0-9+._-] and
+     hex; ':' becomes '-' */
+  snprintf(name, sizeof name, "%spart-%.*s-%s", OL_TMP_PREFIX,
+           (int)(colon - digest), digest, colon + 1);
+  if (strchr(name, '/'))
+    return oci_error_set(err, OCI_EINVAL, "digest %s: not a file name", digest);
+  if ((rc = oci_layout_blob_writer(l, media_type, out, err))) return rc;
+  oci_blob_writer *w = *out;
+  int tfd, lf, f = -1;
+  if ((rc = open_tmp_dir(l->root, &tfd, err))) goto fail;
+  if ((rc = open_lock(tfd, l->root, OL_TMP_LOCK_NAME, &lf, err))) {
+    close(tfd);
+    goto fail;
+  }
+  /* as ol_tmp_create: gc's sweep is excluded while the file is opened and
+     not yet locked */
+  if (flock(lf, LOCK_SH) == 0) {
+    f = openat(tfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    struct stat st;
+    /* a file with another name (a hard link planted to a file elsewhere)
+       is never written through */
+    if (f >= 0 && (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
+                   st.st_nlink != 1 || flock(f, LOCK_EX | LOCK_NB) != 0)) {
+      close(f); /* another writer has it (or not ours): a plain writer */
+      f = -1;
+    }
+  }
+  close(lf);
+  close(tfd);
+  if (f < 0) return OCI_OK; /* the plain writer made above */
+  char *path = NULL;
+  char *dir = ol_join(l->root, OCI_LAYOUT_TMP_DIR);
+  if (dir) path = ol_join(dir, name);
+  free(dir);
+  if (!path) {
+    close(f);
+    rc = ol_nomem(err);
+    goto fail;
+  }
+  /* the writer takes the partial file instead of its fresh one */
+  unlink(w->tmp);
+  close(w->fd);
+  free(w->tmp);
+  w->tmp = path;
+  w->fd = f;
+  w->resumable = true;
+  struct stat st;
+  if (fstat(f, &st) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                       strerror(errno));
+    goto fail;
+  }
+  if (max >= 0 && st.st_size > max) return ol_blob_writer_restart(w, err);
+  /* the hash of the bytes there, read back (never beyond what the final
+     digest check proves: a wrong byte fails the commit, which drops it) */
+  char *buf = malloc(COPY_BLOCK);
+  if (!buf) {
+    rc = ol_nomem(err);
+    goto fail;
+  }
+  uint64_t n = 0;
+  for (;;) {
+    ssize_t k = pread(f, buf, COPY_BLOCK, (off_t)n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      rc = oci_error_set(err, OCI_EIO, "cannot read %s: %s", path,
+                         strerror(errno));
+      break;
+    }
+    if (k == 0) break;
+    if ((rc = oci_hasher_update(w->h, buf, (size_t)k, err))) break;
+    n += (uint64_t)k;
+  }
+  free(buf);
+  if (rc) goto fail;
+  if (lseek(f, (off_t)n, SEEK_SET) < 0 || ftruncate(f, (off_t)n) != 0) {
+    rc = oci_error_set(err, OCI_EIO, "cannot write %s: %s", path,
+                       strerror(errno));
+    goto fail;
+  }
+  *have = n;
+  return OCI_OK;
+fail:
+  oci_blob_writer_abort(*out);
+  *out = NULL;
+  *have = 0;
+  return rc;
+}
+
+int ol_blob_writer_restart(oci_blob_writer *w, oci_error *err) {
+  oci_hasher *h;
+  int rc = oci_hasher_new(OCI_DIGEST_SHA256, &h, err);
+  if (rc) return rc;
+  oci_hasher_free(w->h);
+  w->h = h;
+  w->failed = 0;
+  if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+    return oci_error_set(err, OCI_EIO, "cannot write %s: %s", w->tmp,
+                         strerror(errno));
+  return OCI_OK;
+}
+
+void ol_blob_writer_keep(oci_blob_writer *w) {
+  if (!w) return;
+  if (w->resumable && oci_hasher_size(w->h) > 0 && !w->failed) {
+    free(w->tmp); /* the file stays; its lock goes with the descriptor */
+    w->tmp = NULL;
+  }
+  oci_blob_writer_abort(w);
 }
 
 int oci_blob_writer_write(oci_blob_writer *w, const void *buf, size_t len,

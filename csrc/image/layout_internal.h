@@ -16,6 +16,29 @@
 #define OL_LOCK_NAME "index.lock"
 #define OL_TMP_LOCK_NAME "tmp.lock"
 
+/* A blob writer whose file survives a failed transfer: the temporary area's
+   tmp-part-<alg>-<hex>, kept for digest (a resumed download continues it).
+   *have gets the bytes already there (0 when new, or when the file held more
+   than max bytes, max >= 0: then it starts over); the writer's hash covers
+   them (read back from the file: hash states are not saved). The file is
+   flock'ed while the writer lives (gc removes a partial file only when no
+   writer holds it). When another writer holds it, this one is a plain
+   writer (*have 0, nothing kept). Commit, or a failed commit (a digest
+   mismatch: the partial bytes are not trusted again), removes the file;
+   ol_blob_writer_keep ends the writer and keeps the file;
+   oci_blob_writer_abort removes it. */
+int ol_blob_writer_resume(oci_layout *l, const char *media_type,
+                          const char *digest, int64_t max,
+                          oci_blob_writer **out, uint64_t *have,
+                          oci_error *err);
+/* Drops what w holds (the next write is byte 0): a server that answered a
+   range request with the whole blob. */
+int ol_blob_writer_restart(oci_blob_writer *w, oci_error *err);
+/* Ends w without committing; a resumable writer's file stays when it holds
+   bytes and no write failed (else, and for a plain writer, it is removed
+   as by oci_blob_writer_abort). */
+void ol_blob_writer_keep(oci_blob_writer *w);
+
 typedef struct ol_pending {
   char *path;
   int fd; /* holds the flock that keeps gc away */

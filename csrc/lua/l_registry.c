@@ -355,6 +355,7 @@ static int l_connect(lua_State *L) {
                                       "allow_cross_host_auth",
                                       "allow_insecure_realm",
                                       "helper_timeout_ms",
+                                      "jobs",
                                       "progress",
                                       NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
@@ -400,6 +401,7 @@ static int l_connect(lua_State *L) {
   o.max_list_bytes =
       (size_t)opt_int(L, 2, "max_list_bytes", (lua_Integer)o.max_list_bytes,
                       (lua_Integer)1 << 40);
+  o.jobs = (unsigned)opt_int(L, 2, "jobs", o.jobs, OCI_REGISTRY_JOBS_MAX);
   opt_bool(L, 2, "allow_cross_host_auth", &o.allow_cross_host_auth);
   opt_bool(L, 2, "allow_insecure_realm", &o.allow_insecure_realm);
   t = opt_get(L, 2, "progress");

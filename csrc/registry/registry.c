@@ -466,10 +466,6 @@ int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
   return OCI_OK;
 }
 
-static int writer_sink(void *ud, const void *buf, size_t len, oci_error *err) {
-  return oci_blob_writer_write(ud, buf, len, err);
-}
-
 int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
                      int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
                      void *ud, oci_error *err) {
@@ -488,47 +484,200 @@ int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
   return rc;
 }
 
-typedef struct fetch_job {
-  oci_registry *r;
-  const char *repo;
-  const oci_image_descriptor *d;
-  oci_blob_writer *w; /* set once fetching started */
-} fetch_job;
+/* ---- resumable downloads into a layout --------------------------------- */
 
-static int fetch_into(void *ud, oci_blob_writer *w, oci_error *err) {
-  fetch_job *j = ud;
-  j->w = w;
-  return get_blob(j->r, j->repo, j->d->digest, j->d->size, writer_sink, w,
-                  false, err);
+/* One GET of a blob's bytes from `offset` on, into a layout writer. */
+typedef struct range_sink {
+  oci_registry *r;
+  const reg_resp *p; /* the response being received (its headers) */
+  oci_blob_writer *w;
+  const char *digest, *url;
+  int64_t size;   /* expected, -1 unknown */
+  int64_t offset; /* bytes the writer held when the request went */
+  int64_t seen;   /* bytes of this response */
+  bool checked;   /* the status and Content-Range were looked at */
+} range_sink;
+
+/* "bytes START-END/TOTAL" (RFC 9110 14.4); false when malformed. */
+static bool parse_content_range(const char *s, int64_t *start, int64_t *end,
+                                int64_t *total) {
+  if (!s || strncasecmp(s, "bytes ", 6)) return false;
+  const char *p = s + 6;
+  int64_t v[3];
+  for (int i = 0; i < 3; i++) {
+    if (*p < '0' || *p > '9') return false;
+    int64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+      if (n > (INT64_MAX - 9) / 10) return false;
+      n = n * 10 + (*p - '0');
+    }
+    v[i] = n;
+    if (i < 2 && *p++ != (i ? '/' : '-')) return false;
+  }
+  if (*p) return false;
+  *start = v[0], *end = v[1], *total = v[2];
+  return *start <= *end && *end < *total;
+}
+
+/* The answer to a range request decides what the writer keeps: 206 with
+   the range asked for continues it, 200 (the range ignored: the whole
+   blob) starts it over, a 206 with another range is refused. */
+static int range_check(range_sink *s, oci_error *err) {
+  s->checked = true;
+  if (s->p->status == 200) {
+    if (!s->offset) return OCI_OK;
+    s->offset = 0;
+    return ol_blob_writer_restart(s->w, err);
+  }
+  int64_t a, b, total;
+  char shown[160];
+  const char *cr = s->p->content_range;
+  reg_escape(cr ? cr : "(none)", cr ? strlen(cr) : 6, shown, sizeof shown);
+  if (s->p->status != 206 || !parse_content_range(cr, &a, &b, &total) ||
+      a != s->offset || (s->size >= 0 && (total != s->size || b != total - 1)))
+    return reg_fail(err, OCI_EREGISTRY, "GET", s->url,
+                    "HTTP %ld with Content-Range %s to a request for bytes "
+                    "%lld-: refused (not the range asked for)",
+                    s->p->status, shown, (long long)s->offset);
+  return OCI_OK;
+}
+
+static int range_write(void *ud, const void *buf, size_t len, oci_error *err) {
+  range_sink *s = ud;
+  int rc;
+  if (!s->checked && (rc = range_check(s, err))) return rc;
+  s->seen += (int64_t)len;
+  if (s->size >= 0 && s->offset + s->seen > s->size)
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s: more than the %lld bytes its descriptor "
+                         "gives",
+                         s->digest, (long long)s->size);
+  if ((rc = oci_blob_writer_write(s->w, buf, len, err))) return rc;
+  return reg_progress(s->r, s->digest, s->offset + s->seen, s->size, err);
+}
+
+/* Fetches what w lacks of blob d: GET with Range from the bytes w holds;
+   a transfer cut after some bytes arrived continues from there, up to
+   retries times. */
+static int fetch_resume(oci_registry *r, const char *repo,
+                        const oci_image_descriptor *d, oci_blob_writer *w,
+                        oci_error *err) {
+  target t;
+  int rc = target_of(r, repo, "blobs", d->digest, "pull", &t, err);
+  if (rc) return rc;
+  if ((rc = reg_progress(r, d->digest, 0, d->size, err))) goto out;
+  for (unsigned resumed = 0;; resumed++) {
+    int64_t have = (int64_t)oci_blob_writer_size(w);
+    if (d->size >= 0 && have == d->size) break; /* the commit checks it */
+    char range[48];
+    snprintf(range, sizeof range, "bytes=%lld-", (long long)have);
+    range_sink s = {.r = r,
+                    .w = w,
+                    .digest = d->digest,
+                    .url = t.url,
+                    .size = d->size,
+                    .offset = have};
+    reg_resp p = {0};
+    s.p = &p;
+    reg_req q = {.method = "GET",
+                 .url = t.url,
+                 .scope = t.scope,
+                 .range = have ? range : NULL,
+                 .sink = range_write,
+                 .sink_ud = &s,
+                 .follow = true};
+    rc = reg_do(r, &q, NULL, &p, err);
+    if (!rc && !s.checked) rc = range_check(&s, err); /* an empty body */
+    reg_resp_free(&p);
+    r->stats.bytes_downloaded += (uint64_t)s.seen;
+    if (!rc) {
+      int64_t got = s.offset + s.seen;
+      if (d->size >= 0 && got != d->size)
+        rc = oci_error_set(err, OCI_EMISMATCH,
+                           "blob %s: got %lld bytes, its descriptor gives "
+                           "%lld",
+                           d->digest, (long long)got, (long long)d->size);
+      break;
+    }
+    /* cut after some bytes: continue from them (a failure before any
+       byte was retried by reg_do already) */
+    if (rc != OCI_ENETWORK || !s.seen || resumed >= r->o.retries) break;
+  }
+  if (!rc && d->size >= 0)
+    rc = reg_progress(r, d->digest, d->size, d->size, err);
+out:
+  target_free(&t);
+  return rc;
 }
 
 int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                     const oci_image_descriptor *d,
                                     oci_layout *l, oci_error *err) {
   oci_error_reset(err);
-  fetch_job j = {r, repo, d, NULL};
-  int rc = reg_layout_store(l, d, fetch_into, &j, err);
-  if (rc == OCI_EMISMATCH && j.w) {
-    /* the writer's check; its message would not fit with the origin */
-    oci_error_set(err, rc,
-                  "blob %s from %s/v2/%s: the content does not match the "
-                  "digest; nothing was stored",
-                  d->digest, r->base, repo);
-  } else if (rc == OCI_OK && j.w) {
-    r->stats.blobs_downloaded++;
-    r->stats.bytes_downloaded += (uint64_t)d->size;
+  int rc;
+  if ((rc = check_repo(repo, err)) || (rc = check_digest(d->digest, err)))
+    return rc;
+  bool have = false;
+  if ((rc = oci_layout_has_blob(l, d->digest, &have, err)) || have) return rc;
+  /* twice at most: bytes kept from an earlier try that fail the digest
+     check are dropped (the commit removes them), and the blob is fetched
+     whole once more */
+  for (int round = 0; round < 2; round++) {
+    oci_blob_writer *w;
+    uint64_t kept;
+    if ((rc = ol_blob_writer_resume(l, d->media_type, d->digest, d->size, &w,
+                                    &kept, err)))
+      return rc;
+    if ((rc = fetch_resume(r, repo, d, w, err))) {
+      /* a transfer the network cut: what arrived stays for the next try;
+         any other failure (a cancel, a refusal, a mismatch) leaves
+         nothing */
+      if (rc == OCI_ENETWORK)
+        ol_blob_writer_keep(w);
+      else
+        oci_blob_writer_abort(w);
+      return rc;
+    }
+    oci_image_descriptor *done = NULL;
+    rc = oci_blob_writer_commit(w, d->digest, &done, err);
+    oci_image_descriptor_free(done);
+    if (rc == OCI_EMISMATCH && kept && !round) continue;
+    if (rc == OCI_EMISMATCH)
+      oci_error_set(err, rc,
+                    "blob %s from %s/v2/%s: the content does not match the "
+                    "digest; nothing was stored",
+                    d->digest, r->base, repo);
+    else if (!rc)
+      r->stats.blobs_downloaded++;
+    return rc;
   }
   return rc;
 }
 
 /* ---- uploads ------------------------------------------------------------- */
 
+/* Largest OCI-Chunk-Min-Length taken (a larger one is taken as this). */
+#define REG_CHUNK_MIN_MAX ((int64_t)1 << 30)
+
+/* A decimal header value in [0, max], else -1. */
+static int64_t header_int(const char *v, int64_t max) {
+  if (!v || *v < '0' || *v > '9') return -1;
+  int64_t n = 0;
+  for (; *v >= '0' && *v <= '9'; v++) {
+    if (n > max / 10) return -1;
+    n = n * 10 + (*v - '0');
+  }
+  return *v || n > max ? -1 : n;
+}
+
 /* POST /v2/<repo>/blobs/uploads/ (+ query): the upload URL (malloc'd) or,
-   for a mount answered 201, *mounted. */
+   for a mount answered 201, *mounted. *chunk_min (may be NULL) gets the
+   registry's OCI-Chunk-Min-Length (0: none given). */
 static int start_upload(oci_registry *r, const char *repo, const char *query,
                         const char *scope, char **location, bool *mounted,
-                        oci_error *err) {
+                        int64_t *chunk_min, oci_error *err) {
   *location = NULL;
+  if (chunk_min) *chunk_min = 0;
   if (mounted) *mounted = false;
   char *url = reg_url(r, "%s/blobs/uploads/%s", repo, query ? query : "");
   if (!url) return reg_nomem(err);
@@ -546,6 +695,15 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
                   "expected 202 with a Location, got %ld%s", p.status,
                   p.location ? "" : " without Location");
     goto out;
+  }
+  if (chunk_min && p.chunk_min) {
+    /* distribution-spec: chunks (but the last) must be at least this big;
+       a value that is no number is ignored, a huge one capped */
+    int64_t m = header_int(p.chunk_min, INT64_MAX / 2);
+    if (m < 0 && strspn(p.chunk_min, "0123456789") == strlen(p.chunk_min) &&
+        *p.chunk_min)
+      m = REG_CHUNK_MIN_MAX;
+    *chunk_min = m < 0 ? 0 : m > REG_CHUNK_MIN_MAX ? REG_CHUNK_MIN_MAX : m;
   }
   if (!(*location = reg_resolve_location(r, p.location))) rc = reg_nomem(err);
 out:
@@ -673,15 +831,21 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
     oci_hasher_free(v.h);
     return reg_nomem(err);
   }
-  if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, err))) goto out;
+  int64_t chunk_min = 0;
+  if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min, err)))
+    goto out;
   if ((rc = reg_progress(r, digest, 0, size, err))) goto cancel;
   int64_t off = 0;
   if (r->o.chunk_size && size > 0) {
     /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
        <start>-<end> (inclusive), each answered 202 with the next Location */
+    int64_t chunk = r->o.chunk_size > (uint64_t)INT64_MAX / 2
+                        ? INT64_MAX / 2
+                        : (int64_t)r->o.chunk_size;
+    if (chunk < chunk_min) chunk = chunk_min;
     while (off < size) {
       int64_t n = size - off;
-      if ((uint64_t)n > r->o.chunk_size) n = (int64_t)r->o.chunk_size;
+      if (n > chunk) n = chunk;
       chunk_src c = {source, ud, n, seek, off, n, &v};
       char range[64];
       snprintf(range, sizeof range, "%lld-%lld", (long long)off,
@@ -932,7 +1096,8 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
     scope = NULL;
   if (!query || !scope)
     rc = reg_nomem(err);
-  else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, err))) {
+  else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, NULL,
+                               err))) {
     if (*mounted)
       r->stats.blobs_mounted++;
     else if (loc)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ void reg_resp_free(reg_resp *p) {
   free(p->retry_after);
   free(p->oci_subject);
   free(p->filters_applied);
+  free(p->content_range);
+  free(p->chunk_min);
   memset(p, 0, sizeof *p);
   p->content_length = -1;
 }
@@ -371,6 +374,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   HDR("retry-after", retry_after);
   HDR("oci-subject", oci_subject);
   HDR("oci-filters-applied", filters_applied);
+  HDR("content-range", content_range);
+  HDR("oci-chunk-min-length", chunk_min);
 #undef HDR
   if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
     char *t = dup_trim(v, vl);
@@ -559,10 +564,37 @@ static bool retryable_status(long st) {
   return st == 429 || (st >= 500 && st <= 599 && st != 501 && st != 505);
 }
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+static void sleep_ms(const oci_registry *r, unsigned ms) {
+  /* in slices of 100 ms: a worker's backoff ends when the pool cancels */
+  while (ms && !(r->cancel && atomic_load(r->cancel))) {
+    unsigned d = ms < 100 ? ms : 100;
+    struct timespec ts = {0, (long)d * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+    ms -= d;
   }
+}
+
+/* curl asks to send the body again from its start (a reused connection
+   that the server had closed, an auth round, a redirect). */
+static int on_seek(void *ud, curl_off_t off, int origin) {
+  xfer *x = ud;
+  const reg_req *q = x->req;
+  if (origin != SEEK_SET || off != 0) return CURL_SEEKFUNC_CANTSEEK;
+  if (q->source) {
+    if (!q->rewind || q->rewind(q->source_ud)) return CURL_SEEKFUNC_CANTSEEK;
+  } else {
+    x->body_off = 0;
+  }
+  x->sent = 0;
+  return CURL_SEEKFUNC_OK;
+}
+
+static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un) {
+  (void)dt, (void)dn, (void)ut, (void)un;
+  const oci_registry *r = ud;
+  return atomic_load(r->cancel) ? 1 : 0;
 }
 
 static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
@@ -600,6 +632,7 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   if (q->accept) ADDF("Accept", q->accept);
   if (q->content_type) ADDF("Content-Type", q->content_type);
   if (q->content_range) ADDF("Content-Range", q->content_range);
+  if (q->range) ADDF("Range", q->range);
   if (q->authorization)
     ADDF("Authorization", q->authorization);
   else if (!q->no_auth &&
@@ -625,6 +658,14 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+  if (r->share) curl_easy_setopt(c, CURLOPT_SHARE, r->share);
+  if (r->cancel) {
+    /* a worker: the pool's cancel flag stops a transfer under way (curl
+       calls this at least once a second, also when nothing moves) */
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  }
   if (q->follow) {
     /* curl (>= 7.83) drops our Authorization header when a redirect
        changes scheme, host or port; UNRESTRICTED_AUTH would keep it */
@@ -642,6 +683,8 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &x);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
     curl_easy_setopt(
         c, CURLOPT_INFILESIZE_LARGE,
         (curl_off_t)(q->source ? q->source_len : (int64_t)q->body_len));
@@ -662,6 +705,10 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   }
   if (x.cb_rc) {
     rc = x.cb_rc;
+  } else if (*cc == CURLE_ABORTED_BY_CALLBACK && r->cancel &&
+             atomic_load(r->cancel)) {
+    rc = reg_fail(err, OCI_ECANCELED, q->method, q->url,
+                  "canceled (another transfer failed)");
   } else if (x.too_big) {
     rc = reg_fail(err, OCI_ETOOBIG, q->method, q->url,
                   "response larger than %zu bytes", q->max_body);
@@ -739,7 +786,7 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
         set_last(r, q, NULL);
         return rc;
       }
-      sleep_ms(backoff_ms(r, attempt++, NULL));
+      sleep_ms(r, backoff_ms(r, attempt++, NULL));
       continue;
     }
     if (rc) {
@@ -771,7 +818,7 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
     if (retryable_status(p->status) && !q->no_retry && attempt < r->o.retries &&
         replayable) {
       if (q->source && q->rewind && q->rewind(q->source_ud)) break;
-      sleep_ms(backoff_ms(r, attempt++, p));
+      sleep_ms(r, backoff_ms(r, attempt++, p));
       continue;
     }
     break;
@@ -830,10 +877,11 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
                          curl_easy_strerror(curl_init_rc));
   oci_registry *r = calloc(1, sizeof *r);
   if (!r) return reg_nomem(err);
-  if (o)
+  oci_registry_options_init(&r->o);
+  if (o && o->version >= 2)
     r->o = *o;
-  else
-    oci_registry_options_init(&r->o);
+  else if (o) /* a version 1 struct ends before helper_timeout_ms and jobs */
+    memcpy(&r->o, o, offsetof(oci_registry_options, helper_timeout_ms));
   if (!r->o.connect_timeout_s) r->o.connect_timeout_s = 30;
   if (!r->o.low_speed_timeout_s) r->o.low_speed_timeout_s = 60;
   if (!r->o.retry_max_delay_ms) r->o.retry_max_delay_ms = 10000;
@@ -842,6 +890,14 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   if (!r->o.max_nodes) r->o.max_nodes = 10000;
   if (!r->o.max_pages) r->o.max_pages = 1000;
   if (!r->o.max_list_bytes) r->o.max_list_bytes = 64u << 20;
+  if (!r->o.helper_timeout_ms) r->o.helper_timeout_ms = 30000;
+  if (!r->o.jobs) r->o.jobs = 4;
+  if (r->o.jobs > OCI_REGISTRY_JOBS_MAX) {
+    rc = oci_error_set(err, OCI_EINVAL, "jobs: %u is more than %u", r->o.jobs,
+                       OCI_REGISTRY_JOBS_MAX);
+    free(r);
+    return rc;
+  }
   /* what the user gives goes into headers: no control characters */
   if (o && ((o->user_agent &&
              (rc = reg_check_header_value("user agent", o->user_agent, err))) ||
@@ -886,6 +942,63 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   }
   *out = r;
   return OCI_OK;
+}
+
+oci_registry *reg_clone(const oci_registry *r) {
+  oci_registry *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->o = r->o;
+  c->basic = r->basic;
+  c->share = r->share;
+  c->cancel = r->cancel;
+  bool fail = false;
+  c->host = dup_or_null(r->host, &fail);
+  c->api_host = dup_or_null(r->api_host, &fail);
+  c->base = dup_or_null(r->base, &fail);
+  c->ca_file = dup_or_null(r->ca_file, &fail);
+  c->user_agent = dup_or_null(r->user_agent, &fail);
+  c->username = dup_or_null(r->username, &fail);
+  c->password = dup_or_null(r->password, &fail);
+  if (!fail && r->ntokens) {
+    if (!(c->tokens = calloc(r->ntokens, sizeof *c->tokens))) fail = true;
+    for (size_t i = 0; !fail && i < r->ntokens; i++, c->ntokens++) {
+      c->tokens[i].scope = dup_or_null(r->tokens[i].scope, &fail);
+      c->tokens[i].token = dup_or_null(r->tokens[i].token, &fail);
+    }
+  }
+  if (!fail && !(c->curl = curl_easy_init())) fail = true;
+  if (fail) {
+    oci_registry_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void reg_stats_add(oci_registry *r, const oci_registry *w) {
+  r->stats.requests += w->stats.requests;
+  r->stats.blobs_uploaded += w->stats.blobs_uploaded;
+  r->stats.blobs_skipped += w->stats.blobs_skipped;
+  r->stats.blobs_mounted += w->stats.blobs_mounted;
+  r->stats.blobs_downloaded += w->stats.blobs_downloaded;
+  r->stats.bytes_uploaded += w->stats.bytes_uploaded;
+  r->stats.bytes_downloaded += w->stats.bytes_downloaded;
+  r->stats.manifests_pushed += w->stats.manifests_pushed;
+  r->stats.manifests_pulled += w->stats.manifests_pulled;
+}
+
+void reg_last_move(oci_registry *r, oci_registry *w) {
+  if (!w->last_url) return;
+  free(r->last_url);
+  free(r->last_body);
+  free(r->last_content_type);
+  r->last_status = w->last_status;
+  memcpy(r->last_method, w->last_method, sizeof r->last_method);
+  r->last_url = w->last_url;
+  r->last_body = w->last_body;
+  r->last_body_len = w->last_body_len;
+  r->last_content_type = w->last_content_type;
+  w->last_url = w->last_body = w->last_content_type = NULL;
+  w->last_body_len = 0;
 }
 
 void oci_registry_free(oci_registry *r) {

@@ -134,6 +134,26 @@ static int walk_fanout(const walk *w, const oci_image_descriptor *d,
                        w->op, d->digest, x->manifests.len, w->max_fanout);
 }
 
+/* ---- the blobs of one manifest, moved in parallel ------------------------ */
+
+/* The blobs a manifest's walk moves (pointers into the parsed manifest),
+   and what the jobs need to move them. */
+typedef struct blob_jobs {
+  const oci_image_descriptor **b;
+  size_t n;
+  const char *repo, *dst_repo;
+  const oci_layout *src_layout; /* push */
+  oci_layout *dst_layout;       /* pull */
+} blob_jobs;
+
+static int blob_jobs_add(blob_jobs *j, const oci_image_descriptor *b,
+                         size_t cap, oci_error *err) {
+  if (!j->b && !(j->b = calloc(cap ? cap : 1, sizeof *j->b)))
+    return reg_nomem(err);
+  j->b[j->n++] = b;
+  return OCI_OK;
+}
+
 /* PUT one document (manifest or index bytes) under ref; put_manifest keeps
    the referrers fallback when it has a subject the registry did not index. */
 static int put_document(oci_registry *r, const char *repo, const char *ref,
@@ -145,6 +165,13 @@ static int put_document(oci_registry *r, const char *repo, const char *ref,
 
 /* ---- push
  * --------------------------------------------------------------------- */
+
+static int push_job(oci_registry *const *c, void *ctx, size_t i,
+                    oci_error *err) {
+  const blob_jobs *j = ctx;
+  return oci_registry_push_blob_from_layout(c[0], j->repo, j->src_layout,
+                                            j->b[i], err);
+}
 
 static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
                      const oci_image_descriptor *d, const char *tag, int depth,
@@ -176,6 +203,7 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
       ol_wrap(err, d->digest);
       goto out;
     }
+    blob_jobs j = {.repo = repo, .src_layout = l};
     for (size_t i = 0; i <= m->layers.len && !rc; i++) {
       const oci_image_descriptor *b = i ? m->layers.items[i - 1] : m->config;
       bool here = false;
@@ -184,8 +212,10 @@ static int push_node(oci_registry *r, const oci_layout *l, const char *repo,
           !here)
         continue;
       if ((rc = walk_blob(w, b, err)) == 1)
-        rc = oci_registry_push_blob_from_layout(r, repo, l, b, err);
+        rc = blob_jobs_add(&j, b, m->layers.len + 1, err);
     }
+    if (!rc) rc = reg_parallel(&r, 1, j.n, push_job, &j, err);
+    free(j.b);
     oci_image_manifest_free(m);
   } else {
     rc = oci_error_set(err, OCI_EUNSUPPORTED,
@@ -276,6 +306,13 @@ static int pull_node(oci_registry *r, const char *repo,
                      const oci_registry_platform *platform, int depth, walk *w,
                      oci_image_descriptor **chosen, oci_error *err);
 
+static int pull_job(oci_registry *const *c, void *ctx, size_t i,
+                    oci_error *err) {
+  const blob_jobs *j = ctx;
+  return oci_registry_get_blob_to_layout(c[0], j->repo, j->b[i], j->dst_layout,
+                                         err);
+}
+
 /* Pulls the child document d (fetching it first). */
 static int pull_child(oci_registry *r, const char *repo,
                       const oci_image_descriptor *d, oci_layout *l,
@@ -357,13 +394,18 @@ static int pull_node(oci_registry *r, const char *repo,
   oci_image_manifest *m;
   if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
     return ol_wrap(err, d->digest);
-  rc = oci_registry_get_blob_to_layout(r, repo, m->config, l, err);
-  for (size_t i = 0; i < m->layers.len && !rc; i++) {
-    const oci_image_descriptor *b = m->layers.items[i];
+  blob_jobs j = {.repo = repo, .dst_layout = l};
+  for (size_t i = 0; i <= m->layers.len && !rc; i++) {
+    const oci_image_descriptor *b = i ? m->layers.items[i - 1] : m->config;
     /* a foreign layer is fetched from its urls by whoever needs it */
-    if (b->urls.len && strstr(doc_media_type(b), "nondistributable")) continue;
-    rc = oci_registry_get_blob_to_layout(r, repo, b, l, err);
+    if (i && b->urls.len && strstr(doc_media_type(b), "nondistributable"))
+      continue;
+    if ((rc = walk_blob(w, b, err)) == 1)
+      rc = blob_jobs_add(&j, b, m->layers.len + 1, err);
   }
+  /* the manifest is stored below only once every blob is in place */
+  if (!rc) rc = reg_parallel(&r, 1, j.n, pull_job, &j, err);
+  free(j.b);
   oci_image_manifest_free(m);
   if (!rc) rc = store_document(l, d, body, len, err);
   if (!rc && chosen && !*chosen &&
@@ -483,6 +525,12 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
   return rc;
 }
 
+static int copy_job(oci_registry *const *c, void *ctx, size_t i,
+                    oci_error *err) {
+  const blob_jobs *j = ctx;
+  return copy_blob(c[0], j->repo, c[1], j->dst_repo, j->b[i], err);
+}
+
 static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
                      const char *dst_repo, const oci_image_descriptor *d,
                      const char *body, size_t len, const char *tag, int depth,
@@ -511,13 +559,17 @@ static int copy_node(oci_registry *src, const char *src_repo, oci_registry *dst,
     oci_image_manifest *m;
     if ((rc = oci_image_manifest_parse(body, len, NULL, &m, err)))
       return ol_wrap(err, d->digest);
+    blob_jobs j = {.repo = src_repo, .dst_repo = dst_repo};
     for (size_t i = 0; i <= m->layers.len && !rc; i++) {
       const oci_image_descriptor *b = i ? m->layers.items[i - 1] : m->config;
       if (i && b->urls.len && strstr(doc_media_type(b), "nondistributable"))
         continue;
       if ((rc = walk_blob(w, b, err)) == 1)
-        rc = copy_blob(src, src_repo, dst, dst_repo, b, err);
+        rc = blob_jobs_add(&j, b, m->layers.len + 1, err);
     }
+    oci_registry *const c[2] = {src, dst};
+    if (!rc) rc = reg_parallel(c, 2, j.n, copy_job, &j, err);
+    free(j.b);
     oci_image_manifest_free(m);
   } else
     rc = oci_error_set(err, OCI_EUNSUPPORTED,

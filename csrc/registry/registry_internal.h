@@ -4,6 +4,7 @@
 #define OCISPEC_REGISTRY_INTERNAL_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,11 @@ struct oci_registry {
   char last_method[8];
   char *last_url, *last_body, *last_content_type;
   size_t last_body_len;
+  /* a worker of reg_parallel (NULL in a client of oci_registry_new): the
+     pool's curl share (DNS, TLS sessions) and its cancel flag, checked by
+     every transfer at least once a second (nonzero: stop) */
+  CURLSH *share;
+  atomic_int *cancel;
 };
 
 /* Response headers the client reads (NULL when absent; owned by the
@@ -50,7 +56,7 @@ typedef struct reg_resp {
   char *body; /* buffered body (NUL-terminated), NULL when streamed */
   size_t len;
   char *content_type, *location, *content_digest, *link, *www_authenticate,
-      *retry_after, *oci_subject, *filters_applied;
+      *retry_after, *oci_subject, *filters_applied, *content_range, *chunk_min;
   int64_t content_length; /* -1 when absent */
 } reg_resp;
 void reg_resp_free(reg_resp *p);
@@ -67,6 +73,7 @@ typedef struct reg_req {
   bool no_auth;              /* no cached credentials, no 401 handling */
   const char *content_type;
   const char *content_range;
+  const char *range; /* the Range header ("bytes=N-"), NULL: none */
   const void *body;
   size_t body_len;
   bool has_body; /* send a body (possibly empty) */
@@ -170,6 +177,32 @@ bool reg_same_host(const char *a, const char *b);
    shortened in its middle when the whole would not fit the message. */
 int reg_fail(oci_error *err, int code, const char *method, const char *url,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- parallel transfers (registry_pool.c) -------------------------------- */
+
+/* A copy of r for a worker thread (registry_http.c): same host, options,
+   credentials and cached tokens; its own curl handle and counters; no
+   last response. NULL when out of memory. */
+oci_registry *reg_clone(const oci_registry *r);
+/* Adds the counters of w to those of r. */
+void reg_stats_add(oci_registry *r, const oci_registry *w);
+/* Moves w's last failed request into r. */
+void reg_last_move(oci_registry *r, oci_registry *w);
+
+/* One job of reg_parallel: job i with the clients c (c[k] stands for
+   parents[k]; the parents themselves when run on the calling thread). */
+typedef int (*reg_job_fn)(oci_registry *const *c, void *ctx, size_t i,
+                          oci_error *err);
+/* Runs jobs 0..n-1 on up to parents[0]->o.jobs worker threads, each with
+   clones of the np (1 or 2) parents (one clone when both are the same
+   client). Progress reports of the workers reach parents[0]'s callback on
+   the calling thread. The first failure (or a cancel by the callback)
+   stops the others: no new job starts, transfers under way abort; its err
+   is returned and its last response moved into the parent. With jobs 1 or
+   n 1 the jobs run one after another on the calling thread. A network
+   failure (OCI_ENETWORK) only stops new jobs: those under way finish. */
+int reg_parallel(oci_registry *const *parents, size_t np, size_t n,
+                 reg_job_fn fn, void *ctx, oci_error *err);
 
 /* ---- auth (registry_auth.c) ---------------------------------------------- */
 

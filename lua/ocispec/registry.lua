@@ -82,8 +82,10 @@ end
 -- `low_speed_timeout` (seconds), `low_speed_limit` (bytes/s), `chunk_size`,
 -- `user_agent`, `max_fanout` (1000 entries per index), `max_nodes` (10000
 -- documents per push, pull or copy), `max_pages` (1000) and
--- `max_list_bytes` (64 MiB) per listing, and `progress`, a
--- function(digest, done, total) whose `false` (or error) cancels.
+-- `max_list_bytes` (64 MiB) per listing, `jobs` (blobs moved at once by
+-- push, pull and copy: 4; 1 to 64) and `progress`, a
+-- function(digest, done, total) whose `false` (or error) cancels (always
+-- called on the calling thread, also when worker threads move the blobs).
 -- Credentials go only to the registry's own origin (scheme, host, port):
 -- never with a redirect, to an upload location on another host only with
 -- `allow_cross_host_auth = true`, and to a token realm over plain http

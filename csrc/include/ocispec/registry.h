@@ -113,7 +113,9 @@ typedef struct oci_registry_options {
                                   (default 60) */
   long low_speed_limit;        /**< bytes per second (default 1024) */
   size_t chunk_size;      /**< 0: monolithic uploads (POST + PUT); else chunked
-                             (POST, PATCH chunks of this size, PUT) */
+                             (POST, PATCH chunks of this size, or of the
+                             registry's OCI-Chunk-Min-Length when larger,
+                             PUT) */
   const char *user_agent; /**< default `"ocispec/<version>"` */
   oci_registry_progress_fn progress; /**< NULL: no progress reports */
   void *progress_ud;                 /**< passed to progress */
@@ -137,13 +139,26 @@ typedef struct oci_registry_options {
      allow_insecure_realm. */
   bool allow_cross_host_auth; /**< see above; default false */
   bool allow_insecure_realm;  /**< see above; default false */
-  /** A credential helper run (docker-credential-NAME) is stopped, and is an
-     error, after this long (default 30000). */
+  /** (version 2) A credential helper run (docker-credential-NAME) is stopped,
+     and is an error, after this long (default 30000). */
   unsigned helper_timeout_ms;
+  /** Blobs moved at once by push, pull and copy (version 2; default 4,
+     at most OCI_REGISTRY_JOBS_MAX; 1: one at a time). Each worker is a
+     thread with its own connection (DNS cache and TLS sessions shared);
+     the progress callback is still called on the calling thread, one call
+     at a time. Manifests are written only after all their blobs are in
+     place; the first failure cancels the other transfers (a network
+     failure only stops new ones: those under way finish, or keep what they
+     received for a resumed download). */
+  unsigned jobs;
 } oci_registry_options;
 
-/** The version of oci_registry_options this library knows. */
-#define OCI_REGISTRY_OPTIONS_VERSION 1
+/** Largest oci_registry_options.jobs (more is OCI_EINVAL). */
+#define OCI_REGISTRY_JOBS_MAX 64
+
+/** The version of oci_registry_options this library knows (1: without
+   helper_timeout_ms and jobs, which then take their defaults). */
+#define OCI_REGISTRY_OPTIONS_VERSION 2
 /** The defaults (every member named here; the others 0). */
 #define OCI_REGISTRY_OPTIONS_INIT                                              \
   {                                                                            \
@@ -151,7 +166,8 @@ typedef struct oci_registry_options {
     .retry_delay_ms = 200, .retry_max_delay_ms = 10000,                        \
     .connect_timeout_s = 30, .low_speed_timeout_s = 60,                        \
     .helper_timeout_ms = 30000, .low_speed_limit = 1024, .max_fanout = 1000,   \
-    .max_nodes = 10000, .max_pages = 1000, .max_list_bytes = (size_t)64 << 20  \
+    .max_nodes = 10000, .max_pages = 1000, .max_list_bytes = (size_t)64 << 20, \
+    .jobs = 4                                                                  \
   }
 /** *o = OCI_REGISTRY_OPTIONS_INIT. */
 OCI_API void oci_registry_options_init(oci_registry_options *o);
@@ -284,7 +300,12 @@ OCI_API int oci_registry_get_blob_buffer(oci_registry *r, const char *repo,
                                          oci_error *err);
 
 /** The same into layout l: the blob appears in l only once verified; a
-   present blob is not fetched again. */
+   present blob is not fetched again. A download the network cuts keeps
+   its bytes in the layout's temporary area (by digest) and continues with
+   Range (up to retries times, and in a later call); a 200 answer starts
+   over, a 206 with another Content-Range is OCI_EREGISTRY. Kept bytes are
+   trusted only through the final digest check (a mismatch drops them and
+   fetches the blob whole once more). */
 OCI_API int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                                             const oci_image_descriptor *d,
                                             oci_layout *l, oci_error *err);

@@ -14,7 +14,14 @@ local REMOTE_OPTS = {
   ["--username"] = "value", ["--password"] = "value", ["--password-stdin"] = "flag", ["--auth-file"] = "value",
   ["--timeout"] = "value", ["--quiet"] = "flag", ["--json"] = "flag",
 }
-local REMOTE_ALIASES = { ["-q"] = "--quiet", ["-u"] = "--username", ["-p"] = "--password" }
+local REMOTE_ALIASES = { ["-q"] = "--quiet", ["-u"] = "--username", ["-p"] = "--password", ["-j"] = "--jobs" }
+-- push, pull and copy: blobs moved at once
+local JOBS_OPT = { ["--jobs"] = "value" }
+local JOBS_HELP = [==[
+  --jobs N, -j N        blobs moved at once (1..64, default 4: most of the
+                        gain of parallel transfers on one registry, without
+                        crowding it)
+]==]
 
 local REMOTE_HELP = [==[
 Connection options:
@@ -35,46 +42,56 @@ or a redirect elsewhere gets none), and to a token service over https (or
 plain http on the registry's own host when --plain-http).
   --quiet, -q           no progress, print only the result
   --json                print the result as JSON
-Progress goes to stderr: a bar on a terminal, "DIGEST DONE/TOTAL" lines
-otherwise. Exit status: 0 done, 1 the registry or the transfer failed, 2
+Progress goes to stderr: one bar for all the blobs on a terminal, "DIGEST
+DONE/TOTAL" lines otherwise. Exit status: 0 done, 1 the registry or the transfer failed, 2
 usage or local I/O error.]==]
 
-local function remote_opts(args, extra)
+local function remote_opts(args, extra, more)
   local spec = {}
   for k, v in pairs(REMOTE_OPTS) do spec[k] = v end
   for k, v in pairs(extra or {}) do spec[k] = v end
+  for k, v in pairs(more or {}) do spec[k] = v end
   return parse_args(args, spec, REMOTE_ALIASES)
 end
 
--- A progress reporter on stderr: nil with --quiet; a bar on a terminal
--- (redrawn when its percentage changes), plain lines otherwise (at the
--- start, the end, and at most once a second between).
+-- A progress reporter on stderr: nil with --quiet; on a terminal one line
+-- for all the blobs moving at once (redrawn when its percentage changes,
+-- ended when every blob begun has finished); plain lines otherwise (per
+-- blob: at the start, the end, and at most once a second between).
 local function progress_reporter(quiet)
   if quiet then return nil end
   local tty = oci.core.fs.isatty(io.stderr)
-  local shown = {} -- digest -> {done=, at=, pct=}
+  local shown = {} -- digest -> {done=, at=}
+  -- the terminal line: every blob of the operation so far
+  local blobs, nblobs, nfinished, done_all, total_all, last_pct = {}, 0, 0, 0, 0, nil
   return function(digest, done, total)
-    local last = shown[digest]
-    if last and last.done == done then return end -- the same point again
     local finished = total >= 0 and done >= total
     if tty then
-      local pct = total > 0 and math.floor(100 * done / total) or nil
-      if last and not finished and pct ~= nil and pct == last.pct then
-        last.done = done
-        return
+      local b = blobs[digest]
+      if not b then
+        b = { done = 0, finished = false }
+        blobs[digest] = b
+        nblobs = nblobs + 1
+        if total > 0 then total_all = total_all + total end
       end
-      shown[digest] = { done = done, pct = pct }
-      local short = digest:gsub("^(%w+:)(" .. ("%x"):rep(12) .. ")%x*$", "%1%2")
+      if b.finished or b.done == done then return end
+      done_all = done_all + (done - b.done)
+      b.done = done
+      if finished then
+        b.finished = true
+        nfinished = nfinished + 1
+      end
+      local all = nfinished == nblobs
+      local pct = total_all > 0 and math.floor(100 * done_all / total_all) or nil
+      if not finished and pct ~= nil and pct == last_pct then return end
+      last_pct = pct
       local width = 30
-      local text
-      if total > 0 then
-        local n = math.min(width, math.floor(width * done / total))
-        text = ("[%s%s] %s / %s"):format(("="):rep(n), (" "):rep(width - n), format_size(done), format_size(total))
-      else
-        text = format_size(done)
-      end
-      io.stderr:write(("\r%s %s\027[K"):format(short, text), finished and "\n" or "")
+      local n = total_all > 0 and math.min(width, math.floor(width * done_all / total_all)) or 0
+      io.stderr:write(("\r%d/%d blobs [%s%s] %s / %s\027[K"):format(nfinished, nblobs,
+        ("="):rep(n), (" "):rep(width - n), format_size(done_all), format_size(total_all)), all and "\n" or "")
     else
+      local last = shown[digest]
+      if last and last.done == done then return end -- the same point again
       local now = os.time()
       if done ~= 0 and not finished and last and last.at == now then return end
       shown[digest] = { done = done, at = now }
@@ -134,6 +151,11 @@ local function connection(opts)
   -- one line)
   if opts.password then password_warning("--password") end
   o.username, o.password = opts.username, password
+  if opts.jobs ~= nil then
+    local j = math.tointeger(tonumber(opts.jobs))
+    if not j or j < 1 or j > 64 then fail(2, "--jobs takes a whole number from 1 to 64") end
+    o.jobs = j
+  end
   o.progress = progress_reporter(opts.quiet or opts.json)
   return o
 end
@@ -182,9 +204,9 @@ command("push", "push an image of a layout to a registry",
 Pushes an image of a layout to REMOTE_REF (host/repo[:tag]): the
 blobs the registry lacks, then the manifests, the top one under the tag.
 Prints the pushed reference and digest.
-]==] .. LOCAL_REF_HELP .. "\n" .. REMOTE_HELP,
+]==] .. JOBS_HELP .. LOCAL_REF_HELP .. "\n" .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args)
+    local opts, pos = remote_opts(args, JOBS_OPT)
     if #pos ~= 2 then fail(2, "expected DIR[:NAME] and REMOTE_REF") end
     local dir, ref, name = parse_image_ref(pos[1])
     local r = parse_remote(pos[2], "REMOTE_REF")
@@ -214,9 +236,9 @@ when missing), every blob verified while it streams, and tags it NAME
 (default: the reference's tag). Without --platform an index is pulled
 whole; with it, only the matching manifest.
   --platform P          os/arch[/variant], such as linux/arm64/v8
-]==] .. REMOTE_HELP,
+]==] .. JOBS_HELP .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args, { ["--platform"] = "value" })
+    local opts, pos = remote_opts(args, { ["--platform"] = "value" }, JOBS_OPT)
     if #pos ~= 2 then fail(2, "expected REMOTE_REF and DIR[:NAME]") end
     local r = parse_remote(pos[1], "REMOTE_REF")
     local dir, name = parse_layout_target(pos[2])
@@ -282,11 +304,11 @@ apply to one side, over them (skopeo's names):
   --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
   --referrers           also copy the referrers graph of the image (its
                         artifacts, and theirs), as oras cp -r does
-]==] .. REMOTE_HELP,
+]==] .. JOBS_HELP .. REMOTE_HELP,
   function(args, out)
     local spec = { ["--referrers"] = "flag" }
     for k, v in pairs(SIDE_OPTS) do spec[k] = v end
-    local opts, pos = remote_opts(args, spec)
+    local opts, pos = remote_opts(args, spec, JOBS_OPT)
     if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
     local rs = parse_remote(pos[1], "SRC_REF")
     local rd = parse_remote(pos[2], "DST_REF")

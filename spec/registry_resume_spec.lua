@@ -1,0 +1,274 @@
+-- Resumable downloads: a blob download cut by the network continues from
+-- the bytes already in the layout's temporary area (keyed by digest) with
+-- a Range request, within one run (a retry) and across runs (a second
+-- pull); a registry that answers 200 to Range gets a full download, a 206
+-- with another range is refused, and kept bytes are trusted only as far
+-- as the final digest check proves. The faults come from
+-- tests/registry/fault_proxy.py in front of docker-registry; the proxy's
+-- byte count is the witness of what crossed the wire.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
+local oci = require("ocispec")
+local registry = require("ocispec.registry")
+
+local SKIP = not registries.available() and select(2, registries.available()) or nil
+if not SKIP then
+  local _, ok = registries.sh("command -v python3")
+  if not ok then SKIP = "python3 is not installed" end
+end
+
+local function guard(f)
+  return function()
+    if SKIP then return pending(SKIP) end
+    return f()
+  end
+end
+
+local function opts(extra)
+  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0, jobs = 1 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+local q = registries.quote
+
+-- python3 hashlib's sha256 of a file (an oracle that is not our code).
+local function sha256_of(path)
+  local out, ok = registries.sh(("python3 -c %s %s"):format(q(
+    "import hashlib, sys; print('sha256:' + hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"), q(path)))
+  assert(ok, out)
+  return (out:gsub("%s+$", ""))
+end
+
+local function file_size(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
+describe("resumable blob downloads", function()
+  local reg, proxy, tmp, layer, size, n = nil, nil, nil, nil, nil, 0
+  setup(function()
+    if SKIP then return end
+    reg = registries.start()
+    proxy = registries.proxy(reg.port)
+    tmp = registries.scratch()
+    -- one incompressible 1 MiB layer (stored as it is)
+    local L = assert(oci.layout.create(tmp .. "/src"))
+    local bytes = {}
+    local x = 12345
+    for i = 1, 1048576 // 4 do
+      x = (x * 1103515245 + 12345) % 2147483648
+      bytes[i] = string.pack("<I4", x)
+    end
+    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
+                                         compression = "none" })
+    local entry = { path = "data.bin", type = "file", content = table.concat(bytes), mode = 420 }
+    assert(img:add_layer{ entries = { entry } })
+    local top = assert(img:commit())
+    assert(L:tag(top, "1"))
+    local c = assert(registry.connect(reg.host, opts()))
+    assert(c:push(L, "1", "resume/app", "1"))
+    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
+    layer = m:layers()[1]
+    size = layer:size()
+    c:close()
+    L:close()
+  end)
+  teardown(function()
+    if proxy then proxy.stop() end
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  local function fresh()
+    n = n + 1
+    local dir = ("%s/pull%d"):format(tmp, n)
+    return dir, assert(oci.layout.create(dir))
+  end
+  local function partial(dir)
+    return dir .. "/.ocispec-tmp/tmp-part-sha256-" .. layer:digest():match(":(%x+)$")
+  end
+  local function blob(dir) return dir .. "/blobs/sha256/" .. layer:digest():match(":(%x+)$") end
+
+  it("a cut download continues with Range within the same pull (retries)", guard(function()
+    local dir, L = fresh()
+    proxy.configure{ cut_after = size // 2 }
+    proxy.stats()
+    local c = assert(registry.connect(proxy.host, opts{ retries = 2 }))
+    local d, msg = c:pull("resume/app", "1", L, "1")
+    local s = proxy.stats()
+    proxy.configure{}
+    assert(d, msg)
+    assert.are.equal(1, s.cuts)
+    assert.are.equal(1, s.ranges)
+    -- config + half + the other half: not the layer twice
+    assert.is_true(s.body_bytes < size * 1.05, ("%d bytes for a %d-byte blob"):format(s.body_bytes, size))
+    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.is_nil(file_size(partial(dir)))
+    c:close()
+    L:close()
+  end))
+
+  it("a pull cut at 90% and run again fetches only the rest", guard(function()
+    local dir, L = fresh()
+    proxy.configure{ cut_after = size * 9 // 10 }
+    local c = assert(registry.connect(proxy.host, opts()))
+    local d, msg, err = c:pull("resume/app", "1", L, "1")
+    proxy.configure{}
+    assert.is_nil(d)
+    assert.are.equal("network", err.code, msg)
+    -- nothing published; the bytes that came are kept under the digest
+    assert.is_nil(file_size(blob(dir)))
+    assert.are.equal(size * 9 // 10, file_size(partial(dir)))
+    assert.are.equal(0, #L:list())
+    proxy.stats()
+    local c2 = assert(registry.connect(proxy.host, opts()))
+    d, msg = c2:pull("resume/app", "1", L, "1")
+    local s = proxy.stats()
+    assert(d, msg)
+    assert.are.equal(1, s.ranges)
+    assert.is_true(s.body_bytes <= size * 0.15, ("second run moved %d of %d bytes"):format(s.body_bytes, size))
+    assert.is_true(c2:stats().bytes_downloaded <= size * 0.15)
+    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.is_nil(file_size(partial(dir)))
+    c:close()
+    c2:close()
+    L:close()
+  end))
+
+  it("a registry that answers 200 to Range gets a full download", guard(function()
+    local dir, L = fresh()
+    proxy.configure{ cut_after = size // 2 }
+    local c = assert(registry.connect(proxy.host, opts()))
+    assert.is_nil((c:pull("resume/app", "1", L, "1")))
+    assert.are.equal(size // 2, file_size(partial(dir)))
+    proxy.configure{ ignore_range = 1 }
+    proxy.stats()
+    local d, msg = c:pull("resume/app", "1", L, "1")
+    local s = proxy.stats()
+    proxy.configure{}
+    assert(d, msg)
+    assert.is_true(s.body_bytes >= size, ("%d bytes: not a whole download"):format(s.body_bytes))
+    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    c:close()
+    L:close()
+  end))
+
+  it("a 206 with another range than asked is refused; nothing is stored", guard(function()
+    local dir, L = fresh()
+    proxy.configure{ cut_after = size // 2 }
+    local c = assert(registry.connect(proxy.host, opts()))
+    assert.is_nil((c:pull("resume/app", "1", L, "1")))
+    proxy.configure{ bad_range = 1 }
+    local d, msg, err = c:pull("resume/app", "1", L, "1")
+    proxy.configure{}
+    assert.is_nil(d)
+    assert.are.equal("registry", err.code)
+    assert.truthy(msg:find(("Content-Range bytes 0-%d/%d to a request for bytes %d-: refused")
+      :format(size - 1, size, size // 2), 1, true), msg)
+    assert.is_nil(file_size(blob(dir)))
+    assert.are.equal(0, #L:list())
+    c:close()
+    L:close()
+  end))
+
+  it("kept bytes that are wrong fail the digest check and are fetched again whole", guard(function()
+    local dir, L = fresh()
+    proxy.configure{ cut_after = size // 2 }
+    local c = assert(registry.connect(proxy.host, opts()))
+    assert.is_nil((c:pull("resume/app", "1", L, "1")))
+    proxy.configure{}
+    -- someone changed a kept byte: only the final digest check can tell
+    local f = assert(io.open(partial(dir), "r+b"))
+    f:seek("set", 100)
+    local b = f:read(1)
+    f:seek("set", 100)
+    f:write(string.char((b:byte() + 1) % 256))
+    f:close()
+    proxy.stats()
+    local d, msg = c:pull("resume/app", "1", L, "1")
+    local s = proxy.stats()
+    assert(d, msg)
+    assert.are.equal(2, s.gets) -- the rest, then the whole blob
+    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    c:close()
+    L:close()
+  end))
+
+  it("a symlink or hard link planted under the partial name is never written through", guard(function()
+    for _, kind in ipairs({ "-s", "" }) do
+      local dir, L = fresh()
+      local victim = dir .. "/victim"
+      support.write(victim, "precious")
+      registries.sh(("mkdir -p %s && ln %s %s %s"):format(q(dir .. "/.ocispec-tmp"), kind, q(victim), q(partial(dir))))
+      local c = assert(registry.connect(proxy.host, opts()))
+      local d, msg = c:pull("resume/app", "1", L, "1")
+      assert(d, msg)
+      assert.are.equal("precious", support.read(victim))
+      assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+      c:close()
+      L:close()
+    end
+  end))
+end)
+
+describe("chunked uploads", function()
+  local reg, proxy, tmp
+  local SIZE = 300000
+  setup(function()
+    if SKIP then return end
+    reg = registries.start()
+    proxy = registries.proxy(reg.port)
+    tmp = registries.scratch()
+  end)
+  teardown(function()
+    if proxy then proxy.stop() end
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  local function blob_file(name)
+    local path = tmp .. "/" .. name
+    local parts, x = {}, #name
+    for i = 1, SIZE // 4 do
+      x = (x * 1103515245 + 12345) % 2147483648
+      parts[i] = string.pack("<I4", x)
+    end
+    support.write(path, table.concat(parts))
+    return path
+  end
+
+  it("a PATCH whose connection drops is sent again from its start (curl rewinds the body)", guard(function()
+    -- the proxy forwards part of the chunk and drops the connection: curl
+    -- replays the PATCH (it needs to rewind the body: without a seek
+    -- function that is "necessary data rewind wasn't possible"), and
+    -- docker-registry refuses the replay on its now stale upload URL
+    local path = blob_file("cut")
+    proxy.configure{ cut_upload = 50000 }
+    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 0 }))
+    local d, msg, err = c:push_blob_file("up/cut", path)
+    proxy.configure{}
+    assert.is_nil(d)
+    assert.falsy(msg:find("rewind", 1, true), msg)
+    assert.are.equal("registry", err.code, msg)
+    assert.truthy(msg:find("PATCH", 1, true) and msg:find("BLOB_UPLOAD_INVALID", 1, true), msg)
+    assert.are.equal(2, reg.count_requests("PATCH", "^/v2/up/cut/blobs/uploads/"))
+    c:close()
+  end))
+
+  it("chunks are at least the registry's OCI-Chunk-Min-Length", guard(function()
+    local path = blob_file("min")
+    proxy.configure{ chunk_min = 128000 }
+    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 10000 }))
+    local d, msg = c:push_blob_file("up/min", path)
+    proxy.configure{}
+    assert(d, msg)
+    -- 300000 bytes in chunks of 128000: 3 PATCHes, not 30
+    assert.are.equal(3, reg.count_requests("PATCH", "^/v2/up/min/blobs/uploads/"))
+    c:close()
+  end))
+end)
