@@ -77,7 +77,7 @@ local function api_names()
     end
   end
   for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
-    "registry", "json" }) do
+    "registry", "json", "transport" }) do
     walk_module("oci." .. ns, oci[ns], 0)
   end
   for k, v in pairs(oci) do
@@ -187,6 +187,10 @@ local CANNOT = {
   ["Image:user"] = "records", ["Image:label"] = "records", ["Image:expose"] = "records",
   ["Image:volume"] = "records", ["Image:stop_signal"] = "records", ["Image:annotate"] = "records",
   ["Index:new"] = "a new index", ["Index:add"] = "records",
+  ["oci.transport.Source.layout"] = "a getter", ["oci.transport.Source.descriptor"] = "a getter",
+  ["oci.transport.Source.reference"] = "a getter", ["oci.transport.Source.close"] = "releases",
+  ["oci.transport.Destination.layout"] = "a getter", ["oci.transport.Destination.reference"] = "a getter",
+  ["oci.transport.Destination.close"] = "releases",
 }
 
 -- A layout whose index.json is broken.
@@ -311,6 +315,17 @@ local FAILS = {
   ["oci.registry.pull"] = function() return oci.registry.pull("A:b", tmp .. "/pulled") end,
   ["oci.registry.copy"] = function() return oci.registry.copy("A:b", "h/a") end,
   ["oci.registry.tags"] = function() return oci.registry.tags("A:b") end,
+  ["oci.transport.parse"] = function() return oci.transport.parse("docker:x") end,
+  ["oci.transport.open"] = function() return oci.transport.open("oci-archive:" .. tmp .. "/none.tar") end,
+  ["oci.transport.create"] = function() return oci.transport.create("oci:" .. tmp .. "/file") end,
+  ["oci.transport.copy"] = function() return oci.transport.copy("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/c") end,
+  ["oci.transport.Destination.commit"] = function()
+    local d = assert(oci.transport.create("oci:" .. tmp .. "/T@" .. D))
+    local ok, msg, err = d:commit(assert(oci.image.Descriptor.new("application/octet-stream", 3,
+      "sha256:" .. ("cd"):rep(32))))
+    d:close()
+    return ok, msg, err
+  end,
 }
 -- every Client call that talks to the registry: a network failure
 local NET = {

@@ -103,5 +103,6 @@ M.unpack = require "ocispec.unpack"
 M.layer = require "ocispec.layer"
 M.layout = require "ocispec.layout"
 M.registry = require "ocispec.registry"
+M.transport = require "ocispec.transport"
 
 return M

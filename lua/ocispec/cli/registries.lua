@@ -266,14 +266,40 @@ local function side_connection(opts, side)
   return any and o or nil
 end
 
-command("copy", "copy an image from one registry reference to another",
-  [==[usage: ocispec copy [OPTIONS] SRC_REF DST_REF
+-- A transport reference on the command line (a bare one is a registry):
+-- the parsed table, or a usage error naming the argument.
+local function parse_transport(s, what)
+  local r, msg = oci.transport.parse(s)
+  if not r then fail(2, ("%s: %s"):format(what, printable(msg))) end
+  return r
+end
 
-Copies SRC_REF (host/repo[:tag|@digest]) to DST_REF (host/repo[:tag]; no
-tag: the source's tag): manifests byte for byte; blobs mounted when both
-are in the same registry, else through a temporary file that is verified
-before the upload. The connection options below apply to both sides; these
-apply to one side, over them (skopeo's names):
+-- Where a copy landed, for the report.
+local function transport_where(r, s)
+  if r.transport == "docker" then return nil end
+  return s
+end
+
+command("copy", "copy an image between any two transports (registry, layout, archives)",
+  [==[usage: ocispec copy [OPTIONS] SRC DST
+
+Copies the image SRC to DST. Each is a reference with a transport (skopeo's
+names):
+  oci:DIR[:NAME|@DIGEST]             an image layout (:@N: its Nth image)
+  oci-archive:FILE[:NAME]            a tar of an image layout
+  docker-archive:FILE[:NAME:TAG|:@N] docker save / docker load's format
+  docker://HOST/REPO[:TAG|@DIGEST]   a registry (also HOST/REPO[:TAG|@DIGEST])
+Every blob is verified by digest and size as it is copied. Registry to
+registry: manifests byte for byte, blobs mounted when both are in the same
+registry, else through a temporary file verified before the upload (no
+DST tag: the source's). Archives are read through a temporary layout
+(every member checked: no links out, no devices, no duplicates; then the
+safe unpacker extracts them) and written from one.
+  --all                 the whole index (the default)
+  --platform P[,P...]   only these platforms of an index (os/arch[/variant]);
+                        one gives its manifest alone, several a new index
+The connection options below apply to both sides; these apply to one side,
+over them (skopeo's names):
   --src-plain-http, --dest-plain-http
   --src-tls-verify=BOOL, --dest-tls-verify=BOOL
   --src-ca-file FILE, --dest-ca-file FILE
@@ -282,17 +308,44 @@ apply to one side, over them (skopeo's names):
   --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local opts, pos = remote_opts(args, SIDE_OPTS)
-    if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
-    local rs = parse_remote(pos[1], "SRC_REF")
-    local rd = parse_remote(pos[2], "DST_REF")
+    local extra = { ["--all"] = "flag", ["--platform"] = "value" }
+    for k, v in pairs(SIDE_OPTS) do extra[k] = v end
+    local opts, pos = remote_opts(args, extra)
+    if #pos ~= 2 then fail(2, "expected SRC and DST") end
+    local ts = parse_transport(pos[1], "SRC")
+    local td = parse_transport(pos[2], "DST")
+    if td.index then fail(2, "DST: @N names an image to read, not one to write") end
+    if opts.all and opts.platform then fail(2, "--all and --platform exclude each other") end
+    local platforms = nil
+    if opts.platform then
+      platforms = {}
+      for p in (opts.platform .. ","):gmatch("([^,]*),") do platforms[#platforms + 1] = parse_platform(p) end
+    end
     local conn = connection(opts)
     conn.src, conn.dst = side_connection(opts, "src"), side_connection(opts, "dest")
-    local d, msg, code = oci.registry.copy(pos[1], pos[2], conn)
+    if ts.transport == "docker" and td.transport == "docker" and not platforms then
+      local rs, rd = ts.reference, td.reference
+      local d, msg, code = oci.registry.copy(rs.whole, rd.whole, conn)
+      if not d then remote_fail(msg, code) end
+      -- as registry.copy tags it: DST's own tag, else the source's
+      local tag = not rd.digest and (td.path:match(":[^/]*$") and rd.tag or rs.tag) or nil
+      report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
+      return 0
+    end
+    conn.platform, conn.all = platforms, opts.all or nil
+    local d, msg, code = oci.transport.copy(ts, td, conn)
     if not d then remote_fail(msg, code) end
-    -- as registry.copy tags it: DST_REF's own tag, else the source's
-    local tag = not rd.digest and (pos[2]:match(":[^/]*$") and rd.tag or rs.tag) or nil
-    report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
+    local where = transport_where(td, pos[2])
+      or ("%s/%s"):format(td.reference.registry, td.reference.repository)
+        .. (td.reference.digest and "" or ":" .. td.reference.tag)
+    if opts.json then
+      out:write(desc_json(d, { reference = where, stats = msg }), "\n")
+    elseif opts.quiet then
+      out:write(d:digest(), "\n")
+    else
+      out:write(("copied %s@%s\n  %d blob(s) copied, %d present; %s\n"):format(printable(where), d:digest(),
+        msg.blobs_copied, msg.blobs_skipped, format_size(msg.bytes_copied)))
+    end
     return 0
   end)
 
