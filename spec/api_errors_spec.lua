@@ -273,6 +273,7 @@ local FAILS = {
   end,
   ["oci.layer.build"] = function() return oci.layer.build({ dir = tmp }) end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
+  ["oci.layer.decompress"] = function() return oci.layer.decompress(tmp .. "/none", tmp .. "/none.tar") end,
   ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
   ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,
   ["Layout:blob_path"] = function() return L:blob_path("sha256:x") end,
