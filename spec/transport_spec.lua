@@ -187,6 +187,69 @@ describe("archives", function()
     assert.are.equal(d:digest(), assert(T.copy("docker-archive:" .. p("d.tar"), "oci:" .. p("L3") .. ":x")):digest())
   end)
 
+  it("writes gzip and zstd layers into docker-archives uncompressed (diff_ids kept)", function()
+    for _, comp in ipairs({ "gzip", "zstd" }) do
+      local d = make_image(p(comp), comp)
+      assert(T.copy("oci:" .. p(comp) .. ":v1", "docker-archive:" .. p(comp .. ".tar") .. ":x/y:1"))
+      local t = cjson.decode(py("read-docker", p(comp .. ".tar")))
+      assert.are.same(t.images[1].diff_ids, t.images[1].layers)
+      local back = assert(T.copy("docker-archive:" .. p(comp .. ".tar"), "oci:" .. p("B") .. ":" .. comp))
+      assert.are_not.equal(d:digest(), back:digest()) -- the layers are plain tars now
+      local B = assert(oci.layout.open(p("B")))
+      local m = B:resolve(comp).manifest
+      assert.are.equal(oci.image.MediaType.ImageLayer, m:layers()[1]:media_type())
+      assert.is_true(B:verify())
+      B:close()
+    end
+  end)
+
+  it("converts to Docker schema 2 and back (format v2s2|oci), through a registry", function()
+    local MT = oci.image.MediaType
+    local d = make_image(p("Z"), "zstd")
+    local Z = assert(oci.layout.open(p("Z"))):resolve("v1")
+    -- an OCI layout holds OCI manifests (as skopeo's oci: does)
+    support.assert_fails({ "layouts hold OCI manifests" }, { code = "unsupported" },
+      T.copy("oci:" .. p("Z") .. ":v1", "oci:" .. p("V") .. ":v", { format = "v2s2" }))
+    support.assert_raises({ 'format must be "oci" or "v2s2"' }, T.copy, "oci:a", "oci:b", { format = "v2s1" })
+    -- already in the format: byte for byte
+    assert.are.equal(d:digest(), assert(T.copy("oci:" .. p("Z") .. ":v1", "oci:" .. p("O") .. ":z",
+      { format = "oci" })):digest())
+    local ok, why = registries.available()
+    if not ok then return pending(why) end
+    local reg = registries.start()
+    local conn = { plain_http = true, auth_file = false }
+    local dst = "docker://" .. reg.host .. "/conv/app:1"
+    local cv = { format = "v2s2" }
+    for k, v in pairs(conn) do cv[k] = v end
+    local v, stats = T.copy("oci:" .. p("Z") .. ":v1", dst, cv)
+    local back = v and T.copy(dst, "oci:" .. p("B") .. ":b", { format = "oci", plain_http = true, auth_file = false })
+    local function read_image(what)
+      return cjson.decode((sh(("env -u LD_PRELOAD python3 %s %s %s conv/app 1"):format(
+        q(here .. "../tests/registry/read_image.py"), what, q("http://" .. reg.host)))))
+    end
+    local walk = v and read_image("walk")
+    local served = v and read_image("manifest")
+    reg.stop()
+    assert(v, stats)
+    assert.are.equal(MT.DockerManifest, walk.documents[walk.top])
+    -- config bytes kept; the zstd layer became a plain tar whose digest is the diff_id
+    local cfg = Z.manifest:config():digest()
+    local diff_id = Z.config:rootfs():diff_ids()[1]
+    assert.are.equal(MT.DockerContainerConfig, served.body.config.mediaType)
+    assert.are.equal(MT.DockerLayer, served.body.layers[1].mediaType)
+    assert.is_not_nil(walk.blobs[cfg])
+    assert.is_not_nil(walk.blobs[diff_id])
+    assert(back)
+    local B = assert(oci.layout.open(p("B")))
+    local r = B:resolve("b")
+    assert.are.equal(MT.ImageManifest, r.descriptor:media_type())
+    assert.are.equal(MT.ImageConfig, r.manifest:config():media_type())
+    assert.are.equal(cfg, r.manifest:config():digest())
+    assert.are.equal(MT.ImageLayer, r.manifest:layers()[1]:media_type())
+    assert.are.equal(diff_id, r.manifest:layers()[1]:digest())
+    assert.is_true(B:verify())
+  end)
+
   it("copies chosen platforms of an index", function()
     local L = assert(oci.layout.create(p("M")))
     local idx = oci.build.Index.new(L)
@@ -225,12 +288,20 @@ describe("archives", function()
     out, ok = run("copy oci-archive:a.tar docker-archive:d.tar:x:1")
     assert(ok, out)
     assert.truthy(out:find("copied docker-archive:d.tar:x:1@sha256:", 1, true), out)
+    -- "-": stdout and stdin
+    out, ok = run("copy --quiet oci:L:v1 docker-archive:-:x/y:2 2>report.txt >piped.tar && cat report.txt")
+    assert(ok, out)
+    assert.truthy(out:match("^sha256:%x+\n$"), out) -- the report went to stderr
+    assert.are.same({ "x/y:2" }, cjson.decode(py("read-docker", p("piped.tar"))).images[1].RepoTags)
+    out, ok = run("copy --quiet docker-archive:- oci:P:p < piped.tar")
+    assert(ok, out)
+    assert.is_table(assert(oci.layout.open(p("P"))):resolve("p"))
     out, ok = run("copy docker-archive:d.tar:@3 oci:L:w")
     assert.is_falsy(ok)
     assert.truthy(out:find("no image @3", 1, true), out)
     out, ok = run("copy oci:L:v1 docker-archive:d.tar:@0")
     assert.is_falsy(ok)
-    assert.truthy(out:find("DST: @N names an image to read", 1, true), out)
+    assert.truthy(out:find("DST_REF: @N names an image to read", 1, true), out)
   end)
 end)
 
@@ -265,5 +336,46 @@ describe("archives and skopeo", function()
     assert.are.equal(want_cfg, R:resolve("o").manifest:config():digest())
     assert.is_true(R:verify())
     assert.is_not_nil(a and b)
+  end)
+end)
+
+describe("archives and podman, buildah", function()
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  -- podman and buildah with everything in the test's directory (vfs)
+  local function tool(name, args)
+    local out, ok = sh(("%s --root %s --runroot %s --storage-driver vfs %s"):format(name, q(p("root")),
+      q(p("run")), args))
+    assert(ok, name .. " " .. args .. ": " .. out)
+    return out
+  end
+
+  it("podman loads ours and saves archives we import; buildah builds from ours", function()
+    if not have("podman") then return pending("podman is not installed") end
+    local d = make_image(p("L"), "gzip")
+    local want_cfg = assert(oci.layout.open(p("L"))):resolve("v1").manifest:config():digest()
+    assert(T.copy("oci:" .. p("L") .. ":v1", "docker-archive:" .. p("d.tar") .. ":ex/app:1"))
+    assert(T.copy("oci:" .. p("L") .. ":v1", "oci-archive:" .. p("o.tar") .. ":v1"))
+    local out = tool("podman", "load -i " .. q(p("d.tar")))
+    assert.truthy(out:find("ex/app:1", 1, true), out)
+    -- the image ID podman gives is the config digest
+    out = tool("podman", "images --no-trunc --format '{{.ID}}' ex/app:1")
+    assert.truthy(out:find(want_cfg:sub(8), 1, true), out)
+    tool("podman", "save -o " .. q(p("ps.tar")) .. " ex/app:1")
+    tool("podman", "save --format oci-archive -o " .. q(p("pso.tar")) .. " ex/app:1")
+    local a = assert(T.copy("docker-archive:" .. p("ps.tar"), "oci:" .. p("R") .. ":d"))
+    local b = assert(T.copy("oci-archive:" .. p("pso.tar"), "oci:" .. p("R") .. ":o"))
+    local R = assert(oci.layout.open(p("R")))
+    assert.are.equal(want_cfg, R:resolve("d").manifest:config():digest())
+    assert.are.equal(want_cfg, R:resolve("o").manifest:config():digest())
+    assert.is_true(R:verify())
+    assert.is_not_nil(a and b and d)
+    if not have("buildah") then return pending("buildah is not installed") end
+    for _, ref in ipairs({ "oci-archive:" .. p("o.tar") .. ":v1", "docker-archive:" .. p("d.tar") }) do
+      local c = tool("buildah", "from --pull-never " .. q(ref)):match("([%w._-]+)%s*$")
+      out = tool("buildah", "inspect --format '{{.FromImageID}}' " .. q(c))
+      assert.truthy(out:find(want_cfg:sub(8), 1, true), ref .. ": " .. out)
+    end
   end)
 end)

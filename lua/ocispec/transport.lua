@@ -145,8 +145,12 @@ local function parse_docker_archive(ref, t, rest)
 end
 
 local function parse_docker(ref, t, rest)
-  local p, msg = registry.parse_reference(rest)
-  if not p then return invalid(ref, msg) end
+  local p, msg, err = registry.parse_reference(rest)
+  if not p then
+    -- the registry's message names the reference already
+    if ref == rest then return nil, msg, err end
+    return invalid(ref, msg)
+  end
   t.reference, t.path = p, rest
   t.name, t.digest = p.tag, p.digest
   return t
@@ -341,6 +345,24 @@ local function resolve_member(members, name)
   return nil, "too many links"
 end
 
+-- Copies a stream (io.stdin for "-") to the file `path`, in 1 MiB pieces.
+local function spool(from, path)
+  local f, msg = io.open(path, "wb")
+  if not f then return util.fail("io", msg) end
+  while true do
+    local piece = from:read(1 << 20)
+    if not piece then break end
+    local ok, werr = f:write(piece)
+    if not ok then
+      f:close()
+      return util.fail("io", ("%s: %s"):format(path, werr))
+    end
+  end
+  local ok, cerr = f:close()
+  if not ok then return util.fail("io", ("%s: %s"):format(path, cerr)) end
+  return true
+end
+
 -- Extracts a checked archive into a new temporary directory.
 -- -> dir, or nil, message, err
 local function extract(file, opts, allow_links)
@@ -517,7 +539,8 @@ function Source:reference() return self._ref end
 function Source:close()
   if self._L then self._L:close() end
   if self._tmp then unpack.remove_tree(self._tmp) end
-  self._L, self._tmp = nil, nil
+  if self._spool then unpack.remove_tree(self._spool) end
+  self._L, self._tmp, self._spool = nil, nil, nil
 end
 SourceMT.__close = Source.close
 SourceMT.__gc = Source.close
@@ -527,7 +550,7 @@ local OPEN_KEYS = { "platform", "tmpdir", "max_bytes", "max_entries", "src", "ds
 local function connection_options(opts, keep_sides)
   if not opts then return nil end
   local o = {}
-  local skip = { progress = not keep_sides, all = true }
+  local skip = { progress = not keep_sides, all = true, format = true }
   for _, k in ipairs(OPEN_KEYS) do skip[k] = not (keep_sides and (k == "src" or k == "dst")) end
   for k, v in pairs(opts) do
     if not skip[k] then o[k] = v end
@@ -575,11 +598,22 @@ function M.open(ref, opts)
       s._desc = d
       return true
     end
-    unpack.remove_tree(dir)
-    s._tmp = nil
+    local file = r.path
+    if file == "-" then
+      -- a tar has no index: both the member check and the extraction
+      -- read it whole, and docker's manifest.json may come last, so the
+      -- stream is spooled to a file first
+      file = dir .. "/stdin.tar"
+      local ok, sm, se = spool(io.stdin, file)
+      if not ok then return nil, sm, se end
+    else
+      unpack.remove_tree(dir)
+      s._tmp = nil
+    end
     local x, members
-    x, members, e = extract(r.path, opts, r.transport == "docker-archive")
+    x, members, e = extract(file, opts, r.transport == "docker-archive")
     if not x then return nil, members, e end
+    if s._tmp then s._spool = s._tmp end
     s._tmp = x
     if r.transport == "oci-archive" then
       s._L, m, e = layout.open(x .. "/root")
@@ -615,8 +649,9 @@ function Dest:layout() return self._L end
 function Dest:reference() return self._ref end
 
 -- docker-archive: writes manifest.json, repositories, the config and the
--- (uncompressed) layers of manifest `d` from L.
-local function export_docker_archive(L, d, r, output)
+-- layers of manifest `d` from L, uncompressed (gzip and zstd layers are
+-- decompressed into `tmp`, each checked against the config's diff_id).
+local function export_docker_archive(L, d, r, output, tmp, opts)
   if not MT.is_manifest(d:media_type()) then
     return util.fail("invalid", output .. ": a docker-archive holds single-platform images: choose a platform")
   end
@@ -626,17 +661,40 @@ local function export_docker_archive(L, d, r, output)
   local files = {}
   local chex = cfg:digest():match("^sha256:(%x+)$")
   if not chex then return util.fail("unsupported", output .. ": docker-archive needs sha256 digests") end
+  local config
+  config, msg, err = L:get_document(cfg, image.ImageConfiguration)
+  if not config then return nil, msg, err end
+  local diff_ids = config:rootfs():diff_ids()
+  if #diff_ids ~= #m:layers() then
+    return util.fail("invalid", ("%s: %d layers but the config has %d diff_ids"):format(output, #m:layers(),
+      #diff_ids))
+  end
   files[#files + 1] = { path = chex .. ".json", source = L:blob_path(cfg:digest()) }
-  local layers = {}
+  local layers, seen = {}, {}
   for i, l in ipairs(m:layers()) do
-    local mt = l:media_type()
-    if mt ~= MT.ImageLayer and mt ~= MT.DockerLayer then
-      return util.fail("unsupported", ("%s: layer %d is %s; docker-archive needs uncompressed layers "
-        .. "(not yet converted here: build with compression \"none\")"):format(output, i - 1, mt))
+    local info = MT.info(l:media_type())
+    if not info or info.kind ~= "layer" then
+      return util.fail("unsupported", ("%s: layer %d has media type %s"):format(output, i - 1, l:media_type()))
     end
-    local hex = l:digest():match("^sha256:(%x+)$")
+    local src = L:blob_path(l:digest())
+    local did = l:digest()
+    if info.compression ~= "none" then
+      local out = ("%s/layer-%d.tar"):format(tmp, i)
+      local res, dmsg, derr = layer.decompress(src, out, opts and opts.max_bytes)
+      if not res then return nil, dmsg, derr end
+      src, did = out, res.diff_id
+    end
+    if did ~= diff_ids[i] then
+      return util.fail("mismatch", ("%s: layer %d (%s) uncompresses to %s, the config's diff_id is %s"):format(output,
+        i - 1, l:digest(), did, diff_ids[i]))
+    end
+    local hex = did:match("^sha256:(%x+)$")
+    if not hex then return util.fail("unsupported", output .. ": docker-archive needs sha256 digests") end
     local name = hex .. ".tar"
-    files[#files + 1] = { path = name, source = L:blob_path(l:digest()) }
+    if not seen[name] then
+      files[#files + 1] = { path = name, source = src }
+      seen[name] = true
+    end
     layers[#layers + 1] = name
   end
   local entry = {
@@ -682,26 +740,42 @@ function Dest:commit(desc)
     d, msg, err = registry.push(L, name, r.reference.whole, self._conn)
     if not d then return nil, msg, err end
     return d
-  elseif r.transport == "oci-archive" then
+  end
+  local output = r.path == "-" and (self._tmp .. "/stdout.tar") or r.path
+  if r.transport == "oci-archive" then
     local ok, msg, err = L:tag(desc, r.name or "latest")
     if not ok then return nil, msg, err end
     local files = {
       { path = "oci-layout", source = self._tmp .. "/layout/oci-layout" },
       { path = "index.json", source = self._tmp .. "/layout/index.json" },
     }
-    local blobs = protect(reachable, L, desc)
-    if not blobs then return nil, "unreachable" end
+    local blobs, bmsg, berr = protect(reachable, L, desc)
+    if not blobs then return nil, bmsg, berr end
     for _, d in ipairs(blobs) do
       files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = L:blob_path(d:digest()) }
     end
-    ok, msg, err = write_tar(r.path, files)
+    ok, msg, err = write_tar(output, files)
     if not ok then return nil, msg, err end
-    return desc
   else
-    local ok, msg, err = export_docker_archive(L, desc, r, r.path)
+    local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits)
     if not ok then return nil, msg, err end
-    return desc
   end
+  if r.path == "-" then
+    local f, msg = io.open(output, "rb")
+    if not f then return util.fail("io", msg) end
+    while true do
+      local piece = f:read(1 << 20)
+      if not piece then break end
+      local ok, werr = io.stdout:write(piece)
+      if not ok then
+        f:close()
+        return util.fail("io", "stdout: " .. tostring(werr))
+      end
+    end
+    f:close()
+    io.stdout:flush()
+  end
+  return desc
 end
 
 --- Closes the layout and removes temporary files.
@@ -725,7 +799,8 @@ function M.create(ref, opts)
     if not r then return nil, msg, err end
   end
   if r.index then return invalid(r.path, "@N names an image to read, not one to write") end
-  local d = setmetatable({ _ref = r, _conn = connection_options(opts) }, DestMT)
+  local d = setmetatable({ _ref = r, _conn = connection_options(opts),
+    _limits = { max_bytes = opts and opts.max_bytes } }, DestMT)
   if r.transport == "oci" then
     local L, msg, err = layout.create(r.path)
     if not L then return nil, msg, err end
@@ -777,12 +852,134 @@ local function copy_blob(A, B, d, progress, stats)
   return true
 end
 
+-- The media type of `mt` in `format` ("oci" or "v2s2"), or nil, message,
+-- err when it has none there.
+local function in_format(mt, format)
+  local info = MT.info(mt)
+  if not info then return util.fail("unsupported", ("%s: no equivalent in format %s"):format(mt, format)) end
+  if format == "v2s2" then
+    if info.family == "docker" then return mt end
+    return MT.to_docker_v2s2(mt)
+  end
+  if info.family == "oci" then return mt end
+  return MT.from_docker_v2s2(mt)
+end
+
+-- Writes the image `d` of layout A into layout B in `format`: manifests
+-- and indexes rewritten with that family's media types (byte for byte
+-- when already in it), configs unchanged, layers copied; for v2s2 a zstd
+-- layer, which Docker cannot express, is decompressed to a plain tar
+-- (its diff_id is unchanged). -> the new top descriptor, or nil, msg, err
+local function convert(A, B, d, format, ctx)
+  local mt = d:media_type()
+  local family = (MT.info(mt) or {}).family
+  local same = (format == "v2s2") == (family == "docker")
+  if MT.is_index(mt) then
+    local idx, msg, err = A:get_document(d, image.ImageIndex)
+    if not idx then return nil, msg, err end
+    local list, changed = {}, not same
+    for _, md in ipairs(idx:manifests()) do
+      local nd
+      nd, msg, err = convert(A, B, md, format, ctx)
+      if not nd then return nil, msg, err end
+      if nd:digest() ~= md:digest() then changed = true end
+      list[#list + 1] = nd
+    end
+    if not changed then
+      local ok
+      ok, msg, err = copy_blob(A, B, d, ctx.progress, ctx.stats)
+      if not ok then return nil, msg, err end
+      return d
+    end
+    local t = idx:to_table()
+    t.mediaType = in_format(mt, format)
+    if format == "v2s2" then t.annotations, t.artifactType, t.subject = nil, nil, nil end
+    t.manifests = {}
+    for _, nd in ipairs(list) do t.manifests[#t.manifests + 1] = nd:to_table() end
+    local ni
+    ni, msg, err = image.ImageIndex.from_table(t)
+    if not ni then return nil, msg, err end
+    local out
+    out, msg, err = B:put_document(ni)
+    if not out then return nil, msg, err end
+    local dt = d:to_table()
+    dt.mediaType, dt.digest, dt.size = out:media_type(), out:digest(), out:size()
+    return image.Descriptor.from_table(dt)
+  end
+  if not MT.is_manifest(mt) then
+    return util.fail("unsupported", ("%s: a %s cannot be converted to %s"):format(d:digest(), mt, format))
+  end
+  local m, msg, err = A:get_document(d, image.ImageManifest)
+  if not m then return nil, msg, err end
+  local t = m:to_table()
+  local changed = not same
+  local ok
+  ok, msg, err = copy_blob(A, B, m:config(), ctx.progress, ctx.stats)
+  if not ok then return nil, msg, err end
+  if not same then
+    t.mediaType = in_format(mt, format)
+    local cmt
+    cmt, msg, err = in_format(m:config():media_type(), format)
+    if not cmt then return nil, msg, err end
+    t.config.mediaType = cmt
+    if format == "v2s2" then
+      if t.subject then return util.fail("unsupported", d:digest() .. ": Docker v2s2 cannot express a subject") end
+      t.annotations, t.artifactType = nil, nil
+    end
+  end
+  for i, l in ipairs(m:layers()) do
+    local lt = t.layers[i]
+    local info = MT.info(l:media_type()) or {}
+    if format == "v2s2" and info.compression == "zstd" then
+      -- Docker has no zstd layer in schema 2: a plain tar, same diff_id
+      ctx.n = ctx.n + 1
+      local out = ("%s/zstd-%d.tar"):format(ctx.tmp, ctx.n)
+      local res, dmsg, derr = layer.decompress(A:blob_path(l:digest()), out, ctx.max_bytes)
+      if not res then return nil, dmsg, derr end
+      local nd
+      nd, dmsg, derr = B:put_blob_file(out, MT.DockerLayer)
+      unpack.remove_tree(out)
+      if not nd then return nil, dmsg, derr end
+      lt.mediaType, lt.digest, lt.size = MT.DockerLayer, nd:digest(), nd:size()
+      ctx.stats.blobs_copied = ctx.stats.blobs_copied + 1
+      changed = true
+    else
+      ok, msg, err = copy_blob(A, B, l, ctx.progress, ctx.stats)
+      if not ok then return nil, msg, err end
+      if not same then
+        local nmt
+        nmt, msg, err = in_format(l:media_type(), format)
+        if not nmt then return nil, msg, err end
+        lt.mediaType = nmt
+        if format == "v2s2" then lt.annotations = nil end
+      end
+    end
+  end
+  if not changed then
+    ok, msg, err = copy_blob(A, B, d, ctx.progress, ctx.stats)
+    if not ok then return nil, msg, err end
+    return d
+  end
+  local nm
+  nm, msg, err = image.ImageManifest.from_table(t)
+  if not nm then return nil, msg, err end
+  local out
+  out, msg, err = B:put_document(nm)
+  if not out then return nil, msg, err end
+  local dt = d:to_table()
+  dt.mediaType, dt.digest, dt.size = out:media_type(), out:digest(), out:size()
+  return image.Descriptor.from_table(dt)
+end
+
 --- Copies an image between any two transports.
 -- @tparam string src a reference (see `parse`; no transport: a registry)
 -- @tparam string dst a reference
 -- @tparam[opt] table opts `platform` (one "os/arch[/variant]" or a list:
 -- from an index, only those manifests; one gives that manifest alone,
--- several a new index), `all` (the whole index: the default), `progress`
+-- several a new index), `all` (the whole index: the default), `format`
+-- ("oci" or "v2s2": manifests and indexes rewritten with that family's
+-- media types, configs and diff_ids unchanged, zstd layers decompressed
+-- for v2s2; nil: as they are), `progress`
 -- function(digest, done, total) (`false` cancels), `tmpdir`, archive
 -- limits, connection options for both registries and `src`/`dst` tables
 -- for one side
@@ -791,7 +988,7 @@ end
 -- message, err
 function M.copy(src, dst, opts)
   util.check_options(opts, {
-    "platform", "all", "progress", "tmpdir", "max_bytes", "max_entries", "src", "dst",
+    "platform", "all", "format", "progress", "tmpdir", "max_bytes", "max_entries", "src", "dst",
     "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries", "retry_delay_ms",
     "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit", "chunk_size", "user_agent",
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
@@ -811,14 +1008,21 @@ function M.copy(src, dst, opts)
   if type(platforms) == "string" then platforms = { platforms } end
   if platforms and type(platforms[1]) ~= "string" and type(platforms[1]) ~= "table" then platforms = { platforms } end
   if platforms and opts.all then return util.fail("invalid", "copy: platform and all exclude each other") end
+  if opts.format ~= nil and opts.format ~= "oci" and opts.format ~= "v2s2" then
+    error(("bad argument to 'copy' (format must be \"oci\" or \"v2s2\", got %q)"):format(tostring(opts.format)), 2)
+  end
+  if opts.format == "v2s2" and (rd.transport == "oci" or rd.transport == "oci-archive") then
+    return util.fail("unsupported", ("copy: %s layouts hold OCI manifests; format v2s2 needs a docker:// or "
+      .. "docker-archive: destination"):format(rd.transport))
+  end
   local wants = {}
   for _, p in ipairs(platforms or {}) do
     local w = platform_of(p)
     if not w then return util.fail("invalid", ("copy: bad platform %q (os/arch[/variant])"):format(tostring(p))) end
     wants[#wants + 1] = w
   end
-  if rs.transport == "docker" and rd.transport == "docker" and #wants == 0 then
-    return registry.copy(rs.reference.whole, rd.reference.whole, connection_options(opts, true))
+  if rs.transport == "docker" and rd.transport == "docker" and #wants == 0 and not opts.format then
+    return registry.copy(rs.path, rd.path, connection_options(opts, true))
   end
   local function side(name)
     local o = connection_options(opts) or {}
@@ -839,6 +1043,17 @@ function M.copy(src, dst, opts)
     return nil, msg, err
   end
   local stats = { blobs_copied = 0, blobs_skipped = 0, bytes_copied = 0 }
+  local ctx
+  if opts.format then
+    local t
+    t, msg, err = tmpdir(opts)
+    if not t then
+      s:close()
+      d:close()
+      return nil, msg, err
+    end
+    ctx = { tmp = t, n = 0, stats = stats, progress = opts.progress, max_bytes = opts.max_bytes }
+  end
   local res = table.pack(protect(function()
     local A, B = s:layout(), d:layout()
     local top = s:descriptor()
@@ -860,22 +1075,42 @@ function M.copy(src, dst, opts)
       if #chosen == 1 then
         top = chosen[1]
       else
+        local list = {}
         for _, md in ipairs(chosen) do
-          local ok, cm, ce = protect(function()
-            for _, b in ipairs(reachable(A, md)) do
-              local okb, bm, be = copy_blob(A, B, b, opts.progress, stats)
-              if not okb then error({ bm, be }) end
-            end
-            return true
-          end)
-          if not ok then return nil, cm, ce end
+          local nd = md
+          if ctx then
+            nd, m, e = convert(A, B, md, opts.format, ctx)
+            if not nd then return nil, m, e end
+          else
+            local ok, cm, ce = protect(function()
+              for _, b in ipairs(reachable(A, md)) do
+                local okb, bm, be = copy_blob(A, B, b, opts.progress, stats)
+                if not okb then error({ bm, be }) end
+              end
+              return true
+            end)
+            if not ok then return nil, cm, ce end
+          end
+          list[#list + 1] = nd
         end
-        idx:set_manifests(chosen)
+        idx:set_manifests(list)
+        if ctx then
+          local imt
+          imt, m, e = in_format(idx:media_type() or MT.ImageIndex, opts.format)
+          if not imt then return nil, m, e end
+          idx:set_media_type(imt)
+          if opts.format == "v2s2" then idx:set_annotations(nil) end
+        end
         local nd
         nd, m, e = B:put_document(idx)
         if not nd then return nil, m, e end
         return d:commit(nd)
       end
+    end
+    if ctx then
+      local nt, m, e = convert(A, B, top, opts.format, ctx)
+      if not nt then return nil, m, e end
+      return d:commit(nt)
     end
     for _, b in ipairs(reachable(A, top)) do
       local ok, m, e = copy_blob(A, B, b, opts.progress, stats)
@@ -885,6 +1120,7 @@ function M.copy(src, dst, opts)
   end))
   s:close()
   d:close()
+  if ctx then unpack.remove_tree(ctx.tmp) end
   if res[1] then return res[1], stats end
   return table.unpack(res, 1, res.n)
 end

@@ -281,23 +281,29 @@ local function transport_where(r, s)
 end
 
 command("copy", "copy an image between any two transports (registry, layout, archives)",
-  [==[usage: ocispec copy [OPTIONS] SRC DST
+  [==[usage: ocispec copy [OPTIONS] SRC_REF DST_REF
 
-Copies the image SRC to DST. Each is a reference with a transport (skopeo's
-names):
+Copies the image SRC_REF to DST_REF. Each is a reference with a transport
+(skopeo's names):
   oci:DIR[:NAME|@DIGEST]             an image layout (:@N: its Nth image)
   oci-archive:FILE[:NAME]            a tar of an image layout
   docker-archive:FILE[:NAME:TAG|:@N] docker save / docker load's format
   docker://HOST/REPO[:TAG|@DIGEST]   a registry (also HOST/REPO[:TAG|@DIGEST])
-Every blob is verified by digest and size as it is copied. Registry to
+Every blob is verified by digest and size as it is copied. An archive FILE
+"-" is stdin or stdout (read: spooled to a temporary file first, as a tar
+has no index and docker's manifest.json may come last; write: built in a
+temporary file, then streamed; the report then goes to stderr). Registry to
 registry: manifests byte for byte, blobs mounted when both are in the same
 registry, else through a temporary file verified before the upload (no
-DST tag: the source's). Archives are read through a temporary layout
+DST_REF tag: the source's). Archives are read through a temporary layout
 (every member checked: no links out, no devices, no duplicates; then the
 safe unpacker extracts them) and written from one.
   --all                 the whole index (the default)
   --platform P[,P...]   only these platforms of an index (os/arch[/variant]);
                         one gives its manifest alone, several a new index
+  --format oci|v2s2     write manifests and indexes with OCI or Docker
+                        schema 2 media types (configs and diff_ids kept;
+                        zstd layers become plain tars for v2s2)
 The connection options below apply to both sides; these apply to one side,
 over them (skopeo's names):
   --src-plain-http, --dest-plain-http
@@ -308,14 +314,17 @@ over them (skopeo's names):
   --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
 ]==] .. REMOTE_HELP,
   function(args, out)
-    local extra = { ["--all"] = "flag", ["--platform"] = "value" }
+    local extra = { ["--all"] = "flag", ["--platform"] = "value", ["--format"] = "value" }
     for k, v in pairs(SIDE_OPTS) do extra[k] = v end
     local opts, pos = remote_opts(args, extra)
-    if #pos ~= 2 then fail(2, "expected SRC and DST") end
-    local ts = parse_transport(pos[1], "SRC")
-    local td = parse_transport(pos[2], "DST")
-    if td.index then fail(2, "DST: @N names an image to read, not one to write") end
+    if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
+    local ts = parse_transport(pos[1], "SRC_REF")
+    local td = parse_transport(pos[2], "DST_REF")
+    if td.index then fail(2, "DST_REF: @N names an image to read, not one to write") end
     if opts.all and opts.platform then fail(2, "--all and --platform exclude each other") end
+    if opts.format and opts.format ~= "oci" and opts.format ~= "v2s2" then
+      fail(2, ("--format takes oci or v2s2, not %q"):format(printable(opts.format)))
+    end
     local platforms = nil
     if opts.platform then
       platforms = {}
@@ -323,16 +332,18 @@ over them (skopeo's names):
     end
     local conn = connection(opts)
     conn.src, conn.dst = side_connection(opts, "src"), side_connection(opts, "dest")
-    if ts.transport == "docker" and td.transport == "docker" and not platforms then
+    if ts.transport == "docker" and td.transport == "docker" and not platforms and not opts.format then
       local rs, rd = ts.reference, td.reference
-      local d, msg, code = oci.registry.copy(rs.whole, rd.whole, conn)
+      local d, msg, code = oci.registry.copy(ts.path, td.path, conn)
       if not d then remote_fail(msg, code) end
       -- as registry.copy tags it: DST's own tag, else the source's
       local tag = not rd.digest and (td.path:match(":[^/]*$") and rd.tag or rs.tag) or nil
       report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
       return 0
     end
-    conn.platform, conn.all = platforms, opts.all or nil
+    conn.platform, conn.all, conn.format = platforms, opts.all or nil, opts.format
+    -- the archive goes to stdout: the report to stderr
+    if td.path == "-" and td.transport ~= "oci" and td.transport ~= "docker" then out = io.stderr end
     local d, msg, code = oci.transport.copy(ts, td, conn)
     if not d then remote_fail(msg, code) end
     local where = transport_where(td, pos[2])
