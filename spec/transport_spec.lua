@@ -141,6 +141,11 @@ describe("archives", function()
     local layer = assert(oci.layout.open(p("bad"))):resolve("v1").manifest:layers()[1]:digest()
     support.write(p("bad") .. "/blobs/" .. layer:gsub(":", "/"), "not the layer")
     support.assert_fails({ layer }, {}, T.copy("oci:" .. p("bad") .. ":v1", "oci:" .. p("out") .. ":v1"))
+    -- archives take layers verified in place: the same refusal, no file
+    for _, dst in ipairs({ "oci-archive:" .. p("x.tar"), "docker-archive:" .. p("x.tar") .. ":a:1" }) do
+      support.assert_fails({ layer }, {}, T.copy("oci:" .. p("bad") .. ":v1", dst))
+      assert.is_nil(io.open(p("x.tar")))
+    end
     assert.is_not_nil(d)
   end)
 

@@ -651,7 +651,7 @@ function Dest:reference() return self._ref end
 -- docker-archive: writes manifest.json, repositories, the config and the
 -- layers of manifest `d` from L, uncompressed (gzip and zstd layers are
 -- decompressed into `tmp`, each checked against the config's diff_id).
-local function export_docker_archive(L, d, r, output, tmp, opts)
+local function export_docker_archive(L, d, r, output, tmp, opts, path_of)
   if not MT.is_manifest(d:media_type()) then
     return util.fail("invalid", output .. ": a docker-archive holds single-platform images: choose a platform")
   end
@@ -669,14 +669,14 @@ local function export_docker_archive(L, d, r, output, tmp, opts)
     return util.fail("invalid", ("%s: %d layers but the config has %d diff_ids"):format(output, #m:layers(),
       #diff_ids))
   end
-  files[#files + 1] = { path = chex .. ".json", source = L:blob_path(cfg:digest()) }
+  files[#files + 1] = { path = chex .. ".json", source = path_of(cfg:digest()) }
   local layers, seen = {}, {}
   for i, l in ipairs(m:layers()) do
     local info = MT.info(l:media_type())
     if not info or info.kind ~= "layer" then
       return util.fail("unsupported", ("%s: layer %d has media type %s"):format(output, i - 1, l:media_type()))
     end
-    local src = L:blob_path(l:digest())
+    local src = path_of(l:digest())
     local did = l:digest()
     if info.compression ~= "none" then
       local out = ("%s/layer-%d.tar"):format(tmp, i)
@@ -715,6 +715,12 @@ local function export_docker_archive(L, d, r, output, tmp, opts)
   return write_tar(output, files)
 end
 
+-- Where an archive takes blob `dg` from: a layer verified in place in
+-- the source (`copy` records those), else the destination's layout.
+function Dest:_blob_source(dg)
+  return self._external and self._external[dg] or self._L:blob_path(dg)
+end
+
 --- Makes `desc` (written to `dst:layout()`) the image the reference
 -- names: tags it in a layout (NAME, default "latest"), writes the
 -- archive, or pushes it to the registry.
@@ -743,21 +749,29 @@ function Dest:commit(desc)
   end
   local output = r.path == "-" and (self._tmp .. "/stdout.tar") or r.path
   if r.transport == "oci-archive" then
-    local ok, msg, err = L:tag(desc, r.name or "latest")
-    if not ok then return nil, msg, err end
+    -- index.json names this image only (its layers may be verified in
+    -- the source rather than copied here, so the layout is not tagged)
+    local t = desc:to_table()
+    t.annotations = t.annotations or {}
+    t.annotations[image.ANNOTATION_REF_NAME] = r.name or "latest"
+    local index, msg, err = image.ImageIndex.from_table({ schemaVersion = 2, mediaType = MT.ImageIndex,
+      manifests = { t } })
+    if not index then return nil, msg, err end
     local files = {
       { path = "oci-layout", source = self._tmp .. "/layout/oci-layout" },
-      { path = "index.json", source = self._tmp .. "/layout/index.json" },
+      { path = "index.json", content = index:to_json() },
     }
+    local ok
     local blobs, bmsg, berr = protect(reachable, L, desc)
     if not blobs then return nil, bmsg, berr end
     for _, d in ipairs(blobs) do
-      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = L:blob_path(d:digest()) }
+      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = self:_blob_source(d:digest()) }
     end
     ok, msg, err = write_tar(output, files)
     if not ok then return nil, msg, err end
   else
-    local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits)
+    local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits,
+      function(dg) return self:_blob_source(dg) end)
     if not ok then return nil, msg, err end
   end
   if r.path == "-" then
@@ -971,6 +985,20 @@ local function convert(A, B, d, format, ctx)
   return image.Descriptor.from_table(dt)
 end
 
+-- Checks blob `d` of layout A against its digest and size where it is.
+local function verify_in_place(A, d, progress, stats)
+  local dg, size = d:digest(), d:size()
+  if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
+  local ok, got, err = digest.verify_file(dg, A:blob_path(dg))
+  if not ok then return nil, got, err end
+  if got ~= size then
+    return util.fail("mismatch", ("blob %s: %d bytes, the descriptor says %d"):format(dg, got, size))
+  end
+  stats.blobs_copied, stats.bytes_copied = stats.blobs_copied + 1, stats.bytes_copied + size
+  if progress and progress(dg, size, size) == false then return util.fail("canceled", "copy canceled") end
+  return true
+end
+
 --- Copies an image between any two transports.
 -- @tparam string src a reference (see `parse`; no transport: a registry)
 -- @tparam string dst a reference
@@ -1112,8 +1140,21 @@ function M.copy(src, dst, opts)
       if not nt then return nil, m, e end
       return d:commit(nt)
     end
+    -- an archive is written from the source's layers, each verified in
+    -- place first (no copy through the temporary layout); documents and
+    -- configs are copied
+    local in_place = rd.transport == "oci-archive" or rd.transport == "docker-archive"
     for _, b in ipairs(reachable(A, top)) do
-      local ok, m, e = copy_blob(A, B, b, opts.progress, stats)
+      local ok, m, e
+      if in_place and MT.is_layer(b:media_type()) then
+        ok, m, e = verify_in_place(A, b, opts.progress, stats)
+        if ok then
+          d._external = d._external or {}
+          d._external[b:digest()] = A:blob_path(b:digest())
+        end
+      else
+        ok, m, e = copy_blob(A, B, b, opts.progress, stats)
+      end
       if not ok then return nil, m, e end
     end
     return d:commit(top)
