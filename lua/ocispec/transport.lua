@@ -717,7 +717,7 @@ end
 
 -- Where an archive takes blob `dg` from: a layer verified in place in
 -- the source (`copy` records those), else the destination's layout.
-function Dest:_blob_source(dg)
+local function blob_source(self, dg)
   return self._external and self._external[dg] or self._L:blob_path(dg)
 end
 
@@ -765,13 +765,13 @@ function Dest:commit(desc)
     local blobs, bmsg, berr = protect(reachable, L, desc)
     if not blobs then return nil, bmsg, berr end
     for _, d in ipairs(blobs) do
-      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = self:_blob_source(d:digest()) }
+      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = blob_source(self, d:digest()) }
     end
     ok, msg, err = write_tar(output, files)
     if not ok then return nil, msg, err end
   else
     local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits,
-      function(dg) return self:_blob_source(dg) end)
+      function(dg) return blob_source(self, dg) end)
     if not ok then return nil, msg, err end
   end
   if r.path == "-" then
