@@ -88,7 +88,7 @@ local function api_names()
     end
   end
   for _, ns in ipairs({ "image", "distribution", "runtime", "digest", "build", "unpack", "layer", "layout",
-    "registry", "json", "reader", "artifacts" }) do
+    "registry", "json", "reader", "artifacts", "transport" }) do
     walk_module("oci." .. ns, oci[ns], 0)
   end
   for k, v in pairs(oci) do
@@ -215,6 +215,10 @@ local CANNOT = {
   ["Image:platform"] = "getter", ["Image:author"] = "records",
   ["Index:platforms"] = "getter", ["Index:remove"] = "records (misuse raises)",
   ["Index:filter"] = "records (misuse raises)",
+  ["oci.transport.Source.layout"] = "a getter", ["oci.transport.Source.descriptor"] = "a getter",
+  ["oci.transport.Source.reference"] = "a getter", ["oci.transport.Source.close"] = "releases",
+  ["oci.transport.Destination.layout"] = "a getter", ["oci.transport.Destination.reference"] = "a getter",
+  ["oci.transport.Destination.close"] = "releases",
 }
 
 -- A layout whose index.json is broken.
@@ -318,6 +322,7 @@ local FAILS = {
   ["ImageReader:read"] = function() return empty_image_reader():read("/") end,
   ["ImageReader:list"] = function() return empty_image_reader():list("/none") end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
+  ["oci.layer.decompress"] = function() return oci.layer.decompress(tmp .. "/none", tmp .. "/none.tar") end,
   ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
   ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,
   ["Layout:blob_path"] = function() return L:blob_path("sha256:x") end,
@@ -396,6 +401,17 @@ local FAILS = {
     return oci.artifacts.copy_referrers("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/none2")
   end,
   ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
+  ["oci.transport.parse"] = function() return oci.transport.parse("docker:x") end,
+  ["oci.transport.open"] = function() return oci.transport.open("oci-archive:" .. tmp .. "/none.tar") end,
+  ["oci.transport.create"] = function() return oci.transport.create("oci:" .. tmp .. "/file") end,
+  ["oci.transport.copy"] = function() return oci.transport.copy("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/c") end,
+  ["oci.transport.Destination.commit"] = function()
+    local d = assert(oci.transport.create("oci:" .. tmp .. "/T@" .. D))
+    local ok, msg, err = d:commit(assert(oci.image.Descriptor.new("application/octet-stream", 3,
+      "sha256:" .. ("cd"):rep(32))))
+    d:close()
+    return ok, msg, err
+  end,
 }
 -- every Client call that talks to the registry: a network failure
 local NET = {

@@ -134,3 +134,96 @@ out:
     *out = l;
   return rc;
 }
+
+/* Decompressing a layer blob (see ocispec/layer.h): libarchive's gzip and
+   zstd read filters under the raw format, the output hashed as written. */
+int oci_layer_decompress(const char *path, const char *out_path,
+                         uint64_t max_bytes,
+                         char diff_id[OCI_DIGEST_STRING_MAX], uint64_t *size,
+                         oci_error *err) {
+  oci_error_reset(err);
+  if (diff_id) diff_id[0] = '\0';
+  if (size) *size = 0;
+  if (!max_bytes) max_bytes = UINT64_C(64) << 30;
+  int in = -1, out = -1, rc = OCI_OK;
+  bool created = false;
+  oci_hasher *h = NULL;
+  struct archive *a = archive_read_new();
+  if (!a) return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &h, err))) goto done;
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_zstd(a);
+  archive_read_support_format_raw(a);
+  archive_read_support_format_empty(a);
+  in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) {
+    rc = oci_error_set(err, OCI_EIO, "layer %s: cannot open: %s", path,
+                       strerror(errno));
+    goto done;
+  }
+  out = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+             0644);
+  if (out < 0) {
+    rc = oci_error_set(err, OCI_EIO, "%s: cannot create: %s", out_path,
+                       strerror(errno));
+    goto done;
+  }
+  created = true;
+  if (archive_read_open_fd(a, in, 256 * 1024) != ARCHIVE_OK) {
+    rc = read_fail(a, path, err);
+    goto done;
+  }
+  struct archive_entry *ent;
+  int r = archive_read_next_header(a, &ent);
+  uint64_t total = 0;
+  if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    char buf[64 * 1024];
+    la_ssize_t n;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
+      total += (uint64_t)n;
+      if (total > max_bytes) {
+        rc = oci_error_set(err, OCI_ETOOBIG,
+                           "layer %s: uncompresses to more than %llu bytes "
+                           "(limit max_bytes)",
+                           path, (unsigned long long)max_bytes);
+        goto done;
+      }
+      if ((rc = oci_hasher_update(h, buf, (size_t)n, err))) goto done;
+      for (la_ssize_t off = 0; off < n;) {
+        ssize_t w = write(out, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          rc = oci_error_set(err, OCI_EIO, "%s: cannot write: %s", out_path,
+                             strerror(errno));
+          goto done;
+        }
+        off += w;
+      }
+    }
+    if (n < 0) {
+      rc = read_fail(a, path, err);
+      goto done;
+    }
+  } else if (r != ARCHIVE_EOF) {
+    rc = read_fail(a, path, err);
+    goto done;
+  }
+  if (fsync(out) != 0 || close(out) != 0) {
+    out = -1;
+    rc = oci_error_set(err, OCI_EIO, "%s: cannot write: %s", out_path,
+                       strerror(errno));
+    goto done;
+  }
+  out = -1;
+  char dig[OCI_DIGEST_STRING_MAX];
+  if ((rc = oci_hasher_finish(h, dig, err))) goto done;
+  if (diff_id) memcpy(diff_id, dig, sizeof dig);
+  if (size) *size = total;
+done:
+  if (out >= 0) close(out);
+  if (rc && created) unlink(out_path);
+  if (in >= 0) close(in);
+  archive_read_free(a);
+  oci_hasher_free(h);
+  return rc;
+}

@@ -5,6 +5,8 @@
            entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
                          target=, major=, minor=}, ... } | nil, msg, err
+     decompress(path, out_path [, max_bytes]) -> {diff_id=, size=}
+       | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
    return nil, message, err. Nothing is malloc'd on this side: the entry
    array is a userdata, the strings stay in the caller's table, and the
@@ -250,9 +252,29 @@ static int l_entries(lua_State *L) {
   return 1;
 }
 
+static int l_decompress(lua_State *L) {
+  oci_error err = {0};
+  const char *path, *out;
+  if (ocil_parts_cstring(L, 1, "layer path", &path, &err) ||
+      ocil_parts_cstring(L, 2, "output path", &out, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_Integer max = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, max >= 0, 3, "max_bytes must be >= 0");
+  char diff_id[OCI_DIGEST_STRING_MAX];
+  uint64_t size;
+  if (oci_layer_decompress(path, out, (uint64_t)max, diff_id, &size, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_createtable(L, 0, 2);
+  set_str(L, "diff_id", diff_id);
+  set_int(L, "size", (lua_Integer)size);
+  return 1;
+}
+
 int ocil_push_layer_lib(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"build", l_build}, {"entries", l_entries}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"build", l_build},
+                                 {"entries", l_entries},
+                                 {"decompress", l_decompress},
+                                 {NULL, NULL}};
   ocil_handle_register(L, &listing_class, NULL, NULL);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);

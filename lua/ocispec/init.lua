@@ -110,5 +110,6 @@ function M.image_reader(layout, ref, opts)
   return M.reader.open(layout, ref, opts)
 end
 M.artifacts = require "ocispec.artifacts"
+M.transport = require "ocispec.transport"
 
 return M

@@ -213,6 +213,18 @@ OCI_API int oci_layer_list(const char *path, oci_layer_listing **out,
 /** Frees a listing and its strings (NULL is a no-op). */
 OCI_API void oci_layer_listing_free(oci_layer_listing *l);
 
+/** Decompresses the layer blob at path (gzip, zstd or none, detected from
+   its content) into a new file out_path (created exclusively, mode 0644,
+   fsynced; removed again on failure, so it holds the whole stream or is
+   absent). max_bytes bounds the output (0: 64 GiB; OCI_ETOOBIG beyond).
+   diff_id (may be NULL) receives the sha256 digest of the uncompressed
+   stream, *size (may be NULL) its length. Neither path is followed
+   through a final symbolic link. */
+OCI_API int oci_layer_decompress(const char *path, const char *out_path,
+                                 uint64_t max_bytes,
+                                 char diff_id[OCI_DIGEST_STRING_MAX],
+                                 uint64_t *size, oci_error *err);
+
 #ifdef __cplusplus
 }
 #endif

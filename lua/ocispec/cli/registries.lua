@@ -288,49 +288,115 @@ local function side_connection(opts, side)
   return any and o or nil
 end
 
-command("copy", "copy an image from one registry reference to another",
+-- A transport reference on the command line (a bare one is a registry):
+-- the parsed table, or a usage error naming the argument.
+local function parse_transport(s, what)
+  local r, msg = oci.transport.parse(s)
+  if not r then fail(2, ("%s: %s"):format(what, printable(msg))) end
+  return r
+end
+
+-- Where a copy landed, for the report.
+local function transport_where(r, s)
+  if r.transport == "docker" then return nil end
+  return s
+end
+
+command("copy", "copy an image between any two transports (registry, layout, archives)",
   [==[usage: ocispec copy [OPTIONS] SRC_REF DST_REF
 
-Copies SRC_REF (host/repo[:tag|@digest]) to DST_REF (host/repo[:tag]; no
-tag: the source's tag): manifests byte for byte; blobs mounted when both
-are in the same registry, else through a temporary file that is verified
-before the upload. The connection options below apply to both sides; these
-apply to one side, over them (skopeo's names):
+Copies the image SRC_REF to DST_REF. Each is a reference with a transport
+(skopeo's names):
+  oci:DIR[:NAME|@DIGEST]             an image layout (:@N: its Nth image)
+  oci-archive:FILE[:NAME]            a tar of an image layout
+  docker-archive:FILE[:NAME:TAG|:@N] docker save / docker load's format
+  docker://HOST/REPO[:TAG|@DIGEST]   a registry (also HOST/REPO[:TAG|@DIGEST])
+Every blob is verified by digest and size as it is copied. An archive FILE
+"-" is stdin or stdout (read: spooled to a temporary file first, as a tar
+has no index and docker's manifest.json may come last; write: built in a
+temporary file, then streamed; the report then goes to stderr). Registry to
+registry: manifests byte for byte, blobs mounted when both are in the same
+registry, else through a temporary file verified before the upload (no
+DST_REF tag: the source's). Archives are read through a temporary layout
+(every member checked: no links out, no devices, no duplicates; then the
+safe unpacker extracts them) and written from one.
+  --all                 the whole index (the default)
+  --platform P[,P...]   only these platforms of an index (os/arch[/variant]);
+                        one gives its manifest alone, several a new index
+  --format oci|v2s2     write manifests and indexes with OCI or Docker
+                        schema 2 media types (configs and diff_ids kept;
+                        zstd layers become plain tars for v2s2)
+  --referrers           also copy the referrers graph of the image (its
+                        artifacts, and theirs), as oras cp -r does; between
+                        two registries, without --platform or --format
+The connection options below apply to both sides; these apply to one side,
+over them (skopeo's names):
   --src-plain-http, --dest-plain-http
   --src-tls-verify=BOOL, --dest-tls-verify=BOOL
   --src-ca-file FILE, --dest-ca-file FILE
   --src-creds USER:PASS, --dest-creds USER:PASS (or --src-username U
       --src-password P, and --dest-… likewise)
   --src-authfile FILE, --dest-authfile FILE (also --src-auth-file, ...)
-  --referrers           also copy the referrers graph of the image (its
-                        artifacts, and theirs), as oras cp -r does
 ]==] .. JOBS_HELP .. REMOTE_HELP,
   function(args, out)
-    local spec = { ["--referrers"] = "flag" }
-    for k, v in pairs(SIDE_OPTS) do spec[k] = v end
-    local opts, pos = remote_opts(args, spec, JOBS_OPT)
+    local extra = { ["--all"] = "flag", ["--platform"] = "value", ["--format"] = "value", ["--referrers"] = "flag" }
+    for k, v in pairs(SIDE_OPTS) do extra[k] = v end
+    local opts, pos = remote_opts(args, extra, JOBS_OPT)
     if #pos ~= 2 then fail(2, "expected SRC_REF and DST_REF") end
-    local rs = parse_remote(pos[1], "SRC_REF")
-    local rd = parse_remote(pos[2], "DST_REF")
+    local ts = parse_transport(pos[1], "SRC_REF")
+    local td = parse_transport(pos[2], "DST_REF")
+    if td.index then fail(2, "DST_REF: @N names an image to read, not one to write") end
+    if opts.all and opts.platform then fail(2, "--all and --platform exclude each other") end
+    if opts.format and opts.format ~= "oci" and opts.format ~= "v2s2" then
+      fail(2, ("--format takes oci or v2s2, not %q"):format(printable(opts.format)))
+    end
+    local platforms = nil
+    if opts.platform then
+      platforms = {}
+      for p in (opts.platform .. ","):gmatch("([^,]*),") do platforms[#platforms + 1] = parse_platform(p) end
+    end
     local conn = connection(opts)
     conn.src, conn.dst = side_connection(opts, "src"), side_connection(opts, "dest")
-    local d, msg, code = oci.registry.copy(pos[1], pos[2], conn)
-    if not d then remote_fail(msg, code) end
-    if opts.referrers then
-      -- the copy by its digest: DST_REF may take the source's tag
-      local o = { src = conn.src, dst = conn.dst }
-      for _, k in ipairs({ "plain_http", "tls_verify", "ca_file", "auth_file", "username", "password",
-        "connect_timeout", "low_speed_timeout" }) do o[k] = conn[k] end
-      local refs, rmsg, rerr = oci.artifacts.copy_referrers(pos[1],
-        ("%s/%s@%s"):format(rd.registry, rd.repository, d:digest()), o)
-      if not refs then remote_fail(rmsg, rerr) end
-      if not opts.quiet and not opts.json then
-        out:write(("copied %d referrer(s)\n"):format(#refs))
+    if ts.transport == "docker" and td.transport == "docker" and not platforms and not opts.format then
+      local rs, rd = ts.reference, td.reference
+      local d, msg, code = oci.registry.copy(ts.path, td.path, conn)
+      if not d then remote_fail(msg, code) end
+      if opts.referrers then
+        -- the copy by its digest: DST_REF may take the source's tag
+        local o = { src = conn.src, dst = conn.dst }
+        for _, k in ipairs({ "plain_http", "tls_verify", "ca_file", "auth_file", "username", "password",
+          "connect_timeout", "low_speed_timeout" }) do o[k] = conn[k] end
+        local refs, rmsg, rerr = oci.artifacts.copy_referrers(ts.path,
+          ("%s/%s@%s"):format(rd.registry, rd.repository, d:digest()), o)
+        if not refs then remote_fail(rmsg, rerr) end
+        if not opts.quiet and not opts.json then
+          out:write(("copied %d referrer(s)\n"):format(#refs))
+        end
       end
+      -- as registry.copy tags it: DST's own tag, else the source's
+      local tag = not rd.digest and (td.path:match(":[^/]*$") and rd.tag or rs.tag) or nil
+      report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
+      return 0
     end
-    -- as registry.copy tags it: DST_REF's own tag, else the source's
-    local tag = not rd.digest and (pos[2]:match(":[^/]*$") and rd.tag or rs.tag) or nil
-    report(out, opts, "copied", ("%s/%s"):format(rd.registry, rd.repository) .. (tag and ":" .. tag or ""), d, msg)
+    if opts.referrers then
+      fail(2, "--referrers copies between two registries (docker://) without --platform or --format")
+    end
+    conn.platform, conn.all, conn.format = platforms, opts.all or nil, opts.format
+    -- the archive goes to stdout: the report to stderr
+    if td.path == "-" and td.transport ~= "oci" and td.transport ~= "docker" then out = io.stderr end
+    local d, msg, code = oci.transport.copy(ts, td, conn)
+    if not d then remote_fail(msg, code) end
+    local where = transport_where(td, pos[2])
+      or ("%s/%s"):format(td.reference.registry, td.reference.repository)
+        .. (td.reference.digest and "" or ":" .. td.reference.tag)
+    if opts.json then
+      out:write(desc_json(d, { reference = where, stats = msg }), "\n")
+    elseif opts.quiet then
+      out:write(d:digest(), "\n")
+    else
+      out:write(("copied %s@%s\n  %d blob(s) copied, %d present; %s\n"):format(printable(where), d:digest(),
+        msg.blobs_copied, msg.blobs_skipped, format_size(msg.bytes_copied)))
+    end
     return 0
   end)
 

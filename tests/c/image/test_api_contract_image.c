@@ -91,6 +91,10 @@ static void test_layer_success_clean(void **state) {
   oci_layer_listing *ls = NULL;
   OK_CLEAN(e, oci_layer_list(blob, &ls, &e));
   oci_layer_listing_free(ls);
+  char *raw = join(dir, "layer.tar"), did[OCI_DIGEST_STRING_MAX];
+  OK_CLEAN(e, oci_layer_decompress(blob, raw, 0, did, NULL, &e));
+  assert_string_equal(did, res.diff_id);
+  free(raw);
   oci_unpack_options uo = OCI_UNPACK_OPTIONS_INIT;
   uo.rootless = true;
   OK_CLEAN(e, oci_layer_apply(blob, root, &uo, NULL, &e));

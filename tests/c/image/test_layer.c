@@ -495,6 +495,59 @@ static void test_errors(void **state) {
   if (!strstr(err.message, "No such file")) fail_msg("%s", err.message);
 }
 
+/* oci_layer_decompress against gzip and zstd themselves: the output is
+   what `gzip -dc` / `zstd -dc` give, diff_id its sha256sum; a limit, junk
+   and an existing output fail with nothing left behind. */
+static void test_decompress(void **state) {
+  (void)state;
+  sh("head -c 300000 /dev/urandom > '%s' && gzip -c '%s' > '%s' && "
+     "zstd -q -c '%s' > '%s'",
+     p("raw"), p("raw"), p("raw.gz"), p("raw"), p("raw.zst"));
+  sh("printf 'sha256:%%s' \"$(sha256sum < '%s' | cut -d' ' -f1)\" > '%s'",
+     p("raw"), p("want"));
+  char want[OCI_DIGEST_STRING_MAX] = {0};
+  FILE *f = fopen(p("want"), "r");
+  assert_non_null(f);
+  assert_non_null(fgets(want, sizeof want, f));
+  fclose(f);
+  const char *ins[] = {"raw.gz", "raw.zst", "raw"};
+  for (size_t i = 0; i < 3; i++) {
+    char diff[OCI_DIGEST_STRING_MAX];
+    uint64_t size = 0;
+    oci_error err;
+    sh("rm -f '%s'", p("out"));
+    assert_int_equal(
+        oci_layer_decompress(p(ins[i]), p("out"), 0, diff, &size, &err), 0);
+    assert_string_equal(diff, want);
+    assert_int_equal(size, 300000);
+    sh("cmp '%s' '%s'", p("raw"), p("out"));
+  }
+  oci_error err;
+  char diff[OCI_DIGEST_STRING_MAX];
+  /* the output exists: refused, left as it was */
+  assert_int_equal(
+      oci_layer_decompress(p("raw.gz"), p("out"), 0, diff, NULL, &err),
+      OCI_EIO);
+  assert_non_null(strstr(err.message, "cannot create"));
+  sh("cmp '%s' '%s'", p("raw"), p("out"));
+  /* over the limit: OCI_ETOOBIG and no output */
+  assert_int_equal(
+      oci_layer_decompress(p("raw.gz"), p("o2"), 1000, diff, NULL, &err),
+      OCI_ETOOBIG);
+  assert_non_null(strstr(err.message, "max_bytes"));
+  sh("test ! -e '%s'", p("o2"));
+  /* a truncated gzip stream: an error naming the blob, no output */
+  sh("head -c 1000 '%s' > '%s'", p("raw.gz"), p("cut.gz"));
+  assert_int_not_equal(
+      oci_layer_decompress(p("cut.gz"), p("o3"), 0, diff, NULL, &err), 0);
+  assert_non_null(strstr(err.message, p("cut.gz")));
+  sh("test ! -e '%s'", p("o3"));
+  assert_int_equal(
+      oci_layer_decompress(p("missing"), p("o4"), 0, diff, NULL, &err),
+      OCI_EIO);
+  sh("test ! -e '%s'", p("o4"));
+}
+
 static void test_names(void **state) {
   (void)state;
   assert_string_equal(oci_layer_type_name(OCI_LAYER_HARDLINK), "hardlink");
@@ -513,6 +566,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_entries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_decompress, setup, teardown),
       cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
