@@ -96,10 +96,17 @@ local function split_dots(s)
   return parts
 end
 
+-- Under valgrind_busted the blocks' lua5.4 runs under valgrind, whose
+-- notes ("--PID-- WARNING: unhandled amd64-linux syscall: 437": valgrind
+-- 3.19 lacks openat2, and the library falls back to a component walk) go
+-- to the same stderr; they are not the block's output. Its errors still
+-- fail the block (exit 86).
+local UNDER_VALGRIND = os.getenv("OCISPEC_UNDER_VALGRIND") ~= nil
+
 local function check_output(out, wants, name)
   local lines = {}
   for l in out:gmatch("[^\n]*") do
-    if l ~= "" then lines[#lines + 1] = l end
+    if l ~= "" and not (UNDER_VALGRIND and l:find("^%-%-%d+%-%- ")) then lines[#lines + 1] = l end
   end
   for i, want in ipairs(wants) do
     local got = normalize(lines[i] or "")
