@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: install deps, configure, build, run every suite with ctest.
 #
-#   bash scripts/test.sh                # build/      Debug, + valgrind_busted
+#   bash scripts/test.sh                # build/      Debug, + valgrind_busted_*
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
-#   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted
+#   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted_*
 #   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
 #   bash scripts/test.sh --release      # build-release/ Release (-O3, the usual
 #                                       # user build): warning-free, then every suite
