@@ -724,6 +724,64 @@ static void cancel_upload(oci_registry *r, const char *location,
   (void)reg_call(r, &q, &ignored); /* best effort */
 }
 
+/* "0-N" or "bytes=0-N" (the Range of an upload's status: its bytes 0..N
+   arrived; "0-0" is how registries say "nothing yet"): the count of bytes
+   held, or -1 when malformed or not starting at 0. */
+static int64_t upload_range_held(const char *v) {
+  if (!v) return -1;
+  if (!strncasecmp(v, "bytes=", 6)) v += 6;
+  if (v[0] != '0' || v[1] != '-') return -1;
+  int64_t end = header_int(v + 2, INT64_MAX - 1);
+  if (end < 0) return -1;
+  return end ? end + 1 : 0;
+}
+
+/* After a chunk failed: GET on the upload URL (distribution-spec "Resuming
+   an upload"; reference/formats.md) asks how much arrived. *held gets the
+   registry's count (at most sent, the bytes offered so far) and *loc the
+   Location it gives (kept when none); *lost is true when the registry
+   answers 404 (it dropped the session, or, as docker-registry 2.8 does,
+   refuses an upload URL whose state is older than its bytes). */
+static int upload_status(oci_registry *r, char **loc, const char *scope,
+                         int64_t sent, int64_t *held, bool *lost,
+                         oci_error *err) {
+  *held = 0;
+  *lost = false;
+  reg_req q = {
+      .method = "GET", .url = *loc, .scope = scope, .max_body = 1u << 16};
+  static const long ok404[] = {404, 0};
+  reg_resp p;
+  int rc = reg_do(r, &q, ok404, &p, err);
+  if (rc) goto out;
+  if (p.status == 404) {
+    *lost = true;
+    goto out;
+  }
+  int64_t n = upload_range_held(p.range);
+  if (n < 0 || n > sent) {
+    char shown[96];
+    const char *v = p.range ? p.range : "(none)";
+    reg_escape(v, strlen(v), shown, sizeof shown);
+    rc = reg_fail(err, OCI_EREGISTRY, "GET", *loc,
+                  "upload status with Range %s: %s", shown,
+                  n < 0 ? "not a range 0-N" : "more bytes than were sent");
+    goto out;
+  }
+  if (p.location) {
+    char *next = reg_resolve_location(r, p.location);
+    if (!next) {
+      rc = reg_nomem(err);
+      goto out;
+    }
+    free(*loc);
+    *loc = next;
+  }
+  *held = n;
+out:
+  reg_resp_free(&p);
+  return rc;
+}
+
 /* The digest check of one upload: every byte is hashed once as it is read
    for sending (a retry re-reads bytes already hashed), and the last byte
    is not handed to curl before the whole content matched the digest. */
@@ -843,6 +901,10 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                         ? INT64_MAX / 2
                         : (int64_t)r->o.chunk_size;
     if (chunk < chunk_min) chunk = chunk_min;
+    /* a chunk the network cut (or answered 416) continues where the
+       registry says it stopped, up to retries times for the blob; a
+       registry that lost the session gets the blob again from zero */
+    unsigned resumed = 0;
     while (off < size) {
       int64_t n = size - off;
       if (n > chunk) n = chunk;
@@ -860,11 +922,41 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                    .source_ud = &c,
                    .source_len = n,
                    .rewind = seek ? chunk_rewind : NULL,
+                   .net_resume = seek != NULL,
                    .max_body = 1u << 16,
                    .what = digest,
                    .done_before = off,
                    .total = size};
-      if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
+      rc = reg_do(r, &q, NULL, &p, err);
+      if (rc && seek && resumed < r->o.retries &&
+          (rc == OCI_ENETWORK || (rc == OCI_EREGISTRY && p.status == 416))) {
+        resumed++;
+        reg_resp_free(&p);
+        int64_t held;
+        bool lost;
+        if ((rc = upload_status(r, &loc, scope, off + n, &held, &lost, err)))
+          goto cancel;
+        if (lost) {
+          free(loc);
+          loc = NULL;
+          if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min,
+                                 err)))
+            goto out;
+          if (chunk < chunk_min) chunk = chunk_min;
+          held = 0;
+        }
+        off = held;
+        if (seek(ud, off)) {
+          rc = oci_error_set(err, OCI_EIO,
+                             "blob %s: cannot go back to byte %lld of the "
+                             "source to resume the upload",
+                             digest, (long long)off);
+          goto cancel;
+        }
+        if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
+        continue;
+      }
+      if (rc) goto cancel;
       if (c.left) {
         rc = oci_error_set(err, OCI_EMISMATCH,
                            "blob %s: the source ended early", digest);

@@ -56,7 +56,8 @@ typedef struct reg_resp {
   char *body; /* buffered body (NUL-terminated), NULL when streamed */
   size_t len;
   char *content_type, *location, *content_digest, *link, *www_authenticate,
-      *retry_after, *oci_subject, *filters_applied, *content_range, *chunk_min;
+      *retry_after, *oci_subject, *filters_applied, *content_range, *chunk_min,
+      *range; /* Range: of an upload's status (bytes the registry holds) */
   int64_t content_length; /* -1 when absent */
 } reg_resp;
 void reg_resp_free(reg_resp *p);
@@ -86,6 +87,10 @@ typedef struct reg_req {
   size_t max_body;
   bool follow;         /* follow redirects (blob GET) */
   bool no_retry;       /* a request that must not be repeated */
+  bool net_resume;     /* a network failure is returned at once: neither
+                          reg_do nor curl (a reused connection that died)
+                          sends the body again; the caller asks the
+                          registry how much arrived (a chunk PATCH) */
   bool keep_last;      /* a cleanup: leaves last_* (the failure) alone */
   const char *what;    /* for progress: the digest moved, or NULL */
   int64_t done_before; /* for progress: bytes of `what` moved earlier */

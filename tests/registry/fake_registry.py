@@ -61,6 +61,9 @@ MODE:
             Content-Length (the client gave up) is logged "SHORT METHOD
             PATH GOT of LENGTH" and committed nowhere
   upload    the same upload endpoint, logging the same, without the 503s
+            (both: a PATCH whose Content-Range does not start at the
+            bytes held answers 416; GET on an upload URL answers 204 with
+            Range: 0-<last byte held> and Location, 404 when unknown)
   referrers  a small registry that keeps what it is sent, per repository,
             and supports the referrers API (distribution-spec v1.1): the
             upload endpoint of "upload", a blob served only by the
@@ -95,6 +98,8 @@ MODE:
               post-noloc/...  POST of an upload answers 202 without Location
               patch-noloc/... PATCH answers 202 without Location
               put-200/...     the closing PUT answers 200, not 201
+              range-lie/...   GET on an upload URL claims 1000000 bytes
+                              more than it holds
               bad-list/...    tags/list answers 200 with tags that are no
                               list ({"name":..,"tags":"nope"})
               not-json/...    tags/list answers 200 with a body that is no
@@ -481,6 +486,16 @@ def make_handler(state):
                 return self.send(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, n),
                                             "Range": "0-0"})
             uid = path.rsplit("/", 1)[1]
+            if self.command == "GET":
+                # the upload's status (distribution-spec): the bytes held
+                with state.lock:
+                    data = state.partial.get(uid)
+                if data is None:
+                    return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+                end = len(data) - 1 if data else 0
+                if state.mode == "liar" and repo.startswith("range-lie/"):
+                    end = len(data) + 1000000
+                return self.send(204, b"", {"Location": path, "Range": "0-%d" % end})
             key = (self.command, uid, self.headers.get("Content-Range", ""))
             with state.lock:
                 first = key not in state.failed
@@ -490,6 +505,13 @@ def make_handler(state):
                 return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
             if first and state.mode == "upload-retry":
                 return self.error(503, "UNAVAILABLE", "try again later")
+            if self.command == "PATCH":
+                start = (self.headers.get("Content-Range") or "0-0").split("-")[0]
+                with state.lock:
+                    held = len(state.partial[uid])
+                if start.isdigit() and int(start) != held:
+                    return self.error(416, "BLOB_UPLOAD_INVALID",
+                                      "range does not start at %d" % held)
             with state.lock:
                 state.partial[uid] += body
                 data = state.partial[uid]

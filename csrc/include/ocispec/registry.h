@@ -115,7 +115,9 @@ typedef struct oci_registry_options {
   size_t chunk_size;      /**< 0: monolithic uploads (POST + PUT); else chunked
                              (POST, PATCH chunks of this size, or of the
                              registry's OCI-Chunk-Min-Length when larger,
-                             PUT) */
+                             PUT); a chunk the network cuts resumes where
+                             the registry says it stopped (see
+                             oci_registry_push_blob) */
   const char *user_agent; /**< default `"ocispec/<version>"` */
   oci_registry_progress_fn progress; /**< NULL: no progress reports */
   void *progress_ud;                 /**< passed to progress */
@@ -318,7 +320,14 @@ typedef ssize_t (*oci_registry_source_fn)(void *ud, void *buf, size_t cap,
 /** Uploads size bytes that hash to digest: POST then PUT ?digest= (one
    request when chunk_size is 0), or POST, PATCH chunks with Content-Range,
    PUT. The source is read once; a source that yields a different length is
-   OCI_EMISMATCH (the registry checks the digest). */
+   OCI_EMISMATCH (the registry checks the digest). A source that can seek
+   (_push_blob_buffer, _file, _from_layout; the blobs of push and copy) makes
+   a chunked upload resumable: a PATCH the network cuts (or answered 416)
+   is never replayed blindly; GET on the upload URL gives the bytes the
+   registry holds (Range: 0-N, at most those sent, else OCI_EREGISTRY) and
+   its Location, and the upload continues from byte N+1, up to retries
+   times per blob; a 404 there (the session lost) starts a new session from
+   byte 0. This function's own source does not seek: not resumed. */
 OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    const char *digest, int64_t size,
                                    oci_registry_source_fn source, void *ud,
