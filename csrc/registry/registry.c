@@ -292,6 +292,10 @@ static int delete_path(oci_registry *r, const char *repo, const char *kind,
   reg_req q = {
       .method = "DELETE", .url = t.url, .scope = t.scope, .max_body = 1u << 16};
   rc = reg_call(r, &q, err);
+  if (!rc)
+    reg_cap_set(&r->caps->deletion, OCI_REGISTRY_CAP_YES, false);
+  else if (rc == OCI_EREGISTRY && r->last_status == 405)
+    reg_cap_set(&r->caps->deletion, OCI_REGISTRY_CAP_NO, false);
   target_free(&t);
   return rc;
 }
@@ -526,6 +530,8 @@ static int range_check(range_sink *s, oci_error *err) {
   s->checked = true;
   if (s->p->status == 200) {
     if (!s->offset) return OCI_OK;
+    /* the Range was ignored: this registry does not do ranges */
+    reg_cap_set(&s->r->caps->range, OCI_REGISTRY_CAP_NO, false);
     s->offset = 0;
     return ol_blob_writer_restart(s->w, err);
   }
@@ -539,6 +545,7 @@ static int range_check(range_sink *s, oci_error *err) {
                     "HTTP %ld with Content-Range %s to a request for bytes "
                     "%lld-: refused (not the range asked for)",
                     s->p->status, shown, (long long)s->offset);
+  reg_cap_set(&s->r->caps->range, OCI_REGISTRY_CAP_YES, false);
   return OCI_OK;
 }
 
@@ -569,6 +576,11 @@ static int fetch_resume(oci_registry *r, const char *repo,
   for (unsigned resumed = 0;; resumed++) {
     int64_t have = (int64_t)oci_blob_writer_size(w);
     if (d->size >= 0 && have == d->size) break; /* the commit checks it */
+    if (have && atomic_load(&r->caps->range) == (int)OCI_REGISTRY_CAP_NO) {
+      /* a registry that ignored Range before: the whole blob, no Range */
+      if ((rc = ol_blob_writer_restart(w, err))) break;
+      have = 0;
+    }
     char range[48];
     snprintf(range, sizeof range, "bytes=%lld-", (long long)have);
     range_sink s = {.r = r,
@@ -688,8 +700,11 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
   if (rc) goto out;
   if (p.status == 201 && mounted) {
     *mounted = true;
+    reg_cap_set(&r->caps->mount, OCI_REGISTRY_CAP_YES, false);
     goto out;
   }
+  if (mounted && p.status == 202) /* asked to mount, given a session */
+    reg_cap_set(&r->caps->mount, OCI_REGISTRY_CAP_NO, true);
   if (p.status != 202 || !p.location) {
     rc = reg_fail(err, OCI_EREGISTRY, "POST", url,
                   "expected 202 with a Location, got %ld%s", p.status,
@@ -705,6 +720,7 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
       m = REG_CHUNK_MIN_MAX;
     *chunk_min = m < 0 ? 0 : m > REG_CHUNK_MIN_MAX ? REG_CHUNK_MIN_MAX : m;
   }
+  if (chunk_min) atomic_store(&r->caps->chunk_min, (long long)*chunk_min);
   if (!(*location = reg_resolve_location(r, p.location))) rc = reg_nomem(err);
 out:
   reg_resp_free(&p);
@@ -1459,6 +1475,20 @@ int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
   return rc;
 }
 
+/* A 404 whose ErrorResponse says NAME_UNKNOWN: the repository is not
+   there, which tells nothing about the referrers API. */
+static bool name_unknown(const reg_resp *p) {
+  oci_dist_error_response *e = NULL;
+  bool yes =
+      p->body &&
+      oci_dist_error_response_parse(p->body, p->len, NULL, &e, NULL) ==
+          OCI_OK &&
+      e->errors.len && e->errors.items[0]->code &&
+      !strcmp(e->errors.items[0]->code, OCI_ENUM_STR(ERROR_CODE, NameUnknown));
+  oci_dist_error_response_free(e);
+  return yes;
+}
+
 int oci_registry_referrers(oci_registry *r, const char *repo,
                            const char *digest, const char *artifact_type,
                            oci_image_index **out, oci_error *err) {
@@ -1486,11 +1516,17 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
                .accept = OCI_MEDIA_TYPE_IMAGE_INDEX,
                .max_body = OCI_REGISTRY_MANIFEST_MAX};
   /* spec.md "Listing Referrers": a registry that supports the API never
-     answers 404; a 404 means "use the referrers tag schema" */
+     answers 404; a 404 means "use the referrers tag schema" (and, learnt
+     once, the API is not asked again) */
   static const long ok404[] = {404, 0};
-  if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  bool api = atomic_load(&r->caps->referrers) != (int)OCI_REGISTRY_CAP_NO;
+  if (api && (rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  if (api && p.status == 404 && !name_unknown(&p))
+    reg_cap_set(&r->caps->referrers, OCI_REGISTRY_CAP_NO, false);
+  else if (api && p.status != 404)
+    reg_cap_set(&r->caps->referrers, OCI_REGISTRY_CAP_YES, false);
   bool filtered = false;
-  if (p.status != 404) {
+  if (api && p.status != 404) {
     oci_error pe;
     rc = oci_image_index_parse(p.body ? p.body : "", p.len, NULL, out, &pe);
     if (rc == OCI_ENOMEM) {

@@ -935,6 +935,12 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
     fail = true;
   }
   if (!fail && !(r->curl = curl_easy_init())) fail = true;
+  atomic_init(&r->own_caps.referrers, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.range, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.mount, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.deletion, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.chunk_min, -1);
+  r->caps = &r->own_caps;
   /* the copies are the ones used; do not keep the caller's pointers */
   r->o.username = r->o.password = r->o.ca_file = r->o.user_agent = NULL;
   r->o.auth_file = NULL;
@@ -959,6 +965,7 @@ oci_registry *reg_clone(const oci_registry *r) {
   c->basic = r->basic;
   c->share = r->share;
   c->cancel = r->cancel;
+  c->caps = r->caps; /* what a worker learns, the client knows */
   bool fail = false;
   c->host = dup_or_null(r->host, &fail);
   c->api_host = dup_or_null(r->api_host, &fail);
@@ -1040,4 +1047,32 @@ void oci_registry_last_response(const oci_registry *r,
 
 void oci_registry_get_stats(const oci_registry *r, oci_registry_stats *out) {
   *out = r->stats;
+}
+
+void reg_cap_set(atomic_int *cap, oci_registry_cap v, bool yes_stays) {
+  if (v == OCI_REGISTRY_CAP_NO && yes_stays) {
+    int unknown = OCI_REGISTRY_CAP_UNKNOWN;
+    atomic_compare_exchange_strong(cap, &unknown, (int)v);
+    return;
+  }
+  atomic_store(cap, (int)v);
+}
+
+void oci_registry_capabilities_init(oci_registry_capabilities *c) {
+  *c = (oci_registry_capabilities)OCI_REGISTRY_CAPABILITIES_INIT;
+}
+
+int oci_registry_get_capabilities(const oci_registry *r,
+                                  oci_registry_capabilities *out,
+                                  oci_error *err) {
+  oci_error_reset(err);
+  int rc = oci_options_check(err, "oci_registry_capabilities", out->version,
+                             OCI_REGISTRY_CAPABILITIES_VERSION);
+  if (rc) return rc;
+  out->referrers = (oci_registry_cap)atomic_load(&r->caps->referrers);
+  out->range = (oci_registry_cap)atomic_load(&r->caps->range);
+  out->mount = (oci_registry_cap)atomic_load(&r->caps->mount);
+  out->deletion = (oci_registry_cap)atomic_load(&r->caps->deletion);
+  out->chunk_min = (int64_t)atomic_load(&r->caps->chunk_min);
+  return OCI_OK;
 }

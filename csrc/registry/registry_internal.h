@@ -21,6 +21,18 @@ typedef struct reg_token {
   int64_t refresh_at_ms; /* CLOCK_MONOTONIC: fetched again from then on */
 } reg_token;
 
+/* What the registry showed it supports (oci_registry_capabilities): an
+   oci_registry_cap each, chunk_min -1 until an upload opened. Shared by a
+   client and the clones of its workers (reg_clone), hence atomic. */
+typedef struct reg_caps {
+  atomic_int referrers, range, mount, deletion;
+  atomic_llong chunk_min;
+} reg_caps;
+
+/* Records a capability; with yes_stays a NO does not replace a YES (a
+   mount answered 202 may only mean that the source lacks the blob). */
+void reg_cap_set(atomic_int *cap, oci_registry_cap v, bool yes_stays);
+
 struct oci_registry {
   char *host;     /* as given: "127.0.0.1:5000" */
   char *api_host; /* contacted: docker.io -> registry-1.docker.io */
@@ -47,6 +59,9 @@ struct oci_registry {
      every transfer at least once a second (nonzero: stop) */
   CURLSH *share;
   atomic_int *cancel;
+  /* the capabilities learnt: own_caps, or the parent client's (a worker) */
+  reg_caps own_caps;
+  reg_caps *caps;
 };
 
 /* Response headers the client reads (NULL when absent; owned by the

@@ -75,12 +75,15 @@ MODE:
             answers 200 with an index of the stored manifests whose subject
             is <digest> (artifactType: the manifest's, else its config's
             mediaType; its annotations), filtered by ?artifactType= with
-            "OCI-Filters-Applied: artifactType"; the subject "broken_subject"
+            "OCI-Filters-Applied: artifactType"; a repository named
+            no-such-repo... answers 404 NAME_UNKNOWN there; the subject
+            "broken_subject"
             of /_fake/blobs gets a 200 whose body is not an image index
   referrers-unfiltered  the same, but the artifactType filter is ignored
             (no OCI-Filters-Applied: the client must filter)
   store     the same store without the referrers API (as a registry of
-            distribution-spec v1.0): /referrers/ answers 404 and a PUT no
+            distribution-spec v1.0): /referrers/ answers 404 (text "404
+            page not found", as docker-registry 2.8) and a PUT no
             OCI-Subject; any body is stored under the Content-Type it came
             with (no validation: what a broken or hostile registry may serve)
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
@@ -114,6 +117,8 @@ MODE:
                               {"token":""}
               realm-ftp/...   a Bearer challenge whose realm is ftp://
               bad-challenge/... a 401 whose WWW-Authenticate does not parse
+DELETE of a manifest or blob answers 405 UNSUPPORTED (deletes disabled) in
+every mode but the stores.
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends, "broken_subject": see the
@@ -407,6 +412,9 @@ def make_handler(state):
             if path.startswith("/v2/") and path.endswith("/tags/list"):
                 return self.listing("tags", path[len("/v2/"):-len("/tags/list")], TAGS, path, query, head)
             parts = path[len("/v2/"):].rsplit("/", 2) if path.startswith("/v2/") else []
+            if len(parts) == 3 and parts[1] in ("manifests", "blobs") and self.command == "DELETE":
+                # as docker-registry with storage.delete disabled
+                return self.error(405, "UNSUPPORTED", "The operation is unsupported.", head)
             if len(parts) == 3 and parts[1] == "manifests":
                 body = manifests.get(parts[2])
                 if body is None and state.mode == "mismatch" and parts[2].startswith("sha256:"):
@@ -580,7 +588,11 @@ def make_handler(state):
             repo, kind, ref = path[len("/v2/"):].rsplit("/", 2)
             if kind == "referrers":
                 if state.mode == "store":
-                    return self.error(404, "NAME_UNKNOWN", "no referrers API here", head)
+                    # as docker-registry 2.8 answers a route it lacks
+                    return self.send(404, b"404 page not found\n",
+                                     {"Content-Type": "text/plain; charset=utf-8"}, head)
+                if repo.startswith("no-such-repo"):
+                    return self.error(404, "NAME_UNKNOWN", "repository name not known to registry", head)
                 if self.command != "GET":
                     return self.error(405, "UNSUPPORTED", "not served by the fake", head)
                 if ref == BROKEN_SUBJECT:

@@ -27,6 +27,9 @@ with GET /_proxy/config?KEY=VALUE&... (every call starts from no faults):
                   (cut_times times): the registry holds part of the chunk
   cut_upload_at=N the same for the PATCH whose Content-Range holds byte N of
                   the blob: it forwards the bytes before N only
+  no_mount=1      a POST .../blobs/uploads/?mount=&from= is forwarded without
+                  mount and from: the registry opens an upload session (202)
+                  as one without cross-repository mount does
   track_uploads=1 the proxy keeps the newest Location the registry gave for
                   each upload (by path) and forwards a request made on an
                   older URL of that upload to the newest: a registry whose
@@ -45,7 +48,8 @@ forwarded, "ranges": blob GETs that carried a Range header, "body_bytes":
 blob GET body bytes sent to clients, "cuts": connections cut, "patches": the
 Content-Range of each upload PATCH as the client sent it, "up_bytes": upload
 PATCH/PUT body bytes received from clients, "status": "STATUS RANGE" of each
-GET on an upload URL as the client got it} and resets it.
+GET on an upload URL as the client got it, "mounts": upload POSTs that asked
+to mount} and resets it.
 """
 
 import http.client
@@ -67,7 +71,7 @@ NEWEST = {}  # track_uploads: upload path -> the query of its newest Location
 def reset_stats():
     STATS.clear()
     STATS.update(max_get=0, max_put=0, gets=0, ranges=0, body_bytes=0, cuts=0,
-                 patches=[], up_bytes=0, status=[])
+                 patches=[], up_bytes=0, status=[], mounts=0)
 
 
 reset_stats()
@@ -126,6 +130,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 if method == "PATCH":
                     STATS["patches"].append(self.headers.get("Content-Range") or "")
         path = self.path
+        if method == "POST" and is_upload and "mount=" in path:
+            with LOCK:
+                STATS["mounts"] += 1
+            if faults.get("no_mount"):
+                upath, _, uquery = path.partition("?")
+                q = [(k, v) for k, v in urllib.parse.parse_qsl(uquery) if k not in ("mount", "from")]
+                path = upath + ("?" + urllib.parse.urlencode(q) if q else "")
         if is_upload and faults.get("track_uploads"):
             upath, _, uquery = path.partition("?")
             with LOCK:

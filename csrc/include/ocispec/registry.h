@@ -216,6 +216,52 @@ typedef struct oci_registry_stats {
 OCI_API void oci_registry_get_stats(const oci_registry *r,
                                     oci_registry_stats *out);
 
+/** What a registry supports, as far as the client has seen: each is
+   learnt from the first request that needs it (no extra request). */
+typedef enum oci_registry_cap {
+  OCI_REGISTRY_CAP_UNKNOWN = 0, /**< nothing needed it yet */
+  OCI_REGISTRY_CAP_YES = 1,     /**< supported */
+  OCI_REGISTRY_CAP_NO = 2       /**< not supported: not asked again */
+} oci_registry_cap;
+
+/** The capabilities a client has learnt (oci_registry_get_capabilities),
+   shared by the client and the workers of its parallel transfers, kept for
+   the client's life (one client, one registry host). Start from
+   OCI_REGISTRY_CAPABILITIES_INIT or oci_registry_capabilities_init. */
+typedef struct oci_registry_capabilities {
+  unsigned version; /**< OCI_REGISTRY_CAPABILITIES_VERSION */
+  /** GET `/v2/<repo>/referrers/<digest>`: 200 yes; 404 no (but a 404
+     NAME_UNKNOWN, which says nothing of the API): oci_registry_referrers
+     then reads the referrers tag schema without asking the API again */
+  oci_registry_cap referrers;
+  /** a blob GET with Range: 206 yes; 200 (the whole blob) no: a cut
+     download is then fetched again whole, without Range */
+  oci_registry_cap range;
+  /** POST ?mount=&from=: 201 yes; 202 (an upload session instead) no,
+     unless a mount succeeded before: oci_registry_copy within one
+     registry then uploads without trying to mount */
+  oci_registry_cap mount;
+  /** DELETE of a manifest or blob: 2xx yes; 405 no */
+  oci_registry_cap deletion;
+  /** the OCI-Chunk-Min-Length of the last upload session opened (0: none
+     given; -1: no session opened yet). distribution-spec names no maximum
+     chunk size header, so there is none here. */
+  int64_t chunk_min;
+} oci_registry_capabilities;
+
+/** The version of oci_registry_capabilities this library knows. */
+#define OCI_REGISTRY_CAPABILITIES_VERSION 1
+/** Every capability unknown. */
+#define OCI_REGISTRY_CAPABILITIES_INIT                                         \
+  { .version = OCI_REGISTRY_CAPABILITIES_VERSION, .chunk_min = -1 }
+/** *c = OCI_REGISTRY_CAPABILITIES_INIT. */
+OCI_API void oci_registry_capabilities_init(oci_registry_capabilities *c);
+/** Fills *out (whose version the caller set: another one is OCI_EINVAL)
+   with what r has learnt. No request is made. */
+OCI_API int oci_registry_get_capabilities(const oci_registry *r,
+                                          oci_registry_capabilities *out,
+                                          oci_error *err);
+
 /** GET /v2/: OCI_OK when the registry answers 200 (after auth). */
 OCI_API int oci_registry_ping(oci_registry *r, oci_error *err);
 
