@@ -337,6 +337,18 @@ describe("chunked uploads", function()
       assert.is_nil(d2)
       assert.are.equal("registry", err2.code, msg2)
       assert.truthy(msg2:find("upload status with Range 0-1180000: more bytes than were sent", 1, true), msg2)
+      -- a registry that says it holds fewer bytes than it does: the PATCH
+      -- from there answers 416, which is resumed the same way until the
+      -- retries (2) are spent: two status GETs, two PATCHes answered 416
+      fproxy.configure{ cut_upload_at = 180000 }
+      fproxy.stats()
+      local d3, msg3, err3 = c:push_blob_file("range-short/x", path)
+      local s3 = fproxy.stats()
+      assert.is_nil(d3)
+      assert.are.equal("registry", err3.code, msg3)
+      assert.truthy(msg3:find("HTTP 416", 1, true) and msg3:find("BLOB_UPLOAD_INVALID", 1, true), msg3)
+      assert.are.same({ "204 0-178999", "204 0-178999" }, s3.status)
+      assert.are.same({ "0-99999", "100000-199999", "179000-278999", "179000-278999" }, s3.patches)
       c:close()
     end)
     fproxy.stop()
