@@ -192,7 +192,8 @@ local CANNOT = {
   ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
   ["BlobWriter:size"] = "a number", ["BlobWriter:abort"] = "releases", ["BlobWriter:close"] = "releases",
   ["Reference:close"] = "releases",
-  ["Client:host"] = "a string", ["Client:stats"] = "counters", ["Client:last_response"] = "a table",
+  ["Client:host"] = "a string", ["Client:stats"] = "counters",
+  ["Client:capabilities"] = "a table of what the client has seen (no request)", ["Client:last_response"] = "a table",
   ["Client:sync_refs"] = "a result per reference, a failure in its item (spec/sync_list_spec.lua); only a"
     .. " progress callback's cancel returns nil, message, err",
   ["Client:close"] = "releases",
