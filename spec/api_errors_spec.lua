@@ -374,6 +374,9 @@ local FAILS = {
   ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,
   ["Image:add_layer"] = function() return oci.build.Image.new(L):add_layer({ dir = tmp .. "/none" }) end,
   ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
+  ["oci.build.export_cache"] = function()
+    return oci.build.export_cache("127.0.0.1:1/c@sha256:" .. ("0"):rep(64), oci.build.Image.new(L))
+  end,
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
   ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
