@@ -489,6 +489,15 @@ function M.export_cache(ref, images, opts)
   return d, stats, err
 end
 
+--- Run build stages concurrently: `parallel{stage1_fn, stage2_fn, ...}`
+-- runs each function as a stage whose RUN steps' containers run at the
+-- same time as the other stages'; returns the first result of each, in
+-- order. See `ocispec.build_run.parallel` for what is and is not
+-- concurrent, failures and signals.
+function M.parallel(stages)
+  return require("ocispec.build_run").parallel(stages)
+end
+
 -- ---------------------------------------------------------------- Index
 
 --- An image index gathering manifests (typically one per platform).
