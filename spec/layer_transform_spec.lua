@@ -305,6 +305,10 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT) as t:
     fails("xattr name", "invalid",
       try(function(e) if e.path == "bin/sh" then return { xattrs = { [("n"):rep(300)] = "v" } } end end))
     fails("unknown layer compression", "invalid", try(nil, { compression = "lz4" }))
+    fails('entry "dev/x": device 4096:1 out of range', "invalid",
+      try(function(e, add)
+        if e.path == "bin" then add{ path = "dev/x", type = "char", major = 4096, minor = 1 } end
+      end))
     assert.is_false(exists(o))
     -- misuse raises, and the callback's own errors come back as raised
     assert.has_error(function() try(function() return 42 end) end,

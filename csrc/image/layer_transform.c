@@ -445,6 +445,15 @@ static int write_entry(oci_layer_transform *t, const oci_layer_tentry *e,
                        name);
     goto out;
   }
+  if ((e->type == OCI_LAYER_CHAR || e->type == OCI_LAYER_BLOCK) &&
+      (e->major > 0xfff || e->minor > 0xfffff)) {
+    /* the Linux dev_t limits (12-bit major, 20-bit minor) */
+    rc = oci_error_set(err, OCI_EINVAL,
+                       "layer.transform: entry \"%.128s\": device %u:%u out "
+                       "of range",
+                       name, e->major, e->minor);
+    goto out;
+  }
   /* the link target */
   if (e->type == OCI_LAYER_SYMLINK) {
     if (!e->linkname || !*e->linkname) {

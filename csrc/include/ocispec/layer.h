@@ -267,7 +267,7 @@ typedef struct oci_layer_tentry {
   /** owner names ("" when none) @{ */
   const char *uname, *gname;
   /** @} */
-  uint64_t size;             /**< content bytes of a file (read only) */
+  uint64_t size;        /**< content bytes of a file (read only) */
   const char *linkname; /**< symlink target; hardlink target path; else NULL */
   /** device number (char, block) @{ */
   unsigned major, minor;
