@@ -244,6 +244,44 @@ describe("layer.transform", function()
     assert.is_false(exists(tmp .. "/rootfs/etc/hostname"))
   end)
 
+  it("keeps what a foreign layer says (python tarfile, GNU tar sparse), entry for entry", function()
+    local py = [[
+import tarfile, io, sys, gzip
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as t:
+  d = tarfile.TarInfo('./usr/'); d.type = tarfile.DIRTYPE; d.mode = 0o750; d.uid = 5; d.uname = 'root'
+  d.mtime = 1234.5; t.addfile(d)
+  long = 'usr/' + 'n' * 150
+  f = tarfile.TarInfo(long); f.size = 3; f.mode = 0o4755; f.gid = 70000; f.gname = 'staff'
+  f.pax_headers = {'SCHILY.xattr.user.x': 'y'}; t.addfile(f, io.BytesIO(b'abc'))
+  h = tarfile.TarInfo('usr/hl'); h.type = tarfile.LNKTYPE; h.linkname = long; t.addfile(h)
+open(sys.argv[1], 'wb').write(gzip.compress(buf.getvalue(), mtime=0))
+]]
+    local f = assert(io.open(tmp .. "/mk.py", "w"))
+    f:write(py)
+    f:close()
+    sh(("python3 %s/mk.py %s/foreign.tar.gz"):format(tmp, tmp))
+    sh(("mkdir -p %s/sp/d && truncate -s 1M %s/sp/d/big && printf data | dd of=%s/sp/d/big bs=1 seek=500000"
+      .. " conv=notrunc 2>/dev/null && tar -C %s/sp --sparse --format=posix -cf %s/sparse.tar d")
+      :format(tmp, tmp, tmp, tmp, tmp))
+    for _, name in ipairs({ "foreign.tar.gz", "sparse.tar" }) do
+      local r = assert(layer.transform(tmp .. "/" .. name, function() end, { output = tmp .. "/out" }))
+      local a, b = oracle(tmp .. "/" .. name), oracle(r.path)
+      assert.are.equal(#a.members, #b.members)
+      for i, m in ipairs(a.members) do
+        local n = b.members[i]
+        m.name = m.name:gsub("^%./", "")
+        assert.are.same(m, n)
+      end
+      assert.are.equal(name == "sparse.tar" and "application/vnd.oci.image.layer.v1.tar"
+        or "application/vnd.oci.image.layer.v1.tar+gzip", r.mediaType)
+    end
+    -- the sparse file stays sparse (GNU sparse 1.0 records)
+    local sparse = out(("python3 -c \"import tarfile; t = tarfile.open('%s/out'); "
+      .. "print(t.getmember('d/big').sparse is not None)\""):format(tmp))
+    assert.are.equal("True\n", sparse)
+  end)
+
   it("cleans the blob's names as the unpacker does and refuses '..'", function()
     local py = [[
 import tarfile, io, sys
