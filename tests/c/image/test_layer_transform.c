@@ -17,6 +17,7 @@
 #include "ocispec/layer.h"
 
 #define SCRATCH_NAME "layer-transform"
+#include "../alloc_wrap.h"
 #include "../scratch.h"
 
 static void out1(char *out, size_t cap, const char *fmt, ...) {
@@ -230,11 +231,40 @@ static void test_errors(void **state) {
   assert_int_equal(bad.compression, -1);
 }
 
+/* Every allocation of a transform that edits, reads, adds and produces
+   fails in turn: OCI_ENOMEM, no output, no leak (ASan and valgrind). */
+static void test_alloc_failures(void **state) {
+  (void)state;
+  oci_layer_result b, r;
+  base(p("in"), &b);
+  oci_layer_transform_options o = OCI_LAYER_TRANSFORM_OPTIONS_INIT;
+  o.fn = edit;
+  long n;
+  for (n = 0;; n++) {
+    oci_error err;
+    int fd = open_in(p("in"));
+    alloc_arm(n);
+    int rc = oci_layer_transform_file(fd, &o, p("out"), &r, &err);
+    alloc_disarm();
+    close(fd);
+    if (!alloc_injected) {
+      if (rc) fail_msg("transform failed: %s", err.message);
+      break;
+    }
+    if (rc != OCI_ENOMEM)
+      fail_msg("allocation %ld failed: got %d (%s)", n, rc, err.message);
+    sh("test ! -e '%s'", p("out"));
+  }
+  print_message("%ld allocations failed in turn\n", n);
+  assert_true(n > 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_keep_all, setup, teardown),
       cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
