@@ -282,6 +282,47 @@ open(sys.argv[1], 'wb').write(gzip.compress(buf.getvalue(), mtime=0))
     assert.are.equal("True\n", sparse)
   end)
 
+  it("works from the command line: ocispec layer transform", function()
+    local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+    local bin = assert(oci.core.realpath(here .. "../bin/ocispec"))
+    local function run(args)
+      local _, _, status = os.execute(("cd %s && lua5.4 %s layer transform %s >out.txt 2>err.txt")
+        :format(tmp, bin, args))
+      return read(tmp .. "/out.txt"), read(tmp .. "/err.txt"), status
+    end
+    local b = base("gzip")
+    local f = assert(io.open(tmp .. "/s.lua", "w"))
+    f:write('return function(e) if e.path == "etc/sl" then return { linkname = "elsewhere" } end end')
+    f:close()
+    f = assert(io.open(tmp .. "/extra", "w"))
+    f:write("extra!")
+    f:close()
+    local stdout, stderr, status = run("--json --drop bin --rename etc/hostname=etc/name --chmod etc=700"
+      .. " --add opt/extra=extra --script s.lua --uid 5 --compression zstd in out.zst")
+    assert.are.equal(0, status, stderr)
+    local res = oci.json.decode(stdout)
+    local o = oracle(tmp .. "/out.zst")
+    assert.are.same({ o.digest, o.diff_id, "application/vnd.oci.image.layer.v1.tar+zstd" },
+      { res.digest, res.diff_id, res.mediaType })
+    local m = by_name(o)
+    assert.is_nil(m["bin"])
+    assert.is_nil(m["bin/sh"])
+    assert.are.same({ "box\n", 5 }, { m["etc/name"].content, m["etc/name"].uid })
+    assert.are.equal("etc/name", m["etc/link"].linkname)
+    assert.are.equal(448, m["etc"].mode)
+    assert.are.equal("elsewhere", m["etc/sl"].linkname)
+    assert.are.equal("extra!", m["opt/extra"].content)
+    assert.are_not.equal(b.digest, o.digest)
+    local _
+    _, stderr, status = run("--drop etc/hostname in bad")
+    assert.are.equal(2, status)
+    assert.truthy(stderr:find('hardlink to "etc/hostname", which the callback dropped', 1, true), stderr)
+    assert.is_false(exists(tmp .. "/bad"))
+    _, stderr, status = run("--chmod etc=9 in bad")
+    assert.are.equal(2, status)
+    assert.truthy(stderr:find("MODE must be octal", 1, true), stderr)
+  end)
+
   it("cleans the blob's names as the unpacker does and refuses '..'", function()
     local py = [[
 import tarfile, io, sys
