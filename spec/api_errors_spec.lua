@@ -333,6 +333,7 @@ local FAILS = {
   ["ImageReader:list"] = function() return empty_image_reader():list("/none") end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
   ["oci.layer.decompress"] = function() return oci.layer.decompress(tmp .. "/none", tmp .. "/none.tar") end,
+  ["oci.layer.transform"] = function() return oci.layer.transform(tmp .. "/none", nil, { output = tmp .. "/o" }) end,
   ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
   ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,
   ["Layout:blob_path"] = function() return L:blob_path("sha256:x") end,

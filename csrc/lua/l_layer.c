@@ -274,8 +274,10 @@ int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"build", l_build},
                                  {"entries", l_entries},
                                  {"decompress", l_decompress},
+                                 {"transform", ocil_layer_transform},
                                  {NULL, NULL}};
   ocil_handle_register(L, &listing_class, NULL, NULL);
+  ocil_layer_transform_register(L);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);
   set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);
