@@ -173,7 +173,7 @@ static int write_all(oci_layer_pipe *p, const void *buf, size_t len) {
   return OCI_OK;
 }
 
-/* ---- threads 0: libarchive's filters, the single-threaded bytes ---------- */
+/* ---- gzip, threads 0: libarchive's filter, the single-threaded bytes ----- */
 
 static la_ssize_t la_out(struct archive *a, void *ud, const void *buf,
                          size_t len) {
@@ -189,7 +189,7 @@ static int la_error(oci_layer_pipe *p) {
                e ? e : "libarchive failed");
 }
 
-static int la_open(oci_layer_pipe *p, oci_layer_compression c, oci_error *err) {
+static int la_open(oci_layer_pipe *p, oci_error *err) {
   struct archive *z = p->la = archive_write_new();
   struct archive_entry *e = archive_entry_new();
   if (!z || !e) {
@@ -197,22 +197,16 @@ static int la_open(oci_layer_pipe *p, oci_layer_compression c, oci_error *err) {
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   char level[16];
-  const char *fname = c == OCI_LAYER_GZIP ? "gzip" : "zstd";
+  const char *fname = "gzip";
   snprintf(level, sizeof level, "%d", p->level);
-  int ok =
-      archive_write_set_format_raw(z) == ARCHIVE_OK &&
-      (c == OCI_LAYER_GZIP ? archive_write_add_filter_gzip(z)
-                           : archive_write_add_filter_zstd(z)) == ARCHIVE_OK &&
-      archive_write_set_filter_option(z, fname, "compression-level", level) ==
-          ARCHIVE_OK;
-  /* gzip: no timestamp in the header (RFC 1952 MTIME 0) and no file name,
-     so equal input gives equal bytes. zstd: libarchive's default is one
-     thread; say so, since its multi-threaded output differs. */
-  if (ok && c == OCI_LAYER_GZIP)
+  int ok = archive_write_set_format_raw(z) == ARCHIVE_OK &&
+           archive_write_add_filter_gzip(z) == ARCHIVE_OK &&
+           archive_write_set_filter_option(z, fname, "compression-level",
+                                           level) == ARCHIVE_OK;
+  /* no timestamp in the header (RFC 1952 MTIME 0) and no file name, so
+     equal input gives equal bytes */
+  if (ok)
     ok = archive_write_set_filter_option(z, "gzip", "timestamp", NULL) ==
-         ARCHIVE_OK;
-  if (ok && c == OCI_LAYER_ZSTD)
-    ok = archive_write_set_filter_option(z, "zstd", "threads", "0") ==
          ARCHIVE_OK;
   /* unblocked: every compressed chunk goes straight to la_out, and the
      last one is not padded with zeros */
@@ -247,7 +241,7 @@ static int la_end(oci_layer_pipe *p) {
   return archive_write_close(p->la) == ARCHIVE_OK ? OCI_OK : la_error(p);
 }
 
-/* ---- threads >= 1, zstd: libzstd's multi-threaded mode ------------------- */
+/* ---- zstd: libzstd, single-threaded (threads 0) or multi-threaded -------- */
 
 static int zstd_open(oci_layer_pipe *p, oci_error *err) {
   if (!(p->zc = ZSTD_createCCtx()) ||
@@ -258,7 +252,7 @@ static int zstd_open(oci_layer_pipe *p, oci_error *err) {
     return oci_error_set(err, OCI_EIO, "layer: zstd level %d: %s", p->level,
                          ZSTD_getErrorName(r));
   r = ZSTD_CCtx_setParameter(p->zc, ZSTD_c_nbWorkers, p->threads);
-  if (ZSTD_isError(r))
+  if (ZSTD_isError(r) && p->threads)
     return oci_error_set(err, OCI_EUNSUPPORTED,
                          "layer: this libzstd cannot compress with %d "
                          "threads: %s",
@@ -618,9 +612,12 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
   p->fd = fd;
   p->threads = threads;
   p->level = o->level ? o->level : o->compression == OCI_LAYER_GZIP ? 6 : 3;
-  p->kind = !threads                           ? K_ARCHIVE
-            : o->compression == OCI_LAYER_ZSTD ? K_ZSTD
-                                               : K_PGZ;
+  /* zstd with threads 0 is libzstd's single-threaded streaming: the
+     bytes libarchive's zstd filter made (and `zstd --single-thread
+     --no-check`), with every parameter ours rather than the filter's */
+  p->kind = o->compression == OCI_LAYER_ZSTD ? K_ZSTD
+            : !threads                       ? K_ARCHIVE
+                                             : K_PGZ;
   p->deferring = 1;
   int rc = OCI_OK;
   if (pthread_mutex_init(&p->mu, NULL) == 0) {
@@ -643,7 +640,7 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
     p->free_list = p->all[i];
   }
   if (!rc) switch (p->kind) {
-    case K_ARCHIVE: rc = la_open(p, o->compression, err); break;
+    case K_ARCHIVE: rc = la_open(p, err); break;
     case K_ZSTD: rc = zstd_open(p, err); break;
     case K_PGZ: rc = pgz_open(p, err); break;
     }

@@ -9,8 +9,11 @@
    sequential stream.
 
    The compressor the consumer drives:
-   - threads 0: libarchive's raw-format gzip or zstd filter, exactly as a
-     single-threaded build always made it (same bytes, same digests);
+   - threads 0: the bytes a single-threaded build always made (same
+     digests): libarchive's raw-format gzip filter, and libzstd's
+     single-threaded streaming for zstd (what libarchive's zstd filter
+     and `zstd --single-thread --no-check` write, every parameter set
+     here rather than left to the filter's defaults);
    - threads N >= 1, zstd: libzstd's multi-threaded mode with N workers.
      Its streamed output does not depend on the worker count (zstd
      maintainers, facebook/zstd#2238 and #2327: "the multi-threaded output
