@@ -253,11 +253,11 @@ describe("layer.build", function()
 end)
 
 describe("layer.build threads", function()
-  -- about 600 KiB of semi-compressible content: several 256 KiB chunks
-  -- between the threads, several 128 KiB parallel gzip blocks
+  -- about 280 KiB of semi-compressible content: two 256 KiB chunks
+  -- between the threads, three 128 KiB parallel gzip blocks
   local function content()
     local parts, seed = {}, 7
-    for i = 1, 75000 do
+    for i = 1, 60000 do
       seed = (seed * 1103515245 + 12345) % 2147483648
       parts[i] = seed % 5 == 0 and string.pack("<I4", seed) or ("w" .. seed % 997 .. " ")
     end
