@@ -85,7 +85,8 @@ print(("unpack bench: %d layers, %.1f MiB of files (prepared in %.1f s), load av
   LAYERS, total / 1048576, now() - t0, load))
 
 local variants = {
-  { "ocispec unpack" .. rootless, ("lua5.4 '%s' unpack%s '%s/img:bench' '%%s' >/dev/null"):format(bin, rootless, base) },
+  { "ocispec unpack" .. rootless,
+    ("lua5.4 '%s' unpack%s '%s/img:bench' '%%s' >/dev/null"):format(bin, rootless, base) },
   { "umoci unpack" .. rootless, ("umoci unpack%s --image '%s/img:bench' '%%s' >/dev/null"):format(rootless, base) },
 }
 local best = {}
