@@ -734,6 +734,7 @@ void oci_layer_pipe_free(oci_layer_pipe *p) {
   if (p->la) archive_write_free(p->la);
   ZSTD_freeCCtx(p->zc); /* waits for its workers */
   free(p->zout);
+  free(p->pending);
   for (int i = 0; i < N_CHUNKS; i++)
     free(p->all[i]);
   oci_hasher_free(p->hash);
