@@ -5,7 +5,7 @@
            entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
                          target=, major=, minor=}, ... } | nil, msg, err
-     decompress(path, out_path [, max_bytes]) -> {diff_id=, size=}
+     decompress(path, out_path|nil [, max_bytes]) -> {diff_id=, size=}
        | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
    return nil, message, err. Nothing is malloc'd on this side: the entry
@@ -262,9 +262,9 @@ static int l_entries(lua_State *L) {
 
 static int l_decompress(lua_State *L) {
   oci_error err = {0};
-  const char *path, *out;
+  const char *path, *out = NULL; /* out nil: hash only */
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err) ||
-      ocil_parts_cstring(L, 2, "output path", &out, &err))
+      (!lua_isnil(L, 2) && ocil_parts_cstring(L, 2, "output path", &out, &err)))
     return ocil_parts_push_error(L, &err);
   lua_Integer max = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, max >= 0, 3, "max_bytes must be >= 0");

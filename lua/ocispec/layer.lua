@@ -21,7 +21,8 @@
 -- blob's entries in tar order: `{path, type, mode, uid, gid, mtime, size,
 -- target, major, minor}` each. `decompress(path, out [, max_bytes])`
 -- writes a blob's uncompressed stream (gzip, zstd or none, detected) to
--- the new file `out` and returns `{diff_id=, size=}`.
+-- the new file `out` (nil: nothing written, only hashed) and returns
+-- `{diff_id=, size=}`.
 --
 -- Sources: `dir` (the tree below it; hard links become tar hard links,
 -- symlinks are stored, sockets left out and counted in `skipped`; xattrs

@@ -237,8 +237,9 @@ OCI_API void oci_layer_listing_free(oci_layer_listing *l);
    fsynced; removed again on failure, so it holds the whole stream or is
    absent). max_bytes bounds the output (0: 64 GiB; OCI_ETOOBIG beyond).
    diff_id (may be NULL) receives the sha256 digest of the uncompressed
-   stream, *size (may be NULL) its length. Neither path is followed
-   through a final symbolic link. */
+   stream, *size (may be NULL) its length. out_path NULL: nothing is
+   written, the stream is only hashed and measured (checking a diff_id).
+   Neither path is followed through a final symbolic link. */
 OCI_API int oci_layer_decompress(const char *path, const char *out_path,
                                  uint64_t max_bytes,
                                  char diff_id[OCI_DIGEST_STRING_MAX],
