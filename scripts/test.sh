@@ -39,7 +39,7 @@ for arg in "$@"; do
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
     --coverage) build_dir=build-cov; coverage=ON; valgrind=OFF ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
