@@ -4,7 +4,8 @@
 #   bash scripts/test.sh                # build/      Debug, + valgrind_busted_*
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted_*
-#   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
+#   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads and
+#                                       # c_layer_threads only
 #   bash scripts/test.sh --release      # build-release/ Release (-O3, the usual
 #                                       # user build): warning-free, then every suite
 #   bash scripts/test.sh --coverage     # build-cov/  gcov line coverage of csrc/ and
@@ -38,7 +39,7 @@ for arg in "$@"; do
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
     --coverage) build_dir=build-cov; coverage=ON; valgrind=OFF ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -58,11 +59,11 @@ cmake -S . -B "$build_dir" "${cov_flags[@]}" \
   -DOCISPEC_VALGRIND="$valgrind" \
   -DOCISPEC_TSAN="$tsan"
 if [ "$tsan" = ON ]; then
-  # TSan: the threaded test (the library with -fsanitize=thread)
-  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads
+  # TSan: the threaded tests (the library with -fsanitize=thread)
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads test_layer_threads
   cd "$build_dir"
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    exec ctest --output-on-failure -R '^c_threads$' </dev/null
+    exec ctest --output-on-failure -R '^c_(layer_)?threads$' </dev/null
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 

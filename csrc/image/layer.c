@@ -5,10 +5,10 @@
    directories), sorts it, resolves hardlinks, applies the owner override
    and the mtime clamp, and only then writes: libarchive's pax writer
    (restricted: ustar headers unless a value does not fit) into tar_out,
-   which hashes the tar (diff_id) and passes it to a second libarchive
-   writer (raw format, gzip or zstd filter) whose output blob_out hashes
-   (digest), counts (size) and writes to the fd. One pass over the data,
-   no temporary tar.
+   which hashes the tar (diff_id) and hands it to the compression stage
+   (layer_pipe.c: its own threads compress, hash (digest), count (size)
+   and write to the fd), or writes it as it is for an uncompressed blob.
+   One pass over the data, no temporary tar.
 
    Changesets follow image-spec layer.md: "Change Types" (additions,
    modifications, removals), "Whiteouts" (a removed path p becomes an empty
@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "layer_internal.h"
+#include "layer_pipe.h"
 #include "xattr_internal.h"
 #include <archive.h>
 #include <archive_entry.h>
@@ -966,14 +967,19 @@ static int sink_fail(sink *s, int rc) {
   return -1;
 }
 
-static la_ssize_t blob_out(struct archive *a, void *ud, const void *buf,
-                           size_t len) {
+/* The tar stream: hashed (diff_id), then compressed on the pipe's threads,
+   or written as it is. */
+static la_ssize_t tar_out(struct archive *a, void *ud, const void *buf,
+                          size_t len) {
   (void)a;
   sink *s = ud;
   if (s->failed) return -1;
-  /* uncompressed: the blob is the tar, already hashed in tar_out */
-  if (s->z && oci_hasher_update(s->blob_hash, buf, len, s->err))
+  if (oci_hasher_update(s->tar_hash, buf, len, s->err))
     return sink_fail(s, s->err ? s->err->code : OCI_ENOMEM);
+  if (s->pipe) {
+    int rc = oci_layer_pipe_write(s->pipe, buf, len, s->err);
+    return rc ? sink_fail(s, rc) : (la_ssize_t)len;
+  }
   const char *c = buf;
   size_t left = len;
   while (left) {
@@ -983,29 +989,6 @@ static la_ssize_t blob_out(struct archive *a, void *ud, const void *buf,
       return sink_fail(
           s, oci_error_set(s->err, OCI_EIO, "layer: cannot write the blob: %s",
                            w < 0 ? strerror(errno) : "nothing written"));
-    c += w;
-    left -= (size_t)w;
-  }
-  return (la_ssize_t)len;
-}
-
-static la_ssize_t tar_out(struct archive *a, void *ud, const void *buf,
-                          size_t len) {
-  sink *s = ud;
-  if (s->failed) return -1;
-  if (oci_hasher_update(s->tar_hash, buf, len, s->err))
-    return sink_fail(s, s->err ? s->err->code : OCI_ENOMEM);
-  if (!s->z) return blob_out(a, ud, buf, len);
-  const char *c = buf;
-  size_t left = len;
-  while (left) {
-    la_ssize_t w = archive_write_data(s->z, c, left);
-    if (w <= 0) {
-      if (!s->failed)
-        sink_fail(s, oci_error_set(s->err, OCI_EIO, "layer: compression: %s",
-                                   archive_error_string(s->z)));
-      return -1;
-    }
     c += w;
     left -= (size_t)w;
   }
@@ -1202,55 +1185,6 @@ out:
   return rc;
 }
 
-static int open_compressor(sink *s, const oci_layer_options *o,
-                           struct archive_entry *e, oci_error *err) {
-  if (o->compression == OCI_LAYER_NONE) return OCI_OK;
-  struct archive *z = s->z = archive_write_new();
-  if (!z) return nomem(err);
-  char level[16];
-  const char *fname = o->compression == OCI_LAYER_GZIP ? "gzip" : "zstd";
-  snprintf(level, sizeof level, "%d",
-           o->level                           ? o->level
-           : o->compression == OCI_LAYER_GZIP ? 6
-                                              : 3);
-  int ok = archive_write_set_format_raw(z) == ARCHIVE_OK &&
-           (o->compression == OCI_LAYER_GZIP
-                ? archive_write_add_filter_gzip(z)
-                : archive_write_add_filter_zstd(z)) == ARCHIVE_OK &&
-           archive_write_set_filter_option(z, fname, "compression-level",
-                                           level) == ARCHIVE_OK;
-  /* gzip: no timestamp in the header (RFC 1952 MTIME 0) and no file name,
-     so equal input gives equal bytes. zstd: libarchive's default is one
-     thread; say so, since multithreaded zstd output may differ. */
-  if (ok && o->compression == OCI_LAYER_GZIP)
-    ok = archive_write_set_filter_option(z, "gzip", "timestamp", NULL) ==
-         ARCHIVE_OK;
-  if (ok && o->compression == OCI_LAYER_ZSTD)
-    ok = archive_write_set_filter_option(z, "zstd", "threads", "0") ==
-         ARCHIVE_OK;
-  /* unblocked: every compressed chunk goes straight to blob_out, and the
-     last one is not padded with zeros */
-  ok = ok && archive_write_set_bytes_per_block(z, 0) == ARCHIVE_OK &&
-       archive_write_open(z, s, NULL, blob_out, NULL) == ARCHIVE_OK;
-  if (ok) {
-    archive_entry_clear(e);
-    archive_entry_copy_pathname(e, "layer.tar");
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    ok = archive_write_header(z, e) == ARCHIVE_OK;
-  }
-  if (!ok)
-    return s->failed
-               ? s->rc
-               : oci_error_set(err, OCI_EIO,
-                               "layer: cannot start %s compression "
-                               "(level %s): %s",
-                               fname, level,
-                               archive_error_string(z) ? archive_error_string(z)
-                                                       : "libarchive failed");
-  return OCI_OK;
-}
-
 int layer_check_options(const oci_layer_options *o, oci_error *err) {
   int vrc = oci_options_check(err, "oci_layer_options", o->version,
                               OCI_LAYER_OPTIONS_VERSION);
@@ -1277,6 +1211,10 @@ int layer_check_options(const oci_layer_options *o, oci_error *err) {
                          "layer owner override uid %" PRId64 " gid %" PRId64
                          " out of range (0 to 4294967295)",
                          o->uid, o->gid);
+  if (o->version >= 3 && (o->threads < 0 || o->threads > OCI_LAYER_THREADS_MAX))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer compression threads %d out of range (0 to %d)",
+                         o->threads, OCI_LAYER_THREADS_MAX);
   return OCI_OK;
 }
 
@@ -1310,11 +1248,14 @@ int layer_writer_open(sink *s, const oci_layer_options *o, int fd,
   s->fd = fd;
   s->err = err;
   int rc;
-  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &s->tar_hash, err)) ||
-      (rc = oci_hasher_new(OCI_DIGEST_SHA256, &s->blob_hash, err)))
-    return rc;
+  (void)e;
+  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &s->tar_hash, err))) return rc;
   if (!(s->t = archive_write_new())) return nomem(err);
-  if ((rc = open_compressor(s, o, e, err))) return rc;
+  /* the compression stage on its own thread(s) (layer_pipe.h) */
+  if (o->compression != OCI_LAYER_NONE &&
+      (rc = oci_layer_pipe_start(o, o->version >= 3 ? o->threads : 0, fd,
+                                 &s->pipe, err)))
+    return rc;
   struct archive *t = s->t;
   /* pax restricted: plain ustar headers unless a name, size or id does not
      fit; unblocked, so no padding after the end-of-archive blocks (as Go's
@@ -1336,16 +1277,14 @@ int layer_writer_finish(sink *s, const oci_layer_options *o,
   int rc;
   if (archive_write_close(s->t) != ARCHIVE_OK)
     return layer_archive_fail(s, s->t, "cannot finish the tar stream", "");
-  if (s->z && archive_write_close(s->z) != ARCHIVE_OK)
-    return s->failed ? s->rc
-                     : oci_error_set(err, OCI_EIO, "layer: compression: %s",
-                                     archive_error_string(s->z));
   res->uncompressed_size = oci_hasher_size(s->tar_hash);
-  res->size = s->z ? oci_hasher_size(s->blob_hash) : res->uncompressed_size;
-  if ((rc = oci_hasher_finish(s->tar_hash, res->diff_id, err)) ||
-      (s->z && (rc = oci_hasher_finish(s->blob_hash, res->digest, err))))
-    return rc;
-  if (!s->z) memcpy(res->digest, res->diff_id, sizeof res->digest);
+  res->size = res->uncompressed_size;
+  if ((rc = oci_hasher_finish(s->tar_hash, res->diff_id, err))) return rc;
+  if (s->pipe) {
+    if ((rc = oci_layer_pipe_finish(s->pipe, res->digest, &res->size, err)))
+      return rc;
+  } else
+    memcpy(res->digest, res->diff_id, sizeof res->digest);
   res->media_type = oci_layer_media_type(o->compression);
   return OCI_OK;
 }
@@ -1354,11 +1293,11 @@ void layer_writer_free(sink *s, int failed) {
   /* after a failure nothing more may reach the fd */
   if (failed) s->failed = 1;
   if (s->t) archive_write_free(s->t);
-  if (s->z) archive_write_free(s->z);
+  oci_layer_pipe_free(s->pipe); /* joins its threads */
   oci_hasher_free(s->tar_hash);
-  oci_hasher_free(s->blob_hash);
-  s->t = s->z = NULL;
-  s->tar_hash = s->blob_hash = NULL;
+  s->t = NULL;
+  s->pipe = NULL;
+  s->tar_hash = NULL;
 }
 
 int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,

@@ -8,13 +8,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "layer_pipe.h"
 #include "ocispec/layer.h"
 
 /* The writer of one layer blob. */
 typedef struct layer_sink {
-  oci_hasher *tar_hash, *blob_hash;
-  struct archive *z; /* compressor, NULL for an uncompressed blob */
-  struct archive *t; /* the tar writer (layer_writer_open) */
+  oci_hasher *tar_hash;
+  oci_layer_pipe *pipe; /* the compression stage; NULL: the blob is the tar */
+  struct archive *t;    /* the tar writer (layer_writer_open) */
   int fd;
   int failed;
   oci_error *err;
@@ -24,8 +25,9 @@ typedef struct layer_sink {
 /* Checks o (version, compression, level, owner override). */
 int layer_check_options(const oci_layer_options *o, oci_error *err);
 
-/* Starts the writer into fd (s zeroed by the caller; e a scratch entry):
-   hashers, compressor, pax-restricted tar writer in s->t. */
+/* Starts the writer into fd (s zeroed by the caller; e a scratch entry,
+   unused now): the diff_id hasher, the compression stage (layer_pipe.h,
+   o->threads for version >= 3), pax-restricted tar writer in s->t. */
 int layer_writer_open(layer_sink *s, const oci_layer_options *o, int fd,
                       struct archive_entry *e, oci_error *err);
 

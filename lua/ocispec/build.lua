@@ -108,7 +108,8 @@ M.Image = Image
 -- ["os.features"]=} (default: the host's os and architecture),
 -- `created` (RFC 3339 string or Unix seconds; default SOURCE_DATE_EPOCH,
 -- else none), `author`, `compression` for layers ("gzip", "zstd",
--- "none"; default "gzip"), `level`, `uid`/`gid` (owners of every layer
+-- "none"; default "gzip"), `level`, `threads` (compression threads of
+-- each layer, as `ocispec.layer.build`), `uid`/`gid` (owners of every layer
 -- entry), `annotations` (manifest annotations); the build cache
 -- (`ocispec.build_cache`): `cache` (nil: run, copy and copy_from steps
 -- are cached; true: add_layer too; false: nothing), `no_cache` (look
@@ -125,8 +126,8 @@ end
 
 -- Image.new, raising misuse errors at `level` (seen from here): the
 -- caller of Image.new or of Image.from.
-local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations",
-  "cache", "no_cache", "cache_dir", "on_step", "cache_from", "cache_to", "cache_registry" }
+local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "threads", "uid", "gid",
+  "annotations", "cache", "no_cache", "cache_dir", "on_step", "cache_from", "cache_to", "cache_registry" }
 
 new_image = function(layout, opts, level)
   if type(layout) ~= "table" and type(layout) ~= "userdata" then
@@ -158,6 +159,7 @@ new_image = function(layout, opts, level)
     created = created_time(opts, level + 1),
     compression = opts.compression or "gzip",
     level = opts.level,
+    threads = opts.threads,
     uid = opts.uid,
     gid = opts.gid,
     annotations = copy(opts.annotations),
@@ -184,6 +186,9 @@ new_image = function(layout, opts, level)
   self.cfg.created = self.created
   if not ({ gzip = true, zstd = true, none = true })[self.compression] then
     error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), level)
+  end
+  if self.threads ~= nil and math.type(self.threads) ~= "integer" then
+    error("Image.new: threads must be an integer, got " .. type(self.threads), level)
   end
   return self
 end
@@ -231,7 +236,7 @@ end
 
 --- Add a layer built by `ocispec.layer.build` from `spec` (`dir`, or
 -- `entries`, or `lower` + `upper`, or `tar`: a tar file or stream, see
--- ocispec.mutate; `compression`, `level`, `mtime`,
+-- ocispec.mutate; `compression`, `level`, `threads`, `mtime`,
 -- `uid`, `gid` default to the image's), written into the layout in one
 -- pass. `created_by` and `comment` go into its history entry.
 -- Returns self, or nil, message, err.
@@ -255,6 +260,7 @@ function Image:_add_layer(spec)
   end
   opts.compression = opts.compression or self.compression
   opts.level = opts.level or self.level
+  if opts.threads == nil then opts.threads = self.threads end
   if opts.uid == nil then opts.uid = self.uid end
   if opts.gid == nil then opts.gid = self.gid end
   opts.output = self.layout:temp_path()

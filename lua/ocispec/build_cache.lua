@@ -137,9 +137,16 @@ function M.key(img, kind, args, inputs)
     inputs = inputs or {} }))
 end
 
+-- Whether a threads option asks for the parallel compression format (the
+-- same bytes for every count >= 1; 0 or none: the single-threaded one).
+local function parallel(threads)
+  return math.type(threads) == "integer" and threads > 0 or nil
+end
+
 -- The layer options of img that change a layer's bytes.
 function M.layer_args(img)
-  return { compression = img.compression, level = img.level or "", uid = img.uid or "", gid = img.gid or "" }
+  return { compression = img.compression, level = img.level or "", uid = img.uid or "", gid = img.gid or "",
+    parallel = parallel(img.threads) }
 end
 
 --- The key of `img:add_layer(spec)`: the spec's options and the digests
@@ -147,10 +154,12 @@ end
 function M.add_layer_key(img, spec)
   local args, inputs = { layer = M.layer_args(img) }, {}
   for k, v in pairs(spec) do
-    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" and k ~= "tar" then
+    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" and k ~= "tar"
+      and k ~= "threads" then
       args[k] = v
     end
   end
+  if spec.threads ~= nil then args.layer.parallel = parallel(spec.threads) end
   if type(spec.tar) == "string" then -- a tar file (ocispec.mutate): its content, not its path
     local d, msg, err = core.digest.file(spec.tar)
     if not d then return nil, msg, err end

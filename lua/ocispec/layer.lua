@@ -7,7 +7,11 @@
 --
 -- `build{...}` takes exactly one of `dir`, `entries` or `lower` + `upper`
 -- (the changeset between two trees, with whiteouts), and `output`,
--- `compression` ("gzip" default, "zstd", "none"), `level`, `mtime` (clamp;
+-- `compression` ("gzip" default, "zstd", "none"), `level`, `threads`
+-- (0, the default: compressed on one thread beside the tar's, the
+-- single-threaded bytes; 1 to 64: that many compressing threads, in the
+-- parallel format whose bytes are the same for every count: zstd's
+-- multi-threaded mode, gzip block-parallel as pigz), `mtime` (clamp;
 -- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `rootless`
 -- (owners from umoci's user.rootlesscontainers xattrs, root otherwise; the
 -- xattr is not stored), `uid_map`/`gid_map` (lists of
@@ -48,6 +52,9 @@ local M = setmetatable({}, { __index = core.layer })
 
 --- Media type of each compression name.
 M.media_types = core.layer.media_types
+
+--- The most compression threads `build` takes (64).
+M.threads_max = core.layer.threads_max
 
 --- The compression names `build` accepts.
 M.compressions = { "gzip", "zstd", "none" }

@@ -73,7 +73,7 @@ for f in include/ocispec/ocispec.h include/ocispec/config.h include/ocispec/vers
 done
 libdir=$(dirname "$(find "$inst" -name 'libocispec.so' | head -n 1)")
 [ -e "$libdir/libocispec.a" ] || fail "libocispec.a not installed beside libocispec.so"
-grep -qx 'Requires.private: libcrypto libarchive libcurl' "$libdir/pkgconfig/ocispec.pc" ||
+grep -qx 'Requires.private: libcrypto libarchive zlib libzstd libcurl' "$libdir/pkgconfig/ocispec.pc" ||
   { cat "$libdir/pkgconfig/ocispec.pc"; fail "ocispec.pc does not require the default components' libraries"; }
 grep -q '^#define OCI_WITH_IMAGE 1' "$inst/include/ocispec/config.h" || fail "config.h lacks OCI_WITH_IMAGE"
 grep -q '^#define OCI_WITH_REGISTRY 1' "$inst/include/ocispec/config.h" || fail "config.h lacks OCI_WITH_REGISTRY"

@@ -15,6 +15,16 @@
    cannot hold a value, gzip header without timestamp or file name,
    single-threaded zstd.
 
+   Threads: the compression runs on a thread of its own while the calling
+   thread reads the files, writes the tar and hashes it (the bytes are the
+   same as on one thread). With oci_layer_options.threads N >= 1 it is
+   parallel as well, in a format of its own that is the same for every
+   N >= 1: zstd in libzstd's multi-threaded mode (whose output does not
+   depend on its worker count), gzip as pigz makes it (128 KiB blocks
+   deflated apart, each primed with the 32 KiB before it, joined by sync
+   flushes into one gzip member). threads 0 (the default) keeps the
+   single-threaded bytes.
+
    From a directory: xattrs of the user., trusted. and security.
    namespaces (not security.selinux, not system.*) go along as sorted PAX
    SCHILY.xattr.NAME records; a file with holes is stored sparse (PAX GNU
@@ -42,7 +52,7 @@ extern "C" {
 /** Compression of a built layer blob. */
 typedef enum oci_layer_compression {
   OCI_LAYER_GZIP = 0, /**< the default */
-  OCI_LAYER_ZSTD = 1, /**< zstd (single-threaded) */
+  OCI_LAYER_ZSTD = 1, /**< zstd */
   OCI_LAYER_NONE = 2  /**< a plain tar */
 } oci_layer_compression;
 
@@ -87,15 +97,24 @@ typedef struct oci_layer_options {
   const oci_id_map *gid_map;
   size_t n_gid_map;
   /** @} */
+  /* ---- version 3 ---- */
+  /** Compression threads. 0 (the default): one compressing thread beside
+     the caller's, the single-threaded bytes (digests as version 2 gave
+     them). 1 to OCI_LAYER_THREADS_MAX: that many compressing threads, in
+     the parallel format, whose bytes are the same whatever the number:
+     a layer's digest does not depend on the machine building it. */
+  int threads;
 } oci_layer_options;
 
 /** The version of oci_layer_options this library knows. */
-#define OCI_LAYER_OPTIONS_VERSION 2
-/** Defaults: gzip, default level, no clamp, owners kept. */
+#define OCI_LAYER_OPTIONS_VERSION 3
+/** The most compression threads oci_layer_options.threads may ask for. */
+#define OCI_LAYER_THREADS_MAX 64
+/** Defaults: gzip, default level, no clamp, owners kept, threads 0. */
 #define OCI_LAYER_OPTIONS_INIT                                                 \
   {                                                                            \
     OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1, 0, NULL, 0,    \
-        NULL, 0                                                                \
+        NULL, 0, 0                                                             \
   }
 /** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
