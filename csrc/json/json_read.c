@@ -278,6 +278,17 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
   s->body = (const char *)p;
   s->escaped = false;
   for (;;) {
+#if OCI_SSE2
+    /* plain ASCII runs 16 bytes at a time, then 8, then the byte loop */
+    while (end - p >= 16) {
+      unsigned m = str_special16(p);
+      if (m) {
+        p += __builtin_ctz(m);
+        goto special;
+      }
+      p += 16;
+    }
+#endif
 #if OCI_SWAR
     /* plain ASCII runs 8 bytes at a time; the byte loop finishes */
     while (end - p >= 8) {
