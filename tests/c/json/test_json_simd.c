@@ -1,6 +1,6 @@
 /* The fast paths of the codec at their edges: the string scanner's
    16-byte (SSE2) and 8-byte (SWAR) steps, the writer's, and the
-   whitespace skipper. Every special byte or sequence is placed at every
+   whitespace skipper's. Every special byte or sequence is placed at every
    offset of strings of every length up to 48, and strings end at every
    distance from the end of the buffer, which is an exact-size malloc so
    that a read past it is caught by ASan and valgrind. The expected text
@@ -259,11 +259,58 @@ static void test_write_strings_every_offset(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* Whitespace runs of every length 0..40 (all four kinds, mixed) before a
+   value, between tokens and at the very end of the buffer; a byte that
+   is not whitespace inside the run, at every offset, is the error. */
+static void test_whitespace_runs(void **state) {
+  (void)state;
+  static const char ws[] = " \t\n\r";
+  char run[64], json[512];
+  size_t cases = 0;
+  for (size_t len = 0; len <= 40; len++) {
+    for (size_t i = 0; i < len; i++)
+      run[i] = ws[(i * 7 + len) % 4];
+    int n =
+        snprintf(json, sizeof json,
+                 "%.*s{%.*s\"os\"%.*s:%.*s\"x\"%.*s,%.*s\"architecture\":"
+                 "\"a\"%.*s}%.*s",
+                 (int)len, run, (int)len, run, (int)len, run, (int)len, run,
+                 (int)len, run, (int)len, run, (int)len, run, (int)len, run);
+    int rc;
+    oci_error err;
+    oci_image_platform *p = parse_platform(json, (size_t)n, &rc, &err);
+    if (rc) fail_msg("%zu: %s in %s", len, err.message, json);
+    assert_string_equal(p->os, "x");
+    assert_string_equal(p->architecture, "a");
+    oci_image_platform_free(p);
+    cases++;
+    /* a bad byte (vertical tab, NUL, a letter) at every offset of the run,
+       the run at the end of the buffer or before the value */
+    static const char badc[] = {'\v', '\0', 'z'};
+    for (size_t b = 0; b < sizeof badc; b++)
+      for (size_t at = 0; at < len; at++)
+        for (int last = 0; last < 2; last++) {
+          memcpy(json, "[1", 2);
+          memcpy(json + 2, run, len);
+          json[2 + at] = badc[b];
+          size_t m = 2 + len;
+          if (!last) json[m++] = ']';
+          char *buf = exact(json, m);
+          assert_int_equal(oci_json_check(buf, m, NULL, &err), OCI_ESYNTAX);
+          free(buf);
+          assert_int_equal(err.offset, 2 + at);
+          cases++;
+        }
+  }
+  printf("%zu cases\n", cases);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
       cmocka_unit_test(test_read_string_errors_every_offset),
       cmocka_unit_test(test_write_strings_every_offset),
+      cmocka_unit_test(test_whitespace_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
