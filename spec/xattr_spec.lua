@@ -6,28 +6,15 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
-end
+local sh = support.sh
 
 local function has(cmd)
   return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
 end
 
-local function py(script, ...)
-  local args = {}
-  for i, a in ipairs({ ... }) do args[i] = quote(a) end
-  local out, ok = sh("python3 -c " .. quote(script) .. " " .. table.concat(args, " "))
-  assert(ok, out)
-  return out
-end
+local py = support.py
 
 -- The xattrs of each path as "path name=hexvalue" lines, sorted (Python).
 local function xattrs_of(root, paths)
@@ -119,6 +106,43 @@ os.setxattr(s + "/d", "system.posix_acl_access",
     assert.equal("f security.capability=" .. CAP_NET_RAW .. "\nf user.a=00ff2062696e617279\nf user.b=32\n",
       xattrs_of(gnu, { "f" }))
     assert.equal("d trusted.t=7476\n", xattrs_of(gnu, { "d" }):gsub("d system[^\n]*\n", ""))
+  end)
+
+  it("a changeset (lower, upper) sees an xattr-only change of a file or a directory", function()
+    local L, U = tmp .. "/lower", tmp .. "/upper"
+    py([[
+import os, sys
+L, U = sys.argv[1], sys.argv[2]
+for root in (L, U):
+    os.makedirs(root + "/d/sub")
+    for name in ("same", "cap", "gone", "d/f"):
+        open(os.path.join(root, name), "w").write("x")
+    os.setxattr(root + "/gone", "user.k", b"v")
+    for p in ("same", "cap", "gone", "d/f", "d/sub", "d", "."):
+        os.utime(os.path.join(root, p), ns=(10**18, 10**18))
+# the upper tree: xattrs only; setxattr leaves mtime and size alone
+os.setxattr(U + "/cap", "security.capability", bytes.fromhex(sys.argv[3]))
+os.removexattr(U + "/gone", "user.k")
+os.setxattr(U + "/d/sub", "user.dir", b"1")
+for p in ("cap", "gone", "d/sub"):
+    assert os.stat(os.path.join(L, p)).st_mtime_ns == os.stat(os.path.join(U, p)).st_mtime_ns
+]], L, U, CAP_NET_RAW)
+    local out = tmp .. "/c.tar"
+    local r = assert(oci.layer.build { lower = L, upper = U, output = out, compression = "none" })
+    -- tarfile lists the members: the three changed entries (d/sub's parent
+    -- d comes along, as a changed child brings its directory), nothing else
+    local names = py([[
+import sys, tarfile
+print(" ".join(sorted(m.name for m in tarfile.open(sys.argv[1]))))
+]], out)
+    assert.equal("cap d d/sub gone\n", names)
+    assert.equal(4, r.entry_count)
+    assert.equal(table.concat({
+      "cap SCHILY.xattr.security.capability=" .. CAP_NET_RAW,
+      "d/sub SCHILY.xattr.user.dir=31", "" }, "\n"), pax_of(out))
+    -- unchanged trees: an empty changeset
+    local same = assert(oci.layer.build { lower = L, upper = L, output = tmp .. "/e.tar", compression = "none" })
+    assert.equal(0, same.entry_count)
   end)
 
   it("survive build then unpack: a file capability (setcap) stays", function()

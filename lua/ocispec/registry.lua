@@ -21,7 +21,10 @@
 -- `catalog()`, `catalog_page(n [, last])`, `referrers(repo, digest [,
 -- artifact_type])`; whole images with `push(layout, name, repo [, tag])`,
 -- `pull(repo, ref, layout [, name [, platform]])` and `copy(src_repo,
--- src_ref, dst_client, dst_repo [, dst_tag])`; `stats()`,
+-- src_ref, dst_client, dst_repo [, dst_tag])`; `sync_refs(src_repo, refs,
+-- dst_client, dst_repo)` (copies each tag or digest of refs that the
+-- destination lacks, `jobs` images at once: `{{reference=, result =
+-- "copied"|"skipped"|"failed", message=, err=},...}`); `stats()`,
 -- `last_response()` and `close()`.
 --
 -- Failures return `nil, message, err`: `err.code` is the status name
@@ -301,10 +304,14 @@ end
 do
   local tags = require "ocispec.tags"
   M.filter_tags, M.sort_tags = tags.filter, tags.sort
+  -- semver_range(range) -> function(tag), filter_semver(tags, range)
+  M.semver_range, M.filter_semver = tags.semver_range, tags.filter_semver
 end
 
--- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]).
+-- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]),
+-- sync_list(list, dst_prefix [, opts]).
 M.sync = require("ocispec.sync").sync
+M.sync_list = require("ocispec.sync").sync_list
 
 --- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
 -- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,
