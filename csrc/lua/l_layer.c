@@ -5,7 +5,7 @@
            entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
                          target=, major=, minor=}, ... } | nil, msg, err
-     decompress(path, out_path [, max_bytes]) -> {diff_id=, size=}
+     decompress(path, out_path|nil [, max_bytes]) -> {diff_id=, size=}
        | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
    return nil, message, err. Nothing is malloc'd on this side: the entry
@@ -254,9 +254,9 @@ static int l_entries(lua_State *L) {
 
 static int l_decompress(lua_State *L) {
   oci_error err = {0};
-  const char *path, *out;
+  const char *path, *out = NULL; /* out nil: hash only */
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err) ||
-      ocil_parts_cstring(L, 2, "output path", &out, &err))
+      (!lua_isnil(L, 2) && ocil_parts_cstring(L, 2, "output path", &out, &err)))
     return ocil_parts_push_error(L, &err);
   lua_Integer max = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, max >= 0, 3, "max_bytes must be >= 0");
@@ -274,8 +274,10 @@ int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"build", l_build},
                                  {"entries", l_entries},
                                  {"decompress", l_decompress},
+                                 {"transform", ocil_layer_transform},
                                  {NULL, NULL}};
   ocil_handle_register(L, &listing_class, NULL, NULL);
+  ocil_layer_transform_register(L);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);
   set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);

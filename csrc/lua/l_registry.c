@@ -992,6 +992,32 @@ static int c_stats(lua_State *L) {
   return 1;
 }
 
+/* true / false, or nothing while the client has not seen it */
+static void set_cap(lua_State *L, const char *k, oci_registry_cap v) {
+  if (v == OCI_REGISTRY_CAP_UNKNOWN) return;
+  lua_pushboolean(L, v == OCI_REGISTRY_CAP_YES);
+  lua_setfield(L, -2, k);
+}
+
+static int c_capabilities(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  oci_registry_capabilities c;
+  oci_registry_capabilities_init(&c);
+  oci_error e;
+  if (oci_registry_get_capabilities(REG(u), &c, &e)) /* our own version */
+    return luaL_error(L, "%s", e.message);
+  lua_createtable(L, 0, 5);
+  set_cap(L, "referrers", c.referrers);
+  set_cap(L, "range", c.range);
+  set_cap(L, "mount", c.mount);
+  set_cap(L, "delete", c.deletion);
+  if (c.chunk_min >= 0) {
+    lua_pushinteger(L, (lua_Integer)c.chunk_min);
+    lua_setfield(L, -2, "chunk_min");
+  }
+  return 1;
+}
+
 static int c_last_response(lua_State *L) {
   ud_client *u = to_client(L, 1);
   push_last_response(L, REG(u), 0);
@@ -1025,6 +1051,7 @@ int ocil_push_registry_lib(lua_State *L) {
       {"copy", c_copy},
       {"sync_refs", c_sync_refs},
       {"stats", c_stats},
+      {"capabilities", c_capabilities},
       {"last_response", c_last_response},
       {NULL, NULL}};
   static const luaL_Reg fns[] = {
