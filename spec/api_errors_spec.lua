@@ -218,7 +218,7 @@ local CANNOT = {
   ["oci.transport.Source.layout"] = "a getter", ["oci.transport.Source.descriptor"] = "a getter",
   ["oci.transport.Source.reference"] = "a getter", ["oci.transport.Source.close"] = "releases",
   ["oci.transport.Destination.layout"] = "a getter", ["oci.transport.Destination.reference"] = "a getter",
-  ["oci.transport.Destination.close"] = "releases",
+  ["oci.transport.Destination.close"] = "releases", ["oci.transport.Source.name"] = "a getter",
 }
 
 -- A layout whose index.json is broken.
@@ -405,6 +405,28 @@ local FAILS = {
   ["oci.transport.open"] = function() return oci.transport.open("oci-archive:" .. tmp .. "/none.tar") end,
   ["oci.transport.create"] = function() return oci.transport.create("oci:" .. tmp .. "/file") end,
   ["oci.transport.copy"] = function() return oci.transport.copy("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/c") end,
+  ["oci.transport.write"] = function()
+    return oci.transport.write(broken_layout(), desc(), "docker-archive:" .. tmp .. "/w.tar")
+  end,
+  ["oci.transport.referrer_entries"] = function() return oci.transport.referrer_entries(broken_layout(), D) end,
+  ["oci.transport.open_layout"] = function() return oci.transport.open_layout("docker-archive:" .. tmp .. "/x.tar") end,
+  ["oci.transport.Source.commit"] = function()
+    local dir = tmp .. "/S" .. math.random(1e9)
+    local d = assert(oci.build.Image.new(assert(oci.layout.create(dir)), { created = 0 }):commit("x"))
+    local s = assert(oci.transport.open("oci:" .. dir .. "@" .. d:digest()))
+    local ok, msg, err = s:commit(d)
+    s:close()
+    return ok, msg, err
+  end,
+  ["oci.transport.Source.save"] = function()
+    local dir = tmp .. "/S" .. math.random(1e9)
+    assert(oci.build.Image.new(assert(oci.layout.create(dir)), { created = 0 }):commit("x"))
+    assert(oci.transport.copy("oci:" .. dir .. ":x", "docker-archive:" .. dir .. ".tar"))
+    local s = assert(oci.transport.open("docker-archive:" .. dir .. ".tar"))
+    local ok, msg, err = s:save()
+    s:close()
+    return ok, msg, err
+  end,
   ["oci.transport.Destination.commit"] = function()
     local d = assert(oci.transport.create("oci:" .. tmp .. "/T@" .. D))
     local ok, msg, err = d:commit(assert(oci.image.Descriptor.new("application/octet-stream", 3,

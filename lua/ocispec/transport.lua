@@ -250,18 +250,18 @@ local function find_in_layout(L, r, what)
     if not e then
       return util.fail("invalid", ("%s: no image @%d (%d in index.json)"):format(what, r.index, #entries))
     end
-    return e.descriptor
+    return e.descriptor, e.name
   end
   local names = {}
   for _, e in ipairs(entries) do
-    if r.name and e.name == r.name then return e.descriptor end
+    if r.name and e.name == r.name then return e.descriptor, e.name end
     if e.name then names[#names + 1] = e.name end
   end
   if r.name then
     return util.fail("invalid", ("%s: no image named %q in index.json (names: %s)"):format(what, r.name,
       #names > 0 and table.concat(names, ", ") or "none"))
   end
-  if #entries == 1 then return entries[1].descriptor end
+  if #entries == 1 then return entries[1].descriptor, entries[1].name end
   return util.fail("invalid", ("%s: %d images in index.json; name one (:NAME or :@N)"):format(what, #entries))
 end
 
@@ -519,7 +519,13 @@ local function import_docker_archive(root, members, L, r, file)
     schemaVersion = 2, mediaType = MT.ImageManifest, config = cfgd:to_table(),
     layers = setmetatable(layers, #layers == 0 and core.empty_array_mt or nil),
   })
-  return L:put_document(manifest)
+  local d, pm, pe = L:put_document(manifest)
+  if not d then return nil, pm, pe end
+  local tags = {}
+  for _, t in ipairs(type(pick.RepoTags) == "table" and pick.RepoTags or {}) do
+    if type(t) == "string" then tags[#tags + 1] = t end
+  end
+  return d, { count = #list, tags = tags }
 end
 
 -- ------------------------------------------------------------ sources
@@ -535,6 +541,9 @@ function Source:layout() return self._L end
 function Source:descriptor() return self._desc end
 --- The parsed reference.
 function Source:reference() return self._ref end
+--- The index.json name of the image read (a layout or an oci-archive),
+-- when it has one; nil otherwise.
+function Source:name() return self._name end
 --- Closes the layout and removes temporary files.
 function Source:close()
   if self._L then self._L:close() end
@@ -577,10 +586,10 @@ function M.open(ref, opts)
       local L, m, e = layout.open(r.path)
       if not L then return nil, m, e end
       s._L = L
-      local d
-      d, m, e = find_in_layout(L, r, "oci:" .. r.path)
-      if not d then return nil, m, e end
-      s._desc = d
+      local d, n
+      d, n, e = find_in_layout(L, r, "oci:" .. r.path)
+      if not d then return nil, n, e end
+      s._desc, s._name = d, n
       return true
     end
     local dir, m, e = tmpdir(opts)
@@ -620,6 +629,7 @@ function M.open(ref, opts)
       if not s._L then return util.fail(e or "invalid", ("%s: not an image layout inside: %s"):format(r.path, m)) end
       s._desc, m, e = find_in_layout(s._L, r, "oci-archive:" .. r.path)
       if not s._desc then return nil, m, e end
+      s._name = m
       return true
     end
     -- docker-archive
@@ -627,6 +637,7 @@ function M.open(ref, opts)
     if not s._L then return nil, m, e end
     s._desc, m, e = import_docker_archive(x .. "/root", members, s._L, r, r.path)
     if not s._desc then return nil, m, e end
+    s._docker = m
     return true
   end)
   if not ok then
@@ -715,6 +726,69 @@ local function export_docker_archive(L, d, r, output, tmp, opts, path_of)
   return write_tar(output, files)
 end
 
+--- The referrers of `dg` in layout L, and theirs: the index.json entries
+-- (manifests and indexes) whose `subject` is `dg` or one of them, each
+-- once, parents first (at most 10,000).
+-- @param L a Layout
+-- @tparam string dg a digest
+-- @return a list of descriptor tables, or nil, message, err
+function M.referrer_entries(L, dg)
+  local idx, msg, err = L:index()
+  if not idx then return nil, msg, err end
+  local by = {}
+  for _, e in ipairs(idx:manifests()) do
+    local mt = e:media_type()
+    if mt == MT.ImageManifest or mt == MT.ImageIndex then
+      local doc
+      doc, msg, err = L:get_document(e, mt == MT.ImageIndex and image.ImageIndex or image.ImageManifest)
+      if not doc then return nil, msg, err end
+      local sub = doc:subject()
+      if sub then
+        local list = by[sub:digest()] or {}
+        by[sub:digest()] = list
+        list[#list + 1] = e
+      end
+    end
+  end
+  local out, seen, queue = {}, { [dg] = true }, { dg }
+  local i = 1
+  while queue[i] do
+    for _, e in ipairs(by[queue[i]] or {}) do
+      if not seen[e:digest()] then
+        seen[e:digest()] = true
+        if #out >= 10000 then return util.fail("too_big", ("%s: more than 10000 referrers"):format(L:path())) end
+        local t = e:to_table()
+        out[#out + 1] = t
+        queue[#queue + 1] = e:digest()
+      end
+    end
+    i = i + 1
+  end
+  return out
+end
+
+-- Writes an oci-archive at `output` from layout L: index.json lists
+-- `entries` (descriptor tables, in order), blobs/ holds every blob they
+-- reach, each taken from path_of(digest). -> true, or nil, message, err
+local function write_oci_archive(L, output, entries, path_of)
+  local index, msg, err = image.ImageIndex.from_table({ schemaVersion = 2, mediaType = MT.ImageIndex,
+    manifests = setmetatable(entries, #entries == 0 and core.empty_array_mt or nil) })
+  if not index then return nil, msg, err end
+  local files = {
+    { path = "oci-layout", content = '{"imageLayoutVersion":"1.0.0"}' },
+    { path = "index.json", content = index:to_json() },
+  }
+  local seen, blobs = {}, {}
+  for _, e in ipairs(index:manifests()) do
+    local list, bmsg, berr = protect(reachable, L, e, blobs, seen)
+    if not list then return nil, bmsg, berr end
+  end
+  for _, d in ipairs(blobs) do
+    files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = path_of(d:digest()) }
+  end
+  return write_tar(output, files)
+end
+
 -- Where an archive takes blob `dg` from: a layer verified in place in
 -- the source (`copy` records those), else the destination's layout.
 local function blob_source(self, dg)
@@ -749,25 +823,19 @@ function Dest:commit(desc)
   end
   local output = r.path == "-" and (self._tmp .. "/stdout.tar") or r.path
   if r.transport == "oci-archive" then
-    -- index.json names this image only (its layers may be verified in
-    -- the source rather than copied here, so the layout is not tagged)
+    -- index.json names this image only, and its referrers when asked
+    -- (its layers may be verified in the source rather than copied here,
+    -- so the layout is not tagged)
     local t = desc:to_table()
     t.annotations = t.annotations or {}
     t.annotations[image.ANNOTATION_REF_NAME] = r.name or "latest"
-    local index, msg, err = image.ImageIndex.from_table({ schemaVersion = 2, mediaType = MT.ImageIndex,
-      manifests = { t } })
-    if not index then return nil, msg, err end
-    local files = {
-      { path = "oci-layout", source = self._tmp .. "/layout/oci-layout" },
-      { path = "index.json", content = index:to_json() },
-    }
-    local ok
-    local blobs, bmsg, berr = protect(reachable, L, desc)
-    if not blobs then return nil, bmsg, berr end
-    for _, d in ipairs(blobs) do
-      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = blob_source(self, d:digest()) }
+    local entries = { t }
+    if self._referrers then
+      local list, msg, err = M.referrer_entries(L, desc:digest())
+      if not list then return nil, msg, err end
+      for _, e in ipairs(list) do entries[#entries + 1] = e end
     end
-    ok, msg, err = write_tar(output, files)
+    local ok, msg, err = write_oci_archive(L, output, entries, function(dg) return blob_source(self, dg) end)
     if not ok then return nil, msg, err end
   else
     local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits,
@@ -794,7 +862,7 @@ end
 
 --- Closes the layout and removes temporary files.
 function Dest:close()
-  if self._L then self._L:close() end
+  if self._L and not self._borrowed then self._L:close() end
   if self._tmp then unpack.remove_tree(self._tmp) end
   self._L, self._tmp = nil, nil
 end
@@ -832,6 +900,262 @@ function M.create(ref, opts)
   return d
 end
 
+-- ------------------------------------------------------------ writing a layout's image
+
+-- A blob of layout A is read by its path only when that is a regular
+-- file: a link planted in blobs/ is not followed (its target's bytes
+-- would land in the destination before the digest check fails).
+local function regular_blob(A, dg)
+  local kind = core.run and core.run.lstat(A:blob_path(dg))
+  if kind and kind ~= "file" then
+    return util.fail(kind == "missing" and "io" or "invalid", ("%s: blob %s is %s, not a regular file")
+      :format(A:path(), dg, kind == "missing" and "missing" or ("a " .. kind)))
+  end
+  return true
+end
+
+-- Copies one blob from layout A to layout B, verified by digest and size.
+local function copy_blob(A, B, d, progress, stats)
+  local dg, size = d:digest(), d:size()
+  if B:has_blob(dg) then
+    stats.blobs_skipped = stats.blobs_skipped + 1
+    return true
+  end
+  if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
+  local ok, lmsg, lerr = regular_blob(A, dg)
+  if not ok then return nil, lmsg, lerr end
+  local got, msg, err = B:put_blob_file(A:blob_path(dg), d:media_type())
+  if not got then return nil, msg, err end
+  if got:digest() ~= dg or got:size() ~= size then
+    return util.fail("mismatch", ("blob %s: read %d bytes with digest %s (descriptor: %d bytes)"):format(dg,
+      got:size(), got:digest(), size))
+  end
+  stats.blobs_copied, stats.bytes_copied = stats.blobs_copied + 1, stats.bytes_copied + size
+  if progress and progress(dg, size, size) == false then return util.fail("canceled", "copy canceled") end
+  return true
+end
+
+
+local function same_dir(a, b)
+  local ra, rb = core.realpath(a), core.realpath(b)
+  return ra ~= nil and ra == rb
+end
+
+-- Copies every blob `d` reaches from layout A into layout B (each
+-- verified by digest and size); -> true, or nil, message, err.
+local function copy_graph(A, B, d, stats, progress)
+  local list, msg, err = protect(reachable, A, d)
+  if not list then return nil, msg, err end
+  for _, b in ipairs(list) do
+    local ok
+    ok, msg, err = copy_blob(A, B, b, progress, stats)
+    if not ok then return nil, msg, err end
+  end
+  return true
+end
+
+--- Writes the image `desc` of layout L (a manifest or an index and every
+-- blob it reaches) to a reference: tagged in a layout (the blobs copied
+-- in when it is another one), written as an archive (atomically: a
+-- docker-archive cannot hold an index, and drops the manifest's
+-- annotations as Docker schema 2 does), or pushed to a registry.
+-- @param L a Layout holding the image
+-- @param desc its top Descriptor
+-- @tparam string|table ref a reference (see `parse`; no transport: a
+-- registry) or `parse`'s result
+-- @tparam[opt] table opts `referrers` (also the referrers of `desc` in L,
+-- and theirs: to a layout, an oci-archive or a registry; a docker-archive
+-- is refused), `tmpdir`, `max_bytes`, and connection options (docker://)
+-- @return the written top Descriptor, or nil, message, err
+function M.write(L, desc, ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref)
+    if not r then return nil, msg, err end
+  end
+  opts = opts or {}
+  if r.index then return invalid(r.path, "@N names an image to read, not one to write") end
+  if r.transport == "docker-archive" then
+    if opts.referrers then
+      return util.fail("unsupported", ("docker-archive:%s: a docker-archive cannot hold referrers"):format(r.path))
+    end
+    if not MT.is_manifest(desc:media_type()) then
+      return util.fail("unsupported", ("docker-archive:%s: %s is a %s, not an image manifest; a docker-archive "
+        .. "holds one platform's image"):format(r.path, desc:digest(), desc:media_type()))
+    end
+  end
+  if r.transport == "oci" then
+    local B = L
+    if not same_dir(L:path(), r.path) then
+      local msg, err
+      B, msg, err = layout.create(r.path)
+      if not B then return nil, msg, err end
+    end
+    local res = table.pack(protect(function()
+      local stats = { blobs_copied = 0, blobs_skipped = 0, bytes_copied = 0 }
+      if B ~= L then
+        local ok, m, e = copy_graph(L, B, desc, stats)
+        if not ok then return nil, m, e end
+        if opts.referrers then
+          local list
+          list, m, e = M.referrer_entries(L, desc:digest())
+          if not list then return nil, m, e end
+          for _, t in ipairs(list) do
+            local rd = image.Descriptor.from_table(t)
+            ok, m, e = copy_graph(L, B, rd, stats)
+            if ok then ok, m, e = B:add(rd) end
+            if not ok then return nil, m, e end
+          end
+        end
+      end
+      if r.digest then
+        if desc:digest() ~= r.digest then
+          return util.fail("mismatch", ("oci:%s: the image is %s, not %s"):format(r.path, desc:digest(), r.digest))
+        end
+        if not r.name then return desc end
+      end
+      local ok, m, e = B:tag(desc, r.name or "latest")
+      if not ok then return nil, m, e end
+      return desc
+    end))
+    if B ~= L then B:close() end
+    return table.unpack(res, 1, res.n)
+  end
+  if r.transport == "docker" then
+    local d, msg, err = registry.push(L, desc:digest(), r.reference.whole, connection_options(opts))
+    if not d then return nil, msg, err end
+    if opts.referrers then
+      local ok
+      ok, msg, err = require("ocispec.artifacts").copy_referrers({ layout = L, ref = desc:digest() },
+        ("%s/%s@%s"):format(r.reference.registry, r.reference.repository, d:digest()), connection_options(opts))
+      if not ok then return nil, msg, err end
+    end
+    return d
+  end
+  local dir, msg, err = tmpdir(opts)
+  if not dir then return nil, msg, err end
+  local d = setmetatable({ _ref = r, _L = L, _borrowed = true, _tmp = dir, _referrers = opts.referrers,
+    _limits = { max_bytes = opts.max_bytes } }, DestMT)
+  local res = table.pack(protect(function() return d:commit(desc) end))
+  d:close()
+  return table.unpack(res, 1, res.n)
+end
+
+--- Writes `desc` (an image in `src:layout()`, such as an edit of the
+-- source image) back to the source's own reference: tagged in place in a
+-- layout (the name the reference gave or found, else "latest"), the
+-- oci-archive rewritten with every image and referrer it held and `desc`
+-- under that name, a docker-archive rewritten when it held this image
+-- only (several: refused, the others would be lost), or pushed to the
+-- registry reference (a digest reference is refused: the image changed).
+-- @param desc the top Descriptor
+-- @tparam[opt] string name the name to give it instead
+-- @tparam[opt] table opts as `write`
+-- @return the written Descriptor, or nil, message, err
+function Source:commit(desc, name, opts)
+  opts = opts or {}
+  local r, L = self._ref, self._L
+  local where = r.transport == "docker" and r.path or (r.transport .. ":" .. r.path)
+  if r.transport == "docker" then
+    if r.digest and not name then
+      return util.fail("invalid", ("%s: names the image by digest; the changed image needs a tag"):format(where))
+    end
+    local w = r.reference.whole
+    if name then w = ("%s/%s:%s"):format(r.reference.registry, r.reference.repository, name) end
+    return M.write(L, desc, w, opts)
+  end
+  name = name or (r.transport ~= "docker-archive" and (r.name or self._name)) or nil
+  if r.transport == "docker-archive" then
+    if self._docker and self._docker.count > 1 then
+      return util.fail("unsupported", ("%s holds %d images; writing one back would drop the others (write it "
+        .. "to another reference)"):format(where, self._docker.count))
+    end
+    local t = { transport = r.transport, path = r.path, name = name or r.name or (self._docker or {}).tags and
+      self._docker.tags[1] }
+    return M.write(L, desc, t, opts)
+  end
+  if r.digest and not name then
+    return util.fail("invalid", ("%s: names the image by digest; the changed image needs a NAME"):format(where))
+  end
+  name = name or "latest"
+  local ok, msg, err = L:tag(desc, name)
+  if not ok then return nil, msg, err end
+  if r.transport == "oci" then return desc end
+  local saved, smsg, serr = self:save()
+  if not saved then return nil, smsg, serr end
+  return desc
+end
+
+--- Rewrites an oci-archive source from its layout, atomically, with
+-- every index.json entry (what `Source:commit` and the artifact
+-- commands use after changing the layout); nothing for a layout.
+-- @return true, or nil, message, err
+function Source:save()
+  local r, L = self._ref, self._L
+  if r.transport == "oci" then return true end
+  if r.transport ~= "oci-archive" then
+    return util.fail("unsupported", ("%s:%s: only layouts and oci-archives are saved in place"):format(r.transport,
+      r.path))
+  end
+  if r.path == "-" then return util.fail("invalid", "oci-archive:-: stdin cannot be written back") end
+  local idx, msg, err = L:index()
+  if not idx then return nil, msg, err end
+  local entries = {}
+  for _, e in ipairs(idx:manifests()) do entries[#entries + 1] = e:to_table() end
+  return write_oci_archive(L, r.path, entries, function(dg) return L:blob_path(dg) end)
+end
+
+--- Opens a layout or an oci-archive as a whole layout (every image and
+-- referrer, no image chosen), to change it and `src:save()` it: the
+-- artifact commands use it. A missing oci-archive starts empty when
+-- `opts.create`; a docker-archive, which holds no referrers or artifacts,
+-- and a registry are refused.
+-- @tparam string|table ref a reference or `parse`'s result
+-- @tparam[opt] table opts `create`, `tmpdir`, `max_bytes`, `max_entries`
+-- @return a source (its `descriptor()` is nil), or nil, message, err
+function M.open_layout(ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref, { default = "oci" })
+    if not r then return nil, msg, err end
+  end
+  opts = opts or {}
+  local s = setmetatable({ _ref = r }, SourceMT)
+  if r.transport == "oci" then
+    local L, msg, err = layout.open(r.path)
+    if not L then return nil, msg, err end
+    s._L = L
+    return s
+  end
+  if r.transport ~= "oci-archive" then
+    return util.fail("unsupported", ("%s:%s: a %s holds no referrers or artifacts (use oci:, oci-archive: or a "
+      .. "registry)"):format(r.transport, r.path, r.transport == "docker" and "registry reference here" or r.transport))
+  end
+  if r.path ~= "-" and opts.create and unpack.dir_state(r.path) == "missing" then
+    local dir, msg, err = tmpdir(opts)
+    if not dir then return nil, msg, err end
+    s._tmp = dir
+    s._L, msg, err = layout.create(dir .. "/layout")
+    if not s._L then
+      s:close()
+      return nil, msg, err
+    end
+    return s
+  end
+  local x, members, err = extract(r.path, opts, false)
+  if not x then return nil, members, err end
+  s._tmp = x
+  local msg
+  s._L, msg, err = layout.open(x .. "/root")
+  if not s._L then
+    s:close()
+    return util.fail(err or "invalid", ("%s: not an image layout inside: %s"):format(r.path, msg))
+  end
+  return s
+end
+
 -- ------------------------------------------------------------ copy
 
 local function platform_of(p)
@@ -845,25 +1169,6 @@ local function matches(want, p)
   if not p then return false end
   return p:os() == want.os and p:architecture() == want.architecture
     and (want.variant == nil or p:variant() == want.variant)
-end
-
--- Copies one blob from layout A to layout B, verified by digest and size.
-local function copy_blob(A, B, d, progress, stats)
-  local dg, size = d:digest(), d:size()
-  if B:has_blob(dg) then
-    stats.blobs_skipped = stats.blobs_skipped + 1
-    return true
-  end
-  if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
-  local got, msg, err = B:put_blob_file(A:blob_path(dg), d:media_type())
-  if not got then return nil, msg, err end
-  if got:digest() ~= dg or got:size() ~= size then
-    return util.fail("mismatch", ("blob %s: read %d bytes with digest %s (descriptor: %d bytes)"):format(dg,
-      got:size(), got:digest(), size))
-  end
-  stats.blobs_copied, stats.bytes_copied = stats.blobs_copied + 1, stats.bytes_copied + size
-  if progress and progress(dg, size, size) == false then return util.fail("canceled", "copy canceled") end
-  return true
 end
 
 -- The media type of `mt` in `format` ("oci" or "v2s2"), or nil, message,
@@ -989,6 +1294,8 @@ end
 local function verify_in_place(A, d, progress, stats)
   local dg, size = d:digest(), d:size()
   if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
+  local reg, rmsg, rerr = regular_blob(A, dg)
+  if not reg then return nil, rmsg, rerr end
   local ok, got, err = digest.verify_file(dg, A:blob_path(dg))
   if not ok then return nil, got, err end
   if got ~= size then
