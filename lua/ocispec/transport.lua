@@ -680,14 +680,17 @@ local function export_docker_archive(L, d, r, output, tmp, opts, path_of)
     return util.fail("invalid", ("%s: %d layers but the config has %d diff_ids"):format(output, #m:layers(),
       #diff_ids))
   end
-  files[#files + 1] = { path = chex .. ".json", source = path_of(cfg:digest()) }
+  local cfg_path, cpmsg, cperr = path_of(cfg:digest())
+  if not cfg_path then return nil, cpmsg, cperr end
+  files[#files + 1] = { path = chex .. ".json", source = cfg_path }
   local layers, seen = {}, {}
   for i, l in ipairs(m:layers()) do
     local info = MT.info(l:media_type())
     if not info or info.kind ~= "layer" then
       return util.fail("unsupported", ("%s: layer %d has media type %s"):format(output, i - 1, l:media_type()))
     end
-    local src = path_of(l:digest())
+    local src, pmsg, perr = path_of(l:digest())
+    if not src then return nil, pmsg, perr end
     local did = l:digest()
     if info.compression ~= "none" then
       local out = ("%s/layer-%d.tar"):format(tmp, i)
@@ -784,7 +787,9 @@ local function write_oci_archive(L, output, entries, path_of)
     if not list then return nil, bmsg, berr end
   end
   for _, d in ipairs(blobs) do
-    files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = path_of(d:digest()) }
+    local src, pmsg, perr = path_of(d:digest())
+    if not src then return nil, pmsg, perr end
+    files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = src }
   end
   return write_tar(output, files)
 end
@@ -902,16 +907,11 @@ end
 
 -- ------------------------------------------------------------ writing a layout's image
 
--- A blob of layout A is read by its path only when that is a regular
--- file: a link planted in blobs/ is not followed (its target's bytes
--- would land in the destination before the digest check fails).
+-- The path of blob `dg` of layout A, or nil, message, err: the layout
+-- hands out a path only for a regular file (a link planted in blobs/ is
+-- refused, never followed).
 local function regular_blob(A, dg)
-  local kind = core.run and core.run.lstat(A:blob_path(dg))
-  if kind and kind ~= "file" then
-    return util.fail(kind == "missing" and "io" or "invalid", ("%s: blob %s is %s, not a regular file")
-      :format(A:path(), dg, kind == "missing" and "missing" or ("a " .. kind)))
-  end
-  return true
+  return A:blob_path(dg)
 end
 
 -- Copies one blob from layout A to layout B, verified by digest and size.
@@ -922,9 +922,9 @@ local function copy_blob(A, B, d, progress, stats)
     return true
   end
   if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
-  local ok, lmsg, lerr = regular_blob(A, dg)
-  if not ok then return nil, lmsg, lerr end
-  local got, msg, err = B:put_blob_file(A:blob_path(dg), d:media_type())
+  local src, lmsg, lerr = regular_blob(A, dg)
+  if not src then return nil, lmsg, lerr end
+  local got, msg, err = B:put_blob_file(src, d:media_type())
   if not got then return nil, msg, err end
   if got:digest() ~= dg or got:size() ~= size then
     return util.fail("mismatch", ("blob %s: read %d bytes with digest %s (descriptor: %d bytes)"):format(dg,
@@ -1253,7 +1253,10 @@ local function convert(A, B, d, format, ctx)
       -- Docker has no zstd layer in schema 2: a plain tar, same diff_id
       ctx.n = ctx.n + 1
       local out = ("%s/zstd-%d.tar"):format(ctx.tmp, ctx.n)
-      local res, dmsg, derr = layer.decompress(A:blob_path(l:digest()), out, ctx.max_bytes)
+      local lp, dmsg, derr = A:blob_path(l:digest())
+      if not lp then return nil, dmsg, derr end
+      local res
+      res, dmsg, derr = layer.decompress(lp, out, ctx.max_bytes)
       if not res then return nil, dmsg, derr end
       local nd
       nd, dmsg, derr = B:put_blob_file(out, MT.DockerLayer)
@@ -1294,9 +1297,9 @@ end
 local function verify_in_place(A, d, progress, stats)
   local dg, size = d:digest(), d:size()
   if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
-  local reg, rmsg, rerr = regular_blob(A, dg)
-  if not reg then return nil, rmsg, rerr end
-  local ok, got, err = digest.verify_file(dg, A:blob_path(dg))
+  local src, rmsg, rerr = regular_blob(A, dg)
+  if not src then return nil, rmsg, rerr end
+  local ok, got, err = digest.verify_file(dg, src)
   if not ok then return nil, got, err end
   if got ~= size then
     return util.fail("mismatch", ("blob %s: %d bytes, the descriptor says %d"):format(dg, got, size))
