@@ -1087,6 +1087,28 @@ function Source:commit(desc, name, opts)
   return desc
 end
 
+--- Writes `desc` (an image in `src:layout()`) to a reference: when it
+-- is the source's own archive file, that archive is rewritten by
+-- `src:commit` under the reference's name (its other images kept, or the
+-- write refused); otherwise as `write`.
+-- @tparam string|table ref a reference or `parse`'s result
+-- @tparam[opt] table opts as `write`
+-- @return the written Descriptor, or nil, message, err
+function Source:write(desc, ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref)
+    if not r then return nil, msg, err end
+  end
+  local own = self._ref
+  if r.transport == own.transport and (r.transport == "oci-archive" or r.transport == "docker-archive")
+      and r.path ~= "-" and not r.index and same_dir(r.path, own.path) then
+    return self:commit(desc, r.name, opts)
+  end
+  return M.write(self._L, desc, r, opts)
+end
+
 --- Rewrites an oci-archive source from its layout, atomically, with
 -- every index.json entry (what `Source:commit` and the artifact
 -- commands use after changing the layout); nothing for a layout.

@@ -173,15 +173,11 @@ local function store(src, desc, dest, conn, out)
       fail(2, ("%s: a layout destination needs a NAME, not a digest"):format(r.text))
     end
     if r.index then fail(2, ("%s: @N names an image to read, not one to write"):format(r.text)) end
-    if r.transport == src.r.transport and (r.transport == "oci-archive" or r.transport == "docker-archive")
-        and r.path ~= "-" and same_file(r.path, src.r.path) then
-      -- the same archive: its other images are kept (or the write refused)
-      d, msg, err = src.S:commit(desc, r.name, conn)
-    else
-      local o = {}
-      for k, v in pairs(r.transport == "docker" and conn or {}) do o[k] = v end
-      d, msg, err = oci.transport.write(src.L, desc, r, o)
-    end
+    -- the source's own archive: its other images are kept (or the write
+    -- refused)
+    local o = {}
+    for k, v in pairs(r.transport == "docker" and conn or {}) do o[k] = v end
+    d, msg, err = src.S:write(desc, r, o)
   end
   if not d then fail(status_of(r, err), where_of(r, msg)) end
   out:write(("%s %s\n"):format(shown(r, name), d:digest()))
