@@ -191,6 +191,70 @@ describe("artifacts on a layout", function()
   end)
 end)
 
+describe("artifacts on an oci-archive (rewritten whole), docker-archive refused", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  -- the archive extracted by Python's tarfile, read by read_layout.py
+  local function read_archive(file, into)
+    local out, ok = sh(("env -u LD_PRELOAD python3 -c %s %s %s"):format(
+      q("import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])"), q(file), q(into)))
+    assert(ok, out)
+    return read_layout(into)
+  end
+
+  it("attach, discover, pull and push on an oci-archive; the CLI; docker-archive refused", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local base = base_layout(tmp .. "/lay")
+    local a = tmp .. "/a.tar"
+    assert(oci.transport.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. a .. ":base"))
+    support.write(tmp .. "/sbom.json", '{"spdxVersion":"SPDX-2.3"}')
+    local sbom, subject = assert(artifacts.attach("oci-archive:" .. a .. ":base", { tmp .. "/sbom.json" },
+      { artifact_type = SBOM }))
+    assert.are.equal(base:digest(), subject:digest())
+    local sig = assert(artifacts.attach("oci-archive:" .. a .. ":" .. sbom:digest(), {}, { artifact_type = SIG }))
+    local got = read_archive(a, tmp .. "/x1")
+    assert.are.equal(3, #got.index.manifests)
+    assert.are.equal(base:digest(), got.documents[sbom:digest()].subject.digest)
+    assert.are.equal(sbom:digest(), got.documents[sig:digest()].subject.digest)
+    assert.are.equal(SIG, got.documents[sig:digest()].artifactType)
+    local tree = assert(artifacts.discover("oci-archive:" .. a .. ":base"))
+    assert.are.same({ sbom:digest() }, digests(tree))
+    assert.are.same({ sig:digest() }, digests(tree.referrers[1]))
+    local titles = assert(artifacts.pull("oci-archive:" .. a .. ":" .. sbom:digest(), tmp .. "/out"))
+    assert.are.same({ "sbom.json" }, titles)
+    assert.are.equal('{"spdxVersion":"SPDX-2.3"}', support.read(tmp .. "/out/sbom.json"))
+    -- push: a new archive, then a second artifact into it
+    assert(artifacts.push("oci-archive:" .. tmp .. "/n.tar:docs", { tmp .. "/sbom.json" }, { artifact_type = SBOM }))
+    assert(artifacts.push("oci-archive:" .. tmp .. "/n.tar:more", { tmp .. "/sbom.json" }, { artifact_type = SIG }))
+    local n = read_archive(tmp .. "/n.tar", tmp .. "/x2")
+    local names = {}
+    for _, e in ipairs(n.index.manifests) do names[#names + 1] = e.annotations[oci.image.ANNOTATION_REF_NAME] end
+    table.sort(names)
+    assert.are.same({ "docs", "more" }, names)
+    -- the CLI
+    local out, err, status = cli(tmp, ("attach oci-archive:a.tar:base --artifact-type %s sbom.json"):format(SIG))
+    assert.are.equal(0, status, err)
+    local dg = out:match("^attached (sha256:%x+) to ")
+    out, err, status = cli(tmp, "discover --json oci-archive:a.tar:base")
+    assert.are.equal(0, status, err)
+    local list = {}
+    for _, m in ipairs(cjson.decode(out).manifests) do list[#list + 1] = m.digest end
+    table.sort(list)
+    local want = { sbom:digest(), dg }
+    table.sort(want)
+    assert.are.same(want, list)
+    -- a docker-archive holds no referrers
+    assert(oci.transport.copy("oci:" .. tmp .. "/lay:base", "docker-archive:" .. tmp .. "/d.tar:x/y:1"))
+    support.assert_fails({ "a docker-archive cannot hold referrers or artifacts" }, { code = "unsupported" },
+      artifacts.attach("docker-archive:" .. tmp .. "/d.tar", { tmp .. "/sbom.json" }, { artifact_type = SBOM }))
+    out, err, status = cli(tmp, "discover docker-archive:d.tar")
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("a docker-archive cannot hold referrers", 1, true), err)
+  end)
+end)
+
 describe("artifacts on a registry (docker-registry 2.8: the tag schema)", function()
   local tmp, reg
   setup(function()
