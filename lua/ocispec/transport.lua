@@ -559,7 +559,7 @@ local OPEN_KEYS = { "platform", "tmpdir", "max_bytes", "max_entries", "src", "ds
 local function connection_options(opts, keep_sides)
   if not opts then return nil end
   local o = {}
-  local skip = { progress = not keep_sides, all = true, format = true }
+  local skip = { progress = not keep_sides, all = true, format = true, referrers = true }
   for _, k in ipairs(OPEN_KEYS) do skip[k] = not (keep_sides and (k == "src" or k == "dst")) end
   for k, v in pairs(opts) do
     if not skip[k] then o[k] = v end
@@ -1339,12 +1339,15 @@ end
 -- several a new index), `all` (the whole index: the default), `format`
 -- ("oci" or "v2s2": manifests and indexes rewritten with that family's
 -- media types, configs and diff_ids unchanged, zstd layers decompressed
--- for v2s2; nil: as they are), `progress`
+-- for v2s2; nil: as they are), `referrers` (the image's referrers graph
+-- too, as `oras cp -r`: layouts, oci-archives and registries; not with a
+-- docker-archive, `format` or several platforms), `progress`
 -- function(digest, done, total) (`false` cancels), `tmpdir`, archive
 -- limits, connection options for both registries and `src`/`dst` tables
 -- for one side
 -- @return the copied top Descriptor and `{blobs_copied=, blobs_skipped=,
--- bytes_copied=}` (registry to registry: `registry.copy`'s stats), or nil,
+-- bytes_copied=, referrers=}` (registry to registry: `registry.copy`'s
+-- stats, and `referrers`), or nil,
 -- message, err
 function M.copy(src, dst, opts)
   util.check_options(opts, {
@@ -1352,6 +1355,7 @@ function M.copy(src, dst, opts)
     "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries", "retry_delay_ms",
     "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit", "chunk_size", "user_agent",
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
+    "referrers",
   }, "copy")
   local rs, rd = src, dst
   local msg, err
@@ -1381,8 +1385,29 @@ function M.copy(src, dst, opts)
     if not w then return util.fail("invalid", ("copy: bad platform %q (os/arch[/variant])"):format(tostring(p))) end
     wants[#wants + 1] = w
   end
+  if opts.referrers then
+    for _, r in ipairs({ rs, rd }) do
+      if r.transport == "docker-archive" then
+        return util.fail("unsupported", ("copy: docker-archive:%s: a docker-archive cannot hold referrers"):format(
+          r.path))
+      end
+    end
+    if opts.format or #wants > 1 then
+      return util.fail("unsupported", ("copy: referrers with %s: the copied image is rewritten (a new digest), "
+        .. "its referrers would not refer to it"):format(opts.format and "format" or "several platforms"))
+    end
+  end
+  local artifacts = opts.referrers and require "ocispec.artifacts"
+  -- the image's digest on a registry side: HOST/REPO@DIGEST
+  local function at(r, dg) return ("%s/%s@%s"):format(r.reference.registry, r.reference.repository, dg) end
   if rs.transport == "docker" and rd.transport == "docker" and #wants == 0 and not opts.format then
-    return registry.copy(rs.path, rd.path, connection_options(opts, true))
+    local top, stats, cerr = registry.copy(rs.path, rd.path, connection_options(opts, true))
+    if not top or not opts.referrers then return top, stats, cerr end
+    local list, lmsg, lerr = artifacts.copy_referrers(at(rs, top:digest()), at(rd, top:digest()),
+      connection_options(opts, true))
+    if not list then return nil, lmsg, lerr end
+    stats.referrers = #list
+    return top, stats
   end
   local function side(name)
     local o = connection_options(opts) or {}
@@ -1472,6 +1497,25 @@ function M.copy(src, dst, opts)
       if not nt then return nil, m, e end
       return d:commit(nt)
     end
+    -- the referrers of the image: into the destination's layout before
+    -- it is committed (a layout, an archive), pushed after (a registry)
+    local function referrers_in()
+      if not opts.referrers then return true end
+      local src_side = rs.transport == "docker" and at(rs, top:digest()) or { layout = A, ref = top:digest() }
+      local list, m, e = artifacts.copy_referrers(src_side, { layout = B, ref = top:digest() },
+        connection_options(opts, true))
+      if not list then return nil, m, e end
+      stats.referrers = #list
+      d._referrers = true
+      return true
+    end
+    local function referrers_out(pushed)
+      if not opts.referrers or rd.transport ~= "docker" then return pushed end
+      local list, m, e = artifacts.copy_referrers({ layout = B, ref = top:digest() }, at(rd, pushed:digest()),
+        connection_options(opts, true))
+      if not list then return nil, m, e end
+      return pushed
+    end
     -- an archive is written from the source's layers, each verified in
     -- place first (no copy through the temporary layout); documents and
     -- configs are copied
@@ -1489,7 +1533,12 @@ function M.copy(src, dst, opts)
       end
       if not ok then return nil, m, e end
     end
-    return d:commit(top)
+    local ok, m, e = referrers_in()
+    if not ok then return nil, m, e end
+    local pushed
+    pushed, m, e = d:commit(top)
+    if not pushed then return nil, m, e end
+    return referrers_out(pushed)
   end))
   s:close()
   d:close()
