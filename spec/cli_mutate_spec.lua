@@ -392,9 +392,18 @@ describe("ocispec mutate commands on archives (skopeo and Python read the result
       assert.truthy(err:find(case[3], 1, true), case[1] .. ": " .. err)
     end
     assert.is_nil(io.open(tmp .. "/x.tar"))
+    -- stdin in, stdout out: the archive alone on stdout, the report on stderr
+    local out, err, status = ocispec("mutate docker-archive:-:busybox:1 --env A=1", tmp .. "/two.tar")
+    assert.are.equal(2, status, out)
+    assert.truthy(err:find("docker-archive:-: stdin cannot be written back", 1, true), err)
+    os.execute(("cd %s && lua5.4 %s mutate oci-archive:all.tar:base --env S=1 --to docker-archive:-:s/s:1 "
+      .. ">s.tar 2>s.err"):format(quote(tmp), quote(BIN)))
+    assert.truthy(support.read(tmp .. "/s.err"):find("^docker%-archive:%-:s/s:1 sha256:"))
+    assert.are.same({ "s/s:1" }, py("read-docker", tmp .. "/s.tar").images[1].RepoTags)
     -- the shared archive is unchanged; writing it elsewhere works
-    local _, err, status = ocispec("mutate docker-archive:two.tar:busybox:1 --env A=1 --to docker-archive:one.tar")
+    out, err, status = ocispec("mutate docker-archive:two.tar:busybox:1 --env A=1 --to docker-archive:one.tar")
     assert.are.equal(0, status, err)
+    assert.truthy(out:find("^docker%-archive:one%.tar sha256:"), out)
     assert.are.equal(2, #py("read-docker", tmp .. "/two.tar").images)
   end)
 end)

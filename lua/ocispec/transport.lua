@@ -1065,6 +1065,9 @@ function Source:commit(desc, name, opts)
     if name then w = ("%s/%s:%s"):format(r.reference.registry, r.reference.repository, name) end
     return M.write(L, desc, w, opts)
   end
+  if r.path == "-" and r.transport ~= "oci" then
+    return util.fail("invalid", ("%s: stdin cannot be written back (write it to another reference)"):format(where))
+  end
   name = name or (r.transport ~= "docker-archive" and (r.name or self._name)) or nil
   if r.transport == "docker-archive" then
     if self._docker and self._docker.count > 1 then

@@ -180,6 +180,8 @@ local function store(src, desc, dest, conn, out)
     d, msg, err = src.S:write(desc, r, o)
   end
   if not d then fail(status_of(r, err), where_of(r, msg)) end
+  -- an archive written to stdout: the report goes to stderr
+  if r.path == "-" and r.transport ~= "oci" and r.transport ~= "docker" then out = io.stderr end
   out:write(("%s %s\n"):format(shown(r, name), d:digest()))
 end
 
