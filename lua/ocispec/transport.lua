@@ -1094,6 +1094,7 @@ end
 -- is the source's own archive file, that archive is rewritten by
 -- `src:commit` under the reference's name (its other images kept, or the
 -- write refused); otherwise as `write`.
+-- @param desc the top Descriptor
 -- @tparam string|table ref a reference or `parse`'s result
 -- @tparam[opt] table opts as `write`
 -- @return the written Descriptor, or nil, message, err
