@@ -354,6 +354,21 @@ describe("ocispec mutate commands on archives (skopeo and Python read the result
     assert.are.equal(0, status, err)
     local info = inspect("docker-archive:" .. tmp .. "/flat.tar", "")
     assert.are.equal(2, #info.Layers)
+    -- skopeo copies it to a dir: Python hashes every blob its manifest names
+    local o, ok = sh(("skopeo copy --quiet %s %s"):format(quote("docker-archive:" .. tmp .. "/flat.tar"),
+      quote("dir:" .. tmp .. "/sdir")))
+    assert(ok, o)
+    o, ok = sh(("env -u LD_PRELOAD python3 -c %s %s"):format(quote([==[
+import hashlib, json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+for b in [m["config"]] + m["layers"]:
+    h = b["digest"].split(":")[1]
+    data = open(os.path.join(d, h), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == h and len(data) == b["size"], b
+print(len(m["layers"]))]==]), quote(tmp .. "/sdir")))
+    assert(ok, o)
+    assert.are.equal("2\n", o)
     assert.are.same({ "example.com/flat:1" }, py("read-docker", tmp .. "/flat.tar").images[1].RepoTags)
     -- rebase with bases from an oci-archive and a docker-archive, into a layout
     _, err, status = ocispec("rebase oci-archive:all.tar:app --old-base oci-archive:all.tar:base "
