@@ -4,6 +4,8 @@
 -- build again: ocispec's cache hits, buildah has no cache for run steps).
 -- Figures, never pass/fail: wall time, median of N builds (3; 1 with
 -- OCISPEC_BENCH_QUICK). Needs root, runc and buildah: else "SKIP: ...".
+-- Then two independent stages of the same steps (each + `sleep 0.5`, no
+-- cache): one after the other against oci.build.parallel.
 --
 --   lua5.4 bench/build_run.lua
 local oci = require "ocispec"
@@ -98,6 +100,27 @@ for i = 1, reps do
   t2 = now()
   res.buildah.cold[i], res.buildah.warm[i] = t1 - t0, t2 - t1
 end
+-- parallel stages (oci.build.parallel): two independent stages of the 3
+-- steps (no cache), one after the other, then as two concurrent stages
+local function stage(L)
+  local img = assert(oci.build.Image.from(L, "base", { created = 1704067200, cache = false }))
+  for _, s in ipairs(STEPS) do assert(img:run(s .. " && sleep 0.5", { output = function() end })) end
+  return img
+end
+local par = { seq = {}, par = {} }
+for i = 1, reps do
+  local dir = ("%s/p%d"):format(tmp, i)
+  sh("cp -a " .. base .. " " .. dir)
+  local L = assert(oci.layout.open(dir))
+  local t0 = now()
+  stage(L)
+  stage(L)
+  local t1 = now()
+  oci.build.parallel { function() return stage(L) end, function() return stage(L) end }
+  local t2 = now()
+  par.seq[i], par.par[i] = t1 - t0, t2 - t1
+end
+
 sh(("%s rm --all >/dev/null 2>&1; true"):format(B))
 sh(("chattr -R -i %s >/dev/null 2>&1; rm -rf %s"):format(tmp, tmp))
 
@@ -108,3 +131,7 @@ print(("  %-8s %8s %8s"):format("", "cold", "warm"))
 print(("  %-8s %8.3f %8.3f"):format("ocispec", oc, ow))
 print(("  %-8s %8.3f %8.3f"):format("buildah", bc, bw))
 print(("  buildah/ocispec: cold %.1fx, warm %.1fx"):format(bc / oc, bw / ow))
+local ps, pp = median(par.seq), median(par.par)
+print(("parallel: 2 stages x 3 RUN steps (each + sleep 0.5), no cache, median of %d, wall seconds"):format(reps))
+print(("  one after the other %8.3f"):format(ps))
+print(("  oci.build.parallel  %8.3f  (%.2fx)"):format(pp, ps / pp))

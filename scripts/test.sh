@@ -4,7 +4,8 @@
 #   bash scripts/test.sh                # build/      Debug, + valgrind_busted_*
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted_*
-#   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads only
+#   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads and
+#                                       # c_layer_threads only
 #   bash scripts/test.sh --release      # build-release/ Release (-O3, the usual
 #                                       # user build): warning-free, then every suite
 #   bash scripts/test.sh --coverage     # build-cov/  gcov line coverage of csrc/ and
@@ -14,7 +15,8 @@
 # own cmake build does not (the option is OFF by default).
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
-# ../shared/conformance), JOBS (build parallelism, default 2),
+# ../shared/conformance), JOBS (build parallelism, default 2), CTEST_JOBS
+# (tests run at once, default 2),
 # OCISPEC_REQUIRE_ALL=1 (.ci/run sets it): a skipped test fails the run.
 #
 # At the end it lists every skipped test (ctest "Not Run"/"Skipped") with
@@ -37,7 +39,7 @@ for arg in "$@"; do
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
     --coverage) build_dir=build-cov; coverage=ON; valgrind=OFF ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -57,11 +59,11 @@ cmake -S . -B "$build_dir" "${cov_flags[@]}" \
   -DOCISPEC_VALGRIND="$valgrind" \
   -DOCISPEC_TSAN="$tsan"
 if [ "$tsan" = ON ]; then
-  # TSan: the threaded test (the library with -fsanitize=thread)
-  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads
+  # TSan: the threaded tests (the library with -fsanitize=thread)
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads test_layer_threads
   cd "$build_dir"
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    exec ctest --output-on-failure -R '^c_threads$' </dev/null
+    exec ctest --output-on-failure -R '^c_(layer_)?threads$' </dev/null
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 
@@ -77,7 +79,9 @@ fi
 
 cd "$build_dir"
 rc=0
-ctest --output-on-failure </dev/null || rc=$?
+# two at a time (CI has 2 cores): every spec file is its own test, each in
+# its own temporary folders with registries on ports the OS picks
+ctest --output-on-failure -j "${CTEST_JOBS:-2}" </dev/null || rc=$?
 
 if [ "$coverage" = ON ]; then
   unset LUA_INIT_5_4

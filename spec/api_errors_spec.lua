@@ -170,6 +170,10 @@ local CANNOT = {
   ["oci.registry.host_of"] = "a name mapping",
   ["core.run.reraise"] = "raises a signal in this process (misuse raises)",
   ["core.run.now"] = "a clock",
+  ["core.run.block_signals"] = "a signal mask change (misuse raises)",
+  ["core.run.restore_signals"] = "a signal mask change (misuse raises)",
+  ["core.run.pending_signal"] = "nil means none arrived",
+  ["oci.build.parallel"] = "returns the stages' results; a stage's error is raised again (misuse raises)",
   ["oci.image.MediaType.info"] = "nil means not declared", ["oci.image.MediaType.is_config"] = "a boolean",
   ["oci.image.MediaType.is_index"] = "a boolean", ["oci.image.MediaType.is_layer"] = "a boolean",
   ["oci.image.MediaType.is_manifest"] = "a boolean",
@@ -192,7 +196,10 @@ local CANNOT = {
   ["BlobWriter:write"] = "bytes go to an open file (an I/O error is reported, not provokable here)",
   ["BlobWriter:size"] = "a number", ["BlobWriter:abort"] = "releases", ["BlobWriter:close"] = "releases",
   ["Reference:close"] = "releases",
-  ["Client:host"] = "a string", ["Client:stats"] = "counters", ["Client:last_response"] = "a table",
+  ["Client:host"] = "a string", ["Client:stats"] = "counters",
+  ["Client:capabilities"] = "a table of what the client has seen (no request)", ["Client:last_response"] = "a table",
+  ["Client:sync_refs"] = "a result per reference, a failure in its item (spec/sync_list_spec.lua); only a"
+    .. " progress callback's cancel returns nil, message, err",
   ["Client:close"] = "releases",
   ["Hasher:update"] = "any bytes", ["Hasher:size"] = "a number", ["Hasher:algorithm"] = "a string",
   ["Hasher:finish"] = "a digest", ["Hasher:close"] = "releases",
@@ -327,6 +334,7 @@ local FAILS = {
   ["ImageReader:list"] = function() return empty_image_reader():list("/none") end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
   ["oci.layer.decompress"] = function() return oci.layer.decompress(tmp .. "/none", tmp .. "/none.tar") end,
+  ["oci.layer.transform"] = function() return oci.layer.transform(tmp .. "/none", nil, { output = tmp .. "/o" }) end,
   ["oci.layout.create"] = function() return oci.layout.create(tmp .. "/file") end,
   ["oci.layout.open"] = function() return oci.layout.open(tmp .. "/none") end,
   ["Layout:blob_path"] = function() return L:blob_path("sha256:x") end,
@@ -367,6 +375,7 @@ local FAILS = {
     return oci.build.Image.new(L):copy_from(other, "/x", "/x", { tmpdir = tmp })
   end,
   ["core.run.process"] = function() return core.run.process({ tmp .. "/no-such-program" }) end,
+  ["core.run.start"] = function() return core.run.start({ tmp .. "/no-such-program" }) end,
   ["core.run.mount_overlay"] = function() return core.run.mount_overlay("a,b", "u", "w", "t") end,
   ["core.run.unmount"] = function() return core.run.unmount(tmp .. "/not-mounted") end,
   ["core.run.mark_content_changes"] = function() return core.run.mark_content_changes(tmp .. "/none", tmp) end,
@@ -378,6 +387,9 @@ local FAILS = {
   ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,
   ["Image:add_layer"] = function() return oci.build.Image.new(L):add_layer({ dir = tmp .. "/none" }) end,
   ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
+  ["oci.build.export_cache"] = function()
+    return oci.build.export_cache("127.0.0.1:1/c@sha256:" .. ("0"):rep(64), oci.build.Image.new(L))
+  end,
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
   ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,

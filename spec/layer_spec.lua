@@ -216,6 +216,8 @@ describe("layer.build", function()
       { { entries = {}, level = 0 }, "layer compression level 0 is out of range" },
       { { entries = {}, compression = "gzip", level = 12 },
         "layer compression level 12 is out of range for gzip (1 to 9)" },
+      { { entries = {}, threads = 65 }, "layer compression threads 65 out of range (0 to 64)" },
+      { { entries = {}, threads = -1 }, "layer compression threads -1 out of range (0 to 64)" },
       { { dir = tmp .. "/missing" }, "layer: directory " .. tmp .. "/missing: No such file or directory", "io" },
       { { dir = tmp .. "/root", entries = {} }, "give exactly one of dir, entries, or lower and upper (got 2)" },
       { { lower = tmp .. "/root" }, "a changeset needs both lower and upper" },
@@ -245,6 +247,94 @@ describe("layer.build", function()
       "layer.build: entries[1].mode must be an integer, got string")
     assert.has_error(function() layer.build{ entries = {}, output = "x", mtime = 1.5 } end,
       "layer.build: mtime must be an integer, got a fraction")
+    assert.has_error(function() layer.build{ entries = {}, output = "x", threads = "2" } end,
+      "layer.build: threads must be an integer, got string")
+  end)
+end)
+
+describe("layer.build threads", function()
+  -- about 280 KiB of semi-compressible content: two 256 KiB chunks
+  -- between the threads, three 128 KiB parallel gzip blocks
+  local function content()
+    local parts, seed = {}, 7
+    for i = 1, 60000 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      parts[i] = seed % 5 == 0 and string.pack("<I4", seed) or ("w" .. seed % 997 .. " ")
+    end
+    return table.concat(parts)
+  end
+  local data
+  local function entries()
+    data = data or content()
+    return { { path = "d", type = "dir" }, { path = "d/data", type = "file", content = data, mtime = 0 },
+      { path = "x", type = "file", content = "x\n", mtime = 0 } }
+  end
+  local function py(code, ...)
+    local args = {}
+    for i, a in ipairs({ ... }) do args[i] = "'" .. a .. "'" end
+    sh(("python3 -c '%s' %s"):format(code, table.concat(args, " ")))
+  end
+
+  it("0 keeps the single-threaded bytes; 1, 2, 4, 8 give one stream, checked by gzip, zlib and zstd", function()
+    local tar = assert(layer.build{ entries = entries(), output = tmp .. "/l.tar", compression = "none" })
+    local sha = function(cmd) return "sha256:" .. out(cmd .. " | sha256sum"):sub(1, 64) end
+    -- threads 0: libarchive's gzip (Python's zlib makes the same bytes)
+    -- and zstd's single-threaded mode
+    local g0 = assert(layer.build{ entries = entries(), output = tmp .. "/g0", threads = 0 })
+    assert.are.equal(g0.digest, assert(layer.build{ entries = entries(), output = tmp .. "/g" }).digest)
+    py("import sys, zlib; t = open(sys.argv[1], \"rb\").read(); c = zlib.compressobj(6, zlib.DEFLATED, -15, 8); "
+      .. "g = bytes([31, 139, 8, 0, 0, 0, 0, 0, 0, 3]) + c.compress(t) + c.flush() + "
+      .. "zlib.crc32(t).to_bytes(4, \"little\") + len(t).to_bytes(4, \"little\"); "
+      .. "sys.exit(g != open(sys.argv[2], \"rb\").read())", tmp .. "/l.tar", tmp .. "/g0")
+    local z0 = assert(layer.build{ entries = entries(), output = tmp .. "/z0", compression = "zstd" })
+    assert.are.equal(sha("zstd -q -c --single-thread --no-check -3 < " .. tmp .. "/l.tar"), z0.digest)
+    for _, c in ipairs({ "gzip", "zstd" }) do
+      local first
+      for _, n in ipairs({ 1, 2, 4, 8 }) do
+        local r = assert(layer.build{ entries = entries(), output = tmp .. "/n", compression = c, threads = n })
+        first = first or r
+        assert.are.equal(first.digest, r.digest, c .. " threads " .. n)
+        assert.are.equal(tar.diff_id, r.diff_id)
+        assert.are.equal(sha("cat " .. tmp .. "/n"), r.digest)
+      end
+      if c == "gzip" then
+        assert.are_not.equal(g0.digest, first.digest) -- another format (one zstd job is not)
+        sh("gzip -t " .. tmp .. "/n")
+        assert.are.equal(tar.diff_id, sha("gzip -dc < " .. tmp .. "/n"))
+        -- one gzip member, nothing after it
+        py("import sys, zlib; d = zlib.decompressobj(31); t = d.decompress(open(sys.argv[1], \"rb\").read()); "
+          .. "sys.exit(not d.eof or d.unused_data != b\"\" or t != open(sys.argv[2], \"rb\").read())",
+          tmp .. "/n", tmp .. "/l.tar")
+      else
+        -- the zstd tool's own multi-threaded stream, for any -T
+        assert.are.equal(sha("zstd -q -c -T2 --no-check -3 < " .. tmp .. "/l.tar"), first.digest)
+        assert.are.equal(tar.diff_id, sha("zstd -q -dc < " .. tmp .. "/n"))
+      end
+    end
+  end)
+
+  it("Image threads reach its layers; the build cache keys the format, not the count", function()
+    local cache = require("ocispec.build_cache")
+    local L = assert(oci.layout.create(tmp .. "/lay"))
+    local want = assert(layer.build{ entries = entries(), output = tmp .. "/w", threads = 3, mtime = 0 })
+    local keys = {}
+    for _, n in ipairs({ 2, 5, 0, false }) do
+      local img = oci.build.Image.new(L, { created = 0, threads = n or nil })
+      local spec = { entries = entries(), mtime = 0 }
+      keys[n] = assert(cache.add_layer_key(img, spec))
+      assert(img:add_layer(spec))
+      local top = img.layers[#img.layers].digest
+      if n and n > 0 then assert.are.equal(want.digest, top) else assert.are_not.equal(want.digest, top) end
+    end
+    assert.are.equal(keys[2], keys[5])
+    assert.are.equal(keys[0], keys[false])
+    assert.are_not.equal(keys[2], keys[0])
+    -- a step's own threads count as well
+    local img = oci.build.Image.new(L, { created = 0 })
+    assert.are.equal(keys[2], cache.add_layer_key(img, { entries = entries(), mtime = 0, threads = 4 }))
+    assert.has_error(function() oci.build.Image.new(L, { threads = "2" }) end,
+      "Image.new: threads must be an integer, got string")
+    L:close()
   end)
 end)
 

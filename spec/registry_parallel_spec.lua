@@ -171,7 +171,6 @@ describe("parallel blob transfers (jobs)", function()
     local c = assert(registry.connect(proxy.host, opts{ jobs = 2 }))
     local dir = tmp .. "/failed"
     local L = assert(oci.layout.create(dir))
-    local t0 = os.time()
     local d, msg, err = c:pull("par/fail", "1", L, "1")
     local s = proxy.stats()
     proxy.configure{}
@@ -181,8 +180,9 @@ describe("parallel blob transfers (jobs)", function()
     assert.truthy(msg:find("HTTP 500", 1, true), msg)
     assert.are.equal(500, c:last_response().status)
     -- the other worker's transfer was cut short, the rest never started
+    -- (the proxy's count is the witness, not the wall clock: a loaded
+    -- machine or valgrind makes any time bound flaky)
     assert.is_true(s.gets < LAYERS, ("%d blob GETs after the failure"):format(s.gets))
-    assert.is_true(os.time() - t0 < 5)
     -- nothing of the image was published: no manifest, no tag
     assert.is_false(L:has_blob(top:digest()))
     assert.are.equal(0, #L:list())

@@ -5,10 +5,10 @@
    directories), sorts it, resolves hardlinks, applies the owner override
    and the mtime clamp, and only then writes: libarchive's pax writer
    (restricted: ustar headers unless a value does not fit) into tar_out,
-   which hashes the tar (diff_id) and passes it to a second libarchive
-   writer (raw format, gzip or zstd filter) whose output blob_out hashes
-   (digest), counts (size) and writes to the fd. One pass over the data,
-   no temporary tar.
+   which hashes the tar (diff_id) and hands it to the compression stage
+   (layer_pipe.c: its own threads compress, hash (digest), count (size)
+   and write to the fd), or writes it as it is for an uncompressed blob.
+   One pass over the data, no temporary tar.
 
    Changesets follow image-spec layer.md: "Change Types" (additions,
    modifications, removals), "Whiteouts" (a removed path p becomes an empty
@@ -18,6 +18,8 @@
 #include "ocispec/layer.h"
 
 #include "internal.h"
+#include "layer_internal.h"
+#include "layer_pipe.h"
 #include "xattr_internal.h"
 #include <archive.h>
 #include <archive_entry.h>
@@ -112,10 +114,7 @@ int oci_layer_type_from_name(const char *name) {
 
 /* ---- the plan ----------------------------------------------------------- */
 
-typedef struct xattr {
-  char *name, *value;
-  size_t len;
-} xattr;
+typedef oci_layer_xattr xattr;
 
 typedef struct item {
   char *name; /* tar name: relative, no trailing "/" (added for dirs) */
@@ -152,8 +151,8 @@ static int nomem(oci_error *err) {
 
 static void item_xattrs_free(item *it) {
   for (size_t k = 0; k < it->n_xattrs; k++) {
-    free(it->xattrs[k].name);
-    free(it->xattrs[k].value);
+    free((char *)it->xattrs[k].name);
+    free((void *)it->xattrs[k].value);
   }
   free(it->xattrs);
 }
@@ -687,17 +686,16 @@ done:
 
 /* Entry paths: relative, "." and empty components dropped, ".." refused
    (nothing may land outside the layer root). */
-static int norm_path(const char *in, size_t idx, const char *what, char **out,
-                     oci_error *err) {
+int layer_norm_path(const char *in, const char *shown, const char *what,
+                    char **out, oci_error *err) {
   *out = NULL;
   if (!in || !*in)
-    return oci_error_set(err, OCI_EINVAL, "layer entry #%zu: %s is empty",
-                         idx + 1, what);
+    return oci_error_set(err, OCI_EINVAL, "%s: %s is empty", shown, what);
   if (in[0] == '/')
     return oci_error_set(err, OCI_EINVAL,
-                         "layer entry #%zu \"%.128s\": %s is absolute (entries "
+                         "%s \"%.128s\": %s is absolute (entries "
                          "are relative to the layer root)",
-                         idx + 1, in, what);
+                         shown, in, what);
   size_t n = strlen(in);
   char *s = malloc(n + 1);
   if (!s) return nomem(err);
@@ -708,9 +706,9 @@ static int norm_path(const char *in, size_t idx, const char *what, char **out,
     if (len == 2 && c[0] == '.' && c[1] == '.') {
       free(s);
       return oci_error_set(err, OCI_EINVAL,
-                           "layer entry #%zu \"%.128s\": %s escapes the layer "
+                           "%s \"%.128s\": %s escapes the layer "
                            "root (\"..\")",
-                           idx + 1, in, what);
+                           shown, in, what);
     }
     if (len && !(len == 1 && c[0] == '.')) {
       if (k) s[k++] = '/';
@@ -724,11 +722,18 @@ static int norm_path(const char *in, size_t idx, const char *what, char **out,
   if (!k) {
     free(s);
     return oci_error_set(err, OCI_EINVAL,
-                         "layer entry #%zu \"%.128s\": %s names the layer root",
-                         idx + 1, in, what);
+                         "%s \"%.128s\": %s names the layer root", shown, in,
+                         what);
   }
   *out = s;
   return OCI_OK;
+}
+
+static int norm_path(const char *in, size_t idx, const char *what, char **out,
+                     oci_error *err) {
+  char shown[48];
+  snprintf(shown, sizeof shown, "layer entry #%zu", idx + 1);
+  return layer_norm_path(in, shown, what, out, err);
 }
 
 static int cmp_name(const void *a, const void *b) {
@@ -952,14 +957,7 @@ static int link_groups(plan *p, oci_error *err) {
 
 /* ---- writing ------------------------------------------------------------ */
 
-typedef struct sink {
-  oci_hasher *tar_hash, *blob_hash;
-  struct archive *z; /* compressor, NULL for an uncompressed blob */
-  int fd;
-  int failed;
-  oci_error *err;
-  int rc;
-} sink;
+typedef layer_sink sink;
 
 static int sink_fail(sink *s, int rc) {
   if (!s->failed) {
@@ -969,14 +967,19 @@ static int sink_fail(sink *s, int rc) {
   return -1;
 }
 
-static la_ssize_t blob_out(struct archive *a, void *ud, const void *buf,
-                           size_t len) {
+/* The tar stream: hashed (diff_id), then compressed on the pipe's threads,
+   or written as it is. */
+static la_ssize_t tar_out(struct archive *a, void *ud, const void *buf,
+                          size_t len) {
   (void)a;
   sink *s = ud;
   if (s->failed) return -1;
-  /* uncompressed: the blob is the tar, already hashed in tar_out */
-  if (s->z && oci_hasher_update(s->blob_hash, buf, len, s->err))
+  if (oci_hasher_update(s->tar_hash, buf, len, s->err))
     return sink_fail(s, s->err ? s->err->code : OCI_ENOMEM);
+  if (s->pipe) {
+    int rc = oci_layer_pipe_write(s->pipe, buf, len, s->err);
+    return rc ? sink_fail(s, rc) : (la_ssize_t)len;
+  }
   const char *c = buf;
   size_t left = len;
   while (left) {
@@ -992,32 +995,9 @@ static la_ssize_t blob_out(struct archive *a, void *ud, const void *buf,
   return (la_ssize_t)len;
 }
 
-static la_ssize_t tar_out(struct archive *a, void *ud, const void *buf,
-                          size_t len) {
-  sink *s = ud;
-  if (s->failed) return -1;
-  if (oci_hasher_update(s->tar_hash, buf, len, s->err))
-    return sink_fail(s, s->err ? s->err->code : OCI_ENOMEM);
-  if (!s->z) return blob_out(a, ud, buf, len);
-  const char *c = buf;
-  size_t left = len;
-  while (left) {
-    la_ssize_t w = archive_write_data(s->z, c, left);
-    if (w <= 0) {
-      if (!s->failed)
-        sink_fail(s, oci_error_set(s->err, OCI_EIO, "layer: compression: %s",
-                                   archive_error_string(s->z)));
-      return -1;
-    }
-    c += w;
-    left -= (size_t)w;
-  }
-  return (la_ssize_t)len;
-}
-
 /* The error of a failed libarchive call: ours when a callback failed. */
-static int archive_fail(sink *s, struct archive *a, const char *what,
-                        const char *name) {
+int layer_archive_fail(sink *s, struct archive *a, const char *what,
+                       const char *name) {
   if (s->failed) return s->rc;
   return oci_error_set(
       s->err, OCI_EIO, "layer entry \"%.128s\": %s: %s", name ? name : "", what,
@@ -1082,6 +1062,41 @@ dense:
   return rc;
 }
 
+void layer_set_header(struct archive_entry *e, const layer_header *h,
+                      const oci_layer_options *o) {
+  int64_t mtime = h->mtime;
+  if (o->clamp_mtime && mtime > o->mtime) mtime = o->mtime;
+  archive_entry_clear(e);
+  /* the tar writers end a directory's name with "/" themselves */
+  archive_entry_copy_pathname(e, h->name);
+  static const unsigned ft[] = {AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFREG,
+                                AE_IFCHR, AE_IFBLK, AE_IFIFO};
+  archive_entry_set_filetype(e, ft[h->type]);
+  archive_entry_set_perm(e, h->mode);
+  archive_entry_set_uid(e, o->uid >= 0 ? o->uid : h->uid);
+  archive_entry_set_gid(e, o->gid >= 0 ? o->gid : h->gid);
+  if (h->uname && *h->uname) archive_entry_copy_uname(e, h->uname);
+  if (h->gname && *h->gname) archive_entry_copy_gname(e, h->gname);
+  /* mtime only, whole seconds: no atime, ctime or birthtime is ever set,
+     so the pax writer has none to record */
+  archive_entry_set_mtime(e, (time_t)mtime, 0);
+  archive_entry_set_size(e, (la_int64_t)h->size);
+  if (h->type == OCI_LAYER_SYMLINK) archive_entry_copy_symlink(e, h->target);
+  if (h->type == OCI_LAYER_HARDLINK) {
+    archive_entry_copy_hardlink(e, h->target);
+    archive_entry_set_size(e, 0);
+  }
+  if (h->type == OCI_LAYER_CHAR || h->type == OCI_LAYER_BLOCK) {
+    archive_entry_set_rdevmajor(e, h->major);
+    archive_entry_set_rdevminor(e, h->minor);
+  }
+  /* PAX SCHILY.xattr.NAME records; not on a hard link (the target's
+     inode has them). libarchive lists the last added first. */
+  for (size_t k = h->n_xattrs; h->type != OCI_LAYER_HARDLINK && k-- > 0;)
+    archive_entry_xattr_add_entry(e, h->xattrs[k].name, h->xattrs[k].value,
+                                  h->xattrs[k].len);
+}
+
 static int write_item(sink *s, struct archive *t, struct archive_entry *e,
                       const item *it, const oci_layer_options *o, char *buf,
                       size_t *n_written, oci_error *err) {
@@ -1119,49 +1134,25 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
     return rc;
   }
 
-  if (o->clamp_mtime && mtime > o->mtime) mtime = o->mtime;
-  archive_entry_clear(e);
-  /* the tar writers end a directory's name with "/" themselves */
-  archive_entry_copy_pathname(e, it->name);
-  static const unsigned ft[] = {AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFREG,
-                                AE_IFCHR, AE_IFBLK, AE_IFIFO};
-  archive_entry_set_filetype(e, ft[it->type]);
-  archive_entry_set_perm(e, it->mode);
-  archive_entry_set_uid(e, o->uid >= 0 ? o->uid : it->uid);
-  archive_entry_set_gid(e, o->gid >= 0 ? o->gid : it->gid);
-  /* mtime only, whole seconds: no atime, ctime or birthtime is ever set,
-     so the pax writer has none to record */
-  archive_entry_set_mtime(e, (time_t)mtime, 0);
-  archive_entry_set_size(e, (la_int64_t)size);
-  if (it->type == OCI_LAYER_SYMLINK) archive_entry_copy_symlink(e, it->target);
-  if (it->type == OCI_LAYER_HARDLINK) {
-    archive_entry_copy_hardlink(e, it->target);
-    archive_entry_set_size(e, 0);
-  }
-  if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
-    archive_entry_set_rdevmajor(e, it->major);
-    archive_entry_set_rdevminor(e, it->minor);
-  }
+  layer_header h = {it->name,  it->type,  it->mode,   it->uid,     it->gid,
+                    mtime,     NULL,      NULL,       size,        it->target,
+                    it->major, it->minor, it->xattrs, it->n_xattrs};
+  layer_set_header(e, &h, o);
   /* libarchive writes a sparse entry in the PAX GNU sparse 1.0 format (as
      GNU tar --sparse --posix) and drops the bytes it is given for the
      holes (read as zeros below) */
   for (size_t k = 0; k < n_regions; k++)
     archive_entry_sparse_add_entry(e, regions[2 * k], regions[2 * k + 1]);
   free(regions);
-  /* PAX SCHILY.xattr.NAME records; not on a hard link (the target's
-     inode has them). libarchive lists the last added first. */
-  for (size_t k = it->n_xattrs; it->type != OCI_LAYER_HARDLINK && k-- > 0;)
-    archive_entry_xattr_add_entry(e, it->xattrs[k].name, it->xattrs[k].value,
-                                  it->xattrs[k].len);
   if (archive_write_header(t, e) < ARCHIVE_WARN) {
-    rc = archive_fail(s, t, "cannot write the tar header", it->name);
+    rc = layer_archive_fail(s, t, "cannot write the tar header", it->name);
     goto out;
   }
   (*n_written)++;
   if (it->type != OCI_LAYER_FILE) goto out;
   if (!it->src) {
     if (size && archive_write_data(t, it->content, size) != (la_ssize_t)size)
-      rc = archive_fail(s, t, "cannot write the content", it->name);
+      rc = layer_archive_fail(s, t, "cannot write the content", it->name);
     goto out;
   }
   uint64_t left = size;
@@ -1184,7 +1175,7 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
       goto out;
     }
     if (archive_write_data(t, buf, (size_t)r) != r) {
-      rc = archive_fail(s, t, "cannot write the content", it->name);
+      rc = layer_archive_fail(s, t, "cannot write the content", it->name);
       goto out;
     }
     left -= (uint64_t)r;
@@ -1194,56 +1185,7 @@ out:
   return rc;
 }
 
-static int open_compressor(sink *s, const oci_layer_options *o,
-                           struct archive_entry *e, oci_error *err) {
-  if (o->compression == OCI_LAYER_NONE) return OCI_OK;
-  struct archive *z = s->z = archive_write_new();
-  if (!z) return nomem(err);
-  char level[16];
-  const char *fname = o->compression == OCI_LAYER_GZIP ? "gzip" : "zstd";
-  snprintf(level, sizeof level, "%d",
-           o->level                           ? o->level
-           : o->compression == OCI_LAYER_GZIP ? 6
-                                              : 3);
-  int ok = archive_write_set_format_raw(z) == ARCHIVE_OK &&
-           (o->compression == OCI_LAYER_GZIP
-                ? archive_write_add_filter_gzip(z)
-                : archive_write_add_filter_zstd(z)) == ARCHIVE_OK &&
-           archive_write_set_filter_option(z, fname, "compression-level",
-                                           level) == ARCHIVE_OK;
-  /* gzip: no timestamp in the header (RFC 1952 MTIME 0) and no file name,
-     so equal input gives equal bytes. zstd: libarchive's default is one
-     thread; say so, since multithreaded zstd output may differ. */
-  if (ok && o->compression == OCI_LAYER_GZIP)
-    ok = archive_write_set_filter_option(z, "gzip", "timestamp", NULL) ==
-         ARCHIVE_OK;
-  if (ok && o->compression == OCI_LAYER_ZSTD)
-    ok = archive_write_set_filter_option(z, "zstd", "threads", "0") ==
-         ARCHIVE_OK;
-  /* unblocked: every compressed chunk goes straight to blob_out, and the
-     last one is not padded with zeros */
-  ok = ok && archive_write_set_bytes_per_block(z, 0) == ARCHIVE_OK &&
-       archive_write_open(z, s, NULL, blob_out, NULL) == ARCHIVE_OK;
-  if (ok) {
-    archive_entry_clear(e);
-    archive_entry_copy_pathname(e, "layer.tar");
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    ok = archive_write_header(z, e) == ARCHIVE_OK;
-  }
-  if (!ok)
-    return s->failed
-               ? s->rc
-               : oci_error_set(err, OCI_EIO,
-                               "layer: cannot start %s compression "
-                               "(level %s): %s",
-                               fname, level,
-                               archive_error_string(z) ? archive_error_string(z)
-                                                       : "libarchive failed");
-  return OCI_OK;
-}
-
-static int check_options(const oci_layer_options *o, oci_error *err) {
+int layer_check_options(const oci_layer_options *o, oci_error *err) {
   int vrc = oci_options_check(err, "oci_layer_options", o->version,
                               OCI_LAYER_OPTIONS_VERSION);
   if (vrc) return vrc;
@@ -1269,6 +1211,10 @@ static int check_options(const oci_layer_options *o, oci_error *err) {
                          "layer owner override uid %" PRId64 " gid %" PRId64
                          " out of range (0 to 4294967295)",
                          o->uid, o->gid);
+  if (o->version >= 3 && (o->threads < 0 || o->threads > OCI_LAYER_THREADS_MAX))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer compression threads %d out of range (0 to %d)",
+                         o->threads, OCI_LAYER_THREADS_MAX);
   return OCI_OK;
 }
 
@@ -1297,46 +1243,20 @@ static int make_plan(const oci_layer_source *src, plan *p, oci_error *err) {
   return diff_dir(p, src->lower, src->upper, "", &ls, &us, &changes, err);
 }
 
-int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
-                    int fd, oci_layer_result *res, oci_error *err) {
-  oci_error_reset(err);
-  oci_layer_options defaults;
-  if (!opts) {
-    oci_layer_options_init(&defaults);
-    opts = &defaults;
-  }
-  memset(res, 0, sizeof *res);
-  int rc = check_options(opts, err);
-  if (rc) return rc;
-  plan p = {0};
-  if (opts->version >= 2) {
-    p.rootless = opts->rootless;
-    p.uid_map = opts->uid_map;
-    p.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
-    p.gid_map = opts->gid_map;
-    p.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
-  }
-  sink s = {0};
-  s.fd = fd;
-  s.err = err;
-  struct archive *t = NULL;
-  struct archive_entry *e = NULL;
-  char *buf = NULL;
-  if ((rc = make_plan(src, &p, err)) || (rc = make_keys(&p, err))) goto out;
-  if (p.len) qsort(p.v, p.len, sizeof *p.v, cmp_key);
-  if ((rc = link_groups(&p, err))) goto out;
-
-  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &s.tar_hash, err)) ||
-      (rc = oci_hasher_new(OCI_DIGEST_SHA256, &s.blob_hash, err)))
-    goto out;
-  buf = malloc(READ_BLOCK);
-  e = archive_entry_new();
-  t = archive_write_new();
-  if (!buf || !e || !t) {
-    rc = nomem(err);
-    goto out;
-  }
-  if ((rc = open_compressor(&s, opts, e, err))) goto out;
+int layer_writer_open(sink *s, const oci_layer_options *o, int fd,
+                      struct archive_entry *e, oci_error *err) {
+  s->fd = fd;
+  s->err = err;
+  int rc;
+  (void)e;
+  if ((rc = oci_hasher_new(OCI_DIGEST_SHA256, &s->tar_hash, err))) return rc;
+  if (!(s->t = archive_write_new())) return nomem(err);
+  /* the compression stage on its own thread(s) (layer_pipe.h) */
+  if (o->compression != OCI_LAYER_NONE &&
+      (rc = oci_layer_pipe_start(o, o->version >= 3 ? o->threads : 0, fd,
+                                 &s->pipe, err)))
+    return rc;
+  struct archive *t = s->t;
   /* pax restricted: plain ustar headers unless a name, size or id does not
      fit; unblocked, so no padding after the end-of-archive blocks (as Go's
      archive/tar, which Docker, BuildKit and umoci use) */
@@ -1347,41 +1267,82 @@ int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
           ARCHIVE_OK ||
       archive_write_add_filter_none(t) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(t, 0) != ARCHIVE_OK ||
-      archive_write_open(t, &s, NULL, tar_out, NULL) != ARCHIVE_OK) {
-    rc = archive_fail(&s, t, "cannot start the tar stream", "");
+      archive_write_open(t, s, NULL, tar_out, NULL) != ARCHIVE_OK)
+    return layer_archive_fail(s, t, "cannot start the tar stream", "");
+  return OCI_OK;
+}
+
+int layer_writer_finish(sink *s, const oci_layer_options *o,
+                        oci_layer_result *res, oci_error *err) {
+  int rc;
+  if (archive_write_close(s->t) != ARCHIVE_OK)
+    return layer_archive_fail(s, s->t, "cannot finish the tar stream", "");
+  res->uncompressed_size = oci_hasher_size(s->tar_hash);
+  res->size = res->uncompressed_size;
+  if ((rc = oci_hasher_finish(s->tar_hash, res->diff_id, err))) return rc;
+  if (s->pipe) {
+    if ((rc = oci_layer_pipe_finish(s->pipe, res->digest, &res->size, err)))
+      return rc;
+  } else
+    memcpy(res->digest, res->diff_id, sizeof res->digest);
+  res->media_type = oci_layer_media_type(o->compression);
+  return OCI_OK;
+}
+
+void layer_writer_free(sink *s, int failed) {
+  /* after a failure nothing more may reach the fd */
+  if (failed) s->failed = 1;
+  if (s->t) archive_write_free(s->t);
+  oci_layer_pipe_free(s->pipe); /* joins its threads */
+  oci_hasher_free(s->tar_hash);
+  s->t = NULL;
+  s->pipe = NULL;
+  s->tar_hash = NULL;
+}
+
+int oci_layer_build(const oci_layer_source *src, const oci_layer_options *opts,
+                    int fd, oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
+  oci_layer_options defaults;
+  if (!opts) {
+    oci_layer_options_init(&defaults);
+    opts = &defaults;
+  }
+  memset(res, 0, sizeof *res);
+  int rc = layer_check_options(opts, err);
+  if (rc) return rc;
+  plan p = {0};
+  if (opts->version >= 2) {
+    p.rootless = opts->rootless;
+    p.uid_map = opts->uid_map;
+    p.n_uid_map = opts->uid_map ? opts->n_uid_map : 0;
+    p.gid_map = opts->gid_map;
+    p.n_gid_map = opts->gid_map ? opts->n_gid_map : 0;
+  }
+  sink s = {0};
+  struct archive_entry *e = NULL;
+  char *buf = NULL;
+  if ((rc = make_plan(src, &p, err)) || (rc = make_keys(&p, err))) goto out;
+  if (p.len) qsort(p.v, p.len, sizeof *p.v, cmp_key);
+  if ((rc = link_groups(&p, err))) goto out;
+
+  buf = malloc(READ_BLOCK);
+  e = archive_entry_new();
+  if (!buf || !e) {
+    rc = nomem(err);
     goto out;
   }
+  if ((rc = layer_writer_open(&s, opts, fd, e, err))) goto out;
   for (size_t i = 0; i < p.len; i++)
-    if ((rc = write_item(&s, t, e, &p.v[i], opts, buf, &res->entries, err)))
+    if ((rc = write_item(&s, s.t, e, &p.v[i], opts, buf, &res->entries, err)))
       goto out;
-  if (archive_write_close(t) != ARCHIVE_OK) {
-    rc = archive_fail(&s, t, "cannot finish the tar stream", "");
-    goto out;
-  }
-  if (s.z && archive_write_close(s.z) != ARCHIVE_OK) {
-    rc = s.failed ? s.rc
-                  : oci_error_set(err, OCI_EIO, "layer: compression: %s",
-                                  archive_error_string(s.z));
-    goto out;
-  }
-  res->uncompressed_size = oci_hasher_size(s.tar_hash);
-  res->size = s.z ? oci_hasher_size(s.blob_hash) : res->uncompressed_size;
-  if ((rc = oci_hasher_finish(s.tar_hash, res->diff_id, err)) ||
-      (s.z && (rc = oci_hasher_finish(s.blob_hash, res->digest, err))))
-    goto out;
-  if (!s.z) memcpy(res->digest, res->diff_id, sizeof res->digest);
-  res->media_type = oci_layer_media_type(opts->compression);
+  if ((rc = layer_writer_finish(&s, opts, res, err))) goto out;
   res->skipped = p.skipped;
 
 out:
-  /* after a failure nothing more may reach the fd */
-  if (rc) s.failed = 1;
-  if (t) archive_write_free(t);
-  if (s.z) archive_write_free(s.z);
+  layer_writer_free(&s, rc != OCI_OK);
   archive_entry_free(e);
   free(buf);
-  oci_hasher_free(s.tar_hash);
-  oci_hasher_free(s.blob_hash);
   plan_free(&p);
   if (rc) {
     oci_layer_result keep = *res;
@@ -1391,17 +1352,11 @@ out:
   return rc;
 }
 
-int oci_layer_build_file(const oci_layer_source *src,
-                         const oci_layer_options *opts, const char *path,
-                         oci_layer_result *res, oci_error *err) {
-  oci_error_reset(err);
-  memset(res, 0, sizeof *res);
+int layer_write_atomic(const char *path,
+                       int (*fn)(void *ctx, int fd, oci_error *err), void *ctx,
+                       oci_error *err) {
   if (!path || !*path)
     return oci_error_set(err, OCI_EINVAL, "layer: no output path");
-  if (opts) { /* before the temporary file is made */
-    int vrc = check_options(opts, err);
-    if (vrc) return vrc;
-  }
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
   if (!tmp) return nomem(err);
@@ -1416,7 +1371,7 @@ int oci_layer_build_file(const oci_layer_source *src,
     free(tmp);
     return rc;
   }
-  int rc = oci_layer_build(src, opts, fd, res, err);
+  int rc = fn(ctx, fd, err);
   if (!rc && fchmod(fd, 0644))
     rc = oci_error_set(err, OCI_EIO, "layer: cannot chmod %s: %s", tmp,
                        strerror(errno));
@@ -1426,10 +1381,35 @@ int oci_layer_build_file(const oci_layer_source *src,
   if (!rc && rename(tmp, path))
     rc = oci_error_set(err, OCI_EIO, "layer: cannot rename %s to %s: %s", tmp,
                        path, strerror(errno));
-  if (rc) {
-    unlink(tmp);
-    memset(res, 0, sizeof *res);
-  }
+  if (rc) unlink(tmp);
   free(tmp);
+  return rc;
+}
+
+typedef struct build_ctx {
+  const oci_layer_source *src;
+  const oci_layer_options *opts;
+  oci_layer_result *res;
+} build_ctx;
+
+static int build_into(void *ctx, int fd, oci_error *err) {
+  build_ctx *b = ctx;
+  return oci_layer_build(b->src, b->opts, fd, b->res, err);
+}
+
+int oci_layer_build_file(const oci_layer_source *src,
+                         const oci_layer_options *opts, const char *path,
+                         oci_layer_result *res, oci_error *err) {
+  oci_error_reset(err);
+  memset(res, 0, sizeof *res);
+  if (!path || !*path)
+    return oci_error_set(err, OCI_EINVAL, "layer: no output path");
+  if (opts) { /* before the temporary file is made */
+    int vrc = layer_check_options(opts, err);
+    if (vrc) return vrc;
+  }
+  build_ctx b = {src, opts, res};
+  int rc = layer_write_atomic(path, build_into, &b, err);
+  if (rc) memset(res, 0, sizeof *res);
   return rc;
 }

@@ -161,14 +161,16 @@ int oci_layer_decompress(const char *path, const char *out_path,
                        strerror(errno));
     goto done;
   }
-  out = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-             0644);
-  if (out < 0) {
-    rc = oci_error_set(err, OCI_EIO, "%s: cannot create: %s", out_path,
-                       strerror(errno));
-    goto done;
+  if (out_path) {
+    out = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+               0644);
+    if (out < 0) {
+      rc = oci_error_set(err, OCI_EIO, "%s: cannot create: %s", out_path,
+                         strerror(errno));
+      goto done;
+    }
+    created = true;
   }
-  created = true;
   if (archive_read_open_fd(a, in, 256 * 1024) != ARCHIVE_OK) {
     rc = read_fail(a, path, err);
     goto done;
@@ -189,7 +191,7 @@ int oci_layer_decompress(const char *path, const char *out_path,
         goto done;
       }
       if ((rc = oci_hasher_update(h, buf, (size_t)n, err))) goto done;
-      for (la_ssize_t off = 0; off < n;) {
+      for (la_ssize_t off = 0; out >= 0 && off < n;) {
         ssize_t w = write(out, buf + off, (size_t)(n - off));
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
@@ -208,7 +210,7 @@ int oci_layer_decompress(const char *path, const char *out_path,
     rc = read_fail(a, path, err);
     goto done;
   }
-  if (fsync(out) != 0 || close(out) != 0) {
+  if (out >= 0 && (fsync(out) != 0 || close(out) != 0)) {
     out = -1;
     rc = oci_error_set(err, OCI_EIO, "%s: cannot write: %s", out_path,
                        strerror(errno));

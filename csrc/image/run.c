@@ -67,14 +67,36 @@ fail:;
   _exit(127);
 }
 
-int oci_run_process(const char *const *argv, const oci_run_options *o,
-                    oci_run_result *r, oci_error *err) {
-  oci_error_reset(err);
+/* A started child and what its pipes have said so far. */
+struct oci_run_proc {
+  pid_t pid;
+  int fds[2];      /* stdout, stderr read ends; -1 once closed */
+  double deadline; /* 0: none */
+  bool done;       /* both pipes closed, or killed */
+  oci_run_options o;
+  oci_run_result r;
+};
+
+/* The signals oci_run_process waits for (blocked while it waits). */
+static void wait_signals(sigset_t *s) {
+  sigemptyset(s);
+  sigaddset(s, SIGINT);
+  sigaddset(s, SIGTERM);
+  sigaddset(s, SIGHUP);
+  sigaddset(s, SIGQUIT);
+}
+
+/* Starts argv with child_mask as the child's signal mask. */
+static int start(const char *const *argv, const oci_run_options *o,
+                 const sigset_t *child_mask, oci_run_proc **out,
+                 oci_error *err) {
   oci_run_options def = OCI_RUN_OPTIONS_INIT;
   if (!o) o = &def;
-  memset(r, 0, sizeof *r);
+  *out = NULL;
   if (!argv || !argv[0] || !argv[0][0])
     return oci_error_set(err, OCI_EINVAL, "run: an empty argv");
+  oci_run_proc *p = calloc(1, sizeof *p);
+  if (!p) return oci_error_set(err, OCI_ENOMEM, "out of memory");
   int po[2] = {-1, -1}, pe[2] = {-1, -1}, px[2] = {-1, -1};
   if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || pipe2(px, O_CLOEXEC)) {
     int e = errno;
@@ -83,17 +105,11 @@ int oci_run_process(const char *const *argv, const oci_run_options *o,
       if (pe[i] >= 0) close(pe[i]);
       if (px[i] >= 0) close(px[i]);
     }
+    free(p);
     return oci_error_set(err, OCI_EIO, "run: pipe: %s", strerror(e));
   }
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigaddset(&block, SIGTERM);
-  sigaddset(&block, SIGHUP);
-  sigaddset(&block, SIGQUIT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
   pid_t pid = fork();
-  if (pid == 0) child(argv, o->cwd, po[1], pe[1], px[1], &old);
+  if (pid == 0) child(argv, o->cwd, po[1], pe[1], px[1], child_mask);
   int fork_errno = errno;
   close(po[1]);
   close(pe[1]);
@@ -102,70 +118,147 @@ int oci_run_process(const char *const *argv, const oci_run_options *o,
     close(po[0]);
     close(pe[0]);
     close(px[0]);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(p);
     return oci_error_set(err, OCI_EIO, "run: fork: %s", strerror(fork_errno));
   }
   setpgid(pid, pid); /* also here: no race with kill(-pid) below */
-  int rc = OCI_OK, exec_errno = 0;
+  p->pid = pid;
+  p->fds[0] = po[0];
+  p->fds[1] = pe[0];
+  p->o = *o;
+  p->deadline = o->timeout > 0 ? now() + o->timeout : 0;
+  *out = p;
+  int exec_errno = 0;
   ssize_t xn = read(px[0], &exec_errno, sizeof exec_errno);
   close(px[0]);
   if (xn == (ssize_t)sizeof exec_errno)
-    rc = oci_error_set(err, OCI_EIO, "run: cannot start %s: %s", argv[0],
-                       strerror(exec_errno));
+    return oci_error_set(err, OCI_EIO, "run: cannot start %s: %s", argv[0],
+                         strerror(exec_errno));
+  return OCI_OK;
+}
 
-  double deadline = o->timeout > 0 ? now() + o->timeout : 0;
-  struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-  int open_fds = 2, killed = 0;
+/* Kills p's group (once). */
+static void kill_proc(oci_run_proc *p) {
+  if (p->done) return;
+  kill(-p->pid, SIGKILL);
+  kill(p->pid, SIGKILL);
+  p->done = true;
+}
+
+/* Closes p's pipes, reaps the child, fills *r and frees p. */
+static void reap(oci_run_proc *p, oci_run_result *r) {
+  for (int i = 0; i < 2; i++)
+    if (p->fds[i] >= 0) close(p->fds[i]);
+  int status = 0;
+  while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(status)) {
+    p->r.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    p->r.exit_code = -1;
+    p->r.signal = WTERMSIG(status);
+  }
+  if (r) *r = p->r;
+  free(p);
+}
+
+int oci_run_start(const char *const *argv, const oci_run_options *o,
+                  oci_run_proc **out, oci_error *err) {
+  oci_error_reset(err);
+  if (!out) return oci_error_set(err, OCI_EINVAL, "run: no output pointer");
+  /* the child starts with our mask less the signals the caller may be
+     blocking to handle them itself */
+  sigset_t mask, sigs;
+  pthread_sigmask(SIG_SETMASK, NULL, &mask);
+  wait_signals(&sigs);
+  sigdelset(&mask, SIGINT);
+  sigdelset(&mask, SIGTERM);
+  sigdelset(&mask, SIGHUP);
+  sigdelset(&mask, SIGQUIT);
+  int rc = start(argv, o, &mask, out, err);
+  if (rc && *out) {
+    kill_proc(*out);
+    reap(*out, NULL);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int oci_run_pump(oci_run_proc *p, int timeout_ms, bool *done, oci_error *err) {
+  oci_error_reset(err);
+  if (!p || !done) return oci_error_set(err, OCI_EINVAL, "run: no process");
+  *done = p->done;
+  if (p->done) return OCI_OK;
+  if (p->deadline && now() >= p->deadline) {
+    p->r.timed_out = true;
+    kill_proc(p);
+    *done = true;
+    return OCI_OK;
+  }
+  if (timeout_ms < 0) timeout_ms = 0;
+  if (p->deadline) {
+    double left = (p->deadline - now()) * 1000.0;
+    if (left < timeout_ms) timeout_ms = left > 0 ? (int)left + 1 : 0;
+  }
+  struct pollfd fds[2] = {{p->fds[0], POLLIN, 0}, {p->fds[1], POLLIN, 0}};
+  int n = poll(fds, 2, timeout_ms);
+  if (n < 0 && errno != EINTR)
+    return oci_error_set(err, OCI_EIO, "run: poll: %s", strerror(errno));
   char buf[65536];
-  while (!rc && open_fds > 0) {
-    struct timespec zero = {0, 0};
-    int sig = sigtimedwait(&block, NULL, &zero);
-    if (sig > 0) {
-      r->interrupted = sig;
-      break;
+  for (int i = 0; i < 2 && n > 0; i++) {
+    if (p->fds[i] < 0 || !fds[i].revents) continue;
+    ssize_t got = read(p->fds[i], buf, sizeof buf);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) {
+      close(p->fds[i]);
+      p->fds[i] = -1;
+      continue;
     }
-    if (deadline && now() >= deadline) {
-      r->timed_out = true;
-      break;
-    }
-    int n = poll(fds, 2, 100);
-    if (n < 0 && errno != EINTR) {
-      rc = oci_error_set(err, OCI_EIO, "run: poll: %s", strerror(errno));
-      break;
-    }
-    for (int i = 0; i < 2 && !rc && n > 0; i++) {
-      if (fds[i].fd < 0 || !fds[i].revents) continue;
-      ssize_t got = read(fds[i].fd, buf, sizeof buf);
-      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (got <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        open_fds--;
-        continue;
-      }
-      if (i == 1) keep_tail(r, buf, (size_t)got);
-      if (o->output && o->output(o->output_ctx, i + 1, buf, (size_t)got))
-        rc = oci_error_set(err, OCI_ECANCELED,
+    if (i == 1) keep_tail(&p->r, buf, (size_t)got);
+    if (p->o.output && p->o.output(p->o.output_ctx, i + 1, buf, (size_t)got)) {
+      kill_proc(p);
+      *done = true;
+      return oci_error_set(err, OCI_ECANCELED,
                            "run: stopped by the output callback");
     }
   }
-  if (rc || r->interrupted || r->timed_out) {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    killed = 1;
+  if (p->fds[0] < 0 && p->fds[1] < 0) p->done = true;
+  *done = p->done;
+  return OCI_OK;
+}
+
+void oci_run_finish(oci_run_proc *p, oci_run_result *r) {
+  if (r) memset(r, 0, sizeof *r);
+  if (!p) return;
+  if (!(p->fds[0] < 0 && p->fds[1] < 0)) kill_proc(p);
+  reap(p, r);
+}
+
+int oci_run_process(const char *const *argv, const oci_run_options *o,
+                    oci_run_result *r, oci_error *err) {
+  oci_error_reset(err);
+  memset(r, 0, sizeof *r);
+  sigset_t block, old;
+  wait_signals(&block);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  oci_run_proc *p = NULL;
+  int rc = start(argv, o, &old, &p, err);
+  int interrupted = 0;
+  while (!rc && p && !p->done) {
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(&block, NULL, &zero);
+    if (sig > 0) {
+      interrupted = sig;
+      break;
+    }
+    bool done;
+    rc = oci_run_pump(p, 100, &done, err);
   }
-  for (int i = 0; i < 2; i++)
-    if (fds[i].fd >= 0) close(fds[i].fd);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  (void)killed;
-  if (WIFEXITED(status)) {
-    r->exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r->exit_code = -1;
-    r->signal = WTERMSIG(status);
+  if (p) {
+    if (rc || interrupted) kill_proc(p);
+    oci_run_finish(p, r);
   }
+  r->interrupted = interrupted;
   /* a signal that came after the output closed is still ours to report */
   if (!r->interrupted) {
     struct timespec zero = {0, 0};

@@ -150,6 +150,24 @@ static inline uint64_t str_special(uint64_t w) {
 static inline void skip_ws(reader *r) {
   const char *p = r->p, *end = r->end;
   if (p < end && (unsigned char)*p > ' ') return;
+#if OCI_SSE2
+  /* A line break and its indentation mostly fit in 16 bytes: one step
+     finds the first byte that is not whitespace; longer runs go on below. */
+  if (end - p >= 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)p);
+    __m128i ws =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
+                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
+    unsigned m = ~(unsigned)_mm_movemask_epi8(ws) & 0xffffu;
+    if (m) {
+      r->p = p + __builtin_ctz(m);
+      return;
+    }
+    p += 16;
+  }
+#endif
   while (p < end) {
     char c = *p;
     if (c == ' ' || c == '\t') {
@@ -278,6 +296,17 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
   s->body = (const char *)p;
   s->escaped = false;
   for (;;) {
+#if OCI_SSE2
+    /* plain ASCII runs 16 bytes at a time, then 8, then the byte loop */
+    while (end - p >= 16) {
+      unsigned m = str_special16(p);
+      if (m) {
+        p += __builtin_ctz(m);
+        goto special;
+      }
+      p += 16;
+    }
+#endif
 #if OCI_SWAR
     /* plain ASCII runs 8 bytes at a time; the byte loop finishes */
     while (end - p >= 8) {

@@ -1,11 +1,11 @@
 /* core.layer: reproducible layer blobs for Lua (see ocispec/layer.h).
      build{dir= | entries= | lower=, upper=; output=, compression=, level=,
-           mtime=, uid=, gid=}
+           threads=, mtime=, uid=, gid=, rootless=, uid_map=, gid_map=}
        -> {diff_id=, digest=, size=, media_type=, path=, uncompressed_size=,
            entry_count=, skipped=} | nil, msg, err
      entries(path) -> { {path=, type=, mode=, uid=, gid=, mtime=, size=,
                          target=, major=, minor=}, ... } | nil, msg, err
-     decompress(path, out_path [, max_bytes]) -> {diff_id=, size=}
+     decompress(path, out_path|nil [, max_bytes]) -> {diff_id=, size=}
        | nil, msg, err
    A value of the wrong Lua type raises (naming the field); bad values
    return nil, message, err. Nothing is malloc'd on this side: the entry
@@ -141,9 +141,9 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 
 static int l_build(lua_State *L) {
   static const char *const known[] = {
-      "dir",         "entries", "lower",   "upper", "output",
-      "compression", "level",   "mtime",   "uid",   "gid",
-      "rootless",    "uid_map", "gid_map", NULL};
+      "dir",         "entries", "lower",   "upper",   "output",
+      "compression", "level",   "mtime",   "uid",     "gid",
+      "rootless",    "uid_map", "gid_map", "threads", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   ocil_check_options(L, 1, known, NULL);
@@ -166,6 +166,9 @@ static int l_build(lua_State *L) {
   o.uid = has ? (uid < 0 ? -2 : uid) : -1;
   lua_Integer gid = opt_integer(L, 1, "gid", "", &has);
   o.gid = has ? (gid < 0 ? -2 : gid) : -1;
+  lua_Integer threads = opt_integer(L, 1, "threads", "", &has);
+  int bad_threads = has && (threads < 0 || threads > OCI_LAYER_THREADS_MAX);
+  o.threads = has && !bad_threads ? (int)threads : 0;
   /* 0 would mean "the default" to the C side */
   o.level = !has_level ? 0 : level < 1 || level > 99 ? -1 : (int)level;
   o.mtime = mtime;
@@ -183,6 +186,11 @@ static int l_build(lua_State *L) {
                        "layer compression level %lld is out of range (gzip 1 "
                        "to 9, zstd 1 to 19)",
                        (long long)level);
+  if (!rc && bad_threads)
+    rc = oci_error_set(&err, OCI_EINVAL,
+                       "layer compression threads %lld out of range (0 to "
+                       "%d)",
+                       (long long)threads, OCI_LAYER_THREADS_MAX);
   if (!rc && !output)
     rc = oci_error_set(&err, OCI_EINVAL, "layer.build: output is required");
   if (!rc && comp)
@@ -254,9 +262,9 @@ static int l_entries(lua_State *L) {
 
 static int l_decompress(lua_State *L) {
   oci_error err = {0};
-  const char *path, *out;
+  const char *path, *out = NULL; /* out nil: hash only */
   if (ocil_parts_cstring(L, 1, "layer path", &path, &err) ||
-      ocil_parts_cstring(L, 2, "output path", &out, &err))
+      (!lua_isnil(L, 2) && ocil_parts_cstring(L, 2, "output path", &out, &err)))
     return ocil_parts_push_error(L, &err);
   lua_Integer max = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, max >= 0, 3, "max_bytes must be >= 0");
@@ -274,13 +282,16 @@ int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"build", l_build},
                                  {"entries", l_entries},
                                  {"decompress", l_decompress},
+                                 {"transform", ocil_layer_transform},
                                  {NULL, NULL}};
   ocil_handle_register(L, &listing_class, NULL, NULL);
+  ocil_layer_transform_register(L);
   luaL_newlib(L, fns);
   lua_createtable(L, 0, 3);
   set_str(L, "gzip", OCI_MEDIA_TYPE_LAYER_GZIP);
   set_str(L, "zstd", OCI_MEDIA_TYPE_LAYER_ZSTD);
   set_str(L, "none", OCI_MEDIA_TYPE_LAYER);
   lua_setfield(L, -2, "media_types");
+  set_int(L, "threads_max", OCI_LAYER_THREADS_MAX);
   return 1;
 }

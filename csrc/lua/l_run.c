@@ -1,6 +1,12 @@
 /* core.run (OCI_WITH_IMAGE): what `img:run` needs from C (csrc/image/run.c):
      process(argv, {cwd=, timeout=, output=function(stream, data)})
        -> {exit_code=, signal=, timed_out=, interrupted=, stderr_tail=}
+     start(argv, {cwd=, timeout=, output=}) -> Proc: started, not waited
+       for; proc:pump([timeout_ms]) -> done, proc:finish() -> the result
+       (less interrupted; the process killed when it still runs),
+     block_signals() -> bits, restore_signals(bits), pending_signal() ->
+       SIGINT/SIGTERM/SIGHUP/SIGQUIT taken when blocked and arrived, or nil
+       (oci.build.parallel waits for them between its processes),
      reraise(sig), mount_overlay(lower, upper, work, target),
      unmount(target), upper_to_changeset(upper),
      mark_content_changes(lower, upper) -> number of files marked,
@@ -13,6 +19,8 @@
 #include <lauxlib.h>
 #include <limits.h>
 #include <lua.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,9 +304,185 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* ---- start(argv, opts) -> Proc: a process pumped by the caller -------- */
+
+#define PROC_MT "ocispec.run.Proc"
+
+/* The handle's extra bytes: the output context oci_run_pump calls with. */
+typedef struct proc_ctx {
+  out_ctx out;
+} proc_ctx;
+
+static void proc_release(void *p) {
+  oci_run_finish(p, NULL);
+}
+
+static const ocil_handle_class proc_class = {PROC_MT, proc_release, NULL, 1};
+
+/* argv of the table at idx, in a userdata pushed on the stack. */
+static const char **check_argv(lua_State *L, int idx, oci_error *err,
+                               int *bad) {
+  lua_Integer n = luaL_len(L, idx);
+  luaL_argcheck(L, n >= 1 && n < 4096, idx, "argv: 1 to 4095 strings expected");
+  const char **argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(n + 1), 0);
+  luaL_checkstack(L, (int)n + 8, "argv too long");
+  *bad = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, idx, i);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (!s || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "argv[%d]: string expected", (int)i);
+    if (strlen(s) != len) {
+      oci_error_set(err, OCI_EINVAL, "argv[%d]: holds a NUL byte", (int)i);
+      *bad = 1;
+      return NULL;
+    }
+    argv[i - 1] = s; /* stays on the stack while we start */
+  }
+  argv[n] = NULL;
+  return argv;
+}
+
+static int l_start(lua_State *L) {
+  static const char *const known[] = {"cwd", "timeout", "output", NULL};
+  oci_error err = {0};
+  lua_settop(L, 2);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  oci_run_options o = OCI_RUN_OPTIONS_INIT;
+  int has_output = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ocil_check_options(L, 2, known, NULL);
+    lua_getfield(L, 2, "cwd");
+    o.cwd = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+    lua_getfield(L, 2, "timeout");
+    o.timeout = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+    lua_getfield(L, 2, "output");
+    if (!lua_isnil(L, -1)) {
+      luaL_checktype(L, -1, LUA_TFUNCTION);
+      has_output = 1;
+    }
+  }
+  int fn = lua_gettop(L); /* the output function, or nil */
+  int bad;
+  const char **argv = check_argv(L, 1, &err, &bad);
+  if (bad) return ocil_parts_push_error(L, &err);
+  ocil_handle *h = ocil_handle_new(L, &proc_class, sizeof(proc_ctx), 1);
+  proc_ctx *c = ocil_handle_extra(h);
+  memset(c, 0, sizeof *c);
+  if (has_output) {
+    lua_pushvalue(L, fn);
+    lua_setiuservalue(L, -2, 1);
+    o.output = on_output;
+    o.output_ctx = &c->out;
+  }
+  oci_run_proc *p;
+  if (oci_run_start((const char *const *)argv, &o, &p, &err))
+    return ocil_parts_push_error(L, &err);
+  h->p = p;
+  return 1;
+}
+
+/* proc:pump([timeout_ms]) -> done (boolean) | nil, msg, err; the output
+   function's error is raised (the process killed). */
+static int m_pump(lua_State *L) {
+  ocil_handle *h = ocil_handle_check(L, 1, &proc_class);
+  lua_Integer ms = luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, ms >= 0 && ms <= 60000, 2, "timeout_ms: 0 to 60000");
+  lua_settop(L, 2);
+  proc_ctx *c = ocil_handle_extra(h);
+  lua_getiuservalue(L, 1, 1); /* the output function (or nil) at 3 */
+  c->out.L = L;
+  c->out.fn = 3;
+  c->out.failed = 0;
+  bool done = false;
+  oci_error err = {0};
+  ocil_handle_use(L, 1, &proc_class, 1);
+  int rc = oci_run_pump(h->p, (int)ms, &done, &err);
+  ocil_handle_use(L, 1, &proc_class, -1);
+  if (c->out.failed) return lua_error(L); /* the callback's error */
+  if (rc) return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+/* proc:finish() -> {exit_code=, signal=, timed_out=, stderr_tail=}: kills
+   the process when it still runs, waits for it; the handle is closed. */
+static int m_finish(lua_State *L) {
+  ocil_handle *h = ocil_handle_check(L, 1, &proc_class);
+  oci_run_result *r = lua_newuserdatauv(L, sizeof *r, 0);
+  oci_run_proc *p = h->p;
+  h->p = NULL;
+  oci_run_finish(p, r);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, r->exit_code);
+  lua_setfield(L, -2, "exit_code");
+  lua_pushinteger(L, r->signal);
+  lua_setfield(L, -2, "signal");
+  lua_pushboolean(L, r->timed_out);
+  lua_setfield(L, -2, "timed_out");
+  lua_pushlstring(L, r->stderr_tail, r->tail_len);
+  lua_setfield(L, -2, "stderr_tail");
+  return 1;
+}
+
+/* ---- the signals a RUN waits for: SIGINT, SIGTERM, SIGHUP, SIGQUIT ---- */
+
+static const int wait_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+/* block_signals() -> the bits (1 << i, i an index in wait_sigs) of those
+   that were already blocked; blocks them all in the calling thread. */
+static int l_block_signals(lua_State *L) {
+  sigset_t s, old;
+  sigemptyset(&s);
+  for (int i = 0; i < 4; i++)
+    sigaddset(&s, wait_sigs[i]);
+  pthread_sigmask(SIG_BLOCK, &s, &old);
+  lua_Integer bits = 0;
+  for (int i = 0; i < 4; i++)
+    if (sigismember(&old, wait_sigs[i])) bits |= (lua_Integer)1 << i;
+  lua_pushinteger(L, bits);
+  return 1;
+}
+
+/* restore_signals(bits): unblocks those not in bits. */
+static int l_restore_signals(lua_State *L) {
+  lua_Integer bits = luaL_checkinteger(L, 1);
+  sigset_t s;
+  sigemptyset(&s);
+  for (int i = 0; i < 4; i++)
+    if (!(bits & ((lua_Integer)1 << i))) sigaddset(&s, wait_sigs[i]);
+  pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+  return 0;
+}
+
+/* pending_signal() -> the number of a blocked one that arrived (taken), or
+   nil. */
+static int l_pending_signal(lua_State *L) {
+  sigset_t s;
+  sigemptyset(&s);
+  for (int i = 0; i < 4; i++)
+    sigaddset(&s, wait_sigs[i]);
+  struct timespec zero = {0, 0};
+  int sig = sigtimedwait(&s, NULL, &zero);
+  if (sig > 0)
+    lua_pushinteger(L, sig);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
 int ocil_push_run_lib(lua_State *L) {
+  static const luaL_Reg proc_methods[] = {
+      {"pump", m_pump}, {"finish", m_finish}, {NULL, NULL}};
+  ocil_handle_register(L, &proc_class, proc_methods, NULL);
   static const luaL_Reg fns[] = {
       {"process", l_process},
+      {"start", l_start},
+      {"block_signals", l_block_signals},
+      {"restore_signals", l_restore_signals},
+      {"pending_signal", l_pending_signal},
       {"reraise", l_reraise},
       {"mount_overlay", l_mount_overlay},
       {"unmount", l_unmount},

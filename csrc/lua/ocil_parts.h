@@ -32,6 +32,9 @@ int ocil_push_digest_lib(lua_State *L);
 int ocil_push_reference_lib(lua_State *L);
 int ocil_push_unpack_lib(lua_State *L);
 int ocil_push_layer_lib(lua_State *L);
+/* core.layer.transform and its metatables (l_layer_transform.c) */
+int ocil_layer_transform(lua_State *L);
+void ocil_layer_transform_register(lua_State *L);
 int ocil_push_layout_lib(lua_State *L);   /* core.layout (l_layout.c) */
 int ocil_push_registry_lib(lua_State *L); /* core.registry (l_registry.c) */
 int ocil_push_fs_lib(lua_State *L);       /* core.fs (l_fs.c) */

@@ -292,6 +292,10 @@ static int delete_path(oci_registry *r, const char *repo, const char *kind,
   reg_req q = {
       .method = "DELETE", .url = t.url, .scope = t.scope, .max_body = 1u << 16};
   rc = reg_call(r, &q, err);
+  if (!rc)
+    reg_cap_set(&r->caps->deletion, OCI_REGISTRY_CAP_YES, false);
+  else if (rc == OCI_EREGISTRY && r->last_status == 405)
+    reg_cap_set(&r->caps->deletion, OCI_REGISTRY_CAP_NO, false);
   target_free(&t);
   return rc;
 }
@@ -526,6 +530,8 @@ static int range_check(range_sink *s, oci_error *err) {
   s->checked = true;
   if (s->p->status == 200) {
     if (!s->offset) return OCI_OK;
+    /* the Range was ignored: this registry does not do ranges */
+    reg_cap_set(&s->r->caps->range, OCI_REGISTRY_CAP_NO, false);
     s->offset = 0;
     return ol_blob_writer_restart(s->w, err);
   }
@@ -539,6 +545,7 @@ static int range_check(range_sink *s, oci_error *err) {
                     "HTTP %ld with Content-Range %s to a request for bytes "
                     "%lld-: refused (not the range asked for)",
                     s->p->status, shown, (long long)s->offset);
+  reg_cap_set(&s->r->caps->range, OCI_REGISTRY_CAP_YES, false);
   return OCI_OK;
 }
 
@@ -569,6 +576,11 @@ static int fetch_resume(oci_registry *r, const char *repo,
   for (unsigned resumed = 0;; resumed++) {
     int64_t have = (int64_t)oci_blob_writer_size(w);
     if (d->size >= 0 && have == d->size) break; /* the commit checks it */
+    if (have && atomic_load(&r->caps->range) == (int)OCI_REGISTRY_CAP_NO) {
+      /* a registry that ignored Range before: the whole blob, no Range */
+      if ((rc = ol_blob_writer_restart(w, err))) break;
+      have = 0;
+    }
     char range[48];
     snprintf(range, sizeof range, "bytes=%lld-", (long long)have);
     range_sink s = {.r = r,
@@ -688,8 +700,11 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
   if (rc) goto out;
   if (p.status == 201 && mounted) {
     *mounted = true;
+    reg_cap_set(&r->caps->mount, OCI_REGISTRY_CAP_YES, false);
     goto out;
   }
+  if (mounted && p.status == 202) /* asked to mount, given a session */
+    reg_cap_set(&r->caps->mount, OCI_REGISTRY_CAP_NO, true);
   if (p.status != 202 || !p.location) {
     rc = reg_fail(err, OCI_EREGISTRY, "POST", url,
                   "expected 202 with a Location, got %ld%s", p.status,
@@ -705,6 +720,7 @@ static int start_upload(oci_registry *r, const char *repo, const char *query,
       m = REG_CHUNK_MIN_MAX;
     *chunk_min = m < 0 ? 0 : m > REG_CHUNK_MIN_MAX ? REG_CHUNK_MIN_MAX : m;
   }
+  if (chunk_min) atomic_store(&r->caps->chunk_min, (long long)*chunk_min);
   if (!(*location = reg_resolve_location(r, p.location))) rc = reg_nomem(err);
 out:
   reg_resp_free(&p);
@@ -722,6 +738,64 @@ static void cancel_upload(oci_registry *r, const char *location,
                .max_body = 1u << 16};
   oci_error ignored;
   (void)reg_call(r, &q, &ignored); /* best effort */
+}
+
+/* "0-N" or "bytes=0-N" (the Range of an upload's status: its bytes 0..N
+   arrived; "0-0" is how registries say "nothing yet"): the count of bytes
+   held, or -1 when malformed or not starting at 0. */
+static int64_t upload_range_held(const char *v) {
+  if (!v) return -1;
+  if (!strncasecmp(v, "bytes=", 6)) v += 6;
+  if (v[0] != '0' || v[1] != '-') return -1;
+  int64_t end = header_int(v + 2, INT64_MAX - 1);
+  if (end < 0) return -1;
+  return end ? end + 1 : 0;
+}
+
+/* After a chunk failed: GET on the upload URL (distribution-spec "Resuming
+   an upload"; reference/formats.md) asks how much arrived. *held gets the
+   registry's count (at most sent, the bytes offered so far) and *loc the
+   Location it gives (kept when none); *lost is true when the registry
+   answers 404 (it dropped the session, or, as docker-registry 2.8 does,
+   refuses an upload URL whose state is older than its bytes). */
+static int upload_status(oci_registry *r, char **loc, const char *scope,
+                         int64_t sent, int64_t *held, bool *lost,
+                         oci_error *err) {
+  *held = 0;
+  *lost = false;
+  reg_req q = {
+      .method = "GET", .url = *loc, .scope = scope, .max_body = 1u << 16};
+  static const long ok404[] = {404, 0};
+  reg_resp p;
+  int rc = reg_do(r, &q, ok404, &p, err);
+  if (rc) goto out;
+  if (p.status == 404) {
+    *lost = true;
+    goto out;
+  }
+  int64_t n = upload_range_held(p.range);
+  if (n < 0 || n > sent) {
+    char shown[96];
+    const char *v = p.range ? p.range : "(none)";
+    reg_escape(v, strlen(v), shown, sizeof shown);
+    rc = reg_fail(err, OCI_EREGISTRY, "GET", *loc,
+                  "upload status with Range %s: %s", shown,
+                  n < 0 ? "not a range 0-N" : "more bytes than were sent");
+    goto out;
+  }
+  if (p.location) {
+    char *next = reg_resolve_location(r, p.location);
+    if (!next) {
+      rc = reg_nomem(err);
+      goto out;
+    }
+    free(*loc);
+    *loc = next;
+  }
+  *held = n;
+out:
+  reg_resp_free(&p);
+  return rc;
 }
 
 /* The digest check of one upload: every byte is hashed once as it is read
@@ -843,6 +917,10 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                         ? INT64_MAX / 2
                         : (int64_t)r->o.chunk_size;
     if (chunk < chunk_min) chunk = chunk_min;
+    /* a chunk the network cut (or answered 416) continues where the
+       registry says it stopped, up to retries times for the blob; a
+       registry that lost the session gets the blob again from zero */
+    unsigned resumed = 0;
     while (off < size) {
       int64_t n = size - off;
       if (n > chunk) n = chunk;
@@ -860,11 +938,41 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                    .source_ud = &c,
                    .source_len = n,
                    .rewind = seek ? chunk_rewind : NULL,
+                   .net_resume = seek != NULL,
                    .max_body = 1u << 16,
                    .what = digest,
                    .done_before = off,
                    .total = size};
-      if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
+      rc = reg_do(r, &q, NULL, &p, err);
+      if (rc && seek && resumed < r->o.retries &&
+          (rc == OCI_ENETWORK || (rc == OCI_EREGISTRY && p.status == 416))) {
+        resumed++;
+        reg_resp_free(&p);
+        int64_t held;
+        bool lost;
+        if ((rc = upload_status(r, &loc, scope, off + n, &held, &lost, err)))
+          goto cancel;
+        if (lost) {
+          free(loc);
+          loc = NULL;
+          if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min,
+                                 err)))
+            goto out;
+          if (chunk < chunk_min) chunk = chunk_min;
+          held = 0;
+        }
+        off = held;
+        if (seek(ud, off)) {
+          rc = oci_error_set(err, OCI_EIO,
+                             "blob %s: cannot go back to byte %lld of the "
+                             "source to resume the upload",
+                             digest, (long long)off);
+          goto cancel;
+        }
+        if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
+        continue;
+      }
+      if (rc) goto cancel;
       if (c.left) {
         rc = oci_error_set(err, OCI_EMISMATCH,
                            "blob %s: the source ended early", digest);
@@ -1367,6 +1475,20 @@ int reg_tag_schema_index(oci_registry *r, const char *repo, const char *tag,
   return rc;
 }
 
+/* A 404 whose ErrorResponse says NAME_UNKNOWN: the repository is not
+   there, which tells nothing about the referrers API. */
+static bool name_unknown(const reg_resp *p) {
+  oci_dist_error_response *e = NULL;
+  bool yes =
+      p->body &&
+      oci_dist_error_response_parse(p->body, p->len, NULL, &e, NULL) ==
+          OCI_OK &&
+      e->errors.len && e->errors.items[0]->code &&
+      !strcmp(e->errors.items[0]->code, OCI_ENUM_STR(ERROR_CODE, NameUnknown));
+  oci_dist_error_response_free(e);
+  return yes;
+}
+
 int oci_registry_referrers(oci_registry *r, const char *repo,
                            const char *digest, const char *artifact_type,
                            oci_image_index **out, oci_error *err) {
@@ -1394,11 +1516,17 @@ int oci_registry_referrers(oci_registry *r, const char *repo,
                .accept = OCI_MEDIA_TYPE_IMAGE_INDEX,
                .max_body = OCI_REGISTRY_MANIFEST_MAX};
   /* spec.md "Listing Referrers": a registry that supports the API never
-     answers 404; a 404 means "use the referrers tag schema" */
+     answers 404; a 404 means "use the referrers tag schema" (and, learnt
+     once, the API is not asked again) */
   static const long ok404[] = {404, 0};
-  if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  bool api = atomic_load(&r->caps->referrers) != (int)OCI_REGISTRY_CAP_NO;
+  if (api && (rc = reg_do(r, &q, ok404, &p, err))) goto out;
+  if (api && p.status == 404 && !name_unknown(&p))
+    reg_cap_set(&r->caps->referrers, OCI_REGISTRY_CAP_NO, false);
+  else if (api && p.status != 404)
+    reg_cap_set(&r->caps->referrers, OCI_REGISTRY_CAP_YES, false);
   bool filtered = false;
-  if (p.status != 404) {
+  if (api && p.status != 404) {
     oci_error pe;
     rc = oci_image_index_parse(p.body ? p.body : "", p.len, NULL, out, &pe);
     if (rc == OCI_ENOMEM) {

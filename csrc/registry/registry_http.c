@@ -36,6 +36,7 @@ void reg_resp_free(reg_resp *p) {
   free(p->filters_applied);
   free(p->content_range);
   free(p->chunk_min);
+  free(p->range);
   memset(p, 0, sizeof *p);
   p->content_length = -1;
 }
@@ -376,6 +377,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   HDR("oci-filters-applied", filters_applied);
   HDR("content-range", content_range);
   HDR("oci-chunk-min-length", chunk_min);
+  HDR("range", range);
 #undef HDR
   if (kl == 14 && !strncasecmp(buf, "content-length", 14)) {
     char *t = dup_trim(v, vl);
@@ -581,6 +583,8 @@ static int on_seek(void *ud, curl_off_t off, int origin) {
   xfer *x = ud;
   const reg_req *q = x->req;
   if (origin != SEEK_SET || off != 0) return CURL_SEEKFUNC_CANTSEEK;
+  /* a chunk PATCH is not replayed blindly: part of it may have arrived */
+  if (q->net_resume) return CURL_SEEKFUNC_CANTSEEK;
   if (q->source) {
     if (!q->rewind || q->rewind(q->source_ud)) return CURL_SEEKFUNC_CANTSEEK;
   } else {
@@ -719,6 +723,10 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
                  strstr(r->curl_err, "wrong version number");
     char why[CURL_ERROR_SIZE];
     const char *cw = r->curl_err[0] ? r->curl_err : curl_easy_strerror(*cc);
+    /* curl wanted to send the body again on a new connection (the reused
+       one died) and on_seek said no */
+    if (*cc == CURLE_SEND_FAIL_REWIND && q->net_resume)
+      cw = "the connection closed before an answer";
     reg_escape(cw, strlen(cw), why, sizeof why);
     rc = reg_fail(err, OCI_ENETWORK, q->method, q->url, "%s%s", why,
                   plain ? " (the server does not speak TLS: a plain-HTTP "
@@ -781,7 +789,7 @@ int reg_do(oci_registry *r, const reg_req *q, const long *ok_also, reg_resp *p,
     bool streamed = false;
     int rc = perform_once(r, q, p, err, &cc, &streamed);
     if (rc == OCI_ENETWORK && retryable_curl(cc) && !q->no_retry &&
-        attempt < r->o.retries && replayable && !streamed) {
+        !q->net_resume && attempt < r->o.retries && replayable && !streamed) {
       if (q->source && q->rewind && q->rewind(q->source_ud)) {
         set_last(r, q, NULL);
         return rc;
@@ -927,6 +935,12 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
     fail = true;
   }
   if (!fail && !(r->curl = curl_easy_init())) fail = true;
+  atomic_init(&r->own_caps.referrers, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.range, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.mount, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.deletion, OCI_REGISTRY_CAP_UNKNOWN);
+  atomic_init(&r->own_caps.chunk_min, -1);
+  r->caps = &r->own_caps;
   /* the copies are the ones used; do not keep the caller's pointers */
   r->o.username = r->o.password = r->o.ca_file = r->o.user_agent = NULL;
   r->o.auth_file = NULL;
@@ -951,6 +965,7 @@ oci_registry *reg_clone(const oci_registry *r) {
   c->basic = r->basic;
   c->share = r->share;
   c->cancel = r->cancel;
+  c->caps = r->caps; /* what a worker learns, the client knows */
   bool fail = false;
   c->host = dup_or_null(r->host, &fail);
   c->api_host = dup_or_null(r->api_host, &fail);
@@ -1032,4 +1047,32 @@ void oci_registry_last_response(const oci_registry *r,
 
 void oci_registry_get_stats(const oci_registry *r, oci_registry_stats *out) {
   *out = r->stats;
+}
+
+void reg_cap_set(atomic_int *cap, oci_registry_cap v, bool yes_stays) {
+  if (v == OCI_REGISTRY_CAP_NO && yes_stays) {
+    int unknown = OCI_REGISTRY_CAP_UNKNOWN;
+    atomic_compare_exchange_strong(cap, &unknown, (int)v);
+    return;
+  }
+  atomic_store(cap, (int)v);
+}
+
+void oci_registry_capabilities_init(oci_registry_capabilities *c) {
+  *c = (oci_registry_capabilities)OCI_REGISTRY_CAPABILITIES_INIT;
+}
+
+int oci_registry_get_capabilities(const oci_registry *r,
+                                  oci_registry_capabilities *out,
+                                  oci_error *err) {
+  oci_error_reset(err);
+  int rc = oci_options_check(err, "oci_registry_capabilities", out->version,
+                             OCI_REGISTRY_CAPABILITIES_VERSION);
+  if (rc) return rc;
+  out->referrers = (oci_registry_cap)atomic_load(&r->caps->referrers);
+  out->range = (oci_registry_cap)atomic_load(&r->caps->range);
+  out->mount = (oci_registry_cap)atomic_load(&r->caps->mount);
+  out->deletion = (oci_registry_cap)atomic_load(&r->caps->deletion);
+  out->chunk_min = (int64_t)atomic_load(&r->caps->chunk_min);
+  return OCI_OK;
 }

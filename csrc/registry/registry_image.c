@@ -502,7 +502,10 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
     dst->stats.blobs_skipped++;
     return OCI_OK;
   }
-  if (src == dst && strcmp(src_repo, dst_repo)) {
+  /* a registry that answered a mount with an upload session is not asked
+     to mount again (oci_registry_capabilities) */
+  if (src == dst && strcmp(src_repo, dst_repo) &&
+      atomic_load(&dst->caps->mount) != (int)OCI_REGISTRY_CAP_NO) {
     bool mounted = false;
     if ((rc = oci_registry_mount_blob(dst, dst_repo, src_repo, b->digest,
                                       &mounted, err)))

@@ -21,6 +21,18 @@ typedef struct reg_token {
   int64_t refresh_at_ms; /* CLOCK_MONOTONIC: fetched again from then on */
 } reg_token;
 
+/* What the registry showed it supports (oci_registry_capabilities): an
+   oci_registry_cap each, chunk_min -1 until an upload opened. Shared by a
+   client and the clones of its workers (reg_clone), hence atomic. */
+typedef struct reg_caps {
+  atomic_int referrers, range, mount, deletion;
+  atomic_llong chunk_min;
+} reg_caps;
+
+/* Records a capability; with yes_stays a NO does not replace a YES (a
+   mount answered 202 may only mean that the source lacks the blob). */
+void reg_cap_set(atomic_int *cap, oci_registry_cap v, bool yes_stays);
+
 struct oci_registry {
   char *host;     /* as given: "127.0.0.1:5000" */
   char *api_host; /* contacted: docker.io -> registry-1.docker.io */
@@ -47,6 +59,9 @@ struct oci_registry {
      every transfer at least once a second (nonzero: stop) */
   CURLSH *share;
   atomic_int *cancel;
+  /* the capabilities learnt: own_caps, or the parent client's (a worker) */
+  reg_caps own_caps;
+  reg_caps *caps;
 };
 
 /* Response headers the client reads (NULL when absent; owned by the
@@ -56,7 +71,8 @@ typedef struct reg_resp {
   char *body; /* buffered body (NUL-terminated), NULL when streamed */
   size_t len;
   char *content_type, *location, *content_digest, *link, *www_authenticate,
-      *retry_after, *oci_subject, *filters_applied, *content_range, *chunk_min;
+      *retry_after, *oci_subject, *filters_applied, *content_range, *chunk_min,
+      *range; /* Range: of an upload's status (bytes the registry holds) */
   int64_t content_length; /* -1 when absent */
 } reg_resp;
 void reg_resp_free(reg_resp *p);
@@ -86,6 +102,10 @@ typedef struct reg_req {
   size_t max_body;
   bool follow;         /* follow redirects (blob GET) */
   bool no_retry;       /* a request that must not be repeated */
+  bool net_resume;     /* a network failure is returned at once: neither
+                          reg_do nor curl (a reused connection that died)
+                          sends the body again; the caller asks the
+                          registry how much arrived (a chunk PATCH) */
   bool keep_last;      /* a cleanup: leaves last_* (the failure) alone */
   const char *what;    /* for progress: the digest moved, or NULL */
   int64_t done_before; /* for progress: bytes of `what` moved earlier */

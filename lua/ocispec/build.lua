@@ -108,11 +108,17 @@ M.Image = Image
 -- ["os.features"]=} (default: the host's os and architecture),
 -- `created` (RFC 3339 string or Unix seconds; default SOURCE_DATE_EPOCH,
 -- else none), `author`, `compression` for layers ("gzip", "zstd",
--- "none"; default "gzip"), `level`, `uid`/`gid` (owners of every layer
+-- "none"; default "gzip"), `level`, `threads` (compression threads of
+-- each layer, as `ocispec.layer.build`), `uid`/`gid` (owners of every layer
 -- entry), `annotations` (manifest annotations); the build cache
 -- (`ocispec.build_cache`): `cache` (nil: run, copy and copy_from steps
 -- are cached; true: add_layer too; false: nothing), `no_cache` (look
--- nothing up, still record), `cache_dir`, `on_step`.
+-- nothing up, still record), `cache_dir`, `on_step`; sharing it through a
+-- registry: `cache_from` (a reference or a list: artifacts a step's
+-- result is looked up in when the layout has none), `cache_to` (a
+-- reference with a tag: `commit` pushes the results of this image's
+-- steps there), `cache_registry` (their connection options, as
+-- `ocispec.registry.connect`).
 function Image.new(layout, opts)
   local self = new_image(layout, opts, 3) -- not a tail call: the level counts this frame
   return self
@@ -120,8 +126,8 @@ end
 
 -- Image.new, raising misuse errors at `level` (seen from here): the
 -- caller of Image.new or of Image.from.
-local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "uid", "gid", "annotations",
-  "cache", "no_cache", "cache_dir", "on_step" }
+local IMAGE_OPTIONS = { "platform", "created", "author", "compression", "level", "threads", "uid", "gid",
+  "annotations", "cache", "no_cache", "cache_dir", "on_step", "cache_from", "cache_to", "cache_registry" }
 
 new_image = function(layout, opts, level)
   if type(layout) ~= "table" and type(layout) ~= "userdata" then
@@ -133,11 +139,27 @@ new_image = function(layout, opts, level)
   local core = require "ocispec.core"
   local platform = opts.platform or {}
   if type(platform) ~= "table" then error("Image.new: platform must be a table", level) end
+  local from = opts.cache_from
+  if from ~= nil and type(from) ~= "string" then
+    if type(from) ~= "table" then error("Image.new: cache_from must be a reference or a list of them", level) end
+    for i, r in ipairs(from) do
+      if type(r) ~= "string" then
+        error(("Image.new: cache_from[%d]: string expected, got %s"):format(i, type(r)), level)
+      end
+    end
+  end
+  if opts.cache_to ~= nil and type(opts.cache_to) ~= "string" then
+    error("Image.new: cache_to must be a reference, got " .. type(opts.cache_to), level)
+  end
+  if opts.cache_registry ~= nil and type(opts.cache_registry) ~= "table" then
+    error("Image.new: cache_registry must be a table of connection options", level)
+  end
   local self = setmetatable({
     layout = layout,
     created = created_time(opts, level + 1),
     compression = opts.compression or "gzip",
     level = opts.level,
+    threads = opts.threads,
     uid = opts.uid,
     gid = opts.gid,
     annotations = copy(opts.annotations),
@@ -145,6 +167,9 @@ new_image = function(layout, opts, level)
     no_cache = opts.no_cache,
     cache_dir = opts.cache_dir,
     on_step = opts.on_step,
+    cache_from = type(from) == "table" and copy(from) or from,
+    cache_to = opts.cache_to,
+    cache_registry = opts.cache_registry,
     layers = {},
     cfg = {
       architecture = platform.architecture or core.host_arch,
@@ -161,6 +186,9 @@ new_image = function(layout, opts, level)
   self.cfg.created = self.created
   if not ({ gzip = true, zstd = true, none = true })[self.compression] then
     error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), level)
+  end
+  if self.threads ~= nil and math.type(self.threads) ~= "integer" then
+    error("Image.new: threads must be an integer, got " .. type(self.threads), level)
   end
   return self
 end
@@ -208,7 +236,7 @@ end
 
 --- Add a layer built by `ocispec.layer.build` from `spec` (`dir`, or
 -- `entries`, or `lower` + `upper`, or `tar`: a tar file or stream, see
--- ocispec.mutate; `compression`, `level`, `mtime`,
+-- ocispec.mutate; `compression`, `level`, `threads`, `mtime`,
 -- `uid`, `gid` default to the image's), written into the layout in one
 -- pass. `created_by` and `comment` go into its history entry.
 -- Returns self, or nil, message, err.
@@ -232,6 +260,7 @@ function Image:_add_layer(spec)
   end
   opts.compression = opts.compression or self.compression
   opts.level = opts.level or self.level
+  if opts.threads == nil then opts.threads = self.threads end
   if opts.uid == nil then opts.uid = self.uid end
   if opts.gid == nil then opts.gid = self.gid end
   opts.output = self.layout:temp_path()
@@ -376,10 +405,26 @@ function Image:config()
   return image.ImageConfiguration.from_table(cfg)
 end
 
+local commit_image -- below: commit without cache_to
+
 --- Write the configuration and the manifest into the layout and, when
--- `tag` is given, tag the manifest. Returns the manifest's descriptor
--- (with the image's platform), or nil, message, err.
+-- `tag` is given, tag the manifest; with `cache_to`, push the build cache
+-- of the image there (`ocispec.build_cache.export`). Returns the
+-- manifest's descriptor (with the image's platform), or nil, message, err.
 function Image:commit(tag)
+  local desc, msg, code = commit_image(self, tag)
+  if not desc then return nil, msg, code end
+  local cache = require "ocispec.build_cache"
+  cache.close(self)
+  if self.cache_to then
+    local ok
+    ok, msg, code = cache.export(self.cache_to, self, self.cache_registry or cache.defaults.cache_registry)
+    if not ok then return nil, msg, code end
+  end
+  return desc
+end
+
+commit_image = function(self, tag)
   local cfg, msg, code = self:config()
   if not cfg then return nil, msg, code end
   local cfg_desc
@@ -429,9 +474,34 @@ end
 -- message, err.
 function Image:copy_from(other, path, dst, opts)
   local c, cache = require "ocispec.build_copy", require "ocispec.build_cache"
-  return cache.step(self, "copy_from", ("COPY --from %s %s"):format(tostring(path), tostring(dst)),
+  local r, msg, err = cache.step(self, "copy_from", ("COPY --from %s %s"):format(tostring(path), tostring(dst)),
     function() return c.key_from(self, other, path, dst, opts) end,
     function() return c.copy_from(self, other, path, dst, opts) end)
+  if r and type(other) == "table" then -- its cached steps are exported with this image's
+    self.cache_parents = self.cache_parents or {}
+    self.cache_parents[#self.cache_parents + 1] = other
+  end
+  return r, msg, err
+end
+
+--- Push the build cache of `images` (an Image or a list: the results of
+-- their cached steps and of the images they copied from) to `ref`
+-- ("host/repo:tag") as an OCI artifact that `cache_from` reads; `opts`:
+-- connection options (`ocispec.registry.connect`). See
+-- `ocispec.build_cache.export`. Returns the pushed descriptor and the
+-- client's stats, or nil, message, err.
+function M.export_cache(ref, images, opts)
+  local d, stats, err = require("ocispec.build_cache").export(ref, images, opts)
+  return d, stats, err
+end
+
+--- Run build stages concurrently: `parallel{stage1_fn, stage2_fn, ...}`
+-- runs each function as a stage whose RUN steps' containers run at the
+-- same time as the other stages'; returns the first result of each, in
+-- order. See `ocispec.build_run.parallel` for what is and is not
+-- concurrent, failures and signals.
+function M.parallel(stages)
+  return require("ocispec.build_run").parallel(stages)
 end
 
 -- ---------------------------------------------------------------- Index

@@ -28,17 +28,29 @@ local image = require "ocispec.image"
 
 local M = {}
 
-M.TAG = "ocispec.build.cache"
+-- the cache's values, declared once in values.def (image.BuildCache)
+local V = core.values.enums.image.BuildCache
+--- The tag of the records' index in a layout.
+M.TAG = V.Tag
+--- The artifactType of the artifact `export` pushes (and `cache_from`
+-- reads); its config, of media type `MAP_TYPE`, is the JSON map key ->
+-- result, its layers the cached layers.
+M.ARTIFACT_TYPE = V.ArtifactType
+M.MAP_TYPE = V.MapType
+--- Largest map `cache_from` reads (16 MiB).
+M.MAP_MAX = 16 * 1024 * 1024
 
---- Defaults for images whose own option is nil: `no_cache`, `on_step`
--- (the CLI's `ocispec build --no-cache` and step lines set them).
+--- Defaults for images whose own option is nil: `no_cache`, `on_step`,
+-- `cache_from`, `cache_registry` (the CLI's `ocispec build` sets them),
+-- and `session` (a list: every image whose steps used the cache is
+-- appended once; `ocispec build --cache-to` exports them).
 M.defaults = {}
--- the artifactType of the records (this module's own, declared here only)
-local ARTIFACT_TYPE = "application/vnd.ocispec.build.cache.v1"
-local KEY = "org.ocispec.build.cache.key"
-local DIFF_ID = "org.ocispec.build.cache.diff-id"
-local CREATED_BY = "org.ocispec.build.cache.created-by"
-local COMMENT = "org.ocispec.build.cache.comment"
+-- a local record: its artifactType and annotations
+local RECORD_TYPE = V.RecordType
+local KEY = V.KeyAnnotation
+local DIFF_ID = V.DiffIdAnnotation
+local CREATED_BY = V.CreatedByAnnotation
+local COMMENT = V.CommentAnnotation
 
 -- Canonical JSON of a Lua value: sorted keys, no functions.
 local function canon(v, out)
@@ -125,9 +137,16 @@ function M.key(img, kind, args, inputs)
     inputs = inputs or {} }))
 end
 
+-- Whether a threads option asks for the parallel compression format (the
+-- same bytes for every count >= 1; 0 or none: the single-threaded one).
+local function parallel(threads)
+  return math.type(threads) == "integer" and threads > 0 or nil
+end
+
 -- The layer options of img that change a layer's bytes.
 function M.layer_args(img)
-  return { compression = img.compression, level = img.level or "", uid = img.uid or "", gid = img.gid or "" }
+  return { compression = img.compression, level = img.level or "", uid = img.uid or "", gid = img.gid or "",
+    parallel = parallel(img.threads) }
 end
 
 --- The key of `img:add_layer(spec)`: the spec's options and the digests
@@ -135,10 +154,12 @@ end
 function M.add_layer_key(img, spec)
   local args, inputs = { layer = M.layer_args(img) }, {}
   for k, v in pairs(spec) do
-    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" and k ~= "tar" then
+    if k ~= "dir" and k ~= "lower" and k ~= "upper" and k ~= "entries" and k ~= "output" and k ~= "tar"
+      and k ~= "threads" then
       args[k] = v
     end
   end
+  if spec.threads ~= nil then args.layer.parallel = parallel(spec.threads) end
   if type(spec.tar) == "string" then -- a tar file (ocispec.mutate): its content, not its path
     local d, msg, err = core.digest.file(spec.tar)
     if not d then return nil, msg, err end
@@ -240,7 +261,7 @@ function M.store(img, key)
   if not empty then return nil, msg, err end
   local man
   man, msg, err = image.ImageManifest.from_table({
-    schemaVersion = 2, mediaType = image.MediaType.ImageManifest, artifactType = ARTIFACT_TYPE,
+    schemaVersion = 2, mediaType = image.MediaType.ImageManifest, artifactType = RECORD_TYPE,
     config = empty:to_table(), layers = { layer },
     annotations = { [KEY] = key, [DIFF_ID] = diff_id, [CREATED_BY] = h.created_by, [COMMENT] = h.comment },
   })
@@ -265,25 +286,275 @@ function M.store(img, key)
   return L:tag(desc, M.TAG)
 end
 
+-- ------------------------------------------------ sharing through a registry
+
+-- What an image (or the CLI's default) says for option `name`.
+local function opt(img, name)
+  local v = img[name]
+  if v == nil then v = M.defaults[name] end
+  return v
+end
+
+-- Records what step `key` left as img's last layer, for `export`; with a
+-- session (the CLI's --cache-to), the image joins it once.
+local function remember(img, key)
+  local ids, hist = img.cfg.rootfs.diff_ids, img.cfg.history
+  local h = hist[#hist] or {}
+  img.cache_records = img.cache_records or {}
+  img.cache_records[#img.cache_records + 1] = { key = key, layer = img.layers[#img.layers],
+    diff_id = ids[#ids], created_by = h.created_by, comment = h.comment }
+  local s = M.defaults.session
+  if s then
+    for _, x in ipairs(s) do
+      if x == img then return end
+    end
+    s[#s + 1] = img
+  end
+end
+
+-- A value from the registry shown in a note: at most 100 bytes, control
+-- characters replaced.
+local function shown(v)
+  return (tostring(v):sub(1, 100):gsub("[%z\1-\31\127]", "?"))
+end
+
+local function is_digest(s)
+  return type(s) == "string" and s:match("^sha256:%x+$") ~= nil and #s == 71
+end
+
+-- The artifact at `ref` (a manifest of artifactType ARTIFACT_TYPE whose
+-- config is the map), read once per image: {client=, repo=, records=,
+-- layers= (digest -> descriptor table)} or {error=}. Everything in it
+-- came from the registry: each entry is checked where it is used.
+local function remote(img, ref)
+  img.cache_remote = img.cache_remote or {}
+  local st = img.cache_remote[ref]
+  if st then return st end
+  st = {}
+  img.cache_remote[ref] = st
+  local registry = require "ocispec.registry"
+  local r, msg = registry.parse_reference(ref)
+  if not r then
+    st.error = msg
+    return st
+  end
+  local c
+  c, msg = registry.connect(r.host, opt(img, "cache_registry"))
+  if not c then
+    st.error = msg
+    return st
+  end
+  st.client, st.repo = c, r.repository
+  local man
+  man, msg = c:get_manifest(r.repository, r.reference)
+  if not man then
+    st.error = msg
+    return st
+  end
+  local t = man:to_table()
+  if t.artifactType ~= M.ARTIFACT_TYPE or type(t.config) ~= "table" or t.config.mediaType ~= M.MAP_TYPE then
+    st.error = ("not a build cache (artifactType %s, config %s; expected %s, %s)"):format(
+      shown(t.artifactType), shown(t.config and t.config.mediaType), M.ARTIFACT_TYPE, M.MAP_TYPE)
+    return st
+  end
+  local bytes
+  bytes, msg = c:get_blob(r.repository, t.config.digest, M.MAP_MAX) -- digest-verified
+  if not bytes then
+    st.error = "map " .. t.config.digest .. ": " .. tostring(msg)
+    return st
+  end
+  local map
+  map, msg = core.json_decode(bytes)
+  if type(map) ~= "table" or type(map.records) ~= "table" then
+    st.error = "map " .. t.config.digest .. ": " .. (msg or "no \"records\" object")
+    return st
+  end
+  st.records, st.layers = map.records, {}
+  for _, l in ipairs(t.layers or {}) do
+    if is_digest(l.digest) then
+      -- only what a layer descriptor needs: urls or annotations of a
+      -- stranger's artifact never reach the image
+      st.layers[l.digest] = { mediaType = l.mediaType, digest = l.digest, size = l.size }
+    end
+  end
+  return st
+end
+
+-- The result of entry `e` of a remote map, its layer fetched into img's
+-- layout (digest and size verified) and its diff_id checked against the
+-- layer's content; or nil and why it cannot be used.
+local function fetch(img, st, e)
+  if type(e) ~= "table" then return nil, "the entry is not an object" end
+  local desc = is_digest(e.layer) and st.layers[e.layer]
+  if not desc then
+    return nil, ("layer %s is not among the artifact's layers"):format(shown(e.layer))
+  end
+  if not image.MediaType.is_layer(desc.mediaType) then
+    return nil, ("layer %s: %s is not a layer media type"):format(desc.digest, shown(desc.mediaType))
+  end
+  if not is_digest(e.diff_id) then return nil, ("layer %s: no valid diff_id"):format(desc.digest) end
+  for _, k in ipairs({ "created_by", "comment" }) do
+    if e[k] ~= nil and type(e[k]) ~= "string" then
+      return nil, ("layer %s: %s is not a string"):format(desc.digest, k)
+    end
+  end
+  local d, msg = image.Descriptor.from_table(desc)
+  if not d then return nil, ("layer %s: %s"):format(desc.digest, msg) end
+  local ok
+  ok, msg = st.client:get_blob_to_layout(st.repo, d, img.layout)
+  if not ok then return nil, ("layer %s: %s"):format(desc.digest, msg) end
+  local r -- hashed as it is decompressed, nothing written
+  r, msg = core.layer.decompress(img.layout:blob_path(desc.digest), nil)
+  if not r then return nil, ("layer %s: %s"):format(desc.digest, msg) end
+  if r.diff_id ~= e.diff_id then
+    return nil, ("layer %s: its diff_id is %s, the cache says %s"):format(desc.digest, r.diff_id, e.diff_id)
+  end
+  return { layer = desc, diff_id = e.diff_id, created_by = e.created_by, comment = e.comment }
+end
+
+--- The result of `key` from the image's `cache_from` references, in
+-- order, or nil and a note saying why an entry or a reference could not
+-- be used (nil when none had the key). A hit's layer is in img's layout.
+function M.lookup_remote(img, key)
+  local refs = opt(img, "cache_from")
+  if refs == nil then return nil end
+  if type(refs) == "string" then refs = { refs } end
+  local notes = {}
+  for _, ref in ipairs(refs) do
+    local st = remote(img, ref)
+    if st.error then
+      if not st.reported then -- once per image, not at every step
+        st.reported = true
+        notes[#notes + 1] = ("cache_from %s: %s"):format(ref, st.error)
+      end
+    elseif st.records[key] ~= nil then
+      local hit, why = fetch(img, st, st.records[key])
+      if hit then
+        hit.remote = ref
+        return hit
+      end
+      notes[#notes + 1] = ("cache_from %s: entry %s: %s"):format(ref, key:sub(8, 19), why)
+    end
+  end
+  return nil, notes[1] and table.concat(notes, "; ") or nil
+end
+
+--- Closes the registry connections `cache_from` opened for img (they
+-- open again when needed).
+function M.close(img)
+  for _, st in pairs(img.cache_remote or {}) do
+    if st.client then st.client:close() end
+  end
+  img.cache_remote = nil
+end
+
+-- The records of images (and of the images they copied from), each key
+-- once, with the layout holding its layer.
+local function collect(images)
+  local list, seen, visited = {}, {}, {}
+  local function visit(img)
+    if visited[img] then return end
+    visited[img] = true
+    for _, p in ipairs(img.cache_parents or {}) do visit(p) end
+    for _, rec in ipairs(img.cache_records or {}) do
+      if not seen[rec.key] then
+        seen[rec.key] = true
+        list[#list + 1] = { rec = rec, layout = img.layout }
+      end
+    end
+  end
+  for _, img in ipairs(images) do visit(img) end
+  return list
+end
+
+--- Pushes the build cache of `images` (an Image or a list of them: the
+-- results of their cached steps, and of the images they copied from) to
+-- `ref` ("host/repo:tag") as one artifact: an image manifest of
+-- artifactType `ARTIFACT_TYPE` whose config (`MAP_TYPE`) is the JSON map
+-- `{"records": {key: {"layer": digest, "diff_id": ..., "created_by": ...,
+-- "comment": ...}}}` and whose layers are the cached layers. Blobs the
+-- registry has are skipped; the others move `jobs` at once. `opts`:
+-- connection options (`ocispec.registry.connect`). Returns the pushed
+-- descriptor and the client's stats, or nil, message, err.
+function M.export(ref, images, opts)
+  if type(ref) ~= "string" then error("export: ref: string expected, got " .. type(ref), 2) end
+  if type(images) ~= "table" then error("export: an Image or a list of Images expected", 2) end
+  if getmetatable(images) ~= nil or images.layout then images = { images } end
+  if opts ~= nil and type(opts) ~= "table" then error("export: options must be a table", 2) end
+  local registry = require "ocispec.registry"
+  local r, msg, err = registry.parse_reference(ref)
+  if not r then return nil, msg, err end
+  if r.digest then return util.fail("invalid", ("cache_to %s: a tag is needed, not a digest"):format(ref)) end
+  local list = collect(images)
+  if #list == 0 then return util.fail("invalid", ("cache_to %s: no cached step to export"):format(ref)) end
+  local L = images[1].layout
+  local map_records, layers, have = {}, {}, {}
+  for _, x in ipairs(list) do
+    local rec = x.rec
+    local l = rec.layer
+    if not have[l.digest] then
+      have[l.digest] = true
+      if x.layout ~= L and not L:has_blob(l.digest) then
+        local ok
+        ok, msg, err = L:put_blob_file(x.layout:blob_path(l.digest), l.mediaType)
+        if not ok then return nil, msg, err end
+      end
+      layers[#layers + 1] = { mediaType = l.mediaType, digest = l.digest, size = l.size }
+    end
+    map_records[rec.key] = { layer = l.digest, diff_id = rec.diff_id, created_by = rec.created_by,
+      comment = rec.comment }
+  end
+  local map
+  map, msg, err = L:put_blob(core.json_encode({ records = map_records }), M.MAP_TYPE)
+  if not map then return nil, msg, err end
+  local man
+  man, msg, err = image.ImageManifest.from_table({ schemaVersion = 2, mediaType = image.MediaType.ImageManifest,
+    artifactType = M.ARTIFACT_TYPE, config = map:to_table(), layers = layers })
+  if not man then return nil, msg, err end
+  local desc
+  desc, msg, err = L:put_document(man)
+  if not desc then return nil, msg, err end
+  local c
+  c, msg, err = registry.connect(r.host, opts)
+  if not c then return nil, msg, err end
+  local d
+  d, msg, err = c:push(L, desc:digest(), r.repository, r.tag or "latest")
+  local stats = d and c:stats()
+  c:close()
+  if not d then return nil, ("cache_to %s: %s"):format(ref, msg), err end
+  return d, stats
+end
+
 local now = core.run.now
 
 --- Run a layer step with the cache: `key_fn()` gives the step's key (or
 -- nil, message, err), `run_fn()` does the step (adds one layer; returns
--- img or nil, message, err). On a hit the cached layer is added instead.
+-- img or nil, message, err). On a hit (the layout's records, else
+-- `cache_from`) the cached layer is added instead. `on_step` gets
+-- `remote` (the cache_from reference of a hit) and `note` (why a
+-- cache_from entry was not used).
 function M.step(img, kind, description, key_fn, run_fn)
   if img.cache == false then return run_fn() end
   local key, msg, err = key_fn()
   if not key then return nil, msg, err end
   local t0 = now()
-  local no_cache = img.no_cache
-  if no_cache == nil then no_cache = M.defaults.no_cache end
-  local on_step = img.on_step or M.defaults.on_step
+  local no_cache = opt(img, "no_cache")
+  local on_step = opt(img, "on_step")
+  local note
   if not no_cache then
     local hit = M.lookup(img, key)
+    if not hit then hit, note = M.lookup_remote(img, key) end
     if hit then
       img:add_layer_descriptor(hit.layer, hit.diff_id, { created_by = hit.created_by, comment = hit.comment })
+      if hit.remote then -- recorded here too: the next build needs no registry
+        local stored
+        stored, msg, err = M.store(img, key)
+        if not stored then return util.fail(err or "io", "build cache: " .. tostring(msg)) end
+      end
+      remember(img, key)
       if on_step then
-        on_step({ kind = kind, description = description, cached = true, seconds = 0, key = key })
+        on_step({ kind = kind, description = description, cached = true, seconds = 0, key = key,
+          remote = hit.remote, note = note })
       end
       return img
     end
@@ -294,8 +565,10 @@ function M.step(img, kind, description, key_fn, run_fn)
   local stored
   stored, msg, err = M.store(img, key)
   if not stored then return util.fail(err or "io", "build cache: " .. tostring(msg)) end
+  remember(img, key)
   if on_step then
-    on_step({ kind = kind, description = description, cached = false, seconds = now() - t0, key = key })
+    on_step({ kind = kind, description = description, cached = false, seconds = now() - t0, key = key,
+      note = note })
   end
   return img
 end

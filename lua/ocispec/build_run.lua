@@ -249,6 +249,94 @@ local function describe(cmd)
   return "[" .. table.concat(parts, ",") .. "]"
 end
 
+--- Runs argv like `core.run.process`; inside `parallel` (a stage's
+-- coroutine) the process is started and the stage yields while it runs,
+-- so the other stages go on. Returns the result table, or nil, message,
+-- err.
+function M.process(argv, opts)
+  local sched = M.scheduler
+  local co = coroutine.running()
+  if not sched or not sched.stages[co] then return core.run.process(argv, opts) end
+  local p, msg, err = core.run.start(argv, opts)
+  if not p then return nil, msg, err end
+  while true do
+    if sched.interrupted or sched.failed then -- stop: a signal, or another stage failed
+      local r = p:finish()
+      r.interrupted = sched.interrupted or 0
+      if not sched.interrupted then
+        return util.fail("canceled", "canceled: " .. sched.failed)
+      end
+      return r
+    end
+    local done
+    done, msg, err = p:pump(sched.slice)
+    if done == nil then
+      p:finish()
+      return nil, msg, err
+    end
+    if done then
+      local r = p:finish()
+      r.interrupted = 0
+      return r
+    end
+    coroutine.yield()
+  end
+end
+
+--- Runs the functions of `stages` (a list) as concurrent build stages:
+-- each in a coroutine, switched whenever one waits for its RUN step's
+-- process, so the containers of different stages run at the same time.
+-- Returns the first result of each, in order. What is concurrent: the RUN
+-- commands (runc and what it runs). What is not: the Lua and C work of the
+-- steps (unpacking the lower directory, making and hashing layers, COPY,
+-- the cache), done one stage at a time between the waits. A stage that
+-- raises stops the others' running processes (their RUN fails with code
+-- "canceled") and is raised again once all have ended; SIGINT, SIGTERM,
+-- SIGHUP or SIGQUIT stops them all, lets each clean up, then ends the
+-- process as the signal would. Not nested.
+function M.parallel(stages)
+  if type(stages) ~= "table" then error("parallel: a list of functions expected, got " .. type(stages), 2) end
+  for i, f in ipairs(stages) do
+    if type(f) ~= "function" then error(("parallel: [%d] is not a function (%s)"):format(i, type(f)), 2) end
+  end
+  if M.scheduler then error("parallel: already inside oci.build.parallel", 2) end
+  local sched = { stages = {}, slice = 20 }
+  local cos, results, first_err = {}, {}, nil
+  for i, f in ipairs(stages) do
+    cos[i] = coroutine.create(function() return f() end)
+    sched.stages[cos[i]] = i
+  end
+  local prev = core.run.block_signals()
+  M.scheduler = sched
+  local live = #cos
+  local ok, perr = pcall(function()
+    while live > 0 do
+      for i, co in ipairs(cos) do
+        if coroutine.status(co) == "suspended" then
+          local rok, r = coroutine.resume(co)
+          if not rok then
+            if not first_err then
+              first_err = ("parallel: stage %d: %s"):format(i, tostring(r))
+              sched.failed = ("stage %d failed"):format(i)
+            end
+          elseif coroutine.status(co) == "dead" then
+            results[i] = r
+          end
+          if coroutine.status(co) == "dead" then live = live - 1 end
+        end
+        if not sched.interrupted then sched.interrupted = core.run.pending_signal() end
+      end
+    end
+  end)
+  M.scheduler = nil
+  local sig = sched.interrupted or core.run.pending_signal()
+  core.run.restore_signals(prev)
+  if sig then core.run.reraise(sig) end
+  if not ok then error(perr, 0) end
+  if first_err then error(first_err, 2) end
+  return table.unpack(results, 1, #stages)
+end
+
 --- Run `cmd` (a string for `/bin/sh -c`, or an argv list) in the image and
 -- add its change as one layer with the history entry `RUN <cmd>`.
 -- opts: `env` (a table name → value, on top of the image's Env), `workdir`,
@@ -359,8 +447,7 @@ function M.run(img, cmd, opts)
     -- crun refuses hybrid cgroup hierarchies; a build step needs no limits
     if rt:match("crun$") then argv[#argv + 1] = "--cgroup-manager=disabled" end
     for _, a in ipairs({ "run", "--bundle", tmp, state.id }) do argv[#argv + 1] = a end
-    res, m, e = core.run.process(argv,
-      { timeout = o.timeout, output = output })
+    res, m, e = M.process(argv, { timeout = o.timeout, output = output })
     if not res then return util.fail(e, "RUN: " .. m) end
     if res.interrupted ~= 0 then
       state.interrupted = res.interrupted
@@ -395,7 +482,9 @@ function M.run(img, cmd, opts)
     return img:_add_layer(spec_layer)
   end)
   cleanup()
-  if state.interrupted then core.run.reraise(state.interrupted) end
+  -- inside oci.build.parallel the signal is the scheduler's to raise, once
+  -- every stage has cleaned up
+  if state.interrupted and not M.scheduler then core.run.reraise(state.interrupted) end
   if not ok then error(a, 0) end
   return a, b, c
 end

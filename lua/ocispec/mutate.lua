@@ -794,7 +794,7 @@ local function install_index(build, Index)
   -- unchanged).
   function Index:edit(fn, opts)
     if type(fn) ~= "function" then error("Index:edit: a function expected, got " .. type(fn), 2) end
-    util.check_options(opts, { "platforms", "created", "author", "compression", "level", "uid", "gid" },
+    util.check_options(opts, { "platforms", "created", "author", "compression", "level", "threads", "uid", "gid" },
       "Index:edit")
     opts = opts or {}
     local match = opts.platforms and selector(opts.platforms, 2, "Index:edit")

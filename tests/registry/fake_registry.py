@@ -61,6 +61,9 @@ MODE:
             Content-Length (the client gave up) is logged "SHORT METHOD
             PATH GOT of LENGTH" and committed nowhere
   upload    the same upload endpoint, logging the same, without the 503s
+            (both: a PATCH whose Content-Range does not start at the
+            bytes held answers 416; GET on an upload URL answers 204 with
+            Range: 0-<last byte held> and Location, 404 when unknown)
   referrers  a small registry that keeps what it is sent, per repository,
             and supports the referrers API (distribution-spec v1.1): the
             upload endpoint of "upload", a blob served only by the
@@ -72,12 +75,15 @@ MODE:
             answers 200 with an index of the stored manifests whose subject
             is <digest> (artifactType: the manifest's, else its config's
             mediaType; its annotations), filtered by ?artifactType= with
-            "OCI-Filters-Applied: artifactType"; the subject "broken_subject"
+            "OCI-Filters-Applied: artifactType"; a repository named
+            no-such-repo... answers 404 NAME_UNKNOWN there; the subject
+            "broken_subject"
             of /_fake/blobs gets a 200 whose body is not an image index
   referrers-unfiltered  the same, but the artifactType filter is ignored
             (no OCI-Filters-Applied: the client must filter)
   store     the same store without the referrers API (as a registry of
-            distribution-spec v1.0): /referrers/ answers 404 and a PUT no
+            distribution-spec v1.0): /referrers/ answers 404 (text "404
+            page not found", as docker-registry 2.8) and a PUT no
             OCI-Subject; any body is stored under the Content-Type it came
             with (no validation: what a broken or hostile registry may serve)
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
@@ -95,6 +101,11 @@ MODE:
               post-noloc/...  POST of an upload answers 202 without Location
               patch-noloc/... PATCH answers 202 without Location
               put-200/...     the closing PUT answers 200, not 201
+              range-lie/...   GET on an upload URL claims 1000000 bytes
+                              more than it holds
+              range-short/... GET on an upload URL claims 1000 bytes
+                              fewer than it holds (a PATCH from there
+                              answers 416)
               bad-list/...    tags/list answers 200 with tags that are no
                               list ({"name":..,"tags":"nope"})
               not-json/...    tags/list answers 200 with a body that is no
@@ -109,6 +120,8 @@ MODE:
                               {"token":""}
               realm-ftp/...   a Bearer challenge whose realm is ftp://
               bad-challenge/... a 401 whose WWW-Authenticate does not parse
+DELETE of a manifest or blob answers 405 UNSUPPORTED (deletes disabled) in
+every mode but the stores.
 GET /_fake/blobs answers the JSON {"config", "layer", "manifest": their
 digests, "config_size", "layer_size", "manifest_size", "bad_layer_sha256":
 the digest of the bytes the mismatch mode sends, "broken_subject": see the
@@ -402,6 +415,9 @@ def make_handler(state):
             if path.startswith("/v2/") and path.endswith("/tags/list"):
                 return self.listing("tags", path[len("/v2/"):-len("/tags/list")], TAGS, path, query, head)
             parts = path[len("/v2/"):].rsplit("/", 2) if path.startswith("/v2/") else []
+            if len(parts) == 3 and parts[1] in ("manifests", "blobs") and self.command == "DELETE":
+                # as docker-registry with storage.delete disabled
+                return self.error(405, "UNSUPPORTED", "The operation is unsupported.", head)
             if len(parts) == 3 and parts[1] == "manifests":
                 body = manifests.get(parts[2])
                 if body is None and state.mode == "mismatch" and parts[2].startswith("sha256:"):
@@ -481,6 +497,18 @@ def make_handler(state):
                 return self.send(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, n),
                                             "Range": "0-0"})
             uid = path.rsplit("/", 1)[1]
+            if self.command == "GET":
+                # the upload's status (distribution-spec): the bytes held
+                with state.lock:
+                    data = state.partial.get(uid)
+                if data is None:
+                    return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+                end = len(data) - 1 if data else 0
+                if state.mode == "liar" and repo.startswith("range-lie/"):
+                    end = len(data) + 1000000
+                if state.mode == "liar" and repo.startswith("range-short/") and len(data) > 1000:
+                    end = len(data) - 1001
+                return self.send(204, b"", {"Location": path, "Range": "0-%d" % end})
             key = (self.command, uid, self.headers.get("Content-Range", ""))
             with state.lock:
                 first = key not in state.failed
@@ -490,6 +518,13 @@ def make_handler(state):
                 return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
             if first and state.mode == "upload-retry":
                 return self.error(503, "UNAVAILABLE", "try again later")
+            if self.command == "PATCH":
+                start = (self.headers.get("Content-Range") or "0-0").split("-")[0]
+                with state.lock:
+                    held = len(state.partial[uid])
+                if start.isdigit() and int(start) != held:
+                    return self.error(416, "BLOB_UPLOAD_INVALID",
+                                      "range does not start at %d" % held)
             with state.lock:
                 state.partial[uid] += body
                 data = state.partial[uid]
@@ -558,7 +593,11 @@ def make_handler(state):
             repo, kind, ref = path[len("/v2/"):].rsplit("/", 2)
             if kind == "referrers":
                 if state.mode == "store":
-                    return self.error(404, "NAME_UNKNOWN", "no referrers API here", head)
+                    # as docker-registry 2.8 answers a route it lacks
+                    return self.send(404, b"404 page not found\n",
+                                     {"Content-Type": "text/plain; charset=utf-8"}, head)
+                if repo.startswith("no-such-repo"):
+                    return self.error(404, "NAME_UNKNOWN", "repository name not known to registry", head)
                 if self.command != "GET":
                     return self.error(405, "UNSUPPORTED", "not served by the fake", head)
                 if ref == BROKEN_SUBJECT:

@@ -25,6 +25,17 @@ with GET /_proxy/config?KEY=VALUE&... (every call starts from no faults):
                   its first N (Content-Range and Content-Length made to fit),
                   then closes the client's connection without an answer
                   (cut_times times): the registry holds part of the chunk
+  cut_upload_at=N the same for the PATCH whose Content-Range holds byte N of
+                  the blob: it forwards the bytes before N only
+  no_mount=1      a POST .../blobs/uploads/?mount=&from= is forwarded without
+                  mount and from: the registry opens an upload session (202)
+                  as one without cross-repository mount does
+  track_uploads=1 the proxy keeps the newest Location the registry gave for
+                  each upload (by path) and forwards a request made on an
+                  older URL of that upload to the newest: a registry whose
+                  upload URL stays valid, as distribution-spec describes
+                  (docker-registry 2.8 signs the offset into the URL's
+                  _state and answers 404 BLOB_UPLOAD_INVALID to an old one)
   chunk_min=N     the answer to POST .../blobs/uploads/ carries
                   OCI-Chunk-Min-Length: N
   fail=DIGEST     GETs of that blob answer 500 (no delay)
@@ -34,7 +45,11 @@ with GET /_proxy/config?KEY=VALUE&... (every call starts from no faults):
 GET /_proxy/stats answers JSON: {"max_get": most blob GETs in flight at once,
 "max_put": most upload PUT/PATCH in flight at once, "gets": blob GETs
 forwarded, "ranges": blob GETs that carried a Range header, "body_bytes":
-blob GET body bytes sent to clients, "cuts": connections cut} and resets it.
+blob GET body bytes sent to clients, "cuts": connections cut, "patches": the
+Content-Range of each upload PATCH as the client sent it, "up_bytes": upload
+PATCH/PUT body bytes received from clients, "status": "STATUS RANGE" of each
+GET on an upload URL as the client got it, "mounts": upload POSTs that asked
+to mount} and resets it.
 """
 
 import http.client
@@ -50,11 +65,13 @@ LOCK = threading.Lock()
 FAULTS = {}
 STATS = {}
 ACTIVE = {"get": 0, "put": 0}
+NEWEST = {}  # track_uploads: upload path -> the query of its newest Location
 
 
 def reset_stats():
     STATS.clear()
-    STATS.update(max_get=0, max_put=0, gets=0, ranges=0, body_bytes=0, cuts=0)
+    STATS.update(max_get=0, max_put=0, gets=0, ranges=0, body_bytes=0, cuts=0,
+                 patches=[], up_bytes=0, status=[], mounts=0)
 
 
 reset_stats()
@@ -77,7 +94,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.clear()
                 FAULTS.update(q)
-                if "cut_after" in q or "stall_ms" in q or "cut_upload" in q:
+                if "cut_after" in q or "stall_ms" in q or "cut_upload" in q \
+                        or "cut_upload_at" in q:
                     FAULTS["cuts_left"] = int(q.get("cut_times", "1"))
             body = b"ok"
         else:
@@ -105,6 +123,30 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         with LOCK:
             faults = dict(FAULTS)
         digest = self.path.rsplit("/", 1)[-1].split("?")[0]
+        is_upload = "/blobs/uploads/" in self.path
+        if is_upload and method in ("PATCH", "PUT"):
+            with LOCK:
+                STATS["up_bytes"] += len(body or b"")
+                if method == "PATCH":
+                    STATS["patches"].append(self.headers.get("Content-Range") or "")
+        path = self.path
+        if method == "POST" and is_upload and "mount=" in path:
+            with LOCK:
+                STATS["mounts"] += 1
+            if faults.get("no_mount"):
+                upath, _, uquery = path.partition("?")
+                q = [(k, v) for k, v in urllib.parse.parse_qsl(uquery) if k not in ("mount", "from")]
+                path = upath + ("?" + urllib.parse.urlencode(q) if q else "")
+        if is_upload and faults.get("track_uploads"):
+            upath, _, uquery = path.partition("?")
+            with LOCK:
+                newest = NEWEST.get(upath)
+            if newest is not None and newest != uquery:
+                # the newest Location's parameters (_state) replace the old
+                # ones; the client's own (digest=) stay
+                q = dict(urllib.parse.parse_qsl(uquery, keep_blank_values=True))
+                q.update(urllib.parse.parse_qsl(newest, keep_blank_values=True))
+                path = upath + "?" + urllib.parse.urlencode(q)
         if kind == "get" and faults.get("fail") == digest:
             msg = b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}'
             self.send_response(500)
@@ -122,20 +164,28 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if faults.get("ignore_range") or faults.get("bad_range"):
                 headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         cut_up = None
-        if method == "PATCH" and faults.get("cut_upload") and body:
+        if method == "PATCH" and faults.get("cut_upload_at") and body:
+            start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
+            at = int(faults["cut_upload_at"]) - start
+            with LOCK:
+                if FAULTS.get("cuts_left", 0) > 0 and 0 < at < len(body):
+                    FAULTS["cuts_left"] -= 1
+                    STATS["cuts"] += 1
+                    cut_up = at
+        elif method == "PATCH" and faults.get("cut_upload") and body:
             at = int(faults["cut_upload"])
             with LOCK:
                 if FAULTS.get("cuts_left", 0) > 0 and at < len(body):
                     FAULTS["cuts_left"] -= 1
                     STATS["cuts"] += 1
                     cut_up = at
-            if cut_up is not None:
-                start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
-                body = body[:cut_up]
-                headers = {k: v for k, v in headers.items()
-                           if k.lower() not in ("content-range", "content-length")}
-                headers["Content-Range"] = "%d-%d" % (start, start + cut_up - 1)
-                headers["Content-Length"] = str(cut_up)
+        if cut_up is not None:
+            start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
+            body = body[:cut_up]
+            headers = {k: v for k, v in headers.items()
+                       if k.lower() not in ("content-range", "content-length")}
+            headers["Content-Range"] = "%d-%d" % (start, start + cut_up - 1)
+            headers["Content-Length"] = str(cut_up)
         if kind:
             with LOCK:
                 ACTIVE[kind] += 1
@@ -145,10 +195,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if kind and faults.get("delay_ms"):
                 time.sleep(int(faults["delay_ms"]) / 1000.0)
             conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=60)
-            conn.request(method, self.path, body=body, headers=headers)
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read() if method != "HEAD" else b""
             conn.close()
+            loc = resp.getheader("Location") or ""
+            if is_upload and "/blobs/uploads/" in loc:
+                lu = urllib.parse.urlsplit(loc)
+                with LOCK:
+                    NEWEST[lu.path] = lu.query
+            if is_upload and method == "GET":
+                with LOCK:
+                    STATS["status"].append("%d %s" % (resp.status, resp.getheader("Range") or ""))
         finally:
             if kind:
                 with LOCK:

@@ -15,6 +15,16 @@
    cannot hold a value, gzip header without timestamp or file name,
    single-threaded zstd.
 
+   Threads: the compression runs on a thread of its own while the calling
+   thread reads the files, writes the tar and hashes it (the bytes are the
+   same as on one thread). With oci_layer_options.threads N >= 1 it is
+   parallel as well, in a format of its own that is the same for every
+   N >= 1: zstd in libzstd's multi-threaded mode (whose output does not
+   depend on its worker count), gzip as pigz makes it (128 KiB blocks
+   deflated apart, each primed with the 32 KiB before it, joined by sync
+   flushes into one gzip member). threads 0 (the default) keeps the
+   single-threaded bytes.
+
    From a directory: xattrs of the user., trusted. and security.
    namespaces (not security.selinux, not system.*) go along as sorted PAX
    SCHILY.xattr.NAME records; a file with holes is stored sparse (PAX GNU
@@ -27,6 +37,7 @@
 #error "<ocispec/layer.h>: ocispec was built without OCISPEC_WITH_IMAGE"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,7 +52,7 @@ extern "C" {
 /** Compression of a built layer blob. */
 typedef enum oci_layer_compression {
   OCI_LAYER_GZIP = 0, /**< the default */
-  OCI_LAYER_ZSTD = 1, /**< zstd (single-threaded) */
+  OCI_LAYER_ZSTD = 1, /**< zstd */
   OCI_LAYER_NONE = 2  /**< a plain tar */
 } oci_layer_compression;
 
@@ -86,15 +97,24 @@ typedef struct oci_layer_options {
   const oci_id_map *gid_map;
   size_t n_gid_map;
   /** @} */
+  /* ---- version 3 ---- */
+  /** Compression threads. 0 (the default): one compressing thread beside
+     the caller's, the single-threaded bytes (digests as version 2 gave
+     them). 1 to OCI_LAYER_THREADS_MAX: that many compressing threads, in
+     the parallel format, whose bytes are the same whatever the number:
+     a layer's digest does not depend on the machine building it. */
+  int threads;
 } oci_layer_options;
 
 /** The version of oci_layer_options this library knows. */
-#define OCI_LAYER_OPTIONS_VERSION 2
-/** Defaults: gzip, default level, no clamp, owners kept. */
+#define OCI_LAYER_OPTIONS_VERSION 3
+/** The most compression threads oci_layer_options.threads may ask for. */
+#define OCI_LAYER_THREADS_MAX 64
+/** Defaults: gzip, default level, no clamp, owners kept, threads 0. */
 #define OCI_LAYER_OPTIONS_INIT                                                 \
   {                                                                            \
     OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1, 0, NULL, 0,    \
-        NULL, 0                                                                \
+        NULL, 0, 0                                                             \
   }
 /** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
@@ -218,12 +238,165 @@ OCI_API void oci_layer_listing_free(oci_layer_listing *l);
    fsynced; removed again on failure, so it holds the whole stream or is
    absent). max_bytes bounds the output (0: 64 GiB; OCI_ETOOBIG beyond).
    diff_id (may be NULL) receives the sha256 digest of the uncompressed
-   stream, *size (may be NULL) its length. Neither path is followed
-   through a final symbolic link. */
+   stream, *size (may be NULL) its length. out_path NULL: nothing is
+   written, the stream is only hashed and measured (checking a diff_id).
+   Neither path is followed through a final symbolic link. */
 OCI_API int oci_layer_decompress(const char *path, const char *out_path,
                                  uint64_t max_bytes,
                                  char diff_id[OCI_DIGEST_STRING_MAX],
                                  uint64_t *size, oci_error *err);
+
+/* ---- transforming a layer blob ------------------------------------------ */
+
+/** One extended attribute of a layer entry (a PAX SCHILY.xattr.NAME
+   record); the pointers belong to whoever filled it. */
+typedef struct oci_layer_xattr {
+  const char *name;  /**< e.g. "security.capability" (1 to 255 bytes) */
+  const void *value; /**< len bytes (at most 65536) */
+  size_t len;        /**< value bytes */
+} oci_layer_xattr;
+
+/** Where the content of a file entry of a transform comes from. */
+typedef enum oci_layer_content {
+  OCI_LAYER_CONTENT_KEEP = 0, /**< the input entry's content (new: empty) */
+  OCI_LAYER_CONTENT_BYTES,    /**< bytes, len */
+  OCI_LAYER_CONTENT_FILE,     /**< the regular file at source (no link
+                                 followed at its last component) */
+  OCI_LAYER_CONTENT_PRODUCER  /**< produce() writes it (spooled to a
+                                 temporary file, the tar needs the size
+                                 first) */
+} oci_layer_content;
+
+/** Appends len bytes to the content being produced (given to produce). */
+typedef int (*oci_layer_write_fn)(void *wctx, const void *buf, size_t len,
+                                  oci_error *err);
+
+/** An entry as a transform's callback sees it and edits it in place. On
+   the way in every pointer is the transform's, valid during the callback;
+   the callback may point any of them at its own memory, which must stay
+   valid until the callback is called again or the transform returns. */
+typedef struct oci_layer_tentry {
+  const char *path;    /**< cleaned (no "./", no trailing "/"); "." is the
+                          layer root's own entry */
+  oci_layer_type type; /**< what the entry is (a callback may not change
+                          it: drop the entry and add another) */
+  uint32_t mode;       /**< permission bits */
+  /** owner and modification time (seconds) @{ */
+  int64_t uid, gid, mtime;
+  /** @} */
+  /** owner names ("" when none) @{ */
+  const char *uname, *gname;
+  /** @} */
+  uint64_t size;        /**< content bytes of a file (read only) */
+  const char *linkname; /**< symlink target; hardlink target path; else NULL */
+  /** device number (char, block) @{ */
+  unsigned major, minor;
+  /** @} */
+  const oci_layer_xattr *xattrs; /**< extended attributes */
+  size_t n_xattrs;               /**< how many */
+  oci_layer_content content;     /**< a file's content: where from */
+  const void *bytes;             /**< OCI_LAYER_CONTENT_BYTES */
+  size_t len;                    /**< OCI_LAYER_CONTENT_BYTES */
+  const char *source;            /**< OCI_LAYER_CONTENT_FILE */
+  /** OCI_LAYER_CONTENT_PRODUCER: called once, with pctx, to write the
+     content through write(wctx, ...). */
+  int (*produce)(void *pctx, oci_layer_write_fn write, void *wctx,
+                 oci_error *err);
+  void *pctx; /**< produce's context */
+} oci_layer_tentry;
+
+/** A transform in progress (given to the callbacks). */
+typedef struct oci_layer_transform oci_layer_transform;
+
+/** The per-entry callback: e is filled from the input entry; set *keep to
+   false to drop it, or edit e to rewrite it. Return OCI_OK, or an error
+   (filled into err), which stops the transform. */
+typedef int (*oci_layer_transform_fn)(void *ctx, oci_layer_transform *t,
+                                      oci_layer_tentry *e, bool *keep,
+                                      oci_error *err);
+
+/** How a layer is transformed (start from oci_layer_transform_options_init).
+   The reproducibility options are the layer builder's. */
+typedef struct oci_layer_transform_options {
+  unsigned version; /**< OCI_LAYER_TRANSFORM_OPTIONS_VERSION */
+  /** an oci_layer_compression, or -1 (the default): the input's */
+  int compression;
+  int level;       /**< as oci_layer_options */
+  int clamp_mtime; /**< nonzero: every mtime t becomes min(t, mtime) */
+  int64_t mtime;   /**< seconds, with clamp_mtime */
+  /** >= 0: owner of every entry; -1: as the entries say @{ */
+  int64_t uid, gid;
+  /** @} */
+  oci_layer_transform_fn fn; /**< per input entry, in tar order (may be
+                                NULL: every entry kept) */
+  /** After the last entry (may be NULL): the place to add entries at the
+     end. */
+  int (*finish)(void *ctx, oci_layer_transform *t, oci_error *err);
+  void *ctx; /**< given to fn and finish */
+  /** The input must have this digest (NULL: not checked) and size (-1:
+     not checked): OCI_EMISMATCH, and no output, otherwise. */
+  const char *expected_digest;
+  int64_t expected_size; /**< see expected_digest */
+  /** Limits (0: the unpacker's defaults; 64 MiB for max_read): bytes of
+     the uncompressed input, its entries, and what
+     oci_layer_transform_read returns. @{ */
+  uint64_t max_bytes, max_entries, max_read;
+  /** @} */
+} oci_layer_transform_options;
+
+/** The version of oci_layer_transform_options this header declares. */
+#define OCI_LAYER_TRANSFORM_OPTIONS_VERSION 1
+/** Defaults: the input's compression, no clamp, owners kept, no callback. */
+#define OCI_LAYER_TRANSFORM_OPTIONS_INIT                                       \
+  {                                                                            \
+    OCI_LAYER_TRANSFORM_OPTIONS_VERSION, -1, 0, 0, 0, -1, -1, NULL, NULL,      \
+        NULL, NULL, -1, 0, 0, 0                                                \
+  }
+/** *o = OCI_LAYER_TRANSFORM_OPTIONS_INIT. */
+OCI_API void oci_layer_transform_options_init(oci_layer_transform_options *o);
+
+/** Rewrites the layer blob read from in_fd (gzip, zstd or a plain tar,
+   detected; from its current offset) into a new blob written to out_fd,
+   in one pass, without unpacking: each entry goes through opts->fn in tar
+   order and is written as the callback leaves it, in the same place, with
+   the layer builder's reproducible headers (the same input and callback
+   give the same bytes; a layer the builder made and a callback keeping
+   everything give it back byte for byte).
+
+   Names from the blob are cleaned as the unpacker cleans them (leading
+   "/" and "./" dropped), ".." refused; paths a callback sets or adds are
+   refused when absolute, holding "..", or naming the root; two output
+   entries of one path, where the callback made one of them, are refused.
+   A hard link follows its target: renamed, it is retargeted to the new
+   name; dropped, it is an error (drop the link too). Whiteouts are entries
+   like any other. res is filled as oci_layer_build fills it (entries:
+   written). On failure out_fd holds a partial blob: see
+   oci_layer_transform_file. */
+OCI_API int oci_layer_transform_fd(int in_fd,
+                                   const oci_layer_transform_options *opts,
+                                   int out_fd, oci_layer_result *res,
+                                   oci_error *err);
+
+/** Same into path, atomically (a temporary file beside it, renamed over
+   it): on failure path is not created and a file there is left as it was. */
+OCI_API int oci_layer_transform_file(int in_fd,
+                                     const oci_layer_transform_options *opts,
+                                     const char *path, oci_layer_result *res,
+                                     oci_error *err);
+
+/** During a callback: the current input entry's content, whole (a file's;
+   more than max_read: OCI_ETOOBIG). *data (malloc'd, NUL-terminated for
+   convenience) is the caller's to free(). The entry, if kept with its
+   content, is written with these bytes. */
+OCI_API int oci_layer_transform_read(oci_layer_transform *t, char **data,
+                                     size_t *len, oci_error *err);
+
+/** During a callback (or finish): writes the new entry e now, before the
+   current entry (after every input entry, from finish). e->path must be
+   relative; mode (as given), owner, mtime as given; a hardlink's linkname
+   must name an entry already written. */
+OCI_API int oci_layer_transform_add(oci_layer_transform *t,
+                                    const oci_layer_tentry *e, oci_error *err);
 
 #ifdef __cplusplus
 }

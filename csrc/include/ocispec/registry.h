@@ -115,7 +115,9 @@ typedef struct oci_registry_options {
   size_t chunk_size;      /**< 0: monolithic uploads (POST + PUT); else chunked
                              (POST, PATCH chunks of this size, or of the
                              registry's OCI-Chunk-Min-Length when larger,
-                             PUT) */
+                             PUT); a chunk the network cuts resumes where
+                             the registry says it stopped (see
+                             oci_registry_push_blob) */
   const char *user_agent; /**< default `"ocispec/<version>"` */
   oci_registry_progress_fn progress; /**< NULL: no progress reports */
   void *progress_ud;                 /**< passed to progress */
@@ -213,6 +215,52 @@ typedef struct oci_registry_stats {
 /** Copies the counters into *out. */
 OCI_API void oci_registry_get_stats(const oci_registry *r,
                                     oci_registry_stats *out);
+
+/** What a registry supports, as far as the client has seen: each is
+   learnt from the first request that needs it (no extra request). */
+typedef enum oci_registry_cap {
+  OCI_REGISTRY_CAP_UNKNOWN = 0, /**< nothing needed it yet */
+  OCI_REGISTRY_CAP_YES = 1,     /**< supported */
+  OCI_REGISTRY_CAP_NO = 2       /**< not supported: not asked again */
+} oci_registry_cap;
+
+/** The capabilities a client has learnt (oci_registry_get_capabilities),
+   shared by the client and the workers of its parallel transfers, kept for
+   the client's life (one client, one registry host). Start from
+   OCI_REGISTRY_CAPABILITIES_INIT or oci_registry_capabilities_init. */
+typedef struct oci_registry_capabilities {
+  unsigned version; /**< OCI_REGISTRY_CAPABILITIES_VERSION */
+  /** GET `/v2/<repo>/referrers/<digest>`: 200 yes; 404 no (but a 404
+     NAME_UNKNOWN, which says nothing of the API): oci_registry_referrers
+     then reads the referrers tag schema without asking the API again */
+  oci_registry_cap referrers;
+  /** a blob GET with Range: 206 yes; 200 (the whole blob) no: a cut
+     download is then fetched again whole, without Range */
+  oci_registry_cap range;
+  /** POST ?mount=&from=: 201 yes; 202 (an upload session instead) no,
+     unless a mount succeeded before: oci_registry_copy within one
+     registry then uploads without trying to mount */
+  oci_registry_cap mount;
+  /** DELETE of a manifest or blob: 2xx yes; 405 no */
+  oci_registry_cap deletion;
+  /** the OCI-Chunk-Min-Length of the last upload session opened (0: none
+     given; -1: no session opened yet). distribution-spec names no maximum
+     chunk size header, so there is none here. */
+  int64_t chunk_min;
+} oci_registry_capabilities;
+
+/** The version of oci_registry_capabilities this library knows. */
+#define OCI_REGISTRY_CAPABILITIES_VERSION 1
+/** Every capability unknown. */
+#define OCI_REGISTRY_CAPABILITIES_INIT                                         \
+  { .version = OCI_REGISTRY_CAPABILITIES_VERSION, .chunk_min = -1 }
+/** *c = OCI_REGISTRY_CAPABILITIES_INIT. */
+OCI_API void oci_registry_capabilities_init(oci_registry_capabilities *c);
+/** Fills *out (whose version the caller set: another one is OCI_EINVAL)
+   with what r has learnt. No request is made. */
+OCI_API int oci_registry_get_capabilities(const oci_registry *r,
+                                          oci_registry_capabilities *out,
+                                          oci_error *err);
 
 /** GET /v2/: OCI_OK when the registry answers 200 (after auth). */
 OCI_API int oci_registry_ping(oci_registry *r, oci_error *err);
@@ -318,7 +366,14 @@ typedef ssize_t (*oci_registry_source_fn)(void *ud, void *buf, size_t cap,
 /** Uploads size bytes that hash to digest: POST then PUT ?digest= (one
    request when chunk_size is 0), or POST, PATCH chunks with Content-Range,
    PUT. The source is read once; a source that yields a different length is
-   OCI_EMISMATCH (the registry checks the digest). */
+   OCI_EMISMATCH (the registry checks the digest). A source that can seek
+   (_push_blob_buffer, _file, _from_layout; the blobs of push and copy) makes
+   a chunked upload resumable: a PATCH the network cuts (or answered 416)
+   is never replayed blindly; GET on the upload URL gives the bytes the
+   registry holds (Range: 0-N, at most those sent, else OCI_EREGISTRY) and
+   its Location, and the upload continues from byte N+1, up to retries
+   times per blob; a 404 there (the session lost) starts a new session from
+   byte 0. This function's own source does not seek: not resumed. */
 OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    const char *digest, int64_t size,
                                    oci_registry_source_fn source, void *ud,
@@ -437,6 +492,35 @@ OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *src_reference, oci_registry *dst,
                               const char *dst_repo, const char *dst_tag,
                               oci_image_descriptor **out, oci_error *err);
+
+/** What oci_registry_sync_refs did with one reference. */
+typedef enum oci_registry_sync_result {
+  OCI_SYNC_FAILED = 0,  /**< not copied: the item's err says why */
+  OCI_SYNC_COPIED = 1,  /**< copied */
+  OCI_SYNC_SKIPPED = 2, /**< the destination had the same manifest digest */
+} oci_registry_sync_result;
+
+/** One reference for oci_registry_sync_refs: set reference (a tag, copied
+   to the same tag, or a digest, copied by digest); result and err are
+   written by the call. */
+typedef struct oci_registry_sync_item {
+  const char *reference;           /**< tag or digest at the source */
+  oci_registry_sync_result result; /**< out */
+  oci_error err;                   /**< out: why, when result is FAILED */
+} oci_registry_sync_item;
+
+/** Copies each item's reference of src_repo (at src) to dst_repo (at dst)
+   unless dst already has a manifest of the same digest there (one HEAD on
+   each side then), as `skopeo sync` does, with up to src's `jobs` images
+   at once (each image's blobs one after another). A reference that fails
+   is recorded in its item and the others go on. Returns OCI_OK once every
+   item has its result; an error only for bad arguments, OCI_ENOMEM or the
+   progress callback's cancel (OCI_ECANCELED: items not reached are
+   FAILED with an empty err). src and dst may be the same client. */
+OCI_API int oci_registry_sync_refs(oci_registry *src, const char *src_repo,
+                                   oci_registry *dst, const char *dst_repo,
+                                   oci_registry_sync_item *items, size_t n,
+                                   oci_error *err);
 
 /** What a credential helper printed (oci_registry_run_helper): its exit
    status (128 + the signal when one killed it), stdout and stderr, each

@@ -75,6 +75,35 @@ typedef struct oci_run_result {
 OCI_API int oci_run_process(const char *const *argv, const oci_run_options *o,
                             oci_run_result *r, oci_error *err);
 
+/** A process started by oci_run_start (opaque; oci_run_finish frees it). */
+typedef struct oci_run_proc oci_run_proc;
+
+/** Starts argv as oci_run_process does (PATH lookup, stdin /dev/null,
+   stdout and stderr piped, a new process group) and returns at once, so
+   that a caller can run several and pump each in turn (oci_run_pump). No
+   signal is blocked or waited for here: a caller that wants SIGINT and the
+   like to end the children cleanly blocks them itself, polls for them and
+   calls oci_run_finish (the child starts with them unblocked). *out is the
+   caller's, freed by oci_run_finish; NULL on failure. Returns OCI_OK,
+   OCI_EIO when the program cannot be started, OCI_EINVAL on an empty
+   argv, OCI_ENOMEM. o's strings and output context must outlive p. */
+OCI_API int oci_run_start(const char *const *argv, const oci_run_options *o,
+                          oci_run_proc **out, oci_error *err);
+
+/** Waits up to timeout_ms for output of p and hands what came to
+   o->output; *done becomes true when both pipes are closed (the child has
+   ended or closed them), when o->timeout has passed (the group is killed,
+   r->timed_out) or when p was already done. Returns OCI_OK, OCI_EIO
+   (poll), OCI_ECANCELED when the output callback stopped it (the group is
+   killed, *done true). */
+OCI_API int oci_run_pump(oci_run_proc *p, int timeout_ms, bool *done,
+                         oci_error *err);
+
+/** Ends p: kills its group when its pipes are still open, waits for the
+   child, fills *r (may be NULL; r->interrupted stays 0) and frees p. NULL
+   p: *r is zeroed. */
+OCI_API void oci_run_finish(oci_run_proc *p, oci_run_result *r);
+
 /** Raises sig in the calling process with its default action (used after
    cleanup to end as the interrupted process would have). Returns only if
    the signal does not end the process. */

@@ -137,25 +137,73 @@ local function script_error(script)
 end
 
 command("build", "run an image build script",
-  [==[usage: ocispec build [--no-cache] SCRIPT.lua [ARGS...]
+  [==[usage: ocispec build [--no-cache] [--cache-to REF] [--cache-from REF]...
+                     [--plain-http] [--tls-verify=BOOL] [--ca-file FILE]
+                     [--auth-file FILE] SCRIPT.lua [ARGS...]
 
 Runs a Lua build script (ocispec.build, docs/lua.md) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
 status 1. Each layer step (RUN, COPY, ...) is printed on stderr with
-"cached" or the time it took. --no-cache: run every step (the build cache
-is still recorded).]==],
+"cached" (or "cached from REF") or the time it took. --no-cache: run every
+step (the build cache is still recorded).
+--cache-from REF (repeatable): a step the layout has no result for is
+looked up in the build cache artifact REF (as --cache-to pushes it); its
+layer is fetched only on a hit and verified (digest, size, diff_id). An
+entry that fails a check is a miss: the step runs and a "note:" line says
+why. --cache-to REF: after the script, push the cache of every step it ran
+or found to REF (a tag). The connection options apply to both:
+--plain-http, --tls-verify=false, --ca-file, --auth-file (as `ocispec
+push`).]==],
   function(args)
-    local no_cache = false
+    local no_cache, cache_to, cache_from = false, nil, {}
+    local conn = {}
+    local function value(o)
+      local name, v = o:match("^(%-%-[%w-]+)=(.*)$")
+      if name then return name, v end
+      v = table.remove(args, 1)
+      if v == nil then fail(2, o .. " needs a value") end
+      return o, v
+    end
     while args[1] and args[1]:sub(1, 2) == "--" do
       local o = table.remove(args, 1)
-      if o == "--no-cache" then no_cache = true else fail(2, ("unknown option %q"):format(o)) end
+      local name = o:match("^(%-%-[%w-]+)") or o
+      if o == "--no-cache" then
+        no_cache = true
+      elseif o == "--plain-http" then
+        conn.plain_http = true
+      elseif name == "--cache-to" or name == "--cache-from" or name == "--tls-verify" or name == "--ca-file"
+          or name == "--auth-file" then
+        local _, v = value(o)
+        if name == "--cache-to" then
+          cache_to = v
+        elseif name == "--cache-from" then
+          cache_from[#cache_from + 1] = v
+        elseif name == "--tls-verify" then
+          if v ~= "true" and v ~= "false" then fail(2, "--tls-verify takes true or false") end
+          conn.tls_verify = v == "true"
+        elseif name == "--ca-file" then
+          conn.ca_file = v
+        else
+          conn.auth_file = v
+        end
+      else
+        fail(2, ("unknown option %q"):format(o))
+      end
+    end
+    for _, r in ipairs(cache_to and { cache_to, table.unpack(cache_from) } or cache_from) do
+      local ok, msg = oci.registry.parse_reference(r)
+      if not ok then fail(2, ("%s: %s"):format(r, msg)) end
     end
     local cache = require "ocispec.build_cache"
     local n = 0
-    cache.defaults = { no_cache = no_cache, on_step = function(s)
+    local session = cache_to and {} or nil
+    cache.defaults = { no_cache = no_cache, cache_from = cache_from[1] and cache_from or nil,
+      cache_registry = conn, session = session, on_step = function(s)
       n = n + 1
       local w = io.stderr
-      w:write(("#%d %s %s\n"):format(n, s.description, s.cached and "cached" or ("%.2fs"):format(s.seconds)))
+      local how = s.remote and ("cached from " .. s.remote) or s.cached and "cached" or ("%.2fs"):format(s.seconds)
+      w:write(("#%d %s %s\n"):format(n, s.description, how))
+      if s.note then w:write(("#%d note: %s\n"):format(n, (s.note:gsub("[%z\1-\31\127]", "?")))) end
     end }
     local script = table.remove(args, 1)
     if not script then fail(2, "no SCRIPT given") end
@@ -171,6 +219,16 @@ is still recorded).]==],
     rawset(_G, "oci", saved_oci)
     cache.defaults = {}
     if not ok then fail(1, err) end
+    if session then
+      for _, img in ipairs(session) do cache.close(img) end
+      if #session == 0 then
+        io.stderr:write(("ocispec: --cache-to %s: no cached step, nothing exported\n"):format(cache_to))
+      else
+        local d, emsg = cache.export(cache_to, session, conn)
+        if not d then fail(1, (emsg:gsub("[%z\1-\31\127]", "?"))) end
+        io.stderr:write(("cache exported to %s (%s)\n"):format(cache_to, d:digest()))
+      end
+    end
     return 0
   end)
 

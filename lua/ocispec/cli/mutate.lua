@@ -198,7 +198,7 @@ local function edit_image(src, opts, edit)
       for i, p in ipairs(opts.select) do platforms[i] = base.parse_platform(p) end
     end
     local ok, err
-    ok, msg, err = idx:edit(edit, { platforms = platforms })
+    ok, msg, err = idx:edit(edit, { platforms = platforms, threads = opts.threads })
     if not ok then fail((err and err.code == "io") and 2 or 1, msg) end
     local d
     d, msg = idx:commit()
@@ -206,7 +206,7 @@ local function edit_image(src, opts, edit)
     return d
   end
   if opts.select then fail(2, "--select: the image is not an index") end
-  local img, msg, err = oci.build.Image.from(src.L, top:digest())
+  local img, msg, err = oci.build.Image.from(src.L, top:digest(), { threads = opts.threads })
   if not img then fail((err and err.code == "io") and 2 or 1, msg) end
   local ok, emsg = edit(img)
   if ok == nil and emsg then fail(1, emsg) end
@@ -216,10 +216,27 @@ local function edit_image(src, opts, edit)
   return d
 end
 
+-- --threads N (the commands that build layers): compression threads,
+-- as ocispec.layer.build's `threads`.
+local THREADS_HELP = [==[
+--threads N: compress each new layer on N threads (1 to 64), in the
+parallel format whose bytes are the same for every N; 0 (the default):
+the single-threaded format.]==]
+
+local function check_threads(opts)
+  if opts.threads == nil then return end
+  local n = opts.threads:match("^%d+$") and math.tointeger(tonumber(opts.threads))
+  if not n or n > oci.layer.threads_max then
+    fail(2, ("--threads: an integer from 0 to %d expected, got %q"):format(oci.layer.threads_max, opts.threads))
+  end
+  opts.threads = n
+end
+
 -- The common frame: parse, open, edit, store, close.
 local function run_edit(args, out, spec, check, edit)
   local opts, pos = parse_args(args, with(spec))
   if #pos ~= 1 then fail(2, "expected one REF") end
+  check_threads(opts)
   local conn = connection(opts)
   check(opts)
   local src = open_source(pos[1], conn)
@@ -306,16 +323,16 @@ entry; removals get none (as Docker).
 
 command("append", "add a layer to an image from a directory or a tar (crane append)",
   [==[usage: ocispec append REF (--dir DIR | --tar FILE|-) [--created-by TEXT]
-                      [--select P] [--to REF]
+                      [--threads N] [--select P] [--to REF]
 
 Adds one layer: the tree below DIR, or a tar (plain, gzip or zstd; - reads
 stdin), which goes through the safe unpacker and is rebuilt reproducibly
 with its whiteouts and links. --created-by: its history entry's
 created_by.
-]==] .. CONN_HELP,
+]==] .. THREADS_HELP .. "\n" .. CONN_HELP,
   function(args, out)
     local stdin_tar
-    local flags = { ["--dir"] = "value", ["--tar"] = "value", ["--created-by"] = "value" }
+    local flags = { ["--dir"] = "value", ["--tar"] = "value", ["--created-by"] = "value", ["--threads"] = "value" }
     local ok, status = pcall(run_edit, args, out, flags,
       function(opts)
         if (opts.dir == nil) == (opts.tar == nil) then fail(2, "give one of --dir and --tar") end
@@ -379,13 +396,13 @@ annotations name the new base.
   end)
 
 command("flatten", "merge an image's layers into one (crane flatten)",
-  [==[usage: ocispec flatten REF [--layers N-M] [--to REF]
+  [==[usage: ocispec flatten REF [--layers N-M] [--threads N] [--to REF]
 
 Merges all layers (or layers N to M, 1 the lowest) into one, whiteouts
 resolved; the history keeps one entry for them.
-]==] .. CONN_HELP,
+]==] .. THREADS_HELP .. "\n" .. CONN_HELP,
   function(args, out)
-    return run_edit(args, out, { ["--layers"] = "value" }, function(opts)
+    return run_edit(args, out, { ["--layers"] = "value", ["--threads"] = "value" }, function(opts)
       if opts.layers and not opts.layers:match("^%d+%-%d+$") then
         fail(2, ("--layers: N-M expected, got %q"):format(opts.layers))
       end

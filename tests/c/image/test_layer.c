@@ -521,6 +521,13 @@ static void test_decompress(void **state) {
     assert_string_equal(diff, want);
     assert_int_equal(size, 300000);
     sh("cmp '%s' '%s'", p("raw"), p("out"));
+    /* no output path: only the diff_id and the size */
+    char diff2[OCI_DIGEST_STRING_MAX];
+    uint64_t size2 = 0;
+    assert_int_equal(
+        oci_layer_decompress(p(ins[i]), NULL, 0, diff2, &size2, &err), 0);
+    assert_string_equal(diff2, want);
+    assert_int_equal(size2, 300000);
   }
   oci_error err;
   char diff[OCI_DIGEST_STRING_MAX];

@@ -10,6 +10,8 @@
 #include <cmocka.h> /* after the four above, which it needs */
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -129,6 +131,72 @@ static void test_mark_content(void **state) {
                    OCI_EIO);
 }
 
+/* oci_run_start / oci_run_pump / oci_run_finish: two processes that each
+   wait for the other (a file handshake) both end, which they could not if
+   one ran after the other; a timeout, a finish that kills, a missing
+   program. */
+static void test_start_pump(void **state) {
+  (void)state;
+  char cmd_a[512], cmd_b[512];
+  snprintf(cmd_a, sizeof cmd_a,
+           "touch '%s'; i=0; while [ ! -e '%s' ]; do i=$((i+1)); "
+           "[ $i -gt 500 ] && exit 3; sleep 0.01; done; echo a",
+           p("hs-a"), p("hs-b"));
+  snprintf(cmd_b, sizeof cmd_b,
+           "i=0; while [ ! -e '%s' ]; do i=$((i+1)); [ $i -gt 500 ] && exit 3; "
+           "sleep 0.01; done; touch '%s'; echo b",
+           p("hs-a"), p("hs-b"));
+  const char *argv_a[] = {"/bin/sh", "-c", cmd_a, NULL};
+  const char *argv_b[] = {"/bin/sh", "-c", cmd_b, NULL};
+  collect ca = {{0}, 0, 0}, cb = {{0}, 0, 0};
+  oci_run_options oa = OCI_RUN_OPTIONS_INIT, ob = OCI_RUN_OPTIONS_INIT;
+  oa.output = on_out;
+  oa.output_ctx = &ca;
+  ob.output = on_out;
+  ob.output_ctx = &cb;
+  oci_run_proc *pa = NULL, *pb = NULL;
+  oci_error err;
+  assert_int_equal(oci_run_start(argv_a, &oa, &pa, &err), OCI_OK);
+  assert_int_equal(oci_run_start(argv_b, &ob, &pb, &err), OCI_OK);
+  bool da = false, db = false;
+  while (!da || !db) {
+    if (!da) assert_int_equal(oci_run_pump(pa, 20, &da, &err), OCI_OK);
+    if (!db) assert_int_equal(oci_run_pump(pb, 20, &db, &err), OCI_OK);
+  }
+  oci_run_result r;
+  oci_run_finish(pa, &r);
+  assert_int_equal(r.exit_code, 0);
+  oci_run_finish(pb, &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_memory_equal(ca.out, "a\n", 2);
+  assert_memory_equal(cb.out, "b\n", 2);
+
+  /* the options' timeout: done, timed out, killed */
+  const char *slow[] = {"/bin/sh", "-c", "sleep 30", NULL};
+  oci_run_options ot = OCI_RUN_OPTIONS_INIT;
+  ot.timeout = 0.2;
+  oci_run_proc *pt = NULL;
+  assert_int_equal(oci_run_start(slow, &ot, &pt, &err), OCI_OK);
+  bool dt = false;
+  while (!dt)
+    assert_int_equal(oci_run_pump(pt, 50, &dt, &err), OCI_OK);
+  oci_run_finish(pt, &r);
+  assert_true(r.timed_out);
+  assert_int_equal(r.signal, SIGKILL);
+  /* finish while it runs: killed */
+  assert_int_equal(oci_run_start(slow, NULL, &pt, &err), OCI_OK);
+  oci_run_finish(pt, &r);
+  assert_int_equal(r.signal, SIGKILL);
+  /* a missing program: an error naming it, nothing to free */
+  const char *missing[] = {"/nonexistent/prog", NULL};
+  pt = (oci_run_proc *)&r; /* overwritten with NULL */
+  assert_int_equal(oci_run_start(missing, NULL, &pt, &err), OCI_EIO);
+  assert_null(pt);
+  assert_non_null(strstr(err.message, "/nonexistent/prog"));
+  oci_run_finish(NULL, &r);
+  assert_int_equal(r.exit_code, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_and_output),
@@ -136,6 +204,7 @@ int main(void) {
       cmocka_unit_test(test_missing_and_cancel),
       cmocka_unit_test(test_changeset),
       cmocka_unit_test(test_mark_content),
+      cmocka_unit_test(test_start_pump),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

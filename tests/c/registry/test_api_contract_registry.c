@@ -36,6 +36,11 @@ static void test_registry_contract(void **state) {
   oci_layout_strings tags = {NULL, 0};
   FAIL_FRESH(e, oci_registry_tags(r, "UPPER", 0, &tags, &e), OCI_EINVAL,
              "UPPER", "", 0);
+  oci_registry_capabilities caps = OCI_REGISTRY_CAPABILITIES_INIT;
+  OK_CLEAN(e, oci_registry_get_capabilities(r, &caps, &e));
+  caps.version = 99;
+  FAIL_FRESH(e, oci_registry_get_capabilities(r, &caps, &e), OCI_EINVAL,
+             "oci_registry_capabilities: unknown version 99", "", 0);
   oci_registry_free(r);
   r = (oci_registry *)1;
   FAIL_FRESH(e, oci_registry_new("", &o, &r, &e), OCI_EINVAL, "empty", "", 0);

@@ -188,6 +188,23 @@ static void test_options_and_arguments(void **state) {
   oci_registry_stats st;
   oci_registry_get_stats(r, &st);
   assert_int_equal(st.requests, 0);
+  /* capabilities: nothing learnt before a request; a struct of another
+     version is refused */
+  oci_registry_capabilities caps = OCI_REGISTRY_CAPABILITIES_INIT;
+  assert_int_equal(oci_registry_get_capabilities(r, &caps, &e), OCI_OK);
+  assert_int_equal(caps.referrers, OCI_REGISTRY_CAP_UNKNOWN);
+  assert_int_equal(caps.range, OCI_REGISTRY_CAP_UNKNOWN);
+  assert_int_equal(caps.mount, OCI_REGISTRY_CAP_UNKNOWN);
+  assert_int_equal(caps.deletion, OCI_REGISTRY_CAP_UNKNOWN);
+  assert_int_equal(caps.chunk_min, -1);
+  oci_registry_capabilities caps0;
+  memset(&caps0, 0, sizeof caps0);
+  assert_int_equal(oci_registry_get_capabilities(r, &caps0, &e), OCI_EINVAL);
+  assert_non_null(
+      strstr(e.message, "oci_registry_capabilities: unknown version 0"));
+  oci_registry_capabilities_init(&caps0);
+  assert_int_equal(caps0.version, OCI_REGISTRY_CAPABILITIES_VERSION);
+  assert_int_equal(caps0.chunk_min, -1);
   oci_registry_free(r);
 
   /* docker.io is reached at registry-1.docker.io */

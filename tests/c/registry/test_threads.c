@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ocispec/ocispec.h"
+#include "registry/registry_internal.h"
 
 #define NTHREADS 6
 #define ROUNDS 150
@@ -155,10 +156,115 @@ static void test_registry_threads(void **state) {
   }
 }
 
+/* The capabilities a client learns are shared with the clones its parallel
+   transfers run on (reg_clone): workers record them while the client reads
+   them, all at once (TSan checks the atomics). */
+typedef struct caps_job {
+  oci_registry *parent;
+  int k, failures;
+} caps_job;
+
+static void *caps_worker(void *arg) {
+  caps_job *j = arg;
+  for (int i = 0; i < 200; i++) {
+    oci_registry *c = reg_clone(j->parent);
+    if (!c) {
+      j->failures++;
+      continue;
+    }
+    atomic_int *cap = j->k % 2 ? &c->caps->referrers : &c->caps->mount;
+    reg_cap_set(cap, i % 2 ? OCI_REGISTRY_CAP_NO : OCI_REGISTRY_CAP_YES,
+                j->k % 2 == 0);
+    oci_registry_capabilities caps = OCI_REGISTRY_CAPABILITIES_INIT;
+    oci_error e;
+    if (oci_registry_get_capabilities(j->parent, &caps, &e) != OCI_OK ||
+        caps.referrers > OCI_REGISTRY_CAP_NO ||
+        caps.mount > OCI_REGISTRY_CAP_NO)
+      j->failures++;
+    oci_registry_free(c);
+  }
+  return NULL;
+}
+
+static void test_registry_caps_threads(void **state) {
+  (void)state;
+  oci_registry_options o;
+  oci_registry_options_init(&o);
+  o.auth_file = "";
+  oci_registry *r = NULL;
+  oci_error e;
+  assert_int_equal(oci_registry_new("127.0.0.1:1", &o, &r, &e), OCI_OK);
+  pthread_t th[NTHREADS];
+  caps_job jobs[NTHREADS];
+  for (int i = 0; i < NTHREADS; i++) {
+    jobs[i] = (caps_job){.parent = r, .k = i};
+    assert_int_equal(pthread_create(&th[i], NULL, caps_worker, &jobs[i]), 0);
+  }
+  for (int i = 0; i < NTHREADS; i++) {
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(jobs[i].failures, 0);
+  }
+  /* mount: a YES was recorded, and a NO never replaces it */
+  oci_registry_capabilities caps = OCI_REGISTRY_CAPABILITIES_INIT;
+  assert_int_equal(oci_registry_get_capabilities(r, &caps, &e), OCI_OK);
+  assert_int_equal(caps.mount, OCI_REGISTRY_CAP_YES);
+  assert_int_not_equal(caps.referrers, OCI_REGISTRY_CAP_UNKNOWN);
+  oci_registry_free(r);
+}
+
+/* oci_registry_sync_refs on the transfer pool's worker threads: every
+   reference fails alone (connection refused) and the call still succeeds,
+   each item holding its own network error; under TSan (scripts/test.sh
+   --tsan) this checks the workers share nothing unguarded. */
+static void test_sync_refs_threads(void **state) {
+  (void)state;
+  oci_registry_options o;
+  oci_registry_options_init(&o);
+  o.plain_http = true;
+  o.retries = 0;
+  o.auth_file = "";
+  o.jobs = 4;
+  oci_registry *src = NULL, *dst = NULL;
+  oci_error e;
+  assert_int_equal(oci_registry_new("127.0.0.1:1", &o, &src, &e), OCI_OK);
+  assert_int_equal(oci_registry_new("127.0.0.1:1", &o, &dst, &e), OCI_OK);
+  oci_registry_sync_item items[8];
+  const char *refs[8] = {
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+      "f",
+      "g",
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+      "0123456789abcdef"};
+  for (int i = 0; i < 8; i++) {
+    memset(&items[i], 0, sizeof items[i]);
+    items[i].reference = refs[i];
+  }
+  assert_int_equal(oci_registry_sync_refs(src, "r", dst, "s", items, 8, &e),
+                   OCI_OK);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(items[i].result, OCI_SYNC_FAILED);
+    assert_int_equal(items[i].err.code, OCI_ENETWORK);
+    assert_non_null(strstr(items[i].err.message, "http://127.0.0.1:1/v2/r/"));
+  }
+  /* a reference missing is refused before anything is sent */
+  items[2].reference = NULL;
+  assert_int_equal(oci_registry_sync_refs(src, "r", dst, "s", items, 8, &e),
+                   OCI_EINVAL);
+  assert_non_null(strstr(e.message, "item 2 has no reference"));
+  oci_registry_free(src);
+  oci_registry_free(dst);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_registry_threads),
+      cmocka_unit_test(test_registry_caps_threads),
+      cmocka_unit_test(test_sync_refs_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,316 @@
+/* The fast paths of the codec at their edges: the string scanner's
+   16-byte (SSE2) and 8-byte (SWAR) steps, the writer's, and the
+   whitespace skipper's. Every special byte or sequence is placed at every
+   offset of strings of every length up to 48, and strings end at every
+   distance from the end of the buffer, which is an exact-size malloc so
+   that a read past it is caught by ASan and valgrind. The expected text
+   is built here byte by byte (the oracle does not use the codec). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocispec/ocispec.h"
+
+#define MAXLEN 48
+
+/* A copy of s[0..n) in a block of exactly n bytes. */
+static char *exact(const char *s, size_t n) {
+  char *p = malloc(n ? n : 1);
+  assert_non_null(p);
+  if (!p) abort();
+  memcpy(p, s, n);
+  return p;
+}
+
+/* {"architecture":"<body>","os":"x"} parsed; returns the decoded
+   architecture, or NULL with *rc and err set. */
+static oci_image_platform *parse_platform(const char *json, size_t n, int *rc,
+                                          oci_error *err) {
+  char *buf = exact(json, n);
+  oci_image_platform *p = NULL;
+  *rc = oci_image_platform_parse(buf, n, NULL, &p, err);
+  free(buf);
+  return p;
+}
+
+/* The pieces placed at each offset: JSON text and what it decodes to. */
+typedef struct piece {
+  const char *json, *dec;
+} piece;
+
+static const piece pieces[] = {
+    {"\\n", "\n"},
+    {"\\\"", "\""},
+    {"\\\\", "\\"},
+    {"\\/", "/"},
+    {"\\u00e9", "\xc3\xa9"},
+    {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"},
+    {"\xc3\xa9", "\xc3\xa9"},
+    {"\xe2\x82\xac", "\xe2\x82\xac"},
+    {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+    {"\x7f", "\x7f"},
+    {" ", " "},
+};
+
+static void test_read_strings_every_offset(void **state) {
+  (void)state;
+  char json[256], body[128], dec[128];
+  size_t cases = 0;
+  for (size_t pi = 0; pi < sizeof pieces / sizeof *pieces; pi++)
+    for (size_t len = 0; len <= MAXLEN; len++)
+      for (size_t at = 0; at <= len; at++) {
+        /* len plain bytes with the piece inserted at offset at */
+        size_t bn = 0, dn = 0;
+        for (size_t i = 0; i < at; i++)
+          body[bn++] = dec[dn++] = (char)('a' + i % 26);
+        memcpy(body + bn, pieces[pi].json, strlen(pieces[pi].json));
+        bn += strlen(pieces[pi].json);
+        memcpy(dec + dn, pieces[pi].dec, strlen(pieces[pi].dec));
+        dn += strlen(pieces[pi].dec);
+        for (size_t i = at; i < len; i++)
+          body[bn++] = dec[dn++] = (char)('A' + i % 26);
+        dec[dn] = '\0';
+        /* as a typed field (decoded), then as the document's last bytes */
+        int n =
+            snprintf(json, sizeof json,
+                     "{\"os\":\"x\",\"architecture\":\"%.*s\"}", (int)bn, body);
+        int rc;
+        oci_error err;
+        oci_image_platform *p = parse_platform(json, (size_t)n, &rc, &err);
+        assert_int_equal(rc, OCI_OK);
+        assert_string_equal(p->architecture, dec);
+        oci_image_platform_free(p);
+        n = snprintf(json, sizeof json, "\"%.*s\"", (int)bn, body);
+        char *buf = exact(json, (size_t)n);
+        assert_int_equal(oci_json_check(buf, (size_t)n, NULL, &err), OCI_OK);
+        free(buf);
+        cases += 2;
+      }
+  printf("%zu cases\n", cases);
+}
+
+/* Each bad byte sequence after every number of plain bytes: the error,
+   with the offset of the bad byte, whether the string goes on or the
+   buffer ends right there. */
+static void test_read_string_errors_every_offset(void **state) {
+  (void)state;
+  static const struct {
+    const char *bytes;
+    int code;
+    const char *msg;
+    size_t off; /* of the error, from the sequence's start */
+  } bad[] = {
+      {"\xff", OCI_EUTF8, "invalid UTF-8 byte 0xff", 0},
+      {"\x80", OCI_EUTF8, "invalid UTF-8 byte 0x80", 0},
+      {"\xc3(", OCI_EUTF8, "invalid UTF-8 byte 0xc3", 0},
+      {"\xed\xa0\x80", OCI_EUTF8, "invalid UTF-8 byte 0xed", 0},
+      {"\x01", OCI_ESYNTAX, "unescaped control character 0x01", 0},
+      {"\x1f", OCI_ESYNTAX, "unescaped control character 0x1f", 0},
+      {"\t", OCI_ESYNTAX, "unescaped control character 0x09", 0},
+      {"\\x", OCI_ESYNTAX, "invalid escape '\\x'", 0},
+      {"\\u12G4", OCI_ESYNTAX, "invalid hex digit", 4},
+      {"\\ud800x", OCI_EUTF8, "lone high surrogate", 0},
+      {"\\udc00", OCI_EUTF8, "lone low surrogate", 0},
+  };
+  char json[256];
+  size_t cases = 0;
+  for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
+    for (size_t pre = 0; pre <= MAXLEN; pre++)
+      for (int tail = 0; tail < 2; tail++) {
+        size_t n = 0;
+        json[n++] = '"';
+        for (size_t i = 0; i < pre; i++)
+          json[n++] = (char)('a' + i % 26);
+        size_t bad_at = n;
+        memcpy(json + n, bad[b].bytes, strlen(bad[b].bytes));
+        n += strlen(bad[b].bytes);
+        if (tail) { /* the string goes on past a whole 16-byte step */
+          memcpy(json + n, "abcdefghijklmnopq\"", 18);
+          n += 18;
+        }
+        char *buf = exact(json, n);
+        oci_error err;
+        int rc = oci_json_check(buf, n, NULL, &err);
+        free(buf);
+        assert_int_equal(rc, bad[b].code);
+        if (!strstr(err.message, bad[b].msg))
+          fail_msg("%s: \"%s\" lacks \"%s\"", bad[b].bytes, err.message,
+                   bad[b].msg);
+        assert_int_equal(err.offset, bad_at + bad[b].off);
+        cases++;
+      }
+  /* a string that never ends, of every length */
+  for (size_t len = 0; len <= MAXLEN; len++) {
+    size_t n = 0;
+    json[n++] = '"';
+    for (size_t i = 0; i < len; i++)
+      json[n++] = (char)('a' + i % 26);
+    char *buf = exact(json, n);
+    oci_error err;
+    assert_int_equal(oci_json_check(buf, n, NULL, &err), OCI_ESYNTAX);
+    free(buf);
+    assert_non_null(strstr(err.message, "unterminated string"));
+    cases++;
+  }
+  printf("%zu cases\n", cases);
+}
+
+/* The writer's expected output for s, built byte by byte. */
+static size_t expect_escaped(const char *s, char *out) {
+  size_t n = 0;
+  out[n++] = '"';
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': n += (size_t)sprintf(out + n, "\\\""); break;
+    case '\\': n += (size_t)sprintf(out + n, "\\\\"); break;
+    case '\b': n += (size_t)sprintf(out + n, "\\b"); break;
+    case '\f': n += (size_t)sprintf(out + n, "\\f"); break;
+    case '\n': n += (size_t)sprintf(out + n, "\\n"); break;
+    case '\r': n += (size_t)sprintf(out + n, "\\r"); break;
+    case '\t': n += (size_t)sprintf(out + n, "\\t"); break;
+    default:
+      if (*p < 0x20)
+        n += (size_t)sprintf(out + n, "\\u%04x", *p);
+      else
+        out[n++] = (char)*p;
+    }
+  }
+  out[n++] = '"';
+  out[n] = '\0';
+  return n;
+}
+
+static void test_write_strings_every_offset(void **state) {
+  (void)state;
+  static const char *const specials[] = {
+      "\"",   "\\", "\n",       "\x01",         "\x1f",
+      "\x7f", " ",  "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+  char s[128], want[512], json[640];
+  size_t cases = 0;
+  for (size_t si = 0; si < sizeof specials / sizeof *specials; si++)
+    for (size_t len = 0; len <= MAXLEN; len++)
+      for (size_t at = 0; at <= len; at++) {
+        size_t n = 0;
+        for (size_t i = 0; i < at; i++)
+          s[n++] = (char)('a' + i % 26);
+        memcpy(s + n, specials[si], strlen(specials[si]));
+        n += strlen(specials[si]);
+        for (size_t i = at; i < len; i++)
+          s[n++] = (char)('A' + i % 26);
+        s[n] = '\0';
+        char *str = exact(s, n + 1); /* nothing readable after the NUL */
+        oci_image_platform *p = NULL;
+        oci_error err;
+        assert_int_equal(oci_image_platform_new(&p, &err), OCI_OK);
+        p->architecture = str;
+        p->os = "x";
+        p->hdr.present = 3;
+        char *out = NULL;
+        size_t outlen;
+        assert_int_equal(
+            oci_image_platform_to_json(p, false, &out, &outlen, &err), OCI_OK);
+        expect_escaped(str, want);
+        snprintf(json, sizeof json, "{\"architecture\":%s,\"os\":\"x\"}", want);
+        assert_string_equal(out, json);
+        free(out);
+        oci_image_platform_free(p);
+        free(str);
+        cases++;
+      }
+  /* invalid UTF-8 at every offset of every length: refused */
+  static const char *const bad[] = {"\xff", "\x80", "\xc3", "\xed\xa0\x80",
+                                    "\xe2\x82"};
+  for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
+    for (size_t len = 0; len <= MAXLEN; len++)
+      for (size_t at = 0; at <= len; at += 1) {
+        size_t n = 0;
+        for (size_t i = 0; i < at; i++)
+          s[n++] = 'a';
+        memcpy(s + n, bad[b], strlen(bad[b]));
+        n += strlen(bad[b]);
+        for (size_t i = at; i < len; i++)
+          s[n++] = 'b';
+        s[n] = '\0';
+        char *str = exact(s, n + 1);
+        oci_image_platform *p = NULL;
+        oci_error err;
+        assert_int_equal(oci_image_platform_new(&p, &err), OCI_OK);
+        p->architecture = str;
+        p->os = "x";
+        p->hdr.present = 3;
+        char *out = NULL;
+        size_t outlen;
+        int rc = oci_image_platform_to_json(p, false, &out, &outlen, &err);
+        assert_int_not_equal(rc, OCI_OK);
+        assert_null(out);
+        assert_non_null(strstr(err.message, "invalid UTF-8"));
+        oci_image_platform_free(p);
+        free(str);
+        cases++;
+      }
+  printf("%zu cases\n", cases);
+}
+
+/* Whitespace runs of every length 0..40 (all four kinds, mixed) before a
+   value, between tokens and at the very end of the buffer; a byte that
+   is not whitespace inside the run, at every offset, is the error. */
+static void test_whitespace_runs(void **state) {
+  (void)state;
+  static const char ws[] = " \t\n\r";
+  char run[64], json[512];
+  size_t cases = 0;
+  for (size_t len = 0; len <= 40; len++) {
+    for (size_t i = 0; i < len; i++)
+      run[i] = ws[(i * 7 + len) % 4];
+    int n =
+        snprintf(json, sizeof json,
+                 "%.*s{%.*s\"os\"%.*s:%.*s\"x\"%.*s,%.*s\"architecture\":"
+                 "\"a\"%.*s}%.*s",
+                 (int)len, run, (int)len, run, (int)len, run, (int)len, run,
+                 (int)len, run, (int)len, run, (int)len, run, (int)len, run);
+    int rc;
+    oci_error err;
+    oci_image_platform *p = parse_platform(json, (size_t)n, &rc, &err);
+    if (rc) fail_msg("%zu: %s in %s", len, err.message, json);
+    assert_string_equal(p->os, "x");
+    assert_string_equal(p->architecture, "a");
+    oci_image_platform_free(p);
+    cases++;
+    /* a bad byte (vertical tab, NUL, a letter) at every offset of the run,
+       the run at the end of the buffer or before the value */
+    static const char badc[] = {'\v', '\0', 'z'};
+    for (size_t b = 0; b < sizeof badc; b++)
+      for (size_t at = 0; at < len; at++)
+        for (int last = 0; last < 2; last++) {
+          memcpy(json, "[1", 2);
+          memcpy(json + 2, run, len);
+          json[2 + at] = badc[b];
+          size_t m = 2 + len;
+          if (!last) json[m++] = ']';
+          char *buf = exact(json, m);
+          assert_int_equal(oci_json_check(buf, m, NULL, &err), OCI_ESYNTAX);
+          free(buf);
+          assert_int_equal(err.offset, 2 + at);
+          cases++;
+        }
+  }
+  printf("%zu cases\n", cases);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_read_strings_every_offset),
+      cmocka_unit_test(test_read_string_errors_every_offset),
+      cmocka_unit_test(test_write_strings_every_offset),
+      cmocka_unit_test(test_whitespace_runs),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
