@@ -222,10 +222,11 @@ local CANNOT = {
   ["Image:platform"] = "getter", ["Image:author"] = "records",
   ["Index:platforms"] = "getter", ["Index:remove"] = "records (misuse raises)",
   ["Index:filter"] = "records (misuse raises)",
+  ["Image:close"] = "releases", ["Index:close"] = "releases",
   ["oci.transport.Source.layout"] = "a getter", ["oci.transport.Source.descriptor"] = "a getter",
   ["oci.transport.Source.reference"] = "a getter", ["oci.transport.Source.close"] = "releases",
   ["oci.transport.Destination.layout"] = "a getter", ["oci.transport.Destination.reference"] = "a getter",
-  ["oci.transport.Destination.close"] = "releases",
+  ["oci.transport.Destination.close"] = "releases", ["oci.transport.Source.name"] = "a getter",
 }
 
 -- A layout whose index.json is broken.
@@ -392,6 +393,12 @@ local FAILS = {
   ["Image:commit"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):commit() end,
   ["Index:commit"] = function() return oci.build.Index.new(L):add({ size = "x" }):commit() end,
   ["Index:from"] = function() return oci.build.Index.from(L, "nothing") end,
+  ["Image:commit_to"] = function()
+    return oci.build.Image.new(L, { created = 0 }):commit_to("oci-archive:" .. tmp .. "/x.tar:@1")
+  end,
+  ["Index:commit_to"] = function()
+    return oci.build.Index.new(L):commit_to("docker-archive:" .. tmp .. "/x.tar")
+  end,
   ["Image:remove_layer"] = function() return oci.build.Image.new(L):remove_layer(1) end,
   ["Image:replace_layer"] = function() return oci.build.Image.new(L):replace_layer(1, { entries = {} }) end,
   ["Image:rebase"] = function() return oci.build.Image.new(L):rebase("nothing", "nothing") end,
@@ -420,6 +427,36 @@ local FAILS = {
   ["oci.transport.open"] = function() return oci.transport.open("oci-archive:" .. tmp .. "/none.tar") end,
   ["oci.transport.create"] = function() return oci.transport.create("oci:" .. tmp .. "/file") end,
   ["oci.transport.copy"] = function() return oci.transport.copy("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/c") end,
+  ["oci.transport.write"] = function()
+    return oci.transport.write(broken_layout(), desc(), "docker-archive:" .. tmp .. "/w.tar")
+  end,
+  ["oci.transport.referrer_entries"] = function() return oci.transport.referrer_entries(broken_layout(), D) end,
+  ["oci.transport.open_layout"] = function() return oci.transport.open_layout("docker-archive:" .. tmp .. "/x.tar") end,
+  ["oci.transport.Source.commit"] = function()
+    local dir = tmp .. "/S" .. math.random(1e9)
+    local d = assert(oci.build.Image.new(assert(oci.layout.create(dir)), { created = 0 }):commit("x"))
+    local s = assert(oci.transport.open("oci:" .. dir .. "@" .. d:digest()))
+    local ok, msg, err = s:commit(d)
+    s:close()
+    return ok, msg, err
+  end,
+  ["oci.transport.Source.write"] = function()
+    local dir = tmp .. "/S" .. math.random(1e9)
+    local d = assert(oci.build.Image.new(assert(oci.layout.create(dir)), { created = 0 }):commit("x"))
+    local s = assert(oci.transport.open("oci:" .. dir .. ":x"))
+    local ok, msg, err = s:write(d, "oci-archive:" .. dir .. ".tar:@0")
+    s:close()
+    return ok, msg, err
+  end,
+  ["oci.transport.Source.save"] = function()
+    local dir = tmp .. "/S" .. math.random(1e9)
+    assert(oci.build.Image.new(assert(oci.layout.create(dir)), { created = 0 }):commit("x"))
+    assert(oci.transport.copy("oci:" .. dir .. ":x", "docker-archive:" .. dir .. ".tar"))
+    local s = assert(oci.transport.open("docker-archive:" .. dir .. ".tar"))
+    local ok, msg, err = s:save()
+    s:close()
+    return ok, msg, err
+  end,
   ["oci.transport.Destination.commit"] = function()
     local d = assert(oci.transport.create("oci:" .. tmp .. "/T@" .. D))
     local ok, msg, err = d:commit(assert(oci.image.Descriptor.new("application/octet-stream", 3,

@@ -61,6 +61,32 @@ local function digests(node)
   return list
 end
 
+-- the archive extracted by Python's tarfile, read by read_layout.py
+local function read_archive(file, into)
+  local out, ok = sh(("env -u LD_PRELOAD python3 -c %s %s %s"):format(
+    q("import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])"), q(file), q(into)))
+  assert(ok, out)
+  return read_layout(into)
+end
+
+-- A layout "lay" with image "base", an sbom attached to it and a sig to
+-- the sbom: base, sbom and sig descriptors.
+local function referred_layout(tmp)
+  local base = base_layout(tmp .. "/lay")
+  support.write(tmp .. "/sbom.json", '{"spdxVersion":"SPDX-2.3"}')
+  local sbom = assert(artifacts.attach("oci:" .. tmp .. "/lay:base", { tmp .. "/sbom.json" }, { artifact_type = SBOM }))
+  local sig = assert(artifacts.attach("oci:" .. tmp .. "/lay@" .. sbom:digest(), {}, { artifact_type = SIG }))
+  return base, sbom, sig
+end
+
+-- read_layout's view: the subject links sbom -> base and sig -> sbom
+local function assert_links(got, base, sbom, sig)
+  assert.are.equal(base:digest(), got.documents[sbom:digest()].subject.digest)
+  assert.are.equal(sbom:digest(), got.documents[sig:digest()].subject.digest)
+  assert.are.equal(SBOM, got.documents[sbom:digest()].artifactType)
+  assert.are.equal(SIG, got.documents[sig:digest()].artifactType)
+end
+
 describe("artifacts on a layout", function()
   local tmp
   before_each(function() tmp = support.tmpdir() end)
@@ -188,6 +214,104 @@ describe("artifacts on a layout", function()
     assert.are.equal("", out)
     assert.are.equal(2, status)
     assert.truthy(err:find("--artifact-type is required", 1, true), err)
+  end)
+end)
+
+describe("artifacts on an oci-archive (rewritten whole), docker-archive refused", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("attach, discover, pull and push on an oci-archive; the CLI; docker-archive refused", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local base = base_layout(tmp .. "/lay")
+    local a = tmp .. "/a.tar"
+    assert(oci.transport.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. a .. ":base"))
+    support.write(tmp .. "/sbom.json", '{"spdxVersion":"SPDX-2.3"}')
+    local sbom, subject = assert(artifacts.attach("oci-archive:" .. a .. ":base", { tmp .. "/sbom.json" },
+      { artifact_type = SBOM }))
+    assert.are.equal(base:digest(), subject:digest())
+    local sig = assert(artifacts.attach("oci-archive:" .. a .. ":" .. sbom:digest(), {}, { artifact_type = SIG }))
+    local got = read_archive(a, tmp .. "/x1")
+    assert.are.equal(3, #got.index.manifests)
+    assert.are.equal(base:digest(), got.documents[sbom:digest()].subject.digest)
+    assert.are.equal(sbom:digest(), got.documents[sig:digest()].subject.digest)
+    assert.are.equal(SIG, got.documents[sig:digest()].artifactType)
+    local tree = assert(artifacts.discover("oci-archive:" .. a .. ":base"))
+    assert.are.same({ sbom:digest() }, digests(tree))
+    assert.are.same({ sig:digest() }, digests(tree.referrers[1]))
+    local titles = assert(artifacts.pull("oci-archive:" .. a .. ":" .. sbom:digest(), tmp .. "/out"))
+    assert.are.same({ "sbom.json" }, titles)
+    assert.are.equal('{"spdxVersion":"SPDX-2.3"}', support.read(tmp .. "/out/sbom.json"))
+    -- push: a new archive, then a second artifact into it
+    assert(artifacts.push("oci-archive:" .. tmp .. "/n.tar:docs", { tmp .. "/sbom.json" }, { artifact_type = SBOM }))
+    assert(artifacts.push("oci-archive:" .. tmp .. "/n.tar:more", { tmp .. "/sbom.json" }, { artifact_type = SIG }))
+    local n = read_archive(tmp .. "/n.tar", tmp .. "/x2")
+    local names = {}
+    for _, e in ipairs(n.index.manifests) do names[#names + 1] = e.annotations[oci.image.ANNOTATION_REF_NAME] end
+    table.sort(names)
+    assert.are.same({ "docs", "more" }, names)
+    -- the CLI
+    local out, err, status = cli(tmp, ("attach oci-archive:a.tar:base --artifact-type %s sbom.json"):format(SIG))
+    assert.are.equal(0, status, err)
+    local dg = out:match("^attached (sha256:%x+) to ")
+    out, err, status = cli(tmp, "discover --json oci-archive:a.tar:base")
+    assert.are.equal(0, status, err)
+    local list = {}
+    for _, m in ipairs(cjson.decode(out).manifests) do list[#list + 1] = m.digest end
+    table.sort(list)
+    local want = { sbom:digest(), dg }
+    table.sort(want)
+    assert.are.same(want, list)
+    -- a docker-archive holds no referrers
+    assert(oci.transport.copy("oci:" .. tmp .. "/lay:base", "docker-archive:" .. tmp .. "/d.tar:x/y:1"))
+    support.assert_fails({ "a docker-archive cannot hold referrers or artifacts" }, { code = "unsupported" },
+      artifacts.attach("docker-archive:" .. tmp .. "/d.tar", { tmp .. "/sbom.json" }, { artifact_type = SBOM }))
+    out, err, status = cli(tmp, "discover docker-archive:d.tar")
+    assert.are.equal(1, status, out)
+    assert.truthy(err:find("a docker-archive cannot hold referrers", 1, true), err)
+  end)
+end)
+
+describe("copy --referrers between layouts and archives", function()
+  local tmp
+  before_each(function() tmp = support.tmpdir() end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("layout -> oci-archive -> layout keeps the subject links; docker-archive refused", function()
+    if NO_PYTHON then return pending(NO_PYTHON) end
+    local base, sbom, sig = referred_layout(tmp)
+    local T = oci.transport
+    local d, stats = assert(T.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. tmp .. "/a.tar:base",
+      { referrers = true }))
+    assert.are.equal(base:digest(), d:digest())
+    assert.are.equal(2, stats.referrers)
+    local got = read_archive(tmp .. "/a.tar", tmp .. "/x")
+    assert.are.equal(3, #got.index.manifests)
+    assert_links(got, base, sbom, sig)
+    -- without referrers: the image alone
+    assert(T.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. tmp .. "/plain.tar:base"))
+    assert.are.equal(1, #read_archive(tmp .. "/plain.tar", tmp .. "/y").index.manifests)
+    local _
+    _, stats = assert(T.copy("oci-archive:" .. tmp .. "/a.tar:base", "oci:" .. tmp .. "/back:b", { referrers = true }))
+    assert.are.equal(2, stats.referrers)
+    assert_links(read_layout(tmp .. "/back"), base, sbom, sig)
+    local tree = assert(artifacts.discover("oci:" .. tmp .. "/back:b"))
+    assert.are.same({ sbom:digest() }, digests(tree))
+    for _, dst in ipairs({ "docker-archive:" .. tmp .. "/d.tar" }) do
+      support.assert_fails({ "a docker-archive cannot hold referrers" }, { code = "unsupported" },
+        T.copy("oci:" .. tmp .. "/lay:base", dst, { referrers = true }))
+    end
+    support.assert_fails({ "referrers with format" }, { code = "unsupported" },
+      T.copy("oci:" .. tmp .. "/lay:base", "oci:" .. tmp .. "/f:x", { referrers = true, format = "oci" }))
+    -- the CLI
+    local out, err, status = cli(tmp, "copy --referrers oci:lay:base oci-archive:c.tar:base")
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("copied 2 referrer(s)", 1, true), out)
+    assert_links(read_archive(tmp .. "/c.tar", tmp .. "/z"), base, sbom, sig)
+    out, err, status = cli(tmp, "copy --referrers oci:lay:base docker-archive:d.tar")
+    assert.are.equal(2, status, out)
+    assert.truthy(err:find("--referrers: a docker-archive cannot hold referrers", 1, true), err)
   end)
 end)
 
@@ -329,6 +453,52 @@ describe("copy of the referrers graph (oras cp -r), docker-registry 2.8", functi
       :format(src, reg.host .. "/cp/cli:1"))
     assert.are.equal(0, status, err)
     tree_of(reg.host .. "/cp/cli:1")
+  end)
+end)
+
+describe("copy --referrers through a registry (docker-registry 2.8)", function()
+  local tmp, reg
+  setup(function()
+    tmp = registries.scratch()
+    if registries.available() and not NO_PYTHON then reg = registries.start() end
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  it("oci-archive -> registry -> oci-archive, the subject links intact", function()
+    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
+    local o = { plain_http = true, auth_file = false }
+    local base, sbom, sig = referred_layout(tmp)
+    local T = oci.transport
+    assert(T.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. tmp .. "/a.tar:base", { referrers = true }))
+    local ref = reg.host .. "/xport/img:1"
+    local d, stats = assert(T.copy("oci-archive:" .. tmp .. "/a.tar:base", ref,
+      { referrers = true, plain_http = true, auth_file = false }))
+    assert.are.equal(base:digest(), d:digest())
+    assert.are.equal(2, stats.referrers)
+    -- independently (urllib): the tag schema indexes name sbom under the
+    -- image and sig under the sbom
+    local base_url = "http://" .. reg.host
+    local idx = read_manifest(base_url, "xport/img", assert(oci.digest.referrers_tag(base:digest())))
+    assert.are.equal(sbom:digest(), idx.body.manifests[1].digest)
+    idx = read_manifest(base_url, "xport/img", assert(oci.digest.referrers_tag(sbom:digest())))
+    assert.are.equal(sig:digest(), idx.body.manifests[1].digest)
+    assert.are.equal(base:digest(), read_manifest(base_url, "xport/img", sbom:digest()).body.subject.digest)
+    -- and back into an archive
+    local _
+    _, stats = assert(T.copy(ref, "oci-archive:" .. tmp .. "/b.tar:back",
+      { referrers = true, plain_http = true, auth_file = false }))
+    assert.are.equal(2, stats.referrers)
+    assert_links(read_archive(tmp .. "/b.tar", tmp .. "/x"), base, sbom, sig)
+    -- registry to registry by the CLI, then the tree there
+    local _, err, status = cli(tmp, ("copy --plain-http --auth-file '' --referrers %s %s")
+      :format(ref, reg.host .. "/xport/cli:1"))
+    assert.are.equal(0, status, err)
+    local tree = assert(artifacts.discover(reg.host .. "/xport/cli:1", o))
+    assert.are.same({ sbom:digest() }, digests(tree))
+    assert.are.same({ sig:digest() }, digests(tree.referrers[1]))
   end)
 end)
 

@@ -259,4 +259,177 @@ describe("ocispec mutate commands on a registry", function()
     assert.are.equal(1, status, out)
     assert.truthy(err:find(ref .. ":nope", 1, true), err)
   end)
+
+  it("mutates an oci-archive into the registry, and a registry image into an oci-archive", function()
+    local ref = reg.host .. "/mut/arch"
+    assert(oci.transport.copy("oci:" .. tmp .. "/img:app", "oci-archive:" .. tmp .. "/app.tar:app"))
+    local out, err, status = ocispec(("mutate --plain-http oci-archive:app.tar --env R=1 --to docker://%s:3")
+      :format(ref))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^" .. ref:gsub("%p", "%%%0") .. ":3 sha256:"), out)
+    out, err, status = ocispec(("mutate --plain-http %s:3 --label a=b --to oci-archive:from-reg.tar:x"):format(ref))
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^oci%-archive:from%-reg%.tar:x sha256:"), out)
+    local p = io.popen(("skopeo inspect --config %s 2>&1"):format(quote("oci-archive:" .. tmp .. "/from-reg.tar:x")))
+    local text = p:read("a")
+    local c
+    if p:close() then
+      c = cjson.decode(text)
+    else
+      assert(oci.transport.copy("oci-archive:" .. tmp .. "/from-reg.tar:x", "oci:" .. tmp .. "/back:x"))
+      c = config_of(tmp .. "/back", "x")
+    end
+    assert.are.same({ "PATH=/bin", "DEBUG=1", "R=1" }, c.config.Env)
+    assert.are.same({ stage = "dev", a = "b" }, c.config.Labels)
+  end)
+end)
+
+-- ------------------------------------------------------------ archives
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local text = p:read("a")
+  local ok = p:close()
+  return text, ok
+end
+
+local function have(tool)
+  local _, ok = sh("command -v " .. quote(tool))
+  return ok
+end
+
+local PY = here .. "../tests/archive/archives.py"
+local function py(...)
+  local args = {}
+  for _, a in ipairs({ ... }) do args[#args + 1] = quote(a) end
+  local out, ok = sh("env -u LD_PRELOAD python3 " .. quote(PY) .. " " .. table.concat(args, " "))
+  assert(ok, out)
+  return out ~= "" and cjson.decode(out) or nil
+end
+
+-- skopeo inspect (--config: the image config) of a transport reference
+local function inspect(ref, what)
+  local out, ok = sh(("skopeo inspect %s %s"):format(what or "--config", quote(ref)))
+  assert(ok, "skopeo inspect " .. ref .. ": " .. out)
+  return cjson.decode(out)
+end
+
+describe("ocispec mutate commands on archives (skopeo and Python read the results)", function()
+  before_each(function()
+    tmp = support.tmpdir()
+    make_images(tmp .. "/img")
+    -- an oci-archive of the whole layout: base, app and multi
+    assert(os.execute(("tar -C %s -cf %s oci-layout index.json blobs"):format(quote(tmp .. "/img"),
+      quote(tmp .. "/all.tar"))))
+  end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("edits an oci-archive in place (its other images kept) and writes docker-archives", function()
+    if not have("skopeo") then return pending("skopeo is not installed") end
+    local before = py("read-oci", tmp .. "/all.tar")
+    local out, err, status = ocispec("mutate oci-archive:all.tar:app --env X=1 --unset-cmd")
+    assert.are.equal(0, status, err)
+    local digest = out:match("^oci%-archive:all%.tar:app (sha256:%x+)\n$")
+    assert.truthy(digest, out)
+    local after = py("read-oci", tmp .. "/all.tar")
+    assert.are.same({}, after.bad)
+    local names = {}
+    for _, e in ipairs(after.index.manifests) do
+      names[e.annotations["org.opencontainers.image.ref.name"]] = e.digest
+    end
+    for _, e in ipairs(before.index.manifests) do
+      local n = e.annotations["org.opencontainers.image.ref.name"]
+      if n == "app" then assert.are.equal(digest, names.app) else assert.are.equal(e.digest, names[n]) end
+    end
+    local c = inspect("oci-archive:" .. tmp .. "/all.tar:app")
+    assert.are.same({ "PATH=/bin", "DEBUG=1", "X=1" }, c.config.Env)
+    assert.is_nil(c.config.Cmd)
+    -- every image of the rewritten archive is whole: skopeo copies them
+    for _, n in ipairs({ "base", "app", "multi" }) do
+      local o, ok = sh(("skopeo copy --quiet --all %s %s"):format(quote("oci-archive:" .. tmp .. "/all.tar:" .. n),
+        quote("oci:" .. tmp .. "/check:" .. n)))
+      assert(ok, o)
+    end
+    -- flatten into a docker-archive, then append to it in place (one image)
+    out, err, status = ocispec("flatten oci-archive:all.tar:app --to docker-archive:flat.tar:example.com/flat:1")
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^docker%-archive:flat%.tar:example%.com/flat:1 sha256:"), out)
+    local d = py("read-docker", tmp .. "/flat.tar")
+    assert.are.same({ "example.com/flat:1" }, d.images[1].RepoTags)
+    assert.are.equal(1, #d.images[1].layers)
+    assert.are.same(d.images[1].layers, d.images[1].diff_ids)
+    support.write(tmp .. "/new", "new\n")
+    os.execute(("mkdir %s && cp %s %s/"):format(quote(tmp .. "/d"), quote(tmp .. "/new"), quote(tmp .. "/d")))
+    local _
+    _, err, status = ocispec("append docker-archive:flat.tar --dir d")
+    assert.are.equal(0, status, err)
+    local info = inspect("docker-archive:" .. tmp .. "/flat.tar", "")
+    assert.are.equal(2, #info.Layers)
+    -- skopeo copies it to a dir: Python hashes every blob its manifest names
+    local o, ok = sh(("skopeo copy --quiet %s %s"):format(quote("docker-archive:" .. tmp .. "/flat.tar"),
+      quote("dir:" .. tmp .. "/sdir")))
+    assert(ok, o)
+    o, ok = sh(("env -u LD_PRELOAD python3 -c %s %s"):format(quote([==[
+import hashlib, json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+for b in [m["config"]] + m["layers"]:
+    h = b["digest"].split(":")[1]
+    data = open(os.path.join(d, h), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == h and len(data) == b["size"], b
+print(len(m["layers"]))]==]), quote(tmp .. "/sdir")))
+    assert(ok, o)
+    assert.are.equal("2\n", o)
+    assert.are.same({ "example.com/flat:1" }, py("read-docker", tmp .. "/flat.tar").images[1].RepoTags)
+    -- rebase with bases from an oci-archive and a docker-archive, into a layout
+    _, err, status = ocispec("rebase oci-archive:all.tar:app --old-base oci-archive:all.tar:base "
+      .. "--new-base docker-archive:flat.tar:example.com/flat:1 --to oci:out:r")
+    assert.are.equal(0, status, err)
+    local _, m = config_of(tmp .. "/out", "r")
+    assert.are.same(info.Layers, { m.layers[1].digest, m.layers[2].digest })
+    assert.are.equal(3, #m.layers)
+    -- an index into its own oci-archive under a new name, and as a new archive
+    _, err, status = ocispec("index oci-archive:all.tar:multi --remove linux/amd64 --to oci-archive:arm.tar:arm")
+    assert.are.equal(0, status, err)
+    local arm = py("read-oci", tmp .. "/arm.tar")
+    assert.are.equal(1, #arm.index.manifests)
+    assert.are.equal("arm", arm.index.manifests[1].annotations["org.opencontainers.image.ref.name"])
+    local raw = inspect("oci-archive:" .. tmp .. "/arm.tar:arm", "--raw")
+    assert.are.equal(1, #raw.manifests)
+    assert.are.equal("arm64", raw.manifests[1].platform.architecture)
+    _, err, status = ocispec("mutate oci-archive:all.tar:multi --label l=1 --to oci-archive:all.tar:multi2")
+    assert.are.equal(0, status, err)
+    assert.are.equal(4, #py("read-oci", tmp .. "/all.tar").index.manifests)
+  end)
+
+  it("refuses what a docker-archive cannot hold, and writing back a shared one", function()
+    py("docker-legacy", tmp .. "/two.tar")
+    for _, case in ipairs({
+      { "mutate oci-archive:all.tar:multi --env A=1 --to docker-archive:x.tar", 1,
+        "a docker-archive holds one platform's image" },
+      { "mutate docker-archive:two.tar:busybox:1 --env A=1", 1, "holds 2 images; writing one back would drop" },
+      { "mutate oci-archive:all.tar:nope --env A=1", 2, 'no image named "nope"' },
+      { "mutate oci-archive:all.tar:base --env A=1 --to oci-archive:x.tar:@1", 2, "names an image to read" },
+      { "mutate docker:busybox --env A=1", 2, "the docker transport is docker://" },
+    }) do
+      local out, err, status = ocispec(case[1])
+      assert.are.equal(case[2], status, case[1] .. ": " .. err)
+      assert.are.equal("", out)
+      assert.truthy(err:find(case[3], 1, true), case[1] .. ": " .. err)
+    end
+    assert.is_nil(io.open(tmp .. "/x.tar"))
+    -- stdin in, stdout out: the archive alone on stdout, the report on stderr
+    local out, err, status = ocispec("mutate docker-archive:-:busybox:1 --env A=1", tmp .. "/two.tar")
+    assert.are.equal(2, status, out)
+    assert.truthy(err:find("docker-archive:-: stdin cannot be written back", 1, true), err)
+    os.execute(("cd %s && lua5.4 %s mutate oci-archive:all.tar:base --env S=1 --to docker-archive:-:s/s:1 "
+      .. ">s.tar 2>s.err"):format(quote(tmp), quote(BIN)))
+    assert.truthy(support.read(tmp .. "/s.err"):find("^docker%-archive:%-:s/s:1 sha256:"))
+    assert.are.same({ "s/s:1" }, py("read-docker", tmp .. "/s.tar").images[1].RepoTags)
+    -- the shared archive is unchanged; writing it elsewhere works
+    out, err, status = ocispec("mutate docker-archive:two.tar:busybox:1 --env A=1 --to docker-archive:one.tar")
+    assert.are.equal(0, status, err)
+    assert.truthy(out:find("^docker%-archive:one%.tar sha256:"), out)
+    assert.are.equal(2, #py("read-docker", tmp .. "/two.tar").images)
+  end)
 end)

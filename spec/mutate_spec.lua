@@ -623,3 +623,93 @@ describe("mutate: rebase", function()
       "rebase: old base: a ref of the image's layout or {layout=, ref=} expected")
   end)
 end)
+
+describe("mutate: images and indexes from any transport", function()
+  local tmp
+  local PY = here .. "../tests/archive/archives.py"
+  local function py(...)
+    local args = {}
+    for _, a in ipairs({ ... }) do args[#args + 1] = "'" .. a:gsub("'", "'\\''") .. "'" end
+    local p = io.popen("env -u LD_PRELOAD python3 '" .. PY .. "' " .. table.concat(args, " ") .. " 2>&1")
+    local out = p:read("a")
+    assert(p:close(), out)
+    return cjson.decode(out)
+  end
+  local function names(t)
+    local n = {}
+    for _, e in ipairs(t.index.manifests) do n[e.annotations["org.opencontainers.image.ref.name"] or e.digest] = e end
+    return n
+  end
+  before_each(function()
+    tmp = support.tmpdir()
+    local L = assert(oci.layout.create(tmp .. "/img"))
+    base_image(L)
+    local idx = oci.build.Index.new(L)
+    for _, arch in ipairs({ "amd64", "arm64" }) do
+      local i = oci.build.Image.new(L, { platform = { os = "linux", architecture = arch }, created = 0 })
+      idx:add(assert(i:env("ARCH", arch):commit()))
+    end
+    assert(idx:commit("multi"))
+    L:close()
+    assert(os.execute(("tar -C '%s/img' -cf '%s/all.tar' oci-layout index.json blobs"):format(tmp, tmp)))
+  end)
+  after_each(function() support.rmdir(tmp) end)
+
+  it("Image.from an oci-archive: written back (other images kept), to a docker-archive, rebased", function()
+    local img = assert(oci.build.Image.from("oci-archive:" .. tmp .. "/all.tar:base", { created = 0 }))
+    img:unset_env("DEBUG")
+    local d = assert(img:commit_to())
+    local out = assert(img:commit_to("docker-archive:" .. tmp .. "/d.tar:example.com/e:1"))
+    assert.are.equal(d:digest(), out:digest())
+    img:close()
+    local t = py("read-oci", tmp .. "/all.tar")
+    assert.are.same({}, t.bad)
+    local n = names(t)
+    assert.are.equal(d:digest(), n.base.digest)
+    assert.is_not_nil(n.multi)
+    local dk = py("read-docker", tmp .. "/d.tar")
+    assert.are.same({ "example.com/e:1" }, dk.images[1].RepoTags)
+    assert.are.same(dk.images[1].layers, dk.images[1].diff_ids)
+    -- the edited config is the one in the docker-archive (Python's digest)
+    local back = assert(oci.transport.open("oci-archive:" .. tmp .. "/all.tar:base"))
+    local m = assert(back:layout():get_document(back:descriptor(), oci.image.ImageManifest))
+    assert.are.equal(m:config():digest(), dk.images[1].config)
+    back:close()
+    -- rebase: bases given as transport references
+    local r = assert(oci.build.Image.from("docker-archive:" .. tmp .. "/d.tar", { created = 0 }))
+    assert(r:rebase("docker-archive:" .. tmp .. "/d.tar", "oci-archive:" .. tmp .. "/all.tar:base"))
+    local rd = assert(r:commit_to("oci:" .. tmp .. "/out:r"))
+    r:close()
+    local L = assert(oci.layout.open(tmp .. "/out"))
+    local rm = read_image(L, "r")
+    assert.are.equal("oci-archive:" .. tmp .. "/all.tar:base", rm.annotations["org.opencontainers.image.base.name"])
+    assert.are.equal(rd:digest(), L:resolve("r").descriptor:digest())
+    assert(L:verify())
+    L:close()
+    support.assert_fails({ "a docker-archive holds one platform's image" }, { code = "unsupported" },
+      (function()
+        local idx = assert(oci.build.Index.from("oci-archive:" .. tmp .. "/all.tar:multi"))
+        local a, b, c = idx:commit_to("docker-archive:" .. tmp .. "/x.tar")
+        idx:close()
+        return a, b, c
+      end)())
+  end)
+
+  it("Index.from an oci-archive: platforms removed, written as a new archive; misuse raises", function()
+    local idx = assert(oci.build.Index.from("oci-archive:" .. tmp .. "/all.tar:multi"))
+    idx:remove("linux/amd64")
+    local d = assert(idx:commit_to("oci-archive:" .. tmp .. "/arm.tar:arm"))
+    idx:close()
+    local t = py("read-oci", tmp .. "/arm.tar")
+    assert.are.same({}, t.bad)
+    assert.are.equal(1, #t.index.manifests)
+    assert.are.equal(d:digest(), names(t).arm.digest)
+    assert.has_error(function() oci.build.Image.from("somewhere:x") end,
+      'Image.from: "somewhere:x": a transport reference (oci:, oci-archive:, docker-archive:, docker://) or a '
+      .. "layout expected")
+    assert.has_error(function() oci.build.Image.new(assert(oci.layout.create(tmp .. "/n"))):commit_to() end,
+      "Image:commit_to: a reference expected (the image was not opened from one)")
+    support.assert_fails({ "no image named \"nope\"" }, { code = "invalid" },
+      oci.build.Image.from("oci-archive:" .. tmp .. "/all.tar:nope"))
+  end)
+end)

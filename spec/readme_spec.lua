@@ -140,7 +140,7 @@ local runners = {
     local cc = ("cc -std=gnu11 -Wall -Werror %s -I%s/csrc/include -I%s/include -o %s/block %s/block.c "
       .. "%s/libocispec.a %s")
       :format(os.getenv("OCISPEC_TEST_CFLAGS") or "", quote(SRC), quote(BUILD), quote(dir), quote(dir), quote(BUILD),
-        "$(pkg-config --libs libcrypto libarchive)")
+        "$(pkg-config --libs libcrypto libarchive libzstd zlib)")
     local out, ok = run(cc)
     assert(ok, name .. " does not compile:\n" .. out)
     out, ok = run(("cd %s && ./block"):format(quote(dir)))

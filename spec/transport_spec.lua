@@ -119,6 +119,27 @@ describe("archives", function()
       T.open("oci-archive:" .. p("a.tar") .. ":nope"))
   end)
 
+  it("never follows a link planted in a layout's blobs/", function()
+    make_image(p("L"))
+    local L = assert(oci.layout.open(p("L")))
+    local layer = L:resolve("v1").layers[1]:digest()
+    local path = L:blob_path(layer)
+    L:close()
+    support.write(p("secret"), "secret\n")
+    assert(os.remove(path))
+    assert(os.execute(("ln -s %s %s"):format(q(p("secret")), q(path))))
+    for _, dst in ipairs({ "oci:" .. p("C") .. ":x", "oci-archive:" .. p("c.tar") }) do
+      support.assert_fails({ layer:sub(8) .. " is a symbolic link" }, {},
+        T.copy("oci:" .. p("L") .. ":v1", dst))
+    end
+    local C = oci.layout.open(p("C"))
+    if C then
+      assert.is_false(C:has_blob(oci.digest.sha256("secret\n")))
+      C:close()
+    end
+    assert.is_nil(io.open(p("c.tar")))
+  end)
+
   it("refuses hostile archives before writing anything", function()
     local cases = {
       traversal = "'..' in the name", absolute = "absolute name", symlink = "a symlink",

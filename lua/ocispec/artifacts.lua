@@ -9,7 +9,12 @@
 --    local tree = assert(artifacts.discover("oci:image-layout:1.0"))
 --
 -- A reference is `oci:DIR[:NAME|@DIGEST]` (an image layout; NAME default
--- "latest") or a registry reference `[docker://]HOST/REPO[:TAG|@DIGEST]`.
+-- "latest"), `oci-archive:FILE[:NAME|:DIGEST]` (a tar of a layout, read
+-- whole through a temporary layout and rewritten atomically when an
+-- artifact is added), or a registry reference
+-- `[docker://]HOST/REPO[:TAG|@DIGEST]`; a docker-archive holds no
+-- referrers ("unsupported"). `copy_referrers` also takes `{layout=, ref=}`
+-- (an open Layout and a name or digest in it).
 -- In a layout, an artifact is a blob with an index.json entry without a
 -- name (`Layout:add`, as oras's oci: store keeps it: gc keeps it too), and
 -- the referrers of a digest are the index.json manifests and indexes whose
@@ -19,7 +24,6 @@
 -- @module ocispec.artifacts
 local image = require "ocispec.image"
 local digest = require "ocispec.digest"
-local layout = require "ocispec.layout"
 local registry = require "ocispec.registry"
 local util = require "ocispec.util"
 
@@ -103,6 +107,7 @@ function Layout_target:put_bytes(bytes, media_type)
 end
 
 function Layout_target:put_manifest(m)
+  self.dirty = true
   local d, msg, err = self.L:put_document(m)
   if not d then return nil, msg, err end
   local ok
@@ -158,6 +163,7 @@ function Layout_target:get_blob(d)
 end
 
 function Layout_target:put_tagged(m)
+  self.dirty = true
   local d, msg, err = self.L:put_document(m)
   if not d then return nil, msg, err end
   local ok
@@ -167,7 +173,14 @@ function Layout_target:put_tagged(m)
 end
 
 function Layout_target:close()
-  if self.opened then self.L:close() end
+  if self.src then self.src:close() end
+  self.src = nil
+end
+
+-- Writes what changed back: an oci-archive is rewritten (atomically).
+function Layout_target:finish()
+  if self.dirty and self.src then return self.src:save() end
+  return true
 end
 
 local Registry_target = {}
@@ -223,25 +236,43 @@ function Registry_target:close()
   self.c:close()
 end
 
--- Opens the target of a reference: `oci:DIR[:NAME|@DIGEST]` or
--- `[docker://]HOST/REPO[:TAG|@DIGEST]` (connection options: see
--- `registry.connect`). -> a target, or nil, message, err.
-local function open_target(ref, opts)
+function Registry_target.finish()
+  return true
+end
+
+-- Opens the target of a reference: `oci:DIR[:NAME|@DIGEST]`,
+-- `oci-archive:FILE[:NAME|@DIGEST]` (extracted whole into a temporary
+-- layout, rewritten atomically by `finish` when changed; `create`: a
+-- missing archive starts empty), `[docker://]HOST/REPO[:TAG|@DIGEST]`
+-- (connection options: see `registry.connect`), or `{layout=, ref=}` (an
+-- open Layout and a name or digest in it). A docker-archive holds no
+-- referrers or artifacts: "unsupported". -> a target, or nil, message, err.
+local function open_target(ref, opts, create)
+  if type(ref) == "table" and ref.layout then
+    assert(type(ref.ref) == "string", "bad argument to 'open' ({layout=, ref=} needs a string ref)")
+    return setmetatable({ L = ref.layout, ref = ref.ref, where = ref.layout:path() }, Layout_target)
+  end
   assert(type(ref) == "string", "bad argument #1 to 'open' (string expected)")
-  local dir = ref:match("^oci:(.*)$")
-  if dir then
-    local name
-    local head, dg = dir:match("^(.+)@([%w+._-]+:%x+)$")
-    if head then
-      dir, name = head, dg
-    else
-      local d, n = dir:match("^(.*):([^/:]+)$")
-      if d and d ~= "" then dir, name = d, n end
+  local transport = require "ocispec.transport"
+  local kind = ref:match("^(oci):") or ref:match("^(oci%-archive):") or ref:match("^(docker%-archive):")
+  if kind then
+    local r, msg, err = transport.parse(ref)
+    if not r then return nil, msg, err end
+    if r.index then
+      return util.fail("invalid", ("%s: @N is not taken here: name the image or its digest"):format(ref))
     end
-    if dir == "" then return util.fail("invalid", ("%s: no directory"):format(ref)) end
-    local L, msg, err = layout.open(dir)
-    if not L then return nil, msg, err end
-    return setmetatable({ L = L, opened = true, ref = name or "latest", where = dir }, Layout_target)
+    if kind == "docker-archive" then
+      return util.fail("unsupported", ("%s: a docker-archive cannot hold referrers or artifacts (use oci:, "
+        .. "oci-archive: or a registry)"):format(ref))
+    end
+    if kind == "oci-archive" and r.path == "-" then
+      return util.fail("invalid", ("%s: artifacts need an archive file, not a stream"):format(ref))
+    end
+    local src
+    src, msg, err = transport.open_layout(r, { create = create })
+    if not src then return nil, msg, err end
+    return setmetatable({ L = src:layout(), src = src, ref = r.digest or r.name or "latest",
+      where = kind == "oci" and r.path or (kind .. ":" .. r.path) }, Layout_target)
   end
   local r, msg, err = registry.parse_reference(ref:gsub("^docker://", ""), nil)
   if not r then return nil, msg, err end
@@ -292,11 +323,20 @@ local function put_artifact(t, files, opts, subject, put)
   return put(t, m)
 end
 
--- Runs f(target) on the target of ref and closes it; f's results.
-local function with_target(ref, opts, f)
-  local t, msg, err = open_target(ref, opts)
+-- Runs f(target) on the target of ref, writes what changed back
+-- (`finish`) when f succeeded, and closes it; f's results.
+local function with_target(ref, opts, f, create)
+  local t, msg, err = open_target(ref, opts, create)
   if not t then return nil, msg, err end
   local ok, a, b, c = pcall(f, t)
+  if ok and a then
+    local fok, f1, f2, f3 = pcall(t.finish, t)
+    if not fok then
+      t:close()
+      error(f1, 0)
+    end
+    if not f1 then a, b, c = nil, f2, f3 end
+  end
   t:close()
   if not ok then error(a, 0) end
   return a, b, c
@@ -345,7 +385,7 @@ function M.push(ref, files, opts)
       return util.fail("invalid", ("push: %s: a tag or name is needed, not a digest"):format(ref))
     end
     return put_artifact(t, files, opts, nil, t.put_tagged)
-  end)
+  end, true)
 end
 
 -- A title names a file of the output directory: one plain path component
@@ -480,6 +520,41 @@ end
 
 -- ---------------------------------------------------------------- copy
 
+-- Copies blob d of layout A, and what it reaches when it is a manifest or
+-- an index (not its subject), into layout B, each verified by digest.
+local function copy_layout_graph(A, B, d, depth)
+  if depth > 16 then return util.fail("too_big", ("copy: %s: indexes nested too deep"):format(d:digest())) end
+  local bytes, msg, err = A:get_blob(d)
+  if not bytes then return nil, msg, err end
+  local mt = d:media_type()
+  local children = {}
+  if MT.is_index(mt) then
+    local idx
+    idx, msg, err = image.ImageIndex.from_json(bytes)
+    if not idx then return nil, msg, err end
+    children = idx:manifests()
+  elseif MT.is_manifest(mt) then
+    local m
+    m, msg, err = image.ImageManifest.from_json(bytes)
+    if not m then return nil, msg, err end
+    children = { m:config(), table.unpack(m:layers()) }
+  end
+  for _, c in ipairs(children) do
+    if not B:has_blob(c:digest()) then
+      local ok
+      ok, msg, err = copy_layout_graph(A, B, c, depth + 1)
+      if not ok then return nil, msg, err end
+    end
+  end
+  local put
+  put, msg, err = B:put_blob(bytes, mt)
+  if not put then return nil, msg, err end
+  if put:digest() ~= d:digest() then
+    return util.fail("mismatch", ("copy: blob %s arrived as %s"):format(d:digest(), put:digest()))
+  end
+  return true
+end
+
 -- Copies the document d (a referrer) with its blobs from target s to
 -- target t; -> true, or nil, message, err.
 local function copy_document(s, t, d)
@@ -496,29 +571,11 @@ local function copy_document(s, t, d)
     local got, msg, err = t.c:push(s.L, d:digest(), t.repo)
     if not got then return nil, msg, err end
   else
-    -- layout to layout: the manifest's blobs, then the manifest itself
-    if d:media_type() ~= MT.ImageManifest then
-      return util.fail("unsupported", ("copy: referrer %s is a %s; layout to layout copies manifests")
-        :format(d:digest(), d:media_type()))
-    end
-    local m, msg, err = s.L:get_document(d, image.ImageManifest)
-    if not m then return nil, msg, err end
-    for _, b in ipairs({ m:config(), table.unpack(m:layers()) }) do
-      local bytes
-      bytes, msg, err = s.L:get_blob(b)
-      if not bytes then return nil, msg, err end
-      local put
-      put, msg, err = t.L:put_blob(bytes, b:media_type())
-      if not put then return nil, msg, err end
-    end
-    local bytes
-    bytes, msg, err = s.L:get_blob(d)
-    if not bytes then return nil, msg, err end
-    local put
-    put, msg, err = t.L:put_blob(bytes, d:media_type())
-    if not put then return nil, msg, err end
-    local ok
-    ok, msg, err = t.L:add(put)
+    -- layout to layout: the document's graph (children first), then its
+    -- index.json entry
+    local ok, msg, err = copy_layout_graph(s.L, t.L, d, 0)
+    if not ok then return nil, msg, err end
+    ok, msg, err = t.L:add(assert(image.Descriptor.new(d:media_type(), d:size(), d:digest())))
     if not ok then return nil, msg, err end
   end
   return true
@@ -531,9 +588,11 @@ end
 -- before or after. Registry to registry, registry to layout (the
 -- referrers get unnamed index.json entries), layout to registry (the
 -- destination's tag schema is kept when it has no referrers API), and
--- layout to layout (manifests).
--- @tparam string src the image (`oci:DIR[:NAME|@DIGEST]` or `[docker://]HOST/REPO[:TAG|@DIGEST]`)
--- @tparam string dst where its copy is (the same forms; a layout must exist)
+-- layout to layout (manifests and indexes with what they reach); each
+-- side may be an oci-archive, or `{layout=, ref=}`.
+-- @tparam string|table src the image (`oci:DIR[:NAME|@DIGEST]`, `oci-archive:FILE[:NAME]`,
+-- `[docker://]HOST/REPO[:TAG|@DIGEST]` or `{layout=, ref=}`)
+-- @tparam string|table dst where its copy is (the same forms; a layout or an archive must exist)
 -- @tparam[opt] table opts connection options for both sides (`src` and
 -- `dst` tables: for one side, over them), `artifact_type` (only those)
 -- @return the list of copied referrer Descriptors, or nil, message, err
@@ -570,6 +629,8 @@ function M.copy_referrers(src, dst, opts)
       return true
     end
     local wok, wmsg, werr = walk(subject, 1)
+    if not wok then return nil, wmsg, werr end
+    wok, wmsg, werr = t:finish()
     if not wok then return nil, wmsg, werr end
     return copied
   end)

@@ -523,9 +523,17 @@ end
 -- A base image: a ref of img's layout, or {layout=, ref=}; resolved for
 -- img's platform. -> {layout=, ref=, descriptor=, layers={tables},
 -- diff_ids={...}, history={...}, config=table} or nil, message, err.
-local function open_base(self, base, what, level)
+local function open_base(self, base, what, level, opened)
   local layout, ref = self.layout, base
   if type(base) == "table" then layout, ref = base.layout, base.ref end
+  if type(base) == "string" and M.has_transport(base) then
+    -- a transport reference: opened for the image's platform
+    local p = { os = self.cfg.os, architecture = self.cfg.architecture, variant = self.cfg.variant }
+    local src, msg, err = require("ocispec.transport").open(base, { platform = p })
+    if not src then return reword(err, ("%s %s: %s"):format(what, base, msg)) end
+    opened[#opened + 1] = src
+    layout, ref = src:layout(), src:descriptor():digest()
+  end
   if type(ref) ~= "string" or (type(layout) ~= "table" and type(layout) ~= "userdata") then
     error(what .. ": a ref of the image's layout or {layout=, ref=} expected", level + 1)
   end
@@ -536,7 +544,8 @@ local function open_base(self, base, what, level)
     return util.fail("invalid", ("%s %s is an artifact, not an image"):format(what, ref))
   end
   local c = r.config:to_table()
-  local t = { layout = layout, ref = ref, descriptor = r.descriptor, layers = {}, config = c,
+  local t = { layout = layout, ref = type(base) == "string" and base or ref, descriptor = r.descriptor, layers = {},
+    config = c,
     diff_ids = c.rootfs and c.rootfs.diff_ids or {}, history = c.history or {} }
   for i, d in ipairs(r.layers) do t.layers[i] = d:to_table() end
   return t
@@ -561,6 +570,7 @@ end
 local function install_rebase(Image)
   local image = require "ocispec.image"
 
+  local rebase
   --- Rebase the image: the layers of `old_base` at its bottom are swapped
   -- for those of `new_base` (crane rebase). Each base is a ref of the
   -- image's layout, or `{layout=, ref=}` for another layout (its blobs are
@@ -572,14 +582,24 @@ local function install_rebase(Image)
   -- to its last layer entry) give way to the new base's. The manifest's
   -- `org.opencontainers.image.base.digest` becomes the new base's
   -- manifest digest and `.base.name` `opts.name` (default: the new base's
-  -- ref). Returns self, or nil, message, err (the image unchanged).
+  -- ref). A base may also be a transport reference (a string starting
+  -- with oci:, oci-archive:, docker-archive: or docker://), opened for the
+  -- image's platform and closed after. Returns self, or nil, message, err
+  -- (the image unchanged).
   function Image:rebase(old_base, new_base, opts)
     util.check_options(opts, { "name" }, "Image:rebase")
-    opts = opts or {}
-    local old, msg, err = open_base(self, old_base, "rebase: old base", 2)
+    local opened = {}
+    local res = table.pack(pcall(rebase, self, old_base, new_base, opts or {}, opened))
+    for _, src in ipairs(opened) do src:close() end
+    if not res[1] then error(res[2], 0) end
+    return table.unpack(res, 2, res.n)
+  end
+
+  rebase = function(self, old_base, new_base, opts, opened)
+    local old, msg, err = open_base(self, old_base, "rebase: old base", 4, opened)
     if not old then return nil, msg, err end
     local new
-    new, msg, err = open_base(self, new_base, "rebase: new base", 2)
+    new, msg, err = open_base(self, new_base, "rebase: new base", 4, opened)
     if not new then return nil, msg, err end
     local ids = self.cfg.rootfs.diff_ids
     if #old.layers > #self.layers then
@@ -811,6 +831,131 @@ local function install_index(build, Index)
   end
 end
 
+-- -------------------------------------------------------- transports
+
+-- Does `s` start with a transport name of ocispec.transport?
+local function has_transport(s)
+  return type(s) == "string" and (s:match("^oci:") or s:match("^oci%-archive:") or s:match("^docker%-archive:")
+    or s:match("^docker://")) ~= nil
+end
+M.has_transport = has_transport
+
+-- opts without `transport`, and the transport's open options (`platform`
+-- passed on: a registry pulls only that manifest).
+local function split_transport(opts, level)
+  if opts ~= nil and type(opts) ~= "table" then error("options must be a table", level + 1) end
+  local o, t = {}, {}
+  for k, v in pairs(opts or {}) do
+    if k ~= "transport" then o[k] = v end
+  end
+  if opts and opts.transport ~= nil then
+    if type(opts.transport) ~= "table" then error("option transport: a table expected", level + 1) end
+    for k, v in pairs(opts.transport) do t[k] = v end
+  end
+  return o, t
+end
+
+-- Opens ref with ocispec.transport and runs from(layout, digest, o) on it;
+-- the result keeps the source (closed by close()) or the source is closed.
+local function from_transport(from, ref, opts, level)
+  local o, t = split_transport(opts, level + 1)
+  local transport = require "ocispec.transport"
+  local src, msg, err = transport.open(ref, t)
+  if not src then return nil, msg, err end
+  local ok, obj, fmsg, ferr = pcall(from, src:layout(), src:descriptor():digest(), o)
+  if not ok or not obj then
+    src:close()
+    if not ok then error(obj, 0) end
+    return nil, fmsg, ferr
+  end
+  obj._source = src
+  return obj
+end
+
+-- commit_to: commit() into the working layout, then write there.
+local function commit_to(self, ref, opts, what)
+  if ref ~= nil and type(ref) ~= "string" and type(ref) ~= "table" then
+    error(what .. ": a reference expected, got " .. type(ref), 3)
+  end
+  if ref == nil and not self._source then
+    error(what .. ": a reference expected (the image was not opened from one)", 3)
+  end
+  local d, msg, err = self:commit()
+  if not d then return nil, msg, err end
+  if self._source then
+    if ref == nil then return self._source:commit(d, nil, opts) end
+    return self._source:write(d, ref, opts)
+  end
+  return require("ocispec.transport").write(self.layout, d, ref, opts)
+end
+
+local function install_transports(Image, Index)
+  local image_from, index_from = Image.from, Index.from
+
+  --- `Image.from(ref [, opts])`: `ref` a transport reference
+  -- (ocispec.transport: `oci:`, `oci-archive:`, `docker-archive:`,
+  -- `docker://`; a string with one of these prefixes) opened with
+  -- `opts.transport` (transport.open's options: connection options,
+  -- `tmpdir`, ...); the image is edited in the source's layout (a
+  -- temporary one for archives and registries: `img:close()` removes it).
+  -- Otherwise `Image.from(layout, ref, opts)` as before.
+  function Image.from(layout, ref, opts)
+    if type(layout) == "string" then
+      if not has_transport(layout) then
+        error(("Image.from: %q: a transport reference (oci:, oci-archive:, docker-archive:, docker://) or a "
+          .. "layout expected"):format(layout), 2)
+      end
+      if ref ~= nil and type(ref) ~= "table" then error("Image.from: options must be a table", 2) end
+      local img, msg, err = from_transport(image_from, layout, ref, 2)
+      return img, msg, err
+    end
+    return image_from(layout, ref, opts)
+  end
+
+  --- `Index.from(ref [, opts])`: an index opened from a transport
+  -- reference, as `Image.from(ref, opts)`.
+  function Index.from(layout, ref, opts)
+    if type(layout) == "string" then
+      if not has_transport(layout) then
+        error(("Index.from: %q: a transport reference (oci:, oci-archive:, docker-archive:, docker://) or a "
+          .. "layout expected"):format(layout), 2)
+      end
+      if ref ~= nil and type(ref) ~= "table" then error("Index.from: options must be a table", 2) end
+      local idx, msg, err = from_transport(index_from, layout, ref, 2)
+      return idx, msg, err
+    end
+    return index_from(layout, ref, opts)
+  end
+
+  --- Commit the image (as `commit()`, into its working layout) and write
+  -- it to `ref`, any transport reference (ocispec.transport.write; the
+  -- source's own archive is rewritten with its other images kept), or,
+  -- with no `ref`, back to the reference it was opened from
+  -- (`Source:commit`). opts: `transport.write`'s. Returns the written
+  -- Descriptor, or nil, message, err.
+  function Image:commit_to(ref, opts)
+    return commit_to(self, ref, opts, "Image:commit_to")
+  end
+
+  --- Remove the temporary layout of an image opened from an archive or a
+  -- registry (nothing for a layout); the image is unusable after.
+  function Image:close()
+    if self._source then self._source:close() end
+    self._source = nil
+  end
+
+  --- As `Image:commit_to`, for an index.
+  function Index:commit_to(ref, opts)
+    return commit_to(self, ref, opts, "Index:commit_to")
+  end
+
+  --- As `Image:close`, for an index.
+  function Index:close()
+    if self._source then self._source:close() end
+    self._source = nil
+  end
+end
+
 -- The parent directory of a path ("" at the top) and its last component.
 local function split_path(p)
   local dir, base = p:match("^(.*)/([^/]*)$")
@@ -925,6 +1070,7 @@ function M.extend(build)
   install_rebase(build.Image)
   install_flatten(build.Image)
   install_index(build, build.Index)
+  install_transports(build.Image, build.Index)
   return build
 end
 

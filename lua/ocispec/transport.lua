@@ -250,18 +250,18 @@ local function find_in_layout(L, r, what)
     if not e then
       return util.fail("invalid", ("%s: no image @%d (%d in index.json)"):format(what, r.index, #entries))
     end
-    return e.descriptor
+    return e.descriptor, e.name
   end
   local names = {}
   for _, e in ipairs(entries) do
-    if r.name and e.name == r.name then return e.descriptor end
+    if r.name and e.name == r.name then return e.descriptor, e.name end
     if e.name then names[#names + 1] = e.name end
   end
   if r.name then
     return util.fail("invalid", ("%s: no image named %q in index.json (names: %s)"):format(what, r.name,
       #names > 0 and table.concat(names, ", ") or "none"))
   end
-  if #entries == 1 then return entries[1].descriptor end
+  if #entries == 1 then return entries[1].descriptor, entries[1].name end
   return util.fail("invalid", ("%s: %d images in index.json; name one (:NAME or :@N)"):format(what, #entries))
 end
 
@@ -519,7 +519,13 @@ local function import_docker_archive(root, members, L, r, file)
     schemaVersion = 2, mediaType = MT.ImageManifest, config = cfgd:to_table(),
     layers = setmetatable(layers, #layers == 0 and core.empty_array_mt or nil),
   })
-  return L:put_document(manifest)
+  local d, pm, pe = L:put_document(manifest)
+  if not d then return nil, pm, pe end
+  local tags = {}
+  for _, t in ipairs(type(pick.RepoTags) == "table" and pick.RepoTags or {}) do
+    if type(t) == "string" then tags[#tags + 1] = t end
+  end
+  return d, { count = #list, tags = tags }
 end
 
 -- ------------------------------------------------------------ sources
@@ -535,6 +541,9 @@ function Source:layout() return self._L end
 function Source:descriptor() return self._desc end
 --- The parsed reference.
 function Source:reference() return self._ref end
+--- The index.json name of the image read (a layout or an oci-archive),
+-- when it has one; nil otherwise.
+function Source:name() return self._name end
 --- Closes the layout and removes temporary files.
 function Source:close()
   if self._L then self._L:close() end
@@ -550,7 +559,7 @@ local OPEN_KEYS = { "platform", "tmpdir", "max_bytes", "max_entries", "src", "ds
 local function connection_options(opts, keep_sides)
   if not opts then return nil end
   local o = {}
-  local skip = { progress = not keep_sides, all = true, format = true }
+  local skip = { progress = not keep_sides, all = true, format = true, referrers = true }
   for _, k in ipairs(OPEN_KEYS) do skip[k] = not (keep_sides and (k == "src" or k == "dst")) end
   for k, v in pairs(opts) do
     if not skip[k] then o[k] = v end
@@ -577,10 +586,10 @@ function M.open(ref, opts)
       local L, m, e = layout.open(r.path)
       if not L then return nil, m, e end
       s._L = L
-      local d
-      d, m, e = find_in_layout(L, r, "oci:" .. r.path)
-      if not d then return nil, m, e end
-      s._desc = d
+      local d, n
+      d, n, e = find_in_layout(L, r, "oci:" .. r.path)
+      if not d then return nil, n, e end
+      s._desc, s._name = d, n
       return true
     end
     local dir, m, e = tmpdir(opts)
@@ -620,6 +629,7 @@ function M.open(ref, opts)
       if not s._L then return util.fail(e or "invalid", ("%s: not an image layout inside: %s"):format(r.path, m)) end
       s._desc, m, e = find_in_layout(s._L, r, "oci-archive:" .. r.path)
       if not s._desc then return nil, m, e end
+      s._name = m
       return true
     end
     -- docker-archive
@@ -627,6 +637,7 @@ function M.open(ref, opts)
     if not s._L then return nil, m, e end
     s._desc, m, e = import_docker_archive(x .. "/root", members, s._L, r, r.path)
     if not s._desc then return nil, m, e end
+    s._docker = m
     return true
   end)
   if not ok then
@@ -669,14 +680,17 @@ local function export_docker_archive(L, d, r, output, tmp, opts, path_of)
     return util.fail("invalid", ("%s: %d layers but the config has %d diff_ids"):format(output, #m:layers(),
       #diff_ids))
   end
-  files[#files + 1] = { path = chex .. ".json", source = path_of(cfg:digest()) }
+  local cfg_path, cpmsg, cperr = path_of(cfg:digest())
+  if not cfg_path then return nil, cpmsg, cperr end
+  files[#files + 1] = { path = chex .. ".json", source = cfg_path }
   local layers, seen = {}, {}
   for i, l in ipairs(m:layers()) do
     local info = MT.info(l:media_type())
     if not info or info.kind ~= "layer" then
       return util.fail("unsupported", ("%s: layer %d has media type %s"):format(output, i - 1, l:media_type()))
     end
-    local src = path_of(l:digest())
+    local src, pmsg, perr = path_of(l:digest())
+    if not src then return nil, pmsg, perr end
     local did = l:digest()
     if info.compression ~= "none" then
       local out = ("%s/layer-%d.tar"):format(tmp, i)
@@ -715,6 +729,71 @@ local function export_docker_archive(L, d, r, output, tmp, opts, path_of)
   return write_tar(output, files)
 end
 
+--- The referrers of `dg` in layout L, and theirs: the index.json entries
+-- (manifests and indexes) whose `subject` is `dg` or one of them, each
+-- once, parents first (at most 10,000).
+-- @param L a Layout
+-- @tparam string dg a digest
+-- @return a list of descriptor tables, or nil, message, err
+function M.referrer_entries(L, dg)
+  local idx, msg, err = L:index()
+  if not idx then return nil, msg, err end
+  local by = {}
+  for _, e in ipairs(idx:manifests()) do
+    local mt = e:media_type()
+    if mt == MT.ImageManifest or mt == MT.ImageIndex then
+      local doc
+      doc, msg, err = L:get_document(e, mt == MT.ImageIndex and image.ImageIndex or image.ImageManifest)
+      if not doc then return nil, msg, err end
+      local sub = doc:subject()
+      if sub then
+        local list = by[sub:digest()] or {}
+        by[sub:digest()] = list
+        list[#list + 1] = e
+      end
+    end
+  end
+  local out, seen, queue = {}, { [dg] = true }, { dg }
+  local i = 1
+  while queue[i] do
+    for _, e in ipairs(by[queue[i]] or {}) do
+      if not seen[e:digest()] then
+        seen[e:digest()] = true
+        if #out >= 10000 then return util.fail("too_big", ("%s: more than 10000 referrers"):format(L:path())) end
+        local t = e:to_table()
+        out[#out + 1] = t
+        queue[#queue + 1] = e:digest()
+      end
+    end
+    i = i + 1
+  end
+  return out
+end
+
+-- Writes an oci-archive at `output` from layout L: index.json lists
+-- `entries` (descriptor tables, in order), blobs/ holds every blob they
+-- reach, each taken from path_of(digest). -> true, or nil, message, err
+local function write_oci_archive(L, output, entries, path_of)
+  local index, msg, err = image.ImageIndex.from_table({ schemaVersion = 2, mediaType = MT.ImageIndex,
+    manifests = setmetatable(entries, #entries == 0 and core.empty_array_mt or nil) })
+  if not index then return nil, msg, err end
+  local files = {
+    { path = "oci-layout", content = '{"imageLayoutVersion":"1.0.0"}' },
+    { path = "index.json", content = index:to_json() },
+  }
+  local seen, blobs = {}, {}
+  for _, e in ipairs(index:manifests()) do
+    local list, bmsg, berr = protect(reachable, L, e, blobs, seen)
+    if not list then return nil, bmsg, berr end
+  end
+  for _, d in ipairs(blobs) do
+    local src, pmsg, perr = path_of(d:digest())
+    if not src then return nil, pmsg, perr end
+    files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = src }
+  end
+  return write_tar(output, files)
+end
+
 -- Where an archive takes blob `dg` from: a layer verified in place in
 -- the source (`copy` records those), else the destination's layout.
 local function blob_source(self, dg)
@@ -749,25 +828,19 @@ function Dest:commit(desc)
   end
   local output = r.path == "-" and (self._tmp .. "/stdout.tar") or r.path
   if r.transport == "oci-archive" then
-    -- index.json names this image only (its layers may be verified in
-    -- the source rather than copied here, so the layout is not tagged)
+    -- index.json names this image only, and its referrers when asked
+    -- (its layers may be verified in the source rather than copied here,
+    -- so the layout is not tagged)
     local t = desc:to_table()
     t.annotations = t.annotations or {}
     t.annotations[image.ANNOTATION_REF_NAME] = r.name or "latest"
-    local index, msg, err = image.ImageIndex.from_table({ schemaVersion = 2, mediaType = MT.ImageIndex,
-      manifests = { t } })
-    if not index then return nil, msg, err end
-    local files = {
-      { path = "oci-layout", source = self._tmp .. "/layout/oci-layout" },
-      { path = "index.json", content = index:to_json() },
-    }
-    local ok
-    local blobs, bmsg, berr = protect(reachable, L, desc)
-    if not blobs then return nil, bmsg, berr end
-    for _, d in ipairs(blobs) do
-      files[#files + 1] = { path = "blobs/" .. d:digest():gsub(":", "/"), source = blob_source(self, d:digest()) }
+    local entries = { t }
+    if self._referrers then
+      local list, msg, err = M.referrer_entries(L, desc:digest())
+      if not list then return nil, msg, err end
+      for _, e in ipairs(list) do entries[#entries + 1] = e end
     end
-    ok, msg, err = write_tar(output, files)
+    local ok, msg, err = write_oci_archive(L, output, entries, function(dg) return blob_source(self, dg) end)
     if not ok then return nil, msg, err end
   else
     local ok, msg, err = export_docker_archive(L, desc, r, output, self._tmp, self._limits,
@@ -794,7 +867,7 @@ end
 
 --- Closes the layout and removes temporary files.
 function Dest:close()
-  if self._L then self._L:close() end
+  if self._L and not self._borrowed then self._L:close() end
   if self._tmp then unpack.remove_tree(self._tmp) end
   self._L, self._tmp = nil, nil
 end
@@ -832,6 +905,283 @@ function M.create(ref, opts)
   return d
 end
 
+-- ------------------------------------------------------------ writing a layout's image
+
+-- The path of blob `dg` of layout A, or nil, message, err: the layout
+-- hands out a path only for a regular file (a link planted in blobs/ is
+-- refused, never followed).
+local function regular_blob(A, dg)
+  return A:blob_path(dg)
+end
+
+-- Copies one blob from layout A to layout B, verified by digest and size.
+local function copy_blob(A, B, d, progress, stats)
+  local dg, size = d:digest(), d:size()
+  if B:has_blob(dg) then
+    stats.blobs_skipped = stats.blobs_skipped + 1
+    return true
+  end
+  if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
+  local src, lmsg, lerr = regular_blob(A, dg)
+  if not src then return nil, lmsg, lerr end
+  local got, msg, err = B:put_blob_file(src, d:media_type())
+  if not got then return nil, msg, err end
+  if got:digest() ~= dg or got:size() ~= size then
+    return util.fail("mismatch", ("blob %s: read %d bytes with digest %s (descriptor: %d bytes)"):format(dg,
+      got:size(), got:digest(), size))
+  end
+  stats.blobs_copied, stats.bytes_copied = stats.blobs_copied + 1, stats.bytes_copied + size
+  if progress and progress(dg, size, size) == false then return util.fail("canceled", "copy canceled") end
+  return true
+end
+
+
+local function same_dir(a, b)
+  local ra, rb = core.realpath(a), core.realpath(b)
+  return ra ~= nil and ra == rb
+end
+
+-- Copies every blob `d` reaches from layout A into layout B (each
+-- verified by digest and size); -> true, or nil, message, err.
+local function copy_graph(A, B, d, stats, progress)
+  local list, msg, err = protect(reachable, A, d)
+  if not list then return nil, msg, err end
+  for _, b in ipairs(list) do
+    local ok
+    ok, msg, err = copy_blob(A, B, b, progress, stats)
+    if not ok then return nil, msg, err end
+  end
+  return true
+end
+
+--- Writes the image `desc` of layout L (a manifest or an index and every
+-- blob it reaches) to a reference: tagged in a layout (the blobs copied
+-- in when it is another one), written as an archive (atomically: a
+-- docker-archive cannot hold an index, and drops the manifest's
+-- annotations as Docker schema 2 does), or pushed to a registry.
+-- @param L a Layout holding the image
+-- @param desc its top Descriptor
+-- @tparam string|table ref a reference (see `parse`; no transport: a
+-- registry) or `parse`'s result
+-- @tparam[opt] table opts `referrers` (also the referrers of `desc` in L,
+-- and theirs: to a layout, an oci-archive or a registry; a docker-archive
+-- is refused), `tmpdir`, `max_bytes`, and connection options (docker://)
+-- @return the written top Descriptor, or nil, message, err
+function M.write(L, desc, ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref)
+    if not r then return nil, msg, err end
+  end
+  opts = opts or {}
+  if r.index then return invalid(r.path, "@N names an image to read, not one to write") end
+  if r.transport == "docker-archive" then
+    if opts.referrers then
+      return util.fail("unsupported", ("docker-archive:%s: a docker-archive cannot hold referrers"):format(r.path))
+    end
+    if not MT.is_manifest(desc:media_type()) then
+      return util.fail("unsupported", ("docker-archive:%s: %s is a %s, not an image manifest; a docker-archive "
+        .. "holds one platform's image"):format(r.path, desc:digest(), desc:media_type()))
+    end
+  end
+  if r.transport == "oci" then
+    local B = L
+    if not same_dir(L:path(), r.path) then
+      local msg, err
+      B, msg, err = layout.create(r.path)
+      if not B then return nil, msg, err end
+    end
+    local res = table.pack(protect(function()
+      local stats = { blobs_copied = 0, blobs_skipped = 0, bytes_copied = 0 }
+      if B ~= L then
+        local ok, m, e = copy_graph(L, B, desc, stats)
+        if not ok then return nil, m, e end
+        if opts.referrers then
+          local list
+          list, m, e = M.referrer_entries(L, desc:digest())
+          if not list then return nil, m, e end
+          for _, t in ipairs(list) do
+            local rd = image.Descriptor.from_table(t)
+            ok, m, e = copy_graph(L, B, rd, stats)
+            if ok then ok, m, e = B:add(rd) end
+            if not ok then return nil, m, e end
+          end
+        end
+      end
+      if r.digest then
+        if desc:digest() ~= r.digest then
+          return util.fail("mismatch", ("oci:%s: the image is %s, not %s"):format(r.path, desc:digest(), r.digest))
+        end
+        if not r.name then return desc end
+      end
+      local ok, m, e = B:tag(desc, r.name or "latest")
+      if not ok then return nil, m, e end
+      return desc
+    end))
+    if B ~= L then B:close() end
+    return table.unpack(res, 1, res.n)
+  end
+  if r.transport == "docker" then
+    local d, msg, err = registry.push(L, desc:digest(), r.reference.whole, connection_options(opts))
+    if not d then return nil, msg, err end
+    if opts.referrers then
+      local ok
+      ok, msg, err = require("ocispec.artifacts").copy_referrers({ layout = L, ref = desc:digest() },
+        ("%s/%s@%s"):format(r.reference.registry, r.reference.repository, d:digest()), connection_options(opts))
+      if not ok then return nil, msg, err end
+    end
+    return d
+  end
+  local dir, msg, err = tmpdir(opts)
+  if not dir then return nil, msg, err end
+  local d = setmetatable({ _ref = r, _L = L, _borrowed = true, _tmp = dir, _referrers = opts.referrers,
+    _limits = { max_bytes = opts.max_bytes } }, DestMT)
+  local res = table.pack(protect(function() return d:commit(desc) end))
+  d:close()
+  return table.unpack(res, 1, res.n)
+end
+
+--- Writes `desc` (an image in `src:layout()`, such as an edit of the
+-- source image) back to the source's own reference: tagged in place in a
+-- layout (the name the reference gave or found, else "latest"), the
+-- oci-archive rewritten with every image and referrer it held and `desc`
+-- under that name, a docker-archive rewritten when it held this image
+-- only (several: refused, the others would be lost), or pushed to the
+-- registry reference (a digest reference is refused: the image changed).
+-- @param desc the top Descriptor
+-- @tparam[opt] string name the name to give it instead
+-- @tparam[opt] table opts as `write`
+-- @return the written Descriptor, or nil, message, err
+function Source:commit(desc, name, opts)
+  opts = opts or {}
+  local r, L = self._ref, self._L
+  local where = r.transport == "docker" and r.path or (r.transport .. ":" .. r.path)
+  if r.transport == "docker" then
+    if r.digest and not name then
+      return util.fail("invalid", ("%s: names the image by digest; the changed image needs a tag"):format(where))
+    end
+    local w = r.reference.whole
+    if name then w = ("%s/%s:%s"):format(r.reference.registry, r.reference.repository, name) end
+    return M.write(L, desc, w, opts)
+  end
+  if r.path == "-" and r.transport ~= "oci" then
+    return util.fail("invalid", ("%s: stdin cannot be written back (write it to another reference)"):format(where))
+  end
+  name = name or (r.transport ~= "docker-archive" and (r.name or self._name)) or nil
+  if r.transport == "docker-archive" then
+    if self._docker and self._docker.count > 1 then
+      return util.fail("unsupported", ("%s holds %d images; writing one back would drop the others (write it "
+        .. "to another reference)"):format(where, self._docker.count))
+    end
+    local t = { transport = r.transport, path = r.path, name = name or r.name or (self._docker or {}).tags and
+      self._docker.tags[1] }
+    return M.write(L, desc, t, opts)
+  end
+  if r.digest and not name then
+    return util.fail("invalid", ("%s: names the image by digest; the changed image needs a NAME"):format(where))
+  end
+  name = name or "latest"
+  local ok, msg, err = L:tag(desc, name)
+  if not ok then return nil, msg, err end
+  if r.transport == "oci" then return desc end
+  local saved, smsg, serr = self:save()
+  if not saved then return nil, smsg, serr end
+  return desc
+end
+
+--- Writes `desc` (an image in `src:layout()`) to a reference: when it
+-- is the source's own archive file, that archive is rewritten by
+-- `src:commit` under the reference's name (its other images kept, or the
+-- write refused); otherwise as `write`.
+-- @param desc the top Descriptor
+-- @tparam string|table ref a reference or `parse`'s result
+-- @tparam[opt] table opts as `write`
+-- @return the written Descriptor, or nil, message, err
+function Source:write(desc, ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref)
+    if not r then return nil, msg, err end
+  end
+  local own = self._ref
+  if r.transport == own.transport and (r.transport == "oci-archive" or r.transport == "docker-archive")
+      and r.path ~= "-" and not r.index and same_dir(r.path, own.path) then
+    return self:commit(desc, r.name, opts)
+  end
+  return M.write(self._L, desc, r, opts)
+end
+
+--- Rewrites an oci-archive source from its layout, atomically, with
+-- every index.json entry (what `Source:commit` and the artifact
+-- commands use after changing the layout); nothing for a layout.
+-- @return true, or nil, message, err
+function Source:save()
+  local r, L = self._ref, self._L
+  if r.transport == "oci" then return true end
+  if r.transport ~= "oci-archive" then
+    return util.fail("unsupported", ("%s:%s: only layouts and oci-archives are saved in place"):format(r.transport,
+      r.path))
+  end
+  if r.path == "-" then return util.fail("invalid", "oci-archive:-: stdin cannot be written back") end
+  local idx, msg, err = L:index()
+  if not idx then return nil, msg, err end
+  local entries = {}
+  for _, e in ipairs(idx:manifests()) do entries[#entries + 1] = e:to_table() end
+  return write_oci_archive(L, r.path, entries, function(dg) return L:blob_path(dg) end)
+end
+
+--- Opens a layout or an oci-archive as a whole layout (every image and
+-- referrer, no image chosen), to change it and `src:save()` it: the
+-- artifact commands use it. A missing oci-archive starts empty when
+-- `opts.create`; a docker-archive, which holds no referrers or artifacts,
+-- and a registry are refused.
+-- @tparam string|table ref a reference or `parse`'s result
+-- @tparam[opt] table opts `create`, `tmpdir`, `max_bytes`, `max_entries`
+-- @return a source (its `descriptor()` is nil), or nil, message, err
+function M.open_layout(ref, opts)
+  local r = ref
+  if type(ref) == "string" then
+    local msg, err
+    r, msg, err = M.parse(ref, { default = "oci" })
+    if not r then return nil, msg, err end
+  end
+  opts = opts or {}
+  local s = setmetatable({ _ref = r }, SourceMT)
+  if r.transport == "oci" then
+    local L, msg, err = layout.open(r.path)
+    if not L then return nil, msg, err end
+    s._L = L
+    return s
+  end
+  if r.transport ~= "oci-archive" then
+    return util.fail("unsupported", ("%s:%s: a %s holds no referrers or artifacts (use oci:, oci-archive: or a "
+      .. "registry)"):format(r.transport, r.path, r.transport == "docker" and "registry reference here" or r.transport))
+  end
+  if r.path ~= "-" and opts.create and unpack.dir_state(r.path) == "missing" then
+    local dir, msg, err = tmpdir(opts)
+    if not dir then return nil, msg, err end
+    s._tmp = dir
+    s._L, msg, err = layout.create(dir .. "/layout")
+    if not s._L then
+      s:close()
+      return nil, msg, err
+    end
+    return s
+  end
+  local x, members, err = extract(r.path, opts, false)
+  if not x then return nil, members, err end
+  s._tmp = x
+  local msg
+  s._L, msg, err = layout.open(x .. "/root")
+  if not s._L then
+    s:close()
+    return util.fail(err or "invalid", ("%s: not an image layout inside: %s"):format(r.path, msg))
+  end
+  return s
+end
+
 -- ------------------------------------------------------------ copy
 
 local function platform_of(p)
@@ -845,25 +1195,6 @@ local function matches(want, p)
   if not p then return false end
   return p:os() == want.os and p:architecture() == want.architecture
     and (want.variant == nil or p:variant() == want.variant)
-end
-
--- Copies one blob from layout A to layout B, verified by digest and size.
-local function copy_blob(A, B, d, progress, stats)
-  local dg, size = d:digest(), d:size()
-  if B:has_blob(dg) then
-    stats.blobs_skipped = stats.blobs_skipped + 1
-    return true
-  end
-  if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
-  local got, msg, err = B:put_blob_file(A:blob_path(dg), d:media_type())
-  if not got then return nil, msg, err end
-  if got:digest() ~= dg or got:size() ~= size then
-    return util.fail("mismatch", ("blob %s: read %d bytes with digest %s (descriptor: %d bytes)"):format(dg,
-      got:size(), got:digest(), size))
-  end
-  stats.blobs_copied, stats.bytes_copied = stats.blobs_copied + 1, stats.bytes_copied + size
-  if progress and progress(dg, size, size) == false then return util.fail("canceled", "copy canceled") end
-  return true
 end
 
 -- The media type of `mt` in `format` ("oci" or "v2s2"), or nil, message,
@@ -948,7 +1279,10 @@ local function convert(A, B, d, format, ctx)
       -- Docker has no zstd layer in schema 2: a plain tar, same diff_id
       ctx.n = ctx.n + 1
       local out = ("%s/zstd-%d.tar"):format(ctx.tmp, ctx.n)
-      local res, dmsg, derr = layer.decompress(A:blob_path(l:digest()), out, ctx.max_bytes)
+      local lp, dmsg, derr = A:blob_path(l:digest())
+      if not lp then return nil, dmsg, derr end
+      local res
+      res, dmsg, derr = layer.decompress(lp, out, ctx.max_bytes)
       if not res then return nil, dmsg, derr end
       local nd
       nd, dmsg, derr = B:put_blob_file(out, MT.DockerLayer)
@@ -989,7 +1323,9 @@ end
 local function verify_in_place(A, d, progress, stats)
   local dg, size = d:digest(), d:size()
   if progress and progress(dg, 0, size) == false then return util.fail("canceled", "copy canceled") end
-  local ok, got, err = digest.verify_file(dg, A:blob_path(dg))
+  local src, rmsg, rerr = regular_blob(A, dg)
+  if not src then return nil, rmsg, rerr end
+  local ok, got, err = digest.verify_file(dg, src)
   if not ok then return nil, got, err end
   if got ~= size then
     return util.fail("mismatch", ("blob %s: %d bytes, the descriptor says %d"):format(dg, got, size))
@@ -1007,12 +1343,15 @@ end
 -- several a new index), `all` (the whole index: the default), `format`
 -- ("oci" or "v2s2": manifests and indexes rewritten with that family's
 -- media types, configs and diff_ids unchanged, zstd layers decompressed
--- for v2s2; nil: as they are), `progress`
+-- for v2s2; nil: as they are), `referrers` (the image's referrers graph
+-- too, as `oras cp -r`: layouts, oci-archives and registries; not with a
+-- docker-archive, `format` or several platforms), `progress`
 -- function(digest, done, total) (`false` cancels), `tmpdir`, archive
 -- limits, connection options for both registries and `src`/`dst` tables
 -- for one side
 -- @return the copied top Descriptor and `{blobs_copied=, blobs_skipped=,
--- bytes_copied=}` (registry to registry: `registry.copy`'s stats), or nil,
+-- bytes_copied=, referrers=}` (registry to registry: `registry.copy`'s
+-- stats, and `referrers`), or nil,
 -- message, err
 function M.copy(src, dst, opts)
   util.check_options(opts, {
@@ -1020,6 +1359,7 @@ function M.copy(src, dst, opts)
     "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries", "retry_delay_ms",
     "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit", "chunk_size", "user_agent",
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
+    "referrers",
   }, "copy")
   local rs, rd = src, dst
   local msg, err
@@ -1049,8 +1389,29 @@ function M.copy(src, dst, opts)
     if not w then return util.fail("invalid", ("copy: bad platform %q (os/arch[/variant])"):format(tostring(p))) end
     wants[#wants + 1] = w
   end
+  if opts.referrers then
+    for _, r in ipairs({ rs, rd }) do
+      if r.transport == "docker-archive" then
+        return util.fail("unsupported", ("copy: docker-archive:%s: a docker-archive cannot hold referrers"):format(
+          r.path))
+      end
+    end
+    if opts.format or #wants > 1 then
+      return util.fail("unsupported", ("copy: referrers with %s: the copied image is rewritten (a new digest), "
+        .. "its referrers would not refer to it"):format(opts.format and "format" or "several platforms"))
+    end
+  end
+  local artifacts = opts.referrers and require "ocispec.artifacts"
+  -- the image's digest on a registry side: HOST/REPO@DIGEST
+  local function at(r, dg) return ("%s/%s@%s"):format(r.reference.registry, r.reference.repository, dg) end
   if rs.transport == "docker" and rd.transport == "docker" and #wants == 0 and not opts.format then
-    return registry.copy(rs.path, rd.path, connection_options(opts, true))
+    local top, stats, cerr = registry.copy(rs.path, rd.path, connection_options(opts, true))
+    if not top or not opts.referrers then return top, stats, cerr end
+    local list, lmsg, lerr = artifacts.copy_referrers(at(rs, top:digest()), at(rd, top:digest()),
+      connection_options(opts, true))
+    if not list then return nil, lmsg, lerr end
+    stats.referrers = #list
+    return top, stats
   end
   local function side(name)
     local o = connection_options(opts) or {}
@@ -1140,6 +1501,25 @@ function M.copy(src, dst, opts)
       if not nt then return nil, m, e end
       return d:commit(nt)
     end
+    -- the referrers of the image: into the destination's layout before
+    -- it is committed (a layout, an archive), pushed after (a registry)
+    local function referrers_in()
+      if not opts.referrers then return true end
+      local src_side = rs.transport == "docker" and at(rs, top:digest()) or { layout = A, ref = top:digest() }
+      local list, m, e = artifacts.copy_referrers(src_side, { layout = B, ref = top:digest() },
+        connection_options(opts, true))
+      if not list then return nil, m, e end
+      stats.referrers = #list
+      d._referrers = true
+      return true
+    end
+    local function referrers_out(pushed)
+      if not opts.referrers or rd.transport ~= "docker" then return pushed end
+      local list, m, e = artifacts.copy_referrers({ layout = B, ref = top:digest() }, at(rd, pushed:digest()),
+        connection_options(opts, true))
+      if not list then return nil, m, e end
+      return pushed
+    end
     -- an archive is written from the source's layers, each verified in
     -- place first (no copy through the temporary layout); documents and
     -- configs are copied
@@ -1157,7 +1537,12 @@ function M.copy(src, dst, opts)
       end
       if not ok then return nil, m, e end
     end
-    return d:commit(top)
+    local ok, m, e = referrers_in()
+    if not ok then return nil, m, e end
+    local pushed
+    pushed, m, e = d:commit(top)
+    if not pushed then return nil, m, e end
+    return referrers_out(pushed)
   end))
   s:close()
   d:close()

@@ -7,12 +7,15 @@ local fail, command = base.fail, base.command
 local remote = base.remote -- ocispec.cli.registries, loaded before
 
 local REF_HELP = [==[
-REF is oci:DIR[:NAME|@DIGEST] (an image layout; NAME default "latest") or
-a registry reference [docker://]HOST/REPO[:TAG|@DIGEST].]==]
+REF is oci:DIR[:NAME|@DIGEST] (an image layout; NAME default "latest"),
+oci-archive:FILE[:NAME|:DIGEST] (a tar of a layout: read whole, and
+rewritten atomically when an artifact is added; push-artifact creates a
+missing one) or a registry reference [docker://]HOST/REPO[:TAG|@DIGEST].
+A docker-archive holds no referrers or artifacts (exit 1).]==]
 
 -- Connection options from the command line; none for a layout.
 local function connection(ref, opts)
-  if ref:match("^oci:") then return {} end
+  if ref:match("^oci:") or ref:match("^oci%-archive:") or ref:match("^docker%-archive:") then return {} end
   local o = remote.connection(opts)
   o.progress = nil
   return o

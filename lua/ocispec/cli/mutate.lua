@@ -1,78 +1,50 @@
 --- `ocispec` commands that change images (crane's forms): mutate, append,
 -- rebase, flatten, index.
 --
--- Every command takes an image reference REF: a layout image (`DIR[:NAME]`,
--- `DIR@DIGEST`, or `oci:DIR[:NAME]`) or a registry reference
--- (`HOST/REPO[:TAG|@DIGEST]`, or `docker://HOST/REPO...`); a ref whose
--- directory part does not exist and whose first component is a host
--- (has a "." or ":", or is "localhost") is a registry reference. A
--- registry image is pulled into a temporary layout first. The result is
--- written to REF itself or to `--to REF` (a layout: the name tagged, the
--- blobs copied in when it is another layout; a registry: pushed). An
--- index is edited platform by platform (`--select` chooses).
+-- Every command takes an image reference REF with any transport of
+-- `ocispec.transport` (oci:, oci-archive:, docker-archive:, docker://),
+-- or without one a layout image (`DIR[:NAME]`, `DIR@DIGEST`) or a
+-- registry reference (`HOST/REPO[:TAG|@DIGEST]`): a ref whose directory
+-- part does not exist and whose first component is a host (has a "." or
+-- ":", or is "localhost") is a registry reference. Archives and registry
+-- images are read through a temporary layout (`transport.open`). The
+-- result is written back to REF (`Source:commit`) or to `--to REF`
+-- (`transport.write`). An index is edited platform by platform
+-- (`--select` chooses).
 -- @module ocispec.cli.mutate
 local oci = require "ocispec"
 local base = require "ocispec.cli.base"
 local fail, command = base.fail, base.command
-local parse_image_ref = base.parse_image_ref
 
 -- ------------------------------------------------------------ arguments
 
--- Like base.parse_args, with "list" options that may repeat.
-local function parse(args, spec)
-  local opts, pos = {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--" then
-      for j = i + 1, #args do pos[#pos + 1] = args[j] end
-      break
-    end
-    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
-    name = name or a
-    if name:sub(1, 2) == "--" then
-      local kind = spec[name]
-      if not kind then fail(2, "unknown option " .. name) end
-      local key = name:gsub("^%-%-", ""):gsub("-", "_")
-      if kind == "flag" then
-        if inline then fail(2, name .. " takes no value") end
-        opts[key] = true
-      else
-        local v = inline
-        if not v then
-          i = i + 1
-          v = args[i]
-          if not v then fail(2, name .. " needs a value") end
-        end
-        if kind == "list" then
-          opts[key] = opts[key] or {}
-          table.insert(opts[key], v)
-        else
-          opts[key] = v
-        end
-      end
-    else
-      pos[#pos + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, pos
-end
+local parse_args = base.parse_args
 
 local CONN_OPTS = { ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--ca-file"] = "value",
   ["--auth-file"] = "value" }
 local CONN_HELP = [==[
-REF: DIR[:NAME], DIR@DIGEST or oci:DIR[:NAME] (a layout image), or
-HOST/REPO[:TAG|@DIGEST] or docker://HOST/REPO... (a registry image: pulled
-into a temporary layout, the result pushed). The result goes to REF itself,
-or to --to REF (a layout: tagged NAME, blobs copied in; a registry: pushed).
-An index is edited platform by platform; --select P (repeatable) limits
-the edit to those platforms. Registry options: --plain-http,
---tls-verify=false, --ca-file FILE, --auth-file FILE. Results are
-reproducible: no timestamps are added unless SOURCE_DATE_EPOCH is set.
-Prints the written reference and its digest. Exit status: 0 done, 1 the
-image does not allow the change (a mismatch, a registry error), 2 usage or
-local error.]==]
+REF: an image reference with its transport (as ocispec copy takes them):
+  oci:DIR[:NAME|@DIGEST]             an image layout (:@N: its Nth image)
+  oci-archive:FILE[:NAME]            a tar of an image layout
+  docker-archive:FILE[:NAME:TAG|:@N] docker save / docker load's format
+  docker://HOST/REPO[:TAG|@DIGEST]   a registry
+or, without a transport, DIR[:NAME] / DIR@DIGEST (a layout, NAME default
+"latest") or HOST/REPO[:TAG|@DIGEST] (a registry: a REF whose directory
+does not exist and whose first component is a host, with a "." or ":" or
+"localhost"). Archives and registry images are read through a temporary
+layout. The result goes to REF itself (a layout or an oci-archive: tagged
+NAME, the archive rewritten atomically with its other images kept; a
+docker-archive holding only this image: rewritten; a registry: pushed to
+the tag), or to --to REF (any transport; a docker-archive takes one
+platform's image, not an index, and drops the manifest's annotations as
+Docker schema 2 does). An index is edited platform by platform; --select
+P (repeatable) limits the edit to those platforms. Registry options:
+--plain-http, --tls-verify=false, --ca-file FILE, --auth-file FILE.
+Results are reproducible: no timestamps are added unless
+SOURCE_DATE_EPOCH is set. Prints the written reference and its digest.
+Exit status: 0 done, 1 the image does not allow the change (a mismatch,
+a registry error, a destination that cannot hold it), 2 usage or local
+error.]==]
 
 local function with(spec)
   local t = { ["--to"] = "value", ["--select"] = "list" }
@@ -96,65 +68,59 @@ local function is_dir(path)
   return oci.unpack.dir_state(path) == "empty" or oci.unpack.dir_state(path) == "full"
 end
 
--- REF -> {kind = "layout", dir=, ref=, name=} | {kind = "registry", ref=}.
-local function parse_ref(s)
-  local rest = s:match("^oci:(.+)$")
-  if rest then
-    local dir, ref, name = parse_image_ref(rest)
-    return { kind = "layout", dir = dir, ref = ref, name = name, text = s }
+local PREFIXES = { "oci:", "oci-archive:", "docker-archive:", "docker:" }
+
+-- REF -> oci.transport.parse's table, plus `text` (REF as given). A REF
+-- with a transport is parsed as such; without one it is a layout
+-- DIR[:NAME] (NAME default "latest", as before transports) unless DIR
+-- does not exist and its first component is a host: a registry.
+local function parse_ref(s, what)
+  local function check(r, msg)
+    if not r then fail(2, ("%s: %s"):format(what, msg)) end
+    r.text = s
+    return r
   end
-  rest = s:match("^docker://(.+)$")
-  if rest then return { kind = "registry", ref = rest, text = s } end
-  local dir, ref, name = parse_image_ref(s)
-  if is_dir(dir) then return { kind = "layout", dir = dir, ref = ref, name = name, text = s } end
+  for _, p in ipairs(PREFIXES) do
+    if s:sub(1, #p) == p then return check(oci.transport.parse(s)) end
+  end
+  local r, msg = oci.transport.parse(s, { default = "oci" })
+  if r and is_dir(r.path) then
+    r.name = r.name or (not r.digest and "latest" or nil)
+    return check(r)
+  end
   local host = s:match("^([^/]+)/")
   if host and (host:find("[.:]") or host == "localhost") and oci.registry.parse_reference(s) then
-    return { kind = "registry", ref = s, text = s }
+    return check(oci.transport.parse(s))
   end
-  return { kind = "layout", dir = dir, ref = ref, name = name, text = s }
+  if r then r.name = r.name or (not r.digest and "latest" or nil) end
+  return check(r, msg)
 end
 
--- Opens REF as a source: {L=, ref=, r=, close=}. A registry image is
--- pulled whole into a temporary layout.
-local function open_source(s, conn)
-  local r = parse_ref(s)
-  if r.kind == "layout" then
-    local L = base.open_layout(r.dir)
-    base.check_image_ref(L, r.dir, r.ref, r.name)
-    return { L = L, ref = r.ref, r = r, close = function() L:close() end }
-  end
-  local tmp, msg = oci.unpack.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/ocispec-mutate-XXXXXX")
-  if not tmp then fail(2, msg) end
-  local d, perr
-  d, msg, perr = oci.registry.pull(r.ref, tmp, "source", conn)
-  if not d then
-    oci.unpack.remove_tree(tmp)
-    fail((perr and perr.code == "io") and 2 or 1, ("%s: %s"):format(s, msg))
-  end
-  local L = base.open_layout(tmp)
-  return { L = L, ref = "source", r = r, close = function()
-    L:close()
-    oci.unpack.remove_tree(tmp)
-  end }
+-- The status of a failure to read or write an image: 2 for local trouble
+-- (a layout, a file, a bad reference), 1 for the registry and for what
+-- the image does not allow.
+local function status_of(r, err)
+  local code = err and err.code
+  if code == "io" then return 2 end
+  if r.transport == "docker" or code == "unsupported" or code == "mismatch" then return 1 end
+  return 2
 end
 
--- The descriptor (a table) of ref in L: a ref name of index.json or a
--- digest.
-local function top_descriptor(L, ref)
-  if oci.digest.parse(ref) then
-    local bytes, msg = L:get_blob(ref)
-    if not bytes then fail(2, msg) end
-    local t = oci.json.decode(bytes) or {}
-    return { digest = ref, mediaType = t.mediaType, size = #bytes, manifests = t.manifests }
-  end
-  for _, e in ipairs(L:list()) do
-    if e.name == ref then return e.descriptor:to_table() end
-  end
-  fail(2, ("no image named %q"):format(ref))
+local function where_of(r, msg)
+  if r.transport == "docker" or msg:find(r.path, 1, true) then return msg end
+  return ("%s: %s"):format(r.text or r.path, msg)
 end
 
-local function is_index(d)
-  return (d.mediaType and oci.image.MediaType.is_index(d.mediaType)) or (d.mediaType == nil and d.manifests ~= nil)
+-- Opens REF as a source: {S=, L=, desc=, r=, close=}.
+local function open_source(s, conn, what)
+  local r = parse_ref(s, what or "REF")
+  local o = {}
+  if r.transport == "docker" then
+    for k, v in pairs(conn) do o[k] = v end
+  end
+  local S, msg, err = oci.transport.open(r, o)
+  if not S then fail(status_of(r, err), r.transport == "docker" and ("%s: %s"):format(s, msg) or where_of(r, msg)) end
+  return { S = S, L = S:layout(), desc = S:descriptor(), r = r, close = function() S:close() end }
 end
 
 -- Copies the graph below descriptor table d from layout A into B.
@@ -177,36 +143,54 @@ local function copy_graph(A, B, d)
   end
 end
 
+local function same_file(a, b)
+  local ra, rb = oci.core.realpath(a), oci.core.realpath(b)
+  return ra ~= nil and ra == rb
+end
+
+-- How a written reference is printed: a layout DIR:NAME, a registry
+-- HOST/REPO[:TAG], an archive TRANSPORT:FILE[:NAME].
+local function shown(r, name)
+  if r.transport == "oci" then return ("%s:%s"):format(r.path, name or r.name or "latest") end
+  if r.transport == "docker" then
+    if name then return ("%s/%s:%s"):format(r.reference.registry, r.reference.repository, name) end
+    return r.path
+  end
+  name = name or r.name
+  return ("%s:%s"):format(r.transport, r.path) .. (name and (":" .. name) or "")
+end
+
 -- Writes descriptor desc (in src.L) to dest (default: the source REF).
 local function store(src, desc, dest, conn, out)
-  local r = dest and parse_ref(dest) or src.r
-  local digest = desc:digest()
-  if r.kind == "registry" then
-    local d, msg, err = oci.registry.push(src.L, digest, r.ref, conn)
-    if not d then fail((err and err.code == "io") and 2 or 1, ("%s: %s"):format(r.text, msg)) end
-    out:write(("%s %s\n"):format(r.ref, d:digest()))
-    return
+  local d, msg, err, r, name
+  if dest == nil then
+    r = src.r
+    d, msg, err = src.S:commit(desc, nil, conn)
+    name = r.transport == "oci" and (r.name or src.S:name() or "latest") or nil
+  else
+    r = parse_ref(dest, "--to")
+    if r.transport == "oci" and r.digest and not r.name then
+      fail(2, ("%s: a layout destination needs a NAME, not a digest"):format(r.text))
+    end
+    if r.index then fail(2, ("%s: @N names an image to read, not one to write"):format(r.text)) end
+    -- the source's own archive: its other images are kept (or the write
+    -- refused)
+    local o = {}
+    for k, v in pairs(r.transport == "docker" and conn or {}) do o[k] = v end
+    d, msg, err = src.S:write(desc, r, o)
   end
-  if oci.digest.parse(r.ref) and not r.name then
-    fail(2, ("%s: a layout destination needs a NAME, not a digest"):format(r.text))
-  end
-  local name = r.name or r.ref
-  local L, msg = oci.layout.create(r.dir)
-  if not L then fail(2, msg) end
-  if L:path() ~= src.L:path() then copy_graph(src.L, L, desc:to_table()) end
-  local ok
-  ok, msg = L:tag(desc, name)
-  if not ok then fail(2, msg) end
-  L:close()
-  out:write(("%s:%s %s\n"):format(r.dir, name, digest))
+  if not d then fail(status_of(r, err), where_of(r, msg)) end
+  -- an archive written to stdout: the report goes to stderr
+  if r.path == "-" and r.transport ~= "oci" and r.transport ~= "docker" then out = io.stderr end
+  out:write(("%s %s\n"):format(shown(r, name), d:digest()))
 end
 
 -- Runs edit(img) on the source image, or on each selected platform's
 -- image of an index; returns the new top descriptor.
 local function edit_image(src, opts, edit)
-  local top = top_descriptor(src.L, src.ref)
-  if is_index(top) then
-    local idx, msg = oci.build.Index.from(src.L, top.digest)
+  local top = src.desc
+  if oci.image.MediaType.is_index(top:media_type()) then
+    local idx, msg = oci.build.Index.from(src.L, top:digest())
     if not idx then fail(2, msg) end
     local platforms
     if opts.select then
@@ -222,7 +206,7 @@ local function edit_image(src, opts, edit)
     return d
   end
   if opts.select then fail(2, "--select: the image is not an index") end
-  local img, msg, err = oci.build.Image.from(src.L, top.digest, { threads = opts.threads })
+  local img, msg, err = oci.build.Image.from(src.L, top:digest(), { threads = opts.threads })
   if not img then fail((err and err.code == "io") and 2 or 1, msg) end
   local ok, emsg = edit(img)
   if ok == nil and emsg then fail(1, emsg) end
@@ -250,7 +234,7 @@ end
 
 -- The common frame: parse, open, edit, store, close.
 local function run_edit(args, out, spec, check, edit)
-  local opts, pos = parse(args, with(spec))
+  local opts, pos = parse_args(args, with(spec))
   if #pos ~= 1 then fail(2, "expected one REF") end
   check_threads(opts)
   local conn = connection(opts)
@@ -394,12 +378,15 @@ annotations name the new base.
       end, function(img, opts, src, conn)
         for _, which in ipairs({ "old_base", "new_base" }) do
           if not bases[which] then
-            local s = open_source(opts[which], conn)
+            local s = open_source(opts[which], conn, "--" .. which:gsub("_", "-"))
             bases[#bases + 1] = s
             bases[which] = s
           end
         end
-        local function spec(s) return s.L:path() == src.L:path() and s.ref or { layout = s.L, ref = s.ref } end
+        local function spec(s)
+          local ref = s.S:name() or s.desc:digest()
+          return same_file(s.L:path(), src.L:path()) and ref or { layout = s.L, ref = ref }
+        end
         local r, msg = img:rebase(spec(bases.old_base), spec(bases.new_base), { name = opts.new_base })
         if not r then fail(1, msg) end
       end)
@@ -438,7 +425,7 @@ keeps only those of the platforms given, --add adds the image REF (its
 blobs copied in); each repeats. The new index goes to REF or --to REF.
 ]==] .. CONN_HELP,
   function(args, out)
-    local opts, pos = parse(args, with({ ["--remove"] = "list", ["--keep"] = "list", ["--add"] = "list" }))
+    local opts, pos = parse_args(args, with({ ["--remove"] = "list", ["--keep"] = "list", ["--add"] = "list" }))
     if #pos ~= 1 then fail(2, "expected one REF") end
     if opts.select then fail(2, "index takes --keep, not --select") end
     local conn = connection(opts)
@@ -448,22 +435,24 @@ blobs copied in); each repeats. The new index goes to REF or --to REF.
     local src = open_source(pos[1], conn)
     local opened = {}
     local ok, err = pcall(function()
-      local top = top_descriptor(src.L, src.ref)
-      if not is_index(top) then fail(2, pos[1] .. ": not an image index") end
-      local idx, msg = oci.build.Index.from(src.L, top.digest)
+      local MT = oci.image.MediaType
+      local top = src.desc
+      if not MT.is_index(top:media_type()) then fail(2, pos[1] .. ": not an image index") end
+      local idx, msg = oci.build.Index.from(src.L, top:digest())
       if not idx then fail(2, msg) end
       if #remove > 0 then idx:remove(remove) end
       if #keep > 0 then idx:filter(keep) end
       for _, a in ipairs(opts.add or {}) do
-        local s = open_source(a, conn)
+        local s = open_source(a, conn, "--add")
         opened[#opened + 1] = s
-        local d = top_descriptor(s.L, s.ref)
-        if s.L:path() ~= src.L:path() then copy_graph(s.L, src.L, d) end
+        local d = s.desc:to_table()
+        if not same_file(s.L:path(), src.L:path()) then copy_graph(s.L, src.L, d) end
         local r, rmsg = s.L:resolve(d.digest)
         if not r then fail(1, rmsg) end
         local p = r.config and { os = r.config:os(), architecture = r.config:architecture(),
           variant = r.config:variant() } or nil
-        idx:add({ mediaType = d.mediaType, digest = d.digest, size = d.size }, not is_index(d) and p or nil)
+        idx:add({ mediaType = d.mediaType, digest = d.digest, size = d.size },
+          not MT.is_index(d.mediaType) and p or nil)
       end
       local d
       d, msg = idx:commit()

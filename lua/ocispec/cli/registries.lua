@@ -327,8 +327,10 @@ safe unpacker extracts them) and written from one.
                         schema 2 media types (configs and diff_ids kept;
                         zstd layers become plain tars for v2s2)
   --referrers           also copy the referrers graph of the image (its
-                        artifacts, and theirs), as oras cp -r does; between
-                        two registries, without --platform or --format
+                        artifacts, and theirs), as oras cp -r does: between
+                        registries, layouts and oci-archives (index.json
+                        entries with a subject), not a docker-archive;
+                        without --format or several platforms
 The connection options below apply to both sides; these apply to one side,
 over them (skopeo's names):
   --src-plain-http, --dest-plain-http
@@ -379,9 +381,15 @@ over them (skopeo's names):
       return 0
     end
     if opts.referrers then
-      fail(2, "--referrers copies between two registries (docker://) without --platform or --format")
+      if ts.transport == "docker-archive" or td.transport == "docker-archive" then
+        fail(2, "--referrers: a docker-archive cannot hold referrers")
+      end
+      if opts.format or (platforms and #platforms > 1) then
+        fail(2, "--referrers: the copied image must keep its digest (no --format, one --platform at most)")
+      end
     end
     conn.platform, conn.all, conn.format = platforms, opts.all or nil, opts.format
+    conn.referrers = opts.referrers or nil
     -- the archive goes to stdout: the report to stderr
     if td.path == "-" and td.transport ~= "oci" and td.transport ~= "docker" then out = io.stderr end
     local d, msg, code = oci.transport.copy(ts, td, conn)
@@ -396,6 +404,7 @@ over them (skopeo's names):
     else
       out:write(("copied %s@%s\n  %d blob(s) copied, %d present; %s\n"):format(printable(where), d:digest(),
         msg.blobs_copied, msg.blobs_skipped, format_size(msg.bytes_copied)))
+      if opts.referrers then out:write(("copied %d referrer(s)\n"):format(msg.referrers or 0)) end
     end
     return 0
   end)
