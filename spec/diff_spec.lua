@@ -5,6 +5,7 @@
 -- os.listxattr): the set of paths that differ must equal ours.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 
 local function quote(s)
@@ -238,6 +239,33 @@ describe("oci.diff", function()
     assert.same({ "/new", "/opq/c" }, paths(d.files.removed))
     sa:close()
     sb:close()
+  end)
+
+  it("compares images of other transports: docker-archive, oci-archive, a registry", function()
+    local da, oa = "docker-archive:" .. tmp .. "/b.tar:demo/b:1", "oci-archive:" .. tmp .. "/b-oci.tar:1"
+    assert(oci.transport.copy(B, da))
+    assert(oci.transport.copy(B, oa))
+    -- docker-archive layers are plain tars: other blobs, every layer read on both sides
+    local d = assert(oci.diff(B, da))
+    assert.is_true(d.identical)
+    assert.same({ a = 2, b = 2, shared = 0 }, d.layers)
+    d = assert(oci.diff(A, oa))
+    assert.same({ "/new", "/opq/c" }, paths(d.files.added))
+    assert.same({ a = 1, b = 2, shared = 1 }, d.layers)
+    local ok, why = registries.available()
+    if not ok then return pending(why) end
+    local reg = registries.start()
+    local conn = { plain_http = true, auth_file = false }
+    local ref = "docker://" .. reg.host .. "/diff/b:1"
+    local pushed, msg = oci.transport.copy(B, ref, conn)
+    local rd, rmsg = oci.diff(A, ref, conn)
+    local out, status, cerr = run_cli({ "diff", "--plain-http", A, ref })
+    reg.stop()
+    assert(pushed, msg)
+    assert(rd, rmsg)
+    assert.same({ "/new", "/opq/c" }, paths(rd.files.added))
+    assert.equal(1, status, cerr)
+    assert.matches("A /new\n", out, 1, true)
   end)
 
   it("agrees with umoci's unpacked trees walked by Python", function()

@@ -9,7 +9,9 @@
 -- references of any transport (`oci:`, `oci-archive:`, `docker-archive:`,
 -- `docker://`, see `ocispec.transport`) or sources that `transport.open`
 -- gave (left open). opts: `platform` (from an index; default the host's),
--- and `tmpdir`, `max_bytes`, `max_entries` as `transport.open` takes them.
+-- `tmpdir`, `max_bytes`, `max_entries` as `transport.open` takes them, and
+-- for `docker://` `plain_http`, `tls_verify`, `ca_file`, `auth_file`,
+-- `username`, `password` as `registry.connect` takes them.
 -- The result, every list sorted:
 --
 -- * `files.added`, `files.removed`: files (`{path=, type=, mode=, uid=,
@@ -46,7 +48,9 @@ local core = require "ocispec.core"
 
 local M = {}
 
-local OPTS = { "platform", "tmpdir", "max_bytes", "max_entries" }
+local OPTS = { "platform", "tmpdir", "max_bytes", "max_entries",
+  -- docker:// (registry.connect's)
+  "plain_http", "tls_verify", "ca_file", "auth_file", "username", "password" }
 
 local function deep_equal(x, y)
   if x == y then return true end
@@ -133,7 +137,9 @@ end
 --- Compare the images `a` and `b`.
 -- @param a a reference (string, any transport) or a `transport.open` source
 -- @param b likewise
--- @tparam[opt] table opts `platform`, `tmpdir`, `max_bytes`, `max_entries`
+-- @tparam[opt] table opts `platform`, `tmpdir`, `max_bytes`, `max_entries`,
+-- and the connection options `plain_http`, `tls_verify`, `ca_file`,
+-- `auth_file`, `username`, `password`
 -- @treturn table `{files={added=, removed=, changed=}, config=, history=,
 -- layers=, identical=}`, or nil, message, err
 function M.diff(a, b, opts)

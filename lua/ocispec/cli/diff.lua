@@ -57,7 +57,8 @@ local function report(d, out)
 end
 
 command("diff", "compare two images: files, config and history",
-  [==[usage: ocispec diff [--json] [--platform OS/ARCH[/VARIANT]] A B
+  [==[usage: ocispec diff [--json] [--platform OS/ARCH[/VARIANT]] [--plain-http]
+                    [--tls-verify=BOOL] [--ca-file FILE] [--auth-file FILE] A B
 
 Compares the images A and B, each a reference with a transport (as
 `ocispec copy` takes them: oci:DIR[:NAME], oci-archive:FILE[:NAME],
@@ -74,13 +75,22 @@ architecture, os, created, Env, Cmd, Labels, ...) for each configuration field a
 A -> B" for each history entry that differs. mtimes are not compared.
 --json prints oci.diff's table: {files={added, removed, changed}, config,
 history, layers, identical}. Exit 0 when the images are identical, 1 when
-they differ (as diff(1)), 2 on error.
+they differ (as diff(1)), 2 on error. For docker:// references:
+--plain-http (a registry without TLS), --tls-verify=false, --ca-file FILE,
+--auth-file FILE (default: the files podman and skopeo read).
 ]==],
   function(args, out)
-    local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value" })
+    local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value",
+      ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--ca-file"] = "value", ["--auth-file"] = "value" })
     if #pos ~= 2 then fail(2, "expected A and B") end
-    local platform = parse_platform(opts.platform)
-    local d, msg = oci.diff(pos[1], pos[2], platform and { platform = platform } or nil)
+    local o = { platform = parse_platform(opts.platform), plain_http = opts.plain_http or nil,
+      ca_file = opts.ca_file, auth_file = opts.auth_file }
+    if opts.tls_verify == "false" then
+      o.tls_verify = false
+    elseif opts.tls_verify and opts.tls_verify ~= "true" then
+      fail(2, "--tls-verify takes true or false")
+    end
+    local d, msg = oci.diff(pos[1], pos[2], o)
     if not d then fail(2, msg) end
     if opts.json then
       out:write(oci.json.encode(d), "\n")
