@@ -318,6 +318,15 @@ describe("oci.diff", function()
       assert.equal("unsupported", err.code)
       assert.matches(case[2] .. ": a layer writes below this path", msg, 1, true)
     end
+    -- hard links: the unpacker's errors
+    for i, case in ipairs({ { "nothing", 'layer entry "hl/bad": hard link target "nothing" does not exist' },
+      { "etc", 'layer entry "hl/bad": hard link to a directory' } }) do
+      local bad = layer({ { name = "hl/bad", type = "link", target = case[1] } })
+      local d, msg, err = oci.diff(A, make_image(tmp .. "/h" .. i, { base, bad }))
+      assert.is_nil(d)
+      assert.equal("invalid", err.code)
+      assert.matches(case[2], msg, 1, true)
+    end
     -- whited out in the same layer, the name may become a directory
     local ok = layer({ { name = ".wh.rm" }, { name = "rm/inside", data = "fine" } })
     local d = assert(oci.diff(A, make_image(tmp .. "/c3", { base, ok })))

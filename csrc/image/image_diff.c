@@ -18,7 +18,10 @@
      file is OCI_EUNSUPPORTED (the unpacker follows the link or refuses), as
      the image reader says, unless this layer whites that name out;
    - a hard link takes its target's metadata, content digest and xattrs
-     (one inode once unpacked); its target must exist.
+     (one inode once unpacked); its target must exist and not be a
+     directory (the unpacker's errors). Unlike the unpacker, the target's
+     directories are not resolved through symbolic links: such a target is
+     "does not exist" here.
    Contents are hashed (sha256, holes of sparse files as zeros) as they
    stream; nothing is written to disk. Layers the two images share at the
    bottom (equal blob digests: the same bytes, checked as they are read)
@@ -396,13 +399,15 @@ static int apply_visit(void *ctx, const scan_entry *se, oci_error *err) {
   if (nf.info.type == OCI_LAYER_HARDLINK) {
     const oci_image_file *tg =
         tree_get(t, nf.info.target, strlen(nf.info.target), NULL);
-    if (!tg || (tg->info.type != OCI_LAYER_FILE &&
-                tg->info.type != OCI_LAYER_HARDLINK)) {
-      rc = oci_error_set(err, OCI_EINVAL,
-                         "layer entry \"%s\": hard link to \"%s\", which is "
-                         "%s",
-                         rel, nf.info.target,
-                         tg ? "not a regular file" : "missing");
+    if (!tg || tg->info.type == OCI_LAYER_DIR) {
+      /* the unpacker's errors */
+      rc = tg ? oci_error_set(err, OCI_EINVAL,
+                              "layer entry \"%s\": hard link to a directory",
+                              rel)
+              : oci_error_set(err, OCI_EINVAL,
+                              "layer entry \"%s\": hard link target \"%s\" "
+                              "does not exist",
+                              rel, nf.info.target);
       goto fail;
     }
     oci_image_file c;
