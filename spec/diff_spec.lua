@@ -18,7 +18,7 @@ import json, sys, tarfile, io, gzip, hashlib
 out, entries = sys.argv[1], json.load(sys.stdin)
 level = int(sys.argv[2]) if len(sys.argv) > 2 else 9
 types = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
-         "link": tarfile.LNKTYPE}
+         "link": tarfile.LNKTYPE, "char": tarfile.CHRTYPE, "fifo": tarfile.FIFOTYPE}
 buf = io.BytesIO()
 with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
     for e in entries:
@@ -28,6 +28,7 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
         i.uid, i.gid = e.get("uid", 0), e.get("gid", 0)
         i.mtime = e.get("mtime", 1704067200)
         i.linkname = e.get("target", "")
+        i.devmajor, i.devminor = e.get("major", 0), e.get("minor", 0)
         i.pax_headers = {"SCHILY.xattr." + k: v for k, v in e.get("xattrs", {}).items()}
         data = e.get("data", "").encode()
         i.size = len(data) if i.type == tarfile.REGTYPE else 0
@@ -229,6 +230,37 @@ describe("oci.diff", function()
     local E = make_image(tmp .. "/evil", { evil }, nil, { plain.diff_id })
     d = assert(oci.diff(R1, E))
     assert.same({ ["/etc/passwd"] = "content" }, changed_map(d))
+  end)
+
+  it("compares device numbers and types, and hashes a sparse file's holes as zeros", function()
+    local d1 = layer({ { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 3 },
+      { name = "dev/p", type = "fifo" } })
+    local d2 = layer({ { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 5 },
+      { name = "dev/p", data = "now a file" } })
+    local d = assert(oci.diff(make_image(tmp .. "/d1", { d1 }), make_image(tmp .. "/d2", { d2 })))
+    assert.same({ ["/dev/null"] = "device", ["/dev/p"] = "type,content" }, changed_map(d))
+    assert.same({ 1, 5 }, { d.files.changed[1].b.major, d.files.changed[1].b.minor })
+    -- a file with a hole, stored sparse by layer.build
+    local dir = tmp .. "/sparse"
+    assert(os.execute("mkdir -p " .. quote(dir)))
+    local f = assert(io.open(dir .. "/holes", "wb"))
+    f:write("head")
+    f:seek("set", 1024 * 1024)
+    f:write("tail")
+    f:close()
+    local L = assert(oci.layout.create(tmp .. "/sp"))
+    local img = oci.build.Image.new(L, { created = 0 })
+    assert(img:add_layer{ dir = dir })
+    assert(img:commit("t"))
+    L:close()
+    d = assert(oci.diff(A, "oci:" .. tmp .. "/sp:t"))
+    local holes
+    for _, e in ipairs(d.files.added) do if e.path == "/holes" then holes = e end end
+    local p = io.popen("python3 -c 'import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],\"rb\").read()).hexdigest())' "
+      .. quote(dir .. "/holes"))
+    assert.equal("sha256:" .. p:read("l"), holes.digest)
+    p:close()
+    assert.equal(1024 * 1024 + 4, holes.size)
   end)
 
   it("takes opened sources and both directions", function()
