@@ -34,6 +34,9 @@ PACKAGES=(
   # htpasswd (bcrypt) for its basic-auth instance, openssl for the token
   # server's key and certificate
   docker-registry apache2-utils openssl
+  # sync lists: lyaml reads skopeo's YAML sync files; node-semver is the
+  # oracle of the semver range tests
+  lua-yaml node-semver
   # benchmarks only: the untyped reference peer of `bench/run.sh --peers`
   libsimdjson14
 )

@@ -9,16 +9,9 @@ local oci = require("ocispec")
 local APPLETS = { "sh", "echo", "cat", "ls", "rm", "mkdir", "touch", "chmod", "env", "pwd", "id", "sleep",
   "true", "false", "printf", "grep", "mv" }
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok, code
-end
+local sh = support.sh
 
 local function have(tool)
   local _, ok = sh("command -v " .. quote(tool))

@@ -256,14 +256,9 @@ end)
 
 -- ------------------------------------------------------------ layers
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
-end
+local sh = support.sh
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local quote = support.quote
 
 -- Runs a python3 script (written to a temporary file) with args.
 local function python(args, script)

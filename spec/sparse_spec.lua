@@ -6,24 +6,11 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
-end
+local sh = support.sh
 
-local function py(script, ...)
-  local args = {}
-  for i, a in ipairs({ ... }) do args[i] = quote(a) end
-  local out, ok = sh("python3 -c " .. quote(script) .. " " .. table.concat(args, " "))
-  assert(ok, out)
-  return out
-end
+local py = support.py
 
 local MiB = 1024 * 1024
 

@@ -8,9 +8,7 @@ local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 local unpack = oci.unpack
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
 -- Python that writes a tar from JSON entries:
 -- {name, type = file|dir|symlink|link|char|fifo, data, target, mode}
@@ -58,12 +56,7 @@ end
 
 local read = support.read
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
-end
+local sh = support.sh
 
 -- Paths, types, link targets, sizes and modes of a tree (find -printf),
 -- and file contents by sha256sum: what two unpackers must agree on.

@@ -123,23 +123,11 @@ static int l_mount_overlay(lua_State *L) {
 }
 
 static int l_unmount(lua_State *L) {
-  oci_error err = {0};
-  const char *tg;
-  if (ocil_parts_cstring(L, 1, "target", &tg, &err) ||
-      oci_run_unmount(tg, &err))
-    return ocil_parts_push_error(L, &err);
-  lua_pushboolean(L, 1);
-  return 1;
+  return ocil_parts_path_op(L, "target", oci_run_unmount);
 }
 
 static int l_upper_to_changeset(lua_State *L) {
-  oci_error err = {0};
-  const char *up;
-  if (ocil_parts_cstring(L, 1, "upper", &up, &err) ||
-      oci_run_upper_to_changeset(up, &err))
-    return ocil_parts_push_error(L, &err);
-  lua_pushboolean(L, 1);
-  return 1;
+  return ocil_parts_path_op(L, "upper", oci_run_upper_to_changeset);
 }
 
 static int l_mark_content_changes(lua_State *L) {

@@ -27,6 +27,16 @@ int ocil_parts_cstring(lua_State *L, int idx, const char *what,
                         (size_t)(nul - s));
 }
 
+int ocil_parts_path_op(lua_State *L, const char *what,
+                       int (*op)(const char *path, oci_error *err)) {
+  oci_error err = {0};
+  const char *path;
+  if (ocil_parts_cstring(L, 1, what, &path, &err) || op(path, &err))
+    return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 typedef int (*check_fn)(const char *s, size_t len, oci_error *err);
 
 /* Lua name -> C check; a closure keeps its index as upvalue (a function

@@ -195,13 +195,7 @@ static int l_mkdir(lua_State *L) {
 }
 
 static int l_remove_tree(lua_State *L) {
-  oci_error err = {0};
-  const char *path;
-  if (ocil_parts_cstring(L, 1, "path", &path, &err) ||
-      oci_remove_tree(path, &err))
-    return ocil_parts_push_error(L, &err);
-  lua_pushboolean(L, 1);
-  return 1;
+  return ocil_parts_path_op(L, "path", oci_remove_tree);
 }
 
 static int l_dir_state(lua_State *L) {

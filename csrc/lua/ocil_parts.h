@@ -81,4 +81,9 @@ int ocil_parts_push_error(lua_State *L, const oci_error *err);
 int ocil_parts_cstring(lua_State *L, int idx, const char *what,
                        const char **out, oci_error *err);
 
+/* The body of a Lua function f(path) -> true or nil, message, err that
+   calls op on its one string argument (named `what` in errors). */
+int ocil_parts_path_op(lua_State *L, const char *what,
+                       int (*op)(const char *path, oci_error *err));
+
 #endif

@@ -301,10 +301,14 @@ end
 do
   local tags = require "ocispec.tags"
   M.filter_tags, M.sort_tags = tags.filter, tags.sort
+  -- semver_range(range) -> function(tag), filter_semver(tags, range)
+  M.semver_range, M.filter_semver = tags.semver_range, tags.filter_semver
 end
 
--- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]).
+-- Mirroring (lua/ocispec/sync.lua): sync(src_repo, dst_repo [, opts]),
+-- sync_list(list, dst_prefix [, opts]).
 M.sync = require("ocispec.sync").sync
+M.sync_list = require("ocispec.sync").sync_list
 
 --- Runs the credential helper `docker-credential-NAME ACTION` (from PATH,
 -- no shell) with `input` on its stdin, bounded in time (`timeout_ms`,

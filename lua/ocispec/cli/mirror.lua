@@ -87,8 +87,29 @@ deleted. The registry must allow deletes (distribution: storage.delete).
     return 0
   end)
 
-command("sync", "mirror the tags of one repository to another",
+-- The content of a sync list file: JSON, else YAML (lyaml, Debian's
+-- lua-yaml), as skopeo's --src yaml file.
+local function read_list(path)
+  local f, why = io.open(path, "rb")
+  if not f then fail(1, "--list: " .. remote.printable(why)) end
+  local text = f:read("a")
+  f:close()
+  if text:match("^%s*{") then
+    local t, msg = oci.json.decode(text)
+    if t == nil then fail(1, ("--list %s: %s"):format(remote.printable(path), remote.printable(msg))) end
+    return t
+  end
+  local ok, lyaml = pcall(require, "lyaml")
+  if not ok then fail(1, "--list: reading YAML needs lyaml (Debian package lua-yaml); JSON needs nothing") end
+  local loaded, t = pcall(lyaml.load, text)
+  if not loaded then fail(1, ("--list %s: %s"):format(remote.printable(path), remote.printable(tostring(t)))) end
+  if type(t) ~= "table" then fail(1, ("--list %s: a mapping of registries expected"):format(remote.printable(path))) end
+  return t
+end
+
+command("sync", "mirror repositories, or a list of images, to a registry",
   [==[usage: ocispec sync [OPTIONS] SRC_REPO DST_REPO
+       ocispec sync [OPTIONS] --list FILE DST_PREFIX
 
 Copies every tag of SRC_REPO (host/repo) to DST_REPO (host/repo), as skopeo
 sync does for one repository: a tag whose manifest is already at the
@@ -97,31 +118,58 @@ the others are copied (manifests byte for byte, blobs mounted or
 streamed). Prints one line per tag and a summary; exits 1 when a tag
 failed.
 
+With --list, FILE (YAML or JSON, skopeo sync's --src yaml format) names
+registries and their images; each repository goes to DST_PREFIX/<its last
+path component> (--scoped: DST_PREFIX/<host>/<repo>).
+
   --filter REGEX        only the tags REGEX (POSIX extended) matches
+  --semver RANGE        only the tags inside the semantic-version range
+                        (">=1.2 <2", "^1.4", "~2.1", "1.x", "1.0 - 1.4")
+  --list FILE           the images to mirror (YAML or JSON)
+  --scoped              with --list: keep the source host and path
   per-side connection options as copy's: --src-plain-http, --dest-creds
   USER:PASS, --src-authfile FILE, ... (a plain option applies to both)
 ]==] .. remote.help,
   function(args, out)
-    local spec = { ["--filter"] = "value" }
+    local spec = { ["--filter"] = "value", ["--semver"] = "value", ["--list"] = "value", ["--scoped"] = "flag" }
     for k, v in pairs(remote.side_opts) do spec[k] = v end
     local opts, pos = remote.opts(args, spec)
-    if #pos ~= 2 then fail(2, "expected SRC_REPO and DST_REPO") end
-    remote.parse(pos[1], "SRC_REPO")
-    remote.parse(pos[2], "DST_REPO")
+    if opts.list then
+      if #pos ~= 1 then fail(2, "expected DST_PREFIX after --list FILE") end
+      if opts.filter or opts.semver then
+        fail(2, "--filter and --semver select one repository's tags; a list selects its own")
+      end
+      remote.parse(pos[1] .. "/x", "DST_PREFIX")
+    else
+      if opts.scoped then fail(2, "--scoped goes with --list") end
+      if #pos ~= 2 then fail(2, "expected SRC_REPO and DST_REPO") end
+      remote.parse(pos[1], "SRC_REPO")
+      remote.parse(pos[2], "DST_REPO")
+    end
     for _, p in ipairs(pos) do
       if p:find("[:@][^/]*$") then
-        fail(2, "SRC_REPO and DST_REPO name repositories (host/repo), without a tag or digest")
+        fail(2, "SRC_REPO, DST_REPO and DST_PREFIX name repositories (host/repo), without a tag or digest")
       end
     end
     if opts.filter then
       local ok, why = oci.core.check.regex_find(opts.filter, "")
       if ok == nil then fail(2, "--filter: " .. remote.printable(why)) end
     end
+    if opts.semver then
+      local ok, why = oci.registry.semver_range(opts.semver)
+      if not ok then fail(2, "--semver: " .. remote.printable(why)) end
+    end
     local conn = remote.connection(opts)
     conn.progress = nil
     conn.src, conn.dst = remote.side_connection(opts, "src"), remote.side_connection(opts, "dest")
-    conn.filter = opts.filter
-    local r, msg, err = oci.registry.sync(pos[1], pos[2], conn)
+    local r, msg, err
+    if opts.list then
+      conn.scoped = opts.scoped or nil
+      r, msg, err = oci.registry.sync_list(read_list(opts.list), pos[1], conn)
+    else
+      conn.filter, conn.semver = opts.filter, opts.semver
+      r, msg, err = oci.registry.sync(pos[1], pos[2], conn)
+    end
     if not r then remote.fail(msg, err) end
     if opts.json then
       local function arr(t) return setmetatable(t, #t == 0 and oci.empty_array_mt() or nil) end
