@@ -39,6 +39,28 @@ local function details(c)
   return table.concat(parts, ", ")
 end
 
+-- xattr values that are not UTF-8 text (security.capability, ...) as
+-- {hex = "..."} for --json
+local function hex_xattrs(f)
+  if not (f and f.xattrs) then return end
+  for k, v in pairs(f.xattrs) do
+    if not utf8.len(v) or v:find("%z") then
+      f.xattrs[k] = { hex = (v:gsub(".", function(c) return ("%02x"):format(c:byte()) end)) }
+    end
+  end
+end
+
+local function json_safe(d)
+  for _, k in ipairs({ "added", "removed" }) do
+    for _, f in ipairs(d.files[k]) do hex_xattrs(f) end
+  end
+  for _, c in ipairs(d.files.changed) do
+    hex_xattrs(c.a)
+    hex_xattrs(c.b)
+  end
+  return d
+end
+
 local function report(d, out)
   local lines = {}
   for _, f in ipairs(d.files.added) do lines[#lines + 1] = { f.path, "A " .. f.path } end
@@ -74,7 +96,8 @@ then "config FIELD: A -> B" (FIELD as the configuration's JSON names it:
 architecture, os, created, Env, Cmd, Labels, ...) for each configuration field and "history N:
 A -> B" for each history entry that differs. mtimes are not compared.
 --json prints oci.diff's table: {files={added, removed, changed}, config,
-history, layers, identical}. Exit 0 when the images are identical, 1 when
+history, layers, identical}; an xattr value that is not UTF-8 text is
+{"hex": "..."}. Exit 0 when the images are identical, 1 when
 they differ (as diff(1)), 2 on error. For docker:// references:
 --plain-http (a registry without TLS), --tls-verify=false, --ca-file FILE,
 --auth-file FILE (default: the files podman and skopeo read).
@@ -93,7 +116,9 @@ they differ (as diff(1)), 2 on error. For docker:// references:
     local d, msg = oci.diff(pos[1], pos[2], o)
     if not d then fail(2, msg) end
     if opts.json then
-      out:write(oci.json.encode(d), "\n")
+      local text, jmsg = oci.json.encode(json_safe(d))
+      if not text then fail(2, "--json: " .. jmsg .. " (a file name or link target that is not UTF-8: see the report)") end
+      out:write(text, "\n")
     else
       report(d, out)
     end
