@@ -117,7 +117,9 @@ they differ (as diff(1)), 2 on error. For docker:// references:
     if not d then fail(2, msg) end
     if opts.json then
       local text, jmsg = oci.json.encode(json_safe(d))
-      if not text then fail(2, "--json: " .. jmsg .. " (a file name or link target that is not UTF-8: see the report)") end
+      if not text then
+        fail(2, "--json: " .. jmsg .. " (a file name or link target that is not UTF-8: see the report)")
+      end
       out:write(text, "\n")
     else
       report(d, out)
