@@ -256,8 +256,8 @@ describe("oci.diff", function()
     d = assert(oci.diff(A, "oci:" .. tmp .. "/sp:t"))
     local holes
     for _, e in ipairs(d.files.added) do if e.path == "/holes" then holes = e end end
-    local p = io.popen("python3 -c 'import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],\"rb\").read()).hexdigest())' "
-      .. quote(dir .. "/holes"))
+    local p = io.popen("python3 -c 'import hashlib,sys;"
+      .. "print(hashlib.sha256(open(sys.argv[1],\"rb\").read()).hexdigest())' " .. quote(dir .. "/holes"))
     assert.equal("sha256:" .. p:read("l"), holes.digest)
     p:close()
     assert.equal(1024 * 1024 + 4, holes.size)
