@@ -12,31 +12,33 @@ local function quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- entries (JSON on stdin) -> a gzip layer at argv[1]; prints its diff_id
+-- [{out, level, entries}] (JSON on stdin) -> gzip layers; prints their
+-- diff_ids, one a line
 local MAKE_TAR = [[
 import json, sys, tarfile, io, gzip, hashlib
-out, entries = sys.argv[1], json.load(sys.stdin)
-level = int(sys.argv[2]) if len(sys.argv) > 2 else 9
 types = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
          "link": tarfile.LNKTYPE, "char": tarfile.CHRTYPE, "fifo": tarfile.FIFOTYPE}
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-    for e in entries:
-        i = tarfile.TarInfo(e["name"])
-        i.type = types[e.get("type", "file")]
-        i.mode = e.get("mode", 0o755 if i.type == tarfile.DIRTYPE else 0o644)
-        i.uid, i.gid = e.get("uid", 0), e.get("gid", 0)
-        i.mtime = e.get("mtime", 1704067200)
-        i.linkname = e.get("target", "")
-        i.devmajor, i.devminor = e.get("major", 0), e.get("minor", 0)
-        i.pax_headers = {"SCHILY.xattr." + k: v for k, v in e.get("xattrs", {}).items()}
-        data = e.get("data", "").encode()
-        i.size = len(data) if i.type == tarfile.REGTYPE else 0
-        t.addfile(i, io.BytesIO(data) if i.size else None)
-raw = buf.getvalue()
-with open(out, "wb") as f:
-    f.write(gzip.compress(raw, compresslevel=level, mtime=0))
-print("sha256:" + hashlib.sha256(raw).hexdigest())
+def layer(out, level, entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for e in entries:
+            i = tarfile.TarInfo(e["name"])
+            i.type = types[e.get("type", "file")]
+            i.mode = e.get("mode", 0o755 if i.type == tarfile.DIRTYPE else 0o644)
+            i.uid, i.gid = e.get("uid", 0), e.get("gid", 0)
+            i.mtime = e.get("mtime", 1704067200)
+            i.linkname = e.get("target", "")
+            i.devmajor, i.devminor = e.get("major", 0), e.get("minor", 0)
+            i.pax_headers = {"SCHILY.xattr." + k: v for k, v in e.get("xattrs", {}).items()}
+            data = e.get("data", "").encode()
+            i.size = len(data) if i.type == tarfile.REGTYPE else 0
+            t.addfile(i, io.BytesIO(data) if i.size else None)
+    raw = buf.getvalue()
+    with open(out, "wb") as f:
+        f.write(gzip.compress(raw, compresslevel=level, mtime=0))
+    print("sha256:" + hashlib.sha256(raw).hexdigest())
+for spec in json.load(sys.stdin):
+    layer(spec["out"], spec["level"], spec["entries"])
 ]]
 
 -- the paths that differ between two unpacked rootfs (sorted, one a line)
@@ -65,17 +67,83 @@ for p in sorted(set(a) | set(b)):
         print(p)
 ]]
 
-local tmp, n_layers = nil, 0
+-- Every layer of this file, written by one Python run in setup:
+-- name -> entries (and `level`, gzip's; default 9).
+local LAYER_SPECS = {
+  base = {
+    { name = "etc", type = "dir" },
+    { name = "etc/passwd", data = "root" },
+    { name = "etc/keep", data = "same" },
+    { name = "etc/mode", data = "m" },
+    { name = "etc/owner", data = "o" },
+    { name = "etc/xattr", data = "x", xattrs = { ["user.a"] = "1" } },
+    { name = "etc/link", type = "symlink", target = "passwd" },
+    { name = "opq/a", data = "a" },
+    { name = "opq/b", data = "b" },
+    { name = "gone/x", data = "x" },
+    { name = "rm", data = "bye" },
+    { name = "hl", type = "dir" },
+    { name = "hl/f", data = "hard" },
+    { name = "hl/l", type = "link", target = "hl/f" },
+    { name = "mt", data = "mtime only" },
+  },
+  top = {
+    { name = "etc/mode", data = "m", mode = 493 },
+    { name = "etc/owner", data = "o", uid = 1000, gid = 1000 },
+    { name = "etc/xattr", data = "x", xattrs = { ["user.a"] = "2" } },
+    { name = "etc/link", type = "symlink", target = "keep" },
+    { name = "etc/passwd", data = "root2" },
+    { name = ".wh.rm" },
+    { name = ".wh.gone" },
+    { name = "opq/.wh..wh..opq" },
+    { name = "opq/c", data = "c" },
+    { name = "new", data = "added" },
+    { name = "hl/f", data = "hard2" },
+    { name = "hl/l", type = "link", target = "hl/f" },
+    { name = "mt", data = "mtime only", mtime = 1 },
+  },
+  -- the same tar as plain, compressed at another level: another blob
+  again = { level = 1, { name = "etc", type = "dir" }, { name = "etc/passwd", data = "root" } },
+  plain = { { name = "etc", type = "dir" }, { name = "etc/passwd", data = "root" } },
+  evil = { { name = "etc", type = "dir" }, { name = "etc/passwd", data = "evil" } },
+  d1 = { { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 3 },
+    { name = "dev/p", type = "fifo" } },
+  d2 = { { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 5 },
+    { name = "dev/p", data = "now a file" } },
+  -- whiteout then rewrite in one layer, a file over a directory, an
+  -- opaque directory re-filled
+  swap = {
+    { name = ".wh.gone" },
+    { name = "gone/new", data = "fresh" },
+    { name = "opq", data = "now a file" },
+    { name = "hl/.wh..wh..opq" },
+    { name = "hl/g", data = "g" },
+  },
+  bad1 = { { name = "etc/link/x", data = "through" } },
+  bad2 = { { name = "rm/inside", data = "through" } },
+  hlbad1 = { { name = "hl/bad", type = "link", target = "nothing" } },
+  hlbad2 = { { name = "hl/bad", type = "link", target = "etc" } },
+  ok = { { name = ".wh.rm" }, { name = "rm/inside", data = "fine" } },
+  x = { { name = "cap", data = "c", xattrs = { ["user.bin"] = "\0\1" } } },
+}
 
-local function layer(entries, level)
-  n_layers = n_layers + 1
-  local path = ("%s/layer%d.tar.gz"):format(tmp, n_layers)
-  support.write(path .. ".json", oci.json.encode(entries))
-  local p = io.popen(("python3 %s %s %d < %s"):format(quote(tmp .. "/make_tar.py"), quote(path), level or 9,
-    quote(path .. ".json")))
-  local id = p:read("l")
+local tmp
+local LAYERS = {} -- name -> {path=, diff_id=}
+
+local function make_layers()
+  support.write(tmp .. "/make_tar.py", MAKE_TAR)
+  local names, list = {}, {}
+  for name in pairs(LAYER_SPECS) do names[#names + 1] = name end
+  table.sort(names)
+  for i, name in ipairs(names) do
+    local spec = LAYER_SPECS[name]
+    list[i] = { out = ("%s/%s.tar.gz"):format(tmp, name), level = spec.level or 9,
+      entries = table.move(spec, 1, #spec, 1, {}) }
+  end
+  support.write(tmp .. "/layers.json", oci.json.encode(list))
+  local p = io.popen(("python3 %s < %s"):format(quote(tmp .. "/make_tar.py"), quote(tmp .. "/layers.json")))
+  for i, name in ipairs(names) do LAYERS[name] = { path = list[i].out, diff_id = p:read("l") } end
   assert(p:close())
-  return { path = path, diff_id = id }
 end
 
 -- A layout at dir (tag "t") with these layers (bottom first) and config
@@ -123,39 +191,9 @@ describe("oci.diff", function()
   local A, B, base
   setup(function()
     tmp = support.tmpdir()
-    support.write(tmp .. "/make_tar.py", MAKE_TAR)
-    base = layer({
-      { name = "etc", type = "dir" },
-      { name = "etc/passwd", data = "root" },
-      { name = "etc/keep", data = "same" },
-      { name = "etc/mode", data = "m" },
-      { name = "etc/owner", data = "o" },
-      { name = "etc/xattr", data = "x", xattrs = { ["user.a"] = "1" } },
-      { name = "etc/link", type = "symlink", target = "passwd" },
-      { name = "opq/a", data = "a" },
-      { name = "opq/b", data = "b" },
-      { name = "gone/x", data = "x" },
-      { name = "rm", data = "bye" },
-      { name = "hl", type = "dir" },
-      { name = "hl/f", data = "hard" },
-      { name = "hl/l", type = "link", target = "hl/f" },
-      { name = "mt", data = "mtime only" },
-    })
-    local top = layer({
-      { name = "etc/mode", data = "m", mode = 493 },
-      { name = "etc/owner", data = "o", uid = 1000, gid = 1000 },
-      { name = "etc/xattr", data = "x", xattrs = { ["user.a"] = "2" } },
-      { name = "etc/link", type = "symlink", target = "keep" },
-      { name = "etc/passwd", data = "root2" },
-      { name = ".wh.rm" },
-      { name = ".wh.gone" },
-      { name = "opq/.wh..wh..opq" },
-      { name = "opq/c", data = "c" },
-      { name = "new", data = "added" },
-      { name = "hl/f", data = "hard2" },
-      { name = "hl/l", type = "link", target = "hl/f" },
-      { name = "mt", data = "mtime only", mtime = 1 },
-    })
+    make_layers()
+    base = LAYERS.base
+    local top = LAYERS.top
     A = make_image(tmp .. "/a", { base }, {
       config = { Env = { "PATH=/bin" }, Cmd = { "sh" }, Labels = { x = "1" } },
       history = { { created_by = "base" } },
@@ -216,27 +254,23 @@ describe("oci.diff", function()
   end)
 
   it("reads both sides of a recompressed layer, and a config's diff_ids hide nothing", function()
-    local again = layer({
-      { name = "etc", type = "dir" }, { name = "etc/passwd", data = "root" },
-    }, 1)
-    local plain = layer({ { name = "etc", type = "dir" }, { name = "etc/passwd", data = "root" } })
+    local again = LAYERS.again
+    local plain = LAYERS.plain
     local R1 = make_image(tmp .. "/r1", { plain })
     local R2 = make_image(tmp .. "/r2", { again })
     local d = assert(oci.diff(R1, R2))
     assert.is_true(d.identical)
     assert.equal(0, d.layers.shared)
     -- a config claiming the base's diff_id for another layer
-    local evil = layer({ { name = "etc", type = "dir" }, { name = "etc/passwd", data = "evil" } })
+    local evil = LAYERS.evil
     local E = make_image(tmp .. "/evil", { evil }, nil, { plain.diff_id })
     d = assert(oci.diff(R1, E))
     assert.same({ ["/etc/passwd"] = "content" }, changed_map(d))
   end)
 
   it("compares device numbers and types, and hashes a sparse file's holes as zeros", function()
-    local d1 = layer({ { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 3 },
-      { name = "dev/p", type = "fifo" } })
-    local d2 = layer({ { name = "dev", type = "dir" }, { name = "dev/null", type = "char", major = 1, minor = 5 },
-      { name = "dev/p", data = "now a file" } })
+    local d1 = LAYERS.d1
+    local d2 = LAYERS.d2
     local d = assert(oci.diff(make_image(tmp .. "/d1", { d1 }), make_image(tmp .. "/d2", { d2 })))
     assert.same({ ["/dev/null"] = "device", ["/dev/p"] = "type,content" }, changed_map(d))
     assert.same({ 1, 5 }, { d.files.changed[1].b.major, d.files.changed[1].b.minor })
@@ -302,16 +336,7 @@ describe("oci.diff", function()
 
   it("agrees with umoci's unpacked trees walked by Python", function()
     if os.execute("command -v umoci >/dev/null 2>&1") ~= true then return pending("umoci is not installed") end
-    -- whiteout then rewrite in one layer, a file over a directory, a
-    -- directory over a file, an opaque root-level directory re-filled
-    local swap = layer({
-      { name = ".wh.gone" },
-      { name = "gone/new", data = "fresh" },
-      { name = "opq", data = "now a file" },
-      { name = "hl/.wh..wh..opq" },
-      { name = "hl/g", data = "g" },
-    })
-    local C = make_image(tmp .. "/swap", { base, swap })
+    local C = make_image(tmp .. "/swap", { base, LAYERS.swap }) -- LAYER_SPECS.swap says what it holds
     local rootless = io.popen("id -u"):read("l") ~= "0"
     local function unpack(dir)
       local out = tmp .. "/u-" .. dir:gsub("[^%w]", "_")
@@ -343,7 +368,7 @@ describe("oci.diff", function()
 
   it("refuses a layer written below a lower symbolic link or file (umoci refuses the file too)", function()
     for i, case in ipairs({ { "etc/link/x", "/etc/link" }, { "rm/inside", "/rm" } }) do
-      local bad = layer({ { name = case[1], data = "through" } })
+      local bad = LAYERS["bad" .. i]
       local C = make_image(tmp .. "/c" .. i, { base, bad })
       local d, msg, err = oci.diff(A, C)
       assert.is_nil(d)
@@ -353,14 +378,14 @@ describe("oci.diff", function()
     -- hard links: the unpacker's errors
     for i, case in ipairs({ { "nothing", 'layer entry "hl/bad": hard link target "nothing" does not exist' },
       { "etc", 'layer entry "hl/bad": hard link to a directory' } }) do
-      local bad = layer({ { name = "hl/bad", type = "link", target = case[1] } })
+      local bad = LAYERS["hlbad" .. i]
       local d, msg, err = oci.diff(A, make_image(tmp .. "/h" .. i, { base, bad }))
       assert.is_nil(d)
       assert.equal("invalid", err.code)
       assert.matches(case[2], msg, 1, true)
     end
     -- whited out in the same layer, the name may become a directory
-    local ok = layer({ { name = ".wh.rm" }, { name = "rm/inside", data = "fine" } })
+    local ok = LAYERS.ok
     local d = assert(oci.diff(A, make_image(tmp .. "/c3", { base, ok })))
     assert.same({ "/rm/inside" }, paths(d.files.added))
     assert.same({ ["/rm"] = "type,content,mode" }, changed_map(d))
@@ -394,7 +419,7 @@ describe("oci.diff", function()
     local j = assert(oci.json.decode(out))
     assert.equal("/new", j.files.added[1].path)
     -- an xattr value that is no text: {"hex": ...} in JSON
-    local X = make_image(tmp .. "/x", { layer({ { name = "cap", data = "c", xattrs = { ["user.bin"] = "\0\1" } } }) })
+    local X = make_image(tmp .. "/x", { LAYERS.x })
     out, status = run_cli({ "diff", "--json", A, X })
     assert.equal(1, status)
     assert.matches('"xattrs":{"user.bin":{"hex":"0001"}}', out, 1, true)
