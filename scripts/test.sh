@@ -14,7 +14,8 @@
 # own cmake build does not (the option is OFF by default).
 #
 # Extra environment: OCISPEC_CONFORMANCE (conformance folder; default
-# ../shared/conformance), JOBS (build parallelism, default 2),
+# ../shared/conformance), JOBS (build parallelism, default 2), CTEST_JOBS
+# (tests run at once, default 2),
 # OCISPEC_REQUIRE_ALL=1 (.ci/run sets it): a skipped test fails the run.
 #
 # At the end it lists every skipped test (ctest "Not Run"/"Skipped") with
@@ -77,7 +78,9 @@ fi
 
 cd "$build_dir"
 rc=0
-ctest --output-on-failure </dev/null || rc=$?
+# two at a time (CI has 2 cores): every spec file is its own test, each in
+# its own temporary folders with registries on ports the OS picks
+ctest --output-on-failure -j "${CTEST_JOBS:-2}" </dev/null || rc=$?
 
 if [ "$coverage" = ON ]; then
   unset LUA_INIT_5_4

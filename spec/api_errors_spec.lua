@@ -193,6 +193,8 @@ local CANNOT = {
   ["BlobWriter:size"] = "a number", ["BlobWriter:abort"] = "releases", ["BlobWriter:close"] = "releases",
   ["Reference:close"] = "releases",
   ["Client:host"] = "a string", ["Client:stats"] = "counters", ["Client:last_response"] = "a table",
+  ["Client:sync_refs"] = "a result per reference, a failure in its item (spec/sync_list_spec.lua); only a"
+    .. " progress callback's cancel returns nil, message, err",
   ["Client:close"] = "releases",
   ["Hasher:update"] = "any bytes", ["Hasher:size"] = "a number", ["Hasher:algorithm"] = "a string",
   ["Hasher:finish"] = "a digest", ["Hasher:close"] = "releases",

@@ -237,6 +237,45 @@ print(json.dumps(res, sort_keys=True))
     assert.truthy(err:find("--semver: semver range", 1, true), err)
   end)
 
+  it("sync moves `jobs` images at once, each image's blobs one after another; a failure is the image's own", function()
+    if skip then return pending(skip) end
+    for i = 1, 6 do push("par/app", "t" .. i) end
+    -- the source through the fault proxy, which delays each blob GET and
+    -- counts how many run at once; the destination direct (no mount)
+    local proxy = registries.proxy(reg.port)
+    local function sync(dst, jobs)
+      proxy.stats()
+      local r = assert(oci.registry.sync(proxy.host .. "/par/app", reg.host .. "/" .. dst,
+        { plain_http = true, auth_file = false, jobs = jobs }))
+      return r, proxy.stats()
+    end
+    proxy.configure{ delay_ms = 150 }
+    local r1, s1 = sync("par/one", 1)
+    local r4, s4 = sync("par/four", 4)
+    proxy.configure{}
+    proxy.stop()
+    assert.are.equal(6, #r1.copied)
+    assert.are.same(r1.copied, r4.copied)
+    assert.are.equal(1, s1.max_get)
+    -- one blob per image here: more than one GET at once is more than one image
+    assert.is_true(s4.max_get >= 2, ("at most %d images at once"):format(s4.max_get))
+    assert.is_true(s4.max_get <= 4, ("%d blob GETs at once, more than jobs"):format(s4.max_get))
+    for i = 1, 6 do
+      assert.are.equal(assert(c:head_manifest("par/app", "t" .. i)):digest(),
+        assert(c:head_manifest("par/four", "t" .. i)):digest())
+    end
+    -- a tag whose blob is gone at the source fails alone: the others copy
+    local d = assert(c:head_manifest("par/app", "t3"))
+    local m = assert(c:get_manifest("par/app", d:digest()))
+    assert(c:delete_blob("par/app", m:config():digest()))
+    local r = assert(oci.registry.sync(reg.host .. "/par/app", reg.host .. "/par/partial",
+      { plain_http = true, auth_file = false, jobs = 4 }))
+    assert.are.same({ "t1", "t2", "t4", "t5", "t6" }, r.copied)
+    assert.are.equal(1, #r.failed)
+    assert.are.equal("t3", r.failed[1].tag)
+    assert.are.equal("registry", r.failed[1].err.code)
+  end)
+
   it("sync --semver copies the tags inside the range only", function()
     if skip then return pending(skip) end
     local o, err, status = ocispec(("sync --plain-http --semver '^1.9' %s/lib/app %s/sem"):format(reg.host, reg.host))

@@ -150,17 +150,21 @@ static int nomem(oci_error *err) {
   return oci_error_set(err, OCI_ENOMEM, "out of memory");
 }
 
+static void item_xattrs_free(item *it) {
+  for (size_t k = 0; k < it->n_xattrs; k++) {
+    free(it->xattrs[k].name);
+    free(it->xattrs[k].value);
+  }
+  free(it->xattrs);
+}
+
 static void plan_free(plan *p) {
   for (size_t i = 0; i < p->len; i++) {
     free(p->v[i].name);
     free(p->v[i].key);
     free(p->v[i].src);
     free(p->v[i].target);
-    for (size_t k = 0; k < p->v[i].n_xattrs; k++) {
-      free(p->v[i].xattrs[k].name);
-      free(p->v[i].xattrs[k].value);
-    }
-    free(p->v[i].xattrs);
+    item_xattrs_free(&p->v[i]);
   }
   free(p->v);
 }
@@ -552,6 +556,31 @@ static int symlink_differs(const char *lower, const char *upper,
   return rc;
 }
 
+/* Whether rel's xattrs a layer carries differ between the two trees (a
+   setcap or setfattr changes neither mtime nor size; Docker's changes.go
+   compares security.capability for the same reason). With rootless, an
+   owner recorded in user.rootlesscontainers counts as the owner. */
+static int xattrs_differ(const plan *p, const char *lower, const char *upper,
+                         const char *rel, int *out, oci_error *err) {
+  char *a = join(lower, rel), *b = join(upper, rel);
+  item x = {0}, y = {0};
+  int rc = !a || !b ? nomem(err) : read_xattrs(p, &x, a, err);
+  if (!rc) rc = read_xattrs(p, &y, b, err);
+  if (!rc) {
+    int d = x.n_xattrs != y.n_xattrs || x.uid != y.uid || x.gid != y.gid;
+    for (size_t k = 0; !d && k < x.n_xattrs; k++)
+      d = strcmp(x.xattrs[k].name, y.xattrs[k].name) ||
+          x.xattrs[k].len != y.xattrs[k].len ||
+          memcmp(x.xattrs[k].value, y.xattrs[k].value, x.xattrs[k].len);
+    *out = d;
+  }
+  item_xattrs_free(&x);
+  item_xattrs_free(&y);
+  free(a);
+  free(b);
+  return rc;
+}
+
 /* The changes below rel, a directory in both trees; *n_changes counts the
    items added for it (so the caller knows the directory changed). */
 static int diff_dir(plan *p, const char *lower, const char *upper,
@@ -619,6 +648,8 @@ static int diff_dir(plan *p, const char *lower, const char *upper,
         int diff = changed(ls, us);
         if (!rc && !diff && S_ISLNK(us->st_mode))
           rc = symlink_differs(lower, upper, child, &diff, err);
+        if (!rc && !diff)
+          rc = xattrs_differ(p, lower, upper, child, &diff, err);
         /* a modified entry is stored whole (layer.md "Modifications"); a
            directory that replaced a file comes with all it holds */
         if (!rc && diff) {
@@ -637,7 +668,12 @@ done:
   /* The directory itself: when its own metadata changed, or anything
      inside it did (so extraction restores its mode and mtime, as Docker's
      changesets do). The root has no entry. */
-  if (!rc && *rel && (p->len > start || changed(lst, ust))) {
+  int self = 0;
+  if (!rc && *rel) {
+    self = p->len > start || changed(lst, ust);
+    if (!self) rc = xattrs_differ(p, lower, upper, rel, &self, err);
+  }
+  if (!rc && self) {
     item *it;
     rc = add_stat(p, upper, rel, ust, &it, err);
   }

@@ -918,6 +918,57 @@ static int c_copy(lua_State *L) {
   return ocil_push_desc(L, d);
 }
 
+/* c:sync_refs(src_repo, refs, dst_client, dst_repo) -> {{reference=,
+   result = "copied" | "skipped" | "failed", message=, err=}, ...} in the
+   order of refs (tags or digests); nil, message, err only for a cancel by
+   the progress callback. */
+static int c_sync_refs(lua_State *L) {
+  ud_client *u = to_client(L, 1);
+  const char *src_repo = ocil_arg_str(L, 2, "src_repo", 0);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  ud_client *dst = u;
+  if (!lua_rawequal(L, 1, 4)) dst = to_client(L, 4);
+  const char *dst_repo = ocil_arg_str(L, 5, "dst_repo", 0);
+  lua_Integer n = luaL_len(L, 3);
+  luaL_argcheck(L, n >= 0 && n <= 1000000, 3, "too many references");
+  /* freed by the collector, also when an argument error is raised below */
+  oci_registry_sync_item *items =
+      lua_newuserdatauv(L, (size_t)n * sizeof *items + 1, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    /* the strings stay anchored in refs during the call */
+    if (lua_geti(L, 3, i + 1) != LUA_TSTRING)
+      return luaL_argerror(L, 3, "a list of tags or digests expected");
+    memset(&items[i], 0, sizeof items[i]);
+    items[i].reference = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  oci_error e = {0};
+  if (dst != u) begin(L, dst, 4);
+  begin(L, u, 1);
+  int rc = oci_registry_sync_refs(REG(u), src_repo, REG(dst), dst_repo, items,
+                                  (size_t)n, &e);
+  end(u);
+  if (dst != u) end(dst);
+  if (rc) return push_err(L, u, &e);
+  static const char *const names[] = {"failed", "copied", "skipped"};
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, items[i].reference);
+    lua_setfield(L, -2, "reference");
+    lua_pushstring(L, names[items[i].result]);
+    lua_setfield(L, -2, "result");
+    if (items[i].result == OCI_SYNC_FAILED) {
+      push_err(L, NULL, &items[i].err); /* nil, message, err */
+      lua_setfield(L, -4, "err");
+      lua_setfield(L, -3, "message");
+      lua_pop(L, 1);
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static void set_u64(lua_State *L, const char *k, uint64_t v) {
   lua_pushinteger(L, (lua_Integer)v);
   lua_setfield(L, -2, k);
@@ -972,6 +1023,7 @@ int ocil_push_registry_lib(lua_State *L) {
       {"push", c_push},
       {"pull", c_pull},
       {"copy", c_copy},
+      {"sync_refs", c_sync_refs},
       {"stats", c_stats},
       {"last_response", c_last_response},
       {NULL, NULL}};

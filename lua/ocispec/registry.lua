@@ -21,7 +21,10 @@
 -- `catalog()`, `catalog_page(n [, last])`, `referrers(repo, digest [,
 -- artifact_type])`; whole images with `push(layout, name, repo [, tag])`,
 -- `pull(repo, ref, layout [, name [, platform]])` and `copy(src_repo,
--- src_ref, dst_client, dst_repo [, dst_tag])`; `stats()`,
+-- src_ref, dst_client, dst_repo [, dst_tag])`; `sync_refs(src_repo, refs,
+-- dst_client, dst_repo)` (copies each tag or digest of refs that the
+-- destination lacks, `jobs` images at once: `{{reference=, result =
+-- "copied"|"skipped"|"failed", message=, err=},...}`); `stats()`,
 -- `last_response()` and `close()`.
 --
 -- Failures return `nil, message, err`: `err.code` is the status name

@@ -24,28 +24,23 @@ local function side(opts, name)
 end
 
 -- Copies each of `refs` (tags or digests) of cs:src_repo to cd:dst_repo
--- unless the destination has the same digest; records each under `name(ref)`
--- in out.copied / out.skipped / out.failed.
+-- unless the destination has the same digest, `jobs` images at once
+-- (client:sync_refs); records each under `name(ref)` in out.copied /
+-- out.skipped / out.failed. nil, message, err: the progress callback
+-- canceled.
 local function sync_refs(cs, src_repo, cd, dst_repo, refs, out, name)
-  for _, ref in ipairs(refs) do
-    local by_digest = ref:find(":", 1, true) ~= nil
-    local sd, smsg, serr = cs:head_manifest(src_repo, ref)
-    if not sd then
-      out.failed[#out.failed + 1] = { tag = name(ref), message = smsg or "the tag went away at the source", err = serr }
+  local res, msg, err = cs:sync_refs(src_repo, refs, cd, dst_repo)
+  if not res then return nil, msg, err end
+  for _, r in ipairs(res) do
+    if r.result == "copied" then
+      out.copied[#out.copied + 1] = name(r.reference)
+    elseif r.result == "skipped" then
+      out.skipped[#out.skipped + 1] = name(r.reference)
     else
-      local dd = cd:head_manifest(dst_repo, by_digest and sd:digest() or ref)
-      if dd and dd:digest() == sd:digest() then
-        out.skipped[#out.skipped + 1] = name(ref)
-      else
-        local d, cmsg, cerr = cs:copy(src_repo, sd:digest(), cd, dst_repo, (not by_digest) and ref or nil)
-        if d then
-          out.copied[#out.copied + 1] = name(ref)
-        else
-          out.failed[#out.failed + 1] = { tag = name(ref), message = cmsg, err = cerr }
-        end
-      end
+      out.failed[#out.failed + 1] = { tag = name(r.reference), message = r.message, err = r.err }
     end
   end
+  return true
 end
 
 -- The tags of repo at client c that the selection keeps, sorted.
@@ -105,10 +100,13 @@ function M.sync(src, dst, opts)
   local tags
   tags, msg, err = select_tags(cs, rs.repository, opts.filter, opts.semver)
   local out = { copied = {}, skipped = {}, failed = {} }
-  if tags then sync_refs(cs, rs.repository, cd, rd.repository, tags, out, function(t) return t end) end
+  local done = tags
+  if tags then
+    done, msg, err = sync_refs(cs, rs.repository, cd, rd.repository, tags, out, function(t) return t end)
+  end
   cs:close()
   cd:close()
-  if not tags then return nil, msg, err end
+  if not done then return nil, msg, err end
   return out
 end
 
@@ -283,7 +281,12 @@ function M.sync_list(list, dst, opts)
         for _, r in ipairs(sel.range) do
           for _, t in ipairs(assert(tags_lib.filter_semver(listed() or {}, r))) do add(t) end
         end
-        sync_refs(cs, repo, cd, dst_repo, refs, out, name)
+        local done, smsg, serr = sync_refs(cs, repo, cd, dst_repo, refs, out, name)
+        if not done then
+          cs:close()
+          cd:close()
+          return nil, smsg, serr
+        end
       end
     end
     if cs then cs:close() end

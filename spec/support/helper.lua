@@ -46,11 +46,14 @@ local ALLOWED = {
 -- ------------------------------------------------------------ children
 -- Under ASan (ctest sets OCISPEC_CHILD_ASAN_OPTIONS) busted itself runs with
 -- leak detection, but the programs the specs start (sh, python3, tar, the
--- CLI) inherit LD_PRELOAD and must not: bash and python3 leak by design.
--- Commands given to os.execute and io.popen get the children's options.
+-- CLI) must not: bash and python3 leak by design. Commands given to
+-- os.execute and io.popen get the children's options and run without the
+-- preloaded runtime (procps' ps deadlocks with it, pyenv's shims crawl);
+-- the lua5.4 they start is build-asan/asan-bin/lua5.4, first on PATH, which
+-- preloads it again for the instrumented module (CMakeLists.txt).
 local child_asan = os.getenv("OCISPEC_CHILD_ASAN_OPTIONS")
 if child_asan and child_asan ~= "" then
-  local prefix = "ASAN_OPTIONS='" .. child_asan:gsub("'", "") .. "'; export ASAN_OPTIONS; "
+  local prefix = "ASAN_OPTIONS='" .. child_asan:gsub("'", "") .. "'; export ASAN_OPTIONS; unset LD_PRELOAD; "
   local execute, popen = os.execute, io.popen
   os.execute = function(cmd, ...) -- luacheck: ignore 122
     if cmd == nil then return execute() end

@@ -438,6 +438,35 @@ OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *dst_repo, const char *dst_tag,
                               oci_image_descriptor **out, oci_error *err);
 
+/** What oci_registry_sync_refs did with one reference. */
+typedef enum oci_registry_sync_result {
+  OCI_SYNC_FAILED = 0,  /**< not copied: the item's err says why */
+  OCI_SYNC_COPIED = 1,  /**< copied */
+  OCI_SYNC_SKIPPED = 2, /**< the destination had the same manifest digest */
+} oci_registry_sync_result;
+
+/** One reference for oci_registry_sync_refs: set reference (a tag, copied
+   to the same tag, or a digest, copied by digest); result and err are
+   written by the call. */
+typedef struct oci_registry_sync_item {
+  const char *reference;           /**< tag or digest at the source */
+  oci_registry_sync_result result; /**< out */
+  oci_error err;                   /**< out: why, when result is FAILED */
+} oci_registry_sync_item;
+
+/** Copies each item's reference of src_repo (at src) to dst_repo (at dst)
+   unless dst already has a manifest of the same digest there (one HEAD on
+   each side then), as `skopeo sync` does, with up to src's `jobs` images
+   at once (each image's blobs one after another). A reference that fails
+   is recorded in its item and the others go on. Returns OCI_OK once every
+   item has its result; an error only for bad arguments, OCI_ENOMEM or the
+   progress callback's cancel (OCI_ECANCELED: items not reached are
+   FAILED with an empty err). src and dst may be the same client. */
+OCI_API int oci_registry_sync_refs(oci_registry *src, const char *src_repo,
+                                   oci_registry *dst, const char *dst_repo,
+                                   oci_registry_sync_item *items, size_t n,
+                                   oci_error *err);
+
 /** What a credential helper printed (oci_registry_run_helper): its exit
    status (128 + the signal when one killed it), stdout and stderr, each
    NUL-terminated (possibly NULL when empty); owned by the struct, freed

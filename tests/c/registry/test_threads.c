@@ -155,10 +155,58 @@ static void test_registry_threads(void **state) {
   }
 }
 
+/* oci_registry_sync_refs on the transfer pool's worker threads: every
+   reference fails alone (connection refused) and the call still succeeds,
+   each item holding its own network error; under TSan (scripts/test.sh
+   --tsan) this checks the workers share nothing unguarded. */
+static void test_sync_refs_threads(void **state) {
+  (void)state;
+  oci_registry_options o;
+  oci_registry_options_init(&o);
+  o.plain_http = true;
+  o.retries = 0;
+  o.auth_file = "";
+  o.jobs = 4;
+  oci_registry *src = NULL, *dst = NULL;
+  oci_error e;
+  assert_int_equal(oci_registry_new("127.0.0.1:1", &o, &src, &e), OCI_OK);
+  assert_int_equal(oci_registry_new("127.0.0.1:1", &o, &dst, &e), OCI_OK);
+  oci_registry_sync_item items[8];
+  const char *refs[8] = {
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+      "f",
+      "g",
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+      "0123456789abcdef"};
+  for (int i = 0; i < 8; i++) {
+    memset(&items[i], 0, sizeof items[i]);
+    items[i].reference = refs[i];
+  }
+  assert_int_equal(oci_registry_sync_refs(src, "r", dst, "s", items, 8, &e),
+                   OCI_OK);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(items[i].result, OCI_SYNC_FAILED);
+    assert_int_equal(items[i].err.code, OCI_ENETWORK);
+    assert_non_null(strstr(items[i].err.message, "http://127.0.0.1:1/v2/r/"));
+  }
+  /* a reference missing is refused before anything is sent */
+  items[2].reference = NULL;
+  assert_int_equal(oci_registry_sync_refs(src, "r", dst, "s", items, 8, &e),
+                   OCI_EINVAL);
+  assert_non_null(strstr(e.message, "item 2 has no reference"));
+  oci_registry_free(src);
+  oci_registry_free(dst);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_registry_threads),
+      cmocka_unit_test(test_sync_refs_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
