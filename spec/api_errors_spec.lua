@@ -332,6 +332,17 @@ local FAILS = {
   ["ImageReader:lstat"] = function() return empty_image_reader():lstat("/none") end,
   ["ImageReader:read"] = function() return empty_image_reader():read("/") end,
   ["ImageReader:list"] = function() return empty_image_reader():list("/none") end,
+  ["oci.diff"] = function() return oci.diff("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/none") end,
+  ["core.image_reader.diff"] = function()
+    -- an image whose one layer is no tar: its tree cannot be built
+    local blob = assert(L:put_blob("not a tar", oci.image.MediaType.ImageLayer))
+    local cfg = assert(L:put_blob(oci.json.encode({ architecture = oci.core.host_arch, os = "linux",
+      rootfs = { type = "layers", diff_ids = { blob:digest() } } }), oci.image.MediaType.ImageConfig))
+    local m = assert(oci.image.ImageManifestBuilder():schema_version(2)
+      :media_type(oci.image.MediaType.ImageManifest):config(cfg):layers({ blob }):build())
+    assert(L:tag(assert(L:put_document(m)), "notar"))
+    return core.image_reader.diff(empty_image_reader(), assert(oci.image_reader(L, "notar")))
+  end,
   ["oci.layer.entries"] = function() return oci.layer.entries(tmp .. "/none") end,
   ["oci.layer.decompress"] = function() return oci.layer.decompress(tmp .. "/none", tmp .. "/none.tar") end,
   ["oci.layer.transform"] = function() return oci.layer.transform(tmp .. "/none", nil, { output = tmp .. "/o" }) end,

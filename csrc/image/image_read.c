@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image_read_internal.h"
 #include "inroot.h"
 #include "internal.h"
 #include "ocispec/digest.h"
@@ -49,23 +50,11 @@
 static const char WH_PREFIX[] = ".wh.";
 static const char WH_OPAQUE[] = ".wh..wh..opq";
 
-typedef struct rlayer {
-  int fd;
-  char *digest;
-  int64_t size;
-} rlayer;
-
-struct oci_image_reader {
-  rlayer *layers; /* [0] = the base */
-  size_t n;
-  uint64_t max_bytes, max_entries, max_read, layers_read;
-};
-
 void oci_image_reader_options_init(oci_image_reader_options *o) {
   *o = (oci_image_reader_options)OCI_IMAGE_READER_OPTIONS_INIT;
 }
 
-static void info_clear(oci_layer_info *i) {
+void ir_info_clear(oci_layer_info *i) {
   free(i->path);
   free(i->target);
   memset(i, 0, sizeof *i);
@@ -73,14 +62,14 @@ static void info_clear(oci_layer_info *i) {
 
 void oci_image_entry_free(oci_image_entry *e) {
   if (!e) return;
-  info_clear(&e->info);
+  ir_info_clear(&e->info);
   free(e);
 }
 
 void oci_image_listing_free(oci_image_listing *l) {
   if (!l) return;
   for (size_t i = 0; i < l->len; i++)
-    info_clear(&l->items[i].info);
+    ir_info_clear(&l->items[i].info);
   free(l->items);
   free(l);
 }
@@ -154,18 +143,6 @@ out:
 
 /* ---- one pass over one layer ------------------------------------------ */
 
-enum ekind { E_ENTRY, E_WHITEOUT, E_OPAQUE };
-
-typedef struct scan_entry {
-  enum ekind kind;
-  const char *rel; /* cleaned path; for whiteouts, the path whited out;
-                      for opaque markers, the directory */
-  struct archive_entry *e;
-  struct archive *a; /* to read the entry's data */
-} scan_entry;
-
-typedef int (*visit_fn)(void *ctx, const scan_entry *se, oci_error *err);
-
 typedef struct rstream {
   int fd;
   unsigned char *buf;
@@ -202,8 +179,8 @@ static int layer_fail(struct archive *a, size_t i, const char *why,
 
 /* Reads layer i whole, calling visit for each entry (names checked as the
    unpacker checks them), then checks its size and digest. */
-static int scan_layer(oci_image_reader *r, size_t i, visit_fn visit, void *ctx,
-                      oci_error *err) {
+int ir_scan_layer(oci_image_reader *r, size_t i, visit_fn visit, void *ctx,
+                  oci_error *err) {
   const rlayer *ly = &r->layers[i];
   r->layers_read++;
   rstream s = {.fd = ly->fd};
@@ -345,9 +322,9 @@ out:
 
 /* ---- entries ---------------------------------------------------------- */
 
-static int fill_info(struct archive_entry *e, const char *rel,
-                     oci_layer_info *it, oci_error *err) {
-  info_clear(it);
+int ir_fill_info(struct archive_entry *e, const char *rel, oci_layer_info *it,
+                 oci_error *err) {
+  ir_info_clear(it);
   const char *hl = archive_entry_hardlink(e);
   if (!hl) hl = archive_entry_hardlink_utf8(e);
   const char *sl = archive_entry_symlink(e);
@@ -471,8 +448,8 @@ static void lookup_free(lookup *k) {
   free(k->below);
   free(k->wh);
   free(k->opq);
-  info_clear(&k->info);
-  info_clear(&k->linfo);
+  ir_info_clear(&k->info);
+  ir_info_clear(&k->linfo);
   free(k->content);
   free(k->lcontent);
   memset(k, 0, sizeof *k);
@@ -562,7 +539,7 @@ static int lookup_visit(void *ctx, const scan_entry *se, oci_error *err) {
       return oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   if (m == k->n) {
-    int rc = fill_info(e, se->rel, &k->linfo, err);
+    int rc = ir_fill_info(e, se->rel, &k->linfo, err);
     if (rc) return rc;
     k->have_lcontent = false;
     if (k->want_content && k->linfo.type == OCI_LAYER_FILE) {
@@ -609,7 +586,7 @@ static int lookup_merge(lookup *k, int64_t L, bool *done, oci_error *err) {
           k->ltarget[i] = NULL;
         }
         if (i == k->n) {
-          info_clear(&k->info);
+          ir_info_clear(&k->info);
           k->info = k->linfo;
           memset(&k->linfo, 0, sizeof k->linfo);
           free(k->content);
@@ -649,7 +626,7 @@ static int lookup_merge(lookup *k, int64_t L, bool *done, oci_error *err) {
     free(k->ltarget[i]);
     k->ltarget[i] = NULL;
   }
-  info_clear(&k->linfo);
+  ir_info_clear(&k->linfo);
   free(k->lcontent);
   k->lcontent = NULL;
   k->have_lcontent = false;
@@ -717,7 +694,7 @@ static int resolve(oci_image_reader *r, const char *path, bool follow,
       k.ent[i] = -1;
     bool done = k.n == 0;
     for (size_t L = r->n; L-- > 0 && !done;) {
-      if ((rc = scan_layer(r, L, lookup_visit, &k, err)) ||
+      if ((rc = ir_scan_layer(r, L, lookup_visit, &k, err)) ||
           (rc = lookup_merge(&k, (int64_t)L, &done, err)))
         goto fail;
     }
@@ -930,7 +907,7 @@ static int list_visit(void *ctx, const scan_entry *se, oci_error *err) {
   } else if (se->kind == E_WHITEOUT) {
     c->wh = true;
   } else {
-    int rc = fill_info(se->e, se->rel, &c->info, err);
+    int rc = ir_fill_info(se->e, se->rel, &c->info, err);
     if (rc) return rc;
     c->seen = true;
   }
@@ -1001,7 +978,7 @@ int oci_image_reader_list(oci_image_reader *r, const char *path,
   bool done = false;
   for (size_t L = r->n; L-- > 0 && !done;) {
     ls.L = (int64_t)L;
-    if ((rc = scan_layer(r, L, list_visit, &ls, err))) goto out;
+    if ((rc = ir_scan_layer(r, L, list_visit, &ls, err))) goto out;
     list_merge(&ls, &done);
   }
   l = calloc(1, sizeof *l);
@@ -1037,7 +1014,7 @@ int oci_image_reader_list(oci_image_reader *r, const char *path,
 out:
   for (size_t j = 0; j < ls.cap; j++) {
     free(ls.c[j].name);
-    info_clear(&ls.c[j].info);
+    ir_info_clear(&ls.c[j].info);
   }
   free(ls.c);
   lookup_free(&ls.k);

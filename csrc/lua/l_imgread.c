@@ -9,7 +9,12 @@
      r:read(path) -> content string | nil, msg, err
      r:list(path) -> {entry, ...} sorted by path | nil, msg, err
      r:layers_read() -> layer blobs read so far
-     r:close() */
+     r:close()
+     diff(ra, rb) -> {added=, removed=, changed=, layers_shared=} | nil, msg,
+       err: the file trees of two readers compared (oci_image_diff_files);
+       added/removed: lists of files, changed: {path=, what={...}, a=, b=};
+       a file: {path="/...", type=, mode=, uid=, gid=, size=, digest=,
+       target=, major=, minor=, xattrs={name=value}, layer=} */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
@@ -44,6 +49,12 @@ static const ocil_handle_class listing_box = {"ocispec.ImageReader.listing",
                                               listing_release, NULL, 0};
 static const ocil_handle_class data_box = {"ocispec.ImageReader.data",
                                            data_release, NULL, 0};
+
+static void diff_release(void *p) {
+  oci_image_diff_free(p);
+}
+static const ocil_handle_class diff_box = {"ocispec.ImageReader.diff",
+                                           diff_release, NULL, 0};
 
 static oci_image_reader *check_reader(lua_State *L) {
   return ocil_handle_check(L, 1, &reader_class)->p;
@@ -187,6 +198,91 @@ static int l_layers_read(lua_State *L) {
   return 1;
 }
 
+static void push_file(lua_State *L, const oci_image_file *f) {
+  const oci_layer_info *it = &f->info;
+  lua_createtable(L, 0, 12);
+  lua_pushfstring(L, "/%s", it->path);
+  lua_setfield(L, -2, "path");
+  set_str(L, "type", oci_layer_type_name(it->type));
+  set_int(L, "mode", it->mode);
+  set_int(L, "uid", it->uid);
+  set_int(L, "gid", it->gid);
+  set_int(L, "size", (lua_Integer)it->size);
+  if (f->digest[0]) set_str(L, "digest", f->digest);
+  if (it->target) set_str(L, "target", it->target);
+  if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
+    set_int(L, "major", it->major);
+    set_int(L, "minor", it->minor);
+  }
+  if (f->n_xattrs) {
+    lua_createtable(L, 0, (int)f->n_xattrs);
+    for (size_t i = 0; i < f->n_xattrs; i++) {
+      lua_pushlstring(L, f->xattrs[i].value, f->xattrs[i].len);
+      lua_setfield(L, -2, f->xattrs[i].name);
+    }
+    lua_setfield(L, -2, "xattrs");
+  }
+  if (f->layer >= 0) set_int(L, "layer", (lua_Integer)f->layer + 1);
+}
+
+static int l_diff(lua_State *L) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } whats[] = {{OCI_CHANGE_TYPE, "type"},     {OCI_CHANGE_CONTENT, "content"},
+               {OCI_CHANGE_TARGET, "target"}, {OCI_CHANGE_MODE, "mode"},
+               {OCI_CHANGE_OWNER, "owner"},   {OCI_CHANGE_XATTRS, "xattrs"},
+               {OCI_CHANGE_DEVICE, "device"}};
+  oci_error err = {0};
+  oci_image_reader *a = ocil_handle_check(L, 1, &reader_class)->p;
+  oci_image_reader *b = ocil_handle_check(L, 2, &reader_class)->p;
+  ocil_handle *box = ocil_handle_new(L, &diff_box, 0, 0);
+  oci_image_diff *d;
+  if (oci_image_diff_files(a, b, &d, &err))
+    return ocil_parts_push_error(L, &err);
+  box->p = d;
+  lua_createtable(L, 0, 4);
+  int res = lua_gettop(L);
+  static const char kinds[] = {'A', 'D', 'C'};
+  static const char *const names[] = {"added", "removed", "changed"};
+  for (int k = 0; k < 3; k++) {
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (size_t i = 0; i < d->len; i++) {
+      const oci_image_change *c = &d->items[i];
+      if (c->kind != kinds[k]) continue;
+      if (c->kind == 'A') {
+        push_file(L, c->b);
+      } else if (c->kind == 'D') {
+        push_file(L, c->a);
+      } else {
+        lua_createtable(L, 0, 4);
+        lua_pushfstring(L, "/%s", c->a->info.path);
+        lua_setfield(L, -2, "path");
+        lua_newtable(L);
+        lua_Integer w = 0;
+        for (size_t j = 0; j < sizeof whats / sizeof *whats; j++)
+          if (c->what & whats[j].bit) {
+            lua_pushstring(L, whats[j].name);
+            lua_rawseti(L, -2, ++w);
+          }
+        lua_setfield(L, -2, "what");
+        push_file(L, c->a);
+        lua_setfield(L, -2, "a");
+        push_file(L, c->b);
+        lua_setfield(L, -2, "b");
+      }
+      lua_rawseti(L, -2, ++n);
+    }
+    if (!n) ocil_set_array_mt(L, lua_gettop(L));
+    lua_setfield(L, res, names[k]);
+  }
+  set_int(L, "layers_shared", (lua_Integer)d->layers_shared);
+  diff_release(d);
+  box->p = NULL;
+  return 1;
+}
+
 int ocil_push_image_reader_lib(lua_State *L) {
   static const luaL_Reg methods[] = {{"stat", l_stat},
                                      {"lstat", l_lstat},
@@ -194,11 +290,13 @@ int ocil_push_image_reader_lib(lua_State *L) {
                                      {"list", l_list},
                                      {"layers_read", l_layers_read},
                                      {NULL, NULL}};
-  static const luaL_Reg fns[] = {{"open", l_open}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"open", l_open}, {"diff", l_diff}, {NULL, NULL}};
   ocil_handle_register(L, &reader_class, methods, NULL);
   ocil_handle_register(L, &entry_box, NULL, NULL);
   ocil_handle_register(L, &listing_box, NULL, NULL);
   ocil_handle_register(L, &data_box, NULL, NULL);
+  ocil_handle_register(L, &diff_box, NULL, NULL);
   luaL_newlib(L, fns);
   return 1;
 }

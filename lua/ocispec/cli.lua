@@ -13,7 +13,7 @@ local oci = require "ocispec"
 local base = require "ocispec.cli.base"
 
 for _, group in ipairs({ "documents", "images", "files", "mutate", "registries", "login", "mirror",
-  "artifacts", "layers" }) do
+  "artifacts", "layers", "diff" }) do
   require("ocispec.cli." .. group)
 end
 

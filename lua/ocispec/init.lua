@@ -111,5 +111,8 @@ function M.image_reader(layout, ref, opts)
 end
 M.artifacts = require "ocispec.artifacts"
 M.transport = require "ocispec.transport"
+--- Compare two images' files, configs and histories (`ocispec.diff`):
+-- `oci.diff(a, b [, opts])`.
+M.diff = require("ocispec.diff").diff
 
 return M

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ocispec/error.h"
+#include "ocispec/hash.h"
 #include "ocispec/layer.h"
 #include "ocispec/layout.h"
 
@@ -115,6 +116,81 @@ OCI_API int oci_image_reader_read(oci_image_reader *r, const char *path,
    caller's (oci_image_listing_free). */
 OCI_API int oci_image_reader_list(oci_image_reader *r, const char *path,
                                   oci_image_listing **out, oci_error *err);
+
+/* ---- comparing two images' file trees (image_diff.c) ------------------- */
+
+/** One extended attribute of an image file (PAX SCHILY.xattr.NAME). */
+typedef struct oci_image_xattr {
+  char *name;  /**< the attribute's name */
+  char *value; /**< its bytes (NUL-terminated for convenience) */
+  size_t len;  /**< how many bytes value holds */
+} oci_image_xattr;
+
+/** One file of an image's merged tree (every layer applied). */
+typedef struct oci_image_file {
+  /** info.path: the cleaned path without a leading "/"; info.target: a
+     symbolic link's target, or a hard link's target path. A hard link
+     carries its target's mode, owner, size, content digest and xattrs (one
+     inode once unpacked). */
+  oci_layer_info info;
+  /** The content's digest (sha256, sparse holes as zeros) of a regular
+     file or hard link; "" otherwise. */
+  char digest[OCI_DIGEST_STRING_MAX];
+  oci_image_xattr *xattrs; /**< sorted by name */
+  size_t n_xattrs;         /**< how many */
+  /** The layer that wrote it (0 = the base); -1: a directory that no layer
+     names but a layer writes into (mode 0755, root's). */
+  int64_t layer;
+} oci_image_file;
+
+/** What changed in a file present in both images (bits of
+   oci_image_change.what). */
+enum {
+  OCI_CHANGE_TYPE = 1 << 0,    /**< file, directory, symlink, ... */
+  OCI_CHANGE_CONTENT = 1 << 1, /**< content digest (files, hard links) */
+  OCI_CHANGE_TARGET = 1 << 2,  /**< symbolic or hard link target */
+  OCI_CHANGE_MODE = 1 << 3,    /**< permission bits */
+  OCI_CHANGE_OWNER = 1 << 4,   /**< uid or gid */
+  OCI_CHANGE_XATTRS = 1 << 5,  /**< extended attributes */
+  OCI_CHANGE_DEVICE = 1 << 6   /**< major or minor (devices) */
+};
+
+/** One difference: a added (only in b), removed (only in a) or changed. */
+typedef struct oci_image_change {
+  char kind;               /**< 'A' added, 'D' removed (deleted), 'C' changed */
+  unsigned what;           /**< OCI_CHANGE_* bits (kind 'C') */
+  const oci_image_file *a; /**< the file in a (NULL when added) */
+  const oci_image_file *b; /**< the file in b (NULL when removed) */
+} oci_image_change;
+
+/** The file differences of two images (oci_image_diff_files). */
+typedef struct oci_image_diff {
+  oci_image_change *items; /**< sorted bytewise by path */
+  size_t len;              /**< how many */
+  /** Layers the two images share at the bottom (equal blob digests, in
+     order): read once, for both. */
+  size_t layers_shared;
+  void *trees; /**< the files the changes point into (private) */
+} oci_image_diff;
+
+/** Compares the file trees of images a and b (each: its layers applied
+   base first with the unpacker's rules: whiteouts and opaque whiteouts
+   hide only what lower layers hold, a non-directory replaces a lower
+   directory's contents). Nothing is written to disk: the layers are
+   streamed and file contents hashed as they pass. Layers the images share
+   at the bottom (the same blob digests in the same order) are read once;
+   when all layers are shared no layer is read at all. Files are compared
+   by type, content digest, link target, mode bits, owner, xattrs and
+   device numbers, not by mtime; the root directory is not compared. Each
+   layer is checked against its digest and size before the result is
+   returned (OCI_EMISMATCH); a layer entry below a name that a lower layer
+   made a symbolic link is OCI_EUNSUPPORTED. *out is the caller's
+   (oci_image_diff_free). */
+OCI_API int oci_image_diff_files(oci_image_reader *a, oci_image_reader *b,
+                                 oci_image_diff **out, oci_error *err);
+
+/** Frees d, its changes and the files they point to (NULL is a no-op). */
+OCI_API void oci_image_diff_free(oci_image_diff *d);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@
 
 /* An image layout at tmp/dir tagged "t", written by Python: `layers` is a
    Python list of layers, each a list of (name, data | None for a
-   directory); `extra` Python statements run before writing (they may
+   directory | a str: a hard link to that name | (data, {xattr: value}));
+   `extra` Python statements run before writing (they may
    change cfg, diff_ids, config_mt). */
 static void make_image(const char *dir, const char *layers, const char *extra) {
   sh("python3 - '%s' <<'EOF'\n"
@@ -23,7 +24,13 @@ static void make_image(const char *dir, const char *layers, const char *extra) {
      "    t = tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT)\n"
      "    for name, data in entries:\n"
      "        i = tarfile.TarInfo(name)\n"
-     "        if data is None:\n"
+     "        if isinstance(data, tuple):\n"
+     "            data, xs = data\n"
+     "            i.pax_headers = {'SCHILY.xattr.' + k: v for k, v in "
+     "xs.items()}\n"
+     "        if isinstance(data, str):\n"
+     "            i.type = tarfile.LNKTYPE; i.linkname = data; t.addfile(i)\n"
+     "        elif data is None:\n"
      "            i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)\n"
      "        else:\n"
      "            i.size = len(data); i.mode = 0o644\n"
