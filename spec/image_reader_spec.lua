@@ -231,6 +231,53 @@ describe("image reader", function()
     assert.same({ "", 2 }, { run("fs", "frob", ref, "/etc/b") })
   end)
 
+  it("fs and unpack take transport references: archives skopeo wrote, oci:", function()
+    if not os.execute("command -v skopeo >/dev/null 2>&1") then return pending("skopeo is not installed") end
+    local cli = require("ocispec.cli")
+    local function run(...)
+      local buf = {}
+      local out = { write = function(self, ...)
+        for _, v in ipairs({ ... }) do buf[#buf + 1] = v end
+        return self
+      end }
+      local status = cli.main({ ... }, out)
+      return table.concat(buf), status
+    end
+    -- the peer writes the archives from the layout image
+    local oa, da = tmp .. "/img.oci.tar", tmp .. "/img.docker.tar"
+    for _, dst in ipairs({ "oci-archive:" .. oa .. ":t", "docker-archive:" .. da .. ":img:t" }) do
+      assert(os.execute(("skopeo copy -q oci:%s:t %s >/dev/null 2>&1"):format(quote(tmp .. "/img"), quote(dst))), dst)
+    end
+    for _, ref in ipairs({ "oci:" .. tmp .. "/img:t", "oci-archive:" .. oa .. ":t", "docker-archive:" .. da }) do
+      assert.same({ "A2", 0 }, { run("fs", "cat", ref, "/etc/a") }, ref)
+      assert.same({ "file     0600 0:0          2 /etc/a\nfile     0644 0:0          2 /etc/c\n", 0 },
+        { run("fs", "ls", ref, "/etc") }, ref)
+      assert.same({ "", 1 }, { run("fs", "cat", ref, "/etc/b") }, ref)
+    end
+    local bundle = tmp .. "/from-archive"
+    assert.same({ bundle .. "\n", 0 }, { run("unpack", "--rootless", "docker-archive:" .. da, bundle) })
+    assert.equal("A2", support.read(bundle .. "/rootfs/etc/a"))
+    assert.is_nil(support.read(bundle .. "/rootfs/etc/b")) -- whited out
+    assert.truthy(support.read(bundle .. "/config.json"))
+    -- a missing archive or a bad reference: status 2, nothing unpacked
+    assert.same({ "", 2 }, { run("fs", "cat", "oci-archive:" .. tmp .. "/none.tar", "/etc/a") })
+    assert.same({ "", 2 }, { run("unpack", "docker-archive:" .. tmp .. "/none.tar", tmp .. "/b2") })
+    assert.is_nil(support.read(tmp .. "/b2/config.json"))
+    assert.same({ "", 2 }, { run("fs", "cat", "--tls-verify", "maybe", "docker://h/r:t", "/x") })
+    -- the same from Lua: oci.image_reader(reference), oci.unpack.image(reference, bundle)
+    local r = assert(oci.image_reader("docker-archive:" .. da, { max_read = 1024 }))
+    assert.equal("A2", assert(r:read("/etc/a")))
+    r:close()
+    assert(oci.unpack.image("oci-archive:" .. oa .. ":t", tmp .. "/lua-bundle", { rootless = true }))
+    assert.equal("A2", support.read(tmp .. "/lua-bundle/rootfs/etc/a"))
+    local none, msg, err = oci.image_reader("oci-archive:" .. tmp .. "/none.tar")
+    assert.is_nil(none)
+    assert.truthy(msg:find("none.tar", 1, true), msg)
+    assert.equal("io", err.code)
+    assert.error_matches(function() oci.unpack.image("oci:" .. tmp .. "/img:t", tmp .. "/b3", { frob = 1 }) end,
+      'unknown option "frob"', nil, true)
+  end)
+
   -- The tree of image dir:t as umoci unpacks it (python walks it) and as
   -- the reader lists and reads it.
   local function compare_with_umoci(dir, r)

@@ -104,10 +104,30 @@ M.layer = require "ocispec.layer"
 M.layout = require "ocispec.layout"
 M.registry = require "ocispec.registry"
 M.reader = require "ocispec.reader"
---- Open an image of a layout for reading its files without unpacking it
--- (`ocispec.reader`): `oci.image_reader(layout, ref [, opts])`.
+--- Open an image for reading its files without unpacking it
+-- (`ocispec.reader`): `oci.image_reader(layout, ref [, opts])`, or
+-- `oci.image_reader(reference [, opts])` with a transport reference
+-- (`oci:`, `oci-archive:`, `docker-archive:`, `docker://`; `opts.transport`:
+-- `ocispec.transport.open`'s options). An archive or registry image is
+-- read into a temporary layout that is gone once the reader has opened
+-- its layer blobs.
 function M.image_reader(layout, ref, opts)
-  return M.reader.open(layout, ref, opts)
+  if type(layout) ~= "string" then return M.reader.open(layout, ref, opts) end
+  opts = ref
+  local o, topts
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("bad argument #2 to 'image_reader' (options must be a table)", 2) end
+    o = {}
+    for k, v in pairs(opts) do
+      if k == "transport" then topts = v else o[k] = v end
+    end
+  end
+  local S, msg, err = M.transport.open(layout, topts)
+  if not S then return nil, msg, err end
+  local r
+  r, msg, err = M.reader.open(S:layout(), S:descriptor():digest(), o)
+  S:close() -- the reader holds its layer blobs open
+  return r, msg, err
 end
 M.artifacts = require "ocispec.artifacts"
 M.transport = require "ocispec.transport"

@@ -85,8 +85,32 @@ M.dir_state = core.unpack.dir_state
 -- be an empty directory. On any failure nothing is left behind. The C
 -- function oci_unpack_image does the work (ocispec/unpack.h).
 -- Returns the runtime Spec, or nil, message, err; an unknown option
--- raises.
+-- raises. `image(reference, bundle [, opts])` takes a transport reference
+-- instead (`oci:`, `oci-archive:`, `docker-archive:`, `docker://`;
+-- `opts.transport`: `ocispec.transport.open`'s options): an archive or
+-- registry image goes through a temporary layout, removed afterwards.
 -- @function image
-M.image = core.unpack.image
+function M.image(layout, ref, bundle, opts)
+  if type(layout) ~= "string" then
+    local spec, msg, err = core.unpack.image(layout, ref, bundle, opts)
+    return spec, msg, err
+  end
+  local reference
+  reference, bundle, opts = layout, ref, bundle
+  local o, topts
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("bad argument #3 to 'image' (options must be a table)", 2) end
+    o = {}
+    for k, v in pairs(opts) do
+      if k == "transport" then topts = v else o[k] = v end
+    end
+  end
+  local S, msg, err = require("ocispec.transport").open(reference, topts)
+  if not S then return nil, msg, err end
+  local spec
+  spec, msg, err = core.unpack.image(S:layout(), S:descriptor():digest(), bundle, o)
+  S:close()
+  return spec, msg, err
+end
 
 return M

@@ -262,6 +262,51 @@ local function format_size(n)
 end
 
 
+-- ------------------------------------------------------------ transports
+-- Commands that read one image (fs, unpack) also take a reference with a
+-- transport of ocispec.transport, as copy and diff do.
+local TRANSPORT_PREFIXES = { "oci:", "oci-archive:", "docker-archive:", "docker://" }
+
+local TRANSPORT_REF_HELP = [==[
+IMAGE may also carry a transport, as `ocispec copy` takes them:
+oci:DIR[:NAME|@DIGEST], oci-archive:FILE[:NAME],
+docker-archive:FILE[:NAME:TAG|:@N], docker://HOST/REPO[:TAG|@DIGEST]
+(with --plain-http, --tls-verify=BOOL, --ca-file FILE, --auth-file FILE).]==]
+
+-- The parse_args spec of the connection options for a docker:// image.
+local READ_CONNECTION_OPTS = { ["--plain-http"] = "flag", ["--tls-verify"] = "value",
+  ["--ca-file"] = "value", ["--auth-file"] = "value" }
+
+-- opts (parse_args' result with READ_CONNECTION_OPTS) -> the connection
+-- options of oci.transport.open / oci.diff.
+local function read_connection(opts)
+  local o = { plain_http = opts.plain_http or nil, ca_file = opts.ca_file, auth_file = opts.auth_file }
+  if opts.tls_verify == "false" then
+    o.tls_verify = false
+  elseif opts.tls_verify and opts.tls_verify ~= "true" then
+    fail(2, "--tls-verify takes true or false")
+  end
+  return o
+end
+
+-- Opens s when it starts with a transport: {layout=, digest=, close=}
+-- (archives and registries through a temporary layout, removed by close);
+-- nil when it has none (the caller reads DIR[:NAME]). A failure exits 1
+-- for a registry, 2 for a bad reference or a local file.
+local function open_transport_image(s, conn)
+  local with = false
+  for _, p in ipairs(TRANSPORT_PREFIXES) do
+    if s:sub(1, #p) == p then with = true end
+  end
+  if not with then return nil end
+  local S, msg, err = oci.transport.open(s, conn)
+  if not S then
+    local remote = s:sub(1, 9) == "docker://" and (err and err.code ~= "invalid")
+    fail(remote and 1 or 2, ("%s: %s"):format(s, msg))
+  end
+  return { layout = S:layout(), digest = S:descriptor():digest(), close = function() S:close() end }
+end
+
 M.Exit = Exit
 M.fail = fail
 M.write_document = write_document
@@ -281,5 +326,9 @@ M.parse_image_ref = parse_image_ref
 M.open_layout = open_layout
 M.check_image_ref = check_image_ref
 M.format_size = format_size
+M.TRANSPORT_REF_HELP = TRANSPORT_REF_HELP
+M.READ_CONNECTION_OPTS = READ_CONNECTION_OPTS
+M.read_connection = read_connection
+M.open_transport_image = open_transport_image
 
 return M

@@ -103,16 +103,12 @@ they differ (as diff(1)), 2 on error. For docker:// references:
 --auth-file FILE (default: the files podman and skopeo read).
 ]==],
   function(args, out)
-    local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value",
-      ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--ca-file"] = "value", ["--auth-file"] = "value" })
+    local spec = { ["--json"] = "flag", ["--platform"] = "value" }
+    for k, v in pairs(base.READ_CONNECTION_OPTS) do spec[k] = v end
+    local opts, pos = parse_args(args, spec)
     if #pos ~= 2 then fail(2, "expected A and B") end
-    local o = { platform = parse_platform(opts.platform), plain_http = opts.plain_http or nil,
-      ca_file = opts.ca_file, auth_file = opts.auth_file }
-    if opts.tls_verify == "false" then
-      o.tls_verify = false
-    elseif opts.tls_verify and opts.tls_verify ~= "true" then
-      fail(2, "--tls-verify takes true or false")
-    end
+    local o = base.read_connection(opts)
+    o.platform = parse_platform(opts.platform)
     local d, msg = oci.diff(pos[1], pos[2], o)
     if not d then fail(2, msg) end
     if opts.json then

@@ -16,9 +16,9 @@ local function line(e)
 end
 
 command("fs", "read the files of an image without unpacking it (cat, ls, stat)",
-  [==[usage: ocispec fs cat [--platform OS/ARCH[/VARIANT]] DIR[:NAME] PATH
-       ocispec fs ls [--json] [--platform OS/ARCH[/VARIANT]] DIR[:NAME] [PATH]
-       ocispec fs stat [--json] [--no-follow] [--platform ...] DIR[:NAME] PATH
+  [==[usage: ocispec fs cat [--platform OS/ARCH[/VARIANT]] IMAGE PATH
+       ocispec fs ls [--json] [--platform OS/ARCH[/VARIANT]] IMAGE [PATH]
+       ocispec fs stat [--json] [--no-follow] [--platform ...] IMAGE PATH
 
 Reads the image's layers newest first, whiteouts applied, and stops at the
 first layer below which nothing can change the answer; nothing is written to
@@ -28,23 +28,34 @@ link's target). Symbolic links resolve inside the image (stat --no-follow:
 not the last one). Each layer read is checked against its digest and size.
 --json prints the entries as JSON: {path, type, mode, uid, gid, mtime,
 size, target, layer}. Exit 1 when the path is missing or of the wrong type.
-]==] .. LOCAL_REF_HELP,
+IMAGE: DIR[:NAME], where ]==] .. LOCAL_REF_HELP .. "\n" .. base.TRANSPORT_REF_HELP .. "\n",
   function(args, out)
     local sub = table.remove(args, 1)
-    local opts, pos = parse_args(args, { ["--json"] = "flag", ["--platform"] = "value",
-      ["--no-follow"] = "flag" })
+    local spec = { ["--json"] = "flag", ["--platform"] = "value", ["--no-follow"] = "flag" }
+    for k, v in pairs(base.READ_CONNECTION_OPTS) do spec[k] = v end
+    local opts, pos = parse_args(args, spec)
     if sub ~= "cat" and sub ~= "ls" and sub ~= "stat" then
       fail(2, "expected fs cat, fs ls or fs stat")
     end
     if #pos < 1 or #pos > 2 or (sub ~= "ls" and #pos ~= 2) then
-      fail(2, "expected DIR[:NAME] and " .. (sub == "ls" and "[PATH]" or "PATH"))
+      fail(2, "expected IMAGE and " .. (sub == "ls" and "[PATH]" or "PATH"))
     end
-    local dir, ref, name = parse_image_ref(pos[1])
-    local L = open_layout(dir)
-    check_image_ref(L, dir, ref, name)
     local platform = parse_platform(opts.platform)
+    local T = base.open_transport_image(pos[1], base.read_connection(opts))
+    local L, ref
+    if T then
+      L, ref = T.layout, T.digest
+    else
+      local dir, name
+      dir, ref, name = parse_image_ref(pos[1])
+      L = open_layout(dir)
+      check_image_ref(L, dir, ref, name)
+    end
     local img, msg = oci.image_reader(L, ref, platform and { platform = platform } or nil)
-    if not img then fail(2, msg) end
+    if not img then
+      if T then T.close() end
+      fail(2, msg)
+    end
     local path = pos[2] or "/"
     local res
     if sub == "cat" then
@@ -62,7 +73,7 @@ size, target, layer}. Exit 1 when the path is missing or of the wrong type.
       if res then out:write(opts.json and oci.json.encode(res) or line(res), "\n") end
     end
     img:close()
-    L:close()
+    if T then T.close() else L:close() end
     if not res then fail(1, msg) end
     return 0
   end)

@@ -236,7 +236,7 @@ command("unpack", "unpack an image of a layout into a runtime bundle",
   [==[usage: ocispec unpack [--rootless] [--platform OS/ARCH[/VARIANT]]
                       [--max-bytes N] [--max-entries N]
                       [--uid-map C:H[:N]]... [--gid-map C:H[:N]]...
-                      DIR[:NAME] BUNDLE
+                      IMAGE BUNDLE
 
 Applies the image's layers in order into BUNDLE/rootfs (whiteouts
 included) and writes BUNDLE/config.json from its configuration, as
@@ -251,12 +251,14 @@ user.rootlesscontainers xattr, as umoci does. --uid-map, --gid-map
 (N default 1); an owner no mapping covers is an error. --max-bytes,
 --max-entries: limits per layer (uncompressed bytes, default 64 GiB; tar
 entries, default 1000000).
-]==] .. LOCAL_REF_HELP,
+IMAGE: DIR[:NAME], where ]==] .. LOCAL_REF_HELP .. "\n" .. base.TRANSPORT_REF_HELP .. "\n",
   function(args, out)
-    local opts, pos = parse_args(args, { ["--rootless"] = "flag", ["--platform"] = "value",
+    local spec = { ["--rootless"] = "flag", ["--platform"] = "value",
       ["--max-bytes"] = "value", ["--max-entries"] = "value",
-      ["--uid-map"] = "list", ["--gid-map"] = "list" })
-    if #pos ~= 2 then fail(2, "expected DIR[:NAME] and BUNDLE") end
+      ["--uid-map"] = "list", ["--gid-map"] = "list" }
+    for k, v in pairs(base.READ_CONNECTION_OPTS) do spec[k] = v end
+    local opts, pos = parse_args(args, spec)
+    if #pos ~= 2 then fail(2, "expected IMAGE and BUNDLE") end
     local limits = {}
     for _, key in ipairs({ "max_bytes", "max_entries" }) do
       local v = opts[key]
@@ -268,15 +270,24 @@ entries, default 1000000).
         limits[key] = n
       end
     end
-    local dir, ref, name = parse_image_ref(pos[1])
-    local L = open_layout(dir)
-    check_image_ref(L, dir, ref, name)
-    local spec, msg = oci.unpack.image(L, ref, pos[2], {
-      rootless = opts.rootless, platform = parse_platform(opts.platform),
+    local platform = parse_platform(opts.platform)
+    local T = base.open_transport_image(pos[1], base.read_connection(opts))
+    local L, ref
+    if T then
+      L, ref = T.layout, T.digest
+    else
+      local dir, name
+      dir, ref, name = parse_image_ref(pos[1])
+      L = open_layout(dir)
+      check_image_ref(L, dir, ref, name)
+    end
+    local cfg, msg = oci.unpack.image(L, ref, pos[2], {
+      rootless = opts.rootless, platform = platform,
       max_bytes = limits.max_bytes, max_entries = limits.max_entries,
       uid_map = opts.uid_map, gid_map = opts.gid_map,
     })
-    if not spec then fail(1, msg) end
+    if T then T.close() end
+    if not cfg then fail(1, msg) end
     out:write(pos[2], "\n")
     return 0
   end)
