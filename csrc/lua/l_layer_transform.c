@@ -54,6 +54,7 @@ typedef struct tstate {
   int raised_ref;    /* a Lua error to raise again (LUA_NOREF: none) */
   int add_rc;        /* add() failed: the output is unusable, the transform */
   oci_error add_err; /* fails with this error whatever fn does next */
+  int self_ref;      /* the registry's reference to this state's userdata */
 } tstate;
 
 /* What read() and add() closures hold: valid while gen matches. */
@@ -355,12 +356,17 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
   lua_setfield(L, -2, k);
 }
 
-/* Pushes a closure of f holding a token for the current callback. */
+/* Pushes a closure of f holding a token for the current callback. The
+   token keeps the state's userdata alive (its user value), so a closure
+   kept past the transform still finds a state, one that says the callback
+   is over, never a dead stack frame. */
 static void push_closure(lua_State *L, tstate *st, lua_CFunction f) {
-  token *k = lua_newuserdatauv(L, sizeof *k, 0);
+  token *k = lua_newuserdatauv(L, sizeof *k, 1);
   k->st = st;
   k->gen = st->gen;
   luaL_setmetatable(L, TOKEN_MT);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, st->self_ref);
+  lua_setiuservalue(L, -2, 1);
   lua_pushcclosure(L, f, 1);
 }
 
@@ -631,23 +637,33 @@ int ocil_layer_transform(lua_State *L) {
                             strerror(errno)),
               &err));
   }
-  tstate st;
-  memset(&st, 0, sizeof st);
-  st.L = L;
-  st.fn_idx = 2;
-  st.finish_idx = 3;
-  st.anchor_idx = 4;
-  st.raised_ref = LUA_NOREF;
+  /* a userdata (slot 6), not a stack variable: read() and add() closures
+     may outlive this call (push_closure) */
+  tstate *st = lua_newuserdatauv(L, sizeof *st, 0);
+  memset(st, 0, sizeof *st);
+  lua_pushvalue(L, -1);
+  st->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  st->L = L;
+  st->fn_idx = 2;
+  st->finish_idx = 3;
+  st->anchor_idx = 4;
+  st->raised_ref = LUA_NOREF;
   if (!lua_isnil(L, 2)) o.fn = cb_entry;
   o.finish = cb_finish;
-  o.ctx = &st;
+  o.ctx = st;
   oci_layer_result r;
   rc = oci_layer_transform_file(fd, &o, output, &r, &err);
   close(fd);
-  release_anchor(L, &st);
-  if (st.raised_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, st.raised_ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, st.raised_ref);
+  release_anchor(L, st);
+  /* the callbacks are over (live_state refuses stale closures); the
+     closures still hold the userdata through their user values */
+  st->t = NULL;
+  st->gen++;
+  luaL_unref(L, LUA_REGISTRYINDEX, st->self_ref);
+  st->self_ref = LUA_NOREF;
+  if (st->raised_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->raised_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, st->raised_ref);
     return lua_error(L);
   }
   if (rc) return ocil_parts_push_error(L, &err);
