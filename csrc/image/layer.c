@@ -586,6 +586,7 @@ static int diff_dir(plan *p, const char *lower, const char *upper,
                     const char *rel, const struct stat *lst,
                     const struct stat *ust, size_t *n_changes, oci_error *err) {
   size_t start = p->len;
+  int self = 0; /* the directory's own entry is stored (at the end) */
   dirlist L, U;
   char *lp = join(lower, rel), *up = join(upper, rel);
   if (!lp || !up) {
@@ -667,7 +668,6 @@ done:
   /* The directory itself: when its own metadata changed, or anything
      inside it did (so extraction restores its mode and mtime, as Docker's
      changesets do). The root has no entry. */
-  int self = 0;
   if (!rc && *rel) {
     self = p->len > start || changed(lst, ust);
     if (!self) rc = xattrs_differ(p, lower, upper, rel, &self, err);
