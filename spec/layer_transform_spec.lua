@@ -406,6 +406,11 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT) as t:
     end, "inner")
     assert.has_error(function() layer.transform(b.path, nil, { output = o, bogus = 1 }) end,
       'layer.transform: unknown option "bogus"')
+    -- a path with a NUL byte is refused, not cut short (as layer.build's)
+    assert.has_error(function() layer.transform(b.path, nil, { output = o .. "\0.evil" }) end,
+      "layer.transform: output holds a NUL byte")
+    assert.has_error(function() layer.transform(b.path .. "\0x", nil, { output = o }) end,
+      "layer.transform: input holds a NUL byte")
     local keep_add
     assert(try(function(_, add) keep_add = add end))
     assert.has_error(function() keep_add{ path = "late" } end,
