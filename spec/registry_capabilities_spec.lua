@@ -10,20 +10,10 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
+local guard = registries.guard(SKIP, pending)
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
 
 describe("capabilities: referrers", function()
   it("a 404 of the referrers API is learnt once: the next calls read the tag schema only", guard(function()

@@ -10,19 +10,11 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
-if not SKIP then
-  local _, ok = registries.sh("command -v python3")
-  if not ok then SKIP = "python3 is not installed" end
-end
+local SKIP = registries.skip_reason("python3")
 
 local LAYERS = 6
 
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
 
 local function file(path, content) return { path = path, type = "file", content = content, mode = 420 } end
 

@@ -12,24 +12,10 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
-if not SKIP then
-  local _, ok = registries.sh("command -v python3")
-  if not ok then SKIP = "python3 is not installed" end
-end
+local SKIP = registries.skip_reason("python3")
+local guard = registries.guard(SKIP, pending)
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
 
 local q = registries.quote
 
