@@ -14,10 +14,7 @@ local q, sh = registries.quote, registries.sh
 local PY = here .. "../tests/archive/archives.py"
 local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local have = support.have
 
 local function py(...)
   local args = {}
