@@ -55,21 +55,16 @@ describe("capabilities: referrers", function()
 end)
 
 describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind the fault proxy)", function()
-  local reg, proxy, tmp, size, n = nil, nil, nil, nil, 0
+  local env, reg, proxy, tmp, size, n = nil, nil, nil, nil, nil, 0
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
     local L = assert(oci.layout.create(tmp .. "/src"))
-    local parts, x = {}, 99
-    for i = 1, 65536 // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      parts[i] = string.pack("<I4", x)
-    end
     local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
                                          compression = "none" })
-    assert(img:add_layer{ entries = { { path = "d.bin", type = "file", content = table.concat(parts), mode = 420 } } })
+    assert(img:add_layer{ entries = {
+      { path = "d.bin", type = "file", content = support.random_bytes(65536, 99), mode = 420 } } })
     local top = assert(img:commit())
     assert(L:tag(top, "1"))
     local c = assert(registry.connect(reg.host, opts()))
@@ -80,9 +75,7 @@ describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind 
     L:close()
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function fresh()
