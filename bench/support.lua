@@ -27,8 +27,7 @@ end
 
 --- Runs a shell command; raises when it fails.
 function M.sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok, "command failed: " .. cmd)
+  assert(os.execute(cmd), "command failed: " .. cmd)
 end
 
 --- A new folder $TMPDIR/ocispec-bench-NAME.<time>.<random> (default
