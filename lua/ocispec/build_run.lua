@@ -24,8 +24,17 @@
 -- --force`), the overlay unmounted and the temporary directory removed;
 -- a caught signal is raised again after that.
 --
--- Needs root (rootless RUN with user namespaces is not implemented: a
--- clear "unsupported" error says so).
+-- Rootless (euid not 0), as `runc spec --rootless` and buildah do: the
+-- tree is unpacked rootless (the owners the caller cannot give recorded in
+-- the user.rootlesscontainers xattr, as umoci does), twice (no overlayfs:
+-- the layer is the snapshot comparison, its owners read back from the
+-- xattrs, files the command made owned by root); the runtime runs the step
+-- in a user namespace that maps the caller's uid and gid to 0 (a single
+-- mapping: ids from /etc/subuid are not used, so the command runs as root
+-- and a chown to another id fails), without cgroups, with its state in the
+-- step's temporary directory. Where user namespaces are not available
+-- (`core.run.userns_check`), the step fails with code "unsupported"
+-- naming what is missing.
 -- @module ocispec.build_run
 local core = require "ocispec.core"
 local util = require "ocispec.util"
@@ -96,15 +105,37 @@ local function check_mounts(mounts)
   return mounts
 end
 
--- The runtime spec of the step, as a table.
-local function step_spec(img, argv, opts, rootfs)
+-- Why a rootless step cannot run its command as user `u` of the spec,
+-- or nil: only id 0 exists in its user namespace.
+local function rootless_user_problem(u)
+  if (u.uid or 0) ~= 0 or (u.gid or 0) ~= 0 then
+    return ("its user is uid %d gid %d"):format(u.uid or 0, u.gid or 0)
+  end
+  for _, g in ipairs(u.additionalGids or {}) do
+    if g ~= 0 then return ("its user has the supplementary group %d"):format(g) end
+  end
+end
+
+M.ROOTLESS_NOTE = "rootless: only uid and gid 0 exist in the step's user namespace (the caller's ids; "
+  .. "no /etc/subuid range is used), so a chown, chgrp or setuid to another id fails"
+
+-- The runtime spec of the step, as a table. ids: the caller's
+-- {euid=, egid=} when rootless, else nil.
+local function step_spec(img, argv, opts, rootfs, ids)
   local cfg, msg, err = img:config()
   if not cfg then return nil, msg, err end
   local spec
-  spec, msg, err = runtime.Spec.from_image_config(cfg, { rootfs = rootfs })
+  spec, msg, err = runtime.Spec.from_image_config(cfg,
+    { rootfs = rootfs, base = ids and runtime.Spec.rootless(ids.euid, ids.egid) or nil })
   if not spec then return nil, msg, err end
   local t = spec:to_table()
   local p = t.process
+  if ids then
+    local why = rootless_user_problem(p.user or {})
+    if why then
+      return util.fail("unsupported", ("RUN: cannot run rootless: %s (%s)"):format(why, M.ROOTLESS_NOTE))
+    end
+  end
   p.args = argv
   p.terminal = false
   p.cwd = opts.workdir or p.cwd or "/"
@@ -202,12 +233,13 @@ local function mkdir_p(path)
 end
 M.mkdir_p = mkdir_p
 
--- Unpacks img's layers into dir (each checked by digest, size, diff_id).
-local function unpack_layers(img, dir)
+-- Unpacks img's layers into dir (each checked by digest, size, diff_id);
+-- rootless: owners in user.rootlesscontainers, no device nodes.
+local function unpack_layers(img, dir, rootless)
   local ids = img.cfg.rootfs.diff_ids
   for i, d in ipairs(img.layers) do
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
-      { digest = d.digest, size = d.size, diff_id = ids[i] })
+      { digest = d.digest, size = d.size, diff_id = ids[i], rootless = rootless or nil })
     if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
   end
   return true
@@ -353,7 +385,10 @@ end
 -- Returns img, or nil, message, err: err.code "command" when the command
 -- exits non-zero (err.exit_code), is killed (err.signal) or times out
 -- (err.timed_out), with the tail of its stderr in the message and
--- err.stderr; "unsupported" without root or a runtime. Nothing is
+-- err.stderr (rootless: err.rootless = true, and when the command failed on an
+-- unmapped id, EINVAL or EPERM, a note on the single id
+-- mapping); "unsupported" without a runtime, or rootless without user
+-- namespaces or with a user other than root. Nothing is
 -- committed on failure and nothing is left behind.
 function M.run(img, cmd, opts)
   if type(cmd) == "string" then
@@ -395,11 +430,15 @@ function M.run(img, cmd, opts)
   end
   local created_by = "RUN " .. describe((cmd[1] == "/bin/sh" and #cmd == 3 and cmd[2] == "-c"
     and cmd[3] or cmd))
-  if core.fs.ids().euid ~= 0 then
-    return util.fail("unsupported", "RUN: needs root (rootless RUN with user namespaces is not implemented)")
-  end
+  local ids = core.fs.ids()
+  local rootless = ids.euid ~= 0 and ids or nil
   local rt, msg, err = M.find_runtime(o.runtime)
   if not rt then return nil, msg, err end
+  if rootless then
+    local ok
+    ok, msg, err = core.run.userns_check()
+    if not ok then return util.fail(err, "RUN: cannot run rootless: " .. msg) end
+  end
 
   local base = o.tmpdir or os.getenv("TMPDIR") or "/tmp"
   local tmp
@@ -419,18 +458,20 @@ function M.run(img, cmd, opts)
       r, m, e = core.unpack.mkdir(tmp .. "/" .. d, 493)
       if not r then return nil, m, e end
     end
-    r, m, e = unpack_layers(img, tmp .. "/lower")
+    r, m, e = unpack_layers(img, tmp .. "/lower", rootless)
     if not r then return nil, m, e end
     local spec
-    spec, m, e = step_spec(img, cmd, o, tmp .. "/lower")
-    if not spec then return util.fail(e, "RUN: runtime config: " .. m) end
+    spec, m, e = step_spec(img, cmd, o, tmp .. "/lower", rootless)
+    if not spec then return util.fail(e, (m:match("^RUN: ") and "" or "RUN: runtime config: ") .. m) end
     make_mount_points(spec, tmp .. "/lower")
-    local overlay = o.overlay ~= false
+    -- rootless: overlayfs would have to be mounted inside the runtime's
+    -- namespaces; the snapshot comparison instead
+    local overlay = o.overlay ~= false and not rootless
       and core.run.mount_overlay(tmp .. "/lower", tmp .. "/upper", tmp .. "/work", tmp .. "/rootfs")
     if overlay then
       state.mounted = true
     else -- a second copy, compared afterwards
-      r, m, e = unpack_layers(img, tmp .. "/rootfs")
+      r, m, e = unpack_layers(img, tmp .. "/rootfs", rootless)
       if not r then return nil, m, e end
       make_mount_points(spec, tmp .. "/rootfs")
     end
@@ -458,8 +499,13 @@ function M.run(img, cmd, opts)
       local how = res.timed_out and ("timed out after %gs"):format(o.timeout)
         or res.signal ~= 0 and ("killed by signal %d"):format(res.signal)
         or ("exit code %d"):format(res.exit_code)
-      return util.fail("command", ("%s: %s%s"):format(created_by, how, tail ~= "" and ": " .. tail or ""),
-        { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail })
+      return util.fail("command", ("%s: %s%s%s"):format(created_by, how, tail ~= "" and ": " .. tail or "",
+          -- the errors of an id the namespace does not map (chown: EINVAL;
+          -- setuid, setgroups: EPERM)
+          rootless and (tail:find("Invalid argument", 1, true) or tail:find("not permitted", 1, true))
+            and " (" .. M.ROOTLESS_NOTE .. ")" or ""),
+        { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail,
+          rootless = rootless and true or nil })
     end
     core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
     state.started = false
@@ -475,7 +521,7 @@ function M.run(img, cmd, opts)
       -- content changes that kept size and mtime: marked for the comparison
       r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
       if not r then return util.fail(e, "RUN: " .. m) end
-      spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs" }
+      spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs", rootless = rootless and true or nil }
     end
     spec_layer.created_by = created_by
     spec_layer.comment = o.comment
