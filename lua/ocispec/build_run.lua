@@ -42,6 +42,9 @@ local runtime = require "ocispec.runtime"
 
 local M = {}
 
+--- Seconds a `runtime delete --force` may take before it is killed (60).
+M.DELETE_TIMEOUT = 60
+
 local RUN_OPTIONS = { "env", "workdir", "user", "mounts", "network", "timeout", "runtime", "output",
   "tmpdir", "comment", "overlay", "cache_dir" }
 
@@ -325,7 +328,8 @@ end
 -- raises stops the others' running processes (their RUN fails with code
 -- "canceled") and is raised again once all have ended; SIGINT, SIGTERM,
 -- SIGHUP or SIGQUIT stops them all, lets each clean up, then ends the
--- process as the signal would. Not nested.
+-- process as the signal would (one that arrives during a stage's cleanup
+-- too: M.run holds it and hands it to the scheduler). Not nested.
 function M.parallel(stages)
   if type(stages) ~= "table" then error("parallel: a list of functions expected, got " .. type(stages), 2) end
   for i, f in ipairs(stages) do
@@ -445,12 +449,31 @@ function M.run(img, cmd, opts)
   tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-run-XXXXXX")
   if not tmp then return util.fail(err, "RUN: temporary directory: " .. msg) end
   local state = { tmp = tmp, rt = rt, id = "ocispec-run-" .. tmp:match("([^-/]+)$") }
-  local function cleanup()
-    if state.started then
-      core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
+  -- `runtime delete --force`, run to its end (core.run.start, which
+  -- waits for no signal: core.run.process would take a signal arriving
+  -- meanwhile as its own and kill the delete, and the signal would be
+  -- lost); at most a minute
+  local function delete()
+    local p = core.run.start({ rt, "--root", tmp .. "/state", "delete", "--force", state.id },
+      { timeout = M.DELETE_TIMEOUT })
+    if p then
+      while p:pump(100) == false do end
+      p:finish()
     end
+    state.started = false
+  end
+  -- Everything the step made goes, with the build's signals (SIGINT,
+  -- SIGTERM, SIGHUP, SIGQUIT) held meanwhile: one that arrives is kept in
+  -- state.interrupted, raised once the step is cleaned up (or, inside
+  -- oci.build.parallel, once every stage is).
+  local function cleanup()
+    local prev = core.run.block_signals()
+    if state.started then delete() end
     if state.mounted then core.run.unmount(tmp .. "/rootfs") end
     core.unpack.remove_tree(tmp)
+    local sig = core.run.pending_signal()
+    core.run.restore_signals(prev)
+    state.interrupted = state.interrupted or sig
   end
   local ok, a, b, c = pcall(function()
     local r, m, e
@@ -507,8 +530,14 @@ function M.run(img, cmd, opts)
         { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail,
           rootless = rootless and true or nil })
     end
-    core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
-    state.started = false
+    local prev = core.run.block_signals()
+    delete()
+    local sig = core.run.pending_signal()
+    core.run.restore_signals(prev)
+    if sig then -- the step goes no further: cleanup, then the signal
+      state.interrupted = sig
+      return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), sig))
+    end
     local spec_layer
     if overlay then
       r, m, e = core.run.unmount(tmp .. "/rootfs")
@@ -530,7 +559,13 @@ function M.run(img, cmd, opts)
   cleanup()
   -- inside oci.build.parallel the signal is the scheduler's to raise, once
   -- every stage has cleaned up
-  if state.interrupted and not M.scheduler then core.run.reraise(state.interrupted) end
+  if state.interrupted then
+    if M.scheduler then
+      M.scheduler.interrupted = M.scheduler.interrupted or state.interrupted
+    else
+      core.run.reraise(state.interrupted)
+    end
+  end
   if not ok then error(a, 0) end
   return a, b, c
 end
