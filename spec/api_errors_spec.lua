@@ -399,6 +399,7 @@ local FAILS = {
   ["Image:from"] = function() return oci.build.Image.from(L, "nothing") end,
   ["Image:add_layer"] = function() return oci.build.Image.new(L):add_layer({ dir = tmp .. "/none" }) end,
   ["Image:config"] = function() return oci.build.Image.new(L, { platform = { os = 1 } }):config() end,
+  ["oci.build.prune_cache"] = function() return oci.build.prune_cache { layout = tmp .. "/none", keep_days = 1 } end,
   ["oci.build.export_cache"] = function()
     return oci.build.export_cache("127.0.0.1:1/c@sha256:" .. ("0"):rep(64), oci.build.Image.new(L))
   end,
