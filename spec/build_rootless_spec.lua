@@ -137,6 +137,7 @@ print("xattrs %d" % n)
     assert.is_nil(out:find("subuid", 1, true)) -- the id note only where an id was refused
     assert_clean(tmp)
     assert.are.equal("", (sh("ls -A " .. quote(tmp) .. " | grep -v '^home$\\|^img$\\|^steps$'")))
+    assert.are.equal("", (sh("ls -A " .. quote(tmp .. "/home"))), "left in HOME") -- no runtime state there
   end)
 
   it("a chown to an id the namespace does not map fails naming the cause", function()
