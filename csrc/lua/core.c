@@ -818,11 +818,12 @@ static int obj_is_null(lua_State *L) {
 /* obj:unknown_fields(): members not in the spec, kept for round trips */
 static int obj_unknown_fields(lua_State *L) {
   ocil_obj *u = self(L);
-  const oci_object *o = u->obj;
-  lua_createtable(L, 0, (int)o->extra.len);
-  for (size_t i = 0; i < o->extra.len; i++) {
-    ocil_push_value(L, 1, &oci_vt_raw, &o->extra.raws[i], 1);
-    lua_setfield(L, -2, o->extra.keys[i]);
+  const oci_extra *x = ((const oci_object *)u->obj)->extra;
+  size_t n = x ? x->len : 0;
+  lua_createtable(L, 0, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    ocil_push_value(L, 1, &oci_vt_raw, &x->raws[i], 1);
+    lua_setfield(L, -2, x->keys[i]);
   }
   return 1;
 }
@@ -837,16 +838,15 @@ static int obj_set_unknown_field(lua_State *L) {
                 "key must be UTF-8 without NUL bytes");
   if (oci_field_by_key(u->type, k, kl))
     luaL_argerror(L, 2, "a field of the spec: use its setter");
-  size_t i = 0;
-  while (i < o->extra.len && strcmp(o->extra.keys[i], k))
+  oci_extra *x = o->extra;
+  size_t i = 0, len = x ? x->len : 0;
+  while (i < len && strcmp(x->keys[i], k))
     i++;
   if (lua_isnoneornil(L, 3)) { /* remove */
-    if (i < o->extra.len) {
-      memmove(&o->extra.keys[i], &o->extra.keys[i + 1],
-              (o->extra.len - i - 1) * sizeof(char *));
-      memmove(&o->extra.raws[i], &o->extra.raws[i + 1],
-              (o->extra.len - i - 1) * sizeof(char *));
-      o->extra.len--;
+    if (i < len) {
+      memmove(&x->keys[i], &x->keys[i + 1], (len - i - 1) * sizeof(char *));
+      memmove(&x->raws[i], &x->raws[i + 1], (len - i - 1) * sizeof(char *));
+      x->len--;
     }
     lua_settop(L, 1);
     return 1;
@@ -856,23 +856,19 @@ static int obj_set_unknown_field(lua_State *L) {
   memset(&c, 0, sizeof c);
   if (ocil_encode_raw(L, 3, o->arena, &raw, &c))
     luaL_argerror(L, 3, lua_pushfstring(L, "%s", c.message));
-  if (i < o->extra.len) {
-    o->extra.raws[i] = raw;
+  if (i < len) {
+    x->raws[i] = raw;
   } else {
-    size_t n = o->extra.len + 1;
-    char **keys = oci_arena_alloc(o->arena, n * sizeof(char *));
-    char **raws = oci_arena_alloc(o->arena, n * sizeof(char *));
+    oci_extra *nx = oci_extra_new(o->arena, len + 1);
     char *key = oci_arena_strndup(o->arena, k, kl);
-    if (!keys || !raws || !key) raise_nomem(L);
-    if (o->extra.len) {
-      memcpy(keys, o->extra.keys, o->extra.len * sizeof(char *));
-      memcpy(raws, o->extra.raws, o->extra.len * sizeof(char *));
+    if (!nx || !key) raise_nomem(L);
+    if (len) {
+      memcpy(nx->keys, x->keys, len * sizeof(char *));
+      memcpy(nx->raws, x->raws, len * sizeof(char *));
     }
-    keys[n - 1] = key;
-    raws[n - 1] = raw;
-    o->extra.keys = keys;
-    o->extra.raws = raws;
-    o->extra.len = n;
+    nx->keys[len] = key;
+    nx->raws[len] = raw;
+    o->extra = nx;
   }
   lua_settop(L, 1);
   ocil_obj *root = owner_of(L, 1);
