@@ -119,9 +119,9 @@ describe("documents left to the collector", function()
       local p = assert(io.popen(("lua5.4 '%s/small.lua' %s"):format(tmp, mode)))
       local out = p:read("a")
       p:close()
-      local one, peak = out:match("^(%d+)%s+(%d+)")
-      assert.truthy(one, out)
-      got[mode] = { tonumber(one), tonumber(peak) }
+      local size, peak = out:match("^(%d+)%s+(%d+)")
+      assert.truthy(size, out)
+      got[mode] = { tonumber(size), tonumber(peak) }
     end
     support.rmdir(tmp)
     assert.truthy(got.generational[1] < 1024, got.generational[1])
