@@ -140,24 +140,37 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   bool first = true;
   const oci_field_fast *fast = oci_type_fast(t);
   open_container(w, '{');
-  for (size_t i = 0; i < t->nfields; i++) {
-    const oci_field *f = &t->fields[i];
-    uint64_t bit = (uint64_t)1 << f->index;
-    if (!(o->present & bit)) continue;
-    member_sep(w, &first);
-    if (fast)
+  if (fast) {
+    /* A declared type's field i is bit i (types.h pass 3): visit only the
+       present fields, in spec order. */
+    for (uint32_t todo = o->present; todo; todo &= todo - 1) {
+      unsigned i = (unsigned)__builtin_ctz(todo);
+      const oci_field *f = &t->fields[i];
+      member_sep(w, &first);
       write_fast_key(w, &fast[i]);
-    else
+      if (o->nulls >> i & 1)
+        put(&w->b, "null", 4);
+      else
+        write_value(w, f->vt, (const char *)o + f->offset);
+    }
+  } else {
+    for (size_t i = 0; i < t->nfields; i++) {
+      const oci_field *f = &t->fields[i];
+      uint32_t bit = (uint32_t)1 << f->index;
+      if (!(o->present & bit)) continue;
+      member_sep(w, &first);
       write_key(w, f->key, f->key_len);
-    if (o->nulls & bit)
-      put(&w->b, "null", 4);
-    else
-      write_value(w, f->vt, (const char *)o + f->offset);
+      if (o->nulls & bit)
+        put(&w->b, "null", 4);
+      else
+        write_value(w, f->vt, (const char *)o + f->offset);
+    }
   }
-  for (size_t i = 0; i < o->extra.len; i++) {
+  const oci_extra *x = o->extra;
+  for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
     member_sep(w, &first);
-    write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));
-    write_raw_checked(w, o->extra.raws[i], "null");
+    write_key(w, x->keys[i], strlen(x->keys[i]));
+    write_raw_checked(w, x->raws[i], "null");
   }
   close_container(w, '}', first);
 }
@@ -271,11 +284,12 @@ static bool find_bad_object(const oci_type *t, const oci_object *o, char *ptr,
       return true;
     ptr[base] = '\0';
   }
-  for (size_t i = 0; i < o->extra.len; i++) {
-    const char *k = o->extra.keys[i];
+  const oci_extra *x = o->extra;
+  for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
+    const char *k = x->keys[i];
     if (find_bad_key(k, ptr, cap, what)) return true;
     oci_pointer_append(ptr, cap, k, strlen(k));
-    if (o->extra.raws[i] && find_bad_raw(o->extra.raws[i], what)) return true;
+    if (x->raws[i] && find_bad_raw(x->raws[i], what)) return true;
     ptr[base] = '\0';
   }
   return false;
