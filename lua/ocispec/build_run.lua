@@ -207,7 +207,7 @@ local function unpack_layers(img, dir)
   local ids = img.cfg.rootfs.diff_ids
   for i, d in ipairs(img.layers) do
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
-      { digest = d.digest, size = d.size, diff_id = ids[i] })
+      { digest = d.digest, size = d.size, diff_id = ids[i], one_pass = true }) -- dir goes on failure
     if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
   end
   return true
