@@ -101,9 +101,9 @@ for r = 1, ROUNDS do
     local s = now()
     sh(("bash -c \"TIMEFORMAT='%%U %%S'; time (%s)\" 2> '%s'"):format(v[2]:format(bundle), cpufile))
     local w = now() - s
-    local f = assert(io.open(cpufile))
-    local us, sy = f:read("n", "n")
-    f:close()
+    local cf = assert(io.open(cpufile))
+    local us, sy = cf:read("n", "n")
+    cf:close()
     if w < (best[i] or math.huge) then best[i], cpu[i] = w, us + sy end
     sh("rm -rf '" .. bundle .. "' '" .. cpufile .. "'")
   end
