@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,7 +344,13 @@ static int feed_start(stream *s, oci_error *err) {
   bool mu = pthread_mutex_init(&f->mu, NULL) == 0;
   bool cv = mu && pthread_cond_init(&f->cv, NULL) == 0;
   s->feed = f;
-  if (cv && pthread_create(&f->thread, NULL, feed_main, s) == 0) return OCI_OK;
+  /* no signal of the application's is handled on our thread */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  bool started = cv && pthread_create(&f->thread, NULL, feed_main, s) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (started) return OCI_OK;
   if (cv) pthread_cond_destroy(&f->cv);
   if (mu) pthread_mutex_destroy(&f->mu);
   free(f->slots);
