@@ -457,6 +457,35 @@ describe("unpack.layer against hostile layers", function()
     assert.is_false(exists(rootfs .. "/g"))
   end)
 
+  it("one_pass applies while it reads, and a tampered blob still fails as a mismatch", function()
+    local blob = layer("t", { { name = "f", data = "hello world" } }, "")
+    local digest = assert(oci.digest.file(blob))
+    local size = #read(blob)
+    -- same size, other bytes, still a good tar
+    support.write(blob, (read(blob):gsub("hello world", "HELLO WORLD")))
+    local opts = { digest = digest, size = size, diff_id = digest }
+    local _, code = fails(blob, rootfs, "digest mismatch: expected " .. digest, opts)
+    assert.are.equal("mismatch", code.code)
+    assert.is_false(exists(rootfs .. "/f")) -- two passes: nothing written
+    opts.one_pass = true
+    _, code = fails(blob, rootfs, "digest mismatch: expected " .. digest, opts)
+    assert.are.equal("mismatch", code.code)
+    assert.are.equal("HELLO WORLD", read(rootfs .. "/f")) -- applied, then found out
+    -- a gzip stream damaged in its middle (same size) is its digest's
+    -- mismatch, not a corrupt stream
+    local gz = layer("g", { { name = "g", data = ("line\n"):rep(20000) } })
+    digest = assert(oci.digest.file(gz))
+    local z = read(gz)
+    local half = #z // 2
+    support.write(gz, z:sub(1, half) .. ("\0"):rep(#z - 8 - half) .. z:sub(-8))
+    for _, one in ipairs({ false, true }) do
+      local msg
+      msg, code = fails(gz, rootfs, "digest mismatch: expected " .. digest, { digest = digest, one_pass = one })
+      assert.are.equal("mismatch", code.code)
+      assert.truthy(msg:find("reading it failed", 1, true), msg)
+    end
+  end)
+
   it("limits entries and uncompressed bytes, naming the option", function()
     local many = {}
     for i = 1, 5 do many[i] = { name = "f" .. i, data = "x" } end
@@ -589,6 +618,23 @@ describe("unpack.image bundles", function()
     make_image(img, { l1, l2 })
     assert(unpack.image(assert(oci.layout.open(img)), "t", tmp .. "/bundle", { rootless = true }))
     assert.are.equal("b", read(tmp .. "/bundle/rootfs/b"))
+  end)
+
+  it("ocispec unpack: a tampered layer (same size) fails with its digest and leaves nothing", function()
+    local l1 = layer("l1", { { name = "a", data = "a" } })
+    local l2 = layer("l2", { { name = "b", data = ("b"):rep(100000) } })
+    local img = tmp .. "/img"
+    local layers = make_image(img, { l1, l2 })
+    local blob = img .. "/blobs/sha256/" .. layers[2].digest:sub(8)
+    local z = read(blob)
+    support.write(blob, z:sub(1, 40) .. string.char(z:byte(41) ~ 0xff) .. z:sub(42))
+    local cli = assert(oci.core.realpath(here .. "../bin/ocispec"))
+    local before = entries_of(tmp)
+    local out, ok = sh(("cd %s && lua5.4 %s unpack --rootless img:t b 2>&1"):format(quote(tmp), quote(cli)))
+    assert.is_false(ok == true)
+    assert.truthy(out:find("layer 2 (sha256:", 1, true), out)
+    assert.truthy(out:find("digest mismatch: expected " .. layers[2].digest:sub(1, 19), 1, true), out)
+    assert.are.equal(before, entries_of(tmp))
   end)
 
   it("layout_layer applies a layout's blob from the descriptor the layout opened", function()

@@ -11,7 +11,11 @@
    - gzip with threads >= 1: N workers, each with its own z_stream,
      deflating the blocks the consumer queues; a block's fields belong to
      the consumer while it fills it, to one worker from B_BUSY to B_DONE,
-     and to the consumer again once it reads B_DONE under `gmu`. */
+     and to the consumer again once it reads B_DONE under `gmu`;
+   - the writer: takes the consumer's output in slots of W_SLOT bytes, in
+     order, hashes it (the digest) and writes it to the fd (the hasher,
+     the fd and `w_err` are its own until the consumer joins it), so that
+     the compressing thread only compresses. */
 #include "layer_pipe.h"
 
 #include <archive.h>
@@ -31,6 +35,9 @@
    256 KiB (2 MiB in flight at most). */
 #define CHUNK (256 * 1024)
 #define N_CHUNKS 8
+/* The writer's slots: 4 of 256 KiB. */
+#define W_SLOT (256 * 1024)
+#define W_SLOTS 4
 /* deflate's window: the dictionary of each parallel gzip block */
 #define PGZ_DICT (32 * 1024)
 
@@ -93,6 +100,20 @@ struct oci_layer_pipe {
   unsigned char *zout;
   size_t zout_cap;
 
+  /* the writer (wmu): slot i % W_SLOTS is the consumer's while it fills
+     it (i == w_filled), the writer's from w_done to w_filled - 1 */
+  pthread_mutex_t wmu;
+  pthread_cond_t w_cv; /* w_filled, w_done, w_eof, w_stop or w_failed */
+  int w_init;
+  unsigned char *w_buf[W_SLOTS];
+  size_t w_len[W_SLOTS];
+  size_t w_pos; /* bytes in the slot being filled (consumer) */
+  uint64_t w_filled, w_done;
+  int w_eof, w_stop, w_failed;
+  oci_error w_err;
+  pthread_t writer;
+  int writer_started;
+
   /* parallel gzip (gmu) */
   pthread_mutex_t gmu;
   pthread_cond_t g_work; /* workers: a block queued, or stop */
@@ -140,14 +161,96 @@ static int take_error(oci_layer_pipe *p, oci_error *err) {
   return rc;
 }
 
-static int write_all(oci_layer_pipe *p, const void *buf, size_t len);
+static int write_all(oci_layer_pipe *p, const void *buf, size_t len,
+                     oci_error *err);
 
-/* Hashes and writes len bytes of the blob. */
+/* The writer thread: hashes and writes the slots in order until the end
+   (w_eof, every slot written) or w_stop. */
+static void *writer_main(void *arg) {
+  oci_layer_pipe *p = arg;
+  pthread_mutex_lock(&p->wmu);
+  for (;;) {
+    while (p->w_done == p->w_filled && !p->w_eof && !p->w_stop)
+      pthread_cond_wait(&p->w_cv, &p->wmu);
+    if (p->w_stop || p->w_done == p->w_filled) break;
+    size_t i = (size_t)(p->w_done % W_SLOTS);
+    pthread_mutex_unlock(&p->wmu);
+    int rc = oci_hasher_update(p->hash, p->w_buf[i], p->w_len[i], &p->w_err);
+    if (!rc) rc = write_all(p, p->w_buf[i], p->w_len[i], &p->w_err);
+    pthread_mutex_lock(&p->wmu);
+    if (rc) {
+      if (!p->w_err.code) oci_error_set(&p->w_err, rc, "layer: hashing failed");
+      p->w_failed = 1;
+      break;
+    }
+    p->w_done++;
+    pthread_cond_broadcast(&p->w_cv);
+  }
+  pthread_cond_broadcast(&p->w_cv);
+  pthread_mutex_unlock(&p->wmu);
+  return NULL;
+}
+
+/* The writer's failure, as the consumer's. */
+static int writer_fail(oci_layer_pipe *p) {
+  if (!p->zrc) {
+    p->zerr = p->w_err;
+    p->zrc = p->w_err.code ? p->w_err.code : OCI_EIO;
+  }
+  return p->zrc;
+}
+
+/* Hands the slot being filled to the writer, and waits for a free one. */
+static int writer_submit(oci_layer_pipe *p) {
+  pthread_mutex_lock(&p->wmu);
+  p->w_len[p->w_filled % W_SLOTS] = p->w_pos;
+  p->w_filled++;
+  p->w_pos = 0;
+  pthread_cond_broadcast(&p->w_cv);
+  while (p->w_filled - p->w_done >= W_SLOTS && !p->w_failed)
+    pthread_cond_wait(&p->w_cv, &p->wmu);
+  int failed = p->w_failed;
+  pthread_mutex_unlock(&p->wmu);
+  return failed ? writer_fail(p) : OCI_OK;
+}
+
+/* Stops the writer (at the end: after every slot was written, with
+   `drain`) and joins it. */
+static int writer_stop(oci_layer_pipe *p, int drain) {
+  if (!p->writer_started) return OCI_OK;
+  pthread_mutex_lock(&p->wmu);
+  if (drain)
+    p->w_eof = 1;
+  else
+    p->w_stop = 1;
+  pthread_cond_broadcast(&p->w_cv);
+  pthread_mutex_unlock(&p->wmu);
+  pthread_join(p->writer, NULL);
+  p->writer_started = 0;
+  return p->w_failed ? writer_fail(p) : OCI_OK;
+}
+
+/* len bytes of the blob, to the writer (which hashes and writes them). */
+static int out_put(oci_layer_pipe *p, const void *buf, size_t len) {
+  const unsigned char *c = buf;
+  while (len) {
+    size_t n = W_SLOT - p->w_pos;
+    if (n > len) n = len;
+    memcpy(p->w_buf[p->w_filled % W_SLOTS] + p->w_pos, c, n);
+    p->w_pos += n;
+    c += n;
+    len -= n;
+    int rc;
+    if (p->w_pos == W_SLOT && (rc = writer_submit(p))) return rc;
+  }
+  return OCI_OK;
+}
+
+/* len bytes of the blob: to the writer, or kept until the consumer runs
+   (the headers the setup writes). */
 static int sink_write(oci_layer_pipe *p, const void *buf, size_t len) {
   if (p->zrc) return p->zrc;
   if (p->closing) return zfail(p, OCI_EIO, "layer: the blob was abandoned");
-  if (oci_hasher_update(p->hash, buf, len, &p->zerr))
-    return p->zrc = p->zerr.code ? p->zerr.code : OCI_ENOMEM;
   if (p->deferring) {
     unsigned char *g = realloc(p->pending, p->n_pending + len);
     if (!g) return zfail(p, OCI_ENOMEM, "out of memory");
@@ -156,17 +259,18 @@ static int sink_write(oci_layer_pipe *p, const void *buf, size_t len) {
     p->n_pending += len;
     return OCI_OK;
   }
-  return write_all(p, buf, len);
+  return out_put(p, buf, len);
 }
 
-static int write_all(oci_layer_pipe *p, const void *buf, size_t len) {
+static int write_all(oci_layer_pipe *p, const void *buf, size_t len,
+                     oci_error *err) {
   const char *c = buf;
   while (len) {
     ssize_t w = write(p->fd, c, len);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0)
-      return zfail(p, OCI_EIO, "layer: cannot write the blob: %s",
-                   w < 0 ? strerror(errno) : "nothing written");
+      return oci_error_set(err, OCI_EIO, "layer: cannot write the blob: %s",
+                           w < 0 ? strerror(errno) : "nothing written");
     c += w;
     len -= (size_t)w;
   }
@@ -563,13 +667,14 @@ static void *consume(void *arg) {
       pthread_cond_wait(&p->cv_full, &p->mu);
     if (p->abort) {
       pthread_mutex_unlock(&p->mu);
+      writer_stop(p, 0);
       return NULL;
     }
     chunk *c = p->q_head;
     if (c && !(p->q_head = c->next)) p->q_tail = NULL;
     pthread_mutex_unlock(&p->mu);
     if (p->n_pending) { /* the headers, once there is more to write */
-      rc = write_all(p, p->pending, p->n_pending);
+      rc = out_put(p, p->pending, p->n_pending);
       p->n_pending = 0;
       if (rc) {
         if (c) { /* back on the queue's free list */
@@ -583,6 +688,8 @@ static void *consume(void *arg) {
     }
     if (!c) { /* the end, everything before it compressed */
       rc = compress_end(p);
+      if (!rc && p->w_pos) rc = writer_submit(p);
+      if (!rc) rc = writer_stop(p, 1);
       break;
     }
     rc = compress_data(p, c->data, c->len);
@@ -594,6 +701,7 @@ static void *consume(void *arg) {
     if (rc) break;
   }
   if (rc) {
+    writer_stop(p, 0);
     pthread_mutex_lock(&p->mu);
     p->failed = 1;
     pthread_cond_broadcast(&p->cv_free);
@@ -644,6 +752,20 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
     case K_ZSTD: rc = zstd_open(p, err); break;
     case K_PGZ: rc = pgz_open(p, err); break;
     }
+  if (!rc) {
+    if (pthread_mutex_init(&p->wmu, NULL) == 0) {
+      if (pthread_cond_init(&p->w_cv, NULL) == 0)
+        p->w_init = 1;
+      else
+        pthread_mutex_destroy(&p->wmu);
+    }
+    if (!p->w_init) rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  for (int i = 0; !rc && i < W_SLOTS; i++)
+    if (!(p->w_buf[i] = malloc(W_SLOT)))
+      rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
+  if (!rc && !(rc = start_thread(&p->writer, writer_main, p, err)))
+    p->writer_started = 1;
   if (!rc && !(rc = start_thread(&p->consumer, consume, p, err)))
     p->consumer_started = 1;
   if (rc) {
@@ -728,6 +850,7 @@ void oci_layer_pipe_free(oci_layer_pipe *p) {
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->consumer, NULL);
   }
+  writer_stop(p, 0); /* the consumer's, unless it never ran */
   /* from here on nothing reaches the fd (libarchive's free flushes) */
   p->closing = 1;
   pgz_free(p);
@@ -737,6 +860,12 @@ void oci_layer_pipe_free(oci_layer_pipe *p) {
   free(p->pending);
   for (int i = 0; i < N_CHUNKS; i++)
     free(p->all[i]);
+  for (int i = 0; i < W_SLOTS; i++)
+    free(p->w_buf[i]);
+  if (p->w_init) {
+    pthread_mutex_destroy(&p->wmu);
+    pthread_cond_destroy(&p->w_cv);
+  }
   oci_hasher_free(p->hash);
   if (p->sync_init) {
     pthread_mutex_destroy(&p->mu);

@@ -6,10 +6,13 @@
 
    A blob is read twice: pass 1 writes nothing and checks the blob's size
    and digest, the uncompressed stream's digest (diff_id), the limits and
-   every entry name; pass 2 applies the entries. Both read through the
-   same chain: the file -> libarchive "raw" format with the gzip/zstd
-   filters (the uncompressed stream, hashed) -> a second libarchive reader
-   of tar format fed by the first. */
+   every entry name; pass 2 applies the entries. With one_pass (a rootfs
+   the caller throws away on failure: oci_unpack_image's temporary
+   bundle) only pass 2 runs, checking each entry before applying it and
+   the digests at the end. Both read through the same chain: the file ->
+   libarchive "raw" format with the gzip/zstd filters (the uncompressed
+   stream, hashed), on a feeder thread -> a second libarchive reader of
+   tar format fed by the first, on the calling thread. */
 #include "ocispec/unpack.h"
 
 #include <archive.h>
@@ -19,6 +22,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +157,35 @@ static void map_free(path_map *m) {
   free(m->slots);
 }
 
-/* ---- reading the blob ---------------------------------------------------- */
+/* ---- reading the blob ----------------------------------------------------
+   The chain runs on two threads when it can: a feeder thread reads the
+   blob, hashes it (the digest) and decompresses it into a ring of blocks;
+   the calling thread takes the blocks in order, hashes them (the diff_id)
+   and parses the tar from them while it writes the entries. The two halves
+   cost about the same (inflate against hashing, tar parsing and the file
+   system's work), so a layer takes about half the time of doing both in
+   turn. Without a thread (pthread_create failed) the caller does it all. */
+
+#define FEED_BLOCK (256 * 1024)
+#define FEED_SLOTS 8
+
+typedef struct feeder {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;    /* filled, taken, stop or done changed */
+  unsigned char *slots; /* FEED_SLOTS blocks of FEED_BLOCK bytes */
+  size_t len[FEED_SLOTS];
+  /* the blocks filled and given back: slot taken % FEED_SLOTS is the
+     caller's while filled > taken (handed to libarchive until the next
+     read); the feeder fills slot filled % FEED_SLOTS while
+     filled - taken < FEED_SLOTS */
+  uint64_t filled, taken;
+  bool holding;       /* the caller holds slot taken % FEED_SLOTS */
+  bool stop;          /* the caller gave up: the feeder ends */
+  bool done;          /* the feeder ended: at the stream's end, or failed */
+  int fail_errno;     /* done with an error: its errno (0: none) ... */
+  char fail_msg[256]; /* ... and libarchive's message */
+} feeder;
 
 typedef struct stream {
   int fd;
@@ -161,7 +194,10 @@ typedef struct stream {
   oci_hasher *chash, *uhash; /* NULL when not wanted */
   uint64_t csize, usize, max_bytes;
   bool over_limit, hash_failed;
+  bool read_all; /* the blob was read (and hashed) to its end */
+  bool finished; /* the hashers gave their digests (stream_finish) */
   struct archive *raw, *tar;
+  feeder *feed; /* NULL: no thread, the caller decompresses */
 } stream;
 
 static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **out) {
@@ -178,12 +214,156 @@ static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **out) {
       oci_hasher_update(s->chash, s->cbuf, (size_t)n, NULL) != OCI_OK)
     s->hash_failed = true;
   s->csize += (uint64_t)n;
+  if (n == 0) s->read_all = true;
   *out = s->cbuf;
   return n;
 }
 
-/* Next block of the uncompressed stream, hashed and counted. */
-static la_ssize_t next_plain(stream *s, struct archive *report) {
+/* Reads (and hashes) what is left of the blob after the compressed
+   stream, or after a failure: 0, or an errno value. */
+static int drain_blob(stream *s) {
+  while (!s->read_all) {
+    const void *unused;
+    if (raw_read_cb(s->raw, s, &unused) < 0) return errno ? errno : EIO;
+  }
+  return 0;
+}
+
+/* n bytes of the uncompressed stream were produced: counted against the
+   limit (-1 with the error set on report when over). */
+static int count_plain(stream *s, la_ssize_t n, struct archive *report) {
+  s->usize += (uint64_t)n;
+  if (s->usize > s->max_bytes) {
+    s->over_limit = true;
+    archive_set_error(report, EFBIG, "uncompressed size limit");
+    return -1;
+  }
+  return 0;
+}
+
+static void hash_plain(stream *s, const void *buf, la_ssize_t n) {
+  if (s->uhash && n > 0 &&
+      oci_hasher_update(s->uhash, buf, (size_t)n, NULL) != OCI_OK)
+    s->hash_failed = true;
+}
+
+/* The feeder thread: decompresses into the ring until the stream ends,
+   fails or the caller stops it; at the end reads the blob's rest (the
+   digest covers every byte). */
+static void *feed_main(void *arg) {
+  stream *s = arg;
+  feeder *f = s->feed;
+  int e = 0;
+  char msg[sizeof f->fail_msg] = "";
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    while (!f->stop && f->filled - f->taken >= FEED_SLOTS)
+      pthread_cond_wait(&f->cv, &f->mu);
+    if (f->stop) break;
+    size_t i = (size_t)(f->filled % FEED_SLOTS);
+    pthread_mutex_unlock(&f->mu);
+    la_ssize_t n =
+        archive_read_data(s->raw, f->slots + i * FEED_BLOCK, FEED_BLOCK);
+    if (n < 0) {
+      const char *m = archive_error_string(s->raw);
+      e = archive_errno(s->raw);
+      snprintf(msg, sizeof msg, "%s", m ? m : "decompression failed");
+      if (!e) e = EINVAL;
+    } else if (n > 0 && count_plain(s, n, s->raw) < 0) {
+      e = EFBIG;
+      snprintf(msg, sizeof msg, "uncompressed size limit");
+    } else if (n == 0 && (e = drain_blob(s)) != 0) {
+      snprintf(msg, sizeof msg, "read failed: %s", strerror(e));
+    }
+    pthread_mutex_lock(&f->mu);
+    if (n <= 0 || e) break;
+    f->len[i] = (size_t)n;
+    f->filled++;
+    pthread_cond_broadcast(&f->cv);
+  }
+  f->fail_errno = e;
+  memcpy(f->fail_msg, msg, sizeof msg);
+  f->done = true;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  return NULL;
+}
+
+/* The next block from the feeder (the one before is given back): its
+   length, 0 at the end, -1 with the error set on report. */
+static la_ssize_t feed_next(stream *s, struct archive *report,
+                            const void **out) {
+  feeder *f = s->feed;
+  pthread_mutex_lock(&f->mu);
+  if (f->holding) {
+    f->holding = false;
+    f->taken++;
+    pthread_cond_broadcast(&f->cv);
+  }
+  while (f->filled == f->taken && !f->done)
+    pthread_cond_wait(&f->cv, &f->mu);
+  la_ssize_t n = 0;
+  if (f->filled > f->taken) {
+    size_t i = (size_t)(f->taken % FEED_SLOTS);
+    f->holding = true;
+    n = (la_ssize_t)f->len[i];
+    *out = f->slots + i * FEED_BLOCK;
+  } else if (f->fail_errno) {
+    archive_set_error(report, f->fail_errno, "%s", f->fail_msg);
+    n = -1;
+  }
+  pthread_mutex_unlock(&f->mu);
+  if (n > 0) hash_plain(s, *out, n);
+  return n;
+}
+
+/* Stops the feeder (when running) and waits for it. */
+static void feed_stop(stream *s) {
+  feeder *f = s->feed;
+  if (!f) return;
+  pthread_mutex_lock(&f->mu);
+  f->stop = true;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  pthread_join(f->thread, NULL);
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+  free(f->slots);
+  free(f);
+  s->feed = NULL;
+}
+
+/* Starts the feeder: OCI_OK, or OCI_ENOMEM. When the system gives no
+   thread, the caller decompresses (next_block): OCI_OK too. */
+static int feed_start(stream *s, oci_error *err) {
+  feeder *f = calloc(1, sizeof *f);
+  if (!f || !(f->slots = malloc((size_t)FEED_SLOTS * FEED_BLOCK))) {
+    free(f);
+    return oci_error_set(err, OCI_ENOMEM, "out of memory");
+  }
+  bool mu = pthread_mutex_init(&f->mu, NULL) == 0;
+  bool cv = mu && pthread_cond_init(&f->cv, NULL) == 0;
+  s->feed = f;
+  /* no signal of the application's is handled on our thread */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  bool started = cv && pthread_create(&f->thread, NULL, feed_main, s) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (started) return OCI_OK;
+  if (cv) pthread_cond_destroy(&f->cv);
+  if (mu) pthread_mutex_destroy(&f->mu);
+  free(f->slots);
+  free(f);
+  s->feed = NULL;
+  return OCI_OK;
+}
+
+/* Next block of the uncompressed stream, hashed and counted: its length,
+   0 at the end, -1 with the error set on report. */
+static la_ssize_t next_block(stream *s, struct archive *report,
+                             const void **out) {
+  if (s->feed) return feed_next(s, report, out);
   la_ssize_t n = archive_read_data(s->raw, s->ubuf, READ_BLOCK);
   if (n < 0) {
     const char *m = archive_error_string(s->raw);
@@ -191,22 +371,14 @@ static la_ssize_t next_plain(stream *s, struct archive *report) {
                       m ? m : "decompression failed");
     return -1;
   }
-  if (s->uhash && n > 0 &&
-      oci_hasher_update(s->uhash, s->ubuf, (size_t)n, NULL) != OCI_OK)
-    s->hash_failed = true;
-  s->usize += (uint64_t)n;
-  if (s->usize > s->max_bytes) {
-    s->over_limit = true;
-    archive_set_error(report, EFBIG, "uncompressed size limit");
-    return -1;
-  }
+  *out = s->ubuf;
+  hash_plain(s, s->ubuf, n);
+  if (n > 0 && count_plain(s, n, report) < 0) return -1;
   return n;
 }
 
 static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **out) {
-  stream *s = ctx;
-  *out = s->ubuf;
-  return next_plain(s, a);
+  return next_block(ctx, a, out);
 }
 
 static int limit_error(const stream *s, oci_error *err) {
@@ -220,11 +392,13 @@ static int archive_fail(const stream *s, struct archive *a, const char *what,
                         oci_error *err) {
   if (s->over_limit) return limit_error(s, err);
   const char *msg = archive_error_string(a);
-  return oci_error_set(err, OCI_EINVAL, "%s: %s%s%s", s->blob, what,
-                       msg ? ": " : "", msg ? msg : "");
+  return oci_error_set(
+      err, archive_errno(a) == ENOMEM ? OCI_ENOMEM : OCI_EINVAL, "%s: %s%s%s",
+      s->blob, what, msg ? ": " : "", msg ? msg : "");
 }
 
 static void stream_close(stream *s) {
+  feed_stop(s);
   if (s->tar) archive_read_free(s->tar);
   if (s->raw) archive_read_free(s->raw);
   s->tar = s->raw = NULL;
@@ -238,7 +412,7 @@ static void stream_close(stream *s) {
 static int stream_open(stream *s, oci_digest_alg calg, oci_digest_alg ualg,
                        oci_error *err) {
   s->csize = s->usize = 0;
-  s->over_limit = s->hash_failed = false;
+  s->over_limit = s->hash_failed = s->read_all = s->finished = false;
   if (lseek(s->fd, 0, SEEK_SET) != 0)
     return oci_error_set(err, OCI_EIO, "%s: %s", s->blob, strerror(errno));
   int rc;
@@ -257,6 +431,7 @@ static int stream_open(stream *s, oci_digest_alg calg, oci_digest_alg ualg,
   if (archive_read_open(s->raw, s, NULL, raw_read_cb, NULL) != ARCHIVE_OK ||
       archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
     return archive_fail(s, s->raw, "not a layer", err);
+  if ((rc = feed_start(s, err))) return rc; /* s->raw is the feeder's now */
   archive_read_support_format_tar(s->tar);
   if (archive_read_open(s->tar, s, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
     return archive_fail(s, s->tar, "not a layer", err);
@@ -268,23 +443,31 @@ static int stream_open(stream *s, oci_digest_alg calg, oci_digest_alg ualg,
 static int stream_finish(stream *s, char c[OCI_DIGEST_STRING_MAX],
                          char u[OCI_DIGEST_STRING_MAX], oci_error *err) {
   for (;;) {
-    la_ssize_t n = next_plain(s, s->raw);
+    const void *unused;
+    la_ssize_t n = next_block(s, s->raw, &unused);
     if (n < 0) return archive_fail(s, s->raw, "corrupt layer", err);
     if (n == 0) break;
   }
-  for (;;) {
-    const void *unused;
-    la_ssize_t n = raw_read_cb(s->raw, s, &unused);
-    if (n < 0)
-      return oci_error_set(err, OCI_EIO, "%s: read failed: %s", s->blob,
-                           strerror(errno));
-    if (n == 0) break;
-  }
+  feed_stop(s); /* done: it read the blob to its end */
+  int e = drain_blob(s);
+  if (e)
+    return oci_error_set(err, OCI_EIO, "%s: read failed: %s", s->blob,
+                         strerror(e));
   if (s->hash_failed) return oci_error_set(err, OCI_ENOMEM, "hashing failed");
+  s->finished = true;
   int rc;
   if (s->chash && (rc = oci_hasher_finish(s->chash, c, err))) return rc;
   if (s->uhash && (rc = oci_hasher_finish(s->uhash, u, err))) return rc;
   return OCI_OK;
+}
+
+/* After a failure: the digest of the whole blob (the rest read and
+   hashed) into c; false when it cannot be had. */
+static bool stream_digest_anyway(stream *s, char c[OCI_DIGEST_STRING_MAX]) {
+  feed_stop(s);
+  oci_error ignored;
+  return s->chash && s->raw && !s->finished && !drain_blob(s) &&
+         !s->hash_failed && oci_hasher_finish(s->chash, c, &ignored) == OCI_OK;
 }
 
 /* ---- one entry, parsed and checked -----------------------------------------
@@ -1089,6 +1272,26 @@ static void escape_controls(oci_error *err) {
   memcpy(err->message, out, o + 1);
 }
 
+/* The blob's size, digest and diff_id against the options (c and u:
+   what stream_finish wrote). */
+static int check_blob(const stream *s, const oci_unpack_options *opts,
+                      const char *want_diff, const char *c, const char *u,
+                      oci_error *err) {
+  int64_t want_size = opts->version >= 2 ? opts->expected_size : -1;
+  if (want_size >= 0 && s->csize != (uint64_t)want_size)
+    return oci_error_set(err, OCI_EMISMATCH,
+                         "size mismatch: expected %" PRId64 ", got %" PRIu64
+                         " (%s)",
+                         want_size, s->csize, s->blob);
+  int rc;
+  if ((opts->expected_digest &&
+       (rc = check_digest("digest", c, opts->expected_digest, s->blob, err))) ||
+      (want_diff && (rc = check_digest("uncompressed digest (diff_id)", u,
+                                       want_diff, s->blob, err))))
+    return rc;
+  return OCI_OK;
+}
+
 static int layer_apply(int fd, const char *blob_path, const char *rootfs,
                        const oci_unpack_options *opts, oci_unpack_stats *stats,
                        oci_error *err);
@@ -1195,44 +1398,42 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
     goto done;
   }
 
-  /* pass 1: verify, write nothing */
+  /* pass 1 (unless one_pass): verify, write nothing */
+  bool one_pass = opts->version >= 4 && opts->one_pass;
   char c1[OCI_DIGEST_STRING_MAX] = "", u1[OCI_DIGEST_STRING_MAX] = "";
+  struct archive_entry *e;
   parsed *p = malloc(sizeof *p);
   if (!p) {
     rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
     goto done;
   }
+  if (!one_pass) {
+    if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
+    while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
+      uid_t hu;
+      gid_t hg;
+      if ((rc = parse_entry(e, p, err)) ||
+          ((p->kind == K_ENTRY || p->kind == K_ROOT) &&
+           (rc = host_owner(&a, e, p, &hu, &hg, err))))
+        goto free_p;
+    }
+    if (rc < 0 || (rc = stream_finish(&s, c1, u1, err)) ||
+        (rc = check_blob(&s, opts, want_diff, c1, u1, err)))
+      goto free_p;
+    stream_close(&s);
+  }
+
+  /* pass 2 (one_pass: the only one): apply, each entry checked first as
+     in pass 1 */
+  memset(stats, 0, sizeof *stats);
   if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
-  struct archive_entry *e;
   while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
     uid_t hu;
     gid_t hg;
     if ((rc = parse_entry(e, p, err)) ||
-        ((p->kind == K_ENTRY || p->kind == K_ROOT) &&
+        (one_pass && (p->kind == K_ENTRY || p->kind == K_ROOT) &&
          (rc = host_owner(&a, e, p, &hu, &hg, err))))
       goto free_p;
-  }
-  if (rc < 0 || (rc = stream_finish(&s, c1, u1, err))) goto free_p;
-  if (want_size >= 0 && s.csize != (uint64_t)want_size) {
-    rc = oci_error_set(err, OCI_EMISMATCH,
-                       "size mismatch: expected %" PRId64 ", got %" PRIu64
-                       " (%s)",
-                       want_size, s.csize, blob_path);
-    goto free_p;
-  }
-  if ((opts->expected_digest &&
-       (rc = check_digest("digest", c1, opts->expected_digest, blob_path,
-                          err))) ||
-      (want_diff && (rc = check_digest("uncompressed digest (diff_id)", u1,
-                                       want_diff, blob_path, err))))
-    goto free_p;
-  stream_close(&s);
-
-  /* pass 2: apply */
-  memset(stats, 0, sizeof *stats);
-  if ((rc = stream_open(&s, calg, ualg, err))) goto free_p;
-  while (!(rc = next_entry(&s, max_entries, stats, &e, err))) {
-    if ((rc = parse_entry(e, p, err))) goto free_p;
     if (p->kind == K_ROOT) { /* as umoci: the root takes its metadata */
       /* as for any directory: the mode now (for setgid to be inherited),
          with the owner's rwx, and exactly at the end with the times */
@@ -1254,10 +1455,27 @@ static int layer_apply(int fd, const char *blob_path, const char *rootfs,
   if (rc < 0 || (rc = fix_dirs(&a, err)) ||
       (rc = stream_finish(&s, c2, u2, err)))
     goto free_p;
-  if (strcmp(c1, c2) != 0 || strcmp(u1, u2) != 0)
+  if (one_pass)
+    rc = check_blob(&s, opts, want_diff, c2, u2, err);
+  else if (strcmp(c1, c2) != 0 || strcmp(u1, u2) != 0)
     rc = oci_error_set(err, OCI_EMISMATCH, "%s changed while it was applied",
                        blob_path);
 free_p:
+  /* a blob that is not the one named fails whatever its bytes make us do
+     (a corrupt stream, a bad entry, a limit): the mismatch is the cause,
+     and what the error says */
+  if (rc < 0 && rc != OCI_ENOMEM && rc != OCI_EMISMATCH &&
+      opts->expected_digest) {
+    char c[OCI_DIGEST_STRING_MAX];
+    if (stream_digest_anyway(&s, c) && strcmp(c, opts->expected_digest) != 0) {
+      char was[OCI_ERROR_MESSAGE_MAX];
+      snprintf(was, sizeof was, "%s", err ? err->message : "");
+      rc = oci_error_set(err, OCI_EMISMATCH,
+                         "digest mismatch: expected %s, got %s (%s; reading "
+                         "it failed: %s)",
+                         opts->expected_digest, c, blob_path, was);
+    }
+  }
   free(p);
 done:
   stream_close(&s);

@@ -8,7 +8,10 @@
    must be missing or an empty directory (rename(2) replaces an empty
    directory, and fails when one appeared with content meanwhile). On any
    failure the temporary directory is removed without following a link, so
-   nothing is left behind. */
+   nothing is left behind. That is what lets each layer be read once
+   (oci_unpack_options.one_pass): applied as it is decompressed, its
+   digest, size and diff_id checked at its end, a mismatch failing the
+   whole unpack before anything is renamed into place. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +116,9 @@ static int build(const oci_layout *l, const oci_layout_resolved *r,
     uo.expected_diff_id = diff_ids->items[i];
     uo.max_bytes = o->max_bytes;
     uo.max_entries = o->max_entries;
+    /* the rootfs is in the temporary directory, removed on any failure:
+       each layer is read once, verified at its end */
+    uo.one_pass = true;
     if (o->version >= 2) {
       uo.uid_map = o->uid_map;
       uo.n_uid_map = o->n_uid_map;

@@ -2,7 +2,7 @@
    unpacking an image into a bundle, and file system helpers for scripts
    (oci.unpack's mkdtemp, mkdir, remove_tree, dir_state: no shelling out).
      apply(blob_path, rootfs [, {rootless=, digest=, size=, diff_id=,
-                                 max_bytes=, max_entries=}])
+                                 max_bytes=, max_entries=, one_pass=}])
        -> {entries=, whiteouts=, opaque_dirs=, skipped=, xattrs=,
           xattrs_skipped=} | nil, msg, err
      apply_blob(layout, digest, rootfs [, opts]): the same, from the blob
@@ -92,14 +92,17 @@ static int read_maps(lua_State *L, int t, const oci_id_map **uid_map,
 }
 
 static void read_opts(lua_State *L, int t, oci_unpack_options *opts) {
-  static const char *const known[] = {"rootless", "digest",    "diff_id",
-                                      "size",     "max_bytes", "max_entries",
-                                      "uid_map",  "gid_map",   NULL};
+  static const char *const known[] = {
+      "rootless",    "digest",  "diff_id", "size",     "max_bytes",
+      "max_entries", "uid_map", "gid_map", "one_pass", NULL};
   if (lua_isnoneornil(L, t)) return;
   luaL_checktype(L, t, LUA_TTABLE);
   ocil_check_options(L, t, known, NULL);
   lua_getfield(L, t, "rootless");
   opts->rootless = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "one_pass");
+  opts->one_pass = lua_toboolean(L, -1);
   lua_pop(L, 1);
   opts->expected_digest = opt_string(L, t, "digest");
   opts->expected_diff_id = opt_string(L, t, "diff_id");

@@ -242,7 +242,8 @@ local function unpack_layers(img, dir, rootless)
   local ids = img.cfg.rootfs.diff_ids
   for i, d in ipairs(img.layers) do
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
-      { digest = d.digest, size = d.size, diff_id = ids[i], rootless = rootless or nil })
+      -- one_pass: dir is a temporary tree, removed on any failure
+      { digest = d.digest, size = d.size, diff_id = ids[i], rootless = rootless or nil, one_pass = true })
     if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
   end
   return true

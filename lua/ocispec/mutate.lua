@@ -479,7 +479,7 @@ local function install_flatten(Image)
       -- hard links and whiteouts refer to (flatten_range takes them out)
       if i >= from or from > 1 then
         ok, msg, err = unpack.layout_layer(self.layout, d.digest, root,
-          { digest = d.digest, size = d.size, diff_id = ids[i] })
+          { digest = d.digest, size = d.size, diff_id = ids[i], one_pass = true }) -- root goes on failure
         if not ok then break end
       end
     end

@@ -17,7 +17,10 @@
 -- `digest`, `size` (the blob's), `diff_id` (the uncompressed stream's),
 -- `max_bytes` (default 64 GiB uncompressed), `max_entries` (default
 -- 1,000,000). The whole blob is read and checked (digest, size, diff_id,
--- limits, every entry name) before anything is written; entries never
+-- limits, every entry name) before anything is written, unless
+-- `one_pass` (for a rootfs thrown away on failure): then it is read once,
+-- each entry checked as it is applied and the digests at the end (a
+-- mismatch is still an error, the rootfs holding the layer); entries never
 -- leave rootfs: `..` is refused, and symbolic links in the directories
 -- above an entry, a whiteout or a hard link's target resolve inside
 -- rootfs as in a chroot (`bin/foo` through `bin -> usr/bin` writes
@@ -27,8 +30,9 @@
 -- component is never followed. Whiteouts apply to lower layers only.
 --
 -- `image(layout, ref, bundle [, opts])` builds `bundle/rootfs` from the
--- image's layers (each checked against the manifest's digest and size and
--- the config's diff_id first) and `bundle/config.json` with
+-- image's layers (each read once, checked against the manifest's digest
+-- and size and the config's diff_id as it is applied: a mismatch fails
+-- the whole unpack) and `bundle/config.json` with
 -- `runtime.Spec.from_image_config`; the bundle is made in a 0700 directory
 -- beside `bundle` and renamed into place only when complete (`bundle`
 -- must be missing or empty), so a failure leaves nothing behind. opts:

@@ -31,7 +31,7 @@ extern "C" {
 /** Options of oci_layer_apply; its strings stay the caller's (read during
    the call only). */
 typedef struct oci_unpack_options {
-  unsigned version; /**< OCI_UNPACK_OPTIONS_VERSION (1 or 2) */
+  unsigned version; /**< OCI_UNPACK_OPTIONS_VERSION (1 to 4) */
   /** Do not set owners, and skip device nodes (which need root): what an
      unprivileged user can unpack, as `umoci unpack --rootless` does; an
      owner other than root:root is recorded in the xattr
@@ -61,13 +61,26 @@ typedef struct oci_unpack_options {
   const oci_id_map *gid_map;
   size_t n_gid_map;
   /** @} */
+  /* ---- version 4 ---- */
+  /** Read the blob once: apply each entry as it is read (checked first,
+     as in the two-pass mode: names, link targets, owners, limits) and
+     check the size, digest and diff_id at the end, when the whole stream
+     has been read. A mismatch is still OCI_EMISMATCH, but rootfs then
+     holds the layer's entries: only for a rootfs the caller discards on
+     any failure (a fresh temporary directory, as oci_unpack_image
+     uses). About twice as fast: the blob is decompressed and hashed
+     once instead of twice. */
+  bool one_pass;
 } oci_unpack_options;
 
 /** The version of oci_unpack_options this header declares. */
-#define OCI_UNPACK_OPTIONS_VERSION 3
+#define OCI_UNPACK_OPTIONS_VERSION 4
 /** Initializer of oci_unpack_options: the defaults. */
 #define OCI_UNPACK_OPTIONS_INIT                                                \
-  { OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0, NULL, 0, NULL, 0 }
+  {                                                                            \
+    OCI_UNPACK_OPTIONS_VERSION, false, NULL, -1, NULL, 0, 0, NULL, 0, NULL, 0, \
+        false                                                                  \
+  }
 /** *o = OCI_UNPACK_OPTIONS_INIT. */
 OCI_API void oci_unpack_options_init(oci_unpack_options *o);
 
@@ -91,11 +104,15 @@ typedef struct oci_unpack_stats {
    layers, `.wh..wh..opq` removes every lower entry of its directory (at any
    depth; what this layer writes stays).
 
-   Two passes. The first reads the whole blob without writing anything: it
-   checks the blob's size and digest, the uncompressed stream's digest
-   (diff_id), the limits, and every entry's name and link target. Only
-   then does the second pass apply the entries (and hashes again: a blob
-   changed in between is OCI_EMISMATCH).
+   Two passes (one with opts->one_pass). The first reads the whole blob
+   without writing anything: it checks the blob's size and digest, the
+   uncompressed stream's digest (diff_id), the limits, and every entry's
+   name and link target. Only then does the second pass apply the entries
+   (and hashes again: a blob changed in between is OCI_EMISMATCH). A
+   helper thread decompresses while the calling thread applies. When the
+   blob does not have expected_digest, that mismatch is the error
+   (OCI_EMISMATCH), even when reading it failed first (a corrupt stream,
+   a bad entry: the message says what failed too).
 
    Safety: blob_path must be a regular file and is opened without
    following a symbolic link. Entry names are normalised (leading "/" and
@@ -170,9 +187,11 @@ OCI_API void oci_unpack_image_options_init(oci_unpack_image_options *o);
 /** Unpacks image ref of layout l (a tag or digest, resolved with
    oci_layout_resolve) into the runtime bundle `bundle`: bundle/rootfs from
    the manifest's layers in order (oci_layer_apply_fd on the blobs
-   oci_layout_open_blob opens, each checked against its descriptor's
-   digest and size and the config's rootfs.diff_ids entry before anything
-   is written) and bundle/config.json (pretty) from the image
+   oci_layout_open_blob opens, each read once (one_pass) and checked
+   against its descriptor's digest and size and the config's
+   rootfs.diff_ids entry as it is applied: a mismatch, found at the
+   layer's end, fails the whole unpack, and nothing of it is ever seen at
+   bundle) and bundle/config.json (pretty) from the image
    configuration (oci_runtime_spec_from_image_config with that rootfs).
    bundle must be missing or an empty directory (checked first: OCI_EIO
    otherwise; "", "/", "." or ".." as its last name: OCI_EINVAL). It is

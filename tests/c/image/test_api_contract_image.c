@@ -311,7 +311,10 @@ static void test_image_options(void **state) {
     assert_non_null(strstr(e.message, "oci_unpack_options"));
   }
   /* unpack keeps reading version 1 structs (no expected_size and later) */
-  oci_unpack_options v1 = {1, true, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0};
+  oci_unpack_options v1;
+  memset(&v1, 0, sizeof v1); /* expected_size 0 would fail if it were read */
+  v1.version = 1;
+  v1.rootless = true;
   OK_CLEAN(e, oci_layer_apply(blob, root, &v1, NULL, &e));
   oci_image_manifest_free(m);
   oci_layout_close(l);

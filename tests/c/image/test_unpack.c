@@ -421,6 +421,89 @@ static void test_deep_through_link(void **state) {
      p("outside/s"));
 }
 
+/* one_pass: the layer is applied as it is read and checked at its end (a
+   mismatch is still OCI_EMISMATCH, the rootfs holds the entries: the
+   caller discards it); two passes write nothing on a mismatch. A blob
+   whose bytes were changed (same size) is a digest mismatch whatever
+   else failed on the way: a gzip stream damaged in its middle (Python's
+   gzip, an independent writer) is reported by its digest, not as a
+   corrupt stream. */
+static void test_one_pass(void **state) {
+  (void)state;
+  sh("mkdir '%s' '%s' '%s'", p("two"), p("one"), p("ok"));
+  const char *blob = tar("t.tar", "f('a', b'hello world')\nf('b', b'b')\n");
+  oci_error err;
+  char digest[OCI_DIGEST_STRING_MAX];
+  uint64_t size;
+  assert_int_equal(oci_hash_file(OCI_DIGEST_SHA256, blob, digest, &size, &err),
+                   OCI_OK);
+  /* a tampered tar: still a good tar, same size, other bytes */
+  sh("python3 -c 'import sys; f = sys.argv[1]; b = open(f, \"rb\").read(); "
+     "open(f, \"wb\").write(b.replace(b\"hello world\", b\"HELLO "
+     "WORLD\"))' '%s'",
+     blob);
+  oci_unpack_options o = OCI_UNPACK_OPTIONS_INIT;
+  o.expected_digest = digest;
+  o.expected_size = (int64_t)size;
+  o.expected_diff_id = digest;
+  expect_fail(blob, p("two"), &o, OCI_EMISMATCH, "digest mismatch: expected");
+  sh("test -z \"$(ls -A '%s')\"", p("two")); /* verified first */
+  o.one_pass = true;
+  expect_fail(blob, p("one"), &o, OCI_EMISMATCH, "digest mismatch: expected");
+  assert_true(is_there(p("one/a"))); /* applied, then found out */
+  /* the right bytes: one pass gives what two give */
+  const char *good = tar("g.tar", "f('a', b'hello world')\nf('b', b'b')\n");
+  oci_unpack_stats st;
+  assert_int_equal(oci_layer_apply(good, p("ok"), &o, &st, &err), OCI_OK);
+  assert_int_equal(st.entries, 2);
+  sh("test \"$(cat '%s')\" = 'hello world'", p("ok/a"));
+  /* the diff_id alone wrong (a fine tar): one pass fails too */
+  o.expected_diff_id = "sha256:"
+                       "3333333333333333333333333333333333333333333333333333"
+                       "333333333333";
+  expect_fail(good, p("ok"), &o, OCI_EMISMATCH,
+              "uncompressed digest (diff_id) mismatch: expected sha256:3333");
+
+  /* a gzip layer damaged in its middle, same size: the digest error */
+  sh("python3 - '%s' '%s' <<'EOF'\n"
+     "import gzip, hashlib, io, sys, tarfile, zlib\n"
+     "data = b''.join(b'line %%d\\n' %% i for i in range(20000))\n"
+     "b = io.BytesIO()\n"
+     "t = tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT)\n"
+     "i = tarfile.TarInfo('r'); i.size = len(data); t.addfile(i, "
+     "io.BytesIO(data))\n"
+     "t.close()\n"
+     "z = bytearray(gzip.compress(b.getvalue(), mtime=0))\n"
+     "open(sys.argv[2], 'w').write('sha256:' + hashlib.sha256(z).hexdigest())\n"
+     "n = len(z)\n"
+     "z[n // 2:n - 8] = bytes(n - 8 - n // 2)\n"
+     "try:\n"
+     "    gzip.decompress(bytes(z)); sys.exit('still a good gzip')\n"
+     "except (OSError, EOFError, zlib.error):\n"
+     "    pass\n"
+     "open(sys.argv[1], 'wb').write(z)\n"
+     "EOF",
+     p("bad.tgz"), p("bad.digest"));
+  FILE *f = fopen(p("bad.digest"), "r");
+  assert_non_null(f);
+  assert_non_null(fgets(digest, sizeof digest, f));
+  fclose(f);
+  oci_unpack_options g = OCI_UNPACK_OPTIONS_INIT;
+  g.expected_digest = digest;
+  for (int one = 0; one < 2; one++) {
+    g.one_pass = one;
+    sh("rm -rf '%s' && mkdir '%s'", p("z"), p("z"));
+    int rc = oci_layer_apply(p("bad.tgz"), p("z"), &g, NULL, &err);
+    if (rc != OCI_EMISMATCH ||
+        !strstr(err.message, "digest mismatch: expected sha256:") ||
+        !strstr(err.message, "reading it failed"))
+      fail_msg("one_pass %d: got %d: %s", one, rc, err.message);
+  }
+  /* without an expected digest, the stream's own error */
+  g.expected_digest = NULL;
+  expect_fail(p("bad.tgz"), p("z"), &g, OCI_EINVAL, "bad.tgz");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_id_map_parse),
@@ -435,6 +518,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_through_link, setup, teardown),
       cmocka_unit_test_setup_teardown(test_apply_fd, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_one_pass, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

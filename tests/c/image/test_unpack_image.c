@@ -164,6 +164,45 @@ static void test_failures_leave_nothing(void **state) {
               "diff_id) mismatch: expected sha256:2222");
   oci_layout_close(l);
   sh("rm -rf '%s'", p("img"));
+  /* each layer is read once, applied as it comes and verified at its end
+     (one_pass): a tampered layer (same size, other bytes: a good tar that
+     is not the one named) fails with the digest error and leaves nothing,
+     though it was applied into the temporary bundle first */
+  make_image("img", TWO_LAYERS,
+             "raw = tar([('big', b'hello world' * 1000)])\n"
+             "d, n = put(raw)\n"
+             "open(root + '/blobs/sha256/' + d[7:], 'wb').write("
+             "raw.replace(b'hello world', b'HELLO WORLD'))\n"
+             "descs.append({'mediaType': "
+             "'application/vnd.oci.image.layer.v1.tar', 'digest': d, 'size': "
+             "n})\n"
+             "diff_ids.append(d)\n");
+  l = open_layout("img");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 3 (sha256:");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH,
+              "): digest mismatch: expected sha256:");
+  oci_layout_close(l);
+  sh("rm -rf '%s'", p("img"));
+  /* a gzip layer damaged in its middle (same size): the digest error,
+     not the broken stream's */
+  make_image("img", TWO_LAYERS,
+             "f = root + '/blobs/sha256/' + descs[0]['digest'][7:]\n"
+             "z = bytearray(open(f, 'rb').read())\n"
+             "z[len(z) // 2:len(z) - 8] = bytes(len(z) - 8 - len(z) // 2)\n"
+             "open(f, 'wb').write(z)\n");
+  l = open_layout("img");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 1 (sha256:");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "digest mismatch: expected");
+  oci_layout_close(l);
+  sh("rm -rf '%s'", p("img"));
+  /* a fine tar whose diff_id does not match, in the first layer */
+  make_image("img", TWO_LAYERS, "diff_ids[0] = 'sha256:' + '4' * 64\n");
+  l = open_layout("img");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 1 (sha256:");
+  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH,
+              "diff_id) mismatch: expected sha256:4444");
+  oci_layout_close(l);
+  sh("rm -rf '%s'", p("img"));
   /* fewer diff_ids than layers */
   make_image("img", TWO_LAYERS, "diff_ids.pop()\n");
   l = open_layout("img");
