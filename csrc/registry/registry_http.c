@@ -768,6 +768,14 @@ static unsigned backoff_ms(const oci_registry *r, unsigned attempt,
   return (unsigned)d;
 }
 
+bool reg_retryable_status(long st) {
+  return retryable_status(st);
+}
+
+void reg_backoff(oci_registry *r, unsigned attempt, const reg_resp *p) {
+  sleep_ms(r, backoff_ms(r, attempt, p));
+}
+
 static bool ok_status(long st, const long *ok_also) {
   if (is_success(st)) return true;
   for (; ok_also && *ok_also; ok_also++)

@@ -127,6 +127,12 @@ char *reg_dupn(const char *s, size_t n);
    allocated), kept NUL-terminated; -1 when out of memory (*buf intact). */
 int reg_append(char **buf, size_t *len, size_t *cap, const void *src, size_t n);
 
+/* Whether reg_do would retry an answer with this status (429, 5xx but 501
+   and 505), and its pause before retry number attempt (0 first; the
+   answer's Retry-After counts): for callers that retry by themselves. */
+bool reg_retryable_status(long st);
+void reg_backoff(oci_registry *r, unsigned attempt, const reg_resp *p);
+
 /* reg_do for a request whose answer only matters by its status. */
 int reg_call(oci_registry *r, const reg_req *q, oci_error *err);
 

@@ -373,7 +373,13 @@ typedef ssize_t (*oci_registry_source_fn)(void *ud, void *buf, size_t cap,
    registry holds (Range: 0-N, at most those sent, else OCI_EREGISTRY) and
    its Location, and the upload continues from byte N+1, up to retries
    times per blob; a 404 there (the session lost) starts a new session from
-   byte 0. This function's own source does not seek: not resumed. */
+   byte 0. The closing PUT is not replayed blindly either: when its answer
+   is lost (network, 429/5xx, 404) a HEAD of the blob says whether it
+   landed (with size: done, nothing sent again, retries or not); else the
+   upload URL's status says what the registry kept of a monolithic PUT cut
+   mid-body, and the rest goes in one PATCH (or a new session from byte 0).
+   This function's own source does not seek: not resumed (the HEAD still
+   applies). */
 OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    const char *digest, int64_t size,
                                    oci_registry_source_fn source, void *ud,
