@@ -328,6 +328,7 @@ int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
   if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
   *found = p.status != 404;
   if (*found && size) *size = p.content_length;
+  if (*found) reg_bcache_note(r->bcache, r->api_host, repo, digest);
 out:
   reg_resp_free(&p);
   target_free(&t);
@@ -418,6 +419,7 @@ static int get_blob(oci_registry *r, const char *repo, const char *digest,
   }
   r->stats.blobs_downloaded++;
   r->stats.bytes_downloaded += (uint64_t)v.seen;
+  reg_bcache_note(r->bcache, r->api_host, repo, digest);
   if (v.seen != size || size < 0)
     rc = reg_progress(r, digest, v.seen, v.seen, err);
 out:
@@ -659,8 +661,10 @@ int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                     "blob %s from %s/v2/%s: the content does not match the "
                     "digest; nothing was stored",
                     d->digest, r->base, repo);
-    else if (!rc)
+    else if (!rc) {
       r->stats.blobs_downloaded++;
+      reg_bcache_note(r->bcache, r->api_host, repo, d->digest);
+    }
     return rc;
   }
   return rc;
@@ -1105,6 +1109,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
   }
   r->stats.blobs_uploaded++;
   r->stats.bytes_uploaded += (uint64_t)size;
+  reg_bcache_note(r->bcache, r->api_host, repo, digest);
   rc = reg_progress(r, digest, size, size, err);
   goto out;
 cancel:
@@ -1239,6 +1244,10 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
     r->stats.blobs_skipped++;
     return OCI_OK;
   }
+  bool mounted = false;
+  if ((rc = reg_mount_known(r, repo, d->digest, NULL, &mounted, err)) ||
+      mounted)
+    return rc;
   /* never through a symlink, regular files only (the layout is input): what
      leaves is the layout's own content, and its digest is checked while it
      streams */
@@ -1278,14 +1287,39 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
     rc = reg_nomem(err);
   else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, NULL,
                                err))) {
-    if (*mounted)
+    if (*mounted) {
       r->stats.blobs_mounted++;
-    else if (loc)
+      reg_bcache_note(r->bcache, r->api_host, repo, digest);
+    } else if (loc)
       cancel_upload(r, loc, scope); /* spec.md: a 202 opened a session */
   }
   free(loc);
   free(query);
   free(scope);
+  return rc;
+}
+
+int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
+                    const char *skip, bool *mounted, oci_error *err) {
+  *mounted = false;
+  if (!r->bcache || atomic_load(&r->caps->mount) == (int)OCI_REGISTRY_CAP_NO)
+    return OCI_OK;
+  char *from[3];
+  size_t n =
+      reg_bcache_sources(r->bcache, r->api_host, digest, repo, skip, from, 3);
+  int rc = OCI_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (*mounted || rc) continue; /* the rest only freed */
+    oci_error e;
+    int mrc = oci_registry_mount_blob(r, repo, from[i], digest, mounted, &e);
+    if (mrc == OCI_ENOMEM || mrc == OCI_ECANCELED) {
+      *err = e;
+      rc = mrc;
+    } else if (!*mounted) /* refused (202), or failed: a stale location */
+      reg_bcache_forget(r->bcache, r->api_host, from[i], digest);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(from[i]);
   return rc;
 }
 
