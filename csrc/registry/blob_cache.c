@@ -116,6 +116,93 @@ static int append(bc_list *l, const char *digest, const char *host,
   return 0;
 }
 
+/* Bulk appends in linear time: which locations l holds, and how many per
+   digest (open addressing over the entries' strings; FNV-1a). */
+typedef struct bc_seen {
+  struct {
+    const bc_entry *e; /* a location, or the first entry of a digest */
+    size_t n;          /* for a digest slot: its count */
+  } * loc, *dig;
+  size_t cap;
+} bc_seen;
+
+static size_t bc_hash(const char *a, const char *b, const char *c) {
+  size_t h = 1469598103934665603u;
+  for (const char *s = a; s && *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  h = (h ^ 0xff) * 1099511628211u;
+  for (const char *s = b; s && *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  h = (h ^ 0xff) * 1099511628211u;
+  for (const char *s = c; s && *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static void seen_free(bc_seen *s) {
+  free(s->loc);
+  free(s->dig);
+  memset(s, 0, sizeof *s);
+}
+
+/* The slot of a location (found, or free for it). */
+static size_t seen_loc(const bc_seen *s, const char *digest, const char *host,
+                       const char *repo) {
+  size_t j = bc_hash(digest, host, repo) & (s->cap - 1);
+  while (s->loc[j].e && !same(s->loc[j].e, digest, host, repo))
+    j = (j + 1) & (s->cap - 1);
+  return j;
+}
+
+static size_t seen_dig(const bc_seen *s, const char *digest) {
+  size_t j = bc_hash(digest, NULL, NULL) & (s->cap - 1);
+  while (s->dig[j].e && strcmp(s->dig[j].e->digest, digest))
+    j = (j + 1) & (s->cap - 1);
+  return j;
+}
+
+static void seen_add(bc_seen *s, const bc_entry *e) {
+  s->loc[seen_loc(s, e->digest, e->host, e->repo)].e = e;
+  size_t j = seen_dig(s, e->digest);
+  if (!s->dig[j].e) s->dig[j].e = e;
+  s->dig[j].n++;
+}
+
+/* Indexes l as it is; its array must not move afterwards (l->cap is made
+   REG_BCACHE_MAX). 0, or -1 when out of memory. */
+static int seen_init(bc_seen *s, bc_list *l) {
+  if (l->cap < REG_BCACHE_MAX) {
+    bc_entry *ne = realloc(l->e, REG_BCACHE_MAX * sizeof *ne);
+    if (!ne) return -1;
+    l->e = ne;
+    l->cap = REG_BCACHE_MAX;
+  }
+  s->cap = 2 * REG_BCACHE_MAX; /* a power of two, at most half full */
+  s->loc = calloc(s->cap, sizeof *s->loc);
+  s->dig = calloc(s->cap, sizeof *s->dig);
+  if (!s->loc || !s->dig) return -1;
+  for (size_t i = 0; i < l->n; i++)
+    seen_add(s, &l->e[i]);
+  return 0;
+}
+
+/* append() through the index. */
+static int append_seen(bc_list *l, bc_seen *s, const char *digest,
+                       const char *host, const char *repo, int64_t t) {
+  if (l->n >= REG_BCACHE_MAX || !valid(digest, host, repo) ||
+      s->loc[seen_loc(s, digest, host, repo)].e ||
+      s->dig[seen_dig(s, digest)].n >= REG_BCACHE_PER_DIGEST)
+    return 0;
+  bc_entry e = {strdup(digest), strdup(host), strdup(repo), t};
+  if (!e.digest || !e.host || !e.repo) {
+    entry_free(&e);
+    return -1;
+  }
+  l->e[l->n] = e;
+  seen_add(s, &l->e[l->n++]);
+  return 0;
+}
+
 /* The entries of the file at path appended to l (nothing when the file
    is missing or no good cache file). */
 static void load(const char *path, bc_list *l) {
@@ -140,10 +227,15 @@ static void load(const char *path, bc_list *l) {
   if (got == (size_t)st.st_size &&
       !oci_registry_blob_locations_parse(buf, got, NULL, &doc, NULL) &&
       doc->version == 1) {
-    for (size_t i = 0; i < doc->entries.len; i++) {
-      const oci_registry_blob_location *e = doc->entries.items[i];
-      if (append(l, e->digest, e->host, e->repository, e->time)) break;
+    bc_seen seen = {0};
+    if (!seen_init(&seen, l)) {
+      for (size_t i = 0; i < doc->entries.len; i++) {
+        const oci_registry_blob_location *e = doc->entries.items[i];
+        if (append_seen(l, &seen, e->digest, e->host, e->repository, e->time))
+          break;
+      }
     }
+    seen_free(&seen);
   }
   oci_registry_blob_locations_free(doc);
   free(buf);
@@ -310,12 +402,16 @@ int reg_bcache_close(reg_bcache *c) {
     /* what others wrote since: after ours (older), unless forgotten here */
     bc_list file = {0};
     load(c->path, &file);
-    for (size_t i = 0; i < file.n; i++) {
-      const bc_entry *e = &file.e[i];
-      if (find(&c->gone, e->digest, e->host, e->repo) < 0 &&
-          append(&c->live, e->digest, e->host, e->repo, e->time))
-        break;
+    bc_seen seen = {0};
+    if (!seen_init(&seen, &c->live)) {
+      for (size_t i = 0; i < file.n; i++) {
+        const bc_entry *e = &file.e[i];
+        if (find(&c->gone, e->digest, e->host, e->repo) < 0 &&
+            append_seen(&c->live, &seen, e->digest, e->host, e->repo, e->time))
+          break;
+      }
     }
+    seen_free(&seen);
     list_free(&file);
     rc = save(c->path, &c->live);
   }
