@@ -76,7 +76,7 @@ end
 -- How many fields of each type have object (or array of object) values.
 local CHILD_FIELDS = {
   Descriptor = 1, ImageManifest = 3, ImageIndex = 2, ImageConfiguration = 3, Config = 1,
-  ArtifactManifest = 2, ErrorResponse = 1,
+  ArtifactManifest = 2, ErrorResponse = 1, BlobLocations = 1,
   -- runtime
   ContainerProcessState = 1, Features = 1, FreeBSD = 2, FreeBSDJail = 1, Hooks = 6, Linux = 9,
   LinuxBlockIo = 5, LinuxFeature = 8, LinuxNetwork = 1, LinuxResources = 7, LinuxSeccomp = 1,

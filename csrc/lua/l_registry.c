@@ -357,6 +357,7 @@ static int l_connect(lua_State *L) {
                                       "helper_timeout_ms",
                                       "jobs",
                                       "progress",
+                                      "blob_cache",
                                       NULL};
   const char *host = ocil_arg_str(L, 1, "host", 0);
   if (!lua_isnoneornil(L, 2)) {
@@ -404,6 +405,16 @@ static int l_connect(lua_State *L) {
   o.jobs = (unsigned)opt_int(L, 2, "jobs", o.jobs, OCI_REGISTRY_JOBS_MAX);
   opt_bool(L, 2, "allow_cross_host_auth", &o.allow_cross_host_auth);
   opt_bool(L, 2, "allow_insecure_realm", &o.allow_insecure_realm);
+  /* blob_cache: a path, true (the default path) or false/nil (none) */
+  bool cache_default = false;
+  t = opt_get(L, 2, "blob_cache");
+  if (t == LUA_TSTRING) {
+    o.blob_cache = lua_tostring(L, -1); /* stays on the stack */
+    if (!*o.blob_cache) opt_fail(L, 2, "blob_cache", "a non-empty path");
+  } else if (t == LUA_TBOOLEAN)
+    cache_default = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    opt_fail(L, 2, "blob_cache", "a path or a boolean");
   t = opt_get(L, 2, "progress");
   if (t != LUA_TNIL && t != LUA_TFUNCTION)
     opt_fail(L, 2, "progress", "a function");
@@ -419,7 +430,13 @@ static int l_connect(lua_State *L) {
   }
   oci_error e = {0};
   oci_registry *r = NULL;
-  if (oci_registry_new(host, &o, &r, &e)) return push_err(L, NULL, &e);
+  char *cache_path = NULL;
+  if (cache_default && oci_registry_blob_cache_default_path(&cache_path, &e))
+    return push_err(L, NULL, &e);
+  if (cache_path) o.blob_cache = cache_path;
+  int rc = oci_registry_new(host, &o, &r, &e);
+  free(cache_path);
+  if (rc) return push_err(L, NULL, &e);
   u->h.p = r;
   return 1;
 }

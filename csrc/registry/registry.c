@@ -328,6 +328,7 @@ int oci_registry_has_blob(oci_registry *r, const char *repo, const char *digest,
   if ((rc = reg_do(r, &q, ok404, &p, err))) goto out;
   *found = p.status != 404;
   if (*found && size) *size = p.content_length;
+  if (*found) reg_bcache_note(r->bcache, r->api_host, repo, digest);
 out:
   reg_resp_free(&p);
   target_free(&t);
@@ -418,6 +419,7 @@ static int get_blob(oci_registry *r, const char *repo, const char *digest,
   }
   r->stats.blobs_downloaded++;
   r->stats.bytes_downloaded += (uint64_t)v.seen;
+  reg_bcache_note(r->bcache, r->api_host, repo, digest);
   if (v.seen != size || size < 0)
     rc = reg_progress(r, digest, v.seen, v.seen, err);
 out:
@@ -659,8 +661,10 @@ int oci_registry_get_blob_to_layout(oci_registry *r, const char *repo,
                     "blob %s from %s/v2/%s: the content does not match the "
                     "digest; nothing was stored",
                     d->digest, r->base, repo);
-    else if (!rc)
+    else if (!rc) {
       r->stats.blobs_downloaded++;
+      reg_bcache_note(r->bcache, r->api_host, repo, d->digest);
+    }
     return rc;
   }
   return rc;
@@ -798,6 +802,61 @@ out:
   return rc;
 }
 
+/* After a failed request of an upload: GET on its URL says how much the
+   registry holds (at most sent), and *off becomes that; a session the
+   registry lost (404) is replaced by a new one from byte 0 (*loc, and
+   *chunk_min from its answer). */
+static int upload_resume(oci_registry *r, const char *repo, const char *scope,
+                         char **loc, int64_t sent, int64_t *chunk_min,
+                         int64_t *off, oci_error *err) {
+  int64_t held;
+  bool lost;
+  int rc = upload_status(r, loc, scope, sent, &held, &lost, err);
+  if (rc) return rc;
+  if (lost) {
+    free(*loc);
+    *loc = NULL;
+    if ((rc = start_upload(r, repo, NULL, scope, loc, NULL, chunk_min, err)))
+      return rc;
+    held = 0;
+  }
+  *off = held;
+  return OCI_OK;
+}
+
+/* The source back at byte off, to continue an upload from there. */
+static int upload_seek(oci_registry *r, int (*seek)(void *ud, int64_t off),
+                       void *ud, const char *digest, int64_t off, int64_t size,
+                       oci_error *err) {
+  if (seek(ud, off))
+    return oci_error_set(err, OCI_EIO,
+                         "blob %s: cannot go back to byte %lld of the source "
+                         "to resume the upload",
+                         digest, (long long)off);
+  return reg_progress(r, digest, off, size, err);
+}
+
+/* Whether the registry has blob digest in repo with this size (HEAD; a
+   failure of its own is a no, and leaves the last response alone). */
+static bool blob_landed(oci_registry *r, const char *repo, const char *digest,
+                        int64_t size) {
+  oci_error ignored;
+  target t;
+  if (target_of(r, repo, "blobs", digest, "pull", &t, &ignored)) return false;
+  reg_resp p = {0};
+  reg_req q = {.method = "HEAD",
+               .url = t.url,
+               .scope = t.scope,
+               .follow = true,
+               .keep_last = true};
+  static const long ok404[] = {404, 0};
+  bool found = !reg_do(r, &q, ok404, &p, &ignored) && p.status != 404 &&
+               p.content_length == size;
+  reg_resp_free(&p);
+  target_free(&t);
+  return found;
+}
+
 /* The digest check of one upload: every byte is hashed once as it is read
    for sending (a retry re-reads bytes already hashed), and the last byte
    is not handed to curl before the whole content matched the digest. */
@@ -909,19 +968,23 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
   if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min, err)))
     goto out;
   if ((rc = reg_progress(r, digest, 0, size, err))) goto cancel;
+  /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
+     <start>-<end> (inclusive), each answered 202 with the next Location.
+     Chunked when chunk_size is set; a monolithic upload that the registry
+     kept part of PATCHes its rest in one piece. */
+  bool chunked = r->o.chunk_size && size > 0;
+  int64_t chunk = INT64_MAX / 2;
+  if (chunked && r->o.chunk_size < (uint64_t)INT64_MAX / 2)
+    chunk = (int64_t)r->o.chunk_size;
+  if (chunk < chunk_min) chunk = chunk_min;
+  /* a request the network cut (or a PATCH answered 416, a closing PUT
+     answered 429/5xx) is never sent again blindly: the registry says where
+     the upload stands and it continues from there, up to retries times for
+     the blob */
+  unsigned resumed = 0;
   int64_t off = 0;
-  if (r->o.chunk_size && size > 0) {
-    /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
-       <start>-<end> (inclusive), each answered 202 with the next Location */
-    int64_t chunk = r->o.chunk_size > (uint64_t)INT64_MAX / 2
-                        ? INT64_MAX / 2
-                        : (int64_t)r->o.chunk_size;
-    if (chunk < chunk_min) chunk = chunk_min;
-    /* a chunk the network cut (or answered 416) continues where the
-       registry says it stopped, up to retries times for the blob; a
-       registry that lost the session gets the blob again from zero */
-    unsigned resumed = 0;
-    while (off < size) {
+  for (;;) {
+    while ((chunked || off > 0) && off < size) {
       int64_t n = size - off;
       if (n > chunk) n = chunk;
       chunk_src c = {source, ud, n, seek, off, n, &v};
@@ -948,28 +1011,12 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
           (rc == OCI_ENETWORK || (rc == OCI_EREGISTRY && p.status == 416))) {
         resumed++;
         reg_resp_free(&p);
-        int64_t held;
-        bool lost;
-        if ((rc = upload_status(r, &loc, scope, off + n, &held, &lost, err)))
+        if ((rc = upload_resume(r, repo, scope, &loc, off + n, &chunk_min, &off,
+                                err)))
           goto cancel;
-        if (lost) {
-          free(loc);
-          loc = NULL;
-          if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min,
-                                 err)))
-            goto out;
-          if (chunk < chunk_min) chunk = chunk_min;
-          held = 0;
-        }
-        off = held;
-        if (seek(ud, off)) {
-          rc = oci_error_set(err, OCI_EIO,
-                             "blob %s: cannot go back to byte %lld of the "
-                             "source to resume the upload",
-                             digest, (long long)off);
+        if (chunk < chunk_min) chunk = chunk_min;
+        if ((rc = upload_seek(r, seek, ud, digest, off, size, err)))
           goto cancel;
-        }
-        if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
         continue;
       }
       if (rc) goto cancel;
@@ -994,15 +1041,14 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
       off += n;
       if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
     }
-  }
-  /* chunked: every byte went out in PATCHes and matched the digest before
-     this PUT commits them */
-  if (off == size && (rc = verify_end(&v, err))) goto cancel;
-  if (!(put = reg_url_add(r, loc, "digest", digest))) {
-    rc = reg_nomem(err);
-    goto cancel;
-  }
-  {
+    /* every byte went out in PATCHes and matched the digest before this
+       PUT commits them */
+    if (off == size && (rc = verify_end(&v, err))) goto cancel;
+    free(put);
+    if (!(put = reg_url_add(r, loc, "digest", digest))) {
+      rc = reg_nomem(err);
+      goto cancel;
+    }
     /* the closing PUT carries the whole blob (monolithic) or nothing */
     bool mono = off < size;
     chunk_src c = {source, ud, size - off, seek, off, size - off, &v};
@@ -1015,24 +1061,55 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
                  .source_ud = &c,
                  .source_len = size - off,
                  .rewind = seek && mono ? chunk_rewind : NULL,
+                 .no_retry = true,
+                 .net_resume = true,
                  .max_body = 1u << 16,
                  .what = mono ? digest : NULL,
                  .done_before = off,
                  .total = size};
-    if ((rc = reg_do(r, &q, NULL, &p, err))) goto cancel;
-    if (mono && c.left) {
+    rc = reg_do(r, &q, NULL, &p, err);
+    if (!rc && mono && c.left) {
       rc = oci_error_set(err, OCI_EMISMATCH, "blob %s: the source ended early",
                          digest);
       goto cancel;
     }
-    if (p.status != 201) {
-      rc = reg_fail(err, OCI_EREGISTRY, "PUT", put,
-                    "expected 201 Created, got %ld", p.status);
-      goto out;
+    if (!rc) {
+      if (p.status != 201) {
+        rc = reg_fail(err, OCI_EREGISTRY, "PUT", put,
+                      "expected 201 Created, got %ld", p.status);
+        goto out;
+      }
+      break;
     }
+    /* the answer may be lost after the registry stored the blob (the
+       connection cut after the body went, or a 5xx after the commit):
+       sending it again would meet a closed session. A 404 may be that
+       too: curl sends a PUT without body again by itself when a reused
+       connection died before any answer, and the first one may have
+       committed the upload. */
+    if (rc != OCI_ENETWORK &&
+        !(rc == OCI_EREGISTRY &&
+          (reg_retryable_status(p.status) || p.status == 404)))
+      goto cancel;
+    if (blob_landed(r, repo, digest, size)) {
+      rc = OCI_OK;
+      oci_error_reset(err);
+      break;
+    }
+    if (!seek || resumed >= r->o.retries) goto cancel;
+    if (rc == OCI_EREGISTRY) reg_backoff(r, resumed, &p);
+    resumed++;
+    reg_resp_free(&p);
+    /* a monolithic PUT cut mid-body: the registry may hold some of it */
+    int64_t sent = mono ? off + (c.len - c.left) : off;
+    if ((rc = upload_resume(r, repo, scope, &loc, sent, &chunk_min, &off, err)))
+      goto cancel;
+    if (chunk < chunk_min) chunk = chunk_min;
+    if ((rc = upload_seek(r, seek, ud, digest, off, size, err))) goto cancel;
   }
   r->stats.blobs_uploaded++;
   r->stats.bytes_uploaded += (uint64_t)size;
+  reg_bcache_note(r->bcache, r->api_host, repo, digest);
   rc = reg_progress(r, digest, size, size, err);
   goto out;
 cancel:
@@ -1167,6 +1244,10 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
     r->stats.blobs_skipped++;
     return OCI_OK;
   }
+  bool mounted = false;
+  if ((rc = reg_mount_known(r, repo, d->digest, NULL, &mounted, err)) ||
+      mounted)
+    return rc;
   /* never through a symlink, regular files only (the layout is input): what
      leaves is the layout's own content, and its digest is checked while it
      streams */
@@ -1206,14 +1287,39 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
     rc = reg_nomem(err);
   else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, NULL,
                                err))) {
-    if (*mounted)
+    if (*mounted) {
       r->stats.blobs_mounted++;
-    else if (loc)
+      reg_bcache_note(r->bcache, r->api_host, repo, digest);
+    } else if (loc)
       cancel_upload(r, loc, scope); /* spec.md: a 202 opened a session */
   }
   free(loc);
   free(query);
   free(scope);
+  return rc;
+}
+
+int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
+                    const char *skip, bool *mounted, oci_error *err) {
+  *mounted = false;
+  if (!r->bcache || atomic_load(&r->caps->mount) == (int)OCI_REGISTRY_CAP_NO)
+    return OCI_OK;
+  char *from[3];
+  size_t n =
+      reg_bcache_sources(r->bcache, r->api_host, digest, repo, skip, from, 3);
+  int rc = OCI_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (*mounted || rc) continue; /* the rest only freed */
+    oci_error e;
+    int mrc = oci_registry_mount_blob(r, repo, from[i], digest, mounted, &e);
+    if (mrc == OCI_ENOMEM || mrc == OCI_ECANCELED) {
+      *err = e;
+      rc = mrc;
+    } else if (!*mounted) /* refused (202), or failed: a stale location */
+      reg_bcache_forget(r->bcache, r->api_host, from[i], digest);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(from[i]);
   return rc;
 }
 

@@ -768,6 +768,14 @@ static unsigned backoff_ms(const oci_registry *r, unsigned attempt,
   return (unsigned)d;
 }
 
+bool reg_retryable_status(long st) {
+  return retryable_status(st);
+}
+
+void reg_backoff(oci_registry *r, unsigned attempt, const reg_resp *p) {
+  sleep_ms(r, backoff_ms(r, attempt, p));
+}
+
 static bool ok_status(long st, const long *ok_also) {
   if (is_success(st)) return true;
   for (; ok_also && *ok_also; ok_also++)
@@ -886,8 +894,10 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   oci_registry *r = calloc(1, sizeof *r);
   if (!r) return reg_nomem(err);
   oci_registry_options_init(&r->o);
-  if (o && o->version >= 2)
+  if (o && o->version >= 3)
     r->o = *o;
+  else if (o && o->version == 2) /* ends before blob_cache */
+    memcpy(&r->o, o, offsetof(oci_registry_options, blob_cache));
   else if (o) /* a version 1 struct ends before helper_timeout_ms and jobs */
     memcpy(&r->o, o, offsetof(oci_registry_options, helper_timeout_ms));
   if (!r->o.connect_timeout_s) r->o.connect_timeout_s = 30;
@@ -944,6 +954,14 @@ int oci_registry_new(const char *host, const oci_registry_options *o,
   /* the copies are the ones used; do not keep the caller's pointers */
   r->o.username = r->o.password = r->o.ca_file = r->o.user_agent = NULL;
   r->o.auth_file = NULL;
+  if (!fail && r->o.blob_cache) {
+    if ((rc = reg_bcache_open(r->o.blob_cache, &r->bcache, err))) {
+      oci_registry_free(r);
+      return rc;
+    }
+    r->owns_bcache = true;
+  }
+  r->o.blob_cache = NULL;
   if (fail) {
     oci_registry_free(r);
     return reg_nomem(err);
@@ -965,7 +983,8 @@ oci_registry *reg_clone(const oci_registry *r) {
   c->basic = r->basic;
   c->share = r->share;
   c->cancel = r->cancel;
-  c->caps = r->caps; /* what a worker learns, the client knows */
+  c->caps = r->caps;     /* what a worker learns, the client knows */
+  c->bcache = r->bcache; /* shared; r closes it */
   bool fail = false;
   c->host = dup_or_null(r->host, &fail);
   c->api_host = dup_or_null(r->api_host, &fail);
@@ -1018,6 +1037,7 @@ void reg_last_move(oci_registry *r, oci_registry *w) {
 
 void oci_registry_free(oci_registry *r) {
   if (!r) return;
+  if (r->owns_bcache) (void)reg_bcache_close(r->bcache);
   if (r->curl) curl_easy_cleanup(r->curl);
   reg_auth_free(r);
   free(r->host);

@@ -512,6 +512,13 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
       return rc;
     if (mounted) return OCI_OK;
   }
+  /* then from the repositories of dst's host that the blob-location
+     cache names */
+  bool mounted = false;
+  if ((rc = reg_mount_known(dst, dst_repo, b->digest,
+                            src == dst ? src_repo : NULL, &mounted, err)) ||
+      mounted)
+    return rc;
   /* through a verified temporary file: the upload starts only once the
      content is known to be right */
   FILE *f = tmpfile();

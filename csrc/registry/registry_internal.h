@@ -62,6 +62,10 @@ struct oci_registry {
   /* the capabilities learnt: own_caps, or the parent client's (a worker) */
   reg_caps own_caps;
   reg_caps *caps;
+  /* the blob-location cache (options.blob_cache; NULL: none), shared with
+     the clones; the client that opened it closes it */
+  struct reg_bcache *bcache;
+  bool owns_bcache;
 };
 
 /* Response headers the client reads (NULL when absent; owned by the
@@ -126,6 +130,12 @@ char *reg_dupn(const char *s, size_t n);
 /* Appends n bytes of src to the growing buffer *buf (*len used, *cap
    allocated), kept NUL-terminated; -1 when out of memory (*buf intact). */
 int reg_append(char **buf, size_t *len, size_t *cap, const void *src, size_t n);
+
+/* Whether reg_do would retry an answer with this status (429, 5xx but 501
+   and 505), and its pause before retry number attempt (0 first; the
+   answer's Retry-After counts): for callers that retry by themselves. */
+bool reg_retryable_status(long st);
+void reg_backoff(oci_registry *r, unsigned attempt, const reg_resp *p);
 
 /* reg_do for a request whose answer only matters by its status. */
 int reg_call(oci_registry *r, const reg_req *q, oci_error *err);
@@ -197,6 +207,41 @@ bool reg_same_host(const char *a, const char *b);
    shortened in its middle when the whole would not fit the message. */
 int reg_fail(oci_error *err, int code, const char *method, const char *url,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- blob-location cache (blob_cache.c) ---------------------------------- */
+
+/* Bounds of the cache: locations kept per digest and in all, and the
+   largest file read (a larger one is taken as empty). */
+#define REG_BCACHE_PER_DIGEST 4
+#define REG_BCACHE_MAX 4096
+#define REG_BCACHE_FILE_MAX (4 << 20)
+
+typedef struct reg_bcache reg_bcache;
+/* The cache of the file at path (its entries when it is a good cache
+   file, else empty); fails only when out of memory. */
+int reg_bcache_open(const char *path, reg_bcache **out, oci_error *err);
+/* Records that host/repo has blob digest (the newest location); invalid
+   strings are ignored. Thread-safe, as the two below. NULL c: nothing. */
+void reg_bcache_note(reg_bcache *c, const char *host, const char *repo,
+                     const char *digest);
+/* Drops the location (a mount from it was refused). */
+void reg_bcache_forget(reg_bcache *c, const char *host, const char *repo,
+                       const char *digest);
+/* Up to max repositories of host known to hold digest, newest first, but
+   skip1 and skip2 (may be NULL): malloc'd copies in out, their count. */
+size_t reg_bcache_sources(reg_bcache *c, const char *host, const char *digest,
+                          const char *skip1, const char *skip2, char **out,
+                          size_t max);
+/* Saves (when changed: merged with the file as it is now, written
+   atomically, mode 0600) and frees; -1 when the file could not be
+   written. NULL c: 0. */
+int reg_bcache_close(reg_bcache *c);
+/* Tries to mount blob digest into repo from the repositories of r's host
+   that the cache knows (at most 3, never skip); *mounted tells. A refused
+   or failed mount only drops that location; OCI_ENOMEM and OCI_ECANCELED
+   are returned. */
+int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
+                    const char *skip, bool *mounted, oci_error *err);
 
 /* ---- parallel transfers (registry_pool.c) -------------------------------- */
 

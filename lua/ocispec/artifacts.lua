@@ -41,7 +41,7 @@ local CONNECT_KEYS = {
   "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries",
   "retry_delay_ms", "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit",
   "chunk_size", "user_agent", "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "progress",
-  "allow_cross_host_auth", "allow_insecure_realm",
+  "allow_cross_host_auth", "allow_insecure_realm", "blob_cache",
 }
 
 local function known(...)

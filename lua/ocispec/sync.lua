@@ -11,7 +11,60 @@ local tags_lib = require "ocispec.tags"
 
 local M = {}
 
-local SYNC_KEYS = { filter = true, semver = true, src = true, dst = true, scoped = true }
+local SYNC_KEYS = { filter = true, semver = true, src = true, dst = true, scoped = true, referrers = true }
+
+--- How deep a referrers graph is followed (a referrer's referrers...), and
+-- how many referrers one image may bring (more: that tag fails).
+M.REFERRERS_DEPTH = 8
+M.REFERRERS_MAX = 10000
+
+-- Copies the referrers graph of the image ref (a tag or digest) of
+-- cs:src_repo to cd:dst_repo, as `copy --referrers` does (the referrers
+-- API, or the tag schema fallback, at each side): each referrer, then its
+-- own, to REFERRERS_DEPTH, each once; one the destination has already (a
+-- HEAD) is not copied again, but its referrers are still followed. ->
+-- the count copied, or nil, message, err.
+local function copy_referrers(cs, src_repo, cd, dst_repo, ref)
+  local digest = ref
+  if not ref:find(":", 1, true) then
+    local d, msg, err = cs:head_manifest(src_repo, ref)
+    if d == false then return util.fail("registry", ("%s:%s: no such manifest"):format(src_repo, ref)) end
+    if not d then return nil, msg, err end
+    digest = d:digest()
+  end
+  local seen, n, count = { [digest] = true }, 0, 0
+  local function walk(d, level)
+    if level > M.REFERRERS_DEPTH then return true end
+    local idx, msg, err = cs:referrers(src_repo, d)
+    if not idx then return nil, msg, err end
+    for _, r in ipairs(idx:manifests()) do
+      local rd = r:digest()
+      if not seen[rd] then
+        seen[rd] = true
+        n = n + 1
+        if n > M.REFERRERS_MAX then
+          return util.fail("too_big", ("referrers of %s: more than %d"):format(digest, M.REFERRERS_MAX))
+        end
+        local there
+        there, msg, err = cd:head_manifest(dst_repo, rd)
+        if there == nil then return nil, msg, err end
+        if not there then
+          local ok
+          ok, msg, err = cs:copy(src_repo, rd, cd, dst_repo)
+          if not ok then return nil, msg, err end
+          count = count + 1
+        end
+        local ok
+        ok, msg, err = walk(rd, level + 1)
+        if not ok then return nil, msg, err end
+      end
+    end
+    return true
+  end
+  local ok, msg, err = walk(digest, 1)
+  if not ok then return nil, msg, err end
+  return count
+end
 
 -- opts without the sync keys, the side's own table laid over the rest.
 local function side(opts, name)
@@ -26,12 +79,21 @@ end
 -- Copies each of `refs` (tags or digests) of cs:src_repo to cd:dst_repo
 -- unless the destination has the same digest, `jobs` images at once
 -- (client:sync_refs); records each under `name(ref)` in out.copied /
--- out.skipped / out.failed. nil, message, err: the progress callback
--- canceled.
-local function sync_refs(cs, src_repo, cd, dst_repo, refs, out, name)
+-- out.skipped / out.failed. With referrers, each image copied or skipped
+-- then gets its referrers (counted in out.referrers; a failure there makes
+-- the tag a failure). nil, message, err: the progress callback canceled.
+local function sync_refs(cs, src_repo, cd, dst_repo, refs, out, name, referrers)
   local res, msg, err = cs:sync_refs(src_repo, refs, cd, dst_repo)
   if not res then return nil, msg, err end
   for _, r in ipairs(res) do
+    if referrers and r.result ~= "failed" then
+      local n, rmsg, rerr = copy_referrers(cs, src_repo, cd, dst_repo, r.reference)
+      if n then
+        out.referrers = out.referrers + n
+      else
+        r = { reference = r.reference, result = "failed", message = "referrers: " .. rmsg, err = rerr }
+      end
+    end
     if r.result == "copied" then
       out.copied[#out.copied + 1] = name(r.reference)
     elseif r.result == "skipped" then
@@ -62,20 +124,27 @@ end
 --- Copies the tags of `src` ("host/repo") to `dst` ("host/repo").
 -- Options: `filter` (a POSIX extended regular expression: only the tags it
 -- matches), `semver` (a semantic-version range, `ocispec.tags.semver_range`:
--- only the tags inside it; with `filter`, both must hold), `src` and `dst`
--- (connection options of one side, laid over the others), and the
--- connection options of `registry.connect`.
+-- only the tags inside it; with `filter`, both must hold), `referrers`
+-- (`true`: also copy the referrers graph of each image copied or skipped:
+-- its signatures, SBOMs and other artifacts, and theirs, through the
+-- referrers API or the tag schema fallback; those the destination has
+-- cost a HEAD), `src` and `dst` (connection options of one side, laid over
+-- the others), and the connection options of `registry.connect`.
 -- @tparam string src
 -- @tparam string dst
 -- @tparam[opt] table opts
 -- @return `{copied = {tag,...}, skipped = {tag,...}, failed = {{tag=,
--- message=, err=},...}}` (in tag order), or nil, message, err when the
--- repositories cannot be listed or reached
+-- message=, err=},...}, referrers = N}` (in tag order; N: referrers
+-- copied), or nil, message, err when the repositories cannot be listed or
+-- reached
 function M.sync(src, dst, opts)
   local reg = require "ocispec.registry"
   opts = opts or {}
   if type(opts) ~= "table" then error("bad argument #3 to 'sync' (options must be a table)", 2) end
   if opts.scoped ~= nil then error('unknown option "scoped" (sync_list only)', 2) end
+  if opts.referrers ~= nil and type(opts.referrers) ~= "boolean" then
+    error("bad argument #3 to 'sync' (option 'referrers' must be a boolean)", 2)
+  end
   local rs, msg, err = reg.parse_reference(src)
   if not rs then return nil, msg, err end
   local rd
@@ -99,10 +168,11 @@ function M.sync(src, dst, opts)
   end
   local tags
   tags, msg, err = select_tags(cs, rs.repository, opts.filter, opts.semver)
-  local out = { copied = {}, skipped = {}, failed = {} }
+  local out = { copied = {}, skipped = {}, failed = {}, referrers = 0 }
   local done = tags
   if tags then
-    done, msg, err = sync_refs(cs, rs.repository, cd, rd.repository, tags, out, function(t) return t end)
+    done, msg, err = sync_refs(cs, rs.repository, cd, rd.repository, tags, out, function(t) return t end,
+      opts.referrers)
   end
   cs:close()
   cd:close()
@@ -186,14 +256,15 @@ end
 -- password=}, ["tls-verify"] = false, ["plain-http"] = true}`. Each
 -- repository goes to `dst/<last path component>` (skopeo's naming), or
 -- with `scoped = true` to `dst/<host>/<repo>`. The whole list is checked
--- before anything is contacted. Options: `scoped`, `src` and `dst`
+-- before anything is contacted. Options: `scoped`, `referrers` (as
+-- `sync`'s), `src` and `dst`
 -- connection options laid over the rest, and those of `registry.connect`
 -- (a registry's own entry is laid over `src`).
 -- @tparam table list
 -- @tparam string dst
 -- @tparam[opt] table opts
 -- @return `{copied = {ref,...}, skipped = {ref,...}, failed = {{tag=ref,
--- message=, err=},...}}` with each `ref` the source "host/repo:tag" (or
+-- message=, err=},...}, referrers = N}` with each `ref` the source "host/repo:tag" (or
 -- "@digest"), or nil, message, err (a malformed list, an unreachable
 -- destination)
 function M.sync_list(list, dst, opts)
@@ -204,6 +275,9 @@ function M.sync_list(list, dst, opts)
   if opts.filter ~= nil or opts.semver ~= nil then
     local key = opts.filter ~= nil and "filter" or "semver"
     error('unknown option "' .. key .. '" (sync only; the list selects tags)', 2)
+  end
+  if opts.referrers ~= nil and type(opts.referrers) ~= "boolean" then
+    error("bad argument #3 to 'sync_list' (option 'referrers' must be a boolean)", 2)
   end
   for host, e in pairs(list) do
     local why = check_entry(host, e)
@@ -217,7 +291,7 @@ function M.sync_list(list, dst, opts)
   local prefix = dst:match("^[^/]+/(.*)$")
   local cd, msg, err = reg.connect(rd.host, side(opts, "dst"))
   if not cd then return nil, msg, err end
-  local out = { copied = {}, skipped = {}, failed = {} }
+  local out = { copied = {}, skipped = {}, failed = {}, referrers = 0 }
   local function record_failure(what, m, e) out.failed[#out.failed + 1] = { tag = what, message = m, err = e } end
   for _, host in ipairs(sorted_keys(list)) do
     local e = list[host]
@@ -281,7 +355,7 @@ function M.sync_list(list, dst, opts)
         for _, r in ipairs(sel.range) do
           for _, t in ipairs(assert(tags_lib.filter_semver(listed() or {}, r))) do add(t) end
         end
-        local done, smsg, serr = sync_refs(cs, repo, cd, dst_repo, refs, out, name)
+        local done, smsg, serr = sync_refs(cs, repo, cd, dst_repo, refs, out, name, opts.referrers)
         if not done then
           cs:close()
           cd:close()

@@ -1372,7 +1372,7 @@ function M.copy(src, dst, opts)
     "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries", "retry_delay_ms",
     "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit", "chunk_size", "user_agent",
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
-    "referrers",
+    "referrers", "blob_cache",
   }, "copy")
   local rs, msg, err = parsed(src)
   if not rs then return nil, msg, err end

@@ -27,6 +27,17 @@ with GET /_proxy/config?KEY=VALUE&... (every call starts from no faults):
                   (cut_times times): the registry holds part of the chunk
   cut_upload_at=N the same for the PATCH whose Content-Range holds byte N of
                   the blob: it forwards the bytes before N only
+  cut_put=N       an upload PUT with a body of more than N bytes forwards
+                  its first N as a PATCH of the same upload (Content-Range
+                  0-(N-1), no digest=): the registry keeps them, as one that
+                  stores a PUT's body while it arrives; then closes the
+                  client's connection without an answer (cut_times times):
+                  a monolithic PUT cut mid-body
+  lose_put=K      the Kth upload PUT since this configure call (1: the
+                  first) is forwarded whole, then its answer is lost: the
+                  client's connection closes without one, or with
+                  put_status=CODE it gets CODE (an UNKNOWN error body)
+                  instead of the registry's answer (which stored the blob)
   no_mount=1      a POST .../blobs/uploads/?mount=&from= is forwarded without
                   mount and from: the registry opens an upload session (202)
                   as one without cross-repository mount does
@@ -94,8 +105,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.clear()
                 FAULTS.update(q)
+                FAULTS["puts"] = 0
                 if "cut_after" in q or "stall_ms" in q or "cut_upload" in q \
-                        or "cut_upload_at" in q:
+                        or "cut_upload_at" in q or "cut_put" in q:
                     FAULTS["cuts_left"] = int(q.get("cut_times", "1"))
             body = b"ok"
         else:
@@ -179,6 +191,42 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                     FAULTS["cuts_left"] -= 1
                     STATS["cuts"] += 1
                     cut_up = at
+        lose = False
+        if method == "PUT" and is_upload:
+            with LOCK:
+                FAULTS["puts"] = FAULTS.get("puts", 0) + 1
+                lose = str(FAULTS["puts"]) == faults.get("lose_put")
+        cut_put = None
+        if method == "PUT" and is_upload and faults.get("cut_put") is not None and body:
+            at = int(faults["cut_put"])
+            with LOCK:
+                if FAULTS.get("cuts_left", 0) > 0 and at < len(body):
+                    FAULTS["cuts_left"] -= 1
+                    STATS["cuts"] += 1
+                    cut_put = at
+        if cut_put is not None:
+            # the first bytes reach the registry's session as a PATCH
+            if cut_put:
+                upath, _, uquery = path.partition("?")
+                q = [(k, v) for k, v in urllib.parse.parse_qsl(uquery, keep_blank_values=True)
+                     if k != "digest"]
+                ppath = upath + ("?" + urllib.parse.urlencode(q) if q else "")
+                h = {k: v for k, v in headers.items()
+                     if k.lower() not in ("content-range", "content-length")}
+                h["Content-Range"] = "0-%d" % (cut_put - 1)
+                h["Content-Length"] = str(cut_put)
+                conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=60)
+                conn.request("PATCH", ppath, body=body[:cut_put], headers=h)
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
+                loc = resp.getheader("Location") or ""
+                if "/blobs/uploads/" in loc:
+                    lu = urllib.parse.urlsplit(loc)
+                    with LOCK:
+                        NEWEST[lu.path] = lu.query
+            self.close_connection = True
+            return
         if cut_up is not None:
             start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
             body = body[:cut_up]
@@ -212,6 +260,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 with LOCK:
                     ACTIVE[kind] -= 1
         if cut_up is not None:
+            self.close_connection = True
+            return
+        if lose and faults.get("put_status"):
+            msg = b'{"errors":[{"code":"UNKNOWN","message":"injected failure after the commit"}]}'
+            self.send_response(int(faults["put_status"]))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(msg)))
+            self.end_headers()
+            self.wfile.write(msg)
+            return
+        if lose:
             self.close_connection = True
             return
         status, reason = resp.status, resp.reason

@@ -153,14 +153,26 @@ typedef struct oci_registry_options {
      failure only stops new ones: those under way finish, or keep what they
      received for a resumed download). */
   unsigned jobs;
+  /** (version 3) The blob-location cache file (JSON; see
+     oci_registry_blob_cache_default_path), or NULL for none: where blobs
+     were seen (pushed, pulled, found by HEAD, mounted) as digest ->
+     (host, repository), read when the client is made and written back
+     (merged, atomically, mode 0600) by oci_registry_free. A push or copy
+     that lacks a blob in its repository first mounts it (POST
+     ?mount=&from=) from a repository of the same host that the cache
+     names, never across hosts; a refused mount (202) drops that entry and
+     the blob is uploaded. A missing, corrupt or hostile file is taken as
+     empty; entries are bounded (4 per digest, 4096 in all). */
+  const char *blob_cache;
 } oci_registry_options;
 
 /** Largest oci_registry_options.jobs (more is OCI_EINVAL). */
 #define OCI_REGISTRY_JOBS_MAX 64
 
 /** The version of oci_registry_options this library knows (1: without
-   helper_timeout_ms and jobs, which then take their defaults). */
-#define OCI_REGISTRY_OPTIONS_VERSION 2
+   helper_timeout_ms and jobs, which then take their defaults; 2: without
+   blob_cache). */
+#define OCI_REGISTRY_OPTIONS_VERSION 3
 /** The defaults (every member named here; the others 0). */
 #define OCI_REGISTRY_OPTIONS_INIT                                              \
   {                                                                            \
@@ -180,8 +192,16 @@ OCI_API void oci_registry_options_init(oci_registry_options *o);
    *out is the caller's: free it with oci_registry_free. */
 OCI_API int oci_registry_new(const char *host, const oci_registry_options *o,
                              oci_registry **out, oci_error *err);
-/** Frees the client (NULL is a no-op). */
+/** Frees the client (NULL is a no-op), saving its blob-location cache
+   (options.blob_cache) first; a cache that cannot be written is left as
+   it was (a cache: no error). */
 OCI_API void oci_registry_free(oci_registry *r);
+
+/** The default blob-location cache file:
+   $XDG_CACHE_HOME/ocispec/blob-locations.json, else
+   $HOME/.cache/ocispec/blob-locations.json (OCI_EINVAL when neither is an
+   absolute path). *out is malloc'd: the caller free()s it. */
+OCI_API int oci_registry_blob_cache_default_path(char **out, oci_error *err);
 /** The host the client talks to (owned by r). */
 OCI_API const char *oci_registry_host(const oci_registry *r);
 
@@ -373,7 +393,13 @@ typedef ssize_t (*oci_registry_source_fn)(void *ud, void *buf, size_t cap,
    registry holds (Range: 0-N, at most those sent, else OCI_EREGISTRY) and
    its Location, and the upload continues from byte N+1, up to retries
    times per blob; a 404 there (the session lost) starts a new session from
-   byte 0. This function's own source does not seek: not resumed. */
+   byte 0. The closing PUT is not replayed blindly either: when its answer
+   is lost (network, 429/5xx, 404) a HEAD of the blob says whether it
+   landed (with size: done, nothing sent again, retries or not); else the
+   upload URL's status says what the registry kept of a monolithic PUT cut
+   mid-body, and the rest goes in one PATCH (or a new session from byte 0).
+   This function's own source does not seek: not resumed (the HEAD still
+   applies). */
 OCI_API int oci_registry_push_blob(oci_registry *r, const char *repo,
                                    const char *digest, int64_t size,
                                    oci_registry_source_fn source, void *ud,

@@ -127,11 +127,16 @@ path component> (--scoped: DST_PREFIX/<host>/<repo>).
                         (">=1.2 <2", "^1.4", "~2.1", "1.x", "1.0 - 1.4")
   --list FILE           the images to mirror (YAML or JSON)
   --scoped              with --list: keep the source host and path
+  --referrers           also copy the referrers graph of each image copied
+                        or skipped (signatures, SBOMs: the referrers API or
+                        the tag schema fallback), as copy --referrers does;
+                        one the destination has costs a HEAD
   per-side connection options as copy's: --src-plain-http, --dest-creds
   USER:PASS, --src-authfile FILE, ... (a plain option applies to both)
 ]==] .. remote.help,
   function(args, out)
-    local spec = { ["--filter"] = "value", ["--semver"] = "value", ["--list"] = "value", ["--scoped"] = "flag" }
+    local spec = { ["--filter"] = "value", ["--semver"] = "value", ["--list"] = "value", ["--scoped"] = "flag",
+                   ["--referrers"] = "flag" }
     for k, v in pairs(remote.side_opts) do spec[k] = v end
     local opts, pos = remote.opts(args, spec)
     if opts.list then
@@ -162,6 +167,7 @@ path component> (--scoped: DST_PREFIX/<host>/<repo>).
     local conn = remote.connection(opts)
     conn.progress = nil
     conn.src, conn.dst = remote.side_connection(opts, "src"), remote.side_connection(opts, "dest")
+    conn.referrers = opts.referrers or nil
     local r, msg, err
     if opts.list then
       conn.scoped = opts.scoped or nil
@@ -175,7 +181,8 @@ path component> (--scoped: DST_PREFIX/<host>/<repo>).
       local function arr(t) return setmetatable(t, #t == 0 and oci.empty_array_mt() or nil) end
       local failed = {}
       for _, f in ipairs(r.failed) do failed[#failed + 1] = { tag = f.tag, message = f.message } end
-      out:write(oci.json.encode({ copied = arr(r.copied), skipped = arr(r.skipped), failed = arr(failed) }), "\n")
+      out:write(oci.json.encode({ copied = arr(r.copied), skipped = arr(r.skipped), failed = arr(failed),
+                                  referrers = opts.referrers and r.referrers or nil }), "\n")
     else
       for _, t in ipairs(r.copied) do out:write("copied ", remote.printable(t), "\n") end
       for _, t in ipairs(r.skipped) do
@@ -184,7 +191,8 @@ path component> (--scoped: DST_PREFIX/<host>/<repo>).
       for _, f in ipairs(r.failed) do
         io.stderr:write(("ocispec sync: %s: %s\n"):format(remote.printable(f.tag), remote.printable(f.message)))
       end
-      out:write(("%d copied, %d skipped, %d failed\n"):format(#r.copied, #r.skipped, #r.failed))
+      out:write(("%d copied, %d skipped, %d failed%s\n"):format(#r.copied, #r.skipped, #r.failed,
+        opts.referrers and (", %d referrer(s) copied"):format(r.referrers) or ""))
     end
     return #r.failed > 0 and 1 or 0
   end)

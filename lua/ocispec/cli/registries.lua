@@ -13,6 +13,7 @@ local REMOTE_OPTS = {
   ["--plain-http"] = "flag", ["--tls-verify"] = "value", ["--insecure"] = "flag", ["--ca-file"] = "value",
   ["--username"] = "value", ["--password"] = "value", ["--password-stdin"] = "flag", ["--auth-file"] = "value",
   ["--timeout"] = "value", ["--quiet"] = "flag", ["--json"] = "flag",
+  ["--blob-cache"] = "value", ["--no-blob-cache"] = "flag",
 }
 local REMOTE_ALIASES = { ["-q"] = "--quiet", ["-u"] = "--username", ["-p"] = "--password", ["-j"] = "--jobs" }
 -- push, pull and copy: blobs moved at once
@@ -37,6 +38,12 @@ Connection options:
   --timeout SECONDS     connect timeout, and the time a transfer may move
                         less than 1 KiB/s before it is dropped (default
                         30 and 60)
+  --blob-cache FILE     the blob-location cache (where blobs were seen, for
+                        cross-repository mounts; default
+                        $OCISPEC_BLOB_CACHE, else
+                        $XDG_CACHE_HOME/ocispec/blob-locations.json or
+                        ~/.cache/ocispec/blob-locations.json)
+  --no-blob-cache       none (also OCISPEC_BLOB_CACHE=off)
 Credentials go only to the registry's own scheme, host and port (an upload
 or a redirect elsewhere gets none), and to a token service over https (or
 plain http on the registry's own host when --plain-http).
@@ -157,6 +164,19 @@ local function connection(opts)
     o.jobs = j
   end
   o.progress = progress_reporter(opts.quiet or opts.json)
+  -- the blob-location cache: on by default (as skopeo's blob-info cache)
+  if opts.blob_cache and opts.no_blob_cache then fail(2, "--blob-cache and --no-blob-cache exclude each other") end
+  if opts.blob_cache == "" then fail(2, "--blob-cache takes a file") end
+  local env = os.getenv("OCISPEC_BLOB_CACHE")
+  if opts.no_blob_cache then
+    o.blob_cache = false
+  elseif opts.blob_cache then
+    o.blob_cache = opts.blob_cache
+  elseif env == "off" or env == "" then
+    o.blob_cache = false
+  else
+    o.blob_cache = env or true
+  end
   return o
 end
 
