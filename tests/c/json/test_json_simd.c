@@ -305,12 +305,53 @@ static void test_whitespace_runs(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The reader's inline string path (scan_str) keeps max_string: a string of
+   every length up to MAXLEN, as a key and as a value, with the limit one
+   below its length (refused, ETOOBIG at the string's first byte), at its
+   length and above (accepted), whether the string ends inside the first
+   16-byte step, after several, or near the end of the buffer. */
+static void test_read_max_string_every_length(void **state) {
+  (void)state;
+  char json[256], body[MAXLEN + 1];
+  size_t cases = 0;
+  for (size_t len = 0; len <= MAXLEN; len++) {
+    for (size_t i = 0; i < len; i++)
+      body[i] = (char)('a' + i % 26);
+    for (int as_key = 0; as_key < 2; as_key++)
+      for (int pad = 0; pad < 2; pad++) {
+        /* pad: 20 bytes of whitespace after the string, so that the
+           16-byte step has room; else the document ends 2-3 bytes later */
+        int n = as_key ? snprintf(json, sizeof json, "{\"%.*s\":1%s}", (int)len,
+                                  body, pad ? "                    " : "")
+                       : snprintf(json, sizeof json, "[\"%.*s\"%s]", (int)len,
+                                  body, pad ? "                    " : "");
+        for (size_t lim = len ? len - 1 : 0; lim <= len + 1; lim++) {
+          oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+          po.max_string = lim ? lim : 1; /* 0 means the default */
+          char *buf = exact(json, (size_t)n);
+          oci_error err;
+          int rc = oci_json_check(buf, (size_t)n, &po, &err);
+          free(buf);
+          if (len > po.max_string) {
+            assert_int_equal(rc, OCI_ETOOBIG);
+            assert_non_null(strstr(err.message, "exceeds the limit"));
+            assert_int_equal(err.offset, 2);
+          } else if (rc)
+            fail_msg("len %zu limit %zu: %s", len, po.max_string, err.message);
+          cases++;
+        }
+      }
+  }
+  printf("%zu cases\n", cases);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
       cmocka_unit_test(test_read_string_errors_every_offset),
       cmocka_unit_test(test_write_strings_every_offset),
       cmocka_unit_test(test_whitespace_runs),
+      cmocka_unit_test(test_read_max_string_every_length),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
