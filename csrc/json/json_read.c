@@ -18,6 +18,10 @@
 #include "schema/utf8.h"
 #include "swar.h"
 
+/* Kept out of line: read_value stays a small dispatcher (each function
+   inlined into it added to the registers it saved on every call). */
+#define COLD_PATH __attribute__((noinline))
+
 typedef struct seg {
   const char *key; /* NULL for an array index */
   size_t len;
@@ -720,7 +724,7 @@ static irange kind_range(oci_kind k) {
   }
 }
 
-static int read_integer(reader *r, oci_kind k, void *dst) {
+static COLD_PATH int read_integer(reader *r, oci_kind k, void *dst) {
   const char *s = r->p;
   if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
     return type_error(r, "integer");
@@ -769,7 +773,7 @@ out_of_range:
 }
 
 /* strtod with a '.' decimal point whatever the C locale. */
-static int read_double(reader *r, double *dst) {
+static COLD_PATH int read_double(reader *r, double *dst) {
   const char *s = r->p;
   if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
     return type_error(r, "number");
@@ -980,7 +984,7 @@ static int raw_value(reader *r) {
 }
 
 /* A raw value as compact text in the arena. */
-static int read_raw(reader *r, char **out) {
+static COLD_PATH int read_raw(reader *r, char **out) {
   size_t base = r->raw.len;
   int rc = raw_value(r);
   if (rc) return rc;
@@ -1006,7 +1010,20 @@ typedef union elem_tmp {
   oci_array a;
 } elem_tmp;
 
-static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
+/* Append one element of size n (<= sizeof(elem_tmp)) to r->stack: the
+   whole union is copied, a fixed size the compiler inlines, and the length
+   moves by n (was an oci_buf_append call and a memcpy call per element). */
+static inline bool stack_push(reader *r, const elem_tmp *t, size_t n) {
+  oci_buf *b = &r->stack;
+  if (b->cap - b->len < sizeof *t && !oci_buf_reserve(b, sizeof *t))
+    return false;
+  memcpy(b->data + b->len, t, sizeof *t);
+  b->len += n;
+  return true;
+}
+
+static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
+                                oci_array *dst) {
   if (r->p >= r->end || *r->p != '[') return type_error(r, "array");
   int rc = enter(r);
   if (rc) return rc;
@@ -1021,13 +1038,15 @@ static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
     push_index(r, n);
-    if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
+    if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"')
+      rc = read_string(r, &tmp.s, NULL, false); /* the common element */
+    else if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(el->kind));
     else
       rc = read_value(r, el, &tmp);
     r->npath--;
     if (rc) return rc;
-    oci_buf_append(&r->stack, (const char *)&tmp, el->size);
+    if (!stack_push(r, &tmp, el->size)) return nomem(r);
     n++;
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
@@ -1060,7 +1079,7 @@ done:
 }
 
 /* Maps (and sets): keys in input order, duplicates refused. */
-static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
+static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
@@ -1162,10 +1181,10 @@ out:
    words, are compared with each field's: no memcmp for keys of up to 16
    bytes, and for longer ones only on the candidate that matched both. */
 static const oci_field *match_field(const reader *r, const oci_type *t,
-                                    const char *k, size_t n, size_t *hint) {
+                                    const oci_field_fast *ff, const char *k,
+                                    size_t n, size_t *hint) {
   size_t nf = t->nfields;
 #if OCI_SWAR
-  const oci_field_fast *ff = oci_type_fast(t);
   if (ff && nf && r->key_in_input && r->end - k >= 8) {
     uint64_t kh = load8(k), kt;
     if (n >= 8)
@@ -1186,6 +1205,7 @@ static const oci_field *match_field(const reader *r, const oci_type *t,
   }
 #else
   (void)r;
+  (void)ff;
 #endif
   for (size_t i = 0; i < nf; i++) {
     size_t j = *hint + i;
@@ -1210,6 +1230,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (!o) return nomem(r);
   o->arena = r->arena;
   size_t hint = 0, nextra = 0, base = r->stack.len;
+  const oci_field_fast *ff = oci_type_fast(t); /* once per object */
   keyset ks;
   keyset_init(&ks);
   skip_ws(r);
@@ -1222,7 +1243,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     size_t klen;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
-    const oci_field *f = match_field(r, t, k, klen, &hint);
+    const oci_field *f = match_field(r, t, ff, k, klen, &hint);
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {
@@ -1231,7 +1252,11 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         goto out;
       }
       push_key(r, f->key, f->key_len);
-      if (r->p < r->end && *r->p == 'n') {
+      if (f->vt->kind == OCI_K_STRING && r->p < r->end && *r->p == '"') {
+        /* the common member, without read_value's dispatch */
+        rc = read_string(r, (char **)((char *)o + f->offset), NULL, false);
+        o->nulls &= ~bit;
+      } else if (r->p < r->end && *r->p == 'n') {
         if (f->flags & OCI_F_REQUIRED) {
           rc = fail_at(r, r->p, OCI_ETYPE,
                        "required field \"%s\" must not be null", f->key);
