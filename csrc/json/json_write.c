@@ -136,6 +136,12 @@ static inline void write_fast_key(writer *w, const oci_field_fast *ff) {
   w->b.len += n;
 }
 
+/* A string value (NULL is written as ""). */
+static inline void write_str(writer *w, const char *s) {
+  if (!oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0))
+    w->bad = true;
+}
+
 static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   bool first = true;
   const oci_field_fast *fast = oci_type_fast(t);
@@ -151,6 +157,8 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
       write_key(w, f->key, f->key_len);
     if (o->nulls & bit)
       put(&w->b, "null", 4);
+    else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
+      write_str(w, *(char *const *)((const char *)o + f->offset));
     else
       write_value(w, f->vt, (const char *)o + f->offset);
   }
@@ -166,10 +174,16 @@ static void write_array(writer *w, const oci_vtype *vt, const oci_array *a) {
   bool first = true;
   open_container(w, '[');
   const char *item = a->items;
-  for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
-    member_sep(w, &first);
-    write_value(w, vt->elem, item);
-  }
+  if (vt->elem->kind == OCI_K_STRING) /* the common array, inline */
+    for (size_t i = 0; i < a->len; i++) {
+      member_sep(w, &first);
+      write_str(w, ((char *const *)a->items)[i]);
+    }
+  else
+    for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
+      member_sep(w, &first);
+      write_value(w, vt->elem, item);
+    }
   close_container(w, ']', first);
 }
 
@@ -193,12 +207,7 @@ static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
 
 static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   switch (vt->kind) {
-  case OCI_K_STRING: {
-    const char *s = *(char *const *)p;
-    if (!oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0))
-      w->bad = true;
-    break;
-  }
+  case OCI_K_STRING: write_str(w, *(char *const *)p); break;
   case OCI_K_BOOL:
     if (*(const bool *)p)
       put(&w->b, "true", 4);
