@@ -772,6 +772,32 @@ out_of_range:
                  len > 40 ? 40 : len, s, oci_kind_name(k));
 }
 
+/* The common shape inline: a non-negative integer of 1 to 18 digits, no
+   leading zero, not followed by '.', 'e', 'E' or a 19th digit, within the
+   kind's range. Anything else (a sign, a fraction, an exponent, a leading
+   zero, 19 digits or more, out of range, not a number) goes to
+   read_integer, which parses it again and reports it. */
+static inline int read_uint_fast(reader *r, oci_kind k, void *dst) {
+  const char *s = r->p, *p = s, *end = r->end;
+  uint64_t v = 0;
+  while (p < end && (unsigned char)(*p - '0') < 10 && p - s < 19)
+    v = v * 10 + (unsigned)(*p++ - '0');
+  size_t nd = (size_t)(p - s);
+  if (nd == 0 || nd >= 19 || (*s == '0' && nd > 1) ||
+      (p < end && (*p == '.' || *p == 'e' || *p == 'E')) ||
+      v > kind_range(k).max)
+    return read_integer(r, k, dst);
+  switch (k) {
+  case OCI_K_I32: *(int32_t *)dst = (int32_t)v; break;
+  case OCI_K_U16: *(uint16_t *)dst = (uint16_t)v; break;
+  case OCI_K_U32: *(uint32_t *)dst = (uint32_t)v; break;
+  case OCI_K_I64: *(int64_t *)dst = (int64_t)v; break;
+  default: *(uint64_t *)dst = v; break;
+  }
+  r->p = p;
+  return OCI_OK;
+}
+
 /* strtod with a '.' decimal point whatever the C locale. */
 static COLD_PATH int read_double(reader *r, double *dst) {
   const char *s = r->p;
@@ -1365,7 +1391,7 @@ static int read_value(reader *r, const oci_vtype *vt, void *dst) {
   case OCI_K_U16:
   case OCI_K_U32:
   case OCI_K_I64:
-  case OCI_K_U64: return read_integer(r, vt->kind, dst);
+  case OCI_K_U64: return read_uint_fast(r, vt->kind, dst);
   case OCI_K_DOUBLE: return read_double(r, (double *)dst);
   case OCI_K_RAW: return read_raw(r, (char **)dst);
   case OCI_K_OBJECT: return read_object(r, vt->object, (void **)dst);

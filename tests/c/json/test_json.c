@@ -342,6 +342,98 @@ static void test_integer_limits(void **state) {
   EXPECT_BAD(bad);
 }
 
+/* The reader's inline integer path (non-negative, 1-18 digits) at its
+   edges: every digit count 1..20 for 10^k - 1 and 10^k into u64 (the
+   expected value from strtoull, not the codec), the 18/19-digit boundary
+   where the general path takes over, each kind's maximum and one past it
+   (both paths must agree), and every byte that may end the digits. */
+static void test_integer_fast_path(void **state) {
+  (void)state;
+  char json[128], digits[32];
+  for (int k = 1; k <= 20; k++)
+    for (int plus = 0; plus < 2; plus++) {
+      /* k nines, or 1 followed by k zeros */
+      if (plus) {
+        digits[0] = '1';
+        memset(digits + 1, '0', (size_t)k);
+        digits[k + 1] = '\0';
+      } else {
+        memset(digits, '9', (size_t)k);
+        digits[k] = '\0';
+      }
+      errno = 0;
+      unsigned long long want = strtoull(digits, NULL, 10);
+      bool fits = errno != ERANGE;
+      snprintf(json, sizeof json, "{\"u64\":%s,\"req\":\"\"}", digits);
+      t_doc *d = NULL;
+      oci_error err;
+      int rc = parse_opts(json, strlen(json), NULL, &d, &err);
+      if (fits) {
+        if (rc) fail_msg("%s: %s", digits, err.message);
+        assert_true(d->u64 == want);
+        oci_free(d);
+      } else {
+        assert_int_equal(rc, OCI_ERANGE);
+        assert_string_equal(err.pointer, "/u64");
+      }
+    }
+  /* what may follow the digits: the value ends there, or it is not an
+     integer (a fraction or exponent), or malformed */
+  static const struct {
+    const char *tail;
+    int code;
+  } after[] = {{",\"req\":\"\"}", OCI_OK}, {" ,\"req\":\"\"}", OCI_OK},
+               {"\n}", OCI_EMISSING},      {"}", OCI_EMISSING},
+               {".5}", OCI_ETYPE},         {"e1}", OCI_ETYPE},
+               {"E+1}", OCI_ETYPE},        {"x}", OCI_ESYNTAX},
+               {"-1}", OCI_ESYNTAX}};
+  static const char *const nums[] = {"0", "7", "42", "65535",
+                                     "123456789012345678"};
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+    for (size_t j = 0; j < sizeof after / sizeof *after; j++) {
+      snprintf(json, sizeof json, "{\"u64\":%s%s", nums[i], after[j].tail);
+      t_doc *d = NULL;
+      oci_error err;
+      int rc = parse_opts(json, strlen(json), NULL, &d, &err);
+      if (rc != after[j].code)
+        fail_msg("%s: %s, expected %s (%s)", json, oci_status_name(rc),
+                 oci_status_name(after[j].code), err.message);
+      if (!rc) {
+        assert_true(d->u64 == strtoull(nums[i], NULL, 10));
+        oci_free(d);
+      }
+    }
+  /* leading zeros, whatever the digit count */
+  static const char *const lz[] = {"00", "01", "0123456789",
+                                   "000000000000000000001"};
+  for (size_t i = 0; i < sizeof lz / sizeof *lz; i++) {
+    snprintf(json, sizeof json, "{\"req\":\"\",\"u32\":%s}", lz[i]);
+    bad_case c = {json, 0, OCI_ESYNTAX, "/u32", "invalid number: leading zero",
+                  0,    0};
+    expect_bad_opts(&c, NULL);
+  }
+  /* every kind at its maximum and one past it */
+  static const struct {
+    const char *key, *max, *over;
+  } kinds[] = {{"i32", "2147483647", "2147483648"},
+               {"u16", "65535", "65536"},
+               {"u32", "4294967295", "4294967296"},
+               {"i64", "9223372036854775807", "9223372036854775808"},
+               {"u64", "18446744073709551615", "18446744073709551616"}};
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    snprintf(json, sizeof json, "{\"req\":\"\",\"%s\":%s}", kinds[i].key,
+             kinds[i].max);
+    roundtrip(json, NULL);
+    snprintf(json, sizeof json, "{\"req\":\"\",\"%s\":%s}", kinds[i].key,
+             kinds[i].over);
+    char ptr[8], msg[64];
+    snprintf(ptr, sizeof ptr, "/%s", kinds[i].key);
+    snprintf(msg, sizeof msg, "%s is out of range for", kinds[i].over);
+    bad_case c = {json, 0, OCI_ERANGE, ptr, msg, 0, 0};
+    expect_bad_opts(&c, NULL);
+  }
+}
+
 /* ---- doubles ------------------------------------------------------------- */
 
 static void test_doubles(void **state) {
@@ -1556,6 +1648,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_declaration),
       cmocka_unit_test(test_integer_limits),
+      cmocka_unit_test(test_integer_fast_path),
       cmocka_unit_test(test_doubles),
       cmocka_unit_test(test_string_escapes),
       cmocka_unit_test(test_string_errors),
