@@ -558,6 +558,16 @@ static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
     *k = d;
     *n = s.dec_len;
   }
+  /* `"key": value` and `"key":value`, the shapes of pretty and compact
+     output, without the whitespace skipper's calls */
+  const char *p = r->p;
+  if (r->end - p >= 3 && p[0] == ':') {
+    p += 1 + (p[1] == ' ');
+    if ((unsigned char)*p > ' ') {
+      r->p = p;
+      return OCI_OK;
+    }
+  }
   skip_ws(r);
   if (r->p >= r->end || *r->p != ':')
     return fail_at(r, r->p, OCI_ESYNTAX, "expected ':' after object key");

@@ -305,6 +305,50 @@ static void test_whitespace_runs(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The reader's shortcut after a key (`"key": value`, `"key":value`) and
+   everything it hands to the general path: more whitespace, whitespace
+   before the colon, no colon, the document ending 0-2 bytes after it.
+   Buffers of exact size (a read past the end is caught by ASan). */
+static void test_key_colon_shapes(void **state) {
+  (void)state;
+  static const struct {
+    const char *json;
+    int code;
+    size_t off; /* of the error */
+    const char *msg;
+  } cases[] = {
+      {"{\"os\":\"x\",\"architecture\":\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\": \"x\",\"architecture\": \"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\":  \"x\",\"architecture\":\t\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\" : \"x\",\"architecture\" :\n\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\": \r\n \"x\",\"architecture\":\"a\" }", OCI_OK, 0, NULL},
+      {"{\"os\" \"x\"}", OCI_ESYNTAX, 6, "expected ':' after object key"},
+      {"{\"os\"", OCI_ESYNTAX, 5, "expected ':' after object key"},
+      {"{\"os\":", OCI_ESYNTAX, 6, "unexpected end of input"},
+      {"{\"os\": ", OCI_ESYNTAX, 7, "unexpected end of input"},
+      {"{\"os\":x}", OCI_ESYNTAX, 6, "unexpected character 'x'"},
+      {"{\"os\": x}", OCI_ESYNTAX, 7, "unexpected character 'x'"},
+      {"{\"os\":\x01\"x\"}", OCI_ESYNTAX, 6, "unexpected byte 0x01"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc;
+    oci_error err;
+    oci_image_platform *p =
+        parse_platform(cases[i].json, strlen(cases[i].json), &rc, &err);
+    if (rc != cases[i].code)
+      fail_msg("%s: %s (%s)", cases[i].json, oci_status_name(rc), err.message);
+    if (!rc) {
+      assert_string_equal(p->os, "x");
+      oci_image_platform_free(p);
+      continue;
+    }
+    if (!strstr(err.message, cases[i].msg))
+      fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].json, err.message,
+               cases[i].msg);
+    assert_int_equal(err.offset, cases[i].off);
+  }
+}
+
 /* The reader's inline string path (scan_str) keeps max_string: a string of
    every length up to MAXLEN, as a key and as a value, with the limit one
    below its length (refused, ETOOBIG at the string's first byte), at its
@@ -352,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_write_strings_every_offset),
       cmocka_unit_test(test_whitespace_runs),
       cmocka_unit_test(test_read_max_string_every_length),
+      cmocka_unit_test(test_key_colon_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
