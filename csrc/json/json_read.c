@@ -233,7 +233,7 @@ static bool grow_path(reader *r) {
   return true;
 }
 
-static int enter(reader *r) {
+static inline __attribute__((always_inline)) int enter(reader *r) {
   if (++r->depth > r->max_depth)
     return fail_at(r, r->p, OCI_EDEPTH, "nesting deeper than %zu levels",
                    r->max_depth);
