@@ -536,8 +536,9 @@ static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
 }
 
 /* A key: points into the input when it has no escapes. */
-static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
-                    size_t *raw_len) {
+static inline __attribute__((always_inline)) int
+read_key(reader *r, const char **k, size_t *n, bool allow_nul,
+         size_t *raw_len) {
   if (r->p >= r->end || *r->p != '"') {
     if (r->p < r->end && *r->p == '}')
       return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in object");
@@ -891,8 +892,8 @@ static int raw_object(reader *r) {
   }
   for (;;) {
     const char *kstart = r->p;
-    const char *k;
-    size_t n, dup, klen_raw;
+    const char *k = NULL;
+    size_t n = 0, dup, klen_raw = 0;
     rc = read_key(r, &k, &n, true, &klen_raw);
     if (rc) goto out;
     rc = check_dup(r, &ks, kstart, k, n, count, &dup);
@@ -1131,8 +1132,8 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     goto done;
   }
   for (;;) {
-    const char *kstart = r->p, *k;
-    size_t klen, dup;
+    const char *kstart = r->p, *k = NULL;
+    size_t klen = 0, dup;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
     char *key = oci_arena_strndup(r->arena, k, klen);
@@ -1275,8 +1276,8 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     goto done;
   }
   for (;;) {
-    const char *kstart = r->p, *k;
-    size_t klen;
+    const char *kstart = r->p, *k = NULL;
+    size_t klen = 0;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
     const oci_field *f = match_field(r, t, ff, k, klen, &hint);
