@@ -21,6 +21,10 @@
 /* Kept out of line: read_value stays a small dispatcher (each function
    inlined into it added to the registers it saved on every call). */
 #define COLD_PATH __attribute__((noinline))
+/* Inlined whatever the compiler's size heuristics say: small steps taken
+   once or more per member, whose call and prologue cost more than they
+   do (measured with callgrind, see bench/README.md). */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 typedef struct seg {
   const char *key; /* NULL for an array index */
@@ -233,7 +237,7 @@ static bool grow_path(reader *r) {
   return true;
 }
 
-static inline __attribute__((always_inline)) int enter(reader *r) {
+static ALWAYS_INLINE int enter(reader *r) {
   if (++r->depth > r->max_depth)
     return fail_at(r, r->p, OCI_EDEPTH, "nesting deeper than %zu levels",
                    r->max_depth);
@@ -523,7 +527,8 @@ size_t oci_json_unescape(const char *body, size_t raw_len, char *out) {
 }
 
 /* Read a string value into the arena. */
-static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
+static ALWAYS_INLINE int read_string(reader *r, char **out, size_t *len,
+                                     bool allow_nul) {
   strspan s;
   int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;
@@ -536,9 +541,8 @@ static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
 }
 
 /* A key: points into the input when it has no escapes. */
-static inline __attribute__((always_inline)) int
-read_key(reader *r, const char **k, size_t *n, bool allow_nul,
-         size_t *raw_len) {
+static ALWAYS_INLINE int read_key(reader *r, const char **k, size_t *n,
+                                  bool allow_nul, size_t *raw_len) {
   if (r->p >= r->end || *r->p != '"') {
     if (r->p < r->end && *r->p == '}')
       return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in object");
