@@ -137,9 +137,10 @@ static inline void write_fast_key(writer *w, const oci_field_fast *ff) {
 }
 
 /* A string value (NULL is written as ""). */
-static inline void write_str(writer *w, const char *s) {
-  if (!oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0))
-    w->bad = true;
+static bool write_string_inline(oci_buf *b, const char *s, size_t n);
+static inline __attribute__((always_inline)) void write_str(writer *w,
+                                                            const char *s) {
+  if (!write_string_inline(&w->b, s ? s : "", s ? strlen(s) : 0)) w->bad = true;
 }
 
 static void write_object(writer *w, const oci_type *t, const oci_object *o) {
@@ -439,7 +440,8 @@ static inline uint64_t short_word(const char *s, size_t n) {
    With SSE2, 16 bytes at a time before the words (and 16 bytes of
    slack). Invariant: from o, at least (end - s) + 1 + 16 bytes are
    reserved. */
-bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+static inline __attribute__((always_inline)) bool
+write_string_inline(oci_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   if (n > SIZE_MAX - 32 || !room(b, n + 2 + 16)) return true;
   const char *const start = s, *end = s + n;
@@ -545,6 +547,12 @@ done:
   *o++ = '"';
   b->len = (size_t)(o - b->data);
   return !(seen & HIGHS) || oci_utf8_valid(start, n);
+}
+
+/* The writer's string values use the body above inline (one call less
+   per value); other callers (the Lua binding, keys) use this. */
+bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+  return write_string_inline(b, s, n);
 }
 
 void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
