@@ -342,6 +342,56 @@ static void test_integer_limits(void **state) {
   EXPECT_BAD(bad);
 }
 
+/* Duplicate keys in maps of every size up to 140 (the set of seen keys
+   goes from its 8 inline entries to a hash table, which grows at 32 and
+   64 keys): keys of 3 to 23 bytes that share long runs and differ in
+   three bytes placed anywhere in the word-wise hash's steps. A
+   map of distinct keys parses whole and in order; the same map with any
+   earlier key repeated at its end is refused, naming that key. */
+static void test_map_duplicates_every_size(void **state) {
+  (void)state;
+  enum { MAXN = 140 };
+  static char keys[MAXN][32];
+  for (int i = 0; i < MAXN; i++) {
+    /* 3 to 23 bytes of 'k' with i in base 26 (upper case) somewhere:
+       distinct, since the upper-case letters' places must agree too */
+    int len = 3 + (i * 7) % 21, at = i % (len - 2);
+    memset(keys[i], 'k', (size_t)len);
+    keys[i][len] = '\0';
+    keys[i][at] = (char)('A' + i / 676);
+    keys[i][at + 1] = (char)('A' + i / 26 % 26);
+    keys[i][at + 2] = (char)('A' + i % 26);
+  }
+  /* distinctness of the generated keys, checked plainly */
+  for (int i = 0; i < MAXN; i++)
+    for (int j = 0; j < i; j++)
+      if (!strcmp(keys[i], keys[j])) fail_msg("keys %d, %d equal", i, j);
+  size_t cap = MAXN * 48 + 64;
+  char *json = malloc(cap);
+  assert_non_null(json);
+  for (int n = 1; n <= MAXN; n++) {
+    size_t len = (size_t)snprintf(json, cap, "{\"req\":\"\",\"map\":{");
+    for (int i = 0; i < n; i++)
+      len += (size_t)snprintf(json + len, cap - len, "%s\"%s\":\"%d\"",
+                              i ? "," : "", keys[i], i);
+    size_t open_len = len;
+    snprintf(json + len, cap - len, "}}");
+    t_doc *d = parse_ok(json);
+    assert_int_equal(d->map.len, n);
+    for (int i = 0; i < n; i++)
+      assert_string_equal(d->map.keys[i], keys[i]);
+    oci_free(d);
+    for (int dup = 0; dup < n; dup += (n > 20 ? 7 : 1)) {
+      snprintf(json + open_len, cap - open_len, ",\"%s\":\"x\"}}", keys[dup]);
+      char ptr[64];
+      snprintf(ptr, sizeof ptr, "/map/%s", keys[dup]);
+      bad_case c = {json, 0, OCI_EDUPKEY, ptr, "duplicate key", 0, 0};
+      expect_bad_opts(&c, NULL);
+    }
+  }
+  free(json);
+}
+
 /* The reader's inline integer path (non-negative, 1-18 digits) at its
    edges: every digit count 1..20 for 10^k - 1 and 10^k into u64 (the
    expected value from strtoull, not the codec), the 18/19-digit boundary
@@ -1649,6 +1699,7 @@ int main(void) {
       cmocka_unit_test(test_declaration),
       cmocka_unit_test(test_integer_limits),
       cmocka_unit_test(test_integer_fast_path),
+      cmocka_unit_test(test_map_duplicates_every_size),
       cmocka_unit_test(test_doubles),
       cmocka_unit_test(test_string_escapes),
       cmocka_unit_test(test_string_errors),
