@@ -20,9 +20,12 @@ typedef struct writer {
 
 /* Hot-path appends: the capacity check is inline and the reallocating
    slow path (oci_buf_reserve, geometric growth) is a call. After a failed
-   allocation nothing more is written (b->failed latches). */
+   allocation (b->failed latches) appends that still fit the buffer go on
+   (memory-safe, inside its capacity) and nothing else is written; the
+   text is discarded, since every caller checks b->failed at the end. Not
+   testing b->failed here saves a load and a branch per append. */
 static inline bool room(oci_buf *b, size_t n) {
-  return (b->cap - b->len >= n && !b->failed) || oci_buf_reserve(b, n);
+  return b->cap - b->len >= n || oci_buf_reserve(b, n);
 }
 static inline void put(oci_buf *b, const char *s, size_t n) {
   if (room(b, n)) {
