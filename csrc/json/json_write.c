@@ -145,26 +145,43 @@ static inline __attribute__((always_inline)) void write_str(writer *w,
   if (!write_string_inline(&w->b, s ? s : "", s ? strlen(s) : 0)) w->bad = true;
 }
 
+/* One declared member's value (its key is written). */
+static inline void write_member_value(writer *w, const oci_field *f,
+                                      const oci_object *o, uint64_t bit) {
+  if (o->nulls & bit)
+    put(&w->b, "null", 4);
+  else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
+    write_str(w, *(char *const *)((const char *)o + f->offset));
+  else
+    write_value(w, f->vt, (const char *)o + f->offset);
+}
+
 static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   bool first = true;
   const oci_field_fast *fast = oci_type_fast(t);
   open_container(w, '{');
-  for (size_t i = 0; i < t->nfields; i++) {
-    const oci_field *f = &t->fields[i];
-    uint64_t bit = (uint64_t)1 << f->index;
-    if (!(o->present & bit)) continue;
-    member_sep(w, &first);
-    if (fast)
+  if (fast) {
+    /* A type of types.def: field i has presence bit i (its OCI_F_ index),
+       so only the present members are visited, in declaration order
+       (runtime types declare many optional members and set few). Bits
+       past nfields (a C caller's stray bits) are ignored, as below. */
+    uint64_t m = o->present;
+    if (t->nfields < 64) m &= ((uint64_t)1 << t->nfields) - 1;
+    for (; m; m &= m - 1) {
+      size_t i = (size_t)__builtin_ctzll(m);
+      member_sep(w, &first);
       write_fast_key(w, &fast[i]);
-    else
+      write_member_value(w, &t->fields[i], o, m & (0 - m));
+    }
+  } else
+    for (size_t i = 0; i < t->nfields; i++) {
+      const oci_field *f = &t->fields[i];
+      uint64_t bit = (uint64_t)1 << f->index;
+      if (!(o->present & bit)) continue;
+      member_sep(w, &first);
       write_key(w, f->key, f->key_len);
-    if (o->nulls & bit)
-      put(&w->b, "null", 4);
-    else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
-      write_str(w, *(char *const *)((const char *)o + f->offset));
-    else
-      write_value(w, f->vt, (const char *)o + f->offset);
-  }
+      write_member_value(w, f, o, bit);
+    }
   for (size_t i = 0; i < o->extra.len; i++) {
     member_sep(w, &first);
     write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));

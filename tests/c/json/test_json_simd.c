@@ -349,6 +349,38 @@ static void test_key_colon_shapes(void **state) {
   }
 }
 
+/* The writer visits a declared type's present members by their presence
+   bits (bit i = field i): every type of oci_all_types must number its
+   fields in declaration order, and bits past nfields (a C caller's
+   stray bits) must change nothing. */
+static void test_writer_presence_bits(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (size_t ti = 0; oci_all_types[ti]; ti++, n++) {
+    const oci_type *t = oci_all_types[ti];
+    assert_true(t->nfields <= 64);
+    for (size_t i = 0; i < t->nfields; i++)
+      if (t->fields[i].index != i)
+        fail_msg("%s.%s: index %u at position %zu", t->name, t->fields[i].key,
+                 (unsigned)t->fields[i].index, i);
+  }
+  assert_true(n > 10);
+  static const char json[] =
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"variant\":\"v8\"}";
+  int rc;
+  oci_error err;
+  oci_image_platform *p = parse_platform(json, sizeof json - 1, &rc, &err);
+  assert_int_equal(rc, OCI_OK);
+  ((oci_object *)p)->present |= (uint64_t)1 << 63;
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(oci_image_platform_to_json(p, false, &out, &len, &err),
+                   OCI_OK);
+  assert_string_equal(out, json);
+  free(out);
+  oci_image_platform_free(p);
+}
+
 /* The reader's inline string path (scan_str) keeps max_string: a string of
    every length up to MAXLEN, as a key and as a value, with the limit one
    below its length (refused, ETOOBIG at the string's first byte), at its
@@ -397,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_whitespace_runs),
       cmocka_unit_test(test_read_max_string_every_length),
       cmocka_unit_test(test_key_colon_shapes),
+      cmocka_unit_test(test_writer_presence_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
