@@ -1129,6 +1129,23 @@ done:
   return OCI_OK;
 }
 
+/* A set's value is almost always `{}`: taken here (whitespace inside
+   allowed) without the raw reader and with no arena copy (NULL stands for
+   it). Below the depth limit only, so that the limit still applies to it
+   exactly as it does through read_raw. */
+static inline bool empty_object(reader *r) {
+  if (r->depth + 1 > r->max_depth) return false;
+  const char *save = r->p;
+  r->p++;
+  skip_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    return true;
+  }
+  r->p = save;
+  return false;
+}
+
 /* Maps (and sets): keys in input order, duplicates refused. */
 static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
@@ -1163,9 +1180,9 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     if (is_set) {
       if (r->p >= r->end || *r->p != '{')
         rc = type_error(r, "object");
-      else
+      else if (!empty_object(r))
         rc = read_raw(r, &tmp.s);
-      if (!rc && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
+      if (!rc && tmp.s && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
     } else if (r->p < r->end && *r->p == 'n' && vt->elem->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
@@ -1177,8 +1194,16 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       memcpy(r->stack.data + base + dup * stride + sizeof(char *), &tmp,
              sizeof tmp);
     } else {
-      oci_buf_append(&r->stack, (const char *)&key, sizeof key);
-      oci_buf_append(&r->stack, (const char *)&tmp, sizeof tmp);
+      /* key and value in one inline reservation; on failure stop at once
+         (a later lenient duplicate must not write past what was kept) */
+      oci_buf *b = &r->stack;
+      if (b->cap - b->len < stride && !oci_buf_reserve(b, stride)) {
+        rc = nomem(r);
+        goto out;
+      }
+      memcpy(b->data + b->len, &key, sizeof key);
+      memcpy(b->data + b->len + sizeof key, &tmp, sizeof tmp);
+      b->len += stride;
       n++;
     }
     skip_ws(r);

@@ -342,6 +342,62 @@ static void test_integer_limits(void **state) {
   EXPECT_BAD(bad);
 }
 
+/* Set values: `{}` (whitespace inside allowed) is taken without the raw
+   reader and stored as NULL; any other object is kept as raw text; the
+   depth limit applies to `{}` as to any object; errors right after it. */
+static void test_set_values(void **state) {
+  (void)state;
+  t_doc *d = parse_ok("{\"req\":\"\",\"set\":{\"a\":{},\"b\":{ },"
+                      "\"c\":{\"x\":1},\"d\":{\n\t}}}");
+  assert_int_equal(d->set.len, 4);
+  char **v = d->set.values;
+  assert_null(v[0]);
+  assert_null(v[1]);
+  assert_string_equal(v[2], "{\"x\":1}");
+  assert_null(v[3]);
+  oci_free(d);
+  roundtrip("{\"req\":\"\",\"set\":{\"a\":{ },\"b\":{\"x\":[]}}}",
+            "{\"req\":\"\",\"set\":{\"a\":{},\"b\":{\"x\":[]}}}");
+  /* depth: document 1, set 2, its value 3 */
+  static const char deep[] = "{\"req\":\"\",\"set\":{\"a\":{}}}";
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  o.max_depth = 2;
+  bad_case c = {deep, 0, OCI_EDEPTH, "/set/a", "nesting deeper than 2", 0, 0};
+  expect_bad_opts(&c, &o);
+  o.max_depth = 3;
+  t_doc *dd = NULL;
+  oci_error err;
+  assert_int_equal(parse_opts(deep, sizeof deep - 1, &o, &dd, &err), OCI_OK);
+  oci_free(dd);
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"set\":{\"a\":{", 0, OCI_ESYNTAX, "/set/a",
+       "expected a string key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{ ", 0, OCI_ESYNTAX, "/set/a",
+       "expected a string key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{}x}}", 0, OCI_ESYNTAX, "/set",
+       "expected ',' or '}' after object member", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{},}}", 0, OCI_ESYNTAX, "/set",
+       "trailing comma in object", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{},\"a\":{}}}", 0, OCI_EDUPKEY, "/set/a",
+       "duplicate key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":[]}}", 0, OCI_ETYPE, "/set/a",
+       "expected object, got array", 0, 0},
+  };
+  EXPECT_BAD(bad);
+  /* lenient: the last value wins, {} (NULL) over raw text and back */
+  o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+  o.allow_duplicate_keys = true;
+  static const char dup[] =
+      "{\"req\":\"\",\"set\":{\"a\":{\"x\":1},\"b\":{},\"a\":{},"
+      "\"b\":{\"y\":2}}}";
+  assert_int_equal(parse_opts(dup, sizeof dup - 1, &o, &dd, &err), OCI_OK);
+  assert_int_equal(dd->set.len, 2);
+  v = dd->set.values;
+  assert_null(v[0]);
+  assert_string_equal(v[1], "{\"y\":2}");
+  oci_free(dd);
+}
+
 /* Duplicate keys in maps of every size up to 140 (the set of seen keys
    goes from its 8 inline entries to a hash table, which grows at 32 and
    64 keys): keys of 3 to 23 bytes that share long runs and differ in
@@ -1700,6 +1756,7 @@ int main(void) {
       cmocka_unit_test(test_integer_limits),
       cmocka_unit_test(test_integer_fast_path),
       cmocka_unit_test(test_map_duplicates_every_size),
+      cmocka_unit_test(test_set_values),
       cmocka_unit_test(test_doubles),
       cmocka_unit_test(test_string_escapes),
       cmocka_unit_test(test_string_errors),
