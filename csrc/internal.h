@@ -39,6 +39,16 @@ int oci_set_string_err(void *obj, const oci_field *f, const char *s,
 void oci_arena_set_root(oci_arena *a, void *root);
 const void *oci_arena_root(const oci_arena *a);
 
+/* While a parse fills arena a from [start, end), *pos is the reader's
+   position: new blocks are then sized from the bytes left to read. Call
+   with pos NULL before the reader goes away. */
+void oci_arena_track_input(oci_arena *a, const char *const *pos,
+                           const char *start, const char *end);
+
+/* An oci_extra of n members (keys and raws not set, len = n) in arena a,
+   struct and both arrays in one allocation; NULL: out of memory. */
+oci_extra *oci_extra_new(oci_arena *a, size_t n);
+
 /* The options convention (schema.h "limits"): a function given an options
    struct checks its version first. `what` is the struct's name
    ("oci_layer_options"), `known` the newest version this library has;

@@ -1399,18 +1399,17 @@ done : {
     goto out;
   }
   if (nextra) {
-    o->extra.keys = oci_arena_alloc(r->arena, nextra * sizeof(char *));
-    o->extra.raws = oci_arena_alloc(r->arena, nextra * sizeof(char *));
-    if (!o->extra.keys || !o->extra.raws) {
+    oci_extra *x = oci_extra_new(r->arena, nextra);
+    if (!x) {
       rc = nomem(r);
       goto out;
     }
     const char *src = r->stack.data + base;
     for (size_t i = 0; i < nextra; i++, src += 2 * sizeof(char *)) {
-      memcpy(&o->extra.keys[i], src, sizeof(char *));
-      memcpy(&o->extra.raws[i], src + sizeof(char *), sizeof(char *));
+      memcpy(&x->keys[i], src, sizeof(char *));
+      memcpy(&x->raws[i], src + sizeof(char *), sizeof(char *));
     }
-    o->extra.len = nextra;
+    o->extra = x;
   }
   r->stack.len = base;
   r->depth--;
@@ -1518,12 +1517,18 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
   *out = NULL;
   int rc = reader_init(&r, buf, len, opts, err);
   if (!rc) {
-    /* Parsed documents take about their JSON size; start there. */
-    r.arena = oci_arena_new(len + len / 4 + 256);
+    /* Parsed documents take about their JSON size (pretty-printed: 1.1-1.4x
+       bench/README.md "Memory"); start there. If the first block runs out,
+       the next one is sized from the input left to read. */
+    r.arena = oci_arena_new(len + len / 8 + 128);
     if (!r.arena) rc = oci_error_set(err, OCI_ENOMEM, "out of memory");
   }
   void *obj = NULL;
-  if (!rc) rc = read_object(&r, t, &obj);
+  if (!rc) {
+    oci_arena_track_input(r.arena, &r.p, r.start, r.end);
+    rc = read_object(&r, t, &obj);
+    oci_arena_track_input(r.arena, NULL, NULL, NULL);
+  }
   if (!rc) rc = expect_end(&r);
   if (rc) {
     oci_arena_free(r.arena);

@@ -147,7 +147,7 @@ static inline __attribute__((always_inline)) void write_str(writer *w,
 
 /* One declared member's value (its key is written). */
 static inline void write_member_value(writer *w, const oci_field *f,
-                                      const oci_object *o, uint64_t bit) {
+                                      const oci_object *o, uint32_t bit) {
   if (o->nulls & bit)
     put(&w->b, "null", 4);
   else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
@@ -165,10 +165,10 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
        so only the present members are visited, in declaration order
        (runtime types declare many optional members and set few). Bits
        past nfields (a C caller's stray bits) are ignored, as below. */
-    uint64_t m = o->present;
-    if (t->nfields < 64) m &= ((uint64_t)1 << t->nfields) - 1;
+    uint32_t m = o->present;
+    if (t->nfields < 32) m &= ((uint32_t)1 << t->nfields) - 1;
     for (; m; m &= m - 1) {
-      size_t i = (size_t)__builtin_ctzll(m);
+      size_t i = (size_t)__builtin_ctz(m);
       member_sep(w, &first);
       write_fast_key(w, &fast[i]);
       write_member_value(w, &t->fields[i], o, m & (0 - m));
@@ -176,16 +176,17 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   } else
     for (size_t i = 0; i < t->nfields; i++) {
       const oci_field *f = &t->fields[i];
-      uint64_t bit = (uint64_t)1 << f->index;
+      uint32_t bit = (uint32_t)1 << f->index;
       if (!(o->present & bit)) continue;
       member_sep(w, &first);
       write_key(w, f->key, f->key_len);
       write_member_value(w, f, o, bit);
     }
-  for (size_t i = 0; i < o->extra.len; i++) {
+  const oci_extra *x = o->extra;
+  for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
     member_sep(w, &first);
-    write_key(w, o->extra.keys[i], strlen(o->extra.keys[i]));
-    write_raw_checked(w, o->extra.raws[i], "null");
+    write_key(w, x->keys[i], strlen(x->keys[i]));
+    write_raw_checked(w, x->raws[i], "null");
   }
   close_container(w, '}', first);
 }
@@ -300,11 +301,12 @@ static bool find_bad_object(const oci_type *t, const oci_object *o, char *ptr,
       return true;
     ptr[base] = '\0';
   }
-  for (size_t i = 0; i < o->extra.len; i++) {
-    const char *k = o->extra.keys[i];
+  const oci_extra *x = o->extra;
+  for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
+    const char *k = x->keys[i];
     if (find_bad_key(k, ptr, cap, what)) return true;
     oci_pointer_append(ptr, cap, k, strlen(k));
-    if (o->extra.raws[i] && find_bad_raw(o->extra.raws[i], what)) return true;
+    if (x->raws[i] && find_bad_raw(x->raws[i], what)) return true;
     ptr[base] = '\0';
   }
   return false;

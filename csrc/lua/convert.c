@@ -210,9 +210,10 @@ void ocil_push_table(lua_State *L, const oci_type *t, const void *obj) {
       ocil_push_value(L, 0, f->vt, (const char *)obj + f->offset, 1);
     lua_setfield(L, -2, f->key);
   }
-  for (size_t i = 0; i < o->extra.len; i++) {
-    push_raw(L, o->extra.raws[i], 0);
-    lua_setfield(L, -2, o->extra.keys[i]);
+  const oci_extra *x = o->extra;
+  for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
+    push_raw(L, x->raws[i], 0);
+    lua_setfield(L, -2, x->keys[i]);
   }
 }
 
@@ -611,16 +612,13 @@ static int table_to_object(lua_State *L, int idx, const oci_type *t,
   }
   if (ne) {
     qsort(extra, ne, sizeof *extra, cmp_members);
-    char **ekeys = oci_arena_alloc(a, ne * sizeof(char *));
-    char **eraws = oci_arena_alloc(a, ne * sizeof(char *));
-    if (!ekeys || !eraws) return conv_fail(c, OCI_ENOMEM, "out of memory");
+    oci_extra *x = oci_extra_new(a, ne);
+    if (!x) return conv_fail(c, OCI_ENOMEM, "out of memory");
     for (size_t i = 0; i < ne; i++) {
-      ekeys[i] = extra[i].key;
-      eraws[i] = extra[i].raw;
+      x->keys[i] = extra[i].key;
+      x->raws[i] = extra[i].raw;
     }
-    o->extra.keys = ekeys;
-    o->extra.raws = eraws;
-    o->extra.len = ne;
+    o->extra = x;
   }
   uint64_t missing = oci_required_mask(t) & ~o->present;
   if (missing) {

@@ -761,8 +761,8 @@ void oci_tchk_features(oci_vctx *v, const void *obj) {
     oci_report(v, OCI_SEV_ERROR, "R-FT-2", "ociVersionMax",
                "ociVersionMax %s is less than ociVersionMin %s",
                f->oci_version_max, f->oci_version_min);
-  for (size_t i = 0; i < f->hdr.extra.len; i++)
-    oci_report(v, OCI_SEV_ERROR, "R-FT-3", f->hdr.extra.keys[i],
+  for (size_t i = 0; i < oci_extra_len(f); i++)
+    oci_report(v, OCI_SEV_ERROR, "R-FT-3", f->hdr.extra->keys[i],
                "\"%s\" is not a property of features.json in this version",
-               f->hdr.extra.keys[i]);
+               f->hdr.extra->keys[i]);
 }

@@ -28,6 +28,11 @@ struct oci_arena {
   size_t total; /* bytes taken from malloc for payloads */
   size_t used;  /* bytes handed out */
   void *root;   /* the document's root object (oci_free's check), or NULL */
+  /* While a parse fills the arena: the reader's position in its input
+     (oci_arena_track_input), so that a new block is sized from the bytes
+     left to read; NULL otherwise. */
+  const char *const *in_pos;
+  const char *in_start, *in_end;
 };
 
 static char *payload(block *b) {
@@ -51,7 +56,11 @@ static block *first_block(oci_arena *a) {
 }
 
 oci_arena *oci_arena_new(size_t hint) {
-  size_t cap = hint < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : hint;
+  /* A hint is taken as given (a parse knows its input's size: a floor of
+     1 KiB would double a small document's memory); none: 1 KiB. */
+  size_t cap = hint ? (hint + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1)
+                    : ARENA_MIN_BLOCK;
+  if (cap < hint) return NULL;
   if (cap > SIZE_MAX - sizeof(oci_arena) - sizeof(block)) return NULL;
   oci_arena *a = malloc(sizeof *a + sizeof(block) + cap);
   if (!a) return NULL;
@@ -63,7 +72,16 @@ oci_arena *oci_arena_new(size_t hint) {
   a->total = cap;
   a->used = 0;
   a->root = NULL;
+  a->in_pos = NULL;
+  a->in_start = a->in_end = NULL;
   return a;
+}
+
+void oci_arena_track_input(oci_arena *a, const char *const *pos,
+                           const char *start, const char *end) {
+  a->in_pos = pos;
+  a->in_start = start;
+  a->in_end = end;
 }
 
 void oci_arena_set_root(oci_arena *a, void *root) {
@@ -85,14 +103,36 @@ void oci_arena_free(oci_arena *a) {
   free(a);
 }
 
-/* Slow path: a new block, large enough for `size`. Blocks grow with the
-   arena (a quarter of what it holds, between 1 KiB and 1 MiB) so that many
-   small allocations cost O(log n) mallocs while the unused tail of the
-   last block stays small. `chars`: take the bytes from the top. */
+/* Bytes the rest of a parse will need: what the arena took per input
+   byte so far, times the bytes left, plus an eighth; at least a sixteenth
+   of the arena (a document denser at its end than at its start costs
+   O(log n) blocks, not one per allocation) and 256 bytes. */
+static size_t parse_estimate(const oci_arena *a) {
+  const char *pos = *a->in_pos;
+  if (pos <= a->in_start || pos > a->in_end) return 0;
+  double done = (double)(pos - a->in_start);
+  double left = (double)(a->in_end - pos);
+  double est = (double)a->used * left / done;
+  est += est / 16 + 32;
+  if (est > (double)ARENA_MAX_GROWTH) return ARENA_MAX_GROWTH;
+  size_t grow = (size_t)est;
+  if (grow < a->total / 16) grow = a->total / 16;
+  if (grow < 256) grow = 256;
+  return (grow + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+/* Slow path: a new block, large enough for `size`. During a parse, sized
+   from the input left to read (parse_estimate); otherwise blocks grow with
+   the arena (a quarter of what it holds, between 1 KiB and 1 MiB) so that
+   many small allocations cost O(log n) mallocs while the unused tail of
+   the last block stays small. `chars`: take the bytes from the top. */
 static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
-  size_t grow = a->total / 4;
-  if (grow < ARENA_MIN_BLOCK) grow = ARENA_MIN_BLOCK;
-  if (grow > ARENA_MAX_GROWTH) grow = ARENA_MAX_GROWTH;
+  size_t grow = a->in_pos ? parse_estimate(a) : 0;
+  if (!grow) {
+    grow = a->total / 4;
+    if (grow < ARENA_MIN_BLOCK) grow = ARENA_MIN_BLOCK;
+    if (grow > ARENA_MAX_GROWTH) grow = ARENA_MAX_GROWTH;
+  }
   size_t cap = size > grow ? size : grow;
   block *b = block_new(cap);
   if (!b) return NULL;

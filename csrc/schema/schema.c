@@ -95,7 +95,7 @@ static const struct all_fields all_fields = {
 #undef OCI_END
 
 #define OCI_TYPE(c, name, ns, check)                                           \
-  _Static_assert(OCI_NFIELDS_##c <= 64, "at most 64 fields per type");
+  _Static_assert(OCI_NFIELDS_##c <= 32, "at most 32 fields per type");
 #define OCI_FIELD(c, m, key, kind, flags, check)
 #define OCI_END(c)
 #include "ocispec/types.def"
@@ -278,6 +278,16 @@ void oci_free(void *root) {
 
 /* ---- copying ----------------------------------------------------------- */
 
+oci_extra *oci_extra_new(oci_arena *a, size_t n) {
+  if (n > (SIZE_MAX - sizeof(oci_extra)) / (2 * sizeof(char *))) return NULL;
+  oci_extra *x = oci_arena_alloc(a, sizeof *x + 2 * n * sizeof(char *));
+  if (!x) return NULL;
+  x->keys = (char **)(void *)(x + 1);
+  x->raws = x->keys + n;
+  x->len = n;
+  return x;
+}
+
 static int copy_object(const oci_type *t, const oci_object *src,
                        oci_object **dst, oci_arena *a);
 
@@ -352,17 +362,16 @@ static int copy_object(const oci_type *t, const oci_object *src,
                             (char *)o + f->offset, a);
     if (rc) return rc;
   }
-  if (src->extra.len) {
-    size_t n = src->extra.len;
-    o->extra.keys = oci_arena_alloc(a, n * sizeof(char *));
-    o->extra.raws = oci_arena_alloc(a, n * sizeof(char *));
-    if (!o->extra.keys || !o->extra.raws) return OCI_ENOMEM;
+  if (oci_extra_len(src)) {
+    size_t n = src->extra->len;
+    oci_extra *x = oci_extra_new(a, n);
+    if (!x) return OCI_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-      o->extra.keys[i] = oci_arena_strdup(a, src->extra.keys[i]);
-      o->extra.raws[i] = oci_arena_strdup(a, src->extra.raws[i]);
-      if (!o->extra.keys[i] || !o->extra.raws[i]) return OCI_ENOMEM;
+      x->keys[i] = oci_arena_strdup(a, src->extra->keys[i]);
+      x->raws[i] = oci_arena_strdup(a, src->extra->raws[i]);
+      if (!x->keys[i] || !x->raws[i]) return OCI_ENOMEM;
     }
-    o->extra.len = n;
+    o->extra = x;
   }
   *dst = o;
   return OCI_OK;
@@ -536,13 +545,14 @@ static bool equal_object(const oci_type *t, const oci_object *x,
                          (const char *)y + f->offset))
       return false;
   }
-  if (x->extra.len != y->extra.len) return false;
-  for (size_t i = 0; i < x->extra.len; i++) {
+  size_t nx = oci_extra_len(x);
+  if (nx != oci_extra_len(y)) return false;
+  for (size_t i = 0; i < nx; i++) {
+    const oci_extra *ex = x->extra, *ey = y->extra;
     size_t j = 0;
-    while (j < y->extra.len && strcmp(x->extra.keys[i], y->extra.keys[j]))
+    while (j < nx && strcmp(ex->keys[i], ey->keys[j]))
       j++;
-    if (j == y->extra.len || !equal_raw(x->extra.raws[i], y->extra.raws[j]))
-      return false;
+    if (j == nx || !equal_raw(ex->raws[i], ey->raws[j])) return false;
   }
   return true;
 }
@@ -555,16 +565,16 @@ bool oci_equal(const oci_type *t, const void *a, const void *b) {
 
 void oci_unset(void *obj, const oci_field *f) {
   oci_object *o = obj;
-  o->present &= ~((uint64_t)1 << f->index);
-  o->nulls &= ~((uint64_t)1 << f->index);
+  o->present &= ~((uint32_t)1 << f->index);
+  o->nulls &= ~((uint32_t)1 << f->index);
   memset((char *)obj + f->offset, 0, f->vt->size);
 }
 
 void oci_set_null(void *obj, const oci_field *f) {
   if (f->flags & OCI_F_REQUIRED) return;
   oci_unset(obj, f);
-  ((oci_object *)obj)->present |= (uint64_t)1 << f->index;
-  ((oci_object *)obj)->nulls |= (uint64_t)1 << f->index;
+  ((oci_object *)obj)->present |= (uint32_t)1 << f->index;
+  ((oci_object *)obj)->nulls |= (uint32_t)1 << f->index;
 }
 
 int oci_set_string(void *obj, const oci_field *f, const char *s) {

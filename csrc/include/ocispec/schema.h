@@ -50,13 +50,22 @@ typedef struct oci_extra {
   size_t len;  /**< how many */
 } oci_extra;
 
-/** Every declared struct starts with this header. */
+/** Every declared struct starts with this header (24 bytes on 64-bit
+   targets; it was 48 before 2026-12: see docs/c.md "Memory layout").
+   A type has at most 32 fields. */
 typedef struct oci_object {
   oci_arena *arena; /**< the document's arena; all edits allocate here */
-  uint64_t present; /**< bit i: field i present */
-  uint64_t nulls;   /**< bit i: field i present as JSON null */
-  oci_extra extra;  /**< members the spec does not define */
+  uint32_t present; /**< bit i: field i present */
+  uint32_t nulls;   /**< bit i: field i present as JSON null */
+  oci_extra *extra; /**< members the spec does not define, in the arena;
+                         NULL when there are none */
 } oci_object;
+
+/** How many unknown members obj (any declared struct) holds. */
+static inline size_t oci_extra_len(const void *obj) {
+  const oci_extra *x = ((const oci_object *)obj)->extra;
+  return x ? x->len : 0;
+}
 
 /** Containers. Arrays of objects hold pointers, so a child never moves. */
 typedef struct oci_array {
@@ -314,8 +323,8 @@ static inline bool oci_is_null(const void *obj, unsigned i) {
 }
 /** Mark field i present (after assigning the member directly). */
 static inline void oci_mark(void *obj, unsigned i) {
-  ((oci_object *)obj)->present |= (uint64_t)1 << i;
-  ((oci_object *)obj)->nulls &= ~((uint64_t)1 << i);
+  ((oci_object *)obj)->present |= (uint32_t)1 << i;
+  ((oci_object *)obj)->nulls &= ~((uint32_t)1 << i);
 }
 /** Remove field i (the value stays in the arena, detached). */
 OCI_API void oci_unset(void *obj, const oci_field *f);

@@ -1389,15 +1389,15 @@ static void test_write_invalid_utf8(void **state) {
   write_fails(d, "/mkids/m/name", "at /mkids/m/name");
   oci_free(d);
   d = parse_ok(full_compact);
-  d->hdr.extra.keys[1] = "z\xc3";
+  d->hdr.extra->keys[1] = "z\xc3";
   write_fails(d, "", "invalid UTF-8 in a member name of /");
   oci_free(d);
   d = parse_ok(full_compact);
-  d->hdr.extra.raws[0] = bad_json;
+  d->hdr.extra->raws[0] = bad_json;
   write_fails(d, "/unknown", "invalid UTF-8 in the raw JSON value at /unknown");
   oci_free(d);
   d = parse_ok(full_compact);
-  d->kids.items[1]->hdr.extra.raws[0] = bad_json;
+  d->kids.items[1]->hdr.extra->raws[0] = bad_json;
   write_fails(d, "/kids/1/extra", "raw JSON value at /kids/1/extra");
   oci_free(d);
   d = parse_ok(full_compact);
