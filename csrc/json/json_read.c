@@ -18,6 +18,14 @@
 #include "schema/utf8.h"
 #include "swar.h"
 
+/* Kept out of line: read_value stays a small dispatcher (each function
+   inlined into it added to the registers it saved on every call). */
+#define COLD_PATH __attribute__((noinline))
+/* Inlined whatever the compiler's size heuristics say: small steps taken
+   once or more per member, whose call and prologue cost more than they
+   do (measured with callgrind, see bench/README.md). */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
 typedef struct seg {
   const char *key; /* NULL for an array index */
   size_t len;
@@ -229,7 +237,7 @@ static bool grow_path(reader *r) {
   return true;
 }
 
-static int enter(reader *r) {
+static ALWAYS_INLINE int enter(reader *r) {
   if (++r->depth > r->max_depth)
     return fail_at(r, r->p, OCI_EDEPTH, "nesting deeper than %zu levels",
                    r->max_depth);
@@ -288,8 +296,10 @@ typedef struct strspan {
 
 /* Validate the string at p (which is '"'); leave p after its closing
    quote. NUL (\u0000) is refused unless allow_nul: C strings cannot hold
-   it, and no OCI field has a use for it. */
-static int scan_string(reader *r, strspan *s, bool allow_nul) {
+   it, and no OCI field has a use for it. The general path: scan_str below
+   tries the common case inline first. */
+static __attribute__((noinline)) int scan_string(reader *r, strspan *s,
+                                                 bool allow_nul) {
   const unsigned char *p = (const unsigned char *)r->p + 1;
   const unsigned char *end = (const unsigned char *)r->end;
   size_t shrink = 0;
@@ -404,6 +414,34 @@ static int scan_string(reader *r, strspan *s, bool allow_nul) {
   }
 }
 
+/* The common string, inline: plain ASCII up to its closing quote, read 16
+   bytes per step. Anything else (an escape, a control or non-ASCII byte,
+   fewer than 16 bytes left in the input, a string over max_string) goes
+   to scan_string from the start, which validates and reports it. Most
+   strings of OCI documents end within the first step, so this saves the
+   call and the byte-class switch per string (runtime config: 64 strings
+   per document). */
+static inline int scan_str(reader *r, strspan *s, bool allow_nul) {
+#if OCI_SSE2
+  const char *body = r->p + 1, *p = body;
+  while (r->end - p >= 16) {
+    unsigned m = str_special16(p);
+    if (m) {
+      p += __builtin_ctz(m);
+      size_t n = (size_t)(p - body);
+      if (*p != '"' || n > r->max_string) break;
+      s->body = body;
+      s->raw_len = s->dec_len = n;
+      s->escaped = false;
+      r->p = p + 1;
+      return OCI_OK;
+    }
+    p += 16;
+  }
+#endif
+  return scan_string(r, s, allow_nul);
+}
+
 static size_t put_utf8(char *o, unsigned cp) {
   if (cp < 0x80) {
     o[0] = (char)cp;
@@ -489,9 +527,10 @@ size_t oci_json_unescape(const char *body, size_t raw_len, char *out) {
 }
 
 /* Read a string value into the arena. */
-static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
+static ALWAYS_INLINE int read_string(reader *r, char **out, size_t *len,
+                                     bool allow_nul) {
   strspan s;
-  int rc = scan_string(r, &s, allow_nul);
+  int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;
   char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
   if (!d) return nomem(r);
@@ -502,15 +541,15 @@ static int read_string(reader *r, char **out, size_t *len, bool allow_nul) {
 }
 
 /* A key: points into the input when it has no escapes. */
-static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
-                    size_t *raw_len) {
+static ALWAYS_INLINE int read_key(reader *r, const char **k, size_t *n,
+                                  bool allow_nul, size_t *raw_len) {
   if (r->p >= r->end || *r->p != '"') {
     if (r->p < r->end && *r->p == '}')
       return fail_at(r, r->p, OCI_ESYNTAX, "trailing comma in object");
     return fail_at(r, r->p, OCI_ESYNTAX, "expected a string key");
   }
   strspan s;
-  int rc = scan_string(r, &s, allow_nul);
+  int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;
   if (raw_len) *raw_len = s.raw_len + 2;
   r->key_in_input = !s.escaped;
@@ -523,6 +562,16 @@ static int read_key(reader *r, const char **k, size_t *n, bool allow_nul,
     decode_string(&s, d);
     *k = d;
     *n = s.dec_len;
+  }
+  /* `"key": value` and `"key":value`, the shapes of pretty and compact
+     output, without the whitespace skipper's calls */
+  const char *p = r->p;
+  if (r->end - p >= 3 && p[0] == ':') {
+    p += 1 + (p[1] == ' ');
+    if ((unsigned char)*p > ' ') {
+      r->p = p;
+      return OCI_OK;
+    }
   }
   skip_ws(r);
   if (r->p >= r->end || *r->p != ':')
@@ -548,11 +597,21 @@ typedef struct keyset {
   size_t cap, n;
 } keyset;
 
+/* 8 bytes per step (multiply and fold), the < 8 tail bytes as one more
+   word; a final mix so that the low bits, which pick the slot, depend on
+   every byte. Was FNV-1a, one multiply per byte. */
 static uint64_t key_hash(const char *k, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
-  return h;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ load8(k + i)) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t t = 0;
+  for (; i < n; i++)
+    t = t << 8 | (unsigned char)k[i];
+  h = (h ^ t) * 0xc4ceb9fe1a85ec53ull;
+  return h ^ h >> 29;
 }
 
 static kent *tab_find(kent *tab, size_t cap, const char *k, size_t n) {
@@ -690,7 +749,7 @@ static irange kind_range(oci_kind k) {
   }
 }
 
-static int read_integer(reader *r, oci_kind k, void *dst) {
+static COLD_PATH int read_integer(reader *r, oci_kind k, void *dst) {
   const char *s = r->p;
   if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
     return type_error(r, "integer");
@@ -738,8 +797,34 @@ out_of_range:
                  len > 40 ? 40 : len, s, oci_kind_name(k));
 }
 
+/* The common shape inline: a non-negative integer of 1 to 18 digits, no
+   leading zero, not followed by '.', 'e', 'E' or a 19th digit, within the
+   kind's range. Anything else (a sign, a fraction, an exponent, a leading
+   zero, 19 digits or more, out of range, not a number) goes to
+   read_integer, which parses it again and reports it. */
+static inline int read_uint_fast(reader *r, oci_kind k, void *dst) {
+  const char *s = r->p, *p = s, *end = r->end;
+  uint64_t v = 0;
+  while (p < end && (unsigned char)(*p - '0') < 10 && p - s < 19)
+    v = v * 10 + (unsigned)(*p++ - '0');
+  size_t nd = (size_t)(p - s);
+  if (nd == 0 || nd >= 19 || (*s == '0' && nd > 1) ||
+      (p < end && (*p == '.' || *p == 'e' || *p == 'E')) ||
+      v > kind_range(k).max)
+    return read_integer(r, k, dst);
+  switch (k) {
+  case OCI_K_I32: *(int32_t *)dst = (int32_t)v; break;
+  case OCI_K_U16: *(uint16_t *)dst = (uint16_t)v; break;
+  case OCI_K_U32: *(uint32_t *)dst = (uint32_t)v; break;
+  case OCI_K_I64: *(int64_t *)dst = (int64_t)v; break;
+  default: *(uint64_t *)dst = v; break;
+  }
+  r->p = p;
+  return OCI_OK;
+}
+
 /* strtod with a '.' decimal point whatever the C locale. */
-static int read_double(reader *r, double *dst) {
+static COLD_PATH int read_double(reader *r, double *dst) {
   const char *s = r->p;
   if (s >= r->end || (*s != '-' && (*s < '0' || *s > '9')))
     return type_error(r, "number");
@@ -821,8 +906,8 @@ static int raw_object(reader *r) {
   }
   for (;;) {
     const char *kstart = r->p;
-    const char *k;
-    size_t n, dup, klen_raw;
+    const char *k = NULL;
+    size_t n = 0, dup, klen_raw = 0;
     rc = read_key(r, &k, &n, true, &klen_raw);
     if (rc) goto out;
     rc = check_dup(r, &ks, kstart, k, n, count, &dup);
@@ -923,7 +1008,7 @@ static int raw_value(reader *r) {
   case '[': return raw_array(r);
   case '"': {
     strspan sp;
-    int rc = scan_string(r, &sp, true);
+    int rc = scan_str(r, &sp, true);
     if (rc) return rc;
     raw_put(r, s, sp.raw_len + 2);
     return OCI_OK;
@@ -950,7 +1035,7 @@ static int raw_value(reader *r) {
 }
 
 /* A raw value as compact text in the arena. */
-static int read_raw(reader *r, char **out) {
+static COLD_PATH int read_raw(reader *r, char **out) {
   size_t base = r->raw.len;
   int rc = raw_value(r);
   if (rc) return rc;
@@ -976,7 +1061,20 @@ typedef union elem_tmp {
   oci_array a;
 } elem_tmp;
 
-static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
+/* Append one element of size n (<= sizeof(elem_tmp)) to r->stack: the
+   whole union is copied, a fixed size the compiler inlines, and the length
+   moves by n (was an oci_buf_append call and a memcpy call per element). */
+static inline bool stack_push(reader *r, const elem_tmp *t, size_t n) {
+  oci_buf *b = &r->stack;
+  if (b->cap - b->len < sizeof *t && !oci_buf_reserve(b, sizeof *t))
+    return false;
+  memcpy(b->data + b->len, t, sizeof *t);
+  b->len += n;
+  return true;
+}
+
+static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
+                                oci_array *dst) {
   if (r->p >= r->end || *r->p != '[') return type_error(r, "array");
   int rc = enter(r);
   if (rc) return rc;
@@ -991,13 +1089,15 @@ static int read_array(reader *r, const oci_vtype *vt, oci_array *dst) {
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
     push_index(r, n);
-    if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
+    if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"')
+      rc = read_string(r, &tmp.s, NULL, false); /* the common element */
+    else if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(el->kind));
     else
       rc = read_value(r, el, &tmp);
     r->npath--;
     if (rc) return rc;
-    oci_buf_append(&r->stack, (const char *)&tmp, el->size);
+    if (!stack_push(r, &tmp, el->size)) return nomem(r);
     n++;
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
@@ -1029,8 +1129,25 @@ done:
   return OCI_OK;
 }
 
+/* A set's value is almost always `{}`: taken here (whitespace inside
+   allowed) without the raw reader and with no arena copy (NULL stands for
+   it). Below the depth limit only, so that the limit still applies to it
+   exactly as it does through read_raw. */
+static inline bool empty_object(reader *r) {
+  if (r->depth + 1 > r->max_depth) return false;
+  const char *save = r->p;
+  r->p++;
+  skip_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    return true;
+  }
+  r->p = save;
+  return false;
+}
+
 /* Maps (and sets): keys in input order, duplicates refused. */
-static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
+static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
@@ -1046,8 +1163,8 @@ static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     goto done;
   }
   for (;;) {
-    const char *kstart = r->p, *k;
-    size_t klen, dup;
+    const char *kstart = r->p, *k = NULL;
+    size_t klen = 0, dup;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
     char *key = oci_arena_strndup(r->arena, k, klen);
@@ -1063,9 +1180,9 @@ static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     if (is_set) {
       if (r->p >= r->end || *r->p != '{')
         rc = type_error(r, "object");
-      else
+      else if (!empty_object(r))
         rc = read_raw(r, &tmp.s);
-      if (!rc && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
+      if (!rc && tmp.s && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
     } else if (r->p < r->end && *r->p == 'n' && vt->elem->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
@@ -1077,8 +1194,16 @@ static int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       memcpy(r->stack.data + base + dup * stride + sizeof(char *), &tmp,
              sizeof tmp);
     } else {
-      oci_buf_append(&r->stack, (const char *)&key, sizeof key);
-      oci_buf_append(&r->stack, (const char *)&tmp, sizeof tmp);
+      /* key and value in one inline reservation; on failure stop at once
+         (a later lenient duplicate must not write past what was kept) */
+      oci_buf *b = &r->stack;
+      if (b->cap - b->len < stride && !oci_buf_reserve(b, stride)) {
+        rc = nomem(r);
+        goto out;
+      }
+      memcpy(b->data + b->len, &key, sizeof key);
+      memcpy(b->data + b->len + sizeof key, &tmp, sizeof tmp);
+      b->len += stride;
       n++;
     }
     skip_ws(r);
@@ -1132,10 +1257,10 @@ out:
    words, are compared with each field's: no memcmp for keys of up to 16
    bytes, and for longer ones only on the candidate that matched both. */
 static const oci_field *match_field(const reader *r, const oci_type *t,
-                                    const char *k, size_t n, size_t *hint) {
+                                    const oci_field_fast *ff, const char *k,
+                                    size_t n, size_t *hint) {
   size_t nf = t->nfields;
 #if OCI_SWAR
-  const oci_field_fast *ff = oci_type_fast(t);
   if (ff && nf && r->key_in_input && r->end - k >= 8) {
     uint64_t kh = load8(k), kt;
     if (n >= 8)
@@ -1156,6 +1281,7 @@ static const oci_field *match_field(const reader *r, const oci_type *t,
   }
 #else
   (void)r;
+  (void)ff;
 #endif
   for (size_t i = 0; i < nf; i++) {
     size_t j = *hint + i;
@@ -1180,6 +1306,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (!o) return nomem(r);
   o->arena = r->arena;
   size_t hint = 0, nextra = 0, base = r->stack.len;
+  const oci_field_fast *ff = oci_type_fast(t); /* once per object */
   keyset ks;
   keyset_init(&ks);
   skip_ws(r);
@@ -1188,11 +1315,11 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     goto done;
   }
   for (;;) {
-    const char *kstart = r->p, *k;
-    size_t klen;
+    const char *kstart = r->p, *k = NULL;
+    size_t klen = 0;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
-    const oci_field *f = match_field(r, t, k, klen, &hint);
+    const oci_field *f = match_field(r, t, ff, k, klen, &hint);
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {
@@ -1201,7 +1328,11 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         goto out;
       }
       push_key(r, f->key, f->key_len);
-      if (r->p < r->end && *r->p == 'n') {
+      if (f->vt->kind == OCI_K_STRING && r->p < r->end && *r->p == '"') {
+        /* the common member, without read_value's dispatch */
+        rc = read_string(r, (char **)((char *)o + f->offset), NULL, false);
+        o->nulls &= ~bit;
+      } else if (r->p < r->end && *r->p == 'n') {
         if (f->flags & OCI_F_REQUIRED) {
           rc = fail_at(r, r->p, OCI_ETYPE,
                        "required field \"%s\" must not be null", f->key);
@@ -1309,7 +1440,7 @@ static int read_value(reader *r, const oci_vtype *vt, void *dst) {
   case OCI_K_U16:
   case OCI_K_U32:
   case OCI_K_I64:
-  case OCI_K_U64: return read_integer(r, vt->kind, dst);
+  case OCI_K_U64: return read_uint_fast(r, vt->kind, dst);
   case OCI_K_DOUBLE: return read_double(r, (double *)dst);
   case OCI_K_RAW: return read_raw(r, (char **)dst);
   case OCI_K_OBJECT: return read_object(r, vt->object, (void **)dst);

@@ -20,9 +20,12 @@ typedef struct writer {
 
 /* Hot-path appends: the capacity check is inline and the reallocating
    slow path (oci_buf_reserve, geometric growth) is a call. After a failed
-   allocation nothing more is written (b->failed latches). */
+   allocation (b->failed latches) appends that still fit the buffer go on
+   (memory-safe, inside its capacity) and nothing else is written; the
+   text is discarded, since every caller checks b->failed at the end. Not
+   testing b->failed here saves a load and a branch per append. */
 static inline bool room(oci_buf *b, size_t n) {
-  return (b->cap - b->len >= n && !b->failed) || oci_buf_reserve(b, n);
+  return b->cap - b->len >= n || oci_buf_reserve(b, n);
 }
 static inline void put(oci_buf *b, const char *s, size_t n) {
   if (room(b, n)) {
@@ -125,15 +128,32 @@ static void write_raw_checked(writer *w, const char *raw, const char *absent) {
 }
 
 /* A declared key from the type's compile-time table: quoted, with its
-   colon (and the space of pretty output), padded to whole words, so it
-   goes out as at most five 8-byte stores with no escaping scan. */
+   colon (and the space of pretty output), padded to 40 bytes, so it goes
+   out as one fixed-size copy of all 40 (a few vector moves, no loop, no
+   escaping scan) and the length moves by the key's. */
 static inline void write_fast_key(writer *w, const oci_field_fast *ff) {
   size_t n = ff->len + 3 + w->pretty;
   if (!room(&w->b, OCI_QUOTED_KEY_MAX)) return;
-  char *o = w->b.data + w->b.len;
-  for (size_t i = 0; i < n; i += 8)
-    memcpy(o + i, ff->quoted + i, 8);
+  memcpy(w->b.data + w->b.len, ff->quoted, OCI_QUOTED_KEY_MAX);
   w->b.len += n;
+}
+
+/* A string value (NULL is written as ""). */
+static bool write_string_inline(oci_buf *b, const char *s, size_t n);
+static inline __attribute__((always_inline)) void write_str(writer *w,
+                                                            const char *s) {
+  if (!write_string_inline(&w->b, s ? s : "", s ? strlen(s) : 0)) w->bad = true;
+}
+
+/* One declared member's value (its key is written). */
+static inline void write_member_value(writer *w, const oci_field *f,
+                                      const oci_object *o, uint32_t bit) {
+  if (o->nulls & bit)
+    put(&w->b, "null", 4);
+  else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
+    write_str(w, *(char *const *)((const char *)o + f->offset));
+  else
+    write_value(w, f->vt, (const char *)o + f->offset);
 }
 
 static void write_object(writer *w, const oci_type *t, const oci_object *o) {
@@ -141,31 +161,27 @@ static void write_object(writer *w, const oci_type *t, const oci_object *o) {
   const oci_field_fast *fast = oci_type_fast(t);
   open_container(w, '{');
   if (fast) {
-    /* A declared type's field i is bit i (types.h pass 3): visit only the
-       present fields, in spec order. */
-    for (uint32_t todo = o->present; todo; todo &= todo - 1) {
-      unsigned i = (unsigned)__builtin_ctz(todo);
-      const oci_field *f = &t->fields[i];
+    /* A type of types.def: field i has presence bit i (its OCI_F_ index),
+       so only the present members are visited, in declaration order
+       (runtime types declare many optional members and set few). Bits
+       past nfields (a C caller's stray bits) are ignored, as below. */
+    uint32_t m = o->present;
+    if (t->nfields < 32) m &= ((uint32_t)1 << t->nfields) - 1;
+    for (; m; m &= m - 1) {
+      size_t i = (size_t)__builtin_ctz(m);
       member_sep(w, &first);
       write_fast_key(w, &fast[i]);
-      if (o->nulls >> i & 1)
-        put(&w->b, "null", 4);
-      else
-        write_value(w, f->vt, (const char *)o + f->offset);
+      write_member_value(w, &t->fields[i], o, m & (0 - m));
     }
-  } else {
+  } else
     for (size_t i = 0; i < t->nfields; i++) {
       const oci_field *f = &t->fields[i];
       uint32_t bit = (uint32_t)1 << f->index;
       if (!(o->present & bit)) continue;
       member_sep(w, &first);
       write_key(w, f->key, f->key_len);
-      if (o->nulls & bit)
-        put(&w->b, "null", 4);
-      else
-        write_value(w, f->vt, (const char *)o + f->offset);
+      write_member_value(w, f, o, bit);
     }
-  }
   const oci_extra *x = o->extra;
   for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
     member_sep(w, &first);
@@ -179,10 +195,16 @@ static void write_array(writer *w, const oci_vtype *vt, const oci_array *a) {
   bool first = true;
   open_container(w, '[');
   const char *item = a->items;
-  for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
-    member_sep(w, &first);
-    write_value(w, vt->elem, item);
-  }
+  if (vt->elem->kind == OCI_K_STRING) /* the common array, inline */
+    for (size_t i = 0; i < a->len; i++) {
+      member_sep(w, &first);
+      write_str(w, ((char *const *)a->items)[i]);
+    }
+  else
+    for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
+      member_sep(w, &first);
+      write_value(w, vt->elem, item);
+    }
   close_container(w, ']', first);
 }
 
@@ -206,12 +228,7 @@ static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
 
 static void write_value(writer *w, const oci_vtype *vt, const void *p) {
   switch (vt->kind) {
-  case OCI_K_STRING: {
-    const char *s = *(char *const *)p;
-    if (!oci_json_write_string(&w->b, s ? s : "", s ? strlen(s) : 0))
-      w->bad = true;
-    break;
-  }
+  case OCI_K_STRING: write_str(w, *(char *const *)p); break;
   case OCI_K_BOOL:
     if (*(const bool *)p)
       put(&w->b, "true", 4);
@@ -444,7 +461,8 @@ static inline uint64_t short_word(const char *s, size_t n) {
    With SSE2, 16 bytes at a time before the words (and 16 bytes of
    slack). Invariant: from o, at least (end - s) + 1 + 16 bytes are
    reserved. */
-bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+static inline __attribute__((always_inline)) bool
+write_string_inline(oci_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   if (n > SIZE_MAX - 32 || !room(b, n + 2 + 16)) return true;
   const char *const start = s, *end = s + n;
@@ -550,6 +568,12 @@ done:
   *o++ = '"';
   b->len = (size_t)(o - b->data);
   return !(seen & HIGHS) || oci_utf8_valid(start, n);
+}
+
+/* The writer's string values use the body above inline (one call less
+   per value); other callers (the Lua binding, keys) use this. */
+bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
+  return write_string_inline(b, s, n);
 }
 
 void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,

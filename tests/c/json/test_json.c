@@ -342,6 +342,204 @@ static void test_integer_limits(void **state) {
   EXPECT_BAD(bad);
 }
 
+/* Set values: `{}` (whitespace inside allowed) is taken without the raw
+   reader and stored as NULL; any other object is kept as raw text; the
+   depth limit applies to `{}` as to any object; errors right after it. */
+static void test_set_values(void **state) {
+  (void)state;
+  t_doc *d = parse_ok("{\"req\":\"\",\"set\":{\"a\":{},\"b\":{ },"
+                      "\"c\":{\"x\":1},\"d\":{\n\t}}}");
+  assert_int_equal(d->set.len, 4);
+  char **v = d->set.values;
+  assert_null(v[0]);
+  assert_null(v[1]);
+  assert_string_equal(v[2], "{\"x\":1}");
+  assert_null(v[3]);
+  oci_free(d);
+  roundtrip("{\"req\":\"\",\"set\":{\"a\":{ },\"b\":{\"x\":[]}}}",
+            "{\"req\":\"\",\"set\":{\"a\":{},\"b\":{\"x\":[]}}}");
+  /* depth: document 1, set 2, its value 3 */
+  static const char deep[] = "{\"req\":\"\",\"set\":{\"a\":{}}}";
+  oci_parse_options o = OCI_PARSE_OPTIONS_INIT;
+  o.max_depth = 2;
+  bad_case c = {deep, 0, OCI_EDEPTH, "/set/a", "nesting deeper than 2", 0, 0};
+  expect_bad_opts(&c, &o);
+  o.max_depth = 3;
+  t_doc *dd = NULL;
+  oci_error err;
+  assert_int_equal(parse_opts(deep, sizeof deep - 1, &o, &dd, &err), OCI_OK);
+  oci_free(dd);
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"set\":{\"a\":{", 0, OCI_ESYNTAX, "/set/a",
+       "expected a string key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{ ", 0, OCI_ESYNTAX, "/set/a",
+       "expected a string key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{}x}}", 0, OCI_ESYNTAX, "/set",
+       "expected ',' or '}' after object member", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{},}}", 0, OCI_ESYNTAX, "/set",
+       "trailing comma in object", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{},\"a\":{}}}", 0, OCI_EDUPKEY, "/set/a",
+       "duplicate key", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":[]}}", 0, OCI_ETYPE, "/set/a",
+       "expected object, got array", 0, 0},
+  };
+  EXPECT_BAD(bad);
+  /* lenient: the last value wins, {} (NULL) over raw text and back */
+  o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
+  o.allow_duplicate_keys = true;
+  static const char dup[] =
+      "{\"req\":\"\",\"set\":{\"a\":{\"x\":1},\"b\":{},\"a\":{},"
+      "\"b\":{\"y\":2}}}";
+  assert_int_equal(parse_opts(dup, sizeof dup - 1, &o, &dd, &err), OCI_OK);
+  assert_int_equal(dd->set.len, 2);
+  v = dd->set.values;
+  assert_null(v[0]);
+  assert_string_equal(v[1], "{\"y\":2}");
+  oci_free(dd);
+}
+
+/* Duplicate keys in maps of every size up to 140 (the set of seen keys
+   goes from its 8 inline entries to a hash table, which grows at 32 and
+   64 keys): keys of 3 to 23 bytes that share long runs and differ in
+   three bytes placed anywhere in the word-wise hash's steps. A
+   map of distinct keys parses whole and in order; the same map with any
+   earlier key repeated at its end is refused, naming that key. */
+static void test_map_duplicates_every_size(void **state) {
+  (void)state;
+  enum { MAXN = 140 };
+  static char keys[MAXN][32];
+  for (int i = 0; i < MAXN; i++) {
+    /* 3 to 23 bytes of 'k' with i in base 26 (upper case) somewhere:
+       distinct, since the upper-case letters' places must agree too */
+    int len = 3 + (i * 7) % 21, at = i % (len - 2);
+    memset(keys[i], 'k', (size_t)len);
+    keys[i][len] = '\0';
+    keys[i][at] = (char)('A' + i / 676);
+    keys[i][at + 1] = (char)('A' + i / 26 % 26);
+    keys[i][at + 2] = (char)('A' + i % 26);
+  }
+  /* distinctness of the generated keys, checked plainly */
+  for (int i = 0; i < MAXN; i++)
+    for (int j = 0; j < i; j++)
+      if (!strcmp(keys[i], keys[j])) fail_msg("keys %d, %d equal", i, j);
+  size_t cap = MAXN * 48 + 64;
+  char *json = malloc(cap);
+  assert_non_null(json);
+  for (int n = 1; n <= MAXN; n++) {
+    size_t len = (size_t)snprintf(json, cap, "{\"req\":\"\",\"map\":{");
+    for (int i = 0; i < n; i++)
+      len += (size_t)snprintf(json + len, cap - len, "%s\"%s\":\"%d\"",
+                              i ? "," : "", keys[i], i);
+    size_t open_len = len;
+    snprintf(json + len, cap - len, "}}");
+    t_doc *d = parse_ok(json);
+    assert_int_equal(d->map.len, n);
+    for (int i = 0; i < n; i++)
+      assert_string_equal(d->map.keys[i], keys[i]);
+    oci_free(d);
+    for (int dup = 0; dup < n; dup += (n > 20 ? 7 : 1)) {
+      snprintf(json + open_len, cap - open_len, ",\"%s\":\"x\"}}", keys[dup]);
+      char ptr[64];
+      snprintf(ptr, sizeof ptr, "/map/%s", keys[dup]);
+      bad_case c = {json, 0, OCI_EDUPKEY, ptr, "duplicate key", 0, 0};
+      expect_bad_opts(&c, NULL);
+    }
+  }
+  free(json);
+}
+
+/* The reader's inline integer path (non-negative, 1-18 digits) at its
+   edges: every digit count 1..20 for 10^k - 1 and 10^k into u64 (the
+   expected value from strtoull, not the codec), the 18/19-digit boundary
+   where the general path takes over, each kind's maximum and one past it
+   (both paths must agree), and every byte that may end the digits. */
+static void test_integer_fast_path(void **state) {
+  (void)state;
+  char json[128], digits[32];
+  for (int k = 1; k <= 20; k++)
+    for (int plus = 0; plus < 2; plus++) {
+      /* k nines, or 1 followed by k zeros */
+      if (plus) {
+        digits[0] = '1';
+        memset(digits + 1, '0', (size_t)k);
+        digits[k + 1] = '\0';
+      } else {
+        memset(digits, '9', (size_t)k);
+        digits[k] = '\0';
+      }
+      errno = 0;
+      unsigned long long want = strtoull(digits, NULL, 10);
+      bool fits = errno != ERANGE;
+      snprintf(json, sizeof json, "{\"u64\":%s,\"req\":\"\"}", digits);
+      t_doc *d = NULL;
+      oci_error err;
+      int rc = parse_opts(json, strlen(json), NULL, &d, &err);
+      if (fits) {
+        if (rc) fail_msg("%s: %s", digits, err.message);
+        assert_true(d->u64 == want);
+        oci_free(d);
+      } else {
+        assert_int_equal(rc, OCI_ERANGE);
+        assert_string_equal(err.pointer, "/u64");
+      }
+    }
+  /* what may follow the digits: the value ends there, or it is not an
+     integer (a fraction or exponent), or malformed */
+  static const struct {
+    const char *tail;
+    int code;
+  } after[] = {{",\"req\":\"\"}", OCI_OK}, {" ,\"req\":\"\"}", OCI_OK},
+               {"\n}", OCI_EMISSING},      {"}", OCI_EMISSING},
+               {".5}", OCI_ETYPE},         {"e1}", OCI_ETYPE},
+               {"E+1}", OCI_ETYPE},        {"x}", OCI_ESYNTAX},
+               {"-1}", OCI_ESYNTAX}};
+  static const char *const nums[] = {"0", "7", "42", "65535",
+                                     "123456789012345678"};
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+    for (size_t j = 0; j < sizeof after / sizeof *after; j++) {
+      snprintf(json, sizeof json, "{\"u64\":%s%s", nums[i], after[j].tail);
+      t_doc *d = NULL;
+      oci_error err;
+      int rc = parse_opts(json, strlen(json), NULL, &d, &err);
+      if (rc != after[j].code)
+        fail_msg("%s: %s, expected %s (%s)", json, oci_status_name(rc),
+                 oci_status_name(after[j].code), err.message);
+      if (!rc) {
+        assert_true(d->u64 == strtoull(nums[i], NULL, 10));
+        oci_free(d);
+      }
+    }
+  /* leading zeros, whatever the digit count */
+  static const char *const lz[] = {"00", "01", "0123456789",
+                                   "000000000000000000001"};
+  for (size_t i = 0; i < sizeof lz / sizeof *lz; i++) {
+    snprintf(json, sizeof json, "{\"req\":\"\",\"u32\":%s}", lz[i]);
+    bad_case c = {json, 0, OCI_ESYNTAX, "/u32", "invalid number: leading zero",
+                  0,    0};
+    expect_bad_opts(&c, NULL);
+  }
+  /* every kind at its maximum and one past it */
+  static const struct {
+    const char *key, *max, *over;
+  } kinds[] = {{"i32", "2147483647", "2147483648"},
+               {"u16", "65535", "65536"},
+               {"u32", "4294967295", "4294967296"},
+               {"i64", "9223372036854775807", "9223372036854775808"},
+               {"u64", "18446744073709551615", "18446744073709551616"}};
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    snprintf(json, sizeof json, "{\"req\":\"\",\"%s\":%s}", kinds[i].key,
+             kinds[i].max);
+    roundtrip(json, NULL);
+    snprintf(json, sizeof json, "{\"req\":\"\",\"%s\":%s}", kinds[i].key,
+             kinds[i].over);
+    char ptr[8], msg[64];
+    snprintf(ptr, sizeof ptr, "/%s", kinds[i].key);
+    snprintf(msg, sizeof msg, "%s is out of range for", kinds[i].over);
+    bad_case c = {json, 0, OCI_ERANGE, ptr, msg, 0, 0};
+    expect_bad_opts(&c, NULL);
+  }
+}
+
 /* ---- doubles ------------------------------------------------------------- */
 
 static void test_doubles(void **state) {
@@ -1556,6 +1754,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_declaration),
       cmocka_unit_test(test_integer_limits),
+      cmocka_unit_test(test_integer_fast_path),
+      cmocka_unit_test(test_map_duplicates_every_size),
+      cmocka_unit_test(test_set_values),
       cmocka_unit_test(test_doubles),
       cmocka_unit_test(test_string_escapes),
       cmocka_unit_test(test_string_errors),

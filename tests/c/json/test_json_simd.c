@@ -305,12 +305,131 @@ static void test_whitespace_runs(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The reader's shortcut after a key (`"key": value`, `"key":value`) and
+   everything it hands to the general path: more whitespace, whitespace
+   before the colon, no colon, the document ending 0-2 bytes after it.
+   Buffers of exact size (a read past the end is caught by ASan). */
+static void test_key_colon_shapes(void **state) {
+  (void)state;
+  static const struct {
+    const char *json;
+    int code;
+    size_t off; /* of the error */
+    const char *msg;
+  } cases[] = {
+      {"{\"os\":\"x\",\"architecture\":\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\": \"x\",\"architecture\": \"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\":  \"x\",\"architecture\":\t\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\" : \"x\",\"architecture\" :\n\"a\"}", OCI_OK, 0, NULL},
+      {"{\"os\": \r\n \"x\",\"architecture\":\"a\" }", OCI_OK, 0, NULL},
+      {"{\"os\" \"x\"}", OCI_ESYNTAX, 6, "expected ':' after object key"},
+      {"{\"os\"", OCI_ESYNTAX, 5, "expected ':' after object key"},
+      {"{\"os\":", OCI_ESYNTAX, 6, "unexpected end of input"},
+      {"{\"os\": ", OCI_ESYNTAX, 7, "unexpected end of input"},
+      {"{\"os\":x}", OCI_ESYNTAX, 6, "unexpected character 'x'"},
+      {"{\"os\": x}", OCI_ESYNTAX, 7, "unexpected character 'x'"},
+      {"{\"os\":\x01\"x\"}", OCI_ESYNTAX, 6, "unexpected byte 0x01"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc;
+    oci_error err;
+    oci_image_platform *p =
+        parse_platform(cases[i].json, strlen(cases[i].json), &rc, &err);
+    if (rc != cases[i].code)
+      fail_msg("%s: %s (%s)", cases[i].json, oci_status_name(rc), err.message);
+    if (!rc) {
+      assert_string_equal(p->os, "x");
+      oci_image_platform_free(p);
+      continue;
+    }
+    if (!strstr(err.message, cases[i].msg))
+      fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].json, err.message,
+               cases[i].msg);
+    assert_int_equal(err.offset, cases[i].off);
+  }
+}
+
+/* The writer visits a declared type's present members by their presence
+   bits (bit i = field i): every type of oci_all_types must number its
+   fields in declaration order, and bits past nfields (a C caller's
+   stray bits, here bit 31) must change nothing. */
+static void test_writer_presence_bits(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (size_t ti = 0; oci_all_types[ti]; ti++, n++) {
+    const oci_type *t = oci_all_types[ti];
+    assert_true(t->nfields <= 32);
+    for (size_t i = 0; i < t->nfields; i++)
+      if (t->fields[i].index != i)
+        fail_msg("%s.%s: index %u at position %zu", t->name, t->fields[i].key,
+                 (unsigned)t->fields[i].index, i);
+  }
+  assert_true(n > 10);
+  static const char json[] =
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"variant\":\"v8\"}";
+  int rc;
+  oci_error err;
+  oci_image_platform *p = parse_platform(json, sizeof json - 1, &rc, &err);
+  assert_int_equal(rc, OCI_OK);
+  ((oci_object *)p)->present |= (uint32_t)1 << 31;
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(oci_image_platform_to_json(p, false, &out, &len, &err),
+                   OCI_OK);
+  assert_string_equal(out, json);
+  free(out);
+  oci_image_platform_free(p);
+}
+
+/* The reader's inline string path (scan_str) keeps max_string: a string of
+   every length up to MAXLEN, as a key and as a value, with the limit one
+   below its length (refused, ETOOBIG at the string's first byte), at its
+   length and above (accepted), whether the string ends inside the first
+   16-byte step, after several, or near the end of the buffer. */
+static void test_read_max_string_every_length(void **state) {
+  (void)state;
+  char json[256], body[MAXLEN + 1];
+  size_t cases = 0;
+  for (size_t len = 0; len <= MAXLEN; len++) {
+    for (size_t i = 0; i < len; i++)
+      body[i] = (char)('a' + i % 26);
+    for (int as_key = 0; as_key < 2; as_key++)
+      for (int pad = 0; pad < 2; pad++) {
+        /* pad: 20 bytes of whitespace after the string, so that the
+           16-byte step has room; else the document ends 2-3 bytes later */
+        int n = as_key ? snprintf(json, sizeof json, "{\"%.*s\":1%s}", (int)len,
+                                  body, pad ? "                    " : "")
+                       : snprintf(json, sizeof json, "[\"%.*s\"%s]", (int)len,
+                                  body, pad ? "                    " : "");
+        for (size_t lim = len ? len - 1 : 0; lim <= len + 1; lim++) {
+          oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+          po.max_string = lim ? lim : 1; /* 0 means the default */
+          char *buf = exact(json, (size_t)n);
+          oci_error err;
+          int rc = oci_json_check(buf, (size_t)n, &po, &err);
+          free(buf);
+          if (len > po.max_string) {
+            assert_int_equal(rc, OCI_ETOOBIG);
+            assert_non_null(strstr(err.message, "exceeds the limit"));
+            assert_int_equal(err.offset, 2);
+          } else if (rc)
+            fail_msg("len %zu limit %zu: %s", len, po.max_string, err.message);
+          cases++;
+        }
+      }
+  }
+  printf("%zu cases\n", cases);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
       cmocka_unit_test(test_read_string_errors_every_offset),
       cmocka_unit_test(test_write_strings_every_offset),
       cmocka_unit_test(test_whitespace_runs),
+      cmocka_unit_test(test_read_max_string_every_length),
+      cmocka_unit_test(test_key_colon_shapes),
+      cmocka_unit_test(test_writer_presence_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
