@@ -116,6 +116,14 @@ describe("archives", function()
       T.open("oci-archive:" .. p("a.tar") .. ":nope"))
   end)
 
+  it("copy takes the registry's connection options, jobs among them (the CLI's copy -j)", function()
+    local d = make_image(p("L"), "gzip")
+    local got = assert(T.copy("oci:" .. p("L") .. ":v1", "oci-archive:" .. p("a.tar") .. ":app", { jobs = 2 }))
+    assert.are.equal(d:digest(), got:digest())
+    support.assert_raises({ 'unknown option "jobz"' }, T.copy, "oci:" .. p("L") .. ":v1",
+      "oci-archive:" .. p("b.tar"), { jobz = 2 })
+  end)
+
   it("with_image opens an image for one call and removes its temporary layout on every path", function()
     local d = make_image(p("L"), "gzip")
     assert(T.copy("oci:" .. p("L") .. ":v1", "oci-archive:" .. p("a.tar") .. ":app"))

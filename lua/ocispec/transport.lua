@@ -1360,8 +1360,8 @@ end
 -- too, as `oras cp -r`: layouts, oci-archives and registries; not with a
 -- docker-archive, `format` or several platforms), `progress`
 -- function(digest, done, total) (`false` cancels), `tmpdir`, archive
--- limits, connection options for both registries and `src`/`dst` tables
--- for one side
+-- limits, connection options for both registries (`jobs` among them) and
+-- `src`/`dst` tables for one side
 -- @return the copied top Descriptor and `{blobs_copied=, blobs_skipped=,
 -- bytes_copied=, referrers=}` (registry to registry: `registry.copy`'s
 -- stats, and `referrers`), or nil,
@@ -1372,7 +1372,7 @@ function M.copy(src, dst, opts)
     "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries", "retry_delay_ms",
     "retry_max_delay_ms", "connect_timeout", "low_speed_timeout", "low_speed_limit", "chunk_size", "user_agent",
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
-    "referrers", "blob_cache",
+    "referrers", "blob_cache", "jobs",
   }, "copy")
   local rs, msg, err = parsed(src)
   if not rs then return nil, msg, err end
