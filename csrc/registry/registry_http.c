@@ -431,6 +431,9 @@ int reg_append(char **buf, size_t *len, size_t *cap, const void *src,
   return 0;
 }
 
+/* curl's receive and send buffer for streamed blob bodies. */
+#define REG_XFER_BUFFER (256L << 10)
+
 static bool is_success(long st) {
   return st >= 200 && st < 300;
 }
@@ -663,6 +666,12 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
   if (r->share) curl_easy_setopt(c, CURLOPT_SHARE, r->share);
+  /* blob bodies in large pieces: curl's 16 KiB receive and 64 KiB send
+     buffers cost a recv/write (or read/send) pair, a hash update and a
+     progress report per piece (bench/README.md "Registry") */
+  if (q->sink) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, REG_XFER_BUFFER);
+  if (q->source)
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, REG_XFER_BUFFER);
   if (r->cancel) {
     /* a worker: the pool's cancel flag stops a transfer under way (curl
        calls this at least once a second, also when nothing moves) */
