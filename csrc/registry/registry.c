@@ -427,6 +427,13 @@ out:
   return rc;
 }
 
+int reg_get_blob_unverified(oci_registry *r, const char *repo,
+                            const char *digest, int64_t size,
+                            oci_registry_sink_fn sink, void *ud,
+                            oci_error *err) {
+  return get_blob(r, repo, digest, size, sink, ud, false, err);
+}
+
 int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                           int64_t size, oci_registry_sink_fn sink, void *ud,
                           oci_error *err) {
@@ -1165,6 +1172,13 @@ int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
     return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
   return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, what, trusted,
                    err);
+}
+
+int reg_push_blob_source(oci_registry *r, const char *repo, const char *digest,
+                         int64_t size, oci_registry_source_fn source, void *ud,
+                         int (*seek)(void *ud, int64_t off), const char *what,
+                         oci_error *err) {
+  return push_blob(r, repo, digest, size, source, ud, seek, what, false, err);
 }
 
 int oci_registry_push_blob_file(oci_registry *r, const char *repo,

@@ -240,13 +240,13 @@ static void make_image(void) {
   oci_layout_close(l);
 }
 
-static oci_registry *client(progress *pr) {
+static oci_registry *client_jobs(progress *pr, unsigned jobs) {
   oci_registry_options o;
   oci_registry_options_init(&o);
   o.plain_http = true;
   o.auth_file = "";
   o.retry_delay_ms = 10;
-  o.jobs = JOBS;
+  o.jobs = jobs;
   if (pr) {
     o.progress = on_progress;
     o.progress_ud = pr;
@@ -255,6 +255,10 @@ static oci_registry *client(progress *pr) {
   oci_error e;
   if (oci_registry_new(reg_host, &o, &r, &e)) fail_msg("%s", e.message);
   return r;
+}
+
+static oci_registry *client(progress *pr) {
+  return client_jobs(pr, JOBS);
 }
 
 /* Every blob of the image started and ended, all on this thread (a push
@@ -365,6 +369,22 @@ static void test_push_pull_copy(void **state) {
   assert_int_equal(st.blobs_uploaded, NLAYERS + 1);
   check_every_blob(&pr, "copy");
   oci_registry_free(r2);
+
+  /* the same with jobs = 1: no pool, each blob's download runs on a
+     second thread with the source client itself while this thread
+     uploads (and gets every report) */
+  progress_init(&pr);
+  progress_init(&pr2);
+  oci_registry *s1 = client_jobs(&pr, 1), *d1 = client_jobs(&pr2, 1);
+  if (oci_registry_copy(s1, "live/img", "v1", d1, "live/serial", "v1", NULL,
+                        &e))
+    fail_msg("copy (jobs 1): %s", e.message);
+  check_every_blob(&pr2, "copy jobs=1");
+  assert_int_equal(pr.off_thread, 0);
+  oci_registry_get_stats(s1, &st);
+  assert_int_equal(st.blobs_downloaded, NLAYERS + 1);
+  oci_registry_free(s1);
+  oci_registry_free(d1);
 
   /* and what was copied pulls back whole */
   assert_int_equal(oci_layout_create(p("pulled2"), &dst, &e), OCI_OK);
