@@ -119,6 +119,49 @@ describe("oci.build.parallel", function()
     assert.are.equal("", support.sh("ls -A '" .. tmp .. "/runs'"))
   end)
 
+  -- A fake runtime: `run` succeeds at once, `delete` sends SIGTERM to the
+  -- build (its parent) and takes a moment before it ends, so the signal
+  -- arrives while the stage cleans up.
+  local FAKE = [[#!/bin/sh
+case " $* " in
+*" run "*) exit 0 ;;
+*" delete "*) echo delete >> "$0.log"; kill -TERM $PPID; sleep 0.3; echo deleted >> "$0.log"; exit 0 ;;
+esac
+exit 1
+]]
+  for _, parallel in ipairs({ true, false }) do
+    it(("a SIGTERM during `runtime delete` (%s) ends the process by it, after every cleanup")
+        :format(parallel and "two parallel stages" or "one step"), function()
+      if not support.sh("id -u"):match("^0") then return pending("RUN steps need root") end
+      os.execute("mkdir -p '" .. tmp .. "/runs'")
+      support.write(tmp .. "/rt", FAKE)
+      assert(os.execute("chmod 755 '" .. tmp .. "/rt'"))
+      support.write(tmp .. "/stages.lua", ([[
+        local oci = require "ocispec"
+        local L = assert(oci.layout.create(%q))
+        local q = { output = function() end, tmpdir = %q, runtime = %q }
+        local function stage()
+          local img = oci.build.Image.new(L, { cache = false })
+          assert(img:add_layer { entries = { { path = "f", type = "file", content = "x" } } })
+          assert(img:run("true", q))
+          io.stdout:write("committed\n")
+        end
+        io.stdout:write("go\n"); io.stdout:flush()
+        if %s then oci.build.parallel { stage, stage } else stage() end
+        io.stdout:write("not ended by the signal\n")
+      ]]):format(tmp .. "/L", tmp .. "/runs", tmp .. "/rt", tostring(parallel)))
+      local out = support.sh(("cd '%s' && { lua5.4 stages.lua > out.txt 2>&1 & wait $!; echo \"status $?\"; }")
+        :format(tmp))
+      assert.matches("status 143\n$", out) -- 128 + SIGTERM (the shell may say "Terminated" first)
+      assert.are.equal("go\n", support.read(tmp .. "/out.txt")) -- no Lua error, nothing committed
+      -- every stage's delete ran to its end, every step directory is gone
+      local n = parallel and 2 or 1
+      assert.are.equal(("delete\n"):rep(n), (support.read(tmp .. "/rt.log"):gsub("deleted\n", "")))
+      assert.are.equal(n, select(2, support.read(tmp .. "/rt.log"):gsub("deleted\n", "")))
+      assert.are.equal("", support.sh("ls -A '" .. tmp .. "/runs'"))
+    end)
+  end
+
   it("stages without RUN steps run in order; misuse raises", function()
     local order = {}
     local x, y, z = oci.build.parallel {

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,4 +564,49 @@ int oci_run_mark_content_changes(const char *lower, const char *upper,
   close(l);
   close(u);
   return rc;
+}
+
+/* The first integer in file path: 1 read, 0 absent, -1 unreadable. */
+static int read_proc_int(const char *path, long *v) {
+  FILE *f = fopen(path, "re");
+  if (!f) return errno == ENOENT ? 0 : -1;
+  int n = fscanf(f, "%ld", v);
+  fclose(f);
+  return n == 1 ? 1 : -1;
+}
+
+int oci_run_userns_check(oci_error *err) {
+  oci_error_reset(err);
+  long v = 0;
+  const char *max = "/proc/sys/user/max_user_namespaces";
+  if (read_proc_int(max, &v) == 1 && v == 0)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "user namespaces are disabled: %s is 0 (a rootless "
+                         "RUN step needs them; an administrator can raise it, "
+                         "or run the build as root)",
+                         max);
+  const char *clone = "/proc/sys/kernel/unprivileged_userns_clone";
+  if (geteuid() != 0 && read_proc_int(clone, &v) == 1 && v == 0)
+    return oci_error_set(err, OCI_EUNSUPPORTED,
+                         "unprivileged user namespaces are disabled: %s is 0 "
+                         "(a rootless RUN step needs them; an administrator "
+                         "can set it to 1, or run the build as root)",
+                         clone);
+  /* the probe: a child that only unshares and exits with the errno */
+  pid_t pid = fork();
+  if (pid < 0)
+    return oci_error_set(err, OCI_EIO, "user namespace check: fork: %s",
+                         strerror(errno));
+  if (pid == 0) _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : (errno & 0xff));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return OCI_OK;
+  int e = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+  return oci_error_set(err, OCI_EUNSUPPORTED,
+                       "this process cannot create a user namespace "
+                       "(unshare(CLONE_NEWUSER): %s): a rootless RUN step "
+                       "needs one (seccomp or the container this runs in may "
+                       "forbid it)",
+                       e ? strerror(e) : "the probe did not exit");
 }

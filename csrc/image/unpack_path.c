@@ -3,6 +3,7 @@
    O_NOFOLLOW, so a symbolic link planted by a layer (or anyone) is never
    followed, and removals work on (directory fd, name) pairs instead of
    strings checked first and used later. */
+#define _GNU_SOURCE /* O_PATH */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +226,40 @@ static int scan_level(int fd, level *l, const char *shown, oci_error *err) {
   return rc;
 }
 
+/* chmod u+rwx of the directory that fd (O_PATH or open) is, through
+   /proc/self/fd (the inode itself, no path followed again). */
+static int chmod_fd_dir(int fd, mode_t mode) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  return chmod(p, (mode & 07777) | 0700);
+}
+
+/* A directory of ours (a rootless build's tree) that the command left
+   without owner rwx (chmod 0555, 000): removing its entries needs them.
+   0, or -1 with errno. Other owners' directories are left as they are. */
+static int own_dir_writable(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -1;
+  if (st.st_uid != geteuid() || (st.st_mode & 0700) == 0700) return 0;
+  return fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
+/* openat(from, child, flags) refused (EACCES): when child is a directory
+   of ours without owner r-x, give them and open it again. -1 with errno
+   EACCES otherwise. */
+static int open_own_dir(int from, const char *child, int flags) {
+  int p = openat(from, child, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  int ok = p >= 0 && fstat(p, &st) == 0 && st.st_uid == geteuid() &&
+           chmod_fd_dir(p, st.st_mode) == 0;
+  if (p >= 0) close(p);
+  if (!ok) {
+    errno = EACCES;
+    return -1;
+  }
+  return openat(from, child, flags);
+}
+
 /* Iterative, with one directory descriptor open whatever the depth (a
    layer can nest 2000 directories, more than a usual descriptor limit):
    down by openat(O_NOFOLLOW), back up by "..", checked against the
@@ -260,6 +295,13 @@ int up_remove_at(int parent, const char *name, const char *shown,
         break;
       }
       int fd = openat(from, child, dflags);
+      if (fd < 0 && errno == EACCES) fd = open_own_dir(from, child, dflags);
+      if (fd >= 0 && own_dir_writable(fd) != 0) {
+        rc = oci_error_set(err, OCI_EIO, "%s: cannot make %s writable: %s",
+                           shown, child, strerror(errno));
+        close(fd);
+        break;
+      }
       if (fd < 0) {
         if (errno == ENOENT) {
           child = NULL;

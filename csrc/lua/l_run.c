@@ -11,7 +11,8 @@
      unmount(target), upper_to_changeset(upper),
      mark_content_changes(lower, upper) -> number of files marked,
      list(dir [, recursive]) -> the entries below dir (no link followed),
-     lstat(path) -> "file", "dir", "symlink", "other" or "missing"
+     lstat(path) -> "file", "dir", "symlink", "other" or "missing",
+     userns_check() -> true when a user namespace can be made
    Failures return nil, message, err. */
 #include <dirent.h>
 #include <errno.h>
@@ -297,6 +298,13 @@ static int l_lstat(lua_State *L) {
 }
 
 /* now(): seconds of the monotonic clock (step timings). */
+static int l_userns_check(lua_State *L) {
+  oci_error err = {0};
+  if (oci_run_userns_check(&err)) return ocil_push_error(L, &err, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_now(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -490,6 +498,7 @@ int ocil_push_run_lib(lua_State *L) {
       {"list", l_list},
       {"lstat", l_lstat},
       {"now", l_now},
+      {"userns_check", l_userns_check},
       {"mark_content_changes", l_mark_content_changes},
       {NULL, NULL}};
   luaL_newlib(L, fns);

@@ -495,6 +495,15 @@ function M.export_cache(ref, images, opts)
   return d, stats, err
 end
 
+--- Drop build cache records by age and total size, least recently used
+-- first, then the blobs only they kept (the layout's gc):
+-- `prune_cache{layout=, keep_days=, max_bytes=, now=}`. See
+-- `ocispec.build_cache.prune`. Returns `{removed=, kept=, kept_bytes=,
+-- blobs=}`, or nil, message, err.
+function M.prune_cache(opts)
+  return require("ocispec.build_cache").prune(opts)
+end
+
 --- Run build stages concurrently: `parallel{stage1_fn, stage2_fn, ...}`
 -- runs each function as a stage whose RUN steps' containers run at the
 -- same time as the other stages'; returns the first result of each, in

@@ -51,6 +51,15 @@ local KEY = V.KeyAnnotation
 local DIFF_ID = V.DiffIdAnnotation
 local CREATED_BY = V.CreatedByAnnotation
 local COMMENT = V.CommentAnnotation
+local USED = V.UsedAnnotation
+
+--- The clock of the records' `used` times (seconds since the epoch):
+-- `os.time`; a test may replace it.
+M.clock = os.time
+--- A hit refreshes its record's `used` time only when it is older than
+-- this many seconds (3600), so a warm build does not rewrite the records'
+-- index at every step: `prune` orders records by the hour.
+M.TOUCH_INTERVAL = 3600
 
 -- Canonical JSON of a Lua value: sorted keys, no functions.
 local function canon(v, out)
@@ -204,6 +213,18 @@ local function store_of(img)
   return img.layout, false
 end
 
+-- Writes idx (a table) as the records' index of L, tagged TAG (untagged
+-- when it lists nothing). true, or nil, message, err.
+local function put_records(L, idx)
+  if #idx.manifests == 0 then return L:untag(M.TAG) end
+  local obj, msg, err = image.ImageIndex.from_table(idx)
+  if not obj then return nil, msg, err end
+  local desc
+  desc, msg, err = L:put_document(obj)
+  if not desc then return nil, msg, err end
+  return L:tag(desc, M.TAG)
+end
+
 -- The index of records in layout L (a table), or an empty one.
 local function records(L)
   local empty = { schemaVersion = 2, mediaType = image.MediaType.ImageIndex, manifests = {} }
@@ -275,15 +296,130 @@ function M.store(img, key)
     if not (m.annotations and m.annotations[KEY] == key) then list[#list + 1] = m end
   end
   local d = desc:to_table()
-  d.annotations = { [KEY] = key }
+  d.annotations = { [KEY] = key, [USED] = ("%d"):format(M.clock()) }
   list[#list + 1] = d
   idx.manifests = list
-  local obj
-  obj, msg, err = image.ImageIndex.from_table(idx)
-  if not obj then return nil, msg, err end
-  desc, msg, err = L:put_document(obj)
-  if not desc then return nil, msg, err end
-  return L:tag(desc, M.TAG)
+  return put_records(L, idx)
+end
+
+-- A hit on `key`: its record's `used` time becomes now, when it is older
+-- than TOUCH_INTERVAL. true, or nil, message, err.
+local function touch(img, key)
+  local L = store_of(img)
+  if not L then return true end
+  local idx, now = records(L), M.clock()
+  for _, m in ipairs(idx.manifests) do
+    local a = m.annotations
+    if a and a[KEY] == key then
+      local used = tonumber(a[USED] or "")
+      if used and now - used < M.TOUCH_INTERVAL then return true end
+      a[USED] = ("%d"):format(now)
+      return put_records(L, idx)
+    end
+  end
+  return true
+end
+
+local prune_layout
+
+--- Drops records of the build cache in a layout, least recently used
+-- first, then the blobs only they kept (`L:gc()`). `opts`: `layout` (a
+-- Layout or its path: the image's layout, or a `cache_dir`), `keep_days`
+-- (records not stored or hit for longer go), `max_bytes` (the records
+-- kept, most recently used first, hold at most this many bytes: their
+-- distinct layers and manifests), at least one of these two; `now`
+-- (seconds since the epoch; default `clock()`). Records without a `used`
+-- time (written before it existed) count as never used. Returns
+-- `{removed = {{key=, created_by=, used=, size=}, ...} (least recently
+-- used first), kept = n,
+-- kept_bytes = n, blobs = {digest, ...}}` (blobs: what gc removed), or
+-- nil, message, err.
+function M.prune(opts)
+  if type(opts) ~= "table" then error("prune_cache: an options table expected", 2) end
+  util.check_options(opts, { "layout", "keep_days", "max_bytes", "now" }, "prune_cache", 3)
+  local kd, mb, now = opts.keep_days, opts.max_bytes, opts.now
+  if kd ~= nil and (type(kd) ~= "number" or kd < 0 or kd ~= kd) then
+    error("prune_cache: keep_days must be a number >= 0", 2)
+  end
+  if mb ~= nil and (math.type(mb) ~= "integer" or mb < 0) then
+    error("prune_cache: max_bytes must be an integer >= 0", 2)
+  end
+  if kd == nil and mb == nil then error("prune_cache: keep_days or max_bytes expected", 2) end
+  if now ~= nil and type(now) ~= "number" then error("prune_cache: now must be a number", 2) end
+  now = now or M.clock()
+  local L = opts.layout
+  if type(L) == "string" then
+    local msg, err
+    L, msg, err = require("ocispec.layout").open(L)
+    if not L then return nil, msg, err end
+    local r, m, e = prune_layout(L, kd, mb, now)
+    L:close()
+    return r, m, e
+  elseif type(L) ~= "userdata" or type(L.index) ~= "function" then
+    error("prune_cache: layout must be a Layout or a path", 2)
+  end
+  return prune_layout(L, kd, mb, now)
+end
+
+-- M.prune in the open layout L.
+prune_layout = function(L, kd, mb, now)
+  local msg, err
+  local idx = records(L)
+  -- each record: its manifest read for its layer; unreadable ones go
+  local recs = {}
+  for i, m in ipairs(idx.manifests) do
+    local a = m.annotations or {}
+    local r = { desc = m, pos = i, key = a[KEY], used = tonumber(a[USED] or "") or 0, size = m.size or 0 }
+    local man = L:get_document(m.digest, image.ImageManifest)
+    local t = man and man:to_table()
+    if t and t.layers and t.layers[1] then
+      r.layer = t.layers[1]
+      r.created_by = (t.annotations or {})[CREATED_BY]
+    else
+      r.broken = true
+    end
+    recs[#recs + 1] = r
+  end
+  -- most recently used first (ties: the later record)
+  table.sort(recs, function(a, b)
+    if a.used ~= b.used then return a.used > b.used end
+    return a.pos > b.pos
+  end)
+  local kept, removed, seen, bytes = {}, {}, {}, 0
+  for _, r in ipairs(recs) do
+    local keep = not r.broken and (kd == nil or now - r.used <= kd * 86400)
+    if keep and mb ~= nil then
+      local add = r.size + (seen[r.layer.digest] and 0 or (r.layer.size or 0))
+      if bytes + add > mb then
+        keep = false
+      else
+        bytes = bytes + add
+        seen[r.layer.digest] = true
+      end
+    end
+    if keep then
+      kept[#kept + 1] = r
+    else
+      removed[#removed + 1] = { key = r.key, created_by = r.created_by, used = r.used,
+        size = r.size + (r.layer and r.layer.size or 0) }
+    end
+  end
+  -- least recently used first
+  for i = 1, #removed // 2 do removed[i], removed[#removed + 1 - i] = removed[#removed + 1 - i], removed[i] end
+  local result = { removed = removed, kept = #kept, kept_bytes = bytes, blobs = {} }
+  if #removed == 0 then return result end
+  table.sort(kept, function(a, b) return a.pos < b.pos end) -- the index's order stays
+  local list = {}
+  for i, r in ipairs(kept) do list[i] = r.desc end
+  idx.manifests = list
+  local ok
+  ok, msg, err = put_records(L, idx)
+  if not ok then return nil, msg, err end
+  local gone
+  gone, msg, err = L:gc()
+  if not gone then return nil, msg, err end
+  result.blobs = gone
+  return result
 end
 
 -- ------------------------------------------------ sharing through a registry
@@ -546,11 +682,13 @@ function M.step(img, kind, description, key_fn, run_fn)
     if not hit then hit, note = M.lookup_remote(img, key) end
     if hit then
       img:add_layer_descriptor(hit.layer, hit.diff_id, { created_by = hit.created_by, comment = hit.comment })
+      local stored
       if hit.remote then -- recorded here too: the next build needs no registry
-        local stored
         stored, msg, err = M.store(img, key)
-        if not stored then return util.fail(err or "io", "build cache: " .. tostring(msg)) end
+      else -- recently used: prune keeps it longer
+        stored, msg, err = touch(img, key)
       end
+      if not stored then return util.fail(err or "io", "build cache: " .. tostring(msg)) end
       remember(img, key)
       if on_step then
         on_step({ kind = kind, description = description, cached = true, seconds = 0, key = key,

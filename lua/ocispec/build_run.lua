@@ -24,14 +24,26 @@
 -- --force`), the overlay unmounted and the temporary directory removed;
 -- a caught signal is raised again after that.
 --
--- Needs root (rootless RUN with user namespaces is not implemented: a
--- clear "unsupported" error says so).
+-- Rootless (euid not 0), as `runc spec --rootless` and buildah do: the
+-- tree is unpacked rootless (the owners the caller cannot give recorded in
+-- the user.rootlesscontainers xattr, as umoci does), twice (no overlayfs:
+-- the layer is the snapshot comparison, its owners read back from the
+-- xattrs, files the command made owned by root); the runtime runs the step
+-- in a user namespace that maps the caller's uid and gid to 0 (a single
+-- mapping: ids from /etc/subuid are not used, so the command runs as root
+-- and a chown to another id fails), without cgroups, with its state in the
+-- step's temporary directory. Where user namespaces are not available
+-- (`core.run.userns_check`), the step fails with code "unsupported"
+-- naming what is missing.
 -- @module ocispec.build_run
 local core = require "ocispec.core"
 local util = require "ocispec.util"
 local runtime = require "ocispec.runtime"
 
 local M = {}
+
+--- Seconds a `runtime delete --force` may take before it is killed (60).
+M.DELETE_TIMEOUT = 60
 
 local RUN_OPTIONS = { "env", "workdir", "user", "mounts", "network", "timeout", "runtime", "output",
   "tmpdir", "comment", "overlay", "cache_dir" }
@@ -96,15 +108,37 @@ local function check_mounts(mounts)
   return mounts
 end
 
--- The runtime spec of the step, as a table.
-local function step_spec(img, argv, opts, rootfs)
+-- Why a rootless step cannot run its command as user `u` of the spec,
+-- or nil: only id 0 exists in its user namespace.
+local function rootless_user_problem(u)
+  if (u.uid or 0) ~= 0 or (u.gid or 0) ~= 0 then
+    return ("its user is uid %d gid %d"):format(u.uid or 0, u.gid or 0)
+  end
+  for _, g in ipairs(u.additionalGids or {}) do
+    if g ~= 0 then return ("its user has the supplementary group %d"):format(g) end
+  end
+end
+
+M.ROOTLESS_NOTE = "rootless: only uid and gid 0 exist in the step's user namespace (the caller's ids; "
+  .. "no /etc/subuid range is used), so a chown, chgrp or setuid to another id fails"
+
+-- The runtime spec of the step, as a table. ids: the caller's
+-- {euid=, egid=} when rootless, else nil.
+local function step_spec(img, argv, opts, rootfs, ids)
   local cfg, msg, err = img:config()
   if not cfg then return nil, msg, err end
   local spec
-  spec, msg, err = runtime.Spec.from_image_config(cfg, { rootfs = rootfs })
+  spec, msg, err = runtime.Spec.from_image_config(cfg,
+    { rootfs = rootfs, base = ids and runtime.Spec.rootless(ids.euid, ids.egid) or nil })
   if not spec then return nil, msg, err end
   local t = spec:to_table()
   local p = t.process
+  if ids then
+    local why = rootless_user_problem(p.user or {})
+    if why then
+      return util.fail("unsupported", ("RUN: cannot run rootless: %s (%s)"):format(why, M.ROOTLESS_NOTE))
+    end
+  end
   p.args = argv
   p.terminal = false
   p.cwd = opts.workdir or p.cwd or "/"
@@ -202,12 +236,13 @@ local function mkdir_p(path)
 end
 M.mkdir_p = mkdir_p
 
--- Unpacks img's layers into dir (each checked by digest, size, diff_id).
-local function unpack_layers(img, dir)
+-- Unpacks img's layers into dir (each checked by digest, size, diff_id);
+-- rootless: owners in user.rootlesscontainers, no device nodes.
+local function unpack_layers(img, dir, rootless)
   local ids = img.cfg.rootfs.diff_ids
   for i, d in ipairs(img.layers) do
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
-      { digest = d.digest, size = d.size, diff_id = ids[i] })
+      { digest = d.digest, size = d.size, diff_id = ids[i], rootless = rootless or nil })
     if not ok then return util.fail(err, ("layer %d (%s): %s"):format(i, d.digest, msg)) end
   end
   return true
@@ -293,7 +328,8 @@ end
 -- raises stops the others' running processes (their RUN fails with code
 -- "canceled") and is raised again once all have ended; SIGINT, SIGTERM,
 -- SIGHUP or SIGQUIT stops them all, lets each clean up, then ends the
--- process as the signal would. Not nested.
+-- process as the signal would (one that arrives during a stage's cleanup
+-- too: M.run holds it and hands it to the scheduler). Not nested.
 function M.parallel(stages)
   if type(stages) ~= "table" then error("parallel: a list of functions expected, got " .. type(stages), 2) end
   for i, f in ipairs(stages) do
@@ -353,7 +389,10 @@ end
 -- Returns img, or nil, message, err: err.code "command" when the command
 -- exits non-zero (err.exit_code), is killed (err.signal) or times out
 -- (err.timed_out), with the tail of its stderr in the message and
--- err.stderr; "unsupported" without root or a runtime. Nothing is
+-- err.stderr (rootless: err.rootless = true, and when the command failed on an
+-- unmapped id, EINVAL or EPERM, a note on the single id
+-- mapping); "unsupported" without a runtime, or rootless without user
+-- namespaces or with a user other than root. Nothing is
 -- committed on failure and nothing is left behind.
 function M.run(img, cmd, opts)
   if type(cmd) == "string" then
@@ -395,23 +434,46 @@ function M.run(img, cmd, opts)
   end
   local created_by = "RUN " .. describe((cmd[1] == "/bin/sh" and #cmd == 3 and cmd[2] == "-c"
     and cmd[3] or cmd))
-  if core.fs.ids().euid ~= 0 then
-    return util.fail("unsupported", "RUN: needs root (rootless RUN with user namespaces is not implemented)")
-  end
+  local ids = core.fs.ids()
+  local rootless = ids.euid ~= 0 and ids or nil
   local rt, msg, err = M.find_runtime(o.runtime)
   if not rt then return nil, msg, err end
+  if rootless then
+    local ok
+    ok, msg, err = core.run.userns_check()
+    if not ok then return util.fail(err, "RUN: cannot run rootless: " .. msg) end
+  end
 
   local base = o.tmpdir or os.getenv("TMPDIR") or "/tmp"
   local tmp
   tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-run-XXXXXX")
   if not tmp then return util.fail(err, "RUN: temporary directory: " .. msg) end
   local state = { tmp = tmp, rt = rt, id = "ocispec-run-" .. tmp:match("([^-/]+)$") }
-  local function cleanup()
-    if state.started then
-      core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
+  -- `runtime delete --force`, run to its end (core.run.start, which
+  -- waits for no signal: core.run.process would take a signal arriving
+  -- meanwhile as its own and kill the delete, and the signal would be
+  -- lost); at most a minute
+  local function delete()
+    local p = core.run.start({ rt, "--root", tmp .. "/state", "delete", "--force", state.id },
+      { timeout = M.DELETE_TIMEOUT })
+    if p then
+      while p:pump(100) == false do end
+      p:finish()
     end
+    state.started = false
+  end
+  -- Everything the step made goes, with the build's signals (SIGINT,
+  -- SIGTERM, SIGHUP, SIGQUIT) held meanwhile: one that arrives is kept in
+  -- state.interrupted, raised once the step is cleaned up (or, inside
+  -- oci.build.parallel, once every stage is).
+  local function cleanup()
+    local prev = core.run.block_signals()
+    if state.started then delete() end
     if state.mounted then core.run.unmount(tmp .. "/rootfs") end
     core.unpack.remove_tree(tmp)
+    local sig = core.run.pending_signal()
+    core.run.restore_signals(prev)
+    state.interrupted = state.interrupted or sig
   end
   local ok, a, b, c = pcall(function()
     local r, m, e
@@ -419,18 +481,20 @@ function M.run(img, cmd, opts)
       r, m, e = core.unpack.mkdir(tmp .. "/" .. d, 493)
       if not r then return nil, m, e end
     end
-    r, m, e = unpack_layers(img, tmp .. "/lower")
+    r, m, e = unpack_layers(img, tmp .. "/lower", rootless)
     if not r then return nil, m, e end
     local spec
-    spec, m, e = step_spec(img, cmd, o, tmp .. "/lower")
-    if not spec then return util.fail(e, "RUN: runtime config: " .. m) end
+    spec, m, e = step_spec(img, cmd, o, tmp .. "/lower", rootless)
+    if not spec then return util.fail(e, (m:match("^RUN: ") and "" or "RUN: runtime config: ") .. m) end
     make_mount_points(spec, tmp .. "/lower")
-    local overlay = o.overlay ~= false
+    -- rootless: overlayfs would have to be mounted inside the runtime's
+    -- namespaces; the snapshot comparison instead
+    local overlay = o.overlay ~= false and not rootless
       and core.run.mount_overlay(tmp .. "/lower", tmp .. "/upper", tmp .. "/work", tmp .. "/rootfs")
     if overlay then
       state.mounted = true
     else -- a second copy, compared afterwards
-      r, m, e = unpack_layers(img, tmp .. "/rootfs")
+      r, m, e = unpack_layers(img, tmp .. "/rootfs", rootless)
       if not r then return nil, m, e end
       make_mount_points(spec, tmp .. "/rootfs")
     end
@@ -458,11 +522,22 @@ function M.run(img, cmd, opts)
       local how = res.timed_out and ("timed out after %gs"):format(o.timeout)
         or res.signal ~= 0 and ("killed by signal %d"):format(res.signal)
         or ("exit code %d"):format(res.exit_code)
-      return util.fail("command", ("%s: %s%s"):format(created_by, how, tail ~= "" and ": " .. tail or ""),
-        { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail })
+      return util.fail("command", ("%s: %s%s%s"):format(created_by, how, tail ~= "" and ": " .. tail or "",
+          -- the errors of an id the namespace does not map (chown: EINVAL;
+          -- setuid, setgroups: EPERM)
+          rootless and (tail:find("Invalid argument", 1, true) or tail:find("not permitted", 1, true))
+            and " (" .. M.ROOTLESS_NOTE .. ")" or ""),
+        { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail,
+          rootless = rootless and true or nil })
     end
-    core.run.process({ rt, "--root", tmp .. "/state", "delete", "--force", state.id })
-    state.started = false
+    local prev = core.run.block_signals()
+    delete()
+    local sig = core.run.pending_signal()
+    core.run.restore_signals(prev)
+    if sig then -- the step goes no further: cleanup, then the signal
+      state.interrupted = sig
+      return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), sig))
+    end
     local spec_layer
     if overlay then
       r, m, e = core.run.unmount(tmp .. "/rootfs")
@@ -475,7 +550,7 @@ function M.run(img, cmd, opts)
       -- content changes that kept size and mtime: marked for the comparison
       r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
       if not r then return util.fail(e, "RUN: " .. m) end
-      spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs" }
+      spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs", rootless = rootless and true or nil }
     end
     spec_layer.created_by = created_by
     spec_layer.comment = o.comment
@@ -484,7 +559,13 @@ function M.run(img, cmd, opts)
   cleanup()
   -- inside oci.build.parallel the signal is the scheduler's to raise, once
   -- every stage has cleaned up
-  if state.interrupted and not M.scheduler then core.run.reraise(state.interrupted) end
+  if state.interrupted then
+    if M.scheduler then
+      M.scheduler.interrupted = M.scheduler.interrupted or state.interrupted
+    else
+      core.run.reraise(state.interrupted)
+    end
+  end
   if not ok then error(a, 0) end
   return a, b, c
 end

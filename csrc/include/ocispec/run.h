@@ -145,6 +145,16 @@ OCI_API int oci_run_upper_to_changeset(const char *upper, oci_error *err);
 OCI_API int oci_run_mark_content_changes(const char *lower, const char *upper,
                                          size_t *changed, oci_error *err);
 
+/** Whether this process can create a user namespace, as a rootless RUN
+   step needs (the runtime makes one to map the caller's id to root):
+   /proc/sys/user/max_user_namespaces must not be 0, Debian's
+   /proc/sys/kernel/unprivileged_userns_clone (when present) must not be
+   0 for a non-root caller, and a forked child's unshare(CLONE_NEWUSER)
+   must succeed (seccomp, a container without the permission, a used-up
+   limit). Returns OCI_OK, or OCI_EUNSUPPORTED with a message naming what
+   is missing. */
+OCI_API int oci_run_userns_check(oci_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -136,10 +136,37 @@ local function script_error(script)
   end
 end
 
+-- `ocispec build --prune [--keep-days N] [--max-bytes SIZE] LAYOUT`
+local function prune_command(args, out)
+  local opts, pos = parse_args({ table.unpack(args, 2) }, { ["--keep-days"] = "value", ["--max-bytes"] = "value" })
+  if #pos ~= 1 then fail(2, "build --prune: one LAYOUT expected") end
+  local o = { layout = open_layout(pos[1]) }
+  if opts.keep_days then
+    o.keep_days = tonumber(opts.keep_days)
+    if not o.keep_days or o.keep_days < 0 then fail(2, "--keep-days: a number >= 0 expected") end
+  end
+  if opts.max_bytes then
+    local n, unit = opts.max_bytes:lower():match("^(%d+)([kmg]?)$")
+    if not n or #n > 15 then fail(2, "--max-bytes: an integer with an optional k, m or g suffix expected") end
+    o.max_bytes = math.tointeger(n) << (({ k = 10, m = 20, g = 30 })[unit] or 0)
+  end
+  if not o.keep_days and not o.max_bytes then fail(2, "build --prune: --keep-days or --max-bytes expected") end
+  local r, msg = oci.build.prune_cache(o)
+  if not r then fail(1, msg) end
+  for _, x in ipairs(r.removed) do
+    local what = x.created_by and " " .. x.created_by:gsub("[%z\1-\31\127]", "?") or ""
+    out:write(("removed %s%s\n"):format(x.key and x.key:sub(8, 19) or "?", what))
+  end
+  out:write(("%d records removed, %d kept (%d bytes), %d blobs removed\n"):format(#r.removed, r.kept,
+    r.kept_bytes, #r.blobs))
+  return 0
+end
+
 command("build", "run an image build script",
   [==[usage: ocispec build [--no-cache] [--cache-to REF] [--cache-from REF]...
                      [--plain-http] [--tls-verify=BOOL] [--ca-file FILE]
                      [--auth-file FILE] SCRIPT.lua [ARGS...]
+       ocispec build --prune [--keep-days N] [--max-bytes SIZE] LAYOUT
 
 Runs a Lua build script (ocispec.build, docs/lua.md) with `oci` set to
 the module and `arg` to ARGS; the script's error ends the command with exit
@@ -153,8 +180,15 @@ entry that fails a check is a miss: the step runs and a "note:" line says
 why. --cache-to REF: after the script, push the cache of every step it ran
 or found to REF (a tag). The connection options apply to both:
 --plain-http, --tls-verify=false, --ca-file, --auth-file (as `ocispec
-push`).]==],
-  function(args)
+push`).
+--prune: drop the build cache records of LAYOUT (an image layout or a
+cache directory) not used for N days (--keep-days, a number) and, least
+recently used first, those past SIZE bytes in all (--max-bytes: an
+integer, with an optional k, m or g suffix, powers of 1024), then the
+blobs only they kept (as `ocispec layout gc`); prints each removed record
+and a summary.]==],
+  function(args, out)
+    if args[1] == "--prune" then return prune_command(args, out) end
     local no_cache, cache_to, cache_from = false, nil, {}
     local conn = {}
     local function value(o)
