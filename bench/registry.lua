@@ -17,8 +17,18 @@
 -- Every run starts a fresh registry, so no blob is present before a push
 -- and skopeo's blob-info cache (which remembers where a blob was seen and
 -- would mount it from there) knows nothing about it.
+--
+-- Each figure is printed as soon as it is measured ("run 1/3: ..."), with
+-- the CPU seconds docker-registry used during it (/proc/PID/stat) and, for
+-- ocispec, this process's own CPU seconds (os.clock: every thread), so a
+-- run cut short by a caller's time limit (3 runs take 10-20 minutes) still
+-- leaves its figures; the medians follow at the end. A failure prints
+-- "registry bench: FAILED in run N (phase): why" and exits 1.
 local oci = require("ocispec")
 local registry = oci.registry
+
+-- every line reaches a file or pipe at once (a killed run keeps them)
+io.stdout:setvbuf("line")
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local src = os.getenv("OCISPEC_SOURCE_DIR") or (here .. "..")
@@ -125,14 +135,37 @@ local reg -- the registry of the current run
 local reg2 -- the second registry (copy across registries)
 local results = {} -- results[key] = { secs = {...}, requests = {...}, bytes = n }
 
-local function record(key, secs, requests, bytes)
+local current_run, current_phase = 0, "setup"
+
+-- CPU seconds (user + system) docker-registry has used so far: fields 14
+-- and 15 of /proc/PID/stat, in clock ticks (100 a second on Linux).
+local function registry_cpu(r)
+  r = r or reg
+  local f = r and r.pid and io.open("/proc/" .. r.pid .. "/stat", "r")
+  if not f then return 0 end
+  local st = f:read("a")
+  f:close()
+  local rest = st:match("^%d+ %b() (.*)$") or ""
+  local fields = {}
+  for v in rest:gmatch("%S+") do fields[#fields + 1] = v end
+  -- rest starts at field 3 (state): utime is field 14, stime 15
+  return ((tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)) / 100
+end
+local function both_cpu() return registry_cpu(reg) + registry_cpu(reg2) end
+
+local function record(key, secs, requests, bytes, cpu)
   local r = results[key]
   if not r then
-    r = { secs = {}, requests = {}, bytes = bytes }
+    r = { secs = {}, requests = {}, bytes = bytes, rcpu = {}, ocpu = {} }
     results[key] = r
   end
   r.secs[#r.secs + 1] = secs
   r.requests[#r.requests + 1] = requests
+  r.rcpu[#r.rcpu + 1] = cpu and cpu.registry or 0
+  if cpu and cpu.ours then r.ocpu[#r.ocpu + 1] = cpu.ours end
+  print(("run %d/%d: %-36s %8.3f s  registry CPU %6.3f s%s  requests %s"):format(
+    current_run, RUNS, key, secs, cpu and cpu.registry or 0,
+    cpu and cpu.ours and ("  ocispec CPU %6.3f s"):format(cpu.ours) or "", requests))
 end
 
 -- Requests the registry's access log holds so far.
@@ -221,17 +254,22 @@ end
 
 -- Our call under the clock; stats.requests and the registry's count.
 local function ours(key, bytes, fn)
+  current_phase = key .. " (ocispec)"
   local before = logged()
+  local rc0, c0 = both_cpu(), os.clock()
   local secs, d, stats = timed(fn)
   assert(d, stats)
-  record(key .. "|ocispec", secs, ("%d (log %d)"):format(stats.requests, logged() - before), bytes)
+  record(key .. "|ocispec", secs, ("%d (log %d)"):format(stats.requests, logged() - before), bytes,
+    { registry = both_cpu() - rc0, ours = os.clock() - c0 })
   return d, stats
 end
 
 local function theirs(key, bytes, args)
+  current_phase = key .. " (skopeo)"
   local before = logged()
+  local rc0 = both_cpu()
   local secs = timed(function() skopeo(args) end)
-  record(key .. "|skopeo", secs, ("log %d"):format(logged() - before), bytes)
+  record(key .. "|skopeo", secs, ("log %d"):format(logged() - before), bytes, { registry = both_cpu() - rc0 })
 end
 
 -- curl: POST + monolithic PUT of each layer blob, one at a time, one curl
@@ -248,9 +286,11 @@ local function curl_push(key, img, repo)
   local script = table.concat(lines, "\n")
   local bytes = 0
   for _, l in ipairs(img.layers) do bytes = bytes + l.size end
+  current_phase = key .. " (curl)"
   local before = logged()
+  local rc0 = both_cpu()
   local secs = timed(function() sh("sh -c " .. q(script)) end)
-  record(key .. "|curl", secs, ("log %d"):format(logged() - before), bytes)
+  record(key .. "|curl", secs, ("log %d"):format(logged() - before), bytes, { registry = both_cpu() - rc0 })
 end
 
 -- curl: GET of each layer blob into a file, one process (one connection):
@@ -262,9 +302,11 @@ local function curl_pull(key, img, repo, dir)
     bytes = bytes + l.size
   end
   sh("mkdir -p " .. q(dir))
+  current_phase = key .. " (curl)"
   local before = logged()
+  local rc0 = both_cpu()
   local secs = timed(function() sh("curl -sS -f " .. table.concat(args, " ")) end)
-  record(key .. "|curl", secs, ("log %d"):format(logged() - before), bytes)
+  record(key .. "|curl", secs, ("log %d"):format(logged() - before), bytes, { registry = both_cpu() - rc0 })
   sh("rm -rf " .. q(dir))
 end
 
@@ -272,6 +314,7 @@ end
 -- 90% (no retries: the pull fails), then pulled again: what the second run
 -- moves (the proxy counts the blob body bytes it sent).
 local function resume_run(img)
+  current_phase = "resumed pull " .. img.tag
   local proxy = R.proxy(reg.port)
   local dir = base .. "/pull-resume"
   local ok, err = pcall(function()
@@ -383,7 +426,9 @@ local function report()
     local secs = median(r.secs)
     local rate = r.bytes and ("%7.1f MB/s"):format(r.bytes / 1e6 / secs) or "           "
     local req = r.requests[#r.requests]
-    print(("  %-42s %8.3f s  %s  requests %s"):format(label, secs, rate, req))
+    local cpu = ("  CPU registry %.2f s"):format(median(r.rcpu) or 0)
+    if #r.ocpu > 0 then cpu = cpu .. (", ocispec %.2f s"):format(median(r.ocpu)) end
+    print(("  %-42s %8.3f s  %s  requests %s%s"):format(label, secs, rate, req, cpu))
     return secs
   end
   for _, img in ipairs(images) do
@@ -444,11 +489,21 @@ local ok, err = pcall(function()
   local t0 = now()
   local layout_dir = build_images()
   print(("registry bench: images built in %.1f s (%s)"):format(now() - t0, layout_dir))
-  for run = 1, RUNS do one_run(run, layout_dir) end
+  for run = 1, RUNS do
+    current_run = run
+    local t = now()
+    one_run(run, layout_dir)
+    print(("run %d/%d: done in %.1f s"):format(run, RUNS, now() - t))
+  end
+  current_run, current_phase = RUNS, "report"
   report()
   report_resume()
 end)
 if reg then pcall(reg.stop) end
 if reg2 then pcall(reg2.stop) end
 os.execute("rm -rf " .. q(base))
-if not ok then error(err, 0) end
+if not ok then
+  io.stderr:write(("registry bench: FAILED in run %d/%d (%s): %s\n"):format(
+    current_run, RUNS, current_phase, tostring(err)))
+  os.exit(1)
+end

@@ -5,7 +5,8 @@
 #   bash scripts/test.sh --sanitize     # build-asan/ Debug, ASan + UBSan
 #   bash scripts/test.sh --no-valgrind  # build/      without valgrind_busted_*
 #   bash scripts/test.sh --tsan         # build-tsan/ ThreadSanitizer: c_threads,
-#                                       # c_layer_threads and c_unpack only
+#                                       # c_layer_threads, c_unpack and c_pool_live
+#                                       # (jobs=4 against docker-registry) only
 #   bash scripts/test.sh --release      # build-release/ Release (-O3, the usual
 #                                       # user build): warning-free, then every suite
 #   bash scripts/test.sh --coverage     # build-cov/  gcov line coverage of csrc/ and
@@ -39,7 +40,7 @@ for arg in "$@"; do
     --valgrind) valgrind=ON ;;
     --no-valgrind) valgrind=OFF ;;
     --coverage) build_dir=build-cov; coverage=ON; valgrind=OFF ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -60,10 +61,11 @@ cmake -S . -B "$build_dir" "${cov_flags[@]}" \
   -DOCISPEC_TSAN="$tsan"
 if [ "$tsan" = ON ]; then
   # TSan: the threaded tests (the library with -fsanitize=thread)
-  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads test_layer_threads test_unpack
+  cmake --build "$build_dir" -j "${JOBS:-2}" --target test_threads test_layer_threads test_unpack \
+    test_pool_live
   cd "$build_dir"
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    exec ctest --output-on-failure -R '^c_((layer_)?threads|unpack)$' </dev/null
+    exec ctest --output-on-failure -R '^c_((layer_)?threads|unpack|pool_live)$' </dev/null
 fi
 cmake --build "$build_dir" -j "${JOBS:-2}"
 

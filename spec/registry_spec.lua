@@ -276,8 +276,8 @@ describe("ocispec.registry against docker-registry", function()
     assert.are.equal(assert(c:get_manifest_raw("copy/src", "1")), assert(c:get_manifest_raw("copy/dst", "2")))
     assert.are.equal(2, stats.blobs_mounted)
 
-    -- between two clients: no mount; each blob is downloaded, verified in
-    -- a temporary file, then uploaded
+    -- between two clients: no mount; each blob is downloaded into a
+    -- temporary file and uploaded from it as it arrives, verified
     local c2 = connect(reg.host)
     local d2 = assert(c:copy("copy/src", "1", c2, "copy/other", "3"))
     assert.are.equal(example_digest, d2:digest())

@@ -429,6 +429,13 @@ out:
   return rc;
 }
 
+int reg_get_blob_unverified(oci_registry *r, const char *repo,
+                            const char *digest, int64_t size,
+                            oci_registry_sink_fn sink, void *ud,
+                            oci_error *err) {
+  return get_blob(r, repo, digest, size, sink, ud, false, err);
+}
+
 int oci_registry_get_blob(oci_registry *r, const char *repo, const char *digest,
                           int64_t size, oci_registry_sink_fn sink, void *ud,
                           oci_error *err) {
@@ -502,7 +509,21 @@ typedef struct range_sink {
   int64_t offset; /* bytes the writer held when the request went */
   int64_t seen;   /* bytes of this response */
   bool checked;   /* the status and Content-Range were looked at */
+  /* curl hands the body over 16 KiB at a time: it is gathered here and
+     written in pieces of up to REG_SINK_BUFFER bytes (one write(2) and one
+     hash update each); range_flush empties it */
+  char *buf;
+  size_t blen;
 } range_sink;
+
+#define REG_SINK_BUFFER ((size_t)256 << 10)
+
+static int range_flush(range_sink *s, oci_error *err) {
+  if (!s->blen) return OCI_OK;
+  size_t n = s->blen;
+  s->blen = 0;
+  return oci_blob_writer_write(s->w, s->buf, n, err);
+}
 
 /* "bytes START-END/TOTAL" (RFC 9110 14.4); false when malformed. */
 static bool parse_content_range(const char *s, int64_t *start, int64_t *end,
@@ -561,7 +582,13 @@ static int range_write(void *ud, const void *buf, size_t len, oci_error *err) {
                          "blob %s: more than the %lld bytes its descriptor "
                          "gives",
                          s->digest, (long long)s->size);
-  if ((rc = oci_blob_writer_write(s->w, buf, len, err))) return rc;
+  if (s->blen + len > REG_SINK_BUFFER && (rc = range_flush(s, err))) return rc;
+  if (len >= REG_SINK_BUFFER) {
+    if ((rc = oci_blob_writer_write(s->w, buf, len, err))) return rc;
+  } else {
+    memcpy(s->buf + s->blen, buf, len);
+    s->blen += len;
+  }
   return reg_progress(s->r, s->digest, s->offset + s->seen, s->size, err);
 }
 
@@ -574,6 +601,11 @@ static int fetch_resume(oci_registry *r, const char *repo,
   target t;
   int rc = target_of(r, repo, "blobs", d->digest, "pull", &t, err);
   if (rc) return rc;
+  char *buf = malloc(REG_SINK_BUFFER);
+  if (!buf) {
+    rc = reg_nomem(err);
+    goto out;
+  }
   if ((rc = reg_progress(r, d->digest, 0, d->size, err))) goto out;
   for (unsigned resumed = 0;; resumed++) {
     int64_t have = (int64_t)oci_blob_writer_size(w);
@@ -590,7 +622,8 @@ static int fetch_resume(oci_registry *r, const char *repo,
                     .digest = d->digest,
                     .url = t.url,
                     .size = d->size,
-                    .offset = have};
+                    .offset = have,
+                    .buf = buf};
     reg_resp p = {0};
     s.p = &p;
     reg_req q = {.method = "GET",
@@ -601,6 +634,16 @@ static int fetch_resume(oci_registry *r, const char *repo,
                  .sink_ud = &s,
                  .follow = true};
     rc = reg_do(r, &q, NULL, &p, err);
+    /* what arrived reaches the file, also when the network cut it (kept
+       for the next try); its own failure wins over a network error */
+    if (!rc || rc == OCI_ENETWORK) {
+      oci_error ferr;
+      oci_error_clear(&ferr);
+      if (range_flush(&s, &ferr)) {
+        rc = ferr.code;
+        *err = ferr;
+      }
+    }
     if (!rc && !s.checked) rc = range_check(&s, err); /* an empty body */
     reg_resp_free(&p);
     r->stats.bytes_downloaded += (uint64_t)s.seen;
@@ -620,6 +663,7 @@ static int fetch_resume(oci_registry *r, const char *repo,
   if (!rc && d->size >= 0)
     rc = reg_progress(r, d->digest, d->size, d->size, err);
 out:
+  free(buf);
   target_free(&t);
   return rc;
 }
@@ -1205,6 +1249,13 @@ int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
     return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
   return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, what, trusted,
                    err);
+}
+
+int reg_push_blob_source(oci_registry *r, const char *repo, const char *digest,
+                         int64_t size, oci_registry_source_fn source, void *ud,
+                         int (*seek)(void *ud, int64_t off), const char *what,
+                         oci_error *err) {
+  return push_blob(r, repo, digest, size, source, ud, seek, what, false, err);
 }
 
 int oci_registry_push_blob_file(oci_registry *r, const char *repo,

@@ -431,6 +431,9 @@ int reg_append(char **buf, size_t *len, size_t *cap, const void *src,
   return 0;
 }
 
+/* curl's receive and send buffer for streamed blob bodies. */
+#define REG_XFER_BUFFER (256L << 10)
+
 static bool is_success(long st) {
   return st >= 200 && st < 300;
 }
@@ -566,9 +569,15 @@ static bool retryable_status(long st) {
   return st == 429 || (st >= 500 && st <= 599 && st != 501 && st != 505);
 }
 
+/* The pool's cancel flag or a streamed copy's stop flag is up. */
+static bool reg_stopped(const oci_registry *r) {
+  return (r->cancel && atomic_load(r->cancel)) ||
+         (r->stop && atomic_load(r->stop));
+}
+
 static void sleep_ms(const oci_registry *r, unsigned ms) {
   /* in slices of 100 ms: a worker's backoff ends when the pool cancels */
-  while (ms && !(r->cancel && atomic_load(r->cancel))) {
+  while (ms && !reg_stopped(r)) {
     unsigned d = ms < 100 ? ms : 100;
     struct timespec ts = {0, (long)d * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
@@ -598,7 +607,7 @@ static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
                        curl_off_t un) {
   (void)dt, (void)dn, (void)ut, (void)un;
   const oci_registry *r = ud;
-  return atomic_load(r->cancel) ? 1 : 0;
+  return reg_stopped(r) ? 1 : 0;
 }
 
 static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
@@ -663,9 +672,16 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
   if (r->share) curl_easy_setopt(c, CURLOPT_SHARE, r->share);
-  if (r->cancel) {
-    /* a worker: the pool's cancel flag stops a transfer under way (curl
-       calls this at least once a second, also when nothing moves) */
+  /* blob bodies in large pieces: curl's 16 KiB receive and 64 KiB send
+     buffers cost a recv/write (or read/send) pair, a hash update and a
+     progress report per piece (bench/README.md "Registry") */
+  if (q->sink) curl_easy_setopt(c, CURLOPT_BUFFERSIZE, REG_XFER_BUFFER);
+  if (q->source)
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, REG_XFER_BUFFER);
+  if (r->cancel || r->stop) {
+    /* a worker: the pool's cancel flag (or a streamed copy's stop flag)
+       stops a transfer under way (curl calls this at least once a second,
+       also when nothing moves) */
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -709,8 +725,7 @@ static int perform_once(oci_registry *r, const reg_req *q, reg_resp *p,
   }
   if (x.cb_rc) {
     rc = x.cb_rc;
-  } else if (*cc == CURLE_ABORTED_BY_CALLBACK && r->cancel &&
-             atomic_load(r->cancel)) {
+  } else if (*cc == CURLE_ABORTED_BY_CALLBACK && reg_stopped(r)) {
     rc = reg_fail(err, OCI_ECANCELED, q->method, q->url,
                   "canceled (another transfer failed)");
   } else if (x.too_big) {

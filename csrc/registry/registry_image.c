@@ -4,6 +4,7 @@
    never change on the way). */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,6 +493,159 @@ static int file_sink(void *ud, const void *buf, size_t len, oci_error *err) {
   return OCI_OK;
 }
 
+/* A blob copied between two clients as it arrives: a second thread GETs
+   it into a temporary file while this one PUTs from that file, reading up
+   to the bytes written so far (and waiting for more). The file keeps every
+   byte, so a retried PUT reads it again from its start. The upload hashes
+   what it sends and holds back the last byte unless the whole matches the
+   digest (the download leaves the check to it: each byte is hashed once):
+   the destination never gets a complete wrong blob. The download gathers
+   curl's 16 KiB pieces into TEE_BUFFER bytes per write and wake-up. */
+#define TEE_BUFFER ((size_t)256 << 10)
+
+typedef struct tee {
+  pthread_mutex_t mu;
+  pthread_cond_t more; /* bytes written, or the download ended */
+  int fd;
+  char *buf; /* bytes received, not yet in the file (download thread) */
+  size_t blen;
+  int64_t written; /* bytes in the file (under mu) */
+  bool done;       /* the download ended (under mu) */
+  int rc;          /* its result, once done */
+  oci_error err;
+  atomic_int stop; /* the upload ended first: the download stops */
+  int64_t pos;     /* the upload's next byte (upload thread only) */
+  oci_registry *src;
+  const char *repo;
+  const oci_image_descriptor *b;
+} tee;
+
+/* Writes p[0..len) at the end of the file and tells the upload. */
+static int tee_put(tee *t, const char *p, size_t len, oci_error *err) {
+  int64_t off = t->written; /* only this thread changes it */
+  for (size_t left = len; left;) {
+    ssize_t k = pwrite(t->fd, p, left, (off_t)off);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0)
+      return oci_error_set(err, OCI_EIO, "temporary file: %s",
+                           k < 0 ? strerror(errno) : "short write");
+    p += k, left -= (size_t)k, off += k;
+  }
+  pthread_mutex_lock(&t->mu);
+  t->written = off;
+  pthread_cond_signal(&t->more);
+  pthread_mutex_unlock(&t->mu);
+  return OCI_OK;
+}
+
+static int tee_sink(void *ud, const void *buf, size_t len, oci_error *err) {
+  tee *t = ud;
+  if (atomic_load(&t->stop))
+    return oci_error_set(err, OCI_ECANCELED, "blob %s: the upload ended",
+                         t->b->digest);
+  if (t->blen + len > TEE_BUFFER) {
+    int rc = tee_put(t, t->buf, t->blen, err);
+    t->blen = 0;
+    if (rc) return rc;
+  }
+  if (len >= TEE_BUFFER) return tee_put(t, buf, len, err);
+  memcpy(t->buf + t->blen, buf, len);
+  t->blen += len;
+  return OCI_OK;
+}
+
+static void *tee_get(void *ud) {
+  tee *t = ud;
+  oci_error err;
+  oci_error_clear(&err);
+  int rc = reg_get_blob_unverified(t->src, t->repo, t->b->digest, t->b->size,
+                                   tee_sink, t, &err);
+  if (!rc && t->blen) rc = tee_put(t, t->buf, t->blen, &err);
+  pthread_mutex_lock(&t->mu);
+  t->rc = rc;
+  t->err = err;
+  t->done = true;
+  pthread_cond_signal(&t->more);
+  pthread_mutex_unlock(&t->mu);
+  return NULL;
+}
+
+static ssize_t tee_read(void *ud, void *buf, size_t cap, oci_error *err) {
+  tee *t = ud;
+  pthread_mutex_lock(&t->mu);
+  while (t->pos >= t->written && !t->done)
+    pthread_cond_wait(&t->more, &t->mu);
+  int64_t avail = t->written - t->pos;
+  bool failed = t->done && t->rc;
+  pthread_mutex_unlock(&t->mu);
+  if (avail <= 0) {
+    if (!failed) return 0; /* the end: push_blob checks the size */
+    *err = t->err;         /* the download's own failure */
+    return -1;
+  }
+  size_t n = (int64_t)cap < avail ? cap : (size_t)avail;
+  ssize_t k;
+  do
+    k = pread(t->fd, buf, n, (off_t)t->pos);
+  while (k < 0 && errno == EINTR);
+  if (k <= 0) {
+    oci_error_set(err, OCI_EIO, "temporary file: %s",
+                  k < 0 ? strerror(errno) : "short read");
+    return -1;
+  }
+  t->pos += k;
+  return k;
+}
+
+static int tee_seek(void *ud, int64_t off) {
+  tee *t = ud;
+  t->pos = off;
+  return 0;
+}
+
+/* The streamed copy; *started false when the download thread could not
+   start (nothing was sent: the caller copies the blob another way). */
+static int copy_streamed(oci_registry *src, const char *src_repo,
+                         oci_registry *dst, const char *dst_repo,
+                         const oci_image_descriptor *b, FILE *f, bool *started,
+                         oci_error *err) {
+  tee t = {.fd = fileno(f), .src = src, .repo = src_repo, .b = b};
+  *started = false;
+  if (!(t.buf = malloc(TEE_BUFFER))) return OCI_OK; /* the plain way */
+  atomic_init(&t.stop, 0);
+  pthread_mutex_init(&t.mu, NULL);
+  pthread_cond_init(&t.more, NULL);
+  /* the download runs on src alone meanwhile: its progress reports (which
+     would go to the caller's callback from another thread, and repeat the
+     upload's) are off; its transfer stops on the upload's failure */
+  oci_registry_progress_fn progress = src->o.progress;
+  src->o.progress = NULL;
+  src->stop = &t.stop;
+  pthread_t th;
+  int rc = OCI_OK;
+  *started = pthread_create(&th, NULL, tee_get, &t) == 0;
+  if (*started) {
+    char what[OCI_DIGEST_STRING_MAX + 8];
+    snprintf(what, sizeof what, "blob %s", b->digest);
+    rc = reg_push_blob_source(dst, dst_repo, b->digest, b->size, tee_read, &t,
+                              tee_seek, what, err);
+    /* a failed upload stops the download; a complete one read every byte
+       the download wrote (and matched the digest): it is ending anyway */
+    if (rc) atomic_store(&t.stop, 1);
+    pthread_join(th, NULL);
+    if (!rc) { /* fetched, and verified by the upload */
+      src->stats.blobs_downloaded++;
+      src->stats.bytes_downloaded += (uint64_t)b->size;
+    }
+  }
+  src->stop = NULL;
+  src->o.progress = progress;
+  pthread_cond_destroy(&t.more);
+  pthread_mutex_destroy(&t.mu);
+  free(t.buf);
+  return rc;
+}
+
 static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
                      const char *dst_repo, const oci_image_descriptor *b,
                      oci_error *err) {
@@ -519,11 +673,21 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
                             src == dst ? src_repo : NULL, &mounted, err)) ||
       mounted)
     return rc;
-  /* through a verified temporary file: the upload starts only once the
-     content is known to be right */
   FILE *f = tmpfile();
   if (!f)
     return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
+  /* two clients: download and upload at once (one client cannot run two
+     transfers) */
+  if (src != dst && b->size > 0) {
+    bool started = false;
+    rc = copy_streamed(src, src_repo, dst, dst_repo, b, f, &started, err);
+    if (started) {
+      fclose(f);
+      return rc;
+    }
+  }
+  /* else through a verified temporary file: the upload starts only once
+     the content is known to be right */
   rc = oci_registry_get_blob(src, src_repo, b->digest, b->size, file_sink, f,
                              err);
   if (!rc && fflush(f))

@@ -59,6 +59,10 @@ struct oci_registry {
      every transfer at least once a second (nonzero: stop) */
   CURLSH *share;
   atomic_int *cancel;
+  /* a streamed copy's own stop flag (copy_blob in registry_image.c, set
+     while its download runs on a second thread): nonzero stops this
+     client's transfer under way as cancel does; NULL: none */
+  atomic_int *stop;
   /* the capabilities learnt: own_caps, or the parent client's (a worker) */
   reg_caps own_caps;
   reg_caps *caps;
@@ -162,6 +166,20 @@ int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
                      int64_t size, int fd, const char *what, bool trusted,
                      oci_error *err);
+/* oci_registry_get_blob without the digest check (the size is checked):
+   for a sink that hashes what it gets itself, or feeds an upload that
+   does (a streamed copy). */
+int reg_get_blob_unverified(oci_registry *r, const char *repo,
+                            const char *digest, int64_t size,
+                            oci_registry_sink_fn sink, void *ud,
+                            oci_error *err);
+/* push_blob of a caller's source that can go back to any offset (seek
+   returns nonzero when it cannot): the bytes are hashed as they are read,
+   and the last one is not sent unless the whole matches digest. */
+int reg_push_blob_source(oci_registry *r, const char *repo, const char *digest,
+                         int64_t size, oci_registry_source_fn source, void *ud,
+                         int (*seek)(void *ud, int64_t off), const char *what,
+                         oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
 /* The index of the referrers tag schema's tag (distribution-spec

@@ -237,8 +237,10 @@ local STAT_KEYS = {
 }
 
 --- Copies a reference to another, registry to registry: manifests byte
--- for byte; blobs mounted when both are in one registry, else through a
--- temporary file verified before the upload.
+-- for byte; blobs mounted when both are in one registry, else streamed:
+-- downloaded into a temporary file while the upload reads it as it
+-- arrives, the upload withholding a blob's last byte unless its digest
+-- matches.
 -- @tparam string src "host/repo[:tag|@digest]"
 -- @tparam string dst "host/repo[:tag]" (no tag: the source's tag)
 -- @tparam[opt] table opts connection options for both sides; `opts.src`

@@ -512,7 +512,11 @@ OCI_API int oci_registry_pull(oci_registry *r, const char *repo,
 
 /** Copies src_repo:src_reference from src to dst_repo (tag dst_tag, NULL:
    by digest only), manifests byte for byte; blobs stream from one registry
-   to the other (mounted when src and dst are the same client). *out (may be
+   to the other (mounted when src and dst are the same client): a second
+   thread downloads each blob into a temporary file while the upload reads
+   it from there as it arrives; the upload hashes what it sends and never
+   sends a blob's last byte unless the whole matches its digest. Progress
+   is reported for those uploads only (not twice per blob). *out (may be
    NULL): the copied descriptor, the caller's (oci_image_descriptor_free). */
 OCI_API int oci_registry_copy(oci_registry *src, const char *src_repo,
                               const char *src_reference, oci_registry *dst,

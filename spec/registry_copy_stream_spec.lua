@@ -1,0 +1,140 @@
+-- copy between two clients streams each blob: a second thread downloads it
+-- into a temporary file while the upload to the destination reads from
+-- that file as the bytes arrive (registry_image.c copy_streamed). The
+-- source is docker-registry behind tests/registry/fault_proxy.py (which
+-- cuts a download in the middle) or the fake registry's "mismatch" mode
+-- (a layer's bytes that do not match its digest); the destination is a
+-- second docker-registry, whose access log is the witness.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
+local registries = dofile(here .. "fixtures/registry.lua")
+local oci = require("ocispec")
+local registry = require("ocispec.registry")
+
+local SKIP = not registries.available() and select(2, registries.available()) or nil
+
+local function opts(extra)
+  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+local function pending_or(f)
+  return function()
+    if SKIP then return pending(SKIP) end
+    return f()
+  end
+end
+
+describe("copy between two clients (streamed)", function()
+  local src, dst, proxy, tmp, layer, size
+  setup(function()
+    if SKIP then return end
+    src = registries.start()
+    dst = registries.start()
+    proxy = registries.proxy(src.port)
+    tmp = registries.scratch()
+    -- one incompressible 512 KiB layer (stored as it is)
+    local L = assert(oci.layout.create(tmp .. "/src"))
+    local bytes, x = {}, 4242
+    for i = 1, 524288 // 4 do
+      x = (x * 1103515245 + 12345) % 2147483648
+      bytes[i] = string.pack("<I4", x)
+    end
+    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
+                                         compression = "none" })
+    assert(img:add_layer{ entries = { { path = "data.bin", type = "file", content = table.concat(bytes),
+                                        mode = 420 } } })
+    local top = assert(img:commit())
+    assert(L:tag(top, "1"))
+    local c = assert(registry.connect(src.host, opts()))
+    assert(c:push(L, "1", "s/app", "1"))
+    c:close()
+    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
+    layer = m:layers()[1]:digest()
+    size = m:layers()[1]:size()
+    L:close()
+  end)
+  teardown(function()
+    if proxy then proxy.stop() end
+    if src then src.stop() end
+    if dst then dst.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
+
+  it("moves every blob, progress on the calling thread, and both clients work after", pending_or(function()
+    local seen = {}
+    local progress = function(digest, done, total)
+      seen[digest] = seen[digest] or {}
+      if done == total then seen[digest].ended = true end
+      return true
+    end
+    for _, jobs in ipairs({ 1, 4 }) do
+      seen = {}
+      local a = assert(registry.connect(src.host, opts{ jobs = jobs, progress = progress }))
+      local b = assert(registry.connect(dst.host, opts{ jobs = jobs, progress = progress }))
+      local repo = "ok/jobs" .. jobs
+      assert(a:copy("s/app", "1", b, repo, "1"))
+      assert.are.equal(2, b:stats().blobs_uploaded) -- config and layer
+      assert.is_true(seen[layer] and seen[layer].ended, "no progress for the layer")
+      -- what the destination holds hashes to its digest (python3 hashlib)
+      local got = assert(b:get_blob(repo, layer))
+      local path = tmp .. "/got" .. jobs
+      support.write(path, got)
+      local out = registries.sh(("python3 -c %s %s"):format(registries.quote(
+        "import hashlib, sys; print('sha256:' + hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"),
+        registries.quote(path)))
+      assert.are.equal(layer, out:match("^(%S+)"))
+      assert.are.equal(size, #got)
+      -- the source client's own reports and transfers work on (they were
+      -- set aside while its download ran on the second thread)
+      seen = {}
+      local L = assert(oci.layout.create(tmp .. "/after" .. jobs))
+      assert(a:pull("s/app", "1", L, "1"))
+      assert.is_true(seen[layer] and seen[layer].ended, "the source client reports no more")
+      L:close()
+      a:close()
+      b:close()
+    end
+  end))
+
+  it("a download cut in the middle cancels the upload it was feeding", pending_or(function()
+    proxy.configure{ cut_after = size // 2 }
+    local a = assert(registry.connect(proxy.host, opts{ jobs = 1 }))
+    local b = assert(registry.connect(dst.host, opts{ jobs = 1 }))
+    local d, msg, err = a:copy("s/app", "1", b, "cut/app", "1")
+    proxy.configure{}
+    assert.is_nil(d)
+    assert.are.equal("network", err.code, msg)
+    assert.truthy(msg:find("GET http://" .. proxy.host .. "/v2/s/app/blobs/" .. layer, 1, true), msg)
+    -- the upload had started while the download ran (streamed), and was
+    -- abandoned: the destination's log shows its session deleted, and it
+    -- holds no such blob and no manifest
+    assert.are.equal(2, dst.count_requests("POST", "^/v2/cut/app/blobs/uploads/"))
+    assert.is_true(dst.count_requests("DELETE", "^/v2/cut/app/blobs/uploads/") >= 1)
+    assert.is_false((b:has_blob("cut/app", layer)))
+    assert.is_nil((b:get_manifest("cut/app", "1")))
+    a:close()
+    b:close()
+  end))
+
+  it("a source sending other bytes: the upload never completes, nothing is stored", pending_or(function()
+    local _, py = registries.sh("command -v python3")
+    if not py then return pending("python3 is not installed") end
+    local fake = registries.fake("mismatch")
+    finally(fake.stop)
+    local a = assert(registry.connect(fake.host, opts{ jobs = 1 }))
+    local b = assert(registry.connect(dst.host, opts{ jobs = 1 }))
+    local d, msg, err = a:copy("bad/app", "latest", b, "liar/app", "1")
+    assert.is_nil(d)
+    assert.are.equal("mismatch", err.code, msg)
+    assert.truthy(msg:find(fake.blobs.layer, 1, true), msg)
+    assert.is_false((b:has_blob("liar/app", fake.blobs.layer)))
+    assert.is_false((b:has_blob("liar/app", fake.blobs.bad_layer_sha256)))
+    assert.is_nil((b:get_manifest("liar/app", "1")))
+    -- the upload was started and abandoned before its last byte
+    assert.is_true(dst.count_requests("DELETE", "^/v2/liar/app/blobs/uploads/") >= 1)
+    a:close()
+    b:close()
+  end))
+end)
