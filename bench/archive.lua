@@ -11,25 +11,13 @@
 local oci = require("ocispec")
 local T = oci.transport
 
-local MB = tonumber(os.getenv("OCISPEC_BENCH_MB")) or 200
-local ROUNDS = tonumber(os.getenv("OCISPEC_BENCH_ROUNDS")) or 2
+local bench = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "support.lua")
+
+local MB = bench.env_number("OCISPEC_BENCH_MB", 200)
+local ROUNDS = bench.env_number("OCISPEC_BENCH_ROUNDS", 2)
 local LAYERS = 4
-
-local function now()
-  local p = assert(io.popen("date +%s%N"))
-  local ns = assert(tonumber(p:read("l")))
-  p:close()
-  return ns / 1e9
-end
-
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok, "command failed: " .. cmd)
-end
-
-local tmp = os.getenv("TMPDIR") or "/tmp"
-local base = tmp .. "/ocispec-bench-archive." .. os.time() .. "." .. math.random(1e6)
-sh("mkdir -p '" .. base .. "'")
+local now, sh = bench.now, bench.sh
+local base = bench.workdir("archive")
 
 -- LAYERS layers of MB/LAYERS MiB each: files of random bytes and of
 -- repeated words (about half compressible), uncompressed in the layout.
@@ -86,5 +74,5 @@ for _, pr in ipairs(pairs_) do
   print(("%-30s %10.2f %10.2f %7.2fx"):format(pr[1], best_o, best_s, best_s / best_o))
 end
 clean()
-sh(("rm -rf '%s'"):format(base))
+bench.remove(base)
 print("ratio: skopeo's time over ocispec's (above 1: ocispec is faster)")

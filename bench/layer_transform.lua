@@ -6,25 +6,12 @@
 --
 --   OCISPEC_BENCH_MB=100 lua5.4 bench/layer_transform.lua
 local layer = require("ocispec").layer
+local bench = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "support.lua")
 
-local MB = tonumber(os.getenv("OCISPEC_BENCH_MB")) or 100
-local FILES = tonumber(os.getenv("OCISPEC_BENCH_FILES")) or 400
-
-local function now()
-  local p = assert(io.popen("date +%s%N"))
-  local ns = assert(tonumber(p:read("l")))
-  p:close()
-  return ns / 1e9
-end
-
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok, "command failed: " .. cmd)
-end
-
-local tmp = os.getenv("TMPDIR") or "/tmp"
-local base = tmp .. "/ocispec-bench-transform." .. os.time() .. "." .. math.random(1e6)
-sh("mkdir -p '" .. base .. "'")
+local MB = bench.env_number("OCISPEC_BENCH_MB", 100)
+local FILES = bench.env_number("OCISPEC_BENCH_FILES", 400)
+local sh = bench.sh
+local base = bench.workdir("transform")
 
 -- FILES files of pseudo-random words (about half compressible).
 local seed = 4242
@@ -54,9 +41,7 @@ end
 local src = assert(layer.build{ entries = entries, output = base .. "/in.tar.gz", mtime = 0 })
 
 local function timed(name, fn)
-  local t0 = now()
-  fn()
-  local dt = now() - t0
+  local dt = bench.timed(fn)
   print(("%-44s %7.2f s"):format(name, dt))
   return dt
 end
@@ -81,4 +66,4 @@ local t_floor = timed("gzip -dc | gzip -6 (floor)", function()
 end)
 print(("ratios: unpack+build / transform %.2fx; transform / gzip floor %.2fx; edit / keep %.2fx")
   :format(t_unpack / t_keep, t_keep / t_floor, t_edit / t_keep))
-sh("rm -rf '" .. base .. "'")
+bench.remove(base)

@@ -438,6 +438,9 @@ local FAILS = {
   ["oci.artifacts.pull"] = function() return oci.artifacts.pull("oci:" .. tmp .. "/none", tmp .. "/out") end,
   ["oci.transport.parse"] = function() return oci.transport.parse("docker:x") end,
   ["oci.transport.open"] = function() return oci.transport.open("oci-archive:" .. tmp .. "/none.tar") end,
+  ["oci.transport.with_image"] = function()
+    return oci.transport.with_image("oci-archive:" .. tmp .. "/none.tar", nil, function() error("ran") end)
+  end,
   ["oci.transport.create"] = function() return oci.transport.create("oci:" .. tmp .. "/file") end,
   ["oci.transport.copy"] = function() return oci.transport.copy("oci:" .. tmp .. "/none", "oci:" .. tmp .. "/c") end,
   ["oci.transport.write"] = function()

@@ -14,14 +14,27 @@ local MT = oci.image.MediaType
 local q, sh = registries.quote, registries.sh
 local READ_LAYOUT = here .. "../tests/artifacts/read_layout.py"
 local READ_IMAGE = here .. "../tests/registry/read_image.py"
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 local SBOM, SIG = "application/vnd.example.sbom", "application/vnd.example.sig"
 local TITLE = oci.image.ANNOTATION_TITLE
 
-local NO_PYTHON
-do
-  local _, ok = sh("command -v python3")
-  NO_PYTHON = not ok and "python3 is not installed" or nil
+local NO_PYTHON = registries.missing("python3")
+local REGISTRY_SKIP = registries.skip_reason("python3")
+
+-- The setup and teardown of a describe block on docker-registry:
+-- set(tmp, reg) gets the block's temporary folder and the registry (nil
+-- when the fixture or python3 is missing: its tests end pending with
+-- REGISTRY_SKIP).
+local function registry_block(set)
+  local tmp, reg
+  setup(function()
+    tmp = registries.scratch()
+    if not REGISTRY_SKIP then reg = registries.start() end
+    set(tmp, reg)
+  end)
+  teardown(function()
+    if reg then reg.stop() end
+    if tmp then support.rmdir(tmp) end
+  end)
 end
 
 local function read_layout(dir)
@@ -49,9 +62,7 @@ local function base_layout(dir)
 end
 
 local function cli(tmp, args)
-  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt </dev/null"):format(q(tmp), q(BIN), args)
-  local _, _, status = os.execute(cmd)
-  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
+  return support.cli_runner(tmp)(args)
 end
 
 local function digests(node)
@@ -317,20 +328,13 @@ end)
 
 describe("artifacts on a registry (docker-registry 2.8: the tag schema)", function()
   local tmp, reg
-  setup(function()
-    tmp = registries.scratch()
-    if registries.available() and not NO_PYTHON then reg = registries.start() end
-  end)
-  teardown(function()
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
-  end)
+  registry_block(function(t, r) tmp, reg = t, r end)
 
   it("attach and discover, read back with urllib", function()
-    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
+    if not reg then return pending(REGISTRY_SKIP) end
     local dir = tmp .. "/lay"
     base_layout(dir)
-    local o = { plain_http = true, auth_file = false }
+    local o = registries.opts()
     assert(oci.registry.push(dir, "base", reg.host .. "/art/app:1", o))
     support.write(tmp .. "/sbom.json", '{"sbom":1}')
     local aopts = { artifact_type = SBOM, plain_http = true, auth_file = false }
@@ -397,18 +401,11 @@ end
 
 describe("copy of the referrers graph (oras cp -r), docker-registry 2.8", function()
   local tmp, reg
-  setup(function()
-    tmp = registries.scratch()
-    if registries.available() and not NO_PYTHON then reg = registries.start() end
-  end)
-  teardown(function()
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
-  end)
+  registry_block(function(t, r) tmp, reg = t, r end)
 
   it("registry to registry, registry to layout, layout to registry, and the CLI's copy --referrers", function()
-    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
-    local o = { plain_http = true, auth_file = false }
+    if not reg then return pending(REGISTRY_SKIP) end
+    local o = registries.opts()
     local function with(t)
       for k, v in pairs(o) do t[k] = v end
       return t
@@ -458,18 +455,11 @@ end)
 
 describe("copy --referrers through a registry (docker-registry 2.8)", function()
   local tmp, reg
-  setup(function()
-    tmp = registries.scratch()
-    if registries.available() and not NO_PYTHON then reg = registries.start() end
-  end)
-  teardown(function()
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
-  end)
+  registry_block(function(t, r) tmp, reg = t, r end)
 
   it("oci-archive -> registry -> oci-archive, the subject links intact", function()
-    if not reg then return pending(NO_PYTHON or select(2, registries.available())) end
-    local o = { plain_http = true, auth_file = false }
+    if not reg then return pending(REGISTRY_SKIP) end
+    local o = registries.opts()
     local base, sbom, sig = referred_layout(tmp)
     local T = oci.transport
     assert(T.copy("oci:" .. tmp .. "/lay:base", "oci-archive:" .. tmp .. "/a.tar:base", { referrers = true }))

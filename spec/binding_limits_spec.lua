@@ -285,12 +285,7 @@ describe("nesting limits", function()
     before_each(function() tmp = support.tmpdir() end)
     after_each(function() support.rmdir(tmp) end)
 
-    local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
-    local function ocispec(args)
-      local cmd = ("cd '%s' && lua5.4 '%s' %s >out.txt 2>err.txt"):format(tmp, BIN, args)
-      local _, _, status = os.execute(cmd)
-      return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
-    end
+    local ocispec = support.cli_runner(function() return tmp end)
 
     it("validate: deep files are refused cleanly with the documented codes", function()
       support.write(tmp .. "/a200.json", nested_json(200, "array"))

@@ -5,36 +5,20 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
-local image = oci.image
-local MT = image.MediaType
-local q, sh = registries.quote, registries.sh
-
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
+local sh = registries.sh
 
 describe("ocispec tags --filter/--sort, catalog, delete", function()
   local reg, skip, tmp, c
   local ok_reg, why = registries.available()
 
-  local function ocispec(args)
-    local _, _, status = os.execute(("cd %s && lua5.4 %s %s >out.txt 2>err.txt </dev/null")
-      :format(q(tmp), q(BIN), args))
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
-
-  -- a distinct small manifest per tag; returns its descriptor and config's
-  local function push(repo, tag)
-    local cfg = assert(c:push_blob(repo, ('{"architecture":"amd64","os":"linux","tag":"%s",'
-      .. '"rootfs":{"type":"layers","diff_ids":[]}}'):format(tag), MT.ImageConfig))
-    local m = assert(image.ImageManifest.from_table({ schemaVersion = 2, mediaType = MT.ImageManifest,
-      config = cfg:to_table(), layers = {} }))
-    return assert(c:put_manifest(repo, tag, m)), cfg
-  end
+  local ocispec = support.cli_runner(function() return tmp end)
+  local function push(repo, tag) return registries.push_tag_image(c, repo, tag) end
 
   setup(function()
     if not ok_reg then skip = why return end
     reg = registries.start{}
     tmp = registries.scratch()
-    c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false }))
+    c = assert(oci.registry.connect(reg.host, registries.opts()))
     for _, t in ipairs({ "latest", "v1.10.0", "1.9.0", "v1.2.0", "1.10.0-rc.1", "1.10.0-alpha" }) do
       push("mirror/app", t)
     end

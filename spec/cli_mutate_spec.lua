@@ -16,13 +16,9 @@ end
 
 local tmp
 
--- Runs `ocispec <args>` in tmp; returns stdout, stderr, exit status.
-local function ocispec(args, stdin_file)
-  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt <%s"):format(quote(tmp), quote(BIN), args,
-    stdin_file and quote(stdin_file) or "/dev/null")
-  local _, _, status = os.execute(cmd)
-  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
-end
+-- Runs `ocispec <args>` in tmp (stdin: {file = path}); returns stdout,
+-- stderr, exit status.
+local ocispec = support.cli_runner(function() return tmp end)
 
 -- The config (cjson) and manifest of tag in the layout dir.
 local function config_of(dir, tag, platform)
@@ -108,7 +104,7 @@ describe("ocispec mutate commands on layouts", function()
       quote(tmp), quote(tmp), quote(tmp), quote(tmp), quote(tmp)))
     local _, err, status = ocispec("append img:app --dir d --created-by 'COPY d /' --to img:a1")
     assert.are.equal(0, status, err)
-    _, err, status = ocispec("append img:app --tar - --to img:a2", tmp .. "/in.tar")
+    _, err, status = ocispec("append img:app --tar - --to img:a2", { file = tmp .. "/in.tar" })
     assert.are.equal(0, status, err)
     local c1, m1 = config_of(tmp .. "/img", "a1")
     local c2 = config_of(tmp .. "/img", "a2")
@@ -293,10 +289,7 @@ local function sh(cmd)
   return text, ok
 end
 
-local function have(tool)
-  local _, ok = sh("command -v " .. quote(tool))
-  return ok
-end
+local have = support.have
 
 local PY = here .. "../tests/archive/archives.py"
 local function py(...)
@@ -419,7 +412,7 @@ print(len(m["layers"]))]==]), quote(tmp .. "/sdir")))
     end
     assert.is_nil(io.open(tmp .. "/x.tar"))
     -- stdin in, stdout out: the archive alone on stdout, the report on stderr
-    local out, err, status = ocispec("mutate docker-archive:-:busybox:1 --env A=1", tmp .. "/two.tar")
+    local out, err, status = ocispec("mutate docker-archive:-:busybox:1 --env A=1", { file = tmp .. "/two.tar" })
     assert.are.equal(2, status, out)
     assert.truthy(err:find("docker-archive:-: stdin cannot be written back", 1, true), err)
     os.execute(("cd %s && lua5.4 %s mutate oci-archive:all.tar:base --env S=1 --to docker-archive:-:s/s:1 "

@@ -7,7 +7,6 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 
 local registries, why
 do
@@ -30,17 +29,7 @@ local tmp
 
 -- Runs `ocispec <args>` (a shell-quoted string) with optional stdin;
 -- returns stdout, stderr, exit status.
-local function ocispec(args, stdin)
-  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt"):format(quote(tmp), quote(BIN), args)
-  if stdin then
-    support.write(tmp .. "/stdin.txt", stdin)
-    cmd = cmd .. " <stdin.txt"
-  else
-    cmd = cmd .. " </dev/null"
-  end
-  local _, _, status = os.execute(cmd)
-  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
-end
+local ocispec = support.cli_runner(function() return tmp end)
 
 local image = oci.image
 

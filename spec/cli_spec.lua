@@ -4,7 +4,6 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 local MANIFEST = [[{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
 "config":{"mediaType":"application/vnd.oci.image.config.v1+json",
 "digest":"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7","size":7023},
@@ -27,12 +26,7 @@ end
 
 -- Runs `ocispec <args>` (args: a shell-quoted string) with optional stdin;
 -- returns stdout, stderr, exit status.
-local function ocispec(args, stdin)
-  local cmd = ("cd %s && lua5.4 %s %s >out.txt 2>err.txt"):format(quote(tmp), quote(BIN), args)
-  if stdin then cmd = cmd .. " <" .. quote(write("stdin.txt", stdin)) end
-  local _, _, status = os.execute(cmd)
-  return support.read(tmp .. "/out.txt"), support.read(tmp .. "/err.txt"), status
-end
+local ocispec = support.cli_runner(function() return tmp end)
 
 describe("ocispec command", function()
   before_each(function() tmp = support.tmpdir() end)

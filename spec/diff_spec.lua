@@ -42,30 +42,7 @@ for spec in json.load(sys.stdin):
 ]]
 
 -- the paths that differ between two unpacked rootfs (sorted, one a line)
-local WALK = [[
-import os, sys, hashlib, stat
-def walk(root):
-    out = {}
-    for d, dirs, files in os.walk(root):
-        for n in dirs + files:
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            c = None
-            if stat.S_ISREG(st.st_mode):
-                c = hashlib.sha256(open(p, "rb").read()).hexdigest()
-            elif stat.S_ISLNK(st.st_mode):
-                c = os.readlink(p)
-            xs = sorted((x, os.getxattr(p, x, follow_symlinks=False))
-                        for x in os.listxattr(p, follow_symlinks=False)
-                        if x != "security.selinux")
-            out["/" + os.path.relpath(p, root)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode),
-                                                   st.st_uid, st.st_gid, c, xs)
-    return out
-a, b = walk(sys.argv[1]), walk(sys.argv[2])
-for p in sorted(set(a) | set(b)):
-    if a.get(p) != b.get(p):
-        print(p)
-]]
+local TREE_DIFF = here .. "../tests/diff/tree_diff.py"
 
 -- Every layer of this file, written by one Python run in setup:
 -- name -> entries (and `level`, gzip's; default 9).
@@ -344,10 +321,9 @@ describe("oci.diff", function()
         quote(dir .. ":t"), quote(out))))
       return out .. "/rootfs"
     end
-    support.write(tmp .. "/walk.py", WALK)
     local ua = unpack(tmp .. "/a")
     for _, case in ipairs({ { tmp .. "/b", B }, { tmp .. "/swap", C } }) do
-      local p = io.popen(("python3 %s %s %s"):format(quote(tmp .. "/walk.py"), quote(ua), quote(unpack(case[1]))))
+      local p = io.popen(("python3 %s %s %s"):format(quote(TREE_DIFF), quote(ua), quote(unpack(case[1]))))
       local want = {}
       for l in p:lines() do want[#want + 1] = l end
       assert(p:close())

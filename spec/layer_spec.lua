@@ -1,32 +1,16 @@
 -- ocispec.layer (csrc/image/layer.c, csrc/image/layer_read.c, csrc/lua/l_layer.c):
 -- reproducible layer blobs checked against GNU tar, gzip, zstd, sha256sum
 -- and umoci.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 local layer = oci.layer
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok, "command failed: " .. cmd)
-end
+local sh, out, has = support.exec, support.output, support.have
 
-local function out(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("a")
-  p:close()
-  return s
-end
-
-local function has(tool)
-  return os.execute("command -v " .. tool .. " >/dev/null 2>&1") == true
-end
-
-local function fails(why, code, ok, msg, got_code)
-  assert.is_nil(ok)
-  assert.is_string(msg)
-  assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(require("ocispec.core").Error, getmetatable(got_code))
-  assert.are.equal(code, got_code.code)
-  assert.are.equal(msg, got_code.message)
+-- nil, a message holding `why`, an ocispec.Error with code `code`
+local function fails(why, code, ...)
+  support.assert_fails(why, { code = code }, ...)
 end
 
 local tmp

@@ -2,44 +2,20 @@
 -- csrc/lua/l_layer_transform.c): a layer blob rewritten entry by entry in
 -- one pass. Oracles: python3 tarfile (entries, content, xattrs), hashlib
 -- (digest, diff_id), umoci (an image using the new layer unpacks).
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local support = dofile(here .. "fixtures/support.lua")
 local oci = require("ocispec")
 local layer = oci.layer
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok, "command failed: " .. cmd)
-end
+local sh, out, has, exists = support.exec, support.output, support.have, support.exists
 
-local function out(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("a")
-  p:close()
-  return s
-end
-
-local function has(tool)
-  return os.execute("command -v " .. tool .. " >/dev/null 2>&1") == true
-end
-
-local function fails(why, code, ok, msg, err)
-  assert.is_nil(ok)
-  assert.is_string(msg)
-  assert.truthy(msg:find(why, 1, true), ("%q lacks %q"):format(msg, why))
-  assert.are.equal(require("ocispec.core").Error, getmetatable(err))
-  assert.are.equal(code, err.code)
+-- nil, a message holding `why`, an ocispec.Error with code `code`
+local function fails(why, code, ...)
+  support.assert_fails(why, { code = code }, ...)
 end
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
+  return assert(support.read(path))
 end
 
 -- python3's view of a blob: its sha256, the sha256 of its decompressed
@@ -287,13 +263,7 @@ open(sys.argv[1], 'wb').write(gzip.compress(buf.getvalue(), mtime=0))
   end)
 
   it("works from the command line: ocispec layer transform", function()
-    local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-    local bin = assert(oci.core.realpath(here .. "../bin/ocispec"))
-    local function run(args)
-      local _, _, status = os.execute(("cd %s && lua5.4 %s layer transform %s >out.txt 2>err.txt")
-        :format(tmp, bin, args))
-      return read(tmp .. "/out.txt"), read(tmp .. "/err.txt"), status
-    end
+    local run = support.cli_runner(tmp, { prefix = "layer transform" })
     local b = base("gzip")
     local f = assert(io.open(tmp .. "/s.lua", "w"))
     f:write('return function(e) if e.path == "etc/sl" then return { linkname = "elsewhere" } end end')
@@ -406,6 +376,11 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT) as t:
     end, "inner")
     assert.has_error(function() layer.transform(b.path, nil, { output = o, bogus = 1 }) end,
       'layer.transform: unknown option "bogus"')
+    -- a path with a NUL byte is refused, not cut short (as layer.build's)
+    assert.has_error(function() layer.transform(b.path, nil, { output = o .. "\0.evil" }) end,
+      "layer.transform: output holds a NUL byte")
+    assert.has_error(function() layer.transform(b.path .. "\0x", nil, { output = o }) end,
+      "layer.transform: input holds a NUL byte")
     local keep_add
     assert(try(function(_, add) keep_add = add end))
     assert.has_error(function() keep_add{ path = "late" } end,

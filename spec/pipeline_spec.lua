@@ -20,10 +20,7 @@ local function run(cmd)
   return out, ok
 end
 
-local function have(tool)
-  local _, ok = run("command -v " .. quote(tool))
-  return ok
-end
+local have = support.have
 
 local function is_root()
   return (run("id -u")):match("^0") ~= nil

@@ -10,20 +10,10 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
+local guard = registries.guard(SKIP, pending)
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
 
 describe("capabilities: referrers", function()
   it("a 404 of the referrers API is learnt once: the next calls read the tag schema only", guard(function()
@@ -65,21 +55,16 @@ describe("capabilities: referrers", function()
 end)
 
 describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind the fault proxy)", function()
-  local reg, proxy, tmp, size, n = nil, nil, nil, nil, 0
+  local env, reg, proxy, tmp, size, n = nil, nil, nil, nil, nil, 0
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
     local L = assert(oci.layout.create(tmp .. "/src"))
-    local parts, x = {}, 99
-    for i = 1, 65536 // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      parts[i] = string.pack("<I4", x)
-    end
     local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
                                          compression = "none" })
-    assert(img:add_layer{ entries = { { path = "d.bin", type = "file", content = table.concat(parts), mode = 420 } } })
+    assert(img:add_layer{ entries = {
+      { path = "d.bin", type = "file", content = support.random_bytes(65536, 99), mode = 420 } } })
     local top = assert(img:commit())
     assert(L:tag(top, "1"))
     local c = assert(registry.connect(reg.host, opts()))
@@ -90,9 +75,7 @@ describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind 
     L:close()
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function fresh()

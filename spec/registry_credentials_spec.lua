@@ -13,12 +13,8 @@ local image = oci.image
 local MT = image.MediaType
 local q, sh = registries.quote, registries.sh
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local have = support.have
 
 describe("credential sources (htpasswd registry, ocispec command)", function()
   local reg, skip, tmp
@@ -26,16 +22,12 @@ describe("credential sources (htpasswd registry, ocispec command)", function()
   local ok_h, why_h = registries.htpasswd_available()
 
   -- `ocispec ARGS` with HOME, XDG_RUNTIME_DIR and PATH of the test only;
-  -- extra: more VAR=value words. Returns stdout, stderr, exit status.
-  local function ocispec(args, extra)
-    local cmd = ("cd %s && env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG -u XDG_CONFIG_HOME HOME=%s "
-      .. "XDG_RUNTIME_DIR=%s PATH=%s FAKE_LOG=%s %s lua5.4 %s %s >out.txt 2>err.txt")
-      :format(q(tmp), q(tmp .. "/home"), q(tmp .. "/run"), q(tmp .. "/bin:" .. os.getenv("PATH")),
-        q(tmp .. "/helper.log"), extra or "", q(BIN), args)
-    if not args:find("<", 1, true) then cmd = cmd .. " </dev/null" end
-    local _, _, status = os.execute(cmd)
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
+  -- extra (third): more VAR=value words. Returns stdout, stderr, exit status.
+  local ocispec = support.cli_runner(function() return tmp end, { env = function(dir)
+    return ("env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG -u XDG_CONFIG_HOME HOME=%s XDG_RUNTIME_DIR=%s PATH=%s "
+      .. "FAKE_LOG=%s"):format(q(dir .. "/home"), q(dir .. "/run"), q(dir .. "/bin:" .. os.getenv("PATH")),
+      q(dir .. "/helper.log"))
+  end })
 
   setup(function()
     if not ok_reg then skip = why return end
@@ -109,7 +101,7 @@ describe("credential sources (htpasswd registry, ocispec command)", function()
   it("a failing helper (credsStore): its stderr and the file that named it, no password", function()
     if skip then return pending(skip) end
     support.write(tmp .. "/home/.docker/config.json", oci.json.encode({ credsStore = "fake" }))
-    local out, err, status = ocispec(ARGS(), "FAKE_MODE=fail")
+    local out, err, status = ocispec(ARGS(), nil, "FAKE_MODE=fail")
     assert.are.equal(2, status, out) -- a local failure (code "io"), as a bad auth file
 
     assert.truthy(err:find("docker-credential-fake get", 1, true), err)
@@ -170,7 +162,8 @@ print(c["proxies"]["default"]["httpProxy"], c["auths"]["other:1"]["auth"],
     if skip then return pending(skip) end
     if not have("setsid") then return pending("setsid (util-linux) is not installed") end
     -- setsid: no controlling terminal, so /dev/tty cannot be opened
-    local out, err, status = ocispec(("-u %s %s"):format(q(reg.username), reg.host):gsub("^", "login "), "setsid -w")
+    local args = ("login -u %s %s"):format(q(reg.username), reg.host)
+    local out, err, status = ocispec(args, nil, "setsid -w")
     assert.are.equal(2, status, out)
     assert.truthy(err:find("no terminal to read a password from", 1, true), err)
     assert.truthy(err:find("--password-stdin", 1, true), err)

@@ -9,23 +9,10 @@ local registry = require("ocispec.registry")
 
 local q, sh = registries.quote, registries.sh
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local NO_PYTHON = registries.missing("python3")
+local NO_REGISTRY = registries.skip_reason()
 
-local NO_PYTHON = not have("python3") and "python3 is not installed" or nil
-local NO_REGISTRY
-do
-  local ok, why = registries.available()
-  NO_REGISTRY = not ok and why or nil
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 1 }, extra) end
 
 local function connect(host, extra)
   return assert(registry.connect(host, opts(extra)))

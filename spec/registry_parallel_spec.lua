@@ -10,19 +10,11 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
-if not SKIP then
-  local _, ok = registries.sh("command -v python3")
-  if not ok then SKIP = "python3 is not installed" end
-end
+local SKIP = registries.skip_reason("python3")
 
 local LAYERS = 6
 
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
 
 local function file(path, content) return { path = path, type = "file", content = content, mode = 420 } end
 
@@ -59,12 +51,11 @@ local function pending_or(f)
 end
 
 describe("parallel blob transfers (jobs)", function()
-  local reg, proxy, tmp, src_dir, top
+  local env, reg, proxy, tmp, src_dir, top
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
     src_dir = tmp .. "/src"
     local L = assert(oci.layout.create(src_dir))
     local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0 })
@@ -76,9 +67,7 @@ describe("parallel blob transfers (jobs)", function()
     L:close()
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function push(repo, jobs)
@@ -221,13 +210,12 @@ describe("parallel blob transfers (jobs)", function()
 end)
 
 describe("ocispec push/pull/copy --jobs", function()
-  local reg, proxy, tmp
+  local env, proxy, tmp
   local BIN = oci.core.realpath(here .. "../bin/ocispec")
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    proxy, tmp = env.proxy, env.tmp
     local L = assert(oci.layout.create(tmp .. "/src"))
     local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0 })
     for i = 1, 4 do assert(img:add_layer{ entries = { file("g" .. i, ("cli %d\n"):format(i)) } }) end
@@ -235,9 +223,7 @@ describe("ocispec push/pull/copy --jobs", function()
     L:close()
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function run(args, tty)

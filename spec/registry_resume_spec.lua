@@ -12,24 +12,10 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
-if not SKIP then
-  local _, ok = registries.sh("command -v python3")
-  if not ok then SKIP = "python3 is not installed" end
-end
+local SKIP = registries.skip_reason("python3")
+local guard = registries.guard(SKIP, pending)
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
 
 local q = registries.quote
 
@@ -50,23 +36,16 @@ local function file_size(path)
 end
 
 describe("resumable blob downloads", function()
-  local reg, proxy, tmp, layer, size, n = nil, nil, nil, nil, nil, 0
+  local env, reg, proxy, tmp, layer, size, n = nil, nil, nil, nil, nil, nil, 0
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
     -- one incompressible 1 MiB layer (stored as it is)
     local L = assert(oci.layout.create(tmp .. "/src"))
-    local bytes = {}
-    local x = 12345
-    for i = 1, 1048576 // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      bytes[i] = string.pack("<I4", x)
-    end
     local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
                                          compression = "none" })
-    local entry = { path = "data.bin", type = "file", content = table.concat(bytes), mode = 420 }
+    local entry = { path = "data.bin", type = "file", content = support.random_bytes(1048576, 12345), mode = 420 }
     assert(img:add_layer{ entries = { entry } })
     local top = assert(img:commit())
     assert(L:tag(top, "1"))
@@ -79,9 +58,7 @@ describe("resumable blob downloads", function()
     L:close()
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function fresh()
@@ -222,28 +199,20 @@ end)
 -- from zero. Proxy statistics (the PATCH Content-Ranges as sent, the status
 -- answers, the bytes) witness it; python3 hashes what the registry serves.
 describe("chunked uploads", function()
-  local reg, proxy, tmp
+  local env, reg, proxy, tmp
   local SIZE = 300000
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   local function blob_file(name)
     local path = tmp .. "/" .. name
-    local parts, x = {}, #name
-    for i = 1, SIZE // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      parts[i] = string.pack("<I4", x)
-    end
-    support.write(path, table.concat(parts))
+    support.write(path, support.random_bytes(SIZE, #name))
     return path
   end
 

@@ -17,28 +17,15 @@ local registry = require("ocispec.registry")
 local q, sh = registries.quote, registries.sh
 local READ_IMAGE = here .. "../tests/registry/read_image.py"
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
-
-local SKIP
-do
-  local ok, why = registries.available()
-  if not ok then SKIP = why end
-  if not have("python3") then SKIP = "python3 is not installed" end
-end
+local have = registries.have
+local SKIP = registries.skip_reason("python3")
 
 local function skopeo_or_pending()
   if have("skopeo") then return true end
   pending("skopeo is not installed: the comparison with skopeo copy --all was skipped")
 end
 
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 10 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 10 }, extra) end
 
 -- What a registry holds under host/repo:ref, read by Python:
 -- {top = digest, documents = {digest = mediaType}, blobs = {digest = size}}.

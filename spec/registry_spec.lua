@@ -22,10 +22,7 @@ end
 local EXAMPLE = here .. "../examples/build_image.lua"
 local q, sh = registries.quote, registries.sh
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local have = support.have
 
 -- skopeo's cross-checks run when it is there (install-deps installs it);
 -- without it the test, having checked the rest, ends pending (pending

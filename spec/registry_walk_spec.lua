@@ -11,19 +11,9 @@ local oci = require("ocispec")
 local registry = require("ocispec.registry")
 local MT = oci.image.MediaType
 
-local sh = registries.sh
+local NO_PYTHON = registries.missing("python3")
 
-local NO_PYTHON
-do
-  local _, ok = sh("command -v python3")
-  NO_PYTHON = not ok and "python3 is not installed" or nil
-end
-
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
 
 local function assert_fails(code, parts, ok, msg, got_code)
   assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))

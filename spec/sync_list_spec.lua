@@ -8,16 +8,7 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
-local image = oci.image
-local MT = image.MediaType
-local q, sh = support.quote, support.sh
-
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
-
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local q, sh, have = support.quote, support.sh, support.have
 
 -- A temporary file holding t as JSON; its path.
 local function tmp_json(t)
@@ -94,19 +85,8 @@ describe("ocispec sync --list / --semver (skopeo sync --src yaml as the oracle)"
   local reg, skip, tmp, c
   local ok_reg, why = registries.available()
 
-  local function ocispec(args)
-    local _, _, status = os.execute(("cd %s && lua5.4 %s %s >out.txt 2>err.txt </dev/null")
-      :format(q(tmp), q(BIN), args))
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
-
-  local function push(repo, tag)
-    local cfg = assert(c:push_blob(repo, ('{"architecture":"amd64","os":"linux","tag":"%s",'
-      .. '"rootfs":{"type":"layers","diff_ids":[]}}'):format(tag), MT.ImageConfig))
-    local m = assert(image.ImageManifest.from_table({ schemaVersion = 2, mediaType = MT.ImageManifest,
-      config = cfg:to_table(), layers = {} }))
-    return assert(c:put_manifest(repo, tag, m))
-  end
+  local ocispec = support.cli_runner(function() return tmp end)
+  local function push(repo, tag) return (registries.push_tag_image(c, repo, tag)) end
 
   -- repository -> {tag -> digest} under prefix, read with python3 over HTTP
   local function contents(prefix)
@@ -131,7 +111,7 @@ print(json.dumps(res, sort_keys=True))
     if not pcall(require, "lyaml") then skip = "lyaml (Debian package lua-yaml) is not installed" return end
     reg = registries.start{}
     tmp = registries.scratch()
-    c = assert(oci.registry.connect(reg.host, { plain_http = true, auth_file = false }))
+    c = assert(oci.registry.connect(reg.host, registries.opts()))
     for _, t in ipairs({ "latest", "v1.10.0", "1.9.0", "1.2.0", "1.10.0-rc.1", "2.0.0" }) do push("lib/app", t) end
     for _, t in ipairs({ "x", "y" }) do push("lib/tools/other", t) end
     for _, t in ipairs({ "1.0", "1.1" }) do push("third", t) end

@@ -14,10 +14,7 @@ local q, sh = registries.quote, registries.sh
 local PY = here .. "../tests/archive/archives.py"
 local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 
-local function have(tool)
-  local _, ok = sh("command -v " .. q(tool))
-  return ok
-end
+local have = support.have
 
 local function py(...)
   local args = {}
@@ -117,6 +114,38 @@ describe("archives", function()
     assert.is_true(assert(oci.layout.open(p("L2"))):verify())
     support.assert_fails({ 'no image named "nope"', "names: app" }, { code = "invalid" },
       T.open("oci-archive:" .. p("a.tar") .. ":nope"))
+  end)
+
+  it("with_image opens an image for one call and removes its temporary layout on every path", function()
+    local d = make_image(p("L"), "gzip")
+    assert(T.copy("oci:" .. p("L") .. ":v1", "oci-archive:" .. p("a.tar") .. ":app"))
+    local work = tmp .. "/work"
+    assert(oci.layout.create(work)):close() -- a directory to hold the temporaries
+    local opts = { tmpdir = work }
+    -- fn's results, all of them (nil included), and the layout inside tmpdir while it runs
+    local seen
+    local a, b, c = T.with_image("oci-archive:" .. p("a.tar") .. ":app", opts, function(L, dg, src)
+      seen = L:path()
+      assert.are.equal(src:layout(), L)
+      return dg, nil, #L:resolve(dg).layers
+    end)
+    assert.are.same({ d:digest(), nil, 1 }, { a, b, c })
+    assert.are.equal(1, select("#", T.with_image("oci:" .. p("L") .. ":v1", nil, function() return nil end)))
+    assert.is_truthy(seen:find(work, 1, true))
+    assert.are.equal("missing", oci.unpack.dir_state(seen))
+    -- fn raising: the error comes back as raised, the temporary layout is gone
+    local ok, err = pcall(T.with_image, "oci-archive:" .. p("a.tar") .. ":app", opts, function(L)
+      seen = L:path()
+      error({ "raised" })
+    end)
+    assert.is_false(ok)
+    assert.are.same({ "raised" }, err)
+    assert.are.equal("missing", oci.unpack.dir_state(seen))
+    -- not opened: nil, message, err and fn never runs
+    support.assert_fails({ 'no image named "nope"' }, { code = "invalid" },
+      T.with_image("oci-archive:" .. p("a.tar") .. ":nope", opts, function() error("ran") end))
+    support.assert_raises("bad argument #3 to 'with_image' (function expected)", T.with_image, "oci:" .. p("L"),
+      nil, "x")
   end)
 
   it("never follows a link planted in a layout's blobs/", function()

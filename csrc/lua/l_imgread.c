@@ -71,20 +71,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static void push_entry(lua_State *L, const oci_image_entry *e) {
-  const oci_layer_info *it = &e->info;
-  lua_createtable(L, 0, 11);
-  set_str(L, "path", it->path);
-  set_str(L, "type", oci_layer_type_name(it->type));
-  set_int(L, "mode", it->mode);
-  set_int(L, "uid", it->uid);
-  set_int(L, "gid", it->gid);
-  set_int(L, "mtime", it->mtime);
-  set_int(L, "size", (lua_Integer)it->size);
-  if (it->target) set_str(L, "target", it->target);
-  if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
-    set_int(L, "major", it->major);
-    set_int(L, "minor", it->minor);
-  }
+  ocil_push_layer_info(L, &e->info, "target", 1);
   if (e->layer >= 0) set_int(L, "layer", (lua_Integer)e->layer + 1);
 }
 

@@ -23,29 +23,25 @@
 
 #define LISTING_MT "ocispec.layer.listing"
 
-/* Optional string field of the table at idx: NULL when absent; raises on
-   another type or an embedded NUL. The string stays referenced by the
-   table, which the caller keeps on the stack. */
-static const char *opt_string(lua_State *L, int idx, const char *field,
-                              const char *ctx, size_t *len) {
+const char *ocil_opt_string(lua_State *L, int idx, const char *fname,
+                            const char *ctx, const char *field, size_t *len) {
   int t = lua_getfield(L, idx, field);
   const char *s = NULL;
   size_t n = 0;
   if (t == LUA_TSTRING) {
     s = lua_tolstring(L, -1, &n);
     if (!len && memchr(s, '\0', n))
-      luaL_error(L, "layer.build: %s%s holds a NUL byte", ctx, field);
+      luaL_error(L, "%s: %s%s holds a NUL byte", fname, ctx, field);
   } else if (t != LUA_TNIL)
-    luaL_error(L, "layer.build: %s%s must be a string, got %s", ctx, field,
+    luaL_error(L, "%s: %s%s must be a string, got %s", fname, ctx, field,
                luaL_typename(L, -1));
   lua_pop(L, 1);
   if (len) *len = n;
   return s;
 }
 
-/* Optional integer field: 0 when absent (*has = 0). */
-static lua_Integer opt_integer(lua_State *L, int idx, const char *field,
-                               const char *ctx, int *has) {
+lua_Integer ocil_opt_integer(lua_State *L, int idx, const char *fname,
+                             const char *ctx, const char *field, int *has) {
   int t = lua_getfield(L, idx, field);
   lua_Integer v = 0;
   int isnum = 0;
@@ -53,12 +49,23 @@ static lua_Integer opt_integer(lua_State *L, int idx, const char *field,
   if (t != LUA_TNIL) {
     v = lua_tointegerx(L, -1, &isnum);
     if (t != LUA_TNUMBER || !isnum)
-      luaL_error(L, "layer.build: %s%s must be an integer, got %s", ctx, field,
+      luaL_error(L, "%s: %s%s must be an integer, got %s", fname, ctx, field,
                  t == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
     *has = 1;
   }
   lua_pop(L, 1);
   return v;
+}
+
+/* layer.build's fields: an entry's (ctx "entries[N].") or an option's. */
+static const char *opt_string(lua_State *L, int idx, const char *field,
+                              const char *ctx, size_t *len) {
+  return ocil_opt_string(L, idx, "layer.build", ctx, field, len);
+}
+
+static lua_Integer opt_integer(lua_State *L, int idx, const char *field,
+                               const char *ctx, int *has) {
+  return ocil_opt_integer(L, idx, "layer.build", ctx, field, has);
 }
 
 /* entries[] -> C entries in a userdata left on the stack. Returns 0, or
@@ -207,16 +214,38 @@ static int l_build(lua_State *L) {
   oci_layer_result r;
   if (!rc) rc = oci_layer_build_file(&src, &o, output, &r, &err);
   if (rc) return ocil_parts_push_error(L, &err);
-  lua_createtable(L, 0, 8);
-  set_str(L, "diff_id", r.diff_id);
-  set_str(L, "digest", r.digest);
-  set_int(L, "size", (lua_Integer)r.size);
-  set_str(L, "media_type", r.media_type);
-  set_str(L, "path", output);
-  set_int(L, "uncompressed_size", (lua_Integer)r.uncompressed_size);
-  set_int(L, "entry_count", (lua_Integer)r.entries);
+  ocil_push_layer_result(L, &r, output, 1);
   set_int(L, "skipped", (lua_Integer)r.skipped);
   return 1;
+}
+
+void ocil_push_layer_result(lua_State *L, const oci_layer_result *r,
+                            const char *path, int extra) {
+  lua_createtable(L, 0, 7 + extra);
+  set_str(L, "diff_id", r->diff_id);
+  set_str(L, "digest", r->digest);
+  set_int(L, "size", (lua_Integer)r->size);
+  set_str(L, "media_type", r->media_type);
+  set_str(L, "path", path);
+  set_int(L, "uncompressed_size", (lua_Integer)r->uncompressed_size);
+  set_int(L, "entry_count", (lua_Integer)r->entries);
+}
+
+void ocil_push_layer_info(lua_State *L, const oci_layer_info *it,
+                          const char *target_key, int extra) {
+  lua_createtable(L, 0, 10 + extra);
+  set_str(L, "path", it->path);
+  set_str(L, "type", oci_layer_type_name(it->type));
+  set_int(L, "mode", it->mode);
+  set_int(L, "uid", it->uid);
+  set_int(L, "gid", it->gid);
+  set_int(L, "mtime", it->mtime);
+  set_int(L, "size", (lua_Integer)it->size);
+  if (it->target) set_str(L, target_key, it->target);
+  if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
+    set_int(L, "major", it->major);
+    set_int(L, "minor", it->minor);
+  }
 }
 
 /* The listing is held by a handle until it is in Lua: a Lua memory error
@@ -239,20 +268,7 @@ static int l_entries(lua_State *L) {
   box->p = l;
   lua_createtable(L, l->len > INT32_MAX ? INT32_MAX : (int)l->len, 0);
   for (size_t i = 0; i < l->len; i++) {
-    const oci_layer_info *it = &l->items[i];
-    lua_createtable(L, 0, 10);
-    set_str(L, "path", it->path);
-    set_str(L, "type", oci_layer_type_name(it->type));
-    set_int(L, "mode", it->mode);
-    set_int(L, "uid", it->uid);
-    set_int(L, "gid", it->gid);
-    set_int(L, "mtime", it->mtime);
-    set_int(L, "size", (lua_Integer)it->size);
-    if (it->target) set_str(L, "target", it->target);
-    if (it->type == OCI_LAYER_CHAR || it->type == OCI_LAYER_BLOCK) {
-      set_int(L, "major", it->major);
-      set_int(L, "minor", it->minor);
-    }
+    ocil_push_layer_info(L, &l->items[i], "target", 0);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   listing_release(l);

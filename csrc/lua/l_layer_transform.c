@@ -351,11 +351,6 @@ static void set_str(lua_State *L, const char *k, const char *v) {
   lua_setfield(L, -2, k);
 }
 
-static void set_int(lua_State *L, const char *k, lua_Integer v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
-}
-
 /* Pushes a closure of f holding a token for the current callback. The
    token keeps the state's userdata alive (its user value), so a closure
    kept past the transform still finds a state, one that says the callback
@@ -376,22 +371,21 @@ static int p_entry(lua_State *L) {
   oci_layer_tentry *e = st->e;
   lua_settop(L, 2);
   lua_newtable(L); /* 3: anchors */
-  /* the entry */
-  lua_createtable(L, 0, 16); /* 4 */
-  set_str(L, "path", e->path);
-  set_str(L, "type", oci_layer_type_name(e->type));
-  set_int(L, "mode", e->mode);
-  set_int(L, "uid", e->uid);
-  set_int(L, "gid", e->gid);
+  /* the entry (4): the fields of core.layer.entries' rows, the target
+     named linkname, and the owner names and xattrs */
+  oci_layer_info row = {.path = (char *)e->path,
+                        .type = e->type,
+                        .mode = e->mode,
+                        .uid = e->uid,
+                        .gid = e->gid,
+                        .mtime = e->mtime,
+                        .size = e->size,
+                        .target = (char *)e->linkname,
+                        .major = e->major,
+                        .minor = e->minor};
+  ocil_push_layer_info(L, &row, "linkname", 6);
   set_str(L, "uname", e->uname);
   set_str(L, "gname", e->gname);
-  set_int(L, "mtime", e->mtime);
-  set_int(L, "size", (lua_Integer)e->size);
-  if (e->linkname) set_str(L, "linkname", e->linkname);
-  if (e->type == OCI_LAYER_CHAR || e->type == OCI_LAYER_BLOCK) {
-    set_int(L, "major", e->major);
-    set_int(L, "minor", e->minor);
-  }
   lua_createtable(L, 0, (int)e->n_xattrs);
   for (size_t i = 0; i < e->n_xattrs; i++) {
     lua_pushlstring(L, e->xattrs[i].value, e->xattrs[i].len);
@@ -460,20 +454,22 @@ static void release_anchor(lua_State *L, tstate *st) {
   lua_replace(L, st->anchor_idx);
 }
 
-static int cb_entry(void *ctx, oci_layer_transform *t, oci_layer_tentry *e,
-                    bool *keep, oci_error *err) {
-  tstate *st = ctx;
-  lua_State *L = st->L;
-  release_anchor(L, st);
+/* One callback of the C transform: runs p(st, the function at fn_idx)
+   under lua_pcall (its one result, the callback's anchor table or nil,
+   becomes the last anchor), the read()/add() closures valid only
+   meanwhile. A Lua error is kept (raised again once the transform has
+   returned) and cancels the transform, naming `what`; then add()'s
+   failure, then a data error found in the callback's result (st->rc). */
+static int run_callback(lua_State *L, tstate *st, oci_layer_transform *t,
+                        lua_CFunction p, int fn_idx, const char *what,
+                        oci_error *err) {
   st->t = t;
-  st->e = e;
-  st->keep = keep;
   st->err = err;
   st->rc = 0;
   int top = lua_gettop(L);
-  lua_pushcfunction(L, p_entry);
+  lua_pushcfunction(L, p);
   lua_pushlightuserdata(L, st);
-  lua_pushvalue(L, st->fn_idx);
+  lua_pushvalue(L, fn_idx);
   int r = lua_pcall(L, 2, 1, 0);
   st->t = NULL;
   st->gen++;
@@ -482,7 +478,7 @@ static int cb_entry(void *ctx, oci_layer_transform *t, oci_layer_tentry *e,
       st->raised_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, top);
     return oci_error_set(err, OCI_ECANCELED,
-                         "layer.transform: the callback raised an error");
+                         "layer.transform: the %s raised an error", what);
   }
   lua_replace(L, st->anchor_idx);
   lua_settop(L, top);
@@ -493,70 +489,43 @@ static int cb_entry(void *ctx, oci_layer_transform *t, oci_layer_tentry *e,
   return st->rc;
 }
 
-/* Under lua_pcall: args (st, finish). */
+static int cb_entry(void *ctx, oci_layer_transform *t, oci_layer_tentry *e,
+                    bool *keep, oci_error *err) {
+  tstate *st = ctx;
+  release_anchor(st->L, st);
+  st->e = e;
+  st->keep = keep;
+  return run_callback(st->L, st, t, p_entry, st->fn_idx, "callback", err);
+}
+
+/* Under lua_pcall: args (st, finish); no anchor. */
 static int p_finish(lua_State *L) {
   tstate *st = lua_touserdata(L, 1);
   lua_settop(L, 2);
   push_closure(L, st, l_add);
   lua_call(L, 1, 0);
-  return 0;
+  lua_pushnil(L);
+  return 1;
 }
 
 static int cb_finish(void *ctx, oci_layer_transform *t, oci_error *err) {
   tstate *st = ctx;
-  lua_State *L = st->L;
-  release_anchor(L, st);
-  if (lua_isnil(L, st->finish_idx)) return OCI_OK;
-  st->t = t;
-  st->err = err;
-  int top = lua_gettop(L);
-  lua_pushcfunction(L, p_finish);
-  lua_pushlightuserdata(L, st);
-  lua_pushvalue(L, st->finish_idx);
-  int r = lua_pcall(L, 2, 0, 0);
-  st->t = NULL;
-  st->gen++;
-  if (r != LUA_OK) {
-    if (st->raised_ref == LUA_NOREF)
-      st->raised_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_settop(L, top);
-    return oci_error_set(err, OCI_ECANCELED,
-                         "layer.transform: the finish function raised an "
-                         "error");
-  }
-  lua_settop(L, top);
-  if (st->add_rc) {
-    *err = st->add_err;
-    return st->add_rc;
-  }
-  return OCI_OK;
+  release_anchor(st->L, st);
+  if (lua_isnil(st->L, st->finish_idx)) return OCI_OK;
+  return run_callback(st->L, st, t, p_finish, st->finish_idx, "finish function",
+                      err);
 }
 
+/* transform's options (the table at 1): as layer.build's. */
 static int opt_int(lua_State *L, const char *field, lua_Integer *out) {
-  int has = 0;
-  int t = lua_getfield(L, 1, field);
-  if (t != LUA_TNIL) {
-    int isnum;
-    *out = lua_tointegerx(L, -1, &isnum);
-    if (t != LUA_TNUMBER || !isnum)
-      luaL_error(L, "layer.transform: %s must be an integer, got %s", field,
-                 t == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
-    has = 1;
-  }
-  lua_pop(L, 1);
+  int has;
+  lua_Integer v = ocil_opt_integer(L, 1, "layer.transform", "", field, &has);
+  if (has) *out = v;
   return has;
 }
 
 static const char *opt_str(lua_State *L, const char *field) {
-  int t = lua_getfield(L, 1, field);
-  const char *s = NULL;
-  if (t == LUA_TSTRING)
-    s = lua_tostring(L, -1);
-  else if (t != LUA_TNIL)
-    luaL_error(L, "layer.transform: %s must be a string, got %s", field,
-               luaL_typename(L, -1));
-  lua_pop(L, 1); /* the options table keeps it */
-  return s;
+  return ocil_opt_string(L, 1, "layer.transform", "", field, NULL);
 }
 
 int ocil_layer_transform(lua_State *L) {
@@ -667,14 +636,7 @@ int ocil_layer_transform(lua_State *L) {
     return lua_error(L);
   }
   if (rc) return ocil_parts_push_error(L, &err);
-  lua_createtable(L, 0, 7);
-  set_str(L, "diff_id", r.diff_id);
-  set_str(L, "digest", r.digest);
-  set_int(L, "size", (lua_Integer)r.size);
-  set_str(L, "media_type", r.media_type);
-  set_str(L, "path", output);
-  set_int(L, "uncompressed_size", (lua_Integer)r.uncompressed_size);
-  set_int(L, "entry_count", (lua_Integer)r.entries);
+  ocil_push_layer_result(L, &r, output, 0);
   return 1;
 }
 

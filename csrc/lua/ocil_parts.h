@@ -45,6 +45,31 @@ struct oci_id_map;
    error in *err (returned). Absent: *n = 0, nothing pushed. (l_unpack.c) */
 int ocil_id_maps(lua_State *L, int t, const char *key,
                  const struct oci_id_map **out, size_t *n, oci_error *err);
+/* Pieces of core.layer shared by l_layer.c, l_layer_transform.c and
+   l_imgread.c (defined in l_layer.c; OCI_WITH_IMAGE only). */
+struct oci_layer_info;
+struct oci_layer_result;
+/* Optional string field `field` of the table at idx: NULL when absent.
+   Raises "<fname>: <ctx><field> must be a string, got <type>", and, when
+   len is NULL (a C string is wanted), "... holds a NUL byte" (the C side
+   would silently cut it). The string stays referenced by the table, which
+   the caller keeps on the stack; *len (when given) gets its length. */
+const char *ocil_opt_string(lua_State *L, int idx, const char *fname,
+                            const char *ctx, const char *field, size_t *len);
+/* Optional integer field: 0 and *has = 0 when absent; raises
+   "<fname>: <ctx><field> must be an integer, got <type or a fraction>". */
+lua_Integer ocil_opt_integer(lua_State *L, int idx, const char *fname,
+                             const char *ctx, const char *field, int *has);
+/* Pushes a new table with an entry row's fields: path, type, mode, uid,
+   gid, mtime, size, the target (under target_key: "target" or
+   "linkname") when there is one, major and minor for a device; `extra`:
+   how many more fields the caller sets (a size hint). */
+void ocil_push_layer_info(lua_State *L, const struct oci_layer_info *it,
+                          const char *target_key, int extra);
+/* Pushes a new table with a written layer's fields: diff_id, digest, size,
+   media_type, path, uncompressed_size, entry_count (extra: as above). */
+void ocil_push_layer_result(lua_State *L, const struct oci_layer_result *r,
+                            const char *path, int extra);
 /* core.image_reader (l_imgread.c; OCI_WITH_IMAGE only) */
 int ocil_push_image_reader_lib(lua_State *L);
 int ocil_push_run_lib(lua_State *L); /* core.run (l_run.c) */

@@ -113,21 +113,9 @@ M.reader = require "ocispec.reader"
 -- its layer blobs.
 function M.image_reader(layout, ref, opts)
   if type(layout) ~= "string" then return M.reader.open(layout, ref, opts) end
-  opts = ref
-  local o, topts
-  if opts ~= nil then
-    if type(opts) ~= "table" then error("bad argument #2 to 'image_reader' (options must be a table)", 2) end
-    o = {}
-    for k, v in pairs(opts) do
-      if k == "transport" then topts = v else o[k] = v end
-    end
-  end
-  local S, msg, err = M.transport.open(layout, topts)
-  if not S then return nil, msg, err end
-  local r
-  r, msg, err = M.reader.open(S:layout(), S:descriptor():digest(), o)
-  S:close() -- the reader holds its layer blobs open
-  return r, msg, err
+  local o, topts = require("ocispec.util").split_option(ref, "transport", 2, "image_reader")
+  -- the reader holds its layer blobs open: the source may go
+  return M.transport.with_image(layout, topts, function(L, dg) return M.reader.open(L, dg, o) end)
 end
 M.artifacts = require "ocispec.artifacts"
 M.transport = require "ocispec.transport"

@@ -36,6 +36,9 @@
 --   (tag a layout, write the archive, or push to the registry),
 --   `dst:close()` (what was not committed is dropped)
 --
+-- `with_image(ref, opts, fn)` opens a source for one call of
+-- `fn(layout, digest, src)` and closes it on every path.
+--
 -- Layouts are used in place; archives are read through a temporary layout
 -- (each member checked first, then extracted by the safe unpacker, every
 -- blob verified by digest when it is copied) and written from one;
@@ -212,12 +215,34 @@ function M.parse(ref, opts)
   return parse_docker(ref, { transport = "docker" }, ref)
 end
 
+-- `ref` as `parse`'s table: a string is parsed (with popts), a table is
+-- taken as `parse`'s result. -> the table, or nil, message, err
+local function parsed(ref, popts)
+  if type(ref) == "table" then return ref end
+  return M.parse(ref, popts)
+end
+
 -- ------------------------------------------------------------ temporary layouts
 
 local function tmpdir(opts)
   local base = opts and opts.tmpdir or os.getenv("TMPDIR")
   if not base or base == "" then base = "/tmp" end
   return unpack.mkdtemp(base .. "/ocispec-transport-XXXXXX")
+end
+
+-- A new empty layout in a temporary directory, held by handle h (a
+-- source or a destination, whose close() removes it): -> h, or nil,
+-- message, err (h closed).
+local function temp_layout(h, opts)
+  local dir, msg, err = tmpdir(opts)
+  if not dir then return nil, msg, err end
+  h._tmp = dir
+  h._L, msg, err = layout.create(dir .. "/layout")
+  if not h._L then
+    h:close()
+    return nil, msg, err
+  end
+  return h
 end
 
 -- true when the descriptor is an index
@@ -384,6 +409,13 @@ local function extract(file, opts, allow_links)
     return util.fail(err or "io", msg:find(file, 1, true) and msg or ("%s: %s"):format(file, msg))
   end
   return dir, members
+end
+
+-- The layout of an oci-archive extracted at x (extract's result).
+local function archive_layout(x, r)
+  local L, msg, err = layout.open(x .. "/root")
+  if not L then return util.fail(err or "invalid", ("%s: not an image layout inside: %s"):format(r.path, msg)) end
+  return L
 end
 
 -- The entries of a tar holding everything below `dir` (files and
@@ -574,12 +606,8 @@ end
 -- `max_entries`, and connection options (docker://)
 -- @return a source, or nil, message, err
 function M.open(ref, opts)
-  local r = ref
-  if type(ref) == "string" then
-    local msg, err
-    r, msg, err = M.parse(ref)
-    if not r then return nil, msg, err end
-  end
+  local r, pmsg, perr = parsed(ref)
+  if not r then return nil, pmsg, perr end
   local s = setmetatable({ _ref = r }, SourceMT)
   local ok, msg, err = protect(function()
     if r.transport == "oci" then
@@ -625,8 +653,8 @@ function M.open(ref, opts)
     if s._tmp then s._spool = s._tmp end
     s._tmp = x
     if r.transport == "oci-archive" then
-      s._L, m, e = layout.open(x .. "/root")
-      if not s._L then return util.fail(e or "invalid", ("%s: not an image layout inside: %s"):format(r.path, m)) end
+      s._L, m, e = archive_layout(x, r)
+      if not s._L then return nil, m, e end
       s._desc, m, e = find_in_layout(s._L, r, "oci-archive:" .. r.path)
       if not s._desc then return nil, m, e end
       s._name = m
@@ -645,6 +673,29 @@ function M.open(ref, opts)
     return nil, msg, err
   end
   return s
+end
+
+--- Opens an image for one call: `fn(layout, digest, src)` runs on it (the
+-- source's Layout, the digest of its top manifest or index, the source)
+-- and the source is closed on every path, also when `fn` raises (the
+-- error is raised again after the close): an archive's or a registry's
+-- temporary layout is gone when `with_image` returns.
+--
+--    local transport = require("ocispec").transport
+--    local n = assert(transport.with_image("oci:layout:1.0", nil, function(L, dg)
+--      return #L:resolve(dg).layers
+--    end))
+--
+-- @tparam string|table ref a reference (see `parse`; no transport: a
+-- registry) or `parse`'s result
+-- @tparam[opt] table opts `open`'s options
+-- @tparam function fn the work
+-- @return fn's results, or nil, message, err when the image does not open
+function M.with_image(ref, opts, fn)
+  if type(fn) ~= "function" then error("bad argument #3 to 'with_image' (function expected)", 2) end
+  local src, msg, err = M.open(ref, opts)
+  if not src then return nil, msg, err end
+  return util.finally(function() src:close() end, fn, src:layout(), src:descriptor():digest(), src)
 end
 
 -- ------------------------------------------------------------ destinations
@@ -879,12 +930,8 @@ DestMT.__gc = Dest.close
 -- @tparam[opt] table opts `tmpdir` and connection options (docker://)
 -- @return a destination, or nil, message, err
 function M.create(ref, opts)
-  local r = ref
-  if type(ref) == "string" then
-    local msg, err
-    r, msg, err = M.parse(ref)
-    if not r then return nil, msg, err end
-  end
+  local r, pmsg, perr = parsed(ref)
+  if not r then return nil, pmsg, perr end
   if r.index then return invalid(r.path, "@N names an image to read, not one to write") end
   local d = setmetatable({ _ref = r, _conn = connection_options(opts),
     _limits = { max_bytes = opts and opts.max_bytes } }, DestMT)
@@ -894,15 +941,7 @@ function M.create(ref, opts)
     d._L = L
     return d
   end
-  local dir, msg, err = tmpdir(opts)
-  if not dir then return nil, msg, err end
-  d._tmp = dir
-  d._L, msg, err = layout.create(dir .. "/layout")
-  if not d._L then
-    d:close()
-    return nil, msg, err
-  end
-  return d
+  return temp_layout(d, opts)
 end
 
 -- ------------------------------------------------------------ writing a layout's image
@@ -968,12 +1007,8 @@ end
 -- is refused), `tmpdir`, `max_bytes`, and connection options (docker://)
 -- @return the written top Descriptor, or nil, message, err
 function M.write(L, desc, ref, opts)
-  local r = ref
-  if type(ref) == "string" then
-    local msg, err
-    r, msg, err = M.parse(ref)
-    if not r then return nil, msg, err end
-  end
+  local r, pmsg, perr = parsed(ref)
+  if not r then return nil, pmsg, perr end
   opts = opts or {}
   if r.index then return invalid(r.path, "@N names an image to read, not one to write") end
   if r.transport == "docker-archive" then
@@ -992,7 +1027,7 @@ function M.write(L, desc, ref, opts)
       B, msg, err = layout.create(r.path)
       if not B then return nil, msg, err end
     end
-    local res = table.pack(protect(function()
+    return util.finally(function() if B ~= L then B:close() end end, protect, function()
       local stats = { blobs_copied = 0, blobs_skipped = 0, bytes_copied = 0 }
       if B ~= L then
         local ok, m, e = copy_graph(L, B, desc, stats)
@@ -1018,9 +1053,7 @@ function M.write(L, desc, ref, opts)
       local ok, m, e = B:tag(desc, r.name or "latest")
       if not ok then return nil, m, e end
       return desc
-    end))
-    if B ~= L then B:close() end
-    return table.unpack(res, 1, res.n)
+    end)
   end
   if r.transport == "docker" then
     local d, msg, err = registry.push(L, desc:digest(), r.reference.whole, connection_options(opts))
@@ -1037,9 +1070,7 @@ function M.write(L, desc, ref, opts)
   if not dir then return nil, msg, err end
   local d = setmetatable({ _ref = r, _L = L, _borrowed = true, _tmp = dir, _referrers = opts.referrers,
     _limits = { max_bytes = opts.max_bytes } }, DestMT)
-  local res = table.pack(protect(function() return d:commit(desc) end))
-  d:close()
-  return table.unpack(res, 1, res.n)
+  return util.finally(function() d:close() end, protect, function() return d:commit(desc) end)
 end
 
 --- Writes `desc` (an image in `src:layout()`, such as an edit of the
@@ -1099,12 +1130,8 @@ end
 -- @tparam[opt] table opts as `write`
 -- @return the written Descriptor, or nil, message, err
 function Source:write(desc, ref, opts)
-  local r = ref
-  if type(ref) == "string" then
-    local msg, err
-    r, msg, err = M.parse(ref)
-    if not r then return nil, msg, err end
-  end
+  local r, pmsg, perr = parsed(ref)
+  if not r then return nil, pmsg, perr end
   local own = self._ref
   if r.transport == own.transport and (r.transport == "oci-archive" or r.transport == "docker-archive")
       and r.path ~= "-" and not r.index and same_dir(r.path, own.path) then
@@ -1141,12 +1168,8 @@ end
 -- @tparam[opt] table opts `create`, `tmpdir`, `max_bytes`, `max_entries`
 -- @return a source (its `descriptor()` is nil), or nil, message, err
 function M.open_layout(ref, opts)
-  local r = ref
-  if type(ref) == "string" then
-    local msg, err
-    r, msg, err = M.parse(ref, { default = "oci" })
-    if not r then return nil, msg, err end
-  end
+  local r, pmsg, perr = parsed(ref, { default = "oci" })
+  if not r then return nil, pmsg, perr end
   opts = opts or {}
   local s = setmetatable({ _ref = r }, SourceMT)
   if r.transport == "oci" then
@@ -1159,25 +1182,15 @@ function M.open_layout(ref, opts)
     return util.fail("unsupported", ("%s:%s: a %s holds no referrers or artifacts (use oci:, oci-archive: or a "
       .. "registry)"):format(r.transport, r.path, r.transport == "docker" and "registry reference here" or r.transport))
   end
-  if r.path ~= "-" and opts.create and unpack.dir_state(r.path) == "missing" then
-    local dir, msg, err = tmpdir(opts)
-    if not dir then return nil, msg, err end
-    s._tmp = dir
-    s._L, msg, err = layout.create(dir .. "/layout")
-    if not s._L then
-      s:close()
-      return nil, msg, err
-    end
-    return s
-  end
+  if r.path ~= "-" and opts.create and unpack.dir_state(r.path) == "missing" then return temp_layout(s, opts) end
   local x, members, err = extract(r.path, opts, false)
   if not x then return nil, members, err end
   s._tmp = x
   local msg
-  s._L, msg, err = layout.open(x .. "/root")
+  s._L, msg, err = archive_layout(x, r)
   if not s._L then
     s:close()
-    return util.fail(err or "invalid", ("%s: not an image layout inside: %s"):format(r.path, msg))
+    return nil, msg, err
   end
   return s
 end
@@ -1361,16 +1374,11 @@ function M.copy(src, dst, opts)
     "max_fanout", "max_nodes", "max_pages", "max_list_bytes", "allow_cross_host_auth", "allow_insecure_realm",
     "referrers",
   }, "copy")
-  local rs, rd = src, dst
-  local msg, err
-  if type(src) ~= "table" then
-    rs, msg, err = M.parse(src)
-    if not rs then return nil, msg, err end
-  end
-  if type(dst) ~= "table" then
-    rd, msg, err = M.parse(dst)
-    if not rd then return nil, msg, err end
-  end
+  local rs, msg, err = parsed(src)
+  if not rs then return nil, msg, err end
+  local rd
+  rd, msg, err = parsed(dst)
+  if not rd then return nil, msg, err end
   opts = opts or {}
   local platforms = opts.platform
   if type(platforms) == "string" then platforms = { platforms } end
@@ -1443,7 +1451,11 @@ function M.copy(src, dst, opts)
     end
     ctx = { tmp = t, n = 0, stats = stats, progress = opts.progress, max_bytes = opts.max_bytes }
   end
-  local res = table.pack(protect(function()
+  local res = table.pack(util.finally(function()
+    s:close()
+    d:close()
+    if ctx then unpack.remove_tree(ctx.tmp) end
+  end, protect, function()
     local A, B = s:layout(), d:layout()
     local top = s:descriptor()
     if #wants > 0 and is_index(top) then
@@ -1544,9 +1556,6 @@ function M.copy(src, dst, opts)
     if not pushed then return nil, m, e end
     return referrers_out(pushed)
   end))
-  s:close()
-  d:close()
-  if ctx then unpack.remove_tree(ctx.tmp) end
   if res[1] then return res[1], stats end
   return table.unpack(res, 1, res.n)
 end

@@ -97,20 +97,10 @@ function M.image(layout, ref, bundle, opts)
   end
   local reference
   reference, bundle, opts = layout, ref, bundle
-  local o, topts
-  if opts ~= nil then
-    if type(opts) ~= "table" then error("bad argument #3 to 'image' (options must be a table)", 2) end
-    o = {}
-    for k, v in pairs(opts) do
-      if k == "transport" then topts = v else o[k] = v end
-    end
-  end
-  local S, msg, err = require("ocispec.transport").open(reference, topts)
-  if not S then return nil, msg, err end
-  local spec
-  spec, msg, err = core.unpack.image(S:layout(), S:descriptor():digest(), bundle, o)
-  S:close()
-  return spec, msg, err
+  local o, topts = require("ocispec.util").split_option(opts, "transport", 3, "image")
+  return require("ocispec.transport").with_image(reference, topts, function(L, dg)
+    return core.unpack.image(L, dg, bundle, o)
+  end)
 end
 
 return M

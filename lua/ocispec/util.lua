@@ -77,6 +77,40 @@ function util.fail(code, message, fields)
   return nil, message, setmetatable(err, core.Error)
 end
 
+--- Runs `f(...)`, then `close()`, on every path: returns f's results; an
+-- error f raises is raised again (as it is) once `close` has run.
+-- @tparam function close what releases the resource f uses
+-- @tparam function f the work
+-- @return f's results
+function util.finally(close, f, ...)
+  local res = table.pack(pcall(f, ...))
+  close()
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+--- Splits option `key` off an options table: returns a copy of `opts`
+-- without it (nil when `opts` is nil) and its value. A non-table `opts`
+-- raises `bad argument #<argn> to '<fname>' (options must be a table)` at
+-- `level` (default 2: the caller of the function calling this).
+-- @tparam[opt] table opts the options given
+-- @tparam string key the option to take out
+-- @tparam integer argn the position of `opts` in the call, for the message
+-- @tparam string fname the function, named in the message
+-- @tparam[opt=2] integer level the error level
+-- @return the other options, the value of `key`
+function util.split_option(opts, key, argn, fname, level)
+  if opts == nil then return nil, nil end
+  if type(opts) ~= "table" then
+    error(("bad argument #%d to '%s' (options must be a table)"):format(argn, fname), (level or 2) + 1)
+  end
+  local rest = {}
+  for k, v in pairs(opts) do
+    if k ~= key then rest[k] = v end
+  end
+  return rest, opts[key]
+end
+
 --- Marks what this build of ocispec lacks (built without
 -- OCISPEC_WITH_IMAGE or OCISPEC_WITH_REGISTRY): every name absent from `t`
 -- raises `<module>.<name>: not available (built without <option>)` where

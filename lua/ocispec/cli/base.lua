@@ -3,6 +3,7 @@
 -- helpers, and the table of subcommands the `ocispec.cli.*` modules fill.
 -- @module ocispec.cli.base
 local oci = require "ocispec"
+local util = require "ocispec.util"
 
 local M = {}
 
@@ -13,7 +14,7 @@ local image = oci.image
 M.KINDS = {}
 for name, class in pairs(oci.core.values.kinds) do M.KINDS[name] = class end
 -- the kind names by values.def id: K.IMAGE_MANIFEST == "image-manifest"
-local K = require("ocispec.util").constants("kind_ids", oci.core.values.kind_ids)
+local K = util.constants("kind_ids", oci.core.values.kind_ids)
 
 local function kind_names()
   local names = {}
@@ -289,22 +290,46 @@ local function read_connection(opts)
   return o
 end
 
--- Opens s when it starts with a transport: {layout=, digest=, close=}
--- (archives and registries through a temporary layout, removed by close);
--- nil when it has none (the caller reads DIR[:NAME]). A failure exits 1
--- for a registry, 2 for a bad reference or a local file.
-local function open_transport_image(s, conn)
-  local with = false
+--- The one opener of a transport image: opens `ref` (a reference string
+-- or oci.transport.parse's table) with oci.transport.open and options
+-- `conn`. Returns `{S=, L=, desc=, close=}` (the source, its Layout, its
+-- top Descriptor; close() removes an archive's or a registry's temporary
+-- layout). When it does not open, the command ends with
+-- `fail(on_fail(err, msg))`: the caller says which status and message.
+local function open_image(ref, conn, on_fail)
+  local S, msg, err = oci.transport.open(ref, conn)
+  if not S then fail(on_fail(err, msg)) end
+  return { S = S, L = S:layout(), desc = S:descriptor(), close = function() S:close() end }
+end
+
+--- `open_image(ref, conn, on_fail)`, then `fn(src)`; the image is closed
+-- on every path (also when fn fails). Returns fn's results.
+local function with_image(ref, conn, on_fail, fn)
+  local src = open_image(ref, conn, on_fail)
+  return util.finally(src.close, fn, src)
+end
+
+--- Runs `fn(L, ref)` on the image IMAGE `s` names, then closes it on every
+-- path: `s` with a transport (TRANSPORT_REF_HELP) through oci.transport
+-- (archives and registries in a temporary layout; `ref` the top digest;
+-- failing to open exits 1 for a registry, 2 for a bad reference or a
+-- local file), else a layout DIR[:NAME] (parse_image_ref, checked by
+-- check_image_ref). Returns fn's results.
+local function with_read_image(s, conn, fn)
   for _, p in ipairs(TRANSPORT_PREFIXES) do
-    if s:sub(1, #p) == p then with = true end
+    if s:sub(1, #p) == p then
+      return with_image(s, conn, function(err, msg)
+        local remote = s:sub(1, 9) == "docker://" and (err and err.code ~= "invalid")
+        return remote and 1 or 2, ("%s: %s"):format(s, msg)
+      end, function(src) return fn(src.L, src.desc:digest()) end)
+    end
   end
-  if not with then return nil end
-  local S, msg, err = oci.transport.open(s, conn)
-  if not S then
-    local remote = s:sub(1, 9) == "docker://" and (err and err.code ~= "invalid")
-    fail(remote and 1 or 2, ("%s: %s"):format(s, msg))
-  end
-  return { layout = S:layout(), digest = S:descriptor():digest(), close = function() S:close() end }
+  local dir, ref, name = parse_image_ref(s)
+  local L = open_layout(dir)
+  return util.finally(function() L:close() end, function()
+    check_image_ref(L, dir, ref, name)
+    return fn(L, ref)
+  end)
 end
 
 M.Exit = Exit
@@ -329,6 +354,8 @@ M.format_size = format_size
 M.TRANSPORT_REF_HELP = TRANSPORT_REF_HELP
 M.READ_CONNECTION_OPTS = READ_CONNECTION_OPTS
 M.read_connection = read_connection
-M.open_transport_image = open_transport_image
+M.open_image = open_image
+M.with_image = with_image
+M.with_read_image = with_read_image
 
 return M

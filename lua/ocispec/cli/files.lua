@@ -5,8 +5,7 @@ local oci = require "ocispec"
 local base = require "ocispec.cli.base"
 local command, LOCAL_REF_HELP = base.command, base.LOCAL_REF_HELP
 local parse_args, fail = base.parse_args, base.fail
-local open_layout, parse_image_ref = base.open_layout, base.parse_image_ref
-local parse_platform, check_image_ref = base.parse_platform, base.check_image_ref
+local parse_platform = base.parse_platform
 
 local function line(e)
   local s = ("%-8s %04o %d:%d %10d %s"):format(e.type, e.mode, e.uid, e.gid, e.size,
@@ -41,39 +40,28 @@ IMAGE: DIR[:NAME], where ]==] .. LOCAL_REF_HELP .. "\n" .. base.TRANSPORT_REF_HE
       fail(2, "expected IMAGE and " .. (sub == "ls" and "[PATH]" or "PATH"))
     end
     local platform = parse_platform(opts.platform)
-    local T = base.open_transport_image(pos[1], base.read_connection(opts))
-    local L, ref
-    if T then
-      L, ref = T.layout, T.digest
-    else
-      local dir, name
-      dir, ref, name = parse_image_ref(pos[1])
-      L = open_layout(dir)
-      check_image_ref(L, dir, ref, name)
-    end
-    local img, msg = oci.image_reader(L, ref, platform and { platform = platform } or nil)
-    if not img then
-      if T then T.close() end
-      fail(2, msg)
-    end
-    local path = pos[2] or "/"
-    local res
-    if sub == "cat" then
-      res, msg = img:read(path)
-      if res then out:write(res) end
-    elseif sub == "ls" then
-      res, msg = img:list(path)
-      if res and opts.json then
-        out:write(oci.json.encode(setmetatable(res, #res == 0 and oci.empty_array_mt() or nil)), "\n")
-      elseif res then
-        for _, e in ipairs(res) do out:write(line(e), "\n") end
+    local res, msg = base.with_read_image(pos[1], base.read_connection(opts), function(L, ref)
+      local img, msg = oci.image_reader(L, ref, platform and { platform = platform } or nil)
+      if not img then fail(2, msg) end
+      local path = pos[2] or "/"
+      local res
+      if sub == "cat" then
+        res, msg = img:read(path)
+        if res then out:write(res) end
+      elseif sub == "ls" then
+        res, msg = img:list(path)
+        if res and opts.json then
+          out:write(oci.json.encode(setmetatable(res, #res == 0 and oci.empty_array_mt() or nil)), "\n")
+        elseif res then
+          for _, e in ipairs(res) do out:write(line(e), "\n") end
+        end
+      else
+        if opts.no_follow then res, msg = img:lstat(path) else res, msg = img:stat(path) end
+        if res then out:write(opts.json and oci.json.encode(res) or line(res), "\n") end
       end
-    else
-      if opts.no_follow then res, msg = img:lstat(path) else res, msg = img:stat(path) end
-      if res then out:write(opts.json and oci.json.encode(res) or line(res), "\n") end
-    end
-    img:close()
-    if T then T.close() else L:close() end
+      img:close()
+      return res, msg
+    end)
     if not res then fail(1, msg) end
     return 0
   end)

@@ -305,22 +305,13 @@ IMAGE: DIR[:NAME], where ]==] .. LOCAL_REF_HELP .. "\n" .. base.TRANSPORT_REF_HE
       end
     end
     local platform = parse_platform(opts.platform)
-    local T = base.open_transport_image(pos[1], base.read_connection(opts))
-    local L, ref
-    if T then
-      L, ref = T.layout, T.digest
-    else
-      local dir, name
-      dir, ref, name = parse_image_ref(pos[1])
-      L = open_layout(dir)
-      check_image_ref(L, dir, ref, name)
-    end
-    local cfg, msg = oci.unpack.image(L, ref, pos[2], {
-      rootless = opts.rootless, platform = platform,
-      max_bytes = limits.max_bytes, max_entries = limits.max_entries,
-      uid_map = opts.uid_map, gid_map = opts.gid_map,
-    })
-    if T then T.close() end
+    local cfg, msg = base.with_read_image(pos[1], base.read_connection(opts), function(L, ref)
+      return oci.unpack.image(L, ref, pos[2], {
+        rootless = opts.rootless, platform = platform,
+        max_bytes = limits.max_bytes, max_entries = limits.max_entries,
+        uid_map = opts.uid_map, gid_map = opts.gid_map,
+      })
+    end)
     if not cfg then fail(1, msg) end
     out:write(pos[2], "\n")
     return 0

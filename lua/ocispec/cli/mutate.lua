@@ -14,6 +14,7 @@
 -- @module ocispec.cli.mutate
 local oci = require "ocispec"
 local base = require "ocispec.cli.base"
+local util = require "ocispec.util"
 local fail, command = base.fail, base.command
 
 -- ------------------------------------------------------------ arguments
@@ -111,16 +112,35 @@ local function where_of(r, msg)
   return ("%s: %s"):format(r.text or r.path, msg)
 end
 
--- Opens REF as a source: {S=, L=, desc=, r=, close=}.
-local function open_source(s, conn, what)
+-- REF (the text s) as base.open_image / base.with_image take it: the
+-- parsed reference, its options (conn for a registry) and what a failure
+-- to open it says.
+local function source_ref(s, conn, what)
   local r = parse_ref(s, what or "REF")
   local o = {}
   if r.transport == "docker" then
     for k, v in pairs(conn) do o[k] = v end
   end
-  local S, msg, err = oci.transport.open(r, o)
-  if not S then fail(status_of(r, err), r.transport == "docker" and ("%s: %s"):format(s, msg) or where_of(r, msg)) end
-  return { S = S, L = S:layout(), desc = S:descriptor(), r = r, close = function() S:close() end }
+  return r, o, function(err, msg)
+    return status_of(r, err), r.transport == "docker" and ("%s: %s"):format(s, msg) or where_of(r, msg)
+  end
+end
+
+-- Opens REF as a source: {S=, L=, desc=, r=, close=}.
+local function open_source(s, conn, what)
+  local r, o, on_fail = source_ref(s, conn, what)
+  local src = base.open_image(r, o, on_fail)
+  src.r = r
+  return src
+end
+
+-- Runs fn(src) on REF opened as open_source does; closed on every path.
+local function with_source(s, conn, what, fn)
+  local r, o, on_fail = source_ref(s, conn, what)
+  return base.with_image(r, o, on_fail, function(src)
+    src.r = r
+    return fn(src)
+  end)
 end
 
 -- Copies the graph below descriptor table d from layout A into B.
@@ -239,14 +259,11 @@ local function run_edit(args, out, spec, check, edit)
   check_threads(opts)
   local conn = connection(opts)
   check(opts)
-  local src = open_source(pos[1], conn)
-  local ok, err = pcall(function()
+  return with_source(pos[1], conn, nil, function(src)
     local d = edit_image(src, opts, function(img) return edit(img, opts, src, conn) end)
     store(src, d, opts.to, conn, out)
+    return 0
   end)
-  src.close()
-  if not ok then error(err, 0) end
-  return 0
 end
 
 -- ------------------------------------------------------------ commands
@@ -333,7 +350,7 @@ created_by.
   function(args, out)
     local stdin_tar
     local flags = { ["--dir"] = "value", ["--tar"] = "value", ["--created-by"] = "value", ["--threads"] = "value" }
-    local ok, status = pcall(run_edit, args, out, flags,
+    return util.finally(function() if stdin_tar then os.remove(stdin_tar) end end, run_edit, args, out, flags,
       function(opts)
         if (opts.dir == nil) == (opts.tar == nil) then fail(2, "give one of --dir and --tar") end
         if opts.dir and not is_dir(opts.dir) then fail(2, ("--dir %s: not a directory"):format(opts.dir)) end
@@ -356,9 +373,6 @@ created_by.
         local ok, msg = img:add_layer(spec)
         if not ok then fail(opts.tar and 1 or 2, msg) end
       end)
-    if stdin_tar then os.remove(stdin_tar) end
-    if not ok then error(status, 0) end
-    return status
   end)
 
 command("rebase", "swap an image's base layers for another base's (crane rebase)",
@@ -372,7 +386,8 @@ annotations name the new base.
 ]==] .. CONN_HELP,
   function(args, out)
     local bases = {}
-    local ok, status = pcall(run_edit, args, out, { ["--old-base"] = "value", ["--new-base"] = "value" },
+    return util.finally(function() for _, s in ipairs(bases) do s.close() end end, run_edit, args, out,
+      { ["--old-base"] = "value", ["--new-base"] = "value" },
       function(opts)
         if not opts.old_base or not opts.new_base then fail(2, "--old-base and --new-base are required") end
       end, function(img, opts, src, conn)
@@ -390,9 +405,6 @@ annotations name the new base.
         local r, msg = img:rebase(spec(bases.old_base), spec(bases.new_base), { name = opts.new_base })
         if not r then fail(1, msg) end
       end)
-    for _, s in ipairs(bases) do s.close() end
-    if not ok then error(status, 0) end
-    return status
   end)
 
 command("flatten", "merge an image's layers into one (crane flatten)",
@@ -432,9 +444,7 @@ blobs copied in); each repeats. The new index goes to REF or --to REF.
     local remove, keep = {}, {}
     for i, p in ipairs(opts.remove or {}) do remove[i] = base.parse_platform(p) end
     for i, p in ipairs(opts.keep or {}) do keep[i] = base.parse_platform(p) end
-    local src = open_source(pos[1], conn)
-    local opened = {}
-    local ok, err = pcall(function()
+    return with_source(pos[1], conn, nil, function(src)
       local MT = oci.image.MediaType
       local top = src.desc
       if not MT.is_index(top:media_type()) then fail(2, pos[1] .. ": not an image index") end
@@ -443,24 +453,21 @@ blobs copied in); each repeats. The new index goes to REF or --to REF.
       if #remove > 0 then idx:remove(remove) end
       if #keep > 0 then idx:filter(keep) end
       for _, a in ipairs(opts.add or {}) do
-        local s = open_source(a, conn, "--add")
-        opened[#opened + 1] = s
-        local d = s.desc:to_table()
-        if not same_file(s.L:path(), src.L:path()) then copy_graph(s.L, src.L, d) end
-        local r, rmsg = s.L:resolve(d.digest)
-        if not r then fail(1, rmsg) end
-        local p = r.config and { os = r.config:os(), architecture = r.config:architecture(),
-          variant = r.config:variant() } or nil
-        idx:add({ mediaType = d.mediaType, digest = d.digest, size = d.size },
-          not MT.is_index(d.mediaType) and p or nil)
+        with_source(a, conn, "--add", function(s)
+          local d = s.desc:to_table()
+          if not same_file(s.L:path(), src.L:path()) then copy_graph(s.L, src.L, d) end
+          local r, rmsg = s.L:resolve(d.digest)
+          if not r then fail(1, rmsg) end
+          local p = r.config and { os = r.config:os(), architecture = r.config:architecture(),
+            variant = r.config:variant() } or nil
+          idx:add({ mediaType = d.mediaType, digest = d.digest, size = d.size },
+            not MT.is_index(d.mediaType) and p or nil)
+        end)
       end
       local d
       d, msg = idx:commit()
       if not d then fail(1, msg) end
       store(src, d, opts.to, conn, out)
+      return 0
     end)
-    for _, s in ipairs(opened) do s.close() end
-    src.close()
-    if not ok then error(err, 0) end
-    return 0
   end)
