@@ -242,8 +242,15 @@ int oci_run_process(const char *const *argv, const oci_run_options *o,
   sigset_t block, old;
   wait_signals(&block);
   pthread_sigmask(SIG_BLOCK, &block, &old);
+  /* the child starts with them unblocked, even when the caller held them
+     before this call (a build step holds them over all its phases) */
+  sigset_t child_mask = old;
+  sigdelset(&child_mask, SIGINT);
+  sigdelset(&child_mask, SIGTERM);
+  sigdelset(&child_mask, SIGHUP);
+  sigdelset(&child_mask, SIGQUIT);
   oci_run_proc *p = NULL;
-  int rc = start(argv, o, &old, &p, err);
+  int rc = start(argv, o, &child_mask, &p, err);
   int interrupted = 0;
   while (!rc && p && !p->done) {
     struct timespec zero = {0, 0};

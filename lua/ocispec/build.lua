@@ -456,17 +456,22 @@ end
 -- message, err.
 function Image:run(cmd, opts)
   local run, cache = require "ocispec.build_run", require "ocispec.build_cache"
-  return cache.step(self, "run", run.describe(cmd), function() return run.key(self, cmd, opts) end,
-    function() return run.run(self, cmd, opts) end)
+  -- the signals held over the whole step, its cache store too
+  return run.held(function()
+    return cache.step(self, "run", run.describe(cmd), function() return run.key(self, cmd, opts) end,
+      function() return run.run(self, cmd, opts) end)
+  end)
 end
 
 --- Copy host files into the image as one layer (COPY); see
 -- `ocispec.build_copy`. Returns self, or nil, message, err.
 function Image:copy(src, dst, opts)
   local c, cache = require "ocispec.build_copy", require "ocispec.build_cache"
-  return cache.step(self, "copy", ("COPY %s %s"):format(type(src) == "table" and table.concat(src, " ") or
-    tostring(src), tostring(dst)), function() return c.key(self, src, dst, opts) end,
-    function() return c.copy(self, src, dst, opts) end)
+  return require("ocispec.build_run").held(function()
+    return cache.step(self, "copy", ("COPY %s %s"):format(type(src) == "table" and table.concat(src, " ") or
+      tostring(src), tostring(dst)), function() return c.key(self, src, dst, opts) end,
+      function() return c.copy(self, src, dst, opts) end)
+  end)
 end
 
 --- Copy `path` of `other` (an Image being built) to `dst` as one layer
@@ -474,9 +479,11 @@ end
 -- message, err.
 function Image:copy_from(other, path, dst, opts)
   local c, cache = require "ocispec.build_copy", require "ocispec.build_cache"
-  local r, msg, err = cache.step(self, "copy_from", ("COPY --from %s %s"):format(tostring(path), tostring(dst)),
-    function() return c.key_from(self, other, path, dst, opts) end,
-    function() return c.copy_from(self, other, path, dst, opts) end)
+  local r, msg, err = require("ocispec.build_run").held(function()
+    return cache.step(self, "copy_from", ("COPY --from %s %s"):format(tostring(path), tostring(dst)),
+      function() return c.key_from(self, other, path, dst, opts) end,
+      function() return c.copy_from(self, other, path, dst, opts) end)
+  end)
   if r and type(other) == "table" then -- its cached steps are exported with this image's
     self.cache_parents = self.cache_parents or {}
     self.cache_parents[#self.cache_parents + 1] = other

@@ -178,10 +178,23 @@ function M.copy_from(img, other, path, dst, opts)
   opts = opts or {}
   local run = require "ocispec.build_run"
   local base = opts.tmpdir or os.getenv("TMPDIR") or "/tmp"
+  -- SIGINT, SIGTERM, SIGHUP, SIGQUIT held: one that arrives stops the
+  -- unpack before its next layer; the directory goes, then the signal
+  local held, sig = core.run.block_signals(), nil
+  local function interrupted()
+    sig = sig or core.run.pending_signal()
+    return sig ~= nil
+  end
   local tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-copy-XXXXXX")
-  if not tmp then return util.fail(err, "copy_from: temporary directory: " .. msg) end
+  if not tmp then
+    interrupted()
+    core.run.restore_signals(held)
+    run.raise(sig)
+    return util.fail(err, "copy_from: temporary directory: " .. msg)
+  end
   local ok, a, b, c = pcall(function()
-    local r, m, e = run.unpack_layers(other, tmp)
+    local r, m, e = run.unpack_layers(other, tmp, nil, interrupted)
+    if sig then return util.fail("canceled", ("copy_from: interrupted by signal %d"):format(sig)) end
     if not r then return nil, m, e end
     local cur, comps = tmp, {}
     for comp in path:gmatch("[^/]+") do comps[#comps + 1] = comp end
@@ -203,6 +216,9 @@ function M.copy_from(img, other, path, dst, opts)
       comment = opts.comment })
   end)
   core.unpack.remove_tree(tmp)
+  interrupted()
+  core.run.restore_signals(held)
+  run.raise(sig)
   if not ok then error(a, 0) end
   return a, b, c
 end

@@ -46,7 +46,7 @@ local M = {}
 M.DELETE_TIMEOUT = 60
 
 local RUN_OPTIONS = { "env", "workdir", "user", "mounts", "network", "timeout", "runtime", "output",
-  "tmpdir", "comment", "overlay", "cache_dir" }
+  "tmpdir", "comment", "overlay", "cache_dir", "on_phase" }
 
 -- The capabilities of a RUN step: Docker's default set, so that package
 -- managers, chown and adduser work.
@@ -238,9 +238,14 @@ M.mkdir_p = mkdir_p
 
 -- Unpacks img's layers into dir (each checked by digest, size, diff_id);
 -- rootless: owners in user.rootlesscontainers, no device nodes.
-local function unpack_layers(img, dir, rootless)
+-- interrupted: a function called before each layer; when it returns
+-- true, the unpack stops there with code "canceled".
+local function unpack_layers(img, dir, rootless, interrupted)
   local ids = img.cfg.rootfs.diff_ids
   for i, d in ipairs(img.layers) do
+    if interrupted and interrupted() then
+      return util.fail("canceled", ("unpack: interrupted before layer %d"):format(i))
+    end
     local ok, msg, err = core.unpack.apply_blob(img.layout, d.digest, dir,
       -- one_pass: dir is a temporary tree, removed on any failure
       { digest = d.digest, size = d.size, diff_id = ids[i], rootless = rootless or nil, one_pass = true })
@@ -283,6 +288,34 @@ local function describe(cmd)
   local parts = {}
   for i, s in ipairs(cmd) do parts[i] = string.format("%q", s) end
   return "[" .. table.concat(parts, ",") .. "]"
+end
+
+--- Calls `f()` with SIGINT, SIGTERM, SIGHUP and SIGQUIT held (blocked;
+-- the RUN steps below check for one between their phases): one that
+-- arrives meanwhile is raised once f has returned (or raised), so that
+-- a build step either completes or cleans up before the process ends as
+-- the signal would; inside `parallel` it is handed to the scheduler,
+-- which raises it once every stage has cleaned up. Returns f's results;
+-- f's error is raised again.
+function M.held(f)
+  local prev = core.run.block_signals()
+  local ok, a, b, c = pcall(f)
+  local sig = core.run.pending_signal()
+  core.run.restore_signals(prev)
+  M.raise(sig)
+  if not ok then error(a, 0) end
+  return a, b, c
+end
+
+--- Ends the process by signal `sig` (nil: nothing), or inside `parallel`
+-- hands it to the scheduler (raised once every stage has cleaned up).
+function M.raise(sig)
+  if not sig then return end
+  if M.scheduler then
+    M.scheduler.interrupted = M.scheduler.interrupted or sig
+  else
+    core.run.reraise(sig)
+  end
 end
 
 --- Runs argv like `core.run.process`; inside `parallel` (a stage's
@@ -386,7 +419,11 @@ end
 -- (seconds), `runtime` ("runc", "crun" or a path; default runc, else
 -- crun), `output` (a function(stream, data), stream "stdout" or "stderr";
 -- default: written to io.stdout / io.stderr), `tmpdir` (where the step's
--- temporary directory goes; default $TMPDIR or /tmp), `comment`.
+-- temporary directory goes; default $TMPDIR or /tmp), `comment`,
+-- `on_phase` (a function called with "unpack", "container", "layer" as
+-- the step reaches each phase). SIGINT, SIGTERM, SIGHUP and SIGQUIT are
+-- held over the step and checked between phases: the step stops, is
+-- cleaned up, then the signal is raised (see `held`).
 -- Returns img, or nil, message, err: err.code "command" when the command
 -- exits non-zero (err.exit_code), is killed (err.signal) or times out
 -- (err.timed_out), with the tail of its stderr in the message and
@@ -418,6 +455,7 @@ function M.run(img, cmd, opts)
   if o.env ~= nil and type(o.env) ~= "table" then error("run: env must be a table", 2) end
   if o.output ~= nil and type(o.output) ~= "function" then error("run: output must be a function", 2) end
   if o.timeout ~= nil and type(o.timeout) ~= "number" then error("run: timeout must be a number", 2) end
+  if o.on_phase ~= nil and type(o.on_phase) ~= "function" then error("run: on_phase must be a function", 2) end
   local mounts = {}
   for i, m in ipairs(check_mounts(o.mounts)) do
     mounts[i] = {}
@@ -446,10 +484,32 @@ function M.run(img, cmd, opts)
   end
 
   local base = o.tmpdir or os.getenv("TMPDIR") or "/tmp"
+  -- The build's signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are held from
+  -- here to the end of the step: one that arrives is taken at the next
+  -- check between phases (before each layer unpacked, before the
+  -- container, after it, before the layer build), the step fails
+  -- "canceled", everything it made is removed, then the signal is raised
+  -- (inside oci.build.parallel: handed to the scheduler).
+  local held = core.run.block_signals()
   local tmp
   tmp, msg, err = core.unpack.mkdtemp(base .. "/ocispec-run-XXXXXX")
-  if not tmp then return util.fail(err, "RUN: temporary directory: " .. msg) end
+  if not tmp then
+    local sig = core.run.pending_signal()
+    core.run.restore_signals(held)
+    if sig then core.run.reraise(sig) end
+    return util.fail(err, "RUN: temporary directory: " .. msg)
+  end
   local state = { tmp = tmp, rt = rt, id = "ocispec-run-" .. tmp:match("([^-/]+)$") }
+  local function interrupted()
+    state.interrupted = state.interrupted or core.run.pending_signal()
+    return state.interrupted ~= nil
+  end
+  local function canceled()
+    return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), state.interrupted))
+  end
+  local function phase(name)
+    if o.on_phase then o.on_phase(name) end
+  end
   -- `runtime delete --force`, run to its end (core.run.start, which
   -- waits for no signal: core.run.process would take a signal arriving
   -- meanwhile as its own and kill the delete, and the signal would be
@@ -463,18 +523,15 @@ function M.run(img, cmd, opts)
     end
     state.started = false
   end
-  -- Everything the step made goes, with the build's signals (SIGINT,
-  -- SIGTERM, SIGHUP, SIGQUIT) held meanwhile: one that arrives is kept in
-  -- state.interrupted, raised once the step is cleaned up (or, inside
-  -- oci.build.parallel, once every stage is).
+  -- Everything the step made goes (the signals still held): one that
+  -- arrives is kept in state.interrupted, raised once the step is cleaned
+  -- up (or, inside oci.build.parallel, once every stage is).
   local function cleanup()
-    local prev = core.run.block_signals()
     if state.started then delete() end
     if state.mounted then core.run.unmount(tmp .. "/rootfs") end
     core.unpack.remove_tree(tmp)
-    local sig = core.run.pending_signal()
-    core.run.restore_signals(prev)
-    state.interrupted = state.interrupted or sig
+    interrupted()
+    core.run.restore_signals(held)
   end
   local ok, a, b, c = pcall(function()
     local r, m, e
@@ -482,7 +539,10 @@ function M.run(img, cmd, opts)
       r, m, e = core.unpack.mkdir(tmp .. "/" .. d, 493)
       if not r then return nil, m, e end
     end
-    r, m, e = unpack_layers(img, tmp .. "/lower", rootless)
+    if interrupted() then return canceled() end
+    phase("unpack")
+    r, m, e = unpack_layers(img, tmp .. "/lower", rootless, interrupted)
+    if state.interrupted then return canceled() end
     if not r then return nil, m, e end
     local spec
     spec, m, e = step_spec(img, cmd, o, tmp .. "/lower", rootless)
@@ -495,7 +555,8 @@ function M.run(img, cmd, opts)
     if overlay then
       state.mounted = true
     else -- a second copy, compared afterwards
-      r, m, e = unpack_layers(img, tmp .. "/rootfs", rootless)
+      r, m, e = unpack_layers(img, tmp .. "/rootfs", rootless, interrupted)
+      if state.interrupted then return canceled() end
       if not r then return nil, m, e end
       make_mount_points(spec, tmp .. "/rootfs")
     end
@@ -506,6 +567,8 @@ function M.run(img, cmd, opts)
       f:write(data)
       f:flush()
     end
+    phase("container")
+    if interrupted() then return canceled() end
     state.started = true
     local res
     local argv = { rt, "--root", tmp .. "/state" }
@@ -531,14 +594,11 @@ function M.run(img, cmd, opts)
         { exit_code = res.exit_code, signal = res.signal, timed_out = res.timed_out, stderr = res.stderr_tail,
           rootless = rootless and true or nil })
     end
-    local prev = core.run.block_signals()
     delete()
-    local sig = core.run.pending_signal()
-    core.run.restore_signals(prev)
-    if sig then -- the step goes no further: cleanup, then the signal
-      state.interrupted = sig
-      return util.fail("canceled", ("RUN %s: interrupted by signal %d"):format(describe(cmd), sig))
-    end
+    -- a signal during the container or its delete: no layer, cleanup,
+    -- then the signal
+    if interrupted() then return canceled() end
+    phase("layer")
     local spec_layer
     if overlay then
       r, m, e = core.run.unmount(tmp .. "/rootfs")
@@ -551,6 +611,7 @@ function M.run(img, cmd, opts)
       -- content changes that kept size and mtime: marked for the comparison
       r, m, e = core.run.mark_content_changes(tmp .. "/lower", tmp .. "/rootfs")
       if not r then return util.fail(e, "RUN: " .. m) end
+      if interrupted() then return canceled() end
       spec_layer = { lower = tmp .. "/lower", upper = tmp .. "/rootfs", rootless = rootless and true or nil }
     end
     spec_layer.created_by = created_by
@@ -560,13 +621,7 @@ function M.run(img, cmd, opts)
   cleanup()
   -- inside oci.build.parallel the signal is the scheduler's to raise, once
   -- every stage has cleaned up
-  if state.interrupted then
-    if M.scheduler then
-      M.scheduler.interrupted = M.scheduler.interrupted or state.interrupted
-    else
-      core.run.reraise(state.interrupted)
-    end
-  end
+  M.raise(state.interrupted)
   if not ok then error(a, 0) end
   return a, b, c
 end

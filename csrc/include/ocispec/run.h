@@ -68,10 +68,11 @@ typedef struct oci_run_result {
    SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked in the calling thread;
    one arriving kills the child's group and is reported in
    r->interrupted (then the caller cleans up and may raise it again with
-   oci_run_reraise). A timeout kills the group too. A non-zero exit is not
-   an error here: read r. Returns OCI_OK, or OCI_EIO when the program
-   cannot be started (message names it and errno), OCI_ECANCELED when the
-   output callback stopped it. r is the caller's. */
+   oci_run_reraise); one already pending when the call starts (the caller
+   held them) counts too. The child starts with them unblocked. A timeout kills
+   the group too. A non-zero exit is not an error here: read r. Returns OCI_OK,
+   or OCI_EIO when the program cannot be started (message names it and errno),
+   OCI_ECANCELED when the output callback stopped it. r is the caller's. */
 OCI_API int oci_run_process(const char *const *argv, const oci_run_options *o,
                             oci_run_result *r, oci_error *err);
 
