@@ -440,7 +440,7 @@ static void test_map_duplicates_every_size(void **state) {
     for (int dup = 0; dup < n; dup += (n > 20 ? 7 : 1)) {
       snprintf(json + open_len, cap - open_len, ",\"%s\":\"x\"}}", keys[dup]);
       char ptr[64];
-      snprintf(ptr, sizeof ptr, "/map/%s", keys[dup]);
+      snprintf(ptr, sizeof ptr, "/map/%.31s", keys[dup]);
       bad_case c = {json, 0, OCI_EDUPKEY, ptr, "duplicate key", 0, 0};
       expect_bad_opts(&c, NULL);
     }
