@@ -15,14 +15,9 @@ local registry = require("ocispec.registry")
 local q = registries.quote
 
 local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
+local guard = registries.guard(SKIP, pending)
 
 describe("blob-location cache", function()
   local reg, tmp, L, layers, n = nil, nil, nil, nil, 0

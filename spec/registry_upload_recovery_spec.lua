@@ -13,14 +13,9 @@ local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
+local guard = registries.guard(SKIP, pending)
 
 local function opts(extra)
   local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 2, jobs = 1 }

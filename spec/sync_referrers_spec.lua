@@ -14,17 +14,12 @@ local registry = require("ocispec.registry")
 local q = registries.quote
 
 local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
 local CONN = { plain_http = true, auth_file = false }
 local SIG, SBOM, NOTE = "application/vnd.example.signature", "application/vnd.example.sbom",
   "application/vnd.example.note"
 
-local function guard(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
+local guard = registries.guard(SKIP, pending)
 
 describe("sync with referrers", function()
   local reg, tmp, sig
