@@ -10,10 +10,7 @@ local oci = require("ocispec")
 
 local quote, sh = support.quote, support.sh
 
-local function have(tool)
-  local _, ok = sh("command -v " .. quote(tool))
-  return ok
-end
+local have = support.have
 
 -- Why the specs cannot run here, or nil.
 local function missing()

@@ -12,10 +12,7 @@ local support = dofile(here .. "fixtures/support.lua")
 
 local quote, sh = support.quote, support.sh
 
-local function have(tool)
-  local _, ok = sh("command -v " .. quote(tool))
-  return ok
-end
+local have = support.have
 
 local function missing(rootless)
   if not (sh("id -u")):match("^0") then return "the test needs root" end
