@@ -11,7 +11,7 @@ local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
 
-local SKIP = not registries.available() and select(2, registries.available()) or nil
+local SKIP = registries.skip_reason()
 
 local function opts(extra)
   local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 0 }
@@ -19,12 +19,7 @@ local function opts(extra)
   return o
 end
 
-local function pending_or(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
+local pending_or = registries.guard(SKIP, pending)
 
 describe("copy between two clients (streamed)", function()
   local src, dst, proxy, tmp, layer, size

@@ -43,12 +43,7 @@ local function temp_files(dir)
   return out
 end
 
-local function pending_or(f)
-  return function()
-    if SKIP then return pending(SKIP) end
-    return f()
-  end
-end
+local pending_or = registries.guard(SKIP, pending)
 
 describe("parallel blob transfers (jobs)", function()
   local env, reg, proxy, tmp, src_dir, top
