@@ -389,8 +389,15 @@ int oci_to_json(const oci_type *t, const void *obj,
     if (vrc) return vrc;
   }
   writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
-  /* Documents serialize to about the size they parsed from. */
-  size_t hint = oci_arena_used(((const oci_object *)obj)->arena);
+  /* The compact text of a parsed document is 0.50-0.74x what its arena
+     holds (bench/README.md "Memory"); pretty text about twice that. The
+     reservation is exact and below the arena's size on purpose: with glibc,
+     a big arena block and an output buffer of about its size together pass
+     the heap's trim threshold (twice the largest block freed), so every
+     round trip gave the pages back and faulted them in again (the 3.7 MB
+     index: half its round-trip time). */
+  size_t used = oci_arena_used(((const oci_object *)obj)->arena);
+  size_t hint = w.pretty ? used / 8 * 13 * 2 : used / 16 * 13;
   oci_buf_reserve(&w.b, hint < 256 ? 256 : hint);
   write_object(&w, t, obj);
   oci_buf_putc(&w.b, '\0');
@@ -623,7 +630,9 @@ void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
 bool oci_buf_reserve(oci_buf *b, size_t extra) {
   if (b->failed) return false;
   if (b->cap - b->len >= extra) return true;
-  size_t cap = b->cap ? b->cap : 256;
+  /* A first reservation is taken as asked (oci_to_json sizes it from the
+     document); growth after that doubles. */
+  size_t cap = b->cap ? b->cap : extra > 256 ? extra : 256;
   while (cap - b->len < extra) {
     if (cap > SIZE_MAX / 2) {
       b->failed = true;
