@@ -22,7 +22,10 @@
 -- the CPU seconds docker-registry used during it (/proc/PID/stat) and, for
 -- ocispec, this process's own CPU seconds (os.clock: every thread), so a
 -- run cut short by a caller's time limit (3 runs take 10-20 minutes) still
--- leaves its figures; the medians follow at the end. A failure prints
+-- leaves its figures; the medians follow at the end. Each phase also gets
+-- its CPU floor, (registry CPU + ocispec CPU) / cores (nproc): the wall
+-- time it cannot beat on this machine, beside the goal, 0.35x skopeo's
+-- time, so a reader sees which goals the hardware allows. A failure prints
 -- "registry bench: FAILED in run N (phase): why" and exits 1.
 local oci = require("ocispec")
 local registry = oci.registry
@@ -58,6 +61,10 @@ local function output(cmd)
   p:close()
   return s
 end
+
+-- cores of this machine (nproc), for the CPU floor of each phase
+local CORES = math.max(1, tonumber(output("nproc 2>/dev/null"):match("%d+")) or 1)
+local GOAL = 0.35 -- issue 16: at most 0.35x skopeo's time
 
 local function have(tool)
   return os.execute("command -v " .. q(tool) .. " >/dev/null 2>&1") == true
@@ -165,7 +172,8 @@ local function record(key, secs, requests, bytes, cpu)
   if cpu and cpu.ours then r.ocpu[#r.ocpu + 1] = cpu.ours end
   print(("run %d/%d: %-36s %8.3f s  registry CPU %6.3f s%s  requests %s"):format(
     current_run, RUNS, key, secs, cpu and cpu.registry or 0,
-    cpu and cpu.ours and ("  ocispec CPU %6.3f s"):format(cpu.ours) or "", requests))
+    cpu and cpu.ours and ("  ocispec CPU %6.3f s  floor %.3f s"):format(cpu.ours,
+      ((cpu.registry or 0) + cpu.ours) / CORES) or "", requests))
 end
 
 -- Requests the registry's access log holds so far.
@@ -410,6 +418,11 @@ end
 
 -- ---------------------------------------------------------------- report
 
+-- (registry CPU + ocispec CPU) / CORES, medians of the runs
+local function floor_of(r)
+  return ((median(r.rcpu) or 0) + (median(r.ocpu) or 0)) / CORES
+end
+
 local function report()
   print(("registry bench: docker-registry %s on 127.0.0.1 (plain HTTP), skopeo %s, curl %s;"
     .. " %d run%s, medians; wall time (%s, a reading costs %.3f ms, taken off)"):format(
@@ -449,6 +462,18 @@ local function report()
         for i = 1, #o.secs do per[i] = ("%.2f"):format(o.secs[i] / s.secs[i]) end
         print(("  ratio (ocispec time / skopeo time): %.2f  (< 1: ocispec faster; per run %s)")
           :format(to / ts, table.concat(per, " ")))
+      end
+      if to then
+        -- The CPU floor: on CORES cores the phase cannot take less wall time
+        -- than (registry CPU + ocispec CPU) / CORES; the goal is GOAL x
+        -- skopeo's time. A floor above the goal: this hardware cannot meet it.
+        local fl = floor_of(o)
+        local goal = ts and GOAL * ts
+        print(("  CPU floor ((registry %.2f s + ocispec %.2f s) / %d cores): %.3f s%s"):format(
+          median(o.rcpu) or 0, median(o.ocpu) or 0, CORES, fl,
+          goal and ("; goal %.2f x skopeo: %.3f s (%s)"):format(GOAL, goal,
+            fl > goal and "floor above goal: not reachable here" or
+            (to <= goal and "met" or ("floor %.0f%% of goal"):format(100 * fl / goal))) or ""))
       end
       local cu = results[key .. " blobs|curl"]
       if phase == "pull" and cu then
