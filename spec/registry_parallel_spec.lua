@@ -175,6 +175,39 @@ describe("parallel blob transfers (jobs)", function()
     L:close()
   end))
 
+  it("push and pull report each blob's start and end exactly once (jobs = 1 and 4)", pending_or(function()
+    local L = assert(oci.layout.open(src_dir))
+    for _, jobs in ipairs{ 1, 4 } do
+      local starts, ends = {}, {}
+      local function progress(digest, done, total)
+        if done == 0 then starts[digest] = (starts[digest] or 0) + 1 end
+        if done == total then ends[digest] = (ends[digest] or 0) + 1 end
+        return true
+      end
+      local c = assert(registry.connect(proxy.host, opts{ jobs = jobs, progress = progress }))
+      assert(c:push(L, "1", "par/once" .. jobs, "1"))
+      local what = ("push jobs=%d"):format(jobs)
+      local function check()
+        local n = 0
+        for dg, k in pairs(ends) do
+          n = n + 1
+          assert.are.equal(1, k, ("%s: %s ended %d times"):format(what, dg, k))
+          assert.are.equal(1, starts[dg], ("%s: %s started %s times"):format(what, dg, starts[dg]))
+        end
+        for dg in pairs(starts) do assert.is_not_nil(ends[dg], what .. ": " .. dg .. " never ended") end
+        assert.are.equal(LAYERS + 1, n, what .. ": blobs reported") -- config + layers
+      end
+      check()
+      starts, ends, what = {}, {}, ("pull jobs=%d"):format(jobs)
+      local D = assert(oci.layout.create(tmp .. "/once" .. jobs))
+      assert(c:pull("par/once" .. jobs, "1", D, "1"))
+      check()
+      D:close()
+      c:close()
+    end
+    L:close()
+  end))
+
   it("a progress callback that cancels stops every worker", pending_or(function()
     push("par/cancel", 4)
     proxy.configure{ delay_ms = 200 }

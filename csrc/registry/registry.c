@@ -389,7 +389,7 @@ static int get_blob(oci_registry *r, const char *repo, const char *digest,
     return rc;
   }
   reg_resp p = {0};
-  if ((rc = reg_progress(r, digest, 0, size, err))) goto out;
+  if ((rc = reg_progress_bytes(r, digest, 0, size, err))) goto out;
   /* a retry after bytes reached the sink would repeat them: no retry once
      the body started (the sink cannot rewind) */
   reg_req q = {.method = "GET",
@@ -408,20 +408,21 @@ static int get_blob(oci_registry *r, const char *repo, const char *digest,
                        digest, (long long)v.seen, (long long)size);
     goto out;
   }
-  if (!verify) goto out;
-  char got[OCI_DIGEST_STRING_MAX];
-  if ((rc = oci_hasher_finish(v.h, got, err))) goto out;
-  if (strcmp(got, digest)) {
-    rc = oci_error_set(err, OCI_EMISMATCH,
-                       "blob %s from %s: content has digest %s", digest, t.url,
-                       got);
-    goto out;
+  if (verify) {
+    char got[OCI_DIGEST_STRING_MAX];
+    if ((rc = oci_hasher_finish(v.h, got, err))) goto out;
+    if (strcmp(got, digest)) {
+      rc = oci_error_set(err, OCI_EMISMATCH,
+                         "blob %s from %s: content has digest %s", digest,
+                         t.url, got);
+      goto out;
+    }
+    r->stats.blobs_downloaded++;
+    r->stats.bytes_downloaded += (uint64_t)v.seen;
+    reg_bcache_note(r->bcache, r->api_host, repo, digest);
   }
-  r->stats.blobs_downloaded++;
-  r->stats.bytes_downloaded += (uint64_t)v.seen;
-  reg_bcache_note(r->bcache, r->api_host, repo, digest);
-  if (v.seen != size || size < 0)
-    rc = reg_progress(r, digest, v.seen, v.seen, err);
+  /* the end, once (the body's reports leave it out) */
+  rc = reg_progress(r, digest, v.seen, v.seen, err);
 out:
   oci_hasher_free(v.h);
   reg_resp_free(&p);
@@ -589,7 +590,7 @@ static int range_write(void *ud, const void *buf, size_t len, oci_error *err) {
     memcpy(s->buf + s->blen, buf, len);
     s->blen += len;
   }
-  return reg_progress(s->r, s->digest, s->offset + s->seen, s->size, err);
+  return reg_progress_bytes(s->r, s->digest, s->offset + s->seen, s->size, err);
 }
 
 /* Fetches what w lacks of blob d: GET with Range from the bytes w holds;
@@ -606,7 +607,7 @@ static int fetch_resume(oci_registry *r, const char *repo,
     rc = reg_nomem(err);
     goto out;
   }
-  if ((rc = reg_progress(r, d->digest, 0, d->size, err))) goto out;
+  if ((rc = reg_progress_bytes(r, d->digest, 0, d->size, err))) goto out;
   for (unsigned resumed = 0;; resumed++) {
     int64_t have = (int64_t)oci_blob_writer_size(w);
     if (d->size >= 0 && have == d->size) break; /* the commit checks it */
@@ -877,7 +878,7 @@ static int upload_seek(oci_registry *r, int (*seek)(void *ud, int64_t off),
                          "blob %s: cannot go back to byte %lld of the source "
                          "to resume the upload",
                          digest, (long long)off);
-  return reg_progress(r, digest, off, size, err);
+  return reg_progress_bytes(r, digest, off, size, err);
 }
 
 /* Whether the registry has blob digest in repo with this size (HEAD; a
@@ -1011,7 +1012,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
   int64_t chunk_min = 0;
   if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min, err)))
     goto out;
-  if ((rc = reg_progress(r, digest, 0, size, err))) goto cancel;
+  if ((rc = reg_progress_bytes(r, digest, 0, size, err))) goto cancel;
   /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
      <start>-<end> (inclusive), each answered 202 with the next Location.
      Chunked when chunk_size is set; a monolithic upload that the registry
@@ -1083,7 +1084,7 @@ static int push_blob(oci_registry *r, const char *repo, const char *digest,
       loc = next;
       reg_resp_free(&p);
       off += n;
-      if ((rc = reg_progress(r, digest, off, size, err))) goto cancel;
+      if ((rc = reg_progress_bytes(r, digest, off, size, err))) goto cancel;
     }
     /* every byte went out in PATCHes and matched the digest before this
        PUT commits them */

@@ -50,6 +50,12 @@ int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
   return OCI_OK;
 }
 
+int reg_progress_bytes(oci_registry *r, const char *what, int64_t done,
+                       int64_t total, oci_error *err) {
+  if (total >= 0 && done >= total) return OCI_OK; /* the end: reported once */
+  return reg_progress(r, what, done, total, err);
+}
+
 /* ---- what crosses the wire and what reaches a message -------------------- */
 
 int reg_check_header_value(const char *what, const char *v, oci_error *err) {
@@ -447,7 +453,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud) {
     x->received += (int64_t)len;
     x->streamed = true;
     if ((x->cb_rc = q->sink(q->sink_ud, buf, len, x->err))) return 0;
-    if ((x->cb_rc = reg_progress(x->r, q->what, x->received, q->total, x->err)))
+    if ((x->cb_rc =
+             reg_progress_bytes(x->r, q->what, x->received, q->total, x->err)))
       return 0;
     return len;
   }
@@ -492,8 +499,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
                              (long long)x->sent, (long long)q->source_len);
     return CURL_READFUNC_ABORT;
   }
-  if (got && (x->cb_rc = reg_progress(x->r, q->what, q->done_before + x->sent,
-                                      q->total, x->err)))
+  if (got && (x->cb_rc = reg_progress_bytes(
+                  x->r, q->what, q->done_before + x->sent, q->total, x->err)))
     return CURL_READFUNC_ABORT;
   return got;
 }

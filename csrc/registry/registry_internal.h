@@ -203,8 +203,15 @@ int reg_put_manifest(oci_registry *r, const char *repo, const char *reference,
 int reg_add_referrer(oci_registry *r, const char *repo, const char *media_type,
                      const void *body, size_t len, const char *digest,
                      oci_error *err);
+/* The progress callback (OCI_ECANCELED when it asks to stop). A blob's
+   end (done == total) is reported once, by the operation when the blob is
+   in place (pushed, or downloaded and checked): reports made as bytes move
+   and the start of a transfer go through reg_progress_bytes, which leaves
+   out done == total (so an empty blob's one report is its end). */
 int reg_progress(oci_registry *r, const char *what, int64_t done, int64_t total,
                  oci_error *err);
+int reg_progress_bytes(oci_registry *r, const char *what, int64_t done,
+                       int64_t total, oci_error *err);
 
 /* OCI_EINVAL when v holds a C0 control character or DEL (what names it;
    the value is never quoted: it may be a secret). Every header value sent

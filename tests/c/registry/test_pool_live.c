@@ -261,9 +261,10 @@ static oci_registry *client(progress *pr) {
   return client_jobs(pr, JOBS);
 }
 
-/* Every blob of the image started and ended, all on this thread (a push
-   reports its end when the last byte is sent and again when the registry
-   answered 201). */
+/* Every blob of the image started and ended exactly once, all on this
+   thread (a push used to report its end when the last byte was sent and
+   again when the registry answered 201; a pull when the last byte arrived
+   and again when the blob was checked). */
 static void check_every_blob(const progress *pr, const char *what) {
   assert_int_equal(pr->off_thread, 0);
   assert_int_equal(pr->bad, 0);
@@ -272,7 +273,7 @@ static void check_every_blob(const progress *pr, const char *what) {
     while (k < pr->nb && strcmp(pr->b[k].digest, img.blobs[i]->digest))
       k++;
     if (k == pr->nb) fail_msg("%s: no progress for blob %d", what, i);
-    if (pr->b[k].starts < 1 || pr->b[k].ends < 1 ||
+    if (pr->b[k].starts != 1 || pr->b[k].ends != 1 ||
         pr->b[k].total != img.blobs[i]->size)
       fail_msg("%s: blob %d: %d starts, %d ends, total %lld", what, i,
                pr->b[k].starts, pr->b[k].ends, (long long)pr->b[k].total);
@@ -311,7 +312,7 @@ static void test_push_pull_copy(void **state) {
   if (reg_pid <= 0) SKIP_BECAUSE("docker-registry is not installed");
   make_image();
   oci_error e;
-  oci_layout *src;
+  oci_layout *src, *dst1;
   assert_int_equal(oci_layout_open(p("src"), &src, &e), OCI_OK);
 
   /* push: every blob through the workers, reports on this thread */
@@ -335,7 +336,25 @@ static void test_push_pull_copy(void **state) {
   assert_int_equal(st.blobs_uploaded, NLAYERS + 1);
   assert_int_equal(st.blobs_skipped, NLAYERS + 1);
   oci_registry_free(r);
+
+  /* the same push with jobs = 1 (no pool) into another repository */
+  progress_init(&pr);
+  r = client_jobs(&pr, 1);
+  if (oci_registry_push(r, src, "v1", "live/serial-push", "v1", NULL, &e))
+    fail_msg("push jobs=1: %s", e.message);
+  check_every_blob(&pr, "push jobs=1");
+  oci_registry_free(r);
   oci_layout_close(src);
+
+  /* pull with jobs = 1 */
+  progress_init(&pr);
+  r = client_jobs(&pr, 1);
+  assert_int_equal(oci_layout_create(p("pulled1"), &dst1, &e), OCI_OK);
+  if (oci_registry_pull(r, "live/img", "v1", dst1, "v1", NULL, NULL, &e))
+    fail_msg("pull jobs=1: %s", e.message);
+  check_every_blob(&pr, "pull jobs=1");
+  oci_layout_close(dst1);
+  oci_registry_free(r);
 
   /* pull into a fresh layout */
   progress_init(&pr);
