@@ -203,6 +203,56 @@ describe("blob-location cache", function()
       assert(ok, e)
     end))
 
+  -- sha256 (python3 hashlib) of the blob as the registry serves it
+  local function served_sha256(repo, digest)
+    return support.py("import hashlib, sys, urllib.request; "
+      .. "print('sha256:' + hashlib.sha256(urllib.request.urlopen(sys.argv[1]).read()).hexdigest())",
+      ("http://%s/v2/%s/blobs/%s"):format(reg.host, repo, digest)):match("^%s*(.-)%s*$")
+  end
+
+  it("a refused mount's upload session carries the upload (push and copy): no DELETE, no second POST",
+    guard(function()
+      local l1 = layers[1]
+      -- a cache that names, for the first layer only, a repository of this
+      -- host without it: the mount is refused with a session (202)
+      local function refusing_cache()
+        local cache = cache_file()
+        support.sh("mkdir -p " .. q(cache:match("^(.*)/")))
+        support.write(cache, oci.json.encode({ version = 1, entries = {
+          { digest = l1, host = reg.host, repository = "bc/absent" } } }))
+        return cache
+      end
+      local function check(repo, what)
+        local mounts = requests("POST", repo, "mount=")
+        assert.are.equal(1, #mounts, what)
+        assert.are.equal(202, mounts[1].status, what)
+        -- config + 2 layers: 3 sessions, the refused mount's among them
+        assert.are.equal(3, #requests("POST", repo), what .. ": POSTs")
+        assert.are.equal(0, #requests("DELETE", repo), what .. ": DELETEs")
+        assert.are.equal(3, #requests("PUT", repo), what .. ": PUTs")
+        for _, l in ipairs(layers) do assert.are.equal(l, served_sha256(repo, l), what) end
+      end
+      -- push (jobs = 1 and 4)
+      for _, jobs in ipairs{ 1, 4 } do
+        local repo = "bc/session" .. jobs
+        local _, err, status = ocispec(("push --plain-http -q -j %d --blob-cache %s %s %s/%s:a")
+          :format(jobs, q(refusing_cache()), q(tmp .. "/src:a"), reg.host, repo))
+        assert.are.equal(0, status, err)
+        check(repo, "push -j " .. jobs)
+      end
+      -- copy from another host name of the same registry (two clients: the
+      -- upload streams while the download runs)
+      local proxy = registries.proxy(reg.port)
+      local ok, e = pcall(function()
+        local d, msg = registry.copy(proxy.host .. "/bc/session1:a", reg.host .. "/bc/session-copy:a",
+          { plain_http = true, auth_file = false, dst = { blob_cache = refusing_cache() } })
+        assert(d, msg)
+        check("bc/session-copy", "copy")
+      end)
+      proxy.stop()
+      assert(ok, e)
+    end))
+
   it("checks its option", function()
     support.assert_raises({ "blob_cache", "a path or a boolean" }, registry.connect, "127.0.0.1:1", { blob_cache = 1 })
     support.assert_raises({ "blob_cache", "a non-empty path" }, registry.connect, "127.0.0.1:1", { blob_cache = "" })

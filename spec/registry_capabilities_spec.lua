@@ -125,6 +125,10 @@ describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind 
     -- config and layer: one mount asked, the other blob uploaded straight
     assert.are.equal(1, s.mounts)
     assert.are.equal(2, reg.count_requests("PUT", "^/v2/caps/copy/blobs/uploads/"))
+    -- the refused mount's session carried its blob's upload: two POSTs in
+    -- all (the mount, the other blob's), none cancelled
+    assert.are.equal(2, reg.count_requests("POST", "^/v2/caps/copy/blobs/uploads/"))
+    assert.are.equal(0, reg.count_requests("DELETE", "^/v2/caps/copy/blobs/uploads/"))
     assert.is_false(c:capabilities().mount)
     assert.are.equal(0, c:capabilities().chunk_min)
     c:close()

@@ -984,33 +984,49 @@ static ssize_t chunk_read(void *ud, void *buf, size_t cap, oci_error *err) {
 static int push_blob(oci_registry *r, const char *repo, const char *digest,
                      int64_t size, oci_registry_source_fn source, void *ud,
                      int (*seek)(void *ud, int64_t off), const char *what,
-                     bool trusted, oci_error *err) {
+                     bool trusted, reg_session *session, oci_error *err) {
   int rc;
+  /* the given session is ours from here: used, or cancelled on the way
+     out (loc holds it) */
+  reg_session given = REG_SESSION_INIT;
+  if (session) {
+    given = *session;
+    *session = (reg_session)REG_SESSION_INIT;
+  }
   if ((rc = check_repo(repo, err)) || (rc = check_digest(digest, err)))
-    return rc;
-  if (size < 0)
-    return oci_error_set(err, OCI_EINVAL, "blob %s: negative size", digest);
+    goto early;
+  if (size < 0) {
+    rc = oci_error_set(err, OCI_EINVAL, "blob %s: negative size", digest);
+    goto early;
+  }
   oci_digest_view dv;
   oci_digest_parse(digest, strlen(digest), &dv, NULL);
   up_verify v = {.size = size, .digest = digest, .what = what};
-  if (dv.alg == OCI_DIGEST_OTHER)
-    return oci_error_set(err, OCI_EUNSUPPORTED,
-                         "blob %s: cannot verify this digest algorithm",
-                         digest);
-  if (!trusted && (rc = oci_hasher_new(dv.alg, &v.h, err))) return rc;
+  if (dv.alg == OCI_DIGEST_OTHER) {
+    rc = oci_error_set(err, OCI_EUNSUPPORTED,
+                       "blob %s: cannot verify this digest algorithm", digest);
+    goto early;
+  }
+  if (!trusted && (rc = oci_hasher_new(dv.alg, &v.h, err))) goto early;
   if (size == 0 && (rc = verify_end(&v, err))) {
     oci_hasher_free(v.h);
-    return rc;
+    goto early;
   }
   char *scope = scope_of(repo, "pull,push");
   char *loc = NULL, *put = NULL;
   reg_resp p = {0};
   if (!scope) {
     oci_hasher_free(v.h);
-    return reg_nomem(err);
+    rc = reg_nomem(err);
+    goto early;
   }
   int64_t chunk_min = 0;
-  if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min, err)))
+  if (given.url) { /* a refused mount's session: no new POST */
+    loc = given.url;
+    chunk_min = given.chunk_min;
+    given.url = NULL;
+  } else if ((rc = start_upload(r, repo, NULL, scope, &loc, NULL, &chunk_min,
+                                err)))
     goto out;
   if ((rc = reg_progress_bytes(r, digest, 0, size, err))) goto cancel;
   /* spec.md "Pushing a blob in chunks": PATCH with Content-Range
@@ -1166,6 +1182,18 @@ out:
   free(loc);
   free(scope);
   return rc;
+early:
+  reg_session_drop(r, repo, &given);
+  return rc;
+}
+
+void reg_session_drop(oci_registry *r, const char *repo, reg_session *s) {
+  if (!s || !s->url) return;
+  char *scope = scope_of(repo, "pull,push");
+  if (scope) cancel_upload(r, s->url, scope);
+  free(scope);
+  free(s->url);
+  *s = (reg_session)REG_SESSION_INIT;
 }
 
 int oci_registry_push_blob(oci_registry *r, const char *repo,
@@ -1173,7 +1201,8 @@ int oci_registry_push_blob(oci_registry *r, const char *repo,
                            oci_registry_source_fn source, void *ud,
                            oci_error *err) {
   oci_error_reset(err);
-  return push_blob(r, repo, digest, size, source, ud, NULL, NULL, false, err);
+  return push_blob(r, repo, digest, size, source, ud, NULL, NULL, false, NULL,
+                   err);
 }
 
 typedef struct mem_src {
@@ -1212,7 +1241,7 @@ int oci_registry_push_blob_buffer(oci_registry *r, const char *repo,
   mem_src m = {buf, len, 0};
   /* the buffer was hashed just above */
   if ((rc = push_blob(r, repo, dg, (int64_t)len, mem_read, &m, mem_seek, NULL,
-                      true, err)))
+                      true, NULL, err)))
     return rc;
   if (!out) return OCI_OK;
   return oci_image_descriptor_make(media_type ? media_type
@@ -1244,19 +1273,22 @@ static int fd_seek(void *ud, int64_t off) {
 
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
                      int64_t size, int fd, const char *what, bool trusted,
-                     oci_error *err) {
+                     reg_session *s, oci_error *err) {
   fd_src f = {fd, what};
-  if (fd_seek(&f, 0))
+  if (fd_seek(&f, 0)) {
+    reg_session_drop(r, repo, s);
     return oci_error_set(err, OCI_EIO, "%s: %s", what, strerror(errno));
+  }
   return push_blob(r, repo, digest, size, fd_read, &f, fd_seek, what, trusted,
-                   err);
+                   s, err);
 }
 
 int reg_push_blob_source(oci_registry *r, const char *repo, const char *digest,
                          int64_t size, oci_registry_source_fn source, void *ud,
                          int (*seek)(void *ud, int64_t off), const char *what,
-                         oci_error *err) {
-  return push_blob(r, repo, digest, size, source, ud, seek, what, false, err);
+                         reg_session *s, oci_error *err) {
+  return push_blob(r, repo, digest, size, source, ud, seek, what, false, s,
+                   err);
 }
 
 int oci_registry_push_blob_file(oci_registry *r, const char *repo,
@@ -1276,7 +1308,8 @@ int oci_registry_push_blob_file(oci_registry *r, const char *repo,
   rc = oci_hash_fd(OCI_DIGEST_SHA256, fd, path, dg, &size, err);
   /* hashed above, and again while it streams: the file may change */
   if (!rc)
-    rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, err);
+    rc = reg_push_blob_fd(r, repo, dg, (int64_t)size, fd, path, false, NULL,
+                          err);
   close(fd);
   if (rc || !out) return rc;
   return oci_image_descriptor_make(media_type ? media_type
@@ -1296,17 +1329,25 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
     r->stats.blobs_skipped++;
     return OCI_OK;
   }
+  /* a refused mount's session (s) is the one the upload uses */
   bool mounted = false;
-  if ((rc = reg_mount_known(r, repo, d->digest, NULL, &mounted, err)) ||
-      mounted)
+  reg_session s = REG_SESSION_INIT;
+  if ((rc = reg_mount_known(r, repo, d->digest, NULL, &mounted, &s, err)) ||
+      mounted) {
+    reg_session_drop(r, repo, &s);
     return rc;
+  }
   /* never through a symlink, regular files only (the layout is input): what
      leaves is the layout's own content, and its digest is checked while it
      streams */
   int fd;
   int64_t size;
-  if ((rc = oci_layout_open_blob(l, d->digest, &fd, &size, err))) return rc;
-  if (size != d->size) { /* no upload session for what cannot be right */
+  if ((rc = oci_layout_open_blob(l, d->digest, &fd, &size, err))) {
+    reg_session_drop(r, repo, &s);
+    return rc;
+  }
+  if (size != d->size) { /* nothing is sent of what cannot be right */
+    reg_session_drop(r, repo, &s);
     close(fd);
     return oci_error_set(err, OCI_EMISMATCH,
                          "blob %s: %lld bytes in the layout, its descriptor "
@@ -1315,7 +1356,7 @@ int oci_registry_push_blob_from_layout(oci_registry *r, const char *repo,
   }
   char what[OCI_DIGEST_STRING_MAX + 8];
   snprintf(what, sizeof what, "blob %s", d->digest);
-  rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, false, err);
+  rc = reg_push_blob_fd(r, repo, d->digest, d->size, fd, what, false, &s, err);
   close(fd);
   return rc;
 }
@@ -1324,12 +1365,19 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
                             const char *from_repo, const char *digest,
                             bool *mounted, oci_error *err) {
   oci_error_reset(err);
+  return reg_mount_blob(r, repo, from_repo, digest, mounted, NULL, err);
+}
+
+int reg_mount_blob(oci_registry *r, const char *repo, const char *from_repo,
+                   const char *digest, bool *mounted, reg_session *keep,
+                   oci_error *err) {
   *mounted = false;
   int rc;
   if ((rc = check_repo(repo, err)) || (rc = check_repo(from_repo, err)) ||
       (rc = check_digest(digest, err)))
     return rc;
   char *query = NULL, *scope = NULL, *loc = NULL;
+  int64_t chunk_min = 0;
   if (asprintf(&query, "?mount=%s&from=%s", digest, from_repo) < 0)
     query = NULL;
   if (asprintf(&scope, "repository:%s:pull,push repository:%s:pull", repo,
@@ -1337,13 +1385,18 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
     scope = NULL;
   if (!query || !scope)
     rc = reg_nomem(err);
-  else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, NULL,
+  else if (!(rc = start_upload(r, repo, query, scope, &loc, mounted, &chunk_min,
                                err))) {
     if (*mounted) {
       r->stats.blobs_mounted++;
       reg_bcache_note(r->bcache, r->api_host, repo, digest);
+    } else if (loc && keep) { /* spec.md: a 202 opened a session: kept */
+      reg_session_drop(r, repo, keep);
+      keep->url = loc;
+      keep->chunk_min = chunk_min;
+      loc = NULL;
     } else if (loc)
-      cancel_upload(r, loc, scope); /* spec.md: a 202 opened a session */
+      cancel_upload(r, loc, scope);
   }
   free(loc);
   free(query);
@@ -1352,7 +1405,8 @@ int oci_registry_mount_blob(oci_registry *r, const char *repo,
 }
 
 int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
-                    const char *skip, bool *mounted, oci_error *err) {
+                    const char *skip, bool *mounted, reg_session *keep,
+                    oci_error *err) {
   *mounted = false;
   if (!r->bcache || atomic_load(&r->caps->mount) == (int)OCI_REGISTRY_CAP_NO)
     return OCI_OK;
@@ -1363,7 +1417,8 @@ int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
   for (size_t i = 0; i < n; i++) {
     if (*mounted || rc) continue; /* the rest only freed */
     oci_error e;
-    int mrc = oci_registry_mount_blob(r, repo, from[i], digest, mounted, &e);
+    oci_error_clear(&e);
+    int mrc = reg_mount_blob(r, repo, from[i], digest, mounted, keep, &e);
     if (mrc == OCI_ENOMEM || mrc == OCI_ECANCELED) {
       *err = e;
       rc = mrc;

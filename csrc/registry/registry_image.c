@@ -607,8 +607,8 @@ static int tee_seek(void *ud, int64_t off) {
    start (nothing was sent: the caller copies the blob another way). */
 static int copy_streamed(oci_registry *src, const char *src_repo,
                          oci_registry *dst, const char *dst_repo,
-                         const oci_image_descriptor *b, FILE *f, bool *started,
-                         oci_error *err) {
+                         const oci_image_descriptor *b, FILE *f,
+                         reg_session *session, bool *started, oci_error *err) {
   tee t = {.fd = fileno(f), .src = src, .repo = src_repo, .b = b};
   *started = false;
   if (!(t.buf = malloc(TEE_BUFFER))) return OCI_OK; /* the plain way */
@@ -628,7 +628,7 @@ static int copy_streamed(oci_registry *src, const char *src_repo,
     char what[OCI_DIGEST_STRING_MAX + 8];
     snprintf(what, sizeof what, "blob %s", b->digest);
     rc = reg_push_blob_source(dst, dst_repo, b->digest, b->size, tee_read, &t,
-                              tee_seek, what, err);
+                              tee_seek, what, session, err);
     /* a failed upload stops the download; a complete one read every byte
        the download wrote (and matched the digest): it is ending anyway */
     if (rc) atomic_store(&t.stop, 1);
@@ -657,30 +657,35 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
     return OCI_OK;
   }
   /* a registry that answered a mount with an upload session is not asked
-     to mount again (oci_registry_capabilities) */
+     to mount again (oci_registry_capabilities); the session of a refused
+     mount (202) is the one the upload below uses */
+  reg_session s = REG_SESSION_INIT;
+  bool mounted = false;
   if (src == dst && strcmp(src_repo, dst_repo) &&
       atomic_load(&dst->caps->mount) != (int)OCI_REGISTRY_CAP_NO) {
-    bool mounted = false;
-    if ((rc = oci_registry_mount_blob(dst, dst_repo, src_repo, b->digest,
-                                      &mounted, err)))
+    if ((rc = reg_mount_blob(dst, dst_repo, src_repo, b->digest, &mounted, &s,
+                             err)))
       return rc;
     if (mounted) return OCI_OK;
   }
   /* then from the repositories of dst's host that the blob-location
      cache names */
-  bool mounted = false;
   if ((rc = reg_mount_known(dst, dst_repo, b->digest,
-                            src == dst ? src_repo : NULL, &mounted, err)) ||
-      mounted)
+                            src == dst ? src_repo : NULL, &mounted, &s, err)) ||
+      mounted) {
+    reg_session_drop(dst, dst_repo, &s);
     return rc;
+  }
   FILE *f = tmpfile();
-  if (!f)
+  if (!f) {
+    reg_session_drop(dst, dst_repo, &s);
     return oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
+  }
   /* two clients: download and upload at once (one client cannot run two
      transfers) */
   if (src != dst && b->size > 0) {
     bool started = false;
-    rc = copy_streamed(src, src_repo, dst, dst_repo, b, f, &started, err);
+    rc = copy_streamed(src, src_repo, dst, dst_repo, b, f, &s, &started, err);
     if (started) {
       fclose(f);
       return rc;
@@ -694,7 +699,8 @@ static int copy_blob(oci_registry *src, const char *src_repo, oci_registry *dst,
     rc = oci_error_set(err, OCI_EIO, "temporary file: %s", strerror(errno));
   if (!rc)
     rc = reg_push_blob_fd(dst, dst_repo, b->digest, b->size, fileno(f),
-                          "temporary file", true, err); /* verified above */
+                          "temporary file", true, &s, err); /* verified above */
+  reg_session_drop(dst, dst_repo, &s); /* unused when the download failed */
   fclose(f);
   return rc;
 }

@@ -159,13 +159,27 @@ int reg_nomem(oci_error *err);
 int reg_layout_store(oci_layout *l, const oci_image_descriptor *d,
                      int (*fill)(void *ud, oci_blob_writer *w, oci_error *err),
                      void *ud, oci_error *err);
+/* An upload session that a refused mount opened (POST ?mount=&from=
+   answered 202 with a Location, spec.md "Mounting a blob from another
+   repository"): the upload that follows uses it instead of DELETEing it
+   and POSTing again. url NULL: none; chunk_min: the POST's
+   OCI-Chunk-Min-Length (0: none). */
+typedef struct reg_session {
+  char *url;
+  int64_t chunk_min;
+} reg_session;
+#define REG_SESSION_INIT                                                       \
+  { NULL, 0 }
+/* Cancels s's session, if any (DELETE, best effort), and empties s. */
+void reg_session_drop(oci_registry *r, const char *repo, reg_session *s);
 /* Uploads size bytes of fd from its start, which hash to digest (what
    names fd in messages); the upload can be retried (the fd is seeked).
    Unless trusted (a private file this library verified), the bytes are
-   hashed as they are sent and a mismatch aborts before the final PUT. */
+   hashed as they are sent and a mismatch aborts before the final PUT.
+   s (may be NULL): a session to upload into, taken (s is emptied). */
 int reg_push_blob_fd(oci_registry *r, const char *repo, const char *digest,
                      int64_t size, int fd, const char *what, bool trusted,
-                     oci_error *err);
+                     reg_session *s, oci_error *err);
 /* oci_registry_get_blob without the digest check (the size is checked):
    for a sink that hashes what it gets itself, or feeds an upload that
    does (a streamed copy). */
@@ -175,11 +189,12 @@ int reg_get_blob_unverified(oci_registry *r, const char *repo,
                             oci_error *err);
 /* push_blob of a caller's source that can go back to any offset (seek
    returns nonzero when it cannot): the bytes are hashed as they are read,
-   and the last one is not sent unless the whole matches digest. */
+   and the last one is not sent unless the whole matches digest. s as for
+   reg_push_blob_fd. */
 int reg_push_blob_source(oci_registry *r, const char *repo, const char *digest,
                          int64_t size, oci_registry_source_fn source, void *ud,
                          int (*seek)(void *ud, int64_t off), const char *what,
-                         oci_error *err);
+                         reg_session *s, oci_error *err);
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]} */
 int reg_empty_index(oci_image_index **out, oci_error *err);
 /* The index of the referrers tag schema's tag (distribution-spec
@@ -264,9 +279,16 @@ int reg_bcache_close(reg_bcache *c);
 /* Tries to mount blob digest into repo from the repositories of r's host
    that the cache knows (at most 3, never skip); *mounted tells. A refused
    or failed mount only drops that location; OCI_ENOMEM and OCI_ECANCELED
-   are returned. */
+   are returned. keep (may be NULL): gets the session of the last refused
+   mount (an earlier one is cancelled), for the upload that follows. */
 int reg_mount_known(oci_registry *r, const char *repo, const char *digest,
-                    const char *skip, bool *mounted, oci_error *err);
+                    const char *skip, bool *mounted, reg_session *keep,
+                    oci_error *err);
+/* oci_registry_mount_blob, but a refused mount's session goes to keep (as
+   for reg_mount_known) instead of being cancelled. */
+int reg_mount_blob(oci_registry *r, const char *repo, const char *from_repo,
+                   const char *digest, bool *mounted, reg_session *keep,
+                   oci_error *err);
 
 /* ---- parallel transfers (registry_pool.c) -------------------------------- */
 
