@@ -6,6 +6,10 @@
 -- (a HEAD each) but picks up an artifact attached since; without the option
 -- nothing of it reaches the destination. `oci.artifacts.discover` at the
 -- destination is the witness, the registry's access log counts the PUTs.
+-- The referrers of several images move jobs at once (the fault proxy in
+-- front of the source counts blob GETs at once), never two of one subject
+-- at once (its tag schema index would lose one); a failing referrer makes
+-- its tag a failure in the summary.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
@@ -121,6 +125,78 @@ describe("sync with referrers", function()
     assert.is_true(res.referrers >= 2)
     assert.are.equal(SBOM, tree(reg.host .. "/listed/app:1.0")[SIG][1])
   end))
+
+  it("copies the referrers of several images jobs at once: the same graph arrives; a failing one is reported",
+    guard(function()
+      -- three images, each with a signature and an SBOM (two referrers of
+      -- one subject: copied one after the other, the tag schema index
+      -- being read and written by each), and a note on image 1's signature
+      local L = assert(oci.layout.create(tmp .. "/par"))
+      local c = assert(registry.connect(reg.host, CONN))
+      local sboms = {}
+      for i = 1, 3 do
+        local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
+                                             compression = "none" })
+        assert(img:add_layer{ entries = { { path = "i", type = "file", content = "image " .. i, mode = 420 } } })
+        assert(L:tag(assert(img:commit()), tostring(i)))
+        assert(registry.push(L, tostring(i), ("%s/par/app:%d"):format(reg.host, i), CONN))
+        local o = { artifact_type = SIG }
+        for k, v in pairs(CONN) do o[k] = v end
+        support.write(tmp .. "/sig.txt", "signature " .. i)
+        local s1 = assert(oci.artifacts.attach(("%s/par/app:%d"):format(reg.host, i), { tmp .. "/sig.txt" }, o))
+        o.artifact_type = SBOM
+        support.write(tmp .. "/sbom.json", ('{"image":%d}'):format(i))
+        local s2 = assert(oci.artifacts.attach(("%s/par/app:%d"):format(reg.host, i), { tmp .. "/sbom.json" }, o))
+        sboms[i] = assert(c:get_manifest("par/app", s2:digest())):layers()[1]:digest()
+        if i == 1 then
+          o.artifact_type = NOTE
+          support.write(tmp .. "/note.txt", "note")
+          assert(oci.artifacts.attach(reg.host .. "/par/app@" .. s1:digest(), { tmp .. "/note.txt" }, o))
+        end
+      end
+      L:close()
+      c:close()
+      local want = { [SIG] = { NOTE }, [SBOM] = {} }
+      assert.are.same(want, tree(reg.host .. "/par/app:1"))
+
+      local proxy = registries.proxy(reg.port)
+      local ok, e = pcall(function()
+        local o = { plain_http = true, auth_file = false, jobs = 4, retries = 0, retry_delay_ms = 1,
+                    filter = "^[0-9]+$" } -- not the tag schema indexes
+        -- the images first; then, with every blob GET of the source held
+        -- 150 ms, only the referrers move: the proxy counts GETs at once
+        assert(registry.sync(proxy.host .. "/par/app", reg.host .. "/pdst/app", o))
+        proxy.configure{ delay_ms = 150 }
+        proxy.stats()
+        o.referrers = true
+        local res = assert(registry.sync(proxy.host .. "/par/app", reg.host .. "/pdst/app", o))
+        local st = proxy.stats()
+        proxy.configure{}
+        assert.are.same({ "1", "2", "3" }, res.skipped)
+        assert.are.equal(7, res.referrers)
+        -- one referrer copied at a time moves at most its 2 blobs at once
+        assert.is_true(st.max_get >= 3, ("at most %d blob GETs at once"):format(st.max_get))
+        for i = 1, 3 do
+          assert.are.same(tree(("%s/par/app:%d"):format(reg.host, i)), tree(("%s/pdst/app:%d"):format(reg.host, i)))
+        end
+
+        -- image 2's SBOM cannot be read at the source: tag 2 fails with
+        -- the reason, the others arrive whole
+        proxy.configure{ fail = sboms[2] }
+        res = assert(registry.sync(proxy.host .. "/par/app", reg.host .. "/pfail/app", o))
+        proxy.configure{}
+        assert.are.same({ "1", "3" }, res.copied)
+        assert.are.equal(1, #res.failed)
+        assert.are.equal("2", res.failed[1].tag)
+        assert.truthy(res.failed[1].message:find("^referrers: "), res.failed[1].message)
+        assert.truthy(res.failed[1].message:find(sboms[2], 1, true), res.failed[1].message)
+        assert.is_table(res.failed[1].err)
+        assert.are.same(want, tree(reg.host .. "/pfail/app:1"))
+        assert.are.same({ [SIG] = {}, [SBOM] = {} }, tree(reg.host .. "/pfail/app:3"))
+      end)
+      proxy.stop()
+      assert(ok, e)
+    end))
 
   it("checks the option", function()
     support.assert_raises("option 'referrers' must be a boolean", registry.sync, "h/a", "h/b", { referrers = 1 })

@@ -18,52 +18,124 @@ local SYNC_KEYS = { filter = true, semver = true, src = true, dst = true, scoped
 M.REFERRERS_DEPTH = 8
 M.REFERRERS_MAX = 10000
 
--- Copies the referrers graph of the image ref (a tag or digest) of
+-- Copies the referrers graphs of the images `refs` (tags or digests) of
 -- cs:src_repo to cd:dst_repo, as `copy --referrers` does (the referrers
--- API, or the tag schema fallback, at each side): each referrer, then its
--- own, to REFERRERS_DEPTH, each once; one the destination has already (a
--- HEAD) is not copied again, but its referrers are still followed. ->
--- the count copied, or nil, message, err.
-local function copy_referrers(cs, src_repo, cd, dst_repo, ref)
-  local digest = ref
-  if not ref:find(":", 1, true) then
-    local d, msg, err = cs:head_manifest(src_repo, ref)
-    if d == false then return util.fail("registry", ("%s:%s: no such manifest"):format(src_repo, ref)) end
-    if not d then return nil, msg, err end
-    digest = d:digest()
-  end
-  local seen, n, count = { [digest] = true }, 0, 0
-  local function walk(d, level)
-    if level > M.REFERRERS_DEPTH then return true end
-    local idx, msg, err = cs:referrers(src_repo, d)
-    if not idx then return nil, msg, err end
-    for _, r in ipairs(idx:manifests()) do
-      local rd = r:digest()
-      if not seen[rd] then
-        seen[rd] = true
-        n = n + 1
-        if n > M.REFERRERS_MAX then
-          return util.fail("too_big", ("referrers of %s: more than %d"):format(digest, M.REFERRERS_MAX))
-        end
-        local there
-        there, msg, err = cd:head_manifest(dst_repo, rd)
-        if there == nil then return nil, msg, err end
-        if not there then
-          local ok
-          ok, msg, err = cs:copy(src_repo, rd, cd, dst_repo)
-          if not ok then return nil, msg, err end
-          count = count + 1
-        end
-        local ok
-        ok, msg, err = walk(rd, level + 1)
-        if not ok then return nil, msg, err end
+-- API, or the tag schema fallback, at each side): level by level to
+-- REFERRERS_DEPTH, each referrer once. The referrers of one level are
+-- copied with client:sync_refs, `jobs` at once like images (one the
+-- destination has already costs a HEAD, and its referrers are still
+-- followed). Unless the destination is known to have the referrers API,
+-- two referrers of the same subject are never copied at once: each PUT of
+-- one updates the subject's tag schema index (read, add, write), and two
+-- at once would lose one. -> the count of referrers copied (each once,
+-- whichever images share it) and failures[i] ({message, err} when a
+-- referrer of refs[i] failed: its graph is not followed further); nil,
+-- message, err for a cancel.
+local function copy_referrers(cs, src_repo, cd, dst_repo, refs)
+  local copied, failures, seen, total = 0, {}, {}, {}
+  local frontier = {} -- { digest = d, owners = {i, ...} }
+  for i, ref in ipairs(refs) do
+    total[i] = 0
+    local digest = ref
+    if not ref:find(":", 1, true) then
+      local d, msg, err = cs:head_manifest(src_repo, ref)
+      if d == false then
+        failures[i] = { select(2, util.fail("registry", ("%s:%s: no such manifest"):format(src_repo, ref))) }
+      elseif not d then
+        failures[i] = { msg, err }
+      else
+        digest = d:digest()
       end
     end
-    return true
+    if not failures[i] then
+      if seen[digest] then
+        local owners = seen[digest].owners
+        owners[#owners + 1] = i
+      else
+        seen[digest] = { digest = digest, owners = { i } }
+        frontier[#frontier + 1] = seen[digest]
+      end
+    end
   end
-  local ok, msg, err = walk(digest, 1)
-  if not ok then return nil, msg, err end
-  return count
+  local function fail(node, msg, err)
+    for _, i in ipairs(node.owners) do failures[i] = failures[i] or { msg, err } end
+  end
+  local function alive(node)
+    for _, i in ipairs(node.owners) do
+      if not failures[i] then return true end
+    end
+    return false
+  end
+  for _ = 1, M.REFERRERS_DEPTH do
+    -- this level: the referrers of each node of the last one, by subject
+    local by_subject, next_level = {}, {}
+    for _, node in ipairs(frontier) do
+      if alive(node) then
+        local idx, msg, err = cs:referrers(src_repo, node.digest)
+        if not idx then
+          fail(node, msg, err)
+        else
+          local kids = {}
+          for _, r in ipairs(idx:manifests()) do
+            local rd = r:digest()
+            if not seen[rd] then
+              local kid = { digest = rd, owners = node.owners }
+              seen[rd] = kid
+              for _, i in ipairs(node.owners) do total[i] = total[i] + 1 end
+              kids[#kids + 1] = kid
+              next_level[#next_level + 1] = kid
+            end
+          end
+          if #kids > 0 then by_subject[#by_subject + 1] = kids end
+        end
+      end
+    end
+    for _, kid in ipairs(next_level) do
+      for _, i in ipairs(kid.owners) do
+        if total[i] > M.REFERRERS_MAX and not failures[i] then
+          failures[i] = { select(2, util.fail("too_big",
+            ("referrers of %s: more than %d"):format(refs[i], M.REFERRERS_MAX))) }
+        end
+      end
+    end
+    if #next_level == 0 then break end
+    -- rounds: the k-th referrer of every subject (all in one round when
+    -- the destination has the referrers API)
+    local rounds = {}
+    if cd:capabilities().referrers == true then
+      rounds[1] = next_level
+    else
+      for _, kids in ipairs(by_subject) do
+        for k, kid in ipairs(kids) do
+          rounds[k] = rounds[k] or {}
+          table.insert(rounds[k], kid)
+        end
+      end
+    end
+    for _, round in ipairs(rounds) do
+      local digests, nodes = {}, {}
+      for _, kid in ipairs(round) do
+        if alive(kid) then
+          digests[#digests + 1] = kid.digest
+          nodes[#nodes + 1] = kid
+        end
+      end
+      if #digests > 0 then
+        local res, msg, err = cs:sync_refs(src_repo, digests, cd, dst_repo)
+        if not res then return nil, msg, err end
+        for k, r in ipairs(res) do
+          local node = nodes[k]
+          if r.result == "copied" then
+            copied = copied + 1
+          elseif r.result == "failed" then
+            fail(node, ("%s: %s"):format(node.digest, r.message), r.err)
+          end
+        end
+      end
+    end
+    frontier = next_level
+  end
+  return copied, failures
 end
 
 -- opts without the sync keys, the side's own table laid over the rest.
@@ -85,15 +157,27 @@ end
 local function sync_refs(cs, src_repo, cd, dst_repo, refs, out, name, referrers)
   local res, msg, err = cs:sync_refs(src_repo, refs, cd, dst_repo)
   if not res then return nil, msg, err end
-  for _, r in ipairs(res) do
-    if referrers and r.result ~= "failed" then
-      local n, rmsg, rerr = copy_referrers(cs, src_repo, cd, dst_repo, r.reference)
-      if n then
-        out.referrers = out.referrers + n
-      else
-        r = { reference = r.reference, result = "failed", message = "referrers: " .. rmsg, err = rerr }
+  if referrers then
+    -- the graphs of every image copied or skipped, together (parallel)
+    local with, at = {}, {}
+    for k, r in ipairs(res) do
+      if r.result ~= "failed" then
+        with[#with + 1] = r.reference
+        at[#with] = k
       end
     end
+    local copied, failures, cerr = copy_referrers(cs, src_repo, cd, dst_repo, with)
+    if not copied then return nil, failures, cerr end
+    out.referrers = out.referrers + copied
+    for n, k in ipairs(at) do
+      local f = failures[n]
+      if f then
+        res[k] = { reference = res[k].reference, result = "failed", message = "referrers: " .. tostring(f[1]),
+                   err = f[2] }
+      end
+    end
+  end
+  for _, r in ipairs(res) do
     if r.result == "copied" then
       out.copied[#out.copied + 1] = name(r.reference)
     elseif r.result == "skipped" then
