@@ -85,8 +85,10 @@ extern "C" {
 typedef struct oci_registry oci_registry;
 
 /** Progress of one blob: done of total bytes (total -1 when unknown). It is
-   called with done == 0 when a blob starts and done == total when it ends.
-   Return nonzero to cancel (OCI_ECANCELED). */
+   called with done == 0 when a blob starts and with done == total once,
+   when it ends (an upload: the registry has the blob; a download: every
+   byte arrived, before a layout stores it). Return nonzero to cancel
+   (OCI_ECANCELED). */
 typedef int (*oci_registry_progress_fn)(void *ud, const char *digest,
                                         int64_t done, int64_t total);
 
