@@ -13,7 +13,7 @@ local registry = require("ocispec.registry")
 local SKIP = registries.skip_reason()
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0, jobs = 1 }
 
 describe("capabilities: referrers", function()
   it("a 404 of the referrers API is learnt once: the next calls read the tag schema only", guard(function()

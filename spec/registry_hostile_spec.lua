@@ -12,7 +12,7 @@ local q, sh = registries.quote, registries.sh
 local NO_PYTHON = registries.missing("python3")
 local NO_REGISTRY = registries.skip_reason()
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 1 }
 
 local function connect(host, extra)
   return assert(registry.connect(host, opts(extra)))

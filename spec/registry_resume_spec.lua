@@ -15,7 +15,7 @@ local registry = require("ocispec.registry")
 local SKIP = registries.skip_reason("python3")
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0, jobs = 1 }
 
 local q = registries.quote
 

@@ -13,7 +13,7 @@ local MT = oci.image.MediaType
 
 local NO_PYTHON = registries.missing("python3")
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0 }
 
 local assert_fails = support.assert_error
 
