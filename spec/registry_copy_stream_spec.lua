@@ -25,25 +25,8 @@ describe("copy between two clients (streamed)", function()
     src, proxy, tmp = env.reg, env.proxy, env.tmp
     dst = registries.start()
     -- one incompressible 512 KiB layer (stored as it is)
-    local L = assert(oci.layout.create(tmp .. "/src"))
-    local bytes, x = {}, 4242
-    for i = 1, 524288 // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      bytes[i] = string.pack("<I4", x)
-    end
-    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
-                                         compression = "none" })
-    assert(img:add_layer{ entries = { { path = "data.bin", type = "file", content = table.concat(bytes),
-                                        mode = 420 } } })
-    local top = assert(img:commit())
-    assert(L:tag(top, "1"))
-    local c = assert(registry.connect(src.host, opts()))
-    assert(c:push(L, "1", "s/app", "1"))
-    c:close()
-    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
-    layer = m:layers()[1]:digest()
-    size = m:layers()[1]:size()
-    L:close()
+    local d = registries.push_one_layer(src.host, "s/app", tmp .. "/src", support.random_bytes(524288, 4242), opts())
+    layer, size = d:digest(), d:size()
   end)
   teardown(function()
     if dst then dst.stop() end

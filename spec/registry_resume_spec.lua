@@ -42,20 +42,9 @@ describe("resumable blob downloads", function()
     env = registries.start_proxied()
     reg, proxy, tmp = env.reg, env.proxy, env.tmp
     -- one incompressible 1 MiB layer (stored as it is)
-    local L = assert(oci.layout.create(tmp .. "/src"))
-    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
-                                         compression = "none" })
-    local entry = { path = "data.bin", type = "file", content = support.random_bytes(1048576, 12345), mode = 420 }
-    assert(img:add_layer{ entries = { entry } })
-    local top = assert(img:commit())
-    assert(L:tag(top, "1"))
-    local c = assert(registry.connect(reg.host, opts()))
-    assert(c:push(L, "1", "resume/app", "1"))
-    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
-    layer = m:layers()[1]
+    layer = registries.push_one_layer(reg.host, "resume/app", tmp .. "/src", support.random_bytes(1048576, 12345),
+                                      opts())
     size = layer:size()
-    c:close()
-    L:close()
   end)
   teardown(function()
     if env then env.stop() end
