@@ -103,6 +103,8 @@ MODE:
               put-200/...     the closing PUT answers 200, not 201
               range-lie/...   GET on an upload URL claims 1000000 bytes
                               more than it holds
+              range-huge/...  GET on an upload URL answers Range
+                              0-9223372036854775808 (past int64)
               range-short/... GET on an upload URL claims 1000 bytes
                               fewer than it holds (a PATCH from there
                               answers 416)
@@ -506,6 +508,8 @@ def make_handler(state):
                 end = len(data) - 1 if data else 0
                 if state.mode == "liar" and repo.startswith("range-lie/"):
                     end = len(data) + 1000000
+                if state.mode == "liar" and repo.startswith("range-huge/"):
+                    return self.send(204, b"", {"Location": path, "Range": "0-9223372036854775808"})
                 if state.mode == "liar" and repo.startswith("range-short/") and len(data) > 1000:
                     end = len(data) - 1001
                 return self.send(204, b"", {"Location": path, "Range": "0-%d" % end})
