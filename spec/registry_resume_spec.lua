@@ -295,6 +295,12 @@ describe("chunked uploads", function()
       assert.is_nil(d2)
       assert.are.equal("registry", err2.code, msg2)
       assert.truthy(msg2:find("upload status with Range 0-1180000: more bytes than were sent", 1, true), msg2)
+      -- a Range past int64 (the parse overflowed: UBSan stopped here)
+      fproxy.configure{ cut_upload_at = 180000 }
+      local d4, msg4, err4 = c:push_blob_file("range-huge/x", path)
+      assert.is_nil(d4)
+      assert.are.equal("registry", err4.code, msg4)
+      assert.truthy(msg4:find("upload status with Range 0-9223372036854775808: not a range 0-N", 1, true), msg4)
       -- a registry that says it holds fewer bytes than it does: the PATCH
       -- from there answers 416, which is resumed the same way until the
       -- retries (2) are spent: two status GETs, two PATCHes answered 416
