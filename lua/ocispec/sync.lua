@@ -14,14 +14,19 @@ local M = {}
 local SYNC_KEYS = { filter = true, semver = true, src = true, dst = true, scoped = true, referrers = true }
 
 --- How deep a referrers graph is followed (a referrer's referrers...), and
--- how many referrers one image may bring (more: that tag fails).
+-- how many referrers one image may bring (more: that tag fails). A source
+-- is attacker-controlled: a deeper graph fails too (never cut short in
+-- silence), and the entries its referrers indexes list are counted, seen
+-- or not, up to 4 * REFERRERS_MAX (indexes that list the same referrers
+-- over and over cost their parse each time).
 M.REFERRERS_DEPTH = 8
 M.REFERRERS_MAX = 10000
 
 -- Copies the referrers graphs of the images `refs` (tags or digests) of
 -- cs:src_repo to cd:dst_repo, as `copy --referrers` does (the referrers
 -- API, or the tag schema fallback, at each side): level by level to
--- REFERRERS_DEPTH, each referrer once. The referrers of one level are
+-- REFERRERS_DEPTH (a deeper graph, or more than 4 * REFERRERS_MAX entries
+-- listed, fails its image as too_big), each referrer once. The referrers of one level are
 -- copied with client:sync_refs, `jobs` at once like images (one the
 -- destination has already costs a HEAD, and its referrers are still
 -- followed). Unless the destination is known to have the referrers API,
@@ -32,10 +37,10 @@ M.REFERRERS_MAX = 10000
 -- referrer of refs[i] failed: its graph is not followed further); nil,
 -- message, err for a cancel.
 local function copy_referrers(cs, src_repo, cd, dst_repo, refs)
-  local copied, failures, seen, total = 0, {}, {}, {}
+  local copied, failures, seen, total, listed, root = 0, {}, {}, {}, {}, {}
   local frontier = {} -- { digest = d, owners = {i, ...} }
   for i, ref in ipairs(refs) do
-    total[i] = 0
+    total[i], listed[i] = 0, 0
     local digest = ref
     if not ref:find(":", 1, true) then
       local d, msg, err = cs:head_manifest(src_repo, ref)
@@ -47,6 +52,7 @@ local function copy_referrers(cs, src_repo, cd, dst_repo, refs)
         digest = d:digest()
       end
     end
+    root[i] = digest
     if not failures[i] then
       if seen[digest] then
         local owners = seen[digest].owners
@@ -66,35 +72,69 @@ local function copy_referrers(cs, src_repo, cd, dst_repo, refs)
     end
     return false
   end
-  for _ = 1, M.REFERRERS_DEPTH do
+  -- the referrers index of node, counted against its owners' bound of
+  -- entries read; nil when it failed (its owners then have failed)
+  local function list_of(node)
+    local idx, msg, err = cs:referrers(src_repo, node.digest)
+    if not idx then
+      fail(node, msg, err)
+      return nil
+    end
+    local list = idx:manifests()
+    for _, i in ipairs(node.owners) do
+      listed[i] = listed[i] + #list
+      if listed[i] > 4 * M.REFERRERS_MAX and not failures[i] then
+        failures[i] = { select(2, util.fail("too_big", ("referrers of %s: more than %d entries listed"):format(
+          root[i], 4 * M.REFERRERS_MAX))) }
+      end
+    end
+    if not alive(node) then return nil end
+    return list
+  end
+  local level = 0
+  while #frontier > 0 do
+    level = level + 1
+    if level > M.REFERRERS_DEPTH then
+      -- the nodes at the depth bound: referrers there fail their images
+      for _, node in ipairs(frontier) do
+        if alive(node) then
+          local list = list_of(node)
+          if list and #list > 0 then
+            for _, i in ipairs(node.owners) do
+              if not failures[i] then
+                failures[i] = { select(2, util.fail("too_big", ("referrers of %s: the graph is deeper than %d")
+                  :format(root[i], M.REFERRERS_DEPTH))) }
+              end
+            end
+          end
+        end
+      end
+      break
+    end
     -- this level: the referrers of each node of the last one, by subject
     local by_subject, next_level = {}, {}
     for _, node in ipairs(frontier) do
-      if alive(node) then
-        local idx, msg, err = cs:referrers(src_repo, node.digest)
-        if not idx then
-          fail(node, msg, err)
-        else
-          local kids = {}
-          for _, r in ipairs(idx:manifests()) do
-            local rd = r:digest()
-            if not seen[rd] then
-              local kid = { digest = rd, owners = node.owners }
-              seen[rd] = kid
-              for _, i in ipairs(node.owners) do total[i] = total[i] + 1 end
-              kids[#kids + 1] = kid
-              next_level[#next_level + 1] = kid
-            end
+      local list = alive(node) and list_of(node)
+      if list then
+        local kids = {}
+        for _, r in ipairs(list) do
+          local rd = r:digest()
+          if not seen[rd] then
+            local kid = { digest = rd, owners = node.owners }
+            seen[rd] = kid
+            for _, i in ipairs(node.owners) do total[i] = total[i] + 1 end
+            kids[#kids + 1] = kid
+            next_level[#next_level + 1] = kid
           end
-          if #kids > 0 then by_subject[#by_subject + 1] = kids end
         end
+        if #kids > 0 then by_subject[#by_subject + 1] = kids end
       end
     end
     for _, kid in ipairs(next_level) do
       for _, i in ipairs(kid.owners) do
         if total[i] > M.REFERRERS_MAX and not failures[i] then
           failures[i] = { select(2, util.fail("too_big",
-            ("referrers of %s: more than %d"):format(refs[i], M.REFERRERS_MAX))) }
+            ("referrers of %s: more than %d"):format(root[i], M.REFERRERS_MAX))) }
         end
       end
     end
