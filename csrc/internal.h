@@ -45,6 +45,58 @@ const void *oci_arena_root(const oci_arena *a);
 void oci_arena_track_input(oci_arena *a, const char *const *pos,
                            const char *start, const char *end);
 
+/* The arena's layout (arena.c owns it), here for the inline fast paths of
+   the codec: the reader takes one allocation per string and per object,
+   and a call per allocation cost more than the allocation (bench/README.md
+   "Fixed and per-value costs"). Each block is filled from both ends:
+   aligned allocations grow up from `used`, strings down from `top`; the
+   payload follows the header. What the arena handed out is not counted
+   on the way: oci_arena_used adds it up from the blocks. */
+typedef struct oci_arena_block {
+  struct oci_arena_block *next;
+  size_t used; /* bottom: aligned allocations end here */
+  size_t top;  /* strings start here; free space is [used, top) */
+  size_t cap;  /* payload bytes */
+} oci_arena_block;
+
+struct oci_arena {
+  oci_arena_block *head;
+  size_t total; /* bytes taken from malloc for payloads */
+  void *root;   /* the document's root object (oci_free's check), or NULL */
+  /* While a parse fills the arena: the reader's position in its input
+     (oci_arena_track_input), so that a new block is sized from the bytes
+     left to read; NULL otherwise. */
+  const char *const *in_pos;
+  const char *in_start, *in_end;
+};
+
+#define OCI_ARENA_ALIGN 8u
+
+/* A new block for an allocation that does not fit the head's free space
+   (`chars`: string bytes, taken from the top). NULL: out of memory. */
+void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars);
+
+/* oci_arena_alloc_chars and oci_arena_alloc, inline. */
+static inline char *oci_arena_chars_inline(oci_arena *a, size_t size) {
+  oci_arena_block *b = a->head;
+  if (b->top - b->used >= size) {
+    b->top -= size;
+    return (char *)(b + 1) + b->top;
+  }
+  return oci_arena_alloc_slow(a, size, true);
+}
+static inline void *oci_arena_alloc_inline(oci_arena *a, size_t size) {
+  if (size > SIZE_MAX - OCI_ARENA_ALIGN) return NULL;
+  size = (size + OCI_ARENA_ALIGN - 1) & ~(size_t)(OCI_ARENA_ALIGN - 1);
+  oci_arena_block *b = a->head;
+  if (b->top - b->used >= size) {
+    void *p = (char *)(b + 1) + b->used;
+    b->used += size;
+    return p;
+  }
+  return oci_arena_alloc_slow(a, size, false);
+}
+
 /* An oci_extra of n members (keys and raws not set, len = n) in arena a,
    struct and both arrays in one allocation; NULL: out of memory. */
 oci_extra *oci_extra_new(oci_arena *a, size_t n);

@@ -532,7 +532,7 @@ static ALWAYS_INLINE int read_string(reader *r, char **out, size_t *len,
   strspan s;
   int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;
-  char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
+  char *d = oci_arena_chars_inline(r->arena, s.dec_len + 1);
   if (!d) return nomem(r);
   decode_string(&s, d);
   *out = d;
@@ -1120,7 +1120,7 @@ done:
   dst->len = n;
   dst->items = NULL;
   if (n) {
-    dst->items = oci_arena_alloc(r->arena, n * el->size);
+    dst->items = oci_arena_alloc_inline(r->arena, n * el->size);
     if (!dst->items) return nomem(r);
     memcpy(dst->items, r->stack.data + base, n * el->size);
   }
@@ -1167,11 +1167,13 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     size_t klen = 0, dup;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
-    char *key = oci_arena_strndup(r->arena, k, klen);
+    char *key = oci_arena_chars_inline(r->arena, klen + 1);
     if (!key) {
       rc = nomem(r);
       goto out;
     }
+    memcpy(key, k, klen);
+    key[klen] = '\0';
     rc = check_dup(r, &ks, kstart, key, klen, n, &dup);
     if (rc) goto out;
     elem_tmp tmp;
@@ -1302,8 +1304,9 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
-  oci_object *o = oci_arena_calloc(r->arena, t->size);
+  oci_object *o = oci_arena_alloc_inline(r->arena, t->size);
   if (!o) return nomem(r);
+  memset(o, 0, t->size);
   o->arena = r->arena;
   size_t hint = 0, nextra = 0, base = r->stack.len;
   const oci_field_fast *ff = oci_type_fast(t); /* once per object */

@@ -12,28 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_ALIGN 8u
+#define ARENA_ALIGN OCI_ARENA_ALIGN
 #define ARENA_MIN_BLOCK 1024u
 #define ARENA_MAX_GROWTH (1u << 20)
 
-typedef struct block {
-  struct block *next;
-  size_t used; /* bottom: aligned allocations end here */
-  size_t top;  /* strings start here; free space is [used, top) */
-  /* payload follows, aligned by the header size (a multiple of 8) */
-} block;
-
-struct oci_arena {
-  block *head;
-  size_t total; /* bytes taken from malloc for payloads */
-  size_t used;  /* bytes handed out */
-  void *root;   /* the document's root object (oci_free's check), or NULL */
-  /* While a parse fills the arena: the reader's position in its input
-     (oci_arena_track_input), so that a new block is sized from the bytes
-     left to read; NULL otherwise. */
-  const char *const *in_pos;
-  const char *in_start, *in_end;
-};
+/* The layout is in internal.h (the codec's inline fast paths use it). */
+typedef oci_arena_block block;
 
 static char *payload(block *b) {
   return (char *)(b + 1);
@@ -45,7 +29,7 @@ static block *block_new(size_t cap) {
   if (!b) return NULL;
   b->next = NULL;
   b->used = 0;
-  b->top = cap;
+  b->top = b->cap = cap;
   return b;
 }
 
@@ -67,10 +51,9 @@ oci_arena *oci_arena_new(size_t hint) {
   block *b = first_block(a);
   b->next = NULL;
   b->used = 0;
-  b->top = cap;
+  b->top = b->cap = cap;
   a->head = b;
   a->total = cap;
-  a->used = 0;
   a->root = NULL;
   a->in_pos = NULL;
   a->in_start = a->in_end = NULL;
@@ -112,7 +95,7 @@ static size_t parse_estimate(const oci_arena *a) {
   if (pos <= a->in_start || pos > a->in_end) return 0;
   double done = (double)(pos - a->in_start);
   double left = (double)(a->in_end - pos);
-  double est = (double)a->used * left / done;
+  double est = (double)oci_arena_used(a) * left / done;
   est += est / 16 + 32;
   if (est > (double)ARENA_MAX_GROWTH) return ARENA_MAX_GROWTH;
   size_t grow = (size_t)est;
@@ -126,7 +109,7 @@ static size_t parse_estimate(const oci_arena *a) {
    the arena (a quarter of what it holds, between 1 KiB and 1 MiB) so that
    many small allocations cost O(log n) mallocs while the unused tail of
    the last block stays small. `chars`: take the bytes from the top. */
-static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
+void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars) {
   size_t grow = a->in_pos ? parse_estimate(a) : 0;
   if (!grow) {
     grow = a->total / 4;
@@ -146,7 +129,6 @@ static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
     a->head = b;
   }
   a->total += cap;
-  a->used += size;
   if (chars) {
     b->top = cap - size;
     return payload(b) + b->top;
@@ -156,26 +138,11 @@ static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
 }
 
 void *oci_arena_alloc(oci_arena *a, size_t size) {
-  if (size > SIZE_MAX - ARENA_ALIGN) return NULL;
-  size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  block *b = a->head;
-  if (b->top - b->used >= size) {
-    void *p = payload(b) + b->used;
-    b->used += size;
-    a->used += size;
-    return p;
-  }
-  return alloc_new_block(a, size, false);
+  return oci_arena_alloc_inline(a, size);
 }
 
 char *oci_arena_alloc_chars(oci_arena *a, size_t size) {
-  block *b = a->head;
-  if (b->top - b->used >= size) {
-    b->top -= size;
-    a->used += size;
-    return payload(b) + b->top;
-  }
-  return alloc_new_block(a, size, true);
+  return oci_arena_chars_inline(a, size);
 }
 
 void *oci_arena_calloc(oci_arena *a, size_t size) {
@@ -201,6 +168,11 @@ size_t oci_arena_bytes(const oci_arena *a) {
   return a->total + sizeof *a;
 }
 
+/* Counted from the blocks (one or two for most documents), so that the
+   allocation fast paths update nothing but their block. */
 size_t oci_arena_used(const oci_arena *a) {
-  return a->used;
+  size_t n = 0;
+  for (const block *b = a->head; b; b = b->next)
+    n += b->used + (b->cap - b->top);
+  return n;
 }
