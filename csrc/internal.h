@@ -127,12 +127,28 @@ typedef struct oci_field_fast {
   uint64_t tail; /* key bytes len-8..len-1 when len >= 8, else head */
   /* "\"key\": " (compact output uses all but the final space) */
   char quoted[OCI_QUOTED_KEY_MAX];
-  uint32_t len; /* key length */
+  uint32_t len;      /* key length */
+  uint32_t required; /* the type's required fields (oci_required_mask) */
 } oci_field_fast;
 
+/* Where the declared types' fields and codec tables are (schema.c): the
+   field arrays of every type of types.def lie in one object, and their
+   codec tables at the same indexes in another. */
+typedef struct oci_codec_tables {
+  const oci_field *fields;
+  size_t fields_size;
+  const oci_field_fast *fast;
+} oci_codec_tables;
+extern const oci_codec_tables oci_codec_tables_all;
+
 /* The codec tables of t's fields (indexed like t->fields; static), or NULL
-   for a type not declared in types.def. */
-const oci_field_fast *oci_type_fast(const oci_type *t);
+   for a type not declared in types.def. Inline: the reader and the writer
+   ask once per object. */
+static inline const oci_field_fast *oci_type_fast(const oci_type *t) {
+  uintptr_t off = (uintptr_t)t->fields - (uintptr_t)oci_codec_tables_all.fields;
+  if (off >= oci_codec_tables_all.fields_size) return NULL;
+  return oci_codec_tables_all.fast + off / sizeof(oci_field);
+}
 
 /* A growing byte buffer (malloc'd). `failed` latches allocation failure so
    writers can append without checking every call. */

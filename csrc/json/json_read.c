@@ -1389,7 +1389,9 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     goto out;
   }
 done : {
-  uint64_t missing = required_mask(r, t) & ~o->present;
+  /* a declared type's mask is in its codec table */
+  uint64_t missing =
+      (ff && t->nfields ? ff[0].required : required_mask(r, t)) & ~o->present;
   if (missing && !r->allow_missing) {
     const oci_field *f = &t->fields[__builtin_ctzll(missing)];
     rc = fail_at(r, open, OCI_EMISSING, "missing required field \"%s\" in %s",

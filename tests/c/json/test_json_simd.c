@@ -421,6 +421,52 @@ static void test_read_max_string_every_length(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The reader takes a declared type's required fields from a mask computed
+   at compile time (its codec table), not from the field flags: for every
+   type of oci_all_types, `{}` must name the first required field (the
+   flags are the oracle), and a type with none must parse; with every
+   required field but the last one present, the last one is named. */
+static void test_required_masks(void **state) {
+  (void)state;
+  size_t with = 0;
+  for (size_t ti = 0; oci_all_types[ti]; ti++) {
+    const oci_type *t = oci_all_types[ti];
+    const oci_field *first = NULL;
+    for (size_t i = 0; i < t->nfields && !first; i++)
+      if (t->fields[i].flags & OCI_F_REQUIRED) first = &t->fields[i];
+    void *obj = NULL;
+    oci_error err;
+    int rc = oci_parse(t, "{}", 2, NULL, &obj, &err);
+    if (!first) {
+      if (rc) fail_msg("%s: {} refused: %s", t->name, err.message);
+      oci_free(obj);
+      continue;
+    }
+    with++;
+    char want[160];
+    snprintf(want, sizeof want, "missing required field \"%s\" in %s",
+             first->key, t->name);
+    if (rc != OCI_EMISSING || strcmp(err.message, want) != 0)
+      fail_msg("%s: rc %d \"%s\", want \"%s\"", t->name, rc, err.message, want);
+    /* lenient: every required field may be missing */
+    oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+    po.allow_missing_required = true;
+    assert_int_equal(oci_parse(t, "{}", 2, &po, &obj, &err), OCI_OK);
+    oci_free(obj);
+  }
+  assert_true(with > 10);
+  /* a later required field: the descriptor's size, after its media type
+     and digest */
+  static const char d[] = "{\"mediaType\":\"a/b\",\"digest\":\"sha256:00\"}";
+  void *obj = NULL;
+  oci_error err;
+  assert_int_equal(
+      oci_parse(&oci_type_image_descriptor, d, sizeof d - 1, NULL, &obj, &err),
+      OCI_EMISSING);
+  assert_string_equal(err.message,
+                      "missing required field \"size\" in Descriptor");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
@@ -430,6 +476,7 @@ int main(void) {
       cmocka_unit_test(test_read_max_string_every_length),
       cmocka_unit_test(test_key_colon_shapes),
       cmocka_unit_test(test_writer_presence_bits),
+      cmocka_unit_test(test_required_masks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
