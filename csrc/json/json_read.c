@@ -40,6 +40,13 @@ typedef struct reader {
   bool allow_dup;
   bool allow_missing;
   size_t depth;
+  /* The JSON Pointer of an error, built only on the error's way out: the
+     container at nesting level L (1 for the root) that fails while one of
+     its members is being read puts that member's key or index in
+     path[L - 1] as it returns, and the innermost one sets npath (0: the
+     error names no member). The entry points turn it into err->pointer.
+     Nothing is written while a document reads without error (it was a
+     segment pushed and popped per member and element). */
   seg *path;
   size_t npath;
   oci_buf stack;     /* elements of arrays/maps being read (LIFO) */
@@ -82,13 +89,13 @@ static int fail_at(reader *r, const char *at, int code, const char *fmt, ...)
     OCI_PRINTF(4, 5);
 static int fail_at(reader *r, const char *at, int code, const char *fmt, ...) {
   oci_error *e = r->err;
+  r->npath = 0; /* the containers around `at` fill the path as they return */
   if (!e) return code;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->message, sizeof e->message, fmt, ap);
   va_end(ap);
   e->code = code;
-  build_pointer(r, e->pointer, sizeof e->pointer);
   e->offset = (size_t)(at - r->start);
   oci_error_locate(e, r->start, (size_t)(r->end - r->start));
   return code;
@@ -210,17 +217,25 @@ static int expect_literal(reader *r, const char *lit, size_t n) {
   return OCI_OK;
 }
 
-static int push_key(reader *r, const char *k, size_t n) {
-  r->path[r->npath].key = k;
-  r->path[r->npath].len = n;
-  r->npath++;
-  return OCI_OK;
+/* On an error's way out of the container at level lvl (its r->depth
+   after enter; the root is 1): the member being read when it failed. Only
+   the innermost container sets the path's length. */
+static COLD_PATH void error_key(reader *r, size_t lvl, const char *k,
+                                size_t n) {
+  r->path[lvl - 1] = (seg){k, n, 0};
+  if (!r->npath) r->npath = lvl;
 }
 
-static void push_index(reader *r, size_t i) {
-  r->path[r->npath].key = NULL;
-  r->path[r->npath].index = i;
-  r->npath++;
+static COLD_PATH void error_index(reader *r, size_t lvl, size_t i) {
+  r->path[lvl - 1] = (seg){NULL, 0, i};
+  if (!r->npath) r->npath = lvl;
+}
+
+/* The error's JSON Pointer into err, once the reader has returned (before
+   the arena that holds unescaped keys is freed). */
+static void finish_error(reader *r, int rc) {
+  if (rc && r->err && r->npath)
+    build_pointer(r, r->err->pointer, sizeof r->err->pointer);
 }
 
 /* Room for the path of a value at depth r->depth (at most one segment per
@@ -230,7 +245,7 @@ static bool grow_path(reader *r) {
   if (cap < r->depth + 2) cap = r->depth + 2;
   seg *p = malloc(cap * sizeof *p);
   if (!p) return false;
-  memcpy(p, r->path, r->npath * sizeof *p);
+  /* nothing to copy: the path is only written on an error's way out */
   if (r->path != r->path_small) free(r->path);
   r->path = p;
   r->path_cap = cap;
@@ -675,16 +690,17 @@ static void keyset_free(keyset *s) {
 
 /* Insert key k; fail on a duplicate unless lenient. *dup gets the index of
    the earlier key when lenient. */
-static int check_dup(reader *r, keyset *ks, const char *at, const char *k,
-                     size_t n, size_t idx, size_t *dup) {
+static int check_dup(reader *r, size_t lvl, keyset *ks, const char *at,
+                     const char *k, size_t n, size_t idx, size_t *dup) {
   size_t prev = keyset_insert(ks, k, n, idx);
   *dup = SIZE_MAX;
   if (prev == SIZE_MAX) return OCI_OK;
   if (prev == SIZE_MAX - 1) return nomem(r);
   if (!r->allow_dup) {
-    push_key(r, k, n); /* the pointer names the duplicated member */
-    return fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
-                   (int)(n > 64 ? 64 : n), k);
+    fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
+            (int)(n > 64 ? 64 : n), k);
+    error_key(r, lvl, k, n); /* the pointer names the duplicated member */
+    return OCI_EDUPKEY;
   }
   *dup = prev;
   return OCI_OK;
@@ -892,6 +908,7 @@ static int raw_fold_duplicates(reader *r, size_t start, raw_member *m,
 static int raw_object(reader *r) {
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   size_t start = r->raw.len;
   raw_put(r, "{", 1);
   keyset ks;
@@ -910,16 +927,17 @@ static int raw_object(reader *r) {
     size_t n = 0, dup, klen_raw = 0;
     rc = read_key(r, &k, &n, true, &klen_raw);
     if (rc) goto out;
-    rc = check_dup(r, &ks, kstart, k, n, count, &dup);
+    rc = check_dup(r, lvl, &ks, kstart, k, n, count, &dup);
     if (rc) goto out;
     raw_member mem = {r->raw.len, 0, 0, count, false};
     raw_put(r, kstart, klen_raw);
     raw_put(r, ":", 1);
     mem.value = r->raw.len;
-    push_key(r, k, n);
     rc = raw_value(r);
-    r->npath--;
-    if (rc) goto out;
+    if (rc) {
+      error_key(r, lvl, k, n);
+      goto out;
+    }
     mem.end = r->raw.len;
     if (track) {
       if (dup != SIZE_MAX) {
@@ -966,6 +984,7 @@ out:
 static int raw_array(reader *r) {
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   raw_put(r, "[", 1);
   skip_ws(r);
   if (r->p < r->end && *r->p == ']') {
@@ -973,10 +992,11 @@ static int raw_array(reader *r) {
     goto done;
   }
   for (size_t i = 0;; i++) {
-    push_index(r, i);
     rc = raw_value(r);
-    r->npath--;
-    if (rc) return rc;
+    if (rc) {
+      error_index(r, lvl, i);
+      return rc;
+    }
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
       r->p++;
@@ -1078,6 +1098,7 @@ static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
   if (r->p >= r->end || *r->p != '[') return type_error(r, "array");
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   const oci_vtype *el = vt->elem;
   size_t base = r->stack.len, n = 0;
   skip_ws(r);
@@ -1088,15 +1109,16 @@ static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
   for (;;) {
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
-    push_index(r, n);
     if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"')
       rc = read_string(r, &tmp.s, NULL, false); /* the common element */
     else if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(el->kind));
     else
       rc = read_value(r, el, &tmp);
-    r->npath--;
-    if (rc) return rc;
+    if (rc) {
+      error_index(r, lvl, n);
+      return rc;
+    }
     if (!stack_push(r, &tmp, el->size)) return nomem(r);
     n++;
     skip_ws(r);
@@ -1151,6 +1173,7 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   bool is_set = vt->kind == OCI_K_SET;
   size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
   size_t stride = sizeof(char *) + sizeof(elem_tmp);
@@ -1174,11 +1197,10 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     }
     memcpy(key, k, klen);
     key[klen] = '\0';
-    rc = check_dup(r, &ks, kstart, key, klen, n, &dup);
+    rc = check_dup(r, lvl, &ks, kstart, key, klen, n, &dup);
     if (rc) goto out;
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
-    push_key(r, key, klen);
     if (is_set) {
       if (r->p >= r->end || *r->p != '{')
         rc = type_error(r, "object");
@@ -1189,8 +1211,10 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
       rc = read_value(r, vt->elem, &tmp);
-    r->npath--;
-    if (rc) goto out;
+    if (rc) {
+      error_key(r, lvl, key, klen);
+      goto out;
+    }
     if (dup != SIZE_MAX) {
       /* lenient: the last value wins, in the first key's place */
       memcpy(r->stack.data + base + dup * stride + sizeof(char *), &tmp,
@@ -1304,6 +1328,7 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   oci_object *o = oci_arena_alloc_inline(r->arena, t->size);
   if (!o) return nomem(r);
   memset(o, 0, t->size);
@@ -1326,11 +1351,10 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {
-        push_key(r, f->key, f->key_len);
         rc = fail_at(r, kstart, OCI_EDUPKEY, "duplicate key \"%s\"", f->key);
+        error_key(r, lvl, f->key, f->key_len);
         goto out;
       }
-      push_key(r, f->key, f->key_len);
       if (f->vt->kind == OCI_K_STRING && r->p < r->end && *r->p == '"') {
         /* the common member, without read_value's dispatch */
         rc = read_string(r, (char **)((char *)o + f->offset), NULL, false);
@@ -1347,8 +1371,10 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         rc = read_value(r, f->vt, (char *)o + f->offset);
         o->nulls &= ~bit;
       }
-      r->npath--;
-      if (rc) goto out;
+      if (rc) {
+        error_key(r, lvl, f->key, f->key_len);
+        goto out;
+      }
       o->present |= bit;
     } else {
       size_t dup;
@@ -1357,13 +1383,14 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         rc = nomem(r);
         goto out;
       }
-      rc = check_dup(r, &ks, kstart, key, klen, nextra, &dup);
+      rc = check_dup(r, lvl, &ks, kstart, key, klen, nextra, &dup);
       if (rc) goto out;
       char *raw;
-      push_key(r, key, klen);
       rc = read_raw(r, &raw);
-      r->npath--;
-      if (rc) goto out;
+      if (rc) {
+        error_key(r, lvl, key, klen);
+        goto out;
+      }
       if (dup != SIZE_MAX) {
         memcpy(r->stack.data + base + dup * 2 * sizeof(char *) + sizeof(char *),
                &raw, sizeof raw);
@@ -1535,6 +1562,7 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
     oci_arena_track_input(r.arena, NULL, NULL, NULL);
   }
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   if (rc) {
     oci_arena_free(r.arena);
   } else {
@@ -1557,6 +1585,7 @@ int oci_json_check(const char *buf, size_t len, const oci_parse_options *opts,
   r.raw_out = false;
   if (!rc) rc = raw_value(&r);
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   oci_arena_free(r.arena);
   reader_done(&r);
   return rc;
@@ -1575,6 +1604,7 @@ int oci_json_compact_opts(const char *buf, size_t len,
   r.arena = a;
   if (!rc) rc = read_raw(&r, out);
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   reader_done(&r);
   return rc;
 }
