@@ -157,6 +157,9 @@ typedef struct oci_buf {
   size_t len;
   size_t cap;
   bool failed;
+  /* data is the caller's (a fixed array, e.g. on its stack): growing
+     copies it to the heap, oci_buf_free does not free it */
+  bool borrowed;
 } oci_buf;
 
 bool oci_buf_reserve(oci_buf *b, size_t extra);

@@ -62,6 +62,9 @@ typedef struct reader {
      documents nested deeper than this (was one malloc per parse). Last
      member: reader_init does not clear it. */
   seg path_small[24];
+  /* The element stack starts here (a small document's arrays and maps fit:
+     no malloc and free per parse) and moves to the heap when it grows. */
+  _Alignas(8) char stack_small[512];
 } reader;
 
 static uint64_t required_mask(reader *r, const oci_type *t) {
@@ -1492,6 +1495,9 @@ static int reader_init(reader *r, const char *buf, size_t len,
   memset(r, 0, offsetof(reader, path_small));
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
+  r->stack.data = r->stack_small;
+  r->stack.cap = sizeof r->stack_small;
+  r->stack.borrowed = true;
   oci_error_reset(err); /* before any return: no stale pointer or position */
   int vrc = oci_options_check(err, "oci_parse_options", opts->version,
                               OCI_PARSE_OPTIONS_VERSION);

@@ -388,7 +388,7 @@ int oci_to_json(const oci_type *t, const void *obj,
                                 OCI_WRITE_OPTIONS_VERSION);
     if (vrc) return vrc;
   }
-  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
+  writer w = {{NULL, 0, 0, false, false}, opts && opts->pretty, false, 0};
   /* The compact text of a parsed document is 0.50-0.74x what its arena
      holds (bench/README.md "Memory"); pretty text about twice that. The
      reservation is exact and below the arena's size on purpose: with glibc,
@@ -640,11 +640,13 @@ bool oci_buf_reserve(oci_buf *b, size_t extra) {
     }
     cap *= 2;
   }
-  char *d = realloc(b->data, cap);
+  char *d = b->borrowed ? malloc(cap) : realloc(b->data, cap);
   if (!d) {
     b->failed = true;
     return false;
   }
+  if (b->borrowed && b->len) memcpy(d, b->data, b->len);
+  b->borrowed = false;
   b->data = d;
   b->cap = cap;
   return true;
@@ -657,7 +659,8 @@ void oci_buf_append(oci_buf *b, const char *s, size_t n) {
 }
 
 void oci_buf_free(oci_buf *b) {
-  free(b->data);
+  if (!b->borrowed) free(b->data);
+  b->borrowed = false;
   b->data = NULL;
   b->len = b->cap = 0;
 }

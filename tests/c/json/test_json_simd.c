@@ -467,6 +467,54 @@ static void test_required_masks(void **state) {
                       "missing required field \"size\" in Descriptor");
 }
 
+/* The reader's element stack starts in the reader (512 bytes) and moves
+   to the heap when it grows: arrays of 0 to 200 strings, beside and
+   inside arrays of objects that have arrays of their own (an inner array
+   read after the outer one's elements moved the stack), read back and
+   written as the same compact text. */
+static void test_element_stack_growth(void **state) {
+  (void)state;
+  size_t cap = 64 * 1024;
+  char *json = malloc(cap);
+  assert_non_null(json);
+  for (int n = 0; n <= 200; n += n < 80 ? 1 : 7) {
+    size_t k = 0;
+    k += (size_t)snprintf(json + k, cap - k,
+                          "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":"
+                          "{\"uid\":0,\"gid\":0},\"args\":[");
+    for (int i = 0; i < n; i++)
+      k += (size_t)snprintf(json + k, cap - k, "%s\"a%d\"", i ? "," : "", i);
+    k += (size_t)snprintf(json + k, cap - k, "],\"cwd\":\"/\"},\"mounts\":[");
+    for (int i = 0; i < n / 10 + 1; i++) {
+      k += (size_t)snprintf(json + k, cap - k,
+                            "%s{\"destination\":\"/m%d\","
+                            "\"options\":[",
+                            i ? "," : "", i);
+      for (int j = 0; j < n; j++)
+        k += (size_t)snprintf(json + k, cap - k, "%s\"o%d\"", j ? "," : "", j);
+      k += (size_t)snprintf(json + k, cap - k, "]}");
+    }
+    k += (size_t)snprintf(json + k, cap - k, "]}");
+    assert_true(k < cap - 1);
+    char *buf = exact(json, k);
+    void *doc = NULL;
+    oci_error err;
+    int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
+    free(buf);
+    if (rc) fail_msg("%d strings: %s at %s", n, err.message, err.pointer);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &len, &err),
+        OCI_OK);
+    if (len != k || memcmp(out, json, k) != 0)
+      fail_msg("%d strings: wrote %s", n, out);
+    free(out);
+    oci_free(doc);
+  }
+  free(json);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
@@ -477,6 +525,7 @@ int main(void) {
       cmocka_unit_test(test_key_colon_shapes),
       cmocka_unit_test(test_writer_presence_bits),
       cmocka_unit_test(test_required_masks),
+      cmocka_unit_test(test_element_stack_growth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
