@@ -515,6 +515,65 @@ static void test_element_stack_growth(void **state) {
   free(json);
 }
 
+/* Parse {PREFIX NUMBER SUFFIX} as type t, write it compactly: the text
+   must come back (the number written by the writer's digit code). */
+static void number_round_trip(const oci_type *t, const char *prefix,
+                              const char *num, const char *suffix) {
+  char json[256];
+  int k = snprintf(json, sizeof json, "%s%s%s", prefix, num, suffix);
+  char *buf = exact(json, (size_t)k);
+  void *doc = NULL;
+  oci_error err;
+  int rc = oci_parse(t, buf, (size_t)k, NULL, &doc, &err);
+  free(buf);
+  if (rc) fail_msg("%s: %s", json, err.message);
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(oci_to_json(t, doc, NULL, &out, &len, &err), OCI_OK);
+  if (len != (size_t)k || strcmp(out, json) != 0)
+    fail_msg("wrote %s for %s", out, json);
+  free(out);
+  oci_free(doc);
+}
+
+/* The writer's integers (digit count from the bit length, four digits per
+   division): every power of ten and its neighbours, both ends of the
+   uint64 and int64 ranges, and pseudo-random values of every length;
+   snprintf is the oracle. */
+static void test_write_integers(void **state) {
+  (void)state;
+  const char *u_pre = "{\"index\":0,\"value\":", *u_suf = ",\"op\":\"x\"}";
+  const char *i_pre = "{\"mediaType\":\"a/b\",\"digest\":\"sha256:00\","
+                      "\"size\":";
+  char num[32];
+  uint64_t p = 1;
+  for (int e = 0; e <= 19; e++, p *= 10) {
+    for (int d = -1; d <= 1; d++) {
+      uint64_t v = p + (uint64_t)(int64_t)d;
+      snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+      number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+      if (v <= (uint64_t)INT64_MAX) {
+        snprintf(num, sizeof num, "%lld", (long long)v);
+        number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+        snprintf(num, sizeof num, "%lld", -(long long)v);
+        if (v) number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+      }
+    }
+    if (e == 19) break; /* 10^20 does not fit */
+  }
+  snprintf(num, sizeof num, "%llu", (unsigned long long)UINT64_MAX);
+  number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+  snprintf(num, sizeof num, "%lld", (long long)INT64_MIN);
+  number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 2000; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t v = x >> (i % 64);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
@@ -526,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_writer_presence_bits),
       cmocka_unit_test(test_required_masks),
       cmocka_unit_test(test_element_stack_growth),
+      cmocka_unit_test(test_write_integers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
