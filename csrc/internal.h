@@ -49,14 +49,17 @@ void oci_arena_track_input(oci_arena *a, const char *const *pos,
    the codec: the reader takes one allocation per string and per object,
    and a call per allocation cost more than the allocation (bench/README.md
    "Fixed and per-value costs"). Each block is filled from both ends:
-   aligned allocations grow up from `used`, strings down from `top`; the
-   payload follows the header. What the arena handed out is not counted
-   on the way: oci_arena_used adds it up from the blocks. */
+   strings (no alignment) grow up from `lo`, aligned allocations down from
+   `hi`; the free space [lo, hi) lies between. Strings go up so that the
+   reader can store a whole 16-byte step of a string into the free space
+   above it and keep the string's bytes only. The payload follows the
+   header. What the arena handed out is not counted on the way:
+   oci_arena_used adds it up from the blocks. */
 typedef struct oci_arena_block {
   struct oci_arena_block *next;
-  size_t used; /* bottom: aligned allocations end here */
-  size_t top;  /* strings start here; free space is [used, top) */
-  size_t cap;  /* payload bytes */
+  size_t lo;  /* strings end here; free space is [lo, hi) */
+  size_t hi;  /* aligned allocations start here */
+  size_t cap; /* payload bytes (a multiple of 8) */
 } oci_arena_block;
 
 struct oci_arena {
@@ -79,9 +82,10 @@ void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars);
 /* oci_arena_alloc_chars and oci_arena_alloc, inline. */
 static inline char *oci_arena_chars_inline(oci_arena *a, size_t size) {
   oci_arena_block *b = a->head;
-  if (b->top - b->used >= size) {
-    b->top -= size;
-    return (char *)(b + 1) + b->top;
+  if (b->hi - b->lo >= size) {
+    char *p = (char *)(b + 1) + b->lo;
+    b->lo += size;
+    return p;
   }
   return oci_arena_alloc_slow(a, size, true);
 }
@@ -89,10 +93,9 @@ static inline void *oci_arena_alloc_inline(oci_arena *a, size_t size) {
   if (size > SIZE_MAX - OCI_ARENA_ALIGN) return NULL;
   size = (size + OCI_ARENA_ALIGN - 1) & ~(size_t)(OCI_ARENA_ALIGN - 1);
   oci_arena_block *b = a->head;
-  if (b->top - b->used >= size) {
-    void *p = (char *)(b + 1) + b->used;
-    b->used += size;
-    return p;
+  if (b->hi - b->lo >= size) {
+    b->hi -= size;
+    return (char *)(b + 1) + b->hi;
   }
   return oci_arena_alloc_slow(a, size, false);
 }

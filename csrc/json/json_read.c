@@ -544,9 +544,41 @@ size_t oci_json_unescape(const char *body, size_t raw_len, char *out) {
   return decode_string(&s, out);
 }
 
-/* Read a string value into the arena. */
+/* Read a string value into the arena. The common string (plain ASCII up
+   to its closing quote, at least 16 bytes of input left at each step) is
+   copied while it is scanned: each 16-byte step is stored whole at the
+   arena's free space (strings grow up from its bottom, so the bytes
+   stored past the string's end land in free space and are given back),
+   and only the string and its NUL are kept. Anything else (an escape, a
+   control or non-ASCII byte, the end of the input or of the block near,
+   a string over max_string) takes the general path from the start. */
 static ALWAYS_INLINE int read_string(reader *r, char **out, size_t *len,
                                      bool allow_nul) {
+#if OCI_SSE2
+  {
+    oci_arena_block *b = r->arena->head;
+    const char *body = r->p + 1, *p = body;
+    char *dst = (char *)(b + 1) + b->lo;
+    size_t room = b->hi - b->lo, k = 0; /* k: bytes stored so far */
+    while (r->end - p >= 16 && room - k >= 16) {
+      __m128i x = _mm_loadu_si128((const __m128i *)p);
+      _mm_storeu_si128((__m128i *)(void *)(dst + k), x);
+      unsigned m = str_special16x(x);
+      if (m) {
+        size_t at = (size_t)__builtin_ctz(m), n = k + at;
+        if (p[at] != '"' || n > r->max_string) break;
+        dst[n] = '\0'; /* n < k + 16 <= room */
+        b->lo += n + 1;
+        *out = dst;
+        if (len) *len = n;
+        r->p = p + at + 1;
+        return OCI_OK;
+      }
+      p += 16;
+      k += 16;
+    }
+  }
+#endif
   strspan s;
   int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;

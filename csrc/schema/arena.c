@@ -1,9 +1,9 @@
 /* Bump allocator over a chain of malloc'd blocks.
 
-   Each block is filled from both ends: aligned allocations (structs,
-   arrays) grow up from the bottom, strings (no alignment needed) grow down
-   from the top. Strings are about half of a parsed document and would
-   otherwise each round up to 8 bytes (4 bytes lost on average). */
+   Each block is filled from both ends: strings (no alignment needed) grow
+   up from the bottom, aligned allocations (structs, arrays) grow down from
+   the top (internal.h says why). Strings are about half of a parsed document
+   and would otherwise each round up to 8 bytes (4 bytes lost on average). */
 #include "ocispec/arena.h"
 #include "internal.h"
 
@@ -28,8 +28,8 @@ static block *block_new(size_t cap) {
   block *b = malloc(sizeof(block) + cap);
   if (!b) return NULL;
   b->next = NULL;
-  b->used = 0;
-  b->top = b->cap = cap;
+  b->lo = 0;
+  b->hi = b->cap = cap;
   return b;
 }
 
@@ -50,8 +50,8 @@ oci_arena *oci_arena_new(size_t hint) {
   if (!a) return NULL;
   block *b = first_block(a);
   b->next = NULL;
-  b->used = 0;
-  b->top = b->cap = cap;
+  b->lo = 0;
+  b->hi = b->cap = cap;
   a->head = b;
   a->total = cap;
   a->root = NULL;
@@ -108,7 +108,7 @@ static size_t parse_estimate(const oci_arena *a) {
    from the input left to read (parse_estimate); otherwise blocks grow with
    the arena (a quarter of what it holds, between 1 KiB and 1 MiB) so that
    many small allocations cost O(log n) mallocs while the unused tail of
-   the last block stays small. `chars`: take the bytes from the top. */
+   the last block stays small. `chars`: take the bytes from the bottom. */
 void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars) {
   size_t grow = a->in_pos ? parse_estimate(a) : 0;
   if (!grow) {
@@ -117,6 +117,9 @@ void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars) {
     if (grow > ARENA_MAX_GROWTH) grow = ARENA_MAX_GROWTH;
   }
   size_t cap = size > grow ? size : grow;
+  /* a multiple of 8: aligned allocations come down from the end */
+  if (cap > SIZE_MAX - ARENA_ALIGN) return NULL;
+  cap = (cap + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
   block *b = block_new(cap);
   if (!b) return NULL;
   if (size >= grow && a->head) {
@@ -130,11 +133,11 @@ void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars) {
   }
   a->total += cap;
   if (chars) {
-    b->top = cap - size;
-    return payload(b) + b->top;
+    b->lo = size;
+    return payload(b);
   }
-  b->used = size;
-  return payload(b);
+  b->hi = cap - size;
+  return payload(b) + b->hi;
 }
 
 void *oci_arena_alloc(oci_arena *a, size_t size) {
@@ -173,6 +176,6 @@ size_t oci_arena_bytes(const oci_arena *a) {
 size_t oci_arena_used(const oci_arena *a) {
   size_t n = 0;
   for (const block *b = a->head; b; b = b->next)
-    n += b->used + (b->cap - b->top);
+    n += b->lo + (b->cap - b->hi);
   return n;
 }

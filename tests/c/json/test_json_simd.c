@@ -515,6 +515,48 @@ static void test_element_stack_growth(void **state) {
   free(json);
 }
 
+/* The reader copies a plain string while it scans it, storing whole
+   16-byte steps into the arena's free space: compact documents (which
+   need more arena per input byte than the parse's first block holds) of
+   1 to 60 strings of 0 to 40 bytes, so that strings meet the end of a
+   block at every distance, must read back and write the same text. */
+static void test_strings_at_block_ends(void **state) {
+  (void)state;
+  char *json = malloc(8192);
+  assert_non_null(json);
+  size_t cases = 0;
+  for (int len = 0; len <= 40; len++)
+    for (int count = 1; count <= 60; count++) {
+      size_t k = (size_t)snprintf(
+          json, 8192, "{\"ociVersion\":\"1\",\"process\":{\"args\":[");
+      for (int i = 0; i < count; i++) {
+        k += (size_t)snprintf(json + k, 8192 - k, "%s\"", i ? "," : "");
+        for (int c = 0; c < len; c++)
+          json[k++] = (char)('a' + (i + c) % 26);
+        json[k++] = '"';
+      }
+      k += (size_t)snprintf(json + k, 8192 - k, "],\"cwd\":\"/\"}}");
+      char *buf = exact(json, k);
+      void *doc = NULL;
+      oci_error err;
+      int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
+      free(buf);
+      if (rc) fail_msg("%d x %d: %s", count, len, err.message);
+      char *out = NULL;
+      size_t n = 0;
+      assert_int_equal(
+          oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &n, &err),
+          OCI_OK);
+      if (n != k || memcmp(out, json, k) != 0)
+        fail_msg("%d x %d: wrote %s", count, len, out);
+      free(out);
+      oci_free(doc);
+      cases++;
+    }
+  free(json);
+  printf("%zu documents\n", cases);
+}
+
 /* Parse {PREFIX NUMBER SUFFIX} as type t, write it compactly: the text
    must come back (the number written by the writer's digit code). */
 static void number_round_trip(const oci_type *t, const char *prefix,
@@ -586,6 +628,7 @@ int main(void) {
       cmocka_unit_test(test_required_masks),
       cmocka_unit_test(test_element_stack_growth),
       cmocka_unit_test(test_write_integers),
+      cmocka_unit_test(test_strings_at_block_ends),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
