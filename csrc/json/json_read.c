@@ -664,11 +664,19 @@ static uint64_t key_hash(const char *k, size_t n) {
   return h ^ h >> 29;
 }
 
+/* Keys of one map often share a length and a long prefix (label keys:
+   "org.opencontainers.image.*"): their last 8 bytes are compared before
+   the memcmp call. */
+static inline bool key_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8 && load8(a + n - 8) != load8(b + n - 8)) return false;
+  return memcmp(a, b, n) == 0;
+}
+
 static kent *tab_find(kent *tab, size_t cap, const char *k, size_t n) {
   size_t i = (size_t)key_hash(k, n) & (cap - 1);
   for (;;) {
     kent *e = &tab[i];
-    if (!e->k || (e->n == n && memcmp(e->k, k, n) == 0)) return e;
+    if (!e->k || (e->n == n && key_eq(e->k, k, n))) return e;
     i = (i + 1) & (cap - 1);
   }
 }
@@ -696,7 +704,7 @@ static bool keyset_grow(keyset *s) {
 static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
   if (!s->tab) {
     for (size_t i = 0; i < s->n; i++)
-      if (s->small[i].n == n && memcmp(s->small[i].k, k, n) == 0)
+      if (s->small[i].n == n && key_eq(s->small[i].k, k, n))
         return s->small[i].idx;
     if (s->n < 8) {
       s->small[s->n++] = (kent){k, n, idx};
@@ -1494,6 +1502,23 @@ static int read_value(reader *r, const oci_vtype *vt, void *dst) {
     if (*r->p != '"') return type_error(r, "string");
     return read_string(r, (char **)dst, NULL, false);
   case OCI_K_BOOL:
+    /* the literal as one word when 5 bytes are left (the byte after
+       "true" is not part of it: the caller's separator check sees it) */
+    if (OCI_SWAR && r->end - r->p >= 5) {
+      uint32_t w;
+      memcpy(&w, r->p, 4);
+      if (w == ('t' | 'r' << 8 | 'u' << 16 | (uint32_t)'e' << 24)) {
+        *(bool *)dst = true;
+        r->p += 4;
+        return OCI_OK;
+      }
+      if (w == ('f' | 'a' << 8 | 'l' << 16 | (uint32_t)'s' << 24) &&
+          r->p[4] == 'e') {
+        *(bool *)dst = false;
+        r->p += 5;
+        return OCI_OK;
+      }
+    }
     if (*r->p == 't') {
       *(bool *)dst = true;
       return expect_literal(r, "true", 4);

@@ -1727,6 +1727,41 @@ static void test_files(void **state) {
   oci_free(d);
 }
 
+/* Booleans are read as one 4-byte word when 5 bytes are left, else
+   byte by byte: every near-miss of a literal, at the end of the input and
+   not, as a member and as array elements. */
+static void test_booleans(void **state) {
+  (void)state;
+  t_doc *d = parse_ok("{\"req\":\"\",\"b\":true}");
+  assert_true(d->b);
+  oci_free(d);
+  d = parse_ok("{\"req\":\"\",\"b\":false,\"abool\":[true,false,true]}");
+  assert_false(d->b);
+  assert_int_equal(d->abool.len, 3);
+  assert_true(d->abool.items[0] && !d->abool.items[1] && d->abool.items[2]);
+  oci_free(d);
+  d = parse_ok("{\"req\":\"\",\"abool\":[ true , false ]}");
+  assert_int_equal(d->abool.len, 2);
+  oci_free(d);
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"b\":tru}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":trUe}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":truex}", 0, OCI_ESYNTAX, "", "expected ',' or '}'",
+       1, 19},
+      {"{\"req\":\"\",\"b\":fals}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":falsy}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":falsey}", 0, OCI_ESYNTAX, "", "expected ',' or '}'",
+       1, 20},
+      {"{\"req\":\"\",\"b\":true", 0, OCI_ESYNTAX, "", "end of input", 0, 0},
+      {"{\"req\":\"\",\"b\":fal", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+
+      {"{\"req\":\"\",\"b\":1}", 0, OCI_ETYPE, "/b", "expected boolean", 0, 0},
+      {"{\"req\":\"\",\"abool\":[true,tRue]}", 0, OCI_ESYNTAX, "/abool/1",
+       "unexpected", 0, 0},
+  };
+  EXPECT_BAD(bad);
+}
+
 /* The reader writes an error's JSON Pointer only on the error's way out
    (each container names its member as it returns). Every container kind,
    with the error inside a member (the pointer names it) and at the
@@ -1889,6 +1924,7 @@ int main(void) {
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_depth_limit_is_bounded),
       cmocka_unit_test(test_error_pointers),
+      cmocka_unit_test(test_booleans),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
