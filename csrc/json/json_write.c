@@ -146,8 +146,9 @@ static inline __attribute__((always_inline)) void write_str(writer *w,
 }
 
 /* One declared member's value (its key is written). */
-static inline void write_member_value(writer *w, const oci_field *f,
-                                      const oci_object *o, uint32_t bit) {
+static inline __attribute__((always_inline)) void
+write_member_value(writer *w, const oci_field *f, const oci_object *o,
+                   uint32_t bit) {
   if (o->nulls & bit)
     put(&w->b, "null", 4);
   else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
