@@ -8,7 +8,7 @@ local oci = require("ocispec")
 local sh = registries.sh
 
 describe("ocispec tags --filter/--sort, catalog, delete", function()
-  local reg, skip, tmp, c
+  local env, reg, skip, tmp, c
   local ok_reg, why = registries.available()
 
   local ocispec = support.cli_runner(function() return tmp end)
@@ -16,18 +16,14 @@ describe("ocispec tags --filter/--sort, catalog, delete", function()
 
   setup(function()
     if not ok_reg then skip = why return end
-    reg = registries.start{}
-    tmp = registries.scratch()
-    c = assert(oci.registry.connect(reg.host, registries.opts()))
-    for _, t in ipairs({ "latest", "v1.10.0", "1.9.0", "v1.2.0", "1.10.0-rc.1", "1.10.0-alpha" }) do
-      push("mirror/app", t)
-    end
-    push("mirror/other", "x")
+    env = registries.start_tagged({
+      { "mirror/app", { "latest", "v1.10.0", "1.9.0", "v1.2.0", "1.10.0-rc.1", "1.10.0-alpha" } },
+      { "mirror/other", { "x" } },
+    })
+    reg, tmp, c = env.reg, env.tmp, env.c
   end)
   teardown(function()
-    if c then c:close() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   it("tags --sort semver: versions in semver order (a leading v allowed), then the rest", function()

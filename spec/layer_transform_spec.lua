@@ -358,6 +358,9 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT) as t:
     fails("xattr name", "invalid",
       try(function(e) if e.path == "bin/sh" then return { xattrs = { [("n"):rep(300)] = "v" } } end end))
     fails("unknown layer compression", "invalid", try(nil, { compression = "lz4" }))
+    -- the level range is layer.build's (ocil_layer_level)
+    fails("layer compression level 0 is out of range (gzip 1 to 9, zstd 1 to 19)", "invalid", try(nil, { level = 0 }))
+    fails("layer compression level 100 is out of range", "invalid", try(nil, { level = 100 }))
     fails('entry "dev/x": device 4096:1 out of range', "invalid",
       try(function(e, add)
         if e.path == "bin" then add{ path = "dev/x", type = "char", major = 4096, minor = 1 } end

@@ -13,7 +13,7 @@ local registry = require("ocispec.registry")
 local SKIP = registries.skip_reason()
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0, jobs = 1 }
 
 describe("capabilities: referrers", function()
   it("a 404 of the referrers API is learnt once: the next calls read the tag schema only", guard(function()
@@ -60,19 +60,8 @@ describe("capabilities: Range, mount, delete, chunk_min (docker-registry behind 
     if SKIP then return end
     env = registries.start_proxied()
     reg, proxy, tmp = env.reg, env.proxy, env.tmp
-    local L = assert(oci.layout.create(tmp .. "/src"))
-    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
-                                         compression = "none" })
-    assert(img:add_layer{ entries = {
-      { path = "d.bin", type = "file", content = support.random_bytes(65536, 99), mode = 420 } } })
-    local top = assert(img:commit())
-    assert(L:tag(top, "1"))
-    local c = assert(registry.connect(reg.host, opts()))
-    assert(c:push(L, "1", "caps/app", "1"))
-    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
-    size = m:layers()[1]:size()
-    c:close()
-    L:close()
+    size = registries.push_one_layer(reg.host, "caps/app", tmp .. "/src", support.random_bytes(65536, 99),
+                                     opts()):size()
   end)
   teardown(function()
     if env then env.stop() end

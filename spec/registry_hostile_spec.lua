@@ -12,7 +12,7 @@ local q, sh = registries.quote, registries.sh
 local NO_PYTHON = registries.missing("python3")
 local NO_REGISTRY = registries.skip_reason()
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 1 }
 
 local function connect(host, extra)
   return assert(registry.connect(host, opts(extra)))
@@ -25,19 +25,7 @@ local function now()
   return t
 end
 
-local function assert_fails(code, parts, ok, msg, err, extra)
-  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
-  assert.is_string(msg, "no message")
-  assert.are.equal(require("ocispec.core").Error, getmetatable(err), "no error table")
-  assert.are.equal(code, err.code, ("code of %q"):format(msg))
-  assert.are.equal(msg, err.message)
-  assert.is_nil(extra, "a fourth result")
-  local info = err.http
-  for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
-    assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
-  end
-  return msg, info
-end
+local assert_fails = support.assert_error
 
 local function blob_file(dir, digest)
   local alg, hex = digest:match("^(%w+):(%x+)$")

@@ -15,17 +15,7 @@ do
   NO_PYTHON = not ok and "python3 is not installed" or nil
 end
 
-local function assert_fails(code, parts, ok, msg, got_code, info)
-  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
-  assert.is_string(msg, "no message")
-  -- the error's code: err.code (a table as third value), or a string
-  if type(got_code) == "table" then got_code = got_code.code end
-  assert.are.equal(code, got_code, ("code of %q"):format(msg))
-  for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
-    assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
-  end
-  return msg, info
-end
+local assert_fails = support.assert_error
 
 describe("a registry that lies (fake registry, liar mode)", function()
   local fake, c, cc, tmp

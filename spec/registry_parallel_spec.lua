@@ -14,7 +14,7 @@ local SKIP = registries.skip_reason("python3")
 
 local LAYERS = 6
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0 }
 
 local function file(path, content) return { path = path, type = "file", content = content, mode = 420 } end
 

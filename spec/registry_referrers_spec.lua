@@ -25,17 +25,7 @@ local function connect(host, extra)
   return assert(registry.connect(host, registries.opts({ retry_delay_ms = 1, retries = 1 }, extra)))
 end
 
-local function assert_fails(code, parts, ok, msg, got_code, info)
-  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
-  assert.is_string(msg, "no message")
-  -- the error's code: err.code (a table as third value), or a string
-  if type(got_code) == "table" then got_code = got_code.code end
-  assert.are.equal(code, got_code, ("code of %q"):format(msg))
-  for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
-    assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
-  end
-  return msg, info
-end
+local assert_fails = support.assert_error
 
 -- The registry's document REF of REPO as Python reads it:
 -- {status, content_type, digest, size, body (decoded JSON)}.

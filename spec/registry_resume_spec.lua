@@ -15,7 +15,7 @@ local registry = require("ocispec.registry")
 local SKIP = registries.skip_reason("python3")
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0, jobs = 1 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0, jobs = 1 }
 
 local q = registries.quote
 
@@ -42,20 +42,9 @@ describe("resumable blob downloads", function()
     env = registries.start_proxied()
     reg, proxy, tmp = env.reg, env.proxy, env.tmp
     -- one incompressible 1 MiB layer (stored as it is)
-    local L = assert(oci.layout.create(tmp .. "/src"))
-    local img = oci.build.Image.new(L, { platform = { os = "linux", architecture = "amd64" }, created = 0,
-                                         compression = "none" })
-    local entry = { path = "data.bin", type = "file", content = support.random_bytes(1048576, 12345), mode = 420 }
-    assert(img:add_layer{ entries = { entry } })
-    local top = assert(img:commit())
-    assert(L:tag(top, "1"))
-    local c = assert(registry.connect(reg.host, opts()))
-    assert(c:push(L, "1", "resume/app", "1"))
-    local m = assert(oci.image.ImageManifest.from_json(assert(L:get_blob(top:digest()))))
-    layer = m:layers()[1]
+    layer = registries.push_one_layer(reg.host, "resume/app", tmp .. "/src", support.random_bytes(1048576, 12345),
+                                      opts())
     size = layer:size()
-    c:close()
-    L:close()
   end)
   teardown(function()
     if env then env.stop() end
@@ -306,6 +295,12 @@ describe("chunked uploads", function()
       assert.is_nil(d2)
       assert.are.equal("registry", err2.code, msg2)
       assert.truthy(msg2:find("upload status with Range 0-1180000: more bytes than were sent", 1, true), msg2)
+      -- a Range past int64 (the parse overflowed: UBSan stopped here)
+      fproxy.configure{ cut_upload_at = 180000 }
+      local d4, msg4, err4 = c:push_blob_file("range-huge/x", path)
+      assert.is_nil(d4)
+      assert.are.equal("registry", err4.code, msg4)
+      assert.truthy(msg4:find("upload status with Range 0-9223372036854775808: not a range 0-N", 1, true), msg4)
       -- a registry that says it holds fewer bytes than it does: the PATCH
       -- from there answers 416, which is resumed the same way until the
       -- retries (2) are spent: two status GETs, two PATCHes answered 416

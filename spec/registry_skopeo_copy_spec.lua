@@ -25,7 +25,7 @@ local function skopeo_or_pending()
   pending("skopeo is not installed: the comparison with skopeo copy --all was skipped")
 end
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 10 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 10 }
 
 -- What a registry holds under host/repo:ref, read by Python:
 -- {top = digest, documents = {digest = mediaType}, blobs = {digest = size}}.

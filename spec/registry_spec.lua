@@ -74,21 +74,7 @@ local function tmp_leftovers(dir)
   return left
 end
 
--- Assert a failure `nil, message, err`: the code, and every part (plain
--- text) in the message. Returns message and err.http.
-local function assert_fails(code, parts, ok, msg, err, extra)
-  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
-  assert.is_string(msg, "no message")
-  assert.are.equal(require("ocispec.core").Error, getmetatable(err), "no error table")
-  assert.are.equal(code, err.code, ("code of %q"):format(msg))
-  assert.are.equal(msg, err.message)
-  assert.is_nil(extra, "a fourth result")
-  local info = err.http
-  for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
-    assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
-  end
-  return msg, info
-end
+local assert_fails = support.assert_error
 
 -- Runs examples/build_image.lua (the pipeline issue's image) into dir with
 -- this process's module paths; returns the manifest digest it printed.

@@ -13,19 +13,9 @@ local MT = oci.image.MediaType
 
 local NO_PYTHON = registries.missing("python3")
 
-local function opts(extra) return registries.opts({ retry_delay_ms = 1, retries = 0 }, extra) end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0 }
 
-local function assert_fails(code, parts, ok, msg, got_code)
-  assert.is_nil(ok, ("expected a failure, got %q"):format(tostring(ok):sub(1, 60)))
-  assert.is_string(msg, "no message")
-  -- the error's code: err.code (a table as third value), or a string
-  if type(got_code) == "table" then got_code = got_code.code end
-  assert.are.equal(code, got_code, ("code of %q"):format(msg))
-  for _, part in ipairs(type(parts) == "table" and parts or { parts }) do
-    assert.truthy(msg:find(part, 1, true), ("message %q lacks %q"):format(msg, part))
-  end
-  return msg
-end
+local assert_fails = support.assert_error
 
 local function file(path, content) return { path = path, type = "file", content = content, mode = 420 } end
 

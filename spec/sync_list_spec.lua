@@ -82,7 +82,7 @@ describe("semver ranges (ocispec.registry.semver_range)", function()
 end)
 
 describe("ocispec sync --list / --semver (skopeo sync --src yaml as the oracle)", function()
-  local reg, skip, tmp, c
+  local env, reg, skip, tmp, c
   local ok_reg, why = registries.available()
 
   local ocispec = support.cli_runner(function() return tmp end)
@@ -109,17 +109,15 @@ print(json.dumps(res, sort_keys=True))
     if not have("skopeo") then skip = "skopeo is not installed" return end
     if not have("python3") then skip = "python3 is not installed" return end
     if not pcall(require, "lyaml") then skip = "lyaml (Debian package lua-yaml) is not installed" return end
-    reg = registries.start{}
-    tmp = registries.scratch()
-    c = assert(oci.registry.connect(reg.host, registries.opts()))
-    for _, t in ipairs({ "latest", "v1.10.0", "1.9.0", "1.2.0", "1.10.0-rc.1", "2.0.0" }) do push("lib/app", t) end
-    for _, t in ipairs({ "x", "y" }) do push("lib/tools/other", t) end
-    for _, t in ipairs({ "1.0", "1.1" }) do push("third", t) end
+    env = registries.start_tagged({
+      { "lib/app", { "latest", "v1.10.0", "1.9.0", "1.2.0", "1.10.0-rc.1", "2.0.0" } },
+      { "lib/tools/other", { "x", "y" } },
+      { "third", { "1.0", "1.1" } },
+    })
+    reg, tmp, c = env.reg, env.tmp, env.c
   end)
   teardown(function()
-    if c then c:close() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   it("mirrors the same repositories, tags and digests as skopeo sync --src yaml; a second run only HEADs", function()

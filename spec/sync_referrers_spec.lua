@@ -127,3 +127,71 @@ describe("sync with referrers", function()
     support.assert_raises("option 'referrers' must be a boolean", registry.sync_list, {}, "h/b", { referrers = "y" })
   end)
 end)
+
+-- A hostile source's referrers graph (tests/registry/fake_registry.py,
+-- mode referrers-hostile; the destination "has" every referrer, so only
+-- the walk runs): a cycle through the image and a referrer of itself ends;
+-- a graph deeper than REFERRERS_DEPTH, and indexes that list the same
+-- referrers again and again (each GET cheap to serve, 40 times their
+-- size to parse), fail with "too_big" after a bounded number of requests.
+describe("sync --referrers against a hostile source", function()
+  local PSKIP = registries.skip_reason("python3")
+  local pguard = registries.guard(PSKIP, pending)
+  local fake
+  setup(function()
+    if not PSKIP then fake = registries.fake("referrers-hostile") end
+  end)
+  teardown(function()
+    if fake then fake.stop() end
+  end)
+  local function sync_of(name)
+    local o = { referrers = true, filter = "^latest$" }
+    for k, v in pairs(CONN) do o[k] = v end
+    return registry.sync(fake.host .. "/" .. name .. "/app", fake.host .. "/dst/app", o)
+  end
+  local function referrer_gets(name)
+    return fake.count_requests("GET", "^/v2/" .. name .. "/app/referrers/")
+  end
+
+  it("a cycle, and a referrer of itself, end: each node asked once", pguard(function()
+    local res = assert(sync_of("cycle"))
+    assert.are.same({ "latest" }, res.skipped)
+    assert.are.same({}, res.failed)
+    assert.are.equal(0, res.referrers) -- the destination has them all
+    assert.are.equal(3, referrer_gets("cycle"))
+  end))
+
+  it("a graph deeper than REFERRERS_DEPTH fails, naming the bound", pguard(function()
+    local res = assert(sync_of("deep"))
+    assert.are.equal(1, #res.failed)
+    assert.are.equal("too_big", res.failed[1].err.code, res.failed[1].message)
+    assert.truthy(res.failed[1].message:find("deeper than 8", 1, true), res.failed[1].message)
+    assert.are.equal(9, referrer_gets("deep"))
+  end))
+
+  it("indexes listing the same referrers over and over stop at the bound of entries read", pguard(function()
+    local sync = require "ocispec.sync"
+    local max = sync.REFERRERS_MAX
+    sync.REFERRERS_MAX = 1000 -- 4000 entries read at most; 50 + 50 * 2000 listed
+    local ok, res = pcall(sync_of, "fanout")
+    sync.REFERRERS_MAX = max
+    assert(ok, res)
+    assert.are.equal(1, #res.failed)
+    assert.are.equal("too_big", res.failed[1].err.code, res.failed[1].message)
+    assert.truthy(res.failed[1].message:find("more than 4000 entries listed", 1, true), res.failed[1].message)
+    assert.is_true(referrer_gets("fanout") <= 4)
+  end))
+
+  it("oci.artifacts.discover has the same bound of entries read", pguard(function()
+    local max = oci.artifacts.MAX_NODES
+    oci.artifacts.MAX_NODES = 1000
+    local before = referrer_gets("fanout")
+    local ok, t, msg, err = pcall(oci.artifacts.discover, fake.host .. "/fanout/app:latest", CONN)
+    oci.artifacts.MAX_NODES = max
+    assert(ok, t)
+    assert.is_nil(t)
+    assert.are.equal("too_big", err.code, msg)
+    assert.truthy(msg:find("discover: more than 4000 entries listed", 1, true), msg)
+    assert.is_true(referrer_gets("fanout") - before <= 4)
+  end))
+end)

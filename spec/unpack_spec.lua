@@ -266,7 +266,20 @@ describe("unpack.layer", function()
 end)
 
 -- issue 13: hostile and unusual layers, each case failing before its fix.
-describe("unpack.layer against hostile layers", function()
+-- Every hostile case runs twice: with two passes (verify, then apply) and
+-- with one_pass (applied as read: what bundles, RUN steps, copy_from and
+-- flatten use). The rules hold for every byte either way; only what a
+-- layer refused at its end leaves differs (one_pass: the entries before,
+-- in a tree the caller throws away). The path walks' cost (the 2000-deep
+-- trees) is the same code either way: timed with two passes only.
+for _, ONE in ipairs({ false, true }) do
+describe("unpack.layer against hostile layers" .. (ONE and " (one_pass)" or ""), function()
+  local unpack = setmetatable({ layer = function(blob, root, opts) -- luacheck: ignore 431
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.one_pass == nil then o.one_pass = ONE end
+    return oci.unpack.layer(blob, root, o)
+  end }, { __index = oci.unpack })
   local rootfs
   before_each(function()
     tmp = support.tmpdir()
@@ -295,8 +308,10 @@ describe("unpack.layer against hostile layers", function()
     assert.are.equal("keep", read(tmp .. "/sentinel"))
     assert.are.equal("keep", read(rootfs .. "/inside"))
     -- pass 1 refused the layer: not even the entries before the bad one
-    assert.is_false(exists(rootfs .. "/early"))
-    assert.is_false(exists(rootfs .. "/a"))
+    if not ONE then
+      assert.is_false(exists(rootfs .. "/early"))
+      assert.is_false(exists(rootfs .. "/a"))
+    end
   end)
 
   it("refuses '..' in names and hard link targets", function()
@@ -438,7 +453,7 @@ describe("unpack.layer against hostile layers", function()
     assert.is_false(exists(rootfs .. "/f"))
   end)
 
-  it("checks digest, size and diff_id before touching an existing directory", function()
+  if not ONE then it("checks digest, size and diff_id before touching an existing directory", function()
     support.write(rootfs .. "/f", "mine")
     local blob = layer("v", { { name = "f", data = "theirs" }, { name = ".wh.g" } })
     support.write(rootfs .. "/g", "mine too")
@@ -455,9 +470,9 @@ describe("unpack.layer against hostile layers", function()
     assert(unpack.layer(blob, rootfs, { digest = digest, size = size, diff_id = diff_id(blob) }))
     assert.are.equal("theirs", read(rootfs .. "/f"))
     assert.is_false(exists(rootfs .. "/g"))
-  end)
+  end) end
 
-  it("one_pass applies while it reads, and a tampered blob still fails as a mismatch", function()
+  if not ONE then it("one_pass applies while it reads, and a tampered blob still fails as a mismatch", function()
     local blob = layer("t", { { name = "f", data = "hello world" } }, "")
     local digest = assert(oci.digest.file(blob))
     local size = #read(blob)
@@ -484,7 +499,7 @@ describe("unpack.layer against hostile layers", function()
       assert.are.equal("mismatch", code.code)
       assert.truthy(msg:find("reading it failed", 1, true), msg)
     end
-  end)
+  end) end
 
   it("limits entries and uncompressed bytes, naming the option", function()
     local many = {}
@@ -498,13 +513,13 @@ describe("unpack.layer against hostile layers", function()
     assert.is_true(#read(bomb) < 100000)
     fails(bomb, tmp .. "/rootfs", "uncompresses to more than 1048576 bytes (limit max_bytes)",
       { max_bytes = 1048576 })
-    assert.is_false(exists(rootfs .. "/zeros"))
+    if not ONE then assert.is_false(exists(rootfs .. "/zeros")) end
     -- link targets are bounded too
     fails(layer("longlink", { { name = "l", type = "symlink", target = ("a/"):rep(2100) } }), rootfs,
       "link target longer than 4095 bytes")
   end)
 
-  it("applies and whites out a 2000-deep tree in linear time", function()
+  if not ONE then it("applies and whites out a 2000-deep tree in linear time", function()
     local entries, name = {}, "a"
     for i = 1, 2000 do
       entries[i] = { name = name, type = "dir" }
@@ -520,9 +535,9 @@ describe("unpack.layer against hostile layers", function()
     assert.is_false(exists(rootfs .. "/a"))
     -- CPU time (load does not count): 19 s with the quadratic walks
     assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
-  end)
+  end) end
 
-  it("applies a 2000-deep tree under a symbolic link in linear time", function()
+  if not ONE then it("applies a 2000-deep tree under a symbolic link in linear time", function()
     local entries, name = { { name = "y", type = "dir" }, { name = "x", type = "symlink", target = "/y" } }, "x"
     for _ = 1, 2000 do
       name = name .. "/a"
@@ -540,7 +555,7 @@ describe("unpack.layer against hostile layers", function()
     assert.are.equal("g", read(leaf .. "g"))
     -- CPU time: 7.4 s when each entry resolved its parent from the root
     assert.is_true(cpu < 5, ("%.1f s of CPU"):format(cpu))
-  end)
+  end) end
 
   it("reports a full disk as an error naming the entry", function()
     if sh("id -u"):match("^0") == nil or not has("mount") then
@@ -563,6 +578,7 @@ describe("unpack.layer against hostile layers", function()
     assert.are.equal("io", res[4].code)
   end)
 end)
+end
 
 describe("unpack.image bundles", function()
   before_each(function() tmp = support.tmpdir() end)

@@ -183,6 +183,8 @@ typedef struct feeder {
   bool holding;       /* the caller holds slot taken % FEED_SLOTS */
   bool stop;          /* the caller gave up: the feeder ends */
   bool done;          /* the feeder ended: at the stream's end, or failed */
+  bool over;          /* it failed at max_bytes (stream.over_limit is the
+                         caller's, set when it reaches that failure) */
   int fail_errno;     /* done with an error: its errno (0: none) ... */
   char fail_msg[256]; /* ... and libarchive's message */
 } feeder;
@@ -194,8 +196,9 @@ typedef struct stream {
   oci_hasher *chash, *uhash; /* NULL when not wanted */
   uint64_t csize, usize, max_bytes;
   bool over_limit, hash_failed;
-  bool read_all; /* the blob was read (and hashed) to its end */
-  bool finished; /* the hashers gave their digests (stream_finish) */
+  bool chash_failed; /* the blob's hasher (the feeder's while it runs) */
+  bool read_all;     /* the blob was read (and hashed) to its end */
+  bool finished;     /* the hashers gave their digests (stream_finish) */
   struct archive *raw, *tar;
   feeder *feed; /* NULL: no thread, the caller decompresses */
 } stream;
@@ -212,7 +215,7 @@ static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **out) {
   }
   if (s->chash && n > 0 &&
       oci_hasher_update(s->chash, s->cbuf, (size_t)n, NULL) != OCI_OK)
-    s->hash_failed = true;
+    s->chash_failed = true;
   s->csize += (uint64_t)n;
   if (n == 0) s->read_all = true;
   *out = s->cbuf;
@@ -254,6 +257,7 @@ static void *feed_main(void *arg) {
   stream *s = arg;
   feeder *f = s->feed;
   int e = 0;
+  bool over = false;
   char msg[sizeof f->fail_msg] = "";
   pthread_mutex_lock(&f->mu);
   for (;;) {
@@ -269,8 +273,11 @@ static void *feed_main(void *arg) {
       e = archive_errno(s->raw);
       snprintf(msg, sizeof msg, "%s", m ? m : "decompression failed");
       if (!e) e = EINVAL;
-    } else if (n > 0 && count_plain(s, n, s->raw) < 0) {
+    } else if (n > 0 && (s->usize += (uint64_t)n) > s->max_bytes) {
+      /* not s->over_limit: the caller reads that, and may fail on an
+         earlier block meanwhile (its own error is then the one told) */
       e = EFBIG;
+      over = true;
       snprintf(msg, sizeof msg, "uncompressed size limit");
     } else if (n == 0 && (e = drain_blob(s)) != 0) {
       snprintf(msg, sizeof msg, "read failed: %s", strerror(e));
@@ -282,6 +289,7 @@ static void *feed_main(void *arg) {
     pthread_cond_broadcast(&f->cv);
   }
   f->fail_errno = e;
+  f->over = over;
   memcpy(f->fail_msg, msg, sizeof msg);
   f->done = true;
   pthread_cond_broadcast(&f->cv);
@@ -310,6 +318,7 @@ static la_ssize_t feed_next(stream *s, struct archive *report,
     *out = f->slots + i * FEED_BLOCK;
   } else if (f->fail_errno) {
     archive_set_error(report, f->fail_errno, "%s", f->fail_msg);
+    if (f->over) s->over_limit = true;
     n = -1;
   }
   pthread_mutex_unlock(&f->mu);
@@ -412,7 +421,8 @@ static void stream_close(stream *s) {
 static int stream_open(stream *s, oci_digest_alg calg, oci_digest_alg ualg,
                        oci_error *err) {
   s->csize = s->usize = 0;
-  s->over_limit = s->hash_failed = s->read_all = s->finished = false;
+  s->over_limit = s->hash_failed = s->chash_failed = false;
+  s->read_all = s->finished = false;
   if (lseek(s->fd, 0, SEEK_SET) != 0)
     return oci_error_set(err, OCI_EIO, "%s: %s", s->blob, strerror(errno));
   int rc;
@@ -453,7 +463,8 @@ static int stream_finish(stream *s, char c[OCI_DIGEST_STRING_MAX],
   if (e)
     return oci_error_set(err, OCI_EIO, "%s: read failed: %s", s->blob,
                          strerror(e));
-  if (s->hash_failed) return oci_error_set(err, OCI_ENOMEM, "hashing failed");
+  if (s->hash_failed || s->chash_failed)
+    return oci_error_set(err, OCI_ENOMEM, "hashing failed");
   s->finished = true;
   int rc;
   if (s->chash && (rc = oci_hasher_finish(s->chash, c, err))) return rc;
@@ -467,7 +478,7 @@ static bool stream_digest_anyway(stream *s, char c[OCI_DIGEST_STRING_MAX]) {
   feed_stop(s);
   oci_error ignored;
   return s->chash && s->raw && !s->finished && !drain_blob(s) &&
-         !s->hash_failed && oci_hasher_finish(s->chash, c, &ignored) == OCI_OK;
+         !s->chash_failed && oci_hasher_finish(s->chash, c, &ignored) == OCI_OK;
 }
 
 /* ---- one entry, parsed and checked -----------------------------------------

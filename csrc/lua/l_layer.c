@@ -57,6 +57,17 @@ lua_Integer ocil_opt_integer(lua_State *L, int idx, const char *fname,
   return v;
 }
 
+int ocil_layer_level(lua_Integer level, int has, int *out, oci_error *err) {
+  if (!has) return OCI_OK;
+  if (level < 1 || level > 99)
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer compression level %lld is out of range (gzip "
+                         "1 to 9, zstd 1 to 19)",
+                         (long long)level);
+  *out = (int)level;
+  return OCI_OK;
+}
+
 /* layer.build's fields: an entry's (ctx "entries[N].") or an option's. */
 static const char *opt_string(lua_State *L, int idx, const char *field,
                               const char *ctx, size_t *len) {
@@ -176,8 +187,6 @@ static int l_build(lua_State *L) {
   lua_Integer threads = opt_integer(L, 1, "threads", "", &has);
   int bad_threads = has && (threads < 0 || threads > OCI_LAYER_THREADS_MAX);
   o.threads = has && !bad_threads ? (int)threads : 0;
-  /* 0 would mean "the default" to the C side */
-  o.level = !has_level ? 0 : level < 1 || level > 99 ? -1 : (int)level;
   o.mtime = mtime;
   lua_getfield(L, 1, "rootless");
   o.rootless = lua_toboolean(L, -1);
@@ -187,12 +196,7 @@ static int l_build(lua_State *L) {
   if (t != LUA_TNIL && t != LUA_TTABLE)
     return luaL_error(L, "layer.build: entries must be a table, got %s",
                       luaL_typename(L, -1));
-  int rc = 0;
-  if (o.level < 0)
-    rc = oci_error_set(&err, OCI_EINVAL,
-                       "layer compression level %lld is out of range (gzip 1 "
-                       "to 9, zstd 1 to 19)",
-                       (long long)level);
+  int rc = ocil_layer_level(level, has_level, &o.level, &err);
   if (!rc && bad_threads)
     rc = oci_error_set(&err, OCI_EINVAL,
                        "layer compression threads %lld out of range (0 to "

@@ -548,16 +548,9 @@ int ocil_layer_transform(lua_State *L) {
   const char *output = opt_str(L, "output");
   const char *digest = opt_str(L, "digest");
   const char *comp = opt_str(L, "compression");
-  lua_Integer v;
-  int rc = 0;
-  if (opt_int(L, "level", &v)) {
-    if (v < 1 || v > 99)
-      rc = oci_error_set(&err, OCI_EINVAL,
-                         "layer compression level %lld is out of range (gzip "
-                         "1 to 9, zstd 1 to 19)",
-                         (long long)v);
-    o.level = (int)v;
-  }
+  lua_Integer v = 0;
+  int has = opt_int(L, "level", &v);
+  int rc = ocil_layer_level(v, has, &o.level, &err);
   if (opt_int(L, "mtime", &v)) {
     o.clamp_mtime = 1;
     o.mtime = v;

@@ -60,6 +60,12 @@ const char *ocil_opt_string(lua_State *L, int idx, const char *fname,
    "<fname>: <ctx><field> must be an integer, got <type or a fraction>". */
 lua_Integer ocil_opt_integer(lua_State *L, int idx, const char *fname,
                              const char *ctx, const char *field, int *has);
+/* The `level` option of layer.build and layer.transform (has: it was
+   given): absent, *out is left as it is (0, the codec's default); 1 to 99
+   go to *out (each codec checks its own range); anything else is
+   OCI_EINVAL, "layer compression level N is out of range ...", in *err
+   (returned). */
+int ocil_layer_level(lua_Integer level, int has, int *out, oci_error *err);
 /* Pushes a new table with an entry row's fields: path, type, mode, uid,
    gid, mtime, size, the target (under target_key: "target" or
    "linkname") when there is one, major and minor for a device; `extra`:

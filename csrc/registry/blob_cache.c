@@ -206,12 +206,16 @@ static int append_seen(bc_list *l, bc_seen *s, const char *digest,
 /* The entries of the file at path appended to l (nothing when the file
    is missing or no good cache file). */
 static void load(const char *path, bc_list *l) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO planted at the name must not wait for a writer
+     (it is no regular file, so not read); a file another user owns is not
+     ours to trust (its entries would pick the repositories we mount from) */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return;
   struct stat st;
   char *buf = NULL;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-      st.st_size > REG_BCACHE_FILE_MAX || !(buf = malloc((size_t)st.st_size))) {
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      st.st_size <= 0 || st.st_size > REG_BCACHE_FILE_MAX ||
+      !(buf = malloc((size_t)st.st_size))) {
     close(fd);
     return;
   }

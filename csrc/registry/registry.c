@@ -724,7 +724,8 @@ static int64_t header_int(const char *v, int64_t max) {
   if (!v || *v < '0' || *v > '9') return -1;
   int64_t n = 0;
   for (; *v >= '0' && *v <= '9'; v++) {
-    if (n > max / 10) return -1;
+    /* checked before it is computed: "0-9223372036854775808" overflowed */
+    if (n > (max - (*v - '0')) / 10) return -1;
     n = n * 10 + (*v - '0');
   }
   return *v || n > max ? -1 : n;

@@ -35,7 +35,18 @@ M.FILE_MEDIA_TYPE = MT.ImageLayer
 --- How deep `discover` follows referrers of referrers by default.
 M.MAX_DEPTH = 8
 --- How many referrers `discover` lists at most, in all (more: "too_big").
+-- The index entries read, seen or not, are bounded too (4 * MAX_NODES): a
+-- hostile source may list the same referrers over and over.
 M.MAX_NODES = 10000
+
+-- Counts n more index entries read; nil, message, err past the bound.
+local function count_listed(state, n, what)
+  state.listed = state.listed + n
+  if state.listed > 4 * M.MAX_NODES then
+    return util.fail("too_big", ("%s: more than %d entries listed"):format(what, 4 * M.MAX_NODES))
+  end
+  return true
+end
 
 local CONNECT_KEYS = {
   "plain_http", "tls_verify", "ca_file", "username", "password", "auth_file", "retries",
@@ -491,12 +502,15 @@ function M.discover(ref, opts)
   local ok, a, b, c = pcall(function()
     local subject, smsg, serr = t:subject()
     if not subject then return nil, smsg, serr end
-    local seen, count = { [subject:digest()] = true }, 0
+    local seen, count, state = { [subject:digest()] = true }, 0, { listed = 0 }
     local function walk(d, level)
       local node = { descriptor = d, referrers = {} }
       if level > depth then return node end
       local list, lmsg, lerr = t:referrers(d:digest(), opts.artifact_type)
       if not list then return nil, lmsg, lerr end
+      local within
+      within, lmsg, lerr = count_listed(state, #list, "discover")
+      if not within then return nil, lmsg, lerr end
       for _, r in ipairs(list) do
         if not seen[r:digest()] then -- a hostile listing may loop
           seen[r:digest()] = true
@@ -608,11 +622,16 @@ function M.copy_referrers(src, dst, opts)
   local ok, a, b, c = pcall(with_target, src, side("src"), function(s)
     local subject, smsg, serr = s:subject()
     if not subject then return nil, smsg, serr end
-    local copied, seen = {}, { [subject:digest()] = true }
+    local copied, seen, state = {}, { [subject:digest()] = true }, { listed = 0 }
     local function walk(d, level)
-      if level > M.MAX_DEPTH then return true end
       local list, lmsg, lerr = s:referrers(d:digest(), opts and opts.artifact_type)
       if not list then return nil, lmsg, lerr end
+      if level > M.MAX_DEPTH and #list > 0 then -- never copied short in silence
+        return util.fail("too_big", ("copy_referrers: the graph is deeper than %d"):format(M.MAX_DEPTH))
+      end
+      local within
+      within, lmsg, lerr = count_listed(state, #list, "copy_referrers")
+      if not within then return nil, lmsg, lerr end
       for _, r in ipairs(list) do
         if not seen[r:digest()] then
           seen[r:digest()] = true

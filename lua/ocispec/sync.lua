@@ -14,7 +14,11 @@ local M = {}
 local SYNC_KEYS = { filter = true, semver = true, src = true, dst = true, scoped = true, referrers = true }
 
 --- How deep a referrers graph is followed (a referrer's referrers...), and
--- how many referrers one image may bring (more: that tag fails).
+-- how many referrers one image may bring (more: that tag fails). A source
+-- is attacker-controlled: a deeper graph fails too (never cut short in
+-- silence), and the entries its referrers indexes list are counted, seen
+-- or not, up to 4 * REFERRERS_MAX (indexes that list the same referrers
+-- over and over cost their parse each time).
 M.REFERRERS_DEPTH = 8
 M.REFERRERS_MAX = 10000
 
@@ -32,12 +36,21 @@ local function copy_referrers(cs, src_repo, cd, dst_repo, ref)
     if not d then return nil, msg, err end
     digest = d:digest()
   end
-  local seen, n, count = { [digest] = true }, 0, 0
+  local seen, n, count, listed = { [digest] = true }, 0, 0, 0
   local function walk(d, level)
-    if level > M.REFERRERS_DEPTH then return true end
     local idx, msg, err = cs:referrers(src_repo, d)
     if not idx then return nil, msg, err end
-    for _, r in ipairs(idx:manifests()) do
+    local list = idx:manifests()
+    if level > M.REFERRERS_DEPTH and #list > 0 then
+      return util.fail("too_big", ("referrers of %s: the graph is deeper than %d"):format(digest,
+        M.REFERRERS_DEPTH))
+    end
+    listed = listed + #list
+    if listed > 4 * M.REFERRERS_MAX then
+      return util.fail("too_big", ("referrers of %s: more than %d entries listed"):format(digest,
+        4 * M.REFERRERS_MAX))
+    end
+    for _, r in ipairs(list) do
       local rd = r:digest()
       if not seen[rd] then
         seen[rd] = true

@@ -86,6 +86,14 @@ MODE:
             page not found", as docker-registry 2.8) and a PUT no
             OCI-Subject; any body is stored under the Content-Type it came
             with (no validation: what a broken or hostile registry may serve)
+  referrers-hostile  the plain image, every manifest HEAD by digest
+            answering 200 (so a sync's destination has everything and only
+            walks), and a hostile referrers graph per repository (its
+            first path component), nodes N<i> = sha256(b"n<i>"), ROOT the
+            image: cycle/... ROOT -> N1; N1 -> ROOT, N1 (itself), N2;
+            N2 -> N1. deep/... ROOT -> N1 -> N2 -> ... -> N30.
+            fanout/... ROOT -> N1..N50; each Ni -> N1..N50 listed 40 times
+            (2000 entries, none new)
   evil-strings  tags/list lists tags holding ESC, CR and BEL; manifest
             "evil-index" is an index whose entry's mediaType holds ESC;
             "raw-esc" a body holding raw ESC and BEL bytes (not JSON); other
@@ -103,6 +111,8 @@ MODE:
               put-200/...     the closing PUT answers 200, not 201
               range-lie/...   GET on an upload URL claims 1000000 bytes
                               more than it holds
+              range-huge/...  GET on an upload URL answers Range
+                              0-9223372036854775808 (past int64)
               range-short/... GET on an upload URL claims 1000 bytes
                               fewer than it holds (a PATCH from there
                               answers 416)
@@ -384,6 +394,10 @@ def make_handler(state):
             if state.mode in ("link-loop", "link-grow") and path.startswith("/v2/") \
                     and path.endswith("/tags/list"):
                 return self.listing_mode(path, query, head)
+            if state.mode == "referrers-hostile" and path.startswith("/v2/"):
+                done = self.hostile_referrers(path, head)
+                if done is not False:
+                    return done
             if state.mode == "liar" and path.startswith("/v2/"):
                 done = self.lie(path, query, head)
                 if done is not False:
@@ -506,6 +520,8 @@ def make_handler(state):
                 end = len(data) - 1 if data else 0
                 if state.mode == "liar" and repo.startswith("range-lie/"):
                     end = len(data) + 1000000
+                if state.mode == "liar" and repo.startswith("range-huge/"):
+                    return self.send(204, b"", {"Location": path, "Range": "0-9223372036854775808"})
                 if state.mode == "liar" and repo.startswith("range-short/") and len(data) > 1000:
                     end = len(data) - 1001
                 return self.send(204, b"", {"Location": path, "Range": "0-%d" % end})
@@ -542,6 +558,33 @@ def make_handler(state):
                 return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, digest),
                                             "Docker-Content-Digest": digest})
             return self.error(405, "UNSUPPORTED", "not served by the fake")
+
+        def hostile_referrers(self, path, head):
+            """The referrers-hostile mode's graph; False: answer normally."""
+            first = path[len("/v2/"):].split("/", 1)[0]
+            parts = path[len("/v2/"):].rsplit("/", 2)
+            if len(parts) == 3 and parts[1] == "manifests" and head and parts[2].startswith("sha256:"):
+                body = MANIFEST if parts[2] == sha256(MANIFEST) else b"x" * 100
+                return self.send(200, body, {"Content-Type": MANIFEST_TYPE, "Docker-Content-Digest": parts[2]}, True)
+            if len(parts) != 3 or parts[1] != "referrers":
+                return False
+            root, d = sha256(MANIFEST), parts[2]
+
+            def n(i):
+                return sha256(b"n%d" % i)
+            kids = []
+            if first == "cycle":
+                kids = {root: [n(1)], n(1): [root, n(1), n(2)], n(2): [n(1)]}.get(d, [])
+            elif first == "deep":
+                chain = [root] + [n(i) for i in range(1, 31)]
+                kids = [chain[chain.index(d) + 1]] if d in chain[:-1] else []
+            elif first == "fanout":
+                fan = [n(i) for i in range(1, 51)]
+                kids = fan if d == root else fan * 40 if d in fan else []
+            body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": [
+                {"mediaType": MANIFEST_TYPE, "digest": k, "size": 100, "artifactType": "application/x.t"}
+                for k in kids]}).encode()
+            return self.send(200, body, {"Content-Type": INDEX_TYPE}, head)
 
         def lie(self, path, query, head):
             """The liar mode's lies; False: answer normally."""
@@ -690,7 +733,7 @@ def main():
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
                     "token-crlf", "realm-other", "upload-reject", "link-loop",
                     "link-grow", "trickle", "evil-strings", "upload-retry",
-                    "upload", "referrers", "referrers-unfiltered", "store", "liar"):
+                    "upload", "referrers", "referrers-unfiltered", "store", "liar", "referrers-hostile"):
         sys.exit("unknown mode " + mode)
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     log = open(sys.argv[3], "a") if len(sys.argv) > 3 else sys.stderr

@@ -10,6 +10,8 @@
 
 #include <cmocka.h> /* after the four above, which it needs */
 
+#include "../skip.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -261,16 +263,6 @@ static void test_files(void **state) {
   assert_string_equal(a, SHA256_EMPTY);
 }
 
-/* A test that cannot run here says why and is counted: main() then exits 77
-   (ctest SKIPPED) instead of 0. */
-static int skipped;
-#define SKIP_BECAUSE(why)                                                      \
-  do {                                                                         \
-    print_message("SKIP: %s: %s\n", __func__, why);                            \
-    skipped++;                                                                 \
-    skip();                                                                    \
-  } while (0)
-
 /* A real binary (busybox-static, installed by scripts/install-deps.sh). */
 static void test_file_real_binary(void **state) {
   (void)state;
@@ -474,9 +466,5 @@ int main(void) {
       cmocka_unit_test(test_file_real_binary),
   };
   int rc = cmocka_run_group_tests(tests, setup_dir, teardown_dir);
-  if (rc == 0 && skipped) {
-    printf("SKIP: %d test(s) skipped (exit 77)\n", skipped);
-    return 77;
-  }
-  return rc;
+  return skip_exit(rc);
 }

@@ -504,6 +504,32 @@ static void test_one_pass(void **state) {
   expect_fail(p("bad.tgz"), p("z"), &g, OCI_EINVAL, "bad.tgz");
 }
 
+/* The feeder thread runs ahead of the tar parse: a layer whose first
+   header is garbage, followed by megabytes the feeder inflates past
+   max_bytes while the caller already failed, is "not a layer" every time,
+   in both modes (the feeder set the shared over_limit flag itself: about
+   one run in four said "more than N bytes", and TSan saw the race). A
+   layer that really is over the limit still says so. */
+static void test_feeder_limit_race(void **state) {
+  (void)state;
+  sh("mkdir '%s'", p("race"));
+  sh("python3 -c 'import os, sys; open(sys.argv[1], \"wb\").write("
+     "os.urandom(512 + (8 << 20)))' '%s'",
+     p("garbage.tar"));
+  tar("big.tar", "f('a', bytes(3 << 20))\nf('b', bytes(3 << 20))\n");
+  oci_unpack_options o = OCI_UNPACK_OPTIONS_INIT;
+  o.max_bytes = 1 << 20;
+  for (int i = 0; i < 40; i++) {
+    o.one_pass = i % 2;
+    expect_fail(p("garbage.tar"), p("race"), &o, OCI_EINVAL, "not a layer");
+  }
+  for (int i = 0; i < 4; i++) {
+    o.one_pass = i % 2;
+    expect_fail(p("big.tar"), p("race"), &o, OCI_ETOOBIG,
+                "uncompresses to more than 1048576 bytes (limit max_bytes)");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_id_map_parse),
@@ -518,6 +544,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deep_own_tree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deep_through_link, setup, teardown),
       cmocka_unit_test_setup_teardown(test_apply_fd, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_feeder_limit_race, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_pass, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

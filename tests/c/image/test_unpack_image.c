@@ -152,94 +152,86 @@ static void test_bundle(void **state) {
   oci_layout_close(l);
 }
 
+/* Python for make_image's `extra`: appends the blob put() returned as d, n
+   as one more plain tar layer, with d as its diff_id. */
+#define APPEND_LAYER                                                           \
+  "descs.append({'mediaType': 'application/vnd.oci.image.layer.v1.tar', "      \
+  "'digest': d, 'size': n})\n"                                                 \
+  "diff_ids.append(d)\n"
+
+/* An image that oci_unpack_image must refuse with `code` and a message
+   holding `part` (and `part2`, when given), leaving nothing behind:
+   make_image("img", layers, edit). */
+typedef struct bad_image {
+  const char *layers, *edit;
+  int code;
+  const char *part, *part2;
+} bad_image;
+
+static void expect_bad_images(const bad_image *cases, size_t n,
+                              const oci_unpack_image_options *o) {
+  for (size_t i = 0; i < n; i++) {
+    const bad_image *c = &cases[i];
+    make_image("img", c->layers, c->edit);
+    oci_layout *l = open_layout("img");
+    expect_fail(l, p("bundle"), o, c->code, c->part);
+    if (c->part2) expect_fail(l, p("bundle"), o, c->code, c->part2);
+    oci_layout_close(l);
+    sh("rm -rf '%s'", p("img"));
+  }
+}
+
 static void test_failures_leave_nothing(void **state) {
   (void)state;
   oci_unpack_image_options o = OCI_UNPACK_IMAGE_OPTIONS_INIT;
   o.rootless = true;
-  /* a diff_id that does not match layer 2 */
-  make_image("img", TWO_LAYERS, "diff_ids[1] = 'sha256:' + '2' * 64\n");
-  oci_layout *l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 2 (sha256:");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH,
-              "diff_id) mismatch: expected sha256:2222");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* each layer is read once, applied as it comes and verified at its end
-     (one_pass): a tampered layer (same size, other bytes: a good tar that
-     is not the one named) fails with the digest error and leaves nothing,
-     though it was applied into the temporary bundle first */
-  make_image("img", TWO_LAYERS,
-             "raw = tar([('big', b'hello world' * 1000)])\n"
-             "d, n = put(raw)\n"
-             "open(root + '/blobs/sha256/' + d[7:], 'wb').write("
-             "raw.replace(b'hello world', b'HELLO WORLD'))\n"
-             "descs.append({'mediaType': "
-             "'application/vnd.oci.image.layer.v1.tar', 'digest': d, 'size': "
-             "n})\n"
-             "diff_ids.append(d)\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 3 (sha256:");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH,
-              "): digest mismatch: expected sha256:");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* a gzip layer damaged in its middle (same size): the digest error,
-     not the broken stream's */
-  make_image("img", TWO_LAYERS,
-             "f = root + '/blobs/sha256/' + descs[0]['digest'][7:]\n"
-             "z = bytearray(open(f, 'rb').read())\n"
-             "z[len(z) // 2:len(z) - 8] = bytes(len(z) - 8 - len(z) // 2)\n"
-             "open(f, 'wb').write(z)\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 1 (sha256:");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "digest mismatch: expected");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* a fine tar whose diff_id does not match, in the first layer */
-  make_image("img", TWO_LAYERS, "diff_ids[0] = 'sha256:' + '4' * 64\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH, "layer 1 (sha256:");
-  expect_fail(l, p("bundle"), &o, OCI_EMISMATCH,
-              "diff_id) mismatch: expected sha256:4444");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* fewer diff_ids than layers */
-  make_image("img", TWO_LAYERS, "diff_ids.pop()\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EINVAL,
-              "the image has 2 layers but its config lists 1 diff_ids");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* a user the rootfs does not have: the conversion fails after the
-     layers were applied */
-  make_image("img", TWO_LAYERS, "cfg['config']['User'] = 'nobody'\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EINVAL,
-              "user \"nobody\" not found in the rootfs's /etc/passwd");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* a layer that is not a tar */
-  make_image("img", "[]",
-             "d, n = put(b'not a tar at all')\n"
-             "descs.append({'mediaType': "
-             "'application/vnd.oci.image.layer.v1.tar', 'digest': d, 'size': "
-             "n})\n"
-             "diff_ids.append(d)\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EINVAL, "layer 1 (sha256:");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
-  /* a missing layer blob */
-  make_image("img", TWO_LAYERS,
-             "os.remove(root + '/blobs/sha256/' + descs[1]['digest'][7:])\n");
-  l = open_layout("img");
-  expect_fail(l, p("bundle"), &o, OCI_EIO, "layer 2 (sha256:");
-  oci_layout_close(l);
-  sh("rm -rf '%s'", p("img"));
+  static const bad_image bad[] = {
+      /* a diff_id that does not match layer 2 */
+      {TWO_LAYERS, "diff_ids[1] = 'sha256:' + '2' * 64\n", OCI_EMISMATCH,
+       "layer 2 (sha256:", "diff_id) mismatch: expected sha256:2222"},
+      /* each layer is read once, applied as it comes and verified at its
+         end (one_pass): a tampered layer (same size, other bytes: a good
+         tar that is not the one named) fails with the digest error and
+         leaves nothing, though it was applied into the temporary bundle
+         first */
+      {TWO_LAYERS,
+       "raw = tar([('big', b'hello world' * 1000)])\n"
+       "d, n = put(raw)\n"
+       "open(root + '/blobs/sha256/' + d[7:], 'wb').write("
+       "raw.replace(b'hello world', b'HELLO WORLD'))\n" APPEND_LAYER,
+       OCI_EMISMATCH,
+       "layer 3 (sha256:", "): digest mismatch: expected sha256:"},
+      /* a gzip layer damaged in its middle (same size): the digest error,
+         not the broken stream's */
+      {TWO_LAYERS,
+       "f = root + '/blobs/sha256/' + descs[0]['digest'][7:]\n"
+       "z = bytearray(open(f, 'rb').read())\n"
+       "z[len(z) // 2:len(z) - 8] = bytes(len(z) - 8 - len(z) // 2)\n"
+       "open(f, 'wb').write(z)\n",
+       OCI_EMISMATCH, "layer 1 (sha256:", "digest mismatch: expected"},
+      /* a fine tar whose diff_id does not match, in the first layer */
+      {TWO_LAYERS, "diff_ids[0] = 'sha256:' + '4' * 64\n", OCI_EMISMATCH,
+       "layer 1 (sha256:", "diff_id) mismatch: expected sha256:4444"},
+      /* fewer diff_ids than layers */
+      {TWO_LAYERS, "diff_ids.pop()\n", OCI_EINVAL,
+       "the image has 2 layers but its config lists 1 diff_ids", NULL},
+      /* a user the rootfs does not have: the conversion fails after the
+         layers were applied */
+      {TWO_LAYERS, "cfg['config']['User'] = 'nobody'\n", OCI_EINVAL,
+       "user \"nobody\" not found in the rootfs's /etc/passwd", NULL},
+      /* a layer that is not a tar */
+      {"[]", "d, n = put(b'not a tar at all')\n" APPEND_LAYER, OCI_EINVAL,
+       "layer 1 (sha256:", NULL},
+      /* a missing layer blob */
+      {TWO_LAYERS,
+       "os.remove(root + '/blobs/sha256/' + descs[1]['digest'][7:])\n", OCI_EIO,
+       "layer 2 (sha256:", NULL},
+  };
+  expect_bad_images(bad, sizeof bad / sizeof bad[0], &o);
   /* an artifact: its config is no image configuration */
   make_image("img", TWO_LAYERS,
              "config_mt = 'application/vnd.example.thing+json'\n");
-  l = open_layout("img");
+  oci_layout *l = open_layout("img");
   expect_fail(l, p("bundle"), &o, OCI_EUNSUPPORTED,
               "not an image configuration: no bundle to make");
   /* an unknown tag */

@@ -148,15 +148,23 @@ static int parse_opts(const char *json, size_t len,
   return oci_parse(&doc_type, json, len, opts, (void **)out, err);
 }
 
-/* Parses json, which must succeed. */
-static t_doc *parse_ok(const char *json) {
+/* Parses len bytes of json with opts (NULL: the defaults), which must
+   succeed. */
+static t_doc *parse_ok_opts(const char *json, size_t len,
+                            const oci_parse_options *opts) {
   t_doc *d = NULL;
   oci_error err;
-  if (parse_opts(json, strlen(json), NULL, &d, &err) != OCI_OK)
-    fail_msg("parse of %s failed: %s (%s) at %s %zu:%zu", json, err.message,
-             oci_status_name(err.code), err.pointer, err.line, err.column);
+  if (parse_opts(json, len, opts, &d, &err) != OCI_OK)
+    fail_msg("parse of %.*s failed: %s (%s) at %s %zu:%zu", (int)len, json,
+             err.message, oci_status_name(err.code), err.pointer, err.line,
+             err.column);
   assert_non_null(d);
   return d;
+}
+
+/* Parses json, which must succeed. */
+static t_doc *parse_ok(const char *json) {
+  return parse_ok_opts(json, strlen(json), NULL);
 }
 
 static char *to_json(const t_doc *d, bool pretty) {
@@ -226,7 +234,9 @@ static void expect_bad_all(const bad_case *cases, size_t n,
   for (size_t i = 0; i < n; i++)
     expect_bad_opts(&cases[i], o);
 }
-#define EXPECT_BAD(tab) expect_bad_all(tab, sizeof tab / sizeof tab[0], NULL)
+#define EXPECT_BAD_OPTS(tab, o)                                                \
+  expect_bad_all(tab, sizeof tab / sizeof tab[0], o)
+#define EXPECT_BAD(tab) EXPECT_BAD_OPTS(tab, NULL)
 
 /* ---- the declaration itself ----------------------------------------------
  */
@@ -365,10 +375,7 @@ static void test_set_values(void **state) {
   bad_case c = {deep, 0, OCI_EDEPTH, "/set/a", "nesting deeper than 2", 0, 0};
   expect_bad_opts(&c, &o);
   o.max_depth = 3;
-  t_doc *dd = NULL;
-  oci_error err;
-  assert_int_equal(parse_opts(deep, sizeof deep - 1, &o, &dd, &err), OCI_OK);
-  oci_free(dd);
+  oci_free(parse_ok_opts(deep, sizeof deep - 1, &o));
   static const bad_case bad[] = {
       {"{\"req\":\"\",\"set\":{\"a\":{", 0, OCI_ESYNTAX, "/set/a",
        "expected a string key", 0, 0},
@@ -390,7 +397,7 @@ static void test_set_values(void **state) {
   static const char dup[] =
       "{\"req\":\"\",\"set\":{\"a\":{\"x\":1},\"b\":{},\"a\":{},"
       "\"b\":{\"y\":2}}}";
-  assert_int_equal(parse_opts(dup, sizeof dup - 1, &o, &dd, &err), OCI_OK);
+  t_doc *dd = parse_ok_opts(dup, sizeof dup - 1, &o);
   assert_int_equal(dd->set.len, 2);
   v = dd->set.values;
   assert_null(v[0]);
@@ -1118,11 +1125,10 @@ static void test_depth(void **state) {
       {"{\"req\":\"\",\"set\":{\"1\":{}}}", 0, OCI_EDEPTH, "/set/1",
        "nesting deeper than 2 levels", 0, 0},
   };
-  expect_bad_all(bad, sizeof bad / sizeof bad[0], &o);
+  EXPECT_BAD_OPTS(bad, &o);
   const char *two = "{\"req\":\"\",\"kid\":{\"name\":\"\"},\"raw\":[1],"
                     "\"map\":{\"a\":\"\"},\"set\":{}}";
-  assert_int_equal(parse_opts(two, strlen(two), &o, &d, &err), OCI_OK);
-  oci_free(d);
+  oci_free(parse_ok_opts(two, strlen(two), &o));
 }
 
 static void test_size_limits(void **state) {
@@ -1132,8 +1138,7 @@ static void test_size_limits(void **state) {
   t_doc *d = (t_doc *)1;
   const char *doc = "{\"req\":\"abcd\"}";
   o.max_size = 14;
-  assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_OK);
-  oci_free(d);
+  oci_free(parse_ok_opts(doc, 14, &o));
   o.max_size = 13;
   assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_ETOOBIG);
   assert_null(d);
@@ -1143,12 +1148,10 @@ static void test_size_limits(void **state) {
 
   o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;
   o.max_string = 4;
-  assert_int_equal(parse_opts(doc, 14, &o, &d, &err), OCI_OK);
-  oci_free(d);
+  oci_free(parse_ok_opts(doc, 14, &o));
   /* the limit is on decoded bytes: 2 x U+00E9 = 4 bytes from 12 */
   const char *esc = "{\"req\":\"\\u00e9\\u00E9\"}";
-  assert_int_equal(parse_opts(esc, strlen(esc), &o, &d, &err), OCI_OK);
-  oci_free(d);
+  oci_free(parse_ok_opts(esc, strlen(esc), &o));
   static const bad_case bad[] = {
       {"{\"req\":\"abcde\"}", 0, OCI_ETOOBIG, "/req",
        "string of 5 bytes exceeds the limit of 4", 1, 9},
@@ -1157,7 +1160,7 @@ static void test_size_limits(void **state) {
       {"{\"req\":\"\",\"raw\":[\"\\u00e9\\u00e9x\"]}", 0, OCI_ETOOBIG, "/raw/0",
        "string of 5 bytes", 0, 0},
   };
-  expect_bad_all(bad, sizeof bad / sizeof bad[0], &o);
+  EXPECT_BAD_OPTS(bad, &o);
 
   /* defaults */
   o = (oci_parse_options)OCI_PARSE_OPTIONS_INIT;

@@ -181,6 +181,45 @@ static void test_hostile_files(void **state) {
   assert_int_equal(reg_bcache_close(c), 0);
 }
 
+/* A FIFO at the cache's name is not opened for reading (that would wait
+   for a writer forever): the cache starts empty and the FIFO is replaced
+   on close. A file another user owns (root can read it) is not trusted:
+   its locations would choose the repositories a push mounts from. */
+static void test_fifo_and_foreign_owner(void **state) {
+  (void)state;
+  const char *path = p("fifo.json");
+  assert_int_equal(mkfifo(path, 0600), 0);
+  alarm(10); /* the old code blocked in open(2) here */
+  reg_bcache *c = open_at(path);
+  alarm(0);
+  reg_bcache_note(c, "h:1", "mine", dg(5));
+  assert_int_equal(reg_bcache_close(c), 0);
+  struct stat st;
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+
+  if (geteuid() != 0) return; /* chown to another user needs root */
+  const char *foreign = p("foreign.json");
+  FILE *f = fopen(foreign, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "{\"version\":1,\"entries\":[{\"digest\":\"%s\",\"host\":\"h:1\","
+          "\"repository\":\"planted\"}]}",
+          dg(6));
+  fclose(f);
+  assert_int_equal(chown(foreign, 65534, 65534), 0);
+  c = open_at(foreign);
+  char *out[16];
+  assert_int_equal(count(c, "h:1", dg(6), out), 0); /* not trusted */
+  assert_int_equal(reg_bcache_close(c), 0);
+  assert_int_equal(chown(foreign, 0, 0), 0); /* ours: read */
+  c = open_at(foreign);
+  size_t n = count(c, "h:1", dg(6), out);
+  assert_int_equal(n, 1);
+  free_all(out, n);
+  assert_int_equal(reg_bcache_close(c), 0);
+}
+
 static void test_default_path(void **state) {
   (void)state;
   char *old_xdg =
@@ -214,6 +253,7 @@ int main(void) {
       cmocka_unit_test(test_merge_and_forget),
       cmocka_unit_test(test_symlink_planted),
       cmocka_unit_test(test_hostile_files),
+      cmocka_unit_test(test_fifo_and_foreign_owner),
       cmocka_unit_test(test_default_path),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

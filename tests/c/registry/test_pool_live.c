@@ -15,6 +15,8 @@
 
 #include <cmocka.h> /* after the four above, which it needs */
 
+#include "../skip.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -34,14 +36,6 @@
 
 #define NLAYERS 12
 #define JOBS 4
-
-static int skipped;
-#define SKIP_BECAUSE(why)                                                      \
-  do {                                                                         \
-    print_message("SKIP: %s: %s\n", __func__, why);                            \
-    skipped++;                                                                 \
-    skip();                                                                    \
-  } while (0)
 
 /* ---- the registry -------------------------------------------------------- */
 
@@ -456,9 +450,5 @@ int main(void) {
   oci_image_descriptor_free(img.manifest);
   for (int i = 0; i <= NLAYERS; i++)
     oci_image_descriptor_free(img.blobs[i]);
-  if (rc == 0 && skipped) {
-    printf("SKIP: %d test(s) skipped (exit 77)\n", skipped);
-    return 77;
-  }
-  return rc;
+  return skip_exit(rc);
 }

@@ -15,6 +15,8 @@
 
 #include <cmocka.h> /* after the four above, which it needs */
 
+#include "../skip.h"
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,14 +27,6 @@
 
 #include "ocispec/ocispec.h"
 #include "ocispec/registry.h"
-
-static int skipped;
-#define SKIP_BECAUSE(why)                                                      \
-  do {                                                                         \
-    print_message("SKIP: %s: %s\n", __func__, why);                            \
-    skipped++;                                                                 \
-    skip();                                                                    \
-  } while (0)
 
 typedef struct fake {
   pid_t pid;
@@ -374,9 +368,5 @@ int main(void) {
       cmocka_unit_test(test_push_blob_edges),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  if (rc == 0 && skipped) {
-    printf("SKIP: %d test(s) skipped (exit 77)\n", skipped);
-    return 77;
-  }
-  return rc;
+  return skip_exit(rc);
 }

@@ -10,6 +10,8 @@
 
 #include <cmocka.h> /* after the four above, which it needs */
 
+#include "../skip.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,16 +88,6 @@ static char *read_all(const char *path, size_t *len) {
   *len = n;
   return buf;
 }
-
-/* A test that cannot run here says why and is counted: main() then exits 77
-   (ctest SKIPPED) instead of 0. */
-static int skipped;
-#define SKIP_BECAUSE(why)                                                      \
-  do {                                                                         \
-    print_message("SKIP: %s: %s\n", __func__, why);                            \
-    skipped++;                                                                 \
-    skip();                                                                    \
-  } while (0)
 
 /* The independent oracle: Python's json module decodes the file `orig` and
    `text` (our output) and compares them as JSON values
@@ -920,9 +912,5 @@ int main(void) {
       cmocka_unit_test(test_parse_errors),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  if (rc == 0 && skipped) {
-    printf("SKIP: %d test(s) skipped (exit 77)\n", skipped);
-    return 77;
-  }
-  return rc;
+  return skip_exit(rc);
 }
