@@ -262,7 +262,7 @@ describe("layer.build threads", function()
   it("0 keeps the single-threaded bytes; 1, 2, 4, 8 give one stream, checked by gzip, zlib and zstd", function()
     local tar = assert(layer.build{ entries = entries(), output = tmp .. "/l.tar", compression = "none" })
     local sha = function(cmd) return "sha256:" .. out(cmd .. " | sha256sum"):sub(1, 64) end
-    -- threads 0: libarchive's gzip (Python's zlib makes the same bytes)
+    -- threads 0: zlib's raw deflate in libarchive's gzip framing (Python's zlib makes the same bytes)
     -- and zstd's single-threaded mode
     local g0 = assert(layer.build{ entries = entries(), output = tmp .. "/g0", threads = 0 })
     assert.are.equal(g0.digest, assert(layer.build{ entries = entries(), output = tmp .. "/g" }).digest)

@@ -3,7 +3,9 @@
 
    Threads and what they own:
    - the building thread (the caller of oci_layer_build): fills `cur`,
-     a chunk taken from the free list, and queues it when full;
+     a chunk taken from the free list, and queues it when full (with
+     single-threaded gzip, after adding it to `in_crc`, which the
+     consumer reads once it has taken the end from the queue);
    - the consumer: takes queued chunks in order, compresses them, hashes
      and writes the blob (the hasher, the fd, `zerr`/`zrc` and the
      compressor are its own while it runs; the building thread reads them
@@ -18,8 +20,6 @@
      the compressing thread only compresses. */
 #include "layer_pipe.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,7 +47,7 @@ typedef struct chunk {
   unsigned char data[CHUNK];
 } chunk;
 
-enum kind { K_ARCHIVE, K_ZSTD, K_PGZ };
+enum kind { K_GZ, K_ZSTD, K_PGZ };
 enum { B_FREE, B_QUEUED, B_BUSY, B_DONE };
 
 typedef struct pgz_block {
@@ -95,10 +95,10 @@ struct oci_layer_pipe {
   oci_hasher *hash;
   enum kind kind;
   int level, threads;
-  struct archive *la;
+  z_stream gz; /* K_GZ */
+  int gz_init;
+  uint32_t in_crc; /* K_GZ: CRC-32 of the tar, the building thread's */
   ZSTD_CCtx *zc;
-  unsigned char *zout;
-  size_t zout_cap;
 
   /* the writer (wmu): slot i % W_SLOTS is the consumer's while it fills
      it (i == w_filled), the writer's from w_done to w_filled - 1 */
@@ -277,79 +277,113 @@ static int write_all(oci_layer_pipe *p, const void *buf, size_t len,
   return OCI_OK;
 }
 
-/* ---- gzip, threads 0: libarchive's filter, the single-threaded bytes ----- */
+/* ---- the blob's bytes, compressed straight into the writer's slots ------ */
 
-static la_ssize_t la_out(struct archive *a, void *ud, const void *buf,
-                         size_t len) {
-  (void)a;
-  oci_layer_pipe *p = ud;
-  return sink_write(p, buf, len) ? -1 : (la_ssize_t)len;
-}
-
-static int la_error(oci_layer_pipe *p) {
+/* Room for at least `need` bytes at the end of the slot being filled
+   (handing it to the writer first, partly full, when it has less): where
+   a compressor writes its output without a copy. */
+static int out_room(oci_layer_pipe *p, size_t need, unsigned char **at,
+                    size_t *room) {
+  int rc;
   if (p->zrc) return p->zrc;
-  const char *e = archive_error_string(p->la);
-  return zfail(p, OCI_EIO, "layer: compression: %s",
-               e ? e : "libarchive failed");
-}
-
-static int la_open(oci_layer_pipe *p, oci_error *err) {
-  struct archive *z = p->la = archive_write_new();
-  struct archive_entry *e = archive_entry_new();
-  if (!z || !e) {
-    archive_entry_free(e);
-    return oci_error_set(err, OCI_ENOMEM, "out of memory");
-  }
-  char level[16];
-  const char *fname = "gzip";
-  snprintf(level, sizeof level, "%d", p->level);
-  int ok = archive_write_set_format_raw(z) == ARCHIVE_OK &&
-           archive_write_add_filter_gzip(z) == ARCHIVE_OK &&
-           archive_write_set_filter_option(z, fname, "compression-level",
-                                           level) == ARCHIVE_OK;
-  /* no timestamp in the header (RFC 1952 MTIME 0) and no file name, so
-     equal input gives equal bytes */
-  if (ok)
-    ok = archive_write_set_filter_option(z, "gzip", "timestamp", NULL) ==
-         ARCHIVE_OK;
-  /* unblocked: every compressed chunk goes straight to la_out, and the
-     last one is not padded with zeros */
-  ok = ok && archive_write_set_bytes_per_block(z, 0) == ARCHIVE_OK &&
-       archive_write_open(z, p, NULL, la_out, NULL) == ARCHIVE_OK;
-  if (ok) {
-    archive_entry_copy_pathname(e, "layer.tar");
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    ok = archive_write_header(z, e) == ARCHIVE_OK;
-  }
-  archive_entry_free(e);
-  if (ok) return OCI_OK;
-  if (p->zrc) return take_error(p, err);
-  return oci_error_set(
-      err, OCI_EIO, "layer: cannot start %s compression (level %s): %s", fname,
-      level,
-      archive_error_string(z) ? archive_error_string(z) : "libarchive failed");
-}
-
-static int la_data(oci_layer_pipe *p, const unsigned char *buf, size_t len) {
-  while (len) {
-    la_ssize_t w = archive_write_data(p->la, buf, len);
-    if (w <= 0) return la_error(p);
-    buf += w;
-    len -= (size_t)w;
-  }
+  if (W_SLOT - p->w_pos < need && (rc = writer_submit(p))) return rc;
+  *at = p->w_buf[p->w_filled % W_SLOTS] + p->w_pos;
+  *room = W_SLOT - p->w_pos;
   return OCI_OK;
 }
 
-static int la_end(oci_layer_pipe *p) {
-  return archive_write_close(p->la) == ARCHIVE_OK ? OCI_OK : la_error(p);
+/* The first n bytes of the room out_room gave are the blob's. */
+static int out_commit(oci_layer_pipe *p, size_t n) {
+  p->w_pos += n;
+  return p->w_pos == W_SLOT ? writer_submit(p) : OCI_OK;
+}
+
+/* RFC 1952's header as libarchive's gzip filter writes it (the bytes of
+   every gzip layer built before 2026-12-05's own deflate, and of the
+   parallel format): deflate, no flags, MTIME 0, XFL 2 for level 9
+   ("maximum compression"), 4 for level 1 ("fastest") and 0 otherwise,
+   OS 3 (Unix). */
+static int gzip_header(oci_layer_pipe *p) {
+  const unsigned char head[10] = {
+      0x1f, 0x8b, 8,
+      0,    0,    0,
+      0,    0,    (unsigned char)(p->level == 9 ? 2 : p->level == 1 ? 4 : 0),
+      3};
+  return sink_write(p, head, sizeof head);
+}
+
+static void put_le32(unsigned char *o, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    o[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* ---- gzip, threads 0: one raw deflate stream, the single-threaded bytes -- */
+
+/* What libarchive's gzip filter made (every single-threaded gzip layer
+   since the first): the header above, zlib's raw deflate at the level
+   with its defaults (window 15, memLevel 8, default strategy) fed with
+   Z_NO_FLUSH and ended with Z_FINISH, then CRC-32 and ISIZE. zlib's
+   deflate output does not depend on how its input and output are cut
+   (with Z_NO_FLUSH it decides only with a full lookahead), so this
+   thread deflates into the writer's slots without a copy; the CRC-32 is
+   the building thread's (push), off this thread. */
+static int gz_open(oci_layer_pipe *p, oci_error *err) {
+  int r =
+      deflateInit2(&p->gz, p->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  if (r != Z_OK)
+    return oci_error_set(err, r == Z_MEM_ERROR ? OCI_ENOMEM : OCI_EIO,
+                         "layer: cannot start gzip compression (level %d): "
+                         "zlib status %d",
+                         p->level, r);
+  p->gz_init = 1;
+  p->in_crc = (uint32_t)crc32(0, Z_NULL, 0);
+  return gzip_header(p) ? take_error(p, err) : OCI_OK;
+}
+
+/* Deflates what is in p->gz's input (all of it; with Z_FINISH, to the
+   end of the stream) into the writer's slots. */
+static int gz_run(oci_layer_pipe *p, int flush) {
+  for (;;) {
+    unsigned char *at;
+    size_t room;
+    int rc = out_room(p, 1, &at, &room);
+    if (rc) return rc;
+    p->gz.next_out = at;
+    p->gz.avail_out = (uInt)room;
+    int r = deflate(&p->gz, flush);
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+      return zfail(p, r == Z_MEM_ERROR ? OCI_ENOMEM : OCI_EIO,
+                   "layer: gzip compression failed (zlib status %d)", r);
+    if ((rc = out_commit(p, room - p->gz.avail_out))) return rc;
+    if (flush == Z_FINISH ? r == Z_STREAM_END
+                          : !p->gz.avail_in && p->gz.avail_out)
+      return OCI_OK;
+  }
+}
+
+static int gz_data(oci_layer_pipe *p, const unsigned char *buf, size_t len) {
+  p->gz.next_in = (unsigned char *)buf;
+  p->gz.avail_in = (uInt)len; /* a chunk: at most CHUNK bytes */
+  return gz_run(p, Z_NO_FLUSH);
+}
+
+static int gz_end(oci_layer_pipe *p) {
+  p->gz.next_in = NULL;
+  p->gz.avail_in = 0;
+  int rc = gz_run(p, Z_FINISH);
+  if (rc) return rc;
+  /* RFC 1952 CRC32 (the building thread's, complete once it queued the
+     end) and ISIZE, the length modulo 2^32 */
+  unsigned char t[8];
+  put_le32(t, p->in_crc);
+  put_le32(t + 4, (uint32_t)p->gz.total_in);
+  return sink_write(p, t, sizeof t);
 }
 
 /* ---- zstd: libzstd, single-threaded (threads 0) or multi-threaded -------- */
 
 static int zstd_open(oci_layer_pipe *p, oci_error *err) {
-  if (!(p->zc = ZSTD_createCCtx()) ||
-      !(p->zout = malloc(p->zout_cap = ZSTD_CStreamOutSize())))
+  if (!(p->zc = ZSTD_createCCtx()))
     return oci_error_set(err, OCI_ENOMEM, "out of memory");
   size_t r = ZSTD_CCtx_setParameter(p->zc, ZSTD_c_compressionLevel, p->level);
   if (ZSTD_isError(r))
@@ -364,15 +398,23 @@ static int zstd_open(oci_layer_pipe *p, oci_error *err) {
   return OCI_OK;
 }
 
+/* One call of libzstd, writing into the writer's slot: with room for a
+   whole compressed block there (ZSTD_CStreamOutSize) libzstd compresses
+   into it directly instead of into its own buffer and copying (the
+   frame's bytes do not depend on where they are written). */
 static int zstd_step(oci_layer_pipe *p, ZSTD_inBuffer *in,
                      ZSTD_EndDirective end, size_t *left) {
-  ZSTD_outBuffer out = {p->zout, p->zout_cap, 0};
+  unsigned char *at;
+  size_t room;
+  int rc = out_room(p, ZSTD_CStreamOutSize(), &at, &room);
+  if (rc) return rc;
+  ZSTD_outBuffer out = {at, room, 0};
   size_t r = ZSTD_compressStream2(p->zc, &out, in, end);
   if (ZSTD_isError(r))
     return zfail(p, OCI_EIO, "layer: zstd compression: %s",
                  ZSTD_getErrorName(r));
   *left = r;
-  return out.pos ? sink_write(p, p->zout, out.pos) : OCI_OK;
+  return out_commit(p, out.pos);
 }
 
 static int zstd_data(oci_layer_pipe *p, const unsigned char *buf, size_t len) {
@@ -519,11 +561,6 @@ static int pgz_data(oci_layer_pipe *p, const unsigned char *buf, size_t len) {
   return pgz_drain(p, 0);
 }
 
-static void put_le32(unsigned char *o, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    o[i] = (unsigned char)(v >> (8 * i));
-}
-
 static int pgz_end(oci_layer_pipe *p) {
   if (p->filling) pgz_queue(p); /* never empty: begun for data */
   int rc = pgz_drain(p, p->queued);
@@ -616,15 +653,7 @@ static int pgz_open(oci_layer_pipe *p, oci_error *err) {
     if (!(p->b[i].in = malloc(PGZ_DICT + OCI_PGZ_BLOCK)) ||
         !(p->b[i].out = malloc(p->b[i].out_cap = cap)))
       goto nomem;
-  /* RFC 1952 header as libarchive writes it: deflate, no flags, MTIME 0,
-     XFL 2 for level 9 ("maximum compression"), 4 for level 1 ("fastest")
-     and 0 otherwise, OS 3 (Unix) */
-  const unsigned char head[10] = {
-      0x1f, 0x8b, 8,
-      0,    0,    0,
-      0,    0,    (unsigned char)(p->level == 9 ? 2 : p->level == 1 ? 4 : 0),
-      3};
-  if (sink_write(p, head, sizeof head)) return take_error(p, err);
+  if (gzip_header(p)) return take_error(p, err);
   p->crc = (uint32_t)crc32(0, Z_NULL, 0);
   for (int i = 0; i < p->threads; i++) {
     int rc = start_thread(&p->w[i].thread, pgz_work, &p->w[i], err);
@@ -641,7 +670,7 @@ nomem:
 static int compress_data(oci_layer_pipe *p, const unsigned char *buf,
                          size_t len) {
   switch (p->kind) {
-  case K_ARCHIVE: return la_data(p, buf, len);
+  case K_GZ: return gz_data(p, buf, len);
   case K_ZSTD: return zstd_data(p, buf, len);
   case K_PGZ: return pgz_data(p, buf, len);
   }
@@ -650,7 +679,7 @@ static int compress_data(oci_layer_pipe *p, const unsigned char *buf,
 
 static int compress_end(oci_layer_pipe *p) {
   switch (p->kind) {
-  case K_ARCHIVE: return la_end(p);
+  case K_GZ: return gz_end(p);
   case K_ZSTD: return zstd_end(p);
   case K_PGZ: return pgz_end(p);
   }
@@ -723,9 +752,7 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
   /* zstd with threads 0 is libzstd's single-threaded streaming: the
      bytes libarchive's zstd filter made (and `zstd --single-thread
      --no-check`), with every parameter ours rather than the filter's */
-  p->kind = o->compression == OCI_LAYER_ZSTD ? K_ZSTD
-            : !threads                       ? K_ARCHIVE
-                                             : K_PGZ;
+  p->kind = o->compression == OCI_LAYER_ZSTD ? K_ZSTD : !threads ? K_GZ : K_PGZ;
   p->deferring = 1;
   int rc = OCI_OK;
   if (pthread_mutex_init(&p->mu, NULL) == 0) {
@@ -748,7 +775,7 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
     p->free_list = p->all[i];
   }
   if (!rc) switch (p->kind) {
-    case K_ARCHIVE: rc = la_open(p, err); break;
+    case K_GZ: rc = gz_open(p, err); break;
     case K_ZSTD: rc = zstd_open(p, err); break;
     case K_PGZ: rc = pgz_open(p, err); break;
     }
@@ -776,8 +803,11 @@ int oci_layer_pipe_start(const oci_layer_options *o, int threads, int fd,
   return OCI_OK;
 }
 
-/* Queues the builder's full chunk. */
+/* Queues the builder's full chunk (single-threaded gzip: its CRC-32 first,
+   here, so that the deflating thread only deflates). */
 static int push(oci_layer_pipe *p, oci_error *err) {
+  if (p->kind == K_GZ)
+    p->in_crc = (uint32_t)crc32_z(p->in_crc, p->cur->data, p->cur->len);
   pthread_mutex_lock(&p->mu);
   if (p->failed) {
     pthread_mutex_unlock(&p->mu);
@@ -851,12 +881,11 @@ void oci_layer_pipe_free(oci_layer_pipe *p) {
     pthread_join(p->consumer, NULL);
   }
   writer_stop(p, 0); /* the consumer's, unless it never ran */
-  /* from here on nothing reaches the fd (libarchive's free flushes) */
+  /* from here on nothing reaches the fd */
   p->closing = 1;
   pgz_free(p);
-  if (p->la) archive_write_free(p->la);
+  if (p->gz_init) deflateEnd(&p->gz);
   ZSTD_freeCCtx(p->zc); /* waits for its workers */
-  free(p->zout);
   free(p->pending);
   for (int i = 0; i < N_CHUNKS; i++)
     free(p->all[i]);

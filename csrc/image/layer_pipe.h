@@ -10,10 +10,14 @@
 
    The compressor the consumer drives:
    - threads 0: the bytes a single-threaded build always made (same
-     digests): libarchive's raw-format gzip filter, and libzstd's
-     single-threaded streaming for zstd (what libarchive's zstd filter
-     and `zstd --single-thread --no-check` write, every parameter set
-     here rather than left to the filter's defaults);
+     digests): for gzip one zlib raw deflate stream in the gzip header and
+     trailer libarchive's gzip filter wrote (the filter made these layers
+     until 2026-12-05; the CRC-32 is computed by the building thread so
+     that the consumer only deflates), and libzstd's single-threaded
+     streaming for zstd (what libarchive's zstd filter and `zstd
+     --single-thread --no-check` write, every parameter set here rather
+     than left to the filter's defaults); both compress straight into the
+     writer's buffers;
    - threads N >= 1, zstd: libzstd's multi-threaded mode with N workers.
      Its streamed output does not depend on the worker count (zstd
      maintainers, facebook/zstd#2238 and #2327: "the multi-threaded output

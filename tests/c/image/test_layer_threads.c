@@ -8,6 +8,9 @@
    - threads 1, 2, 4 and 8 give one byte stream (the same digest, recorded
      too): zstd equal to the zstd tool's own multi-threaded output, gzip
      one valid gzip member that gzip and Python decompress to the tar;
+   - the single-threaded bytes where the stream is cut (an empty layer,
+     a tar of exactly one or two chunks, stored deflate blocks), and which
+     setting changes the bytes (threads 0 against 1..N, gzip and zstd);
    - a failure of the compressing threads (ENOSPC, EBADF, EPIPE) or of the
      building thread (a file that shrank) is the call's error, with every
      thread joined and no fd left open. */
@@ -258,6 +261,127 @@ static void test_threads_one_stream(void **state) {
   }
 }
 
+/* The single-threaded gzip and zstd bytes against their oracles (Python's
+   zlib as libarchive's gzip filter wrote them; `zstd --single-thread`)
+   where the stream is cut: an empty layer, a tar of exactly one and of
+   two 256 KiB chunks between the threads, and incompressible data that
+   deflate stores (more output than input, filling the writer's slots). */
+static void check_single_threaded(const oci_layer_entry *e, size_t n,
+                                  int level) {
+  oci_layer_source src = {.entries = e, .n_entries = n};
+  oci_layer_options o;
+  oci_layer_options_init(&o);
+  oci_layer_result tar, r;
+  oci_error err;
+  o.compression = OCI_LAYER_NONE;
+  if (oci_layer_build_file(&src, &o, p("e.tar"), &tar, &err))
+    fail_msg("%s", err.message);
+  o.compression = OCI_LAYER_GZIP;
+  o.level = level;
+  if (oci_layer_build_file(&src, &o, p("e.gz"), &r, &err))
+    fail_msg("%s", err.message);
+  assert_string_equal(r.diff_id, tar.digest);
+  sh("python3 -c 'import sys, zlib; t = open(sys.argv[1], \"rb\").read(); "
+     "c = zlib.compressobj(%d, zlib.DEFLATED, -15, 8); "
+     "g = bytes([31, 139, 8, 0, 0, 0, 0, 0, %d, 3]) + c.compress(t) + "
+     "c.flush() + zlib.crc32(t).to_bytes(4, \"little\") + "
+     "len(t).to_bytes(4, \"little\"); "
+     "sys.exit(g != open(sys.argv[2], \"rb\").read())' '%s' '%s'",
+     level,
+     level == 1   ? 4
+     : level == 9 ? 2
+                  : 0,
+     p("e.tar"), p("e.gz"));
+  check_sha("cat '%s'", p("e.gz"), r.digest);
+  o.compression = OCI_LAYER_ZSTD;
+  o.level = 3;
+  if (oci_layer_build_file(&src, &o, p("e.zst"), &r, &err))
+    fail_msg("%s", err.message);
+  check_sha("zstd -q -c --single-thread --no-check -3 < '%s'", p("e.tar"),
+            r.digest);
+}
+
+static void test_single_threaded_cuts(void **state) {
+  (void)state;
+  /* an empty layer: the tar is its two end blocks */
+  oci_layer_entry none[1] = {E(.path = "unused")};
+  check_single_threaded(none, 0, 6);
+  /* one file whose tar (512 header + data + 1024 end) is exactly one,
+     then exactly two chunks */
+  static const size_t lens[] = {256 * 1024 - 1536, 512 * 1024 - 1536};
+  for (size_t i = 0; i < 2; i++) {
+    oci_layer_entry e[1] = {
+        E(.path = "f", .content = mid, .content_len = lens[i])};
+    check_single_threaded(e, 1, i ? 9 : 1);
+  }
+  /* 700 KiB that deflate cannot shrink: stored blocks, larger output */
+  size_t n = 700 * 1024;
+  unsigned char *noise = malloc(n);
+  assert_non_null(noise);
+  uint64_t x = 88172645463325252u;
+  for (size_t i = 0; i < n; i++) { /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    noise[i] = (unsigned char)(x >> 32);
+  }
+  oci_layer_entry e[2] = {
+      E(.path = "noise", .content = noise, .content_len = n),
+      E(.path = "words", .content = mid, .content_len = 3000)};
+  check_single_threaded(e, 2, 6);
+  free(noise);
+}
+
+/* Which setting changes a layer's bytes (docs/performance.md): threads
+   1..N are one format whatever N; threads 0 is another. gzip's differ
+   for any layer (the parallel stream's sync-flushed blocks); zstd's
+   agree while the tar fits libzstd's single-threaded input buffer (the
+   2 MiB window and a 128 KiB block at level 3) and differ past it (the
+   buffer wraps). The content is the same whatever the setting. */
+static void test_which_setting_changes_bytes(void **state) {
+  (void)state;
+  oci_layer_entry small[1] = {
+      E(.path = "x", .content = "x\n", .content_len = 2)};
+  oci_layer_entry two_mib[1] = {
+      E(.path = "b", .content = big, .content_len = 2 * 1024 * 1024)};
+  oci_layer_entry all[4];
+  oci_layer_source srcs[3] = {{.entries = small, .n_entries = 1},
+                              {.entries = two_mib, .n_entries = 1},
+                              source(all)};
+  for (int c = OCI_LAYER_GZIP; c <= OCI_LAYER_ZSTD; c++)
+    for (size_t k = 0; k < 3; k++) {
+      if (c == OCI_LAYER_GZIP && k == 2) continue; /* as the small one */
+      char d[3][OCI_DIGEST_STRING_MAX];
+      static const int ns[] = {0, 1, 2};
+      oci_layer_result r;
+      oci_error err;
+      for (size_t t = 0; t < 3; t++) {
+        oci_layer_options o;
+        oci_layer_options_init(&o);
+        o.compression = (oci_layer_compression)c;
+        o.threads = ns[t];
+        if (oci_layer_build_file(&srcs[k], &o, p("w"), &r, &err))
+          fail_msg("%s", err.message);
+        memcpy(d[t], r.digest, sizeof d[t]);
+        /* the same tar whatever the setting */
+        if (c == OCI_LAYER_GZIP)
+          sh("python3 -c 'import gzip, hashlib, sys; sys.exit(\"sha256:\" + "
+             "hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest() != "
+             "sys.argv[2])' '%s' '%s'",
+             p("w"), r.diff_id);
+        else
+          check_sha("zstd -q -dc < '%s'", p("w"), r.diff_id);
+      }
+      assert_string_equal(d[1], d[2]);
+      int same0 = !strcmp(d[0], d[1]);
+      int want0 = c == OCI_LAYER_ZSTD && k < 2;
+      if (same0 != want0)
+        fail_msg("%s source %zu: threads 0 %s threads 1 (%s, %s)",
+                 c == OCI_LAYER_GZIP ? "gzip" : "zstd", k,
+                 same0 ? "equals" : "differs from", d[0], d[1]);
+    }
+}
+
 static int count_dir(const char *path) {
   DIR *d = opendir(path);
   assert_non_null(d);
@@ -378,6 +502,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_zero_threads_single_threaded_bytes),
       cmocka_unit_test(test_threads_one_stream),
+      cmocka_unit_test(test_single_threaded_cuts),
+      cmocka_unit_test(test_which_setting_changes_bytes),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_threads_range),
   };
