@@ -45,6 +45,61 @@ const void *oci_arena_root(const oci_arena *a);
 void oci_arena_track_input(oci_arena *a, const char *const *pos,
                            const char *start, const char *end);
 
+/* The arena's layout (arena.c owns it), here for the inline fast paths of
+   the codec: the reader takes one allocation per string and per object,
+   and a call per allocation cost more than the allocation (bench/README.md
+   "Fixed and per-value costs"). Each block is filled from both ends:
+   strings (no alignment) grow up from `lo`, aligned allocations down from
+   `hi`; the free space [lo, hi) lies between. Strings go up so that the
+   reader can store a whole 16-byte step of a string into the free space
+   above it and keep the string's bytes only. The payload follows the
+   header. What the arena handed out is not counted on the way:
+   oci_arena_used adds it up from the blocks. */
+typedef struct oci_arena_block {
+  struct oci_arena_block *next;
+  size_t lo;  /* strings end here; free space is [lo, hi) */
+  size_t hi;  /* aligned allocations start here */
+  size_t cap; /* payload bytes (a multiple of 8) */
+} oci_arena_block;
+
+struct oci_arena {
+  oci_arena_block *head;
+  size_t total; /* bytes taken from malloc for payloads */
+  void *root;   /* the document's root object (oci_free's check), or NULL */
+  /* While a parse fills the arena: the reader's position in its input
+     (oci_arena_track_input), so that a new block is sized from the bytes
+     left to read; NULL otherwise. */
+  const char *const *in_pos;
+  const char *in_start, *in_end;
+};
+
+#define OCI_ARENA_ALIGN 8u
+
+/* A new block for an allocation that does not fit the head's free space
+   (`chars`: string bytes, taken from the top). NULL: out of memory. */
+void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars);
+
+/* oci_arena_alloc_chars and oci_arena_alloc, inline. */
+static inline char *oci_arena_chars_inline(oci_arena *a, size_t size) {
+  oci_arena_block *b = a->head;
+  if (b->hi - b->lo >= size) {
+    char *p = (char *)(b + 1) + b->lo;
+    b->lo += size;
+    return p;
+  }
+  return oci_arena_alloc_slow(a, size, true);
+}
+static inline void *oci_arena_alloc_inline(oci_arena *a, size_t size) {
+  if (size > SIZE_MAX - OCI_ARENA_ALIGN) return NULL;
+  size = (size + OCI_ARENA_ALIGN - 1) & ~(size_t)(OCI_ARENA_ALIGN - 1);
+  oci_arena_block *b = a->head;
+  if (b->hi - b->lo >= size) {
+    b->hi -= size;
+    return (char *)(b + 1) + b->hi;
+  }
+  return oci_arena_alloc_slow(a, size, false);
+}
+
 /* An oci_extra of n members (keys and raws not set, len = n) in arena a,
    struct and both arrays in one allocation; NULL: out of memory. */
 oci_extra *oci_extra_new(oci_arena *a, size_t n);
@@ -75,12 +130,28 @@ typedef struct oci_field_fast {
   uint64_t tail; /* key bytes len-8..len-1 when len >= 8, else head */
   /* "\"key\": " (compact output uses all but the final space) */
   char quoted[OCI_QUOTED_KEY_MAX];
-  uint32_t len; /* key length */
+  uint32_t len;      /* key length */
+  uint32_t required; /* the type's required fields (oci_required_mask) */
 } oci_field_fast;
 
+/* Where the declared types' fields and codec tables are (schema.c): the
+   field arrays of every type of types.def lie in one object, and their
+   codec tables at the same indexes in another. */
+typedef struct oci_codec_tables {
+  const oci_field *fields;
+  size_t fields_size;
+  const oci_field_fast *fast;
+} oci_codec_tables;
+extern const oci_codec_tables oci_codec_tables_all;
+
 /* The codec tables of t's fields (indexed like t->fields; static), or NULL
-   for a type not declared in types.def. */
-const oci_field_fast *oci_type_fast(const oci_type *t);
+   for a type not declared in types.def. Inline: the reader and the writer
+   ask once per object. */
+static inline const oci_field_fast *oci_type_fast(const oci_type *t) {
+  uintptr_t off = (uintptr_t)t->fields - (uintptr_t)oci_codec_tables_all.fields;
+  if (off >= oci_codec_tables_all.fields_size) return NULL;
+  return oci_codec_tables_all.fast + off / sizeof(oci_field);
+}
 
 /* A growing byte buffer (malloc'd). `failed` latches allocation failure so
    writers can append without checking every call. */
@@ -89,6 +160,9 @@ typedef struct oci_buf {
   size_t len;
   size_t cap;
   bool failed;
+  /* data is the caller's (a fixed array, e.g. on its stack): growing
+     copies it to the heap, oci_buf_free does not free it */
+  bool borrowed;
 } oci_buf;
 
 bool oci_buf_reserve(oci_buf *b, size_t extra);

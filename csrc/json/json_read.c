@@ -40,6 +40,13 @@ typedef struct reader {
   bool allow_dup;
   bool allow_missing;
   size_t depth;
+  /* The JSON Pointer of an error, built only on the error's way out: the
+     container at nesting level L (1 for the root) that fails while one of
+     its members is being read puts that member's key or index in
+     path[L - 1] as it returns, and the innermost one sets npath (0: the
+     error names no member). The entry points turn it into err->pointer.
+     Nothing is written while a document reads without error (it was a
+     segment pushed and popped per member and element). */
   seg *path;
   size_t npath;
   oci_buf stack;     /* elements of arrays/maps being read (LIFO) */
@@ -55,6 +62,9 @@ typedef struct reader {
      documents nested deeper than this (was one malloc per parse). Last
      member: reader_init does not clear it. */
   seg path_small[24];
+  /* The element stack starts here (a small document's arrays and maps fit:
+     no malloc and free per parse) and moves to the heap when it grows. */
+  _Alignas(8) char stack_small[512];
 } reader;
 
 static uint64_t required_mask(reader *r, const oci_type *t) {
@@ -82,13 +92,13 @@ static int fail_at(reader *r, const char *at, int code, const char *fmt, ...)
     OCI_PRINTF(4, 5);
 static int fail_at(reader *r, const char *at, int code, const char *fmt, ...) {
   oci_error *e = r->err;
+  r->npath = 0; /* the containers around `at` fill the path as they return */
   if (!e) return code;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->message, sizeof e->message, fmt, ap);
   va_end(ap);
   e->code = code;
-  build_pointer(r, e->pointer, sizeof e->pointer);
   e->offset = (size_t)(at - r->start);
   oci_error_locate(e, r->start, (size_t)(r->end - r->start));
   return code;
@@ -210,17 +220,25 @@ static int expect_literal(reader *r, const char *lit, size_t n) {
   return OCI_OK;
 }
 
-static int push_key(reader *r, const char *k, size_t n) {
-  r->path[r->npath].key = k;
-  r->path[r->npath].len = n;
-  r->npath++;
-  return OCI_OK;
+/* On an error's way out of the container at level lvl (its r->depth
+   after enter; the root is 1): the member being read when it failed. Only
+   the innermost container sets the path's length. */
+static COLD_PATH void error_key(reader *r, size_t lvl, const char *k,
+                                size_t n) {
+  r->path[lvl - 1] = (seg){k, n, 0};
+  if (!r->npath) r->npath = lvl;
 }
 
-static void push_index(reader *r, size_t i) {
-  r->path[r->npath].key = NULL;
-  r->path[r->npath].index = i;
-  r->npath++;
+static COLD_PATH void error_index(reader *r, size_t lvl, size_t i) {
+  r->path[lvl - 1] = (seg){NULL, 0, i};
+  if (!r->npath) r->npath = lvl;
+}
+
+/* The error's JSON Pointer into err, once the reader has returned (before
+   the arena that holds unescaped keys is freed). */
+static void finish_error(reader *r, int rc) {
+  if (rc && r->err && r->npath)
+    build_pointer(r, r->err->pointer, sizeof r->err->pointer);
 }
 
 /* Room for the path of a value at depth r->depth (at most one segment per
@@ -230,7 +248,7 @@ static bool grow_path(reader *r) {
   if (cap < r->depth + 2) cap = r->depth + 2;
   seg *p = malloc(cap * sizeof *p);
   if (!p) return false;
-  memcpy(p, r->path, r->npath * sizeof *p);
+  /* nothing to copy: the path is only written on an error's way out */
   if (r->path != r->path_small) free(r->path);
   r->path = p;
   r->path_cap = cap;
@@ -526,13 +544,45 @@ size_t oci_json_unescape(const char *body, size_t raw_len, char *out) {
   return decode_string(&s, out);
 }
 
-/* Read a string value into the arena. */
+/* Read a string value into the arena. The common string (plain ASCII up
+   to its closing quote, at least 16 bytes of input left at each step) is
+   copied while it is scanned: each 16-byte step is stored whole at the
+   arena's free space (strings grow up from its bottom, so the bytes
+   stored past the string's end land in free space and are given back),
+   and only the string and its NUL are kept. Anything else (an escape, a
+   control or non-ASCII byte, the end of the input or of the block near,
+   a string over max_string) takes the general path from the start. */
 static ALWAYS_INLINE int read_string(reader *r, char **out, size_t *len,
                                      bool allow_nul) {
+#if OCI_SSE2
+  {
+    oci_arena_block *b = r->arena->head;
+    const char *body = r->p + 1, *p = body;
+    char *dst = (char *)(b + 1) + b->lo;
+    size_t room = b->hi - b->lo, k = 0; /* k: bytes stored so far */
+    while (r->end - p >= 16 && room - k >= 16) {
+      __m128i x = _mm_loadu_si128((const __m128i *)p);
+      _mm_storeu_si128((__m128i *)(void *)(dst + k), x);
+      unsigned m = str_special16x(x);
+      if (m) {
+        size_t at = (size_t)__builtin_ctz(m), n = k + at;
+        if (p[at] != '"' || n > r->max_string) break;
+        dst[n] = '\0'; /* n < k + 16 <= room */
+        b->lo += n + 1;
+        *out = dst;
+        if (len) *len = n;
+        r->p = p + at + 1;
+        return OCI_OK;
+      }
+      p += 16;
+      k += 16;
+    }
+  }
+#endif
   strspan s;
   int rc = scan_str(r, &s, allow_nul);
   if (rc) return rc;
-  char *d = oci_arena_alloc_chars(r->arena, s.dec_len + 1);
+  char *d = oci_arena_chars_inline(r->arena, s.dec_len + 1);
   if (!d) return nomem(r);
   decode_string(&s, d);
   *out = d;
@@ -614,11 +664,19 @@ static uint64_t key_hash(const char *k, size_t n) {
   return h ^ h >> 29;
 }
 
+/* Keys of one map often share a length and a long prefix (label keys:
+   "org.opencontainers.image.*"): their last 8 bytes are compared before
+   the memcmp call. */
+static inline bool key_eq(const char *a, const char *b, size_t n) {
+  if (n >= 8 && load8(a + n - 8) != load8(b + n - 8)) return false;
+  return memcmp(a, b, n) == 0;
+}
+
 static kent *tab_find(kent *tab, size_t cap, const char *k, size_t n) {
   size_t i = (size_t)key_hash(k, n) & (cap - 1);
   for (;;) {
     kent *e = &tab[i];
-    if (!e->k || (e->n == n && memcmp(e->k, k, n) == 0)) return e;
+    if (!e->k || (e->n == n && key_eq(e->k, k, n))) return e;
     i = (i + 1) & (cap - 1);
   }
 }
@@ -646,7 +704,7 @@ static bool keyset_grow(keyset *s) {
 static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
   if (!s->tab) {
     for (size_t i = 0; i < s->n; i++)
-      if (s->small[i].n == n && memcmp(s->small[i].k, k, n) == 0)
+      if (s->small[i].n == n && key_eq(s->small[i].k, k, n))
         return s->small[i].idx;
     if (s->n < 8) {
       s->small[s->n++] = (kent){k, n, idx};
@@ -675,16 +733,17 @@ static void keyset_free(keyset *s) {
 
 /* Insert key k; fail on a duplicate unless lenient. *dup gets the index of
    the earlier key when lenient. */
-static int check_dup(reader *r, keyset *ks, const char *at, const char *k,
-                     size_t n, size_t idx, size_t *dup) {
+static int check_dup(reader *r, size_t lvl, keyset *ks, const char *at,
+                     const char *k, size_t n, size_t idx, size_t *dup) {
   size_t prev = keyset_insert(ks, k, n, idx);
   *dup = SIZE_MAX;
   if (prev == SIZE_MAX) return OCI_OK;
   if (prev == SIZE_MAX - 1) return nomem(r);
   if (!r->allow_dup) {
-    push_key(r, k, n); /* the pointer names the duplicated member */
-    return fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
-                   (int)(n > 64 ? 64 : n), k);
+    fail_at(r, at, OCI_EDUPKEY, "duplicate key \"%.*s\"",
+            (int)(n > 64 ? 64 : n), k);
+    error_key(r, lvl, k, n); /* the pointer names the duplicated member */
+    return OCI_EDUPKEY;
   }
   *dup = prev;
   return OCI_OK;
@@ -892,6 +951,7 @@ static int raw_fold_duplicates(reader *r, size_t start, raw_member *m,
 static int raw_object(reader *r) {
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   size_t start = r->raw.len;
   raw_put(r, "{", 1);
   keyset ks;
@@ -910,16 +970,17 @@ static int raw_object(reader *r) {
     size_t n = 0, dup, klen_raw = 0;
     rc = read_key(r, &k, &n, true, &klen_raw);
     if (rc) goto out;
-    rc = check_dup(r, &ks, kstart, k, n, count, &dup);
+    rc = check_dup(r, lvl, &ks, kstart, k, n, count, &dup);
     if (rc) goto out;
     raw_member mem = {r->raw.len, 0, 0, count, false};
     raw_put(r, kstart, klen_raw);
     raw_put(r, ":", 1);
     mem.value = r->raw.len;
-    push_key(r, k, n);
     rc = raw_value(r);
-    r->npath--;
-    if (rc) goto out;
+    if (rc) {
+      error_key(r, lvl, k, n);
+      goto out;
+    }
     mem.end = r->raw.len;
     if (track) {
       if (dup != SIZE_MAX) {
@@ -966,6 +1027,7 @@ out:
 static int raw_array(reader *r) {
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   raw_put(r, "[", 1);
   skip_ws(r);
   if (r->p < r->end && *r->p == ']') {
@@ -973,10 +1035,11 @@ static int raw_array(reader *r) {
     goto done;
   }
   for (size_t i = 0;; i++) {
-    push_index(r, i);
     rc = raw_value(r);
-    r->npath--;
-    if (rc) return rc;
+    if (rc) {
+      error_index(r, lvl, i);
+      return rc;
+    }
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
       r->p++;
@@ -1078,6 +1141,7 @@ static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
   if (r->p >= r->end || *r->p != '[') return type_error(r, "array");
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   const oci_vtype *el = vt->elem;
   size_t base = r->stack.len, n = 0;
   skip_ws(r);
@@ -1088,15 +1152,16 @@ static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
   for (;;) {
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
-    push_index(r, n);
     if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"')
       rc = read_string(r, &tmp.s, NULL, false); /* the common element */
     else if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(el->kind));
     else
       rc = read_value(r, el, &tmp);
-    r->npath--;
-    if (rc) return rc;
+    if (rc) {
+      error_index(r, lvl, n);
+      return rc;
+    }
     if (!stack_push(r, &tmp, el->size)) return nomem(r);
     n++;
     skip_ws(r);
@@ -1120,7 +1185,7 @@ done:
   dst->len = n;
   dst->items = NULL;
   if (n) {
-    dst->items = oci_arena_alloc(r->arena, n * el->size);
+    dst->items = oci_arena_alloc_inline(r->arena, n * el->size);
     if (!dst->items) return nomem(r);
     memcpy(dst->items, r->stack.data + base, n * el->size);
   }
@@ -1151,6 +1216,7 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
+  const size_t lvl = r->depth;
   bool is_set = vt->kind == OCI_K_SET;
   size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
   size_t stride = sizeof(char *) + sizeof(elem_tmp);
@@ -1167,16 +1233,17 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
     size_t klen = 0, dup;
     rc = read_key(r, &k, &klen, false, NULL);
     if (rc) goto out;
-    char *key = oci_arena_strndup(r->arena, k, klen);
+    char *key = oci_arena_chars_inline(r->arena, klen + 1);
     if (!key) {
       rc = nomem(r);
       goto out;
     }
-    rc = check_dup(r, &ks, kstart, key, klen, n, &dup);
+    memcpy(key, k, klen);
+    key[klen] = '\0';
+    rc = check_dup(r, lvl, &ks, kstart, key, klen, n, &dup);
     if (rc) goto out;
     elem_tmp tmp;
     memset(&tmp, 0, sizeof tmp);
-    push_key(r, key, klen);
     if (is_set) {
       if (r->p >= r->end || *r->p != '{')
         rc = type_error(r, "object");
@@ -1187,8 +1254,10 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
       rc = read_value(r, vt->elem, &tmp);
-    r->npath--;
-    if (rc) goto out;
+    if (rc) {
+      error_key(r, lvl, key, klen);
+      goto out;
+    }
     if (dup != SIZE_MAX) {
       /* lenient: the last value wins, in the first key's place */
       memcpy(r->stack.data + base + dup * stride + sizeof(char *), &tmp,
@@ -1302,8 +1371,10 @@ static int read_object(reader *r, const oci_type *t, void **out) {
   if (r->p >= r->end || *r->p != '{') return type_error(r, "object");
   int rc = enter(r);
   if (rc) return rc;
-  oci_object *o = oci_arena_calloc(r->arena, t->size);
+  const size_t lvl = r->depth;
+  oci_object *o = oci_arena_alloc_inline(r->arena, t->size);
   if (!o) return nomem(r);
+  memset(o, 0, t->size);
   o->arena = r->arena;
   size_t hint = 0, nextra = 0, base = r->stack.len;
   const oci_field_fast *ff = oci_type_fast(t); /* once per object */
@@ -1323,11 +1394,10 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     if (f) {
       uint64_t bit = (uint64_t)1 << f->index;
       if ((o->present & bit) && !r->allow_dup) {
-        push_key(r, f->key, f->key_len);
         rc = fail_at(r, kstart, OCI_EDUPKEY, "duplicate key \"%s\"", f->key);
+        error_key(r, lvl, f->key, f->key_len);
         goto out;
       }
-      push_key(r, f->key, f->key_len);
       if (f->vt->kind == OCI_K_STRING && r->p < r->end && *r->p == '"') {
         /* the common member, without read_value's dispatch */
         rc = read_string(r, (char **)((char *)o + f->offset), NULL, false);
@@ -1344,8 +1414,10 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         rc = read_value(r, f->vt, (char *)o + f->offset);
         o->nulls &= ~bit;
       }
-      r->npath--;
-      if (rc) goto out;
+      if (rc) {
+        error_key(r, lvl, f->key, f->key_len);
+        goto out;
+      }
       o->present |= bit;
     } else {
       size_t dup;
@@ -1354,13 +1426,14 @@ static int read_object(reader *r, const oci_type *t, void **out) {
         rc = nomem(r);
         goto out;
       }
-      rc = check_dup(r, &ks, kstart, key, klen, nextra, &dup);
+      rc = check_dup(r, lvl, &ks, kstart, key, klen, nextra, &dup);
       if (rc) goto out;
       char *raw;
-      push_key(r, key, klen);
       rc = read_raw(r, &raw);
-      r->npath--;
-      if (rc) goto out;
+      if (rc) {
+        error_key(r, lvl, key, klen);
+        goto out;
+      }
       if (dup != SIZE_MAX) {
         memcpy(r->stack.data + base + dup * 2 * sizeof(char *) + sizeof(char *),
                &raw, sizeof raw);
@@ -1386,7 +1459,9 @@ static int read_object(reader *r, const oci_type *t, void **out) {
     goto out;
   }
 done : {
-  uint64_t missing = required_mask(r, t) & ~o->present;
+  /* a declared type's mask is in its codec table */
+  uint64_t missing =
+      (ff && t->nfields ? ff[0].required : required_mask(r, t)) & ~o->present;
   if (missing && !r->allow_missing) {
     const oci_field *f = &t->fields[__builtin_ctzll(missing)];
     rc = fail_at(r, open, OCI_EMISSING, "missing required field \"%s\" in %s",
@@ -1427,6 +1502,23 @@ static int read_value(reader *r, const oci_vtype *vt, void *dst) {
     if (*r->p != '"') return type_error(r, "string");
     return read_string(r, (char **)dst, NULL, false);
   case OCI_K_BOOL:
+    /* the literal as one word when 5 bytes are left (the byte after
+       "true" is not part of it: the caller's separator check sees it) */
+    if (OCI_SWAR && r->end - r->p >= 5) {
+      uint32_t w;
+      memcpy(&w, r->p, 4);
+      if (w == ('t' | 'r' << 8 | 'u' << 16 | (uint32_t)'e' << 24)) {
+        *(bool *)dst = true;
+        r->p += 4;
+        return OCI_OK;
+      }
+      if (w == ('f' | 'a' << 8 | 'l' << 16 | (uint32_t)'s' << 24) &&
+          r->p[4] == 'e') {
+        *(bool *)dst = false;
+        r->p += 5;
+        return OCI_OK;
+      }
+    }
     if (*r->p == 't') {
       *(bool *)dst = true;
       return expect_literal(r, "true", 4);
@@ -1460,6 +1552,9 @@ static int reader_init(reader *r, const char *buf, size_t len,
   memset(r, 0, offsetof(reader, path_small));
   r->path = r->path_small;
   r->path_cap = sizeof r->path_small / sizeof r->path_small[0];
+  r->stack.data = r->stack_small;
+  r->stack.cap = sizeof r->stack_small;
+  r->stack.borrowed = true;
   oci_error_reset(err); /* before any return: no stale pointer or position */
   int vrc = oci_options_check(err, "oci_parse_options", opts->version,
                               OCI_PARSE_OPTIONS_VERSION);
@@ -1530,6 +1625,7 @@ int oci_parse(const oci_type *t, const char *buf, size_t len,
     oci_arena_track_input(r.arena, NULL, NULL, NULL);
   }
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   if (rc) {
     oci_arena_free(r.arena);
   } else {
@@ -1552,6 +1648,7 @@ int oci_json_check(const char *buf, size_t len, const oci_parse_options *opts,
   r.raw_out = false;
   if (!rc) rc = raw_value(&r);
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   oci_arena_free(r.arena);
   reader_done(&r);
   return rc;
@@ -1570,6 +1667,7 @@ int oci_json_compact_opts(const char *buf, size_t len,
   r.arena = a;
   if (!rc) rc = read_raw(&r, out);
   if (!rc) rc = expect_end(&r);
+  finish_error(&r, rc);
   reader_done(&r);
   return rc;
 }

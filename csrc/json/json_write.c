@@ -146,8 +146,9 @@ static inline __attribute__((always_inline)) void write_str(writer *w,
 }
 
 /* One declared member's value (its key is written). */
-static inline void write_member_value(writer *w, const oci_field *f,
-                                      const oci_object *o, uint32_t bit) {
+static inline __attribute__((always_inline)) void
+write_member_value(writer *w, const oci_field *f, const oci_object *o,
+                   uint32_t bit) {
   if (o->nulls & bit)
     put(&w->b, "null", 4);
   else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
@@ -388,7 +389,7 @@ int oci_to_json(const oci_type *t, const void *obj,
                                 OCI_WRITE_OPTIONS_VERSION);
     if (vrc) return vrc;
   }
-  writer w = {{NULL, 0, 0, false}, opts && opts->pretty, false, 0};
+  writer w = {{NULL, 0, 0, false, false}, opts && opts->pretty, false, 0};
   /* The compact text of a parsed document is 0.50-0.74x what its arena
      holds (bench/README.md "Memory"); pretty text about twice that. The
      reservation is exact and below the arena's size on purpose: with glibc,
@@ -640,11 +641,13 @@ bool oci_buf_reserve(oci_buf *b, size_t extra) {
     }
     cap *= 2;
   }
-  char *d = realloc(b->data, cap);
+  char *d = b->borrowed ? malloc(cap) : realloc(b->data, cap);
   if (!d) {
     b->failed = true;
     return false;
   }
+  if (b->borrowed && b->len) memcpy(d, b->data, b->len);
+  b->borrowed = false;
   b->data = d;
   b->cap = cap;
   return true;
@@ -657,7 +660,8 @@ void oci_buf_append(oci_buf *b, const char *s, size_t n) {
 }
 
 void oci_buf_free(oci_buf *b) {
-  free(b->data);
+  if (!b->borrowed) free(b->data);
+  b->borrowed = false;
   b->data = NULL;
   b->len = b->cap = 0;
 }
@@ -668,27 +672,57 @@ static const char digits2[201] =
     "37383940414243444546474849505152535455565758596061626364656667686970717273"
     "7475767778798081828384858687888990919293949596979899";
 
-static size_t dec_len(uint64_t v) {
-  size_t n = 1;
-  while (v >= 10000) {
-    v /= 10000;
-    n += 4;
-  }
-  return n + (v >= 10) + (v >= 100) + (v >= 1000);
+/* Decimal digits of v: log10 from the bit length (1233/4096 ~ log10 2),
+   corrected by one comparison. Was a loop dividing by 10000. */
+static inline size_t dec_len(uint64_t v) {
+  static const uint64_t pow10[20] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
+  /* v | 1: 0 has one digit, and no other count changes (10, 100, ...
+     are even: an even v below one of them stays below it plus one) */
+  v |= 1;
+  size_t t = ((size_t)(64 - __builtin_clzll(v)) * 1233) >> 12;
+  return t + 1 - (v < pow10[t]);
 }
 
-static void put_dec(char *end, uint64_t v) {
-  while (v >= 100) {
-    unsigned d = (unsigned)(v % 100) * 2;
-    v /= 100;
-    *--end = digits2[d + 1];
-    *--end = digits2[d];
+/* Four digits per division by 10000 (their two pairs do not wait on the
+   next division), then pairs. */
+static inline void put_dec(char *end, uint64_t v) {
+  while (v >= 10000) {
+    uint32_t r = (uint32_t)(v % 10000);
+    v /= 10000;
+    end -= 4;
+    memcpy(end, digits2 + (r / 100) * 2, 2);
+    memcpy(end + 2, digits2 + (r % 100) * 2, 2);
   }
-  if (v >= 10) {
-    *--end = digits2[v * 2 + 1];
-    *--end = digits2[v * 2];
+  uint32_t w = (uint32_t)v;
+  if (w >= 100) {
+    end -= 2;
+    memcpy(end, digits2 + (w % 100) * 2, 2);
+    w /= 100;
+  }
+  if (w >= 10) {
+    end -= 2;
+    memcpy(end, digits2 + w * 2, 2);
   } else
-    *--end = (char)('0' + v);
+    *--end = (char)('0' + w);
 }
 
 static void write_u64(oci_buf *b, uint64_t v) {

@@ -36,12 +36,14 @@ static inline uint64_t load8(const void *p) {
    string: '"', '\\', a control character (< 0x20) or a non-ASCII byte
    (the signed compare sees bytes >= 0x80 as negative, so one compare
    catches both). Exact for every byte, unlike the SWAR test. */
-static inline unsigned str_special16(const void *p) {
-  __m128i x = _mm_loadu_si128((const __m128i *)p);
+static inline unsigned str_special16x(__m128i x) {
   __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
                                         _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
                            _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
   return (unsigned)_mm_movemask_epi8(m);
+}
+static inline unsigned str_special16(const void *p) {
+  return str_special16x(_mm_loadu_si128((const __m128i *)p));
 }
 #else
 #define OCI_SSE2 0

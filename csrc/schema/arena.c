@@ -1,9 +1,9 @@
 /* Bump allocator over a chain of malloc'd blocks.
 
-   Each block is filled from both ends: aligned allocations (structs,
-   arrays) grow up from the bottom, strings (no alignment needed) grow down
-   from the top. Strings are about half of a parsed document and would
-   otherwise each round up to 8 bytes (4 bytes lost on average). */
+   Each block is filled from both ends: strings (no alignment needed) grow
+   up from the bottom, aligned allocations (structs, arrays) grow down from
+   the top (internal.h says why). Strings are about half of a parsed document
+   and would otherwise each round up to 8 bytes (4 bytes lost on average). */
 #include "ocispec/arena.h"
 #include "internal.h"
 
@@ -12,28 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_ALIGN 8u
+#define ARENA_ALIGN OCI_ARENA_ALIGN
 #define ARENA_MIN_BLOCK 1024u
 #define ARENA_MAX_GROWTH (1u << 20)
 
-typedef struct block {
-  struct block *next;
-  size_t used; /* bottom: aligned allocations end here */
-  size_t top;  /* strings start here; free space is [used, top) */
-  /* payload follows, aligned by the header size (a multiple of 8) */
-} block;
-
-struct oci_arena {
-  block *head;
-  size_t total; /* bytes taken from malloc for payloads */
-  size_t used;  /* bytes handed out */
-  void *root;   /* the document's root object (oci_free's check), or NULL */
-  /* While a parse fills the arena: the reader's position in its input
-     (oci_arena_track_input), so that a new block is sized from the bytes
-     left to read; NULL otherwise. */
-  const char *const *in_pos;
-  const char *in_start, *in_end;
-};
+/* The layout is in internal.h (the codec's inline fast paths use it). */
+typedef oci_arena_block block;
 
 static char *payload(block *b) {
   return (char *)(b + 1);
@@ -44,8 +28,8 @@ static block *block_new(size_t cap) {
   block *b = malloc(sizeof(block) + cap);
   if (!b) return NULL;
   b->next = NULL;
-  b->used = 0;
-  b->top = cap;
+  b->lo = 0;
+  b->hi = b->cap = cap;
   return b;
 }
 
@@ -66,11 +50,10 @@ oci_arena *oci_arena_new(size_t hint) {
   if (!a) return NULL;
   block *b = first_block(a);
   b->next = NULL;
-  b->used = 0;
-  b->top = cap;
+  b->lo = 0;
+  b->hi = b->cap = cap;
   a->head = b;
   a->total = cap;
-  a->used = 0;
   a->root = NULL;
   a->in_pos = NULL;
   a->in_start = a->in_end = NULL;
@@ -112,7 +95,7 @@ static size_t parse_estimate(const oci_arena *a) {
   if (pos <= a->in_start || pos > a->in_end) return 0;
   double done = (double)(pos - a->in_start);
   double left = (double)(a->in_end - pos);
-  double est = (double)a->used * left / done;
+  double est = (double)oci_arena_used(a) * left / done;
   est += est / 16 + 32;
   if (est > (double)ARENA_MAX_GROWTH) return ARENA_MAX_GROWTH;
   size_t grow = (size_t)est;
@@ -125,8 +108,8 @@ static size_t parse_estimate(const oci_arena *a) {
    from the input left to read (parse_estimate); otherwise blocks grow with
    the arena (a quarter of what it holds, between 1 KiB and 1 MiB) so that
    many small allocations cost O(log n) mallocs while the unused tail of
-   the last block stays small. `chars`: take the bytes from the top. */
-static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
+   the last block stays small. `chars`: take the bytes from the bottom. */
+void *oci_arena_alloc_slow(oci_arena *a, size_t size, bool chars) {
   size_t grow = a->in_pos ? parse_estimate(a) : 0;
   if (!grow) {
     grow = a->total / 4;
@@ -134,6 +117,9 @@ static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
     if (grow > ARENA_MAX_GROWTH) grow = ARENA_MAX_GROWTH;
   }
   size_t cap = size > grow ? size : grow;
+  /* a multiple of 8: aligned allocations come down from the end */
+  if (cap > SIZE_MAX - ARENA_ALIGN) return NULL;
+  cap = (cap + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
   block *b = block_new(cap);
   if (!b) return NULL;
   if (size >= grow && a->head) {
@@ -146,36 +132,20 @@ static void *alloc_new_block(oci_arena *a, size_t size, bool chars) {
     a->head = b;
   }
   a->total += cap;
-  a->used += size;
   if (chars) {
-    b->top = cap - size;
-    return payload(b) + b->top;
+    b->lo = size;
+    return payload(b);
   }
-  b->used = size;
-  return payload(b);
+  b->hi = cap - size;
+  return payload(b) + b->hi;
 }
 
 void *oci_arena_alloc(oci_arena *a, size_t size) {
-  if (size > SIZE_MAX - ARENA_ALIGN) return NULL;
-  size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  block *b = a->head;
-  if (b->top - b->used >= size) {
-    void *p = payload(b) + b->used;
-    b->used += size;
-    a->used += size;
-    return p;
-  }
-  return alloc_new_block(a, size, false);
+  return oci_arena_alloc_inline(a, size);
 }
 
 char *oci_arena_alloc_chars(oci_arena *a, size_t size) {
-  block *b = a->head;
-  if (b->top - b->used >= size) {
-    b->top -= size;
-    a->used += size;
-    return payload(b) + b->top;
-  }
-  return alloc_new_block(a, size, true);
+  return oci_arena_chars_inline(a, size);
 }
 
 void *oci_arena_calloc(oci_arena *a, size_t size) {
@@ -201,6 +171,11 @@ size_t oci_arena_bytes(const oci_arena *a) {
   return a->total + sizeof *a;
 }
 
+/* Counted from the blocks (one or two for most documents), so that the
+   allocation fast paths update nothing but their block. */
 size_t oci_arena_used(const oci_arena *a) {
-  return a->used;
+  size_t n = 0;
+  for (const block *b = a->head; b; b = b->next)
+    n += b->lo + (b->cap - b->hi);
+  return n;
 }

@@ -149,9 +149,27 @@ struct all_fast {
 _Static_assert(sizeof(struct all_fast) == ALL_NFIELDS * sizeof(oci_field_fast),
                "codec tables are contiguous");
 
+/* Each type's required fields as a mask (OCI_REQ_<type>), copied into
+   every entry of its codec table: the reader's missing-field check per
+   object is one load, not a loop over the fields. */
+#define OCI_REQBIT_REQ(i) | ((uint32_t)1 << (i))
+#define OCI_REQBIT_OPT(i)
+#define OCI_REQBIT_NUL(i)
+#define OCI_TYPE(c, name, ns, check) enum { OCI_REQ_##c = 0
+#define OCI_FIELD(c, m, key, kind, flags, check)                               \
+  OCI_REQBIT_##flags(OCI_F_##c##_##m)
+#define OCI_END(c)                                                             \
+  }                                                                            \
+  ;
+#include "ocispec/types.def"
+#undef OCI_TYPE
+#undef OCI_FIELD
+#undef OCI_END
+
 #define OCI_TYPE(c, name, ns, check) {
 #define OCI_FIELD(c, m, key, kind, flags, check)                               \
-  {OCI_KHEAD(key), OCI_KTAIL(key), "\"" key "\": ", (uint32_t)OCI_KLEN(key)},
+  {OCI_KHEAD(key), OCI_KTAIL(key), "\"" key "\": ", (uint32_t)OCI_KLEN(key),   \
+   (uint32_t)OCI_REQ_##c},
 #define OCI_END(c)                                                             \
   }                                                                            \
   ,
@@ -162,12 +180,9 @@ static const struct all_fast all_fast = {
 #undef OCI_FIELD
 #undef OCI_END
 
-const oci_field_fast *oci_type_fast(const oci_type *t) {
-  uintptr_t off = (uintptr_t)t->fields - (uintptr_t)&all_fields;
-  if (off >= sizeof all_fields) return NULL;
-  return (const oci_field_fast *)(const void *)&all_fast +
-         off / sizeof(oci_field);
-}
+const oci_codec_tables oci_codec_tables_all = {
+    (const oci_field *)(const void *)&all_fields, sizeof all_fields,
+    (const oci_field_fast *)(const void *)&all_fast};
 
 /* Type descriptors and their object/array/map vtypes. */
 #define OCI_TYPE(c, name, ns, check)                                           \

@@ -1730,6 +1730,153 @@ static void test_files(void **state) {
   oci_free(d);
 }
 
+/* Booleans are read as one 4-byte word when 5 bytes are left, else
+   byte by byte: every near-miss of a literal, at the end of the input and
+   not, as a member and as array elements. */
+static void test_booleans(void **state) {
+  (void)state;
+  t_doc *d = parse_ok("{\"req\":\"\",\"b\":true}");
+  assert_true(d->b);
+  oci_free(d);
+  d = parse_ok("{\"req\":\"\",\"b\":false,\"abool\":[true,false,true]}");
+  assert_false(d->b);
+  assert_int_equal(d->abool.len, 3);
+  assert_true(d->abool.items[0] && !d->abool.items[1] && d->abool.items[2]);
+  oci_free(d);
+  d = parse_ok("{\"req\":\"\",\"abool\":[ true , false ]}");
+  assert_int_equal(d->abool.len, 2);
+  oci_free(d);
+  static const bad_case bad[] = {
+      {"{\"req\":\"\",\"b\":tru}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":trUe}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":truex}", 0, OCI_ESYNTAX, "", "expected ',' or '}'",
+       1, 19},
+      {"{\"req\":\"\",\"b\":fals}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":falsy}", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+      {"{\"req\":\"\",\"b\":falsey}", 0, OCI_ESYNTAX, "", "expected ',' or '}'",
+       1, 20},
+      {"{\"req\":\"\",\"b\":true", 0, OCI_ESYNTAX, "", "end of input", 0, 0},
+      {"{\"req\":\"\",\"b\":fal", 0, OCI_ESYNTAX, "/b", "unexpected", 0, 0},
+
+      {"{\"req\":\"\",\"b\":1}", 0, OCI_ETYPE, "/b", "expected boolean", 0, 0},
+      {"{\"req\":\"\",\"abool\":[true,tRue]}", 0, OCI_ESYNTAX, "/abool/1",
+       "unexpected", 0, 0},
+  };
+  EXPECT_BAD(bad);
+}
+
+/* The reader writes an error's JSON Pointer only on the error's way out
+   (each container names its member as it returns). Every container kind,
+   with the error inside a member (the pointer names it) and at the
+   container itself (a separator, a key, a missing field: the pointer names
+   the container only), nested, with unescaped keys (held by the arena
+   until the pointer is built) and keys that need ~0/~1. */
+static void test_error_pointers(void **state) {
+  (void)state;
+  static const bad_case bad[] = {
+      /* typed object */
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"n\":\"x\"}}", 0, OCI_ETYPE,
+       "/kid/n", "expected integer", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\" \"n\":1}}", 0, OCI_ESYNTAX, "/kid",
+       "expected ',' or '}'", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",}}", 0, OCI_ESYNTAX, "/kid",
+       "trailing comma in object", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":null}}", 0, OCI_ETYPE, "/kid/name",
+       "must not be null", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"name\":\"\"}}", 0, OCI_EDUPKEY,
+       "/kid/name", "duplicate key \"name\"", 0, 0},
+      {"{\"req\":\"\",\"kid\":{\"name\":\"\",\"x\":[1,{\"y\":tru}]}}", 0,
+       OCI_ESYNTAX, "/kid/x/1/y", "unexpected", 0, 0},
+      /* typed array */
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"},{\"n\":1}]}", 0, OCI_EMISSING,
+       "/kids/1", "missing required field \"name\"", 0, 0},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"},7]}", 0, OCI_ETYPE, "/kids/1",
+       "expected object", 0, 0},
+      {"{\"req\":\"\",\"kids\":[{\"name\":\"\"},{\"name\":\"\",\"n\":1.5}]}", 0,
+       OCI_ETYPE, "/kids/1/n", "fraction or exponent", 0, 0},
+      {"{\"req\":\"\",\"arr\":[\"a\" \"b\"]}", 0, OCI_ESYNTAX, "/arr",
+       "expected ',' or ']'", 0, 0},
+      {"{\"req\":\"\",\"arr\":[\"a\",]}", 0, OCI_ESYNTAX, "/arr",
+       "trailing comma in array", 0, 0},
+      {"{\"req\":\"\",\"arr\":[\"a\",\"b\",null]}", 0, OCI_ETYPE, "/arr/2",
+       "expected string", 0, 0},
+      {"{\"req\":\"\",\"ai64\":[1,2,99999999999999999999]}", 0, OCI_ERANGE,
+       "/ai64/2", "out of range", 0, 0},
+      /* maps and sets */
+      {"{\"req\":\"\",\"mkids\":{\"a\":{\"name\":\"\"},\"b/~c\":{\"name\":1}}}",
+       0, OCI_ETYPE, "/mkids/b~1~0c/name", "expected string", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"a\":\"\",\"a\":\"\"}}", 0, OCI_EDUPKEY,
+       "/map/a", "duplicate key \"a\"", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"a\":\"\" \"b\":\"\"}}", 0, OCI_ESYNTAX, "/map",
+       "expected ',' or '}'", 0, 0},
+      {"{\"req\":\"\",\"map\":{\"a\":\"\",\"\\u00e9\\/\":7}}", 0, OCI_ETYPE,
+       "/map/\xc3\xa9~1", "expected string", 0, 0},
+      {"{\"req\":\"\",\"mraw\":{\"k\\u00e9\":[1,]}}", 0, OCI_ESYNTAX,
+       "/mraw/k\xc3\xa9", "trailing comma in array", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{},\"b\":1}}", 0, OCI_ETYPE, "/set/b",
+       "expected object", 0, 0},
+      {"{\"req\":\"\",\"set\":{\"a\":{\"x\":[}}}", 0, OCI_ESYNTAX, "/set/a/x/0",
+       "unexpected", 0, 0},
+      /* unknown members and raw values */
+      {"{\"req\":\"\",\"x\":1,\"x\":2}", 0, OCI_EDUPKEY, "/x",
+       "duplicate key \"x\"", 0, 0},
+      {"{\"req\":\"\",\"\\u0078y\":{\"a\":[nul]}}", 0, OCI_ESYNTAX, "/xy/a/0",
+       "unexpected", 0, 0},
+      {"{\"req\":\"\",\"raw\":[1 2]}", 0, OCI_ESYNTAX, "/raw",
+       "expected ',' or ']'", 0, 0},
+      {"{\"req\":\"\",\"raw\":{\"a\":1,\"a\":2}}", 0, OCI_EDUPKEY, "/raw/a",
+       "duplicate key \"a\"", 0, 0},
+      {"{\"req\":\"\",\"raw\":{\"a\":[{},{\"b\":{\"c\" 1}}]}}", 0, OCI_ESYNTAX,
+       "/raw/a/1/b", "expected ':'", 0, 0},
+      {"{\"req\":\"\",\"raw\":{\"a\":[0,{\"~\":\"\\x\"}]}}", 0, OCI_ESYNTAX,
+       "/raw/a/1/~0", "invalid escape", 0, 0},
+      /* the document itself */
+      {"{\"req\":\"\" \"s\":\"\"}", 0, OCI_ESYNTAX, "", "expected ',' or '}'",
+       0, 0},
+      {"{\"s\":\"\"}", 0, OCI_EMISSING, "", "missing required field \"req\"", 0,
+       0},
+      {"{\"req\":\"\"} x", 0, OCI_ESYNTAX, "", "trailing characters", 0, 0},
+      {"{\"req\":\"\",\"s\":1}", 0, OCI_ETYPE, "/s", "expected string", 0, 0},
+  };
+  EXPECT_BAD(bad);
+
+  /* one reader after another: no segment of an earlier error survives */
+  oci_error err;
+  t_doc *d = NULL;
+  const char *deep = "{\"req\":\"\",\"kid\":{\"name\":\"\",\"n\":\"x\"}}";
+  assert_int_equal(parse_opts(deep, strlen(deep), NULL, &d, &err), OCI_ETYPE);
+  assert_string_equal(err.pointer, "/kid/n");
+  assert_int_equal(parse_opts("{}", 2, NULL, &d, &err), OCI_EMISSING);
+  assert_string_equal(err.pointer, "");
+
+  /* oci_json_check and a pointer longer than the error's buffer: cut as
+     when appending segment after segment, each '/' and byte while it
+     leaves room for the NUL (keys without ~ or / here) */
+  assert_int_equal(oci_json_check("{\"a\":[{\"b\":[1,}]}]}", 19, NULL, &err),
+                   OCI_ESYNTAX);
+  assert_string_equal(err.pointer, "/a/0/b/1");
+  char key[41];
+  memset(key, 'k', 40);
+  key[40] = '\0';
+  char json[1024], want[OCI_ERROR_POINTER_MAX] = "";
+  size_t n = 0;
+  for (int i = 0; i < 12; i++) {
+    n += (size_t)snprintf(json + n, sizeof json - n, "{\"%s%d\":", key, i);
+    char seg[48];
+    snprintf(seg, sizeof seg, "/%s%d", key, i);
+    size_t wl = strlen(want);
+    for (size_t c = 0;
+         seg[c] && wl + 1 < sizeof want && (c == 0 || wl + 2 < sizeof want);
+         c++)
+      want[wl++] = seg[c];
+    want[wl] = '\0';
+  }
+  n += (size_t)snprintf(json + n, sizeof json - n, "x");
+  assert_int_equal(oci_json_check(json, n, NULL, &err), OCI_ESYNTAX);
+  assert_string_equal(err.pointer, want);
+  assert_true(strlen(want) > 200);
+}
+
 /* Invariant 5 whatever limit the caller picks: a max_depth too large for
    the reader's path buffer or for the C stack must be refused or capped,
    never overflow. (Kept last: under ASan a failure aborts the run.) */
@@ -1779,6 +1926,8 @@ int main(void) {
       cmocka_unit_test(test_write_invalid_utf8),
       cmocka_unit_test(test_files),
       cmocka_unit_test(test_depth_limit_is_bounded),
+      cmocka_unit_test(test_error_pointers),
+      cmocka_unit_test(test_booleans),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -421,6 +421,201 @@ static void test_read_max_string_every_length(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The reader takes a declared type's required fields from a mask computed
+   at compile time (its codec table), not from the field flags: for every
+   type of oci_all_types, `{}` must name the first required field (the
+   flags are the oracle), and a type with none must parse; with every
+   required field but the last one present, the last one is named. */
+static void test_required_masks(void **state) {
+  (void)state;
+  size_t with = 0;
+  for (size_t ti = 0; oci_all_types[ti]; ti++) {
+    const oci_type *t = oci_all_types[ti];
+    const oci_field *first = NULL;
+    for (size_t i = 0; i < t->nfields && !first; i++)
+      if (t->fields[i].flags & OCI_F_REQUIRED) first = &t->fields[i];
+    void *obj = NULL;
+    oci_error err;
+    int rc = oci_parse(t, "{}", 2, NULL, &obj, &err);
+    if (!first) {
+      if (rc) fail_msg("%s: {} refused: %s", t->name, err.message);
+      oci_free(obj);
+      continue;
+    }
+    with++;
+    char want[160];
+    snprintf(want, sizeof want, "missing required field \"%s\" in %s",
+             first->key, t->name);
+    if (rc != OCI_EMISSING || strcmp(err.message, want) != 0)
+      fail_msg("%s: rc %d \"%s\", want \"%s\"", t->name, rc, err.message, want);
+    /* lenient: every required field may be missing */
+    oci_parse_options po = OCI_PARSE_OPTIONS_INIT;
+    po.allow_missing_required = true;
+    assert_int_equal(oci_parse(t, "{}", 2, &po, &obj, &err), OCI_OK);
+    oci_free(obj);
+  }
+  assert_true(with > 10);
+  /* a later required field: the descriptor's size, after its media type
+     and digest */
+  static const char d[] = "{\"mediaType\":\"a/b\",\"digest\":\"sha256:00\"}";
+  void *obj = NULL;
+  oci_error err;
+  assert_int_equal(
+      oci_parse(&oci_type_image_descriptor, d, sizeof d - 1, NULL, &obj, &err),
+      OCI_EMISSING);
+  assert_string_equal(err.message,
+                      "missing required field \"size\" in Descriptor");
+}
+
+/* The reader's element stack starts in the reader (512 bytes) and moves
+   to the heap when it grows: arrays of 0 to 200 strings, beside and
+   inside arrays of objects that have arrays of their own (an inner array
+   read after the outer one's elements moved the stack), read back and
+   written as the same compact text. */
+static void test_element_stack_growth(void **state) {
+  (void)state;
+  size_t cap = 64 * 1024;
+  char *json = malloc(cap);
+  assert_non_null(json);
+  for (int n = 0; n <= 200; n += n < 80 ? 1 : 7) {
+    size_t k = 0;
+    k += (size_t)snprintf(json + k, cap - k,
+                          "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":"
+                          "{\"uid\":0,\"gid\":0},\"args\":[");
+    for (int i = 0; i < n; i++)
+      k += (size_t)snprintf(json + k, cap - k, "%s\"a%d\"", i ? "," : "", i);
+    k += (size_t)snprintf(json + k, cap - k, "],\"cwd\":\"/\"},\"mounts\":[");
+    for (int i = 0; i < n / 10 + 1; i++) {
+      k += (size_t)snprintf(json + k, cap - k,
+                            "%s{\"destination\":\"/m%d\","
+                            "\"options\":[",
+                            i ? "," : "", i);
+      for (int j = 0; j < n; j++)
+        k += (size_t)snprintf(json + k, cap - k, "%s\"o%d\"", j ? "," : "", j);
+      k += (size_t)snprintf(json + k, cap - k, "]}");
+    }
+    k += (size_t)snprintf(json + k, cap - k, "]}");
+    assert_true(k < cap - 1);
+    char *buf = exact(json, k);
+    void *doc = NULL;
+    oci_error err;
+    int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
+    free(buf);
+    if (rc) fail_msg("%d strings: %s at %s", n, err.message, err.pointer);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &len, &err),
+        OCI_OK);
+    if (len != k || memcmp(out, json, k) != 0)
+      fail_msg("%d strings: wrote %s", n, out);
+    free(out);
+    oci_free(doc);
+  }
+  free(json);
+}
+
+/* The reader copies a plain string while it scans it, storing whole
+   16-byte steps into the arena's free space: compact documents (which
+   need more arena per input byte than the parse's first block holds) of
+   1 to 60 strings of 0 to 40 bytes, so that strings meet the end of a
+   block at every distance, must read back and write the same text. */
+static void test_strings_at_block_ends(void **state) {
+  (void)state;
+  char *json = malloc(8192);
+  assert_non_null(json);
+  size_t cases = 0;
+  for (int len = 0; len <= 40; len++)
+    for (int count = 1; count <= 60; count++) {
+      size_t k = (size_t)snprintf(
+          json, 8192, "{\"ociVersion\":\"1\",\"process\":{\"args\":[");
+      for (int i = 0; i < count; i++) {
+        k += (size_t)snprintf(json + k, 8192 - k, "%s\"", i ? "," : "");
+        for (int c = 0; c < len; c++)
+          json[k++] = (char)('a' + (i + c) % 26);
+        json[k++] = '"';
+      }
+      k += (size_t)snprintf(json + k, 8192 - k, "],\"cwd\":\"/\"}}");
+      char *buf = exact(json, k);
+      void *doc = NULL;
+      oci_error err;
+      int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
+      free(buf);
+      if (rc) fail_msg("%d x %d: %s", count, len, err.message);
+      char *out = NULL;
+      size_t n = 0;
+      assert_int_equal(
+          oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &n, &err),
+          OCI_OK);
+      if (n != k || memcmp(out, json, k) != 0)
+        fail_msg("%d x %d: wrote %s", count, len, out);
+      free(out);
+      oci_free(doc);
+      cases++;
+    }
+  free(json);
+  printf("%zu documents\n", cases);
+}
+
+/* Parse {PREFIX NUMBER SUFFIX} as type t, write it compactly: the text
+   must come back (the number written by the writer's digit code). */
+static void number_round_trip(const oci_type *t, const char *prefix,
+                              const char *num, const char *suffix) {
+  char json[256];
+  int k = snprintf(json, sizeof json, "%s%s%s", prefix, num, suffix);
+  char *buf = exact(json, (size_t)k);
+  void *doc = NULL;
+  oci_error err;
+  int rc = oci_parse(t, buf, (size_t)k, NULL, &doc, &err);
+  free(buf);
+  if (rc) fail_msg("%s: %s", json, err.message);
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(oci_to_json(t, doc, NULL, &out, &len, &err), OCI_OK);
+  if (len != (size_t)k || strcmp(out, json) != 0)
+    fail_msg("wrote %s for %s", out, json);
+  free(out);
+  oci_free(doc);
+}
+
+/* The writer's integers (digit count from the bit length, four digits per
+   division): every power of ten and its neighbours, both ends of the
+   uint64 and int64 ranges, and pseudo-random values of every length;
+   snprintf is the oracle. */
+static void test_write_integers(void **state) {
+  (void)state;
+  const char *u_pre = "{\"index\":0,\"value\":", *u_suf = ",\"op\":\"x\"}";
+  const char *i_pre = "{\"mediaType\":\"a/b\",\"digest\":\"sha256:00\","
+                      "\"size\":";
+  char num[32];
+  uint64_t p = 1;
+  for (int e = 0; e <= 19; e++, p *= 10) {
+    for (int d = -1; d <= 1; d++) {
+      uint64_t v = p + (uint64_t)(int64_t)d;
+      snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+      number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+      if (v <= (uint64_t)INT64_MAX) {
+        snprintf(num, sizeof num, "%lld", (long long)v);
+        number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+        snprintf(num, sizeof num, "%lld", -(long long)v);
+        if (v) number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+      }
+    }
+    if (e == 19) break; /* 10^20 does not fit */
+  }
+  snprintf(num, sizeof num, "%llu", (unsigned long long)UINT64_MAX);
+  number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+  snprintf(num, sizeof num, "%lld", (long long)INT64_MIN);
+  number_round_trip(&oci_type_image_descriptor, i_pre, num, "}");
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 2000; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t v = x >> (i % 64);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    number_round_trip(&oci_type_runtime_linux_seccomp_arg, u_pre, num, u_suf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_strings_every_offset),
@@ -430,6 +625,10 @@ int main(void) {
       cmocka_unit_test(test_read_max_string_every_length),
       cmocka_unit_test(test_key_colon_shapes),
       cmocka_unit_test(test_writer_presence_bits),
+      cmocka_unit_test(test_required_masks),
+      cmocka_unit_test(test_element_stack_growth),
+      cmocka_unit_test(test_write_integers),
+      cmocka_unit_test(test_strings_at_block_ends),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

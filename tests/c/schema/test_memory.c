@@ -223,6 +223,42 @@ static void unknown_members_behind_a_pointer(void **state) {
   oci_free(d);
 }
 
+/* oci_arena_used is counted from the blocks (the inline allocation paths
+   update nothing else): it must stay exact across new blocks, strings from
+   the top and aligned allocations from the bottom, and a big allocation
+   that gets its own block behind the head. */
+static void used_is_exact_across_blocks(void **state) {
+  (void)state;
+  oci_arena *a = oci_arena_new(64);
+  assert_non_null(a);
+  size_t want = 0;
+  assert_int_equal(oci_arena_used(a), 0);
+  for (size_t i = 0; i < 200; i++) {
+    size_t n = i % 37 + 1;
+    char *s = oci_arena_alloc_chars(a, n);
+    assert_non_null(s);
+    memset(s, 'x', n);
+    want += n;
+    void *p = oci_arena_alloc(a, n);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 8, 0);
+    memset(p, 'y', n);
+    want += (n + 7) & ~(size_t)7;
+    assert_int_equal(oci_arena_used(a), want);
+  }
+  void *big = oci_arena_alloc(a, 1u << 16); /* its own block */
+  assert_non_null(big);
+  want += 1u << 16;
+  char *tail = oci_arena_alloc_chars(a, 3); /* still the head's space */
+  assert_non_null(tail);
+  want += 3;
+  assert_int_equal(oci_arena_used(a), want);
+  assert_true(oci_arena_bytes(a) >= want);
+  assert_null(oci_arena_alloc(a, SIZE_MAX - 3));
+  assert_int_equal(oci_arena_used(a), want);
+  oci_arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(header_is_three_words),
@@ -230,6 +266,7 @@ int main(void) {
       cmocka_unit_test(tail_follows_the_input),
       cmocka_unit_test(dense_end_stays_bounded),
       cmocka_unit_test(unknown_members_behind_a_pointer),
+      cmocka_unit_test(used_is_exact_across_blocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
