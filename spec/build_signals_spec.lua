@@ -60,7 +60,7 @@ local function assert_clean(dir)
     if f then
       local c = (f:read("a") or ""):gsub("%z", " ")
       f:close()
-      assert.is_nil(c:find("sleep 3607", 1, true), "a container process survived: " .. c)
+      assert.is_nil(c:find("sleep 3613", 1, true), "a container process survived: " .. c)
     end
   end
 end
