@@ -191,6 +191,9 @@ describe("img:run", function()
   it("cleans up when the build script is interrupted (SIGTERM), then dies of the signal", function()
     if why then return pending(why) end
     local script = tmp .. "/interrupted.lua"
+    -- its container's process is found by `sleep N` in /proc/*/cmdline: a
+    -- number of this run's own (ctest runs other specs' containers beside it)
+    local sleep = tostring(math.random(20000, 89999))
     -- the base again, from the script: Image.from needs a tag
     local L, img = base(tmp .. "/img2")
     assert(img:commit("base"))
@@ -198,10 +201,10 @@ describe("img:run", function()
     support.write(script, ("package.path = %q; package.cpath = %q\n"):format(package.path, package.cpath) .. ([[
       local oci = require "ocispec"
       local img = assert(oci.build.Image.from(assert(oci.layout.open(%q)), "base"))
-      img:run("echo started; sleep 3607", { tmpdir = %q, output = function(_, d)
+      img:run("echo started; sleep %s", { tmpdir = %q, output = function(_, d)
         local f = io.open(%q, "w"); f:write(d); f:close() end })
       print("not reached")
-    ]]):format(tmp .. "/img2", tmp .. "/steps", tmp .. "/started"))
+    ]]):format(tmp .. "/img2", sleep, tmp .. "/steps", tmp .. "/started"))
     local out = sh(("lua5.4 %s & pid=$!; i=0; while [ ! -s %s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
       .. "kill -TERM $pid; wait $pid 2>/dev/null; echo status=$?"):format(quote(script), quote(tmp .. "/started")))
     assert.matches("status=143", out)
@@ -219,7 +222,7 @@ describe("img:run", function()
     end
     assert.is_true(#procs > 1, "no process found under /proc")
     procs = table.concat(procs, "\n")
-    assert.is_nil(procs:find("sleep 3607", 1, true), "the container's process survived")
+    assert.is_nil(procs:find("sleep " .. sleep, 1, true), "the container's process survived")
   end)
 
   it("network \"none\" has loopback only and no route out; \"host\" has the host's", function()

@@ -27,6 +27,12 @@ end
 
 local SIGNALS = { INT = 2, HUP = 1, QUIT = 3, TERM = 15 }
 
+-- The "running" step sleeps this many seconds: its container's process is
+-- found by `sleep SLEEP` in /proc/*/cmdline, so the number is this run's
+-- own (ctest runs build_run_spec's and the valgrind run's containers
+-- beside it; Lua 5.4 seeds math.random at start)
+local SLEEP = tostring(math.random(20000, 89999))
+
 -- Runs the fixture (WHERE, SIGNAL) in dir, as uid 65534 when rootless;
 -- for "running", sends the signal once the command runs. The output and
 -- the exit status.
@@ -37,8 +43,8 @@ local function build(dir, where, signame, rootless)
     prefix = ("setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=%s TMPDIR=%s LUA_PATH=%s LUA_CPATH=%s")
       :format(quote(dir .. "/home"), quote(dir), quote(package.path), quote(package.cpath))
   end
-  local cmd = ("%s lua5.4 %s %s %s %s"):format(prefix, quote(here .. "fixtures/signal_build.lua"), where, signame,
-    quote(dir))
+  local cmd = ("%s lua5.4 %s %s %s %s %s"):format(prefix, quote(here .. "fixtures/signal_build.lua"), where, signame,
+    quote(dir), SLEEP)
   local script
   if where == "running" then
     script = ("ulimit -c 0; %s > %s/out 2>&1 & pid=$!; i=0; while [ ! -e %s/started ] && [ $i -lt 300 ]; do "
@@ -60,7 +66,7 @@ local function assert_clean(dir)
     if f then
       local c = (f:read("a") or ""):gsub("%z", " ")
       f:close()
-      assert.is_nil(c:find("sleep 3613", 1, true), "a container process survived: " .. c)
+      assert.is_nil(c:find("sleep " .. SLEEP, 1, true), "a container process survived: " .. c)
     end
   end
 end
