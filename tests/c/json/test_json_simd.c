@@ -30,6 +30,26 @@ static char *exact(const char *s, size_t n) {
   return p;
 }
 
+/* Parse json[0..k) (an exact-size copy: a read past its end is an ASan or
+   valgrind error) as type t and write it compactly: the same text must
+   come back. what names the case in a failure. */
+static void expect_same_text(const oci_type *t, const char *json, size_t k,
+                             const char *what) {
+  char *buf = exact(json, k);
+  void *doc = NULL;
+  oci_error err;
+  int rc = oci_parse(t, buf, k, NULL, &doc, &err);
+  free(buf);
+  if (rc) fail_msg("%s: %s at %s", what, err.message, err.pointer);
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(oci_to_json(t, doc, NULL, &out, &len, &err), OCI_OK);
+  if (len != k || memcmp(out, json, k) != 0)
+    fail_msg("%s: wrote %s", what, out);
+  free(out);
+  oci_free(doc);
+}
+
 /* {"architecture":"<body>","os":"x"} parsed; returns the decoded
    architecture, or NULL with *rc and err set. */
 static oci_image_platform *parse_platform(const char *json, size_t n, int *rc,
@@ -496,21 +516,9 @@ static void test_element_stack_growth(void **state) {
     }
     k += (size_t)snprintf(json + k, cap - k, "]}");
     assert_true(k < cap - 1);
-    char *buf = exact(json, k);
-    void *doc = NULL;
-    oci_error err;
-    int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
-    free(buf);
-    if (rc) fail_msg("%d strings: %s at %s", n, err.message, err.pointer);
-    char *out = NULL;
-    size_t len = 0;
-    assert_int_equal(
-        oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &len, &err),
-        OCI_OK);
-    if (len != k || memcmp(out, json, k) != 0)
-      fail_msg("%d strings: wrote %s", n, out);
-    free(out);
-    oci_free(doc);
+    char what[32];
+    snprintf(what, sizeof what, "%d strings", n);
+    expect_same_text(&oci_type_runtime_spec, json, k, what);
   }
   free(json);
 }
@@ -536,21 +544,9 @@ static void test_strings_at_block_ends(void **state) {
         json[k++] = '"';
       }
       k += (size_t)snprintf(json + k, 8192 - k, "],\"cwd\":\"/\"}}");
-      char *buf = exact(json, k);
-      void *doc = NULL;
-      oci_error err;
-      int rc = oci_parse(&oci_type_runtime_spec, buf, k, NULL, &doc, &err);
-      free(buf);
-      if (rc) fail_msg("%d x %d: %s", count, len, err.message);
-      char *out = NULL;
-      size_t n = 0;
-      assert_int_equal(
-          oci_to_json(&oci_type_runtime_spec, doc, NULL, &out, &n, &err),
-          OCI_OK);
-      if (n != k || memcmp(out, json, k) != 0)
-        fail_msg("%d x %d: wrote %s", count, len, out);
-      free(out);
-      oci_free(doc);
+      char what[32];
+      snprintf(what, sizeof what, "%d x %d", count, len);
+      expect_same_text(&oci_type_runtime_spec, json, k, what);
       cases++;
     }
   free(json);
@@ -563,19 +559,7 @@ static void number_round_trip(const oci_type *t, const char *prefix,
                               const char *num, const char *suffix) {
   char json[256];
   int k = snprintf(json, sizeof json, "%s%s%s", prefix, num, suffix);
-  char *buf = exact(json, (size_t)k);
-  void *doc = NULL;
-  oci_error err;
-  int rc = oci_parse(t, buf, (size_t)k, NULL, &doc, &err);
-  free(buf);
-  if (rc) fail_msg("%s: %s", json, err.message);
-  char *out = NULL;
-  size_t len = 0;
-  assert_int_equal(oci_to_json(t, doc, NULL, &out, &len, &err), OCI_OK);
-  if (len != (size_t)k || strcmp(out, json) != 0)
-    fail_msg("wrote %s for %s", out, json);
-  free(out);
-  oci_free(doc);
+  expect_same_text(t, json, (size_t)k, json);
 }
 
 /* The writer's integers (digit count from the bit length, four digits per
