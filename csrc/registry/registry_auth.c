@@ -3,12 +3,14 @@
    credentials from a Docker CLI config.json. Secrets are wiped before they
    are freed and never enter an error message. */
 #define _GNU_SOURCE /* asprintf, vasprintf */
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
@@ -575,13 +577,16 @@ static bool key_is_namespace(const char *key) {
 int reg_auth_from_file(oci_registry *r, const char *path, bool required,
                        bool *found, oci_error *err) {
   *found = false;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  /* absent (or unreadable): not a source; O_NONBLOCK: a FIFO planted at
+     one of the well-known names is opened without waiting for a writer,
+     then refused by the parse as not a regular file, never a hang */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     return required
                ? oci_error_set(err, OCI_EIO, "auth file %s: cannot open", path)
                : OCI_OK;
   }
-  fclose(f);
+  close(fd);
   oci_registry_auth_config *c = NULL;
   oci_error pe;
   int rc = oci_registry_auth_config_parse_file(path, NULL, &c, &pe);

@@ -37,15 +37,16 @@ local function config_path(opts)
   return nil
 end
 
--- The parsed config (an AuthConfig, unknown members kept) or a new one.
+-- The parsed config (an AuthConfig, unknown members kept), or a new one
+-- when there is no file at path. Read without io.open, which would wait
+-- forever on a FIFO planted at the name (from_file refuses it at once); a
+-- file that exists but cannot be read is an error, never overwritten.
 local function load_config(path)
   local reg = require "ocispec.registry"
-  local f = io.open(path, "rb")
-  if not f then return reg.AuthConfig.from_table({}) end
-  f:close()
   local c, msg, err = reg.AuthConfig.from_file(path)
-  if not c then return util.fail(err, ("auth file %s: %s"):format(path, msg)) end
-  return c
+  if c then return c end
+  if core.unpack.dir_state(path) == "missing" then return reg.AuthConfig.from_table({}) end
+  return util.fail(err, ("auth file %s: %s"):format(path, msg))
 end
 
 local function helper_of(cfg, host)

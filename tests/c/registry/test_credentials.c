@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,11 +230,48 @@ static void test_helper_failures(void **state) {
   unlink(p("home/.docker/config.json"));
 }
 
+/* A FIFO at a well-known auth file name: refused at once with an error
+   naming it, not waited on (open(2) of a FIFO blocks until a writer comes:
+   every registry operation hung) */
+static void test_auth_file_fifo(void **state) {
+  (void)state;
+  oci_registry *r;
+  oci_error e;
+  sh("mkdir -p '%s'", p("run/containers"));
+  assert_int_equal(mkfifo(p("run/containers/auth.json"), 0600), 0);
+  alarm(10); /* the old code blocked in open(2) here */
+  int rc = client(HOST, 0, &r, &e);
+  alarm(0);
+  assert_int_equal(rc, OCI_EINVAL);
+  assert_non_null(strstr(e.message, "containers/auth.json"));
+  assert_non_null(strstr(e.message, "not a regular file"));
+  unlink(p("run/containers/auth.json"));
+  /* and through $REGISTRY_AUTH_FILE, the file named alone */
+  assert_int_equal(mkfifo(p("fifo.json"), 0600), 0);
+  setenv("REGISTRY_AUTH_FILE", p("fifo.json"), 1);
+  alarm(10);
+  rc = client(HOST, 0, &r, &e);
+  alarm(0);
+  unsetenv("REGISTRY_AUTH_FILE");
+  assert_int_equal(rc, OCI_EINVAL);
+  assert_non_null(strstr(e.message, "not a regular file"));
+  /* a document file too: oci_parse_file refuses a FIFO without waiting */
+  void *doc = NULL;
+  alarm(10);
+  rc = oci_parse_file(&oci_type_image_descriptor, p("fifo.json"), NULL, &doc,
+                      &e);
+  alarm(0);
+  assert_int_equal(rc, OCI_EIO);
+  assert_non_null(strstr(e.message, "not a regular file"));
+  unlink(p("fifo.json"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_file_order),
       cmocka_unit_test(test_helpers),
       cmocka_unit_test(test_helper_failures),
+      cmocka_unit_test(test_auth_file_fifo),
   };
   return cmocka_run_group_tests(tests, env_setup, teardown);
 }
