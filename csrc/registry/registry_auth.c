@@ -240,10 +240,16 @@ char *reg_auth_header(oci_registry *r, const char *scope) {
   return NULL;
 }
 
+/* At most a day: expires_in is the server's int64, and its milliseconds
+   (store_token) must not overflow; a token kept longer is fetched again. */
+#define TOKEN_LIFE_MAX_S (24 * 3600)
+
 /* Seconds a token stays usable: expires_in (token-spec: 60 when absent),
-   less the time since issued_at when that is a plausible UTC time. */
+   at most TOKEN_LIFE_MAX_S, less the time since issued_at when that is a
+   plausible UTC time. */
 static int64_t token_lifetime_s(const oci_registry_token_response *tr) {
   int64_t life = tr->expires_in > 0 ? tr->expires_in : 60;
+  if (life > TOKEN_LIFE_MAX_S) life = TOKEN_LIFE_MAX_S;
   struct tm tm;
   memset(&tm, 0, sizeof tm);
   const char *end =
