@@ -255,6 +255,12 @@ describe("archives", function()
     s:close()
   end)
 
+  it("says why a manifest.json is not read (larger than 4 MiB), not that there is none", function()
+    py("docker-bigmanifest", p("bigm.tar"))
+    support.assert_fails({ "bigm.tar: manifest.json", "larger than 4194304 bytes" }, { code = "too_big" },
+      T.open("docker-archive:" .. p("bigm.tar")))
+  end)
+
   it("writes docker-archives Python reads (layers are the diff_ids)", function()
     make_image(p("L"))
     assert(T.copy("oci:" .. p("L") .. ":v1", "docker-archive:" .. p("d.tar") .. ":example.com/app:2"))

@@ -481,7 +481,10 @@ end
 -- OCI manifest in L from manifest.json's entry. -> descriptor, or nil,
 -- message, err
 local function import_docker_archive(root, members, L, r, file)
-  local text = core.fs.read_in_root(root, "manifest.json")
+  local text, tmsg, terr = core.fs.read_in_root(root, "manifest.json")
+  if text == nil then -- too big (4 MiB), not a regular file, ...: why
+    return util.fail(terr, ("%s: manifest.json: %s"):format(file, tmsg))
+  end
   if not text then return util.fail("invalid", file .. ": no manifest.json (not a docker-archive)") end
   local list, msg = core.json_decode(text)
   if type(list) ~= "table" or #list == 0 then

@@ -9,6 +9,7 @@ library only (tarfile, json, hashlib): an oracle independent of ocispec.
   archives.py docker-dup N OUT.tar      one image whose Layers name one layer N
                                         times (N-1 of them through a link), its
                                         config listing the diff_id N times
+  archives.py docker-bigmanifest OUT.tar  a manifest.json of 4 MiB + 1 byte
   archives.py read-docker FILE.tar      JSON summary of a docker-archive
   archives.py read-oci FILE.tar         JSON summary of an oci-archive
 """
@@ -182,6 +183,9 @@ if __name__ == "__main__":
         docker_oci(sys.argv[2])
     elif cmd == "docker-dup":
         docker_dup(int(sys.argv[2]), sys.argv[3])
+    elif cmd == "docker-bigmanifest":
+        with tarfile.open(sys.argv[2], "w") as tf:
+            add(tf, "manifest.json", b'[{"Config":"' + b"a" * ((4 << 20) - 14) + b'"}]')
     elif cmd == "read-docker":
         read_docker(sys.argv[2])
     elif cmd == "read-oci":
