@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -256,8 +257,18 @@ int reg_helper_run(const char *name, const char *action, const char *in,
   return OCI_OK;
 }
 
+/* Whether the n bytes at s mention a secret ("Secret", any case): a
+   helper's credentials JSON, whatever its exit status said. */
+static bool mentions_secret(const char *s, size_t n) {
+  for (size_t i = 0; i + 6 <= n; i++)
+    if (!strncasecmp(s + i, "secret", 6)) return true;
+  return false;
+}
+
 /* The helper's words for a message: stderr, else stdout (the protocol's
-   helpers print their errors there), trimmed, escaped, cut. */
+   helpers print their errors there), trimmed, escaped, cut; never a
+   stream that holds a secret (a helper that printed its credentials and
+   then exited non-zero). */
 static void helper_words(const reg_helper_result *h, char *out, size_t outsz) {
   const char *s = h->errlen ? h->errtxt : h->out;
   size_t n = h->errlen ? h->errlen : h->outlen;
@@ -265,6 +276,11 @@ static void helper_words(const reg_helper_result *h, char *out, size_t outsz) {
     n--;
   if (!n) {
     snprintf(out, outsz, "(it printed nothing)");
+    return;
+  }
+  if (mentions_secret(s, n)) {
+    snprintf(out, outsz, "(its %s mentions a secret: not shown)",
+             h->errlen ? "stderr" : "output");
     return;
   }
   reg_escape(s, n, out, outsz);

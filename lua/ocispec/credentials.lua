@@ -66,6 +66,10 @@ local function run_helper(name, action, input, timeout_ms, server)
   if not r then return nil, msg, err end
   if r.status ~= 0 then
     local words = (r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")
+    -- never a stream that mentions a secret (credentials JSON echoed)
+    if words:lower():find("secret", 1, true) then
+      words = ("(its %s mentions a secret: not shown)"):format(r.stderr ~= "" and "stderr" or "output")
+    end
     words = words:gsub("[%c\127]", function(c) return ("\\x%02x"):format(c:byte()) end):sub(1, 300)
     return util.fail("io", ("credential helper docker-credential-%s %s for %s failed (exit status %d): %s")
       :format(name, action, server, r.status, words ~= "" and words or "(it printed nothing)"))

@@ -78,6 +78,8 @@ static int env_setup(void **state) {
       "token) printf '{\"Username\":\"<token>\",\"Secret\":\"id-tok\"}' ;;\n"
       "none) echo 'credentials not found in native keychain'; exit 1 ;;\n"
       "fail) echo 'the keychain is locked' >&2; exit 3 ;;\n"
+      "leak) printf '{\"Username\":\"u\",\"Secret\":\"leaked-pw\"}'; "
+      "exit 1 ;;\n"
       "sleep) exec sleep 20 ;;\n"
       "flood) head -c 300000 /dev/zero ;;\n"
       "garbage) printf '{\"Username\": secret-ish' ;;\n"
@@ -201,6 +203,13 @@ static void test_helper_failures(void **state) {
   assert_non_null(strstr(e.message, "the keychain is locked"));
   assert_non_null(strstr(e.message, "exit status 3"));
   assert_non_null(strstr(e.message, ".docker/config.json"));
+  /* credentials printed, then a non-zero exit: a failure, the secret
+     not quoted (stdout is the words when stderr is empty) */
+  setenv("FAKE_MODE", "leak", 1);
+  assert_int_equal(client(HOST, 0, &r, &e), OCI_EIO);
+  assert_non_null(strstr(e.message, "exit status 1"));
+  assert_null(strstr(e.message, "leaked-pw"));
+  assert_non_null(strstr(e.message, "mentions a secret: not shown"));
   /* output that is not the protocol's JSON; no piece of it shown */
   setenv("FAKE_MODE", "garbage", 1);
   assert_int_equal(client(HOST, 0, &r, &e), OCI_EINVAL);
