@@ -257,7 +257,7 @@ describe("identity tokens and token expiry (token auth)", function()
   end)
 end)
 
-describe("auth files planted at the well-known names (no registry)", function()
+describe("credential sources without a registry: planted auth files, failing helpers", function()
   local tmp
   local ocispec = support.cli_runner(function() return tmp end, { env = function(dir)
     return ("env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG -u XDG_CONFIG_HOME HOME=%s XDG_RUNTIME_DIR=%s PATH=%s")
