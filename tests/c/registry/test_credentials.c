@@ -81,6 +81,7 @@ static int env_setup(void **state) {
       "leak) printf '{\"Username\":\"u\",\"Secret\":\"leaked-pw\"}'; "
       "exit 1 ;;\n"
       "sleep) exec sleep 20 ;;\n"
+      "linger) sleep 4 & printf '{\"Username\":\"lu\",\"Secret\":\"lp\"}' ;;\n"
       "flood) head -c 300000 /dev/zero ;;\n"
       "garbage) printf '{\"Username\": secret-ish' ;;\n"
       "esac\n");
@@ -219,6 +220,15 @@ static void test_helper_failures(void **state) {
   setenv("FAKE_MODE", "flood", 1);
   assert_int_equal(client(HOST, 0, &r, &e), OCI_ETOOBIG);
   assert_non_null(strstr(e.message, "printed more than"));
+  /* a helper that answers and exits, leaving a child that holds its
+     stdout: its answer is taken when it exits (it waited for the child,
+     past helper_timeout_ms: "no answer within 1500 ms") */
+  setenv("FAKE_MODE", "linger", 1);
+  time_t t1 = time(NULL);
+  assert_int_equal(client(HOST, 1500, &r, &e), OCI_OK);
+  assert_true(time(NULL) - t1 < 3);
+  assert_string_equal(r->username, "lu");
+  oci_registry_free(r);
   /* bounded time: stopped after helper_timeout_ms */
   setenv("FAKE_MODE", "sleep", 1);
   time_t t0 = time(NULL);
