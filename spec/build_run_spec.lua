@@ -276,7 +276,7 @@ describe("img:run", function()
     assert.are.same({ "work/" }, names)
   end)
 
-  it("keeps the cache directory private: a step's device nodes and setuid files are out of other users' reach", function()
+  it("keeps the cache directory private: device nodes and setuid files a step left are out of others' reach", function()
     if why then return pending(why) end
     -- an existing cache directory open to all (0755): made 0700
     local cache = tmp .. "/cache"
