@@ -23,7 +23,6 @@ local function opts(extra)
   return o
 end
 
-local q = registries.quote
 local SIZE = 300000
 
 describe("closing PUT recovery", function()
@@ -52,24 +51,9 @@ describe("closing PUT recovery", function()
     return path
   end
 
-  -- python3 hashlib: the digest of a file, and of what the registry itself
-  -- serves (no proxy)
-  local function py(code, ...)
-    local args = {}
-    for i, a in ipairs({ ... }) do args[i] = q(a) end
-    local out, ok = registries.sh(("python3 -c %s %s"):format(q(code), table.concat(args, " ")))
-    assert(ok, out)
-    return (out:gsub("%s+$", ""))
-  end
-  local function file_digest(path)
-    return py("import hashlib, sys; print('sha256:' + hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())",
-      path)
-  end
-  local function served_digest(repo, digest)
-    return py("import hashlib, sys, urllib.request; "
-      .. "print('sha256:' + hashlib.sha256(urllib.request.urlopen(sys.argv[1], timeout=30).read()).hexdigest())",
-      ("%s/v2/%s/blobs/%s"):format(reg.url, repo, digest))
-  end
+  -- python3 hashlib: the digest of a file (support.sha256_file), and of
+  -- what the registry itself serves (no proxy)
+  local function served_digest(repo, digest) return registries.served_sha256(reg, repo, digest) end
   local function count(method, repo, what)
     return reg.count_requests(method, "^/v2/" .. repo:gsub("%p", "%%%0") .. "/blobs/" .. what)
   end
@@ -92,7 +76,7 @@ describe("closing PUT recovery", function()
     assert.are.equal(2, count("POST", "re/lost", "uploads/"))
     assert.are.equal(1, count("PUT", "re/lost", "uploads/"))
     assert.are.equal(1, count("HEAD", "re/lost", "sha256:"))
-    assert.are.equal(file_digest(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("re/lost", d:digest()))
     c:close()
   end))
@@ -115,7 +99,7 @@ describe("closing PUT recovery", function()
     assert.are.equal(SIZE + SIZE - 100000, s.up_bytes)
     assert.are.equal(1, count("POST", "re/kept", "uploads/"))
     assert.are.equal(1, count("PUT", "re/kept", "uploads/"))
-    assert.are.equal(file_digest(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("re/kept", d:digest()))
     c:close()
   end))
@@ -172,7 +156,7 @@ describe("closing PUT recovery", function()
         assert.are.equal(0, #s.status) -- no status GET: the HEAD said done
         assert.are.equal(SIZE, s.up_bytes)
         assert.are.equal(1, c:stats().blobs_uploaded)
-        assert.are.equal(file_digest(path), d:digest())
+        assert.are.equal(support.sha256_file(path), d:digest())
         assert.are.equal(d:digest(), served_digest(case.repo, d:digest()))
         c:close()
       end))
