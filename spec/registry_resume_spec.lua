@@ -205,12 +205,8 @@ describe("chunked uploads", function()
     -- would replay the PATCH on a new connection (with the upload URL the
     -- registry no longer accepts); the client refuses that and reports it
     local path = blob_file("cut")
-    proxy.configure{ cut_upload = 50000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 0 }))
-    local d, msg, err = c:push_blob_file("up/cut", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg, err = registries.push_blob_through(proxy, { cut_upload = 50000 },
+      opts{ chunk_size = 100000, retries = 0 }, "up/cut", path)
     assert.is_nil(d)
     assert.are.equal("network", err.code, msg)
     assert.truthy(msg:find("PATCH", 1, true), msg)
@@ -224,12 +220,8 @@ describe("chunked uploads", function()
     -- front of docker-registry): GET on it answers Range 0-N, and the next
     -- PATCH starts at N+1
     local path = blob_file("resume")
-    proxy.configure{ cut_upload_at = 180000, track_uploads = 1 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 2 }))
-    local d, msg = c:push_blob_file("up/resume", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_upload_at = 180000, track_uploads = 1 },
+      opts{ chunk_size = 100000, retries = 2 }, "up/resume", path)
     assert(d, msg)
     assert.are.same({ "204 0-179999" }, s.status)
     assert.are.same({ "0-99999", "100000-199999", "180000-279999", "280000-299999" }, s.patches)
@@ -244,12 +236,8 @@ describe("chunked uploads", function()
     -- docker-registry 2.8 answers 404 BLOB_UPLOAD_INVALID to the upload URL
     -- the client holds (its signed _state names fewer bytes than arrived)
     local path = blob_file("lost")
-    proxy.configure{ cut_upload_at = 180000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 2 }))
-    local d, msg = c:push_blob_file("up/lost", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_upload_at = 180000 },
+      opts{ chunk_size = 100000, retries = 2 }, "up/lost", path)
     assert(d, msg)
     assert.are.equal(1, #s.status)
     assert.truthy(s.status[1]:match("^404"), s.status[1])
@@ -307,10 +295,8 @@ describe("chunked uploads", function()
 
   it("chunks are at least the registry's OCI-Chunk-Min-Length", guard(function()
     local path = blob_file("min")
-    proxy.configure{ chunk_min = 128000 }
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 10000 }))
-    local d, msg = c:push_blob_file("up/min", path)
-    proxy.configure{}
+    local _, c, d, msg = registries.push_blob_through(proxy, { chunk_min = 128000 }, opts{ chunk_size = 10000 },
+      "up/min", path)
     assert(d, msg)
     -- 300000 bytes in chunks of 128000: 3 PATCHes, not 30
     assert.are.equal(3, reg.count_requests("PATCH", "^/v2/up/min/blobs/uploads/"))

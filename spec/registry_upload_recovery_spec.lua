@@ -11,43 +11,30 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
-local registry = require("ocispec.registry")
 
 local SKIP = registries.skip_reason()
 
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 2, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 2, jobs = 1 }
 
 local SIZE = 300000
 
 describe("closing PUT recovery", function()
-  local reg, proxy, tmp
+  local env, reg, proxy, tmp
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   -- SIZE pseudo-random bytes, different for each name
   local function blob_file(name)
     local path = tmp .. "/" .. name
-    local parts, x = {}, #name * 7919
-    for i = 1, SIZE // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      parts[i] = string.pack("<I4", x)
-    end
-    support.write(path, table.concat(parts))
+    support.write(path, support.random_bytes(SIZE, #name * 7919))
     return path
   end
 
@@ -63,12 +50,7 @@ describe("closing PUT recovery", function()
     -- URL the client holds (its signed state is older): status 404, so a
     -- new POST; a blind second PUT there would fail (404)
     local path = blob_file("lost")
-    proxy.configure{ cut_put = 100000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts()))
-    local d, msg = c:push_blob_file("re/lost", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_put = 100000 }, opts(), "re/lost", path)
     assert(d, msg)
     assert.are.equal(1, s.cuts)
     assert.are.equal(1, #s.status)
@@ -86,12 +68,8 @@ describe("closing PUT recovery", function()
     -- the status answers Range 0-99999, a PATCH sends bytes 100000- and a
     -- PUT without body commits
     local path = blob_file("kept")
-    proxy.configure{ cut_put = 100000, track_uploads = 1 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts()))
-    local d, msg = c:push_blob_file("re/kept", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_put = 100000, track_uploads = 1 }, opts(),
+      "re/kept", path)
     assert(d, msg)
     assert.are.same({ "204 0-99999" }, s.status)
     assert.are.same({ "100000-299999" }, s.patches)
@@ -106,10 +84,8 @@ describe("closing PUT recovery", function()
 
   it("with retries 0 a PUT cut mid-body fails as a network error, sent once", guard(function()
     local path = blob_file("once")
-    proxy.configure{ cut_put = 100000 }
-    local c = assert(registry.connect(proxy.host, opts{ retries = 0 }))
-    local d, msg, err = c:push_blob_file("re/once", path)
-    proxy.configure{}
+    local _, c, d, msg, err = registries.push_blob_through(proxy, { cut_put = 100000 }, opts{ retries = 0 },
+      "re/once", path)
     assert.is_nil(d)
     assert.are.equal("network", err.code, msg)
     assert.truthy(msg:find("PUT", 1, true), msg)
@@ -135,12 +111,7 @@ describe("closing PUT recovery", function()
         local path = blob_file(case.repo:gsub("/", "-"))
         local fault = { lose_put = 1 }
         for k, v in pairs(case.fault) do fault[k] = v end
-        proxy.configure(fault)
-        proxy.stats()
-        local c = assert(registry.connect(proxy.host, opts(case.o)))
-        local d, msg = c:push_blob_file(case.repo, path)
-        local s = proxy.stats()
-        proxy.configure{}
+        local s, c, d, msg = registries.push_blob_through(proxy, fault, opts(case.o), case.repo, path)
         assert(d, msg)
         assert.are.equal(1, count("POST", case.repo, "uploads/"))
         local puts = {}
