@@ -14,7 +14,6 @@ local oci = require("ocispec")
 local registry = require("ocispec.registry")
 local q = registries.quote
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 local SKIP = registries.skip_reason()
 
 local guard = registries.guard(SKIP, pending)
@@ -50,11 +49,8 @@ describe("blob-location cache", function()
   end)
 
   -- `ocispec ARGS` in a new process (env: extra variables)
-  local function ocispec(args, env)
-    local _, _, status = os.execute(("cd %s && %s lua5.4 %s %s >out.txt 2>err.txt </dev/null")
-      :format(q(tmp), env or "", q(BIN), args))
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
+  local run = support.cli_runner(function() return tmp end)
+  local function ocispec(args, env) return run(args, nil, env) end
   local function cache_file()
     n = n + 1
     return ("%s/cache%d/blob-locations.json"):format(tmp, n)
