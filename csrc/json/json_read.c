@@ -640,9 +640,13 @@ typedef struct kent {
 } kent;
 
 /* Linear for small objects, open addressing once they grow, so a hostile
-   object with 10^6 keys costs O(n), not O(n^2). */
+   object with 10^6 keys costs O(n), not O(n^2). KEYSET_SMALL entries stay
+   linear: 16, since label maps of 9-16 keys are common (image-config.json
+   has 10) and the hash table's calloc of 64 entries, rehash and free cost
+   more than up to 16 length-first comparisons per key. */
+#define KEYSET_SMALL 16
 typedef struct keyset {
-  kent small[8];
+  kent small[KEYSET_SMALL];
   kent *tab;
   size_t cap, n;
 } keyset;
@@ -706,7 +710,7 @@ static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
     for (size_t i = 0; i < s->n; i++)
       if (s->small[i].n == n && key_eq(s->small[i].k, k, n))
         return s->small[i].idx;
-    if (s->n < 8) {
+    if (s->n < KEYSET_SMALL) {
       s->small[s->n++] = (kent){k, n, idx};
       return SIZE_MAX;
     }
@@ -721,7 +725,7 @@ static size_t keyset_insert(keyset *s, const char *k, size_t n, size_t idx) {
 }
 
 /* Only the counters: the small entries are written before they are read
-   (zeroing all eight cost more than a typical object's key lookups). */
+   (zeroing all of them cost more than a typical object's key lookups). */
 static inline void keyset_init(keyset *s) {
   s->tab = NULL;
   s->cap = s->n = 0;
