@@ -1154,19 +1154,33 @@ static COLD_PATH int read_array(reader *r, const oci_vtype *vt,
     goto done;
   }
   for (;;) {
-    elem_tmp tmp;
-    memset(&tmp, 0, sizeof tmp);
-    if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"')
-      rc = read_string(r, &tmp.s, NULL, false); /* the common element */
-    else if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
-      rc = type_error(r, oci_kind_name(el->kind));
-    else
-      rc = read_value(r, el, &tmp);
-    if (rc) {
-      error_index(r, lvl, n);
-      return rc;
+    if (el->kind == OCI_K_STRING && r->p < r->end && *r->p == '"') {
+      /* the common element: its pointer read and pushed alone (no union
+         to clear and copy) */
+      char *str = NULL;
+      rc = read_string(r, &str, NULL, false);
+      if (rc) {
+        error_index(r, lvl, n);
+        return rc;
+      }
+      oci_buf *b = &r->stack;
+      if (b->cap - b->len < sizeof str && !oci_buf_reserve(b, sizeof str))
+        return nomem(r);
+      memcpy(b->data + b->len, &str, sizeof str);
+      b->len += sizeof str;
+    } else {
+      elem_tmp tmp;
+      memset(&tmp, 0, sizeof tmp);
+      if (r->p < r->end && *r->p == 'n' && el->kind != OCI_K_RAW)
+        rc = type_error(r, oci_kind_name(el->kind));
+      else
+        rc = read_value(r, el, &tmp);
+      if (rc) {
+        error_index(r, lvl, n);
+        return rc;
+      }
+      if (!stack_push(r, &tmp, el->size)) return nomem(r);
     }
-    if (!stack_push(r, &tmp, el->size)) return nomem(r);
     n++;
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {

@@ -68,7 +68,7 @@ typedef struct doc {
   char *owned;
 } doc;
 
-static doc docs[3];
+static doc docs[4];
 static size_t ndocs;
 
 static int setup(void **state) {
@@ -84,7 +84,24 @@ static int setup(void **state) {
   assert_int_equal(oci_runtime_spec_to_json(s, true, &out, &len, NULL), 0);
   oci_free(s);
   docs[2] = (doc){&oci_type_runtime_spec, out, len, out};
-  ndocs = 3;
+  /* arrays of strings and of objects longer than the reader's inline
+     element stack (512 bytes): it moves to the heap mid-array */
+  size_t cap = 16384, k = 0;
+  char *big = malloc(cap);
+  assert_non_null(big);
+  k += (size_t)snprintf(big + k, cap - k,
+                        "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":"
+                        "{\"uid\":0,\"gid\":0},\"args\":[");
+  for (int i = 0; i < 100; i++)
+    k += (size_t)snprintf(big + k, cap - k, "%s\"a%d\"", i ? "," : "", i);
+  k += (size_t)snprintf(big + k, cap - k, "],\"cwd\":\"/\"},\"mounts\":[");
+  for (int i = 0; i < 40; i++)
+    k += (size_t)snprintf(big + k, cap - k, "%s{\"destination\":\"/m%d\"}",
+                          i ? "," : "", i);
+  k += (size_t)snprintf(big + k, cap - k, "]}");
+  assert_true(k < cap - 1);
+  docs[3] = (doc){&oci_type_runtime_spec, big, k, big};
+  ndocs = 4;
   return 0;
 }
 
