@@ -731,8 +731,9 @@ static inline void keyset_init(keyset *s) {
   s->cap = s->n = 0;
 }
 
-static void keyset_free(keyset *s) {
-  free(s->tab);
+/* Most objects never build the table: no call to free(NULL) for them. */
+static inline void keyset_free(keyset *s) {
+  if (s->tab) free(s->tab);
 }
 
 /* Insert key k; fail on a duplicate unless lenient. *dup gets the index of
@@ -1268,7 +1269,10 @@ static COLD_PATH int read_map(reader *r, const oci_vtype *vt, oci_map *dst) {
       else if (!empty_object(r))
         rc = read_raw(r, &tmp.s);
       if (!rc && tmp.s && strcmp(tmp.s, "{}") == 0) tmp.s = NULL;
-    } else if (r->p < r->end && *r->p == 'n' && vt->elem->kind != OCI_K_RAW)
+    } else if (vt->elem->kind == OCI_K_STRING && r->p < r->end &&
+               *r->p == '"') /* the common value (labels, annotations) */
+      rc = read_string(r, &tmp.s, NULL, false);
+    else if (r->p < r->end && *r->p == 'n' && vt->elem->kind != OCI_K_RAW)
       rc = type_error(r, oci_kind_name(vt->elem->kind));
     else
       rc = read_value(r, vt->elem, &tmp);
