@@ -11,83 +11,316 @@
 #include "ocispec/schema.h"
 #include "swar.h"
 
+/* The writer keeps its output position in a local cursor (`char *p`,
+   passed to and returned by every write function) and checks the room
+   left once per member or element, for all of its fixed parts at once
+   (separator, indentation, key, a scalar value, or a string's length plus
+   slack), so each byte or word after that is a plain store. The cursor is
+   a local so that the compiler keeps it in a register: char stores may
+   alias any memory, so a position kept in the struct (b.len) was reloaded
+   and stored again around every store. b.len is brought up to date only
+   when the buffer grows, around raw text and at the end.
+
+   A write function returns the cursor after what it wrote, or NULL when
+   the buffer could not grow (b.failed is set then): its callers stop at
+   once and oci_to_json reports out of memory. The nesting depth (for
+   pretty output) is a parameter and `pretty` is read once per container
+   into a local, for the same reason: in the struct they were reloaded
+   after every store. */
 typedef struct writer {
   oci_buf b;
+  char *lim; /* b.data + b.cap */
   bool pretty;
   bool bad; /* a string, key or raw value that is not valid (UTF-8) JSON */
-  unsigned depth;
 } writer;
 
-/* Hot-path appends: the capacity check is inline and the reallocating
-   slow path (oci_buf_reserve, geometric growth) is a call. After a failed
-   allocation (b->failed latches) appends that still fit the buffer go on
-   (memory-safe, inside its capacity) and nothing else is written; the
-   text is discarded, since every caller checks b->failed at the end. Not
-   testing b->failed here saves a load and a branch per append. */
-static inline bool room(oci_buf *b, size_t n) {
-  return b->cap - b->len >= n || oci_buf_reserve(b, n);
+/* Room a write_value caller reserves before it: any scalar (null, true,
+   false, an integer of up to 20 digits and its sign) fits, and so do an
+   object's or array's opening bracket and "{}". */
+#define VALUE_ROOM 24
+/* Room a string of n bytes needs: its quotes and 16 bytes of slack, so
+   the string loop can store whole 16- or 8-byte steps. */
+#define STR_ROOM(n) ((n) + 2 + 16)
+
+static __attribute__((noinline)) char *grow(writer *w, char *p, size_t n) {
+  w->b.len = (size_t)(p - w->b.data);
+  if (!oci_buf_reserve(&w->b, n)) return NULL;
+  w->lim = w->b.data + w->b.cap;
+  return w->b.data + w->b.len;
 }
-static inline void put(oci_buf *b, const char *s, size_t n) {
-  if (room(b, n)) {
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
+
+/* The cursor with at least n bytes of room after it (the buffer may have
+   moved), or NULL when the buffer cannot grow. */
+static inline __attribute__((always_inline)) char *need(writer *w, char *p,
+                                                        size_t n) {
+  return (size_t)(w->lim - p) >= n ? p : grow(w, p, n);
+}
+
+/* A member or element separator: ',' unless first, then in pretty output
+   a line break and the indentation of the current depth. */
+static inline size_t sep_room(bool pretty, unsigned depth) {
+  return pretty ? 2 + 2 * (size_t)depth : 1;
+}
+static inline char *put_newline(char *p, unsigned depth) {
+  *p++ = '\n';
+  memset(p, ' ', 2 * (size_t)depth);
+  return p + 2 * (size_t)depth;
+}
+static inline __attribute__((always_inline)) char *
+put_sep(char *p, bool first, bool pretty, unsigned depth) {
+  *p = ',';
+  p += !first;
+  return pretty ? put_newline(p, depth) : p;
+}
+
+/* Closing a container whose members were at depth `depth`. */
+static inline char *close_container(writer *w, char *p, char c, bool empty,
+                                    bool pretty, unsigned depth) {
+  if (!(p = need(w, p, sep_room(pretty, depth - 1)))) return NULL;
+  if (!empty && pretty) p = put_newline(p, depth - 1);
+  *p++ = c;
+  return p;
+}
+
+/* ---- integers ----------------------------------------------------------- */
+
+/* Two digits per division, written backwards straight into the buffer. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536"
+    "37383940414243444546474849505152535455565758596061626364656667686970717273"
+    "7475767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of v: log10 from the bit length (1233/4096 ~ log10 2),
+   corrected by one comparison. Was a loop dividing by 10000. */
+static inline size_t dec_len(uint64_t v) {
+  static const uint64_t pow10[20] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull,
+                                     10000000000000000000ull};
+  /* v | 1: 0 has one digit, and no other count changes (10, 100, ...
+     are even: an even v below one of them stays below it plus one) */
+  v |= 1;
+  size_t t = ((size_t)(64 - __builtin_clzll(v)) * 1233) >> 12;
+  return t + 1 - (v < pow10[t]);
+}
+
+/* Four digits per division by 10000 (their two pairs do not wait on the
+   next division), then pairs. */
+static inline void put_dec(char *end, uint64_t v) {
+  while (v >= 10000) {
+    uint32_t r = (uint32_t)(v % 10000);
+    v /= 10000;
+    end -= 4;
+    memcpy(end, digits2 + (r / 100) * 2, 2);
+    memcpy(end + 2, digits2 + (r % 100) * 2, 2);
   }
-}
-static inline void put1(oci_buf *b, char c) {
-  if (room(b, 1)) b->data[b->len++] = c;
-}
-
-static void write_u64(oci_buf *b, uint64_t v);
-static void write_i64(oci_buf *b, int64_t v);
-
-static void newline(writer *w) {
-  if (!w->pretty) return;
-  if (!oci_buf_reserve(&w->b, 1 + 2 * (size_t)w->depth)) return;
-  w->b.data[w->b.len++] = '\n';
-  memset(w->b.data + w->b.len, ' ', 2 * (size_t)w->depth);
-  w->b.len += 2 * (size_t)w->depth;
-}
-
-static void write_key(writer *w, const char *k, size_t n) {
-  if (!oci_json_write_string(&w->b, k, n)) w->bad = true;
-  if (w->pretty)
-    put(&w->b, ": ", 2);
-  else
-    put1(&w->b, ':');
-}
-
-/* Opening, separating and closing members of objects and arrays. */
-static void open_container(writer *w, char c) {
-  put1(&w->b, c);
-  w->depth++;
-}
-static inline void member_sep(writer *w, bool *first) {
-  if (!*first) put1(&w->b, ',');
-  *first = false;
-  if (w->pretty) newline(w);
-}
-static void close_container(writer *w, char c, bool empty) {
-  w->depth--;
-  if (!empty) newline(w);
-  put1(&w->b, c);
-}
-
-static void write_double(writer *w, double v) {
-  char buf[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
+  uint32_t w = (uint32_t)v;
+  if (w >= 100) {
+    end -= 2;
+    memcpy(end, digits2 + (w % 100) * 2, 2);
+    w /= 100;
   }
-  /* snprintf follows the C locale's decimal point; JSON wants '.'. */
-  const char *dp = localeconv()->decimal_point;
-  if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
-    char *c = strchr(buf, dp[0]);
-    if (c) *c = '.';
-  }
-  oci_buf_append(&w->b, buf, strlen(buf));
+  if (w >= 10) {
+    end -= 2;
+    memcpy(end, digits2 + w * 2, 2);
+  } else
+    *--end = (char)('0' + w);
 }
 
-static void write_value(writer *w, const oci_vtype *vt, const void *p);
+/* At most 20 digits (21 bytes with a sign): inside VALUE_ROOM. */
+static char *put_u64(char *p, uint64_t v) {
+  size_t n = dec_len(v);
+  put_dec(p + n, v);
+  return p + n;
+}
+static char *put_i64(char *p, int64_t v) {
+  if (v >= 0) return put_u64(p, (uint64_t)v);
+  *p++ = '-';
+  return put_u64(p, 0 - (uint64_t)v);
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+/* 0: copy as is; otherwise the escape letter, or 'u' for \u00XX. */
+static const char esc_tab[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b',  't', 'n', 'u', 'f', 'r',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',  'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 0,   0,   '"', 0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   '\\',
+};
+
+/* High bit set in the bytes of w that JSON needs escaped: '"', '\\' and
+   control characters. The lowest flagged byte is exact (borrows only go
+   upward out of a true hit); only that one is used. */
+static inline uint64_t esc_special(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+  return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGHS;
+}
+
+#if OCI_SWAR
+/* The n < 8 bytes of a short string in the low bytes of a word (the rest
+   zero), read without touching a byte outside s[0..n): two overlapping
+   4-byte loads, or three single bytes. */
+static inline uint64_t short_word(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  if (n >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    return lo | (uint64_t)hi << (8 * (n - 4));
+  }
+  if (!n) return 0;
+  return u[0] | (uint64_t)u[n >> 1] << (8 * (n >> 1)) |
+         (uint64_t)u[n - 1] << (8 * (n - 1));
+}
+#endif
+
+/* A quoted, escaped string at p, which has STR_ROOM(n) bytes of room; on
+   return at least 16 bytes of room are left after the cursor. One pass:
+   8 bytes are copied to the output and tested at once; most strings
+   (digests, media types, paths) have nothing to escape and go through in
+   n/8 steps. An escape (rare) checks the room again for its 6 bytes and
+   the rest of the string.
+   The tail (< 8 bytes) is tested as one word too: the string's last 8
+   bytes (overlapping what was done) when it has 8, else its bytes
+   gathered by short_word; a flag there (possibly spurious) sends it to
+   the byte loop. Nothing outside s[0..n) is read.
+   With SSE2, 16 bytes at a time before the words. Invariant: from o, at
+   least (end - s) + 1 + 16 bytes of room. Invalid UTF-8 sets w->bad (the
+   string is written anyway; the caller discards the text). */
+static inline __attribute__((always_inline)) char *
+str_body(writer *w, char *o, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  const char *const start = s, *end = s + n;
+  /* UTF-8: the words scanned are OR-ed together; a string with no byte
+     >= 0x80 (the usual case: digests, media types, paths) is ASCII and
+     valid as it is. Otherwise, or when the byte loop ran, one validating
+     pass follows. */
+  uint64_t seen = 0;
+  *o++ = '"';
+#if OCI_SWAR
+  if (n < 8) {
+    uint64_t x = short_word(s, n);
+    if (!(esc_special(x) & ((1ull << (8 * n)) - 1))) {
+      memcpy(o, &x, 8);
+      o += n;
+      seen = x;
+      goto done;
+    }
+  }
+#else
+  seen = HIGHS;
+#endif
+  for (;;) {
+#if OCI_SSE2
+    unsigned high = 0; /* movemask of every 16 bytes scanned: non-ASCII? */
+    while (end - s >= 16) {
+      __m128i x = _mm_loadu_si128((const __m128i *)s);
+      _mm_storeu_si128((__m128i *)(void *)o, x);
+      high |= (unsigned)_mm_movemask_epi8(x);
+      /* '"', '\\' and x <= 0x1f (unsigned: min(x, 0x1f) == x) */
+      __m128i e =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                       _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+      unsigned m = (unsigned)_mm_movemask_epi8(e);
+      if (m) {
+        size_t k = (size_t)__builtin_ctz(m);
+        s += k;
+        o += k;
+        if (high) seen = HIGHS;
+        goto escape;
+      }
+      s += 16;
+      o += 16;
+    }
+    if (high) seen = HIGHS;
+#endif
+#if OCI_SWAR
+    while (end - s >= 8) {
+      uint64_t x = load8(s);
+      memcpy(o, &x, 8);
+      seen |= x;
+      uint64_t m = esc_special(x);
+      if (m) {
+        size_t k = (size_t)__builtin_ctzll(m) >> 3;
+        s += k;
+        o += k;
+        goto escape;
+      }
+      s += 8;
+      o += 8;
+    }
+    if (s < end && n >= 8) {
+      size_t rem = (size_t)(end - s); /* 1..7 */
+      uint64_t x = load8(end - 8);
+      unsigned drop = 8 * (unsigned)(8 - rem);
+      if (!(esc_special(x) >> drop)) {
+        seen |= x;
+        x >>= drop;
+        memcpy(o, &x, 8);
+        o += rem;
+        break;
+      }
+    }
+#endif
+    if (s < end) seen = HIGHS; /* the byte loop: validate the whole string */
+    while (s < end && !esc_tab[(unsigned char)*s])
+      *o++ = *s++;
+    if (s >= end) break;
+#if OCI_SWAR
+  escape:
+#endif
+    if (!(o = need(w, o, 6 + (size_t)(end - s) + 16))) return NULL;
+    unsigned char c = (unsigned char)*s++;
+    char e = esc_tab[c];
+    *o++ = '\\';
+    if (e == 'u') {
+      o[0] = 'u';
+      o[1] = '0';
+      o[2] = '0';
+      o[3] = hex[c >> 4];
+      o[4] = hex[c & 15];
+      o += 5;
+    } else
+      *o++ = e;
+  }
+#if OCI_SWAR
+done:
+#endif
+  *o++ = '"';
+  if ((seen & HIGHS) && !oci_utf8_valid(start, n)) w->bad = true;
+  return o;
+}
+
+/* A string value at p (room: VALUE_ROOM); NULL is written as "". */
+static inline __attribute__((always_inline)) char *write_str(writer *w, char *p,
+                                                             const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (!(p = need(w, p, STR_ROOM(n)))) return NULL;
+  return str_body(w, p, s ? s : "", n);
+}
+
+/* ---- raw text ----------------------------------------------------------- */
 
 /* Raw JSON text of a RAW field, an unknown member or a set value. Parsed
    documents only hold valid, compact text there, but a C caller can
@@ -109,156 +342,225 @@ static int raw_check(const char *raw) {
   int rc = oci_json_check(raw, strlen(raw), &any, &e);
   return rc == OCI_OK || rc == OCI_ENOMEM ? rc : OCI_ESYNTAX;
 }
-/* raw NULL: `absent` (our own constant text, "{}" or "null"), unchecked. */
-static void write_raw_checked(writer *w, const char *raw, const char *absent) {
-  if (!raw) {
-    oci_json_write_raw(&w->b, absent, w->pretty, w->depth);
-    return;
-  }
-  int rc = raw_check(raw);
-  if (rc) {
-    if (rc == OCI_ENOMEM)
-      w->b.failed = true;
-    else
-      w->bad = true;
-    put(&w->b, "null", 4);
-    return;
-  }
-  oci_json_write_raw(&w->b, raw, w->pretty, w->depth);
+
+/* Raw text through the oci_buf writer: b.len is brought up to date
+   first and the cursor taken back after. */
+static char *put_raw(writer *w, char *p, const char *raw, unsigned depth) {
+  w->b.len = (size_t)(p - w->b.data);
+  oci_json_write_raw(&w->b, raw, w->pretty, depth);
+  if (w->b.failed) return NULL;
+  w->lim = w->b.data + w->b.cap;
+  return w->b.data + w->b.len;
 }
+
+/* raw NULL: `absent` (our own constant text, "{}" or "null"), unchecked. */
+static char *write_raw_checked(writer *w, char *p, const char *raw,
+                               const char *absent, unsigned depth) {
+  if (!raw) return put_raw(w, p, absent, depth);
+  int rc = raw_check(raw);
+  if (rc == OCI_ENOMEM) {
+    w->b.failed = true;
+    return NULL;
+  }
+  if (rc) {
+    w->bad = true;
+    if (!(p = need(w, p, 4))) return NULL;
+    memcpy(p, "null", 4);
+    return p + 4;
+  }
+  return put_raw(w, p, raw, depth);
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static char *write_double(writer *w, char *p, double v) {
+  char buf[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  /* snprintf follows the C locale's decimal point; JSON wants '.'. */
+  const char *dp = localeconv()->decimal_point;
+  if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
+    char *c = strchr(buf, dp[0]);
+    if (c) *c = '.';
+  }
+  size_t n = strlen(buf);
+  if (!(p = need(w, p, n))) return NULL;
+  memcpy(p, buf, n);
+  return p + n;
+}
+
+static char *write_value(writer *w, char *p, const oci_vtype *vt, const void *v,
+                         unsigned depth);
 
 /* A declared key from the type's compile-time table: quoted, with its
    colon (and the space of pretty output), padded to 40 bytes, so it goes
    out as one fixed-size copy of all 40 (a few vector moves, no loop, no
-   escaping scan) and the length moves by the key's. */
-static inline void write_fast_key(writer *w, const oci_field_fast *ff) {
-  size_t n = ff->len + 3 + w->pretty;
-  if (!room(&w->b, OCI_QUOTED_KEY_MAX)) return;
-  memcpy(w->b.data + w->b.len, ff->quoted, OCI_QUOTED_KEY_MAX);
-  w->b.len += n;
+   escaping scan) and the cursor moves by the key's length. The caller
+   has checked the room for all 40. */
+static inline char *put_fast_key(char *p, const oci_field_fast *ff,
+                                 bool pretty) {
+  memcpy(p, ff->quoted, OCI_QUOTED_KEY_MAX);
+  return p + ff->len + 3 + pretty;
 }
 
-/* A string value (NULL is written as ""). */
-static bool write_string_inline(oci_buf *b, const char *s, size_t n);
-static inline __attribute__((always_inline)) void write_str(writer *w,
-                                                            const char *s) {
-  if (!write_string_inline(&w->b, s ? s : "", s ? strlen(s) : 0)) w->bad = true;
+/* Separator and a key that is not in a codec table (hand-declared types,
+   unknown members, map keys), escaped; then room for VALUE_ROOM. */
+static char *put_sep_key(writer *w, char *p, bool first, const char *k,
+                         bool pretty, unsigned depth) {
+  size_t n = strlen(k);
+  if (!(p = need(w, p, sep_room(pretty, depth) + STR_ROOM(n)))) return NULL;
+  p = put_sep(p, first, pretty, depth);
+  if (!(p = str_body(w, p, k, n))) return NULL;
+  /* 16 bytes of room are left after a string */
+  *p++ = ':';
+  if (pretty) *p++ = ' ';
+  return need(w, p, VALUE_ROOM);
 }
 
-/* One declared member's value (its key is written). */
-static inline __attribute__((always_inline)) void
-write_member_value(writer *w, const oci_field *f, const oci_object *o,
-                   uint32_t bit) {
-  if (o->nulls & bit)
-    put(&w->b, "null", 4);
-  else if (f->vt->kind == OCI_K_STRING) /* the common member, inline */
-    write_str(w, *(char *const *)((const char *)o + f->offset));
-  else
-    write_value(w, f->vt, (const char *)o + f->offset);
+/* One declared member's value (its key is written; room: VALUE_ROOM). */
+static inline __attribute__((always_inline)) char *
+write_member_value(writer *w, char *p, const oci_field *f, const oci_object *o,
+                   uint32_t bit, unsigned depth) {
+  if (o->nulls & bit) {
+    memcpy(p, "null", 4);
+    return p + 4;
+  }
+  return write_value(w, p, f->vt, (const char *)o + f->offset, depth);
 }
 
-static void write_object(writer *w, const oci_type *t, const oci_object *o) {
+/* An object at p (room: VALUE_ROOM), its members at depth `depth`. */
+static char *write_object(writer *w, char *p, const oci_type *t,
+                          const oci_object *o, unsigned depth) {
   bool first = true;
+  const bool pretty = w->pretty;
   const oci_field_fast *fast = oci_type_fast(t);
-  open_container(w, '{');
+  *p++ = '{';
   if (fast) {
     /* A type of types.def: field i has presence bit i (its OCI_F_ index),
        so only the present members are visited, in declaration order
        (runtime types declare many optional members and set few). Bits
-       past nfields (a C caller's stray bits) are ignored, as below. */
+       past nfields (a C caller's stray bits) are ignored, as below. One
+       room check per member covers its separator, its key and its value
+       (a string's length is known before: one check for all of it). */
     uint32_t m = o->present;
     if (t->nfields < 32) m &= ((uint32_t)1 << t->nfields) - 1;
     for (; m; m &= m - 1) {
       size_t i = (size_t)__builtin_ctz(m);
-      member_sep(w, &first);
-      write_fast_key(w, &fast[i]);
-      write_member_value(w, &t->fields[i], o, m & (0 - m));
+      uint32_t bit = m & (0 - m);
+      const oci_field *f = &t->fields[i];
+      size_t fixed = sep_room(pretty, depth) + OCI_QUOTED_KEY_MAX;
+      if (!(o->nulls & bit) && f->vt->kind == OCI_K_STRING) {
+        /* the common member, inline */
+        const char *s = *(char *const *)((const char *)o + f->offset);
+        size_t n = s ? strlen(s) : 0;
+        if (!(p = need(w, p, fixed + STR_ROOM(n)))) return NULL;
+        p = put_sep(p, first, pretty, depth);
+        p = put_fast_key(p, &fast[i], pretty);
+        if (!(p = str_body(w, p, s ? s : "", n))) return NULL;
+      } else {
+        if (!(p = need(w, p, fixed + VALUE_ROOM))) return NULL;
+        p = put_sep(p, first, pretty, depth);
+        p = put_fast_key(p, &fast[i], pretty);
+        if (!(p = write_member_value(w, p, f, o, bit, depth))) return NULL;
+      }
+      first = false;
     }
   } else
     for (size_t i = 0; i < t->nfields; i++) {
       const oci_field *f = &t->fields[i];
       uint32_t bit = (uint32_t)1 << f->index;
       if (!(o->present & bit)) continue;
-      member_sep(w, &first);
-      write_key(w, f->key, f->key_len);
-      write_member_value(w, f, o, bit);
+      if (!(p = put_sep_key(w, p, first, f->key, pretty, depth))) return NULL;
+      if (!(p = write_member_value(w, p, f, o, bit, depth))) return NULL;
+      first = false;
     }
   const oci_extra *x = o->extra;
   for (size_t i = 0, n = x ? x->len : 0; i < n; i++) {
-    member_sep(w, &first);
-    write_key(w, x->keys[i], strlen(x->keys[i]));
-    write_raw_checked(w, x->raws[i], "null");
+    if (!(p = put_sep_key(w, p, first, x->keys[i], pretty, depth))) return NULL;
+    if (!(p = write_raw_checked(w, p, x->raws[i], "null", depth))) return NULL;
+    first = false;
   }
-  close_container(w, '}', first);
+  return close_container(w, p, '}', first, pretty, depth);
 }
 
-static void write_array(writer *w, const oci_vtype *vt, const oci_array *a) {
-  bool first = true;
-  open_container(w, '[');
-  const char *item = a->items;
+/* An array at p (room: VALUE_ROOM), its elements at depth `depth`. */
+static char *write_array(writer *w, char *p, const oci_vtype *vt,
+                         const oci_array *a, unsigned depth) {
+  const bool pretty = w->pretty;
+  *p++ = '[';
   if (vt->elem->kind == OCI_K_STRING) /* the common array, inline */
     for (size_t i = 0; i < a->len; i++) {
-      member_sep(w, &first);
-      write_str(w, ((char *const *)a->items)[i]);
+      const char *s = ((char *const *)a->items)[i];
+      size_t n = s ? strlen(s) : 0;
+      if (!(p = need(w, p, sep_room(pretty, depth) + STR_ROOM(n)))) return NULL;
+      p = put_sep(p, i == 0, pretty, depth);
+      if (!(p = str_body(w, p, s ? s : "", n))) return NULL;
     }
-  else
+  else {
+    const char *item = a->items;
     for (size_t i = 0; i < a->len; i++, item += vt->elem->size) {
-      member_sep(w, &first);
-      write_value(w, vt->elem, item);
+      if (!(p = need(w, p, sep_room(pretty, depth) + VALUE_ROOM))) return NULL;
+      p = put_sep(p, i == 0, pretty, depth);
+      if (!(p = write_value(w, p, vt->elem, item, depth))) return NULL;
     }
-  close_container(w, ']', first);
+  }
+  return close_container(w, p, ']', a->len == 0, pretty, depth);
 }
 
-static void write_map(writer *w, const oci_vtype *vt, const oci_map *m) {
-  bool first = true;
+/* A map or set at p (room: VALUE_ROOM), its members at depth `depth`. */
+static char *write_map(writer *w, char *p, const oci_vtype *vt,
+                       const oci_map *m, unsigned depth) {
+  const bool pretty = w->pretty;
   bool is_set = vt->kind == OCI_K_SET;
   size_t vsize = is_set ? sizeof(char *) : vt->elem->size;
-  open_container(w, '{');
+  *p++ = '{';
   for (size_t i = 0; i < m->len; i++) {
-    member_sep(w, &first);
-    write_key(w, m->keys[i], strlen(m->keys[i]));
+    if (!(p = put_sep_key(w, p, i == 0, m->keys[i], pretty, depth)))
+      return NULL;
     const void *v = (const char *)m->values + i * vsize;
-    if (is_set) {
-      const char *raw = *(char *const *)v;
-      write_raw_checked(w, raw, "{}");
-    } else
-      write_value(w, vt->elem, v);
+    if (is_set)
+      p = write_raw_checked(w, p, *(char *const *)v, "{}", depth);
+    else
+      p = write_value(w, p, vt->elem, v, depth);
+    if (!p) return NULL;
   }
-  close_container(w, '}', first);
+  return close_container(w, p, '}', m->len == 0, pretty, depth);
 }
 
-static void write_value(writer *w, const oci_vtype *vt, const void *p) {
+/* A value at p (room: VALUE_ROOM, which covers every scalar), at depth
+   `depth` (its container's members'). */
+static char *write_value(writer *w, char *p, const oci_vtype *vt, const void *v,
+                         unsigned depth) {
   switch (vt->kind) {
-  case OCI_K_STRING: write_str(w, *(char *const *)p); break;
+  case OCI_K_STRING: return write_str(w, p, *(char *const *)v);
   case OCI_K_BOOL:
-    if (*(const bool *)p)
-      put(&w->b, "true", 4);
-    else
-      put(&w->b, "false", 5);
-    break;
-  case OCI_K_I32: write_i64(&w->b, *(const int32_t *)p); break;
-  case OCI_K_U16: write_u64(&w->b, *(const uint16_t *)p); break;
-  case OCI_K_U32: write_u64(&w->b, *(const uint32_t *)p); break;
-  case OCI_K_I64: write_i64(&w->b, *(const int64_t *)p); break;
-  case OCI_K_U64: write_u64(&w->b, *(const uint64_t *)p); break;
-  case OCI_K_DOUBLE: write_double(w, *(const double *)p); break;
-  case OCI_K_RAW: {
-    const char *raw = *(char *const *)p;
-    write_raw_checked(w, raw, "null");
-    break;
-  }
+    if (*(const bool *)v) {
+      memcpy(p, "true", 4);
+      return p + 4;
+    }
+    memcpy(p, "false", 5);
+    return p + 5;
+  case OCI_K_I32: return put_i64(p, *(const int32_t *)v);
+  case OCI_K_U16: return put_u64(p, *(const uint16_t *)v);
+  case OCI_K_U32: return put_u64(p, *(const uint32_t *)v);
+  case OCI_K_I64: return put_i64(p, *(const int64_t *)v);
+  case OCI_K_U64: return put_u64(p, *(const uint64_t *)v);
+  case OCI_K_DOUBLE: return write_double(w, p, *(const double *)v);
+  case OCI_K_RAW:
+    return write_raw_checked(w, p, *(char *const *)v, "null", depth);
   case OCI_K_OBJECT: {
-    const oci_object *o = *(const oci_object *const *)p;
-    if (o)
-      write_object(w, vt->object, o);
-    else
-      put(&w->b, "{}", 2);
-    break;
+    const oci_object *o = *(const oci_object *const *)v;
+    if (o) return write_object(w, p, vt->object, o, depth + 1);
+    memcpy(p, "{}", 2);
+    return p + 2;
   }
-  case OCI_K_ARRAY: write_array(w, vt, p); break;
+  case OCI_K_ARRAY: return write_array(w, p, vt, v, depth + 1);
   case OCI_K_MAP:
-  case OCI_K_SET: write_map(w, vt, p); break;
+  case OCI_K_SET: return write_map(w, p, vt, v, depth + 1);
   }
+  return p;
 }
 
 /* ---- finding what cannot be written ------------------------------------ */
@@ -389,7 +691,7 @@ int oci_to_json(const oci_type *t, const void *obj,
                                 OCI_WRITE_OPTIONS_VERSION);
     if (vrc) return vrc;
   }
-  writer w = {{NULL, 0, 0, false, false}, opts && opts->pretty, false, 0};
+  writer w = {{NULL, 0, 0, false, false}, NULL, opts && opts->pretty, false};
   /* The compact text of a parsed document is 0.50-0.74x what its arena
      holds (bench/README.md "Memory"); pretty text about twice that. The
      reservation is exact and below the arena's size on purpose: with glibc,
@@ -399,9 +701,16 @@ int oci_to_json(const oci_type *t, const void *obj,
      index: half its round-trip time). */
   size_t used = oci_arena_used(((const oci_object *)obj)->arena);
   size_t hint = w.pretty ? used / 8 * 13 * 2 : used / 16 * 13;
-  oci_buf_reserve(&w.b, hint < 256 ? 256 : hint);
-  write_object(&w, t, obj);
-  oci_buf_putc(&w.b, '\0');
+  if (oci_buf_reserve(&w.b, hint < 256 ? 256 : hint)) {
+    /* at least 256 bytes of room: VALUE_ROOM for the root object */
+    w.lim = w.b.data + w.b.cap;
+    char *p = write_object(&w, w.b.data, t, obj, 1);
+    if (p) {
+      w.b.len = (size_t)(p - w.b.data);
+      oci_buf_putc(&w.b, '\0');
+    } else
+      w.b.failed = true;
+  }
   if (w.bad && !w.b.failed) {
     /* never emit invalid JSON: find what and where */
     oci_buf_free(&w.b);
@@ -418,170 +727,29 @@ int oci_to_json(const oci_type *t, const void *obj,
   return OCI_OK;
 }
 
-/* ---- strings and raw text ---------------------------------------------- */
+/* ---- the oci_buf entry points ------------------------------------------ */
 
-/* 0: copy as is; otherwise the escape letter, or 'u' for \u00XX. */
-static const char esc_tab[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b',  't', 'n', 'u', 'f', 'r',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',  'u', 'u', 'u', 'u', 'u',
-    'u', 'u', 'u', 'u', 0,   0,   '"', 0,   0,    0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   '\\',
-};
-
-/* High bit set in the bytes of w that JSON needs escaped: '"', '\\' and
-   control characters. The lowest flagged byte is exact (borrows only go
-   upward out of a true hit); only that one is used. */
-static inline uint64_t esc_special(uint64_t w) {
-  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-  return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGHS;
-}
-
-#if OCI_SWAR
-/* The n < 8 bytes of a short string in the low bytes of a word (the rest
-   zero), read without touching a byte outside s[0..n): two overlapping
-   4-byte loads, or three single bytes. */
-static inline uint64_t short_word(const char *s, size_t n) {
-  const unsigned char *u = (const unsigned char *)s;
-  if (n >= 4) {
-    uint32_t lo, hi;
-    memcpy(&lo, s, 4);
-    memcpy(&hi, s + n - 4, 4);
-    return lo | (uint64_t)hi << (8 * (n - 4));
-  }
-  if (!n) return 0;
-  return u[0] | (uint64_t)u[n >> 1] << (8 * (n >> 1)) |
-         (uint64_t)u[n - 1] << (8 * (n - 1));
-}
-#endif
-
-/* One pass: 8 bytes are copied to the output and tested at once; most
-   strings (digests, media types, paths) have nothing to escape and go
-   through in n/8 steps. Room is reserved once for the unescaped case,
-   plus 8 bytes of slack so that whole words can be stored; an escape
-   (rare) reserves again for its 6 bytes and the rest of the string.
-   The tail (< 8 bytes) is tested as one word too: the string's last 8
-   bytes (overlapping what was done) when it has 8, else its bytes
-   gathered by short_word; a flag there (possibly spurious) sends it to
-   the byte loop. Nothing outside s[0..n) is read.
-   With SSE2, 16 bytes at a time before the words (and 16 bytes of
-   slack). Invariant: from o, at least (end - s) + 1 + 16 bytes are
-   reserved. */
-static inline __attribute__((always_inline)) bool
-write_string_inline(oci_buf *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  if (n > SIZE_MAX - 32 || !room(b, n + 2 + 16)) return true;
-  const char *const start = s, *end = s + n;
-  /* UTF-8: the words scanned are OR-ed together; a string with no byte
-     >= 0x80 (the usual case: digests, media types, paths) is ASCII and
-     valid as it is. Otherwise, or when the byte loop ran, one validating
-     pass follows. */
-  uint64_t seen = 0;
-  char *o = b->data + b->len;
-  *o++ = '"';
-#if OCI_SWAR
-  if (n < 8) {
-    uint64_t w = short_word(s, n);
-    if (!(esc_special(w) & ((1ull << (8 * n)) - 1))) {
-      memcpy(o, &w, 8);
-      o += n;
-      seen = w;
-      goto done;
-    }
-  }
-#else
-  seen = HIGHS;
-#endif
-  for (;;) {
-#if OCI_SSE2
-    unsigned high = 0; /* movemask of every 16 bytes scanned: non-ASCII? */
-    while (end - s >= 16) {
-      __m128i x = _mm_loadu_si128((const __m128i *)s);
-      _mm_storeu_si128((__m128i *)o, x);
-      high |= (unsigned)_mm_movemask_epi8(x);
-      /* '"', '\\' and x <= 0x1f (unsigned: min(x, 0x1f) == x) */
-      __m128i e =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                       _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
-      unsigned m = (unsigned)_mm_movemask_epi8(e);
-      if (m) {
-        size_t k = (size_t)__builtin_ctz(m);
-        s += k;
-        o += k;
-        if (high) seen = HIGHS;
-        goto escape;
-      }
-      s += 16;
-      o += 16;
-    }
-    if (high) seen = HIGHS;
-#endif
-#if OCI_SWAR
-    while (end - s >= 8) {
-      uint64_t w = load8(s);
-      memcpy(o, &w, 8);
-      seen |= w;
-      uint64_t m = esc_special(w);
-      if (m) {
-        size_t k = (size_t)__builtin_ctzll(m) >> 3;
-        s += k;
-        o += k;
-        goto escape;
-      }
-      s += 8;
-      o += 8;
-    }
-    if (s < end && n >= 8) {
-      size_t rem = (size_t)(end - s); /* 1..7 */
-      uint64_t w = load8(end - 8);
-      unsigned drop = 8 * (unsigned)(8 - rem);
-      if (!(esc_special(w) >> drop)) {
-        seen |= w;
-        w >>= drop;
-        memcpy(o, &w, 8);
-        o += rem;
-        break;
-      }
-    }
-#endif
-    if (s < end) seen = HIGHS; /* the byte loop: validate the whole string */
-    while (s < end && !esc_tab[(unsigned char)*s])
-      *o++ = *s++;
-    if (s >= end) break;
-#if OCI_SWAR
-  escape:
-#endif
-    b->len = (size_t)(o - b->data);
-    if (!room(b, 6 + (size_t)(end - s) + 16)) return true;
-    o = b->data + b->len;
-    unsigned char c = (unsigned char)*s++;
-    char e = esc_tab[c];
-    *o++ = '\\';
-    if (e == 'u') {
-      o[0] = 'u';
-      o[1] = '0';
-      o[2] = '0';
-      o[3] = hex[c >> 4];
-      o[4] = hex[c & 15];
-      o += 5;
-    } else
-      *o++ = e;
-  }
-#if OCI_SWAR
-done:
-#endif
-  *o++ = '"';
-  b->len = (size_t)(o - b->data);
-  return !(seen & HIGHS) || oci_utf8_valid(start, n);
-}
-
-/* The writer's string values use the body above inline (one call less
-   per value); other callers (the Lua binding, keys) use this. */
+/* The writer's string body for other callers (the Lua binding): room is
+   reserved in b first, then the cursor's length moved back into it. */
 bool oci_json_write_string(oci_buf *b, const char *s, size_t n) {
-  return write_string_inline(b, s, n);
+  if (n > SIZE_MAX / 2) {
+    b->failed = true;
+    return true;
+  }
+  if (!oci_buf_reserve(b, STR_ROOM(n))) return true;
+  writer w = {*b, b->data + b->cap, false, false};
+  char *p = str_body(&w, b->data + b->len, s, n);
+  *b = w.b;
+  if (p) b->len = (size_t)(p - b->data);
+  return !w.bad;
+}
+
+/* Pretty output: a line break and 2 spaces per level. */
+static void raw_newline(oci_buf *b, unsigned depth) {
+  if (!oci_buf_reserve(b, 1 + 2 * (size_t)depth)) return;
+  b->data[b->len++] = '\n';
+  memset(b->data + b->len, ' ', 2 * (size_t)depth);
+  b->len += 2 * (size_t)depth;
 }
 
 void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
@@ -591,7 +759,6 @@ void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
     oci_buf_append(b, raw, n);
     return;
   }
-  writer w = {*b, true, false, depth};
   for (size_t i = 0; i < n; i++) {
     char c = raw[i];
     switch (c) {
@@ -599,31 +766,33 @@ void oci_json_write_raw(oci_buf *b, const char *raw, bool pretty,
       size_t j = i + 1;
       while (raw[j] != '"')
         j += raw[j] == '\\' ? 2 : 1;
-      oci_buf_append(&w.b, raw + i, j + 1 - i);
+      oci_buf_append(b, raw + i, j + 1 - i);
       i = j;
       break;
     }
     case '{':
     case '[':
       if (raw[i + 1] == (c == '{' ? '}' : ']')) {
-        oci_buf_append(&w.b, raw + i, 2);
+        oci_buf_append(b, raw + i, 2);
         i++;
       } else {
-        open_container(&w, c);
-        newline(&w);
+        oci_buf_putc(b, c);
+        raw_newline(b, ++depth);
       }
       break;
     case '}':
-    case ']': close_container(&w, c, false); break;
-    case ',':
-      oci_buf_putc(&w.b, ',');
-      newline(&w);
+    case ']':
+      raw_newline(b, --depth);
+      oci_buf_putc(b, c);
       break;
-    case ':': oci_buf_append(&w.b, ": ", 2); break;
-    default: oci_buf_putc(&w.b, c); break;
+    case ',':
+      oci_buf_putc(b, ',');
+      raw_newline(b, depth);
+      break;
+    case ':': oci_buf_append(b, ": ", 2); break;
+    default: oci_buf_putc(b, c); break;
     }
   }
-  *b = w.b;
 }
 
 /* ---- buffers and small utilities --------------------------------------- */
@@ -664,81 +833,6 @@ void oci_buf_free(oci_buf *b) {
   b->borrowed = false;
   b->data = NULL;
   b->len = b->cap = 0;
-}
-
-/* Two digits per division, written backwards straight into the buffer. */
-static const char digits2[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536"
-    "37383940414243444546474849505152535455565758596061626364656667686970717273"
-    "7475767778798081828384858687888990919293949596979899";
-
-/* Decimal digits of v: log10 from the bit length (1233/4096 ~ log10 2),
-   corrected by one comparison. Was a loop dividing by 10000. */
-static inline size_t dec_len(uint64_t v) {
-  static const uint64_t pow10[20] = {1ull,
-                                     10ull,
-                                     100ull,
-                                     1000ull,
-                                     10000ull,
-                                     100000ull,
-                                     1000000ull,
-                                     10000000ull,
-                                     100000000ull,
-                                     1000000000ull,
-                                     10000000000ull,
-                                     100000000000ull,
-                                     1000000000000ull,
-                                     10000000000000ull,
-                                     100000000000000ull,
-                                     1000000000000000ull,
-                                     10000000000000000ull,
-                                     100000000000000000ull,
-                                     1000000000000000000ull,
-                                     10000000000000000000ull};
-  /* v | 1: 0 has one digit, and no other count changes (10, 100, ...
-     are even: an even v below one of them stays below it plus one) */
-  v |= 1;
-  size_t t = ((size_t)(64 - __builtin_clzll(v)) * 1233) >> 12;
-  return t + 1 - (v < pow10[t]);
-}
-
-/* Four digits per division by 10000 (their two pairs do not wait on the
-   next division), then pairs. */
-static inline void put_dec(char *end, uint64_t v) {
-  while (v >= 10000) {
-    uint32_t r = (uint32_t)(v % 10000);
-    v /= 10000;
-    end -= 4;
-    memcpy(end, digits2 + (r / 100) * 2, 2);
-    memcpy(end + 2, digits2 + (r % 100) * 2, 2);
-  }
-  uint32_t w = (uint32_t)v;
-  if (w >= 100) {
-    end -= 2;
-    memcpy(end, digits2 + (w % 100) * 2, 2);
-    w /= 100;
-  }
-  if (w >= 10) {
-    end -= 2;
-    memcpy(end, digits2 + w * 2, 2);
-  } else
-    *--end = (char)('0' + w);
-}
-
-static void write_u64(oci_buf *b, uint64_t v) {
-  if (!room(b, 20)) return;
-  size_t n = dec_len(v);
-  put_dec(b->data + b->len + n, v);
-  b->len += n;
-}
-
-static void write_i64(oci_buf *b, int64_t v) {
-  if (v >= 0) {
-    write_u64(b, (uint64_t)v);
-    return;
-  }
-  put1(b, '-');
-  write_u64(b, 0 - (uint64_t)v);
 }
 
 size_t oci_u64_to_dec(uint64_t v, char *out) {

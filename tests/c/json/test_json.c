@@ -406,7 +406,7 @@ static void test_set_values(void **state) {
 }
 
 /* Duplicate keys in maps of every size up to 140 (the set of seen keys
-   goes from its 8 inline entries to a hash table, which grows at 32 and
+   goes from its 16 inline entries to a hash table, which grows at 32 and
    64 keys): keys of 3 to 23 bytes that share long runs and differ in
    three bytes placed anywhere in the word-wise hash's steps. A
    map of distinct keys parses whole and in order; the same map with any
@@ -444,7 +444,7 @@ static void test_map_duplicates_every_size(void **state) {
     for (int i = 0; i < n; i++)
       assert_string_equal(d->map.keys[i], keys[i]);
     oci_free(d);
-    for (int dup = 0; dup < n; dup += (n > 20 ? 7 : 1)) {
+    for (int dup = 0; dup < n; dup += (n > 24 ? 7 : 1)) {
       snprintf(json + open_len, cap - open_len, ",\"%s\":\"x\"}}", keys[dup]);
       char ptr[64];
       snprintf(ptr, sizeof ptr, "/map/%.31s", keys[dup]);

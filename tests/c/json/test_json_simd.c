@@ -279,6 +279,125 @@ static void test_write_strings_every_offset(void **state) {
   printf("%zu cases\n", cases);
 }
 
+/* The writer checks the room left once per member or element (separator,
+   key and value together; a string's whole length plus slack) and again
+   only at an escape. Strings of every length up to 320 (and a few long
+   ones), mixing plain bytes with escapes so that the text is up to 6x the
+   string, make the output cross the end of the buffer (256 bytes at
+   first, then doubled) at every offset of every kind of write: a member
+   string, a map key and value, array elements, a nested object, integers,
+   compact and pretty. The expected text is built here. */
+static void room_pattern(char *s, size_t n, size_t seed) {
+  static const char alphabet[] = "a\x01\"b\\\n\x1f"
+                                 "cdefgh\x7f";
+  for (size_t i = 0; i < n; i++)
+    s[i] = alphabet[(i * 7 + seed) % (sizeof alphabet - 1)];
+  s[n] = '\0';
+}
+
+/* The text test_writer_room_boundaries expects for its descriptor, e its
+   escaped string; pretty output indented by ind after each line break. */
+static void room_descriptor_text(char *out, size_t cap, const char *e,
+                                 long long size, bool pretty, const char *ind) {
+  char nl0[64], nl1[64], nl2[64], nl3[64];
+  const char *c = pretty ? ": " : ":";
+  snprintf(nl0, sizeof nl0, "%s%s", pretty ? "\n" : "", pretty ? ind : "");
+  snprintf(nl1, sizeof nl1, "%s%s", nl0, pretty ? "  " : "");
+  snprintf(nl2, sizeof nl2, "%s%s", nl1, pretty ? "  " : "");
+  snprintf(nl3, sizeof nl3, "%s%s", nl2, pretty ? "  " : "");
+  snprintf(out, cap,
+           "{%s\"mediaType\"%s%s,%s\"digest\"%s\"sha256:00\",%s"
+           "\"size\"%s%lld,%s\"annotations\"%s{%s%s%s\"v\",%s\"k\"%s%s%s"
+           "},%s\"platform\"%s{%s\"architecture\"%s%s,%s\"os\"%s"
+           "\"linux\",%s\"os.features\"%s[%s%s,%s\"\",%s%s%s]%s}%s}",
+           nl1, c, e, nl1, c, nl1, c, size, nl1, c, nl2, e, c, nl2, c, e, nl1,
+           nl1, c, nl2, c, e, nl2, c, nl2, c, nl3, e, nl3, nl3, e, nl2, nl1,
+           nl0);
+}
+
+static void test_writer_room_boundaries(void **state) {
+  (void)state;
+  static const size_t lens[] = {1000, 2047, 4096};
+  size_t nl = 321 + sizeof lens / sizeof *lens;
+  size_t cap = 6 * 4096 + 64, ocap = 8 * cap + 512;
+  char *s = malloc(4097), *e = malloc(cap), *want = malloc(ocap),
+       *dtext = malloc(ocap);
+  assert_non_null(s);
+  assert_non_null(e);
+  assert_non_null(want);
+  assert_non_null(dtext);
+  size_t cases = 0;
+  for (size_t li = 0; li < nl; li++)
+    for (size_t seed = 0; seed < 3; seed++) {
+      size_t len = li < 321 ? li : lens[li - 321];
+      room_pattern(s, len, seed);
+      expect_escaped(s, e);
+      oci_error err;
+      oci_image_descriptor *d = NULL;
+      oci_image_platform *p = NULL;
+      oci_image_index *x = NULL;
+      assert_int_equal(oci_image_descriptor_new(&d, &err), OCI_OK);
+      assert_int_equal(oci_image_platform_new(&p, &err), OCI_OK);
+      assert_int_equal(oci_image_index_new(&x, &err), OCI_OK);
+      char *keys[2] = {s, "k"}, *values[2] = {"v", s};
+      char *feats[3] = {s, "", s};
+      d->media_type = s;
+      d->digest = "sha256:00";
+      d->size = (int64_t)len - 150;
+      d->annotations = (oci_str_map){keys, values, 2};
+      d->platform = p;
+      d->hdr.present = 1 | 2 | 4 | 16 | 32;
+      p->architecture = s;
+      p->os = "linux";
+      p->os_features = (oci_str_array){feats, 3};
+      p->hdr.present = 1 | 2 | 8;
+      /* the index ends in five closing brackets after a string: more
+         than the slack a string leaves */
+      x->schema_version = 2;
+      x->manifests.items = &d;
+      x->manifests.len = 1;
+      x->hdr.present = 1 | 8;
+      for (int pretty = 0; pretty <= 1; pretty++)
+        for (int index = 0; index <= 1; index++) {
+          char *out = NULL;
+          size_t outlen = 0;
+          room_descriptor_text(dtext, ocap, e, (long long)len - 150, pretty,
+                               index ? "    " : "");
+          if (index) {
+            snprintf(want, ocap,
+                     pretty ? "{\n  \"schemaVersion\": 2,\n  \"manifests\": "
+                              "[\n    %s\n  ]\n}"
+                            : "{\"schemaVersion\":2,\"manifests\":[%s]}",
+                     dtext);
+            assert_int_equal(
+                oci_image_index_to_json(x, pretty, &out, &outlen, &err),
+                OCI_OK);
+          } else {
+            snprintf(want, ocap, "%s", dtext);
+            assert_int_equal(
+                oci_image_descriptor_to_json(d, pretty, &out, &outlen, &err),
+                OCI_OK);
+          }
+          if (strcmp(out, want) != 0 || outlen != strlen(want))
+            fail_msg("length %zu seed %zu pretty %d index %d: wrote %s", len,
+                     seed, pretty, index, out);
+          free(out);
+          cases++;
+        }
+      x->manifests.len = 0;
+      x->hdr.present = 0;
+      d->platform = NULL;
+      oci_image_index_free(x);
+      oci_image_platform_free(p);
+      oci_image_descriptor_free(d);
+    }
+  free(s);
+  free(e);
+  free(want);
+  free(dtext);
+  printf("%zu cases\n", cases);
+}
+
 /* Whitespace runs of every length 0..40 (all four kinds, mixed) before a
    value, between tokens and at the very end of the buffer; a byte that
    is not whitespace inside the run, at every offset, is the error. */
@@ -605,6 +724,7 @@ int main(void) {
       cmocka_unit_test(test_read_strings_every_offset),
       cmocka_unit_test(test_read_string_errors_every_offset),
       cmocka_unit_test(test_write_strings_every_offset),
+      cmocka_unit_test(test_writer_room_boundaries),
       cmocka_unit_test(test_whitespace_runs),
       cmocka_unit_test(test_read_max_string_every_length),
       cmocka_unit_test(test_key_colon_shapes),

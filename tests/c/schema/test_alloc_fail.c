@@ -68,7 +68,7 @@ typedef struct doc {
   char *owned;
 } doc;
 
-static doc docs[3];
+static doc docs[4];
 static size_t ndocs;
 
 static int setup(void **state) {
@@ -84,7 +84,24 @@ static int setup(void **state) {
   assert_int_equal(oci_runtime_spec_to_json(s, true, &out, &len, NULL), 0);
   oci_free(s);
   docs[2] = (doc){&oci_type_runtime_spec, out, len, out};
-  ndocs = 3;
+  /* arrays of strings and of objects longer than the reader's inline
+     element stack (512 bytes): it moves to the heap mid-array */
+  size_t cap = 16384, k = 0;
+  char *big = malloc(cap);
+  assert_non_null(big);
+  k += (size_t)snprintf(big + k, cap - k,
+                        "{\"ociVersion\":\"1.0.2\",\"process\":{\"user\":"
+                        "{\"uid\":0,\"gid\":0},\"args\":[");
+  for (int i = 0; i < 100; i++)
+    k += (size_t)snprintf(big + k, cap - k, "%s\"a%d\"", i ? "," : "", i);
+  k += (size_t)snprintf(big + k, cap - k, "],\"cwd\":\"/\"},\"mounts\":[");
+  for (int i = 0; i < 40; i++)
+    k += (size_t)snprintf(big + k, cap - k, "%s{\"destination\":\"/m%d\"}",
+                          i ? "," : "", i);
+  k += (size_t)snprintf(big + k, cap - k, "]}");
+  assert_true(k < cap - 1);
+  docs[3] = (doc){&oci_type_runtime_spec, big, k, big};
+  ndocs = 4;
   return 0;
 }
 
@@ -241,6 +258,65 @@ static int op_reference(const doc *d, void *ctx) {
   return rc;
 }
 
+/* The writer's buffer growing mid-document: strings assigned from C (not
+   in the document's arena, so the first reservation, sized from the
+   arena, is far too small) with escapes that make the text several times
+   their length, in members, array elements and map keys and values. Each
+   growth fails once in turn: the write fails with OCI_ENOMEM, *out stays
+   NULL and nothing leaks. */
+typedef struct grow_ctx {
+  oci_image_descriptor *d;
+  bool pretty;
+} grow_ctx;
+
+static int op_write_growing(const doc *unused, void *ctx) {
+  (void)unused;
+  grow_ctx *g = ctx;
+  oci_error err;
+  char *out = (char *)1;
+  size_t len;
+  int rc = oci_image_descriptor_to_json(g->d, g->pretty, &out, &len, &err);
+  if (rc) {
+    assert_null(out);
+    assert_int_equal(err.code, rc);
+  } else
+    free(out);
+  return rc;
+}
+
+static void test_write_growing(void **state) {
+  (void)state;
+  char s[3001];
+  for (size_t i = 0; i < sizeof s - 1; i++)
+    s[i] = "a\x01\"b\n"[i % 5];
+  s[sizeof s - 1] = '\0';
+  oci_image_descriptor *d = NULL;
+  oci_image_platform *p = NULL;
+  assert_int_equal(oci_image_descriptor_new(&d, NULL), OCI_OK);
+  assert_int_equal(oci_image_platform_new(&p, NULL), OCI_OK);
+  char *keys[2] = {s, "k"}, *values[2] = {"v", s}, *feats[3] = {s, "", s};
+  d->media_type = s;
+  d->digest = "sha256:00";
+  d->size = 1;
+  d->annotations = (oci_str_map){keys, values, 2};
+  d->platform = p;
+  d->hdr.present = 1 | 2 | 4 | 16 | 32;
+  p->architecture = s;
+  p->os = "linux";
+  p->os_features = (oci_str_array){feats, 3};
+  p->hdr.present = 1 | 2 | 8;
+  doc none = {&oci_type_image_descriptor, NULL, 0, NULL};
+  for (int pretty = 0; pretty <= 1; pretty++) {
+    grow_ctx g = {d, pretty};
+    long n = sweep("write growing", &none, op_write_growing, &g);
+    print_message("write growing (pretty %d): %ld allocations\n", pretty, n);
+    assert_true(n >= 5); /* the buffer grew several times */
+  }
+  d->platform = NULL;
+  oci_image_platform_free(p);
+  oci_image_descriptor_free(d);
+}
+
 static void test_reference(void **state) {
   (void)state;
   static const char *const refs[] = {"ubuntu", "localhost:5000/a/b:v1@" DIGEST,
@@ -391,6 +467,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse),
       cmocka_unit_test(test_object_ops),
+      cmocka_unit_test(test_write_growing),
       cmocka_unit_test(test_reference),
 #ifdef OCISPEC_TEST_LUA
       cmocka_unit_test(test_lua_allocator),
