@@ -236,8 +236,8 @@ local function edit_image(src, opts, edit)
   return d
 end
 
--- --threads N (the commands that build layers): compression threads,
--- as ocispec.layer.build's `threads`.
+-- --threads N|auto (the commands that build layers): compression
+-- threads, as ocispec.layer.build's `threads` (base.parse_threads).
 local THREADS_HELP = base.THREADS_HELP
 
 local function check_threads(opts)
