@@ -264,6 +264,7 @@ local FAILS = {
   ["oci.registry.semver_range"] = function() return oci.registry.semver_range(">>1") end,
   ["oci.registry.filter_semver"] = function() return oci.registry.filter_semver({ "1.0.0" }, "1.2.3.4") end,
   ["core.fs.mkdir"] = function() return core.fs.mkdir(tmp .. "/no/such/dir", 448) end,
+  ["core.fs.private_dir"] = function() return core.fs.private_dir(tmp .. "/no/such/dir") end,
   ["core.registry.run_helper"] = function() return core.registry.run_helper("../x", "get", "h") end,
   ["oci.registry.run_helper"] = function() return oci.registry.run_helper("x", "steal", "h") end,
   ["oci.registry.login"] = function()

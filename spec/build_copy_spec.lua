@@ -99,6 +99,22 @@ describe("img:copy", function()
     ok, msg, err = img:copy(tmp .. "/src/*.none", "/a")
     support.assert_fails({ "no file matches" }, { code = "io" }, ok, msg, err)
   end)
+
+  it("refuses a file named like a whiteout, which the layer would turn into one", function()
+    -- committed as is, etc/.wh.passwd deleted the base's /etc/passwd and
+    -- etc/.wh..wh..opq hid every lower file of /etc
+    local base = oci.build.Image.new(L, { created = 0 })
+    assert(base:add_layer{ entries = { { path = "etc", type = "dir" },
+      { path = "etc/passwd", type = "file", content = "root:x:0:0::/:/bin/sh\n" } } })
+    sh(("mkdir -p %s/ctx/etc && touch %s/ctx/etc/.wh.passwd %s/ctx/etc/ok"):format(tmp, tmp, tmp))
+    local n = #base.layers
+    for _, args in ipairs({ { tmp .. "/ctx", "/" }, { tmp .. "/ctx/etc/.wh.*", "/etc/" },
+      { tmp .. "/ctx/etc/ok", "/etc/.wh..wh..opq" } }) do
+      support.assert_fails({ "named like a whiteout (.wh.)" }, { code = "invalid" }, base:copy(args[1], args[2]))
+    end
+    assert.are.equal(n, #base.layers)
+    assert(base:copy(tmp .. "/ctx/etc/ok", "/etc/"))
+  end)
 end)
 
 describe("img:copy_from", function()

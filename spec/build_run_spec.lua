@@ -276,6 +276,41 @@ describe("img:run", function()
     assert.are.same({ "work/" }, names)
   end)
 
+  it("keeps the cache directory private: device nodes and setuid files a step left are out of others' reach", function()
+    if why then return pending(why) end
+    -- an existing cache directory open to all (0755): made 0700
+    local cache = tmp .. "/cache"
+    assert(os.execute(("mkdir -m 755 %s"):format(quote(cache))))
+    local _, img = base(tmp .. "/img")
+    assert(img:run("busybox mknod /cache/disk b 7 0 && chmod 666 /cache/disk && busybox cp /bin/busybox /cache/su "
+      .. "&& chmod 4755 /cache/su",
+      { mounts = { { type = "cache", id = "c1", target = "/cache" } }, cache_dir = cache, tmpdir = tmp .. "/steps" }))
+    assert.are.equal("700\n", sh("stat -c %a " .. quote(cache)))
+    -- the nodes are there (as BuildKit's are), below a folder only root enters
+    assert.are.equal("block special file 666\nregular file 4755\n", sh(("stat -c '%%F %%a' %s %s")
+      :format(quote(cache .. "/c1/disk"), quote(cache .. "/c1/su"))))
+    if have("setpriv") then
+      local out, ok = sh(("setpriv --reuid 65534 --regid 65534 --clear-groups stat %s 2>&1")
+        :format(quote(cache .. "/c1/disk")))
+      assert.is_falsy(ok, out)
+      assert.truthy(out:find("Permission denied", 1, true), out)
+    end
+    -- one of another user's, or a symbolic link: refused, nothing run
+    support.rmdir(cache)
+    assert(os.execute(("mkdir -m 700 %s && chown 65534 %s"):format(quote(cache), quote(cache))))
+    support.assert_fails({ "RUN: cache mount c1", "owned by uid 65534" }, {},
+      img:run("true", { mounts = { { type = "cache", id = "c1", target = "/c" } }, cache_dir = cache,
+        tmpdir = tmp .. "/steps" }))
+    support.rmdir(cache)
+    assert(os.execute(("mkdir %s && ln -s %s %s"):format(quote(tmp .. "/elsewhere"), quote(tmp .. "/elsewhere"),
+      quote(cache))))
+    support.assert_fails({ "RUN: cache mount c1" }, {},
+      img:run("true", { mounts = { { type = "cache", id = "c1", target = "/c" } }, cache_dir = cache,
+        tmpdir = tmp .. "/steps" }))
+    assert.are.equal("", sh("ls -A " .. quote(tmp .. "/elsewhere")))
+    assert_clean(tmp .. "/steps")
+  end)
+
   it("keeps a cache mount between steps and builds by id, out of the image", function()
     if why then return pending(why) end
     local function build(n)

@@ -933,7 +933,10 @@ describe("hostile layouts", function()
       assert.is_true(exists(stray))
       -- and nothing is written there
       local n = #ls(moved .. (rel == "blobs" and "/sha256" or ""))
-      assert.is_nil((L:put_blob("new")))
+      local put, pmsg, perr = L:put_blob("new")
+      assert.is_nil(put)
+      assert.equal("invalid", perr.code)
+      assert.truthy(pmsg:find(rel .. " is a symbolic link", 1, true), pmsg)
       assert.equal(n, #ls(moved .. (rel == "blobs" and "/sha256" or "")))
     end
   end)

@@ -14,7 +14,6 @@ local oci = require("ocispec")
 local registry = require("ocispec.registry")
 local q = registries.quote
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 local SKIP = registries.skip_reason()
 
 local guard = registries.guard(SKIP, pending)
@@ -50,11 +49,8 @@ describe("blob-location cache", function()
   end)
 
   -- `ocispec ARGS` in a new process (env: extra variables)
-  local function ocispec(args, env)
-    local _, _, status = os.execute(("cd %s && %s lua5.4 %s %s >out.txt 2>err.txt </dev/null")
-      :format(q(tmp), env or "", q(BIN), args))
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
+  local run = support.cli_runner(function() return tmp end)
+  local function ocispec(args, env) return run(args, nil, env) end
   local function cache_file()
     n = n + 1
     return ("%s/cache%d/blob-locations.json"):format(tmp, n)
@@ -112,9 +108,7 @@ describe("blob-location cache", function()
     end
     -- what landed is the image (python3 hashlib of the registry's blobs)
     for _, l in ipairs(layers) do
-      assert.are.equal(l, support.py("import hashlib, sys, urllib.request; print('sha256:' + "
-        .. "hashlib.sha256(urllib.request.urlopen(sys.argv[1]).read()).hexdigest(), end='')",
-        ("%s/v2/bc/r2/blobs/%s"):format(reg.url, l)))
+      assert.are.equal(l, registries.served_sha256(reg, "bc/r2", l))
     end
   end))
 
@@ -204,11 +198,7 @@ describe("blob-location cache", function()
     end))
 
   -- sha256 (python3 hashlib) of the blob as the registry serves it
-  local function served_sha256(repo, digest)
-    return support.py("import hashlib, sys, urllib.request; "
-      .. "print('sha256:' + hashlib.sha256(urllib.request.urlopen(sys.argv[1]).read()).hexdigest())",
-      ("http://%s/v2/%s/blobs/%s"):format(reg.host, repo, digest)):match("^%s*(.-)%s*$")
-  end
+  local function served_sha256(repo, digest) return registries.served_sha256(reg, repo, digest) end
 
   it("a refused mount's upload session carries the upload (push and copy): no DELETE, no second POST",
     guard(function()

@@ -142,6 +142,20 @@ describe("registry client against hostile servers", function()
       assert.are.same({}, fake.auth_requests())
     end)
 
+    it("a token whose expires_in is int64's largest is kept (bounded), not overflowed into expiry", function()
+      if NO_PYTHON then return pending(NO_PYTHON) end
+      local fake = registries.fake("token-expiry")
+      finally(fake.stop)
+      local c = connect(fake.host, { retries = 0 })
+      -- seconds * 1000 overflowed (UBSan abort; else a token already
+      -- expired, fetched again before every request)
+      assert(c:tags("x"))
+      assert(c:tags("x"))
+      assert(c:tags("x"))
+      c:close()
+      assert.are.equal(1, fake.count_requests("GET", "^/_fake/token"))
+    end)
+
     it("control characters in what the user gives are refused at connect", function()
       for key, value in pairs({ user_agent = "ua\r\nX-Injected: 1", username = "u\n", password = "p\1w" }) do
         local o = opts{ [key] = value, username = key ~= "username" and "u" or value }

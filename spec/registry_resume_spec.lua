@@ -19,14 +19,6 @@ local opts = registries.opts_with{ retry_delay_ms = 1, retries = 0, jobs = 1 }
 
 local q = registries.quote
 
--- python3 hashlib's sha256 of a file (an oracle that is not our code).
-local function sha256_of(path)
-  local out, ok = registries.sh(("python3 -c %s %s"):format(q(
-    "import hashlib, sys; print('sha256:' + hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"), q(path)))
-  assert(ok, out)
-  return (out:gsub("%s+$", ""))
-end
-
 local function file_size(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -73,7 +65,7 @@ describe("resumable blob downloads", function()
     assert.are.equal(1, s.ranges)
     -- config + half + the other half: not the layer twice
     assert.is_true(s.body_bytes < size * 1.05, ("%d bytes for a %d-byte blob"):format(s.body_bytes, size))
-    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.are.equal(layer:digest(), support.sha256_file(blob(dir)))
     assert.is_nil(file_size(partial(dir)))
     c:close()
     L:close()
@@ -99,7 +91,7 @@ describe("resumable blob downloads", function()
     assert.are.equal(1, s.ranges)
     assert.is_true(s.body_bytes <= size * 0.15, ("second run moved %d of %d bytes"):format(s.body_bytes, size))
     assert.is_true(c2:stats().bytes_downloaded <= size * 0.15)
-    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.are.equal(layer:digest(), support.sha256_file(blob(dir)))
     assert.is_nil(file_size(partial(dir)))
     c:close()
     c2:close()
@@ -119,7 +111,7 @@ describe("resumable blob downloads", function()
     proxy.configure{}
     assert(d, msg)
     assert.is_true(s.body_bytes >= size, ("%d bytes: not a whole download"):format(s.body_bytes))
-    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.are.equal(layer:digest(), support.sha256_file(blob(dir)))
     c:close()
     L:close()
   end))
@@ -160,7 +152,7 @@ describe("resumable blob downloads", function()
     local s = proxy.stats()
     assert(d, msg)
     assert.are.equal(2, s.gets) -- the rest, then the whole blob
-    assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+    assert.are.equal(layer:digest(), support.sha256_file(blob(dir)))
     c:close()
     L:close()
   end))
@@ -175,7 +167,7 @@ describe("resumable blob downloads", function()
       local d, msg = c:pull("resume/app", "1", L, "1")
       assert(d, msg)
       assert.are.equal("precious", support.read(victim))
-      assert.are.equal(layer:digest(), sha256_of(blob(dir)))
+      assert.are.equal(layer:digest(), support.sha256_file(blob(dir)))
       c:close()
       L:close()
     end
@@ -206,26 +198,15 @@ describe("chunked uploads", function()
   end
 
   -- python3 hashlib's digest of what the registry itself serves (no proxy)
-  local function served_digest(repo, digest)
-    local out, ok = registries.sh(("python3 -c %s %s"):format(q(
-      "import hashlib, sys, urllib.request; "
-      .. "print('sha256:' + hashlib.sha256(urllib.request.urlopen(sys.argv[1], timeout=30).read()).hexdigest())"),
-      q(("%s/v2/%s/blobs/%s"):format(reg.url, repo, digest))))
-    assert(ok, out)
-    return (out:gsub("%s+$", ""))
-  end
+  local function served_digest(repo, digest) return registries.served_sha256(reg, repo, digest) end
 
   it("a cut PATCH is never sent again blindly: with retries 0 it fails as a network error", guard(function()
     -- the proxy forwards part of the chunk and drops the connection: curl
     -- would replay the PATCH on a new connection (with the upload URL the
     -- registry no longer accepts); the client refuses that and reports it
     local path = blob_file("cut")
-    proxy.configure{ cut_upload = 50000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 0 }))
-    local d, msg, err = c:push_blob_file("up/cut", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg, err = registries.push_blob_through(proxy, { cut_upload = 50000 },
+      opts{ chunk_size = 100000, retries = 0 }, "up/cut", path)
     assert.is_nil(d)
     assert.are.equal("network", err.code, msg)
     assert.truthy(msg:find("PATCH", 1, true), msg)
@@ -239,18 +220,14 @@ describe("chunked uploads", function()
     -- front of docker-registry): GET on it answers Range 0-N, and the next
     -- PATCH starts at N+1
     local path = blob_file("resume")
-    proxy.configure{ cut_upload_at = 180000, track_uploads = 1 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 2 }))
-    local d, msg = c:push_blob_file("up/resume", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_upload_at = 180000, track_uploads = 1 },
+      opts{ chunk_size = 100000, retries = 2 }, "up/resume", path)
     assert(d, msg)
     assert.are.same({ "204 0-179999" }, s.status)
     assert.are.same({ "0-99999", "100000-199999", "180000-279999", "280000-299999" }, s.patches)
     assert.is_true(s.up_bytes < SIZE * 1.5, ("%d bytes sent for %d"):format(s.up_bytes, SIZE))
     assert.are.equal(1, reg.count_requests("POST", "^/v2/up/resume/blobs/uploads/"))
-    assert.are.equal(sha256_of(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("up/resume", d:digest()))
     c:close()
   end))
@@ -259,18 +236,14 @@ describe("chunked uploads", function()
     -- docker-registry 2.8 answers 404 BLOB_UPLOAD_INVALID to the upload URL
     -- the client holds (its signed _state names fewer bytes than arrived)
     local path = blob_file("lost")
-    proxy.configure{ cut_upload_at = 180000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 100000, retries = 2 }))
-    local d, msg = c:push_blob_file("up/lost", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_upload_at = 180000 },
+      opts{ chunk_size = 100000, retries = 2 }, "up/lost", path)
     assert(d, msg)
     assert.are.equal(1, #s.status)
     assert.truthy(s.status[1]:match("^404"), s.status[1])
     assert.are.same({ "0-99999", "100000-199999", "0-99999", "100000-199999", "200000-299999" }, s.patches)
     assert.are.equal(2, reg.count_requests("POST", "^/v2/up/lost/blobs/uploads/"))
-    assert.are.equal(sha256_of(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("up/lost", d:digest()))
     c:close()
   end))
@@ -322,10 +295,8 @@ describe("chunked uploads", function()
 
   it("chunks are at least the registry's OCI-Chunk-Min-Length", guard(function()
     local path = blob_file("min")
-    proxy.configure{ chunk_min = 128000 }
-    local c = assert(registry.connect(proxy.host, opts{ chunk_size = 10000 }))
-    local d, msg = c:push_blob_file("up/min", path)
-    proxy.configure{}
+    local _, c, d, msg = registries.push_blob_through(proxy, { chunk_min = 128000 }, opts{ chunk_size = 10000 },
+      "up/min", path)
     assert(d, msg)
     -- 300000 bytes in chunks of 128000: 3 PATCHes, not 30
     assert.are.equal(3, reg.count_requests("PATCH", "^/v2/up/min/blobs/uploads/"))

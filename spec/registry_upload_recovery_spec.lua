@@ -11,65 +11,36 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
-local registry = require("ocispec.registry")
 
 local SKIP = registries.skip_reason()
 
 local guard = registries.guard(SKIP, pending)
 
-local function opts(extra)
-  local o = { plain_http = true, auth_file = false, retry_delay_ms = 1, retries = 2, jobs = 1 }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return o
-end
+local opts = registries.opts_with{ retry_delay_ms = 1, retries = 2, jobs = 1 }
 
-local q = registries.quote
 local SIZE = 300000
 
 describe("closing PUT recovery", function()
-  local reg, proxy, tmp
+  local env, reg, proxy, tmp
   setup(function()
     if SKIP then return end
-    reg = registries.start()
-    proxy = registries.proxy(reg.port)
-    tmp = registries.scratch()
+    env = registries.start_proxied()
+    reg, proxy, tmp = env.reg, env.proxy, env.tmp
   end)
   teardown(function()
-    if proxy then proxy.stop() end
-    if reg then reg.stop() end
-    if tmp then support.rmdir(tmp) end
+    if env then env.stop() end
   end)
 
   -- SIZE pseudo-random bytes, different for each name
   local function blob_file(name)
     local path = tmp .. "/" .. name
-    local parts, x = {}, #name * 7919
-    for i = 1, SIZE // 4 do
-      x = (x * 1103515245 + 12345) % 2147483648
-      parts[i] = string.pack("<I4", x)
-    end
-    support.write(path, table.concat(parts))
+    support.write(path, support.random_bytes(SIZE, #name * 7919))
     return path
   end
 
-  -- python3 hashlib: the digest of a file, and of what the registry itself
-  -- serves (no proxy)
-  local function py(code, ...)
-    local args = {}
-    for i, a in ipairs({ ... }) do args[i] = q(a) end
-    local out, ok = registries.sh(("python3 -c %s %s"):format(q(code), table.concat(args, " ")))
-    assert(ok, out)
-    return (out:gsub("%s+$", ""))
-  end
-  local function file_digest(path)
-    return py("import hashlib, sys; print('sha256:' + hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())",
-      path)
-  end
-  local function served_digest(repo, digest)
-    return py("import hashlib, sys, urllib.request; "
-      .. "print('sha256:' + hashlib.sha256(urllib.request.urlopen(sys.argv[1], timeout=30).read()).hexdigest())",
-      ("%s/v2/%s/blobs/%s"):format(reg.url, repo, digest))
-  end
+  -- python3 hashlib: the digest of a file (support.sha256_file), and of
+  -- what the registry itself serves (no proxy)
+  local function served_digest(repo, digest) return registries.served_sha256(reg, repo, digest) end
   local function count(method, repo, what)
     return reg.count_requests(method, "^/v2/" .. repo:gsub("%p", "%%%0") .. "/blobs/" .. what)
   end
@@ -79,12 +50,7 @@ describe("closing PUT recovery", function()
     -- URL the client holds (its signed state is older): status 404, so a
     -- new POST; a blind second PUT there would fail (404)
     local path = blob_file("lost")
-    proxy.configure{ cut_put = 100000 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts()))
-    local d, msg = c:push_blob_file("re/lost", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_put = 100000 }, opts(), "re/lost", path)
     assert(d, msg)
     assert.are.equal(1, s.cuts)
     assert.are.equal(1, #s.status)
@@ -92,7 +58,7 @@ describe("closing PUT recovery", function()
     assert.are.equal(2, count("POST", "re/lost", "uploads/"))
     assert.are.equal(1, count("PUT", "re/lost", "uploads/"))
     assert.are.equal(1, count("HEAD", "re/lost", "sha256:"))
-    assert.are.equal(file_digest(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("re/lost", d:digest()))
     c:close()
   end))
@@ -102,12 +68,8 @@ describe("closing PUT recovery", function()
     -- the status answers Range 0-99999, a PATCH sends bytes 100000- and a
     -- PUT without body commits
     local path = blob_file("kept")
-    proxy.configure{ cut_put = 100000, track_uploads = 1 }
-    proxy.stats()
-    local c = assert(registry.connect(proxy.host, opts()))
-    local d, msg = c:push_blob_file("re/kept", path)
-    local s = proxy.stats()
-    proxy.configure{}
+    local s, c, d, msg = registries.push_blob_through(proxy, { cut_put = 100000, track_uploads = 1 }, opts(),
+      "re/kept", path)
     assert(d, msg)
     assert.are.same({ "204 0-99999" }, s.status)
     assert.are.same({ "100000-299999" }, s.patches)
@@ -115,17 +77,15 @@ describe("closing PUT recovery", function()
     assert.are.equal(SIZE + SIZE - 100000, s.up_bytes)
     assert.are.equal(1, count("POST", "re/kept", "uploads/"))
     assert.are.equal(1, count("PUT", "re/kept", "uploads/"))
-    assert.are.equal(file_digest(path), d:digest())
+    assert.are.equal(support.sha256_file(path), d:digest())
     assert.are.equal(d:digest(), served_digest("re/kept", d:digest()))
     c:close()
   end))
 
   it("with retries 0 a PUT cut mid-body fails as a network error, sent once", guard(function()
     local path = blob_file("once")
-    proxy.configure{ cut_put = 100000 }
-    local c = assert(registry.connect(proxy.host, opts{ retries = 0 }))
-    local d, msg, err = c:push_blob_file("re/once", path)
-    proxy.configure{}
+    local _, c, d, msg, err = registries.push_blob_through(proxy, { cut_put = 100000 }, opts{ retries = 0 },
+      "re/once", path)
     assert.is_nil(d)
     assert.are.equal("network", err.code, msg)
     assert.truthy(msg:find("PUT", 1, true), msg)
@@ -151,12 +111,7 @@ describe("closing PUT recovery", function()
         local path = blob_file(case.repo:gsub("/", "-"))
         local fault = { lose_put = 1 }
         for k, v in pairs(case.fault) do fault[k] = v end
-        proxy.configure(fault)
-        proxy.stats()
-        local c = assert(registry.connect(proxy.host, opts(case.o)))
-        local d, msg = c:push_blob_file(case.repo, path)
-        local s = proxy.stats()
-        proxy.configure{}
+        local s, c, d, msg = registries.push_blob_through(proxy, fault, opts(case.o), case.repo, path)
         assert(d, msg)
         assert.are.equal(1, count("POST", case.repo, "uploads/"))
         local puts = {}
@@ -172,7 +127,7 @@ describe("closing PUT recovery", function()
         assert.are.equal(0, #s.status) -- no status GET: the HEAD said done
         assert.are.equal(SIZE, s.up_bytes)
         assert.are.equal(1, c:stats().blobs_uploaded)
-        assert.are.equal(file_digest(path), d:digest())
+        assert.are.equal(support.sha256_file(path), d:digest())
         assert.are.equal(d:digest(), served_digest(case.repo, d:digest()))
         c:close()
       end))

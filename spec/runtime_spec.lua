@@ -782,9 +782,13 @@ describe("runtime", function()
       end
     end
 
-    it("has good and bad cases", function()
-      assert.is_true(#support.list(root .. "/runtime/cases/good/config", "%.json$") > 0)
-      assert.is_true(#support.list(root .. "/runtime/cases/bad/config", "%.json$") > 0)
+    it("has good and bad cases of each kind", function()
+      for _, kind in ipairs({ "config", "state", "features" }) do
+        for _, side in ipairs({ "good", "bad" }) do
+          local dir = ("%s/runtime/cases/%s/%s"):format(root, side, kind)
+          assert.is_true(#support.list(dir, "%.json$") > 0, "no case in " .. dir)
+        end
+      end
     end)
   end)
 

@@ -15,9 +15,7 @@ local support = dofile(here .. "fixtures/support.lua")
 local registries = dofile(here .. "fixtures/registry.lua")
 local oci = require("ocispec")
 local registry = require("ocispec.registry")
-local q = registries.quote
 
-local BIN = assert(oci.core.realpath(here .. "../bin/ocispec"))
 local SKIP = registries.skip_reason()
 local CONN = { plain_http = true, auth_file = false }
 local SIG, SBOM, NOTE = "application/vnd.example.signature", "application/vnd.example.sbom",
@@ -53,11 +51,7 @@ describe("sync with referrers", function()
     if tmp then support.rmdir(tmp) end
   end)
 
-  local function ocispec(args)
-    local _, _, status = os.execute(("cd %s && lua5.4 %s %s >out.txt 2>err.txt </dev/null")
-      :format(q(tmp), q(BIN), args))
-    return support.read(tmp .. "/out.txt") or "", support.read(tmp .. "/err.txt") or "", status
-  end
+  local ocispec = support.cli_runner(function() return tmp end)
   -- the artifact types of the referrers tree at ref: { [type] = {child types} }
   local function tree(ref)
     local t = assert(oci.artifacts.discover(ref, CONN))

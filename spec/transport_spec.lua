@@ -238,6 +238,29 @@ describe("archives", function()
     assert.are.equal(oci.image.MediaType.ImageManifest, got:media_type())
   end)
 
+  it("hashes a layer that manifest.json lists many times (directly or through a link) once", function()
+    py("docker-dup", "400", p("dup.tar"))
+    -- put_blob_file counted on the layout the archive is imported into:
+    -- once per member before, 400 hashes and copies of the same layer
+    local methods = getmetatable(assert(oci.layout.create(p("probe")))).__index
+    local real, calls = methods.put_blob_file, 0
+    methods.put_blob_file = function(...) calls = calls + 1 return real(...) end
+    local ok, s = pcall(T.open, "docker-archive:" .. p("dup.tar"))
+    methods.put_blob_file = real
+    assert(ok, s)
+    s = assert(s)
+    local m = assert(s:layout():get_document(s:descriptor(), oci.image.ImageManifest))
+    assert.are.equal(400, #m:layers())
+    assert.are.equal(2, calls) -- the config and the layer
+    s:close()
+  end)
+
+  it("says why a manifest.json is not read (larger than 4 MiB), not that there is none", function()
+    py("docker-bigmanifest", p("bigm.tar"))
+    support.assert_fails({ "bigm.tar: manifest.json", "larger than 4194304 bytes" }, { code = "too_big" },
+      T.open("docker-archive:" .. p("bigm.tar")))
+  end)
+
   it("writes docker-archives Python reads (layers are the diff_ids)", function()
     make_image(p("L"))
     assert(T.copy("oci:" .. p("L") .. ":v1", "docker-archive:" .. p("d.tar") .. ":example.com/app:2"))

@@ -172,6 +172,7 @@ typedef struct plan {
   int rootless;                        /* oci_layer_options.rootless */
   const oci_id_map *uid_map, *gid_map; /* host -> container */
   size_t n_uid_map, n_gid_map;
+  int refuse_wh; /* a changeset: its upper tree holds no ".wh." names */
 } plan;
 
 static int nomem(oci_error *err) {
@@ -407,6 +408,17 @@ static int add_stat(plan *p, const char *root, const char *rel,
   case S_IFIFO: t = OCI_LAYER_FIFO; break;
   default: p->skipped++; return OCI_OK;
   }
+  /* in a changeset, a file of the upper tree named like a whiteout would
+     be one in the layer (delete a lower file, or make its folder opaque)
+     where the tree has it: refused (the changeset's own markers are
+     add_marker's). A dir source may hold markers on purpose (a RUN step's
+     converted overlay upper directory). */
+  const char *base = strrchr(rel, '/');
+  if (p->refuse_wh &&
+      !strncmp(base ? base + 1 : rel, WH_PREFIX, sizeof WH_PREFIX - 1))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer: %s/%s: a file named like a whiteout (%s)",
+                         root, rel, WH_PREFIX);
   char *full = join(root, rel);
   if (!full) return nomem(err);
   item *it = plan_add(p, strdup(rel), err);
@@ -1276,6 +1288,7 @@ static int make_plan(const oci_layer_source *src, plan *p, oci_error *err) {
       (rc = check_root("upper directory", src->upper, &us, err)))
     return rc;
   size_t changes;
+  p->refuse_wh = 1;
   return diff_dir(p, src->lower, src->upper, "", &ls, &us, &changes, err);
 }
 

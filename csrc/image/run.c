@@ -487,6 +487,51 @@ static int same_meta(const struct stat *a, const struct stat *b) {
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+static int whiteout_named(const char *sub, oci_error *err) {
+  return oci_error_set(err, OCI_EINVAL,
+                       "snapshot: %s: a file named like a whiteout", sub);
+}
+
+/* Refuses a ".wh." name anywhere below the directory dfd (new in upper:
+   nothing to compare it with). */
+static int scan_new_dir(int dfd, const char *path, int depth, oci_error *err) {
+  if (depth > 512)
+    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
+  int fd = dup(dfd);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
+                         strerror(errno));
+  }
+  int rc = OCI_OK;
+  struct dirent *de;
+  while (!rc && (errno = 0, de = readdir(d))) {
+    const char *name = de->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", path, name);
+    if (!strncmp(name, ".wh.", 4)) {
+      rc = whiteout_named(sub, err);
+      break;
+    }
+    if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue;
+    int c = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (c < 0) {
+      if (errno == ENOTDIR || errno == ELOOP) continue; /* not a dir */
+      rc =
+          oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
+      break;
+    }
+    rc = scan_new_dir(c, sub, depth + 1, err);
+    close(c);
+  }
+  if (!rc && !de && errno)
+    rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(errno));
+  closedir(d);
+  return rc;
+}
+
 static int mark_dir(int lfd, int ufd, const char *path, int depth,
                     size_t *changed, oci_error *err) {
   if (depth > 512)
@@ -505,18 +550,39 @@ static int mark_dir(int lfd, int ufd, const char *path, int depth,
     if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
     char sub[4096];
     snprintf(sub, sizeof sub, "%s/%s", path, name);
+    /* the unpacked lower tree holds no such name (the unpacker takes
+       them as whiteouts): the command made it, and the layer would say
+       "delete" (or "opaque") where the tree after the step has a file */
+    if (!strncmp(name, ".wh.", 4)) {
+      rc = whiteout_named(sub, err);
+      break;
+    }
     struct stat us, ls;
     if (fstatat(ufd, name, &us, AT_SYMLINK_NOFOLLOW) != 0) {
       rc =
           oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
       break;
     }
-    if (fstatat(lfd, name, &ls, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) continue; /* added */
+    int lst = fstatat(lfd, name, &ls, AT_SYMLINK_NOFOLLOW);
+    if (lst != 0 && errno != ENOENT && errno != ENOTDIR) {
       rc =
           oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub, strerror(errno));
       break;
     }
+    if (S_ISDIR(us.st_mode) && (lst != 0 || !S_ISDIR(ls.st_mode))) {
+      /* a directory added (or replacing a file): its names checked */
+      int n =
+          openat(ufd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (n < 0)
+        rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", sub,
+                           strerror(errno));
+      else {
+        rc = scan_new_dir(n, sub, depth + 1, err);
+        close(n);
+      }
+      continue;
+    }
+    if (lst != 0) continue; /* added */
     int dir = S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode);
     int reg = S_ISREG(us.st_mode) && S_ISREG(ls.st_mode);
     if (!dir && !(reg && same_meta(&ls, &us))) continue;

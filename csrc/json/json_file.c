@@ -19,7 +19,9 @@ int oci_parse_file(const oci_type *t, const char *path,
                                 OCI_PARSE_OPTIONS_VERSION);
     if (vrc) return vrc;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO (or a device) at path is refused below at once,
+     never waited on in open(2); a regular file reads as without it */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return oci_error_set(err, OCI_EIO, "cannot open %s: %s", path,
                          strerror(errno));

@@ -8,7 +8,11 @@
      ids() -> {uid=, gid=, euid=, egid=, groups={...}}
        (getuid, getgid, geteuid, getegid, getgroups: what `id` prints,
        without running it)
-     isatty(fd | file) -> boolean (isatty(3); a closed file raises) */
+     isatty(fd | file) -> boolean (isatty(3); a closed file raises)
+     private_dir(path) -> true | nil, msg, err
+       (path made 0700, or an existing directory of the caller's, never
+       through a symbolic link, made 0700: what is below it is out of
+       other users' reach; one of another user's is refused) */
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
@@ -145,6 +149,36 @@ static int l_mkdir(lua_State *L) {
   return 1;
 }
 
+static int l_private_dir(lua_State *L) {
+  oci_error err = {0};
+  const char *path;
+  if (ocil_parts_cstring(L, 1, "path", &path, &err))
+    return ocil_parts_push_error(L, &err);
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    oci_error_set(&err, OCI_EIO, "cannot make the folder %s: %s", path,
+                  strerror(errno));
+    return ocil_parts_push_error(L, &err);
+  }
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    oci_error_set(&err, OCI_EIO, "%s: %s", path,
+                  errno == ELOOP ? "a symbolic link, not a folder"
+                                 : strerror(errno));
+    if (fd >= 0) close(fd);
+    return ocil_parts_push_error(L, &err);
+  }
+  if (st.st_uid != geteuid())
+    oci_error_set(&err, OCI_EINVAL, "%s is owned by uid %u, not by uid %u",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid());
+  else if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700) != 0)
+    oci_error_set(&err, OCI_EIO, "%s: chmod: %s", path, strerror(errno));
+  close(fd);
+  if (err.code) return ocil_parts_push_error(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static void set_id(lua_State *L, const char *key, lua_Integer v) {
   lua_pushinteger(L, v);
   lua_setfield(L, -2, key);
@@ -204,6 +238,7 @@ int ocil_push_fs_lib(lua_State *L) {
       {"isatty", l_isatty},
       {"read_secret", l_read_secret},
       {"mkdir", l_mkdir},
+      {"private_dir", l_private_dir},
       {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

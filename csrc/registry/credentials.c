@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -155,9 +156,29 @@ int reg_helper_run(const char *name, const char *action, const char *in,
   size_t sent = 0, outcap = 0, errcap = 0;
   int64_t deadline = now_ms() + (timeout_ms ? timeout_ms : 30000);
   int rc = OCI_OK;
-  bool out_eof = false, err_eof = false, killed = false;
+  bool out_eof = false, err_eof = false, killed = false, exited = false;
+  int st = 0;
   if (!inlen) shutdown(sv[0], SHUT_WR);
   while (!out_eof || !err_eof) {
+    /* the helper has exited: all it wrote is in the pipes (a write
+       blocks until read), so read that and stop; a process it left
+       behind may hold the pipes open for ever (waiting for their end
+       made every answer wait helper_timeout_ms, then fail) */
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      exited = true;
+      int d = 0;
+      if (!out_eof) d = drain(op[0], &res->out, &res->outlen, &outcap);
+      if (d >= 0 && !err_eof)
+        d = drain(ep[0], &res->errtxt, &res->errlen, &errcap);
+      if (d == -1)
+        rc = oci_error_set(err, OCI_ETOOBIG,
+                           "credential helper %s %s: printed more than %u "
+                           "bytes (stopped)",
+                           prog, action, REG_HELPER_OUT_MAX);
+      else if (d == -2)
+        rc = reg_nomem(err);
+      break;
+    }
     struct pollfd p[3];
     nfds_t n = 0;
     int iw = -1, io = -1, ie = -1;
@@ -181,7 +202,7 @@ int reg_helper_run(const char *name, const char *action, const char *in,
                          prog, action, timeout_ms ? timeout_ms : 30000);
       break;
     }
-    int k = poll(p, n, (int)(left > 1000 ? 1000 : left));
+    int k = poll(p, n, (int)(left > 100 ? 100 : left));
     if (k < 0 && errno != EINTR) {
       rc = oci_error_set(err, OCI_EIO, "credential helper %s: poll: %s", prog,
                          strerror(errno));
@@ -220,13 +241,12 @@ int reg_helper_run(const char *name, const char *action, const char *in,
   close_fd(&sv[0]);
   close_fd(&op[0]);
   close_fd(&ep[0]);
-  int st = 0;
-  if (rc) {
+  if (rc && !exited) {
     kill(pid, SIGKILL);
     killed = true;
   }
   /* the streams are closed; wait for the exit, still within the deadline */
-  for (;;) {
+  while (!exited) {
     pid_t w = waitpid(pid, &st, killed ? 0 : WNOHANG);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) {
@@ -256,8 +276,18 @@ int reg_helper_run(const char *name, const char *action, const char *in,
   return OCI_OK;
 }
 
+/* Whether the n bytes at s mention a secret ("Secret", any case): a
+   helper's credentials JSON, whatever its exit status said. */
+static bool mentions_secret(const char *s, size_t n) {
+  for (size_t i = 0; i + 6 <= n; i++)
+    if (!strncasecmp(s + i, "secret", 6)) return true;
+  return false;
+}
+
 /* The helper's words for a message: stderr, else stdout (the protocol's
-   helpers print their errors there), trimmed, escaped, cut. */
+   helpers print their errors there), trimmed, escaped, cut; never a
+   stream that holds a secret (a helper that printed its credentials and
+   then exited non-zero). */
 static void helper_words(const reg_helper_result *h, char *out, size_t outsz) {
   const char *s = h->errlen ? h->errtxt : h->out;
   size_t n = h->errlen ? h->errlen : h->outlen;
@@ -265,6 +295,11 @@ static void helper_words(const reg_helper_result *h, char *out, size_t outsz) {
     n--;
   if (!n) {
     snprintf(out, outsz, "(it printed nothing)");
+    return;
+  }
+  if (mentions_secret(s, n)) {
+    snprintf(out, outsz, "(its %s mentions a secret: not shown)",
+             h->errlen ? "stderr" : "output");
     return;
   }
   reg_escape(s, n, out, outsz);

@@ -3,12 +3,14 @@
    credentials from a Docker CLI config.json. Secrets are wiped before they
    are freed and never enter an error message. */
 #define _GNU_SOURCE /* asprintf, vasprintf */
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ocispec/ocispec.h"
 #include "registry_internal.h"
@@ -238,10 +240,16 @@ char *reg_auth_header(oci_registry *r, const char *scope) {
   return NULL;
 }
 
+/* At most a day: expires_in is the server's int64, and its milliseconds
+   (store_token) must not overflow; a token kept longer is fetched again. */
+#define TOKEN_LIFE_MAX_S (24 * 3600)
+
 /* Seconds a token stays usable: expires_in (token-spec: 60 when absent),
-   less the time since issued_at when that is a plausible UTC time. */
+   at most TOKEN_LIFE_MAX_S, less the time since issued_at when that is a
+   plausible UTC time. */
 static int64_t token_lifetime_s(const oci_registry_token_response *tr) {
   int64_t life = tr->expires_in > 0 ? tr->expires_in : 60;
+  if (life > TOKEN_LIFE_MAX_S) life = TOKEN_LIFE_MAX_S;
   struct tm tm;
   memset(&tm, 0, sizeof tm);
   const char *end =
@@ -575,13 +583,16 @@ static bool key_is_namespace(const char *key) {
 int reg_auth_from_file(oci_registry *r, const char *path, bool required,
                        bool *found, oci_error *err) {
   *found = false;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  /* absent (or unreadable): not a source; O_NONBLOCK: a FIFO planted at
+     one of the well-known names is opened without waiting for a writer,
+     then refused by the parse as not a regular file, never a hang */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     return required
                ? oci_error_set(err, OCI_EIO, "auth file %s: cannot open", path)
                : OCI_OK;
   }
-  fclose(f);
+  close(fd);
   oci_registry_auth_config *c = NULL;
   oci_error pe;
   int rc = oci_registry_auth_config_parse_file(path, NULL, &c, &pe);

@@ -127,6 +127,12 @@ local function entries_for(srcs, dst, dst_is_dir, uid, gid, chmod)
   -- one entry per path (a directory named twice: the first)
   local seen, out = {}, {}
   for _, e in ipairs(entries) do
+    -- a file named like a whiteout would be one in the layer (delete the
+    -- image's file of that name, or hide a whole folder): refused
+    if (e.path:match("([^/]*)$") or ""):sub(1, 4) == ".wh." then
+      return util.fail("invalid", ("copy: /%s%s: named like a whiteout (.wh.): the layer would delete or "
+        .. "hide the image's files instead"):format(e.path, e.source and (" (from " .. e.source .. ")") or ""))
+    end
     if not seen[e.path] then seen[e.path] = true out[#out + 1] = e end
   end
   return out

@@ -464,10 +464,18 @@ function M.run(img, cmd, opts)
   o.mounts = mounts
   for _, m in ipairs(o.mounts) do
     if m.type == "cache" then
-      -- by id (default: the target), in the cache directory; made once
+      -- by id (default: the target), in the cache directory; made once.
+      -- The step runs as root (rootless: as the caller) and may leave
+      -- setuid-root files and device nodes (CAP_MKNOD) there, which the
+      -- mount's nosuid,nodev only disarm inside the container: the cache
+      -- directory is made private (0700, the caller's), as BuildKit keeps
+      -- its cache mounts below its 0700 state directory
       local id = m.id or m.target:gsub("[^%w._-]", "_")
-      m.host = M.cache_dir(o.cache_dir) .. "/" .. id
-      local ok, msg, err = mkdir_p(m.host)
+      local base = M.cache_dir(o.cache_dir)
+      m.host = base .. "/" .. id
+      local ok, msg, err = mkdir_p(base)
+      if ok then ok, msg, err = core.fs.private_dir(base) end
+      if ok then ok, msg, err = mkdir_p(m.host) end
       if not ok then return util.fail(err, "RUN: cache mount " .. id .. ": " .. msg) end
     end
   end

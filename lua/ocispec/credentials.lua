@@ -37,15 +37,16 @@ local function config_path(opts)
   return nil
 end
 
--- The parsed config (an AuthConfig, unknown members kept) or a new one.
+-- The parsed config (an AuthConfig, unknown members kept), or a new one
+-- when there is no file at path. Read without io.open, which would wait
+-- forever on a FIFO planted at the name (from_file refuses it at once); a
+-- file that exists but cannot be read is an error, never overwritten.
 local function load_config(path)
   local reg = require "ocispec.registry"
-  local f = io.open(path, "rb")
-  if not f then return reg.AuthConfig.from_table({}) end
-  f:close()
   local c, msg, err = reg.AuthConfig.from_file(path)
-  if not c then return util.fail(err, ("auth file %s: %s"):format(path, msg)) end
-  return c
+  if c then return c end
+  if core.unpack.dir_state(path) == "missing" then return reg.AuthConfig.from_table({}) end
+  return util.fail(err, ("auth file %s: %s"):format(path, msg))
 end
 
 local function helper_of(cfg, host)
@@ -65,6 +66,10 @@ local function run_helper(name, action, input, timeout_ms, server)
   if not r then return nil, msg, err end
   if r.status ~= 0 then
     local words = (r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")
+    -- never a stream that mentions a secret (credentials JSON echoed)
+    if words:lower():find("secret", 1, true) then
+      words = ("(its %s mentions a secret: not shown)"):format(r.stderr ~= "" and "stderr" or "output")
+    end
     words = words:gsub("[%c\127]", function(c) return ("\\x%02x"):format(c:byte()) end):sub(1, 300)
     return util.fail("io", ("credential helper docker-credential-%s %s for %s failed (exit status %d): %s")
       :format(name, action, server, r.status, words ~= "" and words or "(it printed nothing)"))

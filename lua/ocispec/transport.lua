@@ -481,7 +481,10 @@ end
 -- OCI manifest in L from manifest.json's entry. -> descriptor, or nil,
 -- message, err
 local function import_docker_archive(root, members, L, r, file)
-  local text = core.fs.read_in_root(root, "manifest.json")
+  local text, tmsg, terr = core.fs.read_in_root(root, "manifest.json")
+  if text == nil then -- too big (4 MiB), not a regular file, ...: why
+    return util.fail(terr, ("%s: manifest.json: %s"):format(file, tmsg))
+  end
   if not text then return util.fail("invalid", file .. ": no manifest.json (not a docker-archive)") end
   local list, msg = core.json_decode(text)
   if type(list) ~= "table" or #list == 0 then
@@ -514,14 +517,21 @@ local function import_docker_archive(root, members, L, r, file)
   if type(pick) ~= "table" or type(pick.Config) ~= "string" or type(pick.Layers) ~= "table" then
     return util.fail("invalid", where .. ": needs Config (a string) and Layers (an array)")
   end
+  -- each member is hashed and copied once, however often Layers names
+  -- it (directly or through links): a list naming one large layer 10000
+  -- times (its config listing the diff_id as often) hashed it 10000 times
+  local done = {}
   local function put(member, mt)
     if type(member) ~= "string" or member == "" then
       return util.fail("invalid", where .. ": a member name must be a non-empty string")
     end
     local rp, why = resolve_member(members, member)
     if not rp then return util.fail("invalid", ("%s: %q: %s"):format(where, member, why)) end
+    local key = mt .. "\0" .. rp
+    if done[key] then return done[key] end
     local d, m, e = L:put_blob_file(root .. "/" .. rp, mt)
     if not d then return util.fail(e or "io", ("%s: %s: %s"):format(where, member, m)) end
+    done[key] = d
     return d
   end
   local cfgd, m, e = put(pick.Config, MT.ImageConfig)

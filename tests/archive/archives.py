@@ -6,6 +6,10 @@ library only (tarfile, json, hashlib): an oracle independent of ocispec.
   archives.py docker-legacy OUT.tar     a docker save (pre-25) archive, two images
   archives.py docker-bad-diffid OUT.tar  the same, a layer not its diff_id
   archives.py docker-oci OUT.tar        a docker 25+ archive (OCI layout inside)
+  archives.py docker-dup N OUT.tar      one image whose Layers name one layer N
+                                        times (N-1 of them through a link), its
+                                        config listing the diff_id N times
+  archives.py docker-bigmanifest OUT.tar  a manifest.json of 4 MiB + 1 byte
   archives.py read-docker FILE.tar      JSON summary of a docker-archive
   archives.py read-oci FILE.tar         JSON summary of an oci-archive
 """
@@ -124,6 +128,21 @@ def docker_oci(out):
             "Layers": ["deadbeef/layer.tar"]}]).encode())
 
 
+def docker_dup(n, out):
+    """Layers names the same member n times, every other time through a
+    symbolic link to it: each must be hashed and copied once."""
+    layer, _ = image([("d", b"D\n" * 1000)], ["/d"])
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [sha(layer)] * n}}).encode()
+    with tarfile.open(out, "w") as tf:
+        add(tf, "l/layer.tar", layer)
+        link(tf, "alias.tar", "l/layer.tar")
+        add(tf, sha(config)[7:] + ".json", config)
+        add(tf, "manifest.json", json.dumps([{
+            "Config": sha(config)[7:] + ".json", "RepoTags": ["dup:1"],
+            "Layers": ["l/layer.tar" if i % 2 else "alias.tar" for i in range(n)]}]).encode())
+
+
 def read_docker(path):
     with tarfile.open(path) as tf:
         manifest = json.load(tf.extractfile("manifest.json"))
@@ -162,6 +181,11 @@ if __name__ == "__main__":
         docker_legacy(sys.argv[2], bad=True)
     elif cmd == "docker-oci":
         docker_oci(sys.argv[2])
+    elif cmd == "docker-dup":
+        docker_dup(int(sys.argv[2]), sys.argv[3])
+    elif cmd == "docker-bigmanifest":
+        with tarfile.open(sys.argv[2], "w") as tf:
+            add(tf, "manifest.json", b'[{"Config":"' + b"a" * ((4 << 20) - 14) + b'"}]')
     elif cmd == "read-docker":
         read_docker(sys.argv[2])
     elif cmd == "read-oci":

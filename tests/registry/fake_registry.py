@@ -42,6 +42,8 @@ MODE:
             service hands out a token holding CR LF and an injected header
   realm-other  like token-crlf with a clean token, but the realm is
             http://localhost:PORT/_fake/token (another host name, plain http)
+  token-expiry  like token-crlf with a clean token whose expires_in is
+            9223372036854775807 (int64's largest: seconds past any clock)
   upload-reject  blob HEADs 404; POST uploads answer 202 with a Location
             whose query (_state=) is 400 bytes long; the closing PUT answers
             400 DIGEST_INVALID with a message; DELETE answers 404
@@ -329,7 +331,7 @@ def make_handler(state):
                            self.command == "HEAD",
                            {"WWW-Authenticate": 'Basic realm="fake"'})
                 return True
-            if state.mode in ("token-crlf", "realm-other") and not auth.startswith("Bearer "):
+            if state.mode in ("token-crlf", "realm-other", "token-expiry") and not auth.startswith("Bearer "):
                 host = "localhost" if state.mode == "realm-other" else "127.0.0.1"
                 realm = "http://%s:%d/_fake/token" % (host, state.port)
                 self.error(401, "UNAUTHORIZED", "authentication required",
@@ -361,6 +363,9 @@ def make_handler(state):
                 return self.send(200, body, {"Content-Type": "application/json"}, head)
             if path == "/_fake/token":
                 tok = "fake-token\r\nX-Injected: yes" if state.mode == "token-crlf" else "fake-token"
+                if state.mode == "token-expiry":
+                    return self.send(200, b'{"token":"fake-token","expires_in":9223372036854775807}',
+                                     {"Content-Type": "application/json"}, head)
                 return self.send(200, json.dumps({"token": tok}).encode(),
                                  {"Content-Type": "application/json"}, head)
             if path.startswith("/_fake/upload/"):
@@ -731,7 +736,7 @@ def make_handler(state):
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     if mode not in ("mismatch", "503", "429", "redirect", "ok", "nested", "basic",
-                    "token-crlf", "realm-other", "upload-reject", "link-loop",
+                    "token-crlf", "realm-other", "token-expiry", "upload-reject", "link-loop",
                     "link-grow", "trickle", "evil-strings", "upload-retry",
                     "upload", "referrers", "referrers-unfiltered", "store", "liar", "referrers-hostile"):
         sys.exit("unknown mode " + mode)

@@ -79,6 +79,17 @@ ACTIVE = {"get": 0, "put": 0}
 NEWEST = {}  # track_uploads: upload path -> the query of its newest Location
 
 
+def take_cut(at, length, low=0):
+    """at, counted as one of the cut_times cuts, when low <= at < length and
+    cuts are left; else None (no cut)."""
+    with LOCK:
+        if FAULTS.get("cuts_left", 0) > 0 and low <= at < length:
+            FAULTS["cuts_left"] -= 1
+            STATS["cuts"] += 1
+            return at
+    return None
+
+
 def reset_stats():
     STATS.clear()
     STATS.update(max_get=0, max_put=0, gets=0, ranges=0, body_bytes=0, cuts=0,
@@ -178,19 +189,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         cut_up = None
         if method == "PATCH" and faults.get("cut_upload_at") and body:
             start = int((self.headers.get("Content-Range") or "0-0").split("-")[0])
-            at = int(faults["cut_upload_at"]) - start
-            with LOCK:
-                if FAULTS.get("cuts_left", 0) > 0 and 0 < at < len(body):
-                    FAULTS["cuts_left"] -= 1
-                    STATS["cuts"] += 1
-                    cut_up = at
+            cut_up = take_cut(int(faults["cut_upload_at"]) - start, len(body), low=1)
         elif method == "PATCH" and faults.get("cut_upload") and body:
-            at = int(faults["cut_upload"])
-            with LOCK:
-                if FAULTS.get("cuts_left", 0) > 0 and at < len(body):
-                    FAULTS["cuts_left"] -= 1
-                    STATS["cuts"] += 1
-                    cut_up = at
+            cut_up = take_cut(int(faults["cut_upload"]), len(body))
         lose = False
         if method == "PUT" and is_upload:
             with LOCK:
@@ -198,12 +199,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 lose = str(FAULTS["puts"]) == faults.get("lose_put")
         cut_put = None
         if method == "PUT" and is_upload and faults.get("cut_put") is not None and body:
-            at = int(faults["cut_put"])
-            with LOCK:
-                if FAULTS.get("cuts_left", 0) > 0 and at < len(body):
-                    FAULTS["cuts_left"] -= 1
-                    STATS["cuts"] += 1
-                    cut_put = at
+            cut_put = take_cut(int(faults["cut_put"]), len(body))
         if cut_put is not None:
             # the first bytes reach the registry's session as a PATCH
             if cut_put:
@@ -300,12 +296,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         cut = None
         if kind == "get" and resp.status in (200, 206):
-            with LOCK:
-                at = int(FAULTS.get("cut_after", 0))
-                if FAULTS.get("cuts_left", 0) > 0 and at < len(data):
-                    FAULTS["cuts_left"] -= 1
-                    cut = at
-                    STATS["cuts"] += 1
+            cut = take_cut(int(faults.get("cut_after", 0)), len(data))
         if cut is not None and cut < len(data):
             self.wfile.write(data[:cut])
             self.wfile.flush()

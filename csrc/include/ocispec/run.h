@@ -140,9 +140,12 @@ OCI_API int oci_run_upper_to_changeset(const char *upper, oci_error *err);
    (compared byte by byte), and moves such a file's mtime in upper by one
    nanosecond, so that a comparison of metadata (oci_layer_build's lower
    and upper source) sees the change. Never follows a symbolic link (every
-   step is relative to a directory opened with O_NOFOLLOW). *changed (may
-   be NULL) counts the files marked. Returns OCI_OK, or OCI_EIO naming the
-   path. */
+   step is relative to a directory opened with O_NOFOLLOW). A name in upper
+   that starts with ".wh." (anywhere, new directories included) is refused
+   (OCI_EINVAL), as oci_run_upper_to_changeset refuses it: the unpacked
+   lower tree never holds one, and the layer could not tell the command's
+   file from a whiteout. *changed (may be NULL) counts the files marked.
+   Returns OCI_OK, or OCI_EIO / OCI_EINVAL naming the path. */
 OCI_API int oci_run_mark_content_changes(const char *lower, const char *upper,
                                          size_t *changed, oci_error *err);
 

@@ -132,6 +132,22 @@ static void test_mark_content(void **state) {
   assert_true(a.st_mtim.tv_nsec != b.st_mtim.tv_nsec);
   assert_int_equal(oci_run_mark_content_changes(p("none"), p("r"), &n, &err),
                    OCI_EIO);
+  /* a file the command named like a whiteout (the snapshot path of
+     rootless steps): refused as the overlay path refuses it, in a shared
+     directory, in a new one deep down, and where a file became a folder;
+     the layer would have deleted l/d/f, or made a folder opaque */
+  const char *planted[] = {"r/d/.wh.f", "r/new/a/b/.wh..wh..opq",
+                           "r/same2/.wh.x"};
+  for (size_t i = 0; i < sizeof planted / sizeof *planted; i++) {
+    sh("rm -rf %s %s && mkdir -p %s %s && touch %s && "
+       "mkdir -p \"$(dirname %s)\" && touch %s",
+       p("l2"), p("r"), p("l2/d"), p("r/d"), p("l2/same2"), p(planted[i]),
+       p(planted[i]));
+    assert_int_equal(oci_run_mark_content_changes(p("l2"), p("r"), &n, &err),
+                     OCI_EINVAL);
+    assert_non_null(strstr(err.message, "named like a whiteout"));
+    assert_non_null(strstr(err.message, planted[i] + 2));
+  }
 }
 
 /* oci_run_start / oci_run_pump / oci_run_finish: two processes that each

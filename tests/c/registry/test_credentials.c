@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,7 +78,10 @@ static int env_setup(void **state) {
       "token) printf '{\"Username\":\"<token>\",\"Secret\":\"id-tok\"}' ;;\n"
       "none) echo 'credentials not found in native keychain'; exit 1 ;;\n"
       "fail) echo 'the keychain is locked' >&2; exit 3 ;;\n"
+      "leak) printf '{\"Username\":\"u\",\"Secret\":\"leaked-pw\"}'; "
+      "exit 1 ;;\n"
       "sleep) exec sleep 20 ;;\n"
+      "linger) sleep 4 & printf '{\"Username\":\"lu\",\"Secret\":\"lp\"}' ;;\n"
       "flood) head -c 300000 /dev/zero ;;\n"
       "garbage) printf '{\"Username\": secret-ish' ;;\n"
       "esac\n");
@@ -200,6 +204,13 @@ static void test_helper_failures(void **state) {
   assert_non_null(strstr(e.message, "the keychain is locked"));
   assert_non_null(strstr(e.message, "exit status 3"));
   assert_non_null(strstr(e.message, ".docker/config.json"));
+  /* credentials printed, then a non-zero exit: a failure, the secret
+     not quoted (stdout is the words when stderr is empty) */
+  setenv("FAKE_MODE", "leak", 1);
+  assert_int_equal(client(HOST, 0, &r, &e), OCI_EIO);
+  assert_non_null(strstr(e.message, "exit status 1"));
+  assert_null(strstr(e.message, "leaked-pw"));
+  assert_non_null(strstr(e.message, "mentions a secret: not shown"));
   /* output that is not the protocol's JSON; no piece of it shown */
   setenv("FAKE_MODE", "garbage", 1);
   assert_int_equal(client(HOST, 0, &r, &e), OCI_EINVAL);
@@ -209,6 +220,15 @@ static void test_helper_failures(void **state) {
   setenv("FAKE_MODE", "flood", 1);
   assert_int_equal(client(HOST, 0, &r, &e), OCI_ETOOBIG);
   assert_non_null(strstr(e.message, "printed more than"));
+  /* a helper that answers and exits, leaving a child that holds its
+     stdout: its answer is taken when it exits (it waited for the child,
+     past helper_timeout_ms: "no answer within 1500 ms") */
+  setenv("FAKE_MODE", "linger", 1);
+  time_t t1 = time(NULL);
+  assert_int_equal(client(HOST, 1500, &r, &e), OCI_OK);
+  assert_true(time(NULL) - t1 < 3);
+  assert_string_equal(r->username, "lu");
+  oci_registry_free(r);
   /* bounded time: stopped after helper_timeout_ms */
   setenv("FAKE_MODE", "sleep", 1);
   time_t t0 = time(NULL);
@@ -229,11 +249,48 @@ static void test_helper_failures(void **state) {
   unlink(p("home/.docker/config.json"));
 }
 
+/* A FIFO at a well-known auth file name: refused at once with an error
+   naming it, not waited on (open(2) of a FIFO blocks until a writer comes:
+   every registry operation hung) */
+static void test_auth_file_fifo(void **state) {
+  (void)state;
+  oci_registry *r;
+  oci_error e;
+  sh("mkdir -p '%s'", p("run/containers"));
+  assert_int_equal(mkfifo(p("run/containers/auth.json"), 0600), 0);
+  alarm(10); /* the old code blocked in open(2) here */
+  int rc = client(HOST, 0, &r, &e);
+  alarm(0);
+  assert_int_equal(rc, OCI_EINVAL);
+  assert_non_null(strstr(e.message, "containers/auth.json"));
+  assert_non_null(strstr(e.message, "not a regular file"));
+  unlink(p("run/containers/auth.json"));
+  /* and through $REGISTRY_AUTH_FILE, the file named alone */
+  assert_int_equal(mkfifo(p("fifo.json"), 0600), 0);
+  setenv("REGISTRY_AUTH_FILE", p("fifo.json"), 1);
+  alarm(10);
+  rc = client(HOST, 0, &r, &e);
+  alarm(0);
+  unsetenv("REGISTRY_AUTH_FILE");
+  assert_int_equal(rc, OCI_EINVAL);
+  assert_non_null(strstr(e.message, "not a regular file"));
+  /* a document file too: oci_parse_file refuses a FIFO without waiting */
+  void *doc = NULL;
+  alarm(10);
+  rc = oci_parse_file(&oci_type_image_descriptor, p("fifo.json"), NULL, &doc,
+                      &e);
+  alarm(0);
+  assert_int_equal(rc, OCI_EIO);
+  assert_non_null(strstr(e.message, "not a regular file"));
+  unlink(p("fifo.json"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_file_order),
       cmocka_unit_test(test_helpers),
       cmocka_unit_test(test_helper_failures),
+      cmocka_unit_test(test_auth_file_fifo),
   };
   return cmocka_run_group_tests(tests, env_setup, teardown);
 }
