@@ -168,6 +168,7 @@ local CANNOT = {
   ["oci.digest.hex_len"] = "nil means not registered", ["oci.digest.sha256"] = "any bytes",
   ["oci.digest.sha512"] = "any bytes",
   ["oci.registry.host_of"] = "a name mapping",
+  ["oci.layer.threads_auto"] = "a count (at least 1)", ["core.layer.threads_auto"] = "a count (at least 1)",
   ["core.run.reraise"] = "raises a signal in this process (misuse raises)",
   ["core.run.now"] = "a clock",
   ["core.run.block_signals"] = "a signal mask change (misuse raises)",

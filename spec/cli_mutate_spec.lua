@@ -111,15 +111,22 @@ describe("ocispec mutate commands on layouts", function()
     assert.are.equal(3, #m1.layers)
     assert.are.equal("COPY d /", c1.history[#c1.history].created_by)
     assert.are.equal(3, #c2.rootfs.diff_ids)
-    -- --threads: the parallel format, the same layer for any count
-    for _, n in ipairs({ 2, 4 }) do
-      _, err, status = ocispec(("append img:app --dir d --threads %d --to img:t%d"):format(n, n))
+    -- --threads: the parallel format, the same layer for any count and for
+    -- auto, the default (a1 above); 0: the single-threaded format
+    for _, n in ipairs({ 2, 4, "auto", 0 }) do
+      _, err, status = ocispec(("append img:app --dir d --threads %s --created-by 'COPY d /' --to img:t%s")
+        :format(n, n))
       assert.are.equal(0, status, err)
     end
     local _, mt2 = config_of(tmp .. "/img", "t2")
     local _, mt4 = config_of(tmp .. "/img", "t4")
+    local _, mta = config_of(tmp .. "/img", "tauto")
+    local ct0, mt0 = config_of(tmp .. "/img", "t0")
     assert.are.equal(mt2.layers[3].digest, mt4.layers[3].digest)
-    assert.are_not.equal(m1.layers[3].digest, mt2.layers[3].digest)
+    assert.are.equal(mt2.layers[3].digest, mta.layers[3].digest)
+    assert.are.equal(m1.layers[3].digest, mt2.layers[3].digest)
+    assert.are_not.equal(m1.layers[3].digest, mt0.layers[3].digest)
+    assert.are.equal(c1.rootfs.diff_ids[3], ct0.rootfs.diff_ids[3])
     local flat_out
     flat_out, err, status = ocispec("flatten img:a1 --to img:flat")
     assert.are.equal(0, status, err)
@@ -180,8 +187,8 @@ describe("ocispec mutate commands on layouts", function()
       { "append img:base --dir nowhere", "--dir nowhere: not a directory" },
       { "rebase img:base --old-base img:base", "--old-base and --new-base are required" },
       { "flatten img:base --layers x", '--layers: N-M expected, got "x"' },
-      { "append img:base --threads x", '--threads: an integer from 0 to 64 expected, got "x"' },
-      { "flatten img:base --threads 65", '--threads: an integer from 0 to 64 expected, got "65"' },
+      { "append img:base --threads x", '--threads: an integer from 0 to 64 or auto expected, got "x"' },
+      { "flatten img:base --threads 65", '--threads: an integer from 0 to 64 or auto expected, got "65"' },
       { "index img:base --remove linux/amd64", "img:base: not an image index" },
       { "mutate img:base --bogus", "unknown option --bogus" },
       { "mutate img:base --env A=1 --to img@sha256:" .. ("0"):rep(64), "a layout destination needs a NAME" },

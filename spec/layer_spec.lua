@@ -207,8 +207,10 @@ describe("layer.build", function()
       { { entries = {}, level = 0 }, "layer compression level 0 is out of range" },
       { { entries = {}, compression = "gzip", level = 12 },
         "layer compression level 12 is out of range for gzip (1 to 9)" },
-      { { entries = {}, threads = 65 }, "layer compression threads 65 out of range (0 to 64)" },
-      { { entries = {}, threads = -1 }, "layer compression threads -1 out of range (0 to 64)" },
+      { { entries = {}, threads = 65 }, 'layer compression threads 65 out of range (0 to 64, or "auto")' },
+      { { entries = {}, threads = -1 }, 'layer compression threads -1 out of range (0 to 64, or "auto")' },
+      { { entries = {}, threads = "2" },
+        'layer.build: threads "2" is neither "auto" nor a number of threads (0 to 64)' },
       { { dir = tmp .. "/missing" }, "layer: directory " .. tmp .. "/missing: No such file or directory", "io" },
       { { dir = tmp .. "/root", entries = {} }, "give exactly one of dir, entries, or lower and upper (got 2)" },
       { { lower = tmp .. "/root" }, "a changeset needs both lower and upper" },
@@ -255,8 +257,10 @@ describe("layer.build", function()
       "layer.build: entries[1].mode must be an integer, got string")
     assert.has_error(function() layer.build{ entries = {}, output = "x", mtime = 1.5 } end,
       "layer.build: mtime must be an integer, got a fraction")
-    assert.has_error(function() layer.build{ entries = {}, output = "x", threads = "2" } end,
-      "layer.build: threads must be an integer, got string")
+    assert.has_error(function() layer.build{ entries = {}, output = "x", threads = true } end,
+      'layer.build: threads must be an integer or "auto", got boolean')
+    assert.has_error(function() layer.build{ entries = {}, output = "x", threads = 1.5 } end,
+      'layer.build: threads must be an integer or "auto", got a fraction')
   end)
 end)
 
@@ -289,19 +293,19 @@ describe("layer.build threads", function()
     -- threads 0: zlib's raw deflate in libarchive's gzip framing (Python's zlib makes the same bytes)
     -- and zstd's single-threaded mode
     local g0 = assert(layer.build{ entries = entries(), output = tmp .. "/g0", threads = 0 })
-    assert.are.equal(g0.digest, assert(layer.build{ entries = entries(), output = tmp .. "/g" }).digest)
     py("import sys, zlib; t = open(sys.argv[1], \"rb\").read(); c = zlib.compressobj(6, zlib.DEFLATED, -15, 8); "
       .. "g = bytes([31, 139, 8, 0, 0, 0, 0, 0, 0, 3]) + c.compress(t) + c.flush() + "
       .. "zlib.crc32(t).to_bytes(4, \"little\") + len(t).to_bytes(4, \"little\"); "
       .. "sys.exit(g != open(sys.argv[2], \"rb\").read())", tmp .. "/l.tar", tmp .. "/g0")
-    local z0 = assert(layer.build{ entries = entries(), output = tmp .. "/z0", compression = "zstd" })
+    local z0 = assert(layer.build{ entries = entries(), output = tmp .. "/z0", compression = "zstd", threads = 0 })
     assert.are.equal(sha("zstd -q -c --single-thread --no-check -3 < " .. tmp .. "/l.tar"), z0.digest)
     for _, c in ipairs({ "gzip", "zstd" }) do
       local first
-      for _, n in ipairs({ 1, 2, 4, 8 }) do
-        local r = assert(layer.build{ entries = entries(), output = tmp .. "/n", compression = c, threads = n })
+      -- the default (nil) is "auto": one thread per CPU, the same stream
+      for _, n in ipairs({ 1, 2, 4, 8, "auto", false }) do
+        local r = assert(layer.build{ entries = entries(), output = tmp .. "/n", compression = c, threads = n or nil })
         first = first or r
-        assert.are.equal(first.digest, r.digest, c .. " threads " .. n)
+        assert.are.equal(first.digest, r.digest, c .. " threads " .. tostring(n))
         assert.are.equal(tar.diff_id, r.diff_id)
         assert.are.equal(sha("cat " .. tmp .. "/n"), r.digest)
       end
@@ -326,23 +330,64 @@ describe("layer.build threads", function()
     local L = assert(oci.layout.create(tmp .. "/lay"))
     local want = assert(layer.build{ entries = entries(), output = tmp .. "/w", threads = 3, mtime = 0 })
     local keys = {}
-    for _, n in ipairs({ 2, 5, 0, false }) do
+    -- false: no threads given, the default ("auto")
+    for _, n in ipairs({ 2, 5, "auto", 1, 0, false }) do
       local img = oci.build.Image.new(L, { created = 0, threads = n or nil })
       local spec = { entries = entries(), mtime = 0 }
       keys[n] = assert(cache.add_layer_key(img, spec))
       assert(img:add_layer(spec))
       local top = img.layers[#img.layers].digest
-      if n and n > 0 then assert.are.equal(want.digest, top) else assert.are_not.equal(want.digest, top) end
+      if n ~= 0 then assert.are.equal(want.digest, top) else assert.are_not.equal(want.digest, top) end
     end
     assert.are.equal(keys[2], keys[5])
-    assert.are.equal(keys[0], keys[false])
+    assert.are.equal(keys[2], keys[1])
+    assert.are.equal(keys[2], keys.auto)
+    assert.are.equal(keys[2], keys[false])
     assert.are_not.equal(keys[2], keys[0])
     -- a step's own threads count as well
     local img = oci.build.Image.new(L, { created = 0 })
     assert.are.equal(keys[2], cache.add_layer_key(img, { entries = entries(), mtime = 0, threads = 4 }))
+    assert.are.equal(keys[0], cache.add_layer_key(img, { entries = entries(), mtime = 0, threads = 0 }))
+    img = oci.build.Image.new(L, { created = 0, threads = 0 })
+    assert.are.equal(keys[2], cache.add_layer_key(img, { entries = entries(), mtime = 0, threads = "auto" }))
+    -- a key recorded before the default became "auto" (its layer args had
+    -- no `parallel`: the single-threaded bytes) is the key of threads 0, so
+    -- the old default's cached layer is a miss for the new default
+    local old = oci.build.Image.new(L, { created = 0 })
+    local args = { layer = { compression = "gzip", level = "", uid = "", gid = "" }, mtime = 0 }
+    local inputs = { entries = entries() }
+    local old_key = cache.key(old, "add_layer", args, inputs)
+    assert.are.equal(keys[0], old_key)
+    assert.are_not.equal(keys[false], old_key)
     assert.has_error(function() oci.build.Image.new(L, { threads = "2" }) end,
-      "Image.new: threads must be an integer, got string")
+      'Image.new: threads must be an integer or "auto", got "2"')
+    assert.has_error(function() oci.build.Image.new(L, { threads = true }) end,
+      'Image.new: threads must be an integer or "auto", got boolean')
     L:close()
+  end)
+
+  it("threads_auto counts the CPUs this process may run on", function()
+    local n = layer.threads_auto()
+    assert.is_true(math.type(n) == "integer" and n >= 1 and n <= layer.threads_max)
+    -- Python's view of the same affinity mask
+    local want = tonumber(out("python3 -c 'import os; print(min(64, len(os.sched_getaffinity(0))))'"))
+    assert.are.equal(want, n)
+    -- under taskset one CPU: one thread, and the default layer's bytes do not move
+    local cpu = out("python3 -c 'import os; print(min(os.sched_getaffinity(0)))'"):match("^%d+")
+    local script = tmp .. "/one.lua"
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local layer = require("ocispec").layer
+      local r = assert(layer.build{
+        entries = { { path = "x", type = "file", content = ("w1 "):rep(200000), mtime = 0 } }, output = %q })
+      io.write(layer.threads_auto(), " ", r.digest)
+    ]]):format(tmp .. "/one.tgz"))
+    f:close()
+    local env = ("LUA_PATH='%s' LUA_CPATH='%s' "):format(package.path, package.cpath)
+    local got = out(env .. ("taskset -c %s lua5.4 %s 2>&1"):format(cpu, script))
+    local r = assert(layer.build{ entries = { { path = "x", type = "file", content = ("w1 "):rep(200000), mtime = 0 } },
+      output = tmp .. "/two.tgz", threads = 2 })
+    assert.are.equal("1 " .. r.digest, got)
   end)
 end)
 

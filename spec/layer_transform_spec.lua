@@ -262,6 +262,47 @@ open(sys.argv[1], 'wb').write(gzip.compress(buf.getvalue(), mtime=0))
     assert.are.equal("True\n", sparse)
   end)
 
+  it("writes the layer builder's default format (threads auto), or the single-threaded one with threads 0", function()
+    -- content over one 128 KiB parallel gzip block, so the formats differ
+    local parts = {}
+    for i = 1, 20000 do parts[i] = "layer words " .. i .. " " end
+    local big = table.concat(parts)
+    local function build(threads, name)
+      return assert(layer.build{ output = tmp .. "/" .. name, threads = threads, mtime = 0,
+        entries = { { path = "f", content = big } } })
+    end
+    local single, par = build(0, "single"), build(nil, "par")
+    assert.are_not.equal(single.digest, par.digest)
+    assert.are.equal(single.diff_id, par.diff_id)
+    for _, c in ipairs({
+      { "single", nil, par }, { "single", "auto", par }, { "single", 2, par }, { "par", 0, single },
+    }) do
+      local r = assert(layer.transform(tmp .. "/" .. c[1], nil, { output = tmp .. "/out", threads = c[2] }))
+      assert.are.equal(c[3].digest, r.digest, c[1] .. " threads " .. tostring(c[2]))
+      local o = oracle(r.path) -- python3's gzip and hashlib
+      assert.are.same({ c[3].digest, c[3].diff_id }, { o.digest, o.diff_id })
+    end
+    fails('layer compression threads 65 out of range (0 to 64, or "auto")', "invalid",
+      layer.transform(par.path, nil, { output = tmp .. "/bad", threads = 65 }))
+    fails('layer.transform: threads "many" is neither "auto" nor a number of threads (0 to 64)', "invalid",
+      layer.transform(par.path, nil, { output = tmp .. "/bad", threads = "many" }))
+    assert.has_error(function() layer.transform(par.path, nil, { output = tmp .. "/bad", threads = {} }) end,
+      'layer.transform: threads must be an integer or "auto", got table')
+    assert.is_false(exists(tmp .. "/bad"))
+    -- the command line's --threads
+    local run = support.cli_runner(tmp, { prefix = "layer transform" })
+    local stdout, stderr, status = run("--json --threads 0 par cli0")
+    assert.are.equal(0, status, stderr)
+    assert.are.equal(single.digest, oci.json.decode(stdout).digest)
+    stdout, stderr, status = run("--json --threads auto single cliauto")
+    assert.are.equal(0, status, stderr)
+    assert.are.equal(par.digest, oci.json.decode(stdout).digest)
+    local _
+    _, stderr, status = run("--threads -1 par cli1")
+    assert.are.equal(2, status)
+    assert.truthy(stderr:find('--threads: an integer from 0 to 64 or auto expected, got "-1"', 1, true), stderr)
+  end)
+
   it("works from the command line: ocispec layer transform", function()
     local run = support.cli_runner(tmp, { prefix = "layer transform" })
     local b = base("gzip")

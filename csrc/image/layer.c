@@ -14,7 +14,7 @@
    modifications, removals), "Whiteouts" (a removed path p becomes an empty
    file ".wh.<basename p>" beside it) and "Opaque Whiteout" (".wh..wh..opq"
    in a directory hides every lower entry of that directory). */
-#define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE */
+#define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE, CPU_COUNT_S */
 #include "ocispec/layer.h"
 
 #include "internal.h"
@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +48,34 @@
 
 void oci_layer_options_init(oci_layer_options *o) {
   *o = (oci_layer_options)OCI_LAYER_OPTIONS_INIT;
+}
+
+static int cap_threads(long n) {
+  return n < 1 ? 1 : n < OCI_LAYER_THREADS_MAX ? (int)n : OCI_LAYER_THREADS_MAX;
+}
+
+int oci_layer_threads_auto(void) {
+  /* the CPUs this thread may run on (taskset, cpusets); sched_getaffinity
+     fails with EINVAL while the set is smaller than the kernel's (more
+     than 1024 CPUs): then in bigger sets */
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    return cap_threads(CPU_COUNT(&set));
+  for (int ncpu = 4096; errno == EINVAL && ncpu <= 1 << 20; ncpu *= 4) {
+    cpu_set_t *big = CPU_ALLOC((size_t)ncpu);
+    if (!big) break;
+    size_t sz = CPU_ALLOC_SIZE((size_t)ncpu);
+    int n = sched_getaffinity(0, sz, big) == 0 ? CPU_COUNT_S(sz, big) : -1;
+    CPU_FREE(big);
+    if (n >= 0) return cap_threads(n);
+  }
+  return cap_threads(sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+int layer_threads(const oci_layer_options *o) {
+  if (o->version < 3) return 0;
+  return o->threads == OCI_LAYER_THREADS_AUTO ? oci_layer_threads_auto()
+                                              : o->threads;
 }
 
 int oci_layer_options_from_env(oci_layer_options *o, oci_error *err) {
@@ -1223,9 +1252,16 @@ int layer_check_options(const oci_layer_options *o, oci_error *err) {
                          "layer owner override uid %" PRId64 " gid %" PRId64
                          " out of range (0 to 4294967295)",
                          o->uid, o->gid);
-  if (o->version >= 3 && (o->threads < 0 || o->threads > OCI_LAYER_THREADS_MAX))
+  if (o->version == 3 && (o->threads < 0 || o->threads > OCI_LAYER_THREADS_MAX))
     return oci_error_set(err, OCI_EINVAL,
-                         "layer compression threads %d out of range (0 to %d)",
+                         "layer compression threads %d out of range (0 to %d; "
+                         "auto needs oci_layer_options version 4)",
+                         o->threads, OCI_LAYER_THREADS_MAX);
+  if (o->version >= 4 && o->threads != OCI_LAYER_THREADS_AUTO &&
+      (o->threads < 0 || o->threads > OCI_LAYER_THREADS_MAX))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer compression threads %d out of range (0 to %d, "
+                         "or OCI_LAYER_THREADS_AUTO)",
                          o->threads, OCI_LAYER_THREADS_MAX);
   return OCI_OK;
 }
@@ -1266,8 +1302,7 @@ int layer_writer_open(sink *s, const oci_layer_options *o, int fd,
   if (!(s->t = archive_write_new())) return nomem(err);
   /* the compression stage on its own thread(s) (layer_pipe.h) */
   if (o->compression != OCI_LAYER_NONE &&
-      (rc = oci_layer_pipe_start(o, o->version >= 3 ? o->threads : 0, fd,
-                                 &s->pipe, err)))
+      (rc = oci_layer_pipe_start(o, layer_threads(o), fd, &s->pipe, err)))
     return rc;
   struct archive *t = s->t;
   /* pax restricted: plain ustar headers unless a name, size or id does not

@@ -22,12 +22,16 @@ typedef struct layer_sink {
   int rc;
 } layer_sink;
 
-/* Checks o (version, compression, level, owner override). */
+/* Checks o (version, compression, level, owner override, threads). */
 int layer_check_options(const oci_layer_options *o, oci_error *err);
+
+/* The compressing threads o asks for (checked): 0 before version 3,
+   OCI_LAYER_THREADS_AUTO resolved (oci_layer_threads_auto). */
+int layer_threads(const oci_layer_options *o);
 
 /* Starts the writer into fd (s zeroed by the caller; e a scratch entry,
    unused now): the diff_id hasher, the compression stage (layer_pipe.h,
-   o->threads for version >= 3), pax-restricted tar writer in s->t. */
+   layer_threads(o) threads), pax-restricted tar writer in s->t. */
 int layer_writer_open(layer_sink *s, const oci_layer_options *o, int fd,
                       struct archive_entry *e, oci_error *err);
 

@@ -946,6 +946,14 @@ int oci_layer_transform_fd(int in_fd, const oci_layer_transform_options *opts,
   t.lo.mtime = opts->mtime;
   t.lo.uid = opts->uid;
   t.lo.gid = opts->gid;
+  /* version 1 had no threads: the single-threaded bytes it always made */
+  t.lo.threads = opts->version >= 2 ? opts->threads : 0;
+  if (t.lo.threads != OCI_LAYER_THREADS_AUTO &&
+      (t.lo.threads < 0 || t.lo.threads > OCI_LAYER_THREADS_MAX))
+    return oci_error_set(err, OCI_EINVAL,
+                         "layer.transform: compression threads %d out of range "
+                         "(0 to %d, or OCI_LAYER_THREADS_AUTO)",
+                         t.lo.threads, OCI_LAYER_THREADS_MAX);
   /* options checked before anything is read (compression -1: again once
      the input's is known) */
   if (opts->compression >= 0 || !opts->level) {

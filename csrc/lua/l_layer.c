@@ -7,6 +7,8 @@
                          target=, major=, minor=}, ... } | nil, msg, err
      decompress(path, out_path|nil [, max_bytes]) -> {diff_id=, size=}
        | nil, msg, err
+     threads_auto() -> the compressing threads threads="auto" (the
+       default) starts here: the CPUs this thread may run on, 1 to 64
    A value of the wrong Lua type raises (naming the field); bad values
    return nil, message, err. Nothing is malloc'd on this side: the entry
    array is a userdata, the strings stay in the caller's table, and the
@@ -66,6 +68,36 @@ int ocil_layer_level(lua_Integer level, int has, int *out, oci_error *err) {
                          (long long)level);
   *out = (int)level;
   return OCI_OK;
+}
+
+int ocil_layer_threads(lua_State *L, int idx, const char *fname, int *out,
+                       oci_error *err) {
+  int t = lua_getfield(L, idx, "threads");
+  int rc = OCI_OK, isnum = 0;
+  *out = OCI_LAYER_THREADS_AUTO;
+  if (t == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    if (strcmp(s, "auto"))
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "%s: threads \"%.64s\" is neither \"auto\" nor a "
+                         "number of threads (0 to %d)",
+                         fname, s, OCI_LAYER_THREADS_MAX);
+  } else if (t != LUA_TNIL) {
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (t != LUA_TNUMBER || !isnum)
+      return luaL_error(L, "%s: threads must be an integer or \"auto\", got %s",
+                        fname,
+                        t == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
+    if (v < 0 || v > OCI_LAYER_THREADS_MAX)
+      rc = oci_error_set(err, OCI_EINVAL,
+                         "layer compression threads %lld out of range (0 to "
+                         "%d, or \"auto\")",
+                         (long long)v, OCI_LAYER_THREADS_MAX);
+    else
+      *out = (int)v;
+  }
+  lua_pop(L, 1);
+  return rc;
 }
 
 /* layer.build's fields: an entry's (ctx "entries[N].") or an option's. */
@@ -184,9 +216,6 @@ static int l_build(lua_State *L) {
   o.uid = has ? (uid < 0 ? -2 : uid) : -1;
   lua_Integer gid = opt_integer(L, 1, "gid", "", &has);
   o.gid = has ? (gid < 0 ? -2 : gid) : -1;
-  lua_Integer threads = opt_integer(L, 1, "threads", "", &has);
-  int bad_threads = has && (threads < 0 || threads > OCI_LAYER_THREADS_MAX);
-  o.threads = has && !bad_threads ? (int)threads : 0;
   o.mtime = mtime;
   lua_getfield(L, 1, "rootless");
   o.rootless = lua_toboolean(L, -1);
@@ -196,12 +225,8 @@ static int l_build(lua_State *L) {
   if (t != LUA_TNIL && t != LUA_TTABLE)
     return luaL_error(L, "layer.build: entries must be a table, got %s",
                       luaL_typename(L, -1));
-  int rc = ocil_layer_level(level, has_level, &o.level, &err);
-  if (!rc && bad_threads)
-    rc = oci_error_set(&err, OCI_EINVAL,
-                       "layer compression threads %lld out of range (0 to "
-                       "%d)",
-                       (long long)threads, OCI_LAYER_THREADS_MAX);
+  int rc = ocil_layer_threads(L, 1, "layer.build", &o.threads, &err);
+  if (!rc) rc = ocil_layer_level(level, has_level, &o.level, &err);
   if (!rc && !output)
     rc = oci_error_set(&err, OCI_EINVAL, "layer.build: output is required");
   if (!rc && comp)
@@ -298,8 +323,14 @@ static int l_decompress(lua_State *L) {
   return 1;
 }
 
+static int l_threads_auto(lua_State *L) {
+  lua_pushinteger(L, oci_layer_threads_auto());
+  return 1;
+}
+
 int ocil_push_layer_lib(lua_State *L) {
   static const luaL_Reg fns[] = {{"build", l_build},
+                                 {"threads_auto", l_threads_auto},
                                  {"entries", l_entries},
                                  {"decompress", l_decompress},
                                  {"transform", ocil_layer_transform},

@@ -5,7 +5,7 @@
                output = path; fn = function(entry, add) | nil;
                finish = function(add) | nil; compression =, level =,
                mtime =, uid =, gid =, max_bytes =, max_entries =,
-               max_read =}
+               max_read =, threads = n | "auto"}
        -> {diff_id=, digest=, size=, media_type=, path=,
            uncompressed_size=, entry_count=} | nil, msg, err
 
@@ -530,9 +530,9 @@ static const char *opt_str(lua_State *L, const char *field) {
 
 int ocil_layer_transform(lua_State *L) {
   static const char *const known[] = {
-      "input",     "layout",      "digest",   "size",  "output", "fn",
-      "finish",    "compression", "level",    "mtime", "uid",    "gid",
-      "max_bytes", "max_entries", "max_read", NULL};
+      "input",     "layout",      "digest",   "size",    "output", "fn",
+      "finish",    "compression", "level",    "mtime",   "uid",    "gid",
+      "max_bytes", "max_entries", "max_read", "threads", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   ocil_check_options(L, 1, known, NULL);
@@ -551,6 +551,7 @@ int ocil_layer_transform(lua_State *L) {
   lua_Integer v = 0;
   int has = opt_int(L, "level", &v);
   int rc = ocil_layer_level(v, has, &o.level, &err);
+  if (!rc) rc = ocil_layer_threads(L, 1, "layer.transform", &o.threads, &err);
   if (opt_int(L, "mtime", &v)) {
     o.clamp_mtime = 1;
     o.mtime = v;

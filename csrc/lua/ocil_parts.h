@@ -66,6 +66,12 @@ lua_Integer ocil_opt_integer(lua_State *L, int idx, const char *fname,
    OCI_EINVAL, "layer compression level N is out of range ...", in *err
    (returned). */
 int ocil_layer_level(lua_Integer level, int has, int *out, oci_error *err);
+/* The `threads` option of the table at idx (layer.build, layer.transform;
+   fname names the function): nil or "auto" -> OCI_LAYER_THREADS_AUTO, an
+   integer 0 to OCI_LAYER_THREADS_MAX as it is; another integer or string
+   fills err (OCI_EINVAL) and returns its code; another type raises. */
+int ocil_layer_threads(lua_State *L, int idx, const char *fname, int *out,
+                       oci_error *err);
 /* Pushes a new table with an entry row's fields: path, type, mode, uid,
    gid, mtime, size, the target (under target_key: "target" or
    "linkname") when there is one, major and minor for a device; `extra`:

@@ -109,7 +109,8 @@ M.Image = Image
 -- `created` (RFC 3339 string or Unix seconds; default SOURCE_DATE_EPOCH,
 -- else none), `author`, `compression` for layers ("gzip", "zstd",
 -- "none"; default "gzip"), `level`, `threads` (compression threads of
--- each layer, as `ocispec.layer.build`), `uid`/`gid` (owners of every layer
+-- each layer, as `ocispec.layer.build`: "auto" by default, 0 for the
+-- single-threaded bytes), `uid`/`gid` (owners of every layer
 -- entry), `annotations` (manifest annotations); the build cache
 -- (`ocispec.build_cache`): `cache` (nil: run, copy and copy_from steps
 -- are cached; true: add_layer too; false: nothing), `no_cache` (look
@@ -187,8 +188,9 @@ new_image = function(layout, opts, level)
   if not ({ gzip = true, zstd = true, none = true })[self.compression] then
     error("Image.new: compression must be gzip, zstd or none, got " .. tostring(self.compression), level)
   end
-  if self.threads ~= nil and math.type(self.threads) ~= "integer" then
-    error("Image.new: threads must be an integer, got " .. type(self.threads), level)
+  if self.threads ~= nil and math.type(self.threads) ~= "integer" and self.threads ~= "auto" then
+    error(("Image.new: threads must be an integer or \"auto\", got %s"):format(
+      type(self.threads) == "string" and ("%q"):format(self.threads) or type(self.threads)), level)
   end
   return self
 end

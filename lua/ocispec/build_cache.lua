@@ -147,9 +147,13 @@ function M.key(img, kind, args, inputs)
 end
 
 -- Whether a threads option asks for the parallel compression format (the
--- same bytes for every count >= 1; 0 or none: the single-threaded one).
+-- same bytes for every count >= 1, and for "auto" and nil, the default);
+-- nil for 0, the single-threaded format. A key recorded before the default
+-- became "auto" (2026-12-05) has no `parallel` for the default: it is the
+-- key of threads = 0 now, whose bytes those are.
 local function parallel(threads)
-  return math.type(threads) == "integer" and threads > 0 or nil
+  if threads == 0 then return nil end
+  return true
 end
 
 -- The layer options of img that change a layer's bytes.

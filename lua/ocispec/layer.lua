@@ -8,10 +8,12 @@
 -- `build{...}` takes exactly one of `dir`, `entries` or `lower` + `upper`
 -- (the changeset between two trees, with whiteouts), and `output`,
 -- `compression` ("gzip" default, "zstd", "none"), `level`, `threads`
--- (0, the default: compressed on one thread beside the tar's, the
--- single-threaded bytes; 1 to 64: that many compressing threads, in the
--- parallel format whose bytes are the same for every count: zstd's
--- multi-threaded mode, gzip block-parallel as pigz), `mtime` (clamp;
+-- ("auto", the default: one compressing thread per CPU this process may
+-- run on, see `threads_auto()`; 1 to 64: that many; both in the parallel
+-- format whose bytes are the same for every count: zstd's multi-threaded
+-- mode, gzip block-parallel as pigz; 0: compressed on one thread beside
+-- the tar's, the single-threaded bytes, the default before 2026-12-05,
+-- see NEWS.md), `mtime` (clamp;
 -- default $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `rootless`
 -- (owners from umoci's user.rootlesscontainers xattrs, root otherwise; the
 -- xattr is not stored), `uid_map`/`gid_map` (lists of
@@ -56,12 +58,17 @@ M.media_types = core.layer.media_types
 --- The most compression threads `build` takes (64).
 M.threads_max = core.layer.threads_max
 
+--- The compressing threads `threads = "auto"` (the default) starts in this
+-- process: the CPUs it may run on (sched_getaffinity), 1 to 64.
+-- @function threads_auto
+M.threads_auto = core.layer.threads_auto
+
 --- The compression names `build` accepts.
 M.compressions = { "gzip", "zstd", "none" }
 
 local TRANSFORM_OPTS = {
   output = true, layout = true, compression = true, level = true, mtime = true, uid = true,
-  gid = true, finish = true, max_bytes = true, max_entries = true, max_read = true,
+  gid = true, finish = true, max_bytes = true, max_entries = true, max_read = true, threads = true,
 }
 
 --- Rewrite a layer blob entry by entry, in one pass, without unpacking it.
@@ -85,8 +92,9 @@ local TRANSFORM_OPTS = {
 -- `opts`: `output` (a file path, written atomically) or `layout` (a Layout:
 -- the new blob is stored in it); `compression` ("gzip", "zstd" or "none";
 -- default: the input's), `level`, `mtime` (clamp; default
--- $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `max_bytes`,
--- `max_entries`, `max_read`. Returns `{mediaType, digest, size, diff_id,
+-- $SOURCE_DATE_EPOCH), `uid`, `gid` (owner override), `threads` (as
+-- `build`'s: "auto" by default, 0 for the single-threaded bytes),
+-- `max_bytes`, `max_entries`, `max_read`. Returns `{mediaType, digest, size, diff_id,
 -- entry_count, uncompressed_size, path}` or nil, message, err. An error the
 -- callback raises is raised again after the output is cleaned up.
 -- @param blob a path or `{layout =, descriptor =}`

@@ -12,18 +12,19 @@
    with "/"; an opaque whiteout follows its directory), paths relative with
    no "./" prefix and no root entry, mtime in whole seconds and no
    atime/ctime, empty uname/gname, pax (restricted) headers only when ustar
-   cannot hold a value, gzip header without timestamp or file name,
-   single-threaded zstd.
+   cannot hold a value, gzip header without timestamp or file name.
 
-   Threads: the compression runs on a thread of its own while the calling
-   thread reads the files, writes the tar and hashes it (the bytes are the
-   same as on one thread). With oci_layer_options.threads N >= 1 it is
-   parallel as well, in a format of its own that is the same for every
-   N >= 1: zstd in libzstd's multi-threaded mode (whose output does not
-   depend on its worker count), gzip as pigz makes it (128 KiB blocks
+   Threads: the compression runs on threads of its own while the calling
+   thread reads the files, writes the tar and hashes it. By default
+   (oci_layer_options.threads OCI_LAYER_THREADS_AUTO) and with threads
+   N >= 1 it is parallel, in a format of its own that is the same for
+   every N >= 1: zstd in libzstd's multi-threaded mode (whose output does
+   not depend on its worker count), gzip as pigz makes it (128 KiB blocks
    deflated apart, each primed with the 32 KiB before it, joined by sync
-   flushes into one gzip member). threads 0 (the default) keeps the
-   single-threaded bytes.
+   flushes into one gzip member); AUTO is as many threads as CPUs the
+   process may run on, so the default bytes are the same on every
+   machine. threads 0 keeps the single-threaded bytes (the default until
+   options version 4: see NEWS.md).
 
    From a directory: xattrs of the user., trusted. and security.
    namespaces (not security.selinux, not system.*) go along as sorted PAX
@@ -98,26 +99,43 @@ typedef struct oci_layer_options {
   size_t n_gid_map;
   /** @} */
   /* ---- version 3 ---- */
-  /** Compression threads. 0 (the default): one compressing thread beside
-     the caller's, the single-threaded bytes (digests as version 2 gave
-     them). 1 to OCI_LAYER_THREADS_MAX: that many compressing threads, in
-     the parallel format, whose bytes are the same whatever the number:
-     a layer's digest does not depend on the machine building it. */
+  /** Compression threads. OCI_LAYER_THREADS_AUTO (the default from
+     version 4 on): as many compressing threads as CPUs this process may
+     run on (sched_getaffinity, so taskset and cpusets count; 1 to
+     OCI_LAYER_THREADS_MAX), in the parallel format. 1 to
+     OCI_LAYER_THREADS_MAX: that many, in the parallel format, whose bytes
+     are the same whatever the number: a layer's digest does not depend
+     on the machine building it. 0 (the default of versions 1 to 3, and
+     what versions 1 and 2 always get): one compressing thread beside the
+     caller's, the single-threaded bytes (digests as version 2 gave them).
+     OCI_LAYER_THREADS_AUTO needs version 4. */
   int threads;
 } oci_layer_options;
 
-/** The version of oci_layer_options this library knows. */
-#define OCI_LAYER_OPTIONS_VERSION 3
+/** The version of oci_layer_options this library knows (4: threads may be
+   OCI_LAYER_THREADS_AUTO, and is by default; no new field). */
+#define OCI_LAYER_OPTIONS_VERSION 4
 /** The most compression threads oci_layer_options.threads may ask for. */
 #define OCI_LAYER_THREADS_MAX 64
-/** Defaults: gzip, default level, no clamp, owners kept, threads 0. */
+/** oci_layer_options.threads (and oci_layer_transform_options.threads):
+   one compressing thread per CPU the process may run on, in the parallel
+   format (the default). */
+#define OCI_LAYER_THREADS_AUTO (-1)
+/** Defaults: gzip, default level, no clamp, owners kept, threads
+   OCI_LAYER_THREADS_AUTO. */
 #define OCI_LAYER_OPTIONS_INIT                                                 \
   {                                                                            \
     OCI_LAYER_OPTIONS_VERSION, OCI_LAYER_GZIP, 0, 0, 0, -1, -1, 0, NULL, 0,    \
-        NULL, 0, 0                                                             \
+        NULL, 0, OCI_LAYER_THREADS_AUTO                                        \
   }
 /** *o = OCI_LAYER_OPTIONS_INIT. */
 OCI_API void oci_layer_options_init(oci_layer_options *o);
+
+/** The compressing threads OCI_LAYER_THREADS_AUTO stands for in the
+   calling thread now: the CPUs its affinity mask allows
+   (sched_getaffinity; the online CPUs if that fails), at least 1, at most
+   OCI_LAYER_THREADS_MAX. */
+OCI_API int oci_layer_threads_auto(void);
 
 /** Clamp to $SOURCE_DATE_EPOCH when it is set and not empty (reproducible-
    builds.org). OCI_EINVAL when it is not a decimal number of seconds. */
@@ -342,15 +360,21 @@ typedef struct oci_layer_transform_options {
      oci_layer_transform_read returns. @{ */
   uint64_t max_bytes, max_entries, max_read;
   /** @} */
+  /* ---- version 2 ---- */
+  /** Compression threads of the output, as oci_layer_options.threads:
+     OCI_LAYER_THREADS_AUTO (the default), 0 (the single-threaded bytes;
+     what version 1 always gets) or 1 to OCI_LAYER_THREADS_MAX. */
+  int threads;
 } oci_layer_transform_options;
 
 /** The version of oci_layer_transform_options this header declares. */
-#define OCI_LAYER_TRANSFORM_OPTIONS_VERSION 1
-/** Defaults: the input's compression, no clamp, owners kept, no callback. */
+#define OCI_LAYER_TRANSFORM_OPTIONS_VERSION 2
+/** Defaults: the input's compression, no clamp, owners kept, no callback,
+   threads OCI_LAYER_THREADS_AUTO. */
 #define OCI_LAYER_TRANSFORM_OPTIONS_INIT                                       \
   {                                                                            \
     OCI_LAYER_TRANSFORM_OPTIONS_VERSION, -1, 0, 0, 0, -1, -1, NULL, NULL,      \
-        NULL, NULL, -1, 0, 0, 0                                                \
+        NULL, NULL, -1, 0, 0, 0, OCI_LAYER_THREADS_AUTO                        \
   }
 /** *o = OCI_LAYER_TRANSFORM_OPTIONS_INIT. */
 OCI_API void oci_layer_transform_options_init(oci_layer_transform_options *o);

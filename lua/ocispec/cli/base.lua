@@ -262,6 +262,24 @@ local function format_size(n)
   return i == 1 and ("%d B"):format(n) or ("%.1f %s"):format(n, units[i])
 end
 
+-- --threads N|auto, of the commands that compress layers: as the
+-- `threads` option of ocispec.layer.build.
+local THREADS_HELP = [==[
+--threads N|auto: compress each new layer on N threads (1 to 64) or, with
+auto (the default), one per CPU this process may run on; both write the
+parallel format, whose bytes are the same for every N. 0: the
+single-threaded format (the default before 2026-12-05).]==]
+
+-- The value of --threads (nil: the default) -> the `threads` option; a
+-- bad one ends the command with status 2.
+local function parse_threads(s)
+  if s == nil or s == "auto" then return s end
+  local n = s:match("^%d+$") and math.tointeger(tonumber(s))
+  if not n or n > oci.layer.threads_max then
+    fail(2, ("--threads: an integer from 0 to %d or auto expected, got %q"):format(oci.layer.threads_max, s))
+  end
+  return n
+end
 
 -- ------------------------------------------------------------ transports
 -- Commands that read one image (fs, unpack) also take a reference with a
@@ -351,6 +369,8 @@ M.parse_image_ref = parse_image_ref
 M.open_layout = open_layout
 M.check_image_ref = check_image_ref
 M.format_size = format_size
+M.THREADS_HELP = THREADS_HELP
+M.parse_threads = parse_threads
 M.TRANSPORT_REF_HELP = TRANSPORT_REF_HELP
 M.READ_CONNECTION_OPTS = READ_CONNECTION_OPTS
 M.read_connection = read_connection

@@ -37,19 +37,21 @@ Reads the layer blob IN (gzip, zstd or a plain tar, detected) and writes OUT
                        options above (its result wins)
   --uid N, --gid N     owner of every entry
   --compression C      gzip | zstd | none (default: IN's)
+  --threads N|auto     compression threads (default auto; see below)
   --mtime N            clamp every mtime to N (default $SOURCE_DATE_EPOCH)
   --json               print {mediaType, digest, size, diff_id} as JSON
 Prints the new blob's digest and diff_id. Paths are relative to the layer
 root; the blob's names are cleaned as the unpacker cleans them.
-]==],
+]==] .. base.THREADS_HELP .. "\n",
   function(args, out)
     local sub = table.remove(args, 1)
     if sub ~= "transform" then fail(2, "expected layer transform") end
     local opts, pos = parse_args(args, {
       ["--drop"] = "list", ["--rename"] = "list", ["--chmod"] = "list", ["--add"] = "list",
       ["--script"] = "value", ["--uid"] = "value", ["--gid"] = "value",
-      ["--compression"] = "value", ["--mtime"] = "value", ["--json"] = "flag",
+      ["--compression"] = "value", ["--mtime"] = "value", ["--json"] = "flag", ["--threads"] = "value",
     })
+    local threads = base.parse_threads(opts.threads)
     if #pos ~= 2 then fail(2, "expected IN and OUT") end
     local drops, renames, chmods, adds = {}, {}, {}, {}
     for _, p in ipairs(opts.drop or {}) do
@@ -78,7 +80,7 @@ root; the blob's names are cleaned as the unpacker cleans them.
       if type(fn) ~= "function" then fail(2, opts.script .. ": must return a function, got " .. type(fn)) end
       script = fn
     end
-    local topts = { output = pos[2], compression = opts.compression }
+    local topts = { output = pos[2], compression = opts.compression, threads = threads }
     for _, k in ipairs({ "uid", "gid", "mtime" }) do
       if opts[k] then
         topts[k] = math.tointeger(tonumber(opts[k]))

@@ -236,20 +236,12 @@ local function edit_image(src, opts, edit)
   return d
 end
 
--- --threads N (the commands that build layers): compression threads,
--- as ocispec.layer.build's `threads`.
-local THREADS_HELP = [==[
---threads N: compress each new layer on N threads (1 to 64), in the
-parallel format whose bytes are the same for every N; 0 (the default):
-the single-threaded format.]==]
+-- --threads N|auto (the commands that build layers): compression
+-- threads, as ocispec.layer.build's `threads` (base.parse_threads).
+local THREADS_HELP = base.THREADS_HELP
 
 local function check_threads(opts)
-  if opts.threads == nil then return end
-  local n = opts.threads:match("^%d+$") and math.tointeger(tonumber(opts.threads))
-  if not n or n > oci.layer.threads_max then
-    fail(2, ("--threads: an integer from 0 to %d expected, got %q"):format(oci.layer.threads_max, opts.threads))
-  end
-  opts.threads = n
+  opts.threads = base.parse_threads(opts.threads)
 end
 
 -- The common frame: parse, open, edit, store, close.

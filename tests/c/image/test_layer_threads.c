@@ -8,12 +8,17 @@
    - threads 1, 2, 4 and 8 give one byte stream (the same digest, recorded
      too): zstd equal to the zstd tool's own multi-threaded output, gzip
      one valid gzip member that gzip and Python decompress to the tar;
+   - the default (options version 4) is OCI_LAYER_THREADS_AUTO: those
+     bytes, with one thread per CPU of the affinity mask (one CPU: the
+     same bytes), while a version 3 struct as the old _INIT made it keeps
+     threads 0's;
    - the single-threaded bytes where the stream is cut (an empty layer,
      a tar of exactly one or two chunks, stored deflate blocks), and which
      setting changes the bytes (threads 0 against 1..N, gzip and zstd);
    - a failure of the compressing threads (ENOSPC, EBADF, EPIPE) or of the
      building thread (a file that shrank) is the call's error, with every
      thread joined and no fd left open. */
+#define _GNU_SOURCE /* CPU_COUNT, sched_setaffinity */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +28,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +277,7 @@ static void check_single_threaded(const oci_layer_entry *e, size_t n,
   oci_layer_source src = {.entries = e, .n_entries = n};
   oci_layer_options o;
   oci_layer_options_init(&o);
+  o.threads = 0;
   oci_layer_result tar, r;
   oci_error err;
   o.compression = OCI_LAYER_NONE;
@@ -472,6 +479,88 @@ static void test_errors(void **state) {
   assert_int_equal(count_dir("/proc/self/fd"), fds);
 }
 
+static int affinity_count(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+  int n = CPU_COUNT(&set);
+  return n < OCI_LAYER_THREADS_MAX ? n : OCI_LAYER_THREADS_MAX;
+}
+
+static void build_with(const oci_layer_options *o, oci_layer_result *r) {
+  oci_layer_entry e[4];
+  oci_layer_source src = source(e);
+  oci_error err;
+  if (oci_layer_build_file(&src, o, p("d"), r, &err))
+    fail_msg("build: %s", err.message);
+  assert_string_equal(r->diff_id, DIFF_ID);
+}
+
+/* The default is the parallel format on one thread per CPU this thread
+   may run on: the recorded threads >= 1 digests (whose bytes the oracles
+   of test_threads_one_stream check), equal to threads 1 and 2, and the
+   same with the affinity cut to one CPU. A version 3 struct as the old
+   OCI_LAYER_OPTIONS_INIT made it (threads 0) keeps the single-threaded
+   bytes. */
+static void test_default_is_auto(void **state) {
+  (void)state;
+  oci_layer_options o = OCI_LAYER_OPTIONS_INIT, o2;
+  oci_layer_options_init(&o2);
+  assert_int_equal(o.version, 4);
+  assert_int_equal(o.threads, OCI_LAYER_THREADS_AUTO);
+  assert_int_equal(o2.threads, OCI_LAYER_THREADS_AUTO);
+  assert_int_equal(OCI_LAYER_THREADS_AUTO, -1);
+  int n = oci_layer_threads_auto();
+  assert_int_equal(n, affinity_count());
+  assert_true(n >= 1 && n <= OCI_LAYER_THREADS_MAX);
+
+  oci_layer_result r, r1;
+  /* NULL options, the initialised ones, and threads 1 and 2: one stream */
+  oci_layer_entry e[4];
+  oci_layer_source src = source(e);
+  oci_error err;
+  if (oci_layer_build_file(&src, NULL, p("d"), &r, &err))
+    fail_msg("build: %s", err.message);
+  assert_string_equal(r.digest, recorded_n[1].digest); /* gzip 6 */
+  build_with(&o, &r);
+  assert_string_equal(r.digest, recorded_n[1].digest);
+  for (int t = 1; t <= 2; t++) {
+    o2.threads = t;
+    build_with(&o2, &r1);
+    assert_string_equal(r1.digest, r.digest);
+  }
+  o.compression = OCI_LAYER_ZSTD;
+  build_with(&o, &r);
+  assert_string_equal(r.digest, recorded_n[3].digest); /* zstd 3 */
+
+  /* one CPU: auto is 1 thread, and the bytes do not move */
+  cpu_set_t all, one;
+  assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+  int n1 = oci_layer_threads_auto();
+  o.compression = OCI_LAYER_GZIP;
+  build_with(&o, &r);
+  assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+  assert_int_equal(n1, 1);
+  assert_string_equal(r.digest, recorded_n[1].digest);
+
+  /* a version 3 caller of the old header: its _INIT gave threads 0 */
+  oci_layer_options v3 = OCI_LAYER_OPTIONS_INIT;
+  v3.version = 3;
+  v3.threads = 0;
+  build_with(&v3, &r);
+  assert_string_equal(r.digest, recorded0[0].digest);
+  v3.compression = OCI_LAYER_ZSTD;
+  build_with(&v3, &r);
+  assert_string_equal(r.digest, recorded0[3].digest);
+}
+
 static void test_threads_range(void **state) {
   (void)state;
   oci_layer_entry e[4];
@@ -480,17 +569,29 @@ static void test_threads_range(void **state) {
   oci_layer_options_init(&o);
   oci_layer_result r;
   oci_error err;
-  static const int bad[] = {-1, OCI_LAYER_THREADS_MAX + 1};
-  for (size_t i = 0; i < 2; i++) {
+  static const int bad[] = {-2, OCI_LAYER_THREADS_MAX + 1, -1000};
+  for (size_t i = 0; i < 3; i++) {
     o.threads = bad[i];
     assert_int_equal(oci_layer_build_file(&src, &o, p("r"), &r, &err),
                      OCI_EINVAL);
     char want[128];
     snprintf(want, sizeof want,
-             "layer compression threads %d out of range (0 to 64)", bad[i]);
+             "layer compression threads %d out of range (0 to 64, or "
+             "OCI_LAYER_THREADS_AUTO)",
+             bad[i]);
     assert_string_equal(err.message, want);
     assert_int_equal(access(p("r"), F_OK), -1);
   }
+  /* version 3 knew no auto: -1 is out of its range */
+  o.version = 3;
+  o.threads = OCI_LAYER_THREADS_AUTO;
+  assert_int_equal(oci_layer_build_file(&src, &o, p("r"), &r, &err),
+                   OCI_EINVAL);
+  assert_string_equal(err.message,
+                      "layer compression threads -1 out of range (0 to 64; "
+                      "auto needs oci_layer_options version 4)");
+  assert_int_equal(access(p("r"), F_OK), -1);
+  o.version = OCI_LAYER_OPTIONS_VERSION;
   /* uncompressed: threads are allowed and change nothing */
   o.compression = OCI_LAYER_NONE;
   o.threads = 4;
@@ -506,6 +607,7 @@ int main(void) {
       cmocka_unit_test(test_which_setting_changes_bytes),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_threads_range),
+      cmocka_unit_test(test_default_is_auto),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -34,8 +34,10 @@ static void out1(char *out, size_t cap, const char *fmt, ...) {
   out[strcspn(out, "\n")] = '\0';
 }
 
-/* A layer of: a/ a/f ("one") a/h (hard link to a/f) b ("two"). */
-static void base(const char *path, oci_layer_result *r) {
+/* A layer of: a/ a/f ("one") a/h (hard link to a/f) b ("two"), built
+   with opts (NULL: the defaults). */
+static void base_with(const char *path, const oci_layer_options *opts,
+                      oci_layer_result *r) {
   oci_layer_entry e[] = {
       {.path = "a", .type = OCI_LAYER_DIR, .mode = -1, .uid = -1, .gid = -1},
       {.path = "a/f",
@@ -61,8 +63,12 @@ static void base(const char *path, oci_layer_result *r) {
   };
   oci_layer_source src = {.entries = e, .n_entries = 4};
   oci_error err;
-  if (oci_layer_build_file(&src, NULL, path, r, &err))
+  if (oci_layer_build_file(&src, opts, path, r, &err))
     fail_msg("build: %s", err.message);
+}
+
+static void base(const char *path, oci_layer_result *r) {
+  base_with(path, NULL, r);
 }
 
 static int open_in(const char *path) {
@@ -231,6 +237,65 @@ static void test_errors(void **state) {
   assert_int_equal(bad.compression, -1);
 }
 
+/* The output's compression threads: OCI_LAYER_THREADS_AUTO by default
+   (the layer builder's default bytes, the parallel format), 0 the
+   single-threaded bytes, and a version 1 struct (which had no threads)
+   gets 0 whatever lies past its end. */
+static void test_threads(void **state) {
+  (void)state;
+  oci_layer_options lo;
+  oci_layer_options_init(&lo);
+  lo.threads = 0;
+  oci_layer_result par, single, r;
+  oci_error err;
+  base(p("par"), &par);
+  base_with(p("single"), &lo, &single);
+  assert_string_not_equal(par.digest, single.digest);
+  assert_string_equal(par.diff_id, single.diff_id);
+  oci_layer_transform_options o;
+  oci_layer_transform_options_init(&o);
+  assert_int_equal(o.version, 2);
+  assert_int_equal(o.threads, OCI_LAYER_THREADS_AUTO);
+  const struct {
+    unsigned version;
+    int threads;
+    const char *in;
+    const oci_layer_result *want;
+  } cases[] = {
+      {2, OCI_LAYER_THREADS_AUTO, "single", &par},
+      {2, 3, "single", &par},
+      {2, 0, "par", &single},
+      {1, 13, "par", &single},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    o.version = cases[i].version;
+    o.threads = cases[i].threads;
+    int fd = open_in(p(cases[i].in));
+    int rc = oci_layer_transform_file(fd, &o, p("out"), &r, &err);
+    close(fd);
+    if (rc) fail_msg("case %zu: %s", i, err.message);
+    if (strcmp(r.digest, cases[i].want->digest))
+      fail_msg("case %zu: %s, want %s", i, r.digest, cases[i].want->digest);
+    assert_string_equal(r.diff_id, par.diff_id);
+  }
+  o.version = 2;
+  static const int bad[] = {-2, OCI_LAYER_THREADS_MAX + 1};
+  for (size_t i = 0; i < 2; i++) {
+    o.threads = bad[i];
+    int fd = open_in(p("par"));
+    assert_int_equal(oci_layer_transform_file(fd, &o, p("bad"), &r, &err),
+                     OCI_EINVAL);
+    close(fd);
+    char want[160];
+    snprintf(want, sizeof want,
+             "layer.transform: compression threads %d out of range (0 to 64, "
+             "or OCI_LAYER_THREADS_AUTO)",
+             bad[i]);
+    assert_string_equal(err.message, want);
+    sh("test ! -e '%s'", p("bad"));
+  }
+}
+
 /* Every allocation of a transform that edits, reads, adds and produces
    fails in turn: OCI_ENOMEM, no output, no leak (ASan and valgrind). */
 static void test_alloc_failures(void **state) {
@@ -264,6 +329,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_keep_all, setup, teardown),
       cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_alloc_failures, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
