@@ -187,6 +187,15 @@ for _, c in ipairs({ { "gzip", 6, "gzip -6" }, { "zstd", 3, "zstd -3 -q", "zstd 
   end
   goal(("default / tar|%s"):format(tool), best[5] / best[1], GOAL[name])
   goal(("threads=%d over threads=0 (single-threaded)"):format(THREADS), best[2] / best[4], GOAL_THREADS)
+  -- The most any threads=N can gain here: its CPU seconds spread over
+  -- every CPU of this process is its shortest possible wall time. When
+  -- threads=0 already keeps more than one CPU busy (the tar, hashing and
+  -- writing threads beside the compressor: zstd), that ceiling is below
+  -- the goal, and no thread count can meet it on this machine.
+  local ceiling = best[2] * AUTO / cpu[4]
+  print(("  ceiling: threads=0's %.2f s over threads=%d's %.2f CPU s spread on %d CPUs: %.2fx (%s the goal;"
+    .. " threads=0 keeps %.2f CPUs busy)"):format(best[2], THREADS, cpu[4], AUTO,
+    ceiling, ceiling >= GOAL_THREADS and "allows" or "below", cpu[2] / best[2]))
   print(("  ratio tar|%s / threads=0: %.2f   tar|%s / threads=%d: %.2f  (> 1: ocispec faster)"):format(
     name, best[5] / best[2], name, THREADS, best[5] / best[4]))
   print(("  speedup default over threads=0: %.2fx; threads=%d over threads=1: %.2fx"):format(
