@@ -92,6 +92,11 @@ describe("rootless img:run (as uid 65534)", function()
     assert.are.same(want, after)
     assert.are.equal("a\nchanged\n", support.read(root .. "/etc/keep/a"))
     assert.are.equal("f\nmore\n", support.read(root .. "/home/app/f"))
+    -- mode 0000 files (Fedora's /etc/shadow): read by the comparison and
+    -- the layer, their mode kept, unchanged ones left out
+    assert.is_true(after["f 0 0:0 ./etc/shadow"])
+    assert.is_true(after["f 0 0:0 ./etc/gshadow"])
+    assert.are.equal("root:*:19000:0:99999:7:::\napp:!:19000::::::\n", support.read(root .. "/etc/shadow"))
     -- the xattr itself does not enter the layer
     -- (python's tarfile reads the RUN layer: the changed file is there with
     -- its owner, and no entry carries the xattr as a PAX record)
@@ -99,15 +104,30 @@ describe("rootless img:run (as uid 65534)", function()
     local r = assert(L:resolve("ran"))
     local blob = L:blob_path(r.layers[#r.layers]:digest())
     L:close()
-    assert.are.equal("home/app/f 1000:1000\nxattrs 0\n", support.py([[
+    assert.are.equal("etc/shadow 0:0 mode 0\nhome/app/f 1000:1000\nxattrs 0\n", support.py([[
 import sys, tarfile
 n = 0
 with tarfile.open(sys.argv[1], "r:*") as t:
     for m in t:
         n += sum(1 for k in m.pax_headers if "xattr" in k)
         if m.name == "home/app/f": print("%s %d:%d" % (m.name, m.uid, m.gid))
+        if m.name.startswith("etc/") and "shadow" in m.name:
+            print("%s %d:%d mode %o" % (m.name, m.uid, m.gid, m.mode))
 print("xattrs %d" % n)
 ]], blob))
+  end)
+
+  it("layer.build{rootless} reads a file of its own of mode 0000 and gives its mode back", function()
+    if why then return pending(why) end
+    local out, ok = build(tmp, "unreadable")
+    assert(ok, out)
+    assert.matches("^ok\nmode after 0\n", out)
+    assert.are.equal("f 0 secret\n", support.py([[
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t:
+        if m.isfile(): print("%s %o %s" % (m.name, m.mode, t.extractfile(m).read().decode()))
+]], tmp .. "/l.tar"))
   end)
 
   it("network \"none\": loopback only, no route", function()

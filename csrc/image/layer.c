@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "layer_internal.h"
 #include "layer_pipe.h"
+#include "owner_read.h"
 #include "xattr_internal.h"
 #include <archive.h>
 #include <archive_entry.h>
@@ -1145,7 +1146,12 @@ static int write_item(sink *s, struct archive *t, struct archive_entry *e,
   uint64_t size = 0;
   int64_t mtime = it->mtime;
   if (it->type == OCI_LAYER_FILE && it->src) {
-    fd = open(it->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* rootless: the tree is the caller's own, a file of it mode 0000
+       (Fedora's /etc/shadow) read by lending the owner's read bit */
+    fd = o->version >= 2 && o->rootless
+             ? owner_read_open(AT_FDCWD, it->src,
+                               O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+             : open(it->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st))
       rc = oci_error_set(err, OCI_EIO,

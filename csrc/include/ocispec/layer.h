@@ -87,7 +87,10 @@ typedef struct oci_layer_options {
   /** A tree unpacked rootless (as umoci repack --rootless): every entry is
      owned by root unless its user.rootlesscontainers xattr (which umoci
      and oci_layer_apply with rootless write) records another owner; that
-     xattr is not stored. Directory sources only. */
+     xattr is not stored. A regular file of this (non-root) process's own
+     that its mode makes unreadable (Fedora's /etc/shadow, mode 0000) is
+     read by lending the owner's read bit for the open, the mode given
+     back at once. Directory sources only. */
   int rootless;
   /** Id mappings (the caller's arrays), as `umoci repack --uid-map
      --gid-map`: each owner read from the directory (not with rootless) is

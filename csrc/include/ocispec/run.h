@@ -144,7 +144,11 @@ OCI_API int oci_run_upper_to_changeset(const char *upper, oci_error *err);
    that starts with ".wh." (anywhere, new directories included) is refused
    (OCI_EINVAL), as oci_run_upper_to_changeset refuses it: the unpacked
    lower tree never holds one, and the layer could not tell the command's
-   file from a whiteout. *changed (may be NULL) counts the files marked.
+   file from a whiteout. A regular file of this (non-root) process's own
+   that its mode makes unreadable (Fedora's /etc/shadow, mode 0000: a
+   rootless caller owns both trees but has no CAP_DAC_OVERRIDE) is read
+   by lending the owner's read bit for the open, its mode given back at
+   once. *changed (may be NULL) counts the files marked.
    Returns OCI_OK, or OCI_EIO / OCI_EINVAL naming the path. */
 OCI_API int oci_run_mark_content_changes(const char *lower, const char *upper,
                                          size_t *changed, oci_error *err);
