@@ -12,8 +12,9 @@ PACKAGES=(
   cmake gcc clang clang-format pkg-config libssl-dev
   # hardening: libFuzzer and the clang sanitizer runtimes, TSan for gcc
   libclang-rt-14-dev libtsan2 python3
-  # layers: libarchive built with zlib and zstd
-  libarchive-dev zlib1g-dev libzstd-dev
+  # layers: libarchive built with zlib and zstd; the zstd tool, an oracle of
+  # layer_spec and bench/layer.lua's peer (nothing else pulls it in)
+  libarchive-dev zlib1g-dev libzstd-dev zstd
   # registry client
   libcurl4-openssl-dev
   # Lua 5.4 and its test tools
