@@ -299,7 +299,8 @@ static void room_pattern(char *s, size_t n, size_t seed) {
    escaped string; pretty output indented by ind after each line break. */
 static void room_descriptor_text(char *out, size_t cap, const char *e,
                                  long long size, bool pretty, const char *ind) {
-  char nl0[64], nl1[64], nl2[64], nl3[64];
+  /* each one 2 bytes longer than the one it extends (-Wformat-truncation) */
+  char nl0[64], nl1[66], nl2[68], nl3[70];
   const char *c = pretty ? ": " : ":";
   snprintf(nl0, sizeof nl0, "%s%s", pretty ? "\n" : "", pretty ? ind : "");
   snprintf(nl1, sizeof nl1, "%s%s", nl0, pretty ? "  " : "");
