@@ -488,34 +488,53 @@ static int same_meta(const struct stat *a, const struct stat *b) {
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-static int whiteout_named(const char *sub, oci_error *err) {
-  return oci_error_set(err, OCI_EINVAL,
-                       "snapshot: %s: a file named like a whiteout", sub);
+/* The directory stream of fd at depth below the snapshot's root, in *d
+   (on a duplicate of fd, which stays the caller's). */
+static int snapshot_dir(int fd, const char *path, int depth, DIR **d,
+                        oci_error *err) {
+  if (depth > 512)
+    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
+  int dfd = dup(fd);
+  if (dfd >= 0 && (*d = fdopendir(dfd))) return OCI_OK;
+  int e = errno;
+  if (dfd >= 0) close(dfd);
+  return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(e));
+}
+
+/* The next entry of d other than "." and ".." in *out (NULL at the end),
+   its path ("path/name") in sub. A name starting with ".wh." is refused:
+   the unpacked lower tree holds none (the unpacker takes them as
+   whiteouts), so the command made it, and the layer would say "delete"
+   (or "opaque") where the tree after the step has a file. */
+static int snapshot_next(DIR *d, const char *path, char sub[PATH_MAX],
+                         const struct dirent **out, oci_error *err) {
+  const struct dirent *de;
+  *out = NULL;
+  do {
+    errno = 0;
+    if (!(de = readdir(d)))
+      return errno ? oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
+                                   strerror(errno))
+                   : OCI_OK;
+  } while (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."));
+  snprintf(sub, PATH_MAX, "%s/%s", path, de->d_name);
+  if (!strncmp(de->d_name, ".wh.", 4))
+    return oci_error_set(err, OCI_EINVAL,
+                         "snapshot: %s: a file named like a whiteout", sub);
+  *out = de;
+  return OCI_OK;
 }
 
 /* Refuses a ".wh." name anywhere below the directory dfd (new in upper:
    nothing to compare it with). */
 static int scan_new_dir(int dfd, const char *path, int depth, oci_error *err) {
-  if (depth > 512)
-    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
-  int fd = dup(dfd);
-  DIR *d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    if (fd >= 0) close(fd);
-    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
-                         strerror(errno));
-  }
-  int rc = OCI_OK;
-  struct dirent *de;
-  while (!rc && (errno = 0, de = readdir(d))) {
+  DIR *d;
+  int rc = snapshot_dir(dfd, path, depth, &d, err);
+  if (rc) return rc;
+  const struct dirent *de;
+  char sub[PATH_MAX];
+  while (!rc && !(rc = snapshot_next(d, path, sub, &de, err)) && de) {
     const char *name = de->d_name;
-    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
-    char sub[4096];
-    snprintf(sub, sizeof sub, "%s/%s", path, name);
-    if (!strncmp(name, ".wh.", 4)) {
-      rc = whiteout_named(sub, err);
-      break;
-    }
     if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue;
     int c = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (c < 0) {
@@ -527,37 +546,19 @@ static int scan_new_dir(int dfd, const char *path, int depth, oci_error *err) {
     rc = scan_new_dir(c, sub, depth + 1, err);
     close(c);
   }
-  if (!rc && !de && errno)
-    rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(errno));
   closedir(d);
   return rc;
 }
 
 static int mark_dir(int lfd, int ufd, const char *path, int depth,
                     size_t *changed, oci_error *err) {
-  if (depth > 512)
-    return oci_error_set(err, OCI_EDEPTH, "snapshot: %s: too deep", path);
-  int dfd = dup(ufd);
-  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-  if (!d) {
-    if (dfd >= 0) close(dfd);
-    return oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path,
-                         strerror(errno));
-  }
-  int rc = OCI_OK;
-  struct dirent *de;
-  while (!rc && (errno = 0, de = readdir(d))) {
+  DIR *d;
+  int rc = snapshot_dir(ufd, path, depth, &d, err);
+  if (rc) return rc;
+  const struct dirent *de;
+  char sub[PATH_MAX];
+  while (!rc && !(rc = snapshot_next(d, path, sub, &de, err)) && de) {
     const char *name = de->d_name;
-    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
-    char sub[4096];
-    snprintf(sub, sizeof sub, "%s/%s", path, name);
-    /* the unpacked lower tree holds no such name (the unpacker takes
-       them as whiteouts): the command made it, and the layer would say
-       "delete" (or "opaque") where the tree after the step has a file */
-    if (!strncmp(name, ".wh.", 4)) {
-      rc = whiteout_named(sub, err);
-      break;
-    }
     struct stat us, ls;
     if (fstatat(ufd, name, &us, AT_SYMLINK_NOFOLLOW) != 0) {
       rc =
@@ -617,8 +618,6 @@ static int mark_dir(int lfd, int ufd, const char *path, int depth,
     if (a >= 0) close(a);
     if (b >= 0) close(b);
   }
-  if (!rc && !de && errno)
-    rc = oci_error_set(err, OCI_EIO, "snapshot: %s: %s", path, strerror(errno));
   closedir(d);
   return rc;
 }
